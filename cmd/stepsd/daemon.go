@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/server"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// Config is stepsd's configuration, gathered from flags, env and file.
+type Config struct {
+	Listen          string
+	DB              string
+	Tokens          string
+	TLSCert         string
+	TLSKey          string
+	MaxBodyBytes    int64
+	MaxFutureSkew   time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// Main is the daemon: open the store, migrate, serve; Close stops it. Tests
+// run it in-process on port 0.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	// Now stamps received steps; nil means time.Now.
+	Now func() time.Time
+
+	store    *store.Store
+	listener net.Listener
+	http     *http.Server
+	stopped  chan struct{} // closed when Serve returns
+	serveErr error         // what Serve returned, once stopped is closed
+}
+
+// Run opens and migrates the database and starts serving in the
+// background. It returns once the listener is open.
+func (m *Main) Run(ctx context.Context) error {
+	tokens, err := server.ParseTokens(m.Config.Tokens)
+	if err != nil {
+		return usageError{fmt.Errorf("--tokens: %w", err)}
+	}
+	if (m.Config.TLSCert == "") != (m.Config.TLSKey == "") {
+		return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
+	}
+
+	m.store, err = store.Open(ctx, m.Config.DB)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
+	}
+	applied, err := m.store.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
+	}
+	for _, name := range applied {
+		m.Logger.Info("applied migration", "migration", name)
+	}
+
+	if len(tokens) == 0 {
+		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
+	}
+
+	handler := server.New(server.Config{
+		Store:         m.store,
+		Logger:        m.Logger,
+		Now:           m.Now,
+		MaxBodyBytes:  m.Config.MaxBodyBytes,
+		MaxFutureSkew: m.Config.MaxFutureSkew,
+		Tokens:        tokens,
+	})
+	m.listener, err = net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	m.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		// No WriteTimeout: an export of years of history may stream for
+		// minutes. Idle keep-alive connections are closed.
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.stopped = make(chan struct{})
+	go func() {
+		defer close(m.stopped)
+		var err error
+		if m.Config.TLSCert != "" {
+			err = m.http.ServeTLS(m.listener, m.Config.TLSCert, m.Config.TLSKey)
+		} else {
+			err = m.http.Serve(m.listener)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			m.serveErr = err
+		}
+	}()
+	m.Logger.Info("stepsd listening", "addr", m.listener.Addr().String(), "db", store.RedactDSN(m.Config.DB),
+		"database", m.store.Kind(), "tls", m.Config.TLSCert != "")
+	return nil
+}
+
+// Addr is the address stepsd listens on (useful with port 0).
+func (m *Main) Addr() string {
+	return m.listener.Addr().String()
+}
+
+// Done is closed when the server stops serving; Err then says why.
+func (m *Main) Done() <-chan struct{} {
+	return m.stopped
+}
+
+// Err is the serving error after Done is closed (nil after Close).
+func (m *Main) Err() error {
+	return m.serveErr
+}
+
+// Close stops accepting connections, lets requests in flight finish (up to
+// the shutdown timeout), then closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		timeout := m.Config.ShutdownTimeout
+		if timeout <= 0 {
+			timeout = 30 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		<-m.stopped
+		if m.serveErr != nil {
+			errs = append(errs, m.serveErr)
+		}
+	}
+	if m.store != nil {
+		if err := m.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,336 @@
+// Command stepsd serves the steps API: it records deploy steps over HTTP and
+// keeps them in SQLite (default) or MySQL.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/steps-dev/steps/pkg/server"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// defaultConfigFile is read when present and no other file is named.
+const defaultConfigFile = "configs/stepsd.yaml"
+
+// usageError marks a mistake in how stepsd was called: exit code 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes stepsd with args and returns the exit code: 0 success,
+// 1 failure, 2 usage error. This is the one place exit codes are chosen.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCmd(stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "stepsd: "+oneLine(err))
+	var usage usageError
+	if errors.As(err, &usage) || isCobraUsageError(err) {
+		return 2
+	}
+	return 1
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
+// isCobraUsageError recognises the errors cobra returns for bad flags and
+// arguments, which it does not type.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "invalid argument", "flag needs an argument", "accepts ", "requires "} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// options holds the settings of every subcommand, copied out of viper once
+// flags, env and config file are merged.
+type options struct {
+	v      *viper.Viper
+	config Config
+	logLvl string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	opts := &options{v: viper.New(), stdout: stdout, stderr: stderr}
+	serve := newServeCmd(opts)
+	root := &cobra.Command{
+		Use:   "stepsd",
+		Short: "Record deploy steps over HTTP and serve them back",
+		Long: `stepsd records each step of each deploy (component, version, owner, status)
+sent over HTTP, stamps it with the time, and keeps it in an embedded SQLite file
+(the default) or in MySQL/MariaDB. Lists export as CSV, JSON or NDJSON.
+
+"stepsd" alone is "stepsd serve".
+
+Settings come from flags, then environment variables (STEPSD_LISTEN, STEPSD_DB,
+STEPSD_TOKENS, STEPSD_CONFIG, …), then the config file (--config, or
+configs/stepsd.yaml when present), then defaults.
+
+Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
+1 failure, 2 usage error.`,
+		Example: `  # Serve on :8080 with ./steps.db
+  stepsd
+
+  # Serve on MySQL, with tokens
+  STEPSD_DB='mysql://steps:secret@db:3306/steps' \
+  STEPSD_TOKENS='write:ci-secret-123,read:dashboard-secret' stepsd
+
+  # Record and list with curl
+  curl -X POST 'localhost:8080/v1/steps?component=api&version=1.2.0&owner=ana&status=build'
+  curl 'localhost:8080/v1/steps?component=api'`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: opts.load,
+		RunE:              serve.RunE,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintln(stderr, c.UsageString())
+		return usageError{err}
+	})
+
+	pf := root.PersistentFlags()
+	pf.String("config", "", "config file (env STEPSD_CONFIG; default configs/stepsd.yaml when present)")
+	pf.String("db", "sqlite:steps.db", "database: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB (env STEPSD_DB)")
+	pf.String("log-level", "info", "log level: debug, info, warn, error (env STEPSD_LOG_LEVEL)")
+	addServeFlags(root.Flags())
+
+	root.AddCommand(serve, newMigrateCmd(opts), newConfigCmd(opts), newVersionCmd(opts))
+	return root
+}
+
+func addServeFlags(fs *pflag.FlagSet) {
+	fs.String("listen", ":8080", "address to listen on (env STEPSD_LISTEN)")
+	fs.String("tokens", "", "bearer tokens, comma-separated SCOPE:TOKEN with scopes read and write, e.g. write:ci-secret,read:dash-secret (env STEPSD_TOKENS); none: the API is open")
+	fs.String("tls-cert", "", "TLS certificate file; serve HTTPS directly (env STEPSD_TLS_CERT)")
+	fs.String("tls-key", "", "TLS private key file (env STEPSD_TLS_KEY)")
+	fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted (env STEPSD_MAX_BODY_BYTES)")
+	fs.Duration("max-future-skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be (env STEPSD_MAX_FUTURE_SKEW)")
+	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
+}
+
+// configKeys maps flags to config-file keys, where they differ.
+var configKeys = map[string]string{
+	"tokens":           "auth.tokens",
+	"tls-cert":         "tls.cert",
+	"tls-key":          "tls.key",
+	"max-body-bytes":   "limits.max_body_bytes",
+	"max-future-skew":  "limits.max_future_skew",
+	"shutdown-timeout": "shutdown_timeout",
+	"log-level":        "log.level",
+}
+
+// load merges flags > env > config file > defaults into opts. It runs before
+// every subcommand.
+func (o *options) load(cmd *cobra.Command, _ []string) error {
+	v := o.v
+	var bindErr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "config" || f.Name == "help" {
+			return
+		}
+		key := f.Name
+		if k, ok := configKeys[f.Name]; ok {
+			key = k
+		}
+		env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if err := v.BindPFlag(key, f); err != nil {
+			bindErr = err
+		}
+		if err := v.BindEnv(key, env); err != nil {
+			bindErr = err
+		}
+	})
+	if bindErr != nil {
+		return bindErr
+	}
+
+	file, _ := cmd.Flags().GetString("config")
+	if file == "" {
+		file = os.Getenv("STEPSD_CONFIG")
+	}
+	explicit := file != ""
+	if !explicit {
+		if _, err := os.Stat(defaultConfigFile); err == nil {
+			file = defaultConfigFile
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return usageError{fmt.Errorf("config file %s: %w", file, err)}
+		}
+	}
+
+	lvl := new(slog.LevelVar)
+	if err := lvl.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {
+		return usageError{fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", v.GetString("log.level"))}
+	}
+	o.logLvl = v.GetString("log.level")
+	o.config = Config{
+		Listen:          v.GetString("listen"),
+		DB:              v.GetString("db"),
+		Tokens:          v.GetString("auth.tokens"),
+		TLSCert:         v.GetString("tls.cert"),
+		TLSKey:          v.GetString("tls.key"),
+		MaxBodyBytes:    v.GetInt64("limits.max_body_bytes"),
+		MaxFutureSkew:   v.GetDuration("limits.max_future_skew"),
+		ShutdownTimeout: v.GetDuration("shutdown_timeout"),
+	}
+	if file != "" {
+		o.logger().Info("read config file", "file", file)
+	}
+	return nil
+}
+
+func (o *options) logger() *slog.Logger {
+	lvl := new(slog.LevelVar)
+	lvl.UnmarshalText([]byte(o.logLvl)) //nolint:errcheck // checked in load
+	return slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func newServeCmd(opts *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API (the default command)",
+		Long: `Serve the steps API. Migrations are applied first. On SIGTERM or SIGINT stepsd
+stops accepting connections, lets requests in flight finish, closes the
+database and exits 0.`,
+		Example: `  stepsd serve --listen :9090 --db sqlite:/var/lib/steps/steps.db`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			m := &Main{Config: opts.config, Logger: opts.logger()}
+			if err := m.Run(ctx); err != nil {
+				m.Close() //nolint:errcheck // the start-up error is the one to report
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				m.Logger.Info("shutting down: finishing requests in flight")
+			case <-m.Done():
+				m.Logger.Error("server stopped", "err", m.Err())
+			}
+			if err := m.Close(); err != nil {
+				return err
+			}
+			m.Logger.Info("stopped")
+			return nil
+		},
+	}
+	addServeFlags(cmd.Flags())
+	return cmd
+}
+
+func newMigrateCmd(opts *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations and exit",
+		Long: `Create or upgrade the database schema to this version of stepsd, then exit.
+"stepsd serve" does the same at start-up; run this on its own to upgrade
+before rolling out new replicas, or to check a DSN.`,
+		Example: `  stepsd migrate --db 'mysql://steps:secret@db:3306/steps'`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := opts.logger()
+			s, err := store.Open(cmd.Context(), opts.config.DB)
+			if err != nil {
+				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
+			}
+			defer s.Close()
+			applied, err := s.Migrate(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, name := range applied {
+				log.Info("applied migration", "migration", name)
+			}
+			fmt.Fprintf(opts.stdout, "database %s is up to date (%d migrations applied now)\n", store.RedactDSN(opts.config.DB), len(applied))
+			return nil
+		},
+	}
+}
+
+func newVersionCmd(opts *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of stepsd",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			v := version
+			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+				v = info.Main.Version
+			}
+			fmt.Fprintf(opts.stdout, "stepsd %s\n", v)
+		},
+	}
+}
+
+func newConfigCmd(opts *options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration, secrets hidden",
+		Long: `Print the settings stepsd would run with, after merging flags, environment
+variables, the config file and defaults, with passwords and tokens hidden.
+Use it to check what a deployment's environment really sets.`,
+		Example: `  STEPSD_LISTEN=:9090 stepsd config`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := opts.config
+			tokens, err := server.ParseTokens(c.Tokens)
+			if err != nil {
+				return usageError{fmt.Errorf("--tokens: %w", err)}
+			}
+			var scopes []string
+			for _, t := range tokens {
+				scopes = append(scopes, t.Scope+":***")
+			}
+			w := opts.stdout
+			fmt.Fprintf(w, "listen: %s\n", c.Listen)
+			fmt.Fprintf(w, "db: %s\n", store.RedactDSN(c.DB))
+			fmt.Fprintf(w, "auth.tokens: %s\n", strings.Join(scopes, ","))
+			fmt.Fprintf(w, "tls.cert: %s\n", c.TLSCert)
+			fmt.Fprintf(w, "tls.key: %s\n", c.TLSKey)
+			fmt.Fprintf(w, "limits.max_body_bytes: %d\n", c.MaxBodyBytes)
+			fmt.Fprintf(w, "limits.max_future_skew: %s\n", c.MaxFutureSkew)
+			fmt.Fprintf(w, "shutdown_timeout: %s\n", c.ShutdownTimeout)
+			fmt.Fprintf(w, "log.level: %s\n", opts.logLvl)
+			return nil
+		},
+	}
+	addServeFlags(cmd.Flags())
+	return cmd
+}

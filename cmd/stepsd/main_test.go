@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+func startMain(t *testing.T, cfg Config) *Main {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	m := &Main{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
+	if err := m.Run(t.Context()); err != nil {
+		m.Close()
+		t.Fatalf("Run: %v", err)
+	}
+	return m
+}
+
+func httpDo(t *testing.T, method, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// TestOriginalAPICallsWorkUnchanged replays the original service's curl
+// calls against stepsd on its SQLite default and on MySQL.
+func TestOriginalAPICallsWorkUnchanged(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		m := startMain(t, Config{DB: fresh(t)})
+		defer m.Close()
+		base := "http://" + m.Addr()
+
+		status, body := httpDo(t, "POST", base+"/v1/steps?component=c1&version=v1&owner=o1&status=s1")
+		if status != http.StatusCreated {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+		status, body = httpDo(t, "GET", base+"/v1/steps?owner=o1")
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if status != 200 || err != nil || len(rows) != 2 {
+			t.Fatalf("GET = %d %q (%v)", status, body, err)
+		}
+		if got := strings.Join(rows[0][:5], ","); got != "component,version,owner,status,ts" {
+			t.Errorf("header starts %q, want the original's columns", got)
+		}
+		if got := strings.Join(rows[1][:4], ","); got != "c1,v1,o1,s1" {
+			t.Errorf("row %q", got)
+		}
+		if _, err := time.Parse(model.SpreadsheetTime+".999999", rows[1][4]); err != nil {
+			t.Errorf("ts %q is not a spreadsheet time: %v", rows[1][4], err)
+		}
+	})
+}
+
+func TestRecordSurvivesRestart(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		cfg := Config{DB: fresh(t)}
+		m := startMain(t, cfg)
+		status, body := httpDo(t, "POST", "http://"+m.Addr()+"/v1/steps?component=api&version=9&owner=ana&status=rollout")
+		if status != http.StatusCreated {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+
+		m = startMain(t, cfg)
+		defer m.Close()
+		status, body = httpDo(t, "GET", "http://"+m.Addr()+"/v1/steps?format=ndjson&version=9")
+		if status != 200 || strings.Count(body, "\n") != 1 || !strings.Contains(body, `"status":"rollout"`) {
+			t.Errorf("after restart GET = %d %q, want the one step", status, body)
+		}
+	})
+}
+
+func TestRunExitCodes(t *testing.T) {
+	db := testdb.SQLite(t)
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"version"}, 0, "stepsd "},
+		{[]string{"migrate", "--db", db}, 0, "up to date"},
+		{[]string{"--help"}, 0, "Exit codes"},
+		{[]string{"--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"serve", "extra-arg"}, 2, "unknown command"},
+		{[]string{"--db", "postgres://x"}, 1, "unsupported database DSN"},
+		{[]string{"--tokens", "admin:xxxxxxxxxx", "--db", db}, 2, "unknown scope"},
+		{[]string{"--log-level", "loud"}, 2, "--log-level"},
+		{[]string{"--config", "/does/not/exist.yaml"}, 2, "config file"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tt.args, &stdout, &stderr)
+		if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) {
+			t.Errorf("stepsd %v = %d, stdout %q stderr %q; want %d and %q", tt.args, code, stdout.String(), stderr.String(), tt.code, tt.out)
+		}
+		if strings.Contains(stderr.String(), "goroutine ") {
+			t.Errorf("stepsd %v printed a stack trace", tt.args)
+		}
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("listen: \":1111\"\ndb: \"sqlite:from-file.db\"\nauth:\n  tokens: \"read:file-secret\"\nlog:\n  level: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(args ...string) string {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"config", "--config", file}, args...), &stdout, &stderr); code != 0 {
+			t.Fatalf("config %v = %d: %s", args, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	out := config()
+	for _, want := range []string{"listen: :1111", "db: sqlite:from-file.db", "auth.tokens: read:***", "log.level: debug"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("file only: %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out, "file-secret") {
+		t.Errorf("config printed a token: %q", out)
+	}
+	t.Setenv("STEPSD_LISTEN", ":2222")
+	t.Setenv("STEPSD_TOKENS", "write:env-secret-1")
+	if out := config(); !strings.Contains(out, "listen: :2222") || !strings.Contains(out, "auth.tokens: write:***") {
+		t.Errorf("env over file: %q", out)
+	}
+	if out := config("--listen", ":3333"); !strings.Contains(out, "listen: :3333") {
+		t.Errorf("flag over env: %q", out)
+	}
+}
+
+func TestMySQLPasswordNeverPrinted(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	run(context.Background(), []string{"config", "--db", "mysql://steps:hunter2@db:3306/steps"}, &stdout, &stderr)
+	run(context.Background(), []string{"migrate", "--db", "mysql://steps:hunter2@127.0.0.1:1/steps?timeout=1s"}, &stdout, &stderr)
+	if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") {
+		t.Errorf("output shows the password: %s", out)
+	}
+}
+
+// TestSIGTERMShutsDownCleanly runs the real binary: SIGTERM must let it
+// finish and exit 0.
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "stepsd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "--listen", addr, "--db", testdb.SQLite(t))
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitHealthy(t, "http://"+addr)
+	if status, body := httpDo(t, "POST", "http://"+addr+"/v1/steps?component=c&version=1&owner=o&status=s"); status != 201 {
+		t.Fatalf("POST = %d %s", status, body)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("stepsd did not exit after SIGTERM")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			t.Errorf("log line is not JSON: %q", line)
+		}
+	}
+	if !strings.Contains(logs.String(), `"msg":"request","method":"POST","path":"/v1/steps","status":201`) {
+		t.Errorf("no request log line for the POST:\n%s", logs.String())
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never became healthy", base)
+}
+

@@ -1,0 +1,105 @@
+// Package testdb gives tests real databases: a fresh SQLite file, and a
+// fresh database on the MySQL/MariaDB server named by STEPS_TEST_MYSQL_DSN.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// EnvMySQL names the variable that switches the MySQL suites on.
+const EnvMySQL = "STEPS_TEST_MYSQL_DSN"
+
+// SQLite returns the DSN of a new SQLite file in a temporary directory.
+func SQLite(t testing.TB) string {
+	t.Helper()
+	return "sqlite:" + filepath.Join(t.TempDir(), "steps.db")
+}
+
+// MySQL returns the DSN of a new, empty database on the server named by
+// STEPS_TEST_MYSQL_DSN, dropped when the test ends. Without the variable the
+// test is skipped with a message saying how to enable it, except under CI,
+// where a skipped MySQL suite would hide a failure: there it fails.
+func MySQL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvMySQL)
+	if base == "" {
+		msg := "MySQL tests skipped: set " + EnvMySQL + "=mysql://root@127.0.0.1:3306/test to run them against a MySQL or MariaDB server"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI must run them)")
+		}
+		t.Skip(msg)
+	}
+	u, err := url.Parse(base)
+	if err != nil || !strings.HasPrefix(base, "mysql://") {
+		t.Fatalf("%s must look like mysql://USER:PASS@HOST:PORT/DB", EnvMySQL)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open mysql: %v", err)
+	}
+	defer admin.Close()
+
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	name := "steps_test_" + hex.EncodeToString(suffix)
+	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatalf("create test database on %s (is MariaDB running?): %v", u.Redacted(), err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			t.Errorf("open mysql for cleanup: %v", err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Each runs fn as one subtest per database: "sqlite" always, "mysql" when
+// enabled (see MySQL). fresh returns the DSN of a new, empty database of
+// that kind each time it is called.
+func Each(t *testing.T, fn func(t *testing.T, fresh func(testing.TB) string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite) })
+	t.Run("mysql", func(t *testing.T) {
+		MySQL(t) // skips (or fails under CI) here, once, when MySQL is off
+		fn(t, MySQL)
+	})
+}
+
+// Open opens and migrates a store on dsn, closed when the test ends.
+func Open(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}

@@ -1,0 +1,112 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error codes. Each one maps to exactly one HTTP status (StatusOf) so the
+// server, the client and the CLI agree on what a failure means.
+const (
+	ECONFLICT      = "conflict"               // 409: the request clashes with stored state
+	EFORBIDDEN     = "forbidden"              // 403: authenticated, but not allowed
+	EINTERNAL      = "internal"               // 500: a fault of ours; details only in the server log
+	EINVALID       = "invalid"                // 400: bad input, named in Error.Field
+	EMETHOD        = "method_not_allowed"     // 405
+	ENOTFOUND      = "not_found"              // 404
+	ERATELIMITED   = "rate_limited"           // 429
+	ETOOLARGE      = "too_large"              // 413: request body over the limit
+	EUNAUTHORIZED  = "unauthorized"           // 401: no valid token
+	EUNAVAILABLE   = "unavailable"            // 503: the database cannot be reached
+	EUNPROCESSABLE = "unprocessable"          // 422: well-formed but contradicts earlier input
+	EUNSUPPORTED   = "unsupported_media_type" // 415
+)
+
+var codeStatus = map[string]int{
+	ECONFLICT:      http.StatusConflict,
+	EFORBIDDEN:     http.StatusForbidden,
+	EINTERNAL:      http.StatusInternalServerError,
+	EINVALID:       http.StatusBadRequest,
+	EMETHOD:        http.StatusMethodNotAllowed,
+	ENOTFOUND:      http.StatusNotFound,
+	ERATELIMITED:   http.StatusTooManyRequests,
+	ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	EUNAUTHORIZED:  http.StatusUnauthorized,
+	EUNAVAILABLE:   http.StatusServiceUnavailable,
+	EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	EUNSUPPORTED:   http.StatusUnsupportedMediaType,
+}
+
+// StatusOf returns the HTTP status for an error code; unknown codes are 500.
+func StatusOf(code string) int {
+	if s, ok := codeStatus[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// CodeOf returns the error code for an HTTP status, for responses that carry
+// no code of their own (a proxy's 502, say).
+func CodeOf(status int) string {
+	for code, s := range codeStatus {
+		if s == status {
+			return code
+		}
+	}
+	switch {
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		return EUNAVAILABLE
+	case status >= 400 && status < 500:
+		return EINVALID
+	}
+	return EINTERNAL
+}
+
+// Error is the one error type of the domain. Message is safe to show to a
+// user; Field names the offending input when there is one.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	return e.Message
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error naming field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-facing message of err: the *Error's own
+// message, or "internal error" so that internals never leak to users.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

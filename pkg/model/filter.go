@@ -1,0 +1,97 @@
+package model
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sort orders of a list.
+const (
+	OrderAsc  = "asc"
+	OrderDesc = "desc"
+)
+
+// MaxLimit is the largest page a list request may ask for. Without a limit,
+// a list streams every matching row instead.
+const MaxLimit = 10000
+
+// Filter selects steps. Empty strings and zero times match everything.
+// Since and Until are inclusive. Steps are ordered by time, then id.
+type Filter struct {
+	Component   string
+	Version     string
+	Owner       string
+	Status      string
+	Environment string
+	Since       time.Time
+	Until       time.Time
+	Order       string // OrderAsc (default) or OrderDesc
+	Limit       int    // 0: every matching step; otherwise one page
+	After       *Cursor
+}
+
+// Descending reports whether the filter lists newest first.
+func (f Filter) Descending() bool {
+	return f.Order == OrderDesc
+}
+
+// Validate checks the filter's order and limit.
+func (f Filter) Validate() error {
+	switch f.Order {
+	case "", OrderAsc, OrderDesc:
+	default:
+		return Invalid("order", "order must be %q or %q, not %q", OrderAsc, OrderDesc, f.Order)
+	}
+	if f.Limit < 0 || f.Limit > MaxLimit {
+		return Invalid("limit", "limit must be between 1 and %d (omit it to stream every row)", MaxLimit)
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return Invalid("until", "until (%s) is before since (%s)", FormatSpreadsheetTime(f.Until), FormatSpreadsheetTime(f.Since))
+	}
+	return nil
+}
+
+// Cursor marks the last step of a page; the next page starts after it in
+// the list's order.
+type Cursor struct {
+	Time time.Time
+	ID   int64
+}
+
+// CursorAfter returns the cursor that continues a list after step s.
+func CursorAfter(s Step) *Cursor {
+	return &Cursor{Time: s.Time, ID: s.ID}
+}
+
+// String encodes the cursor as an opaque, URL-safe token.
+func (c Cursor) String() string {
+	raw := strconv.FormatInt(c.Time.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// ParseCursor decodes a token made by Cursor.String.
+func ParseCursor(token string) (*Cursor, error) {
+	bad := Invalid("cursor", "cursor %q is not one this server issued; use the \"next\" value of the previous page", token)
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return nil, bad
+	}
+	micros, id, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return nil, bad
+	}
+	us, err1 := strconv.ParseInt(micros, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil || n < 0 {
+		return nil, bad
+	}
+	return &Cursor{Time: time.UnixMicro(us).UTC(), ID: n}, nil
+}
+
+// GoString helps test failure messages.
+func (c Cursor) GoString() string {
+	return fmt.Sprintf("Cursor{%s, %d}", c.Time.Format(time.RFC3339Nano), c.ID)
+}

@@ -1,0 +1,156 @@
+package model_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+func validInput() model.StepInput {
+	return model.StepInput{Component: "api", Version: "1.2.0", Owner: "ana", Status: "build"}
+}
+
+func TestStepInputValidate(t *testing.T) {
+	tests := []struct {
+		name      string
+		edit      func(*model.StepInput)
+		wantField string // "" means valid
+	}{
+		{"valid", func(*model.StepInput) {}, ""},
+		{"environment is optional", func(in *model.StepInput) { in.Environment = "" }, ""},
+		{"unicode counts characters not bytes", func(in *model.StepInput) { in.Owner = strings.Repeat("é", 128) }, ""},
+		{"component required", func(in *model.StepInput) { in.Component = "" }, "component"},
+		{"version required", func(in *model.StepInput) { in.Version = "" }, "version"},
+		{"owner required", func(in *model.StepInput) { in.Owner = "" }, "owner"},
+		{"status required", func(in *model.StepInput) { in.Status = "" }, "status"},
+		{"blank component", func(in *model.StepInput) { in.Component = "   " }, "component"},
+		{"blank environment", func(in *model.StepInput) { in.Environment = " " }, "environment"},
+		{"component too long", func(in *model.StepInput) { in.Component = strings.Repeat("a", 129) }, "component"},
+		{"status too long", func(in *model.StepInput) { in.Status = strings.Repeat("a", 65) }, "status"},
+		{"environment too long", func(in *model.StepInput) { in.Environment = strings.Repeat("a", 65) }, "environment"},
+		{"invalid UTF-8", func(in *model.StepInput) { in.Version = "v\xff1" }, "version"},
+		{"newline", func(in *model.StepInput) { in.Owner = "ana\n" }, "owner"},
+		{"NUL", func(in *model.StepInput) { in.Status = "ok\x00" }, "status"},
+		{"C1 control", func(in *model.StepInput) { in.Component = "api\u0085" }, "component"},
+		{"time before 1970", func(in *model.StepInput) { in.Time = time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC) }, "time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validInput()
+			tt.edit(&in)
+			err := in.Validate()
+			if tt.wantField == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			var me *model.Error
+			if !errors.As(err, &me) {
+				t.Fatalf("Validate() = %v, want *model.Error", err)
+			}
+			if me.Code != model.EINVALID || me.Field != tt.wantField {
+				t.Errorf("got code %q field %q, want %q %q (%s)", me.Code, me.Field, model.EINVALID, tt.wantField, me.Message)
+			}
+			if !strings.Contains(me.Message, tt.wantField) {
+				t.Errorf("message %q does not name %q", me.Message, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Time
+		dayOnly bool
+	}{
+		{"2026-03-04 05:06:07", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
+		{"2026-03-04 05:06:07.123456", time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC), false},
+		{"2026-03-04", time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), true},
+		{"2026-03-04T05:06:07Z", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
+		{"2026-03-04T07:06:07+02:00", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
+		{"2026-03-04T05:06:07.1234567Z", time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC), false},
+	}
+	for _, tt := range tests {
+		got, day, err := model.ParseTime(tt.in)
+		if err != nil {
+			t.Errorf("ParseTime(%q): %v", tt.in, err)
+			continue
+		}
+		if !got.Equal(tt.want) || got.Location() != time.UTC || day != tt.dayOnly {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v, %v", tt.in, got, day, tt.want, tt.dayOnly)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "2026-13-01", "04/03/2026", "2026-03-04 25:00:00", "1700000000"} {
+		if _, _, err := model.ParseTime(bad); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+			t.Errorf("ParseTime(%q) error = %v, want one listing the accepted formats", bad, err)
+		}
+	}
+}
+
+func TestParseUntilDateMeansWholeDay(t *testing.T) {
+	got, err := model.ParseUntil("until", "2026-03-04")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 3, 4, 23, 59, 59, 999999000, time.UTC)
+	if !got.Equal(want) {
+		t.Errorf("ParseUntil = %v, want %v", got, want)
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := model.Cursor{Time: time.Date(2026, 1, 2, 3, 4, 5, 678901000, time.UTC), ID: 42}
+	got, err := model.ParseCursor(c.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Time.Equal(c.Time) || got.ID != c.ID {
+		t.Errorf("round trip = %#v, want %#v", *got, c)
+	}
+	for _, bad := range []string{"x", "!!", "MTIz", "YS5i"} {
+		if _, err := model.ParseCursor(bad); model.ErrorCode(err) != model.EINVALID {
+			t.Errorf("ParseCursor(%q) = %v, want EINVALID", bad, err)
+		}
+	}
+}
+
+func TestNeutraliseCellRoundTrip(t *testing.T) {
+	for _, v := range []string{"=1+1", "+x", "-rc1", "@SUM(A1)", "'quoted", "''=x", "plain", "", "'"} {
+		n := model.NeutraliseCell(v)
+		if n != "" && strings.ContainsAny(n[:1], "=+-@") {
+			t.Errorf("NeutraliseCell(%q) = %q still starts a formula", v, n)
+		}
+		if back := model.UnneutraliseCell(n); back != v {
+			t.Errorf("UnneutraliseCell(NeutraliseCell(%q)) = %q", v, back)
+		}
+	}
+}
+
+func TestStatusCodeMapIsOneToOne(t *testing.T) {
+	for _, code := range []string{model.ECONFLICT, model.EFORBIDDEN, model.EINTERNAL, model.EINVALID, model.EMETHOD,
+		model.ENOTFOUND, model.ERATELIMITED, model.ETOOLARGE, model.EUNAUTHORIZED, model.EUNAVAILABLE,
+		model.EUNPROCESSABLE, model.EUNSUPPORTED} {
+		if got := model.CodeOf(model.StatusOf(code)); got != code {
+			t.Errorf("CodeOf(StatusOf(%q)) = %q", code, got)
+		}
+	}
+}
+
+func TestFingerprintIgnoresTimeZone(t *testing.T) {
+	a := validInput()
+	a.Time = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := a
+	b.Time = a.Time.In(time.FixedZone("X", 7200))
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("same instant in two zones fingerprints differently")
+	}
+	b.Status = "tests"
+	if a.Fingerprint() == b.Fingerprint() {
+		t.Error("different status, same fingerprint")
+	}
+}

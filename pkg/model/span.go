@@ -1,0 +1,81 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AcceptedSpanFormats describes, for error messages and help text, the
+// relative spans that ParseSpan takes.
+const AcceptedSpanFormats = `a span back from now such as "90m", "36h", "7d" or "2w"`
+
+// spanUnits are the suffixes of a relative span. Days and weeks are fixed
+// lengths (24h, 7×24h): a span counts elapsed time, not calendar days.
+var spanUnits = map[byte]time.Duration{
+	's': time.Second,
+	'm': time.Minute,
+	'h': time.Hour,
+	'd': 24 * time.Hour,
+	'w': 7 * 24 * time.Hour,
+}
+
+// ParseSpan parses a relative span: a whole number followed by s, m, h, d
+// (24 hours) or w (7 days), such as "90m", "36h" or "7d". Go durations such
+// as "1h30m" are accepted too. The span must be positive.
+func ParseSpan(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	bad := fmt.Errorf("%q is not a span; use %s", s, AcceptedSpanFormats)
+	if len(s) < 2 {
+		return 0, bad
+	}
+	if unit, ok := spanUnits[s[len(s)-1]]; ok {
+		if n, err := strconv.ParseInt(s[:len(s)-1], 10, 64); err == nil {
+			if n <= 0 || n > int64(maxSpan/unit) {
+				return 0, bad
+			}
+			return time.Duration(n) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// maxSpan keeps now minus a span inside the times a step may carry.
+const maxSpan = 100 * 365 * 24 * time.Hour
+
+// IsSpan reports whether s is a relative span rather than a datetime.
+func IsSpan(s string) bool {
+	_, err := ParseSpan(s)
+	return err == nil
+}
+
+// ParseSinceAt parses the lower bound of a time range given as a datetime
+// (see ParseSince) or as a span back from now ("7d": the last seven days).
+func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
+	if d, err := ParseSpan(s); err == nil {
+		return TruncateTime(now.Add(-d)), nil
+	}
+	t, _, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}, Invalid(field, "%s: %q is neither a datetime nor a span; use %s, or %s", field, strings.TrimSpace(s), AcceptedTimeFormats, AcceptedSpanFormats)
+	}
+	return t, nil
+}
+
+// ParseUntilAt parses the inclusive upper bound of a time range given as a
+// datetime (see ParseUntil: a date means the whole day) or as a span back
+// from now ("2h": up to two hours ago).
+func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
+	if d, err := ParseSpan(s); err == nil {
+		return TruncateTime(now.Add(-d)), nil
+	}
+	if _, _, err := ParseTime(s); err != nil {
+		return time.Time{}, Invalid(field, "%s: %q is neither a datetime nor a span; use %s, or %s", field, strings.TrimSpace(s), AcceptedTimeFormats, AcceptedSpanFormats)
+	}
+	return ParseUntil(field, s)
+}

@@ -1,0 +1,160 @@
+// Package model holds the domain of steps: the step record, its validation,
+// list filters, time parsing and the one error type. It imports only the
+// standard library, so every other package can depend on it.
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Field length limits, in characters (not bytes): the database columns are
+// sized to match, so a value that passes validation always fits.
+const (
+	MaxComponentLen   = 128
+	MaxVersionLen     = 128
+	MaxOwnerLen       = 128
+	MaxStatusLen      = 64
+	MaxEnvironmentLen = 64
+	MaxIdempotencyKey = 128
+)
+
+// Step is one stored record: a step of a deploy, as the server stamped it.
+type Step struct {
+	ID          int64     `json:"id"`
+	Component   string    `json:"component"`
+	Version     string    `json:"version"`
+	Owner       string    `json:"owner"`
+	Status      string    `json:"status"`
+	Environment string    `json:"environment"`
+	Time        time.Time `json:"time"`
+	ReceivedAt  time.Time `json:"received_at"`
+}
+
+// StepInput is what a caller sends to record a step. Time is optional: when
+// zero, the server's receipt time is used.
+type StepInput struct {
+	Component   string    `json:"component"`
+	Version     string    `json:"version"`
+	Owner       string    `json:"owner"`
+	Status      string    `json:"status"`
+	Environment string    `json:"environment,omitempty"`
+	Time        time.Time `json:"time,omitzero"`
+}
+
+// RecordMeta is what the server adds to a StepInput when it records it.
+type RecordMeta struct {
+	ReceivedAt     time.Time
+	IdempotencyKey string // optional; a repeat returns the first step stored under it
+}
+
+// earliest and latest bound explicit times to what every supported database
+// stores exactly.
+var (
+	earliestTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestTime   = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// Validate checks every field against the rules of the spec and returns an
+// EINVALID *Error naming the first field that breaks one.
+func (in StepInput) Validate() error {
+	fields := []struct {
+		name     string
+		value    string
+		max      int
+		required bool
+	}{
+		{"component", in.Component, MaxComponentLen, true},
+		{"version", in.Version, MaxVersionLen, true},
+		{"owner", in.Owner, MaxOwnerLen, true},
+		{"status", in.Status, MaxStatusLen, true},
+		{"environment", in.Environment, MaxEnvironmentLen, false},
+	}
+	for _, f := range fields {
+		if err := ValidateText(f.name, f.value, f.max, f.required); err != nil {
+			return err
+		}
+	}
+	if !in.Time.IsZero() && (in.Time.Before(earliestTime) || in.Time.After(latestTime)) {
+		return Invalid("time", "time must be between 1970-01-01 and 9999-12-31")
+	}
+	return nil
+}
+
+// ValidateText checks one text value: valid UTF-8, no control characters,
+// not blank, at most max characters, and present when required.
+func ValidateText(name, value string, max int, required bool) error {
+	if value == "" {
+		if required {
+			return Invalid(name, "%s is required", name)
+		}
+		return nil
+	}
+	if !utf8.ValidString(value) {
+		return Invalid(name, "%s must be valid UTF-8", name)
+	}
+	if strings.TrimSpace(value) == "" {
+		return Invalid(name, "%s must not be blank", name)
+	}
+	n := 0
+	for _, r := range value {
+		if unicode.IsControl(r) {
+			return Invalid(name, "%s must not contain control characters (found %U)", name, r)
+		}
+		n++
+	}
+	if n > max {
+		return Invalid(name, "%s is %d characters long; the limit is %d", name, n, max)
+	}
+	return nil
+}
+
+// ValidateIdempotencyKey checks an Idempotency-Key header value.
+func ValidateIdempotencyKey(key string) error {
+	if key == "" {
+		return nil
+	}
+	if len(key) > MaxIdempotencyKey {
+		return Invalid("Idempotency-Key", "Idempotency-Key is %d bytes long; the limit is %d", len(key), MaxIdempotencyKey)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return Invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// Normalized returns the input with its time in UTC at the stored
+// precision (microseconds), so equal inputs compare and hash equal.
+func (in StepInput) Normalized() StepInput {
+	if !in.Time.IsZero() {
+		in.Time = TruncateTime(in.Time)
+	}
+	return in
+}
+
+// Fingerprint is a digest of the input, stored beside an idempotency key so
+// that a replay with a different payload is told apart from a true retry.
+func (in StepInput) Fingerprint() string {
+	in = in.Normalized()
+	h := sha256.New()
+	for _, s := range []string{in.Component, in.Version, in.Owner, in.Status, in.Environment} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	if !in.Time.IsZero() {
+		h.Write([]byte(in.Time.Format(time.RFC3339Nano)))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TruncateTime converts t to UTC at microsecond precision: what the
+// databases store.
+func TruncateTime(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}

@@ -1,0 +1,69 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AcceptedTimeFormats describes, for error messages and help text, the
+// datetime forms that ParseTime takes.
+const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
+
+const (
+	// SpreadsheetTime is the time layout of CSV exports and of the original
+	// API: UTC, no zone, so spreadsheets read it as a date.
+	SpreadsheetTime = "2006-01-02 15:04:05"
+	dateOnly        = "2006-01-02"
+)
+
+// ParseTime parses a datetime in one of AcceptedTimeFormats. Times without a
+// zone are UTC. dateOnly reports that s named a whole day.
+func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return TruncateTime(t), false, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return TruncateTime(t), false, nil
+		}
+	}
+	if t, err := time.ParseInLocation(dateOnly, s, time.UTC); err == nil {
+		return t, true, nil
+	}
+	return time.Time{}, false, fmt.Errorf("%q is not a datetime; use %s", s, AcceptedTimeFormats)
+}
+
+// ParseSince parses the lower bound of a time range: a date means the start
+// of that day.
+func ParseSince(field, s string) (time.Time, error) {
+	t, _, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}, Invalid(field, "%s: %v", field, err)
+	}
+	return t, nil
+}
+
+// ParseUntil parses the inclusive upper bound of a time range: a date means
+// the whole of that day, as a person asking "until the 31st" expects.
+func ParseUntil(field, s string) (time.Time, error) {
+	t, day, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}, Invalid(field, "%s: %v", field, err)
+	}
+	if day {
+		t = t.Add(24*time.Hour - time.Microsecond)
+	}
+	return t, nil
+}
+
+// FormatSpreadsheetTime formats t as UTC "YYYY-MM-DD hh:mm:ss", adding
+// ".ffffff" only when t has a fraction of a second.
+func FormatSpreadsheetTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond() == 0 {
+		return t.Format(SpreadsheetTime)
+	}
+	return t.Format(SpreadsheetTime + ".000000")
+}

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Token scopes. A write token may also read.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
+
+// Token is one configured bearer token and what it may do.
+type Token struct {
+	Scope  string
+	Secret string
+}
+
+// ParseTokens parses "SCOPE:TOKEN,SCOPE:TOKEN" as given to --tokens.
+func ParseTokens(list string) ([]Token, error) {
+	var tokens []Token
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		scope, secret, ok := strings.Cut(item, ":")
+		if !ok || secret == "" {
+			return nil, fmt.Errorf("token %d: want SCOPE:TOKEN (scopes: read, write)", len(tokens)+1)
+		}
+		if scope != ScopeRead && scope != ScopeWrite {
+			return nil, fmt.Errorf("token %d: unknown scope %q (scopes: read, write)", len(tokens)+1, scope)
+		}
+		if len(secret) < 8 {
+			return nil, fmt.Errorf("token %d: a token must be at least 8 characters long", len(tokens)+1)
+		}
+		tokens = append(tokens, Token{Scope: scope, Secret: secret})
+	}
+	return tokens, nil
+}
+
+// tokenSet checks bearer tokens in constant time. Secrets are held as
+// SHA-256 digests, so every comparison is over 32 bytes whatever the
+// lengths, and the set is walked whole whatever matches.
+type tokenSet struct {
+	digests [][32]byte
+	scopes  []string
+}
+
+func newTokenSet(tokens []Token) *tokenSet {
+	if len(tokens) == 0 {
+		return nil
+	}
+	ts := &tokenSet{}
+	for _, t := range tokens {
+		ts.digests = append(ts.digests, sha256.Sum256([]byte(t.Secret)))
+		ts.scopes = append(ts.scopes, t.Scope)
+	}
+	return ts
+}
+
+// scope returns the scope of the presented token, or "" if none matches.
+func (ts *tokenSet) scope(presented string) string {
+	d := sha256.Sum256([]byte(presented))
+	found := ""
+	for i := range ts.digests {
+		if subtle.ConstantTimeCompare(d[:], ts.digests[i][:]) == 1 {
+			found = ts.scopes[i]
+		}
+	}
+	return found
+}
+
+// requireScope wraps an API handler: with tokens configured, writes need a
+// write token and reads a read (or write) token. Without tokens the API is
+// open, as stepsd warns at start-up.
+func (s *Server) requireScope(scope string, next http.HandlerFunc) http.HandlerFunc {
+	if s.tokens == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		presented, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || presented == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="steps"`)
+			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "this server needs a token: send Authorization: Bearer TOKEN"))
+			return
+		}
+		got := s.tokens.scope(strings.TrimSpace(presented))
+		switch {
+		case got == "":
+			w.Header().Set("WWW-Authenticate", `Bearer realm="steps", error="invalid_token"`)
+			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "the token is not valid"))
+		case scope == ScopeWrite && got != ScopeWrite:
+			s.writeError(w, r, model.Errorf(model.EFORBIDDEN, "this token may only read; recording needs a write token"))
+		default:
+			next(w, r)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+	Field string `json:"field,omitempty"`
+}
+
+// writeJSON writes v as the JSON response with the given status.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.log.DebugContext(r.Context(), "write response", "err", err)
+	}
+}
+
+// writeError answers with err's code and message. This is the one place
+// where an error becomes an HTTP status. Internal errors show users only
+// "internal error"; the full error goes to the log.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := model.ErrorCode(err)
+	status := model.StatusOf(code)
+	body := errorBody{Error: model.ErrorMessage(err), Code: code}
+	var me *model.Error
+	if errors.As(err, &me) {
+		body.Field = me.Field
+	}
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	h := w.Header()
+	h.Del("Content-Disposition")
+	h.Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, status, body)
+}
+
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		json.NewEncoder(w).Encode(errorBody{ //nolint:errcheck // nothing to do if the client has gone
+			Error: "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow,
+			Code:  model.EMETHOD,
+		})
+	})
+}
+
+// handleNotFound answers any path the API does not have.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, model.Errorf(model.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}

@@ -1,0 +1,26 @@
+package server
+
+import "net/http"
+
+// routes lists every route of the API in one place.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("POST /v1/steps", s.requireScope(ScopeWrite, s.handleCreateStep))
+	mux.HandleFunc("GET /v1/steps", s.requireScope(ScopeRead, s.handleListSteps))
+	mux.HandleFunc("GET /v1/steps/{id}", s.requireScope(ScopeRead, s.handleGetStep))
+
+	// Probes stay open: orchestrators call them without credentials, and
+	// they reveal nothing but liveness.
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+
+	// Paths without a method answer what the method-specific patterns above
+	// do not: 405 with Allow for a known path, 404 for any other.
+	mux.Handle("/v1/steps", methodNotAllowed("GET, HEAD, POST"))
+	mux.Handle("/v1/steps/{id}", methodNotAllowed("GET, HEAD"))
+	mux.Handle("/healthz", methodNotAllowed("GET, HEAD"))
+	mux.Handle("/readyz", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/", s.handleNotFound)
+	return mux
+}

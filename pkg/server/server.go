@@ -1,0 +1,82 @@
+// Package server serves the steps HTTP API over a store.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Store is what the server needs of persistence; *store.Store implements it.
+type Store interface {
+	CreateStep(ctx context.Context, in model.StepInput, meta model.RecordMeta) (model.Step, bool, error)
+	FindStep(ctx context.Context, id int64) (model.Step, error)
+	ListSteps(ctx context.Context, f model.Filter, fn func(model.Step) error) (*model.Cursor, error)
+	Ping(ctx context.Context) error
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxFutureSkew = 5 * time.Minute
+)
+
+// Config configures the HTTP API. Only Store is required.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger
+	// Now is the clock that stamps received steps; tests set it.
+	Now func() time.Time
+	// MaxBodyBytes bounds a request body (413 beyond it).
+	MaxBodyBytes int64
+	// MaxFutureSkew is how far ahead of the server's clock an explicit step
+	// time may be: a little for unsynchronised clocks, never a typo's year.
+	MaxFutureSkew time.Duration
+	// Tokens, when any, are required on the API (see ParseTokens).
+	Tokens []Token
+}
+
+// Server is the HTTP API. Create it with New.
+type Server struct {
+	store         Store
+	log           *slog.Logger
+	now           func() time.Time
+	maxBodyBytes  int64
+	maxFutureSkew time.Duration
+	tokens        *tokenSet
+	handler       http.Handler
+}
+
+// New returns the API as an http.Handler.
+func New(cfg Config) *Server {
+	s := &Server{
+		store:         cfg.Store,
+		log:           cfg.Logger,
+		now:           cfg.Now,
+		maxBodyBytes:  cfg.MaxBodyBytes,
+		maxFutureSkew: cfg.MaxFutureSkew,
+		tokens:        newTokenSet(cfg.Tokens),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxBodyBytes <= 0 {
+		s.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.maxFutureSkew <= 0 {
+		s.maxFutureSkew = DefaultMaxFutureSkew
+	}
+	s.handler = s.logRequests(s.recoverPanics(s.routes()))
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}

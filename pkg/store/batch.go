@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// MaxBatch is the most steps one CreateSteps call stores.
+const MaxBatch = 10000
+
+// insertChunk is how many rows go in one multi-row INSERT: large enough to
+// amortise round trips, small enough for every database's parameter limit.
+const insertChunk = 500
+
+// BatchError reports which rows of a batch are invalid; nothing of the
+// batch was stored.
+type BatchError struct {
+	Rows []RowError
+}
+
+// RowError is one invalid row of a batch, numbered from 0.
+type RowError struct {
+	Row   int    `json:"row"`
+	Field string `json:"field,omitempty"`
+	Error string `json:"error"`
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("%d of the batch's rows are invalid; nothing was stored (first: row %d: %s)", len(e.Rows), e.Rows[0].Row, e.Rows[0].Error)
+}
+
+// Unwrap makes a BatchError an EINVALID *model.Error for errors.As.
+func (e *BatchError) Unwrap() error {
+	return &model.Error{Code: model.EINVALID, Message: e.Error()}
+}
+
+// batchKey is the idempotency key of row i of a batch sent with key. The
+// space cannot occur in a client's key, so batch rows never collide with
+// single steps, and a batch's rows are one range of the unique index.
+func batchKey(key string, i int) string {
+	return key + " " + strconv.Itoa(i)
+}
+
+// CreateSteps stores every step of ins in one transaction, or none. Invalid
+// rows are all reported in a *BatchError. With an idempotency key, a repeat
+// of the same batch returns the steps stored the first time and
+// replayed=true; a different batch under the same key fails EUNPROCESSABLE.
+func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) (steps []model.Step, replayed bool, err error) {
+	if len(ins) == 0 {
+		return nil, false, model.Invalid("body", "the batch is empty")
+	}
+	if len(ins) > MaxBatch {
+		return nil, false, model.Invalid("body", "the batch has %d steps; the limit is %d per request", len(ins), MaxBatch)
+	}
+	if err := model.ValidateIdempotencyKey(meta.IdempotencyKey); err != nil {
+		return nil, false, err
+	}
+	var bad BatchError
+	steps = make([]model.Step, len(ins))
+	fingerprints := make([]string, len(ins))
+	for i, in := range ins {
+		in = in.Normalized()
+		if err := in.Validate(); err != nil {
+			row := RowError{Row: i, Error: model.ErrorMessage(err)}
+			var me *model.Error
+			if errors.As(err, &me) {
+				row.Field = me.Field
+			}
+			bad.Rows = append(bad.Rows, row)
+			continue
+		}
+		steps[i] = newStep(in, meta.ReceivedAt)
+		fingerprints[i] = in.Fingerprint()
+	}
+	if len(bad.Rows) > 0 {
+		return nil, false, &bad
+	}
+
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.insertSteps(ctx, tx, steps, meta.IdempotencyKey, fingerprints)
+	})
+	release()
+	if err != nil {
+		if meta.IdempotencyKey != "" && errors.Is(err, errDuplicate) {
+			return s.replayBatch(ctx, meta.IdempotencyKey, fingerprints)
+		}
+		return nil, false, err
+	}
+	return steps, false, nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback() //nolint:errcheck // the first error is the one to report
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// insertSteps inserts steps in multi-row INSERTs and sets their ids.
+func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string) error {
+	for start := 0; start < len(steps); start += insertChunk {
+		end := min(start+insertChunk, len(steps))
+		chunk := steps[start:end]
+		query := multiRowInsert(len(chunk))
+		args := make([]any, 0, 9*len(chunk))
+		for i, st := range chunk {
+			k := ""
+			if key != "" {
+				k = batchKey(key, start+i)
+			}
+			args = append(args, insertArgs(st, k, fingerprints[start+i])...)
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return translate(err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("read inserted ids: %w", err)
+		}
+		// One multi-row INSERT takes consecutive ids. MySQL reports the
+		// first of them, SQLite the last.
+		first := id
+		if s.kind == KindSQLite {
+			first = id - int64(len(chunk)) + 1
+		}
+		for i := range chunk {
+			chunk[i].ID = first + int64(i)
+		}
+	}
+	return nil
+}
+
+func multiRowInsert(rows int) string {
+	var b strings.Builder
+	b.WriteString(insertStep[:strings.Index(insertStep, "VALUES")])
+	b.WriteString("VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
+func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []string) ([]model.Step, bool, error) {
+	// Keys "KEY 0" … "KEY n" lie between "KEY " and "KEY!" in binary order.
+	rows, err := s.db.DB.QueryContext(ctx,
+		`SELECT `+stepColumns+`, idempotency_key, fingerprint FROM steps WHERE idempotency_key >= ? AND idempotency_key < ?`,
+		key+" ", key+"!")
+	if err != nil {
+		return nil, false, translate(err)
+	}
+	defer rows.Close()
+	steps := make([]model.Step, len(fingerprints))
+	found := 0
+	mismatch := &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
+		Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
+	for rows.Next() {
+		var k, fp sql.NullString
+		st, err := scanStep(rows, &k, &fp)
+		if err != nil {
+			return nil, false, translate(err)
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(k.String, key+" "))
+		if err != nil || i < 0 || i >= len(steps) || fp.String != fingerprints[i] {
+			return nil, false, mismatch
+		}
+		steps[i] = st
+		found++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, translate(err)
+	}
+	if found != len(fingerprints) {
+		return nil, false, mismatch
+	}
+	return steps, true, nil
+}

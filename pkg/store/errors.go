@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/go-sql-driver/mysql"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// errDuplicate marks a unique-key violation; callers decide what it means.
+var errDuplicate = errors.New("duplicate key")
+
+// translate maps driver errors to the domain's in one place: a unique
+// violation becomes errDuplicate, a lost or refused connection EUNAVAILABLE.
+// Anything else stays as it is and is reported as internal.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		switch my.Number {
+		case 1062: // ER_DUP_ENTRY
+			return fmt.Errorf("%w: %v", errDuplicate, err)
+		case 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013: // too many connections, shutdown, lock wait, deadlock, gone away
+			return unavailable("database", err)
+		}
+		return err
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		switch lite.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", errDuplicate, err)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return unavailable("database busy", err)
+		}
+		return err
+	}
+	var netErr net.Error
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.As(err, &netErr) {
+		return unavailable("database", err)
+	}
+	return err
+}
+
+// unavailableError is an EUNAVAILABLE *model.Error that keeps the driver's
+// error for the server log without showing it to users.
+type unavailableError struct {
+	model *model.Error
+	cause error
+}
+
+func (e *unavailableError) Error() string { return e.model.Message + ": " + e.cause.Error() }
+
+func (e *unavailableError) Unwrap() []error { return []error{e.model, e.cause} }
+
+func unavailable(what string, cause error) error {
+	return &unavailableError{
+		model: model.Errorf(model.EUNAVAILABLE, "the database is unavailable; try again shortly"),
+		cause: fmt.Errorf("%s: %w", what, cause),
+	}
+}

@@ -1,0 +1,20 @@
+CREATE TABLE steps (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  component VARCHAR(128) NOT NULL,
+  version VARCHAR(128) NOT NULL,
+  owner VARCHAR(128) NOT NULL,
+  status VARCHAR(64) NOT NULL,
+  environment VARCHAR(64) NOT NULL DEFAULT '',
+  time DATETIME(6) NOT NULL,
+  received_at DATETIME(6) NOT NULL,
+  idempotency_key VARCHAR(160) NULL,
+  fingerprint CHAR(64) NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY steps_idempotency_key (idempotency_key),
+  KEY steps_time (time, id),
+  KEY steps_deployment (component, version, environment, time, id),
+  KEY steps_version (version, time, id),
+  KEY steps_owner (owner, time, id),
+  KEY steps_status (status, time, id),
+  KEY steps_environment (environment, time, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin

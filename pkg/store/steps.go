@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// dbTimeLayout is how times are written to and read from both databases:
+// fixed width, so that on SQLite, where they are text, text order is time
+// order; and exactly the literal form of MySQL's DATETIME(6).
+const dbTimeLayout = "2006-01-02 15:04:05.000000"
+
+func dbTime(t time.Time) string {
+	return t.UTC().Format(dbTimeLayout)
+}
+
+// parseDBTime reads a time column. MySQL without parseTime and SQLite both
+// return the text written by dbTime; MySQL may drop trailing zeros.
+func parseDBTime(b []byte) (time.Time, error) {
+	t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", string(b), time.UTC)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", b, err)
+	}
+	return t, nil
+}
+
+const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const stepColumns = `id, component, version, owner, status, environment, time, received_at`
+
+// CreateStep validates and stores one step. With an idempotency key, a
+// repeat of the same input returns the step stored the first time and
+// replayed=true; a repeat with a different input fails with EUNPROCESSABLE.
+func (s *Store) CreateStep(ctx context.Context, in model.StepInput, meta model.RecordMeta) (step model.Step, replayed bool, err error) {
+	in = in.Normalized()
+	if err := in.Validate(); err != nil {
+		return model.Step{}, false, err
+	}
+	if err := model.ValidateIdempotencyKey(meta.IdempotencyKey); err != nil {
+		return model.Step{}, false, err
+	}
+	step = newStep(in, meta.ReceivedAt)
+
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return model.Step{}, false, err
+	}
+	step.ID, err = s.insertStep(ctx, step, meta.IdempotencyKey, in.Fingerprint())
+	release()
+	if errors.Is(err, errDuplicate) && meta.IdempotencyKey != "" {
+		return s.replay(ctx, meta.IdempotencyKey, in.Fingerprint())
+	}
+	if err != nil {
+		return model.Step{}, false, err
+	}
+	return step, false, nil
+}
+
+func newStep(in model.StepInput, receivedAt time.Time) model.Step {
+	receivedAt = model.TruncateTime(receivedAt)
+	t := in.Time
+	if t.IsZero() {
+		t = receivedAt
+	}
+	return model.Step{
+		Component:   in.Component,
+		Version:     in.Version,
+		Owner:       in.Owner,
+		Status:      in.Status,
+		Environment: in.Environment,
+		Time:        t,
+		ReceivedAt:  receivedAt,
+	}
+}
+
+func (s *Store) insertStep(ctx context.Context, step model.Step, key, fingerprint string) (int64, error) {
+	stmt, err := s.prepared(ctx, insertStep)
+	if err != nil {
+		return 0, err
+	}
+	res, err := stmt.ExecContext(ctx, insertArgs(step, key, fingerprint)...)
+	if err != nil {
+		return 0, translate(err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("read inserted id: %w", err)
+	}
+	return id, nil
+}
+
+func insertArgs(step model.Step, key, fingerprint string) []any {
+	var k, f any // NULL without a key: NULLs never collide in the unique index
+	if key != "" {
+		k, f = key, fingerprint
+	}
+	return []any{step.Component, step.Version, step.Owner, step.Status, step.Environment,
+		dbTime(step.Time), dbTime(step.ReceivedAt), k, f}
+}
+
+func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step, bool, error) {
+	stmt, err := s.prepared(ctx, `SELECT `+stepColumns+`, fingerprint FROM steps WHERE idempotency_key = ?`)
+	if err != nil {
+		return model.Step{}, false, err
+	}
+	var stored sql.NullString
+	step, err := scanStep(stmt.QueryRowContext(ctx, key), &stored)
+	if err != nil {
+		return model.Step{}, false, translate(err)
+	}
+	if stored.String != fingerprint {
+		return model.Step{}, false, &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
+			Message: "Idempotency-Key was already used for a different step; send a new key for a new step"}
+	}
+	return step, true, nil
+}
+
+// FindStep returns the step with the given id, or ENOTFOUND.
+func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
+	stmt, err := s.prepared(ctx, `SELECT `+stepColumns+` FROM steps WHERE id = ?`)
+	if err != nil {
+		return model.Step{}, err
+	}
+	step, err := scanStep(stmt.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.Step{}, model.Errorf(model.ENOTFOUND, "step %d not found", id)
+	}
+	if err != nil {
+		return model.Step{}, translate(err)
+	}
+	return step, nil
+}
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanStep reads one row of stepColumns (and any extra columns into extra).
+func scanStep(row scanner, extra ...any) (model.Step, error) {
+	var st model.Step
+	var t, recv []byte
+	dest := append([]any{&st.ID, &st.Component, &st.Version, &st.Owner, &st.Status, &st.Environment, &t, &recv}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return model.Step{}, err
+	}
+	var err error
+	if st.Time, err = parseDBTime(t); err != nil {
+		return model.Step{}, err
+	}
+	if st.ReceivedAt, err = parseDBTime(recv); err != nil {
+		return model.Step{}, err
+	}
+	return st, nil
+}
+
+// ListSteps calls fn for each step matching f, in order, straight from the
+// database cursor: memory does not grow with the number of rows. With
+// f.Limit, it stops after one page and returns the cursor of the next page,
+// or nil on the last one. An error from fn stops the list and is returned.
+func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Step) error) (next *model.Cursor, err error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	query, args := listQuery(f)
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	n := 0
+	var last model.Step
+	for rows.Next() {
+		step, err := scanStep(rows)
+		if err != nil {
+			return nil, translate(err)
+		}
+		if f.Limit > 0 && n == f.Limit {
+			// The extra row only says that another page exists.
+			next = model.CursorAfter(last)
+			break
+		}
+		if err := fn(step); err != nil {
+			return nil, err
+		}
+		last = step
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	return next, nil
+}
+
+// listQuery builds the SELECT for f. Only fixed clauses are joined; every
+// value is a parameter.
+func listQuery(f model.Filter) (string, []any) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("component", f.Component)
+	eq("version", f.Version)
+	eq("owner", f.Owner)
+	eq("status", f.Status)
+	eq("environment", f.Environment)
+	if !f.Since.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, dbTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time <= ?")
+		args = append(args, dbTime(f.Until))
+	}
+	dir, cmp := "ASC", ">"
+	if f.Descending() {
+		dir, cmp = "DESC", "<"
+	}
+	if f.After != nil {
+		where = append(where, "(time "+cmp+" ? OR (time = ? AND id "+cmp+" ?))")
+		t := dbTime(f.After.Time)
+		args = append(args, t, t, f.After.ID)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + stepColumns + " FROM steps")
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY time " + dir + ", id " + dir)
+	if f.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, f.Limit+1)
+	}
+	return b.String(), args
+}

@@ -1,0 +1,456 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func mustCreate(t *testing.T, s *store.Store, in model.StepInput, at time.Time) model.Step {
+	t.Helper()
+	step, _, err := s.CreateStep(context.Background(), in, model.RecordMeta{ReceivedAt: at})
+	if err != nil {
+		t.Fatalf("CreateStep(%+v): %v", in, err)
+	}
+	return step
+}
+
+func mustList(t *testing.T, s *store.Store, f model.Filter) ([]model.Step, *model.Cursor) {
+	t.Helper()
+	var got []model.Step
+	next, err := s.ListSteps(context.Background(), f, func(st model.Step) error {
+		got = append(got, st)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ListSteps(%+v): %v", f, err)
+	}
+	return got, next
+}
+
+func ids(steps []model.Step) []int64 {
+	out := make([]int64, len(steps))
+	for i, s := range steps {
+		out[i] = s.ID
+	}
+	return out
+}
+
+func equalIDs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStore runs the same suite on every database.
+func TestStore(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		t.Run("CreateStepStampsReceiptTimeInUTCWithMicroseconds", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			at := time.Date(2026, 3, 2, 11, 0, 0, 123456789, time.FixedZone("CET", 3600))
+			got := mustCreate(t, s, model.StepInput{Component: "api", Version: "1.0", Owner: "ana", Status: "build"}, at)
+			want := time.Date(2026, 3, 2, 10, 0, 0, 123456000, time.UTC)
+			if got.ID < 1 || !got.Time.Equal(want) || !got.ReceivedAt.Equal(want) {
+				t.Fatalf("got %+v, want id>0 and time %v", got, want)
+			}
+			found, err := s.FindStep(context.Background(), got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found != got {
+				t.Errorf("FindStep = %+v, want %+v", found, got)
+			}
+			if found.Time.Location() != time.UTC {
+				t.Errorf("time location %v, want UTC", found.Time.Location())
+			}
+		})
+
+		t.Run("ExplicitTimeKeptReceiptTimeStamped", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			explicit := time.Date(2025, 12, 31, 23, 59, 59, 999999000, time.UTC)
+			got := mustCreate(t, s, model.StepInput{Component: "api", Version: "1.0", Owner: "ana", Status: "build", Time: explicit}, t0)
+			if !got.Time.Equal(explicit) || !got.ReceivedAt.Equal(t0) {
+				t.Errorf("got time %v received %v, want %v and %v", got.Time, got.ReceivedAt, explicit, t0)
+			}
+		})
+
+		t.Run("FindMissingIsNotFound", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			_, err := s.FindStep(context.Background(), 999)
+			if model.ErrorCode(err) != model.ENOTFOUND {
+				t.Errorf("FindStep(999) = %v, want ENOTFOUND", err)
+			}
+		})
+
+		t.Run("InvalidInputStoresNothing", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			for _, in := range []model.StepInput{
+				{Component: string(make([]byte, 129)), Version: "1", Owner: "o", Status: "s"},
+				{Component: "api", Version: "v\xff", Owner: "o", Status: "s"},
+				{Component: "api", Version: "1", Owner: "o\x07", Status: "s"},
+				{Component: "api", Version: "1", Owner: "o"},
+			} {
+				if _, _, err := s.CreateStep(context.Background(), in, model.RecordMeta{ReceivedAt: t0}); model.ErrorCode(err) != model.EINVALID {
+					t.Errorf("CreateStep(%q) = %v, want EINVALID", in, err)
+				}
+			}
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 0 {
+				t.Errorf("stored %d rows, want 0", len(got))
+			}
+		})
+
+		t.Run("LongestValuesFitExactly", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			long := func(n int) string {
+				r := make([]rune, n)
+				for i := range r {
+					r[i] = '😀' // four bytes in UTF-8: the worst case for utf8mb4
+				}
+				return string(r)
+			}
+			in := model.StepInput{Component: long(128), Version: long(128), Owner: long(128), Status: long(64), Environment: long(64)}
+			got := mustCreate(t, s, in, t0)
+			found, err := s.FindStep(context.Background(), got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if found.Component != in.Component || found.Status != in.Status || found.Environment != in.Environment {
+				t.Error("a value of maximum length came back changed")
+			}
+		})
+
+		t.Run("SQLMetacharactersStoredAndFoundLiterally", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			evil := "x' OR '1'='1"
+			mustCreate(t, s, model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: "build"}, t0)
+			want := mustCreate(t, s, model.StepInput{Component: evil, Version: `"; DROP TABLE steps; --`, Owner: `\`, Status: "%"}, t0)
+			got, _ := mustList(t, s, model.Filter{Component: evil})
+			if len(got) != 1 || got[0] != want {
+				t.Fatalf("filter by %q = %+v, want only %+v", evil, got, want)
+			}
+			if got, _ := mustList(t, s, model.Filter{Status: "%"}); len(got) != 1 {
+				t.Errorf("status %% matched %d rows, want 1 (no LIKE semantics)", len(got))
+			}
+		})
+
+		t.Run("FiltersAloneAndCombined", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			mk := func(c, v, o, st, env string, at time.Time) model.Step {
+				return mustCreate(t, s, model.StepInput{Component: c, Version: v, Owner: o, Status: st, Environment: env, Time: at}, t0)
+			}
+			a := mk("api", "1", "ana", "build", "prod", t0)
+			b := mk("api", "2", "bob", "tests", "staging", t0.Add(time.Hour))
+			c := mk("web", "1", "ana", "build", "prod", t0.Add(2*time.Hour))
+			d := mk("Api", "1", "ana", "build", "prod", t0.Add(3*time.Hour))
+			tests := []struct {
+				name string
+				f    model.Filter
+				want []int64
+			}{
+				{"all", model.Filter{}, []int64{a.ID, b.ID, c.ID, d.ID}},
+				{"component is exact and case-sensitive", model.Filter{Component: "api"}, []int64{a.ID, b.ID}},
+				{"version", model.Filter{Version: "2"}, []int64{b.ID}},
+				{"owner", model.Filter{Owner: "ana"}, []int64{a.ID, c.ID, d.ID}},
+				{"status", model.Filter{Status: "tests"}, []int64{b.ID}},
+				{"environment", model.Filter{Environment: "prod"}, []int64{a.ID, c.ID, d.ID}},
+				{"since inclusive", model.Filter{Since: t0.Add(time.Hour)}, []int64{b.ID, c.ID, d.ID}},
+				{"until inclusive", model.Filter{Until: t0.Add(time.Hour)}, []int64{a.ID, b.ID}},
+				{"since and until", model.Filter{Since: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)}, []int64{b.ID, c.ID}},
+				{"combined", model.Filter{Component: "api", Owner: "ana", Environment: "prod"}, []int64{a.ID}},
+				{"nothing matches", model.Filter{Component: "api", Version: "9"}, []int64{}},
+				{"descending", model.Filter{Order: model.OrderDesc}, []int64{d.ID, c.ID, b.ID, a.ID}},
+			}
+			for _, tt := range tests {
+				got, next := mustList(t, s, tt.f)
+				if !equalIDs(ids(got), tt.want) || next != nil {
+					t.Errorf("%s: got %v next %v, want %v", tt.name, ids(got), next, tt.want)
+				}
+			}
+		})
+
+		t.Run("OrderIsTimeThenIDEvenWhenSentOutOfOrder", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			late := mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: "late", Time: t0.Add(time.Minute)}, t0)
+			early := mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: "early", Time: t0}, t0)
+			tie := mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: "tie", Time: t0}, t0)
+			got, _ := mustList(t, s, model.Filter{})
+			if want := []int64{early.ID, tie.ID, late.ID}; !equalIDs(ids(got), want) {
+				t.Errorf("order %v, want %v", ids(got), want)
+			}
+		})
+
+		t.Run("PagesReturnEveryRowExactlyOnce", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			var want []int64
+			for i := range 23 {
+				// Groups of three share a time, so the cursor must break ties by id.
+				at := t0.Add(time.Duration(i/3) * time.Second)
+				want = append(want, mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: fmt.Sprint(i), Time: at}, t0).ID)
+			}
+			for _, order := range []string{model.OrderAsc, model.OrderDesc} {
+				var got []int64
+				f := model.Filter{Limit: 5, Order: order}
+				for pages := 0; ; pages++ {
+					if pages > 10 {
+						t.Fatal("pagination does not end")
+					}
+					page, next := mustList(t, s, f)
+					if len(page) > 5 {
+						t.Fatalf("page of %d rows, limit 5", len(page))
+					}
+					got = append(got, ids(page)...)
+					if next == nil {
+						break
+					}
+					f.After = next
+				}
+				expect := want
+				if order == model.OrderDesc {
+					expect = make([]int64, len(want))
+					for i, id := range want {
+						expect[len(want)-1-i] = id
+					}
+				}
+				if !equalIDs(got, expect) {
+					t.Errorf("%s pages gave %v, want %v", order, got, expect)
+				}
+			}
+		})
+
+		t.Run("LastFullPageHasNoNextCursor", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			for i := range 4 {
+				mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: fmt.Sprint(i)}, t0)
+			}
+			page, next := mustList(t, s, model.Filter{Limit: 4})
+			if len(page) != 4 || next != nil {
+				t.Errorf("got %d rows, next %v; want 4 and no next page", len(page), next)
+			}
+		})
+
+		t.Run("IdempotencyKeyReplaysAndRejectsADifferentPayload", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			ctx := context.Background()
+			in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: "build"}
+			first, replayed, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0, IdempotencyKey: "k-1"})
+			if err != nil || replayed {
+				t.Fatalf("first: %v replayed=%v", err, replayed)
+			}
+			again, replayed, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0.Add(time.Second), IdempotencyKey: "k-1"})
+			if err != nil || !replayed || again != first {
+				t.Fatalf("replay = %+v, %v, %v; want the first step, replayed", again, replayed, err)
+			}
+			other := in
+			other.Status = "tests"
+			if _, _, err := s.CreateStep(ctx, other, model.RecordMeta{ReceivedAt: t0, IdempotencyKey: "k-1"}); model.ErrorCode(err) != model.EUNPROCESSABLE {
+				t.Errorf("different payload, same key = %v, want EUNPROCESSABLE", err)
+			}
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 1 {
+				t.Errorf("%d rows stored, want 1", len(got))
+			}
+		})
+
+		t.Run("ConcurrentRetriesWithOneKeyStoreOneRow", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: "build"}
+			var wg sync.WaitGroup
+			results := make([]int64, 16)
+			for i := range results {
+				wg.Go(func() {
+					st, _, err := s.CreateStep(context.Background(), in, model.RecordMeta{ReceivedAt: t0, IdempotencyKey: "same"})
+					if err != nil {
+						t.Errorf("CreateStep: %v", err)
+						return
+					}
+					results[i] = st.ID
+				})
+			}
+			wg.Wait()
+			for _, id := range results {
+				if id != results[0] {
+					t.Fatalf("ids %v, want all equal", results)
+				}
+			}
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 1 {
+				t.Errorf("%d rows stored, want 1", len(got))
+			}
+		})
+
+		t.Run("ConcurrentWritesAllSucceed", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			var wg sync.WaitGroup
+			for i := range 64 {
+				wg.Go(func() {
+					in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: fmt.Sprint(i)}
+					if _, _, err := s.CreateStep(context.Background(), in, model.RecordMeta{ReceivedAt: time.Now()}); err != nil {
+						t.Errorf("CreateStep %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 64 {
+				t.Errorf("%d rows stored, want 64", len(got))
+			}
+		})
+
+		t.Run("RecordSurvivesReopen", func(t *testing.T) {
+			ctx := context.Background()
+			dsn := fresh(t)
+			s := testdb.Open(t, dsn)
+			want := mustCreate(t, s, model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: "build"}, t0)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s2 := testdb.Open(t, dsn) // migrating again must be a no-op
+			got, err := s2.FindStep(ctx, want.ID)
+			if err != nil || got != want {
+				t.Errorf("after reopen: %+v, %v; want %+v", got, err, want)
+			}
+		})
+
+		t.Run("CallbackErrorStopsTheList", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			for range 3 {
+				mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: "s"}, t0)
+			}
+			stop := errors.New("stop")
+			n := 0
+			_, err := s.ListSteps(context.Background(), model.Filter{}, func(model.Step) error { n++; return stop })
+			if !errors.Is(err, stop) || n != 1 {
+				t.Errorf("err %v after %d rows, want stop after 1", err, n)
+			}
+		})
+	})
+}
+
+func TestOpenRejectsBadDSNsWithoutEchoingSecrets(t *testing.T) {
+	for _, dsn := range []string{"", "postgres://u:hunter2@h/db", "mysql://u:hunter2@/db", "mysql://u:hunter2@h:3306/", "sqlite:", "sqlite::memory:"} {
+		_, err := store.Open(context.Background(), dsn)
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", dsn)
+			continue
+		}
+		if msg := err.Error(); contains(msg, "hunter2") {
+			t.Errorf("Open(%q) error %q leaks the password", dsn, msg)
+		}
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	if got := store.RedactDSN("mysql://steps:hunter2@db:3306/steps"); contains(got, "hunter2") {
+		t.Errorf("RedactDSN kept the password: %s", got)
+	}
+}
+
+func TestMySQLUnreachableIsUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := store.Open(ctx, "mysql://root@127.0.0.1:1/steps?timeout=1s")
+	if model.ErrorCode(err) != model.EUNAVAILABLE {
+		t.Errorf("Open on a closed port = %v, want EUNAVAILABLE", err)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+
+func TestCreateSteps(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+
+		t.Run("StoresAllWithTheirIDs", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			mustCreate(t, s, model.StepInput{Component: "before", Version: "1", Owner: "o", Status: "s"}, t0)
+			ins := make([]model.StepInput, 1234) // more than one INSERT chunk
+			for i := range ins {
+				ins[i] = model.StepInput{Component: "api", Version: "1", Owner: "o", Status: fmt.Sprint(i), Time: t0.Add(time.Duration(i) * time.Second)}
+			}
+			steps, replayed, err := s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0})
+			if err != nil || replayed || len(steps) != len(ins) {
+				t.Fatalf("CreateSteps = %d steps, %v, %v", len(steps), replayed, err)
+			}
+			for _, i := range []int{0, 499, 500, 1233} {
+				found, err := s.FindStep(ctx, steps[i].ID)
+				if err != nil || found != steps[i] {
+					t.Errorf("row %d: returned %+v, stored %+v (%v)", i, steps[i], found, err)
+				}
+			}
+		})
+
+		t.Run("OneInvalidRowStoresNothingAndAllAreReported", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			ins := []model.StepInput{
+				{Component: "api", Version: "1", Owner: "o", Status: "ok"},
+				{Component: "api", Version: "1", Owner: "o"},
+				{Component: "api", Version: "1", Owner: "o", Status: "ok"},
+				{Component: "api\n", Version: "1", Owner: "o", Status: "ok"},
+			}
+			_, _, err := s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0})
+			var be *store.BatchError
+			if !errors.As(err, &be) || model.ErrorCode(err) != model.EINVALID {
+				t.Fatalf("err = %v, want a BatchError", err)
+			}
+			if len(be.Rows) != 2 || be.Rows[0].Row != 1 || be.Rows[0].Field != "status" || be.Rows[1].Row != 3 || be.Rows[1].Field != "component" {
+				t.Errorf("rows %+v", be.Rows)
+			}
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 0 {
+				t.Errorf("%d rows stored", len(got))
+			}
+		})
+
+		t.Run("IdempotentReplay", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			ins := []model.StepInput{
+				{Component: "api", Version: "1", Owner: "o", Status: "build"},
+				{Component: "api", Version: "1", Owner: "o", Status: "tests"},
+			}
+			meta := model.RecordMeta{ReceivedAt: t0, IdempotencyKey: "import-1"}
+			first, _, err := s.CreateSteps(ctx, ins, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, replayed, err := s.CreateSteps(ctx, ins, meta)
+			if err != nil || !replayed || fmt.Sprint(again) != fmt.Sprint(first) {
+				t.Fatalf("replay = %v, %v, %v; want %v", again, replayed, err, first)
+			}
+			ins[1].Status = "rollout"
+			if _, _, err := s.CreateSteps(ctx, ins, meta); model.ErrorCode(err) != model.EUNPROCESSABLE {
+				t.Errorf("changed batch, same key = %v, want EUNPROCESSABLE", err)
+			}
+			// A single step may use the same key: batch rows do not collide.
+			if _, replayed, err := s.CreateStep(ctx, ins[0], meta); err != nil || replayed {
+				t.Errorf("single step with a batch's key = %v, replayed %v", err, replayed)
+			}
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 3 {
+				t.Errorf("%d rows stored, want 3", len(got))
+			}
+		})
+
+		t.Run("LimitsAreExplicit", func(t *testing.T) {
+			s := testdb.Open(t, fresh(t))
+			if _, _, err := s.CreateSteps(ctx, nil, model.RecordMeta{ReceivedAt: t0}); model.ErrorCode(err) != model.EINVALID {
+				t.Errorf("empty batch = %v", err)
+			}
+			big := make([]model.StepInput, store.MaxBatch+1)
+			if _, _, err := s.CreateSteps(ctx, big, model.RecordMeta{ReceivedAt: t0}); model.ErrorCode(err) != model.EINVALID {
+				t.Errorf("oversized batch = %v", err)
+			}
+		})
+	})
+}
