@@ -239,4 +239,3 @@ func waitHealthy(t *testing.T, base string) {
 	}
 	t.Fatalf("%s never became healthy", base)
 }
-
