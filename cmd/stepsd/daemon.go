@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
 )
@@ -21,6 +22,8 @@ type Config struct {
 	TLSCert         string
 	TLSKey          string
 	MaxBodyBytes    int64
+	MaxBatchBytes   int64
+	Rules           model.DeploymentRules
 	MaxFutureSkew   time.Duration
 	ShutdownTimeout time.Duration
 }
@@ -47,6 +50,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--tokens: %w", err)}
 	}
+	defaults := model.DefaultDeploymentRules()
+	if len(m.Config.Rules.SuccessStatuses) == 0 {
+		m.Config.Rules.SuccessStatuses = defaults.SuccessStatuses
+	}
+	if len(m.Config.Rules.FailureStatuses) == 0 {
+		m.Config.Rules.FailureStatuses = defaults.FailureStatuses
+	}
+	if m.Config.Rules.StuckAfter == 0 {
+		m.Config.Rules.StuckAfter = defaults.StuckAfter
+	}
+	if err := m.Config.Rules.Validate(); err != nil {
+		return usageError{fmt.Errorf("deployment rules: %w", err)}
+	}
 	if (m.Config.TLSCert == "") != (m.Config.TLSKey == "") {
 		return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
 	}
@@ -72,6 +88,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:        m.Logger,
 		Now:           m.Now,
 		MaxBodyBytes:  m.Config.MaxBodyBytes,
+		MaxBatchBytes: m.Config.MaxBatchBytes,
+		Rules:         m.Config.Rules,
 		MaxFutureSkew: m.Config.MaxFutureSkew,
 		Tokens:        tokens,
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
 )
@@ -137,6 +138,10 @@ func addServeFlags(fs *pflag.FlagSet) {
 	fs.String("tls-cert", "", "TLS certificate file; serve HTTPS directly (env STEPSD_TLS_CERT)")
 	fs.String("tls-key", "", "TLS private key file (env STEPSD_TLS_KEY)")
 	fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted (env STEPSD_MAX_BODY_BYTES)")
+	fs.Int64("max-batch-bytes", server.DefaultMaxBatchBytes, "largest POST /v1/steps/batch body accepted (env STEPSD_MAX_BATCH_BYTES)")
+	fs.StringSlice("success-statuses", model.DefaultSuccessStatuses, "statuses that end a deployment successfully, case-insensitive (env STEPSD_SUCCESS_STATUSES)")
+	fs.StringSlice("failure-statuses", model.DefaultFailureStatuses, "statuses that end a deployment in failure, case-insensitive (env STEPSD_FAILURE_STATUSES)")
+	fs.Duration("stuck-after", model.DefaultStuckAfter, "flag an in-progress deployment as stuck when its last step is older than this (env STEPSD_STUCK_AFTER)")
 	fs.Duration("max-future-skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be (env STEPSD_MAX_FUTURE_SKEW)")
 	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
 }
@@ -147,6 +152,10 @@ var configKeys = map[string]string{
 	"tls-cert":         "tls.cert",
 	"tls-key":          "tls.key",
 	"max-body-bytes":   "limits.max_body_bytes",
+	"max-batch-bytes":  "limits.max_batch_bytes",
+	"success-statuses": "deployments.success_statuses",
+	"failure-statuses": "deployments.failure_statuses",
+	"stuck-after":      "deployments.stuck_after",
 	"max-future-skew":  "limits.max_future_skew",
 	"shutdown-timeout": "shutdown_timeout",
 	"log-level":        "log.level",
@@ -200,12 +209,18 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 	}
 	o.logLvl = v.GetString("log.level")
 	o.config = Config{
-		Listen:          v.GetString("listen"),
-		DB:              v.GetString("db"),
-		Tokens:          v.GetString("auth.tokens"),
-		TLSCert:         v.GetString("tls.cert"),
-		TLSKey:          v.GetString("tls.key"),
-		MaxBodyBytes:    v.GetInt64("limits.max_body_bytes"),
+		Listen:        v.GetString("listen"),
+		DB:            v.GetString("db"),
+		Tokens:        v.GetString("auth.tokens"),
+		TLSCert:       v.GetString("tls.cert"),
+		TLSKey:        v.GetString("tls.key"),
+		MaxBodyBytes:  v.GetInt64("limits.max_body_bytes"),
+		MaxBatchBytes: v.GetInt64("limits.max_batch_bytes"),
+		Rules: model.DeploymentRules{
+			SuccessStatuses: stringList(v, "deployments.success_statuses"),
+			FailureStatuses: stringList(v, "deployments.failure_statuses"),
+			StuckAfter:      v.GetDuration("deployments.stuck_after"),
+		},
 		MaxFutureSkew:   v.GetDuration("limits.max_future_skew"),
 		ShutdownTimeout: v.GetDuration("shutdown_timeout"),
 	}
@@ -213,6 +228,20 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		o.logger().Info("read config file", "file", file)
 	}
 	return nil
+}
+
+// stringList reads a list given as a YAML list, a flag's comma-separated
+// values or an environment variable's comma-separated string.
+func stringList(v *viper.Viper, key string) []string {
+	var out []string
+	for _, item := range v.GetStringSlice(key) {
+		for _, s := range strings.Split(item, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 func (o *options) logger() *slog.Logger {
@@ -325,7 +354,11 @@ Use it to check what a deployment's environment really sets.`,
 			fmt.Fprintf(w, "tls.cert: %s\n", c.TLSCert)
 			fmt.Fprintf(w, "tls.key: %s\n", c.TLSKey)
 			fmt.Fprintf(w, "limits.max_body_bytes: %d\n", c.MaxBodyBytes)
+			fmt.Fprintf(w, "limits.max_batch_bytes: %d\n", c.MaxBatchBytes)
 			fmt.Fprintf(w, "limits.max_future_skew: %s\n", c.MaxFutureSkew)
+			fmt.Fprintf(w, "deployments.success_statuses: %q\n", c.Rules.SuccessStatuses)
+			fmt.Fprintf(w, "deployments.failure_statuses: %q\n", c.Rules.FailureStatuses)
+			fmt.Fprintf(w, "deployments.stuck_after: %s\n", c.Rules.StuckAfter)
 			fmt.Fprintf(w, "shutdown_timeout: %s\n", c.ShutdownTimeout)
 			fmt.Fprintf(w, "log.level: %s\n", opts.logLvl)
 			return nil

@@ -239,3 +239,16 @@ func waitHealthy(t *testing.T, base string) {
 	}
 	t.Fatalf("%s never became healthy", base)
 }
+
+func TestStatusListsSplitOnCommasFromEveryLayer(t *testing.T) {
+	t.Setenv("STEPSD_SUCCESS_STATUSES", "ok, shipped")
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--failure-statuses", "boom,bang"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{`deployments.success_statuses: ["ok" "shipped"]`, `deployments.failure_statuses: ["boom" "bang"]`} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("config output lacks %s:\n%s", want, stdout.String())
+		}
+	}
+}

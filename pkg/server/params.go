@@ -55,10 +55,14 @@ func (p params) merge(other params) error {
 
 // readBody reads the whole body within the size limit: 413 beyond it.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBodyBytes))
+	return readBody(w, r, s.maxBodyBytes)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", s.maxBodyBytes)
+		return nil, model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", limit)
 	}
 	if err != nil {
 		return nil, model.Errorf(model.EINVALID, "read request body: %v", err)
@@ -89,7 +93,7 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 			return nil, err
 		}
 	case "application/json", "":
-		fromBody, err = jsonStepParams(body)
+		fromBody, err = jsonStepParams(body, stepParams)
 		if err != nil {
 			return nil, err
 		}
@@ -115,15 +119,19 @@ func mediaType(r *http.Request) string {
 }
 
 // jsonStepParams reads a JSON object of string fields; null means absent.
-func jsonStepParams(body []byte) (params, error) {
+// Fields in ignored are accepted and dropped.
+func jsonStepParams(body []byte, accepted []string, ignored ...string) (params, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, model.Invalid("body", "body is not a JSON object: %v", jsonProblem(err))
 	}
 	p := params{}
 	for name, value := range raw {
-		if !slices.Contains(stepParams, name) {
-			return nil, model.Invalid(name, "unknown field %q; accepted: %s", name, strings.Join(stepParams, ", "))
+		if slices.Contains(ignored, name) {
+			continue
+		}
+		if !slices.Contains(accepted, name) {
+			return nil, model.Invalid(name, "unknown field %q; accepted: %s", name, strings.Join(accepted, ", "))
 		}
 		if string(value) == "null" {
 			continue

@@ -13,6 +13,8 @@ type errorBody struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
 	Field string `json:"field,omitempty"`
+	// Rows lists each invalid row of a batch.
+	Rows []model.RowError `json:"rows,omitempty"`
 }
 
 // writeJSON writes v as the JSON response with the given status.
@@ -34,6 +36,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var me *model.Error
 	if errors.As(err, &me) {
 		body.Field = me.Field
+	}
+	var be *model.BatchError
+	if errors.As(err, &be) {
+		body.Rows = be.Rows
 	}
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

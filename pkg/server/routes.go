@@ -8,7 +8,10 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("POST /v1/steps", s.requireScope(ScopeWrite, s.handleCreateStep))
 	mux.HandleFunc("GET /v1/steps", s.requireScope(ScopeRead, s.handleListSteps))
+	mux.HandleFunc("POST /v1/steps/batch", s.requireScope(ScopeWrite, s.handleCreateSteps))
 	mux.HandleFunc("GET /v1/steps/{id}", s.requireScope(ScopeRead, s.handleGetStep))
+	mux.HandleFunc("GET /v1/deployments", s.requireScope(ScopeRead, s.handleListDeployments))
+	mux.HandleFunc("GET /v1/stats", s.requireScope(ScopeRead, s.handleStats))
 
 	// Probes stay open: orchestrators call them without credentials, and
 	// they reveal nothing but liveness.
@@ -19,6 +22,9 @@ func (s *Server) routes() http.Handler {
 	// do not: 405 with Allow for a known path, 404 for any other.
 	mux.Handle("/v1/steps", methodNotAllowed("GET, HEAD, POST"))
 	mux.Handle("/v1/steps/{id}", methodNotAllowed("GET, HEAD"))
+	mux.Handle("GET /v1/steps/batch", methodNotAllowed("POST"))
+	mux.Handle("/v1/deployments", methodNotAllowed("GET, HEAD"))
+	mux.Handle("/v1/stats", methodNotAllowed("GET, HEAD"))
 	mux.Handle("/healthz", methodNotAllowed("GET, HEAD"))
 	mux.Handle("/readyz", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("/", s.handleNotFound)

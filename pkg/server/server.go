@@ -14,13 +14,17 @@ import (
 type Store interface {
 	CreateStep(ctx context.Context, in model.StepInput, meta model.RecordMeta) (model.Step, bool, error)
 	FindStep(ctx context.Context, id int64) (model.Step, error)
+	CreateSteps(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) ([]model.Step, bool, error)
 	ListSteps(ctx context.Context, f model.Filter, fn func(model.Step) error) (*model.Cursor, error)
+	ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error)
+	EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error
 	Ping(ctx context.Context) error
 }
 
 // Defaults of Config.
 const (
 	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxBatchBytes = 32 << 20
 	DefaultMaxFutureSkew = 5 * time.Minute
 )
 
@@ -32,9 +36,13 @@ type Config struct {
 	Now func() time.Time
 	// MaxBodyBytes bounds a request body (413 beyond it).
 	MaxBodyBytes int64
+	// MaxBatchBytes bounds a POST /v1/steps/batch body.
+	MaxBatchBytes int64
 	// MaxFutureSkew is how far ahead of the server's clock an explicit step
 	// time may be: a little for unsynchronised clocks, never a typo's year.
 	MaxFutureSkew time.Duration
+	// Rules group steps into deployments; zero means the defaults.
+	Rules model.DeploymentRules
 	// Tokens, when any, are required on the API (see ParseTokens).
 	Tokens []Token
 }
@@ -45,6 +53,8 @@ type Server struct {
 	log           *slog.Logger
 	now           func() time.Time
 	maxBodyBytes  int64
+	maxBatchBytes int64
+	rules         model.DeploymentRules
 	maxFutureSkew time.Duration
 	tokens        *tokenSet
 	handler       http.Handler
@@ -57,6 +67,8 @@ func New(cfg Config) *Server {
 		log:           cfg.Logger,
 		now:           cfg.Now,
 		maxBodyBytes:  cfg.MaxBodyBytes,
+		maxBatchBytes: cfg.MaxBatchBytes,
+		rules:         cfg.Rules,
 		maxFutureSkew: cfg.MaxFutureSkew,
 		tokens:        newTokenSet(cfg.Tokens),
 	}
@@ -68,6 +80,12 @@ func New(cfg Config) *Server {
 	}
 	if s.maxBodyBytes <= 0 {
 		s.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.maxBatchBytes <= 0 {
+		s.maxBatchBytes = DefaultMaxBatchBytes
+	}
+	if len(s.rules.SuccessStatuses) == 0 && len(s.rules.FailureStatuses) == 0 && s.rules.StuckAfter == 0 {
+		s.rules = model.DefaultDeploymentRules()
 	}
 	if s.maxFutureSkew <= 0 {
 		s.maxFutureSkew = DefaultMaxFutureSkew

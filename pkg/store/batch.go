@@ -18,28 +18,6 @@ const MaxBatch = 10000
 // amortise round trips, small enough for every database's parameter limit.
 const insertChunk = 500
 
-// BatchError reports which rows of a batch are invalid; nothing of the
-// batch was stored.
-type BatchError struct {
-	Rows []RowError
-}
-
-// RowError is one invalid row of a batch, numbered from 0.
-type RowError struct {
-	Row   int    `json:"row"`
-	Field string `json:"field,omitempty"`
-	Error string `json:"error"`
-}
-
-func (e *BatchError) Error() string {
-	return fmt.Sprintf("%d of the batch's rows are invalid; nothing was stored (first: row %d: %s)", len(e.Rows), e.Rows[0].Row, e.Rows[0].Error)
-}
-
-// Unwrap makes a BatchError an EINVALID *model.Error for errors.As.
-func (e *BatchError) Unwrap() error {
-	return &model.Error{Code: model.EINVALID, Message: e.Error()}
-}
-
 // batchKey is the idempotency key of row i of a batch sent with key. The
 // space cannot occur in a client's key, so batch rows never collide with
 // single steps, and a batch's rows are one range of the unique index.
@@ -61,13 +39,13 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 	if err := model.ValidateIdempotencyKey(meta.IdempotencyKey); err != nil {
 		return nil, false, err
 	}
-	var bad BatchError
+	var bad model.BatchError
 	steps = make([]model.Step, len(ins))
 	fingerprints := make([]string, len(ins))
 	for i, in := range ins {
 		in = in.Normalized()
 		if err := in.Validate(); err != nil {
-			row := RowError{Row: i, Error: model.ErrorMessage(err)}
+			row := model.RowError{Row: i + 1, Error: model.ErrorMessage(err)}
 			var me *model.Error
 			if errors.As(err, &me) {
 				row.Field = me.Field

@@ -401,11 +401,11 @@ func TestCreateSteps(t *testing.T) {
 				{Component: "api\n", Version: "1", Owner: "o", Status: "ok"},
 			}
 			_, _, err := s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0})
-			var be *store.BatchError
+			var be *model.BatchError
 			if !errors.As(err, &be) || model.ErrorCode(err) != model.EINVALID {
 				t.Fatalf("err = %v, want a BatchError", err)
 			}
-			if len(be.Rows) != 2 || be.Rows[0].Row != 1 || be.Rows[0].Field != "status" || be.Rows[1].Row != 3 || be.Rows[1].Field != "component" {
+			if len(be.Rows) != 2 || be.Rows[0].Row != 2 || be.Rows[0].Field != "status" || be.Rows[1].Row != 4 || be.Rows[1].Field != "component" {
 				t.Errorf("rows %+v", be.Rows)
 			}
 			if got, _ := mustList(t, s, model.Filter{}); len(got) != 0 {

@@ -1,0 +1,315 @@
+package model
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Outcomes of a deployment.
+const (
+	OutcomeSuccess    = "success"
+	OutcomeFailure    = "failure"
+	OutcomeInProgress = "in_progress"
+)
+
+// Default terminal statuses and stuck threshold (DeploymentRules).
+var (
+	DefaultSuccessStatuses = []string{"finished", "success", "succeeded", "successful", "done", "deployed", "complete", "completed"}
+	DefaultFailureStatuses = []string{"failed", "failure", "error", "errored", "aborted", "cancelled", "canceled", "rolled-back", "rolledback", "rollback", "timeout", "timed-out"}
+)
+
+// DefaultStuckAfter is how long an in-progress deployment may go without a
+// new step before it is flagged as stuck.
+const DefaultStuckAfter = time.Hour
+
+// DeploymentRules decide when a deployment ends and how it went.
+//
+// A deployment is the ordered sequence of steps of one component, version
+// and environment. A step whose status is terminal (a success or a failure
+// status, compared case-insensitively) ends it; the next step of the same
+// component, version and environment starts a new deployment: a redeploy of
+// the same version, with the next Attempt number.
+type DeploymentRules struct {
+	SuccessStatuses []string
+	FailureStatuses []string
+	// StuckAfter flags an in-progress deployment whose last step is older
+	// than this.
+	StuckAfter time.Duration
+}
+
+// DefaultDeploymentRules returns the rules used when none are configured.
+func DefaultDeploymentRules() DeploymentRules {
+	return DeploymentRules{
+		SuccessStatuses: DefaultSuccessStatuses,
+		FailureStatuses: DefaultFailureStatuses,
+		StuckAfter:      DefaultStuckAfter,
+	}
+}
+
+// Validate checks that the rules can tell outcomes apart.
+func (r DeploymentRules) Validate() error {
+	if len(r.SuccessStatuses) == 0 || len(r.FailureStatuses) == 0 {
+		return fmt.Errorf("deployment rules need at least one success and one failure status")
+	}
+	for _, s := range r.SuccessStatuses {
+		for _, f := range r.FailureStatuses {
+			if FoldStatus(s) == FoldStatus(f) {
+				return fmt.Errorf("status %q is both a success and a failure status", s)
+			}
+		}
+	}
+	if r.StuckAfter <= 0 {
+		return fmt.Errorf("the stuck threshold must be positive")
+	}
+	return nil
+}
+
+// Outcome returns the outcome a deployment has when status is its last.
+func (r DeploymentRules) Outcome(status string) string {
+	s := FoldStatus(status)
+	for _, t := range r.SuccessStatuses {
+		if FoldStatus(t) == s {
+			return OutcomeSuccess
+		}
+	}
+	for _, t := range r.FailureStatuses {
+		if FoldStatus(t) == s {
+			return OutcomeFailure
+		}
+	}
+	return OutcomeInProgress
+}
+
+// TerminalStatuses returns every terminal status, folded: what the store
+// compares LOWER(status) with.
+func (r DeploymentRules) TerminalStatuses() []string {
+	var out []string
+	for _, s := range append(append([]string{}, r.SuccessStatuses...), r.FailureStatuses...) {
+		out = append(out, FoldStatus(s))
+	}
+	return out
+}
+
+// FoldStatus lower-cases ASCII letters only, exactly as SQL LOWER does on
+// every supported database, so Go and SQL agree on what is terminal.
+func FoldStatus(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
+// Deployment is one deploy of a component's version to an environment,
+// with its phases.
+type Deployment struct {
+	Component   string `json:"component"`
+	Version     string `json:"version"`
+	Environment string `json:"environment"`
+	// Attempt numbers the deployments of the same component, version and
+	// environment from 1: a redeploy of a version has Attempt 2.
+	Attempt int `json:"attempt"`
+	// Owner is the owner of the first step: who started the deploy.
+	Owner      string     `json:"owner"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	// DurationSeconds runs from the first step to the last; while in
+	// progress, from the first step to now.
+	DurationSeconds float64 `json:"duration_seconds"`
+	Outcome         string  `json:"outcome"`
+	Stuck           bool    `json:"stuck"`
+	Steps           []Phase `json:"steps"`
+}
+
+// Phase is one step of a deployment. It lasts until the next step;
+// DurationSeconds is nil for the last step.
+type Phase struct {
+	ID              int64     `json:"id"`
+	Status          string    `json:"status"`
+	Owner           string    `json:"-"`
+	Time            time.Time `json:"time"`
+	DurationSeconds *float64  `json:"duration_seconds"`
+}
+
+// Key identifies a deployment among all others, and orders them.
+type DeploymentKey struct {
+	StartedAt   time.Time
+	Component   string
+	Version     string
+	Environment string
+	Attempt     int
+}
+
+// Key returns the deployment's key.
+func (d *Deployment) Key() DeploymentKey {
+	return DeploymentKey{StartedAt: d.StartedAt, Component: d.Component, Version: d.Version, Environment: d.Environment, Attempt: d.Attempt}
+}
+
+// HasStatus reports whether any step of d has the status.
+func (d *Deployment) HasStatus(status string) bool {
+	for _, p := range d.Steps {
+		if p.Status == status {
+			return true
+		}
+	}
+	return false
+}
+
+// DeploymentStep is what deployments are built from: a step, and the
+// attempt number of its deployment when the store computed it (0 if not).
+type DeploymentStep struct {
+	Step
+	Attempt int
+}
+
+// DeploymentBuilder turns ordered steps into deployments, one at a time, so
+// memory holds one deployment whatever the number of rows. Steps must come
+// grouped by component, version and environment (and attempt, when given),
+// each group in time-then-id order.
+type DeploymentBuilder struct {
+	rules   DeploymentRules
+	now     time.Time
+	current *Deployment
+	// closed is the last deployment ended by a terminal status, so that the
+	// next step of the same component, version and environment starts the
+	// next attempt.
+	closed *Deployment
+	emit   func(*Deployment) error
+}
+
+// NewDeploymentBuilder returns a builder that calls emit with each
+// completed deployment. now is the time in-progress durations run to.
+func NewDeploymentBuilder(rules DeploymentRules, now time.Time, emit func(*Deployment) error) *DeploymentBuilder {
+	return &DeploymentBuilder{rules: rules, now: now, emit: emit}
+}
+
+func sameTarget(d *Deployment, s Step) bool {
+	return d != nil && d.Component == s.Component && d.Version == s.Version && d.Environment == s.Environment
+}
+
+// Add adds the next step.
+func (b *DeploymentBuilder) Add(s DeploymentStep) error {
+	d := b.current
+	if d != nil && (!sameTarget(d, s.Step) || (s.Attempt > 0 && s.Attempt != d.Attempt)) {
+		if err := b.Flush(); err != nil {
+			return err
+		}
+		d = nil
+	}
+	if d == nil {
+		attempt := s.Attempt
+		if attempt == 0 {
+			attempt = 1
+			if sameTarget(b.closed, s.Step) {
+				attempt = b.closed.Attempt + 1
+			}
+		}
+		d = &Deployment{
+			Component:   s.Component,
+			Version:     s.Version,
+			Environment: s.Environment,
+			Attempt:     attempt,
+			Owner:       s.Owner,
+			StartedAt:   s.Time,
+		}
+		b.current = d
+	}
+	d.Steps = append(d.Steps, Phase{ID: s.ID, Status: s.Status, Owner: s.Owner, Time: s.Time})
+	if b.rules.Outcome(s.Status) != OutcomeInProgress {
+		return b.Flush()
+	}
+	return nil
+}
+
+// Flush completes and emits the deployment being built, if any. Call it
+// after the last step.
+func (b *DeploymentBuilder) Flush() error {
+	d := b.current
+	if d == nil {
+		return nil
+	}
+	b.current = nil
+	b.finish(d)
+	b.closed = nil
+	if d.Outcome != OutcomeInProgress {
+		// Keep only what the next attempt needs, not the steps.
+		b.closed = &Deployment{Component: d.Component, Version: d.Version, Environment: d.Environment, Attempt: d.Attempt}
+	}
+	return b.emit(d)
+}
+
+func (b *DeploymentBuilder) finish(d *Deployment) {
+	for i := 0; i+1 < len(d.Steps); i++ {
+		sec := d.Steps[i+1].Time.Sub(d.Steps[i].Time).Seconds()
+		d.Steps[i].DurationSeconds = &sec
+	}
+	last := d.Steps[len(d.Steps)-1]
+	d.Outcome = b.rules.Outcome(last.Status)
+	if d.Outcome == OutcomeInProgress {
+		d.DurationSeconds = max(0, b.now.Sub(d.StartedAt).Seconds())
+		d.Stuck = b.now.Sub(last.Time) > b.rules.StuckAfter
+		return
+	}
+	finished := last.Time
+	d.FinishedAt = &finished
+	d.DurationSeconds = finished.Sub(d.StartedAt).Seconds()
+}
+
+// DeploymentFilter selects deployments: Filter's component, version and
+// environment match the deployment; owner matches who started it; status
+// matches any of its steps; since and until bound its start. After, when
+// set, continues a paged list.
+type DeploymentFilter struct {
+	Filter
+	After *DeploymentKey
+}
+
+// Matches reports whether a built deployment passes the filters that are
+// applied after building (owner, status, start time).
+func (f DeploymentFilter) Matches(d *Deployment) bool {
+	if f.Owner != "" && d.Owner != f.Owner {
+		return false
+	}
+	if f.Status != "" && !d.HasStatus(f.Status) {
+		return false
+	}
+	if !f.Since.IsZero() && d.StartedAt.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && d.StartedAt.After(f.Until) {
+		return false
+	}
+	return true
+}
+
+// String encodes the key as an opaque, URL-safe cursor.
+func (k DeploymentKey) String() string {
+	b, _ := json.Marshal([]any{k.StartedAt.UnixMicro(), k.Component, k.Version, k.Environment, k.Attempt})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseDeploymentCursor decodes a cursor made by DeploymentKey.String.
+func ParseDeploymentCursor(token string) (*DeploymentKey, error) {
+	bad := Invalid("cursor", "cursor %q is not one this server issued; use the \"next\" value of the previous page", token)
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return nil, bad
+	}
+	var parts []json.RawMessage
+	if err := json.Unmarshal(raw, &parts); err != nil || len(parts) != 5 {
+		return nil, bad
+	}
+	var k DeploymentKey
+	var micros int64
+	if json.Unmarshal(parts[0], &micros) != nil || json.Unmarshal(parts[1], &k.Component) != nil ||
+		json.Unmarshal(parts[2], &k.Version) != nil || json.Unmarshal(parts[3], &k.Environment) != nil ||
+		json.Unmarshal(parts[4], &k.Attempt) != nil || k.Attempt < 1 {
+		return nil, bad
+	}
+	k.StartedAt = time.UnixMicro(micros).UTC()
+	return &k, nil
+}

@@ -1,0 +1,367 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Bucket sizes of stats.
+const (
+	BucketDay    = "day"
+	BucketWeek   = "week"
+	BucketMonth  = "month"
+	BucketSprint = "sprint"
+)
+
+// Defaults of StatsOptions.
+const (
+	DefaultSprintDays = 14
+	DefaultBucket     = BucketWeek
+)
+
+// DefaultSprintStart is the first day of sprint 1 when none is given: a
+// Monday, so two-week sprints line up with ISO weeks.
+var DefaultSprintStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// StatsOptions shape a stats request.
+type StatsOptions struct {
+	Bucket      string    // day, week (default), month or sprint
+	SprintDays  int       // sprint length; also the "per sprint" of the trend
+	SprintStart time.Time // the first day of a sprint; sprints repeat from it both ways
+	// Outcome selects the deployments measured: success (default), failure
+	// or all. In-progress deployments are never measured: they have no
+	// duration yet.
+	Outcome string
+}
+
+// Validate checks the options and fills in defaults.
+func (o *StatsOptions) Validate() error {
+	if o.Bucket == "" {
+		o.Bucket = DefaultBucket
+	}
+	switch o.Bucket {
+	case BucketDay, BucketWeek, BucketMonth, BucketSprint:
+	default:
+		return Invalid("bucket", "bucket must be day, week, month or sprint, not %q", o.Bucket)
+	}
+	if o.SprintDays == 0 {
+		o.SprintDays = DefaultSprintDays
+	}
+	if o.SprintDays < 1 || o.SprintDays > 366 {
+		return Invalid("sprint_days", "sprint_days must be from 1 to 366")
+	}
+	if o.SprintStart.IsZero() {
+		o.SprintStart = DefaultSprintStart
+	}
+	switch o.Outcome {
+	case "":
+		o.Outcome = OutcomeSuccess
+	case OutcomeSuccess, OutcomeFailure, "all":
+	default:
+		return Invalid("outcome", "outcome must be success, failure or all, not %q", o.Outcome)
+	}
+	return nil
+}
+
+// bucketStart returns the start of the bucket holding t.
+func (o StatsOptions) bucketStart(t time.Time) time.Time {
+	t = t.UTC()
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	switch o.Bucket {
+	case BucketDay:
+		return day
+	case BucketWeek:
+		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7)) // back to Monday
+	case BucketMonth:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	length := time.Duration(o.SprintDays) * 24 * time.Hour
+	n := int64(math.Floor(float64(t.Sub(o.SprintStart)) / float64(length)))
+	return o.SprintStart.Add(time.Duration(n) * length)
+}
+
+// nextBucket returns the start of the bucket after the one starting at start.
+func (o StatsOptions) nextBucket(start time.Time) time.Time {
+	switch o.Bucket {
+	case BucketDay:
+		return start.AddDate(0, 0, 1)
+	case BucketWeek:
+		return start.AddDate(0, 0, 7)
+	case BucketMonth:
+		return start.AddDate(0, 1, 0)
+	}
+	return start.AddDate(0, 0, o.SprintDays)
+}
+
+// Stats answers the retrospective's questions about deploy durations.
+type Stats struct {
+	Bucket      string        `json:"bucket"`
+	SprintDays  int           `json:"sprint_days"`
+	Outcome     string        `json:"outcome"`
+	Deployments int           `json:"deployments"`
+	Buckets     []BucketStats `json:"buckets"`
+	// Steps lists each step name, slowest first: by its share of the total
+	// deploy time.
+	Steps   []StepStats `json:"steps"`
+	Trend   Trend       `json:"trend"`
+	Summary string      `json:"summary"`
+}
+
+// Durations summarises a set of durations. The percentiles interpolate
+// linearly between the nearest ranks; all are nil when Count is 0.
+type Durations struct {
+	Count       int      `json:"count"`
+	P50Seconds  *float64 `json:"p50_seconds"`
+	P90Seconds  *float64 `json:"p90_seconds"`
+	MaxSeconds  *float64 `json:"max_seconds"`
+	MeanSeconds *float64 `json:"mean_seconds"`
+}
+
+// BucketStats are the deploy durations of deployments started in
+// [Start, End).
+type BucketStats struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Durations
+}
+
+// StepStats are the durations of one step name across deployments.
+type StepStats struct {
+	Status string `json:"status"`
+	Durations
+	TotalSeconds float64 `json:"total_seconds"`
+	// SharePercent is this step's part of all deploy time measured.
+	SharePercent float64 `json:"share_percent"`
+	// Buckets is this step's own trend, bucket by bucket.
+	Buckets []BucketStats `json:"buckets"`
+}
+
+// Trend is how deploy time changes over time.
+type Trend struct {
+	// SlopeSecondsPerWeek is the least-squares slope of deploy duration
+	// over start time.
+	SlopeSecondsPerWeek float64 `json:"slope_seconds_per_week"`
+	// SlopePercentOfMeanPerWeek is that slope as a percentage of the mean
+	// duration.
+	SlopePercentOfMeanPerWeek float64 `json:"slope_percent_of_mean_per_week"`
+	// GrowthPercentPerWeek is the compound growth rate: the least-squares
+	// slope of log duration, as a percentage per week. Deploy times grow
+	// like compound interest (each week a little slower than the last), so
+	// this is the number that stays the same however long the history.
+	GrowthPercentPerWeek   float64 `json:"growth_percent_per_week"`
+	GrowthPercentPerSprint float64 `json:"growth_percent_per_sprint"`
+	MeanSeconds            float64 `json:"mean_seconds"`
+}
+
+// StatsAccumulator gathers deployments one at a time. It keeps one float
+// per measured deployment and phase (for exact percentiles) and constant
+// state for the trend.
+type StatsAccumulator struct {
+	opts    StatsOptions
+	origin  time.Time
+	buckets map[time.Time][]float64
+	steps   map[string]*stepAcc
+	linear  regression
+	logs    regression
+	n       int
+}
+
+type stepAcc struct {
+	durations []float64
+	total     float64
+	buckets   map[time.Time][]float64
+}
+
+// NewStatsAccumulator returns an accumulator for validated options.
+func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
+	return &StatsAccumulator{
+		opts:    opts,
+		origin:  opts.SprintStart,
+		buckets: map[time.Time][]float64{},
+		steps:   map[string]*stepAcc{},
+	}
+}
+
+// Add counts a deployment if it matches the options' outcome.
+func (a *StatsAccumulator) Add(d *Deployment) {
+	if d.Outcome == OutcomeInProgress || (a.opts.Outcome != "all" && a.opts.Outcome != d.Outcome) {
+		return
+	}
+	a.n++
+	b := a.opts.bucketStart(d.StartedAt)
+	a.buckets[b] = append(a.buckets[b], d.DurationSeconds)
+	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
+	a.linear.add(weeks, d.DurationSeconds)
+	if d.DurationSeconds > 0 {
+		a.logs.add(weeks, math.Log(d.DurationSeconds))
+	}
+	for _, p := range d.Steps {
+		if p.DurationSeconds == nil {
+			continue
+		}
+		s := a.steps[p.Status]
+		if s == nil {
+			s = &stepAcc{buckets: map[time.Time][]float64{}}
+			a.steps[p.Status] = s
+		}
+		s.durations = append(s.durations, *p.DurationSeconds)
+		s.total += *p.DurationSeconds
+		s.buckets[b] = append(s.buckets[b], *p.DurationSeconds)
+	}
+}
+
+// Result computes the stats. Buckets run from the first deployment's to
+// the last's, empty ones included, so a chart has one point per bucket.
+func (a *StatsAccumulator) Result() Stats {
+	st := Stats{Bucket: a.opts.Bucket, SprintDays: a.opts.SprintDays, Outcome: a.opts.Outcome, Deployments: a.n,
+		Buckets: []BucketStats{}, Steps: []StepStats{}}
+	starts := bucketRange(a.opts, a.buckets)
+	for _, b := range starts {
+		st.Buckets = append(st.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.buckets[b])})
+	}
+	var all float64
+	for _, s := range a.steps {
+		all += s.total
+	}
+	for name, s := range a.steps {
+		ss := StepStats{Status: name, Durations: summarise(s.durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
+		if all > 0 {
+			ss.SharePercent = s.total / all * 100
+		}
+		for _, b := range starts {
+			ss.Buckets = append(ss.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(s.buckets[b])})
+		}
+		st.Steps = append(st.Steps, ss)
+	}
+	sort.Slice(st.Steps, func(i, j int) bool {
+		if st.Steps[i].TotalSeconds != st.Steps[j].TotalSeconds {
+			return st.Steps[i].TotalSeconds > st.Steps[j].TotalSeconds
+		}
+		return st.Steps[i].Status < st.Steps[j].Status
+	})
+
+	st.Trend.MeanSeconds = a.linear.meanY
+	if slope, ok := a.linear.slope(); ok {
+		st.Trend.SlopeSecondsPerWeek = slope
+		if a.linear.meanY > 0 {
+			st.Trend.SlopePercentOfMeanPerWeek = slope / a.linear.meanY * 100
+		}
+	}
+	if slope, ok := a.logs.slope(); ok {
+		st.Trend.GrowthPercentPerWeek = (math.Exp(slope) - 1) * 100
+		st.Trend.GrowthPercentPerSprint = (math.Exp(slope*float64(a.opts.SprintDays)/7) - 1) * 100
+	}
+	st.Summary = a.summary(st)
+	return st
+}
+
+func (a *StatsAccumulator) summary(st Stats) string {
+	if st.Deployments == 0 {
+		return "No finished deployments in this range."
+	}
+	if _, ok := a.logs.slope(); !ok {
+		return fmt.Sprintf("%d deployments, mean %s; not enough spread in time for a trend.", st.Deployments, HumanDuration(st.Trend.MeanSeconds))
+	}
+	verb := "grows"
+	if st.Trend.GrowthPercentPerWeek < 0 {
+		verb = "shrinks"
+	}
+	return fmt.Sprintf("Deploy time %s %.1f %% a week (%+.1f %% a sprint of %d days); mean %s over %d deployments.",
+		verb, math.Abs(st.Trend.GrowthPercentPerWeek), st.Trend.GrowthPercentPerSprint, st.SprintDays,
+		HumanDuration(st.Trend.MeanSeconds), st.Deployments)
+}
+
+func bucketRange(o StatsOptions, buckets map[time.Time][]float64) []time.Time {
+	if len(buckets) == 0 {
+		return nil
+	}
+	var first, last time.Time
+	for b := range buckets {
+		if first.IsZero() || b.Before(first) {
+			first = b
+		}
+		if b.After(last) {
+			last = b
+		}
+	}
+	var out []time.Time
+	for b := first; !b.After(last); b = o.nextBucket(b) {
+		out = append(out, b)
+	}
+	return out
+}
+
+// summarise sorts ds in place and summarises it.
+func summarise(ds []float64) Durations {
+	if len(ds) == 0 {
+		return Durations{}
+	}
+	slices.Sort(ds)
+	var sum float64
+	for _, d := range ds {
+		sum += d
+	}
+	mean := sum / float64(len(ds))
+	p50, p90, maxD := Percentile(ds, 50), Percentile(ds, 90), ds[len(ds)-1]
+	return Durations{Count: len(ds), P50Seconds: &p50, P90Seconds: &p90, MaxSeconds: &maxD, MeanSeconds: &mean}
+}
+
+// Percentile returns the p-th percentile of sorted values, interpolating
+// linearly between the closest ranks.
+func Percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := p / 100 * float64(len(sorted)-1)
+	lo := int(math.Floor(rank))
+	hi := int(math.Ceil(rank))
+	return sorted[lo] + (sorted[hi]-sorted[lo])*(rank-float64(lo))
+}
+
+// regression is an online least-squares fit (Welford's method, stable
+// whatever the magnitudes).
+type regression struct {
+	n            float64
+	meanX, meanY float64
+	sxx, sxy     float64
+}
+
+func (r *regression) add(x, y float64) {
+	r.n++
+	dx := x - r.meanX
+	r.meanX += dx / r.n
+	r.meanY += (y - r.meanY) / r.n
+	r.sxx += dx * (x - r.meanX)
+	r.sxy += dx * (y - r.meanY)
+}
+
+func (r *regression) slope() (float64, bool) {
+	if r.n < 2 || r.sxx <= 1e-12 {
+		return 0, false
+	}
+	return r.sxy / r.sxx, true
+}
+
+// HumanDuration formats seconds as people read them: 45s, 3m12s, 2h05m,
+// 3d04h.
+func HumanDuration(seconds float64) string {
+	if seconds < 0 {
+		return "-" + HumanDuration(-seconds)
+	}
+	if seconds < 10 {
+		return fmt.Sprintf("%.1fs", seconds)
+	}
+	s := int64(math.Round(seconds))
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%ds", s)
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
+}

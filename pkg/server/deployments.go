@@ -1,0 +1,346 @@
+package server
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// deploymentParams are the parameters GET /v1/deployments accepts.
+var deploymentParams = listParams
+
+// handleListDeployments serves GET /v1/deployments: deployments with their
+// phases and durations, ordered by start, as JSON (default), CSV or NDJSON.
+// Streamed without limit; one page and a cursor with it.
+func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
+	p, err := singleValues(r.URL.Query(), deploymentParams)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The step cursor differs from the deployment cursor: parse it apart.
+	cursor := p["cursor"]
+	delete(p, "cursor")
+	f, err := listFilter(p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	df := model.DeploymentFilter{Filter: f}
+	if cursor != "" {
+		if df.After, err = model.ParseDeploymentCursor(cursor); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	format := p["format"]
+	if format == "" {
+		format = formatJSON
+	}
+	enc, err := newDeploymentEncoder(format)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.now()
+
+	if f.Limit > 0 {
+		var page []*model.Deployment
+		next, err := s.store.ListDeployments(r.Context(), df, s.rules, now, func(d *model.Deployment) error {
+			page = append(page, d)
+			return nil
+		})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		token := ""
+		if next != nil {
+			token = next.String()
+			w.Header().Set("X-Next-Cursor", token)
+		}
+		out := newStreamWriter(w)
+		enc.begin(w.Header(), out)
+		for _, d := range page {
+			enc.deployment(out, d)
+		}
+		enc.end(out, token)
+		if err := out.Flush(); err != nil {
+			s.log.DebugContext(r.Context(), "write deployments", "err", err)
+		}
+		return
+	}
+
+	out := newStreamWriter(w)
+	enc.begin(w.Header(), out)
+	_, err = s.store.ListDeployments(r.Context(), df, s.rules, now, func(d *model.Deployment) error {
+		enc.deployment(out, d)
+		return out.err
+	})
+	if err == nil {
+		enc.end(out, "")
+		err = out.Flush()
+	}
+	s.finishStream(w, r, out, err)
+}
+
+// finishStream ends a streamed response whose producer returned err.
+func (s *Server) finishStream(w http.ResponseWriter, r *http.Request, out *streamWriter, err error) {
+	switch {
+	case err == nil:
+	case out.err != nil:
+		s.log.DebugContext(r.Context(), "client stopped reading", "err", out.err)
+	case !out.started:
+		// Nothing reached the client yet: a proper error response is possible.
+		s.writeError(w, r, err)
+	default:
+		// Part of a 200 is out. Cut the connection so the client sees a
+		// broken transfer, not a list that looks complete.
+		s.log.ErrorContext(r.Context(), "response failed mid-stream", "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+type deploymentEncoder interface {
+	begin(h http.Header, w *streamWriter)
+	deployment(w *streamWriter, d *model.Deployment)
+	end(w *streamWriter, next string)
+}
+
+func newDeploymentEncoder(format string) (deploymentEncoder, error) {
+	switch format {
+	case formatJSON:
+		return &jsonListEncoder{field: "deployments"}, nil
+	case formatNDJSON:
+		return &jsonListEncoder{lines: true}, nil
+	case formatCSV:
+		return &deploymentCSV{}, nil
+	}
+	return nil, model.Invalid("format", "format must be json, csv or ndjson, not %q", format)
+}
+
+// jsonListEncoder writes {"<field>":[…],"next":"…"} or, with lines, NDJSON.
+type jsonListEncoder struct {
+	field string
+	lines bool
+	n     int
+}
+
+func (e *jsonListEncoder) begin(h http.Header, w *streamWriter) {
+	if e.lines {
+		h.Set("Content-Type", "application/x-ndjson")
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteString(`{"` + e.field + `":[`)
+}
+
+func (e *jsonListEncoder) deployment(w *streamWriter, d *model.Deployment) {
+	e.item(w, d)
+}
+
+func (e *jsonListEncoder) item(w *streamWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.err = err
+		return
+	}
+	if !e.lines && e.n > 0 {
+		w.WriteByte(',')
+	}
+	e.n++
+	w.Write(b)
+	if e.lines {
+		w.WriteByte('\n')
+	}
+}
+
+func (e *jsonListEncoder) end(w *streamWriter, next string) {
+	if e.lines {
+		return
+	}
+	w.WriteString(`],"next":`)
+	b, _ := json.Marshal(next)
+	w.Write(b)
+	w.WriteString("}\n")
+}
+
+// DeploymentCSVHeader is the header row of deployments as CSV. steps lists
+// the phases as status=seconds, separated by semicolons; the last step has
+// no duration.
+var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
+	"duration_seconds", "outcome", "stuck", "steps"}
+
+type deploymentCSV struct {
+	cw *csv.Writer
+}
+
+func (e *deploymentCSV) begin(h http.Header, w *streamWriter) {
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="deployments.csv"`)
+	e.cw = csv.NewWriter(w)
+	e.cw.Write(DeploymentCSVHeader) //nolint:errcheck // kept by streamWriter
+}
+
+func (e *deploymentCSV) deployment(w *streamWriter, d *model.Deployment) {
+	finished := ""
+	if d.FinishedAt != nil {
+		finished = model.FormatSpreadsheetTime(*d.FinishedAt)
+	}
+	var phases []string
+	for _, p := range d.Steps {
+		if p.DurationSeconds == nil {
+			phases = append(phases, p.Status)
+			continue
+		}
+		phases = append(phases, p.Status+"="+formatSeconds(*p.DurationSeconds))
+	}
+	e.cw.Write([]string{ //nolint:errcheck // kept by streamWriter
+		model.NeutraliseCell(d.Component), model.NeutraliseCell(d.Version), model.NeutraliseCell(d.Environment),
+		strconv.Itoa(d.Attempt), model.NeutraliseCell(d.Owner),
+		model.FormatSpreadsheetTime(d.StartedAt), finished, formatSeconds(d.DurationSeconds),
+		d.Outcome, strconv.FormatBool(d.Stuck), model.NeutraliseCell(strings.Join(phases, ";")),
+	})
+}
+
+func (e *deploymentCSV) end(w *streamWriter, next string) {
+	e.cw.Flush()
+}
+
+func formatSeconds(s float64) string {
+	return strconv.FormatFloat(s, 'f', -1, 64)
+}
+
+// statsParams are the parameters GET /v1/stats accepts.
+var statsParams = []string{"component", "version", "owner", "environment", "since", "start_datetime", "until", "end_datetime",
+	"bucket", "sprint_days", "sprint_start", "outcome", "format"}
+
+// handleStats serves GET /v1/stats: deploy durations per bucket and per
+// step, the slowest steps, and the trend, computed in one pass over the
+// deployments.
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	p, err := singleValues(r.URL.Query(), statsParams)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := listFilter(params{"component": p["component"], "version": p["version"], "owner": p["owner"],
+		"environment": p["environment"], "since": p["since"], "start_datetime": p["start_datetime"],
+		"until": p["until"], "end_datetime": p["end_datetime"]}.present(p))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"]}
+	if v, ok := p["sprint_days"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.writeError(w, r, model.Invalid("sprint_days", "sprint_days must be a whole number of days, not %q", v))
+			return
+		}
+		opts.SprintDays = n
+		if n == 0 {
+			opts.SprintDays = -1 // rejected by Validate, not taken as "default"
+		}
+	}
+	if v, ok := p["sprint_start"]; ok {
+		t, _, err := model.ParseTime(v)
+		if err != nil {
+			s.writeError(w, r, model.Invalid("sprint_start", "sprint_start: %v", err))
+			return
+		}
+		opts.SprintStart = t
+	}
+	if err := opts.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	format := p["format"]
+	if format != "" && format != formatJSON && format != formatCSV {
+		s.writeError(w, r, model.Invalid("format", "format must be json or csv, not %q", format))
+		return
+	}
+
+	acc := model.NewStatsAccumulator(opts)
+	err = s.store.EachDeployment(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, s.now(), func(d *model.Deployment) error {
+		acc.Add(d)
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	stats := acc.Result()
+	if format == formatCSV {
+		s.writeStatsCSV(w, r, stats)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, stats)
+}
+
+// present keeps only the names given in the request.
+func (p params) present(given params) params {
+	out := params{}
+	for k, v := range p {
+		if _, ok := given[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// StatsCSVHeader is the header row of stats as CSV: one long table. kind is
+// bucket (deploy durations per bucket), step (a step name over the whole
+// range), step_bucket (a step name per bucket) or trend (name and value).
+var StatsCSVHeader = []string{"kind", "name", "start", "end", "count", "p50_seconds", "p90_seconds", "max_seconds",
+	"mean_seconds", "share_percent", "value"}
+
+func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.Stats) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="stats.csv"`)
+	cw := csv.NewWriter(w)
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return formatSeconds(*v)
+	}
+	day := func(t time.Time) string { return model.FormatSpreadsheetTime(t) }
+	row := func(kind, name string, start, end string, d model.Durations, share, value string) {
+		cw.Write([]string{kind, model.NeutraliseCell(name), start, end, strconv.Itoa(d.Count), opt(d.P50Seconds), //nolint:errcheck // checked at Flush
+			opt(d.P90Seconds), opt(d.MaxSeconds), opt(d.MeanSeconds), share, value})
+	}
+	cw.Write(StatsCSVHeader) //nolint:errcheck // checked at Flush
+	for _, b := range st.Buckets {
+		row("bucket", "", day(b.Start), day(b.End), b.Durations, "", "")
+	}
+	for _, step := range st.Steps {
+		row("step", step.Status, "", "", step.Durations, formatSeconds(step.SharePercent), "")
+	}
+	for _, step := range st.Steps {
+		for _, b := range step.Buckets {
+			row("step_bucket", step.Status, day(b.Start), day(b.End), b.Durations, "", "")
+		}
+	}
+	for _, kv := range []struct {
+		name string
+		v    float64
+	}{
+		{"slope_seconds_per_week", st.Trend.SlopeSecondsPerWeek},
+		{"slope_percent_of_mean_per_week", st.Trend.SlopePercentOfMeanPerWeek},
+		{"growth_percent_per_week", st.Trend.GrowthPercentPerWeek},
+		{"growth_percent_per_sprint", st.Trend.GrowthPercentPerSprint},
+		{"mean_seconds", st.Trend.MeanSeconds},
+	} {
+		row("trend", kv.name, "", "", model.Durations{Count: st.Deployments}, "", formatSeconds(kv.v))
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		s.log.DebugContext(r.Context(), "write stats", "err", err)
+	}
+}

@@ -1,0 +1,197 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+type sentStep struct {
+	component, version, env, status string
+	at                              time.Duration // after t0
+}
+
+type wantDeployment struct {
+	component, version, env string
+	attempt                 int
+	statuses                []string
+	phases                  []float64 // seconds; the last phase has none
+	total                   float64
+	outcome                 string
+	stuck                   bool
+}
+
+func TestDeployments(t *testing.T) {
+	now := t0.Add(10 * time.Hour)
+	rules := model.DefaultDeploymentRules()
+	sent := []sentStep{
+		// A four-step deploy that succeeds.
+		{"api", "1.0", "prod", "build", 0},
+		{"api", "1.0", "prod", "tests", 2 * time.Minute},
+		{"api", "1.0", "prod", "rollout", 5 * time.Minute},
+		{"api", "1.0", "prod", "Finished", 8*time.Minute + 500*time.Millisecond},
+		// A failed deploy.
+		{"web", "7", "prod", "build", time.Hour},
+		{"web", "7", "prod", "failed", time.Hour + 90*time.Second},
+		// The same version deployed again: a second attempt.
+		{"web", "7", "prod", "build", 2 * time.Hour},
+		{"web", "7", "prod", "done", 2*time.Hour + time.Minute},
+		// The same version to another environment is another deployment.
+		{"web", "7", "staging", "build", 30 * time.Minute},
+		{"web", "7", "staging", "success", 31 * time.Minute},
+		// Sent out of order, with explicit times: ordered by time.
+		{"db", "3", "prod", "finished", 3*time.Hour + 10*time.Minute},
+		{"db", "3", "prod", "build", 3 * time.Hour},
+		{"db", "3", "prod", "migrate", 3*time.Hour + 4*time.Minute},
+		// In progress, recent: not stuck.
+		{"api", "2.0", "prod", "build", 9*time.Hour + 50*time.Minute},
+		{"api", "2.0", "prod", "tests", 9*time.Hour + 55*time.Minute},
+		// In progress with no step for over an hour: stuck.
+		{"queue", "5", "prod", "rollout", 7 * time.Hour},
+	}
+	want := []wantDeployment{
+		{"api", "1.0", "prod", 1, []string{"build", "tests", "rollout", "Finished"}, []float64{120, 180, 180.5}, 480.5, model.OutcomeSuccess, false},
+		{"web", "7", "staging", 1, []string{"build", "success"}, []float64{60}, 60, model.OutcomeSuccess, false},
+		{"web", "7", "prod", 1, []string{"build", "failed"}, []float64{90}, 90, model.OutcomeFailure, false},
+		{"web", "7", "prod", 2, []string{"build", "done"}, []float64{60}, 60, model.OutcomeSuccess, false},
+		{"db", "3", "prod", 1, []string{"build", "migrate", "finished"}, []float64{240, 360}, 600, model.OutcomeSuccess, false},
+		{"queue", "5", "prod", 1, []string{"rollout"}, nil, 3 * 3600, model.OutcomeInProgress, true},
+		{"api", "2.0", "prod", 1, []string{"build", "tests"}, []float64{300}, 600, model.OutcomeInProgress, false},
+	}
+
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		for _, st := range sent {
+			mustCreate(t, s, model.StepInput{Component: st.component, Version: st.version, Owner: "ana", Status: st.status,
+				Environment: st.env, Time: t0.Add(st.at)}, now)
+		}
+
+		var listed []*model.Deployment
+		next, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			listed = append(listed, d)
+			return nil
+		})
+		if err != nil || next != nil {
+			t.Fatalf("ListDeployments: %v, next %v", err, next)
+		}
+		checkDeployments(t, listed, want)
+
+		// The unordered pass finds the same deployments.
+		var each []*model.Deployment
+		if err := s.EachDeployment(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			each = append(each, d)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(each, func(i, j int) bool { return each[i].StartedAt.Before(each[j].StartedAt) })
+		checkDeployments(t, each, want)
+
+		t.Run("Filters", func(t *testing.T) {
+			count := func(f model.DeploymentFilter) int {
+				n := 0
+				if _, err := s.ListDeployments(ctx, f, rules, now, func(*model.Deployment) error { n++; return nil }); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			tests := []struct {
+				name string
+				f    model.Filter
+				want int
+			}{
+				{"component", model.Filter{Component: "web"}, 3},
+				{"component and environment", model.Filter{Component: "web", Environment: "prod"}, 2},
+				{"version", model.Filter{Version: "1.0"}, 1},
+				{"status: any step", model.Filter{Status: "failed"}, 1},
+				{"owner", model.Filter{Owner: "ana"}, 7},
+				{"owner nobody", model.Filter{Owner: "bob"}, 0},
+				{"since bounds the start", model.Filter{Since: t0.Add(time.Hour + time.Second)}, 4},
+				{"until bounds the start", model.Filter{Until: t0.Add(time.Hour)}, 3},
+			}
+			for _, tt := range tests {
+				if got := count(model.DeploymentFilter{Filter: tt.f}); got != tt.want {
+					t.Errorf("%s: %d deployments, want %d", tt.name, got, tt.want)
+				}
+			}
+		})
+
+		t.Run("PagesInBothOrders", func(t *testing.T) {
+			for _, order := range []string{model.OrderAsc, model.OrderDesc} {
+				var got []string
+				f := model.DeploymentFilter{Filter: model.Filter{Limit: 2, Order: order}}
+				for pages := 0; pages < 10; pages++ {
+					next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
+						got = append(got, fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt))
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if next == nil {
+						break
+					}
+					f.After = next
+				}
+				var expect []string
+				for _, w := range want {
+					expect = append(expect, fmt.Sprintf("%s/%s/%s#%d", w.component, w.version, w.env, w.attempt))
+				}
+				if order == model.OrderDesc {
+					for i, j := 0, len(expect)-1; i < j; i, j = i+1, j-1 {
+						expect[i], expect[j] = expect[j], expect[i]
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(expect) {
+					t.Errorf("%s pages: %v\nwant %v", order, got, expect)
+				}
+			}
+		})
+	})
+}
+
+func checkDeployments(t *testing.T, got []*model.Deployment, want []wantDeployment) {
+	t.Helper()
+	if len(got) != len(want) {
+		for _, d := range got {
+			t.Logf("got %s %s %s #%d %d steps", d.Component, d.Version, d.Environment, d.Attempt, len(d.Steps))
+		}
+		t.Fatalf("%d deployments, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		d := got[i]
+		name := fmt.Sprintf("deployment %d (%s %s #%d)", i, w.component, w.version, w.attempt)
+		if d.Component != w.component || d.Version != w.version || d.Environment != w.env || d.Attempt != w.attempt {
+			t.Errorf("%s: got %s %s #%d", name, d.Component, d.Version, d.Attempt)
+			continue
+		}
+		if d.Outcome != w.outcome || d.Stuck != w.stuck || d.DurationSeconds != w.total {
+			t.Errorf("%s: outcome %s stuck %v total %v; want %s %v %v", name, d.Outcome, d.Stuck, d.DurationSeconds, w.outcome, w.stuck, w.total)
+		}
+		if (d.FinishedAt == nil) != (w.outcome == model.OutcomeInProgress) {
+			t.Errorf("%s: finished_at %v with outcome %s", name, d.FinishedAt, d.Outcome)
+		}
+		if len(d.Steps) != len(w.statuses) {
+			t.Errorf("%s: %d steps, want %d", name, len(d.Steps), len(w.statuses))
+			continue
+		}
+		for j, p := range d.Steps {
+			if p.Status != w.statuses[j] {
+				t.Errorf("%s: step %d is %q, want %q", name, j, p.Status, w.statuses[j])
+			}
+			last := j == len(d.Steps)-1
+			switch {
+			case last && p.DurationSeconds != nil:
+				t.Errorf("%s: last step has duration %v, want none", name, *p.DurationSeconds)
+			case !last && (p.DurationSeconds == nil || *p.DurationSeconds != w.phases[j]):
+				t.Errorf("%s: phase %d lasts %v, want %v", name, j, p.DurationSeconds, w.phases[j])
+			}
+		}
+	}
+}
