@@ -130,7 +130,6 @@ type Deployment struct {
 type Phase struct {
 	ID              int64     `json:"id"`
 	Status          string    `json:"status"`
-	Owner           string    `json:"-"`
 	Time            time.Time `json:"time"`
 	DurationSeconds *float64  `json:"duration_seconds"`
 }
@@ -172,6 +171,9 @@ type DeploymentStep struct {
 // each group in time-then-id order.
 type DeploymentBuilder struct {
 	rules   DeploymentRules
+	// outcomes caches the outcome of each status seen: statuses are few,
+	// rows many.
+	outcomes map[string]string
 	now     time.Time
 	current *Deployment
 	// closed is the last deployment ended by a terminal status, so that the
@@ -184,7 +186,18 @@ type DeploymentBuilder struct {
 // NewDeploymentBuilder returns a builder that calls emit with each
 // completed deployment. now is the time in-progress durations run to.
 func NewDeploymentBuilder(rules DeploymentRules, now time.Time, emit func(*Deployment) error) *DeploymentBuilder {
-	return &DeploymentBuilder{rules: rules, now: now, emit: emit}
+	return &DeploymentBuilder{rules: rules, now: now, emit: emit, outcomes: map[string]string{}}
+}
+
+func (b *DeploymentBuilder) outcome(status string) string {
+	o, ok := b.outcomes[status]
+	if !ok {
+		o = b.rules.Outcome(status)
+		if len(b.outcomes) < 10000 {
+			b.outcomes[status] = o
+		}
+	}
+	return o
 }
 
 func sameTarget(d *Deployment, s Step) bool {
@@ -218,8 +231,8 @@ func (b *DeploymentBuilder) Add(s DeploymentStep) error {
 		}
 		b.current = d
 	}
-	d.Steps = append(d.Steps, Phase{ID: s.ID, Status: s.Status, Owner: s.Owner, Time: s.Time})
-	if b.rules.Outcome(s.Status) != OutcomeInProgress {
+	d.Steps = append(d.Steps, Phase{ID: s.ID, Status: s.Status, Time: s.Time})
+	if b.outcome(s.Status) != OutcomeInProgress {
 		return b.Flush()
 	}
 	return nil
@@ -248,7 +261,7 @@ func (b *DeploymentBuilder) finish(d *Deployment) {
 		d.Steps[i].DurationSeconds = &sec
 	}
 	last := d.Steps[len(d.Steps)-1]
-	d.Outcome = b.rules.Outcome(last.Status)
+	d.Outcome = b.outcome(last.Status)
 	if d.Outcome == OutcomeInProgress {
 		d.DurationSeconds = max(0, b.now.Sub(d.StartedAt).Seconds())
 		d.Stuck = b.now.Sub(last.Time) > b.rules.StuckAfter

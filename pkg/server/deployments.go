@@ -129,6 +129,7 @@ type jsonListEncoder struct {
 	field string
 	lines bool
 	n     int
+	buf   []byte
 }
 
 func (e *jsonListEncoder) begin(h http.Header, w *streamWriter) {
@@ -141,23 +142,15 @@ func (e *jsonListEncoder) begin(h http.Header, w *streamWriter) {
 }
 
 func (e *jsonListEncoder) deployment(w *streamWriter, d *model.Deployment) {
-	e.item(w, d)
-}
-
-func (e *jsonListEncoder) item(w *streamWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.err = err
-		return
-	}
 	if !e.lines && e.n > 0 {
 		w.WriteByte(',')
 	}
 	e.n++
-	w.Write(b)
+	e.buf = appendDeployment(e.buf[:0], d)
 	if e.lines {
-		w.WriteByte('\n')
+		e.buf = append(e.buf, '\n')
 	}
+	w.Write(e.buf)
 }
 
 func (e *jsonListEncoder) end(w *streamWriter, next string) {

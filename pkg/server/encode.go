@@ -96,7 +96,8 @@ func (e *csvEncoder) end(w *streamWriter, next string) {
 }
 
 type jsonEncoder struct {
-	n int
+	n   int
+	buf []byte
 }
 
 func (e *jsonEncoder) begin(h http.Header, w *streamWriter) {
@@ -109,8 +110,8 @@ func (e *jsonEncoder) step(w *streamWriter, st model.Step) {
 		w.WriteByte(',')
 	}
 	e.n++
-	b, _ := json.Marshal(st) // a Step always marshals
-	w.Write(b)
+	e.buf = appendStep(e.buf[:0], st)
+	w.Write(e.buf)
 }
 
 func (e *jsonEncoder) end(w *streamWriter, next string) {
@@ -120,16 +121,17 @@ func (e *jsonEncoder) end(w *streamWriter, next string) {
 	w.WriteString("}\n")
 }
 
-type ndjsonEncoder struct{}
+type ndjsonEncoder struct {
+	buf []byte
+}
 
-func (ndjsonEncoder) begin(h http.Header, w *streamWriter) {
+func (*ndjsonEncoder) begin(h http.Header, w *streamWriter) {
 	h.Set("Content-Type", "application/x-ndjson")
 }
 
-func (ndjsonEncoder) step(w *streamWriter, st model.Step) {
-	b, _ := json.Marshal(st)
-	w.Write(b)
-	w.WriteByte('\n')
+func (e *ndjsonEncoder) step(w *streamWriter, st model.Step) {
+	e.buf = append(appendStep(e.buf[:0], st), '\n')
+	w.Write(e.buf)
 }
 
-func (ndjsonEncoder) end(w *streamWriter, next string) {}
+func (*ndjsonEncoder) end(w *streamWriter, next string) {}

@@ -51,7 +51,8 @@ func BenchmarkExport(b *testing.B) {
 	}
 }
 
-// seed stores n steps of generated deploys in one store.
+// seed stores n steps of generated deploys in one store: five steps a
+// deploy, five components, a deploy every few minutes.
 func seed(b *testing.B, dsn string, n int) *store.Store {
 	b.Helper()
 	st := testdb.Open(b, dsn)
@@ -60,8 +61,8 @@ func seed(b *testing.B, dsn string, n int) *store.Store {
 	batch := make([]model.StepInput, 0, store.MaxBatch)
 	for i := range n {
 		batch = append(batch, model.StepInput{
-			Component:   fmt.Sprintf("component-%d", i%5),
-			Version:     fmt.Sprintf("1.%d.0", i/5),
+			Component:   fmt.Sprintf("component-%d", (i/5)%5),
+			Version:     fmt.Sprintf("1.%d.0", i/25),
 			Owner:       "deploy-bot",
 			Status:      statuses[i%len(statuses)],
 			Environment: "production",

@@ -16,7 +16,12 @@ const MaxBatch = 10000
 
 // insertChunk is how many rows go in one multi-row INSERT: large enough to
 // amortise round trips, small enough for every database's parameter limit.
-const insertChunk = 500
+// SQLite has no round trips to save, and its Go driver matches parameters
+// to arguments in quadratic time, so it gets small chunks.
+const (
+	insertChunkMySQL  = 500
+	insertChunkSQLite = 32
+)
 
 // batchKey is the idempotency key of row i of a batch sent with key. The
 // space cannot occur in a client's key, so batch rows never collide with
@@ -94,8 +99,12 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // insertSteps inserts steps in multi-row INSERTs and sets their ids.
 func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string) error {
-	for start := 0; start < len(steps); start += insertChunk {
-		end := min(start+insertChunk, len(steps))
+	chunkRows := insertChunkMySQL
+	if s.kind == KindSQLite {
+		chunkRows = insertChunkSQLite
+	}
+	for start := 0; start < len(steps); start += chunkRows {
+		end := min(start+chunkRows, len(steps))
 		chunk := steps[start:end]
 		query := multiRowInsert(len(chunk))
 		args := make([]any, 0, 9*len(chunk))

@@ -90,17 +90,34 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 }
 
 // scanDeploymentSteps feeds rows of deploymentColumns to b, then flushes it.
+// Rows come grouped by deployment, so consecutive rows repeat the same
+// component, version, environment and owner, and statuses are few: reading
+// raw bytes and reusing the strings already made saves five allocations a
+// row over a scan of millions.
 func scanDeploymentSteps(rows *sql.Rows, b *model.DeploymentBuilder, withAttempt bool) error {
 	var ds model.DeploymentStep
-	var t []byte
-	dest := []any{&ds.ID, &ds.Component, &ds.Version, &ds.Environment, &ds.Owner, &ds.Status, &t}
+	var component, version, environment, owner, status, t sql.RawBytes
+	dest := []any{&ds.ID, &component, &version, &environment, &owner, &status, &t}
 	if withAttempt {
 		dest = append(dest, &ds.Attempt)
 	}
+	statuses := map[string]string{}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
 		}
+		ds.Component = reuse(ds.Component, component)
+		ds.Version = reuse(ds.Version, version)
+		ds.Environment = reuse(ds.Environment, environment)
+		ds.Owner = reuse(ds.Owner, owner)
+		st, ok := statuses[string(status)]
+		if !ok {
+			st = string(status)
+			if len(statuses) < 10000 {
+				statuses[st] = st
+			}
+		}
+		ds.Status = st
 		var err error
 		if ds.Time, err = parseDBTime(t); err != nil {
 			return err
@@ -113,6 +130,14 @@ func scanDeploymentSteps(rows *sql.Rows, b *model.DeploymentBuilder, withAttempt
 		return translate(err)
 	}
 	return b.Flush()
+}
+
+// reuse returns prev when it spells b, else a new string of b.
+func reuse(prev string, b []byte) string {
+	if prev == string(b) {
+		return prev
+	}
+	return string(b)
 }
 
 // deploymentsQuery numbers each step's attempt (1 + the terminal steps

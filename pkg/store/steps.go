@@ -21,13 +21,45 @@ func dbTime(t time.Time) string {
 }
 
 // parseDBTime reads a time column. MySQL without parseTime and SQLite both
-// return the text written by dbTime; MySQL may drop trailing zeros.
+// return the text written by dbTime; MySQL may drop trailing zeros. Every
+// row of an export passes here, so the fixed layout is read by hand.
 func parseDBTime(b []byte) (time.Time, error) {
+	if t, ok := parseFixedTime(b); ok {
+		return t, nil
+	}
 	t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", string(b), time.UTC)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("stored time %q: %w", b, err)
 	}
 	return t, nil
+}
+
+// parseFixedTime reads exactly "YYYY-MM-DD hh:mm:ss.ffffff".
+func parseFixedTime(b []byte) (time.Time, bool) {
+	if len(b) != len(dbTimeLayout) || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' || b[19] != '.' {
+		return time.Time{}, false
+	}
+	num := func(s []byte) (int, bool) {
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(b[0:4])
+	mo, ok2 := num(b[5:7])
+	d, ok3 := num(b[8:10])
+	h, ok4 := num(b[11:13])
+	mi, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	us, ok7 := num(b[20:26])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC), true
 }
 
 const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint)

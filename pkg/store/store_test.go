@@ -453,3 +453,21 @@ func TestCreateSteps(t *testing.T) {
 		})
 	})
 }
+
+func TestParseDBTimeAgreesWithTimeParse(t *testing.T) {
+	for _, s := range []string{"2026-03-02 09:00:00.000000", "1970-01-01 00:00:00.000001", "9999-12-31 23:59:59.999999", "2024-02-29 12:34:56.5", "2026-03-02 09:00:00"} {
+		want, err := time.ParseInLocation("2006-01-02 15:04:05.999999", s, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.ParseDBTime([]byte(s))
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseDBTime(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, bad := range []string{"2026-13-02 09:00:00.000000", "2026-03-02T09:00:00.000000", "x"} {
+		if _, err := store.ParseDBTime([]byte(bad)); err == nil {
+			t.Errorf("ParseDBTime(%q) accepted", bad)
+		}
+	}
+}

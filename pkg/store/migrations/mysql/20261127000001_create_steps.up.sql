@@ -12,7 +12,7 @@ CREATE TABLE steps (
   PRIMARY KEY (id),
   UNIQUE KEY steps_idempotency_key (idempotency_key),
   KEY steps_time (time, id),
-  KEY steps_deployment (component, version, environment, time, id),
+  KEY steps_deployment (component, version, environment, time, id, status, owner),
   KEY steps_version (version, time, id),
   KEY steps_owner (owner, time, id),
   KEY steps_status (status, time, id),

@@ -13,7 +13,7 @@ CREATE TABLE steps (
 --bun:split
 CREATE INDEX steps_time ON steps (time, id)
 --bun:split
-CREATE INDEX steps_deployment ON steps (component, version, environment, time, id)
+CREATE INDEX steps_deployment ON steps (component, version, environment, time, id, status, owner)
 --bun:split
 CREATE INDEX steps_owner ON steps (owner, time, id)
 --bun:split

@@ -1,0 +1,4 @@
+package store
+
+// ParseDBTime exposes parseDBTime to the tests.
+var ParseDBTime = parseDBTime
