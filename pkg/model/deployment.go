@@ -170,12 +170,12 @@ type DeploymentStep struct {
 // grouped by component, version and environment (and attempt, when given),
 // each group in time-then-id order.
 type DeploymentBuilder struct {
-	rules   DeploymentRules
+	rules DeploymentRules
 	// outcomes caches the outcome of each status seen: statuses are few,
 	// rows many.
 	outcomes map[string]string
-	now     time.Time
-	current *Deployment
+	now      time.Time
+	current  *Deployment
 	// closed is the last deployment ended by a terminal status, so that the
 	// next step of the same component, version and environment starts the
 	// next attempt.
