@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,8 @@ type Config struct {
 	MaxBatchBytes   int64
 	Rules           model.DeploymentRules
 	MaxFutureSkew   time.Duration
+	RateLimit       float64
+	RateBurst       int
 	ShutdownTimeout time.Duration
 }
 
@@ -90,9 +93,22 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBodyBytes:  m.Config.MaxBodyBytes,
 		MaxBatchBytes: m.Config.MaxBatchBytes,
 		Rules:         m.Config.Rules,
+		RateLimit:     m.Config.RateLimit,
+		RateBurst:     m.Config.RateBurst,
+		Version:       version,
 		MaxFutureSkew: m.Config.MaxFutureSkew,
 		Tokens:        tokens,
 	})
+	var tlsConfig *tls.Config
+	if m.Config.TLSCert != "" {
+		// Loaded now, so that a bad certificate stops start-up with a clear
+		// error instead of failing every handshake.
+		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
@@ -103,15 +119,17 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout:       60 * time.Second,
 		// No WriteTimeout: an export of years of history may stream for
 		// minutes. Idle keep-alive connections are closed.
-		IdleTimeout: 120 * time.Second,
-		ErrorLog:    slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		TLSConfig:      tlsConfig,
+		ErrorLog:       slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.stopped = make(chan struct{})
 	go func() {
 		defer close(m.stopped)
 		var err error
-		if m.Config.TLSCert != "" {
-			err = m.http.ServeTLS(m.listener, m.Config.TLSCert, m.Config.TLSKey)
+		if tlsConfig != nil {
+			err = m.http.ServeTLS(m.listener, "", "")
 		} else {
 			err = m.http.Serve(m.listener)
 		}

@@ -139,6 +139,8 @@ func addServeFlags(fs *pflag.FlagSet) {
 	fs.String("tls-key", "", "TLS private key file (env STEPSD_TLS_KEY)")
 	fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted (env STEPSD_MAX_BODY_BYTES)")
 	fs.Int64("max-batch-bytes", server.DefaultMaxBatchBytes, "largest POST /v1/steps/batch body accepted (env STEPSD_MAX_BATCH_BYTES)")
+	fs.Float64("rate-limit", server.DefaultRateLimit, "requests per second each client (token, or address) may make; 429 beyond; 0 turns the limit off (env STEPSD_RATE_LIMIT)")
+	fs.Int("rate-burst", server.DefaultRateBurst, "requests a client may make at once before the rate applies (env STEPSD_RATE_BURST)")
 	fs.StringSlice("success-statuses", model.DefaultSuccessStatuses, "statuses that end a deployment successfully, case-insensitive (env STEPSD_SUCCESS_STATUSES)")
 	fs.StringSlice("failure-statuses", model.DefaultFailureStatuses, "statuses that end a deployment in failure, case-insensitive (env STEPSD_FAILURE_STATUSES)")
 	fs.Duration("stuck-after", model.DefaultStuckAfter, "flag an in-progress deployment as stuck when its last step is older than this (env STEPSD_STUCK_AFTER)")
@@ -153,6 +155,8 @@ var configKeys = map[string]string{
 	"tls-key":          "tls.key",
 	"max-body-bytes":   "limits.max_body_bytes",
 	"max-batch-bytes":  "limits.max_batch_bytes",
+	"rate-limit":       "limits.rate_limit",
+	"rate-burst":       "limits.rate_burst",
 	"success-statuses": "deployments.success_statuses",
 	"failure-statuses": "deployments.failure_statuses",
 	"stuck-after":      "deployments.stuck_after",
@@ -216,6 +220,8 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		TLSKey:        v.GetString("tls.key"),
 		MaxBodyBytes:  v.GetInt64("limits.max_body_bytes"),
 		MaxBatchBytes: v.GetInt64("limits.max_batch_bytes"),
+		RateLimit:     rateLimit(v.GetFloat64("limits.rate_limit")),
+		RateBurst:     v.GetInt("limits.rate_burst"),
 		Rules: model.DeploymentRules{
 			SuccessStatuses: stringList(v, "deployments.success_statuses"),
 			FailureStatuses: stringList(v, "deployments.failure_statuses"),
@@ -228,6 +234,14 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		o.logger().Info("read config file", "file", file)
 	}
 	return nil
+}
+
+// rateLimit maps the flag's 0 ("off") to the server's negative "off".
+func rateLimit(perSecond float64) float64 {
+	if perSecond == 0 {
+		return -1
+	}
+	return perSecond
 }
 
 // stringList reads a list given as a YAML list, a flag's comma-separated
@@ -356,6 +370,8 @@ Use it to check what a deployment's environment really sets.`,
 			fmt.Fprintf(w, "limits.max_body_bytes: %d\n", c.MaxBodyBytes)
 			fmt.Fprintf(w, "limits.max_batch_bytes: %d\n", c.MaxBatchBytes)
 			fmt.Fprintf(w, "limits.max_future_skew: %s\n", c.MaxFutureSkew)
+			fmt.Fprintf(w, "limits.rate_limit: %g\n", max(0, c.RateLimit))
+			fmt.Fprintf(w, "limits.rate_burst: %d\n", c.RateBurst)
 			fmt.Fprintf(w, "deployments.success_statuses: %q\n", c.Rules.SuccessStatuses)
 			fmt.Fprintf(w, "deployments.failure_statuses: %q\n", c.Rules.FailureStatuses)
 			fmt.Fprintf(w, "deployments.stuck_after: %s\n", c.Rules.StuckAfter)

@@ -23,12 +23,16 @@ import (
 func startMain(t *testing.T, cfg Config) *Main {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
-	m := &Main{Config: cfg, Logger: slog.New(slog.DiscardHandler)}
+	m := &Main{Config: cfg, Logger: discard()}
 	if err := m.Run(t.Context()); err != nil {
 		m.Close()
 		t.Fatalf("Run: %v", err)
 	}
 	return m
+}
+
+func discard() *slog.Logger {
+	return slog.New(slog.DiscardHandler)
 }
 
 func httpDo(t *testing.T, method, url string) (int, string) {

@@ -75,6 +75,8 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		status = http.StatusOK
+	} else {
+		s.metrics.recorded.Add(float64(len(steps)))
 	}
 	s.writeJSON(w, r, status, map[string]any{"count": len(steps), "steps": steps})
 }

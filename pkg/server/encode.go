@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -28,11 +29,17 @@ type streamWriter struct {
 
 type startWriter struct {
 	w  http.ResponseWriter
+	rc *http.ResponseController
 	sw *streamWriter
 }
 
+// writeTimeout bounds each write of a response: an export may stream for
+// minutes, but a client that stops reading is cut off.
+const writeTimeout = 60 * time.Second
+
 func (s startWriter) Write(b []byte) (int, error) {
 	s.sw.started = true
+	s.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) //nolint:errcheck // unsupported by test recorders only
 	n, err := s.w.Write(b)
 	if err != nil && s.sw.err == nil {
 		s.sw.err = err
@@ -42,7 +49,7 @@ func (s startWriter) Write(b []byte) (int, error) {
 
 func newStreamWriter(w http.ResponseWriter) *streamWriter {
 	sw := &streamWriter{}
-	sw.Writer = bufio.NewWriterSize(startWriter{w: w, sw: sw}, 32<<10)
+	sw.Writer = bufio.NewWriterSize(startWriter{w: w, rc: http.NewResponseController(w), sw: sw}, 32<<10)
 	return sw
 }
 

@@ -43,17 +43,22 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		// Every response must be written within writeTimeout; streamed
+		// lists extend it write by write.
+		http.NewResponseController(w).SetWriteDeadline(start.Add(writeTimeout)) //nolint:errcheck // unsupported by test recorders only
 		defer func() {
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
 			}
+			took := time.Since(start)
+			s.metrics.observe(r.Pattern, r.Method, status, took)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			)
 		}()
@@ -77,6 +82,17 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
 			s.writeError(w, r, model.Errorf(model.EINTERNAL, "internal error"))
 		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitQuery rejects an overlong query string before anything parses it.
+func (s *Server) limitQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.RawQuery) > s.maxQueryBytes {
+			s.writeError(w, r, model.Invalid("query", "the query string is %d bytes long; the limit is %d (send a step's fields in a JSON body instead)", len(r.URL.RawQuery), s.maxQueryBytes))
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -13,10 +13,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/deployments", s.requireScope(ScopeRead, s.handleListDeployments))
 	mux.HandleFunc("GET /v1/stats", s.requireScope(ScopeRead, s.handleStats))
 
-	// Probes stay open: orchestrators call them without credentials, and
-	// they reveal nothing but liveness.
+	// Probes and metrics stay open: orchestrators and Prometheus call them
+	// without credentials, and they reveal no steps, only health and counts.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", s.handleMetrics())
 
 	// Paths without a method answer what the method-specific patterns above
 	// do not: 405 with Allow for a known path, 404 for any other.
@@ -27,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v1/stats", methodNotAllowed("GET, HEAD"))
 	mux.Handle("/healthz", methodNotAllowed("GET, HEAD"))
 	mux.Handle("/readyz", methodNotAllowed("GET, HEAD"))
+	mux.Handle("/metrics", methodNotAllowed("GET, HEAD"))
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }

@@ -26,6 +26,7 @@ const (
 	DefaultMaxBodyBytes  = 1 << 20
 	DefaultMaxBatchBytes = 32 << 20
 	DefaultMaxFutureSkew = 5 * time.Minute
+	DefaultMaxQueryBytes = 8 << 10
 )
 
 // Config configures the HTTP API. Only Store is required.
@@ -43,6 +44,15 @@ type Config struct {
 	MaxFutureSkew time.Duration
 	// Rules group steps into deployments; zero means the defaults.
 	Rules model.DeploymentRules
+	// RateLimit is the requests per second each client may make (429
+	// beyond); 0 means DefaultRateLimit, negative turns the limit off.
+	RateLimit float64
+	// RateBurst is how many requests a client may make at once.
+	RateBurst int
+	// MaxQueryBytes bounds the query string (400 beyond it).
+	MaxQueryBytes int
+	// Version labels steps_build_info.
+	Version string
 	// Tokens, when any, are required on the API (see ParseTokens).
 	Tokens []Token
 }
@@ -57,6 +67,9 @@ type Server struct {
 	rules         model.DeploymentRules
 	maxFutureSkew time.Duration
 	tokens        *tokenSet
+	limiter       *rateLimiter
+	maxQueryBytes int
+	metrics       *metrics
 	handler       http.Handler
 }
 
@@ -90,7 +103,24 @@ func New(cfg Config) *Server {
 	if s.maxFutureSkew <= 0 {
 		s.maxFutureSkew = DefaultMaxFutureSkew
 	}
-	s.handler = s.logRequests(s.recoverPanics(s.routes()))
+	s.maxQueryBytes = cfg.MaxQueryBytes
+	if s.maxQueryBytes <= 0 {
+		s.maxQueryBytes = DefaultMaxQueryBytes
+	}
+	rate, burst := cfg.RateLimit, cfg.RateBurst
+	if rate == 0 {
+		rate = DefaultRateLimit
+	}
+	if burst == 0 {
+		burst = DefaultRateBurst
+	}
+	s.limiter = newRateLimiter(rate, burst, time.Now)
+	version := cfg.Version
+	if version == "" {
+		version = "dev"
+	}
+	s.metrics = newMetrics(cfg.Store, version)
+	s.handler = s.logRequests(s.recoverPanics(s.limitRate(s.limitQuery(s.routes()))))
 	return s
 }
 

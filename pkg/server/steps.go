@@ -34,6 +34,8 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		status = http.StatusOK
+	} else {
+		s.metrics.recorded.Inc()
 	}
 	s.writeJSON(w, r, status, step)
 }

@@ -1,0 +1,109 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+func TestRateLimitPerClient(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st, RateLimit: 0.5, RateBurst: 2,
+		Tokens: []server.Token{{Scope: server.ScopeRead, Secret: "reader-one"}, {Scope: server.ScopeRead, Secret: "reader-two"}}}))
+	defer srv.Close()
+	get := func(path, token string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for i := range 2 {
+		if res := get("/v1/steps", "reader-one"); res.StatusCode != 200 {
+			t.Fatalf("request %d within the burst: %d", i, res.StatusCode)
+		}
+	}
+	res := get("/v1/steps", "reader-one")
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("over the limit: %d, want 429", res.StatusCode)
+	}
+	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 2 {
+		t.Errorf("Retry-After %q, want 1 or 2 seconds", res.Header.Get("Retry-After"))
+	}
+	if res := get("/v1/steps", "reader-two"); res.StatusCode != 200 {
+		t.Errorf("another client was limited: %d", res.StatusCode)
+	}
+	for range 5 {
+		if res := get("/readyz", ""); res.StatusCode != 200 {
+			t.Errorf("probe limited: %d", res.StatusCode)
+		}
+	}
+}
+
+func TestQueryStringLimit(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	r := ts.do(t, "GET", "/v1/steps?component="+strings.Repeat("a", 9000), nil)
+	if _, code, field := r.errorBody(t); r.status != 400 || code != model.EINVALID || field != "query" {
+		t.Errorf("long query = %d %s", r.status, r.body)
+	}
+}
+
+// TestAuthMatrix checks every route with no token, a wrong token, a read
+// token and a write token.
+func TestAuthMatrix(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t),
+		server.Token{Scope: server.ScopeWrite, Secret: "write-secret"},
+		server.Token{Scope: server.ScopeRead, Secret: "read-secret"})
+	routes := []struct {
+		method, path, body, ctype string
+		write, open               bool
+		okStatus                  int
+	}{
+		{"POST", "/v1/steps?" + valid, "", "", true, false, 201},
+		{"POST", "/v1/steps/batch", `[{"component":"a","version":"1","owner":"o","status":"s"}]`, "application/json", true, false, 201},
+		{"GET", "/v1/steps", "", "", false, false, 200},
+		{"GET", "/v1/steps/1", "", "", false, false, 200},
+		{"GET", "/v1/deployments", "", "", false, false, 200},
+		{"GET", "/v1/stats", "", "", false, false, 200},
+		{"GET", "/healthz", "", "", false, true, 200},
+		{"GET", "/readyz", "", "", false, true, 200},
+	}
+	tokens := []struct{ name, token string }{{"none", ""}, {"bad", "not-a-token"}, {"read", "read-secret"}, {"write", "write-secret"}}
+	for _, rt := range routes {
+		for _, tok := range tokens {
+			want := rt.okStatus
+			switch {
+			case rt.open:
+			case tok.name == "none" || tok.name == "bad":
+				want = 401
+			case tok.name == "read" && rt.write:
+				want = 403
+			}
+			headers := []string{}
+			if tok.token != "" {
+				headers = append(headers, "Authorization", "Bearer "+tok.token)
+			}
+			if rt.ctype != "" {
+				headers = append(headers, "Content-Type", rt.ctype)
+			}
+			r := ts.do(t, rt.method, rt.path, strings.NewReader(rt.body), headers...)
+			if r.status != want {
+				t.Errorf("%s %s with %s token: %d %s, want %d", rt.method, rt.path, tok.name, r.status, r.body, want)
+			}
+			if want == 401 && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s %s: 401 without WWW-Authenticate", rt.method, rt.path)
+			}
+		}
+	}
+}
