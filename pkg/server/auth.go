@@ -80,11 +80,11 @@ func (ts *tokenSet) scope(presented string) string {
 // requireScope wraps an API handler: with tokens configured, writes need a
 // write token and reads a read (or write) token. Without tokens the API is
 // open, as stepsd warns at start-up.
-func (s *Server) requireScope(scope string, next http.HandlerFunc) http.HandlerFunc {
+func (s *Server) requireScope(scope string, next http.Handler) http.Handler {
 	if s.tokens == nil {
 		return next
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		presented, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || presented == "" {
@@ -100,7 +100,7 @@ func (s *Server) requireScope(scope string, next http.HandlerFunc) http.HandlerF
 		case scope == ScopeWrite && got != ScopeWrite:
 			s.writeError(w, r, model.Errorf(model.EFORBIDDEN, "this token may only read; recording needs a write token"))
 		default:
-			next(w, r)
+			next.ServeHTTP(w, r)
 		}
-	}
+	})
 }

@@ -1,34 +1,80 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
 
-// routes lists every route of the API in one place.
+	"github.com/steps-dev/steps/api"
+)
+
+// route is one endpoint of the API. scope is the token scope it needs when
+// tokens are configured; "" means open.
+type route struct {
+	method, path string
+	scope        string
+	handler      http.Handler
+}
+
+// apiRoutes lists every route of the API, in one place. api/openapi.yaml
+// describes exactly these (a test holds them together).
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{"POST", "/v1/steps", ScopeWrite, http.HandlerFunc(s.handleCreateStep)},
+		{"GET", "/v1/steps", ScopeRead, http.HandlerFunc(s.handleListSteps)},
+		{"POST", "/v1/steps/batch", ScopeWrite, http.HandlerFunc(s.handleCreateSteps)},
+		{"GET", "/v1/steps/{id}", ScopeRead, http.HandlerFunc(s.handleGetStep)},
+		{"GET", "/v1/deployments", ScopeRead, http.HandlerFunc(s.handleListDeployments)},
+		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
+		// Probes, metrics and the API description stay open: orchestrators
+		// and Prometheus call them without credentials, and they show no
+		// steps, only health and counts.
+		{"GET", "/v1/openapi.yaml", "", http.HandlerFunc(s.handleOpenAPI)},
+		{"GET", "/healthz", "", http.HandlerFunc(s.handleHealthz)},
+		{"GET", "/readyz", "", http.HandlerFunc(s.handleReadyz)},
+		{"GET", "/metrics", "", s.handleMetrics()},
+	}
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-
-	mux.HandleFunc("POST /v1/steps", s.requireScope(ScopeWrite, s.handleCreateStep))
-	mux.HandleFunc("GET /v1/steps", s.requireScope(ScopeRead, s.handleListSteps))
-	mux.HandleFunc("POST /v1/steps/batch", s.requireScope(ScopeWrite, s.handleCreateSteps))
-	mux.HandleFunc("GET /v1/steps/{id}", s.requireScope(ScopeRead, s.handleGetStep))
-	mux.HandleFunc("GET /v1/deployments", s.requireScope(ScopeRead, s.handleListDeployments))
-	mux.HandleFunc("GET /v1/stats", s.requireScope(ScopeRead, s.handleStats))
-
-	// Probes and metrics stay open: orchestrators and Prometheus call them
-	// without credentials, and they reveal no steps, only health and counts.
-	mux.HandleFunc("GET /healthz", s.handleHealthz)
-	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", s.handleMetrics())
-
-	// Paths without a method answer what the method-specific patterns above
-	// do not: 405 with Allow for a known path, 404 for any other.
-	mux.Handle("/v1/steps", methodNotAllowed("GET, HEAD, POST"))
-	mux.Handle("/v1/steps/{id}", methodNotAllowed("GET, HEAD"))
-	mux.Handle("GET /v1/steps/batch", methodNotAllowed("POST"))
-	mux.Handle("/v1/deployments", methodNotAllowed("GET, HEAD"))
-	mux.Handle("/v1/stats", methodNotAllowed("GET, HEAD"))
-	mux.Handle("/healthz", methodNotAllowed("GET, HEAD"))
-	mux.Handle("/readyz", methodNotAllowed("GET, HEAD"))
-	mux.Handle("/metrics", methodNotAllowed("GET, HEAD"))
+	allowed := map[string][]string{}
+	for _, rt := range s.apiRoutes() {
+		h := rt.handler
+		if rt.scope != "" {
+			h = s.requireScope(rt.scope, h)
+		}
+		mux.Handle(rt.method+" "+rt.path, h)
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// Paths without a method answer what the method-specific patterns do
+	// not: 405 with Allow for a known path, 404 for any other.
+	for path, methods := range allowed {
+		if path == "/v1/steps/batch" {
+			// "/v1/steps/batch" and "GET /v1/steps/{id}" would overlap;
+			// a GET of it is the one wrong method worth answering.
+			mux.Handle("GET "+path, methodNotAllowed("POST"))
+			continue
+		}
+		if containsGET(methods) {
+			methods = append(methods, "HEAD")
+		}
+		mux.Handle(path, methodNotAllowed(strings.Join(methods, ", ")))
+	}
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
+}
+
+func containsGET(methods []string) bool {
+	for _, m := range methods {
+		if m == "GET" {
+			return true
+		}
+	}
+	return false
+}
+
+// handleOpenAPI serves GET /v1/openapi.yaml: the API description.
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(api.OpenAPI) //nolint:errcheck // nothing to do if the client has gone
 }
