@@ -4,10 +4,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -128,7 +131,7 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 	pf.String("log-level", "info", "log level: debug, info, warn, error (env STEPSD_LOG_LEVEL)")
 	addServeFlags(root.Flags())
 
-	root.AddCommand(serve, newMigrateCmd(opts), newConfigCmd(opts), newVersionCmd(opts))
+	root.AddCommand(serve, newMigrateCmd(opts), newConfigCmd(opts), newHealthcheckCmd(opts), newVersionCmd(opts))
 	return root
 }
 
@@ -382,4 +385,59 @@ Use it to check what a deployment's environment really sets.`,
 	}
 	addServeFlags(cmd.Flags())
 	return cmd
+}
+
+func newHealthcheckCmd(opts *options) *cobra.Command {
+	var path string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the local stepsd answers its probe",
+		Long: `Ask the stepsd listening on --listen (on this host) for a probe and exit 0 if
+it answers 200, 1 otherwise: a health check for container images that have no
+shell or curl. With TLS configured it speaks HTTPS (without verifying the
+certificate: it checks liveness, not identity).`,
+		Example: `  stepsd healthcheck                 # GET /healthz on the --listen port
+  stepsd healthcheck --path /readyz  # also checks the database`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			url, err := probeURL(opts.config, path)
+			if err != nil {
+				return usageError{err}
+			}
+			hc := &http.Client{Timeout: timeout, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a liveness probe of our own process
+			}}
+			res, err := hc.Get(url)
+			if err != nil {
+				return fmt.Errorf("%s: %w", url, err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				return fmt.Errorf("%s answered %s", url, res.Status)
+			}
+			fmt.Fprintf(opts.stdout, "%s: ok\n", url)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "path", "/healthz", "probe to ask: /healthz (process alive) or /readyz (database reachable)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
+	addServeFlags(cmd.Flags())
+	return cmd
+}
+
+// probeURL is the URL of the local stepsd's probe, from its listen address.
+func probeURL(c Config, path string) (string, error) {
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "", fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + path, nil
 }

@@ -256,3 +256,15 @@ func TestStatusListsSplitOnCommasFromEveryLayer(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthcheck(t *testing.T) {
+	m := startMain(t, Config{DB: testdb.SQLite(t)})
+	defer m.Close()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"healthcheck", "--listen", m.Addr(), "--path", "/readyz"}, &stdout, &stderr); code != 0 {
+		t.Errorf("healthcheck of a running stepsd = %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"healthcheck", "--listen", freeAddr(t), "--timeout", "1s"}, &stdout, &stderr); code != 1 {
+		t.Errorf("healthcheck of nothing = %d, want 1", code)
+	}
+}
