@@ -1,0 +1,308 @@
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+func TestHelpHasExamples(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, args := range [][]string{{}, {"record"}, {"list"}, {"flush"}, {"version"}, {"completion"}} {
+		name := strings.Join(append([]string{"stepsctl"}, args...), " ")
+		t.Run(name, func(t *testing.T) {
+			r := h.mustRun(false, append(args, "--help")...)
+			if !strings.Contains(r.stdout, "Examples:\n  ") {
+				t.Errorf("%s --help has no examples:\n%s", name, r.stdout)
+			}
+		})
+	}
+	r := h.mustRun(false, "--help")
+	for _, want := range []string{"Exit codes:", "0  success", "1  failure", "2  usage error", "STEPSCTL_SERVER", "config.yaml"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stepsctl --help lacks %q", want)
+		}
+	}
+	if r := h.mustRun(false); !strings.Contains(r.stdout, "Exit codes:") {
+		t.Errorf("stepsctl without a command does not print the help")
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string // the first line of stderr contains it
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"list", "--component", "none"}, 0, ""},
+		{[]string{"recrod"}, 2, `unknown command "recrod"; did you mean "record"?`},
+		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
+		{[]string{"list", "extra"}, 2, `unknown command "extra"`},
+		{[]string{"record", "--component", "api", "--version", "1"}, 2, "--status is required"},
+		{[]string{"record", "--component", strings.Repeat("x", 129), "--version", "1", "--status", "s"}, 2, "--component: component is 129 characters long"},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--env", " "}, 2, "--env: environment must not be blank"},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, "neither a datetime nor a span"},
+		{[]string{"list", "--since", "last week"}, 2, "since: \"last week\" is neither a datetime nor a span"},
+		{[]string{"list", "--since", "1h", "--until", "2h"}, 2, "until"},
+		{[]string{"list", "-o", "yaml"}, 2, `invalid output format "yaml"`},
+		{[]string{"list", "--order", "up"}, 2, "order must be"},
+		{[]string{"list", "--limit", "-1"}, 2, "--limit"},
+		{[]string{"list", "--timeout", "0s"}, 2, "timeout"},
+		{[]string{"list", "--server", "localhost:8080"}, 2, "must look like http://host:port"},
+		{[]string{"list", "--config", "/nonexistent/stepsctl.yaml"}, 2, "does not exist"},
+		{[]string{"completion", "tcsh"}, 2, "invalid argument"},
+		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "stepsctl: cannot reach http://127.0.0.1:1/v1/steps"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := h.run(false, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", r.code, tc.code, r.stderr)
+			}
+			first, _, _ := strings.Cut(r.stderr, "\n")
+			if !strings.Contains(first, tc.stderr) {
+				t.Errorf("first line of stderr %q, want it to contain %q", first, tc.stderr)
+			}
+			if tc.code == 2 && !strings.Contains(r.stderr, "Usage:") {
+				t.Errorf("a usage error does not print the usage: %q", r.stderr)
+			}
+			if tc.code == 1 && len(lines(r.stderr)) != 1 {
+				t.Errorf("a failure printed %d lines on stderr, want 1: %q", len(lines(r.stderr)), r.stderr)
+			}
+			if strings.Contains(r.stderr, "goroutine") {
+				t.Errorf("stack trace on stderr: %q", r.stderr)
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("boom"), 1},
+		{&command.UsageError{Err: errors.New("bad flag")}, 2},
+		{context.Canceled, 1},
+	} {
+		if got := command.ExitCode(tc.err); got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+// newFactory returns a factory with captured streams, for commands built
+// directly in tests of flag parsing.
+func newFactory(t *testing.T) *command.Factory {
+	return &command.Factory{
+		IO:     &output.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}},
+		Getenv: func(string) string { return "" },
+		Now:    func() time.Time { return t0 },
+		Viper:  viper.New(),
+	}
+}
+
+func TestRecordFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cli  string
+		want command.RecordOptions
+	}{
+		{
+			cli:  "--component api --version 1.2.0 --status build",
+			want: command.RecordOptions{Input: model.StepInput{Component: "api", Version: "1.2.0", Status: "build"}, Output: "table"},
+		},
+		{
+			cli: "--component api --version 1.2.0 --status build --owner bo --env production --time 2026-03-01 -q --no-spool -o json",
+			want: command.RecordOptions{Input: model.StepInput{Component: "api", Version: "1.2.0", Status: "build", Owner: "bo", Environment: "production"},
+				Time: "2026-03-01", Quiet: true, NoSpool: true, Output: "json"},
+		},
+	} {
+		t.Run(tc.cli, func(t *testing.T) {
+			var got *command.RecordOptions
+			cmd := command.NewCmdRecord(newFactory(t), func(_ context.Context, o *command.RecordOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(strings.Fields(tc.cli))
+			cmd.SetOut(&bytes.Buffer{})
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			got.Factory = nil
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+func TestListFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cli  string
+		want command.ListOptions
+	}{
+		{
+			cli:  "",
+			want: command.ListOptions{Filter: model.Filter{Order: "asc"}, Output: "table"},
+		},
+		{
+			cli: "--since 7d --until 2026-03-01 --component api --version 1 --owner ana --status build --env prod --limit 5 --order desc -o csv",
+			want: command.ListOptions{Filter: model.Filter{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "prod", Limit: 5, Order: "desc"},
+				Since: "7d", Until: "2026-03-01", Output: "csv"},
+		},
+	} {
+		t.Run(tc.cli, func(t *testing.T) {
+			var got *command.ListOptions
+			cmd := command.NewCmdList(newFactory(t), func(_ context.Context, o *command.ListOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(strings.Fields(tc.cli))
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			got.Factory = nil
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// TestConfigPrecedence: flag > env (STEPSCTL_*) > config file > default.
+// Not parallel: it sets environment variables.
+func TestConfigPrecedence(t *testing.T) {
+	h := newHarness(t)
+	cfgDir := filepath.Join(h.env["XDG_CONFIG_HOME"], "stepsctl")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(path, body string) {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// flush with an empty spool reads the configuration and sends nothing.
+	config := func(args ...string) command.Config {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		f := &command.Factory{
+			IO:     &output.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+			Getenv: func(k string) string { return h.env[k] },
+			Now:    h.cli.Now,
+			Viper:  viper.New(),
+		}
+		if code := command.Main(context.Background(), f, append(args, "flush")); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		return f.Config
+	}
+
+	got := config()
+	if got.Server != "http://localhost:8080" || got.Timeout != 30*time.Second || got.Token != "" || got.File != "" {
+		t.Errorf("defaults: %+v", got)
+	}
+
+	defaultFile := filepath.Join(cfgDir, "config.yaml")
+	write(defaultFile, "# stepsctl\nserver: http://from-file:8080\ntoken: file-token\ntimeout: 5s\n")
+	got = config()
+	if got.Server != "http://from-file:8080" || got.Token != "file-token" || got.Timeout != 5*time.Second || got.File != defaultFile {
+		t.Errorf("config file: %+v", got)
+	}
+
+	t.Setenv("STEPSCTL_SERVER", "http://from-env:8080")
+	t.Setenv("STEPSCTL_TIMEOUT", "7s")
+	got = config()
+	if got.Server != "http://from-env:8080" || got.Timeout != 7*time.Second || got.Token != "file-token" {
+		t.Errorf("env over file: %+v", got)
+	}
+
+	got = config("--server", "http://from-flag:8080", "--timeout", "9s")
+	if got.Server != "http://from-flag:8080" || got.Timeout != 9*time.Second {
+		t.Errorf("flag over env: %+v", got)
+	}
+
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	write(other, "token: other-token\nspool-dir: /var/spool/stepsctl\ntimeout: 12\n")
+	t.Setenv("STEPSCTL_TIMEOUT", "")
+	got = config("--config", other)
+	if got.Token != "other-token" || got.SpoolDir != "/var/spool/stepsctl" || got.Timeout != 12*time.Second || got.File != other {
+		t.Errorf("--config: %+v", got)
+	}
+
+	write(other, "server: http://x\nsevrer: typo\n")
+	var errOut bytes.Buffer
+	f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
+	if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 1 || !strings.Contains(errOut.String(), `unknown key "sevrer"`) {
+		t.Errorf("typo in config: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestDirectories(t *testing.T) {
+	for _, tc := range []struct {
+		env             map[string]string
+		spool, config   string
+		configuredSpool string
+	}{
+		{env: map[string]string{"HOME": "/home/ana"}, spool: "/home/ana/.local/state/stepsctl", config: "/home/ana/.config/stepsctl/config.yaml"},
+		{env: map[string]string{"HOME": "/home/ana", "XDG_STATE_HOME": "/x/state", "XDG_CONFIG_HOME": "/x/config"}, spool: "/x/state/stepsctl", config: "/x/config/stepsctl/config.yaml"},
+		{env: map[string]string{"HOME": "/home/ana"}, configuredSpool: "/srv/spool", spool: "/srv/spool", config: "/home/ana/.config/stepsctl/config.yaml"},
+	} {
+		f := &command.Factory{Getenv: func(k string) string { return tc.env[k] }}
+		f.Config.SpoolDir = tc.configuredSpool
+		if got := f.SpoolDir(); got != filepath.FromSlash(tc.spool) {
+			t.Errorf("%v: SpoolDir = %q, want %q", tc.env, got, tc.spool)
+		}
+		if got := f.DefaultConfigFile(); got != filepath.FromSlash(tc.config) {
+			t.Errorf("%v: DefaultConfigFile = %q, want %q", tc.env, got, tc.config)
+		}
+	}
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if r := h.mustRun(false, "version"); !strings.HasPrefix(r.stdout, "stepsctl 1.0.0-test (go") {
+		t.Errorf("version printed %q", r.stdout)
+	}
+	for shell, want := range map[string]string{
+		"bash":       "__start_stepsctl",
+		"zsh":        "#compdef stepsctl",
+		"fish":       "complete -c stepsctl",
+		"powershell": "Register-ArgumentCompleter",
+	} {
+		if r := h.mustRun(false, "completion", shell); !strings.Contains(r.stdout, want) {
+			t.Errorf("completion %s lacks %q", shell, want)
+		}
+	}
+}
+
+// TestExampleConfig checks that the commented example in configs/ is a
+// valid config file.
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := filepath.Join("..", "..", "..", "..", "configs", "stepsctl.yaml")
+	if r := h.mustRun(false, "--config", path, "list"); r.stderr != "" {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if h.factory.Config.File != path || h.factory.Config.Server != h.url {
+		t.Errorf("config %+v", h.factory.Config)
+	}
+}

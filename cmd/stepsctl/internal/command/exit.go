@@ -1,0 +1,126 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steps-dev/steps/pkg/client"
+)
+
+// Exit codes of stepsctl.
+const (
+	ExitOK      = 0 // success, including an empty list and a spooled record
+	ExitFailure = 1 // the server refused, could not be reached, or a local error
+	ExitUsage   = 2 // bad flags or arguments; the usage is printed
+)
+
+// UsageError is a mistake in the command line. It exits with ExitUsage and
+// the command's usage.
+type UsageError struct {
+	Err error
+}
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// usageArgs turns an argument validator's errors into usage errors.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return &UsageError{Err: err}
+		}
+		return nil
+	}
+}
+
+// silentError has already been reported on stderr; it only sets the exit
+// code.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+func (e *silentError) Unwrap() error { return e.err }
+
+// ExitCode chooses the exit code for the error a command returned. It is
+// the only place that does.
+func ExitCode(err error) int {
+	var usage *UsageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &usage):
+		return ExitUsage
+	default:
+		return ExitFailure
+	}
+}
+
+// Main runs stepsctl with args and returns its exit code. Errors are
+// printed on stderr as one line (usage errors followed by the usage);
+// never a stack trace, even for a panic.
+func Main(ctx context.Context, f *Factory, args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(f.IO.ErrOut, "stepsctl: internal error: %v\n", r)
+			code = ExitFailure
+		}
+	}()
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		printError(f.IO.ErrOut, cmd, err)
+	}
+	return ExitCode(err)
+}
+
+// printError prints err as one line on w, and the usage after a usage error.
+func printError(w io.Writer, cmd *cobra.Command, err error) {
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return
+	}
+	fmt.Fprintf(w, "stepsctl: %s\n", message(err))
+	var usage *UsageError
+	if errors.As(err, &usage) && cmd != nil {
+		fmt.Fprintf(w, "\n%s", cmd.UsageString())
+	}
+}
+
+// message renders err for a person, on one line.
+func message(err error) string {
+	msg := err.Error()
+	var apiErr *client.APIError
+	switch {
+	case errors.Is(err, context.Canceled):
+		msg = "interrupted"
+	case errors.As(err, &apiErr):
+		if hint := statusHint(apiErr.StatusCode); hint != "" {
+			msg += "; " + hint
+		}
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+func statusHint(status int) string {
+	switch status {
+	case 401:
+		return "set a token with --token or STEPSCTL_TOKEN"
+	case 403:
+		return "the token lacks the scope for this (writes need a write token)"
+	}
+	return ""
+}

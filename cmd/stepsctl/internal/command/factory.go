@@ -1,0 +1,143 @@
+// Package command holds the stepsctl commands: one file per command, each
+// with an options struct, a NewCmdX constructor and an xRun function, as
+// in GitHub's gh. Commands get what they depend on from a Factory, so tests
+// run them in-process with fake streams, environment and clock.
+package command
+
+import (
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/client/spool"
+)
+
+// Factory carries the dependencies of the commands. Config is filled by
+// the root command before any command runs.
+type Factory struct {
+	IO      *output.Streams
+	Getenv  func(string) string // for XDG directories, HOME and USER
+	Now     func() time.Time
+	Loc     *time.Location // for times in a terminal
+	Version string
+
+	// HTTPClient is used for the server when set (tests).
+	HTTPClient *http.Client
+	// Retry overrides the retry policy derived from --timeout (tests).
+	Retry *client.RetryPolicy
+
+	// Viper is the program's one configuration registry, bound to the
+	// flags in the root command's PersistentPreRunE.
+	Viper  *viper.Viper
+	Config Config
+}
+
+// Config is the resolved global configuration: flag > env > file > default.
+type Config struct {
+	Server   string
+	Token    string
+	Timeout  time.Duration
+	SpoolDir string
+	File     string // the config file read, if any
+}
+
+// NewFactory returns the factory of the real program.
+func NewFactory(version string) *Factory {
+	return &Factory{
+		IO:      output.System(),
+		Getenv:  os.Getenv,
+		Now:     time.Now,
+		Loc:     time.Local,
+		Version: version,
+		Viper:   viper.New(),
+	}
+}
+
+// attemptTimeout bounds one attempt so that a hung connection leaves time
+// for retries within --timeout.
+const attemptTimeout = 10 * time.Second
+
+// Client returns a client of the configured server with the configured
+// retry budget.
+func (f *Factory) Client() (*client.Client, error) {
+	p := client.RetryPolicy{MaxElapsed: f.Config.Timeout}
+	if f.Retry != nil {
+		p = *f.Retry
+	}
+	return f.client(p)
+}
+
+// quickClient returns a client that tries each request once, for work done
+// on the side (delivering the spool before a command) that must not hold
+// the command up when the server is down.
+func (f *Factory) quickClient() (*client.Client, error) {
+	return f.client(client.NoRetry())
+}
+
+func (f *Factory) client(p client.RetryPolicy) (*client.Client, error) {
+	opts := []client.Option{
+		client.WithToken(f.Config.Token),
+		client.WithRetry(p),
+		client.WithTimeout(min(attemptTimeout, f.Config.Timeout)),
+		client.WithUserAgent("stepsctl/" + f.Version),
+	}
+	if f.HTTPClient != nil {
+		opts = append(opts, client.WithHTTPClient(f.HTTPClient))
+	}
+	return client.New(f.Config.Server, opts...)
+}
+
+// SpoolDir returns the spool directory: the configured one, else
+// $XDG_STATE_HOME/stepsctl, else ~/.local/state/stepsctl.
+func (f *Factory) SpoolDir() string {
+	if f.Config.SpoolDir != "" {
+		return f.Config.SpoolDir
+	}
+	if d := f.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "stepsctl")
+	}
+	return filepath.Join(f.home(), ".local", "state", "stepsctl")
+}
+
+// Spool opens the spool, creating its directory.
+func (f *Factory) Spool() (*spool.Spool, error) {
+	return spool.Open(f.SpoolDir())
+}
+
+// DefaultConfigFile returns $XDG_CONFIG_HOME/stepsctl/config.yaml, else
+// ~/.config/stepsctl/config.yaml.
+func (f *Factory) DefaultConfigFile() string {
+	if d := f.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "stepsctl", "config.yaml")
+	}
+	return filepath.Join(f.home(), ".config", "stepsctl", "config.yaml")
+}
+
+func (f *Factory) home() string {
+	if h := f.Getenv("HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return h
+	}
+	return "."
+}
+
+// CurrentUser returns the login name of the user running stepsctl, or "".
+func (f *Factory) CurrentUser() string {
+	for _, k := range []string{"USER", "LOGNAME", "USERNAME"} {
+		if u := f.Getenv(k); u != "" {
+			return u
+		}
+	}
+	if u, err := user.Current(); err == nil {
+		return filepath.Base(u.Username) // DOMAIN\name on Windows
+	}
+	return ""
+}

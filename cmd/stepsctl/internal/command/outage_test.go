@@ -1,0 +1,247 @@
+package command_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestSpoolWhileServerDown: with the server stopped, record spools, says
+// so on stderr and exits 0; with the server back, the next command
+// delivers the record first, once, with its original time.
+func TestSpoolWhileServerDown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.stop()
+
+	recordedAt := t0.Add(123456 * time.Microsecond)
+	h.cli.Set(recordedAt)
+	r := h.run(false, "record", "--component", "api", "--version", "1.2.0", "--env", "production", "--status", "rollout")
+	if r.code != 0 {
+		t.Fatalf("record with the server down exited %d, want 0; stderr %q", r.code, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout = %q, want nothing (nothing was stored yet)", r.stdout)
+	}
+	if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], "cannot reach") || !strings.Contains(got[0], "spooled to "+h.spoolPath()) {
+		t.Errorf("stderr = %q, want one line saying the record was spooled", r.stderr)
+	}
+	if _, err := os.Stat(h.spoolPath()); err != nil {
+		t.Fatalf("spool file: %v", err)
+	}
+
+	t.Run("--no-spool fails instead", func(t *testing.T) {
+		r := h.run(false, "record", "--no-spool", "--component", "api", "--version", "1.2.0", "--status", "build")
+		if r.code != 1 {
+			t.Errorf("exit %d, want 1", r.code)
+		}
+		if got := lines(r.stderr); len(got) != 1 || !strings.HasPrefix(got[0], "stepsctl: cannot reach") {
+			t.Errorf("stderr = %q, want one line", r.stderr)
+		}
+	})
+	t.Run("list fails while the server is down", func(t *testing.T) {
+		r := h.run(false, "list")
+		if r.code != 1 || len(lines(r.stderr)) != 1 {
+			t.Errorf("exit %d, stderr %q; want 1 and one line", r.code, r.stderr)
+		}
+	})
+
+	// The server comes back, ten minutes later.
+	h.server.Set(t0.Add(10 * time.Minute))
+	h.cli.Set(t0.Add(10 * time.Minute))
+	h.start()
+	r = h.mustRun(false, "list", "-o", "ndjson")
+	if r.stderr != "stepsctl: delivered 1 spooled record(s)\n" {
+		t.Errorf("stderr = %q, want the delivery reported", r.stderr)
+	}
+	got := decodeNDJSON(t, r.stdout)
+	if len(got) != 1 {
+		t.Fatalf("list after the outage = %q, want the spooled step", r.stdout)
+	}
+	if !got[0].Time.Equal(recordedAt) {
+		t.Errorf("time = %v, want the original %v", got[0].Time, recordedAt)
+	}
+	if !got[0].ReceivedAt.Equal(t0.Add(10 * time.Minute)) {
+		t.Errorf("received_at = %v, want the delivery time", got[0].ReceivedAt)
+	}
+	if _, err := os.Stat(h.spoolPath()); !os.IsNotExist(err) {
+		t.Errorf("spool file still there: %v", err)
+	}
+
+	// Nothing is delivered twice.
+	r = h.mustRun(false, "list", "-o", "ndjson")
+	if r.stderr != "" || len(decodeNDJSON(t, r.stdout)) != 1 {
+		t.Errorf("second list: stderr %q, stdout %q", r.stderr, r.stdout)
+	}
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+}
+
+func TestFlush(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+
+	if r := h.mustRun(false, "flush"); r.stdout != "Nothing to deliver: the spool is empty.\n" {
+		t.Errorf("flush of nothing printed %q", r.stdout)
+	}
+
+	h.stop()
+	for _, status := range []string{"build", "tests"} {
+		h.cli.Add(time.Minute)
+		h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", status)
+	}
+	r := h.run(false, "flush")
+	if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, "2 still waiting") {
+		t.Errorf("flush while down: exit %d, stderr %q; want 1 and one line", r.code, r.stderr)
+	}
+
+	h.start()
+	r = h.mustRun(false, "flush")
+	if r.stdout != "Delivered 2 record(s).\n" {
+		t.Errorf("flush printed %q", r.stdout)
+	}
+	steps := h.stored()
+	if len(steps) != 2 || steps[0].Status != "build" || !steps[0].Time.Equal(t0.Add(time.Minute)) || !steps[1].Time.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("stored %+v, want build then tests at their original times", steps)
+	}
+	if r := h.mustRun(false, "flush", "-q"); r.stdout != "" {
+		t.Errorf("flush -q printed %q", r.stdout)
+	}
+}
+
+// TestRecordDeliversSpoolFirst: a record made when the server is back
+// sends the spooled one first.
+func TestRecordDeliversSpoolFirst(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.stop()
+	h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "build")
+	h.start()
+	h.server.Add(time.Minute)
+	r := h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "tests")
+	if !strings.Contains(r.stderr, "delivered 1 spooled record(s)") {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+	steps := h.stored()
+	if len(steps) != 2 || steps[0].Status != "build" || steps[1].Status != "tests" {
+		t.Errorf("stored %+v, want build then tests", steps)
+	}
+}
+
+// dropFirstResponse lets the real handler store the first POST, then
+// hijacks and closes the connection instead of answering.
+func dropFirstResponse(h http.Handler) http.Handler {
+	var dropped atomic.Bool
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && dropped.CompareAndSwap(false, true) {
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// TestLostResponseStoredOnce: the server commits the record but the
+// connection drops before the answer; record retries with the same
+// idempotency key and the step is stored once.
+func TestLostResponseStoredOnce(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var keys []string
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		lossy := dropFirstResponse(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				mu.Lock()
+				keys = append(keys, r.Header.Get("Idempotency-Key"))
+				mu.Unlock()
+			}
+			lossy.ServeHTTP(w, r)
+		})
+	}))
+	r := h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "migrate", "-o", "ndjson")
+	got := decodeNDJSON(t, r.stdout)
+	if len(got) != 1 || got[0].ID != 1 {
+		t.Errorf("record printed %q, want step 1", r.stdout)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr = %q, want nothing: the retry succeeded", r.stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) < 2 || keys[0] != keys[1] || keys[0] == "" {
+		t.Errorf("POST keys %q, want a retry with the same key", keys)
+	}
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+}
+
+// TestRefusalsAreNotSpooled: a 4xx is the caller's mistake, not an outage.
+func TestRefusalsAreNotSpooled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withTokens("write:ci-secret-1"))
+
+	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build")
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], "HTTP 401") || !strings.Contains(got[0], "--token") {
+		t.Errorf("stderr = %q, want one line with the 401 and a hint", r.stderr)
+	}
+	if _, err := os.Stat(h.spoolPath()); !os.IsNotExist(err) {
+		t.Errorf("a refused record was spooled: %v", err)
+	}
+
+	// A time the server refuses (too far in the future).
+	r = h.run(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build", "--time", "2030-01-01")
+	if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, "future") {
+		t.Errorf("exit %d, stderr %q; want 1 and one line about the time", r.code, r.stderr)
+	}
+	h.mustRun(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build")
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+}
+
+// TestInterruptedRecordIsSpooled: a record cut short by a signal (a CI
+// job's timeout) while the server hangs is kept, and the exit says so.
+func TestInterruptedRecordIsSpooled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				io.Copy(io.Discard, r.Body) // then the server notices the client leave
+				<-r.Context().Done()        // hang until the client gives up
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	r := h.runContext(ctx, false, "record", "--component", "api", "--version", "1", "--status", "rollout")
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], "record spooled to "+h.spoolPath()) {
+		t.Errorf("stderr = %q, want one line saying the record was spooled", r.stderr)
+	}
+	b, err := os.ReadFile(h.spoolPath())
+	if err != nil || len(lines(string(b))) != 1 {
+		t.Errorf("spool = %q, %v; want one record", b, err)
+	}
+}

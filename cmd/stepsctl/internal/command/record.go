@@ -1,0 +1,175 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/client/spool"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// RecordOptions are the dependencies and flags of record.
+type RecordOptions struct {
+	Factory *Factory
+
+	Input   model.StepInput
+	Time    string
+	Quiet   bool
+	NoSpool bool
+	Output  string
+}
+
+const recordLong = `Record one step of a deploy: that COMPONENT at VERSION reached STATUS now.
+
+The server stamps the step with its own clock unless --time says when it
+happened. --owner defaults to the current user. The stored step is printed
+(nothing with -q).
+
+When the server cannot be reached, or answers 429 or 5xx, after the retries
+allowed by --timeout, the record is kept in the local spool with its time and
+idempotency key, one line on stderr says so, and record exits 0: the deploy
+goes on. The next stepsctl command that reaches the server, or "stepsctl
+flush", delivers it, once. With --no-spool, record fails (exit 1) instead.
+A record the server refuses (4xx: a bad value, a bad token) always fails.`
+
+const recordExample = `  # In a deploy script, at each step
+  stepsctl record --component api --version "$VERSION" --env production --status build -q
+  stepsctl record --component api --version "$VERSION" --env production --status rollout -q
+  stepsctl record --component api --version "$VERSION" --env production --status finished -q
+
+  # Record a step that happened earlier (UTC datetime, RFC 3339, or a span ago)
+  stepsctl record --component api --version 1.4.2 --status tests --time "2026-03-01 14:05:00"
+  stepsctl record --component api --version 1.4.2 --status tests --time 20m
+
+  # Fail instead of spooling when the server is down
+  stepsctl record --component api --version 1.4.2 --status build --no-spool
+
+  # Print the stored step as JSON
+  stepsctl record --component api --version 1.4.2 --status build -o json`
+
+// NewCmdRecord returns the record command. runF replaces recordRun in
+// tests of flag parsing.
+func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) *cobra.Command {
+	opts := &RecordOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "record --component C --version V --status S [--owner O] [--env E] [flags]",
+		Short:   "Record one step of a deploy",
+		Long:    recordLong,
+		Example: recordExample,
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd.Flags(), "component", "version", "status"); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return recordRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Input.Component, "component", "", "component deployed, e.g. api (required)")
+	fl.StringVar(&opts.Input.Version, "version", "", "version deployed, e.g. 1.4.2 (required)")
+	fl.StringVar(&opts.Input.Status, "status", "", "step reached, e.g. build, tests, rollout, finished, failed (required)")
+	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user)")
+	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
+	fl.StringVar(&opts.Time, "time", "", "when the step happened, if not now: a datetime or a span back from now (90m, 2h)")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success")
+	fl.BoolVar(&opts.NoSpool, "no-spool", false, "fail instead of spooling when the server cannot be reached")
+	output.AddFormatFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func recordRun(ctx context.Context, opts *RecordOptions) error {
+	f := opts.Factory
+	format, err := output.ParseFormat(opts.Output)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	in := opts.Input
+	if in.Owner == "" {
+		if in.Owner = f.CurrentUser(); in.Owner == "" {
+			return usageErrorf("--owner is required: the current user is unknown")
+		}
+	}
+	if opts.Time != "" {
+		if in.Time, err = model.ParseSinceAt("time", opts.Time, f.Now()); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	if err := in.Validate(); err != nil {
+		var merr *model.Error
+		if errors.As(err, &merr) && merr.Field != "" {
+			return usageErrorf("--%s: %s", flagOf(merr.Field), merr.Message)
+		}
+		return &UsageError{Err: err}
+	}
+
+	c, err := f.Client()
+	if err != nil {
+		return err
+	}
+	deliverSpool(ctx, f)
+
+	// The step's time is taken now: if it has to wait in the spool, it is
+	// delivered with the time it happened, not the time it arrived.
+	now := f.Now()
+	key := client.NewIdempotencyKey()
+	step, err := c.RecordWithKey(ctx, key, in)
+	if err != nil {
+		interrupted := ctx.Err() != nil
+		if opts.NoSpool || (!client.IsTemporary(err) && !interrupted) {
+			return err
+		}
+		if interrupted {
+			// Killed mid-deploy (a CI timeout, Ctrl-C): the step did
+			// happen, so keep it, but do not wait long for the spool lock.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			path, _, serr := spoolRecord(sctx, f, c, key, in, now)
+			if serr != nil {
+				return fmt.Errorf("interrupted; the record could not be spooled: %w", serr)
+			}
+			return fmt.Errorf("interrupted; record spooled to %s", path)
+		}
+		path, pending, serr := spoolRecord(ctx, f, c, key, in, now)
+		if serr != nil {
+			return fmt.Errorf("%s; and the record could not be spooled: %w", message(err), serr)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s; record spooled to %s (%d waiting), to be delivered by the next stepsctl command or \"stepsctl flush\"\n",
+			message(err), path, pending)
+		return nil
+	}
+	if opts.Quiet {
+		return nil
+	}
+	return output.WriteStep(f.IO.Out, output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc}, step)
+}
+
+// spoolRecord keeps a record that could not be delivered, with the time it
+// happened, and returns the spool's path and how many records wait in it.
+func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, in model.StepInput, now time.Time) (path string, pending int, err error) {
+	if in.Time.IsZero() {
+		in.Time = model.TruncateTime(now)
+	}
+	sp, err := f.Spool()
+	if err != nil {
+		return "", 0, err
+	}
+	pending, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: now})
+	return sp.Path(), pending, err
+}
+
+// flagOf maps a model field name to the record flag that sets it.
+func flagOf(field string) string {
+	if field == "environment" {
+		return "env"
+	}
+	return field
+}

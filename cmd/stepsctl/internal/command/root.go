@@ -1,0 +1,203 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/steps-dev/steps/pkg/client"
+)
+
+// Defaults of the global settings.
+const (
+	DefaultServer  = "http://localhost:8080"
+	DefaultTimeout = 30 * time.Second
+)
+
+const rootLong = `stepsctl records the steps of deploys (build, tests, migrate, rollout, …)
+in a steps server, and lists them back.
+
+A deploy script calls "stepsctl record" at each step. If the server cannot be
+reached, the record is kept in a local spool and delivered, with its original
+time, by the next stepsctl command or by "stepsctl flush": a tracker outage
+neither loses a record nor breaks the deploy.
+
+Configuration, highest precedence first:
+  flags               --server, --token, --timeout, --spool-dir
+  environment         STEPSCTL_SERVER, STEPSCTL_TOKEN, STEPSCTL_TIMEOUT,
+                      STEPSCTL_SPOOL_DIR, STEPSCTL_CONFIG
+  config file         $XDG_CONFIG_HOME/stepsctl/config.yaml
+                      (~/.config/stepsctl/config.yaml), keys server, token,
+                      timeout, spool-dir
+  defaults            server http://localhost:8080, timeout 30s,
+                      spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl)
+
+Exit codes:
+  0  success (an empty list, and a record kept in the spool, are successes)
+  1  failure: the server refused the request or could not be reached,
+     or a local error
+  2  usage error: unknown command, bad flag or argument`
+
+const rootExample = `  # Record a step of a deploy (owner defaults to the current user)
+  stepsctl record --component api --version 1.4.2 --env production --status build
+
+  # What happened in the last 7 days, as a table
+  stepsctl list --since 7d
+
+  # The same as CSV for a spreadsheet, or NDJSON for jq
+  stepsctl list --since 7d -o csv > steps.csv
+  stepsctl list --component api -o ndjson | jq .status
+
+  # Send records kept while the server was down
+  stepsctl flush`
+
+// skipConfig annotates commands that never talk to the server, so that a
+// broken config file does not stop them.
+const skipConfig = "stepsctl/skip-config"
+
+// globalKeys are the settings bound to flags, env and the config file.
+var globalKeys = []string{"server", "token", "timeout", "spool-dir"}
+
+// NewCmdRoot returns the stepsctl command with all its subcommands.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "stepsctl <command> [flags]",
+		Short:         "Record and list the steps of deploys",
+		Long:          rootLong,
+		Example:       rootExample,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return &UsageError{Err: errors.New(msg)}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Annotations[skipConfig] != "" || cmd.Name() == "help" || strings.HasPrefix(cmd.Name(), "__") {
+				return nil
+			}
+			return f.loadConfig(cmd)
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.String("server", DefaultServer, "URL of the steps server (env STEPSCTL_SERVER)")
+	pf.String("token", "", "bearer token for the server (env STEPSCTL_TOKEN)")
+	pf.String("config", "", "config file (env STEPSCTL_CONFIG; default $XDG_CONFIG_HOME/stepsctl/config.yaml)")
+	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries included (env STEPSCTL_TIMEOUT)")
+	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl)")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &UsageError{Err: err}
+	})
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.SuggestionsMinimumDistance = 2
+
+	cmd.AddCommand(
+		NewCmdRecord(f, nil),
+		NewCmdList(f, nil),
+		NewCmdFlush(f, nil),
+		NewCmdVersion(f),
+		NewCmdCompletion(f),
+	)
+	return cmd
+}
+
+// loadConfig binds the program's viper to the flags, the STEPSCTL_*
+// environment and the config file, and copies the resolved values into
+// f.Config.
+func (f *Factory) loadConfig(cmd *cobra.Command) error {
+	v := f.Viper
+	v.SetEnvPrefix("STEPSCTL")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	flags := cmd.Flags()
+	for _, key := range append(globalKeys, "config") {
+		if err := v.BindPFlag(key, flags.Lookup(key)); err != nil {
+			return err
+		}
+	}
+
+	file, explicit := v.GetString("config"), true
+	if file == "" {
+		file, explicit = f.DefaultConfigFile(), false
+	}
+	if _, err := os.Stat(file); err == nil || explicit {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return usageErrorf("config file %s does not exist", file)
+			}
+			return fmt.Errorf("config file %s: %w", file, err)
+		}
+		f.Config.File = file
+		if err := checkConfigKeys(v.AllKeys()); err != nil {
+			return fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+
+	f.Config.Server = v.GetString("server")
+	f.Config.Token = v.GetString("token")
+	f.Config.SpoolDir = v.GetString("spool-dir")
+	timeout, err := parseDuration(v.GetString("timeout"))
+	if err != nil || timeout <= 0 {
+		return usageErrorf("timeout %q must be a positive duration such as 10s or 2m", v.GetString("timeout"))
+	}
+	f.Config.Timeout = timeout
+	if _, err := client.New(f.Config.Server); err != nil {
+		return &UsageError{Err: errors.New(strings.TrimPrefix(err.Error(), "client: "))}
+	}
+	return nil
+}
+
+// parseDuration reads a duration as viper hands it over: "30s" from a flag
+// or env, or a number of seconds from YAML.
+func parseDuration(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	var secs float64
+	if _, err := fmt.Sscanf(s, "%g", &secs); err != nil {
+		return 0, err
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
+// checkConfigKeys rejects unknown keys, so a typo in the config file is
+// not silently ignored.
+func checkConfigKeys(keys []string) error {
+	known := map[string]bool{"config": true}
+	for _, k := range globalKeys {
+		known[k] = true
+	}
+	for _, k := range keys {
+		if !known[k] {
+			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(globalKeys, ", "))
+		}
+	}
+	return nil
+}
+
+// requireFlags returns a usage error naming the first of names that is
+// unset.
+func requireFlags(flags *pflag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if fl := flags.Lookup(n); fl != nil && fl.Value.String() == "" {
+			return usageErrorf("--%s is required", n)
+		}
+	}
+	return nil
+}

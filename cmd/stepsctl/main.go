@@ -1,0 +1,22 @@
+// Command stepsctl records the steps of deploys in a steps server and lists
+// them back. Run "stepsctl --help" for its commands.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version string
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := command.Main(ctx, command.NewFactory(version), os.Args[1:])
+	stop()
+	os.Exit(code)
+}

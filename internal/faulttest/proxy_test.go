@@ -1,0 +1,220 @@
+package faulttest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// proxy forwards TCP connections to a target and can cut them all, and
+// refuse new ones, until restored: a network failure between stepsd and
+// its database, without touching the shared database server.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  map[net.Conn]bool
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.sever() })
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[up] = true, true
+		p.mu.Unlock()
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+	p.mu.Lock()
+	delete(p.conns, dst)
+	delete(p.conns, src)
+	p.mu.Unlock()
+}
+
+// sever cuts every connection and refuses new ones.
+func (p *proxy) sever() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+func (p *proxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+// TestDatabaseSeveredUnderLoad cuts the connection between stepsd and
+// MariaDB mid-load, then restores it: no 2xx is ever sent for a record that
+// was not stored, writes fail with 503 meanwhile, /readyz says so, and
+// stepsd recovers by itself, without a restart.
+func TestDatabaseSeveredUnderLoad(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	migrate(t, dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, u.Host)
+	u.Host = px.ln.Addr().String()
+	u.RawQuery = "timeout=2s&readTimeout=5s&writeTimeout=5s"
+	d := startDaemon(t, u.String())
+	base := "http://" + d.addr
+
+	type answer struct {
+		status int
+		id     int64
+		phase  int32
+	}
+	var phase atomic.Int32 // 0 before the cut, 1 during, 2 after
+	var mu sync.Mutex
+	answers := map[string]answer{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	hc := &http.Client{Timeout: 20 * time.Second}
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status := fmt.Sprintf("w%d-%d", w, i)
+				ph := phase.Load()
+				res, err := hc.Post(base+"/v1/steps?component=sever&version=1&owner=o&status="+status, "", nil)
+				if err != nil {
+					t.Errorf("POST %s: %v (stepsd must answer even without its database)", status, err)
+					return
+				}
+				var st model.Step
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusCreated {
+					if err := json.Unmarshal(body, &st); err != nil {
+						t.Errorf("201 body %q", body)
+					}
+				}
+				mu.Lock()
+				answers[status] = answer{res.StatusCode, st.ID, ph}
+				mu.Unlock()
+				if res.StatusCode != http.StatusCreated {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+	}
+	ready := func() int {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	time.Sleep(time.Second)
+	phase.Store(1)
+	px.sever()
+	waitFor(t, "/readyz to fail while the database is cut off", func() bool { return ready() == http.StatusServiceUnavailable })
+	time.Sleep(time.Second)
+	px.restore()
+	waitFor(t, "/readyz to recover once the database is back", func() bool { return ready() == http.StatusOK })
+	phase.Store(2)
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stored := map[string]int64{}
+	if _, err := st.ListSteps(context.Background(), model.Filter{Component: "sever"}, func(s model.Step) error {
+		if _, dup := stored[s.Status]; dup {
+			t.Errorf("%s stored twice", s.Status)
+		}
+		stored[s.Status] = s.ID
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[int32]map[int]int{0: {}, 1: {}, 2: {}}
+	for status, a := range answers {
+		counts[a.phase][a.status]++
+		switch {
+		case a.status == http.StatusCreated && stored[status] != a.id:
+			t.Errorf("%s answered 201 (id %d) but is not stored", status, a.id)
+		case a.status != http.StatusCreated && a.status != http.StatusServiceUnavailable:
+			t.Errorf("%s answered %d; want 201, or 503 while the database is away", status, a.status)
+		}
+	}
+	if counts[1][http.StatusServiceUnavailable] == 0 {
+		t.Error("no 503 while the database was cut off: the cut did not happen")
+	}
+	if counts[2][http.StatusCreated] == 0 {
+		t.Error("no 201 after the database came back: stepsd did not recover")
+	}
+	t.Logf("answers before/during/after the cut: %v / %v / %v", counts[0], counts[1], counts[2])
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}

@@ -1,0 +1,314 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultPageSize is how many steps the iterator asks for per request.
+const DefaultPageSize = 1000
+
+// DefaultTimeout bounds one attempt of one request (connect, send, and read
+// the whole response).
+const DefaultTimeout = 15 * time.Second
+
+// Client is a client of the stepsd HTTP API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	http      *http.Client
+	token     string
+	timeout   time.Duration
+	retry     RetryPolicy
+	pageSize  int
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithToken sends token as a bearer token with every request.
+func WithToken(token string) Option {
+	return func(c *Client) { c.token = token }
+}
+
+// WithHTTPClient sends requests through hc instead of a client of the
+// package's own (for a proxy, custom TLS, or tests). The Client never
+// changes hc; its own time limits come from WithTimeout and WithRetry.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) { c.http = hc }
+}
+
+// WithTimeout bounds each attempt of a request, including reading its
+// response (DefaultTimeout if not set; 0 means no bound). The time for all
+// attempts together is bounded by RetryPolicy.MaxElapsed.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) { c.timeout = d }
+}
+
+// WithRetry sets how failed requests are retried. Zero fields of p take the
+// values of DefaultRetryPolicy; use NoRetry() to send every request once.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *Client) { c.retry = p.withDefaults() }
+}
+
+// WithPageSize sets how many steps Steps and List fetch per request
+// (DefaultPageSize if not set; at most model.MaxLimit).
+func WithPageSize(n int) Option {
+	return func(c *Client) { c.pageSize = n }
+}
+
+// WithUserAgent sets the User-Agent header, e.g. "deploybot/1.4".
+func WithUserAgent(ua string) Option {
+	return func(c *Client) { c.userAgent = ua }
+}
+
+// New returns a client of the stepsd server at baseURL, such as
+// "http://localhost:8080" or "https://steps.example.com/prefix".
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: server URL %q must look like http://host:port or https://host", baseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("client: server URL %q must not have a query or fragment", baseURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	c := &Client{
+		base:      u,
+		http:      http.DefaultClient,
+		timeout:   DefaultTimeout,
+		retry:     DefaultRetryPolicy,
+		pageSize:  DefaultPageSize,
+		userAgent: "steps-client-go",
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	if c.http == nil {
+		return nil, errors.New("client: WithHTTPClient needs a non-nil *http.Client")
+	}
+	if c.timeout < 0 {
+		return nil, fmt.Errorf("client: timeout %v is negative", c.timeout)
+	}
+	if c.pageSize < 1 || c.pageSize > maxPageSize {
+		return nil, fmt.Errorf("client: page size %d must be between 1 and %d", c.pageSize, maxPageSize)
+	}
+	return c, nil
+}
+
+// BaseURL returns the server URL the client was made with, without a
+// trailing slash.
+func (c *Client) BaseURL() string {
+	return c.base.String()
+}
+
+// request is one API call; its body is encoded once and sent again as is
+// on every attempt, so that retries are byte-for-byte the same request.
+type request struct {
+	method         string
+	path           string // below the base URL, e.g. "/v1/steps"
+	query          url.Values
+	body           []byte
+	idempotencyKey string
+}
+
+func (c *Client) url(path string, query url.Values) string {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	return u.String()
+}
+
+func jsonBody(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("client: encode request: %w", err)
+	}
+	return b, nil
+}
+
+// do sends req, retrying as the policy allows, and hands a 2xx response to
+// handle. handle runs while the attempt is still open, so a connection that
+// breaks while the body is read is retried like any other lost response.
+func (c *Client) do(ctx context.Context, req request, handle func(*http.Response) error) error {
+	target := c.url(req.path, req.query)
+	p := c.retry
+	start := time.Now()
+	var deadline time.Time
+	if p.MaxElapsed > 0 {
+		deadline = start.Add(p.MaxElapsed)
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(ctx, req, target, deadline, handle)
+		if err == nil {
+			return nil
+		}
+		var apiErr *APIError
+		var netErr *NetError
+		switch {
+		case ctx.Err() != nil:
+			return fmt.Errorf("%s %s: %w", req.method, target, ctx.Err())
+		case errors.As(err, &netErr):
+			netErr.Attempts = attempt
+			if !netErr.retryable {
+				return err
+			}
+		case errors.As(err, &apiErr):
+			if !retryableStatus(apiErr.StatusCode) {
+				return err
+			}
+		default:
+			return err
+		}
+		if attempt >= p.MaxAttempts {
+			return err
+		}
+		wait := p.backoff(attempt)
+		if apiErr != nil && apiErr.RetryAfter > wait {
+			wait = apiErr.RetryAfter
+		}
+		if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s %s: %w", req.method, target, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// attempt sends req once. It returns a *NetError when no complete response
+// arrived and an *APIError for a non-2xx status.
+func (c *Client) attempt(ctx context.Context, req request, target string, deadline time.Time, handle func(*http.Response) error) error {
+	if c.timeout > 0 {
+		if d := time.Now().Add(c.timeout); deadline.IsZero() || d.Before(deadline) {
+			deadline = d
+		}
+	}
+	actx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hreq, err := http.NewRequestWithContext(actx, req.method, target, body)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.userAgent)
+	if req.body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if req.idempotencyKey != "" {
+		hreq.Header.Set("Idempotency-Key", req.idempotencyKey)
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return c.netError(req, target, err)
+	}
+	defer func() {
+		// Drain a little so the connection can be reused, then close.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+	}()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return readAPIError(resp)
+	}
+	if err := handle(resp); err != nil {
+		if isTransport(err) {
+			return c.netError(req, target, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (c *Client) netError(req request, target string, err error) *NetError {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	var certErr *tls.CertificateVerificationError
+	var authErr x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	retryable := !errors.As(err, &certErr) && !errors.As(err, &authErr) && !errors.As(err, &hostErr)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no response within the time limit: %w", err)
+	}
+	return &NetError{Method: req.method, URL: target, Err: err, retryable: retryable}
+}
+
+// isTransport reports whether an error from reading a response body means
+// the connection broke (so the response was lost) rather than that the
+// server sent something malformed.
+func isTransport(err error) bool {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var proto *ProtocolError
+	return !errors.As(err, &syntax) && !errors.As(err, &typ) && !errors.As(err, &proto)
+}
+
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// decodeJSON decodes a response body into v, requiring a JSON object or
+// array and nothing after it.
+func decodeJSON(resp *http.Response, v any) error {
+	dec := json.NewDecoder(resp.Body)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}

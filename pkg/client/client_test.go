@@ -1,0 +1,660 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// fast retries keep failure tests quick while still exercising backoff.
+var fast = client.RetryPolicy{MaxAttempts: 4, BaseDelay: 2 * time.Millisecond, MaxDelay: 10 * time.Millisecond, MaxElapsed: 5 * time.Second}
+
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// stepsd is a real steps server over a temporary SQLite database, with a
+// clock that advances a second per step so that times are exact.
+type stepsd struct {
+	*httptest.Server
+	store *store.Store
+	// requests counts requests per "METHOD path" and their idempotency keys.
+	mu       sync.Mutex
+	requests []*http.Request
+}
+
+func startStepsd(t *testing.T, wrap ...func(http.Handler) http.Handler) *stepsd {
+	t.Helper()
+	st := testdb.Open(t, testdb.SQLite(t))
+	var tick atomic.Int64
+	now := func() time.Time { return t0.Add(time.Duration(tick.Add(1)) * time.Second) }
+	s := &stepsd{store: st}
+	var h http.Handler = server.New(server.Config{Store: st, Now: now})
+	for _, w := range wrap {
+		h = w(h)
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests = append(s.requests, r.Clone(context.Background()))
+		s.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// sent returns the requests whose "METHOD path" is route.
+func (s *stepsd) sent(route string) []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*http.Request
+	for _, r := range s.requests {
+		if r.Method+" "+r.URL.Path == route {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// count returns the number of stored steps, straight from the store.
+func (s *stepsd) count(t *testing.T) int {
+	t.Helper()
+	n := 0
+	if _, err := s.store.ListSteps(context.Background(), model.Filter{}, func(model.Step) error { n++; return nil }); err != nil {
+		t.Fatalf("list store: %v", err)
+	}
+	return n
+}
+
+func mustClient(t *testing.T, url string, opts ...client.Option) *client.Client {
+	t.Helper()
+	c, err := client.New(url, append([]client.Option{client.WithRetry(fast)}, opts...)...)
+	if err != nil {
+		t.Fatalf("client.New: %v", err)
+	}
+	return c
+}
+
+func mustRecord(t *testing.T, c *client.Client, in model.StepInput) model.Step {
+	t.Helper()
+	s, err := c.Record(context.Background(), in)
+	if err != nil {
+		t.Fatalf("Record(%+v): %v", in, err)
+	}
+	return s
+}
+
+func input(component, version, status string) model.StepInput {
+	return model.StepInput{Component: component, Version: version, Owner: "ana", Status: status, Environment: "production"}
+}
+
+func TestNew(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want string // BaseURL, or "" for an error
+	}{
+		{"http://localhost:8080", "http://localhost:8080"},
+		{"https://steps.example.com/prefix/", "https://steps.example.com/prefix"},
+		{" http://h:1 ", "http://h:1"},
+		{"localhost:8080", ""},
+		{"ftp://h", ""},
+		{"http://", ""},
+		{"http://h?x=1", ""},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			c, err := client.New(tc.url)
+			if tc.want == "" {
+				if err == nil {
+					t.Fatalf("New(%q) = nil error, want one", tc.url)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New(%q): %v", tc.url, err)
+			}
+			if got := c.BaseURL(); got != tc.want {
+				t.Errorf("BaseURL() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if _, err := client.New("http://h", client.WithPageSize(model.MaxLimit+1)); err == nil {
+		t.Error("page size above MaxLimit accepted")
+	}
+}
+
+func TestRecordGetList(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL, client.WithToken("secret"))
+	ctx := context.Background()
+
+	t.Run("record returns the stored step", func(t *testing.T) {
+		got := mustRecord(t, c, input("api", "1.2.0", "build"))
+		want := model.Step{ID: got.ID, Component: "api", Version: "1.2.0", Owner: "ana", Status: "build",
+			Environment: "production", Time: t0.Add(time.Second), ReceivedAt: t0.Add(time.Second)}
+		if got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+	})
+	t.Run("explicit time is kept", func(t *testing.T) {
+		in := input("api", "1.2.0", "tests")
+		in.Time = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
+		got := mustRecord(t, c, in)
+		if want := time.Date(2026, 3, 1, 11, 0, 0, 123456000, time.UTC); !got.Time.Equal(want) {
+			t.Errorf("time = %v, want %v (UTC, microseconds)", got.Time, want)
+		}
+	})
+	t.Run("every request carries the token and JSON", func(t *testing.T) {
+		for _, r := range srv.sent("POST /v1/steps") {
+			if got := r.Header.Get("Authorization"); got != "Bearer secret" {
+				t.Errorf("Authorization = %q", got)
+			}
+			if got := r.Header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+			if r.Header.Get("Idempotency-Key") == "" {
+				t.Error("no Idempotency-Key")
+			}
+		}
+	})
+	t.Run("get", func(t *testing.T) {
+		got, err := c.Get(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != 1 || got.Status != "build" {
+			t.Errorf("Get(1) = %+v", got)
+		}
+	})
+	t.Run("list asks for JSON and returns all", func(t *testing.T) {
+		steps, err := c.List(ctx, model.Filter{Component: "api"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statuses(steps); !slices.Equal(got, []string{"tests", "build"}) {
+			t.Errorf("statuses = %v, want [tests build] (time order)", got)
+		}
+		for _, r := range srv.sent("GET /v1/steps") {
+			if f := r.URL.Query().Get("format"); f != "json" {
+				t.Errorf("format = %q, want json", f)
+			}
+		}
+	})
+	t.Run("empty list is empty, not nil", func(t *testing.T) {
+		steps, err := c.List(ctx, model.Filter{Component: "nothing"})
+		if err != nil || steps == nil || len(steps) != 0 {
+			t.Errorf("List = %v, %v; want [], nil", steps, err)
+		}
+	})
+}
+
+func statuses(steps []model.Step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Status)
+	}
+	return out
+}
+
+func TestAPIErrors(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+
+	t.Run("invalid input names the field", func(t *testing.T) {
+		_, err := c.Record(ctx, model.StepInput{Version: "1", Owner: "ana", Status: "build"})
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) {
+			t.Fatalf("err = %#v, want *client.APIError", err)
+		}
+		if apiErr.StatusCode != 400 || apiErr.Code != model.EINVALID || apiErr.Field != "component" {
+			t.Errorf("got %d %s %s, want 400 invalid component", apiErr.StatusCode, apiErr.Code, apiErr.Field)
+		}
+		var merr *model.Error
+		if !errors.As(err, &merr) || merr.Code != model.EINVALID || merr.Field != "component" {
+			t.Errorf("errors.As(*model.Error) = %+v", merr)
+		}
+		if model.ErrorCode(err) != model.EINVALID {
+			t.Errorf("model.ErrorCode = %q", model.ErrorCode(err))
+		}
+		if client.IsTemporary(err) {
+			t.Error("a 400 is temporary")
+		}
+		if n := len(srv.sent("POST /v1/steps")); n != 1 {
+			t.Errorf("a 400 was sent %d times, want once", n)
+		}
+	})
+	t.Run("missing step is not_found", func(t *testing.T) {
+		_, err := c.Get(ctx, 999)
+		if model.ErrorCode(err) != model.ENOTFOUND {
+			t.Fatalf("err = %v, want not_found", err)
+		}
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+			t.Errorf("err = %#v, want a 404 *APIError", err)
+		}
+	})
+	t.Run("same key, other payload is unprocessable", func(t *testing.T) {
+		key := client.NewIdempotencyKey()
+		if _, err := c.RecordWithKey(ctx, key, input("api", "1", "build")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.RecordWithKey(ctx, key, input("api", "1", "tests"))
+		if model.ErrorCode(err) != model.EUNPROCESSABLE {
+			t.Errorf("err = %v, want unprocessable", err)
+		}
+	})
+	t.Run("bad key is refused before sending", func(t *testing.T) {
+		_, err := c.RecordWithKey(ctx, "has space", input("api", "1", "build"))
+		var apiErr *client.APIError
+		if err == nil || errors.As(err, &apiErr) {
+			t.Errorf("err = %v, want a local error", err)
+		}
+	})
+}
+
+func TestIdempotentReplay(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	key := client.NewIdempotencyKey()
+	in := input("api", "2.0.0", "rollout")
+	in.Time = t0.Add(-time.Hour)
+	first, err := c.RecordWithKey(ctx, key, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.RecordWithKey(ctx, key, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Errorf("replay = %+v, want the first step %+v", again, first)
+	}
+	if n := srv.count(t); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+}
+
+// dropFirstResponse lets the real handler store the first POST, then
+// closes the connection instead of answering: the response is lost after
+// the commit, as when a proxy or the network fails at the wrong moment.
+func dropFirstResponse(h http.Handler) http.Handler {
+	var dropped atomic.Bool
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && dropped.CompareAndSwap(false, true) {
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func TestLostResponseIsRetriedAndStoredOnce(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t, dropFirstResponse)
+	c := mustClient(t, srv.URL)
+
+	step, err := c.Record(context.Background(), input("api", "1.0.0", "migrate"))
+	if err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	sent := srv.sent("POST /v1/steps")
+	if len(sent) < 2 {
+		t.Fatalf("sent %d POSTs, want a retry", len(sent))
+	}
+	for _, r := range sent[1:] {
+		if r.Header.Get("Idempotency-Key") != sent[0].Header.Get("Idempotency-Key") {
+			t.Errorf("retry key %q != first key %q", r.Header.Get("Idempotency-Key"), sent[0].Header.Get("Idempotency-Key"))
+		}
+	}
+	if n := srv.count(t); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+	if step.ID != 1 || step.Status != "migrate" {
+		t.Errorf("Record returned %+v, want the step stored by the lost attempt", step)
+	}
+}
+
+func TestNetworkErrors(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	url := srv.URL
+	srv.Close() // nothing listens there now
+
+	c := mustClient(t, url)
+	_, err := c.Record(context.Background(), input("api", "1", "build"))
+	var netErr *client.NetError
+	if !errors.As(err, &netErr) {
+		t.Fatalf("err = %#v, want *client.NetError", err)
+	}
+	if netErr.Attempts != fast.MaxAttempts {
+		t.Errorf("attempts = %d, want %d", netErr.Attempts, fast.MaxAttempts)
+	}
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		t.Error("a network error is an *APIError")
+	}
+	if !client.IsTemporary(err) {
+		t.Error("a network error is not temporary")
+	}
+	if !strings.Contains(err.Error(), "cannot reach") {
+		t.Errorf("message %q does not say the server cannot be reached", err)
+	}
+}
+
+// flaky answers with the given statuses in turn, then passes requests on.
+func flaky(statuses ...int) (func(http.Handler) http.Handler, *atomic.Int32) {
+	var n atomic.Int32
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			i := int(n.Add(1)) - 1
+			if i >= len(statuses) {
+				h.ServeHTTP(w, r)
+				return
+			}
+			switch statuses[i] {
+			case http.StatusTooManyRequests:
+				w.Header().Set("Retry-After", "1")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				io.WriteString(w, `{"error":"slow down","code":"rate_limited"}`)
+			default:
+				// A proxy's page: not the API's JSON.
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(statuses[i])
+				io.WriteString(w, "<html><body>Bad Gateway</body></html>")
+			}
+		})
+	}, &n
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	t.Run("502 503 504 then success", func(t *testing.T) {
+		t.Parallel()
+		wrap, n := flaky(502, 503, 504)
+		srv := startStepsd(t, wrap)
+		c := mustClient(t, srv.URL)
+		if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		if got := n.Load(); got != 4 {
+			t.Errorf("attempts = %d, want 4", got)
+		}
+		keys := map[string]bool{}
+		for _, r := range srv.sent("POST /v1/steps") {
+			keys[r.Header.Get("Idempotency-Key")] = true
+		}
+		if len(keys) != 1 {
+			t.Errorf("retries used %d idempotency keys, want 1", len(keys))
+		}
+	})
+	t.Run("gives up after MaxAttempts with the proxy's status", func(t *testing.T) {
+		t.Parallel()
+		wrap, n := flaky(502, 502, 502, 502, 502, 502)
+		srv := startStepsd(t, wrap)
+		c := mustClient(t, srv.URL)
+		_, err := c.Get(context.Background(), 1)
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) {
+			t.Fatalf("err = %#v, want *APIError", err)
+		}
+		if apiErr.StatusCode != 502 || apiErr.Code != model.EUNAVAILABLE {
+			t.Errorf("got %d %q, want 502 %q (from model.CodeOf)", apiErr.StatusCode, apiErr.Code, model.EUNAVAILABLE)
+		}
+		if got := n.Load(); int(got) != fast.MaxAttempts {
+			t.Errorf("attempts = %d, want %d", got, fast.MaxAttempts)
+		}
+		if !client.IsTemporary(err) {
+			t.Error("502 is not temporary")
+		}
+	})
+	t.Run("429 waits for Retry-After", func(t *testing.T) {
+		t.Parallel()
+		wrap, _ := flaky(429)
+		srv := startStepsd(t, wrap)
+		c := mustClient(t, srv.URL)
+		start := time.Now()
+		if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		if waited := time.Since(start); waited < time.Second {
+			t.Errorf("retried after %v, want at least the 1s of Retry-After", waited)
+		}
+	})
+	t.Run("429 beyond the time budget is returned at once", func(t *testing.T) {
+		t.Parallel()
+		wrap, _ := flaky(429)
+		srv := startStepsd(t, wrap)
+		p := fast
+		p.MaxElapsed = 200 * time.Millisecond
+		c := mustClient(t, srv.URL, client.WithRetry(p))
+		start := time.Now()
+		_, err := c.Record(context.Background(), input("api", "1", "build"))
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.Code != model.ERATELIMITED || apiErr.RetryAfter != time.Second {
+			t.Fatalf("err = %#v, want 429 rate_limited with RetryAfter 1s", err)
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("took %v, want an early give-up", d)
+		}
+	})
+	t.Run("MaxElapsed bounds a hung server", func(t *testing.T) {
+		t.Parallel()
+		hang := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(func() { close(hang); srv.Close() })
+		p := fast
+		p.MaxElapsed = 300 * time.Millisecond
+		c := mustClient(t, srv.URL, client.WithRetry(p), client.WithTimeout(100*time.Millisecond))
+		start := time.Now()
+		_, err := c.Record(context.Background(), input("api", "1", "build"))
+		var netErr *client.NetError
+		if !errors.As(err, &netErr) {
+			t.Fatalf("err = %#v, want *NetError", err)
+		}
+		if netErr.Attempts < 2 {
+			t.Errorf("attempts = %d, want retries after per-attempt timeouts", netErr.Attempts)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("took %v, want about MaxElapsed (300ms)", d)
+		}
+	})
+	t.Run("context cancellation stops retrying", func(t *testing.T) {
+		t.Parallel()
+		wrap, _ := flaky(503, 503, 503, 503, 503)
+		srv := startStepsd(t, wrap)
+		p := fast
+		p.BaseDelay, p.MaxDelay = time.Second, time.Second
+		c := mustClient(t, srv.URL, client.WithRetry(p))
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := c.Get(ctx, 1)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			var apiErr *client.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
+				t.Errorf("err = %v, want the deadline or the last 503", err)
+			}
+		}
+	})
+	t.Run("500 and 4xx are not retried", func(t *testing.T) {
+		t.Parallel()
+		for _, status := range []int{500, 404, 409} {
+			wrap, n := flaky(status, status)
+			srv := startStepsd(t, wrap)
+			_, err := mustClient(t, srv.URL).Get(context.Background(), 1)
+			if model.ErrorCode(err) != model.CodeOf(status) {
+				t.Errorf("%d: code %q, want %q", status, model.ErrorCode(err), model.CodeOf(status))
+			}
+			if n.Load() != 1 {
+				t.Errorf("%d sent %d times, want once", status, n.Load())
+			}
+		}
+	})
+}
+
+func TestPaging(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL, client.WithPageSize(10))
+	ctx := context.Background()
+	for i := range 25 {
+		mustRecord(t, c, input("api", fmt.Sprint(i), "build"))
+	}
+	mustRecord(t, c, input("web", "1", "build"))
+
+	pages := func() int { return len(srv.sent("GET /v1/steps")) }
+
+	t.Run("List fetches every page", func(t *testing.T) {
+		before := pages()
+		steps, err := c.List(ctx, model.Filter{Component: "api"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) != 25 {
+			t.Fatalf("got %d steps, want 25", len(steps))
+		}
+		for i, s := range steps {
+			if s.Version != fmt.Sprint(i) {
+				t.Fatalf("step %d is version %s: pages out of order", i, s.Version)
+			}
+		}
+		if got := pages() - before; got != 3 {
+			t.Errorf("fetched %d pages, want 3", got)
+		}
+	})
+	t.Run("Limit caps the total", func(t *testing.T) {
+		before := pages()
+		steps, err := c.List(ctx, model.Filter{Component: "api", Limit: 15, Order: model.OrderDesc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) != 15 || steps[0].Version != "24" {
+			t.Errorf("got %d steps starting at %s, want 15 from 24", len(steps), steps[0].Version)
+		}
+		if got := pages() - before; got != 2 {
+			t.Errorf("fetched %d pages, want 2 (10 + 5)", got)
+		}
+	})
+	t.Run("Steps fetches lazily", func(t *testing.T) {
+		before := pages()
+		n := 0
+		for s, err := range c.Steps(ctx, model.Filter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n++; n == 3 {
+				_ = s
+				break
+			}
+		}
+		if got := pages() - before; got != 1 {
+			t.Errorf("fetched %d pages for 3 steps, want 1", got)
+		}
+	})
+	t.Run("ListPage returns a cursor", func(t *testing.T) {
+		p, err := c.ListPage(ctx, model.Filter{Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Steps) != 20 || p.Next == nil {
+			t.Fatalf("page of %d, next %v; want 20 and a cursor", len(p.Steps), p.Next)
+		}
+		p2, err := c.ListPage(ctx, model.Filter{Limit: 20, After: p.Next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p2.Steps) != 6 || p2.Next != nil {
+			t.Errorf("second page of %d, next %v; want 6 and no cursor", len(p2.Steps), p2.Next)
+		}
+	})
+	t.Run("filters reach the server", func(t *testing.T) {
+		since := t0.Add(10 * time.Second)
+		until := t0.Add(12 * time.Second)
+		steps, err := c.List(ctx, model.Filter{Component: "api", Owner: "ana", Status: "build", Environment: "production", Since: since, Until: until})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range steps {
+			got = append(got, s.Version)
+		}
+		if want := []string{"9", "10", "11"}; !slices.Equal(got, want) {
+			t.Errorf("versions = %v, want %v (inclusive bounds)", got, want)
+		}
+	})
+	t.Run("a bad filter is refused locally", func(t *testing.T) {
+		_, err := c.List(ctx, model.Filter{Order: "sideways"})
+		if model.ErrorCode(err) != model.EINVALID {
+			t.Errorf("err = %v, want invalid", err)
+		}
+	})
+}
+
+func TestRecordBatch(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t, dropFirstResponse)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+
+	ins := []model.StepInput{input("api", "1", "build"), input("api", "1", "tests"), input("api", "1", "finished")}
+	ins[0].Time = t0.Add(-time.Hour).In(time.FixedZone("X", 7200))
+	steps, err := c.RecordBatch(ctx, ins)
+	if err != nil {
+		t.Fatalf("RecordBatch: %v", err)
+	}
+	if got := statuses(steps); !slices.Equal(got, []string{"build", "tests", "finished"}) {
+		t.Errorf("statuses = %v", got)
+	}
+	if !steps[0].Time.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("explicit time %v, want %v", steps[0].Time, t0.Add(-time.Hour))
+	}
+	// The first answer was lost after the commit; the retry replayed it.
+	if n := len(srv.sent("POST /v1/steps/batch")); n < 2 {
+		t.Errorf("sent %d batches, want a retry", n)
+	}
+	if n := srv.count(t); n != 3 {
+		t.Errorf("stored %d steps, want 3", n)
+	}
+
+	t.Run("invalid rows are all reported and nothing is stored", func(t *testing.T) {
+		bad := []model.StepInput{input("api", "2", "build"), {Component: "api", Version: "2", Owner: "ana"}, input("api", "2", strings.Repeat("x", 65))}
+		_, err := c.RecordBatch(ctx, bad)
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+			t.Fatalf("err = %v, want a 400 *APIError", err)
+		}
+		if len(apiErr.Rows) != 2 || apiErr.Rows[0].Row != 2 || apiErr.Rows[0].Field != "status" || apiErr.Rows[1].Row != 3 {
+			t.Errorf("rows = %+v, want rows 2 and 3", apiErr.Rows)
+		}
+		if n := srv.count(t); n != 3 {
+			t.Errorf("stored %d steps, want still 3", n)
+		}
+	})
+}

@@ -1,0 +1,62 @@
+// Package client is the Go client of the stepsd HTTP API: it records the
+// steps of deploys and lists them back, with the types of pkg/model.
+//
+// Make a client, record a step, list steps:
+//
+//	c, err := client.New("http://localhost:8080", client.WithToken(os.Getenv("STEPS_TOKEN")))
+//	if err != nil {
+//		return err
+//	}
+//	step, err := c.Record(ctx, model.StepInput{
+//		Component: "api", Version: "1.2.0", Owner: "ana", Status: "build",
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	fmt.Println("stored step", step.ID, "at", step.Time)
+//
+//	steps, err := c.List(ctx, model.Filter{Component: "api", Since: time.Now().Add(-7 * 24 * time.Hour)})
+//
+// List holds every matching step in memory; for long lists, range over the
+// iterator, which fetches one page at a time:
+//
+//	for step, err := range c.Steps(ctx, model.Filter{Environment: "production"}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(step.Component, step.Version, step.Status, step.Time)
+//	}
+//
+// # Retries and idempotency
+//
+// Every call is retried on connection errors and on 429, 502, 503 and 504
+// responses, with exponential backoff and jitter, honouring Retry-After and
+// bounded by a RetryPolicy (see WithRetry) and by the context. Record sends
+// an Idempotency-Key that stays the same across its retries, so a retry after
+// a response lost on the way back returns the step stored the first time
+// instead of storing it twice. To resend a step later (from a queue, after
+// an outage), keep its key and its time and call RecordWithKey:
+//
+//	key := client.NewIdempotencyKey()
+//	in := model.StepInput{Component: "api", Version: "1.2.0", Owner: "ana", Status: "rollout", Time: time.Now()}
+//	_, err := c.RecordWithKey(ctx, key, in) // safe to repeat with the same key and input
+//
+// Package spool (pkg/client/spool) keeps such records on disk until they are
+// delivered; stepsctl record uses it.
+//
+// # Errors
+//
+// A call fails with one of:
+//
+//   - *APIError: the server answered with an error status. It carries the
+//     status, the code (model.EINVALID, model.ENOTFOUND, …), the message and
+//     the offending field, and unwraps to a *model.Error with the same code,
+//     so model.ErrorCode(err) works on it.
+//   - *NetError: no response arrived after all attempts (server down,
+//     connection broken, timeout). A write's outcome is unknown; resending it
+//     with the same idempotency key is safe.
+//   - the context's error, when ctx was cancelled or ran out.
+//
+// IsTemporary tells the failures worth trying again later (no response, 429,
+// 5xx) from those that will fail again (4xx).
+package client

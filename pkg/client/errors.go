@@ -1,0 +1,152 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// APIError is an error response of the server: the request arrived and was
+// answered with a non-2xx status. It unwraps to a *model.Error with the same
+// code, so code that handles domain errors handles it too:
+//
+//	var apiErr *client.APIError
+//	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound { … }
+//	if model.ErrorCode(err) == model.EINVALID { … }
+type APIError struct {
+	StatusCode int    // HTTP status, e.g. 400
+	Code       string // one of the model.E* codes, e.g. model.EINVALID
+	Message    string // the server's message, safe to show to a user
+	Field      string // the offending parameter, when the server names one
+
+	// RetryAfter is the wait the server asked for with Retry-After (429,
+	// 503), or 0.
+	RetryAfter time.Duration
+
+	// Rows lists every invalid row when a batch was refused (nothing of it
+	// was stored).
+	Rows []model.RowError
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s (HTTP %d %s)", e.Message, e.StatusCode, e.Code)
+}
+
+// Unwrap returns the error as the domain's *model.Error.
+func (e *APIError) Unwrap() error {
+	return &model.Error{Code: e.Code, Message: e.Message, Field: e.Field}
+}
+
+// NetError is a request that got no complete response: the server could not
+// be reached, the connection broke, or no answer came in time, on every
+// attempt. Its outcome is unknown: a write may have been stored. Resend it
+// with the same idempotency key to find out safely.
+type NetError struct {
+	Method   string // e.g. "POST"
+	URL      string // the request URL
+	Attempts int    // how many times the request was sent
+	Err      error  // the last attempt's error
+
+	retryable bool
+}
+
+func (e *NetError) Error() string {
+	s := fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+	if e.Attempts > 1 {
+		s += fmt.Sprintf(" (%d attempts)", e.Attempts)
+	}
+	return s
+}
+
+// Unwrap returns the last attempt's error.
+func (e *NetError) Unwrap() error { return e.Err }
+
+// ProtocolError is a 2xx response that does not follow the API, as when a
+// proxy or another service answers in the server's place.
+type ProtocolError struct {
+	URL string
+	Err error
+}
+
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("unexpected response from %s: %v", e.URL, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+// IsTemporary reports whether err may go away if the same request is sent
+// later: no response (*NetError), or a status that says the server is
+// overloaded, down or broken (429 and 5xx). Client errors (4xx) are
+// permanent: sending the same request again gets the same answer.
+func IsTemporary(err error) bool {
+	var netErr *NetError
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode >= 500
+	}
+	return false
+}
+
+// errorBody is the server's JSON error.
+type errorBody struct {
+	Error string           `json:"error"`
+	Code  string           `json:"code"`
+	Field string           `json:"field"`
+	Rows  []model.RowError `json:"rows"`
+}
+
+// readAPIError turns a non-2xx response into an *APIError. Bodies that are
+// not the server's JSON (a proxy's HTML 502 page) get the code of their
+// status and a message built from the status line.
+func readAPIError(resp *http.Response) *APIError {
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		Code:       model.CodeOf(resp.StatusCode),
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var body errorBody
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Unmarshal(raw, &body) == nil && body.Error != "" {
+		e.Message = body.Error
+		e.Field = body.Field
+		e.Rows = body.Rows
+		if body.Code != "" {
+			e.Code = body.Code
+		}
+		return e
+	}
+	e.Message = fmt.Sprintf("server answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	if snippet := firstLine(raw); snippet != "" && mt == "text/plain" {
+		e.Message += ": " + snippet
+	}
+	return e
+}
+
+// firstLine returns the first line of a plain-text body, shortened and with
+// control characters removed, so that it fits in a one-line message.
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 120 {
+		s = string(r[:120]) + "…"
+	}
+	return strings.TrimSpace(s)
+}

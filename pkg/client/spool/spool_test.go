@@ -1,0 +1,390 @@
+package spool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/client/spool"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+var fast = client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 5 * time.Second}
+
+// t0 is the servers' clock; spooled steps happened an hour earlier.
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+type stepsd struct {
+	*httptest.Server
+	store *store.Store
+	mu    sync.Mutex
+	posts map[string]int // POSTs per idempotency key
+}
+
+func startStepsd(t *testing.T, wrap ...func(http.Handler) http.Handler) *stepsd {
+	t.Helper()
+	s := &stepsd{store: testdb.Open(t, testdb.SQLite(t)), posts: map[string]int{}}
+	var h http.Handler = server.New(server.Config{Store: s.store, Now: func() time.Time { return t0 }})
+	for _, w := range wrap {
+		h = w(h)
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			s.mu.Lock()
+			s.posts[r.Header.Get("Idempotency-Key")]++
+			s.mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *stepsd) steps(t *testing.T) []model.Step {
+	t.Helper()
+	var out []model.Step
+	if _, err := s.store.ListSteps(context.Background(), model.Filter{}, func(st model.Step) error {
+		out = append(out, st)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustClient(t *testing.T, url string) *client.Client {
+	t.Helper()
+	c, err := client.New(url, client.WithRetry(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func mustOpen(t *testing.T, dir string) *spool.Spool {
+	t.Helper()
+	sp, err := spool.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+func entry(server, status string, at time.Time) spool.Entry {
+	return spool.Entry{
+		Key:    client.NewIdempotencyKey(),
+		Server: server,
+		Input:  model.StepInput{Component: "api", Version: "1.0.0", Owner: "ana", Status: status, Time: at},
+	}
+}
+
+func mustAppend(t *testing.T, sp *spool.Spool, e spool.Entry) {
+	t.Helper()
+	if _, err := sp.Append(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeliverInOrderWithOriginalTimes(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	sp := mustOpen(t, t.TempDir())
+	ctx := context.Background()
+
+	at := t0.Add(-time.Hour)
+	for i, status := range []string{"build", "tests", "rollout"} {
+		mustAppend(t, sp, entry(c.BaseURL(), status, at.Add(time.Duration(i)*time.Minute)))
+	}
+	if es, _ := sp.Entries(ctx); len(es) != 3 {
+		t.Fatalf("spool holds %d entries, want 3", len(es))
+	}
+
+	res, err := sp.Deliver(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 3 || res.Remaining != 0 {
+		t.Errorf("result %+v, want 3 delivered, 0 remaining", res)
+	}
+	steps := srv.steps(t)
+	if len(steps) != 3 {
+		t.Fatalf("stored %d steps, want 3", len(steps))
+	}
+	for i, s := range steps {
+		if want := at.Add(time.Duration(i) * time.Minute); !s.Time.Equal(want) {
+			t.Errorf("step %d time %v, want its original time %v", i, s.Time, want)
+		}
+		if !s.ReceivedAt.Equal(t0) {
+			t.Errorf("step %d received_at %v, want the delivery time %v", i, s.ReceivedAt, t0)
+		}
+	}
+	if _, err := os.Stat(sp.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("spool file still there after delivering everything: %v", err)
+	}
+
+	// Delivering again sends nothing.
+	res, err = sp.Deliver(ctx, c)
+	if err != nil || res.Delivered != 0 {
+		t.Errorf("second Deliver = %+v, %v; want nothing to do", res, err)
+	}
+}
+
+func TestServerDownKeepsEntries(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	url := srv.URL
+	srv.Close()
+	c := mustClient(t, url)
+	sp := mustOpen(t, t.TempDir())
+	mustAppend(t, sp, entry(c.BaseURL(), "build", t0))
+	mustAppend(t, sp, entry(c.BaseURL(), "tests", t0))
+
+	res, err := sp.Deliver(context.Background(), c)
+	var netErr *client.NetError
+	if !errors.As(err, &netErr) {
+		t.Fatalf("err = %v, want a *client.NetError", err)
+	}
+	if res.Delivered != 0 || res.Remaining != 2 {
+		t.Errorf("result %+v, want 2 remaining", res)
+	}
+}
+
+func TestTornLastLineIsTolerated(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	sp := mustOpen(t, t.TempDir())
+	mustAppend(t, sp, entry(c.BaseURL(), "build", t0))
+
+	// A crash in the middle of a write leaves half a line, no newline.
+	f, err := os.OpenFile(sp.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"key":"3f1c","server":"` + c.BaseURL() + `","input":{"comp`)
+	f.Close()
+
+	mustAppend(t, sp, entry(c.BaseURL(), "tests", t0))
+	res, err := sp.Deliver(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 2 || res.Dropped != 1 {
+		t.Errorf("result %+v, want 2 delivered and the torn line dropped", res)
+	}
+	if got := len(srv.steps(t)); got != 2 {
+		t.Errorf("stored %d steps, want 2", got)
+	}
+}
+
+func TestOtherServersEntriesStay(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	sp := mustOpen(t, t.TempDir())
+	mustAppend(t, sp, entry("http://elsewhere:8080", "build", t0))
+	mustAppend(t, sp, entry(c.BaseURL(), "build", t0))
+
+	res, err := sp.Deliver(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 1 || res.Remaining != 1 {
+		t.Errorf("result %+v, want 1 delivered and 1 left for the other server", res)
+	}
+	es, _ := sp.Entries(context.Background())
+	if len(es) != 1 || es[0].Server != "http://elsewhere:8080" {
+		t.Errorf("left %+v", es)
+	}
+}
+
+func TestRejectedEntriesMoveAside(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	sp := mustOpen(t, t.TempDir())
+	bad := entry(c.BaseURL(), strings.Repeat("x", model.MaxStatusLen+1), t0)
+	mustAppend(t, sp, bad)
+	mustAppend(t, sp, entry(c.BaseURL(), "build", t0))
+
+	res, err := sp.Deliver(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 1 || len(res.Rejected) != 1 || res.Rejected[0].Entry.Key != bad.Key {
+		t.Fatalf("result %+v, want 1 delivered, the bad one rejected", res)
+	}
+	if model.ErrorCode(res.Rejected[0].Err) != model.EINVALID {
+		t.Errorf("rejection error %v, want invalid", res.Rejected[0].Err)
+	}
+	b, err := os.ReadFile(sp.RejectedPath())
+	if err != nil || !strings.Contains(string(b), bad.Key) {
+		t.Errorf("rejected file = %q, %v; want the bad entry", b, err)
+	}
+}
+
+// TestCommittedBeforeSpooling covers a record whose first attempt was
+// stored but whose response was lost, after which the server went down, so
+// it was spooled (now with an explicit time). Its delivery must not store
+// it a second time.
+func TestCommittedBeforeSpooling(t *testing.T) {
+	t.Parallel()
+	var down, lost atomic.Bool
+	srv := startStepsd(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				conn, _, _ := w.(http.Hijacker).Hijack()
+				conn.Close()
+				return
+			}
+			if r.Method == http.MethodPost && lost.CompareAndSwap(false, true) {
+				down.Store(true)
+				h.ServeHTTP(httptest.NewRecorder(), r) // stored; answer lost
+				conn, _, _ := w.(http.Hijacker).Hijack()
+				conn.Close()
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	e := entry(c.BaseURL(), "build", time.Time{})
+	_, err := c.RecordWithKey(ctx, e.Key, e.Input)
+	if !client.IsTemporary(err) {
+		t.Fatalf("Record = %v, want a temporary failure", err)
+	}
+	e.Input.Time = t0.Add(-time.Minute)
+	sp := mustOpen(t, t.TempDir())
+	mustAppend(t, sp, e)
+
+	down.Store(false)
+	res, err := sp.Deliver(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 1 || res.Remaining != 0 {
+		t.Errorf("result %+v, want it counted as delivered", res)
+	}
+	if got := len(srv.steps(t)); got != 1 {
+		t.Errorf("stored %d steps, want 1", got)
+	}
+}
+
+// TestConcurrentDeliveriesSendEachOnce runs deliveries from separate spool
+// handles at once, as two stepsctl processes would: the lock makes each
+// record go out once.
+func TestConcurrentDeliveriesSendEachOnce(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	dir := t.TempDir()
+	const n = 20
+	for i := range n {
+		mustAppend(t, mustOpen(t, dir), entry(c.BaseURL(), fmt.Sprint("s", i), t0))
+	}
+
+	var wg sync.WaitGroup
+	var delivered atomic.Int32
+	for range 4 {
+		wg.Go(func() {
+			res, err := mustOpen(t, dir).Deliver(context.Background(), c)
+			if err != nil {
+				t.Error(err)
+			}
+			delivered.Add(int32(res.Delivered))
+		})
+	}
+	wg.Wait()
+	if delivered.Load() != n {
+		t.Errorf("delivered %d in all, want %d", delivered.Load(), n)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.posts) != n {
+		t.Errorf("%d keys posted, want %d", len(srv.posts), n)
+	}
+	for key, count := range srv.posts {
+		if count != 1 {
+			t.Errorf("key %s posted %d times, want once", key, count)
+		}
+	}
+}
+
+func TestTryDeliverWhenBusy(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	srv := startStepsd(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+			h.ServeHTTP(w, r)
+		})
+	})
+	c := mustClient(t, srv.URL)
+	dir := t.TempDir()
+	mustAppend(t, mustOpen(t, dir), entry(c.BaseURL(), "build", t0))
+
+	done := make(chan error)
+	go func() {
+		_, err := mustOpen(t, dir).Deliver(context.Background(), c)
+		done <- err
+	}()
+	<-entered // the first delivery holds the lock, waiting on the server
+	if _, err := mustOpen(t, dir).TryDeliver(context.Background(), c); !errors.Is(err, spool.ErrBusy) {
+		t.Errorf("TryDeliver = %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConcurrentAppendsKeepEveryLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 50
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := mustOpen(t, dir).Append(context.Background(), entry("http://h", fmt.Sprint(i), t0)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	es, err := mustOpen(t, dir).Entries(context.Background())
+	if err != nil || len(es) != n {
+		t.Errorf("Entries = %d, %v; want %d", len(es), err, n)
+	}
+}
+
+func TestAppendNeedsKeyServerAndTime(t *testing.T) {
+	sp := mustOpen(t, t.TempDir())
+	for _, e := range []spool.Entry{
+		{Server: "http://h", Input: model.StepInput{Time: t0}},
+		{Key: "k", Input: model.StepInput{Time: t0}},
+		{Key: "k", Server: "http://h"},
+	} {
+		if _, err := sp.Append(context.Background(), e); err == nil {
+			t.Errorf("Append(%+v) accepted", e)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+const maxPageSize = model.MaxLimit
+
+// NewIdempotencyKey returns a fresh random key for RecordWithKey.
+func NewIdempotencyKey() string {
+	return uuid.NewString()
+}
+
+// Record stores one step and returns it as the server stored it (with its
+// id, time and receipt time). A zero in.Time means "now" on the server's
+// clock. Record sends a fresh random Idempotency-Key and keeps it across
+// its retries, so a retry after a lost response never stores a second row.
+func (c *Client) Record(ctx context.Context, in model.StepInput) (model.Step, error) {
+	return c.RecordWithKey(ctx, NewIdempotencyKey(), in)
+}
+
+// RecordWithKey is Record with a key the caller chose: sending the same key
+// and input again, even from another process or days later, returns the
+// step stored the first time instead of storing another. The same key with
+// a different input fails with an *APIError of code model.EUNPROCESSABLE.
+// An empty key sends no Idempotency-Key (retries may then duplicate).
+func (c *Client) RecordWithKey(ctx context.Context, key string, in model.StepInput) (model.Step, error) {
+	if err := model.ValidateIdempotencyKey(key); err != nil {
+		return model.Step{}, err
+	}
+	body, err := jsonBody(in.Normalized())
+	if err != nil {
+		return model.Step{}, err
+	}
+	var step model.Step
+	req := request{method: http.MethodPost, path: "/v1/steps", body: body, idempotencyKey: key}
+	err = c.do(ctx, req, func(resp *http.Response) error {
+		return decodeJSON(resp, &step)
+	})
+	return step, err
+}
+
+// RecordBatch stores many steps in one all-or-nothing transaction and
+// returns them in order. Explicit times are kept (imports). It sends a
+// fresh Idempotency-Key for the whole batch, kept across retries. When rows
+// are invalid, nothing is stored and the *APIError lists them in Rows.
+func (c *Client) RecordBatch(ctx context.Context, ins []model.StepInput) ([]model.Step, error) {
+	return c.RecordBatchWithKey(ctx, NewIdempotencyKey(), ins)
+}
+
+// RecordBatchWithKey is RecordBatch with a key the caller chose, as
+// RecordWithKey.
+func (c *Client) RecordBatchWithKey(ctx context.Context, key string, ins []model.StepInput) ([]model.Step, error) {
+	if err := model.ValidateIdempotencyKey(key); err != nil {
+		return nil, err
+	}
+	norm := make([]model.StepInput, len(ins))
+	for i, in := range ins {
+		norm[i] = in.Normalized()
+	}
+	body, err := jsonBody(norm)
+	if err != nil {
+		return nil, err
+	}
+	var out stepsBody
+	req := request{method: http.MethodPost, path: "/v1/steps/batch", body: body, idempotencyKey: key}
+	err = c.do(ctx, req, func(resp *http.Response) error {
+		return decodeJSON(resp, &out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Steps, nil
+}
+
+// Get returns the step with the given id. A missing step is an *APIError
+// with status 404 and code model.ENOTFOUND.
+func (c *Client) Get(ctx context.Context, id int64) (model.Step, error) {
+	var step model.Step
+	req := request{method: http.MethodGet, path: "/v1/steps/" + strconv.FormatInt(id, 10)}
+	err := c.do(ctx, req, func(resp *http.Response) error {
+		return decodeJSON(resp, &step)
+	})
+	return step, err
+}
+
+// Page is one page of a list.
+type Page struct {
+	Steps []model.Step
+	Next  *model.Cursor // where the next page starts; nil on the last page
+}
+
+// stepsBody is the JSON list response.
+type stepsBody struct {
+	Steps []model.Step `json:"steps"`
+	Next  string       `json:"next"`
+}
+
+// ListPage fetches one page of the steps matching f: at most f.Limit steps
+// (the client's page size when 0), starting after f.After. Pass the
+// returned Next as f.After to fetch the following page.
+func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
+	if f.Limit == 0 {
+		f.Limit = c.pageSize
+	}
+	if err := f.Validate(); err != nil {
+		return Page{}, err
+	}
+	req := request{method: http.MethodGet, path: "/v1/steps", query: listQuery(f)}
+	var body stepsBody
+	var next string
+	err := c.do(ctx, req, func(resp *http.Response) error {
+		body = stepsBody{}
+		if err := decodeJSON(resp, &body); err != nil {
+			return err
+		}
+		next = body.Next
+		if next == "" {
+			next = resp.Header.Get("X-Next-Cursor")
+		}
+		return nil
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	page := Page{Steps: body.Steps}
+	if next != "" {
+		cur, err := model.ParseCursor(next)
+		if err != nil {
+			return Page{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("next cursor: %w", err)}
+		}
+		page.Next = cur
+	}
+	return page, nil
+}
+
+// Steps returns an iterator over the steps matching f, fetching one page at
+// a time as the loop goes on, so memory does not grow with the number of
+// steps. f.Limit caps the total number of steps (0: all). An error ends the
+// iteration with a zero step and the error:
+//
+//	for step, err := range c.Steps(ctx, f) {
+//		if err != nil {
+//			return err
+//		}
+//		…
+//	}
+func (c *Client) Steps(ctx context.Context, f model.Filter) iter.Seq2[model.Step, error] {
+	return func(yield func(model.Step, error) bool) {
+		remaining := f.Limit
+		if remaining < 0 {
+			yield(model.Step{}, model.Invalid("limit", "limit must not be negative"))
+			return
+		}
+		page := f
+		for {
+			page.Limit = c.pageSize
+			if remaining > 0 && remaining < page.Limit {
+				page.Limit = remaining
+			}
+			p, err := c.ListPage(ctx, page)
+			if err != nil {
+				yield(model.Step{}, err)
+				return
+			}
+			for _, s := range p.Steps {
+				if !yield(s, nil) {
+					return
+				}
+				if remaining > 0 {
+					if remaining--; remaining == 0 {
+						return
+					}
+				}
+			}
+			if p.Next == nil || len(p.Steps) == 0 {
+				return
+			}
+			page.After = p.Next
+		}
+	}
+}
+
+// List returns all the steps matching f (at most f.Limit when it is set),
+// fetching as many pages as needed. For lists too long to hold in memory,
+// range over Steps instead.
+func (c *Client) List(ctx context.Context, f model.Filter) ([]model.Step, error) {
+	steps := []model.Step{}
+	for s, err := range c.Steps(ctx, f) {
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, s)
+	}
+	return steps, nil
+}
+
+// listQuery encodes a filter as the query of GET /v1/steps, always asking
+// for JSON (the server's default format is CSV, as the original API's).
+func listQuery(f model.Filter) url.Values {
+	q := url.Values{"format": {"json"}}
+	for _, p := range []struct{ key, value string }{
+		{"component", f.Component},
+		{"version", f.Version},
+		{"owner", f.Owner},
+		{"status", f.Status},
+		{"environment", f.Environment},
+		{"order", f.Order},
+	} {
+		if p.value != "" {
+			q.Set(p.key, p.value)
+		}
+	}
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		q.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if f.After != nil {
+		q.Set("cursor", f.After.String())
+	}
+	return q
+}
