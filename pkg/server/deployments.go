@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,119 +47,25 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-
-	if f.Limit > 0 {
-		var page []*model.Deployment
-		next, err := s.store.ListDeployments(r.Context(), df, s.rules, now, func(d *model.Deployment) error {
-			page = append(page, d)
-			return nil
-		})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
+	serveList(s, w, r, f.Limit, enc, func(emit func(*model.Deployment) error) (string, error) {
+		next, err := s.store.ListDeployments(r.Context(), df, s.rules, now, emit)
+		if next == nil {
+			return "", err
 		}
-		token := ""
-		if next != nil {
-			token = next.String()
-			w.Header().Set("X-Next-Cursor", token)
-		}
-		out := newStreamWriter(w)
-		enc.begin(w.Header(), out)
-		for _, d := range page {
-			enc.deployment(out, d)
-		}
-		enc.end(out, token)
-		if err := out.Flush(); err != nil {
-			s.log.DebugContext(r.Context(), "write deployments", "err", err)
-		}
-		return
-	}
-
-	out := newStreamWriter(w)
-	enc.begin(w.Header(), out)
-	_, err = s.store.ListDeployments(r.Context(), df, s.rules, now, func(d *model.Deployment) error {
-		enc.deployment(out, d)
-		return out.err
+		return next.String(), err
 	})
-	if err == nil {
-		enc.end(out, "")
-		err = out.Flush()
-	}
-	s.finishStream(w, r, out, err)
 }
 
-// finishStream ends a streamed response whose producer returned err.
-func (s *Server) finishStream(w http.ResponseWriter, r *http.Request, out *streamWriter, err error) {
-	switch {
-	case err == nil:
-	case out.err != nil:
-		s.log.DebugContext(r.Context(), "client stopped reading", "err", out.err)
-	case !out.started:
-		// Nothing reached the client yet: a proper error response is possible.
-		s.writeError(w, r, err)
-	default:
-		// Part of a 200 is out. Cut the connection so the client sees a
-		// broken transfer, not a list that looks complete.
-		s.log.ErrorContext(r.Context(), "response failed mid-stream", "path", r.URL.Path, "err", err)
-		panic(http.ErrAbortHandler)
-	}
-}
-
-type deploymentEncoder interface {
-	begin(h http.Header, w *streamWriter)
-	deployment(w *streamWriter, d *model.Deployment)
-	end(w *streamWriter, next string)
-}
-
-func newDeploymentEncoder(format string) (deploymentEncoder, error) {
+func newDeploymentEncoder(format string) (listEncoder[*model.Deployment], error) {
 	switch format {
 	case formatJSON:
-		return &jsonListEncoder{field: "deployments"}, nil
+		return &jsonListEncoder[*model.Deployment]{field: "deployments", appendItem: appendDeployment}, nil
 	case formatNDJSON:
-		return &jsonListEncoder{lines: true}, nil
+		return &jsonListEncoder[*model.Deployment]{lines: true, appendItem: appendDeployment}, nil
 	case formatCSV:
 		return &deploymentCSV{}, nil
 	}
 	return nil, model.Invalid("format", "format must be json, csv or ndjson, not %q", format)
-}
-
-// jsonListEncoder writes {"<field>":[…],"next":"…"} or, with lines, NDJSON.
-type jsonListEncoder struct {
-	field string
-	lines bool
-	n     int
-	buf   []byte
-}
-
-func (e *jsonListEncoder) begin(h http.Header, w *streamWriter) {
-	if e.lines {
-		h.Set("Content-Type", "application/x-ndjson")
-		return
-	}
-	h.Set("Content-Type", "application/json")
-	w.WriteString(`{"` + e.field + `":[`)
-}
-
-func (e *jsonListEncoder) deployment(w *streamWriter, d *model.Deployment) {
-	if !e.lines && e.n > 0 {
-		w.WriteByte(',')
-	}
-	e.n++
-	e.buf = appendDeployment(e.buf[:0], d)
-	if e.lines {
-		e.buf = append(e.buf, '\n')
-	}
-	w.Write(e.buf)
-}
-
-func (e *jsonListEncoder) end(w *streamWriter, next string) {
-	if e.lines {
-		return
-	}
-	w.WriteString(`],"next":`)
-	b, _ := json.Marshal(next)
-	w.Write(b)
-	w.WriteString("}\n")
 }
 
 // DeploymentCSVHeader is the header row of deployments as CSV. steps lists
@@ -180,7 +85,7 @@ func (e *deploymentCSV) begin(h http.Header, w *streamWriter) {
 	e.cw.Write(DeploymentCSVHeader) //nolint:errcheck // kept by streamWriter
 }
 
-func (e *deploymentCSV) deployment(w *streamWriter, d *model.Deployment) {
+func (e *deploymentCSV) item(w *streamWriter, d *model.Deployment) {
 	finished := ""
 	if d.FinishedAt != nil {
 		finished = model.FormatSpreadsheetTime(*d.FinishedAt)

@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -53,22 +52,22 @@ func newStreamWriter(w http.ResponseWriter) *streamWriter {
 	return sw
 }
 
-// stepEncoder writes a list of steps in one format. Write errors are kept
-// by the streamWriter, so the methods return none.
-type stepEncoder interface {
+// listEncoder writes a list of T in one format. Write errors are kept by
+// the streamWriter, so the methods return none.
+type listEncoder[T any] interface {
 	begin(h http.Header, w *streamWriter)
-	step(w *streamWriter, st model.Step)
+	item(w *streamWriter, v T)
 	end(w *streamWriter, next string)
 }
 
-func newStepEncoder(format string) (stepEncoder, error) {
+func newStepEncoder(format string) (listEncoder[model.Step], error) {
 	switch format {
 	case "", formatCSV:
 		return &csvEncoder{}, nil
 	case formatJSON:
-		return &jsonEncoder{}, nil
+		return &jsonListEncoder[model.Step]{field: "steps", appendItem: appendStep}, nil
 	case formatNDJSON:
-		return &ndjsonEncoder{}, nil
+		return &jsonListEncoder[model.Step]{lines: true, appendItem: appendStep}, nil
 	}
 	return nil, model.Invalid("format", "format must be csv, json or ndjson, not %q", format)
 }
@@ -86,7 +85,7 @@ func (e *csvEncoder) begin(h http.Header, w *streamWriter) {
 	e.cw.Write(model.CSVHeader) //nolint:errcheck // kept by streamWriter
 }
 
-func (e *csvEncoder) step(w *streamWriter, st model.Step) {
+func (e *csvEncoder) item(w *streamWriter, st model.Step) {
 	e.row[0] = model.NeutraliseCell(st.Component)
 	e.row[1] = model.NeutraliseCell(st.Version)
 	e.row[2] = model.NeutraliseCell(st.Owner)
@@ -102,43 +101,100 @@ func (e *csvEncoder) end(w *streamWriter, next string) {
 	e.cw.Flush()
 }
 
-type jsonEncoder struct {
-	n   int
-	buf []byte
+// jsonListEncoder writes {"<field>":[…],"next":"…"} or, with lines, NDJSON.
+type jsonListEncoder[T any] struct {
+	field      string
+	lines      bool
+	appendItem func([]byte, T) []byte
+	n          int
+	buf        []byte
 }
 
-func (e *jsonEncoder) begin(h http.Header, w *streamWriter) {
+func (e *jsonListEncoder[T]) begin(h http.Header, w *streamWriter) {
+	if e.lines {
+		h.Set("Content-Type", "application/x-ndjson")
+		return
+	}
 	h.Set("Content-Type", "application/json")
-	w.WriteString(`{"steps":[`)
+	w.WriteString(`{"` + e.field + `":[`)
 }
 
-func (e *jsonEncoder) step(w *streamWriter, st model.Step) {
-	if e.n > 0 {
+func (e *jsonListEncoder[T]) item(w *streamWriter, v T) {
+	if !e.lines && e.n > 0 {
 		w.WriteByte(',')
 	}
 	e.n++
-	e.buf = appendStep(e.buf[:0], st)
+	e.buf = e.appendItem(e.buf[:0], v)
+	if e.lines {
+		e.buf = append(e.buf, '\n')
+	}
 	w.Write(e.buf)
 }
 
-func (e *jsonEncoder) end(w *streamWriter, next string) {
+func (e *jsonListEncoder[T]) end(w *streamWriter, next string) {
+	if e.lines {
+		return
+	}
 	w.WriteString(`],"next":`)
-	b, _ := json.Marshal(next)
-	w.Write(b)
+	e.buf = appendJSONString(e.buf[:0], next)
+	w.Write(e.buf)
 	w.WriteString("}\n")
 }
 
-type ndjsonEncoder struct {
-	buf []byte
+// serveList answers a list request. Without a limit every item is streamed
+// from list as it comes; with one, the page (at most MaxLimit items) is
+// gathered first so that the next page's cursor can go in X-Next-Cursor,
+// before the body. list calls emit for each item and returns the cursor of
+// the next page, "" on the last.
+func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit int, enc listEncoder[T], list func(emit func(T) error) (next string, err error)) {
+	if limit > 0 {
+		page := make([]T, 0, limit)
+		next, err := list(func(v T) error {
+			page = append(page, v)
+			return nil
+		})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if next != "" {
+			w.Header().Set("X-Next-Cursor", next)
+		}
+		out := newStreamWriter(w)
+		enc.begin(w.Header(), out)
+		for _, v := range page {
+			enc.item(out, v)
+		}
+		enc.end(out, next)
+		s.finishStream(w, r, out, out.Flush())
+		return
+	}
+	out := newStreamWriter(w)
+	enc.begin(w.Header(), out)
+	_, err := list(func(v T) error {
+		enc.item(out, v)
+		return out.err
+	})
+	if err == nil {
+		enc.end(out, "")
+		err = out.Flush()
+	}
+	s.finishStream(w, r, out, err)
 }
 
-func (*ndjsonEncoder) begin(h http.Header, w *streamWriter) {
-	h.Set("Content-Type", "application/x-ndjson")
+// finishStream ends a streamed response whose producer returned err.
+func (s *Server) finishStream(w http.ResponseWriter, r *http.Request, out *streamWriter, err error) {
+	switch {
+	case err == nil:
+	case out.err != nil:
+		s.log.DebugContext(r.Context(), "client stopped reading", "err", out.err)
+	case !out.started:
+		// Nothing reached the client yet: a proper error response is possible.
+		s.writeError(w, r, err)
+	default:
+		// Part of a 200 is out. Cut the connection so the client sees a
+		// broken transfer, not a list that looks complete.
+		s.log.ErrorContext(r.Context(), "response failed mid-stream", "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
-
-func (e *ndjsonEncoder) step(w *streamWriter, st model.Step) {
-	e.buf = append(appendStep(e.buf[:0], st), '\n')
-	w.Write(e.buf)
-}
-
-func (*ndjsonEncoder) end(w *streamWriter, next string) {}

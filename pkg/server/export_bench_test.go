@@ -53,7 +53,7 @@ func BenchmarkExport(b *testing.B) {
 
 // seed stores n steps of generated deploys in one store: five steps a
 // deploy, five components, a deploy every few minutes.
-func seed(b *testing.B, dsn string, n int) *store.Store {
+func seed(b testing.TB, dsn string, n int) *store.Store {
 	b.Helper()
 	st := testdb.Open(b, dsn)
 	t := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -75,60 +74,11 @@ func (s *Server) handleListSteps(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if f.Limit > 0 {
-		// A page is bounded by MaxLimit, so it may be held whole: that lets
-		// the next-page cursor go in a header before the body.
-		page := make([]model.Step, 0, f.Limit)
-		next, err := s.store.ListSteps(r.Context(), f, func(st model.Step) error {
-			page = append(page, st)
-			return nil
-		})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
+	serveList(s, w, r, f.Limit, enc, func(emit func(model.Step) error) (string, error) {
+		next, err := s.store.ListSteps(r.Context(), f, emit)
+		if next == nil {
+			return "", err
 		}
-		token := ""
-		if next != nil {
-			token = next.String()
-			w.Header().Set("X-Next-Cursor", token)
-		}
-		out := newStreamWriter(w)
-		enc.begin(w.Header(), out)
-		for _, st := range page {
-			enc.step(out, st)
-		}
-		enc.end(out, token)
-		if err := out.Flush(); err != nil {
-			s.log.DebugContext(r.Context(), "write list", "err", err)
-		}
-		return
-	}
-
-	out := newStreamWriter(w)
-	enc.begin(w.Header(), out)
-	_, err = s.store.ListSteps(r.Context(), f, func(st model.Step) error {
-		enc.step(out, st)
-		return out.err
+		return next.String(), err
 	})
-	if err == nil {
-		enc.end(out, "")
-		err = out.Flush()
-	}
-	switch {
-	case err == nil:
-	case out.err != nil:
-		// The client went away; nothing more to tell it.
-		s.log.DebugContext(r.Context(), "client stopped reading", "err", out.err)
-	case !out.started:
-		// Nothing reached the client yet: a proper error response is possible.
-		s.writeError(w, r, err)
-	default:
-		// Part of a 200 is out. Cut the connection so the client sees a
-		// broken transfer, not a list that looks complete.
-		var me *model.Error
-		if !errors.As(err, &me) {
-			s.log.ErrorContext(r.Context(), "list failed mid-stream", "err", err)
-		}
-		panic(http.ErrAbortHandler)
-	}
 }
