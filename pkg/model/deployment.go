@@ -257,19 +257,19 @@ func (b *DeploymentBuilder) Flush() error {
 
 func (b *DeploymentBuilder) finish(d *Deployment) {
 	for i := 0; i+1 < len(d.Steps); i++ {
-		sec := d.Steps[i+1].Time.Sub(d.Steps[i].Time).Seconds()
+		sec := Seconds(d.Steps[i+1].Time.Sub(d.Steps[i].Time))
 		d.Steps[i].DurationSeconds = &sec
 	}
 	last := d.Steps[len(d.Steps)-1]
 	d.Outcome = b.outcome(last.Status)
 	if d.Outcome == OutcomeInProgress {
-		d.DurationSeconds = max(0, b.now.Sub(d.StartedAt).Seconds())
+		d.DurationSeconds = max(0, Seconds(b.now.Sub(d.StartedAt)))
 		d.Stuck = b.now.Sub(last.Time) > b.rules.StuckAfter
 		return
 	}
 	finished := last.Time
 	d.FinishedAt = &finished
-	d.DurationSeconds = finished.Sub(d.StartedAt).Seconds()
+	d.DurationSeconds = Seconds(finished.Sub(d.StartedAt))
 }
 
 // DeploymentFilter selects deployments: Filter's component, version and
@@ -325,4 +325,10 @@ func ParseDeploymentCursor(token string) (*DeploymentKey, error) {
 	}
 	k.StartedAt = time.UnixMicro(micros).UTC()
 	return &k, nil
+}
+
+// Seconds converts a duration between stored times (whole microseconds) to
+// seconds, exactly as written: 24.681889, not 24.681888999999998.
+func Seconds(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1e6
 }

@@ -154,3 +154,18 @@ func TestFingerprintIgnoresTimeZone(t *testing.T) {
 		t.Error("different status, same fingerprint")
 	}
 }
+
+func TestPhaseDurationsAreExactInMicroseconds(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 9, 6, 10, 228328000, time.UTC)
+	var got *model.Deployment
+	b := model.NewDeploymentBuilder(model.DefaultDeploymentRules(), t0, func(d *model.Deployment) error { got = d; return nil })
+	for i, at := range []time.Time{t0, t0.Add(24681889 * time.Microsecond)} {
+		status := []string{"migrate", "finished"}[i]
+		if err := b.Add(model.DeploymentStep{Step: model.Step{ID: int64(i + 1), Component: "api", Version: "1", Status: status, Time: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got == nil || *got.Steps[0].DurationSeconds != 24.681889 || got.DurationSeconds != 24.681889 {
+		t.Fatalf("durations %+v", got)
+	}
+}
