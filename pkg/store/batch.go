@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -69,8 +71,16 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 	if err != nil {
 		return nil, false, err
 	}
+	key := meta.IdempotencyKey
+	if key == "" && s.kind == KindMySQL {
+		// MySQL does not promise consecutive ids to a multi-row INSERT
+		// (interleaved auto-increment, distributed databases), so the rows
+		// are marked with a key of the server's own and their ids read back.
+		// "~" and 32 random hex digits: no client would send it.
+		key = internalKeyPrefix + randomHex(16)
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.insertSteps(ctx, tx, steps, meta.IdempotencyKey, fingerprints)
+		return s.insertSteps(ctx, tx, steps, key, fingerprints)
 	})
 	release()
 	if err != nil {
@@ -119,19 +129,61 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 		if err != nil {
 			return translate(err)
 		}
-		id, err := res.LastInsertId()
+		if s.kind != KindSQLite {
+			continue
+		}
+		// SQLite has one writer, and this transaction holds it: the rows
+		// of one INSERT take consecutive ids, the last of them reported.
+		last, err := res.LastInsertId()
 		if err != nil {
 			return fmt.Errorf("read inserted ids: %w", err)
 		}
-		// One multi-row INSERT takes consecutive ids. MySQL reports the
-		// first of them, SQLite the last.
-		first := id
-		if s.kind == KindSQLite {
-			first = id - int64(len(chunk)) + 1
-		}
 		for i := range chunk {
-			chunk[i].ID = first + int64(i)
+			chunk[i].ID = last - int64(len(chunk)-1-i)
 		}
+	}
+	if s.kind == KindSQLite {
+		return nil
+	}
+	return readBackIDs(ctx, tx, key, steps)
+}
+
+// internalKeyPrefix starts the keys the store gives batch rows sent
+// without one.
+const internalKeyPrefix = "~"
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // never fails
+	return hex.EncodeToString(b)
+}
+
+// readBackIDs sets the ids of a batch's rows, found by their keys.
+func readBackIDs(ctx context.Context, tx *sql.Tx, key string, steps []model.Step) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, idempotency_key FROM steps WHERE idempotency_key >= ? AND idempotency_key < ?`, key+" ", key+"!")
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	found := 0
+	for rows.Next() {
+		var id int64
+		var k string
+		if err := rows.Scan(&id, &k); err != nil {
+			return translate(err)
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(k, key+" "))
+		if err != nil || i < 0 || i >= len(steps) {
+			return fmt.Errorf("read back batch ids: unexpected key %q", k)
+		}
+		steps[i].ID = id
+		found++
+	}
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	if found != len(steps) {
+		return fmt.Errorf("read back batch ids: found %d of %d rows", found, len(steps))
 	}
 	return nil
 }

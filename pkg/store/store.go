@@ -21,6 +21,9 @@ import (
 	"github.com/uptrace/bun/migrate"
 )
 
+// maxMySQLConns bounds the MySQL connection pool of one stepsd.
+const maxMySQLConns = 32
+
 //go:embed migrations
 var migrationFiles embed.FS
 
@@ -64,8 +67,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open mysql: %w", err)
 		}
-		sqldb.SetMaxOpenConns(64)
-		sqldb.SetMaxIdleConns(64)
+		// Bounded well under MySQL's default max_connections (151), so that
+		// a few replicas, a migration and an operator's client all fit.
+		sqldb.SetMaxOpenConns(maxMySQLConns)
+		sqldb.SetMaxIdleConns(maxMySQLConns)
 		sqldb.SetConnMaxLifetime(5 * time.Minute)
 		sqldb.SetConnMaxIdleTime(time.Minute)
 		s.db = bun.NewDB(sqldb, mysqldialect.New())
