@@ -29,6 +29,9 @@ type Config struct {
 	RateLimit       float64
 	RateBurst       int
 	ShutdownTimeout time.Duration
+	// WaitForDB is how long start-up waits for an unreachable database,
+	// so that stepsd and its database can start together.
+	WaitForDB time.Duration
 }
 
 // Main is the daemon: open the store, migrate, serve; Close stops it. Tests
@@ -70,7 +73,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
 	}
 
-	m.store, err = store.Open(ctx, m.Config.DB)
+	m.store, err = m.openStore(ctx)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
 	}
@@ -140,6 +143,31 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Logger.Info("stepsd listening", "addr", m.listener.Addr().String(), "db", store.RedactDSN(m.Config.DB),
 		"database", m.store.Kind(), "tls", m.Config.TLSCert != "")
 	return nil
+}
+
+// openStore opens the database, retrying while it is unreachable for up to
+// WaitForDB: a database starting beside stepsd (Compose, Kubernetes) is
+// waited for instead of crash-looping stepsd.
+func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
+	deadline := time.Now().Add(m.Config.WaitForDB)
+	wait := 250 * time.Millisecond
+	for {
+		st, err := store.Open(ctx, m.Config.DB)
+		if err == nil || model.ErrorCode(err) != model.EUNAVAILABLE || !time.Now().Before(deadline) {
+			return st, err
+		}
+		wait = min(wait, time.Until(deadline))
+		m.Logger.Warn("database unreachable; waiting for it", "db", store.RedactDSN(m.Config.DB), "retry_in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+		if wait <= 0 {
+			wait = 250 * time.Millisecond
+		}
+	}
 }
 
 // Addr is the address stepsd listens on (useful with port 0).

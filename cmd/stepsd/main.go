@@ -148,6 +148,7 @@ func addServeFlags(fs *pflag.FlagSet) {
 	fs.StringSlice("failure-statuses", model.DefaultFailureStatuses, "statuses that end a deployment in failure, case-insensitive (env STEPSD_FAILURE_STATUSES)")
 	fs.Duration("stuck-after", model.DefaultStuckAfter, "flag an in-progress deployment as stuck when its last step is older than this (env STEPSD_STUCK_AFTER)")
 	fs.Duration("max-future-skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be (env STEPSD_MAX_FUTURE_SKEW)")
+	fs.Duration("wait-for-db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up (env STEPSD_WAIT_FOR_DB)")
 	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -165,6 +166,7 @@ var configKeys = map[string]string{
 	"stuck-after":      "deployments.stuck_after",
 	"max-future-skew":  "limits.max_future_skew",
 	"shutdown-timeout": "shutdown_timeout",
+	"wait-for-db":      "wait_for_db",
 	"log-level":        "log.level",
 }
 
@@ -232,6 +234,7 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		},
 		MaxFutureSkew:   v.GetDuration("limits.max_future_skew"),
 		ShutdownTimeout: v.GetDuration("shutdown_timeout"),
+		WaitForDB:       v.GetDuration("wait_for_db"),
 	}
 	if file != "" {
 		o.logger().Info("read config file", "file", file)
@@ -379,6 +382,7 @@ Use it to check what a deployment's environment really sets.`,
 			fmt.Fprintf(w, "deployments.failure_statuses: %q\n", c.Rules.FailureStatuses)
 			fmt.Fprintf(w, "deployments.stuck_after: %s\n", c.Rules.StuckAfter)
 			fmt.Fprintf(w, "shutdown_timeout: %s\n", c.ShutdownTimeout)
+			fmt.Fprintf(w, "wait_for_db: %s\n", c.WaitForDB)
 			fmt.Fprintf(w, "log.level: %s\n", opts.logLvl)
 			return nil
 		},

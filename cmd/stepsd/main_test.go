@@ -268,3 +268,17 @@ func TestHealthcheck(t *testing.T) {
 		t.Errorf("healthcheck of nothing = %d, want 1", code)
 	}
 }
+
+func TestWaitsForTheDatabaseAtStartUp(t *testing.T) {
+	addr := freeAddr(t)
+	m := &Main{Config: Config{DB: "mysql://root@" + addr + "/steps?timeout=1s", Listen: "127.0.0.1:0", WaitForDB: 1500 * time.Millisecond}, Logger: discard()}
+	start := time.Now()
+	err := m.Run(t.Context())
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "unavailable") {
+		t.Fatalf("Run = %v, want the database unavailable", err)
+	}
+	if took := time.Since(start); took < time.Second || took > 10*time.Second {
+		t.Errorf("gave up after %v, want about the 1.5 s wait", took)
+	}
+}
