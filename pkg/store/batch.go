@@ -72,7 +72,7 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		return nil, false, err
 	}
 	key := meta.IdempotencyKey
-	if key == "" && s.kind == KindMySQL {
+	if key == "" && !s.consecutiveIDs {
 		// MySQL does not promise consecutive ids to a multi-row INSERT
 		// (interleaved auto-increment, distributed databases), so the rows
 		// are marked with a key of the server's own and their ids read back.
@@ -129,20 +129,24 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 		if err != nil {
 			return translate(err)
 		}
-		if s.kind != KindSQLite {
+		if !s.consecutiveIDs {
 			continue
 		}
-		// SQLite has one writer, and this transaction holds it: the rows
-		// of one INSERT take consecutive ids, the last of them reported.
-		last, err := res.LastInsertId()
+		// One INSERT's rows have consecutive ids here; MySQL reports the
+		// first, SQLite the last.
+		id, err := res.LastInsertId()
 		if err != nil {
 			return fmt.Errorf("read inserted ids: %w", err)
 		}
+		first := id
+		if s.kind == KindSQLite {
+			first = id - int64(len(chunk)) + 1
+		}
 		for i := range chunk {
-			chunk[i].ID = last - int64(len(chunk)-1-i)
+			chunk[i].ID = first + int64(i)
 		}
 	}
-	if s.kind == KindSQLite {
+	if s.consecutiveIDs {
 		return nil
 	}
 	return readBackIDs(ctx, tx, key, steps)

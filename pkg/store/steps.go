@@ -80,12 +80,7 @@ func (s *Store) CreateStep(ctx context.Context, in model.StepInput, meta model.R
 	}
 	step = newStep(in, meta.ReceivedAt)
 
-	release, err := s.acquireWrite(ctx)
-	if err != nil {
-		return model.Step{}, false, err
-	}
-	step.ID, err = s.insertStep(ctx, step, meta.IdempotencyKey, in.Fingerprint())
-	release()
+	step.ID, err = s.commit(ctx, insertRow{args: insertArgs(step, meta.IdempotencyKey, in.Fingerprint()), key: meta.IdempotencyKey})
 	if errors.Is(err, errDuplicate) && meta.IdempotencyKey != "" {
 		return s.replay(ctx, meta.IdempotencyKey, in.Fingerprint())
 	}
@@ -110,22 +105,6 @@ func newStep(in model.StepInput, receivedAt time.Time) model.Step {
 		Time:        t,
 		ReceivedAt:  receivedAt,
 	}
-}
-
-func (s *Store) insertStep(ctx context.Context, step model.Step, key, fingerprint string) (int64, error) {
-	stmt, err := s.prepared(ctx, insertStep)
-	if err != nil {
-		return 0, err
-	}
-	res, err := stmt.ExecContext(ctx, insertArgs(step, key, fingerprint)...)
-	if err != nil {
-		return 0, translate(err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("read inserted id: %w", err)
-	}
-	return id, nil
 }
 
 func insertArgs(step model.Step, key, fingerprint string) []any {

@@ -38,6 +38,10 @@ type Store struct {
 	writeSlot chan struct{}
 
 	stmts stmtCache
+	group *groupCommitter
+	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
+	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
+	consecutiveIDs bool
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
@@ -82,6 +86,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, unavailable("connect to database", err)
 	}
+	s.consecutiveIDs = s.kind == KindSQLite
+	if s.kind == KindMySQL {
+		s.detectConsecutiveIDs(ctx)
+	}
+	s.startCommitters()
 	return s, nil
 }
 
@@ -105,6 +114,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stopCommitters()
 	s.stmts.close()
 	return s.db.Close()
 }

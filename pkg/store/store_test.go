@@ -292,22 +292,47 @@ func TestStore(t *testing.T) {
 			}
 		})
 
-		t.Run("ConcurrentWritesAllSucceed", func(t *testing.T) {
-			s := testdb.Open(t, fresh(t))
-			var wg sync.WaitGroup
-			for i := range 64 {
-				wg.Go(func() {
-					in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: fmt.Sprint(i)}
-					if _, _, err := s.CreateStep(context.Background(), in, model.RecordMeta{ReceivedAt: time.Now()}); err != nil {
-						t.Errorf("CreateStep %d: %v", i, err)
+		for _, readBack := range []bool{false, true} {
+			t.Run(fmt.Sprintf("ConcurrentWritesGroupCommitted/readBack=%v", readBack), func(t *testing.T) {
+				s := testdb.Open(t, fresh(t))
+				if readBack {
+					store.ForceReadBackIDs(s)
+				}
+				var wg sync.WaitGroup
+				got := make([]model.Step, 200)
+				for i := range got {
+					wg.Go(func() {
+						in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: fmt.Sprint(i)}
+						meta := model.RecordMeta{ReceivedAt: time.Now()}
+						if i%10 == 0 {
+							meta.IdempotencyKey = "shared" // some requests of a group reuse one key
+							in.Status = "shared"
+						}
+						st, _, err := s.CreateStep(context.Background(), in, meta)
+						if err != nil {
+							t.Errorf("CreateStep %d: %v", i, err)
+						}
+						got[i] = st
+					})
+				}
+				wg.Wait()
+				batch, _, err := s.CreateSteps(context.Background(), []model.StepInput{
+					{Component: "b", Version: "1", Owner: "o", Status: "x"}, {Component: "b", Version: "1", Owner: "o", Status: "y"}}, model.RecordMeta{ReceivedAt: t0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, batch...)
+				for i, st := range got {
+					found, err := s.FindStep(context.Background(), st.ID)
+					if err != nil || found != st {
+						t.Errorf("step %d answered %+v, stored under its id: %+v (%v)", i, st, found, err)
 					}
-				})
-			}
-			wg.Wait()
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 64 {
-				t.Errorf("%d rows stored, want 64", len(got))
-			}
-		})
+				}
+				if all, _ := mustList(t, s, model.Filter{}); len(all) != 183 {
+					t.Errorf("%d rows stored, want 180 + 1 shared + 2 in a batch", len(all))
+				}
+			})
+		}
 
 		t.Run("RecordSurvivesReopen", func(t *testing.T) {
 			ctx := context.Background()
