@@ -134,27 +134,8 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"]}
-	if v, ok := p["sprint_days"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			s.writeError(w, r, model.Invalid("sprint_days", "sprint_days must be a whole number of days, not %q", v))
-			return
-		}
-		opts.SprintDays = n
-		if n == 0 {
-			opts.SprintDays = -1 // rejected by Validate, not taken as "default"
-		}
-	}
-	if v, ok := p["sprint_start"]; ok {
-		t, _, err := model.ParseTime(v)
-		if err != nil {
-			s.writeError(w, r, model.Invalid("sprint_start", "sprint_start: %v", err))
-			return
-		}
-		opts.SprintStart = t
-	}
-	if err := opts.Validate(); err != nil {
+	opts, err := statsOptions(p)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -179,6 +160,30 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, stats)
+}
+
+// statsOptions reads the bucket, sprint and outcome parameters of a stats
+// request (GET /v1/stats and the retrospective page) and validates them.
+func statsOptions(p params) (model.StatsOptions, error) {
+	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"]}
+	if v, ok := p["sprint_days"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return opts, model.Invalid("sprint_days", "sprint_days must be a whole number of days, not %q", v)
+		}
+		opts.SprintDays = n
+		if n == 0 {
+			opts.SprintDays = -1 // rejected by Validate, not taken as "default"
+		}
+	}
+	if v, ok := p["sprint_start"]; ok {
+		t, _, err := model.ParseTime(v)
+		if err != nil {
+			return opts, model.Invalid("sprint_start", "sprint_start: %v", err)
+		}
+		opts.SprintStart = t
+	}
+	return opts, opts.Validate()
 }
 
 // present keeps only the names given in the request.

@@ -60,6 +60,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.Handle(path, methodNotAllowed(strings.Join(methods, ", ")))
 	}
+	s.registerUI(mux)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }

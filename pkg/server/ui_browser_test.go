@@ -1,0 +1,456 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// The browser tests drive the page in a real headless Chromium. They need
+// the Debian package chromium (/usr/bin/chromium); STEPS_CHROMIUM names
+// another binary.
+//
+//	go test ./pkg/server -run Browser -v
+//	STEPS_UPDATE_SCREENSHOTS=1 go test ./pkg/server -run Browser   # rewrites docs/img/*.png
+//	STEPS_UI_STEPS=100000 go test ./pkg/server -run BrowserPageWeight -v   # the 100k-step measurement
+const (
+	envChromium    = "STEPS_CHROMIUM"
+	envScreenshots = "STEPS_UPDATE_SCREENSHOTS"
+	envUISteps     = "STEPS_UI_STEPS"
+)
+
+// chromium returns the browser to drive. Without one the test is skipped
+// with a message saying how to enable it, except under CI, where a skipped
+// browser suite would hide a failure: there it fails.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv(envChromium)
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		msg := "browser tests skipped: no Chromium at " + path + "; install it (apt-get install -y chromium) or set " + envChromium + " to a Chromium binary"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI must run them)")
+		}
+		t.Skip(msg)
+	}
+	return path
+}
+
+// browser starts a headless Chromium with a fresh profile, closed when the
+// test ends, and collects what the page writes to the console.
+type browser struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	console []string
+}
+
+func newBrowser(t *testing.T, width, height int) *browser {
+	t.Helper()
+	exec := chromium(t)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exec),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	b := &browser{ctx: ctx}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatalf("start %s: %v", exec, err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				b.mu.Lock()
+				b.console = append(b.console, fmt.Sprintf("%s (%s %s)", m.String(), m.Source, m.URL))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// run runs actions with a time limit.
+func (b *browser) run(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// navigate runs the actions, which must load a page, and waits for it.
+func (b *browser) navigate(t *testing.T, actions ...chromedp.Action[chromedp.Void]) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, actions...)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return res.Status
+}
+
+func (b *browser) noConsoleErrors(t *testing.T) {
+	t.Helper()
+	// Console events arrive on their own; give the last ones a moment.
+	time.Sleep(100 * time.Millisecond)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		t.Errorf("console: %s", m)
+	}
+	b.console = nil
+}
+
+// expectConsole checks that the console has the message, and forgets it.
+func (b *browser) expectConsole(t *testing.T, suffix string) {
+	t.Helper()
+	time.Sleep(100 * time.Millisecond)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	i := slices.IndexFunc(b.console, func(m string) bool { return strings.HasSuffix(m, suffix) })
+	if i < 0 {
+		t.Errorf("console lacks %q: %q", suffix, b.console)
+		return
+	}
+	b.console = slices.Delete(b.console, i, i+1)
+}
+
+func (b *browser) screenshot(t *testing.T, name string, full bool) {
+	t.Helper()
+	if os.Getenv(envScreenshots) == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	var png []byte
+	var err error
+	if full {
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	} else {
+		png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	}
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join("..", "..", "docs", "img", name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", path)
+}
+
+// historyServer is a stepsd over a SQLite store seeded with a generated
+// history, its clock at the end of it.
+func historyServer(t *testing.T, h history, tokens ...server.Token) (*httptest.Server, int) {
+	t.Helper()
+	st := testdb.Open(t, testdb.SQLite(t))
+	n := seedHistory(t, st, h)
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Tokens: tokens, Now: func() time.Time { return h.end }}))
+	t.Cleanup(srv.Close)
+	return srv, n
+}
+
+func TestBrowserDashboard(t *testing.T) {
+	chromium(t)
+	srv, n := historyServer(t, defaultHistory(t0))
+	t.Logf("history: %d steps", n)
+	b := newBrowser(t, 1280, 800)
+	ts := &testServer{Server: srv}
+
+	t.Run("LoadsWithoutConsoleErrors", func(t *testing.T) {
+		if status := b.navigate(t, chromedp.Navigate(srv.URL+"/")); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+		b.run(t, chromedp.WaitVisible(chromedp.ID("trend")))
+		if title := eval[string](t, b, `document.title`); title != "Deploy durations · steps" {
+			t.Errorf("title %q", title)
+		}
+		// The stylesheet applied: a rule of it changed the layout.
+		if d := eval[string](t, b, `getComputedStyle(document.querySelector('.filters')).display`); d != "flex" {
+			t.Errorf("the stylesheet did not apply (filters display %q)", d)
+		}
+		b.noConsoleErrors(t)
+		b.screenshot(t, "dashboard-1280x800.png", false)
+		b.screenshot(t, "dashboard-1280-full.png", true)
+	})
+
+	t.Run("TrendShowsOnePointPerBucket", func(t *testing.T) {
+		since := t0.Add(-90 * 24 * time.Hour).Format(time.RFC3339)
+		all, withData := statsBuckets(t, ts, "since="+url.QueryEscape(since))
+		if got := eval[int](t, b, `document.querySelectorAll('#trend svg.trend g.bucket').length`); got != all {
+			t.Errorf("%d bucket columns, want %d", got, all)
+		}
+		if got := eval[int](t, b, `document.querySelectorAll('#trend svg.trend circle.p50').length`); got != withData {
+			t.Errorf("%d p50 points, want %d", got, withData)
+		}
+		// Every point is drawn inside the chart, left to right.
+		xs := eval[[]float64](t, b, `[...document.querySelectorAll('#trend circle.p50')].map(c => c.getBoundingClientRect().x)`)
+		box := eval[[]float64](t, b, `(r => [r.left, r.right])(document.querySelector('#trend svg.trend').getBoundingClientRect())`)
+		if !slices.IsSorted(xs) || len(xs) == 0 || xs[0] < box[0] || xs[len(xs)-1] > box[1] {
+			t.Errorf("points at %v, chart from %v", xs, box)
+		}
+		growth := eval[string](t, b, `document.getElementById('summary').textContent`)
+		if !strings.HasPrefix(growth, "Deploy time grows ") {
+			t.Errorf("summary %q", growth)
+		}
+	})
+
+	t.Run("ChangingAFilterUpdatesTheURLAndTheData", func(t *testing.T) {
+		before := eval[int](t, b, `+document.getElementById('deploy-count').textContent`)
+		b.run(t,
+			chromedp.SetValue(chromedp.ID("f-component"), "api"),
+			chromedp.SetValue(chromedp.ID("f-since"), "365d"),
+			chromedp.SetValue(chromedp.ID("f-bucket"), "month"),
+		)
+		if status := b.navigate(t, chromedp.Click(chromedp.CSS(".filters button[type=submit]"))); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+		loc := eval[string](t, b, `location.href`)
+		u, err := url.Parse(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := u.Query(); q.Get("component") != "api" || q.Get("bucket") != "month" || q.Get("since") != "365d" {
+			t.Errorf("URL %s does not hold the filters", loc)
+		}
+		since := t0.Add(-365 * 24 * time.Hour).Format(time.RFC3339)
+		all, _ := statsBuckets(t, ts, "component=api&bucket=month&since="+url.QueryEscape(since))
+		if got := eval[int](t, b, `document.querySelectorAll('#trend g.bucket').length`); got != all || all < 12 {
+			t.Errorf("%d monthly columns, want %d", got, all)
+		}
+		after := eval[int](t, b, `+document.getElementById('deploy-count').textContent`)
+		if after == before || after == 0 {
+			t.Errorf("deployments %d before, %d after filtering", before, after)
+		}
+		names := eval[[]string](t, b, `[...document.querySelectorAll('#recent tbody td:nth-child(2) a')].map(a => a.textContent)`)
+		for _, name := range names {
+			if !strings.HasPrefix(name, "api ") {
+				t.Errorf("component=api lists %q", name)
+			}
+		}
+		if h := eval[string](t, b, `document.getElementById('trend-title').textContent`); h != "Deploy duration per month" {
+			t.Errorf("heading %q", h)
+		}
+		b.noConsoleErrors(t)
+	})
+
+	t.Run("TimelineShowsPhasesInOrder", func(t *testing.T) {
+		b.navigate(t, chromedp.Navigate(srv.URL+"/?component=api"))
+		link := eval[string](t, b, `document.querySelector('#recent tbody tr.success td:nth-child(2) a').getAttribute('href')`)
+		b.navigate(t, chromedp.Click(chromedp.CSS(`#recent tbody tr.success td:nth-child(2) a`)))
+		b.run(t, chromedp.WaitVisible(chromedp.ID("timeline")))
+		if got := eval[string](t, b, `location.pathname + location.search`); got != link {
+			t.Errorf("opened %q, want %q", got, link)
+		}
+		steps := eval[[]string](t, b, `[...document.querySelectorAll('#timeline tbody th')].map(th => th.textContent)`)
+		if strings.Join(steps, " ") != "build tests migrate rollout finished" {
+			t.Errorf("phases %q", steps)
+		}
+		// The bars start where the previous one ends, left to right.
+		xs := eval[[][]float64](t, b, `[...document.querySelectorAll('#timeline td.bar rect:not(.track)')].map(r => { const b = r.getBoundingClientRect(); return [b.left, b.right]; })`)
+		for i := 1; i < len(xs); i++ {
+			if xs[i][0] < xs[i-1][0] || xs[i][0]-xs[i-1][1] > 2 {
+				t.Errorf("bar %d at %v follows a bar at %v", i, xs[i], xs[i-1])
+			}
+		}
+		// The durations shown are the API's.
+		u, _ := url.Parse(link)
+		q := u.Query()
+		r := ts.do(t, "GET", "/v1/deployments?format=json&component="+url.QueryEscape(q.Get("component"))+"&version="+url.QueryEscape(q.Get("version")), nil)
+		var list struct{ Deployments []model.Deployment }
+		if err := json.Unmarshal(r.body, &list); err != nil || len(list.Deployments) != 1 {
+			t.Fatalf("deployment from the API: %s", r.body)
+		}
+		durations := eval[[]string](t, b, `[...document.querySelectorAll('#timeline tbody td:last-child')].map(td => td.textContent)`)
+		for i, p := range list.Deployments[0].Steps {
+			want := "end"
+			if p.DurationSeconds != nil {
+				want = model.HumanDuration(*p.DurationSeconds)
+			}
+			if i >= len(durations) || durations[i] != want {
+				t.Errorf("phase %d (%s): %q, want %q", i, p.Status, durations, want)
+			}
+		}
+		b.noConsoleErrors(t)
+		b.screenshot(t, "timeline-1280x800.png", false)
+	})
+
+	t.Run("Phone", func(t *testing.T) {
+		b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+		b.navigate(t, chromedp.Navigate(srv.URL+"/"))
+		// Nothing but the wide tables scrolls sideways.
+		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("the page is %d px wide on a 390 px phone", w)
+		}
+		if n := eval[int](t, b, `[...document.querySelectorAll('.xlabels')].filter(g => getComputedStyle(g).display != 'none').length`); n != 1 {
+			t.Errorf("%d sets of axis labels shown", n)
+		}
+		b.noConsoleErrors(t)
+		b.screenshot(t, "dashboard-390x844.png", false)
+		b.run(t, chromedp.EmulateViewport(1280, 800))
+	})
+}
+
+func TestBrowserTokenForm(t *testing.T) {
+	chromium(t)
+	srv, _ := historyServer(t, history{end: t0, days: 30, perDay: 2, components: []string{"api", "web"}},
+		server.Token{Scope: server.ScopeRead, Secret: "dashboard-secret"})
+	b := newBrowser(t, 1280, 800)
+
+	if status := b.navigate(t, chromedp.Navigate(srv.URL+"/?component=web")); status != 200 {
+		t.Errorf("without a token: %d", status)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#trend, #recent').length`); n != 0 {
+		t.Error("data shown without a token")
+	}
+	b.screenshot(t, "sign-in-1280x800.png", false)
+
+	b.run(t, chromedp.SetValue(chromedp.ID("token"), "not-the-secret"))
+	if status := b.navigate(t, chromedp.Click(chromedp.CSS(".login button[type=submit]"))); status != 401 {
+		t.Errorf("wrong token: %d", status)
+	}
+	if msg := eval[string](t, b, `document.querySelector('.error').textContent`); !strings.Contains(msg, "not valid") {
+		t.Errorf("wrong token message %q", msg)
+	}
+	// The browser logs the 401 of the rejected form: that one is expected.
+	b.expectConsole(t, "status of 401 (Unauthorized) (network "+srv.URL+"/ui/login)")
+
+	b.run(t, chromedp.SetValue(chromedp.ID("token"), "dashboard-secret"))
+	b.navigate(t, chromedp.Click(chromedp.CSS(".login button[type=submit]")))
+	b.run(t, chromedp.WaitVisible(chromedp.ID("trend")))
+	if got := eval[string](t, b, `location.pathname + location.search`); got != "/?component=web" {
+		t.Errorf("after sign-in at %q, want back at /?component=web", got)
+	}
+	if href := eval[string](t, b, `location.href`); strings.Contains(href, "secret") {
+		t.Errorf("token in the URL %s", href)
+	}
+	if c := eval[string](t, b, `document.cookie`); c != "" {
+		t.Errorf("the page's script can read cookie %q", c)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	cookies, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]*network.Cookie, error) {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{srv.URL}})
+		if err != nil {
+			return nil, err
+		}
+		return res.Cookies, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cookies) != 1 || !cookies[0].HTTPOnly || cookies[0].SameSite != network.CookieSameSiteStrict || cookies[0].Session {
+		for _, c := range cookies {
+			t.Errorf("cookie %s: HttpOnly %v SameSite %q session %v", c.Name, c.HTTPOnly, c.SameSite, c.Session)
+		}
+		t.Errorf("want one persistent HttpOnly, SameSite=Strict cookie; got %d", len(cookies))
+	}
+
+	b.navigate(t, chromedp.Click(chromedp.CSS(".signout button")))
+	if n := eval[int](t, b, `document.querySelectorAll('#token').length`); n != 1 {
+		t.Error("signing out does not bring the form back")
+	}
+	b.noConsoleErrors(t)
+}
+
+// TestBrowserPageWeight measures what a first visit costs: bytes over the
+// wire for the page and its assets, and the paint times, over a generated
+// history (STEPS_UI_STEPS steps, default the one-year history).
+func TestBrowserPageWeight(t *testing.T) {
+	chromium(t)
+	h := defaultHistory(t0)
+	if v := os.Getenv(envUISteps); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("%s: %v", envUISteps, err)
+		}
+		h = scaledHistory(t0, n)
+	}
+	start := time.Now()
+	srv, n := historyServer(t, h)
+	t.Logf("seeded %d steps in %s", n, time.Since(start).Round(time.Millisecond))
+	for _, path := range []string{"/", "/?since=", "/?since=&bucket=day"} {
+		// A fresh profile, so nothing is cached; a first page that loads no
+		// asset, so the browser's own start-up is not counted.
+		b := newBrowser(t, 1280, 800)
+		b.navigate(t, chromedp.Navigate(srv.URL+"/healthz"))
+		b.navigate(t, chromedp.Navigate(srv.URL+path))
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`performance.getEntriesByName('first-contentful-paint').length > 0`)); err != nil {
+			t.Errorf("no first contentful paint: %v", err)
+		}
+		cancel()
+		m := eval[map[string]float64](t, b, `(() => {
+			const nav = performance.getEntriesByType('navigation')[0];
+			const paint = Object.fromEntries(performance.getEntriesByType('paint').map(p => [p.name, p.startTime]));
+			const res = performance.getEntriesByType('resource');
+			return {
+				html: nav.transferSize, htmlBody: nav.decodedBodySize,
+				assets: res.reduce((s, r) => s + r.transferSize, 0), n: res.length,
+				ttfb: nav.responseStart, responseEnd: nav.responseEnd,
+				fcp: paint['first-contentful-paint'] || -1, load: nav.loadEventEnd,
+			};
+		})()`)
+		total := m["html"] + m["assets"]
+		t.Logf("%-22s transferred %5.1f KB (page %5.1f KB, %5.1f KB unpacked; %d assets %4.1f KB) · TTFB %4.0f ms · first contentful paint %4.0f ms · page complete %4.0f ms · load %4.0f ms",
+			path, total/1000, m["html"]/1000, m["htmlBody"]/1000, int(m["n"]), m["assets"]/1000, m["ttfb"], m["fcp"], m["responseEnd"], m["load"])
+		if total > 200_000 {
+			t.Errorf("%s: %.0f bytes transferred; the page must stay under 200 KB", path, total)
+		}
+		b.noConsoleErrors(t)
+	}
+}

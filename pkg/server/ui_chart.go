@@ -1,0 +1,551 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// The charts are SVG drawn on the server. Their width follows the page
+// (x in percent, or in a viewBox stretched with preserveAspectRatio="none"
+// for bars and lines) while their height and text stay in pixels, so the
+// same markup reads on a laptop and a phone. Positioning must use SVG
+// attributes: the page's Content-Security-Policy allows no inline style.
+
+// Geometry of the trend chart, in pixels (height) and percent (width).
+const (
+	trendHeight  = 280.0 // the whole SVG
+	trendTop     = 14.0  // room for the top tick's label
+	trendPlot    = 226.0 // height of the plotting area
+	trendLeftPct = 3.0   // plot starts at this % of the width…
+	trendWPct    = 94.0  // …and spans this % of it
+	// Count bars use at most this part of the plot's height, below the lines.
+	trendBarShare = 0.45
+	// viewBox width of the stretched layers.
+	stretchWidth = 1000.0
+)
+
+// formatCoord writes a coordinate briefly: the page carries hundreds.
+func formatCoord(v float64) string {
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+func pct(v float64) string {
+	return formatCoord(v) + "%"
+}
+
+// dashboardView is the data of the dashboard's lower part.
+type dashboardView struct {
+	Stats      model.Stats
+	Total      int
+	Running    int
+	Stuck      int
+	BucketWord string // "week", "sprint", …
+	Latest     *model.BucketStats
+	Growth     string // "+1.9 %", signed
+	Sprint     string
+	Slower     bool
+	Trend      trendChart
+	Steps      []stepRow
+	Recent     []recentRow
+	// Components and Environments are suggestions for the filter form.
+	Components   []string
+	Environments []string
+	// APIPath is the same stats from the API, for scripts.
+	APIPath string
+	Range   string
+}
+
+func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOptions, now time.Time) *dashboardView {
+	st := d.stats
+	v := &dashboardView{
+		Stats:        st,
+		Total:        d.total,
+		Running:      d.running,
+		Stuck:        d.stuck,
+		BucketWord:   opts.Bucket,
+		Components:   d.components,
+		Environments: d.environments,
+		Growth:       fmt.Sprintf("%+.1f %%", st.Trend.GrowthPercentPerWeek),
+		Sprint:       fmt.Sprintf("%+.1f %%", st.Trend.GrowthPercentPerSprint),
+		Slower:       st.Trend.GrowthPercentPerWeek > 0,
+	}
+	if opts.Bucket == model.BucketSprint {
+		v.BucketWord = fmt.Sprintf("%d-day sprint", opts.SprintDays)
+	}
+	for i := len(st.Buckets) - 1; i >= 0; i-- {
+		if st.Buckets[i].Count > 0 {
+			v.Latest = &st.Buckets[i]
+			break
+		}
+	}
+	v.Trend = newTrendChart(st.Buckets, opts)
+	colours := stepColours(st.Steps)
+	for _, s := range st.Steps {
+		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts))
+	}
+	// Phase bars share one scale, the longest finished deployment listed, so
+	// rows compare; a deployment stuck for hours is cut at the edge.
+	longest := 0.0
+	for _, dep := range d.recent {
+		if dep.Outcome != model.OutcomeInProgress {
+			longest = max(longest, dep.DurationSeconds)
+		}
+	}
+	for _, dep := range d.recent {
+		v.Recent = append(v.Recent, newRecentRow(dep, colours, longest, now))
+	}
+	api := url.Values{}
+	for _, kv := range [][2]string{{"component", f.Component}, {"environment", f.Environment}, {"bucket", opts.Bucket}} {
+		if kv[1] != "" {
+			api.Set(kv[0], kv[1])
+		}
+	}
+	if opts.Bucket == model.BucketSprint || q.SprintDays != "" {
+		api.Set("sprint_days", strconv.Itoa(opts.SprintDays))
+	}
+	if q.SprintStart != "" {
+		api.Set("sprint_start", opts.SprintStart.Format("2006-01-02"))
+	}
+	from, to := "the first deployment", "now"
+	if !f.Since.IsZero() {
+		api.Set("since", f.Since.UTC().Format(time.RFC3339))
+		from = f.Since.UTC().Format("2006-01-02 15:04")
+	}
+	if !f.Until.IsZero() {
+		api.Set("until", f.Until.UTC().Format(time.RFC3339))
+		to = f.Until.UTC().Format("2006-01-02 15:04")
+	}
+	v.APIPath = "/v1/stats?" + api.Encode()
+	v.Range = from + " to " + to + " UTC"
+	return v
+}
+
+// trendChart is the deploy-duration chart: p50 and p90 lines over count
+// bars, one column per bucket.
+type trendChart struct {
+	Height                   float64
+	PlotX, PlotW             string // the stretched layer's place, in percent
+	PlotY, PlotH             float64
+	Grid                     []tick
+	Bars                     []bar // in the stretched layer
+	P50Path, P90Path         string
+	Buckets                  []trendBucket
+	LabelsWide, LabelsNarrow []xLabel
+	LabelY, YearY            float64
+	MaxCount                 int
+	R                        float64 // the points' radius: smaller when they crowd
+	Label                    string  // the chart's accessible summary
+}
+
+type tick struct {
+	Y     float64
+	Label string
+}
+
+type bar struct {
+	X, Y, W, H float64
+}
+
+// trendBucket is one column: a transparent area that shows the bucket's
+// numbers on hover, and its p50 and p90 points.
+type trendBucket struct {
+	Name       string
+	Start      time.Time
+	Durations  model.Durations
+	X, W       string // the column, in percent
+	CX         string // its centre
+	P50Y, P90Y float64
+	Empty      bool
+	Title      string
+}
+
+type xLabel struct {
+	X, Text, Year string
+}
+
+func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendChart {
+	c := trendChart{Height: trendHeight, PlotX: pct(trendLeftPct), PlotW: pct(trendWPct), PlotY: trendTop, PlotH: trendPlot,
+		LabelY: trendTop + trendPlot + 18, YearY: trendTop + trendPlot + 33}
+	n := len(buckets)
+	if n == 0 {
+		c.Label = "No finished deployments in this range."
+		return c
+	}
+	top := 0.0
+	for _, b := range buckets {
+		if b.P90Seconds != nil {
+			top = max(top, *b.P90Seconds)
+		}
+		c.MaxCount = max(c.MaxCount, b.Count)
+	}
+	c.R = math.Max(1, math.Min(3, 300/float64(n)))
+	top, values := durationTicks(top, 4)
+	y := func(v float64) float64 { return trendTop + trendPlot - v/top*trendPlot }
+	for _, v := range values {
+		c.Grid = append(c.Grid, tick{Y: y(v), Label: shortDuration(v)})
+	}
+	colW := stretchWidth / float64(n)
+	var p50, p90 pathBuilder
+	for i, b := range buckets {
+		tb := trendBucket{Name: bucketName(b, opts), Start: b.Start, Durations: b.Durations,
+			X:  pct(trendLeftPct + trendWPct*float64(i)/float64(n)),
+			W:  pct(trendWPct / float64(n)),
+			CX: pct(trendLeftPct + trendWPct*(float64(i)+0.5)/float64(n))}
+		cx := colW * (float64(i) + 0.5)
+		if b.Count > 0 && c.MaxCount > 0 {
+			h := float64(b.Count) / float64(c.MaxCount) * trendPlot * trendBarShare
+			w := colW * 0.7
+			c.Bars = append(c.Bars, bar{X: cx - w/2, Y: trendTop + trendPlot - h, W: w, H: h})
+		}
+		if b.P50Seconds == nil {
+			tb.Empty = true
+			tb.Title = tb.Name + ": no deployments"
+			p50.gap()
+			p90.gap()
+		} else {
+			tb.P50Y, tb.P90Y = y(*b.P50Seconds), y(*b.P90Seconds)
+			p50.to(cx, tb.P50Y)
+			p90.to(cx, tb.P90Y)
+			tb.Title = fmt.Sprintf("%s: %d deployments, p50 %s, p90 %s", tb.Name, b.Count,
+				model.HumanDuration(*b.P50Seconds), model.HumanDuration(*b.P90Seconds))
+		}
+		c.Buckets = append(c.Buckets, tb)
+	}
+	c.P50Path, c.P90Path = p50.String(), p90.String()
+	// Labels every few columns, so that they never overlap: densely when
+	// the page is wide, sparsely on a phone (CSS shows one set).
+	c.LabelsWide = xLabels(buckets, opts, int(math.Ceil(72*float64(n)/900)))
+	c.LabelsNarrow = xLabels(buckets, opts, int(math.Ceil(64*float64(n)/330)))
+	c.Label = trendSummary(buckets, opts)
+	return c
+}
+
+func xLabels(buckets []model.BucketStats, opts model.StatsOptions, every int) []xLabel {
+	every = max(every, 1)
+	n := len(buckets)
+	var out []xLabel
+	year := 0
+	for i := 0; i < n; i += every {
+		b := buckets[i]
+		l := xLabel{X: pct(trendLeftPct + trendWPct*(float64(i)+0.5)/float64(n))}
+		if opts.Bucket == model.BucketMonth {
+			l.Text = b.Start.UTC().Format("Jan")
+		} else {
+			l.Text = b.Start.UTC().Format("Jan 2")
+		}
+		if y := b.Start.UTC().Year(); y != year {
+			l.Year, year = strconv.Itoa(y), y
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// trendSummary describes the chart in words, for screen readers.
+func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
+	var first, last *model.BucketStats
+	for i := range buckets {
+		if buckets[i].P50Seconds != nil {
+			if first == nil {
+				first = &buckets[i]
+			}
+			last = &buckets[i]
+		}
+	}
+	word := opts.Bucket
+	if word == model.BucketSprint {
+		word = "sprint"
+	}
+	s := fmt.Sprintf("Deploy duration per %s, %d %ss from %s: ", word, len(buckets), word, buckets[0].Start.UTC().Format("2006-01-02"))
+	if first == nil {
+		return s + "no finished deployments."
+	}
+	return s + fmt.Sprintf("p50 went from %s to %s, p90 from %s to %s.",
+		model.HumanDuration(*first.P50Seconds), model.HumanDuration(*last.P50Seconds),
+		model.HumanDuration(*first.P90Seconds), model.HumanDuration(*last.P90Seconds))
+}
+
+// bucketName names a bucket for people: "Week of 2026-01-05".
+func bucketName(b model.BucketStats, opts model.StatsOptions) string {
+	start := b.Start.UTC()
+	switch opts.Bucket {
+	case model.BucketDay:
+		return start.Format("Mon 2006-01-02")
+	case model.BucketWeek:
+		return "Week of " + start.Format("2006-01-02")
+	case model.BucketMonth:
+		return start.Format("January 2006")
+	}
+	return "Sprint " + start.Format("2006-01-02") + " to " + b.End.UTC().AddDate(0, 0, -1).Format("2006-01-02")
+}
+
+// pathBuilder draws a line through points, broken where data is missing.
+type pathBuilder struct {
+	b    strings.Builder
+	open bool
+}
+
+func (p *pathBuilder) to(x, y float64) {
+	if p.open {
+		p.b.WriteString("L")
+	} else {
+		if p.b.Len() > 0 {
+			p.b.WriteString(" ")
+		}
+		p.b.WriteString("M")
+	}
+	p.b.WriteString(formatCoord(x) + " " + formatCoord(y))
+	p.open = true
+}
+
+func (p *pathBuilder) gap() { p.open = false }
+
+func (p *pathBuilder) String() string { return p.b.String() }
+
+// durationSteps are the tick spacings people read easily.
+var durationSteps = []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400,
+	2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400}
+
+// durationTicks returns the top of an axis from 0 that holds v, and the
+// ticks on it: at most want of them, above zero, at a readable spacing.
+func durationTicks(v float64, want int) (top float64, ticks []float64) {
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		v = 1
+	}
+	step := durationSteps[len(durationSteps)-1]
+	for _, s := range durationSteps {
+		if math.Ceil(v/s) <= float64(want) {
+			step = s
+			break
+		}
+	}
+	n := math.Ceil(v / step)
+	if n*step < v*1.05 {
+		n++ // headroom, so the top point does not touch the edge
+	}
+	for i := 1.0; i <= n; i++ {
+		ticks = append(ticks, i*step)
+	}
+	return n * step, ticks
+}
+
+// shortDuration labels an axis tick: 30s, 5m, 1h30m, 2d.
+func shortDuration(s float64) string {
+	n := int64(math.Round(s))
+	switch {
+	case n%86400 == 0:
+		return strconv.FormatInt(n/86400, 10) + "d"
+	case n%3600 == 0:
+		return strconv.FormatInt(n/3600, 10) + "h"
+	case n >= 3600:
+		return fmt.Sprintf("%dh%02dm", n/3600, n%3600/60)
+	case n%60 == 0:
+		return strconv.FormatInt(n/60, 10) + "m"
+	case n >= 60:
+		return fmt.Sprintf("%dm%02ds", n/60, n%60)
+	}
+	return strconv.FormatInt(n, 10) + "s"
+}
+
+// stepColours gives each step name a colour class, slowest first, so a
+// step has the same colour in every chart of the page.
+func stepColours(steps []model.StepStats) map[string]string {
+	const palette = 8
+	out := map[string]string{}
+	for i, s := range steps {
+		if i < palette {
+			out[s.Status] = "c" + strconv.Itoa(i)
+		} else {
+			out[s.Status] = "cx"
+		}
+	}
+	return out
+}
+
+// stepRow is one line of the slowest-steps table.
+type stepRow struct {
+	model.StepStats
+	Colour    string
+	ShareW    float64 // bar width, of 100
+	P50Path   string
+	P90Path   string
+	First     string // p50 in the first bucket with data
+	Last      string // …and in the last
+	SparkText string
+}
+
+// Sparkline geometry: a stretched viewBox, in units.
+const (
+	sparkW = 100.0
+	sparkH = 30.0
+)
+
+func newStepRow(s model.StepStats, colour string, opts model.StatsOptions) stepRow {
+	r := stepRow{StepStats: s, Colour: colour, ShareW: math.Max(s.SharePercent, 0.3)}
+	// A sparkline shows the shape, so it spans the step's own range rather
+	// than starting at zero; the numbers beside it say how far it moved.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, b := range s.Buckets {
+		if b.P50Seconds != nil {
+			lo = min(lo, *b.P50Seconds)
+			hi = max(hi, *b.P90Seconds)
+		}
+	}
+	if hi-lo < 1e-9 {
+		lo, hi = lo-1, hi+1
+	}
+	n := len(s.Buckets)
+	var p50, p90 pathBuilder
+	var first, last *model.BucketStats
+	for i, b := range s.Buckets {
+		x := sparkW * (float64(i) + 0.5) / float64(n)
+		if b.P50Seconds == nil {
+			p50.gap()
+			p90.gap()
+			continue
+		}
+		if first == nil {
+			first = &s.Buckets[i]
+		}
+		last = &s.Buckets[i]
+		y := func(v float64) float64 { return 2 + (sparkH-4)*(hi-v)/(hi-lo) }
+		p50.to(x, y(*b.P50Seconds))
+		p90.to(x, y(*b.P90Seconds))
+	}
+	// A single point would draw nothing: make it a short flat line.
+	r.P50Path, r.P90Path = widenDot(p50.String()), widenDot(p90.String())
+	if first != nil {
+		r.First, r.Last = model.HumanDuration(*first.P50Seconds), model.HumanDuration(*last.P50Seconds)
+		r.SparkText = fmt.Sprintf("%s per %s: p50 from %s to %s, p90 from %s to %s", s.Status, opts.Bucket,
+			r.First, r.Last, model.HumanDuration(*first.P90Seconds), model.HumanDuration(*last.P90Seconds))
+	}
+	return r
+}
+
+// widenDot turns a one-point path "Mx y" into a short horizontal line.
+func widenDot(d string) string {
+	if d == "" || strings.ContainsAny(d, "L") {
+		return d
+	}
+	var out []string
+	for _, seg := range strings.Split(d, " M") {
+		seg = strings.TrimPrefix(seg, "M")
+		out = append(out, "M"+seg+"h1")
+	}
+	return strings.Join(out, " ")
+}
+
+// recentRow is one line of the recent-deployments table.
+type recentRow struct {
+	*model.Deployment
+	Link   string
+	Phases []phaseBar // stacked, in the stretched layer
+	Label  string     // the phases in words
+}
+
+type phaseBar struct {
+	X, W    float64
+	Colour  string
+	Title   string
+	Running bool
+}
+
+func newRecentRow(d *model.Deployment, colours map[string]string, longest float64, now time.Time) recentRow {
+	r := recentRow{Deployment: d, Link: deploymentLink(d)}
+	if longest <= 0 {
+		longest = 1
+	}
+	x := 0.0
+	var words []string
+	for i, p := range d.Steps {
+		sec, running := 0.0, false
+		switch {
+		case p.DurationSeconds != nil:
+			sec = *p.DurationSeconds
+		case d.Outcome == model.OutcomeInProgress && i == len(d.Steps)-1:
+			sec, running = max(0, now.Sub(p.Time).Seconds()), true
+		default:
+			continue
+		}
+		w := min(sec/longest*stretchWidth, stretchWidth-x)
+		colour := colours[p.Status]
+		if colour == "" {
+			colour = "cx"
+		}
+		title := p.Status + " " + model.HumanDuration(sec)
+		if running {
+			title += " so far"
+		}
+		words = append(words, title)
+		r.Phases = append(r.Phases, phaseBar{X: x, W: w, Colour: colour, Title: title, Running: running})
+		x += w
+	}
+	r.Label = strings.Join(words, ", ")
+	return r
+}
+
+func deploymentLink(d *model.Deployment) string {
+	v := url.Values{}
+	v.Set("component", d.Component)
+	v.Set("version", d.Version)
+	v.Set("environment", d.Environment)
+	v.Set("attempt", strconv.Itoa(d.Attempt))
+	return "/ui/deployment?" + v.Encode()
+}
+
+// timelineView is one deployment's page: a bar per phase, in order.
+type timelineView struct {
+	D        *model.Deployment
+	Phases   []timelinePhase
+	Back     string
+	Duration float64
+}
+
+type timelinePhase struct {
+	N       int
+	Status  string
+	Time    time.Time
+	Offset  float64 // seconds from the start
+	Seconds *float64
+	Running bool
+	End     bool // the terminal step: a moment, not a phase
+	X, W    float64
+	Colour  string
+}
+
+func newTimelineView(d *model.Deployment, now time.Time) *timelineView {
+	v := &timelineView{D: d, Duration: d.DurationSeconds}
+	total := d.DurationSeconds
+	if total <= 0 {
+		total = 1
+	}
+	v.Back = "/?" + url.Values{"component": {d.Component}, "environment": {d.Environment}}.Encode()
+	for i, p := range d.Steps {
+		// Rows are labelled, so bars need no colour of their own; one colour
+		// also cannot disagree with the dashboard's colours for the steps.
+		tp := timelinePhase{N: i + 1, Status: p.Status, Time: p.Time, Offset: p.Time.Sub(d.StartedAt).Seconds(),
+			Seconds: p.DurationSeconds, Colour: "phase"}
+		tp.X = tp.Offset / total * stretchWidth
+		switch {
+		case p.DurationSeconds != nil:
+			tp.W = *p.DurationSeconds / total * stretchWidth
+		case d.Outcome == model.OutcomeInProgress:
+			sec := max(0, now.Sub(p.Time).Seconds())
+			tp.Seconds, tp.Running = &sec, true
+			tp.W = sec / total * stretchWidth
+		default:
+			tp.End = true
+			tp.X = min(tp.X, stretchWidth-4)
+			tp.W = 4
+			tp.Colour = "end"
+		}
+		v.Phases = append(v.Phases, tp)
+	}
+	return v
+}
