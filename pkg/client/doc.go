@@ -27,6 +27,27 @@
 //		fmt.Println(step.Component, step.Version, step.Status, step.Time)
 //	}
 //
+// # Deploys and their trend
+//
+// The server groups steps into deployments (see model.Deployment) and
+// measures them. Deployments iterates over them page by page, as Steps does
+// over steps; Stats returns durations per bucket, the slowest steps and the
+// growth rate; WriteStats copies the server's own JSON or CSV of the same:
+//
+//	for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api"}}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(d.Version, d.Outcome, model.HumanDuration(d.DurationSeconds))
+//	}
+//	st, err := c.Stats(ctx, model.Filter{Component: "api"}, model.StatsOptions{Bucket: model.BucketSprint})
+//	fmt.Println(st.Summary)
+//
+// RecordBatch stores many steps at once, all or nothing, keeping their
+// times; SendBatch does it under a key of the caller's and says whether the
+// server had already stored that batch (BatchResult.Replayed), which is how
+// stepsctl import can be run again without storing anything twice.
+//
 // # Retries and idempotency
 //
 // Every call is retried on connection errors and on 429, 502, 503 and 504

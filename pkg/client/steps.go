@@ -61,8 +61,25 @@ func (c *Client) RecordBatch(ctx context.Context, ins []model.StepInput) ([]mode
 // RecordBatchWithKey is RecordBatch with a key the caller chose, as
 // RecordWithKey.
 func (c *Client) RecordBatchWithKey(ctx context.Context, key string, ins []model.StepInput) ([]model.Step, error) {
+	res, err := c.SendBatch(ctx, key, ins)
+	return res.Steps, err
+}
+
+// BatchResult is the server's answer to a batch.
+type BatchResult struct {
+	Steps []model.Step // the stored steps, in the order sent
+	// Replayed reports that the server had already stored this batch under
+	// its key, and stored nothing now: a batch sent again (an import run a
+	// second time). A batch stored by an earlier attempt of the same call,
+	// whose answer was lost, comes back replayed too.
+	Replayed bool
+}
+
+// SendBatch is RecordBatchWithKey that also says whether the batch was
+// stored now or had been stored before under the same key.
+func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInput) (BatchResult, error) {
 	if err := model.ValidateIdempotencyKey(key); err != nil {
-		return nil, err
+		return BatchResult{}, err
 	}
 	norm := make([]model.StepInput, len(ins))
 	for i, in := range ins {
@@ -70,17 +87,20 @@ func (c *Client) RecordBatchWithKey(ctx context.Context, key string, ins []model
 	}
 	body, err := jsonBody(norm)
 	if err != nil {
-		return nil, err
+		return BatchResult{}, err
 	}
 	var out stepsBody
+	var replayed bool
 	req := request{method: http.MethodPost, path: "/v1/steps/batch", body: body, idempotencyKey: key}
 	err = c.do(ctx, req, func(resp *http.Response) error {
+		out = stepsBody{}
+		replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 		return decodeJSON(resp, &out)
 	})
 	if err != nil {
-		return nil, err
+		return BatchResult{}, err
 	}
-	return out.Steps, nil
+	return BatchResult{Steps: out.Steps, Replayed: replayed}, nil
 }
 
 // Get returns the step with the given id. A missing step is an *APIError

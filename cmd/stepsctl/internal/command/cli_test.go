@@ -21,7 +21,7 @@ import (
 func TestHelpHasExamples(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, args := range [][]string{{}, {"record"}, {"list"}, {"flush"}, {"version"}, {"completion"}} {
+	for _, args := range [][]string{{}, {"record"}, {"list"}, {"flush"}, {"deployments"}, {"stats"}, {"run"}, {"import"}, {"version"}, {"completion"}} {
 		name := strings.Join(append([]string{"stepsctl"}, args...), " ")
 		t.Run(name, func(t *testing.T) {
 			r := h.mustRun(false, append(args, "--help")...)

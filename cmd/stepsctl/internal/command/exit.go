@@ -51,13 +51,22 @@ type silentError struct{ err error }
 func (e *silentError) Error() string { return e.err.Error() }
 func (e *silentError) Unwrap() error { return e.err }
 
+// exitStatus is the exit code of a command that run ran and that failed:
+// stepsctl exits with it. The failure was reported on stderr.
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // ExitCode chooses the exit code for the error a command returned. It is
 // the only place that does.
 func ExitCode(err error) int {
 	var usage *UsageError
+	var status *exitStatus
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &status):
+		return status.code
 	case errors.As(err, &usage):
 		return ExitUsage
 	default:
@@ -90,7 +99,8 @@ func Main(ctx context.Context, f *Factory, args []string) (code int) {
 // printError prints err as one line on w, and the usage after a usage error.
 func printError(w io.Writer, cmd *cobra.Command, err error) {
 	var silent *silentError
-	if errors.As(err, &silent) {
+	var status *exitStatus
+	if errors.As(err, &silent) || errors.As(err, &status) {
 		return
 	}
 	fmt.Fprintf(w, "stepsctl: %s\n", message(err))

@@ -32,6 +32,11 @@ type Factory struct {
 	// Retry overrides the retry policy derived from --timeout (tests).
 	Retry *client.RetryPolicy
 
+	// Notify and StopNotify relay the signals that run forwards to its
+	// command: signal.Notify and signal.Stop when nil (tests fake them).
+	Notify     func(c chan<- os.Signal, sig ...os.Signal)
+	StopNotify func(c chan<- os.Signal)
+
 	// Viper is the program's one configuration registry, bound to the
 	// flags in the root command's PersistentPreRunE.
 	Viper  *viper.Viper

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -67,6 +68,11 @@ type harness struct {
 	env     map[string]string
 	stdin   string
 	factory *command.Factory // of the last run
+
+	// errTerminal makes stepsctl's stderr a terminal (progress bars).
+	errTerminal bool
+	// notify, when set, replaces signal.Notify for run.
+	notify func(c chan<- os.Signal, sig ...os.Signal)
 }
 
 type harnessOption func(*harness)
@@ -159,13 +165,17 @@ func (h *harness) runContext(ctx context.Context, terminal bool, args ...string)
 	var out, errOut bytes.Buffer
 	retry := fastRetry
 	f := &command.Factory{
-		IO:      &output.Streams{In: strings.NewReader(h.stdin), Out: &out, ErrOut: &errOut, IsTerminal: terminal},
+		IO:      &output.Streams{In: strings.NewReader(h.stdin), Out: &out, ErrOut: &errOut, IsTerminal: terminal, ErrIsTerminal: h.errTerminal},
 		Getenv:  func(k string) string { return h.env[k] },
 		Now:     h.cli.Now,
 		Loc:     time.UTC,
 		Version: "1.0.0-test",
 		Retry:   &retry,
 		Viper:   viper.New(),
+		Notify:  h.notify,
+	}
+	if h.notify != nil {
+		f.StopNotify = func(chan<- os.Signal) {}
 	}
 	h.factory = f
 	code := command.Main(ctx, f, append([]string{"--server", h.url}, args...))

@@ -88,17 +88,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return &UsageError{Err: err}
 	}
-	filter := opts.Filter
 	now := f.Now()
-	if opts.Since != "" {
-		if filter.Since, err = model.ParseSinceAt("since", opts.Since, now); err != nil {
-			return &UsageError{Err: err}
-		}
-	}
-	if opts.Until != "" {
-		if filter.Until, err = model.ParseUntilAt("until", opts.Until, now); err != nil {
-			return &UsageError{Err: err}
-		}
+	filter, err := timeFilter(opts.Filter, opts.Since, opts.Until, now)
+	if err != nil {
+		return err
 	}
 	if filter.Limit < 0 {
 		return usageErrorf("--limit must be a positive number (omit it to list every step)")

@@ -119,38 +119,55 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 
 	// The step's time is taken now: if it has to wait in the spool, it is
 	// delivered with the time it happened, not the time it arrived.
-	now := f.Now()
-	key := client.NewIdempotencyKey()
-	step, err := c.RecordWithKey(ctx, key, in)
-	if err != nil {
-		interrupted := ctx.Err() != nil
-		if opts.NoSpool || (!client.IsTemporary(err) && !interrupted) {
-			return err
-		}
-		if interrupted {
-			// Killed mid-deploy (a CI timeout, Ctrl-C): the step did
-			// happen, so keep it, but do not wait long for the spool lock.
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			path, _, serr := spoolRecord(sctx, f, c, key, in, now)
-			if serr != nil {
-				return fmt.Errorf("interrupted; the record could not be spooled: %w", serr)
-			}
-			return fmt.Errorf("interrupted; record spooled to %s", path)
-		}
-		path, pending, serr := spoolRecord(ctx, f, c, key, in, now)
-		if serr != nil {
-			return fmt.Errorf("%s; and the record could not be spooled: %w", message(err), serr)
-		}
-		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s; record spooled to %s (%d waiting), to be delivered by the next stepsctl command or \"stepsctl flush\"\n",
-			message(err), path, pending)
-		return nil
-	}
-	if opts.Quiet {
-		return nil
+	step, stored, err := sendStep(ctx, f, c, in, f.Now(), opts.NoSpool)
+	if err != nil || !stored || opts.Quiet {
+		return err
 	}
 	return output.WriteStep(f.IO.Out, output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc}, step)
 }
+
+// sendStep records in with the client's retries. When the server cannot be
+// reached, or answers 429 or 5xx, it keeps the record in the spool with the
+// time it happened (now, unless in has a time), says so in one line on
+// stderr, and returns stored false and no error: the caller goes on. A call interrupted (a signal)
+// spools too, and returns an error that says so. With noSpool, or when the
+// server refuses the record (4xx), it returns the error. stored reports
+// that the server stored the step it returns.
+func sendStep(ctx context.Context, f *Factory, c *client.Client, in model.StepInput, now time.Time, noSpool bool) (step model.Step, stored bool, err error) {
+	key := client.NewIdempotencyKey()
+	step, err = c.RecordWithKey(ctx, key, in)
+	if err == nil {
+		return step, true, nil
+	}
+	interrupted := ctx.Err() != nil
+	if noSpool || (!client.IsTemporary(err) && !interrupted) {
+		return step, false, err
+	}
+	if interrupted {
+		// Killed mid-deploy (a CI timeout, Ctrl-C): the step did
+		// happen, so keep it, but do not wait long for the spool lock.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		path, _, serr := spoolRecord(sctx, f, c, key, in, now)
+		if serr != nil {
+			return step, false, fmt.Errorf("interrupted; the record could not be spooled: %w", serr)
+		}
+		return step, false, &interruptedError{path: path}
+	}
+	path, pending, serr := spoolRecord(ctx, f, c, key, in, now)
+	if serr != nil {
+		return step, false, fmt.Errorf("%s; and the record could not be spooled: %w", message(err), serr)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s; record spooled to %s (%d waiting), to be delivered by the next stepsctl command or \"stepsctl flush\"\n",
+		message(err), path, pending)
+	return step, false, nil
+}
+
+// interruptedError is a record cut short by a signal, and kept in the
+// spool.
+type interruptedError struct{ path string }
+
+func (e *interruptedError) Error() string { return "interrupted; record spooled to " + e.path }
 
 // spoolRecord keeps a record that could not be delivered, with the time it
 // happened, and returns the spool's path and how many records wait in it.
@@ -162,7 +179,7 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 	if err != nil {
 		return "", 0, err
 	}
-	pending, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: now})
+	pending, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: f.Now()})
 	return sp.Path(), pending, err
 }
 

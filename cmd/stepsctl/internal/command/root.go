@@ -21,12 +21,14 @@ const (
 )
 
 const rootLong = `stepsctl records the steps of deploys (build, tests, migrate, rollout, …)
-in a steps server, and lists them back.
+in a steps server, and answers from them: how long each deploy took, which
+step is slow, and whether deploys are getting slower.
 
-A deploy script calls "stepsctl record" at each step. If the server cannot be
-reached, the record is kept in a local spool and delivered, with its original
-time, by the next stepsctl command or by "stepsctl flush": a tracker outage
-neither loses a record nor breaks the deploy.
+A deploy script calls "stepsctl record" at each step, or wraps each step's
+command in "stepsctl run". If the server cannot be reached, the record is
+kept in a local spool and delivered, with its original time, by the next
+stepsctl command or by "stepsctl flush": a tracker outage neither loses a
+record nor breaks the deploy.
 
 Configuration, highest precedence first:
   flags               --server, --token, --timeout, --spool-dir
@@ -42,10 +44,15 @@ Exit codes:
   0  success (an empty list, and a record kept in the spool, are successes)
   1  failure: the server refused the request or could not be reached,
      or a local error
-  2  usage error: unknown command, bad flag or argument`
+  2  usage error: unknown command, bad flag or argument
+  "stepsctl run" exits with its command's exit code (128 + N when a signal
+  N killed it; 127 when it was not found), whatever the server does.`
 
 const rootExample = `  # Record a step of a deploy (owner defaults to the current user)
   stepsctl record --component api --version 1.4.2 --env production --status build
+
+  # Or run the step's command and record its start and end
+  stepsctl run --component api --version 1.4.2 --env production --step tests -- make test
 
   # What happened in the last 7 days, as a table
   stepsctl list --since 7d
@@ -53,6 +60,15 @@ const rootExample = `  # Record a step of a deploy (owner defaults to the curren
   # The same as CSV for a spreadsheet, or NDJSON for jq
   stepsctl list --since 7d -o csv > steps.csv
   stepsctl list --component api -o ndjson | jq .status
+
+  # How long each deploy took, step by step
+  stepsctl deployments --component api --since 7d --steps
+
+  # Are deploys getting slower? Per two-week sprint
+  stepsctl stats --component api --by sprint
+
+  # Move history over from the original service
+  stepsctl import old-service-export.csv
 
   # Send records kept while the server was down
   stepsctl flush`
@@ -68,7 +84,7 @@ var globalKeys = []string{"server", "token", "timeout", "spool-dir"}
 func NewCmdRoot(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "stepsctl <command> [flags]",
-		Short:         "Record and list the steps of deploys",
+		Short:         "Record the steps of deploys, and see how long they take",
 		Long:          rootLong,
 		Example:       rootExample,
 		SilenceErrors: true,
@@ -109,6 +125,10 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdRecord(f, nil),
 		NewCmdList(f, nil),
 		NewCmdFlush(f, nil),
+		NewCmdDeployments(f, nil),
+		NewCmdStats(f, nil),
+		NewCmdRun(f, nil),
+		NewCmdImport(f, nil),
 		NewCmdVersion(f),
 		NewCmdCompletion(f),
 	)

@@ -33,15 +33,19 @@ type Streams struct {
 	// IsTerminal reports that Out is a terminal: tables get borders of
 	// space and human times; otherwise output is for machines.
 	IsTerminal bool
+	// ErrIsTerminal reports that ErrOut is a terminal: progress bars are
+	// drawn there, and nowhere else.
+	ErrIsTerminal bool
 }
 
 // System returns the process's standard streams.
 func System() *Streams {
 	return &Streams{
-		In:         os.Stdin,
-		Out:        os.Stdout,
-		ErrOut:     os.Stderr,
-		IsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		In:            os.Stdin,
+		Out:           os.Stdout,
+		ErrOut:        os.Stderr,
+		IsTerminal:    term.IsTerminal(int(os.Stdout.Fd())),
+		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 	}
 }
 
@@ -61,19 +65,31 @@ var Formats = []string{string(Table), string(CSV), string(JSON), string(NDJSON)}
 
 // ParseFormat checks an -o value.
 func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
+	return ParseFormatOf(s, Formats...)
+}
+
+// ParseFormatOf checks an -o value of a command that prints only some of
+// the formats.
+func ParseFormatOf(s string, formats ...string) (Format, error) {
+	for _, f := range formats {
 		if s == f {
 			return Format(s), nil
 		}
 	}
-	return "", fmt.Errorf("invalid output format %q: use one of %s", s, strings.Join(Formats, ", "))
+	return "", fmt.Errorf("invalid output format %q: use one of %s", s, strings.Join(formats, ", "))
 }
 
 // AddFormatFlag adds -o/--output to cmd, storing its value in p.
 func AddFormatFlag(cmd *cobra.Command, p *string) {
-	cmd.Flags().StringVarP(p, "output", "o", string(Table), "output format: "+strings.Join(Formats, "|"))
+	AddFormatFlagOf(cmd, p, Formats...)
+}
+
+// AddFormatFlagOf adds -o/--output for a command that prints only some of
+// the formats; the first is the default.
+func AddFormatFlagOf(cmd *cobra.Command, p *string, formats ...string) {
+	cmd.Flags().StringVarP(p, "output", "o", formats[0], "output format: "+strings.Join(formats, "|"))
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return Formats, cobra.ShellCompDirectiveNoFileComp
+		return formats, cobra.ShellCompDirectiveNoFileComp
 	})
 }
 
@@ -83,6 +99,16 @@ type Options struct {
 	Terminal bool           // Out is a terminal
 	Now      time.Time      // for ages ("5m ago") in a terminal
 	Location *time.Location // for times in a terminal; time.Local if nil
+	// Color allows ANSI colours in a terminal (not with NO_COLOR or
+	// TERM=dumb; see UseColor).
+	Color bool
+}
+
+// UseColor reports whether output to a terminal may be coloured, given the
+// environment: not when NO_COLOR is set (https://no-color.org) or TERM is
+// dumb.
+func UseColor(terminal bool, getenv func(string) string) bool {
+	return terminal && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // tableChunk is how many rows a terminal table holds before it prints them:
@@ -90,130 +116,174 @@ type Options struct {
 // bounded.
 const tableChunk = 1000
 
-// StepWriter prints steps one at a time, as they arrive, in one format.
-// Close finishes the output (the closing bracket of a JSON array, the last
-// rows of a table).
-type StepWriter struct {
+// listLayout says how one kind of record is printed in each format.
+type listLayout[T any] struct {
+	csvHeader   []string
+	csvRow      func(T) []string
+	json        func(T) ([]byte, error)
+	plainRow    func(T) []string // piped table: tab-separated, no header
+	tableHeader []string
+	tableRow    func(T) []string // terminal table
+}
+
+// listWriter prints records of one kind one at a time, as they arrive.
+type listWriter[T any] struct {
 	w      io.Writer
 	o      Options
+	layout listLayout[T]
 	n      int
 	csv    *csv.Writer
 	rows   [][]string // buffered terminal table rows
 	closed bool
 }
 
-// NewStepWriter returns a StepWriter printing to w.
-func NewStepWriter(w io.Writer, o Options) *StepWriter {
+func defaults(o Options) Options {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	return &StepWriter{w: w, o: o}
+	return o
 }
 
-// Count returns how many steps were written.
-func (sw *StepWriter) Count() int { return sw.n }
+// Count returns how many records were written.
+func (lw *listWriter[T]) Count() int { return lw.n }
 
-// Write prints one step.
-func (sw *StepWriter) Write(s model.Step) error {
-	sw.n++
-	switch sw.o.Format {
+// Write prints one record.
+func (lw *listWriter[T]) Write(v T) error {
+	lw.n++
+	switch lw.o.Format {
 	case CSV:
-		if sw.csv == nil {
-			sw.csv = csv.NewWriter(sw.w)
-			if err := sw.csv.Write(model.CSVHeader); err != nil {
-				return err
-			}
-		}
-		if err := sw.csv.Write(csvRow(s)); err != nil {
+		if err := lw.csvStart(); err != nil {
 			return err
 		}
-		if sw.n%100 == 0 {
-			sw.csv.Flush()
+		if err := lw.csv.Write(lw.layout.csvRow(v)); err != nil {
+			return err
 		}
-		return sw.csv.Error()
+		if lw.n%100 == 0 {
+			lw.csv.Flush()
+		}
+		return lw.csv.Error()
 	case JSON:
-		b, err := stepJSON(s)
+		b, err := lw.layout.json(v)
 		if err != nil {
 			return err
 		}
 		sep := ",\n"
-		if sw.n == 1 {
+		if lw.n == 1 {
 			sep = "[\n"
 		}
-		_, err = io.WriteString(sw.w, sep+string(b))
+		_, err = io.WriteString(lw.w, sep+string(b))
 		return err
 	case NDJSON:
-		b, err := stepJSON(s)
+		b, err := lw.layout.json(v)
 		if err != nil {
 			return err
 		}
-		_, err = sw.w.Write(append(b, '\n'))
+		_, err = lw.w.Write(append(b, '\n'))
 		return err
 	default:
-		if !sw.o.Terminal {
-			_, err := io.WriteString(sw.w, strings.Join(plainRow(s), "\t")+"\n")
+		if !lw.o.Terminal {
+			_, err := io.WriteString(lw.w, strings.Join(lw.layout.plainRow(v), "\t")+"\n")
 			return err
 		}
-		sw.rows = append(sw.rows, sw.tableRow(s))
-		if len(sw.rows) == tableChunk {
-			return sw.flushTable()
+		lw.rows = append(lw.rows, lw.layout.tableRow(v))
+		if len(lw.rows) == tableChunk {
+			return lw.flushTable()
 		}
 		return nil
 	}
 }
 
-// Close finishes the output. An empty list prints the CSV header, an empty
-// JSON array, or nothing.
-func (sw *StepWriter) Close() error {
-	if sw.closed {
+func (lw *listWriter[T]) csvStart() error {
+	if lw.csv != nil {
 		return nil
 	}
-	sw.closed = true
-	switch sw.o.Format {
+	lw.csv = csv.NewWriter(lw.w)
+	return lw.csv.Write(lw.layout.csvHeader)
+}
+
+// Close finishes the output. An empty list prints the CSV header, an empty
+// JSON array, or nothing.
+func (lw *listWriter[T]) Close() error {
+	if lw.closed {
+		return nil
+	}
+	lw.closed = true
+	switch lw.o.Format {
 	case CSV:
-		if sw.csv == nil {
-			sw.csv = csv.NewWriter(sw.w)
-			if err := sw.csv.Write(model.CSVHeader); err != nil {
-				return err
-			}
+		if err := lw.csvStart(); err != nil {
+			return err
 		}
-		sw.csv.Flush()
-		return sw.csv.Error()
+		lw.csv.Flush()
+		return lw.csv.Error()
 	case JSON:
 		end := "\n]\n"
-		if sw.n == 0 {
+		if lw.n == 0 {
 			end = "[]\n"
 		}
-		_, err := io.WriteString(sw.w, end)
+		_, err := io.WriteString(lw.w, end)
 		return err
 	case NDJSON:
 		return nil
 	default:
-		return sw.flushTable()
+		return lw.flushTable()
 	}
 }
 
 // Abort prints what is buffered but does not finish the output, after a
 // failure part-way through a list: a JSON array stays unclosed, so that a
 // program reading it cannot take a partial list for a whole one.
-func (sw *StepWriter) Abort() error {
-	if sw.closed {
+func (lw *listWriter[T]) Abort() error {
+	if lw.closed {
 		return nil
 	}
-	sw.closed = true
-	switch sw.o.Format {
+	lw.closed = true
+	switch lw.o.Format {
 	case CSV:
-		if sw.csv != nil {
-			sw.csv.Flush()
-			return sw.csv.Error()
+		if lw.csv != nil {
+			lw.csv.Flush()
+			return lw.csv.Error()
 		}
 	case Table:
-		return sw.flushTable()
+		return lw.flushTable()
 	}
 	return nil
+}
+
+// flushTable prints the buffered terminal rows as one aligned table.
+func (lw *listWriter[T]) flushTable() error {
+	if len(lw.rows) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := renderTable(&buf, lw.layout.tableHeader, lw.rows); err != nil {
+		return err
+	}
+	lw.rows = lw.rows[:0]
+	_, err := lw.w.Write(buf.Bytes())
+	return err
+}
+
+// StepWriter prints steps one at a time, as they arrive, in one format.
+// Close finishes the output (the closing bracket of a JSON array, the last
+// rows of a table).
+type StepWriter struct {
+	*listWriter[model.Step]
+}
+
+// NewStepWriter returns a StepWriter printing to w.
+func NewStepWriter(w io.Writer, o Options) *StepWriter {
+	o = defaults(o)
+	return &StepWriter{&listWriter[model.Step]{w: w, o: o, layout: listLayout[model.Step]{
+		csvHeader:   model.CSVHeader,
+		csvRow:      csvRow,
+		json:        stepJSON,
+		plainRow:    plainRow,
+		tableHeader: tableHeader,
+		tableRow:    func(s model.Step) []string { return stepTableRow(o, s) },
+	}}}
 }
 
 // WriteStep prints a single step, as record does: a JSON object rather
@@ -236,31 +306,17 @@ func WriteStep(w io.Writer, o Options, s model.Step) error {
 
 var tableHeader = []string{"ID", "TIME", "AGE", "COMPONENT", "VERSION", "ENV", "STATUS", "OWNER"}
 
-func (sw *StepWriter) tableRow(s model.Step) []string {
+func stepTableRow(o Options, s model.Step) []string {
 	return []string{
 		strconv.FormatInt(s.ID, 10),
-		s.Time.In(sw.o.Location).Format("2006-01-02 15:04:05"),
-		Age(sw.o.Now, s.Time),
+		s.Time.In(o.Location).Format("2006-01-02 15:04:05"),
+		Age(o.Now, s.Time),
 		s.Component,
 		s.Version,
 		s.Environment,
 		s.Status,
 		s.Owner,
 	}
-}
-
-// flushTable prints the buffered terminal rows as one aligned table.
-func (sw *StepWriter) flushTable() error {
-	if len(sw.rows) == 0 {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := renderTable(&buf, tableHeader, sw.rows); err != nil {
-		return err
-	}
-	sw.rows = sw.rows[:0]
-	_, err := sw.w.Write(buf.Bytes())
-	return err
 }
 
 // renderTable renders rows under header as columns separated by two

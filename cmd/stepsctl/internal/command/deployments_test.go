@@ -1,0 +1,184 @@
+package command_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// recordAt records a step with an explicit time, as a deploy script that
+// sends its steps late would.
+func (h *harness) recordAt(component, version, env, status string, at time.Time) {
+	h.t.Helper()
+	args := []string{"record", "-q", "--component", component, "--version", version, "--status", status, "--time", at.Format(time.RFC3339Nano)}
+	if env != "" {
+		args = append(args, "--env", env)
+	}
+	h.mustRun(false, args...)
+}
+
+// deployHistory records, with fixed times before t0 (09:00):
+//   - web 1.9: build at 06:00 and nothing since: in progress, stuck;
+//   - api 1.2.0 in production: build, tests, rollout, finished: 12m30s;
+//   - api 1.2.1 in production: build, failed (5m05s), then again: build,
+//     finished (10m00s), its second attempt;
+//   - web 2.0: build, then rollout 5 minutes ago: in progress, not stuck.
+//
+// The steps are sent out of order: the server orders them by time.
+func deployHistory(h *harness) {
+	at := func(hms string) time.Time {
+		t, err := time.Parse("15:04:05", hms)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		return time.Date(2026, 3, 2, t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	}
+	h.recordAt("api", "1.2.0", "production", "tests", at("07:03:12"))
+	h.recordAt("api", "1.2.0", "production", "build", at("07:00:00"))
+	h.recordAt("api", "1.2.0", "production", "rollout", at("07:10:00"))
+	h.recordAt("api", "1.2.0", "production", "finished", at("07:12:30"))
+	h.recordAt("api", "1.2.1", "production", "build", at("07:30:00"))
+	h.recordAt("api", "1.2.1", "production", "failed", at("07:35:05"))
+	h.recordAt("api", "1.2.1", "production", "build", at("07:40:00"))
+	h.recordAt("api", "1.2.1", "production", "finished", at("07:50:00"))
+	h.recordAt("web", "2.0", "", "build", at("08:50:00"))
+	h.recordAt("web", "2.0", "", "rollout", at("08:55:00"))
+	h.recordAt("web", "1.9", "", "build", at("06:00:00"))
+}
+
+func TestDeployments(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	deployHistory(h)
+
+	t.Run("table in a terminal", func(t *testing.T) {
+		r := h.mustRun(true, "deployments")
+		want := "" +
+			"STARTED              COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME\n" +
+			"2026-03-02 06:00:00  web        1.9                  1        ana    3h00m     in progress, stuck\n" +
+			"2026-03-02 07:00:00  api        1.2.0    production  1        ana    12m30s    success\n" +
+			"2026-03-02 07:30:00  api        1.2.1    production  1        ana    5m05s     failure\n" +
+			"2026-03-02 07:40:00  api        1.2.1    production  2        ana    10m00s    success\n" +
+			"2026-03-02 08:50:00  web        2.0                  1        ana    10m00s    in progress\n"
+		if r.stdout != want {
+			t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
+		}
+	})
+	t.Run("--steps adds the breakdown", func(t *testing.T) {
+		r := h.mustRun(true, "deployments", "--steps", "--component", "api")
+		want := "" +
+			"STARTED              COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME  STEPS\n" +
+			"2026-03-02 07:00:00  api        1.2.0    production  1        ana    12m30s    success  build 3m12s › tests 6m48s › rollout 2m30s › finished\n" +
+			"2026-03-02 07:30:00  api        1.2.1    production  1        ana    5m05s     failure  build 5m05s › failed\n" +
+			"2026-03-02 07:40:00  api        1.2.1    production  2        ana    10m00s    success  build 10m00s › finished\n"
+		if r.stdout != want {
+			t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
+		}
+		r = h.mustRun(true, "deployments", "--steps", "--component", "web", "--order", "desc", "--limit", "1")
+		if !strings.Contains(r.stdout, "build 5m00s › rollout 5m00s…\n") {
+			t.Errorf("the running step of a deployment in progress:\n%s", r.stdout)
+		}
+	})
+	t.Run("plain rows when piped", func(t *testing.T) {
+		r := h.mustRun(false, "deployments", "--steps", "--status", "build", "--since", "2026-03-02 07:00:00", "--until", "2026-03-02 07:59:59")
+		want := "" +
+			"2026-03-02T07:00:00Z\tapi\t1.2.0\tproduction\t1\tana\t750\tsuccess\tfalse\tbuild=192;tests=408;rollout=150;finished\n" +
+			"2026-03-02T07:30:00Z\tapi\t1.2.1\tproduction\t1\tana\t305\tfailure\tfalse\tbuild=305;failed\n" +
+			"2026-03-02T07:40:00Z\tapi\t1.2.1\tproduction\t2\tana\t600\tsuccess\tfalse\tbuild=600;finished\n"
+		if r.stdout != want {
+			t.Errorf("got\n%q\nwant\n%q", r.stdout, want)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		r := h.mustRun(true, "deployments", "-o", "json", "--component", "web")
+		var got []model.Deployment
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("%v: %q", err, r.stdout)
+		}
+		if len(got) != 2 {
+			t.Fatalf("got %d deployments, want 2", len(got))
+		}
+		stuck := got[0]
+		if stuck.Version != "1.9" || stuck.Outcome != model.OutcomeInProgress || !stuck.Stuck || stuck.DurationSeconds != 3*3600 || stuck.FinishedAt != nil {
+			t.Errorf("stuck deployment: %+v", stuck)
+		}
+		running := got[1]
+		if running.Stuck || len(running.Steps) != 2 || *running.Steps[0].DurationSeconds != 300 || running.Steps[1].DurationSeconds != nil {
+			t.Errorf("deployment in progress: %+v", running)
+		}
+	})
+	// -o csv and -o ndjson print what the server's own formats do, byte
+	// for byte, though stepsctl fetches JSON page by page.
+	for _, format := range []string{"csv", "ndjson"} {
+		t.Run(format+" as the server's", func(t *testing.T) {
+			r := h.mustRun(false, "deployments", "-o", format)
+			resp, err := http.Get(h.url + "/v1/deployments?format=" + format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			want, _ := io.ReadAll(resp.Body)
+			if r.stdout != string(want) {
+				t.Errorf("stepsctl:\n%s\nserver:\n%s", r.stdout, want)
+			}
+		})
+	}
+	t.Run("empty", func(t *testing.T) {
+		r := h.mustRun(true, "deployments", "--component", "none")
+		if r.stdout != "" || r.stderr != "No deployments match.\n" {
+			t.Errorf("stdout %q, stderr %q", r.stdout, r.stderr)
+		}
+		if r := h.mustRun(false, "deployments", "--component", "none", "-o", "json"); r.stdout != "[]\n" {
+			t.Errorf("json: %q", r.stdout)
+		}
+	})
+}
+
+func TestDeploymentCSVHeader(t *testing.T) {
+	if !reflect.DeepEqual(output.DeploymentCSVHeader, server.DeploymentCSVHeader) {
+		t.Errorf("stepsctl's deployments CSV header %q, the server's %q", output.DeploymentCSVHeader, server.DeploymentCSVHeader)
+	}
+}
+
+func TestDeploymentsFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cli  string
+		want command.DeploymentsOptions
+	}{
+		{
+			cli:  "",
+			want: command.DeploymentsOptions{Filter: model.Filter{Order: "asc"}, Output: "table"},
+		},
+		{
+			cli: "--since 7d --until 2026-03-01 --component api --version 1 --owner ana --status build --env prod --limit 5 --order desc --steps -o csv",
+			want: command.DeploymentsOptions{Filter: model.Filter{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "prod", Limit: 5, Order: "desc"},
+				Since: "7d", Until: "2026-03-01", Steps: true, Output: "csv"},
+		},
+	} {
+		t.Run(tc.cli, func(t *testing.T) {
+			var got *command.DeploymentsOptions
+			cmd := command.NewCmdDeployments(newFactory(t), func(_ context.Context, o *command.DeploymentsOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(strings.Fields(tc.cli))
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			got.Factory = nil
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}

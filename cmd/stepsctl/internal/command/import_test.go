@@ -1,0 +1,340 @@
+package command_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sameSteps compares steps as an import keeps them: everything but the
+// id and the receipt time, which the importing server assigns.
+func sameSteps(t *testing.T, got, want []model.Step) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d steps, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		g.ID, g.ReceivedAt, w.ID, w.ReceivedAt = 0, time.Time{}, 0, time.Time{}
+		if !g.Time.Equal(w.Time) {
+			t.Errorf("step %d: time %v, want %v", i, g.Time, w.Time)
+		}
+		g.Time, w.Time = time.Time{}, time.Time{}
+		if g != w {
+			t.Errorf("step %d:\ngot  %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+// TestImportFormats imports each format, then again: the second time
+// stores nothing.
+func TestImportFormats(t *testing.T) {
+	t.Parallel()
+	// The source: steps with explicit times, an environment or none, and
+	// values a spreadsheet would take for formulas.
+	src := newHarness(t)
+	src.recordAt("api", "1.2.0", "production", "build", t0.Add(-2*time.Hour+123456*time.Microsecond))
+	src.recordAt("api", "=HYPERLINK(\"x\")", "production", "tests", t0.Add(-time.Hour))
+	src.recordAt("web", "'quoted", "", "-rollback", t0.Add(-30*time.Minute))
+	want := src.stored()
+
+	for _, tc := range []struct {
+		name   string
+		export []string // stepsctl list arguments
+		stdin  bool
+		format string
+	}{
+		{"csv", []string{"list", "-o", "csv"}, false, "CSV export"},
+		{"ndjson from stdin", []string{"list", "-o", "ndjson"}, true, "NDJSON export"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			export := src.mustRun(false, tc.export...).stdout
+			h := newHarness(t)
+			arg, name := "-", "stdin"
+			if tc.stdin {
+				h.stdin = export
+			} else {
+				arg = writeFile(t, "export.csv", export)
+				name = arg
+			}
+			r := h.mustRun(false, "import", arg)
+			if want := fmt.Sprintf("%s (%s): 3 step(s) imported, 0 already there.\n", name, tc.format); r.stdout != want {
+				t.Errorf("stdout %q, want %q", r.stdout, want)
+			}
+			if r.stderr != "" {
+				t.Errorf("stderr %q", r.stderr)
+			}
+			sameSteps(t, h.stored(), want)
+
+			r = h.mustRun(false, "import", arg)
+			if want := fmt.Sprintf("%s (%s): 0 step(s) imported, 3 already there.\n", name, tc.format); r.stdout != want {
+				t.Errorf("again: stdout %q, want %q", r.stdout, want)
+			}
+			sameSteps(t, h.stored(), want)
+		})
+	}
+
+	t.Run("the original service's CSV", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		// Its cells are taken as they are: it had no formula guard.
+		path := writeFile(t, "old.csv", "component,version,owner,status,ts\r\n"+
+			"api,1.0,ana,build,2025-11-20 09:00:00\r\n"+
+			"api,1.0,ana,finished,2025-11-20 09:07:30\r\n"+
+			"\r\n"+
+			"api,'=1,bo,build,2025-11-21 10:00:00\r\n")
+		r := h.mustRun(false, "import", path)
+		if want := path + " (original service's CSV): 3 step(s) imported, 0 already there.\n"; r.stdout != want {
+			t.Errorf("stdout %q, want %q", r.stdout, want)
+		}
+		steps := h.stored()
+		wantSteps := []model.Step{
+			{Component: "api", Version: "1.0", Owner: "ana", Status: "build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)},
+			{Component: "api", Version: "1.0", Owner: "ana", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 30, 0, time.UTC)},
+			{Component: "api", Version: "'=1", Owner: "bo", Status: "build", Time: time.Date(2025, 11, 21, 10, 0, 0, 0, time.UTC)},
+		}
+		sameSteps(t, steps, wantSteps)
+		r = h.mustRun(false, "deployments")
+		if !strings.HasPrefix(r.stdout, "2025-11-20T09:00:00Z\tapi\t1.0\t\t1\tana\t450\tsuccess\tfalse\n") {
+			t.Errorf("deployments of the import: %q", r.stdout)
+		}
+		if r := h.mustRun(false, "import", "-q", path); r.stdout != "" || len(h.stored()) != 3 {
+			t.Errorf("import -q again: stdout %q, %d steps", r.stdout, len(h.stored()))
+		}
+	})
+}
+
+// TestImportBadLines: every bad line is reported with its line number, and
+// nothing is stored.
+func TestImportBadLines(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := writeFile(t, "old.csv", "component,version,owner,status,ts\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00\n"+
+		"api,,ana,tests,2025-11-20 09:01:00\n"+
+		"api,1.0,ana,rollout,2025-11-20 09:02:00\n"+
+		"api,1.0,ana,finished,yesterday\n"+
+		"api,1.0,ana\n"+
+		"api,1.0,ana,build,2030-01-01 00:00:00\n")
+	r := h.run(false, "import", path)
+	want := "" +
+		path + ":3: version: version is required\n" +
+		path + ":5: ts: \"yesterday\" is not a datetime; use " + model.AcceptedTimeFormats + "\n" +
+		path + ":6: the row has 3 fields; the header has 5\n" +
+		path + ":7: ts: 2030-01-01 00:00:00 is in the future\n" +
+		"stepsctl: " + path + ": 4 bad line(s) of 6; nothing was imported\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	if n := len(h.stored()); n != 0 {
+		t.Errorf("%d steps stored, want none", n)
+	}
+
+	t.Run("ndjson", func(t *testing.T) {
+		h.stdin = `{"component":"api","version":"1","owner":"ana","status":"build","time":"2025-11-20T09:00:00Z"}` + "\n" +
+			`{"component":"api","version":"1","owner":"ana","status":"build"}` + "\n" +
+			`{"component":"api","version":1,"owner":"ana","status":"build","time":"2025-11-20T09:00:00Z"}` + "\n" +
+			`{"component":"api","version":"1","owner":"ana","status":"build","time":"2025-11-20T09:00:00Z","colour":"red"}` + "\n"
+		r := h.run(false, "import", "-")
+		want := "" +
+			"stdin:2: time: the time is missing; an import keeps each step's time, so every row needs one\n" +
+			"stdin:3: version: version must be a JSON string\n" +
+			"stdin:4: colour: unknown field \"colour\"; a step has component, version, owner, status, environment and time\n" +
+			"stepsctl: stdin: 3 bad line(s) of 4; nothing was imported\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
+		}
+	})
+	t.Run("not an export", func(t *testing.T) {
+		for content, msg := range map[string]string{
+			`[{"component":"api"}]`:            "the file is a JSON array",
+			"name,age\nana,3\n":                `line 1: unknown CSV column "name"`,
+			"component,version,owner,status\n": "the CSV header has no ts column",
+		} {
+			r := h.run(false, "import", writeFile(t, "x", content))
+			if r.code != 1 || !strings.Contains(r.stderr, msg) || len(lines(r.stderr)) != 1 {
+				t.Errorf("%q: exit %d, stderr %q; want 1 and one line with %q", content, r.code, r.stderr, msg)
+			}
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		for _, args := range [][]string{{"import"}, {"import", "a", "b"}, {"import", "--batch-size", "0", "f"}, {"import", "--batch-size", "10001", "f"}, {"import", "--format", "xml", "f"}} {
+			if r := h.run(false, args...); r.code != 2 {
+				t.Errorf("%v: exit %d, want 2", args, r.code)
+			}
+		}
+		if r := h.run(false, "import", filepath.Join(t.TempDir(), "missing.csv")); r.code != 1 || !strings.Contains(r.stderr, "no such file") {
+			t.Errorf("missing file: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+}
+
+// originalExport returns n lines of the original service's CSV: deploys
+// of four steps a minute apart.
+func originalExport(n int) string {
+	var b strings.Builder
+	b.WriteString("component,version,owner,status,ts\n")
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		fmt.Fprintf(&b, "api,%d,ana,%s,%s\n", i/4, []string{"build", "tests", "rollout", "finished"}[i%4],
+			start.Add(time.Duration(i)*time.Minute).Format(model.SpreadsheetTime))
+	}
+	return b.String()
+}
+
+// TestImportInterrupted: an import of 100,000 lines of the original
+// service's CSV, killed in the middle of a batch after the server stored
+// it but before the answer arrived, is run again and stores every line
+// exactly once. (10,000 lines with -short or -race.)
+func TestImportInterrupted(t *testing.T) {
+	t.Parallel()
+	n := 100000
+	if testing.Short() || raceEnabled {
+		n = 10000
+	}
+	cutAt := int32(n / 1000 * 3 / 10) // the batch during which the import is killed
+	var batches atomic.Int32
+	var mu sync.Mutex
+	var kill context.CancelFunc
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v1/steps/batch" || batches.Add(1) != cutAt {
+				next.ServeHTTP(w, r)
+				return
+			}
+			// Store the batch, then the client dies and its connection with it.
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			mu.Lock()
+			kill()
+			mu.Unlock()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			conn.Close()
+		})
+	}))
+	path := writeFile(t, "history.csv", originalExport(n))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mu.Lock()
+	kill = cancel
+	mu.Unlock()
+	r := h.runContext(ctx, false, "import", path)
+	if want := fmt.Sprintf("interrupted; import stopped after %d step(s) imported and 0 already there: run the same command again", (cutAt-1)*1000); r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("interrupted import: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if got := len(h.stored()); got != int(cutAt)*1000 {
+		t.Errorf("%d steps stored after the interruption, want %d", got, cutAt*1000)
+	}
+
+	r = h.mustRun(false, "import", path)
+	want := fmt.Sprintf("%s (original service's CSV): %d step(s) imported, %d already there.\n", path, n-int(cutAt)*1000, cutAt*1000)
+	if r.stdout != want {
+		t.Errorf("re-run: stdout %q, want %q", r.stdout, want)
+	}
+	steps := h.stored()
+	if len(steps) != n {
+		t.Errorf("%d steps stored, want %d", len(steps), n)
+	}
+	seen := map[time.Time]bool{}
+	for _, s := range steps {
+		if seen[s.Time] {
+			t.Fatalf("stored twice: %+v", s)
+		}
+		seen[s.Time] = true
+	}
+}
+
+// TestImportBatchSizeIsRemembered: batches are keyed by their lines, so a
+// re-run with another --batch-size would cut other batches; stepsctl uses
+// the first size again.
+func TestImportBatchSizeIsRemembered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := writeFile(t, "history.csv", originalExport(10))
+	h.mustRun(false, "import", "--batch-size", "3", path)
+	r := h.mustRun(false, "import", path)
+	if want := path + " (original service's CSV): 0 step(s) imported, 10 already there.\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "was imported before in batches of 3: using them again instead of the default batch size") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if n := len(h.stored()); n != 10 {
+		t.Errorf("%d steps stored, want 10", n)
+	}
+}
+
+// TestImportProgressBar: a progress bar on a terminal's stderr; nothing
+// when stderr is piped, nor with -q.
+func TestImportProgressBar(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := writeFile(t, "history.csv", originalExport(50))
+	h.errTerminal = true
+	r := h.mustRun(false, "import", "--batch-size", "10", path)
+	if !strings.Contains(r.stderr, "importing "+path) || !strings.Contains(r.stderr, "/50") {
+		t.Errorf("no progress bar on a terminal: %q", r.stderr)
+	}
+	h.errTerminal = false
+	if r := h.mustRun(false, "import", "--batch-size", "10", path); r.stderr != "" {
+		t.Errorf("stderr piped: %q", r.stderr)
+	}
+	h.errTerminal = true
+	if r := h.mustRun(false, "import", "-q", "--batch-size", "10", path); r.stderr != "" || r.stdout != "" {
+		t.Errorf("-q: stdout %q, stderr %q", r.stdout, r.stderr)
+	}
+}
+
+// TestImportServerRefusal: a row the server refuses though the file passed
+// the check (here, a time ahead of a server clock that runs behind) is
+// reported at its line; its batch is not stored, those before it are.
+func TestImportServerRefusal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.server.Set(t0.Add(-time.Hour))
+	soon := t0.Add(-30 * time.Minute).Format(model.SpreadsheetTime) // ahead of the server, not of stepsctl
+	path := writeFile(t, "old.csv", "component,version,owner,status,ts\n"+
+		"api,1,ana,build,2026-03-01 09:00:00\n"+
+		"api,1,ana,finished,2026-03-01 09:05:00\n"+
+		"api,2,ana,build,2026-03-01 10:00:00\n"+
+		"api,2,ana,finished,"+soon+"\n"+
+		"api,3,ana,build,2026-03-01 11:00:00\n")
+	r := h.run(false, "import", "--batch-size", "2", path)
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	out := lines(r.stderr)
+	if len(out) != 2 || !strings.HasPrefix(out[0], path+":5: time: time ") || !strings.Contains(out[0], "is in the future") ||
+		!strings.Contains(out[1], "the server refused 1 line(s) of lines 4–5, and stored none of them; import stopped after 2 step(s) imported and 0 already there: fix the file") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if got := statuses(h.stored()); len(got) != 2 {
+		t.Errorf("stored %q, want the first batch only", got)
+	}
+}

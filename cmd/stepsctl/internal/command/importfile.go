@@ -1,0 +1,331 @@
+package command
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Formats of an import file.
+const (
+	importAuto     = "auto"
+	importCSV      = "csv"      // our CSV export: its formula guard is undone
+	importNDJSON   = "ndjson"   // our NDJSON export
+	importOriginal = "original" // the original service's CSV: component,version,owner,status,ts
+)
+
+var importFormats = []string{importAuto, importCSV, importNDJSON, importOriginal}
+
+// formatName says what a format is, for messages.
+func formatName(format string) string {
+	switch format {
+	case importCSV:
+		return "CSV export"
+	case importNDJSON:
+		return "NDJSON export"
+	case importOriginal:
+		return "original service's CSV"
+	}
+	return format
+}
+
+// maxFutureSkew mirrors the server's default limit on explicit times ahead
+// of its clock, so that a row it would refuse is caught before anything is
+// sent.
+const maxFutureSkew = 5 * time.Minute
+
+// importRow is one step of an import file, or why its line is not one.
+type importRow struct {
+	line int // of the file, from 1
+	in   model.StepInput
+	err  *lineError
+}
+
+// lineError is what is wrong with one line of an import file.
+type lineError struct {
+	Line    int
+	Field   string // the column or field, when one is to blame
+	Message string
+}
+
+func (e *lineError) Error() string { return e.String("line") }
+
+// String says what is wrong as FILE:LINE: field: message.
+func (e *lineError) String(file string) string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s:%d: %s", file, e.Line, e.Message)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", file, e.Line, e.Field, e.Message)
+}
+
+// rowReader reads the rows of an import file. next returns io.EOF after the
+// last row, and another error when the rest of the file cannot be read.
+type rowReader interface {
+	next() (importRow, error)
+}
+
+// detectFormat tells the format of an import file from its first line: a
+// JSON object is NDJSON; a CSV header of exactly the original service's
+// columns is its export; any other CSV header is ours.
+func detectFormat(br *bufio.Reader) (string, error) {
+	head, _ := br.Peek(64 << 10)
+	head = bytes.TrimPrefix(head, []byte("\uFEFF"))
+	trimmed := bytes.TrimLeft(head, " \t\r\n")
+	switch {
+	case len(trimmed) == 0:
+		return importCSV, nil // empty: any reader finds no rows
+	case trimmed[0] == '{':
+		return importNDJSON, nil
+	case trimmed[0] == '[':
+		return "", errors.New("the file is a JSON array; import takes NDJSON, one step per line (stepsctl list -o ndjson, or jq -c '.[]')")
+	}
+	first, _, _ := bytes.Cut(trimmed, []byte("\n"))
+	header, err := csv.NewReader(bytes.NewReader(first)).Read()
+	if err != nil {
+		return "", fmt.Errorf("the first line is neither a JSON object (NDJSON) nor a CSV header: %v", err)
+	}
+	if isOriginalHeader(header) {
+		return importOriginal, nil
+	}
+	return importCSV, nil
+}
+
+// originalColumns are the original service's CSV columns.
+var originalColumns = []string{"component", "version", "owner", "status", "ts"}
+
+func isOriginalHeader(header []string) bool {
+	if len(header) != len(originalColumns) {
+		return false
+	}
+	for _, c := range header {
+		if !slices.Contains(originalColumns, strings.TrimSpace(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// newRowReader returns a reader of r in format (not auto).
+func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) {
+	if format == importNDJSON {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		return &ndjsonRows{sc: sc, now: now}, nil
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	rows := &csvRows{cr: cr, now: now, unguard: format == importCSV}
+	return rows, rows.readHeader()
+}
+
+// csvColumns are the columns a CSV import may have; id and received_at are
+// the server's and ignored.
+var csvColumns = []string{"component", "version", "owner", "status", "environment", "ts", "time", "id", "received_at"}
+
+// csvRows reads our CSV export or the original service's.
+type csvRows struct {
+	cr      *csv.Reader
+	now     time.Time
+	unguard bool // undo the export's formula guard
+	header  []string
+	timeCol string
+}
+
+func (c *csvRows) readHeader() error {
+	header, err := c.cr.Read()
+	if err == io.EOF {
+		return nil // an empty file: no rows
+	}
+	if err != nil {
+		return fmt.Errorf("line 1: the CSV header: %v", err)
+	}
+	header = slices.Clone(header)
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\uFEFF") // spreadsheets add a byte-order mark
+	}
+	seen := map[string]bool{}
+	for _, name := range header {
+		if !slices.Contains(csvColumns, name) {
+			return fmt.Errorf("line 1: unknown CSV column %q; the header may name component, version, owner, status, environment, ts (or time), id and received_at", name)
+		}
+		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
+			return fmt.Errorf("line 1: the CSV column %q is given twice", name)
+		}
+		seen[name] = true
+		if name == "ts" || name == "time" {
+			c.timeCol = name
+		}
+	}
+	for _, name := range []string{"component", "version", "owner", "status"} {
+		if !seen[name] {
+			return fmt.Errorf("line 1: the CSV header has no %q column", name)
+		}
+	}
+	if c.timeCol == "" {
+		return errors.New("line 1: the CSV header has no ts column: an import keeps each step's time, so it needs one")
+	}
+	c.header = header
+	return nil
+}
+
+func (c *csvRows) next() (importRow, error) {
+	if c.header == nil {
+		return importRow{}, io.EOF
+	}
+	record, err := c.cr.Read()
+	if err == io.EOF {
+		return importRow{}, io.EOF
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return importRow{}, &lineError{Line: pe.Line, Message: "CSV: " + pe.Err.Error()}
+		}
+		return importRow{}, err
+	}
+	line, _ := c.cr.FieldPos(0)
+	row := importRow{line: line}
+	if len(record) != len(c.header) {
+		row.err = &lineError{Line: line, Message: fmt.Sprintf("the row has %d fields; the header has %d", len(record), len(c.header))}
+		return row, nil
+	}
+	var when string
+	for i, name := range c.header {
+		v := record[i]
+		switch name {
+		case "id", "received_at":
+			continue
+		case "ts", "time":
+			when = v
+			continue
+		}
+		if c.unguard {
+			v = model.UnneutraliseCell(v)
+		}
+		switch name {
+		case "component":
+			row.in.Component = v
+		case "version":
+			row.in.Version = v
+		case "owner":
+			row.in.Owner = v
+		case "status":
+			row.in.Status = v
+		case "environment":
+			row.in.Environment = v
+		}
+	}
+	row.in.Time, row.err = importTime(line, c.timeCol, when, c.now)
+	if row.err == nil {
+		row.err = validateRow(line, row.in)
+	}
+	return row, nil
+}
+
+// ndjsonRows reads our NDJSON export: one step object per line.
+type ndjsonRows struct {
+	sc   *bufio.Scanner
+	line int
+	now  time.Time
+}
+
+// ndjsonFields are the fields of a step object; id and received_at are the
+// server's and ignored.
+var ndjsonFields = []string{"component", "version", "owner", "status", "environment", "time", "id", "received_at"}
+
+func (n *ndjsonRows) next() (importRow, error) {
+	for n.sc.Scan() {
+		n.line++
+		text := bytes.TrimSpace(n.sc.Bytes())
+		if n.line == 1 {
+			text = bytes.TrimPrefix(text, []byte("\uFEFF"))
+		}
+		if len(text) == 0 {
+			continue
+		}
+		return n.parse(text), nil
+	}
+	if err := n.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return importRow{}, &lineError{Line: n.line + 1, Message: "the line is longer than 1 MiB"}
+		}
+		return importRow{}, err
+	}
+	return importRow{}, io.EOF
+}
+
+func (n *ndjsonRows) parse(text []byte) importRow {
+	row := importRow{line: n.line}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(text, &raw); err != nil {
+		row.err = &lineError{Line: n.line, Message: "not a JSON object: " + err.Error()}
+		return row
+	}
+	values := map[string]string{}
+	for name, v := range raw {
+		if !slices.Contains(ndjsonFields, name) {
+			row.err = &lineError{Line: n.line, Field: name, Message: fmt.Sprintf("unknown field %q; a step has component, version, owner, status, environment and time", name)}
+			return row
+		}
+		if name == "id" || name == "received_at" || string(v) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			row.err = &lineError{Line: n.line, Field: name, Message: name + " must be a JSON string"}
+			return row
+		}
+		values[name] = s
+	}
+	row.in = model.StepInput{
+		Component:   values["component"],
+		Version:     values["version"],
+		Owner:       values["owner"],
+		Status:      values["status"],
+		Environment: values["environment"],
+	}
+	row.in.Time, row.err = importTime(n.line, "time", values["time"], n.now)
+	if row.err == nil {
+		row.err = validateRow(n.line, row.in)
+	}
+	return row
+}
+
+// importTime parses the time of a row, which an import requires.
+func importTime(line int, field, v string, now time.Time) (time.Time, *lineError) {
+	if strings.TrimSpace(v) == "" {
+		return time.Time{}, &lineError{Line: line, Field: field, Message: "the time is missing; an import keeps each step's time, so every row needs one"}
+	}
+	t, _, err := model.ParseTime(v)
+	if err != nil {
+		return time.Time{}, &lineError{Line: line, Field: field, Message: err.Error()}
+	}
+	if t.After(now.Add(maxFutureSkew)) {
+		return time.Time{}, &lineError{Line: line, Field: field, Message: fmt.Sprintf("%s is in the future", v)}
+	}
+	return t, nil
+}
+
+// validateRow applies the rules of a step (model.StepInput.Validate).
+func validateRow(line int, in model.StepInput) *lineError {
+	err := in.Validate()
+	if err == nil {
+		return nil
+	}
+	le := &lineError{Line: line, Message: model.ErrorMessage(err)}
+	var merr *model.Error
+	if errors.As(err, &merr) {
+		le.Field = merr.Field
+	}
+	return le
+}

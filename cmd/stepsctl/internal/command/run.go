@@ -1,0 +1,399 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Statuses run records after the command, besides its step.
+const (
+	// DoneSuffix makes the status recorded when a step's command succeeds:
+	// "build" is followed by "build-done".
+	DoneSuffix = "-done"
+	// FinalStatus is recorded instead with --final: a terminal success
+	// status, which ends the deployment.
+	FinalStatus = "finished"
+	// DefaultFailStatus is recorded when the command fails: a terminal
+	// failure status, which ends the deployment as a failure.
+	DefaultFailStatus = "failed"
+)
+
+// Exit codes of run when the command could not be started, as shells use
+// them.
+const (
+	ExitCannotExecute = 126 // found but not executable
+	ExitNotFound      = 127 // no such command
+)
+
+// RunOptions are the dependencies and flags of run.
+type RunOptions struct {
+	Factory *Factory
+
+	Input      model.StepInput // Status is the step's name
+	Final      bool
+	FailStatus string
+	Command    []string // CMD ARGS…
+}
+
+const runLong = `Run one step of a deploy and record it: record the step NAME, run CMD with
+its arguments, record how it ended, and exit with CMD's exit code.
+
+What is recorded, so that the step NAME lasts exactly as long as CMD runs:
+
+  before CMD               NAME
+  CMD exits 0              NAME-done      (with --final: finished, which ends
+                                          the deployment as a success)
+  CMD fails or is killed   failed         (or --fail-status), which ends the
+                                          deployment as a failure
+
+The time between two run commands of a script shows as its own phase,
+NAME-done, rather than being added to NAME. The exit code of a failed CMD is
+printed on stderr ("stepsctl: tests failed: \"make test\" exited with code 3");
+the status stays "failed" so that every tracker counts the deployment as a
+failure (a status is matched exactly against the terminal ones).
+
+CMD gets stepsctl's standard input, output and error as they are, and its
+environment. SIGINT and SIGTERM sent to stepsctl are forwarded to CMD, and
+stepsctl waits for it to exit; a Ctrl-C in a terminal reaches CMD directly
+and is not sent twice. stepsctl exits with CMD's exit code; when CMD was
+killed by a signal, with 128 + the signal's number, as shells do (SIGTERM:
+143); when CMD cannot be started, with 127 (not found) or 126 (not
+executable), and "failed" is recorded.
+
+The tracker never changes the result: recording goes the way of "stepsctl
+record" (retries, then the spool when the server cannot be reached, with a
+line on stderr), CMD starts at once without waiting for the server, and a
+record that fails (even refused, e.g. a bad token) is only a warning on
+stderr. Only a mistake in stepsctl's own flags stops CMD from running
+(exit 2). Put stepsctl's flags before CMD; "--" before CMD is optional.`
+
+const runExample = `  # A deploy script: each step timed by the command that does it
+  stepsctl run --component api --version "$VERSION" --env production --step build -- make build
+  stepsctl run --component api --version "$VERSION" --env production --step tests -- make test
+  stepsctl run --component api --version "$VERSION" --env production --step rollout --final -- \
+    kubectl rollout status deploy/api --timeout 10m
+
+  # The same, shorter
+  export STEPSCTL_SERVER=https://steps.example.com
+  step() { stepsctl run --component api --version "$VERSION" --env production --step "$@"; }
+  step build -- make build
+  step migrate -- ./migrate up
+  step rollout --final -- ./rollout.sh
+
+  # A pipeline needs a shell
+  stepsctl run --component web --version 2.0.1 --step assets -- sh -c 'npm ci && npm run build'
+
+  # Record a failure as "aborted" rather than "failed"
+  stepsctl run --component api --version 1.4.2 --step smoke --fail-status aborted -- ./smoke.sh`
+
+// NewCmdRun returns the run command. runF replaces runRun in tests of flag
+// parsing.
+func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	opts := &RunOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "run --component C --version V --step NAME [--env E] [--owner O] [--final] -- CMD [ARGS…]",
+		Short:   "Run a step's command and record its start and how it ended",
+		Long:    runLong,
+		Example: runExample,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("no command to run: give it after the flags, e.g. stepsctl run --component api --version 1.4.2 --step build -- make build")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd.Flags(), "component", "version", "step"); err != nil {
+				return err
+			}
+			opts.Command = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	// Flags end at CMD: "stepsctl run … make -j4" passes -j4 to make.
+	fl.SetInterspersed(false)
+	fl.StringVar(&opts.Input.Component, "component", "", "component deployed, e.g. api (required)")
+	fl.StringVar(&opts.Input.Version, "version", "", "version deployed, e.g. 1.4.2 (required)")
+	fl.StringVar(&opts.Input.Status, "step", "", "the step CMD does, e.g. build, tests, migrate, rollout (required)")
+	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user)")
+	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
+	fl.BoolVar(&opts.Final, "final", false, "the deploy's last step: record \"finished\" when CMD succeeds, ending the deployment")
+	fl.StringVar(&opts.FailStatus, "fail-status", DefaultFailStatus, "status recorded when CMD fails: a failure status that ends the deployment")
+	return cmd
+}
+
+// runSteps are the three records of a run.
+type runSteps struct {
+	start, done, failed model.StepInput
+}
+
+func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
+	in := opts.Input
+	if in.Owner == "" {
+		if in.Owner = f.CurrentUser(); in.Owner == "" {
+			return runSteps{}, usageErrorf("--owner is required: the current user is unknown")
+		}
+	}
+	if model.DefaultDeploymentRules().Outcome(in.Status) != model.OutcomeInProgress {
+		return runSteps{}, usageErrorf("--step %q is a terminal status: it would end the deployment before the command runs; name the step (e.g. rollout) and use --final", in.Status)
+	}
+	rs := runSteps{start: in, done: in, failed: in}
+	rs.done.Status = in.Status + DoneSuffix
+	if opts.Final {
+		rs.done.Status = FinalStatus
+	}
+	rs.failed.Status = opts.FailStatus
+	if err := rs.start.Validate(); err != nil {
+		var merr *model.Error
+		if errors.As(err, &merr) && merr.Field != "" {
+			flag := flagOf(merr.Field)
+			if merr.Field == "status" {
+				flag = "step"
+			}
+			return runSteps{}, usageErrorf("--%s: %s", flag, merr.Message)
+		}
+		return runSteps{}, &UsageError{Err: err}
+	}
+	if err := rs.done.Validate(); err != nil {
+		return runSteps{}, usageErrorf("--step: %q, recorded when the command succeeds: %s", rs.done.Status, model.ErrorMessage(err))
+	}
+	if err := rs.failed.Validate(); err != nil {
+		return runSteps{}, usageErrorf("--fail-status: %s", model.ErrorMessage(err))
+	}
+	return rs, nil
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	rs, err := opts.steps(opts.Factory)
+	if err != nil {
+		return err
+	}
+	// Messages of stepsctl and of the command can meet on stderr: one
+	// writer, locked, for stepsctl's side.
+	f := opts.Factory.withLockedErrOut()
+	c, err := f.Client()
+	if err != nil {
+		return err
+	}
+	quick, err := f.quickClient()
+	if err != nil {
+		return err
+	}
+
+	signals := make(chan os.Signal, 4)
+	f.notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer f.stopNotify(signals)
+
+	// The records are made even after a signal: it is forwarded to the
+	// command, whose end is worth recording. A signal once the command has
+	// exited stops waiting for the server, and the records go to the spool.
+	recCtx, stopRecording := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRecording()
+
+	// Record the start while the command already runs: a slow or absent
+	// server never delays the deploy.
+	started := make(chan bool, 1) // whether the start was stored
+	delivered := make(chan struct{})
+	startedAt := f.Now()
+	go func() {
+		defer close(delivered)
+		stored := recordOrWarn(recCtx, f, c, rs.start, startedAt)
+		started <- stored
+		if stored {
+			// The server is there: send what an outage left in the spool.
+			deliverSpool(recCtx, f)
+		}
+	}()
+
+	code, failure := runCommand(f, opts.Command, signals)
+	endedAt := f.Now()
+	if code != 0 {
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s failed: %s\n", rs.start.Status, failure)
+	}
+	go func() {
+		select {
+		case <-signals:
+			stopRecording()
+		case <-recCtx.Done():
+		}
+	}()
+	end := rs.done
+	if code != 0 {
+		end = rs.failed
+	}
+	ec := c
+	if !<-started {
+		// The server could not be reached a moment ago: try once, then
+		// spool, rather than wait for it through every retry again.
+		ec = quick
+	}
+	recordOrWarn(recCtx, f, ec, end, endedAt)
+	<-delivered
+
+	if code != 0 {
+		return &exitStatus{code: code}
+	}
+	return nil
+}
+
+// recordOrWarn records in as record does, spool included, and reports a
+// failure as a warning on stderr, never as an error: run's result is the
+// command's. at is when the step happened, for the spool. It returns
+// whether the server stored the step.
+func recordOrWarn(ctx context.Context, f *Factory, c *client.Client, in model.StepInput, at time.Time) bool {
+	_, stored, err := sendStep(ctx, f, c, in, at, false)
+	var spooled *interruptedError
+	switch {
+	case errors.As(err, &spooled):
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: step %s: %s\n", describe(in), err)
+	case err != nil:
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: step %s not recorded: %s\n", describe(in), message(err))
+	}
+	return stored
+}
+
+// runCommand runs args with the factory's streams, forwarding signals to
+// it, and returns its exit code as a shell would and, for a failure, what
+// happened.
+func runCommand(f *Factory, args []string, signals <-chan os.Signal) (code int, failure string) {
+	name := commandLine(args)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin = f.IO.In
+	cmd.Stdout = f.IO.Out
+	cmd.Stderr = f.IO.ErrOut
+	if lw, ok := cmd.Stderr.(*lockedWriter); ok {
+		if file, ok := lw.w.(*os.File); ok {
+			// The command gets the real stderr, a terminal where it is one.
+			cmd.Stderr = file
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		code = ExitCannotExecute
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+			code = ExitNotFound
+		}
+		return code, fmt.Sprintf("cannot run %s: %v (exit %d)", name, unwrapExec(err), code)
+	}
+
+	done := make(chan struct{})
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			select {
+			case sig := <-signals:
+				if sig == os.Interrupt && keyboardSignalsReachChild() {
+					continue // the terminal sent it to the command as well
+				}
+				_ = cmd.Process.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-forwarded
+
+	ps := cmd.ProcessState
+	if ps == nil {
+		return ExitCannotExecute, fmt.Sprintf("%s: %v", name, err)
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		code = 128 + int(ws.Signal())
+		return code, fmt.Sprintf("%s was killed by %s (exit %d)", name, signalName(ws.Signal()), code)
+	}
+	code = ps.ExitCode()
+	return code, fmt.Sprintf("%s exited with code %d", name, code)
+}
+
+// commandLine writes a command for a message as a shell would take it:
+// sh -c 'exit 3'.
+func commandLine(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	s := strings.Join(quoted, " ")
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:80]) + "…"
+	}
+	return s
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// unwrapExec drops the command name that exec repeats in its errors.
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lockedWriter serialises writes from goroutines that share a stream.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// withLockedErrOut returns a copy of f whose ErrOut may be written by
+// several goroutines at once.
+func (f *Factory) withLockedErrOut() *Factory {
+	g := *f
+	streams := *f.IO
+	streams.ErrOut = &lockedWriter{w: f.IO.ErrOut}
+	g.IO = &streams
+	return &g
+}
+
+func (f *Factory) notify(c chan<- os.Signal, sig ...os.Signal) {
+	if f.Notify != nil {
+		f.Notify(c, sig...)
+		return
+	}
+	signal.Notify(c, sig...)
+}
+
+func (f *Factory) stopNotify(c chan<- os.Signal) {
+	if f.StopNotify != nil {
+		f.StopNotify(c)
+		return
+	}
+	signal.Stop(c)
+}

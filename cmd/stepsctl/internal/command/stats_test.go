@@ -1,0 +1,208 @@
+package command_test
+
+import (
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// weekOne is the Monday of the first week of the stats history.
+var weekOne = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+// growingHistory stores two deploys of api a week for six weeks, none in
+// the fourth, each taking 10 % a week longer than the last: 10 minutes at
+// the start, in three steps (build 40 %, tests 50 %, rollout 10 %).
+func growingHistory(t *testing.T, h *harness) {
+	t.Helper()
+	var ins []model.StepInput
+	for week := range 6 {
+		if week == 3 {
+			continue
+		}
+		for _, day := range []int{1, 3} {
+			start := weekOne.AddDate(0, 0, 7*week+day).Add(10 * time.Hour)
+			d := time.Duration(600 * math.Pow(1.1, start.Sub(weekOne).Hours()/(24*7)) * float64(time.Second))
+			version := start.Format("2006.01.02")
+			for _, s := range []struct {
+				status string
+				at     time.Duration
+			}{{"build", 0}, {"tests", d * 4 / 10}, {"rollout", d * 9 / 10}, {"finished", d}} {
+				ins = append(ins, model.StepInput{Component: "api", Version: version, Owner: "ana", Status: s.status, Environment: "production", Time: start.Add(s.at)})
+			}
+		}
+	}
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	growingHistory(t, h)
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Stats(context.Background(), model.Filter{}, model.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sentence = "Deploy time grows 10.0 % a week (+21.0 % a sprint of 14 days)"
+	if !strings.HasPrefix(st.Summary, sentence) {
+		t.Fatalf("the server's summary %q, want it to start with %q", st.Summary, sentence)
+	}
+
+	t.Run("a table and a chart in a terminal", func(t *testing.T) {
+		h.env["NO_COLOR"] = "1"
+		defer delete(h.env, "NO_COLOR")
+		r := h.mustRun(true, "stats", "--component", "api")
+		out := lines(r.stdout)
+		if out[0] != "Deploy durations by week (successful deployments)" {
+			t.Errorf("title %q", out[0])
+		}
+		if !strings.HasPrefix(out[2], "WEEK OF     COUNT  P50     P90     MAX     MEAN    P50 CHART") {
+			t.Errorf("header %q", out[2])
+		}
+		for week := range 6 {
+			row := out[3+week]
+			label := weekOne.AddDate(0, 0, 7*week).Format("2006-01-02")
+			if !strings.HasPrefix(row, label+"  ") {
+				t.Errorf("row %d = %q, want the week of %s", week, row, label)
+			}
+			hasBar := strings.ContainsAny(row, "█▉▊▋▌▍▎▏")
+			if empty := week == 3; hasBar == empty {
+				t.Errorf("row %q: bar %v, want %v", row, hasBar, !empty)
+			}
+		}
+		// The longest bar is the slowest week's p50, full width.
+		if !strings.HasSuffix(out[8], strings.Repeat("█", 30)) {
+			t.Errorf("the last week's bar is not the full 30 cells: %q", out[8])
+		}
+		if !strings.Contains(r.stdout, "\nSLOWEST STEPS  SHARE  COUNT") || !strings.Contains(r.stdout, "\ntests          50.0%  10") {
+			t.Errorf("no slowest steps, tests first:\n%s", r.stdout)
+		}
+		if !strings.Contains(r.stdout, "\nP50 by week: ") {
+			t.Errorf("no sparkline:\n%s", r.stdout)
+		}
+		if last := out[len(out)-1]; last != st.Summary {
+			t.Errorf("last line %q, want the summary %q", last, st.Summary)
+		}
+		if strings.Contains(r.stdout, "\x1b[") {
+			t.Errorf("colours despite NO_COLOR")
+		}
+	})
+	t.Run("colours in a terminal", func(t *testing.T) {
+		r := h.mustRun(true, "stats")
+		if !strings.Contains(r.stdout, "\x1b[36m█") || !strings.Contains(r.stdout, "\x1b[1m"+st.Summary+"\x1b[0m") {
+			t.Errorf("no colours:\n%q", r.stdout)
+		}
+	})
+	t.Run("plain when piped", func(t *testing.T) {
+		r := h.mustRun(false, "stats")
+		if strings.ContainsAny(r.stdout, "█▉▊▋▌▍▎▏▁▂▃▄▅▆▇\x1b") {
+			t.Errorf("piped output has colours or Unicode blocks:\n%s", r.stdout)
+		}
+		out := lines(r.stdout)
+		if n := strings.Count(r.stdout, "#"); n == 0 || !strings.HasSuffix(out[8], strings.Repeat("#", 30)) {
+			t.Errorf("no ASCII chart:\n%s", r.stdout)
+		}
+		if out[len(out)-1] != st.Summary {
+			t.Errorf("last line %q", out[len(out)-1])
+		}
+	})
+	t.Run("sprints", func(t *testing.T) {
+		r := h.mustRun(false, "stats", "--by", "sprint", "--sprint-days", "21", "--sprint-start", "2026-01-05")
+		out := lines(r.stdout)
+		if !strings.HasPrefix(out[2], "SPRINT FROM") || !strings.HasPrefix(out[3], "2026-01-05   6 ") || !strings.HasPrefix(out[4], "2026-01-26   4 ") {
+			t.Errorf("sprints:\n%s", r.stdout)
+		}
+		if !strings.Contains(r.stdout, "a sprint of 21 days") {
+			t.Errorf("the growth per sprint is not per 21 days:\n%s", r.stdout)
+		}
+	})
+	for _, format := range []string{"json", "csv"} {
+		t.Run("-o "+format+" is the server's", func(t *testing.T) {
+			r := h.mustRun(true, "stats", "--by", "month", "-o", format)
+			resp, err := http.Get(h.url + "/v1/stats?bucket=month&sprint_days=14&outcome=success&format=" + format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			want, _ := io.ReadAll(resp.Body)
+			if r.stdout != string(want) {
+				t.Errorf("stepsctl:\n%s\nserver:\n%s", r.stdout, want)
+			}
+		})
+	}
+	t.Run("nothing measured", func(t *testing.T) {
+		r := h.mustRun(true, "stats", "--component", "none")
+		if r.stdout != "No finished deployments in this range.\n" {
+			t.Errorf("stdout %q", r.stdout)
+		}
+	})
+	t.Run("usage errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"stats", "--by", "year"}, "--by must be day, week, month or sprint"},
+			{[]string{"stats", "--outcome", "won"}, "--outcome must be success, failure or all"},
+			{[]string{"stats", "--sprint-days", "0"}, "--sprint-days must be from 1 to 366"},
+			{[]string{"stats", "--sprint-start", "monday"}, "--sprint-start"},
+			{[]string{"stats", "-o", "ndjson"}, `invalid output format "ndjson": use one of table, json, csv`},
+		} {
+			r := h.run(false, tc.args...)
+			if first, _, _ := strings.Cut(r.stderr, "\n"); r.code != 2 || !strings.Contains(first, tc.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, r.code, first, tc.want)
+			}
+		}
+	})
+}
+
+func TestStatsFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cli  string
+		want command.StatsOptions
+	}{
+		{
+			cli:  "",
+			want: command.StatsOptions{Stats: model.StatsOptions{Bucket: "week", SprintDays: 14, Outcome: "success"}, Output: "table"},
+		},
+		{
+			cli: "--component api --version 1 --owner ana --env prod --since 90d --until 2026-03-01 --by sprint --sprint-days 10 --sprint-start 2026-01-05 --outcome all -o csv",
+			want: command.StatsOptions{Filter: model.Filter{Component: "api", Version: "1", Owner: "ana", Environment: "prod"},
+				Stats: model.StatsOptions{Bucket: "sprint", SprintDays: 10, Outcome: "all"},
+				Since: "90d", Until: "2026-03-01", SprintStart: "2026-01-05", Output: "csv"},
+		},
+	} {
+		t.Run(tc.cli, func(t *testing.T) {
+			var got *command.StatsOptions
+			cmd := command.NewCmdStats(newFactory(t), func(_ context.Context, o *command.StatsOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(strings.Fields(tc.cli))
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			got.Factory = nil
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
+			}
+		})
+	}
+}

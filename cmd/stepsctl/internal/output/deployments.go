@@ -1,0 +1,162 @@
+package output
+
+import (
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// DeploymentCSVHeader is the header of deployments as CSV, the same as the
+// server's (GET /v1/deployments?format=csv): steps lists the phases as
+// status=seconds, separated by semicolons, the last one without seconds.
+var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
+	"duration_seconds", "outcome", "stuck", "steps"}
+
+// PhaseSeparator separates the phases of a deployment in a table.
+const PhaseSeparator = " › "
+
+// DeploymentWriter prints deployments one at a time, as they arrive, in one
+// format. Close finishes the output.
+type DeploymentWriter struct {
+	*listWriter[model.Deployment]
+}
+
+// NewDeploymentWriter returns a DeploymentWriter printing to w. steps adds
+// each deployment's phases to a table (CSV and JSON always have them).
+func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
+	o = defaults(o)
+	header := []string{"STARTED", "COMPONENT", "VERSION", "ENV", "ATTEMPT", "OWNER", "DURATION", "OUTCOME"}
+	if steps {
+		header = append(header, "STEPS")
+	}
+	return &DeploymentWriter{&listWriter[model.Deployment]{w: w, o: o, layout: listLayout[model.Deployment]{
+		csvHeader: DeploymentCSVHeader,
+		csvRow:    deploymentCSVRow,
+		json:      deploymentJSON,
+		plainRow: func(d model.Deployment) []string {
+			row := []string{
+				d.StartedAt.UTC().Format(time.RFC3339Nano),
+				d.Component,
+				d.Version,
+				d.Environment,
+				strconv.Itoa(d.Attempt),
+				d.Owner,
+				formatSeconds(d.DurationSeconds),
+				d.Outcome,
+				strconv.FormatBool(d.Stuck),
+			}
+			if steps {
+				row = append(row, phaseList(d))
+			}
+			return row
+		},
+		tableHeader: header,
+		tableRow: func(d model.Deployment) []string {
+			row := []string{
+				d.StartedAt.In(o.Location).Format("2006-01-02 15:04:05"),
+				d.Component,
+				d.Version,
+				d.Environment,
+				strconv.Itoa(d.Attempt),
+				d.Owner,
+				model.HumanDuration(d.DurationSeconds),
+				Outcome(d),
+			}
+			if steps {
+				row = append(row, Phases(d, o.Now))
+			}
+			return row
+		},
+	}}}
+}
+
+// Outcome says how a deployment went, for a person: "success", "failure",
+// "in progress", or "in progress, stuck".
+func Outcome(d model.Deployment) string {
+	switch {
+	case d.Outcome == model.OutcomeInProgress && d.Stuck:
+		return "in progress, stuck"
+	case d.Outcome == model.OutcomeInProgress:
+		return "in progress"
+	}
+	return d.Outcome
+}
+
+// Phases is a deployment's breakdown for a person:
+// "build 1m02s › tests 3m10s › rollout 45s › finished". The last step of a
+// deployment in progress is still running; it shows the time so far and an
+// ellipsis: "rollout 4m02s…".
+func Phases(d model.Deployment, now time.Time) string {
+	parts := make([]string, 0, len(d.Steps))
+	for i, p := range d.Steps {
+		switch {
+		case p.DurationSeconds != nil:
+			parts = append(parts, p.Status+" "+model.HumanDuration(*p.DurationSeconds))
+		case i == len(d.Steps)-1 && d.Outcome == model.OutcomeInProgress:
+			parts = append(parts, p.Status+" "+model.HumanDuration(max(0, now.Sub(p.Time).Seconds()))+"…")
+		default:
+			parts = append(parts, p.Status)
+		}
+	}
+	return strings.Join(parts, PhaseSeparator)
+}
+
+// phaseList is the steps cell of the server's CSV: "build=62;tests=190;finished".
+func phaseList(d model.Deployment) string {
+	parts := make([]string, 0, len(d.Steps))
+	for _, p := range d.Steps {
+		if p.DurationSeconds == nil {
+			parts = append(parts, p.Status)
+			continue
+		}
+		parts = append(parts, p.Status+"="+formatSeconds(*p.DurationSeconds))
+	}
+	return strings.Join(parts, ";")
+}
+
+// deploymentCSVRow is a deployment as a row of the server's CSV, so that a
+// CSV from stepsctl and one from the API are the same file.
+func deploymentCSVRow(d model.Deployment) []string {
+	finished := ""
+	if d.FinishedAt != nil {
+		finished = model.FormatSpreadsheetTime(*d.FinishedAt)
+	}
+	return []string{
+		model.NeutraliseCell(d.Component),
+		model.NeutraliseCell(d.Version),
+		model.NeutraliseCell(d.Environment),
+		strconv.Itoa(d.Attempt),
+		model.NeutraliseCell(d.Owner),
+		model.FormatSpreadsheetTime(d.StartedAt),
+		finished,
+		formatSeconds(d.DurationSeconds),
+		d.Outcome,
+		strconv.FormatBool(d.Stuck),
+		model.NeutraliseCell(phaseList(d)),
+	}
+}
+
+func deploymentJSON(d model.Deployment) ([]byte, error) {
+	d.StartedAt = d.StartedAt.UTC()
+	if d.FinishedAt != nil {
+		t := d.FinishedAt.UTC()
+		d.FinishedAt = &t
+	}
+	steps := make([]model.Phase, len(d.Steps))
+	for i, p := range d.Steps {
+		p.Time = p.Time.UTC()
+		steps[i] = p
+	}
+	d.Steps = steps
+	return json.Marshal(d)
+}
+
+// formatSeconds formats seconds as the server's CSV does: the shortest
+// decimal that reads back exactly.
+func formatSeconds(s float64) string {
+	return strconv.FormatFloat(s, 'f', -1, 64)
+}

@@ -1,0 +1,186 @@
+package output
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Chart sizes of stats.
+const (
+	barWidth   = 30 // cells of the longest bar
+	stepsShown = 10 // slowest steps listed in a table
+)
+
+// blocks are the characters of Unicode bars.
+const blocks = "█▉▊▋▌▍▎▏"
+
+// ANSI styles, used only when Options.Color is set.
+const (
+	ansiBold  = "\x1b[1m"
+	ansiCyan  = "\x1b[36m"
+	ansiReset = "\x1b[0m"
+)
+
+// WriteStats prints stats for a person: a table of the buckets with a bar
+// of each one's p50, the slowest steps with their share of deploy time, and
+// the trend in one sentence. In a terminal the bars are drawn with Unicode
+// blocks (and a sparkline of the p50 follows); piped, the output is plain
+// ASCII without colours.
+func WriteStats(w io.Writer, o Options, st model.Stats) error {
+	var buf bytes.Buffer
+	style := func(code, s string) string {
+		if o.Color && o.Terminal {
+			return code + s + ansiReset
+		}
+		return s
+	}
+	if st.Deployments == 0 || len(st.Buckets) == 0 {
+		fmt.Fprintln(&buf, st.Summary)
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+
+	fmt.Fprintf(&buf, "%s\n\n", style(ansiBold, fmt.Sprintf("Deploy durations by %s (%s)", st.Bucket, outcomeNoun(st.Outcome))))
+	var maxP50 float64
+	for _, b := range st.Buckets {
+		if b.P50Seconds != nil {
+			maxP50 = max(maxP50, *b.P50Seconds)
+		}
+	}
+	rows := make([][]string, 0, len(st.Buckets))
+	for _, b := range st.Buckets {
+		bar := ""
+		if b.P50Seconds != nil {
+			bar = Bar(*b.P50Seconds, maxP50, barWidth, o.Terminal)
+		}
+		rows = append(rows, []string{
+			bucketLabel(st.Bucket, b), fmt.Sprint(b.Count),
+			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds), bar,
+		})
+	}
+	var table bytes.Buffer
+	if err := renderTable(&table, []string{bucketHeader(st.Bucket), "COUNT", "P50", "P90", "MAX", "MEAN", "P50 CHART"}, rows); err != nil {
+		return err
+	}
+	for line := range strings.Lines(table.String()) {
+		// The bars end the lines; colour them after the table is laid out,
+		// as escape codes would upset its widths.
+		if i := strings.IndexAny(line, blocks); i >= 0 && o.Color && o.Terminal {
+			line = line[:i] + ansiCyan + strings.TrimSuffix(line[i:], "\n") + ansiReset + "\n"
+		}
+		buf.WriteString(line)
+	}
+
+	if len(st.Steps) > 0 {
+		buf.WriteByte('\n')
+		rows = rows[:0]
+		for i, s := range st.Steps {
+			if i == stepsShown {
+				break
+			}
+			rows = append(rows, []string{
+				s.Status, fmt.Sprintf("%.1f%%", s.SharePercent), fmt.Sprint(s.Count),
+				seconds(s.P50Seconds), seconds(s.P90Seconds), seconds(s.MeanSeconds), model.HumanDuration(s.TotalSeconds),
+			})
+		}
+		if err := renderTable(&buf, []string{"SLOWEST STEPS", "SHARE", "COUNT", "P50", "P90", "MEAN", "TOTAL"}, rows); err != nil {
+			return err
+		}
+		if n := len(st.Steps) - stepsShown; n > 0 {
+			fmt.Fprintf(&buf, "… and %d more step(s); -o json lists them all.\n", n)
+		}
+	}
+
+	buf.WriteByte('\n')
+	if o.Terminal && len(st.Buckets) > 1 {
+		fmt.Fprintf(&buf, "P50 by %s: %s\n", st.Bucket, style(ansiCyan, Sparkline(st.Buckets)))
+	}
+	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Bar draws v as a horizontal bar, full at top, width cells long. Unicode
+// draws eighths of a cell (█▉▊▋▌▍▎▏); ASCII whole cells of '#'. A value
+// above zero always gets a sliver.
+func Bar(v, top float64, width int, unicode bool) string {
+	if v <= 0 || top <= 0 {
+		return ""
+	}
+	frac := min(v/top, 1)
+	if !unicode {
+		n := max(1, int(math.Round(frac*float64(width))))
+		return strings.Repeat("#", n)
+	}
+	eighths := max(1, int(math.Round(frac*float64(width*8))))
+	partial := []string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
+	return strings.Repeat("█", eighths/8) + partial[eighths%8]
+}
+
+// Sparkline draws the p50 of each bucket as one of ▁▂▃▄▅▆▇█, from the
+// lowest p50 to the highest; a bucket without deployments is a space.
+func Sparkline(buckets []model.BucketStats) string {
+	levels := []rune("▁▂▃▄▅▆▇█")
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, b := range buckets {
+		if b.P50Seconds != nil {
+			lo, hi = min(lo, *b.P50Seconds), max(hi, *b.P50Seconds)
+		}
+	}
+	var sb strings.Builder
+	for _, b := range buckets {
+		switch {
+		case b.P50Seconds == nil:
+			sb.WriteRune(' ')
+		case hi == lo:
+			sb.WriteRune(levels[len(levels)/2])
+		default:
+			i := int(math.Round((*b.P50Seconds - lo) / (hi - lo) * float64(len(levels)-1)))
+			sb.WriteRune(levels[i])
+		}
+	}
+	return sb.String()
+}
+
+func seconds(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return model.HumanDuration(*v)
+}
+
+func outcomeNoun(outcome string) string {
+	switch outcome {
+	case model.OutcomeFailure:
+		return "failed deployments"
+	case "all":
+		return "all finished deployments"
+	}
+	return "successful deployments"
+}
+
+func bucketHeader(bucket string) string {
+	switch bucket {
+	case model.BucketDay:
+		return "DAY"
+	case model.BucketMonth:
+		return "MONTH"
+	case model.BucketSprint:
+		return "SPRINT FROM"
+	}
+	return "WEEK OF"
+}
+
+// bucketLabel names a bucket by its first day, in UTC as the server cuts
+// buckets.
+func bucketLabel(bucket string, b model.BucketStats) string {
+	if bucket == model.BucketMonth {
+		return b.Start.UTC().Format("2006-01")
+	}
+	return b.Start.UTC().Format("2006-01-02")
+}

@@ -1,0 +1,63 @@
+package output_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+func ptr(v float64) *float64 { return &v }
+
+func TestBar(t *testing.T) {
+	for _, tc := range []struct {
+		v, top  float64
+		unicode bool
+		want    string
+	}{
+		{10, 10, true, "██████████"},
+		{5, 10, true, "█████"},
+		{5.5, 10, true, "█████▌"},
+		{1, 80, true, "▏"},      // a sliver, not nothing
+		{0.001, 10, false, "#"}, // a sliver too
+		{7, 10, false, "#######"},
+		{0, 10, true, ""},
+		{12, 10, true, "██████████"}, // never past the width
+	} {
+		if got := output.Bar(tc.v, tc.top, 10, tc.unicode); got != tc.want {
+			t.Errorf("Bar(%v, %v, unicode %v) = %q, want %q", tc.v, tc.top, tc.unicode, got, tc.want)
+		}
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	b := func(p50 *float64) model.BucketStats {
+		return model.BucketStats{Durations: model.Durations{P50Seconds: p50}}
+	}
+	if got := output.Sparkline([]model.BucketStats{b(ptr(10)), b(ptr(20)), b(nil), b(ptr(80))}); got != "▁▂ █" {
+		t.Errorf("Sparkline = %q", got)
+	}
+	if got := output.Sparkline([]model.BucketStats{b(ptr(5)), b(ptr(5))}); got != "▅▅" {
+		t.Errorf("flat Sparkline = %q", got)
+	}
+}
+
+func TestPhases(t *testing.T) {
+	d := model.Deployment{Outcome: model.OutcomeInProgress, Steps: []model.Phase{
+		{Status: "build", Time: t0, DurationSeconds: ptr(62)},
+		{Status: "tests", Time: t0.Add(62 * time.Second), DurationSeconds: ptr(4.25)},
+		{Status: "rollout", Time: t0.Add(66250 * time.Millisecond)},
+	}}
+	if got, want := output.Phases(d, t0.Add(10*time.Minute)), "build 1m02s › tests 4.2s › rollout 8m54s…"; got != want {
+		t.Errorf("Phases = %q, want %q", got, want)
+	}
+	d.Outcome = model.OutcomeSuccess
+	d.Steps[2].Status = "finished"
+	if got, want := output.Phases(d, t0), "build 1m02s › tests 4.2s › finished"; got != want {
+		t.Errorf("Phases = %q, want %q", got, want)
+	}
+	if got := output.Outcome(model.Deployment{Outcome: model.OutcomeInProgress, Stuck: true}); got != "in progress, stuck" {
+		t.Errorf("Outcome = %q", got)
+	}
+}

@@ -1,0 +1,140 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// DeploymentPage is one page of a list of deployments.
+type DeploymentPage struct {
+	Deployments []model.Deployment
+	Next        *model.DeploymentKey // where the next page starts; nil on the last page
+}
+
+// deploymentsBody is the JSON response of GET /v1/deployments.
+type deploymentsBody struct {
+	Deployments []model.Deployment `json:"deployments"`
+	Next        string             `json:"next"`
+}
+
+// DeploymentsPage fetches one page of the deployments matching f, ordered
+// by start: at most f.Limit deployments (the client's page size when 0),
+// starting after f.After. Pass the returned Next as f.After to fetch the
+// following page.
+//
+// Component, version and environment select deployments; owner is who
+// started one (the owner of its first step); status keeps deployments with
+// a step of that status; since and until bound its start.
+func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) (DeploymentPage, error) {
+	if f.Limit == 0 {
+		f.Limit = c.pageSize
+	}
+	if err := f.Filter.Validate(); err != nil {
+		return DeploymentPage{}, err
+	}
+	req := request{method: http.MethodGet, path: "/v1/deployments", query: deploymentsQuery(f)}
+	var body deploymentsBody
+	var next string
+	err := c.do(ctx, req, func(resp *http.Response) error {
+		body = deploymentsBody{}
+		if err := decodeJSON(resp, &body); err != nil {
+			return err
+		}
+		next = body.Next
+		if next == "" {
+			next = resp.Header.Get("X-Next-Cursor")
+		}
+		return nil
+	})
+	if err != nil {
+		return DeploymentPage{}, err
+	}
+	page := DeploymentPage{Deployments: body.Deployments}
+	if next != "" {
+		key, err := model.ParseDeploymentCursor(next)
+		if err != nil {
+			return DeploymentPage{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("next cursor: %w", err)}
+		}
+		page.Next = key
+	}
+	return page, nil
+}
+
+// Deployments returns an iterator over the deployments matching f (see
+// DeploymentsPage), fetching one page at a time as the loop goes on, so
+// memory does not grow with the number of deployments. f.Limit caps the
+// total (0: all). An error ends the iteration with a zero deployment and
+// the error:
+//
+//	for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api"}}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(d.Version, d.Outcome, model.HumanDuration(d.DurationSeconds))
+//	}
+func (c *Client) Deployments(ctx context.Context, f model.DeploymentFilter) iter.Seq2[model.Deployment, error] {
+	return func(yield func(model.Deployment, error) bool) {
+		remaining := f.Limit
+		if remaining < 0 {
+			yield(model.Deployment{}, model.Invalid("limit", "limit must not be negative"))
+			return
+		}
+		page := f
+		for {
+			page.Limit = c.pageSize
+			if remaining > 0 && remaining < page.Limit {
+				page.Limit = remaining
+			}
+			p, err := c.DeploymentsPage(ctx, page)
+			if err != nil {
+				yield(model.Deployment{}, err)
+				return
+			}
+			for _, d := range p.Deployments {
+				if !yield(d, nil) {
+					return
+				}
+				if remaining > 0 {
+					if remaining--; remaining == 0 {
+						return
+					}
+				}
+			}
+			if p.Next == nil || len(p.Deployments) == 0 {
+				return
+			}
+			page.After = p.Next
+		}
+	}
+}
+
+// ListDeployments returns all the deployments matching f (at most f.Limit
+// when it is set), fetching as many pages as needed. For long lists, range
+// over Deployments instead.
+func (c *Client) ListDeployments(ctx context.Context, f model.DeploymentFilter) ([]model.Deployment, error) {
+	out := []model.Deployment{}
+	for d, err := range c.Deployments(ctx, f) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// deploymentsQuery encodes a deployment filter as the query of
+// GET /v1/deployments, asking for JSON. Its cursor is a deployment key,
+// never the step cursor of f.Filter.After.
+func deploymentsQuery(f model.DeploymentFilter) url.Values {
+	q := listQuery(f.Filter)
+	q.Del("cursor")
+	if f.After != nil {
+		q.Set("cursor", f.After.String())
+	}
+	return q
+}

@@ -1,0 +1,114 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Stats fetches how long deploys take and how fast that grows: durations
+// per bucket, per step name, the slowest steps and the trend (see
+// model.Stats). f selects the deployments by component, version, owner,
+// environment and start (Since, Until); opts shape the answer, and their
+// zero fields take the server's defaults (weekly buckets, 14-day sprints,
+// successful deployments).
+//
+//	st, err := c.Stats(ctx, model.Filter{Component: "api"}, model.StatsOptions{Bucket: model.BucketSprint})
+//	…
+//	fmt.Println(st.Summary) // Deploy time grows 2.0 % a week (+4.0 % a sprint of 14 days); …
+func (c *Client) Stats(ctx context.Context, f model.Filter, opts model.StatsOptions) (model.Stats, error) {
+	q, err := statsQuery(f, opts, "json")
+	if err != nil {
+		return model.Stats{}, err
+	}
+	var st model.Stats
+	err = c.do(ctx, request{method: http.MethodGet, path: "/v1/stats", query: q}, func(resp *http.Response) error {
+		st = model.Stats{}
+		return decodeJSON(resp, &st)
+	})
+	return st, err
+}
+
+// Stats formats WriteStats can write.
+const (
+	FormatJSON = "json"
+	FormatCSV  = "csv"
+)
+
+// WriteStats writes the stats of Stats to w exactly as the server renders
+// them, in format FormatJSON or FormatCSV (one long table; see the API
+// documentation). The answer is read whole before anything is written, so
+// w gets a complete document or nothing.
+func (c *Client) WriteStats(ctx context.Context, w io.Writer, f model.Filter, opts model.StatsOptions, format string) error {
+	if format != FormatJSON && format != FormatCSV {
+		return model.Invalid("format", "format must be %s or %s, not %q", FormatJSON, FormatCSV, format)
+	}
+	q, err := statsQuery(f, opts, format)
+	if err != nil {
+		return err
+	}
+	req := request{method: http.MethodGet, path: "/v1/stats", query: q}
+	var buf bytes.Buffer
+	err = c.do(ctx, req, func(resp *http.Response) error {
+		buf.Reset()
+		if _, err := io.Copy(&buf, resp.Body); err != nil {
+			return err
+		}
+		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		switch {
+		case format == FormatJSON && !json.Valid(buf.Bytes()):
+			return &ProtocolError{URL: c.url(req.path, req.query), Err: errors.New("the body is not JSON")}
+		case format == FormatCSV && mt != "text/csv":
+			return &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("Content-Type %q, want text/csv", mt)}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// statsQuery encodes the query of GET /v1/stats. Options left zero are
+// not sent, so the server's defaults apply.
+func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Values, error) {
+	switch {
+	case f.Status != "":
+		return nil, model.Invalid("status", "stats do not filter by status")
+	case f.Order != "", f.Limit != 0, f.After != nil:
+		return nil, model.Invalid("limit", "stats take no order, limit or cursor")
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	check := opts
+	if err := check.Validate(); err != nil {
+		return nil, err
+	}
+	q := listQuery(f)
+	q.Set("format", format)
+	if opts.Bucket != "" {
+		q.Set("bucket", opts.Bucket)
+	}
+	if opts.SprintDays != 0 {
+		q.Set("sprint_days", strconv.Itoa(opts.SprintDays))
+	}
+	if !opts.SprintStart.IsZero() {
+		q.Set("sprint_start", opts.SprintStart.UTC().Format(time.RFC3339Nano))
+	}
+	if opts.Outcome != "" {
+		q.Set("outcome", opts.Outcome)
+	}
+	return q, nil
+}
