@@ -77,6 +77,9 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 	if err != nil {
 		return nil, err
 	}
+	if r.ContentLength == 0 {
+		return p, nil // the original API's form: everything in the query string
+	}
 	body, err := s.readBody(w, r)
 	if err != nil || len(body) == 0 {
 		return p, err

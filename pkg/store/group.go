@@ -200,34 +200,39 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		}
 		args = append(args, row...)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
-		if err != nil {
-			return err
-		}
-		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		if err != nil {
-			return translate(err)
-		}
-		if readBack {
+	stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
+	if err != nil {
+		return nil, err
+	}
+	if readBack {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+				return translate(err)
+			}
 			return readIDsByKey(ctx, tx, keys, ids)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("read inserted ids: %w", err)
-		}
-		// One INSERT's rows have consecutive ids here (see consecutiveIDs);
-		// MySQL reports the first, SQLite the last.
-		first := id
-		if s.kind == KindSQLite {
-			first = id - int64(len(batch)) + 1
-		}
-		for i := range ids {
-			ids[i] = first + int64(i)
-		}
-		return nil
-	})
-	return ids, err
+		})
+		return ids, err
+	}
+	// One statement is atomic on its own: in autocommit it saves the
+	// BEGIN and COMMIT round trips of a transaction.
+	res, err := stmt.ExecContext(ctx, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, fmt.Errorf("read inserted ids: %w", err)
+	}
+	// One INSERT's rows have consecutive ids here (see consecutiveIDs);
+	// MySQL reports the first, SQLite the last.
+	first := id
+	if s.kind == KindSQLite {
+		first = id - int64(len(batch)) + 1
+	}
+	for i := range ids {
+		ids[i] = first + int64(i)
+	}
+	return ids, nil
 }
 
 // readIDsByKey sets ids[i] to the id of the row stored under keys[i].

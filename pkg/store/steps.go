@@ -80,9 +80,13 @@ func (s *Store) CreateStep(ctx context.Context, in model.StepInput, meta model.R
 	}
 	step = newStep(in, meta.ReceivedAt)
 
-	step.ID, err = s.commit(ctx, insertRow{args: insertArgs(step, meta.IdempotencyKey, in.Fingerprint()), key: meta.IdempotencyKey})
+	var fingerprint string
+	if meta.IdempotencyKey != "" {
+		fingerprint = in.Fingerprint() // only a replay compares it
+	}
+	step.ID, err = s.commit(ctx, insertRow{args: insertArgs(step, meta.IdempotencyKey, fingerprint), key: meta.IdempotencyKey})
 	if errors.Is(err, errDuplicate) && meta.IdempotencyKey != "" {
-		return s.replay(ctx, meta.IdempotencyKey, in.Fingerprint())
+		return s.replay(ctx, meta.IdempotencyKey, fingerprint)
 	}
 	if err != nil {
 		return model.Step{}, false, err
