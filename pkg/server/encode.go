@@ -2,9 +2,8 @@ package server
 
 import (
 	"bufio"
-	"encoding/csv"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -73,33 +72,21 @@ func newStepEncoder(format string) (listEncoder[model.Step], error) {
 }
 
 type csvEncoder struct {
-	cw  *csv.Writer
-	row []string
+	buf []byte
 }
 
 func (e *csvEncoder) begin(h http.Header, w *streamWriter) {
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="steps.csv"`)
-	e.cw = csv.NewWriter(w)
-	e.row = make([]string, len(model.CSVHeader))
-	e.cw.Write(model.CSVHeader) //nolint:errcheck // kept by streamWriter
+	w.WriteString(strings.Join(model.CSVHeader, ",") + "\n")
 }
 
 func (e *csvEncoder) item(w *streamWriter, st model.Step) {
-	e.row[0] = model.NeutraliseCell(st.Component)
-	e.row[1] = model.NeutraliseCell(st.Version)
-	e.row[2] = model.NeutraliseCell(st.Owner)
-	e.row[3] = model.NeutraliseCell(st.Status)
-	e.row[4] = model.FormatSpreadsheetTime(st.Time)
-	e.row[5] = model.NeutraliseCell(st.Environment)
-	e.row[6] = strconv.FormatInt(st.ID, 10)
-	e.row[7] = model.FormatSpreadsheetTime(st.ReceivedAt)
-	e.cw.Write(e.row) //nolint:errcheck // kept by streamWriter
+	e.buf = appendCSVStep(e.buf[:0], st)
+	w.Write(e.buf)
 }
 
-func (e *csvEncoder) end(w *streamWriter, next string) {
-	e.cw.Flush()
-}
+func (e *csvEncoder) end(w *streamWriter, next string) {}
 
 // jsonListEncoder writes {"<field>":[…],"next":"…"} or, with lines, NDJSON.
 type jsonListEncoder[T any] struct {

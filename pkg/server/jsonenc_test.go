@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -35,6 +38,29 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 			if got := appendDeployment(nil, d); string(got) != string(want) {
 				t.Errorf("appendDeployment(%q, %v)\n got %s\nwant %s", text, f, got, want)
 			}
+		}
+	}
+}
+
+func TestCSVAppenderMatchesEncodingCSV(t *testing.T) {
+	texts := []string{"plain", "with,comma", `quo"te`, " leading space", "\ttab", `\.`, "=1+1", "-rc1", "'q", "é😀", "", "multi\nline", "cr\rx"}
+	times := []time.Time{
+		time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 2, 9, 0, 0, 123456000, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 1000, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+	}
+	for i, text := range texts {
+		st := model.Step{ID: int64(i) * 1e9, Component: text, Version: text, Owner: text, Status: text, Environment: text,
+			Time: times[i%len(times)], ReceivedAt: times[(i+1)%len(times)]}
+		var want bytes.Buffer
+		cw := csv.NewWriter(&want)
+		cw.Write([]string{model.NeutraliseCell(st.Component), model.NeutraliseCell(st.Version), model.NeutraliseCell(st.Owner),
+			model.NeutraliseCell(st.Status), model.FormatSpreadsheetTime(st.Time), model.NeutraliseCell(st.Environment),
+			strconv.FormatInt(st.ID, 10), model.FormatSpreadsheetTime(st.ReceivedAt)})
+		cw.Flush()
+		if got := appendCSVStep(nil, st); string(got) != want.String() {
+			t.Errorf("appendCSVStep(%q)\n got %q\nwant %q", text, got, want.String())
 		}
 	}
 }
