@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -14,12 +13,6 @@ import (
 type DeploymentPage struct {
 	Deployments []model.Deployment
 	Next        *model.DeploymentKey // where the next page starts; nil on the last page
-}
-
-// deploymentsBody is the JSON response of GET /v1/deployments.
-type deploymentsBody struct {
-	Deployments []model.Deployment `json:"deployments"`
-	Next        string             `json:"next"`
 }
 
 // DeploymentsPage fetches one page of the deployments matching f, ordered
@@ -38,31 +31,8 @@ func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) 
 		return DeploymentPage{}, err
 	}
 	req := request{method: http.MethodGet, path: "/v1/deployments", query: deploymentsQuery(f)}
-	var body deploymentsBody
-	var next string
-	err := c.do(ctx, req, func(resp *http.Response) error {
-		body = deploymentsBody{}
-		if err := decodeJSON(resp, &body); err != nil {
-			return err
-		}
-		next = body.Next
-		if next == "" {
-			next = resp.Header.Get("X-Next-Cursor")
-		}
-		return nil
-	})
-	if err != nil {
-		return DeploymentPage{}, err
-	}
-	page := DeploymentPage{Deployments: body.Deployments}
-	if next != "" {
-		key, err := model.ParseDeploymentCursor(next)
-		if err != nil {
-			return DeploymentPage{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("next cursor: %w", err)}
-		}
-		page.Next = key
-	}
-	return page, nil
+	ds, next, err := getPage[model.Deployment](ctx, c, req, "deployments", model.ParseDeploymentCursor)
+	return DeploymentPage{Deployments: ds, Next: next}, err
 }
 
 // Deployments returns an iterator over the deployments matching f (see
@@ -78,39 +48,12 @@ func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) 
 //		fmt.Println(d.Version, d.Outcome, model.HumanDuration(d.DurationSeconds))
 //	}
 func (c *Client) Deployments(ctx context.Context, f model.DeploymentFilter) iter.Seq2[model.Deployment, error] {
-	return func(yield func(model.Deployment, error) bool) {
-		remaining := f.Limit
-		if remaining < 0 {
-			yield(model.Deployment{}, model.Invalid("limit", "limit must not be negative"))
-			return
-		}
+	return paginate(f.Limit, c.pageSize, f.After, func(limit int, after *model.DeploymentKey) ([]model.Deployment, *model.DeploymentKey, error) {
 		page := f
-		for {
-			page.Limit = c.pageSize
-			if remaining > 0 && remaining < page.Limit {
-				page.Limit = remaining
-			}
-			p, err := c.DeploymentsPage(ctx, page)
-			if err != nil {
-				yield(model.Deployment{}, err)
-				return
-			}
-			for _, d := range p.Deployments {
-				if !yield(d, nil) {
-					return
-				}
-				if remaining > 0 {
-					if remaining--; remaining == 0 {
-						return
-					}
-				}
-			}
-			if p.Next == nil || len(p.Deployments) == 0 {
-				return
-			}
-			page.After = p.Next
-		}
-	}
+		page.Limit, page.After = limit, after
+		p, err := c.DeploymentsPage(ctx, page)
+		return p.Deployments, p.Next, err
+	})
 }
 
 // ListDeployments returns all the deployments matching f (at most f.Limit

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -89,11 +88,13 @@ func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInpu
 	if err != nil {
 		return BatchResult{}, err
 	}
-	var out stepsBody
+	var out struct {
+		Steps []model.Step `json:"steps"`
+	}
 	var replayed bool
 	req := request{method: http.MethodPost, path: "/v1/steps/batch", body: body, idempotencyKey: key}
 	err = c.do(ctx, req, func(resp *http.Response) error {
-		out = stepsBody{}
+		out.Steps = nil
 		replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 		return decodeJSON(resp, &out)
 	})
@@ -120,12 +121,6 @@ type Page struct {
 	Next  *model.Cursor // where the next page starts; nil on the last page
 }
 
-// stepsBody is the JSON list response.
-type stepsBody struct {
-	Steps []model.Step `json:"steps"`
-	Next  string       `json:"next"`
-}
-
 // ListPage fetches one page of the steps matching f: at most f.Limit steps
 // (the client's page size when 0), starting after f.After. Pass the
 // returned Next as f.After to fetch the following page.
@@ -137,31 +132,8 @@ func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
 		return Page{}, err
 	}
 	req := request{method: http.MethodGet, path: "/v1/steps", query: listQuery(f)}
-	var body stepsBody
-	var next string
-	err := c.do(ctx, req, func(resp *http.Response) error {
-		body = stepsBody{}
-		if err := decodeJSON(resp, &body); err != nil {
-			return err
-		}
-		next = body.Next
-		if next == "" {
-			next = resp.Header.Get("X-Next-Cursor")
-		}
-		return nil
-	})
-	if err != nil {
-		return Page{}, err
-	}
-	page := Page{Steps: body.Steps}
-	if next != "" {
-		cur, err := model.ParseCursor(next)
-		if err != nil {
-			return Page{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("next cursor: %w", err)}
-		}
-		page.Next = cur
-	}
-	return page, nil
+	steps, next, err := getPage[model.Step](ctx, c, req, "steps", model.ParseCursor)
+	return Page{Steps: steps, Next: next}, err
 }
 
 // Steps returns an iterator over the steps matching f, fetching one page at
@@ -176,39 +148,12 @@ func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
 //		…
 //	}
 func (c *Client) Steps(ctx context.Context, f model.Filter) iter.Seq2[model.Step, error] {
-	return func(yield func(model.Step, error) bool) {
-		remaining := f.Limit
-		if remaining < 0 {
-			yield(model.Step{}, model.Invalid("limit", "limit must not be negative"))
-			return
-		}
+	return paginate(f.Limit, c.pageSize, f.After, func(limit int, after *model.Cursor) ([]model.Step, *model.Cursor, error) {
 		page := f
-		for {
-			page.Limit = c.pageSize
-			if remaining > 0 && remaining < page.Limit {
-				page.Limit = remaining
-			}
-			p, err := c.ListPage(ctx, page)
-			if err != nil {
-				yield(model.Step{}, err)
-				return
-			}
-			for _, s := range p.Steps {
-				if !yield(s, nil) {
-					return
-				}
-				if remaining > 0 {
-					if remaining--; remaining == 0 {
-						return
-					}
-				}
-			}
-			if p.Next == nil || len(p.Steps) == 0 {
-				return
-			}
-			page.After = p.Next
-		}
-	}
+		page.Limit, page.After = limit, after
+		p, err := c.ListPage(ctx, page)
+		return p.Steps, p.Next, err
+	})
 }
 
 // List returns all the steps matching f (at most f.Limit when it is set),
