@@ -140,7 +140,8 @@ func (m *Main) Run(ctx context.Context) error {
 			m.serveErr = err
 		}
 	}()
-	m.Logger.Info("stepsd listening", "addr", m.listener.Addr().String(), "db", store.RedactDSN(m.Config.DB),
+	page, _ := probeURL(Config{Listen: m.listener.Addr().String(), TLSCert: m.Config.TLSCert}, "/")
+	m.Logger.Info("stepsd listening", "addr", m.listener.Addr().String(), "page", page, "db", store.RedactDSN(m.Config.DB),
 		"database", m.store.Kind(), "tls", m.Config.TLSCert != "")
 	return nil
 }
