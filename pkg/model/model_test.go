@@ -169,3 +169,20 @@ func TestPhaseDurationsAreExactInMicroseconds(t *testing.T) {
 		t.Fatalf("durations %+v", got)
 	}
 }
+
+func TestStatsSkipDeploymentsWithoutADuration(t *testing.T) {
+	opts := model.StatsOptions{}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewStatsAccumulator(opts)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	acc.Add(&model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: t0, Steps: []model.Phase{{Status: "finished", Time: t0}}})
+	d := 90.0
+	acc.Add(&model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: t0, DurationSeconds: 90,
+		Steps: []model.Phase{{Status: "build", Time: t0, DurationSeconds: &d}, {Status: "finished", Time: t0.Add(90 * time.Second)}}})
+	st := acc.Result()
+	if st.Deployments != 1 || *st.Buckets[0].P50Seconds != 90 {
+		t.Errorf("deployments %d, p50 %v; want 1 and 90 (the lone terminal step not counted)", st.Deployments, *st.Buckets[0].P50Seconds)
+	}
+}

@@ -185,9 +185,15 @@ func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 	}
 }
 
-// Add counts a deployment if it matches the options' outcome.
+// Add counts a deployment if it matches the options' outcome and has a
+// duration (two steps or more).
 func (a *StatsAccumulator) Add(d *Deployment) {
 	if d.Outcome == OutcomeInProgress || (a.opts.Outcome != "all" && a.opts.Outcome != d.Outcome) {
+		return
+	}
+	if len(d.Steps) < 2 {
+		// A lone terminal step says a deploy ended, not how long it took:
+		// counting it as 0 s would drag every figure down.
 		return
 	}
 	a.n++

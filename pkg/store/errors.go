@@ -74,3 +74,19 @@ func unavailable(what string, cause error) error {
 		cause: fmt.Errorf("%s: %w", what, cause),
 	}
 }
+
+// connectError explains a failure to connect. A missing database or a
+// refused login will not go away by waiting, so they are not EUNAVAILABLE
+// (which stepsd waits out at start-up) but say what to fix.
+func connectError(err error) error {
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		switch my.Number {
+		case 1049: // ER_BAD_DB_ERROR
+			return fmt.Errorf("the database does not exist on the server; create it first: CREATE DATABASE name CHARACTER SET utf8mb4 COLLATE utf8mb4_bin (%v)", err)
+		case 1044, 1045, 1698: // access denied to the database, or for the user
+			return fmt.Errorf("the server refused the DSN's user and password, or their access to the database (%v)", err)
+		}
+	}
+	return unavailable("connect to database", err)
+}

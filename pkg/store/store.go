@@ -77,6 +77,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		sqldb.SetMaxIdleConns(maxMySQLConns)
 		sqldb.SetConnMaxLifetime(5 * time.Minute)
 		sqldb.SetConnMaxIdleTime(time.Minute)
+		// Ping before bun sees the handle: its MySQL dialect asks for the
+		// server's version at once, and logs outside our logger if it can't.
+		if err := sqldb.PingContext(ctx); err != nil {
+			sqldb.Close()
+			return nil, connectError(err)
+		}
 		s.db = bun.NewDB(sqldb, mysqldialect.New())
 	}
 	if os.Getenv("STEPS_DEBUG_SQL") != "" {
@@ -84,7 +90,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, unavailable("connect to database", err)
+		return nil, connectError(err)
 	}
 	s.consecutiveIDs = s.kind == KindSQLite
 	if s.kind == KindMySQL {

@@ -496,3 +496,12 @@ func TestParseDBTimeAgreesWithTimeParse(t *testing.T) {
 		}
 	}
 }
+
+func TestMissingMySQLDatabaseIsNotAnOutage(t *testing.T) {
+	base := testdb.MySQL(t) // skips without MySQL
+	u := base[:strings.LastIndex(base, "/")] + "/steps_no_such_database_here"
+	_, err := store.Open(context.Background(), u)
+	if err == nil || model.ErrorCode(err) == model.EUNAVAILABLE || !strings.Contains(err.Error(), "CREATE DATABASE") {
+		t.Errorf("Open of a missing database = %v; want a non-temporary error saying to create it", err)
+	}
+}
