@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,19 +108,10 @@ func deploymentsRun(ctx context.Context, opts *DeploymentsOptions) error {
 	if err != nil {
 		return &UsageError{Err: err}
 	}
-	filter, err := timeFilter(opts.Filter, opts.Since, opts.Until, f.Now())
+	filter, err := listFilter(opts.Filter, opts.Since, opts.Until, f.Now(), "deployment")
 	if err != nil {
 		return err
 	}
-	if filter.Limit < 0 {
-		return usageErrorf("--limit must be a positive number (omit it to list every deployment)")
-	}
-	check := filter
-	check.Limit = 0 // the total may exceed one page; the client pages
-	if err := check.Validate(); err != nil {
-		return &UsageError{Err: err}
-	}
-
 	c, err := f.Client()
 	if err != nil {
 		return err
@@ -128,13 +120,36 @@ func deploymentsRun(ctx context.Context, opts *DeploymentsOptions) error {
 
 	o := output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc}
 	w := output.NewDeploymentWriter(f.IO.Out, o, opts.Steps)
-	for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: filter}) {
+	return printList(f, format, w.ListWriter, c.Deployments(ctx, model.DeploymentFilter{Filter: filter}), "No deployments match.")
+}
+
+// listFilter is the filter of a listing command: its flags, with --since and
+// --until read as datetimes or spans, and the limit checked.
+func listFilter(filter model.Filter, since, until string, now time.Time, noun string) (model.Filter, error) {
+	filter, err := timeFilter(filter, since, until, now)
+	if err != nil {
+		return filter, err
+	}
+	if filter.Limit < 0 {
+		return filter, usageErrorf("--limit must be a positive number (omit it to list every %s)", noun)
+	}
+	check := filter
+	check.Limit = 0 // the total may exceed one page; the client pages
+	if err := check.Validate(); err != nil {
+		return filter, &UsageError{Err: err}
+	}
+	return filter, nil
+}
+
+// printList prints every item of items as it arrives. On a failure it
+// shows what arrived before it, then returns the failure.
+func printList[T any](f *Factory, format output.Format, w *output.ListWriter[T], items iter.Seq2[T, error], none string) error {
+	for v, err := range items {
 		if err != nil {
-			// Show what arrived before the failure, then the failure.
 			_ = w.Abort()
 			return err
 		}
-		if err := w.Write(d); err != nil {
+		if err := w.Write(v); err != nil {
 			return err
 		}
 	}
@@ -142,7 +157,7 @@ func deploymentsRun(ctx context.Context, opts *DeploymentsOptions) error {
 		return err
 	}
 	if w.Count() == 0 && format == output.Table && f.IO.IsTerminal {
-		fmt.Fprintln(f.IO.ErrOut, "No deployments match.")
+		fmt.Fprintln(f.IO.ErrOut, none)
 	}
 	return nil
 }

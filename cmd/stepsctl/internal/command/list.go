@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -89,19 +88,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return &UsageError{Err: err}
 	}
 	now := f.Now()
-	filter, err := timeFilter(opts.Filter, opts.Since, opts.Until, now)
+	filter, err := listFilter(opts.Filter, opts.Since, opts.Until, now, "step")
 	if err != nil {
 		return err
 	}
-	if filter.Limit < 0 {
-		return usageErrorf("--limit must be a positive number (omit it to list every step)")
-	}
-	check := filter
-	check.Limit = 0 // the total may exceed one page; the client pages
-	if err := check.Validate(); err != nil {
-		return &UsageError{Err: err}
-	}
-
 	c, err := f.Client()
 	if err != nil {
 		return err
@@ -109,21 +99,5 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	deliverSpool(ctx, f)
 
 	w := output.NewStepWriter(f.IO.Out, output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: now, Location: f.Loc})
-	for step, err := range c.Steps(ctx, filter) {
-		if err != nil {
-			// Show what arrived before the failure, then the failure.
-			_ = w.Abort()
-			return err
-		}
-		if err := w.Write(step); err != nil {
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if w.Count() == 0 && format == output.Table && f.IO.IsTerminal {
-		fmt.Fprintln(f.IO.ErrOut, "No steps match.")
-	}
-	return nil
+	return printList(f, format, w.ListWriter, c.Steps(ctx, filter), "No steps match.")
 }

@@ -22,7 +22,7 @@ const PhaseSeparator = " › "
 // DeploymentWriter prints deployments one at a time, as they arrive, in one
 // format. Close finishes the output.
 type DeploymentWriter struct {
-	*listWriter[model.Deployment]
+	*ListWriter[model.Deployment]
 }
 
 // NewDeploymentWriter returns a DeploymentWriter printing to w. steps adds
@@ -33,7 +33,7 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 	if steps {
 		header = append(header, "STEPS")
 	}
-	return &DeploymentWriter{&listWriter[model.Deployment]{w: w, o: o, layout: listLayout[model.Deployment]{
+	return &DeploymentWriter{&ListWriter[model.Deployment]{w: w, o: o, layout: listLayout[model.Deployment]{
 		csvHeader: DeploymentCSVHeader,
 		csvRow:    deploymentCSVRow,
 		json:      deploymentJSON,

@@ -126,8 +126,8 @@ type listLayout[T any] struct {
 	tableRow    func(T) []string // terminal table
 }
 
-// listWriter prints records of one kind one at a time, as they arrive.
-type listWriter[T any] struct {
+// ListWriter prints records of one kind one at a time, as they arrive.
+type ListWriter[T any] struct {
 	w      io.Writer
 	o      Options
 	layout listLayout[T]
@@ -148,10 +148,10 @@ func defaults(o Options) Options {
 }
 
 // Count returns how many records were written.
-func (lw *listWriter[T]) Count() int { return lw.n }
+func (lw *ListWriter[T]) Count() int { return lw.n }
 
 // Write prints one record.
-func (lw *listWriter[T]) Write(v T) error {
+func (lw *ListWriter[T]) Write(v T) error {
 	lw.n++
 	switch lw.o.Format {
 	case CSV:
@@ -196,7 +196,7 @@ func (lw *listWriter[T]) Write(v T) error {
 	}
 }
 
-func (lw *listWriter[T]) csvStart() error {
+func (lw *ListWriter[T]) csvStart() error {
 	if lw.csv != nil {
 		return nil
 	}
@@ -206,7 +206,7 @@ func (lw *listWriter[T]) csvStart() error {
 
 // Close finishes the output. An empty list prints the CSV header, an empty
 // JSON array, or nothing.
-func (lw *listWriter[T]) Close() error {
+func (lw *ListWriter[T]) Close() error {
 	if lw.closed {
 		return nil
 	}
@@ -235,7 +235,7 @@ func (lw *listWriter[T]) Close() error {
 // Abort prints what is buffered but does not finish the output, after a
 // failure part-way through a list: a JSON array stays unclosed, so that a
 // program reading it cannot take a partial list for a whole one.
-func (lw *listWriter[T]) Abort() error {
+func (lw *ListWriter[T]) Abort() error {
 	if lw.closed {
 		return nil
 	}
@@ -253,7 +253,7 @@ func (lw *listWriter[T]) Abort() error {
 }
 
 // flushTable prints the buffered terminal rows as one aligned table.
-func (lw *listWriter[T]) flushTable() error {
+func (lw *ListWriter[T]) flushTable() error {
 	if len(lw.rows) == 0 {
 		return nil
 	}
@@ -270,13 +270,13 @@ func (lw *listWriter[T]) flushTable() error {
 // Close finishes the output (the closing bracket of a JSON array, the last
 // rows of a table).
 type StepWriter struct {
-	*listWriter[model.Step]
+	*ListWriter[model.Step]
 }
 
 // NewStepWriter returns a StepWriter printing to w.
 func NewStepWriter(w io.Writer, o Options) *StepWriter {
 	o = defaults(o)
-	return &StepWriter{&listWriter[model.Step]{w: w, o: o, layout: listLayout[model.Step]{
+	return &StepWriter{&ListWriter[model.Step]{w: w, o: o, layout: listLayout[model.Step]{
 		csvHeader:   model.CSVHeader,
 		csvRow:      csvRow,
 		json:        stepJSON,
