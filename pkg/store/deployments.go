@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ func placeholders(n int) string {
 func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
+	}
+	if f.Limit > 0 && f.Limit <= maxGatheredPage && !s.windowedPages {
+		return s.gatherDeploymentPage(ctx, f, rules, now, fn)
 	}
 	query, args := deploymentsQuery(f, rules)
 	stmt, err := s.prepared(ctx, query)
@@ -235,4 +239,84 @@ func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 		return fn(d)
 	})
 	return scanDeploymentSteps(rows, b, false)
+}
+
+// maxGatheredPage is the largest page of deployments gathered in one
+// unordered pass (see gatherDeploymentPage) rather than ordered by the
+// database's window functions. A short page — the latest deployments, a
+// dashboard's list — costs one index scan instead of two materialised
+// window stages, which over millions of steps is the difference between
+// about a second and many; long pages, read one after another, are cheaper
+// ordered by the database once each.
+const maxGatheredPage = 200
+
+// gatherDeploymentPage builds the page in one pass over the deployment
+// index (as EachDeployment), keeping only the Limit+1 first deployments in
+// the list's order after f.After, then emits them in order.
+func (s *Store) gatherDeploymentPage(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error) {
+	before := func(a, b *model.Deployment) bool {
+		c := compareKeys(a.Key(), b.Key())
+		if f.Descending() {
+			return c > 0
+		}
+		return c < 0
+	}
+	keep := f.Limit + 1 // one more says whether another page exists
+	var page []*model.Deployment
+	err := s.EachDeployment(ctx, f, rules, now, func(d *model.Deployment) error {
+		if f.After != nil {
+			c := compareKeys(d.Key(), *f.After)
+			if (!f.Descending() && c <= 0) || (f.Descending() && c >= 0) {
+				return nil
+			}
+		}
+		if len(page) == keep && !before(d, page[keep-1]) {
+			return nil
+		}
+		i, _ := slices.BinarySearchFunc(page, d, func(a, b *model.Deployment) int {
+			if before(a, b) {
+				return -1
+			}
+			return 1
+		})
+		page = slices.Insert(page, i, d)
+		if len(page) > keep {
+			page = page[:keep]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var next *model.DeploymentKey
+	if len(page) > f.Limit {
+		page = page[:f.Limit]
+		k := page[f.Limit-1].Key()
+		next = &k
+	}
+	for _, d := range page {
+		if err := fn(d); err != nil {
+			return nil, err
+		}
+	}
+	return next, nil
+}
+
+// compareKeys orders deployment keys as the window query does: by start,
+// then component, version and environment (byte order, as utf8mb4_bin and
+// SQLite's BINARY collation), then attempt.
+func compareKeys(a, b model.DeploymentKey) int {
+	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Component, b.Component); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Version, b.Version); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Environment, b.Environment); c != 0 {
+		return c
+	}
+	return a.Attempt - b.Attempt
 }

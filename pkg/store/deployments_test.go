@@ -3,12 +3,14 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
 )
 
 type sentStep struct {
@@ -194,4 +196,70 @@ func checkDeployments(t *testing.T, got []*model.Deployment, want []wantDeployme
 			}
 		}
 	}
+}
+
+// TestGatheredPagesMatchTheWindowQuery builds every page both ways — the
+// one-pass gathering used for short pages and the window query — over a
+// history with redeploys, failures, deploys in progress and ties, and
+// requires the same deployments in the same order with the same cursors.
+func TestGatheredPagesMatchTheWindowQuery(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		gathered := testdb.Open(t, dsn)
+		windowed := testdb.Open(t, dsn)
+		store.UseWindowedPages(windowed)
+
+		rng := rand.New(rand.NewPCG(3, 4))
+		statuses := []string{"build", "tests", "rollout", "finished", "failed", "Done"}
+		var ins []model.StepInput
+		for range 200 {
+			ins = append(ins, model.StepInput{
+				Component:   []string{"api", "web", "db", "Api"}[rng.IntN(4)],
+				Version:     fmt.Sprintf("1.%d", rng.IntN(12)),
+				Environment: []string{"prod", "staging", ""}[rng.IntN(3)],
+				Owner:       []string{"ana", "bob"}[rng.IntN(2)],
+				Status:      statuses[rng.IntN(len(statuses))],
+				// Minutes collide often, so deployments tie on their start.
+				Time: t0.Add(time.Duration(rng.IntN(300)) * time.Minute),
+			})
+		}
+		if _, _, err := gathered.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		now := t0.Add(6 * time.Hour)
+		rules := model.DefaultDeploymentRules()
+		pages := func(s *store.Store, f model.DeploymentFilter) []string {
+			var out []string
+			for range 1000 {
+				next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
+					out = append(out, fmt.Sprintf("%s %s/%s/%s#%d %d", d.StartedAt.Format(time.RFC3339), d.Component, d.Version, d.Environment, d.Attempt, len(d.Steps)))
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if next == nil {
+					return out
+				}
+				out = append(out, "next="+next.String())
+				f.After = next
+			}
+			t.Fatal("pages do not end")
+			return nil
+		}
+		for _, limit := range []int{5, 200} {
+			for _, flt := range []model.Filter{
+				{}, {Order: model.OrderDesc}, {Owner: "ana"}, {Status: "failed", Order: model.OrderDesc},
+				{Component: "api", Since: t0.Add(time.Hour), Until: t0.Add(4 * time.Hour)},
+			} {
+				flt.Limit = limit
+				f := model.DeploymentFilter{Filter: flt}
+				a, b := pages(gathered, f), pages(windowed, f)
+				if fmt.Sprint(a) != fmt.Sprint(b) {
+					t.Errorf("limit %d, filter %+v:\ngathered %v\nwindowed %v", limit, flt, a, b)
+				}
+			}
+		}
+	})
 }

@@ -42,6 +42,9 @@ type Store struct {
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
+	// windowedPages makes every page of deployments come from the window
+	// query (tests compare both ways of building a page).
+	windowedPages bool
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
