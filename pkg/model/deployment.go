@@ -222,6 +222,7 @@ func (b *DeploymentBuilder) Add(s DeploymentStep) error {
 			}
 		}
 		d = &Deployment{
+			Steps:       make([]Phase, 0, 8), // most deploys have a handful of steps
 			Component:   s.Component,
 			Version:     s.Version,
 			Environment: s.Environment,
@@ -256,9 +257,11 @@ func (b *DeploymentBuilder) Flush() error {
 }
 
 func (b *DeploymentBuilder) finish(d *Deployment) {
-	for i := 0; i+1 < len(d.Steps); i++ {
-		sec := Seconds(d.Steps[i+1].Time.Sub(d.Steps[i].Time))
-		d.Steps[i].DurationSeconds = &sec
+	// One block for every phase's duration: stats build millions of these.
+	durations := make([]float64, max(0, len(d.Steps)-1))
+	for i := range durations {
+		durations[i] = Seconds(d.Steps[i+1].Time.Sub(d.Steps[i].Time))
+		d.Steps[i].DurationSeconds = &durations[i]
 	}
 	last := d.Steps[len(d.Steps)-1]
 	d.Outcome = b.outcome(last.Status)
