@@ -155,11 +155,6 @@ func (s *server) watchPeakRSS() (stop func() (int64, error)) {
 	}
 }
 
-// cpuTime is the CPU time (user and system) the server has used so far.
-func (s *server) cpuTime() (time.Duration, error) {
-	return procCPU(s.cmd.Process.Pid)
-}
-
 // procCPU is the CPU time (user and system) pid has used so far, from
 // /proc/PID/stat.
 func procCPU(pid int) (time.Duration, error) {

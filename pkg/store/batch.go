@@ -149,7 +149,18 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	if s.consecutiveIDs {
 		return nil
 	}
-	return readBackIDs(ctx, tx, key, steps)
+	keys := make([]string, len(steps))
+	ids := make([]int64, len(steps))
+	for i := range steps {
+		keys[i] = batchKey(key, i)
+	}
+	if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
+		return err
+	}
+	for i := range steps {
+		steps[i].ID = ids[i]
+	}
+	return nil
 }
 
 // internalKeyPrefix starts the keys the store gives batch rows sent
@@ -160,36 +171,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) //nolint:errcheck // never fails
 	return hex.EncodeToString(b)
-}
-
-// readBackIDs sets the ids of a batch's rows, found by their keys.
-func readBackIDs(ctx context.Context, tx *sql.Tx, key string, steps []model.Step) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, idempotency_key FROM steps WHERE idempotency_key >= ? AND idempotency_key < ?`, key+" ", key+"!")
-	if err != nil {
-		return translate(err)
-	}
-	defer rows.Close()
-	found := 0
-	for rows.Next() {
-		var id int64
-		var k string
-		if err := rows.Scan(&id, &k); err != nil {
-			return translate(err)
-		}
-		i, err := strconv.Atoi(strings.TrimPrefix(k, key+" "))
-		if err != nil || i < 0 || i >= len(steps) {
-			return fmt.Errorf("read back batch ids: unexpected key %q", k)
-		}
-		steps[i].ID = id
-		found++
-	}
-	if err := rows.Err(); err != nil {
-		return translate(err)
-	}
-	if found != len(steps) {
-		return fmt.Errorf("read back batch ids: found %d of %d rows", found, len(steps))
-	}
-	return nil
 }
 
 func multiRowInsert(rows int) string {

@@ -194,7 +194,7 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		row := req.step.args
 		keys[i] = req.step.key
 		if readBack && keys[i] == "" {
-			// Mark the row so its id can be found (see readBackIDs).
+			// Mark the row so its id can be found (see readIDsByKey).
 			keys[i] = batchKey(groupKey, i)
 			row = append(append([]any{}, row[:7]...), keys[i], nil)
 		}

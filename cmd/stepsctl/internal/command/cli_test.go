@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -134,20 +133,7 @@ func TestRecordFlags(t *testing.T) {
 		},
 	} {
 		t.Run(tc.cli, func(t *testing.T) {
-			var got *command.RecordOptions
-			cmd := command.NewCmdRecord(newFactory(t), func(_ context.Context, o *command.RecordOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(strings.Fields(tc.cli))
-			cmd.SetOut(&bytes.Buffer{})
-			if err := cmd.Execute(); err != nil {
-				t.Fatal(err)
-			}
-			got.Factory = nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
-			}
+			checkParsed(t, command.NewCmdRecord, tc.cli, func(o *command.RecordOptions) { o.Factory = nil }, tc.want)
 		})
 	}
 }
@@ -168,19 +154,7 @@ func TestListFlags(t *testing.T) {
 		},
 	} {
 		t.Run(tc.cli, func(t *testing.T) {
-			var got *command.ListOptions
-			cmd := command.NewCmdList(newFactory(t), func(_ context.Context, o *command.ListOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(strings.Fields(tc.cli))
-			if err := cmd.Execute(); err != nil {
-				t.Fatal(err)
-			}
-			got.Factory = nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
-			}
+			checkParsed(t, command.NewCmdList, tc.cli, func(o *command.ListOptions) { o.Factory = nil }, tc.want)
 		})
 	}
 }

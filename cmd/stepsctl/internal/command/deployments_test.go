@@ -1,7 +1,6 @@
 package command_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -166,19 +165,7 @@ func TestDeploymentsFlags(t *testing.T) {
 		},
 	} {
 		t.Run(tc.cli, func(t *testing.T) {
-			var got *command.DeploymentsOptions
-			cmd := command.NewCmdDeployments(newFactory(t), func(_ context.Context, o *command.DeploymentsOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(strings.Fields(tc.cli))
-			if err := cmd.Execute(); err != nil {
-				t.Fatal(err)
-			}
-			got.Factory = nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
-			}
+			checkParsed(t, command.NewCmdDeployments, tc.cli, func(o *command.DeploymentsOptions) { o.Factory = nil }, tc.want)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package command_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -222,19 +221,7 @@ func TestRunFlags(t *testing.T) {
 		},
 	} {
 		t.Run(tc.cli, func(t *testing.T) {
-			var got *command.RunOptions
-			cmd := command.NewCmdRun(newFactory(t), func(_ context.Context, o *command.RunOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(strings.Fields(tc.cli))
-			if err := cmd.Execute(); err != nil {
-				t.Fatal(err)
-			}
-			got.Factory = nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
-			}
+			checkParsed(t, command.NewCmdRun, tc.cli, func(o *command.RunOptions) { o.Factory = nil }, tc.want)
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,19 +189,7 @@ func TestStatsFlags(t *testing.T) {
 		},
 	} {
 		t.Run(tc.cli, func(t *testing.T) {
-			var got *command.StatsOptions
-			cmd := command.NewCmdStats(newFactory(t), func(_ context.Context, o *command.StatsOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(strings.Fields(tc.cli))
-			if err := cmd.Execute(); err != nil {
-				t.Fatal(err)
-			}
-			got.Factory = nil
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Errorf("options\ngot  %+v\nwant %+v", *got, tc.want)
-			}
+			checkParsed(t, command.NewCmdStats, tc.cli, func(o *command.StatsOptions) { o.Factory = nil }, tc.want)
 		})
 	}
 }
