@@ -46,7 +46,10 @@ type Main struct {
 	listener net.Listener
 	http     *http.Server
 	stopped  chan struct{} // closed when Serve returns
-	serveErr error         // what Serve returned, once stopped is closed
+	// stopDeriving ends the background deriver; derived is closed after.
+	stopDeriving context.CancelFunc
+	derived      chan struct{}
+	serveErr     error // what Serve returned, once stopped is closed
 }
 
 // Run opens and migrates the database and starts serving in the
@@ -84,6 +87,16 @@ func (m *Main) Run(ctx context.Context) error {
 	for _, name := range applied {
 		m.Logger.Info("applied migration", "migration", name)
 	}
+
+	// Deployments are listed from columns derived after each write (see
+	// pkg/store/derive.go); after an upgrade this derives the whole history
+	// once, in the background.
+	deriveCtx, stopDeriving := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopDeriving, m.derived = stopDeriving, make(chan struct{})
+	go func() {
+		defer close(m.derived)
+		m.store.KeepDeploymentsDerived(deriveCtx, m.Config.Rules, m.Logger)
+	}()
 
 	if len(tokens) == 0 {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
@@ -204,6 +217,10 @@ func (m *Main) Close() error {
 		if m.serveErr != nil {
 			errs = append(errs, m.serveErr)
 		}
+	}
+	if m.stopDeriving != nil {
+		m.stopDeriving()
+		<-m.derived
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

@@ -148,6 +148,25 @@ func (d *Deployment) Key() DeploymentKey {
 	return DeploymentKey{StartedAt: d.StartedAt, Component: d.Component, Version: d.Version, Environment: d.Environment, Attempt: d.Attempt}
 }
 
+// Compare orders deployment keys as lists do: by start, then component,
+// version and environment (byte order, as utf8mb4_bin and SQLite's BINARY
+// collation), then attempt.
+func (k DeploymentKey) Compare(o DeploymentKey) int {
+	if c := k.StartedAt.Compare(o.StartedAt); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Component, o.Component); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Version, o.Version); c != 0 {
+		return c
+	}
+	if c := strings.Compare(k.Environment, o.Environment); c != 0 {
+		return c
+	}
+	return k.Attempt - o.Attempt
+}
+
 // HasStatus reports whether any step of d has the status.
 func (d *Deployment) HasStatus(status string) bool {
 	for _, p := range d.Steps {

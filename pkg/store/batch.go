@@ -67,6 +67,10 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		return nil, false, &bad
 	}
 
+	// Derived as they are inserted when no deriver is busy (never waiting
+	// for one: the lock order is derivation, then write).
+	unlockDerivation, deriving := s.tryLockDerivation(ctx)
+	defer unlockDerivation()
 	release, err := s.acquireWrite(ctx)
 	if err != nil {
 		return nil, false, err
@@ -79,8 +83,16 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		// "~" and 32 random hex digits: no client would send it.
 		key = internalKeyPrefix + randomHex(16)
 	}
+	allDerived := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.insertSteps(ctx, tx, steps, key, fingerprints)
+		var derived []derivedValue
+		if deriving {
+			var err error
+			if derived, allDerived, err = s.deriveOnInsert(ctx, tx, steps); err != nil {
+				return err
+			}
+		}
+		return s.insertSteps(ctx, tx, steps, key, fingerprints, derived)
 	})
 	release()
 	if err != nil {
@@ -88,6 +100,9 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 			return s.replayBatch(ctx, meta.IdempotencyKey, fingerprints)
 		}
 		return nil, false, err
+	}
+	if !allDerived {
+		s.noteWrite()
 	}
 	return steps, false, nil
 }
@@ -107,8 +122,9 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// insertSteps inserts steps in multi-row INSERTs and sets their ids.
-func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string) error {
+// insertSteps inserts steps in multi-row INSERTs and sets their ids; with
+// derived (one per step), with their attempts and starts.
+func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string, derived []derivedValue) error {
 	chunkRows := insertChunkMySQL
 	if s.kind == KindSQLite {
 		chunkRows = insertChunkSQLite
@@ -116,14 +132,17 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	for start := 0; start < len(steps); start += chunkRows {
 		end := min(start+chunkRows, len(steps))
 		chunk := steps[start:end]
-		query := multiRowInsert(len(chunk))
-		args := make([]any, 0, 9*len(chunk))
+		query := multiRowInsert(len(chunk), derived != nil)
+		args := make([]any, 0, 11*len(chunk))
 		for i, st := range chunk {
 			k := ""
 			if key != "" {
 				k = batchKey(key, start+i)
 			}
 			args = append(args, insertArgs(st, k, fingerprints[start+i])...)
+			if derived != nil {
+				args = append(args, derived[start+i].attempt, derived[start+i].startedAt)
+			}
 		}
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
@@ -173,15 +192,21 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func multiRowInsert(rows int) string {
+func multiRowInsert(rows int, withDerived bool) string {
 	var b strings.Builder
-	b.WriteString(insertStep[:strings.Index(insertStep, "VALUES")])
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	if withDerived {
+		b.WriteString(strings.Replace(insertStep[:strings.Index(insertStep, "VALUES")], ")", ", attempt, started_at)", 1))
+		row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	} else {
+		b.WriteString(insertStep[:strings.Index(insertStep, "VALUES")])
+	}
 	b.WriteString("VALUES ")
 	for i := range rows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString(row)
 	}
 	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -47,18 +46,18 @@ func placeholders(n int) string {
 
 // ListDeployments builds the deployments matching f, ordered by start time
 // (then component, version, environment, attempt; all reversed with
-// order=desc), and calls fn for each. The database numbers attempts and
-// orders deployments with window functions and streams their steps, so
-// only one deployment is in memory at a time. With f.Limit it returns the
-// key to continue after, or nil on the last page.
+// order=desc), and calls fn for each. It derives new steps first (see
+// derive.go), then reads steps_listing in order, so only one deployment is
+// in memory at a time and a page costs an index seek. With f.Limit it
+// returns the key to continue after, or nil on the last page.
 func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	if f.Limit > 0 && f.Limit <= maxGatheredPage && !s.windowedPages {
-		return s.gatherDeploymentPage(ctx, f, rules, now, fn)
+	if _, err := s.DeriveDeployments(ctx, rules); err != nil {
+		return nil, err
 	}
-	query, args := deploymentsQuery(f, rules)
+	query, args := listingQuery(f)
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
@@ -86,19 +85,105 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 		last = d.Key()
 		return fn(d)
 	})
-	err = scanDeploymentSteps(rows, b, true)
+	add := b.Add
+	var reversed *reversedSteps
+	if f.Descending() {
+		// Newest first, each deployment's steps come last to first: the
+		// index is read backwards in one direction.
+		reversed = &reversedSteps{add: b.Add}
+		add = reversed.Add
+	}
+	err = scanDeploymentSteps(rows, true, add)
+	if err == nil && reversed != nil {
+		err = reversed.Flush()
+	}
+	if err == nil {
+		err = b.Flush()
+	}
 	if errors.Is(err, errStop) {
 		return next, nil
 	}
 	return nil, err
 }
 
-// scanDeploymentSteps feeds rows of deploymentColumns to b, then flushes it.
-// Rows come grouped by deployment, so consecutive rows repeat the same
-// component, version, environment and owner, and statuses are few: reading
-// raw bytes and reusing the strings already made saves five allocations a
-// row over a scan of millions.
-func scanDeploymentSteps(rows *sql.Rows, b *model.DeploymentBuilder, withAttempt bool) error {
+// reversedSteps passes on each deployment's steps, which arrive last to
+// first, in time order.
+type reversedSteps struct {
+	add   func(model.DeploymentStep) error
+	group []model.DeploymentStep
+}
+
+func (r *reversedSteps) Add(ds model.DeploymentStep) error {
+	if len(r.group) > 0 {
+		g := r.group[0]
+		if g.Attempt != ds.Attempt || g.Component != ds.Component || g.Version != ds.Version || g.Environment != ds.Environment {
+			if err := r.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	r.group = append(r.group, ds)
+	return nil
+}
+
+func (r *reversedSteps) Flush() error {
+	for i := len(r.group) - 1; i >= 0; i-- {
+		if err := r.add(r.group[i]); err != nil {
+			return err
+		}
+	}
+	r.group = r.group[:0]
+	return nil
+}
+
+// listingQuery reads derived steps in the order of steps_listing:
+// deployment by deployment in start order, each in time order (all
+// reversed with order=desc). Since and until bound the start; a cursor
+// continues after its deployment, from an index seek on its start.
+func listingQuery(f model.DeploymentFilter) (string, []any) {
+	where := []string{"started_at IS NOT NULL"}
+	var args []any
+	for _, c := range []struct{ col, v string }{
+		{"component", f.Component}, {"version", f.Version}, {"environment", f.Environment},
+	} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "started_at >= ?")
+		args = append(args, dbTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "started_at <= ?")
+		args = append(args, dbTime(f.Until))
+	}
+	cmp, dir := ">", "ASC"
+	if f.Descending() {
+		cmp, dir = "<", "DESC"
+	}
+	if k := f.After; k != nil {
+		// The first condition alone is a range on the index; the second
+		// is exact but spelt with OR, which optimisers do not seek on.
+		where = append(where, "started_at "+cmp+"= ?")
+		args = append(args, dbTime(k.StartedAt))
+		cond, cargs := after(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
+			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
+		where = append(where, cond)
+		args = append(args, cargs...)
+	}
+	return "SELECT id, component, version, environment, owner, status, time, attempt FROM steps WHERE " + strings.Join(where, " AND ") +
+		"\nORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir +
+		", attempt " + dir + ", time " + dir + ", id " + dir, args
+}
+
+// scanDeploymentSteps passes rows of deploymentColumns to add. Rows come
+// grouped by deployment, so consecutive rows repeat the same component,
+// version, environment and owner, and statuses are few: reading raw bytes
+// and reusing the strings already made saves five allocations a row over a
+// scan of millions.
+func scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(model.DeploymentStep) error) error {
 	var ds model.DeploymentStep
 	var component, version, environment, owner, status, t sql.RawBytes
 	dest := []any{&ds.ID, &component, &version, &environment, &owner, &status, &t}
@@ -126,14 +211,14 @@ func scanDeploymentSteps(rows *sql.Rows, b *model.DeploymentBuilder, withAttempt
 		if ds.Time, err = parseDBTime(t); err != nil {
 			return err
 		}
-		if err := b.Add(ds); err != nil {
+		if err := add(ds); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return translate(err)
 	}
-	return b.Flush()
+	return nil
 }
 
 // reuse returns prev when it spells b, else a new string of b.
@@ -142,64 +227,6 @@ func reuse(prev string, b []byte) string {
 		return prev
 	}
 	return string(b)
-}
-
-// deploymentsQuery numbers each step's attempt (1 + the terminal steps
-// before it of the same component, version and environment), gives every
-// step its deployment's start, and orders steps by deployment, then time.
-func deploymentsQuery(f model.DeploymentFilter, rules model.DeploymentRules) (string, []any) {
-	terminal := rules.TerminalStatuses()
-	var args []any
-	for _, t := range terminal {
-		args = append(args, t)
-	}
-	where, args := targetWhere(f.Filter, "s", nil, args)
-	var b strings.Builder
-	b.WriteString(`WITH marked AS (
-  SELECT s.id, s.component, s.version, s.environment, s.owner, s.status, s.time,
-    CASE WHEN LOWER(s.status) IN (` + placeholders(len(terminal)) + `) THEN 1 ELSE 0 END AS terminal
-  FROM steps s`)
-	if len(where) > 0 {
-		b.WriteString("\n  WHERE " + strings.Join(where, " AND "))
-	}
-	b.WriteString(`
-), numbered AS (
-  SELECT id, component, version, environment, owner, status, time,
-    1 + COALESCE(SUM(terminal) OVER (PARTITION BY component, version, environment ORDER BY time, id
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS attempt
-  FROM marked
-), started AS (
-  SELECT id, component, version, environment, owner, status, time, attempt,
-    MIN(time) OVER (PARTITION BY component, version, environment, attempt) AS started_at
-  FROM numbered
-)
-SELECT id, component, version, environment, owner, status, time, attempt FROM started`)
-	var outer []string
-	if !f.Since.IsZero() {
-		outer = append(outer, "started_at >= ?")
-		args = append(args, dbTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		outer = append(outer, "started_at <= ?")
-		args = append(args, dbTime(f.Until))
-	}
-	cmp, dir := ">", "ASC"
-	if f.Descending() {
-		cmp, dir = "<", "DESC"
-	}
-	if f.After != nil {
-		k := f.After
-		cond, cargs := after(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
-			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
-		outer = append(outer, cond)
-		args = append(args, cargs...)
-	}
-	if len(outer) > 0 {
-		b.WriteString("\nWHERE " + strings.Join(outer, " AND "))
-	}
-	b.WriteString("\nORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir +
-		", attempt " + dir + ", time ASC, id ASC")
-	return b.String(), args
 }
 
 // after returns the condition "(cols) > (vals)" (or <) in lexicographic
@@ -238,85 +265,8 @@ func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 		}
 		return fn(d)
 	})
-	return scanDeploymentSteps(rows, b, false)
-}
-
-// maxGatheredPage is the largest page of deployments gathered in one
-// unordered pass (see gatherDeploymentPage) rather than ordered by the
-// database's window functions. A short page — the latest deployments, a
-// dashboard's list — costs one index scan instead of two materialised
-// window stages, which over millions of steps is the difference between
-// about a second and many; long pages, read one after another, are cheaper
-// ordered by the database once each.
-const maxGatheredPage = 200
-
-// gatherDeploymentPage builds the page in one pass over the deployment
-// index (as EachDeployment), keeping only the Limit+1 first deployments in
-// the list's order after f.After, then emits them in order.
-func (s *Store) gatherDeploymentPage(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error) {
-	before := func(a, b *model.Deployment) bool {
-		c := compareKeys(a.Key(), b.Key())
-		if f.Descending() {
-			return c > 0
-		}
-		return c < 0
+	if err := scanDeploymentSteps(rows, false, b.Add); err != nil {
+		return err
 	}
-	keep := f.Limit + 1 // one more says whether another page exists
-	var page []*model.Deployment
-	err := s.EachDeployment(ctx, f, rules, now, func(d *model.Deployment) error {
-		if f.After != nil {
-			c := compareKeys(d.Key(), *f.After)
-			if (!f.Descending() && c <= 0) || (f.Descending() && c >= 0) {
-				return nil
-			}
-		}
-		if len(page) == keep && !before(d, page[keep-1]) {
-			return nil
-		}
-		i, _ := slices.BinarySearchFunc(page, d, func(a, b *model.Deployment) int {
-			if before(a, b) {
-				return -1
-			}
-			return 1
-		})
-		page = slices.Insert(page, i, d)
-		if len(page) > keep {
-			page = page[:keep]
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var next *model.DeploymentKey
-	if len(page) > f.Limit {
-		page = page[:f.Limit]
-		k := page[f.Limit-1].Key()
-		next = &k
-	}
-	for _, d := range page {
-		if err := fn(d); err != nil {
-			return nil, err
-		}
-	}
-	return next, nil
-}
-
-// compareKeys orders deployment keys as the window query does: by start,
-// then component, version and environment (byte order, as utf8mb4_bin and
-// SQLite's BINARY collation), then attempt.
-func compareKeys(a, b model.DeploymentKey) int {
-	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Component, b.Component); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Version, b.Version); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Environment, b.Environment); c != 0 {
-		return c
-	}
-	return a.Attempt - b.Attempt
+	return b.Flush()
 }

@@ -3,8 +3,12 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,25 +202,29 @@ func checkDeployments(t *testing.T, got []*model.Deployment, want []wantDeployme
 	}
 }
 
-// TestGatheredPagesMatchTheWindowQuery builds every page both ways — the
-// one-pass gathering used for short pages and the window query — over a
-// history with redeploys, failures, deploys in progress and ties, and
-// requires the same deployments in the same order with the same cursors.
-func TestGatheredPagesMatchTheWindowQuery(t *testing.T) {
+// TestDerivedDeploymentsMatchTheSteps checks the derived columns that
+// lists read (see derive.go) against deployments built from the steps
+// alone. Two stores on the same database stand for two stepsd replicas:
+// they write concurrently, steps arrive out of time order (late steps land
+// inside deployments already derived and must renumber what follows), both
+// derive while the other writes, and the terminal statuses change between
+// checks. Every page of every list must then match the steps, in both
+// orders and with every filter.
+func TestDerivedDeploymentsMatchTheSteps(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
 		dsn := fresh(t)
-		gathered := testdb.Open(t, dsn)
-		windowed := testdb.Open(t, dsn)
-		store.UseWindowedPages(windowed)
+		a, b := testdb.Open(t, dsn), testdb.Open(t, dsn)
+		rules := model.DefaultDeploymentRules()
+		now := t0.Add(6 * time.Hour)
 
 		rng := rand.New(rand.NewPCG(3, 4))
-		statuses := []string{"build", "tests", "rollout", "finished", "failed", "Done"}
+		statuses := []string{"build", "tests", "rollout", "rollout", "finished", "failed", "Done"}
 		var ins []model.StepInput
-		for range 200 {
+		for range 400 {
 			ins = append(ins, model.StepInput{
 				Component:   []string{"api", "web", "db", "Api"}[rng.IntN(4)],
-				Version:     fmt.Sprintf("1.%d", rng.IntN(12)),
+				Version:     fmt.Sprintf("1.%d", rng.IntN(8)),
 				Environment: []string{"prod", "staging", ""}[rng.IntN(3)],
 				Owner:       []string{"ana", "bob"}[rng.IntN(2)],
 				Status:      statuses[rng.IntN(len(statuses))],
@@ -224,42 +232,199 @@ func TestGatheredPagesMatchTheWindowQuery(t *testing.T) {
 				Time: t0.Add(time.Duration(rng.IntN(300)) * time.Minute),
 			})
 		}
-		if _, _, err := gathered.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
-			t.Fatal(err)
+		for round := range 4 {
+			part := ins[round*100 : (round+1)*100]
+			var wg sync.WaitGroup
+			errs := make(chan error, 4)
+			wg.Go(func() { // replica a: one step per request
+				for _, in := range part[:50] {
+					if _, _, err := a.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: now}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+			wg.Go(func() { // replica b: batches
+				for i := 50; i < 100; i += 7 {
+					if _, _, err := b.CreateSteps(ctx, part[i:min(i+7, 100)], model.RecordMeta{ReceivedAt: now}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+			for _, s := range []*store.Store{a, b} {
+				wg.Go(func() { // both derive while the other writes
+					for range 5 {
+						if _, err := s.DeriveDeployments(ctx, rules); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			checkDerivedPages(t, a, rules, now)
 		}
-		now := t0.Add(6 * time.Hour)
-		rules := model.DefaultDeploymentRules()
-		pages := func(s *store.Store, f model.DeploymentFilter) []string {
-			var out []string
-			for range 1000 {
+		checkDerivedPages(t, b, rules, now)
+
+		// "rollout" becomes terminal: deployments split, and join again
+		// when it stops being terminal.
+		other := rules
+		other.SuccessStatuses = append([]string{"rollout"}, rules.SuccessStatuses...)
+		checkDerivedPages(t, b, other, now)
+		checkDerivedPages(t, a, rules, now)
+	})
+}
+
+// checkDerivedPages lists deployments page by page with several filters
+// and page sizes and compares them with those built from the steps.
+func checkDerivedPages(t *testing.T, s *store.Store, rules model.DeploymentRules, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	line := func(d *model.Deployment) string {
+		return fmt.Sprintf("%s %s/%s/%s#%d %s %d %s %.1f", d.StartedAt.Format(time.RFC3339), d.Component, d.Version, d.Environment,
+			d.Attempt, d.Owner, len(d.Steps), d.Outcome, d.DurationSeconds)
+	}
+	for _, limit := range []int{0, 1, 7, 500} {
+		for _, flt := range []model.Filter{
+			{}, {Order: model.OrderDesc}, {Owner: "ana"}, {Status: "failed", Order: model.OrderDesc},
+			{Component: "api", Since: t0.Add(time.Hour), Until: t0.Add(4 * time.Hour)},
+			{Component: "web", Version: "1.3", Environment: "prod", Order: model.OrderDesc},
+		} {
+			// What the steps say, from the pass that numbers attempts itself.
+			var all []*model.Deployment
+			if err := s.EachDeployment(ctx, model.DeploymentFilter{Filter: flt}, rules, now, func(d *model.Deployment) error {
+				all = append(all, d)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(all, func(i, j int) bool {
+				c := all[i].Key().Compare(all[j].Key())
+				if flt.Order == model.OrderDesc {
+					return c > 0
+				}
+				return c < 0
+			})
+			var want []string
+			for i, d := range all {
+				want = append(want, line(d))
+				if limit > 0 && (i+1)%limit == 0 && i+1 < len(all) {
+					want = append(want, "next="+d.Key().String())
+				}
+			}
+
+			flt.Limit = limit
+			f := model.DeploymentFilter{Filter: flt}
+			var got []string
+			for pages := 0; ; pages++ {
+				if pages > 1000 {
+					t.Fatal("pages do not end")
+				}
 				next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
-					out = append(out, fmt.Sprintf("%s %s/%s/%s#%d %d", d.StartedAt.Format(time.RFC3339), d.Component, d.Version, d.Environment, d.Attempt, len(d.Steps)))
+					got = append(got, line(d))
 					return nil
 				})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if next == nil {
-					return out
+					break
 				}
-				out = append(out, "next="+next.String())
+				got = append(got, "next="+next.String())
 				f.After = next
 			}
-			t.Fatal("pages do not end")
-			return nil
-		}
-		for _, limit := range []int{5, 200} {
-			for _, flt := range []model.Filter{
-				{}, {Order: model.OrderDesc}, {Owner: "ana"}, {Status: "failed", Order: model.OrderDesc},
-				{Component: "api", Since: t0.Add(time.Hour), Until: t0.Add(4 * time.Hour)},
-			} {
-				flt.Limit = limit
-				f := model.DeploymentFilter{Filter: flt}
-				a, b := pages(gathered, f), pages(windowed, f)
-				if fmt.Sprint(a) != fmt.Sprint(b) {
-					t.Errorf("limit %d, filter %+v:\ngathered %v\nwindowed %v", limit, flt, a, b)
-				}
+			if len(all) == 0 && flt.Owner == "" {
+				t.Errorf("filter %+v finds no deployment: the test proves nothing", flt)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("limit %d, filter %+v:\nlisted\n%s\nbuilt from the steps\n%s", limit, flt, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		}
+	}
+}
+
+// TestWritesAreDerivedInTheBackground: with the background deriver
+// running, steps become listable without a list having to derive them,
+// and the deriver stops with its context.
+func TestWritesAreDerivedInTheBackground(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			s.KeepDeploymentsDerived(ctx, model.DefaultDeploymentRules(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		}()
+		for i := range 30 {
+			mustCreate(t, s, model.StepInput{Component: "api", Version: fmt.Sprint(i / 3), Owner: "ana",
+				Status: []string{"build", "rollout", "finished"}[i%3], Time: t0.Add(time.Duration(i) * time.Minute)}, t0)
+		}
+		if _, _, err := s.CreateSteps(context.Background(), []model.StepInput{
+			{Component: "web", Version: "1", Owner: "bob", Status: "build", Time: t0},
+			{Component: "web", Version: "1", Owner: "bob", Status: "done", Time: t0.Add(time.Minute)},
+		}, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n, err := s.Underived(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d steps still underived after 30 s", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the deriver did not stop with its context")
+		}
+	})
+}
+
+// TestBatchesInTimeOrderAreDerivedOnInsert: an import of history, steps in
+// time order in batches, is numbered as it is inserted — nothing is left
+// for the deriver — and lists the same deployments as the steps build.
+func TestBatchesInTimeOrderAreDerivedOnInsert(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		s := testdb.Open(t, fresh(t))
+		rules := model.DefaultDeploymentRules()
+		if _, err := s.DeriveDeployments(ctx, rules); err != nil { // records the rules
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		statuses := []string{"build", "tests", "rollout", "finished", "failed", "Done"}
+		var ins []model.StepInput
+		for i := range 300 {
+			ins = append(ins, model.StepInput{
+				Component:   []string{"api", "web"}[rng.IntN(2)],
+				Version:     fmt.Sprintf("1.%d", rng.IntN(5)),
+				Environment: "prod",
+				Owner:       "ana",
+				Status:      statuses[rng.IntN(len(statuses))],
+				Time:        t0.Add(time.Duration(i/2) * time.Minute), // pairs tie
+			})
+		}
+		for i := 0; i < len(ins); i += 40 {
+			if _, _, err := s.CreateSteps(ctx, ins[i:min(i+40, len(ins))], model.RecordMeta{ReceivedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.Underived(ctx); err != nil || n != 0 {
+				t.Fatalf("after a batch in time order: %d steps underived (%v), want 0", n, err)
+			}
+		}
+		checkDerivedPages(t, s, rules, t0.Add(4*time.Hour))
 	})
 }

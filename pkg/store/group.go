@@ -200,7 +200,7 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		}
 		args = append(args, row...)
 	}
-	stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
+	stmt, err := s.prepared(ctx, multiRowInsert(len(batch), false))
 	if err != nil {
 		return nil, err
 	}

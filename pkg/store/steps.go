@@ -91,6 +91,7 @@ func (s *Store) CreateStep(ctx context.Context, in model.StepInput, meta model.R
 	if err != nil {
 		return model.Step{}, false, err
 	}
+	s.noteWrite()
 	return step, false, nil
 }
 

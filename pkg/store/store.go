@@ -42,9 +42,10 @@ type Store struct {
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
-	// windowedPages makes every page of deployments come from the window
-	// query (tests compare both ways of building a page).
-	windowedPages bool
+	// deriveSlot lets one goroutine derive deployments at a time, and
+	// written wakes the background deriver (see derive.go).
+	deriveSlot chan struct{}
+	written    chan struct{}
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
@@ -55,7 +56,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind}
+	s := &Store{kind: src.kind, deriveSlot: make(chan struct{}, 1), written: make(chan struct{}, 1)}
 	switch src.kind {
 	case KindSQLite:
 		if err := ensureDir(src.path); err != nil {

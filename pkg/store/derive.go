@@ -1,0 +1,597 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Deriving deployments. Each step carries two columns computed from the
+// steps before it: attempt, the number of its deployment among those of the
+// same component, version and environment, and started_at, when that
+// deployment started. With them, listing deployments in start order is one
+// scan of the steps_listing index, and a page of them one index seek,
+// instead of numbering every step of the history with window functions at
+// every request.
+//
+// Writes stay one plain INSERT: a new step arrives with attempt 0 and
+// started_at NULL, at the head of steps_listing. Deriving takes those
+// steps, target by target, and numbers them from the last derived step
+// before them. A step that arrives late, between steps already derived,
+// renumbers the steps after it. Only one deriver runs at a time, across
+// every stepsd sharing the database (a MySQL named lock; SQLite's single
+// writer), so numbering never races; new steps written meanwhile stay
+// underived until the next pass, and lists leave them out until then.
+//
+// Listing derives first, so a list shows every step written before it; a
+// background loop (KeepDeploymentsDerived) derives soon after writes, so
+// lists rarely wait.
+
+// Derivation sizes.
+const (
+	deriveChunkRows = 4000 // underived steps per transaction
+	deriveLockWait  = 60 * time.Second
+	// deriveAfterWrite lets a burst of writes gather before the background
+	// loop derives them in one pass.
+	deriveAfterWrite = 200 * time.Millisecond
+)
+
+// rulesKey names the terminal statuses the derived columns were computed
+// with, in steps_derived.
+const rulesKey = "terminal_statuses"
+
+// noteWrite tells the background deriver that steps were written.
+func (s *Store) noteWrite() {
+	select {
+	case s.written <- struct{}{}:
+	default:
+	}
+}
+
+// KeepDeploymentsDerived derives new steps soon after they are written,
+// until ctx ends. It derives everything pending at once on start (after an
+// upgrade, the whole history). Errors are logged and retried after the
+// next write.
+func (s *Store) KeepDeploymentsDerived(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) {
+	for {
+		began := time.Now()
+		n, err := s.DeriveDeployments(ctx, rules)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Error("derive deployments", "err", err, "derived", n)
+		case n >= 100_000:
+			log.Info("derived deployments", "steps", n, "seconds", time.Since(began).Seconds())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.written:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(deriveAfterWrite):
+		}
+	}
+}
+
+// DeriveDeployments derives every step written so far (see above) and
+// returns how many steps it derived. It waits for a deriver elsewhere to
+// finish.
+func (s *Store) DeriveDeployments(ctx context.Context, rules model.DeploymentRules) (int, error) {
+	select {
+	case s.deriveSlot <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-s.deriveSlot }()
+	unlock, err := s.lockDerivation(ctx, deriveLockWait)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+
+	terminal := map[string]bool{}
+	for _, t := range rules.TerminalStatuses() {
+		terminal[t] = true
+	}
+	if err := s.checkDerivedRules(ctx, terminal); err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		n, err := s.deriveChunk(ctx, terminal)
+		total += n
+		if err != nil || n < deriveChunkRows {
+			return total, err
+		}
+	}
+}
+
+// lockDerivation takes the database-wide derivation lock: a MySQL named
+// lock, held by one connection until unlock (or until that connection
+// dies). SQLite needs none: each chunk is one write transaction, and
+// SQLite runs one at a time.
+func (s *Store) lockDerivation(ctx context.Context, wait time.Duration) (unlock func(), err error) {
+	if s.kind != KindMySQL {
+		return func() {}, nil
+	}
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	const name = "LEFT(CONCAT('steps.derive.', DATABASE()), 64)"
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d))
+	}
+	var got sql.NullInt64
+	err = conn.QueryRowContext(ctx, "SELECT GET_LOCK("+name+", ?)", max(0, int(wait.Seconds()))).Scan(&got)
+	if err != nil || got.Int64 != 1 {
+		conn.Close()
+		if err == nil {
+			err = unavailable("derive deployments", fmt.Errorf("another stepsd has been deriving deployments for over %s", wait.Round(time.Second)))
+		}
+		return nil, translate(err)
+	}
+	return func() {
+		// Closing the connection would release the lock too; releasing it
+		// first hands it over at once.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK("+name+")"); err != nil {
+			// A pooled connection must not keep the lock: drop it.
+			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // the error is the point
+		}
+		conn.Close()
+	}, nil
+}
+
+// tryLockDerivation takes the derivation locks if they are free at once;
+// ok says whether it did. unlock is always safe to call.
+func (s *Store) tryLockDerivation(ctx context.Context) (unlock func(), ok bool) {
+	select {
+	case s.deriveSlot <- struct{}{}:
+	default:
+		return func() {}, false
+	}
+	unlockDB, err := s.lockDerivation(ctx, 0)
+	if err != nil {
+		<-s.deriveSlot
+		return func() {}, false
+	}
+	return func() {
+		unlockDB()
+		<-s.deriveSlot
+	}, true
+}
+
+// derivedValue is what a step is inserted with: its attempt and start, or
+// 0 and NULL for the deriver to fill in.
+type derivedValue struct {
+	attempt   int
+	startedAt any
+}
+
+// deriveOnInsert computes, inside the transaction that inserts them and
+// under the derivation locks, the attempt and start of new steps that come
+// after every stored step of their target: the common case, a deploy
+// recording its steps or an import of history, which then costs no second
+// write. A step that lands before a stored one, or after one not yet
+// derived, is left to the deriver. all says whether every step was derived.
+func (s *Store) deriveOnInsert(ctx context.Context, tx *sql.Tx, steps []model.Step) (values []derivedValue, all bool, err error) {
+	var fingerprint string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&fingerprint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil // never derived: the first pass numbers everything
+	}
+	if err != nil {
+		return nil, false, translate(err)
+	}
+	terminal := map[string]bool{}
+	for _, t := range strings.Split(fingerprint, "\n") {
+		terminal[t] = true
+	}
+
+	type target struct{ component, version, environment string }
+	byTarget := map[target][]int{}
+	var order []target
+	for i, st := range steps {
+		t := target{st.Component, st.Version, st.Environment}
+		if _, ok := byTarget[t]; !ok {
+			order = append(order, t)
+		}
+		byTarget[t] = append(byTarget[t], i)
+	}
+	lasts := make([]pendingTarget, len(order))
+	for i, t := range order {
+		lasts[i] = pendingTarget{component: t.component, version: t.version, environment: t.environment}
+	}
+	stored, err := s.readLastSteps(ctx, tx, lasts)
+	if err != nil {
+		return nil, false, err
+	}
+
+	values = make([]derivedValue, len(steps))
+	all = true
+	for i, t := range order {
+		idxs := byTarget[t]
+		// Stable: steps of the same time keep their order, that of their ids.
+		slices.SortStableFunc(idxs, func(a, b int) int { return steps[a].Time.Compare(steps[b].Time) })
+		attempt, started, afterTerminal := 0, time.Time{}, true
+		if last := stored[i]; last != nil {
+			st, err := time.Time{}, error(nil)
+			if last.startedAt.Valid {
+				st, err = parseDBTime([]byte(last.startedAt.String))
+			}
+			if !last.startedAt.Valid || err != nil || steps[idxs[0]].Time.Before(last.time) {
+				all = false
+				continue
+			}
+			attempt, started, afterTerminal = last.attempt, st, terminal[model.FoldStatus(last.status)]
+		}
+		for _, j := range idxs {
+			if afterTerminal {
+				attempt++
+				started = steps[j].Time
+			}
+			afterTerminal = terminal[model.FoldStatus(steps[j].Status)]
+			values[j] = derivedValue{attempt: attempt, startedAt: dbTime(started)}
+		}
+	}
+	return values, all, nil
+}
+
+// readLastSteps reads the last stored step of each target, or nil.
+func (s *Store) readLastSteps(ctx context.Context, tx *sql.Tx, targets []pendingTarget) ([]*derivedRow, error) {
+	out := make([]*derivedRow, len(targets))
+	rows := make([][]derivedRow, len(targets))
+	for start, size := range statementSizes(len(targets), deriveTargetSizes) {
+		stmt, err := s.prepared(ctx, readLastQuery(size))
+		if err != nil {
+			return nil, err
+		}
+		args := make([]any, 0, 3*size)
+		for _, t := range targets[start : start+size] {
+			args = append(args, t.component, t.version, t.environment)
+		}
+		if err := scanTargets(ctx, tx.StmtContext(ctx, stmt), args, rows[start:start+size]); err != nil {
+			return nil, err
+		}
+	}
+	for i, rs := range rows {
+		if len(rs) > 0 {
+			out[i] = &rs[0]
+		}
+	}
+	return out, nil
+}
+
+func readLastQuery(n int) string {
+	var q strings.Builder
+	for i := range n {
+		if i > 0 {
+			q.WriteString("\nUNION ALL\n")
+		}
+		k := strconv.Itoa(i)
+		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM (SELECT id, status, time, attempt, started_at FROM steps" +
+			" WHERE component = ? AND version = ? AND environment = ? ORDER BY time DESC, id DESC LIMIT 1) AS p" + k)
+	}
+	return q.String()
+}
+
+// rulesFingerprint is how steps_derived records a set of terminal statuses.
+func rulesFingerprint(terminal map[string]bool) string {
+	var all []string
+	for t := range terminal {
+		all = append(all, t)
+	}
+	slices.Sort(all)
+	return strings.Join(all, "\n")
+}
+
+// checkDerivedRules makes every step underived again when the terminal
+// statuses differ from those the derived columns were computed with: a
+// status that became terminal splits deployments, one that stopped being
+// terminal joins them.
+func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool) error {
+	want := rulesFingerprint(terminal)
+	var have string
+	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
+	if err == nil && have == want {
+		return nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return translate(err)
+	}
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempt = 0, started_at = NULL WHERE started_at IS NOT NULL`); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM steps_derived WHERE name = ?`, rulesKey); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES (?, ?)`, rulesKey, want); err != nil {
+			return translate(err)
+		}
+		return nil
+	})
+}
+
+// pendingTarget is a component, version and environment with underived
+// steps, the first of them at from.
+type pendingTarget struct {
+	component, version, environment string
+	from                            time.Time
+}
+
+// derivedRow is a step as derivation reads it back.
+type derivedRow struct {
+	id        int64
+	status    string
+	time      time.Time
+	attempt   int
+	startedAt sql.NullString
+}
+
+// derivedUpdate is the attempt and start a step must have.
+type derivedUpdate struct {
+	id        int64
+	attempt   int
+	startedAt string
+}
+
+// deriveChunk derives up to deriveChunkRows underived steps, with every
+// step after them in their targets, in one transaction; it returns how many
+// underived steps it found.
+func (s *Store) deriveChunk(ctx context.Context, terminal map[string]bool) (int, error) {
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	found := 0
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		targets, n, err := pendingTargets(ctx, tx)
+		found = n
+		if err != nil || n == 0 {
+			return err
+		}
+		var updates []derivedUpdate
+		rows, err := s.readTargets(ctx, tx, targets)
+		if err != nil {
+			return err
+		}
+		for i, t := range targets {
+			u, err := renumber(t, rows[i], terminal)
+			if err != nil {
+				return err
+			}
+			updates = append(updates, u...)
+		}
+		return s.applyDerived(ctx, tx, updates)
+	})
+	return found, err
+}
+
+// pendingTargets reads the head of steps_listing, where underived steps
+// wait grouped by target in time order, and returns each target with its
+// first underived step's time, and the number of steps read.
+func pendingTargets(ctx context.Context, tx *sql.Tx) ([]pendingTarget, int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT component, version, environment, time FROM steps
+WHERE started_at IS NULL ORDER BY component, version, environment, attempt, time, id LIMIT `+strconv.Itoa(deriveChunkRows))
+	if err != nil {
+		return nil, 0, translate(err)
+	}
+	defer rows.Close()
+	var targets []pendingTarget
+	n := 0
+	for rows.Next() {
+		var c, v, e string
+		var t sql.RawBytes
+		if err := rows.Scan(&c, &v, &e, &t); err != nil {
+			return nil, 0, translate(err)
+		}
+		n++
+		if k := len(targets) - 1; k >= 0 && targets[k].component == c && targets[k].version == v && targets[k].environment == e {
+			continue
+		}
+		from, err := parseDBTime(t)
+		if err != nil {
+			return nil, 0, err
+		}
+		targets = append(targets, pendingTarget{component: c, version: v, environment: e, from: from})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, translate(err)
+	}
+	return targets, n, nil
+}
+
+// readTargets reads, for each target, the last step before its first
+// underived one and every step from there on, in time order.
+func (s *Store) readTargets(ctx context.Context, tx *sql.Tx, targets []pendingTarget) ([][]derivedRow, error) {
+	out := make([][]derivedRow, len(targets))
+	for start, size := range statementSizes(len(targets), deriveTargetSizes) {
+		stmt, err := s.prepared(ctx, readTargetsQuery(size))
+		if err != nil {
+			return nil, err
+		}
+		args := make([]any, 0, 8*size)
+		for _, t := range targets[start : start+size] {
+			from := dbTime(t.from)
+			args = append(args, t.component, t.version, t.environment, from, t.component, t.version, t.environment, from)
+		}
+		if err := scanTargets(ctx, tx.StmtContext(ctx, stmt), args, out[start:start+size]); err != nil {
+			return nil, err
+		}
+	}
+	for _, rs := range out {
+		slices.SortFunc(rs, func(a, b derivedRow) int {
+			if c := a.time.Compare(b.time); c != 0 {
+				return c
+			}
+			return int(a.id - b.id)
+		})
+	}
+	return out, nil
+}
+
+// Statement sizes: the SQL of each size is prepared once and reused, where
+// SQL built for every count would be parsed again each time (most of the
+// time of a large derivation).
+var (
+	deriveTargetSizes = []int{64, 8, 1}
+	deriveUpdateSizes = []int{256, 16, 1}
+)
+
+// statementSizes splits n items into runs of the given sizes, largest
+// first, and yields each run's start and size.
+func statementSizes(n int, sizes []int) func(yield func(int, int) bool) {
+	return func(yield func(int, int) bool) {
+		start := 0
+		for _, size := range sizes {
+			for n-start >= size {
+				if !yield(start, size) {
+					return
+				}
+				start += size
+			}
+		}
+	}
+}
+
+func readTargetsQuery(n int) string {
+	var q strings.Builder
+	for i := range n {
+		if i > 0 {
+			q.WriteString("\nUNION ALL\n")
+		}
+		k := strconv.Itoa(i)
+		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM (SELECT id, status, time, attempt, started_at FROM steps" +
+			" WHERE component = ? AND version = ? AND environment = ? AND time < ? ORDER BY time DESC, id DESC LIMIT 1) AS p" + k +
+			"\nUNION ALL\nSELECT " + k + ", id, status, time, attempt, started_at FROM steps" +
+			" WHERE component = ? AND version = ? AND environment = ? AND time >= ?")
+	}
+	return q.String()
+}
+
+func scanTargets(ctx context.Context, stmt *sql.Stmt, args []any, out [][]derivedRow) error {
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int
+		var r derivedRow
+		var t sql.RawBytes
+		if err := rows.Scan(&k, &r.id, &r.status, &t, &r.attempt, &r.startedAt); err != nil {
+			return translate(err)
+		}
+		if r.time, err = parseDBTime(t); err != nil {
+			return err
+		}
+		if k < 0 || k >= len(out) {
+			return fmt.Errorf("derive deployments: unexpected target %d", k)
+		}
+		out[k] = append(out[k], r)
+	}
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// renumber walks one target's steps from the last derived step before t's
+// first underived one and returns the steps whose attempt or start change.
+// A terminal step ends its deployment: the next step starts the next
+// attempt (model.DeploymentBuilder numbers them the same way).
+func renumber(t pendingTarget, rows []derivedRow, terminal map[string]bool) ([]derivedUpdate, error) {
+	attempt, started, afterTerminal := 0, time.Time{}, true
+	if len(rows) > 0 && rows[0].time.Before(t.from) {
+		prev := rows[0]
+		rows = rows[1:]
+		if !prev.startedAt.Valid || prev.attempt == 0 {
+			return nil, fmt.Errorf("derive deployments: step %d before underived steps is underived", prev.id)
+		}
+		st, err := parseDBTime([]byte(prev.startedAt.String))
+		if err != nil {
+			return nil, err
+		}
+		attempt, started, afterTerminal = prev.attempt, st, terminal[model.FoldStatus(prev.status)]
+	}
+	var out []derivedUpdate
+	for _, r := range rows {
+		if afterTerminal {
+			attempt++
+			started = r.time
+		}
+		afterTerminal = terminal[model.FoldStatus(r.status)]
+		if r.attempt == attempt && r.startedAt.Valid {
+			if have, err := parseDBTime([]byte(r.startedAt.String)); err == nil && have.Equal(started) {
+				continue
+			}
+		}
+		out = append(out, derivedUpdate{id: r.id, attempt: attempt, startedAt: dbTime(started)})
+	}
+	return out, nil
+}
+
+// applyDerived sets the attempt and start of each step of updates, in as
+// few statements as the prepared sizes allow.
+func (s *Store) applyDerived(ctx context.Context, tx *sql.Tx, updates []derivedUpdate) error {
+	for start, size := range statementSizes(len(updates), deriveUpdateSizes) {
+		stmt, err := s.prepared(ctx, applyDerivedQuery(size))
+		if err != nil {
+			return err
+		}
+		run := updates[start : start+size]
+		args := make([]any, 0, 5*size)
+		for _, u := range run {
+			args = append(args, u.id, u.attempt)
+		}
+		for _, u := range run {
+			args = append(args, u.id, u.startedAt)
+		}
+		for _, u := range run {
+			args = append(args, u.id)
+		}
+		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		if err != nil {
+			return translate(err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n != int64(size) {
+			return fmt.Errorf("derive deployments: set %d of %d steps", n, size)
+		}
+	}
+	return nil
+}
+
+func applyDerivedQuery(n int) string {
+	when := strings.Repeat(" WHEN ? THEN ?", n)
+	return "UPDATE steps SET attempt = CASE id" + when + " END, started_at = CASE id" + when + " END WHERE id IN (" + placeholders(n) + ")"
+}
+
+// Underived counts the steps written but not yet derived: the backlog of
+// the background deriver.
+func (s *Store) Underived(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps WHERE started_at IS NULL`).Scan(&n); err != nil {
+		return 0, translate(err)
+	}
+	return n, nil
+}
