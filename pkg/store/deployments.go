@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -57,7 +59,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	if _, err := s.DeriveDeployments(ctx, rules); err != nil {
 		return nil, err
 	}
-	query, args := listingQuery(f)
+	query, args := listingQuery(f, s.deploymentColumns("", true))
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
@@ -93,7 +95,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 		reversed = &reversedSteps{add: b.Add}
 		add = reversed.Add
 	}
-	err = scanDeploymentSteps(rows, true, add)
+	err = s.scanDeploymentSteps(rows, true, add)
 	if err == nil && reversed != nil {
 		err = reversed.Flush()
 	}
@@ -140,7 +142,7 @@ func (r *reversedSteps) Flush() error {
 // deployment by deployment in start order, each in time order (all
 // reversed with order=desc). Since and until bound the start; a cursor
 // continues after its deployment, from an index seek on its start.
-func listingQuery(f model.DeploymentFilter) (string, []any) {
+func listingQuery(f model.DeploymentFilter, columns string) (string, []any) {
 	where := []string{"started_at IS NOT NULL"}
 	var args []any
 	for _, c := range []struct{ col, v string }{
@@ -173,20 +175,53 @@ func listingQuery(f model.DeploymentFilter) (string, []any) {
 		where = append(where, cond)
 		args = append(args, cargs...)
 	}
-	return "SELECT id, component, version, environment, owner, status, time, attempt FROM steps WHERE " + strings.Join(where, " AND ") +
+	return "SELECT " + columns + " FROM steps WHERE " + strings.Join(where, " AND ") +
 		"\nORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir +
 		", attempt " + dir + ", time " + dir + ", id " + dir, args
 }
+
+// deploymentColumns lists what deployments are built from: id, component,
+// version, environment, owner, status, time (and attempt), of the table
+// alias. SQLite gets the six texts joined in one column: its driver's cost
+// is per column of every row (a lock, a type lookup and a copy each), and
+// over a million rows one column instead of six halves a list. The
+// separator, U+001F, is a control character, which no stored value holds
+// (model.ValidateText).
+func (s *Store) deploymentColumns(alias string, withAttempt bool) string {
+	cols := []string{"id", "component", "version", "environment", "owner", "status", "time"}
+	for i := range cols {
+		cols[i] = alias + cols[i]
+	}
+	list := strings.Join(cols, ", ")
+	if s.kind == KindSQLite {
+		list = cols[0] + ", " + strings.Join(cols[1:], " || char(31) || ")
+	}
+	if withAttempt {
+		list += ", " + alias + "attempt"
+	}
+	return list
+}
+
+// packedSeparator joins the texts of deploymentColumns on SQLite.
+const packedSeparator = 0x1f
 
 // scanDeploymentSteps passes rows of deploymentColumns to add. Rows come
 // grouped by deployment, so consecutive rows repeat the same component,
 // version, environment and owner, and statuses are few: reading raw bytes
 // and reusing the strings already made saves five allocations a row over a
 // scan of millions.
-func scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(model.DeploymentStep) error) error {
+func (s *Store) scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(model.DeploymentStep) error) error {
 	var ds model.DeploymentStep
-	var component, version, environment, owner, status, t sql.RawBytes
-	dest := []any{&ds.ID, &component, &version, &environment, &owner, &status, &t}
+	var packed sql.RawBytes
+	texts := make([]sql.RawBytes, 6) // component, version, environment, owner, status, time
+	dest := []any{&ds.ID}
+	if s.kind == KindSQLite {
+		dest = append(dest, &packed)
+	} else {
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+	}
 	if withAttempt {
 		dest = append(dest, &ds.Attempt)
 	}
@@ -195,20 +230,25 @@ func scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(model.Deploy
 		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
 		}
-		ds.Component = reuse(ds.Component, component)
-		ds.Version = reuse(ds.Version, version)
-		ds.Environment = reuse(ds.Environment, environment)
-		ds.Owner = reuse(ds.Owner, owner)
-		st, ok := statuses[string(status)]
+		if s.kind == KindSQLite {
+			if err := unpack(packed, texts); err != nil {
+				return fmt.Errorf("step %d: %w", ds.ID, err)
+			}
+		}
+		ds.Component = reuse(ds.Component, texts[0])
+		ds.Version = reuse(ds.Version, texts[1])
+		ds.Environment = reuse(ds.Environment, texts[2])
+		ds.Owner = reuse(ds.Owner, texts[3])
+		st, ok := statuses[string(texts[4])]
 		if !ok {
-			st = string(status)
+			st = string(texts[4])
 			if len(statuses) < 10000 {
 				statuses[st] = st
 			}
 		}
 		ds.Status = st
 		var err error
-		if ds.Time, err = parseDBTime(t); err != nil {
+		if ds.Time, err = parseDBTime(texts[5]); err != nil {
 			return err
 		}
 		if err := add(ds); err != nil {
@@ -217,6 +257,25 @@ func scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(model.Deploy
 	}
 	if err := rows.Err(); err != nil {
 		return translate(err)
+	}
+	return nil
+}
+
+// unpack splits b at packedSeparator into exactly len(into) parts.
+func unpack(b []byte, into []sql.RawBytes) error {
+	for i := range into {
+		if i == len(into)-1 {
+			if bytes.IndexByte(b, packedSeparator) >= 0 {
+				return errors.New("stored text holds a U+001F separator")
+			}
+			into[i] = b
+			return nil
+		}
+		j := bytes.IndexByte(b, packedSeparator)
+		if j < 0 {
+			return fmt.Errorf("stored texts: %d parts, want %d", i+1, len(into))
+		}
+		into[i], b = b[:j], b[j+1:]
 	}
 	return nil
 }
@@ -245,7 +304,7 @@ func after(cmp string, cols []string, vals []any) (string, []any) {
 // sorting in the database, for aggregates such as stats.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	where, args := targetWhere(f.Filter, "s", nil, nil)
-	query := "SELECT s.id, s.component, s.version, s.environment, s.owner, s.status, s.time FROM steps s"
+	query := "SELECT " + s.deploymentColumns("s.", false) + " FROM steps s"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -265,7 +324,7 @@ func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 		}
 		return fn(d)
 	})
-	if err := scanDeploymentSteps(rows, false, b.Add); err != nil {
+	if err := s.scanDeploymentSteps(rows, false, b.Add); err != nil {
 		return err
 	}
 	return b.Flush()

@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -427,4 +430,74 @@ func TestBatchesInTimeOrderAreDerivedOnInsert(t *testing.T) {
 		}
 		checkDerivedPages(t, s, rules, t0.Add(4*time.Hour))
 	})
+}
+
+// BenchmarkDeriveHistory measures numbering a whole history at once, as
+// after the upgrade that adds the derived columns or a change of terminal
+// statuses: STEPS_BENCH_ROWS steps (default 100,000), five a deploy.
+//
+//	STEPS_BENCH_ROWS=1000000 go test ./pkg/store -run '^$' -bench DeriveHistory -benchtime 1x
+func BenchmarkDeriveHistory(b *testing.B) {
+	rows := 100_000
+	if v := os.Getenv("STEPS_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("STEPS_BENCH_ROWS: %v", err)
+		}
+		rows = n
+	}
+	dbs := map[string]func(testing.TB) string{"sqlite": testdb.SQLite}
+	if os.Getenv(testdb.EnvMySQL) != "" {
+		dbs["mysql"] = testdb.MySQL
+	}
+	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
+	for name, fresh := range dbs {
+		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
+			ctx := context.Background()
+			s := testdb.Open(b, fresh(b))
+			batch := make([]model.StepInput, 0, store.MaxBatch)
+			for i := range rows {
+				batch = append(batch, model.StepInput{Component: fmt.Sprintf("component-%d", (i/5)%5), Version: fmt.Sprintf("1.%d.0", i/25),
+					Owner: "deploy-bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
+				if len(batch) == cap(batch) || i == rows-1 {
+					if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			rules := model.DefaultDeploymentRules()
+			for i := 0; b.Loop(); i++ {
+				// Alternate the terminal statuses so that every round
+				// numbers the whole history again.
+				r := rules
+				if i%2 == 1 {
+					r.SuccessStatuses = append([]string{"rollout"}, rules.SuccessStatuses...)
+				}
+				n, err := s.DeriveDeployments(ctx, r)
+				if err != nil || n != rows {
+					b.Fatalf("derived %d of %d steps: %v", n, rows, err)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+		})
+	}
+}
+
+// TestUnpackRefusesWhatItCannotSplitExactly: SQLite rows of deployments
+// come as texts joined by U+001F; a stored value holding one (written
+// around stepsd's validation) must fail the list, not shift the fields.
+func TestUnpackRefusesWhatItCannotSplitExactly(t *testing.T) {
+	parts := make([]sql.RawBytes, 3)
+	if err := store.Unpack([]byte("api\x1f1.0\x1fprod"), parts); err != nil || string(parts[0]) != "api" || string(parts[1]) != "1.0" || string(parts[2]) != "prod" {
+		t.Errorf("three parts: %q, %v", parts, err)
+	}
+	if err := store.Unpack([]byte("api\x1f\x1f"), parts); err != nil || string(parts[1]) != "" || string(parts[2]) != "" {
+		t.Errorf("empty parts: %q, %v", parts, err)
+	}
+	for _, bad := range []string{"api\x1f1.0", "api", "api\x1f1.0\x1fprod\x1fextra"} {
+		if err := store.Unpack([]byte(bad), parts); err == nil {
+			t.Errorf("%q split into %q without an error", bad, parts)
+		}
+	}
 }

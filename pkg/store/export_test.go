@@ -6,3 +6,6 @@ var ParseDBTime = parseDBTime
 // ForceReadBackIDs makes the store read inserted ids back by key, as on a
 // database that does not promise consecutive ids.
 func ForceReadBackIDs(s *Store) { s.consecutiveIDs = false }
+
+// Unpack exposes unpack to the tests.
+var Unpack = unpack
