@@ -262,7 +262,7 @@ func (s *Store) readLastSteps(ctx context.Context, tx *sql.Tx, targets []pending
 	out := make([]*derivedRow, len(targets))
 	rows := make([][]derivedRow, len(targets))
 	for start, size := range statementSizes(len(targets), deriveTargetSizes) {
-		stmt, err := s.prepared(ctx, readLastQuery(size))
+		stmt, err := s.prepared(ctx, readLastQuery(size, s.deploymentIndex()))
 		if err != nil {
 			return nil, err
 		}
@@ -282,15 +282,25 @@ func (s *Store) readLastSteps(ctx context.Context, tx *sql.Tx, targets []pending
 	return out, nil
 }
 
-func readLastQuery(n int) string {
+// deploymentIndex names the steps table read through steps_deployment.
+// Left to choose, MySQL sometimes reads "time >= ?" through steps_time,
+// which for a step early in the history means scanning all the later ones.
+func (s *Store) deploymentIndex() string {
+	if s.kind == KindSQLite {
+		return "steps INDEXED BY steps_deployment"
+	}
+	return "steps FORCE INDEX (steps_deployment)"
+}
+
+func readLastQuery(n int, steps string) string {
 	var q strings.Builder
 	for i := range n {
 		if i > 0 {
 			q.WriteString("\nUNION ALL\n")
 		}
 		k := strconv.Itoa(i)
-		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM (SELECT id, status, time, attempt, started_at FROM steps" +
-			" WHERE component = ? AND version = ? AND environment = ? ORDER BY time DESC, id DESC LIMIT 1) AS p" + k)
+		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM steps WHERE id = (SELECT id FROM " + steps +
+			" WHERE component = ? AND version = ? AND environment = ? ORDER BY time DESC, id DESC LIMIT 1)")
 	}
 	return q.String()
 }
@@ -433,7 +443,7 @@ WHERE started_at IS NULL ORDER BY component, version, environment, attempt, time
 func (s *Store) readTargets(ctx context.Context, tx *sql.Tx, targets []pendingTarget) ([][]derivedRow, error) {
 	out := make([][]derivedRow, len(targets))
 	for start, size := range statementSizes(len(targets), deriveTargetSizes) {
-		stmt, err := s.prepared(ctx, readTargetsQuery(size))
+		stmt, err := s.prepared(ctx, readTargetsQuery(size, s.deploymentIndex()))
 		if err != nil {
 			return nil, err
 		}
@@ -481,16 +491,19 @@ func statementSizes(n int, sizes []int) func(yield func(int, int) bool) {
 	}
 }
 
-func readTargetsQuery(n int) string {
+func readTargetsQuery(n int, steps string) string {
 	var q strings.Builder
 	for i := range n {
 		if i > 0 {
 			q.WriteString("\nUNION ALL\n")
 		}
 		k := strconv.Itoa(i)
-		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM (SELECT id, status, time, attempt, started_at FROM steps" +
-			" WHERE component = ? AND version = ? AND environment = ? AND time < ? ORDER BY time DESC, id DESC LIMIT 1) AS p" + k +
-			"\nUNION ALL\nSELECT " + k + ", id, status, time, attempt, started_at FROM steps" +
+		// The step before: its id from a scalar subquery, which MySQL
+		// runs once as an index lookup (a derived table with LIMIT would
+		// be materialised, one temporary table per target).
+		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM steps WHERE id = (SELECT id FROM " + steps +
+			" WHERE component = ? AND version = ? AND environment = ? AND time < ? ORDER BY time DESC, id DESC LIMIT 1)" +
+			"\nUNION ALL\nSELECT " + k + ", id, status, time, attempt, started_at FROM " + steps +
 			" WHERE component = ? AND version = ? AND environment = ? AND time >= ?")
 	}
 	return q.String()
