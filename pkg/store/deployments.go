@@ -59,7 +59,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	if _, err := s.DeriveDeployments(ctx, rules); err != nil {
 		return nil, err
 	}
-	query, args := listingQuery(f, s.deploymentColumns("", true, !f.Descending()))
+	query, args := listingQuery(f, s.deploymentColumns("", true))
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
@@ -187,13 +187,7 @@ func listingQuery(f model.DeploymentFilter, columns string) (string, []any) {
 // over a million rows one column instead of six halves a list. The
 // separator, U+001F, is a control character, which no stored value holds
 // (model.ValidateText).
-//
-// continued (SQLite, deployments in start order) sends the component,
-// version, environment and owner only on the rows that start a deployment
-// (time = started_at): in that order every other row continues the
-// deployment of the row before it, and leaving four texts out of most rows
-// saves the database as much work again.
-func (s *Store) deploymentColumns(alias string, withAttempt, continued bool) string {
+func (s *Store) deploymentColumns(alias string, withAttempt bool) string {
 	cols := []string{"id", "component", "version", "environment", "owner", "status", "time"}
 	for i := range cols {
 		cols[i] = alias + cols[i]
@@ -201,10 +195,6 @@ func (s *Store) deploymentColumns(alias string, withAttempt, continued bool) str
 	list := strings.Join(cols, ", ")
 	if s.kind == KindSQLite {
 		list = cols[0] + ", " + strings.Join(cols[1:], " || char(31) || ")
-		if continued {
-			list = cols[0] + ", CASE WHEN " + alias + "time = " + alias + "started_at THEN " + strings.Join(cols[1:5], " || char(31) || ") +
-				" || char(31) ELSE '' END || " + cols[5] + " || char(31) || " + cols[6]
-		}
 	}
 	if withAttempt {
 		list += ", " + alias + "attempt"
@@ -240,27 +230,15 @@ func (s *Store) scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(m
 		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
 		}
-		full := true
 		if s.kind == KindSQLite {
-			if bytes.Count(packed, []byte{packedSeparator}) == 1 {
-				// A row continuing the deployment of the row before.
-				full = false
-				if ds.Component == "" {
-					return fmt.Errorf("step %d: continues no deployment", ds.ID)
-				}
-				if err := unpack(packed, texts[4:]); err != nil {
-					return fmt.Errorf("step %d: %w", ds.ID, err)
-				}
-			} else if err := unpack(packed, texts); err != nil {
+			if err := unpack(packed, texts); err != nil {
 				return fmt.Errorf("step %d: %w", ds.ID, err)
 			}
 		}
-		if full {
-			ds.Component = reuse(ds.Component, texts[0])
-			ds.Version = reuse(ds.Version, texts[1])
-			ds.Environment = reuse(ds.Environment, texts[2])
-			ds.Owner = reuse(ds.Owner, texts[3])
-		}
+		ds.Component = reuse(ds.Component, texts[0])
+		ds.Version = reuse(ds.Version, texts[1])
+		ds.Environment = reuse(ds.Environment, texts[2])
+		ds.Owner = reuse(ds.Owner, texts[3])
 		st, ok := statuses[string(texts[4])]
 		if !ok {
 			st = string(texts[4])
@@ -326,7 +304,7 @@ func after(cmp string, cols []string, vals []any) (string, []any) {
 // sorting in the database, for aggregates such as stats.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	where, args := targetWhere(f.Filter, "s", nil, nil)
-	query := "SELECT " + s.deploymentColumns("s.", false, false) + " FROM steps s"
+	query := "SELECT " + s.deploymentColumns("s.", false) + " FROM steps s"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
