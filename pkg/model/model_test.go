@@ -1,7 +1,9 @@
 package model_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +186,39 @@ func TestStatsSkipDeploymentsWithoutADuration(t *testing.T) {
 	st := acc.Result()
 	if st.Deployments != 1 || *st.Buckets[0].P50Seconds != 90 {
 		t.Errorf("deployments %d, p50 %v; want 1 and 90 (the lone terminal step not counted)", st.Deployments, *st.Buckets[0].P50Seconds)
+	}
+}
+
+// TestStatsAreTheSameEveryTime: the same deployments give the same figures
+// to the last digit, whatever order Go walks its maps in.
+func TestStatsAreTheSameEveryTime(t *testing.T) {
+	opts := model.StatsOptions{}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewStatsAccumulator(opts)
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	var phases []model.Phase
+	at := t0
+	for i := range 40 {
+		// Durations whose sum depends on the order of addition.
+		d := 0.1 + float64(i)*1e-7 + float64(i%3)*1e6
+		phases = append(phases, model.Phase{Status: fmt.Sprintf("step-%02d", i), Time: at, DurationSeconds: &d})
+		at = at.Add(time.Duration(d * float64(time.Second)))
+	}
+	phases = append(phases, model.Phase{Status: "finished", Time: at})
+	acc.Add(&model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: t0, DurationSeconds: at.Sub(t0).Seconds(), Steps: phases})
+	figures := func() string {
+		b, err := json.Marshal(acc.Result())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	first := figures()
+	for range 50 {
+		if again := figures(); again != first {
+			t.Fatalf("the same stats differ between two calls:\n%s\n%s", first, again)
+		}
 	}
 }

@@ -228,11 +228,19 @@ func (a *StatsAccumulator) Result() Stats {
 	for _, b := range starts {
 		st.Buckets = append(st.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.buckets[b])})
 	}
-	var all float64
-	for _, s := range a.steps {
-		all += s.total
+	// Summed in name order: floating-point sums depend on the order, and
+	// the same request must give the same figures to the last digit.
+	names := make([]string, 0, len(a.steps))
+	for name := range a.steps {
+		names = append(names, name)
 	}
-	for name, s := range a.steps {
+	sort.Strings(names)
+	var all float64
+	for _, name := range names {
+		all += a.steps[name].total
+	}
+	for _, name := range names {
+		s := a.steps[name]
 		ss := StepStats{Status: name, Durations: summarise(s.durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
 		if all > 0 {
 			ss.SharePercent = s.total / all * 100
@@ -269,15 +277,23 @@ func (a *StatsAccumulator) summary(st Stats) string {
 		return "No finished deployments in this range."
 	}
 	if _, ok := a.logs.slope(); !ok {
-		return fmt.Sprintf("%d deployments, mean %s; not enough spread in time for a trend.", st.Deployments, HumanDuration(st.Trend.MeanSeconds))
+		return fmt.Sprintf("%s, mean %s; not enough spread in time for a trend.", countDeployments(st.Deployments), HumanDuration(st.Trend.MeanSeconds))
 	}
 	verb := "grows"
 	if st.Trend.GrowthPercentPerWeek < 0 {
 		verb = "shrinks"
 	}
-	return fmt.Sprintf("Deploy time %s %.1f %% a week (%+.1f %% a sprint of %d days); mean %s over %d deployments.",
+	return fmt.Sprintf("Deploy time %s %.1f %% a week (%+.1f %% a sprint of %d days); mean %s over %s.",
 		verb, math.Abs(st.Trend.GrowthPercentPerWeek), st.Trend.GrowthPercentPerSprint, st.SprintDays,
-		HumanDuration(st.Trend.MeanSeconds), st.Deployments)
+		HumanDuration(st.Trend.MeanSeconds), countDeployments(st.Deployments))
+}
+
+// countDeployments says "1 deployment", "2 deployments".
+func countDeployments(n int) string {
+	if n == 1 {
+		return "1 deployment"
+	}
+	return fmt.Sprintf("%d deployments", n)
 }
 
 func bucketRange(o StatsOptions, buckets map[time.Time][]float64) []time.Time {

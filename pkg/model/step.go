@@ -132,6 +132,12 @@ func ValidateIdempotencyKey(key string) error {
 // Normalized returns the input with its time in UTC at the stored
 // precision (microseconds), so equal inputs compare and hash equal.
 func (in StepInput) Normalized() StepInput {
+	// Surrounding spaces are noise from scripts, and MySQL's PAD SPACE
+	// collations ignore trailing ones where SQLite does not: trimmed, the
+	// same deploy is the same on both.
+	for _, f := range []*string{&in.Component, &in.Version, &in.Owner, &in.Status, &in.Environment} {
+		*f = strings.TrimSpace(*f)
+	}
 	if !in.Time.IsZero() {
 		in.Time = TruncateTime(in.Time)
 	}

@@ -47,6 +47,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	h := w.Header()
 	h.Del("Content-Disposition")
 	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable {
+		// The database is back, or deployments numbered, within seconds
+		// mostly: clients that honour it retry instead of failing.
+		h.Set("Retry-After", "5")
+	}
 	s.writeJSON(w, r, status, body)
 }
 

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -508,6 +509,39 @@ func TestProbes(t *testing.T) {
 	}
 	if r := ts.do(t, "GET", "/healthz", nil); r.status != 200 {
 		t.Errorf("/healthz with the database closed = %d, want 200 (the process is alive)", r.status)
+	}
+}
+
+// TestDeploymentsWhileNumberedAnswer503: a history written before anything
+// was numbered (as after the upgrade) is more than a list numbers itself;
+// the list answers 503 with Retry-After and says why, and recording steps
+// goes on meanwhile.
+func TestDeploymentsWhileNumberedAnswer503(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	var batch []model.StepInput
+	for i := range 20_000 {
+		batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i / 5), Owner: "ana",
+			Status: []string{"build", "finished"}[i%2], Time: time.Date(2026, 1, 1, 0, i, 0, 0, time.UTC)})
+		if len(batch) == store.MaxBatch {
+			if _, _, err := ts.store.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	r := ts.do(t, "GET", "/v1/deployments?limit=5", nil)
+	msg, code, _ := r.errorBody(t)
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "5" || code != "unavailable" || !strings.Contains(msg, "steps to go") {
+		t.Errorf("list while numbering = %d, Retry-After %q, %s: %s", r.status, r.header.Get("Retry-After"), code, msg)
+	}
+	if r := ts.do(t, "POST", "/v1/steps?component=api&version=x&owner=ana&status=build", nil); r.status != http.StatusCreated {
+		t.Errorf("recording while numbering = %d %s", r.status, r.body)
+	}
+	if _, err := ts.store.DeriveDeployments(context.Background(), model.DefaultDeploymentRules()); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "GET", "/v1/deployments?limit=5", nil); r.status != 200 {
+		t.Errorf("list once numbered = %d %s", r.status, r.body)
 	}
 }
 

@@ -56,7 +56,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	if _, err := s.DeriveDeployments(ctx, rules); err != nil {
+	if err := s.deriveForList(ctx, rules); err != nil {
 		return nil, err
 	}
 	query, args := listingQuery(f, s.deploymentColumns("", true))

@@ -501,3 +501,107 @@ func TestUnpackRefusesWhatItCannotSplitExactly(t *testing.T) {
 		}
 	}
 }
+
+// TestListsAnswerUnavailableWhileHistoryIsNumbered: a list derives a
+// bounded number of steps itself and waits a bounded time for a deriver
+// elsewhere; past either it answers EUNAVAILABLE (503) at once, saying how
+// many steps are left, instead of hanging until the client gives up. Lists
+// that keep coming finish the job, a chunk at a time, with the same result
+// as deriving in one go — also when the terminal statuses change.
+func TestListsAnswerUnavailableWhileHistoryIsNumbered(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		s, other := testdb.Open(t, dsn), testdb.Open(t, dsn)
+		store.SetDeriveLimits(s, 200*time.Millisecond, 50, 30)
+		rules := model.DefaultDeploymentRules()
+		now := t0.Add(6 * time.Hour)
+		rng := rand.New(rand.NewPCG(7, 8))
+		var ins []model.StepInput
+		for range 300 {
+			ins = append(ins, model.StepInput{Component: []string{"api", "web"}[rng.IntN(2)], Version: fmt.Sprintf("1.%d", rng.IntN(10)),
+				Environment: "prod", Owner: "ana", Status: []string{"build", "rollout", "finished", "failed"}[rng.IntN(4)], Time: t0.Add(time.Duration(rng.IntN(300)) * time.Minute)})
+		}
+		// Written before anything was ever derived: the whole history is
+		// pending, as after the upgrade.
+		if _, _, err := s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		list := func(r model.DeploymentRules) error {
+			_, err := s.ListDeployments(ctx, model.DeploymentFilter{}, r, now, func(*model.Deployment) error { return nil })
+			return err
+		}
+		untilListed := func(r model.DeploymentRules) int {
+			for tries := 1; tries <= 50; tries++ {
+				err := list(r)
+				if err == nil {
+					return tries
+				}
+				if model.ErrorCode(err) != model.EUNAVAILABLE || !strings.Contains(err.Error(), "steps to go") {
+					t.Fatalf("list while numbering: %v (code %s)", err, model.ErrorCode(err))
+				}
+			}
+			t.Fatal("lists never finished numbering")
+			return 0
+		}
+		if tries := untilListed(rules); tries < 3 {
+			t.Errorf("300 pending steps listed after %d tries with 50 a list: the bound does not hold", tries)
+		}
+		checkDerivedPages(t, s, rules, now)
+
+		other2 := rules
+		other2.SuccessStatuses = append([]string{"rollout"}, rules.SuccessStatuses...)
+		if tries := untilListed(other2); tries < 3 {
+			t.Errorf("renumbering 300 steps took %d lists with 50 a list: the bound does not hold", tries)
+		}
+		checkDerivedPages(t, s, other2, now)
+
+		// A deriver elsewhere holds the lock: the list answers within its
+		// wait. On SQLite the lock is the process's own.
+		holder := other
+		if s.Kind() == store.KindSQLite {
+			holder = s
+		}
+		release, err := store.HoldDerivation(ctx, holder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.CreateSteps(ctx, ins[:1], model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now()
+		err = list(other2)
+		release()
+		if model.ErrorCode(err) != model.EUNAVAILABLE || time.Since(began) > 10*time.Second {
+			t.Errorf("list while another deriver runs: %v after %s, want EUNAVAILABLE within the wait", err, time.Since(began))
+		}
+		untilListed(other2)
+	})
+}
+
+// TestSurroundingSpacesAreOneDeployment: "pad " and "pad" are the same
+// component on MySQL (its collations ignore trailing spaces) and were two
+// on SQLite; trimmed on the way in, they are one deployment on both.
+func TestSurroundingSpacesAreOneDeployment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		for i, c := range []string{"pad ", " pad", "pad"} {
+			st := mustCreate(t, s, model.StepInput{Component: c, Version: "1 ", Owner: "ana", Status: []string{"build", "tests", "finished"}[i],
+				Environment: " prod", Time: t0.Add(time.Duration(i) * time.Minute)}, t0)
+			if st.Component != "pad" || st.Version != "1" || st.Environment != "prod" {
+				t.Errorf("stored %q %q %q, want the values trimmed", st.Component, st.Version, st.Environment)
+			}
+		}
+		var got []string
+		if _, err := s.ListDeployments(context.Background(), model.DeploymentFilter{}, model.DefaultDeploymentRules(), t0.Add(time.Hour),
+			func(d *model.Deployment) error {
+				got = append(got, fmt.Sprintf("%s#%d:%d steps", d.Component, d.Attempt, len(d.Steps)))
+				return nil
+			}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[pad#1:3 steps]" {
+			t.Errorf("deployments %v, want one of three steps", got)
+		}
+	})
+}

@@ -59,19 +59,13 @@ func (s *Store) noteWrite() {
 
 // KeepDeploymentsDerived derives new steps soon after they are written,
 // until ctx ends. It derives everything pending at once on start (after an
-// upgrade, the whole history). Errors are logged and retried after the
-// next write.
+// upgrade, the whole history), saying so in the log when that is much.
+// Errors are logged and retried after the next write.
 func (s *Store) KeepDeploymentsDerived(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) {
+	s.deriveLog.Store(log)
 	for {
-		began := time.Now()
-		n, err := s.DeriveDeployments(ctx, rules)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			log.Error("derive deployments", "err", err, "derived", n)
-		case n >= 100_000:
-			log.Info("derived deployments", "steps", n, "seconds", time.Since(began).Seconds())
+		if _, err := s.DeriveDeployments(ctx, rules); err != nil && ctx.Err() == nil {
+			log.Error("number deployments", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -87,18 +81,60 @@ func (s *Store) KeepDeploymentsDerived(ctx context.Context, rules model.Deployme
 }
 
 // DeriveDeployments derives every step written so far (see above) and
-// returns how many steps it derived. It waits for a deriver elsewhere to
-// finish.
+// returns how many steps it numbered or renumbered. It waits up to a minute
+// for a deriver elsewhere to finish.
 func (s *Store) DeriveDeployments(ctx context.Context, rules model.DeploymentRules) (int, error) {
+	n, _, err := s.derive(ctx, rules, deriveLockWait, 0)
+	return n, err
+}
+
+// What a list does before reading: it waits a little for a deriver
+// elsewhere, and derives a bounded number of steps itself. More than that
+// (the history after an upgrade or a change of terminal statuses) is the
+// background deriver's work; meanwhile lists answer 503.
+type deriveLimits struct {
+	listWait  time.Duration // for a deriver elsewhere to finish
+	listRows  int           // steps a list derives itself
+	resetRows int           // steps one transaction makes underived
+}
+
+var defaultDeriveLimits = deriveLimits{listWait: 5 * time.Second, listRows: 4 * deriveChunkRows, resetRows: 20_000}
+
+// deriveForList brings the derived columns up to date for a list, or says
+// why it cannot yet.
+func (s *Store) deriveForList(ctx context.Context, rules model.DeploymentRules) error {
+	_, done, err := s.derive(ctx, rules, s.limits.listWait, s.limits.listRows)
+	if done || (err != nil && !errors.Is(err, errDeriverBusy)) {
+		return err
+	}
+	s.noteWrite() // let the background deriver go on at once
+	pending, cerr := s.Underived(ctx)
+	if cerr != nil {
+		return cerr
+	}
+	return model.Errorf(model.EUNAVAILABLE, "deployments are being numbered, after an upgrade or a change of terminal statuses: %d steps to go; try again shortly", pending)
+}
+
+// errDeriverBusy says another deriver held the lock for the whole wait.
+var errDeriverBusy = errors.New("another deriver is running")
+
+// derive takes the derivation locks (waiting up to wait), renumbers
+// everything if the terminal statuses changed, and derives pending steps,
+// stopping after maxRows (0: no bound). done says nothing is left.
+func (s *Store) derive(ctx context.Context, rules model.DeploymentRules, wait time.Duration, maxRows int) (numbered int, done bool, err error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case s.deriveSlot <- struct{}{}:
+	case <-timer.C:
+		return 0, false, errDeriverBusy
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, false, ctx.Err()
 	}
 	defer func() { <-s.deriveSlot }()
-	unlock, err := s.lockDerivation(ctx, deriveLockWait)
+	unlock, err := s.lockDerivation(ctx, wait)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer unlock()
 
@@ -106,24 +142,48 @@ func (s *Store) DeriveDeployments(ctx context.Context, rules model.DeploymentRul
 	for _, t := range rules.TerminalStatuses() {
 		terminal[t] = true
 	}
-	if err := s.checkDerivedRules(ctx, terminal); err != nil {
-		return 0, err
+	reset, done, err := s.checkDerivedRules(ctx, terminal, maxRows)
+	if err != nil || !done {
+		return reset, false, err
 	}
 	// Most calls find nothing to do: asked without a transaction, that
 	// costs no write lock.
 	var pending int
 	err = s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM steps WHERE started_at IS NULL LIMIT 1) AS p`).Scan(&pending)
 	if err != nil || pending == 0 {
-		return 0, translate(err)
+		return 0, err == nil, translate(err)
 	}
-	total := 0
+	began, announced := time.Now(), false
+	found, done := 0, false
+	chunk := deriveChunkRows
+	if maxRows > 0 {
+		chunk = min(chunk, maxRows)
+	}
 	for {
-		n, err := s.deriveChunk(ctx, terminal)
-		total += n
-		if err != nil || n < deriveChunkRows {
-			return total, err
+		n, set, err := s.deriveChunk(ctx, terminal, chunk)
+		found += n
+		numbered += set
+		if err != nil {
+			return numbered, false, err
+		}
+		if n < chunk {
+			done = true
+			break
+		}
+		if maxRows > 0 && found >= maxRows {
+			break
+		}
+		if log := s.deriveLog.Load(); !announced && log != nil && maxRows == 0 {
+			announced = true
+			backlog, _ := s.Underived(ctx) //nolint:errcheck // only for the log
+			log.Info("numbering deployments: a backlog of steps (after an upgrade, the whole history); lists answer 503 until done",
+				"steps_pending", backlog+found)
 		}
 	}
+	if announced {
+		s.deriveLog.Load().Info("numbered deployments", "steps", numbered, "seconds", time.Since(began).Seconds())
+	}
+	return numbered, done, nil
 }
 
 // lockDerivation takes the database-wide derivation lock: a MySQL named
@@ -147,7 +207,7 @@ func (s *Store) lockDerivation(ctx context.Context, wait time.Duration) (unlock 
 	if err != nil || got.Int64 != 1 {
 		conn.Close()
 		if err == nil {
-			err = unavailable("derive deployments", fmt.Errorf("another stepsd has been deriving deployments for over %s", wait.Round(time.Second)))
+			return nil, fmt.Errorf("%w: another stepsd has been numbering deployments for over %s", errDeriverBusy, wait.Round(time.Second))
 		}
 		return nil, translate(err)
 	}
@@ -318,26 +378,49 @@ func rulesFingerprint(terminal map[string]bool) string {
 // checkDerivedRules makes every step underived again when the terminal
 // statuses differ from those the derived columns were computed with: a
 // status that became terminal splits deployments, one that stopped being
-// terminal joins them.
-func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool) error {
+// terminal joins them. It resets a chunk of steps per transaction, so that
+// writes go on meanwhile, and records the statuses once all are reset;
+// with maxRows it stops after about that many, done=false.
+func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool, maxRows int) (reset int, done bool, err error) {
 	want := rulesFingerprint(terminal)
 	var have string
-	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
+	err = s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
 	if err == nil && have == want {
-		return nil
+		return 0, true, nil
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return translate(err)
+		return 0, false, translate(err)
 	}
-	release, err := s.acquireWrite(ctx)
-	if err != nil {
-		return err
+	if log := s.deriveLog.Load(); log != nil && maxRows == 0 {
+		log.Info("terminal statuses changed: numbering every deployment again", "statuses", strings.ReplaceAll(want, "\n", ","))
 	}
-	defer release()
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE steps SET attempt = 0, started_at = NULL WHERE started_at IS NOT NULL`); err != nil {
-			return translate(err)
+	query := `UPDATE steps SET attempt = 0, started_at = NULL WHERE started_at IS NOT NULL LIMIT ` + strconv.Itoa(s.limits.resetRows)
+	if s.kind == KindSQLite {
+		query = `UPDATE steps SET attempt = 0, started_at = NULL WHERE id IN (SELECT id FROM steps WHERE started_at IS NOT NULL LIMIT ` +
+			strconv.Itoa(s.limits.resetRows) + `)`
+	}
+	for {
+		var n int64
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, query)
+			if err != nil {
+				return translate(err)
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return reset, false, err
 		}
+		reset += int(n)
+		if n < int64(s.limits.resetRows) {
+			break
+		}
+		if maxRows > 0 && reset >= maxRows {
+			return reset, false, nil
+		}
+	}
+	return reset, true, s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM steps_derived WHERE name = ?`, rulesKey); err != nil {
 			return translate(err)
 		}
@@ -346,6 +429,16 @@ func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool)
 		}
 		return nil
 	})
+}
+
+// writeTx runs fn in a transaction holding the SQLite write slot.
+func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	release, err := s.acquireWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.inTx(ctx, fn)
 }
 
 // pendingTarget is a component, version and environment with underived
@@ -371,18 +464,12 @@ type derivedUpdate struct {
 	startedAt string
 }
 
-// deriveChunk derives up to deriveChunkRows underived steps, with every
+// deriveChunk derives up to limit underived steps, with every
 // step after them in their targets, in one transaction; it returns how many
-// underived steps it found.
-func (s *Store) deriveChunk(ctx context.Context, terminal map[string]bool) (int, error) {
-	release, err := s.acquireWrite(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer release()
-	found := 0
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		targets, n, err := pendingTargets(ctx, tx)
+// underived steps it found and how many steps it set.
+func (s *Store) deriveChunk(ctx context.Context, terminal map[string]bool, limit int) (found, set int, err error) {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		targets, n, err := pendingTargets(ctx, tx, limit)
 		found = n
 		if err != nil || n == 0 {
 			return err
@@ -399,17 +486,18 @@ func (s *Store) deriveChunk(ctx context.Context, terminal map[string]bool) (int,
 			}
 			updates = append(updates, u...)
 		}
+		set = len(updates)
 		return s.applyDerived(ctx, tx, updates)
 	})
-	return found, err
+	return found, set, err
 }
 
 // pendingTargets reads the head of steps_listing, where underived steps
 // wait grouped by target in time order, and returns each target with its
 // first underived step's time, and the number of steps read.
-func pendingTargets(ctx context.Context, tx *sql.Tx) ([]pendingTarget, int, error) {
+func pendingTargets(ctx context.Context, tx *sql.Tx, limit int) ([]pendingTarget, int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT component, version, environment, time FROM steps
-WHERE started_at IS NULL ORDER BY component, version, environment, attempt, time, id LIMIT `+strconv.Itoa(deriveChunkRows))
+WHERE started_at IS NULL ORDER BY component, version, environment, attempt, time, id LIMIT `+strconv.Itoa(limit))
 	if err != nil {
 		return nil, 0, translate(err)
 	}

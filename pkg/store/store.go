@@ -9,8 +9,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -46,6 +48,9 @@ type Store struct {
 	// written wakes the background deriver (see derive.go).
 	deriveSlot chan struct{}
 	written    chan struct{}
+	// deriveLog, set by KeepDeploymentsDerived, reports long passes.
+	deriveLog atomic.Pointer[slog.Logger]
+	limits    deriveLimits
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
@@ -56,7 +61,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind, deriveSlot: make(chan struct{}, 1), written: make(chan struct{}, 1)}
+	s := &Store{kind: src.kind, deriveSlot: make(chan struct{}, 1), written: make(chan struct{}, 1), limits: defaultDeriveLimits}
 	switch src.kind {
 	case KindSQLite:
 		if err := ensureDir(src.path); err != nil {

@@ -423,7 +423,7 @@ func TestCreateSteps(t *testing.T) {
 				{Component: "api", Version: "1", Owner: "o", Status: "ok"},
 				{Component: "api", Version: "1", Owner: "o"},
 				{Component: "api", Version: "1", Owner: "o", Status: "ok"},
-				{Component: "api\n", Version: "1", Owner: "o", Status: "ok"},
+				{Component: "a\npi", Version: "1", Owner: "o", Status: "ok"},
 			}
 			_, _, err := s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0})
 			var be *model.BatchError
