@@ -64,7 +64,13 @@ func (s *Store) noteWrite() {
 func (s *Store) KeepDeploymentsDerived(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) {
 	s.deriveLog.Store(log)
 	for {
-		if _, err := s.DeriveDeployments(ctx, rules); err != nil && ctx.Err() == nil {
+		_, err := s.DeriveDeployments(ctx, rules)
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case errors.Is(err, errDeriverBusy):
+			// Another replica's long pass; it numbers these steps too.
+			log.Info("another stepsd is numbering deployments; waiting for the next write", "err", err)
+		default:
 			log.Error("number deployments", "err", err)
 		}
 		select {
@@ -392,7 +398,11 @@ func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool,
 		return 0, false, translate(err)
 	}
 	if log := s.deriveLog.Load(); log != nil && maxRows == 0 {
-		log.Info("terminal statuses changed: numbering every deployment again", "statuses", strings.ReplaceAll(want, "\n", ","))
+		if have == "" {
+			log.Info("numbering deployments for the first time (a new database, or after the upgrade that adds it)")
+		} else {
+			log.Info("terminal statuses changed: numbering every deployment again", "statuses", strings.ReplaceAll(want, "\n", ","))
+		}
 	}
 	query := `UPDATE steps SET attempt = 0, started_at = NULL WHERE started_at IS NOT NULL LIMIT ` + strconv.Itoa(s.limits.resetRows)
 	if s.kind == KindSQLite {
