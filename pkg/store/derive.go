@@ -32,9 +32,15 @@ import (
 // writer), so numbering never races; new steps written meanwhile stay
 // underived until the next pass, and lists leave them out until then.
 //
+// A batch whose steps all come after the stored steps of their targets is
+// numbered inside its INSERT instead (deriveOnInsert), when no pass runs:
+// an import of history costs no second write.
+//
 // Listing derives first, so a list shows every step written before it; a
 // background loop (KeepDeploymentsDerived) derives soon after writes, so
-// lists rarely wait.
+// lists rarely wait. A list derives a bounded number of steps itself and
+// answers EUNAVAILABLE beyond it (deriveForList): the history after an
+// upgrade is the background loop's work.
 
 // Derivation sizes.
 const (
