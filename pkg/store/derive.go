@@ -405,7 +405,10 @@ func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool,
 	}
 	if log := s.deriveLog.Load(); log != nil && maxRows == 0 {
 		if have == "" {
-			log.Info("numbering deployments for the first time (a new database, or after the upgrade that adds it)")
+			var any int
+			if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM steps LIMIT 1) AS s`).Scan(&any); err == nil && any > 0 {
+				log.Info("numbering deployments for the first time, after the upgrade that adds it")
+			}
 		} else {
 			log.Info("terminal statuses changed: numbering every deployment again", "statuses", strings.ReplaceAll(want, "\n", ","))
 		}
