@@ -276,9 +276,16 @@ func newServeCmd(opts *options) *cobra.Command {
 		Short: "Serve the API (the default command)",
 		Long: `Serve the steps API. Migrations are applied first. On SIGTERM or SIGINT stepsd
 stops accepting connections, lets requests in flight finish, closes the
-database and exits 0.`,
-		Example: `  stepsd serve --listen :9090 --db sqlite:/var/lib/steps/steps.db`,
-		Args:    cobra.NoArgs,
+database and exits 0.
+
+Steps are numbered into deployments in the background just after they are
+written. After the upgrade that adds this, or when --success-statuses or
+--failure-statuses change, the whole history is numbered again (a minute or
+two per million steps): recording goes on, and GET /v1/deployments answers
+503 with Retry-After until it is done (docs/mysql.md).`,
+		Example: `  stepsd serve --listen :9090 --db sqlite:/var/lib/steps/steps.db
+  stepsd serve --success-statuses finished,deployed --failure-statuses failed,rolled-back`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()

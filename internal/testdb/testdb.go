@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,6 +88,31 @@ func Each(t *testing.T, fn func(t *testing.T, fresh func(testing.TB) string)) {
 		MySQL(t) // skips (or fails under CI) here, once, when MySQL is off
 		fn(t, MySQL)
 	})
+}
+
+// Benched returns the databases benchmarks run on: SQLite always, MySQL
+// when STEPS_TEST_MYSQL_DSN names a server (benchmarks never fail for its
+// absence, unlike tests under CI).
+func Benched() map[string]func(testing.TB) string {
+	dbs := map[string]func(testing.TB) string{"sqlite": SQLite}
+	if os.Getenv(EnvMySQL) != "" {
+		dbs["mysql"] = MySQL
+	}
+	return dbs
+}
+
+// BenchRows is the number of rows a benchmark seeds: STEPS_BENCH_ROWS, or
+// def without it.
+func BenchRows(tb testing.TB, def int) int {
+	v := os.Getenv("STEPS_BENCH_ROWS")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("STEPS_BENCH_ROWS=%q: want a positive number of rows", v)
+	}
+	return n
 }
 
 // Open opens and migrates a store on dsn, closed when the test ends.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime/metrics"
 	"sync/atomic"
 	"testing"
@@ -23,10 +22,7 @@ import (
 //
 //	go test ./pkg/server -run '^$' -bench Export -benchtime 3x
 func BenchmarkExport(b *testing.B) {
-	dbs := map[string]func(testing.TB) string{"sqlite": testdb.SQLite}
-	if os.Getenv(testdb.EnvMySQL) != "" {
-		dbs["mysql"] = testdb.MySQL
-	}
+	dbs := testdb.Benched()
 	for _, rows := range []int{20_000, 200_000} {
 		for name, fresh := range dbs {
 			benchmarkExport(b, name, fresh, rows)

@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/steps-dev/steps/internal/testdb"
@@ -20,18 +18,8 @@ import (
 //
 //	go test ./pkg/server -run '^$' -bench DeploymentsAndStats -benchtime 3x -timeout 30m
 func BenchmarkDeploymentsAndStats(b *testing.B) {
-	rows := 1_000_000
-	if v := os.Getenv("STEPS_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatalf("STEPS_BENCH_ROWS: %v", err)
-		}
-		rows = n
-	}
-	dbs := map[string]func(testing.TB) string{"sqlite": testdb.SQLite}
-	if os.Getenv(testdb.EnvMySQL) != "" {
-		dbs["mysql"] = testdb.MySQL
-	}
+	rows := testdb.BenchRows(b, 1_000_000)
+	dbs := testdb.Benched()
 	for name, fresh := range dbs {
 		st := seed(b, fresh(b), rows)
 		srv := httptest.NewServer(server.New(server.Config{Store: st}))

@@ -319,19 +319,7 @@ func (n *newestDeployments) add(d *model.Deployment) {
 
 // compareDeployments orders deployments as GET /v1/deployments does.
 func compareDeployments(a, b *model.Deployment) int {
-	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Component, b.Component); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Version, b.Version); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Environment, b.Environment); c != 0 {
-		return c
-	}
-	return a.Attempt - b.Attempt
+	return a.Key().Compare(b.Key())
 }
 
 // handleDeploymentPage serves GET /ui/deployment: one deployment's

@@ -69,8 +69,11 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 
 	// Derived as they are inserted when no deriver is busy (never waiting
 	// for one: the lock order is derivation, then write).
-	unlockDerivation, deriving := s.tryLockDerivation(ctx)
-	defer unlockDerivation()
+	unlockDerivation, err := s.acquireDerivation(ctx, 0)
+	deriving := err == nil
+	if deriving {
+		defer unlockDerivation()
+	}
 	release, err := s.acquireWrite(ctx)
 	if err != nil {
 		return nil, false, err

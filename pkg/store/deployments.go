@@ -12,33 +12,20 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// targetWhere adds the conditions that select whole deployments: exact
+// targetConds adds the conditions that select whole deployments: exact
 // component, version and environment, and, with a time range, only those
 // targets that have a step in it (a deployment starting in the range has
 // its first step there). alias names the steps table in the query.
-func targetWhere(f model.Filter, alias string, where []string, args []any) ([]string, []any) {
-	for _, c := range []struct{ col, v string }{
-		{"component", f.Component}, {"version", f.Version}, {"environment", f.Environment},
-	} {
-		if c.v != "" {
-			where = append(where, alias+"."+c.col+" = ?")
-			args = append(args, c.v)
-		}
+func targetConds(c *conds, f model.Filter, alias string) {
+	c.equal(alias+"component", f.Component)
+	c.equal(alias+"version", f.Version)
+	c.equal(alias+"environment", f.Environment)
+	var inRange conds
+	inRange.timeRange("r.time", f)
+	if len(inRange.where) > 0 {
+		c.add("EXISTS (SELECT 1 FROM steps r WHERE r.component = "+alias+"component AND r.version = "+alias+
+			"version AND r.environment = "+alias+"environment AND "+strings.Join(inRange.where, " AND ")+")", inRange.args...)
 	}
-	if !f.Since.IsZero() || !f.Until.IsZero() {
-		cond := "EXISTS (SELECT 1 FROM steps r WHERE r.component = " + alias + ".component AND r.version = " + alias +
-			".version AND r.environment = " + alias + ".environment"
-		if !f.Since.IsZero() {
-			cond += " AND r.time >= ?"
-			args = append(args, dbTime(f.Since))
-		}
-		if !f.Until.IsZero() {
-			cond += " AND r.time <= ?"
-			args = append(args, dbTime(f.Until))
-		}
-		where = append(where, cond+")")
-	}
-	return where, args
 }
 
 // placeholders returns "?, ?, …" for n values.
@@ -143,41 +130,24 @@ func (r *reversedSteps) Flush() error {
 // reversed with order=desc). Since and until bound the start; a cursor
 // continues after its deployment, from an index seek on its start.
 func listingQuery(f model.DeploymentFilter, columns string) (string, []any) {
-	where := []string{"started_at IS NOT NULL"}
-	var args []any
-	for _, c := range []struct{ col, v string }{
-		{"component", f.Component}, {"version", f.Version}, {"environment", f.Environment},
-	} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "started_at >= ?")
-		args = append(args, dbTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "started_at <= ?")
-		args = append(args, dbTime(f.Until))
-	}
-	cmp, dir := ">", "ASC"
-	if f.Descending() {
-		cmp, dir = "<", "DESC"
-	}
+	var c conds
+	c.add("started_at IS NOT NULL")
+	c.equal("component", f.Component)
+	c.equal("version", f.Version)
+	c.equal("environment", f.Environment)
+	c.timeRange("started_at", f.Filter)
+	cmp, dir := direction(f.Filter)
 	if k := f.After; k != nil {
 		// The first condition alone is a range on the index; the second
 		// is exact but spelt with OR, which optimisers do not seek on.
-		where = append(where, "started_at "+cmp+"= ?")
-		args = append(args, dbTime(k.StartedAt))
+		c.add("started_at "+cmp+"= ?", dbTime(k.StartedAt))
 		cond, cargs := after(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
 			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
-		where = append(where, cond)
-		args = append(args, cargs...)
+		c.add(cond, cargs...)
 	}
-	return "SELECT " + columns + " FROM steps WHERE " + strings.Join(where, " AND ") +
+	return "SELECT " + columns + " FROM steps" + c.sql() +
 		"\nORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir +
-		", attempt " + dir + ", time " + dir + ", id " + dir, args
+		", attempt " + dir + ", time " + dir + ", id " + dir, c.args
 }
 
 // deploymentColumns lists what deployments are built from: id, component,
@@ -225,7 +195,7 @@ func (s *Store) scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(m
 	if withAttempt {
 		dest = append(dest, &ds.Attempt)
 	}
-	statuses := map[string]string{}
+	statuses := interner{}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
@@ -239,14 +209,7 @@ func (s *Store) scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(m
 		ds.Version = reuse(ds.Version, texts[1])
 		ds.Environment = reuse(ds.Environment, texts[2])
 		ds.Owner = reuse(ds.Owner, texts[3])
-		st, ok := statuses[string(texts[4])]
-		if !ok {
-			st = string(texts[4])
-			if len(statuses) < 10000 {
-				statuses[st] = st
-			}
-		}
-		ds.Status = st
+		ds.Status = statuses.intern(texts[4])
 		var err error
 		if ds.Time, err = parseDBTime(texts[5]); err != nil {
 			return err
@@ -303,17 +266,15 @@ func after(cmp string, cols []string, vals []any) (string, []any) {
 // order, and calls fn for each: one pass over the deployment index, with no
 // sorting in the database, for aggregates such as stats.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	where, args := targetWhere(f.Filter, "s", nil, nil)
-	query := "SELECT " + s.deploymentColumns("s.", false) + " FROM steps s"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY s.component, s.version, s.environment, s.time, s.id"
+	var c conds
+	targetConds(&c, f.Filter, "s.")
+	query := "SELECT " + s.deploymentColumns("s.", false) + " FROM steps s" + c.sql() +
+		" ORDER BY s.component, s.version, s.environment, s.time, s.id"
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
 	}
-	rows, err := stmt.QueryContext(ctx, args...)
+	rows, err := stmt.QueryContext(ctx, c.args...)
 	if err != nil {
 		return translate(err)
 	}

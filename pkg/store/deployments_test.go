@@ -7,9 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -438,18 +436,8 @@ func TestBatchesInTimeOrderAreDerivedOnInsert(t *testing.T) {
 //
 //	STEPS_BENCH_ROWS=1000000 go test ./pkg/store -run '^$' -bench DeriveHistory -benchtime 1x
 func BenchmarkDeriveHistory(b *testing.B) {
-	rows := 100_000
-	if v := os.Getenv("STEPS_BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatalf("STEPS_BENCH_ROWS: %v", err)
-		}
-		rows = n
-	}
-	dbs := map[string]func(testing.TB) string{"sqlite": testdb.SQLite}
-	if os.Getenv(testdb.EnvMySQL) != "" {
-		dbs["mysql"] = testdb.MySQL
-	}
+	rows := testdb.BenchRows(b, 100_000)
+	dbs := testdb.Benched()
 	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
 	for name, fresh := range dbs {
 		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {

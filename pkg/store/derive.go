@@ -134,36 +134,31 @@ var errDeriverBusy = errors.New("another deriver is running")
 // everything if the terminal statuses changed, and derives pending steps,
 // stopping after maxRows (0: no bound). done says nothing is left.
 func (s *Store) derive(ctx context.Context, rules model.DeploymentRules, wait time.Duration, maxRows int) (numbered int, done bool, err error) {
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case s.deriveSlot <- struct{}{}:
-	case <-timer.C:
-		return 0, false, errDeriverBusy
-	case <-ctx.Done():
-		return 0, false, ctx.Err()
+	terminal := terminalSet(rules.TerminalStatuses())
+	// Most calls (every list, every write burst) find nothing to do: two
+	// queries say so, without the locks (on MySQL, three round trips more).
+	have, err := storedRules(ctx, s.db.DB)
+	if err != nil {
+		return 0, false, err
 	}
-	defer func() { <-s.deriveSlot }()
-	unlock, err := s.lockDerivation(ctx, wait)
+	if have == rulesFingerprint(terminal) {
+		if pending, err := s.anyStep(ctx, "started_at IS NULL"); err != nil || !pending {
+			return 0, err == nil, err
+		}
+	}
+	unlock, err := s.acquireDerivation(ctx, wait)
 	if err != nil {
 		return 0, false, err
 	}
 	defer unlock()
 
-	terminal := map[string]bool{}
-	for _, t := range rules.TerminalStatuses() {
-		terminal[t] = true
-	}
 	reset, done, err := s.checkDerivedRules(ctx, terminal, maxRows)
 	if err != nil || !done {
 		return reset, false, err
 	}
-	// Most calls find nothing to do: asked without a transaction, that
-	// costs no write lock.
-	var pending int
-	err = s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM steps WHERE started_at IS NULL LIMIT 1) AS p`).Scan(&pending)
-	if err != nil || pending == 0 {
-		return 0, err == nil, translate(err)
+	pending, err := s.anyStep(ctx, "started_at IS NULL")
+	if err != nil || !pending {
+		return 0, err == nil, err
 	}
 	began, announced := time.Now(), false
 	found, done := 0, false
@@ -234,23 +229,32 @@ func (s *Store) lockDerivation(ctx context.Context, wait time.Duration) (unlock 
 	}, nil
 }
 
-// tryLockDerivation takes the derivation locks if they are free at once;
-// ok says whether it did. unlock is always safe to call.
-func (s *Store) tryLockDerivation(ctx context.Context) (unlock func(), ok bool) {
+// acquireDerivation takes both derivation locks, this process's slot and
+// the database's lock, waiting up to wait for each (0: only if free at
+// once); errDeriverBusy if a pass elsewhere held them throughout.
+func (s *Store) acquireDerivation(ctx context.Context, wait time.Duration) (release func(), err error) {
 	select {
-	case s.deriveSlot <- struct{}{}:
+	case s.deriveSlot <- struct{}{}: // free: no timer racing it
 	default:
-		return func() {}, false
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		select {
+		case s.deriveSlot <- struct{}{}:
+		case <-timer.C:
+			return nil, errDeriverBusy
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	unlockDB, err := s.lockDerivation(ctx, 0)
+	unlockDB, err := s.lockDerivation(ctx, wait)
 	if err != nil {
 		<-s.deriveSlot
-		return func() {}, false
+		return nil, err
 	}
 	return func() {
 		unlockDB()
 		<-s.deriveSlot
-	}, true
+	}, nil
 }
 
 // derivedValue is what a step is inserted with: its attempt and start, or
@@ -267,91 +271,48 @@ type derivedValue struct {
 // write. A step that lands before a stored one, or after one not yet
 // derived, is left to the deriver. all says whether every step was derived.
 func (s *Store) deriveOnInsert(ctx context.Context, tx *sql.Tx, steps []model.Step) (values []derivedValue, all bool, err error) {
-	var fingerprint string
-	err = tx.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&fingerprint)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil // never derived: the first pass numbers everything
+	fingerprint, err := storedRules(ctx, tx)
+	if err != nil || fingerprint == "" {
+		return nil, false, err // never derived: the first pass numbers everything
 	}
-	if err != nil {
-		return nil, false, translate(err)
-	}
-	terminal := map[string]bool{}
-	for _, t := range strings.Split(fingerprint, "\n") {
-		terminal[t] = true
-	}
+	terminal := terminalSet(strings.Split(fingerprint, "\n"))
 
-	type target struct{ component, version, environment string }
-	byTarget := map[target][]int{}
-	var order []target
+	byTarget := map[pendingTarget][]int{}
+	var targets []pendingTarget
 	for i, st := range steps {
-		t := target{st.Component, st.Version, st.Environment}
+		t := pendingTarget{component: st.Component, version: st.Version, environment: st.Environment}
 		if _, ok := byTarget[t]; !ok {
-			order = append(order, t)
+			targets = append(targets, t)
 		}
 		byTarget[t] = append(byTarget[t], i)
 	}
-	lasts := make([]pendingTarget, len(order))
-	for i, t := range order {
-		lasts[i] = pendingTarget{component: t.component, version: t.version, environment: t.environment}
-	}
-	stored, err := s.readLastSteps(ctx, tx, lasts)
+	stored, err := s.readPerTarget(ctx, tx, targets, lastStepQuery, func(t pendingTarget) []any {
+		return []any{t.component, t.version, t.environment}
+	})
 	if err != nil {
 		return nil, false, err
 	}
 
 	values = make([]derivedValue, len(steps))
 	all = true
-	for i, t := range order {
+	for i, t := range targets {
 		idxs := byTarget[t]
 		// Stable: steps of the same time keep their order, that of their ids.
 		slices.SortStableFunc(idxs, func(a, b int) int { return steps[a].Time.Compare(steps[b].Time) })
-		attempt, started, afterTerminal := 0, time.Time{}, true
-		if last := stored[i]; last != nil {
-			st, err := time.Time{}, error(nil)
-			if last.startedAt.Valid {
-				st, err = parseDBTime([]byte(last.startedAt.String))
-			}
-			if !last.startedAt.Valid || err != nil || steps[idxs[0]].Time.Before(last.time) {
-				all = false
+		n := newNumbering(terminal)
+		if len(stored[i]) > 0 {
+			last := stored[i][0]
+			if steps[idxs[0]].Time.Before(last.time) || n.continueFrom(last) != nil {
+				all = false // lands before a stored step, or after an underived one
 				continue
 			}
-			attempt, started, afterTerminal = last.attempt, st, terminal[model.FoldStatus(last.status)]
 		}
 		for _, j := range idxs {
-			if afterTerminal {
-				attempt++
-				started = steps[j].Time
-			}
-			afterTerminal = terminal[model.FoldStatus(steps[j].Status)]
+			attempt, started := n.next(steps[j].Time, steps[j].Status)
 			values[j] = derivedValue{attempt: attempt, startedAt: dbTime(started)}
 		}
 	}
 	return values, all, nil
-}
-
-// readLastSteps reads the last stored step of each target, or nil.
-func (s *Store) readLastSteps(ctx context.Context, tx *sql.Tx, targets []pendingTarget) ([]*derivedRow, error) {
-	out := make([]*derivedRow, len(targets))
-	rows := make([][]derivedRow, len(targets))
-	for start, size := range statementSizes(len(targets), deriveTargetSizes) {
-		stmt, err := s.prepared(ctx, readLastQuery(size, s.deploymentIndex()))
-		if err != nil {
-			return nil, err
-		}
-		args := make([]any, 0, 3*size)
-		for _, t := range targets[start : start+size] {
-			args = append(args, t.component, t.version, t.environment)
-		}
-		if err := scanTargets(ctx, tx.StmtContext(ctx, stmt), args, rows[start:start+size]); err != nil {
-			return nil, err
-		}
-	}
-	for i, rs := range rows {
-		if len(rs) > 0 {
-			out[i] = &rs[0]
-		}
-	}
-	return out, nil
 }
 
 // deploymentIndex names the steps table read through steps_deployment.
@@ -364,17 +325,33 @@ func (s *Store) deploymentIndex() string {
 	return "steps FORCE INDEX (steps_deployment)"
 }
 
-func readLastQuery(n int, steps string) string {
-	var q strings.Builder
-	for i := range n {
-		if i > 0 {
-			q.WriteString("\nUNION ALL\n")
-		}
-		k := strconv.Itoa(i)
-		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM steps WHERE id = (SELECT id FROM " + steps +
-			" WHERE component = ? AND version = ? AND environment = ? ORDER BY time DESC, id DESC LIMIT 1)")
+// terminalSet makes a set of folded terminal statuses.
+func terminalSet(statuses []string) map[string]bool {
+	set := make(map[string]bool, len(statuses))
+	for _, t := range statuses {
+		set[t] = true
 	}
-	return q.String()
+	return set
+}
+
+// storedRules reads the fingerprint of the terminal statuses the derived
+// columns were computed with, "" if none yet.
+func storedRules(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (string, error) {
+	var fingerprint string
+	err := q.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&fingerprint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return fingerprint, translate(err)
+}
+
+// anyStep says whether a step matches cond (constant SQL, no values).
+func (s *Store) anyStep(ctx context.Context, cond string) (bool, error) {
+	var n int
+	err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM steps WHERE `+cond+` LIMIT 1) AS s`).Scan(&n)
+	return n > 0, translate(err)
 }
 
 // rulesFingerprint is how steps_derived records a set of terminal statuses.
@@ -395,18 +372,16 @@ func rulesFingerprint(terminal map[string]bool) string {
 // with maxRows it stops after about that many, done=false.
 func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool, maxRows int) (reset int, done bool, err error) {
 	want := rulesFingerprint(terminal)
-	var have string
-	err = s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
-	if err == nil && have == want {
-		return 0, true, nil
+	have, err := storedRules(ctx, s.db.DB)
+	if err != nil {
+		return 0, false, err
 	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, translate(err)
+	if have == want {
+		return 0, true, nil
 	}
 	if log := s.deriveLog.Load(); log != nil && maxRows == 0 {
 		if have == "" {
-			var any int
-			if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM steps LIMIT 1) AS s`).Scan(&any); err == nil && any > 0 {
+			if any, err := s.anyStep(ctx, "1 = 1"); err == nil && any {
 				log.Info("numbering deployments for the first time, after the upgrade that adds it")
 			}
 		} else {
@@ -439,7 +414,7 @@ func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool,
 			return reset, false, nil
 		}
 	}
-	return reset, true, s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM steps_derived WHERE name = ?`, rulesKey); err != nil {
 			return translate(err)
 		}
@@ -448,6 +423,7 @@ func (s *Store) checkDerivedRules(ctx context.Context, terminal map[string]bool,
 		}
 		return nil
 	})
+	return reset, err == nil, err
 }
 
 // writeTx runs fn in a transaction holding the SQLite write slot.
@@ -494,7 +470,10 @@ func (s *Store) deriveChunk(ctx context.Context, terminal map[string]bool, limit
 			return err
 		}
 		var updates []derivedUpdate
-		rows, err := s.readTargets(ctx, tx, targets)
+		rows, err := s.readPerTarget(ctx, tx, targets, fromStepQuery, func(t pendingTarget) []any {
+			from := dbTime(t.from)
+			return []any{t.component, t.version, t.environment, from, t.component, t.version, t.environment, from}
+		})
 		if err != nil {
 			return err
 		}
@@ -545,21 +524,26 @@ WHERE started_at IS NULL ORDER BY component, version, environment, attempt, time
 	return targets, n, nil
 }
 
-// readTargets reads, for each target, the last step before its first
-// underived one and every step from there on, in time order.
-func (s *Store) readTargets(ctx context.Context, tx *sql.Tx, targets []pendingTarget) ([][]derivedRow, error) {
+// readPerTarget reads rows for each target in prepared batches: one
+// UNION ALL of part(k, steps) for targets k = 0, 1, …, each with args(t).
+// It returns each target's rows in time order.
+func (s *Store) readPerTarget(ctx context.Context, tx *sql.Tx, targets []pendingTarget,
+	part func(k, steps string) string, args func(pendingTarget) []any) ([][]derivedRow, error) {
 	out := make([][]derivedRow, len(targets))
 	for start, size := range statementSizes(len(targets), deriveTargetSizes) {
-		stmt, err := s.prepared(ctx, readTargetsQuery(size, s.deploymentIndex()))
+		parts := make([]string, size)
+		for k := range parts {
+			parts[k] = part(strconv.Itoa(k), s.deploymentIndex())
+		}
+		stmt, err := s.prepared(ctx, strings.Join(parts, "\nUNION ALL\n"))
 		if err != nil {
 			return nil, err
 		}
-		args := make([]any, 0, 8*size)
+		var values []any
 		for _, t := range targets[start : start+size] {
-			from := dbTime(t.from)
-			args = append(args, t.component, t.version, t.environment, from, t.component, t.version, t.environment, from)
+			values = append(values, args(t)...)
 		}
-		if err := scanTargets(ctx, tx.StmtContext(ctx, stmt), args, out[start:start+size]); err != nil {
+		if err := scanTargets(ctx, tx.StmtContext(ctx, stmt), values, out[start:start+size]); err != nil {
 			return nil, err
 		}
 	}
@@ -572,6 +556,23 @@ func (s *Store) readTargets(ctx context.Context, tx *sql.Tx, targets []pendingTa
 		})
 	}
 	return out, nil
+}
+
+// lastStepQuery reads target k's last step. Its id comes from a scalar
+// subquery, which MySQL runs once as an index lookup (a derived table with
+// LIMIT would be materialised, one temporary table per target).
+func lastStepQuery(k, steps string) string {
+	return "SELECT " + k + ", id, status, time, attempt, started_at FROM steps WHERE id = (SELECT id FROM " + steps +
+		" WHERE component = ? AND version = ? AND environment = ? ORDER BY time DESC, id DESC LIMIT 1)"
+}
+
+// fromStepQuery reads target k's last step before a time, and every step
+// from that time on.
+func fromStepQuery(k, steps string) string {
+	return "SELECT " + k + ", id, status, time, attempt, started_at FROM steps WHERE id = (SELECT id FROM " + steps +
+		" WHERE component = ? AND version = ? AND environment = ? AND time < ? ORDER BY time DESC, id DESC LIMIT 1)" +
+		"\nUNION ALL\nSELECT " + k + ", id, status, time, attempt, started_at FROM " + steps +
+		" WHERE component = ? AND version = ? AND environment = ? AND time >= ?"
 }
 
 // Statement sizes: the SQL of each size is prepared once and reused, where
@@ -596,24 +597,6 @@ func statementSizes(n int, sizes []int) func(yield func(int, int) bool) {
 			}
 		}
 	}
-}
-
-func readTargetsQuery(n int, steps string) string {
-	var q strings.Builder
-	for i := range n {
-		if i > 0 {
-			q.WriteString("\nUNION ALL\n")
-		}
-		k := strconv.Itoa(i)
-		// The step before: its id from a scalar subquery, which MySQL
-		// runs once as an index lookup (a derived table with LIMIT would
-		// be materialised, one temporary table per target).
-		q.WriteString("SELECT " + k + ", id, status, time, attempt, started_at FROM steps WHERE id = (SELECT id FROM " + steps +
-			" WHERE component = ? AND version = ? AND environment = ? AND time < ? ORDER BY time DESC, id DESC LIMIT 1)" +
-			"\nUNION ALL\nSELECT " + k + ", id, status, time, attempt, started_at FROM " + steps +
-			" WHERE component = ? AND version = ? AND environment = ? AND time >= ?")
-	}
-	return q.String()
 }
 
 func scanTargets(ctx context.Context, stmt *sql.Stmt, args []any, out [][]derivedRow) error {
@@ -643,31 +626,58 @@ func scanTargets(ctx context.Context, stmt *sql.Stmt, args []any, out [][]derive
 	return nil
 }
 
+// numbering applies the rule of deployments to a target's steps in time
+// order: a terminal step ends its deployment, and the next step starts the
+// next attempt (model.DeploymentBuilder numbers them the same way).
+type numbering struct {
+	terminal      map[string]bool
+	attempt       int
+	started       time.Time
+	afterTerminal bool
+}
+
+// newNumbering starts a target with no step before: the first starts
+// attempt 1.
+func newNumbering(terminal map[string]bool) numbering {
+	return numbering{terminal: terminal, afterTerminal: true}
+}
+
+// continueFrom goes on from a derived step; an underived one is an error.
+func (n *numbering) continueFrom(prev derivedRow) error {
+	if !prev.startedAt.Valid || prev.attempt == 0 {
+		return fmt.Errorf("derive deployments: step %d before underived steps is underived", prev.id)
+	}
+	started, err := parseDBTime([]byte(prev.startedAt.String))
+	if err != nil {
+		return err
+	}
+	n.attempt, n.started, n.afterTerminal = prev.attempt, started, n.terminal[model.FoldStatus(prev.status)]
+	return nil
+}
+
+// next numbers the step after the last: its attempt and deployment start.
+func (n *numbering) next(t time.Time, status string) (int, time.Time) {
+	if n.afterTerminal {
+		n.attempt++
+		n.started = t
+	}
+	n.afterTerminal = n.terminal[model.FoldStatus(status)]
+	return n.attempt, n.started
+}
+
 // renumber walks one target's steps from the last derived step before t's
 // first underived one and returns the steps whose attempt or start change.
-// A terminal step ends its deployment: the next step starts the next
-// attempt (model.DeploymentBuilder numbers them the same way).
 func renumber(t pendingTarget, rows []derivedRow, terminal map[string]bool) ([]derivedUpdate, error) {
-	attempt, started, afterTerminal := 0, time.Time{}, true
+	n := newNumbering(terminal)
 	if len(rows) > 0 && rows[0].time.Before(t.from) {
-		prev := rows[0]
-		rows = rows[1:]
-		if !prev.startedAt.Valid || prev.attempt == 0 {
-			return nil, fmt.Errorf("derive deployments: step %d before underived steps is underived", prev.id)
-		}
-		st, err := parseDBTime([]byte(prev.startedAt.String))
-		if err != nil {
+		if err := n.continueFrom(rows[0]); err != nil {
 			return nil, err
 		}
-		attempt, started, afterTerminal = prev.attempt, st, terminal[model.FoldStatus(prev.status)]
+		rows = rows[1:]
 	}
 	var out []derivedUpdate
 	for _, r := range rows {
-		if afterTerminal {
-			attempt++
-			started = r.time
-		}
-		afterTerminal = terminal[model.FoldStatus(r.status)]
+		attempt, started := n.next(r.time, r.status)
 		if r.attempt == attempt && r.startedAt.Valid {
 			if have, err := parseDBTime([]byte(r.startedAt.String)); err == nil && have.Equal(started) {
 				continue

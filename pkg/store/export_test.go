@@ -24,14 +24,5 @@ func SetDeriveLimits(s *Store, listWait time.Duration, listRows, resetRows int) 
 // HoldDerivation takes s's derivation locks, as a long pass would, until
 // release.
 func HoldDerivation(ctx context.Context, s *Store) (release func(), err error) {
-	s.deriveSlot <- struct{}{}
-	unlock, err := s.lockDerivation(ctx, time.Second)
-	if err != nil {
-		<-s.deriveSlot
-		return nil, err
-	}
-	return func() {
-		unlock()
-		<-s.deriveSlot
-	}, nil
+	return s.acquireDerivation(ctx, time.Second)
 }

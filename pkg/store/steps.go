@@ -186,11 +186,11 @@ type listScanner struct {
 	texts   [5]sql.RawBytes // component, version, owner, status, environment
 	t, recv sql.RawBytes
 	dest    []any
-	seen    map[string]string
+	seen    interner
 }
 
 func newListScanner() *listScanner {
-	ls := &listScanner{seen: map[string]string{}}
+	ls := &listScanner{seen: interner{}}
 	ls.dest = []any{&ls.id, &ls.texts[0], &ls.texts[1], &ls.texts[2], &ls.texts[3], &ls.texts[4], &ls.t, &ls.recv}
 	return ls
 }
@@ -199,8 +199,8 @@ func (ls *listScanner) step(rows *sql.Rows) (model.Step, error) {
 	if err := rows.Scan(ls.dest...); err != nil {
 		return model.Step{}, err
 	}
-	st := model.Step{ID: ls.id, Component: ls.intern(ls.texts[0]), Version: ls.intern(ls.texts[1]),
-		Owner: ls.intern(ls.texts[2]), Status: ls.intern(ls.texts[3]), Environment: ls.intern(ls.texts[4])}
+	st := model.Step{ID: ls.id, Component: ls.seen.intern(ls.texts[0]), Version: ls.seen.intern(ls.texts[1]),
+		Owner: ls.seen.intern(ls.texts[2]), Status: ls.seen.intern(ls.texts[3]), Environment: ls.seen.intern(ls.texts[4])}
 	var err error
 	if st.Time, err = parseDBTime(ls.t); err != nil {
 		return model.Step{}, err
@@ -211,15 +211,17 @@ func (ls *listScanner) step(rows *sql.Rows) (model.Step, error) {
 	return st, nil
 }
 
-// intern returns b as a string, the same string each time it is seen
-// (up to a bound: versions, for one, may all differ).
-func (ls *listScanner) intern(b []byte) string {
-	if s, ok := ls.seen[string(b)]; ok {
+// interner makes strings of raw bytes, the same string each time the same
+// bytes come (up to a bound: versions, for one, may all differ).
+type interner map[string]string
+
+func (in interner) intern(b []byte) string {
+	if s, ok := in[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(ls.seen) < 4096 {
-		ls.seen[s] = s
+	if len(in) < 4096 {
+		in[s] = s
 	}
 	return s
 }
@@ -270,45 +272,67 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 // listQuery builds the SELECT for f. Only fixed clauses are joined; every
 // value is a parameter.
 func listQuery(f model.Filter) (string, []any) {
-	var where []string
-	var args []any
-	eq := func(col, v string) {
-		if v != "" {
-			where = append(where, col+" = ?")
-			args = append(args, v)
-		}
+	var c conds
+	for _, e := range []struct{ col, v string }{
+		{"component", f.Component}, {"version", f.Version}, {"owner", f.Owner}, {"status", f.Status}, {"environment", f.Environment},
+	} {
+		c.equal(e.col, e.v)
 	}
-	eq("component", f.Component)
-	eq("version", f.Version)
-	eq("owner", f.Owner)
-	eq("status", f.Status)
-	eq("environment", f.Environment)
+	c.timeRange("time", f)
+	cmp, dir := direction(f)
+	if f.After != nil {
+		t := dbTime(f.After.Time)
+		c.add("(time "+cmp+" ? OR (time = ? AND id "+cmp+" ?))", t, t, f.After.ID)
+	}
+	query := "SELECT " + stepColumns + " FROM steps" + c.sql() + " ORDER BY time " + dir + ", id " + dir
+	if f.Limit > 0 {
+		query += " LIMIT ?"
+		c.args = append(c.args, f.Limit+1)
+	}
+	return query, c.args
+}
+
+// conds gathers a WHERE clause: fixed SQL, and the values as parameters.
+type conds struct {
+	where []string
+	args  []any
+}
+
+func (c *conds) add(cond string, args ...any) {
+	c.where = append(c.where, cond)
+	c.args = append(c.args, args...)
+}
+
+// equal requires col = v, unless v is empty (no filter).
+func (c *conds) equal(col, v string) {
+	if v != "" {
+		c.add(col+" = ?", v)
+	}
+}
+
+// timeRange bounds col by f's since and until.
+func (c *conds) timeRange(col string, f model.Filter) {
 	if !f.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, dbTime(f.Since))
+		c.add(col+" >= ?", dbTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "time <= ?")
-		args = append(args, dbTime(f.Until))
+		c.add(col+" <= ?", dbTime(f.Until))
 	}
-	dir, cmp := "ASC", ">"
+}
+
+// sql is " WHERE a AND b …", or "" without conditions.
+func (c *conds) sql() string {
+	if len(c.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.where, " AND ")
+}
+
+// direction gives the comparison that continues after a cursor, and the
+// ORDER BY direction, of f's order.
+func direction(f model.Filter) (cmp, dir string) {
 	if f.Descending() {
-		dir, cmp = "DESC", "<"
+		return "<", "DESC"
 	}
-	if f.After != nil {
-		where = append(where, "(time "+cmp+" ? OR (time = ? AND id "+cmp+" ?))")
-		t := dbTime(f.After.Time)
-		args = append(args, t, t, f.After.ID)
-	}
-	var b strings.Builder
-	b.WriteString("SELECT " + stepColumns + " FROM steps")
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	b.WriteString(" ORDER BY time " + dir + ", id " + dir)
-	if f.Limit > 0 {
-		b.WriteString(" LIMIT ?")
-		args = append(args, f.Limit+1)
-	}
-	return b.String(), args
+	return ">", "ASC"
 }

@@ -2,8 +2,6 @@ package command_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,13 +119,8 @@ func TestDeployments(t *testing.T) {
 	for _, format := range []string{"csv", "ndjson"} {
 		t.Run(format+" as the server's", func(t *testing.T) {
 			r := h.mustRun(false, "deployments", "-o", format)
-			resp, err := http.Get(h.url + "/v1/deployments?format=" + format)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			want, _ := io.ReadAll(resp.Body)
-			if r.stdout != string(want) {
+			want := h.serverSays(t, "/v1/deployments?format="+format)
+			if r.stdout != want {
 				t.Errorf("stepsctl:\n%s\nserver:\n%s", r.stdout, want)
 			}
 		})

@@ -2,9 +2,7 @@ package command_test
 
 import (
 	"context"
-	"io"
 	"math"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -136,13 +134,8 @@ func TestStats(t *testing.T) {
 	for _, format := range []string{"json", "csv"} {
 		t.Run("-o "+format+" is the server's", func(t *testing.T) {
 			r := h.mustRun(true, "stats", "--by", "month", "-o", format)
-			resp, err := http.Get(h.url + "/v1/stats?bucket=month&sprint_days=14&outcome=success&format=" + format)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			want, _ := io.ReadAll(resp.Body)
-			if r.stdout != string(want) {
+			want := h.serverSays(t, "/v1/stats?bucket=month&sprint_days=14&outcome=success&format="+format)
+			if r.stdout != want {
 				t.Errorf("stepsctl:\n%s\nserver:\n%s", r.stdout, want)
 			}
 		})
