@@ -108,6 +108,9 @@ type Stats struct {
 	Steps   []StepStats `json:"steps"`
 	Trend   Trend       `json:"trend"`
 	Summary string      `json:"summary"`
+	// Outliers names the deployments left out of the trend as junk, at
+	// most MaxOutlierRefs of them; Trend.Outliers counts them all.
+	Outliers []OutlierRef `json:"outliers"`
 }
 
 // Durations summarises a set of durations. The percentiles interpolate
@@ -137,23 +140,31 @@ type StepStats struct {
 	SharePercent float64 `json:"share_percent"`
 	// Buckets is this step's own trend, bucket by bucket.
 	Buckets []BucketStats `json:"buckets"`
+	// Trend is this step's own growth.
+	Trend RobustTrend `json:"trend"`
+	// ShareOfGrowthPercent is the part of the deployment's growth (in
+	// seconds a week) that this step's growth accounts for; nil when the
+	// deployment is not growing.
+	ShareOfGrowthPercent *float64 `json:"share_of_growth_percent"`
 }
 
-// Trend is how deploy time changes over time.
+// Trend is how deploy time changes over time. Its growth figures (from
+// the embedded RobustTrend) come from a robust fit; the slope fields are a
+// plain least-squares fit over all deployments, kept for continuity and
+// swung by outliers: do not bring them to a retrospective.
 type Trend struct {
+	RobustTrend
+	// Blame lists the statuses, largest share of growth first, that
+	// together account for at least half of the deployment's growth;
+	// empty when the deployment is not growing.
+	Blame []string `json:"blame"`
 	// SlopeSecondsPerWeek is the least-squares slope of deploy duration
 	// over start time.
 	SlopeSecondsPerWeek float64 `json:"slope_seconds_per_week"`
 	// SlopePercentOfMeanPerWeek is that slope as a percentage of the mean
 	// duration.
 	SlopePercentOfMeanPerWeek float64 `json:"slope_percent_of_mean_per_week"`
-	// GrowthPercentPerWeek is the compound growth rate: the least-squares
-	// slope of log duration, as a percentage per week. Deploy times grow
-	// like compound interest (each week a little slower than the last), so
-	// this is the number that stays the same however long the history.
-	GrowthPercentPerWeek   float64 `json:"growth_percent_per_week"`
-	GrowthPercentPerSprint float64 `json:"growth_percent_per_sprint"`
-	MeanSeconds            float64 `json:"mean_seconds"`
+	MeanSeconds               float64 `json:"mean_seconds"`
 }
 
 // StatsAccumulator gathers deployments one at a time. It keeps one float
