@@ -168,15 +168,16 @@ type Trend struct {
 }
 
 // StatsAccumulator gathers deployments one at a time. It keeps one float
-// per measured deployment and phase (for exact percentiles) and constant
-// state for the trend.
+// per measured deployment and phase (for exact percentiles) and a compact
+// record of each deployment for the robust trend, which needs them all in
+// time order (see history).
 type StatsAccumulator struct {
 	opts    StatsOptions
 	origin  time.Time
 	buckets map[time.Time][]float64
 	steps   map[string]*stepAcc
 	linear  regression
-	logs    regression
+	hist    *history
 	n       int
 }
 
@@ -193,6 +194,7 @@ func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 		origin:  opts.SprintStart,
 		buckets: map[time.Time][]float64{},
 		steps:   map[string]*stepAcc{},
+		hist:    newHistory(),
 	}
 }
 
@@ -212,9 +214,7 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 	a.buckets[b] = append(a.buckets[b], d.DurationSeconds)
 	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
 	a.linear.add(weeks, d.DurationSeconds)
-	if d.DurationSeconds > 0 {
-		a.logs.add(weeks, math.Log(d.DurationSeconds))
-	}
+	a.hist.add(d)
 	for _, p := range d.Steps {
 		if p.DurationSeconds == nil {
 			continue
@@ -275,28 +275,9 @@ func (a *StatsAccumulator) Result() Stats {
 			st.Trend.SlopePercentOfMeanPerWeek = slope / a.linear.meanY * 100
 		}
 	}
-	if slope, ok := a.logs.slope(); ok {
-		st.Trend.GrowthPercentPerWeek = (math.Exp(slope) - 1) * 100
-		st.Trend.GrowthPercentPerSprint = (math.Exp(slope*float64(a.opts.SprintDays)/7) - 1) * 100
-	}
+	a.robust(&st)
 	st.Summary = a.summary(st)
 	return st
-}
-
-func (a *StatsAccumulator) summary(st Stats) string {
-	if st.Deployments == 0 {
-		return "No finished deployments in this range."
-	}
-	if _, ok := a.logs.slope(); !ok {
-		return fmt.Sprintf("%s, mean %s; not enough spread in time for a trend.", countDeployments(st.Deployments), HumanDuration(st.Trend.MeanSeconds))
-	}
-	verb := "grows"
-	if st.Trend.GrowthPercentPerWeek < 0 {
-		verb = "shrinks"
-	}
-	return fmt.Sprintf("Deploy time %s %.1f %% a week (%+.1f %% a sprint of %d days); mean %s over %s.",
-		verb, math.Abs(st.Trend.GrowthPercentPerWeek), st.Trend.GrowthPercentPerSprint, st.SprintDays,
-		HumanDuration(st.Trend.MeanSeconds), countDeployments(st.Deployments))
 }
 
 // countDeployments says "1 deployment", "2 deployments".

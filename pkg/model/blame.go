@@ -1,0 +1,175 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// blameHalf is the part of the growth the blamed steps account for
+// together, at least.
+const blameHalf = 50
+
+// robust fills the robust trend of the deployments and of each step, the
+// steps' shares of growth, the blame and the outliers.
+//
+// Shares are in seconds a week: a deployment growing g a week at a mean
+// of m seconds grows g·m seconds a week, and a step growing g_s at a mean
+// of m_s seconds per deployment (over all measured deployments, 0 where it
+// is absent) grows g_s·m_s. Since the steps' means add up to the
+// deployment's, so do their growths when the fits agree: the shares of
+// all steps sum to about 100 %. A shrinking step has a negative share.
+func (a *StatsAccumulator) robust(st *Stats) {
+	h := a.hist
+	ranges := h.bySeries()
+	st.Outliers = []OutlierRef{}
+	depGroups := make([][]point, len(h.series))
+	stepGroups := make([][][]point, len(h.statuses))
+	for i := range stepGroups {
+		stepGroups[i] = make([][]point, len(h.series))
+	}
+	stepTotal := make([]float64, len(h.statuses))
+	stepOutliers := make([]int, len(h.statuses))
+	var outliers []OutlierRef
+	var measured, total float64
+	for s, r := range ranges {
+		for i := r[0]; i < r[1]; i++ {
+			d := &h.deps[i]
+			if d.outlier {
+				key := h.series[s]
+				outliers = append(outliers, OutlierRef{Component: key.component, Version: d.version, Environment: key.environment,
+					Attempt: int(d.attempt), StartedAt: d.start, DurationSeconds: d.duration, MedianSeconds: d.median})
+				for _, p := range h.phases[d.ph0:d.ph1] {
+					stepOutliers[p.status]++
+				}
+				continue
+			}
+			x := d.start.Sub(a.origin).Hours() / (24 * 7)
+			measured++
+			total += d.duration
+			depGroups[s] = append(depGroups[s], point{x, math.Log(d.duration)})
+			for _, p := range h.phases[d.ph0:d.ph1] {
+				stepTotal[p.status] += p.seconds
+				if p.seconds > 0 {
+					stepGroups[p.status][s] = append(stepGroups[p.status][s], point{x, math.Log(p.seconds)})
+				}
+			}
+		}
+	}
+	slices.SortFunc(outliers, func(x, y OutlierRef) int {
+		return cmp.Or(x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.Component, y.Component),
+			cmp.Compare(x.Environment, y.Environment), cmp.Compare(x.Version, y.Version), cmp.Compare(x.Attempt, y.Attempt))
+	})
+	st.Outliers = append(st.Outliers, outliers[:min(len(outliers), MaxOutlierRefs)]...)
+
+	depFit := fitSen(depGroups)
+	st.Trend.RobustTrend = depFit.robust(a.opts.SprintDays, len(outliers))
+	st.Trend.Blame = []string{}
+	growing := st.Trend.Direction == DirectionGrowing
+	var depGrowth float64 // seconds a week
+	if measured > 0 {
+		depGrowth = (math.Exp(depFit.slope) - 1) * total / measured
+	}
+	for i := range st.Steps {
+		ss := &st.Steps[i]
+		sti, ok := h.statusIndex[ss.Status]
+		if !ok {
+			ss.Trend = RobustTrend{Direction: DirectionFlat, Method: TrendMethod}
+			continue
+		}
+		fit := fitSen(stepGroups[sti])
+		ss.Trend = fit.robust(a.opts.SprintDays, stepOutliers[sti])
+		if growing && depGrowth > 0 {
+			var g float64
+			if fit.ok {
+				g = (math.Exp(fit.slope) - 1) * stepTotal[sti] / measured
+			}
+			share := g / depGrowth * 100
+			ss.ShareOfGrowthPercent = &share
+		}
+	}
+	if !growing {
+		return
+	}
+	order := make([]*StepStats, 0, len(st.Steps))
+	for i := range st.Steps {
+		if p := st.Steps[i].ShareOfGrowthPercent; p != nil && *p > 0 {
+			order = append(order, &st.Steps[i])
+		}
+	}
+	slices.SortStableFunc(order, func(x, y *StepStats) int {
+		return cmp.Or(cmp.Compare(*y.ShareOfGrowthPercent, *x.ShareOfGrowthPercent), cmp.Compare(x.Status, y.Status))
+	})
+	var sum float64
+	for _, ss := range order {
+		st.Trend.Blame = append(st.Trend.Blame, ss.Status)
+		if sum += *ss.ShareOfGrowthPercent; sum >= blameHalf {
+			break
+		}
+	}
+}
+
+// summary is the sentence a retrospective reads: the robust growth with
+// its interval, or "no clear trend", then the steps to blame and the
+// outliers left out.
+func (a *StatsAccumulator) summary(st Stats) string {
+	if st.Deployments == 0 {
+		return "No finished deployments in this range."
+	}
+	t := st.Trend
+	var b strings.Builder
+	mean := fmt.Sprintf("mean %s over %s", HumanDuration(t.MeanSeconds), countDeployments(st.Deployments))
+	switch {
+	case t.Points < MinTrendPoints:
+		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments to tell; %s.", mean)
+	case t.Direction == DirectionFlat:
+		fmt.Fprintf(&b, "No clear trend in deploy time (%+.1f %% a week, interval %+.1f to %+.1f %%); %s.",
+			t.GrowthPercentPerWeek, t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh, mean)
+	default:
+		verb := "grows"
+		lo, hi := t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh
+		if t.Direction == DirectionShrinking {
+			verb, lo, hi = "shrinks", -hi, -lo
+		}
+		fmt.Fprintf(&b, "Deploy time %s %.1f %% a week (%.1f–%.1f %%), %+.1f %% a sprint of %d days; %s.",
+			verb, math.Abs(t.GrowthPercentPerWeek), lo, hi, t.GrowthPercentPerSprint, st.SprintDays, mean)
+	}
+	if len(t.Blame) > 0 {
+		byStatus := map[string]StepStats{}
+		for _, ss := range st.Steps {
+			byStatus[ss.Status] = ss
+		}
+		names := make([]string, len(t.Blame))
+		rates := make([]string, len(t.Blame))
+		var share float64
+		for i, name := range t.Blame {
+			ss := byStatus[name]
+			names[i] = "`" + name + "`"
+			rates[i] = fmt.Sprintf("%+.1f %%", ss.Trend.GrowthPercentPerWeek)
+			share += *ss.ShareOfGrowthPercent
+		}
+		if len(names) == 1 {
+			fmt.Fprintf(&b, " %s accounts for %.0f %% of the growth, %s a week.", names[0], share, rates[0])
+		} else {
+			fmt.Fprintf(&b, " %s account for %.0f %% of the growth (%s a week).", joinAnd(names), share, joinAnd(rates))
+		}
+	}
+	switch t.Outliers {
+	case 0:
+	case 1:
+		b.WriteString(" 1 deployment left out as an outlier.")
+	default:
+		fmt.Fprintf(&b, " %d deployments left out as outliers.", t.Outliers)
+	}
+	return b.String()
+}
+
+// joinAnd says "a", "a and b", "a, b and c".
+func joinAnd(xs []string) string {
+	if len(xs) <= 1 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}

@@ -1,0 +1,159 @@
+package model
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+)
+
+// Outlier rule: a deployment is junk when its duration is under
+// 1/outlierFactor or over outlierFactor times the median of its
+// outlierWindow neighbours on each side, in the same component and
+// environment. Ten times either way is far beyond the spread of real
+// deploys (a lognormal noise of 30 % puts 1 deploy in 10^14 that far),
+// yet catches a test deploy of a second and a deploy stuck for hours.
+const (
+	outlierFactor = 10
+	outlierWindow = 10
+	// outlierMinNeighbours: with fewer neighbours than this the median
+	// says too little to call anything junk.
+	outlierMinNeighbours = 4
+)
+
+// history keeps what the robust analysis needs of each deployment, compact
+// (one record per deployment and one per step name in it), so that a
+// million steps fit in a few tens of megabytes.
+type history struct {
+	seriesIndex map[seriesKey]int32
+	series      []seriesKey
+	statusIndex map[string]int32
+	statuses    []string
+	deps        []depRecord
+	phases      []phaseRecord
+}
+
+// seriesKey is a component and environment: the deployments compared with
+// each other.
+type seriesKey struct{ component, environment string }
+
+type depRecord struct {
+	series   int32
+	attempt  int32
+	version  string
+	start    time.Time
+	duration float64
+	// phases[ph0:ph1] are this deployment's step durations, one per
+	// status (a status met twice is summed).
+	ph0, ph1 int32
+	outlier  bool
+	median   float64
+}
+
+type phaseRecord struct {
+	status  int32
+	seconds float64
+}
+
+func newHistory() *history {
+	return &history{seriesIndex: map[seriesKey]int32{}, statusIndex: map[string]int32{}}
+}
+
+// add records a measured deployment.
+func (h *history) add(d *Deployment) {
+	k := seriesKey{d.Component, d.Environment}
+	s, ok := h.seriesIndex[k]
+	if !ok {
+		s = int32(len(h.series))
+		h.seriesIndex[k] = s
+		h.series = append(h.series, k)
+	}
+	ph0 := int32(len(h.phases))
+	for _, p := range d.Steps {
+		if p.DurationSeconds == nil {
+			continue
+		}
+		st, ok := h.statusIndex[p.Status]
+		if !ok {
+			st = int32(len(h.statuses))
+			h.statusIndex[p.Status] = st
+			h.statuses = append(h.statuses, p.Status)
+		}
+		merged := false
+		for i := ph0; i < int32(len(h.phases)); i++ {
+			if h.phases[i].status == st {
+				h.phases[i].seconds += *p.DurationSeconds
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			h.phases = append(h.phases, phaseRecord{status: st, seconds: *p.DurationSeconds})
+		}
+	}
+	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: d.Version, start: d.StartedAt,
+		duration: d.DurationSeconds, ph0: ph0, ph1: int32(len(h.phases))})
+}
+
+// bySeries sorts the deployments by series, then time (then version and
+// attempt, so equal times still give one order), and returns each series'
+// index range in deps. It then marks the outliers.
+func (h *history) bySeries() [][2]int {
+	slices.SortFunc(h.deps, func(a, b depRecord) int {
+		if c := cmp.Compare(a.series, b.series); c != 0 {
+			return c
+		}
+		if c := a.start.Compare(b.start); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.version, b.version); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.attempt, b.attempt)
+	})
+	ranges := make([][2]int, len(h.series))
+	for i := 0; i < len(h.deps); {
+		j := i
+		for j < len(h.deps) && h.deps[j].series == h.deps[i].series {
+			j++
+		}
+		ranges[h.deps[i].series] = [2]int{i, j}
+		markOutliers(h.deps[i:j])
+		i = j
+	}
+	return ranges
+}
+
+// markOutliers flags the deployments of one series, in time order, that
+// are far from the rolling median of their neighbours. A deployment
+// without a positive duration is always an outlier: it has no logarithm,
+// and a deploy of 0 s deployed nothing worth timing.
+func markOutliers(deps []depRecord) {
+	window := make([]float64, 0, 2*outlierWindow)
+	for i := range deps {
+		window = window[:0]
+		for j := max(0, i-outlierWindow); j <= min(len(deps)-1, i+outlierWindow); j++ {
+			if j != i {
+				window = append(window, deps[j].duration)
+			}
+		}
+		d := &deps[i]
+		if len(window) >= outlierMinNeighbours {
+			slices.Sort(window)
+			d.median = Percentile(window, 50)
+		}
+		d.outlier = d.duration <= 0 || math.IsNaN(d.duration) ||
+			(d.median > 0 && (d.duration < d.median/outlierFactor || d.duration > d.median*outlierFactor))
+	}
+}
+
+// phaseSeconds returns the seconds of status st in deployment d, and
+// whether d has it.
+func (h *history) phaseSeconds(d *depRecord, st int32) (float64, bool) {
+	for _, p := range h.phases[d.ph0:d.ph1] {
+		if p.status == st {
+			return p.seconds, true
+		}
+	}
+	return 0, false
+}
