@@ -101,22 +101,4 @@ type StepChange struct {
 	ShareOfChangePercent float64 `json:"share_of_change_percent"`
 }
 
-// ChangesAccumulator gathers deployments, in any order, and finds change
-// points per component and environment.
-type ChangesAccumulator struct {
-	opts ChangesOptions
-}
-
-// NewChangesAccumulator returns an accumulator for validated options.
-func NewChangesAccumulator(opts ChangesOptions) *ChangesAccumulator {
-	return &ChangesAccumulator{opts: opts}
-}
-
-// Add counts a deployment if it matches the options' outcome and has a
-// duration.
-func (a *ChangesAccumulator) Add(d *Deployment) {}
-
-// Result finds the change points, ordered by time.
-func (a *ChangesAccumulator) Result() Changes {
-	return Changes{Changes: []Change{}}
-}
+// ChangesAccumulator, which fills Changes, is in changes.go.

@@ -1,0 +1,210 @@
+// Package synth generates deploy histories whose truth is known: how fast
+// each component's deploys and each step grow, where a step jumps and by
+// how much, and which deployments are junk. The accuracy tests of the
+// robust trend and the change points score the estimators on them.
+package synth
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Step is one step of a series' deployments.
+type Step struct {
+	Status string
+	// Share is the step's part of the deployment's base duration.
+	Share float64
+	// GrowthPercentPerWeek is the step's own compound growth.
+	GrowthPercentPerWeek float64
+}
+
+// Series is a component deployed to an environment.
+type Series struct {
+	Component, Environment string
+	// BaseSeconds is the deployment's duration at the start, before noise.
+	BaseSeconds float64
+	Steps       []Step
+}
+
+// Jump makes a step of a series longer (or shorter) from a deployment on.
+type Jump struct {
+	Series int // index in Config.Series
+	Step   string
+	// At is the index, among the series' real deployments in time order,
+	// of the first deployment with the jump.
+	At      int
+	Percent float64
+}
+
+// Config describes a history.
+type Config struct {
+	Seed  uint64
+	Start time.Time
+	Weeks float64
+	// PerSeries is the number of real deployments of each series, spread
+	// evenly (with jitter) over the weeks.
+	PerSeries int
+	Series    []Series
+	// Noise is the standard deviation of the lognormal noise of each
+	// step's duration (0.15 is about ±15 %).
+	Noise float64
+	Jumps []Jump
+	// JunkRate is the number of junk deployments per real one: test
+	// deploys under a second, and the first of them stuck for hours.
+	// Junk comes from its own random stream, so the real deployments are
+	// the same with or without it.
+	JunkRate float64
+}
+
+// Truth is what the estimators should find.
+type Truth struct {
+	// GrowthPercentPerWeek is the deployments' compound growth: the
+	// least-squares slope of the log of their noiseless durations, within
+	// each series, averaged over the series.
+	GrowthPercentPerWeek float64
+	// Blamed is the step growing the most in seconds a week.
+	Blamed string
+	// StepGrowthSecondsPerWeek is each step's growth in seconds a week,
+	// averaged over the real deployments.
+	StepGrowthSecondsPerWeek map[string]float64
+	Jumps                    []JumpTruth
+	// Junk counts the junk deployments.
+	Junk int
+}
+
+// JumpTruth is a jump as the deployments see it.
+type JumpTruth struct {
+	Component, Environment string
+	// Index is the jump's first deployment among the series' real ones.
+	Index   int
+	Time    time.Time
+	Version string
+	// Percent is the shift of the deployment's noiseless duration.
+	Percent float64
+}
+
+// Generate builds the history of cfg: the deployments, real and junk, in
+// time order, and the truth.
+func Generate(cfg Config) ([]*model.Deployment, Truth) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
+	junkRng := rand.New(rand.NewPCG(cfg.Seed, 2))
+	week := 7 * 24 * time.Hour
+	truth := Truth{StepGrowthSecondsPerWeek: map[string]float64{}}
+	var out []*model.Deployment
+	var slopes float64
+	real := 0
+	for si, s := range cfg.Series {
+		var xs, ys []float64
+		for i := range cfg.PerSeries {
+			weeks := cfg.Weeks * (float64(i) + 0.1 + 0.8*rng.Float64()) / float64(cfg.PerSeries)
+			at := cfg.Start.Add(time.Duration(weeks * float64(week)))
+			statuses := make([]string, len(s.Steps))
+			seconds := make([]float64, len(s.Steps))
+			var clean, cleanNoJump float64
+			for k, st := range s.Steps {
+				base := s.BaseSeconds * st.Share * math.Pow(1+st.GrowthPercentPerWeek/100, weeks)
+				v := base
+				for _, j := range cfg.Jumps {
+					if j.Series == si && j.Step == st.Status && i >= j.At {
+						v *= 1 + j.Percent/100
+					}
+				}
+				statuses[k] = st.Status
+				seconds[k] = v * math.Exp(rng.NormFloat64()*cfg.Noise)
+				clean += v
+				cleanNoJump += base
+				truth.StepGrowthSecondsPerWeek[st.Status] += math.Log(1+st.GrowthPercentPerWeek/100) * v
+			}
+			version := fmt.Sprintf("1.%d.0", i)
+			out = append(out, Deployment(s.Component, version, s.Environment, at, statuses, seconds))
+			xs = append(xs, weeks)
+			ys = append(ys, math.Log(cleanNoJump))
+			real++
+			for _, j := range cfg.Jumps {
+				if j.Series == si && i == j.At {
+					var share float64
+					for _, st := range s.Steps {
+						if st.Status == j.Step {
+							share = s.BaseSeconds * st.Share * math.Pow(1+st.GrowthPercentPerWeek/100, weeks) / cleanNoJump
+						}
+					}
+					truth.Jumps = append(truth.Jumps, JumpTruth{Component: s.Component, Environment: s.Environment,
+						Index: i, Time: at, Version: version, Percent: share * j.Percent})
+				}
+			}
+		}
+		slopes += leastSquares(xs, ys)
+	}
+	if len(cfg.Series) > 0 {
+		truth.GrowthPercentPerWeek = (math.Exp(slopes/float64(len(cfg.Series))) - 1) * 100
+	}
+	var best float64
+	for status, g := range truth.StepGrowthSecondsPerWeek {
+		g /= float64(max(real, 1))
+		truth.StepGrowthSecondsPerWeek[status] = g
+		if truth.Blamed == "" || g > best || (g == best && status < truth.Blamed) {
+			truth.Blamed, best = status, g
+		}
+	}
+
+	truth.Junk = int(math.Round(cfg.JunkRate * float64(real)))
+	for j := range truth.Junk {
+		s := cfg.Series[junkRng.IntN(len(cfg.Series))]
+		at := cfg.Start.Add(time.Duration(junkRng.Float64() * cfg.Weeks * float64(week)))
+		total := 0.2 + 0.7*junkRng.Float64() // a test deploy: under a second
+		if j == 0 {
+			total = 3600 * (8 + 16*junkRng.Float64()) // stuck for hours
+		}
+		statuses := make([]string, len(s.Steps))
+		seconds := make([]float64, len(s.Steps))
+		for k, st := range s.Steps {
+			statuses[k] = st.Status
+			seconds[k] = total / float64(len(s.Steps))
+		}
+		out = append(out, Deployment(s.Component, fmt.Sprintf("test-%d", j), s.Environment, at, statuses, seconds))
+	}
+	slices.SortStableFunc(out, func(a, b *model.Deployment) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out, truth
+}
+
+// Deployment builds a successful deployment of steps lasting seconds each,
+// ended by a "finished" step.
+func Deployment(component, version, environment string, at time.Time, statuses []string, seconds []float64) *model.Deployment {
+	d := &model.Deployment{Component: component, Version: version, Environment: environment, Attempt: 1, Owner: "synth",
+		StartedAt: at, Outcome: model.OutcomeSuccess}
+	t := at
+	for i, status := range statuses {
+		s := seconds[i]
+		d.Steps = append(d.Steps, model.Phase{ID: int64(i + 1), Status: status, Time: t, DurationSeconds: &s})
+		t = t.Add(time.Duration(s * float64(time.Second)))
+	}
+	d.Steps = append(d.Steps, model.Phase{ID: int64(len(statuses) + 1), Status: "finished", Time: t})
+	d.FinishedAt = &t
+	d.DurationSeconds = t.Sub(at).Seconds()
+	return d
+}
+
+// leastSquares returns the slope of ys over xs.
+func leastSquares(xs, ys []float64) float64 {
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx /= float64(len(xs))
+	my /= float64(len(ys))
+	var sxx, sxy float64
+	for i := range xs {
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+		sxy += (xs[i] - mx) * (ys[i] - my)
+	}
+	if sxx == 0 {
+		return 0
+	}
+	return sxy / sxx
+}
