@@ -83,6 +83,7 @@ func quantile(xs []float64, q float64) float64 {
 // growing from -1 to +3 % a week, with 25 % lognormal noise per step and 5 %
 // junk deployments (under a second, one stuck for hours).
 func TestAccuracyGrowth(t *testing.T) {
+	t.Parallel()
 	n := trials(100)
 	var errs []float64
 	flipped, changed, covered := 0, 0, 0
@@ -132,6 +133,7 @@ func TestAccuracyGrowth(t *testing.T) {
 // the others 0 to 0.5 %; the first blamed step must be the one growing the
 // most in seconds a week.
 func TestAccuracyBlame(t *testing.T) {
+	t.Parallel()
 	n := trials(100)
 	right, sums := 0, []float64{}
 	for i := range n {
@@ -178,6 +180,7 @@ func TestAccuracyBlame(t *testing.T) {
 // `tests` (40 % of the time) jumps so that the deployment shifts by 20 to
 // 50 %, somewhere between its 20th and 130th deployment.
 func TestAccuracyChanges(t *testing.T) {
+	t.Parallel()
 	n := trials(200)
 	found, named, extra := 0, 0, 0
 	var offsets []float64
@@ -222,6 +225,7 @@ func TestAccuracyChanges(t *testing.T) {
 // per step and 5 % junk, by tens: at most 1 change across 10 series.
 // Growing series without a jump are scored too: growth is not a change.
 func TestAccuracyNoFalseChanges(t *testing.T) {
+	t.Parallel()
 	rounds := trials(40)
 	worstFlat, flat, growing := 0, 0, 0
 	for r := range rounds {

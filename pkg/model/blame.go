@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
 // blameHalf is the part of the growth the blamed steps account for
@@ -25,10 +26,28 @@ func (a *StatsAccumulator) robust(st *Stats) {
 	h := a.hist
 	ranges := h.bySeries()
 	st.Outliers = []OutlierRef{}
+	// Sized first: these hold a point per deployment and per phase.
 	depGroups := make([][]point, len(h.series))
 	stepGroups := make([][][]point, len(h.statuses))
+	stepCounts := make([][]int, len(h.statuses))
 	for i := range stepGroups {
 		stepGroups[i] = make([][]point, len(h.series))
+		stepCounts[i] = make([]int, len(h.series))
+	}
+	for s, r := range ranges {
+		n := 0
+		for i := r[0]; i < r[1]; i++ {
+			if d := &h.deps[i]; !d.outlier {
+				n++
+				for _, p := range h.phases[d.ph0:d.ph1] {
+					stepCounts[p.status][s]++
+				}
+			}
+		}
+		depGroups[s] = make([]point, 0, n)
+		for st := range stepGroups {
+			stepGroups[st][s] = make([]point, 0, stepCounts[st][s])
+		}
 	}
 	stepTotal := make([]float64, len(h.statuses))
 	stepOutliers := make([]int, len(h.statuses))
@@ -40,13 +59,13 @@ func (a *StatsAccumulator) robust(st *Stats) {
 			if d.outlier {
 				key := h.series[s]
 				outliers = append(outliers, OutlierRef{Component: key.component, Version: d.version, Environment: key.environment,
-					Attempt: int(d.attempt), StartedAt: d.start, DurationSeconds: d.duration, MedianSeconds: d.median})
+					Attempt: int(d.attempt), StartedAt: time.Unix(0, d.start).UTC(), DurationSeconds: d.duration, MedianSeconds: d.median})
 				for _, p := range h.phases[d.ph0:d.ph1] {
 					stepOutliers[p.status]++
 				}
 				continue
 			}
-			x := d.start.Sub(a.origin).Hours() / (24 * 7)
+			x := weeks(d.start, a.origin)
 			measured++
 			total += d.duration
 			depGroups[s] = append(depGroups[s], point{x, math.Log(d.duration)})

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 )
 
 // Change points are found per component and environment, on the log
@@ -109,7 +110,7 @@ func findChanges(deps []*depRecord) []changePoint {
 	x := make([]float64, n)
 	y := make([]float64, n)
 	for i, d := range deps {
-		x[i] = d.start.Sub(deps[0].start).Hours() / (24 * 7)
+		x[i] = float64(d.start-deps[0].start) / float64(7*24*time.Hour)
 		y[i] = math.Log(d.duration)
 	}
 	r := make([]float64, n)
@@ -444,7 +445,7 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 	total := func(d *depRecord) (float64, bool) { return d.duration, true }
 	before, _ := p50(cp.from, cp.at, total)
 	after, _ := p50(cp.at, cp.to, total)
-	c := Change{Component: key.component, Environment: key.environment, Time: first.start, Version: first.version,
+	c := Change{Component: key.component, Environment: key.environment, Time: time.Unix(0, first.start).UTC(), Version: first.version,
 		Attempt: int(first.attempt), BeforeP50Seconds: before, AfterP50Seconds: after, PValue: cp.p, Steps: []StepChange{}}
 	if before > 0 {
 		c.ChangePercent = (after/before - 1) * 100

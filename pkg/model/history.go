@@ -31,6 +31,7 @@ type history struct {
 	statuses    []string
 	deps        []depRecord
 	phases      []phaseRecord
+	lastOrder   []int32 // the statuses of the last deployment added, in order
 }
 
 // seriesKey is a component and environment: the deployments compared with
@@ -41,7 +42,7 @@ type depRecord struct {
 	series   int32
 	attempt  int32
 	version  string
-	start    time.Time
+	start    int64 // Unix nanoseconds: no pointer for the collector to chase
 	duration float64
 	// phases[ph0:ph1] are this deployment's step durations, one per
 	// status (a status met twice is summed).
@@ -73,7 +74,16 @@ func (h *history) add(d *Deployment) {
 		if p.DurationSeconds == nil {
 			continue
 		}
-		st, ok := h.statusIndex[p.Status]
+		// Deployments repeat the same steps in the same order: guess the
+		// index from the last deployment's phase at this place before
+		// hashing the name.
+		var st int32
+		ok := false
+		if j := len(h.phases) - int(ph0); j < len(h.lastOrder) && h.statuses[h.lastOrder[j]] == p.Status {
+			st, ok = h.lastOrder[j], true
+		} else {
+			st, ok = h.statusIndex[p.Status]
+		}
 		if !ok {
 			st = int32(len(h.statuses))
 			h.statusIndex[p.Status] = st
@@ -88,10 +98,14 @@ func (h *history) add(d *Deployment) {
 			}
 		}
 		if !merged {
-			h.phases = append(h.phases, phaseRecord{status: st, seconds: *p.DurationSeconds})
+			h.phases = appendDoubling(h.phases, phaseRecord{status: st, seconds: *p.DurationSeconds})
 		}
 	}
-	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: d.Version, start: d.StartedAt,
+	h.lastOrder = h.lastOrder[:0]
+	for _, p := range h.phases[ph0:] {
+		h.lastOrder = append(h.lastOrder, p.status)
+	}
+	h.deps = appendDoubling(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: d.Version, start: d.StartedAt.UnixNano(),
 		duration: d.DurationSeconds, ph0: ph0, ph1: int32(len(h.phases))})
 }
 
@@ -103,7 +117,7 @@ func (h *history) bySeries() [][2]int {
 		if c := cmp.Compare(a.series, b.series); c != 0 {
 			return c
 		}
-		if c := a.start.Compare(b.start); c != 0 {
+		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
 		if c := cmp.Compare(a.version, b.version); c != 0 {
@@ -129,18 +143,31 @@ func (h *history) bySeries() [][2]int {
 // without a positive duration is always an outlier: it has no logarithm,
 // and a deploy of 0 s deployed nothing worth timing.
 func markOutliers(deps []depRecord) {
-	window := make([]float64, 0, 2*outlierWindow)
+	// window holds the durations of deps[lo:hi], sorted, kept up to date
+	// as i moves on: one insertion and one removal per deployment.
+	window := make([]float64, 0, 2*outlierWindow+1)
+	lo, hi := 0, 0
 	for i := range deps {
-		window = window[:0]
-		for j := max(0, i-outlierWindow); j <= min(len(deps)-1, i+outlierWindow); j++ {
-			if j != i {
-				window = append(window, deps[j].duration)
-			}
+		for ; hi < len(deps) && hi <= i+outlierWindow; hi++ {
+			v := deps[hi].duration
+			at, _ := slices.BinarySearch(window, v)
+			window = slices.Insert(window, at, v)
+		}
+		for ; lo < i-outlierWindow; lo++ {
+			at, _ := slices.BinarySearch(window, deps[lo].duration)
+			window = slices.Delete(window, at, at+1)
 		}
 		d := &deps[i]
-		if len(window) >= outlierMinNeighbours {
-			slices.Sort(window)
-			d.median = Percentile(window, 50)
+		// The median of the neighbours: the window without d itself.
+		if m := len(window) - 1; m >= outlierMinNeighbours {
+			self, _ := slices.BinarySearch(window, d.duration)
+			nth := func(k int) float64 {
+				if k >= self {
+					k++
+				}
+				return window[k]
+			}
+			d.median = (nth((m-1)/2) + nth(m/2)) / 2
 		}
 		d.outlier = d.duration <= 0 || math.IsNaN(d.duration) ||
 			(d.median > 0 && (d.duration < d.median/outlierFactor || d.duration > d.median*outlierFactor))
@@ -156,4 +183,19 @@ func (h *history) phaseSeconds(d *depRecord, st int32) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// weeks returns the weeks from origin to a start in Unix nanoseconds.
+func weeks(start int64, origin time.Time) float64 {
+	return float64(start-origin.UnixNano()) / float64(7*24*time.Hour)
+}
+
+// appendDoubling appends v to s, doubling its capacity when full: append
+// grows a large slice by a quarter at a time, which for a million records
+// copies them five times over.
+func appendDoubling[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, max(len(s), 256))
+	}
+	return append(s, v)
 }

@@ -65,13 +65,21 @@ func fitSen(groups [][]point) sen {
 	if sq/2 > trendMaxPairs {
 		k = int(math.Ceil(math.Sqrt(sq / 2 / trendMaxPairs)))
 	}
-	var slopes []float64
 	var varS float64
 	buf := make([]float64, 0, k)
-	for _, g := range groups {
-		if k > 1 {
-			g = runMedians(g, k, buf)
+	pairs := 0
+	if k > 1 {
+		reduced := make([][]point, len(groups))
+		for i, g := range groups {
+			reduced[i] = runMedians(g, k, buf)
 		}
+		groups = reduced
+	}
+	for _, g := range groups {
+		pairs += len(g) * (len(g) - 1) / 2
+	}
+	slopes := make([]float64, 0, pairs)
+	for _, g := range groups {
 		m := float64(len(g))
 		varS += m * (m - 1) * (2*m + 5) / 18
 		for i := range g {
