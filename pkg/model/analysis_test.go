@@ -1,0 +1,213 @@
+package model_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/synth"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// day returns deployments of component at 9:00 on each of days, lasting
+// seconds(i) split over build (40 %) and tests (60 %).
+func daily(component string, days []int, seconds func(i int) float64) []*model.Deployment {
+	var ds []*model.Deployment
+	for i, d := range days {
+		s := seconds(i)
+		ds = append(ds, synth.Deployment(component, fmt.Sprintf("1.%d.0", i), "production",
+			accuracyStart.AddDate(0, 0, d).Add(9*time.Hour), []string{"build", "tests"}, []float64{0.4 * s, 0.6 * s}))
+	}
+	return ds
+}
+
+func span(from, to int) []int {
+	var out []int
+	for d := from; d < to; d++ {
+		out = append(out, d)
+	}
+	return out
+}
+
+func TestOutliers(t *testing.T) {
+	// 30 deployments of 100 s (± 5 %), with one at 1/11, one at 1/9, one at
+	// 9× and one at 11× the others.
+	odd := map[int]float64{5: 100.0 / 11, 10: 100.0 / 9, 15: 900, 20: 1100}
+	ds := daily("api", span(0, 30), func(i int) float64 {
+		if v, ok := odd[i]; ok {
+			return v
+		}
+		return 100 * (1 + 0.05*math.Sin(float64(i)))
+	})
+	st := stats(t, ds)
+	if st.Trend.Outliers != 2 || len(st.Outliers) != 2 {
+		t.Fatalf("%d outliers %+v, want 2: under a tenth and over ten times the rolling median", st.Trend.Outliers, st.Outliers)
+	}
+	for i, want := range []string{"1.5.0", "1.20.0"} {
+		o := st.Outliers[i]
+		if o.Version != want || o.Component != "api" || o.Environment != "production" || o.Attempt != 1 || o.MedianSeconds < 95 || o.MedianSeconds > 105 {
+			t.Errorf("outlier %d: %+v, want %s against a median near 100 s", i, o, want)
+		}
+	}
+	if st.Trend.Points != 28 || st.Deployments != 30 {
+		t.Errorf("%d points of %d deployments, want 28 of 30: outliers are counted, never dropped", st.Trend.Points, st.Deployments)
+	}
+	if len(st.Steps) != 2 || st.Steps[0].Trend.Outliers != 2 {
+		t.Errorf("steps %+v, want each step's trend to leave the 2 outlier deployments out", st.Steps)
+	}
+
+	t.Run("the list is bounded, the count is not", func(t *testing.T) {
+		ds := daily("api", span(0, 2*model.MaxOutlierRefs+40), func(i int) float64 {
+			if i%2 == 1 && i > 20 {
+				return 0.5
+			}
+			return 600
+		})
+		st := stats(t, ds)
+		if len(st.Outliers) != model.MaxOutlierRefs || st.Trend.Outliers <= model.MaxOutlierRefs {
+			t.Errorf("%d listed, %d counted; want %d listed and more counted", len(st.Outliers), st.Trend.Outliers, model.MaxOutlierRefs)
+		}
+		if !st.Outliers[0].StartedAt.Before(st.Outliers[1].StartedAt) {
+			t.Errorf("outliers not in time order: %v then %v", st.Outliers[0].StartedAt, st.Outliers[1].StartedAt)
+		}
+	})
+}
+
+func TestTrendDirection(t *testing.T) {
+	grow := func(pct float64) func(int) float64 {
+		return func(i int) float64 { return 300 * math.Pow(1+pct/100, float64(i)/7) * (1 + 0.1*math.Sin(float64(7*i))) }
+	}
+	for _, c := range []struct {
+		name string
+		ds   []*model.Deployment
+		want string
+	}{
+		{"growing", daily("api", span(0, 90), grow(2)), model.DirectionGrowing},
+		{"shrinking", daily("api", span(0, 90), grow(-2)), model.DirectionShrinking},
+		{"noise alone", daily("api", span(0, 90), grow(0)), model.DirectionFlat},
+		{"too few deployments", daily("api", span(0, model.MinTrendPoints-1), grow(10)), model.DirectionFlat},
+		// Composition: a fast component deployed only lately must not read
+		// as deploys getting faster.
+		{"mixed components", append(daily("slow", span(0, 90), grow(0)), daily("fast", span(60, 90), func(int) float64 { return 20 })...), model.DirectionFlat},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := stats(t, c.ds)
+			tr := st.Trend
+			if tr.Direction != c.want || tr.Method != "theil-sen" {
+				t.Errorf("direction %q by %q, want %q: %+v", tr.Direction, tr.Method, c.want, tr.RobustTrend)
+			}
+			if tr.Points >= model.MinTrendPoints && !(tr.GrowthPercentPerWeekLow <= tr.GrowthPercentPerWeek && tr.GrowthPercentPerWeek <= tr.GrowthPercentPerWeekHigh) {
+				t.Errorf("growth %.2f outside its interval %.2f–%.2f", tr.GrowthPercentPerWeek, tr.GrowthPercentPerWeekLow, tr.GrowthPercentPerWeekHigh)
+			}
+			if c.want == model.DirectionFlat {
+				if !strings.HasPrefix(st.Summary, "No clear trend") || tr.Blame == nil || len(tr.Blame) != 0 {
+					t.Errorf("summary %q, blame %#v; want no clear trend and an empty blame", st.Summary, tr.Blame)
+				}
+				for _, ss := range st.Steps {
+					if ss.ShareOfGrowthPercent != nil {
+						t.Errorf("%s has a share of growth %v while the deployment is not growing", ss.Status, *ss.ShareOfGrowthPercent)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestBlame(t *testing.T) {
+	// build grows 0.5 % a week, tests 4 %: tests is to blame.
+	var ds []*model.Deployment
+	for i := range 120 {
+		w := float64(i) / 5
+		noise := 1 + 0.05*math.Sin(float64(13*i))
+		ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", accuracyStart.Add(time.Duration(w*7*24)*time.Hour),
+			[]string{"build", "tests"}, []float64{300 * math.Pow(1.005, w) * noise, 200 * math.Pow(1.04, w) / noise}))
+	}
+	st := stats(t, ds)
+	if st.Trend.Direction != model.DirectionGrowing || len(st.Trend.Blame) != 1 || st.Trend.Blame[0] != "tests" {
+		t.Fatalf("trend %+v blame %v, want tests alone to blame", st.Trend.RobustTrend, st.Trend.Blame)
+	}
+	var sum float64
+	for _, ss := range st.Steps {
+		sum += *ss.ShareOfGrowthPercent
+		if ss.Status == "tests" && (math.Abs(ss.Trend.GrowthPercentPerWeek-4) > 0.2 || ss.Trend.Direction != model.DirectionGrowing) {
+			t.Errorf("tests trend %+v, want growing 4 %% a week", ss.Trend)
+		}
+	}
+	if math.Abs(sum-100) > 10 {
+		t.Errorf("shares of growth sum to %.1f %%, want about 100", sum)
+	}
+	if !strings.Contains(st.Summary, "`tests` accounts for") {
+		t.Errorf("summary %q does not name tests", st.Summary)
+	}
+}
+
+func TestChanges(t *testing.T) {
+	// 60 flat deployments of 100 s, then tests takes 40 s more from the
+	// 31st on; a second component stays flat.
+	var ds []*model.Deployment
+	for i := range 60 {
+		noise := 1 + 0.04*math.Sin(float64(5*i))
+		tests := 60 * noise
+		if i >= 30 {
+			tests += 40
+		}
+		ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", accuracyStart.AddDate(0, 0, i).Add(9*time.Hour),
+			[]string{"build", "tests"}, []float64{40 / noise, tests}))
+	}
+	ds = append(ds, daily("web", span(0, 60), func(i int) float64 { return 50 * (1 + 0.04*math.Sin(float64(3*i))) })...)
+	cs := changes(t, ds)
+	if len(cs) != 1 {
+		t.Fatalf("%d changes %+v, want 1", len(cs), cs)
+	}
+	c := cs[0]
+	if c.Component != "api" || c.Environment != "production" || c.Version != "1.30.0" || c.Attempt != 1 || !c.Time.Equal(accuracyStart.AddDate(0, 0, 30).Add(9*time.Hour)) {
+		t.Errorf("change at %s %s %s #%d %v, want api production 1.30.0 #1", c.Component, c.Environment, c.Version, c.Attempt, c.Time)
+	}
+	if math.Abs(c.ChangePercent-40) > 5 || c.PValue > model.ChangeAlpha || c.PValue <= 0 {
+		t.Errorf("change %+.1f %% p=%.3f, want about +40 %% and p ≤ %v", c.ChangePercent, c.PValue, model.ChangeAlpha)
+	}
+	if len(c.Steps) != 2 || c.Steps[0].Status != "tests" || c.Steps[0].ChangeSeconds < c.Steps[1].ChangeSeconds || c.Steps[0].ShareOfChangePercent < 80 {
+		t.Errorf("steps %+v, want tests first with most of the change", c.Steps)
+	}
+
+	t.Run("the same history gives the same changes", func(t *testing.T) {
+		first, _ := json.Marshal(cs)
+		for range 3 {
+			again, _ := json.Marshal(changes(t, ds))
+			if string(again) != string(first) {
+				t.Fatalf("changes differ between two runs:\n%s\n%s", first, again)
+			}
+		}
+	})
+	t.Run("changes under the minimum are not reported", func(t *testing.T) {
+		ds := daily("api", span(0, 60), func(i int) float64 {
+			if i >= 30 {
+				return 105 // +5 %: real, but under ChangeMinPercent
+			}
+			return 100
+		})
+		if cs := changes(t, ds); len(cs) != 0 {
+			t.Errorf("a 5 %% step gave %+v", cs)
+		}
+	})
+	t.Run("outcome and in-progress deployments", func(t *testing.T) {
+		opts := model.ChangesOptions{Outcome: "meh"}
+		if err := opts.Validate(); err == nil {
+			t.Error("outcome meh accepted")
+		}
+		opts = model.ChangesOptions{Outcome: model.OutcomeFailure}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := model.NewChangesAccumulator(opts)
+		for _, d := range ds {
+			acc.Add(d) // all successful
+		}
+		if got := acc.Result().Changes; got == nil || len(got) != 0 {
+			t.Errorf("failures only: %#v, want an empty, non-nil list", got)
+		}
+	})
+}
