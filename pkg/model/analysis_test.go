@@ -211,3 +211,26 @@ func TestChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestTrendOfABurst: a new component deployed eight times in an hour has
+// slopes of thousands per week; the figures must stay finite for JSON.
+func TestTrendOfABurst(t *testing.T) {
+	var ds []*model.Deployment
+	for i := range 12 {
+		s := 10.0
+		if i%2 == 1 {
+			s = 40
+		}
+		if i > 8 {
+			s = 90
+		}
+		ds = append(ds, synth.Deployment("new", fmt.Sprint(i), "", accuracyStart.Add(time.Duration(i)*5*time.Minute), []string{"deploy"}, []float64{s}))
+	}
+	st := stats(t, ds)
+	if _, err := json.Marshal(st); err != nil {
+		t.Fatalf("stats of a burst do not encode: %v (%+v)", err, st.Trend)
+	}
+	if g := st.Trend.GrowthPercentPerWeek; g <= 0 || g > 1.0001e6 {
+		t.Errorf("trend %+v, want a growth capped at 10^6 %% a week", st.Trend.RobustTrend)
+	}
+}

@@ -110,7 +110,23 @@ func fitSen(groups [][]point) sen {
 	if hi <= N-1 {
 		fit.high = selectNth(slopes, hi)
 	}
+	fit.slope = clampSlope(fit.slope)
+	if !math.IsInf(fit.low, 0) {
+		fit.low = clampSlope(fit.low)
+	}
+	if !math.IsInf(fit.high, 0) {
+		fit.high = clampSlope(fit.high)
+	}
 	return fit
+}
+
+// maxSlope caps a log slope at ×10,001 a week either way. A burst of
+// deploys in one hour has slopes of thousands per week, whose growth
+// overflows a float64: JSON cannot carry an infinity.
+var maxSlope = math.Log(10_001)
+
+func clampSlope(s float64) float64 {
+	return max(-maxSlope, min(maxSlope, s))
 }
 
 // runMedians replaces runs of k consecutive points (by time) with their
