@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -72,4 +73,28 @@ func reportCPU(b *testing.B) func() {
 			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
+}
+
+// BenchmarkStatsHeld reports the heap a stats accumulator holds once it
+// has seen the 200,000 deployments, before Result: what a /v1/stats
+// request keeps while the database streams.
+func BenchmarkStatsHeld(b *testing.B) {
+	ds := bigHistory()
+	var held float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		opts := model.StatsOptions{}
+		opts.Validate()
+		acc := model.NewStatsAccumulator(opts)
+		for _, d := range ds {
+			acc.Add(d)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held = float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+		runtime.KeepAlive(acc)
+	}
+	b.ReportMetric(held, "held-MiB")
 }

@@ -26,29 +26,6 @@ func (a *StatsAccumulator) robust(st *Stats) {
 	h := a.hist
 	ranges := h.bySeries()
 	st.Outliers = []OutlierRef{}
-	// Sized first: these hold a point per deployment and per phase.
-	depGroups := make([][]point, len(h.series))
-	stepGroups := make([][][]point, len(h.statuses))
-	stepCounts := make([][]int, len(h.statuses))
-	for i := range stepGroups {
-		stepGroups[i] = make([][]point, len(h.series))
-		stepCounts[i] = make([]int, len(h.series))
-	}
-	for s, r := range ranges {
-		n := 0
-		for i := r[0]; i < r[1]; i++ {
-			if d := &h.deps[i]; !d.outlier {
-				n++
-				for _, p := range h.phases[d.ph0:d.ph1] {
-					stepCounts[p.status][s]++
-				}
-			}
-		}
-		depGroups[s] = make([]point, 0, n)
-		for st := range stepGroups {
-			stepGroups[st][s] = make([]point, 0, stepCounts[st][s])
-		}
-	}
 	stepTotal := make([]float64, len(h.statuses))
 	stepOutliers := make([]int, len(h.statuses))
 	var outliers []OutlierRef
@@ -59,23 +36,51 @@ func (a *StatsAccumulator) robust(st *Stats) {
 			if d.outlier {
 				key := h.series[s]
 				outliers = append(outliers, OutlierRef{Component: key.component, Version: d.version, Environment: key.environment,
-					Attempt: int(d.attempt), StartedAt: time.Unix(0, d.start).UTC(), DurationSeconds: d.duration, MedianSeconds: d.median})
+					Attempt: int(d.attempt), StartedAt: time.Unix(0, d.start).UTC(), DurationSeconds: d.duration, MedianSeconds: float64(d.median)})
 				for _, p := range h.phases[d.ph0:d.ph1] {
 					stepOutliers[p.status]++
 				}
 				continue
 			}
-			x := weeks(d.start, a.origin)
 			measured++
 			total += d.duration
-			depGroups[s] = append(depGroups[s], point{x, math.Log(d.duration)})
 			for _, p := range h.phases[d.ph0:d.ph1] {
-				stepTotal[p.status] += p.seconds
-				if p.seconds > 0 {
-					stepGroups[p.status][s] = append(stepGroups[p.status][s], point{x, math.Log(p.seconds)})
-				}
+				stepTotal[p.status] += float64(p.seconds)
 			}
 		}
+	}
+	// groups returns the points of the deployments that are not outliers,
+	// by series: their durations (status -1) or one status' phases. They
+	// are built for one fit at a time, exactly sized: a point per
+	// deployment or phase is the largest thing the analysis holds.
+	groups := func(status int32) [][]point {
+		out := make([][]point, len(ranges))
+		for s, r := range ranges {
+			n := 0
+			for i := r[0]; i < r[1]; i++ {
+				if d := &h.deps[i]; !d.outlier {
+					if status < 0 {
+						n++
+					} else if v, ok := h.phaseSeconds(d, status); ok && v > 0 {
+						n++
+					}
+				}
+			}
+			g := make([]point, 0, n)
+			for i := r[0]; i < r[1]; i++ {
+				d := &h.deps[i]
+				if d.outlier {
+					continue
+				}
+				if status < 0 {
+					g = append(g, point{weeks(d.start, a.origin), math.Log(d.duration)})
+				} else if v, ok := h.phaseSeconds(d, status); ok && v > 0 {
+					g = append(g, point{weeks(d.start, a.origin), math.Log(v)})
+				}
+			}
+			out[s] = g
+		}
+		return out
 	}
 	slices.SortFunc(outliers, func(x, y OutlierRef) int {
 		return cmp.Or(x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.Component, y.Component),
@@ -83,7 +88,7 @@ func (a *StatsAccumulator) robust(st *Stats) {
 	})
 	st.Outliers = append(st.Outliers, outliers[:min(len(outliers), MaxOutlierRefs)]...)
 
-	depFit := fitSen(depGroups)
+	depFit := fitSen(groups(-1))
 	st.Trend.RobustTrend = depFit.robust(a.opts.SprintDays, len(outliers))
 	st.Trend.Blame = []string{}
 	growing := st.Trend.Direction == DirectionGrowing
@@ -98,7 +103,7 @@ func (a *StatsAccumulator) robust(st *Stats) {
 			ss.Trend = RobustTrend{Direction: DirectionFlat, Method: TrendMethod}
 			continue
 		}
-		fit := fitSen(stepGroups[sti])
+		fit := fitSen(groups(sti))
 		ss.Trend = fit.robust(a.opts.SprintDays, stepOutliers[sti])
 		if growing && depGrowth > 0 {
 			var g float64

@@ -32,6 +32,7 @@ type history struct {
 	deps        []depRecord
 	phases      []phaseRecord
 	lastOrder   []int32 // the statuses of the last deployment added, in order
+	lastSeries  int32   // the series of the last deployment added
 }
 
 // seriesKey is a component and environment: the deployments compared with
@@ -39,21 +40,23 @@ type history struct {
 type seriesKey struct{ component, environment string }
 
 type depRecord struct {
-	series   int32
-	attempt  int32
-	version  string
 	start    int64 // Unix nanoseconds: no pointer for the collector to chase
 	duration float64
+	version  string
+	series   int32
+	attempt  int32
 	// phases[ph0:ph1] are this deployment's step durations, one per
 	// status (a status met twice is summed).
 	ph0, ph1 int32
+	median   float32 // the rolling median it was compared with
 	outlier  bool
-	median   float64
 }
 
+// phaseRecord is 8 bytes: a million of them are 8 MB. Seven digits are
+// plenty for a duration that is logged, ranked or averaged.
 type phaseRecord struct {
 	status  int32
-	seconds float64
+	seconds float32
 }
 
 func newHistory() *history {
@@ -63,12 +66,16 @@ func newHistory() *history {
 // add records a measured deployment.
 func (h *history) add(d *Deployment) {
 	k := seriesKey{d.Component, d.Environment}
-	s, ok := h.seriesIndex[k]
+	s, ok := h.lastSeries, len(h.series) > 0 && h.series[h.lastSeries] == k
+	if !ok {
+		s, ok = h.seriesIndex[k]
+	}
 	if !ok {
 		s = int32(len(h.series))
 		h.seriesIndex[k] = s
 		h.series = append(h.series, k)
 	}
+	h.lastSeries = s
 	ph0 := int32(len(h.phases))
 	for _, p := range d.Steps {
 		if p.DurationSeconds == nil {
@@ -92,20 +99,20 @@ func (h *history) add(d *Deployment) {
 		merged := false
 		for i := ph0; i < int32(len(h.phases)); i++ {
 			if h.phases[i].status == st {
-				h.phases[i].seconds += *p.DurationSeconds
+				h.phases[i].seconds += float32(*p.DurationSeconds)
 				merged = true
 				break
 			}
 		}
 		if !merged {
-			h.phases = appendDoubling(h.phases, phaseRecord{status: st, seconds: *p.DurationSeconds})
+			h.phases = append(h.phases, phaseRecord{status: st, seconds: float32(*p.DurationSeconds)})
 		}
 	}
 	h.lastOrder = h.lastOrder[:0]
 	for _, p := range h.phases[ph0:] {
 		h.lastOrder = append(h.lastOrder, p.status)
 	}
-	h.deps = appendDoubling(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: d.Version, start: d.StartedAt.UnixNano(),
+	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: d.Version, start: d.StartedAt.UnixNano(),
 		duration: d.DurationSeconds, ph0: ph0, ph1: int32(len(h.phases))})
 }
 
@@ -158,6 +165,7 @@ func markOutliers(deps []depRecord) {
 			window = slices.Delete(window, at, at+1)
 		}
 		d := &deps[i]
+		median := 0.0
 		// The median of the neighbours: the window without d itself.
 		if m := len(window) - 1; m >= outlierMinNeighbours {
 			self, _ := slices.BinarySearch(window, d.duration)
@@ -167,10 +175,11 @@ func markOutliers(deps []depRecord) {
 				}
 				return window[k]
 			}
-			d.median = (nth((m-1)/2) + nth(m/2)) / 2
+			median = (nth((m-1)/2) + nth(m/2)) / 2
 		}
+		d.median = float32(median)
 		d.outlier = d.duration <= 0 || math.IsNaN(d.duration) ||
-			(d.median > 0 && (d.duration < d.median/outlierFactor || d.duration > d.median*outlierFactor))
+			(median > 0 && (d.duration < median/outlierFactor || d.duration > median*outlierFactor))
 	}
 }
 
@@ -179,7 +188,7 @@ func markOutliers(deps []depRecord) {
 func (h *history) phaseSeconds(d *depRecord, st int32) (float64, bool) {
 	for _, p := range h.phases[d.ph0:d.ph1] {
 		if p.status == st {
-			return p.seconds, true
+			return float64(p.seconds), true
 		}
 	}
 	return 0, false
@@ -188,14 +197,4 @@ func (h *history) phaseSeconds(d *depRecord, st int32) (float64, bool) {
 // weeks returns the weeks from origin to a start in Unix nanoseconds.
 func weeks(start int64, origin time.Time) float64 {
 	return float64(start-origin.UnixNano()) / float64(7*24*time.Hour)
-}
-
-// appendDoubling appends v to s, doubling its capacity when full: append
-// grows a large slice by a quarter at a time, which for a million records
-// copies them five times over.
-func appendDoubling[T any](s []T, v T) []T {
-	if len(s) == cap(s) {
-		s = slices.Grow(s, max(len(s), 256))
-	}
-	return append(s, v)
 }

@@ -32,8 +32,9 @@ const (
 	// MinTrendPoints is the fewest deployments (or phases) a trend is
 	// computed from; with fewer the direction is flat.
 	MinTrendPoints = 8
-	// trendMaxPairs bounds the slopes computed: about 10 ms.
-	trendMaxPairs = 500_000
+	// trendMaxPairs bounds the slopes computed: a few milliseconds, and
+	// over 600 points (runs of deployments) to fit.
+	trendMaxPairs = 200_000
 	// TrendMethod names the estimator in RobustTrend.Method.
 	TrendMethod = "theil-sen"
 	z95         = 1.959964
@@ -143,8 +144,14 @@ func runMedians(g []point, k int, buf []float64) []point {
 		for _, p := range g[i:j] {
 			buf = append(buf, p.y)
 		}
-		slices.Sort(buf)
-		out = append(out, point{x: g[(i+j-1)/2].x, y: Percentile(buf, 50)})
+		m := len(buf)
+		y := selectNth(buf, m/2)
+		if m%2 == 0 {
+			// selectNth leaves the lower half below m/2: its largest is
+			// the other middle.
+			y = (y + slices.Max(buf[:m/2])) / 2
+		}
+		out = append(out, point{x: g[(i+j-1)/2].x, y: y})
 		i = j
 	}
 	return out
