@@ -297,9 +297,28 @@ func TestTrendIgnoresTrivialDeploys(t *testing.T) {
 	if !strings.HasPrefix(st.Summary, "Deploy time grows 1.") || !strings.Contains(st.Summary, "3 deployments left out as outliers") {
 		t.Errorf("summary %q", st.Summary)
 	}
-	if tr.SlopePercentOfMeanPerWeek >= 0 {
-		t.Logf("the least-squares slope is not swung here (%.2f %% of the mean a week)", tr.SlopePercentOfMeanPerWeek)
+	// The history does reproduce the failure: the old estimator, least
+	// squares over the logs of all deployments, reads it as shrinking.
+	var xs, ys []float64
+	for _, d := range ds {
+		xs = append(xs, d.StartedAt.Sub(accuracyStart).Hours()/(24*7))
+		ys = append(ys, math.Log(d.DurationSeconds))
 	}
+	if old := (math.Exp(olsSlope(xs, ys)) - 1) * 100; old >= 0 {
+		t.Errorf("least squares over logs gives %+.1f %% a week: the history does not show the failure", old)
+	} else {
+		t.Logf("least squares over logs: %+.1f %% a week", old)
+	}
+}
+
+func olsSlope(xs, ys []float64) float64 {
+	mx, my := mean(xs), mean(ys)
+	var sxx, sxy float64
+	for i := range xs {
+		sxx += (xs[i] - mx) * (xs[i] - mx)
+		sxy += (xs[i] - mx) * (ys[i] - my)
+	}
+	return sxy / sxx
 }
 
 // realIndex returns i of a real deployment's version 1.i.0.
