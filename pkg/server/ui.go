@@ -155,7 +155,7 @@ type uiQuery struct {
 // dashboardQuery reads the dashboard's filters. Relative spans ("90d") are
 // taken back from now. Unknown parameters are ignored: a bookmark must keep
 // working when the page changes.
-func dashboardQuery(values url.Values, now time.Time) (uiQuery, model.Filter, model.StatsOptions, error) {
+func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (uiQuery, model.Filter, model.StatsOptions, error) {
 	q := uiQuery{
 		Component:   strings.TrimSpace(values.Get("component")),
 		Environment: strings.TrimSpace(values.Get("environment")),
@@ -189,7 +189,7 @@ func dashboardQuery(values url.Values, now time.Time) (uiQuery, model.Filter, mo
 			p[name] = v
 		}
 	}
-	opts, err := statsOptions(p)
+	opts, err := statsOptions(p, def)
 	return q, f, opts, err
 }
 
@@ -202,7 +202,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	q, f, opts, err := dashboardQuery(r.URL.Query(), now)
+	q, f, opts, err := dashboardQuery(r.URL.Query(), now, s.sprintDefaults())
 	v := &pageView{Title: "Deploy durations", SignedIn: s.tokens != nil, Query: q, Content: "dashboard"}
 	if err != nil {
 		v.Error = model.ErrorMessage(err)
