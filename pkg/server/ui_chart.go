@@ -217,11 +217,11 @@ type outlierLink struct {
 // marked on it with its number.
 type changeRow struct {
 	model.Change
-	N      int
-	Link   string // the timeline of the first deployment after it
-	Shift  string // "+38 % (9m02s → 12m28s)"
-	Moved  string // "tests +3m10s (92 %)"
-	Worse  bool
+	N     int
+	Link  string // the timeline of the first deployment after it
+	Shift string // "+38 % (9m02s → 12m28s)"
+	Moved string // "tests +3m10s (92 %)"
+	Worse bool
 }
 
 func newChangeRow(n int, c model.Change, view string) changeRow {
@@ -515,12 +515,12 @@ type stepRow struct {
 	GrowthClass   string
 	ShareOfGrowth string
 	Colour        string
-	ShareW    float64 // bar width, of 100
-	P50Path   string
-	P90Path   string
-	First     string // p50 in the first bucket with data
-	Last      string // …and in the last
-	SparkText string
+	ShareW        float64 // bar width, of 100
+	P50Path       string
+	P90Path       string
+	First         string // p50 in the first bucket with data
+	Last          string // …and in the last
+	SparkText     string
 }
 
 // Sparkline geometry: a stretched viewBox, in units.
@@ -599,9 +599,9 @@ func widenDot(d string) string {
 type recentRow struct {
 	*model.Deployment
 	Link    string
-	Outlier bool // left out of the trend
-	Phases []phaseBar // stacked, in the stretched layer
-	Label  string     // the phases in words
+	Outlier bool       // left out of the trend
+	Phases  []phaseBar // stacked, in the stretched layer
+	Label   string     // the phases in words
 }
 
 type phaseBar struct {
