@@ -289,3 +289,20 @@ func TestSprintCalendarIsTheServersDefault(t *testing.T) {
 		t.Errorf("request's sprint: %d days from %s, want 14 from a Monday", s.SprintDays, s.Buckets[0].Start)
 	}
 }
+
+// TestPageUsesTheServersSprintCalendar: the page's sprint fields, left
+// empty, mean the server's calendar, and say so.
+func TestPageUsesTheServersSprintCalendar(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, SprintStart: time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC), SprintDays: 10}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	postHistory(t, ts, "api", "production", time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), 40, jump)
+	p := getPage(t, nil, srv.URL, "/?bucket=sprint&since=")
+	for _, want := range []string{"Deploy duration per 10-day sprint", `placeholder="10"`, `placeholder="2026-01-07"`, "Sprint 2026-01-07 to 2026-01-16"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

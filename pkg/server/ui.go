@@ -150,6 +150,9 @@ type pageView struct {
 // uiQuery is the dashboard's filters as written in the URL (and the form).
 type uiQuery struct {
 	Component, Environment, Since, Until, Bucket, SprintDays, SprintStart string
+	// Calendar is the server's sprint calendar, what the sprint fields
+	// mean when left empty; shown as their placeholders.
+	Calendar model.StatsOptions
 }
 
 // values writes the view back as URL parameters, those given only. since
@@ -234,6 +237,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	q, f, opts, err := dashboardQuery(r.URL.Query(), now, s.sprintDefaults())
+	q.Calendar = s.sprintDefaults()
 	v := &pageView{Title: "Deploy durations", SignedIn: s.tokens != nil, Query: q, Content: "dashboard"}
 	if err != nil {
 		v.Error = model.ErrorMessage(err)
@@ -423,6 +427,7 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		view.Component, view.Environment = found.Component, found.Environment
 	}
+	view.Calendar = s.sprintDefaults()
 	v.Query = view
 	v.Data = newTimelineView(found, now, view)
 	s.renderPage(w, r, http.StatusOK, v)
