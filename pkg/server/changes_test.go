@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,6 +305,39 @@ func TestPageUsesTheServersSprintCalendar(t *testing.T) {
 	for _, want := range []string{"Deploy duration per 10-day sprint", `placeholder="10"`, `placeholder="2026-01-07"`, "Sprint 2026-01-07 to 2026-01-16"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// countingStore counts the passes over the deployments.
+type countingStore struct {
+	server.Store
+	mu     sync.Mutex
+	passes int
+}
+
+func (c *countingStore) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	c.mu.Lock()
+	c.passes++
+	c.mu.Unlock()
+	return c.Store.EachDeployment(ctx, f, rules, now, fn)
+}
+
+// TestPageReadsTheStoreOnce: the stats, the outliers and the changes of
+// the page come from one pass over the deployments, as /v1/stats's do.
+func TestPageReadsTheStoreOnce(t *testing.T) {
+	st := &countingStore{Store: testdb.Open(t, testdb.SQLite(t))}
+	c := &clock{now: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now}))
+	t.Cleanup(srv.Close)
+	postHistory(t, &testServer{Server: srv, clock: c}, "api", "production", time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), 60, jump)
+	for _, path := range []string{"/?since=", "/v1/stats", "/v1/changes"} {
+		before := st.passes
+		if p := getPage(t, nil, srv.URL, path); p.status != 200 {
+			t.Fatalf("GET %s = %d", path, p.status)
+		}
+		if n := st.passes - before; n != 1 {
+			t.Errorf("GET %s read the deployments %d times, want once", path, n)
 		}
 	}
 }
