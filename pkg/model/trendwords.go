@@ -6,33 +6,9 @@ import (
 	"strings"
 )
 
-// The words of the robust trend, shared by the page and stepsctl so that
-// both say the same thing about the same figures.
-
-// TrendPhrase says a robust trend in words: "grows 1.5 % a week (1.1–1.9 %)",
-// "shrinks 0.8 % a week (0.2–1.4 %)", or, when the direction is flat,
-// "no clear trend (-0.3 to +0.8 % a week)". It is "" when the trend names
-// no direction (a server without the robust fit).
-func TrendPhrase(t RobustTrend) string {
-	switch t.Direction {
-	case DirectionGrowing, DirectionShrinking:
-		verb := "grows"
-		if t.Direction == DirectionShrinking {
-			verb = "shrinks"
-		}
-		lo, hi := math.Abs(t.GrowthPercentPerWeekLow), math.Abs(t.GrowthPercentPerWeekHigh)
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		return fmt.Sprintf("%s %.1f %% a week (%.1f–%.1f %%)", verb, math.Abs(t.GrowthPercentPerWeek), lo, hi)
-	case DirectionFlat:
-		if t.GrowthPercentPerWeekLow < t.GrowthPercentPerWeekHigh {
-			return fmt.Sprintf("no clear trend (%+.1f to %+.1f %% a week)", t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh)
-		}
-		return "no clear trend"
-	}
-	return ""
-}
+// The words of the blame and of change points, shared by the page and
+// stepsctl so that both say the same thing about the same figures. (The
+// trend's own sentence is Stats.Summary.)
 
 // BlamePhrase names the steps to blame for the growth, with their shares
 // and their own growth: "migrate accounts for 70 % of the growth (+4.1 % a

@@ -2,23 +2,6 @@ package model
 
 import "testing"
 
-func TestTrendPhrase(t *testing.T) {
-	for _, tc := range []struct {
-		t    RobustTrend
-		want string
-	}{
-		{RobustTrend{GrowthPercentPerWeek: 1.5, GrowthPercentPerWeekLow: 1.1, GrowthPercentPerWeekHigh: 1.94, Direction: DirectionGrowing}, "grows 1.5 % a week (1.1–1.9 %)"},
-		{RobustTrend{GrowthPercentPerWeek: -0.8, GrowthPercentPerWeekLow: -1.4, GrowthPercentPerWeekHigh: -0.2, Direction: DirectionShrinking}, "shrinks 0.8 % a week (0.2–1.4 %)"},
-		{RobustTrend{GrowthPercentPerWeek: 0.2, GrowthPercentPerWeekLow: -0.3, GrowthPercentPerWeekHigh: 0.8, Direction: DirectionFlat}, "no clear trend (-0.3 to +0.8 % a week)"},
-		{RobustTrend{Direction: DirectionFlat}, "no clear trend"},
-		{RobustTrend{GrowthPercentPerWeek: 3}, ""},
-	} {
-		if got := TrendPhrase(tc.t); got != tc.want {
-			t.Errorf("TrendPhrase(%+v) = %q, want %q", tc.t, got, tc.want)
-		}
-	}
-}
-
 func TestBlamePhrase(t *testing.T) {
 	share := func(v float64) *float64 { return &v }
 	st := Stats{

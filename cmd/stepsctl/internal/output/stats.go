@@ -104,34 +104,45 @@ func WriteStats(w io.Writer, o Options, st model.Stats) error {
 	if line := TrendLine(st); line != "" {
 		fmt.Fprintln(&buf, line)
 	}
-	if blame := model.BlamePhrase(st); blame != "" {
-		fmt.Fprintf(&buf, "Blame: %s.\n", blame)
-	}
 	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
 	_, err := w.Write(buf.Bytes())
 	return err
 }
 
-// TrendLine gives the robust trend with its interval, the method and the
-// outliers it left out: "Trend: grows 1.5 % a week (1.1–1.9 %), +3.0 % a
-// sprint of 14 days; theil-sen over 180 deployments, 3 outliers left out."
-// It is "" from a server without the robust fit.
+// TrendLine says how the trend was fitted and names the deployments it
+// left out as junk — the summary that follows counts them, this line says
+// which: "Robust fit (theil-sen) over 88 deployments; left out as
+// outliers: api 0.0.1 (1.4s), api 0.0.2 (1.4s)." It is "" from a server
+// without the robust fit.
 func TrendLine(st model.Stats) string {
 	t := st.Trend.RobustTrend
-	phrase := model.TrendPhrase(t)
-	if phrase == "" {
+	if t.Method == "" {
 		return ""
 	}
-	line := "Trend: " + phrase
-	if t.Direction != model.DirectionFlat {
-		line += fmt.Sprintf(", %+.1f %% a sprint of %d days", t.GrowthPercentPerSprint, st.SprintDays)
-	}
-	line += fmt.Sprintf("; %s over %s", t.Method, countOf(t.Points, "deployment"))
-	if t.Outliers > 0 {
-		line += fmt.Sprintf(", %s left out", countOf(t.Outliers, "outlier"))
+	line := fmt.Sprintf("Robust fit (%s) over %s", t.Method, countOf(t.Points, "deployment"))
+	if len(st.Outliers) > 0 {
+		var names []string
+		for i, o := range st.Outliers {
+			if i == outliersNamed {
+				break
+			}
+			name := o.Component + " " + o.Version
+			if o.Attempt > 1 {
+				name += fmt.Sprintf(" (attempt %d)", o.Attempt)
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", name, model.HumanDuration(o.DurationSeconds)))
+		}
+		line += "; left out as outliers: " + strings.Join(names, ", ")
+		if more := max(t.Outliers, len(st.Outliers)) - len(names); more > 0 {
+			line += fmt.Sprintf(" and %d more", more)
+		}
 	}
 	return line + "."
 }
+
+// outliersNamed is how many outliers the report names; -o json lists
+// them.
+const outliersNamed = 5
 
 // stepGrowth is a step's own growth a week, "-" when the server gave none.
 func stepGrowth(t model.RobustTrend) string {
