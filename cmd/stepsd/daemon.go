@@ -29,6 +29,10 @@ type Config struct {
 	RateLimit       float64
 	RateBurst       int
 	ShutdownTimeout time.Duration
+	// SprintStart and SprintDays are the team's sprint calendar, the
+	// default of /v1/stats and the page.
+	SprintStart time.Time
+	SprintDays  int
 	// WaitForDB is how long start-up waits for an unreachable database,
 	// so that stepsd and its database can start together.
 	WaitForDB time.Duration
@@ -114,6 +118,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Version:       version,
 		MaxFutureSkew: m.Config.MaxFutureSkew,
 		Tokens:        tokens,
+		SprintStart:   m.Config.SprintStart,
+		SprintDays:    m.Config.SprintDays,
 	})
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {

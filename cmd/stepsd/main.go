@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -98,13 +99,20 @@ sent over HTTP, stamps it with the time, and keeps it in an embedded SQLite file
 "stepsd" alone is "stepsd serve".
 
 Settings come from flags, then environment variables (STEPSD_LISTEN, STEPSD_DB,
-STEPSD_TOKENS, STEPSD_CONFIG, …), then the config file (--config, or
-configs/stepsd.yaml when present), then defaults.
+STEPSD_TOKENS, STEPSD_CONFIG, STEPSD_SPRINT_START, …), then the config file
+(--config, or configs/stepsd.yaml when present), then defaults.
+
+The team's sprint calendar (--sprint-start, --sprint-days; config keys
+sprint.start and sprint.days) is the default of GET /v1/stats and the page
+when a request names no sprint_start or sprint_days.
 
 Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 1 failure, 2 usage error.`,
 		Example: `  # Serve on :8080 with ./steps.db
   stepsd
+
+  # Two-week sprints that start on Wednesday 2026-01-07
+  stepsd --sprint-start 2026-01-07 --sprint-days 14
 
   # Serve on MySQL, with tokens
   STEPSD_DB='mysql://steps:secret@db:3306/steps' \
@@ -149,6 +157,8 @@ func addServeFlags(fs *pflag.FlagSet) {
 	fs.Duration("stuck-after", model.DefaultStuckAfter, "flag an in-progress deployment as stuck when its last step is older than this (env STEPSD_STUCK_AFTER)")
 	fs.Duration("max-future-skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be (env STEPSD_MAX_FUTURE_SKEW)")
 	fs.Duration("wait-for-db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up (env STEPSD_WAIT_FOR_DB)")
+	fs.String("sprint-start", model.DefaultSprintStart.Format(time.DateOnly), "the team's sprint calendar: first day of any sprint, YYYY-MM-DD; sprints repeat from it both ways (env STEPSD_SPRINT_START)")
+	fs.Int("sprint-days", model.DefaultSprintDays, "the team's sprint calendar: sprint length in days, 1 to 366; the default of /v1/stats and the page (env STEPSD_SPRINT_DAYS)")
 	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -168,6 +178,8 @@ var configKeys = map[string]string{
 	"shutdown-timeout": "shutdown_timeout",
 	"wait-for-db":      "wait_for_db",
 	"log-level":        "log.level",
+	"sprint-start":     "sprint.start",
+	"sprint-days":      "sprint.days",
 }
 
 // load merges flags > env > config file > defaults into opts. It runs before
@@ -217,7 +229,13 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		return usageError{fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", v.GetString("log.level"))}
 	}
 	o.logLvl = v.GetString("log.level")
+	sprint, err := sprintCalendar(v.Get("sprint.start"), v.GetString("sprint.days"))
+	if err != nil {
+		return usageError{err}
+	}
 	o.config = Config{
+		SprintStart:   sprint.SprintStart,
+		SprintDays:    sprint.SprintDays,
 		Listen:        v.GetString("listen"),
 		DB:            v.GetString("db"),
 		Tokens:        v.GetString("auth.tokens"),
@@ -240,6 +258,38 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		o.logger().Info("read config file", "file", file)
 	}
 	return nil
+}
+
+// sprintCalendar reads the team's sprint calendar: a start date and a
+// length in days, checked by the same rule as a request's. Either may be
+// unset (commands that do not serve have no such flags): the defaults.
+// YAML hands an unquoted date over as a time.
+func sprintCalendar(start any, days string) (model.StatsOptions, error) {
+	var opts model.StatsOptions
+	switch v := start.(type) {
+	case time.Time:
+		opts.SprintStart = v.UTC()
+	case nil:
+	default:
+		if s := strings.TrimSpace(fmt.Sprint(v)); s != "" {
+			t, _, err := model.ParseTime(s)
+			if err != nil {
+				return opts, fmt.Errorf("--sprint-start: %w", err)
+			}
+			opts.SprintStart = t
+		}
+	}
+	if days = strings.TrimSpace(days); days != "" {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 {
+			return opts, fmt.Errorf("--sprint-days: %q is not a whole number of days from 1 to 366", days)
+		}
+		opts.SprintDays = n
+	}
+	if err := opts.Validate(); err != nil {
+		return opts, fmt.Errorf("--sprint-days: %s", model.ErrorMessage(err))
+	}
+	return opts, nil
 }
 
 // rateLimit maps the flag's 0 ("off") to the server's negative "off".
@@ -388,6 +438,8 @@ Use it to check what a deployment's environment really sets.`,
 			fmt.Fprintf(w, "deployments.success_statuses: %q\n", c.Rules.SuccessStatuses)
 			fmt.Fprintf(w, "deployments.failure_statuses: %q\n", c.Rules.FailureStatuses)
 			fmt.Fprintf(w, "deployments.stuck_after: %s\n", c.Rules.StuckAfter)
+			fmt.Fprintf(w, "sprint.start: %s\n", c.SprintStart.UTC().Format(time.DateOnly))
+			fmt.Fprintf(w, "sprint.days: %d\n", c.SprintDays)
 			fmt.Fprintf(w, "shutdown_timeout: %s\n", c.ShutdownTimeout)
 			fmt.Fprintf(w, "wait_for_db: %s\n", c.WaitForDB)
 			fmt.Fprintf(w, "log.level: %s\n", opts.logLvl)

@@ -282,3 +282,46 @@ func TestWaitsForTheDatabaseAtStartUp(t *testing.T) {
 		t.Errorf("gave up after %v, want about the 1.5 s wait", took)
 	}
 }
+
+// TestSprintCalendar: the sprint settings come from the file, env and
+// flags like the others, are checked at start-up, and reach the API as the
+// default of /v1/stats.
+func TestSprintCalendar(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("sprint:\n  start: 2026-01-07\n  days: 10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(args ...string) (string, int) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"config", "--config", file}, args...), &stdout, &stderr)
+		return stdout.String() + stderr.String(), code
+	}
+	if out, code := config(); code != 0 || !strings.Contains(out, "sprint.start: 2026-01-07\n") || !strings.Contains(out, "sprint.days: 10\n") {
+		t.Errorf("file: %d %q", code, out)
+	}
+	t.Setenv("STEPSD_SPRINT_DAYS", "21")
+	if out, _ := config(); !strings.Contains(out, "sprint.days: 21\n") {
+		t.Errorf("env over file: %q", out)
+	}
+	if out, _ := config("--sprint-days", "7", "--sprint-start", "2026-02-02"); !strings.Contains(out, "sprint.days: 7\n") || !strings.Contains(out, "sprint.start: 2026-02-02\n") {
+		t.Errorf("flag over env: %q", out)
+	}
+	for _, bad := range [][]string{{"--sprint-days", "0"}, {"--sprint-days", "400"}, {"--sprint-days", "two"}, {"--sprint-start", "soon"}} {
+		if out, code := config(bad...); code != 2 || !strings.Contains(out, bad[0]) {
+			t.Errorf("%v = %d %q, want 2 naming %s", bad, code, out, bad[0])
+		}
+	}
+
+	m := startMain(t, Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "steps.db"), SprintDays: 10, SprintStart: time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)})
+	defer m.Close()
+	base := "http://" + m.Addr()
+	for _, q := range []string{"component=api&version=1&owner=o&status=build&time=2026-01-12", "component=api&version=1&owner=o&status=finished&time=2026-01-12T00:10:00Z"} {
+		if status, body := httpDo(t, "POST", base+"/v1/steps?"+q); status != 201 {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+	}
+	status, body := httpDo(t, "GET", base+"/v1/stats?bucket=sprint")
+	if status != 200 || !strings.Contains(body, `"sprint_days":10`) || !strings.Contains(body, `"start":"2026-01-07T00:00:00Z"`) {
+		t.Errorf("stats = %d %.400s, want 10-day sprints from 2026-01-07", status, body)
+	}
+}

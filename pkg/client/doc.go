@@ -31,8 +31,10 @@
 //
 // The server groups steps into deployments (see model.Deployment) and
 // measures them. Deployments iterates over them page by page, as Steps does
-// over steps; Stats returns durations per bucket, the slowest steps and the
-// growth rate; WriteStats copies the server's own JSON or CSV of the same:
+// over steps; Stats returns durations per bucket, the slowest steps, the
+// robust growth rate with its interval and the steps to blame; Changes the
+// moments deploy time shifted and the steps that moved; WriteStats and
+// WriteChanges copy the server's own JSON or CSV of the same:
 //
 //	for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api"}}) {
 //		if err != nil {
@@ -41,7 +43,11 @@
 //		fmt.Println(d.Version, d.Outcome, model.HumanDuration(d.DurationSeconds))
 //	}
 //	st, err := c.Stats(ctx, model.Filter{Component: "api"}, model.StatsOptions{Bucket: model.BucketSprint})
-//	fmt.Println(st.Summary)
+//	fmt.Println(st.Summary, st.Trend.Direction, st.Trend.Blame)
+//	cs, err := c.Changes(ctx, model.Filter{Component: "api"}, model.ChangesOptions{})
+//	for _, ch := range cs.Changes {
+//		fmt.Println(ch.Time, ch.Version, ch.ChangePercent)
+//	}
 //
 // RecordBatch stores many steps at once, all or nothing, keeping their
 // times; SendBatch does it under a key of the caller's and says whether the

@@ -57,9 +57,14 @@ func (c *Client) WriteStats(ctx context.Context, w io.Writer, f model.Filter, op
 	if err != nil {
 		return err
 	}
-	req := request{method: http.MethodGet, path: "/v1/stats", query: q}
+	return c.writeRendered(ctx, w, request{method: http.MethodGet, path: "/v1/stats", query: q}, format)
+}
+
+// writeRendered copies the server's rendering of req, in format FormatJSON
+// or FormatCSV, to w once it has been read whole and checked.
+func (c *Client) writeRendered(ctx context.Context, w io.Writer, req request, format string) error {
 	var buf bytes.Buffer
-	err = c.do(ctx, req, func(resp *http.Response) error {
+	err := c.do(ctx, req, func(resp *http.Response) error {
 		buf.Reset()
 		if _, err := io.Copy(&buf, resp.Body); err != nil {
 			return err

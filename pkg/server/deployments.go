@@ -134,7 +134,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	opts, err := statsOptions(p)
+	opts, err := statsOptions(p, s.sprintDefaults())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -162,10 +162,17 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, stats)
 }
 
+// sprintDefaults are the team's sprint calendar, the server's setting:
+// what a request that names no sprint_start or sprint_days gets.
+func (s *Server) sprintDefaults() model.StatsOptions {
+	return model.StatsOptions{SprintDays: s.sprintDays, SprintStart: s.sprintStart}
+}
+
 // statsOptions reads the bucket, sprint and outcome parameters of a stats
 // request (GET /v1/stats and the retrospective page) and validates them.
-func statsOptions(p params) (model.StatsOptions, error) {
-	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"]}
+// Sprint parameters not given take def's (the server's calendar).
+func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) {
+	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"], SprintDays: def.SprintDays, SprintStart: def.SprintStart}
 	if v, ok := p["sprint_days"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -199,9 +206,13 @@ func (p params) present(given params) params {
 
 // StatsCSVHeader is the header row of stats as CSV: one long table. kind is
 // bucket (deploy durations per bucket), step (a step name over the whole
-// range), step_bucket (a step name per bucket) or trend (name and value).
+// range, with its own growth and its share of the deployment's growth),
+// step_bucket (a step name per bucket) or trend (name and value: the
+// robust growth with its interval, direction, method, outliers and blame,
+// then the least-squares fields kept for continuity).
 var StatsCSVHeader = []string{"kind", "name", "start", "end", "count", "p50_seconds", "p90_seconds", "max_seconds",
-	"mean_seconds", "share_percent", "value"}
+	"mean_seconds", "share_percent", "value",
+	"growth_percent_per_week", "growth_percent_per_week_low", "growth_percent_per_week_high", "direction", "share_of_growth_percent"}
 
 func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.Stats) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -214,33 +225,46 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		return formatSeconds(*v)
 	}
 	day := func(t time.Time) string { return model.FormatSpreadsheetTime(t) }
-	row := func(kind, name string, start, end string, d model.Durations, share, value string) {
-		cw.Write([]string{kind, model.NeutraliseCell(name), start, end, strconv.Itoa(d.Count), opt(d.P50Seconds), //nolint:errcheck // checked at Flush
-			opt(d.P90Seconds), opt(d.MaxSeconds), opt(d.MeanSeconds), share, value})
+	row := func(kind, name string, start, end string, d model.Durations, share, value string, growth ...string) {
+		rec := []string{kind, model.NeutraliseCell(name), start, end, strconv.Itoa(d.Count), opt(d.P50Seconds),
+			opt(d.P90Seconds), opt(d.MaxSeconds), opt(d.MeanSeconds), share, value}
+		rec = append(rec, growth...)
+		for len(rec) < len(StatsCSVHeader) {
+			rec = append(rec, "")
+		}
+		cw.Write(rec) //nolint:errcheck // checked at Flush
 	}
 	cw.Write(StatsCSVHeader) //nolint:errcheck // checked at Flush
 	for _, b := range st.Buckets {
 		row("bucket", "", day(b.Start), day(b.End), b.Durations, "", "")
 	}
 	for _, step := range st.Steps {
-		row("step", step.Status, "", "", step.Durations, formatSeconds(step.SharePercent), "")
+		row("step", step.Status, "", "", step.Durations, formatSeconds(step.SharePercent), "",
+			formatSeconds(step.Trend.GrowthPercentPerWeek), formatSeconds(step.Trend.GrowthPercentPerWeekLow),
+			formatSeconds(step.Trend.GrowthPercentPerWeekHigh), step.Trend.Direction, opt(step.ShareOfGrowthPercent))
 	}
 	for _, step := range st.Steps {
 		for _, b := range step.Buckets {
 			row("step_bucket", step.Status, day(b.Start), day(b.End), b.Durations, "", "")
 		}
 	}
-	for _, kv := range []struct {
-		name string
-		v    float64
-	}{
-		{"slope_seconds_per_week", st.Trend.SlopeSecondsPerWeek},
-		{"slope_percent_of_mean_per_week", st.Trend.SlopePercentOfMeanPerWeek},
-		{"growth_percent_per_week", st.Trend.GrowthPercentPerWeek},
-		{"growth_percent_per_sprint", st.Trend.GrowthPercentPerSprint},
-		{"mean_seconds", st.Trend.MeanSeconds},
+	t := st.Trend
+	for _, kv := range [][2]string{
+		{"growth_percent_per_week", formatSeconds(t.GrowthPercentPerWeek)},
+		{"growth_percent_per_week_low", formatSeconds(t.GrowthPercentPerWeekLow)},
+		{"growth_percent_per_week_high", formatSeconds(t.GrowthPercentPerWeekHigh)},
+		{"growth_percent_per_sprint", formatSeconds(t.GrowthPercentPerSprint)},
+		{"direction", t.Direction},
+		{"method", t.Method},
+		{"points", strconv.Itoa(t.Points)},
+		{"outliers", strconv.Itoa(t.Outliers)},
+		// Statuses are the users' text: neutralised like every name.
+		{"blame", model.NeutraliseCell(strings.Join(t.Blame, ";"))},
+		{"slope_seconds_per_week", formatSeconds(t.SlopeSecondsPerWeek)},
+		{"slope_percent_of_mean_per_week", formatSeconds(t.SlopePercentOfMeanPerWeek)},
+		{"mean_seconds", formatSeconds(t.MeanSeconds)},
 	} {
-		row("trend", kv.name, "", "", model.Durations{Count: st.Deployments}, "", formatSeconds(kv.v))
+		row("trend", kv[0], "", "", model.Durations{Count: st.Deployments}, "", kv[1])
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

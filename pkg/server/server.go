@@ -55,6 +55,12 @@ type Config struct {
 	Version string
 	// Tokens, when any, are required on the API (see ParseTokens).
 	Tokens []Token
+	// SprintStart and SprintDays are the team's sprint calendar: the
+	// defaults of /v1/stats and the page when a request names no
+	// sprint_start or sprint_days. Zero means model.DefaultSprintStart and
+	// model.DefaultSprintDays.
+	SprintStart time.Time
+	SprintDays  int
 }
 
 // Server is the HTTP API. Create it with New.
@@ -71,6 +77,8 @@ type Server struct {
 	maxQueryBytes int
 	metrics       *metrics
 	handler       http.Handler
+	sprintStart   time.Time
+	sprintDays    int
 }
 
 // New returns the API as an http.Handler.
@@ -84,6 +92,8 @@ func New(cfg Config) *Server {
 		rules:         cfg.Rules,
 		maxFutureSkew: cfg.MaxFutureSkew,
 		tokens:        newTokenSet(cfg.Tokens),
+		sprintStart:   cfg.SprintStart,
+		sprintDays:    cfg.SprintDays,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -99,6 +109,12 @@ func New(cfg Config) *Server {
 	}
 	if len(s.rules.SuccessStatuses) == 0 && len(s.rules.FailureStatuses) == 0 && s.rules.StuckAfter == 0 {
 		s.rules = model.DefaultDeploymentRules()
+	}
+	if s.sprintDays <= 0 {
+		s.sprintDays = model.DefaultSprintDays
+	}
+	if s.sprintStart.IsZero() {
+		s.sprintStart = model.DefaultSprintStart
 	}
 	if s.maxFutureSkew <= 0 {
 		s.maxFutureSkew = DefaultMaxFutureSkew

@@ -150,12 +150,38 @@ type pageView struct {
 // uiQuery is the dashboard's filters as written in the URL (and the form).
 type uiQuery struct {
 	Component, Environment, Since, Until, Bucket, SprintDays, SprintStart string
+	// Calendar is the server's sprint calendar, what the sprint fields
+	// mean when left empty; shown as their placeholders.
+	Calendar model.StatsOptions
 }
 
-// dashboardQuery reads the dashboard's filters. Relative spans ("90d") are
-// taken back from now. Unknown parameters are ignored: a bookmark must keep
-// working when the page changes.
-func dashboardQuery(values url.Values, now time.Time) (uiQuery, model.Filter, model.StatsOptions, error) {
+// values writes the view back as URL parameters, those given only. since
+// is always written: empty, it means all history, not the default range.
+func (q uiQuery) values() url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{{"component", q.Component}, {"environment", q.Environment}, {"until", q.Until},
+		{"bucket", q.Bucket}, {"sprint_days", q.SprintDays}, {"sprint_start", q.SprintStart}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	v.Set("since", q.Since)
+	return v
+}
+
+// viewQuery reads the dashboard's view carried by a link from the page
+// (the view parameter of a timeline). Only the dashboard's own parameters
+// are kept: the back link it becomes leads to the page and nowhere else.
+func viewQuery(view string) (uiQuery, bool) {
+	values, err := url.ParseQuery(view)
+	if err != nil || view == "" {
+		return uiQuery{Since: uiDefaultSince}, false
+	}
+	return readUIQuery(values), true
+}
+
+// readUIQuery reads the dashboard's parameters as written.
+func readUIQuery(values url.Values) uiQuery {
 	q := uiQuery{
 		Component:   strings.TrimSpace(values.Get("component")),
 		Environment: strings.TrimSpace(values.Get("environment")),
@@ -168,6 +194,14 @@ func dashboardQuery(values url.Values, now time.Time) (uiQuery, model.Filter, mo
 	if !values.Has("since") {
 		q.Since = uiDefaultSince
 	}
+	return q
+}
+
+// dashboardQuery reads the dashboard's filters. Relative spans ("90d") are
+// taken back from now. Unknown parameters are ignored: a bookmark must keep
+// working when the page changes.
+func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (uiQuery, model.Filter, model.StatsOptions, error) {
+	q := readUIQuery(values)
 	f := model.Filter{Component: q.Component, Environment: q.Environment}
 	var err error
 	if q.Since != "" {
@@ -189,7 +223,7 @@ func dashboardQuery(values url.Values, now time.Time) (uiQuery, model.Filter, mo
 			p[name] = v
 		}
 	}
-	opts, err := statsOptions(p)
+	opts, err := statsOptions(p, def)
 	return q, f, opts, err
 }
 
@@ -202,7 +236,8 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	q, f, opts, err := dashboardQuery(r.URL.Query(), now)
+	q, f, opts, err := dashboardQuery(r.URL.Query(), now, s.sprintDefaults())
+	q.Calendar = s.sprintDefaults()
 	v := &pageView{Title: "Deploy durations", SignedIn: s.tokens != nil, Query: q, Content: "dashboard"}
 	if err != nil {
 		v.Error = model.ErrorMessage(err)
@@ -236,6 +271,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 // deployments as GET /v1/deployments would list them.
 type dashboard struct {
 	stats        model.Stats
+	changes      model.Changes
 	recent       []*model.Deployment // newest first
 	total        int                 // every deployment in range, running and failed ones too
 	running      int
@@ -246,12 +282,19 @@ type dashboard struct {
 
 func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (dashboard, error) {
 	acc := model.NewStatsAccumulator(opts)
+	// The changes come from the same pass: the page reads the store once.
+	copts := model.ChangesOptions{Outcome: opts.Outcome}
+	if err := copts.Validate(); err != nil {
+		return dashboard{}, err
+	}
+	changes := model.NewChangesAccumulator(copts)
 	latest := newestDeployments{max: uiRecent}
 	unfinished := newestDeployments{max: uiRecent}
 	var d dashboard
 	components, environments := map[string]bool{}, map[string]bool{}
 	err := s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
 		acc.Add(dep)
+		changes.Add(dep)
 		d.total++
 		latest.add(dep)
 		if dep.Outcome == model.OutcomeInProgress {
@@ -274,6 +317,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		return d, err
 	}
 	d.stats = acc.Result()
+	d.changes = changes.Result()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
 	d.recent = latest.list
@@ -377,8 +421,15 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Title = found.Component + " " + found.Version
-	v.Query.Component, v.Query.Environment = found.Component, found.Environment
-	v.Data = newTimelineView(found, now)
+	// The page's view, carried in the link, comes back in the filters and
+	// the back link; without one, the deployment's component.
+	view, ok := viewQuery(values.Get("view"))
+	if !ok {
+		view.Component, view.Environment = found.Component, found.Environment
+	}
+	view.Calendar = s.sprintDefaults()
+	v.Query = view
+	v.Data = newTimelineView(found, now, view)
 	s.renderPage(w, r, http.StatusOK, v)
 }
 

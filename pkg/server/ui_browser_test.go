@@ -329,6 +329,54 @@ func TestBrowserDashboard(t *testing.T) {
 		b.screenshot(t, "timeline-1280x800.png", false)
 	})
 
+	t.Run("TimelineAndBackKeepThePageView", func(t *testing.T) {
+		b.navigate(t, chromedp.Navigate(srv.URL+"/?component=api&since=120d&bucket=sprint&sprint_days=7"))
+		b.navigate(t, chromedp.Click(chromedp.CSS(`#recent tbody tr.success td:nth-child(2) a`)))
+		b.run(t, chromedp.WaitVisible(chromedp.ID("timeline")))
+		form := eval[[]string](t, b, `['f-component', 'f-since', 'f-bucket', 'f-sprint-days'].map(id => document.getElementById(id).value)`)
+		if strings.Join(form, " ") != "api 120d sprint 7" {
+			t.Errorf("the timeline's filters are %q, want the page's view", form)
+		}
+		b.navigate(t, chromedp.Click(chromedp.CSS(`#timeline .crumbs a`)))
+		b.run(t, chromedp.WaitVisible(chromedp.ID("trend")))
+		u, err := url.Parse(eval[string](t, b, `location.href`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := u.Query(); u.Path != "/" || q.Get("component") != "api" || q.Get("since") != "120d" || q.Get("bucket") != "sprint" || q.Get("sprint_days") != "7" {
+			t.Errorf("back at %s, want the page's view", u)
+		}
+		if h := eval[string](t, b, `document.getElementById('trend-title').textContent`); h != "Deploy duration per 7-day sprint" {
+			t.Errorf("heading %q", h)
+		}
+		b.noConsoleErrors(t)
+	})
+
+	t.Run("ChangesAreMarkedOnTheChart", func(t *testing.T) {
+		b.navigate(t, chromedp.Navigate(srv.URL+"/?since="))
+		listed := eval[int](t, b, `document.querySelectorAll('ol.changes li').length`)
+		marked := eval[int](t, b, `document.querySelectorAll('#trend svg.trend g.change').length`)
+		if listed != marked {
+			t.Errorf("%d changes listed, %d marked on the chart", listed, marked)
+		}
+		if listed == 0 {
+			t.Logf("no change found (the change-point estimator may not be in yet)")
+			return
+		}
+		// Each marker stands inside the chart, and its link opens the
+		// first slow deployment's timeline.
+		xs := eval[[]float64](t, b, `[...document.querySelectorAll('#trend line.change')].map(l => l.getBoundingClientRect().x)`)
+		box := eval[[]float64](t, b, `(r => [r.left, r.right])(document.querySelector('#trend svg.trend').getBoundingClientRect())`)
+		for _, x := range xs {
+			if x < box[0] || x > box[1] {
+				t.Errorf("marker at %g, chart from %v", x, box)
+			}
+		}
+		b.navigate(t, chromedp.Click(chromedp.CSS(`ol.changes li a`)))
+		b.run(t, chromedp.WaitVisible(chromedp.ID("timeline")))
+		b.noConsoleErrors(t)
+	})
+
 	t.Run("Phone", func(t *testing.T) {
 		b.run(t, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 		b.navigate(t, chromedp.Navigate(srv.URL+"/"))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,12 +48,23 @@ type dashboardView struct {
 	Stuck      int
 	BucketWord string // "week", "sprint", …
 	Latest     *model.BucketStats
-	Growth     string // "+1.9 %", signed
+	Growth     string // "+1.9 %", signed, or "no clear trend"
+	GrowthNote string // the 95 % interval, in words
 	Sprint     string
-	Slower     bool
+	TrendClass string // worse (growing), better (shrinking) or "" (flat)
 	Trend      trendChart
 	Steps      []stepRow
-	Recent     []recentRow
+	// Blame says which steps account for the growth; BlameNote that they
+	// lead the table.
+	Blame string
+	// Outliers link to the deployments left out of the trend (the first
+	// few); OutlierCount counts them all.
+	Outliers     []outlierLink
+	OutlierCount int
+	MoreOutliers int
+	// Changes are the shifts of deploy time, numbered as on the chart.
+	Changes []changeRow
+	Recent  []recentRow
 	// Components and Environments are suggestions for the filter form.
 	Components   []string
 	Environments []string
@@ -61,8 +73,12 @@ type dashboardView struct {
 	Range   string
 }
 
+// uiOutliersListed is how many outliers the page names; it counts them all.
+const uiOutliersListed = 10
+
 func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOptions, now time.Time) *dashboardView {
 	st := d.stats
+	view := q.values().Encode()
 	v := &dashboardView{
 		Stats:        st,
 		Total:        d.total,
@@ -71,10 +87,8 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		BucketWord:   opts.Bucket,
 		Components:   d.components,
 		Environments: d.environments,
-		Growth:       fmt.Sprintf("%+.1f %%", st.Trend.GrowthPercentPerWeek),
-		Sprint:       fmt.Sprintf("%+.1f %%", st.Trend.GrowthPercentPerSprint),
-		Slower:       st.Trend.GrowthPercentPerWeek > 0,
 	}
+	v.Growth, v.GrowthNote, v.Sprint, v.TrendClass = headline(st.Trend)
 	if opts.Bucket == model.BucketSprint {
 		v.BucketWord = fmt.Sprintf("%d-day sprint", opts.SprintDays)
 	}
@@ -86,8 +100,27 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	}
 	v.Trend = newTrendChart(st.Buckets, opts)
 	colours := stepColours(st.Steps)
-	for _, s := range st.Steps {
-		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts))
+	for _, s := range blamedFirst(st) {
+		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
+	}
+	v.Blame = model.BlamePhrase(st)
+
+	outliers := map[model.DeploymentKey]bool{}
+	v.OutlierCount = max(st.Trend.Outliers, len(st.Outliers))
+	for i, o := range st.Outliers {
+		key := model.DeploymentKey{Component: o.Component, Version: o.Version, Environment: o.Environment, Attempt: o.Attempt}
+		outliers[key] = true
+		if i < uiOutliersListed {
+			v.Outliers = append(v.Outliers, outlierLink{OutlierRef: o, Link: timelineLink(key, view)})
+		}
+	}
+	v.MoreOutliers = v.OutlierCount - len(v.Outliers)
+	for i, c := range d.changes.Changes {
+		row := newChangeRow(i+1, c, view)
+		v.Changes = append(v.Changes, row)
+		if m, ok := v.Trend.marker(st.Buckets, row); ok {
+			v.Trend.Markers = append(v.Trend.Markers, m)
+		}
 	}
 	// Phase bars share one scale, the longest finished deployment listed, so
 	// rows compare; a deployment stuck for hours is cut at the edge.
@@ -98,7 +131,10 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		}
 	}
 	for _, dep := range d.recent {
-		v.Recent = append(v.Recent, newRecentRow(dep, colours, longest, now))
+		row := newRecentRow(dep, colours, longest, now, view)
+		// Component, version, environment and attempt name a deployment.
+		row.Outlier = outliers[model.DeploymentKey{Component: dep.Component, Version: dep.Version, Environment: dep.Environment, Attempt: dep.Attempt}]
+		v.Recent = append(v.Recent, row)
 	}
 	api := url.Values{}
 	for _, kv := range [][2]string{{"component", f.Component}, {"environment", f.Environment}, {"bucket", opts.Bucket}} {
@@ -126,6 +162,105 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	return v
 }
 
+// headline gives the page's growth figures from the robust trend: the
+// growth a week and its interval, a sprint's, and the colour they read in.
+// A flat trend says "no clear trend" rather than a figure that only noise
+// made. A trend without a direction (a fit that names no method) shows its
+// figures as they are.
+func headline(t model.Trend) (growth, note, sprint, class string) {
+	growth = fmt.Sprintf("%+.1f %%", t.GrowthPercentPerWeek)
+	sprint = fmt.Sprintf("%+.1f %%", t.GrowthPercentPerSprint)
+	interval := fmt.Sprintf("95 %% interval %+.1f to %+.1f %%", t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh)
+	switch t.Direction {
+	case model.DirectionGrowing:
+		return growth, interval, sprint, "worse"
+	case model.DirectionShrinking:
+		return growth, interval, sprint, "better"
+	case model.DirectionFlat:
+		if t.GrowthPercentPerWeekLow < t.GrowthPercentPerWeekHigh {
+			note = interval
+		}
+		return "no clear trend", note, "–", ""
+	}
+	if t.GrowthPercentPerWeek > 0 {
+		return growth, "", sprint, "worse"
+	}
+	return growth, "", sprint, "better"
+}
+
+// blamedFirst orders the steps for the table: the blamed ones first, in
+// the order of blame, then the others slowest first.
+func blamedFirst(st model.Stats) []model.StepStats {
+	out := make([]model.StepStats, 0, len(st.Steps))
+	for _, name := range st.Trend.Blame {
+		for _, s := range st.Steps {
+			if s.Status == name {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, s := range st.Steps {
+		if !slices.Contains(st.Trend.Blame, s.Status) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// outlierLink is a deployment left out of the trend, and its timeline.
+type outlierLink struct {
+	model.OutlierRef
+	Link string
+}
+
+// changeRow is one shift of deploy time, listed under the chart and
+// marked on it with its number.
+type changeRow struct {
+	model.Change
+	N     int
+	Link  string // the timeline of the first deployment after it
+	Shift string // "+38 % (9m02s → 12m28s)"
+	Moved string // "tests +3m10s (92 %)"
+	Worse bool
+}
+
+func newChangeRow(n int, c model.Change, view string) changeRow {
+	r := changeRow{Change: c, N: n, Worse: c.ChangePercent > 0,
+		Link: timelineLink(model.DeploymentKey{Component: c.Component, Version: c.Version, Environment: c.Environment, Attempt: c.Attempt}, view),
+		Shift: fmt.Sprintf("%+.0f %% (%s → %s)", math.Round(c.ChangePercent), model.HumanDuration(c.BeforeP50Seconds),
+			model.HumanDuration(c.AfterP50Seconds))}
+	var moved []string
+	for _, s := range model.MovedSteps(c) {
+		moved = append(moved, model.StepChangePhrase(s))
+	}
+	r.Moved = strings.Join(moved, ", ")
+	return r
+}
+
+// changeMarker is a change drawn on the chart: a vertical line at its
+// time, numbered as in the list under the chart.
+type changeMarker struct {
+	X     string // in percent
+	N     int
+	Title string
+	Worse bool
+}
+
+// marker places a change on the chart, within its bucket by time; false
+// when it falls outside the chart's buckets.
+func (c *trendChart) marker(buckets []model.BucketStats, r changeRow) (changeMarker, bool) {
+	n := len(buckets)
+	for i, b := range buckets {
+		if r.Time.Before(b.Start) || !r.Time.Before(b.End) {
+			continue
+		}
+		frac := float64(r.Time.Sub(b.Start)) / float64(b.End.Sub(b.Start))
+		title := fmt.Sprintf("Change %d: %s %s, %s", r.N, r.Component, r.Version, r.Shift)
+		return changeMarker{X: pct(trendLeftPct + trendWPct*(float64(i)+frac)/float64(n)), N: r.N, Title: title, Worse: r.Worse}, true
+	}
+	return changeMarker{}, false
+}
+
 // trendChart is the deploy-duration chart: p50 and p90 lines over count
 // bars, one column per bucket.
 type trendChart struct {
@@ -141,6 +276,7 @@ type trendChart struct {
 	MaxCount                 int
 	R                        float64 // the points' radius: smaller when they crowd
 	Label                    string  // the chart's accessible summary
+	Markers                  []changeMarker
 }
 
 type tick struct {
@@ -371,13 +507,20 @@ func stepColours(steps []model.StepStats) map[string]string {
 // stepRow is one line of the slowest-steps table.
 type stepRow struct {
 	model.StepStats
-	Colour    string
-	ShareW    float64 // bar width, of 100
-	P50Path   string
-	P90Path   string
-	First     string // p50 in the first bucket with data
-	Last      string // …and in the last
-	SparkText string
+	Blamed bool
+	// Growth is the step's own growth a week, "–" without a robust fit;
+	// GrowthClass colours it. ShareOfGrowth is its part of the
+	// deployment's growth, "–" when the deployment does not grow.
+	Growth        string
+	GrowthClass   string
+	ShareOfGrowth string
+	Colour        string
+	ShareW        float64 // bar width, of 100
+	P50Path       string
+	P90Path       string
+	First         string // p50 in the first bucket with data
+	Last          string // …and in the last
+	SparkText     string
 }
 
 // Sparkline geometry: a stretched viewBox, in units.
@@ -386,8 +529,19 @@ const (
 	sparkH = 30.0
 )
 
-func newStepRow(s model.StepStats, colour string, opts model.StatsOptions) stepRow {
-	r := stepRow{StepStats: s, Colour: colour, ShareW: math.Max(s.SharePercent, 0.3)}
+func newStepRow(s model.StepStats, colour string, opts model.StatsOptions, blamed bool) stepRow {
+	r := stepRow{StepStats: s, Colour: colour, ShareW: math.Max(s.SharePercent, 0.3), Blamed: blamed, Growth: "–", ShareOfGrowth: "–"}
+	switch s.Trend.Direction {
+	case model.DirectionGrowing:
+		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", s.Trend.GrowthPercentPerWeek), "worse"
+	case model.DirectionShrinking:
+		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", s.Trend.GrowthPercentPerWeek), "better"
+	case model.DirectionFlat:
+		r.Growth = fmt.Sprintf("%+.1f %% (flat)", s.Trend.GrowthPercentPerWeek)
+	}
+	if s.ShareOfGrowthPercent != nil {
+		r.ShareOfGrowth = fmt.Sprintf("%.0f %%", *s.ShareOfGrowthPercent)
+	}
 	// A sparkline shows the shape, so it spans the step's own range rather
 	// than starting at zero; the numbers beside it say how far it moved.
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -444,9 +598,10 @@ func widenDot(d string) string {
 // recentRow is one line of the recent-deployments table.
 type recentRow struct {
 	*model.Deployment
-	Link   string
-	Phases []phaseBar // stacked, in the stretched layer
-	Label  string     // the phases in words
+	Link    string
+	Outlier bool       // left out of the trend
+	Phases  []phaseBar // stacked, in the stretched layer
+	Label   string     // the phases in words
 }
 
 type phaseBar struct {
@@ -456,8 +611,8 @@ type phaseBar struct {
 	Running bool
 }
 
-func newRecentRow(d *model.Deployment, colours map[string]string, longest float64, now time.Time) recentRow {
-	r := recentRow{Deployment: d, Link: deploymentLink(d)}
+func newRecentRow(d *model.Deployment, colours map[string]string, longest float64, now time.Time, view string) recentRow {
+	r := recentRow{Deployment: d, Link: timelineLink(d.Key(), view)}
 	if longest <= 0 {
 		longest = 1
 	}
@@ -490,12 +645,18 @@ func newRecentRow(d *model.Deployment, colours map[string]string, longest float6
 	return r
 }
 
-func deploymentLink(d *model.Deployment) string {
+// timelineLink is the URL of a deployment's timeline. view is the
+// dashboard's query, carried along so that the timeline's back link
+// returns to the same view (filters, bucket and sprint).
+func timelineLink(k model.DeploymentKey, view string) string {
 	v := url.Values{}
-	v.Set("component", d.Component)
-	v.Set("version", d.Version)
-	v.Set("environment", d.Environment)
-	v.Set("attempt", strconv.Itoa(d.Attempt))
+	v.Set("component", k.Component)
+	v.Set("version", k.Version)
+	v.Set("environment", k.Environment)
+	v.Set("attempt", strconv.Itoa(k.Attempt))
+	if view != "" {
+		v.Set("view", view)
+	}
 	return "/ui/deployment?" + v.Encode()
 }
 
@@ -519,13 +680,13 @@ type timelinePhase struct {
 	Colour  string
 }
 
-func newTimelineView(d *model.Deployment, now time.Time) *timelineView {
+func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timelineView {
 	v := &timelineView{D: d, Duration: d.DurationSeconds}
 	total := d.DurationSeconds
 	if total <= 0 {
 		total = 1
 	}
-	v.Back = "/?" + url.Values{"component": {d.Component}, "environment": {d.Environment}}.Encode()
+	v.Back = "/?" + view.values().Encode()
 	for i, p := range d.Steps {
 		// Rows are labelled, so bars need no colour of their own; one colour
 		// also cannot disagree with the dashboard's colours for the steps.

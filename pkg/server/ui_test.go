@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -195,8 +196,9 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("page lacks %q", want)
 			}
 		}
-		// The slowest step is tests: it grows fastest.
-		if i, j := strings.Index(p.body, `</svg> tests</th>`), strings.Index(p.body, `</svg> build</th>`); i < 0 || j < 0 || i > j {
+		// The slowest step is tests: it grows fastest (and, once blamed,
+		// carries a badge after its name).
+		if i, j := strings.Index(p.body, `</svg> tests`), strings.Index(p.body, `</svg> build`); i < 0 || j < 0 || i > j {
 			t.Errorf("tests should lead the slowest steps (tests at %d, build at %d)", i, j)
 		}
 	})
@@ -314,6 +316,41 @@ func TestDashboard(t *testing.T) {
 		}
 		if bad := getPage(t, nil, ts.URL, "/ui/deployment?component=api"); bad.status != 400 {
 			t.Errorf("deployment without version = %d", bad.status)
+		}
+	})
+
+	t.Run("TimelineAndBackKeepThePageView", func(t *testing.T) {
+		p := getPage(t, nil, ts.URL, "/?component=api&since=60d&bucket=sprint&sprint_days=7")
+		link := regexp.MustCompile(`<a href="(/ui/deployment\?[^"]+)">api `).FindStringSubmatch(p.body)
+		if link == nil {
+			t.Fatal("no deployment link")
+		}
+		tl := getPage(t, nil, ts.URL, html.UnescapeString(link[1]))
+		if tl.status != 200 {
+			t.Fatalf("timeline = %d", tl.status)
+		}
+		for _, want := range []string{`id="f-component" name="component" value="api"`, `id="f-since" name="since" value="60d"`,
+			`<option value="sprint" selected>`, `name="sprint_days" value="7"`} {
+			if !strings.Contains(tl.body, want) {
+				t.Errorf("the timeline's filters lack %q", want)
+			}
+		}
+		back := regexp.MustCompile(`<p class="crumbs"><a href="([^"]+)">`).FindStringSubmatch(tl.body)
+		if back == nil {
+			t.Fatal("no back link")
+		}
+		u, err := url.Parse(html.UnescapeString(back[1]))
+		if err != nil || u.Path != "/" || u.Query().Encode() != "bucket=sprint&component=api&since=60d&sprint_days=7" {
+			t.Fatalf("back link %q, want the page's view", back[1])
+		}
+		again := getPage(t, nil, ts.URL, u.String())
+		if again.status != 200 || !strings.Contains(again.body, "Deploy duration per 7-day sprint") || !strings.Contains(again.body, `value="60d"`) {
+			t.Errorf("back on the page: %d, view lost", again.status)
+		}
+		// Without a view, back leads to the deployment's component.
+		plain := getPage(t, nil, ts.URL, "/ui/deployment?component=web&version=2.0.0&environment=production&attempt=1")
+		if !strings.Contains(plain.body, `<p class="crumbs"><a href="/?component=web&amp;environment=production&amp;since=90d">`) {
+			t.Errorf("back link without a view:\n%s", regexp.MustCompile(`<p class="crumbs">.*`).FindString(plain.body))
 		}
 	})
 

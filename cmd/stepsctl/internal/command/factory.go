@@ -50,6 +50,10 @@ type Config struct {
 	Timeout  time.Duration
 	SpoolDir string
 	File     string // the config file read, if any
+	// SprintStart and SprintDays are the team's sprint calendar as
+	// configured (sprint.start, sprint.days), unchecked; "" when unset.
+	SprintStart string
+	SprintDays  string
 }
 
 // NewFactory returns the factory of the real program.

@@ -64,8 +64,9 @@ type harness struct {
 	url     string
 	wrap    func(http.Handler) http.Handler
 	tokens  []server.Token
-	server  *clock // the server's clock
-	cli     *clock // stepsctl's clock
+	config  func(*server.Config) // changes the server's config
+	server  *clock               // the server's clock
+	cli     *clock               // stepsctl's clock
 	env     map[string]string
 	stdin   string
 	factory *command.Factory // of the last run
@@ -80,6 +81,11 @@ type harnessOption func(*harness)
 
 func withWrap(w func(http.Handler) http.Handler) harnessOption {
 	return func(h *harness) { h.wrap = w }
+}
+
+// withServerConfig lets a test set the server's config.
+func withServerConfig(f func(*server.Config)) harnessOption {
+	return func(h *harness) { h.config = f }
 }
 
 func withTokens(list string) harnessOption {
@@ -119,7 +125,11 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 // that records spooled for it are delivered to it.
 func (h *harness) start() {
 	h.t.Helper()
-	var handler http.Handler = server.New(server.Config{Store: h.store, Now: h.server.Now, Tokens: h.tokens})
+	cfg := server.Config{Store: h.store, Now: h.server.Now, Tokens: h.tokens}
+	if h.config != nil {
+		h.config(&cfg)
+	}
+	var handler http.Handler = server.New(cfg)
 	if h.wrap != nil {
 		handler = h.wrap(handler)
 	}

@@ -36,7 +36,9 @@ Configuration, highest precedence first:
                       STEPSCTL_SPOOL_DIR, STEPSCTL_CONFIG
   config file         $XDG_CONFIG_HOME/stepsctl/config.yaml
                       (~/.config/stepsctl/config.yaml), keys server, token,
-                      timeout, spool-dir
+                      timeout, spool-dir, and sprint.start, sprint.days (the
+                      team's sprint calendar, defaults of "stepsctl stats";
+                      env STEPSCTL_SPRINT_START, STEPSCTL_SPRINT_DAYS)
   defaults            server http://localhost:8080, timeout 30s,
                       spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl)
 
@@ -67,6 +69,9 @@ const rootExample = `  # Record a step of a deploy (owner defaults to the curren
   # Are deploys getting slower? Per two-week sprint
   stepsctl stats --component api --by sprint
 
+  # When did they get slower, and which step moved?
+  stepsctl changes --component api --env production
+
   # Move history over from the original service
   stepsctl import old-service-export.csv
 
@@ -79,6 +84,12 @@ const skipConfig = "stepsctl/skip-config"
 
 // globalKeys are the settings bound to flags, env and the config file.
 var globalKeys = []string{"server", "token", "timeout", "spool-dir"}
+
+// sprintKeys are the team's sprint calendar, from env or the config file:
+// the defaults of stats' --sprint-start and --sprint-days. They are read
+// as given and checked by the commands that use them, so that a mistake
+// there never stops a deploy script's record.
+var sprintKeys = []string{"sprint.start", "sprint.days"}
 
 // NewCmdRoot returns the stepsctl command with all its subcommands.
 func NewCmdRoot(f *Factory) *cobra.Command {
@@ -127,6 +138,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdFlush(f, nil),
 		NewCmdDeployments(f, nil),
 		NewCmdStats(f, nil),
+		NewCmdChanges(f, nil),
 		NewCmdRun(f, nil),
 		NewCmdImport(f, nil),
 		NewCmdVersion(f),
@@ -141,7 +153,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	v := f.Viper
 	v.SetEnvPrefix("STEPSCTL")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
 	v.AutomaticEnv()
 	flags := cmd.Flags()
 	for _, key := range append(globalKeys, "config") {
@@ -172,6 +184,8 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	f.Config.Server = v.GetString("server")
 	f.Config.Token = v.GetString("token")
 	f.Config.SpoolDir = v.GetString("spool-dir")
+	f.Config.SprintStart = configText(v.Get("sprint.start"))
+	f.Config.SprintDays = configText(v.Get("sprint.days"))
 	timeout, err := parseDuration(v.GetString("timeout"))
 	if err != nil || timeout <= 0 {
 		return usageErrorf("timeout %q must be a positive duration such as 10s or 2m", v.GetString("timeout"))
@@ -181,6 +195,18 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 		return &UsageError{Err: errors.New(strings.TrimPrefix(err.Error(), "client: "))}
 	}
 	return nil
+}
+
+// configText reads a setting as text. YAML hands an unquoted date over
+// as a time, which is taken back to its day.
+func configText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		return v.UTC().Format(time.DateOnly)
+	}
+	return strings.TrimSpace(fmt.Sprint(v))
 }
 
 // parseDuration reads a duration as viper hands it over: "30s" from a flag
@@ -200,12 +226,13 @@ func parseDuration(s string) (time.Duration, error) {
 // not silently ignored.
 func checkConfigKeys(keys []string) error {
 	known := map[string]bool{"config": true}
-	for _, k := range globalKeys {
+	all := append(append([]string{}, globalKeys...), sprintKeys...)
+	for _, k := range all {
 		known[k] = true
 	}
 	for _, k := range keys {
 		if !known[k] {
-			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(globalKeys, ", "))
+			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(all, ", "))
 		}
 	}
 	return nil

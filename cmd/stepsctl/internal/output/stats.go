@@ -86,9 +86,10 @@ func WriteStats(w io.Writer, o Options, st model.Stats) error {
 			rows = append(rows, []string{
 				s.Status, fmt.Sprintf("%.1f%%", s.SharePercent), fmt.Sprint(s.Count),
 				seconds(s.P50Seconds), seconds(s.P90Seconds), seconds(s.MeanSeconds), model.HumanDuration(s.TotalSeconds),
+				stepGrowth(s.Trend), percentOrDash(s.ShareOfGrowthPercent),
 			})
 		}
-		if err := renderTable(&buf, []string{"SLOWEST STEPS", "SHARE", "COUNT", "P50", "P90", "MEAN", "TOTAL"}, rows); err != nil {
+		if err := renderTable(&buf, []string{"SLOWEST STEPS", "SHARE", "COUNT", "P50", "P90", "MEAN", "TOTAL", "GROWTH/WEEK", "OF GROWTH"}, rows); err != nil {
 			return err
 		}
 		if n := len(st.Steps) - stepsShown; n > 0 {
@@ -100,9 +101,74 @@ func WriteStats(w io.Writer, o Options, st model.Stats) error {
 	if o.Terminal && len(st.Buckets) > 1 {
 		fmt.Fprintf(&buf, "P50 by %s: %s\n", st.Bucket, style(ansiCyan, Sparkline(st.Buckets)))
 	}
+	if line := TrendLine(st); line != "" {
+		fmt.Fprintln(&buf, line)
+	}
 	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// TrendLine says how the trend was fitted and names the deployments it
+// left out as junk — the summary that follows counts them, this line says
+// which: "Robust fit (theil-sen) over 88 deployments; left out as
+// outliers: api 0.0.1 (1.4s), api 0.0.2 (1.4s)." It is "" from a server
+// without the robust fit.
+func TrendLine(st model.Stats) string {
+	t := st.Trend.RobustTrend
+	if t.Method == "" {
+		return ""
+	}
+	line := fmt.Sprintf("Robust fit (%s) over %s", t.Method, countOf(t.Points, "deployment"))
+	if len(st.Outliers) > 0 {
+		var names []string
+		for i, o := range st.Outliers {
+			if i == outliersNamed {
+				break
+			}
+			name := o.Component + " " + o.Version
+			if o.Attempt > 1 {
+				name += fmt.Sprintf(" (attempt %d)", o.Attempt)
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", name, model.HumanDuration(o.DurationSeconds)))
+		}
+		line += "; left out as outliers: " + strings.Join(names, ", ")
+		if more := max(t.Outliers, len(st.Outliers)) - len(names); more > 0 {
+			line += fmt.Sprintf(" and %d more", more)
+		}
+	}
+	return line + "."
+}
+
+// outliersNamed is how many outliers the report names; -o json lists
+// them.
+const outliersNamed = 5
+
+// stepGrowth is a step's own growth a week, "-" when the server gave none.
+func stepGrowth(t model.RobustTrend) string {
+	if t.Method == "" {
+		return "-"
+	}
+	s := fmt.Sprintf("%+.1f%%", t.GrowthPercentPerWeek)
+	if t.Direction == model.DirectionFlat {
+		s += " (flat)"
+	}
+	return s
+}
+
+func percentOrDash(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", *v)
+}
+
+// countOf says "1 outlier", "3 outliers".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Bar draws v as a horizontal bar, full at top, width cells long. Unicode

@@ -61,3 +61,18 @@ func TestPhases(t *testing.T) {
 		t.Errorf("Outcome = %q", got)
 	}
 }
+
+func TestTrendLine(t *testing.T) {
+	st := model.Stats{Trend: model.Trend{RobustTrend: model.RobustTrend{Method: "theil-sen", Points: 88, Outliers: 7}},
+		Outliers: []model.OutlierRef{
+			{Component: "api", Version: "0.0.1", Attempt: 1, DurationSeconds: 1.4},
+			{Component: "api", Version: "1.2.0", Attempt: 2, DurationSeconds: 14400},
+		}}
+	want := "Robust fit (theil-sen) over 88 deployments; left out as outliers: api 0.0.1 (1.4s), api 1.2.0 (attempt 2) (4h00m) and 5 more."
+	if got := output.TrendLine(st); got != want {
+		t.Errorf("TrendLine = %q\nwant         %q", got, want)
+	}
+	if got := output.TrendLine(model.Stats{}); got != "" {
+		t.Errorf("without a robust fit: %q", got)
+	}
+}

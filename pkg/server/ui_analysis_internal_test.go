@@ -1,0 +1,138 @@
+package server
+
+import (
+	"bytes"
+	stdhtml "html"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// analysisDashboard is a dashboard as the robust analysis fills it: api
+// grows, migrate is to blame, two outliers were left out, and one change
+// happened in the third week.
+func analysisDashboard(direction string) dashboard {
+	f := func(v float64) *float64 { return &v }
+	week := func(i int) time.Time { return time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i) }
+	var buckets []model.BucketStats
+	for i := range 4 {
+		buckets = append(buckets, model.BucketStats{Start: week(i), End: week(i + 1),
+			Durations: model.Durations{Count: 5, P50Seconds: f(500 + 40*float64(i)), P90Seconds: f(600 + 40*float64(i)), MaxSeconds: f(700), MeanSeconds: f(520)}})
+	}
+	st := model.Stats{Bucket: "week", SprintDays: 14, Outcome: "success", Deployments: 20, Buckets: buckets,
+		Steps: []model.StepStats{
+			{Status: "tests", Durations: model.Durations{Count: 20, P50Seconds: f(300), P90Seconds: f(340)}, TotalSeconds: 6000, SharePercent: 60,
+				Buckets: buckets, Trend: model.RobustTrend{GrowthPercentPerWeek: 0.4, GrowthPercentPerWeekLow: -0.2, GrowthPercentPerWeekHigh: 1, Direction: model.DirectionFlat, Method: "theil-sen"},
+				ShareOfGrowthPercent: f(20)},
+			{Status: "migrate", Durations: model.Durations{Count: 20, P50Seconds: f(120), P90Seconds: f(150)}, TotalSeconds: 2400, SharePercent: 24,
+				Buckets: buckets, Trend: model.RobustTrend{GrowthPercentPerWeek: 4.1, GrowthPercentPerWeekLow: 3.5, GrowthPercentPerWeekHigh: 4.8, Direction: model.DirectionGrowing, Method: "theil-sen"},
+				ShareOfGrowthPercent: f(70)},
+		},
+		Trend: model.Trend{RobustTrend: model.RobustTrend{GrowthPercentPerWeek: 1.5, GrowthPercentPerSprint: 3.0,
+			GrowthPercentPerWeekLow: 1.1, GrowthPercentPerWeekHigh: 1.9, Direction: direction, Method: "theil-sen", Outliers: 2, Points: 18},
+			Blame: []string{"migrate"}},
+		Summary: "Deploy time grows 1.5 % a week (1.1–1.9 %).",
+		Outliers: []model.OutlierRef{
+			{Component: "api", Version: "0.0.1-test", Environment: "production", Attempt: 1, StartedAt: week(3), DurationSeconds: 0.4, MedianSeconds: 560},
+			{Component: "api", Version: "1.9.0", Environment: "production", Attempt: 1, StartedAt: week(2), DurationSeconds: 9000, MedianSeconds: 540},
+		},
+	}
+	if direction == model.DirectionFlat {
+		st.Trend.Blame = nil
+		st.Trend.GrowthPercentPerWeekLow = -0.4
+	}
+	changes := model.Changes{Changes: []model.Change{{Component: "api", Environment: "production", Time: week(2).Add(36 * time.Hour),
+		Version: "1.20.0", Attempt: 1, BeforeP50Seconds: 542, AfterP50Seconds: 748, ChangePercent: 38, PValue: 0.001,
+		Steps: []model.StepChange{{Status: "tests", BeforeP50Seconds: 300, AfterP50Seconds: 490, ChangeSeconds: 190, ShareOfChangePercent: 92}}}}}
+	outlier := &model.Deployment{Component: "api", Version: "0.0.1-test", Environment: "production", Attempt: 1, StartedAt: week(3),
+		Outcome: model.OutcomeSuccess, DurationSeconds: 0.4}
+	return dashboard{stats: st, changes: changes, total: 22, recent: []*model.Deployment{outlier}}
+}
+
+func renderDashboard(t *testing.T, d dashboard, query string) string {
+	t.Helper()
+	values, _ := url.ParseQuery(query)
+	q, f, opts, err := dashboardQuery(values, time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC), model.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &pageView{Title: "Deploy durations", Query: q, Content: "dashboard", Data: newDashboardView(d, q, f, opts, time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC))}
+	var buf bytes.Buffer
+	if err := ui.pages.ExecuteTemplate(&buf, "bottom", v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestDashboardShowsTheRobustAnalysis renders the page from a dashboard
+// filled as the estimators fill it: the headline's interval, the blamed
+// step first and named, the outliers counted and linked, the change marked
+// on the chart and listed, every link carrying the page's view.
+func TestDashboardShowsTheRobustAnalysis(t *testing.T) {
+	const query = "component=api&since=30d&bucket=week&sprint_days=7"
+	html := stdhtml.UnescapeString(renderDashboard(t, analysisDashboard(model.DirectionGrowing), query))
+	for _, want := range []string{
+		`<dd class="worse" id="growth-week">+1.5 % <span class="note" id="growth-interval">95 % interval +1.1 to +1.9 %</span>`,
+		`<p class="blame" id="blame"><strong>migrate accounts for 70 % of the growth (+4.1 % a week)</strong>; it comes first.</p>`,
+		`2 outliers left out of the trend`,
+		`<span class="badge outlier"`,
+		`<g class="change worse" data-change="1">`,
+		`<h3 id="changes-title">When deploy time shifted</h3>`,
+		`<strong class="worse">+38 % (9m02s → 12m28s)</strong> <span class="moved">tests +3m10s (92 %)</span>`,
+		`<td class="num growth worse">+4.1 %</td>`,
+		`<td class="num">70 %</td>`,
+		`+0.4 % (flat)`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if i, j := strings.Index(html, `</svg> migrate`), strings.Index(html, `</svg> tests`); i < 0 || j < 0 || i > j {
+		t.Errorf("migrate, to blame, should lead the steps (migrate at %d, tests at %d)", i, j)
+	}
+	// The change sits in its week (the third of four), a third of the way
+	// in: 3 % + 94 % × (2 + 1.5/7) / 4.
+	if m := regexp.MustCompile(`<line class="change" x1="([0-9.]+)%"`).FindStringSubmatch(html); m == nil || m[1] != "55.04" {
+		t.Errorf("change marker at %v, want x1=55.04%%", m)
+	}
+	// Every timeline link carries the view back.
+	links := regexp.MustCompile(`href="(/ui/deployment\?[^"]+)"`).FindAllStringSubmatch(html, -1)
+	if len(links) < 4 { // two outliers, one change, one recent
+		t.Fatalf("%d timeline links, want 4", len(links))
+	}
+	for _, l := range links {
+		u, err := url.Parse(l[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := url.ParseQuery(u.Query().Get("view"))
+		if err != nil || view.Get("component") != "api" || view.Get("since") != "30d" || view.Get("bucket") != "week" || view.Get("sprint_days") != "7" {
+			t.Errorf("link %s carries the view %v, want %s", l[1], view, query)
+		}
+	}
+
+	flat := stdhtml.UnescapeString(renderDashboard(t, analysisDashboard(model.DirectionFlat), query))
+	if !strings.Contains(flat, `<dd class="" id="growth-week">no clear trend <span class="note" id="growth-interval">95 % interval -0.4 to +1.9 %</span>`) {
+		t.Errorf("a flat trend does not say \"no clear trend\" with its interval")
+	}
+	if strings.Contains(flat, `id="blame"`) {
+		t.Errorf("a flat trend blames a step")
+	}
+}
+
+func TestViewQueryKeepsOnlyTheDashboardsParameters(t *testing.T) {
+	q, ok := viewQuery("component=api&bucket=sprint&sprint_start=2026-01-07&next=https://evil.example&since=")
+	if !ok || q.Component != "api" || q.Bucket != "sprint" || q.SprintStart != "2026-01-07" || q.Since != "" {
+		t.Fatalf("viewQuery = %+v %v", q, ok)
+	}
+	if got := q.values().Encode(); got != "bucket=sprint&component=api&since=&sprint_start=2026-01-07" {
+		t.Errorf("back query %q", got)
+	}
+	if q, ok := viewQuery("%zz"); ok || q.Since != uiDefaultSince {
+		t.Errorf("a broken view = %+v %v, want the default", q, ok)
+	}
+}
