@@ -57,7 +57,7 @@ func TestChanges(t *testing.T) {
 	}
 	switch {
 	case st.Trend.Method == "":
-		t.Logf("estimators not in yet: %d changes", len(cs.Changes)) // the stub finds none
+		t.Errorf("stats carry no robust trend method (%d changes)", len(cs.Changes))
 	case len(cs.Changes) == 0:
 		t.Errorf("no change found in a build that jumps 60 %% halfway")
 	default:
