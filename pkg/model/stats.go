@@ -182,9 +182,9 @@ type StatsAccumulator struct {
 }
 
 type stepAcc struct {
-	count     int // phases, over all buckets
-	total     float64
-	buckets   map[time.Time][]float64
+	count   int // phases, over all buckets
+	total   float64
+	buckets map[time.Time][]float64
 }
 
 // NewStatsAccumulator returns an accumulator for validated options.
