@@ -473,7 +473,9 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 				sa = 0
 			}
 		}
-		sc := StepChange{Status: h.statuses[st], BeforeP50Seconds: sb, AfterP50Seconds: sa, ChangeSeconds: sa - sb}
+		// Phases are kept to 7 digits (history): shown to the microsecond.
+		sb, sa = roundMicro(sb), roundMicro(sa)
+		sc := StepChange{Status: h.statuses[st], BeforeP50Seconds: sb, AfterP50Seconds: sa, ChangeSeconds: roundMicro(sa - sb)}
 		if after != before {
 			sc.ShareOfChangePercent = sc.ChangeSeconds / (after - before) * 100
 		}
@@ -484,3 +486,5 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 	})
 	return c
 }
+
+func roundMicro(s float64) float64 { return math.Round(s*1e6) / 1e6 }

@@ -182,9 +182,9 @@ type StatsAccumulator struct {
 }
 
 type stepAcc struct {
-	durations []float64
-	total     float64
-	buckets   map[time.Time][]float64
+	count   int // phases, over all buckets
+	total   float64
+	buckets map[time.Time][]float64
 }
 
 // NewStatsAccumulator returns an accumulator for validated options.
@@ -224,7 +224,7 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 			s = &stepAcc{buckets: map[time.Time][]float64{}}
 			a.steps[p.Status] = s
 		}
-		s.durations = append(s.durations, *p.DurationSeconds)
+		s.count++
 		s.total += *p.DurationSeconds
 		s.buckets[b] = append(s.buckets[b], *p.DurationSeconds)
 	}
@@ -252,7 +252,13 @@ func (a *StatsAccumulator) Result() Stats {
 	}
 	for _, name := range names {
 		s := a.steps[name]
-		ss := StepStats{Status: name, Durations: summarise(s.durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
+		// The step's own durations are its buckets' together, gathered
+		// here rather than kept twice for the whole request.
+		durations := make([]float64, 0, s.count)
+		for _, b := range starts {
+			durations = append(durations, s.buckets[b]...)
+		}
+		ss := StepStats{Status: name, Durations: summarise(durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
 		if all > 0 {
 			ss.SharePercent = s.total / all * 100
 		}
