@@ -30,9 +30,9 @@ func BlamePhrase(st Stats) string {
 		}
 		share, growth := *step.ShareOfGrowthPercent, step.Trend.GrowthPercentPerWeek
 		if i == 0 {
-			parts = append(parts, fmt.Sprintf("%s accounts for %.0f %% of the growth (%+.1f %% a week)", name, share, growth))
+			parts = append(parts, fmt.Sprintf("%s accounts for %.0f %% of the growth (%+.1f %% a week)", name, PrintRound(share, 0), PrintRound(growth, 1)))
 		} else {
-			parts = append(parts, fmt.Sprintf("%s for %.0f %% (%+.1f %% a week)", name, share, growth))
+			parts = append(parts, fmt.Sprintf("%s for %.0f %% (%+.1f %% a week)", name, PrintRound(share, 0), PrintRound(growth, 1)))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -45,7 +45,7 @@ func StepChangePhrase(s StepChange) string {
 	if s.ChangeSeconds < 0 {
 		sign = "-"
 	}
-	return fmt.Sprintf("%s %s%s (%.0f %%)", s.Status, sign, HumanDuration(math.Abs(s.ChangeSeconds)), s.ShareOfChangePercent)
+	return fmt.Sprintf("%s %s%s (%.0f %%)", s.Status, sign, HumanDuration(math.Abs(s.ChangeSeconds)), PrintRound(s.ShareOfChangePercent, 0))
 }
 
 // MovedSteps picks the steps worth naming at a change: the first, and
@@ -60,4 +60,15 @@ func MovedSteps(c Change) []StepChange {
 		out = append(out, s)
 	}
 	return out
+}
+
+// PrintRound rounds v to decimals places for printing, and never to -0:
+// a flat step reads "+0.0 %", not "-0.0 %".
+func PrintRound(v float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	r := math.Round(v*p) / p
+	if r == 0 {
+		return 0
+	}
+	return r
 }

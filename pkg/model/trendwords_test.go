@@ -1,6 +1,9 @@
 package model
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestBlamePhrase(t *testing.T) {
 	share := func(v float64) *float64 { return &v }
@@ -32,5 +35,21 @@ func TestStepChangePhrase(t *testing.T) {
 	}
 	if got := StepChangePhrase(StepChange{Status: "migrate", ChangeSeconds: -75, ShareOfChangePercent: 40}); got != "migrate -1m15s (40 %)" {
 		t.Errorf("shrinking step: %q", got)
+	}
+}
+
+func TestPrintRound(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		d    int
+		want string
+	}{{-0.04, 1, "+0.0"}, {-0.05, 1, "-0.1"}, {-0.4, 0, "+0"}, {2.349, 1, "+2.3"}} {
+		f := "%+.1f"
+		if tc.d == 0 {
+			f = "%+.0f"
+		}
+		if got := fmt.Sprintf(f, PrintRound(tc.v, tc.d)); got != tc.want {
+			t.Errorf("PrintRound(%g, %d) prints %q, want %q", tc.v, tc.d, got, tc.want)
+		}
 	}
 }

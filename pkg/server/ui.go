@@ -105,8 +105,29 @@ func mustLoadUI() *uiKit {
 		"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 		"percent": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" },
+		"ticks":   codeTicks,
 	}).ParseFS(uiFiles, "ui/*.html"))
 	return kit
+}
+
+// codeTicks renders text in which `name` marks a step's name (as the
+// stats summary writes them) with those names as code. Everything is
+// escaped first: the names are what deploy scripts sent.
+func codeTicks(s string) template.HTML {
+	parts := strings.Split(template.HTMLEscapeString(s), "`")
+	if len(parts)%2 == 0 {
+		// An unpaired backtick is text, not markup.
+		return template.HTML(template.HTMLEscapeString(s)) //nolint:gosec // escaped
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 {
+			b.WriteString("<code>" + p + "</code>")
+		} else {
+			b.WriteString(p)
+		}
+	}
+	return template.HTML(b.String()) //nolint:gosec // every part escaped above
 }
 
 func gzipBytes(b []byte) []byte {

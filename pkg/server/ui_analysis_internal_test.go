@@ -136,3 +136,16 @@ func TestViewQueryKeepsOnlyTheDashboardsParameters(t *testing.T) {
 		t.Errorf("a broken view = %+v %v, want the default", q, ok)
 	}
 }
+
+func TestCodeTicks(t *testing.T) {
+	for in, want := range map[string]string{
+		"`tests` accounts for 59 % of the growth.":    "<code>tests</code> accounts for 59 % of the growth.",
+		"`a<b>` and `c&d` account for 70 %":           "<code>a&lt;b&gt;</code> and <code>c&amp;d</code> account for 70 %",
+		"an unpaired ` stays <text>":                  "an unpaired ` stays &lt;text&gt;",
+		"Deploy time grows 1.9 % a week (1.6–2.2 %).": "Deploy time grows 1.9 % a week (1.6–2.2 %).",
+	} {
+		if got := string(codeTicks(in)); got != want {
+			t.Errorf("codeTicks(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -168,9 +168,9 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 // made. A trend without a direction (a fit that names no method) shows its
 // figures as they are.
 func headline(t model.Trend) (growth, note, sprint, class string) {
-	growth = fmt.Sprintf("%+.1f %%", t.GrowthPercentPerWeek)
-	sprint = fmt.Sprintf("%+.1f %%", t.GrowthPercentPerSprint)
-	interval := fmt.Sprintf("95 %% interval %+.1f to %+.1f %%", t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh)
+	growth = fmt.Sprintf("%+.1f %%", model.PrintRound(t.GrowthPercentPerWeek, 1))
+	sprint = fmt.Sprintf("%+.1f %%", model.PrintRound(t.GrowthPercentPerSprint, 1))
+	interval := fmt.Sprintf("95 %% interval %+.1f to %+.1f %%", model.PrintRound(t.GrowthPercentPerWeekLow, 1), model.PrintRound(t.GrowthPercentPerWeekHigh, 1))
 	switch t.Direction {
 	case model.DirectionGrowing:
 		return growth, interval, sprint, "worse"
@@ -227,7 +227,7 @@ type changeRow struct {
 func newChangeRow(n int, c model.Change, view string) changeRow {
 	r := changeRow{Change: c, N: n, Worse: c.ChangePercent > 0,
 		Link: timelineLink(model.DeploymentKey{Component: c.Component, Version: c.Version, Environment: c.Environment, Attempt: c.Attempt}, view),
-		Shift: fmt.Sprintf("%+.0f %% (%s → %s)", math.Round(c.ChangePercent), model.HumanDuration(c.BeforeP50Seconds),
+		Shift: fmt.Sprintf("%+.0f %% (%s → %s)", model.PrintRound(c.ChangePercent, 0), model.HumanDuration(c.BeforeP50Seconds),
 			model.HumanDuration(c.AfterP50Seconds))}
 	var moved []string
 	for _, s := range model.MovedSteps(c) {
@@ -533,14 +533,14 @@ func newStepRow(s model.StepStats, colour string, opts model.StatsOptions, blame
 	r := stepRow{StepStats: s, Colour: colour, ShareW: math.Max(s.SharePercent, 0.3), Blamed: blamed, Growth: "–", ShareOfGrowth: "–"}
 	switch s.Trend.Direction {
 	case model.DirectionGrowing:
-		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", s.Trend.GrowthPercentPerWeek), "worse"
+		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1)), "worse"
 	case model.DirectionShrinking:
-		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", s.Trend.GrowthPercentPerWeek), "better"
+		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1)), "better"
 	case model.DirectionFlat:
-		r.Growth = fmt.Sprintf("%+.1f %% (flat)", s.Trend.GrowthPercentPerWeek)
+		r.Growth = fmt.Sprintf("%+.1f %% (flat)", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1))
 	}
 	if s.ShareOfGrowthPercent != nil {
-		r.ShareOfGrowth = fmt.Sprintf("%.0f %%", *s.ShareOfGrowthPercent)
+		r.ShareOfGrowth = fmt.Sprintf("%.0f %%", model.PrintRound(*s.ShareOfGrowthPercent, 0))
 	}
 	// A sparkline shows the shape, so it spans the step's own range rather
 	// than starting at zero; the numbers beside it say how far it moved.

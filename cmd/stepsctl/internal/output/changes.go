@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -44,7 +43,7 @@ func ChangeLine(o Options, c model.Change) string {
 		what += " → " + c.Environment
 	}
 	line := fmt.Sprintf("%s  %s  %+.0f %% (%s → %s)", c.Time.In(o.Location).Format("2006-01-02"), what,
-		math.Round(c.ChangePercent), model.HumanDuration(c.BeforeP50Seconds), model.HumanDuration(c.AfterP50Seconds))
+		model.PrintRound(c.ChangePercent, 0), model.HumanDuration(c.BeforeP50Seconds), model.HumanDuration(c.AfterP50Seconds))
 	var moved []string
 	for _, s := range model.MovedSteps(c) {
 		moved = append(moved, model.StepChangePhrase(s))

@@ -149,7 +149,7 @@ func stepGrowth(t model.RobustTrend) string {
 	if t.Method == "" {
 		return "-"
 	}
-	s := fmt.Sprintf("%+.1f%%", t.GrowthPercentPerWeek)
+	s := fmt.Sprintf("%+.1f%%", model.PrintRound(t.GrowthPercentPerWeek, 1))
 	if t.Direction == model.DirectionFlat {
 		s += " (flat)"
 	}
@@ -160,7 +160,7 @@ func percentOrDash(v *float64) string {
 	if v == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f%%", *v)
+	return fmt.Sprintf("%.0f%%", model.PrintRound(*v, 0))
 }
 
 // countOf says "1 outlier", "3 outliers".
