@@ -35,7 +35,7 @@ func (a *StatsAccumulator) robust(st *Stats) {
 			d := &h.deps[i]
 			if d.outlier {
 				key := h.series[s]
-				outliers = append(outliers, OutlierRef{Component: key.component, Version: d.version, Environment: key.environment,
+				outliers = append(outliers, OutlierRef{Component: key.component, Version: h.versionOf(d), Environment: key.environment,
 					Attempt: int(d.attempt), StartedAt: time.Unix(0, d.start).UTC(), DurationSeconds: d.duration, MedianSeconds: float64(d.median)})
 				for _, p := range h.phases[d.ph0:d.ph1] {
 					stepOutliers[p.status]++

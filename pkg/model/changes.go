@@ -445,7 +445,7 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 	total := func(d *depRecord) (float64, bool) { return d.duration, true }
 	before, _ := p50(cp.from, cp.at, total)
 	after, _ := p50(cp.at, cp.to, total)
-	c := Change{Component: key.component, Environment: key.environment, Time: time.Unix(0, first.start).UTC(), Version: first.version,
+	c := Change{Component: key.component, Environment: key.environment, Time: time.Unix(0, first.start).UTC(), Version: h.versionOf(first),
 		Attempt: int(first.attempt), BeforeP50Seconds: before, AfterP50Seconds: after, PValue: cp.p, Steps: []StepChange{}}
 	if before > 0 {
 		c.ChangePercent = (after/before - 1) * 100

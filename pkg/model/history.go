@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"cmp"
 	"math"
 	"slices"
@@ -31,6 +32,7 @@ type history struct {
 	statuses    []string
 	deps        []depRecord
 	phases      []phaseRecord
+	versions    []byte  // every deployment's version, end to end
 	lastOrder   []int32 // the statuses of the last deployment added, in order
 	lastSeries  int32   // the series of the last deployment added
 }
@@ -39,10 +41,13 @@ type history struct {
 // each other.
 type seriesKey struct{ component, environment string }
 
+// depRecord holds no pointer (times in Unix nanoseconds, the version in
+// the history's arena): the garbage collector never scans the records.
 type depRecord struct {
-	start    int64 // Unix nanoseconds: no pointer for the collector to chase
+	start    int64
 	duration float64
-	version  string
+	version  int32 // offset of the version in history.versions
+	vlen     int32
 	series   int32
 	attempt  int32
 	// phases[ph0:ph1] are this deployment's step durations, one per
@@ -77,6 +82,8 @@ func (h *history) add(d *Deployment) {
 	}
 	h.lastSeries = s
 	ph0 := int32(len(h.phases))
+	vOff := int32(len(h.versions))
+	h.versions = append(h.versions, d.Version...)
 	for _, p := range d.Steps {
 		if p.DurationSeconds == nil {
 			continue
@@ -112,7 +119,8 @@ func (h *history) add(d *Deployment) {
 	for _, p := range h.phases[ph0:] {
 		h.lastOrder = append(h.lastOrder, p.status)
 	}
-	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: d.Version, start: d.StartedAt.UnixNano(),
+	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: vOff, vlen: int32(len(d.Version)),
+		start:    d.StartedAt.UnixNano(),
 		duration: d.DurationSeconds, ph0: ph0, ph1: int32(len(h.phases))})
 }
 
@@ -127,7 +135,7 @@ func (h *history) bySeries() [][2]int {
 		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.version, b.version); c != 0 {
+		if c := bytes.Compare(h.versionBytes(&a), h.versionBytes(&b)); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.attempt, b.attempt)
@@ -182,6 +190,13 @@ func markOutliers(deps []depRecord) {
 			(median > 0 && (d.duration < median/outlierFactor || d.duration > median*outlierFactor))
 	}
 }
+
+func (h *history) versionBytes(d *depRecord) []byte {
+	return h.versions[d.version : d.version+d.vlen]
+}
+
+// versionOf returns the version of d.
+func (h *history) versionOf(d *depRecord) string { return string(h.versionBytes(d)) }
 
 // phaseSeconds returns the seconds of status st in deployment d, and
 // whether d has it.
