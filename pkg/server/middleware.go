@@ -86,11 +86,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// limitQuery rejects an overlong query string before anything parses it.
+// limitQuery rejects an overlong query string, and one with a pair that
+// does not parse, before anything reads it. url.Values silently drops
+// such pairs (a bad %-escape, a ';'): a step would then be stored without
+// the dropped field, or a list would ignore the dropped filter, and a 400
+// is better than either.
 func (s *Server) limitQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > s.maxQueryBytes {
 			s.writeError(w, r, model.Invalid("query", "the query string is %d bytes long; the limit is %d (send a step's fields in a JSON body instead)", len(r.URL.RawQuery), s.maxQueryBytes))
+			return
+		}
+		if err := checkQuery(r.URL.RawQuery); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
