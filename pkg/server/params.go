@@ -63,7 +63,7 @@ func checkQuery(raw string) error {
 			return model.Invalid("query", "the query has a parameter name that is not validly escaped (%q): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", rawName)
 		}
 		if strings.Contains(pair, ";") {
-			return model.Invalid(name, "%s: the query pair %q holds a ';'; separate parameters with '&' and escape a ';' in a value as %%3B", name, pair)
+			return model.Invalid(name, "%s: the query pair %q holds a ';'; separate parameters with an ampersand and escape a ';' in a value as %%3B", name, pair)
 		}
 		if _, err := url.QueryUnescape(rawValue); err != nil {
 			return model.Invalid(name, "%s is not validly escaped (%q): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", name, rawValue)
