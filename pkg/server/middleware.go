@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -69,8 +70,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // recoverPanics turns a panic into a logged 500, so that one bad request
 // never takes the server down. http.ErrAbortHandler passes through: it is
 // how a handler cuts a response it can no longer finish honestly.
+//
+// A memory fault is made a panic too (debug.SetPanicOnFault): the pure-Go
+// SQLite maps its WAL index into memory, and a database file made
+// immutable under it faults on access (SIGBUS). The store refuses work on
+// such a file when it can see the flag first; this keeps a fault that
+// slips past it from killing the process.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer func() {
 			v := recover()
 			if v == nil {
