@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Outcomes of a deployment.
@@ -346,7 +347,21 @@ func ParseDeploymentCursor(token string) (*DeploymentKey, error) {
 		return nil, bad
 	}
 	k.StartedAt = time.UnixMicro(micros).UTC()
+	// As ParseCursor: the token must be the one String makes, with every
+	// field something a stored deployment can hold.
+	// (Text is checked for what any stored value meets, not today's
+	// stricter rules, so records kept from before them still page.)
+	if k.String() != token || ValidateStepTime("cursor", k.StartedAt) != nil ||
+		!storable(k.Component, MaxComponentLen) || !storable(k.Version, MaxVersionLen) ||
+		!storable(k.Environment, MaxEnvironmentLen) {
+		return nil, bad
+	}
 	return &k, nil
+}
+
+// storable reports whether v is valid UTF-8 of at most max characters.
+func storable(v string, max int) bool {
+	return utf8.ValidString(v) && utf8.RuneCountInString(v) <= max
 }
 
 // Seconds converts a duration between stored times (whole microseconds) to

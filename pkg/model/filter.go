@@ -33,6 +33,17 @@ type Filter struct {
 	After       *Cursor
 }
 
+// Normalized returns the filter with its text values trimmed of
+// surrounding spaces, as StepInput.Normalized trims the values it stores:
+// "api " then finds what was stored as "api" on SQLite as on MySQL, whose
+// PAD SPACE collations ignore trailing spaces where SQLite does not.
+func (f Filter) Normalized() Filter {
+	for _, v := range []*string{&f.Component, &f.Version, &f.Owner, &f.Status, &f.Environment} {
+		*v = strings.TrimSpace(*v)
+	}
+	return f
+}
+
 // Descending reports whether the filter lists newest first.
 func (f Filter) Descending() bool {
 	return f.Order == OrderDesc
@@ -85,10 +96,17 @@ func ParseCursor(token string) (*Cursor, error) {
 	}
 	us, err1 := strconv.ParseInt(micros, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil || n < 0 {
+	if err1 != nil || err2 != nil || n < 1 {
 		return nil, bad
 	}
-	return &Cursor{Time: time.UnixMicro(us).UTC(), ID: n}, nil
+	c := &Cursor{Time: time.UnixMicro(us).UTC(), ID: n}
+	// Every field is checked, and the token must be the one String makes:
+	// a forged time beyond what steps can hold would compare as text on
+	// SQLite and fail as a DATETIME on MySQL, answering differently.
+	if c.String() != token || ValidateStepTime("cursor", c.Time) != nil {
+		return nil, bad
+	}
+	return c, nil
 }
 
 // GoString helps test failure messages.

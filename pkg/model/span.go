@@ -58,13 +58,14 @@ func IsSpan(s string) bool {
 // (see ParseSince) or as a span back from now ("7d": the last seven days).
 func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
 	if d, err := ParseSpan(s); err == nil {
-		return TruncateTime(now.Add(-d)), nil
+		t := TruncateTime(now.Add(-d))
+		return t, CheckBound(field, t)
 	}
 	t, _, err := ParseTime(s)
 	if err != nil {
 		return time.Time{}, Invalid(field, "%s: %q is neither a datetime nor a span; use %s, or %s", field, strings.TrimSpace(s), AcceptedTimeFormats, AcceptedSpanFormats)
 	}
-	return t, nil
+	return t, CheckBound(field, t)
 }
 
 // ParseUntilAt parses the inclusive upper bound of a time range given as a
@@ -72,7 +73,8 @@ func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
 // from now ("2h": up to two hours ago).
 func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
 	if d, err := ParseSpan(s); err == nil {
-		return TruncateTime(now.Add(-d)), nil
+		t := TruncateTime(now.Add(-d))
+		return t, CheckBound(field, t)
 	}
 	if _, _, err := ParseTime(s); err != nil {
 		return time.Time{}, Invalid(field, "%s: %q is neither a datetime nor a span; use %s, or %s", field, strings.TrimSpace(s), AcceptedTimeFormats, AcceptedSpanFormats)

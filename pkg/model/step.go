@@ -79,14 +79,33 @@ func (in StepInput) Validate() error {
 			return err
 		}
 	}
-	if !in.Time.IsZero() && (in.Time.Before(earliestTime) || in.Time.After(latestTime)) {
-		return Invalid("time", "time must be between 1970-01-01 and 9999-12-31")
+	if !in.Time.IsZero() {
+		return ValidateStepTime("time", in.Time)
+	}
+	return nil
+}
+
+// ValidateStepTime checks an explicit step time: between 1970-01-01 and
+// 9999-12-31, what every supported database stores exactly. The zero time
+// (0001-01-01) fails too: given explicitly it is a mistake, and taking it
+// for "no time" would store the receipt time in its place.
+func ValidateStepTime(field string, t time.Time) error {
+	if t.Before(earliestTime) || t.After(latestTime) {
+		return Invalid(field, "%s must be between 1970-01-01 and 9999-12-31 (UTC), not %s; omit it to use the server's receipt time", field, t.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
 }
 
 // ValidateText checks one text value: valid UTF-8, no control characters,
-// not blank, at most max characters, and present when required.
+// no bidirectional controls, not blank, at most max characters, and
+// present when required.
+//
+// Bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+// U+061C) make a value display in another order than it is stored: a
+// page or terminal would show one component and the records say another.
+// Blank means nothing visible: white space and default-ignorable
+// characters only (zero-width spaces and joiners, U+2060, U+FEFF, Hangul
+// fillers, …), so an invisible name cannot pass for a present one.
 func ValidateText(name, value string, max int, required bool) error {
 	if value == "" {
 		if required {
@@ -97,20 +116,37 @@ func ValidateText(name, value string, max int, required bool) error {
 	if !utf8.ValidString(value) {
 		return Invalid(name, "%s must be valid UTF-8", name)
 	}
-	if strings.TrimSpace(value) == "" {
-		return Invalid(name, "%s must not be blank", name)
-	}
 	n := 0
+	blank := true
 	for _, r := range value {
 		if unicode.IsControl(r) {
 			return Invalid(name, "%s must not contain control characters (found %U)", name, r)
 		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return Invalid(name, "%s must not contain bidirectional control characters, which change how text is shown (found %U)", name, r)
+		}
+		if blank && !invisible(r) {
+			blank = false
+		}
 		n++
+	}
+	if blank {
+		return Invalid(name, "%s must not be blank (it holds only spaces or invisible characters)", name)
 	}
 	if n > max {
 		return Invalid(name, "%s is %d characters long; the limit is %d", name, n, max)
 	}
 	return nil
+}
+
+// invisible reports whether r shows nothing: white space, or a
+// default-ignorable code point (format characters, variation selectors,
+// Hangul fillers and the other code points Unicode says render as
+// nothing), or the blank braille pattern, which fonts draw empty.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r) || r == '\u2800'
 }
 
 // ValidateIdempotencyKey checks an Idempotency-Key header value.

@@ -35,6 +35,24 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 	return time.Time{}, false, fmt.Errorf("%q is not a datetime; use %s", s, AcceptedTimeFormats)
 }
 
+// Bounds of a time range (since, until): years 1000 to 9999, the range of
+// MySQL's DATETIME. Beyond it SQLite, which compares times as text, and
+// MySQL would answer differently (year 10000 sorts before year 2000 as
+// text), and the zero time would read as no bound at all.
+var (
+	earliestBound = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestBound   = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// CheckBound checks the bound of a time range against the years 1000 to
+// 9999 (UTC), so that a range means the same on every database.
+func CheckBound(field string, t time.Time) error {
+	if t.Before(earliestBound) || t.After(latestBound) {
+		return Invalid(field, "%s must fall between 1000-01-01 and 9999-12-31 (UTC), not %s", field, t.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
 // ParseSince parses the lower bound of a time range: a date means the start
 // of that day.
 func ParseSince(field, s string) (time.Time, error) {
@@ -42,7 +60,7 @@ func ParseSince(field, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}
-	return t, nil
+	return t, CheckBound(field, t)
 }
 
 // ParseUntil parses the inclusive upper bound of a time range: a date means
@@ -55,7 +73,7 @@ func ParseUntil(field, s string) (time.Time, error) {
 	if day {
 		t = t.Add(24*time.Hour - time.Microsecond)
 	}
-	return t, nil
+	return t, CheckBound(field, t)
 }
 
 // FormatSpreadsheetTime formats t as UTC "YYYY-MM-DD hh:mm:ss", adding

@@ -85,14 +85,13 @@ func (s *Server) requireScope(scope string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		presented, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || presented == "" {
+		presented, ok := bearerToken(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="steps"`)
 			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "this server needs a token: send Authorization: Bearer TOKEN"))
 			return
 		}
-		got := s.tokens.scope(strings.TrimSpace(presented))
+		got := s.tokens.scope(presented)
 		switch {
 		case got == "":
 			w.Header().Set("WWW-Authenticate", `Bearer realm="steps", error="invalid_token"`)
@@ -103,4 +102,16 @@ func (s *Server) requireScope(scope string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
+}
+
+// bearerToken returns the token of an "Authorization: Bearer TOKEN"
+// header. The scheme is matched in any case ("bearer", "BEARER"), as RFC
+// 7235 makes auth schemes case-insensitive.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }

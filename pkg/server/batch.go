@@ -29,14 +29,14 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	}
 	var b batchRows
 	switch mt := mediaType(r); mt {
-	case "application/json", "":
+	case "application/json":
 		err = b.parseJSON(body)
 	case "application/x-ndjson", "application/ndjson", "application/jsonl":
 		err = b.parseNDJSON(body)
 	case "text/csv":
 		err = b.parseCSV(body)
 	default:
-		err = model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported for a batch; send application/json (an array), application/x-ndjson or text/csv", r.Header.Get("Content-Type"))
+		err = unsupportedBody(r, "application/json (an array), application/x-ndjson or text/csv")
 	}
 	if err == nil && len(b.rows) == 0 {
 		err = model.Invalid("body", "the batch is empty")

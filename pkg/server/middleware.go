@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -69,8 +70,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 // recoverPanics turns a panic into a logged 500, so that one bad request
 // never takes the server down. http.ErrAbortHandler passes through: it is
 // how a handler cuts a response it can no longer finish honestly.
+//
+// A memory fault is made a panic too (debug.SetPanicOnFault): the pure-Go
+// SQLite maps its WAL index into memory, and a database file made
+// immutable under it faults on access (SIGBUS). The store refuses work on
+// such a file when it can see the flag first; this keeps a fault that
+// slips past it from killing the process.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -86,11 +94,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// limitQuery rejects an overlong query string before anything parses it.
+// limitQuery rejects an overlong query string, and one with a pair that
+// does not parse, before anything reads it. url.Values silently drops
+// such pairs (a bad %-escape, a ';'): a step would then be stored without
+// the dropped field, or a list would ignore the dropped filter, and a 400
+// is better than either.
 func (s *Server) limitQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > s.maxQueryBytes {
 			s.writeError(w, r, model.Invalid("query", "the query string is %d bytes long; the limit is %d (send a step's fields in a JSON body instead)", len(r.URL.RawQuery), s.maxQueryBytes))
+			return
+		}
+		if err := checkQuery(r.URL.RawQuery); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -31,6 +34,9 @@ func singleValues(values url.Values, accepted []string) (params, error) {
 	p := params{}
 	for name, vs := range values {
 		if !slices.Contains(accepted, name) {
+			if len(accepted) == 0 {
+				return nil, model.Invalid(name, "unknown parameter %q; this endpoint takes no query parameters", name)
+			}
 			return nil, model.Invalid(name, "unknown parameter %q; accepted: %s", name, strings.Join(accepted, ", "))
 		}
 		if len(vs) > 1 {
@@ -39,6 +45,43 @@ func singleValues(values url.Values, accepted []string) (params, error) {
 		p[name] = vs[0]
 	}
 	return p, nil
+}
+
+// checkQuery parses a raw query string pair by pair and names the first
+// pair that does not parse, where url.ParseQuery gives only its first
+// error and r.URL.Query() drops the pair without a word.
+func checkQuery(raw string) error {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			return model.Invalid("query", "the query has a parameter name that is not validly escaped (%q): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", rawName)
+		}
+		if strings.Contains(pair, ";") {
+			return model.Invalid(name, "%s: the query pair %q holds a ';'; separate parameters with an ampersand and escape a ';' in a value as %%3B", name, pair)
+		}
+		if _, err := url.QueryUnescape(rawValue); err != nil {
+			return model.Invalid(name, "%s is not validly escaped (%q): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", name, rawValue)
+		}
+	}
+	return nil
+}
+
+// rejectQuery wraps a route that takes no query parameters: one sent
+// anyway is a mistake worth a 400, not a silent no-op.
+func (s *Server) rejectQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := singleValues(r.URL.Query(), nil); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // merge adds other to p; a name given in both with different values is an
@@ -95,13 +138,13 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 		if err != nil {
 			return nil, err
 		}
-	case "application/json", "":
+	case "application/json":
 		fromBody, err = jsonStepParams(body, stepParams)
 		if err != nil {
 			return nil, err
 		}
 	default:
-		return nil, model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported; send application/json, application/x-www-form-urlencoded, or parameters in the query string", r.Header.Get("Content-Type"))
+		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
 	}
 	if err := p.merge(fromBody); err != nil {
 		return nil, err
@@ -122,30 +165,103 @@ func mediaType(r *http.Request) string {
 }
 
 // jsonStepParams reads a JSON object of string fields; null means absent.
-// Fields in ignored are accepted and dropped.
+// Fields in ignored are accepted and dropped. It reads the object token by
+// token with jsontext, which, unlike encoding/json, refuses what would
+// otherwise be stored other than as sent: invalid UTF-8 and lone
+// surrogate escapes (encoding/json turns both into U+FFFD) and a field
+// given twice (encoding/json keeps the last). Each is a 400 naming the
+// field, as the query string, forms and CSV answer.
 func jsonStepParams(body []byte, accepted []string, ignored ...string) (params, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, model.Invalid("body", "body is not a JSON object: %v", jsonProblem(err))
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	known := func(name string) bool { return slices.Contains(accepted, name) || slices.Contains(ignored, name) }
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, jsonTextError(err, known)
+	}
+	if tok.Kind() != '{' {
+		return nil, model.Invalid("body", "body is not a JSON object: it starts with %s", jsonKind(tok.Kind()))
 	}
 	p := params{}
-	for name, value := range raw {
+	for dec.PeekKind() != '}' {
+		nameTok, err := dec.ReadToken()
+		if err != nil {
+			return nil, jsonTextError(err, known)
+		}
+		name := nameTok.String()
 		if slices.Contains(ignored, name) {
+			if err := dec.SkipValue(); err != nil {
+				return nil, jsonTextError(err, known)
+			}
 			continue
 		}
 		if !slices.Contains(accepted, name) {
 			return nil, model.Invalid(name, "unknown field %q; accepted: %s", name, strings.Join(accepted, ", "))
 		}
-		if string(value) == "null" {
-			continue
-		}
-		var v string
-		if err := json.Unmarshal(value, &v); err != nil {
+		switch dec.PeekKind() {
+		case 'n', '"':
+			v, err := dec.ReadToken()
+			if err != nil {
+				return nil, jsonTextError(err, known)
+			}
+			if v.Kind() == '"' {
+				p[name] = v.String()
+			}
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, jsonTextError(err, known)
+			}
 			return nil, model.Invalid(name, "%s must be a JSON string", name)
 		}
-		p[name] = v
+	}
+	if _, err := dec.ReadToken(); err != nil { // the closing brace
+		return nil, jsonTextError(err, known)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, model.Invalid("body", "body holds more than one JSON value (for one step per line, send Content-Type: application/x-ndjson to /v1/steps/batch)")
 	}
 	return p, nil
+}
+
+// jsonTextError turns a jsontext error into a 400 that names the field it
+// happened in, when that field is one of ours, else the body.
+func jsonTextError(err error, known func(string) bool) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return model.Invalid("body", "body is not a JSON object: it ends too soon")
+	}
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return model.Invalid("body", "body is not a JSON object: %v", err)
+	}
+	field := "body"
+	for tok := range se.JSONPointer.Tokens() {
+		if known(tok) {
+			field = tok
+		}
+		break
+	}
+	if errors.Is(se.Err, jsontext.ErrDuplicateName) {
+		return model.Invalid(field, "%s is given twice in the JSON object; give it once", field)
+	}
+	if field == "body" {
+		return model.Invalid("body", "body is not a JSON object: %v at byte %d", se.Err, se.ByteOffset)
+	}
+	return model.Invalid(field, "%s is not a valid JSON string: %v (text must be valid UTF-8, with no lone surrogate escapes such as \\ud800)", field, se.Err)
+}
+
+func jsonKind(k jsontext.Kind) string {
+	switch k {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return k.String()
 }
 
 func jsonProblem(err error) string {
@@ -174,6 +290,9 @@ func (s *Server) stepInput(p params) (model.StepInput, error) {
 		if err != nil {
 			return in, model.Invalid("time", "time: %v", err)
 		}
+		if err := model.ValidateStepTime("time", t); err != nil {
+			return in, err // the zero time among others: given, it is never "no time"
+		}
 		if limit := s.now().Add(s.maxFutureSkew); t.After(limit) {
 			return in, model.Invalid("time", "time %s is in the future (more than %s ahead of the server's clock)", v, s.maxFutureSkew)
 		}
@@ -191,7 +310,7 @@ func listFilter(p params) (model.Filter, error) {
 		Status:      p["status"],
 		Environment: p["environment"],
 		Order:       p["order"],
-	}
+	}.Normalized()
 	since, err := alias(p, "since", "start_datetime")
 	if err != nil {
 		return f, err

@@ -21,18 +21,18 @@ func (s *Server) apiRoutes() []route {
 	return []route{
 		{"POST", "/v1/steps", ScopeWrite, http.HandlerFunc(s.handleCreateStep)},
 		{"GET", "/v1/steps", ScopeRead, http.HandlerFunc(s.handleListSteps)},
-		{"POST", "/v1/steps/batch", ScopeWrite, http.HandlerFunc(s.handleCreateSteps)},
-		{"GET", "/v1/steps/{id}", ScopeRead, http.HandlerFunc(s.handleGetStep)},
+		{"POST", "/v1/steps/batch", ScopeWrite, s.rejectQuery(http.HandlerFunc(s.handleCreateSteps))},
+		{"GET", "/v1/steps/{id}", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleGetStep))},
 		{"GET", "/v1/deployments", ScopeRead, http.HandlerFunc(s.handleListDeployments)},
 		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
 		{"GET", "/v1/changes", ScopeRead, http.HandlerFunc(s.handleChanges)},
 		// Probes, metrics and the API description stay open: orchestrators
 		// and Prometheus call them without credentials, and they show no
 		// steps, only health and counts.
-		{"GET", "/v1/openapi.yaml", "", http.HandlerFunc(s.handleOpenAPI)},
-		{"GET", "/healthz", "", http.HandlerFunc(s.handleHealthz)},
-		{"GET", "/readyz", "", http.HandlerFunc(s.handleReadyz)},
-		{"GET", "/metrics", "", s.handleMetrics()},
+		{"GET", "/v1/openapi.yaml", "", s.rejectQuery(http.HandlerFunc(s.handleOpenAPI))},
+		{"GET", "/healthz", "", s.rejectQuery(http.HandlerFunc(s.handleHealthz))},
+		{"GET", "/readyz", "", s.rejectQuery(http.HandlerFunc(s.handleReadyz))},
+		{"GET", "/metrics", "", s.rejectQuery(s.handleMetrics())},
 	}
 }
 
@@ -63,7 +63,7 @@ func (s *Server) routes() http.Handler {
 	}
 	s.registerUI(mux)
 	mux.HandleFunc("/", s.handleNotFound)
-	return mux
+	return s.refuseCrossSite(mux)
 }
 
 func containsGET(methods []string) bool {

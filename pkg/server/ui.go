@@ -512,8 +512,8 @@ func (s *Server) uiAllowed(w http.ResponseWriter, r *http.Request) bool {
 		}
 		msg = "The token this browser signed in with is no longer accepted. Enter a current one."
 	}
-	if presented, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		if s.tokens.scope(strings.TrimSpace(presented)) != "" {
+	if presented, ok := bearerToken(r); ok {
+		if s.tokens.scope(presented) != "" {
 			return true
 		}
 	}

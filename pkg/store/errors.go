@@ -35,6 +35,10 @@ func translate(err error) error {
 			return fmt.Errorf("%w: %v", errDuplicate, err)
 		case 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013: // too many connections, shutdown, lock wait, deadlock, gone away
 			return unavailable("database", err)
+		case 1049, 1146: // unknown database, no such table: the database was dropped under us
+			return unavailable("database or its tables are gone (dropped?)", err)
+		case 1290, 1836: // read-only server (--read-only, a replica)
+			return unavailable("database is read-only", err)
 		}
 		return err
 	}
@@ -45,6 +49,12 @@ func translate(err error) error {
 			return fmt.Errorf("%w: %v", errDuplicate, err)
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return unavailable("database busy", err)
+		}
+		switch lite.Code() & 0xff { // primary codes, whatever the extended one
+		case sqlite3.SQLITE_READONLY:
+			return unavailable("database file is read-only", err)
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+			return unavailable("database file cannot be written", err)
 		}
 		return err
 	}

@@ -7,12 +7,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -21,6 +24,8 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 	"github.com/uptrace/bun/extra/bundebug"
 	"github.com/uptrace/bun/migrate"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // maxMySQLConns bounds the MySQL connection pool of one stepsd.
@@ -51,6 +56,11 @@ type Store struct {
 	// deriveLog, set by KeepDeploymentsDerived, reports long passes.
 	deriveLog atomic.Pointer[slog.Logger]
 	limits    deriveLimits
+
+	// path and file are the SQLite database file as opened (nil file on
+	// MySQL): see checkFile.
+	path string
+	file os.FileInfo
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
@@ -65,6 +75,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	switch src.kind {
 	case KindSQLite:
 		if err := ensureDir(src.path); err != nil {
+			return nil, err
+		}
+		if err := checkWritable(src.path); err != nil {
 			return nil, err
 		}
 		sqldb, err := sql.Open(sqliteshim.ShimName, src.driverDSN)
@@ -101,6 +114,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, connectError(err)
 	}
+	if s.kind == KindSQLite {
+		// The ping opened (or created) the file: this is the one to keep
+		// writing to.
+		fi, err := os.Stat(src.path)
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("sqlite database file: %w", err)
+		}
+		s.path, s.file = src.path, fi
+	}
 	s.consecutiveIDs = s.kind == KindSQLite
 	if s.kind == KindMySQL {
 		s.detectConsecutiveIDs(ctx)
@@ -119,12 +142,72 @@ func (s *Store) DB() *sql.DB {
 	return s.db.DB
 }
 
-// Ping checks that the database answers.
+// Ping checks that the store can take steps: the database answers, its
+// steps table is there (a dropped MySQL database still answers a ping on
+// an open connection), and on SQLite the file is still the one opened.
+// Readiness (GET /readyz) is this.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return unavailable("ping database", err)
+	if err := s.checkFile(); err != nil {
+		return err
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, "SELECT id FROM steps LIMIT 1").Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if model.ErrorCode(translate(err)) == model.EUNAVAILABLE {
+			return translate(err)
+		}
+		return unavailable("query the steps table", err)
 	}
 	return nil
+}
+
+// checkFile reports, as EUNAVAILABLE, that the SQLite database file was
+// deleted or replaced since Open. SQLite keeps writing to the file it has
+// open, so without this check stepsd would acknowledge steps into a file
+// that no longer has a name, and lose them at the next restart.
+func (s *Store) checkFile() error {
+	if s.file == nil {
+		return nil
+	}
+	fi, err := os.Stat(s.path)
+	if err != nil || !os.SameFile(s.file, fi) {
+		if err == nil {
+			err = errors.New("another file now has its name")
+		}
+		return unavailable("sqlite database file "+s.path+" was deleted or replaced while stepsd runs; "+
+			"nothing written now would survive a restart: restore the file from a backup if need be, then restart stepsd", err)
+	}
+	for _, name := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		if frozen(name) {
+			return unavailable("sqlite database file "+name+" is immutable or append-only (chattr +i or +a)",
+				errors.New("SQLite cannot write it; clear the flag with chattr -i -a"))
+		}
+	}
+	return nil
+}
+
+// checkWritable fails fast, saying why, when the SQLite file or its
+// directory cannot be written: SQLite itself would open the file read-only
+// and fail only at the first write (at start-up, the migration lock, a
+// minute later and misleadingly).
+func checkWritable(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	switch {
+	case err == nil:
+		f.Close()
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("database file is read-only: %s: %w", path, err)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("open database file: %w", err)
+	}
+	// SQLite creates the -wal and -shm files beside the database.
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".stepsd-write-check-*")
+	if err != nil {
+		return fmt.Errorf("database directory is read-only: %s (SQLite creates its -wal and -shm files there): %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
 }
 
 // Close closes the database.
@@ -172,6 +255,12 @@ func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 		if err == nil {
 			return nil
 		}
+		// Only a lock row held by another stepsd (a duplicate key) or a
+		// database that may come back is worth waiting for; anything else
+		// (a read-only file, say) is said at once, as it is.
+		if t := translate(err); !errors.Is(t, errDuplicate) && model.ErrorCode(t) != model.EUNAVAILABLE {
+			return fmt.Errorf("lock migrations: %w", t)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("migrations are locked by another stepsd for over a minute; if no other stepsd is migrating, delete the row in bun_migration_locks: %w", err)
 		}
@@ -183,10 +272,15 @@ func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 	}
 }
 
-// acquireWrite takes the SQLite write slot; it is a no-op on MySQL.
+// acquireWrite takes the SQLite write slot; it is a no-op on MySQL. Every
+// SQLite write passes here, so here it checks that the file is still the
+// one opened: a step must not be acknowledged into a deleted file.
 func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	if s.writeSlot == nil {
 		return func() {}, nil
+	}
+	if err := s.checkFile(); err != nil {
+		return nil, err
 	}
 	select {
 	case s.writeSlot <- struct{}{}:

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// refuseCrossSite stops a web page on another site from using a visitor's
+// browser to write to stepsd: with no token configured (the default), any
+// page could otherwise post a cross-site form or fetch() and forge deploy
+// records on a local or intranet stepsd.
+//
+// net/http's CrossOriginProtection decides: a write (any method but GET,
+// HEAD, OPTIONS) is refused when the browser says it comes from another
+// origin (Sec-Fetch-Site: cross-site or same-site) or, from browsers too old
+// to send Sec-Fetch-Site, when its Origin does not match Host. Requests
+// with neither header, which is what curl, scripts and stepsctl send, pass.
+// Same-site is refused too: a sibling host on an intranet is not stepsd.
+func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
+	guard := http.NewCrossOriginProtection()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := guard.Check(r); err != nil {
+			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,
+				"cross-site request refused: a page from another origin may not make a browser write to stepsd (Sec-Fetch-Site %q, Origin %q, Host %q)",
+				r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Host))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unsupportedBody is the 415 for a body whose Content-Type the endpoint
+// does not take. A body without any Content-Type is refused too rather
+// than guessed at: a browser sends one only as text/plain, a type no form
+// of ours uses, and guessing JSON let a cross-site page post steps.
+func unsupportedBody(r *http.Request, accepted string) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return model.Errorf(model.EUNSUPPORTED, "the request body has no Content-Type; send %s", accepted)
+	}
+	return model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported; send %s", ct, accepted)
+}

@@ -1,0 +1,388 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// The input rules of docs/security.md, each checked through a real server
+// on every database: what a hostile or careless client sends is refused
+// with a 400 (or 403, 415) naming what is wrong, and nothing is stored.
+
+// doRaw sends a request whose query string goes on the wire exactly as
+// given: http.NewRequest would refuse, or re-escape, what a hostile client
+// can still send.
+func (ts *testServer) doRaw(t *testing.T, method, path, rawQuery string, body io.Reader, headers ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.URL.RawQuery = rawQuery
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s?%s: %v", method, path, rawQuery, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// refused checks a JSON error with the status and field, and that no row
+// was stored by it.
+func refused(t *testing.T, ts *testServer, what string, before int, r response, status int, field string) {
+	t.Helper()
+	if r.status != status {
+		t.Errorf("%s = %d %s, want %d", what, r.status, r.body, status)
+		return
+	}
+	msg, code, gotField := r.errorBody(t)
+	if code != model.CodeOf(status) || gotField != field || msg == "" {
+		t.Errorf("%s: error %q code %q field %q; want code %q field %q", what, msg, code, gotField, model.CodeOf(status), field)
+	}
+	if after := ts.count(t); after != before {
+		t.Errorf("%s stored %d rows", what, after-before)
+	}
+}
+
+func TestMalformedOrUnknownQueryIsRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.mustPost(t, valid) // step 1, for GET /v1/steps/1
+		json := []string{"Content-Type", "application/json"}
+		tests := []struct {
+			name, method, path, query string
+			body                      string
+			headers                   []string
+			field                     string
+		}{
+			{"bad escape in a value of a write", "POST", "/v1/steps", valid + "&time=%zz", "", nil, "time"},
+			{"bad escape in a filter", "GET", "/v1/steps", "component=%zz", "", nil, "component"},
+			{"half an escape", "GET", "/v1/steps", "owner=ana%2", "", nil, "owner"},
+			{"bad escape in a name", "POST", "/v1/steps", "%zz=1&" + valid, "", nil, "query"},
+			{"semicolon separator in a write", "POST", "/v1/steps", valid + "&environment=prod;eu", "", nil, "environment"},
+			{"semicolon in a list", "GET", "/v1/steps", "since=2026-01-01;until=2026-01-02", "", nil, "since"},
+			{"bad escape on deployments", "GET", "/v1/deployments", "environment=%G0", "", nil, "environment"},
+			{"bad escape on stats", "GET", "/v1/stats", "bucket=%", "", nil, "bucket"},
+			{"unknown parameter on one step", "GET", "/v1/steps/1", "format=csv", "", nil, "format"},
+			{"unknown parameter on a batch", "POST", "/v1/steps/batch", "dry_run=1",
+				`[{"component":"a","version":"1","owner":"o","status":"s"}]`, json, "dry_run"},
+			{"bad escape on a batch", "POST", "/v1/steps/batch", "%zz",
+				`[{"component":"a","version":"1","owner":"o","status":"s"}]`, json, "query"},
+			{"unknown parameter on healthz", "GET", "/healthz", "verbose=1", "", nil, "verbose"},
+			{"unknown parameter on readyz", "GET", "/readyz", "x", "", nil, "x"},
+			{"unknown parameter on metrics", "GET", "/metrics", "name[]=steps_recorded_total", "", nil, "name[]"},
+			{"unknown parameter on the description", "GET", "/v1/openapi.yaml", "v=2", "", nil, "v"},
+			{"malformed query on a page", "GET", "/", "component=%zz", "", nil, "component"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := ts.count(t)
+				r := ts.doRaw(t, tt.method, tt.path, tt.query, strings.NewReader(tt.body), tt.headers...)
+				refused(t, ts, tt.method+" "+tt.path+"?"+tt.query, before, r, http.StatusBadRequest, tt.field)
+			})
+		}
+
+		t.Run("TheOriginalAPIStillWorks", func(t *testing.T) {
+			if r := ts.doRaw(t, "POST", "/v1/steps", valid+"&environment=prod%20eu", nil); r.status != http.StatusCreated || r.step(t).Environment != "prod eu" {
+				t.Errorf("POST ?%s = %d %s", valid, r.status, r.body)
+			}
+			if r := ts.doRaw(t, "GET", "/v1/steps", "component=api&&format=json&", nil); r.status != http.StatusOK {
+				t.Errorf("empty pairs = %d %s, want 200: they carry nothing to drop", r.status, r.body)
+			}
+		})
+
+		t.Run("PagesIgnoreUnknownParameters", func(t *testing.T) {
+			// A bookmark must survive a page change, and a tracking tag
+			// must not break the dashboard; a malformed pair still does.
+			if r := ts.doRaw(t, "GET", "/", "utm_source=mail", nil); r.status != http.StatusOK {
+				t.Errorf("GET /?utm_source=mail = %d, want 200", r.status)
+			}
+		})
+	})
+}
+
+func TestCrossSiteWritesAreRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t)) // open: no tokens, the default
+		host := strings.TrimPrefix(ts.URL, "http://")
+		form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+		tests := []struct {
+			name    string
+			query   string
+			body    string
+			headers []string
+			status  int
+		}{
+			{"cross-site form", "", valid, append([]string{"Sec-Fetch-Site", "cross-site", "Origin", "http://evil.example"}, form...), 403},
+			{"cross-site query-only post", valid, "", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+			{"same-site sibling", valid, "", []string{"Sec-Fetch-Site", "same-site", "Origin", "http://other." + host}, 403},
+			{"old browser, foreign origin", valid, "", []string{"Origin", "http://evil.example"}, 403},
+			{"sandboxed page, null origin", valid, "", []string{"Origin", "null"}, 403},
+			{"text/plain body, as a cross-site form sends", "", valid, []string{"Content-Type", "text/plain"}, 415},
+			{"multipart body", "", "--x--", []string{"Content-Type", "multipart/form-data; boundary=x"}, 415},
+			{"JSON body without Content-Type", "", `{"component":"api","version":"1","owner":"o","status":"s"}`, nil, 415},
+			{"same-origin page", valid, "", []string{"Sec-Fetch-Site", "same-origin", "Origin", "http://" + host}, 201},
+			{"typed address", valid, "", []string{"Sec-Fetch-Site", "none"}, 201},
+			{"old browser, same origin", valid, "", []string{"Origin", "http://" + host}, 201},
+			{"curl with the original API's query", valid, "", nil, 201},
+			{"curl -d form", "", valid, form, 201},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := ts.count(t)
+				r := ts.doRaw(t, "POST", "/v1/steps", tt.query, strings.NewReader(tt.body), tt.headers...)
+				if tt.status == 201 {
+					if r.status != 201 || ts.count(t) != before+1 {
+						t.Errorf("status %d %s, want 201 and a row", r.status, r.body)
+					}
+					return
+				}
+				refused(t, ts, tt.name, before, r, tt.status, "")
+			})
+		}
+
+		t.Run("Batch", func(t *testing.T) {
+			before := ts.count(t)
+			body := `[{"component":"a","version":"1","owner":"o","status":"s"}]`
+			r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(body), "Sec-Fetch-Site", "cross-site", "Content-Type", "application/json")
+			refused(t, ts, "cross-site batch", before, r, 403, "")
+			r = ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(body))
+			refused(t, ts, "batch without Content-Type", before, r, 415, "")
+		})
+
+		t.Run("CrossSiteReadsStillAnswer", func(t *testing.T) {
+			// A browser keeps a cross-site answer from the page without
+			// CORS, and a link from a wiki to a list must work.
+			if r := ts.do(t, "GET", "/v1/steps?format=json", nil, "Sec-Fetch-Site", "cross-site"); r.status != 200 {
+				t.Errorf("cross-site GET = %d %s", r.status, r.body)
+			}
+		})
+	})
+
+	t.Run("EvenWithAValidToken", func(t *testing.T) {
+		ts := newTestServer(t, testdb.SQLite(t), server.Token{Scope: server.ScopeWrite, Secret: "write-secret"})
+		r := ts.do(t, "POST", "/v1/steps?"+valid, nil, "Authorization", "Bearer write-secret", "Origin", "http://evil.example")
+		refused(t, ts, "cross-site write with a token", 0, r, 403, "")
+	})
+}
+
+func TestExplicitZeroTimeIsRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		for _, tc := range []struct{ name, method, path, ctype, body string }{
+			{"query date", "POST", "/v1/steps?" + valid + "&time=0001-01-01", "", ""},
+			{"query RFC 3339", "POST", "/v1/steps?" + valid + "&time=0001-01-01T00:00:00Z", "", ""},
+			{"JSON", "POST", "/v1/steps", "application/json", `{"component":"a","version":"1","owner":"o","status":"s","time":"0001-01-01 00:00:00"}`},
+			{"form", "POST", "/v1/steps", "application/x-www-form-urlencoded", valid + "&time=0001-01-01"},
+		} {
+			var headers []string
+			if tc.ctype != "" {
+				headers = []string{"Content-Type", tc.ctype}
+			}
+			r := ts.do(t, tc.method, tc.path, strings.NewReader(tc.body), headers...)
+			refused(t, ts, tc.name, 0, r, 400, "time")
+		}
+		r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader("component,version,owner,status,ts\na,1,o,s,0001-01-01 00:00:00\n"), "Content-Type", "text/csv")
+		refused(t, ts, "CSV batch", 0, r, 400, "rows")
+		if rows := batchRows(t, r); len(rows) != 1 || rows[0].Field != "time" {
+			t.Errorf("CSV batch rows %+v, want one naming time", rows)
+		}
+	})
+}
+
+func batchRows(t *testing.T, r response) []model.RowError {
+	t.Helper()
+	var e struct{ Rows []model.RowError }
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	return e.Rows
+}
+
+func TestJSONTextIsStrict(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		jsonType := []string{"Content-Type", "application/json"}
+		for _, tc := range []struct{ name, body, field string }{
+			{"invalid UTF-8", "{\"component\":\"a\",\"version\":\"1\xff\",\"owner\":\"o\",\"status\":\"s\"}", "version"},
+			{"lone high surrogate", `{"component":"a","version":"1","owner":"\ud800","status":"s"}`, "owner"},
+			{"lone low surrogate", `{"component":"a","version":"1","owner":"o","status":"x\udc00y"}`, "status"},
+			{"surrogates reversed", `{"component":"\udc00\ud800","version":"1","owner":"o","status":"s"}`, "component"},
+			{"duplicate key", `{"component":"a","component":"b","version":"1","owner":"o","status":"s"}`, "component"},
+			{"duplicate key, same value", `{"component":"a","version":"1","owner":"o","status":"s","status":"s"}`, "status"},
+			{"invalid UTF-8 in a name", "{\"comp\xffonent\":\"a\"}", "body"},
+			{"two objects", `{"component":"a","version":"1","owner":"o","status":"s"}{}`, "body"},
+		} {
+			r := ts.do(t, "POST", "/v1/steps", strings.NewReader(tc.body), jsonType...)
+			refused(t, ts, tc.name, 0, r, 400, tc.field)
+		}
+		ok := `{"component":"a\ud83d\ude80","version":"1","owner":"o","status":"s","environment":null}`
+		if r := ts.do(t, "POST", "/v1/steps", strings.NewReader(ok), jsonType...); r.status != 201 || r.step(t).Component != "a🚀" {
+			t.Fatalf("a surrogate pair = %d %s, want 201 with a🚀", r.status, r.body)
+		}
+
+		for _, tc := range []struct{ name, ctype, body string }{
+			{"NDJSON", "application/x-ndjson", "{\"component\":\"a\",\"version\":\"1\",\"owner\":\"o\",\"status\":\"s\"}\n{\"component\":\"a\",\"version\":\"1\",\"owner\":\"o\xc3\",\"status\":\"s\"}\n{\"component\":\"a\",\"version\":\"1\",\"version\":\"2\",\"owner\":\"o\",\"status\":\"s\"}\n"},
+			{"JSON array", "application/json", "[{\"component\":\"a\",\"version\":\"1\",\"owner\":\"o\",\"status\":\"s\"},{\"component\":\"a\",\"version\":\"1\",\"owner\":\"o\xc3\",\"status\":\"s\"},{\"component\":\"a\",\"version\":\"1\",\"version\":\"2\",\"owner\":\"o\",\"status\":\"s\"}]"},
+		} {
+			before := ts.count(t)
+			r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(tc.body), "Content-Type", tc.ctype)
+			refused(t, ts, tc.name, before, r, 400, "rows")
+			rows := batchRows(t, r)
+			if len(rows) != 2 || rows[0].Row != 2 || rows[0].Field != "owner" || rows[1].Row != 3 || rows[1].Field != "version" {
+				t.Errorf("%s: rows %+v, want row 2 owner and row 3 version", tc.name, rows)
+			}
+		}
+	})
+}
+
+func TestTimeBoundsAndForgedCursors(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		for range 3 {
+			ts.mustPost(t, valid)
+		}
+		for query, field := range map[string]string{
+			"since=9999-12-31T23:00:00-02:00": "since", // year 10000 in UTC
+			"until=9999-12-31T23:00:00-02:00": "until",
+			"end_datetime=0001-01-01":         "end_datetime",
+			"until=0001-01-01T00:00:00Z":      "until", // the zero time: not "no bound"
+			"since=0999-12-31":                "since",
+			"since=100000000h":                "since", // a span back before year 1000
+		} {
+			r := ts.do(t, "GET", "/v1/steps?format=json&"+query, nil)
+			refused(t, ts, query, 3, r, 400, field)
+		}
+		for query, want := range map[string]int{
+			"since=1000-01-01":                  3,
+			"until=9999-12-31":                  3,
+			"until=9999-12-31T23:59:59.999999Z": 3,
+			"since=9999-12-31T23:59:59.999999Z": 0,
+			"until=1970-01-01T00:00:00Z":        0,
+			"since=1970-01-01&until=9999-12-31": 3,
+		} {
+			if got, _ := ts.listJSON(t, query); len(got) != want {
+				t.Errorf("?%s: %d steps, want %d", query, len(got), want)
+			}
+		}
+
+		b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+		for _, cursor := range []string{
+			b64("253402300800000000.1"), // year 10000
+			b64("-62135596800000000.1"), // year 1
+			b64("-1.1"),                 // before 1970
+			b64("1772442000000000.0"),   // id 0
+			b64("+1772442000000000.1"),  // not the form the server writes
+			b64("01772442000000000.1"),
+			b64("1772442000000000.1 "),
+			b64("1772442000000000.9223372036854775808"),
+		} {
+			r := ts.do(t, "GET", "/v1/steps?format=json&limit=2&cursor="+cursor, nil)
+			refused(t, ts, "cursor "+cursor, 3, r, 400, "cursor")
+		}
+		_, next := ts.listJSON(t, "limit=2")
+		if got, _ := ts.listJSON(t, "limit=2&cursor="+next); len(got) != 1 {
+			t.Errorf("a real cursor gives %d steps, want 1", len(got))
+		}
+
+		for _, cursor := range []string{
+			b64(`[253402300800000000,"api","1.2.0","",1]`),
+			b64(`[1772442000000000,"api","1.2.0","",0]`),
+			b64(`[1772442000000000,"` + strings.Repeat("a", 129) + `","1.2.0","",1]`),
+			b64("[1772442000000000,\"api\xff\",\"1.2.0\",\"\",1]"),
+			b64(`[1772442000000000, "api","1.2.0","",1]`),
+		} {
+			r := ts.do(t, "GET", "/v1/deployments?limit=2&cursor="+cursor, nil)
+			refused(t, ts, "deployment cursor "+cursor, 3, r, 400, "cursor")
+		}
+	})
+}
+
+func TestFilterValuesAreTrimmedAsStoredValues(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.mustPost(t, "component=%20api%20&version=1&owner=ana&status=build&environment=prod")
+		ts.mustPost(t, "component=web&version=1&owner=ana&status=build")
+		// SQLite compares "api " and "api" as different, MySQL's PAD SPACE
+		// as equal; trimmed as the stored values were, both answer alike.
+		for query, want := range map[string]int{
+			"component=api%20":          1,
+			"component=%20api":          1,
+			"component=%09api%0A":       1,
+			"environment=prod%20%20":    1,
+			"owner=ana%20&status=build": 2,
+		} {
+			if got, _ := ts.listJSON(t, query); len(got) != want {
+				t.Errorf("?%s: %d steps, want %d", query, len(got), want)
+			}
+		}
+		r := ts.do(t, "GET", "/v1/deployments?format=json&component=api%20", nil)
+		if r.status != 200 || !strings.Contains(string(r.body), `"component":"api"`) {
+			t.Errorf("deployments ?component=api%%20 = %d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t), server.Token{Scope: server.ScopeWrite, Secret: "write-secret"})
+	for _, h := range []string{"Bearer write-secret", "bearer write-secret", "BEARER write-secret", "bEaReR  write-secret "} {
+		if r := ts.do(t, "POST", "/v1/steps?"+valid, nil, "Authorization", h); r.status != 201 {
+			t.Errorf("Authorization: %q = %d %s, want 201", h, r.status, r.body)
+		}
+	}
+	for _, h := range []string{"Basic write-secret", "Bearerwrite-secret", "Bearer", "Token write-secret"} {
+		if r := ts.do(t, "POST", "/v1/steps?"+valid, nil, "Authorization", h); r.status != 401 {
+			t.Errorf("Authorization: %q = %d %s, want 401", h, r.status, r.body)
+		}
+	}
+}
+
+func TestBidiAndInvisibleTextIsRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		for _, tc := range []struct{ name, value, inMsg string }{
+			{"right-to-left override", "\u202Eipa", "bidirectional"},
+			{"left-to-right embedding", "a\u202Ab", "bidirectional"},
+			{"pop directional formatting", "ab\u202C", "bidirectional"},
+			{"first strong isolate", "a\u2068b\u2069", "bidirectional"},
+			{"right-to-left mark", "v1\u200F", "bidirectional"},
+			{"zero-width spaces", "\u200B\u200B", "blank"},
+			{"zero-width joiner", "\u200D", "blank"},
+			{"word joiner and BOM", "\u2060\uFEFF", "blank"},
+			{"Hangul filler", "\u3164", "blank"},
+			{"soft hyphen and spaces", " \u00AD ", "blank"},
+			{"variation selector", "\uFE0F", "blank"},
+			{"blank braille", "\u2800\u2800", "blank"},
+			{"ideographic space", "\u3000", "blank"},
+		} {
+			body, _ := json.Marshal(map[string]string{"component": "api", "version": "1", "owner": tc.value, "status": "s"})
+			r := ts.do(t, "POST", "/v1/steps", strings.NewReader(string(body)), "Content-Type", "application/json")
+			refused(t, ts, tc.name, 0, r, 400, "owner")
+			if msg, _, _ := r.errorBody(t); !strings.Contains(msg, tc.inMsg) {
+				t.Errorf("%s: message %q lacks %q", tc.name, msg, tc.inMsg)
+			}
+		}
+		// Visible text that uses joiners and marks within words stays.
+		for _, v := range []string{"👩\u200D💻", "می\u200Cخواهم", "עברית", "café"} {
+			body, _ := json.Marshal(map[string]string{"component": "api", "version": "1", "owner": v, "status": "s"})
+			if r := ts.do(t, "POST", "/v1/steps", strings.NewReader(string(body)), "Content-Type", "application/json"); r.status != 201 || r.step(t).Owner != v {
+				t.Errorf("owner %q = %d %s, want 201", v, r.status, r.body)
+			}
+		}
+	})
+}

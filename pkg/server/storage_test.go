@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Readiness and errors must say whether stepsd can keep what it is sent:
+// a database pulled from under a running server answers 503, never a 201
+// for a step that would be lost, nor a 500, nor a dead process.
+
+func wantUnavailable(t *testing.T, ts *testServer, what, method, path string) {
+	t.Helper()
+	r := ts.do(t, method, path, nil)
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("%s: %s %s = %d %s, want 503", what, method, path, r.status, r.body)
+		return
+	}
+	if _, code, _ := r.errorBody(t); code != model.EUNAVAILABLE || r.header.Get("Retry-After") == "" {
+		t.Errorf("%s: %s %s: code %q, Retry-After %q", what, method, path, code, r.header.Get("Retry-After"))
+	}
+}
+
+func TestSQLiteFileDeletedIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steps.db")
+	ts := newTestServer(t, "sqlite:"+path)
+	ts.mustPost(t, valid)
+	files, _ := filepath.Glob(path + "*")
+	for _, f := range files {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantUnavailable(t, ts, "deleted", "POST", "/v1/steps?"+valid)
+	wantUnavailable(t, ts, "deleted", "GET", "/readyz")
+	body := `[{"component":"a","version":"1","owner":"o","status":"s"}]`
+	if r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusServiceUnavailable {
+		t.Errorf("batch into a deleted file = %d %s, want 503", r.status, r.body)
+	}
+
+	t.Run("Replaced", func(t *testing.T) {
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wantUnavailable(t, ts, "replaced", "POST", "/v1/steps?"+valid)
+		wantUnavailable(t, ts, "replaced", "GET", "/readyz")
+	})
+}
+
+// chattr sets or clears inode flags; the test is skipped where it cannot
+// (not root, or a file system without them).
+func chattr(t *testing.T, flag string, files ...string) {
+	t.Helper()
+	if out, err := exec.Command("chattr", append([]string{flag}, files...)...).CombinedOutput(); err != nil {
+		t.Skipf("chattr %s: %v %s", flag, err, out)
+	}
+}
+
+func TestSQLiteImmutableFileIsUnavailableNotFatal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steps.db")
+	ts := newTestServer(t, "sqlite:"+path)
+	for range 20 {
+		ts.mustPost(t, valid)
+	}
+	files, _ := filepath.Glob(path + "*")
+	if len(files) != 3 {
+		t.Fatalf("files %v, want the database, -wal and -shm", files)
+	}
+	chattr(t, "+i", files...)
+	t.Cleanup(func() { exec.Command("chattr", append([]string{"-i"}, files...)...).Run() }) //nolint:errcheck // best effort
+
+	// Before the fix the process died here with SIGBUS.
+	wantUnavailable(t, ts, "immutable", "POST", "/v1/steps?"+valid)
+	wantUnavailable(t, ts, "immutable", "GET", "/readyz")
+	if r := ts.do(t, "GET", "/v1/steps?format=json", nil); r.status != 200 && r.status < 500 {
+		t.Errorf("list of an immutable database = %d %s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/healthz", nil); r.status != 200 {
+		t.Errorf("/healthz = %d: the process must live on", r.status)
+	}
+
+	chattr(t, "-i", files...)
+	if r := ts.do(t, "GET", "/readyz", nil); r.status != 200 {
+		t.Errorf("/readyz once the flag is cleared = %d %s", r.status, r.body)
+	}
+	if r := ts.post(t, valid); r.status != http.StatusCreated {
+		t.Errorf("POST once the flag is cleared = %d %s", r.status, r.body)
+	}
+}
+
+func TestMySQLDatabaseDroppedIsUnavailable(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	ts := newTestServer(t, dsn)
+	ts.mustPost(t, valid)
+
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(context.Background(), "DROP DATABASE "+strings.TrimPrefix(u.Path, "/")); err != nil {
+		t.Fatal(err)
+	}
+
+	wantUnavailable(t, ts, "dropped", "GET", "/readyz")
+	wantUnavailable(t, ts, "dropped", "POST", "/v1/steps?"+valid)
+	wantUnavailable(t, ts, "dropped", "GET", "/v1/steps/1")
+	wantUnavailable(t, ts, "dropped", "GET", "/v1/steps?format=json")
+}

@@ -1,0 +1,68 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// readOnly makes path unwritable: chmod for a normal user, chattr +i for
+// root (whom permissions do not stop). The test is skipped where neither
+// can be done.
+func readOnly(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(path, 0o700) }) //nolint:errcheck // best effort
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() }) //nolint:errcheck // best effort
+}
+
+// TestReadOnlyDatabaseFailsFast: stepsd on a read-only SQLite file or
+// directory stops at once and says so, where it used to fail a minute
+// later with "migrations are locked".
+func TestReadOnlyDatabaseFailsFast(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "steps.db")
+	s, err := store.Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	t.Run("File", func(t *testing.T) {
+		readOnly(t, path, 0o444)
+		start := time.Now()
+		_, err := store.Open(ctx, "sqlite:"+path)
+		if err == nil || !strings.Contains(err.Error(), "database file is read-only: "+path) {
+			t.Fatalf("Open of a read-only file: %v, want \"database file is read-only: %s\"", err, path)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("took %v to fail", took)
+		}
+	})
+
+	t.Run("Directory", func(t *testing.T) {
+		readOnly(t, dir, 0o555)
+		_, err := store.Open(ctx, "sqlite:"+path)
+		if err == nil || !strings.Contains(err.Error(), "database directory is read-only: "+dir) {
+			t.Fatalf("Open in a read-only directory: %v, want \"database directory is read-only: %s\"", err, dir)
+		}
+	})
+}
