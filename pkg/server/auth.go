@@ -67,14 +67,34 @@ func newTokenSet(tokens []Token) *tokenSet {
 
 // scope returns the scope of the presented token, or "" if none matches.
 func (ts *tokenSet) scope(presented string) string {
-	d := sha256.Sum256([]byte(presented))
-	found := ""
+	if i := ts.match(presented); i >= 0 {
+		return ts.scopes[i]
+	}
+	return ""
+}
+
+// match returns the index of the presented token in the configured list,
+// or -1 if none matches.
+func (ts *tokenSet) match(presented string) int {
+	d := sha256.Sum256([]byte(strings.TrimSpace(presented)))
+	found := -1
 	for i := range ts.digests {
 		if subtle.ConstantTimeCompare(d[:], ts.digests[i][:]) == 1 {
-			found = ts.scopes[i]
+			found = i
 		}
 	}
 	return found
+}
+
+// bearerToken returns the token of an "Authorization: Bearer TOKEN" header.
+// The scheme is case-insensitive (RFC 9110, section 11.1).
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < len("Bearer ") || !strings.EqualFold(h[:len("Bearer ")], "Bearer ") {
+		return "", false
+	}
+	tok := h[len("Bearer "):]
+	return tok, tok != ""
 }
 
 // requireScope wraps an API handler: with tokens configured, writes need a
@@ -85,14 +105,13 @@ func (s *Server) requireScope(scope string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		presented, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || presented == "" {
+		presented, ok := bearerToken(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="steps"`)
 			s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "this server needs a token: send Authorization: Bearer TOKEN"))
 			return
 		}
-		got := s.tokens.scope(strings.TrimSpace(presented))
+		got := s.tokens.scope(presented)
 		switch {
 		case got == "":
 			w.Header().Set("WWW-Authenticate", `Bearer realm="steps", error="invalid_token"`)

@@ -49,6 +49,9 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is how many requests a client may make at once.
 	RateBurst int
+	// RateClients bounds the clients the rate limiter remembers at once;
+	// 0 means DefaultRateClients.
+	RateClients int
 	// MaxQueryBytes bounds the query string (400 beyond it).
 	MaxQueryBytes int
 	// Version labels steps_build_info.
@@ -114,12 +117,13 @@ func New(cfg Config) *Server {
 	if burst == 0 {
 		burst = DefaultRateBurst
 	}
-	s.limiter = newRateLimiter(rate, burst, time.Now)
+	s.limiter = newRateLimiter(rate, burst, cfg.RateClients, time.Now)
 	version := cfg.Version
 	if version == "" {
 		version = "dev"
 	}
 	s.metrics = newMetrics(cfg.Store, version)
+	s.metrics.watchLimiter(s.limiter)
 	s.handler = s.logRequests(s.recoverPanics(s.limitRate(s.limitQuery(s.routes()))))
 	return s
 }
