@@ -20,14 +20,17 @@ var exportOnlyFields = []string{"id", "received_at"}
 // handleCreateSteps serves POST /v1/steps/batch: many steps in one
 // transaction, all or none, as a JSON array, NDJSON, or CSV (our export's
 // columns, or the original service's component,version,owner,status,ts).
-// Explicit times are kept. Every invalid row is reported.
+// Explicit times are kept. Rows are decoded and validated one at a time:
+// the first row past model.MaxBatchSteps ends the request with 413, and the
+// invalid rows are reported (the first model.MaxRowErrors of them), so
+// memory is bounded by the body limit whatever the body holds.
 func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r, s.maxBatchBytes)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var b batchRows
+	b := batchRows{s: s}
 	switch mt := mediaType(r); mt {
 	case "application/json", "":
 		err = b.parseJSON(body)
@@ -38,32 +41,17 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported for a batch; send application/json (an array), application/x-ndjson or text/csv", r.Header.Get("Content-Type"))
 	}
-	if err == nil && len(b.rows) == 0 {
+	if err == nil && len(b.ins) == 0 {
 		err = model.Invalid("body", "the batch is empty")
+	}
+	if err == nil && len(b.errs.Rows) > 0 {
+		err = &b.errs
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ins := make([]model.StepInput, len(b.rows))
-	bad := b.errs
-	for i, p := range b.rows {
-		if p == nil {
-			continue // reported while parsing
-		}
-		in, err := s.stepInput(p)
-		if err != nil {
-			bad.Rows = append(bad.Rows, rowError(i, err))
-			continue
-		}
-		ins[i] = in
-	}
-	if len(bad.Rows) > 0 {
-		slices.SortFunc(bad.Rows, func(a, b model.RowError) int { return a.Row - b.Row })
-		s.writeError(w, r, &bad)
-		return
-	}
-	steps, replayed, err := s.store.CreateSteps(r.Context(), ins, model.RecordMeta{
+	steps, replayed, err := s.store.CreateSteps(r.Context(), b.ins, model.RecordMeta{
 		ReceivedAt:     s.now(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
@@ -90,31 +78,77 @@ func rowError(i int, err error) model.RowError {
 	return row
 }
 
-// batchRows collects parsed rows and their errors; a row that failed to
-// parse is nil in rows and reported in errs. The parse methods fail only
-// for what spoils the whole body.
+// batchRows collects the validated steps of a batch and the errors of its
+// invalid rows. The parse methods fail only for what spoils the whole body,
+// or for a row past the limit.
 type batchRows struct {
-	rows []params
+	s    *Server
+	ins  []model.StepInput
 	errs model.BatchError
 }
 
-func (b *batchRows) add(p params, err error) {
-	if err != nil {
-		b.errs.Rows = append(b.errs.Rows, rowError(len(b.rows), err))
-		p = nil
+// add validates the next row, given as parameters or as the error that
+// stopped it from parsing.
+func (b *batchRows) add(p params, err error) error {
+	if len(b.ins) == model.MaxBatchSteps {
+		return model.Errorf(model.ETOOLARGE, "the batch has more than %d steps; the limit is %d per request: send it in several batches", model.MaxBatchSteps, model.MaxBatchSteps)
 	}
-	b.rows = append(b.rows, p)
+	var in model.StepInput
+	if err == nil {
+		in, err = b.s.stepInput(p)
+	}
+	if err != nil {
+		b.errs.Add(rowError(len(b.ins), err))
+	}
+	b.ins = append(b.ins, in)
+	return nil
 }
 
+// parseJSON reads the array item by item: a huge array of tiny items costs
+// one item's memory at a time, not an index of them all.
 func (b *batchRows) parseJSON(body []byte) error {
-	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil {
-		return model.Invalid("body", "body is not a JSON array of steps: %v (for one step per line, send Content-Type: application/x-ndjson)", jsonProblem(err))
+	notArray := func(problem string) error {
+		return model.Invalid("body", "body is not a JSON array of steps: %s (for one step per line, send Content-Type: application/x-ndjson)", problem)
 	}
-	for _, item := range items {
-		b.add(jsonStepParams(item, stepParams, exportOnlyFields...))
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return notArray(jsonProblem(err))
+	}
+	if tok != json.Delim('[') {
+		return notArray("found " + jsonKind(tok))
+	}
+	for dec.More() {
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return notArray(jsonProblem(err))
+		}
+		if err := b.add(jsonStepParams(item, stepParams, exportOnlyFields...)); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return notArray(jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return model.Invalid("body", "body has more after the JSON array; send one array")
 	}
 	return nil
+}
+
+// jsonKind names what a JSON token is, for an error message.
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "an object"
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
 }
 
 func (b *batchRows) parseNDJSON(body []byte) error {
@@ -123,7 +157,9 @@ func (b *batchRows) parseNDJSON(body []byte) error {
 		if len(line) == 0 {
 			continue
 		}
-		b.add(jsonStepParams(line, stepParams, exportOnlyFields...))
+		if err := b.add(jsonStepParams(line, stepParams, exportOnlyFields...)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -172,7 +208,9 @@ func (b *batchRows) parseCSV(body []byte) error {
 				return model.Invalid("body", "CSV: %v", err)
 			}
 		}
-		b.add(csvRow(header, record))
+		if err := b.add(csvRow(header, record)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
