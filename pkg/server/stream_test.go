@@ -14,36 +14,37 @@ import (
 	"github.com/steps-dev/steps/pkg/store"
 )
 
-// failingStore is a real store whose lists break after a number of rows,
-// as when the database goes away in the middle of an export.
+// failingStore is a real store whose lists break after a number of rows
+// (counted over the pages an export reads), as when the database goes away
+// in the middle of an export.
 type failingStore struct {
 	*store.Store
 	after int
+	n     *int
 }
 
 func (f failingStore) ListSteps(ctx context.Context, flt model.Filter, fn func(model.Step) error) (*model.Cursor, error) {
-	n := 0
-	_, err := f.Store.ListSteps(ctx, flt, func(s model.Step) error {
-		if n == f.after {
+	return f.Store.ListSteps(ctx, flt, func(s model.Step) error {
+		if *f.n == f.after {
 			return model.Errorf(model.EUNAVAILABLE, "the database is unavailable")
 		}
-		n++
+		*f.n++
 		return fn(s)
 	})
-	return nil, err
 }
 
 // TestFailureMidStreamCutsTheResponse checks that a list that fails after
 // part of it was sent ends in a broken transfer, never in a response that
 // looks complete, and that one failing before anything was sent is a 503.
 func TestFailureMidStreamCutsTheResponse(t *testing.T) {
-	st := seed(t, testdb.SQLite(t), 3000)
+	// Past the first page an export reads, so that part of it is sent.
+	st := seed(t, testdb.SQLite(t), 8000)
 	for _, tt := range []struct {
 		after      int
 		wantStatus int
 		wantBroken bool
-	}{{0, 503, false}, {2500, 200, true}} {
-		srv := httptest.NewServer(server.New(server.Config{Store: failingStore{st, tt.after}}))
+	}{{0, 503, false}, {7500, 200, true}} {
+		srv := httptest.NewServer(server.New(server.Config{Store: failingStore{st, tt.after, new(int)}}))
 		res, err := http.Get(srv.URL + "/v1/steps?format=ndjson")
 		if err != nil {
 			t.Fatal(err)
