@@ -161,6 +161,9 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		acc.Add(d)
 		return nil
 	})
+	if err == nil {
+		err = acc.CheckSize()
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -269,8 +269,12 @@ func TestHostileStalledExports(t *testing.T) {
 			path := []string{"/v1/steps?format=csv", "/v1/deployments?format=csv", "/v1/steps?format=ndjson"}[i%3]
 			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", path)
 		}
-		// Let every export reach its stall: the server's writes block.
-		waitFor(t, 10*time.Second, func() bool { return exportsStalled(conns) })
+		// Let every export reach its stall: the server's writes block. (Before
+		// the fix, exports past the pool's size never started.)
+		answering := make([]bool, stalled)
+		for deadline := time.Now().Add(10 * time.Second); exportsAnswering(conns, answering) < stalled && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
 		time.Sleep(500 * time.Millisecond)
 		pool := st.DB().Stats()
 
@@ -281,7 +285,8 @@ func TestHostileStalledExports(t *testing.T) {
 			res, err := client.Post(ts.URL+"/v1/steps?component=api&version=2.0&owner=ana&status=build&environment=e"+strconv.Itoa(i), "", nil)
 			took := time.Since(started)
 			if err != nil {
-				t.Fatalf("write during the stall: %v after %v", err, took)
+				t.Errorf("write during the stall: %v after %v", err, took)
+				break
 			}
 			res.Body.Close()
 			if res.StatusCode != 201 || took > 5*time.Second {
@@ -293,7 +298,8 @@ func TestHostileStalledExports(t *testing.T) {
 			res, err = client.Get(ts.URL + "/readyz")
 			took = time.Since(started)
 			if err != nil {
-				t.Fatalf("/readyz during the stall: %v after %v", err, took)
+				t.Errorf("/readyz during the stall: %v after %v", err, took)
+				break
 			}
 			res.Body.Close()
 			if res.StatusCode != 200 || took > 5*time.Second {
@@ -302,8 +308,8 @@ func TestHostileStalledExports(t *testing.T) {
 			slowestReady = max(slowestReady, took)
 		}
 		mem1 := measureMem(t)
-		t.Logf("%d stalled exports of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
-			stalled, rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
+		t.Logf("%d stalled exports (%d answering) of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
+			stalled, exportsAnswering(conns, answering), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
 			slowestReady.Round(time.Microsecond), mem0, mem1)
 		if pool.MaxOpenConnections > 0 && pool.InUse >= pool.MaxOpenConnections {
 			t.Errorf("stalled readers hold all %d database connections", pool.InUse)
@@ -311,29 +317,23 @@ func TestHostileStalledExports(t *testing.T) {
 	})
 }
 
-// exportsStalled says whether every connection has an answer started but
-// not finished: the server is blocked writing to each.
-func exportsStalled(conns []net.Conn) bool {
-	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(time.Millisecond)) //nolint:errcheck // a peek
-		var b [1]byte
-		n, _ := c.Read(b[:]) // one byte read: the window stays all but full
-		if n == 0 {
-			return false
+// exportsAnswering counts the connections whose answer has begun, marking
+// them in answering. One byte is read of each: the window stays all but
+// full, and the server blocked writing.
+func exportsAnswering(conns []net.Conn, answering []bool) int {
+	n := 0
+	for i, c := range conns {
+		if !answering[i] {
+			c.SetReadDeadline(time.Now().Add(time.Millisecond)) //nolint:errcheck // a peek
+			var b [1]byte
+			k, _ := c.Read(b[:])
+			answering[i] = k > 0
+		}
+		if answering[i] {
+			n++
 		}
 	}
-	return true
-}
-
-func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return n
 }
 
 // TestHostileRateLimit checks that the limiter keys on who is calling after
@@ -433,4 +433,71 @@ func limitedClients(t *testing.T, url string) int {
 	}
 	t.Fatal("no steps_rate_limited_clients in /metrics")
 	return 0
+}
+
+// TestHostileStats checks that one back-dated deployment (a 1970 time) with
+// fifty step names cannot make the stats answer hundreds of megabytes: too
+// many buckets are refused with advice, and what is answered is bounded.
+func TestHostileStats(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	var rows []map[string]string
+	deploy := func(component string, start time.Time) {
+		for i := range 51 {
+			status := fmt.Sprintf("step-%02d", i)
+			if i == 50 {
+				status = "finished"
+			}
+			rows = append(rows, map[string]string{"component": component, "version": "1.0", "owner": "ana",
+				"status": status, "time": start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)})
+		}
+	}
+	deploy("legacy", time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC))
+	deploy("api", time.Now().UTC().Add(-2*time.Hour).Truncate(time.Second))
+	body, _ := json.Marshal(rows)
+	res, err := http.Post(srv.URL+"/v1/steps/batch", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("batch: %d", res.StatusCode)
+	}
+	for _, tt := range []struct {
+		query  string
+		status int
+	}{
+		{"bucket=day", 400},
+		{"", 400}, // weeks since 1970
+		{"bucket=month", 200},
+		{"bucket=day&since=2020-01-01", 200},
+	} {
+		mem0 := measureMem(t)
+		var peak int64
+		stop := sampleHeap(&peak)
+		res, err := http.Get(srv.URL + "/v1/stats?" + tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stats?%s: %d, %d bytes; peak live heap %.1f MiB (%s before)", tt.query, res.StatusCode, len(answer), float64(peak)/(1<<20), mem0)
+		if res.StatusCode != tt.status {
+			t.Errorf("stats?%s: %d %.300s, want %d", tt.query, res.StatusCode, answer, tt.status)
+		}
+		if tt.status == 400 && (!strings.Contains(string(answer), "since") || !strings.Contains(string(answer), `"field":"bucket"`)) {
+			t.Errorf("stats?%s: %s gives no advice", tt.query, answer)
+		}
+		if len(answer) > 16<<20 {
+			t.Errorf("stats?%s: %d bytes", tt.query, len(answer))
+		}
+		if peakMiB := float64(peak) / (1 << 20); peakMiB > mem0.heapMiB+128 {
+			t.Errorf("stats?%s: peak heap %.0f MiB", tt.query, peakMiB)
+		}
+	}
 }
