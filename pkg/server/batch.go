@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -25,12 +26,9 @@ var exportOnlyFields = []string{"id", "received_at"}
 // invalid rows are reported (the first model.MaxRowErrors of them), so
 // memory is bounded by the body limit whatever the body holds.
 func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, s.maxBatchBytes)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}
 	b := batchRows{s: s}
+	var err error
 	switch mt := mediaType(r); mt {
 	case "application/json", "":
 		err = b.parseJSON(body)
@@ -40,6 +38,15 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		err = b.parseCSV(body)
 	default:
 		err = model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported for a batch; send application/json (an array), application/x-ndjson or text/csv", r.Header.Get("Content-Type"))
+	}
+	if body.err != nil {
+		// The body broke off or ran over its limit: say that, not what
+		// the decoder made of the cut.
+		err = bodyError(body.err, s.maxBatchBytes)
+	} else if err != nil {
+		// Read the rest (within the limit, into nothing) so that the
+		// client, still sending, gets the answer rather than a reset.
+		io.Copy(io.Discard, body) //nolint:errcheck // the answer is already decided
 	}
 	if err == nil && len(b.ins) == 0 {
 		err = model.Invalid("body", "the batch is empty")
@@ -78,6 +85,21 @@ func rowError(i int, err error) model.RowError {
 	return row
 }
 
+// bodyReader keeps the error that ended a read of the body, other than its
+// end: a decoder's own message for a cut body would mislead.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
 // batchRows collects the validated steps of a batch and the errors of its
 // invalid rows. The parse methods fail only for what spoils the whole body,
 // or for a row past the limit.
@@ -106,11 +128,11 @@ func (b *batchRows) add(p params, err error) error {
 
 // parseJSON reads the array item by item: a huge array of tiny items costs
 // one item's memory at a time, not an index of them all.
-func (b *batchRows) parseJSON(body []byte) error {
+func (b *batchRows) parseJSON(body io.Reader) error {
 	notArray := func(problem string) error {
 		return model.Invalid("body", "body is not a JSON array of steps: %s (for one step per line, send Content-Type: application/x-ndjson)", problem)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(body)
 	tok, err := dec.Token()
 	if err != nil {
 		return notArray(jsonProblem(err))
@@ -151,15 +173,20 @@ func jsonKind(tok json.Token) string {
 	return "null"
 }
 
-func (b *batchRows) parseNDJSON(body []byte) error {
-	for line := range bytes.Lines(body) {
-		line = bytes.TrimSpace(line)
+func (b *batchRows) parseNDJSON(body io.Reader) error {
+	lines := bufio.NewScanner(body)
+	lines.Buffer(make([]byte, 0, 64<<10), int(b.s.maxBatchBytes))
+	for lines.Scan() {
+		line := bytes.TrimSpace(lines.Bytes())
 		if len(line) == 0 {
 			continue
 		}
 		if err := b.add(jsonStepParams(line, stepParams, exportOnlyFields...)); err != nil {
 			return err
 		}
+	}
+	if err := lines.Err(); err != nil {
+		return model.Invalid("body", "NDJSON: %v", err)
 	}
 	return nil
 }
@@ -168,8 +195,8 @@ func (b *batchRows) parseNDJSON(body []byte) error {
 // service's ts for time.
 var csvColumns = append(append([]string{}, stepParams...), "ts")
 
-func (b *batchRows) parseCSV(body []byte) error {
-	cr := csv.NewReader(bytes.NewReader(body))
+func (b *batchRows) parseCSV(body io.Reader) error {
+	cr := csv.NewReader(body)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
