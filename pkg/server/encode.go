@@ -141,6 +141,7 @@ type pager[T any] func(limit int, after string, emit func(T) error) (next string
 // writeTimeout, when they are cut off) cannot exhaust the pool, and memory
 // stays one page whatever the length of the list.
 func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, chunk int, enc listEncoder[T], list pager[T]) {
+	list = boundReads(s, r, list)
 	if limit > 0 {
 		page := make([]T, 0, limit)
 		next, err := list(limit, "", func(v T) error {
@@ -194,6 +195,21 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, 
 		err = out.Flush()
 	}
 	s.finishStream(w, r, out, err)
+}
+
+// boundReads lets list read while fewer than Config.ListReaders pages are
+// being read, else waits its turn: a burst of exports queues here instead
+// of taking every pooled connection, so writes and /readyz keep theirs.
+func boundReads[T any](s *Server, r *http.Request, list pager[T]) pager[T] {
+	return func(limit int, after string, emit func(T) error) (string, error) {
+		select {
+		case s.listReads <- struct{}{}:
+		case <-r.Context().Done():
+			return "", model.Errorf(model.EUNAVAILABLE, "the list was not read: %v", r.Context().Err())
+		}
+		defer func() { <-s.listReads }()
+		return list(limit, after, emit)
+	}
 }
 
 // finishStream ends a streamed response whose producer returned err.

@@ -128,9 +128,10 @@ func TestHostileBatches(t *testing.T) {
 	st := testdb.Open(t, testdb.SQLite(t))
 	srv := httptest.NewServer(server.New(server.Config{Store: st}))
 	defer srv.Close()
+	// Under the race detector, a body of 4 MiB: still a million rows.
 	limit := int(server.DefaultMaxBatchBytes)
-	if testing.Short() {
-		limit /= 4
+	if testing.Short() || raceEnabled {
+		limit /= 8
 	}
 	// An array of {} up to the body limit: about 11 million invalid rows.
 	var empties bytes.Buffer
@@ -237,11 +238,15 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 // answered promptly: no stalled reader holds a database connection.
 func TestHostileStalledExports(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		// Each export's answer must be well past the socket buffers (a few
+		// kilobytes here, see smallBuffers): 100 bytes a step.
 		rows := 20000
-		if testing.Short() {
-			rows = 10000
+		if testing.Short() || raceEnabled {
+			rows = 2000
 		}
+		began := time.Now()
 		st := seed(t, fresh(t), rows)
+		seeded := time.Since(began)
 		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st}))
 		ts.Listener = smallBuffers{ts.Listener}
 		ts.Start()
@@ -272,7 +277,7 @@ func TestHostileStalledExports(t *testing.T) {
 		// Let every export reach its stall: the server's writes block. (Before
 		// the fix, exports past the pool's size never started.)
 		answering := make([]bool, stalled)
-		for deadline := time.Now().Add(10 * time.Second); exportsAnswering(conns, answering) < stalled && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < stalled && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -307,8 +312,8 @@ func TestHostileStalledExports(t *testing.T) {
 			}
 		}
 		mem1 := measureMem(t)
-		t.Logf("%d stalled exports (%d answering) of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
-			stalled, exportsAnswering(conns, answering), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
+		t.Logf("(seeded in %v, attack ran %v) %d stalled exports (%d answering) of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
+			seeded.Round(time.Millisecond), time.Since(began.Add(seeded)).Round(time.Millisecond), stalled, exportsAnswering(conns, answering), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
 			slowestReady.Round(time.Microsecond), mem0, mem1)
 		if pool.MaxOpenConnections > 0 && pool.InUse >= pool.MaxOpenConnections {
 			t.Errorf("stalled readers hold all %d database connections", pool.InUse)
