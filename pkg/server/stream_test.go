@@ -1,12 +1,16 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
@@ -57,6 +61,60 @@ func TestFailureMidStreamCutsTheResponse(t *testing.T) {
 		}
 		if broken := err != nil && !errors.Is(err, io.EOF); broken != tt.wantBroken {
 			t.Errorf("failing after %d rows: read error %v, want broken=%v", tt.after, err, tt.wantBroken)
+		}
+	}
+}
+
+// TestStreamedListsReadInPagesMissNothing checks that a list without limit,
+// read from the database page after page, has every row once, in order, in
+// both directions: steps (5,000 a page) and deployments (500 a page).
+func TestStreamedListsReadInPagesMissNothing(t *testing.T) {
+	const rows = 12000 // three pages of steps; 2,400 deployments, five pages
+	st := seed(t, testdb.SQLite(t), rows)
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	get := func(path string) []byte {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", path, res.StatusCode, err)
+		}
+		return b
+	}
+	for _, order := range []string{"asc", "desc"} {
+		ids := idsIn(t, "ndjson", get("/v1/steps?format=ndjson&order="+order))
+		if len(ids) != rows {
+			t.Fatalf("order=%s: %d steps, want %d", order, len(ids), rows)
+		}
+		for i := 1; i < len(ids); i++ {
+			if (order == "asc") != (ids[i] > ids[i-1]) {
+				t.Fatalf("order=%s: step %d after %d", order, ids[i], ids[i-1])
+			}
+		}
+		dec := json.NewDecoder(bytes.NewReader(get("/v1/deployments?format=ndjson&order=" + order)))
+		seen := map[string]bool{}
+		var last time.Time
+		for dec.More() {
+			var d model.Deployment
+			if err := dec.Decode(&d); err != nil {
+				t.Fatal(err)
+			}
+			key := d.Component + " " + d.Version + " " + d.Environment + " " + strconv.Itoa(d.Attempt)
+			if seen[key] {
+				t.Fatalf("order=%s: deployment %s twice", order, key)
+			}
+			seen[key] = true
+			if !last.IsZero() && (order == "asc") != !d.StartedAt.Before(last) {
+				t.Fatalf("order=%s: deployment started %v after one started %v", order, d.StartedAt, last)
+			}
+			last = d.StartedAt
+		}
+		if len(seen) != rows/5 {
+			t.Errorf("order=%s: %d deployments, want %d", order, len(seen), rows/5)
 		}
 	}
 }
