@@ -65,7 +65,7 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 
 // exportChunkDeployments is how many deployments an unlimited list reads
 // per query (see exportChunkSteps).
-const exportChunkDeployments = 500
+const exportChunkDeployments = 100
 
 func newDeploymentEncoder(format string) (listEncoder[*model.Deployment], error) {
 	switch format {

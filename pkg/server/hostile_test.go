@@ -315,6 +315,11 @@ func TestHostileStalledExports(t *testing.T) {
 		t.Logf("(seeded in %v, attack ran %v) %d stalled exports (%d answering) of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
 			seeded.Round(time.Millisecond), time.Since(began.Add(seeded)).Round(time.Millisecond), stalled, exportsAnswering(conns, answering), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
 			slowestReady.Round(time.Microsecond), mem0, mem1)
+		// Each stalled handler holds one page (1,000 steps or 100
+		// deployments, a few hundred KB) and its write buffer, no more.
+		if grew := mem1.heapMiB - mem0.heapMiB; grew > 64 {
+			t.Errorf("heap grew by %.0f MiB with %d stalled exports", grew, stalled)
+		}
 		if pool.MaxOpenConnections > 0 && pool.InUse >= pool.MaxOpenConnections {
 			t.Errorf("stalled readers hold all %d database connections", pool.InUse)
 		}

@@ -67,9 +67,9 @@ func TestFailureMidStreamCutsTheResponse(t *testing.T) {
 
 // TestStreamedListsReadInPagesMissNothing checks that a list without limit,
 // read from the database page after page, has every row once, in order, in
-// both directions: steps (5,000 a page) and deployments (500 a page).
+// both directions: steps (1,000 a page) and deployments (100 a page).
 func TestStreamedListsReadInPagesMissNothing(t *testing.T) {
-	const rows = 12000 // three pages of steps; 2,400 deployments, five pages
+	const rows = 12000 // twelve pages of steps; 2,400 deployments, 24 pages
 	st := seed(t, testdb.SQLite(t), rows)
 	srv := httptest.NewServer(server.New(server.Config{Store: st}))
 	defer srv.Close()
