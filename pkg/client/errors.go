@@ -31,8 +31,8 @@ type APIError struct {
 	// 503), or 0.
 	RetryAfter time.Duration
 
-	// Rows lists every invalid row when a batch was refused (nothing of it
-	// was stored).
+	// Rows lists the invalid rows when a batch was refused (nothing of it
+	// was stored): the first 100; Message says how many there were in all.
 	Rows []model.RowError
 }
 

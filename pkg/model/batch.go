@@ -2,10 +2,20 @@ package model
 
 import "fmt"
 
-// BatchError reports every invalid row of a batch; nothing of the batch
-// was stored.
+// MaxBatchSteps is the most steps one batch may hold. A batch with more is
+// refused at its first row past the limit, before the rest is parsed.
+const MaxBatchSteps = 10000
+
+// MaxRowErrors is the most invalid rows a BatchError lists; the others are
+// counted in Omitted, so an error report stays small whatever was sent.
+const MaxRowErrors = 100
+
+// BatchError reports the invalid rows of a batch (the first MaxRowErrors of
+// them); nothing of the batch was stored.
 type BatchError struct {
 	Rows []RowError
+	// Omitted counts the invalid rows not listed in Rows.
+	Omitted int
 }
 
 // RowError is one invalid row of a batch. Row counts from 1: the first
@@ -16,8 +26,22 @@ type RowError struct {
 	Error string `json:"error"`
 }
 
+// Add reports one more invalid row: listed while fewer than MaxRowErrors
+// are, counted in Omitted after.
+func (e *BatchError) Add(row RowError) {
+	if len(e.Rows) < MaxRowErrors {
+		e.Rows = append(e.Rows, row)
+		return
+	}
+	e.Omitted++
+}
+
 func (e *BatchError) Error() string {
-	return fmt.Sprintf("%d of the batch's rows are invalid and nothing was stored; first: row %d: %s", len(e.Rows), e.Rows[0].Row, e.Rows[0].Error)
+	msg := fmt.Sprintf("%d of the batch's rows are invalid and nothing was stored; first: row %d: %s", len(e.Rows)+e.Omitted, e.Rows[0].Row, e.Rows[0].Error)
+	if e.Omitted > 0 {
+		msg += fmt.Sprintf(" (the first %d are listed, and %d more are not)", len(e.Rows), e.Omitted)
+	}
+	return msg
 }
 
 // Unwrap makes a BatchError an EINVALID *Error for errors.As.

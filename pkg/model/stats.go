@@ -385,3 +385,44 @@ func HumanDuration(seconds float64) string {
 	}
 	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
 }
+
+// MaxStatsBuckets is the most buckets stats are computed over. Every step
+// name gets its own series of them, so one back-dated deployment (a time in
+// 1970, say) with many step names would otherwise make an answer of
+// hundreds of megabytes.
+const MaxStatsBuckets = 1000
+
+// MaxStatsSeries bounds buckets × (step names + 1), the points of an
+// answer: a thousand buckets for fifty step names, fewer for more names.
+const MaxStatsSeries = 50000
+
+// CheckSize fails with advice when the deployments added span more than
+// MaxStatsBuckets buckets, or more than MaxStatsSeries points with their
+// step names; call it before Result.
+func (a *StatsAccumulator) CheckSize() error {
+	if len(a.buckets) == 0 {
+		return nil
+	}
+	var first, last time.Time
+	for b := range a.buckets {
+		if first.IsZero() || b.Before(first) {
+			first = b
+		}
+		if b.After(last) {
+			last = b
+		}
+	}
+	n := 0
+	for b := first; !b.After(last) && n <= MaxStatsBuckets; b = a.opts.nextBucket(b) {
+		n++
+	}
+	if n <= MaxStatsBuckets && n*(len(a.steps)+1) <= MaxStatsSeries {
+		return nil
+	}
+	if n <= MaxStatsBuckets {
+		return Invalid("bucket", "%d %s buckets for each of %d step names make more than %d points, the most stats are computed over; narrow the range with since and until, filter by component, or use a larger bucket (week, month or sprint)",
+			n, a.opts.Bucket, len(a.steps), MaxStatsSeries)
+	}
+	return Invalid("bucket", "the deployments run from %s to %s: more than %d %s buckets, the most stats are computed over; narrow the range with since and until, or use a larger bucket (week, month or sprint)",
+		first.Format(time.DateOnly), a.opts.nextBucket(last).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket)
+}

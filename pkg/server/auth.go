@@ -67,14 +67,34 @@ func newTokenSet(tokens []Token) *tokenSet {
 
 // scope returns the scope of the presented token, or "" if none matches.
 func (ts *tokenSet) scope(presented string) string {
-	d := sha256.Sum256([]byte(presented))
-	found := ""
+	if i := ts.match(presented); i >= 0 {
+		return ts.scopes[i]
+	}
+	return ""
+}
+
+// match returns the index of the presented token in the configured list,
+// or -1 if none matches.
+func (ts *tokenSet) match(presented string) int {
+	d := sha256.Sum256([]byte(strings.TrimSpace(presented)))
+	found := -1
 	for i := range ts.digests {
 		if subtle.ConstantTimeCompare(d[:], ts.digests[i][:]) == 1 {
-			found = ts.scopes[i]
+			found = i
 		}
 	}
 	return found
+}
+
+// bearerToken returns the token of an "Authorization: Bearer TOKEN" header.
+// The scheme is case-insensitive (RFC 9110, section 11.1).
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < len("Bearer ") || !strings.EqualFold(h[:len("Bearer ")], "Bearer ") {
+		return "", false
+	}
+	tok := h[len("Bearer "):]
+	return tok, tok != ""
 }
 
 // requireScope wraps an API handler: with tokens configured, writes need a

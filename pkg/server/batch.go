@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -20,14 +21,14 @@ var exportOnlyFields = []string{"id", "received_at"}
 // handleCreateSteps serves POST /v1/steps/batch: many steps in one
 // transaction, all or none, as a JSON array, NDJSON, or CSV (our export's
 // columns, or the original service's component,version,owner,status,ts).
-// Explicit times are kept. Every invalid row is reported.
+// Explicit times are kept. Rows are decoded and validated one at a time:
+// the first row past model.MaxBatchSteps ends the request with 413, and the
+// invalid rows are reported (the first model.MaxRowErrors of them), so
+// memory is bounded by the body limit whatever the body holds.
 func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, s.maxBatchBytes)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var b batchRows
+	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}
+	b := batchRows{s: s}
+	var err error
 	switch mt := mediaType(r); mt {
 	case "application/json":
 		err = b.parseJSON(body)
@@ -38,32 +39,26 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = unsupportedBody(r, "application/json (an array), application/x-ndjson or text/csv")
 	}
-	if err == nil && len(b.rows) == 0 {
+	if body.err != nil {
+		// The body broke off or ran over its limit: say that, not what
+		// the decoder made of the cut.
+		err = bodyError(body.err, s.maxBatchBytes)
+	} else if err != nil {
+		// Read the rest (within the limit, into nothing) so that the
+		// client, still sending, gets the answer rather than a reset.
+		io.Copy(io.Discard, body) //nolint:errcheck // the answer is already decided
+	}
+	if err == nil && len(b.ins) == 0 {
 		err = model.Invalid("body", "the batch is empty")
+	}
+	if err == nil && len(b.errs.Rows) > 0 {
+		err = &b.errs
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ins := make([]model.StepInput, len(b.rows))
-	bad := b.errs
-	for i, p := range b.rows {
-		if p == nil {
-			continue // reported while parsing
-		}
-		in, err := s.stepInput(p)
-		if err != nil {
-			bad.Rows = append(bad.Rows, rowError(i, err))
-			continue
-		}
-		ins[i] = in
-	}
-	if len(bad.Rows) > 0 {
-		slices.SortFunc(bad.Rows, func(a, b model.RowError) int { return a.Row - b.Row })
-		s.writeError(w, r, &bad)
-		return
-	}
-	steps, replayed, err := s.store.CreateSteps(r.Context(), ins, model.RecordMeta{
+	steps, replayed, err := s.store.CreateSteps(r.Context(), b.ins, model.RecordMeta{
 		ReceivedAt:     s.now(),
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	})
@@ -90,40 +85,108 @@ func rowError(i int, err error) model.RowError {
 	return row
 }
 
-// batchRows collects parsed rows and their errors; a row that failed to
-// parse is nil in rows and reported in errs. The parse methods fail only
-// for what spoils the whole body.
+// bodyReader keeps the error that ended a read of the body, other than its
+// end: a decoder's own message for a cut body would mislead.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// batchRows collects the validated steps of a batch and the errors of its
+// invalid rows. The parse methods fail only for what spoils the whole body,
+// or for a row past the limit.
 type batchRows struct {
-	rows []params
+	s    *Server
+	ins  []model.StepInput
 	errs model.BatchError
 }
 
-func (b *batchRows) add(p params, err error) {
-	if err != nil {
-		b.errs.Rows = append(b.errs.Rows, rowError(len(b.rows), err))
-		p = nil
+// add validates the next row, given as parameters or as the error that
+// stopped it from parsing.
+func (b *batchRows) add(p params, err error) error {
+	if len(b.ins) == model.MaxBatchSteps {
+		return model.Errorf(model.ETOOLARGE, "the batch has more than %d steps; the limit is %d per request: send it in several batches", model.MaxBatchSteps, model.MaxBatchSteps)
 	}
-	b.rows = append(b.rows, p)
+	var in model.StepInput
+	if err == nil {
+		in, err = b.s.stepInput(p)
+	}
+	if err != nil {
+		b.errs.Add(rowError(len(b.ins), err))
+	}
+	b.ins = append(b.ins, in)
+	return nil
 }
 
-func (b *batchRows) parseJSON(body []byte) error {
-	var items []json.RawMessage
-	if err := json.Unmarshal(body, &items); err != nil {
-		return model.Invalid("body", "body is not a JSON array of steps: %v (for one step per line, send Content-Type: application/x-ndjson)", jsonProblem(err))
+// parseJSON reads the array item by item: a huge array of tiny items costs
+// one item's memory at a time, not an index of them all.
+func (b *batchRows) parseJSON(body io.Reader) error {
+	notArray := func(problem string) error {
+		return model.Invalid("body", "body is not a JSON array of steps: %s (for one step per line, send Content-Type: application/x-ndjson)", problem)
 	}
-	for _, item := range items {
-		b.add(jsonStepParams(item, stepParams, exportOnlyFields...))
+	dec := json.NewDecoder(body)
+	tok, err := dec.Token()
+	if err != nil {
+		return notArray(jsonProblem(err))
+	}
+	if tok != json.Delim('[') {
+		return notArray("found " + jsonKind(tok))
+	}
+	for dec.More() {
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return notArray(jsonProblem(err))
+		}
+		if err := b.add(jsonStepParams(item, stepParams, exportOnlyFields...)); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing bracket
+		return notArray(jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return model.Invalid("body", "body has more after the JSON array; send one array")
 	}
 	return nil
 }
 
-func (b *batchRows) parseNDJSON(body []byte) error {
-	for line := range bytes.Lines(body) {
-		line = bytes.TrimSpace(line)
+// jsonKind names what a JSON token is, for an error message.
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "an object"
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+func (b *batchRows) parseNDJSON(body io.Reader) error {
+	lines := bufio.NewScanner(body)
+	lines.Buffer(make([]byte, 0, 64<<10), int(b.s.maxBatchBytes))
+	for lines.Scan() {
+		line := bytes.TrimSpace(lines.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		b.add(jsonStepParams(line, stepParams, exportOnlyFields...))
+		if err := b.add(jsonStepParams(line, stepParams, exportOnlyFields...)); err != nil {
+			return err
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return model.Invalid("body", "NDJSON: %v", err)
 	}
 	return nil
 }
@@ -132,8 +195,8 @@ func (b *batchRows) parseNDJSON(body []byte) error {
 // service's ts for time.
 var csvColumns = append(append([]string{}, stepParams...), "ts")
 
-func (b *batchRows) parseCSV(body []byte) error {
-	cr := csv.NewReader(bytes.NewReader(body))
+func (b *batchRows) parseCSV(body io.Reader) error {
+	cr := csv.NewReader(body)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -172,7 +235,9 @@ func (b *batchRows) parseCSV(body []byte) error {
 				return model.Invalid("body", "CSV: %v", err)
 			}
 		}
-		b.add(csvRow(header, record))
+		if err := b.add(csvRow(header, record)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

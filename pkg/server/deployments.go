@@ -47,14 +47,25 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	serveList(s, w, r, f.Limit, enc, func(emit func(*model.Deployment) error) (string, error) {
-		next, err := s.store.ListDeployments(r.Context(), df, s.rules, now, emit)
+	serveList(s, w, r, f.Limit, exportChunkDeployments, enc, func(limit int, after string, emit func(*model.Deployment) error) (string, error) {
+		page := df
+		page.Limit = limit
+		if after != "" {
+			if page.After, err = model.ParseDeploymentCursor(after); err != nil {
+				return "", err
+			}
+		}
+		next, err := s.store.ListDeployments(r.Context(), page, s.rules, now, emit)
 		if next == nil {
 			return "", err
 		}
 		return next.String(), err
 	})
 }
+
+// exportChunkDeployments is how many deployments an unlimited list reads
+// per query (see exportChunkSteps).
+const exportChunkDeployments = 100
 
 func newDeploymentEncoder(format string) (listEncoder[*model.Deployment], error) {
 	switch format {
@@ -150,6 +161,9 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		acc.Add(d)
 		return nil
 	})
+	if err == nil {
+		err = acc.CheckSize()
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

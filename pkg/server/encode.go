@@ -128,15 +128,23 @@ func (e *jsonListEncoder[T]) end(w *streamWriter, next string) {
 	w.WriteString("}\n")
 }
 
-// serveList answers a list request. Without a limit every item is streamed
-// from list as it comes; with one, the page (at most MaxLimit items) is
-// gathered first so that the next page's cursor can go in X-Next-Cursor,
-// before the body. list calls emit for each item and returns the cursor of
-// the next page, "" on the last.
-func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit int, enc listEncoder[T], list func(emit func(T) error) (next string, err error)) {
+// pager reads one page of a list: at most limit items, after the cursor
+// after ("" for the request's own cursor, if any), calling emit for each;
+// it returns the cursor of the next page, "" on the last.
+type pager[T any] func(limit int, after string, emit func(T) error) (next string, err error)
+
+// serveList answers a list request. With a limit, the page (at most
+// MaxLimit items) is gathered first so that the next page's cursor can go
+// in X-Next-Cursor, before the body. Without one, every item is streamed,
+// read from the database in pages of chunk items by keyset: no database
+// connection is held while the client reads, so clients that stall (up to
+// writeTimeout, when they are cut off) cannot exhaust the pool, and memory
+// stays one page whatever the length of the list.
+func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, chunk int, enc listEncoder[T], list pager[T]) {
+	list = boundReads(s, r, list)
 	if limit > 0 {
 		page := make([]T, 0, limit)
-		next, err := list(func(v T) error {
+		next, err := list(limit, "", func(v T) error {
 			page = append(page, v)
 			return nil
 		})
@@ -158,15 +166,50 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit i
 	}
 	out := newStreamWriter(w)
 	enc.begin(w.Header(), out)
-	_, err := list(func(v T) error {
-		enc.item(out, v)
-		return out.err
-	})
+	page := make([]T, 0, chunk)
+	collect := func(v T) error {
+		page = append(page, v)
+		return nil
+	}
+	after := ""
+	var err error
+	for out.err == nil {
+		page = page[:0]
+		if after, err = list(chunk, after, collect); err != nil {
+			break
+		}
+		for _, v := range page {
+			if enc.item(out, v); out.err != nil {
+				break
+			}
+		}
+		if after == "" {
+			break
+		}
+	}
+	if err == nil {
+		err = out.err
+	}
 	if err == nil {
 		enc.end(out, "")
 		err = out.Flush()
 	}
 	s.finishStream(w, r, out, err)
+}
+
+// boundReads lets list read while fewer than Config.ListReaders pages are
+// being read, else waits its turn: a burst of exports queues here instead
+// of taking every pooled connection, so writes and /readyz keep theirs.
+func boundReads[T any](s *Server, r *http.Request, list pager[T]) pager[T] {
+	return func(limit int, after string, emit func(T) error) (string, error) {
+		select {
+		case s.listReads <- struct{}{}:
+		case <-r.Context().Done():
+			return "", model.Errorf(model.EUNAVAILABLE, "the list was not read: %v", r.Context().Err())
+		}
+		defer func() { <-s.listReads }()
+		return list(limit, after, emit)
+	}
 }
 
 // finishStream ends a streamed response whose producer returned err.

@@ -78,17 +78,47 @@ func goVersion() string {
 	return "unknown"
 }
 
-// observe records one request. route is the ServeMux pattern that matched,
-// never the raw path, so the number of series stays bounded.
+// observe records one request. Every label comes from a bounded set, since
+// any client, before auth and rate limit, picks what it sends: route is the
+// ServeMux pattern that matched, never the raw path; the method is one of
+// the standard ones or "other"; the status a three-digit code or "other".
 func (m *metrics) observe(route, method string, status int, took time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	method = methodLabel(method)
+	code := "other"
+	if status >= 100 && status <= 599 {
+		code = strconv.Itoa(status)
+	}
+	m.requests.WithLabelValues(route, method, code).Inc()
 	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// methodLabel maps the methods of RFC 9110 (and PATCH) to themselves and any
+// other token a client invents to "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // handleMetrics serves GET /metrics in the Prometheus text format.
 func (s *Server) handleMetrics() http.Handler {
 	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// watchLimiter exports how many clients the rate limiter remembers: a
+// bounded number (RateClients), which an operator can watch stay so.
+func (m *metrics) watchLimiter(l *rateLimiter) {
+	if l == nil {
+		return
+	}
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "steps_rate_limited_clients",
+		Help: "Clients the rate limiter currently remembers (bounded by the rate-clients setting).",
+	}, func() float64 { return float64(l.len()) }))
 }

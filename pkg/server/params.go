@@ -103,14 +103,19 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", limit)
-	}
 	if err != nil {
-		return nil, model.Errorf(model.EINVALID, "read request body: %v", err)
+		return nil, bodyError(err, limit)
 	}
 	return body, nil
+}
+
+// bodyError is the answer to a failed read of a body limited to limit bytes.
+func bodyError(err error, limit int64) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", limit)
+	}
+	return model.Errorf(model.EINVALID, "read request body: %v", err)
 }
 
 // stepInputParams gathers the parameters of a step from the query string

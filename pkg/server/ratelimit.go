@@ -1,15 +1,15 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"container/list"
 	"math"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -19,33 +19,43 @@ import (
 const (
 	DefaultRateLimit = 500  // requests per second per client
 	DefaultRateBurst = 1000 // requests a client may send at once
+	// DefaultRateClients bounds the clients the limiter remembers.
+	DefaultRateClients = 10000
 )
 
-// rateLimiter is a token bucket per client. Buckets of clients gone quiet
-// are dropped, so memory is bounded by the clients of the last minutes.
+// rateLimiter is a token bucket per client, in a map bounded two ways:
+// buckets that have refilled (their clients are idle) are swept every
+// minute, and past maxClients the least recently seen client is forgotten,
+// so neither many addresses nor many bogus tokens can grow it.
 type rateLimiter struct {
-	rate  float64 // tokens per second
-	burst float64
-	now   func() time.Time
+	limit      rate.Limit
+	burst      int
+	maxClients int
+	now        func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	clients map[string]*list.Element // of *limitedClient, most recent first
+	recent  list.List
 	swept   time.Time
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+type limitedClient struct {
+	key string
+	lim *rate.Limiter
 }
 
-func newRateLimiter(perSecond float64, burst int, now func() time.Time) *rateLimiter {
+func newRateLimiter(perSecond float64, burst, maxClients int, now func() time.Time) *rateLimiter {
 	if perSecond <= 0 {
 		return nil
 	}
 	if burst < 1 {
 		burst = int(math.Ceil(perSecond))
 	}
-	return &rateLimiter{rate: perSecond, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+	if maxClients < 1 {
+		maxClients = DefaultRateClients
+	}
+	return &rateLimiter{limit: rate.Limit(perSecond), burst: burst, maxClients: maxClients, now: now,
+		clients: map[string]*list.Element{}, swept: now()}
 }
 
 // allow takes a token for key, or says how long until one is free.
@@ -56,42 +66,77 @@ func (l *rateLimiter) allow(key string) (ok bool, retryAfter time.Duration) {
 	if now.Sub(l.swept) > time.Minute {
 		l.sweep(now)
 	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
+	var c *limitedClient
+	if e := l.clients[key]; e != nil {
+		l.recent.MoveToFront(e)
+		c = e.Value.(*limitedClient)
+	} else {
+		if len(l.clients) >= l.maxClients {
+			oldest := l.recent.Back()
+			l.recent.Remove(oldest)
+			delete(l.clients, oldest.Value.(*limitedClient).key)
+		}
+		c = &limitedClient{key: key, lim: rate.NewLimiter(l.limit, l.burst)}
+		l.clients[key] = l.recent.PushFront(c)
 	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if c.lim.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	// Tokens are below 1; the next one comes at the rate.
+	missing := 1 - c.lim.TokensAt(now)
+	return false, time.Duration(missing / float64(l.limit) * float64(time.Second))
 }
 
-// sweep drops buckets that have refilled: their clients are idle.
+// len is how many clients the limiter remembers.
+func (l *rateLimiter) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
+
+// sweep forgets clients whose buckets have refilled: they are idle, and a
+// new bucket would be the same.
 func (l *rateLimiter) sweep(now time.Time) {
 	l.swept = now
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
+	for e := l.recent.Back(); e != nil; {
+		prev := e.Prev()
+		if c := e.Value.(*limitedClient); c.lim.TokensAt(now) >= float64(l.burst) {
+			l.recent.Remove(e)
+			delete(l.clients, c.key)
 		}
+		e = prev
 	}
 }
 
-// clientKey identifies who is calling: the token when there is one (so
-// clients behind one proxy are told apart), else the remote address.
-func clientKey(r *http.Request) string {
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
-		sum := sha256.Sum256([]byte(tok))
-		return "token:" + hex.EncodeToString(sum[:8])
+// clientKey identifies who is calling. With tokens configured, a valid
+// token names the caller: "token N" (its place in the configured list),
+// together with the address, so that clients sharing one write token each
+// get their own bucket and one flooding runner does not starve the others.
+// Anything else (no token, a wrong one, an open server) is keyed on the
+// address alone: rotating made-up tokens buys nothing. IPv6 addresses are
+// keyed on their /64, which one host can fill.
+func (s *Server) clientKey(r *http.Request) string {
+	addr := clientAddr(r.RemoteAddr)
+	if s.tokens != nil {
+		if tok, ok := bearerToken(r); ok {
+			if i := s.tokens.match(tok); i >= 0 {
+				return "token " + strconv.Itoa(i+1) + " at " + addr
+			}
+		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return addr
+}
+
+func clientAddr(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		host = r.RemoteAddr
+		host = remote
 	}
-	return "addr:" + host
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // limitRate answers 429 with Retry-After to a client over its rate. The
@@ -105,7 +150,7 @@ func (s *Server) limitRate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if ok, wait := s.limiter.allow(clientKey(r)); !ok {
+		if ok, wait := s.limiter.allow(s.clientKey(r)); !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
 			s.writeError(w, r, model.Errorf(model.ERATELIMITED, "too many requests; retry after %d s", max(1, secs)))

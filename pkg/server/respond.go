@@ -13,8 +13,10 @@ type errorBody struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
 	Field string `json:"field,omitempty"`
-	// Rows lists each invalid row of a batch.
-	Rows []model.RowError `json:"rows,omitempty"`
+	// Rows lists the invalid rows of a batch (at most model.MaxRowErrors);
+	// MoreRows counts those not listed.
+	Rows     []model.RowError `json:"rows,omitempty"`
+	MoreRows int              `json:"more_rows,omitempty"`
 }
 
 // writeJSON writes v as the JSON response with the given status.
@@ -39,7 +41,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var be *model.BatchError
 	if errors.As(err, &be) {
-		body.Rows = be.Rows
+		body.Rows, body.MoreRows = be.Rows, be.Omitted
 	}
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

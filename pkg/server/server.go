@@ -27,6 +27,7 @@ const (
 	DefaultMaxBatchBytes = 32 << 20
 	DefaultMaxFutureSkew = 5 * time.Minute
 	DefaultMaxQueryBytes = 8 << 10
+	DefaultListReaders   = 4
 )
 
 // Config configures the HTTP API. Only Store is required.
@@ -49,6 +50,13 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is how many requests a client may make at once.
 	RateBurst int
+	// RateClients bounds the clients the rate limiter remembers at once;
+	// 0 means DefaultRateClients.
+	RateClients int
+	// ListReaders is how many list pages may be read from the database at
+	// once (others wait their turn); 0 means DefaultListReaders. Keep it
+	// well under the database pool (16 on SQLite, 32 on MySQL).
+	ListReaders int
 	// MaxQueryBytes bounds the query string (400 beyond it).
 	MaxQueryBytes int
 	// Version labels steps_build_info.
@@ -75,6 +83,7 @@ type Server struct {
 	tokens        *tokenSet
 	limiter       *rateLimiter
 	maxQueryBytes int
+	listReads     chan struct{} // a slot per list page being read
 	metrics       *metrics
 	handler       http.Handler
 	sprintStart   time.Time
@@ -119,6 +128,11 @@ func New(cfg Config) *Server {
 	if s.maxFutureSkew <= 0 {
 		s.maxFutureSkew = DefaultMaxFutureSkew
 	}
+	readers := cfg.ListReaders
+	if readers <= 0 {
+		readers = DefaultListReaders
+	}
+	s.listReads = make(chan struct{}, readers)
 	s.maxQueryBytes = cfg.MaxQueryBytes
 	if s.maxQueryBytes <= 0 {
 		s.maxQueryBytes = DefaultMaxQueryBytes
@@ -130,12 +144,13 @@ func New(cfg Config) *Server {
 	if burst == 0 {
 		burst = DefaultRateBurst
 	}
-	s.limiter = newRateLimiter(rate, burst, time.Now)
+	s.limiter = newRateLimiter(rate, burst, cfg.RateClients, time.Now)
 	version := cfg.Version
 	if version == "" {
 		version = "dev"
 	}
 	s.metrics = newMetrics(cfg.Store, version)
+	s.metrics.watchLimiter(s.limiter)
 	s.handler = s.logRequests(s.recoverPanics(s.limitRate(s.limitQuery(s.routes()))))
 	return s
 }

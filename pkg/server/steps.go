@@ -85,11 +85,24 @@ func (s *Server) handleListSteps(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	serveList(s, w, r, f.Limit, enc, func(emit func(model.Step) error) (string, error) {
-		next, err := s.store.ListSteps(r.Context(), f, emit)
+	serveList(s, w, r, f.Limit, exportChunkSteps, enc, func(limit int, after string, emit func(model.Step) error) (string, error) {
+		page := f
+		page.Limit = limit
+		if after != "" {
+			if page.After, err = model.ParseCursor(after); err != nil {
+				return "", err
+			}
+		}
+		next, err := s.store.ListSteps(r.Context(), page, emit)
 		if next == nil {
 			return "", err
 		}
 		return next.String(), err
 	})
 }
+
+// exportChunkSteps is how many steps an unlimited list reads per query:
+// enough that the queries cost little beside the rows (an index seek each),
+// few enough that the page a stalled client's handler holds, until the
+// write deadline cuts it off, is small (about 200 KB).
+const exportChunkSteps = 1000

@@ -334,6 +334,9 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		}
 		return nil
 	})
+	if err == nil {
+		err = acc.CheckSize()
+	}
 	if err != nil {
 		return d, err
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // MaxBatch is the most steps one CreateSteps call stores.
-const MaxBatch = 10000
+const MaxBatch = model.MaxBatchSteps
 
 // insertChunk is how many rows go in one multi-row INSERT: large enough to
 // amortise round trips, small enough for every database's parameter limit.

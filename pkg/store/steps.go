@@ -282,6 +282,9 @@ func listQuery(f model.Filter) (string, []any) {
 	cmp, dir := direction(f)
 	if f.After != nil {
 		t := dbTime(f.After.Time)
+		// The first condition alone is a range the index seeks to (an
+		// export reads page after page); the second, spelt with OR, is exact.
+		c.add("time "+cmp+"= ?", t)
 		c.add("(time "+cmp+" ? OR (time = ? AND id "+cmp+" ?))", t, t, f.After.ID)
 	}
 	query := "SELECT " + stepColumns + " FROM steps" + c.sql() + " ORDER BY time " + dir + ", id " + dir

@@ -1,0 +1,512 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// The hostile-clients group: what a careless or hostile client can make
+// the server grow or hold, each attack through a real server, each bound
+// asserted with a generous margin and its figures logged (go test -v -run
+// TestHostile ./pkg/server).
+
+// memFigures is the process's memory at one moment: the Go heap in use
+// after a collection and the resident set.
+type memFigures struct {
+	heapMiB, rssMiB float64
+}
+
+func measureMem(t *testing.T) memFigures {
+	t.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return memFigures{heapMiB: float64(ms.HeapInuse) / (1 << 20), rssMiB: rssMiB(t)}
+}
+
+// rssMiB reads VmRSS from /proc/self/status (0 where there is none).
+func rssMiB(t *testing.T) float64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func (m memFigures) String() string {
+	return fmt.Sprintf("heap in use %.1f MiB, RSS %.1f MiB", m.heapMiB, m.rssMiB)
+}
+
+// TestHostileMethods sends thousands of made-up HTTP methods, unauthenticated,
+// from one client: the metrics must not grow a series for each.
+func TestHostileMethods(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st,
+		Tokens: []server.Token{{Scope: server.ScopeWrite, Secret: "write-secret"}}}))
+	defer srv.Close()
+	n := 5000
+	if testing.Short() {
+		n = 1000
+	}
+	send := func(method, path string) {
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body) //nolint:errcheck // only the count matters
+		res.Body.Close()
+	}
+	send("GET", "/v1/steps")
+	before := metricsBody(t, srv.URL)
+	mem0 := measureMem(t)
+	for i := range n {
+		send(fmt.Sprintf("X%07d", i), []string{"/v1/steps", "/v1/steps/1", "/nowhere/" + strconv.Itoa(i)}[i%3])
+	}
+	after := metricsBody(t, srv.URL)
+	mem1 := measureMem(t)
+	t.Logf("%d unique methods: /metrics %d bytes before, %d after; %s before, %s after", n, len(before), len(after), mem0, mem1)
+	if len(after) > len(before)+64<<10 {
+		t.Errorf("/metrics grew from %d to %d bytes with %d made-up methods", len(before), len(after), n)
+	}
+	if strings.Contains(after, "X0000001") {
+		t.Errorf("a made-up method is a metric label")
+	}
+	if !strings.Contains(after, `method="other"`) {
+		t.Errorf(`made-up methods are not counted under method="other"`)
+	}
+	if grew := mem1.heapMiB - mem0.heapMiB; grew > 32 {
+		t.Errorf("heap grew by %.1f MiB", grew)
+	}
+}
+
+func metricsBody(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestHostileBatches sends batches of millions of rows within the body
+// limit: each must be refused at its first row past the row limit, with a
+// short answer, and memory bounded by the body, not by its rows.
+func TestHostileBatches(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	// Under the race detector, a body of 4 MiB: still a million rows.
+	limit := int(server.DefaultMaxBatchBytes)
+	if testing.Short() || raceEnabled {
+		limit /= 8
+	}
+	// An array of {} up to the body limit: about 11 million invalid rows.
+	var empties bytes.Buffer
+	empties.Grow(limit)
+	empties.WriteByte('[')
+	for empties.Len() < limit-4 {
+		empties.WriteString("{},")
+	}
+	empties.WriteString("{}]")
+	// Valid CSV rows up to the body limit: about a million.
+	var rows bytes.Buffer
+	rows.Grow(limit)
+	rows.WriteString("component,version,owner,status,time\n")
+	for i := 0; ; i++ {
+		row := fmt.Sprintf("api,1.%d,ana,build,2024-01-01 00:00:00\n", i)
+		if rows.Len()+len(row) > limit {
+			break
+		}
+		rows.WriteString(row)
+	}
+	for _, tt := range []struct {
+		name, ctype string
+		body        []byte
+		rows        int
+	}{
+		{"json of {}", "application/json", empties.Bytes(), bytes.Count(empties.Bytes(), []byte("{}"))},
+		{"csv of valid rows", "text/csv", rows.Bytes(), bytes.Count(rows.Bytes(), []byte("\n")) - 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mem0 := measureMem(t)
+			var peak int64
+			stop := sampleHeap(&peak)
+			started := time.Now()
+			res, err := http.Post(srv.URL+"/v1/steps/batch", tt.ctype, bytes.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(started)
+			stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem1 := measureMem(t)
+			t.Logf("%d bytes, %d rows: %d in %v, answer %d bytes; peak live heap %.1f MiB (the test holds both bodies, %.1f MiB each); %s before, %s after",
+				len(tt.body), tt.rows, res.StatusCode, took.Round(time.Millisecond), len(answer), float64(peak)/(1<<20),
+				float64(len(tt.body))/(1<<20), mem0, mem1)
+			if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(answer), strconv.Itoa(model.MaxBatchSteps)) {
+				t.Errorf("answer %d %.200s, want 413 naming the limit of %d steps", res.StatusCode, answer, model.MaxBatchSteps)
+			}
+			if len(answer) > 4<<10 {
+				t.Errorf("answer is %d bytes", len(answer))
+			}
+			// The server decodes the body as it arrives: beyond the bodies
+			// the test holds, a few megabytes of buffers and one page of rows.
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+32; peakMiB > bound {
+				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
+			}
+		})
+	}
+	t.Run("error report", func(t *testing.T) {
+		body := "[" + strings.TrimSuffix(strings.Repeat(`{"component":"api"},`, 500), ",") + "]"
+		res, err := http.Post(srv.URL+"/v1/steps/batch", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var got struct {
+			Error    string           `json:"error"`
+			Rows     []model.RowError `json:"rows"`
+			MoreRows int              `json:"more_rows"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 400 || len(got.Rows) != model.MaxRowErrors || got.MoreRows != 500-model.MaxRowErrors {
+			t.Errorf("500 invalid rows: %d, %d rows listed and %d more, want 400, %d and %d", res.StatusCode, len(got.Rows), got.MoreRows, model.MaxRowErrors, 500-model.MaxRowErrors)
+		}
+		if len(got.Rows) > 0 && (got.Rows[0].Row != 1 || got.Rows[len(got.Rows)-1].Row != model.MaxRowErrors) {
+			t.Errorf("rows listed from %d to %d, want the first %d", got.Rows[0].Row, got.Rows[len(got.Rows)-1].Row, model.MaxRowErrors)
+		}
+		if !strings.Contains(got.Error, "500 of the batch's rows are invalid") || !strings.Contains(got.Error, "400 more") {
+			t.Errorf("message %q does not say how many rows are invalid and how many are not listed", got.Error)
+		}
+	})
+}
+
+// smallBuffers accepts connections with a small send buffer, so that a
+// client that does not read fills it after a few kilobytes of an export,
+// not a few megabytes: the stall a large history gives, on a small one.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(8 << 10) //nolint:errcheck // only speeds the stall up
+	}
+	return c, err
+}
+
+// TestHostileStalledExports opens forty exports that never read their
+// answer, and checks that meanwhile a writer and the readiness probe are
+// answered promptly: no stalled reader holds a database connection.
+func TestHostileStalledExports(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		// Each export's answer must be well past the socket buffers (a few
+		// kilobytes here, see smallBuffers): 100 bytes a step.
+		rows := 20000
+		if testing.Short() || raceEnabled {
+			rows = 2000
+		}
+		began := time.Now()
+		st := seed(t, fresh(t), rows)
+		seeded := time.Since(began)
+		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st}))
+		ts.Listener = smallBuffers{ts.Listener}
+		ts.Start()
+		defer ts.Close()
+		addr := ts.Listener.Addr().String()
+		mem0 := measureMem(t)
+
+		const stalled = 40
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			// A small receive window: the server's writes block sooner.
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) }) //nolint:errcheck // only speeds the stall up
+		}}
+		for i := range stalled {
+			c, err := dialer.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			path := []string{"/v1/steps?format=csv", "/v1/deployments?format=csv", "/v1/steps?format=ndjson"}[i%3]
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", path)
+		}
+		// Let every export reach its stall: the server's writes block. (Before
+		// the fix, exports past the pool's size never started.)
+		answering := make([]bool, stalled)
+		for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < stalled && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		pool := st.DB().Stats()
+
+		client := &http.Client{Timeout: 15 * time.Second}
+		var slowestWrite, slowestReady time.Duration
+		// timed sends one request during the stall and keeps its slowest time.
+		timed := func(what string, slowest *time.Duration, want int, send func() (*http.Response, error)) bool {
+			started := time.Now()
+			res, err := send()
+			took := time.Since(started)
+			*slowest = max(*slowest, took)
+			if err != nil {
+				t.Errorf("%s during the stall: %v after %v", what, err, took)
+				return false
+			}
+			res.Body.Close()
+			if res.StatusCode != want || took > 5*time.Second {
+				t.Errorf("%s during the stall: %d after %v, want %d within 5 s", what, res.StatusCode, took, want)
+				return false
+			}
+			return true
+		}
+		for i := range 10 {
+			wrote := timed("write", &slowestWrite, 201, func() (*http.Response, error) {
+				return client.Post(ts.URL+"/v1/steps?component=api&version=2.0&owner=ana&status=build&environment=e"+strconv.Itoa(i), "", nil)
+			})
+			ready := timed("/readyz", &slowestReady, 200, func() (*http.Response, error) { return client.Get(ts.URL + "/readyz") })
+			if !wrote || !ready {
+				break // once is enough to tell
+			}
+		}
+		mem1 := measureMem(t)
+		t.Logf("(seeded in %v, attack ran %v) %d stalled exports (%d answering) of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
+			seeded.Round(time.Millisecond), time.Since(began.Add(seeded)).Round(time.Millisecond), stalled, exportsAnswering(conns, answering), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
+			slowestReady.Round(time.Microsecond), mem0, mem1)
+		// Each stalled handler holds one page (1,000 steps or 100
+		// deployments, a few hundred KB) and its write buffer, no more.
+		if grew := mem1.heapMiB - mem0.heapMiB; grew > 64 {
+			t.Errorf("heap grew by %.0f MiB with %d stalled exports", grew, stalled)
+		}
+		if pool.MaxOpenConnections > 0 && pool.InUse >= pool.MaxOpenConnections {
+			t.Errorf("stalled readers hold all %d database connections", pool.InUse)
+		}
+	})
+}
+
+// exportsAnswering counts the connections whose answer has begun, marking
+// them in answering. One byte is read of each: the window stays all but
+// full, and the server blocked writing.
+func exportsAnswering(conns []net.Conn, answering []bool) int {
+	n := 0
+	for i, c := range conns {
+		if !answering[i] {
+			c.SetReadDeadline(time.Now().Add(time.Millisecond)) //nolint:errcheck // a peek
+			var b [1]byte
+			k, _ := c.Read(b[:])
+			answering[i] = k > 0
+		}
+		if answering[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHostileRateLimit checks that the limiter keys on who is calling after
+// auth: made-up tokens share their address's bucket, clients sharing one
+// write token have a bucket each, and the limiter's memory is bounded
+// whatever the number of addresses.
+func TestHostileRateLimit(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	const maxClients = 20
+	newServer := func(tokens ...server.Token) *httptest.Server {
+		return httptest.NewServer(server.New(server.Config{Store: st, RateLimit: 0.1, RateBurst: 3, RateClients: maxClients, Tokens: tokens}))
+	}
+	// from returns a client whose connections come from 127.0.0.n.
+	from := func(n int) *http.Client {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(n))}}
+		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	call := func(c *http.Client, method, url, token string) int {
+		req, _ := http.NewRequest(method, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body) //nolint:errcheck // only the status matters
+		res.Body.Close()
+		return res.StatusCode
+	}
+	post := "/v1/steps?component=api&version=1&owner=ana&status=build"
+
+	for _, open := range []bool{true, false} {
+		t.Run(fmt.Sprintf("open=%v/rotating made-up tokens", open), func(t *testing.T) {
+			var srv *httptest.Server
+			if open {
+				srv = newServer()
+			} else {
+				srv = newServer(server.Token{Scope: server.ScopeWrite, Secret: "write-secret"})
+			}
+			defer srv.Close()
+			c := from(2)
+			limited := 0
+			for i := range 20 {
+				if call(c, "GET", srv.URL+"/v1/steps?limit=1", fmt.Sprintf("made-up-%d", i)) == http.StatusTooManyRequests {
+					limited++
+				}
+			}
+			if limited < 15 {
+				t.Errorf("%d of 20 requests with rotating made-up tokens limited, want 17 (burst 3)", limited)
+			}
+			if n := limitedClients(t, srv.URL); n != 1 {
+				t.Errorf("the limiter remembers %d clients after one address rotated tokens, want 1", n)
+			}
+		})
+	}
+
+	t.Run("shared write token", func(t *testing.T) {
+		srv := newServer(server.Token{Scope: server.ScopeWrite, Secret: "write-secret"})
+		defer srv.Close()
+		flooder, other := from(3), from(4)
+		for range 10 {
+			call(flooder, "POST", srv.URL+post, "write-secret")
+		}
+		if got := call(flooder, "POST", srv.URL+post, "write-secret"); got != http.StatusTooManyRequests {
+			t.Errorf("flooding writer: %d, want 429", got)
+		}
+		if got := call(other, "POST", srv.URL+post, "write-secret"); got != http.StatusCreated {
+			t.Errorf("another writer with the same token: %d, want 201", got)
+		}
+	})
+
+	t.Run("many addresses", func(t *testing.T) {
+		srv := newServer()
+		defer srv.Close()
+		for n := 10; n < 10+5*maxClients; n++ {
+			call(from(n), "GET", srv.URL+"/v1/steps?limit=1", "")
+		}
+		if got := limitedClients(t, srv.URL); got > maxClients {
+			t.Errorf("the limiter remembers %d clients, want at most %d", got, maxClients)
+		}
+	})
+}
+
+// limitedClients reads steps_rate_limited_clients from /metrics.
+func limitedClients(t *testing.T, url string) int {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(metricsBody(t, url)))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "steps_rate_limited_clients "); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no steps_rate_limited_clients in /metrics")
+	return 0
+}
+
+// TestHostileStats checks that one back-dated deployment (a 1970 time) with
+// fifty step names cannot make the stats answer hundreds of megabytes: too
+// many buckets are refused with advice, and what is answered is bounded.
+func TestHostileStats(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	var rows []map[string]string
+	deploy := func(component string, start time.Time) {
+		for i := range 51 {
+			status := fmt.Sprintf("step-%02d", i)
+			if i == 50 {
+				status = "finished"
+			}
+			rows = append(rows, map[string]string{"component": component, "version": "1.0", "owner": "ana",
+				"status": status, "time": start.Add(time.Duration(i) * time.Minute).Format(time.RFC3339)})
+		}
+	}
+	deploy("legacy", time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC))
+	deploy("api", time.Now().UTC().Add(-2*time.Hour).Truncate(time.Second))
+	body, _ := json.Marshal(rows)
+	res, err := http.Post(srv.URL+"/v1/steps/batch", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("batch: %d", res.StatusCode)
+	}
+	for _, tt := range []struct {
+		query  string
+		status int
+	}{
+		{"bucket=day", 400},
+		{"", 400}, // weeks since 1970
+		{"bucket=month", 200},
+		{"bucket=day&since=2020-01-01", 200},
+	} {
+		mem0 := measureMem(t)
+		var peak int64
+		stop := sampleHeap(&peak)
+		res, err := http.Get(srv.URL + "/v1/stats?" + tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stats?%s: %d, %d bytes; peak live heap %.1f MiB (%s before)", tt.query, res.StatusCode, len(answer), float64(peak)/(1<<20), mem0)
+		if res.StatusCode != tt.status {
+			t.Errorf("stats?%s: %d %.300s, want %d", tt.query, res.StatusCode, answer, tt.status)
+		}
+		if tt.status == 400 && (!strings.Contains(string(answer), "since") || !strings.Contains(string(answer), `"field":"bucket"`)) {
+			t.Errorf("stats?%s: %s gives no advice", tt.query, answer)
+		}
+		if len(answer) > 16<<20 {
+			t.Errorf("stats?%s: %d bytes", tt.query, len(answer))
+		}
+		if peakMiB := float64(peak) / (1 << 20); peakMiB > mem0.heapMiB+128 {
+			t.Errorf("stats?%s: peak heap %.0f MiB", tt.query, peakMiB)
+		}
+	}
+}
