@@ -86,17 +86,6 @@ func (ts *tokenSet) match(presented string) int {
 	return found
 }
 
-// bearerToken returns the token of an "Authorization: Bearer TOKEN" header.
-// The scheme is case-insensitive (RFC 9110, section 11.1).
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) < len("Bearer ") || !strings.EqualFold(h[:len("Bearer ")], "Bearer ") {
-		return "", false
-	}
-	tok := h[len("Bearer "):]
-	return tok, tok != ""
-}
-
 // requireScope wraps an API handler: with tokens configured, writes need a
 // write token and reads a read (or write) token. Without tokens the API is
 // open, as stepsd warns at start-up.

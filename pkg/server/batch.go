@@ -138,7 +138,7 @@ func (b *batchRows) parseJSON(body io.Reader) error {
 		return notArray(jsonProblem(err))
 	}
 	if tok != json.Delim('[') {
-		return notArray("found " + jsonKind(tok))
+		return notArray("found " + tokenKind(tok))
 	}
 	for dec.More() {
 		var item json.RawMessage
@@ -158,8 +158,8 @@ func (b *batchRows) parseJSON(body io.Reader) error {
 	return nil
 }
 
-// jsonKind names what a JSON token is, for an error message.
-func jsonKind(tok json.Token) string {
+// tokenKind names what a JSON token is, for an error message.
+func tokenKind(tok json.Token) string {
 	switch tok.(type) {
 	case json.Delim:
 		return "an object"
