@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // Group commit: single steps recorded at the same moment are gathered into
@@ -38,10 +40,11 @@ type commitResult struct {
 	err error
 }
 
-// insertRow is what one INSERT row needs.
+// insertRow is one step to insert.
 type insertRow struct {
-	args []any  // insertArgs
-	key  string // the client's idempotency key, or ""
+	step        model.Step
+	key         string // the client's idempotency key, or ""
+	fingerprint string
 }
 
 // groupCommitter runs the committer goroutines of a store.
@@ -130,15 +133,6 @@ func (s *Store) commitLoop() {
 func (s *Store) commitGroup(batch []*commitRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	release, err := s.acquireWrite(ctx)
-	if err != nil {
-		for _, req := range batch {
-			req.done <- commitResult{err: err}
-		}
-		return
-	}
-	defer release()
-
 	if len(batch) > 1 {
 		ids, err := s.insertGroup(ctx, batch)
 		if err == nil {
@@ -147,42 +141,31 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 			}
 			return
 		}
-		if !errors.Is(err, errDuplicate) {
-			// Rolled back: nothing of the group was stored.
+		if !errors.Is(err, errDuplicate) && !retryable(err) {
+			// Rolled back, and not for one member's sake: nothing of the
+			// group was stored, and nothing would be alone.
 			for _, req := range batch {
 				req.done <- commitResult{err: err}
 			}
 			return
 		}
-		// A reused idempotency key spoils the whole statement; insert one
-		// by one so that only its request sees the duplicate.
+		// A reused idempotency key spoils the whole statement, and a group
+		// that kept losing conflicts may hold the one step that loses:
+		// insert one by one, so that only its request sees the error.
 	}
 	for _, req := range batch {
-		id, err := s.insertOne(ctx, req.step.args)
-		req.done <- commitResult{id: id, err: err}
+		ids, err := s.insertGroup(ctx, []*commitRequest{req})
+		if err != nil {
+			req.done <- commitResult{err: err}
+			continue
+		}
+		req.done <- commitResult{id: ids[0]}
 	}
 }
 
-func (s *Store) insertOne(ctx context.Context, args []any) (int64, error) {
-	stmt, err := s.prepared(ctx, insertStep)
-	if err != nil {
-		return 0, err
-	}
-	res, err := stmt.ExecContext(ctx, args...)
-	if err != nil {
-		return 0, translate(err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("read inserted id: %w", err)
-	}
-	return id, nil
-}
-
-// insertGroup inserts the group's rows in one statement and transaction
-// and returns their ids in order.
+// insertGroup inserts and numbers the group's steps in one transaction
+// (retried on conflicts) and returns their ids in order.
 func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int64, error) {
-	ids := make([]int64, len(batch))
 	readBack := !s.consecutiveIDs
 	var groupKey string
 	if readBack {
@@ -190,49 +173,52 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 	}
 	keys := make([]string, len(batch))
 	args := make([]any, 0, 9*len(batch))
+	steps := make([]model.Step, len(batch))
 	for i, req := range batch {
-		row := req.step.args
 		keys[i] = req.step.key
+		fingerprint := req.step.fingerprint
 		if readBack && keys[i] == "" {
 			// Mark the row so its id can be found (see readIDsByKey).
-			keys[i] = batchKey(groupKey, i)
-			row = append(append([]any{}, row[:7]...), keys[i], nil)
+			keys[i], fingerprint = batchKey(groupKey, i), ""
 		}
-		args = append(args, row...)
+		args = append(args, insertArgs(req.step.step, keys[i], fingerprint)...)
 	}
-	stmt, err := s.prepared(ctx, multiRowInsert(len(batch), false))
+	stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
 	if err != nil {
 		return nil, err
 	}
-	if readBack {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-				return translate(err)
+	ids := make([]int64, len(batch))
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		if err != nil {
+			return translate(err)
+		}
+		if readBack {
+			if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
+				return err
 			}
-			return readIDsByKey(ctx, tx, keys, ids)
-		})
-		return ids, err
-	}
-	// One statement is atomic on its own: in autocommit it saves the
-	// BEGIN and COMMIT round trips of a transaction.
-	res, err := stmt.ExecContext(ctx, args...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return nil, fmt.Errorf("read inserted ids: %w", err)
-	}
-	// One INSERT's rows have consecutive ids here (see consecutiveIDs);
-	// MySQL reports the first, SQLite the last.
-	first := id
-	if s.kind == KindSQLite {
-		first = id - int64(len(batch)) + 1
-	}
-	for i := range ids {
-		ids[i] = first + int64(i)
-	}
-	return ids, nil
+		} else {
+			id, err := res.LastInsertId()
+			if err != nil {
+				return fmt.Errorf("read inserted ids: %w", err)
+			}
+			// One INSERT's rows have consecutive ids here (see
+			// consecutiveIDs); MySQL reports the first, SQLite the last.
+			first := id
+			if s.kind == KindSQLite {
+				first = id - int64(len(batch)) + 1
+			}
+			for i := range ids {
+				ids[i] = first + int64(i)
+			}
+		}
+		for i, req := range batch {
+			steps[i] = req.step.step
+			steps[i].ID = ids[i]
+		}
+		return s.numberSteps(ctx, tx, steps)
+	})
+	return ids, err
 }
 
 // readIDsByKey sets ids[i] to the id of the row stored under keys[i].

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,6 +20,8 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 	"github.com/uptrace/bun/extra/bundebug"
 	"github.com/uptrace/bun/migrate"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // maxMySQLConns bounds the MySQL connection pool of one stepsd.
@@ -44,13 +45,8 @@ type Store struct {
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
-	// deriveSlot lets one goroutine derive deployments at a time, and
-	// written wakes the background deriver (see derive.go).
-	deriveSlot chan struct{}
-	written    chan struct{}
-	// deriveLog, set by KeepDeploymentsDerived, reports long passes.
-	deriveLog atomic.Pointer[slog.Logger]
-	limits    deriveLimits
+	// terminal are the statuses that end a deployment (see UseRules).
+	terminal atomic.Pointer[terminalSet]
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
@@ -61,7 +57,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind, deriveSlot: make(chan struct{}, 1), written: make(chan struct{}, 1), limits: defaultDeriveLimits}
+	s := &Store{kind: src.kind}
+	terminal := newTerminalSet(model.DefaultDeploymentRules())
+	s.terminal.Store(&terminal)
 	switch src.kind {
 	case KindSQLite:
 		if err := ensureDir(src.path); err != nil {
