@@ -58,10 +58,13 @@ type targetWork struct {
 	last    time.Time // its last step's time
 	ended   bool      // the latest deployment ended with a terminal status
 	steps   []model.Step
-	// redo, when not 0, renumbers the target from this attempt on, from
-	// every step at or after redoFrom.
+	// redo, when not 0, renumbers the target from this attempt on: from
+	// its first step (redoFrom, redoID) on, in time-then-id order. Steps
+	// of one time may end one deployment and start the next, so the time
+	// alone does not say where a deployment starts.
 	redo     int
 	redoFrom time.Time
+	redoID   int64
 }
 
 // stepRow is a stored step as numbering reads it back.
@@ -77,6 +80,7 @@ type stepRow struct {
 type deploymentWrite struct {
 	target
 	attempt       int
+	firstID       int64
 	started, last time.Time
 	owner         string
 	steps         int
@@ -251,15 +255,16 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 // lateFrom finds where a late step lands: the deployment that started at
 // or before it (the target's first, if none).
 func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork) error {
-	rows, err := s.query(ctx, tx, `SELECT attempt, started_at FROM deployments WHERE component = ? AND version = ? AND environment = ? AND started_at <= ?
-ORDER BY attempt DESC LIMIT 1`, w.component, w.version, w.environment, dbTime(w.steps[0].Time))
+	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id FROM deployments
+WHERE component = ? AND version = ? AND environment = ? AND started_at <= ? ORDER BY attempt DESC LIMIT 1`,
+		w.component, w.version, w.environment, dbTime(w.steps[0].Time))
 	if err != nil {
 		return err
 	}
 	w.redo = 1
 	return scanAll(rows, func() error {
 		var started []byte
-		if err := rows.Scan(&w.redo, &started); err != nil {
+		if err := rows.Scan(&w.redo, &started, &w.redoID); err != nil {
 			return err
 		}
 		w.redoFrom, err = parseDBTime(started)
@@ -267,8 +272,8 @@ ORDER BY attempt DESC LIMIT 1`, w.component, w.version, w.environment, dbTime(w.
 	})
 }
 
-// readTargetSteps reads the stored steps of each target from its redoFrom
-// on, in time order (the new steps among them).
+// readTargetSteps reads the stored steps of each target from its
+// (redoFrom, redoID) on, in time-then-id order (the new steps among them).
 func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]stepRow, error) {
 	out := make(map[target][]stepRow, len(work))
 	steps := "steps"
@@ -277,12 +282,13 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 		steps = "steps FORCE INDEX (steps_deployment)"
 	}
 	for start, size := range runs(len(work)) {
-		args := make([]any, 0, 4*size)
+		args := make([]any, 0, 6*size)
 		for _, w := range work[start : start+size] {
-			args = append(args, w.component, w.version, w.environment, dbTime(w.redoFrom))
+			from := dbTime(w.redoFrom)
+			args = append(args, w.component, w.version, w.environment, from, from, w.redoID)
 		}
 		rows, err := s.query(ctx, tx, `SELECT component, version, environment, id, owner, status, time FROM `+steps+` WHERE `+
-			anyTarget(size, " AND time >= ?")+` ORDER BY component, version, environment, time, id`, args...)
+			anyTarget(size, " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -338,7 +344,7 @@ func (w *targetWork) add(writes []deploymentWrite, r stepRow, terminal terminalS
 	if w.ended {
 		w.attempt++
 		w.started = r.time
-		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: r.time, owner: r.owner})
+		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, firstID: r.id, started: r.time, owner: r.owner})
 	}
 	d := &writes[len(writes)-1]
 	d.phases = appendPhase(d.phases, r.id, r.time.Sub(d.started), r.status)
@@ -382,12 +388,12 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 steps = steps + excluded.steps, phases = phases || excluded.phases`
 	}
 	for start, size := range runs(len(writes)) {
-		args := make([]any, 0, 9*size)
+		args := make([]any, 0, 10*size)
 		for _, d := range writes[start : start+size] {
-			args = append(args, d.component, d.version, d.environment, d.attempt, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases)
+			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases)
 		}
-		query := `INSERT INTO deployments (component, version, environment, attempt, started_at, last_time, owner, steps, phases) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
+		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
 		if err := s.exec(ctx, tx, query, args...); err != nil {
 			return err
 		}

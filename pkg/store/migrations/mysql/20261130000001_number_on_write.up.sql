@@ -23,6 +23,7 @@ CREATE TABLE deployments (
   version VARCHAR(128) NOT NULL,
   environment VARCHAR(64) NOT NULL,
   attempt INT NOT NULL,
+  first_id BIGINT NOT NULL,
   started_at DATETIME(6) NOT NULL,
   last_time DATETIME(6) NOT NULL,
   owner VARCHAR(128) NOT NULL,

@@ -22,6 +22,7 @@ CREATE TABLE deployments (
   version TEXT NOT NULL,
   environment TEXT NOT NULL,
   attempt INTEGER NOT NULL,
+  first_id INTEGER NOT NULL,
   started_at TEXT NOT NULL,
   last_time TEXT NOT NULL,
   owner TEXT NOT NULL,
