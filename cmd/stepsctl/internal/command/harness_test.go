@@ -64,8 +64,9 @@ type harness struct {
 	url     string
 	wrap    func(http.Handler) http.Handler
 	tokens  []server.Token
-	server  *clock // the server's clock
-	cli     *clock // stepsctl's clock
+	rules   model.DeploymentRules // the server's; zero: the defaults
+	server  *clock                // the server's clock
+	cli     *clock                // stepsctl's clock
 	env     map[string]string
 	stdin   string
 	factory *command.Factory // of the last run
@@ -119,7 +120,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 // that records spooled for it are delivered to it.
 func (h *harness) start() {
 	h.t.Helper()
-	var handler http.Handler = server.New(server.Config{Store: h.store, Now: h.server.Now, Tokens: h.tokens})
+	var handler http.Handler = server.New(server.Config{Store: h.store, Now: h.server.Now, Tokens: h.tokens, Rules: h.rules})
 	if h.wrap != nil {
 		handler = h.wrap(handler)
 	}
