@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -47,9 +48,13 @@ type insertRow struct {
 	fingerprint string
 }
 
-// groupCommitter runs the committer goroutines of a store.
+// groupCommitter runs the committer goroutines of a store. Each has its
+// own queue, and a target's steps always go to the same one: steps of one
+// deploy sent at once then share a group (one transaction) or follow each
+// other, instead of waiting on each other's row locks from two
+// transactions of the same process.
 type groupCommitter struct {
-	queue    chan *commitRequest
+	queues   []chan *commitRequest
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -60,9 +65,11 @@ func (s *Store) startCommitters() {
 	if s.kind == KindSQLite {
 		n = committersSQLite
 	}
-	s.group = &groupCommitter{queue: make(chan *commitRequest, 4*maxGroup), quit: make(chan struct{})}
+	s.group = &groupCommitter{quit: make(chan struct{})}
 	for range n {
-		s.group.wg.Go(s.commitLoop)
+		queue := make(chan *commitRequest, 4*maxGroup)
+		s.group.queues = append(s.group.queues, queue)
+		s.group.wg.Go(func() { s.commitLoop(queue) })
 	}
 }
 
@@ -73,12 +80,10 @@ func (s *Store) stopCommitters() {
 	s.group.stopOnce.Do(func() { close(s.group.quit) })
 	s.group.wg.Wait()
 	// Answer whatever is still queued: nothing of it was written.
-	for {
-		select {
-		case req := <-s.group.queue:
+	for _, queue := range s.group.queues {
+		for len(queue) > 0 {
+			req := <-queue
 			req.done <- commitResult{err: errClosed}
-		default:
-			return
 		}
 	}
 }
@@ -86,8 +91,13 @@ func (s *Store) stopCommitters() {
 // commit queues one row and waits for its group to commit.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1)}
+	h := fnv.New32a()
+	for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
+		h.Write([]byte(text))
+		h.Write([]byte{0})
+	}
 	select {
-	case s.group.queue <- req:
+	case s.group.queues[h.Sum32()%uint32(len(s.group.queues))] <- req:
 	case <-s.group.quit:
 		return 0, errClosed
 	case <-ctx.Done():
@@ -103,7 +113,7 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	}
 }
 
-func (s *Store) commitLoop() {
+func (s *Store) commitLoop(queue chan *commitRequest) {
 	limit := maxGroup
 	if s.kind == KindSQLite {
 		limit = maxGroupSQLite
@@ -113,13 +123,13 @@ func (s *Store) commitLoop() {
 		select {
 		case <-s.group.quit:
 			return
-		case req := <-s.group.queue:
+		case req := <-queue:
 			batch = append(batch[:0], req)
 		}
 	drain:
 		for len(batch) < limit {
 			select {
-			case req := <-s.group.queue:
+			case req := <-queue:
 				batch = append(batch, req)
 			default:
 				break drain

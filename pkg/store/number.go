@@ -30,10 +30,11 @@ import (
 //     column, so lists and stats read deployments, not steps.
 //
 // A step at or after its target's last step continues the latest
-// deployment or starts the next one. A late step (before the last one), or
-// the first step of a target with no row (a new target, or after an
-// upgrade), renumbers the target from the deployment it lands in: its
-// steps are read back from steps and its later deployments rewritten.
+// deployment or starts the next one. A late step (before the last one)
+// renumbers the target from the deployment it lands in: its steps are
+// read back from steps and its later deployments rewritten. UseRules
+// numbers a whole history so (after an upgrade, or a change of terminal
+// statuses), target by target.
 
 // rulesKey names, in steps_derived, the terminal statuses the stored
 // numbering follows.
@@ -145,8 +146,14 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 	var redo []*targetWork
 	for _, w := range work {
 		switch {
-		case redoAll || !w.exists:
+		case redoAll:
 			w.redo = 1
+		case !w.exists:
+			// A target without a row has no stored step before these:
+			// every write makes the row, and UseRules makes those of the
+			// history after an upgrade.
+			w.ended = true
+			continue
 		case w.steps[0].Time.Before(w.last):
 			if err := s.lateFrom(ctx, tx, w); err != nil {
 				return err
