@@ -22,7 +22,7 @@ import (
 const (
 	maxGroup         = 128 // steps in one transaction (MySQL)
 	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
-	committersMySQL  = 4   // transactions in flight at once on MySQL
+	committersMySQL  = 2   // transactions in flight at once on MySQL: more make smaller groups, each of several round trips
 	committersSQLite = 1   // SQLite has one writer anyway
 	groupTimeout     = 30 * time.Second
 )
