@@ -107,10 +107,18 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 			}
 			args = append(args, insertArgs(st, k, fingerprints[start+i])...)
 		}
-		// Not prepared: a batch's last chunk may have any size.
-		res, err := tx.ExecContext(ctx, multiRowInsert(len(chunk)), args...)
+		// Full chunks reuse one prepared statement; the last, of any size,
+		// is sent as it is rather than prepared for once.
+		var res sql.Result
+		var err error
+		if len(chunk) == chunkRows {
+			res, err = s.execResult(ctx, tx, multiRowInsert(chunkRows), args...)
+		} else {
+			res, err = tx.ExecContext(ctx, multiRowInsert(len(chunk)), args...)
+			err = translate(err)
+		}
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if !s.consecutiveIDs {
 			continue

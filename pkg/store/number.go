@@ -187,15 +187,23 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 
 // Statement sizes: a statement over n targets is sent as runs of these
 // sizes, so that each size's SQL is prepared once per connection and
-// reused, rather than one statement per count.
-var targetSizes = []int{64, 16, 4, 1}
+// reused, rather than one statement per count. SQLite gets smaller runs:
+// its Go driver matches parameters to arguments in quadratic time.
+var (
+	targetSizesMySQL  = []int{64, 16, 4, 1}
+	targetSizesSQLite = []int{16, 4, 1}
+)
 
-// runs splits n items into runs of targetSizes, largest first, and yields
-// each run's start and size.
-func runs(n int) func(yield func(int, int) bool) {
+// runs splits n items into runs of the store's sizes, largest first, and
+// yields each run's start and size.
+func (s *Store) runs(n int) func(yield func(int, int) bool) {
+	sizes := targetSizesMySQL
+	if s.kind == KindSQLite {
+		sizes = targetSizesSQLite
+	}
 	return func(yield func(int, int) bool) {
 		start := 0
-		for _, size := range targetSizes {
+		for _, size := range sizes {
 			for n-start >= size {
 				if !yield(start, size) {
 					return
@@ -224,7 +232,7 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 	for _, w := range work {
 		index[w.target] = w
 	}
-	for start, size := range runs(len(work)) {
+	for start, size := range s.runs(len(work)) {
 		args := make([]any, 0, 3*size)
 		for _, w := range work[start : start+size] {
 			args = append(args, w.component, w.version, w.environment)
@@ -288,7 +296,7 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 		// Left to choose, MySQL may read "time >= ?" through steps_time.
 		steps = "steps FORCE INDEX (steps_deployment)"
 	}
-	for start, size := range runs(len(work)) {
+	for start, size := range s.runs(len(work)) {
 		args := make([]any, 0, 6*size)
 		for _, w := range work[start : start+size] {
 			from := dbTime(w.redoFrom)
@@ -320,7 +328,7 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 
 // deleteDeployments removes the deployments that renumbering rewrites.
 func (s *Store) deleteDeployments(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
-	for start, size := range runs(len(work)) {
+	for start, size := range s.runs(len(work)) {
 		args := make([]any, 0, 4*size)
 		for _, w := range work[start : start+size] {
 			args = append(args, w.component, w.version, w.environment, w.redo)
@@ -394,7 +402,7 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 		upsert = ` ON CONFLICT (component, version, environment, attempt) DO UPDATE SET last_time = excluded.last_time,
 steps = steps + excluded.steps, phases = phases || excluded.phases`
 	}
-	for start, size := range runs(len(writes)) {
+	for start, size := range s.runs(len(writes)) {
 		args := make([]any, 0, 10*size)
 		for _, d := range writes[start : start+size] {
 			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases)
@@ -419,7 +427,7 @@ ended = VALUES(ended), writes = writes + 1`
 		upsert = ` ON CONFLICT (component, version, environment) DO UPDATE SET attempt = excluded.attempt,
 started_at = excluded.started_at, last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`
 	}
-	for start, size := range runs(len(work)) {
+	for start, size := range s.runs(len(work)) {
 		args := make([]any, 0, 7*size)
 		want := int64(0)
 		for _, w := range work[start : start+size] {
@@ -436,13 +444,9 @@ started_at = excluded.started_at, last_time = excluded.last_time, ended = exclud
 		}
 		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
 			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, 1)") + upsert
-		stmt, err := s.prepared(ctx, query)
+		res, err := s.execResult(ctx, tx, query, args...)
 		if err != nil {
 			return err
-		}
-		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		if err != nil {
-			return translate(err)
 		}
 		if s.kind == KindMySQL {
 			if n, err := res.RowsAffected(); err == nil && n != want {
@@ -470,12 +474,18 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any
 
 // exec runs a prepared statement in tx.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	_, err := s.execResult(ctx, tx, query, args...)
+	return err
+}
+
+// execResult runs a prepared statement in tx and returns its result.
+func (s *Store) execResult(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-	return translate(err)
+	res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	return res, translate(err)
 }
 
 // scanAll calls each for every row, then closes rows.
