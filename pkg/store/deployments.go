@@ -13,18 +13,8 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// deploymentColumns are what a deployment is read from. SQLite gets them
-// joined in one text column: its driver's cost is per column of every row
-// (a type lookup, a string and a copy each), and stats read every
-// deployment. The separator, U+001F, is a control character, which no
-// stored text holds (model.ValidateText) and phases do not use.
-func (s *Store) deploymentColumns() string {
-	if s.kind == KindSQLite {
-		return `component || char(31) || version || char(31) || environment || char(31) || attempt || char(31) || owner || char(31) ||
-started_at || char(31) || phases`
-	}
-	return `component, version, environment, attempt, owner, started_at, phases`
-}
+// deploymentColumns are what a deployment is read from.
+const deploymentColumns = `component, version, environment, attempt, owner, started_at, phases`
 
 // ListDeployments calls fn for each deployment matching f, ordered by start
 // time (then component, version, environment, attempt; all reversed with
@@ -46,7 +36,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
 		c.add(cond, args...)
 	}
-	query := "SELECT " + s.deploymentColumns() + " FROM deployments" + c.sql() +
+	query := "SELECT " + deploymentColumns + " FROM deployments" + c.sql() +
 		" ORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir + ", attempt " + dir
 	if f.Limit > 0 && f.Status == "" {
 		// A status filter is applied to the phases once read: no LIMIT.
@@ -76,7 +66,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 // stats.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	c := deploymentConds(f)
-	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM deployments"+c.sql(), c.args, f, rules, now, fn)
+	return s.readDeployments(ctx, "SELECT "+deploymentColumns+" FROM deployments"+c.sql(), c.args, f, rules, now, fn)
 }
 
 // deploymentConds selects deployments by f: component, version,
@@ -105,13 +95,10 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 		return translate(err)
 	}
 	defer rows.Close()
-	// component, version, environment, attempt, owner, started_at, phases
-	var cols [7]sql.RawBytes
-	dest := []any{&cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6]}
-	var packed sql.RawBytes
-	if s.kind == KindSQLite {
-		dest = []any{&packed}
-	}
+	var texts [4]sql.RawBytes // component, version, environment, owner
+	var started, phases sql.RawBytes
+	var attempt int
+	dest := []any{&texts[0], &texts[1], &texts[2], &attempt, &texts[3], &started, &phases}
 	// Statuses are few and rows many: each status becomes a string once,
 	// and its outcome is decided once.
 	statuses := interner{}
@@ -131,26 +118,17 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
 		}
-		if s.kind == KindSQLite {
-			if err := unpack(packed, cols[:]); err != nil {
-				return err
-			}
-		}
-		attempt, ok := atoi(cols[3])
-		if !ok {
-			return fmt.Errorf("stored attempt %q", cols[3])
-		}
 		d := &model.Deployment{
-			Component:   reuse(prev.Component, cols[0]),
-			Version:     reuse(prev.Version, cols[1]),
-			Environment: reuse(prev.Environment, cols[2]),
-			Owner:       reuse(prev.Owner, cols[4]),
-			Attempt:     int(attempt),
+			Component:   reuse(prev.Component, texts[0]),
+			Version:     reuse(prev.Version, texts[1]),
+			Environment: reuse(prev.Environment, texts[2]),
+			Owner:       reuse(prev.Owner, texts[3]),
+			Attempt:     attempt,
 		}
-		if d.StartedAt, err = parseDBTime(cols[5]); err != nil {
+		if d.StartedAt, err = parseDBTime(started); err != nil {
 			return err
 		}
-		if d.Steps, err = decodePhases(cols[6], d.StartedAt, statuses); err != nil {
+		if d.Steps, err = decodePhases(phases, d.StartedAt, statuses); err != nil {
 			return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)
 		}
 		if f.Status != "" && !d.HasStatus(f.Status) {
@@ -191,22 +169,6 @@ func decodePhases(b []byte, started time.Time, statuses interner) ([]model.Phase
 		return nil, errors.New("no stored phases")
 	}
 	return out, nil
-}
-
-// unpack splits b at U+001F into exactly len(into) parts.
-func unpack(b []byte, into []sql.RawBytes) error {
-	for i := range into[:len(into)-1] {
-		j := bytes.IndexByte(b, 0x1f)
-		if j < 0 {
-			return fmt.Errorf("stored deployment: %d parts, want %d", i+1, len(into))
-		}
-		into[i], b = b[:j], b[j+1:]
-	}
-	if bytes.IndexByte(b, 0x1f) >= 0 {
-		return errors.New("stored deployment holds a U+001F separator")
-	}
-	into[len(into)-1] = b
-	return nil
 }
 
 // atoi reads a decimal integer, optionally negative.
