@@ -406,6 +406,16 @@ func TestDeadlocksAreRetried(t *testing.T) {
 	dsn := testdb.MySQL(t)
 	s := testdb.Open(t, dsn)
 	ctx := context.Background()
+	// Writes run under READ COMMITTED: under REPEATABLE READ, locking
+	// targets not there yet would also lock the gaps around them.
+	var level string
+	err := s.DB().QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&level)
+	if err != nil { // MariaDB before 11.1
+		err = s.DB().QueryRowContext(ctx, `SELECT @@tx_isolation`).Scan(&level)
+	}
+	if err != nil || level != "READ-COMMITTED" {
+		t.Errorf("isolation %q (%v), want READ-COMMITTED", level, err)
+	}
 	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE pair (id INT PRIMARY KEY, n INT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}

@@ -111,15 +111,14 @@ func openMySQL(ctx context.Context, dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
 	}
-	var n int
-	err = probe.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SESSION_VARIABLES WHERE VARIABLE_NAME = 'TRANSACTION_ISOLATION'`).Scan(&n)
-	probe.Close()
-	if err != nil {
+	defer probe.Close()
+	if err := probe.PingContext(ctx); err != nil {
 		return nil, connectError(err)
 	}
-	name := "tx_isolation"
-	if n > 0 {
-		name = "transaction_isolation"
+	name := "transaction_isolation"
+	var level string
+	if probe.QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&level) != nil {
+		name = "tx_isolation" // MariaDB before 11.1
 	}
 	cfg.Params[name] = "'READ-COMMITTED'"
 	sqldb, err := sql.Open("mysql", cfg.FormatDSN())
