@@ -531,11 +531,13 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 			return fmt.Errorf("number deployments: %w", err)
 		}
 	}
+	// Replicas starting together may both get here: the row is upserted.
+	upsert := ` ON DUPLICATE KEY UPDATE value = VALUES(value)`
+	if s.kind == KindSQLite {
+		upsert = ` ON CONFLICT (name) DO UPDATE SET value = excluded.value`
+	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM steps_derived WHERE name = ?`, rulesKey); err != nil {
-			return translate(err)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES (?, ?)`, rulesKey, want)
+		_, err := tx.ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES (?, ?)`+upsert, rulesKey, want)
 		return translate(err)
 	})
 }

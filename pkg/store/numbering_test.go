@@ -490,3 +490,33 @@ func BenchmarkImportHistory(b *testing.B) {
 		})
 	}
 }
+
+// TestReplicasStartTogether: replicas started at once with new terminal
+// statuses all renumber, none fails, and the numbering is the oracle's.
+func TestReplicasStartTogether(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		stores := []*store.Store{testdb.Open(t, dsn), testdb.Open(t, dsn), testdb.Open(t, dsn)}
+		var ins []model.StepInput
+		for i := range 200 {
+			ins = append(ins, model.StepInput{Component: []string{"api", "web"}[i%2], Version: fmt.Sprintf("1.%d", i%4/2*2+i%2), Owner: "ana",
+				Environment: "prod", Status: []string{"build", "rollout", "finished", "failed", "tests"}[i%5], Time: t0.Add(time.Duration(i) * time.Minute)})
+		}
+		if _, _, err := stores[0].CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		rules := model.DefaultDeploymentRules()
+		rules.SuccessStatuses = append([]string{"rollout"}, rules.SuccessStatuses...)
+		errs := make([]error, len(stores))
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			wg.Go(func() { errs[i] = s.UseRules(ctx, rules, slog.New(slog.DiscardHandler)) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstOracle(t, stores[2], rules, t0.Add(5*time.Hour))
+	})
+}
