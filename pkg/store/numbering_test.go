@@ -520,3 +520,40 @@ func TestReplicasStartTogether(t *testing.T) {
 		checkAgainstOracle(t, stores[2], rules, t0.Add(5*time.Hour))
 	})
 }
+
+// BenchmarkRenumberHistory measures numbering a whole history again at
+// start-up, as after an upgrade or a change of terminal statuses.
+// STEPS_BENCH_ROWS sets the size (default 100,000):
+//
+//	go test ./pkg/store -run '^$' -bench RenumberHistory -benchtime 1x
+func BenchmarkRenumberHistory(b *testing.B) {
+	rows := testdb.BenchRows(b, 100_000)
+	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
+	for name, fresh := range testdb.Benched() {
+		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
+			s := testdb.Open(b, fresh(b))
+			batch := make([]model.StepInput, 0, store.MaxBatch)
+			for i := range rows {
+				batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
+					Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
+				if len(batch) == cap(batch) || i == rows-1 {
+					if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			rules := []model.DeploymentRules{model.DefaultDeploymentRules(), model.DefaultDeploymentRules()}
+			rules[1].SuccessStatuses = append([]string{"rollout"}, rules[1].SuccessStatuses...)
+			b.ResetTimer()
+			n := 0
+			for b.Loop() {
+				n++
+				if err := s.UseRules(context.Background(), rules[n%2], slog.New(slog.DiscardHandler)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
