@@ -198,6 +198,7 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		return nil, err
 	}
 	ids := make([]int64, len(batch))
+	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 		if err != nil {
@@ -226,8 +227,12 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 			steps[i] = req.step.step
 			steps[i].ID = ids[i]
 		}
-		return s.numberSteps(ctx, tx, steps)
+		work, err = s.numberSteps(ctx, tx, steps)
+		return err
 	})
+	if err == nil {
+		s.targets.remember(work)
+	}
 	return ids, err
 }
 

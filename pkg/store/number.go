@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -58,6 +59,8 @@ type targetWork struct {
 	started time.Time // that deployment's start
 	last    time.Time // its last step's time
 	ended   bool      // the latest deployment ended with a terminal status
+	writes  int64     // the row's count of writes, as read
+	cached  bool      // the state came from the cache, not a locked read
 	steps   []model.Step
 	// redo, when not 0, renumbers the target from this attempt on: from
 	// its first step (redoFrom, redoID) on, in time-then-id order. Steps
@@ -112,8 +115,9 @@ func (t terminalSet) fingerprint() string {
 }
 
 // numberSteps numbers stored steps (with their ids) in the transaction
-// that inserted them.
-func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) error {
+// that inserted them. Once that transaction commits, pass what it returns
+// to remember.
+func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) ([]*targetWork, error) {
 	byTarget := map[target]*targetWork{}
 	for _, st := range steps {
 		t := target{st.Component, st.Version, st.Environment}
@@ -131,7 +135,7 @@ func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step)
 		})
 		work = append(work, w)
 	}
-	return s.number(ctx, tx, work, false)
+	return work, s.number(ctx, tx, work, false)
 }
 
 // number locks the targets of work (in one order, so that writers of the
@@ -140,8 +144,10 @@ func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step)
 // deployments and its row. redoAll renumbers every target from scratch.
 func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redoAll bool) error {
 	slices.SortFunc(work, func(a, b *targetWork) int { return compareTargets(a.target, b.target) })
-	if err := s.lockTargets(ctx, tx, work); err != nil {
-		return err
+	if redoAll || !s.targets.fill(work) {
+		if err := s.lockTargets(ctx, tx, work); err != nil {
+			return err
+		}
 	}
 	var redo []*targetWork
 	for _, w := range work {
@@ -237,7 +243,7 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 		for _, w := range work[start : start+size] {
 			args = append(args, w.component, w.version, w.environment)
 		}
-		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended FROM targets WHERE `+
+		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended, writes FROM targets WHERE `+
 			anyTarget(size, "")+` ORDER BY component, version, environment`+lock, args...)
 		if err != nil {
 			return err
@@ -246,14 +252,15 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 			var t target
 			var started, last []byte
 			var attempt, ended int
-			if err := rows.Scan(&t.component, &t.version, &t.environment, &attempt, &started, &last, &ended); err != nil {
+			var writes int64
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &attempt, &started, &last, &ended, &writes); err != nil {
 				return err
 			}
 			w := index[t]
 			if w == nil {
 				return fmt.Errorf("number deployments: unexpected target %q", t.component)
 			}
-			w.exists, w.attempt, w.ended = true, attempt, ended == 1
+			w.exists, w.attempt, w.ended, w.writes = true, attempt, ended == 1, writes
 			if w.started, err = parseDBTime(started); err != nil {
 				return err
 			}
@@ -421,6 +428,9 @@ steps = steps + excluded.steps, phases = phases || excluded.phases`
 // created one meanwhile (the row was not there to lock) makes this
 // transaction a conflict, to be retried.
 func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
+	if len(work) == 1 && work[0].cached {
+		return s.writeCachedTarget(ctx, tx, work[0])
+	}
 	upsert := ` ON DUPLICATE KEY UPDATE attempt = VALUES(attempt), started_at = VALUES(started_at), last_time = VALUES(last_time),
 ended = VALUES(ended), writes = writes + 1`
 	if s.kind == KindSQLite {
@@ -450,9 +460,33 @@ started_at = excluded.started_at, last_time = excluded.last_time, ended = exclud
 		}
 		if s.kind == KindMySQL {
 			if n, err := res.RowsAffected(); err == nil && n != want {
+				for _, w := range work {
+					s.targets.forget(w.target)
+				}
 				return errConflict
 			}
 		}
+	}
+	return nil
+}
+
+// writeCachedTarget stores the state of a target numbered from the cache,
+// only if its row was not written since: a write elsewhere makes this
+// transaction a conflict, and the retry reads the row.
+func (s *Store) writeCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork) error {
+	ended := 0
+	if w.ended {
+		ended = 1
+	}
+	res, err := s.execResult(ctx, tx, `UPDATE targets SET attempt = ?, started_at = ?, last_time = ?, ended = ?, writes = writes + 1
+WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
+		w.attempt, dbTime(w.started), dbTime(w.last), ended, w.component, w.version, w.environment, w.writes)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		s.targets.forget(w.target)
+		return errConflict
 	}
 	return nil
 }
@@ -520,6 +554,7 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps`).Scan(&total); err != nil {
 		return translate(err)
 	}
+	s.targets.clear()
 	if total > 0 {
 		reason := "terminal statuses changed"
 		if have == "" {
@@ -599,4 +634,75 @@ func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target
 		return rows.Scan(&out[len(out)-1].component, &out[len(out)-1].version, &out[len(out)-1].environment)
 	})
 	return out, err
+}
+
+// targetCache remembers the state of the targets this store wrote last, so
+// that the next step of one of them, sent alone, skips the locked read of
+// its row: the write of the row then checks that no write came between
+// (its count of writes), and a conflict forgets the entry and runs the
+// transaction again with the locked read. Only committed states are
+// remembered.
+type targetCache struct {
+	mu sync.Mutex
+	m  map[target]cachedTarget
+}
+
+type cachedTarget struct {
+	attempt       int
+	started, last time.Time
+	ended         bool
+	writes        int64
+}
+
+// maxCachedTargets bounds the cache; past it, it starts again empty.
+const maxCachedTargets = 10_000
+
+// fill sets the state of work's target from the cache, and says whether
+// it did: only for work of one target whose steps all come after its last.
+func (c *targetCache) fill(work []*targetWork) bool {
+	if len(work) != 1 {
+		return false
+	}
+	w := work[0]
+	c.mu.Lock()
+	e, ok := c.m[w.target]
+	c.mu.Unlock()
+	if !ok || w.steps[0].Time.Before(e.last) {
+		return false
+	}
+	w.exists, w.cached = true, true
+	w.attempt, w.started, w.last, w.ended, w.writes = e.attempt, e.started, e.last, e.ended, e.writes
+	return true
+}
+
+// remember stores the states that work committed.
+func (c *targetCache) remember(work []*targetWork) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(work) > maxCachedTargets {
+		c.m = make(map[target]cachedTarget, len(work))
+	}
+	for _, w := range work {
+		writes := int64(1)
+		if w.exists {
+			writes = w.writes + 1
+		}
+		c.m[w.target] = cachedTarget{attempt: w.attempt, started: w.started, last: w.last, ended: w.ended, writes: writes}
+	}
+}
+
+// forget drops targets whose rows were written elsewhere.
+func (c *targetCache) forget(targets ...target) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range targets {
+		delete(c.m, t)
+	}
+}
+
+// clear forgets every target.
+func (c *targetCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
 }

@@ -48,6 +48,7 @@ type Store struct {
 	consecutiveIDs bool
 	// terminal are the statuses that end a deployment (see UseRules).
 	terminal atomic.Pointer[terminalSet]
+	targets  targetCache
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
