@@ -30,6 +30,10 @@ import (
 //   - deployments: one row per deployment, with its phases encoded in one
 //     column, so lists and stats read deployments, not steps.
 //
+// A store remembers the targets it wrote last (targetCache): a lone step
+// of one of them skips the locked read, and the write of its row checks
+// that the row's count of writes is still the one remembered.
+//
 // A step at or after its target's last step continues the latest
 // deployment or starts the next one. A late step (before the last one)
 // renumbers the target from the deployment it lands in: its steps are
