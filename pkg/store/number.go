@@ -4,13 +4,10 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -40,10 +37,6 @@ import (
 // read back from steps and its later deployments rewritten. UseRules
 // numbers a whole history so (after an upgrade, or a change of terminal
 // statuses), target by target.
-
-// rulesKey names, in steps_derived, the terminal statuses the stored
-// numbering follows.
-const rulesKey = "terminal_statuses"
 
 // target names the deployments of one component, version and environment.
 type target struct {
@@ -535,178 +528,4 @@ func scanAll(rows *sql.Rows, each func() error) error {
 		}
 	}
 	return translate(rows.Err())
-}
-
-// UseRules sets the terminal statuses the store numbers deployments with.
-// When they differ from those the stored numbering follows (after an
-// upgrade, or a change of configuration), it renumbers every deployment
-// first, logging its progress: call it at start-up, before serving. A
-// store that is never told numbers with model.DefaultDeploymentRules.
-func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) error {
-	terminal := newTerminalSet(rules)
-	s.terminal.Store(&terminal)
-	want := terminal.fingerprint()
-	var have string
-	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return translate(err)
-	}
-	if have == want {
-		return nil
-	}
-	var total int64
-	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps`).Scan(&total); err != nil {
-		return translate(err)
-	}
-	s.targets.clear()
-	if total > 0 {
-		reason := "terminal statuses changed"
-		if have == "" {
-			reason = "first start after the upgrade that stores deployments"
-		}
-		log.Info("numbering every deployment again; stepsd serves once done", "reason", reason, "steps", total,
-			"statuses", strings.ReplaceAll(want, "\n", ","))
-		if err := s.renumberAll(ctx, total, log); err != nil {
-			return fmt.Errorf("number deployments: %w", err)
-		}
-	}
-	// Replicas starting together may both get here: the row is upserted.
-	upsert := ` ON DUPLICATE KEY UPDATE value = VALUES(value)`
-	if s.kind == KindSQLite {
-		upsert = ` ON CONFLICT (name) DO UPDATE SET value = excluded.value`
-	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES (?, ?)`+upsert, rulesKey, want)
-		return translate(err)
-	})
-}
-
-// renumberChunk is how many targets one renumbering transaction takes.
-const renumberChunk = 500
-
-// renumberAll renumbers every target, a chunk of targets per transaction,
-// so that writes go on meanwhile: each chunk locks its targets as a write
-// does.
-func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) error {
-	began, lastLog := time.Now(), time.Now()
-	var after *target
-	done := 0
-	for {
-		targets, err := s.nextTargets(ctx, after, renumberChunk)
-		if err != nil || len(targets) == 0 {
-			if err == nil {
-				log.Info("numbered every deployment", "targets", done, "seconds", time.Since(began).Seconds())
-			}
-			return err
-		}
-		err = s.writeTx(ctx, func(tx *sql.Tx) error {
-			work := make([]*targetWork, len(targets))
-			for i, t := range targets {
-				work[i] = &targetWork{target: t}
-			}
-			return s.number(ctx, tx, work, true)
-		})
-		if err != nil {
-			return err
-		}
-		done += len(targets)
-		after = &targets[len(targets)-1]
-		if time.Since(lastLog) > 5*time.Second {
-			lastLog = time.Now()
-			log.Info("numbering deployments", "targets_done", done, "up_to_component", after.component, "steps", total)
-		}
-	}
-}
-
-// nextTargets returns up to n targets that have steps, in order, after
-// after (from the first if nil).
-func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target, error) {
-	var c conds
-	if after != nil {
-		cond, args := afterCond(">", []string{"component", "version", "environment"}, []any{after.component, after.version, after.environment})
-		c.add(cond, args...)
-	}
-	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, version, environment FROM steps`+c.sql()+
-		` ORDER BY component, version, environment LIMIT `+strconv.Itoa(n), c.args...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	var out []target
-	err = scanAll(rows, func() error {
-		var t target
-		out = append(out, t)
-		return rows.Scan(&out[len(out)-1].component, &out[len(out)-1].version, &out[len(out)-1].environment)
-	})
-	return out, err
-}
-
-// targetCache remembers the state of the targets this store wrote last, so
-// that the next step of one of them, sent alone, skips the locked read of
-// its row: the write of the row then checks that no write came between
-// (its count of writes), and a conflict forgets the entry and runs the
-// transaction again with the locked read. Only committed states are
-// remembered.
-type targetCache struct {
-	mu sync.Mutex
-	m  map[target]cachedTarget
-}
-
-type cachedTarget struct {
-	attempt       int
-	started, last time.Time
-	ended         bool
-	writes        int64
-}
-
-// maxCachedTargets bounds the cache; past it, it starts again empty.
-const maxCachedTargets = 10_000
-
-// fill sets the state of work's target from the cache, and says whether
-// it did: only for work of one target whose steps all come after its last.
-func (c *targetCache) fill(work []*targetWork) bool {
-	if len(work) != 1 {
-		return false
-	}
-	w := work[0]
-	c.mu.Lock()
-	e, ok := c.m[w.target]
-	c.mu.Unlock()
-	if !ok || w.steps[0].Time.Before(e.last) {
-		return false
-	}
-	w.exists, w.cached = true, true
-	w.attempt, w.started, w.last, w.ended, w.writes = e.attempt, e.started, e.last, e.ended, e.writes
-	return true
-}
-
-// remember stores the states that work committed.
-func (c *targetCache) remember(work []*targetWork) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m)+len(work) > maxCachedTargets {
-		c.m = make(map[target]cachedTarget, len(work))
-	}
-	for _, w := range work {
-		writes := int64(1)
-		if w.exists {
-			writes = w.writes + 1
-		}
-		c.m[w.target] = cachedTarget{attempt: w.attempt, started: w.started, last: w.last, ended: w.ended, writes: writes}
-	}
-}
-
-// forget drops targets whose rows were written elsewhere.
-func (c *targetCache) forget(targets ...target) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, t := range targets {
-		delete(c.m, t)
-	}
-}
-
-// clear forgets every target.
-func (c *targetCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m = nil
 }
