@@ -92,6 +92,11 @@ func benchRun(ctx context.Context, opts *options) (err error) {
 				b.res.fail("%s: history: %v", t.name(), err)
 			}
 		}
+		if opts.has(phaseHistory) {
+			if err := b.largeHistoryPhase(ctx, t); err != nil {
+				b.res.fail("%s: %s: %v", t.name(), phaseHistory, err)
+			}
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -490,10 +495,48 @@ func (b *bench) reads(ctx context.Context, t target, rows int, full bool) error 
 			read{fmt.Sprintf("Export/db=%s/rows=%d/format=ndjson", t.name(), rows), "/v1/steps?format=ndjson", int64(rows), true, false})
 	}
 	if full && opts.has(phaseDeployments) {
-		reads = append(reads,
-			read{fmt.Sprintf("Deployments/db=%s/rows=%d", t.name(), rows), "/v1/deployments?format=ndjson", int64((rows + 4) / 5), false, false},
-			read{fmt.Sprintf("Stats/db=%s/rows=%d", t.name(), rows), "/v1/stats?bucket=week", -1, false, false})
+		reads = append(reads, deploymentReads(t, rows)...)
 	}
+	return b.measureReads(ctx, t, rows, reads)
+}
+
+// deploymentReads are the reads of deployments over rows seeded steps:
+// the list, the stats, and the page over the whole history.
+func deploymentReads(t target, rows int) []read {
+	return []read{
+		{fmt.Sprintf("Deployments/db=%s/rows=%d", t.name(), rows), "/v1/deployments?format=ndjson", int64((rows + 4) / 5), false, false},
+		{fmt.Sprintf("Stats/db=%s/rows=%d", t.name(), rows), "/v1/stats?bucket=week", -1, false, false},
+		{fmt.Sprintf("Page/db=%s/rows=%d", t.name(), rows), "/?since=" + seedStart.Format("2006-01-02"), -1, false, false},
+	}
+}
+
+// largeHistoryPhase seeds --history-rows steps into a fresh database and
+// measures deployments, stats and the page over them.
+func (b *bench) largeHistoryPhase(ctx context.Context, t target) error {
+	rows := b.opts.historyRows
+	if err := t.fresh(ctx, roleStepsd); err != nil {
+		return err
+	}
+	sd, err := b.startStepsd(ctx, t, roleStepsd)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = seed(ctx, &http.Client{Timeout: b.opts.loadTimeout}, sd.url, 0, rows)
+	took := time.Since(start)
+	sd.stop()
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("Seed/db=%s/rows=%d", t.name(), rows)
+	b.res.add(name, 1, rows, Metric{unitNsOp, float64(took.Nanoseconds()) / float64(rows)}, Metric{unitRows, float64(rows) / took.Seconds()})
+	b.logf("%s: %d rows in %s (%.0f rows/s through POST /v1/steps/batch)", name, rows, took.Round(time.Millisecond), float64(rows)/took.Seconds())
+	return b.measureReads(ctx, t, rows, deploymentReads(t, rows))
+}
+
+// measureReads runs each read on a stepsd started for it alone.
+func (b *bench) measureReads(ctx context.Context, t target, rows int, reads []read) error {
+	opts := b.opts
 	for _, rd := range reads {
 		sd, err := b.startStepsd(ctx, t, roleStepsd)
 		if err != nil {

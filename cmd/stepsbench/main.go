@@ -60,9 +60,16 @@ const (
 	phaseExport      = "export"
 	phaseDeployments = "deployments"
 	phaseCLI         = "cli"
+	// phaseHistory seeds --history-rows steps (10 million) and measures
+	// deployments, stats and the page over them: long, so only on demand.
+	phaseHistory = "history"
 )
 
-var allPhases = []string{phaseIngest, phaseExport, phaseDeployments, phaseCLI}
+// allPhases run by default; knownPhases may be asked for.
+var (
+	allPhases   = []string{phaseIngest, phaseExport, phaseDeployments, phaseCLI}
+	knownPhases = append(slices.Clone(allPhases), phaseHistory)
+)
 
 // Databases a run can cover.
 const (
@@ -73,6 +80,7 @@ const (
 // options are stepsbench's flags.
 type options struct {
 	quick       bool
+	historyRows int
 	runs        int
 	requests    int
 	warmup      int
@@ -180,7 +188,9 @@ reported, not a failure.`,
 	fl.IntVar(&opts.rowsSmall, "rows-small", 100_000, "export is measured first at this many rows, to show memory flat in the row count; 0 skips (quick: 2000)")
 	fl.IntVar(&opts.cliRuns, "cli-runs", 9, "stepsctl and curl invocations per run; their medians are compared (quick: 3)")
 	fl.StringSliceVar(&opts.dbs, "dbs", []string{dbSQLite, dbMySQL}, "databases: sqlite, mysql")
-	fl.StringSliceVar(&opts.phases, "phases", allPhases, "phases: "+strings.Join(allPhases, ", "))
+	fl.StringSliceVar(&opts.phases, "phases", allPhases, "phases: "+strings.Join(allPhases, ", ")+" (the default), and "+phaseHistory+
+		": --history-rows steps seeded, then deployments, stats and the page over them (minutes; never with --quick)")
+	fl.IntVar(&opts.historyRows, "history-rows", 10_000_000, "steps seeded by the "+phaseHistory+" phase")
 	fl.StringVar(&opts.mysqlURL, "mysql", "mysql://root@127.0.0.1:3306", "MariaDB/MySQL server (loopback only) on which the bench databases are created and dropped")
 	fl.StringVar(&opts.dbPrefix, "db-name", "steps_bench", "MariaDB database for stepsd; the baseline's is this plus _baseline; both are dropped and recreated")
 	fl.StringVar(&opts.ref, "ref", "", "build stepsd and stepsctl from this git revision (git archive into the work directory) instead of the working tree, e.g. HEAD or HEAD~3")
@@ -241,9 +251,15 @@ func (o *options) finish(cmd *cobra.Command) error {
 		}
 	}
 	for _, p := range o.phases {
-		if !slices.Contains(allPhases, p) {
-			return fmt.Errorf("--phases: %q is not one of %s", p, strings.Join(allPhases, ", "))
+		if !slices.Contains(knownPhases, p) {
+			return fmt.Errorf("--phases: %q is not one of %s", p, strings.Join(knownPhases, ", "))
 		}
+	}
+	if o.quick && o.has(phaseHistory) {
+		return fmt.Errorf("--phases %s seeds %d steps: not with --quick", phaseHistory, o.historyRows)
+	}
+	if o.historyRows < 5 {
+		return fmt.Errorf("--history-rows must be at least 5 (one deploy)")
 	}
 	return nil
 }

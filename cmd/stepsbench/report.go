@@ -96,10 +96,13 @@ func (b *bench) report() {
 	// Deployments and stats.
 	t = newTable(w, "db", "rows", "request", "seconds", "MB", "peak RSS MiB", "CPU s")
 	for _, db := range dbs {
-		for _, x := range []struct{ bench, path string }{{"Deployments", "GET /v1/deployments?format=ndjson"}, {"Stats", "GET /v1/stats?bucket=week"}} {
-			name := fmt.Sprintf("%s/db=%s/rows=%d", x.bench, db, b.opts.rows)
-			if _, ok := r.figure(name, unitNsOp); ok {
-				t.row(db, group(float64(b.opts.rows)), x.path, r.seconds(name), r.mb(name), r.num(name, unitRSS, 1), r.cpuSeconds(name))
+		for _, rows := range []int{b.opts.rows, b.opts.historyRows} {
+			for _, x := range []struct{ bench, path string }{{"Deployments", "GET /v1/deployments?format=ndjson"},
+				{"Stats", "GET /v1/stats?bucket=week"}, {"Page", "GET /?since=" + seedStart.Format("2006-01-02")}} {
+				name := fmt.Sprintf("%s/db=%s/rows=%d", x.bench, db, rows)
+				if _, ok := r.figure(name, unitNsOp); ok {
+					t.row(db, group(float64(rows)), x.path, r.seconds(name), r.mb(name), r.num(name, unitRSS, 1), r.cpuSeconds(name))
+				}
 			}
 		}
 	}

@@ -50,10 +50,7 @@ type Main struct {
 	listener net.Listener
 	http     *http.Server
 	stopped  chan struct{} // closed when Serve returns
-	// stopDeriving ends the background deriver; derived is closed after.
-	stopDeriving context.CancelFunc
-	derived      chan struct{}
-	serveErr     error // what Serve returned, once stopped is closed
+	serveErr error         // what Serve returned, once stopped is closed
 }
 
 // Run opens and migrates the database and starts serving in the
@@ -92,15 +89,12 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Info("applied migration", "migration", name)
 	}
 
-	// Deployments are listed from columns derived after each write (see
-	// pkg/store/derive.go); after an upgrade this derives the whole history
-	// once, in the background.
-	deriveCtx, stopDeriving := context.WithCancel(context.WithoutCancel(ctx))
-	m.stopDeriving, m.derived = stopDeriving, make(chan struct{})
-	go func() {
-		defer close(m.derived)
-		m.store.KeepDeploymentsDerived(deriveCtx, m.Config.Rules, m.Logger)
-	}()
+	// Each write numbers its deployment; when the terminal statuses differ
+	// from those the stored numbering follows (after an upgrade, or a change
+	// of configuration), the history is numbered again now, before serving.
+	if err := m.store.UseRules(ctx, m.Config.Rules, m.Logger); err != nil {
+		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
+	}
 
 	if len(tokens) == 0 {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
@@ -223,10 +217,6 @@ func (m *Main) Close() error {
 		if m.serveErr != nil {
 			errs = append(errs, m.serveErr)
 		}
-	}
-	if m.stopDeriving != nil {
-		m.stopDeriving()
-		<-m.derived
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

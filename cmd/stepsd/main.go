@@ -328,11 +328,10 @@ func newServeCmd(opts *options) *cobra.Command {
 stops accepting connections, lets requests in flight finish, closes the
 database and exits 0.
 
-Steps are numbered into deployments in the background just after they are
-written. After the upgrade that adds this, or when --success-statuses or
---failure-statuses change, the whole history is numbered again (a minute or
-two per million steps): recording goes on, and GET /v1/deployments answers
-503 with Retry-After until it is done (docs/mysql.md).`,
+Each step is numbered into its deployment in the transaction that writes it.
+After the upgrade that adds this, or when --success-statuses or
+--failure-statuses change, stepsd numbers the whole history again at start-up,
+logging its progress, before it serves (docs/operations.md).`,
 		Example: `  stepsd serve --listen :9090 --db sqlite:/var/lib/steps/steps.db
   stepsd serve --success-statuses finished,deployed --failure-statuses failed,rolled-back`,
 		Args: cobra.NoArgs,

@@ -186,7 +186,10 @@ type DeploymentStep struct {
 }
 
 // DeploymentBuilder turns ordered steps into deployments, one at a time, so
-// memory holds one deployment whatever the number of rows. Steps must come
+// memory holds one deployment whatever the number of rows. The store
+// numbers deployments as it writes steps and every view reads that
+// numbering; the builder states the same rule from scratch, and tests hold
+// the stored numbering to it. Steps must come
 // grouped by component, version and environment (and attempt, when given),
 // each group in time-then-id order.
 type DeploymentBuilder struct {
@@ -277,6 +280,15 @@ func (b *DeploymentBuilder) Flush() error {
 }
 
 func (b *DeploymentBuilder) finish(d *Deployment) {
+	d.Complete(b.outcome, b.now, b.rules.StuckAfter)
+}
+
+// Complete sets what follows from a deployment's phases: each phase's
+// duration, the outcome of its last status (outcome is DeploymentRules'
+// Outcome, perhaps cached), when it finished, how long it took (an
+// in-progress one, until now) and whether it is stuck (no step for longer
+// than stuckAfter).
+func (d *Deployment) Complete(outcome func(status string) string, now time.Time, stuckAfter time.Duration) {
 	// One block for every phase's duration: stats build millions of these.
 	durations := make([]float64, max(0, len(d.Steps)-1))
 	for i := range durations {
@@ -284,10 +296,10 @@ func (b *DeploymentBuilder) finish(d *Deployment) {
 		d.Steps[i].DurationSeconds = &durations[i]
 	}
 	last := d.Steps[len(d.Steps)-1]
-	d.Outcome = b.outcome(last.Status)
+	d.Outcome = outcome(last.Status)
 	if d.Outcome == OutcomeInProgress {
-		d.DurationSeconds = max(0, Seconds(b.now.Sub(d.StartedAt)))
-		d.Stuck = b.now.Sub(last.Time) > b.rules.StuckAfter
+		d.DurationSeconds = max(0, Seconds(now.Sub(d.StartedAt)))
+		d.Stuck = now.Sub(last.Time) > stuckAfter
 		return
 	}
 	finished := last.Time

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"database/sql"
-	"math"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -51,22 +49,6 @@ func newMetrics(store Store, version string) *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if withDB, ok := store.(interface{ DB() *sql.DB }); ok {
 		reg.MustRegister(collectors.NewDBStatsCollector(withDB.DB(), "steps"))
-	}
-	if numbering, ok := store.(interface {
-		Underived(context.Context) (int, error)
-	}); ok {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "steps_unnumbered",
-			Help: "Steps recorded but not yet numbered into deployments: a few just after writes, the history after an upgrade (lists of deployments answer 503 while it is large). NaN if the database did not answer.",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, err := numbering.Underived(ctx)
-			if err != nil {
-				return math.NaN()
-			}
-			return float64(n)
-		}))
 	}
 	return m
 }

@@ -67,17 +67,6 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		return nil, false, &bad
 	}
 
-	// Derived as they are inserted when no deriver is busy (never waiting
-	// for one: the lock order is derivation, then write).
-	unlockDerivation, err := s.acquireDerivation(ctx, 0)
-	deriving := err == nil
-	if deriving {
-		defer unlockDerivation()
-	}
-	release, err := s.acquireWrite(ctx)
-	if err != nil {
-		return nil, false, err
-	}
 	key := meta.IdempotencyKey
 	if key == "" && !s.consecutiveIDs {
 		// MySQL does not promise consecutive ids to a multi-row INSERT
@@ -86,48 +75,26 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		// "~" and 32 random hex digits: no client would send it.
 		key = internalKeyPrefix + randomHex(16)
 	}
-	allDerived := false
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var derived []derivedValue
-		if deriving {
-			var err error
-			if derived, allDerived, err = s.deriveOnInsert(ctx, tx, steps); err != nil {
-				return err
-			}
+	var work []*targetWork
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertSteps(ctx, tx, steps, key, fingerprints); err != nil {
+			return err
 		}
-		return s.insertSteps(ctx, tx, steps, key, fingerprints, derived)
+		work, err = s.numberSteps(ctx, tx, steps)
+		return err
 	})
-	release()
 	if err != nil {
 		if meta.IdempotencyKey != "" && errors.Is(err, errDuplicate) {
 			return s.replayBatch(ctx, meta.IdempotencyKey, fingerprints)
 		}
 		return nil, false, err
 	}
-	if !allDerived {
-		s.noteWrite()
-	}
+	s.targets.remember(work)
 	return steps, false, nil
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // the first error is the one to report
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return translate(err)
-	}
-	return nil
-}
-
-// insertSteps inserts steps in multi-row INSERTs and sets their ids; with
-// derived (one per step), with their attempts and starts.
-func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string, derived []derivedValue) error {
+// insertSteps inserts steps in multi-row INSERTs and sets their ids.
+func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string) error {
 	chunkRows := insertChunkMySQL
 	if s.kind == KindSQLite {
 		chunkRows = insertChunkSQLite
@@ -135,21 +102,26 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	for start := 0; start < len(steps); start += chunkRows {
 		end := min(start+chunkRows, len(steps))
 		chunk := steps[start:end]
-		query := multiRowInsert(len(chunk), derived != nil)
-		args := make([]any, 0, 11*len(chunk))
+		args := make([]any, 0, 9*len(chunk))
 		for i, st := range chunk {
 			k := ""
 			if key != "" {
 				k = batchKey(key, start+i)
 			}
 			args = append(args, insertArgs(st, k, fingerprints[start+i])...)
-			if derived != nil {
-				args = append(args, derived[start+i].attempt, derived[start+i].startedAt)
-			}
 		}
-		res, err := tx.ExecContext(ctx, query, args...)
+		// Full chunks reuse one prepared statement; the last, of any size,
+		// is sent as it is rather than prepared for once.
+		var res sql.Result
+		var err error
+		if len(chunk) == chunkRows {
+			res, err = s.execResult(ctx, tx, multiRowInsert(chunkRows), args...)
+		} else {
+			res, err = tx.ExecContext(ctx, multiRowInsert(len(chunk)), args...)
+			err = translate(err)
+		}
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if !s.consecutiveIDs {
 			continue
@@ -195,23 +167,8 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func multiRowInsert(rows int, withDerived bool) string {
-	var b strings.Builder
-	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	if withDerived {
-		b.WriteString(strings.Replace(insertStep[:strings.Index(insertStep, "VALUES")], ")", ", attempt, started_at)", 1))
-		row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	} else {
-		b.WriteString(insertStep[:strings.Index(insertStep, "VALUES")])
-	}
-	b.WriteString("VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(row)
-	}
-	return b.String()
+func multiRowInsert(rows int) string {
+	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + rowsOf(rows, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
 }
 
 func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []string) ([]model.Step, bool, error) {

@@ -6,241 +6,197 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// targetConds adds the conditions that select whole deployments: exact
-// component, version and environment, and, with a time range, only those
-// targets that have a step in it (a deployment starting in the range has
-// its first step there). alias names the steps table in the query.
-func targetConds(c *conds, f model.Filter, alias string) {
-	c.equal(alias+"component", f.Component)
-	c.equal(alias+"version", f.Version)
-	c.equal(alias+"environment", f.Environment)
-	var inRange conds
-	inRange.timeRange("r.time", f)
-	if len(inRange.where) > 0 {
-		c.add("EXISTS (SELECT 1 FROM steps r WHERE r.component = "+alias+"component AND r.version = "+alias+
-			"version AND r.environment = "+alias+"environment AND "+strings.Join(inRange.where, " AND ")+")", inRange.args...)
-	}
-}
+// deploymentColumns are what a deployment is read from.
+const deploymentColumns = `component, version, environment, attempt, owner, started_at, phases`
 
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-// ListDeployments builds the deployments matching f, ordered by start time
-// (then component, version, environment, attempt; all reversed with
-// order=desc), and calls fn for each. It derives new steps first (see
-// derive.go), then reads steps_listing in order, so only one deployment is
-// in memory at a time and a page costs an index seek. With f.Limit it
-// returns the key to continue after, or nil on the last page.
+// ListDeployments calls fn for each deployment matching f, ordered by start
+// time (then component, version, environment, attempt; all reversed with
+// order=desc), read from the deployments the writes stored: one index scan,
+// one deployment in memory at a time. With f.Limit it returns the key to
+// continue after, or nil on the last page. rules decide outcomes and when
+// a deployment is stuck.
 func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.deriveForList(ctx, rules); err != nil {
-		return nil, err
+	c := deploymentConds(f)
+	cmp, dir := direction(f.Filter)
+	if k := f.After; k != nil {
+		// The first condition alone is a range on the index; the second
+		// is exact but spelt with OR, which optimisers do not seek on.
+		c.add("started_at "+cmp+"= ?", dbTime(k.StartedAt))
+		cond, args := afterCond(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
+			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
+		c.add(cond, args...)
 	}
-	query, args := listingQuery(f, s.deploymentColumns("", true))
-	stmt, err := s.prepared(ctx, query)
-	if err != nil {
-		return nil, err
+	from := "deployments"
+	if s.kind == KindMySQL {
+		// Left to choose, MySQL sorts the whole table (phases and all) in a
+		// temporary file rather than read deployments_start in order.
+		from += " FORCE INDEX (deployments_start)"
 	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, translate(err)
+	query := "SELECT " + deploymentColumns + " FROM " + from + c.sql() +
+		" ORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir + ", attempt " + dir
+	if f.Limit > 0 && f.Status == "" {
+		// A status filter is applied to the phases once read: no LIMIT.
+		query += " LIMIT " + strconv.Itoa(f.Limit+1)
 	}
-	defer rows.Close()
-
 	var next *model.DeploymentKey
 	emitted := 0
 	var last model.DeploymentKey
 	errStop := errors.New("page full")
-	b := model.NewDeploymentBuilder(rules, now, func(d *model.Deployment) error {
-		if !f.Matches(d) {
-			return nil
-		}
+	err := s.readDeployments(ctx, query, c.args, f, rules, now, func(d *model.Deployment) error {
 		if f.Limit > 0 && emitted == f.Limit {
-			k := last
-			next = &k
+			next = &last
 			return errStop
 		}
 		emitted++
 		last = d.Key()
 		return fn(d)
 	})
-	add := b.Add
-	var reversed *reversedSteps
-	if f.Descending() {
-		// Newest first, each deployment's steps come last to first: the
-		// index is read backwards in one direction.
-		reversed = &reversedSteps{add: b.Add}
-		add = reversed.Add
-	}
-	err = s.scanDeploymentSteps(rows, true, add)
-	if err == nil && reversed != nil {
-		err = reversed.Flush()
-	}
-	if err == nil {
-		err = b.Flush()
-	}
 	if errors.Is(err, errStop) {
 		return next, nil
 	}
 	return nil, err
 }
 
-// reversedSteps passes on each deployment's steps, which arrive last to
-// first, in time order.
-type reversedSteps struct {
-	add   func(model.DeploymentStep) error
-	group []model.DeploymentStep
+// EachDeployment calls fn for each deployment matching f, in no particular
+// order: one pass over the stored deployments, for aggregates such as
+// stats.
+func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	c := deploymentConds(f)
+	return s.readDeployments(ctx, "SELECT "+deploymentColumns+" FROM deployments"+c.sql(), c.args, f, rules, now, fn)
 }
 
-func (r *reversedSteps) Add(ds model.DeploymentStep) error {
-	if len(r.group) > 0 {
-		g := r.group[0]
-		if g.Attempt != ds.Attempt || g.Component != ds.Component || g.Version != ds.Version || g.Environment != ds.Environment {
-			if err := r.Flush(); err != nil {
-				return err
-			}
-		}
-	}
-	r.group = append(r.group, ds)
-	return nil
-}
-
-func (r *reversedSteps) Flush() error {
-	for i := len(r.group) - 1; i >= 0; i-- {
-		if err := r.add(r.group[i]); err != nil {
-			return err
-		}
-	}
-	r.group = r.group[:0]
-	return nil
-}
-
-// listingQuery reads derived steps in the order of steps_listing:
-// deployment by deployment in start order, each in time order (all
-// reversed with order=desc). Since and until bound the start; a cursor
-// continues after its deployment, from an index seek on its start.
-func listingQuery(f model.DeploymentFilter, columns string) (string, []any) {
+// deploymentConds selects deployments by f: component, version,
+// environment and owner (who started it) exactly, since and until on the
+// start. The status filter is applied to the phases.
+func deploymentConds(f model.DeploymentFilter) *conds {
 	var c conds
-	c.add("started_at IS NOT NULL")
 	c.equal("component", f.Component)
 	c.equal("version", f.Version)
 	c.equal("environment", f.Environment)
+	c.equal("owner", f.Owner)
 	c.timeRange("started_at", f.Filter)
-	cmp, dir := direction(f.Filter)
-	if k := f.After; k != nil {
-		// The first condition alone is a range on the index; the second
-		// is exact but spelt with OR, which optimisers do not seek on.
-		c.add("started_at "+cmp+"= ?", dbTime(k.StartedAt))
-		cond, cargs := after(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
-			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
-		c.add(cond, cargs...)
-	}
-	return "SELECT " + columns + " FROM steps" + c.sql() +
-		"\nORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir +
-		", attempt " + dir + ", time " + dir + ", id " + dir, c.args
+	return &c
 }
 
-// deploymentColumns lists what deployments are built from: id, component,
-// version, environment, owner, status, time (and attempt), of the table
-// alias. SQLite gets the six texts joined in one column: its driver's cost
-// is per column of every row (a lock, a type lookup and a copy each), and
-// over a million rows one column instead of six halves a list. The
-// separator, U+001F, is a control character, which no stored value holds
-// (model.ValidateText).
-func (s *Store) deploymentColumns(alias string, withAttempt bool) string {
-	cols := []string{"id", "component", "version", "environment", "owner", "status", "time"}
-	for i := range cols {
-		cols[i] = alias + cols[i]
+// readDeployments runs query and passes each deployment that matches f's
+// status to fn.
+func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
+	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
 	}
-	list := strings.Join(cols, ", ")
-	if s.kind == KindSQLite {
-		list = cols[0] + ", " + strings.Join(cols[1:], " || char(31) || ")
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return translate(err)
 	}
-	if withAttempt {
-		list += ", " + alias + "attempt"
-	}
-	return list
-}
-
-// packedSeparator joins the texts of deploymentColumns on SQLite.
-const packedSeparator = 0x1f
-
-// scanDeploymentSteps passes rows of deploymentColumns to add. Rows come
-// grouped by deployment, so consecutive rows repeat the same component,
-// version, environment and owner, and statuses are few: reading raw bytes
-// and reusing the strings already made saves five allocations a row over a
-// scan of millions.
-func (s *Store) scanDeploymentSteps(rows *sql.Rows, withAttempt bool, add func(model.DeploymentStep) error) error {
-	var ds model.DeploymentStep
-	var packed sql.RawBytes
-	texts := make([]sql.RawBytes, 6) // component, version, environment, owner, status, time
-	dest := []any{&ds.ID}
-	if s.kind == KindSQLite {
-		dest = append(dest, &packed)
-	} else {
-		for i := range texts {
-			dest = append(dest, &texts[i])
-		}
-	}
-	if withAttempt {
-		dest = append(dest, &ds.Attempt)
-	}
+	defer rows.Close()
+	var texts [4]sql.RawBytes // component, version, environment, owner
+	var started, phases sql.RawBytes
+	var attempt int
+	dest := []any{&texts[0], &texts[1], &texts[2], &attempt, &texts[3], &started, &phases}
+	// Statuses are few and rows many: each status becomes a string once,
+	// and its outcome is decided once.
 	statuses := interner{}
+	outcomes := map[string]string{}
+	outcome := func(status string) string {
+		o, ok := outcomes[status]
+		if !ok {
+			o = rules.Outcome(status)
+			if len(outcomes) < 10000 {
+				outcomes[status] = o
+			}
+		}
+		return o
+	}
+	var prev model.Deployment
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return translate(err)
 		}
-		if s.kind == KindSQLite {
-			if err := unpack(packed, texts); err != nil {
-				return fmt.Errorf("step %d: %w", ds.ID, err)
-			}
+		d := &model.Deployment{
+			Component:   reuse(prev.Component, texts[0]),
+			Version:     reuse(prev.Version, texts[1]),
+			Environment: reuse(prev.Environment, texts[2]),
+			Owner:       reuse(prev.Owner, texts[3]),
+			Attempt:     attempt,
 		}
-		ds.Component = reuse(ds.Component, texts[0])
-		ds.Version = reuse(ds.Version, texts[1])
-		ds.Environment = reuse(ds.Environment, texts[2])
-		ds.Owner = reuse(ds.Owner, texts[3])
-		ds.Status = statuses.intern(texts[4])
-		var err error
-		if ds.Time, err = parseDBTime(texts[5]); err != nil {
+		if d.StartedAt, err = parseDBTime(started); err != nil {
 			return err
 		}
-		if err := add(ds); err != nil {
+		if d.Steps, err = decodePhases(phases, d.StartedAt, statuses); err != nil {
+			return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)
+		}
+		if f.Status != "" && !d.HasStatus(f.Status) {
+			continue
+		}
+		d.Complete(outcome, now, rules.StuckAfter)
+		prev = *d
+		if err := fn(d); err != nil {
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return translate(err)
-	}
-	return nil
+	return translate(rows.Err())
 }
 
-// unpack splits b at packedSeparator into exactly len(into) parts.
-func unpack(b []byte, into []sql.RawBytes) error {
-	for i := range into {
-		if i == len(into)-1 {
-			if bytes.IndexByte(b, packedSeparator) >= 0 {
-				return errors.New("stored text holds a U+001F separator")
-			}
-			into[i] = b
-			return nil
+// decodePhases reads the phases column (see appendPhase).
+func decodePhases(b []byte, started time.Time, statuses interner) ([]model.Phase, error) {
+	out := make([]model.Phase, 0, bytes.Count(b, []byte{phaseEnd}))
+	for len(b) > 0 {
+		end := bytes.IndexByte(b, phaseEnd)
+		if end < 0 {
+			return nil, errors.New("stored phases are cut short")
 		}
-		j := bytes.IndexByte(b, packedSeparator)
-		if j < 0 {
-			return fmt.Errorf("stored texts: %d parts, want %d", i+1, len(into))
+		p := b[:end]
+		b = b[end+1:]
+		i := bytes.IndexByte(p, ',')
+		j := i + 1 + bytes.IndexByte(p[i+1:], ',')
+		if i <= 0 || j <= i {
+			return nil, fmt.Errorf("stored phase %q is not id,offset,status", p)
 		}
-		into[i], b = b[:j], b[j+1:]
+		id, ok1 := atoi(p[:i])
+		offset, ok2 := atoi(p[i+1 : j])
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("stored phase %q is not id,offset,status", p)
+		}
+		out = append(out, model.Phase{ID: id, Status: statuses.intern(p[j+1:]), Time: started.Add(time.Duration(offset) * time.Microsecond)})
 	}
-	return nil
+	if len(out) == 0 {
+		return nil, errors.New("no stored phases")
+	}
+	return out, nil
+}
+
+// atoi reads a decimal integer, optionally negative.
+func atoi(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // reuse returns prev when it spells b, else a new string of b.
@@ -251,42 +207,19 @@ func reuse(prev string, b []byte) string {
 	return string(b)
 }
 
-// after returns the condition "(cols) > (vals)" (or <) in lexicographic
-// order, spelt out for databases without row-value comparisons.
-func after(cmp string, cols []string, vals []any) (string, []any) {
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// afterCond returns the condition "(cols) > (vals)" (or <) in
+// lexicographic order, spelt out for databases without row-value
+// comparisons.
+func afterCond(cmp string, cols []string, vals []any) (string, []any) {
 	if len(cols) == 1 {
 		return cols[0] + " " + cmp + " ?", vals
 	}
-	rest, restArgs := after(cmp, cols[1:], vals[1:])
+	rest, restArgs := afterCond(cmp, cols[1:], vals[1:])
 	args := append([]any{vals[0], vals[0]}, restArgs...)
 	return "(" + cols[0] + " " + cmp + " ? OR (" + cols[0] + " = ? AND " + rest + "))", args
-}
-
-// EachDeployment builds every deployment matching f, in no particular
-// order, and calls fn for each: one pass over the deployment index, with no
-// sorting in the database, for aggregates such as stats.
-func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	var c conds
-	targetConds(&c, f.Filter, "s.")
-	query := "SELECT " + s.deploymentColumns("s.", false) + " FROM steps s" + c.sql() +
-		" ORDER BY s.component, s.version, s.environment, s.time, s.id"
-	stmt, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryContext(ctx, c.args...)
-	if err != nil {
-		return translate(err)
-	}
-	defer rows.Close()
-	b := model.NewDeploymentBuilder(rules, now, func(d *model.Deployment) error {
-		if !f.Matches(d) {
-			return nil
-		}
-		return fn(d)
-	})
-	if err := s.scanDeploymentSteps(rows, false, b.Add); err != nil {
-		return err
-	}
-	return b.Flush()
 }

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"time"
+	"database/sql"
 )
 
 // ParseDBTime exposes parseDBTime to the tests.
@@ -12,17 +12,13 @@ var ParseDBTime = parseDBTime
 // database that does not promise consecutive ids.
 func ForceReadBackIDs(s *Store) { s.consecutiveIDs = false }
 
-// Unpack exposes unpack to the tests.
-var Unpack = unpack
-
-// SetDeriveLimits shrinks what a list waits for and derives itself, and
-// the steps reset per transaction, so that tests reach them.
-func SetDeriveLimits(s *Store, listWait time.Duration, listRows, resetRows int) {
-	s.limits = deriveLimits{listWait: listWait, listRows: listRows, resetRows: resetRows}
+// MigrateTo applies the migrations up to the one named upTo, as an older
+// stepsd would.
+func MigrateTo(ctx context.Context, s *Store, upTo string) ([]string, error) {
+	return s.migrate(ctx, upTo)
 }
 
-// HoldDerivation takes s's derivation locks, as a long pass would, until
-// release.
-func HoldDerivation(ctx context.Context, s *Store) (release func(), err error) {
-	return s.acquireDerivation(ctx, time.Second)
+// WriteTx runs fn as the store runs its writes: retried on conflicts.
+func WriteTx(ctx context.Context, s *Store, fn func(*sql.Tx) error) error {
+	return s.writeTx(ctx, fn)
 }

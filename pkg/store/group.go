@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // Group commit: single steps recorded at the same moment are gathered into
@@ -19,7 +22,7 @@ import (
 const (
 	maxGroup         = 128 // steps in one transaction (MySQL)
 	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
-	committersMySQL  = 4   // transactions in flight at once on MySQL
+	committersMySQL  = 2   // transactions in flight at once on MySQL: more make smaller groups, each of several round trips
 	committersSQLite = 1   // SQLite has one writer anyway
 	groupTimeout     = 30 * time.Second
 )
@@ -38,15 +41,20 @@ type commitResult struct {
 	err error
 }
 
-// insertRow is what one INSERT row needs.
+// insertRow is one step to insert.
 type insertRow struct {
-	args []any  // insertArgs
-	key  string // the client's idempotency key, or ""
+	step        model.Step
+	key         string // the client's idempotency key, or ""
+	fingerprint string
 }
 
-// groupCommitter runs the committer goroutines of a store.
+// groupCommitter runs the committer goroutines of a store. Each has its
+// own queue, and a target's steps always go to the same one: steps of one
+// deploy sent at once then share a group (one transaction) or follow each
+// other, instead of waiting on each other's row locks from two
+// transactions of the same process.
 type groupCommitter struct {
-	queue    chan *commitRequest
+	queues   []chan *commitRequest
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
@@ -57,9 +65,11 @@ func (s *Store) startCommitters() {
 	if s.kind == KindSQLite {
 		n = committersSQLite
 	}
-	s.group = &groupCommitter{queue: make(chan *commitRequest, 4*maxGroup), quit: make(chan struct{})}
+	s.group = &groupCommitter{quit: make(chan struct{})}
 	for range n {
-		s.group.wg.Go(s.commitLoop)
+		queue := make(chan *commitRequest, 4*maxGroup)
+		s.group.queues = append(s.group.queues, queue)
+		s.group.wg.Go(func() { s.commitLoop(queue) })
 	}
 }
 
@@ -70,12 +80,10 @@ func (s *Store) stopCommitters() {
 	s.group.stopOnce.Do(func() { close(s.group.quit) })
 	s.group.wg.Wait()
 	// Answer whatever is still queued: nothing of it was written.
-	for {
-		select {
-		case req := <-s.group.queue:
+	for _, queue := range s.group.queues {
+		for len(queue) > 0 {
+			req := <-queue
 			req.done <- commitResult{err: errClosed}
-		default:
-			return
 		}
 	}
 }
@@ -83,8 +91,13 @@ func (s *Store) stopCommitters() {
 // commit queues one row and waits for its group to commit.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1)}
+	h := fnv.New32a()
+	for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
+		h.Write([]byte(text))
+		h.Write([]byte{0})
+	}
 	select {
-	case s.group.queue <- req:
+	case s.group.queues[h.Sum32()%uint32(len(s.group.queues))] <- req:
 	case <-s.group.quit:
 		return 0, errClosed
 	case <-ctx.Done():
@@ -100,7 +113,7 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	}
 }
 
-func (s *Store) commitLoop() {
+func (s *Store) commitLoop(queue chan *commitRequest) {
 	limit := maxGroup
 	if s.kind == KindSQLite {
 		limit = maxGroupSQLite
@@ -110,13 +123,13 @@ func (s *Store) commitLoop() {
 		select {
 		case <-s.group.quit:
 			return
-		case req := <-s.group.queue:
+		case req := <-queue:
 			batch = append(batch[:0], req)
 		}
 	drain:
 		for len(batch) < limit {
 			select {
-			case req := <-s.group.queue:
+			case req := <-queue:
 				batch = append(batch, req)
 			default:
 				break drain
@@ -130,15 +143,6 @@ func (s *Store) commitLoop() {
 func (s *Store) commitGroup(batch []*commitRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	release, err := s.acquireWrite(ctx)
-	if err != nil {
-		for _, req := range batch {
-			req.done <- commitResult{err: err}
-		}
-		return
-	}
-	defer release()
-
 	if len(batch) > 1 {
 		ids, err := s.insertGroup(ctx, batch)
 		if err == nil {
@@ -147,42 +151,31 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 			}
 			return
 		}
-		if !errors.Is(err, errDuplicate) {
-			// Rolled back: nothing of the group was stored.
+		if !errors.Is(err, errDuplicate) && !retryable(err) {
+			// Rolled back, and not for one member's sake: nothing of the
+			// group was stored, and nothing would be alone.
 			for _, req := range batch {
 				req.done <- commitResult{err: err}
 			}
 			return
 		}
-		// A reused idempotency key spoils the whole statement; insert one
-		// by one so that only its request sees the duplicate.
+		// A reused idempotency key spoils the whole statement, and a group
+		// that kept losing conflicts may hold the one step that loses:
+		// insert one by one, so that only its request sees the error.
 	}
 	for _, req := range batch {
-		id, err := s.insertOne(ctx, req.step.args)
-		req.done <- commitResult{id: id, err: err}
+		ids, err := s.insertGroup(ctx, []*commitRequest{req})
+		if err != nil {
+			req.done <- commitResult{err: err}
+			continue
+		}
+		req.done <- commitResult{id: ids[0]}
 	}
 }
 
-func (s *Store) insertOne(ctx context.Context, args []any) (int64, error) {
-	stmt, err := s.prepared(ctx, insertStep)
-	if err != nil {
-		return 0, err
-	}
-	res, err := stmt.ExecContext(ctx, args...)
-	if err != nil {
-		return 0, translate(err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("read inserted id: %w", err)
-	}
-	return id, nil
-}
-
-// insertGroup inserts the group's rows in one statement and transaction
-// and returns their ids in order.
+// insertGroup inserts and numbers the group's steps in one transaction
+// (retried on conflicts) and returns their ids in order.
 func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int64, error) {
-	ids := make([]int64, len(batch))
 	readBack := !s.consecutiveIDs
 	var groupKey string
 	if readBack {
@@ -190,49 +183,57 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 	}
 	keys := make([]string, len(batch))
 	args := make([]any, 0, 9*len(batch))
+	steps := make([]model.Step, len(batch))
 	for i, req := range batch {
-		row := req.step.args
 		keys[i] = req.step.key
+		fingerprint := req.step.fingerprint
 		if readBack && keys[i] == "" {
 			// Mark the row so its id can be found (see readIDsByKey).
-			keys[i] = batchKey(groupKey, i)
-			row = append(append([]any{}, row[:7]...), keys[i], nil)
+			keys[i], fingerprint = batchKey(groupKey, i), ""
 		}
-		args = append(args, row...)
+		args = append(args, insertArgs(req.step.step, keys[i], fingerprint)...)
 	}
-	stmt, err := s.prepared(ctx, multiRowInsert(len(batch), false))
+	stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
 	if err != nil {
 		return nil, err
 	}
-	if readBack {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-				return translate(err)
+	ids := make([]int64, len(batch))
+	var work []*targetWork
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		if err != nil {
+			return translate(err)
+		}
+		if readBack {
+			if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
+				return err
 			}
-			return readIDsByKey(ctx, tx, keys, ids)
-		})
-		return ids, err
+		} else {
+			id, err := res.LastInsertId()
+			if err != nil {
+				return fmt.Errorf("read inserted ids: %w", err)
+			}
+			// One INSERT's rows have consecutive ids here (see
+			// consecutiveIDs); MySQL reports the first, SQLite the last.
+			first := id
+			if s.kind == KindSQLite {
+				first = id - int64(len(batch)) + 1
+			}
+			for i := range ids {
+				ids[i] = first + int64(i)
+			}
+		}
+		for i, req := range batch {
+			steps[i] = req.step.step
+			steps[i].ID = ids[i]
+		}
+		work, err = s.numberSteps(ctx, tx, steps)
+		return err
+	})
+	if err == nil {
+		s.targets.remember(work)
 	}
-	// One statement is atomic on its own: in autocommit it saves the
-	// BEGIN and COMMIT round trips of a transaction.
-	res, err := stmt.ExecContext(ctx, args...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return nil, fmt.Errorf("read inserted ids: %w", err)
-	}
-	// One INSERT's rows have consecutive ids here (see consecutiveIDs);
-	// MySQL reports the first, SQLite the last.
-	first := id
-	if s.kind == KindSQLite {
-		first = id - int64(len(batch)) + 1
-	}
-	for i := range ids {
-		ids[i] = first + int64(i)
-	}
-	return ids, nil
+	return ids, err
 }
 
 // readIDsByKey sets ids[i] to the id of the row stored under keys[i].

@@ -84,14 +84,13 @@ func (s *Store) CreateStep(ctx context.Context, in model.StepInput, meta model.R
 	if meta.IdempotencyKey != "" {
 		fingerprint = in.Fingerprint() // only a replay compares it
 	}
-	step.ID, err = s.commit(ctx, insertRow{args: insertArgs(step, meta.IdempotencyKey, fingerprint), key: meta.IdempotencyKey})
+	step.ID, err = s.commit(ctx, insertRow{step: step, key: meta.IdempotencyKey, fingerprint: fingerprint})
 	if errors.Is(err, errDuplicate) && meta.IdempotencyKey != "" {
 		return s.replay(ctx, meta.IdempotencyKey, fingerprint)
 	}
 	if err != nil {
 		return model.Step{}, false, err
 	}
-	s.noteWrite()
 	return step, false, nil
 }
 

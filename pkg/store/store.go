@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -49,13 +49,9 @@ type Store struct {
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
-	// deriveSlot lets one goroutine derive deployments at a time, and
-	// written wakes the background deriver (see derive.go).
-	deriveSlot chan struct{}
-	written    chan struct{}
-	// deriveLog, set by KeepDeploymentsDerived, reports long passes.
-	deriveLog atomic.Pointer[slog.Logger]
-	limits    deriveLimits
+	// terminal are the statuses that end a deployment (see UseRules).
+	terminal atomic.Pointer[terminalSet]
+	targets  targetCache
 
 	// path and file are the SQLite database file as opened (nil file on
 	// MySQL): see checkFile.
@@ -71,7 +67,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind, deriveSlot: make(chan struct{}, 1), written: make(chan struct{}, 1), limits: defaultDeriveLimits}
+	s := &Store{kind: src.kind}
+	terminal := newTerminalSet(model.DefaultDeploymentRules())
+	s.terminal.Store(&terminal)
 	switch src.kind {
 	case KindSQLite:
 		if err := ensureDir(src.path); err != nil {
@@ -89,21 +87,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db = bun.NewDB(sqldb, sqlitedialect.New())
 		s.writeSlot = make(chan struct{}, 1)
 	case KindMySQL:
-		sqldb, err := sql.Open("mysql", src.driverDSN)
+		sqldb, err := openMySQL(ctx, src.driverDSN)
 		if err != nil {
-			return nil, fmt.Errorf("open mysql: %w", err)
-		}
-		// Bounded well under MySQL's default max_connections (151), so that
-		// a few replicas, a migration and an operator's client all fit.
-		sqldb.SetMaxOpenConns(maxMySQLConns)
-		sqldb.SetMaxIdleConns(maxMySQLConns)
-		sqldb.SetConnMaxLifetime(5 * time.Minute)
-		sqldb.SetConnMaxIdleTime(time.Minute)
-		// Ping before bun sees the handle: its MySQL dialect asks for the
-		// server's version at once, and logs outside our logger if it can't.
-		if err := sqldb.PingContext(ctx); err != nil {
-			sqldb.Close()
-			return nil, connectError(err)
+			return nil, err
 		}
 		s.db = bun.NewDB(sqldb, mysqldialect.New())
 	}
@@ -130,6 +116,50 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s.startCommitters()
 	return s, nil
+}
+
+// openMySQL opens the MySQL pool with READ COMMITTED sessions. Writes
+// lock their targets' rows (see number.go); under REPEATABLE READ, the
+// default, locking a row not there yet also locks the gap around it, and
+// writers of neighbouring new targets then deadlock on each other's gaps.
+// The variable that sets it is spelt differently by MySQL 8 and MariaDB
+// before 11.1, so the first connection asks which one the server has.
+func openMySQL(ctx context.Context, dsn string) (*sql.DB, error) {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("mysql DSN: %w", err)
+	}
+	probe, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	defer probe.Close()
+	if err := probe.PingContext(ctx); err != nil {
+		return nil, connectError(err)
+	}
+	name := "transaction_isolation"
+	var level string
+	if probe.QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&level) != nil {
+		name = "tx_isolation" // MariaDB before 11.1
+	}
+	cfg.Params[name] = "'READ-COMMITTED'"
+	sqldb, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	// Bounded well under MySQL's default max_connections (151), so that
+	// a few replicas, a migration and an operator's client all fit.
+	sqldb.SetMaxOpenConns(maxMySQLConns)
+	sqldb.SetMaxIdleConns(maxMySQLConns)
+	sqldb.SetConnMaxLifetime(5 * time.Minute)
+	sqldb.SetConnMaxIdleTime(time.Minute)
+	// Ping before bun sees the handle: its MySQL dialect asks for the
+	// server's version at once, and logs outside our logger if it can't.
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, connectError(err)
+	}
+	return sqldb, nil
 }
 
 // Kind reports which database the store uses: KindSQLite or KindMySQL.
@@ -221,13 +251,25 @@ func (s *Store) Close() error {
 // Several stepsd replicas may start at once: only one migrates, the others
 // wait for its lock.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	return s.migrate(ctx, "")
+}
+
+// migrate applies the migrations not yet applied, up to the one named
+// upTo ("": all of them).
+func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations/"+s.kind)
 	if err != nil {
 		return nil, err
 	}
-	migrations := migrate.NewMigrations()
-	if err := migrations.Discover(sub); err != nil {
+	all := migrate.NewMigrations()
+	if err := all.Discover(sub); err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	migrations := migrate.NewMigrations()
+	for _, mig := range all.Sorted() {
+		if upTo == "" || mig.Name <= upTo {
+			migrations.Add(mig)
+		}
 	}
 	m := migrate.NewMigrator(s.db, migrations, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {

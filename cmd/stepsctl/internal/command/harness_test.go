@@ -64,9 +64,10 @@ type harness struct {
 	url     string
 	wrap    func(http.Handler) http.Handler
 	tokens  []server.Token
-	config  func(*server.Config) // changes the server's config
-	server  *clock               // the server's clock
-	cli     *clock               // stepsctl's clock
+	config  func(*server.Config)  // changes the server's config
+	rules   model.DeploymentRules // the server's; zero: the defaults
+	server  *clock                // the server's clock
+	cli     *clock                // stepsctl's clock
 	env     map[string]string
 	stdin   string
 	factory *command.Factory // of the last run
@@ -125,7 +126,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 // that records spooled for it are delivered to it.
 func (h *harness) start() {
 	h.t.Helper()
-	cfg := server.Config{Store: h.store, Now: h.server.Now, Tokens: h.tokens}
+	cfg := server.Config{Store: h.store, Now: h.server.Now, Tokens: h.tokens, Rules: h.rules}
 	if h.config != nil {
 		h.config(&cfg)
 	}

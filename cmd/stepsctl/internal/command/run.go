@@ -47,7 +47,10 @@ type RunOptions struct {
 	Input      model.StepInput // Status is the step's name
 	Final      bool
 	FailStatus string
-	Command    []string // CMD ARGS…
+	// FailStatusSet says --fail-status was given: it is recorded as it is,
+	// even if the server does not count it as a failure.
+	FailStatusSet bool
+	Command       []string // CMD ARGS…
 }
 
 const runLong = `Run one step of a deploy and record it: record the step NAME, run CMD with
@@ -60,6 +63,13 @@ What is recorded, so that the step NAME lasts exactly as long as CMD runs:
                                           the deployment as a success)
   CMD fails or is killed   failed         (or --fail-status), which ends the
                                           deployment as a failure
+
+"finished" and "failed" are what a server with the default terminal statuses
+counts as a success and a failure. While CMD runs, run asks the server for its
+own (GET /v1/rules) and, when the server counts other statuses, records its
+first success or failure status instead. A server too old to say is assumed to
+use the defaults, with a warning; one that cannot be reached, too (the records
+go to the spool).
 
 The time between two run commands of a script shows as its own phase,
 NAME-done, rather than being added to NAME. The exit code of a failed CMD is
@@ -121,6 +131,7 @@ func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra
 				return err
 			}
 			opts.Command = args
+			opts.FailStatusSet = cmd.Flags().Changed("fail-status")
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -198,6 +209,11 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return err
 	}
 
+	// The server's terminal statuses decide the status recorded at the
+	// end; asked while the command runs, never delaying it.
+	serverRules := make(chan model.DeploymentRules, 1)
+	go func() { serverRules <- rulesOf(ctx, f, quick) }()
+
 	signals := make(chan os.Signal, 4)
 	f.notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer f.stopNotify(signals)
@@ -235,10 +251,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		case <-recCtx.Done():
 		}
 	}()
-	end := rs.done
-	if code != 0 {
-		end = rs.failed
-	}
+	end := rs.end(code == 0, opts, <-serverRules, f.IO.ErrOut)
 	ec := c
 	if !<-started {
 		// The server could not be reached a moment ago: try once, then
@@ -252,6 +265,52 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return &exitStatus{code: code}
 	}
 	return nil
+}
+
+// rulesOf asks the server for its deployment rules, and falls back to the
+// defaults when it cannot say: with a warning when it answered without
+// them (a server older than GET /v1/rules), silently when it cannot be
+// reached (the records then go to the spool, which says so).
+func rulesOf(ctx context.Context, f *Factory, c *client.Client) model.DeploymentRules {
+	rules, err := c.Rules(ctx)
+	if err == nil && rules.Validate() == nil {
+		return rules
+	}
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) || err == nil {
+		reason := "it does not say"
+		if err != nil {
+			reason = message(err)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: the server did not give its terminal statuses (%s); assuming the defaults (%s, %s)\n",
+			reason, FinalStatus, DefaultFailStatus)
+	}
+	return model.DefaultDeploymentRules()
+}
+
+// end returns the step recorded once the command ended, chosen by the
+// server's rules: the status --final records must end the deployment as a
+// success there, and the one of a failure as a failure.
+func (rs runSteps) end(succeeded bool, opts *RunOptions, rules model.DeploymentRules, warn io.Writer) model.StepInput {
+	if succeeded {
+		end := rs.done
+		switch {
+		case opts.Final && rules.Outcome(end.Status) != model.OutcomeSuccess:
+			end.Status = rules.SuccessStatuses[0]
+		case !opts.Final && rules.Outcome(end.Status) != model.OutcomeInProgress:
+			fmt.Fprintf(warn, "stepsctl: warning: the server counts %q as terminal: it ends the deployment\n", end.Status)
+		}
+		return end
+	}
+	end := rs.failed
+	switch {
+	case rules.Outcome(end.Status) == model.OutcomeFailure:
+	case opts.FailStatusSet:
+		fmt.Fprintf(warn, "stepsctl: warning: the server does not count --fail-status %q as a failure\n", end.Status)
+	default:
+		end.Status = rules.FailureStatuses[0]
+	}
+	return end
 }
 
 // recordOrWarn records in as record does, spool included, and reports a

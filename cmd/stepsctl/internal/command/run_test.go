@@ -217,7 +217,7 @@ func TestRunFlags(t *testing.T) {
 		{
 			cli: "--component api --version 1 --step rollout --env prod --owner bo --final --fail-status aborted ./deploy.sh --dry-run",
 			want: command.RunOptions{Input: model.StepInput{Component: "api", Version: "1", Status: "rollout", Environment: "prod", Owner: "bo"},
-				Final: true, FailStatus: "aborted", Command: []string{"./deploy.sh", "--dry-run"}},
+				Final: true, FailStatus: "aborted", FailStatusSet: true, Command: []string{"./deploy.sh", "--dry-run"}},
 		},
 	} {
 		t.Run(tc.cli, func(t *testing.T) {

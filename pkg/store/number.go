@@ -1,0 +1,531 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Numbering deployments. A deployment is the run of steps of one target
+// (component, version, environment) up to a terminal status; the next
+// step of the target starts the next attempt. The transaction that writes
+// a step also numbers it, with two tables beside steps:
+//
+//   - targets: one row per target, the state the next step continues from
+//     (latest attempt, its start, the last step's time, whether it ended).
+//     Every write to a target updates its row, so two writers of one
+//     target conflict on a written row, which InnoDB's locks and Galera's
+//     certification both catch (the loser is retried, see retry.go),
+//     instead of racing on what they read.
+//   - deployments: one row per deployment, with its phases encoded in one
+//     column, so lists and stats read deployments, not steps.
+//
+// A store remembers the targets it wrote last (targetCache): a lone step
+// of one of them skips the locked read, and the write of its row checks
+// that the row's count of writes is still the one remembered.
+//
+// A step at or after its target's last step continues the latest
+// deployment or starts the next one. A late step (before the last one)
+// renumbers the target from the deployment it lands in: its steps are
+// read back from steps and its later deployments rewritten. UseRules
+// numbers a whole history so (after an upgrade, or a change of terminal
+// statuses), target by target.
+
+// target names the deployments of one component, version and environment.
+type target struct {
+	component, version, environment string
+}
+
+func compareTargets(a, b target) int {
+	return cmp.Or(strings.Compare(a.component, b.component), strings.Compare(a.version, b.version),
+		strings.Compare(a.environment, b.environment))
+}
+
+// targetWork is what one transaction does to one target.
+type targetWork struct {
+	target
+	exists  bool      // the target has a row
+	attempt int       // its latest deployment
+	started time.Time // that deployment's start
+	last    time.Time // its last step's time
+	ended   bool      // the latest deployment ended with a terminal status
+	writes  int64     // the row's count of writes, as read
+	cached  bool      // the state came from the cache, not a locked read
+	steps   []model.Step
+	// redo, when not 0, renumbers the target from this attempt on: from
+	// its first step (redoFrom, redoID) on, in time-then-id order. Steps
+	// of one time may end one deployment and start the next, so the time
+	// alone does not say where a deployment starts.
+	redo     int
+	redoFrom time.Time
+	redoID   int64
+}
+
+// stepRow is a stored step as numbering reads it back.
+type stepRow struct {
+	id     int64
+	owner  string
+	status string
+	time   time.Time
+}
+
+// deploymentWrite is a deployment row to insert, or, when it exists, to
+// extend by its phases and steps.
+type deploymentWrite struct {
+	target
+	attempt       int
+	firstID       int64
+	started, last time.Time
+	owner         string
+	steps         int
+	phases        []byte
+}
+
+// terminalSet is the set of folded terminal statuses numbering follows.
+type terminalSet map[string]bool
+
+func newTerminalSet(rules model.DeploymentRules) terminalSet {
+	set := terminalSet{}
+	for _, t := range rules.TerminalStatuses() {
+		set[t] = true
+	}
+	return set
+}
+
+func (t terminalSet) ends(status string) bool { return t[model.FoldStatus(status)] }
+
+// fingerprint is how steps_derived records the set.
+func (t terminalSet) fingerprint() string {
+	all := make([]string, 0, len(t))
+	for s := range t {
+		all = append(all, s)
+	}
+	slices.Sort(all)
+	return strings.Join(all, "\n")
+}
+
+// numberSteps numbers stored steps (with their ids) in the transaction
+// that inserted them. Once that transaction commits, pass what it returns
+// to remember.
+func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) ([]*targetWork, error) {
+	byTarget := map[target]*targetWork{}
+	for _, st := range steps {
+		t := target{st.Component, st.Version, st.Environment}
+		w := byTarget[t]
+		if w == nil {
+			w = &targetWork{target: t}
+			byTarget[t] = w
+		}
+		w.steps = append(w.steps, st)
+	}
+	work := make([]*targetWork, 0, len(byTarget))
+	for _, w := range byTarget {
+		slices.SortStableFunc(w.steps, func(a, b model.Step) int {
+			return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+		})
+		work = append(work, w)
+	}
+	return work, s.number(ctx, tx, work, false)
+}
+
+// number locks the targets of work (in one order, so that writers of the
+// same targets never wait on each other in a circle), decides for each
+// whether its new steps continue it or renumber it, and writes its
+// deployments and its row. redoAll renumbers every target from scratch.
+func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redoAll bool) error {
+	slices.SortFunc(work, func(a, b *targetWork) int { return compareTargets(a.target, b.target) })
+	if redoAll || !s.targets.fill(work) {
+		if err := s.lockTargets(ctx, tx, work); err != nil {
+			return err
+		}
+	}
+	var redo []*targetWork
+	for _, w := range work {
+		switch {
+		case redoAll:
+			w.redo = 1
+		case !w.exists:
+			// A target without a row has no stored step before these:
+			// every write makes the row, and UseRules makes those of the
+			// history after an upgrade.
+			w.ended = true
+			continue
+		case w.steps[0].Time.Before(w.last):
+			if err := s.lateFrom(ctx, tx, w); err != nil {
+				return err
+			}
+		default:
+			continue
+		}
+		redo = append(redo, w)
+	}
+	stored, err := s.readTargetSteps(ctx, tx, redo)
+	if err != nil {
+		return err
+	}
+	if err := s.deleteDeployments(ctx, tx, redo); err != nil {
+		return err
+	}
+	terminal := *s.terminal.Load()
+	var writes []deploymentWrite
+	for _, w := range work {
+		if w.redo > 0 {
+			writes = renumberTarget(w, stored[w.target], terminal, writes)
+		} else {
+			writes = continueTarget(w, terminal, writes)
+		}
+	}
+	if err := s.writeDeployments(ctx, tx, writes); err != nil {
+		return err
+	}
+	return s.writeTargets(ctx, tx, work)
+}
+
+// Statement sizes: a statement over n targets is sent as runs of these
+// sizes, so that each size's SQL is prepared once per connection and
+// reused, rather than one statement per count. SQLite gets smaller runs:
+// its Go driver matches parameters to arguments in quadratic time.
+var (
+	targetSizesMySQL  = []int{64, 16, 4, 1}
+	targetSizesSQLite = []int{16, 4, 1}
+)
+
+// runs splits n items into runs of the store's sizes, largest first, and
+// yields each run's start and size.
+func (s *Store) runs(n int) func(yield func(int, int) bool) {
+	sizes := targetSizesMySQL
+	if s.kind == KindSQLite {
+		sizes = targetSizesSQLite
+	}
+	return func(yield func(int, int) bool) {
+		start := 0
+		for _, size := range sizes {
+			for n-start >= size {
+				if !yield(start, size) {
+					return
+				}
+				start += size
+			}
+		}
+	}
+}
+
+// anyTarget is "(component = ? AND version = ? AND environment = ?[ AND
+// extra]) OR …" for n targets.
+func anyTarget(n int, extra string) string {
+	one := "(component = ? AND version = ? AND environment = ?" + extra + ")"
+	return strings.TrimSuffix(strings.Repeat(one+" OR ", n), " OR ")
+}
+
+// lockTargets reads the rows of work's targets, locking them on MySQL
+// (SQLite's transaction holds the whole database).
+func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
+	lock := ""
+	if s.kind == KindMySQL {
+		lock = " FOR UPDATE"
+	}
+	index := make(map[target]*targetWork, len(work))
+	for _, w := range work {
+		index[w.target] = w
+	}
+	for start, size := range s.runs(len(work)) {
+		args := make([]any, 0, 3*size)
+		for _, w := range work[start : start+size] {
+			args = append(args, w.component, w.version, w.environment)
+		}
+		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended, writes FROM targets WHERE `+
+			anyTarget(size, "")+` ORDER BY component, version, environment`+lock, args...)
+		if err != nil {
+			return err
+		}
+		err = scanAll(rows, func() error {
+			var t target
+			var started, last []byte
+			var attempt, ended int
+			var writes int64
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &attempt, &started, &last, &ended, &writes); err != nil {
+				return err
+			}
+			w := index[t]
+			if w == nil {
+				return fmt.Errorf("number deployments: unexpected target %q", t.component)
+			}
+			w.exists, w.attempt, w.ended, w.writes = true, attempt, ended == 1, writes
+			if w.started, err = parseDBTime(started); err != nil {
+				return err
+			}
+			w.last, err = parseDBTime(last)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lateFrom finds where a late step lands: the deployment that started at
+// or before it (the target's first, if none).
+func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork) error {
+	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id FROM deployments
+WHERE component = ? AND version = ? AND environment = ? AND started_at <= ? ORDER BY attempt DESC LIMIT 1`,
+		w.component, w.version, w.environment, dbTime(w.steps[0].Time))
+	if err != nil {
+		return err
+	}
+	w.redo = 1
+	return scanAll(rows, func() error {
+		var started []byte
+		if err := rows.Scan(&w.redo, &started, &w.redoID); err != nil {
+			return err
+		}
+		w.redoFrom, err = parseDBTime(started)
+		return err
+	})
+}
+
+// readTargetSteps reads the stored steps of each target from its
+// (redoFrom, redoID) on, in time-then-id order (the new steps among them).
+func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]stepRow, error) {
+	out := make(map[target][]stepRow, len(work))
+	steps := "steps"
+	if s.kind == KindMySQL {
+		// Left to choose, MySQL may read "time >= ?" through steps_time.
+		steps = "steps FORCE INDEX (steps_deployment)"
+	}
+	for start, size := range s.runs(len(work)) {
+		args := make([]any, 0, 6*size)
+		for _, w := range work[start : start+size] {
+			from := dbTime(w.redoFrom)
+			args = append(args, w.component, w.version, w.environment, from, from, w.redoID)
+		}
+		rows, err := s.query(ctx, tx, `SELECT component, version, environment, id, owner, status, time FROM `+steps+` WHERE `+
+			anyTarget(size, " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		err = scanAll(rows, func() error {
+			var t target
+			var r stepRow
+			var at []byte
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &r.id, &r.owner, &r.status, &at); err != nil {
+				return err
+			}
+			var err error
+			r.time, err = parseDBTime(at)
+			out[t] = append(out[t], r)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// deleteDeployments removes the deployments that renumbering rewrites.
+func (s *Store) deleteDeployments(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
+	for start, size := range s.runs(len(work)) {
+		args := make([]any, 0, 4*size)
+		for _, w := range work[start : start+size] {
+			args = append(args, w.component, w.version, w.environment, w.redo)
+		}
+		if err := s.exec(ctx, tx, `DELETE FROM deployments WHERE `+anyTarget(size, " AND attempt >= ?"), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// continueTarget numbers new steps that come after every stored step of
+// their target: they extend its latest deployment, or start the next.
+func continueTarget(w *targetWork, terminal terminalSet, writes []deploymentWrite) []deploymentWrite {
+	if !w.ended {
+		// Extend the stored deployment: its row gains these phases.
+		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
+	}
+	for _, st := range w.steps {
+		writes = w.add(writes, stepRow{id: st.ID, owner: st.Owner, status: st.Status, time: st.Time}, terminal)
+	}
+	return writes
+}
+
+// add numbers the target's next step: it extends the last of writes, or,
+// after a terminal status, starts the next attempt.
+func (w *targetWork) add(writes []deploymentWrite, r stepRow, terminal terminalSet) []deploymentWrite {
+	if w.ended {
+		w.attempt++
+		w.started = r.time
+		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, firstID: r.id, started: r.time, owner: r.owner})
+	}
+	d := &writes[len(writes)-1]
+	d.phases = appendPhase(d.phases, r.id, r.time.Sub(d.started), r.status)
+	d.steps++
+	d.last = r.time
+	w.last = r.time
+	w.ended = terminal.ends(r.status)
+	return writes
+}
+
+// renumberTarget numbers a target's stored steps from attempt w.redo on.
+func renumberTarget(w *targetWork, rows []stepRow, terminal terminalSet, writes []deploymentWrite) []deploymentWrite {
+	w.attempt, w.ended = w.redo-1, true
+	for _, r := range rows {
+		writes = w.add(writes, r, terminal)
+	}
+	return writes
+}
+
+// Phases are stored in one column as "id,offset,status" each followed by
+// a U+001E separator, offset being microseconds since the deployment's
+// start. A status holds no control character (model.ValidateText), so
+// the separator cannot occur in one; a comma may, so the status comes
+// last.
+const phaseEnd = 0x1e
+
+func appendPhase(b []byte, id int64, offset time.Duration, status string) []byte {
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, offset.Microseconds(), 10)
+	b = append(b, ',')
+	b = append(b, status...)
+	return append(b, phaseEnd)
+}
+
+// writeDeployments inserts new deployment rows and extends existing ones.
+func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deploymentWrite) error {
+	upsert := ` ON DUPLICATE KEY UPDATE last_time = VALUES(last_time), steps = steps + VALUES(steps), phases = CONCAT(phases, VALUES(phases))`
+	if s.kind == KindSQLite {
+		upsert = ` ON CONFLICT (component, version, environment, attempt) DO UPDATE SET last_time = excluded.last_time,
+steps = steps + excluded.steps, phases = phases || excluded.phases`
+	}
+	for start, size := range s.runs(len(writes)) {
+		args := make([]any, 0, 10*size)
+		for _, d := range writes[start : start+size] {
+			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases)
+		}
+		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
+		if err := s.exec(ctx, tx, query, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTargets stores each target's new state. On MySQL it checks that
+// the targets it found no row for are still new: a writer elsewhere that
+// created one meanwhile (the row was not there to lock) makes this
+// transaction a conflict, to be retried.
+func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
+	if len(work) == 1 && work[0].cached {
+		return s.writeCachedTarget(ctx, tx, work[0])
+	}
+	upsert := ` ON DUPLICATE KEY UPDATE attempt = VALUES(attempt), started_at = VALUES(started_at), last_time = VALUES(last_time),
+ended = VALUES(ended), writes = writes + 1`
+	if s.kind == KindSQLite {
+		upsert = ` ON CONFLICT (component, version, environment) DO UPDATE SET attempt = excluded.attempt,
+started_at = excluded.started_at, last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`
+	}
+	for start, size := range s.runs(len(work)) {
+		args := make([]any, 0, 7*size)
+		want := int64(0)
+		for _, w := range work[start : start+size] {
+			ended := 0
+			if w.ended {
+				ended = 1
+			}
+			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), ended)
+			// MySQL counts 1 affected row per insert, 2 per update.
+			want += 1
+			if w.exists {
+				want++
+			}
+		}
+		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, 1)") + upsert
+		res, err := s.execResult(ctx, tx, query, args...)
+		if err != nil {
+			return err
+		}
+		if s.kind == KindMySQL {
+			if n, err := res.RowsAffected(); err == nil && n != want {
+				for _, w := range work {
+					s.targets.forget(w.target)
+				}
+				return errConflict
+			}
+		}
+	}
+	return nil
+}
+
+// writeCachedTarget stores the state of a target numbered from the cache,
+// only if its row was not written since: a write elsewhere makes this
+// transaction a conflict, and the retry reads the row.
+func (s *Store) writeCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork) error {
+	ended := 0
+	if w.ended {
+		ended = 1
+	}
+	res, err := s.execResult(ctx, tx, `UPDATE targets SET attempt = ?, started_at = ?, last_time = ?, ended = ?, writes = writes + 1
+WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
+		w.attempt, dbTime(w.started), dbTime(w.last), ended, w.component, w.version, w.environment, w.writes)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		s.targets.forget(w.target)
+		return errConflict
+	}
+	return nil
+}
+
+// rowsOf repeats a VALUES row n times.
+func rowsOf(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// query runs a prepared query in tx.
+func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	return rows, translate(err)
+}
+
+// exec runs a prepared statement in tx.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	_, err := s.execResult(ctx, tx, query, args...)
+	return err
+}
+
+// execResult runs a prepared statement in tx and returns its result.
+func (s *Store) execResult(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	return res, translate(err)
+}
+
+// scanAll calls each for every row, then closes rows.
+func scanAll(rows *sql.Rows, each func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(); err != nil {
+			return translate(err)
+		}
+	}
+	return translate(rows.Err())
+}

@@ -1,0 +1,559 @@
+package store_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// oracle builds the deployments matching f from the stored steps alone,
+// with model.DeploymentBuilder: the rule stated from scratch, which the
+// numbering stored by the writes must equal.
+func oracle(t *testing.T, s *store.Store, rules model.DeploymentRules, now time.Time, f model.Filter) []*model.Deployment {
+	t.Helper()
+	var steps []model.Step
+	if _, err := s.ListSteps(context.Background(), model.Filter{}, func(st model.Step) error {
+		steps = append(steps, st)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(steps, func(a, b model.Step) int {
+		return cmp.Or(strings.Compare(a.Component, b.Component), strings.Compare(a.Version, b.Version),
+			strings.Compare(a.Environment, b.Environment), a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+	})
+	var out []*model.Deployment
+	df := model.DeploymentFilter{Filter: f}
+	b := model.NewDeploymentBuilder(rules, now, func(d *model.Deployment) error {
+		if (f.Component == "" || d.Component == f.Component) && (f.Version == "" || d.Version == f.Version) &&
+			(f.Environment == "" || d.Environment == f.Environment) && df.Matches(d) {
+			out = append(out, d)
+		}
+		return nil
+	})
+	for _, st := range steps {
+		if err := b.Add(model.DeploymentStep{Step: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(out, func(a, b *model.Deployment) int {
+		c := a.Key().Compare(b.Key())
+		if f.Descending() {
+			return -c
+		}
+		return c
+	})
+	return out
+}
+
+// describe is everything a deployment says, on one line.
+func describe(d *model.Deployment) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s/%s/%s#%d by %s %s %.6f stuck=%v:", d.StartedAt.Format(time.RFC3339Nano), d.Component, d.Version,
+		d.Environment, d.Attempt, d.Owner, d.Outcome, d.DurationSeconds, d.Stuck)
+	for _, p := range d.Steps {
+		fmt.Fprintf(&b, " %d:%s@%s", p.ID, p.Status, p.Time.Format("15:04:05.999999"))
+		if p.DurationSeconds != nil {
+			fmt.Fprintf(&b, "+%.6f", *p.DurationSeconds)
+		}
+	}
+	return b.String()
+}
+
+// checkAgainstOracle lists deployments page by page, in both orders, with
+// several filters and page sizes, and the unordered pass of stats, and
+// compares both with the oracle.
+func checkAgainstOracle(t *testing.T, s *store.Store, rules model.DeploymentRules, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for _, flt := range []model.Filter{
+		{}, {Order: model.OrderDesc}, {Owner: "ana"}, {Status: "failed", Order: model.OrderDesc},
+		{Component: "api", Since: t0.Add(time.Hour), Until: t0.Add(4 * time.Hour)},
+		{Component: "web", Version: "1.3", Environment: "prod", Order: model.OrderDesc},
+	} {
+		var want []string
+		for _, d := range oracle(t, s, rules, now, flt) {
+			want = append(want, describe(d))
+		}
+		if len(want) == 0 && flt.Owner == "" {
+			t.Errorf("filter %+v finds no deployment: the test proves nothing", flt)
+		}
+		var each []string
+		if err := s.EachDeployment(ctx, model.DeploymentFilter{Filter: flt}, rules, now, func(d *model.Deployment) error {
+			each = append(each, describe(d))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if slices.Sort(each); !slices.Equal(each, slices.Sorted(slices.Values(want))) {
+			t.Errorf("EachDeployment, filter %+v:\n%s", flt, diff(each, slices.Sorted(slices.Values(want))))
+		}
+		for _, limit := range []int{0, 1, 7} {
+			f := model.DeploymentFilter{Filter: flt}
+			f.Limit = limit
+			var got []string
+			for pages := 0; ; pages++ {
+				if pages > 1000 {
+					t.Fatal("pages do not end")
+				}
+				next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
+					got = append(got, describe(d))
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if next == nil {
+					break
+				}
+				f.After = next
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("ListDeployments, limit %d, filter %+v:\n%s", limit, flt, diff(got, want))
+			}
+		}
+	}
+}
+
+// diff shows the lines only one of got and want has.
+func diff(got, want []string) string {
+	var b strings.Builder
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			b.WriteString("stored: " + g + "\n")
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			b.WriteString("oracle: " + w + "\n")
+		}
+	}
+	if b.Len() == 0 {
+		return "the same deployments in another order"
+	}
+	return b.String()
+}
+
+// TestStoredNumberingMatchesTheOracle: three stores on one database stand
+// for three stepsd replicas. They write the same few targets at once, as
+// single steps (gathered into group commits), as batches, with late steps
+// landing inside numbered deployments and redeploys after terminal
+// statuses, while lists run. Every list must answer, and the numbering the
+// writes stored must equal the oracle's; after a change of terminal
+// statuses, too.
+func TestStoredNumberingMatchesTheOracle(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		stores := []*store.Store{testdb.Open(t, dsn), testdb.Open(t, dsn), testdb.Open(t, dsn)}
+		rules := model.DefaultDeploymentRules()
+		now := t0.Add(6 * time.Hour)
+		for _, s := range stores { // as each stepsd does at start-up
+			if err := s.UseRules(ctx, rules, slog.Default()); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		rng := rand.New(rand.NewPCG(3, 4))
+		statuses := []string{"build", "tests", "rollout", "rollout", "finished", "failed", "Done"}
+		input := func(late bool) model.StepInput {
+			minute := 0
+			if late {
+				minute = rng.IntN(300) // anywhere: lands inside numbered deployments
+			}
+			in := model.StepInput{
+				Component:   []string{"api", "web", "Api"}[rng.IntN(3)],
+				Version:     fmt.Sprintf("1.%d", rng.IntN(4)),
+				Environment: []string{"prod", "staging", ""}[rng.IntN(3)],
+				Owner:       []string{"ana", "bob"}[rng.IntN(2)],
+				Status:      statuses[rng.IntN(len(statuses))],
+			}
+			if late {
+				// Minutes collide often, so deployments tie on their start.
+				in.Time = t0.Add(time.Duration(minute) * time.Minute)
+			}
+			return in
+		}
+		var clock atomic.Int64 // receipt times that only grow: steps in order
+		receipt := func() time.Time { return t0.Add(5*time.Hour + time.Duration(clock.Add(1))*time.Millisecond) }
+
+		for round := range 3 {
+			var work [][]model.StepInput // one slice per request: a single step, or a batch
+			for range 120 {
+				work = append(work, []model.StepInput{input(rng.IntN(4) == 0)})
+			}
+			for range 10 {
+				var batch []model.StepInput
+				for range 1 + rng.IntN(12) {
+					batch = append(batch, input(rng.IntN(2) == 0))
+				}
+				work = append(work, batch)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(work)+10)
+			for i, ins := range work {
+				s := stores[i%len(stores)]
+				wg.Go(func() {
+					var err error
+					if len(ins) == 1 && i%5 != 0 {
+						_, _, err = s.CreateStep(ctx, ins[0], model.RecordMeta{ReceivedAt: receipt()})
+					} else {
+						_, _, err = s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: receipt()})
+					}
+					if err != nil {
+						errs <- err
+					}
+				})
+			}
+			for _, s := range stores {
+				wg.Go(func() { // lists during the writes always answer
+					for range 3 {
+						if _, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 50}}, rules, now,
+							func(*model.Deployment) error { return nil }); err != nil {
+							errs <- fmt.Errorf("list during writes: %w", err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			checkAgainstOracle(t, stores[round%len(stores)], rules, now)
+		}
+
+		// "rollout" becomes terminal: deployments split; they join again
+		// when it stops being terminal.
+		other := rules
+		other.SuccessStatuses = append([]string{"rollout"}, rules.SuccessStatuses...)
+		var log bytes.Buffer
+		if err := stores[1].UseRules(ctx, other, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log.String(), "terminal statuses changed") {
+			t.Errorf("renumbering was not logged:\n%s", log.String())
+		}
+		checkAgainstOracle(t, stores[1], other, now)
+		if err := stores[2].UseRules(ctx, rules, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstOracle(t, stores[0], rules, now)
+	})
+}
+
+// TestUpgradeFromDerivedColumns starts from the schema of the release
+// before (steps with attempt and started_at columns), with a history in
+// it, migrates, and checks that the first start numbers it all as the
+// oracle does, saying so in the log.
+func TestUpgradeFromDerivedColumns(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		s, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := store.MigrateTo(ctx, s, "20261127000002"); err != nil {
+			t.Fatal(err)
+		}
+		// As the old release stored them: some numbered, the rest not yet.
+		rng := rand.New(rand.NewPCG(5, 6))
+		for i := range 300 {
+			attempt, started := 0, any(nil)
+			if i < 150 {
+				attempt, started = 1, "2026-03-02 09:00:00.000000"
+			}
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO steps (component, version, owner, status, environment, time, received_at, attempt, started_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, []string{"api", "web"}[rng.IntN(2)], fmt.Sprint(rng.IntN(5)), "ana",
+				[]string{"build", "tests", "finished", "failed"}[rng.IntN(4)], "prod",
+				t0.Add(time.Duration(rng.IntN(600))*time.Minute).Format("2006-01-02 15:04:05.000000"), "2026-03-02 09:00:00.000000",
+				attempt, started); err != nil {
+				t.Fatal(err)
+			}
+		}
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) != 1 {
+			t.Fatalf("migrate from the old schema: %v, applied %v", err, applied)
+		}
+		var log bytes.Buffer
+		rules := model.DefaultDeploymentRules()
+		if err := s.UseRules(ctx, rules, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log.String(), "first start after the upgrade") || !strings.Contains(log.String(), "numbered every deployment") {
+			t.Errorf("the upgrade's numbering was not logged:\n%s", log.String())
+		}
+		now := t0.Add(12 * time.Hour)
+		var n int
+		if err := s.EachDeployment(ctx, model.DeploymentFilter{}, rules, now, func(*model.Deployment) error { n++; return nil }); err != nil || n == 0 {
+			t.Fatalf("no deployments after the upgrade (%v)", err)
+		}
+		if got, want := n, len(oracle(t, s, rules, now, model.Filter{})); got != want {
+			t.Errorf("%d deployments after the upgrade, oracle %d", got, want)
+		}
+		// Writes go on from the numbered history: a late step, a new one.
+		mustCreate(t, s, model.StepInput{Component: "api", Version: "1", Owner: "bob", Status: "finished", Environment: "prod", Time: t0.Add(3 * time.Hour)}, now)
+		mustCreate(t, s, model.StepInput{Component: "api", Version: "1", Owner: "bob", Status: "build", Environment: "prod"}, now)
+		for _, flt := range []model.Filter{{}, {Component: "api", Version: "1", Environment: "prod"}} {
+			var got, want []string
+			for _, d := range oracle(t, s, rules, now, flt) {
+				want = append(want, describe(d))
+			}
+			if _, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: flt}, rules, now, func(d *model.Deployment) error {
+				got = append(got, describe(d))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("after the upgrade, filter %+v:\n%s\noracle:\n%s", flt, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		}
+		// A second start has nothing to renumber.
+		log.Reset()
+		if err := s.UseRules(ctx, rules, slog.New(slog.NewTextHandler(&log, nil))); err != nil || log.Len() != 0 {
+			t.Errorf("second start: %v, log %q", err, log.String())
+		}
+	})
+}
+
+// TestReplayedKeyIsTheStoredRow: one idempotency key sent at the same
+// moment through several stores stores one row, and every answer is that
+// row, with one answer a first write and the others replays.
+func TestReplayedKeyIsTheStoredRow(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		stores := []*store.Store{testdb.Open(t, dsn), testdb.Open(t, dsn), testdb.Open(t, dsn)}
+		seen := map[int64]bool{}
+		for round := range 5 {
+			key := fmt.Sprintf("key-%d", round)
+			in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: "build"}
+			type answer struct {
+				step     model.Step
+				replayed bool
+			}
+			answers := make([]answer, 9)
+			var wg sync.WaitGroup
+			for i := range answers {
+				wg.Go(func() {
+					// Each request was received at its own moment.
+					st, replayed, err := stores[i%3].CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0.Add(time.Duration(i) * time.Second), IdempotencyKey: key})
+					if err != nil {
+						t.Errorf("request %d: %v", i, err)
+					}
+					answers[i] = answer{st, replayed}
+				})
+			}
+			wg.Wait()
+			var stored []model.Step
+			if _, err := stores[0].ListSteps(ctx, model.Filter{}, func(st model.Step) error {
+				stored = append(stored, st)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(stored) != round+1 {
+				t.Fatalf("round %d: %d rows stored, want %d", round, len(stored), round+1)
+			}
+			var row model.Step
+			for _, st := range stored {
+				if !seen[st.ID] {
+					row = st
+				}
+				seen[st.ID] = true
+			}
+			firsts := 0
+			for i, a := range answers {
+				if !a.replayed {
+					firsts++
+				}
+				if a.step != row {
+					t.Errorf("round %d: answer %d is %+v, stored %+v", round, i, a.step, row)
+				}
+			}
+			if firsts != 1 {
+				t.Errorf("round %d: %d answers were first writes, want 1", round, firsts)
+			}
+		}
+	})
+}
+
+// TestDeadlocksAreRetried provokes a real deadlock on MySQL: two
+// transactions lock two rows in opposite orders. InnoDB rolls one back;
+// the store runs it again, and both succeed.
+func TestDeadlocksAreRetried(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	ctx := context.Background()
+	// Writes run under READ COMMITTED: under REPEATABLE READ, locking
+	// targets not there yet would also lock the gaps around them.
+	var level string
+	err := s.DB().QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&level)
+	if err != nil { // MariaDB before 11.1
+		err = s.DB().QueryRowContext(ctx, `SELECT @@tx_isolation`).Scan(&level)
+	}
+	if err != nil || level != "READ-COMMITTED" {
+		t.Errorf("isolation %q (%v), want READ-COMMITTED", level, err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE pair (id INT PRIMARY KEY, n INT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO pair VALUES (1, 0), (2, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	var tries atomic.Int32
+	both := make(chan struct{})
+	var once sync.Once
+	var arrived atomic.Int32
+	lockBoth := func(first, second int) func(*sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			tries.Add(1)
+			if _, err := tx.ExecContext(ctx, `UPDATE pair SET n = n + 1 WHERE id = ?`, first); err != nil {
+				return err
+			}
+			// The first time round, wait until both hold their first row.
+			if arrived.Add(1) == 2 {
+				once.Do(func() { close(both) })
+			}
+			select {
+			case <-both:
+			case <-time.After(5 * time.Second):
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE pair SET n = n + 1 WHERE id = ?`, second)
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() { errs[0] = store.WriteTx(ctx, s, lockBoth(1, 2)) })
+	wg.Go(func() { errs[1] = store.WriteTx(ctx, s, lockBoth(2, 1)) })
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("a deadlock reached the caller: %v", err)
+	}
+	if n := tries.Load(); n < 3 {
+		t.Errorf("%d attempts: the deadlock did not happen, or was not retried", n)
+	}
+	var sum int
+	if err := s.DB().QueryRowContext(ctx, `SELECT SUM(n) FROM pair`).Scan(&sum); err != nil || sum != 4 {
+		t.Errorf("sum %d (%v), want 4: each transaction committed once", sum, err)
+	}
+}
+
+// BenchmarkImportHistory measures storing and numbering a history through
+// batches of store.MaxBatch steps in time order, as stepsctl import and
+// stepsbench's seeding send them: five steps a deploy, five components.
+// STEPS_BENCH_ROWS sets the size (default 100,000):
+//
+//	go test ./pkg/store -run '^$' -bench ImportHistory -benchtime 1x
+func BenchmarkImportHistory(b *testing.B) {
+	rows := testdb.BenchRows(b, 100_000)
+	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
+	for name, fresh := range testdb.Benched() {
+		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
+			for b.Loop() {
+				s := testdb.Open(b, fresh(b))
+				batch := make([]model.StepInput, 0, store.MaxBatch)
+				for i := range rows {
+					batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
+						Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
+					if len(batch) == cap(batch) || i == rows-1 {
+						if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// TestReplicasStartTogether: replicas started at once with new terminal
+// statuses all renumber, none fails, and the numbering is the oracle's.
+func TestReplicasStartTogether(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		stores := []*store.Store{testdb.Open(t, dsn), testdb.Open(t, dsn), testdb.Open(t, dsn)}
+		var ins []model.StepInput
+		for i := range 200 {
+			ins = append(ins, model.StepInput{Component: []string{"api", "web"}[i%2], Version: fmt.Sprintf("1.%d", i%4/2*2+i%2), Owner: "ana",
+				Environment: "prod", Status: []string{"build", "rollout", "finished", "failed", "tests"}[i%5], Time: t0.Add(time.Duration(i) * time.Minute)})
+		}
+		if _, _, err := stores[0].CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		rules := model.DefaultDeploymentRules()
+		rules.SuccessStatuses = append([]string{"rollout"}, rules.SuccessStatuses...)
+		errs := make([]error, len(stores))
+		var wg sync.WaitGroup
+		for i, s := range stores {
+			wg.Go(func() { errs[i] = s.UseRules(ctx, rules, slog.New(slog.DiscardHandler)) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstOracle(t, stores[2], rules, t0.Add(5*time.Hour))
+	})
+}
+
+// BenchmarkRenumberHistory measures numbering a whole history again at
+// start-up, as after an upgrade or a change of terminal statuses.
+// STEPS_BENCH_ROWS sets the size (default 100,000):
+//
+//	go test ./pkg/store -run '^$' -bench RenumberHistory -benchtime 1x
+func BenchmarkRenumberHistory(b *testing.B) {
+	rows := testdb.BenchRows(b, 100_000)
+	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
+	for name, fresh := range testdb.Benched() {
+		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
+			s := testdb.Open(b, fresh(b))
+			batch := make([]model.StepInput, 0, store.MaxBatch)
+			for i := range rows {
+				batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
+					Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
+				if len(batch) == cap(batch) || i == rows-1 {
+					if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			rules := []model.DeploymentRules{model.DefaultDeploymentRules(), model.DefaultDeploymentRules()}
+			rules[1].SuccessStatuses = append([]string{"rollout"}, rules[1].SuccessStatuses...)
+			b.ResetTimer()
+			n := 0
+			for b.Loop() {
+				n++
+				if err := s.UseRules(context.Background(), rules[n%2], slog.New(slog.DiscardHandler)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

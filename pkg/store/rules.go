@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// rulesKey names, in steps_derived, the terminal statuses the stored
+// numbering follows.
+const rulesKey = "terminal_statuses"
+
+// UseRules sets the terminal statuses the store numbers deployments with.
+// When they differ from those the stored numbering follows (after an
+// upgrade, or a change of configuration), it renumbers every deployment
+// first, logging its progress: call it at start-up, before serving. A
+// store that is never told numbers with model.DefaultDeploymentRules.
+func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) error {
+	terminal := newTerminalSet(rules)
+	s.terminal.Store(&terminal)
+	want := terminal.fingerprint()
+	var have string
+	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return translate(err)
+	}
+	if have == want {
+		return nil
+	}
+	var total int64
+	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps`).Scan(&total); err != nil {
+		return translate(err)
+	}
+	s.targets.clear()
+	if total > 0 {
+		reason := "terminal statuses changed"
+		if have == "" {
+			reason = "first start after the upgrade that stores deployments"
+		}
+		log.Info("numbering every deployment again; stepsd serves once done", "reason", reason, "steps", total,
+			"statuses", strings.ReplaceAll(want, "\n", ","))
+		if err := s.renumberAll(ctx, total, log); err != nil {
+			return fmt.Errorf("number deployments: %w", err)
+		}
+	}
+	// Replicas starting together may both get here: the row is upserted.
+	upsert := ` ON DUPLICATE KEY UPDATE value = VALUES(value)`
+	if s.kind == KindSQLite {
+		upsert = ` ON CONFLICT (name) DO UPDATE SET value = excluded.value`
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES (?, ?)`+upsert, rulesKey, want)
+		return translate(err)
+	})
+}
+
+// renumberChunk is how many targets one renumbering transaction takes.
+const renumberChunk = 500
+
+// renumberAll renumbers every target, a chunk of targets per transaction,
+// so that writes go on meanwhile: each chunk locks its targets as a write
+// does.
+func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) error {
+	began, lastLog := time.Now(), time.Now()
+	var after *target
+	done := 0
+	for {
+		targets, err := s.nextTargets(ctx, after, renumberChunk)
+		if err != nil || len(targets) == 0 {
+			if err == nil {
+				log.Info("numbered every deployment", "targets", done, "seconds", time.Since(began).Seconds())
+			}
+			return err
+		}
+		err = s.writeTx(ctx, func(tx *sql.Tx) error {
+			work := make([]*targetWork, len(targets))
+			for i, t := range targets {
+				work[i] = &targetWork{target: t}
+			}
+			return s.number(ctx, tx, work, true)
+		})
+		if err != nil {
+			return err
+		}
+		done += len(targets)
+		after = &targets[len(targets)-1]
+		if time.Since(lastLog) > 5*time.Second {
+			lastLog = time.Now()
+			log.Info("numbering deployments", "targets_done", done, "up_to_component", after.component, "steps", total)
+		}
+	}
+}
+
+// nextTargets returns up to n targets that have steps, in order, after
+// after (from the first if nil).
+func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target, error) {
+	var c conds
+	if after != nil {
+		cond, args := afterCond(">", []string{"component", "version", "environment"}, []any{after.component, after.version, after.environment})
+		c.add(cond, args...)
+	}
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, version, environment FROM steps`+c.sql()+
+		` ORDER BY component, version, environment LIMIT `+strconv.Itoa(n), c.args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var out []target
+	err = scanAll(rows, func() error {
+		var t target
+		out = append(out, t)
+		return rows.Scan(&out[len(out)-1].component, &out[len(out)-1].version, &out[len(out)-1].environment)
+	})
+	return out, err
+}
