@@ -35,6 +35,8 @@ func translate(err error) error {
 			return fmt.Errorf("%w: %v", errDuplicate, err)
 		case 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013: // too many connections, shutdown, lock wait, deadlock, gone away
 			return unavailable("database", err)
+		case 1047, 1020, 1180: // Galera node not ready (joining, out of quorum); record changed; commit failed
+			return unavailable("database node not ready", err)
 		case 1049, 1146: // unknown database, no such table: the database was dropped under us
 			return unavailable("database or its tables are gone (dropped?)", err)
 		case 1290, 1836: // read-only server (--read-only, a replica)
