@@ -801,7 +801,10 @@ type errorTally struct {
 	sample map[string]string
 }
 
-var mysqlErrorNumber = regexp.MustCompile(`Error (\d{4})`)
+var (
+	mysqlErrorNumber = regexp.MustCompile(`Error (\d{4})`)
+	digits           = regexp.MustCompile(`\d+`)
+)
 
 func (e *errorTally) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
 
@@ -813,12 +816,21 @@ func (e *errorTally) Handle(_ context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	key := r.Message + " (no MySQL error number)"
+	// The kind: the message, the MySQL error number if any, and the start
+	// of the error with its figures blanked ("found 0 of 1 rows").
+	kind := digits.ReplaceAllString(text, "#")
+	if len(kind) > 60 {
+		kind = kind[:60]
+	}
+	key := r.Message + ": " + kind
 	if m := mysqlErrorNumber.FindStringSubmatch(text); m != nil {
 		key = r.Message + " (MySQL " + m[1] + ")"
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if _, ok := e.counts[key]; !ok && len(e.counts) >= 50 {
+		key = "other"
+	}
 	e.counts[key]++
 	if e.sample == nil {
 		e.sample = map[string]string{}
@@ -839,7 +851,12 @@ func (e *errorTally) report(t *testing.T) {
 		t.Logf("galera: stepsd logged no errors")
 		return
 	}
-	for k, c := range e.counts {
-		t.Logf("galera: stepsd logged %d × %q, e.g. %.300s", c, k, e.sample[k])
+	keys := make([]string, 0, len(e.counts))
+	for k := range e.counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return e.counts[keys[a]] > e.counts[keys[b]] })
+	for _, k := range keys {
+		t.Logf("galera: stepsd logged %d × %q, e.g. %.300s", e.counts[k], k, e.sample[k])
 	}
 }
