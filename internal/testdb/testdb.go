@@ -42,9 +42,17 @@ func MySQL(t testing.TB) string {
 		}
 		t.Skip(msg)
 	}
+	return freshDatabase(t, EnvMySQL, base)
+}
+
+// freshDatabase creates a new, empty database on the server of base (a
+// mysql:// DSN read from the variable env), drops it when the test ends, and
+// returns base naming that database.
+func freshDatabase(t testing.TB, env, base string) string {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil || !strings.HasPrefix(base, "mysql://") {
-		t.Fatalf("%s must look like mysql://USER:PASS@HOST:PORT/DB", EnvMySQL)
+		t.Fatalf("%s must look like mysql://USER:PASS@HOST:PORT/DB", env)
 	}
 	cfg := mysql.NewConfig()
 	cfg.User = u.User.Username()
@@ -61,7 +69,7 @@ func MySQL(t testing.TB) string {
 	rand.Read(suffix)
 	name := "steps_test_" + hex.EncodeToString(suffix)
 	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatalf("create test database on %s (is MariaDB running?): %v", u.Redacted(), err)
+		t.Fatalf("create test database on %s (is the server running?): %v", u.Redacted(), err)
 	}
 	t.Cleanup(func() {
 		admin, err := sql.Open("mysql", cfg.FormatDSN())
