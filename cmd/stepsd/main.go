@@ -46,15 +46,21 @@ func main() {
 // run executes stepsd with args and returns the exit code: 0 success,
 // 1 failure, 2 usage error. This is the one place exit codes are chosen.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmd := newRootCmd(stdout, stderr)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintln(stderr, "stepsd: "+oneLine(err))
 	var usage usageError
 	if errors.As(err, &usage) || isCobraUsageError(err) {
+		// One line that says where the usage is, not the whole usage
+		// burying the error.
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return 2
 	}
 	return 1
@@ -128,8 +134,7 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintln(stderr, c.UsageString())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError{err}
 	})
 

@@ -132,6 +132,29 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
+func TestUsageErrorIsOneLineAndAPointer(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		cmd  string
+	}{
+		{[]string{"--no-such-flag"}, "stepsd"},
+		{[]string{"serve", "--no-such-flag"}, "stepsd serve"},
+		{[]string{"serve", "extra-arg"}, "stepsd serve"},
+		{[]string{"config", "--log-level", "loud"}, "stepsd config"},
+		{[]string{"healthcheck", "--timeout", "soon"}, "stepsd healthcheck"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tt.args, &stdout, &stderr); code != 2 {
+			t.Errorf("stepsd %v = %d, want 2", tt.args, code)
+		}
+		got := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+		want := "Run '" + tt.cmd + " --help' for usage."
+		if len(got) != 2 || !strings.HasPrefix(got[0], "stepsd: ") || got[1] != want {
+			t.Errorf("stepsd %v printed %q, want an error line and then %q", tt.args, stderr.String(), want)
+		}
+	}
+}
+
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "stepsd.yaml")

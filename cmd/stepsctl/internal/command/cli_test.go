@@ -54,6 +54,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
 		{[]string{"list", "extra"}, 2, `unknown command "extra"`},
 		{[]string{"record", "--component", "api", "--version", "1"}, 2, "--status is required"},
+		{[]string{"record", "--component", "api"}, 2, "stepsctl: --version and --status are required"},
+		{[]string{"record"}, 2, "stepsctl: --component, --version and --status are required"},
+		{[]string{"run", "--", "true"}, 2, "stepsctl: --component, --version and --step are required"},
 		{[]string{"record", "--component", strings.Repeat("x", 129), "--version", "1", "--status", "s"}, 2, "--component: component is 129 characters long"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--env", " "}, 2, "--env: environment must not be blank"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, "neither a datetime nor a span"},
@@ -77,8 +80,17 @@ func TestExitCodes(t *testing.T) {
 			if !strings.Contains(first, tc.stderr) {
 				t.Errorf("first line of stderr %q, want it to contain %q", first, tc.stderr)
 			}
-			if tc.code == 2 && !strings.Contains(r.stderr, "Usage:") {
-				t.Errorf("a usage error does not print the usage: %q", r.stderr)
+			if tc.code == 2 {
+				// One line for the error, one that says where the usage
+				// is; not the whole usage.
+				cmd := "stepsctl " + tc.args[0]
+				if tc.args[0] == "recrod" {
+					cmd = "stepsctl"
+				}
+				want := "Run '" + cmd + " --help' for usage."
+				if got := lines(r.stderr); len(got) != 2 || got[1] != want {
+					t.Errorf("a usage error printed %q, want one line and then %q", r.stderr, want)
+				}
 			}
 			if tc.code == 1 && len(lines(r.stderr)) != 1 {
 				t.Errorf("a failure printed %d lines on stderr, want 1: %q", len(lines(r.stderr)), r.stderr)

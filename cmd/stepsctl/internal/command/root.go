@@ -238,13 +238,21 @@ func checkConfigKeys(keys []string) error {
 	return nil
 }
 
-// requireFlags returns a usage error naming the first of names that is
-// unset.
+// requireFlags returns a usage error naming every one of names that is
+// unset, so that one run of the command shows all that is missing.
 func requireFlags(flags *pflag.FlagSet, names ...string) error {
+	var missing []string
 	for _, n := range names {
 		if fl := flags.Lookup(n); fl != nil && fl.Value.String() == "" {
-			return usageErrorf("--%s is required", n)
+			missing = append(missing, "--"+n)
 		}
 	}
-	return nil
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return usageErrorf("%s is required", missing[0])
+	}
+	last := len(missing) - 1
+	return usageErrorf("%s and %s are required", strings.Join(missing[:last], ", "), missing[last])
 }
