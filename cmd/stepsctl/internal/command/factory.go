@@ -41,6 +41,10 @@ type Factory struct {
 	// flags in the root command's PersistentPreRunE.
 	Viper  *viper.Viper
 	Config Config
+
+	// started is when the command started, on the real clock: --timeout
+	// counts from it.
+	started time.Time
 }
 
 // Config is the resolved global configuration: flag > env > file > default.
@@ -72,28 +76,45 @@ func NewFactory(version string) *Factory {
 // for retries within --timeout.
 const attemptTimeout = 10 * time.Second
 
-// Client returns a client of the configured server with the configured
-// retry budget.
+// startClock starts the --timeout budget of the command.
+func (f *Factory) startClock() { f.started = time.Now() }
+
+// remaining is what is left of --timeout: the spool delivered before the
+// command has used its share of the same budget. It is never zero, which
+// a retry policy would read as "the default".
+func (f *Factory) remaining() time.Duration {
+	d := f.Config.Timeout
+	if !f.started.IsZero() {
+		d -= time.Since(f.started)
+	}
+	return max(d, time.Millisecond)
+}
+
+// Client returns a client of the configured server that spends at most
+// what is left of --timeout on each call, retries included. Make it after
+// deliverSpool, so that delivery and the command share one --timeout.
 func (f *Factory) Client() (*client.Client, error) {
-	p := client.RetryPolicy{MaxElapsed: f.Config.Timeout}
+	left := f.remaining()
+	p := client.RetryPolicy{MaxElapsed: left}
 	if f.Retry != nil {
 		p = *f.Retry
+		p.MaxElapsed = min(p.MaxElapsed, left)
 	}
-	return f.client(p)
+	return f.client(p, left)
 }
 
 // quickClient returns a client that tries each request once, for work done
 // on the side (delivering the spool before a command) that must not hold
 // the command up when the server is down.
 func (f *Factory) quickClient() (*client.Client, error) {
-	return f.client(client.NoRetry())
+	return f.client(client.NoRetry(), f.remaining())
 }
 
-func (f *Factory) client(p client.RetryPolicy) (*client.Client, error) {
+func (f *Factory) client(p client.RetryPolicy, budget time.Duration) (*client.Client, error) {
 	opts := []client.Option{
 		client.WithToken(f.Config.Token),
 		client.WithRetry(p),
-		client.WithTimeout(min(attemptTimeout, f.Config.Timeout)),
+		client.WithTimeout(min(attemptTimeout, budget)),
 		client.WithUserAgent("stepsctl/" + f.Version),
 	}
 	if f.HTTPClient != nil {

@@ -245,3 +245,41 @@ func TestInterruptedRecordIsSpooled(t *testing.T) {
 		t.Errorf("spool = %q, %v; want one record", b, err)
 	}
 }
+
+// TestTimeoutBoundsTheWholeCommand: against a server that accepts and
+// never answers, record with a spooled record waiting gives up after
+// --timeout in all, delivery of the spool included, and spools its record.
+func TestTimeoutBoundsTheWholeCommand(t *testing.T) {
+	t.Parallel()
+	var hang atomic.Bool
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if hang.Load() {
+				io.Copy(io.Discard, r.Body)
+				<-r.Context().Done() // hang until the client gives up
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	h.stop()
+	h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	hang.Store(true)
+	h.start()
+
+	const timeout = time.Second
+	start := time.Now()
+	r := h.run(false, "record", "--timeout", timeout.String(), "--component", "api", "--version", "1", "--status", "tests", "-q")
+	elapsed := time.Since(start)
+	if r.code != 0 || !strings.Contains(r.stderr, "record spooled to") {
+		t.Errorf("exit %d, stderr %q; want 0 and the record spooled", r.code, r.stderr)
+	}
+	// Delivery and record each took a whole --timeout before.
+	if elapsed > timeout+timeout/2 {
+		t.Errorf("record took %s with --timeout %s", elapsed.Round(time.Millisecond), timeout)
+	}
+	b, err := os.ReadFile(h.spoolPath())
+	if err != nil || len(lines(string(b))) != 2 {
+		t.Errorf("spool = %q, %v; want both records", b, err)
+	}
+}

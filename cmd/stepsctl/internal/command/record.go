@@ -111,11 +111,11 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return &UsageError{Err: err}
 	}
 
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	// The step's time is taken now: if it has to wait in the spool, it is
 	// delivered with the time it happened, not the time it arrived.

@@ -124,7 +124,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	pf.String("server", DefaultServer, "URL of the steps server (env STEPSCTL_SERVER)")
 	pf.String("token", "", "bearer token for the server (env STEPSCTL_TOKEN)")
 	pf.String("config", "", "config file (env STEPSCTL_CONFIG; default $XDG_CONFIG_HOME/stepsctl/config.yaml)")
-	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries included (env STEPSCTL_TIMEOUT)")
+	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries and the delivery of spooled records included (env STEPSCTL_TIMEOUT)")
 	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &UsageError{Err: err}
@@ -151,6 +151,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 // environment and the config file, and copies the resolved values into
 // f.Config.
 func (f *Factory) loadConfig(cmd *cobra.Command) error {
+	f.startClock()
 	v := f.Viper
 	v.SetEnvPrefix("STEPSCTL")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
