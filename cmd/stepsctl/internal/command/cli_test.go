@@ -292,3 +292,9 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("config %+v", h.factory.Config)
 	}
 }
+
+func TestFlushFlags(t *testing.T) {
+	clear := func(o *command.FlushOptions) { o.Factory = nil }
+	checkParsed(t, command.NewCmdFlush, "", clear, command.FlushOptions{})
+	checkParsed(t, command.NewCmdFlush, "--all -q", clear, command.FlushOptions{All: true, Quiet: true})
+}

@@ -25,7 +25,7 @@ func deliverSpool(ctx context.Context, f *Factory) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.remaining()/2)
 	defer cancel()
-	c, err := f.client(client.NoRetry(), f.remaining()/2)
+	c, err := f.client(f.Config.Server, client.NoRetry(), f.remaining()/2)
 	if err != nil {
 		return
 	}

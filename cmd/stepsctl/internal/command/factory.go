@@ -95,22 +95,29 @@ func (f *Factory) remaining() time.Duration {
 // deliverSpool, so that delivery and the command share one --timeout.
 func (f *Factory) Client() (*client.Client, error) {
 	left := f.remaining()
-	p := client.RetryPolicy{MaxElapsed: left}
+	p := f.retryPolicy()
+	p.MaxElapsed = min(p.MaxElapsed, left)
+	return f.client(f.Config.Server, p, left)
+}
+
+// retryPolicy is the retry policy of a whole --timeout.
+func (f *Factory) retryPolicy() client.RetryPolicy {
 	if f.Retry != nil {
-		p = *f.Retry
-		p.MaxElapsed = min(p.MaxElapsed, left)
+		return *f.Retry
 	}
-	return f.client(p, left)
+	return client.RetryPolicy{MaxElapsed: f.Config.Timeout}
 }
 
 // quickClient returns a client that tries each request once, for work done
 // on the side (delivering the spool before a command) that must not hold
 // the command up when the server is down.
 func (f *Factory) quickClient() (*client.Client, error) {
-	return f.client(client.NoRetry(), f.remaining())
+	return f.client(f.Config.Server, client.NoRetry(), f.remaining())
 }
 
-func (f *Factory) client(p client.RetryPolicy, budget time.Duration) (*client.Client, error) {
+// client returns a client of server with the retry policy p; one attempt
+// lasts at most budget.
+func (f *Factory) client(server string, p client.RetryPolicy, budget time.Duration) (*client.Client, error) {
 	opts := []client.Option{
 		client.WithToken(f.Config.Token),
 		client.WithRetry(p),
@@ -120,7 +127,7 @@ func (f *Factory) client(p client.RetryPolicy, budget time.Duration) (*client.Cl
 	if f.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(f.HTTPClient))
 	}
-	return client.New(f.Config.Server, opts...)
+	return client.New(server, opts...)
 }
 
 // SpoolDir returns the spool directory: the configured one, else

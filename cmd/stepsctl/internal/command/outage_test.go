@@ -117,6 +117,41 @@ func TestFlush(t *testing.T) {
 	}
 }
 
+// TestFlushNamesOtherServers: records spooled for another server stay,
+// flush names that server and exits 1, and --all delivers them to it.
+func TestFlushNamesOtherServers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	other := newHarness(t)
+	other.env = h.env // one user, one spool
+	other.stop()
+	for _, status := range []string{"build", "tests"} {
+		other.mustRun(false, "record", "--component", "api", "--version", "1", "--status", status, "-q")
+	}
+	other.start()
+
+	r := h.run(false, "flush")
+	want := "stepsctl: 2 record(s) for other servers still wait in " + h.spoolPath() + " (2 for " + other.url + "); " +
+		`deliver them with "stepsctl flush --server URL" or "stepsctl flush --all"` + "\n"
+	if r.code != 1 || r.stdout != "Delivered 0 record(s).\n" || r.stderr != want {
+		t.Errorf("flush: exit %d, stdout %q, stderr %q; want 1, nothing delivered and\n%q", r.code, r.stdout, r.stderr, want)
+	}
+	if n := len(other.stored()); n != 0 {
+		t.Errorf("the other server stored %d steps before --all, want 0", n)
+	}
+
+	r = h.run(false, "flush", "--all")
+	if r.code != 0 || r.stdout != "Delivered 2 record(s).\n" || r.stderr != "" {
+		t.Errorf("flush --all: exit %d, stdout %q, stderr %q; want 0 and 2 delivered", r.code, r.stdout, r.stderr)
+	}
+	if n := len(other.stored()); n != 2 {
+		t.Errorf("the other server stored %d steps, want 2", n)
+	}
+	if n := len(h.stored()); n != 0 {
+		t.Errorf("the configured server stored %d steps, want 0", n)
+	}
+}
+
 // TestRecordDeliversSpoolFirst: a record made when the server is back
 // sends the spooled one first.
 func TestRecordDeliversSpoolFirst(t *testing.T) {
