@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -297,4 +298,15 @@ func TestFlushFlags(t *testing.T) {
 	clear := func(o *command.FlushOptions) { o.Factory = nil }
 	checkParsed(t, command.NewCmdFlush, "", clear, command.FlushOptions{})
 	checkParsed(t, command.NewCmdFlush, "--all -q", clear, command.FlushOptions{All: true, Quiet: true})
+}
+
+func TestVersionFormat(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun(false, "version")
+	// The format of stepsd version too (internal/version).
+	want := regexp.MustCompile(`^stepsctl 1\.0\.0-test \(commit \S+, go\S+, \S+/\S+\)\n$`)
+	if !want.MatchString(r.stdout) {
+		t.Errorf("version printed %q, want it to match %s", r.stdout, want)
+	}
 }
