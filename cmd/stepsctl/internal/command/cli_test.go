@@ -310,3 +310,16 @@ func TestVersionFormat(t *testing.T) {
 		t.Errorf("version printed %q, want it to match %s", r.stdout, want)
 	}
 }
+
+// TestTokenRuleInBothHelps: record and run state the one rule for a
+// refused token.
+func TestTokenRuleInBothHelps(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, cmd := range []string{"record", "run"} {
+		r := h.mustRun(false, cmd, "--help")
+		if !strings.Contains(r.stdout, "HTTP 403:\nread-only) does not stop a deploy, in record and in run alike") {
+			t.Errorf("%s --help does not state the rule for a refused token:\n%s", cmd, r.stdout)
+		}
+	}
+}

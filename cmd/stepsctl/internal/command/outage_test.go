@@ -226,25 +226,52 @@ func TestLostResponseStoredOnce(t *testing.T) {
 }
 
 // TestRefusalsAreNotSpooled: a 4xx is the caller's mistake, not an outage.
+// TestRefusedTokenIsSpooled: a token the server refuses, missing or
+// read-only, does not stop the deploy: the record is spooled with a line
+// that says so, and flush with the right token delivers it. --no-spool
+// fails instead.
+func TestRefusedTokenIsSpooled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withTokens("write:ci-secret-1,read:dash-secret-1"))
+	for _, tc := range []struct {
+		token, status, hint string
+	}{
+		{"", "HTTP 401", "--token"},
+		{"dash-secret-1", "HTTP 403", "write token"},
+	} {
+		r := h.run(false, "--token", tc.token, "record", "--component", "api", "--version", "1", "--status", "build")
+		if r.code != 0 {
+			t.Errorf("token %q: exit %d, want 0", tc.token, r.code)
+		}
+		if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], tc.status) || !strings.Contains(got[0], tc.hint) ||
+			!strings.HasSuffix(got[0], `spooled to `+h.spoolPath()+` (1 waiting), fix the token, then run "stepsctl flush"`) {
+			t.Errorf("token %q: stderr = %q, want one line with the %s, a hint and the spool", tc.token, r.stderr, tc.status)
+		}
+		r = h.run(false, "--token", "ci-secret-1", "flush")
+		if r.code != 0 || r.stdout != "Delivered 1 record(s).\n" {
+			t.Errorf("flush with the right token: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	}
+	if n := len(h.stored()); n != 2 {
+		t.Errorf("stored %d steps, want 2", n)
+	}
+	r := h.run(false, "record", "--no-spool", "--component", "api", "--version", "1", "--status", "build")
+	if r.code != 1 || !strings.Contains(r.stderr, "HTTP 401") {
+		t.Errorf("--no-spool: exit %d, stderr %q; want 1 and the 401", r.code, r.stderr)
+	}
+}
+
 func TestRefusalsAreNotSpooled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withTokens("write:ci-secret-1"))
 
-	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build")
-	if r.code != 1 {
-		t.Errorf("exit %d, want 1", r.code)
-	}
-	if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], "HTTP 401") || !strings.Contains(got[0], "--token") {
-		t.Errorf("stderr = %q, want one line with the 401 and a hint", r.stderr)
+	// A time the server refuses (too far in the future).
+	r := h.run(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build", "--time", "2030-01-01")
+	if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, "future") {
+		t.Errorf("exit %d, stderr %q; want 1 and one line about the time", r.code, r.stderr)
 	}
 	if _, err := os.Stat(h.spoolPath()); !os.IsNotExist(err) {
 		t.Errorf("a refused record was spooled: %v", err)
-	}
-
-	// A time the server refuses (too far in the future).
-	r = h.run(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build", "--time", "2030-01-01")
-	if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, "future") {
-		t.Errorf("exit %d, stderr %q; want 1 and one line about the time", r.code, r.stderr)
 	}
 	h.mustRun(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build")
 	if n := len(h.stored()); n != 1 {
