@@ -329,7 +329,7 @@ func TestTimeoutBoundsTheWholeCommand(t *testing.T) {
 	hang.Store(true)
 	h.start()
 
-	const timeout = time.Second
+	const timeout = 2 * time.Second
 	start := time.Now()
 	r := h.run(false, "record", "--timeout", timeout.String(), "--component", "api", "--version", "1", "--status", "tests", "-q")
 	elapsed := time.Since(start)
