@@ -23,9 +23,10 @@ func deliverSpool(ctx context.Context, f *Factory) {
 	if _, err := os.Stat(filepath.Join(f.SpoolDir(), spool.FileName)); err != nil {
 		return // nothing spooled; do not create the directory just to look
 	}
-	ctx, cancel := context.WithTimeout(ctx, f.remaining()/2)
+	share := f.remaining() / 2
+	ctx, cancel := context.WithTimeout(ctx, share)
 	defer cancel()
-	c, err := f.client(f.Config.Server, client.NoRetry(), f.remaining()/2)
+	c, err := f.client(f.Config.Server, client.NoRetry(), share)
 	if err != nil {
 		return
 	}

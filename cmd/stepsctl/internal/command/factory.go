@@ -108,9 +108,8 @@ func (f *Factory) retryPolicy() client.RetryPolicy {
 	return client.RetryPolicy{MaxElapsed: f.Config.Timeout}
 }
 
-// quickClient returns a client that tries each request once, for work done
-// on the side (delivering the spool before a command) that must not hold
-// the command up when the server is down.
+// quickClient returns a client that tries each request once, for a record
+// that must not hold run up when the server was just found down.
 func (f *Factory) quickClient() (*client.Client, error) {
 	return f.client(f.Config.Server, client.NoRetry(), f.remaining())
 }

@@ -139,9 +139,10 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 }
 
 // sendStep records in with the client's retries. When the server cannot be
-// reached, answers 429 or 5xx, or refuses the token (401, 403), it keeps the record in the spool with the
-// time it happened (now, unless in has a time), says so in one line on
-// stderr, and returns stored false and no error: the caller goes on. A call interrupted (a signal)
+// reached, answers 429 or 5xx, or refuses the token (401, 403), it keeps
+// the record in the spool with the time it happened (now, unless in has a
+// time), says so in one line on stderr, and returns stored false and no
+// error: the caller goes on. A call interrupted (a signal)
 // spools too, and returns an error that says so. With noSpool, or when the
 // server refuses the record (4xx), it returns the error. stored reports
 // that the server stored the step it returns.
