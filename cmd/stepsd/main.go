@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,14 +22,17 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
+	buildversion "github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=…"; when
+// empty, "stepsd version" reads the build info.
+var version string
 
 // defaultConfigFile is read when present and no other file is named.
 const defaultConfigFile = "configs/stepsd.yaml"
@@ -46,15 +49,21 @@ func main() {
 // run executes stepsd with args and returns the exit code: 0 success,
 // 1 failure, 2 usage error. This is the one place exit codes are chosen.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmd := newRootCmd(stdout, stderr)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintln(stderr, "stepsd: "+oneLine(err))
 	var usage usageError
 	if errors.As(err, &usage) || isCobraUsageError(err) {
+		// One line that says where the usage is, not the whole usage
+		// burying the error.
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return 2
 	}
 	return 1
@@ -128,8 +137,7 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintln(stderr, c.UsageString())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError{err}
 	})
 
@@ -393,13 +401,13 @@ func newVersionCmd(opts *options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of stepsd",
-		Args:  cobra.NoArgs,
+		Long: `Print the version of stepsd, the commit it was built from and the Go
+release that built it, in the same format as "stepsctl version".`,
+		Example: `  $ stepsd version
+  stepsd 1.4.2 (commit 0123456789ab, go1.26.8, linux/amd64)`,
+		Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			v := version
-			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-				v = info.Main.Version
-			}
-			fmt.Fprintf(opts.stdout, "stepsd %s\n", v)
+			fmt.Fprintln(opts.stdout, buildversion.String("stepsd", version))
 		},
 	}
 }
@@ -410,43 +418,108 @@ func newConfigCmd(opts *options) *cobra.Command {
 		Short: "Print the effective configuration, secrets hidden",
 		Long: `Print the settings stepsd would run with, after merging flags, environment
 variables, the config file and defaults, with passwords and tokens hidden.
-Use it to check what a deployment's environment really sets.`,
-		Example: `  STEPSD_LISTEN=:9090 stepsd config`,
-		Args:    cobra.NoArgs,
+Use it to check what a deployment's environment really sets.
+
+The output is the YAML of the config file (configs/stepsd.yaml): it can be
+pasted back into it. Tokens are not: they are shown hidden, in a comment,
+so that a pasted file never holds a placeholder for a secret; a database
+password is shown as "xxxxx", to be put back by hand.`,
+		Example: `  STEPSD_LISTEN=:9090 stepsd config
+  stepsd config > /etc/steps/stepsd.yaml   # freeze today's settings`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := opts.config
-			tokens, err := server.ParseTokens(c.Tokens)
+			out, err := configYAML(opts.config, opts.logLvl)
 			if err != nil {
-				return usageError{fmt.Errorf("--tokens: %w", err)}
+				return err
 			}
-			var scopes []string
-			for _, t := range tokens {
-				scopes = append(scopes, t.Scope+":***")
-			}
-			w := opts.stdout
-			fmt.Fprintf(w, "listen: %s\n", c.Listen)
-			fmt.Fprintf(w, "db: %s\n", store.RedactDSN(c.DB))
-			fmt.Fprintf(w, "auth.tokens: %s\n", strings.Join(scopes, ","))
-			fmt.Fprintf(w, "tls.cert: %s\n", c.TLSCert)
-			fmt.Fprintf(w, "tls.key: %s\n", c.TLSKey)
-			fmt.Fprintf(w, "limits.max_body_bytes: %d\n", c.MaxBodyBytes)
-			fmt.Fprintf(w, "limits.max_batch_bytes: %d\n", c.MaxBatchBytes)
-			fmt.Fprintf(w, "limits.max_future_skew: %s\n", c.MaxFutureSkew)
-			fmt.Fprintf(w, "limits.rate_limit: %g\n", max(0, c.RateLimit))
-			fmt.Fprintf(w, "limits.rate_burst: %d\n", c.RateBurst)
-			fmt.Fprintf(w, "deployments.success_statuses: %q\n", c.Rules.SuccessStatuses)
-			fmt.Fprintf(w, "deployments.failure_statuses: %q\n", c.Rules.FailureStatuses)
-			fmt.Fprintf(w, "deployments.stuck_after: %s\n", c.Rules.StuckAfter)
-			fmt.Fprintf(w, "sprint.start: %s\n", c.SprintStart.UTC().Format(time.DateOnly))
-			fmt.Fprintf(w, "sprint.days: %d\n", c.SprintDays)
-			fmt.Fprintf(w, "shutdown_timeout: %s\n", c.ShutdownTimeout)
-			fmt.Fprintf(w, "wait_for_db: %s\n", c.WaitForDB)
-			fmt.Fprintf(w, "log.level: %s\n", opts.logLvl)
-			return nil
+			_, err = opts.stdout.Write(out)
+			return err
 		},
 	}
 	addServeFlags(cmd.Flags())
 	return cmd
+}
+
+// configFile is the config file's layout, in the order of
+// configs/stepsd.yaml, for "stepsd config".
+type configFile struct {
+	Listen string `yaml:"listen"`
+	DB     string `yaml:"db"`
+	TLS    struct {
+		Cert string `yaml:"cert"`
+		Key  string `yaml:"key"`
+	} `yaml:"tls"`
+	Limits struct {
+		MaxBodyBytes  int64   `yaml:"max_body_bytes"`
+		MaxBatchBytes int64   `yaml:"max_batch_bytes"`
+		RateLimit     float64 `yaml:"rate_limit"`
+		RateBurst     int     `yaml:"rate_burst"`
+		MaxFutureSkew string  `yaml:"max_future_skew"`
+	} `yaml:"limits"`
+	Deployments struct {
+		SuccessStatuses []string `yaml:"success_statuses,flow"`
+		FailureStatuses []string `yaml:"failure_statuses,flow"`
+		StuckAfter      string   `yaml:"stuck_after"`
+	} `yaml:"deployments"`
+	Sprint struct {
+		Start string `yaml:"start"`
+		Days  int    `yaml:"days"`
+	} `yaml:"sprint"`
+	WaitForDB       string `yaml:"wait_for_db"`
+	ShutdownTimeout string `yaml:"shutdown_timeout"`
+	Log             struct {
+		Level string `yaml:"level"`
+	} `yaml:"log"`
+}
+
+// configYAML renders c as the config file's YAML, secrets hidden.
+func configYAML(c Config, logLevel string) ([]byte, error) {
+	tokens, err := server.ParseTokens(c.Tokens)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--tokens: %w", err)}
+	}
+	var f configFile
+	f.Listen = c.Listen
+	f.DB = store.RedactDSN(c.DB)
+	f.TLS.Cert, f.TLS.Key = c.TLSCert, c.TLSKey
+	f.Limits.MaxBodyBytes, f.Limits.MaxBatchBytes = c.MaxBodyBytes, c.MaxBatchBytes
+	f.Limits.RateLimit, f.Limits.RateBurst = max(0, c.RateLimit), c.RateBurst
+	f.Limits.MaxFutureSkew = c.MaxFutureSkew.String()
+	f.Deployments.SuccessStatuses = c.Rules.SuccessStatuses
+	f.Deployments.FailureStatuses = c.Rules.FailureStatuses
+	f.Deployments.StuckAfter = c.Rules.StuckAfter.String()
+	f.Sprint.Start = c.SprintStart.UTC().Format(time.DateOnly)
+	f.Sprint.Days = c.SprintDays
+	f.WaitForDB, f.ShutdownTimeout = c.WaitForDB.String(), c.ShutdownTimeout.String()
+	f.Log.Level = logLevel
+
+	var doc yaml.Node
+	if err := doc.Encode(&f); err != nil {
+		return nil, err
+	}
+	if len(tokens) > 0 {
+		var scopes []string
+		for _, t := range tokens {
+			scopes = append(scopes, t.Scope+":***")
+		}
+		// Tokens go in a comment, never as a value: a pasted file must not
+		// replace the real secrets with a placeholder.
+		for _, k := range doc.Content { // doc is the top mapping: keys and values
+			if k.Value == "tls" {
+				k.HeadComment = fmt.Sprintf("auth:\n  tokens: %q  (hidden: set them with STEPSD_TOKENS)", strings.Join(scopes, ","))
+			}
+		}
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 func newHealthcheckCmd(opts *options) *cobra.Command {

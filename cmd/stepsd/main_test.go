@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,6 +133,41 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
+func TestVersionFormat(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	// The format of stepsctl version too (internal/version).
+	want := regexp.MustCompile(`^stepsd \S+ \(commit \S+, go\S+, \S+/\S+\)\n$`)
+	if !want.MatchString(stdout.String()) {
+		t.Errorf("version printed %q, want it to match %s", stdout.String(), want)
+	}
+}
+
+func TestUsageErrorIsOneLineAndAPointer(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		cmd  string
+	}{
+		{[]string{"--no-such-flag"}, "stepsd"},
+		{[]string{"serve", "--no-such-flag"}, "stepsd serve"},
+		{[]string{"serve", "extra-arg"}, "stepsd serve"},
+		{[]string{"config", "--log-level", "loud"}, "stepsd config"},
+		{[]string{"healthcheck", "--timeout", "soon"}, "stepsd healthcheck"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), tt.args, &stdout, &stderr); code != 2 {
+			t.Errorf("stepsd %v = %d, want 2", tt.args, code)
+		}
+		got := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+		want := "Run '" + tt.cmd + " --help' for usage."
+		if len(got) != 2 || !strings.HasPrefix(got[0], "stepsd: ") || got[1] != want {
+			t.Errorf("stepsd %v printed %q, want an error line and then %q", tt.args, stderr.String(), want)
+		}
+	}
+}
+
 func TestConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "stepsd.yaml")
@@ -146,7 +182,7 @@ func TestConfigPrecedence(t *testing.T) {
 		return stdout.String()
 	}
 	out := config()
-	for _, want := range []string{"listen: :1111", "db: sqlite:from-file.db", "auth.tokens: read:***", "log.level: debug"} {
+	for _, want := range []string{"listen: :1111", "db: sqlite:from-file.db", `tokens: "read:***"`, "level: debug"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("file only: %q lacks %q", out, want)
 		}
@@ -156,11 +192,50 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	t.Setenv("STEPSD_LISTEN", ":2222")
 	t.Setenv("STEPSD_TOKENS", "write:env-secret-1")
-	if out := config(); !strings.Contains(out, "listen: :2222") || !strings.Contains(out, "auth.tokens: write:***") {
+	if out := config(); !strings.Contains(out, "listen: :2222") || !strings.Contains(out, `tokens: "write:***"`) {
 		t.Errorf("env over file: %q", out)
 	}
 	if out := config("--listen", ":3333"); !strings.Contains(out, "listen: :3333") {
 		t.Errorf("flag over env: %q", out)
+	}
+}
+
+// TestConfigPastesBack: what "stepsd config" prints, written to a config
+// file, gives the same settings, every one of them.
+func TestConfigPastesBack(t *testing.T) {
+	config := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"config"}, args...), &stdout, &stderr); code != 0 {
+			t.Fatalf("config %v = %d: %s", args, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	// Every setting away from its default.
+	want := config("--listen", "127.0.0.1:9999", "--db", "sqlite:/var/lib/steps/x.db", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+		"--max-body-bytes", "2048", "--max-batch-bytes", "4096", "--rate-limit", "0", "--rate-burst", "7", "--max-future-skew", "1m",
+		"--success-statuses", "ok,shipped", "--failure-statuses", "boom", "--stuck-after", "2h",
+		"--sprint-start", "2026-01-07", "--sprint-days", "10", "--wait-for-db", "3s", "--shutdown-timeout", "5s", "--log-level", "warn")
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte(want), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := config("--config", file); got != want {
+		t.Errorf("config read back from its own output:\n%s\nwant\n%s", got, want)
+	}
+	if got := config(); got == want {
+		t.Errorf("the defaults print the same as the settings: the test checks nothing")
+	}
+}
+
+func TestTokensAreACommentInConfig(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--tokens", "write:ci-secret-123456,read:dash-secret-123"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	want := "# auth:\n#   tokens: \"write:***,read:***\"  (hidden: set them with STEPSD_TOKENS)\n"
+	if !strings.Contains(stdout.String(), want) || strings.Contains(stdout.String(), "secret") {
+		t.Errorf("config printed\n%s\nwant the tokens hidden in a comment:\n%s", stdout.String(), want)
 	}
 }
 
@@ -250,7 +325,7 @@ func TestStatusListsSplitOnCommasFromEveryLayer(t *testing.T) {
 	if code := run(context.Background(), []string{"config", "--failure-statuses", "boom,bang"}, &stdout, io.Discard); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{`deployments.success_statuses: ["ok" "shipped"]`, `deployments.failure_statuses: ["boom" "bang"]`} {
+	for _, want := range []string{`success_statuses: [ok, shipped]`, `failure_statuses: [boom, bang]`} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("config output lacks %s:\n%s", want, stdout.String())
 		}
@@ -296,14 +371,14 @@ func TestSprintCalendar(t *testing.T) {
 		code := run(context.Background(), append([]string{"config", "--config", file}, args...), &stdout, &stderr)
 		return stdout.String() + stderr.String(), code
 	}
-	if out, code := config(); code != 0 || !strings.Contains(out, "sprint.start: 2026-01-07\n") || !strings.Contains(out, "sprint.days: 10\n") {
+	if out, code := config(); code != 0 || !strings.Contains(out, "start: \"2026-01-07\"\n") || !strings.Contains(out, "days: 10\n") {
 		t.Errorf("file: %d %q", code, out)
 	}
 	t.Setenv("STEPSD_SPRINT_DAYS", "21")
-	if out, _ := config(); !strings.Contains(out, "sprint.days: 21\n") {
+	if out, _ := config(); !strings.Contains(out, "days: 21\n") {
 		t.Errorf("env over file: %q", out)
 	}
-	if out, _ := config("--sprint-days", "7", "--sprint-start", "2026-02-02"); !strings.Contains(out, "sprint.days: 7\n") || !strings.Contains(out, "sprint.start: 2026-02-02\n") {
+	if out, _ := config("--sprint-days", "7", "--sprint-start", "2026-02-02"); !strings.Contains(out, "days: 7\n") || !strings.Contains(out, "start: \"2026-02-02\"\n") {
 		t.Errorf("flag over env: %q", out)
 	}
 	for _, bad := range [][]string{{"--sprint-days", "0"}, {"--sprint-days", "400"}, {"--sprint-days", "two"}, {"--sprint-start", "soon"}} {

@@ -76,6 +76,9 @@ func TestParseTime(t *testing.T) {
 		{"2026-03-04T05:06:07Z", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
 		{"2026-03-04T07:06:07+02:00", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
 		{"2026-03-04T05:06:07.1234567Z", time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC), false},
+		// As stepsctl's tables show it (TerminalTime).
+		{"2026-03-04 14:06:07 +09:00", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
+		{"2026-03-04 00:06:07 -05:00", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), false},
 	}
 	for _, tt := range tests {
 		got, day, err := model.ParseTime(tt.in)

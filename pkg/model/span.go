@@ -48,12 +48,6 @@ func ParseSpan(s string) (time.Duration, error) {
 // maxSpan keeps now minus a span inside the times a step may carry.
 const maxSpan = 100 * 365 * 24 * time.Hour
 
-// IsSpan reports whether s is a relative span rather than a datetime.
-func IsSpan(s string) bool {
-	_, err := ParseSpan(s)
-	return err == nil
-}
-
 // ParseSinceAt parses the lower bound of a time range given as a datetime
 // (see ParseSince) or as a span back from now ("7d": the last seven days).
 func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {

@@ -8,13 +8,17 @@ import (
 
 // AcceptedTimeFormats describes, for error messages and help text, the
 // datetime forms that ParseTime takes.
-const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
+const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
 
 const (
 	// SpreadsheetTime is the time layout of CSV exports and of the original
 	// API: UTC, no zone, so spreadsheets read it as a date.
 	SpreadsheetTime = "2006-01-02 15:04:05"
-	dateOnly        = "2006-01-02"
+	// TerminalTime is the time layout of stepsctl's tables: the reader's
+	// own time with its offset from UTC, so that a time copied from a
+	// table means the same instant when ParseTime reads it back.
+	TerminalTime = "2006-01-02 15:04:05 -07:00"
+	dateOnly     = "2006-01-02"
 )
 
 // ParseTime parses a datetime in one of AcceptedTimeFormats. Times without a
@@ -22,6 +26,9 @@ const (
 func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return TruncateTime(t), false, nil
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999 Z07:00", s); err == nil {
 		return TruncateTime(t), false, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {

@@ -394,10 +394,7 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 			last = &buckets[i]
 		}
 	}
-	word := opts.Bucket
-	if word == model.BucketSprint {
-		word = "sprint"
-	}
+	word := opts.Bucket // the bucket names are the words: day, week, sprint…
 	s := fmt.Sprintf("Deploy duration per %s, %d %ss from %s: ", word, len(buckets), word, buckets[0].Start.UTC().Format("2006-01-02"))
 	if first == nil {
 		return s + "no finished deployments."

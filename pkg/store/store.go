@@ -94,7 +94,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db = bun.NewDB(sqldb, mysqldialect.New())
 	}
 	if os.Getenv("STEPS_DEBUG_SQL") != "" {
-		s.db.AddQueryHook(bundebug.NewQueryHook(bundebug.WithVerbose(true)))
+		s.db = s.db.WithQueryHook(bundebug.NewQueryHook(bundebug.WithVerbose(true)))
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()

@@ -122,6 +122,9 @@ type Result struct {
 	Rejected  []Rejection // entries the server refused for good, moved to RejectedPath
 	Dropped   int         // unreadable lines (torn writes) removed
 	Remaining int         // entries still waiting, for this server or others
+	// Others counts the entries still waiting for other servers than the
+	// client's, by base URL, so that a caller can name them.
+	Others map[string]int
 }
 
 // Rejection is an entry the server refused for good.
@@ -205,6 +208,14 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (Resul
 		}
 	}
 	res.Remaining = len(entries)
+	for _, e := range entries {
+		if e.Server != c.BaseURL() {
+			if res.Others == nil {
+				res.Others = map[string]int{}
+			}
+			res.Others[e.Server]++
+		}
+	}
 	return res, failure
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,6 +205,9 @@ func TestOtherServersEntriesStay(t *testing.T) {
 	}
 	if res.Delivered != 1 || res.Remaining != 1 {
 		t.Errorf("result %+v, want 1 delivered and 1 left for the other server", res)
+	}
+	if want := map[string]int{"http://elsewhere:8080": 1}; !reflect.DeepEqual(res.Others, want) {
+		t.Errorf("others %v, want %v", res.Others, want)
 	}
 	es, _ := sp.Entries(context.Background())
 	if len(es) != 1 || es[0].Server != "http://elsewhere:8080" {

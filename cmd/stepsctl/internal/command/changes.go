@@ -104,11 +104,11 @@ func changesRun(ctx context.Context, opts *ChangesOptions) error {
 		return statsUsageError(err)
 	}
 
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	if format != output.Table {
 		return c.WriteChanges(ctx, f.IO.Out, filter, opts.Changes, string(format))

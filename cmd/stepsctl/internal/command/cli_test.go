@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
 		{[]string{"list", "extra"}, 2, `unknown command "extra"`},
 		{[]string{"record", "--component", "api", "--version", "1"}, 2, "--status is required"},
+		{[]string{"record", "--component", "api"}, 2, "stepsctl: --version and --status are required"},
+		{[]string{"record"}, 2, "stepsctl: --component, --version and --status are required"},
+		{[]string{"run", "--", "true"}, 2, "stepsctl: --component, --version and --step are required"},
 		{[]string{"record", "--component", strings.Repeat("x", 129), "--version", "1", "--status", "s"}, 2, "--component: component is 129 characters long"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--env", " "}, 2, "--env: environment must not be blank"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, "neither a datetime nor a span"},
@@ -77,8 +81,17 @@ func TestExitCodes(t *testing.T) {
 			if !strings.Contains(first, tc.stderr) {
 				t.Errorf("first line of stderr %q, want it to contain %q", first, tc.stderr)
 			}
-			if tc.code == 2 && !strings.Contains(r.stderr, "Usage:") {
-				t.Errorf("a usage error does not print the usage: %q", r.stderr)
+			if tc.code == 2 {
+				// One line for the error, one that says where the usage
+				// is; not the whole usage.
+				cmd := "stepsctl " + tc.args[0]
+				if tc.args[0] == "recrod" {
+					cmd = "stepsctl"
+				}
+				want := "Run '" + cmd + " --help' for usage."
+				if got := lines(r.stderr); len(got) != 2 || got[1] != want {
+					t.Errorf("a usage error printed %q, want one line and then %q", r.stderr, want)
+				}
 			}
 			if tc.code == 1 && len(lines(r.stderr)) != 1 {
 				t.Errorf("a failure printed %d lines on stderr, want 1: %q", len(lines(r.stderr)), r.stderr)
@@ -249,12 +262,9 @@ func TestDirectories(t *testing.T) {
 	}
 }
 
-func TestVersionAndCompletion(t *testing.T) {
+func TestCompletion(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	if r := h.mustRun(false, "version"); !strings.HasPrefix(r.stdout, "stepsctl 1.0.0-test (go") {
-		t.Errorf("version printed %q", r.stdout)
-	}
 	for shell, want := range map[string]string{
 		"bash":       "__start_stepsctl",
 		"zsh":        "#compdef stepsctl",
@@ -278,5 +288,35 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if h.factory.Config.File != path || h.factory.Config.Server != h.url {
 		t.Errorf("config %+v", h.factory.Config)
+	}
+}
+
+func TestFlushFlags(t *testing.T) {
+	clear := func(o *command.FlushOptions) { o.Factory = nil }
+	checkParsed(t, command.NewCmdFlush, "", clear, command.FlushOptions{})
+	checkParsed(t, command.NewCmdFlush, "--all -q", clear, command.FlushOptions{All: true, Quiet: true})
+}
+
+func TestVersionFormat(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun(false, "version")
+	// The format of stepsd version too (internal/version).
+	want := regexp.MustCompile(`^stepsctl 1\.0\.0-test \(commit \S+, go\S+, \S+/\S+\)\n$`)
+	if !want.MatchString(r.stdout) {
+		t.Errorf("version printed %q, want it to match %s", r.stdout, want)
+	}
+}
+
+// TestTokenRuleInBothHelps: record and run state the one rule for a
+// refused token.
+func TestTokenRuleInBothHelps(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, cmd := range []string{"record", "run"} {
+		r := h.mustRun(false, cmd, "--help")
+		if !strings.Contains(r.stdout, "HTTP 403:\nread-only) does not stop a deploy, in record and in run alike") {
+			t.Errorf("%s --help does not state the rule for a refused token:\n%s", cmd, r.stdout)
+		}
 	}
 }

@@ -15,14 +15,18 @@ import (
 
 // deliverSpool sends the spooled records for the configured server before
 // a command talks to it, so records kept during an outage arrive as soon as
-// the server is back. It tries each record once and never fails the
-// command: it says on stderr what it delivered, or why it could not when
-// the command itself will not say so.
+// the server is back. It tries each record once, stops after half of what
+// is left of --timeout so that the command keeps the other half, and never
+// fails the command: it says on stderr what it delivered, or why it could
+// not when the command itself will not say so.
 func deliverSpool(ctx context.Context, f *Factory) {
 	if _, err := os.Stat(filepath.Join(f.SpoolDir(), spool.FileName)); err != nil {
 		return // nothing spooled; do not create the directory just to look
 	}
-	c, err := f.quickClient()
+	share := f.remaining() / 2
+	ctx, cancel := context.WithTimeout(ctx, share)
+	defer cancel()
+	c, err := f.client(f.Config.Server, client.NoRetry(), share)
 	if err != nil {
 		return
 	}

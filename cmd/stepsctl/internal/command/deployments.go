@@ -112,11 +112,11 @@ func deploymentsRun(ctx context.Context, opts *DeploymentsOptions) error {
 	if err != nil {
 		return err
 	}
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	o := output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc}
 	w := output.NewDeploymentWriter(f.IO.Out, o, opts.Steps)

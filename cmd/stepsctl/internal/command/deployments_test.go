@@ -61,12 +61,12 @@ func TestDeployments(t *testing.T) {
 	t.Run("table in a terminal", func(t *testing.T) {
 		r := h.mustRun(true, "deployments")
 		want := "" +
-			"STARTED              COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME\n" +
-			"2026-03-02 06:00:00  web        1.9                  1        ana    3h00m     in progress, stuck\n" +
-			"2026-03-02 07:00:00  api        1.2.0    production  1        ana    12m30s    success\n" +
-			"2026-03-02 07:30:00  api        1.2.1    production  1        ana    5m05s     failure\n" +
-			"2026-03-02 07:40:00  api        1.2.1    production  2        ana    10m00s    success\n" +
-			"2026-03-02 08:50:00  web        2.0                  1        ana    10m00s    in progress\n"
+			"STARTED                     COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME\n" +
+			"2026-03-02 06:00:00 +00:00  web        1.9                  1        ana    3h00m     in progress, stuck\n" +
+			"2026-03-02 07:00:00 +00:00  api        1.2.0    production  1        ana    12m30s    success\n" +
+			"2026-03-02 07:30:00 +00:00  api        1.2.1    production  1        ana    5m05s     failure\n" +
+			"2026-03-02 07:40:00 +00:00  api        1.2.1    production  2        ana    10m00s    success\n" +
+			"2026-03-02 08:50:00 +00:00  web        2.0                  1        ana    10m00s    in progress\n"
 		if r.stdout != want {
 			t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
 		}
@@ -74,10 +74,10 @@ func TestDeployments(t *testing.T) {
 	t.Run("--steps adds the breakdown", func(t *testing.T) {
 		r := h.mustRun(true, "deployments", "--steps", "--component", "api")
 		want := "" +
-			"STARTED              COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME  STEPS\n" +
-			"2026-03-02 07:00:00  api        1.2.0    production  1        ana    12m30s    success  build 3m12s › tests 6m48s › rollout 2m30s › finished\n" +
-			"2026-03-02 07:30:00  api        1.2.1    production  1        ana    5m05s     failure  build 5m05s › failed\n" +
-			"2026-03-02 07:40:00  api        1.2.1    production  2        ana    10m00s    success  build 10m00s › finished\n"
+			"STARTED                     COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME  STEPS\n" +
+			"2026-03-02 07:00:00 +00:00  api        1.2.0    production  1        ana    12m30s    success  build 3m12s › tests 6m48s › rollout 2m30s › finished\n" +
+			"2026-03-02 07:30:00 +00:00  api        1.2.1    production  1        ana    5m05s     failure  build 5m05s › failed\n" +
+			"2026-03-02 07:40:00 +00:00  api        1.2.1    production  2        ana    10m00s    success  build 10m00s › finished\n"
 		if r.stdout != want {
 			t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
 		}

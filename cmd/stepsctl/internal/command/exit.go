@@ -16,11 +16,11 @@ import (
 const (
 	ExitOK      = 0 // success, including an empty list and a spooled record
 	ExitFailure = 1 // the server refused, could not be reached, or a local error
-	ExitUsage   = 2 // bad flags or arguments; the usage is printed
+	ExitUsage   = 2 // bad flags or arguments; where to find the usage is printed
 )
 
-// UsageError is a mistake in the command line. It exits with ExitUsage and
-// the command's usage.
+// UsageError is a mistake in the command line. It exits with ExitUsage,
+// and the error is followed by where to read the command's usage.
 type UsageError struct {
 	Err error
 }
@@ -96,7 +96,9 @@ func Main(ctx context.Context, f *Factory, args []string) (code int) {
 	return ExitCode(err)
 }
 
-// printError prints err as one line on w, and the usage after a usage error.
+// printError prints err as one line on w. After a usage error it points to
+// the command's help in one more line, as gh and kubectl do, rather than
+// burying the error under the whole usage.
 func printError(w io.Writer, cmd *cobra.Command, err error) {
 	var silent *silentError
 	var status *exitStatus
@@ -106,7 +108,7 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 	fmt.Fprintf(w, "stepsctl: %s\n", message(err))
 	var usage *UsageError
 	if errors.As(err, &usage) && cmd != nil {
-		fmt.Fprintf(w, "\n%s", cmd.UsageString())
+		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 }
 

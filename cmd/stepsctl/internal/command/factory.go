@@ -41,6 +41,10 @@ type Factory struct {
 	// flags in the root command's PersistentPreRunE.
 	Viper  *viper.Viper
 	Config Config
+
+	// started is when the command started, on the real clock: --timeout
+	// counts from it.
+	started time.Time
 }
 
 // Config is the resolved global configuration: flag > env > file > default.
@@ -72,34 +76,57 @@ func NewFactory(version string) *Factory {
 // for retries within --timeout.
 const attemptTimeout = 10 * time.Second
 
-// Client returns a client of the configured server with the configured
-// retry budget.
-func (f *Factory) Client() (*client.Client, error) {
-	p := client.RetryPolicy{MaxElapsed: f.Config.Timeout}
-	if f.Retry != nil {
-		p = *f.Retry
+// startClock starts the --timeout budget of the command.
+func (f *Factory) startClock() { f.started = time.Now() }
+
+// remaining is what is left of --timeout: the spool delivered before the
+// command has used its share of the same budget. It is never zero, which
+// a retry policy would read as "the default".
+func (f *Factory) remaining() time.Duration {
+	d := f.Config.Timeout
+	if !f.started.IsZero() {
+		d -= time.Since(f.started)
 	}
-	return f.client(p)
+	return max(d, time.Millisecond)
 }
 
-// quickClient returns a client that tries each request once, for work done
-// on the side (delivering the spool before a command) that must not hold
-// the command up when the server is down.
+// Client returns a client of the configured server that spends at most
+// what is left of --timeout on each call, retries included. Make it after
+// deliverSpool, so that delivery and the command share one --timeout.
+func (f *Factory) Client() (*client.Client, error) {
+	left := f.remaining()
+	p := f.retryPolicy()
+	p.MaxElapsed = min(p.MaxElapsed, left)
+	return f.client(f.Config.Server, p, left)
+}
+
+// retryPolicy is the retry policy of a whole --timeout.
+func (f *Factory) retryPolicy() client.RetryPolicy {
+	if f.Retry != nil {
+		return *f.Retry
+	}
+	return client.RetryPolicy{MaxElapsed: f.Config.Timeout}
+}
+
+// quickClient returns a client that tries each request once, for a record
+// that must not hold run up when the server was just found down.
 func (f *Factory) quickClient() (*client.Client, error) {
-	return f.client(client.NoRetry())
+	return f.client(f.Config.Server, client.NoRetry(), f.remaining())
 }
 
-func (f *Factory) client(p client.RetryPolicy) (*client.Client, error) {
+// client returns a client of server with the retry policy p; one attempt
+// lasts at most budget.
+func (f *Factory) client(server string, p client.RetryPolicy, budget time.Duration) (*client.Client, error) {
 	opts := []client.Option{
 		client.WithToken(f.Config.Token),
 		client.WithRetry(p),
-		client.WithTimeout(min(attemptTimeout, f.Config.Timeout)),
+		client.WithTimeout(min(attemptTimeout, budget)),
 		client.WithUserAgent("stepsctl/" + f.Version),
 	}
 	if f.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(f.HTTPClient))
 	}
-	return client.New(f.Config.Server, opts...)
+	return client.New(server, opts...)
 }
 
 // SpoolDir returns the spool directory: the configured one, else

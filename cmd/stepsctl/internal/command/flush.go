@@ -2,12 +2,16 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/client/spool"
 )
 
@@ -15,6 +19,7 @@ import (
 type FlushOptions struct {
 	Factory *Factory
 	Quiet   bool
+	All     bool
 }
 
 const flushLong = `Deliver the records that "stepsctl record" kept in the spool while the server
@@ -28,14 +33,22 @@ delivering at the same time, and fails (exit 1) if records remain
 undelivered. A record the server refuses for good (an invalid value) is
 moved to rejected.ndjson beside the spool and reported.
 
-Records are delivered to the server they were recorded for; records for
-other servers stay in the spool.`
+Records are delivered to the server they were recorded for. Records for
+other servers than --server stay in the spool: flush names those servers
+and exits 1. Deliver them with --server URL (and that server's --token),
+or with --all, which delivers every server's records, each to its own
+server, all with the configured token; --timeout then applies to each
+server.`
 
 const flushExample = `  # After an outage
   stepsctl flush
 
   # At the end of a deploy script, without failing the deploy
   stepsctl flush -q || echo "steps: some records are still waiting in the spool" >&2
+
+  # Records kept for an older server URL, or for a staging tracker
+  stepsctl flush --server https://steps-staging.example.com --token "$STAGING_TOKEN"
+  stepsctl flush --all
 
   # Where the spool is
   ls "${XDG_STATE_HOME:-$HOME/.local/state}/stepsctl"`
@@ -45,7 +58,7 @@ const flushExample = `  # After an outage
 func NewCmdFlush(f *Factory, runF func(context.Context, *FlushOptions) error) *cobra.Command {
 	opts := &FlushOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "flush",
+		Use:     "flush [--all]",
 		Short:   "Deliver the records kept in the spool",
 		Long:    flushLong,
 		Example: flushExample,
@@ -58,6 +71,7 @@ func NewCmdFlush(f *Factory, runF func(context.Context, *FlushOptions) error) *c
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing unless something fails")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "deliver the records of every server in the spool, each to its own server, with the configured token")
 	return cmd
 }
 
@@ -77,6 +91,56 @@ func flushRun(ctx context.Context, opts *FlushOptions) error {
 	if err != nil {
 		return err
 	}
+	res, err := flushServer(ctx, f, sp, c)
+	delivered, refused := res.Delivered, len(res.Rejected)
+	var failures []error
+	if err != nil {
+		failures = append(failures, err)
+	}
+	if opts.All {
+		for _, server := range sortedKeys(res.Others) {
+			oc, err := f.client(server, f.retryPolicy(), f.Config.Timeout)
+			if err == nil {
+				var ores spool.Result
+				ores, err = flushServer(ctx, f, sp, oc)
+				delivered, refused = delivered+ores.Delivered, refused+len(ores.Rejected)
+			}
+			if err != nil {
+				failures = append(failures, fmt.Errorf("%s: %w", server, err))
+			}
+		}
+		entries, err := sp.Entries(ctx)
+		if err != nil {
+			return err
+		}
+		res.Remaining = len(entries)
+		res.Others = nil
+	}
+	if len(failures) > 0 {
+		return errors.Join(failures...)
+	}
+	if !opts.Quiet {
+		fmt.Fprintf(f.IO.Out, "Delivered %d record(s).\n", delivered)
+	}
+	if len(res.Others) > 0 {
+		var each []string
+		for _, server := range sortedKeys(res.Others) {
+			each = append(each, fmt.Sprintf("%d for %s", res.Others[server], server))
+		}
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %d record(s) for other servers still wait in %s (%s); deliver them with \"stepsctl flush --server URL\" or \"stepsctl flush --all\"\n",
+			res.Remaining, sp.Path(), strings.Join(each, ", "))
+		return &silentError{err: fmt.Errorf("%d record(s) for other servers remain", res.Remaining)}
+	}
+	if refused > 0 {
+		return &silentError{err: fmt.Errorf("%d record(s) refused", refused)}
+	}
+	return nil
+}
+
+// flushServer delivers the spooled records for c's server, waiting for
+// another stepsctl that holds the spool, and reports what it refused or
+// dropped on stderr.
+func flushServer(ctx context.Context, f *Factory, sp *spool.Spool, c *client.Client) (spool.Result, error) {
 	res, err := sp.Deliver(ctx, c)
 	for _, r := range res.Rejected {
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: the server refused spooled record %s: %s; kept in %s\n", describe(r.Entry.Input), message(r.Err), sp.RejectedPath())
@@ -85,17 +149,16 @@ func flushRun(ctx context.Context, opts *FlushOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: dropped %d unreadable line(s) from %s (a write cut short by a crash)\n", res.Dropped, sp.Path())
 	}
 	if err != nil {
-		return fmt.Errorf("delivered %d, %d still waiting in %s: %w", res.Delivered, res.Remaining, sp.Path(), err)
+		return res, fmt.Errorf("delivered %d, %d still waiting in %s: %w", res.Delivered, res.Remaining, sp.Path(), err)
 	}
-	if !opts.Quiet {
-		fmt.Fprintf(f.IO.Out, "Delivered %d record(s).", res.Delivered)
-		if res.Remaining > 0 {
-			fmt.Fprintf(f.IO.Out, " %d record(s) for other servers wait in %s.", res.Remaining, sp.Path())
-		}
-		fmt.Fprintln(f.IO.Out)
+	return res, nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	if len(res.Rejected) > 0 {
-		return &silentError{err: fmt.Errorf("%d record(s) refused", len(res.Rejected))}
-	}
-	return nil
+	sort.Strings(keys)
+	return keys
 }

@@ -2,6 +2,7 @@ package command_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -74,6 +75,8 @@ type harness struct {
 
 	// errTerminal makes stepsctl's stderr a terminal (progress bars).
 	errTerminal bool
+	// loc is stepsctl's time zone for terminal tables; UTC when nil.
+	loc *time.Location
 	// notify, when set, replaces signal.Notify for run.
 	notify func(c chan<- os.Signal, sig ...os.Signal)
 }
@@ -180,7 +183,7 @@ func (h *harness) runContext(ctx context.Context, terminal bool, args ...string)
 		IO:      &output.Streams{In: strings.NewReader(h.stdin), Out: &out, ErrOut: &errOut, IsTerminal: terminal, ErrIsTerminal: h.errTerminal},
 		Getenv:  func(k string) string { return h.env[k] },
 		Now:     h.cli.Now,
-		Loc:     time.UTC,
+		Loc:     cmp.Or(h.loc, time.UTC),
 		Version: "1.0.0-test",
 		Retry:   &retry,
 		Viper:   viper.New(),

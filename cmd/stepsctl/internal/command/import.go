@@ -156,11 +156,11 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	}
 	size := importBatchSize(f, check.sum, name, opts.BatchSize, opts.BatchSizeSet)
 
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return err

@@ -92,11 +92,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	w := output.NewStepWriter(f.IO.Out, output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: now, Location: f.Loc})
 	return printList(f, format, w.ListWriter, c.Steps(ctx, filter), "No steps match.")

@@ -117,6 +117,41 @@ func TestFlush(t *testing.T) {
 	}
 }
 
+// TestFlushNamesOtherServers: records spooled for another server stay,
+// flush names that server and exits 1, and --all delivers them to it.
+func TestFlushNamesOtherServers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	other := newHarness(t)
+	other.env = h.env // one user, one spool
+	other.stop()
+	for _, status := range []string{"build", "tests"} {
+		other.mustRun(false, "record", "--component", "api", "--version", "1", "--status", status, "-q")
+	}
+	other.start()
+
+	r := h.run(false, "flush")
+	want := "stepsctl: 2 record(s) for other servers still wait in " + h.spoolPath() + " (2 for " + other.url + "); " +
+		`deliver them with "stepsctl flush --server URL" or "stepsctl flush --all"` + "\n"
+	if r.code != 1 || r.stdout != "Delivered 0 record(s).\n" || r.stderr != want {
+		t.Errorf("flush: exit %d, stdout %q, stderr %q; want 1, nothing delivered and\n%q", r.code, r.stdout, r.stderr, want)
+	}
+	if n := len(other.stored()); n != 0 {
+		t.Errorf("the other server stored %d steps before --all, want 0", n)
+	}
+
+	r = h.run(false, "flush", "--all")
+	if r.code != 0 || r.stdout != "Delivered 2 record(s).\n" || r.stderr != "" {
+		t.Errorf("flush --all: exit %d, stdout %q, stderr %q; want 0 and 2 delivered", r.code, r.stdout, r.stderr)
+	}
+	if n := len(other.stored()); n != 2 {
+		t.Errorf("the other server stored %d steps, want 2", n)
+	}
+	if n := len(h.stored()); n != 0 {
+		t.Errorf("the configured server stored %d steps, want 0", n)
+	}
+}
+
 // TestRecordDeliversSpoolFirst: a record made when the server is back
 // sends the spooled one first.
 func TestRecordDeliversSpoolFirst(t *testing.T) {
@@ -191,25 +226,52 @@ func TestLostResponseStoredOnce(t *testing.T) {
 }
 
 // TestRefusalsAreNotSpooled: a 4xx is the caller's mistake, not an outage.
+// TestRefusedTokenIsSpooled: a token the server refuses, missing or
+// read-only, does not stop the deploy: the record is spooled with a line
+// that says so, and flush with the right token delivers it. --no-spool
+// fails instead.
+func TestRefusedTokenIsSpooled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withTokens("write:ci-secret-1,read:dash-secret-1"))
+	for _, tc := range []struct {
+		token, status, hint string
+	}{
+		{"", "HTTP 401", "--token"},
+		{"dash-secret-1", "HTTP 403", "write token"},
+	} {
+		r := h.run(false, "--token", tc.token, "record", "--component", "api", "--version", "1", "--status", "build")
+		if r.code != 0 {
+			t.Errorf("token %q: exit %d, want 0", tc.token, r.code)
+		}
+		if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], tc.status) || !strings.Contains(got[0], tc.hint) ||
+			!strings.HasSuffix(got[0], `spooled to `+h.spoolPath()+` (1 waiting), fix the token, then run "stepsctl flush"`) {
+			t.Errorf("token %q: stderr = %q, want one line with the %s, a hint and the spool", tc.token, r.stderr, tc.status)
+		}
+		r = h.run(false, "--token", "ci-secret-1", "flush")
+		if r.code != 0 || r.stdout != "Delivered 1 record(s).\n" {
+			t.Errorf("flush with the right token: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+	}
+	if n := len(h.stored()); n != 2 {
+		t.Errorf("stored %d steps, want 2", n)
+	}
+	r := h.run(false, "record", "--no-spool", "--component", "api", "--version", "1", "--status", "build")
+	if r.code != 1 || !strings.Contains(r.stderr, "HTTP 401") {
+		t.Errorf("--no-spool: exit %d, stderr %q; want 1 and the 401", r.code, r.stderr)
+	}
+}
+
 func TestRefusalsAreNotSpooled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withTokens("write:ci-secret-1"))
 
-	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build")
-	if r.code != 1 {
-		t.Errorf("exit %d, want 1", r.code)
-	}
-	if got := lines(r.stderr); len(got) != 1 || !strings.Contains(got[0], "HTTP 401") || !strings.Contains(got[0], "--token") {
-		t.Errorf("stderr = %q, want one line with the 401 and a hint", r.stderr)
+	// A time the server refuses (too far in the future).
+	r := h.run(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build", "--time", "2030-01-01")
+	if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, "future") {
+		t.Errorf("exit %d, stderr %q; want 1 and one line about the time", r.code, r.stderr)
 	}
 	if _, err := os.Stat(h.spoolPath()); !os.IsNotExist(err) {
 		t.Errorf("a refused record was spooled: %v", err)
-	}
-
-	// A time the server refuses (too far in the future).
-	r = h.run(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build", "--time", "2030-01-01")
-	if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.Contains(r.stderr, "future") {
-		t.Errorf("exit %d, stderr %q; want 1 and one line about the time", r.code, r.stderr)
 	}
 	h.mustRun(false, "--token", "ci-secret-1", "record", "--component", "api", "--version", "1", "--status", "build")
 	if n := len(h.stored()); n != 1 {
@@ -243,5 +305,43 @@ func TestInterruptedRecordIsSpooled(t *testing.T) {
 	b, err := os.ReadFile(h.spoolPath())
 	if err != nil || len(lines(string(b))) != 1 {
 		t.Errorf("spool = %q, %v; want one record", b, err)
+	}
+}
+
+// TestTimeoutBoundsTheWholeCommand: against a server that accepts and
+// never answers, record with a spooled record waiting gives up after
+// --timeout in all, delivery of the spool included, and spools its record.
+func TestTimeoutBoundsTheWholeCommand(t *testing.T) {
+	t.Parallel()
+	var hang atomic.Bool
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if hang.Load() {
+				io.Copy(io.Discard, r.Body)
+				<-r.Context().Done() // hang until the client gives up
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	h.stop()
+	h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	hang.Store(true)
+	h.start()
+
+	const timeout = 2 * time.Second
+	start := time.Now()
+	r := h.run(false, "record", "--timeout", timeout.String(), "--component", "api", "--version", "1", "--status", "tests", "-q")
+	elapsed := time.Since(start)
+	if r.code != 0 || !strings.Contains(r.stderr, "record spooled to") {
+		t.Errorf("exit %d, stderr %q; want 0 and the record spooled", r.code, r.stderr)
+	}
+	// Delivery and record each took a whole --timeout before.
+	if elapsed > timeout+timeout/2 {
+		t.Errorf("record took %s with --timeout %s", elapsed.Round(time.Millisecond), timeout)
+	}
+	b, err := os.ReadFile(h.spoolPath())
+	if err != nil || len(lines(string(b))) != 2 {
+		t.Errorf("spool = %q, %v; want both records", b, err)
 	}
 }

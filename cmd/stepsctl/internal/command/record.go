@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,18 @@ allowed by --timeout, the record is kept in the local spool with its time and
 idempotency key, one line on stderr says so, and record exits 0: the deploy
 goes on. The next stepsctl command that reaches the server, or "stepsctl
 flush", delivers it, once. With --no-spool, record fails (exit 1) instead.
-A record the server refuses (4xx: a bad value, a bad token) always fails.`
+
+` + tokenRefusedHelp + `
+
+Any other record the server refuses (4xx: a bad value) fails (exit 1).`
+
+// tokenRefusedHelp is the one rule for a refused token in deploy scripts,
+// shown in the help of record and run alike.
+const tokenRefusedHelp = `A token the server refuses (HTTP 401: missing, wrong or expired; HTTP 403:
+read-only) does not stop a deploy, in record and in run alike: the record is
+kept in the spool as in an outage, one line on stderr says the token was
+refused, and the deploy goes on. Fix the token, then run "stepsctl flush"
+to deliver what was kept.`
 
 const recordExample = `  # In a deploy script, at each step
   stepsctl record --component api --version "$VERSION" --env production --status build -q
@@ -111,11 +123,11 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return &UsageError{Err: err}
 	}
 
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	// The step's time is taken now: if it has to wait in the spool, it is
 	// delivered with the time it happened, not the time it arrived.
@@ -127,9 +139,10 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 }
 
 // sendStep records in with the client's retries. When the server cannot be
-// reached, or answers 429 or 5xx, it keeps the record in the spool with the
-// time it happened (now, unless in has a time), says so in one line on
-// stderr, and returns stored false and no error: the caller goes on. A call interrupted (a signal)
+// reached, answers 429 or 5xx, or refuses the token (401, 403), it keeps
+// the record in the spool with the time it happened (now, unless in has a
+// time), says so in one line on stderr, and returns stored false and no
+// error: the caller goes on. A call interrupted (a signal)
 // spools too, and returns an error that says so. With noSpool, or when the
 // server refuses the record (4xx), it returns the error. stored reports
 // that the server stored the step it returns.
@@ -140,7 +153,8 @@ func sendStep(ctx context.Context, f *Factory, c *client.Client, in model.StepIn
 		return step, true, nil
 	}
 	interrupted := ctx.Err() != nil
-	if noSpool || (!client.IsTemporary(err) && !interrupted) {
+	refused := tokenRefused(err)
+	if noSpool || (!client.IsTemporary(err) && !refused && !interrupted) {
 		return step, false, err
 	}
 	if interrupted {
@@ -158,9 +172,20 @@ func sendStep(ctx context.Context, f *Factory, c *client.Client, in model.StepIn
 	if serr != nil {
 		return step, false, fmt.Errorf("%s; and the record could not be spooled: %w", message(err), serr)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s; record spooled to %s (%d waiting), to be delivered by the next stepsctl command or \"stepsctl flush\"\n",
-		message(err), path, pending)
+	next := "to be delivered by the next stepsctl command or \"stepsctl flush\""
+	if refused {
+		next = "fix the token, then run \"stepsctl flush\""
+	}
+	fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s; record spooled to %s (%d waiting), %s\n", message(err), path, pending, next)
 	return step, false, nil
+}
+
+// tokenRefused reports whether the server refused the token (401, 403):
+// a deploy script's configuration, which the step should not pay for
+// (tokenRefusedHelp).
+func tokenRefused(err error) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden)
 }
 
 // interruptedError is a record cut short by a signal, and kept in the

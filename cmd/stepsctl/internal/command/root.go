@@ -124,7 +124,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	pf.String("server", DefaultServer, "URL of the steps server (env STEPSCTL_SERVER)")
 	pf.String("token", "", "bearer token for the server (env STEPSCTL_TOKEN)")
 	pf.String("config", "", "config file (env STEPSCTL_CONFIG; default $XDG_CONFIG_HOME/stepsctl/config.yaml)")
-	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries included (env STEPSCTL_TIMEOUT)")
+	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries and the delivery of spooled records included (env STEPSCTL_TIMEOUT)")
 	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &UsageError{Err: err}
@@ -151,6 +151,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 // environment and the config file, and copies the resolved values into
 // f.Config.
 func (f *Factory) loadConfig(cmd *cobra.Command) error {
+	f.startClock()
 	v := f.Viper
 	v.SetEnvPrefix("STEPSCTL")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
@@ -238,13 +239,21 @@ func checkConfigKeys(keys []string) error {
 	return nil
 }
 
-// requireFlags returns a usage error naming the first of names that is
-// unset.
+// requireFlags returns a usage error naming every one of names that is
+// unset, so that one run of the command shows all that is missing.
 func requireFlags(flags *pflag.FlagSet, names ...string) error {
+	var missing []string
 	for _, n := range names {
 		if fl := flags.Lookup(n); fl != nil && fl.Value.String() == "" {
-			return usageErrorf("--%s is required", n)
+			missing = append(missing, "--"+n)
 		}
 	}
-	return nil
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return usageErrorf("%s is required", missing[0])
+	}
+	last := len(missing) - 1
+	return usageErrorf("%s and %s are required", strings.Join(missing[:last], ", "), missing[last])
 }

@@ -30,8 +30,8 @@ func TestRecordThenList(t *testing.T) {
 	h.cli.Set(t0.Add(3*time.Minute + 12*time.Second))
 	r = h.mustRun(true, "record", "--component", "api", "--version", "1.2.0", "--env", "production", "--status", "tests")
 	want := "" +
-		"ID  TIME                 AGE       COMPONENT  VERSION  ENV         STATUS  OWNER\n" +
-		"2   2026-03-02 09:03:12  just now  api        1.2.0    production  tests   ana\n"
+		"ID  TIME                        AGE       COMPONENT  VERSION  ENV         STATUS  OWNER\n" +
+		"2   2026-03-02 09:03:12 +00:00  just now  api        1.2.0    production  tests   ana\n"
 	if r.stdout != want {
 		t.Errorf("record in a terminal printed\n%s\nwant\n%s", r.stdout, want)
 	}
@@ -54,9 +54,9 @@ func TestRecordThenList(t *testing.T) {
 	t.Run("table in a terminal", func(t *testing.T) {
 		r := h.mustRun(true, "list", "--component", "api")
 		want := "" +
-			"ID  TIME                 AGE     COMPONENT  VERSION  ENV         STATUS  OWNER\n" +
-			"1   2026-03-02 09:00:00  2h ago  api        1.2.0    production  build   bo\n" +
-			"2   2026-03-02 09:03:12  1h ago  api        1.2.0    production  tests   ana\n"
+			"ID  TIME                        AGE     COMPONENT  VERSION  ENV         STATUS  OWNER\n" +
+			"1   2026-03-02 09:00:00 +00:00  2h ago  api        1.2.0    production  build   bo\n" +
+			"2   2026-03-02 09:03:12 +00:00  1h ago  api        1.2.0    production  tests   ana\n"
 		if r.stdout != want {
 			t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
 		}
@@ -189,5 +189,44 @@ func TestListPagesThroughLongLists(t *testing.T) {
 	r = h.mustRun(true, "list")
 	if n := len(lines(r.stdout)); n != 2500+3 {
 		t.Errorf("terminal table has %d lines, want 2500 rows and a header per block of 1000", n)
+	}
+}
+
+// TestTableTimeGoesBackIntoSince: a time copied from a terminal table, in
+// the reader's zone with its offset, means the same instant in --since and
+// --until.
+func TestTableTimeGoesBackIntoSince(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.loc = time.FixedZone("NPT", 5*3600+45*60) // Kathmandu: +05:45
+	for i, status := range []string{"build", "tests", "rollout"} {
+		h.server.Set(t0.Add(time.Duration(i) * time.Minute))
+		h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", status, "-q")
+	}
+	r := h.mustRun(true, "list", "--component", "api")
+	rows := lines(r.stdout)
+	if len(rows) != 4 {
+		t.Fatalf("table:\n%s", r.stdout)
+	}
+	// Columns are two spaces apart; the time itself holds single spaces.
+	cell := strings.TrimSpace(strings.Split(rows[2], "  ")[1])
+	if want := "2026-03-02 14:46:00 +05:45"; cell != want {
+		t.Fatalf("TIME of tests = %q, want %q", cell, want)
+	}
+	for _, tc := range []struct {
+		flag string
+		want []string
+	}{
+		{"--since", []string{"tests", "rollout"}},
+		{"--until", []string{"build", "tests"}},
+	} {
+		got := decodeNDJSON(t, h.mustRun(false, "list", "--component", "api", tc.flag, cell, "-o", "ndjson").stdout)
+		var statuses []string
+		for _, s := range got {
+			statuses = append(statuses, s.Status)
+		}
+		if strings.Join(statuses, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("list %s %q = %v, want %v", tc.flag, cell, statuses, tc.want)
+		}
 	}
 }

@@ -88,9 +88,11 @@ executable), and "failed" is recorded.
 The tracker never changes the result: recording goes the way of "stepsctl
 record" (retries, then the spool when the server cannot be reached, with a
 line on stderr), CMD starts at once without waiting for the server, and a
-record that fails (even refused, e.g. a bad token) is only a warning on
-stderr. Only a mistake in stepsctl's own flags stops CMD from running
-(exit 2). Put stepsctl's flags before CMD; "--" before CMD is optional.`
+record that fails (refused for a bad value) is only a warning on stderr.
+Only a mistake in stepsctl's own flags stops CMD from running (exit 2). Put
+stepsctl's flags before CMD; "--" before CMD is optional.
+
+` + tokenRefusedHelp
 
 const runExample = `  # A deploy script: each step timed by the command that does it
   stepsctl run --component api --version "$VERSION" --env production --step build -- make build

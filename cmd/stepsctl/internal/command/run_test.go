@@ -166,17 +166,25 @@ func TestRunDuringOutage(t *testing.T) {
 	}
 }
 
-// TestRunRefusedRecords: a record the server refuses (no token) is a
-// warning; the command's result stands.
-func TestRunRefusedRecords(t *testing.T) {
+// TestRunRefusedToken: a token the server refuses goes the way of record:
+// both records are spooled with a line each, the command's result stands,
+// and flush with the right token delivers them.
+func TestRunRefusedToken(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withTokens("write:ci-secret-1"))
 	r := h.run(false, "run", "--component", "api", "--version", "1", "--step", "build", "--", "sh", "-c", "exit 4")
 	if r.code != 4 {
 		t.Errorf("exit %d, want the command's 4", r.code)
 	}
-	if n := strings.Count(r.stderr, "stepsctl: warning: step api 1 "); n != 2 || !strings.Contains(r.stderr, "HTTP 401") {
-		t.Errorf("stderr %q, want two warnings", r.stderr)
+	if n := strings.Count(r.stderr, `fix the token, then run "stepsctl flush"`); n != 2 || !strings.Contains(r.stderr, "HTTP 401") {
+		t.Errorf("stderr %q, want two lines saying the records were spooled", r.stderr)
+	}
+	r = h.run(false, "--token", "ci-secret-1", "flush")
+	if r.code != 0 || r.stdout != "Delivered 2 record(s).\n" {
+		t.Errorf("flush: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if steps := h.stored(); len(steps) != 2 || steps[0].Status != "build" || steps[1].Status != "failed" {
+		t.Errorf("stored %+v, want build then failed", steps)
 	}
 }
 

@@ -134,11 +134,11 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return statsUsageError(err)
 	}
 
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
 	c, err := f.Client()
 	if err != nil {
 		return err
 	}
-	deliverSpool(ctx, f)
 
 	if format != output.Table {
 		return c.WriteStats(ctx, f.IO.Out, filter, so, string(format))

@@ -57,7 +57,7 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 		tableHeader: header,
 		tableRow: func(d model.Deployment) []string {
 			row := []string{
-				d.StartedAt.In(o.Location).Format("2006-01-02 15:04:05"),
+				d.StartedAt.In(o.Location).Format(model.TerminalTime),
 				d.Component,
 				d.Version,
 				d.Environment,

@@ -309,7 +309,7 @@ var tableHeader = []string{"ID", "TIME", "AGE", "COMPONENT", "VERSION", "ENV", "
 func stepTableRow(o Options, s model.Step) []string {
 	return []string{
 		strconv.FormatInt(s.ID, 10),
-		s.Time.In(o.Location).Format("2006-01-02 15:04:05"),
+		s.Time.In(o.Location).Format(model.TerminalTime),
 		Age(o.Now, s.Time),
 		s.Component,
 		s.Version,

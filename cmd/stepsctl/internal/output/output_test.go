@@ -88,15 +88,15 @@ func TestJSONArrayStreams(t *testing.T) {
 	}
 }
 
-func TestTerminalTimesAreLocal(t *testing.T) {
+func TestTerminalTimesAreLocalWithTheirZone(t *testing.T) {
 	var buf bytes.Buffer
 	tokyo := time.FixedZone("JST", 9*3600)
 	if err := output.WriteStep(&buf, output.Options{Format: output.Table, Terminal: true, Now: t0.Add(time.Hour), Location: tokyo}, step(1, "build")); err != nil {
 		t.Fatal(err)
 	}
 	want := "" +
-		"ID  TIME                 AGE      COMPONENT  VERSION  ENV   STATUS  OWNER\n" +
-		"1   2026-03-02 18:01:00  59m ago  api        1.0      prod  build   ana\n"
+		"ID  TIME                        AGE      COMPONENT  VERSION  ENV   STATUS  OWNER\n" +
+		"1   2026-03-02 18:01:00 +09:00  59m ago  api        1.0      prod  build   ana\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
