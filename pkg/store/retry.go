@@ -19,9 +19,9 @@ import (
 // was wrong: the whole transaction is run again, a few times, with jittered
 // waits, before the error reaches the client.
 const (
-	maxTries   = 6
+	maxTries   = 10
 	retryFirst = 5 * time.Millisecond
-	retryMax   = 200 * time.Millisecond
+	retryMax   = 500 * time.Millisecond
 )
 
 // errConflict says a writer elsewhere changed what this transaction read.
