@@ -84,8 +84,14 @@ func TestSQLiteImmutableFileIsUnavailableNotFatal(t *testing.T) {
 	// Before the fix the process died here with SIGBUS.
 	wantUnavailable(t, ts, "immutable", "POST", "/v1/steps?"+valid)
 	wantUnavailable(t, ts, "immutable", "GET", "/readyz")
-	if r := ts.do(t, "GET", "/v1/steps?format=json", nil); r.status != 200 && r.status < 500 {
-		t.Errorf("list of an immutable database = %d %s", r.status, r.body)
+	// A read may touch the WAL index's shared memory, whose pages now fault:
+	// the server turns the fault into a 500 (SetPanicOnFault), but under
+	// the race detector the fault lands in its runtime and cannot be
+	// recovered, so the read is only tried without it.
+	if !raceEnabled {
+		if r := ts.do(t, "GET", "/v1/steps?format=json", nil); r.status != 200 && r.status < 500 {
+			t.Errorf("list of an immutable database = %d %s", r.status, r.body)
+		}
 	}
 	if r := ts.do(t, "GET", "/healthz", nil); r.status != 200 {
 		t.Errorf("/healthz = %d: the process must live on", r.status)
