@@ -662,6 +662,7 @@ type timelineView struct {
 	D        *model.Deployment
 	Phases   []timelinePhase
 	Back     string
+	BackText string // what Back leads to: the view's filters, not the deployment's
 	Duration float64
 }
 
@@ -677,6 +678,21 @@ type timelinePhase struct {
 	Colour  string
 }
 
+// backText names the page view a timeline's back link returns to: a link
+// that said "web in production" and led to every component would mislead.
+func backText(view uiQuery) string {
+	switch {
+	case view.Component != "" && view.Environment != "":
+		return view.Component + " in " + view.Environment
+	case view.Component != "":
+		return view.Component
+	case view.Environment != "":
+		return "all components in " + view.Environment
+	default:
+		return "all deployments"
+	}
+}
+
 func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timelineView {
 	v := &timelineView{D: d, Duration: d.DurationSeconds}
 	total := d.DurationSeconds
@@ -684,6 +700,7 @@ func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timeline
 		total = 1
 	}
 	v.Back = "/?" + view.values().Encode()
+	v.BackText = backText(view)
 	for i, p := range d.Steps {
 		// Rows are labelled, so bars need no colour of their own; one colour
 		// also cannot disagree with the dashboard's colours for the steps.
