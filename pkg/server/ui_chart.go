@@ -528,12 +528,15 @@ const (
 
 func newStepRow(s model.StepStats, colour string, opts model.StatsOptions, blamed bool) stepRow {
 	r := stepRow{StepStats: s, Colour: colour, ShareW: math.Max(s.SharePercent, 0.3), Blamed: blamed, Growth: "–", ShareOfGrowth: "–"}
-	switch s.Trend.Direction {
-	case model.DirectionGrowing:
+	switch {
+	case s.Trend.Direction == model.DirectionFlat && s.Trend.Points < model.MinTrendPoints:
+		// Too few phases for a fit: "+0.0 % (flat)" would read as measured.
+		r.Growth = "too few"
+	case s.Trend.Direction == model.DirectionGrowing:
 		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1)), "worse"
-	case model.DirectionShrinking:
+	case s.Trend.Direction == model.DirectionShrinking:
 		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1)), "better"
-	case model.DirectionFlat:
+	case s.Trend.Direction == model.DirectionFlat:
 		r.Growth = fmt.Sprintf("%+.1f %% (flat)", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1))
 	}
 	if s.ShareOfGrowthPercent != nil {
