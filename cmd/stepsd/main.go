@@ -135,6 +135,11 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 		PersistentPreRunE: opts.load,
 		RunE:              serve.RunE,
 	}
+	// "stepsd --version" prints what "stepsd version" does: it is what
+	// people try first.
+	root.Version = buildversion.String("stepsd", version)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().Bool("version", false, `print the version of stepsd, as "stepsd version" does`)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -134,14 +134,17 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestVersionFormat(t *testing.T) {
-	var stdout bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &stdout, io.Discard); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	// The format of stepsctl version too (internal/version).
-	want := regexp.MustCompile(`^stepsd \S+ \(commit \S+, go\S+, \S+/\S+\)\n$`)
-	if !want.MatchString(stdout.String()) {
-		t.Errorf("version printed %q, want it to match %s", stdout.String(), want)
+	// --version, what people try first, prints the same as version.
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var stdout bytes.Buffer
+		if code := run(context.Background(), args, &stdout, io.Discard); code != 0 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+		// The format of stepsctl version too (internal/version).
+		want := regexp.MustCompile(`^stepsd \S+ \(commit \S+, go\S+, \S+/\S+\)\n$`)
+		if !want.MatchString(stdout.String()) {
+			t.Errorf("%v printed %q, want it to match %s", args, stdout.String(), want)
+		}
 	}
 }
 

@@ -225,3 +225,41 @@ func TestStatsAreTheSameEveryTime(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsTooManyBucketsAdvisesOnlyLargerBuckets: the advice of a
+// refused range names only buckets larger than the one asked for, so a
+// request for weeks is not told to use weeks.
+func TestStatsTooManyBucketsAdvisesOnlyLargerBuckets(t *testing.T) {
+	d := 90.0
+	deploy := func(at time.Time) *model.Deployment {
+		return &model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: at, DurationSeconds: d,
+			Steps: []model.Phase{{Status: "build", Time: at, DurationSeconds: &d}, {Status: "finished", Time: at.Add(90 * time.Second)}}}
+	}
+	for _, tt := range []struct {
+		bucket     string
+		sprintDays int
+		advice     string // "" for none
+	}{
+		{model.BucketDay, 0, "use a larger bucket (week, month or sprint)"},
+		{model.BucketWeek, 0, "use a larger bucket (month or sprint)"},
+		{model.BucketWeek, 7, "use a larger bucket (month)"},
+		{model.BucketSprint, 14, "use a larger bucket (month)"},
+		{model.BucketSprint, 2, "use a larger bucket (month)"},
+	} {
+		opts := model.StatsOptions{Bucket: tt.bucket, SprintDays: tt.sprintDays}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := model.NewStatsAccumulator(opts)
+		acc.Add(deploy(time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)))
+		acc.Add(deploy(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)))
+		err := acc.CheckSize()
+		if err == nil {
+			t.Fatalf("%s of %d days: no error for 1970 to 2026", tt.bucket, tt.sprintDays)
+		}
+		msg := model.ErrorMessage(err)
+		if !strings.Contains(msg, "narrow the range with since and until") || !strings.HasSuffix(msg, tt.advice) {
+			t.Errorf("%s of %d days: %q, want it to end with %q", tt.bucket, tt.sprintDays, msg, tt.advice)
+		}
+	}
+}

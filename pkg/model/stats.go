@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -420,9 +421,37 @@ func (a *StatsAccumulator) CheckSize() error {
 		return nil
 	}
 	if n <= MaxStatsBuckets {
-		return Invalid("bucket", "%d %s buckets for each of %d step names make more than %d points, the most stats are computed over; narrow the range with since and until, filter by component, or use a larger bucket (week, month or sprint)",
-			n, a.opts.Bucket, len(a.steps), MaxStatsSeries)
+		return Invalid("bucket", "%d %s buckets for each of %d step names make more than %d points, the most stats are computed over; narrow the range with since and until, filter by component%s",
+			n, a.opts.Bucket, len(a.steps), MaxStatsSeries, a.opts.largerBuckets())
 	}
-	return Invalid("bucket", "the deployments run from %s to %s: more than %d %s buckets, the most stats are computed over; narrow the range with since and until, or use a larger bucket (week, month or sprint)",
-		first.Format(time.DateOnly), a.opts.nextBucket(last).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket)
+	return Invalid("bucket", "the deployments run from %s to %s: more than %d %s buckets, the most stats are computed over; narrow the range with since and until%s",
+		first.Format(time.DateOnly), a.opts.nextBucket(last).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket, a.opts.largerBuckets())
+}
+
+// largerBuckets is the end of CheckSize's advice: the buckets larger than
+// the one asked for, if any. Advising "week" to a request for weeks sends
+// the reader round in a circle.
+func (o StatsOptions) largerBuckets() string {
+	var larger []string
+	switch o.Bucket {
+	case BucketDay:
+		larger = []string{BucketWeek, BucketMonth, BucketSprint}
+	case BucketWeek:
+		larger = []string{BucketMonth}
+		if o.SprintDays > 7 {
+			larger = append(larger, BucketSprint)
+		}
+	case BucketSprint:
+		if o.SprintDays < 28 {
+			larger = []string{BucketMonth}
+		}
+	}
+	switch len(larger) {
+	case 0:
+		return ""
+	case 1:
+		return ", or use a larger bucket (" + larger[0] + ")"
+	default:
+		return ", or use a larger bucket (" + strings.Join(larger[:len(larger)-1], ", ") + " or " + larger[len(larger)-1] + ")"
+	}
 }

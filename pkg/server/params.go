@@ -135,6 +135,10 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 	var fromBody params
 	switch mediaType(r) {
 	case "application/x-www-form-urlencoded":
+		if looksLikeJSON(body) {
+			// curl -d sends this Content-Type unless told otherwise.
+			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's default); send the header Content-Type: application/json", mediaType(r))
+		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
 			return nil, model.Invalid("body", "form body is not valid: %v", err)
@@ -155,6 +159,13 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 		return nil, err
 	}
 	return p, nil
+}
+
+// looksLikeJSON tells a JSON object or array from a form body: no form
+// parameter name starts with a brace or a bracket.
+func looksLikeJSON(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
 }
 
 func mediaType(r *http.Request) string {

@@ -251,6 +251,9 @@ func TestRecordStepRejectsBadInput(t *testing.T) {
 		{"JSON broken", "POST", "/v1/steps", `{"component":`, []string{"Content-Type", "application/json"}, 400, "body", "JSON"},
 		{"JSON number", "POST", "/v1/steps", `{"component":"c","version":1,"owner":"o","status":"s"}`, []string{"Content-Type", "application/json"}, 400, "version", "string"},
 		{"JSON unknown field", "POST", "/v1/steps", `{"component":"c","version":"1","owner":"o","status":"s","x":"y"}`, []string{"Content-Type", "application/json"}, 400, "x", "unknown field"},
+		// curl -d sends a form's Content-Type: JSON sent that way must say so,
+		// not call the whole object an unknown parameter.
+		{"JSON sent as a form", "POST", "/v1/steps", `{"component":"c","version":"1","owner":"o","status":"s"}`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "", "Content-Type: application/json"},
 		{"unsupported content type", "POST", "/v1/steps", "<step/>", []string{"Content-Type", "application/xml"}, 415, "", "Content-Type"},
 		{"body too large", "POST", "/v1/steps", `{"component":"` + strings.Repeat("a", 2<<20) + `"}`, []string{"Content-Type", "application/json"}, 413, "", "larger than"},
 		{"bad idempotency key", "POST", "/v1/steps?" + valid, "", []string{"Idempotency-Key", "has space"}, 400, "Idempotency-Key", "printable"},

@@ -26,10 +26,10 @@ func analysisDashboard(direction string) dashboard {
 	st := model.Stats{Bucket: "week", SprintDays: 14, Outcome: "success", Deployments: 20, Buckets: buckets,
 		Steps: []model.StepStats{
 			{Status: "tests", Durations: model.Durations{Count: 20, P50Seconds: f(300), P90Seconds: f(340)}, TotalSeconds: 6000, SharePercent: 60,
-				Buckets: buckets, Trend: model.RobustTrend{GrowthPercentPerWeek: 0.4, GrowthPercentPerWeekLow: -0.2, GrowthPercentPerWeekHigh: 1, Direction: model.DirectionFlat, Method: "theil-sen"},
+				Buckets: buckets, Trend: model.RobustTrend{GrowthPercentPerWeek: 0.4, GrowthPercentPerWeekLow: -0.2, GrowthPercentPerWeekHigh: 1, Direction: model.DirectionFlat, Method: "theil-sen", Points: 20},
 				ShareOfGrowthPercent: f(20)},
 			{Status: "migrate", Durations: model.Durations{Count: 20, P50Seconds: f(120), P90Seconds: f(150)}, TotalSeconds: 2400, SharePercent: 24,
-				Buckets: buckets, Trend: model.RobustTrend{GrowthPercentPerWeek: 4.1, GrowthPercentPerWeekLow: 3.5, GrowthPercentPerWeekHigh: 4.8, Direction: model.DirectionGrowing, Method: "theil-sen"},
+				Buckets: buckets, Trend: model.RobustTrend{GrowthPercentPerWeek: 4.1, GrowthPercentPerWeekLow: 3.5, GrowthPercentPerWeekHigh: 4.8, Direction: model.DirectionGrowing, Method: "theil-sen", Points: 20},
 				ShareOfGrowthPercent: f(70)},
 		},
 		Trend: model.Trend{RobustTrend: model.RobustTrend{GrowthPercentPerWeek: 1.5, GrowthPercentPerSprint: 3.0,
@@ -147,5 +147,19 @@ func TestCodeTicks(t *testing.T) {
 		if got := string(codeTicks(in)); got != want {
 			t.Errorf("codeTicks(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A step with too few phases for a fit says so, as the headline does,
+// rather than "+0.0 % (flat)", which reads as measured.
+func TestStepRowWithTooFewPhases(t *testing.T) {
+	few := model.StepStats{Status: "build", Trend: model.RobustTrend{Method: model.TrendMethod, Direction: model.DirectionFlat, Points: model.MinTrendPoints - 1}}
+	if got := newStepRow(few, "c1", model.StatsOptions{}, false).Growth; got != "too few" {
+		t.Errorf("Growth of %d phases = %q, want \"too few\"", few.Trend.Points, got)
+	}
+	enough := few
+	enough.Trend.Points, enough.Trend.GrowthPercentPerWeek = model.MinTrendPoints, 0.04
+	if got := newStepRow(enough, "c1", model.StatsOptions{}, false).Growth; got != "+0.0 % (flat)" {
+		t.Errorf("Growth of a flat step = %q, want \"+0.0 %% (flat)\"", got)
 	}
 }

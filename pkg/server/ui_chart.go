@@ -528,12 +528,15 @@ const (
 
 func newStepRow(s model.StepStats, colour string, opts model.StatsOptions, blamed bool) stepRow {
 	r := stepRow{StepStats: s, Colour: colour, ShareW: math.Max(s.SharePercent, 0.3), Blamed: blamed, Growth: "–", ShareOfGrowth: "–"}
-	switch s.Trend.Direction {
-	case model.DirectionGrowing:
+	switch {
+	case s.Trend.Direction == model.DirectionFlat && s.Trend.Points < model.MinTrendPoints:
+		// Too few phases for a fit: "+0.0 % (flat)" would read as measured.
+		r.Growth = "too few"
+	case s.Trend.Direction == model.DirectionGrowing:
 		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1)), "worse"
-	case model.DirectionShrinking:
+	case s.Trend.Direction == model.DirectionShrinking:
 		r.Growth, r.GrowthClass = fmt.Sprintf("%+.1f %%", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1)), "better"
-	case model.DirectionFlat:
+	case s.Trend.Direction == model.DirectionFlat:
 		r.Growth = fmt.Sprintf("%+.1f %% (flat)", model.PrintRound(s.Trend.GrowthPercentPerWeek, 1))
 	}
 	if s.ShareOfGrowthPercent != nil {
@@ -662,6 +665,7 @@ type timelineView struct {
 	D        *model.Deployment
 	Phases   []timelinePhase
 	Back     string
+	BackText string // what Back leads to: the view's filters, not the deployment's
 	Duration float64
 }
 
@@ -677,6 +681,21 @@ type timelinePhase struct {
 	Colour  string
 }
 
+// backText names the page view a timeline's back link returns to: a link
+// that said "web in production" and led to every component would mislead.
+func backText(view uiQuery) string {
+	switch {
+	case view.Component != "" && view.Environment != "":
+		return view.Component + " in " + view.Environment
+	case view.Component != "":
+		return view.Component
+	case view.Environment != "":
+		return "all components in " + view.Environment
+	default:
+		return "all deployments"
+	}
+}
+
 func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timelineView {
 	v := &timelineView{D: d, Duration: d.DurationSeconds}
 	total := d.DurationSeconds
@@ -684,6 +703,7 @@ func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timeline
 		total = 1
 	}
 	v.Back = "/?" + view.values().Encode()
+	v.BackText = backText(view)
 	for i, p := range d.Steps {
 		// Rows are labelled, so bars need no colour of their own; one colour
 		// also cannot disagree with the dashboard's colours for the steps.

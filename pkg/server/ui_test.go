@@ -343,13 +343,22 @@ func TestDashboard(t *testing.T) {
 		if err != nil || u.Path != "/" || u.Query().Encode() != "bucket=sprint&component=api&since=60d&sprint_days=7" {
 			t.Fatalf("back link %q, want the page's view", back[1])
 		}
+		if !strings.Contains(tl.body, `">← api</a></p>`) {
+			t.Errorf("back link text: want the view's component, api:\n%s", regexp.MustCompile(`<p class="crumbs">.*`).FindString(tl.body))
+		}
+		// From the page of every component, back says so, whichever
+		// deployment was opened.
+		all := getPage(t, nil, ts.URL, "/ui/deployment?component=web&version=2.0.0&environment=production&attempt=1&view=since%3D90d")
+		if !strings.Contains(all.body, `<p class="crumbs"><a href="/?since=90d">← all deployments</a>`) {
+			t.Errorf("back link to every component:\n%s", regexp.MustCompile(`<p class="crumbs">.*`).FindString(all.body))
+		}
 		again := getPage(t, nil, ts.URL, u.String())
 		if again.status != 200 || !strings.Contains(again.body, "Deploy duration per 7-day sprint") || !strings.Contains(again.body, `value="60d"`) {
 			t.Errorf("back on the page: %d, view lost", again.status)
 		}
 		// Without a view, back leads to the deployment's component.
 		plain := getPage(t, nil, ts.URL, "/ui/deployment?component=web&version=2.0.0&environment=production&attempt=1")
-		if !strings.Contains(plain.body, `<p class="crumbs"><a href="/?component=web&amp;environment=production&amp;since=90d">`) {
+		if !strings.Contains(plain.body, `<p class="crumbs"><a href="/?component=web&amp;environment=production&amp;since=90d">← web in production</a>`) {
 			t.Errorf("back link without a view:\n%s", regexp.MustCompile(`<p class="crumbs">.*`).FindString(plain.body))
 		}
 	})

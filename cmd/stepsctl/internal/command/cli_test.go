@@ -300,11 +300,15 @@ func TestFlushFlags(t *testing.T) {
 func TestVersionFormat(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.mustRun(false, "version")
-	// The format of stepsd version too (internal/version).
-	want := regexp.MustCompile(`^stepsctl 1\.0\.0-test \(commit \S+, go\S+, \S+/\S+\)\n$`)
-	if !want.MatchString(r.stdout) {
-		t.Errorf("version printed %q, want it to match %s", r.stdout, want)
+	// --version, what people try first, prints the same as version; and
+	// record's own --version stays the component's version.
+	for _, arg := range []string{"version", "--version"} {
+		r := h.mustRun(false, arg)
+		// The format of stepsd version too (internal/version).
+		want := regexp.MustCompile(`^stepsctl 1\.0\.0-test \(commit \S+, go\S+, \S+/\S+\)\n$`)
+		if !want.MatchString(r.stdout) {
+			t.Errorf("%s printed %q, want it to match %s", arg, r.stdout, want)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/client"
 )
 
@@ -131,6 +132,12 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	})
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.SuggestionsMinimumDistance = 2
+	// "stepsctl --version" is what people try first; it prints what
+	// "stepsctl version" does. Cobra adds the flag to the root only, so
+	// record's --version (the component's) is untouched.
+	cmd.Version = version.String("stepsctl", f.Version)
+	cmd.SetVersionTemplate("{{.Version}}\n")
+	cmd.Flags().Bool("version", false, `print the version of stepsctl, as "stepsctl version" does`)
 
 	cmd.AddCommand(
 		NewCmdRecord(f, nil),

@@ -144,10 +144,15 @@ func TrendLine(st model.Stats) string {
 // them.
 const outliersNamed = 5
 
-// stepGrowth is a step's own growth a week, "-" when the server gave none.
+// stepGrowth is a step's own growth a week, "-" when the server gave none,
+// "too few" when the step has too few phases for a fit (a "+0.0% (flat)"
+// there would read as a measured flat step).
 func stepGrowth(t model.RobustTrend) string {
 	if t.Method == "" {
 		return "-"
+	}
+	if t.Direction == model.DirectionFlat && t.Points < model.MinTrendPoints {
+		return "too few"
 	}
 	s := fmt.Sprintf("%+.1f%%", model.PrintRound(t.GrowthPercentPerWeek, 1))
 	if t.Direction == model.DirectionFlat {

@@ -1,6 +1,7 @@
 package output_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,26 @@ func TestTrendLine(t *testing.T) {
 	}
 	if got := output.TrendLine(model.Stats{}); got != "" {
 		t.Errorf("without a robust fit: %q", got)
+	}
+}
+
+// A step with too few phases for a fit says so; "+0.0% (flat)" would read
+// as a step measured not to grow.
+func TestStepGrowthWithTooFewPhases(t *testing.T) {
+	v := 300.0
+	d := model.Durations{Count: 2, P50Seconds: &v, P90Seconds: &v, MaxSeconds: &v, MeanSeconds: &v}
+	bucket := model.BucketStats{Start: t0, End: t0.Add(7 * 24 * time.Hour), Durations: d}
+	st := model.Stats{Bucket: "week", Outcome: "success", Deployments: 2, Buckets: []model.BucketStats{bucket},
+		Trend: model.Trend{RobustTrend: model.RobustTrend{Method: "theil-sen", Direction: model.DirectionFlat, Points: 2}},
+		Steps: []model.StepStats{
+			{Status: "build", Durations: d, TotalSeconds: 600, SharePercent: 100,
+				Trend: model.RobustTrend{Method: "theil-sen", Direction: model.DirectionFlat, Points: 2}},
+		}}
+	var out strings.Builder
+	if err := output.WriteStats(&out, output.Options{Terminal: true}, st); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "(flat)") || !strings.Contains(out.String(), "too few") {
+		t.Errorf("a step of 2 phases shows a growth:\n%s", out.String())
 	}
 }
