@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
@@ -36,6 +37,11 @@ type Config struct {
 	// WaitForDB is how long start-up waits for an unreachable database,
 	// so that stepsd and its database can start together.
 	WaitForDB time.Duration
+	// GitHubSecret and GitLabToken enable the webhooks; HooksMapping is
+	// the optional mapping file (see pkg/hooks).
+	GitHubSecret string
+	GitLabToken  string
+	HooksMapping string
 }
 
 // Main is the daemon: open the store, migrate, serve; Close stops it. Tests
@@ -72,6 +78,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.Config.Rules.Validate(); err != nil {
 		return usageError{fmt.Errorf("deployment rules: %w", err)}
+	}
+	var mapping *hooks.Mapping
+	if m.Config.HooksMapping != "" {
+		if mapping, err = hooks.LoadMapping(m.Config.HooksMapping); err != nil {
+			return usageError{fmt.Errorf("--hooks-mapping: %w", err)}
+		}
 	}
 	if (m.Config.TLSCert == "") != (m.Config.TLSKey == "") {
 		return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
@@ -114,6 +126,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:        tokens,
 		SprintStart:   m.Config.SprintStart,
 		SprintDays:    m.Config.SprintDays,
+		GitHubSecret:  m.Config.GitHubSecret,
+		GitLabToken:   m.Config.GitLabToken,
+		HookMapping:   mapping,
 	})
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -69,6 +70,13 @@ type Config struct {
 	// model.DefaultSprintDays.
 	SprintStart time.Time
 	SprintDays  int
+	// GitHubSecret enables POST /v1/hooks/github: the webhook's secret,
+	// which signs each delivery. GitLabToken enables POST /v1/hooks/gitlab:
+	// the webhook's secret token. HookMapping, when set, says which CI
+	// runs count as deploys and how they are named (see pkg/hooks).
+	GitHubSecret string
+	GitLabToken  string
+	HookMapping  *hooks.Mapping
 }
 
 // Server is the HTTP API. Create it with New.
@@ -88,6 +96,9 @@ type Server struct {
 	handler       http.Handler
 	sprintStart   time.Time
 	sprintDays    int
+	githubSecret  string
+	gitlabToken   string
+	hookMapping   *hooks.Mapping
 }
 
 // New returns the API as an http.Handler.
@@ -103,6 +114,9 @@ func New(cfg Config) *Server {
 		tokens:        newTokenSet(cfg.Tokens),
 		sprintStart:   cfg.SprintStart,
 		sprintDays:    cfg.SprintDays,
+		githubSecret:  cfg.GitHubSecret,
+		gitlabToken:   cfg.GitLabToken,
+		hookMapping:   cfg.HookMapping,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
