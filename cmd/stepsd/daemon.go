@@ -14,6 +14,7 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
+	"github.com/steps-dev/steps/pkg/traces"
 )
 
 // Config is stepsd's configuration, gathered from flags, env and file.
@@ -42,6 +43,9 @@ type Config struct {
 	GitHubSecret string
 	GitLabToken  string
 	HooksMapping string
+	// OTLPEndpoint, when set, exports finished deployments as traces to
+	// this OTLP/HTTP collector (see pkg/traces).
+	OTLPEndpoint string
 }
 
 // Main is the daemon: open the store, migrate, serve; Close stops it. Tests
@@ -53,6 +57,7 @@ type Main struct {
 	Now func() time.Time
 
 	store    *store.Store
+	traces   *traces.Exporter
 	listener net.Listener
 	http     *http.Server
 	stopped  chan struct{} // closed when Serve returns
@@ -112,6 +117,16 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
 	}
 
+	var observer server.StepObserver
+	if m.Config.OTLPEndpoint != "" {
+		m.traces, err = traces.New(traces.Config{Endpoint: m.Config.OTLPEndpoint, Store: m.store, Rules: m.Config.Rules, Logger: m.Logger})
+		if err != nil {
+			return usageError{fmt.Errorf("--otlp-endpoint: %w", err)}
+		}
+		observer = m.traces
+		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", m.Config.OTLPEndpoint)
+	}
+
 	handler := server.New(server.Config{
 		Store:         m.store,
 		Logger:        m.Logger,
@@ -129,6 +144,7 @@ func (m *Main) Run(ctx context.Context) error {
 		GitHubSecret:  m.Config.GitHubSecret,
 		GitLabToken:   m.Config.GitLabToken,
 		HookMapping:   mapping,
+		Observer:      observer,
 	})
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {
@@ -232,6 +248,15 @@ func (m *Main) Close() error {
 		if m.serveErr != nil {
 			errs = append(errs, m.serveErr)
 		}
+	}
+	if m.traces != nil {
+		// What is queued goes out, within the exporter's timeout, while
+		// the database it is read from is still open.
+		ctx, cancel := context.WithTimeout(context.Background(), traces.DefaultTimeout)
+		if err := m.traces.Close(ctx); err != nil {
+			m.Logger.Warn("OTLP exporter did not flush", "err", err)
+		}
+		cancel()
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

@@ -69,3 +69,19 @@ func TestGitHubHookThroughTheDaemon(t *testing.T) {
 		t.Errorf("a missing mapping file: Run = %v, want an error naming --hooks-mapping", err)
 	}
 }
+
+func TestOTLPEndpointFromTheStandardVariable(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.monitoring:4318")
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"config"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "otlp:\n  endpoint: http://collector.monitoring:4318\n") {
+		t.Errorf("config did not take OTEL_EXPORTER_OTLP_ENDPOINT:\n%s", stdout.String())
+	}
+	m := &Main{Config: Config{DB: testdb.SQLite(t), OTLPEndpoint: "collector:4318", Listen: "127.0.0.1:0"}, Logger: discard()}
+	defer m.Close()
+	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") {
+		t.Errorf("an endpoint without a scheme: Run = %v, want an error naming --otlp-endpoint", err)
+	}
+}

@@ -170,6 +170,7 @@ func addServeFlags(fs *pflag.FlagSet) {
 	fs.String("github-webhook-secret", "", "secret of the GitHub webhook; enables POST /v1/hooks/github (env STEPSD_GITHUB_WEBHOOK_SECRET)")
 	fs.String("gitlab-webhook-token", "", "secret token of the GitLab webhook; enables POST /v1/hooks/gitlab (env STEPSD_GITLAB_WEBHOOK_TOKEN)")
 	fs.String("hooks-mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md (env STEPSD_HOOKS_MAPPING)")
+	fs.String("otlp-endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (env OTEL_EXPORTER_OTLP_ENDPOINT or STEPSD_OTLP_ENDPOINT)")
 	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
 }
 
@@ -194,6 +195,7 @@ var configKeys = map[string]string{
 	"github-webhook-secret": "hooks.github.secret",
 	"gitlab-webhook-token":  "hooks.gitlab.token",
 	"hooks-mapping":         "hooks.mapping",
+	"otlp-endpoint":         "otlp.endpoint",
 }
 
 // load merges flags > env > config file > defaults into opts. It runs before
@@ -209,11 +211,14 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		if k, ok := configKeys[f.Name]; ok {
 			key = k
 		}
-		env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		envs := []string{"STEPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))}
+		if f.Name == "otlp-endpoint" {
+			envs = append(envs, "OTEL_EXPORTER_OTLP_ENDPOINT") // the standard variable
+		}
 		if err := v.BindPFlag(key, f); err != nil {
 			bindErr = err
 		}
-		if err := v.BindEnv(key, env); err != nil {
+		if err := v.BindEnv(append([]string{key}, envs...)...); err != nil {
 			bindErr = err
 		}
 	})
@@ -270,6 +275,7 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		GitHubSecret:    v.GetString("hooks.github.secret"),
 		GitLabToken:     v.GetString("hooks.gitlab.token"),
 		HooksMapping:    v.GetString("hooks.mapping"),
+		OTLPEndpoint:    v.GetString("otlp.endpoint"),
 	}
 	if file != "" {
 		o.logger().Info("read config file", "file", file)
@@ -477,6 +483,9 @@ type configFile struct {
 	Hooks struct {
 		Mapping string `yaml:"mapping,omitempty"`
 	} `yaml:"hooks"`
+	OTLP struct {
+		Endpoint string `yaml:"endpoint,omitempty"`
+	} `yaml:"otlp"`
 	WaitForDB       string `yaml:"wait_for_db"`
 	ShutdownTimeout string `yaml:"shutdown_timeout"`
 	Log             struct {
@@ -505,6 +514,7 @@ func configYAML(c Config, logLevel string) ([]byte, error) {
 	f.WaitForDB, f.ShutdownTimeout = c.WaitForDB.String(), c.ShutdownTimeout.String()
 	f.Log.Level = logLevel
 	f.Hooks.Mapping = c.HooksMapping
+	f.OTLP.Endpoint = c.OTLPEndpoint
 
 	var doc yaml.Node
 	if err := doc.Encode(&f); err != nil {

@@ -79,6 +79,7 @@ func (s *Server) storeHook(w http.ResponseWriter, r *http.Request, provider, eve
 			ans.Replayed++
 		default:
 			ans.Stored++
+			s.stored(step)
 		}
 		ans.Steps = append(ans.Steps, step)
 	}
