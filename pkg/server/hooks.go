@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,11 @@ type hookAnswer struct {
 	Ignored  string       `json:"ignored,omitempty"`
 	Steps    []model.Step `json:"steps,omitempty"`
 }
+
+// maxHookSteps bounds the steps one delivery may store: each is its own
+// small transaction (its own idempotency key), and no real job or pipeline
+// has more.
+const maxHookSteps = 1000
 
 // readHookBody reads a webhook's raw body, within the body limit: the
 // signature is over these exact bytes.
@@ -38,6 +44,9 @@ func (s *Server) readHookBody(w http.ResponseWriter, r *http.Request) ([]byte, e
 func (s *Server) storeHook(w http.ResponseWriter, r *http.Request, provider, event string, res hooks.Result, mapErr error) {
 	if mapErr != nil {
 		res = hooks.Result{Ignored: "the payload could not be mapped to steps: " + mapErr.Error()}
+	}
+	if res.Ignored == "" && len(res.Records) > maxHookSteps {
+		res = hooks.Result{Ignored: fmt.Sprintf("the delivery maps to %d steps; the limit is %d per delivery", len(res.Records), maxHookSteps)}
 	}
 	if res.Ignored == "" {
 		limit := s.now().Add(s.maxFutureSkew)

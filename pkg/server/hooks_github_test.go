@@ -3,11 +3,13 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,5 +289,20 @@ environments:
 	r = ts.github(t, "workflow_job", "workflow_job_completed_success.json")
 	if a := r.hook(t); r.status != http.StatusAccepted || a.Ignored == "" || ts.count(t) != 0 {
 		t.Errorf("filtered-out workflow = %d %s", r.status, r.body)
+	}
+}
+
+func TestGitHubHookBoundsStepsPerDelivery(t *testing.T) {
+	ts := newHookServer(t, testdb.SQLite(t), nil)
+	var steps []string
+	for i := 1; i <= 1001; i++ {
+		steps = append(steps, fmt.Sprintf(`{"name":"s%d","status":"completed","conclusion":"success","number":%d,"started_at":"2026-03-02T08:00:00Z"}`, i, i))
+	}
+	body := []byte(`{"action":"in_progress","workflow_job":{"id":1,"run_attempt":1,"workflow_name":"W","head_sha":"abcdef0123","steps":[` +
+		strings.Join(steps, ",") + `]},"repository":{"name":"r","full_name":"o/r"},"sender":{"login":"u"}}`)
+	r := ts.do(t, "POST", "/v1/hooks/github", bytes.NewReader(body), "Content-Type", "application/json",
+		"X-GitHub-Event", "workflow_job", "X-Hub-Signature-256", hooks.SignGitHub(testGitHubSecret, body))
+	if a := r.hook(t); r.status != http.StatusAccepted || !strings.Contains(a.Ignored, "limit is 1000") || ts.count(t) != 0 {
+		t.Errorf("1001 steps = %d %s", r.status, r.body)
 	}
 }
