@@ -135,7 +135,7 @@ func GitLab(event string, body []byte, m *Mapping) (Result, error) {
 	return r.validate()
 }
 
-// component maps a GitLab project: by its path ("group/api"), its last
+// glComponent maps a GitLab project: by its path ("group/api"), its last
 // segment ("api", the repository's name) or its display name.
 func (m *Mapping) glComponent(p glProject, fallbackName string) string {
 	slug := path.Base(p.PathWithNamespace)
