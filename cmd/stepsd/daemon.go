@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
+	"github.com/steps-dev/steps/pkg/traces"
 )
 
 // Config is stepsd's configuration, gathered from flags, env and file.
@@ -36,6 +38,14 @@ type Config struct {
 	// WaitForDB is how long start-up waits for an unreachable database,
 	// so that stepsd and its database can start together.
 	WaitForDB time.Duration
+	// GitHubSecret and GitLabToken enable the webhooks; HooksMapping is
+	// the optional mapping file (see pkg/hooks).
+	GitHubSecret string
+	GitLabToken  string
+	HooksMapping string
+	// OTLPEndpoint, when set, exports finished deployments as traces to
+	// this OTLP/HTTP collector (see pkg/traces).
+	OTLPEndpoint string
 }
 
 // Main is the daemon: open the store, migrate, serve; Close stops it. Tests
@@ -47,6 +57,7 @@ type Main struct {
 	Now func() time.Time
 
 	store    *store.Store
+	traces   *traces.Exporter
 	listener net.Listener
 	http     *http.Server
 	stopped  chan struct{} // closed when Serve returns
@@ -72,6 +83,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.Config.Rules.Validate(); err != nil {
 		return usageError{fmt.Errorf("deployment rules: %w", err)}
+	}
+	var mapping *hooks.Mapping
+	if m.Config.HooksMapping != "" {
+		if mapping, err = hooks.LoadMapping(m.Config.HooksMapping); err != nil {
+			return usageError{fmt.Errorf("--hooks-mapping: %w", err)}
+		}
 	}
 	if (m.Config.TLSCert == "") != (m.Config.TLSKey == "") {
 		return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
@@ -100,6 +117,16 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
 	}
 
+	var observer server.StepObserver
+	if m.Config.OTLPEndpoint != "" {
+		m.traces, err = traces.New(traces.Config{Endpoint: m.Config.OTLPEndpoint, Store: m.store, Rules: m.Config.Rules, Logger: m.Logger})
+		if err != nil {
+			return usageError{fmt.Errorf("--otlp-endpoint: %w", err)}
+		}
+		observer = m.traces
+		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", m.Config.OTLPEndpoint)
+	}
+
 	handler := server.New(server.Config{
 		Store:         m.store,
 		Logger:        m.Logger,
@@ -114,6 +141,10 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:        tokens,
 		SprintStart:   m.Config.SprintStart,
 		SprintDays:    m.Config.SprintDays,
+		GitHubSecret:  m.Config.GitHubSecret,
+		GitLabToken:   m.Config.GitLabToken,
+		HookMapping:   mapping,
+		Observer:      observer,
 	})
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {
@@ -217,6 +248,15 @@ func (m *Main) Close() error {
 		if m.serveErr != nil {
 			errs = append(errs, m.serveErr)
 		}
+	}
+	if m.traces != nil {
+		// What is queued goes out, within the exporter's timeout, while
+		// the database it is read from is still open.
+		ctx, cancel := context.WithTimeout(context.Background(), traces.DefaultTimeout)
+		if err := m.traces.Close(ctx); err != nil {
+			m.Logger.Warn("OTLP exporter did not flush", "err", err)
+		}
+		cancel()
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

@@ -172,27 +172,35 @@ func addServeFlags(fs *pflag.FlagSet) {
 	fs.Duration("wait-for-db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up (env STEPSD_WAIT_FOR_DB)")
 	fs.String("sprint-start", model.DefaultSprintStart.Format(time.DateOnly), "the team's sprint calendar: first day of any sprint, YYYY-MM-DD; sprints repeat from it both ways (env STEPSD_SPRINT_START)")
 	fs.Int("sprint-days", model.DefaultSprintDays, "the team's sprint calendar: sprint length in days, 1 to 366; the default of /v1/stats and the page (env STEPSD_SPRINT_DAYS)")
+	fs.String("github-webhook-secret", "", "secret of the GitHub webhook; enables POST /v1/hooks/github (env STEPSD_GITHUB_WEBHOOK_SECRET)")
+	fs.String("gitlab-webhook-token", "", "secret token of the GitLab webhook; enables POST /v1/hooks/gitlab (env STEPSD_GITLAB_WEBHOOK_TOKEN)")
+	fs.String("hooks-mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md (env STEPSD_HOOKS_MAPPING)")
+	fs.String("otlp-endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (env OTEL_EXPORTER_OTLP_ENDPOINT or STEPSD_OTLP_ENDPOINT)")
 	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
 }
 
 // configKeys maps flags to config-file keys, where they differ.
 var configKeys = map[string]string{
-	"tokens":           "auth.tokens",
-	"tls-cert":         "tls.cert",
-	"tls-key":          "tls.key",
-	"max-body-bytes":   "limits.max_body_bytes",
-	"max-batch-bytes":  "limits.max_batch_bytes",
-	"rate-limit":       "limits.rate_limit",
-	"rate-burst":       "limits.rate_burst",
-	"success-statuses": "deployments.success_statuses",
-	"failure-statuses": "deployments.failure_statuses",
-	"stuck-after":      "deployments.stuck_after",
-	"max-future-skew":  "limits.max_future_skew",
-	"shutdown-timeout": "shutdown_timeout",
-	"wait-for-db":      "wait_for_db",
-	"log-level":        "log.level",
-	"sprint-start":     "sprint.start",
-	"sprint-days":      "sprint.days",
+	"tokens":                "auth.tokens",
+	"tls-cert":              "tls.cert",
+	"tls-key":               "tls.key",
+	"max-body-bytes":        "limits.max_body_bytes",
+	"max-batch-bytes":       "limits.max_batch_bytes",
+	"rate-limit":            "limits.rate_limit",
+	"rate-burst":            "limits.rate_burst",
+	"success-statuses":      "deployments.success_statuses",
+	"failure-statuses":      "deployments.failure_statuses",
+	"stuck-after":           "deployments.stuck_after",
+	"max-future-skew":       "limits.max_future_skew",
+	"shutdown-timeout":      "shutdown_timeout",
+	"wait-for-db":           "wait_for_db",
+	"log-level":             "log.level",
+	"sprint-start":          "sprint.start",
+	"sprint-days":           "sprint.days",
+	"github-webhook-secret": "hooks.github.secret",
+	"gitlab-webhook-token":  "hooks.gitlab.token",
+	"hooks-mapping":         "hooks.mapping",
+	"otlp-endpoint":         "otlp.endpoint",
 }
 
 // load merges flags > env > config file > defaults into opts. It runs before
@@ -208,11 +216,14 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		if k, ok := configKeys[f.Name]; ok {
 			key = k
 		}
-		env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		envs := []string{"STEPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))}
+		if f.Name == "otlp-endpoint" {
+			envs = append(envs, "OTEL_EXPORTER_OTLP_ENDPOINT") // the standard variable
+		}
 		if err := v.BindPFlag(key, f); err != nil {
 			bindErr = err
 		}
-		if err := v.BindEnv(key, env); err != nil {
+		if err := v.BindEnv(append([]string{key}, envs...)...); err != nil {
 			bindErr = err
 		}
 	})
@@ -266,6 +277,10 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		MaxFutureSkew:   v.GetDuration("limits.max_future_skew"),
 		ShutdownTimeout: v.GetDuration("shutdown_timeout"),
 		WaitForDB:       v.GetDuration("wait_for_db"),
+		GitHubSecret:    v.GetString("hooks.github.secret"),
+		GitLabToken:     v.GetString("hooks.gitlab.token"),
+		HooksMapping:    v.GetString("hooks.mapping"),
+		OTLPEndpoint:    v.GetString("otlp.endpoint"),
 	}
 	if file != "" {
 		o.logger().Info("read config file", "file", file)
@@ -470,6 +485,12 @@ type configFile struct {
 		Start string `yaml:"start"`
 		Days  int    `yaml:"days"`
 	} `yaml:"sprint"`
+	Hooks struct {
+		Mapping string `yaml:"mapping,omitempty"`
+	} `yaml:"hooks"`
+	OTLP struct {
+		Endpoint string `yaml:"endpoint,omitempty"`
+	} `yaml:"otlp"`
 	WaitForDB       string `yaml:"wait_for_db"`
 	ShutdownTimeout string `yaml:"shutdown_timeout"`
 	Log             struct {
@@ -497,6 +518,8 @@ func configYAML(c Config, logLevel string) ([]byte, error) {
 	f.Sprint.Days = c.SprintDays
 	f.WaitForDB, f.ShutdownTimeout = c.WaitForDB.String(), c.ShutdownTimeout.String()
 	f.Log.Level = logLevel
+	f.Hooks.Mapping = c.HooksMapping
+	f.OTLP.Endpoint = c.OTLPEndpoint
 
 	var doc yaml.Node
 	if err := doc.Encode(&f); err != nil {
@@ -513,6 +536,19 @@ func configYAML(c Config, logLevel string) ([]byte, error) {
 			if k.Value == "tls" {
 				k.HeadComment = fmt.Sprintf("auth:\n  tokens: %q  (hidden: set them with STEPSD_TOKENS)", strings.Join(scopes, ","))
 			}
+		}
+	}
+	// Webhook secrets, like tokens, are only said to be set.
+	var hooks []string
+	if c.GitHubSecret != "" {
+		hooks = append(hooks, "  github:\n    secret: \"***\"  (hidden: set it with STEPSD_GITHUB_WEBHOOK_SECRET)")
+	}
+	if c.GitLabToken != "" {
+		hooks = append(hooks, "  gitlab:\n    token: \"***\"  (hidden: set it with STEPSD_GITLAB_WEBHOOK_TOKEN)")
+	}
+	for _, k := range doc.Content {
+		if k.Value == "hooks" && len(hooks) > 0 {
+			k.HeadComment = "hooks:\n" + strings.Join(hooks, "\n")
 		}
 	}
 	var out bytes.Buffer

@@ -218,7 +218,8 @@ func TestConfigPastesBack(t *testing.T) {
 	want := config("--listen", "127.0.0.1:9999", "--db", "sqlite:/var/lib/steps/x.db", "--tls-cert", "c.pem", "--tls-key", "k.pem",
 		"--max-body-bytes", "2048", "--max-batch-bytes", "4096", "--rate-limit", "0", "--rate-burst", "7", "--max-future-skew", "1m",
 		"--success-statuses", "ok,shipped", "--failure-statuses", "boom", "--stuck-after", "2h",
-		"--sprint-start", "2026-01-07", "--sprint-days", "10", "--wait-for-db", "3s", "--shutdown-timeout", "5s", "--log-level", "warn")
+		"--sprint-start", "2026-01-07", "--sprint-days", "10", "--wait-for-db", "3s", "--shutdown-timeout", "5s", "--log-level", "warn",
+		"--hooks-mapping", "/etc/steps/hooks.yaml", "--otlp-endpoint", "http://collector:4318")
 	file := filepath.Join(t.TempDir(), "stepsd.yaml")
 	if err := os.WriteFile(file, []byte(want), 0o600); err != nil {
 		t.Fatal(err)

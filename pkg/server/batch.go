@@ -72,6 +72,7 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	} else {
 		s.metrics.recorded.Add(float64(len(steps)))
+		s.stored(steps...)
 	}
 	s.writeJSON(w, r, status, map[string]any{"count": len(steps), "steps": steps})
 }

@@ -19,6 +19,9 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	recorded prometheus.Counter
+	// hookEvents counts webhook deliveries by provider and outcome
+	// (stored, ignored, refused): both label sets are fixed by us.
+	hookEvents *prometheus.CounterVec
 }
 
 func newMetrics(store Store, version string) *metrics {
@@ -38,6 +41,10 @@ func newMetrics(store Store, version string) *metrics {
 			Name: "steps_recorded_total",
 			Help: "Steps stored (replays of an idempotency key not counted).",
 		}),
+		hookEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "steps_webhook_deliveries_total",
+			Help: "Webhook deliveries by provider (github, gitlab) and outcome (stored, ignored, refused).",
+		}, []string{"provider", "outcome"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "steps_build_info",
@@ -45,7 +52,7 @@ func newMetrics(store Store, version string) *metrics {
 		ConstLabels: prometheus.Labels{"version": version, "goversion": goVersion()},
 	})
 	build.Set(1)
-	reg.MustRegister(m.requests, m.latency, m.recorded, build,
+	reg.MustRegister(m.requests, m.latency, m.recorded, m.hookEvents, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if withDB, ok := store.(interface{ DB() *sql.DB }); ok {
 		reg.MustRegister(collectors.NewDBStatsCollector(withDB.DB(), "steps"))

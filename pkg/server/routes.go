@@ -27,6 +27,10 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
 		{"GET", "/v1/changes", ScopeRead, http.HandlerFunc(s.handleChanges)},
 		{"GET", "/v1/rules", ScopeRead, http.HandlerFunc(s.handleRules)},
+		// Webhooks carry no bearer token: the provider's signature or
+		// token authorises them (and without one configured they 404).
+		{"POST", "/v1/hooks/github", "", http.HandlerFunc(s.handleGitHubHook)},
+		{"POST", "/v1/hooks/gitlab", "", http.HandlerFunc(s.handleGitLabHook)},
 		// Probes, metrics and the API description stay open: orchestrators
 		// and Prometheus call them without credentials, and they show no
 		// steps, only health and counts.

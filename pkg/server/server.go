@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -69,6 +72,22 @@ type Config struct {
 	// model.DefaultSprintDays.
 	SprintStart time.Time
 	SprintDays  int
+	// GitHubSecret enables POST /v1/hooks/github: the webhook's secret,
+	// which signs each delivery. GitLabToken enables POST /v1/hooks/gitlab:
+	// the webhook's secret token. HookMapping, when set, says which CI
+	// runs count as deploys and how they are named (see pkg/hooks).
+	GitHubSecret string
+	GitLabToken  string
+	HookMapping  *hooks.Mapping
+	// Observer, when set, is told of every step stored (not of replays),
+	// after its write: the OTLP exporter. It must not block. If it is a
+	// prometheus.Collector, its metrics join /metrics.
+	Observer StepObserver
+}
+
+// StepObserver hears of stored steps; StepStored must return at once.
+type StepObserver interface {
+	StepStored(model.Step)
 }
 
 // Server is the HTTP API. Create it with New.
@@ -88,6 +107,10 @@ type Server struct {
 	handler       http.Handler
 	sprintStart   time.Time
 	sprintDays    int
+	githubSecret  string
+	gitlabToken   string
+	hookMapping   *hooks.Mapping
+	observer      StepObserver
 }
 
 // New returns the API as an http.Handler.
@@ -103,6 +126,10 @@ func New(cfg Config) *Server {
 		tokens:        newTokenSet(cfg.Tokens),
 		sprintStart:   cfg.SprintStart,
 		sprintDays:    cfg.SprintDays,
+		githubSecret:  cfg.GitHubSecret,
+		gitlabToken:   cfg.GitLabToken,
+		hookMapping:   cfg.HookMapping,
+		observer:      cfg.Observer,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -151,6 +178,9 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newMetrics(cfg.Store, version)
 	s.metrics.watchLimiter(s.limiter)
+	if c, ok := cfg.Observer.(prometheus.Collector); ok {
+		s.metrics.registry.MustRegister(c)
+	}
 	s.handler = s.logRequests(s.recoverPanics(s.limitRate(s.limitQuery(s.routes()))))
 	return s
 }
@@ -158,4 +188,14 @@ func New(cfg Config) *Server {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
+}
+
+// stored tells the observer, if any, of newly stored steps.
+func (s *Server) stored(steps ...model.Step) {
+	if s.observer == nil {
+		return
+	}
+	for _, st := range steps {
+		s.observer.StepStored(st)
+	}
 }

@@ -35,6 +35,7 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	} else {
 		s.metrics.recorded.Inc()
+		s.stored(step)
 	}
 	s.writeStep(w, status, step)
 }

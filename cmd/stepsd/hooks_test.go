@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/hooks"
+)
+
+func TestWebhookSecretsAreHiddenInConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("hooks:\n  gitlab:\n    token: gl-file-token-99\n  mapping: /etc/steps/hooks.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STEPSD_GITHUB_WEBHOOK_SECRET", "gh-env-secret-42")
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", file}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	out := stdout.String()
+	for _, want := range []string{"#     secret: \"***\"  (hidden: set it with STEPSD_GITHUB_WEBHOOK_SECRET)",
+		"#     token: \"***\"  (hidden: set it with STEPSD_GITLAB_WEBHOOK_TOKEN)", "mapping: /etc/steps/hooks.yaml"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "gh-env-secret") || strings.Contains(out, "gl-file-token") {
+		t.Errorf("config printed a webhook secret:\n%s", out)
+	}
+}
+
+// TestGitHubHookThroughTheDaemon: the secret set the way operators set it
+// (env) turns the route on, and a signed delivery records steps.
+func TestGitHubHookThroughTheDaemon(t *testing.T) {
+	mapping := filepath.Join(t.TempDir(), "hooks.yaml")
+	if err := os.WriteFile(mapping, []byte("environments:\n  Deploy: production\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := startMain(t, Config{DB: testdb.SQLite(t), GitHubSecret: "daemon-secret", HooksMapping: mapping, Tokens: "write:write-token-1"})
+	defer m.Close()
+	body, err := os.ReadFile("../../pkg/server/testdata/hooks/github/deployment_status_success.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", "http://"+m.Addr()+"/v1/hooks/github", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "deployment_status")
+	req.Header.Set("X-Hub-Signature-256", hooks.SignGitHub("daemon-secret", body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated || !strings.Contains(string(b), `"environment":"production"`) {
+		t.Errorf("POST /v1/hooks/github = %d %s", res.StatusCode, b)
+	}
+
+	bad := &Main{Config: Config{DB: testdb.SQLite(t), HooksMapping: filepath.Join(t.TempDir(), "missing.yaml"), Listen: "127.0.0.1:0"}, Logger: discard()}
+	defer bad.Close()
+	if err := bad.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "--hooks-mapping") {
+		t.Errorf("a missing mapping file: Run = %v, want an error naming --hooks-mapping", err)
+	}
+}
+
+func TestOTLPEndpointFromTheStandardVariable(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.monitoring:4318")
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"config"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "otlp:\n  endpoint: http://collector.monitoring:4318\n") {
+		t.Errorf("config did not take OTEL_EXPORTER_OTLP_ENDPOINT:\n%s", stdout.String())
+	}
+	m := &Main{Config: Config{DB: testdb.SQLite(t), OTLPEndpoint: "collector:4318", Listen: "127.0.0.1:0"}, Logger: discard()}
+	defer m.Close()
+	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") {
+		t.Errorf("an endpoint without a scheme: Run = %v, want an error naming --otlp-endpoint", err)
+	}
+}

@@ -1,0 +1,325 @@
+package hooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// glProject and glUser are the parts of GitLab's project and user objects
+// that a step needs.
+type glProject struct {
+	Name              string `json:"name"`
+	PathWithNamespace string `json:"path_with_namespace"`
+}
+
+type glUser struct {
+	Username string `json:"username"`
+}
+
+type glEnvironment struct {
+	Name   string `json:"name"`
+	Action string `json:"action"`
+}
+
+// glPipeline is a Pipeline Hook: the pipeline and its jobs (builds[]), as
+// in GitLab's webhook events documentation.
+type glPipeline struct {
+	ObjectKind string `json:"object_kind"`
+	Attrs      struct {
+		ID         int64  `json:"id"`
+		Name       string `json:"name"`
+		Ref        string `json:"ref"`
+		Tag        bool   `json:"tag"`
+		SHA        string `json:"sha"`
+		Status     string `json:"status"`
+		FinishedAt string `json:"finished_at"`
+	} `json:"object_attributes"`
+	User    glUser    `json:"user"`
+	Project glProject `json:"project"`
+	Builds  []struct {
+		ID          int64          `json:"id"`
+		Stage       string         `json:"stage"`
+		Name        string         `json:"name"`
+		Status      string         `json:"status"`
+		StartedAt   string         `json:"started_at"`
+		FinishedAt  string         `json:"finished_at"`
+		Environment *glEnvironment `json:"environment"`
+	} `json:"builds"`
+}
+
+// glJob is a Job Hook.
+type glJob struct {
+	ObjectKind   string         `json:"object_kind"`
+	Ref          string         `json:"ref"`
+	Tag          bool           `json:"tag"`
+	SHA          string         `json:"sha"`
+	BuildID      int64          `json:"build_id"`
+	BuildName    string         `json:"build_name"`
+	BuildStatus  string         `json:"build_status"`
+	StartedAt    string         `json:"build_started_at"`
+	FinishedAt   string         `json:"build_finished_at"`
+	AllowFailure bool           `json:"build_allow_failure"`
+	PipelineID   int64          `json:"pipeline_id"`
+	ProjectName  string         `json:"project_name"`
+	User         glUser         `json:"user"`
+	Project      glProject      `json:"project"`
+	Environment  *glEnvironment `json:"environment"`
+}
+
+// glDeployment is a Deployment Hook. status_changed_at comes as
+// "2021-04-28 21:50:00 +0200".
+type glDeployment struct {
+	ObjectKind      string    `json:"object_kind"`
+	Status          string    `json:"status"`
+	StatusChangedAt string    `json:"status_changed_at"`
+	DeploymentID    int64     `json:"deployment_id"`
+	Environment     string    `json:"environment"`
+	Ref             string    `json:"ref"`
+	ShortSHA        string    `json:"short_sha"`
+	User            glUser    `json:"user"`
+	Project         glProject `json:"project"`
+}
+
+// glShortSHA is how many hex digits GitLab shows of a commit.
+const glShortSHA = 8
+
+// GitLab maps one GitLab webhook delivery (its X-Gitlab-Event and body) to
+// records, as GitHub does for GitHub's.
+func GitLab(event string, body []byte, m *Mapping) (Result, error) {
+	m = m.orZero()
+	kind := map[string]string{"Pipeline Hook": "pipeline", "Job Hook": "build", "Deployment Hook": "deployment"}[event]
+	if kind == "" && (event == "" || event == "System Hook") {
+		// System hooks carry several kinds under one header.
+		var p struct {
+			ObjectKind string `json:"object_kind"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Result{}, fmt.Errorf("payload: %w", err)
+		}
+		kind = p.ObjectKind
+	}
+	var (
+		r   Result
+		err error
+	)
+	switch kind {
+	case "pipeline":
+		var p glPipeline
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Result{}, fmt.Errorf("Pipeline Hook payload: %w", err)
+		}
+		r, err = gitlabPipeline(&p, m)
+	case "build":
+		var p glJob
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Result{}, fmt.Errorf("Job Hook payload: %w", err)
+		}
+		r, err = gitlabJob(&p, m)
+	case "deployment":
+		var p glDeployment
+		if err := json.Unmarshal(body, &p); err != nil {
+			return Result{}, fmt.Errorf("Deployment Hook payload: %w", err)
+		}
+		r, err = gitlabDeployment(&p, m)
+	default:
+		return ignored("event %q is not used (send Pipeline, Job and Deployment events)", event), nil
+	}
+	if err != nil || r.Ignored != "" {
+		return r, err
+	}
+	return r.validate()
+}
+
+// glComponent maps a GitLab project: by its path ("group/api"), its last
+// segment ("api", the repository's name) or its display name.
+func (m *Mapping) glComponent(p glProject, fallbackName string) string {
+	slug := path.Base(p.PathWithNamespace)
+	if p.PathWithNamespace == "" {
+		slug = p.Name
+	}
+	if slug == "" || slug == "." {
+		slug = fallbackName
+	}
+	if c, ok := lookup(m.Components, p.PathWithNamespace, slug, p.Name); ok {
+		return c
+	}
+	return slug
+}
+
+// glEnd is the terminal status of a finished pipeline or job, "" while it
+// has not finished.
+func glEnd(status string) string {
+	switch status {
+	case "success":
+		return "finished"
+	case "failed":
+		return "failed"
+	case "canceled", "cancelled":
+		return "cancelled"
+	}
+	return ""
+}
+
+// gitlabPipeline maps a Pipeline Hook: each job that has started becomes a
+// step at its started_at, named after the job; a finished pipeline adds
+// its end at finished_at. Every status change of the pipeline sends the
+// jobs so far, and the keys (job id; pipeline id and status) make the
+// repeats no-ops.
+func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
+	a := &p.Attrs
+	if a.ID == 0 {
+		return Result{}, fmt.Errorf("object_attributes.id is missing")
+	}
+	if !matches(m.Deploys.Workflows, a.Name) {
+		return ignored("pipeline %q is not a deploy in the mapping file", a.Name), nil
+	}
+	env := ""
+	for _, b := range p.Builds {
+		if b.Environment != nil && b.Environment.Name != "" && matches(m.Deploys.Jobs, b.Name) {
+			env = b.Environment.Name
+			break
+		}
+	}
+	env = m.environment(env, a.Name)
+	if !matches(m.Deploys.Environments, env) {
+		return ignored("environment %q is not a deploy in the mapping file", env), nil
+	}
+	base := model.StepInput{
+		Component:   m.glComponent(p.Project, ""),
+		Version:     version(a.Ref, a.Tag, a.SHA, glShortSHA),
+		Owner:       p.User.Username,
+		Environment: env,
+	}
+	var r Result
+	last := ""
+	for _, b := range p.Builds {
+		if b.StartedAt == "" || !matches(m.Deploys.Jobs, b.Name) {
+			continue
+		}
+		at, err := parseTime("builds.started_at", b.StartedAt)
+		if err != nil {
+			return Result{}, err
+		}
+		if b.FinishedAt > last {
+			last = b.FinishedAt
+		}
+		in := base
+		in.Status, in.Time = b.Name, at
+		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + strconv.FormatInt(b.ID, 10) + ":start"})
+	}
+	if len(m.Deploys.Jobs) > 0 && len(r.Records) == 0 {
+		return ignored("pipeline %d has no job that is a deploy in the mapping file", a.ID), nil
+	}
+	if end := glEnd(a.Status); end != "" {
+		finished := a.FinishedAt
+		if finished == "" {
+			finished = last // a canceled pipeline may have no finished_at
+		}
+		at, err := parseTime("object_attributes.finished_at", finished)
+		if err != nil {
+			return Result{}, err
+		}
+		if !at.IsZero() {
+			in := base
+			in.Status, in.Time = end, at
+			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:pipeline:" + strconv.FormatInt(a.ID, 10) + ":" + a.Status})
+		}
+	}
+	if len(r.Records) == 0 {
+		return ignored("pipeline %d (%s) has no started job yet", a.ID, a.Status), nil
+	}
+	return r, nil
+}
+
+// gitlabJob maps a Job Hook: a started job becomes a step at its
+// started_at (the same record, under the same key, as in the Pipeline
+// Hook); a failed job that may not fail, or a canceled one, ends the
+// deployment at its finished_at. A job's success does not: the pipeline's
+// end does.
+func gitlabJob(p *glJob, m *Mapping) (Result, error) {
+	if p.BuildID == 0 {
+		return Result{}, fmt.Errorf("build_id is missing")
+	}
+	if !matches(m.Deploys.Jobs, p.BuildName) {
+		return ignored("job %q is not a deploy in the mapping file", p.BuildName), nil
+	}
+	env := ""
+	if p.Environment != nil {
+		env = p.Environment.Name
+	}
+	env = m.environment(env, "")
+	if !matches(m.Deploys.Environments, env) {
+		return ignored("environment %q is not a deploy in the mapping file", env), nil
+	}
+	base := model.StepInput{
+		Component:   m.glComponent(p.Project, path.Base(p.ProjectName)),
+		Version:     version(p.Ref, p.Tag, p.SHA, glShortSHA),
+		Owner:       p.User.Username,
+		Environment: env,
+	}
+	id := strconv.FormatInt(p.BuildID, 10)
+	var r Result
+	if p.StartedAt != "" {
+		at, err := parseTime("build_started_at", p.StartedAt)
+		if err != nil {
+			return Result{}, err
+		}
+		in := base
+		in.Status, in.Time = p.BuildName, at
+		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":start"})
+	}
+	if end := glEnd(p.BuildStatus); end != "" && end != "finished" && !p.AllowFailure {
+		at, err := parseTime("build_finished_at", p.FinishedAt)
+		if err != nil {
+			return Result{}, err
+		}
+		if !at.IsZero() {
+			in := base
+			in.Status, in.Time = end, at
+			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":" + p.BuildStatus})
+		}
+	}
+	if len(r.Records) == 0 {
+		return ignored("job %d (%s) has not started", p.BuildID, p.BuildStatus), nil
+	}
+	return r, nil
+}
+
+// gitlabDeployment maps a Deployment Hook: each status change becomes a
+// step at status_changed_at, success → finished, failed → failed,
+// canceled → cancelled, the others (running, …) by name.
+func gitlabDeployment(p *glDeployment, m *Mapping) (Result, error) {
+	if p.DeploymentID == 0 || p.Status == "" {
+		return Result{}, fmt.Errorf("deployment_id and status are required")
+	}
+	env := m.environment(p.Environment, "")
+	if !matches(m.Deploys.Environments, env) {
+		return ignored("environment %q is not a deploy in the mapping file", env), nil
+	}
+	at, err := parseTime("status_changed_at", p.StatusChangedAt)
+	if err != nil {
+		return Result{}, err
+	}
+	if at.IsZero() {
+		return Result{}, fmt.Errorf("status_changed_at is missing")
+	}
+	status := glEnd(p.Status)
+	if status == "" {
+		status = strings.ToLower(p.Status)
+	}
+	in := model.StepInput{
+		Component:   m.glComponent(p.Project, ""),
+		Version:     version(p.Ref, false, p.ShortSHA, glShortSHA),
+		Owner:       p.User.Username,
+		Status:      status,
+		Environment: env,
+		Time:        at,
+	}
+	key := "gitlab:deployment:" + strconv.FormatInt(p.DeploymentID, 10) + ":" + strings.ToLower(p.Status)
+	return Result{Records: []Record{{Step: in, Key: key}}}, nil
+}

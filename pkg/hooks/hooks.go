@@ -1,0 +1,240 @@
+// Package hooks turns CI webhook payloads (GitHub Actions, GitLab CI) into
+// step records. It decides nothing about HTTP or storage: pkg/server checks
+// the provider's signature, calls GitHub or GitLab here, and stores what
+// comes back, each record under its own idempotency key.
+package hooks
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Record is one step to store and the key that makes storing it twice a
+// no-op. Keys come from the event's identity (job id, run attempt, step
+// number, status id), never from the delivery alone: the same step shows
+// up in several deliveries (in_progress, then completed) and must be
+// stored once.
+type Record struct {
+	Step model.StepInput
+	Key  string
+}
+
+// Result is what a payload maps to: records to store, or the reason why
+// there is nothing to store (an event we do not use, a job filtered out by
+// the mapping, a payload missing what a step needs).
+type Result struct {
+	Records []Record
+	Ignored string
+}
+
+func ignored(format string, args ...any) Result {
+	return Result{Ignored: fmt.Sprintf(format, args...)}
+}
+
+// Mapping says which CI runs count as deploys and how their names map to
+// steps' components and environments. The zero Mapping takes every run and
+// maps component = repository name, environment = the deployment's or
+// job's environment, else the workflow (pipeline) name.
+type Mapping struct {
+	// Deploys filters: when a list is not empty, a run counts only when
+	// its name matches one of its patterns (path.Match globs, compared
+	// case-insensitively).
+	Deploys struct {
+		Workflows    []string `yaml:"workflows"`
+		Jobs         []string `yaml:"jobs"`
+		Environments []string `yaml:"environments"`
+	} `yaml:"deploys"`
+	// Components maps a repository, by full name ("org/api") or name
+	// ("api"), to a component.
+	Components map[string]string `yaml:"components"`
+	// Environments maps an environment or workflow (pipeline) name to the
+	// environment to record.
+	Environments map[string]string `yaml:"environments"`
+}
+
+// LoadMapping reads a mapping file (YAML).
+func LoadMapping(file string) (*Mapping, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMapping(b)
+}
+
+// ParseMapping parses a mapping file's YAML; unknown keys are errors, so a
+// typo does not silently turn a filter off.
+func ParseMapping(b []byte) (*Mapping, error) {
+	var m Mapping
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil && err.Error() != "EOF" {
+		return nil, fmt.Errorf("mapping file: %w", err)
+	}
+	for _, list := range [][]string{m.Deploys.Workflows, m.Deploys.Jobs, m.Deploys.Environments} {
+		for _, p := range list {
+			if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+				return nil, fmt.Errorf("mapping file: pattern %q: %w", p, err)
+			}
+		}
+	}
+	return &m, nil
+}
+
+// matches reports whether name matches one of patterns, or patterns is
+// empty (no filter).
+func matches(patterns []string, name string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	name = strings.ToLower(name)
+	for _, p := range patterns {
+		if ok, _ := path.Match(strings.ToLower(p), name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup finds key in m, exactly or case-insensitively.
+func lookup(m map[string]string, keys ...string) (string, bool) {
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if v, ok := m[k]; ok {
+			return v, true
+		}
+		for mk, v := range m {
+			if strings.EqualFold(mk, k) {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (m *Mapping) orZero() *Mapping {
+	if m == nil {
+		return &Mapping{}
+	}
+	return m
+}
+
+// component maps a repository to a component: the mapping file's entry for
+// its full name or name, else its name.
+func (m *Mapping) component(fullName, name string) string {
+	if c, ok := lookup(m.Components, fullName, name); ok {
+		return c
+	}
+	if name == "" {
+		_, name, _ = strings.Cut(fullName, "/")
+	}
+	return name
+}
+
+// environment maps the run's environment (else its workflow name) through
+// the mapping file's environments.
+func (m *Mapping) environment(env, workflow string) string {
+	if e, ok := lookup(m.Environments, env, workflow); ok {
+		return e
+	}
+	if env != "" {
+		return env
+	}
+	return workflow
+}
+
+// versionLike matches refs that name a release: v1, 1.2.3, v2.0.0-rc.1.
+var versionLike = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*([-+.][0-9A-Za-z.-]+)?$`)
+
+// version is the tag when the run is of one, else the short commit.
+// GitHub's job and deployment payloads do not say whether their ref is a
+// tag, so a ref that looks like a version (v1.2.3, 2.0) counts as one.
+func version(ref string, isTag bool, sha string, short int) string {
+	ref = strings.TrimPrefix(ref, "refs/tags/")
+	if ref != "" && (isTag || versionLike.MatchString(ref)) {
+		return ref
+	}
+	if len(sha) > short {
+		return sha[:short]
+	}
+	return sha
+}
+
+// VerifyGitHubSignature reports whether header ("sha256=HEX", GitHub's
+// X-Hub-Signature-256) is the HMAC-SHA256 of body keyed with secret. The
+// digests are compared in constant time.
+func VerifyGitHubSignature(secret, header string, body []byte) bool {
+	hexSum, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || secret == "" {
+		return false
+	}
+	got, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// SignGitHub returns the X-Hub-Signature-256 value of body: what GitHub
+// sends, for tests and for trying a hook locally.
+func SignGitHub(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifyGitLabToken reports whether presented is the configured token,
+// comparing SHA-256 digests in constant time so neither the token's
+// content nor its length leaks through timing.
+func VerifyGitLabToken(token, presented string) bool {
+	if token == "" {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(presented))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// parseTime reads the times CI providers send: RFC 3339 (GitHub, GitLab's
+// *_iso fields) and GitLab's "2021-04-28 21:50:00 UTC" and
+// "2021-04-28 21:50:00 +0200". An empty value is the zero time.
+func parseTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05.999999999 -0700", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s %q is not a time (want RFC 3339 or \"YYYY-MM-DD hh:mm:ss UTC\")", field, v)
+}
+
+// validate checks every record as POST /v1/steps would, so that nothing
+// is stored from a payload one of whose steps would be refused.
+func (r Result) validate() (Result, error) {
+	for i := range r.Records {
+		r.Records[i].Step = r.Records[i].Step.Normalized()
+		if err := r.Records[i].Step.Validate(); err != nil {
+			return Result{}, fmt.Errorf("step %q: %s", r.Records[i].Step.Status, model.ErrorMessage(err))
+		}
+		if err := model.ValidateIdempotencyKey(r.Records[i].Key); err != nil {
+			return Result{}, fmt.Errorf("step %q: %s", r.Records[i].Step.Status, model.ErrorMessage(err))
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,52 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/steps-dev/steps/pkg/hooks"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// handleGitHubHook serves POST /v1/hooks/github: GitHub webhook deliveries
+// (workflow_job, deployment_status, ping). The X-Hub-Signature-256 HMAC of
+// the raw body with the configured secret authorises it; without a secret
+// configured the route does not exist (404).
+func (s *Server) handleGitHubHook(w http.ResponseWriter, r *http.Request) {
+	if s.githubSecret == "" {
+		s.handleNotFound(w, r)
+		return
+	}
+	body, err := s.readHookBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !hooks.VerifyGitHubSignature(s.githubSecret, r.Header.Get("X-Hub-Signature-256"), body) {
+		s.metrics.hookEvents.WithLabelValues("github", "refused").Inc()
+		s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "X-Hub-Signature-256 is missing or does not match the configured secret"))
+		return
+	}
+	event := r.Header.Get("X-GitHub-Event")
+	if event == "ping" {
+		s.writeJSON(w, r, http.StatusOK, map[string]string{"ok": "pong"})
+		return
+	}
+	// GitHub sends application/json, or a form whose payload field holds
+	// the JSON when the hook is set to application/x-www-form-urlencoded.
+	switch mediaType(r) {
+	case "application/json":
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil || form.Get("payload") == "" {
+			s.writeError(w, r, model.Invalid("payload", "a form-encoded delivery must carry the JSON in its payload field"))
+			return
+		}
+		body = []byte(form.Get("payload"))
+	default:
+		s.writeError(w, r, unsupportedBody(r, "application/json"))
+		return
+	}
+	res, err := hooks.GitHub(event, body, s.hookMapping)
+	s.storeHook(w, r, "github", event, res, err)
+}

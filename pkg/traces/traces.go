@@ -1,0 +1,376 @@
+// Package traces exports finished deployments to an OpenTelemetry
+// collector over OTLP/HTTP: one span per deployment (the pipeline run)
+// with a child span per step, named by the CI/CD semantic conventions.
+//
+// Exporting never holds up a write. The server hands over each stored step
+// (StepStored, which never blocks); a terminal step queues its deployment
+// in a bounded queue, and one goroutine reads the deployment back, builds
+// its spans and sends them in batches. A full queue or a failed export
+// drops spans and counts them (steps_otlp_dropped_spans_total), never a
+// step.
+package traces
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Deployments is what the exporter reads: the store's deployments.
+type Deployments interface {
+	EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error
+}
+
+// Defaults of Config.
+const (
+	DefaultQueue       = 1024            // deployments waiting to be exported
+	DefaultBatchSpans  = 512             // spans per export request
+	DefaultBatchDelay  = 2 * time.Second // longest wait before a partial batch goes
+	DefaultTimeout     = 10 * time.Second
+	maxStepsPerTrace   = 1000 // child spans of one deployment
+	instrumentationURI = "github.com/steps-dev/steps/pkg/traces"
+)
+
+// Config configures an Exporter. Store and Rules are required; Endpoint or
+// the OTEL_EXPORTER_OTLP_ENDPOINT environment variable says where to send.
+type Config struct {
+	// Endpoint is the collector's base URL (as OTEL_EXPORTER_OTLP_ENDPOINT:
+	// "http://collector:4318"); traces go to its /v1/traces. Empty means
+	// the exporter's own reading of the OTEL_EXPORTER_OTLP_* variables.
+	// OTEL_EXPORTER_OTLP_HEADERS adds headers either way.
+	Endpoint   string
+	Store      Deployments
+	Rules      model.DeploymentRules
+	Logger     *slog.Logger
+	Queue      int
+	BatchSpans int
+	BatchDelay time.Duration
+	Timeout    time.Duration
+	// Exporter replaces the OTLP/HTTP exporter (tests).
+	Exporter sdktrace.SpanExporter
+}
+
+// Exporter sends finished deployments as traces. Create it with New, hand
+// it stored steps with StepStored, and Close it to flush.
+type Exporter struct {
+	cfg      Config
+	exporter sdktrace.SpanExporter
+	queue    chan model.Step
+	done     chan struct{}
+	closing  sync.Once
+	log      *slog.Logger
+
+	exported prometheus.Counter
+	dropped  *prometheus.CounterVec
+}
+
+// New starts an exporter.
+func New(cfg Config) (*Exporter, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.BatchSpans <= 0 {
+		cfg.BatchSpans = DefaultBatchSpans
+	}
+	if cfg.BatchDelay <= 0 {
+		cfg.BatchDelay = DefaultBatchDelay
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	exp := cfg.Exporter
+	if exp == nil {
+		var opts []otlptracehttp.Option
+		if cfg.Endpoint != "" {
+			u, err := url.Parse(cfg.Endpoint)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", cfg.Endpoint)
+			}
+			if u.Path == "" || u.Path == "/" {
+				u.Path = "/v1/traces"
+			}
+			opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
+		}
+		opts = append(opts, otlptracehttp.WithTimeout(cfg.Timeout),
+			// We retry by dropping: a collector down for minutes must not
+			// hold the batches behind it.
+			otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+		var err error
+		if exp, err = otlptracehttp.New(context.Background(), opts...); err != nil {
+			return nil, fmt.Errorf("OTLP exporter: %w", err)
+		}
+	}
+	e := &Exporter{
+		cfg:      cfg,
+		exporter: exp,
+		queue:    make(chan model.Step, cfg.Queue),
+		done:     make(chan struct{}),
+		log:      cfg.Logger,
+		exported: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "steps_otlp_exported_spans_total",
+			Help: "Spans of finished deployments sent to the OTLP collector.",
+		}),
+		dropped: newDropped(),
+	}
+	go e.run()
+	return e, nil
+}
+
+func newDropped() *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "steps_otlp_dropped_total",
+		Help: "What was not exported, by reason: queue (a finished deployment met a full export queue), export (spans the collector refused or could not be reached for), read (a deployment that could not be read back).",
+	}, []string{"reason"})
+	for _, r := range []string{"queue", "export", "read"} {
+		c.WithLabelValues(r)
+	}
+	return c
+}
+
+// Describe and Collect make the exporter's counters a Prometheus collector.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	e.exported.Describe(ch)
+	e.dropped.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.exported.Collect(ch)
+	e.dropped.Collect(ch)
+}
+
+// StepStored is told of each stored step. A terminal one queues its
+// deployment for export; a full queue drops it. It never blocks.
+func (e *Exporter) StepStored(step model.Step) {
+	if e.cfg.Rules.Outcome(step.Status) == model.OutcomeInProgress {
+		return
+	}
+	select {
+	case e.queue <- step:
+	default:
+		e.dropped.WithLabelValues("queue").Inc()
+	}
+}
+
+// Close exports what is queued (within the exporter's timeout) and stops.
+func (e *Exporter) Close(ctx context.Context) error {
+	e.closing.Do(func() { close(e.queue) })
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return e.exporter.Shutdown(ctx)
+}
+
+// run builds the spans of each queued deployment and sends them in
+// batches: when a batch is full, or BatchDelay after its first span.
+func (e *Exporter) run() {
+	defer close(e.done)
+	var batch []sdktrace.ReadOnlySpan
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+		err := e.exporter.ExportSpans(ctx, batch)
+		cancel()
+		if err != nil {
+			e.dropped.WithLabelValues("export").Add(float64(len(batch)))
+			e.log.Warn("OTLP export failed; spans dropped", "spans", len(batch), "err", err)
+		} else {
+			e.exported.Add(float64(len(batch)))
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case step, ok := <-e.queue:
+			if !ok {
+				flush()
+				return
+			}
+			spans, err := e.spans(step)
+			if err != nil {
+				e.dropped.WithLabelValues("read").Inc()
+				e.log.Warn("OTLP export: deployment not read", "step", step.ID, "err", err)
+				continue
+			}
+			if len(batch) == 0 {
+				timer.Reset(e.cfg.BatchDelay)
+			}
+			batch = append(batch, spans...)
+			if len(batch) >= e.cfg.BatchSpans {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// spans reads back the deployment that step ended and makes its spans.
+func (e *Exporter) spans(step model.Step) ([]sdktrace.ReadOnlySpan, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
+	defer cancel()
+	f := model.DeploymentFilter{Filter: model.Filter{Component: step.Component, Version: step.Version, Environment: step.Environment,
+		Since: step.Time.Add(-366 * 24 * time.Hour), Until: step.Time}}
+	var found *model.Deployment
+	err := e.cfg.Store.EachDeployment(ctx, f, e.cfg.Rules, time.Now(), func(d *model.Deployment) error {
+		if d.Environment != step.Environment {
+			return nil
+		}
+		for _, p := range d.Steps {
+			if p.ID == step.ID {
+				// The store may reuse d and its steps for the next one.
+				c := *d
+				c.Steps = append([]model.Phase(nil), d.Steps...)
+				found = &c
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no deployment holds step %d", step.ID)
+	}
+	return Spans(found), nil
+}
+
+// Spans makes the trace of a deployment: a root span for the run, from its
+// first step to its last, and a child span per step, each lasting its
+// phase. IDs are derived from the deployment's identity, so the same
+// deployment exported twice is the same trace.
+func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
+	runID := fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt)
+	sum := sha256.Sum256([]byte(runID))
+	var traceID trace.TraceID
+	copy(traceID[:], sum[:16])
+	spanID := func(i int) trace.SpanID {
+		s := sha256.Sum256(fmt.Appendf(nil, "%s/%d", runID, i))
+		var id trace.SpanID
+		copy(id[:], s[:8])
+		return id
+	}
+	res := resource.NewSchemaless(
+		attribute.String("service.name", d.Component),
+		attribute.String("service.version", d.Version),
+	)
+	scope := instrumentation.Scope{Name: instrumentationURI}
+	root := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID(-1), TraceFlags: trace.FlagsSampled})
+
+	steps := d.Steps
+	if len(steps) > maxStepsPerTrace {
+		steps = steps[:maxStepsPerTrace]
+	}
+	last := ""
+	if len(d.Steps) > 0 {
+		last = d.Steps[len(d.Steps)-1].Status
+	}
+	result := pipelineResult(d.Outcome, last)
+	end := d.StartedAt
+	if d.FinishedAt != nil {
+		end = *d.FinishedAt
+	}
+	status := sdktrace.Status{Code: codes.Ok}
+	if d.Outcome == model.OutcomeFailure {
+		status = sdktrace.Status{Code: codes.Error, Description: last}
+	}
+	env := []attribute.KeyValue{}
+	if d.Environment != "" {
+		env = append(env, attribute.String("deployment.environment.name", d.Environment))
+	}
+	stubs := []tracetest.SpanStub{{
+		Name:        "deploy " + d.Component,
+		SpanContext: root,
+		SpanKind:    trace.SpanKindInternal,
+		StartTime:   d.StartedAt,
+		EndTime:     end,
+		Attributes: append([]attribute.KeyValue{
+			attribute.String("cicd.pipeline.name", "deploy "+d.Component),
+			attribute.String("cicd.pipeline.result", result),
+			attribute.String("cicd.pipeline.run.id", runID),
+			attribute.String("service.name", d.Component),
+			attribute.String("service.version", d.Version),
+			attribute.String("enduser.id", d.Owner),
+		}, env...),
+		Status:               status,
+		Resource:             res,
+		InstrumentationScope: scope,
+	}}
+	for i, p := range steps {
+		stepEnd := p.Time
+		if p.DurationSeconds != nil {
+			stepEnd = p.Time.Add(time.Duration(*p.DurationSeconds * float64(time.Second)))
+		}
+		// The phase before a failing end is the one that failed.
+		taskResult := "success"
+		switch {
+		case i == len(d.Steps)-1:
+			taskResult = result
+		case i == len(d.Steps)-2 && d.Outcome == model.OutcomeFailure:
+			taskResult = "failure"
+		}
+		st := sdktrace.Status{}
+		if taskResult == "failure" {
+			st = sdktrace.Status{Code: codes.Error}
+		}
+		stubs = append(stubs, tracetest.SpanStub{
+			Name:        p.Status,
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID(i), TraceFlags: trace.FlagsSampled}),
+			Parent:      root,
+			SpanKind:    trace.SpanKindInternal,
+			StartTime:   p.Time,
+			EndTime:     stepEnd,
+			Attributes: []attribute.KeyValue{
+				attribute.String("cicd.pipeline.task.name", p.Status),
+				attribute.String("cicd.pipeline.task.run.result", taskResult),
+				attribute.String("cicd.pipeline.task.run.id", fmt.Sprint(p.ID)),
+			},
+			Status:               st,
+			Resource:             res,
+			InstrumentationScope: scope,
+		})
+	}
+	return tracetest.SpanStubs(stubs).Snapshots()
+}
+
+// pipelineResult is the cicd.pipeline.result of a deployment: success,
+// failure, or cancellation when it ended with a cancel.
+func pipelineResult(outcome, last string) string {
+	switch {
+	case outcome == model.OutcomeSuccess:
+		return "success"
+	case strings.HasPrefix(model.FoldStatus(last), "cancel") || strings.HasPrefix(model.FoldStatus(last), "abort"):
+		return "cancellation"
+	case strings.Contains(model.FoldStatus(last), "timeout") || strings.Contains(model.FoldStatus(last), "timed"):
+		return "timeout"
+	default:
+		return "failure"
+	}
+}

@@ -1,0 +1,242 @@
+package traces
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// collector is an OTLP/HTTP receiver: it decodes the protobuf requests
+// that reach /v1/traces and keeps their spans.
+type collector struct {
+	mu      sync.Mutex
+	spans   []*tracepb.Span
+	res     map[string]map[string]string // span id → resource attributes
+	headers http.Header
+}
+
+func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "want protobuf on /v1/traces", http.StatusNotFound)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	var req collectortrace.ExportTraceServiceRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.headers = r.Header.Clone()
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, sp := range ss.Spans {
+				c.spans = append(c.spans, sp)
+				c.res[hex.EncodeToString(sp.SpanId)] = attrs(rs.Resource.Attributes)
+			}
+		}
+	}
+	b, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Write(b) //nolint:errcheck // test receiver
+}
+
+func attrs(kvs []*commonpb.KeyValue) map[string]string {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value.GetStringValue()
+	}
+	return m
+}
+
+func fmtAttrs(m map[string]string) string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + m[k] + " ")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func post(t *testing.T, url, query string) {
+	t.Helper()
+	res, err := http.Post(url+"/v1/steps?"+query, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s = %d", query, res.StatusCode)
+	}
+}
+
+func TestFinishedDeploymentIsExportedAsATrace(t *testing.T) {
+	col := &collector{res: map[string]map[string]string{}}
+	otlp := httptest.NewServer(col)
+	defer otlp.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=payments")
+
+	st := testdb.Open(t, testdb.SQLite(t))
+	rules := model.DefaultDeploymentRules()
+	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: rules, BatchDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp}))
+	defer api.Close()
+
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
+	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=build&time="+at(0))
+	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=migrate&time="+at(2*time.Minute))
+	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=rollout&time="+at(3*time.Minute))
+	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=failed&time="+at(7*time.Minute))
+	post(t, api.URL, "component=web&version=9&owner=bo&status=build&time="+at(0)) // in progress: not exported
+
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.spans) != 5 {
+		t.Fatalf("collector got %d spans, want 5 (a deployment and its 4 steps)", len(col.spans))
+	}
+	sort.Slice(col.spans, func(i, j int) bool {
+		return col.spans[i].StartTimeUnixNano < col.spans[j].StartTimeUnixNano || len(col.spans[i].ParentSpanId) < len(col.spans[j].ParentSpanId)
+	})
+	var root *tracepb.Span
+	for _, sp := range col.spans {
+		if len(sp.ParentSpanId) == 0 {
+			root = sp
+		}
+	}
+	if root == nil {
+		t.Fatal("no root span")
+	}
+	ra := attrs(root.Attributes)
+	for k, want := range map[string]string{"cicd.pipeline.name": "deploy api", "cicd.pipeline.result": "failure",
+		"cicd.pipeline.run.id": "api/1.2.0/production#1", "deployment.environment.name": "production",
+		"service.name": "api", "service.version": "1.2.0"} {
+		if ra[k] != want {
+			t.Errorf("root %s = %q, want %q", k, ra[k], want)
+		}
+	}
+	if res := col.res[hex.EncodeToString(root.SpanId)]; res["service.name"] != "api" || res["service.version"] != "1.2.0" {
+		t.Errorf("resource %v", res)
+	}
+	if !time.Unix(0, int64(root.StartTimeUnixNano)).Equal(t0) || time.Unix(0, int64(root.EndTimeUnixNano)).Sub(t0) != 7*time.Minute {
+		t.Errorf("root span from %v to %v", time.Unix(0, int64(root.StartTimeUnixNano)).UTC(), time.Unix(0, int64(root.EndTimeUnixNano)).UTC())
+	}
+	if root.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+		t.Errorf("root status %v", root.Status)
+	}
+	type child struct {
+		name, result string
+		start, dur   time.Duration
+	}
+	var got []child
+	for _, sp := range col.spans {
+		if len(sp.ParentSpanId) == 0 {
+			continue
+		}
+		if !bytes.Equal(sp.ParentSpanId, root.SpanId) || !bytes.Equal(sp.TraceId, root.TraceId) {
+			t.Errorf("span %s is not a child of the deployment", sp.Name)
+		}
+		a := attrs(sp.Attributes)
+		if a["cicd.pipeline.task.name"] != sp.Name {
+			t.Errorf("span %s task name %q", sp.Name, a["cicd.pipeline.task.name"])
+		}
+		got = append(got, child{sp.Name, a["cicd.pipeline.task.run.result"],
+			time.Unix(0, int64(sp.StartTimeUnixNano)).Sub(t0), time.Duration(sp.EndTimeUnixNano - sp.StartTimeUnixNano)})
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].start < got[j].start })
+	want := []child{{"build", "success", 0, 2 * time.Minute}, {"migrate", "success", 2 * time.Minute, time.Minute},
+		{"rollout", "failure", 3 * time.Minute, 4 * time.Minute}, {"failed", "failure", 7 * time.Minute, 0}}
+	if len(got) != len(want) {
+		t.Fatalf("children %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("child %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// The tree, for the eye (go test -v).
+	tree := "\n" + root.Name + "  " + time.Duration(root.EndTimeUnixNano-root.StartTimeUnixNano).String() + "  " + fmtAttrs(ra)
+	for _, c := range got {
+		tree += "\n  └ " + c.name + "  +" + c.start.String() + "  " + c.dur.String() + "  result=" + c.result
+	}
+	t.Log(tree)
+	if col.headers.Get("x-team") != "payments" {
+		t.Errorf("OTEL_EXPORTER_OTLP_HEADERS not sent: %v", col.headers)
+	}
+	if n := testutil.ToFloat64(exp.exported); n != 5 {
+		t.Errorf("exported counter %v", n)
+	}
+}
+
+// TestUnreachableCollectorCostsSpansNotSteps: writes succeed at once, and
+// the spans that could not go are counted.
+func TestUnreachableCollectorCostsSpansNotSteps(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	url := dead.URL
+	dead.Close()
+	st := testdb.Open(t, testdb.SQLite(t))
+	exp, err := New(Config{Endpoint: url, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 10 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp}))
+	defer api.Close()
+	start := time.Now()
+	for i := range 20 {
+		post(t, api.URL, "component=api&owner=ana&status=build&version=v"+strings.Repeat("1", i+1))
+		post(t, api.URL, "component=api&owner=ana&status=finished&version=v"+strings.Repeat("1", i+1))
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("40 writes took %v with the collector down", took)
+	}
+	exp.Close(context.Background()) //nolint:errcheck // the collector is down
+	if n := testutil.ToFloat64(exp.dropped.WithLabelValues("export")); n != 60 {
+		t.Errorf("dropped spans %v, want 60 (20 deployments of 3 spans)", n)
+	}
+	n := 0
+	st.ListSteps(context.Background(), model.Filter{}, func(model.Step) error { n++; return nil }) //nolint:errcheck // counted below
+	if n != 40 {
+		t.Errorf("%d steps stored, want 40", n)
+	}
+}
+
+func TestFullQueueDropsAndCounts(t *testing.T) {
+	blocked := make(chan struct{})
+	e := &Exporter{cfg: Config{Rules: model.DefaultDeploymentRules()}, queue: make(chan model.Step, 1), done: blocked}
+	e.dropped = newDropped()
+	e.StepStored(model.Step{Status: "finished"})
+	e.StepStored(model.Step{Status: "finished"})
+	e.StepStored(model.Step{Status: "build"}) // not terminal: not queued
+	if n := testutil.ToFloat64(e.dropped.WithLabelValues("queue")); n != 1 {
+		t.Errorf("queue drops %v, want 1", n)
+	}
+}
