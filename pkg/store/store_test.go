@@ -505,3 +505,14 @@ func TestMissingMySQLDatabaseIsNotAnOutage(t *testing.T) {
 		t.Errorf("Open of a missing database = %v; want a non-temporary error saying to create it", err)
 	}
 }
+
+// TestSQLiteDriverIsModernc: the SQLite file is opened with modernc's
+// pure-Go driver whether cgo is on or not (the tests run with cgo, as -race
+// needs it), because the store translates modernc's error codes only; a
+// shim would pick cgo's mattn driver here.
+func TestSQLiteDriverIsModernc(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	if got, want := fmt.Sprintf("%T", st.DB().Driver()), "*sqlite.Driver"; got != want {
+		t.Errorf("SQLite driver = %s, want modernc.org/sqlite's %s", got, want)
+	}
+}
