@@ -27,6 +27,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
 		{"GET", "/v1/changes", ScopeRead, http.HandlerFunc(s.handleChanges)},
 		{"GET", "/v1/rules", ScopeRead, http.HandlerFunc(s.handleRules)},
+		{"GET", "/v1/values", ScopeRead, http.HandlerFunc(s.handleValues)},
 		// Probes, metrics and the API description stay open: orchestrators
 		// and Prometheus call them without credentials, and they show no
 		// steps, only health and counts.
