@@ -505,3 +505,51 @@ func TestDashboardStoreFailure(t *testing.T) {
 		t.Errorf("page after a store failure:\n%s", p.body)
 	}
 }
+
+// listlessStore refuses to list deployments: a page that needs one
+// deployment must look it up, not list them all.
+type listlessStore struct {
+	*store.Store
+}
+
+func (listlessStore) ListDeployments(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) (*model.DeploymentKey, error) {
+	return nil, fmt.Errorf("the deployment page listed deployments")
+}
+
+func (listlessStore) EachDeployment(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) error {
+	return fmt.Errorf("the deployment page went over the deployments")
+}
+
+// TestDeploymentPageLooksUpOneDeployment: the timeline of one deployment
+// is a direct lookup by its key, exact on the environment (empty included)
+// and the attempt.
+func TestDeploymentPageLooksUpOneDeployment(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	var ins []model.StepInput
+	for i, in := range []struct{ env, status string }{
+		{"production", "build"}, {"production", "finished"}, {"", "build"}, {"", "finished"}, {"production", "build"},
+	} {
+		ins = append(ins, model.StepInput{Component: "api", Version: "1.0", Owner: "ana", Status: in.status, Environment: in.env, Time: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Config{Store: listlessStore{st}, Now: func() time.Time { return t0.Add(time.Hour) }}))
+	defer srv.Close()
+	for path, want := range map[string]int{
+		"/ui/deployment?component=api&version=1.0&environment=production":           200,
+		"/ui/deployment?component=api&version=1.0&environment=production&attempt=2": 200,
+		"/ui/deployment?component=api&version=1.0":                                  200, // no environment
+		"/ui/deployment?component=api&version=1.0&environment=production&attempt=3": 404,
+		"/ui/deployment?component=api&version=1.0&environment=staging":              404,
+		"/ui/deployment?component=api&version=1.0&attempt=2":                        404,
+	} {
+		p := getPage(t, nil, srv.URL, path)
+		if p.status != want {
+			t.Errorf("%s = %d, want %d: %.300s", path, p.status, want, p.body)
+		}
+		if want == 200 && p.count(`<td class="bar">`) == 0 {
+			t.Errorf("%s shows no phase", path)
+		}
+	}
+}

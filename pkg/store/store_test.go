@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -589,4 +590,47 @@ func TestValuesSeekTheIndex(t *testing.T) {
 			t.Errorf("%s: plan %q, want a covering index seek on %s", col, got, col)
 		}
 	}
+}
+
+// TestFindDeployment: one deployment by its key, as ListDeployments shows
+// it, or ENOTFOUND; on every database.
+func TestFindDeployment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		st := testdb.Open(t, fresh(t))
+		at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		var ins []model.StepInput
+		for i, status := range []string{"build", "finished", "build", "tests"} {
+			ins = append(ins, model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: status, Environment: "production", Time: at.Add(time.Duration(i) * time.Minute)})
+		}
+		if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		rules, now := model.DefaultDeploymentRules(), at.Add(time.Hour)
+		var listed []*model.Deployment
+		if _, err := st.ListDeployments(t.Context(), model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			listed = append(listed, d)
+			return nil
+		}); err != nil || len(listed) != 2 {
+			t.Fatalf("ListDeployments: %d, %v", len(listed), err)
+		}
+		for _, want := range listed {
+			got, err := st.FindDeployment(t.Context(), want.Key(), rules, now)
+			if err != nil {
+				t.Fatalf("FindDeployment(%+v): %v", want.Key(), err)
+			}
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Errorf("FindDeployment(%+v) = %s, want %s", want.Key(), g, w)
+			}
+		}
+		for _, key := range []model.DeploymentKey{
+			{Component: "api", Version: "1", Environment: "production", Attempt: 3},
+			{Component: "api", Version: "1", Environment: "", Attempt: 1},
+		} {
+			if _, err := st.FindDeployment(t.Context(), key, rules, now); model.ErrorCode(err) != model.ENOTFOUND {
+				t.Errorf("FindDeployment(%+v) = %v, want not found", key, err)
+			}
+		}
+	})
 }
