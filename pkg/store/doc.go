@@ -18,7 +18,7 @@
 //     does, and any per-request work above that (building SQL text,
 //     reflecting over a model) shows directly in CPU per step.
 //   - Group commit (group.go) writes concurrent single steps as one
-//     multi-row INSERT whose ids it derives from the first, and batches
+//     multi-row INSERT whose ids it computes from the first, and batches
 //     number their deployments in the same transaction (number.go); both
 //     depend on the exact statements and on driver behaviour per engine
 //     (LAST_INSERT_ID, innodb_autoinc_lock_mode).
