@@ -68,7 +68,9 @@ func TestDocsMatchTheArtifacts(t *testing.T) {
 }
 
 func TestDocsListTheMetrics(t *testing.T) {
-	src := mustRead(t, metricsFile)
+	// stepsd's metrics are registered in pkg/server, and those of the
+	// OpenTelemetry export in pkg/traces.
+	src := mustRead(t, metricsFile) + mustRead(t, tracesMetricsFile)
 	ops := mustRead(t, "../docs/operations.md")
 	served := map[string]bool{}
 	for _, m := range metricNameRE.FindAllStringSubmatch(src, -1) {
@@ -82,7 +84,7 @@ func TestDocsListTheMetrics(t *testing.T) {
 	}
 	for _, m := range metricDocRE.FindAllStringSubmatch(ops, -1) {
 		if !served[m[1]] {
-			t.Errorf("docs/operations.md lists %s, which %s does not define", m[1], metricsFile)
+			t.Errorf("docs/operations.md lists %s, which %s and %s do not define", m[1], metricsFile, tracesMetricsFile)
 		}
 	}
 	if strings.Contains(src, `NewDBStatsCollector(`) && !strings.Contains(ops, "go_sql_") {

@@ -24,10 +24,11 @@ const imageRepo = "ghcr.io/steps-dev/stepsd"
 
 // Paths of the rest of the repository, relative to deploy/.
 const (
-	stepsdDir   = "../cmd/stepsd"
-	openAPIFile = "../api/openapi.yaml"
-	metricsFile = "../pkg/server/metrics.go"
-	dockerfile  = "../Dockerfile"
+	stepsdDir         = "../cmd/stepsd"
+	openAPIFile       = "../api/openapi.yaml"
+	metricsFile       = "../pkg/server/metrics.go"
+	tracesMetricsFile = "../pkg/traces/traces.go"
+	dockerfile        = "../Dockerfile"
 )
 
 // stepsdFacts is what the stepsd source says about the settings and routes
@@ -37,6 +38,9 @@ type stepsdFacts struct {
 	source string
 	// flags are the names of the flags stepsd defines.
 	flags map[string]bool
+	// settings are the flags of stepsd's settings table, each bound to
+	// STEPSD_ and its name in capitals by one rule (setting.env).
+	settings map[string]bool
 	// listenPort is the port of the --listen default.
 	listenPort int
 	// paths are the paths of api/openapi.yaml.
@@ -44,9 +48,12 @@ type stepsdFacts struct {
 }
 
 var (
-	flagRE   = regexp.MustCompile(`\.(?:String|StringSlice|StringArray|Int|Int64|Float64|Duration|Bool)(?:Var)?(?:P)?\(\s*(?:&\w+,\s*)?"([a-z][a-z0-9-]*)"`)
-	listenRE = regexp.MustCompile(`"listen",\s*"([^"]*)"`)
-	getenvRE = regexp.MustCompile(`os\.(?:Getenv|LookupEnv)\("(STEPSD_[A-Z0-9_]+)"\)`)
+	// A flag is declared by pflag directly, or as an entry of stepsd's
+	// settings table: field("name", "key", default, …) or flag: "name".
+	flagRE    = regexp.MustCompile(`\.(?:String|StringSlice|StringArray|Int|Int64|Float64|Duration|Bool)(?:Var)?(?:P)?\(\s*(?:&\w+,\s*)?"([a-z][a-z0-9-]*)"`)
+	settingRE = regexp.MustCompile(`(?:\bfield\(\s*|\bflag:\s*)"([a-z][a-z0-9-]*)"`)
+	listenRE  = regexp.MustCompile(`field\(\s*"listen",\s*"listen",\s*"([^"]*)"`)
+	getenvRE  = regexp.MustCompile(`os\.(?:Getenv|LookupEnv)\("(STEPSD_[A-Z0-9_]+)"\)`)
 )
 
 // loadStepsd reads the facts from the stepsd source and the OpenAPI document.
@@ -64,9 +71,13 @@ func loadStepsd(t *testing.T) stepsdFacts {
 		src.WriteString(mustRead(t, f))
 		src.WriteString("\n")
 	}
-	facts := stepsdFacts{source: src.String(), flags: map[string]bool{}, paths: map[string]bool{}}
+	facts := stepsdFacts{source: src.String(), flags: map[string]bool{}, settings: map[string]bool{}, paths: map[string]bool{}}
 	for _, m := range flagRE.FindAllStringSubmatch(facts.source, -1) {
 		facts.flags[m[1]] = true
+	}
+	for _, m := range settingRE.FindAllStringSubmatch(facts.source, -1) {
+		facts.flags[m[1]] = true
+		facts.settings[m[1]] = true
 	}
 	if !facts.flags["listen"] || !facts.flags["db"] || !facts.flags["tokens"] {
 		t.Fatalf("found flags %v in %s; want at least listen, db and tokens", sortedKeys(facts.flags), stepsdDir)
@@ -99,27 +110,27 @@ func loadStepsd(t *testing.T) stepsdFacts {
 }
 
 // checkEnv reports whether stepsd reads the environment variable name: it is
-// bound from one of its flags (STEPSD_ + the flag name in upper case, - as _)
-// or read directly, and its source names it (in help text or code).
+// bound from one of the flags of its settings table (STEPSD_ + the flag name
+// in upper case, - as _), or read directly and its source names it.
 func (f stepsdFacts) checkEnv(t *testing.T, where, name string) {
 	t.Helper()
 	if !strings.HasPrefix(name, "STEPSD_") {
 		t.Errorf("%s sets %s: stepsd reads only STEPSD_* variables", where, name)
 		return
 	}
+	flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "STEPSD_"), "_", "-"))
+	if f.settings[flag] {
+		return
+	}
 	if !strings.Contains(f.source, name) {
 		t.Errorf("%s sets %s, which %s never mentions", where, name, stepsdDir)
-	}
-	flag := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "STEPSD_"), "_", "-"))
-	if f.flags[flag] {
-		return
 	}
 	for _, m := range getenvRE.FindAllStringSubmatch(f.source, -1) {
 		if m[1] == name {
 			return
 		}
 	}
-	t.Errorf("%s sets %s, but stepsd has no --%s flag and does not read it directly", where, name, flag)
+	t.Errorf("%s sets %s, but stepsd has no --%s setting and does not read it directly", where, name, flag)
 }
 
 // checkTokens checks an example STEPSD_TOKENS value against stepsd's rules:

@@ -46,7 +46,7 @@ func newBaselineCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on")
-	cmd.Flags().StringVar(&driver, "driver", "", "database/sql driver: mysql or sqliteshim")
+	cmd.Flags().StringVar(&driver, "driver", "", "database/sql driver: mysql or sqlite")
 	cmd.Flags().IntVar(&maxConns, "max-conns", 0, "database connections (default: 64 on MySQL, one per client up to c=64; 1 on SQLite, its one writer)")
 	return cmd
 }

@@ -668,7 +668,7 @@ func (b *bench) describe(ctx context.Context, root string) {
 			m["mariadb_buffer_pool"] = info["innodb_buffer_pool_size"]
 		}
 	}
-	m["sqlite"] = "modernc.org/sqlite via sqliteshim, WAL, synchronous=FULL, busy_timeout=30s"
+	m["sqlite"] = "modernc.org/sqlite as the database/sql driver `sqlite`, WAL, synchronous=FULL, busy_timeout=30s"
 	m["load_average_start"] = loadAverage()
 	if one, err := strconv.ParseFloat(strings.Fields(m["load_average_start"] + " x")[0], 64); err == nil && one > float64(runtime.NumCPU()) {
 		b.logf("warning: load average %s on %d CPUs: other work on this machine will slow and scatter the figures", m["load_average_start"], runtime.NumCPU())

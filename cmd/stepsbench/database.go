@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/uptrace/bun/driver/sqliteshim"
+	_ "modernc.org/sqlite" // the "sqlite" driver, as stepsd's store uses it
 )
 
 // Roles of a database: stepsd's, and the baseline server's beside it.
@@ -68,7 +68,7 @@ func (t sqliteTarget) baselineDSN(role string) (string, string) {
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
-	return sqliteshim.ShimName, "file:" + t.path(role) + "?" + q.Encode()
+	return "sqlite", "file:" + t.path(role) + "?" + q.Encode()
 }
 
 func (t sqliteTarget) drop(context.Context) error { return nil }

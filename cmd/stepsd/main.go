@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "stepsd: "+oneLine(err))
 	var usage usageError
-	if errors.As(err, &usage) || isCobraUsageError(err) {
+	if errors.As(err, &usage) {
 		// One line that says where the usage is, not the whole usage
 		// burying the error.
 		if cmd == nil {
@@ -73,16 +73,34 @@ func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", " ")
 }
 
-// isCobraUsageError recognises the errors cobra returns for bad flags and
-// arguments, which it does not type.
-func isCobraUsageError(err error) bool {
-	msg := err.Error()
-	for _, prefix := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "invalid argument", "flag needs an argument", "accepts ", "requires "} {
-		if strings.HasPrefix(msg, prefix) {
-			return true
+// typeUsageErrors makes every error cobra reports about how a command was
+// called a usageError, by type rather than by its message: flag errors
+// through the flag error func (inherited by every subcommand), argument
+// errors by wrapping each command's Args check. A root command without an
+// Args check reports an unknown subcommand on its own, untyped: it gets
+// cobra.NoArgs, which says the same.
+func typeUsageErrors(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageError{err}
+	})
+	if root.Args == nil {
+		root.Args = cobra.NoArgs
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageError{err}
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
 		}
 	}
-	return false
+	walk(root)
 }
 
 // options holds the settings of every subcommand, copied out of viper once
@@ -142,93 +160,207 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 	root.Flags().Bool("version", false, `print the version of stepsd, as "stepsd version" does`)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageError{err}
-	})
-
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (env STEPSD_CONFIG; default configs/stepsd.yaml when present)")
-	pf.String("db", "sqlite:steps.db", "database: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB (env STEPSD_DB)")
-	pf.String("log-level", "info", "log level: debug, info, warn, error (env STEPSD_LOG_LEVEL)")
+	addFlags(pf, true)
 	addServeFlags(root.Flags())
 
 	root.AddCommand(serve, newMigrateCmd(opts), newConfigCmd(opts), newHealthcheckCmd(opts), newVersionCmd(opts))
+	typeUsageErrors(root)
 	return root
 }
 
-func addServeFlags(fs *pflag.FlagSet) {
-	fs.String("listen", ":8080", "address to listen on (env STEPSD_LISTEN)")
-	fs.String("tokens", "", "bearer tokens, comma-separated SCOPE:TOKEN with scopes read and write, e.g. write:ci-secret,read:dash-secret (env STEPSD_TOKENS); none: the API is open")
-	fs.String("tls-cert", "", "TLS certificate file; serve HTTPS directly (env STEPSD_TLS_CERT)")
-	fs.String("tls-key", "", "TLS private key file (env STEPSD_TLS_KEY)")
-	fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body accepted (env STEPSD_MAX_BODY_BYTES)")
-	fs.Int64("max-batch-bytes", server.DefaultMaxBatchBytes, "largest POST /v1/steps/batch body accepted (env STEPSD_MAX_BATCH_BYTES)")
-	fs.Float64("rate-limit", server.DefaultRateLimit, "requests per second each client (token, or address) may make; 429 beyond; 0 turns the limit off (env STEPSD_RATE_LIMIT)")
-	fs.Int("rate-burst", server.DefaultRateBurst, "requests a client may make at once before the rate applies (env STEPSD_RATE_BURST)")
-	fs.StringSlice("success-statuses", model.DefaultSuccessStatuses, "statuses that end a deployment successfully, case-insensitive (env STEPSD_SUCCESS_STATUSES)")
-	fs.StringSlice("failure-statuses", model.DefaultFailureStatuses, "statuses that end a deployment in failure, case-insensitive (env STEPSD_FAILURE_STATUSES)")
-	fs.Duration("stuck-after", model.DefaultStuckAfter, "flag an in-progress deployment as stuck when its last step is older than this (env STEPSD_STUCK_AFTER)")
-	fs.Duration("max-future-skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be (env STEPSD_MAX_FUTURE_SKEW)")
-	fs.Duration("wait-for-db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up (env STEPSD_WAIT_FOR_DB)")
-	fs.String("sprint-start", model.DefaultSprintStart.Format(time.DateOnly), "the team's sprint calendar: first day of any sprint, YYYY-MM-DD; sprints repeat from it both ways (env STEPSD_SPRINT_START)")
-	fs.Int("sprint-days", model.DefaultSprintDays, "the team's sprint calendar: sprint length in days, 1 to 366; the default of /v1/stats and the page (env STEPSD_SPRINT_DAYS)")
-	fs.String("github-webhook-secret", "", "secret of the GitHub webhook; enables POST /v1/hooks/github (env STEPSD_GITHUB_WEBHOOK_SECRET)")
-	fs.String("gitlab-webhook-token", "", "secret token of the GitLab webhook; enables POST /v1/hooks/gitlab (env STEPSD_GITLAB_WEBHOOK_TOKEN)")
-	fs.String("hooks-mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md (env STEPSD_HOOKS_MAPPING)")
-	fs.String("otlp-endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (env OTEL_EXPORTER_OTLP_ENDPOINT or STEPSD_OTLP_ENDPOINT)")
-	fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish (env STEPSD_SHUTDOWN_TIMEOUT)")
+// setting is one stepsd setting, the one place it is declared: its flag
+// (and from it the environment variable, STEPSD_ and the flag's name in
+// capitals), its config-file key, its default and help, how it is read
+// into options and how "stepsd config" prints it. Adding a setting is
+// adding an entry to settings.
+type setting struct {
+	flag  string
+	key   string // dotted path in the config file
+	usage string // help; " (env STEPSD_…)" is added
+	// alsoEnv is a standard variable read too, after STEPSD_…
+	// (OTEL_EXPORTER_OTLP_ENDPOINT).
+	alsoEnv string
+	// everywhere puts the flag on every command (the database, the log
+	// level); the others are on the commands that read a server's
+	// settings: the root (serve), serve, config and healthcheck.
+	everywhere bool
+	define     func(fs *pflag.FlagSet, name, usage string)
+	load       func(v *viper.Viper, key string, o *options) error
+	// print is the value "stepsd config" writes at key; nil for a
+	// setting that is never printed (tokens: see configYAML).
+	print func(o *options) any
 }
 
-// configKeys maps flags to config-file keys, where they differ.
-var configKeys = map[string]string{
-	"tokens":                "auth.tokens",
-	"tls-cert":              "tls.cert",
-	"tls-key":               "tls.key",
-	"max-body-bytes":        "limits.max_body_bytes",
-	"max-batch-bytes":       "limits.max_batch_bytes",
-	"rate-limit":            "limits.rate_limit",
-	"rate-burst":            "limits.rate_burst",
-	"success-statuses":      "deployments.success_statuses",
-	"failure-statuses":      "deployments.failure_statuses",
-	"stuck-after":           "deployments.stuck_after",
-	"max-future-skew":       "limits.max_future_skew",
-	"shutdown-timeout":      "shutdown_timeout",
-	"wait-for-db":           "wait_for_db",
-	"log-level":             "log.level",
-	"sprint-start":          "sprint.start",
-	"sprint-days":           "sprint.days",
-	"github-webhook-secret": "hooks.github.secret",
-	"gitlab-webhook-token":  "hooks.gitlab.token",
-	"hooks-mapping":         "hooks.mapping",
-	"otlp-endpoint":         "otlp.endpoint",
+// env is the environment variable of s.
+func (s setting) env() string {
+	return "STEPSD_" + strings.ToUpper(strings.ReplaceAll(s.flag, "-", "_"))
 }
+
+// field is a setting kept in one field of Config, of type string, int,
+// int64, float64, time.Duration or []string, printed as it is (durations
+// as 1m30s, lists in flow style).
+func field[T string | int | int64 | float64 | time.Duration | []string](flag, key string, def T, usage string, ptr func(*Config) *T) setting {
+	return setting{
+		flag: flag, key: key, usage: usage,
+		define: func(fs *pflag.FlagSet, name, usage string) {
+			switch d := any(def).(type) {
+			case string:
+				fs.String(name, d, usage)
+			case int:
+				fs.Int(name, d, usage)
+			case int64:
+				fs.Int64(name, d, usage)
+			case float64:
+				fs.Float64(name, d, usage)
+			case time.Duration:
+				fs.Duration(name, d, usage)
+			case []string:
+				fs.StringSlice(name, d, usage)
+			}
+		},
+		load: func(v *viper.Viper, key string, o *options) error {
+			p := ptr(&o.config)
+			switch p := any(p).(type) {
+			case *string:
+				*p = v.GetString(key)
+			case *int:
+				*p = v.GetInt(key)
+			case *int64:
+				*p = v.GetInt64(key)
+			case *float64:
+				*p = v.GetFloat64(key)
+			case *time.Duration:
+				*p = v.GetDuration(key)
+			case *[]string:
+				*p = stringList(v, key)
+			}
+			return nil
+		},
+		print: func(o *options) any {
+			switch p := any(ptr(&o.config)).(type) {
+			case *time.Duration:
+				return p.String()
+			case *[]string:
+				return flowList(*p)
+			default:
+				return *ptr(&o.config)
+			}
+		},
+	}
+}
+
+// settings are all of stepsd's settings, in the order of the config file
+// (configs/stepsd.yaml) and of "stepsd config".
+var settings = []setting{
+	field("listen", "listen", ":8080", "address to listen on", func(c *Config) *string { return &c.Listen }),
+	withPrint(everywhere(field("db", "db", "sqlite:steps.db", "database: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB", func(c *Config) *string { return &c.DB })),
+		func(o *options) any { return store.RedactDSN(o.config.DB) }),
+	withPrint(field("tokens", "auth.tokens", "", "bearer tokens, comma-separated SCOPE:TOKEN with scopes read and write, e.g. write:ci-secret,read:dash-secret; none: the API is open", func(c *Config) *string { return &c.Tokens }), nil),
+	field("tls-cert", "tls.cert", "", "TLS certificate file; serve HTTPS directly", func(c *Config) *string { return &c.TLSCert }),
+	field("tls-key", "tls.key", "", "TLS private key file", func(c *Config) *string { return &c.TLSKey }),
+	field("max-body-bytes", "limits.max_body_bytes", server.DefaultMaxBodyBytes, "largest request body accepted", func(c *Config) *int64 { return &c.MaxBodyBytes }),
+	field("max-batch-bytes", "limits.max_batch_bytes", server.DefaultMaxBatchBytes, "largest POST /v1/steps/batch body accepted", func(c *Config) *int64 { return &c.MaxBatchBytes }),
+	{
+		flag: "rate-limit", key: "limits.rate_limit",
+		usage:  "requests per second each client (token, or address) may make; 429 beyond; 0 turns the limit off",
+		define: func(fs *pflag.FlagSet, name, usage string) { fs.Float64(name, server.DefaultRateLimit, usage) },
+		// 0 ("off") is the server's negative "off".
+		load: func(v *viper.Viper, key string, o *options) error {
+			o.config.RateLimit = v.GetFloat64(key)
+			if o.config.RateLimit == 0 {
+				o.config.RateLimit = -1
+			}
+			return nil
+		},
+		print: func(o *options) any { return max(0, o.config.RateLimit) },
+	},
+	field("rate-burst", "limits.rate_burst", server.DefaultRateBurst, "requests a client may make at once before the rate applies", func(c *Config) *int { return &c.RateBurst }),
+	field("max-future-skew", "limits.max_future_skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be", func(c *Config) *time.Duration { return &c.MaxFutureSkew }),
+	field("success-statuses", "deployments.success_statuses", model.DefaultSuccessStatuses, "statuses that end a deployment successfully, case-insensitive", func(c *Config) *[]string { return &c.Rules.SuccessStatuses }),
+	field("failure-statuses", "deployments.failure_statuses", model.DefaultFailureStatuses, "statuses that end a deployment in failure, case-insensitive", func(c *Config) *[]string { return &c.Rules.FailureStatuses }),
+	field("stuck-after", "deployments.stuck_after", model.DefaultStuckAfter, "flag an in-progress deployment as stuck when its last step is older than this", func(c *Config) *time.Duration { return &c.Rules.StuckAfter }),
+	{
+		flag: "sprint-start", key: "sprint.start",
+		usage: "the team's sprint calendar: first day of any sprint, YYYY-MM-DD; sprints repeat from it both ways",
+		define: func(fs *pflag.FlagSet, name, usage string) {
+			fs.String(name, model.DefaultSprintStart.Format(time.DateOnly), usage)
+		},
+		load: func(v *viper.Viper, key string, o *options) (err error) {
+			o.config.SprintStart, err = sprintStart(v.Get(key))
+			return err
+		},
+		print: func(o *options) any { return o.config.SprintStart.UTC().Format(time.DateOnly) },
+	},
+	{
+		flag: "sprint-days", key: "sprint.days",
+		usage:  "the team's sprint calendar: sprint length in days, 1 to 366; the default of /v1/stats and the page",
+		define: func(fs *pflag.FlagSet, name, usage string) { fs.Int(name, model.DefaultSprintDays, usage) },
+		load: func(v *viper.Viper, key string, o *options) (err error) {
+			o.config.SprintDays, err = sprintDays(v.GetString(key))
+			return err
+		},
+		print: func(o *options) any { return o.config.SprintDays },
+	},
+	field("wait-for-db", "wait_for_db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up", func(c *Config) *time.Duration { return &c.WaitForDB }),
+	field("shutdown-timeout", "shutdown_timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	// Webhook secrets, like tokens, are never printed as values: see
+	// configYAML.
+	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
+	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
+	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
+	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (also env OTEL_EXPORTER_OTLP_ENDPOINT)", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+	{
+		flag: "log-level", key: "log.level", everywhere: true,
+		usage:  "log level: debug, info, warn, error",
+		define: func(fs *pflag.FlagSet, name, usage string) { fs.String(name, "info", usage) },
+		load: func(v *viper.Viper, key string, o *options) error {
+			o.logLvl = v.GetString(key)
+			if err := new(slog.LevelVar).UnmarshalText([]byte(o.logLvl)); err != nil {
+				return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", o.logLvl)
+			}
+			return nil
+		},
+		print: func(o *options) any { return o.logLvl },
+	},
+}
+
+func everywhere(s setting) setting { s.everywhere = true; return s }
+
+func withPrint(s setting, print func(o *options) any) setting { s.print = print; return s }
+
+func alsoEnv(s setting, env string) setting { s.alsoEnv = env; return s }
+
+// addFlags declares the settings on fs: those on every command when
+// everywhere is true, the server's others when false.
+func addFlags(fs *pflag.FlagSet, everywhere bool) {
+	for _, s := range settings {
+		if s.everywhere == everywhere {
+			s.define(fs, s.flag, s.usage+" (env "+s.env()+")")
+		}
+	}
+}
+
+func addServeFlags(fs *pflag.FlagSet) { addFlags(fs, false) }
 
 // load merges flags > env > config file > defaults into opts. It runs before
 // every subcommand.
 func (o *options) load(cmd *cobra.Command, _ []string) error {
 	v := o.v
-	var bindErr error
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Name == "config" || f.Name == "help" {
-			return
+	for _, s := range settings {
+		if f := cmd.Flags().Lookup(s.flag); f != nil {
+			if err := v.BindPFlag(s.key, f); err != nil {
+				return err
+			}
 		}
-		key := f.Name
-		if k, ok := configKeys[f.Name]; ok {
-			key = k
+		envs := []string{s.key, s.env()}
+		if s.alsoEnv != "" {
+			envs = append(envs, s.alsoEnv)
 		}
-		envs := []string{"STEPSD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))}
-		if f.Name == "otlp-endpoint" {
-			envs = append(envs, "OTEL_EXPORTER_OTLP_ENDPOINT") // the standard variable
+		if err := v.BindEnv(envs...); err != nil {
+			return err
 		}
-		if err := v.BindPFlag(key, f); err != nil {
-			bindErr = err
-		}
-		if err := v.BindEnv(append([]string{key}, envs...)...); err != nil {
-			bindErr = err
-		}
-	})
-	if bindErr != nil {
-		return bindErr
 	}
 
 	file, _ := cmd.Flags().GetString("config")
@@ -248,84 +380,56 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		}
 	}
 
-	lvl := new(slog.LevelVar)
-	if err := lvl.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {
-		return usageError{fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", v.GetString("log.level"))}
+	o.config = Config{}
+	for _, s := range settings {
+		if err := s.load(v, s.key, o); err != nil {
+			return usageError{err}
+		}
 	}
-	o.logLvl = v.GetString("log.level")
-	sprint, err := sprintCalendar(v.Get("sprint.start"), v.GetString("sprint.days"))
-	if err != nil {
-		return usageError{err}
+	cal := model.StatsOptions{SprintStart: o.config.SprintStart, SprintDays: o.config.SprintDays}
+	if err := cal.Validate(); err != nil {
+		return usageError{fmt.Errorf("--sprint-days: %s", model.ErrorMessage(err))}
 	}
-	o.config = Config{
-		SprintStart:   sprint.SprintStart,
-		SprintDays:    sprint.SprintDays,
-		Listen:        v.GetString("listen"),
-		DB:            v.GetString("db"),
-		Tokens:        v.GetString("auth.tokens"),
-		TLSCert:       v.GetString("tls.cert"),
-		TLSKey:        v.GetString("tls.key"),
-		MaxBodyBytes:  v.GetInt64("limits.max_body_bytes"),
-		MaxBatchBytes: v.GetInt64("limits.max_batch_bytes"),
-		RateLimit:     rateLimit(v.GetFloat64("limits.rate_limit")),
-		RateBurst:     v.GetInt("limits.rate_burst"),
-		Rules: model.DeploymentRules{
-			SuccessStatuses: stringList(v, "deployments.success_statuses"),
-			FailureStatuses: stringList(v, "deployments.failure_statuses"),
-			StuckAfter:      v.GetDuration("deployments.stuck_after"),
-		},
-		MaxFutureSkew:   v.GetDuration("limits.max_future_skew"),
-		ShutdownTimeout: v.GetDuration("shutdown_timeout"),
-		WaitForDB:       v.GetDuration("wait_for_db"),
-		GitHubSecret:    v.GetString("hooks.github.secret"),
-		GitLabToken:     v.GetString("hooks.gitlab.token"),
-		HooksMapping:    v.GetString("hooks.mapping"),
-		OTLPEndpoint:    v.GetString("otlp.endpoint"),
-	}
+	o.config.SprintStart, o.config.SprintDays = cal.SprintStart, cal.SprintDays
 	if file != "" {
 		o.logger().Info("read config file", "file", file)
 	}
 	return nil
 }
 
-// sprintCalendar reads the team's sprint calendar: a start date and a
-// length in days, checked by the same rule as a request's. Either may be
-// unset (commands that do not serve have no such flags): the defaults.
-// YAML hands an unquoted date over as a time.
-func sprintCalendar(start any, days string) (model.StatsOptions, error) {
-	var opts model.StatsOptions
+// sprintStart reads the first day of the sprint calendar; unset (commands
+// that do not serve have no such flag) is the default. YAML hands an
+// unquoted date over as a time.
+func sprintStart(start any) (time.Time, error) {
 	switch v := start.(type) {
 	case time.Time:
-		opts.SprintStart = v.UTC()
+		return v.UTC(), nil
 	case nil:
+		return time.Time{}, nil
 	default:
-		if s := strings.TrimSpace(fmt.Sprint(v)); s != "" {
-			t, _, err := model.ParseTime(s)
-			if err != nil {
-				return opts, fmt.Errorf("--sprint-start: %w", err)
-			}
-			opts.SprintStart = t
+		s := strings.TrimSpace(fmt.Sprint(v))
+		if s == "" {
+			return time.Time{}, nil
 		}
-	}
-	if days = strings.TrimSpace(days); days != "" {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 1 {
-			return opts, fmt.Errorf("--sprint-days: %q is not a whole number of days from 1 to 366", days)
+		t, _, err := model.ParseTime(s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("--sprint-start: %w", err)
 		}
-		opts.SprintDays = n
+		return t, nil
 	}
-	if err := opts.Validate(); err != nil {
-		return opts, fmt.Errorf("--sprint-days: %s", model.ErrorMessage(err))
-	}
-	return opts, nil
 }
 
-// rateLimit maps the flag's 0 ("off") to the server's negative "off".
-func rateLimit(perSecond float64) float64 {
-	if perSecond == 0 {
-		return -1
+// sprintDays reads the sprint length; unset is the default. The range is
+// checked with the start, by the same rule as a request's (load).
+func sprintDays(days string) (int, error) {
+	if days = strings.TrimSpace(days); days == "" {
+		return 0, nil
 	}
-	return perSecond
+	n, err := strconv.Atoi(days)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--sprint-days: %q is not a whole number of days from 1 to 366", days)
+	}
+	return n, nil
 }
 
 // stringList reads a list given as a YAML list, a flag's comma-separated
@@ -448,7 +552,7 @@ password is shown as "xxxxx", to be put back by hand.`,
   stepsd config > /etc/steps/stepsd.yaml   # freeze today's settings`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out, err := configYAML(opts.config, opts.logLvl)
+			out, err := configYAML(opts)
 			if err != nil {
 				return err
 			}
@@ -460,70 +564,38 @@ password is shown as "xxxxx", to be put back by hand.`,
 	return cmd
 }
 
-// configFile is the config file's layout, in the order of
-// configs/stepsd.yaml, for "stepsd config".
-type configFile struct {
-	Listen string `yaml:"listen"`
-	DB     string `yaml:"db"`
-	TLS    struct {
-		Cert string `yaml:"cert"`
-		Key  string `yaml:"key"`
-	} `yaml:"tls"`
-	Limits struct {
-		MaxBodyBytes  int64   `yaml:"max_body_bytes"`
-		MaxBatchBytes int64   `yaml:"max_batch_bytes"`
-		RateLimit     float64 `yaml:"rate_limit"`
-		RateBurst     int     `yaml:"rate_burst"`
-		MaxFutureSkew string  `yaml:"max_future_skew"`
-	} `yaml:"limits"`
-	Deployments struct {
-		SuccessStatuses []string `yaml:"success_statuses,flow"`
-		FailureStatuses []string `yaml:"failure_statuses,flow"`
-		StuckAfter      string   `yaml:"stuck_after"`
-	} `yaml:"deployments"`
-	Sprint struct {
-		Start string `yaml:"start"`
-		Days  int    `yaml:"days"`
-	} `yaml:"sprint"`
-	Hooks struct {
-		Mapping string `yaml:"mapping,omitempty"`
-	} `yaml:"hooks"`
-	OTLP struct {
-		Endpoint string `yaml:"endpoint,omitempty"`
-	} `yaml:"otlp"`
-	WaitForDB       string `yaml:"wait_for_db"`
-	ShutdownTimeout string `yaml:"shutdown_timeout"`
-	Log             struct {
-		Level string `yaml:"level"`
-	} `yaml:"log"`
+// flowList is a list "stepsd config" prints on one line, [a, b].
+type flowList []string
+
+func (l flowList) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, s := range l {
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s})
+	}
+	return n, nil
 }
 
-// configYAML renders c as the config file's YAML, secrets hidden.
-func configYAML(c Config, logLevel string) ([]byte, error) {
-	tokens, err := server.ParseTokens(c.Tokens)
+// configYAML renders o's settings as the config file's YAML, in the order
+// of settings, secrets hidden.
+func configYAML(o *options) ([]byte, error) {
+	tokens, err := server.ParseTokens(o.config.Tokens)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--tokens: %w", err)}
 	}
-	var f configFile
-	f.Listen = c.Listen
-	f.DB = store.RedactDSN(c.DB)
-	f.TLS.Cert, f.TLS.Key = c.TLSCert, c.TLSKey
-	f.Limits.MaxBodyBytes, f.Limits.MaxBatchBytes = c.MaxBodyBytes, c.MaxBatchBytes
-	f.Limits.RateLimit, f.Limits.RateBurst = max(0, c.RateLimit), c.RateBurst
-	f.Limits.MaxFutureSkew = c.MaxFutureSkew.String()
-	f.Deployments.SuccessStatuses = c.Rules.SuccessStatuses
-	f.Deployments.FailureStatuses = c.Rules.FailureStatuses
-	f.Deployments.StuckAfter = c.Rules.StuckAfter.String()
-	f.Sprint.Start = c.SprintStart.UTC().Format(time.DateOnly)
-	f.Sprint.Days = c.SprintDays
-	f.WaitForDB, f.ShutdownTimeout = c.WaitForDB.String(), c.ShutdownTimeout.String()
-	f.Log.Level = logLevel
-	f.Hooks.Mapping = c.HooksMapping
-	f.OTLP.Endpoint = c.OTLPEndpoint
-
-	var doc yaml.Node
-	if err := doc.Encode(&f); err != nil {
-		return nil, err
+	doc := &yaml.Node{Kind: yaml.MappingNode}
+	for _, s := range settings {
+		if s.print == nil {
+			continue
+		}
+		m, path := doc, strings.Split(s.key, ".")
+		for _, name := range path[:len(path)-1] {
+			m = child(m, name)
+		}
+		var value yaml.Node
+		if err := value.Encode(s.print(o)); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.key, err)
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: path[len(path)-1]}, &value)
 	}
 	if len(tokens) > 0 {
 		var scopes []string
@@ -531,8 +603,9 @@ func configYAML(c Config, logLevel string) ([]byte, error) {
 			scopes = append(scopes, t.Scope+":***")
 		}
 		// Tokens go in a comment, never as a value: a pasted file must not
-		// replace the real secrets with a placeholder.
-		for _, k := range doc.Content { // doc is the top mapping: keys and values
+		// replace the real secrets with a placeholder. The comment stands
+		// where auth goes in configs/stepsd.yaml, before tls.
+		for _, k := range doc.Content {
 			if k.Value == "tls" {
 				k.HeadComment = fmt.Sprintf("auth:\n  tokens: %q  (hidden: set them with STEPSD_TOKENS)", strings.Join(scopes, ","))
 			}
@@ -540,10 +613,10 @@ func configYAML(c Config, logLevel string) ([]byte, error) {
 	}
 	// Webhook secrets, like tokens, are only said to be set.
 	var hooks []string
-	if c.GitHubSecret != "" {
+	if o.config.GitHubSecret != "" {
 		hooks = append(hooks, "  github:\n    secret: \"***\"  (hidden: set it with STEPSD_GITHUB_WEBHOOK_SECRET)")
 	}
-	if c.GitLabToken != "" {
+	if o.config.GitLabToken != "" {
 		hooks = append(hooks, "  gitlab:\n    token: \"***\"  (hidden: set it with STEPSD_GITLAB_WEBHOOK_TOKEN)")
 	}
 	for _, k := range doc.Content {
@@ -554,13 +627,26 @@ func configYAML(c Config, logLevel string) ([]byte, error) {
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
+	if err := enc.Encode(doc); err != nil {
 		return nil, err
 	}
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// child is the mapping under key name in mapping m, added at the end when
+// m has none yet.
+func child(m *yaml.Node, name string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == name {
+			return m.Content[i+1]
+		}
+	}
+	c := &yaml.Node{Kind: yaml.MappingNode}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, c)
+	return c
 }
 
 func newHealthcheckCmd(opts *options) *cobra.Command {

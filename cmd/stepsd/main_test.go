@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
@@ -116,6 +119,11 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"--help"}, 0, "Exit codes"},
 		{[]string{"--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"serve", "extra-arg"}, 2, "unknown command"},
+		{[]string{"no-such-command"}, 2, "unknown command"},
+		{[]string{"version", "extra-arg"}, 2, "unknown command"},
+		{[]string{"--listen"}, 2, "flag needs an argument"},
+		{[]string{"--rate-burst", "many"}, 2, "invalid argument"},
+		{[]string{"migrate", "-x"}, 2, "unknown shorthand flag"},
 		{[]string{"--db", "postgres://x"}, 1, "unsupported database DSN"},
 		{[]string{"--tokens", "admin:xxxxxxxxxx", "--db", db}, 2, "unknown scope"},
 		{[]string{"--log-level", "loud"}, 2, "--log-level"},
@@ -402,5 +410,91 @@ func TestSprintCalendar(t *testing.T) {
 	status, body := httpDo(t, "GET", base+"/v1/stats?bucket=sprint")
 	if status != 200 || !strings.Contains(body, `"sprint_days":10`) || !strings.Contains(body, `"start":"2026-01-07T00:00:00Z"`) {
 		t.Errorf("stats = %d %.400s, want 10-day sprints from 2026-01-07", status, body)
+	}
+}
+
+// TestEverySettingFromFlagEnvAndFile: each entry of the settings table is
+// a flag, an environment variable and a config-file key, read into the
+// configuration and printed back by "stepsd config" at that key. A new
+// setting fails here until it has an example below.
+func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
+	examples := map[string]struct{ in, printed string }{
+		"listen":           {":7070", ":7070"},
+		"db":               {"sqlite:/tmp/example.db", "sqlite:/tmp/example.db"},
+		"tokens":           {"write:abcdefghijkl", `#   tokens: "write:***"`}, // printed only as a comment
+		"tls-cert":         {"c.pem", "c.pem"},
+		"tls-key":          {"k.pem", "k.pem"},
+		"max-body-bytes":   {"2048", "2048"},
+		"max-batch-bytes":  {"4096", "4096"},
+		"rate-limit":       {"7.5", "7.5"},
+		"rate-burst":       {"9", "9"},
+		"max-future-skew":  {"2m", "2m0s"},
+		"success-statuses": {"ok,shipped", "[ok shipped]"},
+		"failure-statuses": {"boom", "[boom]"},
+		"stuck-after":      {"3h", "3h0m0s"},
+		"sprint-start":     {"2026-01-07", "2026-01-07"},
+		"sprint-days":      {"10", "10"},
+		"wait-for-db":      {"3s", "3s"},
+		"shutdown-timeout": {"5s", "5s"},
+		"log-level":        {"warn", "warn"},
+		// Secrets are printed only as a comment, like tokens.
+		"github-webhook-secret": {"gh-secret-123", `#     secret: "***"`},
+		"gitlab-webhook-token":  {"gl-token-123", `#     token: "***"`},
+		"hooks-mapping":         {"hooks.yaml", "hooks.yaml"},
+		"otlp-endpoint":         {"http://collector:4318", "http://collector:4318"},
+	}
+	for _, s := range settings {
+		ex, ok := examples[s.flag]
+		if !ok {
+			t.Errorf("setting %s has no example in this test: add one", s.flag)
+			continue
+		}
+		t.Run(s.flag, func(t *testing.T) {
+			check := func(layer string, args ...string) {
+				t.Helper()
+				var stdout, stderr bytes.Buffer
+				if code := run(context.Background(), append([]string{"config"}, args...), &stdout, &stderr); code != 0 {
+					t.Fatalf("%s: config = %d: %s", layer, code, stderr.String())
+				}
+				if s.print == nil {
+					if !strings.Contains(stdout.String(), ex.printed) || strings.Contains(stdout.String(), ex.in) {
+						t.Errorf("%s: %s is not hidden in a comment:\n%s", layer, s.flag, stdout.String())
+					}
+					return
+				}
+				var doc map[string]any
+				if err := yaml.Unmarshal(stdout.Bytes(), &doc); err != nil {
+					t.Fatalf("%s: %v", layer, err)
+				}
+				var got any = doc
+				for _, name := range strings.Split(s.key, ".") {
+					m, _ := got.(map[string]any)
+					got = m[name]
+				}
+				if fmt.Sprint(got) != ex.printed {
+					t.Errorf("%s: %s printed as %v, want %s", layer, s.key, got, ex.printed)
+				}
+			}
+			check("flag", "--"+s.flag, ex.in)
+			t.Setenv(s.env(), ex.in)
+			check("env")
+			os.Unsetenv(s.env())
+			file := map[string]any{}
+			m, path := file, strings.Split(s.key, ".")
+			for _, name := range path[:len(path)-1] {
+				m[name] = map[string]any{}
+				m = m[name].(map[string]any)
+			}
+			m[path[len(path)-1]] = ex.in
+			body, err := yaml.Marshal(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := filepath.Join(t.TempDir(), "stepsd.yaml")
+			if err := os.WriteFile(name, body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			check("file", "--config", name)
+		})
 	}
 }

@@ -658,3 +658,22 @@ func TestRecordBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestNewIdempotencyKey: keys are random enough never to repeat in a run
+// and always pass the server's header rule.
+func TestNewIdempotencyKey(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10_000 {
+		key := client.NewIdempotencyKey()
+		if err := model.ValidateIdempotencyKey(key); err != nil {
+			t.Fatalf("key %q: %v", key, err)
+		}
+		if len(key) < 26 {
+			t.Fatalf("key %q: %d characters, want at least 26 (128 random bits)", key, len(key))
+		}
+		if seen[key] {
+			t.Fatalf("key %q repeated", key)
+		}
+		seen[key] = true
+	}
+}

@@ -2,22 +2,23 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/steps-dev/steps/pkg/model"
 )
 
 const maxPageSize = model.MaxLimit
 
-// NewIdempotencyKey returns a fresh random key for RecordWithKey.
+// NewIdempotencyKey returns a fresh random key for RecordWithKey: 26
+// base32 characters carrying 128 random bits, as unlikely to repeat as a
+// UUID and within the header's printable-ASCII rule.
 func NewIdempotencyKey() string {
-	return uuid.NewString()
+	return rand.Text()
 }
 
 // Record stores one step and returns it as the server stored it (with its

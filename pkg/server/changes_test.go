@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http/httptest"
 	"slices"
@@ -14,48 +13,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/history"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 )
 
-// phase is one step of a generated deployment and how long it lasts.
-type phase struct {
-	status  string
-	seconds float64
-}
+// jump is a history whose tests step jumps 60 % at deploy 40.
+var jump = history.Jump
 
-// postHistory records one deployment a day from start, each with the
-// phases deploy(i) gives, ending in "finished".
-func postHistory(t *testing.T, ts *testServer, component, env string, start time.Time, n int, deploy func(i int) []phase) {
+// postHistory records history.Daily's deployments through the batch
+// endpoint.
+func postHistory(t *testing.T, ts *testServer, component, env string, start time.Time, n int, deploy func(i int) []history.Phase) {
 	t.Helper()
 	var batch []map[string]string
-	for i := range n {
-		at := start.Add(time.Duration(i) * 24 * time.Hour)
-		version := fmt.Sprintf("1.%d.0", i)
-		for _, p := range deploy(i) {
-			batch = append(batch, map[string]string{"component": component, "version": version, "owner": "bot",
-				"status": p.status, "environment": env, "time": at.Format(time.RFC3339Nano)})
-			at = at.Add(time.Duration(p.seconds * float64(time.Second)))
-		}
-		batch = append(batch, map[string]string{"component": component, "version": version, "owner": "bot",
-			"status": "finished", "environment": env, "time": at.Format(time.RFC3339Nano)})
+	for _, in := range history.Daily(component, env, start, n, deploy) {
+		batch = append(batch, map[string]string{"component": in.Component, "version": in.Version, "owner": in.Owner,
+			"status": in.Status, "environment": in.Environment, "time": in.Time.Format(time.RFC3339Nano)})
 	}
 	body, _ := json.Marshal(batch)
 	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != 201 {
 		t.Fatalf("batch: %d %.300s", r.status, r.body)
 	}
-}
-
-// jump is a history whose tests step goes from 5 to 8 minutes at deploy
-// 40, with a little deterministic noise.
-func jump(i int) []phase {
-	noise := 1 + 0.03*math.Sin(float64(i)*1.7)
-	tests := 300.0
-	if i >= 40 {
-		tests = 480
-	}
-	return []phase{{"build", 120 * noise}, {"tests", tests * noise}, {"rollout", 60 * noise}}
 }
 
 // TestChangesEndpoint checks GET /v1/changes: its shape in JSON and CSV,
@@ -156,15 +135,15 @@ func TestStatsRobustFields(t *testing.T) {
 		start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 		ts.clock.Set(start.AddDate(0, 5, 0))
 		// migrate grows 4 % a week, build stays put.
-		postHistory(t, ts, "api", "production", start, 120, func(i int) []phase {
+		postHistory(t, ts, "api", "production", start, 120, func(i int) []history.Phase {
 			weeks := float64(i) / 7
 			noise := 1 + 0.05*math.Sin(float64(i)*2.3)
-			return []phase{{"build", 200 * noise}, {"migrate", 100 * math.Pow(1.04, weeks) * noise}}
+			return []history.Phase{{Status: "build", Seconds: 200 * noise}, {Status: "migrate", Seconds: 100 * math.Pow(1.04, weeks) * noise}}
 		})
 		// Junk: three near-instant test deploys at the end.
 		for i := range 3 {
 			at := start.AddDate(0, 0, 118).Add(time.Duration(i) * time.Hour)
-			postHistory(t, ts, "api", "production", at, 1, func(int) []phase { return []phase{{"build", 0.2}} })
+			postHistory(t, ts, "api", "production", at, 1, func(int) []history.Phase { return []history.Phase{{Status: "build", Seconds: 0.2}} })
 		}
 
 		r := ts.do(t, "GET", "/v1/stats?component=api", nil)

@@ -31,6 +31,7 @@ func (s *Server) apiRoutes() []route {
 		// token authorises them (and without one configured they 404).
 		{"POST", "/v1/hooks/github", "", http.HandlerFunc(s.handleGitHubHook)},
 		{"POST", "/v1/hooks/gitlab", "", http.HandlerFunc(s.handleGitLabHook)},
+		{"GET", "/v1/values", ScopeRead, http.HandlerFunc(s.handleValues)},
 		// Probes, metrics and the API description stay open: orchestrators
 		// and Prometheus call them without credentials, and they show no
 		// steps, only health and counts.

@@ -590,3 +590,36 @@ func TestParseTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestValuesEndpoint checks GET /v1/values: its shape, its prefix and
+// limit, and a 400 naming the parameter for each bad one.
+func TestValuesEndpoint(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for _, c := range []string{"api", "api-gateway", "web"} {
+		if r := ts.do(t, "POST", "/v1/steps?component="+c+"&version=1&owner=ana&status=build", nil); r.status != 201 {
+			t.Fatalf("POST = %d %s", r.status, r.body)
+		}
+	}
+	r := ts.do(t, "GET", "/v1/values?field=component&prefix=api&limit=5", nil)
+	if r.status != 200 || string(r.body) != `{"field":"component","values":["api","api-gateway"]}`+"\n" {
+		t.Errorf("GET /v1/values = %d %s", r.status, r.body)
+	}
+	r = ts.do(t, "GET", "/v1/values?field=status&prefix=zzz", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"values":[]`) {
+		t.Errorf("no match = %d %s, want an empty list", r.status, r.body)
+	}
+	for q, field := range map[string]string{
+		"":                              "field",
+		"field=version":                 "field",
+		"field=component&limit=0":       "limit",
+		"field=component&limit=1001":    "limit",
+		"field=component&limit=ten":     "limit",
+		"field=component&prefix=%01":    "prefix",
+		"field=component&component=api": "component",
+	} {
+		r := ts.do(t, "GET", "/v1/values?"+q, nil)
+		if _, _, f := r.errorBody(t); r.status != 400 || f != field {
+			t.Errorf("?%s = %d %s, want 400 naming %s", q, r.status, r.body, field)
+		}
+	}
+}

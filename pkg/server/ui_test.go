@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,104 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/history"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 	"github.com/steps-dev/steps/pkg/store"
 )
-
-// history describes a generated deploy history: every component deploys
-// perDay times a day for days days up to end, through build, tests (and
-// migrate for api), rollout and finished. Durations grow week by week,
-// tests fastest, so the page has a trend and a step to blame. One deploy in
-// twenty fails; the last web deploy is still running and a worker deploy
-// has been stuck for hours.
-type history struct {
-	end        time.Time
-	days       int
-	perDay     int
-	components []string
-}
-
-func defaultHistory(end time.Time) history {
-	return history{end: end, days: 365, perDay: 2, components: []string{"api", "web", "worker"}}
-}
-
-// scaledHistory is the default history with about n steps: as many
-// deploys a day as it takes (about 4.3 steps a deploy).
-func scaledHistory(end time.Time, n int) history {
-	h := defaultHistory(end)
-	h.perDay = max(1, int(math.Round(float64(n)/(4.34*float64(len(h.components)*h.days)))))
-	return h
-}
-
-// seedHistory stores h and returns how many steps it wrote.
-func seedHistory(t testing.TB, st *store.Store, h history) int {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(1, 2))
-	start := h.end.AddDate(0, 0, -h.days).Truncate(24 * time.Hour)
-	owners := []string{"ana", "bob", "chen", "dara"}
-	base := map[string]float64{"build": 150, "tests": 240, "migrate": 45, "rollout": 90}
-	growth := map[string]float64{"build": 0.004, "tests": 0.02, "migrate": 0.0, "rollout": 0.008} // per week
-	var batch []model.StepInput
-	total := 0
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if _, _, err := st.CreateSteps(t.Context(), batch, model.RecordMeta{ReceivedAt: h.end}); err != nil {
-			t.Fatalf("seed: %v", err)
-		}
-		total += len(batch)
-		batch = batch[:0]
-	}
-	add := func(in model.StepInput) {
-		batch = append(batch, in)
-		if len(batch) == store.MaxBatch {
-			flush()
-		}
-	}
-	n := 0
-	for day := 0; day < h.days; day++ {
-		for k := 0; k < h.perDay; k++ {
-			for ci, c := range h.components {
-				n++
-				at := start.AddDate(0, 0, day).Add(7*time.Hour + time.Duration(k)*10*time.Hour/time.Duration(h.perDay) +
-					time.Duration(ci*17+rng.IntN(30))*time.Minute)
-				if !at.Before(h.end.Add(-6 * time.Hour)) {
-					continue
-				}
-				weeks := at.Sub(start).Hours() / (24 * 7)
-				version := fmt.Sprintf("1.%d.%d", day, k)
-				owner := owners[rng.IntN(len(owners))]
-				steps := []string{"build", "tests", "rollout"}
-				if c == "api" {
-					steps = []string{"build", "tests", "migrate", "rollout"}
-				}
-				failed := n%20 == 0
-				for i, s := range steps {
-					add(model.StepInput{Component: c, Version: version, Owner: owner, Status: s, Environment: "production", Time: at})
-					sec := base[s] * math.Pow(1+growth[s], weeks) * (0.8 + 0.4*rng.Float64())
-					at = at.Add(time.Duration(sec * float64(time.Second)))
-					if failed && i == 1 {
-						break // the tests fail
-					}
-				}
-				last := "finished"
-				if failed {
-					last = "failed"
-				}
-				add(model.StepInput{Component: c, Version: version, Owner: owner, Status: last, Environment: "production", Time: at})
-			}
-		}
-	}
-	// Still running, and stuck.
-	add(model.StepInput{Component: "web", Version: "2.0.0", Owner: "ana", Status: "build", Environment: "production", Time: h.end.Add(-20 * time.Minute)})
-	add(model.StepInput{Component: "web", Version: "2.0.0", Owner: "ana", Status: "tests", Environment: "production", Time: h.end.Add(-15 * time.Minute)})
-	add(model.StepInput{Component: "worker", Version: "2.0.0-rc1", Owner: "bob", Status: "build", Environment: "production", Time: h.end.Add(-5 * time.Hour)})
-	flush()
-	return total
-}
 
 // page is a fetched HTML page.
 type page struct {
@@ -174,7 +80,7 @@ const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; for
 
 func TestDashboard(t *testing.T) {
 	ts := newTestServer(t, testdb.SQLite(t))
-	seedHistory(t, ts.store, history{end: t0, days: 120, perDay: 1, components: []string{"api", "web", "worker"}})
+	history.Seed(t, ts.store, history.Spec{End: t0, Days: 120, PerDay: 1, Components: []string{"api", "web", "worker"}})
 
 	t.Run("RendersTheStatsOfTheDefaultRange", func(t *testing.T) {
 		p := getPage(t, nil, ts.URL, "/")
@@ -416,7 +322,7 @@ func TestDashboardEscapesHostileNames(t *testing.T) {
 func TestDashboardTokens(t *testing.T) {
 	ts := newTestServer(t, testdb.SQLite(t),
 		server.Token{Scope: server.ScopeRead, Secret: "read-secret-1"}, server.Token{Scope: server.ScopeWrite, Secret: "write-secret-1"})
-	seedHistory(t, ts.store, history{end: t0, days: 20, perDay: 1, components: []string{"api"}})
+	history.Seed(t, ts.store, history.Spec{End: t0, Days: 20, PerDay: 1, Components: []string{"api"}})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(t *testing.T, path string, form url.Values, headers ...string) *http.Response {
 		t.Helper()
@@ -558,17 +464,17 @@ func TestDashboardTokens(t *testing.T) {
 //	go test ./pkg/server -run '^$' -bench Dashboard -benchtime 5x
 func BenchmarkDashboard(b *testing.B) {
 	steps := 100_000
-	if v := os.Getenv(envUISteps); v != "" {
+	if v := os.Getenv(history.EnvSteps); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			b.Fatalf("%s: %v", envUISteps, err)
+			b.Fatalf("%s: %v", history.EnvSteps, err)
 		}
 		steps = n
 	}
-	h := scaledHistory(t0, steps)
+	h := history.Scaled(t0, steps)
 	st := testdb.Open(b, testdb.SQLite(b))
-	n := seedHistory(b, st, h)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: func() time.Time { return h.end }, RateLimit: -1}))
+	n := history.Seed(b, st, h)
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: func() time.Time { return h.End }, RateLimit: -1}))
 	defer srv.Close()
 	for _, path := range []string{"/v1/stats?since=2025-12-02", "/", "/v1/stats", "/?since="} {
 		b.Run(fmt.Sprintf("steps=%d%s", n, path), func(b *testing.B) {
@@ -606,5 +512,53 @@ func TestDashboardStoreFailure(t *testing.T) {
 	if !strings.Contains(p.body, "The data could not be read: internal error") || strings.Contains(p.body, "SELECT") ||
 		strings.Contains(p.body, "Recent deployments") || !strings.HasSuffix(strings.TrimSpace(p.body), "</html>") {
 		t.Errorf("page after a store failure:\n%s", p.body)
+	}
+}
+
+// listlessStore refuses to list deployments: a page that needs one
+// deployment must look it up, not list them all.
+type listlessStore struct {
+	*store.Store
+}
+
+func (listlessStore) ListDeployments(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) (*model.DeploymentKey, error) {
+	return nil, fmt.Errorf("the deployment page listed deployments")
+}
+
+func (listlessStore) EachDeployment(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) error {
+	return fmt.Errorf("the deployment page went over the deployments")
+}
+
+// TestDeploymentPageLooksUpOneDeployment: the timeline of one deployment
+// is a direct lookup by its key, exact on the environment (empty included)
+// and the attempt.
+func TestDeploymentPageLooksUpOneDeployment(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	var ins []model.StepInput
+	for i, in := range []struct{ env, status string }{
+		{"production", "build"}, {"production", "finished"}, {"", "build"}, {"", "finished"}, {"production", "build"},
+	} {
+		ins = append(ins, model.StepInput{Component: "api", Version: "1.0", Owner: "ana", Status: in.status, Environment: in.env, Time: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Config{Store: listlessStore{st}, Now: func() time.Time { return t0.Add(time.Hour) }}))
+	defer srv.Close()
+	for path, want := range map[string]int{
+		"/ui/deployment?component=api&version=1.0&environment=production":           200,
+		"/ui/deployment?component=api&version=1.0&environment=production&attempt=2": 200,
+		"/ui/deployment?component=api&version=1.0":                                  200, // no environment
+		"/ui/deployment?component=api&version=1.0&environment=production&attempt=3": 404,
+		"/ui/deployment?component=api&version=1.0&environment=staging":              404,
+		"/ui/deployment?component=api&version=1.0&attempt=2":                        404,
+	} {
+		p := getPage(t, nil, srv.URL, path)
+		if p.status != want {
+			t.Errorf("%s = %d, want %d: %.300s", path, p.status, want, p.body)
+		}
+		if want == 200 && p.count(`<td class="bar">`) == 0 {
+			t.Errorf("%s shows no phase", path)
+		}
 	}
 }

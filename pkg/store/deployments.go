@@ -67,6 +67,27 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	return nil, err
 }
 
+// FindDeployment returns the deployment named by key (component, version,
+// environment and attempt; StartedAt is not used): one lookup on the
+// deployments' primary key, or ENOTFOUND. rules decide its outcome and
+// whether it is stuck.
+func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rules model.DeploymentRules, now time.Time) (*model.Deployment, error) {
+	var found *model.Deployment
+	err := s.readDeployments(ctx, "SELECT "+deploymentColumns+" FROM deployments WHERE component = ? AND version = ? AND environment = ? AND attempt = ?",
+		[]any{key.Component, key.Version, key.Environment, key.Attempt}, model.DeploymentFilter{}, rules, now,
+		func(d *model.Deployment) error {
+			found = d
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, model.Errorf(model.ENOTFOUND, "deployment %s %s %s #%d not found", key.Component, key.Version, key.Environment, key.Attempt)
+	}
+	return found, nil
+}
+
 // EachDeployment calls fn for each deployment matching f, in no particular
 // order: one pass over the stored deployments, for aggregates such as
 // stats.

@@ -101,7 +101,7 @@ func newTerminalSet(rules model.DeploymentRules) terminalSet {
 
 func (t terminalSet) ends(status string) bool { return t[model.FoldStatus(status)] }
 
-// fingerprint is how steps_derived records the set.
+// fingerprint is how steps_numbering records the set.
 func (t terminalSet) fingerprint() string {
 	all := make([]string, 0, len(t))
 	for s := range t {

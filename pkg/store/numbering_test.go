@@ -260,11 +260,11 @@ func TestStoredNumberingMatchesTheOracle(t *testing.T) {
 	})
 }
 
-// TestUpgradeFromDerivedColumns starts from the schema of the release
+// TestUpgradeFromAttemptColumns starts from the schema of the release
 // before (steps with attempt and started_at columns), with a history in
 // it, migrates, and checks that the first start numbers it all as the
 // oracle does, saying so in the log.
-func TestUpgradeFromDerivedColumns(t *testing.T) {
+func TestUpgradeFromAttemptColumns(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
 		dsn := fresh(t)
@@ -292,7 +292,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, []string{"api", "web"}[rng.IntN(2)], fmt.Sp
 			}
 		}
 		applied, err := s.Migrate(ctx)
-		if err != nil || len(applied) != 1 {
+		if err != nil || len(applied) == 0 || applied[0] != "20261130000001_number_on_write" {
 			t.Fatalf("migrate from the old schema: %v, applied %v", err, applied)
 		}
 		var log bytes.Buffer
@@ -556,4 +556,34 @@ func BenchmarkRenumberHistory(b *testing.B) {
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// TestNumberingRulesTableRenamed: the migration that renames steps_derived
+// keeps the stored terminal statuses, so an upgraded stepsd does not number
+// its history again.
+func TestNumberingRulesTableRenamed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, fresh(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := store.MigrateTo(ctx, s, "20261130000001"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES ('terminal_statuses', 'kept')`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		if err := s.DB().QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = 'terminal_statuses'`).Scan(&v); err != nil || v != "kept" {
+			t.Errorf("steps_numbering after the migration: %q, %v; want the stored value", v, err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `SELECT 1 FROM steps_derived`); err == nil {
+			t.Errorf("steps_derived is still there")
+		}
+	})
 }

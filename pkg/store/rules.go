@@ -13,7 +13,7 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// rulesKey names, in steps_derived, the terminal statuses the stored
+// rulesKey names, in steps_numbering, the terminal statuses the stored
 // numbering follows.
 const rulesKey = "terminal_statuses"
 
@@ -27,7 +27,7 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 	s.terminal.Store(&terminal)
 	want := terminal.fingerprint()
 	var have string
-	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_derived WHERE name = ?`, rulesKey).Scan(&have)
+	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, rulesKey).Scan(&have)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return translate(err)
 	}
@@ -56,7 +56,7 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 		upsert = ` ON CONFLICT (name) DO UPDATE SET value = excluded.value`
 	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES (?, ?)`+upsert, rulesKey, want)
+		_, err := tx.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsert, rulesKey, want)
 		return translate(err)
 	})
 }

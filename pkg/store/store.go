@@ -1,6 +1,3 @@
-// Package store keeps steps in a SQL database through bun: MySQL/MariaDB in
-// production, an embedded pure-Go SQLite file by default. Every value reaches
-// the database as a driver parameter, never spliced into SQL text.
 package store
 
 import (
@@ -21,12 +18,15 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
 	"github.com/uptrace/bun/extra/bundebug"
 	"github.com/uptrace/bun/migrate"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/steps-dev/steps/pkg/model"
 )
+
+// sqliteDriver is the database/sql name modernc.org/sqlite registers.
+const sqliteDriver = "sqlite"
 
 // maxMySQLConns bounds the MySQL connection pool of one stepsd.
 const maxMySQLConns = 32
@@ -78,7 +78,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err := checkWritable(src.path); err != nil {
 			return nil, err
 		}
-		sqldb, err := sql.Open(sqliteshim.ShimName, src.driverDSN)
+		// modernc's driver by name, never a shim that picks cgo's mattn
+		// when cgo is on: errors.go and retry.go translate modernc's error
+		// codes only, and every build, cgo or not, is the same pure Go.
+		sqldb, err := sql.Open(sqliteDriver, src.driverDSN)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -504,4 +505,132 @@ func TestMissingMySQLDatabaseIsNotAnOutage(t *testing.T) {
 	if err == nil || model.ErrorCode(err) == model.EUNAVAILABLE || !strings.Contains(err.Error(), "CREATE DATABASE") {
 		t.Errorf("Open of a missing database = %v; want a non-temporary error saying to create it", err)
 	}
+}
+
+// TestSQLiteDriverIsModernc: the SQLite file is opened with modernc's
+// pure-Go driver whether cgo is on or not (the tests run with cgo, as -race
+// needs it), because the store translates modernc's error codes only; a
+// shim would pick cgo's mattn driver here.
+func TestSQLiteDriverIsModernc(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	if got, want := fmt.Sprintf("%T", st.DB().Driver()), "*sqlite.Driver"; got != want {
+		t.Errorf("SQLite driver = %s, want modernc.org/sqlite's %s", got, want)
+	}
+}
+
+// TestValues: the distinct values of a field by prefix, in byte order,
+// bounded by the limit, without the empty environment, on every database.
+func TestValues(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		st := testdb.Open(t, fresh(t))
+		at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		var ins []model.StepInput
+		for i, c := range []string{"web", "api", "api-gateway", "api", "Api", "worker", "api"} {
+			env := ""
+			if i%2 == 0 {
+				env = "production"
+			}
+			ins = append(ins, model.StepInput{Component: c, Version: "1", Owner: "ana", Status: "build", Environment: env, Time: at.Add(time.Duration(i) * time.Minute)})
+		}
+		if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			q    model.ValuesQuery
+			want string
+		}{
+			{model.ValuesQuery{Field: "component"}, "Api api api-gateway web worker"},
+			{model.ValuesQuery{Field: "component", Prefix: "api"}, "api api-gateway"},
+			{model.ValuesQuery{Field: "component", Prefix: "w", Limit: 1}, "web"},
+			{model.ValuesQuery{Field: "component", Prefix: "zzz"}, ""},
+			{model.ValuesQuery{Field: "environment"}, "production"},
+			{model.ValuesQuery{Field: "owner"}, "ana"},
+			{model.ValuesQuery{Field: "status", Prefix: "b"}, "build"},
+		} {
+			got, err := st.Values(t.Context(), tt.q)
+			if err != nil || strings.Join(got, " ") != tt.want {
+				t.Errorf("Values(%+v) = %q, %v; want %q", tt.q, got, err, tt.want)
+			}
+		}
+		for q, field := range map[model.ValuesQuery]string{
+			{Field: "version"}:                    "field",
+			{}:                                    "field",
+			{Field: "component", Limit: 1001}:     "limit",
+			{Field: "component", Prefix: "a\x00"}: "prefix",
+		} {
+			_, err := st.Values(t.Context(), q)
+			var e *model.Error
+			if !errors.As(err, &e) || e.Field != field {
+				t.Errorf("Values(%+v) = %v, want an error naming %s", q, err, field)
+			}
+		}
+	})
+}
+
+// TestValuesSeekTheIndex: on SQLite, each value is one seek in an index
+// that leads with the column, never a scan of the table.
+func TestValuesSeekTheIndex(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	for _, col := range []string{"component", "environment", "owner", "status"} {
+		rows, err := st.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN SELECT "+col+" FROM steps WHERE "+col+" > ? ORDER BY "+col+" LIMIT 1", "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); !strings.Contains(got, "USING COVERING INDEX") || !strings.Contains(got, col+">?") {
+			t.Errorf("%s: plan %q, want a covering index seek on %s", col, got, col)
+		}
+	}
+}
+
+// TestFindDeployment: one deployment by its key, as ListDeployments shows
+// it, or ENOTFOUND; on every database.
+func TestFindDeployment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		st := testdb.Open(t, fresh(t))
+		at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		var ins []model.StepInput
+		for i, status := range []string{"build", "finished", "build", "tests"} {
+			ins = append(ins, model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: status, Environment: "production", Time: at.Add(time.Duration(i) * time.Minute)})
+		}
+		if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		rules, now := model.DefaultDeploymentRules(), at.Add(time.Hour)
+		var listed []*model.Deployment
+		if _, err := st.ListDeployments(t.Context(), model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			listed = append(listed, d)
+			return nil
+		}); err != nil || len(listed) != 2 {
+			t.Fatalf("ListDeployments: %d, %v", len(listed), err)
+		}
+		for _, want := range listed {
+			got, err := st.FindDeployment(t.Context(), want.Key(), rules, now)
+			if err != nil {
+				t.Fatalf("FindDeployment(%+v): %v", want.Key(), err)
+			}
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Errorf("FindDeployment(%+v) = %s, want %s", want.Key(), g, w)
+			}
+		}
+		for _, key := range []model.DeploymentKey{
+			{Component: "api", Version: "1", Environment: "production", Attempt: 3},
+			{Component: "api", Version: "1", Environment: "", Attempt: 1},
+		} {
+			if _, err := st.FindDeployment(t.Context(), key, rules, now); model.ErrorCode(err) != model.ENOTFOUND {
+				t.Errorf("FindDeployment(%+v) = %v, want not found", key, err)
+			}
+		}
+	})
 }

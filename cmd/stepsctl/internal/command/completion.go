@@ -1,7 +1,13 @@
 package command
 
 import (
+	"context"
+	"time"
+
 	"github.com/spf13/cobra"
+
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 const completionLong = `Print a shell completion script for stepsctl.
@@ -43,5 +49,63 @@ func NewCmdCompletion(f *Factory) *cobra.Command {
 				return root.GenPowerShellCompletionWithDesc(out)
 			}
 		},
+	}
+}
+
+// completionTimeout bounds a completion's question to the server: a TAB
+// that hangs is worse than one that offers nothing.
+const completionTimeout = 2 * time.Second
+
+// valueFlags are the flags whose values complete from the server, and the
+// field of GET /v1/values each asks for.
+var valueFlags = map[string]string{
+	"component": "component",
+	"env":       "environment",
+	"owner":     "owner",
+	"status":    "status",
+}
+
+// completeValuesFromServer makes --component, --env, --owner and --status
+// complete, on every command that has them, from the values the server has
+// seen (GET /v1/values). Any failure (no server, a bad token, a slow
+// answer) completes nothing and says nothing: completion must never print
+// an error into the user's command line.
+func completeValuesFromServer(f *Factory, root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for flag, field := range valueFlags {
+			if c.LocalFlags().Lookup(flag) != nil {
+				_ = c.RegisterFlagCompletionFunc(flag, serverValues(f, field))
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+func serverValues(f *Factory, field string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		// Completion runs no PersistentPreRunE: read --server, --token and
+		// the config file here.
+		if err := f.loadConfig(cmd); err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := f.client(f.Config.Server, client.NoRetry(), completionTimeout)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx := cmd.Context()
+		if ctx == nil { // cobra sets none on the command being completed
+			ctx = context.Background()
+		}
+		ctx, cancel := context.WithTimeout(ctx, completionTimeout)
+		defer cancel()
+		values, err := c.Values(ctx, field, prefix, model.DefaultValuesLimit)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return values, cobra.ShellCompDirectiveNoFileComp
 	}
 }

@@ -177,6 +177,12 @@ func (h *harness) run(terminal bool, args ...string) result {
 // runContext is run with a context, cancelled as a signal would.
 func (h *harness) runContext(ctx context.Context, terminal bool, args ...string) result {
 	h.t.Helper()
+	return h.runArgs(ctx, terminal, append([]string{"--server", h.url}, args...))
+}
+
+// runArgs runs stepsctl with exactly args: no --server added.
+func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) result {
+	h.t.Helper()
 	var out, errOut bytes.Buffer
 	retry := fastRetry
 	f := &command.Factory{
@@ -193,7 +199,7 @@ func (h *harness) runContext(ctx context.Context, terminal bool, args ...string)
 		f.StopNotify = func(chan<- os.Signal) {}
 	}
 	h.factory = f
-	code := command.Main(ctx, f, append([]string{"--server", h.url}, args...))
+	code := command.Main(ctx, f, args)
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 

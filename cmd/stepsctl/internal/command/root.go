@@ -151,6 +151,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdVersion(f),
 		NewCmdCompletion(f),
 	)
+	completeValuesFromServer(f, cmd)
 	return cmd
 }
 

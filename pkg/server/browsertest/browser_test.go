@@ -1,9 +1,10 @@
-package server_test
+package browsertest
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/steps-dev/steps/internal/history"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
@@ -26,16 +28,19 @@ import (
 
 // The browser tests drive the page in a real headless Chromium. They need
 // the Debian package chromium (/usr/bin/chromium); STEPS_CHROMIUM names
-// another binary.
+// another binary. This directory is a module of its own (see doc.go):
 //
-//	go test ./pkg/server -run Browser -v
-//	STEPS_UPDATE_SCREENSHOTS=1 go test ./pkg/server -run Browser   # rewrites docs/img/*.png
-//	STEPS_UI_STEPS=100000 go test ./pkg/server -run BrowserPageWeight -v   # the 100k-step measurement
+//	cd pkg/server/browsertest
+//	go test -run Browser -v
+//	STEPS_UPDATE_SCREENSHOTS=1 go test -run Browser   # rewrites docs/img/*.png
+//	STEPS_UI_STEPS=100000 go test -run BrowserPageWeight -v   # the 100k-step measurement
 const (
 	envChromium    = "STEPS_CHROMIUM"
 	envScreenshots = "STEPS_UPDATE_SCREENSHOTS"
-	envUISteps     = "STEPS_UI_STEPS"
 )
+
+// t0 is the end of the generated histories: the servers' clock.
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 // chromium returns the browser to drive. Without one the test is skipped
 // with a message saying how to enable it, except under CI, where a skipped
@@ -183,7 +188,7 @@ func (b *browser) screenshot(t *testing.T, name string, full bool) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	path := filepath.Join("..", "..", "docs", "img", name)
+	path := filepath.Join("..", "..", "..", "docs", "img", name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -195,21 +200,51 @@ func (b *browser) screenshot(t *testing.T, name string, full bool) {
 
 // historyServer is a stepsd over a SQLite store seeded with a generated
 // history, its clock at the end of it.
-func historyServer(t *testing.T, h history, tokens ...server.Token) (*httptest.Server, int) {
+func historyServer(t *testing.T, h history.Spec, tokens ...server.Token) (*httptest.Server, int) {
 	t.Helper()
 	st := testdb.Open(t, testdb.SQLite(t))
-	n := seedHistory(t, st, h)
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Tokens: tokens, Now: func() time.Time { return h.end }}))
+	n := history.Seed(t, st, h)
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Tokens: tokens, Now: func() time.Time { return h.End }}))
 	t.Cleanup(srv.Close)
 	return srv, n
 }
 
+// getJSON decodes the JSON answer to GET srv.URL+path into v.
+func getJSON(t *testing.T, srv *httptest.Server, path string, v any) {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %.300s", path, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v in %.300s", path, err, body)
+	}
+}
+
+// statsBuckets asks the API how many buckets (and how many with data) the
+// stats of query have.
+func statsBuckets(t *testing.T, srv *httptest.Server, query string) (all, withData int) {
+	t.Helper()
+	var st model.Stats
+	getJSON(t, srv, "/v1/stats?"+query, &st)
+	for _, b := range st.Buckets {
+		if b.Count > 0 {
+			withData++
+		}
+	}
+	return len(st.Buckets), withData
+}
+
 func TestBrowserDashboard(t *testing.T) {
 	chromium(t)
-	srv, n := historyServer(t, defaultHistory(t0))
+	srv, n := historyServer(t, history.Default(t0))
 	t.Logf("history: %d steps", n)
 	b := newBrowser(t, 1280, 800)
-	ts := &testServer{Server: srv}
 
 	t.Run("LoadsWithoutConsoleErrors", func(t *testing.T) {
 		if status := b.navigate(t, chromedp.Navigate(srv.URL+"/")); status != 200 {
@@ -230,7 +265,7 @@ func TestBrowserDashboard(t *testing.T) {
 
 	t.Run("TrendShowsOnePointPerBucket", func(t *testing.T) {
 		since := t0.Add(-90 * 24 * time.Hour).Format(time.RFC3339)
-		all, withData := statsBuckets(t, ts, "since="+url.QueryEscape(since))
+		all, withData := statsBuckets(t, srv, "since="+url.QueryEscape(since))
 		if got := eval[int](t, b, `document.querySelectorAll('#trend svg.trend g.bucket').length`); got != all {
 			t.Errorf("%d bucket columns, want %d", got, all)
 		}
@@ -268,7 +303,7 @@ func TestBrowserDashboard(t *testing.T) {
 			t.Errorf("URL %s does not hold the filters", loc)
 		}
 		since := t0.Add(-365 * 24 * time.Hour).Format(time.RFC3339)
-		all, _ := statsBuckets(t, ts, "component=api&bucket=month&since="+url.QueryEscape(since))
+		all, _ := statsBuckets(t, srv, "component=api&bucket=month&since="+url.QueryEscape(since))
 		if got := eval[int](t, b, `document.querySelectorAll('#trend g.bucket').length`); got != all || all < 12 {
 			t.Errorf("%d monthly columns, want %d", got, all)
 		}
@@ -310,10 +345,10 @@ func TestBrowserDashboard(t *testing.T) {
 		// The durations shown are the API's.
 		u, _ := url.Parse(link)
 		q := u.Query()
-		r := ts.do(t, "GET", "/v1/deployments?format=json&component="+url.QueryEscape(q.Get("component"))+"&version="+url.QueryEscape(q.Get("version")), nil)
 		var list struct{ Deployments []model.Deployment }
-		if err := json.Unmarshal(r.body, &list); err != nil || len(list.Deployments) != 1 {
-			t.Fatalf("deployment from the API: %s", r.body)
+		getJSON(t, srv, "/v1/deployments?format=json&component="+url.QueryEscape(q.Get("component"))+"&version="+url.QueryEscape(q.Get("version")), &list)
+		if len(list.Deployments) != 1 {
+			t.Fatalf("deployment from the API: %d deployments, want 1", len(list.Deployments))
 		}
 		durations := eval[[]string](t, b, `[...document.querySelectorAll('#timeline tbody td:last-child')].map(td => td.textContent)`)
 		for i, p := range list.Deployments[0].Steps {
@@ -374,12 +409,14 @@ func TestBrowserDashboard(t *testing.T) {
 func TestBrowserChanges(t *testing.T) {
 	chromium(t)
 	st := testdb.Open(t, testdb.SQLite(t))
-	c := &clock{now: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now}))
+	now := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: func() time.Time { return now }}))
 	t.Cleanup(srv.Close)
-	ts := &testServer{Server: srv, store: st, clock: c}
 	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	postHistory(t, ts, "api", "production", start, 80, jump) // tests +60 % from deploy 40, 1.40.0
+	// tests +60 % from deploy 40, 1.40.0
+	if _, _, err := st.CreateSteps(t.Context(), history.Daily("api", "production", start, 80, history.Jump), model.RecordMeta{ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	b := newBrowser(t, 1280, 800)
 
 	b.navigate(t, chromedp.Navigate(srv.URL+"/?since=&component=api"))
@@ -389,7 +426,9 @@ func TestBrowserChanges(t *testing.T) {
 		t.Errorf("%d changes listed, %d marked on the chart", listed, marked)
 	}
 	if listed == 0 {
-		if estimatorsIn(t, ts) {
+		var stats model.Stats
+		getJSON(t, srv, "/v1/stats", &stats)
+		if stats.Trend.Method != "" { // the robust estimators are in
 			t.Fatalf("no change shown for a history whose tests step jumps 60 %%")
 		}
 		t.Skip("the change-point estimator is not in yet")
@@ -426,7 +465,7 @@ func TestBrowserChanges(t *testing.T) {
 
 func TestBrowserTokenForm(t *testing.T) {
 	chromium(t)
-	srv, _ := historyServer(t, history{end: t0, days: 30, perDay: 2, components: []string{"api", "web"}},
+	srv, _ := historyServer(t, history.Spec{End: t0, Days: 30, PerDay: 2, Components: []string{"api", "web"}},
 		server.Token{Scope: server.ScopeRead, Secret: "dashboard-secret"})
 	b := newBrowser(t, 1280, 800)
 
@@ -491,13 +530,13 @@ func TestBrowserTokenForm(t *testing.T) {
 // history (STEPS_UI_STEPS steps, default the one-year history).
 func TestBrowserPageWeight(t *testing.T) {
 	chromium(t)
-	h := defaultHistory(t0)
-	if v := os.Getenv(envUISteps); v != "" {
+	h := history.Default(t0)
+	if v := os.Getenv(history.EnvSteps); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			t.Fatalf("%s: %v", envUISteps, err)
+			t.Fatalf("%s: %v", history.EnvSteps, err)
 		}
-		h = scaledHistory(t0, n)
+		h = history.Scaled(t0, n)
 	}
 	start := time.Now()
 	srv, n := historyServer(t, h)

@@ -1,0 +1,66 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// The deployment page: one deployment's timeline.
+
+// handleDeploymentPage serves GET /ui/deployment: one deployment's
+// timeline, named by component, version, environment and attempt.
+func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
+	if !s.uiAllowed(w, r) {
+		return
+	}
+	values := r.URL.Query()
+	key := model.DeploymentKey{
+		Component:   values.Get("component"),
+		Version:     values.Get("version"),
+		Environment: values.Get("environment"),
+		Attempt:     1,
+	}
+	v := &pageView{Title: "Deployment", SignedIn: s.tokens != nil, Content: "deployment", Query: uiQuery{Since: uiDefaultSince}}
+	if a := values.Get("attempt"); a != "" {
+		n, err := strconv.Atoi(a)
+		if err != nil || n < 1 {
+			v.Error = "attempt must be a whole number from 1, not " + strconv.Quote(a)
+			s.renderPage(w, r, http.StatusBadRequest, v)
+			return
+		}
+		key.Attempt = n
+	}
+	if key.Component == "" || key.Version == "" {
+		v.Error = "Name a deployment by component, version, environment and attempt."
+		s.renderPage(w, r, http.StatusBadRequest, v)
+		return
+	}
+	now := s.now()
+	found, err := s.store.FindDeployment(r.Context(), key, s.rules, now)
+	if model.ErrorCode(err) == model.ENOTFOUND {
+		v.Error = "There is no such deployment."
+		s.renderPage(w, r, http.StatusNotFound, v)
+		return
+	}
+	if err != nil {
+		if model.ErrorCode(err) == model.EINTERNAL {
+			s.log.ErrorContext(r.Context(), "deployment page failed", "err", err)
+		}
+		v.Error = "The data could not be read: " + model.ErrorMessage(err)
+		s.renderPage(w, r, model.StatusOf(model.ErrorCode(err)), v)
+		return
+	}
+	v.Title = found.Component + " " + found.Version
+	// The page's view, carried in the link, comes back in the filters and
+	// the back link; without one, the deployment's component.
+	view, ok := viewQuery(values.Get("view"))
+	if !ok {
+		view.Component, view.Environment = found.Component, found.Environment
+	}
+	view.Calendar = s.sprintDefaults()
+	v.Query = view
+	v.Data = newTimelineView(found, now, view)
+	s.renderPage(w, r, http.StatusOK, v)
+}

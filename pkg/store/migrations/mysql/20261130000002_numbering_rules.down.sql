@@ -1,0 +1,1 @@
+RENAME TABLE steps_numbering TO steps_derived

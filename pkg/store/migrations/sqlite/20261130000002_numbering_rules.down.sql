@@ -1,0 +1,1 @@
+ALTER TABLE steps_numbering RENAME TO steps_derived

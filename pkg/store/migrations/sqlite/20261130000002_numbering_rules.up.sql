@@ -1,0 +1,2 @@
+-- See the MySQL migration of the same name.
+ALTER TABLE steps_derived RENAME TO steps_numbering
