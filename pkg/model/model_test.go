@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -261,5 +262,33 @@ func TestStatsTooManyBucketsAdvisesOnlyLargerBuckets(t *testing.T) {
 		if !strings.Contains(msg, "narrow the range with since and until") || !strings.HasSuffix(msg, tt.advice) {
 			t.Errorf("%s of %d days: %q, want it to end with %q", tt.bucket, tt.sprintDays, msg, tt.advice)
 		}
+	}
+}
+
+// TestStatsFiguresAreToTheMicrosecond: durations are stored to the
+// microsecond, and so are their percentiles and means, without the float
+// noise of interpolation (474.84142099999997) in JSON and CSV.
+func TestStatsFiguresAreToTheMicrosecond(t *testing.T) {
+	opts := model.StatsOptions{}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewStatsAccumulator(opts)
+	t0 := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	for i, sec := range []float64{471.173175, 489.404537, 478.509667, 469.120011} {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		d := sec
+		acc.Add(&model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: at, DurationSeconds: d,
+			Steps: []model.Phase{{Status: "build", Time: at, DurationSeconds: &d}, {Status: "finished", Time: at.Add(time.Duration(d * float64(time.Second)))}}})
+	}
+	st := acc.Result()
+	b := st.Buckets[0]
+	for name, v := range map[string]float64{"p50": *b.P50Seconds, "p90": *b.P90Seconds, "mean": *b.MeanSeconds, "step p50": *st.Steps[0].P50Seconds} {
+		if s := strconv.FormatFloat(v, 'f', -1, 64); len(s) > len("471.173175") {
+			t.Errorf("%s = %s: more digits than microseconds", name, s)
+		}
+	}
+	if got, want := *b.P50Seconds, 474.841421; got != want {
+		t.Errorf("p50 = %v, want %v", got, want)
 	}
 }

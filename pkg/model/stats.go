@@ -325,8 +325,11 @@ func summarise(ds []float64) Durations {
 	for _, d := range ds {
 		sum += d
 	}
-	mean := sum / float64(len(ds))
-	p50, p90, maxD := Percentile(ds, 50), Percentile(ds, 90), ds[len(ds)-1]
+	// Durations are stored to the microsecond; so are their summaries,
+	// rather than carry interpolation's float noise (474.84142099999997)
+	// into JSON and spreadsheets.
+	mean := roundMicro(sum / float64(len(ds)))
+	p50, p90, maxD := roundMicro(Percentile(ds, 50)), roundMicro(Percentile(ds, 90)), ds[len(ds)-1]
 	return Durations{Count: len(ds), P50Seconds: &p50, P90Seconds: &p90, MaxSeconds: &maxD, MeanSeconds: &mean}
 }
 
