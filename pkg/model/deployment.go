@@ -133,6 +133,23 @@ type Phase struct {
 	Status          string    `json:"status"`
 	Time            time.Time `json:"time"`
 	DurationSeconds *float64  `json:"duration_seconds"`
+	// Idle marks a phase that only waits: its status closes the phase
+	// before it (see EndsPhase), so it lasts from the end of that work to
+	// the next step. It counts in the deployment's duration, not as a step.
+	Idle bool `json:"idle,omitempty"`
+}
+
+// DoneSuffix makes the status that closes a phase: "build-done" after
+// "build" says build ended then (stepsctl run records it when its command
+// succeeds). Without it, a phase lasts until the next step, and the time a
+// script spends between two steps would be added to the first.
+const DoneSuffix = "-done"
+
+// EndsPhase reports whether status closes the phase prev: it is prev
+// followed by DoneSuffix, matched exactly, as run records it. A "-done"
+// status after any other phase is a step like any other.
+func EndsPhase(prev, status string) bool {
+	return len(status) == len(prev)+len(DoneSuffix) && strings.HasPrefix(status, prev) && strings.HasSuffix(status, DoneSuffix)
 }
 
 // Key identifies a deployment among all others, and orders them.
@@ -294,6 +311,9 @@ func (d *Deployment) Complete(outcome func(status string) string, now time.Time,
 	for i := range durations {
 		durations[i] = Seconds(d.Steps[i+1].Time.Sub(d.Steps[i].Time))
 		d.Steps[i].DurationSeconds = &durations[i]
+	}
+	for i := 1; i < len(d.Steps); i++ {
+		d.Steps[i].Idle = EndsPhase(d.Steps[i-1].Status, d.Steps[i].Status)
 	}
 	last := d.Steps[len(d.Steps)-1]
 	d.Outcome = outcome(last.Status)

@@ -630,7 +630,13 @@ func newRecentRow(d *model.Deployment, colours map[string]string, longest float6
 		if colour == "" {
 			colour = "cx"
 		}
+		if p.Idle {
+			colour = "idle"
+		}
 		title := p.Status + " " + model.HumanDuration(sec)
+		if p.Idle {
+			title = "idle " + model.HumanDuration(sec) + " (" + p.Status + ")"
+		}
 		if running {
 			title += " so far"
 		}
@@ -673,6 +679,7 @@ type timelinePhase struct {
 	Seconds *float64
 	Running bool
 	End     bool // the terminal step: a moment, not a phase
+	Idle    bool // waiting after the phase before (model.Phase.Idle)
 	X, W    float64
 	Colour  string
 }
@@ -688,7 +695,10 @@ func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timeline
 		// Rows are labelled, so bars need no colour of their own; one colour
 		// also cannot disagree with the dashboard's colours for the steps.
 		tp := timelinePhase{N: i + 1, Status: p.Status, Time: p.Time, Offset: p.Time.Sub(d.StartedAt).Seconds(),
-			Seconds: p.DurationSeconds, Colour: "phase"}
+			Seconds: p.DurationSeconds, Colour: "phase", Idle: p.Idle}
+		if p.Idle {
+			tp.Colour = "idle"
+		}
 		tp.X = tp.Offset / total * stretchWidth
 		switch {
 		case p.DurationSeconds != nil:

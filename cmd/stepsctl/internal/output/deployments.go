@@ -94,6 +94,9 @@ func Phases(d model.Deployment, now time.Time) string {
 	parts := make([]string, 0, len(d.Steps))
 	for i, p := range d.Steps {
 		switch {
+		case p.DurationSeconds != nil && p.Idle:
+			// Waiting between steps, not a step: said so, by what it follows.
+			parts = append(parts, "idle "+model.HumanDuration(*p.DurationSeconds))
 		case p.DurationSeconds != nil:
 			parts = append(parts, p.Status+" "+model.HumanDuration(*p.DurationSeconds))
 		case i == len(d.Steps)-1 && d.Outcome == model.OutcomeInProgress:
