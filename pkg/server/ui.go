@@ -453,7 +453,7 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	view.Calendar = s.sprintDefaults()
 	v.Query = view
-	v.Data = newTimelineView(found, now, view)
+	v.Data = newTimelineView(found, s.viewColours(r.Context(), view, now), now, view)
 	s.renderPage(w, r, http.StatusOK, v)
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/url"
@@ -684,7 +685,35 @@ type timelinePhase struct {
 	Colour  string
 }
 
-func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timelineView {
+// viewColours gives the steps the colours the dashboard of view gives
+// them (stepColours over the same stats), so that a step keeps its colour
+// from the page to a timeline. It reads the view's deployments as the
+// dashboard does; if that fails, the steps share one colour.
+func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) map[string]string {
+	_, f, opts, err := dashboardQuery(view.values(), now, s.sprintDefaults())
+	if err != nil {
+		return nil
+	}
+	acc := model.NewStatsAccumulator(opts)
+	err = s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(d *model.Deployment) error {
+		acc.Add(d)
+		return nil
+	})
+	if err == nil {
+		err = acc.CheckSize()
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WarnContext(ctx, "timeline colours left out", "err", err)
+		}
+		return nil
+	}
+	return stepColours(acc.Result().Steps)
+}
+
+// newTimelineView lays out d's phases; colours are the dashboard's
+// (viewColours), nil for one colour.
+func newTimelineView(d *model.Deployment, colours map[string]string, now time.Time, view uiQuery) *timelineView {
 	v := &timelineView{D: d, Duration: d.DurationSeconds}
 	total := d.DurationSeconds
 	if total <= 0 {
@@ -692,12 +721,15 @@ func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timeline
 	}
 	v.Back = "/?" + view.values().Encode()
 	for i, p := range d.Steps {
-		// Rows are labelled, so bars need no colour of their own; one colour
-		// also cannot disagree with the dashboard's colours for the steps.
 		tp := timelinePhase{N: i + 1, Status: p.Status, Time: p.Time, Offset: p.Time.Sub(d.StartedAt).Seconds(),
-			Seconds: p.DurationSeconds, Colour: "phase", Idle: p.Idle}
-		if p.Idle {
+			Seconds: p.DurationSeconds, Colour: colours[p.Status], Idle: p.Idle}
+		switch {
+		case p.Idle:
 			tp.Colour = "idle"
+		case colours == nil:
+			tp.Colour = "phase"
+		case tp.Colour == "":
+			tp.Colour = "cx" // beyond the palette, or not in the view's stats
 		}
 		tp.X = tp.Offset / total * stretchWidth
 		switch {
