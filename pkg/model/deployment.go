@@ -327,6 +327,22 @@ func (d *Deployment) Complete(outcome func(status string) string, now time.Time,
 	d.DurationSeconds = Seconds(finished.Sub(d.StartedAt))
 }
 
+// PhaseSeconds returns how long d's i-th phase lasted; for the last phase
+// of a deployment in progress, how long it has run by now (running). ok is
+// false for the last step of a finished deployment: its end, a moment.
+// This is the one place a running phase's time is computed; Complete does
+// the same for the whole deployment.
+func (d *Deployment) PhaseSeconds(i int, now time.Time) (seconds float64, running, ok bool) {
+	p := d.Steps[i]
+	switch {
+	case p.DurationSeconds != nil:
+		return *p.DurationSeconds, false, true
+	case d.Outcome == OutcomeInProgress && i == len(d.Steps)-1:
+		return max(0, Seconds(now.Sub(p.Time))), true, true
+	}
+	return 0, false, false
+}
+
 // DeploymentFilter selects deployments: Filter's component, version and
 // environment match the deployment; owner matches who started it; status
 // matches any of its steps; since and until bound its start. After, when

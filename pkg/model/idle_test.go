@@ -125,3 +125,28 @@ func TestDonePhasesAreIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestPhaseSeconds: a phase's time, the running time of the last phase of
+// a deployment in progress, and no time for the end of a finished one.
+func TestPhaseSeconds(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	sec := 62.0
+	d := &model.Deployment{Outcome: model.OutcomeInProgress, StartedAt: t0, Steps: []model.Phase{
+		{Status: "build", Time: t0, DurationSeconds: &sec},
+		{Status: "tests", Time: t0.Add(62 * time.Second)},
+	}}
+	now := t0.Add(5 * time.Minute)
+	if s, running, ok := d.PhaseSeconds(0, now); s != 62 || running || !ok {
+		t.Errorf("build: %v %v %v, want 62 s, done", s, running, ok)
+	}
+	if s, running, ok := d.PhaseSeconds(1, now); s != 238 || !running || !ok {
+		t.Errorf("tests: %v %v %v, want 238 s so far", s, running, ok)
+	}
+	if s, _, ok := d.PhaseSeconds(1, t0); s != 0 || !ok {
+		t.Errorf("tests seen before it started: %v %v, want 0 (a clock behind is not negative time)", s, ok)
+	}
+	d.Outcome = model.OutcomeSuccess
+	if _, _, ok := d.PhaseSeconds(1, now); ok {
+		t.Error("the end of a finished deployment has a duration")
+	}
+}

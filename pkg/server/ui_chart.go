@@ -325,7 +325,7 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 	top, values := durationTicks(top, 4)
 	y := func(v float64) float64 { return trendTop + trendPlot - v/top*trendPlot }
 	for _, v := range values {
-		c.Grid = append(c.Grid, tick{Y: y(v), Label: shortDuration(v)})
+		c.Grid = append(c.Grid, tick{Y: y(v), Label: tickLabel(v)})
 	}
 	colW := stretchWidth / float64(n)
 	var p50, p90 pathBuilder
@@ -469,22 +469,18 @@ func durationTicks(v float64, want int) (top float64, ticks []float64) {
 	return n * step, ticks
 }
 
-// shortDuration labels an axis tick: 30s, 5m, 1h30m, 2d.
-func shortDuration(s float64) string {
-	n := int64(math.Round(s))
+// tickLabel labels an axis tick (a whole number of seconds) with
+// model.HumanDuration, the one duration format, less its zero tail: an axis
+// wants round labels, 5m rather than 5m00s, 2d rather than 2d00h.
+func tickLabel(s float64) string {
+	h := model.HumanDuration(s)
 	switch {
-	case n%86400 == 0:
-		return strconv.FormatInt(n/86400, 10) + "d"
-	case n%3600 == 0:
-		return strconv.FormatInt(n/3600, 10) + "h"
-	case n >= 3600:
-		return fmt.Sprintf("%dh%02dm", n/3600, n%3600/60)
-	case n%60 == 0:
-		return strconv.FormatInt(n/60, 10) + "m"
-	case n >= 60:
-		return fmt.Sprintf("%dm%02ds", n/60, n%60)
+	case strings.HasSuffix(h, ".0s"):
+		return strings.TrimSuffix(h, ".0s") + "s"
+	case strings.HasSuffix(h, "m00s"), strings.HasSuffix(h, "h00m"), strings.HasSuffix(h, "d00h"):
+		return h[:len(h)-3]
 	}
-	return strconv.FormatInt(n, 10) + "s"
+	return h
 }
 
 // stepColours gives each step name a colour class, slowest first, so a
@@ -617,13 +613,8 @@ func newRecentRow(d *model.Deployment, colours map[string]string, longest float6
 	x := 0.0
 	var words []string
 	for i, p := range d.Steps {
-		sec, running := 0.0, false
-		switch {
-		case p.DurationSeconds != nil:
-			sec = *p.DurationSeconds
-		case d.Outcome == model.OutcomeInProgress && i == len(d.Steps)-1:
-			sec, running = max(0, now.Sub(p.Time).Seconds()), true
-		default:
+		sec, running, ok := d.PhaseSeconds(i, now)
+		if !ok {
 			continue
 		}
 		w := min(sec/longest*stretchWidth, stretchWidth-x)
@@ -732,12 +723,10 @@ func newTimelineView(d *model.Deployment, colours map[string]string, now time.Ti
 			tp.Colour = "cx" // beyond the palette, or not in the view's stats
 		}
 		tp.X = tp.Offset / total * stretchWidth
+		sec, running, ok := d.PhaseSeconds(i, now)
 		switch {
-		case p.DurationSeconds != nil:
-			tp.W = *p.DurationSeconds / total * stretchWidth
-		case d.Outcome == model.OutcomeInProgress:
-			sec := max(0, now.Sub(p.Time).Seconds())
-			tp.Seconds, tp.Running = &sec, true
+		case ok:
+			tp.Seconds, tp.Running = &sec, running
 			tp.W = sec / total * stretchWidth
 		default:
 			tp.End = true

@@ -87,14 +87,16 @@ func Outcome(d model.Deployment) string {
 func Phases(d model.Deployment, now time.Time) string {
 	parts := make([]string, 0, len(d.Steps))
 	for i, p := range d.Steps {
+		sec, running, ok := d.PhaseSeconds(i, now)
+		name := p.Status
+		if p.Idle {
+			name = "idle" // waiting between steps, not a step
+		}
 		switch {
-		case p.DurationSeconds != nil && p.Idle:
-			// Waiting between steps, not a step: said so, by what it follows.
-			parts = append(parts, "idle "+model.HumanDuration(*p.DurationSeconds))
-		case p.DurationSeconds != nil:
-			parts = append(parts, p.Status+" "+model.HumanDuration(*p.DurationSeconds))
-		case i == len(d.Steps)-1 && d.Outcome == model.OutcomeInProgress:
-			parts = append(parts, p.Status+" "+model.HumanDuration(max(0, now.Sub(p.Time).Seconds()))+"…")
+		case running:
+			parts = append(parts, name+" "+model.HumanDuration(sec)+"…")
+		case ok:
+			parts = append(parts, name+" "+model.HumanDuration(sec))
 		default:
 			parts = append(parts, p.Status)
 		}
