@@ -84,9 +84,10 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // IsTemporary reports whether err may go away if the same request is sent
-// later: no response (*NetError), or a status that says the server is
-// overloaded, down or broken (429 and 5xx). Client errors (4xx) are
-// permanent: sending the same request again gets the same answer.
+// later: no response (*NetError), or an answer whose code says the server
+// is overloaded, out of reach or broken (model.Temporary: 429, 5xx).
+// Refusals (other 4xx) are permanent: sending the same request again gets
+// the same answer.
 func IsTemporary(err error) bool {
 	var netErr *NetError
 	if errors.As(err, &netErr) {
@@ -94,7 +95,7 @@ func IsTemporary(err error) bool {
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode >= 500
+		return model.Temporary(apiErr.Code)
 	}
 	return false
 }

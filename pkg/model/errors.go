@@ -55,12 +55,43 @@ func CodeOf(status int) string {
 		}
 	}
 	switch {
-	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
+		// A proxy, or the server, gave up waiting: nothing was refused.
 		return EUNAVAILABLE
 	case status >= 400 && status < 500:
 		return EINVALID
 	}
 	return EINTERNAL
+}
+
+// Error classes: what a caller does about an error, decided by its code
+// alone, so that the client's retry, IsTemporary, the spool and stepsctl
+// agree. (A response without a code of its own gets its status's, CodeOf.)
+
+// Retryable reports whether the same request may succeed if sent again
+// after a short backoff: the server is overloaded (ERATELIMITED), or it, its
+// database or a proxy in front is out of reach (EUNAVAILABLE).
+func Retryable(code string) bool {
+	return code == ERATELIMITED || code == EUNAVAILABLE
+}
+
+// Temporary reports whether the request may succeed later, unchanged:
+// Retryable, or a fault of the server (EINTERNAL) that a fix or a restart
+// clears. Any other code is a refusal that the same request gets again.
+func Temporary(code string) bool {
+	return Retryable(code) || code == EINTERNAL
+}
+
+// Rejected reports whether the input itself is refused (invalid, or too
+// large): sent again, it is refused again, so it must be fixed or dropped.
+func Rejected(code string) bool {
+	return code == EINVALID || code == ETOOLARGE
+}
+
+// AuthRefused reports whether the credentials were refused: missing,
+// wrong or expired (EUNAUTHORIZED), or without the scope (EFORBIDDEN).
+func AuthRefused(code string) bool {
+	return code == EUNAUTHORIZED || code == EFORBIDDEN
 }
 
 // Error is the one error type of the domain. Message is safe to show to a
