@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -114,7 +115,7 @@ type errorBody struct {
 func readAPIError(resp *http.Response) *APIError {
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Code:       model.CodeOf(resp.StatusCode),
+		Code:       api.CodeOf(resp.StatusCode),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

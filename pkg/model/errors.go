@@ -3,11 +3,11 @@ package model
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Error codes. Each one maps to exactly one HTTP status (StatusOf) so the
-// server, the client and the CLI agree on what a failure means.
+// Error codes. Each one maps to exactly one HTTP status (api.StatusOf, in
+// the HTTP layer) so the server, the client and the CLI agree on what a
+// failure means.
 const (
 	ECONFLICT      = "conflict"               // 409: the request clashes with stored state
 	EFORBIDDEN     = "forbidden"              // 403: authenticated, but not allowed
@@ -23,50 +23,10 @@ const (
 	EUNSUPPORTED   = "unsupported_media_type" // 415
 )
 
-var codeStatus = map[string]int{
-	ECONFLICT:      http.StatusConflict,
-	EFORBIDDEN:     http.StatusForbidden,
-	EINTERNAL:      http.StatusInternalServerError,
-	EINVALID:       http.StatusBadRequest,
-	EMETHOD:        http.StatusMethodNotAllowed,
-	ENOTFOUND:      http.StatusNotFound,
-	ERATELIMITED:   http.StatusTooManyRequests,
-	ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	EUNAUTHORIZED:  http.StatusUnauthorized,
-	EUNAVAILABLE:   http.StatusServiceUnavailable,
-	EUNPROCESSABLE: http.StatusUnprocessableEntity,
-	EUNSUPPORTED:   http.StatusUnsupportedMediaType,
-}
-
-// StatusOf returns the HTTP status for an error code; unknown codes are 500.
-func StatusOf(code string) int {
-	if s, ok := codeStatus[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// CodeOf returns the error code for an HTTP status, for responses that carry
-// no code of their own (a proxy's 502, say).
-func CodeOf(status int) string {
-	for code, s := range codeStatus {
-		if s == status {
-			return code
-		}
-	}
-	switch {
-	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
-		// A proxy, or the server, gave up waiting: nothing was refused.
-		return EUNAVAILABLE
-	case status >= 400 && status < 500:
-		return EINVALID
-	}
-	return EINTERNAL
-}
-
 // Error classes: what a caller does about an error, decided by its code
 // alone, so that the client's retry, IsTemporary, the spool and stepsctl
-// agree. (A response without a code of its own gets its status's, CodeOf.)
+// agree. (A response without a code of its own gets its status's,
+// api.CodeOf.)
 
 // Retryable reports whether the same request may succeed if sent again
 // after a short backoff: the server is overloaded (ERATELIMITED), or it, its

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -436,7 +437,7 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 			s.log.ErrorContext(r.Context(), "deployment page failed", "err", err)
 		}
 		v.Error = "The data could not be read: " + model.ErrorMessage(err)
-		s.renderPage(w, r, model.StatusOf(model.ErrorCode(err)), v)
+		s.renderPage(w, r, api.StatusOf(model.ErrorCode(err)), v)
 		return
 	}
 	if found == nil {
