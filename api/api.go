@@ -1,5 +1,7 @@
-// Package api holds the OpenAPI description of the steps HTTP API,
-// embedded so that stepsd serves it from any binary or image.
+// Package api holds the contract of the steps HTTP API: its OpenAPI
+// description, embedded so that stepsd serves it from any binary or image,
+// and the map between error codes and HTTP statuses that the server and
+// pkg/client share.
 package api
 
 import _ "embed"

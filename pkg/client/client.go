@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // DefaultPageSize is how many steps the iterator asks for per request.
@@ -166,7 +168,7 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 				return err
 			}
 		case errors.As(err, &apiErr):
-			if !retryableStatus(apiErr.StatusCode) {
+			if !model.Retryable(apiErr.Code) {
 				return err
 			}
 		default:
@@ -272,14 +274,6 @@ func isTransport(err error) bool {
 	var typ *json.UnmarshalTypeError
 	var proto *ProtocolError
 	return !errors.As(err, &syntax) && !errors.As(err, &typ) && !errors.As(err, &proto)
-}
-
-func retryableStatus(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
 }
 
 // retryAfter parses a Retry-After header: delay-seconds or an HTTP date.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
@@ -421,7 +422,7 @@ func TestRetries(t *testing.T) {
 			t.Fatalf("err = %#v, want *APIError", err)
 		}
 		if apiErr.StatusCode != 502 || apiErr.Code != model.EUNAVAILABLE {
-			t.Errorf("got %d %q, want 502 %q (from model.CodeOf)", apiErr.StatusCode, apiErr.Code, model.EUNAVAILABLE)
+			t.Errorf("got %d %q, want 502 %q (from api.CodeOf)", apiErr.StatusCode, apiErr.Code, model.EUNAVAILABLE)
 		}
 		if got := n.Load(); int(got) != fast.MaxAttempts {
 			t.Errorf("attempts = %d, want %d", got, fast.MaxAttempts)
@@ -509,8 +510,8 @@ func TestRetries(t *testing.T) {
 			wrap, n := flaky(status, status)
 			srv := startStepsd(t, wrap)
 			_, err := mustClient(t, srv.URL).Get(context.Background(), 1)
-			if model.ErrorCode(err) != model.CodeOf(status) {
-				t.Errorf("%d: code %q, want %q", status, model.ErrorCode(err), model.CodeOf(status))
+			if model.ErrorCode(err) != api.CodeOf(status) {
+				t.Errorf("%d: code %q, want %q", status, model.ErrorCode(err), api.CodeOf(status))
 			}
 			if n.Load() != 1 {
 				t.Errorf("%d sent %d times, want once", status, n.Load())

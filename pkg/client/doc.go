@@ -56,8 +56,9 @@
 //
 // # Retries and idempotency
 //
-// Every call is retried on connection errors and on 429, 502, 503 and 504
-// responses, with exponential backoff and jitter, honouring Retry-After and
+// Every call is retried on connection errors and on answers whose code
+// model.Retryable accepts (429, and 408, 502, 503 and 504: rate limited, or
+// out of reach), with exponential backoff and jitter, honouring Retry-After and
 // bounded by a RetryPolicy (see WithRetry) and by the context. Record sends
 // an Idempotency-Key that stays the same across its retries, so a retry after
 // a response lost on the way back returns the step stored the first time
@@ -84,6 +85,8 @@
 //     with the same idempotency key is safe.
 //   - the context's error, when ctx was cancelled or ran out.
 //
-// IsTemporary tells the failures worth trying again later (no response, 429,
-// 5xx) from those that will fail again (4xx).
+// IsTemporary tells the failures worth trying again later (no response, or
+// model.Temporary: 408, 429, 5xx) from those that will fail again (other
+// 4xx). The classes (model.Retryable, Temporary, Rejected, AuthRefused) go
+// by the error's code, so the retry, the spool and stepsctl agree.
 package client

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -84,9 +85,10 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // IsTemporary reports whether err may go away if the same request is sent
-// later: no response (*NetError), or a status that says the server is
-// overloaded, down or broken (429 and 5xx). Client errors (4xx) are
-// permanent: sending the same request again gets the same answer.
+// later: no response (*NetError), or an answer whose code says the server
+// is overloaded, out of reach or broken (model.Temporary: 429, 5xx).
+// Refusals (other 4xx) are permanent: sending the same request again gets
+// the same answer.
 func IsTemporary(err error) bool {
 	var netErr *NetError
 	if errors.As(err, &netErr) {
@@ -94,7 +96,7 @@ func IsTemporary(err error) bool {
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode >= 500
+		return model.Temporary(apiErr.Code)
 	}
 	return false
 }
@@ -113,7 +115,7 @@ type errorBody struct {
 func readAPIError(resp *http.Response) *APIError {
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Code:       model.CodeOf(resp.StatusCode),
+		Code:       api.CodeOf(resp.StatusCode),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -1,11 +1,116 @@
 package model
 
-import "strings"
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
 
 // CSVHeader is the header row of CSV exports. The original API's columns
 // come first, in its order and under its names (ts is the step's time), so
 // scripts written for it keep working; ours follow.
 var CSVHeader = []string{"component", "version", "owner", "status", "ts", "environment", "id", "received_at"}
+
+// StepCSVRow is s as a row of CSVHeader's columns: the one rule for a step
+// in CSV, so that a CSV from stepsctl and one from the API are the same
+// file. (The server's export writes the same bytes faster, held to this by
+// a test.)
+func StepCSVRow(s Step) []string {
+	return []string{
+		NeutraliseCell(s.Component),
+		NeutraliseCell(s.Version),
+		NeutraliseCell(s.Owner),
+		NeutraliseCell(s.Status),
+		FormatSpreadsheetTime(s.Time),
+		NeutraliseCell(s.Environment),
+		strconv.FormatInt(s.ID, 10),
+		FormatSpreadsheetTime(s.ReceivedAt),
+	}
+}
+
+// DeploymentCSVHeader is the header row of deployments as CSV. steps lists
+// the phases as status=seconds, separated by semicolons; the last step has
+// no duration.
+var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
+	"duration_seconds", "outcome", "stuck", "steps"}
+
+// DeploymentCSVRow is d as a row of DeploymentCSVHeader's columns.
+func DeploymentCSVRow(d *Deployment) []string {
+	finished := ""
+	if d.FinishedAt != nil {
+		finished = FormatSpreadsheetTime(*d.FinishedAt)
+	}
+	return []string{
+		NeutraliseCell(d.Component),
+		NeutraliseCell(d.Version),
+		NeutraliseCell(d.Environment),
+		strconv.Itoa(d.Attempt),
+		NeutraliseCell(d.Owner),
+		FormatSpreadsheetTime(d.StartedAt),
+		finished,
+		FormatSeconds(d.DurationSeconds),
+		d.Outcome,
+		strconv.FormatBool(d.Stuck),
+		NeutraliseCell(PhaseList(d)),
+	}
+}
+
+// PhaseList is the steps cell of a deployment's CSV row:
+// "build=62;tests=190;finished".
+func PhaseList(d *Deployment) string {
+	parts := make([]string, 0, len(d.Steps))
+	for _, p := range d.Steps {
+		if p.DurationSeconds == nil {
+			parts = append(parts, p.Status)
+			continue
+		}
+		parts = append(parts, p.Status+"="+FormatSeconds(*p.DurationSeconds))
+	}
+	return strings.Join(parts, ";")
+}
+
+// FormatSeconds writes seconds (or any figure) for CSV: the shortest
+// decimal that reads back exactly.
+func FormatSeconds(s float64) string {
+	return strconv.FormatFloat(s, 'f', -1, 64)
+}
+
+// CSVImportColumns are the columns a CSV of steps to import may have: our
+// export's and the original service's. The step's time is ts (or time);
+// id and received_at are the server's own and ignored.
+var CSVImportColumns = []string{"component", "version", "owner", "status", "environment", "ts", "time", "id", "received_at"}
+
+// CSVImportHeader checks the header of a CSV of steps to import, for the
+// batch endpoint and stepsctl import alike: known columns only, none twice
+// (ts and time are one), and component, version, owner and status present.
+// It returns the header with a spreadsheet's byte-order mark removed, and
+// the name of its time column ("" when it has none). Errors are EINVALID
+// naming the column.
+func CSVImportHeader(header []string) (clean []string, timeColumn string, err error) {
+	clean = slices.Clone(header)
+	if len(clean) > 0 {
+		clean[0] = strings.TrimPrefix(clean[0], "\uFEFF")
+	}
+	seen := map[string]bool{}
+	for _, name := range clean {
+		if !slices.Contains(CSVImportColumns, name) {
+			return nil, "", Invalid(name, "unknown CSV column %q; the header may name component, version, owner, status, environment, ts (or time), id and received_at", name)
+		}
+		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
+			return nil, "", Invalid(name, "the CSV column %q is given twice", name)
+		}
+		seen[name] = true
+		if name == "ts" || name == "time" {
+			timeColumn = name
+		}
+	}
+	for _, name := range []string{"component", "version", "owner", "status"} {
+		if !seen[name] {
+			return nil, "", Invalid(name, "the CSV header has no %q column", name)
+		}
+	}
+	return clean, timeColumn, nil
+}
 
 // formulaLead holds the characters that make a spreadsheet run a cell as a
 // formula, plus the quote that marks a neutralised cell, so that a value

@@ -133,6 +133,23 @@ type Phase struct {
 	Status          string    `json:"status"`
 	Time            time.Time `json:"time"`
 	DurationSeconds *float64  `json:"duration_seconds"`
+	// Idle marks a phase that only waits: its status closes the phase
+	// before it (see EndsPhase), so it lasts from the end of that work to
+	// the next step. It counts in the deployment's duration, not as a step.
+	Idle bool `json:"idle,omitempty"`
+}
+
+// DoneSuffix makes the status that closes a phase: "build-done" after
+// "build" says build ended then (stepsctl run records it when its command
+// succeeds). Without it, a phase lasts until the next step, and the time a
+// script spends between two steps would be added to the first.
+const DoneSuffix = "-done"
+
+// EndsPhase reports whether status closes the phase prev: it is prev
+// followed by DoneSuffix, matched exactly, as run records it. A "-done"
+// status after any other phase is a step like any other.
+func EndsPhase(prev, status string) bool {
+	return len(status) == len(prev)+len(DoneSuffix) && strings.HasPrefix(status, prev) && strings.HasSuffix(status, DoneSuffix)
 }
 
 // Key identifies a deployment among all others, and orders them.
@@ -295,6 +312,9 @@ func (d *Deployment) Complete(outcome func(status string) string, now time.Time,
 		durations[i] = Seconds(d.Steps[i+1].Time.Sub(d.Steps[i].Time))
 		d.Steps[i].DurationSeconds = &durations[i]
 	}
+	for i := 1; i < len(d.Steps); i++ {
+		d.Steps[i].Idle = EndsPhase(d.Steps[i-1].Status, d.Steps[i].Status)
+	}
 	last := d.Steps[len(d.Steps)-1]
 	d.Outcome = outcome(last.Status)
 	if d.Outcome == OutcomeInProgress {
@@ -305,6 +325,22 @@ func (d *Deployment) Complete(outcome func(status string) string, now time.Time,
 	finished := last.Time
 	d.FinishedAt = &finished
 	d.DurationSeconds = Seconds(finished.Sub(d.StartedAt))
+}
+
+// PhaseSeconds returns how long d's i-th phase lasted; for the last phase
+// of a deployment in progress, how long it has run by now (running). ok is
+// false for the last step of a finished deployment: its end, a moment.
+// This is the one place a running phase's time is computed; Complete does
+// the same for the whole deployment.
+func (d *Deployment) PhaseSeconds(i int, now time.Time) (seconds float64, running, ok bool) {
+	p := d.Steps[i]
+	switch {
+	case p.DurationSeconds != nil:
+		return *p.DurationSeconds, false, true
+	case d.Outcome == OutcomeInProgress && i == len(d.Steps)-1:
+		return max(0, Seconds(now.Sub(p.Time))), true, true
+	}
+	return 0, false, false
 }
 
 // DeploymentFilter selects deployments: Filter's component, version and

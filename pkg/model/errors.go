@@ -3,11 +3,11 @@ package model
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Error codes. Each one maps to exactly one HTTP status (StatusOf) so the
-// server, the client and the CLI agree on what a failure means.
+// Error codes. Each one maps to exactly one HTTP status (api.StatusOf, in
+// the HTTP layer) so the server, the client and the CLI agree on what a
+// failure means.
 const (
 	ECONFLICT      = "conflict"               // 409: the request clashes with stored state
 	EFORBIDDEN     = "forbidden"              // 403: authenticated, but not allowed
@@ -23,44 +23,35 @@ const (
 	EUNSUPPORTED   = "unsupported_media_type" // 415
 )
 
-var codeStatus = map[string]int{
-	ECONFLICT:      http.StatusConflict,
-	EFORBIDDEN:     http.StatusForbidden,
-	EINTERNAL:      http.StatusInternalServerError,
-	EINVALID:       http.StatusBadRequest,
-	EMETHOD:        http.StatusMethodNotAllowed,
-	ENOTFOUND:      http.StatusNotFound,
-	ERATELIMITED:   http.StatusTooManyRequests,
-	ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	EUNAUTHORIZED:  http.StatusUnauthorized,
-	EUNAVAILABLE:   http.StatusServiceUnavailable,
-	EUNPROCESSABLE: http.StatusUnprocessableEntity,
-	EUNSUPPORTED:   http.StatusUnsupportedMediaType,
+// Error classes: what a caller does about an error, decided by its code
+// alone, so that the client's retry, IsTemporary, the spool and stepsctl
+// agree. (A response without a code of its own gets its status's,
+// api.CodeOf.)
+
+// Retryable reports whether the same request may succeed if sent again
+// after a short backoff: the server is overloaded (ERATELIMITED), or it, its
+// database or a proxy in front is out of reach (EUNAVAILABLE).
+func Retryable(code string) bool {
+	return code == ERATELIMITED || code == EUNAVAILABLE
 }
 
-// StatusOf returns the HTTP status for an error code; unknown codes are 500.
-func StatusOf(code string) int {
-	if s, ok := codeStatus[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
+// Temporary reports whether the request may succeed later, unchanged:
+// Retryable, or a fault of the server (EINTERNAL) that a fix or a restart
+// clears. Any other code is a refusal that the same request gets again.
+func Temporary(code string) bool {
+	return Retryable(code) || code == EINTERNAL
 }
 
-// CodeOf returns the error code for an HTTP status, for responses that carry
-// no code of their own (a proxy's 502, say).
-func CodeOf(status int) string {
-	for code, s := range codeStatus {
-		if s == status {
-			return code
-		}
-	}
-	switch {
-	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
-		return EUNAVAILABLE
-	case status >= 400 && status < 500:
-		return EINVALID
-	}
-	return EINTERNAL
+// Rejected reports whether the input itself is refused (invalid, or too
+// large): sent again, it is refused again, so it must be fixed or dropped.
+func Rejected(code string) bool {
+	return code == EINVALID || code == ETOOLARGE
+}
+
+// AuthRefused reports whether the credentials were refused: missing,
+// wrong or expired (EUNAUTHORIZED), or without the scope (EFORBIDDEN).
+func AuthRefused(code string) bool {
+	return code == EUNAUTHORIZED || code == EFORBIDDEN
 }
 
 // Error is the one error type of the domain. Message is safe to show to a

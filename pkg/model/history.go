@@ -85,7 +85,9 @@ func (h *history) add(d *Deployment) {
 	vOff := int32(len(h.versions))
 	h.versions = append(h.versions, d.Version...)
 	for _, p := range d.Steps {
-		if p.DurationSeconds == nil {
+		// Idle time is in the deployment's duration, but no step's: no
+		// step is blamed for it, nor shown to move.
+		if p.DurationSeconds == nil || p.Idle {
 			continue
 		}
 		// Deployments repeat the same steps in the same order: guess the

@@ -217,7 +217,8 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 	a.linear.add(weeks, d.DurationSeconds)
 	a.hist.add(d)
 	for _, p := range d.Steps {
-		if p.DurationSeconds == nil {
+		// Idle time is in the deployment's duration, but no step's.
+		if p.DurationSeconds == nil || p.Idle {
 			continue
 		}
 		s := a.steps[p.Status]

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -192,10 +191,6 @@ func (b *batchRows) parseNDJSON(body io.Reader) error {
 	return nil
 }
 
-// csvColumns are the columns a CSV batch may have: ours, and the original
-// service's ts for time.
-var csvColumns = append(append([]string{}, stepParams...), "ts")
-
 func (b *batchRows) parseCSV(body io.Reader) error {
 	cr := csv.NewReader(body)
 	cr.FieldsPerRecord = -1
@@ -206,24 +201,8 @@ func (b *batchRows) parseCSV(body io.Reader) error {
 	if err != nil {
 		return model.Invalid("body", "CSV header: %v", err)
 	}
-	header[0] = strings.TrimPrefix(header[0], "\uFEFF") // spreadsheets add a byte-order mark
-	seen := map[string]bool{}
-	for _, name := range header {
-		if slices.Contains(exportOnlyFields, name) {
-			continue
-		}
-		if !slices.Contains(csvColumns, name) {
-			return model.Invalid(name, "unknown CSV column %q; the header may name %s (and id, received_at, which are ignored)", name, strings.Join(csvColumns, ", "))
-		}
-		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
-			return model.Invalid(name, "CSV column %q is given twice", name)
-		}
-		seen[name] = true
-	}
-	for _, name := range []string{"component", "version", "owner", "status"} {
-		if !seen[name] {
-			return model.Invalid(name, "the CSV header has no %q column", name)
-		}
+	if header, _, err = model.CSVImportHeader(header); err != nil {
+		return err
 	}
 	for {
 		record, err := cr.Read()

@@ -76,16 +76,16 @@ func (s *Server) writeChangesCSV(w http.ResponseWriter, r *http.Request, cs mode
 	for _, c := range cs.Changes {
 		head := []string{model.NeutraliseCell(c.Component), model.NeutraliseCell(c.Environment),
 			model.FormatSpreadsheetTime(c.Time), model.NeutraliseCell(c.Version), strconv.Itoa(c.Attempt),
-			formatSeconds(c.BeforeP50Seconds), formatSeconds(c.AfterP50Seconds), formatSeconds(c.ChangePercent),
-			formatSeconds(c.PValue)}
+			model.FormatSeconds(c.BeforeP50Seconds), model.FormatSeconds(c.AfterP50Seconds), model.FormatSeconds(c.ChangePercent),
+			model.FormatSeconds(c.PValue)}
 		if len(c.Steps) == 0 {
 			cw.Write(append(head, "", "", "", "", "")) //nolint:errcheck // checked at Flush
 			continue
 		}
 		for _, st := range c.Steps {
 			rec := append(head[:len(head):len(head)], model.NeutraliseCell(st.Status),
-				formatSeconds(st.BeforeP50Seconds), formatSeconds(st.AfterP50Seconds),
-				formatSeconds(st.ChangeSeconds), formatSeconds(st.ShareOfChangePercent))
+				model.FormatSeconds(st.BeforeP50Seconds), model.FormatSeconds(st.AfterP50Seconds),
+				model.FormatSeconds(st.ChangeSeconds), model.FormatSeconds(st.ShareOfChangePercent))
 			cw.Write(rec) //nolint:errcheck // checked at Flush
 		}
 	}

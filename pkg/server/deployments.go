@@ -79,12 +79,6 @@ func newDeploymentEncoder(format string) (listEncoder[*model.Deployment], error)
 	return nil, model.Invalid("format", "format must be json, csv or ndjson, not %q", format)
 }
 
-// DeploymentCSVHeader is the header row of deployments as CSV. steps lists
-// the phases as status=seconds, separated by semicolons; the last step has
-// no duration.
-var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
-	"duration_seconds", "outcome", "stuck", "steps"}
-
 type deploymentCSV struct {
 	cw *csv.Writer
 }
@@ -93,36 +87,15 @@ func (e *deploymentCSV) begin(h http.Header, w *streamWriter) {
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	h.Set("Content-Disposition", `attachment; filename="deployments.csv"`)
 	e.cw = csv.NewWriter(w)
-	e.cw.Write(DeploymentCSVHeader) //nolint:errcheck // kept by streamWriter
+	e.cw.Write(model.DeploymentCSVHeader) //nolint:errcheck // kept by streamWriter
 }
 
 func (e *deploymentCSV) item(w *streamWriter, d *model.Deployment) {
-	finished := ""
-	if d.FinishedAt != nil {
-		finished = model.FormatSpreadsheetTime(*d.FinishedAt)
-	}
-	var phases []string
-	for _, p := range d.Steps {
-		if p.DurationSeconds == nil {
-			phases = append(phases, p.Status)
-			continue
-		}
-		phases = append(phases, p.Status+"="+formatSeconds(*p.DurationSeconds))
-	}
-	e.cw.Write([]string{ //nolint:errcheck // kept by streamWriter
-		model.NeutraliseCell(d.Component), model.NeutraliseCell(d.Version), model.NeutraliseCell(d.Environment),
-		strconv.Itoa(d.Attempt), model.NeutraliseCell(d.Owner),
-		model.FormatSpreadsheetTime(d.StartedAt), finished, formatSeconds(d.DurationSeconds),
-		d.Outcome, strconv.FormatBool(d.Stuck), model.NeutraliseCell(strings.Join(phases, ";")),
-	})
+	e.cw.Write(model.DeploymentCSVRow(d)) //nolint:errcheck // kept by streamWriter
 }
 
 func (e *deploymentCSV) end(w *streamWriter, next string) {
 	e.cw.Flush()
-}
-
-func formatSeconds(s float64) string {
-	return strconv.FormatFloat(s, 'f', -1, 64)
 }
 
 // statsParams are the parameters GET /v1/stats accepts.
@@ -236,7 +209,7 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		if v == nil {
 			return ""
 		}
-		return formatSeconds(*v)
+		return model.FormatSeconds(*v)
 	}
 	day := func(t time.Time) string { return model.FormatSpreadsheetTime(t) }
 	row := func(kind, name string, start, end string, d model.Durations, share, value string, growth ...string) {
@@ -253,9 +226,9 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		row("bucket", "", day(b.Start), day(b.End), b.Durations, "", "")
 	}
 	for _, step := range st.Steps {
-		row("step", step.Status, "", "", step.Durations, formatSeconds(step.SharePercent), "",
-			formatSeconds(step.Trend.GrowthPercentPerWeek), formatSeconds(step.Trend.GrowthPercentPerWeekLow),
-			formatSeconds(step.Trend.GrowthPercentPerWeekHigh), step.Trend.Direction, opt(step.ShareOfGrowthPercent))
+		row("step", step.Status, "", "", step.Durations, model.FormatSeconds(step.SharePercent), "",
+			model.FormatSeconds(step.Trend.GrowthPercentPerWeek), model.FormatSeconds(step.Trend.GrowthPercentPerWeekLow),
+			model.FormatSeconds(step.Trend.GrowthPercentPerWeekHigh), step.Trend.Direction, opt(step.ShareOfGrowthPercent))
 	}
 	for _, step := range st.Steps {
 		for _, b := range step.Buckets {
@@ -264,19 +237,19 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 	}
 	t := st.Trend
 	for _, kv := range [][2]string{
-		{"growth_percent_per_week", formatSeconds(t.GrowthPercentPerWeek)},
-		{"growth_percent_per_week_low", formatSeconds(t.GrowthPercentPerWeekLow)},
-		{"growth_percent_per_week_high", formatSeconds(t.GrowthPercentPerWeekHigh)},
-		{"growth_percent_per_sprint", formatSeconds(t.GrowthPercentPerSprint)},
+		{"growth_percent_per_week", model.FormatSeconds(t.GrowthPercentPerWeek)},
+		{"growth_percent_per_week_low", model.FormatSeconds(t.GrowthPercentPerWeekLow)},
+		{"growth_percent_per_week_high", model.FormatSeconds(t.GrowthPercentPerWeekHigh)},
+		{"growth_percent_per_sprint", model.FormatSeconds(t.GrowthPercentPerSprint)},
 		{"direction", t.Direction},
 		{"method", t.Method},
 		{"points", strconv.Itoa(t.Points)},
 		{"outliers", strconv.Itoa(t.Outliers)},
 		// Statuses are the users' text: neutralised like every name.
 		{"blame", model.NeutraliseCell(strings.Join(t.Blame, ";"))},
-		{"slope_seconds_per_week", formatSeconds(t.SlopeSecondsPerWeek)},
-		{"slope_percent_of_mean_per_week", formatSeconds(t.SlopePercentOfMeanPerWeek)},
-		{"mean_seconds", formatSeconds(t.MeanSeconds)},
+		{"slope_seconds_per_week", model.FormatSeconds(t.SlopeSecondsPerWeek)},
+		{"slope_percent_of_mean_per_week", model.FormatSeconds(t.SlopePercentOfMeanPerWeek)},
+		{"mean_seconds", model.FormatSeconds(t.MeanSeconds)},
 	} {
 		row("trend", kv[0], "", "", model.Durations{Count: st.Deployments}, "", kv[1])
 	}

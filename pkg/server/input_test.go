@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
@@ -51,8 +52,8 @@ func refused(t *testing.T, ts *testServer, what string, before int, r response, 
 		return
 	}
 	msg, code, gotField := r.errorBody(t)
-	if code != model.CodeOf(status) || gotField != field || msg == "" {
-		t.Errorf("%s: error %q code %q field %q; want code %q field %q", what, msg, code, gotField, model.CodeOf(status), field)
+	if code != api.CodeOf(status) || gotField != field || msg == "" {
+		t.Errorf("%s: error %q code %q field %q; want code %q field %q", what, msg, code, gotField, api.CodeOf(status), field)
 	}
 	if after := ts.count(t); after != before {
 		t.Errorf("%s stored %d rows", what, after-before)

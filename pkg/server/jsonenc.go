@@ -153,6 +153,9 @@ func appendDeployment(b []byte, d *model.Deployment) []byte {
 		} else {
 			b = appendJSONFloat(b, *p.DurationSeconds)
 		}
+		if p.Idle {
+			b = append(b, `,"idle":true`...)
+		}
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

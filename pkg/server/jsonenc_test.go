@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"strconv"
 	"testing"
 	"time"
 
@@ -55,9 +54,7 @@ func TestCSVAppenderMatchesEncodingCSV(t *testing.T) {
 			Time: times[i%len(times)], ReceivedAt: times[(i+1)%len(times)]}
 		var want bytes.Buffer
 		cw := csv.NewWriter(&want)
-		cw.Write([]string{model.NeutraliseCell(st.Component), model.NeutraliseCell(st.Version), model.NeutraliseCell(st.Owner),
-			model.NeutraliseCell(st.Status), model.FormatSpreadsheetTime(st.Time), model.NeutraliseCell(st.Environment),
-			strconv.FormatInt(st.ID, 10), model.FormatSpreadsheetTime(st.ReceivedAt)})
+		cw.Write(model.StepCSVRow(st))
 		cw.Flush()
 		if got := appendCSVStep(nil, st); string(got) != want.String() {
 			t.Errorf("appendCSVStep(%q)\n got %q\nwant %q", text, got, want.String())

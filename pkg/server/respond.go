@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -33,7 +34,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 // "internal error"; the full error goes to the log.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := model.ErrorCode(err)
-	status := model.StatusOf(code)
+	status := api.StatusOf(code)
 	body := errorBody{Error: model.ErrorMessage(err), Code: code}
 	var me *model.Error
 	if errors.As(err, &me) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
@@ -270,8 +271,8 @@ func TestRecordStepRejectsBadInput(t *testing.T) {
 				t.Fatalf("status %d %s, want %d", r.status, r.body, tt.status)
 			}
 			msg, code, field := r.errorBody(t)
-			if code != model.CodeOf(tt.status) || field != tt.field || !strings.Contains(msg, tt.wantInMsg) {
-				t.Errorf("error %q code %q field %q; want code %q field %q message containing %q", msg, code, field, model.CodeOf(tt.status), tt.field, tt.wantInMsg)
+			if code != api.CodeOf(tt.status) || field != tt.field || !strings.Contains(msg, tt.wantInMsg) {
+				t.Errorf("error %q code %q field %q; want code %q field %q message containing %q", msg, code, field, api.CodeOf(tt.status), tt.field, tt.wantInMsg)
 			}
 			if ct := r.header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q, want application/json", ct)

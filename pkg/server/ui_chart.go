@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/url"
@@ -324,7 +325,7 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 	top, values := durationTicks(top, 4)
 	y := func(v float64) float64 { return trendTop + trendPlot - v/top*trendPlot }
 	for _, v := range values {
-		c.Grid = append(c.Grid, tick{Y: y(v), Label: shortDuration(v)})
+		c.Grid = append(c.Grid, tick{Y: y(v), Label: tickLabel(v)})
 	}
 	colW := stretchWidth / float64(n)
 	var p50, p90 pathBuilder
@@ -468,22 +469,18 @@ func durationTicks(v float64, want int) (top float64, ticks []float64) {
 	return n * step, ticks
 }
 
-// shortDuration labels an axis tick: 30s, 5m, 1h30m, 2d.
-func shortDuration(s float64) string {
-	n := int64(math.Round(s))
+// tickLabel labels an axis tick (a whole number of seconds) with
+// model.HumanDuration, the one duration format, less its zero tail: an axis
+// wants round labels, 5m rather than 5m00s, 2d rather than 2d00h.
+func tickLabel(s float64) string {
+	h := model.HumanDuration(s)
 	switch {
-	case n%86400 == 0:
-		return strconv.FormatInt(n/86400, 10) + "d"
-	case n%3600 == 0:
-		return strconv.FormatInt(n/3600, 10) + "h"
-	case n >= 3600:
-		return fmt.Sprintf("%dh%02dm", n/3600, n%3600/60)
-	case n%60 == 0:
-		return strconv.FormatInt(n/60, 10) + "m"
-	case n >= 60:
-		return fmt.Sprintf("%dm%02ds", n/60, n%60)
+	case strings.HasSuffix(h, ".0s"):
+		return strings.TrimSuffix(h, ".0s") + "s"
+	case strings.HasSuffix(h, "m00s"), strings.HasSuffix(h, "h00m"), strings.HasSuffix(h, "d00h"):
+		return h[:len(h)-3]
 	}
-	return strconv.FormatInt(n, 10) + "s"
+	return h
 }
 
 // stepColours gives each step name a colour class, slowest first, so a
@@ -619,13 +616,8 @@ func newRecentRow(d *model.Deployment, colours map[string]string, longest float6
 	x := 0.0
 	var words []string
 	for i, p := range d.Steps {
-		sec, running := 0.0, false
-		switch {
-		case p.DurationSeconds != nil:
-			sec = *p.DurationSeconds
-		case d.Outcome == model.OutcomeInProgress && i == len(d.Steps)-1:
-			sec, running = max(0, now.Sub(p.Time).Seconds()), true
-		default:
+		sec, running, ok := d.PhaseSeconds(i, now)
+		if !ok {
 			continue
 		}
 		w := min(sec/longest*stretchWidth, stretchWidth-x)
@@ -633,7 +625,13 @@ func newRecentRow(d *model.Deployment, colours map[string]string, longest float6
 		if colour == "" {
 			colour = "cx"
 		}
+		if p.Idle {
+			colour = "idle"
+		}
 		title := p.Status + " " + model.HumanDuration(sec)
+		if p.Idle {
+			title = "idle " + model.HumanDuration(sec) + " (" + p.Status + ")"
+		}
 		if running {
 			title += " so far"
 		}
@@ -677,6 +675,7 @@ type timelinePhase struct {
 	Seconds *float64
 	Running bool
 	End     bool // the terminal step: a moment, not a phase
+	Idle    bool // waiting after the phase before (model.Phase.Idle)
 	X, W    float64
 	Colour  string
 }
@@ -696,7 +695,35 @@ func backText(view uiQuery) string {
 	}
 }
 
-func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timelineView {
+// viewColours gives the steps the colours the dashboard of view gives
+// them (stepColours over the same stats), so that a step keeps its colour
+// from the page to a timeline. It reads the view's deployments as the
+// dashboard does; if that fails, the steps share one colour.
+func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) map[string]string {
+	_, f, opts, err := dashboardQuery(view.values(), now, s.sprintDefaults())
+	if err != nil {
+		return nil
+	}
+	acc := model.NewStatsAccumulator(opts)
+	err = s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(d *model.Deployment) error {
+		acc.Add(d)
+		return nil
+	})
+	if err == nil {
+		err = acc.CheckSize()
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WarnContext(ctx, "timeline colours left out", "err", err)
+		}
+		return nil
+	}
+	return stepColours(acc.Result().Steps)
+}
+
+// newTimelineView lays out d's phases; colours are the dashboard's
+// (viewColours), nil for one colour.
+func newTimelineView(d *model.Deployment, colours map[string]string, now time.Time, view uiQuery) *timelineView {
 	v := &timelineView{D: d, Duration: d.DurationSeconds}
 	total := d.DurationSeconds
 	if total <= 0 {
@@ -705,17 +732,21 @@ func newTimelineView(d *model.Deployment, now time.Time, view uiQuery) *timeline
 	v.Back = "/?" + view.values().Encode()
 	v.BackText = backText(view)
 	for i, p := range d.Steps {
-		// Rows are labelled, so bars need no colour of their own; one colour
-		// also cannot disagree with the dashboard's colours for the steps.
 		tp := timelinePhase{N: i + 1, Status: p.Status, Time: p.Time, Offset: p.Time.Sub(d.StartedAt).Seconds(),
-			Seconds: p.DurationSeconds, Colour: "phase"}
-		tp.X = tp.Offset / total * stretchWidth
+			Seconds: p.DurationSeconds, Colour: colours[p.Status], Idle: p.Idle}
 		switch {
-		case p.DurationSeconds != nil:
-			tp.W = *p.DurationSeconds / total * stretchWidth
-		case d.Outcome == model.OutcomeInProgress:
-			sec := max(0, now.Sub(p.Time).Seconds())
-			tp.Seconds, tp.Running = &sec, true
+		case p.Idle:
+			tp.Colour = "idle"
+		case colours == nil:
+			tp.Colour = "phase"
+		case tp.Colour == "":
+			tp.Colour = "cx" // beyond the palette, or not in the view's stats
+		}
+		tp.X = tp.Offset / total * stretchWidth
+		sec, running, ok := d.PhaseSeconds(i, now)
+		switch {
+		case ok:
+			tp.Seconds, tp.Running = &sec, running
 			tp.W = sec / total * stretchWidth
 		default:
 			tp.End = true

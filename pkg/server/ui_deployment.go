@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -49,7 +50,7 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 			s.log.ErrorContext(r.Context(), "deployment page failed", "err", err)
 		}
 		v.Error = "The data could not be read: " + model.ErrorMessage(err)
-		s.renderPage(w, r, model.StatusOf(model.ErrorCode(err)), v)
+		s.renderPage(w, r, api.StatusOf(model.ErrorCode(err)), v)
 		return
 	}
 	v.Title = found.Component + " " + found.Version
@@ -61,6 +62,6 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	view.Calendar = s.sprintDefaults()
 	v.Query = view
-	v.Data = newTimelineView(found, now, view)
+	v.Data = newTimelineView(found, s.viewColours(r.Context(), view, now), now, view)
 	s.renderPage(w, r, http.StatusOK, v)
 }

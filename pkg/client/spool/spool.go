@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -185,13 +184,12 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (Resul
 		switch {
 		case err == nil:
 			res.Delivered++
-		case apiErr != nil && apiErr.StatusCode == http.StatusUnprocessableEntity:
+		case apiErr != nil && apiErr.Code == model.EUNPROCESSABLE:
 			// The key is already stored with another payload: an attempt
 			// before the record was spooled reached the server (and had no
 			// explicit time). The record is there; do not store it again.
 			res.Delivered++
-		case apiErr != nil && (apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusRequestEntityTooLarge),
-			local != nil && local.Code == model.EINVALID:
+		case apiErr != nil && model.Rejected(apiErr.Code), local != nil && model.Rejected(local.Code):
 			if err := s.reject(e, err); err != nil {
 				return res, err
 			}

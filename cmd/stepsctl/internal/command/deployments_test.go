@@ -2,15 +2,12 @@ package command_test
 
 import (
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
-	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
 	"github.com/steps-dev/steps/pkg/model"
-	"github.com/steps-dev/steps/pkg/server"
 )
 
 // recordAt records a step with an explicit time, as a deploy script that
@@ -134,12 +131,6 @@ func TestDeployments(t *testing.T) {
 			t.Errorf("json: %q", r.stdout)
 		}
 	})
-}
-
-func TestDeploymentCSVHeader(t *testing.T) {
-	if !reflect.DeepEqual(output.DeploymentCSVHeader, server.DeploymentCSVHeader) {
-		t.Errorf("stepsctl's deployments CSV header %q, the server's %q", output.DeploymentCSVHeader, server.DeploymentCSVHeader)
-	}
 }
 
 func TestDeploymentsFlags(t *testing.T) {

@@ -128,10 +128,6 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 	return rows, rows.readHeader()
 }
 
-// csvColumns are the columns a CSV import may have; id and received_at are
-// the server's and ignored.
-var csvColumns = []string{"component", "version", "owner", "status", "environment", "ts", "time", "id", "received_at"}
-
 // csvRows reads our CSV export or the original service's.
 type csvRows struct {
 	cr      *csv.Reader
@@ -149,27 +145,9 @@ func (c *csvRows) readHeader() error {
 	if err != nil {
 		return fmt.Errorf("line 1: the CSV header: %v", err)
 	}
-	header = slices.Clone(header)
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\uFEFF") // spreadsheets add a byte-order mark
-	}
-	seen := map[string]bool{}
-	for _, name := range header {
-		if !slices.Contains(csvColumns, name) {
-			return fmt.Errorf("line 1: unknown CSV column %q; the header may name component, version, owner, status, environment, ts (or time), id and received_at", name)
-		}
-		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
-			return fmt.Errorf("line 1: the CSV column %q is given twice", name)
-		}
-		seen[name] = true
-		if name == "ts" || name == "time" {
-			c.timeCol = name
-		}
-	}
-	for _, name := range []string{"component", "version", "owner", "status"} {
-		if !seen[name] {
-			return fmt.Errorf("line 1: the CSV header has no %q column", name)
-		}
+	header, c.timeCol, err = model.CSVImportHeader(header)
+	if err != nil {
+		return fmt.Errorf("line 1: %s", model.ErrorMessage(err))
 	}
 	if c.timeCol == "" {
 		return errors.New("line 1: the CSV header has no ts column: an import keeps each step's time, so it needs one")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -185,7 +184,7 @@ func sendStep(ctx context.Context, f *Factory, c *client.Client, in model.StepIn
 // (tokenRefusedHelp).
 func tokenRefused(err error) bool {
 	var apiErr *client.APIError
-	return errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden)
+	return errors.As(err, &apiErr) && model.AuthRefused(apiErr.Code)
 }
 
 // interruptedError is a record cut short by a signal, and kept in the

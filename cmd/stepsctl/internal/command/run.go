@@ -22,9 +22,6 @@ import (
 
 // Statuses run records after the command, besides its step.
 const (
-	// DoneSuffix makes the status recorded when a step's command succeeds:
-	// "build" is followed by "build-done".
-	DoneSuffix = "-done"
 	// FinalStatus is recorded instead with --final: a terminal success
 	// status, which ends the deployment.
 	FinalStatus = "finished"
@@ -72,7 +69,8 @@ use the defaults, with a warning; one that cannot be reached, too (the records
 go to the spool).
 
 The time between two run commands of a script shows as its own phase,
-NAME-done, rather than being added to NAME. The exit code of a failed CMD is
+NAME-done, rather than being added to NAME: the server counts it as idle
+time, in the deployment's duration but in no step's stats or blame. The exit code of a failed CMD is
 printed on stderr ("stepsctl: tests failed: \"make test\" exited with code 3");
 the status stays "failed" so that every tracker counts the deployment as a
 failure (a status is matched exactly against the terminal ones).
@@ -169,7 +167,7 @@ func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
 		return runSteps{}, usageErrorf("--step %q is a terminal status: it would end the deployment before the command runs; name the step (e.g. rollout) and use --final", in.Status)
 	}
 	rs := runSteps{start: in, done: in, failed: in}
-	rs.done.Status = in.Status + DoneSuffix
+	rs.done.Status = in.Status + model.DoneSuffix
 	if opts.Final {
 		rs.done.Status = FinalStatus
 	}

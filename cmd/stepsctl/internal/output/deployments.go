@@ -10,12 +10,6 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// DeploymentCSVHeader is the header of deployments as CSV, the same as the
-// server's (GET /v1/deployments?format=csv): steps lists the phases as
-// status=seconds, separated by semicolons, the last one without seconds.
-var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
-	"duration_seconds", "outcome", "stuck", "steps"}
-
 // PhaseSeparator separates the phases of a deployment in a table.
 const PhaseSeparator = " › "
 
@@ -34,8 +28,8 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 		header = append(header, "STEPS")
 	}
 	return &DeploymentWriter{&ListWriter[model.Deployment]{w: w, o: o, layout: listLayout[model.Deployment]{
-		csvHeader: DeploymentCSVHeader,
-		csvRow:    deploymentCSVRow,
+		csvHeader: model.DeploymentCSVHeader,
+		csvRow:    func(d model.Deployment) []string { return model.DeploymentCSVRow(&d) },
 		json:      deploymentJSON,
 		plainRow: func(d model.Deployment) []string {
 			row := []string{
@@ -45,12 +39,12 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 				d.Environment,
 				strconv.Itoa(d.Attempt),
 				d.Owner,
-				formatSeconds(d.DurationSeconds),
+				model.FormatSeconds(d.DurationSeconds),
 				d.Outcome,
 				strconv.FormatBool(d.Stuck),
 			}
 			if steps {
-				row = append(row, phaseList(d))
+				row = append(row, model.PhaseList(&d))
 			}
 			return row
 		},
@@ -93,51 +87,21 @@ func Outcome(d model.Deployment) string {
 func Phases(d model.Deployment, now time.Time) string {
 	parts := make([]string, 0, len(d.Steps))
 	for i, p := range d.Steps {
+		sec, running, ok := d.PhaseSeconds(i, now)
+		name := p.Status
+		if p.Idle {
+			name = "idle" // waiting between steps, not a step
+		}
 		switch {
-		case p.DurationSeconds != nil:
-			parts = append(parts, p.Status+" "+model.HumanDuration(*p.DurationSeconds))
-		case i == len(d.Steps)-1 && d.Outcome == model.OutcomeInProgress:
-			parts = append(parts, p.Status+" "+model.HumanDuration(max(0, now.Sub(p.Time).Seconds()))+"…")
+		case running:
+			parts = append(parts, name+" "+model.HumanDuration(sec)+"…")
+		case ok:
+			parts = append(parts, name+" "+model.HumanDuration(sec))
 		default:
 			parts = append(parts, p.Status)
 		}
 	}
 	return strings.Join(parts, PhaseSeparator)
-}
-
-// phaseList is the steps cell of the server's CSV: "build=62;tests=190;finished".
-func phaseList(d model.Deployment) string {
-	parts := make([]string, 0, len(d.Steps))
-	for _, p := range d.Steps {
-		if p.DurationSeconds == nil {
-			parts = append(parts, p.Status)
-			continue
-		}
-		parts = append(parts, p.Status+"="+formatSeconds(*p.DurationSeconds))
-	}
-	return strings.Join(parts, ";")
-}
-
-// deploymentCSVRow is a deployment as a row of the server's CSV, so that a
-// CSV from stepsctl and one from the API are the same file.
-func deploymentCSVRow(d model.Deployment) []string {
-	finished := ""
-	if d.FinishedAt != nil {
-		finished = model.FormatSpreadsheetTime(*d.FinishedAt)
-	}
-	return []string{
-		model.NeutraliseCell(d.Component),
-		model.NeutraliseCell(d.Version),
-		model.NeutraliseCell(d.Environment),
-		strconv.Itoa(d.Attempt),
-		model.NeutraliseCell(d.Owner),
-		model.FormatSpreadsheetTime(d.StartedAt),
-		finished,
-		formatSeconds(d.DurationSeconds),
-		d.Outcome,
-		strconv.FormatBool(d.Stuck),
-		model.NeutraliseCell(phaseList(d)),
-	}
 }
 
 func deploymentJSON(d model.Deployment) ([]byte, error) {
@@ -153,10 +117,4 @@ func deploymentJSON(d model.Deployment) ([]byte, error) {
 	}
 	d.Steps = steps
 	return json.Marshal(d)
-}
-
-// formatSeconds formats seconds as the server's CSV does: the shortest
-// decimal that reads back exactly.
-func formatSeconds(s float64) string {
-	return strconv.FormatFloat(s, 'f', -1, 64)
 }

@@ -278,7 +278,7 @@ func NewStepWriter(w io.Writer, o Options) *StepWriter {
 	o = defaults(o)
 	return &StepWriter{&ListWriter[model.Step]{w: w, o: o, layout: listLayout[model.Step]{
 		csvHeader:   model.CSVHeader,
-		csvRow:      csvRow,
+		csvRow:      model.StepCSVRow,
 		json:        stepJSON,
 		plainRow:    plainRow,
 		tableHeader: tableHeader,
@@ -369,21 +369,6 @@ func plainRow(s model.Step) []string {
 		s.Environment,
 		s.Status,
 		s.Owner,
-	}
-}
-
-// csvRow is a step as a row of the server's CSV export (model.CSVHeader),
-// so that a CSV from stepsctl and one from the API are the same file.
-func csvRow(s model.Step) []string {
-	return []string{
-		model.NeutraliseCell(s.Component),
-		model.NeutraliseCell(s.Version),
-		model.NeutraliseCell(s.Owner),
-		model.NeutraliseCell(s.Status),
-		model.FormatSpreadsheetTime(s.Time),
-		model.NeutraliseCell(s.Environment),
-		strconv.FormatInt(s.ID, 10),
-		model.FormatSpreadsheetTime(s.ReceivedAt),
 	}
 }
 

@@ -58,6 +58,14 @@ func TestPhases(t *testing.T) {
 	if got, want := output.Phases(d, t0), "build 1m02s › tests 4.2s › finished"; got != want {
 		t.Errorf("Phases = %q, want %q", got, want)
 	}
+	idle := model.Deployment{Outcome: model.OutcomeSuccess, Steps: []model.Phase{
+		{Status: "build", Time: t0, DurationSeconds: ptr(120)},
+		{Status: "build-done", Time: t0.Add(2 * time.Minute), DurationSeconds: ptr(30), Idle: true},
+		{Status: "finished", Time: t0.Add(150 * time.Second)},
+	}}
+	if got, want := output.Phases(idle, t0), "build 2m00s › idle 30s › finished"; got != want {
+		t.Errorf("Phases = %q, want %q (a wait after build-done is idle)", got, want)
+	}
 	if got := output.Outcome(model.Deployment{Outcome: model.OutcomeInProgress, Stuck: true}); got != "in progress, stuck" {
 		t.Errorf("Outcome = %q", got)
 	}

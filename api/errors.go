@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// The HTTP layer's half of the error contract: each model error code has
+// exactly one HTTP status. The server answers an error with StatusOf its
+// code; the client turns a status without a code of its own back into one
+// with CodeOf.
+
+var codeStatus = map[string]int{
+	model.ECONFLICT:      http.StatusConflict,
+	model.EFORBIDDEN:     http.StatusForbidden,
+	model.EINTERNAL:      http.StatusInternalServerError,
+	model.EINVALID:       http.StatusBadRequest,
+	model.EMETHOD:        http.StatusMethodNotAllowed,
+	model.ENOTFOUND:      http.StatusNotFound,
+	model.ERATELIMITED:   http.StatusTooManyRequests,
+	model.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	model.EUNAUTHORIZED:  http.StatusUnauthorized,
+	model.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	model.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	model.EUNSUPPORTED:   http.StatusUnsupportedMediaType,
+}
+
+// StatusOf returns the HTTP status for an error code; unknown codes are 500.
+func StatusOf(code string) int {
+	if s, ok := codeStatus[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// CodeOf returns the error code for an HTTP status, for responses that carry
+// no code of their own (a proxy's 502, say).
+func CodeOf(status int) string {
+	for code, s := range codeStatus {
+		if s == status {
+			return code
+		}
+	}
+	switch {
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
+		// A proxy, or the server, gave up waiting: nothing was refused.
+		return model.EUNAVAILABLE
+	case status >= 400 && status < 500:
+		return model.EINVALID
+	}
+	return model.EINTERNAL
+}

@@ -1,0 +1,5 @@
+// Package doctest keeps the README and docs/*.md true: its tests compile
+// every Go snippet in them against this module and run every shell example
+// that can run locally (curl, stepsctl) against a real stepsd on a temp
+// SQLite file. It has no code of its own beyond the tests.
+package doctest

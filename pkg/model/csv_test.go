@@ -1,0 +1,60 @@
+package model_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// TestCSVImportHeader: the one rule for the header of a CSV import, used
+// by POST /v1/steps/batch and stepsctl import alike.
+func TestCSVImportHeader(t *testing.T) {
+	for _, c := range []struct {
+		header   string
+		timeCol  string
+		errField string // "" for a valid header
+	}{
+		{"component,version,owner,status,ts", "ts", ""},
+		{"\uFEFFcomponent,version,owner,status,time,environment,id,received_at", "time", ""},
+		{strings.Join(model.CSVHeader, ","), "ts", ""}, // our own export reads back
+		{"component,version,owner,status", "", ""},     // no time: the batch stamps receipt time
+		{"component,version,owner,status,colour", "", "colour"},
+		{"component,version,owner,status,ts,time", "", "time"},
+		{"component,version,owner,owner", "", "owner"},
+		{"component,version,status,ts", "", "owner"},
+	} {
+		clean, timeCol, err := model.CSVImportHeader(strings.Split(c.header, ","))
+		field := ""
+		var e *model.Error
+		if errors.As(err, &e) {
+			field = e.Field
+		}
+		switch {
+		case c.errField == "" && err != nil:
+			t.Errorf("%q: %v", c.header, err)
+		case c.errField != "" && field != c.errField:
+			t.Errorf("%q: error %v naming %q, want one naming %q", c.header, err, field, c.errField)
+		case c.errField == "" && (timeCol != c.timeCol || clean[0] != "component"):
+			t.Errorf("%q: time column %q, first %q; want %q and component", c.header, timeCol, clean[0], c.timeCol)
+		}
+	}
+}
+
+// TestDeploymentCSVRow: a deployment as CSV, phases flattened into steps,
+// cells a spreadsheet would run neutralised.
+func TestDeploymentCSVRow(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	d := &model.Deployment{Component: "=api", Version: "1", Environment: "prod", Attempt: 2, Owner: "ana",
+		StartedAt: t0, DurationSeconds: 62.5, Outcome: model.OutcomeInProgress}
+	sec := 62.5
+	d.Steps = []model.Phase{{Status: "build", Time: t0, DurationSeconds: &sec}, {Status: "tests", Time: t0}}
+	got := model.DeploymentCSVRow(d)
+	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests"}
+	if !slices.Equal(got, want) || len(got) != len(model.DeploymentCSVHeader) {
+		t.Errorf("DeploymentCSVRow\n got %q\nwant %q", got, want)
+	}
+}
