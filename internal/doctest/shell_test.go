@@ -51,6 +51,9 @@ func clip(out []byte) string {
 
 var shownStatus = regexp.MustCompile(`^# (\d{3}) `)
 
+// assignment is a shell line that sets a variable for the lines after it.
+var assignment = regexp.MustCompile(`^[A-Z][A-Z0-9_]*=`)
+
 // commands returns the examples that can run on this machine. Others (a
 // deploy script calling make and kubectl, another host, docker) are left to
 // the reader.
@@ -59,6 +62,9 @@ func commands(t *testing.T) []command {
 	var out []command
 	for _, b := range blocks(t, "sh", "") {
 		lines := strings.Split(b.text, "\n")
+		// Variables a block sets (F=…, SIG=$(…)) are set again before each
+		// of its commands, which run in shells of their own.
+		var assignments []string
 		for i := 0; i < len(lines); i++ {
 			line := strings.TrimPrefix(lines[i], "$ ")
 			// A command goes on over lines ending in \ and over a quoted
@@ -69,6 +75,10 @@ func commands(t *testing.T) []command {
 			}
 			// The plain blocks are transcripts: only their "$ " lines run.
 			if b.lang == "" && !strings.HasPrefix(lines[i-strings.Count(line, "\n")], "$ ") {
+				continue
+			}
+			if assignment.MatchString(line) {
+				assignments = append(assignments, line)
 				continue
 			}
 			c := command{where: b, line: line}
@@ -86,6 +96,9 @@ func commands(t *testing.T) []command {
 				} else if strings.HasPrefix(next, `{"error"`) {
 					c.status = 400
 				}
+			}
+			if len(assignments) > 0 {
+				c.line = strings.Join(assignments, "\n") + "\n" + c.line
 			}
 			out = append(out, c)
 		}
@@ -107,7 +120,10 @@ func TestDocsShellExamples(t *testing.T) {
 		t.Fatalf("found %d shell examples: the test is not looking where the docs are", len(cmds))
 	}
 	st := testdb.Open(t, testdb.SQLite(t))
-	srv := httptest.NewServer(server.New(server.Config{Store: st, RateLimit: -1, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}))
+	srv := httptest.NewServer(server.New(server.Config{Store: st, RateLimit: -1,
+		// The secrets docs/integrations.md starts stepsd with.
+		GitHubSecret: "s3cret-hook", GitLabToken: "gl-hook-token",
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))}))
 	t.Cleanup(srv.Close)
 	seed(t, srv.URL)
 
@@ -118,6 +134,11 @@ func TestDocsShellExamples(t *testing.T) {
 		t.Fatalf("go build stepsctl: %v\n%s", err, out)
 	}
 	work := t.TempDir()
+	// The fixtures the webhook examples send, at the paths the docs give
+	// from the repository's root.
+	if err := os.Symlink(filepath.Join(repoRoot(t), "pkg"), filepath.Join(work, "pkg")); err != nil {
+		t.Fatal(err)
+	}
 	// The files the examples read, as another tool would have left them.
 	mustWrite(t, filepath.Join(work, "history.csv"), "component,version,owner,status,ts\nlegacy,1.0,ana,build,2026-11-02 09:00:00\nlegacy,1.0,ana,finished,2026-11-02 09:05:00\n")
 	mustWrite(t, filepath.Join(work, "old-service-export.csv"), "component,version,owner,status,ts\nlegacy,1.1,ana,build,2026-11-03 09:00:00\nlegacy,1.1,ana,finished,2026-11-03 09:04:00\n")
@@ -133,11 +154,13 @@ func TestDocsShellExamples(t *testing.T) {
 		"NEXT=", "VERSION=1.2.0")
 	for _, c := range cmds {
 		line := strings.ReplaceAll(c.line, "localhost:8080", u.Host)
+		setup, line := cutAssignments(line)
 		curl := strings.HasPrefix(line, "curl ")
 		if curl {
 			// -w puts the status on stdout even with -o FILE.
 			line = "curl -sS -w '\\nHTTP %{http_code}\\n' " + strings.TrimPrefix(line, "curl ")
 		}
+		line = setup + line
 		cmd := exec.Command("bash", "-o", "pipefail", "-c", line)
 		cmd.Dir = work
 		cmd.Env = env
@@ -199,4 +222,18 @@ func seed(t *testing.T, base string) {
 	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
 		t.Fatalf("seed %d steps: %v", len(ins), err)
 	}
+}
+
+// cutAssignments splits the variable assignments that commands() put
+// before a command from the command itself.
+func cutAssignments(line string) (setup, command string) {
+	lines := strings.Split(line, "\n")
+	n := 0
+	for n < len(lines)-1 && assignment.MatchString(lines[n]) {
+		n++
+	}
+	if n == 0 {
+		return "", line
+	}
+	return strings.Join(lines[:n], "\n") + "\n", strings.Join(lines[n:], "\n")
 }
