@@ -17,14 +17,7 @@ var changesParams = []string{"component", "environment", "since", "start_datetim
 // time shifted, per component and environment, with the steps that moved;
 // computed in one pass over the deployments, as the stats are.
 func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
-	p, err := singleValues(r.URL.Query(), changesParams)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	f, err := listFilter(params{"component": p["component"], "environment": p["environment"],
-		"since": p["since"], "start_datetime": p["start_datetime"],
-		"until": p["until"], "end_datetime": p["end_datetime"]}.present(p))
+	p, f, format, err := deploymentQuery(r, changesParams)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -32,11 +25,6 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 	opts := model.ChangesOptions{Outcome: p["outcome"]}
 	if err := opts.Validate(); err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	format := p["format"]
-	if format != "" && format != formatJSON && format != formatCSV {
-		s.writeError(w, r, model.Invalid("format", "format must be json or csv, not %q", format))
 		return
 	}
 

@@ -106,14 +106,7 @@ var statsParams = []string{"component", "version", "owner", "environment", "sinc
 // step, the slowest steps, and the trend, computed in one pass over the
 // deployments.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	p, err := singleValues(r.URL.Query(), statsParams)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	f, err := listFilter(params{"component": p["component"], "version": p["version"], "owner": p["owner"],
-		"environment": p["environment"], "since": p["since"], "start_datetime": p["start_datetime"],
-		"until": p["until"], "end_datetime": p["end_datetime"]}.present(p))
+	p, f, format, err := deploymentQuery(r, statsParams)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -121,11 +114,6 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	opts, err := statsOptions(p, s.sprintDefaults())
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	format := p["format"]
-	if format != "" && format != formatJSON && format != formatCSV {
-		s.writeError(w, r, model.Invalid("format", "format must be json or csv, not %q", format))
 		return
 	}
 
@@ -147,6 +135,35 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, stats)
+}
+
+// deploymentFilterParams are the parameters that filter deployments.
+var deploymentFilterParams = []string{"component", "version", "owner", "environment",
+	"since", "start_datetime", "until", "end_datetime"}
+
+// deploymentQuery reads what GET /v1/stats and GET /v1/changes share: the
+// request's parameters (those named, each at most once), the deployment
+// filter among them, and the format, json (the default) or csv.
+func deploymentQuery(r *http.Request, names []string) (params, model.Filter, string, error) {
+	p, err := singleValues(r.URL.Query(), names)
+	if err != nil {
+		return nil, model.Filter{}, "", err
+	}
+	given := params{}
+	for _, name := range deploymentFilterParams {
+		if v, ok := p[name]; ok {
+			given[name] = v
+		}
+	}
+	f, err := listFilter(given)
+	if err != nil {
+		return nil, model.Filter{}, "", err
+	}
+	format := p["format"]
+	if format != "" && format != formatJSON && format != formatCSV {
+		return nil, model.Filter{}, "", model.Invalid("format", "format must be json or csv, not %q", format)
+	}
+	return p, f, format, nil
 }
 
 // sprintDefaults are the team's sprint calendar, the server's setting:
@@ -178,17 +195,6 @@ func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) 
 		opts.SprintStart = t
 	}
 	return opts, opts.Validate()
-}
-
-// present keeps only the names given in the request.
-func (p params) present(given params) params {
-	out := params{}
-	for k, v := range p {
-		if _, ok := given[k]; ok {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // StatsCSVHeader is the header row of stats as CSV: one long table. kind is

@@ -92,12 +92,9 @@ func changesRun(ctx context.Context, opts *ChangesOptions) error {
 	if err != nil {
 		return &UsageError{Err: err}
 	}
-	filter, err := timeFilter(opts.Filter, opts.Since, opts.Until, f.Now())
+	filter, err := listFilter(opts.Filter, opts.Since, opts.Until, f.Now(), "deployment")
 	if err != nil {
 		return err
-	}
-	if err := filter.Validate(); err != nil {
-		return &UsageError{Err: err}
 	}
 	co := opts.Changes
 	if err := co.Validate(); err != nil {

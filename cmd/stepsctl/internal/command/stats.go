@@ -118,12 +118,9 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	if err != nil {
 		return &UsageError{Err: err}
 	}
-	filter, err := timeFilter(opts.Filter, opts.Since, opts.Until, f.Now())
+	filter, err := listFilter(opts.Filter, opts.Since, opts.Until, f.Now(), "deployment")
 	if err != nil {
 		return err
-	}
-	if err := filter.Validate(); err != nil {
-		return &UsageError{Err: err}
 	}
 	so := opts.Stats
 	if err := sprintCalendar(&so, opts.SprintStart, f.Config); err != nil {
