@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -232,6 +233,23 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 	}
 }
 
+// SlowestSteps names the steps measured so far, slowest first: by total
+// time, then by name. It is the order of Stats.Steps, without the fits
+// that Result makes, for a view that needs only the order.
+func (a *StatsAccumulator) SlowestSteps() []string {
+	names := make([]string, 0, len(a.steps))
+	for name := range a.steps {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(x, y string) int {
+		if c := cmp.Compare(a.steps[y].total, a.steps[x].total); c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	return names
+}
+
 // Result computes the stats. Buckets run from the first deployment's to
 // the last's, empty ones included, so a chart has one point per bucket.
 func (a *StatsAccumulator) Result() Stats {
@@ -252,7 +270,7 @@ func (a *StatsAccumulator) Result() Stats {
 	for _, name := range names {
 		all += a.steps[name].total
 	}
-	for _, name := range names {
+	for _, name := range a.SlowestSteps() {
 		s := a.steps[name]
 		// The step's own durations are its buckets' together, gathered
 		// here rather than kept twice for the whole request.
@@ -269,12 +287,6 @@ func (a *StatsAccumulator) Result() Stats {
 		}
 		st.Steps = append(st.Steps, ss)
 	}
-	sort.Slice(st.Steps, func(i, j int) bool {
-		if st.Steps[i].TotalSeconds != st.Steps[j].TotalSeconds {
-			return st.Steps[i].TotalSeconds > st.Steps[j].TotalSeconds
-		}
-		return st.Steps[i].Status < st.Steps[j].Status
-	})
 
 	st.Trend.MeanSeconds = a.linear.meanY
 	if slope, ok := a.linear.slope(); ok {

@@ -100,7 +100,11 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		}
 	}
 	v.Trend = newTrendChart(st.Buckets, opts)
-	colours := stepColours(st.Steps)
+	slowest := make([]string, len(st.Steps))
+	for i, s := range st.Steps {
+		slowest[i] = s.Status
+	}
+	colours := stepColours(slowest)
 	for _, s := range blamedFirst(st) {
 		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
 	}
@@ -485,14 +489,14 @@ func tickLabel(s float64) string {
 
 // stepColours gives each step name a colour class, slowest first, so a
 // step has the same colour in every chart of the page.
-func stepColours(steps []model.StepStats) map[string]string {
+func stepColours(slowest []string) map[string]string {
 	const palette = 8
 	out := map[string]string{}
-	for i, s := range steps {
+	for i, status := range slowest {
 		if i < palette {
-			out[s.Status] = "c" + strconv.Itoa(i)
+			out[status] = "c" + strconv.Itoa(i)
 		} else {
-			out[s.Status] = "cx"
+			out[status] = "cx"
 		}
 	}
 	return out
@@ -718,7 +722,8 @@ func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) m
 		}
 		return nil
 	}
-	return stepColours(acc.Result().Steps)
+	// The order is all the colours need: no fit, no percentiles.
+	return stepColours(acc.SlowestSteps())
 }
 
 // newTimelineView lays out d's phases; colours are the dashboard's
