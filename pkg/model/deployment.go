@@ -124,6 +124,16 @@ type Deployment struct {
 	Outcome         string  `json:"outcome"`
 	Stuck           bool    `json:"stuck"`
 	Steps           []Phase `json:"steps"`
+	// Revision and CommittedAt are the latest given on any of the
+	// deployment's steps.
+	Revision    string     `json:"revision,omitempty"`
+	CommittedAt *time.Time `json:"committed_at,omitempty"`
+	// The expected duration and finish of a deployment in progress, from
+	// recent successful deployments of its component and environment;
+	// nil when there is not enough history, and on finished deployments.
+	ExpectedDurationSeconds *float64   `json:"expected_duration_seconds,omitempty"`
+	ExpectedFinishAt        *time.Time `json:"expected_finish_at,omitempty"`
+	ETASeconds              *float64   `json:"eta_seconds,omitempty"`
 }
 
 // Phase is one step of a deployment. It lasts until the next step;

@@ -21,6 +21,7 @@ const (
 	MaxStatusLen      = 64
 	MaxEnvironmentLen = 64
 	MaxIdempotencyKey = 128
+	MaxRevisionLen    = 64
 )
 
 // Step is one stored record: a step of a deploy, as the server stamped it.
@@ -33,6 +34,10 @@ type Step struct {
 	Environment string    `json:"environment"`
 	Time        time.Time `json:"time"`
 	ReceivedAt  time.Time `json:"received_at"`
+	// Revision and CommittedAt say which commit was deployed and when it
+	// was made (lead time for changes); both are optional.
+	Revision    string     `json:"revision,omitempty"`
+	CommittedAt *time.Time `json:"committed_at,omitempty"`
 }
 
 // StepInput is what a caller sends to record a step. Time is optional: when
@@ -44,6 +49,8 @@ type StepInput struct {
 	Status      string    `json:"status"`
 	Environment string    `json:"environment,omitempty"`
 	Time        time.Time `json:"time,omitzero"`
+	Revision    string    `json:"revision,omitempty"`
+	CommittedAt time.Time `json:"committed_at,omitzero"`
 }
 
 // RecordMeta is what the server adds to a StepInput when it records it.
@@ -73,6 +80,7 @@ func (in StepInput) Validate() error {
 		{"owner", in.Owner, MaxOwnerLen, true},
 		{"status", in.Status, MaxStatusLen, true},
 		{"environment", in.Environment, MaxEnvironmentLen, false},
+		{"revision", in.Revision, MaxRevisionLen, false},
 	}
 	for _, f := range fields {
 		if err := ValidateText(f.name, f.value, f.max, f.required); err != nil {
@@ -80,7 +88,12 @@ func (in StepInput) Validate() error {
 		}
 	}
 	if !in.Time.IsZero() {
-		return ValidateStepTime("time", in.Time)
+		if err := ValidateStepTime("time", in.Time); err != nil {
+			return err
+		}
+	}
+	if !in.CommittedAt.IsZero() {
+		return ValidateStepTime("committed_at", in.CommittedAt)
 	}
 	return nil
 }
@@ -171,11 +184,14 @@ func (in StepInput) Normalized() StepInput {
 	// Surrounding spaces are noise from scripts, and MySQL's PAD SPACE
 	// collations ignore trailing ones where SQLite does not: trimmed, the
 	// same deploy is the same on both.
-	for _, f := range []*string{&in.Component, &in.Version, &in.Owner, &in.Status, &in.Environment} {
+	for _, f := range []*string{&in.Component, &in.Version, &in.Owner, &in.Status, &in.Environment, &in.Revision} {
 		*f = strings.TrimSpace(*f)
 	}
 	if !in.Time.IsZero() {
 		in.Time = TruncateTime(in.Time)
+	}
+	if !in.CommittedAt.IsZero() {
+		in.CommittedAt = TruncateTime(in.CommittedAt)
 	}
 	return in
 }
@@ -191,6 +207,16 @@ func (in StepInput) Fingerprint() string {
 	}
 	if !in.Time.IsZero() {
 		h.Write([]byte(in.Time.Format(time.RFC3339Nano)))
+	}
+	// Only when given, so that keys stored before these fields existed
+	// keep their digests.
+	if in.Revision != "" || !in.CommittedAt.IsZero() {
+		h.Write([]byte{0, 'r'})
+		h.Write([]byte(in.Revision))
+		h.Write([]byte{0})
+		if !in.CommittedAt.IsZero() {
+			h.Write([]byte(in.CommittedAt.Format(time.RFC3339Nano)))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
