@@ -164,12 +164,8 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 		// insert one by one, so that only its request sees the error.
 	}
 	for _, req := range batch {
-		ids, err := s.insertGroup(ctx, []*commitRequest{req})
-		if err != nil {
-			req.done <- commitResult{err: err}
-			continue
-		}
-		req.done <- commitResult{id: ids[0]}
+		id, err := s.insertOne(ctx, req)
+		req.done <- commitResult{id: id, err: err}
 	}
 }
 
@@ -198,7 +194,6 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		return nil, err
 	}
 	ids := make([]int64, len(batch))
-	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 		if err != nil {
@@ -227,12 +222,8 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 			steps[i] = req.step.step
 			steps[i].ID = ids[i]
 		}
-		work, err = s.numberSteps(ctx, tx, steps)
-		return err
+		return s.numberSteps(ctx, tx, steps)
 	})
-	if err == nil {
-		s.targets.remember(work)
-	}
 	return ids, err
 }
 

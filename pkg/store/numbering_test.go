@@ -240,6 +240,14 @@ func TestStoredNumberingMatchesTheOracle(t *testing.T) {
 			}
 			checkAgainstOracle(t, stores[round%len(stores)], rules, now)
 		}
+		// One at a time, each step is a lone request: on MySQL the
+		// record_step procedure numbers it (a late one falls back to Go).
+		for i := range 150 {
+			if _, _, err := stores[i%len(stores)].CreateStep(ctx, input(rng.IntN(4) == 0), model.RecordMeta{ReceivedAt: receipt()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkAgainstOracle(t, stores[0], rules, now)
 
 		// "rollout" becomes terminal: deployments split; they join again
 		// when it stops being terminal.
