@@ -116,7 +116,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if s.kind == KindMySQL {
 		s.detectConsecutiveIDs(ctx)
 	}
-	s.startCommitters()
+	s.startCommitter()
 	return s, nil
 }
 
@@ -244,7 +244,7 @@ func checkWritable(path string) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.stopCommitters()
+	s.stopCommitter()
 	s.stmts.close()
 	return s.db.Close()
 }
