@@ -126,11 +126,14 @@ type Durations struct {
 }
 
 // BucketStats are the deploy durations of deployments started in
-// [Start, End).
+// [Start, End). The durations leave the outliers out, as the trend does:
+// one deploy stuck for hours would otherwise be the week's p90, and a
+// week of few deploys its p50. Outliers counts those left out.
 type BucketStats struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	Durations
+	Outliers int `json:"outliers"`
 }
 
 // StepStats are the durations of one step name across deployments.
@@ -176,17 +179,57 @@ type Trend struct {
 type StatsAccumulator struct {
 	opts    StatsOptions
 	origin  time.Time
-	buckets map[time.Time][]float64
+	buckets map[time.Time]*samples
 	steps   map[string]*stepAcc
 	linear  regression
 	hist    *history
 	n       int
+	// sifted says the outliers are out of the samples (Result did it).
+	sifted bool
 }
 
 type stepAcc struct {
 	count   int // phases, over all buckets
 	total   float64
-	buckets map[time.Time][]float64
+	buckets map[time.Time]*samples
+}
+
+// samples are durations of one bucket, each with the deployment it is of
+// (its history seq): whether that one is an outlier is known only once
+// every deployment is in.
+type samples struct {
+	secs []float64
+	seq  []int32
+	junk int // the outliers' durations taken out by sift
+}
+
+func (s *samples) add(seconds float64, seq int32) {
+	s.secs = append(s.secs, seconds)
+	s.seq = append(s.seq, seq)
+}
+
+// sift takes the durations of outliers out, in place.
+func (s *samples) sift(outlier []bool) {
+	kept := 0
+	for i, seq := range s.seq {
+		if outlier[seq] {
+			continue
+		}
+		s.secs[kept], s.seq[kept] = s.secs[i], seq
+		kept++
+	}
+	s.junk += len(s.secs) - kept
+	s.secs, s.seq = s.secs[:kept], s.seq[:kept]
+}
+
+// bucketStats summarises the samples of the bucket starting at start
+// (nil: none).
+func (o StatsOptions) bucketStats(start time.Time, s *samples) BucketStats {
+	b := BucketStats{Start: start, End: o.nextBucket(start)}
+	if s != nil {
+		b.Durations, b.Outliers = summarise(s.secs), s.junk
+	}
+	return b
 }
 
 // NewStatsAccumulator returns an accumulator for validated options.
@@ -194,7 +237,7 @@ func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 	return &StatsAccumulator{
 		opts:    opts,
 		origin:  opts.SprintStart,
-		buckets: map[time.Time][]float64{},
+		buckets: map[time.Time]*samples{},
 		steps:   map[string]*stepAcc{},
 		hist:    newHistory(),
 	}
@@ -213,7 +256,13 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 	}
 	a.n++
 	b := a.opts.bucketStart(d.StartedAt)
-	a.buckets[b] = append(a.buckets[b], d.DurationSeconds)
+	seq := int32(len(a.hist.deps))
+	bs := a.buckets[b]
+	if bs == nil {
+		bs = &samples{}
+		a.buckets[b] = bs
+	}
+	bs.add(d.DurationSeconds, seq)
 	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
 	a.linear.add(weeks, d.DurationSeconds)
 	a.hist.add(d)
@@ -224,12 +273,17 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		}
 		s := a.steps[p.Status]
 		if s == nil {
-			s = &stepAcc{buckets: map[time.Time][]float64{}}
+			s = &stepAcc{buckets: map[time.Time]*samples{}}
 			a.steps[p.Status] = s
 		}
 		s.count++
 		s.total += *p.DurationSeconds
-		s.buckets[b] = append(s.buckets[b], *p.DurationSeconds)
+		sb := s.buckets[b]
+		if sb == nil {
+			sb = &samples{}
+			s.buckets[b] = sb
+		}
+		sb.add(*p.DurationSeconds, seq)
 	}
 }
 
@@ -252,12 +306,27 @@ func (a *StatsAccumulator) SlowestSteps() []string {
 
 // Result computes the stats. Buckets run from the first deployment's to
 // the last's, empty ones included, so a chart has one point per bucket.
+// Their durations, and the steps', leave the outliers out (see
+// BucketStats); the steps' totals and shares count all the time measured.
 func (a *StatsAccumulator) Result() Stats {
 	st := Stats{Bucket: a.opts.Bucket, SprintDays: a.opts.SprintDays, Outcome: a.opts.Outcome, Deployments: a.n,
 		Buckets: []BucketStats{}, Steps: []StepStats{}}
+	ranges := a.hist.bySeries()
+	if !a.sifted {
+		a.sifted = true
+		outlier := a.hist.outliersBySeq()
+		for _, s := range a.buckets {
+			s.sift(outlier)
+		}
+		for _, step := range a.steps {
+			for _, s := range step.buckets {
+				s.sift(outlier)
+			}
+		}
+	}
 	starts := bucketRange(a.opts, a.buckets)
 	for _, b := range starts {
-		st.Buckets = append(st.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.buckets[b])})
+		st.Buckets = append(st.Buckets, a.opts.bucketStats(b, a.buckets[b]))
 	}
 	// Summed in name order: floating-point sums depend on the order, and
 	// the same request must give the same figures to the last digit.
@@ -276,14 +345,16 @@ func (a *StatsAccumulator) Result() Stats {
 		// here rather than kept twice for the whole request.
 		durations := make([]float64, 0, s.count)
 		for _, b := range starts {
-			durations = append(durations, s.buckets[b]...)
+			if sb := s.buckets[b]; sb != nil {
+				durations = append(durations, sb.secs...)
+			}
 		}
 		ss := StepStats{Status: name, Durations: summarise(durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
 		if all > 0 {
 			ss.SharePercent = s.total / all * 100
 		}
 		for _, b := range starts {
-			ss.Buckets = append(ss.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(s.buckets[b])})
+			ss.Buckets = append(ss.Buckets, a.opts.bucketStats(b, s.buckets[b]))
 		}
 		st.Steps = append(st.Steps, ss)
 	}
@@ -295,7 +366,7 @@ func (a *StatsAccumulator) Result() Stats {
 			st.Trend.SlopePercentOfMeanPerWeek = slope / a.linear.meanY * 100
 		}
 	}
-	a.robust(&st)
+	a.robust(&st, ranges)
 	st.Summary = a.summary(st)
 	return st
 }
@@ -308,7 +379,7 @@ func countDeployments(n int) string {
 	return fmt.Sprintf("%d deployments", n)
 }
 
-func bucketRange(o StatsOptions, buckets map[time.Time][]float64) []time.Time {
+func bucketRange(o StatsOptions, buckets map[time.Time]*samples) []time.Time {
 	if len(buckets) == 0 {
 		return nil
 	}
