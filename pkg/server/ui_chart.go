@@ -420,6 +420,10 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 // bucketName names a bucket for people: "Week of 2026-01-05".
 func bucketName(b model.BucketStats, opts model.StatsOptions) string {
 	start := b.Start.UTC()
+	if b.Gap > 0 {
+		// A run of empty buckets given as one column.
+		return fmt.Sprintf("%s to %s (%d %ss)", start.Format("2006-01-02"), b.End.UTC().AddDate(0, 0, -1).Format("2006-01-02"), b.Gap, opts.Bucket)
+	}
 	switch opts.Bucket {
 	case model.BucketDay:
 		return start.Format("Mon 2006-01-02")
