@@ -25,7 +25,7 @@ func (s *Store) insertOne(ctx context.Context, req *commitRequest) (int64, error
 // recordStep calls record_step, again on a conflict. late says that the
 // step comes before its target's last one: nothing was stored.
 func (s *Store) recordStep(ctx context.Context, row insertRow) (id int64, late bool, err error) {
-	stmt, err := s.prepared(ctx, `CALL record_step(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := s.prepared(ctx, `CALL record_step(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return 0, false, err
 	}

@@ -14,6 +14,7 @@ CREATE PROCEDURE record_step(
   p_time DATETIME(6), p_received DATETIME(6),
   p_key VARCHAR(160) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   p_fingerprint CHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  p_revision VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin, p_committed DATETIME(6),
   p_ends TINYINT)
 BEGIN
   DECLARE v_found TINYINT DEFAULT 1;
@@ -24,8 +25,8 @@ BEGIN
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_found = 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   START TRANSACTION;
-  INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint)
-  VALUES (p_component, p_version, p_owner, p_status, p_environment, p_time, p_received, p_key, p_fingerprint);
+  INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
+  VALUES (p_component, p_version, p_owner, p_status, p_environment, p_time, p_received, p_key, p_fingerprint, p_revision, p_committed);
   SET v_id = LAST_INSERT_ID();
   SELECT attempt, started_at, last_time, ended INTO v_attempt, v_started, v_last, v_ended
   FROM targets WHERE component = p_component AND version = p_version AND environment = p_environment FOR UPDATE;
@@ -35,12 +36,14 @@ BEGIN
   ELSE
     IF v_found = 0 OR v_ended = 1 THEN
       SET v_attempt = IF(v_found = 1, v_attempt + 1, 1), v_started = p_time;
-      INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases)
+      INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases,
+        revision, committed_at)
       VALUES (p_component, p_version, p_environment, v_attempt, v_id, p_time, p_time, p_owner, 1,
-        CONCAT(v_id, ',0,', p_status, CHAR(30 USING utf8mb4)));
+        CONCAT(v_id, ',0,', p_status, CHAR(30 USING utf8mb4)), p_revision, p_committed);
     ELSE
       UPDATE deployments SET last_time = p_time, steps = steps + 1,
-        phases = CONCAT(phases, v_id, ',', TIMESTAMPDIFF(MICROSECOND, v_started, p_time), ',', p_status, CHAR(30 USING utf8mb4))
+        phases = CONCAT(phases, v_id, ',', TIMESTAMPDIFF(MICROSECOND, v_started, p_time), ',', p_status, CHAR(30 USING utf8mb4)),
+        revision = COALESCE(p_revision, revision), committed_at = COALESCE(p_committed, committed_at)
       WHERE component = p_component AND version = p_version AND environment = p_environment AND attempt = v_attempt;
     END IF;
     -- writes changes the row even when nothing else does, so that the
