@@ -21,7 +21,7 @@ BEGIN
   DECLARE v_id BIGINT;
   DECLARE v_attempt INT;
   DECLARE v_started, v_last DATETIME(6);
-  DECLARE v_ended TINYINT;
+  DECLARE v_ended, v_new TINYINT;
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_found = 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   START TRANSACTION;
@@ -34,8 +34,24 @@ BEGIN
     ROLLBACK;
     SELECT v_id AS id, 1 AS late;
   ELSE
-    IF v_found = 0 OR v_ended = 1 THEN
+    -- The target's row first: writes changes it even when nothing else
+    -- does, so that the write conflicts (Galera certifies changed rows
+    -- only). A row made meanwhile by another writer (none was there to
+    -- lock) counts 2 rows, not 1: that is a conflict, retried as a
+    -- deadlock is, before this writer's deployment row could collide
+    -- with the other's.
+    SET v_new = v_found = 0 OR v_ended = 1; -- the step starts the next deployment
+    IF v_new THEN
       SET v_attempt = IF(v_found = 1, v_attempt + 1, 1), v_started = p_time;
+    END IF;
+    INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes)
+    VALUES (p_component, p_version, p_environment, v_attempt, v_started, p_time, p_ends, 1)
+    ON DUPLICATE KEY UPDATE attempt = VALUES(attempt), started_at = VALUES(started_at), last_time = VALUES(last_time),
+      ended = VALUES(ended), writes = writes + 1;
+    IF ROW_COUNT() <> 1 + v_found THEN
+      SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'record_step: target written concurrently';
+    END IF;
+    IF v_new THEN
       INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases,
         revision, committed_at)
       VALUES (p_component, p_version, p_environment, v_attempt, v_id, p_time, p_time, p_owner, 1,
@@ -45,17 +61,6 @@ BEGIN
         phases = CONCAT(phases, v_id, ',', TIMESTAMPDIFF(MICROSECOND, v_started, p_time), ',', p_status, CHAR(30 USING utf8mb4)),
         revision = COALESCE(p_revision, revision), committed_at = COALESCE(p_committed, committed_at)
       WHERE component = p_component AND version = p_version AND environment = p_environment AND attempt = v_attempt;
-    END IF;
-    -- writes changes the row even when nothing else does, so that the
-    -- write conflicts (Galera certifies changed rows only). A row made
-    -- meanwhile by another writer (none was there to lock) counts 2
-    -- rows, not 1: that is a conflict, retried as a deadlock is.
-    INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes)
-    VALUES (p_component, p_version, p_environment, v_attempt, v_started, p_time, p_ends, 1)
-    ON DUPLICATE KEY UPDATE attempt = VALUES(attempt), started_at = VALUES(started_at), last_time = VALUES(last_time),
-      ended = VALUES(ended), writes = writes + 1;
-    IF ROW_COUNT() <> 1 + v_found THEN
-      SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'record_step: target written concurrently';
     END IF;
     COMMIT;
     SELECT v_id AS id, 0 AS late;
