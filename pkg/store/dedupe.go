@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -13,8 +14,9 @@ import (
 )
 
 // A batch sent with dedupe (an import) skips the rows already stored: a row
-// whose component, version, environment, owner, status and explicit time
-// (to the microsecond, as stored) are those of a stored step. An idempotency
+// whose component, version, environment, owner, status, revision,
+// committed_at and explicit time (to the microsecond, as stored) are those
+// of a stored step. An idempotency
 // key recognises a batch sent again; this recognises the same rows in
 // another batch: an export of data the server already holds, imported
 // again, or cut into batches otherwise.
@@ -140,14 +142,20 @@ func (s *Store) checkNoneStoredMeanwhile(ctx context.Context, tx *sql.Tx, fresh 
 	return nil
 }
 
-// matchKey is what makes two steps one for dedupe.
+// matchKey is what makes two steps one for dedupe: every field a client
+// gives, the time to the microsecond (as stored).
 type matchKey struct {
-	component, version, environment, owner, status string
-	micros                                         int64
+	component, version, environment, owner, status, revision string
+	micros                                                   int64
+	committed                                                int64 // Unix microseconds; math.MinInt64 when not given
 }
 
 func matchKeyOf(st model.Step) matchKey {
-	return matchKey{st.Component, st.Version, st.Environment, st.Owner, st.Status, st.Time.UnixMicro()}
+	committed := int64(math.MinInt64)
+	if st.CommittedAt != nil {
+		committed = st.CommittedAt.UnixMicro()
+	}
+	return matchKey{st.Component, st.Version, st.Environment, st.Owner, st.Status, st.Revision, st.Time.UnixMicro(), committed}
 }
 
 // storedMatches reads the stored steps that rows of steps (those with an

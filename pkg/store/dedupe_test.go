@@ -79,15 +79,22 @@ func TestCreateStepsDeduped(t *testing.T) {
 				{Component: "api", Version: "1", Owner: "bob", Status: "build", Environment: "production", Time: t0},
 				{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "staging", Time: t0},
 				{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "production"}, // no time: now
+				{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "production", Time: t0, Revision: "abc123"},
+				{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "production", Time: t0, CommittedAt: t0.Add(-time.Hour)},
 				step("1", "build", t0), // stored: skipped
 				step("1", "build", t0), // the batch's second copy: one more than stored
 			}
 			_, skipped, err := s.CreateStepsDeduped(ctx, other, model.RecordMeta{ReceivedAt: t0})
-			if err != nil || !slices.Equal(skipped, []int{5}) {
-				t.Fatalf("skipped %v, %v; want only row 5", skipped, err)
+			if err != nil || !slices.Equal(skipped, []int{7}) {
+				t.Fatalf("skipped %v, %v; want only row 7", skipped, err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 7 {
-				t.Errorf("%d steps stored, want 7", len(got))
+			if got, _ := mustList(t, s, model.Filter{}); len(got) != 9 {
+				t.Errorf("%d steps stored, want 9", len(got))
+			}
+			// The same with its revision and commit time is the same step.
+			_, skipped, err = s.CreateStepsDeduped(ctx, other[5:7], model.RecordMeta{ReceivedAt: t0})
+			if err != nil || !slices.Equal(skipped, []int{0, 1}) {
+				t.Errorf("skipped %v, %v; want both", skipped, err)
 			}
 		})
 
