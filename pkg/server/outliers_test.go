@@ -105,3 +105,17 @@ func TestBatchDedupe(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardTooManyBucketsAdvisesInTheFormsWords: a range with more
+// buckets of deployments than stats compute over is advice on the page,
+// named as its form names the filters, not the API's parameters.
+func TestDashboardTooManyBucketsAdvisesInTheFormsWords(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	recordDeploys(t, ts, time.Date(2022, 1, 3, 9, 0, 0, 0, time.UTC), model.MaxStatsBuckets+1, func(int) float64 { return 100 })
+	p := getPage(t, nil, ts.URL, "/?bucket=day&since=2021-01-01")
+	want := "narrow the range with Since and Until, or use a larger bucket (Per week, Per month or Per sprint)"
+	if !strings.Contains(p.body, want) || strings.Contains(p.body, "could not be read") {
+		i := strings.Index(p.body, `role="alert"`)
+		t.Errorf("the page does not advise %q: %.300s", want, p.body[max(i, 0):])
+	}
+}
