@@ -417,3 +417,20 @@ func TestImportRevisionAndCommittedAt(t *testing.T) {
 		t.Errorf("a bad committed_at: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestImportOwnExportWithRevisions: the server's own export, revision and
+// commit time included, imported back is recognised row by row.
+func TestImportOwnExportWithRevisions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun(false, "import", "-q", writeFile(t, "steps.csv", "component,version,owner,status,ts,revision,committed_at\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00.123456,9f1c2e7,2025-11-20 08:00:00.500000\n"+
+		"api,1.0,ana,finished,2025-11-20 09:07:00,,\n"))
+	for _, format := range []string{"ndjson", "csv"} {
+		export := writeFile(t, "export."+format, h.mustRun(false, "list", "-o", format).stdout)
+		r := h.mustRun(false, "import", export)
+		if !strings.HasSuffix(r.stdout, ": 0 step(s) imported, 2 already there.\n") || len(h.stored()) != 2 {
+			t.Errorf("%s export imported back: %q, %d stored", format, r.stdout, len(h.stored()))
+		}
+	}
+}
