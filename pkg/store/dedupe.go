@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -159,7 +158,7 @@ func matchKeyOf(st model.Step) matchKey {
 }
 
 // storedMatches reads the stored steps that rows of steps (those with an
-// explicit time) could match, by deployment target and time range: the
+// explicit time) could match, by deployment target and exact time: the
 // index steps_deployment (component, version, environment, time) answers
 // each.
 //
@@ -173,36 +172,55 @@ func matchKeyOf(st model.Step) matchKey {
 // it again, when it reads the first one's rows.
 func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Step, explicit []bool) (map[matchKey][]model.Step, error) {
 	type target struct{ component, version, environment string }
-	type span struct{ from, to time.Time }
-	spans := map[target]span{}
+	// The distinct times of each target's rows: the read asks for those
+	// exact times, so what it holds is the matches, however many steps
+	// the target has.
+	times := map[target][]string{}
+	seen := map[target]map[int64]bool{}
 	var order []target
 	for i, st := range steps {
 		if !explicit[i] {
 			continue
 		}
 		t := target{st.Component, st.Version, st.Environment}
-		sp, ok := spans[t]
-		if !ok {
+		if seen[t] == nil {
+			seen[t] = map[int64]bool{}
 			order = append(order, t)
-			sp = span{st.Time, st.Time}
 		}
-		if st.Time.Before(sp.from) {
-			sp.from = st.Time
+		if us := st.Time.UnixMicro(); !seen[t][us] {
+			seen[t][us] = true
+			times[t] = append(times[t], dbTime(st.Time))
 		}
-		if st.Time.After(sp.to) {
-			sp.to = st.Time
-		}
-		spans[t] = sp
 	}
-	q := `SELECT ` + stepColumns + ` FROM steps WHERE component = ? AND version = ? AND environment = ? AND time >= ? AND time <= ? ORDER BY time, id`
 	// In one order, as number.go locks them, so that two writers never
 	// wait on each other in a circle.
 	slices.SortFunc(order, func(a, b target) int {
 		return cmp.Or(strings.Compare(a.component, b.component), strings.Compare(a.version, b.version), strings.Compare(a.environment, b.environment))
 	})
 	found := map[matchKey][]model.Step{}
+	read := func(t target, ts []string) error {
+		args := make([]any, 0, 3+len(ts))
+		args = append(args, t.component, t.version, t.environment)
+		for _, v := range ts {
+			args = append(args, v)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE component = ? AND version = ? AND environment = ? AND time IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(ts)), ", ")+`) ORDER BY time, id`, args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			st, err := scanStep(rows)
+			if err != nil {
+				return translate(err)
+			}
+			k := matchKeyOf(st)
+			found[k] = append(found[k], st)
+		}
+		return translate(rows.Err())
+	}
 	for _, t := range order {
-		sp := spans[t]
 		if s.kind == KindMySQL {
 			var writes int64
 			err := tx.QueryRowContext(ctx, `SELECT writes FROM targets WHERE component = ? AND version = ? AND environment = ? FOR UPDATE`,
@@ -211,24 +229,11 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 				return nil, translate(err)
 			}
 		}
-		err := func() error {
-			rows, err := tx.QueryContext(ctx, q, t.component, t.version, t.environment, dbTime(sp.from), dbTime(sp.to))
-			if err != nil {
-				return translate(err)
+		// Within every database's parameter limit.
+		for ts := range slices.Chunk(times[t], 500) {
+			if err := read(t, ts); err != nil {
+				return nil, err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				st, err := scanStep(rows)
-				if err != nil {
-					return translate(err)
-				}
-				k := matchKeyOf(st)
-				found[k] = append(found[k], st)
-			}
-			return translate(rows.Err())
-		}()
-		if err != nil {
-			return nil, err
 		}
 	}
 	return found, nil
