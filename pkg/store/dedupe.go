@@ -40,9 +40,8 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 		explicit[i] = !in.Time.IsZero()
 	}
 	for try := 0; ; try++ {
-		out, skipped, work, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
+		out, skipped, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
 		if err == nil {
-			s.targets.remember(work)
 			return out, skipped, nil
 		}
 		// The same batch under the same key, stored by a request still in
@@ -58,14 +57,13 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 	}
 }
 
-func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerprints []string, explicit []bool, clientKey string) ([]model.Step, []int, []*targetWork, error) {
+func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerprints []string, explicit []bool, clientKey string) ([]model.Step, []int, error) {
 	key := clientKey
 	if key == "" && !s.consecutiveIDs {
 		key = internalKeyPrefix + randomHex(16) // as in CreateSteps
 	}
 	out := make([]model.Step, len(steps))
 	var skipped []int
-	var work []*targetWork
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		skipped = skipped[:0]
 		stored, err := s.storedMatches(ctx, tx, steps, explicit)
@@ -95,7 +93,6 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 			at = append(at, i)
 		}
 		if len(fresh) == 0 {
-			work = nil
 			return nil
 		}
 		if err := s.insertSteps(ctx, tx, fresh, key, freshFP); err != nil {
@@ -104,7 +101,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		for j, i := range at {
 			out[i] = fresh[j]
 		}
-		if work, err = s.numberSteps(ctx, tx, fresh); err != nil {
+		if err := s.numberSteps(ctx, tx, fresh); err != nil {
 			return err
 		}
 		if s.kind == KindMySQL {
@@ -112,7 +109,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		}
 		return nil
 	})
-	return out, skipped, work, err
+	return out, skipped, err
 }
 
 // checkNoneStoredMeanwhile fails with errConflict, to run the transaction
