@@ -49,11 +49,13 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		// "~" and 32 random hex digits: no client would send it.
 		key = internalKeyPrefix + randomHex(16)
 	}
+	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertSteps(ctx, tx, steps, key, fingerprints); err != nil {
 			return err
 		}
-		return s.numberSteps(ctx, tx, steps)
+		work, err = s.numberSteps(ctx, tx, steps)
+		return err
 	})
 	if err != nil {
 		if meta.IdempotencyKey != "" && errors.Is(err, errDuplicate) {
@@ -61,6 +63,7 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 		}
 		return nil, false, err
 	}
+	s.targets.remember(work)
 	return steps, false, nil
 }
 

@@ -40,8 +40,9 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 		explicit[i] = !in.Time.IsZero()
 	}
 	for try := 0; ; try++ {
-		out, skipped, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
+		out, skipped, work, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
 		if err == nil {
+			s.targets.remember(work)
 			return out, skipped, nil
 		}
 		// The same batch under the same key, stored by a request still in
@@ -57,13 +58,14 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 	}
 }
 
-func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerprints []string, explicit []bool, clientKey string) ([]model.Step, []int, error) {
+func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerprints []string, explicit []bool, clientKey string) ([]model.Step, []int, []*targetWork, error) {
 	key := clientKey
 	if key == "" && !s.consecutiveIDs {
 		key = internalKeyPrefix + randomHex(16) // as in CreateSteps
 	}
 	out := make([]model.Step, len(steps))
 	var skipped []int
+	var work []*targetWork
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		skipped = skipped[:0]
 		stored, err := s.storedMatches(ctx, tx, steps, explicit)
@@ -93,6 +95,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 			at = append(at, i)
 		}
 		if len(fresh) == 0 {
+			work = nil
 			return nil
 		}
 		if err := s.insertSteps(ctx, tx, fresh, key, freshFP); err != nil {
@@ -101,7 +104,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		for j, i := range at {
 			out[i] = fresh[j]
 		}
-		if err := s.numberSteps(ctx, tx, fresh); err != nil {
+		if work, err = s.numberSteps(ctx, tx, fresh); err != nil {
 			return err
 		}
 		if s.kind == KindMySQL {
@@ -109,7 +112,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		}
 		return nil
 	})
-	return out, skipped, err
+	return out, skipped, work, err
 }
 
 // checkNoneStoredMeanwhile fails with errConflict, to run the transaction

@@ -22,9 +22,6 @@
 //     number their deployments in the same transaction (number.go); both
 //     depend on the exact statements and on driver behaviour per engine
 //     (LAST_INSERT_ID, innodb_autoinc_lock_mode).
-//   - On MySQL a lone step is one CALL of the record_step procedure
-//     (record.go, created by a migration): the write transaction's common
-//     case in one round trip instead of six.
 //   - Exports, deployments and stats stream rows with Scan, so memory does
 //     not grow with the table, and name the exact columns the covering
 //     index holds (the index halved stats' time on MariaDB).

@@ -15,13 +15,12 @@ import (
 // one multi-row INSERT in one transaction, and each is acknowledged only
 // after that transaction commits. Under load this turns many small commits
 // (each a log flush, and on MySQL a round trip) into few; a lone request
-// goes through alone, with one hand-off more than a direct insert (on
-// MySQL, one call of record_step: see record.go).
+// goes through alone, with one hand-off more than a direct insert.
 //
 // One committer, so one group transaction in flight: SQLite has one
 // writer anyway, and on MySQL a second committer halves the groups while
 // each still costs the same round trips; measured with stepsbench, CPU
-// per step (stepsd's and mariadbd's) was 1.4-1.5x higher with two
+// per step (stepsd's and mariadbd's) was 1.2-1.5x higher with two
 // (docs/benchmarks.md). Steps of one target sent at once then share a
 // group or follow each other, never waiting on each other's row locks.
 
@@ -151,8 +150,12 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 		// insert one by one, so that only its request sees the error.
 	}
 	for _, req := range batch {
-		id, err := s.insertOne(ctx, req)
-		req.done <- commitResult{id: id, err: err}
+		ids, err := s.insertGroup(ctx, []*commitRequest{req})
+		if err != nil {
+			req.done <- commitResult{err: err}
+			continue
+		}
+		req.done <- commitResult{id: ids[0]}
 	}
 }
 
@@ -181,6 +184,7 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		return nil, err
 	}
 	ids := make([]int64, len(batch))
+	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 		if err != nil {
@@ -209,8 +213,12 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 			steps[i] = req.step.step
 			steps[i].ID = ids[i]
 		}
-		return s.numberSteps(ctx, tx, steps)
+		work, err = s.numberSteps(ctx, tx, steps)
+		return err
 	})
+	if err == nil {
+		s.targets.remember(work)
+	}
 	return ids, err
 }
 

@@ -27,9 +27,9 @@ import (
 //   - deployments: one row per deployment, with its phases encoded in one
 //     column, so lists and stats read deployments, not steps.
 //
-// On MySQL, a lone step is recorded by the record_step procedure (its
-// migration), which runs this transaction's common case, a step at or
-// after its target's last, in one round trip (see record.go).
+// A store remembers the targets it wrote last (targetCache): a lone step
+// of one of them skips the locked read, and the write of its row checks
+// that the row's count of writes is still the one remembered.
 //
 // A step at or after its target's last step continues the latest
 // deployment or starts the next one. A late step (before the last one)
@@ -56,6 +56,8 @@ type targetWork struct {
 	started time.Time // that deployment's start
 	last    time.Time // its last step's time
 	ended   bool      // the latest deployment ended with a terminal status
+	writes  int64     // the row's count of writes, as read
+	cached  bool      // the state came from the cache, not a locked read
 	steps   []model.Step
 	// redo, when not 0, renumbers the target from this attempt on: from
 	// its first step (redoFrom, redoID) on, in time-then-id order. Steps
@@ -117,8 +119,9 @@ func (t terminalSet) fingerprint() string {
 }
 
 // numberSteps numbers stored steps (with their ids) in the transaction
-// that inserted them.
-func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) error {
+// that inserted them. Once that transaction commits, pass what it returns
+// to remember.
+func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) ([]*targetWork, error) {
 	byTarget := map[target]*targetWork{}
 	for _, st := range steps {
 		t := target{st.Component, st.Version, st.Environment}
@@ -136,7 +139,7 @@ func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step)
 		})
 		work = append(work, w)
 	}
-	return s.number(ctx, tx, work, false)
+	return work, s.number(ctx, tx, work, false)
 }
 
 // number locks the targets of work (in one order, so that writers of the
@@ -145,8 +148,10 @@ func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step)
 // deployments and its row. redoAll renumbers every target from scratch.
 func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redoAll bool) error {
 	slices.SortFunc(work, func(a, b *targetWork) int { return compareTargets(a.target, b.target) })
-	if err := s.lockTargets(ctx, tx, work); err != nil {
-		return err
+	if redoAll || !s.targets.fill(work) {
+		if err := s.lockTargets(ctx, tx, work); err != nil {
+			return err
+		}
 	}
 	var redo []*targetWork
 	for _, w := range work {
@@ -242,7 +247,7 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 		for _, w := range work[start : start+size] {
 			args = append(args, w.component, w.version, w.environment)
 		}
-		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended FROM targets WHERE `+
+		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended, writes FROM targets WHERE `+
 			anyTarget(size, "")+` ORDER BY component, version, environment`+lock, args...)
 		if err != nil {
 			return err
@@ -251,14 +256,15 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 			var t target
 			var started, last []byte
 			var attempt, ended int
-			if err := rows.Scan(&t.component, &t.version, &t.environment, &attempt, &started, &last, &ended); err != nil {
+			var writes int64
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &attempt, &started, &last, &ended, &writes); err != nil {
 				return err
 			}
 			w := index[t]
 			if w == nil {
 				return fmt.Errorf("number deployments: unexpected target %q", t.component)
 			}
-			w.exists, w.attempt, w.ended = true, attempt, ended == 1
+			w.exists, w.attempt, w.ended, w.writes = true, attempt, ended == 1, writes
 			if w.started, err = parseDBTime(started); err != nil {
 				return err
 			}
@@ -438,13 +444,14 @@ revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(exclud
 	return nil
 }
 
-// writeTargets stores each target's new state. Its count of writes
-// changes the row even when nothing else does, so that the write conflicts
-// (Galera certifies changed rows only). On MySQL it checks that the
-// targets it found no row for are still new: a writer elsewhere that
+// writeTargets stores each target's new state. On MySQL it checks that
+// the targets it found no row for are still new: a writer elsewhere that
 // created one meanwhile (the row was not there to lock) makes this
 // transaction a conflict, to be retried.
 func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
+	if len(work) == 1 && work[0].cached {
+		return s.writeCachedTarget(ctx, tx, work[0])
+	}
 	upsert := ` ON DUPLICATE KEY UPDATE attempt = VALUES(attempt), started_at = VALUES(started_at), last_time = VALUES(last_time),
 ended = VALUES(ended), writes = writes + 1`
 	if s.kind == KindSQLite {
@@ -474,9 +481,33 @@ started_at = excluded.started_at, last_time = excluded.last_time, ended = exclud
 		}
 		if s.kind == KindMySQL {
 			if n, err := res.RowsAffected(); err == nil && n != want {
+				for _, w := range work {
+					s.targets.forget(w.target)
+				}
 				return errConflict
 			}
 		}
+	}
+	return nil
+}
+
+// writeCachedTarget stores the state of a target numbered from the cache,
+// only if its row was not written since: a write elsewhere makes this
+// transaction a conflict, and the retry reads the row.
+func (s *Store) writeCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork) error {
+	ended := 0
+	if w.ended {
+		ended = 1
+	}
+	res, err := s.execResult(ctx, tx, `UPDATE targets SET attempt = ?, started_at = ?, last_time = ?, ended = ?, writes = writes + 1
+WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
+		w.attempt, dbTime(w.started), dbTime(w.last), ended, w.component, w.version, w.environment, w.writes)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		s.targets.forget(w.target)
+		return errConflict
 	}
 	return nil
 }

@@ -58,15 +58,10 @@ func retryable(err error) bool {
 // and runs it again from the start on a conflict. fn must not keep
 // anything of a failed attempt.
 func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return retry(ctx, func() error { return s.writeTxOnce(ctx, fn) })
-}
-
-// retry runs try, and again on a conflict, up to maxTries times.
-func retry(ctx context.Context, try func() error) error {
 	wait := retryFirst
-	for n := 1; ; n++ {
-		err := try()
-		if err == nil || n == maxTries || !retryable(err) {
+	for try := 1; ; try++ {
+		err := s.writeTxOnce(ctx, fn)
+		if err == nil || try == maxTries || !retryable(err) {
 			if errors.Is(err, errConflict) {
 				return unavailable("database", err)
 			}

@@ -38,6 +38,7 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps`).Scan(&total); err != nil {
 		return translate(err)
 	}
+	s.targets.clear()
 	if total > 0 {
 		reason := "terminal statuses changed"
 		if have == "" {

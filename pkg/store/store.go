@@ -51,6 +51,7 @@ type Store struct {
 	consecutiveIDs bool
 	// terminal are the statuses that end a deployment (see UseRules).
 	terminal atomic.Pointer[terminalSet]
+	targets  targetCache
 
 	// path and file are the SQLite database file as opened (nil file on
 	// MySQL): see checkFile.

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"sync"
+	"time"
+)
+
+// targetCache remembers the state of the targets this store wrote last, so
+// that the next step of one of them, sent alone, skips the locked read of
+// its row: the write of the row then checks that no write came between
+// (its count of writes), and a conflict forgets the entry and runs the
+// transaction again with the locked read. Only committed states are
+// remembered.
+type targetCache struct {
+	mu sync.Mutex
+	m  map[target]cachedTarget
+}
+
+type cachedTarget struct {
+	attempt       int
+	started, last time.Time
+	ended         bool
+	writes        int64
+}
+
+// maxCachedTargets bounds the cache; past it, it starts again empty.
+const maxCachedTargets = 10_000
+
+// fill sets the state of work's target from the cache, and says whether
+// it did: only for work of one target whose steps all come after its last.
+func (c *targetCache) fill(work []*targetWork) bool {
+	if len(work) != 1 {
+		return false
+	}
+	w := work[0]
+	c.mu.Lock()
+	e, ok := c.m[w.target]
+	c.mu.Unlock()
+	if !ok || w.steps[0].Time.Before(e.last) {
+		return false
+	}
+	w.exists, w.cached = true, true
+	w.attempt, w.started, w.last, w.ended, w.writes = e.attempt, e.started, e.last, e.ended, e.writes
+	return true
+}
+
+// remember stores the states that work committed.
+func (c *targetCache) remember(work []*targetWork) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(work) > maxCachedTargets {
+		c.m = make(map[target]cachedTarget, len(work))
+	}
+	for _, w := range work {
+		writes := int64(1)
+		if w.exists {
+			writes = w.writes + 1
+		}
+		c.m[w.target] = cachedTarget{attempt: w.attempt, started: w.started, last: w.last, ended: w.ended, writes: writes}
+	}
+}
+
+// forget drops targets whose rows were written elsewhere.
+func (c *targetCache) forget(targets ...target) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range targets {
+		delete(c.m, t)
+	}
+}
+
+// clear forgets every target.
+func (c *targetCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
