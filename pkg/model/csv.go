@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CSVHeader is the header row of CSV exports. The original API's columns
@@ -32,7 +33,7 @@ func StepCSVRow(s Step) []string {
 // the phases as status=seconds, separated by semicolons; the last step has
 // no duration.
 var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
-	"duration_seconds", "outcome", "stuck", "steps"}
+	"duration_seconds", "outcome", "stuck", "steps", "expected_duration_seconds", "expected_finish_at", "eta_seconds"}
 
 // DeploymentCSVRow is d as a row of DeploymentCSVHeader's columns.
 func DeploymentCSVRow(d *Deployment) []string {
@@ -52,7 +53,26 @@ func DeploymentCSVRow(d *Deployment) []string {
 		d.Outcome,
 		strconv.FormatBool(d.Stuck),
 		NeutraliseCell(PhaseList(d)),
+		optionalSeconds(d.ExpectedDurationSeconds),
+		optionalTime(d.ExpectedFinishAt),
+		optionalSeconds(d.ETASeconds),
 	}
+}
+
+// optionalSeconds is the CSV cell of a figure that may be unknown: empty.
+func optionalSeconds(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return FormatSeconds(*v)
+}
+
+// optionalTime is the CSV cell of a time that may be unknown: empty.
+func optionalTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return FormatSpreadsheetTime(*t)
 }
 
 // PhaseList is the steps cell of a deployment's CSV row:

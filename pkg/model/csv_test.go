@@ -53,8 +53,16 @@ func TestDeploymentCSVRow(t *testing.T) {
 	sec := 62.5
 	d.Steps = []model.Phase{{Status: "build", Time: t0, DurationSeconds: &sec}, {Status: "tests", Time: t0}}
 	got := model.DeploymentCSVRow(d)
-	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests"}
+	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests", "", "", ""}
 	if !slices.Equal(got, want) || len(got) != len(model.DeploymentCSVHeader) {
 		t.Errorf("DeploymentCSVRow\n got %q\nwant %q", got, want)
+	}
+	// With an ETA, its three columns come last.
+	expected, eta, finish := 300.25, 237.75, t0.Add(300*time.Second)
+	d.ExpectedDurationSeconds, d.ETASeconds, d.ExpectedFinishAt = &expected, &eta, &finish
+	got = model.DeploymentCSVRow(d)
+	want = append(want[:len(want)-3], "300.25", "2026-03-02 09:05:00", "237.75")
+	if !slices.Equal(got, want) {
+		t.Errorf("DeploymentCSVRow with an ETA\n got %q\nwant %q", got, want)
 	}
 }

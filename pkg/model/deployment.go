@@ -131,9 +131,9 @@ type Deployment struct {
 	// The expected duration and finish of a deployment in progress, from
 	// recent successful deployments of its component and environment;
 	// nil when there is not enough history, and on finished deployments.
-	ExpectedDurationSeconds *float64   `json:"expected_duration_seconds,omitempty"`
-	ExpectedFinishAt        *time.Time `json:"expected_finish_at,omitempty"`
-	ETASeconds              *float64   `json:"eta_seconds,omitempty"`
+	ExpectedDurationSeconds *float64   `json:"expected_duration_seconds"`
+	ExpectedFinishAt        *time.Time `json:"expected_finish_at"`
+	ETASeconds              *float64   `json:"eta_seconds"`
 }
 
 // Phase is one step of a deployment. It lasts until the next step;
