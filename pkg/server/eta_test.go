@@ -104,3 +104,29 @@ func TestDeploymentETAs(t *testing.T) {
 		}
 	})
 }
+
+// The page shows the ETA of the running deployments it lists, the same
+// as GET /v1/deployments.
+func TestDashboardShowsETA(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.clock.Set(etatest.Now)
+	body, err := json.Marshal(etatest.Steps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	p := getPage(t, nil, ts.URL, "/")
+	if p.status != http.StatusOK {
+		t.Fatalf("GET / = %d", p.status)
+	}
+	want := `<span class="eta" title="expected to finish at 2026-03-02 17:01 UTC, 3m55s in all">ETA 1m45s</span>`
+	if !strings.Contains(p.body, want) {
+		t.Errorf("page lacks %s", want)
+	}
+	// Five of the seven running deployments have enough history.
+	if n := p.count(`<span class="eta"`); n != 5 {
+		t.Errorf("%d ETAs on the page, want 5", n)
+	}
+}
