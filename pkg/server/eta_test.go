@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/internal/etatest"
 	"github.com/steps-dev/steps/internal/testdb"
@@ -128,5 +130,47 @@ func TestDashboardShowsETA(t *testing.T) {
 	// Five of the seven running deployments have enough history.
 	if n := p.count(`<span class="eta"`); n != 5 {
 		t.Errorf("%d ETAs on the page, want 5", n)
+	}
+}
+
+// One request reads the history of at most 20 components and
+// environments: the running deployments of a 21st get no ETA.
+func TestETAHistoryIsBoundedPerRequest(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.clock.Set(etatest.Now)
+	var steps []model.StepInput
+	for c := range 21 {
+		component := fmt.Sprintf("svc%02d", c)
+		for k := range 5 {
+			at := etatest.Now.Add(-time.Duration(k+1) * time.Hour)
+			steps = append(steps,
+				model.StepInput{Component: component, Version: fmt.Sprint(k), Owner: "ana", Status: "build", Time: at},
+				model.StepInput{Component: component, Version: fmt.Sprint(k), Owner: "ana", Status: "finished", Time: at.Add(time.Minute)})
+		}
+		steps = append(steps, model.StepInput{Component: component, Version: "new", Owner: "ana", Status: "build", Time: etatest.Now.Add(-10 * time.Second)})
+	}
+	body, err := json.Marshal(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	r := ts.do(t, "GET", "/v1/deployments?version=new", nil)
+	var res struct{ Deployments []model.Deployment }
+	if err := json.Unmarshal(r.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	with := 0
+	for _, d := range res.Deployments {
+		if d.ETASeconds != nil {
+			with++
+			if *d.ETASeconds != 50 {
+				t.Errorf("%s: eta %v, want 50", d.Component, *d.ETASeconds)
+			}
+		}
+	}
+	if len(res.Deployments) != 21 || with != 20 {
+		t.Errorf("%d running deployments, %d with an ETA; want 21 and 20", len(res.Deployments), with)
 	}
 }
