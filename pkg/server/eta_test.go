@@ -131,6 +131,16 @@ func TestDashboardShowsETA(t *testing.T) {
 	if n := p.count(`<span class="eta"`); n != 5 {
 		t.Errorf("%d ETAs on the page, want 5", n)
 	}
+	// The deployment's own page too; none for one without history.
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-tests&environment=prod")
+	want = `<dd id="eta">1m45s <span class="note">at 2026-03-02 17:01, 3m55s in all</span></dd>`
+	if p.status != http.StatusOK || !strings.Contains(p.body, want) {
+		t.Errorf("deployment page (%d) lacks %s", p.status, want)
+	}
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-canary&environment=prod")
+	if p.status != http.StatusOK || strings.Contains(p.body, `id="eta"`) {
+		t.Errorf("deployment page (%d) of r-canary has an ETA", p.status)
+	}
 }
 
 // One request reads the history of at most 20 components and
