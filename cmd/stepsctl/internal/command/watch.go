@@ -44,7 +44,8 @@ bar of that time against the expected duration, and the ETA: the time left
 until the expected finish. Deployments that are stuck (no step for longer
 than the server's threshold) are shown in red and marked STUCK. A
 deployment that finishes stays on the screen for a moment with its outcome.
-Ctrl-C stops watching.
+When the server cannot be reached, the first line says so over the last
+rows, and watch keeps trying. Ctrl-C stops watching (exit 0).
 
 The expected duration and the ETA are the server's (GET /v1/deployments):
 the median time left, from the step a deployment is in, of the recent
@@ -272,7 +273,8 @@ func (w *watcher) draw(rows []output.WatchRow, refreshErr error) error {
 	width, height := w.size()
 	title := w.title(rows)
 	if refreshErr != nil {
-		title = "stepsctl: " + strings.ReplaceAll(message(refreshErr), "\n", " ") + " (retrying)"
+		// First what happens, since the line is cut to the terminal.
+		title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(refreshErr), "\n", " "))
 	}
 	var buf bytes.Buffer
 	buf.WriteString(cursorHome)

@@ -215,6 +215,15 @@ func TestWatchRefreshesInAPseudoTerminal(t *testing.T) {
 		return !strings.Contains(f, "r-tests ") && strings.Contains(f, "r-tests-overrun")
 	})
 
+	// The server goes away: the last rows stay under the error, and the
+	// watch goes on until it is back.
+	h.stop()
+	out.waitFrame(t, "with the error and the last rows", func(f string) bool {
+		return strings.HasPrefix(f, "Retrying every 500ms: cannot reach") && strings.Contains(f, "r-tests-overrun")
+	})
+	h.start()
+	out.waitFrame(t, "after the server is back", func(f string) bool { return strings.HasPrefix(f, "Every 500ms") })
+
 	cancel()
 	if c := <-code; c != 0 {
 		t.Fatalf("exit %d after cancel, want 0", c)
@@ -280,5 +289,12 @@ func TestDeploymentsShowETA(t *testing.T) {
 	r = h.mustRun(false, "deployments", "--component", "api", "--version", "r-tests", "-o", "ndjson")
 	if !strings.Contains(r.stdout, `"expected_duration_seconds":235,"expected_finish_at":"2026-03-02T17:01:45Z","eta_seconds":105`) {
 		t.Errorf("ndjson:\n%s", r.stdout)
+	}
+}
+
+func TestWatchIntervalTooShort(t *testing.T) {
+	h := newHarness(t)
+	if r := h.run(true, "watch", "--interval", "100ms"); r.code != 2 || !strings.Contains(r.stderr, "--interval must be at least 500ms") {
+		t.Errorf("exit %d, stderr %q; want 2 and the bound", r.code, r.stderr)
 	}
 }
