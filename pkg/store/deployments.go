@@ -14,7 +14,7 @@ import (
 )
 
 // deploymentColumns are what a deployment is read from.
-const deploymentColumns = `component, version, environment, attempt, owner, started_at, phases`
+const deploymentColumns = `component, version, environment, attempt, owner, started_at, phases, revision, committed_at`
 
 // ListDeployments calls fn for each deployment matching f, ordered by start
 // time (then component, version, environment, attempt; all reversed with
@@ -123,9 +123,9 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 	}
 	defer rows.Close()
 	var texts [4]sql.RawBytes // component, version, environment, owner
-	var started, phases sql.RawBytes
+	var started, phases, revision, committed sql.RawBytes
 	var attempt int
-	dest := []any{&texts[0], &texts[1], &texts[2], &attempt, &texts[3], &started, &phases}
+	dest := []any{&texts[0], &texts[1], &texts[2], &attempt, &texts[3], &started, &phases, &revision, &committed}
 	// Statuses are few and rows many: each status becomes a string once,
 	// and its outcome is decided once.
 	statuses := interner{}
@@ -153,6 +153,12 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 			Attempt:     attempt,
 		}
 		if d.StartedAt, err = parseDBTime(started); err != nil {
+			return err
+		}
+		if revision != nil {
+			d.Revision = string(revision)
+		}
+		if d.CommittedAt, err = parseNullTime(committed); err != nil {
 			return err
 		}
 		if d.Steps, err = decodePhases(phases, d.StartedAt, statuses); err != nil {
