@@ -114,6 +114,9 @@ type DORAFigures struct {
 type DORABucket struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Gap, when not 0, says this is a run of Gap empty buckets given as
+	// one, as in stats.
+	Gap int `json:"gap,omitempty"`
 	DORAFigures
 }
 
@@ -257,42 +260,56 @@ func (a *DORAAccumulator) window() (from, to, firstB, lastB time.Time, ok bool) 
 	return from, to, a.cal.bucketStart(from), a.cal.bucketStart(to.Add(-time.Microsecond)), true
 }
 
-// CheckSize fails with advice when the period spans more than
-// MaxStatsBuckets buckets; call it before Result.
-func (a *DORAAccumulator) CheckSize() error {
+// spans are the buckets of the answer, from the period's first bucket to
+// its last, with long runs of empty ones each given as one span (Gap) as
+// stats give them, so that one deployment back-dated to 1970 costs a gap,
+// not 3,000 weeks; total above MaxStatsBuckets means too many even so.
+func (a *DORAAccumulator) spans() (from, to time.Time, spans []bucketSpan, total int, ok bool) {
 	from, to, first, last, ok := a.window()
 	if !ok {
+		return from, to, nil, 0, false
+	}
+	starts := map[time.Time]*samples{first: nil, last: nil}
+	for b := range a.buckets {
+		starts[time.Unix(b, 0).UTC()] = nil
+	}
+	spans, total = bucketSpans(a.cal, starts)
+	return from, to, spans, total, true
+}
+
+// CheckSize fails with advice when the period spans more than
+// MaxStatsBuckets buckets, runs of empty ones collapsed; call it before
+// Result.
+func (a *DORAAccumulator) CheckSize() error {
+	from, to, _, total, ok := a.spans()
+	if !ok || total <= MaxStatsBuckets {
 		return nil
 	}
-	n := 0
-	for b := first; !b.After(last); b = a.cal.nextBucket(b) {
-		if n++; n > MaxStatsBuckets {
-			return Invalid("bucket", "the range runs from %s to %s: more than %d %s buckets, the most DORA figures are computed over; narrow the range with since and until%s",
-				from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly), MaxStatsBuckets, a.cal.Bucket, a.cal.largerBuckets())
-		}
-	}
-	return nil
+	larger, params := a.cal.largerBuckets()
+	e := Invalid("bucket", "the range runs from %s to %s: more than %d %s buckets with deployments, the most DORA figures are computed over; narrow the range with since= and until=%s",
+		from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly), MaxStatsBuckets, a.cal.Bucket, larger)
+	e.Params = append([]string{"since", "until"}, params...)
+	return e
 }
 
 // Result computes the four keys per bucket and overall.
 func (a *DORAAccumulator) Result() DORA {
 	a.restore()
 	out := DORA{Buckets: []DORABucket{}}
-	from, to, first, last, ok := a.window()
+	from, to, spans, _, ok := a.spans()
 	if !ok {
 		out.Overall.DORAFigures = figures(&doraBucketAcc{}, 0)
 		return out
 	}
 	var all doraBucketAcc
-	for b := first; !b.After(last); b = a.cal.nextBucket(b) {
-		end := a.cal.nextBucket(b)
-		acc := a.buckets[b.Unix()]
-		if acc == nil {
+	for _, sp := range spans {
+		acc := a.buckets[sp.start.Unix()]
+		if acc == nil || sp.gap > 0 {
 			acc = &doraBucketAcc{}
 		}
 		// Days of the bucket within the period: the current week is
 		// measured to now, not to Sunday.
-		lo, hi := b, end
+		lo, hi := sp.start, sp.end
 		if from.After(lo) {
 			lo = from
 		}
@@ -300,7 +317,7 @@ func (a *DORAAccumulator) Result() DORA {
 			hi = to
 		}
 		days := hi.Sub(lo).Hours() / 24
-		out.Buckets = append(out.Buckets, DORABucket{Start: b, End: end, DORAFigures: figures(acc, days)})
+		out.Buckets = append(out.Buckets, DORABucket{Start: sp.start, End: sp.end, Gap: sp.gap, DORAFigures: figures(acc, days)})
 		all.deployments += acc.deployments
 		all.failed += acc.failed
 		all.successes += acc.successes

@@ -286,13 +286,22 @@ func TestDORASprintBuckets(t *testing.T) {
 }
 
 func TestDORATooManyBuckets(t *testing.T) {
-	o := model.DORAOptions{Bucket: model.BucketDay, Since: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Until: doraAt(15, 0, 0)}
+	// A deployment back-dated to 1970 costs a gap, not 20,000 days.
+	deps := append(doraHistory(), doraDep("api", time.Date(1970, 1, 1, 10, 0, 0, 0, time.UTC), time.Date(1970, 1, 1, 10, 5, 0, 0, time.UTC), model.OutcomeSuccess, nil))
+	got := doraResult(t, model.DORAOptions{Bucket: model.BucketDay}, deps)
+	if len(got.Buckets) > 20 || got.Buckets[1].Gap == 0 || *got.Buckets[1].DeploymentFrequencyPerDay != 0 {
+		t.Errorf("%d buckets, the second %+v: want the empty years as one gap deploying 0 a day", len(got.Buckets), got.Buckets[1])
+	}
+
+	// 1001 days with deployments are too many buckets.
+	o := model.DORAOptions{Bucket: model.BucketDay}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	acc := model.NewDORAAccumulator(o)
-	for _, d := range doraHistory() {
-		acc.Add(d)
+	for i := range model.MaxStatsBuckets + 1 {
+		start := time.Date(2020, 1, 1, 10, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		acc.Add(doraDep("api", start, start.Add(time.Minute), model.OutcomeSuccess, nil))
 	}
 	err := acc.CheckSize()
 	var me *model.Error
