@@ -146,6 +146,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdDeployments(f, nil),
 		NewCmdStats(f, nil),
 		NewCmdChanges(f, nil),
+		NewCmdDORA(f, nil),
 		NewCmdRun(f, nil),
 		NewCmdImport(f, nil),
 		NewCmdVersion(f),
