@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // doraDay is day d of November 2026 (the 2nd a Monday) at hh:mm UTC.
 func doraDay(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, time.UTC) }
 
-// postDORAHistory records the history of
+// postDORAHistory records, through the batch endpoint, the history of
 // pkg/model's TestDORAHandComputed: each deployment a "build" step at its
 // start and "deployed" or "failed" at its end, with its commit time.
 func postDORAHistory(t *testing.T, ts *testServer) {
@@ -39,25 +38,24 @@ func postDORAHistory(t *testing.T, ts *testServer) {
 		{"web", "2.0.1", doraDay(2, 13, 0), doraDay(2, 13, 30), "deployed", c(doraDay(2, 12, 0))},
 		{"web", "2.0.2", doraDay(10, 9, 0), time.Time{}, "", ""}, // still running
 	}
-	// Through the store: the batch endpoint does not take committed_at
-	// yet (issue 17 item 2 adds it); the store does, on both databases.
-	var ins []model.StepInput
+	var batch []map[string]string
 	for _, d := range deps {
-		step := func(status string, at time.Time) model.StepInput {
-			in := model.StepInput{Component: d.component, Version: d.version, Owner: "ana", Status: status,
-				Environment: "production", Time: at}
+		step := func(status string, at time.Time) map[string]string {
+			m := map[string]string{"component": d.component, "version": d.version, "owner": "ana", "status": status,
+				"environment": "production", "time": at.Format(time.RFC3339)}
 			if d.committed != "" {
-				in.CommittedAt, _ = time.Parse(time.RFC3339, d.committed)
+				m["committed_at"] = d.committed
 			}
-			return in
+			return m
 		}
-		ins = append(ins, step("build", d.start))
+		batch = append(batch, step("build", d.start))
 		if d.status != "" {
-			ins = append(ins, step(d.status, d.end))
+			batch = append(batch, step(d.status, d.end))
 		}
 	}
-	if _, _, err := ts.store.CreateSteps(context.Background(), ins, model.RecordMeta{ReceivedAt: doraDay(20, 0, 0)}); err != nil {
-		t.Fatal(err)
+	body, _ := json.Marshal(batch)
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != 201 {
+		t.Fatalf("batch: %d %.300s", r.status, r.body)
 	}
 }
 

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
 // doraHistory stores the history of pkg/model's TestDORAHandComputed: in
 // the two weeks from November 2, 2026, api and web deploy 9 times to
 // production, 4 fail, one failure is never restored, and 3 of the 5
-// successes carry a commit time. It goes through the store: the HTTP API
-// takes committed_at once issue 17 item 2 is in.
+// successes carry a commit time (recorded through the API with the steps).
 func doraHistory(t *testing.T, h *harness) {
 	t.Helper()
 	day := func(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, time.UTC) }
@@ -45,7 +45,11 @@ func doraHistory(t *testing.T, h *harness) {
 			ins = append(ins, in)
 		}
 	}
-	if _, _, err := h.store.CreateSteps(context.Background(), ins, model.RecordMeta{ReceivedAt: day(20, 0, 0)}); err != nil {
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
 		t.Fatal(err)
 	}
 }
