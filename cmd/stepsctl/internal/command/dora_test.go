@@ -45,6 +45,8 @@ func doraHistory(t *testing.T, h *harness) {
 			ins = append(ins, in)
 		}
 	}
+	h.server.Set(day(20, 0, 0))
+	h.cli.Set(day(20, 0, 0))
 	c, err := client.New(h.url)
 	if err != nil {
 		t.Fatal(err)
