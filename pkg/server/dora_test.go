@@ -181,3 +181,41 @@ func TestDORAEndpoint(t *testing.T) {
 		})
 	})
 }
+
+// TestDORAPanel checks the page's DORA panel on the hand-computed history:
+// each key's value over the range, its band, a sparkline per key with
+// data, and the notes on what the figures rest on.
+func TestDORAPanel(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0))
+		postDORAHistory(t, ts)
+
+		p := getPage(t, nil, ts.URL, "/?since=2026-11-02&until=2026-11-15&bucket=week")
+		if p.status != 200 {
+			t.Fatalf("page %d", p.status)
+		}
+		for _, want := range []string{
+			`<h2 id="dora-title">DORA four keys</h2>`,
+			`<div data-key="deployment_frequency"><dt>Deployment frequency</dt><dd class="value">2.5 a week <span class="badge band-high">high</span></dd>`,
+			`<div data-key="change_failure_rate"><dt>Change failure rate</dt><dd class="value">44 % (4 of 9) <span class="badge band-low">low</span></dd>`,
+			`<div data-key="time_to_restore"><dt>Time to restore</dt><dd class="value">p50 1h00m · p90 3d05h <span class="badge band-high">high</span></dd>`,
+			`<div data-key="lead_time"><dt>Lead time for changes</dt><dd class="value">p50 1h30m · p90 19h30m <span class="badge band-elite">elite</span></dd>`,
+			`aria-label="Deployment frequency per week: from 4.0 a week to 1.0 a week"`,
+			`1 failure not yet restored; lead time from 60 % of 5 successful deployments (those with a commit time)`,
+		} {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("the page lacks %s", want)
+			}
+		}
+
+		// No deployment in the range: none deployed (low), and the other
+		// keys cannot be computed: a dash, no band.
+		empty := getPage(t, nil, ts.URL, "/?component=none")
+		if empty.count(`<dd class="value">–</dd>`) != 3 || empty.count("band-") != 1 ||
+			!strings.Contains(empty.body, `<dd class="value">none <span class="badge band-low">low</span></dd>`) {
+			i := strings.Index(empty.body, `id="dora"`)
+			t.Errorf("an empty range should show no deploys (low) and three dashes:\n%s", empty.body[i:i+1500])
+		}
+	})
+}

@@ -106,6 +106,8 @@ func WriteDORA(w io.Writer, o Options, bucket string, d model.DORA) error {
 // "2.5 a week", "0.8 a month" (of 30 days).
 func Frequency(perDay float64) string {
 	switch {
+	case perDay == 0:
+		return "none"
 	case perDay >= 1:
 		return fmt.Sprintf("%.1f a day", perDay)
 	case perDay*7 >= 1:
