@@ -35,9 +35,12 @@ func WriteDORA(w io.Writer, o Options, bucket string, d model.DORA) error {
 	fmt.Fprintf(&buf, "DORA four keys, %s to %s: %s\n\n", all.Start.UTC().Format(time.DateOnly),
 		all.End.Add(-time.Microsecond).UTC().Format(time.DateOnly), countOf(all.Deployments, "finished deployment"))
 
+	// A sparkline of a thousand days would wrap every line: the latest
+	// doraSparkMax buckets are drawn, and the header says so.
+	shown := d.Buckets[max(0, len(d.Buckets)-doraSparkMax):]
 	series := func(pick func(model.DORAFigures) *float64) string {
-		values := make([]*float64, len(d.Buckets))
-		for i, b := range d.Buckets {
+		values := make([]*float64, len(shown))
+		for i, b := range shown {
 			values[i] = pick(b.DORAFigures)
 		}
 		return SparklineOf(values)
@@ -74,6 +77,9 @@ func WriteDORA(w io.Writer, o Options, bucket string, d model.DORA) error {
 			series(func(f model.DORAFigures) *float64 { return f.LeadTimeP50Seconds })},
 	}
 	by := "BY " + strings.ToUpper(bucket)
+	if len(shown) < len(d.Buckets) {
+		by += fmt.Sprintf(", LAST %d", len(shown))
+	}
 	var table bytes.Buffer
 	if err := renderTable(&table, []string{"KEY", "VALUE", "BAND", by}, rows); err != nil {
 		return err
@@ -101,6 +107,9 @@ func WriteDORA(w io.Writer, o Options, bucket string, d model.DORA) error {
 	_, err := w.Write(buf.Bytes())
 	return err
 }
+
+// doraSparkMax is the most buckets a sparkline of WriteDORA draws.
+const doraSparkMax = 60
 
 // Frequency says a rate per day as people count deploys: "3.2 a day",
 // "2.5 a week", "0.8 a month" (of 30 days).
