@@ -26,7 +26,8 @@ type DORAOptions struct {
 var doraFormats = []string{string(output.Table), string(output.JSON), string(output.CSV)}
 
 const doraLong = `Show the DORA four keys, each with its performance band and a sparkline
-of it over the period, from the recorded deployments:
+of it over the period (its latest 60 buckets at most), from the recorded
+deployments:
 
   deployment frequency    successful deployments per day of the period
   change failure rate     failed deployments out of finished ones
