@@ -132,7 +132,16 @@ func doraSpark(values []*float64) (path string, first, last *float64) {
 			p.gap()
 			continue
 		}
-		p.to(sparkW*(float64(i)+0.5)/n, 2+(sparkH-4)*(hi-*v)/(hi-lo))
+		x, y := sparkW*(float64(i)+0.5)/n, 2+(sparkH-4)*(hi-*v)/(hi-lo)
+		alone := (i == 0 || values[i-1] == nil) && (i == len(values)-1 || values[i+1] == nil)
+		if alone {
+			// A point between gaps would draw nothing: a short dash.
+			p.to(x-1.5, y)
+			p.to(x+1.5, y)
+			p.gap()
+			continue
+		}
+		p.to(x, y)
 	}
-	return widenDot(p.String()), first, last
+	return p.String(), first, last
 }
