@@ -150,6 +150,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdWatch(f, nil),
 		NewCmdStats(f, nil),
 		NewCmdChanges(f, nil),
+		NewCmdDORA(f, nil),
 		NewCmdRun(f, nil),
 		NewCmdImport(f, nil),
 		NewCmdVersion(f),
