@@ -20,7 +20,7 @@ import (
 // One committer, so one group transaction in flight: SQLite has one
 // writer anyway, and on MySQL a second committer halves the groups while
 // each still costs the same round trips; measured with stepsbench, CPU
-// per step (stepsd's and mariadbd's) was 1.2-1.5x higher with two
+// per step (stepsd's and mariadbd's) was 1.2-1.8x higher with two
 // (docs/benchmarks.md). Steps of one target sent at once then share a
 // group or follow each other, never waiting on each other's row locks.
 
