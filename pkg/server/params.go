@@ -48,9 +48,13 @@ func singleValues(values url.Values, accepted []string) (params, error) {
 // singleValues, in one pass over the raw string: no url.Values, no slice
 // per name, and no copy of a name or value that holds no escape. A pair
 // url.ParseQuery would drop (a ';', a bad escape) is dropped here too;
-// limitQuery has refused such a query before any handler reads it.
+// limitQuery has refused such a query before any handler reads it. An
+// empty query gives a nil map, which reads as empty.
 func queryParams(r *http.Request, accepted []string) (params, error) {
 	raw := r.URL.RawQuery
+	if raw == "" {
+		return nil, nil
+	}
 	p := make(params, len(accepted))
 	for rest := raw; rest != ""; {
 		var pair string
@@ -211,12 +215,15 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 			return nil, err
 		}
 	case "application/json":
-		fromBody, err = jsonStepParams(body, stepParams)
+		fromBody, err = s.jsonStepParams(body)
 		if err != nil {
 			return nil, err
 		}
 	default:
 		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
+	}
+	if len(p) == 0 {
+		return fromBody, nil // all in the body, as stepsctl sends
 	}
 	if err := p.merge(fromBody); err != nil {
 		return nil, err
@@ -233,8 +240,8 @@ func looksLikeJSON(body []byte) bool {
 
 func mediaType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return ""
+	if ct == "" || ct == "application/json" {
+		return ct // the common cases, without ParseMediaType's map
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -251,7 +258,34 @@ func mediaType(r *http.Request) string {
 // given twice (encoding/json keeps the last). Each is a 400 naming the
 // field, as the query string, forms and CSV answer.
 func jsonStepParams(body []byte, accepted []string, ignored ...string) (params, error) {
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	return readStepObject(jsontext.NewDecoder(bytes.NewReader(body)), accepted, ignored)
+}
+
+// jsonDecoder is a pooled decoder and its reader.
+type jsonDecoder struct {
+	dec  *jsontext.Decoder
+	body bytes.Reader
+}
+
+// jsonStepParams reads the JSON body of POST /v1/steps as jsonStepParams
+// does, with a decoder reused from request to request: a new one costs
+// its buffers and name sets each time.
+func (s *Server) jsonStepParams(body []byte) (params, error) {
+	d, ok := s.jsonDecoders.Get().(*jsonDecoder)
+	if !ok {
+		d = new(jsonDecoder)
+		d.dec = jsontext.NewDecoder(&d.body)
+	}
+	d.body.Reset(body)
+	d.dec.Reset(&d.body)
+	p, err := readStepObject(d.dec, stepParams, nil)
+	d.body.Reset(nil) // the pool keeps no request's body
+	d.dec.Reset(&d.body)
+	s.jsonDecoders.Put(d)
+	return p, err
+}
+
+func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, error) {
 	known := func(name string) bool { return slices.Contains(accepted, name) || slices.Contains(ignored, name) }
 	tok, err := dec.ReadToken()
 	if err != nil {
