@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,10 @@ func sameSteps(t *testing.T, got, want []model.Step) {
 			t.Errorf("step %d: time %v, want %v", i, g.Time, w.Time)
 		}
 		g.Time, w.Time = time.Time{}, time.Time{}
+		if (g.CommittedAt == nil) != (w.CommittedAt == nil) || g.CommittedAt != nil && !g.CommittedAt.Equal(*w.CommittedAt) {
+			t.Errorf("step %d: committed_at %v, want %v", i, g.CommittedAt, w.CommittedAt)
+		}
+		g.CommittedAt, w.CommittedAt = nil, nil
 		if g != w {
 			t.Errorf("step %d:\ngot  %+v\nwant %+v", i, g, w)
 		}
@@ -162,7 +167,7 @@ func TestImportBadLines(t *testing.T) {
 		want := "" +
 			"stdin:2: time: the time is missing; an import keeps each step's time, so every row needs one\n" +
 			"stdin:3: version: version must be a JSON string\n" +
-			"stdin:4: colour: unknown field \"colour\"; a step has component, version, owner, status, environment and time\n" +
+			"stdin:4: colour: unknown field \"colour\"; a step has component, version, owner, status, environment, time, revision and committed_at\n" +
 			"stepsctl: stdin: 3 bad line(s) of 4; nothing was imported\n"
 		if r.code != 1 || r.stderr != want {
 			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
@@ -336,5 +341,96 @@ func TestImportServerRefusal(t *testing.T) {
 	}
 	if got := statuses(h.stored()); len(got) != 2 {
 		t.Errorf("stored %q, want the first batch only", got)
+	}
+}
+
+// TestImportOverlappingExports: an export imported, then another export
+// that holds it and more (our own NDJSON, from a list of the server: ids
+// and receipt times differ), stores only the new steps; --no-dedupe stores
+// every row.
+func TestImportOverlappingExports(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	all := strings.Split(strings.TrimSuffix(originalExport(12), "\n"), "\n")
+	first := writeFile(t, "first.csv", strings.Join(all[:9], "\n")+"\n") // 8 rows
+	h.mustRun(false, "import", first)
+	// The server's own export of what it holds, with 4 more rows: other
+	// batches, other keys, and ids and receipt times of the server's.
+	listed := h.mustRun(false, "list", "-o", "ndjson").stdout
+	more := writeFile(t, "more.csv", "component,version,owner,status,ts\n"+strings.Join(all[9:], "\n")+"\n")
+	h.mustRun(false, "import", more)
+	h2 := newHarness(t)
+	h2.mustRun(false, "import", more)
+	both := writeFile(t, "both.ndjson", listed+h2.mustRun(false, "list", "-o", "ndjson").stdout)
+	r := h.mustRun(false, "import", "--batch-size", "5", both)
+	if want := both + " (NDJSON export): 0 step(s) imported, 12 already there.\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	if n := len(h.stored()); n != 12 {
+		t.Errorf("%d steps stored after importing an overlapping export, want 12", n)
+	}
+	// The same rows in another file: another batch, stored again only
+	// when asked to.
+	rows := slices.Clone(all[1:9])
+	slices.Reverse(rows)
+	again := writeFile(t, "again.csv", all[0]+"\n"+strings.Join(rows, "\n")+"\n")
+	r = h.mustRun(false, "import", again)
+	if want := again + " (original service's CSV): 0 step(s) imported, 8 already there.\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	r = h.mustRun(false, "import", "--no-dedupe", again)
+	if want := again + " (original service's CSV): 8 step(s) imported, 0 already there.\n"; r.stdout != want {
+		t.Errorf("--no-dedupe: stdout %q, want %q", r.stdout, want)
+	}
+	if n := len(h.stored()); n != 20 {
+		t.Errorf("%d steps stored with --no-dedupe, want 20", n)
+	}
+}
+
+// TestImportRevisionAndCommittedAt: both formats carry a step's revision
+// and commit time; a bad commit time is reported on its line.
+func TestImportRevisionAndCommittedAt(t *testing.T) {
+	t.Parallel()
+	committed := time.Date(2025, 11, 20, 8, 0, 0, 500000000, time.UTC)
+	want := []model.Step{
+		{Component: "api", Version: "1.0", Owner: "ana", Status: "build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC), Revision: "9f1c2e7", CommittedAt: &committed},
+		{Component: "api", Version: "1.0", Owner: "ana", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 0, 0, time.UTC)},
+	}
+	for _, tc := range []struct{ name, file string }{
+		{"csv", "component,version,owner,status,ts,environment,id,received_at,revision,committed_at\n" +
+			"api,1.0,ana,build,2025-11-20 09:00:00,,1,2025-11-20 09:00:00,9f1c2e7,2025-11-20 08:00:00.500000\n" +
+			"api,1.0,ana,finished,2025-11-20 09:07:00,,2,2025-11-20 09:07:00,,\n"},
+		{"ndjson", `{"component":"api","version":"1.0","owner":"ana","status":"build","time":"2025-11-20T09:00:00Z","revision":"9f1c2e7","committed_at":"2025-11-20T08:00:00.5Z"}` + "\n" +
+			`{"component":"api","version":"1.0","owner":"ana","status":"finished","time":"2025-11-20T09:07:00Z"}` + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.mustRun(false, "import", "-q", writeFile(t, "steps."+tc.name, tc.file))
+			sameSteps(t, h.stored(), want)
+		})
+	}
+	h := newHarness(t)
+	h.stdin = "component,version,owner,status,ts,committed_at\napi,1.0,ana,build,2025-11-20 09:00:00,soon\n"
+	r := h.run(false, "import", "-")
+	if r.code != 1 || !strings.Contains(r.stderr, "stdin:2: committed_at: ") {
+		t.Errorf("a bad committed_at: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestImportOwnExportWithRevisions: the server's own export, revision and
+// commit time included, imported back is recognised row by row.
+func TestImportOwnExportWithRevisions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun(false, "import", "-q", writeFile(t, "steps.csv", "component,version,owner,status,ts,revision,committed_at\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00.123456,9f1c2e7,2025-11-20 08:00:00.500000\n"+
+		"api,1.0,ana,finished,2025-11-20 09:07:00,,\n"))
+	for _, format := range []string{"ndjson", "csv"} {
+		export := writeFile(t, "export."+format, h.mustRun(false, "list", "-o", format).stdout)
+		r := h.mustRun(false, "import", export)
+		if !strings.HasSuffix(r.stdout, ": 0 step(s) imported, 2 already there.\n") || len(h.stored()) != 2 {
+			t.Errorf("%s export imported back: %q, %d stored", format, r.stdout, len(h.stored()))
+		}
 	}
 }
