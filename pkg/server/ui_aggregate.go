@@ -16,6 +16,7 @@ import (
 type dashboard struct {
 	stats        model.Stats
 	changes      model.Changes
+	dora         model.DORA
 	recent       []*model.Deployment // newest first
 	total        int                 // every deployment in range, running and failed ones too
 	running      int
@@ -32,6 +33,13 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		return dashboard{}, err
 	}
 	changes := model.NewChangesAccumulator(copts)
+	// And the four keys, over the same range and buckets.
+	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart,
+		Since: f.Since, Until: f.Until, Now: now}
+	if err := dopts.Validate(); err != nil {
+		return dashboard{}, err
+	}
+	dora := model.NewDORAAccumulator(dopts)
 	latest := newestDeployments{max: uiRecent}
 	unfinished := newestDeployments{max: uiRecent}
 	var d dashboard
@@ -39,6 +47,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	err := s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
 		acc.Add(dep)
 		changes.Add(dep)
+		dora.Add(dep)
 		d.total++
 		latest.add(dep)
 		if dep.Outcome == model.OutcomeInProgress {
@@ -60,11 +69,15 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	if err == nil {
 		err = acc.CheckSize()
 	}
+	if err == nil {
+		err = dora.CheckSize()
+	}
 	if err != nil {
 		return d, err
 	}
 	d.stats = acc.Result()
 	d.changes = changes.Result()
+	d.dora = dora.Result()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
 	d.recent = latest.list
@@ -74,6 +87,17 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		}
 	}
 	slices.SortFunc(d.recent, func(a, b *model.Deployment) int { return -compareDeployments(a, b) })
+	// The ETAs of the running ones listed, as GET /v1/deployments gives
+	// them: a bounded read of history per component and environment.
+	var running []*model.Deployment
+	for _, dep := range d.recent {
+		if dep.Outcome == model.OutcomeInProgress {
+			running = append(running, dep)
+		}
+	}
+	if err := s.newETAs(now).set(ctx, running); err != nil {
+		return d, err
+	}
 	d.components = sortedKeys(components)
 	d.environments = sortedKeys(environments)
 	return d, nil
