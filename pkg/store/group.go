@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"time"
 
@@ -16,19 +17,14 @@ import (
 // after that transaction commits. Under load this turns many small commits
 // (each a log flush, and on MySQL a round trip) into few; a lone request
 // goes through alone, with one hand-off more than a direct insert.
-//
-// One committer, so one group transaction in flight: SQLite has one
-// writer anyway, and on MySQL a second committer halves the groups while
-// each still costs the same round trips; measured with stepsbench, CPU
-// per step (stepsd's and mariadbd's) was 1.2-1.8x higher with two
-// (docs/benchmarks.md). Steps of one target sent at once then share a
-// group or follow each other, never waiting on each other's row locks.
 
 // Group commit limits.
 const (
-	maxGroup       = 128 // steps in one transaction (MySQL)
-	maxGroupSQLite = 64  // smaller: SQLite's driver binds in quadratic time
-	groupTimeout   = 30 * time.Second
+	maxGroup         = 128 // steps in one transaction (MySQL)
+	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
+	committersMySQL  = 2   // transactions in flight at once on MySQL: more make smaller groups, each of several round trips
+	committersSQLite = 1   // SQLite has one writer anyway
+	groupTimeout     = 30 * time.Second
 )
 
 // errClosed answers requests that arrive while the store closes.
@@ -52,37 +48,56 @@ type insertRow struct {
 	fingerprint string
 }
 
-// groupCommitter runs the committer goroutine of a store.
+// groupCommitter runs the committer goroutines of a store. Each has its
+// own queue, and a target's steps always go to the same one: steps of one
+// deploy sent at once then share a group (one transaction) or follow each
+// other, instead of waiting on each other's row locks from two
+// transactions of the same process.
 type groupCommitter struct {
-	queue    chan *commitRequest
+	queues   []chan *commitRequest
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 }
 
-func (s *Store) startCommitter() {
-	s.group = &groupCommitter{queue: make(chan *commitRequest, 4*maxGroup), quit: make(chan struct{})}
-	s.group.wg.Go(s.commitLoop)
+func (s *Store) startCommitters() {
+	n := committersMySQL
+	if s.kind == KindSQLite {
+		n = committersSQLite
+	}
+	s.group = &groupCommitter{quit: make(chan struct{})}
+	for range n {
+		queue := make(chan *commitRequest, 4*maxGroup)
+		s.group.queues = append(s.group.queues, queue)
+		s.group.wg.Go(func() { s.commitLoop(queue) })
+	}
 }
 
-func (s *Store) stopCommitter() {
+func (s *Store) stopCommitters() {
 	if s.group == nil {
 		return
 	}
 	s.group.stopOnce.Do(func() { close(s.group.quit) })
 	s.group.wg.Wait()
 	// Answer whatever is still queued: nothing of it was written.
-	for len(s.group.queue) > 0 {
-		req := <-s.group.queue
-		req.done <- commitResult{err: errClosed}
+	for _, queue := range s.group.queues {
+		for len(queue) > 0 {
+			req := <-queue
+			req.done <- commitResult{err: errClosed}
+		}
 	}
 }
 
 // commit queues one row and waits for its group to commit.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1)}
+	h := fnv.New32a()
+	for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
+		h.Write([]byte(text))
+		h.Write([]byte{0})
+	}
 	select {
-	case s.group.queue <- req:
+	case s.group.queues[h.Sum32()%uint32(len(s.group.queues))] <- req:
 	case <-s.group.quit:
 		return 0, errClosed
 	case <-ctx.Done():
@@ -98,8 +113,7 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	}
 }
 
-func (s *Store) commitLoop() {
-	queue := s.group.queue
+func (s *Store) commitLoop(queue chan *commitRequest) {
 	limit := maxGroup
 	if s.kind == KindSQLite {
 		limit = maxGroupSQLite

@@ -117,7 +117,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if s.kind == KindMySQL {
 		s.detectConsecutiveIDs(ctx)
 	}
-	s.startCommitter()
+	s.startCommitters()
 	return s, nil
 }
 
@@ -245,7 +245,7 @@ func checkWritable(path string) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.stopCommitter()
+	s.stopCommitters()
 	s.stmts.close()
 	return s.db.Close()
 }
