@@ -30,7 +30,7 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart,
-		Since: f.Since, Until: f.Until, Now: s.now()}
+		Since: f.Since, Until: f.Until, Now: model.TruncateTime(s.now())}
 	if err := opts.Validate(); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -219,3 +219,30 @@ func TestDORAPanel(t *testing.T) {
 		}
 	})
 }
+
+// TestDORAEndMicroseconds checks that the period's end, now when no until
+// is given, is written with microseconds as every other time of the API,
+// not with the clock's nanoseconds.
+func TestDORAEndMicroseconds(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0).Add(123456789 * time.Nanosecond))
+		postDORAHistory(t, ts)
+
+		r := ts.do(t, "GET", "/v1/dora?since=2026-11-02", nil)
+		if r.status != 200 {
+			t.Fatalf("GET /v1/dora = %d %.300s", r.status, r.body)
+		}
+		var got struct {
+			Overall struct {
+				End string `json:"end"`
+			} `json:"overall"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if want := "2026-11-20T00:00:00.123456Z"; got.Overall.End != want {
+			t.Errorf("overall.end = %q, want %q", got.Overall.End, want)
+		}
+	})
+}
