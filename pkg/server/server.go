@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,7 @@ type Store interface {
 	ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error)
 	EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error
 	FindDeployment(ctx context.Context, key model.DeploymentKey, rules model.DeploymentRules, now time.Time) (*model.Deployment, error)
+	RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error)
 	Values(ctx context.Context, q model.ValuesQuery) ([]string, error)
 	Ping(ctx context.Context) error
 }
@@ -116,6 +118,7 @@ type Server struct {
 	gitlabToken   string
 	hookMapping   *hooks.Mapping
 	observer      StepObserver
+	jsonDecoders  sync.Pool // of *jsonDecoder
 }
 
 // New returns the API as an http.Handler.

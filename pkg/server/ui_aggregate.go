@@ -87,6 +87,17 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		}
 	}
 	slices.SortFunc(d.recent, func(a, b *model.Deployment) int { return -compareDeployments(a, b) })
+	// The ETAs of the running ones listed, as GET /v1/deployments gives
+	// them: a bounded read of history per component and environment.
+	var running []*model.Deployment
+	for _, dep := range d.recent {
+		if dep.Outcome == model.OutcomeInProgress {
+			running = append(running, dep)
+		}
+	}
+	if err := s.newETAs(now).set(ctx, running); err != nil {
+		return d, err
+	}
 	d.components = sortedKeys(components)
 	d.environments = sortedKeys(environments)
 	return d, nil

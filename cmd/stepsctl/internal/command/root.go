@@ -150,6 +150,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdList(f, nil),
 		NewCmdFlush(f, nil),
 		NewCmdDeployments(f, nil),
+		NewCmdWatch(f, nil),
 		NewCmdStats(f, nil),
 		NewCmdChanges(f, nil),
 		NewCmdDORA(f, nil),
