@@ -389,3 +389,24 @@ func TestAdviceIn(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestStepTimeBoundsAdvice: a time out of bounds says what omitting it
+// does, and that differs: an omitted step time is the receipt time, an
+// omitted commit time is none.
+func TestStepTimeBoundsAdvice(t *testing.T) {
+	old := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	in := validInput()
+	in.Time = old
+	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "time must be between") || !strings.Contains(err.Error(), "receipt time") {
+		t.Errorf("time 1960: %v", err)
+	}
+	in = validInput()
+	in.CommittedAt = old
+	err := in.Validate()
+	if err == nil || !strings.Contains(err.Error(), "committed_at must be between") || strings.Contains(err.Error(), "receipt time") {
+		t.Errorf("committed_at 1960: %v; want the bounds, without the receipt time", err)
+	}
+	if model.ErrorCode(err) != model.EINVALID {
+		t.Errorf("committed_at 1960: code %q", model.ErrorCode(err))
+	}
+}
