@@ -410,3 +410,18 @@ func TestStepTimeBoundsAdvice(t *testing.T) {
 		t.Errorf("committed_at 1960: code %q", model.ErrorCode(err))
 	}
 }
+
+// TestBatchErrorMessage: the count agrees with its verb, one row or many.
+func TestBatchErrorMessage(t *testing.T) {
+	var one model.BatchError
+	one.Add(model.RowError{Row: 3, Field: "status", Error: "status is required"})
+	if got, want := one.Error(), "one of the batch's rows is invalid and nothing was stored: row 3: status is required"; got != want {
+		t.Errorf("one row: %q, want %q", got, want)
+	}
+	var two model.BatchError
+	two.Add(model.RowError{Row: 2, Field: "status", Error: "status is required"})
+	two.Add(model.RowError{Row: 5, Field: "owner", Error: "owner is required"})
+	if got, want := two.Error(), "2 of the batch's rows are invalid and nothing was stored; first: row 2: status is required"; got != want {
+		t.Errorf("two rows: %q, want %q", got, want)
+	}
+}
