@@ -267,7 +267,9 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, ids []int64) e
 		return translate(err)
 	}
 	if found != len(keys) {
-		return fmt.Errorf("read back ids: found %d of %d rows", found, len(keys))
+		// The transaction's own rows are gone: the server rolled it back
+		// (see checkTxActive) and this SELECT ran outside it.
+		return fmt.Errorf("%w: read back ids: found %d of %d rows", errConflict, found, len(keys))
 	}
 	return nil
 }

@@ -502,6 +502,46 @@ func TestDeadlocksAreRetried(t *testing.T) {
 	}
 }
 
+// TestTransactionEndedByTheServerIsRetried: a Galera node rolls back a
+// local transaction that a replicated write conflicts with, and when that
+// happens between two statements the client may never hear of it; the
+// statements after it then run in autocommit and COMMIT succeeds with
+// nothing to commit. A ROLLBACK sent as a plain statement leaves the
+// connection in that same state on any MariaDB: the store must notice
+// before it reports success, and run the transaction again.
+func TestTransactionEndedByTheServerIsRetried(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	ctx := context.Background()
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE tried (try INT NOT NULL, part CHAR(1) NOT NULL, PRIMARY KEY (try, part))`); err != nil {
+		t.Fatal(err)
+	}
+	var tries atomic.Int32
+	err := store.WriteTx(ctx, s, func(tx *sql.Tx) error {
+		try := tries.Add(1)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tried VALUES (?, 'a')`, try); err != nil {
+			return err
+		}
+		if try == 1 {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tried VALUES (?, 'b')`, try)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("WriteTx: %v", err)
+	}
+	if n := tries.Load(); n != 2 {
+		t.Errorf("%d attempts, want 2: a transaction the server ended was reported committed", n)
+	}
+	var both int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM tried WHERE try = ?`, tries.Load()).Scan(&both); err != nil || both != 2 {
+		t.Errorf("the reported transaction stored %d of its 2 rows (%v)", both, err)
+	}
+}
+
 // BenchmarkImportHistory measures storing and numbering a history through
 // batches of store.MaxBatch steps in time order, as stepsctl import and
 // stepsbench's seeding send them: five steps a deploy, five components.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -91,5 +92,44 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err
 	}
+	if err := s.checkTxActive(ctx, tx); err != nil {
+		tx.Rollback() //nolint:errcheck // the first error is the one to report
+		return err
+	}
 	return translate(tx.Commit())
+}
+
+// checkTxActive fails with a conflict when the server ended the
+// transaction before its COMMIT. A Galera node brute-force aborts a local
+// transaction that a replicated one conflicts with; when that happens
+// while the client is between statements, the abort is reported to one
+// later command only, and not always (MariaDB 10.11 lets a statement that
+// arrives while the rollback runs succeed, and keeps the error of a
+// command that has no reply). The statements after it then run in
+// autocommit, and the COMMIT succeeds with nothing to commit: without
+// this check a step whose INSERT was rolled back would be acknowledged.
+// An abort after the check is reported by the COMMIT itself.
+func (s *Store) checkTxActive(ctx context.Context, tx *sql.Tx) error {
+	if s.txActive == "" {
+		return nil
+	}
+	var active int64
+	if err := tx.QueryRowContext(ctx, s.txActive).Scan(&active); err != nil {
+		return translate(err)
+	}
+	if active == 0 {
+		return fmt.Errorf("%w: the server ended the transaction before its commit (rolled back by a conflicting write on another node)", errConflict)
+	}
+	return nil
+}
+
+// detectTxActive picks how checkTxActive asks: MariaDB has
+// @@in_transaction; MySQL lists the session's InnoDB transaction (every
+// write transaction has touched InnoDB by then).
+func (s *Store) detectTxActive(ctx context.Context) {
+	s.txActive = `SELECT @@in_transaction`
+	var active int64
+	if err := s.db.DB.QueryRowContext(ctx, s.txActive).Scan(&active); err != nil {
+		s.txActive = `SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = CONNECTION_ID()`
+	}
 }

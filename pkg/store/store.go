@@ -49,6 +49,9 @@ type Store struct {
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
+	// txActive asks MySQL whether the session's transaction is still open
+	// (see writeTxOnce); "" on SQLite.
+	txActive string
 	// terminal are the statuses that end a deployment (see UseRules).
 	terminal atomic.Pointer[terminalSet]
 	targets  targetCache
@@ -116,6 +119,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.consecutiveIDs = s.kind == KindSQLite
 	if s.kind == KindMySQL {
 		s.detectConsecutiveIDs(ctx)
+		s.detectTxActive(ctx)
 	}
 	s.startCommitters()
 	return s, nil
