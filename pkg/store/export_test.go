@@ -22,3 +22,6 @@ func MigrateTo(ctx context.Context, s *Store, upTo string) ([]string, error) {
 func WriteTx(ctx context.Context, s *Store, fn func(*sql.Tx) error) error {
 	return s.writeTx(ctx, fn)
 }
+
+// GuardTx makes the store run its writes as on a Galera node.
+func GuardTx(s *Store) { s.guardTx = true }

@@ -268,7 +268,7 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, ids []int64) e
 	}
 	if found != len(keys) {
 		// The transaction's own rows are gone: the server rolled it back
-		// (see checkTxActive) and this SELECT ran outside it.
+		// unannounced (see guardedTxOnce).
 		return fmt.Errorf("%w: read back ids: found %d of %d rows", errConflict, found, len(keys))
 	}
 	return nil

@@ -49,9 +49,9 @@ type Store struct {
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
-	// txActive asks MySQL whether the session's transaction is still open
-	// (see writeTxOnce); "" on SQLite.
-	txActive string
+	// guardTx runs write transactions so that the server cannot end one
+	// unnoticed (see guardedTxOnce): on Galera nodes.
+	guardTx bool
 	// terminal are the statuses that end a deployment (see UseRules).
 	terminal atomic.Pointer[terminalSet]
 	targets  targetCache
@@ -119,7 +119,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.consecutiveIDs = s.kind == KindSQLite
 	if s.kind == KindMySQL {
 		s.detectConsecutiveIDs(ctx)
-		s.detectTxActive(ctx)
+		s.detectGalera(ctx)
 	}
 	s.startCommitters()
 	return s, nil
