@@ -32,9 +32,10 @@ type history struct {
 	statuses    []string
 	deps        []depRecord
 	phases      []phaseRecord
-	versions    []byte  // every deployment's version, end to end
-	lastOrder   []int32 // the statuses of the last deployment added, in order
-	lastSeries  int32   // the series of the last deployment added
+	versions    []byte   // every deployment's version, end to end
+	lastOrder   []int32  // the statuses of the last deployment added, in order
+	lastSeries  int32    // the series of the last deployment added
+	ranges      [][2]int // set by bySeries, once all are added
 }
 
 // seriesKey is a component and environment: the deployments compared with
@@ -70,6 +71,7 @@ func newHistory() *history {
 
 // add records a measured deployment.
 func (h *history) add(d *Deployment) {
+	h.ranges = nil
 	k := seriesKey{d.Component, d.Environment}
 	s, ok := h.lastSeries, len(h.series) > 0 && h.series[h.lastSeries] == k
 	if !ok {
@@ -128,12 +130,33 @@ func (h *history) add(d *Deployment) {
 
 // bySeries sorts the deployments by series, then time (then version and
 // attempt, so equal times still give one order), and returns each series'
-// index range in deps. It then marks the outliers.
+// index range in deps. It then marks the outliers. It does this once: a
+// later call (the page's changes after its stats) returns the same ranges.
+//
+// Deployments mostly arrive in time order, series interleaved: a stable
+// partition by series (one counting pass) leaves each series sorted, or
+// nearly, and only a series out of order is sorted.
 func (h *history) bySeries() [][2]int {
-	slices.SortFunc(h.deps, func(a, b depRecord) int {
-		if c := cmp.Compare(a.series, b.series); c != 0 {
-			return c
-		}
+	if h.ranges != nil {
+		return h.ranges
+	}
+	ranges := make([][2]int, len(h.series))
+	for _, d := range h.deps {
+		ranges[d.series][1]++
+	}
+	at := 0
+	for s := range ranges {
+		n := ranges[s][1]
+		ranges[s] = [2]int{at, at}
+		at += n
+	}
+	sorted := make([]depRecord, len(h.deps))
+	for _, d := range h.deps {
+		sorted[ranges[d.series][1]] = d
+		ranges[d.series][1]++
+	}
+	h.deps = sorted
+	byTime := func(a, b depRecord) int {
 		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
@@ -141,17 +164,15 @@ func (h *history) bySeries() [][2]int {
 			return c
 		}
 		return cmp.Compare(a.attempt, b.attempt)
-	})
-	ranges := make([][2]int, len(h.series))
-	for i := 0; i < len(h.deps); {
-		j := i
-		for j < len(h.deps) && h.deps[j].series == h.deps[i].series {
-			j++
-		}
-		ranges[h.deps[i].series] = [2]int{i, j}
-		markOutliers(h.deps[i:j])
-		i = j
 	}
+	for _, r := range ranges {
+		deps := h.deps[r[0]:r[1]]
+		if !slices.IsSortedFunc(deps, byTime) {
+			slices.SortFunc(deps, byTime)
+		}
+		markOutliers(deps)
+	}
+	h.ranges = ranges
 	return ranges
 }
 

@@ -174,19 +174,32 @@ type Trend struct {
 // record of each deployment for the robust trend, which needs them all in
 // time order (see history).
 type StatsAccumulator struct {
-	opts    StatsOptions
-	origin  time.Time
-	buckets map[time.Time][]float64
-	steps   map[string]*stepAcc
-	linear  regression
-	hist    *history
-	n       int
+	opts   StatsOptions
+	origin time.Time
+	// buckets numbers the buckets met, in no order; durations[i] are the
+	// durations of the deployments in bucket i.
+	buckets   map[time.Time]int
+	durations [][]float64
+	steps     map[string]*stepAcc
+	linear    regression
+	hist      *history
+	n         int
+	// The bucket of the last deployment added ([start, end), number i),
+	// and its measured steps in order: the next deployment is most
+	// likely in the same bucket, with the same steps.
+	last struct {
+		start, end time.Time
+		i          int
+		steps      []*stepAcc
+	}
 }
 
 type stepAcc struct {
-	count   int // phases, over all buckets
-	total   float64
-	buckets map[time.Time][]float64
+	name  string
+	count int // phases, over all buckets
+	total float64
+	// durations[i] are this step's durations in bucket i.
+	durations [][]float64
 }
 
 // NewStatsAccumulator returns an accumulator for validated options.
@@ -194,7 +207,7 @@ func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 	return &StatsAccumulator{
 		opts:    opts,
 		origin:  opts.SprintStart,
-		buckets: map[time.Time][]float64{},
+		buckets: map[time.Time]int{},
 		steps:   map[string]*stepAcc{},
 		hist:    newHistory(),
 	}
@@ -212,25 +225,70 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		return
 	}
 	a.n++
-	b := a.opts.bucketStart(d.StartedAt)
-	a.buckets[b] = append(a.buckets[b], d.DurationSeconds)
+	b := a.bucket(d.StartedAt)
+	a.durations[b] = append(a.durations[b], d.DurationSeconds)
 	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
 	a.linear.add(weeks, d.DurationSeconds)
 	a.hist.add(d)
+	j := 0 // measured phases so far
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's.
 		if p.DurationSeconds == nil || p.Idle {
 			continue
 		}
-		s := a.steps[p.Status]
-		if s == nil {
-			s = &stepAcc{buckets: map[time.Time][]float64{}}
-			a.steps[p.Status] = s
+		var s *stepAcc
+		if j < len(a.last.steps) && a.last.steps[j].name == p.Status {
+			s = a.last.steps[j]
+		} else {
+			s = a.steps[p.Status]
+			if s == nil {
+				s = &stepAcc{name: p.Status}
+				a.steps[p.Status] = s
+			}
+			a.last.steps = append(a.last.steps[:j], s)
 		}
+		j++
 		s.count++
 		s.total += *p.DurationSeconds
-		s.buckets[b] = append(s.buckets[b], *p.DurationSeconds)
+		for len(s.durations) <= b {
+			s.durations = append(s.durations, nil)
+		}
+		s.durations[b] = append(s.durations[b], *p.DurationSeconds)
 	}
+	a.last.steps = a.last.steps[:j]
+}
+
+// bucket returns the number of the bucket holding t, numbering a new one.
+func (a *StatsAccumulator) bucket(t time.Time) int {
+	if !t.Before(a.last.start) && t.Before(a.last.end) {
+		return a.last.i
+	}
+	b := a.opts.bucketStart(t)
+	i, ok := a.buckets[b]
+	if !ok {
+		i = len(a.durations)
+		a.buckets[b] = i
+		a.durations = append(a.durations, nil)
+	}
+	a.last.start, a.last.end, a.last.i = b, a.opts.nextBucket(b), i
+	return i
+}
+
+// stepDurations returns s's durations in the bucket starting at b.
+func (a *StatsAccumulator) stepDurations(s *stepAcc, b time.Time) []float64 {
+	if i, ok := a.buckets[b]; ok && i < len(s.durations) {
+		return s.durations[i]
+	}
+	return nil
+}
+
+// bucketDurations returns the deployments' durations in the bucket
+// starting at b.
+func (a *StatsAccumulator) bucketDurations(b time.Time) []float64 {
+	if i, ok := a.buckets[b]; ok {
+		return a.durations[i]
+	}
+	return nil
 }
 
 // SlowestSteps names the steps measured so far, slowest first: by total
@@ -257,7 +315,7 @@ func (a *StatsAccumulator) Result() Stats {
 		Buckets: []BucketStats{}, Steps: []StepStats{}}
 	starts := bucketRange(a.opts, a.buckets)
 	for _, b := range starts {
-		st.Buckets = append(st.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.buckets[b])})
+		st.Buckets = append(st.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.bucketDurations(b))})
 	}
 	// Summed in name order: floating-point sums depend on the order, and
 	// the same request must give the same figures to the last digit.
@@ -276,14 +334,14 @@ func (a *StatsAccumulator) Result() Stats {
 		// here rather than kept twice for the whole request.
 		durations := make([]float64, 0, s.count)
 		for _, b := range starts {
-			durations = append(durations, s.buckets[b]...)
+			durations = append(durations, a.stepDurations(s, b)...)
 		}
 		ss := StepStats{Status: name, Durations: summarise(durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
 		if all > 0 {
 			ss.SharePercent = s.total / all * 100
 		}
 		for _, b := range starts {
-			ss.Buckets = append(ss.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(s.buckets[b])})
+			ss.Buckets = append(ss.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.stepDurations(s, b))})
 		}
 		st.Steps = append(st.Steps, ss)
 	}
@@ -308,7 +366,7 @@ func countDeployments(n int) string {
 	return fmt.Sprintf("%d deployments", n)
 }
 
-func bucketRange(o StatsOptions, buckets map[time.Time][]float64) []time.Time {
+func bucketRange(o StatsOptions, buckets map[time.Time]int) []time.Time {
 	if len(buckets) == 0 {
 		return nil
 	}

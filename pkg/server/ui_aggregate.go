@@ -25,20 +25,15 @@ type dashboard struct {
 }
 
 func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (dashboard, error) {
+	// The changes come from the same pass and the same accumulator: the
+	// page reads the store once, and keeps each deployment once.
 	acc := model.NewStatsAccumulator(opts)
-	// The changes come from the same pass: the page reads the store once.
-	copts := model.ChangesOptions{Outcome: opts.Outcome}
-	if err := copts.Validate(); err != nil {
-		return dashboard{}, err
-	}
-	changes := model.NewChangesAccumulator(copts)
 	latest := newestDeployments{max: uiRecent}
 	unfinished := newestDeployments{max: uiRecent}
 	var d dashboard
 	components, environments := map[string]bool{}, map[string]bool{}
 	err := s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
 		acc.Add(dep)
-		changes.Add(dep)
 		d.total++
 		latest.add(dep)
 		if dep.Outcome == model.OutcomeInProgress {
@@ -64,7 +59,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		return d, err
 	}
 	d.stats = acc.Result()
-	d.changes = changes.Result()
+	d.changes = acc.Changes()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
 	d.recent = latest.list
