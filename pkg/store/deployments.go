@@ -178,7 +178,7 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 	var fields [deploymentFields][]byte
 	// Statuses are few and rows many: each status becomes a string once,
 	// and its outcome is decided once.
-	statuses := interner{}
+	var phases phaseDecoder
 	outcomes := map[string]string{}
 	outcome := func(status string) string {
 		o, ok := outcomes[status]
@@ -210,11 +210,10 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 			Owner:       texts.intern(fields[4]),
 			Attempt:     int(attempt),
 		}
-		started, phases := fields[5], fields[6]
-		if d.StartedAt, err = parseDBTime(started); err != nil {
+		if d.StartedAt, err = parseDBTime(fields[5]); err != nil {
 			return err
 		}
-		if d.Steps, err = decodePhases(phases, d.StartedAt, statuses); err != nil {
+		if d.Steps, err = phases.decode(fields[6], d.StartedAt); err != nil {
 			return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)
 		}
 		if f.Status != "" && !d.HasStatus(f.Status) {
@@ -228,32 +227,69 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 	return translate(rows.Err())
 }
 
-// decodePhases reads the phases column (see appendPhase).
-func decodePhases(b []byte, started time.Time, statuses interner) ([]model.Phase, error) {
-	out := make([]model.Phase, 0, bytes.Count(b, []byte{phaseEnd}))
+// phaseDecoder reads the phases column (see appendPhase), one pass over
+// its bytes. Deployments repeat the same steps in the same order: a
+// status is first compared with the one at its place in the deployment
+// before, then looked up.
+type phaseDecoder struct {
+	statuses interner
+	last     []string
+}
+
+func (pd *phaseDecoder) decode(b []byte, started time.Time) ([]model.Phase, error) {
+	if pd.statuses == nil {
+		pd.statuses = interner{}
+	}
+	out := make([]model.Phase, 0, max(len(pd.last), 1))
 	for len(b) > 0 {
-		end := bytes.IndexByte(b, phaseEnd)
-		if end < 0 {
-			return nil, errors.New("stored phases are cut short")
+		id, rest, ok1 := cutInt(b, ',')
+		offset, rest, ok2 := cutInt(rest, ',')
+		end := bytes.IndexByte(rest, phaseEnd)
+		if !ok1 || !ok2 || end < 0 {
+			return nil, fmt.Errorf("stored phases %q are not id,offset,status items", b)
 		}
-		p := b[:end]
-		b = b[end+1:]
-		i := bytes.IndexByte(p, ',')
-		j := i + 1 + bytes.IndexByte(p[i+1:], ',')
-		if i <= 0 || j <= i {
-			return nil, fmt.Errorf("stored phase %q is not id,offset,status", p)
+		raw := rest[:end]
+		b = rest[end+1:]
+		var status string
+		if k := len(out); k < len(pd.last) && pd.last[k] == string(raw) {
+			status = pd.last[k]
+		} else {
+			status = pd.statuses.intern(raw)
 		}
-		id, ok1 := atoi(p[:i])
-		offset, ok2 := atoi(p[i+1 : j])
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("stored phase %q is not id,offset,status", p)
-		}
-		out = append(out, model.Phase{ID: id, Status: statuses.intern(p[j+1:]), Time: started.Add(time.Duration(offset) * time.Microsecond)})
+		out = append(out, model.Phase{ID: id, Status: status, Time: started.Add(time.Duration(offset) * time.Microsecond)})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no stored phases")
 	}
+	pd.last = pd.last[:0]
+	for _, p := range out {
+		pd.last = append(pd.last, p.Status)
+	}
 	return out, nil
+}
+
+// cutInt reads a decimal integer, optionally negative, up to sep, and
+// returns it with what follows sep.
+func cutInt(b []byte, sep byte) (int64, []byte, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var n int64
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9' && i < 18:
+			n = n*10 + int64(c-'0')
+		case c == sep && i > 0:
+			if neg {
+				n = -n
+			}
+			return n, b[i+1:], true
+		default:
+			return 0, nil, false
+		}
+	}
+	return 0, nil, false
 }
 
 // splitFields splits row at each U+001F into exactly len(fields) fields.
