@@ -191,8 +191,8 @@ func TestDocsShellExamples(t *testing.T) {
 
 // seed stores what the examples talk about: half a year of an "api"
 // component's deploys to production, whose tests step grows and jumps, and
-// one deploy from a machine whose clock read 1970 (the docs show the 400 it
-// causes for day buckets over everything).
+// one deploy from a machine whose clock read 1970 (the docs show its run of
+// empty days given as one gap bucket).
 func seed(t *testing.T, base string) {
 	t.Helper()
 	ds, _ := synth.Generate(synth.Config{

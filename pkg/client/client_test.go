@@ -678,3 +678,36 @@ func TestNewIdempotencyKey(t *testing.T) {
 		seen[key] = true
 	}
 }
+
+// TestRevisionAndCommittedAt: the client sends a step's revision and
+// commit time, alone and in a batch, and reads them back in steps, lists
+// and deployments.
+func TestRevisionAndCommittedAt(t *testing.T) {
+	s := startStepsd(t)
+	c := mustClient(t, s.URL)
+	ctx := context.Background()
+	committed := time.Date(2026, 3, 1, 18, 0, 0, 500000000, time.FixedZone("CET", 3600))
+	in := input("api", "1.0", "build")
+	in.Revision, in.CommittedAt = "9f1c2e7", committed
+	st := mustRecord(t, c, in)
+	if st.Revision != "9f1c2e7" || st.CommittedAt == nil || !st.CommittedAt.Equal(committed) {
+		t.Fatalf("Record = %+v", st)
+	}
+	in.Status, in.Revision = "finished", "a0b1c2d"
+	if _, err := c.RecordBatch(ctx, []model.StepInput{in}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(ctx, st.ID)
+	if err != nil || got.Revision != "9f1c2e7" || got.CommittedAt == nil || !got.CommittedAt.Equal(committed) {
+		t.Errorf("Get = %+v, %v", got, err)
+	}
+	page, err := c.ListPage(ctx, model.Filter{})
+	if err != nil || len(page.Steps) != 2 || page.Steps[1].Revision != "a0b1c2d" {
+		t.Errorf("ListPage = %+v, %v", page.Steps, err)
+	}
+	for d, err := range c.Deployments(ctx, model.DeploymentFilter{}) {
+		if err != nil || d.Revision != "a0b1c2d" || d.CommittedAt == nil || !d.CommittedAt.Equal(committed) {
+			t.Errorf("deployment %+v, %v", d, err)
+		}
+	}
+}

@@ -27,6 +27,9 @@ type APIError struct {
 	Code       string // one of the model.E* codes, e.g. model.EINVALID
 	Message    string // the server's message, safe to show to a user
 	Field      string // the offending parameter, when the server names one
+	// Params lists the parameters that Message's advice names, each
+	// written "name=" or "name=value" in it (see AdviceIn).
+	Params []string
 
 	// RetryAfter is the wait the server asked for with Retry-After (429,
 	// 503), or 0.
@@ -43,7 +46,53 @@ func (e *APIError) Error() string {
 
 // Unwrap returns the error as the domain's *model.Error.
 func (e *APIError) Unwrap() error {
-	return &model.Error{Code: e.Code, Message: e.Message, Field: e.Field}
+	return &model.Error{Code: e.Code, Message: e.Message, Field: e.Field, Params: e.Params}
+}
+
+// AdviceIn returns the message with the parameters its advice names
+// (Params) written as a command line's flags: "name=" becomes
+// flag(name), and "name=value" flag(name) and the value, as in
+// "narrow the range with --since and --until, or use a larger bucket
+// (--by month)". flag returns "" for a name it leaves as it is.
+func (e *APIError) AdviceIn(flag func(param string) string) string {
+	msg := e.Message
+	for _, p := range e.Params {
+		f := flag(p)
+		if f == "" {
+			continue
+		}
+		var b strings.Builder
+		rest := msg
+		for {
+			i := strings.Index(rest, p+"=")
+			if i < 0 {
+				b.WriteString(rest)
+				break
+			}
+			// Only a whole name: "since=" is not in "nonsince=".
+			if i > 0 && isNameByte(rest[i-1]) {
+				b.WriteString(rest[:i+len(p)+1])
+				rest = rest[i+len(p)+1:]
+				continue
+			}
+			b.WriteString(rest[:i])
+			b.WriteString(f)
+			rest = rest[i+len(p)+1:]
+			if j := strings.IndexFunc(rest, func(r rune) bool { return r > 0x7f || !isNameByte(byte(r)) }); j != 0 {
+				if j < 0 {
+					j = len(rest)
+				}
+				b.WriteString(" " + rest[:j])
+				rest = rest[j:]
+			}
+		}
+		msg = b.String()
+	}
+	return msg
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // NetError is a request that got no complete response: the server could not
@@ -103,10 +152,11 @@ func IsTemporary(err error) bool {
 
 // errorBody is the server's JSON error.
 type errorBody struct {
-	Error string           `json:"error"`
-	Code  string           `json:"code"`
-	Field string           `json:"field"`
-	Rows  []model.RowError `json:"rows"`
+	Error  string           `json:"error"`
+	Code   string           `json:"code"`
+	Field  string           `json:"field"`
+	Params []string         `json:"params"`
+	Rows   []model.RowError `json:"rows"`
 }
 
 // readAPIError turns a non-2xx response into an *APIError. Bodies that are
@@ -124,6 +174,7 @@ func readAPIError(resp *http.Response) *APIError {
 	if (mt == "application/json" || strings.HasSuffix(mt, "+json")) && json.Unmarshal(raw, &body) == nil && body.Error != "" {
 		e.Message = body.Error
 		e.Field = body.Field
+		e.Params = body.Params
 		e.Rows = body.Rows
 		if body.Code != "" {
 			e.Code = body.Code

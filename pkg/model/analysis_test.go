@@ -76,6 +76,43 @@ func TestOutliers(t *testing.T) {
 	})
 }
 
+// TestOutliersLeaveTheBuckets: the outliers the trend leaves out are out
+// of the buckets' figures too (the chart and the latest week), yet counted
+// there; the deployments' count keeps them.
+func TestOutliersLeaveTheBuckets(t *testing.T) {
+	// Four weeks of daily deploys of 100 s; in the last week, one stuck
+	// for 5000 s and one test deploy of 2 s.
+	odd := map[int]float64{23: 5000, 25: 2}
+	ds := daily("api", span(0, 28), func(i int) float64 {
+		if v, ok := odd[i]; ok {
+			return v
+		}
+		return 100
+	})
+	st := stats(t, ds)
+	if st.Trend.Outliers != 2 || st.Deployments != 28 {
+		t.Fatalf("%d outliers of %d deployments, want 2 of 28", st.Trend.Outliers, st.Deployments)
+	}
+	last := st.Buckets[len(st.Buckets)-1]
+	if last.Count+last.Outliers != 7 || last.Outliers != 2 {
+		t.Errorf("the last week counts %d and %d outliers, want 5 and 2", last.Count, last.Outliers)
+	}
+	for _, b := range st.Buckets {
+		if *b.P50Seconds != 100 || *b.P90Seconds != 100 || *b.MaxSeconds != 100 || *b.MeanSeconds != 100 {
+			t.Errorf("week of %s: p50 %v p90 %v max %v mean %v, want 100 s: the outliers are in", b.Start.Format(time.DateOnly),
+				*b.P50Seconds, *b.P90Seconds, *b.MaxSeconds, *b.MeanSeconds)
+		}
+	}
+	for _, step := range st.Steps {
+		want := map[string]float64{"build": 40, "tests": 60}[step.Status]
+		sb := step.Buckets[len(step.Buckets)-1]
+		if *step.MaxSeconds != want || *sb.MaxSeconds != want || sb.Outliers != 2 || step.Count != 26 {
+			t.Errorf("step %s: max %v, last week max %v with %d outliers, count %d; want %v, 2 outliers, 26 counted",
+				step.Status, *step.MaxSeconds, *sb.MaxSeconds, sb.Outliers, step.Count, want)
+		}
+	}
+}
+
 func TestTrendDirection(t *testing.T) {
 	grow := func(pct float64) func(int) float64 {
 		return func(i int) float64 { return 300 * math.Pow(1+pct/100, float64(i)/7) * (1 + 0.1*math.Sin(float64(7*i))) }

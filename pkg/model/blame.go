@@ -14,7 +14,8 @@ import (
 const blameHalf = 50
 
 // robust fills the robust trend of the deployments and of each step, the
-// steps' shares of growth, the blame and the outliers.
+// steps' shares of growth, the blame and the outliers, from the history's
+// series (ranges, from bySeries).
 //
 // Shares are in seconds a week: a deployment growing g a week at a mean
 // of m seconds grows g·m seconds a week, and a step growing g_s at a mean
@@ -22,9 +23,8 @@ const blameHalf = 50
 // is absent) grows g_s·m_s. Since the steps' means add up to the
 // deployment's, so do their growths when the fits agree: the shares of
 // all steps sum to about 100 %. A shrinking step has a negative share.
-func (a *StatsAccumulator) robust(st *Stats) {
+func (a *StatsAccumulator) robust(st *Stats, ranges [][2]int) {
 	h := a.hist
-	ranges := h.bySeries()
 	st.Outliers = []OutlierRef{}
 	stepTotal := make([]float64, len(h.statuses))
 	stepOutliers := make([]int, len(h.statuses))

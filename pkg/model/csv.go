@@ -4,12 +4,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CSVHeader is the header row of CSV exports. The original API's columns
 // come first, in its order and under its names (ts is the step's time), so
-// scripts written for it keep working; ours follow.
-var CSVHeader = []string{"component", "version", "owner", "status", "ts", "environment", "id", "received_at"}
+// scripts written for it keep working; ours follow, newer ones last.
+var CSVHeader = []string{"component", "version", "owner", "status", "ts", "environment", "id", "received_at", "revision", "committed_at"}
 
 // StepCSVRow is s as a row of CSVHeader's columns: the one rule for a step
 // in CSV, so that a CSV from stepsctl and one from the API are the same
@@ -25,14 +26,24 @@ func StepCSVRow(s Step) []string {
 		NeutraliseCell(s.Environment),
 		strconv.FormatInt(s.ID, 10),
 		FormatSpreadsheetTime(s.ReceivedAt),
+		NeutraliseCell(s.Revision),
+		formatOptionalTime(s.CommittedAt),
 	}
+}
+
+// formatOptionalTime is a CSV cell for a time that may not be given.
+func formatOptionalTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return FormatSpreadsheetTime(*t)
 }
 
 // DeploymentCSVHeader is the header row of deployments as CSV. steps lists
 // the phases as status=seconds, separated by semicolons; the last step has
 // no duration.
 var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
-	"duration_seconds", "outcome", "stuck", "steps"}
+	"duration_seconds", "outcome", "stuck", "steps", "revision", "committed_at"}
 
 // DeploymentCSVRow is d as a row of DeploymentCSVHeader's columns.
 func DeploymentCSVRow(d *Deployment) []string {
@@ -52,6 +63,8 @@ func DeploymentCSVRow(d *Deployment) []string {
 		d.Outcome,
 		strconv.FormatBool(d.Stuck),
 		NeutraliseCell(PhaseList(d)),
+		NeutraliseCell(d.Revision),
+		formatOptionalTime(d.CommittedAt),
 	}
 }
 
@@ -77,8 +90,10 @@ func FormatSeconds(s float64) string {
 
 // CSVImportColumns are the columns a CSV of steps to import may have: our
 // export's and the original service's. The step's time is ts (or time);
-// id and received_at are the server's own and ignored.
-var CSVImportColumns = []string{"component", "version", "owner", "status", "environment", "ts", "time", "id", "received_at"}
+// id and received_at are the server's own and ignored; revision and
+// committed_at are optional, and an empty cell is not given.
+var CSVImportColumns = []string{"component", "version", "owner", "status", "environment", "ts", "time", "id", "received_at",
+	"revision", "committed_at"}
 
 // CSVImportHeader checks the header of a CSV of steps to import, for the
 // batch endpoint and stepsctl import alike: known columns only, none twice
@@ -94,7 +109,7 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 	seen := map[string]bool{}
 	for _, name := range clean {
 		if !slices.Contains(CSVImportColumns, name) {
-			return nil, "", Invalid(name, "unknown CSV column %q; the header may name component, version, owner, status, environment, ts (or time), id and received_at", name)
+			return nil, "", Invalid(name, "unknown CSV column %q; the header may name component, version, owner, status, environment, ts (or time), id, received_at, revision and committed_at", name)
 		}
 		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
 			return nil, "", Invalid(name, "the CSV column %q is given twice", name)

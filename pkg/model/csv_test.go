@@ -20,8 +20,10 @@ func TestCSVImportHeader(t *testing.T) {
 	}{
 		{"component,version,owner,status,ts", "ts", ""},
 		{"\uFEFFcomponent,version,owner,status,time,environment,id,received_at", "time", ""},
-		{strings.Join(model.CSVHeader, ","), "ts", ""}, // our own export reads back
-		{"component,version,owner,status", "", ""},     // no time: the batch stamps receipt time
+		{strings.Join(model.CSVHeader, ","), "ts", ""},                             // our own export reads back
+		{"component,version,owner,status", "", ""},                                 // no time: the batch stamps receipt time
+		{"component,version,owner,status,ts,environment,id,received_at", "ts", ""}, // an export from before revision
+		{"component,version,owner,status,revision,committed_at", "", ""},
 		{"component,version,owner,status,colour", "", "colour"},
 		{"component,version,owner,status,ts,time", "", "time"},
 		{"component,version,owner,owner", "", "owner"},
@@ -53,8 +55,34 @@ func TestDeploymentCSVRow(t *testing.T) {
 	sec := 62.5
 	d.Steps = []model.Phase{{Status: "build", Time: t0, DurationSeconds: &sec}, {Status: "tests", Time: t0}}
 	got := model.DeploymentCSVRow(d)
-	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests"}
+	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests", "", ""}
 	if !slices.Equal(got, want) || len(got) != len(model.DeploymentCSVHeader) {
 		t.Errorf("DeploymentCSVRow\n got %q\nwant %q", got, want)
+	}
+	// The revision and commit time, when given, in the last two columns.
+	committed := t0.Add(-time.Hour + 250*time.Millisecond)
+	d.Revision, d.CommittedAt = "=9f1c", &committed
+	got = model.DeploymentCSVRow(d)
+	if want := []string{"'=9f1c", "2026-03-02 08:00:00.250000"}; !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("DeploymentCSVRow ends %q, want %q", got[len(got)-2:], want)
+	}
+}
+
+// TestStepCSVRowNewColumnsLast: the columns added after the original API's
+// and ours come last, so that scripts reading columns by position keep
+// working.
+func TestStepCSVRowNewColumnsLast(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	st := model.Step{ID: 7, Component: "api", Version: "1", Owner: "ana", Status: "build", Time: t0, ReceivedAt: t0}
+	if got := model.StepCSVRow(st); len(got) != len(model.CSVHeader) || got[8] != "" || got[9] != "" {
+		t.Errorf("a step without revision: %q", got)
+	}
+	st.Revision, st.CommittedAt = "9f1c2e", &t0
+	got := model.StepCSVRow(st)
+	if want := []string{"api", "1", "ana", "build", "2026-03-02 09:00:00", "", "7", "2026-03-02 09:00:00", "9f1c2e", "2026-03-02 09:00:00"}; !slices.Equal(got, want) {
+		t.Errorf("StepCSVRow = %q, want %q", got, want)
+	}
+	if want := []string{"component", "version", "owner", "status", "ts", "environment", "id", "received_at"}; !slices.Equal(model.CSVHeader[:8], want) {
+		t.Errorf("CSVHeader starts %q, want the original order %q", model.CSVHeader[:8], want)
 	}
 }

@@ -60,6 +60,11 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// Params lists the request parameters that Message's advice names,
+	// each written "name=" (or "name=value") in it, so that a client
+	// with names of its own for them (stepsctl's flags) can translate
+	// the advice. Empty for most errors.
+	Params []string
 }
 
 func (e *Error) Error() string {

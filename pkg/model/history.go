@@ -48,14 +48,19 @@ type depRecord struct {
 	start    int64
 	duration float64
 	version  int32 // offset of the version in history.versions
-	vlen     int32
 	series   int32
 	attempt  int32
 	// phases[ph0:ph1] are this deployment's step durations, one per
 	// status (a status met twice is summed).
 	ph0, ph1 int32
 	median   float32 // the rolling median it was compared with
-	outlier  bool
+	// seq is the order it was added in: bySeries sorts the records, and
+	// the stats accumulator finds its outliers by it.
+	seq int32
+	// vlen is 16 bits, so that seq costs no byte (48 in all): a version
+	// is at most MaxVersionLen characters, 512 bytes.
+	vlen    uint16
+	outlier bool
 }
 
 // phaseRecord is 8 bytes: a million of them are 8 MB. Seven digits are
@@ -85,7 +90,11 @@ func (h *history) add(d *Deployment) {
 	h.lastSeries = s
 	ph0 := int32(len(h.phases))
 	vOff := int32(len(h.versions))
-	h.versions = append(h.versions, d.Version...)
+	version := d.Version
+	if len(version) > math.MaxUint16 {
+		version = version[:math.MaxUint16] // never stored: validation allows 512 bytes
+	}
+	h.versions = append(h.versions, version...)
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's: no
 		// step is blamed for it, nor shown to move.
@@ -123,7 +132,7 @@ func (h *history) add(d *Deployment) {
 	for _, p := range h.phases[ph0:] {
 		h.lastOrder = append(h.lastOrder, p.status)
 	}
-	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: vOff, vlen: int32(len(d.Version)),
+	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: vOff, vlen: uint16(len(version)), seq: int32(len(h.deps)),
 		start:    d.StartedAt.UnixNano(),
 		duration: d.DurationSeconds, ph0: ph0, ph1: int32(len(h.phases))})
 }
@@ -215,7 +224,17 @@ func markOutliers(deps []depRecord) {
 }
 
 func (h *history) versionBytes(d *depRecord) []byte {
-	return h.versions[d.version : d.version+d.vlen]
+	return h.versions[d.version : d.version+int32(d.vlen)]
+}
+
+// outliersBySeq says, for each deployment in the order it was added,
+// whether it is an outlier; call it after bySeries.
+func (h *history) outliersBySeq() []bool {
+	out := make([]bool, len(h.deps))
+	for i := range h.deps {
+		out[h.deps[i].seq] = h.deps[i].outlier
+	}
+	return out
 }
 
 // versionOf returns the version of d.

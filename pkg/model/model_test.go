@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -219,7 +220,8 @@ func TestStatsAreTheSameEveryTime(t *testing.T) {
 
 // TestStatsTooManyBucketsAdvisesOnlyLargerBuckets: the advice of a
 // refused range names only buckets larger than the one asked for, so a
-// request for weeks is not told to use weeks.
+// request for weeks is not told to use weeks; it names the parameters as
+// name= and lists them for a client to translate.
 func TestStatsTooManyBucketsAdvisesOnlyLargerBuckets(t *testing.T) {
 	d := 90.0
 	deploy := func(at time.Time) *model.Deployment {
@@ -229,28 +231,97 @@ func TestStatsTooManyBucketsAdvisesOnlyLargerBuckets(t *testing.T) {
 	for _, tt := range []struct {
 		bucket     string
 		sprintDays int
+		every      int    // days between deployments: one a bucket
 		advice     string // "" for none
 	}{
-		{model.BucketDay, 0, "use a larger bucket (week, month or sprint)"},
-		{model.BucketWeek, 0, "use a larger bucket (month or sprint)"},
-		{model.BucketWeek, 7, "use a larger bucket (month)"},
-		{model.BucketSprint, 14, "use a larger bucket (month)"},
-		{model.BucketSprint, 2, "use a larger bucket (month)"},
+		{model.BucketDay, 0, 1, "use a larger bucket (bucket=week, bucket=month or bucket=sprint)"},
+		{model.BucketWeek, 0, 7, "use a larger bucket (bucket=month or bucket=sprint)"},
+		{model.BucketWeek, 7, 7, "use a larger bucket (bucket=month)"},
+		{model.BucketSprint, 14, 14, "use a larger bucket (bucket=month)"},
+		{model.BucketSprint, 2, 2, "use a larger bucket (bucket=month)"},
 	} {
 		opts := model.StatsOptions{Bucket: tt.bucket, SprintDays: tt.sprintDays}
 		if err := opts.Validate(); err != nil {
 			t.Fatal(err)
 		}
 		acc := model.NewStatsAccumulator(opts)
-		acc.Add(deploy(time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)))
-		acc.Add(deploy(time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)))
+		start := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range model.MaxStatsBuckets + 1 {
+			acc.Add(deploy(start.AddDate(0, 0, i*tt.every)))
+		}
 		err := acc.CheckSize()
 		if err == nil {
-			t.Fatalf("%s of %d days: no error for 1970 to 2026", tt.bucket, tt.sprintDays)
+			t.Fatalf("%s of %d days: no error for %d buckets with deployments", tt.bucket, tt.sprintDays, model.MaxStatsBuckets+1)
 		}
 		msg := model.ErrorMessage(err)
-		if !strings.Contains(msg, "narrow the range with since and until") || !strings.HasSuffix(msg, tt.advice) {
+		if !strings.Contains(msg, "narrow the range with since= and until=") || !strings.HasSuffix(msg, tt.advice) {
 			t.Errorf("%s of %d days: %q, want it to end with %q", tt.bucket, tt.sprintDays, msg, tt.advice)
+		}
+		var me *model.Error
+		if !errors.As(err, &me) || me.Field != "bucket" || !slices.Equal(me.Params, []string{"since", "until", "bucket"}) {
+			t.Errorf("%s: error %+v, want field bucket and params since, until, bucket", tt.bucket, me)
+		}
+	}
+}
+
+// TestStatsFromNineteenSeventy: one deployment back-dated to 1970 does not
+// make the whole history too many buckets: the long run of empty ones is
+// one bucket (Gap), and the buckets still tile the range.
+func TestStatsFromNineteenSeventy(t *testing.T) {
+	d := 90.0
+	deploy := func(at time.Time) *model.Deployment {
+		return &model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: at, DurationSeconds: d,
+			Steps: []model.Phase{{Status: "build", Time: at, DurationSeconds: &d}, {Status: "finished", Time: at.Add(90 * time.Second)}}}
+	}
+	for _, bucket := range []string{model.BucketDay, model.BucketWeek, model.BucketMonth, model.BucketSprint} {
+		opts := model.StatsOptions{Bucket: bucket}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := model.NewStatsAccumulator(opts)
+		acc.Add(deploy(time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)))
+		// Two years of deploys every other day, and a pause of a week.
+		start := time.Date(2024, 11, 4, 9, 0, 0, 0, time.UTC)
+		for i := 0; i < 365; i++ {
+			if i < 100 || i > 103 {
+				acc.Add(deploy(start.AddDate(0, 0, 2*i)))
+			}
+		}
+		if err := acc.CheckSize(); err != nil {
+			t.Fatalf("%s: %v", bucket, err)
+		}
+		st := acc.Result()
+		if len(st.Buckets) > model.MaxStatsBuckets {
+			t.Fatalf("%s: %d buckets", bucket, len(st.Buckets))
+		}
+		gaps, counted := 0, 0
+		for i, b := range st.Buckets {
+			counted += b.Count
+			if b.Gap > 0 {
+				gaps++
+				if b.Count != 0 {
+					t.Errorf("%s: a gap of %d buckets holds %d deployments", bucket, b.Gap, b.Count)
+				}
+			}
+			if i > 0 && !b.Start.Equal(st.Buckets[i-1].End) {
+				t.Errorf("%s: bucket %d starts at %s, the one before ends at %s", bucket, i, b.Start, st.Buckets[i-1].End)
+			}
+		}
+		if counted != st.Deployments || st.Buckets[0].Count != 1 {
+			t.Errorf("%s: %d counted of %d; first %+v", bucket, counted, st.Deployments, st.Buckets[0])
+		}
+		switch bucket {
+		case model.BucketMonth:
+			// 1970 to 2026 is 683 months: within the bound, all shown.
+			if gaps != 0 || len(st.Buckets) != 683 {
+				t.Errorf("month: %d gaps in %d buckets, want none in 683", gaps, len(st.Buckets))
+			}
+		default:
+			// Only the longest run is collapsed: the week's pause, and for
+			// days the day between two deploys, stay empty buckets.
+			if gaps != 1 || st.Buckets[1].Gap == 0 {
+				t.Errorf("%s: %d gaps, want the one from 1970", bucket, gaps)
+			}
 		}
 	}
 }

@@ -126,11 +126,18 @@ type Durations struct {
 }
 
 // BucketStats are the deploy durations of deployments started in
-// [Start, End).
+// [Start, End). The durations leave the outliers out, as the trend does:
+// one deploy stuck for hours would otherwise be the week's p90, and a
+// week of few deploys its p50. Outliers counts those left out.
 type BucketStats struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	Durations
+	Outliers int `json:"outliers"`
+	// Gap, when not 0, says this is a run of Gap empty buckets given as
+	// one: a range longer than MaxStatsBuckets buckets (a deployment
+	// back-dated to 1970) has its longest runs of empty buckets collapsed.
+	Gap int `json:"gap,omitempty"`
 }
 
 // StepStats are the durations of one step name across deployments.
@@ -174,32 +181,71 @@ type Trend struct {
 // record of each deployment for the robust trend, which needs them all in
 // time order (see history).
 type StatsAccumulator struct {
-	opts   StatsOptions
-	origin time.Time
-	// buckets numbers the buckets met, in no order; durations[i] are the
-	// durations of the deployments in bucket i.
-	buckets   map[time.Time]int
-	durations [][]float64
-	steps     map[string]*stepAcc
-	linear    regression
-	hist      *history
-	n         int
-	// The bucket of the last deployment added ([start, end), number i),
-	// and its measured steps in order: the next deployment is most
-	// likely in the same bucket, with the same steps.
+	opts    StatsOptions
+	origin  time.Time
+	buckets map[time.Time]*samples
+	steps   map[string]*stepAcc
+	linear  regression
+	hist    *history
+	n       int
+	// sifted says the outliers are out of the samples (Result did it).
+	sifted bool
+	// The bucket of the last deployment added, [start, end), and its
+	// measured steps in order: the next deployment is most likely in the
+	// same bucket with the same steps, found without hashing a time or a
+	// name.
 	last struct {
 		start, end time.Time
-		i          int
+		samples    *samples
 		steps      []*stepAcc
 	}
 }
 
 type stepAcc struct {
-	name  string
-	count int // phases, over all buckets
-	total float64
-	// durations[i] are this step's durations in bucket i.
-	durations [][]float64
+	name    string
+	count   int // phases, over all buckets
+	total   float64
+	buckets map[time.Time]*samples
+	// at and cur are the last bucket added to and its samples.
+	at  time.Time
+	cur *samples
+}
+
+// samples are durations of one bucket, each with the deployment it is of
+// (its history seq): whether that one is an outlier is known only once
+// every deployment is in.
+type samples struct {
+	secs []float64
+	seq  []int32
+	junk int // the outliers' durations taken out by sift
+}
+
+func (s *samples) add(seconds float64, seq int32) {
+	s.secs = append(s.secs, seconds)
+	s.seq = append(s.seq, seq)
+}
+
+// sift takes the durations of outliers out, in place.
+func (s *samples) sift(outlier []bool) {
+	kept := 0
+	for i, seq := range s.seq {
+		if outlier[seq] {
+			continue
+		}
+		s.secs[kept], s.seq[kept] = s.secs[i], seq
+		kept++
+	}
+	s.junk += len(s.secs) - kept
+	s.secs, s.seq = s.secs[:kept], s.seq[:kept]
+}
+
+// bucketStats summarises the samples of bucket span sp (nil: none).
+func (o StatsOptions) bucketStats(sp bucketSpan, s *samples) BucketStats {
+	b := BucketStats{Start: sp.start, End: sp.end, Gap: sp.gap}
+	if s != nil {
+		b.Durations, b.Outliers = summarise(s.secs), s.junk
+	}
+	return b
 }
 
 // NewStatsAccumulator returns an accumulator for validated options.
@@ -207,7 +253,7 @@ func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 	return &StatsAccumulator{
 		opts:    opts,
 		origin:  opts.SprintStart,
-		buckets: map[time.Time]int{},
+		buckets: map[time.Time]*samples{},
 		steps:   map[string]*stepAcc{},
 		hist:    newHistory(),
 	}
@@ -225,12 +271,22 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		return
 	}
 	a.n++
-	b := a.bucket(d.StartedAt)
-	a.durations[b] = append(a.durations[b], d.DurationSeconds)
+	if d.StartedAt.Before(a.last.start) || !d.StartedAt.Before(a.last.end) {
+		b := a.opts.bucketStart(d.StartedAt)
+		bs := a.buckets[b]
+		if bs == nil {
+			bs = &samples{}
+			a.buckets[b] = bs
+		}
+		a.last.start, a.last.end, a.last.samples = b, a.opts.nextBucket(b), bs
+	}
+	b := a.last.start
+	seq := int32(len(a.hist.deps))
+	a.last.samples.add(d.DurationSeconds, seq)
 	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
 	a.linear.add(weeks, d.DurationSeconds)
 	a.hist.add(d)
-	j := 0 // measured phases so far
+	j := 0 // measured steps so far
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's.
 		if p.DurationSeconds == nil || p.Idle {
@@ -240,9 +296,8 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		if j < len(a.last.steps) && a.last.steps[j].name == p.Status {
 			s = a.last.steps[j]
 		} else {
-			s = a.steps[p.Status]
-			if s == nil {
-				s = &stepAcc{name: p.Status}
+			if s = a.steps[p.Status]; s == nil {
+				s = &stepAcc{name: p.Status, buckets: map[time.Time]*samples{}}
 				a.steps[p.Status] = s
 			}
 			a.last.steps = append(a.last.steps[:j], s)
@@ -250,45 +305,16 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		j++
 		s.count++
 		s.total += *p.DurationSeconds
-		for len(s.durations) <= b {
-			s.durations = append(s.durations, nil)
+		if s.cur == nil || !s.at.Equal(b) {
+			if s.cur = s.buckets[b]; s.cur == nil {
+				s.cur = &samples{}
+				s.buckets[b] = s.cur
+			}
+			s.at = b
 		}
-		s.durations[b] = append(s.durations[b], *p.DurationSeconds)
+		s.cur.add(*p.DurationSeconds, seq)
 	}
 	a.last.steps = a.last.steps[:j]
-}
-
-// bucket returns the number of the bucket holding t, numbering a new one.
-func (a *StatsAccumulator) bucket(t time.Time) int {
-	if !t.Before(a.last.start) && t.Before(a.last.end) {
-		return a.last.i
-	}
-	b := a.opts.bucketStart(t)
-	i, ok := a.buckets[b]
-	if !ok {
-		i = len(a.durations)
-		a.buckets[b] = i
-		a.durations = append(a.durations, nil)
-	}
-	a.last.start, a.last.end, a.last.i = b, a.opts.nextBucket(b), i
-	return i
-}
-
-// stepDurations returns s's durations in the bucket starting at b.
-func (a *StatsAccumulator) stepDurations(s *stepAcc, b time.Time) []float64 {
-	if i, ok := a.buckets[b]; ok && i < len(s.durations) {
-		return s.durations[i]
-	}
-	return nil
-}
-
-// bucketDurations returns the deployments' durations in the bucket
-// starting at b.
-func (a *StatsAccumulator) bucketDurations(b time.Time) []float64 {
-	if i, ok := a.buckets[b]; ok {
-		return a.durations[i]
-	}
-	return nil
 }
 
 // SlowestSteps names the steps measured so far, slowest first: by total
@@ -310,12 +336,27 @@ func (a *StatsAccumulator) SlowestSteps() []string {
 
 // Result computes the stats. Buckets run from the first deployment's to
 // the last's, empty ones included, so a chart has one point per bucket.
+// Their durations, and the steps', leave the outliers out (see
+// BucketStats); the steps' totals and shares count all the time measured.
 func (a *StatsAccumulator) Result() Stats {
 	st := Stats{Bucket: a.opts.Bucket, SprintDays: a.opts.SprintDays, Outcome: a.opts.Outcome, Deployments: a.n,
 		Buckets: []BucketStats{}, Steps: []StepStats{}}
-	starts := bucketRange(a.opts, a.buckets)
-	for _, b := range starts {
-		st.Buckets = append(st.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.bucketDurations(b))})
+	ranges := a.hist.bySeries()
+	if !a.sifted {
+		a.sifted = true
+		outlier := a.hist.outliersBySeq()
+		for _, s := range a.buckets {
+			s.sift(outlier)
+		}
+		for _, step := range a.steps {
+			for _, s := range step.buckets {
+				s.sift(outlier)
+			}
+		}
+	}
+	spans, _ := bucketSpans(a.opts, a.buckets)
+	for _, sp := range spans {
+		st.Buckets = append(st.Buckets, a.opts.bucketStats(sp, a.buckets[sp.start]))
 	}
 	// Summed in name order: floating-point sums depend on the order, and
 	// the same request must give the same figures to the last digit.
@@ -333,15 +374,17 @@ func (a *StatsAccumulator) Result() Stats {
 		// The step's own durations are its buckets' together, gathered
 		// here rather than kept twice for the whole request.
 		durations := make([]float64, 0, s.count)
-		for _, b := range starts {
-			durations = append(durations, a.stepDurations(s, b)...)
+		for _, sp := range spans {
+			if sb := s.buckets[sp.start]; sb != nil {
+				durations = append(durations, sb.secs...)
+			}
 		}
 		ss := StepStats{Status: name, Durations: summarise(durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
 		if all > 0 {
 			ss.SharePercent = s.total / all * 100
 		}
-		for _, b := range starts {
-			ss.Buckets = append(ss.Buckets, BucketStats{Start: b, End: a.opts.nextBucket(b), Durations: summarise(a.stepDurations(s, b))})
+		for _, sp := range spans {
+			ss.Buckets = append(ss.Buckets, a.opts.bucketStats(sp, s.buckets[sp.start]))
 		}
 		st.Steps = append(st.Steps, ss)
 	}
@@ -353,7 +396,7 @@ func (a *StatsAccumulator) Result() Stats {
 			st.Trend.SlopePercentOfMeanPerWeek = slope / a.linear.meanY * 100
 		}
 	}
-	a.robust(&st)
+	a.robust(&st, ranges)
 	st.Summary = a.summary(st)
 	return st
 }
@@ -366,24 +409,89 @@ func countDeployments(n int) string {
 	return fmt.Sprintf("%d deployments", n)
 }
 
-func bucketRange(o StatsOptions, buckets map[time.Time]int) []time.Time {
+// bucketSpan is one bucket of an answer, or a run of gap empty buckets
+// given as one.
+type bucketSpan struct {
+	start, end time.Time
+	gap        int
+}
+
+// bucketSpans returns the buckets of an answer: every bucket from the
+// first with data to the last, empty ones included, so that a chart has one
+// point per bucket. When that is more than MaxStatsBuckets, the longest
+// runs of empty buckets are each given as one span until it is not (or
+// none is left): one deployment back-dated to 1970 costs one bucket and one
+// gap, not 3,000 weeks. The spans' number is that of the buckets with data
+// and the runs between them, bounded by the deployments, so memory stays
+// bounded whatever the range. total is the number of spans.
+func bucketSpans(o StatsOptions, buckets map[time.Time]*samples) (spans []bucketSpan, total int) {
 	if len(buckets) == 0 {
-		return nil
+		return nil, 0
 	}
-	var first, last time.Time
+	starts := make([]time.Time, 0, len(buckets))
 	for b := range buckets {
-		if first.IsZero() || b.Before(first) {
-			first = b
+		starts = append(starts, b)
+	}
+	slices.SortFunc(starts, time.Time.Compare)
+	// gaps[i] is the number of empty buckets between starts[i] and
+	// starts[i+1].
+	gaps := make([]int, len(starts)-1)
+	total = len(starts)
+	for i := range gaps {
+		gaps[i] = o.bucketsBetween(o.nextBucket(starts[i]), starts[i+1])
+		total += gaps[i]
+	}
+	collapse := make([]bool, len(gaps))
+	if total > MaxStatsBuckets {
+		order := make([]int, len(gaps))
+		for i := range order {
+			order[i] = i
 		}
-		if b.After(last) {
-			last = b
+		// Longest first; of equal ones, the earliest.
+		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(gaps[y], gaps[x]) })
+		for _, i := range order {
+			if total <= MaxStatsBuckets || gaps[i] < 2 {
+				break
+			}
+			collapse[i] = true
+			total -= gaps[i] - 1
 		}
 	}
-	var out []time.Time
-	for b := first; !b.After(last); b = o.nextBucket(b) {
-		out = append(out, b)
+	if total > MaxStatsBuckets {
+		return nil, total // the caller refuses it (CheckSize)
 	}
-	return out
+	spans = make([]bucketSpan, 0, total)
+	for i, b := range starts {
+		next := o.nextBucket(b)
+		spans = append(spans, bucketSpan{start: b, end: next})
+		if i == len(gaps) || gaps[i] == 0 {
+			continue
+		}
+		if collapse[i] {
+			spans = append(spans, bucketSpan{start: next, end: starts[i+1], gap: gaps[i]})
+			continue
+		}
+		for e := next; e.Before(starts[i+1]); e = o.nextBucket(e) {
+			spans = append(spans, bucketSpan{start: e, end: o.nextBucket(e)})
+		}
+	}
+	return spans, total
+}
+
+// bucketsBetween counts the buckets from the start of one (from) to the
+// start of a later one (to), without walking them: thousands of years of
+// days are three million.
+func (o StatsOptions) bucketsBetween(from, to time.Time) int {
+	days := func() int64 { return (to.Unix() - from.Unix()) / 86400 } // UTC days are 86,400 s
+	switch o.Bucket {
+	case BucketDay:
+		return int(days())
+	case BucketWeek:
+		return int(days() / 7)
+	case BucketMonth:
+		return (to.Year()-from.Year())*12 + int(to.Month()) - int(from.Month())
+	}
+	return int(days() / int64(o.SprintDays))
 }
 
 // summarise sorts ds in place and summarises it.
@@ -471,12 +579,29 @@ const MaxStatsBuckets = 1000
 // answer: a thousand buckets for fifty step names, fewer for more names.
 const MaxStatsSeries = 50000
 
-// CheckSize fails with advice when the deployments added span more than
-// MaxStatsBuckets buckets, or more than MaxStatsSeries points with their
-// step names; call it before Result.
+// CheckSize fails with advice when the answer would have more than
+// MaxStatsBuckets buckets once long runs of empty ones are collapsed (that
+// is, when the buckets with deployments and the runs between them are too
+// many), or more than MaxStatsSeries points with their step names; call it
+// before Result.
+//
+// The advice names the API's parameters as "name=" and lists them in the
+// error's Params, so that a client with other names for them (stepsctl's
+// flags) can say it in its own.
 func (a *StatsAccumulator) CheckSize() error {
-	if len(a.buckets) == 0 {
+	n := 0
+	if len(a.buckets) > 0 {
+		_, n = bucketSpans(a.opts, a.buckets)
+	}
+	if n <= MaxStatsBuckets && n*(len(a.steps)+1) <= MaxStatsSeries {
 		return nil
+	}
+	larger, params := a.opts.largerBuckets()
+	if n <= MaxStatsBuckets {
+		e := Invalid("bucket", "%d %s buckets for each of %d step names make more than %d points, the most stats are computed over; narrow the range with since= and until=, filter by component=%s",
+			n, a.opts.Bucket, len(a.steps), MaxStatsSeries, larger)
+		e.Params = append([]string{"since", "until", "component"}, params...)
+		return e
 	}
 	var first, last time.Time
 	for b := range a.buckets {
@@ -487,25 +612,17 @@ func (a *StatsAccumulator) CheckSize() error {
 			last = b
 		}
 	}
-	n := 0
-	for b := first; !b.After(last) && n <= MaxStatsBuckets; b = a.opts.nextBucket(b) {
-		n++
-	}
-	if n <= MaxStatsBuckets && n*(len(a.steps)+1) <= MaxStatsSeries {
-		return nil
-	}
-	if n <= MaxStatsBuckets {
-		return Invalid("bucket", "%d %s buckets for each of %d step names make more than %d points, the most stats are computed over; narrow the range with since and until, filter by component%s",
-			n, a.opts.Bucket, len(a.steps), MaxStatsSeries, a.opts.largerBuckets())
-	}
-	return Invalid("bucket", "the deployments run from %s to %s: more than %d %s buckets, the most stats are computed over; narrow the range with since and until%s",
-		first.Format(time.DateOnly), a.opts.nextBucket(last).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket, a.opts.largerBuckets())
+	e := Invalid("bucket", "the deployments run from %s to %s: more than %d %s buckets with deployments, the most stats are computed over; narrow the range with since= and until=%s",
+		first.Format(time.DateOnly), a.opts.nextBucket(last).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket, larger)
+	e.Params = append([]string{"since", "until"}, params...)
+	return e
 }
 
 // largerBuckets is the end of CheckSize's advice: the buckets larger than
-// the one asked for, if any. Advising "week" to a request for weeks sends
-// the reader round in a circle.
-func (o StatsOptions) largerBuckets() string {
+// the one asked for, if any, and the parameter it names ("bucket", or
+// none). Advising "week" to a request for weeks sends the reader round in
+// a circle.
+func (o StatsOptions) largerBuckets() (string, []string) {
 	var larger []string
 	switch o.Bucket {
 	case BucketDay:
@@ -520,12 +637,15 @@ func (o StatsOptions) largerBuckets() string {
 			larger = []string{BucketMonth}
 		}
 	}
+	for i, b := range larger {
+		larger[i] = "bucket=" + b
+	}
 	switch len(larger) {
 	case 0:
-		return ""
+		return "", nil
 	case 1:
-		return ", or use a larger bucket (" + larger[0] + ")"
+		return ", or use a larger bucket (" + larger[0] + ")", []string{"bucket"}
 	default:
-		return ", or use a larger bucket (" + strings.Join(larger[:len(larger)-1], ", ") + " or " + larger[len(larger)-1] + ")"
+		return ", or use a larger bucket (" + strings.Join(larger[:len(larger)-1], ", ") + " or " + larger[len(larger)-1] + ")", []string{"bucket"}
 	}
 }

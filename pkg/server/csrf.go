@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -21,6 +22,13 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 	guard := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := guard.Check(r); err != nil {
+			if isPagePath(r.URL.Path) {
+				// A browser shows a page's HTML; the API's JSON would be
+				// a wall of text.
+				s.renderPage(w, r, http.StatusForbidden, &pageView{Title: "Refused", Content: "none", Query: uiQuery{Since: uiDefaultSince},
+					Error: "This form was sent from another site, so stepsd refused it. Open stepsd's own page and send it from there."})
+				return
+			}
 			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,
 				"cross-site request refused: a page from another origin may not make a browser write to stepsd (Sec-Fetch-Site %q, Origin %q, Host %q)",
 				r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Host))
@@ -28,6 +36,12 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isPagePath reports whether path is the page's (served as HTML) rather
+// than the API's.
+func isPagePath(path string) bool {
+	return path == "/" || strings.HasPrefix(path, "/ui/")
 }
 
 // unsupportedBody is the 415 for a body whose Content-Type the endpoint

@@ -101,5 +101,11 @@ func appendCSVStep(b []byte, st model.Step) []byte {
 	b = strconv.AppendInt(b, st.ID, 10)
 	b = append(b, ',')
 	b = appendSpreadsheetTime(b, st.ReceivedAt)
+	b = append(b, ',')
+	b = appendCSVField(b, model.NeutraliseCell(st.Revision))
+	b = append(b, ',')
+	if st.CommittedAt != nil {
+		b = appendSpreadsheetTime(b, *st.CommittedAt)
+	}
 	return append(b, '\n')
 }

@@ -202,10 +202,12 @@ func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) 
 // range, with its own growth and its share of the deployment's growth),
 // step_bucket (a step name per bucket) or trend (name and value: the
 // robust growth with its interval, direction, method, outliers and blame,
-// then the least-squares fields kept for continuity).
+// then the least-squares fields kept for continuity). outliers, last as it
+// came last, counts those a bucket's figures leave out.
 var StatsCSVHeader = []string{"kind", "name", "start", "end", "count", "p50_seconds", "p90_seconds", "max_seconds",
 	"mean_seconds", "share_percent", "value",
-	"growth_percent_per_week", "growth_percent_per_week_low", "growth_percent_per_week_high", "direction", "share_of_growth_percent"}
+	"growth_percent_per_week", "growth_percent_per_week_low", "growth_percent_per_week_high", "direction", "share_of_growth_percent",
+	"outliers"}
 
 func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.Stats) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -228,8 +230,12 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		cw.Write(rec) //nolint:errcheck // checked at Flush
 	}
 	cw.Write(StatsCSVHeader) //nolint:errcheck // checked at Flush
+	// Bucket rows leave the growth columns empty and end with outliers.
+	bucketRow := func(kind, name string, b model.BucketStats) {
+		row(kind, name, day(b.Start), day(b.End), b.Durations, "", "", "", "", "", "", "", strconv.Itoa(b.Outliers))
+	}
 	for _, b := range st.Buckets {
-		row("bucket", "", day(b.Start), day(b.End), b.Durations, "", "")
+		bucketRow("bucket", "", b)
 	}
 	for _, step := range st.Steps {
 		row("step", step.Status, "", "", step.Durations, model.FormatSeconds(step.SharePercent), "",
@@ -238,7 +244,7 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 	}
 	for _, step := range st.Steps {
 		for _, b := range step.Buckets {
-			row("step_bucket", step.Status, day(b.Start), day(b.End), b.Durations, "", "")
+			bucketRow("step_bucket", step.Status, b)
 		}
 	}
 	t := st.Trend

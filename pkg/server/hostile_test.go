@@ -445,8 +445,9 @@ func limitedClients(t *testing.T, url string) int {
 }
 
 // TestHostileStats checks that one back-dated deployment (a 1970 time) with
-// fifty step names cannot make the stats answer hundreds of megabytes: too
-// many buckets are refused with advice, and what is answered is bounded.
+// fifty step names cannot make the stats answer hundreds of megabytes: its
+// run of empty buckets is one gap, too many buckets with deployments are
+// refused with advice, and what is answered is bounded.
 func TestHostileStats(t *testing.T) {
 	st := testdb.Open(t, testdb.SQLite(t))
 	srv := httptest.NewServer(server.New(server.Config{Store: st}))
@@ -464,6 +465,15 @@ func TestHostileStats(t *testing.T) {
 	}
 	deploy("legacy", time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC))
 	deploy("api", time.Now().UTC().Add(-2*time.Hour).Truncate(time.Second))
+	// A failed deploy a day for 1001 days: more day buckets with
+	// deployments than stats compute over (outcome=failure).
+	for i := range model.MaxStatsBuckets + 1 {
+		start := time.Date(2020, 1, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		for j, status := range []string{"build", "failed"} {
+			rows = append(rows, map[string]string{"component": "burst", "version": strconv.Itoa(i), "owner": "ana",
+				"status": status, "time": start.Add(time.Duration(j) * time.Minute).Format(time.RFC3339)})
+		}
+	}
 	body, _ := json.Marshal(rows)
 	res, err := http.Post(srv.URL+"/v1/steps/batch", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -477,10 +487,11 @@ func TestHostileStats(t *testing.T) {
 		query  string
 		status int
 	}{
-		{"bucket=day", 400},
-		{"", 400}, // weeks since 1970
+		{"bucket=day&outcome=failure", 400}, // the burst's days
+		{"bucket=day", 200},                 // days since 1970: one gap
+		{"", 200},                           // weeks since 1970: one gap
 		{"bucket=month", 200},
-		{"bucket=day&since=2020-01-01", 200},
+		{"bucket=day&since=2026-01-01", 200},
 	} {
 		mem0 := measureMem(t)
 		var peak int64
@@ -501,6 +512,9 @@ func TestHostileStats(t *testing.T) {
 		}
 		if tt.status == 400 && (!strings.Contains(string(answer), "since") || !strings.Contains(string(answer), `"field":"bucket"`)) {
 			t.Errorf("stats?%s: %s gives no advice", tt.query, answer)
+		}
+		if tt.status == 200 && !strings.Contains(tt.query, "month") && !strings.Contains(string(answer), `"gap":`) && !strings.Contains(tt.query, "since") {
+			t.Errorf("stats?%s: no gap bucket in the answer", tt.query)
 		}
 		if len(answer) > 16<<20 {
 			t.Errorf("stats?%s: %d bytes", tt.query, len(answer))

@@ -108,7 +108,21 @@ func appendStep(b []byte, s model.Step) []byte {
 	b = appendJSONTime(b, s.Time)
 	b = append(b, `,"received_at":`...)
 	b = appendJSONTime(b, s.ReceivedAt)
-	return append(b, '}')
+	return append(appendRevision(b, s.Revision, s.CommittedAt), '}')
+}
+
+// appendRevision appends the optional revision and committed_at fields,
+// each left out when not given (omitempty).
+func appendRevision(b []byte, revision string, committedAt *time.Time) []byte {
+	if revision != "" {
+		b = append(b, `,"revision":`...)
+		b = appendJSONString(b, revision)
+	}
+	if committedAt != nil {
+		b = append(b, `,"committed_at":`...)
+		b = appendJSONTime(b, *committedAt)
+	}
+	return b
 }
 
 func appendDeployment(b []byte, d *model.Deployment) []byte {
@@ -158,5 +172,6 @@ func appendDeployment(b []byte, d *model.Deployment) []byte {
 		}
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	return append(appendRevision(b, d.Revision, d.CommittedAt), '}')
 }

@@ -21,6 +21,12 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 	for i, text := range texts {
 		st := model.Step{ID: int64(i) * 1e12, Component: text, Version: text, Owner: "o", Status: text, Environment: text,
 			Time: times[i%len(times)], ReceivedAt: times[(i+1)%len(times)]}
+		if i%3 != 0 { // some with a revision, some with a commit time, some with both
+			st.Revision = text
+		}
+		if i%3 != 1 {
+			st.CommittedAt = &times[(i+2)%len(times)]
+		}
 		want, _ := json.Marshal(st)
 		if got := appendStep(nil, st); string(got) != string(want) {
 			t.Errorf("appendStep(%q)\n got %s\nwant %s", text, got, want)
@@ -33,6 +39,7 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 			if i%2 == 0 {
 				d.FinishedAt = &fin
 			}
+			d.Revision, d.CommittedAt = st.Revision, st.CommittedAt
 			want, _ := json.Marshal(d)
 			if got := appendDeployment(nil, d); string(got) != string(want) {
 				t.Errorf("appendDeployment(%q, %v)\n got %s\nwant %s", text, f, got, want)
@@ -52,6 +59,9 @@ func TestCSVAppenderMatchesEncodingCSV(t *testing.T) {
 	for i, text := range texts {
 		st := model.Step{ID: int64(i) * 1e9, Component: text, Version: text, Owner: text, Status: text, Environment: text,
 			Time: times[i%len(times)], ReceivedAt: times[(i+1)%len(times)]}
+		if i%2 == 0 {
+			st.Revision, st.CommittedAt = text, &times[(i+2)%len(times)]
+		}
 		var want bytes.Buffer
 		cw := csv.NewWriter(&want)
 		cw.Write(model.StepCSVRow(st))

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/steps-dev/steps/api"
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // TestOpenAPIMatchesRoutes fails when a route exists that the document
@@ -62,5 +64,98 @@ func TestOpenAPIIsServed(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	if res.StatusCode != 200 || string(body) != string(api.OpenAPI) || res.Header.Get("Content-Type") != "application/yaml" {
 		t.Errorf("GET /v1/openapi.yaml = %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
+
+// TestOpenAPISchemasMatchTheFields fails when a field a step is sent or
+// shown with is missing from the document, or the document lists one the
+// server does not take or give.
+func TestOpenAPISchemasMatchTheFields(t *testing.T) {
+	type schema struct {
+		Properties map[string]any `yaml:"properties"`
+	}
+	type content struct {
+		Schema struct {
+			Description string `yaml:"description"`
+		} `yaml:"schema"`
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `yaml:"name"`
+			} `yaml:"parameters"`
+			RequestBody struct {
+				Content map[string]content `yaml:"content"`
+			} `yaml:"requestBody"`
+			Responses map[string]struct {
+				Content map[string]content `yaml:"content"`
+			} `yaml:"responses"`
+		} `yaml:"paths"`
+		Components struct {
+			Schemas map[string]schema `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatalf("api/openapi.yaml: %v", err)
+	}
+	keys := func(m map[string]any) []string {
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	jsonFields := func(v any) []string {
+		var out []string
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				out = append(out, name)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	want := slices.Sorted(slices.Values(stepParams))
+	if got := keys(doc.Components.Schemas["StepInput"].Properties); !slices.Equal(got, want) {
+		t.Errorf("StepInput documents %v; POST /v1/steps takes %v", got, want)
+	}
+	var query []string
+	for _, p := range doc.Paths["/v1/steps"]["post"].Parameters {
+		if p.Name != "" {
+			query = append(query, p.Name)
+		}
+	}
+	if slices.Sort(query); !slices.Equal(query, want) {
+		t.Errorf("POST /v1/steps documents the query parameters %v; it takes %v", query, want)
+	}
+	if got, want := keys(doc.Components.Schemas["Step"].Properties), jsonFields(model.Step{}); !slices.Equal(got, want) {
+		t.Errorf("Step documents %v; a step has %v", got, want)
+	}
+	deployment := keys(doc.Components.Schemas["Deployment"].Properties)
+	fields := jsonFields(model.Deployment{})
+	for _, name := range deployment {
+		if !slices.Contains(fields, name) {
+			t.Errorf("Deployment documents %q, which a deployment does not have", name)
+		}
+	}
+	for _, name := range []string{"revision", "committed_at"} {
+		if !slices.Contains(deployment, name) {
+			t.Errorf("Deployment does not document %q", name)
+		}
+	}
+	if got := doc.Paths["/v1/steps"]["get"].Responses["200"].Content["text/csv"].Schema.Description; !strings.Contains(got, strings.Join(model.CSVHeader, ",")+",") {
+		t.Errorf("GET /v1/steps CSV is documented as %q; its header is %v", got, model.CSVHeader)
+	}
+	if got := doc.Paths["/v1/deployments"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(model.DeploymentCSVHeader, ",") {
+		t.Errorf("GET /v1/deployments CSV is documented as %q; its header is %v", got, model.DeploymentCSVHeader)
+	}
+	batchCSV := doc.Paths["/v1/steps/batch"]["post"].RequestBody.Content["text/csv"].Schema.Description
+	for _, name := range model.CSVImportColumns {
+		if !strings.Contains(batchCSV, name) {
+			t.Errorf("POST /v1/steps/batch CSV is documented as %q, without the column %s", batchCSV, name)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -19,7 +20,7 @@ import (
 )
 
 // stepParams are the parameters POST /v1/steps accepts.
-var stepParams = []string{"component", "version", "owner", "status", "environment", "time"}
+var stepParams = []string{"component", "version", "owner", "status", "environment", "time", "revision", "committed_at"}
 
 // listParams are the parameters GET /v1/steps accepts.
 var listParams = []string{"component", "version", "owner", "status", "environment",
@@ -300,21 +301,38 @@ func (s *Server) stepInput(p params) (model.StepInput, error) {
 		Owner:       p["owner"],
 		Status:      p["status"],
 		Environment: p["environment"],
+		Revision:    p["revision"],
 	}
-	if v, ok := p["time"]; ok && v != "" {
-		t, _, err := model.ParseTime(v)
-		if err != nil {
-			return in, model.Invalid("time", "time: %v", err)
-		}
-		if err := model.ValidateStepTime("time", t); err != nil {
-			return in, err // the zero time among others: given, it is never "no time"
-		}
-		if limit := s.now().Add(s.maxFutureSkew); t.After(limit) {
-			return in, model.Invalid("time", "time %s is in the future (more than %s ahead of the server's clock)", v, s.maxFutureSkew)
-		}
-		in.Time = t
+	var err error
+	if in.Time, err = s.stepTime(p, "time"); err != nil {
+		return in, err
+	}
+	// A commit is made before it is deployed: one in the future is a
+	// wrong clock or a wrong field, and would make lead times negative.
+	if in.CommittedAt, err = s.stepTime(p, "committed_at"); err != nil {
+		return in, err
 	}
 	return in, in.Validate()
+}
+
+// stepTime reads the optional time parameter name: zero when absent or
+// empty, else a time within the bounds of a step's and not in the future.
+func (s *Server) stepTime(p params, name string) (time.Time, error) {
+	v, ok := p[name]
+	if !ok || v == "" {
+		return time.Time{}, nil
+	}
+	t, _, err := model.ParseTime(v)
+	if err != nil {
+		return time.Time{}, model.Invalid(name, "%s: %v", name, err)
+	}
+	if err := model.ValidateStepTime(name, t); err != nil {
+		return time.Time{}, err // the zero time among others: given, it is never "no time"
+	}
+	if limit := s.now().Add(s.maxFutureSkew); t.After(limit) {
+		return time.Time{}, model.Invalid(name, "%s %s is in the future (more than %s ahead of the server's clock)", name, v, s.maxFutureSkew)
+	}
+	return t, nil
 }
 
 // listFilter reads the filters, order, limit and cursor of a list request.

@@ -14,6 +14,8 @@ type errorBody struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
 	Field string `json:"field,omitempty"`
+	// Params lists the parameters the message's advice names as "name=".
+	Params []string `json:"params,omitempty"`
 	// Rows lists the invalid rows of a batch (at most model.MaxRowErrors);
 	// MoreRows counts those not listed.
 	Rows     []model.RowError `json:"rows,omitempty"`
@@ -38,7 +40,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorBody{Error: model.ErrorMessage(err), Code: code}
 	var me *model.Error
 	if errors.As(err, &me) {
-		body.Field = me.Field
+		body.Field, body.Params = me.Field, me.Params
 	}
 	var be *model.BatchError
 	if errors.As(err, &be) {

@@ -367,7 +367,7 @@ func TestListSteps(t *testing.T) {
 			}
 			want := [][]string{
 				model.CSVHeader,
-				{`'=HYPERLINK("http://x")`, "'-1", "'@ana", "'+ok", "2026-03-02 19:00:00", "", fmt.Sprint(formula.ID), "2026-03-02 19:00:00"},
+				{`'=HYPERLINK("http://x")`, "'-1", "'@ana", "'+ok", "2026-03-02 19:00:00", "", fmt.Sprint(formula.ID), "2026-03-02 19:00:00", "", ""},
 			}
 			if fmt.Sprint(rows) != fmt.Sprint(want) {
 				t.Errorf("CSV\n%q\nwant\n%q", rows, want)

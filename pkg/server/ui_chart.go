@@ -323,7 +323,7 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 		if b.P90Seconds != nil {
 			top = max(top, *b.P90Seconds)
 		}
-		c.MaxCount = max(c.MaxCount, b.Count)
+		c.MaxCount = max(c.MaxCount, b.Count+b.Outliers)
 	}
 	c.R = math.Max(1, math.Min(3, 300/float64(n)))
 	top, values := durationTicks(top, 4)
@@ -339,14 +339,19 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 			W:  pct(trendWPct / float64(n)),
 			CX: pct(trendLeftPct + trendWPct*(float64(i)+0.5)/float64(n))}
 		cx := colW * (float64(i) + 0.5)
-		if b.Count > 0 && c.MaxCount > 0 {
-			h := float64(b.Count) / float64(c.MaxCount) * trendPlot * trendBarShare
+		// The bars count every deployment, the lines leave the outliers
+		// out as the trend does.
+		if n := b.Count + b.Outliers; n > 0 && c.MaxCount > 0 {
+			h := float64(n) / float64(c.MaxCount) * trendPlot * trendBarShare
 			w := colW * 0.7
 			c.Bars = append(c.Bars, bar{X: cx - w/2, Y: trendTop + trendPlot - h, W: w, H: h})
 		}
 		if b.P50Seconds == nil {
 			tb.Empty = true
 			tb.Title = tb.Name + ": no deployments"
+			if b.Outliers > 0 {
+				tb.Title = fmt.Sprintf("%s: %s, left out as %s", tb.Name, plural(b.Outliers, "deployment"), plural(b.Outliers, "outlier"))
+			}
 			p50.gap()
 			p90.gap()
 		} else {
@@ -355,6 +360,9 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 			p90.to(cx, tb.P90Y)
 			tb.Title = fmt.Sprintf("%s: %d deployments, p50 %s, p90 %s", tb.Name, b.Count,
 				model.HumanDuration(*b.P50Seconds), model.HumanDuration(*b.P90Seconds))
+			if b.Outliers > 0 {
+				tb.Title += fmt.Sprintf(" (and %s left out)", plural(b.Outliers, "outlier"))
+			}
 		}
 		c.Buckets = append(c.Buckets, tb)
 	}
@@ -412,6 +420,10 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 // bucketName names a bucket for people: "Week of 2026-01-05".
 func bucketName(b model.BucketStats, opts model.StatsOptions) string {
 	start := b.Start.UTC()
+	if b.Gap > 0 {
+		// A run of empty buckets given as one column.
+		return fmt.Sprintf("%s to %s (%d %ss)", start.Format("2006-01-02"), b.End.UTC().AddDate(0, 0, -1).Format("2006-01-02"), b.Gap, opts.Bucket)
+	}
 	switch opts.Bucket {
 	case model.BucketDay:
 		return start.Format("Mon 2006-01-02")
@@ -762,4 +774,12 @@ func newTimelineView(d *model.Deployment, colours map[string]string, now time.Ti
 		v.Phases = append(v.Phases, tp)
 	}
 	return v
+}
+
+// plural says "1 outlier", "2 outliers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

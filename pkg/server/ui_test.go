@@ -439,6 +439,17 @@ func TestDashboardTokens(t *testing.T) {
 		if res.StatusCode != http.StatusForbidden || len(res.Cookies()) != 0 {
 			t.Errorf("cross-site sign-in = %d", res.StatusCode)
 		}
+		// A browser shows the page's own error, not the API's JSON.
+		r := ts.do(t, "POST", "/ui/login", strings.NewReader("token=read-secret-1"), "Content-Type", "application/x-www-form-urlencoded",
+			"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
+		if ct := r.header.Get("Content-Type"); r.status != 403 || !strings.HasPrefix(ct, "text/html") ||
+			!strings.Contains(string(r.body), `role="alert"`) || !strings.Contains(string(r.body), "another site") {
+			t.Errorf("cross-site sign-in answered %d %s: %.300s", r.status, ct, r.body)
+		}
+		// The API keeps its JSON error.
+		if r := ts.do(t, "POST", "/v1/steps", strings.NewReader(`{}`), "Content-Type", "application/json", "Sec-Fetch-Site", "cross-site"); r.status != 403 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+			t.Errorf("cross-site API write = %d %s", r.status, r.header.Get("Content-Type"))
+		}
 	})
 
 	t.Run("SignOutForgetsTheToken", func(t *testing.T) {

@@ -102,7 +102,7 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	for start := 0; start < len(steps); start += chunkRows {
 		end := min(start+chunkRows, len(steps))
 		chunk := steps[start:end]
-		args := make([]any, 0, 9*len(chunk))
+		args := make([]any, 0, insertRowParams*len(chunk))
 		for i, st := range chunk {
 			k := ""
 			if key != "" {
@@ -168,7 +168,7 @@ func randomHex(n int) string {
 }
 
 func multiRowInsert(rows int) string {
-	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + rowsOf(rows, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + rowsOf(rows, "("+placeholders(insertRowParams)+")")
 }
 
 func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []string) ([]model.Step, bool, error) {

@@ -16,13 +16,15 @@ import (
 // deploymentColumns are what a deployment is read from, joined into one
 // column by U+001F, which no stored text contains (control characters are
 // refused on the way in): SQLite's driver costs about a microsecond per
-// column and row, more than the engine's reading of the row itself. The
-// columns are NOT NULL: concat_ws skips a NULL, which would shift the
-// fields after it.
-const deploymentColumns = `concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases)`
+// column and row, more than the engine's reading of the row itself.
+// concat_ws skips a NULL, which would shift the fields after it: the
+// optional revision and committed_at are read as ” instead (neither is
+// ever stored blank).
+const deploymentColumns = `concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
+COALESCE(revision, ''), COALESCE(committed_at, ''))`
 
 // deploymentFields is the number of fields in deploymentColumns.
-const deploymentFields = 7
+const deploymentFields = 9
 
 // ListDeployments calls fn for each deployment matching f, ordered by start
 // time (then component, version, environment, attempt; all reversed with
@@ -208,6 +210,14 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 		}
 		if d.StartedAt, err = parseDBTime(fields[5]); err != nil {
 			return err
+		}
+		if len(fields[7]) > 0 {
+			d.Revision = string(fields[7])
+		}
+		if len(fields[8]) > 0 {
+			if d.CommittedAt, err = parseNullTime(fields[8]); err != nil {
+				return err
+			}
 		}
 		if d.Steps, err = phases.decode(fields[6], d.StartedAt); err != nil {
 			return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)

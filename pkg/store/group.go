@@ -182,7 +182,7 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		groupKey = internalKeyPrefix + randomHex(16)
 	}
 	keys := make([]string, len(batch))
-	args := make([]any, 0, 9*len(batch))
+	args := make([]any, 0, insertRowParams*len(batch))
 	steps := make([]model.Step, len(batch))
 	for i, req := range batch {
 		keys[i] = req.step.key

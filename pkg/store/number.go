@@ -70,10 +70,12 @@ type targetWork struct {
 
 // stepRow is a stored step as numbering reads it back.
 type stepRow struct {
-	id     int64
-	owner  string
-	status string
-	time   time.Time
+	id          int64
+	owner       string
+	status      string
+	time        time.Time
+	revision    string
+	committedAt *time.Time
 }
 
 // deploymentWrite is a deployment row to insert, or, when it exists, to
@@ -86,6 +88,11 @@ type deploymentWrite struct {
 	owner         string
 	steps         int
 	phases        []byte
+	// The deployment's revision and commit time are each the latest given
+	// on its steps, in the order numbering adds them (time, then id); nil
+	// or "" when none of these steps gives one, which keeps a stored value.
+	revision    string
+	committedAt *time.Time
 }
 
 // terminalSet is the set of folded terminal statuses numbering follows.
@@ -306,7 +313,7 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 			from := dbTime(w.redoFrom)
 			args = append(args, w.component, w.version, w.environment, from, from, w.redoID)
 		}
-		rows, err := s.query(ctx, tx, `SELECT component, version, environment, id, owner, status, time FROM `+steps+` WHERE `+
+		rows, err := s.query(ctx, tx, `SELECT component, version, environment, id, owner, status, time, revision, committed_at FROM `+steps+` WHERE `+
 			anyTarget(size, " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
 		if err != nil {
 			return nil, err
@@ -314,12 +321,17 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 		err = scanAll(rows, func() error {
 			var t target
 			var r stepRow
-			var at []byte
-			if err := rows.Scan(&t.component, &t.version, &t.environment, &r.id, &r.owner, &r.status, &at); err != nil {
+			var at, committed []byte
+			var revision sql.NullString
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &r.id, &r.owner, &r.status, &at, &revision, &committed); err != nil {
 				return err
 			}
 			var err error
-			r.time, err = parseDBTime(at)
+			if r.time, err = parseDBTime(at); err != nil {
+				return err
+			}
+			r.revision = revision.String
+			r.committedAt, err = parseNullTime(committed)
 			out[t] = append(out[t], r)
 			return err
 		})
@@ -352,7 +364,8 @@ func continueTarget(w *targetWork, terminal terminalSet, writes []deploymentWrit
 		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
 	}
 	for _, st := range w.steps {
-		writes = w.add(writes, stepRow{id: st.ID, owner: st.Owner, status: st.Status, time: st.Time}, terminal)
+		writes = w.add(writes, stepRow{id: st.ID, owner: st.Owner, status: st.Status, time: st.Time,
+			revision: st.Revision, committedAt: st.CommittedAt}, terminal)
 	}
 	return writes
 }
@@ -369,6 +382,12 @@ func (w *targetWork) add(writes []deploymentWrite, r stepRow, terminal terminalS
 	d.phases = appendPhase(d.phases, r.id, r.time.Sub(d.started), r.status)
 	d.steps++
 	d.last = r.time
+	if r.revision != "" {
+		d.revision = r.revision
+	}
+	if r.committedAt != nil {
+		d.committedAt = r.committedAt
+	}
 	w.last = r.time
 	w.ended = terminal.ends(r.status)
 	return writes
@@ -401,18 +420,23 @@ func appendPhase(b []byte, id int64, offset time.Duration, status string) []byte
 
 // writeDeployments inserts new deployment rows and extends existing ones.
 func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deploymentWrite) error {
-	upsert := ` ON DUPLICATE KEY UPDATE last_time = VALUES(last_time), steps = steps + VALUES(steps), phases = CONCAT(phases, VALUES(phases))`
+	// An extension's steps come after the stored ones: a revision or
+	// commit time they give replaces the stored one, and none keeps it.
+	upsert := ` ON DUPLICATE KEY UPDATE last_time = VALUES(last_time), steps = steps + VALUES(steps), phases = CONCAT(phases, VALUES(phases)),
+revision = COALESCE(VALUES(revision), revision), committed_at = COALESCE(VALUES(committed_at), committed_at)`
 	if s.kind == KindSQLite {
 		upsert = ` ON CONFLICT (component, version, environment, attempt) DO UPDATE SET last_time = excluded.last_time,
-steps = steps + excluded.steps, phases = phases || excluded.phases`
+steps = steps + excluded.steps, phases = phases || excluded.phases,
+revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(excluded.committed_at, committed_at)`
 	}
 	for start, size := range s.runs(len(writes)) {
-		args := make([]any, 0, 10*size)
+		args := make([]any, 0, 12*size)
 		for _, d := range writes[start : start+size] {
-			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases)
+			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases,
+				nullText(d.revision), nullTime(d.committedAt))
 		}
-		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
+		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases, revision, committed_at) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
 		if err := s.exec(ctx, tx, query, args...); err != nil {
 			return err
 		}

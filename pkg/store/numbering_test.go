@@ -54,6 +54,22 @@ func oracle(t *testing.T, s *store.Store, rules model.DeploymentRules, now time.
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	// A deployment's revision and commit time: each the latest given on
+	// its steps, in the order of its phases (time, then id).
+	byID := make(map[int64]model.Step, len(steps))
+	for _, st := range steps {
+		byID[st.ID] = st
+	}
+	for _, d := range out {
+		for _, p := range d.Steps {
+			if st := byID[p.ID]; st.Revision != "" {
+				d.Revision = st.Revision
+			}
+			if st := byID[p.ID]; st.CommittedAt != nil {
+				d.CommittedAt = st.CommittedAt
+			}
+		}
+	}
 	slices.SortFunc(out, func(a, b *model.Deployment) int {
 		c := a.Key().Compare(b.Key())
 		if f.Descending() {
@@ -74,6 +90,12 @@ func describe(d *model.Deployment) string {
 		if p.DurationSeconds != nil {
 			fmt.Fprintf(&b, "+%.6f", *p.DurationSeconds)
 		}
+	}
+	if d.Revision != "" {
+		fmt.Fprintf(&b, " revision=%s", d.Revision)
+	}
+	if d.CommittedAt != nil {
+		fmt.Fprintf(&b, " committed=%s", d.CommittedAt.Format(time.RFC3339Nano))
 	}
 	return b.String()
 }
@@ -189,6 +211,17 @@ func TestStoredNumberingMatchesTheOracle(t *testing.T) {
 			if late {
 				// Minutes collide often, so deployments tie on their start.
 				in.Time = t0.Add(time.Duration(minute) * time.Minute)
+			}
+			// Some steps name a commit, some its time, some both: a
+			// deployment's are the latest given, whichever step gave them.
+			switch rng.IntN(4) {
+			case 0:
+				in.Revision = fmt.Sprintf("r%d", rng.IntN(1000))
+			case 1:
+				in.CommittedAt = t0.Add(-time.Duration(rng.IntN(10000)) * time.Second)
+			case 2:
+				in.Revision = fmt.Sprintf("r%d", rng.IntN(1000))
+				in.CommittedAt = t0.Add(-time.Duration(rng.IntN(10000)) * time.Second)
 			}
 			return in
 		}

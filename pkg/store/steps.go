@@ -62,10 +62,13 @@ func parseFixedTime(b []byte) (time.Time, bool) {
 	return time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC), true
 }
 
-const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-const stepColumns = `id, component, version, owner, status, environment, time, received_at`
+// insertRowParams is the number of parameters of one row of insertStep.
+const insertRowParams = 11
+
+const stepColumns = `id, component, version, owner, status, environment, time, received_at, revision, committed_at`
 
 // CreateStep validates and stores one step. With an idempotency key, a
 // repeat of the same input returns the step stored the first time and
@@ -100,7 +103,7 @@ func newStep(in model.StepInput, receivedAt time.Time) model.Step {
 	if t.IsZero() {
 		t = receivedAt
 	}
-	return model.Step{
+	step := model.Step{
 		Component:   in.Component,
 		Version:     in.Version,
 		Owner:       in.Owner,
@@ -108,7 +111,13 @@ func newStep(in model.StepInput, receivedAt time.Time) model.Step {
 		Environment: in.Environment,
 		Time:        t,
 		ReceivedAt:  receivedAt,
+		Revision:    in.Revision,
 	}
+	if !in.CommittedAt.IsZero() {
+		c := in.CommittedAt.UTC()
+		step.CommittedAt = &c
+	}
+	return step
 }
 
 func insertArgs(step model.Step, key, fingerprint string) []any {
@@ -117,7 +126,35 @@ func insertArgs(step model.Step, key, fingerprint string) []any {
 		k, f = key, fingerprint
 	}
 	return []any{step.Component, step.Version, step.Owner, step.Status, step.Environment,
-		dbTime(step.Time), dbTime(step.ReceivedAt), k, f}
+		dbTime(step.Time), dbTime(step.ReceivedAt), k, f, nullText(step.Revision), nullTime(step.CommittedAt)}
+}
+
+// nullText is NULL for "" (not given), else s.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullTime is NULL for nil (not given), else the stored form of *t.
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return dbTime(*t)
+}
+
+// parseNullTime reads a nullable time column: nil for NULL.
+func parseNullTime(b []byte) (*time.Time, error) {
+	if b == nil {
+		return nil, nil
+	}
+	t, err := parseDBTime(b)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step, bool, error) {
@@ -160,8 +197,9 @@ type scanner interface {
 // scanStep reads one row of stepColumns (and any extra columns into extra).
 func scanStep(row scanner, extra ...any) (model.Step, error) {
 	var st model.Step
-	var t, recv []byte
-	dest := append([]any{&st.ID, &st.Component, &st.Version, &st.Owner, &st.Status, &st.Environment, &t, &recv}, extra...)
+	var t, recv, committed []byte
+	var revision sql.NullString
+	dest := append([]any{&st.ID, &st.Component, &st.Version, &st.Owner, &st.Status, &st.Environment, &t, &recv, &revision, &committed}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return model.Step{}, err
 	}
@@ -170,6 +208,10 @@ func scanStep(row scanner, extra ...any) (model.Step, error) {
 		return model.Step{}, err
 	}
 	if st.ReceivedAt, err = parseDBTime(recv); err != nil {
+		return model.Step{}, err
+	}
+	st.Revision = revision.String
+	if st.CommittedAt, err = parseNullTime(committed); err != nil {
 		return model.Step{}, err
 	}
 	return st, nil
@@ -184,13 +226,15 @@ type listScanner struct {
 	id      int64
 	texts   [5]sql.RawBytes // component, version, owner, status, environment
 	t, recv sql.RawBytes
-	dest    []any
-	seen    interner
+	// revision and committed_at: nil when NULL (not given).
+	revision, committed sql.RawBytes
+	dest                []any
+	seen                interner
 }
 
 func newListScanner() *listScanner {
 	ls := &listScanner{seen: interner{}}
-	ls.dest = []any{&ls.id, &ls.texts[0], &ls.texts[1], &ls.texts[2], &ls.texts[3], &ls.texts[4], &ls.t, &ls.recv}
+	ls.dest = []any{&ls.id, &ls.texts[0], &ls.texts[1], &ls.texts[2], &ls.texts[3], &ls.texts[4], &ls.t, &ls.recv, &ls.revision, &ls.committed}
 	return ls
 }
 
@@ -205,6 +249,12 @@ func (ls *listScanner) step(rows *sql.Rows) (model.Step, error) {
 		return model.Step{}, err
 	}
 	if st.ReceivedAt, err = parseDBTime(ls.recv); err != nil {
+		return model.Step{}, err
+	}
+	if ls.revision != nil {
+		st.Revision = string(ls.revision) // commits differ: not interned
+	}
+	if st.CommittedAt, err = parseNullTime(ls.committed); err != nil {
 		return model.Step{}, err
 	}
 	return st, nil

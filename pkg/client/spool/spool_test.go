@@ -392,3 +392,25 @@ func TestAppendNeedsKeyServerAndTime(t *testing.T) {
 		}
 	}
 }
+
+// TestSpoolKeepsRevisionAndCommittedAt: a record kept offline is
+// delivered with the revision and commit time it was made with, read back
+// from the file by another Spool (another stepsctl process).
+func TestSpoolKeepsRevisionAndCommittedAt(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	dir := t.TempDir()
+	ctx := context.Background()
+	committed := t0.Add(-3*time.Hour + 123456*time.Microsecond)
+	e := entry(c.BaseURL(), "build", t0.Add(-time.Hour))
+	e.Input.Revision, e.Input.CommittedAt = "9f1c2e7d", committed
+	mustAppend(t, mustOpen(t, dir), e)
+	if _, err := mustOpen(t, dir).Deliver(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	steps := srv.steps(t)
+	if len(steps) != 1 || steps[0].Revision != "9f1c2e7d" || steps[0].CommittedAt == nil || !steps[0].CommittedAt.Equal(committed) {
+		t.Errorf("delivered %+v", steps)
+	}
+}

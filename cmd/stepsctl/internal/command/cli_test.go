@@ -66,6 +66,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "-o", "yaml"}, 2, `invalid output format "yaml"`},
 		{[]string{"list", "--order", "up"}, 2, "order must be"},
 		{[]string{"list", "--limit", "-1"}, 2, "--limit"},
+		{[]string{"list", "--limit", "0"}, 2, "stepsctl: --limit must be at least 1; omit it to list every step"},
+		{[]string{"deployments", "--limit", "0"}, 2, "stepsctl: --limit must be at least 1; omit it to list every deployment"},
 		{[]string{"list", "--timeout", "0s"}, 2, "timeout"},
 		{[]string{"list", "--server", "localhost:8080"}, 2, "must look like http://host:port"},
 		{[]string{"list", "--config", "/nonexistent/stepsctl.yaml"}, 2, "does not exist"},

@@ -80,6 +80,9 @@ func NewCmdDeployments(f *Factory, runF func(context.Context, *DeploymentsOption
 		Example: deploymentsExample,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkLimit(cmd, opts.Filter.Limit, "deployment"); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -131,7 +134,7 @@ func listFilter(filter model.Filter, since, until string, now time.Time, noun st
 		return filter, err
 	}
 	if filter.Limit < 0 {
-		return filter, usageErrorf("--limit must be a positive number (omit it to list every %s)", noun)
+		return filter, limitError(noun)
 	}
 	check := filter
 	check.Limit = 0 // the total may exceed one page; the client pages
@@ -139,6 +142,21 @@ func listFilter(filter model.Filter, since, until string, now time.Time, noun st
 		return filter, &UsageError{Err: err}
 	}
 	return filter, nil
+}
+
+// checkLimit refuses a --limit given as 0 or less. The API reads limit=0
+// as "no limit", but on the command line "--limit 0" reads as "none", and
+// listing everything instead would surprise; leaving the flag out is the
+// way to ask for everything.
+func checkLimit(cmd *cobra.Command, limit int, noun string) error {
+	if cmd.Flags().Changed("limit") && limit < 1 {
+		return limitError(noun)
+	}
+	return nil
+}
+
+func limitError(noun string) error {
+	return usageErrorf("--limit must be at least 1; omit it to list every %s", noun)
 }
 
 // printList prints every item of items as it arrives. On a failure it

@@ -120,11 +120,28 @@ func message(err error) string {
 	case errors.Is(err, context.Canceled):
 		msg = "interrupted"
 	case errors.As(err, &apiErr):
+		if len(apiErr.Params) > 0 {
+			// The server's advice names its parameters (since=, bucket=);
+			// say it with the flags a stepsctl user types.
+			msg = strings.Replace(msg, apiErr.Message, apiErr.AdviceIn(flagOfParam), 1)
+		}
 		if hint := statusHint(apiErr.StatusCode); hint != "" {
 			msg += "; " + hint
 		}
 	}
 	return strings.Join(strings.Fields(msg), " ")
+}
+
+// flagOfParam is the flag that sets an API parameter: --env for
+// environment, --by for bucket, and the same name, dashed, for the others.
+func flagOfParam(param string) string {
+	switch param {
+	case "environment":
+		return "--env"
+	case "bucket":
+		return "--by"
+	}
+	return "--" + strings.ReplaceAll(param, "_", "-")
 }
 
 func statusHint(status int) string {

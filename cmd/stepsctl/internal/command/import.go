@@ -47,8 +47,10 @@ FILE is one of, told apart by its content (or named with --format):
 
   csv        our CSV export (stepsctl list -o csv, GET /v1/steps?format=csv):
              a header naming component, version, owner, status, ts and
-             optionally environment, id, received_at, in any order; the
-             export's formula guard (a ' before =, +, -, @) is undone
+             optionally environment, id, received_at, revision,
+             committed_at, in any order (an export from before revision
+             and committed_at existed imports too); the export's formula
+             guard (a ' before =, +, -, @) is undone
   ndjson     our NDJSON export (stepsctl list -o ndjson): one step per line
   original   the original service's CSV: component,version,owner,status,ts
              with ts as "YYYY-MM-DD hh:mm:ss" in UTC; cells taken as they are

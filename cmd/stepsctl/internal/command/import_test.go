@@ -39,6 +39,10 @@ func sameSteps(t *testing.T, got, want []model.Step) {
 			t.Errorf("step %d: time %v, want %v", i, g.Time, w.Time)
 		}
 		g.Time, w.Time = time.Time{}, time.Time{}
+		if (g.CommittedAt == nil) != (w.CommittedAt == nil) || g.CommittedAt != nil && !g.CommittedAt.Equal(*w.CommittedAt) {
+			t.Errorf("step %d: committed_at %v, want %v", i, g.CommittedAt, w.CommittedAt)
+		}
+		g.CommittedAt, w.CommittedAt = nil, nil
 		if g != w {
 			t.Errorf("step %d:\ngot  %+v\nwant %+v", i, g, w)
 		}
@@ -162,7 +166,7 @@ func TestImportBadLines(t *testing.T) {
 		want := "" +
 			"stdin:2: time: the time is missing; an import keeps each step's time, so every row needs one\n" +
 			"stdin:3: version: version must be a JSON string\n" +
-			"stdin:4: colour: unknown field \"colour\"; a step has component, version, owner, status, environment and time\n" +
+			"stdin:4: colour: unknown field \"colour\"; a step has component, version, owner, status, environment, time, revision and committed_at\n" +
 			"stepsctl: stdin: 3 bad line(s) of 4; nothing was imported\n"
 		if r.code != 1 || r.stderr != want {
 			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
@@ -336,5 +340,36 @@ func TestImportServerRefusal(t *testing.T) {
 	}
 	if got := statuses(h.stored()); len(got) != 2 {
 		t.Errorf("stored %q, want the first batch only", got)
+	}
+}
+
+// TestImportRevisionAndCommittedAt: both formats carry a step's revision
+// and commit time; a bad commit time is reported on its line.
+func TestImportRevisionAndCommittedAt(t *testing.T) {
+	t.Parallel()
+	committed := time.Date(2025, 11, 20, 8, 0, 0, 500000000, time.UTC)
+	want := []model.Step{
+		{Component: "api", Version: "1.0", Owner: "ana", Status: "build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC), Revision: "9f1c2e7", CommittedAt: &committed},
+		{Component: "api", Version: "1.0", Owner: "ana", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 0, 0, time.UTC)},
+	}
+	for _, tc := range []struct{ name, file string }{
+		{"csv", "component,version,owner,status,ts,environment,id,received_at,revision,committed_at\n" +
+			"api,1.0,ana,build,2025-11-20 09:00:00,,1,2025-11-20 09:00:00,9f1c2e7,2025-11-20 08:00:00.500000\n" +
+			"api,1.0,ana,finished,2025-11-20 09:07:00,,2,2025-11-20 09:07:00,,\n"},
+		{"ndjson", `{"component":"api","version":"1.0","owner":"ana","status":"build","time":"2025-11-20T09:00:00Z","revision":"9f1c2e7","committed_at":"2025-11-20T08:00:00.5Z"}` + "\n" +
+			`{"component":"api","version":"1.0","owner":"ana","status":"finished","time":"2025-11-20T09:07:00Z"}` + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.mustRun(false, "import", "-q", writeFile(t, "steps."+tc.name, tc.file))
+			sameSteps(t, h.stored(), want)
+		})
+	}
+	h := newHarness(t)
+	h.stdin = "component,version,owner,status,ts,committed_at\napi,1.0,ana,build,2025-11-20 09:00:00,soon\n"
+	r := h.run(false, "import", "-")
+	if r.code != 1 || !strings.Contains(r.stderr, "stdin:2: committed_at: ") {
+		t.Errorf("a bad committed_at: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

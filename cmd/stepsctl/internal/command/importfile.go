@@ -177,7 +177,7 @@ func (c *csvRows) next() (importRow, error) {
 		row.err = &lineError{Line: line, Message: fmt.Sprintf("the row has %d fields; the header has %d", len(record), len(c.header))}
 		return row, nil
 	}
-	var when string
+	var when, committed string
 	for i, name := range c.header {
 		v := record[i]
 		switch name {
@@ -185,6 +185,9 @@ func (c *csvRows) next() (importRow, error) {
 			continue
 		case "ts", "time":
 			when = v
+			continue
+		case "committed_at":
+			committed = v
 			continue
 		}
 		if c.unguard {
@@ -201,9 +204,14 @@ func (c *csvRows) next() (importRow, error) {
 			row.in.Status = v
 		case "environment":
 			row.in.Environment = v
+		case "revision":
+			row.in.Revision = v
 		}
 	}
 	row.in.Time, row.err = importTime(line, c.timeCol, when, c.now)
+	if row.err == nil {
+		row.in.CommittedAt, row.err = committedTime(line, committed, c.now)
+	}
 	if row.err == nil {
 		row.err = validateRow(line, row.in)
 	}
@@ -219,7 +227,7 @@ type ndjsonRows struct {
 
 // ndjsonFields are the fields of a step object; id and received_at are the
 // server's and ignored.
-var ndjsonFields = []string{"component", "version", "owner", "status", "environment", "time", "id", "received_at"}
+var ndjsonFields = []string{"component", "version", "owner", "status", "environment", "time", "id", "received_at", "revision", "committed_at"}
 
 func (n *ndjsonRows) next() (importRow, error) {
 	for n.sc.Scan() {
@@ -252,7 +260,7 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 	values := map[string]string{}
 	for name, v := range raw {
 		if !slices.Contains(ndjsonFields, name) {
-			row.err = &lineError{Line: n.line, Field: name, Message: fmt.Sprintf("unknown field %q; a step has component, version, owner, status, environment and time", name)}
+			row.err = &lineError{Line: n.line, Field: name, Message: fmt.Sprintf("unknown field %q; a step has component, version, owner, status, environment, time, revision and committed_at", name)}
 			return row
 		}
 		if name == "id" || name == "received_at" || string(v) == "null" {
@@ -271,8 +279,12 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		Owner:       values["owner"],
 		Status:      values["status"],
 		Environment: values["environment"],
+		Revision:    values["revision"],
 	}
 	row.in.Time, row.err = importTime(n.line, "time", values["time"], n.now)
+	if row.err == nil {
+		row.in.CommittedAt, row.err = committedTime(n.line, values["committed_at"], n.now)
+	}
 	if row.err == nil {
 		row.err = validateRow(n.line, row.in)
 	}
@@ -290,6 +302,22 @@ func importTime(line int, field, v string, now time.Time) (time.Time, *lineError
 	}
 	if t.After(now.Add(maxFutureSkew)) {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: fmt.Sprintf("%s is in the future", v)}
+	}
+	return t, nil
+}
+
+// committedTime parses the optional commit time of a row: zero when the
+// cell is empty.
+func committedTime(line int, v string, now time.Time) (time.Time, *lineError) {
+	if strings.TrimSpace(v) == "" {
+		return time.Time{}, nil
+	}
+	t, _, err := model.ParseTime(v)
+	if err != nil {
+		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: err.Error()}
+	}
+	if t.After(now.Add(maxFutureSkew)) {
+		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: fmt.Sprintf("%s is in the future", v)}
 	}
 	return t, nil
 }

@@ -60,6 +60,9 @@ func NewCmdList(f *Factory, runF func(context.Context, *ListOptions) error) *cob
 		Example: listExample,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkLimit(cmd, opts.Filter.Limit, "step"); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

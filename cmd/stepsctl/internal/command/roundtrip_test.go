@@ -75,9 +75,9 @@ func TestRecordThenList(t *testing.T) {
 	t.Run("csv", func(t *testing.T) {
 		r := h.mustRun(true, "list", "-o", "csv", "--component", "web")
 		want := "" +
-			"component,version,owner,status,ts,environment,id,received_at\n" +
-			"web,'=cmd(),ana,rollout,2026-03-02 09:04:12,,3,2026-03-02 09:04:12\n" +
-			"web,2,ana,finished,2026-03-02 09:04:12,,4,2026-03-02 09:04:12\n"
+			"component,version,owner,status,ts,environment,id,received_at,revision,committed_at\n" +
+			"web,'=cmd(),ana,rollout,2026-03-02 09:04:12,,3,2026-03-02 09:04:12,,\n" +
+			"web,2,ana,finished,2026-03-02 09:04:12,,4,2026-03-02 09:04:12,,\n"
 		if r.stdout != want {
 			t.Errorf("got\n%s\nwant\n%s", r.stdout, want)
 		}

@@ -3,6 +3,7 @@ package command_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -251,5 +252,52 @@ func TestStatsFlags(t *testing.T) {
 		t.Run(tc.cli, func(t *testing.T) {
 			checkParsed(t, command.NewCmdStats, tc.cli, func(o *command.StatsOptions) { o.Factory = nil }, tc.want)
 		})
+	}
+}
+
+// TestStatsFromNineteenSeventy: one deployment back-dated to 1970 leaves
+// the default stats answered (the run of empty weeks is one gap); a range
+// that is too large all the same is refused with advice in stepsctl's own
+// flags, not the API's parameters.
+func TestStatsFromNineteenSeventy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var ins []model.StepInput
+	deploy := func(version string, at time.Time) {
+		ins = append(ins,
+			model.StepInput{Component: "api", Version: version, Owner: "ana", Status: "build", Environment: "production", Time: at},
+			model.StepInput{Component: "api", Version: version, Owner: "ana", Status: "finished", Environment: "production", Time: at.Add(90 * time.Second)})
+	}
+	deploy("0.0.1", time.Date(1970, 1, 2, 9, 0, 0, 0, time.UTC))
+	// A deploy a day for 1001 days: more day buckets with data than stats
+	// compute over.
+	for i := range model.MaxStatsBuckets + 1 {
+		deploy(fmt.Sprintf("1.%d", i), time.Date(2023, 1, 2, 9, 0, 0, 0, time.UTC).AddDate(0, 0, i))
+	}
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+
+	r := h.mustRun(false, "stats", "-o", "json")
+	var st model.Stats
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Deployments != model.MaxStatsBuckets+2 || len(st.Buckets) > model.MaxStatsBuckets || st.Buckets[1].Gap == 0 {
+		t.Errorf("%d deployments in %d buckets, second %+v; want all in at most %d, the years since 1970 one gap",
+			st.Deployments, len(st.Buckets), st.Buckets[1], model.MaxStatsBuckets)
+	}
+	if r := h.mustRun(false, "stats"); !strings.Contains(r.stdout, "1970-01-05..") {
+		t.Errorf("the table does not show the gap as a range of days:\n%s", r.stdout)
+	}
+
+	r = h.run(false, "stats", "--by", "day")
+	want := "narrow the range with --since and --until, or use a larger bucket (--by week, --by month or --by sprint)"
+	if r.code != command.ExitFailure || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "since=") {
+		t.Errorf("stats --by day: exit %d, stderr %q; want it to say %q", r.code, r.stderr, want)
 	}
 }

@@ -56,7 +56,7 @@ func TestEmptyLists(t *testing.T) {
 	}{
 		{output.JSON, false, "[]\n"},
 		{output.NDJSON, false, ""},
-		{output.CSV, false, "component,version,owner,status,ts,environment,id,received_at\n"},
+		{output.CSV, false, "component,version,owner,status,ts,environment,id,received_at,revision,committed_at\n"},
 		{output.Table, false, ""},
 		{output.Table, true, ""},
 	} {
