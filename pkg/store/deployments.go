@@ -18,7 +18,7 @@ import (
 // refused on the way in): SQLite's driver costs about a microsecond per
 // column and row, more than the engine's reading of the row itself.
 // concat_ws skips a NULL, which would shift the fields after it: the
-// optional revision and committed_at are read as ” instead (neither is
+// optional revision and committed_at are read as empty text instead (neither is
 // ever stored blank).
 const deploymentColumns = `concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
 COALESCE(revision, ''), COALESCE(committed_at, ''))`
