@@ -176,6 +176,7 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 		return translate(err)
 	}
 	defer rows.Close()
+	var row sql.RawBytes
 	var fields [deploymentFields][]byte
 	// Statuses are few and rows many: each status becomes a string once,
 	// and its outcome is decided once.
@@ -193,7 +194,10 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 	}
 	// Components, environments and owners repeat from row to row.
 	texts := interner{}
-	return eachRowAhead(rows, func(row []byte) error {
+	for rows.Next() {
+		if err := rows.Scan(&row); err != nil {
+			return translate(err)
+		}
 		if !splitFields(fields[:], row) {
 			return fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
 		}
@@ -223,86 +227,14 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 			return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)
 		}
 		if f.Status != "" && !d.HasStatus(f.Status) {
-			return nil
+			continue
 		}
 		d.Complete(outcome, now, rules.StuckAfter)
-		return fn(d)
-	})
-}
-
-// rowBatch is rows read ahead: their bytes end to end, and where each
-// ends.
-type rowBatch struct {
-	buf  []byte
-	ends []int
-}
-
-// eachRowAhead calls fn with the one column of each row, in order, while a
-// goroutine reads the rows after it: the driver's reading of a deployment
-// costs about what its decoding does, and the two then run on two cores.
-// The row passed to fn is valid until fn returns. An error from fn stops
-// the reading and is returned; rows is no longer in use on return.
-func eachRowAhead(rows *sql.Rows, fn func(row []byte) error) error {
-	const batchRows, batches = 256, 3
-	full := make(chan *rowBatch, batches)
-	free := make(chan *rowBatch, batches)
-	for range batches {
-		free <- &rowBatch{}
-	}
-	stop := make(chan struct{})
-	var readErr error
-	go func() {
-		defer close(full)
-		var raw sql.RawBytes
-		for {
-			var b *rowBatch
-			select {
-			case <-stop: // first: a free batch must not outrun it
-				return
-			default:
-			}
-			select {
-			case <-stop:
-				return
-			case b = <-free:
-			}
-			b.buf, b.ends = b.buf[:0], b.ends[:0]
-			for len(b.ends) < batchRows && rows.Next() {
-				if readErr = rows.Scan(&raw); readErr != nil {
-					break
-				}
-				b.buf = append(b.buf, raw...)
-				b.ends = append(b.ends, len(b.buf))
-			}
-			if len(b.ends) > 0 {
-				full <- b
-			}
-			if len(b.ends) < batchRows {
-				if readErr == nil {
-					readErr = rows.Err()
-				}
-				return
-			}
+		if err := fn(d); err != nil {
+			return err
 		}
-	}()
-	var err error
-	for b := range full {
-		for i := 0; err == nil && i < len(b.ends); i++ {
-			start := 0
-			if i > 0 {
-				start = b.ends[i-1]
-			}
-			if err = fn(b.buf[start:b.ends[i]]); err != nil {
-				close(stop)
-			}
-		}
-		free <- b
 	}
-	// full is closed: the reader is done with rows, and readErr is set.
-	if err != nil {
-		return err
-	}
-	return translate(readErr)
+	return translate(rows.Err())
 }
 
 // phaseDecoder reads the phases column (see appendPhase), one pass over

@@ -223,11 +223,10 @@ func TestSurroundingSpacesAreOneDeployment(t *testing.T) {
 	})
 }
 
-// Deployments are read ahead in batches of rows on another goroutine: a
-// history of several batches comes back whole and in order, and an error
-// from the callback stops the read and is returned as it was.
-func TestDeploymentsReadAheadInBatches(t *testing.T) {
-	const n = 700 // over two batches and a part
+// A history of hundreds of deployments comes back whole and in order, and
+// an error from the callback stops the read and is returned as it was.
+func TestDeploymentsReadWholeOrStopped(t *testing.T) {
+	const n = 700
 	now := t0.Add(48 * time.Hour)
 	rules := model.DefaultDeploymentRules()
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
