@@ -141,31 +141,15 @@ func (h *history) add(d *Deployment) {
 // attempt, so equal times still give one order), and returns each series'
 // index range in deps. It then marks the outliers. It does this once: a
 // later call (the page's changes after its stats) returns the same ranges.
-//
-// Deployments mostly arrive in time order, series interleaved: a stable
-// partition by series (one counting pass) leaves each series sorted, or
-// nearly, and only a series out of order is sorted.
+// The sort is in place: a sorted copy would hold every record twice.
 func (h *history) bySeries() [][2]int {
 	if h.ranges != nil {
 		return h.ranges
 	}
-	ranges := make([][2]int, len(h.series))
-	for _, d := range h.deps {
-		ranges[d.series][1]++
-	}
-	at := 0
-	for s := range ranges {
-		n := ranges[s][1]
-		ranges[s] = [2]int{at, at}
-		at += n
-	}
-	sorted := make([]depRecord, len(h.deps))
-	for _, d := range h.deps {
-		sorted[ranges[d.series][1]] = d
-		ranges[d.series][1]++
-	}
-	h.deps = sorted
-	byTime := func(a, b depRecord) int {
+	slices.SortFunc(h.deps, func(a, b depRecord) int {
+		if c := cmp.Compare(a.series, b.series); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
 		}
@@ -173,13 +157,16 @@ func (h *history) bySeries() [][2]int {
 			return c
 		}
 		return cmp.Compare(a.attempt, b.attempt)
-	}
-	for _, r := range ranges {
-		deps := h.deps[r[0]:r[1]]
-		if !slices.IsSortedFunc(deps, byTime) {
-			slices.SortFunc(deps, byTime)
+	})
+	ranges := make([][2]int, len(h.series))
+	for i := 0; i < len(h.deps); {
+		j := i
+		for j < len(h.deps) && h.deps[j].series == h.deps[i].series {
+			j++
 		}
-		markOutliers(deps)
+		ranges[h.deps[i].series] = [2]int{i, j}
+		markOutliers(h.deps[i:j])
+		i = j
 	}
 	h.ranges = ranges
 	return ranges
