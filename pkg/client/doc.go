@@ -53,6 +53,9 @@
 // times; SendBatch does it under a key of the caller's and says whether the
 // server had already stored that batch (BatchResult.Replayed), which is how
 // stepsctl import can be run again without storing anything twice.
+// SendBatchWith and BatchOptions{Dedupe: true} also skip the rows identical
+// to stored steps (BatchResult.Skipped): an overlapping export imported
+// again is not stored twice.
 //
 // # Retries and idempotency
 //

@@ -50,49 +50,11 @@ func (e *APIError) Unwrap() error {
 }
 
 // AdviceIn returns the message with the parameters its advice names
-// (Params) written as a command line's flags: "name=" becomes
-// flag(name), and "name=value" flag(name) and the value, as in
-// "narrow the range with --since and --until, or use a larger bucket
-// (--by month)". flag returns "" for a name it leaves as it is.
+// (Params) written as a command line's flags, as in "narrow the range with
+// --since and --until, or use a larger bucket (--by month)": see
+// model.Error.AdviceIn.
 func (e *APIError) AdviceIn(flag func(param string) string) string {
-	msg := e.Message
-	for _, p := range e.Params {
-		f := flag(p)
-		if f == "" {
-			continue
-		}
-		var b strings.Builder
-		rest := msg
-		for {
-			i := strings.Index(rest, p+"=")
-			if i < 0 {
-				b.WriteString(rest)
-				break
-			}
-			// Only a whole name: "since=" is not in "nonsince=".
-			if i > 0 && isNameByte(rest[i-1]) {
-				b.WriteString(rest[:i+len(p)+1])
-				rest = rest[i+len(p)+1:]
-				continue
-			}
-			b.WriteString(rest[:i])
-			b.WriteString(f)
-			rest = rest[i+len(p)+1:]
-			if j := strings.IndexFunc(rest, func(r rune) bool { return r > 0x7f || !isNameByte(byte(r)) }); j != 0 {
-				if j < 0 {
-					j = len(rest)
-				}
-				b.WriteString(" " + rest[:j])
-				rest = rest[j:]
-			}
-		}
-		msg = b.String()
-	}
-	return msg
-}
-
-func isNameByte(c byte) bool {
-	return c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	return (&model.Error{Message: e.Message, Params: e.Params}).AdviceIn(flag)
 }
 
 // NetError is a request that got no complete response: the server could not

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
@@ -73,11 +74,28 @@ type BatchResult struct {
 	// second time). A batch stored by an earlier attempt of the same call,
 	// whose answer was lost, comes back replayed too.
 	Replayed bool
+	// Skipped lists the rows (indexes into the batch) that were not stored
+	// because an identical step was: only with BatchOptions.Dedupe.
+	Skipped []int
+}
+
+// BatchOptions change how a batch is stored.
+type BatchOptions struct {
+	// Dedupe skips the rows already stored: same component, version,
+	// environment, owner, status and explicit time, to the microsecond
+	// (an import of an export the server already holds). Rows without a
+	// time are never skipped.
+	Dedupe bool
 }
 
 // SendBatch is RecordBatchWithKey that also says whether the batch was
 // stored now or had been stored before under the same key.
 func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInput) (BatchResult, error) {
+	return c.SendBatchWith(ctx, key, ins, BatchOptions{})
+}
+
+// SendBatchWith is SendBatch with options.
+func (c *Client) SendBatchWith(ctx context.Context, key string, ins []model.StepInput, opts BatchOptions) (BatchResult, error) {
 	if err := model.ValidateIdempotencyKey(key); err != nil {
 		return BatchResult{}, err
 	}
@@ -90,19 +108,30 @@ func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInpu
 		return BatchResult{}, err
 	}
 	var out struct {
-		Steps []model.Step `json:"steps"`
+		Steps       []model.Step `json:"steps"`
+		SkippedRows []int        `json:"skipped_rows"`
 	}
 	var replayed bool
 	req := request{method: http.MethodPost, path: "/v1/steps/batch", body: body, idempotencyKey: key}
+	if opts.Dedupe {
+		req.query = url.Values{"dedupe": {"true"}}
+	}
 	err = c.do(ctx, req, func(resp *http.Response) error {
-		out.Steps = nil
+		out.Steps, out.SkippedRows = nil, nil
 		replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 		return decodeJSON(resp, &out)
 	})
 	if err != nil {
 		return BatchResult{}, err
 	}
-	return BatchResult{Steps: out.Steps, Replayed: replayed}, nil
+	res := BatchResult{Steps: out.Steps, Replayed: replayed}
+	for _, row := range out.SkippedRows {
+		if row < 1 || row > len(ins) {
+			return BatchResult{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("skipped row %d of a batch of %d", row, len(ins))}
+		}
+		res.Skipped = append(res.Skipped, row-1)
+	}
+	return res, nil
 }
 
 // Get returns the step with the given id. A missing step is an *APIError

@@ -136,6 +136,7 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 		Version:     version(j.HeadBranch, false, j.HeadSHA, ghShortSHA),
 		Owner:       p.Sender.Login,
 		Environment: env,
+		Revision:    revision(j.HeadSHA),
 	}
 	attempt := max(j.RunAttempt, 1)
 	prefix := "github:job:" + strconv.FormatInt(j.ID, 10) + ":" + strconv.Itoa(attempt)
@@ -222,6 +223,7 @@ func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 		Status:      status,
 		Environment: env,
 		Time:        at,
+		Revision:    revision(p.Deployment.SHA),
 	}
 	return Result{Records: []Record{{Step: in, Key: "github:deployment_status:" + strconv.FormatInt(ds.ID, 10)}}}, nil
 }

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -41,7 +42,11 @@ type glPipeline struct {
 	} `json:"object_attributes"`
 	User    glUser    `json:"user"`
 	Project glProject `json:"project"`
-	Builds  []struct {
+	// Commit is the pipeline's commit; timestamp is when it was made.
+	Commit struct {
+		Timestamp string `json:"timestamp"`
+	} `json:"commit"`
+	Builds []struct {
 		ID          int64          `json:"id"`
 		Stage       string         `json:"stage"`
 		Name        string         `json:"name"`
@@ -81,6 +86,7 @@ type glDeployment struct {
 	Environment     string    `json:"environment"`
 	Ref             string    `json:"ref"`
 	ShortSHA        string    `json:"short_sha"`
+	CommitURL       string    `json:"commit_url"`
 	User            glUser    `json:"user"`
 	Project         glProject `json:"project"`
 }
@@ -194,6 +200,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		Version:     version(a.Ref, a.Tag, a.SHA, glShortSHA),
 		Owner:       p.User.Username,
 		Environment: env,
+		Revision:    revision(a.SHA),
 	}
 	var r Result
 	last := ""
@@ -227,6 +234,12 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		if !at.IsZero() {
 			in := base
 			in.Status, in.Time = end, at
+			// Only the end carries the commit time: the jobs' records are
+			// also sent by Job Hooks, which have none, under the same keys,
+			// and must be the same records.
+			if in.CommittedAt, err = parseTime("commit.timestamp", p.Commit.Timestamp); err != nil {
+				return Result{}, err
+			}
 			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:pipeline:" + strconv.FormatInt(a.ID, 10) + ":" + a.Status})
 		}
 	}
@@ -261,6 +274,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		Version:     version(p.Ref, p.Tag, p.SHA, glShortSHA),
 		Owner:       p.User.Username,
 		Environment: env,
+		Revision:    revision(p.SHA),
 	}
 	id := strconv.FormatInt(p.BuildID, 10)
 	var r Result
@@ -319,6 +333,8 @@ func gitlabDeployment(p *glDeployment, m *Mapping) (Result, error) {
 		Status:      status,
 		Environment: env,
 		Time:        at,
+		// The full commit id is only in commit_url.
+		Revision: cmp.Or(revision(path.Base(p.CommitURL)), revision(p.ShortSHA)),
 	}
 	key := "gitlab:deployment:" + strconv.FormatInt(p.DeploymentID, 10) + ":" + strings.ToLower(p.Status)
 	return Result{Records: []Record{{Step: in, Key: key}}}, nil

@@ -173,6 +173,16 @@ func version(ref string, isTag bool, sha string, short int) string {
 	return sha
 }
 
+// revision is a commit id from a payload, or "" when it is not one: a
+// payload's odd value leaves the step without a revision rather than get
+// it refused.
+func revision(sha string) string {
+	if sha == "" || len(sha) > model.MaxRevisionLen || strings.Trim(sha, "0123456789abcdefABCDEF") != "" {
+		return ""
+	}
+	return sha
+}
+
 // VerifyGitHubSignature reports whether header ("sha256=HEX", GitHub's
 // X-Hub-Signature-256) is the HMAC-SHA256 of body keyed with secret. The
 // digests are compared in constant time.

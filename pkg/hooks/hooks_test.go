@@ -128,3 +128,20 @@ func FuzzGitLab(f *testing.F) {
 		checkResult(t, r, err)
 	})
 }
+
+func TestRevision(t *testing.T) {
+	long := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, c := range []struct{ sha, want string }{
+		{"9f4e2c1a7b3d5e6f8091a2b3c4d5e6f708192a3b", "9f4e2c1a7b3d5e6f8091a2b3c4d5e6f708192a3b"},
+		{"9A8B7C6D", "9A8B7C6D"},
+		{long, long}, // SHA-256 repositories
+		{long + "0", ""},
+		{"", ""},
+		{"commit", ""},
+		{".", ""}, // path.Base of an empty commit_url
+	} {
+		if got := revision(c.sha); got != c.want {
+			t.Errorf("revision(%q) = %q, want %q", c.sha, got, c.want)
+		}
+	}
+}

@@ -43,7 +43,8 @@ func formatOptionalTime(t *time.Time) string {
 // the phases as status=seconds, separated by semicolons; the last step has
 // no duration.
 var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
-	"duration_seconds", "outcome", "stuck", "steps", "revision", "committed_at"}
+	"duration_seconds", "outcome", "stuck", "steps", "revision", "committed_at",
+	"expected_duration_seconds", "expected_finish_at", "eta_seconds"}
 
 // DeploymentCSVRow is d as a row of DeploymentCSVHeader's columns.
 func DeploymentCSVRow(d *Deployment) []string {
@@ -65,7 +66,18 @@ func DeploymentCSVRow(d *Deployment) []string {
 		NeutraliseCell(PhaseList(d)),
 		NeutraliseCell(d.Revision),
 		formatOptionalTime(d.CommittedAt),
+		optionalSeconds(d.ExpectedDurationSeconds),
+		formatOptionalTime(d.ExpectedFinishAt),
+		optionalSeconds(d.ETASeconds),
 	}
+}
+
+// optionalSeconds is the CSV cell of a figure that may be unknown: empty.
+func optionalSeconds(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return FormatSeconds(*v)
 }
 
 // PhaseList is the steps cell of a deployment's CSV row:

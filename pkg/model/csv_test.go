@@ -55,16 +55,23 @@ func TestDeploymentCSVRow(t *testing.T) {
 	sec := 62.5
 	d.Steps = []model.Phase{{Status: "build", Time: t0, DurationSeconds: &sec}, {Status: "tests", Time: t0}}
 	got := model.DeploymentCSVRow(d)
-	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests", "", ""}
+	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests", "", "", "", "", ""}
 	if !slices.Equal(got, want) || len(got) != len(model.DeploymentCSVHeader) {
 		t.Errorf("DeploymentCSVRow\n got %q\nwant %q", got, want)
 	}
-	// The revision and commit time, when given, in the last two columns.
+	// The revision and commit time, when given, after steps.
 	committed := t0.Add(-time.Hour + 250*time.Millisecond)
 	d.Revision, d.CommittedAt = "=9f1c", &committed
 	got = model.DeploymentCSVRow(d)
-	if want := []string{"'=9f1c", "2026-03-02 08:00:00.250000"}; !slices.Equal(got[len(got)-2:], want) {
-		t.Errorf("DeploymentCSVRow ends %q, want %q", got[len(got)-2:], want)
+	if want := []string{"'=9f1c", "2026-03-02 08:00:00.250000"}; !slices.Equal(got[11:13], want) {
+		t.Errorf("DeploymentCSVRow revision columns %q, want %q", got[11:13], want)
+	}
+	// With an ETA, its three columns come last.
+	expected, eta, finish := 300.25, 237.75, t0.Add(300*time.Second)
+	d.ExpectedDurationSeconds, d.ETASeconds, d.ExpectedFinishAt = &expected, &eta, &finish
+	got = model.DeploymentCSVRow(d)
+	if want := []string{"300.25", "2026-03-02 09:05:00", "237.75"}; !slices.Equal(got[len(got)-3:], want) {
+		t.Errorf("DeploymentCSVRow ends %q, want %q", got[len(got)-3:], want)
 	}
 }
 

@@ -129,11 +129,13 @@ type Deployment struct {
 	Revision    string     `json:"revision,omitempty"`
 	CommittedAt *time.Time `json:"committed_at,omitempty"`
 	// The expected duration and finish of a deployment in progress, from
-	// recent successful deployments of its component and environment;
-	// nil when there is not enough history, and on finished deployments.
-	ExpectedDurationSeconds *float64   `json:"expected_duration_seconds,omitempty"`
-	ExpectedFinishAt        *time.Time `json:"expected_finish_at,omitempty"`
-	ETASeconds              *float64   `json:"eta_seconds,omitempty"`
+	// recent successful deployments of its component and environment
+	// (EstimateETA, set by SetETA); nil when there is not enough history,
+	// and on finished deployments. Always in JSON, null when nil, so that
+	// a client tells "no estimate" from an older server's answer.
+	ExpectedDurationSeconds *float64   `json:"expected_duration_seconds"`
+	ExpectedFinishAt        *time.Time `json:"expected_finish_at"`
+	ETASeconds              *float64   `json:"eta_seconds"`
 }
 
 // Phase is one step of a deployment. It lasts until the next step;

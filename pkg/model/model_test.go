@@ -353,3 +353,15 @@ func TestStatsFiguresAreToTheMicrosecond(t *testing.T) {
 		t.Errorf("p50 = %v, want %v", got, want)
 	}
 }
+
+// TestAdviceIn: the parameters an error's advice names are rewritten,
+// values kept, other words and names not listed left alone.
+func TestAdviceIn(t *testing.T) {
+	e := &model.Error{Params: []string{"since", "bucket"},
+		Message: "x since y: narrow with since= and until=, or a larger bucket (bucket=week or bucket=sprint_2); nosince= stays"}
+	got := e.AdviceIn(func(p string) string { return map[string]string{"since": "--since", "bucket": "--by"}[p] })
+	want := "x since y: narrow with --since and until=, or a larger bucket (--by week or --by sprint_2); nosince= stays"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

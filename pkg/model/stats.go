@@ -335,7 +335,8 @@ func (a *StatsAccumulator) SlowestSteps() []string {
 }
 
 // Result computes the stats. Buckets run from the first deployment's to
-// the last's, empty ones included, so a chart has one point per bucket.
+// the last's, empty ones included, so a chart has one point per bucket
+// (beyond MaxStatsBuckets, long runs of empty ones as one: bucketSpans).
 // Their durations, and the steps', leave the outliers out (see
 // BucketStats); the steps' totals and shares count all the time measured.
 func (a *StatsAccumulator) Result() Stats {

@@ -24,10 +24,26 @@ var exportOnlyFields = []string{"id", "received_at"}
 // the first row past model.MaxBatchSteps ends the request with 413, and the
 // invalid rows are reported (the first model.MaxRowErrors of them), so
 // memory is bounded by the body limit whatever the body holds.
+//
+// With dedupe=true (what stepsctl import sends), rows already stored are
+// skipped (store.CreateStepsDeduped) and counted in skipped.
 func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
+	q, err := singleValues(r.URL.Query(), []string{"dedupe"})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dedupe := false
+	switch v, ok := q["dedupe"]; {
+	case !ok || v == "false":
+	case v == "true":
+		dedupe = true
+	default:
+		s.writeError(w, r, model.Invalid("dedupe", "dedupe must be true or false, not %q", v))
+		return
+	}
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}
 	b := batchRows{s: s}
-	var err error
 	switch mt := mediaType(r); mt {
 	case "application/json":
 		err = b.parseJSON(body)
@@ -57,10 +73,12 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	steps, replayed, err := s.store.CreateSteps(r.Context(), b.ins, model.RecordMeta{
-		ReceivedAt:     s.now(),
-		IdempotencyKey: r.Header.Get("Idempotency-Key"),
-	})
+	meta := model.RecordMeta{ReceivedAt: s.now(), IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	if dedupe {
+		s.createDeduped(w, r, b.ins, meta)
+		return
+	}
+	steps, replayed, err := s.store.CreateSteps(r.Context(), b.ins, meta)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -74,6 +92,37 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		s.stored(steps...)
 	}
 	s.writeJSON(w, r, status, map[string]any{"count": len(steps), "steps": steps})
+}
+
+// createDeduped stores the rows of a batch not already stored. The answer
+// lists every row's step, as without dedupe, and says which rows were
+// skipped (numbered from 1, as rows are in errors): 201 when any row was
+// stored, 200 when none was.
+func (s *Server) createDeduped(w http.ResponseWriter, r *http.Request, ins []model.StepInput, meta model.RecordMeta) {
+	steps, skipped, err := s.store.CreateStepsDeduped(r.Context(), ins, meta)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rows := make([]int, len(skipped))
+	stored := make([]model.Step, 0, len(steps)-len(skipped))
+	for i, j := 0, 0; i < len(steps); i++ {
+		if j < len(skipped) && skipped[j] == i {
+			rows[j] = i + 1
+			j++
+			continue
+		}
+		stored = append(stored, steps[i])
+	}
+	status := http.StatusCreated
+	if len(stored) == 0 {
+		status = http.StatusOK
+	} else {
+		s.metrics.recorded.Add(float64(len(stored)))
+		s.stored(stored...)
+	}
+	s.writeJSON(w, r, status, map[string]any{"count": len(steps), "steps": steps,
+		"stored": len(stored), "skipped": len(skipped), "skipped_rows": rows})
 }
 
 func rowError(i int, err error) model.RowError {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -47,6 +48,7 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
+	etas := s.newETAs(now)
 	serveList(s, w, r, f.Limit, exportChunkDeployments, enc, func(limit int, after string, emit func(*model.Deployment) error) (string, error) {
 		page := df
 		page.Limit = limit
@@ -55,12 +57,61 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 				return "", err
 			}
 		}
-		next, err := s.store.ListDeployments(r.Context(), page, s.rules, now, emit)
+		// serveList collects a page before it encodes it: the ETAs of
+		// its running deployments are set once the page is read, with
+		// no query open.
+		var running []*model.Deployment
+		next, err := s.store.ListDeployments(r.Context(), page, s.rules, now, func(d *model.Deployment) error {
+			if d.Outcome == model.OutcomeInProgress {
+				running = append(running, d)
+			}
+			return emit(d)
+		})
+		if err == nil {
+			err = etas.set(r.Context(), running)
+		}
 		if next == nil {
 			return "", err
 		}
 		return next.String(), err
 	})
+}
+
+// etaGroupsPerRequest bounds the history one request reads for ETAs: one
+// query of at most model.ETAScan rows per component and environment with
+// a deployment in progress, for this many of them; running deployments
+// of any others get no ETA.
+const etaGroupsPerRequest = 20
+
+// etas sets the ETAs of running deployments, reading the history of each
+// component and environment once per request.
+type etas struct {
+	s       *Server
+	now     time.Time
+	history map[model.ETAGroup][]*model.Deployment
+}
+
+func (s *Server) newETAs(now time.Time) *etas {
+	return &etas{s: s, now: now, history: map[model.ETAGroup][]*model.Deployment{}}
+}
+
+func (e *etas) set(ctx context.Context, running []*model.Deployment) error {
+	for _, d := range running {
+		g := d.Group()
+		h, ok := e.history[g]
+		if !ok {
+			if len(e.history) == etaGroupsPerRequest {
+				continue
+			}
+			var err error
+			if h, err = e.s.store.RecentSuccesses(ctx, g, e.s.rules, e.now); err != nil {
+				return err
+			}
+			e.history[g] = h
+		}
+		d.SetETA(h, e.now)
+	}
+	return nil
 }
 
 // exportChunkDeployments is how many deployments an unlimited list reads

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
@@ -50,10 +51,15 @@ func (s *Server) storeHook(w http.ResponseWriter, r *http.Request, provider, eve
 	}
 	if res.Ignored == "" {
 		limit := s.now().Add(s.maxFutureSkew)
-		for _, rec := range res.Records {
+		for i, rec := range res.Records {
 			if rec.Step.Time.After(limit) {
 				res = hooks.Result{Ignored: "step " + rec.Step.Status + " is in the future (more than " + s.maxFutureSkew.String() + " ahead of the server's clock)"}
 				break
+			}
+			// A committer's clock ahead: the steps are stored, without
+			// the commit time POST /v1/steps would refuse.
+			if rec.Step.CommittedAt.After(limit) {
+				res.Records[i].Step.CommittedAt = time.Time{}
 			}
 		}
 	}

@@ -140,6 +140,10 @@ func TestGitHubHook(t *testing.T) {
 			if d.Outcome != model.OutcomeSuccess || d.DurationSeconds != 362 || d.Environment != "Deploy" || d.Owner != "ana" || d.Attempt != 1 {
 				t.Errorf("deployment %+v", d)
 			}
+			// The job's head commit; its payload has no commit time.
+			if d.Revision != "9f4e2c1a7b3d5e6f8091a2b3c4d5e6f708192a3b" || d.CommittedAt != nil {
+				t.Errorf("revision %q committed_at %v", d.Revision, d.CommittedAt)
+			}
 		})
 
 		t.Run("RedeliveryStoresNothing", func(t *testing.T) {
@@ -180,7 +184,8 @@ func TestGitHubHook(t *testing.T) {
 			}
 			d := ds[0]
 			if got, want := phases(d), []string{"in_progress 4m30s", "finished end"}; !equalStrings(got, want) ||
-				d.Environment != "production" || d.Version != "v2.3.1" || d.Outcome != model.OutcomeSuccess || d.Owner != "cy" {
+				d.Environment != "production" || d.Version != "v2.3.1" || d.Outcome != model.OutcomeSuccess || d.Owner != "cy" ||
+				d.Revision != "aa11bb22cc33dd44ee55ff6677889900aabbccdd" {
 				t.Errorf("deployment %+v", d)
 			}
 		})

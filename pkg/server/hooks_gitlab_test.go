@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
@@ -45,6 +46,10 @@ func TestGitLabHook(t *testing.T) {
 			if d.Environment != "production" || d.Outcome != model.OutcomeSuccess || d.DurationSeconds != 492 || d.Owner != "carol" {
 				t.Errorf("deployment %+v", d)
 			}
+			// The pipeline's commit, and its time from the pipeline's end.
+			if d.Revision != "4f1c2b3a9d8e7f6051a2b3c4d5e6f708192a3b4c" || d.CommittedAt == nil || !d.CommittedAt.Equal(time.Date(2026, 3, 2, 7, 55, 0, 0, time.UTC)) {
+				t.Errorf("revision %q committed_at %v", d.Revision, d.CommittedAt)
+			}
 		})
 
 		t.Run("RetryWithItsIdempotencyKeyStoresNothing", func(t *testing.T) {
@@ -83,8 +88,9 @@ func TestGitLabHook(t *testing.T) {
 			if len(ds) != 1 {
 				t.Fatalf("%d deployments", len(ds))
 			}
-			if got, want := phases(ds[0]), []string{"deploy staging 2m30s", "failed end"}; !equalStrings(got, want) || ds[0].Version != "c0ffee00" {
-				t.Errorf("phases %q version %s", got, ds[0].Version)
+			if got, want := phases(ds[0]), []string{"deploy staging 2m30s", "failed end"}; !equalStrings(got, want) || ds[0].Version != "c0ffee00" ||
+				ds[0].Revision != "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00" {
+				t.Errorf("phases %q version %s revision %s", got, ds[0].Version, ds[0].Revision)
 			}
 		})
 
@@ -100,7 +106,8 @@ func TestGitLabHook(t *testing.T) {
 			}
 			d := ds[0]
 			if got, want := phases(d), []string{"running 4m45s", "finished end"}; !equalStrings(got, want) ||
-				d.Environment != "production" || d.Owner != "eve" || !d.StartedAt.Equal(t0.Add(-30*60e9)) {
+				d.Environment != "production" || d.Owner != "eve" || !d.StartedAt.Equal(t0.Add(-30*60e9)) ||
+				d.Revision != "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b" { // the full id, from commit_url
 				t.Errorf("deployment %+v", d)
 			}
 		})
@@ -143,4 +150,22 @@ func TestGitLabHookWithoutTokenIs404(t *testing.T) {
 	if r.status != http.StatusNotFound {
 		t.Errorf("gitlab without a token = %d %s", r.status, r.body)
 	}
+}
+
+// TestGitLabCommitTimeInTheFuture: a committer's clock ahead leaves the
+// commit time out, and the steps are stored with their revision.
+func TestGitLabCommitTimeInTheFuture(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newHookServer(t, fresh(t), nil)
+		body := bytes.Replace(fixture(t, "gitlab/pipeline_success.json"), []byte("2026-03-02T07:55:00+00:00"), []byte("2026-03-03T07:55:00+00:00"), 1)
+		r := ts.do(t, "POST", "/v1/hooks/gitlab", bytes.NewReader(body),
+			"Content-Type", "application/json", "X-Gitlab-Event", "Pipeline Hook", "X-Gitlab-Token", testGitLabToken)
+		if a := r.hook(t); r.status != http.StatusCreated || a.Stored != 4 {
+			t.Fatalf("= %d %s", r.status, r.body)
+		}
+		ds := ts.deployments(t, "component=payments")
+		if len(ds) != 1 || ds[0].Revision != "4f1c2b3a9d8e7f6051a2b3c4d5e6f708192a3b4c" || ds[0].CommittedAt != nil {
+			t.Errorf("deployments %+v", ds)
+		}
+	})
 }

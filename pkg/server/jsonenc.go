@@ -173,5 +173,23 @@ func appendDeployment(b []byte, d *model.Deployment) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, ']')
-	return append(appendRevision(b, d.Revision, d.CommittedAt), '}')
+	b = appendRevision(b, d.Revision, d.CommittedAt)
+	b = append(b, `,"expected_duration_seconds":`...)
+	b = appendJSONFloatPtr(b, d.ExpectedDurationSeconds)
+	b = append(b, `,"expected_finish_at":`...)
+	if d.ExpectedFinishAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONTime(b, *d.ExpectedFinishAt)
+	}
+	b = append(b, `,"eta_seconds":`...)
+	b = appendJSONFloatPtr(b, d.ETASeconds)
+	return append(b, '}')
+}
+
+func appendJSONFloatPtr(b []byte, f *float64) []byte {
+	if f == nil {
+		return append(b, "null"...)
+	}
+	return appendJSONFloat(b, *f)
 }

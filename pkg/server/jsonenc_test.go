@@ -38,6 +38,10 @@ func TestAppendersMatchEncodingJSON(t *testing.T) {
 				Steps: []model.Phase{{ID: 1, Status: text, Time: times[0], DurationSeconds: &f}, {ID: 2, Status: "done", Time: times[1]}}}
 			if i%2 == 0 {
 				d.FinishedAt = &fin
+			} else if i%4 == 1 {
+				// In progress with an ETA; other running ones have none.
+				expected, eta, at := f+1, f, times[i%len(times)]
+				d.ExpectedDurationSeconds, d.ETASeconds, d.ExpectedFinishAt = &expected, &eta, &at
 			}
 			d.Revision, d.CommittedAt = st.Revision, st.CommittedAt
 			want, _ := json.Marshal(d)

@@ -152,6 +152,12 @@ func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 	if got := doc.Paths["/v1/deployments"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(model.DeploymentCSVHeader, ",") {
 		t.Errorf("GET /v1/deployments CSV is documented as %q; its header is %v", got, model.DeploymentCSVHeader)
 	}
+	if got, want := keys(doc.Components.Schemas["DORAFigures"].Properties), jsonFields(model.DORAFigures{}); !slices.Equal(got, want) {
+		t.Errorf("DORAFigures documents %v; the four keys have %v", got, want)
+	}
+	if got := doc.Paths["/v1/dora"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(DORACSVHeader, ",") {
+		t.Errorf("GET /v1/dora CSV is documented as %q; its header is %v", got, DORACSVHeader)
+	}
 	batchCSV := doc.Paths["/v1/steps/batch"]["post"].RequestBody.Content["text/csv"].Schema.Description
 	for _, name := range model.CSVImportColumns {
 		if !strings.Contains(batchCSV, name) {

@@ -70,3 +70,52 @@ func TestOutliersLeaveTheLatestWeek(t *testing.T) {
 		t.Errorf("deployments = %d, want all 28 listed", r.status)
 	}
 }
+
+// TestBatchDedupe: with dedupe=true a batch skips the rows already stored
+// and says which; without it, the batch stores them all as before.
+func TestBatchDedupe(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	rows := `[{"component":"api","version":"1","owner":"ana","status":"build","time":"2026-01-05T09:00:00Z"},
+	          {"component":"api","version":"1","owner":"ana","status":"finished","time":"2026-01-05T09:05:00.123456Z"}]`
+	post := func(query string) (int, map[string]any) {
+		r := ts.do(t, "POST", "/v1/steps/batch"+query, strings.NewReader(rows), "Content-Type", "application/json")
+		var body map[string]any
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatalf("%s: %d %s", query, r.status, r.body)
+		}
+		return r.status, body
+	}
+	if status, body := post("?dedupe=true"); status != 201 || body["stored"] != 2.0 || body["skipped"] != 0.0 {
+		t.Errorf("first: %d %v", status, body)
+	}
+	status, body := post("?dedupe=true")
+	if status != 200 || body["stored"] != 0.0 || body["skipped"] != 2.0 || fmt.Sprint(body["skipped_rows"]) != "[1 2]" || body["count"] != 2.0 {
+		t.Errorf("again: %d %v", status, body)
+	}
+	if status, body := post(""); status != 201 {
+		t.Errorf("without dedupe: %d %v", status, body)
+	}
+	if r := ts.do(t, "GET", "/v1/steps?component=api&format=json", nil); strings.Count(string(r.body), `"id"`) != 4 {
+		t.Errorf("stored: %s", r.body)
+	}
+	for _, q := range []string{"?dedupe=yes", "?dedupe=true&dedupe=true", "?other=1"} {
+		r := ts.do(t, "POST", "/v1/steps/batch"+q, strings.NewReader(rows), "Content-Type", "application/json")
+		if r.status != 400 {
+			t.Errorf("%s: %d %s", q, r.status, r.body)
+		}
+	}
+}
+
+// TestDashboardTooManyBucketsAdvisesInTheFormsWords: a range with more
+// buckets of deployments than stats compute over is advice on the page,
+// named as its form names the filters, not the API's parameters.
+func TestDashboardTooManyBucketsAdvisesInTheFormsWords(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	recordDeploys(t, ts, time.Date(2022, 1, 3, 9, 0, 0, 0, time.UTC), model.MaxStatsBuckets+1, func(int) float64 { return 100 })
+	p := getPage(t, nil, ts.URL, "/?bucket=day&since=2021-01-01")
+	want := "narrow the range with Since and Until, or use a larger bucket (Per week, Per month or Per sprint)"
+	if !strings.Contains(p.body, want) || strings.Contains(p.body, "could not be read") {
+		i := strings.Index(p.body, `role="alert"`)
+		t.Errorf("the page does not advise %q: %.300s", want, p.body[max(i, 0):])
+	}
+}

@@ -110,8 +110,9 @@ func TestRevisionAndCommittedAt(t *testing.T) {
 		if err != nil || len(drows) != 2 {
 			t.Fatalf("deployments CSV %q: %v", dcsv.body, err)
 		}
-		if n := len(drows[0]); drows[0][n-2] != "revision" || drows[0][n-1] != "committed_at" ||
-			drows[1][n-2] != deps[0].Revision || drows[1][n-1] != "2026-03-01 17:30:00.250000" {
+		// Right after steps (the ETA's columns follow).
+		if n := 11; drows[0][n-1] != "steps" || drows[0][n] != "revision" || drows[0][n+1] != "committed_at" ||
+			drows[1][n] != deps[0].Revision || drows[1][n+1] != "2026-03-01 17:30:00.250000" {
 			t.Errorf("deployments CSV %q", drows)
 		}
 

@@ -21,11 +21,12 @@ func (s *Server) apiRoutes() []route {
 	return []route{
 		{"POST", "/v1/steps", ScopeWrite, http.HandlerFunc(s.handleCreateStep)},
 		{"GET", "/v1/steps", ScopeRead, http.HandlerFunc(s.handleListSteps)},
-		{"POST", "/v1/steps/batch", ScopeWrite, s.rejectQuery(http.HandlerFunc(s.handleCreateSteps))},
+		{"POST", "/v1/steps/batch", ScopeWrite, http.HandlerFunc(s.handleCreateSteps)},
 		{"GET", "/v1/steps/{id}", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleGetStep))},
 		{"GET", "/v1/deployments", ScopeRead, http.HandlerFunc(s.handleListDeployments)},
 		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
 		{"GET", "/v1/changes", ScopeRead, http.HandlerFunc(s.handleChanges)},
+		{"GET", "/v1/dora", ScopeRead, http.HandlerFunc(s.handleDORA)},
 		{"GET", "/v1/rules", ScopeRead, http.HandlerFunc(s.handleRules)},
 		// Webhooks carry no bearer token: the provider's signature or
 		// token authorises them (and without one configured they 404).

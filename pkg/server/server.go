@@ -18,10 +18,14 @@ type Store interface {
 	CreateStep(ctx context.Context, in model.StepInput, meta model.RecordMeta) (model.Step, bool, error)
 	FindStep(ctx context.Context, id int64) (model.Step, error)
 	CreateSteps(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) ([]model.Step, bool, error)
+	// CreateStepsDeduped is CreateSteps that skips the rows already
+	// stored, and returns their indexes.
+	CreateStepsDeduped(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) ([]model.Step, []int, error)
 	ListSteps(ctx context.Context, f model.Filter, fn func(model.Step) error) (*model.Cursor, error)
 	ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error)
 	EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error
 	FindDeployment(ctx context.Context, key model.DeploymentKey, rules model.DeploymentRules, now time.Time) (*model.Deployment, error)
+	RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error)
 	Values(ctx context.Context, q model.ValuesQuery) ([]string, error)
 	Ping(ctx context.Context) error
 }

@@ -255,6 +255,13 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		if ctxErr := r.Context().Err(); ctxErr != nil {
 			return
 		}
+		var me *model.Error
+		if errors.As(err, &me) && me.Code == model.EINVALID {
+			// The range asked for is too large: advice in the form's words.
+			v.Error = me.AdviceIn(formLabel)
+			out.execute("bottom", v)
+			return
+		}
 		s.log.ErrorContext(r.Context(), "dashboard failed", "err", err)
 		v.Error = "The data could not be read: " + model.ErrorMessage(err)
 		out.execute("bottom", v)
@@ -262,6 +269,11 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Data = newDashboardView(d, q, f, opts, now)
 	out.execute("bottom", v)
+}
+
+// formLabel names the filter of the page's form that sets a parameter.
+func formLabel(param string) string {
+	return map[string]string{"since": "Since", "until": "Until", "bucket": "Per", "component": "Component", "environment": "Environment"}[param]
 }
 
 // handleUINotFound answers a /ui/ path the page does not have.

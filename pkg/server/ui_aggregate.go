@@ -16,6 +16,7 @@ import (
 type dashboard struct {
 	stats        model.Stats
 	changes      model.Changes
+	dora         model.DORA
 	recent       []*model.Deployment // newest first
 	total        int                 // every deployment in range, running and failed ones too
 	running      int
@@ -28,12 +29,20 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	// The changes come from the same pass and the same accumulator: the
 	// page reads the store once, and keeps each deployment once.
 	acc := model.NewStatsAccumulator(opts)
+	// And the four keys, over the same range and buckets.
+	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart,
+		Since: f.Since, Until: f.Until, Now: now}
+	if err := dopts.Validate(); err != nil {
+		return dashboard{}, err
+	}
+	dora := model.NewDORAAccumulator(dopts)
 	latest := newestDeployments{max: uiRecent}
 	unfinished := newestDeployments{max: uiRecent}
 	var d dashboard
 	components, environments := map[string]bool{}, map[string]bool{}
 	err := s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
 		acc.Add(dep)
+		dora.Add(dep)
 		d.total++
 		latest.add(dep)
 		if dep.Outcome == model.OutcomeInProgress {
@@ -55,11 +64,15 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	if err == nil {
 		err = acc.CheckSize()
 	}
+	if err == nil {
+		err = dora.CheckSize()
+	}
 	if err != nil {
 		return d, err
 	}
 	d.stats = acc.Result()
 	d.changes = acc.Changes()
+	d.dora = dora.Result()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
 	d.recent = latest.list
@@ -69,6 +82,17 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		}
 	}
 	slices.SortFunc(d.recent, func(a, b *model.Deployment) int { return -compareDeployments(a, b) })
+	// The ETAs of the running ones listed, as GET /v1/deployments gives
+	// them: a bounded read of history per component and environment.
+	var running []*model.Deployment
+	for _, dep := range d.recent {
+		if dep.Outcome == model.OutcomeInProgress {
+			running = append(running, dep)
+		}
+	}
+	if err := s.newETAs(now).set(ctx, running); err != nil {
+		return d, err
+	}
 	d.components = sortedKeys(components)
 	d.environments = sortedKeys(environments)
 	return d, nil

@@ -65,7 +65,9 @@ type dashboardView struct {
 	MoreOutliers int
 	// Changes are the shifts of deploy time, numbered as on the chart.
 	Changes []changeRow
-	Recent  []recentRow
+	// DORA is the four keys' panel.
+	DORA   doraPanel
+	Recent []recentRow
 	// Components and Environments are suggestions for the filter form.
 	Components   []string
 	Environments []string
@@ -109,6 +111,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
 	}
 	v.Blame = model.BlamePhrase(st)
+	v.DORA = newDORAPanel(d.dora, v.BucketWord)
 
 	outliers := map[model.DeploymentKey]bool{}
 	v.OutlierCount = max(st.Trend.Outliers, len(st.Outliers))

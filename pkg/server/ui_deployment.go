@@ -53,6 +53,12 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, r, api.StatusOf(model.ErrorCode(err)), v)
 		return
 	}
+	if found.Outcome == model.OutcomeInProgress {
+		if err := s.newETAs(now).set(r.Context(), []*model.Deployment{found}); err != nil {
+			// The timeline stands without its ETA.
+			s.log.WarnContext(r.Context(), "deployment page: no ETA", "err", err)
+		}
+	}
 	v.Title = found.Component + " " + found.Version
 	// The page's view, carried in the link, comes back in the filters and
 	// the back link; without one, the deployment's component.

@@ -37,36 +37,10 @@ func batchKey(key string, i int) string {
 // of the same batch returns the steps stored the first time and
 // replayed=true; a different batch under the same key fails EUNPROCESSABLE.
 func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) (steps []model.Step, replayed bool, err error) {
-	if len(ins) == 0 {
-		return nil, false, model.Invalid("body", "the batch is empty")
-	}
-	if len(ins) > MaxBatch {
-		return nil, false, model.Invalid("body", "the batch has %d steps; the limit is %d per request", len(ins), MaxBatch)
-	}
-	if err := model.ValidateIdempotencyKey(meta.IdempotencyKey); err != nil {
+	steps, fingerprints, err := prepareBatch(ins, meta)
+	if err != nil {
 		return nil, false, err
 	}
-	var bad model.BatchError
-	steps = make([]model.Step, len(ins))
-	fingerprints := make([]string, len(ins))
-	for i, in := range ins {
-		in = in.Normalized()
-		if err := in.Validate(); err != nil {
-			row := model.RowError{Row: i + 1, Error: model.ErrorMessage(err)}
-			var me *model.Error
-			if errors.As(err, &me) {
-				row.Field = me.Field
-			}
-			bad.Rows = append(bad.Rows, row)
-			continue
-		}
-		steps[i] = newStep(in, meta.ReceivedAt)
-		fingerprints[i] = in.Fingerprint()
-	}
-	if len(bad.Rows) > 0 {
-		return nil, false, &bad
-	}
-
 	key := meta.IdempotencyKey
 	if key == "" && !s.consecutiveIDs {
 		// MySQL does not promise consecutive ids to a multi-row INSERT
@@ -91,6 +65,42 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 	}
 	s.targets.remember(work)
 	return steps, false, nil
+}
+
+// prepareBatch checks a batch (its size, its key and every row, all
+// invalid rows reported in a *BatchError) and returns the steps to store
+// with their fingerprints.
+func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, []string, error) {
+	if len(ins) == 0 {
+		return nil, nil, model.Invalid("body", "the batch is empty")
+	}
+	if len(ins) > MaxBatch {
+		return nil, nil, model.Invalid("body", "the batch has %d steps; the limit is %d per request", len(ins), MaxBatch)
+	}
+	if err := model.ValidateIdempotencyKey(meta.IdempotencyKey); err != nil {
+		return nil, nil, err
+	}
+	var bad model.BatchError
+	steps := make([]model.Step, len(ins))
+	fingerprints := make([]string, len(ins))
+	for i, in := range ins {
+		in = in.Normalized()
+		if err := in.Validate(); err != nil {
+			row := model.RowError{Row: i + 1, Error: model.ErrorMessage(err)}
+			var me *model.Error
+			if errors.As(err, &me) {
+				row.Field = me.Field
+			}
+			bad.Rows = append(bad.Rows, row)
+			continue
+		}
+		steps[i] = newStep(in, meta.ReceivedAt)
+		fingerprints[i] = in.Fingerprint()
+	}
+	if len(bad.Rows) > 0 {
+		return nil, nil, &bad
+	}
+	return steps, fingerprints, nil
 }
 
 // insertSteps inserts steps in multi-row INSERTs and sets their ids.

@@ -98,6 +98,38 @@ func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rul
 	return found, nil
 }
 
+// RecentSuccesses returns the history an ETA is read from (see
+// model.EstimateETA): the latest successful deployments of g's component
+// and environment started in the model.ETALookback before now, newest
+// first, at most model.ETAHistory of them. One query on the
+// deployments_component index reads at most model.ETAScan deployments,
+// however many failed among them. rules decide which succeeded.
+func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error) {
+	from := "deployments"
+	if s.kind == KindMySQL {
+		// The primary key also starts with component: keep the optimiser
+		// on the index that is ordered by start as well.
+		from += " FORCE INDEX (deployments_component)"
+	}
+	query := "SELECT " + deploymentColumns + " FROM " + from +
+		" WHERE component = ? AND environment = ? AND started_at >= ? AND started_at <= ?" +
+		" ORDER BY started_at DESC LIMIT " + strconv.Itoa(model.ETAScan)
+	args := []any{g.Component, g.Environment, dbTime(now.Add(-model.ETALookback)), dbTime(now)}
+	var out []*model.Deployment
+	err := s.readDeployments(ctx, query, args, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+		if d.Outcome == model.OutcomeSuccess && len(out) < model.ETAHistory {
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Deployments starting in the same microsecond come in no set order.
+	model.SortNewestFirst(out)
+	return out, nil
+}
+
 // EachDeployment calls fn for each deployment matching f, in no particular
 // order: one pass over the stored deployments, for aggregates such as
 // stats.

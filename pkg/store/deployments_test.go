@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/etatest"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -271,6 +272,61 @@ func TestDeploymentsReadWholeOrStopped(t *testing.T) {
 		page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 5}}, rules, now, func(*model.Deployment) error { return nil })
 		if err != nil || page == nil {
 			t.Errorf("a page after the stopped read: next %v, %v", page, err)
+		}
+	})
+}
+
+// The ETA's history comes from the store: the crafted history of
+// internal/etatest, recorded, gives the ETAs computed by hand.
+func TestRecentSuccessesGiveHandComputedETAs(t *testing.T) {
+	rules := model.DefaultDeploymentRules()
+	now := etatest.Now
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		for _, in := range etatest.Steps() {
+			mustCreate(t, s, in, now)
+		}
+		history := map[model.ETAGroup][]*model.Deployment{}
+		for _, w := range etatest.Wants() {
+			d, err := s.FindDeployment(ctx, model.DeploymentKey{Component: w.Component, Version: w.Version, Environment: w.Environment, Attempt: 1}, rules, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, ok := history[d.Group()]
+			if !ok {
+				if h, err = s.RecentSuccesses(ctx, d.Group(), rules, now); err != nil {
+					t.Fatal(err)
+				}
+				history[d.Group()] = h
+			}
+			d.SetETA(h, now)
+			if !w.OK {
+				if d.ETASeconds != nil {
+					t.Errorf("%s %s: eta %v, want null", w.Component, w.Version, *d.ETASeconds)
+				}
+				continue
+			}
+			if d.ETASeconds == nil || *d.ETASeconds != w.ETASeconds || *d.ExpectedDurationSeconds != w.ExpectedDurationSeconds ||
+				!d.ExpectedFinishAt.Equal(w.ExpectedFinishAt()) {
+				t.Errorf("%s %s: eta %v, expected duration %v, finish %v; want %+v", w.Component, w.Version,
+					d.ETASeconds, d.ExpectedDurationSeconds, d.ExpectedFinishAt, w)
+			}
+		}
+		// Successes only, of the group only, newest first.
+		api := history[model.ETAGroup{Component: "api", Environment: "prod"}]
+		if len(api) != 6 {
+			t.Fatalf("api prod history: %d deployments, want the 6 successes", len(api))
+		}
+		for i, d := range api {
+			if d.Outcome != model.OutcomeSuccess || d.Environment != "prod" || (i > 0 && !d.StartedAt.Before(api[i-1].StartedAt)) {
+				t.Fatalf("history[%d] = %s %s %s %s", i, d.Component, d.Version, d.Environment, d.Outcome)
+			}
+		}
+		// Beyond the lookback, nothing.
+		old, err := s.RecentSuccesses(ctx, model.ETAGroup{Component: "api", Environment: "prod"}, rules, now.Add(model.ETALookback+24*time.Hour))
+		if err != nil || len(old) != 0 {
+			t.Fatalf("history a lookback later: %d deployments, %v; want none", len(old), err)
 		}
 	})
 }

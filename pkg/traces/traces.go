@@ -301,9 +301,13 @@ func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 	if d.Outcome == model.OutcomeFailure {
 		status = sdktrace.Status{Code: codes.Error, Description: last}
 	}
-	env := []attribute.KeyValue{}
+	optional := []attribute.KeyValue{}
 	if d.Environment != "" {
-		env = append(env, attribute.String("deployment.environment.name", d.Environment))
+		optional = append(optional, attribute.String("deployment.environment.name", d.Environment))
+	}
+	if d.Revision != "" {
+		// The commit deployed, by OpenTelemetry's VCS conventions.
+		optional = append(optional, attribute.String("vcs.ref.head.revision", d.Revision))
 	}
 	stubs := []tracetest.SpanStub{{
 		Name:        "deploy " + d.Component,
@@ -318,7 +322,7 @@ func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 			attribute.String("service.name", d.Component),
 			attribute.String("service.version", d.Version),
 			attribute.String("enduser.id", d.Owner),
-		}, env...),
+		}, optional...),
 		Status:               status,
 		Resource:             res,
 		InstrumentationScope: scope,

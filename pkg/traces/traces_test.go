@@ -111,7 +111,7 @@ func TestFinishedDeploymentIsExportedAsATrace(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
 	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=build&time="+at(0))
-	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=migrate&time="+at(2*time.Minute))
+	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=migrate&revision=9f1c2e7&time="+at(2*time.Minute))
 	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=rollout&time="+at(3*time.Minute))
 	post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status=failed&time="+at(7*time.Minute))
 	post(t, api.URL, "component=web&version=9&owner=bo&status=build&time="+at(0)) // in progress: not exported
@@ -139,7 +139,7 @@ func TestFinishedDeploymentIsExportedAsATrace(t *testing.T) {
 	ra := attrs(root.Attributes)
 	for k, want := range map[string]string{"cicd.pipeline.name": "deploy api", "cicd.pipeline.result": "failure",
 		"cicd.pipeline.run.id": "api/1.2.0/production#1", "deployment.environment.name": "production",
-		"service.name": "api", "service.version": "1.2.0"} {
+		"service.name": "api", "service.version": "1.2.0", "vcs.ref.head.revision": "9f1c2e7"} {
 		if ra[k] != want {
 			t.Errorf("root %s = %q, want %q", k, ra[k], want)
 		}

@@ -26,6 +26,9 @@ type Factory struct {
 	Now     func() time.Time
 	Loc     *time.Location // for times in a terminal
 	Version string
+	// Dir is where record and run ask git for the commit deployed: the
+	// current directory when "" (tests give one).
+	Dir string
 
 	// HTTPClient is used for the server when set (tests).
 	HTTPClient *http.Client

@@ -72,6 +72,9 @@ type harness struct {
 	env     map[string]string
 	stdin   string
 	factory *command.Factory // of the last run
+	// dir is stepsctl's directory for git: a temporary one, outside any
+	// work tree, unless a test makes it one.
+	dir string
 
 	// errTerminal makes stepsctl's stderr a terminal (progress bars).
 	errTerminal bool
@@ -110,6 +113,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		store:  testdb.Open(t, testdb.SQLite(t)),
 		server: &clock{now: t0},
 		cli:    &clock{now: t0},
+		dir:    home,
 		env: map[string]string{
 			"HOME":            home,
 			"XDG_CONFIG_HOME": filepath.Join(home, "config"),
@@ -191,6 +195,7 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 		Now:     h.cli.Now,
 		Loc:     cmp.Or(h.loc, time.UTC),
 		Version: "1.0.0-test",
+		Dir:     h.dir,
 		Retry:   &retry,
 		Viper:   viper.New(),
 		Notify:  h.notify,

@@ -38,6 +38,8 @@ type ImportOptions struct {
 	// BatchSizeSet reports that --batch-size was given.
 	BatchSizeSet bool
 	Quiet        bool
+	// NoDedupe stores every row, even one identical to a stored step.
+	NoDedupe bool
 }
 
 const importLong = `Import steps from a file, keeping their original times: a history moved over
@@ -73,7 +75,15 @@ recognised and not stored twice: the summary counts them as "already
 there". Re-run with the same --batch-size; stepsctl remembers the size used
 for a file (in $XDG_STATE_HOME/stepsctl/imports/) and keeps it. A line the
 server refuses all the same is reported as FILE:LINE too, with nothing of
-its batch stored: fix it and run again.`
+its batch stored: fix it and run again.
+
+Rows are recognised one by one too: a row identical to a step the server
+holds (same component, version, environment, owner, status and time, to
+the microsecond) is skipped and counted as "already there", so importing
+another export that overlaps what is stored (last month's, then this
+quarter's) does not store it twice. Two steps identical to the microsecond
+are one step to this rule: a file that holds the same row twice stores it
+twice only within one batch. --no-dedupe stores every row as it is.`
 
 const importExample = `  # History from the original service
   curl -s 'http://old-tracker:8080/v1/steps?format=csv' > history.csv
@@ -84,6 +94,9 @@ const importExample = `  # History from the original service
 
   # Interrupted? Run it again: nothing is stored twice
   stepsctl import history.csv
+
+  # A newer export that overlaps the first: only the new steps are stored
+  stepsctl import history-2.csv
 
   # In a script: no progress bar, only errors
   stepsctl import -q --batch-size 5000 history.csv`
@@ -111,6 +124,7 @@ func NewCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) 
 	fl.IntVar(&opts.BatchSize, "batch-size", DefaultImportBatch, fmt.Sprintf("steps per request, 1 to %d", model.MaxLimit))
 	fl.StringVar(&opts.Format, "format", importAuto, "file format: "+strings.Join(importFormats, "|"))
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar and no summary; only errors")
+	fl.BoolVar(&opts.NoDedupe, "no-dedupe", false, "store every row, even one identical to a step the server holds (same content and time)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(importFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -186,7 +200,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		)
 	}
 
-	im := importer{f: f, c: c, name: name, bar: bar}
+	im := importer{f: f, c: c, name: name, bar: bar, opts: client.BatchOptions{Dedupe: !opts.NoDedupe}}
 	batch := make([]model.StepInput, 0, size)
 	lines := make([]int, 0, size)
 	for {
@@ -219,7 +233,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		_ = bar.Finish()
 	}
 	if !opts.Quiet {
-		fmt.Fprintf(f.IO.Out, "%s (%s): %d step(s) imported, %d already there.\n", name, formatName(check.format), im.imported, im.replayed)
+		fmt.Fprintf(f.IO.Out, "%s (%s): %d step(s) imported, %d already there.\n", name, formatName(check.format), im.imported, im.replayed+im.skipped)
 	}
 	return nil
 }
@@ -230,13 +244,15 @@ type importer struct {
 	c        *client.Client
 	name     string
 	bar      *progressbar.ProgressBar
+	opts     client.BatchOptions
 	imported int // stored now
 	replayed int // stored by an earlier run
+	skipped  int // identical to stored steps
 }
 
 // send sends one batch under a key derived from its lines and steps.
 func (im *importer) send(ctx context.Context, batch []model.StepInput, lines []int) error {
-	res, err := im.c.SendBatch(ctx, importKey(lines[0], lines[len(lines)-1], batch), batch)
+	res, err := im.c.SendBatchWith(ctx, importKey(lines[0], lines[len(lines)-1], batch), batch, im.opts)
 	if err != nil {
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && len(apiErr.Rows) > 0 {
@@ -255,7 +271,8 @@ func (im *importer) send(ctx context.Context, batch []model.StepInput, lines []i
 	if res.Replayed {
 		im.replayed += len(batch)
 	} else {
-		im.imported += len(batch)
+		im.imported += len(batch) - len(res.Skipped)
+		im.skipped += len(res.Skipped)
 	}
 	if im.bar != nil {
 		_ = im.bar.Add(len(batch))
@@ -283,7 +300,7 @@ func (im *importer) stopped(err error) error {
 		todo = "fix the file and run the command again"
 	}
 	return fmt.Errorf("%s; import stopped after %d step(s) imported and %d already there: %s (the batches already stored are recognised, not stored twice)",
-		message(err), im.imported, im.replayed, todo)
+		message(err), im.imported, im.replayed+im.skipped, todo)
 }
 
 // importKey is the idempotency key of the batch of lines first to last:

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,6 +344,49 @@ func TestImportServerRefusal(t *testing.T) {
 	}
 }
 
+// TestImportOverlappingExports: an export imported, then another export
+// that holds it and more (our own NDJSON, from a list of the server: ids
+// and receipt times differ), stores only the new steps; --no-dedupe stores
+// every row.
+func TestImportOverlappingExports(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	all := strings.Split(strings.TrimSuffix(originalExport(12), "\n"), "\n")
+	first := writeFile(t, "first.csv", strings.Join(all[:9], "\n")+"\n") // 8 rows
+	h.mustRun(false, "import", first)
+	// The server's own export of what it holds, with 4 more rows: other
+	// batches, other keys, and ids and receipt times of the server's.
+	listed := h.mustRun(false, "list", "-o", "ndjson").stdout
+	more := writeFile(t, "more.csv", "component,version,owner,status,ts\n"+strings.Join(all[9:], "\n")+"\n")
+	h.mustRun(false, "import", more)
+	h2 := newHarness(t)
+	h2.mustRun(false, "import", more)
+	both := writeFile(t, "both.ndjson", listed+h2.mustRun(false, "list", "-o", "ndjson").stdout)
+	r := h.mustRun(false, "import", "--batch-size", "5", both)
+	if want := both + " (NDJSON export): 0 step(s) imported, 12 already there.\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	if n := len(h.stored()); n != 12 {
+		t.Errorf("%d steps stored after importing an overlapping export, want 12", n)
+	}
+	// The same rows in another file: another batch, stored again only
+	// when asked to.
+	rows := slices.Clone(all[1:9])
+	slices.Reverse(rows)
+	again := writeFile(t, "again.csv", all[0]+"\n"+strings.Join(rows, "\n")+"\n")
+	r = h.mustRun(false, "import", again)
+	if want := again + " (original service's CSV): 0 step(s) imported, 8 already there.\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	r = h.mustRun(false, "import", "--no-dedupe", again)
+	if want := again + " (original service's CSV): 8 step(s) imported, 0 already there.\n"; r.stdout != want {
+		t.Errorf("--no-dedupe: stdout %q, want %q", r.stdout, want)
+	}
+	if n := len(h.stored()); n != 20 {
+		t.Errorf("%d steps stored with --no-dedupe, want 20", n)
+	}
+}
+
 // TestImportRevisionAndCommittedAt: both formats carry a step's revision
 // and commit time; a bad commit time is reported on its line.
 func TestImportRevisionAndCommittedAt(t *testing.T) {
@@ -371,5 +415,22 @@ func TestImportRevisionAndCommittedAt(t *testing.T) {
 	r := h.run(false, "import", "-")
 	if r.code != 1 || !strings.Contains(r.stderr, "stdin:2: committed_at: ") {
 		t.Errorf("a bad committed_at: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestImportOwnExportWithRevisions: the server's own export, revision and
+// commit time included, imported back is recognised row by row.
+func TestImportOwnExportWithRevisions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun(false, "import", "-q", writeFile(t, "steps.csv", "component,version,owner,status,ts,revision,committed_at\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00.123456,9f1c2e7,2025-11-20 08:00:00.500000\n"+
+		"api,1.0,ana,finished,2025-11-20 09:07:00,,\n"))
+	for _, format := range []string{"ndjson", "csv"} {
+		export := writeFile(t, "export."+format, h.mustRun(false, "list", "-o", format).stdout)
+		r := h.mustRun(false, "import", export)
+		if !strings.HasSuffix(r.stdout, ": 0 step(s) imported, 2 already there.\n") || len(h.stored()) != 2 {
+			t.Errorf("%s export imported back: %q, %d stored", format, r.stdout, len(h.stored()))
+		}
 	}
 }

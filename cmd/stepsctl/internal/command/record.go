@@ -19,6 +19,7 @@ type RecordOptions struct {
 	Factory *Factory
 
 	Input   model.StepInput
+	Commit  CommitOptions
 	Time    string
 	Quiet   bool
 	NoSpool bool
@@ -39,7 +40,9 @@ flush", delivers it, once. With --no-spool, record fails (exit 1) instead.
 
 ` + tokenRefusedHelp + `
 
-Any other record the server refuses (4xx: a bad value) fails (exit 1).`
+Any other record the server refuses (4xx: a bad value) fails (exit 1).
+
+` + commitHelp
 
 // tokenRefusedHelp is the one rule for a refused token in deploy scripts,
 // shown in the help of record and run alike.
@@ -62,7 +65,10 @@ const recordExample = `  # In a deploy script, at each step
   stepsctl record --component api --version 1.4.2 --status build --no-spool
 
   # Print the stored step as JSON
-  stepsctl record --component api --version 1.4.2 --status build -o json`
+  stepsctl record --component api --version 1.4.2 --status build -o json
+
+  # Name the commit deployed by hand (outside its git work tree)
+  stepsctl record --component api --version 1.4.2 --status build --revision 9f1c2e7d4b3a --committed-at "2026-03-01 13:40:00"`
 
 // NewCmdRecord returns the record command. runF replaces recordRun in
 // tests of flag parsing.
@@ -93,6 +99,7 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 	fl.StringVar(&opts.Time, "time", "", "when the step happened, if not now: a datetime or a span back from now (90m, 2h)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success")
 	fl.BoolVar(&opts.NoSpool, "no-spool", false, "fail instead of spooling when the server cannot be reached")
+	addCommitFlags(fl, &opts.Commit)
 	output.AddFormatFlag(cmd, &opts.Output)
 	return cmd
 }
@@ -113,6 +120,9 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		if in.Time, err = model.ParseSinceAt("time", opts.Time, f.Now()); err != nil {
 			return &UsageError{Err: err}
 		}
+	}
+	if err := opts.Commit.fill(ctx, f, &in); err != nil {
+		return err
 	}
 	if err := in.Validate(); err != nil {
 		var merr *model.Error
@@ -209,8 +219,11 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 
 // flagOf maps a model field name to the record flag that sets it.
 func flagOf(field string) string {
-	if field == "environment" {
+	switch field {
+	case "environment":
 		return "env"
+	case "committed_at":
+		return "committed-at"
 	}
 	return field
 }

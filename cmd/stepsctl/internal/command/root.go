@@ -43,6 +43,9 @@ Configuration, highest precedence first:
   defaults            server http://localhost:8080, timeout 30s,
                       spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl)
 
+STEPSCTL_DEBUG=1 prints on stderr what stepsctl does quietly (why a record
+carries no revision from git).
+
 Exit codes:
   0  success (an empty list, and a record kept in the spool, are successes)
   1  failure: the server refused the request or could not be reached,
@@ -144,8 +147,10 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdList(f, nil),
 		NewCmdFlush(f, nil),
 		NewCmdDeployments(f, nil),
+		NewCmdWatch(f, nil),
 		NewCmdStats(f, nil),
 		NewCmdChanges(f, nil),
+		NewCmdDORA(f, nil),
 		NewCmdRun(f, nil),
 		NewCmdImport(f, nil),
 		NewCmdVersion(f),

@@ -42,6 +42,7 @@ type RunOptions struct {
 	Factory *Factory
 
 	Input      model.StepInput // Status is the step's name
+	Commit     CommitOptions
 	Final      bool
 	FailStatus string
 	// FailStatusSet says --fail-status was given: it is recorded as it is,
@@ -90,7 +91,9 @@ record that fails (refused for a bad value) is only a warning on stderr.
 Only a mistake in stepsctl's own flags stops CMD from running (exit 2). Put
 stepsctl's flags before CMD; "--" before CMD is optional.
 
-` + tokenRefusedHelp
+` + tokenRefusedHelp + `
+
+` + commitHelp + ` The three records of a run carry the same.`
 
 const runExample = `  # A deploy script: each step timed by the command that does it
   stepsctl run --component api --version "$VERSION" --env production --step build -- make build
@@ -148,6 +151,7 @@ func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra
 	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
 	fl.BoolVar(&opts.Final, "final", false, "the deploy's last step: record \"finished\" when CMD succeeds, ending the deployment")
 	fl.StringVar(&opts.FailStatus, "fail-status", DefaultFailStatus, "status recorded when CMD fails: a failure status that ends the deployment")
+	addCommitFlags(fl, &opts.Commit)
 	return cmd
 }
 
@@ -193,6 +197,10 @@ func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
+	// Before CMD runs, which may move HEAD (a checkout).
+	if err := opts.Commit.fill(ctx, opts.Factory, &opts.Input); err != nil {
+		return err
+	}
 	rs, err := opts.steps(opts.Factory)
 	if err != nil {
 		return err

@@ -69,13 +69,18 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 }
 
 // Outcome says how a deployment went, for a person: "success", "failure",
-// "in progress", or "in progress, stuck".
+// "in progress", or "in progress, stuck"; in progress with an ETA, the
+// time left: "in progress, ETA 1m45s".
 func Outcome(d model.Deployment) string {
+	eta := ""
+	if d.ETASeconds != nil && d.Outcome == model.OutcomeInProgress {
+		eta = ", ETA " + model.HumanDuration(*d.ETASeconds)
+	}
 	switch {
 	case d.Outcome == model.OutcomeInProgress && d.Stuck:
-		return "in progress, stuck"
+		return "in progress, stuck" + eta
 	case d.Outcome == model.OutcomeInProgress:
-		return "in progress"
+		return "in progress" + eta
 	}
 	return d.Outcome
 }
@@ -109,6 +114,10 @@ func deploymentJSON(d model.Deployment) ([]byte, error) {
 	if d.FinishedAt != nil {
 		t := d.FinishedAt.UTC()
 		d.FinishedAt = &t
+	}
+	if d.ExpectedFinishAt != nil {
+		t := d.ExpectedFinishAt.UTC()
+		d.ExpectedFinishAt = &t
 	}
 	steps := make([]model.Phase, len(d.Steps))
 	for i, p := range d.Steps {

@@ -196,22 +196,32 @@ func Bar(v, top float64, width int, unicode bool) string {
 // Sparkline draws the p50 of each bucket as one of ▁▂▃▄▅▆▇█, from the
 // lowest p50 to the highest; a bucket without deployments is a space.
 func Sparkline(buckets []model.BucketStats) string {
+	values := make([]*float64, len(buckets))
+	for i, b := range buckets {
+		values[i] = b.P50Seconds
+	}
+	return SparklineOf(values)
+}
+
+// SparklineOf draws each value as one of ▁▂▃▄▅▆▇█, from the lowest to the
+// highest; a nil value is a space, and equal values are all ▅.
+func SparklineOf(values []*float64) string {
 	levels := []rune("▁▂▃▄▅▆▇█")
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, b := range buckets {
-		if b.P50Seconds != nil {
-			lo, hi = min(lo, *b.P50Seconds), max(hi, *b.P50Seconds)
+	for _, v := range values {
+		if v != nil {
+			lo, hi = min(lo, *v), max(hi, *v)
 		}
 	}
 	var sb strings.Builder
-	for _, b := range buckets {
+	for _, v := range values {
 		switch {
-		case b.P50Seconds == nil:
+		case v == nil:
 			sb.WriteRune(' ')
 		case hi == lo:
 			sb.WriteRune(levels[len(levels)/2])
 		default:
-			i := int(math.Round((*b.P50Seconds - lo) / (hi - lo) * float64(len(levels)-1)))
+			i := int(math.Round((*v - lo) / (hi - lo) * float64(len(levels)-1)))
 			sb.WriteRune(levels[i])
 		}
 	}

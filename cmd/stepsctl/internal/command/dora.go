@@ -1,0 +1,146 @@
+package command
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// DORAOptions are the dependencies and flags of dora.
+type DORAOptions struct {
+	Factory *Factory
+
+	Filter      model.Filter      // component, environment
+	DORA        model.DORAOptions // bucket, sprint length
+	Since       string
+	Until       string
+	SprintStart string
+	Output      string
+}
+
+// doraFormats are the formats dora prints: the server renders JSON and
+// CSV itself.
+var doraFormats = []string{string(output.Table), string(output.JSON), string(output.CSV)}
+
+const doraLong = `Show the DORA four keys, each with its performance band and a sparkline
+of it over the period (its latest 60 buckets at most), from the recorded
+deployments:
+
+  deployment frequency    successful deployments per day of the period
+  change failure rate     failed deployments out of finished ones
+  time to restore         from the end of a failed deployment to the end of
+                          the next successful one of the same component and
+                          environment: p50 and p90, and the failures not
+                          yet restored
+  lead time for changes   from the commit time (committed_at) to the end of
+                          a successful deployment: p50 and p90, over the
+                          deployments that carry one (their share is shown)
+
+Deployments are grouped by when they started, per day, week, month or
+sprint (--by, the sprint calendar as in "stepsctl stats"), and a restore
+counts in the bucket of its failure. Deployments in progress are not
+counted. The period runs from --since (else the first deployment's bucket)
+to --until (else now), so quiet days count in the frequency.
+
+Bands, from the 2023 Accelerate State of DevOps Report (DORA), made
+contiguous as Apache DevLake does:
+
+               elite          high            medium           low
+  frequency    ≥ 1 a day      ≥ 1 a week      ≥ 1 in 31 days   less
+  failures     ≤ 5 %          ≤ 10 %          ≤ 15 %           more
+  restore      < 1 hour       < 1 day         < 1 week         more
+  lead time    < 1 day        < 1 week        < 30 days        more
+
+Time to restore and lead time are banded by their p50. A key that cannot
+be computed (no deployment, no restore, no commit time) shows "-".
+
+-o json and -o csv print the server's JSON and CSV as they are (the CSV
+has a row per bucket and a last overall row).`
+
+const doraExample = `  # The four keys of api in production, month by month since January
+  stepsctl dora --component api --env production --since 2026-01-01 --by month
+
+  # Every component, the last 90 days, per sprint
+  stepsctl dora --since 90d --by sprint
+
+  # The bands only, for a dashboard
+  stepsctl dora --since 90d -o json | jq '.overall.bands'
+
+  # Per week, into a spreadsheet
+  stepsctl dora --since 2026-01-01 -o csv > dora.csv`
+
+// NewCmdDORA returns the dora command. runF replaces doraRun in tests of
+// flag parsing.
+func NewCmdDORA(f *Factory, runF func(context.Context, *DORAOptions) error) *cobra.Command {
+	opts := &DORAOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:     "dora [--component C] [--env E] [--since T] [--until T] [--by day|week|month|sprint] [-o table|json|csv] [flags]",
+		Aliases: []string{"four-keys"},
+		Short:   "Show the DORA four keys with their bands",
+		Long:    doraLong,
+		Example: doraExample,
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("sprint-days") && opts.DORA.SprintDays == 0 {
+				opts.DORA.SprintDays = -1 // 0 is not a length; unset means "the configured one"
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return doraRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Filter.Component, "component", "", "only this component")
+	fl.StringVar(&opts.Filter.Environment, "env", "", "only this environment")
+	fl.StringVar(&opts.Since, "since", "", "only deployments started at or after: a datetime or a span (90m, 36h, 7d); the period's start")
+	fl.StringVar(&opts.Until, "until", "", "only deployments started at or before: a datetime or a span (90m, 36h, 7d); the period's end (default now)")
+	fl.StringVar(&opts.DORA.Bucket, "by", model.DefaultBucket, "bucket: day, week, month or sprint")
+	fl.IntVar(&opts.DORA.SprintDays, "sprint-days", 0, "sprint length in days (default: config sprint.days, else the server's calendar)")
+	fl.StringVar(&opts.SprintStart, "sprint-start", "", "first day of any sprint, YYYY-MM-DD (default: config sprint.start, else the server's calendar)")
+	output.AddFormatFlagOf(cmd, &opts.Output, doraFormats...)
+	_ = cmd.RegisterFlagCompletionFunc("by", cobra.FixedCompletions([]string{model.BucketDay, model.BucketWeek, model.BucketMonth, model.BucketSprint}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func doraRun(ctx context.Context, opts *DORAOptions) error {
+	f := opts.Factory
+	format, err := output.ParseFormatOf(opts.Output, doraFormats...)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	filter, err := listFilter(opts.Filter, opts.Since, opts.Until, f.Now(), "deployment")
+	if err != nil {
+		return err
+	}
+	// The sprint calendar is the one stats use: flags, else config, else
+	// the server's.
+	cal := model.StatsOptions{Bucket: opts.DORA.Bucket, SprintDays: opts.DORA.SprintDays}
+	if err := sprintCalendar(&cal, opts.SprintStart, f.Config); err != nil {
+		return err
+	}
+	do := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart}
+	check := do
+	if err := check.Validate(); err != nil {
+		return statsUsageError(err)
+	}
+
+	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
+	c, err := f.Client()
+	if err != nil {
+		return err
+	}
+
+	if format != output.Table {
+		return c.WriteDORA(ctx, f.IO.Out, filter, do, string(format))
+	}
+	d, err := c.DORA(ctx, filter, do)
+	if err != nil {
+		return err
+	}
+	o := output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc}
+	return output.WriteDORA(f.IO.Out, o, check.Bucket, d)
+}

@@ -1,0 +1,139 @@
+package command_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// doraHistory stores the history of pkg/model's TestDORAHandComputed: in
+// the two weeks from November 2, 2026, api and web deploy 9 times to
+// production, 4 fail, one failure is never restored, and 3 of the 5
+// successes carry a commit time (recorded through the API with the steps).
+func doraHistory(t *testing.T, h *harness) {
+	t.Helper()
+	day := func(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, time.UTC) }
+	var none time.Time
+	var ins []model.StepInput
+	for _, d := range []struct {
+		component, version string
+		start, end         time.Time
+		status             string
+		committed          time.Time
+	}{
+		{"api", "1.0.0", day(2, 10, 0), day(2, 10, 10), "deployed", day(2, 9, 10)},
+		{"api", "1.0.1", day(3, 10, 0), day(3, 10, 10), "failed", none},
+		{"api", "1.0.2", day(3, 11, 0), day(3, 11, 10), "deployed", none},
+		{"api", "1.0.3", day(4, 10, 0), day(4, 10, 20), "deployed", day(3, 10, 20)},
+		{"api", "1.0.4", day(5, 10, 0), day(5, 10, 10), "failed", none},
+		{"api", "1.0.5", day(9, 10, 0), day(9, 10, 10), "deployed", day(9, 10, 30)},
+		{"api", "1.0.6", day(10, 10, 0), day(10, 10, 10), "failed", none},
+		{"web", "2.0.0", day(2, 12, 0), day(2, 12, 30), "failed", none},
+		{"web", "2.0.1", day(2, 13, 0), day(2, 13, 30), "deployed", day(2, 12, 0)},
+		{"web", "2.0.2", day(10, 9, 0), none, "", none},
+	} {
+		in := model.StepInput{Component: d.component, Version: d.version, Owner: "ana", Status: "build",
+			Environment: "production", Time: d.start, CommittedAt: d.committed}
+		ins = append(ins, in)
+		if d.status != "" {
+			in.Status, in.Time = d.status, d.end
+			ins = append(ins, in)
+		}
+	}
+	h.server.Set(day(20, 0, 0))
+	h.cli.Set(day(20, 0, 0))
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDORA(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	doraHistory(t, h)
+
+	t.Run("the keys with their bands and sparklines", func(t *testing.T) {
+		r := h.mustRun(false, "dora", "--since", "2026-11-02", "--until", "2026-11-15")
+		want := `DORA four keys, 2026-11-02 to 2026-11-15: 9 finished deployments
+
+KEY                    VALUE                      BAND   BY WEEK
+deployment frequency   2.5 a week (5 in 14 days)  high   █▁
+change failure rate    44.4 % (4 of 9)            low    ▁█
+time to restore        p50 1h00m, p90 3d05h       high   ▅
+lead time for changes  p50 1h30m, p90 19h30m      elite  ▅
+
+1 failure not yet restored. Lead time from 3 of 5 successful deployments (60 %) carrying a commit time.
+Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).
+`
+		if r.stdout != want {
+			t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+		}
+	})
+	for _, format := range []string{"json", "csv"} {
+		t.Run("-o "+format+" is the server's", func(t *testing.T) {
+			r := h.mustRun(false, "dora", "--component", "api", "--since", "2026-11-02", "--by", "day", "-o", format)
+			want := h.serverSays(t, "/v1/dora?component=api&since=2026-11-02&bucket=day&format="+format)
+			if r.stdout != want || want == "" {
+				t.Errorf("stepsctl:\n%s\nserver:\n%s", r.stdout, want)
+			}
+		})
+	}
+	t.Run("nothing found", func(t *testing.T) {
+		r := h.mustRun(false, "dora", "--component", "none")
+		if r.stdout != "No finished deployments in this range.\n" {
+			t.Errorf("stdout %q", r.stdout)
+		}
+	})
+	t.Run("usage errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"dora", "--by", "year"}, "--by must be day, week, month or sprint"},
+			{[]string{"dora", "--sprint-days", "0"}, "--sprint-days"},
+			{[]string{"dora", "--since", "yesterday-ish"}, "since"},
+			{[]string{"dora", "--version", "1"}, "unknown flag: --version"},
+			{[]string{"dora", "-o", "ndjson"}, `invalid output format "ndjson": use one of table, json, csv`},
+		} {
+			r := h.run(false, tc.args...)
+			if first, _, _ := strings.Cut(r.stderr, "\n"); r.code != 2 || !strings.Contains(first, tc.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, r.code, first, tc.want)
+			}
+		}
+	})
+	t.Run("help cites the thresholds", func(t *testing.T) {
+		r := h.mustRun(false, "dora", "--help")
+		for _, want := range []string{"2023 Accelerate State of DevOps Report", "< 1 hour", "stepsctl dora --component api"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("help lacks %q", want)
+			}
+		}
+	})
+}
+
+func TestDORAFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cli  string
+		want command.DORAOptions
+	}{
+		{cli: "", want: command.DORAOptions{DORA: model.DORAOptions{Bucket: "week"}, Output: "table"}},
+		{
+			cli: "--component api --env prod --since 90d --until 2026-03-01 --by sprint --sprint-days 10 --sprint-start 2026-01-05 -o csv",
+			want: command.DORAOptions{Filter: model.Filter{Component: "api", Environment: "prod"},
+				DORA: model.DORAOptions{Bucket: "sprint", SprintDays: 10}, Since: "90d", Until: "2026-03-01", SprintStart: "2026-01-05", Output: "csv"},
+		},
+	} {
+		t.Run(tc.cli, func(t *testing.T) {
+			checkParsed(t, command.NewCmdDORA, tc.cli, func(o *command.DORAOptions) { o.Factory = nil }, tc.want)
+		})
+	}
+}

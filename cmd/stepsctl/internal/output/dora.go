@@ -1,0 +1,137 @@
+package output
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// WriteDORA prints the four keys for a person: one row per key with its
+// value over the whole period, its band and a sparkline of it over the
+// buckets of size bucket (oldest left; a space where it cannot be
+// computed), then what
+// the figures rest on:
+//
+//	KEY                    VALUE                  BAND   BY WEEK
+//	deployment frequency   2.5 a week (5 in 14 days)  high   █▁
+//	change failure rate    44.4 % (4 of 9)        low    ▁█
+//	time to restore        p50 1h00m, p90 3d05h   high   █
+//	lead time for changes  p50 1h30m, p90 19h30m  elite  █
+func WriteDORA(w io.Writer, o Options, bucket string, d model.DORA) error {
+	o = defaults(o)
+	var buf bytes.Buffer
+	all := d.Overall
+	if all.Start == nil || (all.Deployments == 0 && len(d.Buckets) == 0) {
+		fmt.Fprintln(&buf, "No finished deployments in this range.")
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	days := all.End.Sub(*all.Start).Hours() / 24
+	fmt.Fprintf(&buf, "DORA four keys, %s to %s: %s\n\n", all.Start.UTC().Format(time.DateOnly),
+		all.End.Add(-time.Microsecond).UTC().Format(time.DateOnly), countOf(all.Deployments, "finished deployment"))
+
+	// A sparkline of a thousand days would wrap every line: the latest
+	// doraSparkMax buckets are drawn, and the header says so.
+	shown := d.Buckets[max(0, len(d.Buckets)-doraSparkMax):]
+	series := func(pick func(model.DORAFigures) *float64) string {
+		values := make([]*float64, len(shown))
+		for i, b := range shown {
+			values[i] = pick(b.DORAFigures)
+		}
+		return SparklineOf(values)
+	}
+	band := func(b model.DORABand) string {
+		if b == "" {
+			return "-"
+		}
+		return string(b)
+	}
+	successes := all.Deployments - all.FailedDeployments
+	freq := "-"
+	if v := all.DeploymentFrequencyPerDay; v != nil {
+		freq = fmt.Sprintf("%s (%d in %s)", Frequency(*v), successes, dayCount(days))
+	}
+	cfr := "-"
+	if v := all.ChangeFailureRatePercent; v != nil {
+		cfr = fmt.Sprintf("%.1f %% (%d of %d)", *v, all.FailedDeployments, all.Deployments)
+	}
+	pair := func(p50, p90 *float64) string {
+		if p50 == nil {
+			return "-"
+		}
+		return "p50 " + seconds(p50) + ", p90 " + seconds(p90)
+	}
+	rows := [][]string{
+		{"deployment frequency", freq, band(all.Bands.DeploymentFrequency),
+			series(func(f model.DORAFigures) *float64 { return f.DeploymentFrequencyPerDay })},
+		{"change failure rate", cfr, band(all.Bands.ChangeFailureRate),
+			series(func(f model.DORAFigures) *float64 { return f.ChangeFailureRatePercent })},
+		{"time to restore", pair(all.TimeToRestoreP50Seconds, all.TimeToRestoreP90Seconds), band(all.Bands.TimeToRestore),
+			series(func(f model.DORAFigures) *float64 { return f.TimeToRestoreP50Seconds })},
+		{"lead time for changes", pair(all.LeadTimeP50Seconds, all.LeadTimeP90Seconds), band(all.Bands.LeadTime),
+			series(func(f model.DORAFigures) *float64 { return f.LeadTimeP50Seconds })},
+	}
+	by := "BY " + strings.ToUpper(bucket)
+	if len(shown) < len(d.Buckets) {
+		by += fmt.Sprintf(", LAST %d", len(shown))
+	}
+	var table bytes.Buffer
+	if err := renderTable(&table, []string{"KEY", "VALUE", "BAND", by}, rows); err != nil {
+		return err
+	}
+	for line := range strings.Lines(table.String()) {
+		buf.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	buf.WriteByte('\n')
+	var notes []string
+	switch n := all.UnrestoredFailures; n {
+	case 0:
+	case 1:
+		notes = append(notes, "1 failure not yet restored.")
+	default:
+		notes = append(notes, fmt.Sprintf("%d failures not yet restored.", n))
+	}
+	if v := all.LeadTimeCoveragePercent; v != nil {
+		with := int(*v/100*float64(successes) + 0.5)
+		notes = append(notes, fmt.Sprintf("Lead time from %d of %d successful deployments (%.0f %%) carrying a commit time.", with, successes, *v))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(&buf, strings.Join(notes, " "))
+	}
+	fmt.Fprintln(&buf, "Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).")
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// doraSparkMax is the most buckets a sparkline of WriteDORA draws.
+const doraSparkMax = 60
+
+// Frequency says a rate per day as people count deploys: "3.2 a day",
+// "2.5 a week", "0.8 a month" (of 30 days).
+func Frequency(perDay float64) string {
+	switch {
+	case perDay == 0:
+		return "none"
+	case perDay >= 1:
+		return fmt.Sprintf("%.1f a day", perDay)
+	case perDay*7 >= 1:
+		return fmt.Sprintf("%.1f a week", perDay*7)
+	}
+	return fmt.Sprintf("%.1f a month", perDay*30)
+}
+
+// dayCount says a number of days: "14 days", "9.5 days", "1 day".
+func dayCount(days float64) string {
+	switch {
+	case days == 1:
+		return "1 day"
+	case days == math.Trunc(days):
+		return fmt.Sprintf("%.0f days", days)
+	}
+	return fmt.Sprintf("%.1f days", days)
+}

@@ -1,0 +1,59 @@
+package output_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+func running(component string, seconds float64) output.WatchRow {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	return output.WatchRow{Deployment: model.Deployment{Component: component, Version: "1", Environment: "prod", Owner: "ana",
+		StartedAt: t0, DurationSeconds: seconds, Outcome: model.OutcomeInProgress, Steps: []model.Phase{{Status: "build", Time: t0}}}}
+}
+
+// A frame never outgrows the terminal: lines cut to its width, rows past
+// its height counted on a last line.
+func TestWatchFrameFitsTheTerminal(t *testing.T) {
+	var rows []output.WatchRow
+	for range 10 {
+		rows = append(rows, running("api", 30))
+	}
+	lines := output.WatchFrame("title", rows, 40, 6, false)
+	if len(lines) != 6 || lines[5] != "… 7 more" {
+		t.Fatalf("frame of height 6:\n%s", strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 40 {
+			t.Errorf("line of %d cells: %q", n, l)
+		}
+	}
+}
+
+// No recorded value can send the terminal a control sequence.
+func TestWatchFrameNeutralisesControlCharacters(t *testing.T) {
+	lines := output.WatchFrame("title", []output.WatchRow{running("evil\x1b[2Jname\r", 5)}, 0, 0, false)
+	frame := strings.Join(lines, "\n")
+	if strings.ContainsAny(frame, "\x1b\r") || !strings.Contains(frame, "evil?[2Jname?") {
+		t.Errorf("frame: %q", frame)
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	for _, c := range []struct {
+		f    float64
+		want string
+	}{
+		{0, "░░░░░░░░░░   0%"},
+		{0.55, "██████░░░░  55%"},
+		{1.7, "██████████ 100%"},
+		{-1, "░░░░░░░░░░   0%"},
+	} {
+		if got := output.ProgressBar(c.f, 10); got != c.want {
+			t.Errorf("ProgressBar(%v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,455 @@
+package model
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// The DORA four keys, computed from the deployments in one pass:
+//
+//   - deployment frequency: successful deployments per day of the period;
+//   - change failure rate: failed deployments out of finished ones;
+//   - time to restore: from the end of a failed deployment to the end of
+//     the next successful deployment of the same component and environment
+//     (each failure its own restore; a success ending at the same instant
+//     restores it in 0 s). A failure with no later success among the
+//     deployments read is unrestored;
+//   - lead time for changes: from committed_at to the end of a successful
+//     deployment carrying a commit time; a commit time after the end is a
+//     clock error and counts as no commit time.
+//
+// A deployment belongs to the bucket of its start, as in stats, and so
+// does its restore, however late it comes. Deployments in progress are not
+// finished: they are counted nowhere. A figure that cannot be computed (no
+// deployment to divide by, no restore, no commit time) is nil, never 0.
+//
+// Memory: per bucket, counts and the restore and lead times (one float
+// each, for their percentiles, as stats keep durations); per component and
+// environment, the end of each finished deployment and whether it failed
+// (24 bytes). The deployments themselves are not kept, so the order the
+// store reads them in does not matter.
+
+// DORA performance bands.
+const (
+	BandElite  = "elite"
+	BandHigh   = "high"
+	BandMedium = "medium"
+	BandLow    = "low"
+)
+
+// The band thresholds, from the 2023 Accelerate State of DevOps Report
+// (DORA, Google Cloud), made contiguous as Apache DevLake does: the report's
+// clusters overlap, and a team between two of them needs one answer.
+// Durations are compared as [lower, upper): a value exactly at a threshold
+// is in the slower band ("less than one hour" is elite); frequency and
+// failure rate exactly at a threshold are in the better band ("at least
+// once a day", "0–5 %").
+const (
+	// Deployment frequency, successful deployments per day: elite at least
+	// daily, high at least weekly, medium at least monthly (once in 31
+	// days, so one deploy in any calendar month is monthly), low less.
+	DORAFrequencyElite  = 1.0
+	DORAFrequencyHigh   = 1.0 / 7
+	DORAFrequencyMedium = 1.0 / 31
+	// Change failure rate, percent: elite ≤ 5, high ≤ 10, medium ≤ 15.
+	DORAFailureRateElite  = 5.0
+	DORAFailureRateHigh   = 10.0
+	DORAFailureRateMedium = 15.0
+	// Time to restore (median), seconds: elite under an hour, high under a
+	// day, medium under a week.
+	DORARestoreElite  = 3600.0
+	DORARestoreHigh   = 86400.0
+	DORARestoreMedium = 7 * 86400.0
+	// Lead time for changes (median), seconds: elite under a day, high
+	// under a week, medium under 30 days.
+	DORALeadTimeElite  = 86400.0
+	DORALeadTimeHigh   = 7 * 86400.0
+	DORALeadTimeMedium = 30 * 86400.0
+)
+
+// DORABand is a performance band: elite, high, medium or low; "" (JSON
+// null) when its figure cannot be computed.
+type DORABand string
+
+// MarshalJSON writes the empty band as null.
+func (b DORABand) MarshalJSON() ([]byte, error) {
+	if b == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(b))
+}
+
+// DORABands are the band of each key.
+type DORABands struct {
+	DeploymentFrequency DORABand `json:"deployment_frequency"`
+	ChangeFailureRate   DORABand `json:"change_failure_rate"`
+	TimeToRestore       DORABand `json:"time_to_restore"`
+	LeadTime            DORABand `json:"lead_time"`
+}
+
+// DORAFigures are the four keys over a period. Pointers are nil (JSON
+// null) when the figure cannot be computed.
+type DORAFigures struct {
+	// Deployments counts finished deployments, FailedDeployments the
+	// failed ones among them.
+	Deployments               int      `json:"deployments"`
+	FailedDeployments         int      `json:"failed_deployments"`
+	DeploymentFrequencyPerDay *float64 `json:"deployment_frequency_per_day"`
+	ChangeFailureRatePercent  *float64 `json:"change_failure_rate_percent"`
+	TimeToRestoreP50Seconds   *float64 `json:"time_to_restore_p50_seconds"`
+	TimeToRestoreP90Seconds   *float64 `json:"time_to_restore_p90_seconds"`
+	// UnrestoredFailures counts the failures with no later success.
+	UnrestoredFailures int      `json:"unrestored_failures"`
+	LeadTimeP50Seconds *float64 `json:"lead_time_p50_seconds"`
+	LeadTimeP90Seconds *float64 `json:"lead_time_p90_seconds"`
+	// LeadTimeCoveragePercent is the share of successful deployments that
+	// carry a usable commit time.
+	LeadTimeCoveragePercent *float64  `json:"lead_time_coverage_percent"`
+	Bands                   DORABands `json:"bands"`
+}
+
+// DORABucket is the four keys of one bucket, [Start, End).
+type DORABucket struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Gap, when not 0, says this is a run of Gap empty buckets given as
+	// one, as in stats.
+	Gap int `json:"gap,omitempty"`
+	DORAFigures
+}
+
+// DORAOverall is the four keys over the whole period, [Start, End): from
+// since (or the first deployment's bucket) to until (or now). Start and
+// End are nil when there is no period: no since and no deployment.
+type DORAOverall struct {
+	Start *time.Time `json:"start"`
+	End   *time.Time `json:"end"`
+	DORAFigures
+}
+
+// DORA is the answer of GET /v1/dora.
+type DORA struct {
+	Overall DORAOverall  `json:"overall"`
+	Buckets []DORABucket `json:"buckets"`
+}
+
+// DORAOptions shape a DORA request.
+type DORAOptions struct {
+	// Bucket, SprintDays and SprintStart are the calendar, as in stats.
+	Bucket      string
+	SprintDays  int
+	SprintStart time.Time
+	// Since and Until are the request's range (zero: not given); the
+	// frequency is per day of it. Until is inclusive, to the microsecond.
+	Since, Until time.Time
+	// Now ends the period when Until is not given: days without deployments
+	// up to now count in the frequency. Zero ends it with the last
+	// deployment's bucket.
+	Now time.Time
+}
+
+// Validate checks the options and fills in the calendar's defaults.
+func (o *DORAOptions) Validate() error {
+	cal := o.calendar()
+	if err := cal.Validate(); err != nil {
+		return err
+	}
+	o.Bucket, o.SprintDays, o.SprintStart = cal.Bucket, cal.SprintDays, cal.SprintStart
+	if !o.Since.IsZero() && !o.Until.IsZero() && o.Until.Before(o.Since) {
+		return Invalid("until", "until (%s) is before since (%s)", FormatSpreadsheetTime(o.Until), FormatSpreadsheetTime(o.Since))
+	}
+	return nil
+}
+
+// calendar is the options as stats options, whose buckets DORA shares.
+func (o DORAOptions) calendar() StatsOptions {
+	return StatsOptions{Bucket: o.Bucket, SprintDays: o.SprintDays, SprintStart: o.SprintStart, Outcome: "all"}
+}
+
+// doraBucketAcc gathers one bucket.
+type doraBucketAcc struct {
+	deployments, failed, successes, withCommit, unrestored int
+	restores, leads                                        []float64
+}
+
+// doraEnd is a finished deployment as the restore pairing needs it.
+type doraEnd struct {
+	end    int64 // unix nanoseconds
+	bucket int64 // unix seconds of the bucket's start
+	failed bool
+}
+
+type doraSeries struct{ component, environment string }
+
+// DORAAccumulator gathers deployments, in any order, into the four keys.
+type DORAAccumulator struct {
+	opts        DORAOptions
+	cal         StatsOptions
+	buckets     map[int64]*doraBucketAcc // by the start's unix seconds
+	series      map[doraSeries][]doraEnd
+	first, last time.Time // the earliest and latest start seen
+}
+
+// NewDORAAccumulator returns an accumulator for validated options.
+func NewDORAAccumulator(opts DORAOptions) *DORAAccumulator {
+	return &DORAAccumulator{opts: opts, cal: opts.calendar(),
+		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries][]doraEnd{}}
+}
+
+// Add counts a finished deployment.
+func (a *DORAAccumulator) Add(d *Deployment) {
+	if d.Outcome == OutcomeInProgress || d.FinishedAt == nil {
+		return
+	}
+	if a.first.IsZero() || d.StartedAt.Before(a.first) {
+		a.first = d.StartedAt
+	}
+	if d.StartedAt.After(a.last) {
+		a.last = d.StartedAt
+	}
+	b := a.cal.bucketStart(d.StartedAt)
+	acc := a.buckets[b.Unix()]
+	if acc == nil {
+		acc = &doraBucketAcc{}
+		a.buckets[b.Unix()] = acc
+	}
+	acc.deployments++
+	failed := d.Outcome == OutcomeFailure
+	if failed {
+		acc.failed++
+	} else {
+		acc.successes++
+		if c := d.CommittedAt; c != nil && !c.After(*d.FinishedAt) {
+			acc.withCommit++
+			acc.leads = append(acc.leads, d.FinishedAt.Sub(*c).Seconds())
+		}
+	}
+	k := doraSeries{d.Component, d.Environment}
+	a.series[k] = append(a.series[k], doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), failed: failed})
+}
+
+// window is the period of the answer, [from, to), and its first and last
+// buckets; ok is false when there is none (no since and no deployment).
+func (a *DORAAccumulator) window() (from, to, firstB, lastB time.Time, ok bool) {
+	o := a.opts
+	switch {
+	case !o.Since.IsZero():
+		from = o.Since
+	case !a.first.IsZero():
+		from = a.cal.bucketStart(a.first)
+	default:
+		return from, to, firstB, lastB, false
+	}
+	if !a.first.IsZero() && a.first.Before(from) {
+		from = a.cal.bucketStart(a.first)
+	}
+	switch {
+	case !o.Until.IsZero():
+		to = o.Until.Add(time.Microsecond)
+	case !o.Now.IsZero():
+		to = o.Now
+	}
+	if !a.last.IsZero() && !to.After(a.last) {
+		to = a.cal.nextBucket(a.cal.bucketStart(a.last))
+	}
+	if !to.After(from) {
+		to = a.cal.nextBucket(a.cal.bucketStart(from))
+	}
+	return from, to, a.cal.bucketStart(from), a.cal.bucketStart(to.Add(-time.Microsecond)), true
+}
+
+// spans are the buckets of the answer, from the period's first bucket to
+// its last, with long runs of empty ones each given as one span (Gap) as
+// stats give them, so that one deployment back-dated to 1970 costs a gap,
+// not 3,000 weeks; total above MaxStatsBuckets means too many even so.
+func (a *DORAAccumulator) spans() (from, to time.Time, spans []bucketSpan, total int, ok bool) {
+	from, to, first, last, ok := a.window()
+	if !ok {
+		return from, to, nil, 0, false
+	}
+	starts := map[time.Time]*samples{first: nil, last: nil}
+	for b := range a.buckets {
+		starts[time.Unix(b, 0).UTC()] = nil
+	}
+	spans, total = bucketSpans(a.cal, starts)
+	return from, to, spans, total, true
+}
+
+// CheckSize fails with advice when the period spans more than
+// MaxStatsBuckets buckets, runs of empty ones collapsed; call it before
+// Result.
+func (a *DORAAccumulator) CheckSize() error {
+	from, to, _, total, ok := a.spans()
+	if !ok || total <= MaxStatsBuckets {
+		return nil
+	}
+	larger, params := a.cal.largerBuckets()
+	e := Invalid("bucket", "the range runs from %s to %s: more than %d %s buckets with deployments, the most DORA figures are computed over; narrow the range with since= and until=%s",
+		from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly), MaxStatsBuckets, a.cal.Bucket, larger)
+	e.Params = append([]string{"since", "until"}, params...)
+	return e
+}
+
+// Result computes the four keys per bucket and overall.
+func (a *DORAAccumulator) Result() DORA {
+	a.restore()
+	out := DORA{Buckets: []DORABucket{}}
+	from, to, spans, _, ok := a.spans()
+	if !ok {
+		out.Overall.DORAFigures = figures(&doraBucketAcc{}, 0)
+		return out
+	}
+	var all doraBucketAcc
+	for _, sp := range spans {
+		acc := a.buckets[sp.start.Unix()]
+		if acc == nil || sp.gap > 0 {
+			acc = &doraBucketAcc{}
+		}
+		// Days of the bucket within the period: the current week is
+		// measured to now, not to Sunday.
+		lo, hi := sp.start, sp.end
+		if from.After(lo) {
+			lo = from
+		}
+		if to.Before(hi) {
+			hi = to
+		}
+		days := hi.Sub(lo).Hours() / 24
+		out.Buckets = append(out.Buckets, DORABucket{Start: sp.start, End: sp.end, Gap: sp.gap, DORAFigures: figures(acc, days)})
+		all.deployments += acc.deployments
+		all.failed += acc.failed
+		all.successes += acc.successes
+		all.withCommit += acc.withCommit
+		all.unrestored += acc.unrestored
+		all.restores = append(all.restores, acc.restores...)
+		all.leads = append(all.leads, acc.leads...)
+	}
+	from, to = from.UTC(), to.UTC()
+	out.Overall = DORAOverall{Start: &from, End: &to, DORAFigures: figures(&all, to.Sub(from).Hours()/24)}
+	return out
+}
+
+// restore pairs each failure with the next success of its component and
+// environment, into the failure's bucket. It runs once: the series are
+// emptied.
+func (a *DORAAccumulator) restore() {
+	for k, ends := range a.series {
+		slices.SortFunc(ends, func(x, y doraEnd) int {
+			// At the same instant the failure comes first: the success
+			// restores it.
+			return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed))
+		})
+		var pending []doraEnd
+		for _, e := range ends {
+			if e.failed {
+				pending = append(pending, e)
+				continue
+			}
+			for _, f := range pending {
+				acc := a.buckets[f.bucket]
+				acc.restores = append(acc.restores, float64(e.end-f.end)/1e9)
+			}
+			pending = pending[:0]
+		}
+		for _, f := range pending {
+			a.buckets[f.bucket].unrestored++
+		}
+		delete(a.series, k)
+	}
+}
+
+func compareBool(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case x:
+		return 1
+	}
+	return -1
+}
+
+// figures computes the keys of acc over days days (0: no period).
+func figures(acc *doraBucketAcc, days float64) DORAFigures {
+	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored}
+	ptr := func(v float64) *float64 { return &v }
+	if days > 0 {
+		f.DeploymentFrequencyPerDay = ptr(float64(acc.successes) / days)
+	}
+	if acc.deployments > 0 {
+		f.ChangeFailureRatePercent = ptr(float64(acc.failed) / float64(acc.deployments) * 100)
+	}
+	if len(acc.restores) > 0 {
+		s := slices.Sorted(slices.Values(acc.restores))
+		f.TimeToRestoreP50Seconds = ptr(roundMicro(Percentile(s, 50)))
+		f.TimeToRestoreP90Seconds = ptr(roundMicro(Percentile(s, 90)))
+	}
+	if len(acc.leads) > 0 {
+		s := slices.Sorted(slices.Values(acc.leads))
+		f.LeadTimeP50Seconds = ptr(roundMicro(Percentile(s, 50)))
+		f.LeadTimeP90Seconds = ptr(roundMicro(Percentile(s, 90)))
+	}
+	if acc.successes > 0 {
+		f.LeadTimeCoveragePercent = ptr(float64(acc.withCommit) / float64(acc.successes) * 100)
+	}
+	f.Bands = DORABands{
+		DeploymentFrequency: FrequencyBand(f.DeploymentFrequencyPerDay),
+		ChangeFailureRate:   FailureRateBand(f.ChangeFailureRatePercent),
+		TimeToRestore:       RestoreBand(f.TimeToRestoreP50Seconds),
+		LeadTime:            LeadTimeBand(f.LeadTimeP50Seconds),
+	}
+	return f
+}
+
+// FrequencyBand is the band of a deployment frequency per day.
+func FrequencyBand(perDay *float64) DORABand {
+	return bandAtLeast(perDay, DORAFrequencyElite, DORAFrequencyHigh, DORAFrequencyMedium)
+}
+
+// FailureRateBand is the band of a change failure rate in percent.
+func FailureRateBand(percent *float64) DORABand {
+	if percent == nil {
+		return ""
+	}
+	neg := -*percent
+	return bandAtLeast(&neg, -DORAFailureRateElite, -DORAFailureRateHigh, -DORAFailureRateMedium)
+}
+
+// RestoreBand is the band of a median time to restore in seconds.
+func RestoreBand(seconds *float64) DORABand {
+	return bandUnder(seconds, DORARestoreElite, DORARestoreHigh, DORARestoreMedium)
+}
+
+// LeadTimeBand is the band of a median lead time in seconds.
+func LeadTimeBand(seconds *float64) DORABand {
+	return bandUnder(seconds, DORALeadTimeElite, DORALeadTimeHigh, DORALeadTimeMedium)
+}
+
+func bandAtLeast(v *float64, elite, high, medium float64) DORABand {
+	switch {
+	case v == nil:
+		return ""
+	case *v >= elite:
+		return BandElite
+	case *v >= high:
+		return BandHigh
+	case *v >= medium:
+		return BandMedium
+	}
+	return BandLow
+}
+
+func bandUnder(v *float64, elite, high, medium float64) DORABand {
+	switch {
+	case v == nil:
+		return ""
+	case *v < elite:
+		return BandElite
+	case *v < high:
+		return BandHigh
+	case *v < medium:
+		return BandMedium
+	}
+	return BandLow
+}

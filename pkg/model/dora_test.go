@@ -1,0 +1,348 @@
+package model_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// doraAt is a time in the crafted history: day d of November 2026 (the
+// 2nd is a Monday), at hh:mm UTC.
+func doraAt(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, time.UTC) }
+
+func doraDep(component string, start, end time.Time, outcome string, committed *time.Time) *model.Deployment {
+	d := &model.Deployment{Component: component, Version: start.Format("0102-1504"), Environment: "production",
+		Attempt: 1, Owner: "ana", StartedAt: start, Outcome: outcome, CommittedAt: committed}
+	if outcome != model.OutcomeInProgress {
+		d.FinishedAt = &end
+		d.DurationSeconds = end.Sub(start).Seconds()
+	}
+	return d
+}
+
+func tp(t time.Time) *time.Time { return &t }
+
+// doraHistory is a history whose keys are worked out by hand in
+// TestDORAHandComputed.
+func doraHistory() []*model.Deployment {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	return []*model.Deployment{
+		// api, week of the 2nd
+		doraDep("api", doraAt(2, 10, 0), doraAt(2, 10, 10), S, tp(doraAt(2, 9, 10))),  // lead 1 h
+		doraDep("api", doraAt(3, 10, 0), doraAt(3, 10, 10), F, nil),                   // restored by the next, 1 h
+		doraDep("api", doraAt(3, 11, 0), doraAt(3, 11, 10), S, nil),                   // no commit time
+		doraDep("api", doraAt(4, 10, 0), doraAt(4, 10, 20), S, tp(doraAt(3, 10, 20))), // lead 1 day
+		doraDep("api", doraAt(5, 10, 0), doraAt(5, 10, 10), F, nil),                   // restored next week, 4 days later
+		// api, week of the 9th
+		doraDep("api", doraAt(9, 10, 0), doraAt(9, 10, 10), S, tp(doraAt(9, 10, 30))), // commit after the end: no commit time
+		doraDep("api", doraAt(10, 10, 0), doraAt(10, 10, 10), F, nil),                 // never restored
+		// web: its failure is restored by web's success, not api's
+		doraDep("web", doraAt(2, 12, 0), doraAt(2, 12, 30), F, nil),
+		doraDep("web", doraAt(2, 13, 0), doraAt(2, 13, 30), S, tp(doraAt(2, 12, 0))), // lead 1 h 30 m; restores in 1 h
+		doraDep("web", doraAt(10, 9, 0), time.Time{}, model.OutcomeInProgress, nil),  // not finished: counted nowhere
+	}
+}
+
+func doraResult(t *testing.T, opts model.DORAOptions, deps []*model.Deployment) model.DORA {
+	t.Helper()
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewDORAAccumulator(opts)
+	for _, d := range deps {
+		acc.Add(d)
+	}
+	if err := acc.CheckSize(); err != nil {
+		t.Fatal(err)
+	}
+	return acc.Result()
+}
+
+type doraWant struct {
+	deployments, failed, unrestored int
+	freq, cfr, ttr50, ttr90         *float64
+	lt50, lt90, coverage            *float64
+	bands                           [4]string
+}
+
+func checkFigures(t *testing.T, name string, got model.DORAFigures, want doraWant) {
+	t.Helper()
+	eq := func(field string, g, w *float64) {
+		t.Helper()
+		switch {
+		case g == nil && w == nil:
+		case g == nil || w == nil:
+			t.Errorf("%s %s = %v, want %v", name, field, show(g), show(w))
+		case math.Abs(*g-*w) > 1e-9*math.Max(1, math.Abs(*w)):
+			t.Errorf("%s %s = %v, want %v", name, field, *g, *w)
+		}
+	}
+	if got.Deployments != want.deployments || got.FailedDeployments != want.failed || got.UnrestoredFailures != want.unrestored {
+		t.Errorf("%s deployments/failed/unrestored = %d/%d/%d, want %d/%d/%d", name,
+			got.Deployments, got.FailedDeployments, got.UnrestoredFailures, want.deployments, want.failed, want.unrestored)
+	}
+	eq("frequency", got.DeploymentFrequencyPerDay, want.freq)
+	eq("change failure rate", got.ChangeFailureRatePercent, want.cfr)
+	eq("restore p50", got.TimeToRestoreP50Seconds, want.ttr50)
+	eq("restore p90", got.TimeToRestoreP90Seconds, want.ttr90)
+	eq("lead p50", got.LeadTimeP50Seconds, want.lt50)
+	eq("lead p90", got.LeadTimeP90Seconds, want.lt90)
+	eq("coverage", got.LeadTimeCoveragePercent, want.coverage)
+	b := got.Bands
+	if g := [4]string{string(b.DeploymentFrequency), string(b.ChangeFailureRate), string(b.TimeToRestore), string(b.LeadTime)}; g != want.bands {
+		t.Errorf("%s bands = %q, want %q", name, g, want.bands)
+	}
+}
+
+func show(v *float64) any {
+	if v == nil {
+		return "null"
+	}
+	return *v
+}
+
+func f64(v float64) *float64 { return &v }
+
+// DORAHandWeek1 … are the answers for doraHistory over the two weeks from
+// November 2 to 15 (inclusive), worked out by hand:
+//
+// Week of the 2nd: finished api 5 + web 2 = 7, failed 3 (api on the 3rd and
+// 5th, web on the 2nd), successes 4 over 7 days. Restores: api 3rd → 1 h,
+// api 5th 10:10 → 9th 10:10 = 4 days = 345600 s (counted in the failure's
+// week), web → 1 h: sorted 3600, 3600, 345600, p50 3600, p90 at rank 1.8 =
+// 3600 + 0.8 × 342000 = 277200. Leads 3600 (api 2nd), 86400 (api 4th),
+// 5400 (web): sorted 3600, 5400, 86400, p50 5400, p90 = 5400 + 0.8 × 81000
+// = 70200; 3 of 4 successes carry a commit time: 75 %.
+//
+// Week of the 9th: api success (its commit time is after its end: none)
+// and api failure never restored; web's running deployment not counted.
+func TestDORAHandComputed(t *testing.T) {
+	opts := model.DORAOptions{Bucket: model.BucketWeek, Since: doraAt(2, 0, 0),
+		Until: time.Date(2026, 11, 15, 23, 59, 59, 999999000, time.UTC)}
+	got := doraResult(t, opts, doraHistory())
+	if len(got.Buckets) != 2 {
+		t.Fatalf("%d buckets, want 2: %+v", len(got.Buckets), got.Buckets)
+	}
+	if !got.Buckets[0].Start.Equal(doraAt(2, 0, 0)) || !got.Buckets[1].End.Equal(doraAt(16, 0, 0)) {
+		t.Errorf("buckets run %v to %v, want Nov 2 to Nov 16", got.Buckets[0].Start, got.Buckets[1].End)
+	}
+	week1 := doraWant{deployments: 7, failed: 3, unrestored: 0,
+		freq: f64(4.0 / 7), cfr: f64(3.0 / 7 * 100), ttr50: f64(3600), ttr90: f64(277200),
+		lt50: f64(5400), lt90: f64(70200), coverage: f64(75),
+		bands: [4]string{"high", "low", "high", "elite"}} // restore p50 exactly 1 h: high, not elite
+	checkFigures(t, "week 1", got.Buckets[0].DORAFigures, week1)
+	week2 := doraWant{deployments: 2, failed: 1, unrestored: 1,
+		freq: f64(1.0 / 7), cfr: f64(50), coverage: f64(0),
+		bands: [4]string{"high", "low", "", ""}} // one a week exactly: high
+	checkFigures(t, "week 2", got.Buckets[1].DORAFigures, week2)
+	overall := doraWant{deployments: 9, failed: 4, unrestored: 1,
+		freq: f64(5.0 / 14), cfr: f64(4.0 / 9 * 100), ttr50: f64(3600), ttr90: f64(277200),
+		lt50: f64(5400), lt90: f64(70200), coverage: f64(60),
+		bands: [4]string{"high", "low", "high", "elite"}}
+	checkFigures(t, "overall", got.Overall.DORAFigures, overall)
+	if got.Overall.Start == nil || !got.Overall.Start.Equal(doraAt(2, 0, 0)) || got.Overall.End == nil || !got.Overall.End.Equal(doraAt(16, 0, 0)) {
+		t.Errorf("overall runs %v to %v, want Nov 2 to Nov 16", got.Overall.Start, got.Overall.End)
+	}
+
+	t.Run("any order gives the same answer", func(t *testing.T) {
+		deps := doraHistory()
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 5 {
+			r.Shuffle(len(deps), func(i, j int) { deps[i], deps[j] = deps[j], deps[i] })
+			again := doraResult(t, opts, deps)
+			a, _ := json.Marshal(got)
+			b, _ := json.Marshal(again)
+			if string(a) != string(b) {
+				t.Fatalf("shuffled:\n%s\nwant\n%s", b, a)
+			}
+		}
+	})
+
+	t.Run("the current bucket is measured to now", func(t *testing.T) {
+		o := model.DORAOptions{Bucket: model.BucketWeek, Now: doraAt(11, 0, 0)}
+		got := doraResult(t, o, doraHistory())
+		// Week 2 runs from the 9th to now, the 11th: 2 days, 1 success.
+		checkFigures(t, "week 2 to now", got.Buckets[1].DORAFigures, doraWant{deployments: 2, failed: 1, unrestored: 1,
+			freq: f64(0.5), cfr: f64(50), coverage: f64(0), bands: [4]string{"high", "low", "", ""}})
+		if f := got.Overall.DeploymentFrequencyPerDay; f == nil || math.Abs(*f-5.0/9) > 1e-12 {
+			t.Errorf("overall frequency %v, want 5/9 (5 successes from the 2nd to the 11th)", show(f))
+		}
+	})
+
+	t.Run("a restore after the range is not seen", func(t *testing.T) {
+		o := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(5, 0, 0), Until: doraAt(5, 23, 0)}
+		var deps []*model.Deployment
+		for _, d := range doraHistory() {
+			if !d.StartedAt.Before(o.Since) && !d.StartedAt.After(o.Until) {
+				deps = append(deps, d)
+			}
+		}
+		got := doraResult(t, o, deps)
+		if len(got.Buckets) != 1 || got.Overall.UnrestoredFailures != 1 || got.Overall.TimeToRestoreP50Seconds != nil {
+			t.Errorf("got %+v, want one day with its failure unrestored", got)
+		}
+	})
+}
+
+func TestDORANothingToCompute(t *testing.T) {
+	got := doraResult(t, model.DORAOptions{}, nil)
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"overall":{"start":null,"end":null,"deployments":0,"failed_deployments":0,"deployment_frequency_per_day":null,` +
+		`"change_failure_rate_percent":null,"time_to_restore_p50_seconds":null,"time_to_restore_p90_seconds":null,"unrestored_failures":0,` +
+		`"lead_time_p50_seconds":null,"lead_time_p90_seconds":null,"lead_time_coverage_percent":null,` +
+		`"bands":{"deployment_frequency":null,"change_failure_rate":null,"time_to_restore":null,"lead_time":null}},"buckets":[]}`
+	if string(b) != want {
+		t.Errorf("got\n%s\nwant\n%s", b, want)
+	}
+
+	// A range with no deployment deploys 0 times a day: a figure, not null.
+	got = doraResult(t, model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 23, 0)}, nil)
+	if len(got.Buckets) != 2 || got.Overall.DeploymentFrequencyPerDay == nil || *got.Overall.DeploymentFrequencyPerDay != 0 ||
+		got.Overall.Bands.DeploymentFrequency != model.BandLow || got.Overall.ChangeFailureRatePercent != nil {
+		t.Errorf("empty range: %+v", got)
+	}
+}
+
+func TestDORABandEdges(t *testing.T) {
+	const day, week = 86400.0, 7 * 86400.0
+	tests := []struct {
+		name string
+		band func(*float64) model.DORABand
+		v    float64
+		want string
+	}{
+		{"frequency once a day", model.FrequencyBand, 1, "elite"},
+		{"frequency just under once a day", model.FrequencyBand, math.Nextafter(1, 0), "high"},
+		{"frequency once a week", model.FrequencyBand, 1.0 / 7, "high"},
+		{"frequency just under once a week", model.FrequencyBand, math.Nextafter(1.0/7, 0), "medium"},
+		{"frequency once in 31 days", model.FrequencyBand, 1.0 / 31, "medium"},
+		{"frequency just under once in 31 days", model.FrequencyBand, math.Nextafter(1.0/31, 0), "low"},
+		{"frequency zero", model.FrequencyBand, 0, "low"},
+		{"failure rate 0", model.FailureRateBand, 0, "elite"},
+		{"failure rate 5", model.FailureRateBand, 5, "elite"},
+		{"failure rate just over 5", model.FailureRateBand, math.Nextafter(5, 6), "high"},
+		{"failure rate 10", model.FailureRateBand, 10, "high"},
+		{"failure rate just over 10", model.FailureRateBand, math.Nextafter(10, 11), "medium"},
+		{"failure rate 15", model.FailureRateBand, 15, "medium"},
+		{"failure rate just over 15", model.FailureRateBand, math.Nextafter(15, 16), "low"},
+		{"restore just under an hour", model.RestoreBand, math.Nextafter(3600, 0), "elite"},
+		{"restore an hour", model.RestoreBand, 3600, "high"},
+		{"restore a day", model.RestoreBand, day, "medium"},
+		{"restore just under a week", model.RestoreBand, math.Nextafter(week, 0), "medium"},
+		{"restore a week", model.RestoreBand, week, "low"},
+		{"lead just under a day", model.LeadTimeBand, math.Nextafter(day, 0), "elite"},
+		{"lead a day", model.LeadTimeBand, day, "high"},
+		{"lead a week", model.LeadTimeBand, week, "medium"},
+		{"lead just under 30 days", model.LeadTimeBand, math.Nextafter(30*day, 0), "medium"},
+		{"lead 30 days", model.LeadTimeBand, 30 * day, "low"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := tt.v
+			if got := tt.band(&v); string(got) != tt.want {
+				t.Errorf("band(%v) = %q, want %q", tt.v, got, tt.want)
+			}
+		})
+	}
+	if got := model.FrequencyBand(nil); got != "" {
+		t.Errorf("band of no figure = %q, want none", got)
+	}
+}
+
+// TestDORAFrequencyEdgesThroughBuckets checks the frequency edges as a team
+// meets them: one success in a week bucket is weekly (high), one in a
+// 31-day month is monthly (medium).
+func TestDORAFrequencyEdgesThroughBuckets(t *testing.T) {
+	one := []*model.Deployment{doraDep("api", doraAt(3, 10, 0), doraAt(3, 10, 5), model.OutcomeSuccess, nil)}
+	week := doraResult(t, model.DORAOptions{Bucket: model.BucketWeek}, one)
+	if b := week.Buckets[0].Bands.DeploymentFrequency; b != model.BandHigh {
+		t.Errorf("once in a week: %q, want high", b)
+	}
+	oct := []*model.Deployment{doraDep("api", time.Date(2026, 10, 3, 10, 0, 0, 0, time.UTC), time.Date(2026, 10, 3, 10, 5, 0, 0, time.UTC), model.OutcomeSuccess, nil)}
+	month := doraResult(t, model.DORAOptions{Bucket: model.BucketMonth}, oct)
+	if b := month.Buckets[0].Bands.DeploymentFrequency; b != model.BandMedium {
+		t.Errorf("once in October (31 days): %q, want medium", b)
+	}
+}
+
+func TestDORASprintBuckets(t *testing.T) {
+	// Sprints of 10 days from October 28: the 2nd to the 5th are in the
+	// sprint of October 28, the 9th and 10th in the one of November 7.
+	o := model.DORAOptions{Bucket: model.BucketSprint, SprintDays: 10, SprintStart: time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC)}
+	got := doraResult(t, o, doraHistory())
+	if len(got.Buckets) != 2 || !got.Buckets[0].Start.Equal(time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC)) ||
+		!got.Buckets[1].Start.Equal(doraAt(7, 0, 0)) || got.Buckets[0].Deployments != 7 || got.Buckets[1].Deployments != 2 {
+		t.Errorf("sprints: %+v", got.Buckets)
+	}
+}
+
+func TestDORATooManyBuckets(t *testing.T) {
+	// A deployment back-dated to 1970 costs a gap, not 20,000 days.
+	deps := append(doraHistory(), doraDep("api", time.Date(1970, 1, 1, 10, 0, 0, 0, time.UTC), time.Date(1970, 1, 1, 10, 5, 0, 0, time.UTC), model.OutcomeSuccess, nil))
+	got := doraResult(t, model.DORAOptions{Bucket: model.BucketDay}, deps)
+	if len(got.Buckets) > 20 || got.Buckets[1].Gap == 0 || *got.Buckets[1].DeploymentFrequencyPerDay != 0 {
+		t.Errorf("%d buckets, the second %+v: want the empty years as one gap deploying 0 a day", len(got.Buckets), got.Buckets[1])
+	}
+
+	// 1001 days with deployments are too many buckets.
+	o := model.DORAOptions{Bucket: model.BucketDay}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewDORAAccumulator(o)
+	for i := range model.MaxStatsBuckets + 1 {
+		start := time.Date(2020, 1, 1, 10, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		acc.Add(doraDep("api", start, start.Add(time.Minute), model.OutcomeSuccess, nil))
+	}
+	err := acc.CheckSize()
+	var me *model.Error
+	if !errors.As(err, &me) || me.Field != "bucket" || !strings.Contains(err.Error(), "larger bucket") {
+		t.Errorf("CheckSize = %v, want an invalid bucket with advice", err)
+	}
+}
+
+// BenchmarkDORA measures the four keys over 100,000 deployments of 20
+// components, a tenth failing, in weekly buckets.
+func BenchmarkDORA(b *testing.B) {
+	const n = 100000
+	deps := make([]*model.Deployment, n)
+	r := rand.New(rand.NewPCG(3, 4))
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range deps {
+		s := start.Add(time.Duration(i) * 10 * time.Minute)
+		outcome := model.OutcomeSuccess
+		if r.IntN(10) == 0 {
+			outcome = model.OutcomeFailure
+		}
+		var c *time.Time
+		if r.IntN(4) != 0 {
+			c = tp(s.Add(-time.Duration(r.IntN(48)) * time.Hour))
+		}
+		deps[i] = doraDep(string(rune('a'+i%20)), s, s.Add(8*time.Minute), outcome, c)
+	}
+	r.Shuffle(n, func(i, j int) { deps[i], deps[j] = deps[j], deps[i] })
+	opts := model.DORAOptions{Bucket: model.BucketWeek}
+	if err := opts.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		acc := model.NewDORAAccumulator(opts)
+		for _, d := range deps {
+			acc.Add(d)
+		}
+		if err := acc.CheckSize(); err != nil {
+			b.Fatal(err)
+		}
+		_ = acc.Result()
+	}
+}

@@ -1,0 +1,140 @@
+package model
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// How much history an ETA is read from: the latest ETAHistory successful
+// deployments of the same component and environment started within
+// ETALookback, of which at least ETAMinHistory went through the step the
+// running deployment is in. Fewer, and a median says little: no ETA. The
+// store reads at most ETAScan deployments to find them, so that a run of
+// failures costs a bounded read too.
+const (
+	ETAHistory    = 20
+	ETAMinHistory = 5
+	ETALookback   = 90 * 24 * time.Hour
+	ETAScan       = 5 * ETAHistory
+)
+
+// ETAGroup is what the history of an ETA is shared by: deployments of one
+// component to one environment.
+type ETAGroup struct {
+	Component   string
+	Environment string
+}
+
+// Group returns the ETA group d belongs to.
+func (d *Deployment) Group() ETAGroup {
+	return ETAGroup{Component: d.Component, Environment: d.Environment}
+}
+
+// ETA is when a deployment in progress is expected to finish.
+type ETA struct {
+	// ExpectedDurationSeconds is the whole deployment's expected duration,
+	// from its first step.
+	ExpectedDurationSeconds float64
+	ExpectedFinishAt        time.Time
+	// Seconds is how long from now until ExpectedFinishAt, never negative.
+	Seconds float64
+	// Samples is how many past deployments the estimate is the median of.
+	Samples int
+}
+
+// EstimateETA estimates when d, in progress, will finish, from history:
+// recent successful deployments of d's component and environment, newest
+// first (others are skipped; only the first ETAHistory that qualify
+// count). ok is false when d is not in progress or fewer than
+// ETAMinHistory of them went through the step d is in now.
+//
+// The rule (docs/api.md, "ETA"): d is in the n-th phase with status S
+// (n counts the phases of d with that status, for a step retried in the
+// same deployment). For each past deployment with an n-th phase S,
+// remaining = its end − the start of that phase, and rest = its end − the
+// end of that phase (the later phases alone). Then, with inPhase how long
+// d's current phase has run by now,
+//
+//	eta = max(median(remaining) − inPhase, median(rest), 0)
+//	expected_finish_at = now + eta
+//	expected_duration  = (now − d's start) + eta
+//
+// While the current phase runs no longer than usual, expected_finish_at
+// is the current phase's start + median(remaining), fixed as time passes.
+// Once it overruns, the finish is never put in the past: the deployment
+// still has its later steps ahead, so eta stays at their median and the
+// finish moves with the clock.
+func EstimateETA(d *Deployment, history []*Deployment, now time.Time) (ETA, bool) {
+	if d.Outcome != OutcomeInProgress || len(d.Steps) == 0 {
+		return ETA{}, false
+	}
+	current := d.Steps[len(d.Steps)-1]
+	n := 0
+	for _, p := range d.Steps {
+		if p.Status == current.Status {
+			n++
+		}
+	}
+	remaining := make([]float64, 0, ETAHistory)
+	rest := make([]float64, 0, ETAHistory)
+	used := 0
+	for _, h := range history {
+		if used == ETAHistory {
+			break
+		}
+		if h.Outcome != OutcomeSuccess || h.FinishedAt == nil || h.Component != d.Component || h.Environment != d.Environment {
+			continue
+		}
+		used++
+		i := nthPhase(h, current.Status, n)
+		if i < 0 || i == len(h.Steps)-1 {
+			continue
+		}
+		end := *h.FinishedAt
+		remaining = append(remaining, Seconds(end.Sub(h.Steps[i].Time)))
+		rest = append(rest, Seconds(end.Sub(h.Steps[i+1].Time)))
+	}
+	if len(remaining) < ETAMinHistory {
+		return ETA{}, false
+	}
+	inPhase := max(0, Seconds(now.Sub(current.Time)))
+	eta := roundMicro(max(median(remaining)-inPhase, median(rest), 0))
+	elapsed := max(0, Seconds(now.Sub(d.StartedAt)))
+	return ETA{
+		ExpectedDurationSeconds: roundMicro(elapsed + eta),
+		ExpectedFinishAt:        TruncateTime(now).Add(time.Duration(math.Round(eta*1e6)) * time.Microsecond),
+		Seconds:                 eta,
+		Samples:                 len(remaining),
+	}, true
+}
+
+// nthPhase returns the index of d's n-th phase (from 1) with status, or -1.
+func nthPhase(d *Deployment, status string, n int) int {
+	for i, p := range d.Steps {
+		if p.Status == status {
+			if n--; n == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// SetETA fills d's ETA fields from history (see EstimateETA), or clears
+// them when there is none.
+func (d *Deployment) SetETA(history []*Deployment, now time.Time) {
+	d.ExpectedDurationSeconds, d.ExpectedFinishAt, d.ETASeconds = nil, nil, nil
+	e, ok := EstimateETA(d, history, now)
+	if !ok {
+		return
+	}
+	d.ExpectedDurationSeconds = &e.ExpectedDurationSeconds
+	d.ExpectedFinishAt = &e.ExpectedFinishAt
+	d.ETASeconds = &e.Seconds
+}
+
+// SortNewestFirst orders deployments as EstimateETA wants its history.
+func SortNewestFirst(ds []*Deployment) {
+	slices.SortFunc(ds, func(a, b *Deployment) int { return b.Key().Compare(a.Key()) })
+}

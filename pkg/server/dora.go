@@ -1,0 +1,97 @@
+package server
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// doraParams are the parameters GET /v1/dora accepts. Version and owner
+// are left out on purpose: the four keys describe how a component reaches
+// an environment, and a restore is the next success whoever ran it.
+var doraParams = []string{"component", "environment", "since", "start_datetime", "until", "end_datetime",
+	"bucket", "sprint_days", "sprint_start", "format"}
+
+// handleDORA serves GET /v1/dora: the DORA four keys per bucket and
+// overall, with their bands, in one pass over the deployments.
+func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
+	p, f, format, err := deploymentQuery(r, doraParams)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The calendar is read exactly as stats read it: the same buckets,
+	// the same sprints for the same request.
+	cal, err := statsOptions(p, s.sprintDefaults())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opts := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart,
+		Since: f.Since, Until: f.Until, Now: s.now()}
+	if err := opts.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	acc := model.NewDORAAccumulator(opts)
+	err = s.store.EachDeployment(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, opts.Now, func(d *model.Deployment) error {
+		acc.Add(d)
+		return nil
+	})
+	if err == nil {
+		err = acc.CheckSize()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	dora := acc.Result()
+	if format == formatCSV {
+		s.writeDORACSV(w, r, dora)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, dora)
+}
+
+// DORACSVHeader is the header row of the four keys as CSV: the JSON's
+// fields, one row per bucket (kind bucket) and a last row for the whole
+// period (kind overall). Null figures are empty cells.
+var DORACSVHeader = []string{"kind", "start", "end", "deployments", "failed_deployments",
+	"deployment_frequency_per_day", "change_failure_rate_percent",
+	"time_to_restore_p50_seconds", "time_to_restore_p90_seconds", "unrestored_failures",
+	"lead_time_p50_seconds", "lead_time_p90_seconds", "lead_time_coverage_percent",
+	"band_deployment_frequency", "band_change_failure_rate", "band_time_to_restore", "band_lead_time"}
+
+func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DORA) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="dora.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write(DORACSVHeader) //nolint:errcheck // checked at Flush
+	row := func(kind, start, end string, f model.DORAFigures) {
+		opt := func(v *float64) string {
+			if v == nil {
+				return ""
+			}
+			return model.FormatSeconds(*v)
+		}
+		cw.Write([]string{kind, start, end, strconv.Itoa(f.Deployments), strconv.Itoa(f.FailedDeployments), //nolint:errcheck // checked at Flush
+			opt(f.DeploymentFrequencyPerDay), opt(f.ChangeFailureRatePercent),
+			opt(f.TimeToRestoreP50Seconds), opt(f.TimeToRestoreP90Seconds), strconv.Itoa(f.UnrestoredFailures),
+			opt(f.LeadTimeP50Seconds), opt(f.LeadTimeP90Seconds), opt(f.LeadTimeCoveragePercent),
+			string(f.Bands.DeploymentFrequency), string(f.Bands.ChangeFailureRate), string(f.Bands.TimeToRestore), string(f.Bands.LeadTime)})
+	}
+	for _, b := range d.Buckets {
+		row("bucket", model.FormatSpreadsheetTime(b.Start), model.FormatSpreadsheetTime(b.End), b.DORAFigures)
+	}
+	var start, end string
+	if d.Overall.Start != nil {
+		start, end = model.FormatSpreadsheetTime(*d.Overall.Start), model.FormatSpreadsheetTime(*d.Overall.End)
+	}
+	row("overall", start, end, d.Overall.DORAFigures)
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		s.log.DebugContext(r.Context(), "write dora", "err", err)
+	}
+}

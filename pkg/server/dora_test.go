@@ -1,0 +1,221 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// doraDay is day d of November 2026 (the 2nd a Monday) at hh:mm UTC.
+func doraDay(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, time.UTC) }
+
+// postDORAHistory records, through the batch endpoint, the history of
+// pkg/model's TestDORAHandComputed: each deployment a "build" step at its
+// start and "deployed" or "failed" at its end, with its commit time.
+func postDORAHistory(t *testing.T, ts *testServer) {
+	t.Helper()
+	type dep struct {
+		component, version string
+		start, end         time.Time
+		status, committed  string
+	}
+	c := func(t time.Time) string { return t.Format(time.RFC3339) }
+	deps := []dep{
+		{"api", "1.0.0", doraDay(2, 10, 0), doraDay(2, 10, 10), "deployed", c(doraDay(2, 9, 10))},
+		{"api", "1.0.1", doraDay(3, 10, 0), doraDay(3, 10, 10), "failed", ""},
+		{"api", "1.0.2", doraDay(3, 11, 0), doraDay(3, 11, 10), "deployed", ""},
+		{"api", "1.0.3", doraDay(4, 10, 0), doraDay(4, 10, 20), "deployed", c(doraDay(3, 10, 20))},
+		{"api", "1.0.4", doraDay(5, 10, 0), doraDay(5, 10, 10), "failed", ""},
+		{"api", "1.0.5", doraDay(9, 10, 0), doraDay(9, 10, 10), "deployed", c(doraDay(9, 10, 30))},
+		{"api", "1.0.6", doraDay(10, 10, 0), doraDay(10, 10, 10), "failed", ""},
+		{"web", "2.0.0", doraDay(2, 12, 0), doraDay(2, 12, 30), "failed", ""},
+		{"web", "2.0.1", doraDay(2, 13, 0), doraDay(2, 13, 30), "deployed", c(doraDay(2, 12, 0))},
+		{"web", "2.0.2", doraDay(10, 9, 0), time.Time{}, "", ""}, // still running
+	}
+	var batch []map[string]string
+	for _, d := range deps {
+		step := func(status string, at time.Time) map[string]string {
+			m := map[string]string{"component": d.component, "version": d.version, "owner": "ana", "status": status,
+				"environment": "production", "time": at.Format(time.RFC3339)}
+			if d.committed != "" {
+				m["committed_at"] = d.committed
+			}
+			return m
+		}
+		batch = append(batch, step("build", d.start))
+		if d.status != "" {
+			batch = append(batch, step(d.status, d.end))
+		}
+	}
+	body, _ := json.Marshal(batch)
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != 201 {
+		t.Fatalf("batch: %d %.300s", r.status, r.body)
+	}
+}
+
+// TestDORAEndpoint checks GET /v1/dora end to end on SQLite and MariaDB:
+// the hand-computed answers of the model's test (frequency, failure rate,
+// restores with one unrestored, lead time from the stored commit times
+// with partial coverage), JSON nulls, CSV and parameter errors.
+func TestDORAEndpoint(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0))
+		postDORAHistory(t, ts)
+
+		r := ts.do(t, "GET", "/v1/dora?since=2026-11-02&until=2026-11-15&bucket=week", nil)
+		if r.status != 200 {
+			t.Fatalf("GET /v1/dora = %d %.300s", r.status, r.body)
+		}
+		var got model.DORA
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Buckets) != 2 {
+			t.Fatalf("%d buckets, want 2: %s", len(got.Buckets), r.body)
+		}
+		w1, w2, all := got.Buckets[0], got.Buckets[1], got.Overall
+		num := func(v *float64) float64 {
+			if v == nil {
+				return -1
+			}
+			return *v
+		}
+		checks := []struct {
+			name      string
+			got, want float64
+		}{
+			{"week 1 deployments", float64(w1.Deployments), 7},
+			{"week 1 failed", float64(w1.FailedDeployments), 3},
+			{"week 1 frequency", num(w1.DeploymentFrequencyPerDay), 4.0 / 7},
+			{"week 1 restore p50", num(w1.TimeToRestoreP50Seconds), 3600},
+			{"week 1 restore p90", num(w1.TimeToRestoreP90Seconds), 277200},
+			{"week 1 lead p50", num(w1.LeadTimeP50Seconds), 5400},
+			{"week 1 lead p90", num(w1.LeadTimeP90Seconds), 70200},
+			{"week 1 coverage", num(w1.LeadTimeCoveragePercent), 75},
+			{"week 2 unrestored", float64(w2.UnrestoredFailures), 1},
+			{"week 2 frequency", num(w2.DeploymentFrequencyPerDay), 1.0 / 7},
+			{"week 2 failure rate", num(w2.ChangeFailureRatePercent), 50},
+			{"week 2 coverage", num(w2.LeadTimeCoveragePercent), 0},
+			{"overall deployments", float64(all.Deployments), 9},
+			{"overall frequency", num(all.DeploymentFrequencyPerDay), 5.0 / 14},
+			{"overall coverage", num(all.LeadTimeCoveragePercent), 60},
+			{"overall unrestored", float64(all.UnrestoredFailures), 1},
+		}
+		for _, c := range checks {
+			if d := c.got - c.want; d > 1e-9 || d < -1e-9 {
+				t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+			}
+		}
+		if b := w1.Bands; b.DeploymentFrequency != "high" || b.ChangeFailureRate != "low" || b.TimeToRestore != "high" || b.LeadTime != "elite" {
+			t.Errorf("week 1 bands %+v", b)
+		}
+		// Week 2 has no restore and no lead time: null, never 0.
+		var raw struct {
+			Buckets []map[string]json.RawMessage `json:"buckets"`
+		}
+		if err := json.Unmarshal(r.body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"time_to_restore_p50_seconds", "lead_time_p50_seconds", "lead_time_p90_seconds"} {
+			if v := string(raw.Buckets[1][k]); v != "null" {
+				t.Errorf("week 2 %s = %s, want null", k, v)
+			}
+		}
+		if !strings.Contains(string(raw.Buckets[1]["bands"]), `"lead_time":null`) {
+			t.Errorf("week 2 bands %s, want lead_time null", raw.Buckets[1]["bands"])
+		}
+
+		t.Run("filters", func(t *testing.T) {
+			r := ts.do(t, "GET", "/v1/dora?component=web&environment=production&since=2026-11-02&until=2026-11-08&bucket=day", nil)
+			var got model.DORA
+			if r.status != 200 || json.Unmarshal(r.body, &got) != nil {
+				t.Fatalf("%d %.300s", r.status, r.body)
+			}
+			if len(got.Buckets) != 7 || got.Overall.Deployments != 2 || got.Overall.TimeToRestoreP50Seconds == nil || *got.Overall.TimeToRestoreP50Seconds != 3600 {
+				t.Errorf("web over a week of days: %d buckets, overall %+v", len(got.Buckets), got.Overall.DORAFigures)
+			}
+		})
+
+		t.Run("csv", func(t *testing.T) {
+			r := ts.do(t, "GET", "/v1/dora?since=2026-11-02&until=2026-11-15&format=csv", nil)
+			if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+				t.Fatalf("%d %s", r.status, r.header.Get("Content-Type"))
+			}
+			rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+			if err != nil || len(rows) != 4 {
+				t.Fatalf("%d rows (%v):\n%s", len(rows), err, r.body)
+			}
+			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite"
+			if got := strings.Join(rows[3], ","); got != want {
+				t.Errorf("overall row\n%s\nwant\n%s", got, want)
+			}
+			if got := strings.Join(rows[2][9:13], ","); got != "1,,,0" {
+				t.Errorf("week 2 unrestored and lead columns %q, want 1, empty, empty, 0", got)
+			}
+		})
+
+		t.Run("bad parameters", func(t *testing.T) {
+			for query, field := range map[string]string{
+				"bucket=year":                       "bucket",
+				"version=1.0.0":                     "version",
+				"outcome=all":                       "outcome",
+				"format=xml":                        "format",
+				"since=yesterday":                   "since",
+				"sprint_days=0":                     "sprint_days",
+				"bucket=day&bucket=week":            "bucket",
+				"since=2026-11-10&until=2026-11-02": "until",
+			} {
+				r := ts.do(t, "GET", "/v1/dora?"+query, nil)
+				_, code, f := r.errorBody(t)
+				if r.status != 400 || code != "invalid" || f != field {
+					t.Errorf("?%s = %d %s field %q, want 400 invalid %q", query, r.status, code, f, field)
+				}
+			}
+		})
+	})
+}
+
+// TestDORAPanel checks the page's DORA panel on the hand-computed history:
+// each key's value over the range, its band, a sparkline per key with
+// data, and the notes on what the figures rest on.
+func TestDORAPanel(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0))
+		postDORAHistory(t, ts)
+
+		p := getPage(t, nil, ts.URL, "/?since=2026-11-02&until=2026-11-15&bucket=week")
+		if p.status != 200 {
+			t.Fatalf("page %d", p.status)
+		}
+		for _, want := range []string{
+			`<h2 id="dora-title">DORA four keys</h2>`,
+			`<div data-key="deployment_frequency"><dt>Deployment frequency</dt><dd class="value">2.5 a week <span class="badge band-high">high</span></dd>`,
+			`<div data-key="change_failure_rate"><dt>Change failure rate</dt><dd class="value">44 % (4 of 9) <span class="badge band-low">low</span></dd>`,
+			`<div data-key="time_to_restore"><dt>Time to restore</dt><dd class="value">p50 1h00m · p90 3d05h <span class="badge band-high">high</span></dd>`,
+			`<div data-key="lead_time"><dt>Lead time for changes</dt><dd class="value">p50 1h30m · p90 19h30m <span class="badge band-elite">elite</span></dd>`,
+			`aria-label="Deployment frequency per week: from 4.0 a week to 1.0 a week"`,
+			`1 failure not yet restored; lead time from 60 % of 5 successful deployments (those with a commit time)`,
+		} {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("the page lacks %s", want)
+			}
+		}
+
+		// No deployment in the range: none deployed (low), and the other
+		// keys cannot be computed: a dash, no band.
+		empty := getPage(t, nil, ts.URL, "/?component=none")
+		if empty.count(`<dd class="value">–</dd>`) != 3 || empty.count("band-") != 1 ||
+			!strings.Contains(empty.body, `<dd class="value">none <span class="badge band-low">low</span></dd>`) {
+			i := strings.Index(empty.body, `id="dora"`)
+			t.Errorf("an empty range should show no deploys (low) and three dashes:\n%s", empty.body[i:i+1500])
+		}
+	})
+}

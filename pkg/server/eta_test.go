@@ -1,0 +1,186 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/etatest"
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// TestDeploymentETAs: the crafted history of internal/etatest, recorded
+// through the API, gives the hand-computed ETAs in JSON, NDJSON and CSV,
+// null where there is not enough history and on finished deployments.
+func TestDeploymentETAs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(etatest.Now)
+		body, err := json.Marshal(etatest.Steps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+			t.Fatalf("batch: %d %s", r.status, r.body)
+		}
+		find := func(ds []model.Deployment, w etatest.Want) model.Deployment {
+			t.Helper()
+			for _, d := range ds {
+				if d.Component == w.Component && d.Version == w.Version && d.Environment == w.Environment {
+					return d
+				}
+			}
+			t.Fatalf("no deployment %s %s %s", w.Component, w.Version, w.Environment)
+			return model.Deployment{}
+		}
+		check := func(format string, ds []model.Deployment) {
+			t.Helper()
+			for _, w := range etatest.Wants() {
+				d := find(ds, w)
+				switch {
+				case !w.OK && (d.ETASeconds != nil || d.ExpectedDurationSeconds != nil || d.ExpectedFinishAt != nil):
+					t.Errorf("%s: %s %s has an ETA, want null", format, w.Component, w.Version)
+				case w.OK && (d.ETASeconds == nil || d.ExpectedDurationSeconds == nil || d.ExpectedFinishAt == nil):
+					t.Errorf("%s: %s %s has no ETA, want %v s", format, w.Component, w.Version, w.ETASeconds)
+				case w.OK && (*d.ETASeconds != w.ETASeconds || *d.ExpectedDurationSeconds != w.ExpectedDurationSeconds ||
+					!d.ExpectedFinishAt.Equal(w.ExpectedFinishAt())):
+					t.Errorf("%s: %s %s: eta %v, expected %v, finish %v; want %+v", format, w.Component, w.Version,
+						*d.ETASeconds, *d.ExpectedDurationSeconds, *d.ExpectedFinishAt, w)
+				}
+			}
+			for _, d := range ds {
+				if d.Outcome != model.OutcomeInProgress && d.ETASeconds != nil {
+					t.Errorf("%s: finished %s %s has an ETA", format, d.Component, d.Version)
+				}
+			}
+		}
+
+		r := ts.do(t, "GET", "/v1/deployments", nil)
+		var res struct{ Deployments []model.Deployment }
+		if err := json.Unmarshal(r.body, &res); err != nil {
+			t.Fatal(err)
+		}
+		check("json", res.Deployments)
+		// Null, not absent, where unknown.
+		if !strings.Contains(string(r.body), `"version":"r-canary","environment":"prod"`) ||
+			!strings.Contains(string(r.body), `"expected_duration_seconds":null,"expected_finish_at":null,"eta_seconds":null`) {
+			t.Errorf("nulls missing: %s", r.body)
+		}
+
+		// A page of one, in another format: the ETA is read per page.
+		var nd []model.Deployment
+		for cursor := ""; ; {
+			r := ts.do(t, "GET", "/v1/deployments?format=ndjson&limit=1&cursor="+cursor, nil)
+			sc := bufio.NewScanner(bytes.NewReader(r.body))
+			for sc.Scan() {
+				var d model.Deployment
+				if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+					t.Fatalf("ndjson %q: %v", sc.Bytes(), err)
+				}
+				nd = append(nd, d)
+			}
+			if cursor = r.header.Get("X-Next-Cursor"); cursor == "" {
+				break
+			}
+		}
+		check("ndjson pages", nd)
+
+		c := ts.do(t, "GET", "/v1/deployments?format=csv&component=api&environment=prod&version=r-tests", nil)
+		rows, err := csv.NewReader(bytes.NewReader(c.body)).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("CSV %q: %v", c.body, err)
+		}
+		n := len(model.DeploymentCSVHeader)
+		if got := strings.Join(rows[0][n-3:], ","); got != "expected_duration_seconds,expected_finish_at,eta_seconds" {
+			t.Errorf("CSV header ends %q", got)
+		}
+		if got := strings.Join(rows[1][n-3:], ","); got != "235,2026-03-02 17:01:45,105" {
+			t.Errorf("CSV ETA cells %q, want 235,2026-03-02 17:01:45,105", got)
+		}
+	})
+}
+
+// The page shows the ETA of the running deployments it lists, the same
+// as GET /v1/deployments.
+func TestDashboardShowsETA(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.clock.Set(etatest.Now)
+	body, err := json.Marshal(etatest.Steps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	p := getPage(t, nil, ts.URL, "/")
+	if p.status != http.StatusOK {
+		t.Fatalf("GET / = %d", p.status)
+	}
+	want := `<span class="eta" title="expected to finish at 2026-03-02 17:01 UTC, 3m55s in all">ETA 1m45s</span>`
+	if !strings.Contains(p.body, want) {
+		t.Errorf("page lacks %s", want)
+	}
+	// Five of the seven running deployments have enough history.
+	if n := p.count(`<span class="eta"`); n != 5 {
+		t.Errorf("%d ETAs on the page, want 5", n)
+	}
+	// The deployment's own page too; none for one without history.
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-tests&environment=prod")
+	want = `<dd id="eta">1m45s <span class="note">at 2026-03-02 17:01, 3m55s in all</span></dd>`
+	if p.status != http.StatusOK || !strings.Contains(p.body, want) {
+		t.Errorf("deployment page (%d) lacks %s", p.status, want)
+	}
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-canary&environment=prod")
+	if p.status != http.StatusOK || strings.Contains(p.body, `id="eta"`) {
+		t.Errorf("deployment page (%d) of r-canary has an ETA", p.status)
+	}
+}
+
+// One request reads the history of at most 20 components and
+// environments: the running deployments of a 21st get no ETA.
+func TestETAHistoryIsBoundedPerRequest(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.clock.Set(etatest.Now)
+	var steps []model.StepInput
+	for c := range 21 {
+		component := fmt.Sprintf("svc%02d", c)
+		for k := range 5 {
+			at := etatest.Now.Add(-time.Duration(k+1) * time.Hour)
+			steps = append(steps,
+				model.StepInput{Component: component, Version: fmt.Sprint(k), Owner: "ana", Status: "build", Time: at},
+				model.StepInput{Component: component, Version: fmt.Sprint(k), Owner: "ana", Status: "finished", Time: at.Add(time.Minute)})
+		}
+		steps = append(steps, model.StepInput{Component: component, Version: "new", Owner: "ana", Status: "build", Time: etatest.Now.Add(-10 * time.Second)})
+	}
+	body, err := json.Marshal(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	r := ts.do(t, "GET", "/v1/deployments?version=new", nil)
+	var res struct{ Deployments []model.Deployment }
+	if err := json.Unmarshal(r.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	with := 0
+	for _, d := range res.Deployments {
+		if d.ETASeconds != nil {
+			with++
+			if *d.ETASeconds != 50 {
+				t.Errorf("%s: eta %v, want 50", d.Component, *d.ETASeconds)
+			}
+		}
+	}
+	if len(res.Deployments) != 21 || with != 20 {
+		t.Errorf("%d running deployments, %d with an ETA; want 21 and 20", len(res.Deployments), with)
+	}
+}

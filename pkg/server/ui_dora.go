@@ -1,0 +1,147 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// The page's DORA panel: the four keys over the range, each with its band
+// and a sparkline over the buckets, from the same pass as the stats.
+
+// doraRow is one key of the panel.
+type doraRow struct {
+	Key   string // deployment_frequency, … as in the API's bands
+	Name  string
+	Value string // "2.5 a week", "44 % (4 of 9)", "p50 1h00m · p90 3d05h", or "–"
+	Band  string // elite, high, medium, low, or ""
+	Path  string // the sparkline, in the step sparklines' viewBox
+	Text  string // the sparkline in words, for its title and screen readers
+}
+
+// doraPanel is the panel's view.
+type doraPanel struct {
+	Rows []doraRow
+	Note string
+}
+
+func newDORAPanel(d model.DORA, bucket string) doraPanel {
+	all := d.Overall
+	series := func(pick func(model.DORAFigures) *float64) []*float64 {
+		vs := make([]*float64, len(d.Buckets))
+		for i, b := range d.Buckets {
+			vs[i] = pick(b.DORAFigures)
+		}
+		return vs
+	}
+	dash := "–"
+	freq, cfr := dash, dash
+	successes := all.Deployments - all.FailedDeployments
+	if v := all.DeploymentFrequencyPerDay; v != nil {
+		freq = doraFrequency(*v)
+	}
+	if v := all.ChangeFailureRatePercent; v != nil {
+		cfr = fmt.Sprintf("%.0f %% (%d of %d)", model.PrintRound(*v, 0), all.FailedDeployments, all.Deployments)
+	}
+	pair := func(p50, p90 *float64) string {
+		if p50 == nil {
+			return dash
+		}
+		return "p50 " + model.HumanDuration(*p50) + " · p90 " + model.HumanDuration(*p90)
+	}
+	keys := []struct {
+		key, name string
+		value     string
+		band      model.DORABand
+		values    []*float64
+		word      func(float64) string
+	}{
+		{"deployment_frequency", "Deployment frequency", freq, all.Bands.DeploymentFrequency,
+			series(func(f model.DORAFigures) *float64 { return f.DeploymentFrequencyPerDay }), doraFrequency},
+		{"change_failure_rate", "Change failure rate", cfr, all.Bands.ChangeFailureRate,
+			series(func(f model.DORAFigures) *float64 { return f.ChangeFailureRatePercent }),
+			func(v float64) string { return fmt.Sprintf("%.0f %%", model.PrintRound(v, 0)) }},
+		{"time_to_restore", "Time to restore", pair(all.TimeToRestoreP50Seconds, all.TimeToRestoreP90Seconds), all.Bands.TimeToRestore,
+			series(func(f model.DORAFigures) *float64 { return f.TimeToRestoreP50Seconds }), model.HumanDuration},
+		{"lead_time", "Lead time for changes", pair(all.LeadTimeP50Seconds, all.LeadTimeP90Seconds), all.Bands.LeadTime,
+			series(func(f model.DORAFigures) *float64 { return f.LeadTimeP50Seconds }), model.HumanDuration},
+	}
+	var p doraPanel
+	for _, k := range keys {
+		path, first, last := doraSpark(k.values)
+		text := k.name + " per " + bucket + ": no figure"
+		if first != nil {
+			text = fmt.Sprintf("%s per %s: from %s to %s", k.name, bucket, k.word(*first), k.word(*last))
+		}
+		p.Rows = append(p.Rows, doraRow{Key: k.key, Name: k.name, Value: k.value, Band: string(k.band), Path: path, Text: text})
+	}
+	var notes []string
+	switch n := all.UnrestoredFailures; n {
+	case 0:
+	case 1:
+		notes = append(notes, "1 failure not yet restored")
+	default:
+		notes = append(notes, fmt.Sprintf("%d failures not yet restored", n))
+	}
+	if v := all.LeadTimeCoveragePercent; v != nil {
+		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d successful deployments (those with a commit time)", model.PrintRound(*v, 0), successes))
+	}
+	notes = append(notes, "bands by the DORA 2023 State of DevOps thresholds; restore and lead time by their p50")
+	p.Note = strings.ToUpper(notes[0][:1]) + strings.Join(notes, "; ")[1:] + "."
+	return p
+}
+
+// doraFrequency says a rate per day as people count deploys.
+func doraFrequency(perDay float64) string {
+	switch {
+	case perDay == 0:
+		return "none"
+	case perDay >= 1:
+		return fmt.Sprintf("%.1f a day", perDay)
+	case perDay*7 >= 1:
+		return fmt.Sprintf("%.1f a week", perDay*7)
+	}
+	return fmt.Sprintf("%.1f a month", perDay*30)
+}
+
+// doraSpark draws values as a sparkline spanning their own range, a gap
+// where one is nil; first and last are the first and last values drawn.
+func doraSpark(values []*float64) (path string, first, last *float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range values {
+		if v != nil {
+			lo, hi = min(lo, *v), max(hi, *v)
+			if first == nil {
+				first = v
+			}
+			last = v
+		}
+	}
+	if first == nil {
+		return "", nil, nil
+	}
+	if hi-lo < 1e-9 {
+		lo, hi = lo-1, hi+1
+	}
+	var p pathBuilder
+	n := float64(len(values))
+	for i, v := range values {
+		if v == nil {
+			p.gap()
+			continue
+		}
+		x, y := sparkW*(float64(i)+0.5)/n, 2+(sparkH-4)*(hi-*v)/(hi-lo)
+		alone := (i == 0 || values[i-1] == nil) && (i == len(values)-1 || values[i+1] == nil)
+		if alone {
+			// A point between gaps would draw nothing: a short dash.
+			p.to(x-1.5, y)
+			p.to(x+1.5, y)
+			p.gap()
+			continue
+		}
+		p.to(x, y)
+	}
+	return p.String(), first, last
+}

@@ -1,0 +1,240 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// A batch sent with dedupe (an import) skips the rows already stored: a row
+// whose component, version, environment, owner, status, revision,
+// committed_at and explicit time (to the microsecond, as stored) are those
+// of a stored step. An idempotency
+// key recognises a batch sent again; this recognises the same rows in
+// another batch: an export of data the server already holds, imported
+// again, or cut into batches otherwise.
+//
+// Matching is a multiset's: a batch holding a row twice next to one stored
+// copy stores the second. Only identical content at the same microsecond
+// is one step; rows without a time take the time of receipt and are never
+// matched.
+
+// CreateStepsDeduped is CreateSteps that skips the rows already stored. It
+// returns every row's step (a skipped row's is the stored one it matched)
+// and the indexes of the skipped rows, in order. The batch stays all or
+// nothing: invalid rows fail it whole, and the rows stored are stored in
+// one transaction.
+func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) (steps []model.Step, skipped []int, err error) {
+	steps, fingerprints, err := prepareBatch(ins, meta)
+	if err != nil {
+		return nil, nil, err
+	}
+	explicit := make([]bool, len(ins))
+	for i, in := range ins {
+		explicit[i] = !in.Time.IsZero()
+	}
+	for try := 0; ; try++ {
+		out, skipped, work, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
+		if err == nil {
+			s.targets.remember(work)
+			return out, skipped, nil
+		}
+		// The same batch under the same key, stored by a request still in
+		// flight when this one read: read again, and its rows are skipped.
+		if try == 0 && meta.IdempotencyKey != "" && errors.Is(err, errDuplicate) {
+			continue
+		}
+		if errors.Is(err, errDuplicate) {
+			return nil, nil, &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
+				Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
+		}
+		return nil, nil, err
+	}
+}
+
+func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerprints []string, explicit []bool, clientKey string) ([]model.Step, []int, []*targetWork, error) {
+	key := clientKey
+	if key == "" && !s.consecutiveIDs {
+		key = internalKeyPrefix + randomHex(16) // as in CreateSteps
+	}
+	out := make([]model.Step, len(steps))
+	var skipped []int
+	var work []*targetWork
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		skipped = skipped[:0]
+		stored, err := s.storedMatches(ctx, tx, steps, explicit)
+		if err != nil {
+			return err
+		}
+		before := map[matchKey]int{}
+		for k, m := range stored {
+			before[k] = len(m)
+		}
+		fresh := make([]model.Step, 0, len(steps))
+		freshFP := make([]string, 0, len(steps))
+		freshExplicit := make([]bool, 0, len(steps))
+		at := make([]int, 0, len(steps))
+		for i, st := range steps {
+			if explicit[i] {
+				k := matchKeyOf(st)
+				if m := stored[k]; len(m) > 0 {
+					out[i], stored[k] = m[0], m[1:]
+					skipped = append(skipped, i)
+					continue
+				}
+			}
+			fresh = append(fresh, st)
+			freshFP = append(freshFP, fingerprints[i])
+			freshExplicit = append(freshExplicit, explicit[i])
+			at = append(at, i)
+		}
+		if len(fresh) == 0 {
+			work = nil
+			return nil
+		}
+		if err := s.insertSteps(ctx, tx, fresh, key, freshFP); err != nil {
+			return err
+		}
+		for j, i := range at {
+			out[i] = fresh[j]
+		}
+		if work, err = s.numberSteps(ctx, tx, fresh); err != nil {
+			return err
+		}
+		if s.kind == KindMySQL {
+			return s.checkNoneStoredMeanwhile(ctx, tx, fresh, freshExplicit, before)
+		}
+		return nil
+	})
+	return out, skipped, work, err
+}
+
+// checkNoneStoredMeanwhile fails with errConflict, to run the transaction
+// again, when another writer stored rows of fresh (those with an explicit
+// time) after this one looked for them and found before of each. A target
+// without a row yet had nothing for storedMatches to lock, and numbering may
+// continue from the cache of a write committed meanwhile without a
+// conflict. Numbering has locked the targets by now: a writer ahead of this
+// one has committed, and one behind it will find this one's rows here.
+func (s *Store) checkNoneStoredMeanwhile(ctx context.Context, tx *sql.Tx, fresh []model.Step, explicit []bool, before map[matchKey]int) error {
+	// Every row of fresh counts, a row stamped now too: it may share a
+	// key with one that has its time.
+	want := map[matchKey]int{}
+	for _, st := range fresh {
+		want[matchKeyOf(st)]++
+	}
+	now, err := s.storedMatches(ctx, tx, fresh, explicit)
+	if err != nil {
+		return err
+	}
+	for k, n := range want {
+		if len(now[k]) > before[k]+n {
+			return errConflict
+		}
+	}
+	return nil
+}
+
+// matchKey is what makes two steps one for dedupe: every field a client
+// gives, the time to the microsecond (as stored).
+type matchKey struct {
+	component, version, environment, owner, status, revision string
+	micros                                                   int64
+	committed                                                int64 // Unix microseconds; math.MinInt64 when not given
+}
+
+func matchKeyOf(st model.Step) matchKey {
+	committed := int64(math.MinInt64)
+	if st.CommittedAt != nil {
+		committed = st.CommittedAt.UnixMicro()
+	}
+	return matchKey{st.Component, st.Version, st.Environment, st.Owner, st.Status, st.Revision, st.Time.UnixMicro(), committed}
+}
+
+// storedMatches reads the stored steps that rows of steps (those with an
+// explicit time) could match, by deployment target and exact time: the
+// index steps_deployment (component, version, environment, time) answers
+// each.
+//
+// Two imports of the same rows at once must not both find them missing.
+// SQLite runs one write transaction at a time. MySQL writes under READ
+// COMMITTED, which takes no gap locks, so the read first locks the rows of
+// the targets (see number.go), which every write of a step to the target
+// updates: the second import waits there until the first commits, then
+// reads its rows. A target without a row yet has nothing to lock; there the
+// second import's numbering conflicts on creating the row, and writeTx runs
+// it again, when it reads the first one's rows.
+func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Step, explicit []bool) (map[matchKey][]model.Step, error) {
+	type target struct{ component, version, environment string }
+	// The distinct times of each target's rows: the read asks for those
+	// exact times, so what it holds is the matches, however many steps
+	// the target has.
+	times := map[target][]string{}
+	seen := map[target]map[int64]bool{}
+	var order []target
+	for i, st := range steps {
+		if !explicit[i] {
+			continue
+		}
+		t := target{st.Component, st.Version, st.Environment}
+		if seen[t] == nil {
+			seen[t] = map[int64]bool{}
+			order = append(order, t)
+		}
+		if us := st.Time.UnixMicro(); !seen[t][us] {
+			seen[t][us] = true
+			times[t] = append(times[t], dbTime(st.Time))
+		}
+	}
+	// In one order, as number.go locks them, so that two writers never
+	// wait on each other in a circle.
+	slices.SortFunc(order, func(a, b target) int {
+		return cmp.Or(strings.Compare(a.component, b.component), strings.Compare(a.version, b.version), strings.Compare(a.environment, b.environment))
+	})
+	found := map[matchKey][]model.Step{}
+	read := func(t target, ts []string) error {
+		args := make([]any, 0, 3+len(ts))
+		args = append(args, t.component, t.version, t.environment)
+		for _, v := range ts {
+			args = append(args, v)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE component = ? AND version = ? AND environment = ? AND time IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(ts)), ", ")+`) ORDER BY time, id`, args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			st, err := scanStep(rows)
+			if err != nil {
+				return translate(err)
+			}
+			k := matchKeyOf(st)
+			found[k] = append(found[k], st)
+		}
+		return translate(rows.Err())
+	}
+	for _, t := range order {
+		if s.kind == KindMySQL {
+			var writes int64
+			err := tx.QueryRowContext(ctx, `SELECT writes FROM targets WHERE component = ? AND version = ? AND environment = ? FOR UPDATE`,
+				t.component, t.version, t.environment).Scan(&writes)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, translate(err)
+			}
+		}
+		// Within every database's parameter limit.
+		for ts := range slices.Chunk(times[t], 500) {
+			if err := read(t, ts); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return found, nil
+}
