@@ -354,6 +354,30 @@ func TestStatsFiguresAreToTheMicrosecond(t *testing.T) {
 	}
 }
 
+// TestValidateTextASCII holds ValidateText's fast path for printable ASCII
+// to what the Unicode tables say of each character: a control character
+// refused, a space blank, any other one accepted.
+func TestValidateTextASCII(t *testing.T) {
+	for r := rune(0); r < 0x80; r++ {
+		err := model.ValidateText("f", string(r), 1, true)
+		switch {
+		case r < 0x20 || r == 0x7f:
+			if err == nil || !strings.Contains(err.Error(), "control characters") {
+				t.Errorf("%U: err = %v, want control characters refused", r, err)
+			}
+		case r == ' ':
+			if err == nil || !strings.Contains(err.Error(), "blank") {
+				t.Errorf("%U: err = %v, want blank refused", r, err)
+			}
+		case err != nil:
+			t.Errorf("%U: %v", r, err)
+		}
+		if err := model.ValidateText("f", "a"+string(r)+"é", 2, true); (r >= 0x20 && r < 0x7f) != (err != nil && strings.Contains(err.Error(), "3 characters long")) {
+			t.Errorf("%U counted wrong: %v", r, err)
+		}
+	}
+}
+
 // TestAdviceIn: the parameters an error's advice names are rewritten,
 // values kept, other words and names not listed left alone.
 func TestAdviceIn(t *testing.T) {

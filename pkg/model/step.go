@@ -132,6 +132,16 @@ func ValidateText(name, value string, max int, required bool) error {
 	n := 0
 	blank := true
 	for _, r := range value {
+		if r >= 0x20 && r < 0x7f {
+			// Printable ASCII, nearly every value: neither control nor
+			// bidirectional, and invisible only as a space. The Unicode
+			// tables below cost far more.
+			if r != ' ' {
+				blank = false
+			}
+			n++
+			continue
+		}
 		if unicode.IsControl(r) {
 			return Invalid(name, "%s must not contain control characters (found %U)", name, r)
 		}

@@ -18,7 +18,7 @@ var deploymentParams = listParams
 // phases and durations, ordered by start, as JSON (default), CSV or NDJSON.
 // Streamed without limit; one page and a cursor with it.
 func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
-	p, err := singleValues(r.URL.Query(), deploymentParams)
+	p, err := queryParams(r, deploymentParams)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -196,7 +196,7 @@ var deploymentFilterParams = []string{"component", "version", "owner", "environm
 // request's parameters (those named, each at most once), the deployment
 // filter among them, and the format, json (the default) or csv.
 func deploymentQuery(r *http.Request, names []string) (params, model.Filter, string, error) {
-	p, err := singleValues(r.URL.Query(), names)
+	p, err := queryParams(r, names)
 	if err != nil {
 		return nil, model.Filter{}, "", err
 	}

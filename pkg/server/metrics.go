@@ -2,9 +2,12 @@ package server
 
 import (
 	"database/sql"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +25,25 @@ type metrics struct {
 	// hookEvents counts webhook deliveries by provider and outcome
 	// (stored, ignored, refused): both label sets are fixed by us.
 	hookEvents *prometheus.CounterVec
+
+	// byRequest caches the counter and histogram of each label set seen,
+	// so that a request costs one map read instead of hashing its labels
+	// twice under the vectors' locks. It is copied on write: reads take no
+	// lock. Its keys are labels, so it is as bounded as they are.
+	byRequest   atomic.Pointer[map[requestLabels]requestMetrics]
+	byRequestMu sync.Mutex // serialises the rare writes
+}
+
+// requestLabels are the labels of one request's metrics, each from a
+// bounded set (see observe).
+type requestLabels struct {
+	route, method string
+	status        int // 0 for one out of range
+}
+
+type requestMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func newMetrics(store Store, version string) *metrics {
@@ -75,13 +97,48 @@ func (m *metrics) observe(route, method string, status int, took time.Duration) 
 	if route == "" {
 		route = "unmatched"
 	}
-	method = methodLabel(method)
-	code := "other"
-	if status >= 100 && status <= 599 {
-		code = strconv.Itoa(status)
+	labels := requestLabels{route: route, method: methodLabel(method), status: status}
+	if status < 100 || status > 599 {
+		labels.status = 0
 	}
-	m.requests.WithLabelValues(route, method, code).Inc()
-	m.latency.WithLabelValues(route, method).Observe(took.Seconds())
+	rm, ok := m.requestMetrics(labels)
+	if !ok {
+		rm = m.addRequestMetrics(labels)
+	}
+	rm.count.Inc()
+	rm.latency.Observe(took.Seconds())
+}
+
+func (m *metrics) requestMetrics(labels requestLabels) (requestMetrics, bool) {
+	cache := m.byRequest.Load()
+	if cache == nil {
+		return requestMetrics{}, false
+	}
+	rm, ok := (*cache)[labels]
+	return rm, ok
+}
+
+// addRequestMetrics resolves a label set not seen before and caches it.
+func (m *metrics) addRequestMetrics(labels requestLabels) requestMetrics {
+	m.byRequestMu.Lock()
+	defer m.byRequestMu.Unlock()
+	if rm, ok := m.requestMetrics(labels); ok {
+		return rm
+	}
+	code := "other"
+	if labels.status != 0 {
+		code = strconv.Itoa(labels.status)
+	}
+	rm := requestMetrics{
+		count:   m.requests.WithLabelValues(labels.route, labels.method, code),
+		latency: m.latency.WithLabelValues(labels.route, labels.method),
+	}
+	next := map[requestLabels]requestMetrics{labels: rm}
+	if cache := m.byRequest.Load(); cache != nil {
+		maps.Copy(next, *cache)
+	}
+	m.byRequest.Store(&next)
+	return rm
 }
 
 // methodLabel maps the methods of RFC 9110 (and PATCH) to themselves and any

@@ -46,7 +46,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		// Every response must be written within writeTimeout; streamed
 		// lists extend it write by write.
-		http.NewResponseController(w).SetWriteDeadline(start.Add(writeTimeout)) //nolint:errcheck // unsupported by test recorders only
+		setWriteDeadline(w, start.Add(writeTimeout))
 		defer func() {
 			status := rec.status
 			if status == 0 {
@@ -54,6 +54,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			}
 			took := time.Since(start)
 			s.metrics.observe(r.Pattern, r.Method, status, took)
+			if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+				return // at --log-level warn, no attributes built for nothing
+			}
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
@@ -65,6 +68,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// setWriteDeadline sets the connection's write deadline. net/http's own
+// writer has the method; asking it directly spares the allocation of an
+// http.ResponseController, which remains the way through wrappers.
+func setWriteDeadline(w http.ResponseWriter, deadline time.Time) {
+	if d, ok := w.(interface{ SetWriteDeadline(time.Time) error }); ok {
+		d.SetWriteDeadline(deadline) //nolint:errcheck // as below
+		return
+	}
+	http.NewResponseController(w).SetWriteDeadline(deadline) //nolint:errcheck // unsupported by test recorders only
 }
 
 // recoverPanics turns a panic into a logged 500, so that one bad request

@@ -35,10 +35,7 @@ func singleValues(values url.Values, accepted []string) (params, error) {
 	p := params{}
 	for name, vs := range values {
 		if !slices.Contains(accepted, name) {
-			if len(accepted) == 0 {
-				return nil, model.Invalid(name, "unknown parameter %q; this endpoint takes no query parameters", name)
-			}
-			return nil, model.Invalid(name, "unknown parameter %q; accepted: %s", name, strings.Join(accepted, ", "))
+			return nil, unknownParam(name, accepted)
 		}
 		if len(vs) > 1 {
 			return nil, model.Invalid(name, "%s is given %d times; give it once", name, len(vs))
@@ -46,6 +43,74 @@ func singleValues(values url.Values, accepted []string) (params, error) {
 		p[name] = vs[0]
 	}
 	return p, nil
+}
+
+// queryParams reads a request's query string with the rules of
+// singleValues, in one pass over the raw string: no url.Values, no slice
+// per name, and no copy of a name or value that holds no escape. A pair
+// url.ParseQuery would drop (a ';', a bad escape) is dropped here too;
+// limitQuery has refused such a query before any handler reads it. An
+// empty query gives a nil map, which reads as empty.
+func queryParams(r *http.Request, accepted []string) (params, error) {
+	raw := r.URL.RawQuery
+	if raw == "" {
+		return nil, nil
+	}
+	p := make(params, len(accepted))
+	for rest := raw; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		name, value, ok := queryPair(pair)
+		if !ok {
+			continue
+		}
+		if !slices.Contains(accepted, name) {
+			return nil, unknownParam(name, accepted)
+		}
+		if _, ok := p[name]; ok {
+			return nil, model.Invalid(name, "%s is given %d times; give it once", name, countParam(raw, name))
+		}
+		p[name] = value
+	}
+	return p, nil
+}
+
+// queryPair unescapes one name=value pair as url.ParseQuery does; ok is
+// false for a pair it would skip.
+func queryPair(pair string) (name, value string, ok bool) {
+	if pair == "" || strings.Contains(pair, ";") {
+		return "", "", false
+	}
+	rawName, rawValue, _ := strings.Cut(pair, "=")
+	name, err := url.QueryUnescape(rawName)
+	if err != nil {
+		return "", "", false
+	}
+	value, err = url.QueryUnescape(rawValue)
+	if err != nil {
+		return "", "", false
+	}
+	return name, value, true
+}
+
+// countParam counts the pairs of a raw query string that name name.
+func countParam(raw, name string) int {
+	n := 0
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if got, _, ok := queryPair(pair); ok && got == name {
+			n++
+		}
+	}
+	return n
+}
+
+func unknownParam(name string, accepted []string) error {
+	if len(accepted) == 0 {
+		return model.Invalid(name, "unknown parameter %q; this endpoint takes no query parameters", name)
+	}
+	return model.Invalid(name, "unknown parameter %q; accepted: %s", name, strings.Join(accepted, ", "))
 }
 
 // checkQuery parses a raw query string pair by pair and names the first
@@ -77,9 +142,11 @@ func checkQuery(raw string) error {
 // anyway is a mistake worth a 400, not a silent no-op.
 func (s *Server) rejectQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := singleValues(r.URL.Query(), nil); err != nil {
-			s.writeError(w, r, err)
-			return
+		if r.URL.RawQuery != "" {
+			if _, err := queryParams(r, nil); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -122,7 +189,7 @@ func bodyError(err error, limit int64) error {
 // stepInputParams gathers the parameters of a step from the query string
 // (as the original API) and from a form or JSON body.
 func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params, error) {
-	p, err := singleValues(r.URL.Query(), stepParams)
+	p, err := queryParams(r, stepParams)
 	if err != nil {
 		return nil, err
 	}
@@ -149,12 +216,15 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 			return nil, err
 		}
 	case "application/json":
-		fromBody, err = jsonStepParams(body, stepParams)
+		fromBody, err = s.jsonStepParams(body)
 		if err != nil {
 			return nil, err
 		}
 	default:
 		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
+	}
+	if len(p) == 0 {
+		return fromBody, nil // all in the body, as stepsctl sends
 	}
 	if err := p.merge(fromBody); err != nil {
 		return nil, err
@@ -171,8 +241,8 @@ func looksLikeJSON(body []byte) bool {
 
 func mediaType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return ""
+	if ct == "" || ct == "application/json" {
+		return ct // the common cases, without ParseMediaType's map
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -189,7 +259,34 @@ func mediaType(r *http.Request) string {
 // given twice (encoding/json keeps the last). Each is a 400 naming the
 // field, as the query string, forms and CSV answer.
 func jsonStepParams(body []byte, accepted []string, ignored ...string) (params, error) {
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	return readStepObject(jsontext.NewDecoder(bytes.NewReader(body)), accepted, ignored)
+}
+
+// jsonDecoder is a pooled decoder and its reader.
+type jsonDecoder struct {
+	dec  *jsontext.Decoder
+	body bytes.Reader
+}
+
+// jsonStepParams reads the JSON body of POST /v1/steps as jsonStepParams
+// does, with a decoder reused from request to request: a new one costs
+// its buffers and name sets each time.
+func (s *Server) jsonStepParams(body []byte) (params, error) {
+	d, ok := s.jsonDecoders.Get().(*jsonDecoder)
+	if !ok {
+		d = new(jsonDecoder)
+		d.dec = jsontext.NewDecoder(&d.body)
+	}
+	d.body.Reset(body)
+	d.dec.Reset(&d.body)
+	p, err := readStepObject(d.dec, stepParams, nil)
+	d.body.Reset(nil) // the pool keeps no request's body
+	d.dec.Reset(&d.body)
+	s.jsonDecoders.Put(d)
+	return p, err
+}
+
+func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, error) {
 	known := func(name string) bool { return slices.Contains(accepted, name) || slices.Contains(ignored, name) }
 	tok, err := dec.ReadToken()
 	if err != nil {

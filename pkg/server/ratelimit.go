@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -132,11 +133,17 @@ func clientAddr(remote string) string {
 	if err != nil {
 		host = remote
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.To4() != nil {
+	// netip parses without allocating, as net.ParseIP does not. A zoned
+	// (link-local) address is keyed whole, as net.ParseIP refused it.
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.Zone() != "" || ip.Is4() || ip.Is4In6() {
 		return host
 	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	prefix, err := ip.Prefix(64)
+	if err != nil {
+		return host
+	}
+	return prefix.Addr().String() + "/64"
 }
 
 // limitRate answers 429 with Retry-After to a client over its rate. The

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,6 +118,7 @@ type Server struct {
 	gitlabToken   string
 	hookMapping   *hooks.Mapping
 	observer      StepObserver
+	jsonDecoders  sync.Pool // of *jsonDecoder
 }
 
 // New returns the API as an http.Handler.

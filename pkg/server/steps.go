@@ -28,7 +28,6 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/v1/steps/"+strconv.FormatInt(step.ID, 10))
 	status := http.StatusCreated
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -37,7 +36,7 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 		s.metrics.recorded.Inc()
 		s.stored(step)
 	}
-	s.writeStep(w, status, step)
+	s.writeStep(w, status, step, true)
 }
 
 // handleGetStep serves GET /v1/steps/{id}.
@@ -52,16 +51,24 @@ func (s *Server) handleGetStep(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeStep(w, http.StatusOK, step)
+	s.writeStep(w, http.StatusOK, step, false)
 }
 
-// writeStep answers with one step as JSON, written by appendStep: the
-// record path is every deploy script's critical path.
-func (s *Server) writeStep(w http.ResponseWriter, status int, step model.Step) {
+// writeStep answers with one step as JSON, written by appendStep, and
+// with its Location when asked: the record path is every deploy script's
+// critical path. The header values share one array, and are set under
+// their canonical names, instead of Header.Set's slice apiece.
+func (s *Server) writeStep(w http.ResponseWriter, status int, step model.Step, location bool) {
 	b := appendStep(make([]byte, 0, 256), step)
 	b = append(b, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	values := [3]string{"application/json", strconv.Itoa(len(b))}
+	h := w.Header()
+	h["Content-Type"] = values[0:1:1]
+	h["Content-Length"] = values[1:2:2]
+	if location {
+		values[2] = "/v1/steps/" + strconv.FormatInt(step.ID, 10)
+		h["Location"] = values[2:3:3]
+	}
 	w.WriteHeader(status)
 	w.Write(b) //nolint:errcheck // nothing to do if the client has gone
 }
@@ -70,7 +77,7 @@ func (s *Server) writeStep(w http.ResponseWriter, status int, step model.Step) {
 // the original API), JSON or NDJSON. Without limit every matching row is
 // streamed from the database cursor; with limit, one page and a cursor.
 func (s *Server) handleListSteps(w http.ResponseWriter, r *http.Request) {
-	p, err := singleValues(r.URL.Query(), listParams)
+	p, err := queryParams(r, listParams)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

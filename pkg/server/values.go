@@ -15,7 +15,7 @@ var valuesParams = []string{"field", "prefix", "limit"}
 // <TAB>). Bounded by limit and answered by index seeks, so it stays cheap
 // on any history.
 func (s *Server) handleValues(w http.ResponseWriter, r *http.Request) {
-	p, err := singleValues(r.URL.Query(), valuesParams)
+	p, err := queryParams(r, valuesParams)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
