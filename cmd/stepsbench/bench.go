@@ -191,7 +191,7 @@ func (b *bench) prepare(ctx context.Context) error {
 		if b.mysql, err = connectMySQL(ctx, opts.mysqlURL); err != nil {
 			return err
 		}
-		b.dbPid = findProcess("mariadbd", "mysqld")
+		b.dbPid = b.mysql.pid(ctx)
 		if opts.has(phaseExport) {
 			if b.mariadb, err = exec.LookPath(opts.mariadbCLI); err != nil {
 				if b.mariadb, err = exec.LookPath("mysql"); err != nil {

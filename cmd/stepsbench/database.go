@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -211,4 +212,19 @@ func (s *mysqlServer) describe(ctx context.Context) (map[string]string, error) {
 		"log_bin":                        logBin,
 		"innodb_buffer_pool_size":        poolMiB,
 	}, nil
+}
+
+// pid is the process id of the server, read from its pid file (the
+// server is on this machine), so that its CPU time is measured even when
+// other servers run here; failing that, the first mariadbd or mysqld.
+func (s *mysqlServer) pid(ctx context.Context) int {
+	var file string
+	if err := s.admin.QueryRowContext(ctx, `SELECT @@pid_file`).Scan(&file); err == nil {
+		if b, err := os.ReadFile(file); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				return pid
+			}
+		}
+	}
+	return findProcess("mariadbd", "mysqld")
 }

@@ -33,8 +33,9 @@
 // measures them. Deployments iterates over them page by page, as Steps does
 // over steps; Stats returns durations per bucket, the slowest steps, the
 // robust growth rate with its interval and the steps to blame; Changes the
-// moments deploy time shifted and the steps that moved; WriteStats and
-// WriteChanges copy the server's own JSON or CSV of the same:
+// moments deploy time shifted and the steps that moved; DORA the four keys
+// with their bands (a figure that cannot be computed is nil); WriteStats,
+// WriteChanges and WriteDORA copy the server's own JSON or CSV of the same:
 //
 //	for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api"}}) {
 //		if err != nil {
@@ -48,6 +49,14 @@
 //	for _, ch := range cs.Changes {
 //		fmt.Println(ch.Time, ch.Version, ch.ChangePercent)
 //	}
+//	dora, err := c.DORA(ctx, model.Filter{Component: "api"}, model.DORAOptions{Bucket: model.BucketMonth})
+//	fmt.Println(dora.Overall.Bands.DeploymentFrequency, dora.Overall.Bands.LeadTime)
+//
+// Lead time for changes needs the commit a deploy ships: set Revision and
+// CommittedAt on the StepInput (stepsctl record reads them from git):
+//
+//	in := model.StepInput{Component: "api", Version: "1.2.0", Owner: "ana", Status: "build",
+//		Revision: "9f1c2e7d4b3a", CommittedAt: commitTime}
 //
 // RecordBatch stores many steps at once, all or nothing, keeping their
 // times; SendBatch does it under a key of the caller's and says whether the

@@ -37,7 +37,11 @@ func (e *BatchError) Add(row RowError) {
 }
 
 func (e *BatchError) Error() string {
-	msg := fmt.Sprintf("%d of the batch's rows are invalid and nothing was stored; first: row %d: %s", len(e.Rows)+e.Omitted, e.Rows[0].Row, e.Rows[0].Error)
+	n := len(e.Rows) + e.Omitted
+	if n == 1 {
+		return fmt.Sprintf("one of the batch's rows is invalid and nothing was stored: row %d: %s", e.Rows[0].Row, e.Rows[0].Error)
+	}
+	msg := fmt.Sprintf("%d of the batch's rows are invalid and nothing was stored; first: row %d: %s", n, e.Rows[0].Row, e.Rows[0].Error)
 	if e.Omitted > 0 {
 		msg += fmt.Sprintf(" (the first %d are listed, and %d more are not)", len(e.Rows), e.Omitted)
 	}

@@ -144,9 +144,9 @@ type DORAOptions struct {
 	// Since and Until are the request's range (zero: not given); the
 	// frequency is per day of it. Until is inclusive, to the microsecond.
 	Since, Until time.Time
-	// Now ends the period when Until is not given: days without deployments
-	// up to now count in the frequency. Zero ends it with the last
-	// deployment's bucket.
+	// Now ends the period when Until is not given or is later: days
+	// without deployments up to now count in the frequency, days to come
+	// do not. Zero ends it with the last deployment's bucket.
 	Now time.Time
 }
 
@@ -248,6 +248,12 @@ func (a *DORAAccumulator) window() (from, to, firstB, lastB time.Time, ok bool) 
 	switch {
 	case !o.Until.IsZero():
 		to = o.Until.Add(time.Microsecond)
+		// Days to come hold no deployment: counted, they would dilute the
+		// frequency (until=9999-12-31 would make any team "low") and put
+		// the period's end past what a time can be written as.
+		if !o.Now.IsZero() && to.After(o.Now) {
+			to = o.Now
+		}
 	case !o.Now.IsZero():
 		to = o.Now
 	}

@@ -389,3 +389,39 @@ func TestAdviceIn(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestStepTimeBoundsAdvice: a time out of bounds says what omitting it
+// does, and that differs: an omitted step time is the receipt time, an
+// omitted commit time is none.
+func TestStepTimeBoundsAdvice(t *testing.T) {
+	old := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	in := validInput()
+	in.Time = old
+	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "time must be between") || !strings.Contains(err.Error(), "receipt time") {
+		t.Errorf("time 1960: %v", err)
+	}
+	in = validInput()
+	in.CommittedAt = old
+	err := in.Validate()
+	if err == nil || !strings.Contains(err.Error(), "committed_at must be between") || strings.Contains(err.Error(), "receipt time") {
+		t.Errorf("committed_at 1960: %v; want the bounds, without the receipt time", err)
+	}
+	if model.ErrorCode(err) != model.EINVALID {
+		t.Errorf("committed_at 1960: code %q", model.ErrorCode(err))
+	}
+}
+
+// TestBatchErrorMessage: the count agrees with its verb, one row or many.
+func TestBatchErrorMessage(t *testing.T) {
+	var one model.BatchError
+	one.Add(model.RowError{Row: 3, Field: "status", Error: "status is required"})
+	if got, want := one.Error(), "one of the batch's rows is invalid and nothing was stored: row 3: status is required"; got != want {
+		t.Errorf("one row: %q, want %q", got, want)
+	}
+	var two model.BatchError
+	two.Add(model.RowError{Row: 2, Field: "status", Error: "status is required"})
+	two.Add(model.RowError{Row: 5, Field: "owner", Error: "owner is required"})
+	if got, want := two.Error(), "2 of the batch's rows are invalid and nothing was stored; first: row 2: status is required"; got != want {
+		t.Errorf("two rows: %q, want %q", got, want)
+	}
+}

@@ -104,7 +104,13 @@ func (in StepInput) Validate() error {
 // for "no time" would store the receipt time in its place.
 func ValidateStepTime(field string, t time.Time) error {
 	if t.Before(earliestTime) || t.After(latestTime) {
-		return Invalid(field, "%s must be between 1970-01-01 and 9999-12-31 (UTC), not %s; omit it to use the server's receipt time", field, t.UTC().Format(time.RFC3339Nano))
+		// Only a step's own time falls back to the receipt time; an
+		// omitted commit time is no commit time.
+		advice := "omit it to use the server's receipt time"
+		if field != "time" {
+			advice = "omit it if it is not known"
+		}
+		return Invalid(field, "%s must be between 1970-01-01 and 9999-12-31 (UTC), not %s; %s", field, t.UTC().Format(time.RFC3339Nano), advice)
 	}
 	return nil
 }

@@ -30,9 +30,17 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart,
-		Since: f.Since, Until: f.Until, Now: s.now()}
+		Since: f.Since, Until: f.Until, Now: model.TruncateTime(s.now())}
 	if err := opts.Validate(); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	// The period ends now at the latest, so one that starts later has no
+	// day to count deployments per. (The page, which shares its range with
+	// the stats, shows an empty panel instead.)
+	if opts.Since.After(opts.Now) {
+		s.writeError(w, r, model.Invalid("since", "since (%s) is after now (%s): the four keys are over a period that ends now at the latest",
+			model.FormatSpreadsheetTime(opts.Since), model.FormatSpreadsheetTime(opts.Now)))
 		return
 	}
 	acc := model.NewDORAAccumulator(opts)

@@ -219,3 +219,68 @@ func TestDORAPanel(t *testing.T) {
 		}
 	})
 }
+
+// TestDORAEndMicroseconds checks that the period's end, now when no until
+// is given, is written with microseconds as every other time of the API,
+// not with the clock's nanoseconds.
+func TestDORAEndMicroseconds(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0).Add(123456789 * time.Nanosecond))
+		postDORAHistory(t, ts)
+
+		r := ts.do(t, "GET", "/v1/dora?since=2026-11-02", nil)
+		if r.status != 200 {
+			t.Fatalf("GET /v1/dora = %d %.300s", r.status, r.body)
+		}
+		var got struct {
+			Overall struct {
+				End string `json:"end"`
+			} `json:"overall"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if want := "2026-11-20T00:00:00.123456Z"; got.Overall.End != want {
+			t.Errorf("overall.end = %q, want %q", got.Overall.End, want)
+		}
+	})
+}
+
+// TestDORAFuturePeriod: the period ends now at the latest. An until far
+// ahead (9999-12-31, "no end") gave an empty 200, its end past what JSON
+// can write, and diluted the frequency with days to come; a since ahead of
+// now has no period at all.
+func TestDORAFuturePeriod(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(16, 0, 0))
+		postDORAHistory(t, ts)
+
+		for _, q := range []string{"since=2026-11-02&until=9999-12-31", "since=2026-11-02&until=2026-12-31", "since=2026-11-02"} {
+			r := ts.do(t, "GET", "/v1/dora?"+q, nil)
+			var got model.DORA
+			if r.status != 200 || json.Unmarshal(r.body, &got) != nil {
+				t.Fatalf("%s: %d %.300s", q, r.status, r.body)
+			}
+			if got.Overall.End == nil || !got.Overall.End.Equal(doraDay(16, 0, 0)) {
+				t.Errorf("%s: overall.end = %v, want now, %v", q, got.Overall.End, doraDay(16, 0, 0))
+			}
+			// 5 successful deployments in the 14 days from since to now.
+			if f := got.Overall.DeploymentFrequencyPerDay; f == nil || *f != 5.0/14 {
+				t.Errorf("%s: frequency %v, want 5/14", q, f)
+			}
+		}
+		r := ts.do(t, "GET", "/v1/dora?until=9999-12-31&format=csv", nil)
+		if r.status != 200 || strings.Contains(string(r.body), "10000-") {
+			t.Errorf("csv: %d %s", r.status, r.body)
+		}
+
+		for _, q := range []string{"since=9999-12-31", "since=2026-11-17"} {
+			r := ts.do(t, "GET", "/v1/dora?"+q, nil)
+			if r.status != 400 || !strings.Contains(string(r.body), `"field":"since"`) || !strings.Contains(string(r.body), "is after now") {
+				t.Errorf("%s: %d %s, want a 400 naming since", q, r.status, r.body)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/steps-dev/steps/api"
@@ -22,11 +23,25 @@ type errorBody struct {
 	MoreRows int              `json:"more_rows,omitempty"`
 }
 
-// writeJSON writes v as the JSON response with the given status.
+// writeJSON writes v as the JSON response with the given status. v is
+// encoded before the status is sent: a value that cannot be encoded (a
+// time past year 9999, say) is an internal error, never an empty 200.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		if _, isError := v.(errorBody); isError {
+			// Cannot happen for errorBody's plain fields; never recurse.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"error":"internal error","code":"` + model.EINTERNAL + `"}` + "\n")) //nolint:errcheck // nothing to do if the client has gone
+			return
+		}
+		s.writeError(w, r, fmt.Errorf("encode the response: %w", err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
+	if _, err := w.Write(append(body, '\n')); err != nil {
 		s.log.DebugContext(r.Context(), "write response", "err", err)
 	}
 }

@@ -273,6 +273,14 @@ func TestStoredNumberingMatchesTheOracle(t *testing.T) {
 			}
 			checkAgainstOracle(t, stores[round%len(stores)], rules, now)
 		}
+		// One at a time, each step is a lone request, numbered from the
+		// target's cached state when this store wrote it last.
+		for i := range 150 {
+			if _, _, err := stores[i%len(stores)].CreateStep(ctx, input(rng.IntN(4) == 0), model.RecordMeta{ReceivedAt: receipt()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkAgainstOracle(t, stores[0], rules, now)
 
 		// "rollout" becomes terminal: deployments split; they join again
 		// when it stops being terminal.

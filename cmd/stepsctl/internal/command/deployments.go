@@ -181,16 +181,17 @@ func printList[T any](f *Factory, format output.Format, w *output.ListWriter[T],
 }
 
 // timeFilter sets the bounds of filter from --since and --until, each a
-// datetime or a span back from now.
+// datetime or a span back from now. A bad one is named by its flag, as the
+// user typed it.
 func timeFilter(filter model.Filter, since, until string, now time.Time) (model.Filter, error) {
 	var err error
 	if since != "" {
-		if filter.Since, err = model.ParseSinceAt("since", since, now); err != nil {
+		if filter.Since, err = model.ParseSinceAt("--since", since, now); err != nil {
 			return filter, &UsageError{Err: err}
 		}
 	}
 	if until != "" {
-		if filter.Until, err = model.ParseUntilAt("until", until, now); err != nil {
+		if filter.Until, err = model.ParseUntilAt("--until", until, now); err != nil {
 			return filter, &UsageError{Err: err}
 		}
 	}

@@ -47,9 +47,9 @@ const gitTimeout = 5 * time.Second
 // they leave unset, from git.
 func (c CommitOptions) fill(ctx context.Context, f *Factory, in *model.StepInput) error {
 	if c.CommittedAt != "" {
-		t, err := model.ParseSinceAt("committed_at", c.CommittedAt, f.Now())
+		t, err := model.ParseSinceAt("--committed-at", c.CommittedAt, f.Now())
 		if err != nil {
-			return usageErrorf("--committed-at: %s", model.ErrorMessage(err))
+			return &UsageError{Err: err}
 		}
 		// Said here, before the deploy's step is sent and refused.
 		if t.After(f.Now().Add(maxFutureSkew)) {

@@ -78,8 +78,8 @@ server refuses all the same is reported as FILE:LINE too, with nothing of
 its batch stored: fix it and run again.
 
 Rows are recognised one by one too: a row identical to a step the server
-holds (same component, version, environment, owner, status and time, to
-the microsecond) is skipped and counted as "already there", so importing
+holds (same component, version, environment, owner, status, revision,
+committed_at and time, to the microsecond) is skipped and counted as "already there", so importing
 another export that overlaps what is stored (last month's, then this
 quarter's) does not store it twice. Two steps identical to the microsecond
 are one step to this rule: a file that holds the same row twice stores it

@@ -175,9 +175,10 @@ func TestImportBadLines(t *testing.T) {
 	})
 	t.Run("not an export", func(t *testing.T) {
 		for content, msg := range map[string]string{
-			`[{"component":"api"}]`:            "the file is a JSON array",
-			"name,age\nana,3\n":                `line 1: unknown CSV column "name"`,
-			"component,version,owner,status\n": "the CSV header has no ts column",
+			`[{"component":"api"}]`:                     "the file is a JSON array",
+			`{"steps":[{"component":"api"}],"next":""}`: "the file is a JSON list",
+			"name,age\nana,3\n":                         `line 1: unknown CSV column "name"`,
+			"component,version,owner,status\n":          "the CSV header has no ts column",
 		} {
 			r := h.run(false, "import", writeFile(t, "x", content))
 			if r.code != 1 || !strings.Contains(r.stderr, msg) || len(lines(r.stderr)) != 1 {

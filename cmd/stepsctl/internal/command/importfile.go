@@ -84,6 +84,11 @@ func detectFormat(br *bufio.Reader) (string, error) {
 	case len(trimmed) == 0:
 		return importCSV, nil // empty: any reader finds no rows
 	case trimmed[0] == '{':
+		if firstKey(trimmed) == "steps" {
+			// A step has no "steps" field: this is a saved page of the
+			// JSON list, which people reach for before NDJSON.
+			return "", errors.New(`the file is a JSON list ({"steps": […]}, as GET /v1/steps?format=json answers); import takes NDJSON, one step per line (stepsctl list -o ndjson, or jq -c '.steps[]')`)
+		}
 		return importNDJSON, nil
 	case trimmed[0] == '[':
 		return "", errors.New("the file is a JSON array; import takes NDJSON, one step per line (stepsctl list -o ndjson, or jq -c '.[]')")
@@ -97,6 +102,18 @@ func detectFormat(br *bufio.Reader) (string, error) {
 		return importOriginal, nil
 	}
 	return importCSV, nil
+}
+
+// firstKey returns the first key of the JSON object that b starts with, or
+// "" when b does not start with one.
+func firstKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	key, _ := dec.Token()
+	s, _ := key.(string)
+	return s
 }
 
 // originalColumns are the original service's CSV columns.

@@ -117,7 +117,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		}
 	}
 	if opts.Time != "" {
-		if in.Time, err = model.ParseSinceAt("time", opts.Time, f.Now()); err != nil {
+		if in.Time, err = model.ParseSinceAt("--time", opts.Time, f.Now()); err != nil {
 			return &UsageError{Err: err}
 		}
 	}

@@ -76,6 +76,9 @@ const rootExample = `  # Record a step of a deploy (owner defaults to the curren
   # When did they get slower, and which step moved?
   stepsctl changes --component api --env production
 
+  # The DORA four keys of the last 90 days, with their bands
+  stepsctl dora --component api --env production --since 90d
+
   # Move history over from the original service
   stepsctl import old-service-export.csv
 

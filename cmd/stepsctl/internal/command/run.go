@@ -71,10 +71,12 @@ go to the spool).
 
 The time between two run commands of a script shows as its own phase,
 NAME-done, rather than being added to NAME: the server counts it as idle
-time, in the deployment's duration but in no step's stats or blame. The exit code of a failed CMD is
-printed on stderr ("stepsctl: tests failed: \"make test\" exited with code 3");
-the status stays "failed" so that every tracker counts the deployment as a
-failure (a status is matched exactly against the terminal ones).
+time, in the deployment's duration but in no step's stats or blame.
+
+The exit code of a failed CMD is printed on stderr ("stepsctl: tests
+failed: make test exited with code 3"); the status stays "failed" so
+that every tracker counts the deployment as a failure (a status is matched
+exactly against the terminal ones).
 
 CMD gets stepsctl's standard input, output and error as they are, and its
 environment. SIGINT and SIGTERM sent to stepsctl are forwarded to CMD, and
@@ -93,7 +95,8 @@ stepsctl's flags before CMD; "--" before CMD is optional.
 
 ` + tokenRefusedHelp + `
 
-` + commitHelp + ` The three records of a run carry the same.`
+` + commitHelp + `
+The three records of a run carry the same.`
 
 const runExample = `  # A deploy script: each step timed by the command that does it
   stepsctl run --component api --version "$VERSION" --env production --step build -- make build
