@@ -456,7 +456,7 @@ func (b *bench) historyPhase(ctx context.Context, t target) error {
 		}
 		hc := &http.Client{Timeout: opts.loadTimeout}
 		start := time.Now()
-		err = seed(ctx, hc, sd.url, seeded, rows)
+		err = seed(ctx, hc, sd.url, seeded, rows, seedSpacing(opts.rows, time.Now()))
 		took := time.Since(start)
 		sd.stop()
 		if err != nil {
@@ -522,7 +522,7 @@ func (b *bench) largeHistoryPhase(ctx context.Context, t target) error {
 		return err
 	}
 	start := time.Now()
-	err = seed(ctx, &http.Client{Timeout: b.opts.loadTimeout}, sd.url, 0, rows)
+	err = seed(ctx, &http.Client{Timeout: b.opts.loadTimeout}, sd.url, 0, rows, seedSpacing(rows, time.Now()))
 	took := time.Since(start)
 	sd.stop()
 	if err != nil {

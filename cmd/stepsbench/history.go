@@ -15,14 +15,27 @@ import (
 // limit per request.
 const seedChunk = 10_000
 
-// seedStart is the time of the first seeded step. Step i happens i minutes
-// later, so a million steps span about two years, all in the past.
+// seedStart is the time of the first seeded step. Step i happens i
+// spacings later (seedSpacing), so a million steps span about two years,
+// all in the past.
 var seedStart = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// seedSpacing is the time between seeded steps when total are seeded: a
+// minute, or less when a minute each would take the last step past now
+// (ten million minutes run to 2039, and stepsd refuses steps in the
+// future). Times are sent to the second: the spacing is at least one.
+func seedSpacing(total int, now time.Time) time.Duration {
+	span := now.Add(-24 * time.Hour).Sub(seedStart)
+	if time.Duration(total)*time.Minute <= span {
+		return time.Minute
+	}
+	return max(time.Second, (span / time.Duration(total)).Truncate(time.Second))
+}
 
 // appendSeedStep appends step i of the generated history as JSON: five
 // steps per deploy, five components taking turns, a new version every
-// five deploys — the shape pkg/server's benchmarks seed.
-func appendSeedStep(b []byte, i int) []byte {
+// five deploys — the shape pkg/server's benchmarks seed — spacing apart.
+func appendSeedStep(b []byte, i int, spacing time.Duration) []byte {
 	b = append(b, `{"component":"component-`...)
 	b = strconv.AppendInt(b, int64((i/5)%5), 10)
 	b = append(b, `","version":"1.`...)
@@ -30,13 +43,13 @@ func appendSeedStep(b []byte, i int) []byte {
 	b = append(b, `.0","owner":"deploy-bot","status":"`...)
 	b = append(b, loadStatuses[i%len(loadStatuses)]...)
 	b = append(b, `","environment":"production","time":"`...)
-	b = seedStart.Add(time.Duration(i)*time.Minute).AppendFormat(b, time.RFC3339)
+	b = seedStart.Add(time.Duration(i)*spacing).AppendFormat(b, time.RFC3339)
 	return append(b, `"}`...)
 }
 
-// seed stores steps [from, to) of the generated history through POST
-// /v1/steps/batch, in chunks, one after another.
-func seed(ctx context.Context, hc *http.Client, base string, from, to int) error {
+// seed stores steps [from, to) of the generated history, spacing apart,
+// through POST /v1/steps/batch, in chunks, one after another.
+func seed(ctx context.Context, hc *http.Client, base string, from, to int, spacing time.Duration) error {
 	var body []byte
 	for lo := from; lo < to; lo += seedChunk {
 		hi := min(lo+seedChunk, to)
@@ -45,7 +58,7 @@ func seed(ctx context.Context, hc *http.Client, base string, from, to int) error
 			if i > lo {
 				body = append(body, ',')
 			}
-			body = appendSeedStep(body, i)
+			body = appendSeedStep(body, i, spacing)
 		}
 		body = append(body, ']')
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/steps/batch", bytes.NewReader(body))

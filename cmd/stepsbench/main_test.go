@@ -136,9 +136,28 @@ func TestStepURLIsAValidStep(t *testing.T) {
 	}
 }
 
+// Ten million steps a minute apart would run to 2039: the history phase
+// failed with stepsd refusing steps in the future. Its spacing keeps the
+// last step in the past; a million keep their minute.
+func TestSeedSpacingStaysInThePast(t *testing.T) {
+	now := time.Date(2026, 11, 30, 19, 0, 0, 0, time.UTC)
+	if got := seedSpacing(1_000_000, now); got != time.Minute {
+		t.Errorf("a million steps %s apart, want a minute", got)
+	}
+	for _, total := range []int{4_000_000, 10_000_000, 1_000_000_000} {
+		sp := seedSpacing(total, now)
+		if last := seedStart.Add(time.Duration(total-1) * sp); last.After(now) && sp > time.Second {
+			t.Errorf("%d steps %s apart: the last at %s, after now", total, sp, last)
+		}
+		if sp < time.Second || sp%time.Second != 0 {
+			t.Errorf("%d steps %s apart: not whole seconds", total, sp)
+		}
+	}
+}
+
 func TestSeedStepsAreJSON(t *testing.T) {
 	var step map[string]string
-	if err := json.Unmarshal(appendSeedStep(nil, 7), &step); err != nil {
+	if err := json.Unmarshal(appendSeedStep(nil, 7, time.Minute), &step); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"component": "component-1", "version": "1.0.0", "owner": "deploy-bot", "status": "migrate",

@@ -219,6 +219,24 @@ func TestChanges(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a stats accumulator finds the same changes after its stats", func(t *testing.T) {
+		// The page takes both from one accumulator; its stats sort the
+		// shared history before the changes read it. Deployments given
+		// newest first, series interleaved, must not change the answer.
+		opts := model.StatsOptions{SprintStart: accuracyStart}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := model.NewStatsAccumulator(opts)
+		for i := len(ds) - 1; i >= 0; i-- {
+			acc.Add(ds[i])
+		}
+		acc.Result()
+		want, _ := json.Marshal(cs)
+		if got, _ := json.Marshal(acc.Changes().Changes); string(got) != string(want) {
+			t.Errorf("stats accumulator's changes\n%s\nwant\n%s", got, want)
+		}
+	})
 	t.Run("changes under the minimum are not reported", func(t *testing.T) {
 		ds := daily("api", span(0, 60), func(i int) float64 {
 			if i >= 30 {

@@ -74,8 +74,15 @@ func (a *ChangesAccumulator) Add(d *Deployment) {
 }
 
 // Result finds the change points, ordered by time.
-func (a *ChangesAccumulator) Result() Changes {
-	h := a.hist
+func (a *ChangesAccumulator) Result() Changes { return a.hist.changes() }
+
+// Changes finds the change points of the deployments a stats accumulator
+// measured, as a ChangesAccumulator with the same outcome would: both
+// measure the same deployments. The page shows both, from one history.
+func (a *StatsAccumulator) Changes() Changes { return a.hist.changes() }
+
+// changes finds the change points, ordered by time.
+func (h *history) changes() Changes {
 	out := Changes{Changes: []Change{}}
 	for s, r := range h.bySeries() {
 		var deps []*depRecord

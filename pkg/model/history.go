@@ -32,9 +32,10 @@ type history struct {
 	statuses    []string
 	deps        []depRecord
 	phases      []phaseRecord
-	versions    []byte  // every deployment's version, end to end
-	lastOrder   []int32 // the statuses of the last deployment added, in order
-	lastSeries  int32   // the series of the last deployment added
+	versions    []byte   // every deployment's version, end to end
+	lastOrder   []int32  // the statuses of the last deployment added, in order
+	lastSeries  int32    // the series of the last deployment added
+	ranges      [][2]int // set by bySeries, once all are added
 }
 
 // seriesKey is a component and environment: the deployments compared with
@@ -75,6 +76,7 @@ func newHistory() *history {
 
 // add records a measured deployment.
 func (h *history) add(d *Deployment) {
+	h.ranges = nil
 	k := seriesKey{d.Component, d.Environment}
 	s, ok := h.lastSeries, len(h.series) > 0 && h.series[h.lastSeries] == k
 	if !ok {
@@ -137,8 +139,13 @@ func (h *history) add(d *Deployment) {
 
 // bySeries sorts the deployments by series, then time (then version and
 // attempt, so equal times still give one order), and returns each series'
-// index range in deps. It then marks the outliers.
+// index range in deps. It then marks the outliers. It does this once: a
+// later call (the page's changes after its stats) returns the same ranges.
+// The sort is in place: a sorted copy would hold every record twice.
 func (h *history) bySeries() [][2]int {
+	if h.ranges != nil {
+		return h.ranges
+	}
 	slices.SortFunc(h.deps, func(a, b depRecord) int {
 		if c := cmp.Compare(a.series, b.series); c != 0 {
 			return c
@@ -161,6 +168,7 @@ func (h *history) bySeries() [][2]int {
 		markOutliers(h.deps[i:j])
 		i = j
 	}
+	h.ranges = ranges
 	return ranges
 }
 

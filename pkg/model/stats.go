@@ -190,12 +190,25 @@ type StatsAccumulator struct {
 	n       int
 	// sifted says the outliers are out of the samples (Result did it).
 	sifted bool
+	// The bucket of the last deployment added, [start, end), and its
+	// measured steps in order: the next deployment is most likely in the
+	// same bucket with the same steps, found without hashing a time or a
+	// name.
+	last struct {
+		start, end time.Time
+		samples    *samples
+		steps      []*stepAcc
+	}
 }
 
 type stepAcc struct {
+	name    string
 	count   int // phases, over all buckets
 	total   float64
 	buckets map[time.Time]*samples
+	// at and cur are the last bucket added to and its samples.
+	at  time.Time
+	cur *samples
 }
 
 // samples are durations of one bucket, each with the deployment it is of
@@ -258,36 +271,50 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		return
 	}
 	a.n++
-	b := a.opts.bucketStart(d.StartedAt)
-	seq := int32(len(a.hist.deps))
-	bs := a.buckets[b]
-	if bs == nil {
-		bs = &samples{}
-		a.buckets[b] = bs
+	if d.StartedAt.Before(a.last.start) || !d.StartedAt.Before(a.last.end) {
+		b := a.opts.bucketStart(d.StartedAt)
+		bs := a.buckets[b]
+		if bs == nil {
+			bs = &samples{}
+			a.buckets[b] = bs
+		}
+		a.last.start, a.last.end, a.last.samples = b, a.opts.nextBucket(b), bs
 	}
-	bs.add(d.DurationSeconds, seq)
+	b := a.last.start
+	seq := int32(len(a.hist.deps))
+	a.last.samples.add(d.DurationSeconds, seq)
 	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
 	a.linear.add(weeks, d.DurationSeconds)
 	a.hist.add(d)
+	j := 0 // measured steps so far
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's.
 		if p.DurationSeconds == nil || p.Idle {
 			continue
 		}
-		s := a.steps[p.Status]
-		if s == nil {
-			s = &stepAcc{buckets: map[time.Time]*samples{}}
-			a.steps[p.Status] = s
+		var s *stepAcc
+		if j < len(a.last.steps) && a.last.steps[j].name == p.Status {
+			s = a.last.steps[j]
+		} else {
+			if s = a.steps[p.Status]; s == nil {
+				s = &stepAcc{name: p.Status, buckets: map[time.Time]*samples{}}
+				a.steps[p.Status] = s
+			}
+			a.last.steps = append(a.last.steps[:j], s)
 		}
+		j++
 		s.count++
 		s.total += *p.DurationSeconds
-		sb := s.buckets[b]
-		if sb == nil {
-			sb = &samples{}
-			s.buckets[b] = sb
+		if s.cur == nil || !s.at.Equal(b) {
+			if s.cur = s.buckets[b]; s.cur == nil {
+				s.cur = &samples{}
+				s.buckets[b] = s.cur
+			}
+			s.at = b
 		}
-		sb.add(*p.DurationSeconds, seq)
+		s.cur.add(*p.DurationSeconds, seq)
 	}
+	a.last.steps = a.last.steps[:j]
 }
 
 // SlowestSteps names the steps measured so far, slowest first: by total

@@ -26,13 +26,9 @@ type dashboard struct {
 }
 
 func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (dashboard, error) {
+	// The changes come from the same pass and the same accumulator: the
+	// page reads the store once, and keeps each deployment once.
 	acc := model.NewStatsAccumulator(opts)
-	// The changes come from the same pass: the page reads the store once.
-	copts := model.ChangesOptions{Outcome: opts.Outcome}
-	if err := copts.Validate(); err != nil {
-		return dashboard{}, err
-	}
-	changes := model.NewChangesAccumulator(copts)
 	// And the four keys, over the same range and buckets.
 	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart,
 		Since: f.Since, Until: f.Until, Now: now}
@@ -46,7 +42,6 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	components, environments := map[string]bool{}, map[string]bool{}
 	err := s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
 		acc.Add(dep)
-		changes.Add(dep)
 		dora.Add(dep)
 		d.total++
 		latest.add(dep)
@@ -76,7 +71,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		return d, err
 	}
 	d.stats = acc.Result()
-	d.changes = changes.Result()
+	d.changes = acc.Changes()
 	d.dora = dora.Result()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.

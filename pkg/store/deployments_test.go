@@ -224,6 +224,58 @@ func TestSurroundingSpacesAreOneDeployment(t *testing.T) {
 	})
 }
 
+// A history of hundreds of deployments comes back whole and in order, and
+// an error from the callback stops the read and is returned as it was.
+func TestDeploymentsReadWholeOrStopped(t *testing.T) {
+	const n = 700
+	now := t0.Add(48 * time.Hour)
+	rules := model.DefaultDeploymentRules()
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		var batch []model.StepInput
+		for i := range n {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			v := fmt.Sprintf("1.%d", i)
+			batch = append(batch,
+				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "prod", Time: at},
+				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "prod", Time: at.Add(time.Duration(i%7+1) * time.Second)})
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		if _, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			if want := float64(len(listed)%7 + 1); d.DurationSeconds != want {
+				t.Errorf("%s lasted %v s, want %v", d.Version, d.DurationSeconds, want)
+			}
+			listed = append(listed, d.Version)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(listed) != n || listed[0] != "1.0" || listed[300] != "1.300" || listed[n-1] != fmt.Sprintf("1.%d", n-1) {
+			t.Fatalf("%d deployments listed, want %d in time order: %v…", len(listed), n, listed[:min(3, len(listed))])
+		}
+		stop := fmt.Errorf("enough")
+		seen := 0
+		err := s.EachDeployment(ctx, model.DeploymentFilter{}, rules, now, func(*model.Deployment) error {
+			if seen++; seen == 300 {
+				return stop
+			}
+			return nil
+		})
+		if err != stop || seen != 300 {
+			t.Errorf("stopped after %d with %v, want after 300 with %v", seen, err, stop)
+		}
+		// The store still answers: the stopped read let go of its rows.
+		page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 5}}, rules, now, func(*model.Deployment) error { return nil })
+		if err != nil || page == nil {
+			t.Errorf("a page after the stopped read: next %v, %v", page, err)
+		}
+	})
+}
+
 // The ETA's history comes from the store: the crafted history of
 // internal/etatest, recorded, gives the ETAs computed by hand.
 func TestRecentSuccessesGiveHandComputedETAs(t *testing.T) {
