@@ -28,7 +28,7 @@ var exportOnlyFields = []string{"id", "received_at"}
 // With dedupe=true (what stepsctl import sends), rows already stored are
 // skipped (store.CreateStepsDeduped) and counted in skipped.
 func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
-	q, err := singleValues(r.URL.Query(), []string{"dedupe"})
+	q, err := queryParams(r, []string{"dedupe"})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

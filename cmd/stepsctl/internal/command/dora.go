@@ -85,9 +85,7 @@ func NewCmdDORA(f *Factory, runF func(context.Context, *DORAOptions) error) *cob
 		Example: doraExample,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("sprint-days") && opts.DORA.SprintDays == 0 {
-				opts.DORA.SprintDays = -1 // 0 is not a length; unset means "the configured one"
-			}
+			markZeroSprintDays(cmd, &opts.DORA.SprintDays)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -99,11 +97,8 @@ func NewCmdDORA(f *Factory, runF func(context.Context, *DORAOptions) error) *cob
 	fl.StringVar(&opts.Filter.Environment, "env", "", "only this environment")
 	fl.StringVar(&opts.Since, "since", "", "only deployments started at or after: a datetime or a span (90m, 36h, 7d); the period's start")
 	fl.StringVar(&opts.Until, "until", "", "only deployments started at or before: a datetime or a span (90m, 36h, 7d); the period's end (default now)")
-	fl.StringVar(&opts.DORA.Bucket, "by", model.DefaultBucket, "bucket: day, week, month or sprint")
-	fl.IntVar(&opts.DORA.SprintDays, "sprint-days", 0, "sprint length in days (default: config sprint.days, else the server's calendar)")
-	fl.StringVar(&opts.SprintStart, "sprint-start", "", "first day of any sprint, YYYY-MM-DD (default: config sprint.start, else the server's calendar)")
+	addCalendarFlags(cmd, &opts.DORA.Bucket, &opts.DORA.SprintDays, &opts.SprintStart, "sprint length in days")
 	output.AddFormatFlagOf(cmd, &opts.Output, doraFormats...)
-	_ = cmd.RegisterFlagCompletionFunc("by", cobra.FixedCompletions([]string{model.BucketDay, model.BucketWeek, model.BucketMonth, model.BucketSprint}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -142,6 +137,5 @@ func doraRun(ctx context.Context, opts *DORAOptions) error {
 	if err != nil {
 		return err
 	}
-	o := output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc}
-	return output.WriteDORA(f.IO.Out, o, check.Bucket, d)
+	return output.WriteDORA(f.IO.Out, check.Bucket, d)
 }

@@ -86,9 +86,7 @@ func NewCmdStats(f *Factory, runF func(context.Context, *StatsOptions) error) *c
 		Example: statsExample,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("sprint-days") && opts.Stats.SprintDays == 0 {
-				opts.Stats.SprintDays = -1 // 0 is not a length; unset means "the configured one"
-			}
+			markZeroSprintDays(cmd, &opts.Stats.SprintDays)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -102,12 +100,9 @@ func NewCmdStats(f *Factory, runF func(context.Context, *StatsOptions) error) *c
 	fl.StringVar(&opts.Filter.Environment, "env", "", "only this environment")
 	fl.StringVar(&opts.Since, "since", "", "only deployments started at or after: a datetime or a span (90m, 36h, 7d)")
 	fl.StringVar(&opts.Until, "until", "", "only deployments started at or before: a datetime or a span (90m, 36h, 7d)")
-	fl.StringVar(&opts.Stats.Bucket, "by", model.DefaultBucket, "bucket: day, week, month or sprint")
-	fl.IntVar(&opts.Stats.SprintDays, "sprint-days", 0, "sprint length in days; also the \"per sprint\" of the growth rate (default: config sprint.days, else the server's calendar)")
-	fl.StringVar(&opts.SprintStart, "sprint-start", "", "first day of any sprint, YYYY-MM-DD (default: config sprint.start, else the server's calendar)")
+	addCalendarFlags(cmd, &opts.Stats.Bucket, &opts.Stats.SprintDays, &opts.SprintStart, "sprint length in days; also the \"per sprint\" of the growth rate")
 	fl.StringVar(&opts.Stats.Outcome, "outcome", model.OutcomeSuccess, "deployments measured: success, failure or all")
 	output.AddFormatFlagOf(cmd, &opts.Output, statsFormats...)
-	_ = cmd.RegisterFlagCompletionFunc("by", cobra.FixedCompletions([]string{model.BucketDay, model.BucketWeek, model.BucketMonth, model.BucketSprint}, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions([]string{model.OutcomeSuccess, model.OutcomeFailure, "all"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -185,4 +180,24 @@ func statsUsageError(err error) error {
 	}
 	msg := strings.TrimPrefix(merr.Message, merr.Field+" ")
 	return usageErrorf("--%s %s", flag, msg)
+}
+
+// addCalendarFlags adds the bucket and sprint-calendar flags that stats and
+// dora share: --by, --sprint-days (daysHelp says what the length is for)
+// and --sprint-start.
+func addCalendarFlags(cmd *cobra.Command, bucket *string, sprintDays *int, sprintStart *string, daysHelp string) {
+	fl := cmd.Flags()
+	fl.StringVar(bucket, "by", model.DefaultBucket, "bucket: day, week, month or sprint")
+	fl.IntVar(sprintDays, "sprint-days", 0, daysHelp+" (default: config sprint.days, else the server's calendar)")
+	fl.StringVar(sprintStart, "sprint-start", "", "first day of any sprint, YYYY-MM-DD (default: config sprint.start, else the server's calendar)")
+	_ = cmd.RegisterFlagCompletionFunc("by", cobra.FixedCompletions([]string{model.BucketDay, model.BucketWeek, model.BucketMonth, model.BucketSprint}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// markZeroSprintDays turns an explicit --sprint-days 0 into -1, which
+// validation refuses: 0 is not a length, and unset means "the configured
+// one".
+func markZeroSprintDays(cmd *cobra.Command, sprintDays *int) {
+	if cmd.Flags().Changed("sprint-days") && *sprintDays == 0 {
+		*sprintDays = -1
+	}
 }

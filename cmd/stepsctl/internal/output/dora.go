@@ -22,8 +22,7 @@ import (
 //	change failure rate    44.4 % (4 of 9)        low    ▁█
 //	time to restore        p50 1h00m, p90 3d05h   high   █
 //	lead time for changes  p50 1h30m, p90 19h30m  elite  █
-func WriteDORA(w io.Writer, o Options, bucket string, d model.DORA) error {
-	o = defaults(o)
+func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 	var buf bytes.Buffer
 	all := d.Overall
 	if all.Start == nil || (all.Deployments == 0 && len(d.Buckets) == 0) {

@@ -23,7 +23,7 @@ func TestWriteDORASparklineBounded(t *testing.T) {
 			DORAFigures: model.DORAFigures{DeploymentFrequencyPerDay: &v}})
 	}
 	var buf bytes.Buffer
-	if err := output.WriteDORA(&buf, output.Options{}, model.BucketDay, d); err != nil {
+	if err := output.WriteDORA(&buf, model.BucketDay, d); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(buf.String(), "\n")
