@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// The words of the blame and of change points, shared by the page and
-// stepsctl so that both say the same thing about the same figures. (The
-// trend's own sentence is Stats.Summary.)
+// The words of the blame, of change points and of the DORA keys, shared by
+// the page and stepsctl so that both say the same thing about the same
+// figures. (The trend's own sentence is Stats.Summary.)
 
 // BlamePhrase names the steps to blame for the growth, with their shares
 // and their own growth: "migrate accounts for 70 % of the growth (+4.1 % a
@@ -71,4 +71,18 @@ func PrintRound(v float64, decimals int) float64 {
 		return 0
 	}
 	return r
+}
+
+// FrequencyPhrase says a rate per day as people count deploys: "3.2 a
+// day", "2.5 a week", "0.8 a month" (of 30 days), or "none".
+func FrequencyPhrase(perDay float64) string {
+	switch {
+	case perDay == 0:
+		return "none"
+	case perDay >= 1:
+		return fmt.Sprintf("%.1f a day", perDay)
+	case perDay*7 >= 1:
+		return fmt.Sprintf("%.1f a week", perDay*7)
+	}
+	return fmt.Sprintf("%.1f a month", perDay*30)
 }

@@ -53,3 +53,18 @@ func TestPrintRound(t *testing.T) {
 		}
 	}
 }
+
+func TestFrequencyPhrase(t *testing.T) {
+	for perDay, want := range map[float64]string{
+		0:        "none",
+		3.2:      "3.2 a day",
+		1:        "1.0 a day",
+		0.5:      "3.5 a week",
+		1.0 / 7:  "1.0 a week",
+		1.0 / 30: "1.0 a month",
+	} {
+		if got := FrequencyPhrase(perDay); got != want {
+			t.Errorf("FrequencyPhrase(%g) = %q, want %q", perDay, got, want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 	freq, cfr := dash, dash
 	successes := all.Deployments - all.FailedDeployments
 	if v := all.DeploymentFrequencyPerDay; v != nil {
-		freq = doraFrequency(*v)
+		freq = model.FrequencyPhrase(*v)
 	}
 	if v := all.ChangeFailureRatePercent; v != nil {
 		cfr = fmt.Sprintf("%.0f %% (%d of %d)", model.PrintRound(*v, 0), all.FailedDeployments, all.Deployments)
@@ -59,7 +59,7 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 		word      func(float64) string
 	}{
 		{"deployment_frequency", "Deployment frequency", freq, all.Bands.DeploymentFrequency,
-			series(func(f model.DORAFigures) *float64 { return f.DeploymentFrequencyPerDay }), doraFrequency},
+			series(func(f model.DORAFigures) *float64 { return f.DeploymentFrequencyPerDay }), model.FrequencyPhrase},
 		{"change_failure_rate", "Change failure rate", cfr, all.Bands.ChangeFailureRate,
 			series(func(f model.DORAFigures) *float64 { return f.ChangeFailureRatePercent }),
 			func(v float64) string { return fmt.Sprintf("%.0f %%", model.PrintRound(v, 0)) }},
@@ -91,19 +91,6 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 	notes = append(notes, "bands by the DORA 2023 State of DevOps thresholds; restore and lead time by their p50")
 	p.Note = strings.ToUpper(notes[0][:1]) + strings.Join(notes, "; ")[1:] + "."
 	return p
-}
-
-// doraFrequency says a rate per day as people count deploys.
-func doraFrequency(perDay float64) string {
-	switch {
-	case perDay == 0:
-		return "none"
-	case perDay >= 1:
-		return fmt.Sprintf("%.1f a day", perDay)
-	case perDay*7 >= 1:
-		return fmt.Sprintf("%.1f a week", perDay*7)
-	}
-	return fmt.Sprintf("%.1f a month", perDay*30)
 }
 
 // doraSpark draws values as a sparkline spanning their own range, a gap

@@ -53,7 +53,7 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 	successes := all.Deployments - all.FailedDeployments
 	freq := "-"
 	if v := all.DeploymentFrequencyPerDay; v != nil {
-		freq = fmt.Sprintf("%s (%d in %s)", Frequency(*v), successes, dayCount(days))
+		freq = fmt.Sprintf("%s (%d in %s)", model.FrequencyPhrase(*v), successes, dayCount(days))
 	}
 	cfr := "-"
 	if v := all.ChangeFailureRatePercent; v != nil {
@@ -109,20 +109,6 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 
 // doraSparkMax is the most buckets a sparkline of WriteDORA draws.
 const doraSparkMax = 60
-
-// Frequency says a rate per day as people count deploys: "3.2 a day",
-// "2.5 a week", "0.8 a month" (of 30 days).
-func Frequency(perDay float64) string {
-	switch {
-	case perDay == 0:
-		return "none"
-	case perDay >= 1:
-		return fmt.Sprintf("%.1f a day", perDay)
-	case perDay*7 >= 1:
-		return fmt.Sprintf("%.1f a week", perDay*7)
-	}
-	return fmt.Sprintf("%.1f a month", perDay*30)
-}
 
 // dayCount says a number of days: "14 days", "9.5 days", "1 day".
 func dayCount(days float64) string {
