@@ -43,8 +43,8 @@ func (c *Client) Changes(ctx context.Context, f model.Filter, opts model.Changes
 // renders them, in format FormatJSON or FormatCSV (one row per change and
 // step). The answer is read whole before anything is written.
 func (c *Client) WriteChanges(ctx context.Context, w io.Writer, f model.Filter, opts model.ChangesOptions, format string) error {
-	if format != FormatJSON && format != FormatCSV {
-		return model.Invalid("format", "format must be %s or %s, not %q", FormatJSON, FormatCSV, format)
+	if err := checkRenderedFormat(format); err != nil {
+		return err
 	}
 	q, err := changesQuery(f, opts, format)
 	if err != nil {

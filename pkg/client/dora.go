@@ -41,8 +41,8 @@ func (c *Client) DORA(ctx context.Context, f model.Filter, opts model.DORAOption
 // renders them, in format FormatJSON or FormatCSV (a row per bucket and a
 // last overall row). The answer is read whole before anything is written.
 func (c *Client) WriteDORA(ctx context.Context, w io.Writer, f model.Filter, opts model.DORAOptions, format string) error {
-	if format != FormatJSON && format != FormatCSV {
-		return model.Invalid("format", "format must be %s or %s, not %q", FormatJSON, FormatCSV, format)
+	if err := checkRenderedFormat(format); err != nil {
+		return err
 	}
 	q, err := doraQuery(f, opts, format)
 	if err != nil {

@@ -50,14 +50,23 @@ const (
 // documentation). The answer is read whole before anything is written, so
 // w gets a complete document or nothing.
 func (c *Client) WriteStats(ctx context.Context, w io.Writer, f model.Filter, opts model.StatsOptions, format string) error {
-	if format != FormatJSON && format != FormatCSV {
-		return model.Invalid("format", "format must be %s or %s, not %q", FormatJSON, FormatCSV, format)
+	if err := checkRenderedFormat(format); err != nil {
+		return err
 	}
 	q, err := statsQuery(f, opts, format)
 	if err != nil {
 		return err
 	}
 	return c.writeRendered(ctx, w, request{method: http.MethodGet, path: "/v1/stats", query: q}, format)
+}
+
+// checkRenderedFormat refuses a format the server does not render an
+// analysis in: the Write* methods take FormatJSON or FormatCSV.
+func checkRenderedFormat(format string) error {
+	if format != FormatJSON && format != FormatCSV {
+		return model.Invalid("format", "format must be %s or %s, not %q", FormatJSON, FormatCSV, format)
+	}
+	return nil
 }
 
 // writeRendered copies the server's rendering of req, in format FormatJSON
