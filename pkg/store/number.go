@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,21 +205,19 @@ var (
 	targetSizesSQLite = []int{16, 4, 1}
 )
 
-// runs splits n items into runs of the store's sizes, largest first, and
-// yields each run's start and size.
-func (s *Store) runs(n int) func(yield func(int, int) bool) {
+// runs cuts items into runs of the store's statement sizes, largest
+// first.
+func runs[T any](s *Store, items []T) iter.Seq[[]T] {
 	sizes := targetSizesMySQL
 	if s.kind == KindSQLite {
 		sizes = targetSizesSQLite
 	}
-	return func(yield func(int, int) bool) {
-		start := 0
+	return func(yield func([]T) bool) {
 		for _, size := range sizes {
-			for n-start >= size {
-				if !yield(start, size) {
+			for ; len(items) >= size; items = items[size:] {
+				if !yield(items[:size]) {
 					return
 				}
-				start += size
 			}
 		}
 	}
@@ -242,29 +241,27 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 	for _, w := range work {
 		index[w.target] = w
 	}
-	for start, size := range s.runs(len(work)) {
-		args := make([]any, 0, 3*size)
-		for _, w := range work[start : start+size] {
+	for run := range runs(s, work) {
+		args := make([]any, 0, 3*len(run))
+		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment)
 		}
 		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended, writes FROM targets WHERE `+
-			anyTarget(size, "")+` ORDER BY component, version, environment`+lock, args...)
+			anyTarget(len(run), "")+` ORDER BY component, version, environment`+lock, args...)
 		if err != nil {
 			return err
 		}
 		err = scanAll(rows, func() error {
-			var t target
+			var r targetWork
 			var started, last []byte
-			var attempt, ended int
-			var writes int64
-			if err := rows.Scan(&t.component, &t.version, &t.environment, &attempt, &started, &last, &ended, &writes); err != nil {
+			if err := rows.Scan(&r.component, &r.version, &r.environment, &r.attempt, &started, &last, &r.ended, &r.writes); err != nil {
 				return err
 			}
-			w := index[t]
+			w := index[r.target]
 			if w == nil {
-				return fmt.Errorf("number deployments: unexpected target %q", t.component)
+				return fmt.Errorf("number deployments: unexpected target %q", r.component)
 			}
-			w.exists, w.attempt, w.ended, w.writes = true, attempt, ended == 1, writes
+			w.exists, w.attempt, w.ended, w.writes = true, r.attempt, r.ended, r.writes
 			if w.started, err = parseDBTime(started); err != nil {
 				return err
 			}
@@ -307,14 +304,14 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 		// Left to choose, MySQL may read "time >= ?" through steps_time.
 		steps = "steps FORCE INDEX (steps_deployment)"
 	}
-	for start, size := range s.runs(len(work)) {
-		args := make([]any, 0, 6*size)
-		for _, w := range work[start : start+size] {
+	for run := range runs(s, work) {
+		args := make([]any, 0, 6*len(run))
+		for _, w := range run {
 			from := dbTime(w.redoFrom)
 			args = append(args, w.component, w.version, w.environment, from, from, w.redoID)
 		}
 		rows, err := s.query(ctx, tx, `SELECT component, version, environment, id, owner, status, time, revision, committed_at FROM `+steps+` WHERE `+
-			anyTarget(size, " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
+			anyTarget(len(run), " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -344,12 +341,12 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 
 // deleteDeployments removes the deployments that renumbering rewrites.
 func (s *Store) deleteDeployments(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
-	for start, size := range s.runs(len(work)) {
-		args := make([]any, 0, 4*size)
-		for _, w := range work[start : start+size] {
+	for run := range runs(s, work) {
+		args := make([]any, 0, 4*len(run))
+		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment, w.redo)
 		}
-		if err := s.exec(ctx, tx, `DELETE FROM deployments WHERE `+anyTarget(size, " AND attempt >= ?"), args...); err != nil {
+		if err := s.exec(ctx, tx, `DELETE FROM deployments WHERE `+anyTarget(len(run), " AND attempt >= ?"), args...); err != nil {
 			return err
 		}
 	}
@@ -429,14 +426,14 @@ revision = COALESCE(VALUES(revision), revision), committed_at = COALESCE(VALUES(
 steps = steps + excluded.steps, phases = phases || excluded.phases,
 revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(excluded.committed_at, committed_at)`
 	}
-	for start, size := range s.runs(len(writes)) {
-		args := make([]any, 0, 12*size)
-		for _, d := range writes[start : start+size] {
+	for run := range runs(s, writes) {
+		args := make([]any, 0, 12*len(run))
+		for _, d := range run {
 			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases,
 				nullText(d.revision), nullTime(d.committedAt))
 		}
 		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases, revision, committed_at) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
+			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
 		if err := s.exec(ctx, tx, query, args...); err != nil {
 			return err
 		}
@@ -458,15 +455,11 @@ ended = VALUES(ended), writes = writes + 1`
 		upsert = ` ON CONFLICT (component, version, environment) DO UPDATE SET attempt = excluded.attempt,
 started_at = excluded.started_at, last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`
 	}
-	for start, size := range s.runs(len(work)) {
-		args := make([]any, 0, 7*size)
+	for run := range runs(s, work) {
+		args := make([]any, 0, 7*len(run))
 		want := int64(0)
-		for _, w := range work[start : start+size] {
-			ended := 0
-			if w.ended {
-				ended = 1
-			}
-			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), ended)
+		for _, w := range run {
+			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended)
 			// MySQL counts 1 affected row per insert, 2 per update.
 			want += 1
 			if w.exists {
@@ -474,7 +467,7 @@ started_at = excluded.started_at, last_time = excluded.last_time, ended = exclud
 			}
 		}
 		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, 1)") + upsert
+			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)") + upsert
 		res, err := s.execResult(ctx, tx, query, args...)
 		if err != nil {
 			return err
@@ -495,13 +488,9 @@ started_at = excluded.started_at, last_time = excluded.last_time, ended = exclud
 // only if its row was not written since: a write elsewhere makes this
 // transaction a conflict, and the retry reads the row.
 func (s *Store) writeCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork) error {
-	ended := 0
-	if w.ended {
-		ended = 1
-	}
 	res, err := s.execResult(ctx, tx, `UPDATE targets SET attempt = ?, started_at = ?, last_time = ?, ended = ?, writes = writes + 1
 WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
-		w.attempt, dbTime(w.started), dbTime(w.last), ended, w.component, w.version, w.environment, w.writes)
+		w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.component, w.version, w.environment, w.writes)
 	if err != nil {
 		return err
 	}
