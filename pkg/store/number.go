@@ -415,17 +415,15 @@ func appendPhase(b []byte, id int64, offset time.Duration, status string) []byte
 	return append(b, phaseEnd)
 }
 
+// upsertDeployment extends a stored deployment. An extension's steps come
+// after the stored ones: a revision or commit time they give replaces the
+// stored one, and none keeps it.
+var upsertDeployment = onConflict("component, version, environment, attempt", `last_time = excluded.last_time,
+steps = steps + excluded.steps, phases = CONCAT(phases, excluded.phases),
+revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(excluded.committed_at, committed_at)`)
+
 // writeDeployments inserts new deployment rows and extends existing ones.
 func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deploymentWrite) error {
-	// An extension's steps come after the stored ones: a revision or
-	// commit time they give replaces the stored one, and none keeps it.
-	upsert := ` ON DUPLICATE KEY UPDATE last_time = VALUES(last_time), steps = steps + VALUES(steps), phases = CONCAT(phases, VALUES(phases)),
-revision = COALESCE(VALUES(revision), revision), committed_at = COALESCE(VALUES(committed_at), committed_at)`
-	if s.kind == KindSQLite {
-		upsert = ` ON CONFLICT (component, version, environment, attempt) DO UPDATE SET last_time = excluded.last_time,
-steps = steps + excluded.steps, phases = phases || excluded.phases,
-revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(excluded.committed_at, committed_at)`
-	}
 	for run := range runs(s, writes) {
 		args := make([]any, 0, 12*len(run))
 		for _, d := range run {
@@ -433,13 +431,16 @@ revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(exclud
 				nullText(d.revision), nullTime(d.committedAt))
 		}
 		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases, revision, committed_at) VALUES ` +
-			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsert
+			rowsOf(len(run), "("+placeholders(12)+")") + upsertDeployment.in(s)
 		if err := s.exec(ctx, tx, query, args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+var upsertTarget = onConflict("component, version, environment", `attempt = excluded.attempt, started_at = excluded.started_at,
+last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`)
 
 // writeTargets stores each target's new state. On MySQL it checks that
 // the targets it found no row for are still new: a writer elsewhere that
@@ -449,25 +450,18 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 	if len(work) == 1 && work[0].cached {
 		return s.writeCachedTarget(ctx, tx, work[0])
 	}
-	upsert := ` ON DUPLICATE KEY UPDATE attempt = VALUES(attempt), started_at = VALUES(started_at), last_time = VALUES(last_time),
-ended = VALUES(ended), writes = writes + 1`
-	if s.kind == KindSQLite {
-		upsert = ` ON CONFLICT (component, version, environment) DO UPDATE SET attempt = excluded.attempt,
-started_at = excluded.started_at, last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`
-	}
 	for run := range runs(s, work) {
 		args := make([]any, 0, 7*len(run))
 		want := int64(0)
 		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended)
-			// MySQL counts 1 affected row per insert, 2 per update.
-			want += 1
+			want++ // MySQL counts 1 affected row per insert, 2 per update
 			if w.exists {
 				want++
 			}
 		}
 		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
-			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)") + upsert
+			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)") + upsertTarget.in(s)
 		res, err := s.execResult(ctx, tx, query, args...)
 		if err != nil {
 			return err

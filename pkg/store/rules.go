@@ -17,6 +17,8 @@ import (
 // numbering follows.
 const rulesKey = "terminal_statuses"
 
+var upsertRules = onConflict("name", "value = excluded.value")
+
 // UseRules sets the terminal statuses the store numbers deployments with.
 // When they differ from those the stored numbering follows (after an
 // upgrade, or a change of configuration), it renumbers every deployment
@@ -51,12 +53,8 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 		}
 	}
 	// Replicas starting together may both get here: the row is upserted.
-	upsert := ` ON DUPLICATE KEY UPDATE value = VALUES(value)`
-	if s.kind == KindSQLite {
-		upsert = ` ON CONFLICT (name) DO UPDATE SET value = excluded.value`
-	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsert, rulesKey, want)
+		_, err := tx.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s), rulesKey, want)
 		return translate(err)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -372,4 +373,29 @@ func (c *stmtCache) close() {
 		st.Close()
 	}
 	c.stmts = nil
+}
+
+// upsert is the clause that turns an INSERT into an update of the row
+// whose key it duplicates, in each database's spelling.
+type upsert struct{ mysql, sqlite string }
+
+// excludedColumn is how SQLite names the value an INSERT proposed for a
+// column; MySQL and MariaDB say VALUES(column).
+var excludedColumn = regexp.MustCompile(`excluded\.(\w+)`)
+
+// onConflict is the upsert that, on a duplicate of the key columns, sets
+// sets (written in SQLite's spelling, excluded.column).
+func onConflict(key, sets string) upsert {
+	return upsert{
+		mysql:  " ON DUPLICATE KEY UPDATE " + excludedColumn.ReplaceAllString(sets, "VALUES($1)"),
+		sqlite: " ON CONFLICT (" + key + ") DO UPDATE SET " + sets,
+	}
+}
+
+// in is u as the store's database spells it.
+func (u upsert) in(s *Store) string {
+	if s.kind == KindSQLite {
+		return u.sqlite
+	}
+	return u.mysql
 }
