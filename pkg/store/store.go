@@ -9,8 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -338,64 +336,4 @@ func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// stmtCache keeps one prepared statement per SQL text. The texts are
-// constants or built from a small, fixed set of clauses, so it stays small;
-// preparing once saves MySQL a round trip and a parse on every request.
-type stmtCache struct {
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
-}
-
-func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	c := &s.stmts
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := s.db.DB.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, translate(err)
-	}
-	if c.stmts == nil {
-		c.stmts = map[string]*sql.Stmt{}
-	}
-	c.stmts[query] = st
-	return st, nil
-}
-
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.stmts {
-		st.Close()
-	}
-	c.stmts = nil
-}
-
-// upsert is the clause that turns an INSERT into an update of the row
-// whose key it duplicates, in each database's spelling.
-type upsert struct{ mysql, sqlite string }
-
-// excludedColumn is how SQLite names the value an INSERT proposed for a
-// column; MySQL and MariaDB say VALUES(column).
-var excludedColumn = regexp.MustCompile(`excluded\.(\w+)`)
-
-// onConflict is the upsert that, on a duplicate of the key columns, sets
-// sets (written in SQLite's spelling, excluded.column).
-func onConflict(key, sets string) upsert {
-	return upsert{
-		mysql:  " ON DUPLICATE KEY UPDATE " + excludedColumn.ReplaceAllString(sets, "VALUES($1)"),
-		sqlite: " ON CONFLICT (" + key + ") DO UPDATE SET " + sets,
-	}
-}
-
-// in is u as the store's database spells it.
-func (u upsert) in(s *Store) string {
-	if s.kind == KindSQLite {
-		return u.sqlite
-	}
-	return u.mysql
 }

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// stmtCache keeps one prepared statement per SQL text. The texts are
+// constants or built from a small, fixed set of clauses, so it stays small;
+// preparing once saves MySQL a round trip and a parse on every request.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	c := &s.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = nil
+}
+
+// upsert is the clause that turns an INSERT into an update of the row
+// whose key it duplicates, in each database's spelling.
+type upsert struct{ mysql, sqlite string }
+
+// excludedColumn is how SQLite names the value an INSERT proposed for a
+// column; MySQL and MariaDB say VALUES(column).
+var excludedColumn = regexp.MustCompile(`excluded\.(\w+)`)
+
+// onConflict is the upsert that, on a duplicate of the key columns, sets
+// sets (written in SQLite's spelling, excluded.column).
+func onConflict(key, sets string) upsert {
+	return upsert{
+		mysql:  " ON DUPLICATE KEY UPDATE " + excludedColumn.ReplaceAllString(sets, "VALUES($1)"),
+		sqlite: " ON CONFLICT (" + key + ") DO UPDATE SET " + sets,
+	}
+}
+
+// in is u as the store's database spells it.
+func (u upsert) in(s *Store) string {
+	if s.kind == KindSQLite {
+		return u.sqlite
+	}
+	return u.mysql
+}
+
+// rowsOf repeats a VALUES row n times.
+func rowsOf(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// query runs a prepared query in tx.
+func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	return rows, translate(err)
+}
+
+// exec runs a prepared statement in tx.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	_, err := s.execResult(ctx, tx, query, args...)
+	return err
+}
+
+// execResult runs a prepared statement in tx and returns its result.
+func (s *Store) execResult(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	return res, translate(err)
+}
+
+// scanAll calls each for every row, then closes rows.
+func scanAll(rows *sql.Rows, each func() error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(); err != nil {
+			return translate(err)
+		}
+	}
+	return translate(rows.Err())
+}
