@@ -41,14 +41,7 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 	if err != nil {
 		return nil, false, err
 	}
-	key := meta.IdempotencyKey
-	if key == "" && !s.consecutiveIDs {
-		// MySQL does not promise consecutive ids to a multi-row INSERT
-		// (interleaved auto-increment, distributed databases), so the rows
-		// are marked with a key of the server's own and their ids read back.
-		// "~" and 32 random hex digits: no client would send it.
-		key = internalKeyPrefix + randomHex(16)
-	}
+	key := s.rowsKey(meta.IdempotencyKey)
 	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insertSteps(ctx, tx, steps, key, fingerprints); err != nil {
@@ -65,6 +58,25 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 	}
 	s.targets.remember(work)
 	return steps, false, nil
+}
+
+// rowsKey is the key a batch's rows are stored under (see batchKey): the
+// client's, if any. MySQL does not promise consecutive ids to a multi-row
+// INSERT (interleaved auto-increment, distributed databases), so there the
+// rows of a batch without one are marked with a key of the server's own,
+// "~" and 32 random hex digits that no client would send, and their ids
+// read back.
+func (s *Store) rowsKey(clientKey string) string {
+	if clientKey == "" && !s.consecutiveIDs {
+		return internalKeyPrefix + randomHex(16)
+	}
+	return clientKey
+}
+
+// errBatchKeyReused answers a batch whose key is already another batch's.
+func errBatchKeyReused() error {
+	return &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
+		Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
 }
 
 // prepareBatch checks a batch (its size, its key and every row, all
@@ -181,6 +193,8 @@ func multiRowInsert(rows int) string {
 	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + rowsOf(rows, "("+placeholders(insertRowParams)+")")
 }
 
+// replayBatch returns the steps stored under key, a batch sent again:
+// every row's, with the same fingerprints, or the key is another batch's.
 func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []string) ([]model.Step, bool, error) {
 	// Keys "KEY 0" … "KEY n" lie between "KEY " and "KEY!" in binary order.
 	rows, err := s.db.DB.QueryContext(ctx,
@@ -189,29 +203,27 @@ func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []stri
 	if err != nil {
 		return nil, false, translate(err)
 	}
-	defer rows.Close()
 	steps := make([]model.Step, len(fingerprints))
 	found := 0
-	mismatch := &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
-		Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
-	for rows.Next() {
+	err = scanAll(rows, func() error {
 		var k, fp sql.NullString
 		st, err := scanStep(rows, &k, &fp)
 		if err != nil {
-			return nil, false, translate(err)
+			return err
 		}
 		i, err := strconv.Atoi(strings.TrimPrefix(k.String, key+" "))
 		if err != nil || i < 0 || i >= len(steps) || fp.String != fingerprints[i] {
-			return nil, false, mismatch
+			return errBatchKeyReused()
 		}
 		steps[i] = st
 		found++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, translate(err)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
 	if found != len(fingerprints) {
-		return nil, false, mismatch
+		return nil, false, errBatchKeyReused()
 	}
 	return steps, true, nil
 }

@@ -1,13 +1,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -39,35 +37,28 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 	for i, in := range ins {
 		explicit[i] = !in.Time.IsZero()
 	}
-	for try := 0; ; try++ {
-		out, skipped, work, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
-		if err == nil {
-			s.targets.remember(work)
-			return out, skipped, nil
-		}
+	out, skipped, work, err := s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
+	if meta.IdempotencyKey != "" && errors.Is(err, errDuplicate) {
 		// The same batch under the same key, stored by a request still in
 		// flight when this one read: read again, and its rows are skipped.
-		if try == 0 && meta.IdempotencyKey != "" && errors.Is(err, errDuplicate) {
-			continue
-		}
-		if errors.Is(err, errDuplicate) {
-			return nil, nil, &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
-				Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
-		}
+		out, skipped, work, err = s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
+	}
+	if errors.Is(err, errDuplicate) {
+		return nil, nil, errBatchKeyReused()
+	}
+	if err != nil {
 		return nil, nil, err
 	}
+	s.targets.remember(work)
+	return out, skipped, nil
 }
 
 func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerprints []string, explicit []bool, clientKey string) ([]model.Step, []int, []*targetWork, error) {
-	key := clientKey
-	if key == "" && !s.consecutiveIDs {
-		key = internalKeyPrefix + randomHex(16) // as in CreateSteps
-	}
+	key := s.rowsKey(clientKey)
 	out := make([]model.Step, len(steps))
 	var skipped []int
 	var work []*targetWork
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		skipped = skipped[:0]
 		stored, err := s.storedMatches(ctx, tx, steps, explicit)
 		if err != nil {
 			return err
@@ -76,29 +67,14 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		for k, m := range stored {
 			before[k] = len(m)
 		}
-		fresh := make([]model.Step, 0, len(steps))
-		freshFP := make([]string, 0, len(steps))
-		freshExplicit := make([]bool, 0, len(steps))
-		at := make([]int, 0, len(steps))
-		for i, st := range steps {
-			if explicit[i] {
-				k := matchKeyOf(st)
-				if m := stored[k]; len(m) > 0 {
-					out[i], stored[k] = m[0], m[1:]
-					skipped = append(skipped, i)
-					continue
-				}
-			}
-			fresh = append(fresh, st)
-			freshFP = append(freshFP, fingerprints[i])
-			freshExplicit = append(freshExplicit, explicit[i])
-			at = append(at, i)
-		}
-		if len(fresh) == 0 {
-			work = nil
+		var at []int
+		skipped, at = takeStored(steps, explicit, stored, out)
+		work = nil
+		if len(at) == 0 {
 			return nil
 		}
-		if err := s.insertSteps(ctx, tx, fresh, key, freshFP); err != nil {
+		fresh, freshExplicit := pick(steps, at), pick(explicit, at)
+		if err := s.insertSteps(ctx, tx, fresh, key, pick(fingerprints, at)); err != nil {
 			return err
 		}
 		for j, i := range at {
@@ -113,6 +89,33 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		return nil
 	})
 	return out, skipped, work, err
+}
+
+// takeStored sets out[i] to the stored step that row i matches, each
+// stored step matching one row at most, and returns the indexes of the
+// rows matched and of those left to store.
+func takeStored(steps []model.Step, explicit []bool, stored map[matchKey][]model.Step, out []model.Step) (matched, fresh []int) {
+	for i, st := range steps {
+		if explicit[i] {
+			k := matchKeyOf(st)
+			if m := stored[k]; len(m) > 0 {
+				out[i], stored[k] = m[0], m[1:]
+				matched = append(matched, i)
+				continue
+			}
+		}
+		fresh = append(fresh, i)
+	}
+	return matched, fresh
+}
+
+// pick returns the items of all at the indexes at.
+func pick[T any](all []T, at []int) []T {
+	out := make([]T, len(at))
+	for j, i := range at {
+		out[j] = all[i]
+	}
+	return out
 }
 
 // checkNoneStoredMeanwhile fails with errConflict, to run the transaction
@@ -171,7 +174,6 @@ func matchKeyOf(st model.Step) matchKey {
 // second import's numbering conflicts on creating the row, and writeTx runs
 // it again, when it reads the first one's rows.
 func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Step, explicit []bool) (map[matchKey][]model.Step, error) {
-	type target struct{ component, version, environment string }
 	// The distinct times of each target's rows: the read asks for those
 	// exact times, so what it holds is the matches, however many steps
 	// the target has.
@@ -194,32 +196,8 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 	}
 	// In one order, as number.go locks them, so that two writers never
 	// wait on each other in a circle.
-	slices.SortFunc(order, func(a, b target) int {
-		return cmp.Or(strings.Compare(a.component, b.component), strings.Compare(a.version, b.version), strings.Compare(a.environment, b.environment))
-	})
+	slices.SortFunc(order, compareTargets)
 	found := map[matchKey][]model.Step{}
-	read := func(t target, ts []string) error {
-		args := make([]any, 0, 3+len(ts))
-		args = append(args, t.component, t.version, t.environment)
-		for _, v := range ts {
-			args = append(args, v)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE component = ? AND version = ? AND environment = ? AND time IN (`+
-			strings.TrimSuffix(strings.Repeat("?, ", len(ts)), ", ")+`) ORDER BY time, id`, args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			st, err := scanStep(rows)
-			if err != nil {
-				return translate(err)
-			}
-			k := matchKeyOf(st)
-			found[k] = append(found[k], st)
-		}
-		return translate(rows.Err())
-	}
 	for _, t := range order {
 		if s.kind == KindMySQL {
 			var writes int64
@@ -231,7 +209,25 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 		}
 		// Within every database's parameter limit.
 		for ts := range slices.Chunk(times[t], 500) {
-			if err := read(t, ts); err != nil {
+			args := []any{t.component, t.version, t.environment}
+			for _, v := range ts {
+				args = append(args, v)
+			}
+			rows, err := tx.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE component = ? AND version = ? AND environment = ? AND time IN (`+
+				placeholders(len(ts))+`) ORDER BY time, id`, args...)
+			if err != nil {
+				return nil, translate(err)
+			}
+			err = scanAll(rows, func() error {
+				st, err := scanStep(rows)
+				if err != nil {
+					return err
+				}
+				k := matchKeyOf(st)
+				found[k] = append(found[k], st)
+				return nil
+			})
+			if err != nil {
 				return nil, err
 			}
 		}
