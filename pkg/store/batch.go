@@ -121,16 +121,15 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	if s.kind == KindSQLite {
 		chunkRows = insertChunkSQLite
 	}
+	keys := make([]string, len(steps))
 	for start := 0; start < len(steps); start += chunkRows {
-		end := min(start+chunkRows, len(steps))
-		chunk := steps[start:end]
+		chunk := steps[start:min(start+chunkRows, len(steps))]
 		args := make([]any, 0, insertRowParams*len(chunk))
 		for i, st := range chunk {
-			k := ""
 			if key != "" {
-				k = batchKey(key, start+i)
+				keys[start+i] = batchKey(key, start+i)
 			}
-			args = append(args, insertArgs(st, k, fingerprints[start+i])...)
+			args = append(args, insertArgs(st, keys[start+i], fingerprints[start+i])...)
 		}
 		// Full chunks reuse one prepared statement; the last, of any size,
 		// is sent as it is rather than prepared for once.
@@ -145,36 +144,38 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 		if err != nil {
 			return err
 		}
-		if !s.consecutiveIDs {
-			continue
-		}
-		// One INSERT's rows have consecutive ids here; MySQL reports the
-		// first, SQLite the last.
-		id, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("read inserted ids: %w", err)
-		}
-		first := id
-		if s.kind == KindSQLite {
-			first = id - int64(len(chunk)) + 1
-		}
-		for i := range chunk {
-			chunk[i].ID = first + int64(i)
+		if s.consecutiveIDs {
+			if err := s.setConsecutiveIDs(res, chunk); err != nil {
+				return err
+			}
 		}
 	}
 	if s.consecutiveIDs {
 		return nil
 	}
-	keys := make([]string, len(steps))
 	ids := make([]int64, len(steps))
-	for i := range steps {
-		keys[i] = batchKey(key, i)
-	}
 	if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
 		return err
 	}
 	for i := range steps {
 		steps[i].ID = ids[i]
+	}
+	return nil
+}
+
+// setConsecutiveIDs sets the ids of the rows one INSERT stored, which are
+// consecutive when s.consecutiveIDs: MySQL reports the first, SQLite the
+// last.
+func (s *Store) setConsecutiveIDs(res sql.Result, steps []model.Step) error {
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("read inserted ids: %w", err)
+	}
+	if s.kind == KindSQLite {
+		id -= int64(len(steps)) - 1
+	}
+	for i := range steps {
+		steps[i].ID = id + int64(i)
 	}
 	return nil
 }
