@@ -71,11 +71,12 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 	done := 0
 	for {
 		targets, err := s.nextTargets(ctx, after, renumberChunk)
-		if err != nil || len(targets) == 0 {
-			if err == nil {
-				log.Info("numbered every deployment", "targets", done, "seconds", time.Since(began).Seconds())
-			}
+		if err != nil {
 			return err
+		}
+		if len(targets) == 0 {
+			log.Info("numbered every deployment", "targets", done, "seconds", time.Since(began).Seconds())
+			return nil
 		}
 		err = s.writeTx(ctx, func(tx *sql.Tx) error {
 			work := make([]*targetWork, len(targets))
@@ -112,8 +113,9 @@ func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target
 	var out []target
 	err = scanAll(rows, func() error {
 		var t target
+		err := rows.Scan(&t.component, &t.version, &t.environment)
 		out = append(out, t)
-		return rows.Scan(&out[len(out)-1].component, &out[len(out)-1].version, &out[len(out)-1].environment)
+		return err
 	})
 	return out, err
 }
