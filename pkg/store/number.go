@@ -69,16 +69,6 @@ type targetWork struct {
 	redoID   int64
 }
 
-// stepRow is a stored step as numbering reads it back.
-type stepRow struct {
-	id          int64
-	owner       string
-	status      string
-	time        time.Time
-	revision    string
-	committedAt *time.Time
-}
-
 // deploymentWrite is a deployment row to insert, or, when it exists, to
 // extend by its phases and steps.
 type deploymentWrite struct {
@@ -184,10 +174,19 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 	terminal := *s.terminal.Load()
 	var writes []deploymentWrite
 	for _, w := range work {
-		if w.redo > 0 {
-			writes = renumberTarget(w, stored[w.target], terminal, writes)
-		} else {
-			writes = continueTarget(w, terminal, writes)
+		steps := w.steps
+		switch {
+		case w.redo > 0:
+			// Its stored steps from attempt w.redo on, the new among them.
+			w.attempt, w.ended = w.redo-1, true
+			steps = stored[w.target]
+		case !w.ended:
+			// The new steps extend the stored deployment: its row gains
+			// their phases.
+			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
+		}
+		for _, st := range steps {
+			writes = w.add(writes, st, terminal)
 		}
 	}
 	if err := s.writeDeployments(ctx, tx, writes); err != nil {
@@ -297,8 +296,8 @@ WHERE component = ? AND version = ? AND environment = ? AND started_at <= ? ORDE
 
 // readTargetSteps reads the stored steps of each target from its
 // (redoFrom, redoID) on, in time-then-id order (the new steps among them).
-func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]stepRow, error) {
-	out := make(map[target][]stepRow, len(work))
+func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]model.Step, error) {
+	out := make(map[target][]model.Step, len(work))
 	steps := "steps"
 	if s.kind == KindMySQL {
 		// Left to choose, MySQL may read "time >= ?" through steps_time.
@@ -310,27 +309,19 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 			from := dbTime(w.redoFrom)
 			args = append(args, w.component, w.version, w.environment, from, from, w.redoID)
 		}
-		rows, err := s.query(ctx, tx, `SELECT component, version, environment, id, owner, status, time, revision, committed_at FROM `+steps+` WHERE `+
+		rows, err := s.query(ctx, tx, `SELECT `+stepColumns+` FROM `+steps+` WHERE `+
 			anyTarget(len(run), " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
 		if err != nil {
 			return nil, err
 		}
 		err = scanAll(rows, func() error {
-			var t target
-			var r stepRow
-			var at, committed []byte
-			var revision sql.NullString
-			if err := rows.Scan(&t.component, &t.version, &t.environment, &r.id, &r.owner, &r.status, &at, &revision, &committed); err != nil {
+			st, err := scanStep(rows)
+			if err != nil {
 				return err
 			}
-			var err error
-			if r.time, err = parseDBTime(at); err != nil {
-				return err
-			}
-			r.revision = revision.String
-			r.committedAt, err = parseNullTime(committed)
-			out[t] = append(out[t], r)
-			return err
+			t := target{st.Component, st.Version, st.Environment}
+			out[t] = append(out[t], st)
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -353,49 +344,26 @@ func (s *Store) deleteDeployments(ctx context.Context, tx *sql.Tx, work []*targe
 	return nil
 }
 
-// continueTarget numbers new steps that come after every stored step of
-// their target: they extend its latest deployment, or start the next.
-func continueTarget(w *targetWork, terminal terminalSet, writes []deploymentWrite) []deploymentWrite {
-	if !w.ended {
-		// Extend the stored deployment: its row gains these phases.
-		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
-	}
-	for _, st := range w.steps {
-		writes = w.add(writes, stepRow{id: st.ID, owner: st.Owner, status: st.Status, time: st.Time,
-			revision: st.Revision, committedAt: st.CommittedAt}, terminal)
-	}
-	return writes
-}
-
 // add numbers the target's next step: it extends the last of writes, or,
 // after a terminal status, starts the next attempt.
-func (w *targetWork) add(writes []deploymentWrite, r stepRow, terminal terminalSet) []deploymentWrite {
+func (w *targetWork) add(writes []deploymentWrite, st model.Step, terminal terminalSet) []deploymentWrite {
 	if w.ended {
 		w.attempt++
-		w.started = r.time
-		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, firstID: r.id, started: r.time, owner: r.owner})
+		w.started = st.Time
+		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, firstID: st.ID, started: st.Time, owner: st.Owner})
 	}
 	d := &writes[len(writes)-1]
-	d.phases = appendPhase(d.phases, r.id, r.time.Sub(d.started), r.status)
+	d.phases = appendPhase(d.phases, st.ID, st.Time.Sub(d.started), st.Status)
 	d.steps++
-	d.last = r.time
-	if r.revision != "" {
-		d.revision = r.revision
+	d.last = st.Time
+	if st.Revision != "" {
+		d.revision = st.Revision
 	}
-	if r.committedAt != nil {
-		d.committedAt = r.committedAt
+	if st.CommittedAt != nil {
+		d.committedAt = st.CommittedAt
 	}
-	w.last = r.time
-	w.ended = terminal.ends(r.status)
-	return writes
-}
-
-// renumberTarget numbers a target's stored steps from attempt w.redo on.
-func renumberTarget(w *targetWork, rows []stepRow, terminal terminalSet, writes []deploymentWrite) []deploymentWrite {
-	w.attempt, w.ended = w.redo-1, true
-	for _, r := range rows {
-		writes = w.add(writes, r, terminal)
-	}
+	w.last = st.Time
+	w.ended = terminal.ends(st.Status)
 	return writes
 }
 
