@@ -144,6 +144,28 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 			return err
 		}
 	}
+	redo, err := s.findRedo(ctx, tx, work, redoAll)
+	if err != nil {
+		return err
+	}
+	stored, err := s.readTargetSteps(ctx, tx, redo)
+	if err != nil {
+		return err
+	}
+	if err := s.deleteDeployments(ctx, tx, redo); err != nil {
+		return err
+	}
+	writes := deploymentWrites(work, stored, *s.terminal.Load())
+	if err := s.writeDeployments(ctx, tx, writes); err != nil {
+		return err
+	}
+	return s.writeTargets(ctx, tx, work)
+}
+
+// findRedo returns the targets of work to renumber, each with the attempt
+// to renumber from: every target from its first with redoAll, else those
+// where a new step lands before the last stored one.
+func (s *Store) findRedo(ctx context.Context, tx *sql.Tx, work []*targetWork, redoAll bool) ([]*targetWork, error) {
 	var redo []*targetWork
 	for _, w := range work {
 		switch {
@@ -157,42 +179,37 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 			continue
 		case w.steps[0].Time.Before(w.last):
 			if err := s.lateFrom(ctx, tx, w); err != nil {
-				return err
+				return nil, err
 			}
 		default:
 			continue
 		}
 		redo = append(redo, w)
 	}
-	stored, err := s.readTargetSteps(ctx, tx, redo)
-	if err != nil {
-		return err
-	}
-	if err := s.deleteDeployments(ctx, tx, redo); err != nil {
-		return err
-	}
-	terminal := *s.terminal.Load()
+	return redo, nil
+}
+
+// deploymentWrites numbers the steps of each target of work, from the
+// state its row holds: its new steps, which continue the latest
+// deployment or start the next, or, for a target to renumber, its stored
+// steps from attempt w.redo on (the new among them).
+func deploymentWrites(work []*targetWork, stored map[target][]model.Step, terminal terminalSet) []deploymentWrite {
 	var writes []deploymentWrite
 	for _, w := range work {
 		steps := w.steps
 		switch {
 		case w.redo > 0:
-			// Its stored steps from attempt w.redo on, the new among them.
 			w.attempt, w.ended = w.redo-1, true
 			steps = stored[w.target]
 		case !w.ended:
-			// The new steps extend the stored deployment: its row gains
-			// their phases.
+			// The stored deployment goes on: its row gains these phases.
 			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
 		}
 		for _, st := range steps {
 			writes = w.add(writes, st, terminal)
 		}
 	}
-	if err := s.writeDeployments(ctx, tx, writes); err != nil {
-		return err
-	}
-	return s.writeTargets(ctx, tx, work)
+	return writes
 }
 
 // Statement sizes: a statement over n targets is sent as runs of these
