@@ -30,4 +30,54 @@
 // it would be a change to measure with stepsbench first. Because the
 // store's queries bypass bun, STEPS_DEBUG_SQL logs only the migrations
 // (docs/configuration.md).
+//
+// # Numbering deployments
+//
+// A deployment is the run of steps of one target (component, version,
+// environment) up to a terminal status; the target's next step starts its
+// next attempt. Steps count in time order, ties by id: steps of one
+// microsecond may end one deployment and start the next. The transaction
+// that inserts steps (insertGroup for single steps, CreateSteps,
+// CreateStepsDeduped) also numbers them (numberSteps, number.go), with two
+// tables beside steps:
+//
+//   - targets: one row per target, the state its next step continues from
+//     (latest attempt, its start, its last step's time, whether it ended,
+//     and a count of the row's writes).
+//   - deployments: one row per deployment, its phases encoded in one
+//     column (appendPhase), so that lists and stats read deployments, not
+//     steps.
+//
+// number, for the targets of one transaction, in their order:
+//
+//  1. Gets each target's state: from targetCache (cache.go) when the
+//     transaction writes one target, known to the cache, and its steps
+//     all come after the last one the cache remembers; else by reading
+//     the rows, locked on MySQL (lockTargets).
+//  2. Decides (findRedo): a new target starts at attempt 1; steps at or
+//     after the target's last one continue its latest deployment, or start
+//     the next after a terminal status; a late step (before the last one)
+//     renumbers the target from the deployment it lands in (lateFrom),
+//     whose steps readTargetSteps reads back and whose rows from there on
+//     deleteDeployments removes.
+//  3. Numbers in memory (deploymentWrites, add), then upserts the
+//     deployment rows, an extension appending phases (writeDeployments),
+//     and the targets' rows (writeTargets).
+//
+// Every write of a target updates its row, so two writers of one target
+// conflict on a written row, which InnoDB's locks and Galera's
+// certification both catch, instead of racing on what they read. The
+// loser's transaction is run again whole (writeTx, retry.go). Where no row
+// was read and locked (a new target, or a state from the cache), the write
+// of the row checks that nothing came between: the rows MySQL reports
+// affected, or the count of writes the cache remembered; otherwise the
+// write fails with errConflict. The cache takes a state only once its
+// transaction commits.
+//
+// The terminal statuses come from the server's configuration (UseRules,
+// rules.go). steps_numbering records those the stored numbering follows;
+// when they differ at start-up (a change of configuration, or the first
+// start after the upgrade that introduced the tables), every target is
+// numbered again, a chunk of targets per transaction, before stepsd
+// serves.
 package store

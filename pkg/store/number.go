@@ -14,30 +14,7 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// Numbering deployments. A deployment is the run of steps of one target
-// (component, version, environment) up to a terminal status; the next
-// step of the target starts the next attempt. The transaction that writes
-// a step also numbers it, with two tables beside steps:
-//
-//   - targets: one row per target, the state the next step continues from
-//     (latest attempt, its start, the last step's time, whether it ended).
-//     Every write to a target updates its row, so two writers of one
-//     target conflict on a written row, which InnoDB's locks and Galera's
-//     certification both catch (the loser is retried, see retry.go),
-//     instead of racing on what they read.
-//   - deployments: one row per deployment, with its phases encoded in one
-//     column, so lists and stats read deployments, not steps.
-//
-// A store remembers the targets it wrote last (targetCache): a lone step
-// of one of them skips the locked read, and the write of its row checks
-// that the row's count of writes is still the one remembered.
-//
-// A step at or after its target's last step continues the latest
-// deployment or starts the next one. A late step (before the last one)
-// renumbers the target from the deployment it lands in: its steps are
-// read back from steps and its later deployments rewritten. UseRules
-// numbers a whole history so (after an upgrade, or a change of terminal
-// statuses), target by target.
+// Numbering deployments: the package documentation (doc.go) explains it.
 
 // target names the deployments of one component, version and environment.
 type target struct {
