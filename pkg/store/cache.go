@@ -60,13 +60,11 @@ func (c *targetCache) remember(work []*targetWork) {
 	}
 }
 
-// forget drops targets whose rows were written elsewhere.
-func (c *targetCache) forget(targets ...target) {
+// forget drops a target whose row was written elsewhere.
+func (c *targetCache) forget(t target) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, t := range targets {
-		delete(c.m, t)
-	}
+	delete(c.m, t)
 }
 
 // clear forgets every target.

@@ -3,8 +3,6 @@ package store
 import (
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -99,12 +97,4 @@ func RedactDSN(dsn string) string {
 		return "mysql://(unparseable)"
 	}
 	return dsn
-}
-
-func ensureDir(path string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("create directory for sqlite database: %w", err)
-	}
-	return nil
 }

@@ -74,21 +74,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.terminal.Store(&terminal)
 	switch src.kind {
 	case KindSQLite:
-		if err := ensureDir(src.path); err != nil {
-			return nil, err
-		}
-		if err := checkWritable(src.path); err != nil {
-			return nil, err
-		}
-		// modernc's driver by name, never a shim that picks cgo's mattn
-		// when cgo is on: errors.go and retry.go translate modernc's error
-		// codes only, and every build, cgo or not, is the same pure Go.
-		sqldb, err := sql.Open(sqliteDriver, src.driverDSN)
+		sqldb, err := openSQLite(src.path, src.driverDSN)
 		if err != nil {
-			return nil, fmt.Errorf("open sqlite: %w", err)
+			return nil, err
 		}
-		sqldb.SetMaxOpenConns(16)
-		sqldb.SetMaxIdleConns(16)
 		s.db = bun.NewDB(sqldb, sqlitedialect.New())
 		s.writeSlot = make(chan struct{}, 1)
 	case KindMySQL:
@@ -114,14 +103,34 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite database file: %w", err)
 		}
 		s.path, s.file = src.path, fi
-	}
-	s.consecutiveIDs = s.kind == KindSQLite
-	if s.kind == KindMySQL {
+		s.consecutiveIDs = true
+	} else {
 		s.detectConsecutiveIDs(ctx)
 		s.detectGalera(ctx)
 	}
 	s.startCommitters()
 	return s, nil
+}
+
+// openSQLite opens the SQLite file at path, creating its directory, once
+// it has checked that the file can be written.
+func openSQLite(path, dsn string) (*sql.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create directory for sqlite database: %w", err)
+	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
+	}
+	// modernc's driver by name, never a shim that picks cgo's mattn when
+	// cgo is on: errors.go and retry.go translate modernc's error codes
+	// only, and every build, cgo or not, is the same pure Go.
+	sqldb, err := sql.Open(sqliteDriver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(16)
+	sqldb.SetMaxIdleConns(16)
+	return sqldb, nil
 }
 
 // openMySQL opens the MySQL pool with READ COMMITTED sessions. Writes
