@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 
@@ -174,31 +175,24 @@ func matchKeyOf(st model.Step) matchKey {
 // second import's numbering conflicts on creating the row, and writeTx runs
 // it again, when it reads the first one's rows.
 func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Step, explicit []bool) (map[matchKey][]model.Step, error) {
-	// The distinct times of each target's rows: the read asks for those
-	// exact times, so what it holds is the matches, however many steps
-	// the target has.
-	times := map[target][]string{}
-	seen := map[target]map[int64]bool{}
-	var order []target
+	// The distinct times of each target's rows, as stored: the read asks
+	// for those exact times, so what it holds is the matches, however many
+	// steps the target has.
+	times := map[target]map[string]bool{}
 	for i, st := range steps {
 		if !explicit[i] {
 			continue
 		}
 		t := target{st.Component, st.Version, st.Environment}
-		if seen[t] == nil {
-			seen[t] = map[int64]bool{}
-			order = append(order, t)
+		if times[t] == nil {
+			times[t] = map[string]bool{}
 		}
-		if us := st.Time.UnixMicro(); !seen[t][us] {
-			seen[t][us] = true
-			times[t] = append(times[t], dbTime(st.Time))
-		}
+		times[t][dbTime(st.Time)] = true
 	}
+	found := map[matchKey][]model.Step{}
 	// In one order, as number.go locks them, so that two writers never
 	// wait on each other in a circle.
-	slices.SortFunc(order, compareTargets)
-	found := map[matchKey][]model.Step{}
-	for _, t := range order {
+	for _, t := range slices.SortedFunc(maps.Keys(times), compareTargets) {
 		if s.kind == KindMySQL {
 			var writes int64
 			err := tx.QueryRowContext(ctx, `SELECT writes FROM targets WHERE component = ? AND version = ? AND environment = ? FOR UPDATE`,
@@ -208,7 +202,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 			}
 		}
 		// Within every database's parameter limit.
-		for ts := range slices.Chunk(times[t], 500) {
+		for ts := range slices.Chunk(slices.Sorted(maps.Keys(times[t])), 500) {
 			args := []any{t.component, t.version, t.environment}
 			for _, v := range ts {
 				args = append(args, v)
