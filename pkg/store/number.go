@@ -63,29 +63,6 @@ type deploymentWrite struct {
 	committedAt *time.Time
 }
 
-// terminalSet is the set of folded terminal statuses numbering follows.
-type terminalSet map[string]bool
-
-func newTerminalSet(rules model.DeploymentRules) terminalSet {
-	set := terminalSet{}
-	for _, t := range rules.TerminalStatuses() {
-		set[t] = true
-	}
-	return set
-}
-
-func (t terminalSet) ends(status string) bool { return t[model.FoldStatus(status)] }
-
-// fingerprint is how steps_numbering records the set.
-func (t terminalSet) fingerprint() string {
-	all := make([]string, 0, len(t))
-	for s := range t {
-		all = append(all, s)
-	}
-	slices.Sort(all)
-	return strings.Join(all, "\n")
-}
-
 // numberSteps numbers stored steps (with their ids) in the transaction
 // that inserted them. Once that transaction commits, pass what it returns
 // to remember.

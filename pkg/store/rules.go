@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,22 @@ import (
 const rulesKey = "terminal_statuses"
 
 var upsertRules = onConflict("name", "value = excluded.value")
+
+// terminalSet is the set of folded terminal statuses numbering follows.
+type terminalSet map[string]bool
+
+func newTerminalSet(rules model.DeploymentRules) terminalSet {
+	set := terminalSet{}
+	for _, t := range rules.TerminalStatuses() {
+		set[t] = true
+	}
+	return set
+}
+
+func (t terminalSet) ends(status string) bool { return t[model.FoldStatus(status)] }
+
+// fingerprint is how steps_numbering records the set.
+func (t terminalSet) fingerprint() string { return strings.Join(slices.Sorted(maps.Keys(t)), "\n") }
 
 // UseRules sets the terminal statuses the store numbers deployments with.
 // When they differ from those the stored numbering follows (after an
