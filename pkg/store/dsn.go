@@ -29,63 +29,69 @@ const dsnHelp = "use sqlite:PATH (e.g. sqlite:steps.db) or mysql://USER:PASS@HOS
 func parseDSN(dsn string) (dataSource, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
-		if path == "" || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
-			return dataSource{}, fmt.Errorf("sqlite DSN needs a file path, e.g. sqlite:steps.db or sqlite:/var/lib/steps/steps.db")
-		}
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			return dataSource{}, fmt.Errorf("sqlite DSN takes a plain file path, without ?options")
-		}
-		// Durability and concurrency are not negotiable: WAL so readers never
-		// block the writer, FULL sync so an acknowledged step survives a power
-		// cut, a busy timeout and IMMEDIATE transactions so concurrent writers
-		// wait instead of failing with "database is locked".
-		q := url.Values{}
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_pragma", "busy_timeout(30000)")
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Set("_txlock", "immediate")
-		return dataSource{kind: KindSQLite, path: path, driverDSN: "file:" + path + "?" + q.Encode()}, nil
-
+		return parseSQLiteDSN(strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"))
 	case strings.HasPrefix(dsn, "mysql://"):
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return dataSource{}, fmt.Errorf("mysql DSN is not a valid URL; %s", dsnHelp)
-		}
-		if u.Host == "" {
-			return dataSource{}, fmt.Errorf("mysql DSN has no host; %s", dsnHelp)
-		}
-		db := strings.TrimPrefix(u.Path, "/")
-		if db == "" || strings.Contains(db, "/") {
-			return dataSource{}, fmt.Errorf("mysql DSN needs a database name; %s", dsnHelp)
-		}
-		host := u.Host
-		if u.Port() == "" {
-			host += ":3306"
-		}
-		// Driver options (tls, timeout, …) pass through from the query string;
-		// the password is set apart so no character in it can confuse the
-		// driver's own DSN syntax.
-		cfg, err := mysql.ParseDSN("tcp(" + host + ")/" + db + "?" + u.RawQuery)
-		if err != nil {
-			return dataSource{}, fmt.Errorf("mysql DSN options: %w", err)
-		}
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-		cfg.ParseTime = false
-		cfg.Loc = time.UTC
-		if cfg.Params == nil {
-			cfg.Params = map[string]string{}
-		}
-		cfg.Params["time_zone"] = "'+00:00'"
-		cfg.Collation = "utf8mb4_bin"
-		if cfg.Timeout == 0 {
-			cfg.Timeout = 5 * time.Second
-		}
-		return dataSource{kind: KindMySQL, driverDSN: cfg.FormatDSN()}, nil
+		return parseMySQLDSN(dsn)
 	}
 	return dataSource{}, fmt.Errorf("unsupported database DSN; %s", dsnHelp)
+}
+
+func parseSQLiteDSN(path string) (dataSource, error) {
+	if path == "" || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return dataSource{}, fmt.Errorf("sqlite DSN needs a file path, e.g. sqlite:steps.db or sqlite:/var/lib/steps/steps.db")
+	}
+	if strings.Contains(path, "?") {
+		return dataSource{}, fmt.Errorf("sqlite DSN takes a plain file path, without ?options")
+	}
+	// Durability and concurrency are not negotiable: WAL so readers never
+	// block the writer, FULL sync so an acknowledged step survives a power
+	// cut, a busy timeout and IMMEDIATE transactions so concurrent writers
+	// wait instead of failing with "database is locked".
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return dataSource{kind: KindSQLite, path: path, driverDSN: "file:" + path + "?" + q.Encode()}, nil
+}
+
+func parseMySQLDSN(dsn string) (dataSource, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dataSource{}, fmt.Errorf("mysql DSN is not a valid URL; %s", dsnHelp)
+	}
+	if u.Host == "" {
+		return dataSource{}, fmt.Errorf("mysql DSN has no host; %s", dsnHelp)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" || strings.Contains(db, "/") {
+		return dataSource{}, fmt.Errorf("mysql DSN needs a database name; %s", dsnHelp)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":3306"
+	}
+	// Driver options (tls, timeout, …) pass through from the query string;
+	// the password is set apart so no character in it can confuse the
+	// driver's own DSN syntax.
+	cfg, err := mysql.ParseDSN("tcp(" + host + ")/" + db + "?" + u.RawQuery)
+	if err != nil {
+		return dataSource{}, fmt.Errorf("mysql DSN options: %w", err)
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.ParseTime = false
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Collation = "utf8mb4_bin"
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	return dataSource{kind: KindMySQL, driverDSN: cfg.FormatDSN()}, nil
 }
 
 // RedactDSN returns dsn with any password replaced, for logs.
