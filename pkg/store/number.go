@@ -183,9 +183,10 @@ func runs[T any](s *Store, items []T) iter.Seq[[]T] {
 		sizes = targetSizesSQLite
 	}
 	return func(yield func([]T) bool) {
+		rest := items
 		for _, size := range sizes {
-			for ; len(items) >= size; items = items[size:] {
-				if !yield(items[:size]) {
+			for ; len(rest) >= size; rest = rest[size:] {
+				if !yield(rest[:size]) {
 					return
 				}
 			}
@@ -370,7 +371,7 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 				nullText(d.revision), nullTime(d.committedAt))
 		}
 		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases, revision, committed_at) VALUES ` +
-			rowsOf(len(run), "("+placeholders(12)+")") + upsertDeployment.in(s)
+			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsertDeployment.in(s)
 		if err := s.exec(ctx, tx, query, args...); err != nil {
 			return err
 		}
