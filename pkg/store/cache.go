@@ -1,9 +1,6 @@
 package store
 
-import (
-	"sync"
-	"time"
-)
+import "sync"
 
 // targetCache remembers the state of the targets this store wrote last, so
 // that the next step of one of them, sent alone, skips the locked read of
@@ -13,14 +10,7 @@ import (
 // remembered.
 type targetCache struct {
 	mu sync.Mutex
-	m  map[target]cachedTarget
-}
-
-type cachedTarget struct {
-	attempt       int
-	started, last time.Time
-	ended         bool
-	writes        int64
+	m  map[target]targetState
 }
 
 // maxCachedTargets bounds the cache; past it, it starts again empty.
@@ -39,8 +29,7 @@ func (c *targetCache) fill(work []*targetWork) bool {
 	if !ok || w.steps[0].Time.Before(e.last) {
 		return false
 	}
-	w.exists, w.cached = true, true
-	w.attempt, w.started, w.last, w.ended, w.writes = e.attempt, e.started, e.last, e.ended, e.writes
+	w.targetState, w.exists, w.cached = e, true, true
 	return true
 }
 
@@ -49,14 +38,12 @@ func (c *targetCache) remember(work []*targetWork) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m)+len(work) > maxCachedTargets {
-		c.m = make(map[target]cachedTarget, len(work))
+		c.m = make(map[target]targetState, len(work))
 	}
 	for _, w := range work {
-		writes := int64(1)
-		if w.exists {
-			writes = w.writes + 1
-		}
-		c.m[w.target] = cachedTarget{attempt: w.attempt, started: w.started, last: w.last, ended: w.ended, writes: writes}
+		st := w.targetState
+		st.writes++ // as writeTargets counted it
+		c.m[w.target] = st
 	}
 }
 

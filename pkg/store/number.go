@@ -26,17 +26,23 @@ func compareTargets(a, b target) int {
 		strings.Compare(a.environment, b.environment))
 }
 
-// targetWork is what one transaction does to one target.
-type targetWork struct {
-	target
-	exists  bool      // the target has a row
+// targetState is a target's row in targets: what its next step
+// continues from.
+type targetState struct {
 	attempt int       // its latest deployment
 	started time.Time // that deployment's start
 	last    time.Time // its last step's time
 	ended   bool      // the latest deployment ended with a terminal status
-	writes  int64     // the row's count of writes, as read
-	cached  bool      // the state came from the cache, not a locked read
-	steps   []model.Step
+	writes  int64     // the row's count of writes
+}
+
+// targetWork is what one transaction does to one target.
+type targetWork struct {
+	target
+	targetState      // as read, then as numbering leaves it
+	exists      bool // the target has a row
+	cached      bool // the state came from the cache, not a locked read
+	steps       []model.Step
 	// redo, when not 0, renumbers the target from this attempt on: from
 	// its first step (redoFrom, redoID) on, in time-then-id order. Steps
 	// of one time may end one deployment and start the next, so the time
@@ -223,20 +229,21 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 			return err
 		}
 		err = scanAll(rows, func() error {
-			var r targetWork
+			var t target
+			var st targetState
 			var started, last []byte
-			if err := rows.Scan(&r.component, &r.version, &r.environment, &r.attempt, &started, &last, &r.ended, &r.writes); err != nil {
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &st.attempt, &started, &last, &st.ended, &st.writes); err != nil {
 				return err
 			}
-			w := index[r.target]
+			w := index[t]
 			if w == nil {
-				return fmt.Errorf("number deployments: unexpected target %q", r.component)
+				return fmt.Errorf("number deployments: unexpected target %q", t.component)
 			}
-			w.exists, w.attempt, w.ended, w.writes = true, r.attempt, r.ended, r.writes
-			if w.started, err = parseDBTime(started); err != nil {
+			if st.started, err = parseDBTime(started); err != nil {
 				return err
 			}
-			w.last, err = parseDBTime(last)
+			st.last, err = parseDBTime(last)
+			w.targetState, w.exists = st, true
 			return err
 		})
 		if err != nil {
