@@ -183,7 +183,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 		if !explicit[i] {
 			continue
 		}
-		t := target{st.Component, st.Version, st.Environment}
+		t := targetOf(st)
 		if times[t] == nil {
 			times[t] = map[string]bool{}
 		}
@@ -212,16 +212,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 			if err != nil {
 				return nil, translate(err)
 			}
-			err = scanAll(rows, func() error {
-				st, err := scanStep(rows)
-				if err != nil {
-					return err
-				}
-				k := matchKeyOf(st)
-				found[k] = append(found[k], st)
-				return nil
-			})
-			if err != nil {
+			if err := scanStepsBy(rows, found, matchKeyOf); err != nil {
 				return nil, err
 			}
 		}

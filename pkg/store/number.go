@@ -21,6 +21,8 @@ type target struct {
 	component, version, environment string
 }
 
+func targetOf(st model.Step) target { return target{st.Component, st.Version, st.Environment} }
+
 func compareTargets(a, b target) int {
 	return cmp.Or(strings.Compare(a.component, b.component), strings.Compare(a.version, b.version),
 		strings.Compare(a.environment, b.environment))
@@ -75,7 +77,7 @@ type deploymentWrite struct {
 func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) ([]*targetWork, error) {
 	byTarget := map[target]*targetWork{}
 	for _, st := range steps {
-		t := target{st.Component, st.Version, st.Environment}
+		t := targetOf(st)
 		w := byTarget[t]
 		if w == nil {
 			w = &targetWork{target: t}
@@ -293,16 +295,7 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 		if err != nil {
 			return nil, err
 		}
-		err = scanAll(rows, func() error {
-			st, err := scanStep(rows)
-			if err != nil {
-				return err
-			}
-			t := target{st.Component, st.Version, st.Environment}
-			out[t] = append(out[t], st)
-			return nil
-		})
-		if err != nil {
+		if err := scanStepsBy(rows, out, targetOf); err != nil {
 			return nil, err
 		}
 	}

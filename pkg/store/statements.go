@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // stmtCache keeps one prepared statement per SQL text. The texts are
@@ -108,4 +110,18 @@ func scanAll(rows *sql.Rows, each func() error) error {
 		}
 	}
 	return translate(rows.Err())
+}
+
+// scanStepsBy adds each row of stepColumns to m under key(step), then
+// closes rows.
+func scanStepsBy[K comparable](rows *sql.Rows, m map[K][]model.Step, key func(model.Step) K) error {
+	return scanAll(rows, func() error {
+		st, err := scanStep(rows)
+		if err != nil {
+			return err
+		}
+		k := key(st)
+		m[k] = append(m[k], st)
+		return nil
+	})
 }
