@@ -24,7 +24,7 @@ import (
 const (
 	maxGroup         = 128 // steps in one transaction (MySQL)
 	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
-	committersMySQL  = 2   // transactions in flight at once on MySQL: more make smaller groups, each of several round trips
+	committersMySQL  = 1   // transactions in flight at once on MySQL: two made groups half as large, each still of five or six round trips, and cost a third more CPU per step at c=8 and c=32 (docs/benchmarks.md)
 	committersSQLite = 1   // SQLite has one writer anyway
 	groupTimeout     = 30 * time.Second
 )
