@@ -59,6 +59,7 @@ type insertRow struct {
 type groupCommitter struct {
 	lanes    []*commitLane
 	quit     chan struct{}
+	stopped  chan struct{} // closed once nothing queued will be answered any more
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 }
@@ -74,7 +75,7 @@ func (s *Store) startCommitters() {
 	if s.kind == KindSQLite {
 		n = committersSQLite
 	}
-	s.group = &groupCommitter{quit: make(chan struct{})}
+	s.group = &groupCommitter{quit: make(chan struct{}), stopped: make(chan struct{})}
 	for range n {
 		lane := &commitLane{queue: make(chan *commitRequest, 4*maxGroup), busy: make(chan struct{}, 1)}
 		s.group.lanes = append(s.group.lanes, lane)
@@ -93,15 +94,14 @@ func (s *Store) stopCommitters() {
 			// Wait for a request committing alone, and keep the token:
 			// later ones queue, and are answered errClosed.
 			lane.busy <- struct{}{}
+			// Answer whatever is still queued: nothing of it was written.
+			for len(lane.queue) > 0 {
+				req := <-lane.queue
+				req.done <- commitResult{err: errClosed}
+			}
 		}
+		close(s.group.stopped)
 	})
-	// Answer whatever is still queued: nothing of it was written.
-	for _, lane := range s.group.lanes {
-		for len(lane.queue) > 0 {
-			req := <-lane.queue
-			req.done <- commitResult{err: errClosed}
-		}
-	}
 }
 
 // commit writes one row, alone or in a group, and returns its id once its
@@ -137,6 +137,14 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	select {
 	case res := <-req.done:
 		return res.id, res.err
+	case <-s.group.stopped:
+		select {
+		case res := <-req.done:
+			return res.id, res.err
+		default:
+			// Queued after the store closed: nobody takes it.
+			return 0, errClosed
+		}
 	case <-ctx.Done():
 		// The step may still be committed, as when a response is lost: a
 		// retry with the same idempotency key finds it.
