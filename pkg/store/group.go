@@ -24,7 +24,7 @@ import (
 const (
 	maxGroup         = 128 // steps in one transaction (MySQL)
 	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
-	committersMySQL  = 1   // transactions in flight at once on MySQL: two made groups half as large, each still of five or six round trips, and cost a third more CPU per step at c=8 and c=32 (docs/benchmarks.md)
+	committersMySQL  = 1   // transactions in flight at once on MySQL: two made groups half as large, each of five or six round trips (docs/benchmarks.md)
 	committersSQLite = 1   // SQLite has one writer anyway
 	groupTimeout     = 30 * time.Second
 )
@@ -108,12 +108,15 @@ func (s *Store) stopCommitters() {
 // transaction has committed.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1)}
-	h := fnv.New32a()
-	for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
-		h.Write([]byte(text))
-		h.Write([]byte{0})
+	lane := s.group.lanes[0]
+	if n := len(s.group.lanes); n > 1 {
+		h := fnv.New32a()
+		for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
+			h.Write([]byte(text))
+			h.Write([]byte{0})
+		}
+		lane = s.group.lanes[h.Sum32()%uint32(n)]
 	}
-	lane := s.group.lanes[h.Sum32()%uint32(len(s.group.lanes))]
 	if len(lane.queue) == 0 {
 		select {
 		case lane.busy <- struct{}{}:
