@@ -15,14 +15,16 @@ import (
 // Group commit: single steps recorded at the same moment are gathered into
 // one multi-row INSERT in one transaction, and each is acknowledged only
 // after that transaction commits. Under load this turns many small commits
-// (each a log flush, and on MySQL a round trip) into few; a lone request
-// goes through alone, with one hand-off more than a direct insert.
+// (each a log flush, and on MySQL a round trip) into few. A request that
+// finds its lane idle (no transaction in flight, nothing queued) commits
+// its step itself, in its own goroutine: handing it to the committer and
+// waking up again for the answer cost a lone step a quarter of its CPU.
 
 // Group commit limits.
 const (
 	maxGroup         = 128 // steps in one transaction (MySQL)
 	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
-	committersMySQL  = 2   // transactions in flight at once on MySQL: more make smaller groups, each of several round trips
+	committersMySQL  = 1   // transactions in flight at once on MySQL: two made groups half as large, each of five or six round trips (docs/benchmarks.md)
 	committersSQLite = 1   // SQLite has one writer anyway
 	groupTimeout     = 30 * time.Second
 )
@@ -48,16 +50,24 @@ type insertRow struct {
 	fingerprint string
 }
 
-// groupCommitter runs the committer goroutines of a store. Each has its
-// own queue, and a target's steps always go to the same one: steps of one
-// deploy sent at once then share a group (one transaction) or follow each
-// other, instead of waiting on each other's row locks from two
-// transactions of the same process.
+// groupCommitter runs the committer goroutines of a store, one per lane.
+// A target's steps always go to the same lane, and a lane has one
+// transaction in flight at a time (its committer's, or that of a request
+// committing alone): steps of one deploy sent at once then share a group
+// or follow each other, instead of waiting on each other's row locks from
+// two transactions of the same process.
 type groupCommitter struct {
-	queues   []chan *commitRequest
+	lanes    []*commitLane
 	quit     chan struct{}
+	stopped  chan struct{} // closed once nothing queued will be answered any more
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+}
+
+type commitLane struct {
+	queue chan *commitRequest
+	// busy holds a token while a transaction of the lane is in flight.
+	busy chan struct{}
 }
 
 func (s *Store) startCommitters() {
@@ -65,11 +75,11 @@ func (s *Store) startCommitters() {
 	if s.kind == KindSQLite {
 		n = committersSQLite
 	}
-	s.group = &groupCommitter{quit: make(chan struct{})}
+	s.group = &groupCommitter{quit: make(chan struct{}), stopped: make(chan struct{})}
 	for range n {
-		queue := make(chan *commitRequest, 4*maxGroup)
-		s.group.queues = append(s.group.queues, queue)
-		s.group.wg.Go(func() { s.commitLoop(queue) })
+		lane := &commitLane{queue: make(chan *commitRequest, 4*maxGroup), busy: make(chan struct{}, 1)}
+		s.group.lanes = append(s.group.lanes, lane)
+		s.group.wg.Go(func() { s.commitLoop(lane) })
 	}
 }
 
@@ -77,27 +87,51 @@ func (s *Store) stopCommitters() {
 	if s.group == nil {
 		return
 	}
-	s.group.stopOnce.Do(func() { close(s.group.quit) })
-	s.group.wg.Wait()
-	// Answer whatever is still queued: nothing of it was written.
-	for _, queue := range s.group.queues {
-		for len(queue) > 0 {
-			req := <-queue
-			req.done <- commitResult{err: errClosed}
+	s.group.stopOnce.Do(func() {
+		close(s.group.quit)
+		s.group.wg.Wait()
+		for _, lane := range s.group.lanes {
+			// Wait for a request committing alone, and keep the token:
+			// later ones queue, and are answered errClosed.
+			lane.busy <- struct{}{}
+			// Answer whatever is still queued: nothing of it was written.
+			for len(lane.queue) > 0 {
+				req := <-lane.queue
+				req.done <- commitResult{err: errClosed}
+			}
 		}
-	}
+		close(s.group.stopped)
+	})
 }
 
-// commit queues one row and waits for its group to commit.
+// commit writes one row, alone or in a group, and returns its id once its
+// transaction has committed.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1)}
-	h := fnv.New32a()
-	for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
-		h.Write([]byte(text))
-		h.Write([]byte{0})
+	lane := s.group.lanes[0]
+	if n := len(s.group.lanes); n > 1 {
+		h := fnv.New32a()
+		for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
+			h.Write([]byte(text))
+			h.Write([]byte{0})
+		}
+		lane = s.group.lanes[h.Sum32()%uint32(n)]
+	}
+	if len(lane.queue) == 0 {
+		select {
+		case lane.busy <- struct{}{}:
+			// The lane is idle: commit here. Steps that arrive meanwhile
+			// queue, and its committer takes them together once this one
+			// is done.
+			s.commitGroup([]*commitRequest{req})
+			<-lane.busy
+			res := <-req.done
+			return res.id, res.err
+		default:
+		}
 	}
 	select {
-	case s.group.queues[h.Sum32()%uint32(len(s.group.queues))] <- req:
+	case lane.queue <- req:
 	case <-s.group.quit:
 		return 0, errClosed
 	case <-ctx.Done():
@@ -106,6 +140,14 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	select {
 	case res := <-req.done:
 		return res.id, res.err
+	case <-s.group.stopped:
+		select {
+		case res := <-req.done:
+			return res.id, res.err
+		default:
+			// Queued after the store closed: nobody takes it.
+			return 0, errClosed
+		}
 	case <-ctx.Done():
 		// The step may still be committed, as when a response is lost: a
 		// retry with the same idempotency key finds it.
@@ -113,7 +155,7 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	}
 }
 
-func (s *Store) commitLoop(queue chan *commitRequest) {
+func (s *Store) commitLoop(lane *commitLane) {
 	limit := maxGroup
 	if s.kind == KindSQLite {
 		limit = maxGroupSQLite
@@ -123,19 +165,28 @@ func (s *Store) commitLoop(queue chan *commitRequest) {
 		select {
 		case <-s.group.quit:
 			return
-		case req := <-queue:
+		case req := <-lane.queue:
 			batch = append(batch[:0], req)
+		}
+		// Wait for a request committing alone: the steps that queued
+		// meanwhile go together.
+		select {
+		case lane.busy <- struct{}{}:
+		case <-s.group.quit:
+			batch[0].done <- commitResult{err: errClosed}
+			return
 		}
 	drain:
 		for len(batch) < limit {
 			select {
-			case req := <-queue:
+			case req := <-lane.queue:
 				batch = append(batch, req)
 			default:
 				break drain
 			}
 		}
 		s.commitGroup(batch)
+		<-lane.busy
 	}
 }
 

@@ -350,6 +350,50 @@ func TestStore(t *testing.T) {
 			}
 		})
 
+		t.Run("CloseWhileWritingLosesNoAcknowledgedStep", func(t *testing.T) {
+			// Steps committed alone by their requests and steps committed
+			// in groups race with Close: each is either acknowledged and
+			// stored, or refused; none waits forever, and Close twice
+			// returns.
+			ctx := context.Background()
+			dsn := fresh(t)
+			s := testdb.Open(t, dsn)
+			var mu sync.Mutex
+			var acked []model.Step
+			var wg sync.WaitGroup
+			started := make(chan struct{})
+			var once sync.Once
+			for w := range 8 {
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						in := model.StepInput{Component: fmt.Sprintf("c%d", w%3), Version: "1", Owner: "o", Status: "build"}
+						step, _, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0.Add(time.Duration(i) * time.Second)})
+						if err != nil {
+							return
+						}
+						mu.Lock()
+						acked = append(acked, step)
+						if len(acked) == 40 {
+							once.Do(func() { close(started) })
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			<-started
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s.Close() //nolint:errcheck // only that it returns
+			wg.Wait()
+			s2 := testdb.Open(t, dsn)
+			for _, want := range acked {
+				if got, err := s2.FindStep(ctx, want.ID); err != nil || got != want {
+					t.Errorf("acknowledged step %d: %+v, %v; want %+v", want.ID, got, err, want)
+				}
+			}
+		})
+
 		t.Run("CallbackErrorStopsTheList", func(t *testing.T) {
 			s := testdb.Open(t, fresh(t))
 			for range 3 {
