@@ -260,6 +260,48 @@ type deploymentReader struct {
 	deps  []model.Deployment
 	steps []model.Phase
 	block int
+	// Deployments come roughly in order of start: many start on the day
+	// the one before started, whose midnight is kept.
+	day      [10]byte
+	midnight time.Time
+}
+
+// startedAt reads a start time as parseDBTime does; one on the day of
+// the deployment before is its midnight plus the clock.
+func (dr *deploymentReader) startedAt(b []byte) (time.Time, error) {
+	if len(b) == len(dbTimeLayout) && !dr.midnight.IsZero() && string(b[:10]) == string(dr.day[:]) {
+		if clock, ok := parseClock(b[10:]); ok {
+			return dr.midnight.Add(clock), nil
+		}
+	}
+	t, err := parseDBTime(b)
+	if err == nil && len(b) == len(dbTimeLayout) {
+		copy(dr.day[:], b)
+		dr.midnight = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return t, err
+}
+
+// parseClock reads " hh:mm:ss.ffffff", the end of a time parseFixedTime
+// reads, as the time since midnight.
+func parseClock(b []byte) (time.Duration, bool) {
+	if len(b) != 16 || b[0] != ' ' || b[3] != ':' || b[6] != ':' || b[9] != '.' {
+		return 0, false
+	}
+	var n [4]int64
+	for i, part := range [4][]byte{b[1:3], b[4:6], b[7:9], b[10:16]} {
+		for _, c := range part {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n[i] = n[i]*10 + int64(c-'0')
+		}
+	}
+	if n[0] > 23 || n[1] > 59 || n[2] > 59 {
+		return 0, false
+	}
+	return time.Duration(n[0])*time.Hour + time.Duration(n[1])*time.Minute + time.Duration(n[2])*time.Second +
+		time.Duration(n[3])*time.Microsecond, true
 }
 
 // maxDeploymentBlock is the most deployments in one block.
@@ -321,7 +363,7 @@ func (dr *deploymentReader) read(row []byte, fn func(*model.Deployment) error) e
 	d.Owner = dr.texts.intern(fields[4])
 	d.Attempt = int(attempt)
 	var err error
-	if d.StartedAt, err = parseDBTime(fields[5]); err != nil {
+	if d.StartedAt, err = dr.startedAt(fields[5]); err != nil {
 		return err
 	}
 	if len(fields[7]) > 0 {
