@@ -150,11 +150,9 @@ func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules mod
 // stats.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	c := deploymentConds(f)
-	wide, err := s.wideRange(ctx, f.Filter)
-	if err != nil {
+	if wide, err := s.wideRange(ctx, f.Filter); err != nil {
 		return err
-	}
-	if wide {
+	} else if wide {
 		// SQLite would seek each row through deployments_start, a third
 		// slower than reading the table: "+" keeps the range out of the
 		// index.
@@ -260,8 +258,9 @@ type deploymentReader struct {
 	deps  []model.Deployment
 	steps []model.Phase
 	block int
-	// Deployments come roughly in order of start: many start on the day
-	// the one before started, whose midnight is kept.
+	// Deployments are mostly stored as they happen, so read in about the
+	// order they started: many start on the day of the one before, whose
+	// midnight is kept.
 	day      [10]byte
 	midnight time.Time
 }
