@@ -3,6 +3,8 @@ package store
 import (
 	"testing"
 	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // The phases column is read back as written, whatever the order of the
@@ -22,7 +24,7 @@ func TestPhaseDecoderReadsWhatAppendPhaseWrote(t *testing.T) {
 		for i, st := range statuses {
 			col = appendPhase(col, int64(100*n+i), time.Duration(i-1)*1500*time.Millisecond, st)
 		}
-		got, err := pd.decode(col, start)
+		got, err := pd.decode(col, start, make([]model.Phase, 0, len(statuses)))
 		if err != nil {
 			t.Fatalf("deploy %d: %v", n, err)
 		}
@@ -38,7 +40,7 @@ func TestPhaseDecoderReadsWhatAppendPhaseWrote(t *testing.T) {
 	}
 	for _, bad := range []string{"", "1,2,build", "1,,build\x1e", ",2,build\x1e", "1,x,build\x1e", "1;2;build\x1e",
 		"1,2,build\x1e3,4", "99999999999999999999,1,build\x1e", "-,1,build\x1e"} {
-		if got, err := pd.decode([]byte(bad), start); err == nil {
+		if got, err := pd.decode([]byte(bad), start, nil); err == nil {
 			t.Errorf("%q decoded as %+v, want an error", bad, got)
 		}
 	}
