@@ -47,8 +47,9 @@ const (
 	seriesMaxRuns = 1024
 	// firstRun is the deployments in a run when a series is first reduced.
 	firstRun = 4
-	// seriesDisorder is the share (1/seriesDisorder) of deployments that
-	// may arrive before one started later, in a series that is reduced.
+	// seriesDisorder: a series is reduced only if at most 1/seriesDisorder
+	// of its first seriesRaw deployments came over seriesSlack/2 places
+	// after their place in time.
 	seriesDisorder = 16
 )
 
@@ -66,7 +67,6 @@ type history struct {
 	// they were met once all are in (finish).
 	judged   func(s *seriesHist, d *depRecord, phases []phaseRecord)
 	finished bool
-	runBuf   []float64
 }
 
 // seriesKey is a component and environment: the deployments compared with
@@ -113,6 +113,9 @@ type depRecord struct {
 	// bucket is the stats bucket it falls in (StatsAccumulator.bucketList).
 	bucket  int32
 	outlier bool
+	// repeats says a status is met twice among its phases: merged and
+	// phaseSeconds must then sum them.
+	repeats bool
 }
 
 // phaseRecord is a measured phase: its status (history.statuses) and
@@ -150,12 +153,13 @@ type runFirst struct {
 	n       int32 // the deployments of the run (set in its point)
 }
 
-// runBuilder gathers the deployments of the run being filled.
+// runBuilder gathers the deployments of the run being filled: their
+// starts, durations, and each status' seconds (by history status).
 type runBuilder struct {
-	xs     []int64
-	ys     []float64
-	first  runFirst
-	phases []runPhase // one per phase with seconds > 0, n unused
+	xs       []int64
+	ds       []float64
+	first    runFirst
+	byStatus [][]float64
 }
 
 func newHistory() *history {
@@ -177,6 +181,7 @@ func (h *history) add(d *Deployment, bucket int32) {
 	h.lastSeries = si
 	s := h.series[si]
 	ph0 := int32(len(s.phases))
+	repeats := false
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's: no
 		// step is blamed for it, nor shown to move.
@@ -198,20 +203,17 @@ func (h *history) add(d *Deployment, bucket int32) {
 			h.statusIndex[p.Status] = st
 			h.statuses = append(h.statuses, p.Status)
 		}
+		for _, q := range s.phases[ph0:] {
+			repeats = repeats || q.status == st
+		}
 		s.phases = append(s.phases, phaseRecord{status: st, seconds: *p.DurationSeconds})
 	}
 	h.lastOrder = h.lastOrder[:0]
 	for _, p := range s.phases[ph0:] {
 		h.lastOrder = append(h.lastOrder, p.status)
 	}
-	start := d.StartedAt.UnixNano()
-	if start < s.maxStart {
-		s.disorder++
-	} else {
-		s.maxStart = start
-	}
-	s.recs = append(s.recs, depRecord{start: start, duration: d.DurationSeconds, version: d.Version, attempt: int32(d.Attempt),
-		ph0: ph0, ph1: int32(len(s.phases)), bucket: bucket})
+	s.recs = append(s.recs, depRecord{start: d.StartedAt.UnixNano(), duration: d.DurationSeconds, version: d.Version, attempt: int32(d.Attempt),
+		ph0: ph0, ph1: int32(len(s.phases)), bucket: bucket, repeats: repeats})
 	if len(s.recs) >= seriesRaw+s.judged && !s.raw {
 		h.judge(s, false)
 	}
@@ -230,7 +232,7 @@ func compareRecs(a, b *depRecord) int {
 // nearly); if not, it keeps them all.
 func (h *history) judge(s *seriesHist, final bool) {
 	if !s.reduced {
-		if s.disorder > len(s.recs)/seriesDisorder {
+		if s.disordered() {
 			s.raw = true
 			return
 		}
@@ -277,6 +279,23 @@ func (h *history) judge(s *seriesHist, final bool) {
 	s.judged = end - from
 }
 
+// disordered says whether too many of the deployments came far after
+// their place in time (seriesDisorder).
+func (s *seriesHist) disordered() bool {
+	order := make([]int32, len(s.recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareRecs(&s.recs[a], &s.recs[b]) })
+	far := 0
+	for place, came := range order {
+		if int(came)-place > seriesSlack/2 {
+			far++
+		}
+	}
+	return far > len(s.recs)/seriesDisorder
+}
+
 // addToRun adds a deployment that is not an outlier to the run being
 // filled, and closes the run when it is full.
 func (h *history) addToRun(s *seriesHist, d *depRecord, phases []phaseRecord) {
@@ -285,11 +304,14 @@ func (h *history) addToRun(s *seriesHist, d *depRecord, phases []phaseRecord) {
 		c.first = runFirst{start: d.start, version: d.version, attempt: d.attempt}
 	}
 	c.xs = append(c.xs, d.start)
-	c.ys = append(c.ys, math.Log(d.duration))
+	c.ds = append(c.ds, d.duration)
 	for i, p := range phases {
-		if firstOfStatus(phases, i) {
-			if v, _ := phaseSeconds(phases[i:], p.status); v > 0 {
-				c.phases = append(c.phases, runPhase{status: p.status, y: math.Log(v)})
+		if v, first := merged(d, phases, i); first {
+			if v > 0 {
+				for int(p.status) >= len(c.byStatus) {
+					c.byStatus = append(c.byStatus, nil)
+				}
+				c.byStatus[p.status] = append(c.byStatus[p.status], v)
 			}
 		}
 	}
@@ -305,19 +327,15 @@ func (h *history) closeRun(s *seriesHist) {
 	if len(c.xs) == 0 {
 		return
 	}
-	r := run{n: int32(len(c.xs)), x: c.xs[(len(c.xs)-1)/2], y: h.median(c.ys), first: c.first}
-	slices.SortStableFunc(c.phases, func(a, b runPhase) int { return cmp.Compare(a.status, b.status) })
-	for i := 0; i < len(c.phases); {
-		j := i
-		h.runBuf = h.runBuf[:0]
-		for ; j < len(c.phases) && c.phases[j].status == c.phases[i].status; j++ {
-			h.runBuf = append(h.runBuf, c.phases[j].y)
+	r := run{n: int32(len(c.xs)), x: c.xs[(len(c.xs)-1)/2], y: logMedian(c.ds), first: c.first}
+	for st, vs := range c.byStatus {
+		if len(vs) > 0 {
+			r.phases = append(r.phases, runPhase{status: int32(st), n: int32(len(vs)), y: logMedian(vs)})
+			c.byStatus[st] = vs[:0]
 		}
-		r.phases = append(r.phases, runPhase{status: c.phases[i].status, n: int32(j - i), y: h.median(h.runBuf)})
-		i = j
 	}
 	s.runs = append(s.runs, r)
-	c.xs, c.ys, c.phases = c.xs[:0], c.ys[:0], c.phases[:0]
+	c.xs, c.ds = c.xs[:0], c.ds[:0]
 	if len(s.runs) <= seriesMaxRuns {
 		return
 	}
@@ -359,16 +377,18 @@ func mergeRuns(a, b run) run {
 	return r
 }
 
-// median returns the median of xs, reordering xs.
-func (h *history) median(xs []float64) float64 {
+// logMedian returns the median of the logarithms of xs (all positive),
+// reordering xs: the logarithm of the median, or the mean of the two
+// middle ones' logarithms, so that only one or two are taken.
+func logMedian(xs []float64) float64 {
 	m := len(xs)
 	y := selectNth(xs, m/2)
-	if m%2 == 0 {
-		// selectNth leaves the lower half below m/2: its largest is the
-		// other middle.
-		y = (y + slices.Max(xs[:m/2])) / 2
+	if m%2 == 1 {
+		return math.Log(y)
 	}
-	return y
+	// selectNth leaves the lower half below m/2: its largest is the other
+	// middle.
+	return (math.Log(y) + math.Log(slices.Max(xs[:m/2]))) / 2
 }
 
 // finish judges every deployment still waiting, series by series, and
@@ -463,6 +483,20 @@ func phaseSeconds(phases []phaseRecord, st int32) (float64, bool) {
 		}
 	}
 	return float64(sum), ok
+}
+
+// merged returns the seconds of phases[i]'s status in deployment d, summed
+// as phaseSeconds does, and whether phases[i] is its status' first (if not,
+// the seconds are not given: they were with the first).
+func merged(d *depRecord, phases []phaseRecord, i int) (float64, bool) {
+	if !d.repeats {
+		return float64(float32(phases[i].seconds)), true
+	}
+	if !firstOfStatus(phases, i) {
+		return 0, false
+	}
+	v, _ := phaseSeconds(phases[i:], phases[i].status)
+	return v, true
 }
 
 // firstOfStatus says whether phases[i] is the first of its status: a

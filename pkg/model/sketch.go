@@ -6,19 +6,27 @@ import (
 )
 
 // Durations are summarised exactly up to exactDurations of them; beyond,
-// from a sketch: a histogram whose bins grow by sketchGamma, so that a
-// percentile read from it is within about 1 % of the exact one, in a few
-// kilobytes however many durations it holds. The count, the maximum and the
-// mean stay exact.
+// from a sketch: a histogram of 64 bins an octave, read from a float's
+// exponent and top six bits of mantissa (no logarithm), so that a
+// percentile read from it (a bin's middle) is within 0.8 % of the exact
+// one, in a few kilobytes however many durations it holds. The count, the
+// maximum and the mean stay exact.
 const (
 	exactDurations = 2048
-	sketchGamma    = 1.02
+	sketchShift    = 52 - 6
 	// sketchTiny is the smallest duration given its own bin: shorter ones
 	// (and 0) share one.
 	sketchTiny = 1e-6
 )
 
-var lnSketchGamma = math.Log(sketchGamma)
+// sketchIndex is the bin of a duration of at least sketchTiny: positive
+// floats order as their bits do.
+func sketchIndex(v float64) int { return int(math.Float64bits(v) >> sketchShift) }
+
+// sketchMiddle is the middle of bin i.
+func sketchMiddle(i int) float64 {
+	return (math.Float64frombits(uint64(i)<<sketchShift) + math.Float64frombits(uint64(i+1)<<sketchShift)) / 2
+}
 
 // samples are the durations of one bucket that are not outliers, exactly
 // while few, then in a sketch, and the number of outliers left out.
@@ -61,7 +69,7 @@ func (s *samples) durations() Durations {
 
 // sketch is a log-binned histogram of durations.
 type sketch struct {
-	bins     []uint32 // bins[i] counts durations in (γ^(lo+i-1), γ^(lo+i)]
+	bins     []uint32 // bins[i] counts durations in bin lo+i (sketchIndex)
 	lo       int
 	tiny     int // durations under sketchTiny
 	n        int
@@ -82,7 +90,7 @@ func (k *sketch) add(v float64) {
 		k.tiny++
 		return
 	}
-	i := int(math.Ceil(math.Log(v) / lnSketchGamma))
+	i := sketchIndex(v)
 	switch {
 	case len(k.bins) == 0:
 		k.bins, k.lo = make([]uint32, 1, 64), i
@@ -138,7 +146,7 @@ func (k *sketch) nth(r int) float64 {
 		r -= k.tiny
 		for i, c := range k.bins {
 			if r < int(c) {
-				v = 2 * math.Pow(sketchGamma, float64(k.lo+i)) / (sketchGamma + 1)
+				v = sketchMiddle(k.lo + i)
 				break
 			}
 			r -= int(c)

@@ -317,7 +317,7 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 		}
 		bucket.junk++
 		for i, p := range phases {
-			if firstOfStatus(phases, i) {
+			if _, first := merged(d, phases, i); first {
 				a.stepOutliers[p.status]++
 			}
 			a.byStatus[p.status].byIdx[d.bucket].junk++
@@ -328,8 +328,7 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 	a.total += d.duration
 	bucket.add(d.duration)
 	for i, p := range phases {
-		if firstOfStatus(phases, i) {
-			v, _ := phaseSeconds(phases[i:], p.status)
+		if v, first := merged(d, phases, i); first {
 			a.stepTotal[p.status] += v
 		}
 		a.byStatus[p.status].byIdx[d.bucket].add(p.seconds)
