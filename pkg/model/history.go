@@ -109,7 +109,7 @@ type depRecord struct {
 	attempt  int32
 	// phases[ph0:ph1] are its measured phases, in order.
 	ph0, ph1 int32
-	median   float32 // the rolling median it was compared with
+	median   float32 // the median of its neighbours, when an outlier
 	// bucket is the stats bucket it falls in (StatsAccumulator.bucketList).
 	bucket  int32
 	outlier bool
@@ -433,40 +433,46 @@ func (h *history) finish() {
 }
 
 // markOutliers flags the deployments of one series, in time order, that
-// are far from the rolling median of their neighbours. A deployment
-// without a positive duration is always an outlier: it has no logarithm,
-// and a deploy of 0 s deployed nothing worth timing.
+// are far from the median of their neighbours. A deployment without a
+// positive duration is always an outlier: it has no logarithm, and a
+// deploy of 0 s deployed nothing worth timing. The median is needed only
+// when the deployment is not within ten times of all its neighbours, which
+// is rare: only then are they sorted.
 func markOutliers(deps []depRecord) {
-	// window holds the durations of deps[lo:hi], sorted, kept up to date
-	// as i moves on: one insertion and one removal per deployment.
-	window := make([]float64, 0, 2*outlierWindow+1)
-	lo, hi := 0, 0
+	var buf [2 * outlierWindow]float64
 	for i := range deps {
-		for ; hi < len(deps) && hi <= i+outlierWindow; hi++ {
-			v := deps[hi].duration
-			at, _ := slices.BinarySearch(window, v)
-			window = slices.Insert(window, at, v)
-		}
-		for ; lo < i-outlierWindow; lo++ {
-			at, _ := slices.BinarySearch(window, deps[lo].duration)
-			window = slices.Delete(window, at, at+1)
-		}
 		d := &deps[i]
-		median := 0.0
-		// The median of the neighbours: the window without d itself.
-		if m := len(window) - 1; m >= outlierMinNeighbours {
-			self, _ := slices.BinarySearch(window, d.duration)
-			nth := func(k int) float64 {
-				if k >= self {
-					k++
+		lo, hi := max(0, i-outlierWindow), min(len(deps), i+outlierWindow+1)
+		m := hi - lo - 1
+		v := d.duration
+		if v > 0 && m >= outlierMinNeighbours {
+			lowest, highest := math.Inf(1), math.Inf(-1)
+			for j := lo; j < hi; j++ {
+				if j != i {
+					lowest, highest = min(lowest, deps[j].duration), max(highest, deps[j].duration)
 				}
-				return window[k]
 			}
-			median = (nth((m-1)/2) + nth(m/2)) / 2
+			// Between the lowest and highest neighbour, the median is
+			// within ten times of v when they are.
+			if v >= highest/outlierFactor && v <= lowest*outlierFactor {
+				d.median, d.outlier = 0, false
+				continue
+			}
+		}
+		median := 0.0
+		if m >= outlierMinNeighbours {
+			others := buf[:0]
+			for j := lo; j < hi; j++ {
+				if j != i {
+					others = append(others, deps[j].duration)
+				}
+			}
+			slices.Sort(others)
+			median = (others[(m-1)/2] + others[m/2]) / 2
 		}
 		d.median = float32(median)
-		d.outlier = d.duration <= 0 || math.IsNaN(d.duration) ||
-			(median > 0 && (d.duration < median/outlierFactor || d.duration > median*outlierFactor))
+		d.outlier = v <= 0 || math.IsNaN(v) ||
+			(median > 0 && (v < median/outlierFactor || v > median*outlierFactor))
 	}
 }
 
