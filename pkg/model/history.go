@@ -436,25 +436,33 @@ func (h *history) finish() {
 // are far from the median of their neighbours. A deployment without a
 // positive duration is always an outlier: it has no logarithm, and a
 // deploy of 0 s deployed nothing worth timing. The median is needed only
-// when the deployment is not within ten times of all its neighbours, which
-// is rare: only then are they sorted.
+// when the deployment is not within ten times of all its neighbours but
+// the lowest and the highest, which is rare: only then are they sorted.
 func markOutliers(deps []depRecord) {
 	var buf [2 * outlierWindow]float64
+	// A block's neighbours together hold each one's: their second lowest
+	// and second highest bound each one's, so most deployments are judged
+	// by two comparisons.
+	const block = 64
+	var blockLow, blockHigh float64
 	for i := range deps {
 		d := &deps[i]
 		lo, hi := max(0, i-outlierWindow), min(len(deps), i+outlierWindow+1)
+		if i%block == 0 {
+			_, blockLow, _, blockHigh = lowHigh(deps[lo:min(len(deps), i+block+outlierWindow)], -1)
+		}
 		m := hi - lo - 1
 		v := d.duration
 		if v > 0 && m >= outlierMinNeighbours {
-			lowest, highest := math.Inf(1), math.Inf(-1)
-			for j := lo; j < hi; j++ {
-				if j != i {
-					lowest, highest = min(lowest, deps[j].duration), max(highest, deps[j].duration)
-				}
+			if v >= blockHigh/outlierFactor && v <= blockLow*outlierFactor {
+				d.median, d.outlier = 0, false
+				continue
 			}
-			// Between the lowest and highest neighbour, the median is
-			// within ten times of v when they are.
-			if v >= highest/outlierFactor && v <= lowest*outlierFactor {
+			// The median of four or more lies between the second lowest
+			// and the second highest: when v is within ten times of both,
+			// so is it of the median, one junk neighbour or not.
+			_, low2, _, high2 := lowHigh(deps[lo:hi], i-lo)
+			if v >= high2/outlierFactor && v <= low2*outlierFactor {
 				d.median, d.outlier = 0, false
 				continue
 			}
@@ -474,6 +482,25 @@ func markOutliers(deps []depRecord) {
 		d.outlier = v <= 0 || math.IsNaN(v) ||
 			(median > 0 && (v < median/outlierFactor || v > median*outlierFactor))
 	}
+}
+
+// lowHigh returns the two lowest and two highest durations of deps but
+// deps[self].
+func lowHigh(deps []depRecord, self int) (low1, low2, high1, high2 float64) {
+	low1, low2, high1, high2 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for j := range deps {
+		if j == self {
+			continue
+		}
+		x := deps[j].duration
+		if x < low2 {
+			low1, low2 = min(low1, x), max(low1, x)
+		}
+		if x > high2 {
+			high1, high2 = max(high1, x), min(high1, x)
+		}
+	}
+	return low1, low2, high1, high2
 }
 
 // phaseSeconds returns the seconds of status st among phases, summed (to
