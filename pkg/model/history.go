@@ -45,8 +45,12 @@ const (
 	// seriesMaxRuns bounds the runs of a reduced series; beyond, adjacent
 	// runs merge two by two and later runs are twice as long.
 	seriesMaxRuns = 1024
-	// firstRun is the deployments in a run when a series is first reduced.
-	firstRun = 4
+	// firstRun is the deployments in a run when a series is first reduced:
+	// 256 runs of the first 2,048, the points eDivisive searches.
+	firstRun = 8
+	// recentSeries: up to this many series, a deployment's is found by
+	// comparing keys rather than by the map.
+	recentSeries = 32
 	// seriesDisorder: a series is reduced only if at most 1/seriesDisorder
 	// of its first seriesRaw deployments came over seriesSlack/2 places
 	// after their place in time.
@@ -170,7 +174,19 @@ func newHistory() *history {
 func (h *history) add(d *Deployment, bucket int32) {
 	k := seriesKey{d.Component, d.Environment}
 	si, ok := h.lastSeries, len(h.series) > 0 && h.series[h.lastSeries].key == k
-	if !ok {
+	switch {
+	case ok:
+	case len(h.series) <= recentSeries:
+		// A stream in start order takes the series in turns: comparing
+		// their texts (the store's, the same strings each time) beats
+		// hashing them.
+		for i, s := range h.series {
+			if s.key == k {
+				si, ok = int32(i), true
+				break
+			}
+		}
+	default:
 		si, ok = h.seriesIndex[k]
 	}
 	if !ok {
@@ -242,12 +258,19 @@ func (h *history) judge(s *seriesHist, final bool) {
 	if s.judged > 0 {
 		last := &s.recs[s.judged-1]
 		for i := range waiting {
-			if compareRecs(&waiting[i], last) < 0 {
+			if waiting[i].start <= last.start && compareRecs(&waiting[i], last) < 0 {
 				s.late++
 			}
 		}
 	}
-	slices.SortFunc(waiting, func(a, b depRecord) int { return compareRecs(&a, &b) })
+	// Most often they came in order already: a pass over the starts says so.
+	sorted := true
+	for i := 1; i < len(waiting) && sorted; i++ {
+		sorted = waiting[i-1].start < waiting[i].start
+	}
+	if !sorted {
+		slices.SortFunc(waiting, func(a, b depRecord) int { return compareRecs(&a, &b) })
+	}
 	markOutliers(s.recs)
 	end := len(s.recs)
 	if !final {
@@ -327,7 +350,8 @@ func (h *history) closeRun(s *seriesHist) {
 	if len(c.xs) == 0 {
 		return
 	}
-	r := run{n: int32(len(c.xs)), x: c.xs[(len(c.xs)-1)/2], y: logMedian(c.ds), first: c.first}
+	r := run{n: int32(len(c.xs)), x: c.xs[(len(c.xs)-1)/2], y: logMedian(c.ds), first: c.first,
+		phases: make([]runPhase, 0, len(c.byStatus))}
 	for st, vs := range c.byStatus {
 		if len(vs) > 0 {
 			r.phases = append(r.phases, runPhase{status: int32(st), n: int32(len(vs)), y: logMedian(vs)})
@@ -382,6 +406,14 @@ func mergeRuns(a, b run) run {
 // middle ones' logarithms, so that only one or two are taken.
 func logMedian(xs []float64) float64 {
 	m := len(xs)
+	if m <= 16 {
+		// Short runs are most: a sort of a few beats a selection's setup.
+		slices.Sort(xs)
+		if m%2 == 1 {
+			return math.Log(xs[m/2])
+		}
+		return (math.Log(xs[m/2-1]) + math.Log(xs[m/2])) / 2
+	}
 	y := selectNth(xs, m/2)
 	if m%2 == 1 {
 		return math.Log(y)
