@@ -12,7 +12,7 @@ import (
 // one, in a few kilobytes however many durations it holds. The count, the
 // maximum and the mean stay exact.
 const (
-	exactDurations = 2048
+	exactDurations = 1024
 	sketchShift    = 52 - 6
 	// sketchTiny is the smallest duration given its own bin: shorter ones
 	// (and 0) share one.
