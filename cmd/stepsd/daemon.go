@@ -94,6 +94,22 @@ func (m *Main) Run(ctx context.Context) error {
 		return usageError{errors.New("--tls-cert and --tls-key go together: give both or neither")}
 	}
 
+	// The address and the certificate are checked before the database is
+	// opened: a typo should stop start-up at once, not after a migration.
+	if _, err := net.ResolveTCPAddr("tcp", m.Config.Listen); err != nil {
+		return usageError{fmt.Errorf("--listen %q: %w", m.Config.Listen, err)}
+	}
+	var tlsConfig *tls.Config
+	if m.Config.TLSCert != "" {
+		// Loaded now, so that a bad certificate stops start-up with a clear
+		// error instead of failing every handshake.
+		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
 	m.store, err = m.openStore(ctx)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
@@ -146,16 +162,6 @@ func (m *Main) Run(ctx context.Context) error {
 		HookMapping:   mapping,
 		Observer:      observer,
 	})
-	var tlsConfig *tls.Config
-	if m.Config.TLSCert != "" {
-		// Loaded now, so that a bad certificate stops start-up with a clear
-		// error instead of failing every handshake.
-		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
-		if err != nil {
-			return fmt.Errorf("TLS certificate: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -138,6 +139,20 @@ func TestRunExitCodes(t *testing.T) {
 		if strings.Contains(stderr.String(), "goroutine ") {
 			t.Errorf("stepsd %v printed a stack trace", tt.args)
 		}
+	}
+}
+
+// A mistyped --listen stops stepsd before it touches the database: no
+// migration of a production database for a run that was never to serve.
+func TestBadListenAddressStopsBeforeTheDatabase(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "untouched.db")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--listen", ":abc", "--db", "sqlite:" + file}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), `--listen ":abc"`) {
+		t.Fatalf("exit %d, stderr %q; want 2 and the flag named", code, stderr.String())
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the database was created or opened (stat: %v) before the address was checked", err)
 	}
 }
 

@@ -83,7 +83,9 @@ committed_at and time, to the microsecond) is skipped and counted as "already th
 another export that overlaps what is stored (last month's, then this
 quarter's) does not store it twice. Two steps identical to the microsecond
 are one step to this rule: a file that holds the same row twice stores it
-twice only within one batch. --no-dedupe stores every row as it is.`
+twice only within one batch. --no-dedupe stores every row as it is, under
+batch keys of its own: run after an import without it, it stores the file
+again whole.`
 
 const importExample = `  # History from the original service
   curl -s 'http://old-tracker:8080/v1/steps?format=csv' > history.csv
@@ -252,7 +254,7 @@ type importer struct {
 
 // send sends one batch under a key derived from its lines and steps.
 func (im *importer) send(ctx context.Context, batch []model.StepInput, lines []int) error {
-	res, err := im.c.SendBatchWith(ctx, importKey(lines[0], lines[len(lines)-1], batch), batch, im.opts)
+	res, err := im.c.SendBatchWith(ctx, importKey(lines[0], lines[len(lines)-1], batch, im.opts.Dedupe), batch, im.opts)
 	if err != nil {
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && len(apiErr.Rows) > 0 {
@@ -307,10 +309,17 @@ func (im *importer) stopped(err error) error {
 // the same lines with the same steps make the same key, in any run, so a
 // batch sent again is recognised and not stored twice; different steps
 // never share a key. (The hash covers the steps as the server compares
-// them: model.StepInput.Fingerprint.)
-func importKey(first, last int, batch []model.StepInput) string {
+// them: model.StepInput.Fingerprint.) A run with --no-dedupe has keys of
+// its own: a deduped run stored only part of a batch under its key, and the
+// whole batch sent again under it would be a different batch to the server.
+// Deduped keys are unchanged from the versions without dedupe, whose
+// unfinished imports are still recognised.
+func importKey(first, last int, batch []model.StepInput, dedupe bool) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "stepsctl import %d-%d\n", first, last)
+	if !dedupe {
+		io.WriteString(h, "no-dedupe\n") //nolint:errcheck // a hash does not fail
+	}
 	for _, in := range batch {
 		io.WriteString(h, in.Fingerprint()+"\n") //nolint:errcheck // a hash does not fail
 	}

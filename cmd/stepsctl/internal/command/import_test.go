@@ -388,6 +388,33 @@ func TestImportOverlappingExports(t *testing.T) {
 	}
 }
 
+// TestImportNoDedupeAfterPartlyDedupedRun: a file whose batch was partly
+// skipped as already there, imported again with --no-dedupe, stores every
+// row instead of failing on the first run's idempotency key.
+func TestImportNoDedupeAfterPartlyDedupedRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	all := strings.Split(strings.TrimSuffix(originalExport(8), "\n"), "\n")
+	h.mustRun(false, "import", writeFile(t, "half.csv", strings.Join(all[:5], "\n")+"\n")) // 4 rows
+	whole := writeFile(t, "whole.csv", strings.Join(all, "\n")+"\n")                       // those 4 and 4 more
+	r := h.mustRun(false, "import", whole)
+	if want := whole + " (original service's CSV): 4 step(s) imported, 4 already there.\n"; r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	r = h.mustRun(false, "import", "--no-dedupe", whole)
+	if want := whole + " (original service's CSV): 8 step(s) imported, 0 already there.\n"; r.stdout != want {
+		t.Errorf("--no-dedupe: stdout %q, want %q", r.stdout, want)
+	}
+	if n := len(h.stored()); n != 16 {
+		t.Errorf("%d steps stored, want 16", n)
+	}
+	// Interrupted and run again, --no-dedupe recognises its own batches.
+	r = h.mustRun(false, "import", "--no-dedupe", whole)
+	if want := whole + " (original service's CSV): 0 step(s) imported, 8 already there.\n"; r.stdout != want {
+		t.Errorf("--no-dedupe again: stdout %q, want %q", r.stdout, want)
+	}
+}
+
 // TestImportRevisionAndCommittedAt: both formats carry a step's revision
 // and commit time; a bad commit time is reported on its line.
 func TestImportRevisionAndCommittedAt(t *testing.T) {
