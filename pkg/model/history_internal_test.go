@@ -20,7 +20,8 @@ func TestDepRecordSize(t *testing.T) {
 }
 
 // historyDeployments is n deployments of one series, a minute apart, of
-// two steps around 300 s, one in 50 under a second (junk).
+// two steps around 300 s, one in 50 under a second (junk); one in three
+// runs its build twice (a status met twice).
 func historyDeployments(n int) []*Deployment {
 	rng := rand.New(rand.NewPCG(3, 5))
 	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -36,6 +37,11 @@ func historyDeployments(n int) []*Deployment {
 			StartedAt: at, Outcome: OutcomeSuccess, FinishedAt: &end, DurationSeconds: a + b,
 			Steps: []Phase{{Status: "build", Time: at, DurationSeconds: &a}, {Status: "rollout", Time: at.Add(time.Duration(a * float64(time.Second))), DurationSeconds: &b},
 				{Status: "finished", Time: end}}}
+		if i%3 == 0 {
+			half := a / 2
+			ds[i].Steps = slices.Insert(ds[i].Steps, 1, Phase{Status: "build", Time: at.Add(time.Duration(half * float64(time.Second))), DurationSeconds: &half})
+			ds[i].Steps[0].DurationSeconds = &half
+		}
 	}
 	return ds
 }
@@ -86,6 +92,13 @@ func TestHistoryReduces(t *testing.T) {
 			b, e := st.Buckets[i], exact.Buckets[i]
 			if b.Count != e.Count || b.Outliers != e.Outliers || *b.P50Seconds != *e.P50Seconds || *b.MaxSeconds != *e.MaxSeconds {
 				t.Errorf("%s: bucket %v: %+v, exactly %+v", name, b.Start, b.Durations, e.Durations)
+			}
+		}
+		for i, ss := range st.Steps {
+			es := exact.Steps[i]
+			if ss.Status != es.Status || ss.Count != es.Count || ss.Trend.Outliers != es.Trend.Outliers || ss.Trend.Points != es.Trend.Points ||
+				math.Abs(ss.Trend.GrowthPercentPerWeek-es.Trend.GrowthPercentPerWeek) > 0.5 {
+				t.Errorf("%s: step %s: %d durations, trend %+v; exactly %s: %d, %+v", name, ss.Status, ss.Count, ss.Trend, es.Status, es.Count, es.Trend)
 			}
 		}
 		if st.Trend.Points != exact.Trend.Points || math.Abs(st.Trend.GrowthPercentPerWeek-exact.Trend.GrowthPercentPerWeek) > 0.5 {
