@@ -25,13 +25,13 @@ const (
 // The history's memory is bounded per series when each series' deployments
 // come in time order (or nearly: seriesSlack), as they do from a read in
 // start order or in component, environment and start order. A series keeps
-// its deployments as they are up to seriesRaw of them; past that, and if
-// they came in order, the oldest are judged (outlier or not) and reduced to
-// runs of consecutive deployments, each run a point of the trend and the
-// change points, as fitSen and eDivisive would reduce them anyway. A series
-// whose deployments came out of order keeps them all, as before, and is
-// analysed exactly. Below seriesRaw deployments a series gives the same
-// figures either way.
+// its deployments as they are up to seriesRaw of them; past that, if the
+// latest came in order, all but the newest are judged (outlier or not) and
+// reduced to runs of consecutive deployments, each run a point of the trend
+// and the change points, as fitSen and eDivisive would reduce them anyway.
+// A series whose deployments keep coming out of order keeps them all, as
+// before, and is analysed exactly. Below seriesRaw deployments a series
+// gives the same figures either way.
 const (
 	// seriesRaw is the most deployments a series holds before it is
 	// reduced: above the ~630 points of one series at which fitSen already
@@ -52,8 +52,9 @@ const (
 	// comparing keys rather than by the map.
 	recentSeries = 32
 	// seriesDisorder: a series is reduced only if at most 1/seriesDisorder
-	// of its first seriesRaw deployments came over seriesSlack/2 places
-	// after their place in time.
+	// of its latest seriesRaw deployments came over seriesSlack/2 places
+	// after their place in time; if not, it is looked at again when it
+	// holds twice as many.
 	seriesDisorder = 16
 )
 
@@ -83,13 +84,14 @@ type seriesHist struct {
 	key seriesKey
 	// recs[:judged] are judged already, kept as the neighbours of the next
 	// ones; recs[judged:] are waiting, in time order up to the last sort.
-	recs     []depRecord
-	phases   []phaseRecord // recs' phases
-	judged   int
-	maxStart int64
-	disorder int // deployments that came after one started later
-	raw      bool
-	reduced  bool
+	recs   []depRecord
+	phases []phaseRecord // recs' phases
+	judged int
+	// retryAt, when set, is the number of deployments at which s, found out
+	// of order, is looked at again: a history's first deployments may have
+	// come out of order (a backfill) and the rest in order.
+	retryAt int
+	reduced bool
 	// late counts the deployments of a reduced series that came after
 	// later ones were judged: they are taken as the earliest waiting.
 	late int
@@ -230,7 +232,7 @@ func (h *history) add(d *Deployment, bucket int32) {
 	}
 	s.recs = append(s.recs, depRecord{start: d.StartedAt.UnixNano(), duration: d.DurationSeconds, version: d.Version, attempt: int32(d.Attempt),
 		ph0: ph0, ph1: int32(len(s.phases)), bucket: bucket, repeats: repeats})
-	if len(s.recs) >= seriesRaw+s.judged && !s.raw {
+	if len(s.recs) >= max(seriesRaw+s.judged, s.retryAt) {
 		h.judge(s, false)
 	}
 }
@@ -243,16 +245,18 @@ func compareRecs(a, b *depRecord) int {
 
 // judge decides the outliers among the waiting deployments of s but the
 // last seriesSlack (all of them when final), passes them on, and keeps
-// the last outlierWindow judged as the neighbours of the next ones. The
-// first time, s is reduced only if its deployments came in order (or
-// nearly); if not, it keeps them all.
+// the last outlierWindow judged as the neighbours of the next ones. Until
+// then, s is reduced only if its latest deployments came in order (or
+// nearly); if not, it keeps them all and looks again later.
 func (h *history) judge(s *seriesHist, final bool) {
 	if !s.reduced {
 		if s.disordered() {
-			s.raw = true
+			// Twice as many before the next look: the looks cost
+			// O(seriesRaw log seriesRaw) each, a handful in all.
+			s.retryAt = 2 * len(s.recs)
 			return
 		}
-		s.reduced, s.k = true, firstRun
+		s.reduced, s.k, s.retryAt = true, firstRun, 0
 	}
 	waiting := s.recs[s.judged:]
 	if s.judged > 0 {
@@ -302,21 +306,23 @@ func (h *history) judge(s *seriesHist, final bool) {
 	s.judged = end - from
 }
 
-// disordered says whether too many of the deployments came far after
-// their place in time (seriesDisorder).
+// disordered says whether too many of the last seriesRaw deployments came
+// far after their place in time (seriesDisorder): those before are sorted
+// when s is reduced, the later ones are expected to come as these did.
 func (s *seriesHist) disordered() bool {
-	order := make([]int32, len(s.recs))
+	recent := s.recs[len(s.recs)-seriesRaw:]
+	order := make([]int32, len(recent))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int32) int { return compareRecs(&s.recs[a], &s.recs[b]) })
+	slices.SortFunc(order, func(a, b int32) int { return compareRecs(&recent[a], &recent[b]) })
 	far := 0
 	for place, came := range order {
 		if int(came)-place > seriesSlack/2 {
 			far++
 		}
 	}
-	return far > len(s.recs)/seriesDisorder
+	return far > seriesRaw/seriesDisorder
 }
 
 // addToRun adds a deployment that is not an outlier to the run being

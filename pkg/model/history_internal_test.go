@@ -55,7 +55,7 @@ func historyStats(t *testing.T, ds []*Deployment) (*StatsAccumulator, Stats) {
 	acc := NewStatsAccumulator(opts)
 	for _, d := range ds {
 		acc.Add(d)
-		if s := acc.hist.series[0]; !s.raw && len(s.recs) > seriesRaw+outlierWindow || len(s.runs) > seriesMaxRuns {
+		if s := acc.hist.series[0]; s.reduced && len(s.recs) > seriesRaw+outlierWindow || len(s.runs) > seriesMaxRuns {
 			t.Fatalf("a series holds %d deployments and %d runs", len(s.recs), len(s.runs))
 		}
 	}
@@ -66,7 +66,8 @@ func historyStats(t *testing.T, ds []*Deployment) (*StatsAccumulator, Stats) {
 // swapped), is reduced and holds at most seriesRaw deployments as they
 // are, and finds the same outliers as when it is given shuffled, kept whole
 // and analysed exactly; one with deployments far out of order is kept
-// whole; late deployments of a reduced one are counted.
+// whole, one whose first ones only were is reduced later; late deployments
+// of a reduced one are counted.
 func TestHistoryReduces(t *testing.T) {
 	ds := historyDeployments(30_000)
 	shuffled := slices.Clone(ds)
@@ -79,7 +80,11 @@ func TestHistoryReduces(t *testing.T) {
 	for i := 0; i+1 < len(swapped); i += 7 {
 		swapped[i], swapped[i+1] = swapped[i+1], swapped[i]
 	}
-	for name, in := range map[string][]*Deployment{"in order": ds, "pairs swapped": swapped} {
+	// The first 3,000 out of order (a backfill), then in order: reduced at
+	// a later look.
+	backfill := slices.Clone(ds)
+	rand.New(rand.NewPCG(3, 4)).Shuffle(3000, func(i, j int) { backfill[i], backfill[j] = backfill[j], backfill[i] })
+	for name, in := range map[string][]*Deployment{"in order": ds, "pairs swapped": swapped, "backfill first": backfill} {
 		acc, st := historyStats(t, in)
 		s := acc.hist.series[0]
 		if !s.reduced || s.late != 0 || len(s.points) > seriesMaxRuns+1 {
