@@ -338,3 +338,74 @@ func mean(xs []float64) float64 {
 	}
 	return s
 }
+
+// TestAccuracyReduced scores the history reduced while streaming (runs of
+// consecutive deployments, see history) on histories large enough for it:
+// three series of 8,000 deployments over two years, growing from -1 to +3 %
+// a week, `tests` of the first jumping so that the deployment shifts by 20
+// to 50 % somewhere between its 1,000th and 7,000th deployment, 25 % noise
+// and 5 % junk. Given in time order, each series is reduced; given
+// shuffled, it is kept whole and analysed exactly: both are scored against
+// the truth, and the outliers must be the same. (The truth leaves the jump
+// out; over two years a fit reads part of it as growth, the exact one as
+// much as the reduced one.)
+func TestAccuracyReduced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("24,000 deployments a history")
+	}
+	t.Parallel()
+	n := trials(20)
+	var errReduced, errExact, apart, offsets []float64
+	covered, coveredExact, found, extra := 0, 0, 0, 0
+	for i := range n {
+		rng := rand.New(rand.NewPCG(uint64(i), 17))
+		g := -1 + 4*rng.Float64()
+		jump := synth.Jump{Series: 0, Step: "tests", At: 1000 + rng.IntN(6001), Percent: 50 + 75*rng.Float64()}
+		ds, truth := synth.Generate(synth.Config{Seed: uint64(4000 + i), Start: accuracyStart, Weeks: 104, PerSeries: 8000,
+			Series: growthSeries(g), Noise: 0.25, Jumps: []synth.Jump{jump}, JunkRate: 0.05})
+		shuffled := slices.Clone(ds)
+		rng.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		st, ex := stats(t, ds), stats(t, shuffled)
+		if st.Trend.Outliers != ex.Trend.Outliers || !slices.Equal(st.Outliers, ex.Outliers) {
+			t.Errorf("trial %d: %d outliers reduced, %d exact (first %v, %v)", i, st.Trend.Outliers, ex.Trend.Outliers,
+				st.Outliers[:min(3, len(st.Outliers))], ex.Outliers[:min(3, len(ex.Outliers))])
+		}
+		errReduced = append(errReduced, math.Abs(st.Trend.GrowthPercentPerWeek-truth.GrowthPercentPerWeek))
+		errExact = append(errExact, math.Abs(ex.Trend.GrowthPercentPerWeek-truth.GrowthPercentPerWeek))
+		apart = append(apart, math.Abs(st.Trend.GrowthPercentPerWeek-ex.Trend.GrowthPercentPerWeek))
+		if st.Trend.GrowthPercentPerWeekLow <= truth.GrowthPercentPerWeek && truth.GrowthPercentPerWeek <= st.Trend.GrowthPercentPerWeekHigh {
+			covered++
+		}
+		if ex.Trend.GrowthPercentPerWeekLow <= truth.GrowthPercentPerWeek && truth.GrowthPercentPerWeek <= ex.Trend.GrowthPercentPerWeekHigh {
+			coveredExact++
+		}
+		hit := false
+		for _, c := range changes(t, ds) {
+			at, ok := realIndex(c.Version)
+			if off := at - truth.Jumps[0].Index; ok && !hit && c.Component == "api" && c.Environment == "production" && off >= -50 && off <= 50 {
+				hit = true
+				offsets = append(offsets, math.Abs(float64(off)))
+			} else {
+				extra++
+			}
+		}
+		if hit {
+			found++
+		} else {
+			t.Logf("trial %d: shift of %.0f %% at %d not found", i, truth.Jumps[0].Percent, truth.Jumps[0].Index)
+		}
+	}
+	t.Logf("reduced: %d histories of 24,000 deployments; growth error p90 %.3f (exact %.3f), max %.3f (exact %.3f) points a week; reduced and exact %.3f apart at p90; 95 %% interval holds the truth in %d %% (exact %d %%)",
+		n, quantile(errReduced, 0.9), quantile(errExact, 0.9), quantile(errReduced, 1), quantile(errExact, 1), quantile(apart, 0.9), covered*100/n, coveredExact*100/n)
+	t.Logf("reduced: %d %% of shifts found within ±50 deployments (distance p50 %.0f, max %.0f); %d other changes reported",
+		found*100/n, quantile(offsets, 0.5), quantile(offsets, 1), extra)
+	if p90 := quantile(errReduced, 0.9); p90 > 0.3 {
+		t.Errorf("growth error p90 %.3f points a week, want ≤ 0.3", p90)
+	}
+	if p90 := quantile(apart, 0.9); p90 > 0.05 {
+		t.Errorf("reduced and exact growth %.3f points a week apart at p90, want ≤ 0.05", p90)
+	}
+	if !reaches(found, n, 20, 0.90) {
+		t.Errorf("found %d of %d shifts within ±50 deployments, want ≥ 90 %%", found, n)
+	}
+}

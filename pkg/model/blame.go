@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 )
 
 // blameHalf is the part of the growth the blamed steps account for
@@ -15,7 +14,7 @@ const blameHalf = 50
 
 // robust fills the robust trend of the deployments and of each step, the
 // steps' shares of growth, the blame and the outliers, from the history's
-// series (ranges, from bySeries).
+// series and what the judged deployments added up to (judged).
 //
 // Shares are in seconds a week: a deployment growing g a week at a mean
 // of m seconds grows g·m seconds a week, and a step growing g_s at a mean
@@ -23,73 +22,67 @@ const blameHalf = 50
 // is absent) grows g_s·m_s. Since the steps' means add up to the
 // deployment's, so do their growths when the fits agree: the shares of
 // all steps sum to about 100 %. A shrinking step has a negative share.
-func (a *StatsAccumulator) robust(st *Stats, ranges [][2]int) {
+func (a *StatsAccumulator) robust(st *Stats) {
 	h := a.hist
-	st.Outliers = []OutlierRef{}
-	stepTotal := make([]float64, len(h.statuses))
-	stepOutliers := make([]int, len(h.statuses))
-	var outliers []OutlierRef
-	var measured, total float64
-	for s, r := range ranges {
-		for i := r[0]; i < r[1]; i++ {
-			d := &h.deps[i]
-			if d.outlier {
-				key := h.series[s]
-				outliers = append(outliers, OutlierRef{Component: key.component, Version: h.versionOf(d), Environment: key.environment,
-					Attempt: int(d.attempt), StartedAt: time.Unix(0, d.start).UTC(), DurationSeconds: d.duration, MedianSeconds: float64(d.median)})
-				for _, p := range h.phases[d.ph0:d.ph1] {
-					stepOutliers[p.status]++
-				}
-				continue
-			}
-			measured++
-			total += d.duration
-			for _, p := range h.phases[d.ph0:d.ph1] {
-				stepTotal[p.status] += float64(p.seconds)
+	measured, total := a.measured, a.total
+	// groups returns the points of the deployments that are not outliers
+	// (or of their runs), by series: their durations (status -1) or one
+	// status' phases. They are built for one fit at a time, exactly sized.
+	// The fit's Points are the deployments or phases, not the runs that
+	// stand for them.
+	weight := func(s *seriesHist, d *depRecord, i int, status int32) int {
+		switch {
+		case s.firsts == nil:
+			return 1
+		case status < 0:
+			return int(s.firsts[i].n)
+		}
+		for _, p := range s.pointPhases[d.ph0:d.ph1] {
+			if p.status == status {
+				return int(p.n)
 			}
 		}
+		return 1
 	}
-	// groups returns the points of the deployments that are not outliers,
-	// by series: their durations (status -1) or one status' phases. They
-	// are built for one fit at a time, exactly sized: a point per
-	// deployment or phase is the largest thing the analysis holds.
-	groups := func(status int32) [][]point {
-		out := make([][]point, len(ranges))
-		for s, r := range ranges {
+	groups := func(status int32) ([][]point, int) {
+		out := make([][]point, len(h.series))
+		represented := 0
+		for si, s := range h.series {
 			n := 0
-			for i := r[0]; i < r[1]; i++ {
-				if d := &h.deps[i]; !d.outlier {
+			for i := range s.points {
+				if d := &s.points[i]; !d.outlier {
 					if status < 0 {
 						n++
-					} else if v, ok := h.phaseSeconds(d, status); ok && v > 0 {
+						represented += weight(s, d, i, status)
+					} else if v, ok := phaseSeconds(s.pointPhases[d.ph0:d.ph1], status); ok && v > 0 {
 						n++
+						represented += weight(s, d, i, status)
 					}
 				}
 			}
 			g := make([]point, 0, n)
-			for i := r[0]; i < r[1]; i++ {
-				d := &h.deps[i]
+			for i := range s.points {
+				d := &s.points[i]
 				if d.outlier {
 					continue
 				}
 				if status < 0 {
 					g = append(g, point{weeks(d.start, a.origin), math.Log(d.duration)})
-				} else if v, ok := h.phaseSeconds(d, status); ok && v > 0 {
+				} else if v, ok := phaseSeconds(s.pointPhases[d.ph0:d.ph1], status); ok && v > 0 {
 					g = append(g, point{weeks(d.start, a.origin), math.Log(v)})
 				}
 			}
-			out[s] = g
+			out[si] = g
 		}
-		return out
+		return out, represented
 	}
-	slices.SortFunc(outliers, func(x, y OutlierRef) int {
-		return cmp.Or(x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.Component, y.Component),
-			cmp.Compare(x.Environment, y.Environment), cmp.Compare(x.Version, y.Version), cmp.Compare(x.Attempt, y.Attempt))
-	})
-	st.Outliers = append(st.Outliers, outliers[:min(len(outliers), MaxOutlierRefs)]...)
+	a.refs = firstOutliers(a.refs)
+	st.Outliers = append([]OutlierRef{}, a.refs...)
 
-	depFit := fitSen(groups(-1))
-	st.Trend.RobustTrend = depFit.robust(a.opts.SprintDays, len(outliers))
+	g, represented := groups(-1)
+	depFit := fitSen(g)
+	depFit.points = represented
+	st.Trend.RobustTrend = depFit.robust(a.opts.SprintDays, a.outliers)
 	st.Trend.Blame = []string{}
 	growing := st.Trend.Direction == DirectionGrowing
 	var depGrowth float64 // seconds a week
@@ -103,12 +96,14 @@ func (a *StatsAccumulator) robust(st *Stats, ranges [][2]int) {
 			ss.Trend = RobustTrend{Direction: DirectionFlat, Method: TrendMethod}
 			continue
 		}
-		fit := fitSen(groups(sti))
-		ss.Trend = fit.robust(a.opts.SprintDays, stepOutliers[sti])
+		g, represented := groups(sti)
+		fit := fitSen(g)
+		fit.points = represented
+		ss.Trend = fit.robust(a.opts.SprintDays, a.stepOutliers[sti])
 		if growing && depGrowth > 0 {
 			var g float64
 			if fit.ok {
-				g = (math.Exp(fit.slope) - 1) * stepTotal[sti] / measured
+				g = (math.Exp(fit.slope) - 1) * a.stepTotal[sti] / measured
 			}
 			share := g / depGrowth * 100
 			ss.ShareOfGrowthPercent = &share

@@ -70,7 +70,7 @@ func (a *ChangesAccumulator) Add(d *Deployment) {
 	if d.Outcome == OutcomeInProgress || (a.opts.Outcome != "all" && a.opts.Outcome != d.Outcome) || len(d.Steps) < 2 {
 		return
 	}
-	a.hist.add(d)
+	a.hist.add(d, 0)
 }
 
 // Result finds the change points, ordered by time.
@@ -83,16 +83,21 @@ func (a *StatsAccumulator) Changes() Changes { return a.hist.changes() }
 
 // changes finds the change points, ordered by time.
 func (h *history) changes() Changes {
+	h.finish()
 	out := Changes{Changes: []Change{}}
-	for s, r := range h.bySeries() {
+	for _, s := range h.series {
 		var deps []*depRecord
-		for i := r[0]; i < r[1]; i++ {
-			if !h.deps[i].outlier {
-				deps = append(deps, &h.deps[i])
+		var firsts []runFirst
+		for i := range s.points {
+			if !s.points[i].outlier {
+				deps = append(deps, &s.points[i])
+				if s.firsts != nil {
+					firsts = append(firsts, s.firsts[i])
+				}
 			}
 		}
 		for _, cp := range findChanges(deps) {
-			out.Changes = append(out.Changes, h.change(h.series[s], deps, cp))
+			out.Changes = append(out.Changes, s.change(h, deps, firsts, cp))
 		}
 	}
 	slices.SortFunc(out.Changes, func(x, y Change) int {
@@ -436,9 +441,13 @@ func (e *energy) pValue(q float64, minSeg int, rng *rand.Rand) float64 {
 }
 
 // change describes a change point of a series: the first deployment after
-// it, the p50 of the segments on each side, and how each step moved.
-func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Change {
-	first := deps[cp.at]
+// it, the p50 of the segments on each side, and how each step moved. On a
+// reduced series, deps are its runs and firsts their first deployments.
+func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp changePoint) Change {
+	first := runFirst{start: deps[cp.at].start, version: deps[cp.at].version, attempt: deps[cp.at].attempt}
+	if firsts != nil {
+		first = firsts[cp.at]
+	}
 	p50 := func(from, to int, value func(*depRecord) (float64, bool)) (float64, int) {
 		var xs []float64
 		for _, d := range deps[from:to] {
@@ -452,7 +461,7 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 	total := func(d *depRecord) (float64, bool) { return d.duration, true }
 	before, _ := p50(cp.from, cp.at, total)
 	after, _ := p50(cp.at, cp.to, total)
-	c := Change{Component: key.component, Environment: key.environment, Time: time.Unix(0, first.start).UTC(), Version: h.versionOf(first),
+	c := Change{Component: s.key.component, Environment: s.key.environment, Time: time.Unix(0, first.start).UTC(), Version: first.version,
 		Attempt: int(first.attempt), BeforeP50Seconds: before, AfterP50Seconds: after, PValue: cp.p, Steps: []StepChange{}}
 	if before > 0 {
 		c.ChangePercent = (after/before - 1) * 100
@@ -460,7 +469,7 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 	var statuses []int32
 	seen := map[int32]bool{}
 	for _, d := range deps[cp.from:cp.to] {
-		for _, p := range h.phases[d.ph0:d.ph1] {
+		for _, p := range s.pointPhases[d.ph0:d.ph1] {
 			if !seen[p.status] {
 				seen[p.status] = true
 				statuses = append(statuses, p.status)
@@ -468,7 +477,7 @@ func (h *history) change(key seriesKey, deps []*depRecord, cp changePoint) Chang
 		}
 	}
 	for _, st := range statuses {
-		value := func(d *depRecord) (float64, bool) { return h.phaseSeconds(d, st) }
+		value := func(d *depRecord) (float64, bool) { return phaseSeconds(s.pointPhases[d.ph0:d.ph1], st) }
 		sb, nb := p50(cp.from, cp.at, value)
 		sa, na := p50(cp.at, cp.to, value)
 		if nb == 0 || na == 0 {

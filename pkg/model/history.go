@@ -1,10 +1,10 @@
 package model
 
 import (
-	"bytes"
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,79 +22,184 @@ const (
 	outlierMinNeighbours = 4
 )
 
-// history keeps what the robust analysis needs of each deployment, compact
-// (one record per deployment and one per step name in it), so that a
-// million steps fit in a few tens of megabytes.
+// The history's memory is bounded per series when each series' deployments
+// come in time order (or nearly: seriesSlack), as they do from a read in
+// start order or in component, environment and start order. A series keeps
+// its deployments as they are up to seriesRaw of them; past that, if the
+// latest came in order, all but the newest are judged (outlier or not) and
+// reduced to runs of consecutive deployments, each run a point of the trend
+// and the change points, as fitSen and eDivisive would reduce them anyway.
+// A series whose deployments keep coming out of order keeps them all, as
+// before, and is analysed exactly. Below seriesRaw deployments a series
+// gives the same figures either way.
+const (
+	// seriesRaw is the most deployments a series holds before it is
+	// reduced: above the ~630 points of one series at which fitSen already
+	// works on runs, and the 256 of eDivisive.
+	seriesRaw = 2048
+	// seriesSlack is the newest deployments of a reduced series kept
+	// unjudged, so that one arriving out of order by up to this many still
+	// takes its place in time. At least outlierWindow: a verdict needs the
+	// neighbours after.
+	seriesSlack = 256
+	// seriesMaxRuns bounds the runs of a reduced series; beyond, adjacent
+	// runs merge two by two and later runs are twice as long.
+	seriesMaxRuns = 1024
+	// firstRun is the deployments in a run when a series is first reduced:
+	// 256 runs of the first 2,048, the points eDivisive searches.
+	firstRun = 8
+	// recentSeries: up to this many series, a deployment's is found by
+	// comparing keys rather than by the map.
+	recentSeries = 32
+	// seriesDisorder: a series is reduced only if at most 1/seriesDisorder
+	// of its latest seriesRaw deployments came over seriesSlack/2 places
+	// after their place in time; if not, it is looked at again when it
+	// holds twice as many.
+	seriesDisorder = 16
+)
+
+// history keeps what the robust analysis needs of the deployments, by
+// series (component and environment).
 type history struct {
 	seriesIndex map[seriesKey]int32
-	series      []seriesKey
+	series      []*seriesHist
 	statusIndex map[string]int32
 	statuses    []string
-	deps        []depRecord
-	phases      []phaseRecord
-	versions    []byte   // every deployment's version, end to end
-	lastOrder   []int32  // the statuses of the last deployment added, in order
-	lastSeries  int32    // the series of the last deployment added
-	ranges      [][2]int // set by bySeries, once all are added
+	lastOrder   []int32 // the statuses of the last deployment added, in order
+	lastSeries  int32   // the series of the last deployment added
+	// judged, when set, receives each deployment once it is known whether
+	// it is an outlier: each series' in time order, the series in the order
+	// they were met once all are in (finish).
+	judged   func(s *seriesHist, d *depRecord, phases []phaseRecord)
+	finished bool
 }
 
 // seriesKey is a component and environment: the deployments compared with
 // each other.
 type seriesKey struct{ component, environment string }
 
-// depRecord holds no pointer (times in Unix nanoseconds, the version in
-// the history's arena): the garbage collector never scans the records.
+// seriesHist is one series' deployments: recs as they are, and, once
+// reduced, runs of the older ones.
+type seriesHist struct {
+	key seriesKey
+	// recs[:judged] are judged already, kept as the neighbours of the next
+	// ones; recs[judged:] are waiting, in time order up to the last sort.
+	recs   []depRecord
+	phases []phaseRecord // recs' phases
+	judged int
+	// retryAt, when set, is the number of deployments at which s, found out
+	// of order, is looked at again: a history's first deployments may have
+	// come out of order (a backfill) and the rest in order.
+	retryAt int
+	reduced bool
+	// late counts the deployments of a reduced series that came after
+	// later ones were judged: they are taken as the earliest waiting.
+	late int
+	runs []run
+	k    int // deployments a run holds
+	cur  runBuilder
+	// points are what the trend and the change points read once all are
+	// in (finish): the deployments in time order, outliers marked, or one
+	// per run with firsts the runs' first deployments.
+	points      []depRecord
+	pointPhases []phaseRecord
+	firsts      []runFirst
+}
+
+// depRecord is a deployment as the analysis needs it: times in Unix
+// nanoseconds, its phases in its series' arena.
 type depRecord struct {
 	start    int64
 	duration float64
-	version  int32 // offset of the version in history.versions
-	series   int32
+	version  string
 	attempt  int32
-	// phases[ph0:ph1] are this deployment's step durations, one per
-	// status (a status met twice is summed).
+	// phases[ph0:ph1] are its measured phases, in order.
 	ph0, ph1 int32
-	median   float32 // the rolling median it was compared with
-	// seq is the order it was added in: bySeries sorts the records, and
-	// the stats accumulator finds its outliers by it.
-	seq int32
-	// vlen is 16 bits, so that seq costs no byte (48 in all): a version
-	// is at most MaxVersionLen characters, 512 bytes.
-	vlen    uint16
+	median   float32 // the median of its neighbours, when an outlier
+	// bucket is the stats bucket it falls in (StatsAccumulator.bucketList).
+	bucket  int32
 	outlier bool
+	// repeats says a status is met twice among its phases: merged and
+	// phaseSeconds must then sum them.
+	repeats bool
 }
 
-// phaseRecord is 8 bytes: a million of them are 8 MB. Seven digits are
-// plenty for a duration that is logged, ranked or averaged.
+// phaseRecord is a measured phase: its status (history.statuses) and
+// seconds. A status met twice in a deployment is two records; phaseSeconds
+// sums them. In a run's point, n is the phases it stands for.
 type phaseRecord struct {
 	status  int32
-	seconds float32
+	n       int32
+	seconds float64
+}
+
+// run stands for n consecutive deployments of a series that are not
+// outliers: the start of the middle one, the median log duration, and each
+// status' median log seconds.
+type run struct {
+	n      int32
+	x      int64
+	y      float64
+	first  runFirst
+	phases []runPhase
+}
+
+type runPhase struct {
+	status int32
+	n      int32
+	y      float64
+}
+
+// runFirst is the first deployment of a run: where a change found between
+// runs is placed.
+type runFirst struct {
+	start   int64
+	version string
+	attempt int32
+	n       int32 // the deployments of the run (set in its point)
+}
+
+// runBuilder gathers the deployments of the run being filled: their
+// starts, durations, and each status' seconds (by history status).
+type runBuilder struct {
+	xs       []int64
+	ds       []float64
+	first    runFirst
+	byStatus [][]float64
 }
 
 func newHistory() *history {
 	return &history{seriesIndex: map[seriesKey]int32{}, statusIndex: map[string]int32{}}
 }
 
-// add records a measured deployment.
-func (h *history) add(d *Deployment) {
-	h.ranges = nil
+// add records a measured deployment, in stats bucket bucket.
+func (h *history) add(d *Deployment, bucket int32) {
 	k := seriesKey{d.Component, d.Environment}
-	s, ok := h.lastSeries, len(h.series) > 0 && h.series[h.lastSeries] == k
-	if !ok {
-		s, ok = h.seriesIndex[k]
+	si, ok := h.lastSeries, len(h.series) > 0 && h.series[h.lastSeries].key == k
+	switch {
+	case ok:
+	case len(h.series) <= recentSeries:
+		// A stream in start order takes the series in turns: comparing
+		// their texts (the store's, the same strings each time) beats
+		// hashing them.
+		for i, s := range h.series {
+			if s.key == k {
+				si, ok = int32(i), true
+				break
+			}
+		}
+	default:
+		si, ok = h.seriesIndex[k]
 	}
 	if !ok {
-		s = int32(len(h.series))
-		h.seriesIndex[k] = s
-		h.series = append(h.series, k)
+		si = int32(len(h.series))
+		h.seriesIndex[k] = si
+		h.series = append(h.series, &seriesHist{key: k})
 	}
-	h.lastSeries = s
-	ph0 := int32(len(h.phases))
-	vOff := int32(len(h.versions))
-	version := d.Version
-	if len(version) > math.MaxUint16 {
-		version = version[:math.MaxUint16] // never stored: validation allows 512 bytes
-	}
-	h.versions = append(h.versions, version...)
+	h.lastSeries = si
+	s := h.series[si]
+	ph0 := int32(len(s.phases))
+	repeats := false
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's: no
 		// step is blamed for it, nor shown to move.
@@ -106,7 +211,7 @@ func (h *history) add(d *Deployment) {
 		// hashing the name.
 		var st int32
 		ok := false
-		if j := len(h.phases) - int(ph0); j < len(h.lastOrder) && h.statuses[h.lastOrder[j]] == p.Status {
+		if j := len(s.phases) - int(ph0); j < len(h.lastOrder) && h.statuses[h.lastOrder[j]] == p.Status {
 			st, ok = h.lastOrder[j], true
 		} else {
 			st, ok = h.statusIndex[p.Status]
@@ -116,126 +221,365 @@ func (h *history) add(d *Deployment) {
 			h.statusIndex[p.Status] = st
 			h.statuses = append(h.statuses, p.Status)
 		}
-		merged := false
-		for i := ph0; i < int32(len(h.phases)); i++ {
-			if h.phases[i].status == st {
-				h.phases[i].seconds += float32(*p.DurationSeconds)
-				merged = true
-				break
-			}
+		for _, q := range s.phases[ph0:] {
+			repeats = repeats || q.status == st
 		}
-		if !merged {
-			h.phases = append(h.phases, phaseRecord{status: st, seconds: float32(*p.DurationSeconds)})
-		}
+		s.phases = append(s.phases, phaseRecord{status: st, seconds: *p.DurationSeconds})
 	}
 	h.lastOrder = h.lastOrder[:0]
-	for _, p := range h.phases[ph0:] {
+	for _, p := range s.phases[ph0:] {
 		h.lastOrder = append(h.lastOrder, p.status)
 	}
-	h.deps = append(h.deps, depRecord{series: s, attempt: int32(d.Attempt), version: vOff, vlen: uint16(len(version)), seq: int32(len(h.deps)),
-		start:    d.StartedAt.UnixNano(),
-		duration: d.DurationSeconds, ph0: ph0, ph1: int32(len(h.phases))})
+	s.recs = append(s.recs, depRecord{start: d.StartedAt.UnixNano(), duration: d.DurationSeconds, version: d.Version, attempt: int32(d.Attempt),
+		ph0: ph0, ph1: int32(len(s.phases)), bucket: bucket, repeats: repeats})
+	if len(s.recs) >= max(seriesRaw+s.judged, s.retryAt) {
+		h.judge(s, false)
+	}
 }
 
-// bySeries sorts the deployments by series, then time (then version and
-// attempt, so equal times still give one order), and returns each series'
-// index range in deps. It then marks the outliers. It does this once: a
-// later call (the page's changes after its stats) returns the same ranges.
-// The sort is in place: a sorted copy would hold every record twice.
-func (h *history) bySeries() [][2]int {
-	if h.ranges != nil {
-		return h.ranges
+// compareRecs orders a series' deployments: by start, then version and
+// attempt, so equal times still give one order.
+func compareRecs(a, b *depRecord) int {
+	return cmp.Or(cmp.Compare(a.start, b.start), strings.Compare(a.version, b.version), cmp.Compare(a.attempt, b.attempt))
+}
+
+// judge decides the outliers among the waiting deployments of s but the
+// last seriesSlack (all of them when final), passes them on, and keeps
+// the last outlierWindow judged as the neighbours of the next ones. Until
+// then, s is reduced only if its latest deployments came in order (or
+// nearly); if not, it keeps them all and looks again later.
+func (h *history) judge(s *seriesHist, final bool) {
+	if !s.reduced {
+		if s.disordered() {
+			// Twice as many before the next look: the looks cost
+			// O(seriesRaw log seriesRaw) each, a handful in all.
+			s.retryAt = 2 * len(s.recs)
+			return
+		}
+		s.reduced, s.k, s.retryAt = true, firstRun, 0
 	}
-	slices.SortFunc(h.deps, func(a, b depRecord) int {
-		if c := cmp.Compare(a.series, b.series); c != 0 {
-			return c
+	waiting := s.recs[s.judged:]
+	if s.judged > 0 {
+		last := &s.recs[s.judged-1]
+		for i := range waiting {
+			if waiting[i].start <= last.start && compareRecs(&waiting[i], last) < 0 {
+				s.late++
+			}
 		}
-		if c := cmp.Compare(a.start, b.start); c != 0 {
-			return c
+	}
+	// Most often they came in order already: a pass over the starts says so.
+	sorted := true
+	for i := 1; i < len(waiting) && sorted; i++ {
+		sorted = waiting[i-1].start < waiting[i].start
+	}
+	if !sorted {
+		slices.SortFunc(waiting, func(a, b depRecord) int { return compareRecs(&a, &b) })
+	}
+	markOutliers(s.recs)
+	end := len(s.recs)
+	if !final {
+		end -= seriesSlack
+	}
+	for i := s.judged; i < end; i++ {
+		d := &s.recs[i]
+		phases := s.phases[d.ph0:d.ph1]
+		if h.judged != nil {
+			h.judged(s, d, phases)
 		}
-		if c := bytes.Compare(h.versionBytes(&a), h.versionBytes(&b)); c != 0 {
-			return c
+		if !d.outlier {
+			h.addToRun(s, d, phases)
 		}
-		return cmp.Compare(a.attempt, b.attempt)
-	})
-	ranges := make([][2]int, len(h.series))
-	for i := 0; i < len(h.deps); {
-		j := i
-		for j < len(h.deps) && h.deps[j].series == h.deps[i].series {
+	}
+	// Keep recs[from:], their phases moved to the front of the arena.
+	from := max(0, end-outlierWindow)
+	n := 0
+	for i := from; i < len(s.recs); i++ {
+		d := s.recs[i]
+		ph := copy(s.phases[n:], s.phases[d.ph0:d.ph1])
+		d.ph0, d.ph1 = int32(n), int32(n+ph)
+		n += ph
+		s.recs[i-from] = d
+	}
+	clear(s.recs[len(s.recs)-from:]) // drop the versions
+	s.recs = s.recs[:len(s.recs)-from]
+	s.phases = s.phases[:n]
+	s.judged = end - from
+}
+
+// disordered says whether too many of the last seriesRaw deployments came
+// far after their place in time (seriesDisorder): those before are sorted
+// when s is reduced, the later ones are expected to come as these did.
+func (s *seriesHist) disordered() bool {
+	recent := s.recs[len(s.recs)-seriesRaw:]
+	order := make([]int32, len(recent))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareRecs(&recent[a], &recent[b]) })
+	far := 0
+	for place, came := range order {
+		if int(came)-place > seriesSlack/2 {
+			far++
+		}
+	}
+	return far > seriesRaw/seriesDisorder
+}
+
+// addToRun adds a deployment that is not an outlier to the run being
+// filled, and closes the run when it is full.
+func (h *history) addToRun(s *seriesHist, d *depRecord, phases []phaseRecord) {
+	c := &s.cur
+	if len(c.xs) == 0 {
+		c.first = runFirst{start: d.start, version: d.version, attempt: d.attempt}
+	}
+	c.xs = append(c.xs, d.start)
+	c.ds = append(c.ds, d.duration)
+	for i, p := range phases {
+		if v, first := merged(d, phases, i); first {
+			if v > 0 {
+				for int(p.status) >= len(c.byStatus) {
+					c.byStatus = append(c.byStatus, nil)
+				}
+				c.byStatus[p.status] = append(c.byStatus[p.status], v)
+			}
+		}
+	}
+	if len(c.xs) >= s.k {
+		h.closeRun(s)
+	}
+}
+
+// closeRun turns the deployments gathered into a run, and merges runs two
+// by two when there are too many.
+func (h *history) closeRun(s *seriesHist) {
+	c := &s.cur
+	if len(c.xs) == 0 {
+		return
+	}
+	r := run{n: int32(len(c.xs)), x: c.xs[(len(c.xs)-1)/2], y: logMedian(c.ds), first: c.first,
+		phases: make([]runPhase, 0, len(c.byStatus))}
+	for st, vs := range c.byStatus {
+		if len(vs) > 0 {
+			r.phases = append(r.phases, runPhase{status: int32(st), n: int32(len(vs)), y: logMedian(vs)})
+			c.byStatus[st] = vs[:0]
+		}
+	}
+	s.runs = append(s.runs, r)
+	c.xs, c.ds = c.xs[:0], c.ds[:0]
+	if len(s.runs) <= seriesMaxRuns {
+		return
+	}
+	// Two runs' medians make the merged one's, weighted: not the median of
+	// their deployments, but as robust, and nothing more is kept.
+	merged := s.runs[:0]
+	for i := 0; i < len(s.runs); i += 2 {
+		if i+1 == len(s.runs) {
+			merged = append(merged, s.runs[i])
+			break
+		}
+		merged = append(merged, mergeRuns(s.runs[i], s.runs[i+1]))
+	}
+	clear(s.runs[len(merged):])
+	s.runs = merged
+	s.k *= 2
+}
+
+func mergeRuns(a, b run) run {
+	n := a.n + b.n
+	r := run{n: n, x: a.x + (b.x-a.x)/2, y: (a.y*float64(a.n) + b.y*float64(b.n)) / float64(n), first: a.first}
+	i, j := 0, 0
+	for i < len(a.phases) || j < len(b.phases) {
+		switch {
+		case j == len(b.phases) || (i < len(a.phases) && a.phases[i].status < b.phases[j].status):
+			r.phases = append(r.phases, a.phases[i])
+			i++
+		case i == len(a.phases) || b.phases[j].status < a.phases[i].status:
+			r.phases = append(r.phases, b.phases[j])
+			j++
+		default:
+			p, q := a.phases[i], b.phases[j]
+			m := p.n + q.n
+			r.phases = append(r.phases, runPhase{status: p.status, n: m, y: (p.y*float64(p.n) + q.y*float64(q.n)) / float64(m)})
+			i++
 			j++
 		}
-		ranges[h.deps[i].series] = [2]int{i, j}
-		markOutliers(h.deps[i:j])
-		i = j
 	}
-	h.ranges = ranges
-	return ranges
+	return r
+}
+
+// logMedian returns the median of the logarithms of xs (all positive),
+// reordering xs: the logarithm of the median, or the mean of the two
+// middle ones' logarithms, so that only one or two are taken.
+func logMedian(xs []float64) float64 {
+	m := len(xs)
+	if m <= 16 {
+		// Short runs are most: a sort of a few beats a selection's setup.
+		slices.Sort(xs)
+		if m%2 == 1 {
+			return math.Log(xs[m/2])
+		}
+		return (math.Log(xs[m/2-1]) + math.Log(xs[m/2])) / 2
+	}
+	y := selectNth(xs, m/2)
+	if m%2 == 1 {
+		return math.Log(y)
+	}
+	// selectNth leaves the lower half below m/2: its largest is the other
+	// middle.
+	return (math.Log(y) + math.Log(slices.Max(xs[:m/2]))) / 2
+}
+
+// finish judges every deployment still waiting, series by series, and
+// sets each series' points. It does this once: a later call (the page's
+// changes after its stats) finds them set.
+func (h *history) finish() {
+	if h.finished {
+		return
+	}
+	h.finished = true
+	for _, s := range h.series {
+		if s.reduced {
+			h.judge(s, true)
+			h.closeRun(s)
+			s.recs, s.phases = nil, nil
+			s.points = make([]depRecord, len(s.runs))
+			s.firsts = make([]runFirst, len(s.runs))
+			for i, r := range s.runs {
+				ph0 := int32(len(s.pointPhases))
+				for _, p := range r.phases {
+					s.pointPhases = append(s.pointPhases, phaseRecord{status: p.status, n: p.n, seconds: math.Exp(p.y)})
+				}
+				s.points[i] = depRecord{start: r.x, duration: math.Exp(r.y), version: r.first.version, attempt: r.first.attempt,
+					ph0: ph0, ph1: int32(len(s.pointPhases))}
+				s.firsts[i] = r.first
+				s.firsts[i].n = r.n
+			}
+			s.runs = nil
+			continue
+		}
+		slices.SortFunc(s.recs, func(a, b depRecord) int { return compareRecs(&a, &b) })
+		markOutliers(s.recs)
+		if h.judged != nil {
+			for i := range s.recs {
+				d := &s.recs[i]
+				h.judged(s, d, s.phases[d.ph0:d.ph1])
+			}
+		}
+		s.points, s.pointPhases = s.recs, s.phases
+		s.recs, s.phases = nil, nil
+	}
 }
 
 // markOutliers flags the deployments of one series, in time order, that
-// are far from the rolling median of their neighbours. A deployment
-// without a positive duration is always an outlier: it has no logarithm,
-// and a deploy of 0 s deployed nothing worth timing.
+// are far from the median of their neighbours. A deployment without a
+// positive duration is always an outlier: it has no logarithm, and a
+// deploy of 0 s deployed nothing worth timing. The median is needed only
+// when the deployment is not within ten times of all its neighbours but
+// the lowest and the highest, which is rare: only then are they sorted.
 func markOutliers(deps []depRecord) {
-	// window holds the durations of deps[lo:hi], sorted, kept up to date
-	// as i moves on: one insertion and one removal per deployment.
-	window := make([]float64, 0, 2*outlierWindow+1)
-	lo, hi := 0, 0
+	var buf [2 * outlierWindow]float64
+	// A block's neighbours together hold each one's: their second lowest
+	// and second highest bound each one's, so most deployments are judged
+	// by two comparisons.
+	const block = 64
+	var blockLow, blockHigh float64
 	for i := range deps {
-		for ; hi < len(deps) && hi <= i+outlierWindow; hi++ {
-			v := deps[hi].duration
-			at, _ := slices.BinarySearch(window, v)
-			window = slices.Insert(window, at, v)
-		}
-		for ; lo < i-outlierWindow; lo++ {
-			at, _ := slices.BinarySearch(window, deps[lo].duration)
-			window = slices.Delete(window, at, at+1)
-		}
 		d := &deps[i]
-		median := 0.0
-		// The median of the neighbours: the window without d itself.
-		if m := len(window) - 1; m >= outlierMinNeighbours {
-			self, _ := slices.BinarySearch(window, d.duration)
-			nth := func(k int) float64 {
-				if k >= self {
-					k++
-				}
-				return window[k]
+		lo, hi := max(0, i-outlierWindow), min(len(deps), i+outlierWindow+1)
+		if i%block == 0 {
+			_, blockLow, _, blockHigh = lowHigh(deps[lo:min(len(deps), i+block+outlierWindow)], -1)
+		}
+		m := hi - lo - 1
+		v := d.duration
+		if v > 0 && m >= outlierMinNeighbours {
+			if v >= blockHigh/outlierFactor && v <= blockLow*outlierFactor {
+				d.median, d.outlier = 0, false
+				continue
 			}
-			median = (nth((m-1)/2) + nth(m/2)) / 2
+			// The median of four or more lies between the second lowest
+			// and the second highest: when v is within ten times of both,
+			// so is it of the median, one junk neighbour or not.
+			_, low2, _, high2 := lowHigh(deps[lo:hi], i-lo)
+			if v >= high2/outlierFactor && v <= low2*outlierFactor {
+				d.median, d.outlier = 0, false
+				continue
+			}
+		}
+		median := 0.0
+		if m >= outlierMinNeighbours {
+			others := buf[:0]
+			for j := lo; j < hi; j++ {
+				if j != i {
+					others = append(others, deps[j].duration)
+				}
+			}
+			slices.Sort(others)
+			median = (others[(m-1)/2] + others[m/2]) / 2
 		}
 		d.median = float32(median)
-		d.outlier = d.duration <= 0 || math.IsNaN(d.duration) ||
-			(median > 0 && (d.duration < median/outlierFactor || d.duration > median*outlierFactor))
+		d.outlier = v <= 0 || math.IsNaN(v) ||
+			(median > 0 && (v < median/outlierFactor || v > median*outlierFactor))
 	}
 }
 
-func (h *history) versionBytes(d *depRecord) []byte {
-	return h.versions[d.version : d.version+int32(d.vlen)]
-}
-
-// outliersBySeq says, for each deployment in the order it was added,
-// whether it is an outlier; call it after bySeries.
-func (h *history) outliersBySeq() []bool {
-	out := make([]bool, len(h.deps))
-	for i := range h.deps {
-		out[h.deps[i].seq] = h.deps[i].outlier
-	}
-	return out
-}
-
-// versionOf returns the version of d.
-func (h *history) versionOf(d *depRecord) string { return string(h.versionBytes(d)) }
-
-// phaseSeconds returns the seconds of status st in deployment d, and
-// whether d has it.
-func (h *history) phaseSeconds(d *depRecord, st int32) (float64, bool) {
-	for _, p := range h.phases[d.ph0:d.ph1] {
-		if p.status == st {
-			return float64(p.seconds), true
+// lowHigh returns the two lowest and two highest durations of deps but
+// deps[self].
+func lowHigh(deps []depRecord, self int) (low1, low2, high1, high2 float64) {
+	low1, low2, high1, high2 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for j := range deps {
+		if j == self {
+			continue
+		}
+		x := deps[j].duration
+		if x < low2 {
+			low1, low2 = min(low1, x), max(low1, x)
+		}
+		if x > high2 {
+			high1, high2 = max(high1, x), min(high1, x)
 		}
 	}
-	return 0, false
+	return low1, low2, high1, high2
+}
+
+// phaseSeconds returns the seconds of status st among phases, summed (to
+// seven digits: a float32, as the history always kept them), and whether
+// it is there.
+func phaseSeconds(phases []phaseRecord, st int32) (float64, bool) {
+	var sum float32
+	ok := false
+	for _, p := range phases {
+		if p.status == st {
+			sum += float32(p.seconds)
+			ok = true
+		}
+	}
+	return float64(sum), ok
+}
+
+// merged returns the seconds of phases[i]'s status in deployment d, summed
+// as phaseSeconds does, and whether phases[i] is its status' first (if not,
+// the seconds are not given: they were with the first).
+func merged(d *depRecord, phases []phaseRecord, i int) (float64, bool) {
+	if !d.repeats {
+		return float64(float32(phases[i].seconds)), true
+	}
+	if !firstOfStatus(phases, i) {
+		return 0, false
+	}
+	v, _ := phaseSeconds(phases[i:], phases[i].status)
+	return v, true
+}
+
+// firstOfStatus says whether phases[i] is the first of its status: a
+// deployment's statuses, each once, are those. Deployments have a handful
+// of phases: a scan beats a set.
+func firstOfStatus(phases []phaseRecord, i int) bool {
+	for _, p := range phases[:i] {
+		if p.status == phases[i].status {
+			return false
+		}
+	}
+	return true
 }
 
 // weeks returns the weeks from origin to a start in Unix nanoseconds.

@@ -176,20 +176,29 @@ type Trend struct {
 	MeanSeconds               float64 `json:"mean_seconds"`
 }
 
-// StatsAccumulator gathers deployments one at a time. It keeps one float
-// per measured deployment and phase (for exact percentiles) and a compact
-// record of each deployment for the robust trend, which needs them all in
-// time order (see history).
+// StatsAccumulator gathers deployments one at a time. A bucket keeps the
+// durations of its deployments and phases that are not outliers, exactly
+// while few and then in a sketch (samples); the robust trend, the outliers
+// and the change points come from the history, bounded per series when
+// each series' deployments come in time order.
 type StatsAccumulator struct {
-	opts    StatsOptions
-	origin  time.Time
-	buckets map[time.Time]*samples
-	steps   map[string]*stepAcc
-	linear  regression
-	hist    *history
-	n       int
-	// sifted says the outliers are out of the samples (Result did it).
-	sifted bool
+	opts       StatsOptions
+	origin     time.Time
+	buckets    map[time.Time]*samples
+	bucketList []*samples
+	steps      map[string]*stepAcc
+	byStatus   []*stepAcc // by history status
+	linear     regression
+	hist       *history
+	n          int
+	// What the judged deployments add up to (judged): the outliers, and
+	// the time measured in the others.
+	outliers     int
+	refs         []OutlierRef // the first MaxOutlierRefs, and some more
+	measured     float64
+	total        float64
+	stepTotal    []float64 // by history status
+	stepOutliers []int
 	// The bucket of the last deployment added, [start, end), and its
 	// measured steps in order: the next deployment is most likely in the
 	// same bucket with the same steps, found without hashing a time or a
@@ -206,57 +215,29 @@ type stepAcc struct {
 	count   int // phases, over all buckets
 	total   float64
 	buckets map[time.Time]*samples
-	// at and cur are the last bucket added to and its samples.
-	at  time.Time
-	cur *samples
-}
-
-// samples are durations of one bucket, each with the deployment it is of
-// (its history seq): whether that one is an outlier is known only once
-// every deployment is in.
-type samples struct {
-	secs []float64
-	seq  []int32
-	junk int // the outliers' durations taken out by sift
-}
-
-func (s *samples) add(seconds float64, seq int32) {
-	s.secs = append(s.secs, seconds)
-	s.seq = append(s.seq, seq)
-}
-
-// sift takes the durations of outliers out, in place.
-func (s *samples) sift(outlier []bool) {
-	kept := 0
-	for i, seq := range s.seq {
-		if outlier[seq] {
-			continue
-		}
-		s.secs[kept], s.seq[kept] = s.secs[i], seq
-		kept++
-	}
-	s.junk += len(s.secs) - kept
-	s.secs, s.seq = s.secs[:kept], s.seq[:kept]
+	byIdx   []*samples // by bucket index
 }
 
 // bucketStats summarises the samples of bucket span sp (nil: none).
 func (o StatsOptions) bucketStats(sp bucketSpan, s *samples) BucketStats {
 	b := BucketStats{Start: sp.start, End: sp.end, Gap: sp.gap}
 	if s != nil {
-		b.Durations, b.Outliers = summarise(s.secs), s.junk
+		b.Durations, b.Outliers = s.durations(), s.junk
 	}
 	return b
 }
 
 // NewStatsAccumulator returns an accumulator for validated options.
 func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
-	return &StatsAccumulator{
+	a := &StatsAccumulator{
 		opts:    opts,
 		origin:  opts.SprintStart,
 		buckets: map[time.Time]*samples{},
 		steps:   map[string]*stepAcc{},
 		hist:    newHistory(),
 	}
+	a.hist.judged = a.judged
+	return a
 }
 
 // Add counts a deployment if it matches the options' outcome and has a
@@ -275,17 +256,15 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		b := a.opts.bucketStart(d.StartedAt)
 		bs := a.buckets[b]
 		if bs == nil {
-			bs = &samples{}
+			bs = &samples{idx: int32(len(a.bucketList))}
 			a.buckets[b] = bs
+			a.bucketList = append(a.bucketList, bs)
 		}
 		a.last.start, a.last.end, a.last.samples = b, a.opts.nextBucket(b), bs
 	}
-	b := a.last.start
-	seq := int32(len(a.hist.deps))
-	a.last.samples.add(d.DurationSeconds, seq)
+	b, bi := a.last.start, a.last.samples.idx
 	weeks := d.StartedAt.Sub(a.origin).Hours() / (24 * 7)
 	a.linear.add(weeks, d.DurationSeconds)
-	a.hist.add(d)
 	j := 0 // measured steps so far
 	for _, p := range d.Steps {
 		// Idle time is in the deployment's duration, but no step's.
@@ -305,16 +284,65 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 		j++
 		s.count++
 		s.total += *p.DurationSeconds
-		if s.cur == nil || !s.at.Equal(b) {
-			if s.cur = s.buckets[b]; s.cur == nil {
-				s.cur = &samples{}
-				s.buckets[b] = s.cur
+		if int(bi) >= len(s.byIdx) || s.byIdx[bi] == nil {
+			if int(bi) >= len(s.byIdx) {
+				s.byIdx = append(s.byIdx, make([]*samples, int(bi)+1-len(s.byIdx))...)
 			}
-			s.at = b
+			sb := &samples{idx: bi}
+			s.byIdx[bi] = sb
+			s.buckets[b] = sb
 		}
-		s.cur.add(*p.DurationSeconds, seq)
 	}
 	a.last.steps = a.last.steps[:j]
+	a.hist.add(d, bi)
+}
+
+// judged takes in a deployment once the history knows whether it is an
+// outlier: its durations go to its buckets, or it is counted out.
+func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRecord) {
+	h := a.hist
+	for len(a.byStatus) < len(h.statuses) {
+		st := len(a.byStatus)
+		a.byStatus = append(a.byStatus, a.steps[h.statuses[st]])
+		a.stepTotal = append(a.stepTotal, 0)
+		a.stepOutliers = append(a.stepOutliers, 0)
+	}
+	bucket := a.bucketList[d.bucket]
+	if d.outlier {
+		a.outliers++
+		a.refs = append(a.refs, OutlierRef{Component: s.key.component, Version: d.version, Environment: s.key.environment,
+			Attempt: int(d.attempt), StartedAt: time.Unix(0, d.start).UTC(), DurationSeconds: d.duration, MedianSeconds: float64(d.median)})
+		if len(a.refs) >= 4*MaxOutlierRefs {
+			a.refs = firstOutliers(a.refs)
+		}
+		bucket.junk++
+		for i, p := range phases {
+			if _, first := merged(d, phases, i); first {
+				a.stepOutliers[p.status]++
+			}
+			a.byStatus[p.status].byIdx[d.bucket].junk++
+		}
+		return
+	}
+	a.measured++
+	a.total += d.duration
+	bucket.add(d.duration)
+	for i, p := range phases {
+		if v, first := merged(d, phases, i); first {
+			a.stepTotal[p.status] += v
+		}
+		a.byStatus[p.status].byIdx[d.bucket].add(p.seconds)
+	}
+}
+
+// firstOutliers sorts refs by time (then series, version and attempt) and
+// keeps the first MaxOutlierRefs.
+func firstOutliers(refs []OutlierRef) []OutlierRef {
+	slices.SortFunc(refs, func(x, y OutlierRef) int {
+		return cmp.Or(x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.Component, y.Component),
+			cmp.Compare(x.Environment, y.Environment), cmp.Compare(x.Version, y.Version), cmp.Compare(x.Attempt, y.Attempt))
+	})
+	return refs[:min(len(refs), MaxOutlierRefs)]
 }
 
 // SlowestSteps names the steps measured so far, slowest first: by total
@@ -342,19 +370,7 @@ func (a *StatsAccumulator) SlowestSteps() []string {
 func (a *StatsAccumulator) Result() Stats {
 	st := Stats{Bucket: a.opts.Bucket, SprintDays: a.opts.SprintDays, Outcome: a.opts.Outcome, Deployments: a.n,
 		Buckets: []BucketStats{}, Steps: []StepStats{}}
-	ranges := a.hist.bySeries()
-	if !a.sifted {
-		a.sifted = true
-		outlier := a.hist.outliersBySeq()
-		for _, s := range a.buckets {
-			s.sift(outlier)
-		}
-		for _, step := range a.steps {
-			for _, s := range step.buckets {
-				s.sift(outlier)
-			}
-		}
-	}
+	a.hist.finish()
 	spans, _ := bucketSpans(a.opts, a.buckets)
 	for _, sp := range spans {
 		st.Buckets = append(st.Buckets, a.opts.bucketStats(sp, a.buckets[sp.start]))
@@ -372,15 +388,7 @@ func (a *StatsAccumulator) Result() Stats {
 	}
 	for _, name := range a.SlowestSteps() {
 		s := a.steps[name]
-		// The step's own durations are its buckets' together, gathered
-		// here rather than kept twice for the whole request.
-		durations := make([]float64, 0, s.count)
-		for _, sp := range spans {
-			if sb := s.buckets[sp.start]; sb != nil {
-				durations = append(durations, sb.secs...)
-			}
-		}
-		ss := StepStats{Status: name, Durations: summarise(durations), TotalSeconds: s.total, Buckets: []BucketStats{}}
+		ss := StepStats{Status: name, Durations: s.durations(), TotalSeconds: s.total, Buckets: []BucketStats{}}
 		if all > 0 {
 			ss.SharePercent = s.total / all * 100
 		}
@@ -397,9 +405,44 @@ func (a *StatsAccumulator) Result() Stats {
 			st.Trend.SlopePercentOfMeanPerWeek = slope / a.linear.meanY * 100
 		}
 	}
-	a.robust(&st, ranges)
+	a.robust(&st)
 	st.Summary = a.summary(st)
 	return st
+}
+
+// durations summarises the step's durations: its buckets' together,
+// gathered here rather than kept twice for the whole request; from a
+// sketch of them all when there are many.
+func (s *stepAcc) durations() Durations {
+	n, sketched := 0, false
+	for _, sb := range s.byIdx {
+		if sb != nil {
+			n += sb.count()
+			sketched = sketched || sb.sk != nil
+		}
+	}
+	if !sketched && n <= exactDurations {
+		all := make([]float64, 0, n)
+		for _, sb := range s.byIdx {
+			if sb != nil {
+				all = append(all, sb.secs...)
+			}
+		}
+		return summarise(all)
+	}
+	var k sketch
+	for _, sb := range s.byIdx {
+		switch {
+		case sb == nil:
+		case sb.sk != nil:
+			k.merge(sb.sk)
+		default:
+			for _, v := range sb.secs {
+				k.add(v)
+			}
+		}
+	}
+	return k.durations()
 }
 
 // countDeployments says "1 deployment", "2 deployments".
