@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/steps-dev/steps/pkg/store"
 	_ "modernc.org/sqlite" // the "sqlite" driver, as stepsd's store uses it
 )
 
@@ -59,17 +60,10 @@ func (t sqliteTarget) stepsdDSN(role string) string {
 	return "sqlite:" + t.path(role)
 }
 
-// baselineDSN opens the file with exactly the pragmas stepsd's store sets
-// (pkg/store/dsn.go), through the same driver: the same durability and
-// the same locking.
+// baselineDSN opens the file with exactly the pragmas stepsd's store sets,
+// through the same driver: the same durability and the same locking.
 func (t sqliteTarget) baselineDSN(role string) (string, string) {
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "busy_timeout(30000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Set("_txlock", "immediate")
-	return "sqlite", "file:" + t.path(role) + "?" + q.Encode()
+	return "sqlite", store.SQLiteDriverDSN(t.path(role))
 }
 
 func (t sqliteTarget) drop(context.Context) error { return nil }

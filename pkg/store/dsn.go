@@ -43,17 +43,24 @@ func parseSQLiteDSN(path string) (dataSource, error) {
 	if strings.Contains(path, "?") {
 		return dataSource{}, fmt.Errorf("sqlite DSN takes a plain file path, without ?options")
 	}
-	// Durability and concurrency are not negotiable: WAL so readers never
-	// block the writer, FULL sync so an acknowledged step survives a power
-	// cut, a busy timeout and IMMEDIATE transactions so concurrent writers
-	// wait instead of failing with "database is locked".
+	return dataSource{kind: KindSQLite, path: path, driverDSN: SQLiteDriverDSN(path)}, nil
+}
+
+// SQLiteDriverDSN is the modernc.org/sqlite data source stepsd opens the
+// file at path with. Durability and concurrency are not negotiable: WAL so
+// readers never block the writer, FULL sync so an acknowledged step
+// survives a power cut, a busy timeout and IMMEDIATE transactions so
+// concurrent writers wait instead of failing with "database is locked".
+// stepsbench opens its baseline's file with it too, to compare like with
+// like.
+func SQLiteDriverDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
-	return dataSource{kind: KindSQLite, path: path, driverDSN: "file:" + path + "?" + q.Encode()}, nil
+	return "file:" + path + "?" + q.Encode()
 }
 
 func parseMySQLDSN(dsn string) (dataSource, error) {
