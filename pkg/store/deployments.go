@@ -145,56 +145,41 @@ func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules mod
 	return out, nil
 }
 
-// EachDeployment calls fn for each deployment matching f, in no particular
-// order: one pass over the stored deployments, for aggregates such as
-// stats.
+// EachDeployment calls fn for each deployment matching f, one pass over the
+// stored deployments, for aggregates such as stats. Each series (component
+// and environment) comes in start order: the analysis keeps a long series
+// in bounded memory only then (see pkg/model's history). Which series
+// comes first is not set.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	c := deploymentConds(f)
-	if wide, err := s.wideRange(ctx, f.Filter); err != nil {
-		return err
-	} else if wide {
-		// SQLite would seek each row through deployments_start, a third
-		// slower than reading the table: "+" keeps the range out of the
-		// index.
-		c = deploymentConds(model.DeploymentFilter{Filter: model.Filter{Component: f.Component, Version: f.Version,
-			Environment: f.Environment, Owner: f.Owner}})
-		c.timeRange("+started_at", f.Filter)
-	}
-	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM deployments"+c.sql(), c.args, f, rules, now, fn)
+	from, order := s.seriesOrder(f.Filter)
+	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, fn)
 }
 
-// wideRange says whether f's since and until hold over a quarter of the
-// stored deployments' span, on SQLite. Its planner, without statistics,
-// takes any range on an indexed column for a narrow one; MySQL's
-// statistics tell it.
-func (s *Store) wideRange(ctx context.Context, f model.Filter) (bool, error) {
-	if s.kind != KindSQLite || (f.Since.IsZero() && f.Until.IsZero()) {
-		return false, nil
+// seriesOrder is the index EachDeployment reads, and the order it gives.
+// The table's own order is not the series' time order: InnoDB's follows
+// the primary key (component, version, environment, attempt), a series in
+// version order ("1.10" before "1.9", commit hashes in no order at all);
+// SQLite's follows the insertion, and a batch inserts its deployments in
+// that same key order, as does the renumbering at start-up after an
+// upgrade (the whole history then), and a backfill comes late. An index
+// ordered by start, each row then looked up in the table, costs more than
+// the table scan but hands each series over in start order: a component's
+// deployments by environment and start, an owner's by start, all others
+// by start. The index is named: MySQL would sort the whole table (phases
+// and all) in a temporary file, and SQLite without statistics guesses.
+func (s *Store) seriesOrder(f model.Filter) (from, order string) {
+	index, order := "deployments_start", " ORDER BY started_at"
+	switch {
+	case f.Component != "":
+		index, order = "deployments_component", " ORDER BY component, environment, started_at"
+	case f.Owner != "":
+		index, order = "deployments_owner", " ORDER BY owner, started_at"
 	}
-	// Two subqueries: each is one seek to an end of deployments_start,
-	// where MIN and MAX in one SELECT would read every row.
-	var first, last sql.NullString
-	err := s.db.QueryRowContext(ctx, "SELECT (SELECT MIN(started_at) FROM deployments), (SELECT MAX(started_at) FROM deployments)").Scan(&first, &last)
-	if err != nil {
-		return false, translate(err)
+	if s.kind == KindMySQL {
+		return "deployments FORCE INDEX (" + index + ")", order
 	}
-	if !first.Valid || !last.Valid {
-		return false, nil
-	}
-	from, err1 := parseDBTime([]byte(first.String))
-	to, err2 := parseDBTime([]byte(last.String))
-	if err := errors.Join(err1, err2); err != nil {
-		return false, err
-	}
-	span := to.Sub(from)
-	lo, hi := from, to
-	if f.Since.After(lo) {
-		lo = f.Since
-	}
-	if !f.Until.IsZero() && f.Until.Before(hi) {
-		hi = f.Until
-	}
-	return span > 0 && hi.Sub(lo) > span/4, nil
+	return "deployments INDEXED BY " + index, order
 }
 
 // deploymentConds selects deployments by f: component, version,
