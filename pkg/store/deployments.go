@@ -152,7 +152,10 @@ func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules mod
 // comes first is not set.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	c := deploymentConds(f)
-	from, order := s.seriesOrder(f.Filter)
+	from, order, err := s.seriesOrder(ctx, f.Filter)
+	if err != nil {
+		return err
+	}
 	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, fn)
 }
 
@@ -163,23 +166,68 @@ func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 // SQLite's follows the insertion, and a batch inserts its deployments in
 // that same key order, as does the renumbering at start-up after an
 // upgrade (the whole history then), and a backfill comes late. An index
-// ordered by start, each row then looked up in the table, costs more than
-// the table scan but hands each series over in start order: a component's
-// deployments by environment and start, an owner's by start, all others
-// by start. The index is named: MySQL would sort the whole table (phases
-// and all) in a temporary file, and SQLite without statistics guesses.
-func (s *Store) seriesOrder(f model.Filter) (from, order string) {
-	index, order := "deployments_start", " ORDER BY started_at"
+// ordered by start within a series hands each series over in start order,
+// each row then looked up in the table:
+//
+//   - deployments_component (component, environment, start) for a
+//     component, and for all deployments or a wide range of them: over a
+//     history recorded as it happened, SQLite reads it for about what the
+//     table costs (a series' rows lie in insertion order), where
+//     deployments_start costs a fifth more; on MariaDB the two cost alike;
+//   - deployments_owner for an owner's;
+//   - deployments_start for a narrow range (a quarter of the stored span
+//     or less): a seek, where deployments_component would be read whole.
+//
+// The index is named: MySQL would sort the whole table (phases and all) in
+// a temporary file, and SQLite without statistics guesses.
+func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order string, err error) {
+	index, order := "deployments_component", " ORDER BY component, environment, started_at"
 	switch {
 	case f.Component != "":
-		index, order = "deployments_component", " ORDER BY component, environment, started_at"
 	case f.Owner != "":
 		index, order = "deployments_owner", " ORDER BY owner, started_at"
+	case !f.Since.IsZero() || !f.Until.IsZero():
+		wide, err := s.wideRange(ctx, f)
+		if err != nil {
+			return "", "", err
+		}
+		if !wide {
+			index, order = "deployments_start", " ORDER BY started_at"
+		}
 	}
 	if s.kind == KindMySQL {
-		return "deployments FORCE INDEX (" + index + ")", order
+		return "deployments FORCE INDEX (" + index + ")", order, nil
 	}
-	return "deployments INDEXED BY " + index, order
+	return "deployments INDEXED BY " + index, order, nil
+}
+
+// wideRange says whether f's since and until hold over a quarter of the
+// stored deployments' span.
+func (s *Store) wideRange(ctx context.Context, f model.Filter) (bool, error) {
+	// Two subqueries: each is one seek to an end of deployments_start,
+	// where MIN and MAX in one SELECT would read every row on SQLite.
+	var first, last sql.NullString
+	err := s.db.QueryRowContext(ctx, "SELECT (SELECT MIN(started_at) FROM deployments), (SELECT MAX(started_at) FROM deployments)").Scan(&first, &last)
+	if err != nil {
+		return false, translate(err)
+	}
+	if !first.Valid || !last.Valid {
+		return false, nil
+	}
+	from, err1 := parseDBTime([]byte(first.String))
+	to, err2 := parseDBTime([]byte(last.String))
+	if err := errors.Join(err1, err2); err != nil {
+		return false, err
+	}
+	span := to.Sub(from)
+	lo, hi := from, to
+	if f.Since.After(lo) {
+		lo = f.Since
+	}
+	if !f.Until.IsZero() && f.Until.Before(hi) {
+		hi = f.Until
+	}
+	return span > 0 && hi.Sub(lo) > span/4, nil
 }
 
 // deploymentConds selects deployments by f: component, version,

@@ -71,6 +71,7 @@ func TestEachDeploymentGivesEachSeriesInStartOrder(t *testing.T) {
 			{Owner: "ana"},
 			{Since: t0.Add(10 * time.Hour)},
 			{Since: t0.Add(10 * time.Hour), Until: t0.Add(100 * time.Hour)},
+			{Since: t0.Add(50 * time.Hour), Until: t0.Add(70 * time.Hour)}, // narrow: by start
 			{Component: "web", Since: t0.Add(10 * time.Hour)},
 		} {
 			last := map[string]time.Time{}
