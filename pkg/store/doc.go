@@ -26,12 +26,13 @@
 //     not grow with the table, and name the exact columns the covering
 //     index holds (the index halved stats' time on MariaDB).
 //   - Stats, changes, DORA and the page (EachDeployment) read deployments
-//     through an index ordered by start, each row looked up in the table,
-//     rather than in the table's order (the primary key's on InnoDB, the
-//     insertion's on SQLite, neither a series' time order): pkg/model
-//     keeps a long series in bounded memory only when it comes in start
-//     order. The lookups cost CPU; keeping every deployment cost memory
-//     that grew with the history.
+//     through an index ordered by start within each series (seriesOrder),
+//     each row looked up in the table, rather than in the table's order
+//     (the primary key's on InnoDB, the insertion's on SQLite, neither a
+//     series' time order): pkg/model keeps a long series in bounded memory
+//     only when it comes in start order. The lookups cost mariadbd CPU;
+//     keeping every deployment cost stepsd memory that grew with the
+//     history.
 //
 // bun's query builder was not benchmarked against these statements; using
 // it would be a change to measure with stepsbench first. Because the
