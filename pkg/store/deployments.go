@@ -184,6 +184,7 @@ func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order st
 	index, order := "deployments_component", " ORDER BY component, environment, started_at"
 	switch {
 	case f.Component != "":
+		// deployments_component, a seek to the component.
 	case f.Owner != "":
 		index, order = "deployments_owner", " ORDER BY owner, started_at"
 	case !f.Since.IsZero() || !f.Until.IsZero():
