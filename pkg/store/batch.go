@@ -206,9 +206,10 @@ func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []stri
 	}
 	steps := make([]model.Step, len(fingerprints))
 	found := 0
+	var k, fp sql.NullString
+	sc := newStepScanner(&k, &fp)
 	err = scanAll(rows, func() error {
-		var k, fp sql.NullString
-		st, err := scanStep(rows, &k, &fp)
+		st, err := sc.scan(rows)
 		if err != nil {
 			return err
 		}
