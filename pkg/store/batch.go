@@ -98,12 +98,7 @@ func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, [
 	for i, in := range ins {
 		in = in.Normalized()
 		if err := in.Validate(); err != nil {
-			row := model.RowError{Row: i + 1, Error: model.ErrorMessage(err)}
-			var me *model.Error
-			if errors.As(err, &me) {
-				row.Field = me.Field
-			}
-			bad.Rows = append(bad.Rows, row)
+			bad.AddError(i+1, err)
 			continue
 		}
 		steps[i] = newStep(in, meta.ReceivedAt)
