@@ -16,10 +16,10 @@ import (
 // MaxBatch is the most steps one CreateSteps call stores.
 const MaxBatch = model.MaxBatchSteps
 
-// insertChunk is how many rows go in one multi-row INSERT: large enough to
-// amortise round trips, small enough for every database's parameter limit.
-// SQLite has no round trips to save, and its Go driver matches parameters
-// to arguments in quadratic time, so it gets small chunks.
+// insertChunk is how many rows go in one multi-row INSERT: enough to
+// amortise round trips, within every database's parameter limit. SQLite
+// has no round trips to save, and its Go driver matches parameters to
+// arguments in quadratic time: small chunks.
 const (
 	insertChunkMySQL  = 500
 	insertChunkSQLite = 32
@@ -61,11 +61,10 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 }
 
 // rowsKey is the key a batch's rows are stored under (see batchKey): the
-// client's, if any. MySQL does not promise consecutive ids to a multi-row
-// INSERT (interleaved auto-increment, distributed databases), so there the
-// rows of a batch without one are marked with a key of the server's own,
-// "~" and 32 random hex digits that no client would send, and their ids
-// read back.
+// client's, if any. Where one INSERT's ids may not be consecutive (see
+// detectConsecutiveIDs), the rows of a batch without one get a key of the
+// store's own, "~" and 32 random hex digits that no client would send, to
+// read their ids back by.
 func (s *Store) rowsKey(clientKey string) string {
 	if clientKey == "" && !s.consecutiveIDs {
 		return internalKeyPrefix + randomHex(16)
@@ -79,9 +78,8 @@ func errBatchKeyReused() error {
 		Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
 }
 
-// prepareBatch checks a batch (its size, its key and every row, all
-// invalid rows reported in a *BatchError) and returns the steps to store
-// with their fingerprints.
+// prepareBatch checks a batch (its size, its key and every row, invalid
+// rows reported in a *BatchError) and returns its steps and fingerprints.
 func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, []string, error) {
 	if len(ins) == 0 {
 		return nil, nil, model.Invalid("body", "the batch is empty")
