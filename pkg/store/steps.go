@@ -48,7 +48,8 @@ func parseFixedTime(b []byte) (time.Time, bool) {
 	return time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC), true
 }
 
-// digits reads a decimal number of digits only, or -1.
+// digits is the number b spells in decimal digits, or -1 if b holds another
+// byte.
 func digits(b []byte) int {
 	n := 0
 	for _, c := range b {
