@@ -165,7 +165,7 @@ func matchKeyOf(st model.Step) matchKey {
 // Two imports of the same rows at once must not both find them missing.
 // SQLite runs one write transaction at a time. MySQL, under READ
 // COMMITTED, takes no gap locks, so the read first locks the rows of the
-// targets, which every write to the target updates (see number.go): the
+// targets as numbering does (lockTargets), rows every write updates: the
 // second import waits there until the first commits, then reads its rows.
 // A target without a row has nothing to lock: there checkNoneStoredMeanwhile
 // or the numbering's write of the row finds the conflict, and writeTx runs
@@ -184,18 +184,18 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 		}
 		times[t][dbTime(st.Time)] = true
 	}
-	found := map[matchKey][]model.Step{}
-	// In one order, as number.go locks them, so that two writers never
-	// wait on each other in a circle.
-	for _, t := range slices.SortedFunc(maps.Keys(times), compareTargets) {
-		if s.kind == KindMySQL {
-			var writes int64
-			err := tx.QueryRowContext(ctx, `SELECT writes FROM targets WHERE component = ? AND version = ? AND environment = ? FOR UPDATE`,
-				t.component, t.version, t.environment).Scan(&writes)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, translate(err)
-			}
+	targets := slices.SortedFunc(maps.Keys(times), compareTargets) // the order number locks them in
+	if s.kind == KindMySQL {
+		work := make([]*targetWork, len(targets))
+		for i, t := range targets {
+			work[i] = &targetWork{target: t}
 		}
+		if err := s.lockTargets(ctx, tx, work); err != nil {
+			return nil, err
+		}
+	}
+	found := map[matchKey][]model.Step{}
+	for _, t := range targets {
 		// Within every database's parameter limit.
 		for ts := range slices.Chunk(slices.Sorted(maps.Keys(times[t])), 500) {
 			args := []any{t.component, t.version, t.environment}
