@@ -72,10 +72,11 @@ func (s *Store) rowsKey(clientKey string) string {
 	return clientKey
 }
 
-// errBatchKeyReused answers a batch whose key is already another batch's.
-func errBatchKeyReused() error {
+// errKeyReused answers a step or a batch (what) whose key is already
+// another's.
+func errKeyReused(what string) error {
 	return &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
-		Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
+		Message: "Idempotency-Key was already used for a different " + what + "; send a new key for a new " + what}
 }
 
 // prepareBatch checks a batch (its size, its key and every row, invalid
@@ -208,7 +209,7 @@ func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []stri
 		}
 		i, err := strconv.Atoi(strings.TrimPrefix(k.String, key+" "))
 		if err != nil || i < 0 || i >= len(steps) || fp.String != fingerprints[i] {
-			return errBatchKeyReused()
+			return errKeyReused("batch")
 		}
 		steps[i] = st
 		found++
@@ -218,7 +219,7 @@ func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []stri
 		return nil, false, err
 	}
 	if found != len(fingerprints) {
-		return nil, false, errBatchKeyReused()
+		return nil, false, errKeyReused("batch")
 	}
 	return steps, true, nil
 }

@@ -42,7 +42,7 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 		out, skipped, work, err = s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
 	}
 	if errors.Is(err, errDuplicate) {
-		return nil, nil, errBatchKeyReused()
+		return nil, nil, errKeyReused("batch")
 	}
 	if err != nil {
 		return nil, nil, err

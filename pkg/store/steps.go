@@ -167,8 +167,7 @@ func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step
 		return model.Step{}, false, translate(err)
 	}
 	if stored.String != fingerprint {
-		return model.Step{}, false, &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
-			Message: "Idempotency-Key was already used for a different step; send a new key for a new step"}
+		return model.Step{}, false, errKeyReused("step")
 	}
 	return step, true, nil
 }
