@@ -289,3 +289,24 @@ func TestTrendOfABurst(t *testing.T) {
 		t.Errorf("trend %+v, want a growth capped at 10^6 %% a week", st.Trend.RobustTrend)
 	}
 }
+
+// TestSummaryWithoutAnInterval: enough deployments for a fit, spread over
+// series too short for a 95 % interval (four components deployed twice).
+// The interval's ends are then the growth itself, and the summary must say
+// there is no interval rather than print "interval -50.0 to -50.0 %" next
+// to "no clear trend", which reads as a certain figure.
+func TestSummaryWithoutAnInterval(t *testing.T) {
+	var ds []*model.Deployment
+	for i, c := range []string{"a", "b", "c", "d"} {
+		ds = append(ds, daily(c, span(2*i, 2*i+2), func(j int) float64 { return 300 * float64(1+j) })...)
+	}
+	st := stats(t, ds)
+	tr := st.Trend
+	if tr.Points < model.MinTrendPoints || tr.Direction != model.DirectionFlat || tr.GrowthPercentPerWeekLow != tr.GrowthPercentPerWeekHigh {
+		t.Fatalf("trend %+v: want %d points or more, flat, without an interval (low = high)", tr.RobustTrend, model.MinTrendPoints)
+	}
+	if strings.Contains(st.Summary, "interval +") || strings.Contains(st.Summary, "interval -") || !strings.HasPrefix(st.Summary, "No clear trend in deploy time") ||
+		!strings.Contains(st.Summary, "too few") {
+		t.Errorf("summary %q: want no clear trend, too few deployments for an interval, and no interval printed", st.Summary)
+	}
+}

@@ -143,6 +143,11 @@ func (a *StatsAccumulator) summary(st Stats) string {
 	switch {
 	case t.Points < MinTrendPoints:
 		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments to tell; %s.", mean)
+	case t.Direction == DirectionFlat && t.GrowthPercentPerWeekLow == t.GrowthPercentPerWeekHigh:
+		// Enough deployments for a fit, but spread over series too short
+		// for a 95 % interval: its ends are the growth itself (robust), and
+		// printing them would read as a certain figure.
+		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments per component and environment for a 95 %% interval; %s.", mean)
 	case t.Direction == DirectionFlat:
 		fmt.Fprintf(&b, "No clear trend in deploy time (%+.1f %% a week, interval %+.1f to %+.1f %%); %s.",
 			t.GrowthPercentPerWeek, t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh, mean)
