@@ -172,6 +172,11 @@ func (b *batchRows) parseJSON(body io.Reader) error {
 	notArray := func(problem string) error {
 		return model.Invalid("body", "body is not a JSON array of steps: %s (for one step per line, send Content-Type: application/x-ndjson)", problem)
 	}
+	// Once the array has begun, the advice to send NDJSON would mislead:
+	// the body is an array, broken.
+	badArray := func(problem string) error {
+		return model.Invalid("body", "the JSON array of steps is broken: %s", problem)
+	}
 	dec := json.NewDecoder(body)
 	tok, err := dec.Token()
 	if err != nil {
@@ -183,14 +188,14 @@ func (b *batchRows) parseJSON(body io.Reader) error {
 	for dec.More() {
 		var item json.RawMessage
 		if err := dec.Decode(&item); err != nil {
-			return notArray(jsonProblem(err))
+			return badArray(jsonProblem(err))
 		}
 		if err := b.add(jsonStepParams(item, stepParams, exportOnlyFields...)); err != nil {
 			return err
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing bracket
-		return notArray(jsonProblem(err))
+		return badArray(jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return model.Invalid("body", "body has more after the JSON array; send one array")

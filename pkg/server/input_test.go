@@ -387,3 +387,33 @@ func TestBidiAndInvisibleTextIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchBodyErrorsSayWhatIsWrong: a batch's body error must describe the
+// body the client sent. Two objects on one NDJSON line were answered with
+// "send Content-Type: application/x-ndjson", which the client had done, and
+// a JSON array cut short with "EOF".
+func TestBatchBodyErrorsSayWhatIsWrong(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		step := `{"component":"a","version":"1","owner":"o","status":"s"}`
+
+		r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(step+"\n"+step+step+"\n"), "Content-Type", "application/x-ndjson")
+		refused(t, ts, "two steps on one NDJSON line", 0, r, 400, "rows")
+		rows := batchRows(t, r)
+		if len(rows) != 1 || rows[0].Row != 2 || strings.Contains(rows[0].Error, "Content-Type") || !strings.Contains(rows[0].Error, "one step per line") {
+			t.Errorf("rows %+v: want row 2 saying to put one step per line, without advice to send the Content-Type already sent", rows)
+		}
+
+		r = ts.do(t, "POST", "/v1/steps/batch", strings.NewReader("["+step+","), "Content-Type", "application/json")
+		refused(t, ts, "a JSON array cut short", 0, r, 400, "body")
+		if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "ends too soon") || strings.Contains(msg, "EOF") || strings.Contains(msg, "x-ndjson") {
+			t.Errorf("cut array: %q, want it to say the array ends too soon (no EOF, no NDJSON advice)", msg)
+		}
+
+		r = ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(step), "Content-Type", "application/json")
+		refused(t, ts, "an object for an array", 0, r, 400, "body")
+		if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "x-ndjson") {
+			t.Errorf("an object for an array: %q, want the advice to send NDJSON", msg)
+		}
+	})
+}

@@ -259,8 +259,18 @@ func mediaType(r *http.Request) string {
 // given twice (encoding/json keeps the last). Each is a 400 naming the
 // field, as the query string, forms and CSV answer.
 func jsonStepParams(body []byte, accepted []string, ignored ...string) (params, error) {
-	return readStepObject(jsontext.NewDecoder(bytes.NewReader(body)), accepted, ignored)
+	p, err := readStepObject(jsontext.NewDecoder(bytes.NewReader(body)), accepted, ignored)
+	if errors.Is(err, errMoreThanOneValue) {
+		// A batch row is an NDJSON line (an array's item is one value by
+		// construction): the client already sent NDJSON.
+		return nil, model.Invalid("body", "the line holds more than one JSON value; put one step per line")
+	}
+	return p, err
 }
+
+// errMoreThanOneValue is readStepObject's error for a body with more after
+// its object; each caller says what the client should send instead.
+var errMoreThanOneValue = errors.New("more than one JSON value")
 
 // jsonDecoder is a pooled decoder and its reader.
 type jsonDecoder struct {
@@ -280,6 +290,9 @@ func (s *Server) jsonStepParams(body []byte) (params, error) {
 	d.body.Reset(body)
 	d.dec.Reset(&d.body)
 	p, err := readStepObject(d.dec, stepParams, nil)
+	if errors.Is(err, errMoreThanOneValue) {
+		err = model.Invalid("body", "body holds more than one JSON value (for one step per line, send Content-Type: application/x-ndjson to /v1/steps/batch)")
+	}
 	d.body.Reset(nil) // the pool keeps no request's body
 	d.dec.Reset(&d.body)
 	s.jsonDecoders.Put(d)
@@ -331,7 +344,7 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 		return nil, jsonTextError(err, known)
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
-		return nil, model.Invalid("body", "body holds more than one JSON value (for one step per line, send Content-Type: application/x-ndjson to /v1/steps/batch)")
+		return nil, errMoreThanOneValue
 	}
 	return p, nil
 }
@@ -379,6 +392,9 @@ func jsonKind(k jsontext.Kind) string {
 }
 
 func jsonProblem(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "it ends too soon"
+	}
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {
 		return fmt.Sprintf("%v at byte %d", syntax, syntax.Offset)
