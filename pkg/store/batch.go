@@ -147,14 +147,7 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	if s.consecutiveIDs {
 		return nil
 	}
-	ids := make([]int64, len(steps))
-	if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
-		return err
-	}
-	for i := range steps {
-		steps[i].ID = ids[i]
-	}
-	return nil
+	return readIDsByKey(ctx, tx, keys, steps)
 }
 
 // setConsecutiveIDs sets the ids of the rows one INSERT stored, which are
