@@ -258,7 +258,9 @@ func TestRecordStepRejectsBadInput(t *testing.T) {
 		{"unsupported content type", "POST", "/v1/steps", "<step/>", []string{"Content-Type", "application/xml"}, 415, "", "Content-Type"},
 		{"body too large", "POST", "/v1/steps", `{"component":"` + strings.Repeat("a", 2<<20) + `"}`, []string{"Content-Type", "application/json"}, 413, "", "larger than"},
 		{"bad idempotency key", "POST", "/v1/steps?" + valid, "", []string{"Idempotency-Key", "has space"}, 400, "Idempotency-Key", "printable"},
-		{"bad id", "GET", "/v1/steps/abc", "", nil, 400, "id", "positive whole number"},
+		{"bad id", "GET", "/v1/steps/abc", "", nil, 400, "id", "whole number from 1"},
+		// A positive whole number past int64 must not be told it is not one.
+		{"id past int64", "GET", "/v1/steps/99999999999999999999", "", nil, 400, "id", "from 1 to 9223372036854775807"},
 		{"missing id", "GET", "/v1/steps/99999", "", nil, 404, "", "not found"},
 		{"unknown path", "GET", "/v2/nothing", "", nil, 404, "", "no such endpoint"},
 		{"wrong method", "DELETE", "/v1/steps", "", nil, 405, "", "not allowed"},
