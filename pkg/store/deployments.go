@@ -211,29 +211,118 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 }
 
 // readDeployments runs query and passes each deployment that matches f's
-// status to fn.
+// status to fn, in the order of the rows. Two stages on two cores: a
+// goroutine reads and builds the deployments (the database's and the
+// decoder's share of a request over all history, most of it) while fn,
+// in the caller's goroutine, takes them in blocks through a short
+// channel, so that at most a few blocks are held beyond what fn keeps.
+// The reader stops when fn returns an error or ctx ends, and has let go
+// of its rows before readDeployments returns.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
 	}
+	// Cancelled when fn fails, or fn panics: the reader then stops at its
+	// next hand-over.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return translate(err)
 	}
-	defer rows.Close()
-	var row sql.RawBytes
-	dr := newDeploymentReader(f, rules, now)
-	for rows.Next() {
-		if err := rows.Scan(&row); err != nil {
-			return translate(err)
+	blocks := make(chan []*model.Deployment, handoverDepth)
+	var readErr error
+	go func() {
+		// Closing blocks last publishes readErr and says the rows are
+		// closed.
+		defer close(blocks)
+		defer rows.Close()
+		readErr = newDeploymentReader(f, rules, now).readRows(ctx, rows, blocks)
+	}()
+	var fnErr error
+	for block := range blocks {
+		// Once stopped, the blocks still sent are drained unread, until
+		// the reader has closed its rows.
+		if fnErr == nil {
+			if fnErr = ctx.Err(); fnErr == nil {
+				fnErr = each(block, fn)
+			}
+			if fnErr != nil {
+				cancel()
+			}
 		}
-		if err := dr.read(row, fn); err != nil {
+	}
+	// fn's error comes first: it stopped the read, at a row before any
+	// the reader failed on.
+	if fnErr != nil {
+		return fnErr
+	}
+	return readErr
+}
+
+// each calls fn for each deployment of block, up to its first error.
+func each(block []*model.Deployment, fn func(*model.Deployment) error) error {
+	for _, d := range block {
+		if err := fn(d); err != nil {
 			return err
 		}
 	}
-	return translate(rows.Err())
+	return nil
+}
+
+// handoverBlock is the most deployments handed from the reading goroutine
+// to fn at a time, and handoverDepth the most blocks waiting: enough to
+// let each stage run while the other pauses, few enough that memory stays
+// that of a few hundred deployments.
+const (
+	handoverBlock = 64
+	handoverDepth = 4
+)
+
+// readRows builds the deployments of rows and sends them to out in blocks
+// of up to handoverBlock, until the rows end, an error, or ctx ends. The
+// deployments read before an error are sent before it, as a read in one
+// goroutine would have passed them to fn.
+func (dr *deploymentReader) readRows(ctx context.Context, rows *sql.Rows, out chan<- []*model.Deployment) error {
+	block := make([]*model.Deployment, 0, handoverBlock)
+	keep := func(d *model.Deployment) error {
+		block = append(block, d)
+		return nil
+	}
+	send := func() error {
+		select {
+		case out <- block:
+			block = make([]*model.Deployment, 0, handoverBlock)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := func() error {
+		var row sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&row); err != nil {
+				return translate(err)
+			}
+			if err := dr.read(row, keep); err != nil {
+				return err
+			}
+			if len(block) == handoverBlock {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+		}
+		return translate(rows.Err())
+	}()
+	if len(block) > 0 && ctx.Err() == nil {
+		if sendErr := send(); err == nil {
+			err = sendErr
+		}
+	}
+	return err
 }
 
 // deploymentReader builds deployments from their joined columns (see
