@@ -344,9 +344,11 @@ type deploymentReader struct {
 	// share of a read over all history was as large as the decoding's. A
 	// deployment kept (the page keeps the newest) keeps its block alive;
 	// blocks start small for reads of a few.
-	deps  []model.Deployment
-	steps []model.Phase
-	block int
+	deps      []model.Deployment
+	finishes  []time.Time
+	steps     []model.Phase
+	durations []float64
+	block     int
 	// Deployments are mostly stored as they happen, so read in about the
 	// order they started: many start on the day of the one before, whose
 	// midnight is kept.
@@ -400,10 +402,26 @@ func (dr *deploymentReader) newDeployment() *model.Deployment {
 	if len(dr.deps) == 0 {
 		dr.block = min(max(2*dr.block, 2), maxDeploymentBlock)
 		dr.deps = make([]model.Deployment, dr.block)
+		dr.finishes = make([]time.Time, dr.block)
 	}
 	d := &dr.deps[0]
 	dr.deps = dr.deps[1:]
 	return d
+}
+
+// complete completes d (see model.Deployment.CompleteIn) with its phases'
+// durations cut from the current block of durations, like its steps, and
+// its finish from the block of its deployment.
+func (dr *deploymentReader) complete(d *model.Deployment) {
+	n := max(0, len(d.Steps)-1)
+	if n > len(dr.durations) {
+		dr.durations = make([]float64, max(n, 4*dr.block))
+	}
+	durations := dr.durations[:n:n]
+	dr.durations = dr.durations[n:]
+	finished := &dr.finishes[0]
+	dr.finishes = dr.finishes[1:]
+	d.CompleteIn(dr.outcome, dr.now, dr.rules.StuckAfter, durations, finished)
 }
 
 // newSteps returns an empty slice for n steps, cut from the current block
@@ -468,7 +486,7 @@ func (dr *deploymentReader) read(row []byte, fn func(*model.Deployment) error) e
 	if dr.f.Status != "" && !d.HasStatus(dr.f.Status) {
 		return nil
 	}
-	d.Complete(dr.outcome, dr.now, dr.rules.StuckAfter)
+	dr.complete(d)
 	return fn(d)
 }
 
