@@ -212,89 +212,101 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 
 // readDeployments runs query and passes each deployment that matches f's
 // status to fn, in the order of the rows. Two stages on two cores: a
-// goroutine reads and builds the deployments (the database's and the
-// decoder's share of a request over all history, most of it) while fn,
-// in the caller's goroutine, takes them in blocks through a short
-// channel, so that at most a few blocks are held beyond what fn keeps.
-// The reader stops when fn returns an error or ctx ends, and has let go
-// of its rows before readDeployments returns.
+// goroutine steps the database through the rows (the driver's and the
+// engine's share of a read over all history, about half of it) and copies
+// them into blocks, while the caller's goroutine builds the deployments
+// from the blocks and calls fn. The blocks go round through two short
+// channels, so memory stays that of a few blocks. The reading goroutine
+// stops when fn or a row fails, or ctx ends, and has let go of its rows
+// before readDeployments returns.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
 	}
-	// Cancelled when fn fails, or fn panics: the reader then stops at its
-	// next hand-over.
+	// Cancelled when building or fn fails, or fn panics: the reading
+	// goroutine then stops at its next hand-over.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return translate(err)
 	}
-	blocks := make(chan []*model.Deployment, handoverDepth)
+	full := make(chan *rowBlock, handoverDepth)
+	empty := make(chan *rowBlock, handoverDepth+2)
 	var readErr error
 	go func() {
-		// Closing blocks last publishes readErr and says the rows are
+		// Closing full last publishes readErr and says the rows are
 		// closed.
-		defer close(blocks)
+		defer close(full)
 		defer rows.Close()
-		readErr = newDeploymentReader(f, rules, now).readRows(ctx, rows, blocks)
+		readErr = readRows(ctx, rows, full, empty)
 	}()
-	var fnErr error
-	for block := range blocks {
+	dr := newDeploymentReader(f, rules, now)
+	build := func(row []byte) error { return dr.read(row, fn) }
+	var buildErr error
+	for b := range full {
 		// Once stopped, the blocks still sent are drained unread, until
-		// the reader has closed its rows.
-		if fnErr == nil {
-			if fnErr = ctx.Err(); fnErr == nil {
-				fnErr = each(block, fn)
+		// the reading goroutine has closed its rows.
+		if buildErr == nil {
+			if buildErr = ctx.Err(); buildErr == nil {
+				buildErr = b.each(build)
 			}
-			if fnErr != nil {
+			if buildErr != nil {
 				cancel()
 			}
 		}
+		// The deployments built keep none of the block's bytes.
+		select {
+		case empty <- b:
+		default:
+		}
 	}
-	// fn's error comes first: it stopped the read, at a row before any
-	// the reader failed on.
-	if fnErr != nil {
-		return fnErr
+	// The error of a row comes first: the reading had gone past it.
+	if buildErr != nil {
+		return buildErr
 	}
 	return readErr
 }
 
-// each calls fn for each deployment of block, up to its first error.
-func each(block []*model.Deployment, fn func(*model.Deployment) error) error {
-	for _, d := range block {
-		if err := fn(d); err != nil {
+// handoverRows is the most rows in a block handed from the reading
+// goroutine to the building one, and handoverDepth the most blocks
+// waiting: enough for each stage to run while the other pauses, few enough
+// that memory stays that of a few hundred rows.
+const (
+	handoverRows  = 64
+	handoverDepth = 4
+)
+
+// rowBlock is rows read, one after the other in data, each ending at its
+// offset in ends.
+type rowBlock struct {
+	data []byte
+	ends []int
+}
+
+// each calls fn with each row of b, up to its first error.
+func (b *rowBlock) each(fn func(row []byte) error) error {
+	start := 0
+	for _, end := range b.ends {
+		if err := fn(b.data[start:end:end]); err != nil {
 			return err
 		}
+		start = end
 	}
 	return nil
 }
 
-// handoverBlock is the most deployments handed from the reading goroutine
-// to fn at a time, and handoverDepth the most blocks waiting: enough to
-// let each stage run while the other pauses, few enough that memory stays
-// that of a few hundred deployments.
-const (
-	handoverBlock = 64
-	handoverDepth = 4
-)
-
-// readRows builds the deployments of rows and sends them to out in blocks
-// of up to handoverBlock, until the rows end, an error, or ctx ends. The
-// deployments read before an error are sent before it, as a read in one
-// goroutine would have passed them to fn.
-func (dr *deploymentReader) readRows(ctx context.Context, rows *sql.Rows, out chan<- []*model.Deployment) error {
-	block := make([]*model.Deployment, 0, handoverBlock)
-	keep := func(d *model.Deployment) error {
-		block = append(block, d)
-		return nil
-	}
+// readRows copies the rows into blocks of up to handoverRows, taken from
+// empty or made, and sends them to full, until the rows end, an error, or
+// ctx ends. The rows read before an error are sent before it.
+func readRows(ctx context.Context, rows *sql.Rows, full chan<- *rowBlock, empty <-chan *rowBlock) error {
+	var b *rowBlock
 	send := func() error {
 		select {
-		case out <- block:
-			block = make([]*model.Deployment, 0, handoverBlock)
+		case full <- b:
+			b = nil
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -306,10 +318,17 @@ func (dr *deploymentReader) readRows(ctx context.Context, rows *sql.Rows, out ch
 			if err := rows.Scan(&row); err != nil {
 				return translate(err)
 			}
-			if err := dr.read(row, keep); err != nil {
-				return err
+			if b == nil {
+				select {
+				case b = <-empty:
+					b.data, b.ends = b.data[:0], b.ends[:0]
+				default:
+					b = &rowBlock{ends: make([]int, 0, handoverRows)}
+				}
 			}
-			if len(block) == handoverBlock {
+			b.data = append(b.data, row...)
+			b.ends = append(b.ends, len(b.data))
+			if len(b.ends) == handoverRows {
 				if err := send(); err != nil {
 					return err
 				}
@@ -317,7 +336,7 @@ func (dr *deploymentReader) readRows(ctx context.Context, rows *sql.Rows, out ch
 		}
 		return translate(rows.Err())
 	}()
-	if len(block) > 0 && ctx.Err() == nil {
+	if b != nil && ctx.Err() == nil {
 		if sendErr := send(); err == nil {
 			err = sendErr
 		}
