@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -423,6 +424,63 @@ func TestDeploymentReadEndsItsReader(t *testing.T) {
 		if page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 5, Component: "api"}}, rules, now,
 			func(*model.Deployment) error { return nil }); err != nil || page == nil {
 			t.Errorf("a page after the reads: next %v, %v", page, err)
+		}
+	})
+}
+
+// A read that reuses its memory (EachDeploymentPassing) gives each
+// deployment as EachDeployment does, whatever the one before it in the
+// same memory was: longer or shorter, finished or not, with a revision
+// or without.
+func TestPassingReadGivesTheSameDeployments(t *testing.T) {
+	const n = 500
+	now := t0.Add(96 * time.Hour)
+	rules := model.DefaultDeploymentRules()
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		var batch []model.StepInput
+		for i := range n {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			in := model.StepInput{Component: "api", Version: fmt.Sprintf("1.%d", i), Owner: "ana", Environment: "prod"}
+			if i%3 == 0 {
+				in.Revision = fmt.Sprintf("r%d", i)
+				in.CommittedAt = at.Add(-time.Hour)
+			}
+			// One to three steps, then finished, failed or still running.
+			statuses := append([]string{"build", "tests", "rollout"}[:1+i*7%3], []string{"finished", "failed", ""}[i%3])
+			if statuses[len(statuses)-1] == "" {
+				statuses = statuses[:len(statuses)-1]
+			}
+			for j, st := range statuses {
+				in.Status, in.Time = st, at.Add(time.Duration(j*(i%11+1))*time.Second)
+				batch = append(batch, in)
+			}
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		read := func(each func(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) error) []string {
+			var out []string
+			if err := each(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+				line := describe(d) + fmt.Sprintf(" finished=%v", d.FinishedAt)
+				for _, p := range d.Steps {
+					line += fmt.Sprintf(" idle=%v", p.Idle)
+				}
+				out = append(out, line)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(out)
+			return out
+		}
+		want, got := read(s.EachDeployment), read(s.EachDeploymentPassing)
+		if len(want) != n {
+			t.Fatalf("%d deployments, want %d", len(want), n)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("reusing its memory, the read gave:\n%s", diff(got, want))
 		}
 	})
 }
