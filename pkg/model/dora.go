@@ -168,10 +168,11 @@ func (o DORAOptions) calendar() StatsOptions {
 	return StatsOptions{Bucket: o.Bucket, SprintDays: o.SprintDays, SprintStart: o.SprintStart, Outcome: "all"}
 }
 
-// doraBucketAcc gathers one bucket.
+// doraBucketAcc gathers one bucket. Its restore and lead times are kept
+// as stats keep durations: exactly while few, then in a sketch.
 type doraBucketAcc struct {
 	deployments, failed, successes, withCommit, unrestored int
-	restores, leads                                        []float64
+	restores, leads                                        samples
 }
 
 // doraEnd is a finished deployment as the restore pairing needs it.
@@ -181,21 +182,46 @@ type doraEnd struct {
 	failed bool
 }
 
+// compareEnds orders ends as restores pair them: by time, and at the same
+// instant the failure first, so that the success restores it.
+func compareEnds(x, y doraEnd) int {
+	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed))
+}
+
 type doraSeries struct{ component, environment string }
 
-// DORAAccumulator gathers deployments, in any order, into the four keys.
+// keptEnds is how many ends a series keeps before it pairs as it goes.
+// Pairing needs the ends in order; deployments come in start order from
+// the store, and an end can then be paired once a later deployment has
+// started after it. A series whose starts came out of order before that
+// is kept whole, as before, and paired at the end.
+const keptEnds = 2048
+
+// doraSeriesAcc pairs one series' failures with the successes that
+// restore them.
+type doraSeriesAcc struct {
+	ends       []doraEnd // not yet paired
+	maxStart   int64     // unix nanoseconds
+	disordered bool      // a start came before an earlier one's
+	streaming  bool      // pairing as deployments come
+	pending    []doraEnd // failures paired with no success yet
+}
+
+// DORAAccumulator gathers deployments into the four keys. Deployments may
+// come in any order; in start order per component and environment, as
+// the store reads them, memory stays bounded however many there are.
 type DORAAccumulator struct {
 	opts        DORAOptions
 	cal         StatsOptions
 	buckets     map[int64]*doraBucketAcc // by the start's unix seconds
-	series      map[doraSeries][]doraEnd
+	series      map[doraSeries]*doraSeriesAcc
 	first, last time.Time // the earliest and latest start seen
 }
 
 // NewDORAAccumulator returns an accumulator for validated options.
 func NewDORAAccumulator(opts DORAOptions) *DORAAccumulator {
 	return &DORAAccumulator{opts: opts, cal: opts.calendar(),
-		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries][]doraEnd{}}
+		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries]*doraSeriesAcc{}}
 }
 
 // Add counts a finished deployment.
@@ -223,11 +249,58 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		acc.successes++
 		if c := d.CommittedAt; c != nil && !c.After(*d.FinishedAt) {
 			acc.withCommit++
-			acc.leads = append(acc.leads, d.FinishedAt.Sub(*c).Seconds())
+			acc.leads.add(d.FinishedAt.Sub(*c).Seconds())
 		}
 	}
 	k := doraSeries{d.Component, d.Environment}
-	a.series[k] = append(a.series[k], doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), failed: failed})
+	s := a.series[k]
+	if s == nil {
+		s = &doraSeriesAcc{}
+		a.series[k] = s
+	}
+	start := d.StartedAt.UnixNano()
+	if start < s.maxStart {
+		s.disordered = true
+	}
+	s.maxStart = max(s.maxStart, start)
+	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), failed: failed})
+	switch {
+	case s.streaming && len(s.ends) >= 2*keptEnds:
+		a.pairSettled(s)
+	case !s.streaming && !s.disordered && len(s.ends) > keptEnds:
+		s.streaming = true
+		a.pairSettled(s)
+	}
+}
+
+// pairSettled pairs the ends of s that no deployment still to come can
+// precede: those before the latest start, since a deployment coming later
+// starts no earlier and ends no earlier than it starts. One that comes
+// out of order even so is paired where it lands: its restore may then be
+// off by the deployments around it.
+func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
+	slices.SortFunc(s.ends, compareEnds)
+	n := 0
+	for n < len(s.ends) && s.ends[n].end < s.maxStart {
+		n++
+	}
+	a.pair(s, s.ends[:n])
+	s.ends = append(s.ends[:0], s.ends[n:]...)
+}
+
+// pair pairs ends, sorted and following those already paired: each
+// failure with the next success.
+func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
+	for _, e := range ends {
+		if e.failed {
+			s.pending = append(s.pending, e)
+			continue
+		}
+		for _, f := range s.pending {
+			a.buckets[f.bucket].restores.add(float64(e.end-f.end) / 1e9)
+		}
+		s.pending = s.pending[:0]
+	}
 }
 
 // window is the period of the answer, [from, to), and its first and last
@@ -308,6 +381,7 @@ func (a *DORAAccumulator) Result() DORA {
 		return out
 	}
 	var all doraBucketAcc
+	var restores, leads []*samples
 	for _, sp := range spans {
 		acc := a.buckets[sp.start.Unix()]
 		if acc == nil || sp.gap > 0 {
@@ -329,37 +403,22 @@ func (a *DORAAccumulator) Result() DORA {
 		all.successes += acc.successes
 		all.withCommit += acc.withCommit
 		all.unrestored += acc.unrestored
-		all.restores = append(all.restores, acc.restores...)
-		all.leads = append(all.leads, acc.leads...)
+		restores = append(restores, &acc.restores)
+		leads = append(leads, &acc.leads)
 	}
+	all.restores, all.leads = mergeSamples(restores), mergeSamples(leads)
 	from, to = from.UTC(), to.UTC()
 	out.Overall = DORAOverall{Start: &from, End: &to, DORAFigures: figures(&all, to.Sub(from).Hours()/24)}
 	return out
 }
 
-// restore pairs each failure with the next success of its component and
-// environment, into the failure's bucket. It runs once: the series are
-// emptied.
+// restore pairs what the series have left, then counts each failure
+// never restored in its bucket. It runs once: the series are emptied.
 func (a *DORAAccumulator) restore() {
-	for k, ends := range a.series {
-		slices.SortFunc(ends, func(x, y doraEnd) int {
-			// At the same instant the failure comes first: the success
-			// restores it.
-			return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed))
-		})
-		var pending []doraEnd
-		for _, e := range ends {
-			if e.failed {
-				pending = append(pending, e)
-				continue
-			}
-			for _, f := range pending {
-				acc := a.buckets[f.bucket]
-				acc.restores = append(acc.restores, float64(e.end-f.end)/1e9)
-			}
-			pending = pending[:0]
-		}
-		for _, f := range pending {
+	for k, s := range a.series {
+		slices.SortFunc(s.ends, compareEnds)
+		a.pair(s, s.ends)
+		for _, f := range s.pending {
 			a.buckets[f.bucket].unrestored++
 		}
 		delete(a.series, k)
@@ -386,15 +445,13 @@ func figures(acc *doraBucketAcc, days float64) DORAFigures {
 	if acc.deployments > 0 {
 		f.ChangeFailureRatePercent = ptr(float64(acc.failed) / float64(acc.deployments) * 100)
 	}
-	if len(acc.restores) > 0 {
-		s := slices.Sorted(slices.Values(acc.restores))
-		f.TimeToRestoreP50Seconds = ptr(roundMicro(Percentile(s, 50)))
-		f.TimeToRestoreP90Seconds = ptr(roundMicro(Percentile(s, 90)))
+	if acc.restores.count() > 0 {
+		d := acc.restores.durations()
+		f.TimeToRestoreP50Seconds, f.TimeToRestoreP90Seconds = d.P50Seconds, d.P90Seconds
 	}
-	if len(acc.leads) > 0 {
-		s := slices.Sorted(slices.Values(acc.leads))
-		f.LeadTimeP50Seconds = ptr(roundMicro(Percentile(s, 50)))
-		f.LeadTimeP90Seconds = ptr(roundMicro(Percentile(s, 90)))
+	if acc.leads.count() > 0 {
+		d := acc.leads.durations()
+		f.LeadTimeP50Seconds, f.LeadTimeP90Seconds = d.P50Seconds, d.P90Seconds
 	}
 	if acc.successes > 0 {
 		f.LeadTimeCoveragePercent = ptr(float64(acc.withCommit) / float64(acc.successes) * 100)

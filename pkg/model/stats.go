@@ -414,8 +414,15 @@ func (a *StatsAccumulator) Result() Stats {
 // gathered here rather than kept twice for the whole request; from a
 // sketch of them all when there are many.
 func (s *stepAcc) durations() Durations {
+	all := mergeSamples(s.byIdx)
+	return all.durations()
+}
+
+// mergeSamples gathers parts (nil ones are none) into one, exact while
+// they are all exact and few.
+func mergeSamples(parts []*samples) samples {
 	n, sketched := 0, false
-	for _, sb := range s.byIdx {
+	for _, sb := range parts {
 		if sb != nil {
 			n += sb.count()
 			sketched = sketched || sb.sk != nil
@@ -423,15 +430,15 @@ func (s *stepAcc) durations() Durations {
 	}
 	if !sketched && n <= exactDurations {
 		all := make([]float64, 0, n)
-		for _, sb := range s.byIdx {
+		for _, sb := range parts {
 			if sb != nil {
 				all = append(all, sb.secs...)
 			}
 		}
-		return summarise(all)
+		return samples{secs: all}
 	}
-	var k sketch
-	for _, sb := range s.byIdx {
+	k := &sketch{}
+	for _, sb := range parts {
 		switch {
 		case sb == nil:
 		case sb.sk != nil:
@@ -442,7 +449,7 @@ func (s *stepAcc) durations() Durations {
 			}
 		}
 	}
-	return k.durations()
+	return samples{sk: k}
 }
 
 // countDeployments says "1 deployment", "2 deployments".

@@ -1,0 +1,98 @@
+package model
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// longDORAHistory is n deployments of each of three series, in start
+// order: a few minutes apart, a tenth running long enough to end after
+// later ones (so ends come out of start order), a fifth failing, some of
+// them in the same instant as a success, most with a commit time.
+func longDORAHistory(n int, seed uint64) []*Deployment {
+	r := rand.New(rand.NewPCG(seed, 7))
+	start := time.Date(2023, 1, 2, 0, 0, 0, 0, time.UTC)
+	var deps []*Deployment
+	for i := range n {
+		for _, c := range []string{"api", "web", "db"} {
+			s := start.Add(time.Duration(i)*7*time.Minute + time.Duration(r.IntN(60))*time.Second)
+			dur := time.Duration(1+r.IntN(300)) * time.Second
+			switch r.IntN(10) {
+			case 0:
+				dur = time.Duration(r.IntN(180)) * time.Minute // ends after later starts, or at once
+			case 1:
+				dur = 0
+			}
+			d := &Deployment{Component: c, Version: "v", Environment: "production", Attempt: 1, StartedAt: s, Outcome: OutcomeSuccess}
+			if r.IntN(5) == 0 {
+				d.Outcome = OutcomeFailure
+			}
+			end := s.Add(dur)
+			d.FinishedAt = &end
+			if r.IntN(4) != 0 {
+				committed := s.Add(-time.Duration(r.IntN(72)) * time.Hour)
+				d.CommittedAt = &committed
+			}
+			deps = append(deps, d)
+			if dur == 0 && r.IntN(2) == 0 {
+				// Another attempt failing in the same instant, after a
+				// success ending there: the failure comes first.
+				twin := *d
+				twin.Attempt, twin.Outcome = 2, OutcomeFailure
+				deps = append(deps, &twin)
+			}
+		}
+	}
+	// Start order per series, as the store reads them.
+	return deps
+}
+
+func doraJSON(t *testing.T, opts DORAOptions, deps []*Deployment) (string, *DORAAccumulator) {
+	t.Helper()
+	acc := NewDORAAccumulator(opts)
+	for _, d := range deps {
+		acc.Add(d)
+	}
+	if err := acc.CheckSize(); err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, s := range acc.series {
+		kept += len(s.ends) + len(s.pending)
+	}
+	b, err := json.Marshal(acc.Result())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc.series = map[doraSeries]*doraSeriesAcc{{component: "kept"}: {ends: make([]doraEnd, kept)}}
+	return string(b), acc
+}
+
+// TestDORAPairsAsItGoes: deployments in start order per series are paired
+// as they come, keeping a bounded number of ends per series, and give the
+// answer the whole history sorted at the end gives (the same deployments
+// shuffled, which are kept whole).
+func TestDORAPairsAsItGoes(t *testing.T) {
+	opts := DORAOptions{Bucket: BucketMonth, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(3) {
+		deps := longDORAHistory(20000, seed)
+		inOrder, acc := doraJSON(t, opts, deps)
+		if kept := len(acc.series[doraSeries{component: "kept"}].ends); kept > 3*2*keptEnds {
+			t.Errorf("seed %d: %d ends kept at the end of %d deployments in start order, want at most %d", seed, kept, len(deps), 3*2*keptEnds)
+		}
+		shuffled := append([]*Deployment(nil), deps...)
+		rand.New(rand.NewPCG(seed, 9)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		whole, acc := doraJSON(t, opts, shuffled)
+		if kept := len(acc.series[doraSeries{component: "kept"}].ends); kept != len(deps) {
+			t.Errorf("seed %d: shuffled, %d ends kept, want all %d", seed, kept, len(deps))
+		}
+		if inOrder != whole {
+			t.Errorf("seed %d: paired as they came:\n%s\nwant, sorted at the end:\n%s", seed, inOrder, whole)
+		}
+	}
+}
