@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // MaxBatchSteps is the most steps one batch may hold. A batch with more is
 // refused at its first row past the limit, before the rest is parsed.
@@ -34,6 +37,17 @@ func (e *BatchError) Add(row RowError) {
 		return
 	}
 	e.Omitted++
+}
+
+// AddError reports row (counted from 1) as invalid for err, with the
+// field err names.
+func (e *BatchError) AddError(row int, err error) {
+	re := RowError{Row: row, Error: ErrorMessage(err)}
+	var me *Error
+	if errors.As(err, &me) {
+		re.Field = me.Field
+	}
+	e.Add(re)
 }
 
 func (e *BatchError) Error() string {

@@ -125,15 +125,6 @@ func (s *Server) createDeduped(w http.ResponseWriter, r *http.Request, ins []mod
 		"stored": len(stored), "skipped": len(skipped), "skipped_rows": rows})
 }
 
-func rowError(i int, err error) model.RowError {
-	row := model.RowError{Row: i + 1, Error: model.ErrorMessage(err)}
-	var me *model.Error
-	if errors.As(err, &me) {
-		row.Field = me.Field
-	}
-	return row
-}
-
 // bodyReader keeps the error that ended a read of the body, other than its
 // end: a decoder's own message for a cut body would mislead.
 type bodyReader struct {
@@ -169,7 +160,7 @@ func (b *batchRows) add(p params, err error) error {
 		in, err = b.s.stepInput(p)
 	}
 	if err != nil {
-		b.errs.Add(rowError(len(b.ins), err))
+		b.errs.AddError(len(b.ins)+1, err)
 	}
 	b.ins = append(b.ins, in)
 	return nil

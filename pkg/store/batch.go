@@ -16,10 +16,10 @@ import (
 // MaxBatch is the most steps one CreateSteps call stores.
 const MaxBatch = model.MaxBatchSteps
 
-// insertChunk is how many rows go in one multi-row INSERT: large enough to
-// amortise round trips, small enough for every database's parameter limit.
-// SQLite has no round trips to save, and its Go driver matches parameters
-// to arguments in quadratic time, so it gets small chunks.
+// insertChunk is how many rows go in one multi-row INSERT: enough to
+// amortise round trips, within every database's parameter limit. SQLite
+// has no round trips to save, and its Go driver matches parameters to
+// arguments in quadratic time: small chunks.
 const (
 	insertChunkMySQL  = 500
 	insertChunkSQLite = 32
@@ -61,11 +61,10 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 }
 
 // rowsKey is the key a batch's rows are stored under (see batchKey): the
-// client's, if any. MySQL does not promise consecutive ids to a multi-row
-// INSERT (interleaved auto-increment, distributed databases), so there the
-// rows of a batch without one are marked with a key of the server's own,
-// "~" and 32 random hex digits that no client would send, and their ids
-// read back.
+// client's, if any. Where one INSERT's ids may not be consecutive (see
+// detectConsecutiveIDs), the rows of a batch without one get a key of the
+// store's own, "~" and 32 random hex digits that no client would send, to
+// read their ids back by.
 func (s *Store) rowsKey(clientKey string) string {
 	if clientKey == "" && !s.consecutiveIDs {
 		return internalKeyPrefix + randomHex(16)
@@ -73,15 +72,15 @@ func (s *Store) rowsKey(clientKey string) string {
 	return clientKey
 }
 
-// errBatchKeyReused answers a batch whose key is already another batch's.
-func errBatchKeyReused() error {
+// errKeyReused answers a step or a batch (what) whose key is already
+// another's.
+func errKeyReused(what string) error {
 	return &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
-		Message: "Idempotency-Key was already used for a different batch; send a new key for a new batch"}
+		Message: "Idempotency-Key was already used for a different " + what + "; send a new key for a new " + what}
 }
 
-// prepareBatch checks a batch (its size, its key and every row, all
-// invalid rows reported in a *BatchError) and returns the steps to store
-// with their fingerprints.
+// prepareBatch checks a batch (its size, its key and every row, invalid
+// rows reported in a *BatchError) and returns its steps and fingerprints.
 func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, []string, error) {
 	if len(ins) == 0 {
 		return nil, nil, model.Invalid("body", "the batch is empty")
@@ -98,12 +97,7 @@ func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, [
 	for i, in := range ins {
 		in = in.Normalized()
 		if err := in.Validate(); err != nil {
-			row := model.RowError{Row: i + 1, Error: model.ErrorMessage(err)}
-			var me *model.Error
-			if errors.As(err, &me) {
-				row.Field = me.Field
-			}
-			bad.Rows = append(bad.Rows, row)
+			bad.AddError(i+1, err)
 			continue
 		}
 		steps[i] = newStep(in, meta.ReceivedAt)
@@ -153,14 +147,7 @@ func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step,
 	if s.consecutiveIDs {
 		return nil
 	}
-	ids := make([]int64, len(steps))
-	if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
-		return err
-	}
-	for i := range steps {
-		steps[i].ID = ids[i]
-	}
-	return nil
+	return readIDsByKey(ctx, tx, keys, steps)
 }
 
 // setConsecutiveIDs sets the ids of the rows one INSERT stored, which are
@@ -206,15 +193,16 @@ func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []stri
 	}
 	steps := make([]model.Step, len(fingerprints))
 	found := 0
+	var k, fp sql.NullString
+	sc := newStepScanner(&k, &fp)
 	err = scanAll(rows, func() error {
-		var k, fp sql.NullString
-		st, err := scanStep(rows, &k, &fp)
+		st, err := sc.scan(rows)
 		if err != nil {
 			return err
 		}
 		i, err := strconv.Atoi(strings.TrimPrefix(k.String, key+" "))
 		if err != nil || i < 0 || i >= len(steps) || fp.String != fingerprints[i] {
-			return errBatchKeyReused()
+			return errKeyReused("batch")
 		}
 		steps[i] = st
 		found++
@@ -224,7 +212,7 @@ func (s *Store) replayBatch(ctx context.Context, key string, fingerprints []stri
 		return nil, false, err
 	}
 	if found != len(fingerprints) {
-		return nil, false, errBatchKeyReused()
+		return nil, false, errKeyReused("batch")
 	}
 	return steps, true, nil
 }

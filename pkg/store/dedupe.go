@@ -11,17 +11,14 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// A batch sent with dedupe (an import) skips the rows already stored: a row
-// whose component, version, environment, owner, status, revision,
-// committed_at and explicit time (to the microsecond, as stored) are those
-// of a stored step. An idempotency
-// key recognises a batch sent again; this recognises the same rows in
-// another batch: an export of data the server already holds, imported
-// again, or cut into batches otherwise.
-//
-// Matching is a multiset's: a batch holding a row twice next to one stored
-// copy stores the second. Only identical content at the same microsecond
-// is one step; rows without a time take the time of receipt and are never
+// A batch sent with dedupe (an import) skips the rows already stored: rows
+// whose every field a client gives (component, version, environment,
+// owner, status, revision, committed_at, and an explicit time, to the
+// microsecond) are a stored step's. An idempotency key recognises a batch
+// sent again; this recognises the same rows in another batch, such as an
+// export imported again, or cut into batches otherwise. Matching is a
+// multiset's: a batch holding a row twice next to one stored copy stores
+// the second. Rows without a time take the time of receipt and are never
 // matched.
 
 // CreateStepsDeduped is CreateSteps that skips the rows already stored. It
@@ -45,7 +42,7 @@ func (s *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 		out, skipped, work, err = s.createDeduped(ctx, steps, fingerprints, explicit, meta.IdempotencyKey)
 	}
 	if errors.Is(err, errDuplicate) {
-		return nil, nil, errBatchKeyReused()
+		return nil, nil, errKeyReused("batch")
 	}
 	if err != nil {
 		return nil, nil, err
@@ -162,22 +159,20 @@ func matchKeyOf(st model.Step) matchKey {
 }
 
 // storedMatches reads the stored steps that rows of steps (those with an
-// explicit time) could match, by deployment target and exact time: the
-// index steps_deployment (component, version, environment, time) answers
-// each.
+// explicit time) could match, by target and exact time, each target one
+// seek of steps_deployment (component, version, environment, time).
 //
 // Two imports of the same rows at once must not both find them missing.
-// SQLite runs one write transaction at a time. MySQL writes under READ
-// COMMITTED, which takes no gap locks, so the read first locks the rows of
-// the targets (see number.go), which every write of a step to the target
-// updates: the second import waits there until the first commits, then
-// reads its rows. A target without a row yet has nothing to lock; there the
-// second import's numbering conflicts on creating the row, and writeTx runs
-// it again, when it reads the first one's rows.
+// SQLite runs one write transaction at a time. MySQL, under READ
+// COMMITTED, takes no gap locks, so the read first locks the rows of the
+// targets as numbering does (lockTargets), rows every write updates: the
+// second import waits there until the first commits, then reads its rows.
+// A target without a row has nothing to lock: there checkNoneStoredMeanwhile
+// or the numbering's write of the row finds the conflict, and writeTx runs
+// the transaction again.
 func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Step, explicit []bool) (map[matchKey][]model.Step, error) {
 	// The distinct times of each target's rows, as stored: the read asks
-	// for those exact times, so what it holds is the matches, however many
-	// steps the target has.
+	// for those alone, however many steps the target has.
 	times := map[target]map[string]bool{}
 	for i, st := range steps {
 		if !explicit[i] {
@@ -189,18 +184,18 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 		}
 		times[t][dbTime(st.Time)] = true
 	}
-	found := map[matchKey][]model.Step{}
-	// In one order, as number.go locks them, so that two writers never
-	// wait on each other in a circle.
-	for _, t := range slices.SortedFunc(maps.Keys(times), compareTargets) {
-		if s.kind == KindMySQL {
-			var writes int64
-			err := tx.QueryRowContext(ctx, `SELECT writes FROM targets WHERE component = ? AND version = ? AND environment = ? FOR UPDATE`,
-				t.component, t.version, t.environment).Scan(&writes)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, translate(err)
-			}
+	targets := slices.SortedFunc(maps.Keys(times), compareTargets) // the order number locks them in
+	if s.kind == KindMySQL {
+		work := make([]*targetWork, len(targets))
+		for i, t := range targets {
+			work[i] = &targetWork{target: t}
 		}
+		if err := s.lockTargets(ctx, tx, work); err != nil {
+			return nil, err
+		}
+	}
+	found := map[matchKey][]model.Step{}
+	for _, t := range targets {
 		// Within every database's parameter limit.
 		for ts := range slices.Chunk(slices.Sorted(maps.Keys(times[t])), 500) {
 			args := []any{t.component, t.version, t.environment}

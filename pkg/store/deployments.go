@@ -145,9 +145,11 @@ func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules mod
 	return out, nil
 }
 
-// EachDeployment calls fn for each deployment matching f, in no particular
-// order: one pass over the stored deployments, for aggregates such as
-// stats.
+// EachDeployment calls fn for each deployment matching f, one pass over the
+// stored deployments, for aggregates such as stats. Each series (component
+// and environment) comes in start order: the analysis keeps a long series
+// in bounded memory only then (see pkg/model's history). Which series
+// comes first is not set.
 func (s *Store) EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
 	return s.eachDeployment(ctx, f, rules, now, false, fn)
 }
@@ -163,29 +165,61 @@ func (s *Store) EachDeploymentPassing(ctx context.Context, f model.DeploymentFil
 
 func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
 	c := deploymentConds(f)
-	if wide, err := s.wideRange(ctx, f.Filter); err != nil {
+	from, order, err := s.seriesOrder(ctx, f.Filter)
+	if err != nil {
 		return err
-	} else if wide {
-		// SQLite would seek each row through deployments_start, a third
-		// slower than reading the table: "+" keeps the range out of the
-		// index.
-		c = deploymentConds(model.DeploymentFilter{Filter: model.Filter{Component: f.Component, Version: f.Version,
-			Environment: f.Environment, Owner: f.Owner}})
-		c.timeRange("+started_at", f.Filter)
 	}
-	return s.readDeploymentsReusing(ctx, "SELECT "+s.deploymentColumns()+" FROM deployments"+c.sql(), c.args, f, rules, now, reuse, fn)
+	return s.readDeploymentsReusing(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
+}
+
+// seriesOrder is the index EachDeployment reads, and the order it gives.
+// The table's own order is not the series' time order: InnoDB's follows
+// the primary key (component, version, environment, attempt), a series in
+// version order ("1.10" before "1.9", commit hashes in no order at all);
+// SQLite's follows the insertion, and a batch inserts its deployments in
+// that same key order, as does the renumbering at start-up after an
+// upgrade (the whole history then), and a backfill comes late. An index
+// ordered by start within a series hands each series over in start order,
+// each row then looked up in the table:
+//
+//   - deployments_component (component, environment, start) for a
+//     component, and for all deployments or a wide range of them: over a
+//     history recorded as it happened, SQLite reads it for 5-15 % more
+//     than the table (a series' rows lie in insertion order), where
+//     deployments_start costs 20-35 % more; on MariaDB the two cost alike;
+//   - deployments_owner for an owner's;
+//   - deployments_start for a narrow range (a quarter of the stored span
+//     or less): a seek, where deployments_component would be read whole.
+//
+// The index is named: MySQL would sort the whole table (phases and all) in
+// a temporary file, and SQLite without statistics guesses.
+func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order string, err error) {
+	index, order := "deployments_component", " ORDER BY component, environment, started_at"
+	switch {
+	case f.Component != "":
+		// deployments_component, a seek to the component.
+	case f.Owner != "":
+		index, order = "deployments_owner", " ORDER BY owner, started_at"
+	case !f.Since.IsZero() || !f.Until.IsZero():
+		wide, err := s.wideRange(ctx, f)
+		if err != nil {
+			return "", "", err
+		}
+		if !wide {
+			index, order = "deployments_start", " ORDER BY started_at"
+		}
+	}
+	if s.kind == KindMySQL {
+		return "deployments FORCE INDEX (" + index + ")", order, nil
+	}
+	return "deployments INDEXED BY " + index, order, nil
 }
 
 // wideRange says whether f's since and until hold over a quarter of the
-// stored deployments' span, on SQLite. Its planner, without statistics,
-// takes any range on an indexed column for a narrow one; MySQL's
-// statistics tell it.
+// stored deployments' span.
 func (s *Store) wideRange(ctx context.Context, f model.Filter) (bool, error) {
-	if s.kind != KindSQLite || (f.Since.IsZero() && f.Until.IsZero()) {
-		return false, nil
-	}
 	// Two subqueries: each is one seek to an end of deployments_start,
-	// where MIN and MAX in one SELECT would read every row.
+	// where MIN and MAX in one SELECT would read every row on SQLite.
 	var first, last sql.NullString
 	err := s.db.QueryRowContext(ctx, "SELECT (SELECT MIN(started_at) FROM deployments), (SELECT MAX(started_at) FROM deployments)").Scan(&first, &last)
 	if err != nil {

@@ -3,28 +3,45 @@
 // Every value reaches the database as a driver parameter, never spliced
 // into SQL text.
 //
+// # Where things are
+//
+//   - store.go, dsn.go, fileflags_*.go: opening, checking and migrating
+//     the database.
+//   - steps.go: a step's columns; recording one step, reading and listing
+//     steps. values.go: distinct values, for shell completion.
+//   - group.go: single steps, written together (group commit).
+//   - batch.go, dedupe.go: batches, and imports that skip stored rows.
+//   - number.go, cache.go, rules.go: numbering deployments (below).
+//   - deployments.go: reading deployments, for lists, the page and stats.
+//   - retry.go, errors.go: transactions run again on conflicts; driver
+//     errors as the model's.
+//   - statements.go: prepared statements and SQL helpers.
+//
 // # bun and database/sql
 //
-// The store opens the database through bun, and bun does what it does
-// well here: its dialects (mysqldialect, sqlitedialect), the versioned
-// migrations embedded in the binary (bun/migrate), and the STEPS_DEBUG_SQL
-// query log (bundebug). The queries themselves are written by hand and run
-// on the *sql.DB underneath (bun.DB.DB), for reasons the benchmarks
-// (docs/benchmarks.md) and profiles measured on the hot paths:
+// bun gives the store its dialects, the versioned migrations embedded in
+// the binary (bun/migrate) and the STEPS_DEBUG_SQL query log (bundebug),
+// which therefore shows the migrations only (docs/configuration.md). The
+// queries are written by hand and run on the *sql.DB underneath, because
+// the hot paths measured (docs/benchmarks.md) depend on exact statements:
 //
-//   - Recording a step is one cached prepared statement (stmtCache): on
-//     MariaDB at c=32 stepsd spends about a fifth of its CPU in
-//     database/sql's Stmt.ExecContext, as much as the bare baseline server
-//     does, and any per-request work above that (building SQL text,
-//     reflecting over a model) shows directly in CPU per step.
-//   - Group commit (group.go) writes concurrent single steps as one
-//     multi-row INSERT whose ids it computes from the first, and batches
-//     number their deployments in the same transaction (number.go); both
-//     depend on the exact statements and on driver behaviour per engine
+//   - Recording a step runs cached prepared statements (stmtCache): at
+//     c=32 on MariaDB, database/sql's Stmt.ExecContext is already a fifth of
+//     stepsd's CPU, and any work above it (building SQL text, reflecting
+//     over a model) shows in CPU per step.
+//   - Group commit writes concurrent steps as one multi-row INSERT whose
+//     ids it computes from the first, which depends on each engine
 //     (LAST_INSERT_ID, innodb_autoinc_lock_mode).
-//   - Exports, deployments and stats stream rows with Scan, so memory does
-//     not grow with the table, and name the exact columns the covering
-//     index holds (the index halved stats' time on MariaDB).
+//   - Lists, exports and stats stream rows, so memory does not grow with
+//     the table, and read few columns: a deployment is one column.
+//   - Stats, changes, DORA and the page (EachDeployment) read deployments
+//     through an index ordered by start within each series (seriesOrder),
+//     each row looked up in the table, rather than in the table's order
+//     (the primary key's on InnoDB, the insertion's on SQLite, neither a
+//     series' time order): pkg/model keeps a long series in bounded memory
+//     only when it comes in start order. The lookups cost mariadbd CPU;
+//     keeping every deployment cost stepsd memory that grew with the
+//     history.
 //   - Reads of deployments (readDeployments) run on two cores: a goroutine
 //     steps the database and copies rows into blocks of 64, the caller's
 //     goroutine builds the deployments and calls fn, the blocks going
@@ -33,10 +50,8 @@
 //     which copies its newest), builds each block's deployments in the
 //     memory of the block before: half the allocation of EachDeployment.
 //
-// bun's query builder was not benchmarked against these statements; using
-// it would be a change to measure with stepsbench first. Because the
-// store's queries bypass bun, STEPS_DEBUG_SQL logs only the migrations
-// (docs/configuration.md).
+// bun's query builder was not measured against these statements; adopting
+// it is a change to measure with stepsbench first.
 //
 // # Numbering deployments
 //

@@ -243,12 +243,12 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 			keys[i], fingerprint = batchKey(groupKey, i), ""
 		}
 		args = append(args, insertArgs(req.step.step, keys[i], fingerprint)...)
+		steps[i] = req.step.step
 	}
 	stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]int64, len(batch))
 	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
@@ -256,39 +256,30 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 			return translate(err)
 		}
 		if readBack {
-			if err := readIDsByKey(ctx, tx, keys, ids); err != nil {
-				return err
-			}
+			err = readIDsByKey(ctx, tx, keys, steps)
 		} else {
-			id, err := res.LastInsertId()
-			if err != nil {
-				return fmt.Errorf("read inserted ids: %w", err)
-			}
-			// One INSERT's rows have consecutive ids here (see
-			// consecutiveIDs); MySQL reports the first, SQLite the last.
-			first := id
-			if s.kind == KindSQLite {
-				first = id - int64(len(batch)) + 1
-			}
-			for i := range ids {
-				ids[i] = first + int64(i)
-			}
+			err = s.setConsecutiveIDs(res, steps)
 		}
-		for i, req := range batch {
-			steps[i] = req.step.step
-			steps[i].ID = ids[i]
+		if err != nil {
+			return err
 		}
 		work, err = s.numberSteps(ctx, tx, steps)
 		return err
 	})
-	if err == nil {
-		s.targets.remember(work)
+	if err != nil {
+		return nil, err
 	}
-	return ids, err
+	s.targets.remember(work)
+	ids := make([]int64, len(steps))
+	for i, st := range steps {
+		ids[i] = st.ID
+	}
+	return ids, nil
 }
 
-// readIDsByKey sets ids[i] to the id of the row stored under keys[i].
-func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, ids []int64) error {
+// readIDsByKey sets the id of steps[i] to that of the row stored under
+// keys[i].
+func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, steps []model.Step) error {
 	args := make([]any, len(keys))
 	index := make(map[string]int, len(keys))
 	for i, k := range keys {
@@ -311,7 +302,7 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, ids []int64) e
 		if !ok {
 			return fmt.Errorf("read back ids: unexpected key %q", k)
 		}
-		ids[i] = id
+		steps[i].ID = id
 		found++
 	}
 	if err := rows.Err(); err != nil {

@@ -115,8 +115,9 @@ func scanAll(rows *sql.Rows, each func() error) error {
 // scanStepsBy adds each row of stepColumns to m under key(step), then
 // closes rows.
 func scanStepsBy[K comparable](rows *sql.Rows, m map[K][]model.Step, key func(model.Step) K) error {
+	sc := newStepScanner()
 	return scanAll(rows, func() error {
-		st, err := scanStep(rows)
+		st, err := sc.scan(rows)
 		if err != nil {
 			return err
 		}

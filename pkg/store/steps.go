@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,9 +21,8 @@ func dbTime(t time.Time) string {
 	return t.UTC().Format(dbTimeLayout)
 }
 
-// parseDBTime reads a time column. MySQL without parseTime and SQLite both
-// return the text written by dbTime; MySQL may drop trailing zeros. Every
-// row of an export passes here, so the fixed layout is read by hand.
+// parseDBTime reads a time column: the text dbTime wrote, which MySQL
+// without parseTime may give without its trailing zeros.
 func parseDBTime(b []byte) (time.Time, error) {
 	if t, ok := parseFixedTime(b); ok {
 		return t, nil
@@ -34,32 +34,31 @@ func parseDBTime(b []byte) (time.Time, error) {
 	return t, nil
 }
 
-// parseFixedTime reads exactly "YYYY-MM-DD hh:mm:ss.ffffff".
+// parseFixedTime reads exactly dbTimeLayout, by hand: every row of an
+// export passes here.
 func parseFixedTime(b []byte) (time.Time, bool) {
 	if len(b) != len(dbTimeLayout) || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' || b[19] != '.' {
 		return time.Time{}, false
 	}
-	num := func(s []byte) (int, bool) {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	y, ok1 := num(b[0:4])
-	mo, ok2 := num(b[5:7])
-	d, ok3 := num(b[8:10])
-	h, ok4 := num(b[11:13])
-	mi, ok5 := num(b[14:16])
-	sec, ok6 := num(b[17:19])
-	us, ok7 := num(b[20:26])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+	y, mo, d := digits(b[0:4]), digits(b[5:7]), digits(b[8:10])
+	h, mi, sec, us := digits(b[11:13]), digits(b[14:16]), digits(b[17:19]), digits(b[20:26])
+	if min(y, h, mi, sec, us) < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	return time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC), true
+}
+
+// digits is the number b spells in decimal digits, or -1 if b holds another
+// byte.
+func digits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
@@ -163,13 +162,12 @@ func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step
 		return model.Step{}, false, err
 	}
 	var stored sql.NullString
-	step, err := scanStep(stmt.QueryRowContext(ctx, key), &stored)
+	step, err := queryStep(ctx, stmt, key, &stored)
 	if err != nil {
 		return model.Step{}, false, translate(err)
 	}
 	if stored.String != fingerprint {
-		return model.Step{}, false, &model.Error{Code: model.EUNPROCESSABLE, Field: "Idempotency-Key",
-			Message: "Idempotency-Key was already used for a different step; send a new key for a new step"}
+		return model.Step{}, false, errKeyReused("step")
 	}
 	return step, true, nil
 }
@@ -180,7 +178,7 @@ func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
 	if err != nil {
 		return model.Step{}, err
 	}
-	step, err := scanStep(stmt.QueryRowContext(ctx, id))
+	step, err := queryStep(ctx, stmt, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Step{}, model.Errorf(model.ENOTFOUND, "step %d not found", id)
 	}
@@ -190,39 +188,11 @@ func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
 	return step, nil
 }
 
-type scanner interface {
-	Scan(dest ...any) error
-}
-
-// scanStep reads one row of stepColumns (and any extra columns into extra).
-func scanStep(row scanner, extra ...any) (model.Step, error) {
-	var st model.Step
-	var t, recv, committed []byte
-	var revision sql.NullString
-	dest := append([]any{&st.ID, &st.Component, &st.Version, &st.Owner, &st.Status, &st.Environment, &t, &recv, &revision, &committed}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return model.Step{}, err
-	}
-	var err error
-	if st.Time, err = parseDBTime(t); err != nil {
-		return model.Step{}, err
-	}
-	if st.ReceivedAt, err = parseDBTime(recv); err != nil {
-		return model.Step{}, err
-	}
-	st.Revision = revision.String
-	if st.CommittedAt, err = parseNullTime(committed); err != nil {
-		return model.Step{}, err
-	}
-	return st, nil
-}
-
-// listScanner reads rows of stepColumns with no allocation for most
-// fields: texts arrive as raw bytes, and since a history repeats a few
-// components, owners, statuses and environments, each distinct value
-// becomes a string once. Over an export of millions of rows that is most of
-// the garbage gone.
-type listScanner struct {
+// stepScanner reads rows of stepColumns, then any extra columns. Texts
+// arrive as raw bytes, and a history repeats a few components, owners,
+// statuses and environments: each distinct value becomes a string once,
+// which over an export of millions of rows is most of the garbage gone.
+type stepScanner struct {
 	id      int64
 	texts   [5]sql.RawBytes // component, version, owner, status, environment
 	t, recv sql.RawBytes
@@ -232,32 +202,47 @@ type listScanner struct {
 	seen                interner
 }
 
-func newListScanner() *listScanner {
-	ls := &listScanner{seen: interner{}}
-	ls.dest = []any{&ls.id, &ls.texts[0], &ls.texts[1], &ls.texts[2], &ls.texts[3], &ls.texts[4], &ls.t, &ls.recv, &ls.revision, &ls.committed}
-	return ls
+func newStepScanner(extra ...any) *stepScanner {
+	sc := &stepScanner{seen: interner{}}
+	sc.dest = append([]any{&sc.id, &sc.texts[0], &sc.texts[1], &sc.texts[2], &sc.texts[3], &sc.texts[4], &sc.t, &sc.recv,
+		&sc.revision, &sc.committed}, extra...)
+	return sc
 }
 
-func (ls *listScanner) step(rows *sql.Rows) (model.Step, error) {
-	if err := rows.Scan(ls.dest...); err != nil {
+func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
+	if err := rows.Scan(sc.dest...); err != nil {
 		return model.Step{}, err
 	}
-	st := model.Step{ID: ls.id, Component: ls.seen.intern(ls.texts[0]), Version: ls.seen.intern(ls.texts[1]),
-		Owner: ls.seen.intern(ls.texts[2]), Status: ls.seen.intern(ls.texts[3]), Environment: ls.seen.intern(ls.texts[4])}
+	st := model.Step{ID: sc.id, Component: sc.seen.intern(sc.texts[0]), Version: sc.seen.intern(sc.texts[1]),
+		Owner: sc.seen.intern(sc.texts[2]), Status: sc.seen.intern(sc.texts[3]), Environment: sc.seen.intern(sc.texts[4])}
 	var err error
-	if st.Time, err = parseDBTime(ls.t); err != nil {
+	if st.Time, err = parseDBTime(sc.t); err != nil {
 		return model.Step{}, err
 	}
-	if st.ReceivedAt, err = parseDBTime(ls.recv); err != nil {
+	if st.ReceivedAt, err = parseDBTime(sc.recv); err != nil {
 		return model.Step{}, err
 	}
-	if ls.revision != nil {
-		st.Revision = string(ls.revision) // commits differ: not interned
+	if sc.revision != nil {
+		st.Revision = string(sc.revision) // commits differ: not interned
 	}
-	if st.CommittedAt, err = parseNullTime(ls.committed); err != nil {
+	if st.CommittedAt, err = parseNullTime(sc.committed); err != nil {
 		return model.Step{}, err
 	}
 	return st, nil
+}
+
+// queryStep runs stmt for the one step it selects (then extra columns), or
+// sql.ErrNoRows.
+func queryStep(ctx context.Context, stmt *sql.Stmt, arg any, extra ...any) (model.Step, error) {
+	rows, err := stmt.QueryContext(ctx, arg)
+	if err != nil {
+		return model.Step{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return model.Step{}, cmp.Or(rows.Err(), sql.ErrNoRows)
+	}
+	return newStepScanner(extra...).scan(rows)
 }
 
 // interner makes strings of raw bytes, the same string each time the same
@@ -295,9 +280,9 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 	defer rows.Close()
 	n := 0
 	var last model.Step
-	scan := newListScanner()
+	scan := newStepScanner()
 	for rows.Next() {
-		step, err := scan.step(rows)
+		step, err := scan.scan(rows)
 		if err != nil {
 			return nil, translate(err)
 		}
