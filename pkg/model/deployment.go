@@ -318,8 +318,22 @@ func (b *DeploymentBuilder) finish(d *Deployment) {
 // in-progress one, until now) and whether it is stuck (no step for longer
 // than stuckAfter).
 func (d *Deployment) Complete(outcome func(status string) string, now time.Time, stuckAfter time.Duration) {
+	d.CompleteIn(outcome, now, stuckAfter, nil, nil)
+}
+
+// CompleteIn is Complete with the phases' durations written to durations
+// (which has room for one fewer than the steps) and the finish to
+// *finished, both the caller's: a reader of millions of deployments cuts
+// them from its blocks instead of allocating two each. Either nil is
+// allocated as Complete does.
+func (d *Deployment) CompleteIn(outcome func(status string) string, now time.Time, stuckAfter time.Duration,
+	durations []float64, finished *time.Time) {
 	// One block for every phase's duration: stats build millions of these.
-	durations := make([]float64, max(0, len(d.Steps)-1))
+	if n := max(0, len(d.Steps)-1); durations == nil {
+		durations = make([]float64, n)
+	} else {
+		durations = durations[:n]
+	}
 	for i := range durations {
 		durations[i] = Seconds(d.Steps[i+1].Time.Sub(d.Steps[i].Time))
 		d.Steps[i].DurationSeconds = &durations[i]
@@ -334,8 +348,11 @@ func (d *Deployment) Complete(outcome func(status string) string, now time.Time,
 		d.Stuck = now.Sub(last.Time) > stuckAfter
 		return
 	}
-	finished := last.Time
-	d.FinishedAt = &finished
+	if finished == nil {
+		finished = new(time.Time)
+	}
+	*finished = last.Time
+	d.FinishedAt = finished
 	d.DurationSeconds = Seconds(finished.Sub(d.StartedAt))
 }
 

@@ -29,7 +29,8 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 	}
 
 	acc := model.NewChangesAccumulator(opts)
-	err = s.store.EachDeployment(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, s.now(), func(d *model.Deployment) error {
+	// The accumulator keeps no deployment.
+	err = s.store.EachDeploymentPassing(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, s.now(), func(d *model.Deployment) error {
 		acc.Add(d)
 		return nil
 	})

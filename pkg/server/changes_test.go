@@ -302,6 +302,13 @@ func (c *countingStore) EachDeployment(ctx context.Context, f model.DeploymentFi
 	return c.Store.EachDeployment(ctx, f, rules, now, fn)
 }
 
+func (c *countingStore) EachDeploymentPassing(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	c.mu.Lock()
+	c.passes++
+	c.mu.Unlock()
+	return c.Store.EachDeploymentPassing(ctx, f, rules, now, fn)
+}
+
 // TestPageReadsTheStoreOnce: the stats, the outliers and the changes of
 // the page come from one pass over the deployments, as /v1/stats's do.
 func TestPageReadsTheStoreOnce(t *testing.T) {

@@ -44,7 +44,8 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acc := model.NewDORAAccumulator(opts)
-	err = s.store.EachDeployment(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, opts.Now, func(d *model.Deployment) error {
+	// The accumulator keeps no deployment.
+	err = s.store.EachDeploymentPassing(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, opts.Now, func(d *model.Deployment) error {
 		acc.Add(d)
 		return nil
 	})

@@ -25,6 +25,9 @@ type Store interface {
 	ListSteps(ctx context.Context, f model.Filter, fn func(model.Step) error) (*model.Cursor, error)
 	ListDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) (*model.DeploymentKey, error)
 	EachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error
+	// EachDeploymentPassing is EachDeployment for an fn that keeps
+	// nothing of a deployment past its call: the store reuses the memory.
+	EachDeploymentPassing(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error
 	FindDeployment(ctx context.Context, key model.DeploymentKey, rules model.DeploymentRules, now time.Time) (*model.Deployment, error)
 	RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error)
 	Values(ctx context.Context, q model.ValuesQuery) ([]string, error)

@@ -40,7 +40,9 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	unfinished := newestDeployments{max: uiRecent}
 	var d dashboard
 	components, environments := map[string]bool{}, map[string]bool{}
-	err := s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
+	// The newest deployments are kept as copies: the store reuses the
+	// memory of those it passes.
+	err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
 		acc.Add(dep)
 		dora.Add(dep)
 		d.total++
@@ -75,9 +77,9 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	d.dora = dora.Result()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
-	d.recent = latest.list
-	for _, dep := range unfinished.list {
-		if !slices.Contains(d.recent, dep) {
+	d.recent = latest.deployments()
+	for _, dep := range unfinished.deployments() {
+		if !slices.ContainsFunc(d.recent, func(r *model.Deployment) bool { return compareDeployments(r, dep) == 0 }) {
 			d.recent = append(d.recent, dep)
 		}
 	}
@@ -109,21 +111,72 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// newestDeployments keeps the max newest deployments it is given, newest
-// first.
+// newestDeployments keeps copies of the max newest deployments it is
+// given, newest first.
 type newestDeployments struct {
 	max  int
-	list []*model.Deployment
+	list []*keptDeployment
 }
 
 func (n *newestDeployments) add(d *model.Deployment) {
-	if len(n.list) == n.max && compareDeployments(d, n.list[len(n.list)-1]) <= 0 {
+	var k *keptDeployment
+	switch {
+	case len(n.list) < n.max:
+		k = &keptDeployment{}
+	case compareDeployments(d, &n.list[len(n.list)-1].Deployment) <= 0:
 		return
+	default:
+		// The oldest kept goes, and its memory holds the new one.
+		k = n.list[len(n.list)-1]
+		n.list = n.list[:len(n.list)-1]
 	}
-	i, _ := slices.BinarySearchFunc(n.list, d, func(a, b *model.Deployment) int { return -compareDeployments(a, b) })
-	n.list = slices.Insert(n.list, i, d)
-	if len(n.list) > n.max {
-		n.list = n.list[:n.max]
+	k.copyOf(d)
+	i, _ := slices.BinarySearchFunc(n.list, k, func(a, b *keptDeployment) int { return -compareDeployments(&a.Deployment, &b.Deployment) })
+	n.list = slices.Insert(n.list, i, k)
+}
+
+func (n *newestDeployments) deployments() []*model.Deployment {
+	out := make([]*model.Deployment, len(n.list))
+	for i, k := range n.list {
+		out[i] = &k.Deployment
+	}
+	return out
+}
+
+// keptDeployment is a copy of a deployment that shares none of its
+// memory, reused for the next copy.
+type keptDeployment struct {
+	model.Deployment
+	durations           []float64
+	finished, committed time.Time
+}
+
+func (k *keptDeployment) copyOf(d *model.Deployment) {
+	steps, durations := k.Steps[:0], k.durations[:0]
+	k.Deployment = *d
+	k.Steps = append(steps, d.Steps...)
+	for _, p := range d.Steps {
+		if p.DurationSeconds != nil {
+			durations = append(durations, *p.DurationSeconds)
+		}
+	}
+	// Pointed to once every duration is in place: appending may have moved
+	// them.
+	j := 0
+	for i := range k.Steps {
+		if k.Steps[i].DurationSeconds != nil {
+			k.Steps[i].DurationSeconds = &durations[j]
+			j++
+		}
+	}
+	k.durations = durations
+	if d.FinishedAt != nil {
+		k.finished = *d.FinishedAt
+		k.FinishedAt = &k.finished
+	}
+	if d.CommittedAt != nil {
+		k.committed = *d.CommittedAt
+		k.CommittedAt = &k.committed
 	}
 }
 

@@ -514,6 +514,10 @@ func (brokenStore) EachDeployment(context.Context, model.DeploymentFilter, model
 	return fmt.Errorf("sqlite: disk I/O error in SELECT s.id FROM steps")
 }
 
+func (b brokenStore) EachDeploymentPassing(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	return b.EachDeployment(ctx, f, rules, now, fn)
+}
+
 func TestDashboardStoreFailure(t *testing.T) {
 	st := testdb.Open(t, testdb.SQLite(t))
 	srv := httptest.NewServer(server.New(server.Config{Store: brokenStore{st}}))
@@ -538,6 +542,10 @@ func (listlessStore) ListDeployments(context.Context, model.DeploymentFilter, mo
 
 func (listlessStore) EachDeployment(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) error {
 	return fmt.Errorf("the deployment page went over the deployments")
+}
+
+func (l listlessStore) EachDeploymentPassing(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	return l.EachDeployment(ctx, f, rules, now, fn)
 }
 
 // TestDeploymentPageLooksUpOneDeployment: the timeline of one deployment

@@ -2,14 +2,21 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/steps-dev/steps/internal/etatest"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
 )
 
 type sentStep struct {
@@ -327,6 +334,153 @@ func TestRecentSuccessesGiveHandComputedETAs(t *testing.T) {
 		old, err := s.RecentSuccesses(ctx, model.ETAGroup{Component: "api", Environment: "prod"}, rules, now.Add(model.ETALookback+24*time.Hour))
 		if err != nil || len(old) != 0 {
 			t.Fatalf("history a lookback later: %d deployments, %v; want none", len(old), err)
+		}
+	})
+}
+
+// A read over many deployments builds them in a goroutine of its own (see
+// readDeployments). However the read ends, by fn's error, by the caller's
+// context, by a damaged row or whole, that goroutine stops and lets go of
+// its rows before the read returns, and the deployments before the end
+// come in order.
+func TestDeploymentReadEndsItsReader(t *testing.T) {
+	const n = 2000
+	now := t0.Add(96 * time.Hour)
+	rules := model.DefaultDeploymentRules()
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		var batch []model.StepInput
+		for i := range n {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			v := fmt.Sprintf("1.%d", i)
+			batch = append(batch,
+				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "prod", Time: at},
+				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "prod", Time: at.Add(time.Second)})
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		list := func(ctx context.Context, fn func(i int) error) (int, error) {
+			seen := 0
+			_, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+				if want := fmt.Sprintf("1.%d", seen); d.Version != want {
+					t.Fatalf("deployment %d is %s, want %s", seen, d.Version, want)
+				}
+				seen++
+				return fn(seen)
+			})
+			return seen, err
+		}
+		// A whole read first: the store's pool and its connections are
+		// open before goroutines are counted.
+		if seen, err := list(ctx, func(int) error { return nil }); err != nil || seen != n {
+			t.Fatalf("read %d of %d deployments, %v", seen, n, err)
+		}
+		before := runtime.NumGoroutine()
+
+		stop := errors.New("enough")
+		if seen, err := list(ctx, func(i int) error {
+			if i == 300 {
+				return stop
+			}
+			return nil
+		}); err != stop || seen != 300 {
+			t.Errorf("fn's error: stopped after %d with %v, want after 300 with %v", seen, err, stop)
+		}
+
+		cctx, cancel := context.WithCancel(ctx)
+		if seen, err := list(cctx, func(i int) error {
+			if i == 300 {
+				cancel()
+			}
+			return nil
+		}); !errors.Is(err, context.Canceled) || seen >= n {
+			t.Errorf("cancelled: stopped after %d with %v, want before %d with %v", seen, err, n, context.Canceled)
+		}
+
+		if err := store.WriteTx(ctx, s, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, "UPDATE deployments SET phases = 'damaged' WHERE version = '1.1500'")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		seen, err := list(ctx, func(int) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "deployment api 1.1500 prod #1: stored phases") || seen != 1500 {
+			t.Errorf("damaged row: stopped after %d with %v, want after 1500 with its error", seen, err)
+		}
+
+		// Every reader has returned: the goroutines are those of before
+		// (a few moments for the exiting ones to be gone).
+		for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if now := runtime.NumGoroutine(); now > before {
+			var stacks strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+			t.Errorf("%d goroutines after the reads, %d before:\n%s", now, before, stacks.String())
+		}
+		// And the connections are back: a page still reads.
+		if page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 5, Component: "api"}}, rules, now,
+			func(*model.Deployment) error { return nil }); err != nil || page == nil {
+			t.Errorf("a page after the reads: next %v, %v", page, err)
+		}
+	})
+}
+
+// A read that reuses its memory (EachDeploymentPassing) gives each
+// deployment as EachDeployment does, whatever the one before it in the
+// same memory was: longer or shorter, finished or not, with a revision
+// or without.
+func TestPassingReadGivesTheSameDeployments(t *testing.T) {
+	const n = 500
+	now := t0.Add(96 * time.Hour)
+	rules := model.DefaultDeploymentRules()
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		var batch []model.StepInput
+		for i := range n {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			in := model.StepInput{Component: "api", Version: fmt.Sprintf("1.%d", i), Owner: "ana", Environment: "prod"}
+			if i%3 == 0 {
+				in.Revision = fmt.Sprintf("r%d", i)
+				in.CommittedAt = at.Add(-time.Hour)
+			}
+			// One to three steps, then finished, failed or still running.
+			statuses := append([]string{"build", "tests", "rollout"}[:1+i*7%3], []string{"finished", "failed", ""}[i%3])
+			if statuses[len(statuses)-1] == "" {
+				statuses = statuses[:len(statuses)-1]
+			}
+			for j, st := range statuses {
+				in.Status, in.Time = st, at.Add(time.Duration(j*(i%11+1))*time.Second)
+				batch = append(batch, in)
+			}
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		read := func(each func(context.Context, model.DeploymentFilter, model.DeploymentRules, time.Time, func(*model.Deployment) error) error) []string {
+			var out []string
+			if err := each(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+				line := describe(d) + fmt.Sprintf(" finished=%v", d.FinishedAt)
+				for _, p := range d.Steps {
+					line += fmt.Sprintf(" idle=%v", p.Idle)
+				}
+				out = append(out, line)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(out)
+			return out
+		}
+		want, got := read(s.EachDeployment), read(s.EachDeploymentPassing)
+		if len(want) != n {
+			t.Fatalf("%d deployments, want %d", len(want), n)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("reusing its memory, the read gave:\n%s", diff(got, want))
 		}
 	})
 }

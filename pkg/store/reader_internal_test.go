@@ -67,6 +67,22 @@ func TestDeploymentReaderKeepsEachDeploymentWhole(t *testing.T) {
 			}
 		}
 	}
+	// Their durations and finishes are cut from blocks too: each has its
+	// own.
+	durations := map[*float64]bool{}
+	for i, d := range kept {
+		last := len(wantSteps[i]) - 1
+		for j, p := range d.Steps[:last] {
+			if p.DurationSeconds == nil || *p.DurationSeconds != 60 || durations[p.DurationSeconds] {
+				t.Errorf("deployment %d step %d lasted %v, want its own 60 s", i, j, p.DurationSeconds)
+			}
+			durations[p.DurationSeconds] = true
+		}
+		end := starts[i].Add(time.Duration(last) * time.Minute)
+		if finished := wantSteps[i][last] == "finished"; finished != (d.FinishedAt != nil) || finished && !d.FinishedAt.Equal(end) {
+			t.Errorf("deployment %d finished at %v, want %v", i, d.FinishedAt, end)
+		}
+	}
 	day := dbTime(start)[:10]
 	for _, clock := range []string{" 24:00:00.000000", " 23:60:00.000000", " 23:00:60.000000", " 2x:00:00.000000", "T23:00:00.000000"} {
 		// A good start on that day first, for the bad one to be read
