@@ -420,10 +420,22 @@ func TestDeploymentReadEndsItsReader(t *testing.T) {
 			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
 			t.Errorf("%d goroutines after the reads, %d before:\n%s", now, before, stacks.String())
 		}
-		// And the connections are back: a page still reads.
-		if page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 5, Component: "api"}}, rules, now,
-			func(*model.Deployment) error { return nil }); err != nil || page == nil {
-			t.Errorf("a page after the reads: next %v, %v", page, err)
+		// And the connections are back: a page still reads, and a page
+		// (an export reads 100 deployments a query) is read in the
+		// caller's goroutine: no second goroutine while fn runs.
+		var during []int
+		if page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 100, Component: "api"}}, rules, now,
+			func(*model.Deployment) error {
+				during = append(during, runtime.NumGoroutine())
+				return nil
+			}); err != nil || page == nil || len(during) != 100 {
+			t.Errorf("a page after the reads: next %v, %d deployments, %v", page, len(during), err)
+		}
+		for i, g := range during {
+			if g > before {
+				t.Errorf("deployment %d of a page: %d goroutines, %d before the read", i, g, before)
+				break
+			}
 		}
 	})
 }
