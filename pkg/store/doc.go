@@ -49,6 +49,10 @@
 //     that keep nothing of a deployment (stats, changes, DORA, the page,
 //     which copies its newest), builds each block's deployments in the
 //     memory of the block before: half the allocation of EachDeployment.
+//     A read bounded by a LIMIT of at most 1,000 (a page, an export's
+//     100-row query, one deployment, an ETA's history) runs in the
+//     caller's goroutine instead (readFewDeployments): too short to
+//     overlap, it paid the second goroutine's start and hand-overs.
 //
 // bun's query builder was not measured against these statements; adopting
 // it is a change to measure with stepsbench first.
