@@ -457,20 +457,12 @@ func parseClock(b []byte) (time.Duration, bool) {
 	if len(b) != 16 || b[0] != ' ' || b[3] != ':' || b[6] != ':' || b[9] != '.' {
 		return 0, false
 	}
-	var n [4]int64
-	for i, part := range [4][]byte{b[1:3], b[4:6], b[7:9], b[10:16]} {
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n[i] = n[i]*10 + int64(c-'0')
-		}
-	}
-	if n[0] > 23 || n[1] > 59 || n[2] > 59 {
+	h, m, s, us := digits(b[1:3]), digits(b[4:6]), digits(b[7:9]), digits(b[10:16])
+	if min(h, m, s, us) < 0 || h > 23 || m > 59 || s > 59 {
 		return 0, false
 	}
-	return time.Duration(n[0])*time.Hour + time.Duration(n[1])*time.Minute + time.Duration(n[2])*time.Second +
-		time.Duration(n[3])*time.Microsecond, true
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second +
+		time.Duration(us)*time.Microsecond, true
 }
 
 // maxDeploymentBlock is the most deployments in one block.
@@ -653,28 +645,15 @@ func (pd *phaseDecoder) decode(b []byte, started time.Time, out []model.Phase) (
 	return out, nil
 }
 
-// cutInt reads a decimal integer, optionally negative, up to sep, and
-// returns it with what follows sep.
+// cutInt reads a decimal integer (see atoi) up to sep, and returns it
+// with what follows sep.
 func cutInt(b []byte, sep byte) (int64, []byte, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
+	end := bytes.IndexByte(b, sep)
+	if end < 0 {
+		return 0, nil, false
 	}
-	var n int64
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9' && i < 18:
-			n = n*10 + int64(c-'0')
-		case c == sep && i > 0:
-			if neg {
-				n = -n
-			}
-			return n, b[i+1:], true
-		default:
-			return 0, nil, false
-		}
-	}
-	return 0, nil, false
+	n, ok := atoi(b[:end])
+	return n, b[end+1:], ok
 }
 
 // splitFields splits row at each U+001F into exactly len(fields) fields.
@@ -690,21 +669,15 @@ func splitFields(fields [][]byte, row []byte) bool {
 	return bytes.IndexByte(row, 0x1f) < 0
 }
 
-// atoi reads a decimal integer, optionally negative.
+// atoi reads a decimal integer of 1 to 18 digits, optionally negative.
 func atoi(b []byte) (int64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 18 {
+	n := digits(b)
+	if len(b) == 0 || len(b) > 18 || n < 0 {
 		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
 	}
 	if neg {
 		n = -n
