@@ -27,8 +27,7 @@ COALESCE(revision, ''), COALESCE(committed_at, ''))`
 // its driver copies a BLOB once, a TEXT twice (and looks up its declared
 // type). Joining with || instead of concat_ws was slower: each || copies
 // everything joined so far.
-const sqliteDeploymentColumns = `CAST(concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
-COALESCE(revision, ''), COALESCE(committed_at, '')) AS BLOB)`
+const sqliteDeploymentColumns = "CAST(" + deploymentColumns + " AS BLOB)"
 
 // deploymentColumns returns deploymentColumns for the store's database.
 func (s *Store) deploymentColumns() string {
