@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -682,11 +681,6 @@ func atoi(b []byte) (int64, bool) {
 		n = -n
 	}
 	return n, true
-}
-
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // afterCond returns the condition "(cols) > (vals)" (or <) in

@@ -286,7 +286,7 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, steps []model.
 		args[i] = k
 		index[k] = i
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, idempotency_key FROM steps WHERE idempotency_key IN (`+placeholders(len(keys))+`)`, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT id, idempotency_key FROM steps WHERE idempotency_key IN (`+repeated(len(keys), "?", ", ")+`)`, args...)
 	if err != nil {
 		return translate(err)
 	}
