@@ -75,7 +75,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	emitted := 0
 	var last model.DeploymentKey
 	errStop := errors.New("page full")
-	err := s.readDeployments(ctx, query, c.args, f, rules, now, func(d *model.Deployment) error {
+	err := s.readDeployments(ctx, query, c.args, f, rules, now, false, func(d *model.Deployment) error {
 		if f.Limit > 0 && emitted == f.Limit {
 			next = &last
 			return errStop
@@ -97,7 +97,7 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rules model.DeploymentRules, now time.Time) (*model.Deployment, error) {
 	var found *model.Deployment
 	err := s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM deployments WHERE component = ? AND version = ? AND environment = ? AND attempt = ?",
-		[]any{key.Component, key.Version, key.Environment, key.Attempt}, model.DeploymentFilter{}, rules, now,
+		[]any{key.Component, key.Version, key.Environment, key.Attempt}, model.DeploymentFilter{}, rules, now, false,
 		func(d *model.Deployment) error {
 			found = d
 			return nil
@@ -129,7 +129,7 @@ func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules mod
 		" ORDER BY started_at DESC LIMIT " + strconv.Itoa(model.ETAScan)
 	args := []any{g.Component, g.Environment, dbTime(now.Add(-model.ETALookback)), dbTime(now)}
 	var out []*model.Deployment
-	err := s.readDeployments(ctx, query, args, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+	err := s.readDeployments(ctx, query, args, model.DeploymentFilter{}, rules, now, false, func(d *model.Deployment) error {
 		if d.Outcome == model.OutcomeSuccess && len(out) < model.ETAHistory {
 			out = append(out, d)
 		}
@@ -167,7 +167,7 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 	if err != nil {
 		return err
 	}
-	return s.readDeploymentsReusing(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
+	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
 }
 
 // seriesOrder is the index EachDeployment reads, and the order it gives.
@@ -263,16 +263,10 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 // from the blocks and calls fn. The blocks go round through two short
 // channels, so memory stays that of a few blocks. The reading goroutine
 // stops when fn or a row fails, or ctx ends, and has let go of its rows
-// before readDeployments returns.
+// before readDeployments returns. With reuse, for a caller that keeps no
+// deployment past fn, the deployments of each block of rows are built in
+// the memory of the block before.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
-	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	return s.readDeploymentsReusing(ctx, query, args, f, rules, now, false, fn)
-}
-
-// readDeploymentsReusing is readDeployments that, with reuse, builds the
-// deployments of each block of rows in the memory of the block before:
-// for a caller that keeps no deployment past fn.
-func (s *Store) readDeploymentsReusing(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
