@@ -94,6 +94,12 @@ func (s *Server) requireScope(scope string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Two credentials are a malformed request (RFC 6750's
+		// invalid_request), not a choice of the first.
+		if err := singleHeaders(r, "Authorization"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		presented, ok := bearerToken(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="steps"`)
@@ -115,9 +121,14 @@ func (s *Server) requireScope(scope string, next http.Handler) http.Handler {
 
 // bearerToken returns the token of an "Authorization: Bearer TOKEN"
 // header. The scheme is matched in any case ("bearer", "BEARER"), as RFC
-// 7235 makes auth schemes case-insensitive.
+// 7235 makes auth schemes case-insensitive. A request with two
+// Authorization headers has none that counts.
 func bearerToken(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	values := r.Header.Values("Authorization")
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(values[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}

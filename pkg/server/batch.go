@@ -28,6 +28,10 @@ var exportOnlyFields = []string{"id", "received_at"}
 // With dedupe=true (what stepsctl import sends), rows already stored are
 // skipped (store.CreateStepsDeduped) and counted in skipped.
 func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
+	if err := bodyHeaders(w, r, "Idempotency-Key"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q, err := queryParams(r, []string{"dedupe"})
 	if err != nil {
 		s.writeError(w, r, err)

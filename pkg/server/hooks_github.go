@@ -17,6 +17,10 @@ func (s *Server) handleGitHubHook(w http.ResponseWriter, r *http.Request) {
 		s.handleNotFound(w, r)
 		return
 	}
+	if err := bodyHeaders(w, r, "X-Hub-Signature-256", "X-GitHub-Event"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body, err := s.readHookBody(w, r)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -23,6 +23,10 @@ func (s *Server) handleGitLabHook(w http.ResponseWriter, r *http.Request) {
 		s.handleNotFound(w, r)
 		return
 	}
+	if err := bodyHeaders(w, r, "X-Gitlab-Token", "X-Gitlab-Event", "Idempotency-Key"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if !hooks.VerifyGitLabToken(s.gitlabToken, r.Header.Get("X-Gitlab-Token")) {
 		s.metrics.hookEvents.WithLabelValues("gitlab", "refused").Inc()
 		s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "X-Gitlab-Token is missing or is not the configured token"))

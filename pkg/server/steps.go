@@ -10,6 +10,10 @@ import (
 // handleCreateStep serves POST /v1/steps: record one step. Parameters come
 // from the query string (as the original API), a form body or a JSON body.
 func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
+	if err := bodyHeaders(w, r, "Idempotency-Key"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	p, err := s.stepInputParams(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
