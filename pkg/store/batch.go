@@ -178,7 +178,7 @@ func randomHex(n int) string {
 }
 
 func multiRowInsert(rows int) string {
-	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + rowsOf(rows, "("+placeholders(insertRowParams)+")")
+	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + repeated(rows, "("+repeated(insertRowParams, "?", ", ")+")", ", ")
 }
 
 // replayBatch returns the steps stored under key, a batch sent again:

@@ -203,7 +203,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 				args = append(args, v)
 			}
 			rows, err := tx.QueryContext(ctx, `SELECT `+stepColumns+` FROM steps WHERE component = ? AND version = ? AND environment = ? AND time IN (`+
-				placeholders(len(ts))+`) ORDER BY time, id`, args...)
+				repeated(len(ts), "?", ", ")+`) ORDER BY time, id`, args...)
 			if err != nil {
 				return nil, translate(err)
 			}

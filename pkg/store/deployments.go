@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -27,8 +26,7 @@ COALESCE(revision, ''), COALESCE(committed_at, ''))`
 // its driver copies a BLOB once, a TEXT twice (and looks up its declared
 // type). Joining with || instead of concat_ws was slower: each || copies
 // everything joined so far.
-const sqliteDeploymentColumns = `CAST(concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
-COALESCE(revision, ''), COALESCE(committed_at, '')) AS BLOB)`
+const sqliteDeploymentColumns = "CAST(" + deploymentColumns + " AS BLOB)"
 
 // deploymentColumns returns deploymentColumns for the store's database.
 func (s *Store) deploymentColumns() string {
@@ -77,11 +75,13 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	emitted := 0
 	var last model.DeploymentKey
 	errStop := errors.New("page full")
-	read := s.readDeployments
-	if f.Limit > 0 && f.Limit <= fewRows && f.Status == "" {
-		read = s.readFewDeployments
+	read := func(fn func(*model.Deployment) error) error {
+		if f.Limit > 0 && f.Limit <= fewRows && f.Status == "" {
+			return s.readFewDeployments(ctx, query, c.args, f, rules, now, fn)
+		}
+		return s.readDeployments(ctx, query, c.args, f, rules, now, false, fn)
 	}
-	err := read(ctx, query, c.args, f, rules, now, func(d *model.Deployment) error {
+	err := read(func(d *model.Deployment) error {
 		if f.Limit > 0 && emitted == f.Limit {
 			next = &last
 			return errStop
@@ -173,7 +173,7 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 	if err != nil {
 		return err
 	}
-	return s.readDeploymentsReusing(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
+	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
 }
 
 // seriesOrder is the index EachDeployment reads, and the order it gives.
@@ -269,52 +269,10 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 // from the blocks and calls fn. The blocks go round through two short
 // channels, so memory stays that of a few blocks. The reading goroutine
 // stops when fn or a row fails, or ctx ends, and has let go of its rows
-// before readDeployments returns.
+// before readDeployments returns. With reuse, for a caller that keeps no
+// deployment past fn, the deployments of each block of rows are built in
+// the memory of the block before.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
-	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	return s.readDeploymentsReusing(ctx, query, args, f, rules, now, false, fn)
-}
-
-// fewRows is the most rows a read bounded by a LIMIT may have to be read
-// by readFewDeployments. An export reads 100 deployments a query: the
-// second goroutine's start, its hand-overs and its fresh blocks cost such
-// a read more than the overlap gives back (1M steps as NDJSON, 2,000
-// queries: +0.3 s of CPU through readDeployments).
-const fewRows = 1000
-
-// readFewDeployments is readDeployments for a read of few rows (a page, one
-// deployment, an ETA's history), in the caller's goroutine: each
-// deployment is built from the driver's bytes of its row, with no copy.
-func (s *Store) readFewDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
-	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	stmt, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return translate(err)
-	}
-	defer rows.Close()
-	dr := newDeploymentReader(f, rules, now)
-	// The deployments built keep none of row's bytes, which the driver
-	// reuses at the next row.
-	var row sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&row); err != nil {
-			return translate(err)
-		}
-		if err := dr.read(row, fn); err != nil {
-			return err
-		}
-	}
-	return translate(rows.Err())
-}
-
-// readDeploymentsReusing is readDeployments that, with reuse, builds the
-// deployments of each block of rows in the memory of the block before:
-// for a caller that keeps no deployment past fn.
-func (s *Store) readDeploymentsReusing(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
@@ -365,6 +323,42 @@ func (s *Store) readDeploymentsReusing(ctx context.Context, query string, args [
 		return buildErr
 	}
 	return readErr
+}
+
+// fewRows is the most rows a read bounded by a LIMIT may have to be read
+// by readFewDeployments. An export reads 100 deployments a query: the
+// second goroutine's start, its hand-overs and its fresh blocks cost such
+// a read more than the overlap gives back (1M steps as NDJSON, 2,000
+// queries: 0.3–0.7 s more CPU through readDeployments).
+const fewRows = 1000
+
+// readFewDeployments is readDeployments for a read of few rows (a page, one
+// deployment, an ETA's history), in the caller's goroutine: each
+// deployment is built from the driver's bytes of its row, with no copy.
+func (s *Store) readFewDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
+	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	dr := newDeploymentReader(f, rules, now)
+	// The deployments built keep none of row's bytes, which the driver
+	// reuses at the next row.
+	var row sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&row); err != nil {
+			return translate(err)
+		}
+		if err := dr.read(row, fn); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err())
 }
 
 // handoverRows is the most rows in a block handed from the reading
@@ -497,20 +491,12 @@ func parseClock(b []byte) (time.Duration, bool) {
 	if len(b) != 16 || b[0] != ' ' || b[3] != ':' || b[6] != ':' || b[9] != '.' {
 		return 0, false
 	}
-	var n [4]int64
-	for i, part := range [4][]byte{b[1:3], b[4:6], b[7:9], b[10:16]} {
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n[i] = n[i]*10 + int64(c-'0')
-		}
-	}
-	if n[0] > 23 || n[1] > 59 || n[2] > 59 {
+	h, m, s, us := digits(b[1:3]), digits(b[4:6]), digits(b[7:9]), digits(b[10:16])
+	if min(h, m, s, us) < 0 || h > 23 || m > 59 || s > 59 {
 		return 0, false
 	}
-	return time.Duration(n[0])*time.Hour + time.Duration(n[1])*time.Minute + time.Duration(n[2])*time.Second +
-		time.Duration(n[3])*time.Microsecond, true
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second +
+		time.Duration(us)*time.Microsecond, true
 }
 
 // maxDeploymentBlock is the most deployments in one block.
@@ -693,28 +679,15 @@ func (pd *phaseDecoder) decode(b []byte, started time.Time, out []model.Phase) (
 	return out, nil
 }
 
-// cutInt reads a decimal integer, optionally negative, up to sep, and
-// returns it with what follows sep.
+// cutInt reads a decimal integer (see atoi) up to sep, and returns it
+// with what follows sep.
 func cutInt(b []byte, sep byte) (int64, []byte, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
+	end := bytes.IndexByte(b, sep)
+	if end < 0 {
+		return 0, nil, false
 	}
-	var n int64
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9' && i < 18:
-			n = n*10 + int64(c-'0')
-		case c == sep && i > 0:
-			if neg {
-				n = -n
-			}
-			return n, b[i+1:], true
-		default:
-			return 0, nil, false
-		}
-	}
-	return 0, nil, false
+	n, ok := atoi(b[:end])
+	return n, b[end+1:], ok
 }
 
 // splitFields splits row at each U+001F into exactly len(fields) fields.
@@ -730,31 +703,20 @@ func splitFields(fields [][]byte, row []byte) bool {
 	return bytes.IndexByte(row, 0x1f) < 0
 }
 
-// atoi reads a decimal integer, optionally negative.
+// atoi reads a decimal integer of 1 to 18 digits, optionally negative.
 func atoi(b []byte) (int64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
 		b = b[1:]
 	}
-	if len(b) == 0 || len(b) > 18 {
+	n := digits(b)
+	if len(b) == 0 || len(b) > 18 || n < 0 {
 		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
 	}
 	if neg {
 		n = -n
 	}
 	return n, true
-}
-
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // afterCond returns the condition "(cols) > (vals)" (or <) in

@@ -227,11 +227,8 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 // insertGroup inserts and numbers the group's steps in one transaction
 // (retried on conflicts) and returns their ids in order.
 func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int64, error) {
-	readBack := !s.consecutiveIDs
-	var groupKey string
-	if readBack {
-		groupKey = internalKeyPrefix + randomHex(16)
-	}
+	groupKey := s.rowsKey("") // none where one INSERT's ids are consecutive
+	readBack := groupKey != ""
 	keys := make([]string, len(batch))
 	args := make([]any, 0, insertRowParams*len(batch))
 	steps := make([]model.Step, len(batch))
@@ -286,17 +283,16 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, steps []model.
 		args[i] = k
 		index[k] = i
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, idempotency_key FROM steps WHERE idempotency_key IN (`+placeholders(len(keys))+`)`, args...)
+	rows, err := tx.QueryContext(ctx, `SELECT id, idempotency_key FROM steps WHERE idempotency_key IN (`+repeated(len(keys), "?", ", ")+`)`, args...)
 	if err != nil {
 		return translate(err)
 	}
-	defer rows.Close()
 	found := 0
-	for rows.Next() {
+	err = scanAll(rows, func() error {
 		var id int64
 		var k string
 		if err := rows.Scan(&id, &k); err != nil {
-			return translate(err)
+			return err
 		}
 		i, ok := index[k]
 		if !ok {
@@ -304,9 +300,10 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, steps []model.
 		}
 		steps[i].ID = id
 		found++
-	}
-	if err := rows.Err(); err != nil {
-		return translate(err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if found != len(keys) {
 		// The transaction's own rows are gone: the server rolled it back

@@ -205,8 +205,7 @@ func runs[T any](s *Store, items []T) iter.Seq[[]T] {
 // anyTarget is "(component = ? AND version = ? AND environment = ?[ AND
 // extra]) OR …" for n targets.
 func anyTarget(n int, extra string) string {
-	one := "(component = ? AND version = ? AND environment = ?" + extra + ")"
-	return strings.TrimSuffix(strings.Repeat(one+" OR ", n), " OR ")
+	return repeated(n, "(component = ? AND version = ? AND environment = ?"+extra+")", " OR ")
 }
 
 // lockTargets reads the rows of work's targets, locking them on MySQL
@@ -371,7 +370,7 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 				nullText(d.revision), nullTime(d.committedAt))
 		}
 		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases, revision, committed_at) VALUES ` +
-			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") + upsertDeployment.in(s)
+			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ") + upsertDeployment.in(s)
 		if err := s.exec(ctx, tx, query, args...); err != nil {
 			return err
 		}
@@ -401,7 +400,7 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 			}
 		}
 		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
-			rowsOf(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)") + upsertTarget.in(s)
+			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)", ", ") + upsertTarget.in(s)
 		res, err := s.execResult(ctx, tx, query, args...)
 		if err != nil {
 			return err

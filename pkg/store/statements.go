@@ -70,9 +70,10 @@ func (u upsert) in(s *Store) string {
 	return u.mysql
 }
 
-// rowsOf repeats a VALUES row n times.
-func rowsOf(n int, row string) string {
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+// repeated is n items with sep between them: the placeholders, VALUES
+// rows or conditions of a statement for n values.
+func repeated(n int, item, sep string) string {
+	return strings.TrimSuffix(strings.Repeat(item+sep, n), sep)
 }
 
 // query runs a prepared query in tx.

@@ -45,18 +45,19 @@ func parseFixedTime(b []byte) (time.Time, bool) {
 	if min(y, h, mi, sec, us) < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC), true
+	return time.Date(int(y), time.Month(mo), int(d), int(h), int(mi), int(sec), int(us)*1000, time.UTC), true
 }
 
 // digits is the number b spells in decimal digits, or -1 if b holds another
-// byte.
-func digits(b []byte) int {
-	n := 0
+// byte: the one decimal reader under the package's hand-written parsers of
+// rows (times, attempts, phases).
+func digits(b []byte) int64 {
+	var n int64
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return -1
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int64(c-'0')
 	}
 	return n
 }
