@@ -231,6 +231,23 @@ func TestSurroundingSpacesAreOneDeployment(t *testing.T) {
 	})
 }
 
+// seedBuilds stores n deployments of api to prod, versions 1.0 to 1.n-1,
+// a minute apart, each a build and, lasting(i) later, finished.
+func seedBuilds(t *testing.T, s *store.Store, n int, now time.Time, lasting func(i int) time.Duration) {
+	t.Helper()
+	var batch []model.StepInput
+	for i := range n {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		v := fmt.Sprintf("1.%d", i)
+		batch = append(batch,
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "prod", Time: at},
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "prod", Time: at.Add(lasting(i))})
+	}
+	if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A history of hundreds of deployments comes back whole and in order, and
 // an error from the callback stops the read and is returned as it was.
 func TestDeploymentsReadWholeOrStopped(t *testing.T) {
@@ -240,17 +257,7 @@ func TestDeploymentsReadWholeOrStopped(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		s := testdb.Open(t, fresh(t))
 		ctx := context.Background()
-		var batch []model.StepInput
-		for i := range n {
-			at := t0.Add(time.Duration(i) * time.Minute)
-			v := fmt.Sprintf("1.%d", i)
-			batch = append(batch,
-				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "prod", Time: at},
-				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "prod", Time: at.Add(time.Duration(i%7+1) * time.Second)})
-		}
-		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		seedBuilds(t, s, n, now, func(i int) time.Duration { return time.Duration(i%7+1) * time.Second })
 		var listed []string
 		if _, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
 			if want := float64(len(listed)%7 + 1); d.DurationSeconds != want {
@@ -350,17 +357,7 @@ func TestDeploymentReadEndsItsReader(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		s := testdb.Open(t, fresh(t))
 		ctx := context.Background()
-		var batch []model.StepInput
-		for i := range n {
-			at := t0.Add(time.Duration(i) * time.Minute)
-			v := fmt.Sprintf("1.%d", i)
-			batch = append(batch,
-				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "prod", Time: at},
-				model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "prod", Time: at.Add(time.Second)})
-		}
-		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		seedBuilds(t, s, n, now, func(int) time.Duration { return time.Second })
 		list := func(ctx context.Context, fn func(i int) error) (int, error) {
 			seen := 0
 			_, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
