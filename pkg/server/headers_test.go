@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,16 +21,7 @@ func (ts *testServer) doHeader(t *testing.T, method, path string, body []byte, h
 		t.Fatal(err)
 	}
 	req.Header = header
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return send(t, req)
 }
 
 func gzipped(t *testing.T, s string) []byte {

@@ -31,16 +31,7 @@ func (ts *testServer) doRaw(t *testing.T, method, path, rawQuery string, body io
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s?%s: %v", method, path, rawQuery, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return send(t, req)
 }
 
 // refused checks a JSON error with the status and field, and that no row
