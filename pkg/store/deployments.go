@@ -168,6 +168,14 @@ func (s *Store) EachDeploymentPassing(ctx context.Context, f model.DeploymentFil
 }
 
 func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
+	if f.Version == "" && f.Owner == "" && f.Status == "" && !s.noBlocks {
+		// Blocks hold whole series: a filter on what varies within one
+		// is read row by row (seal.go).
+		done, err := s.eachSealed(ctx, f, rules, now, reuse, fn)
+		if done || err != nil {
+			return err
+		}
+	}
 	c := deploymentConds(f)
 	from, order, err := s.seriesOrder(ctx, f.Filter)
 	if err != nil {
@@ -278,14 +286,36 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 	if err != nil {
 		return err
 	}
+	return pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		var row sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&row); err != nil {
+				return translate(err)
+			}
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		return translate(rows.Err())
+	})
+}
+
+// pipeDeployments is readDeployments' two stages: read runs in a
+// goroutine of its own and passes each row to emit (which copies it),
+// while the caller's goroutine builds the deployments and calls fn. read
+// must stop when emit fails, and has let go of its rows before
+// pipeDeployments returns.
+func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool,
+	fn func(*model.Deployment) error, read func(ctx context.Context, emit func([]byte) error) error) error {
 	// Cancelled when building or fn fails, or fn panics: the reading
 	// goroutine then stops at its next hand-over.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return translate(err)
-	}
 	full := make(chan *rowBlock, handoverDepth)
 	empty := make(chan *rowBlock, handoverDepth+2)
 	var readErr error
@@ -293,8 +323,7 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 		// Closing full last publishes readErr and says the rows are
 		// closed.
 		defer close(full)
-		defer rows.Close()
-		readErr = readRows(ctx, rows, full, empty)
+		readErr = readRows(ctx, read, full, empty)
 	}()
 	dr := newDeploymentReader(f, rules, now)
 	dr.reuse = reuse
@@ -389,10 +418,11 @@ func (b *rowBlock) each(fn func(row []byte) error) error {
 	return nil
 }
 
-// readRows copies the rows into blocks of up to handoverRows, taken from
-// empty or made, and sends them to full, until the rows end, an error, or
-// ctx ends. The rows read before an error are sent before it.
-func readRows(ctx context.Context, rows *sql.Rows, full chan<- *rowBlock, empty <-chan *rowBlock) error {
+// readRows runs read, copying the rows it emits into blocks of up to
+// handoverRows, taken from empty or made, and sends them to full, until
+// read ends, fails, or ctx ends. The rows read before an error are sent
+// before it.
+func readRows(ctx context.Context, read func(ctx context.Context, emit func([]byte) error) error, full chan<- *rowBlock, empty <-chan *rowBlock) error {
 	var b *rowBlock
 	send := func() error {
 		select {
@@ -403,30 +433,22 @@ func readRows(ctx context.Context, rows *sql.Rows, full chan<- *rowBlock, empty 
 			return ctx.Err()
 		}
 	}
-	err := func() error {
-		var row sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&row); err != nil {
-				return translate(err)
-			}
-			if b == nil {
-				select {
-				case b = <-empty:
-					b.data, b.ends = b.data[:0], b.ends[:0]
-				default:
-					b = &rowBlock{ends: make([]int, 0, handoverRows)}
-				}
-			}
-			b.data = append(b.data, row...)
-			b.ends = append(b.ends, len(b.data))
-			if len(b.ends) == handoverRows {
-				if err := send(); err != nil {
-					return err
-				}
+	err := read(ctx, func(row []byte) error {
+		if b == nil {
+			select {
+			case b = <-empty:
+				b.data, b.ends = b.data[:0], b.ends[:0]
+			default:
+				b = &rowBlock{ends: make([]int, 0, handoverRows)}
 			}
 		}
-		return translate(rows.Err())
-	}()
+		b.data = append(b.data, row...)
+		b.ends = append(b.ends, len(b.data))
+		if len(b.ends) == handoverRows {
+			return send()
+		}
+		return nil
+	})
 	if b != nil && ctx.Err() == nil {
 		if sendErr := send(); err == nil {
 			err = sendErr

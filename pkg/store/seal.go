@@ -1,0 +1,615 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Sealed blocks (issue 13). A read over all history (stats, the page,
+// changes, DORA) used to step through every deployment row: 2M rows for
+// 10M steps, each looked up in the table through the series index, most
+// of the read's CPU in the database and its driver. Deployments that can
+// no longer change are therefore also kept in blocks (deployment_blocks):
+// up to sealCount consecutive deployments of one series (component,
+// environment) in start order, stored as the very bytes the read decodes
+// (deploymentColumns of each row, rows separated by U+001D), so that a
+// block is decoded by the same deploymentReader with the same rules and
+// now as its rows would be: the same deployments by construction. The
+// deployments table stays complete and is the truth; deployments.sealed
+// names the block holding a row (0: none).
+//
+//   - Sealing (Seal, SealLoop): a deployment may be sealed once it ended
+//     (a later attempt of its target exists, or the target's latest
+//     ended) and its last step is older than sealHorizon; a series' new
+//     block holds only deployments that start after its last block's
+//     last, so a series' blocks never overlap in time. Only renumbering
+//     (number.go, which deletes the rows it rewrites) changes an ended
+//     deployment: an extension (the upsert in writeDeployments) only ever
+//     touches a target's latest unended deployment.
+//   - Unsealing (unseal): before renumbering deletes rows, the blocks
+//     holding any of them go, in the same transaction, and their other
+//     rows become unsealed again.
+//   - Reading (eachSealed): in one snapshot, the unsealed rows of the
+//     filter, then the blocks, merged by start within each series.
+//
+// Packers are serialised by a row they all write (sealingKey): on one
+// server its lock, on Galera its certification, so each packer sees the
+// blocks of the one before. A block's rows are marked with UPDATE ...
+// WHERE sealed = 0, counted, and read back under that write's locks: a
+// renumbering that deleted or rewrote one of them in between makes the
+// block roll back, and one that comes after finds the block and unseals
+// it. On Galera both write the same rows, so certification lets only one
+// of them commit, and the other is run again (writeTx).
+const (
+	// sealCount is the most deployments in a block. 256 deployments of
+	// the benchmark's history are about 60 KB.
+	sealCount = 256
+	// sealBytes ends a block early: a block is one value in one row.
+	sealBytes = 1 << 20
+	// sealHorizon is how long after its last step a deployment waits to
+	// be sealed: late steps mostly come sooner, and each one that lands
+	// in a sealed deployment costs unsealing its block.
+	sealHorizon = time.Hour
+	// unsealedMax bounds the unsealed rows a read holds in memory; past
+	// it (sealing not caught up, after the upgrade) a read goes row by
+	// row, as before blocks.
+	unsealedMax = 50000
+	// rowSep separates the rows of a block; 0x1E and 0x1F are used
+	// inside a row, and stored text holds no control character.
+	rowSep = 0x1d
+	// sealingKey names the row in steps_numbering that every packer
+	// writes first.
+	sealingKey = "sealing"
+)
+
+// errSealLost rolls back a block whose rows changed while it was made.
+var errSealLost = errors.New("store: deployments changed while sealing them")
+
+// SealingStats are the sealing's progress: passes completed since the
+// store opened, and the unsealed deployments the latest pass left (-1
+// before the first).
+type SealingStats struct {
+	Passes   int64
+	Unsealed int64
+}
+
+// SealingStats reports the sealing's progress (see SealLoop).
+func (s *Store) SealingStats() SealingStats {
+	return SealingStats{Passes: s.sealPasses.Load(), Unsealed: s.unsealed.Load() - 1}
+}
+
+// TuneSealing is for tests and benchmarks: blocks of k deployments (0:
+// sealCount), reads that hold at most maxUnsealed unsealed rows (0:
+// unsealedMax), and, with rowsOnly, reads row by row as before blocks.
+func (s *Store) TuneSealing(k, maxUnsealed int, rowsOnly bool) {
+	s.sealK, s.maxUnsealed, s.noBlocks = k, maxUnsealed, rowsOnly
+}
+
+// SealLoop seals deployments into blocks (Seal) now and then every
+// interval until ctx ends, logging what a pass sealed. Several replicas
+// may run it at once.
+func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Duration) {
+	first := true
+	for {
+		began := time.Now()
+		blocks, err := s.Seal(ctx, time.Now(), func(blocks int) {
+			if first {
+				log.Info("sealing deployments into blocks", "blocks_so_far", blocks)
+			}
+		})
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Warn("sealing deployments", "err", err)
+		case blocks > 0 || first:
+			log.Info("sealed deployments", "blocks", blocks, "unsealed", s.unsealed.Load()-1,
+				"seconds", time.Since(began).Seconds())
+		}
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+// Seal runs one pass of sealing, as of now: in every series, the oldest
+// unsealed deployments that may be sealed (see the package's notes above)
+// become blocks of sealCount, one transaction a block. progress, if not
+// nil, is called every few seconds with the blocks so far. It returns the
+// blocks sealed.
+func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
+	type series struct{ component, environment string }
+	var all []series
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.sealedIndex()+` WHERE sealed = 0`)
+	if err != nil {
+		return 0, translate(err)
+	}
+	err = scanAll(rows, func() error {
+		var se series
+		err := rows.Scan(&se.component, &se.environment)
+		all = append(all, se)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	cutoff := now.Add(-sealHorizon)
+	blocks, lastLog := 0, time.Now()
+	for _, se := range all {
+		for {
+			n, err := s.sealBlock(ctx, se.component, se.environment, cutoff)
+			if err != nil {
+				return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
+			}
+			if n == 0 {
+				break
+			}
+			blocks++
+			if progress != nil && time.Since(lastLog) > 5*time.Second {
+				lastLog = time.Now()
+				progress(blocks)
+			}
+		}
+	}
+	var unsealed int64
+	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+s.sealedIndex()+` WHERE sealed = 0`).Scan(&unsealed); err != nil {
+		return blocks, translate(err)
+	}
+	s.unsealed.Store(unsealed + 1)
+	s.sealPasses.Add(1)
+	return blocks, nil
+}
+
+// sealedIndex is deployments read through deployments_sealed.
+func (s *Store) sealedIndex() string {
+	if s.kind == KindMySQL {
+		return "deployments FORCE INDEX (deployments_sealed)"
+	}
+	return "deployments INDEXED BY deployments_sealed"
+}
+
+// sealEnded holds for a deployment that ended: its target has a later
+// attempt, or its latest ended.
+const sealEnded = `EXISTS (SELECT 1 FROM targets t WHERE t.component = deployments.component AND t.version = deployments.version
+AND t.environment = deployments.environment AND (t.attempt > deployments.attempt OR t.ended = 1))`
+
+// sealBlock seals the next block of a series, if it has sealCount
+// deployments (or sealBytes of them) to seal, in one transaction; it
+// returns how many deployments it sealed, 0 for none.
+func (s *Store) sealBlock(ctx context.Context, component, environment string, cutoff time.Time) (int, error) {
+	k := s.sealK
+	if k == 0 {
+		k = sealCount
+	}
+	sealed := 0
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		sealed = 0
+		// Every packer writes this row first: packers take turns, each
+		// seeing the blocks of the one before.
+		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
+			sealingKey, dbTime(time.Now())); err != nil {
+			return err
+		}
+		after := dbTime(time.Time{})
+		rows, err := s.query(ctx, tx, `SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
+ORDER BY first_start DESC LIMIT 1`, component, environment)
+		if err != nil {
+			return err
+		}
+		if err := scanAll(rows, func() error {
+			var last []byte
+			if err := rows.Scan(&last); err != nil {
+				return err
+			}
+			t, err := parseDBTime(last)
+			after = dbTime(t)
+			return err
+		}); err != nil {
+			return err
+		}
+		eligible := ` AND started_at > ? AND last_time < ? AND ` + sealEnded + ` ORDER BY started_at, version, attempt`
+		body, keys, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
+			` WHERE sealed = 0 AND component = ? AND environment = ?`+eligible+` LIMIT `+fmt.Sprint(k),
+			k, component, environment, after, dbTime(cutoff))
+		if err != nil || len(keys) < k && len(body) < sealBytes {
+			return err
+		}
+		first, last := keys[0].started, keys[len(keys)-1].started
+		res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
+VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body)
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return translate(err)
+		}
+		var marked int64
+		for run := range runs(s, keys) {
+			args := make([]any, 0, 1+4*len(run))
+			args = append(args, id)
+			for _, key := range run {
+				args = append(args, component, key.version, environment, key.attempt)
+			}
+			res, err := s.execResult(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return translate(err)
+			}
+			marked += n
+		}
+		// The rows are now this transaction's to change: read back, they
+		// must still be the block, and still be ended.
+		again, _, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
+			` WHERE sealed = ? AND component = ? AND environment = ?`+eligible, k, id, component, environment, after, dbTime(cutoff))
+		if err != nil {
+			return err
+		}
+		if marked != int64(len(keys)) || !bytes.Equal(again, body) {
+			return errSealLost
+		}
+		sealed = len(keys)
+		return nil
+	})
+	if errors.Is(err, errSealLost) {
+		// A renumbering came first; the next pass seals what it left.
+		return 0, nil
+	}
+	return sealed, err
+}
+
+// sealKey is a deployment of a block being sealed.
+type sealKey struct {
+	version string
+	attempt int64
+	started string
+}
+
+// sealRows reads deployment rows into a block's body, up to k rows or
+// sealBytes.
+func (s *Store) sealRows(ctx context.Context, tx *sql.Tx, query string, k int, args ...any) ([]byte, []sealKey, error) {
+	rows, err := s.query(ctx, tx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var body []byte
+	var keys []sealKey
+	var fields [deploymentFields][]byte
+	err = scanAll(rows, func() error {
+		if len(keys) == k || len(body) >= sealBytes {
+			return nil
+		}
+		var row sql.RawBytes
+		if err := rows.Scan(&row); err != nil {
+			return err
+		}
+		if !splitFields(fields[:], row) {
+			return fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
+		}
+		attempt, ok := atoi(fields[3])
+		if !ok {
+			return fmt.Errorf("stored deployment %q: attempt is not a number", row)
+		}
+		started, err := parseDBTime(fields[5])
+		if err != nil {
+			return err
+		}
+		keys = append(keys, sealKey{version: string(fields[1]), attempt: attempt, started: dbTime(started)})
+		if len(body) > 0 {
+			body = append(body, rowSep)
+		}
+		body = append(body, row...)
+		return nil
+	})
+	return body, keys, err
+}
+
+// unseal, in a transaction about to delete the deployments of targets
+// matching cond (anyTarget with args), deletes the blocks holding any of
+// them and unseals those blocks' other rows. On MySQL the rows are read
+// locked: a packer sealing them at this moment is waited for, and its
+// block seen.
+func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any) error {
+	lock := ""
+	if s.kind == KindMySQL {
+		lock = " FOR UPDATE"
+	}
+	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE (`+cond+`) AND sealed <> 0`+lock, args...)
+	if err != nil {
+		return err
+	}
+	var blocks []int64
+	err = scanAll(rows, func() error {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if len(blocks) == 0 || blocks[len(blocks)-1] != id {
+			blocks = append(blocks, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	done := map[int64]bool{}
+	for _, id := range blocks {
+		if done[id] {
+			continue
+		}
+		done[id] = true
+		if err := s.exec(ctx, tx, `DELETE FROM deployment_blocks WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := s.exec(ctx, tx, `UPDATE deployments SET sealed = 0 WHERE sealed = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachSealed is eachDeployment over blocks and unsealed rows, for a
+// filter of component, environment, since and until only. It returns
+// false, having called fn for none, when the unsealed rows matching f are
+// more than unsealedMax: the caller then reads row by row.
+func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool,
+	fn func(*model.Deployment) error) (bool, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.kind == KindMySQL {
+		// Sessions are READ COMMITTED (openMySQL): both queries must see
+		// one snapshot, or a block sealed between them would be read
+		// twice, or not at all.
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.db.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return false, translate(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a read: nothing to keep
+
+	var c conds
+	c.equal("component", f.Component)
+	c.equal("environment", f.Environment)
+	c.timeRange("started_at", f.Filter)
+	m := &sealMerger{unsealed: map[string]*unsealedRows{}}
+	if !f.Since.IsZero() {
+		m.since = []byte(dbTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		m.until = []byte(dbTime(f.Until))
+	}
+	bound := s.maxUnsealed
+	if bound == 0 {
+		bound = unsealedMax
+	}
+	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+` WHERE sealed = 0`+
+		c.and()+` ORDER BY component, environment, started_at LIMIT `+fmt.Sprint(bound+1), c.args...)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	err = scanAll(rows, func() error {
+		var row sql.RawBytes
+		if err := rows.Scan(&row); err != nil {
+			return err
+		}
+		n++
+		if n <= bound {
+			m.add(row)
+		}
+		return nil
+	})
+	if err != nil || n > bound {
+		return false, err
+	}
+
+	var b conds
+	b.equal("component", f.Component)
+	b.equal("environment", f.Environment)
+	if !f.Since.IsZero() {
+		b.add("last_start >= ?", dbTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		b.add("first_start <= ?", dbTime(f.Until))
+	}
+	stmt, err := s.prepared(ctx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`)
+	if err != nil {
+		return false, err
+	}
+	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
+		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, b.args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		var body sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&body); err != nil {
+				return translate(err)
+			}
+			if err := m.block(body, emit); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return translate(err)
+		}
+		return m.finish(emit)
+	})
+}
+
+// and is " AND a AND b …", or "".
+func (c *conds) and() string {
+	if len(c.where) == 0 {
+		return ""
+	}
+	return " AND " + c.sql()[len(" WHERE "):]
+}
+
+// unsealedRows are one series' unsealed rows, in start order.
+type unsealedRows struct {
+	rows [][]byte
+	next int
+	seen bool
+}
+
+// sealMerger hands over a read's blocks and unsealed rows, each series'
+// merged by start.
+type sealMerger struct {
+	since, until []byte // nil: no bound
+	unsealed     map[string]*unsealedRows
+	order        []*unsealedRows
+	cur          *unsealedRows
+	curKey       []byte
+	fields       [deploymentFields][]byte
+}
+
+// seriesKey is a row's component and environment, joined by U+001F.
+func seriesKey(row []byte) []byte {
+	var fields [4][]byte
+	rest := row
+	for i := range fields {
+		end := bytes.IndexByte(rest, 0x1f)
+		if end < 0 {
+			return row
+		}
+		fields[i], rest = rest[:end], rest[end+1:]
+	}
+	key := make([]byte, 0, len(fields[0])+1+len(fields[2]))
+	key = append(key, fields[0]...)
+	key = append(key, 0x1f)
+	return append(key, fields[2]...)
+}
+
+// rowStart is a row's start time, as stored.
+func rowStart(row []byte) []byte {
+	for range 5 {
+		i := bytes.IndexByte(row, 0x1f)
+		if i < 0 {
+			return nil
+		}
+		row = row[i+1:]
+	}
+	if i := bytes.IndexByte(row, 0x1f); i >= 0 {
+		return row[:i]
+	}
+	return row
+}
+
+// compareStarts orders two stored start times.
+func compareStarts(a, b []byte) int {
+	if len(a) == len(dbTimeLayout) && len(b) == len(dbTimeLayout) {
+		return bytes.Compare(a, b)
+	}
+	ta, errA := parseDBTime(a)
+	tb, errB := parseDBTime(b)
+	if errA != nil || errB != nil {
+		return bytes.Compare(a, b)
+	}
+	return ta.Compare(tb)
+}
+
+func (m *sealMerger) add(row []byte) {
+	key := seriesKey(row)
+	u := m.unsealed[string(key)]
+	if u == nil {
+		u = &unsealedRows{}
+		m.unsealed[string(key)] = u
+		m.order = append(m.order, u)
+	}
+	u.rows = append(u.rows, bytes.Clone(row))
+}
+
+// inRange says whether a block's row starts within the read's since and
+// until, compared as the SQL of the row path compares them.
+func (m *sealMerger) inRange(start []byte) bool {
+	return (m.since == nil || compareStarts(start, m.since) >= 0) && (m.until == nil || compareStarts(start, m.until) <= 0)
+}
+
+// block hands over the rows of a block, with its series' unsealed rows
+// that start before each.
+func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
+	if len(body) == 0 {
+		return nil
+	}
+	first := body
+	if i := bytes.IndexByte(body, rowSep); i >= 0 {
+		first = body[:i]
+	}
+	if key := seriesKey(first); !bytes.Equal(key, m.curKey) {
+		if err := m.flush(m.cur, emit); err != nil {
+			return err
+		}
+		m.curKey = key
+		m.cur = m.unsealed[string(key)]
+		if m.cur != nil {
+			m.cur.seen = true
+		}
+	}
+	for len(body) > 0 {
+		row := body
+		if i := bytes.IndexByte(body, rowSep); i >= 0 {
+			row, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		start := rowStart(row)
+		if !m.inRange(start) {
+			continue
+		}
+		if u := m.cur; u != nil {
+			for u.next < len(u.rows) && compareStarts(rowStart(u.rows[u.next]), start) <= 0 {
+				if err := emit(u.rows[u.next]); err != nil {
+					return err
+				}
+				u.next++
+			}
+		}
+		if err := emit(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush hands over what remains of u.
+func (m *sealMerger) flush(u *unsealedRows, emit func([]byte) error) error {
+	if u == nil {
+		return nil
+	}
+	for ; u.next < len(u.rows); u.next++ {
+		if err := emit(u.rows[u.next]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish hands over the rest: the current series' unsealed rows, then the
+// series with no block read.
+func (m *sealMerger) finish(emit func([]byte) error) error {
+	if err := m.flush(m.cur, emit); err != nil {
+		return err
+	}
+	for _, u := range m.order {
+		if !u.seen {
+			if err := m.flush(u, emit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
