@@ -72,17 +72,11 @@ const (
 // errSealLost rolls back a block whose rows changed while it was made.
 var errSealLost = errors.New("store: deployments changed while sealing them")
 
-// SealingStats are the sealing's progress: passes completed since the
-// store opened, and the unsealed deployments the latest pass left (-1
-// before the first).
-type SealingStats struct {
-	Passes   int64
-	Unsealed int64
-}
-
-// SealingStats reports the sealing's progress (see SealLoop).
-func (s *Store) SealingStats() SealingStats {
-	return SealingStats{Passes: s.sealPasses.Load(), Unsealed: s.unsealed.Load() - 1}
+// SealingProgress reports the sealing's progress (see SealLoop): passes
+// completed since the store opened, and the unsealed deployments the
+// latest pass left (-1 before the first).
+func (s *Store) SealingProgress() (passes, unsealed int64) {
+	return s.sealPasses.Load(), s.unsealed.Load() - 1
 }
 
 // TuneSealing is for tests and benchmarks: blocks of k deployments (0:
@@ -217,7 +211,11 @@ ORDER BY first_start DESC LIMIT 1`, component, environment)
 		}); err != nil {
 			return err
 		}
-		eligible := ` AND started_at > ? AND last_time < ? AND ` + sealEnded + ` ORDER BY started_at, version, attempt`
+		// In the index's order: ties on the start come in its order too
+		// (rowid on SQLite, the primary key on InnoDB), the same in both
+		// reads below; sorting them otherwise would sort the series' every
+		// unsealed row for each block.
+		eligible := ` AND started_at > ? AND last_time < ? AND ` + sealEnded + ` ORDER BY started_at`
 		body, keys, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
 			` WHERE sealed = 0 AND component = ? AND environment = ?`+eligible+` LIMIT `+fmt.Sprint(k),
 			k, component, environment, after, dbTime(cutoff))
@@ -234,6 +232,8 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		if err != nil {
 			return translate(err)
 		}
+		// "sealed + 0": the rows are found by their keys, where SQLite
+		// would otherwise read every unsealed row of deployments_sealed.
 		var marked int64
 		for run := range runs(s, keys) {
 			args := make([]any, 0, 1+4*len(run))
@@ -241,7 +241,7 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 			for _, key := range run {
 				args = append(args, component, key.version, environment, key.attempt)
 			}
-			res, err := s.execResult(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
+			res, err := s.execResult(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
 			if err != nil {
 				return err
 			}
@@ -327,7 +327,8 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 	if s.kind == KindMySQL {
 		lock = " FOR UPDATE"
 	}
-	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE (`+cond+`) AND sealed <> 0`+lock, args...)
+	// "sealed + 0": found by the targets' keys, not deployments_sealed.
+	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE (`+cond+`) AND sealed + 0 <> 0`+lock, args...)
 	if err != nil {
 		return err
 	}

@@ -59,8 +59,8 @@ type Store struct {
 	sealK       int
 	maxUnsealed int
 	noBlocks    bool
-	sealPasses atomic.Int64
-	unsealed   atomic.Int64 // unsealed deployments + 1; 0 before a pass
+	sealPasses  atomic.Int64
+	unsealed    atomic.Int64 // unsealed deployments + 1; 0 before a pass
 
 	// path and file are the SQLite database file as opened (nil file on
 	// MySQL): see checkFile.
