@@ -319,16 +319,17 @@ func (s *Store) sealRows(ctx context.Context, tx *sql.Tx, query string, k int, a
 
 // unseal, in a transaction about to delete the deployments of targets
 // matching cond (anyTarget with args), deletes the blocks holding any of
-// them and unseals those blocks' other rows. On MySQL the rows are read
-// locked: a packer sealing them at this moment is waited for, and its
-// block seen.
+// them and unseals those blocks' other rows. On MySQL every row to delete
+// is read locked, sealed or not (under READ COMMITTED, InnoDB keeps the
+// lock only on rows that match the whole condition): a packer sealing one
+// of them at this moment is waited for, and its block seen, and one that
+// comes later finds them gone.
 func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any) error {
 	lock := ""
 	if s.kind == KindMySQL {
 		lock = " FOR UPDATE"
 	}
-	// "sealed + 0": found by the targets' keys, not deployments_sealed.
-	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE (`+cond+`) AND sealed + 0 <> 0`+lock, args...)
+	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE `+cond+lock, args...)
 	if err != nil {
 		return err
 	}
@@ -338,7 +339,7 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		if len(blocks) == 0 || blocks[len(blocks)-1] != id {
+		if id != 0 && (len(blocks) == 0 || blocks[len(blocks)-1] != id) {
 			blocks = append(blocks, id)
 		}
 		return nil
