@@ -168,18 +168,24 @@ func (s *Store) EachDeploymentPassing(ctx context.Context, f model.DeploymentFil
 }
 
 func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
-	if f.Version == "" && f.Owner == "" && f.Status == "" && !s.noBlocks {
-		// Blocks hold whole series: a filter on what varies within one
-		// is read row by row (seal.go).
+	index, order, err := s.seriesOrder(ctx, f.Filter)
+	if err != nil {
+		return err
+	}
+	if index == seriesIndex && f.Version == "" && f.Owner == "" && f.Status == "" && !s.noBlocks {
+		// Sealed blocks hand the deployments over in this index's order,
+		// which decides the last digits of sums: a narrow range, read in
+		// start order, and filters on what varies within a series are
+		// read row by row (seal.go).
 		done, err := s.eachSealed(ctx, f, rules, now, reuse, fn)
 		if done || err != nil {
 			return err
 		}
 	}
 	c := deploymentConds(f)
-	from, order, err := s.seriesOrder(ctx, f.Filter)
-	if err != nil {
-		return err
+	from := "deployments INDEXED BY " + index
+	if s.kind == KindMySQL {
+		from = "deployments FORCE INDEX (" + index + ")"
 	}
 	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
 }
@@ -205,8 +211,8 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 //
 // The index is named: MySQL would sort the whole table (phases and all) in
 // a temporary file, and SQLite without statistics guesses.
-func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order string, err error) {
-	index, order := "deployments_component", " ORDER BY component, environment, started_at"
+func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (index, order string, err error) {
+	index, order = seriesIndex, " ORDER BY component, environment, started_at"
 	switch {
 	case f.Component != "":
 		// deployments_component, a seek to the component.
@@ -221,11 +227,12 @@ func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order st
 			index, order = "deployments_start", " ORDER BY started_at"
 		}
 	}
-	if s.kind == KindMySQL {
-		return "deployments FORCE INDEX (" + index + ")", order, nil
-	}
-	return "deployments INDEXED BY " + index, order, nil
+	return index, order, nil
 }
+
+// seriesIndex is the index that gives every series in start order, one
+// series after the other.
+const seriesIndex = "deployments_component"
 
 // wideRange says whether f's since and until hold over a quarter of the
 // stored deployments' span.

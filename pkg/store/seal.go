@@ -386,7 +386,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	c.equal("component", f.Component)
 	c.equal("environment", f.Environment)
 	c.timeRange("started_at", f.Filter)
-	m := &sealMerger{unsealed: map[string]*unsealedRows{}}
+	m := &sealMerger{}
 	if !f.Since.IsZero() {
 		m.since = []byte(dbTime(f.Since))
 	}
@@ -463,20 +463,24 @@ func (c *conds) and() string {
 
 // unsealedRows are one series' unsealed rows, in start order.
 type unsealedRows struct {
+	key  []byte
 	rows [][]byte
 	next int
-	seen bool
 }
 
-// sealMerger hands over a read's blocks and unsealed rows, each series'
-// merged by start.
+// sealMerger hands over a read's blocks and unsealed rows in the order of
+// deployments_component, the row-by-row read's: series by series in
+// (component, environment) order, each in start order, the unsealed rows
+// of a series merged by start with its blocks' rows. Both come in that
+// order, the series' keys comparing as bytes as they do in SQL (binary
+// collations; a key joins component and environment by U+001F, below any
+// stored character).
 type sealMerger struct {
 	since, until []byte // nil: no bound
-	unsealed     map[string]*unsealedRows
-	order        []*unsealedRows
+	unsealed     []*unsealedRows
+	next         int // the first series of unsealed not handed over
 	cur          *unsealedRows
 	curKey       []byte
-	fields       [deploymentFields][]byte
 }
 
 // seriesKey is a row's component and environment, joined by U+001F.
@@ -526,12 +530,10 @@ func compareStarts(a, b []byte) int {
 
 func (m *sealMerger) add(row []byte) {
 	key := seriesKey(row)
-	u := m.unsealed[string(key)]
-	if u == nil {
-		u = &unsealedRows{}
-		m.unsealed[string(key)] = u
-		m.order = append(m.order, u)
+	if n := len(m.unsealed); n == 0 || !bytes.Equal(m.unsealed[n-1].key, key) {
+		m.unsealed = append(m.unsealed, &unsealedRows{key: key})
 	}
+	u := m.unsealed[len(m.unsealed)-1]
 	u.rows = append(u.rows, bytes.Clone(row))
 }
 
@@ -551,14 +553,20 @@ func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
 	if i := bytes.IndexByte(body, rowSep); i >= 0 {
 		first = body[:i]
 	}
-	if key := seriesKey(first); !bytes.Equal(key, m.curKey) {
+	if key := seriesKey(first); m.curKey == nil || !bytes.Equal(key, m.curKey) {
 		if err := m.flush(m.cur, emit); err != nil {
 			return err
 		}
-		m.curKey = key
-		m.cur = m.unsealed[string(key)]
-		if m.cur != nil {
-			m.cur.seen = true
+		m.curKey, m.cur = key, nil
+		// The series before this one that have unsealed rows only.
+		for ; m.next < len(m.unsealed) && bytes.Compare(m.unsealed[m.next].key, key) < 0; m.next++ {
+			if err := m.flush(m.unsealed[m.next], emit); err != nil {
+				return err
+			}
+		}
+		if m.next < len(m.unsealed) && bytes.Equal(m.unsealed[m.next].key, key) {
+			m.cur = m.unsealed[m.next]
+			m.next++
 		}
 	}
 	for len(body) > 0 {
@@ -601,16 +609,14 @@ func (m *sealMerger) flush(u *unsealedRows, emit func([]byte) error) error {
 }
 
 // finish hands over the rest: the current series' unsealed rows, then the
-// series with no block read.
+// series after the last block's.
 func (m *sealMerger) finish(emit func([]byte) error) error {
 	if err := m.flush(m.cur, emit); err != nil {
 		return err
 	}
-	for _, u := range m.order {
-		if !u.seen {
-			if err := m.flush(u, emit); err != nil {
-				return err
-			}
+	for ; m.next < len(m.unsealed); m.next++ {
+		if err := m.flush(m.unsealed[m.next], emit); err != nil {
+			return err
 		}
 	}
 	return nil
