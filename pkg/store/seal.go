@@ -215,11 +215,11 @@ ORDER BY first_start DESC LIMIT 1`, component, environment)
 		// (rowid on SQLite, the primary key on InnoDB), the same in both
 		// reads below; sorting them otherwise would sort the series' every
 		// unsealed row for each block.
-		eligible := ` AND started_at > ? AND last_time < ? AND ` + sealEnded + ` ORDER BY started_at`
-		body, keys, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
-			` WHERE sealed = 0 AND component = ? AND environment = ?`+eligible+` LIMIT `+fmt.Sprint(k),
-			k, component, environment, after, dbTime(cutoff))
-		if err != nil || len(keys) < k && len(body) < sealBytes {
+		ended := ` AND last_time < ? AND ` + sealEnded
+		body, keys, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
+			` THEN 1 ELSE 0 END FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
+ORDER BY started_at`, dbTime(cutoff), component, environment, after)
+		if err != nil || keys == nil {
 			return err
 		}
 		first, last := keys[0].started, keys[len(keys)-1].started
@@ -254,7 +254,8 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		// The rows are now this transaction's to change: read back, they
 		// must still be the block, and still be ended.
 		again, _, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
-			` WHERE sealed = ? AND component = ? AND environment = ?`+eligible, k, id, component, environment, after, dbTime(cutoff))
+			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ?`+ended+` ORDER BY started_at`,
+			id, component, environment, after, dbTime(cutoff))
 		if err != nil {
 			return err
 		}
@@ -278,9 +279,89 @@ type sealKey struct {
 	started string
 }
 
-// sealRows reads deployment rows into a block's body, up to k rows or
-// sealBytes.
-func (s *Store) sealRows(ctx context.Context, tx *sql.Tx, query string, k int, args ...any) ([]byte, []sealKey, error) {
+// sealCandidates reads the unsealed rows of a series in start order, each
+// with whether it may be sealed, and returns the next block: whole groups
+// of deployments that start at the same time, each group's every row
+// sealable, up to k rows or sealBytes (a group is not split, so a block
+// may end a group past k). A read then never merges a sealed deployment
+// with an unsealed one of the same start, whose order the row-by-row read
+// sets by rowid (SQLite) or key (InnoDB), except for rows written later
+// (see sealMerger.before). Without a full block, it returns nil keys.
+func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, k int, query string, args ...any) ([]byte, []sealKey, error) {
+	rows, err := s.query(ctx, tx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var body []byte
+	var keys []sealKey
+	// The group being read: its rows, from groupBody in body and
+	// groupKeys in keys, and whether all of them may be sealed.
+	groupBody, groupKeys, groupOK := 0, 0, true
+	full := false
+	var fields [deploymentFields][]byte
+	for rows.Next() {
+		var row sql.RawBytes
+		var ok bool
+		if err := rows.Scan(&row, &ok); err != nil {
+			return nil, nil, translate(err)
+		}
+		key, err := sealKeyOf(fields[:], row)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(keys) > groupKeys && key.started != keys[groupKeys].started {
+			// The group before ended.
+			if !groupOK {
+				body, keys = body[:groupBody], keys[:groupKeys]
+			}
+			if len(keys) >= k || len(body) >= sealBytes {
+				full = true
+				break
+			}
+			groupBody, groupKeys, groupOK = len(body), len(keys), true
+		}
+		groupOK = groupOK && ok
+		if len(body) > 0 {
+			body = append(body, rowSep)
+		}
+		body = append(body, row...)
+		keys = append(keys, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, translate(err)
+	}
+	if !full {
+		// The rows ended: the last group is whole, but the block is
+		// sealed only once full.
+		if !groupOK {
+			body, keys = body[:groupBody], keys[:groupKeys]
+		}
+		if len(keys) < k && len(body) < sealBytes {
+			return nil, nil, nil
+		}
+	}
+	return body, keys, nil
+}
+
+// sealKeyOf is the key and start of a deployment row.
+func sealKeyOf(fields [][]byte, row []byte) (sealKey, error) {
+	if !splitFields(fields, row) {
+		return sealKey{}, fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
+	}
+	attempt, ok := atoi(fields[3])
+	if !ok {
+		return sealKey{}, fmt.Errorf("stored deployment %q: attempt is not a number", row)
+	}
+	started, err := parseDBTime(fields[5])
+	if err != nil {
+		return sealKey{}, err
+	}
+	return sealKey{version: string(fields[1]), attempt: attempt, started: dbTime(started)}, nil
+}
+
+// sealRows reads deployment rows into a block's body.
+func (s *Store) sealRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]byte, []sealKey, error) {
 	rows, err := s.query(ctx, tx, query, args...)
 	if err != nil {
 		return nil, nil, err
@@ -289,25 +370,15 @@ func (s *Store) sealRows(ctx context.Context, tx *sql.Tx, query string, k int, a
 	var keys []sealKey
 	var fields [deploymentFields][]byte
 	err = scanAll(rows, func() error {
-		if len(keys) == k || len(body) >= sealBytes {
-			return nil
-		}
 		var row sql.RawBytes
 		if err := rows.Scan(&row); err != nil {
 			return err
 		}
-		if !splitFields(fields[:], row) {
-			return fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
-		}
-		attempt, ok := atoi(fields[3])
-		if !ok {
-			return fmt.Errorf("stored deployment %q: attempt is not a number", row)
-		}
-		started, err := parseDBTime(fields[5])
+		key, err := sealKeyOf(fields[:], row)
 		if err != nil {
 			return err
 		}
-		keys = append(keys, sealKey{version: string(fields[1]), attempt: attempt, started: dbTime(started)})
+		keys = append(keys, key)
 		if len(body) > 0 {
 			body = append(body, rowSep)
 		}
@@ -386,7 +457,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	c.equal("component", f.Component)
 	c.equal("environment", f.Environment)
 	c.timeRange("started_at", f.Filter)
-	m := &sealMerger{}
+	m := &sealMerger{byKey: s.kind == KindMySQL}
 	if !f.Since.IsZero() {
 		m.since = []byte(dbTime(f.Since))
 	}
@@ -477,6 +548,7 @@ type unsealedRows struct {
 // stored character).
 type sealMerger struct {
 	since, until []byte // nil: no bound
+	byKey        bool   // ties on the start go by key (InnoDB), else by rowid
 	unsealed     []*unsealedRows
 	next         int // the first series of unsealed not handed over
 	cur          *unsealedRows
@@ -581,7 +653,7 @@ func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
 			continue
 		}
 		if u := m.cur; u != nil {
-			for u.next < len(u.rows) && compareStarts(rowStart(u.rows[u.next]), start) <= 0 {
+			for u.next < len(u.rows) && m.before(u.rows[u.next], row, start) {
 				if err := emit(u.rows[u.next]); err != nil {
 					return err
 				}
@@ -593,6 +665,29 @@ func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
 		}
 	}
 	return nil
+}
+
+// before says whether the unsealed row u comes before the block's row b,
+// which starts at start, in the row-by-row read (deployments_component).
+// On a tie, that index orders rows by InnoDB's primary key (version, then
+// attempt; component and environment are the series'), or SQLite's rowid:
+// an unsealed row that ties with a sealed one was written after the block
+// was sealed (sealCandidates seals whole groups of one start, with none
+// of them left out), so its rowid is the larger.
+func (m *sealMerger) before(u, b, start []byte) bool {
+	if c := compareStarts(rowStart(u), start); c != 0 || !m.byKey {
+		return c < 0
+	}
+	var uf, bf [deploymentFields][]byte
+	if !splitFields(uf[:], u) || !splitFields(bf[:], b) {
+		return false
+	}
+	if c := bytes.Compare(uf[1], bf[1]); c != 0 {
+		return c < 0
+	}
+	ua, _ := atoi(uf[3])
+	ba, _ := atoi(bf[3])
+	return ua < ba
 }
 
 // flush hands over what remains of u.
