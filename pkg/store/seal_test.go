@@ -94,6 +94,7 @@ func TestSealedBlocksReadAsTheRows(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 3))
 		statuses := []string{"build", "tests", "rollout", "finished", "failed", "finished", "Done"}
 		var clock time.Duration // steps in order, a minute or so apart
+		times := []time.Time{t0}
 		input := func() model.StepInput {
 			in := model.StepInput{
 				Component:   []string{"api", "web", "db"}[rng.IntN(3)],
@@ -109,9 +110,15 @@ func TestSealedBlocksReadAsTheRows(t *testing.T) {
 			}
 			in.Time = t0.Add(clock)
 			if rng.IntN(8) == 0 {
-				// Late: lands anywhere before, inside sealed deployments.
+				// Late: lands anywhere before, inside sealed deployments,
+				// or at the time of a step before: the deployment it
+				// starts ties with sealed ones.
 				in.Time = t0.Add(time.Duration(rng.Int64N(int64(clock))))
+				if rng.IntN(2) == 0 {
+					in.Time = times[rng.IntN(len(times))]
+				}
 			}
+			times = append(times, in.Time)
 			if rng.IntN(3) == 0 {
 				in.Revision = fmt.Sprintf("r%d", rng.IntN(100))
 			}
@@ -174,7 +181,7 @@ func TestSealedBlocksReadAsTheRows(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sawBlocks, sawUnsealed := false, false
+		sawBlocks, sawUnsealed, sawTies := false, false, false
 		for round := range 6 {
 			// Steps arrive while both stores seal.
 			var wg sync.WaitGroup
@@ -196,17 +203,52 @@ func TestSealedBlocksReadAsTheRows(t *testing.T) {
 				seal(sealers[0]) // caught up, then late steps unseal
 				for range 10 {
 					in := input()
-					in.Time = t0.Add(time.Duration(rng.Int64N(int64(clock))))
+					in.Time = times[rng.IntN(len(times))]
 					if _, _, err := sealers[1].CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
+			// New targets start deployments at the very start of sealed
+			// ones of their series.
+			var tied []model.StepInput
+			q, err := rows.DB().Query(`SELECT component, environment, started_at FROM deployments WHERE sealed <> 0 ORDER BY version, attempt LIMIT 5`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for q.Next() {
+				var in model.StepInput
+				var started []byte
+				if err := q.Scan(&in.Component, &in.Environment, &started); err != nil {
+					t.Fatal(err)
+				}
+				if in.Time, err = store.ParseDBTime(started); err != nil {
+					t.Fatal(err)
+				}
+				in.Version, in.Owner, in.Status = fmt.Sprintf("0-tie-%d-%d", round, len(tied)), "ana", "finished" // before 1.x: on InnoDB, first of a tie
+				tied = append(tied, in)
+			}
+			if err := q.Err(); err != nil {
+				t.Fatal(err)
+			}
+			q.Close()
+			if _, _, err := sealers[0].CreateSteps(ctx, tied, model.RecordMeta{ReceivedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
 			blocks, sealed, unsealed := sealCounts(t, rows)
-			t.Logf("round %d: %d blocks, %d deployments sealed, %d not", round, blocks, sealed, unsealed)
+			var ties int
+			if err := rows.DB().QueryRow(`SELECT COUNT(*) FROM deployments a JOIN deployments b ON a.component = b.component
+AND a.environment = b.environment AND a.started_at = b.started_at AND a.sealed = 0 AND b.sealed <> 0`).Scan(&ties); err != nil {
+				t.Fatal(err)
+			}
+			sawTies = sawTies || ties > 0
+			t.Logf("round %d: %d blocks, %d deployments sealed, %d not, %d unsealed tie with sealed ones", round, blocks, sealed, unsealed, ties)
 			sawBlocks = sawBlocks || blocks > 3
 			sawUnsealed = sawUnsealed || unsealed > 3
 			compare(round)
+		}
+		if !sawTies {
+			t.Error("no unsealed deployment ever tied with a sealed one: the order of ties is not tested")
 		}
 		if !sawBlocks || !sawUnsealed {
 			t.Error("the reads never merged blocks with unsealed rows: the test proves nothing")
