@@ -863,7 +863,7 @@ func (g *galera) testSealing(t *testing.T) {
 				return min(len(got), len(want))
 			}())
 	}
-	t.Logf("%d blocks sealed through node 1 while 150 late steps renumbered through node 2; %d deployments read alike", sealed, len(want))
+	t.Logf("%d blocks sealed through node 1 while 150 late steps renumbered through node 2; %d deployments read row by row", sealed, len(want))
 }
 
 // galeraScript finds .ci/galera from the package directory up.
