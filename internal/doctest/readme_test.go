@@ -154,6 +154,7 @@ var readmeExamples = []example{
 	{readmeHistory, "stepsctl stats --component api --by sprint --sprint-start 2026-06-01 --since 2026-06-01"},
 	{readmeHistory, "stepsctl changes --component api"},
 	{readmeHistory, "stepsctl deployments --component api --order desc --limit 5 --steps"},
+	{readmeHistory, "stepsctl deployments --component api --since 2026-11-17 --steps"},
 	{readmeHistory, "stepsctl changes --component api --env production"},
 	{readmeHistory, "stepsctl changes --component api --env production --since 2026-10-01"},
 	{doraHistory, "stepsctl dora --component api --env production --since 2026-10-05 --until 2026-11-29"},
