@@ -58,7 +58,7 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 				d.StartedAt.In(o.Location).Format(model.TerminalTime),
 				d.Component,
 				d.Version,
-				shortRevision(d.Revision),
+				model.ShortRevision(d.Revision),
 				d.Environment,
 				strconv.Itoa(d.Attempt),
 				d.Owner,

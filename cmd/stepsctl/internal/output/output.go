@@ -314,20 +314,6 @@ func dropEmptyColumns(header []string, rows [][]string, optional []int) ([]strin
 	return keep(header), kept
 }
 
-// shortRevision is a revision as a table shows it: a commit id cut to its
-// first 12 hex digits, as git abbreviates in large repositories, and any
-// other revision (a tag, a build number) whole up to 20 characters.
-func shortRevision(rev string) string {
-	const hexLen, maxLen = 12, 20
-	if len(rev) > hexLen && strings.Trim(strings.ToLower(rev), "0123456789abcdef") == "" {
-		return rev[:hexLen]
-	}
-	if r := []rune(rev); len(r) > maxLen {
-		return string(r[:maxLen-1]) + "…"
-	}
-	return rev
-}
-
 // StepWriter prints steps one at a time, as they arrive, in one format.
 // Close finishes the output (the closing bracket of a JSON array, the last
 // rows of a table).
@@ -382,7 +368,7 @@ func stepTableRow(o Options, s model.Step) []string {
 		Age(o.Now, s.Time),
 		s.Component,
 		s.Version,
-		shortRevision(s.Revision),
+		model.ShortRevision(s.Revision),
 		s.Environment,
 		s.Status,
 		s.Owner,
