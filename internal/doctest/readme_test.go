@@ -147,6 +147,7 @@ type example struct {
 // readmeExamples are the docs' examples over readmeHistory and
 // doraHistory, in the order the README shows them.
 var readmeExamples = []example{
+	{readmeHistory, "curl -X POST 'localhost:8080/v1/steps?component=api&version=1.2.0&owner=ana'"},
 	{readmeHistory, "curl 'localhost:8080/v1/deployments?component=api&order=desc&limit=4&format=csv'"},
 	{readmeHistory, "curl 'localhost:8080/v1/stats?component=api&bucket=sprint&sprint_start=2026-06-01'"},
 	{readmeHistory, "curl 'localhost:8080/v1/changes?component=api'"},
