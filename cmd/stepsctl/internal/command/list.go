@@ -56,10 +56,12 @@ func NewCmdList(f *Factory, runF func(context.Context, *ListOptions) error) *cob
 	cmd := &cobra.Command{
 		Use:     "list [--since T] [--until T] [--component C] [--env E] [--status S] [--limit N] [-o FORMAT] [flags]",
 		Aliases: []string{"ls"},
-		Short:   "List recorded steps",
-		Long:    listLong,
-		Example: listExample,
-		Args:    usageArgs(cobra.NoArgs),
+		// "export" is close to "import" by spelling; the export is list -o csv.
+		SuggestFor: []string{"export"},
+		Short:      "List recorded steps",
+		Long:       listLong,
+		Example:    listExample,
+		Args:       usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkLimit(cmd, opts.Filter.Limit, "step"); err != nil {
 				return err
