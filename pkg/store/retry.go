@@ -37,14 +37,8 @@ func retryable(err error) bool {
 	}
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
-		switch my.Number {
-		case 1205, // ER_LOCK_WAIT_TIMEOUT
-			1213, // ER_LOCK_DEADLOCK; also Galera's certification failure
-			1020, // ER_CHECKREAD: record changed since last read
-			1180: // ER_ERROR_DURING_COMMIT
-			return true
-		}
-		return false
+		_, retry := mysqlCode(my.Number)
+		return retry
 	}
 	var lite *sqlite.Error
 	if errors.As(err, &lite) {
@@ -92,7 +86,12 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	if err := fn(tx); err != nil {
+	return endTx(tx, fn(tx))
+}
+
+// endTx commits tx, or rolls it back when its work failed with err.
+func endTx(tx *sql.Tx, err error) error {
+	if err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err
 	}
@@ -135,25 +134,24 @@ func (s *Store) guardedTxOnce(ctx context.Context, fn func(*sql.Tx) error) error
 	if err != nil {
 		return translate(err)
 	}
-	err = func() error {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
-			return translate(err)
-		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+txSavepoint)
-		var my *mysql.MySQLError
-		if errors.As(err, &my) && my.Number == 1305 { // ER_SP_DOES_NOT_EXIST: it went with the transaction
-			return fmt.Errorf("%w: the server ended the transaction before its commit (a conflicting write on another node)", errConflict)
-		}
+	return endTx(tx, runSavepointed(ctx, tx, fn))
+}
+
+// runSavepointed runs fn in tx inside the savepoint txSavepoint, whose
+// release fails with errConflict when the server ended tx meanwhile.
+func runSavepointed(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
 		return translate(err)
-	}()
-	if err != nil {
-		tx.Rollback() //nolint:errcheck // the first error is the one to report
+	}
+	if err := fn(tx); err != nil {
 		return err
 	}
-	return translate(tx.Commit())
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+txSavepoint)
+	var my *mysql.MySQLError
+	if errors.As(err, &my) && my.Number == 1305 { // ER_SP_DOES_NOT_EXIST: it went with the transaction
+		return fmt.Errorf("%w: the server ended the transaction before its commit (a conflicting write on another node)", errConflict)
+	}
+	return translate(err)
 }
 
 // detectGalera sets guardTx on a Galera node (see guardedTxOnce).
