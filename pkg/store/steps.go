@@ -62,11 +62,13 @@ func digits(b []byte) int64 {
 	return n
 }
 
-const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-// insertRowParams is the number of parameters of one row of insertStep.
-const insertRowParams = 11
+// insertStepsInto is the INSERT of steps before its rows (multiRowInsert),
+// each of insertRowParams parameters (insertArgs).
+const (
+	insertStepsInto = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
+VALUES `
+	insertRowParams = 11
+)
 
 const stepColumns = `id, component, version, owner, status, environment, time, received_at, revision, committed_at`
 
@@ -308,19 +310,20 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 // value is a parameter.
 func listQuery(f model.Filter) (string, []any) {
 	var c conds
-	for _, e := range []struct{ col, v string }{
-		{"component", f.Component}, {"version", f.Version}, {"owner", f.Owner}, {"status", f.Status}, {"environment", f.Environment},
-	} {
-		c.equal(e.col, e.v)
-	}
+	c.equal("component", f.Component)
+	c.equal("version", f.Version)
+	c.equal("owner", f.Owner)
+	c.equal("status", f.Status)
+	c.equal("environment", f.Environment)
 	c.timeRange("time", f)
 	cmp, dir := direction(f)
 	if f.After != nil {
 		t := dbTime(f.After.Time)
 		// The first condition alone is a range the index seeks to (an
-		// export reads page after page); the second, spelt with OR, is exact.
+		// export reads page after page); the second is exact.
 		c.add("time "+cmp+"= ?", t)
-		c.add("(time "+cmp+" ? OR (time = ? AND id "+cmp+" ?))", t, t, f.After.ID)
+		cond, args := afterCond(cmp, []string{"time", "id"}, []any{t, f.After.ID})
+		c.add(cond, args...)
 	}
 	query := "SELECT " + stepColumns + " FROM steps" + c.sql() + " ORDER BY time " + dir + ", id " + dir
 	if f.Limit > 0 {
