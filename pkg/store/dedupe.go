@@ -186,11 +186,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 	}
 	targets := slices.SortedFunc(maps.Keys(times), compareTargets) // the order number locks them in
 	if s.kind == KindMySQL {
-		work := make([]*targetWork, len(targets))
-		for i, t := range targets {
-			work[i] = &targetWork{target: t}
-		}
-		if err := s.lockTargets(ctx, tx, work); err != nil {
+		if err := s.lockTargets(ctx, tx, workFor(targets)); err != nil {
 			return nil, err
 		}
 	}

@@ -97,11 +97,7 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 			return nil
 		}
 		err = s.writeTx(ctx, func(tx *sql.Tx) error {
-			work := make([]*targetWork, len(targets))
-			for i, t := range targets {
-				work[i] = &targetWork{target: t}
-			}
-			return s.number(ctx, tx, work, true)
+			return s.number(ctx, tx, workFor(targets), true)
 		})
 		if err != nil {
 			return err
@@ -113,6 +109,16 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 			log.Info("numbering deployments", "targets_done", done, "up_to_component", after.component, "steps", total)
 		}
 	}
+}
+
+// workFor is targets as work without new steps: to lock them, or to
+// number them again from their stored steps.
+func workFor(targets []target) []*targetWork {
+	work := make([]*targetWork, len(targets))
+	for i, t := range targets {
+		work[i] = &targetWork{target: t}
+	}
+	return work
 }
 
 // nextTargets returns up to n targets that have steps, in order, after

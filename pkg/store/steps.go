@@ -160,14 +160,10 @@ func parseNullTime(b []byte) (*time.Time, error) {
 }
 
 func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step, bool, error) {
-	stmt, err := s.prepared(ctx, `SELECT `+stepColumns+`, fingerprint FROM steps WHERE idempotency_key = ?`)
+	var stored sql.NullString
+	step, err := s.queryStep(ctx, `SELECT `+stepColumns+`, fingerprint FROM steps WHERE idempotency_key = ?`, key, &stored)
 	if err != nil {
 		return model.Step{}, false, err
-	}
-	var stored sql.NullString
-	step, err := queryStep(ctx, stmt, key, &stored)
-	if err != nil {
-		return model.Step{}, false, translate(err)
 	}
 	if stored.String != fingerprint {
 		return model.Step{}, false, errKeyReused("step")
@@ -177,18 +173,11 @@ func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step
 
 // FindStep returns the step with the given id, or ENOTFOUND.
 func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
-	stmt, err := s.prepared(ctx, `SELECT `+stepColumns+` FROM steps WHERE id = ?`)
-	if err != nil {
-		return model.Step{}, err
-	}
-	step, err := queryStep(ctx, stmt, id)
+	step, err := s.queryStep(ctx, `SELECT `+stepColumns+` FROM steps WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Step{}, model.Errorf(model.ENOTFOUND, "step %d not found", id)
 	}
-	if err != nil {
-		return model.Step{}, translate(err)
-	}
-	return step, nil
+	return step, err
 }
 
 // stepScanner reads rows of stepColumns, then any extra columns. Texts
@@ -234,18 +223,23 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 	return st, nil
 }
 
-// queryStep runs stmt for the one step it selects (then extra columns), or
-// sql.ErrNoRows.
-func queryStep(ctx context.Context, stmt *sql.Stmt, arg any, extra ...any) (model.Step, error) {
-	rows, err := stmt.QueryContext(ctx, arg)
+// queryStep runs query, prepared, for the one step it selects (then extra
+// columns), or sql.ErrNoRows.
+func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...any) (model.Step, error) {
+	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return model.Step{}, err
 	}
+	rows, err := stmt.QueryContext(ctx, arg)
+	if err != nil {
+		return model.Step{}, translate(err)
+	}
 	defer rows.Close()
 	if !rows.Next() {
-		return model.Step{}, cmp.Or(rows.Err(), sql.ErrNoRows)
+		return model.Step{}, cmp.Or(translate(rows.Err()), sql.ErrNoRows)
 	}
-	return newStepScanner(extra...).scan(rows)
+	step, err := newStepScanner(extra...).scan(rows)
+	return step, translate(err)
 }
 
 // interner makes strings of raw bytes, the same string each time the same
