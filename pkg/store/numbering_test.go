@@ -26,13 +26,7 @@ import (
 // numbering stored by the writes must equal.
 func oracle(t *testing.T, s *store.Store, rules model.DeploymentRules, now time.Time, f model.Filter) []*model.Deployment {
 	t.Helper()
-	var steps []model.Step
-	if _, err := s.ListSteps(context.Background(), model.Filter{}, func(st model.Step) error {
-		steps = append(steps, st)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	steps, _ := mustList(t, s, model.Filter{})
 	slices.SortStableFunc(steps, func(a, b model.Step) int {
 		return cmp.Or(strings.Compare(a.Component, b.Component), strings.Compare(a.Version, b.Version),
 			strings.Compare(a.Environment, b.Environment), a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
@@ -407,13 +401,7 @@ func TestReplayedKeyIsTheStoredRow(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			var stored []model.Step
-			if _, err := stores[0].ListSteps(ctx, model.Filter{}, func(st model.Step) error {
-				stored = append(stored, st)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			stored, _ := mustList(t, stores[0], model.Filter{})
 			if len(stored) != round+1 {
 				t.Fatalf("round %d: %d rows stored, want %d", round, len(stored), round+1)
 			}
