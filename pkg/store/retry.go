@@ -86,12 +86,7 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	return endTx(tx, fn(tx))
-}
-
-// endTx commits tx, or rolls it back when its work failed with err.
-func endTx(tx *sql.Tx, err error) error {
-	if err != nil {
+	if err := fn(tx); err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err
 	}
@@ -134,24 +129,25 @@ func (s *Store) guardedTxOnce(ctx context.Context, fn func(*sql.Tx) error) error
 	if err != nil {
 		return translate(err)
 	}
-	return endTx(tx, runSavepointed(ctx, tx, fn))
-}
-
-// runSavepointed runs fn in tx inside the savepoint txSavepoint, whose
-// release fails with errConflict when the server ended tx meanwhile.
-func runSavepointed(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
+	err = func() error {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
+			return translate(err)
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+txSavepoint)
+		var my *mysql.MySQLError
+		if errors.As(err, &my) && my.Number == 1305 { // ER_SP_DOES_NOT_EXIST: it went with the transaction
+			return fmt.Errorf("%w: the server ended the transaction before its commit (a conflicting write on another node)", errConflict)
+		}
 		return translate(err)
-	}
-	if err := fn(tx); err != nil {
+	}()
+	if err != nil {
+		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+txSavepoint)
-	var my *mysql.MySQLError
-	if errors.As(err, &my) && my.Number == 1305 { // ER_SP_DOES_NOT_EXIST: it went with the transaction
-		return fmt.Errorf("%w: the server ended the transaction before its commit (a conflicting write on another node)", errConflict)
-	}
-	return translate(err)
+	return translate(tx.Commit())
 }
 
 // detectGalera sets guardTx on a Galera node (see guardedTxOnce).
