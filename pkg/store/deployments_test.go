@@ -132,29 +132,16 @@ func TestDeployments(t *testing.T) {
 
 		t.Run("PagesInBothOrders", func(t *testing.T) {
 			for _, order := range []string{model.OrderAsc, model.OrderDesc} {
-				var got []string
 				f := model.DeploymentFilter{Filter: model.Filter{Limit: 2, Order: order}}
-				for pages := 0; pages < 10; pages++ {
-					next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
-						got = append(got, fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt))
-						return nil
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if next == nil {
-						break
-					}
-					f.After = next
-				}
+				got := listPages(t, s, f, rules, now, func(d *model.Deployment) string {
+					return fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt)
+				})
 				var expect []string
 				for _, w := range want {
 					expect = append(expect, fmt.Sprintf("%s/%s/%s#%d", w.component, w.version, w.env, w.attempt))
 				}
 				if order == model.OrderDesc {
-					for i, j := 0, len(expect)-1; i < j; i, j = i+1, j-1 {
-						expect[i], expect[j] = expect[j], expect[i]
-					}
+					slices.Reverse(expect)
 				}
 				if fmt.Sprint(got) != fmt.Sprint(expect) {
 					t.Errorf("%s pages: %v\nwant %v", order, got, expect)

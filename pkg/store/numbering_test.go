@@ -125,27 +125,34 @@ func checkAgainstOracle(t *testing.T, s *store.Store, rules model.DeploymentRule
 		for _, limit := range []int{0, 1, 7} {
 			f := model.DeploymentFilter{Filter: flt}
 			f.Limit = limit
-			var got []string
-			for pages := 0; ; pages++ {
-				if pages > 1000 {
-					t.Fatal("pages do not end")
-				}
-				next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
-					got = append(got, describe(d))
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if next == nil {
-					break
-				}
-				f.After = next
-			}
-			if !slices.Equal(got, want) {
+			if got := listPages(t, s, f, rules, now, describe); !slices.Equal(got, want) {
 				t.Errorf("ListDeployments, limit %d, filter %+v:\n%s", limit, flt, diff(got, want))
 			}
 		}
+	}
+}
+
+// listPages lists the deployments of f page after page, each as show
+// tells.
+func listPages(t *testing.T, s *store.Store, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time,
+	show func(*model.Deployment) string) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("pages do not end")
+		}
+		next, err := s.ListDeployments(context.Background(), f, rules, now, func(d *model.Deployment) error {
+			got = append(got, show(d))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next == nil {
+			return got
+		}
+		f.After = next
 	}
 }
 
