@@ -204,14 +204,9 @@ func TestSurroundingSpacesAreOneDeployment(t *testing.T) {
 				t.Errorf("stored %q %q %q, want the values trimmed", st.Component, st.Version, st.Environment)
 			}
 		}
-		var got []string
-		if _, err := s.ListDeployments(context.Background(), model.DeploymentFilter{}, model.DefaultDeploymentRules(), t0.Add(time.Hour),
-			func(d *model.Deployment) error {
-				got = append(got, fmt.Sprintf("%s#%d:%d steps", d.Component, d.Attempt, len(d.Steps)))
-				return nil
-			}); err != nil {
-			t.Fatal(err)
-		}
+		got := listPages(t, s, model.DeploymentFilter{}, model.DefaultDeploymentRules(), t0.Add(time.Hour), func(d *model.Deployment) string {
+			return fmt.Sprintf("%s#%d:%d steps", d.Component, d.Attempt, len(d.Steps))
+		})
 		if fmt.Sprint(got) != "[pad#1:3 steps]" {
 			t.Errorf("deployments %v, want one of three steps", got)
 		}
