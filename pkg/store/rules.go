@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -130,7 +129,7 @@ func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target
 		c.add(cond, args...)
 	}
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, version, environment FROM steps`+c.sql()+
-		` ORDER BY component, version, environment LIMIT `+strconv.Itoa(n), c.args...)
+		` ORDER BY component, version, environment LIMIT ?`, append(c.args, n)...)
 	if err != nil {
 		return nil, translate(err)
 	}
