@@ -557,30 +557,34 @@ func TestTransactionEndedByTheServerIsRetried(t *testing.T) {
 	}
 }
 
-// BenchmarkImportHistory measures storing and numbering a history through
-// batches of store.MaxBatch steps in time order, as stepsctl import and
-// stepsbench's seeding send them: five steps a deploy, five components.
-// STEPS_BENCH_ROWS sets the size (default 100,000):
+// importHistory stores a history of rows steps through batches of
+// store.MaxBatch steps in time order, as stepsctl import and stepsbench's
+// seeding send them: five steps a deploy, five components.
+func importHistory(b *testing.B, s *store.Store, rows int) {
+	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
+	batch := make([]model.StepInput, 0, store.MaxBatch)
+	for i := range rows {
+		batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
+			Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
+		if len(batch) == cap(batch) || i == rows-1 {
+			if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+// BenchmarkImportHistory measures storing and numbering a history
+// (importHistory). STEPS_BENCH_ROWS sets the size (default 100,000):
 //
 //	go test ./pkg/store -run '^$' -bench ImportHistory -benchtime 1x
 func BenchmarkImportHistory(b *testing.B) {
 	rows := testdb.BenchRows(b, 100_000)
-	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
 	for name, fresh := range testdb.Benched() {
 		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
 			for b.Loop() {
-				s := testdb.Open(b, fresh(b))
-				batch := make([]model.StepInput, 0, store.MaxBatch)
-				for i := range rows {
-					batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
-						Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
-					if len(batch) == cap(batch) || i == rows-1 {
-						if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
-							b.Fatal(err)
-						}
-						batch = batch[:0]
-					}
-				}
+				importHistory(b, testdb.Open(b, fresh(b)), rows)
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
@@ -624,21 +628,10 @@ func TestReplicasStartTogether(t *testing.T) {
 //	go test ./pkg/store -run '^$' -bench RenumberHistory -benchtime 1x
 func BenchmarkRenumberHistory(b *testing.B) {
 	rows := testdb.BenchRows(b, 100_000)
-	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
 	for name, fresh := range testdb.Benched() {
 		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
 			s := testdb.Open(b, fresh(b))
-			batch := make([]model.StepInput, 0, store.MaxBatch)
-			for i := range rows {
-				batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
-					Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
-				if len(batch) == cap(batch) || i == rows-1 {
-					if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
-						b.Fatal(err)
-					}
-					batch = batch[:0]
-				}
-			}
+			importHistory(b, s, rows)
 			rules := []model.DeploymentRules{model.DefaultDeploymentRules(), model.DefaultDeploymentRules()}
 			rules[1].SuccessStatuses = append([]string{"rollout"}, rules[1].SuccessStatuses...)
 			b.ResetTimer()
