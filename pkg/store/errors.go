@@ -65,10 +65,12 @@ func translate(err error) error {
 		switch lite.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %v", errDuplicate, err)
+		}
+		// Primary codes, whatever the extended one: SQLITE_BUSY_SNAPSHOT
+		// is as busy as SQLITE_BUSY, and retryable retries both.
+		switch lite.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return unavailable("database busy", err)
-		}
-		switch lite.Code() & 0xff { // primary codes, whatever the extended one
 		case sqlite3.SQLITE_READONLY:
 			return unavailable("database file is read-only", err)
 		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
