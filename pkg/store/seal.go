@@ -648,11 +648,23 @@ func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
 		} else {
 			body = nil
 		}
+		// A row's start is needed only to cut at since or until, or to
+		// merge the series' unsealed rows: most reads need neither.
+		u := m.cur
+		if u != nil && u.next == len(u.rows) {
+			u = nil
+		}
+		if m.since == nil && m.until == nil && u == nil {
+			if err := emit(row); err != nil {
+				return err
+			}
+			continue
+		}
 		start := rowStart(row)
 		if !m.inRange(start) {
 			continue
 		}
-		if u := m.cur; u != nil {
+		if u != nil {
 			for u.next < len(u.rows) && m.before(u.rows[u.next], row, start) {
 				if err := emit(u.rows[u.next]); err != nil {
 					return err
