@@ -27,9 +27,11 @@ import (
 //
 //   - Sealing (Seal, SealLoop): a deployment may be sealed once it ended
 //     (a later attempt of its target exists, or the target's latest
-//     ended) and its last step is older than sealHorizon; a series' new
-//     block holds only deployments that start after its last block's
-//     last, so a series' blocks never overlap in time. Only renumbering
+//     ended) and its last step is older than sealHorizon. A block takes
+//     whole groups of deployments of one start, from a gap between the
+//     series' blocks (after the last, mostly; between two, where a
+//     renumbering unsealed one), so a series' blocks never overlap in
+//     time. Only renumbering
 //     (number.go, which deletes the rows it rewrites) changes an ended
 //     deployment: an extension (the upsert in writeDeployments) only ever
 //     touches a target's latest unended deployment.
@@ -140,18 +142,25 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	cutoff := now.Add(-sealHorizon)
 	blocks, lastLog := 0, time.Now()
 	for _, se := range all {
-		for {
-			n, err := s.sealBlock(ctx, se.component, se.environment, cutoff)
-			if err != nil {
-				return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
-			}
-			if n == 0 {
-				break
-			}
-			blocks++
-			if progress != nil && time.Since(lastLog) > 5*time.Second {
-				lastLog = time.Now()
-				progress(blocks)
+		gaps, err := s.sealGaps(ctx, se.component, se.environment)
+		if err != nil {
+			return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
+		}
+		for _, g := range gaps {
+			for lo := g.lo; ; {
+				n, last, err := s.sealBlock(ctx, se.component, se.environment, lo, g.hi, cutoff)
+				if err != nil {
+					return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
+				}
+				if n == 0 {
+					break
+				}
+				lo = last
+				blocks++
+				if progress != nil && time.Since(lastLog) > 5*time.Second {
+					lastLog = time.Now()
+					progress(blocks)
+				}
 			}
 		}
 	}
@@ -162,6 +171,91 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	s.unsealed.Store(unsealed + 1)
 	s.sealPasses.Add(1)
 	return blocks, nil
+}
+
+// sealGap is a span of a series' starts, lo < start < hi, between two
+// of its blocks (or before the first, or after the last).
+type sealGap struct{ lo, hi string }
+
+// Ends of the starts of a series, as stored times compare.
+var (
+	startsFirst = dbTime(time.Time{})
+	startsLast  = "9999-12-31 23:59:59.999999"
+)
+
+// sealGaps returns the gaps between a series' blocks that hold enough
+// unsealed deployments for a block, whether they may be sealed or not:
+// after the last block, those that ended since, and between blocks, those
+// a renumbering unsealed.
+func (s *Store) sealGaps(ctx context.Context, component, environment string) ([]sealGap, error) {
+	k := s.sealK
+	if k == 0 {
+		k = sealCount
+	}
+	type span struct{ first, last string }
+	var blocks []span
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT first_start, last_start FROM deployment_blocks WHERE component = ? AND environment = ?
+ORDER BY first_start`, component, environment)
+	if err != nil {
+		return nil, translate(err)
+	}
+	err = scanAll(rows, func() error {
+		var first, last []byte
+		if err := rows.Scan(&first, &last); err != nil {
+			return err
+		}
+		f, err1 := parseDBTime(first)
+		l, err2 := parseDBTime(last)
+		blocks = append(blocks, span{dbTime(f), dbTime(l)})
+		return errors.Join(err1, err2)
+	})
+	if err != nil {
+		return nil, err
+	}
+	gap := func(i int) sealGap {
+		g := sealGap{startsFirst, startsLast}
+		if i > 0 {
+			g.lo = blocks[i-1].last
+		}
+		if i < len(blocks) {
+			g.hi = blocks[i].first
+		}
+		return g
+	}
+	var out []sealGap
+	i, count := 0, 0
+	done := func() {
+		if count >= k {
+			out = append(out, gap(i))
+		}
+		count = 0
+	}
+	rows, err = s.db.DB.QueryContext(ctx, `SELECT started_at FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ?
+ORDER BY started_at`, component, environment)
+	if err != nil {
+		return nil, translate(err)
+	}
+	err = scanAll(rows, func() error {
+		var started []byte
+		if err := rows.Scan(&started); err != nil {
+			return err
+		}
+		t, err := parseDBTime(started)
+		if err != nil {
+			return err
+		}
+		start := dbTime(t)
+		for i < len(blocks) && start >= blocks[i].first {
+			done()
+			i++
+		}
+		if g := gap(i); start > g.lo && start < g.hi {
+			count++
+		}
+		return nil
+	})
+	done()
+	return out, err
 }
 
 // sealedIndex is deployments read through deployments_sealed.
@@ -177,38 +271,22 @@ func (s *Store) sealedIndex() string {
 const sealEnded = `EXISTS (SELECT 1 FROM targets t WHERE t.component = deployments.component AND t.version = deployments.version
 AND t.environment = deployments.environment AND (t.attempt > deployments.attempt OR t.ended = 1))`
 
-// sealBlock seals the next block of a series, if it has sealCount
-// deployments (or sealBytes of them) to seal, in one transaction; it
-// returns how many deployments it sealed, 0 for none.
-func (s *Store) sealBlock(ctx context.Context, component, environment string, cutoff time.Time) (int, error) {
+// sealBlock seals the next block of a series in the gap lo < start < hi,
+// if it has sealCount deployments (or sealBytes of them) to seal there,
+// in one transaction; it returns how many deployments it sealed (0 for
+// none), and the block's last start.
+func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff time.Time) (int, string, error) {
 	k := s.sealK
 	if k == 0 {
 		k = sealCount
 	}
-	sealed := 0
+	sealed, last := 0, ""
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		sealed = 0
 		// Every packer writes this row first: packers take turns, each
 		// seeing the blocks of the one before.
 		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
 			sealingKey, dbTime(time.Now())); err != nil {
-			return err
-		}
-		after := dbTime(time.Time{})
-		rows, err := s.query(ctx, tx, `SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
-ORDER BY first_start DESC LIMIT 1`, component, environment)
-		if err != nil {
-			return err
-		}
-		if err := scanAll(rows, func() error {
-			var last []byte
-			if err := rows.Scan(&last); err != nil {
-				return err
-			}
-			t, err := parseDBTime(last)
-			after = dbTime(t)
-			return err
-		}); err != nil {
 			return err
 		}
 		// In the index's order: ties on the start come in its order too
@@ -218,11 +296,34 @@ ORDER BY first_start DESC LIMIT 1`, component, environment)
 		ended := ` AND last_time < ? AND ` + sealEnded
 		body, keys, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
 			` THEN 1 ELSE 0 END FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-ORDER BY started_at`, dbTime(cutoff), component, environment, after)
+AND started_at < ? ORDER BY started_at`, dbTime(cutoff), component, environment, lo, hi)
 		if err != nil || keys == nil {
 			return err
 		}
-		first, last := keys[0].started, keys[len(keys)-1].started
+		// A series' blocks never overlap (a read hands each series over
+		// block after block): the gap must still be one.
+		first := keys[0].started
+		last = keys[len(keys)-1].started
+		rows, err := s.query(ctx, tx, `SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ? AND first_start <= ?
+ORDER BY first_start DESC LIMIT 1`, component, environment, last)
+		if err != nil {
+			return err
+		}
+		overlap := false
+		if err := scanAll(rows, func() error {
+			var before []byte
+			if err := rows.Scan(&before); err != nil {
+				return err
+			}
+			t, err := parseDBTime(before)
+			overlap = dbTime(t) >= first
+			return err
+		}); err != nil {
+			return err
+		}
+		if overlap {
+			return errSealLost
+		}
 		res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
 VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body)
 		if err != nil {
@@ -254,8 +355,8 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		// The rows are now this transaction's to change: read back, they
 		// must still be the block, and still be ended.
 		again, _, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
-			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ?`+ended+` ORDER BY started_at`,
-			id, component, environment, after, dbTime(cutoff))
+			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ?`+ended+` ORDER BY started_at`,
+			id, component, environment, lo, hi, dbTime(cutoff))
 		if err != nil {
 			return err
 		}
@@ -267,9 +368,9 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 	})
 	if errors.Is(err, errSealLost) {
 		// A renumbering came first; the next pass seals what it left.
-		return 0, nil
+		return 0, "", nil
 	}
-	return sealed, err
+	return sealed, last, err
 }
 
 // sealKey is a deployment of a block being sealed.
