@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -152,10 +153,13 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 				if err != nil {
 					return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
 				}
-				if n == 0 {
+				if n == 0 && last <= lo {
 					break
 				}
 				lo = last
+				if n == 0 {
+					continue // past deployments that may not be sealed yet
+				}
 				blocks++
 				if progress != nil && time.Since(lastLog) > 5*time.Second {
 					lastLog = time.Now()
@@ -274,7 +278,8 @@ AND t.environment = deployments.environment AND (t.attempt > deployments.attempt
 // sealBlock seals the next block of a series in the gap lo < start < hi,
 // if it has sealCount deployments (or sealBytes of them) to seal there,
 // in one transaction; it returns how many deployments it sealed (0 for
-// none), and the block's last start.
+// none), and the block's last start (with none, where the next block may
+// start after, or "").
 func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff time.Time) (int, string, error) {
 	k := s.sealK
 	if k == 0 {
@@ -294,10 +299,11 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 		// reads below; sorting them otherwise would sort the series' every
 		// unsealed row for each block.
 		ended := ` AND last_time < ? AND ` + sealEnded
-		body, keys, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
+		body, keys, skip, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
 			` THEN 1 ELSE 0 END FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-AND started_at < ? ORDER BY started_at`, dbTime(cutoff), component, environment, lo, hi)
+AND started_at < ? ORDER BY started_at LIMIT `+strconv.Itoa(2*k), dbTime(cutoff), component, environment, lo, hi)
 		if err != nil || keys == nil {
+			last = skip
 			return err
 		}
 		// A series' blocks never overlap (a read hands each series over
@@ -384,34 +390,38 @@ type sealKey struct {
 // with whether it may be sealed, and returns the next block: whole groups
 // of deployments that start at the same time, each group's every row
 // sealable, up to k rows or sealBytes (a group is not split, so a block
-// may end a group past k). A read then never merges a sealed deployment
+// may end a group past k). The query reads at most 2k rows (MySQL's
+// driver would read the rest of a result to close it): a group that
+// reaches its end is not known whole, and left for the next block. A read then never merges a sealed deployment
 // with an unsealed one of the same start, whose order the row-by-row read
 // sets by rowid (SQLite) or key (InnoDB), except for rows written later
 // (see sealMerger.before). Without a full block, it returns nil keys.
-func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, k int, query string, args ...any) ([]byte, []sealKey, error) {
+func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, k int, query string, args ...any) (body []byte, keys []sealKey, skip string, err error) {
 	rows, err := s.query(ctx, tx, query, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	defer rows.Close()
-	var body []byte
-	var keys []sealKey
 	// The group being read: its rows, from groupBody in body and
-	// groupKeys in keys, and whether all of them may be sealed.
+	// groupKeys in keys, its start, and whether all of them may be
+	// sealed; and the start of the last group read whole.
 	groupBody, groupKeys, groupOK := 0, 0, true
-	full := false
+	groupStart, lastWhole := "", ""
+	full, read := false, 0
 	var fields [deploymentFields][]byte
 	for rows.Next() {
+		read++
 		var row sql.RawBytes
 		var ok bool
 		if err := rows.Scan(&row, &ok); err != nil {
-			return nil, nil, translate(err)
+			return nil, nil, "", translate(err)
 		}
 		key, err := sealKeyOf(fields[:], row)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
-		if len(keys) > groupKeys && key.started != keys[groupKeys].started {
+		if groupStart != "" && key.started != groupStart {
+			lastWhole = groupStart
 			// The group before ended.
 			if !groupOK {
 				body, keys = body[:groupBody], keys[:groupKeys]
@@ -422,6 +432,7 @@ func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, k int, query str
 			}
 			groupBody, groupKeys, groupOK = len(body), len(keys), true
 		}
+		groupStart = key.started
 		groupOK = groupOK && ok
 		if len(body) > 0 {
 			body = append(body, rowSep)
@@ -430,19 +441,25 @@ func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, k int, query str
 		keys = append(keys, key)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, translate(err)
+		return nil, nil, "", translate(err)
 	}
 	if !full {
-		// The rows ended: the last group is whole, but the block is
-		// sealed only once full.
-		if !groupOK {
+		// The rows ended: the last group is whole unless the LIMIT cut
+		// it, and the block is sealed only once full.
+		if !groupOK || read == 2*k {
 			body, keys = body[:groupBody], keys[:groupKeys]
 		}
 		if len(keys) < k && len(body) < sealBytes {
-			return nil, nil, nil
+			if read == 2*k {
+				// 2k rows without a block's worth that may be sealed
+				// (deployments unended, or too recent): the next block
+				// starts after them, and they wait for the next pass.
+				skip = lastWhole
+			}
+			return nil, nil, skip, nil
 		}
 	}
-	return body, keys, nil
+	return body, keys, "", nil
 }
 
 // sealKeyOf is the key and start of a deployment row.
