@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -32,15 +31,17 @@ import (
 //     whole groups of deployments of one start, from a gap between the
 //     series' blocks (after the last, mostly; between two, where a
 //     renumbering unsealed one), so a series' blocks never overlap in
-//     time. Only renumbering
-//     (number.go, which deletes the rows it rewrites) changes an ended
-//     deployment: an extension (the upsert in writeDeployments) only ever
-//     touches a target's latest unended deployment.
+//     time. Only renumbering (number.go, which deletes the rows it
+//     rewrites) changes an ended deployment: an extension (the upsert in
+//     writeDeployments) only ever touches a target's latest unended
+//     deployment.
 //   - Unsealing (unseal): before renumbering deletes rows, the blocks
 //     holding any of them go, in the same transaction, and their other
 //     rows become unsealed again.
 //   - Reading (eachSealed): in one snapshot, the unsealed rows of the
-//     filter, then the blocks, merged by start within each series.
+//     filter, then the blocks, merged in the order the row-by-row read
+//     gives (sealMerger), ties on the start included: sums add up in the
+//     same order, to the last digit.
 //
 // Packers are serialised by a row they all write (sealingKey): on one
 // server its lock, on Galera its certification, so each packer sees the
@@ -301,7 +302,7 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 		ended := ` AND last_time < ? AND ` + sealEnded
 		body, keys, skip, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
 			` THEN 1 ELSE 0 END FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-AND started_at < ? ORDER BY started_at LIMIT `+strconv.Itoa(2*k), dbTime(cutoff), component, environment, lo, hi)
+AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, environment, lo, hi, 2*k)
 		if err != nil || keys == nil {
 			last = skip
 			return err
@@ -587,7 +588,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		bound = unsealedMax
 	}
 	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+` WHERE sealed = 0`+
-		c.and()+` ORDER BY component, environment, started_at LIMIT `+fmt.Sprint(bound+1), c.args...)
+		c.and()+` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
 	if err != nil {
 		return false, err
 	}
