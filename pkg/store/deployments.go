@@ -183,11 +183,16 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 		}
 	}
 	c := deploymentConds(f)
-	from := "deployments INDEXED BY " + index
+	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+s.indexed(index)+c.sql()+order, c.args, f, rules, now, reuse, fn)
+}
+
+// indexed is the deployments table read through index, named: see
+// seriesOrder.
+func (s *Store) indexed(index string) string {
 	if s.kind == KindMySQL {
-		from = "deployments FORCE INDEX (" + index + ")"
+		return "deployments FORCE INDEX (" + index + ")"
 	}
-	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
+	return "deployments INDEXED BY " + index
 }
 
 // seriesOrder is the index EachDeployment reads, and the order it gives.

@@ -128,7 +128,7 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
 	type series struct{ component, environment string }
 	var all []series
-	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.sealedIndex()+` WHERE sealed = 0`)
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0`)
 	if err != nil {
 		return 0, translate(err)
 	}
@@ -170,7 +170,7 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 		}
 	}
 	var unsealed int64
-	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+s.sealedIndex()+` WHERE sealed = 0`).Scan(&unsealed); err != nil {
+	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0`).Scan(&unsealed); err != nil {
 		return blocks, translate(err)
 	}
 	s.unsealed.Store(unsealed + 1)
@@ -235,7 +235,7 @@ ORDER BY first_start`, component, environment)
 		}
 		count = 0
 	}
-	rows, err = s.db.DB.QueryContext(ctx, `SELECT started_at FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ?
+	rows, err = s.db.DB.QueryContext(ctx, `SELECT started_at FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ?
 ORDER BY started_at`, component, environment)
 	if err != nil {
 		return nil, translate(err)
@@ -261,14 +261,6 @@ ORDER BY started_at`, component, environment)
 	})
 	done()
 	return out, err
-}
-
-// sealedIndex is deployments read through deployments_sealed.
-func (s *Store) sealedIndex() string {
-	if s.kind == KindMySQL {
-		return "deployments FORCE INDEX (deployments_sealed)"
-	}
-	return "deployments INDEXED BY deployments_sealed"
 }
 
 // sealEnded holds for a deployment that ended: its target has a later
@@ -301,7 +293,7 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 		// unsealed row for each block.
 		ended := ` AND last_time < ? AND ` + sealEnded
 		body, keys, skip, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
-			` THEN 1 ELSE 0 END FROM `+s.sealedIndex()+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
+			` THEN 1 ELSE 0 END FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
 AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, environment, lo, hi, 2*k)
 		if err != nil || keys == nil {
 			last = skip
@@ -361,7 +353,7 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		}
 		// The rows are now this transaction's to change: read back, they
 		// must still be the block, and still be ended.
-		again, _, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+
+		again, _, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
 			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ?`+ended+` ORDER BY started_at`,
 			id, component, environment, lo, hi, dbTime(cutoff))
 		if err != nil {
@@ -573,6 +565,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to keep
 
 	var c conds
+	c.add("sealed = 0")
 	c.equal("component", f.Component)
 	c.equal("environment", f.Environment)
 	c.timeRange("started_at", f.Filter)
@@ -587,8 +580,8 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	if bound == 0 {
 		bound = unsealedMax
 	}
-	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.sealedIndex()+` WHERE sealed = 0`+
-		c.and()+` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
+	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
+		` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
 	if err != nil {
 		return false, err
 	}
@@ -641,14 +634,6 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		}
 		return m.finish(emit)
 	})
-}
-
-// and is " AND a AND b …", or "".
-func (c *conds) and() string {
-	if len(c.where) == 0 {
-		return ""
-	}
-	return " AND " + c.sql()[len(" WHERE "):]
 }
 
 // unsealedRows are one series' unsealed rows, in start order.
