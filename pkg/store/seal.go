@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -564,83 +566,57 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	}
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to keep
 
-	var c conds
+	// c finds the unsealed rows of f, b the blocks holding its others.
+	var c, b conds
 	c.add("sealed = 0")
 	c.equal("component", f.Component)
 	c.equal("environment", f.Environment)
 	c.timeRange("started_at", f.Filter)
+	b.equal("component", f.Component)
+	b.equal("environment", f.Environment)
 	m := &sealMerger{byKey: s.kind == KindMySQL}
 	if !f.Since.IsZero() {
 		m.since = []byte(dbTime(f.Since))
+		b.add("last_start >= ?", dbTime(f.Since))
 	}
 	if !f.Until.IsZero() {
 		m.until = []byte(dbTime(f.Until))
+		b.add("first_start <= ?", dbTime(f.Until))
 	}
-	bound := s.maxUnsealed
-	if bound == 0 {
-		bound = unsealedMax
-	}
+	bound := cmp.Or(s.maxUnsealed, unsealedMax)
 	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
 		` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
 	if err != nil {
 		return false, err
 	}
-	n := 0
 	err = scanAll(rows, func() error {
 		var row sql.RawBytes
 		if err := rows.Scan(&row); err != nil {
 			return err
 		}
-		n++
-		if n <= bound {
-			m.add(row)
-		}
+		m.add(row)
 		return nil
 	})
-	if err != nil || n > bound {
-		return false, err
-	}
-
-	var b conds
-	b.equal("component", f.Component)
-	b.equal("environment", f.Environment)
-	if !f.Since.IsZero() {
-		b.add("last_start >= ?", dbTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		b.add("first_start <= ?", dbTime(f.Until))
-	}
-	stmt, err := s.prepared(ctx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`)
-	if err != nil {
+	if err != nil || len(m.unsealed) > bound {
 		return false, err
 	}
 	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, b.args...)
+		rows, err := s.query(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
 		if err != nil {
-			return translate(err)
+			return err
 		}
-		defer rows.Close()
-		var body sql.RawBytes
-		for rows.Next() {
+		err = scanAll(rows, func() error {
+			var body sql.RawBytes
 			if err := rows.Scan(&body); err != nil {
-				return translate(err)
-			}
-			if err := m.block(body, emit); err != nil {
 				return err
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return translate(err)
+			return m.block(body, emit)
+		})
+		if err != nil {
+			return err
 		}
 		return m.finish(emit)
 	})
-}
-
-// unsealedRows are one series' unsealed rows, in start order.
-type unsealedRows struct {
-	key  []byte
-	rows [][]byte
-	next int
 }
 
 // sealMerger hands over a read's blocks and unsealed rows in the order of
@@ -653,42 +629,111 @@ type unsealedRows struct {
 type sealMerger struct {
 	since, until []byte // nil: no bound
 	byKey        bool   // ties on the start go by key (InnoDB), else by rowid
-	unsealed     []*unsealedRows
-	next         int // the first series of unsealed not handed over
-	cur          *unsealedRows
-	curKey       []byte
+	unsealed     []unsealedRow
+	next         int // the first of unsealed not handed over
+}
+
+// unsealedRow is an unsealed row with its series' key.
+type unsealedRow struct{ series, row []byte }
+
+func (m *sealMerger) add(row []byte) {
+	series := seriesKey(row)
+	if n := len(m.unsealed); n > 0 && bytes.Equal(m.unsealed[n-1].series, series) {
+		series = m.unsealed[n-1].series // one key a series
+	}
+	m.unsealed = append(m.unsealed, unsealedRow{series, bytes.Clone(row)})
+}
+
+// block hands over the rows of a block (all of one series), each after
+// the unsealed rows that come before it.
+func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
+	first, _, _ := bytes.Cut(body, []byte{rowSep})
+	series := seriesKey(first)
+	if err := m.emitBefore(series, nil, nil, emit); err != nil {
+		return err
+	}
+	for len(body) > 0 {
+		var row []byte
+		row, body, _ = bytes.Cut(body, []byte{rowSep})
+		// A row's start is needed only to cut at since or until, or to
+		// merge the series' unsealed rows: most reads need neither.
+		merge := m.next < len(m.unsealed) && bytes.Equal(m.unsealed[m.next].series, series)
+		if m.since != nil || m.until != nil || merge {
+			start := field(row, 5)
+			// Compared as the SQL of the row-by-row read compares them.
+			if m.since != nil && compareStarts(start, m.since) < 0 || m.until != nil && compareStarts(start, m.until) > 0 {
+				continue
+			}
+			if err := m.emitBefore(series, row, start, emit); err != nil {
+				return err
+			}
+		}
+		if err := emit(row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitBefore hands over the unsealed rows that come before the row of
+// series that starts at start, or with a nil row, before all of series.
+func (m *sealMerger) emitBefore(series, row, start []byte, emit func([]byte) error) error {
+	for ; m.next < len(m.unsealed); m.next++ {
+		u := m.unsealed[m.next]
+		if c := bytes.Compare(u.series, series); c > 0 || c == 0 && (row == nil || !m.before(u.row, row, start)) {
+			return nil
+		}
+		if err := emit(u.row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// before says whether the unsealed row u comes before the block's row b,
+// of its series, which starts at start, in the row-by-row read
+// (deployments_component). On a tie, that index orders rows by InnoDB's
+// primary key (version, then attempt; component and environment are the
+// series'), or SQLite's rowid: an unsealed row that ties with a sealed one
+// was written after the block was sealed (sealCandidates seals whole
+// groups of one start, with none of them left out), so its rowid is the
+// larger.
+func (m *sealMerger) before(u, b, start []byte) bool {
+	if c := compareStarts(field(u, 5), start); c != 0 || !m.byKey {
+		return c < 0
+	}
+	if c := bytes.Compare(field(u, 1), field(b, 1)); c != 0 {
+		return c < 0
+	}
+	ua, _ := atoi(field(u, 3))
+	ba, _ := atoi(field(b, 3))
+	return ua < ba
+}
+
+// finish hands over the unsealed rows left: those of the series after
+// the last block's.
+func (m *sealMerger) finish(emit func([]byte) error) error {
+	for ; m.next < len(m.unsealed); m.next++ {
+		if err := emit(m.unsealed[m.next].row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// field is field i of a deployment row (see deploymentColumns): 0 its
+// component, 1 version, 2 environment, 3 attempt, 5 start.
+func field(row []byte, i int) []byte {
+	for range i {
+		_, row, _ = bytes.Cut(row, []byte{0x1f})
+	}
+	f, _, _ := bytes.Cut(row, []byte{0x1f})
+	return f
 }
 
 // seriesKey is a row's component and environment, joined by U+001F.
 func seriesKey(row []byte) []byte {
-	var fields [4][]byte
-	rest := row
-	for i := range fields {
-		end := bytes.IndexByte(rest, 0x1f)
-		if end < 0 {
-			return row
-		}
-		fields[i], rest = rest[:end], rest[end+1:]
-	}
-	key := make([]byte, 0, len(fields[0])+1+len(fields[2]))
-	key = append(key, fields[0]...)
-	key = append(key, 0x1f)
-	return append(key, fields[2]...)
-}
-
-// rowStart is a row's start time, as stored.
-func rowStart(row []byte) []byte {
-	for range 5 {
-		i := bytes.IndexByte(row, 0x1f)
-		if i < 0 {
-			return nil
-		}
-		row = row[i+1:]
-	}
-	if i := bytes.IndexByte(row, 0x1f); i >= 0 {
-		return row[:i]
-	}
-	return row
+	return slices.Concat(field(row, 0), []byte{0x1f}, field(row, 2))
 }
 
 // compareStarts orders two stored start times.
@@ -702,133 +747,4 @@ func compareStarts(a, b []byte) int {
 		return bytes.Compare(a, b)
 	}
 	return ta.Compare(tb)
-}
-
-func (m *sealMerger) add(row []byte) {
-	key := seriesKey(row)
-	if n := len(m.unsealed); n == 0 || !bytes.Equal(m.unsealed[n-1].key, key) {
-		m.unsealed = append(m.unsealed, &unsealedRows{key: key})
-	}
-	u := m.unsealed[len(m.unsealed)-1]
-	u.rows = append(u.rows, bytes.Clone(row))
-}
-
-// inRange says whether a block's row starts within the read's since and
-// until, compared as the SQL of the row path compares them.
-func (m *sealMerger) inRange(start []byte) bool {
-	return (m.since == nil || compareStarts(start, m.since) >= 0) && (m.until == nil || compareStarts(start, m.until) <= 0)
-}
-
-// block hands over the rows of a block, with its series' unsealed rows
-// that start before each.
-func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
-	if len(body) == 0 {
-		return nil
-	}
-	first := body
-	if i := bytes.IndexByte(body, rowSep); i >= 0 {
-		first = body[:i]
-	}
-	if key := seriesKey(first); m.curKey == nil || !bytes.Equal(key, m.curKey) {
-		if err := m.flush(m.cur, emit); err != nil {
-			return err
-		}
-		m.curKey, m.cur = key, nil
-		// The series before this one that have unsealed rows only.
-		for ; m.next < len(m.unsealed) && bytes.Compare(m.unsealed[m.next].key, key) < 0; m.next++ {
-			if err := m.flush(m.unsealed[m.next], emit); err != nil {
-				return err
-			}
-		}
-		if m.next < len(m.unsealed) && bytes.Equal(m.unsealed[m.next].key, key) {
-			m.cur = m.unsealed[m.next]
-			m.next++
-		}
-	}
-	for len(body) > 0 {
-		row := body
-		if i := bytes.IndexByte(body, rowSep); i >= 0 {
-			row, body = body[:i], body[i+1:]
-		} else {
-			body = nil
-		}
-		// A row's start is needed only to cut at since or until, or to
-		// merge the series' unsealed rows: most reads need neither.
-		u := m.cur
-		if u != nil && u.next == len(u.rows) {
-			u = nil
-		}
-		if m.since == nil && m.until == nil && u == nil {
-			if err := emit(row); err != nil {
-				return err
-			}
-			continue
-		}
-		start := rowStart(row)
-		if !m.inRange(start) {
-			continue
-		}
-		if u != nil {
-			for u.next < len(u.rows) && m.before(u.rows[u.next], row, start) {
-				if err := emit(u.rows[u.next]); err != nil {
-					return err
-				}
-				u.next++
-			}
-		}
-		if err := emit(row); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// before says whether the unsealed row u comes before the block's row b,
-// which starts at start, in the row-by-row read (deployments_component).
-// On a tie, that index orders rows by InnoDB's primary key (version, then
-// attempt; component and environment are the series'), or SQLite's rowid:
-// an unsealed row that ties with a sealed one was written after the block
-// was sealed (sealCandidates seals whole groups of one start, with none
-// of them left out), so its rowid is the larger.
-func (m *sealMerger) before(u, b, start []byte) bool {
-	if c := compareStarts(rowStart(u), start); c != 0 || !m.byKey {
-		return c < 0
-	}
-	var uf, bf [deploymentFields][]byte
-	if !splitFields(uf[:], u) || !splitFields(bf[:], b) {
-		return false
-	}
-	if c := bytes.Compare(uf[1], bf[1]); c != 0 {
-		return c < 0
-	}
-	ua, _ := atoi(uf[3])
-	ba, _ := atoi(bf[3])
-	return ua < ba
-}
-
-// flush hands over what remains of u.
-func (m *sealMerger) flush(u *unsealedRows, emit func([]byte) error) error {
-	if u == nil {
-		return nil
-	}
-	for ; u.next < len(u.rows); u.next++ {
-		if err := emit(u.rows[u.next]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// finish hands over the rest: the current series' unsealed rows, then the
-// series after the last block's.
-func (m *sealMerger) finish(emit func([]byte) error) error {
-	if err := m.flush(m.cur, emit); err != nil {
-		return err
-	}
-	for ; m.next < len(m.unsealed); m.next++ {
-		if err := m.flush(m.unsealed[m.next], emit); err != nil {
-			return err
-		}
-	}
-	return nil
 }
