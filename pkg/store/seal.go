@@ -143,30 +143,25 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	if err != nil {
 		return 0, err
 	}
-	cutoff := now.Add(-sealHorizon)
+	k, cutoff := cmp.Or(s.sealK, sealCount), now.Add(-sealHorizon)
 	blocks, lastLog := 0, time.Now()
 	for _, se := range all {
-		gaps, err := s.sealGaps(ctx, se.component, se.environment)
+		gaps, err := s.sealGaps(ctx, se.component, se.environment, k)
 		if err != nil {
 			return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
 		}
 		for _, g := range gaps {
-			for lo := g.lo; ; {
-				n, last, err := s.sealBlock(ctx, se.component, se.environment, lo, g.hi, cutoff)
-				if err != nil {
+			for lo := g.lo; lo != ""; {
+				var sealed bool
+				if sealed, lo, err = s.sealBlock(ctx, se.component, se.environment, lo, g.hi, cutoff, k); err != nil {
 					return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
 				}
-				if n == 0 && last <= lo {
-					break
-				}
-				lo = last
-				if n == 0 {
-					continue // past deployments that may not be sealed yet
-				}
-				blocks++
-				if progress != nil && time.Since(lastLog) > 5*time.Second {
-					lastLog = time.Now()
-					progress(blocks)
+				if sealed {
+					blocks++
+					if progress != nil && time.Since(lastLog) > 5*time.Second {
+						lastLog = time.Now()
+						progress(blocks)
+					}
 				}
 			}
 		}
@@ -190,17 +185,12 @@ var (
 	startsLast  = "9999-12-31 23:59:59.999999"
 )
 
-// sealGaps returns the gaps between a series' blocks that hold enough
-// unsealed deployments for a block, whether they may be sealed or not:
-// after the last block, those that ended since, and between blocks, those
-// a renumbering unsealed.
-func (s *Store) sealGaps(ctx context.Context, component, environment string) ([]sealGap, error) {
-	k := s.sealK
-	if k == 0 {
-		k = sealCount
-	}
-	type span struct{ first, last string }
-	var blocks []span
+// sealGaps returns the gaps between a series' blocks that hold at least k
+// unsealed deployments, whether they may be sealed or not: after the last
+// block, those that ended since, and between blocks, those a renumbering
+// unsealed.
+func (s *Store) sealGaps(ctx context.Context, component, environment string, k int) ([]sealGap, error) {
+	gaps := []sealGap{{lo: startsFirst}}
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT first_start, last_start FROM deployment_blocks WHERE component = ? AND environment = ?
 ORDER BY first_start`, component, environment)
 	if err != nil {
@@ -211,118 +201,97 @@ ORDER BY first_start`, component, environment)
 		if err := rows.Scan(&first, &last); err != nil {
 			return err
 		}
-		f, err1 := parseDBTime(first)
-		l, err2 := parseDBTime(last)
-		blocks = append(blocks, span{dbTime(f), dbTime(l)})
+		hi, err1 := storedTime(first)
+		lo, err2 := storedTime(last)
+		gaps[len(gaps)-1].hi = hi
+		gaps = append(gaps, sealGap{lo: lo})
 		return errors.Join(err1, err2)
 	})
 	if err != nil {
 		return nil, err
 	}
-	gap := func(i int) sealGap {
-		g := sealGap{startsFirst, startsLast}
-		if i > 0 {
-			g.lo = blocks[i-1].last
-		}
-		if i < len(blocks) {
-			g.hi = blocks[i].first
-		}
-		return g
-	}
-	var out []sealGap
-	i, count := 0, 0
-	done := func() {
-		if count >= k {
-			out = append(out, gap(i))
-		}
-		count = 0
-	}
+	gaps[len(gaps)-1].hi = startsLast
 	rows, err = s.db.DB.QueryContext(ctx, `SELECT started_at FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ?
 ORDER BY started_at`, component, environment)
 	if err != nil {
 		return nil, translate(err)
 	}
+	counts, i := make([]int, len(gaps)), 0
 	err = scanAll(rows, func() error {
-		var started []byte
-		if err := rows.Scan(&started); err != nil {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
 			return err
 		}
-		t, err := parseDBTime(started)
+		start, err := storedTime(b)
 		if err != nil {
 			return err
 		}
-		start := dbTime(t)
-		for i < len(blocks) && start >= blocks[i].first {
-			done()
+		for i < len(gaps)-1 && start >= gaps[i].hi {
 			i++
 		}
-		if g := gap(i); start > g.lo && start < g.hi {
-			count++
+		if start > gaps[i].lo && start < gaps[i].hi {
+			counts[i]++
 		}
 		return nil
 	})
-	done()
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	full := gaps[:0]
+	for i, g := range gaps {
+		if counts[i] >= k {
+			full = append(full, g)
+		}
+	}
+	return full, nil
 }
 
-// sealEnded holds for a deployment that ended: its target has a later
+// storedTime is a time column as dbTime writes it (MySQL may give it
+// without trailing zeros), so that stored times compare as strings.
+func storedTime(b []byte) (string, error) {
+	t, err := parseDBTime(b)
+	return dbTime(t), err
+}
+
+// sealable holds for a deployment that may be sealed: its last step is
+// before the cutoff (the parameter), and it ended: its target has a later
 // attempt, or its latest ended.
-const sealEnded = `EXISTS (SELECT 1 FROM targets t WHERE t.component = deployments.component AND t.version = deployments.version
-AND t.environment = deployments.environment AND (t.attempt > deployments.attempt OR t.ended = 1))`
+const sealable = `last_time < ? AND EXISTS (SELECT 1 FROM targets t WHERE t.component = deployments.component
+AND t.version = deployments.version AND t.environment = deployments.environment AND (t.attempt > deployments.attempt OR t.ended = 1))`
 
 // sealBlock seals the next block of a series in the gap lo < start < hi,
-// if it has sealCount deployments (or sealBytes of them) to seal there,
-// in one transaction; it returns how many deployments it sealed (0 for
-// none), and the block's last start (with none, where the next block may
-// start after, or "").
-func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff time.Time) (int, string, error) {
-	k := s.sealK
-	if k == 0 {
-		k = sealCount
-	}
-	sealed, last := 0, ""
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		sealed = 0
+// if there is one to seal there (see sealCandidates), in one transaction.
+// It says whether it sealed one, and returns where the next block of the
+// gap may start after: this block's last start, or past deployments that
+// may not be sealed yet, or "" for nowhere.
+func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff time.Time, k int) (sealed bool, next string, err error) {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		sealed = false
 		// Every packer writes this row first: packers take turns, each
 		// seeing the blocks of the one before.
 		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
 			sealingKey, dbTime(time.Now())); err != nil {
 			return err
 		}
-		// In the index's order: ties on the start come in its order too
-		// (rowid on SQLite, the primary key on InnoDB), the same in both
-		// reads below; sorting them otherwise would sort the series' every
-		// unsealed row for each block.
-		ended := ` AND last_time < ? AND ` + sealEnded
-		body, keys, skip, err := s.sealCandidates(ctx, tx, k, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+ended[len(" AND "):]+
-			` THEN 1 ELSE 0 END FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, environment, lo, hi, 2*k)
+		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, k)
 		if err != nil || keys == nil {
-			last = skip
+			next = skip
 			return err
 		}
+		first, last := keys[0].started, keys[len(keys)-1].started
+		next = last
 		// A series' blocks never overlap (a read hands each series over
 		// block after block): the gap must still be one.
-		first := keys[0].started
-		last = keys[len(keys)-1].started
-		rows, err := s.query(ctx, tx, `SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ? AND first_start <= ?
-ORDER BY first_start DESC LIMIT 1`, component, environment, last)
+		rows, err := s.query(ctx, tx, `SELECT COUNT(*) FROM (SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
+AND first_start <= ? ORDER BY first_start DESC LIMIT 1) latest WHERE last_start >= ?`, component, environment, last, first)
 		if err != nil {
 			return err
 		}
-		overlap := false
-		if err := scanAll(rows, func() error {
-			var before []byte
-			if err := rows.Scan(&before); err != nil {
-				return err
-			}
-			t, err := parseDBTime(before)
-			overlap = dbTime(t) >= first
-			return err
-		}); err != nil {
+		var overlaps int
+		if err := scanAll(rows, func() error { return rows.Scan(&overlaps) }); err != nil {
 			return err
 		}
-		if overlap {
+		if overlaps > 0 {
 			return errSealLost
 		}
 		res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
@@ -355,23 +324,35 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		}
 		// The rows are now this transaction's to change: read back, they
 		// must still be the block, and still be ended.
-		again, _, err := s.sealRows(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
-			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ?`+ended+` ORDER BY started_at`,
+		rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
+			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
 			id, component, environment, lo, hi, dbTime(cutoff))
+		if err != nil {
+			return err
+		}
+		var again []byte
+		err = scanAll(rows, func() error {
+			var row sql.RawBytes
+			if err := rows.Scan(&row); err != nil {
+				return err
+			}
+			again = appendRow(again, row)
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		if marked != int64(len(keys)) || !bytes.Equal(again, body) {
 			return errSealLost
 		}
-		sealed = len(keys)
+		sealed = true
 		return nil
 	})
 	if errors.Is(err, errSealLost) {
 		// A renumbering came first; the next pass seals what it left.
-		return 0, "", nil
+		return false, "", nil
 	}
-	return sealed, last, err
+	return sealed, next, err
 }
 
 // sealKey is a deployment of a block being sealed.
@@ -381,124 +362,101 @@ type sealKey struct {
 	started string
 }
 
-// sealCandidates reads the unsealed rows of a series in start order, each
-// with whether it may be sealed, and returns the next block: whole groups
-// of deployments that start at the same time, each group's every row
-// sealable, up to k rows or sealBytes (a group is not split, so a block
-// may end a group past k). The query reads at most 2k rows (MySQL's
-// driver would read the rest of a result to close it): a group that
-// reaches its end is not known whole, and left for the next block. A read then never merges a sealed deployment
-// with an unsealed one of the same start, whose order the row-by-row read
-// sets by rowid (SQLite) or key (InnoDB), except for rows written later
-// (see sealMerger.before). Without a full block, it returns nil keys.
-func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, k int, query string, args ...any) (body []byte, keys []sealKey, skip string, err error) {
-	rows, err := s.query(ctx, tx, query, args...)
+// sealCandidates reads the unsealed rows of a series in the gap lo <
+// start < hi in start order, each with whether it may be sealed, and
+// returns the next block: whole groups of deployments that start at the
+// same time, each group's every row sealable, up to k rows or sealBytes
+// (a group is not split, so a block may end a group past k). The query
+// reads at most 2k rows (MySQL's driver would read the rest of a result
+// to close it): a group that reaches its end is not known whole, and left
+// for the next block. A read then never merges a sealed deployment with
+// an unsealed one of the same start, whose order the row-by-row read sets
+// by rowid (SQLite) or key (InnoDB), except for rows written later (see
+// sealMerger.before). Without a full block, it returns nil keys, and
+// after 2k rows, skip: the start of the last group read whole, after
+// which the next block starts.
+func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, component, environment, lo, hi string, cutoff time.Time, k int) (
+	body []byte, keys []sealKey, skip string, err error) {
+	// In the index's order: ties on the start come in its order too
+	// (rowid on SQLite, the primary key on InnoDB), the same in the read
+	// back (sealBlock); sorting them otherwise would sort the series'
+	// every unsealed row for each block.
+	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+sealable+` THEN 1 ELSE 0 END FROM `+
+		s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
+AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, environment, lo, hi, 2*k)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	defer rows.Close()
-	// The group being read: its rows, from groupBody in body and
-	// groupKeys in keys, its start, and whether all of them may be
-	// sealed; and the start of the last group read whole.
-	groupBody, groupKeys, groupOK := 0, 0, true
-	groupStart, lastWhole := "", ""
-	full, read := false, 0
-	var fields [deploymentFields][]byte
+	// The group being read is keys[group:] and body[groupBody:], ok if
+	// all of it may be sealed; lastWhole is the start of the group before.
+	group, groupBody, ok, lastWhole := 0, 0, true, ""
+	// endGroup drops the group read unless the LIMIT did not cut it
+	// (whole) and all of it may be sealed, and says if the block is full.
+	endGroup := func(whole bool) bool {
+		if !whole || !ok {
+			body, keys = body[:groupBody], keys[:group]
+		}
+		return len(keys) >= k || len(body) >= sealBytes
+	}
+	read := 0
 	for rows.Next() {
 		read++
 		var row sql.RawBytes
-		var ok bool
-		if err := rows.Scan(&row, &ok); err != nil {
+		var may bool // be sealed
+		if err := rows.Scan(&row, &may); err != nil {
 			return nil, nil, "", translate(err)
 		}
-		key, err := sealKeyOf(fields[:], row)
+		key, err := sealKeyOf(row)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		if groupStart != "" && key.started != groupStart {
-			lastWhole = groupStart
-			// The group before ended.
-			if !groupOK {
-				body, keys = body[:groupBody], keys[:groupKeys]
+		if read > 1 && key.started != keys[len(keys)-1].started {
+			lastWhole = keys[len(keys)-1].started
+			if endGroup(true) {
+				return body, keys, "", nil
 			}
-			if len(keys) >= k || len(body) >= sealBytes {
-				full = true
-				break
-			}
-			groupBody, groupKeys, groupOK = len(body), len(keys), true
+			group, groupBody, ok = len(keys), len(body), true
 		}
-		groupStart = key.started
-		groupOK = groupOK && ok
-		if len(body) > 0 {
-			body = append(body, rowSep)
-		}
-		body = append(body, row...)
+		ok = ok && may
+		body = appendRow(body, row)
 		keys = append(keys, key)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, "", translate(err)
 	}
-	if !full {
-		// The rows ended: the last group is whole unless the LIMIT cut
-		// it, and the block is sealed only once full.
-		if !groupOK || read == 2*k {
-			body, keys = body[:groupBody], keys[:groupKeys]
-		}
-		if len(keys) < k && len(body) < sealBytes {
-			if read == 2*k {
-				// 2k rows without a block's worth that may be sealed
-				// (deployments unended, or too recent): the next block
-				// starts after them, and they wait for the next pass.
-				skip = lastWhole
-			}
-			return nil, nil, skip, nil
-		}
+	if endGroup(read < 2*k) {
+		return body, keys, "", nil
 	}
-	return body, keys, "", nil
+	if read == 2*k {
+		// 2k rows without a block's worth that may be sealed
+		// (deployments unended, or too recent): the next block starts
+		// after them, and they wait for the next pass.
+		skip = lastWhole
+	}
+	return nil, nil, skip, nil
 }
 
 // sealKeyOf is the key and start of a deployment row.
-func sealKeyOf(fields [][]byte, row []byte) (sealKey, error) {
-	if !splitFields(fields, row) {
+func sealKeyOf(row []byte) (sealKey, error) {
+	var fields [deploymentFields][]byte
+	if !splitFields(fields[:], row) {
 		return sealKey{}, fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
 	}
 	attempt, ok := atoi(fields[3])
 	if !ok {
 		return sealKey{}, fmt.Errorf("stored deployment %q: attempt is not a number", row)
 	}
-	started, err := parseDBTime(fields[5])
-	if err != nil {
-		return sealKey{}, err
-	}
-	return sealKey{version: string(fields[1]), attempt: attempt, started: dbTime(started)}, nil
+	started, err := storedTime(fields[5])
+	return sealKey{version: string(fields[1]), attempt: attempt, started: started}, err
 }
 
-// sealRows reads deployment rows into a block's body.
-func (s *Store) sealRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]byte, []sealKey, error) {
-	rows, err := s.query(ctx, tx, query, args...)
-	if err != nil {
-		return nil, nil, err
+// appendRow appends a deployment row to a block's body.
+func appendRow(body, row []byte) []byte {
+	if len(body) > 0 {
+		body = append(body, rowSep)
 	}
-	var body []byte
-	var keys []sealKey
-	var fields [deploymentFields][]byte
-	err = scanAll(rows, func() error {
-		var row sql.RawBytes
-		if err := rows.Scan(&row); err != nil {
-			return err
-		}
-		key, err := sealKeyOf(fields[:], row)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, key)
-		if len(body) > 0 {
-			body = append(body, rowSep)
-		}
-		body = append(body, row...)
-		return nil
-	})
-	return body, keys, err
+	return append(body, row...)
 }
 
 // unseal, in a transaction about to delete the deployments of targets

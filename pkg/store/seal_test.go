@@ -268,3 +268,60 @@ AND a.environment = b.environment AND a.started_at = b.started_at AND a.sealed =
 		compare(7)
 	})
 }
+
+// TestSealingKeepsGroupsWhole: with blocks of 4 (8 candidate rows a
+// query), deployments of one start are sealed all in one block or not at
+// all, even when the 8 rows end inside their group: 3 deployments at one
+// start, 7 at the next, then 5 at starts of their own give one block of
+// the 7 and one of 4 of the 5, and leave the 3 unsealed (too few for a
+// block of their own, and they cannot be joined to part of the 7).
+func TestSealingKeepsGroupsWhole(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		s := testdb.Open(t, fresh(t))
+		if err := s.UseRules(ctx, model.DefaultDeploymentRules(), slog.Default()); err != nil {
+			t.Fatal(err)
+		}
+		s.TuneSealing(4, 0, false)
+		var batch []model.StepInput
+		step := func(version string, at time.Duration) {
+			batch = append(batch, model.StepInput{Component: "api", Version: version, Environment: "prod", Owner: "ana",
+				Status: "finished", Time: t0.Add(at)})
+		}
+		for i := range 3 {
+			step(fmt.Sprintf("a%d", i), time.Minute)
+		}
+		for i := range 7 {
+			step(fmt.Sprintf("b%d", i), 2*time.Minute)
+		}
+		for i := range 5 {
+			step(fmt.Sprintf("c%d", i), time.Duration(3+i)*time.Minute)
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Seal(ctx, t0.Add(1000*time.Hour), nil); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{} // version's first letter: its deployments sealed
+		rows, err := s.DB().Query(`SELECT b.entries, d.version FROM deployments d JOIN deployment_blocks b ON b.id = d.sealed`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var entries int
+			var version string
+			if err := rows.Scan(&entries, &version); err != nil {
+				t.Fatal(err)
+			}
+			got[fmt.Sprintf("%s in a block of %d", version[:1], entries)]++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"b in a block of 7": 7, "c in a block of 4": 4}; !reflect.DeepEqual(got, want) {
+			t.Errorf("sealed: %v, want %v", got, want)
+		}
+	})
+}
