@@ -14,7 +14,7 @@
 //   - number.go, cache.go, rules.go: numbering deployments (below).
 //   - deployments.go: reading deployments, for lists, the page and stats.
 //   - retry.go, errors.go: transactions run again on conflicts, guarded on
-//     Galera (guardedTxOnce); driver errors as the model's.
+//     Galera (guarded); driver errors as the model's.
 //   - statements.go: prepared statements and SQL helpers.
 //
 // # bun and database/sql

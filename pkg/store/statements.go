@@ -10,22 +10,34 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// stmtCache keeps one prepared statement per SQL text. The texts are
-// constants or built from a small, fixed set of clauses, so it stays small;
-// preparing once saves MySQL a round trip and a parse on every request.
+// stmtCache keeps one prepared statement per SQL text, on one pool. The
+// texts are constants or built from a small, fixed set of clauses, so it
+// stays small; preparing once saves MySQL a round trip and a parse on
+// every request.
 type stmtCache struct {
+	db    *sql.DB
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
+// prepared is query prepared for reads, outside transactions.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	c := &s.stmts
+	return s.stmts.get(ctx, query)
+}
+
+// preparedWrite is query prepared for write transactions (writeTx): on
+// MySQL, on the write pool.
+func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.writeStmts.get(ctx, query)
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.db.DB.PrepareContext(ctx, query)
+	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -78,7 +90,7 @@ func repeated(n int, item, sep string) string {
 
 // query runs a prepared query in tx.
 func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.preparedWrite(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +106,7 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any)
 
 // execResult runs a prepared statement in tx and returns its result.
 func (s *Store) execResult(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.preparedWrite(ctx, query)
 	if err != nil {
 		return nil, err
 	}
