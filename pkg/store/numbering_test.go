@@ -688,3 +688,46 @@ func TestNumberingRulesTableRenamed(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleCachedTargetIsNotContinued: two stores stand for two replicas.
+// Each remembers the state of the target it wrote last, and a lone step
+// continuing that state is written in one statement that also writes the
+// target's row, checked against the count of writes the store remembers.
+// Here the other store ends the deployment meanwhile, so the first one's
+// next step must start attempt 2, not continue attempt 1 from its stale
+// state; and each store's write must make the other's state stale in turn.
+func TestStaleCachedTargetIsNotContinued(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		a, b := testdb.Open(t, dsn), testdb.Open(t, dsn)
+		rules := model.DefaultDeploymentRules()
+		for i, w := range []struct {
+			s      *store.Store
+			status string
+		}{{a, "build"}, {a, "tests"}, {b, "finished"}, {a, "rollout"}, {b, "tests"}, {a, "migrate"}, {a, "failed"}, {b, "build"}} {
+			in := model.StepInput{Component: "api", Version: "1.0", Environment: "prod", Owner: "ana", Status: w.status,
+				Time: t0.Add(time.Duration(i) * time.Minute)}
+			if _, _, err := w.s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := t0.Add(time.Hour)
+		var want, got []string
+		for _, d := range oracle(t, a, rules, now, model.Filter{}) {
+			want = append(want, describe(d))
+		}
+		if _, err := a.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			got = append(got, describe(d))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 3 {
+			t.Fatalf("the oracle finds %d deployments, want 3: the test proves nothing", len(want))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("stored numbering differs from the oracle's:\n%s", diff(got, want))
+		}
+	})
+}
