@@ -64,7 +64,6 @@ type deploymentWrite struct {
 	owner         string
 	steps         int
 	phases        []byte
-	extends       bool // the row exists: its phases and steps grow
 	// The deployment's revision and commit time are each the latest given
 	// on its steps, in the order numbering adds them (time, then id); nil
 	// or "" when none of these steps gives one, which keeps a stored value.
@@ -119,9 +118,6 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 		return err
 	}
 	writes := deploymentWrites(work, stored, *s.terminal.Load())
-	if s.kind == KindMySQL && len(work) == 1 && work[0].cached && len(writes) == 1 && writes[0].extends {
-		return s.extendCachedTarget(ctx, tx, work[0], writes[0])
-	}
 	if err := s.writeDeployments(ctx, tx, writes); err != nil {
 		return err
 	}
@@ -169,7 +165,7 @@ func deploymentWrites(work []*targetWork, stored map[target][]model.Step, termin
 			steps = stored[w.target]
 		case !w.ended:
 			// The stored deployment goes on: its row gains these phases.
-			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started, extends: true})
+			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
 		}
 		for _, st := range steps {
 			writes = w.add(writes, st, terminal)
@@ -432,33 +428,6 @@ WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		s.targets.forget(w.target)
-		return errConflict
-	}
-	return nil
-}
-
-// extendCachedTarget writes a cached target's steps that continue its
-// latest deployment, the commonest write (a deploy script's next step), as
-// writeDeployments and writeCachedTarget would, in one statement instead
-// of two: on MySQL, one round trip less. The target's row is written and
-// checked all the same, so a write elsewhere makes this a conflict.
-func (s *Store) extendCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork, d deploymentWrite) error {
-	res, err := s.execResult(ctx, tx, `UPDATE targets t, deployments d SET
-d.last_time = ?, d.steps = d.steps + ?, d.phases = CONCAT(d.phases, ?),
-d.revision = COALESCE(?, d.revision), d.committed_at = COALESCE(?, d.committed_at),
-t.attempt = ?, t.started_at = ?, t.last_time = ?, t.ended = ?, t.writes = t.writes + 1
-WHERE t.component = ? AND t.version = ? AND t.environment = ? AND t.writes = ?
-AND d.component = ? AND d.version = ? AND d.environment = ? AND d.attempt = ?`,
-		dbTime(d.last), d.steps, d.phases, nullText(d.revision), nullTime(d.committedAt),
-		w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.component, w.version, w.environment, w.writes,
-		d.component, d.version, d.environment, d.attempt)
-	if err != nil {
-		return err
-	}
-	// Both rows change (steps and writes grow): 2, unless the target's
-	// row was written since the cache took its state.
-	if n, err := res.RowsAffected(); err != nil || n != 2 {
 		s.targets.forget(w.target)
 		return errConflict
 	}

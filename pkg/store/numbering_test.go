@@ -690,12 +690,15 @@ func TestNumberingRulesTableRenamed(t *testing.T) {
 }
 
 // TestStaleCachedTargetIsNotContinued: two stores stand for two replicas.
-// Each remembers the state of the target it wrote last, and a lone step
-// continuing that state is written in one statement that also writes the
-// target's row, checked against the count of writes the store remembers.
-// Here the other store ends the deployment meanwhile, so the first one's
-// next step must start attempt 2, not continue attempt 1 from its stale
-// state; and each store's write must make the other's state stale in turn.
+// Each remembers the state of the target it wrote last and numbers a lone
+// step from it, without reading the target's row; the write of that row
+// is checked against the count of writes the store remembers. Here the
+// other store ends the deployment meanwhile, so the first one's next step
+// must start attempt 2, not continue attempt 1 from its stale state; and
+// each store's write must make the other's state stale in turn. Any path
+// that numbers from the cache must write and check the target's row: one
+// that does not (writeCachedTarget without its check; a multi-table UPDATE,
+// tried for issue 13, without its write of the row) fails this test.
 func TestStaleCachedTargetIsNotContinued(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
