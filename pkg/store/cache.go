@@ -16,20 +16,27 @@ type targetCache struct {
 // maxCachedTargets bounds the cache; past it, it starts again empty.
 const maxCachedTargets = 10_000
 
-// fill sets the state of work's target from the cache, and says whether
-// it did: only for work of one target whose steps all come after its last.
-func (c *targetCache) fill(work []*targetWork) bool {
-	if len(work) != 1 {
+// fill sets the states of work's targets from the cache, and says
+// whether it did: only when it knows every target and their steps all
+// come after its last, and for one target unless many is set.
+func (c *targetCache) fill(work []*targetWork, many bool) bool {
+	if len(work) != 1 && !many {
 		return false
 	}
-	w := work[0]
+	states := make([]targetState, len(work))
 	c.mu.Lock()
-	e, ok := c.m[w.target]
-	c.mu.Unlock()
-	if !ok || w.steps[0].Time.Before(e.last) {
-		return false
+	for i, w := range work {
+		e, ok := c.m[w.target]
+		if !ok || w.steps[0].Time.Before(e.last) {
+			c.mu.Unlock()
+			return false
+		}
+		states[i] = e
 	}
-	w.targetState, w.exists, w.cached = e, true, true
+	c.mu.Unlock()
+	for i, w := range work {
+		w.targetState, w.exists, w.cached = states[i], true, true
+	}
 	return true
 }
 

@@ -690,15 +690,16 @@ func TestNumberingRulesTableRenamed(t *testing.T) {
 }
 
 // TestStaleCachedTargetIsNotContinued: two stores stand for two replicas.
-// Each remembers the state of the target it wrote last and numbers a lone
-// step from it, without reading the target's row; the write of that row
-// is checked against the count of writes the store remembers. Here the
-// other store ends the deployment meanwhile, so the first one's next step
-// must start attempt 2, not continue attempt 1 from its stale state; and
-// each store's write must make the other's state stale in turn. Any path
-// that numbers from the cache must write and check the target's row: one
-// that does not (writeCachedTarget without its check; a multi-table UPDATE,
-// tried for issue 13, without its write of the row) fails this test.
+// Each remembers the state of the targets it wrote last and numbers their
+// next steps from it, lone or in a batch, without reading their rows; the
+// write of each row is checked against the count of writes the store
+// remembers. Here the other store ends the deployments meanwhile, so the
+// first one's next steps must start attempt 2, not continue attempt 1
+// from its stale state; and each store's writes must make the other's
+// state stale in turn. Any path that numbers from the cache must write
+// and check every target's row: one that does not (writeCachedTarget or
+// writeCachedTargets without their check; a multi-table UPDATE, tried for
+// issue 13, without its write of the row) fails this test.
 func TestStaleCachedTargetIsNotContinued(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
@@ -706,12 +707,28 @@ func TestStaleCachedTargetIsNotContinued(t *testing.T) {
 		a, b := testdb.Open(t, dsn), testdb.Open(t, dsn)
 		rules := model.DefaultDeploymentRules()
 		for i, w := range []struct {
-			s      *store.Store
-			status string
-		}{{a, "build"}, {a, "tests"}, {b, "finished"}, {a, "rollout"}, {b, "tests"}, {a, "migrate"}, {a, "failed"}, {b, "build"}} {
-			in := model.StepInput{Component: "api", Version: "1.0", Environment: "prod", Owner: "ana", Status: w.status,
-				Time: t0.Add(time.Duration(i) * time.Minute)}
-			if _, _, err := w.s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			s        *store.Store
+			status   string
+			versions []string // one: a lone step; more: a batch, a step each
+		}{
+			{a, "build", []string{"1.0"}}, {a, "tests", []string{"1.0"}}, {b, "finished", []string{"1.0"}},
+			{a, "rollout", []string{"1.0"}}, {b, "tests", []string{"1.0"}}, {a, "migrate", []string{"1.0"}},
+			{a, "failed", []string{"1.0"}}, {b, "build", []string{"1.0"}},
+			{a, "build", []string{"2.0", "2.1"}}, {a, "tests", []string{"2.0", "2.1"}}, {b, "finished", []string{"2.0", "2.1"}},
+			{a, "rollout", []string{"2.0", "2.1"}}, {b, "tests", []string{"2.0", "2.1"}}, {a, "failed", []string{"2.0", "2.1"}},
+		} {
+			var ins []model.StepInput
+			for _, v := range w.versions {
+				ins = append(ins, model.StepInput{Component: "api", Version: v, Environment: "prod", Owner: "ana", Status: w.status,
+					Time: t0.Add(time.Duration(i) * time.Minute)})
+			}
+			var err error
+			if len(ins) == 1 {
+				_, _, err = w.s.CreateStep(ctx, ins[0], model.RecordMeta{ReceivedAt: t0})
+			} else {
+				_, _, err = w.s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0})
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -726,8 +743,8 @@ func TestStaleCachedTargetIsNotContinued(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if len(want) != 3 {
-			t.Fatalf("the oracle finds %d deployments, want 3: the test proves nothing", len(want))
+		if len(want) != 7 {
+			t.Fatalf("the oracle finds %d deployments, want 7: the test proves nothing", len(want))
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("stored numbering differs from the oracle's:\n%s", diff(got, want))
