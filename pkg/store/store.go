@@ -93,7 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		s.db = bun.NewDB(sqldb, mysqldialect.New())
 		s.writer = writer
-		s.writeSlot = make(chan struct{}, maxWriteConns)
+		s.writeSlot = make(chan struct{}, maxWriteConns-1)
 	}
 	s.stmts = &stmtCache{db: s.db.DB}
 	s.writeStmts = s.stmts
@@ -205,6 +205,15 @@ func (s *Store) Kind() string {
 // DB returns the underlying database handle, for pool statistics.
 func (s *Store) DB() *sql.DB {
 	return s.db.DB
+}
+
+// WriteDB returns MySQL's pool of write transactions, for pool
+// statistics: nil on SQLite, whose one pool DB returns.
+func (s *Store) WriteDB() *sql.DB {
+	if s.writer == s.db.DB {
+		return nil
+	}
+	return s.writer
 }
 
 // Ping checks that the store can take steps: the database answers, its

@@ -21,9 +21,13 @@ import (
 // needs (guarded). Reads stay on the autocommit pool: on this one,
 // a read outside a transaction would leave one open.
 
-// maxWriteConns bounds the write transactions in flight (the store's
-// writeSlot): group commit has one at a time on MySQL, batches and
-// imports a few more.
+// maxWriteConns bounds the write pool. The store's writeSlot lets one
+// transaction fewer than that run at once (group commit has one at a
+// time on MySQL, batches and imports a few more): a transaction that
+// prepares a statement (stmtCache) needs a second connection for it, and
+// with every connection in a transaction waiting for one, none would
+// come. stmtCache prepares one statement at a time, so one spare is
+// enough.
 const maxWriteConns = 8
 
 // errOutsideTx refuses a statement on a write connection outside a
@@ -39,11 +43,7 @@ func openMySQLWriter(cfg *mysql.Config) (*sql.DB, error) {
 		return nil, fmt.Errorf("open mysql: %w", err)
 	}
 	db := sql.OpenDB(implicitTxConnector{connector})
-	// The pool itself is not bounded: a transaction that prepares a
-	// statement (stmtCache) needs a second connection for it, and with
-	// every connection in a transaction waiting for one, none would come.
-	// writeSlot bounds the transactions, and so the connections, to twice
-	// maxWriteConns at most, for as long as prepares last.
+	db.SetMaxOpenConns(maxWriteConns)
 	db.SetMaxIdleConns(maxWriteConns)
 	db.SetConnMaxLifetime(5 * time.Minute)
 	db.SetConnMaxIdleTime(time.Minute)
