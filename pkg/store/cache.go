@@ -3,11 +3,11 @@ package store
 import "sync"
 
 // targetCache remembers the state of the targets this store wrote last, so
-// that the next step of one of them, sent alone, skips the locked read of
-// its row: the write of the row then checks that no write came between
-// (its count of writes), and a conflict forgets the entry and runs the
-// transaction again with the locked read. Only committed states are
-// remembered.
+// that their next steps (sent alone; on MySQL also in a group or batch
+// whose targets it all knows) skip the locked read of their rows: the
+// write of each row then checks that no write came between (its count of
+// writes), and a conflict forgets the entries and runs the transaction
+// again with the locked read. Only committed states are remembered.
 type targetCache struct {
 	mu sync.Mutex
 	m  map[target]targetState

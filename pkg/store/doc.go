@@ -14,7 +14,8 @@
 //   - number.go, cache.go, rules.go: numbering deployments (below).
 //   - deployments.go: reading deployments, for lists, the page and stats.
 //   - retry.go, errors.go: transactions run again on conflicts, guarded on
-//     Galera (guarded); driver errors as the model's.
+//     Galera (guarded); driver errors as the model's. writepool.go: MySQL's
+//     write transactions, on connections with autocommit off.
 //   - statements.go: prepared statements and SQL helpers.
 //
 // # bun and database/sql
@@ -77,9 +78,9 @@
 // number, for the targets of one transaction, in their order:
 //
 //  1. Gets each target's state: from targetCache (cache.go) when the
-//     transaction writes one target, known to the cache, and its steps
-//     all come after the last one the cache remembers; else by reading
-//     the rows, locked on MySQL (lockTargets).
+//     cache knows every target of the transaction (only one on SQLite)
+//     and their steps all come after the last ones it remembers; else by
+//     reading the rows, locked on MySQL (lockTargets).
 //  2. Decides (findRedo): a new target starts at attempt 1; steps at or
 //     after the target's last one continue its latest deployment, or start
 //     the next after a terminal status; a late step (before the last one)
@@ -88,7 +89,8 @@
 //     deleteDeployments removes.
 //  3. Numbers in memory (deploymentWrites, add), then upserts the
 //     deployment rows, an extension appending phases (writeDeployments),
-//     and the targets' rows (writeTargets).
+//     and the targets' rows (writeTargets; writeCachedTarget and
+//     writeCachedTargets for states from the cache).
 //
 // Every write of a target updates its row, so two writers of one target
 // conflict on a written row, which InnoDB's locks and Galera's
