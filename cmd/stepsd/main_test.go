@@ -255,6 +255,35 @@ func TestConfigPastesBack(t *testing.T) {
 	}
 }
 
+// TestConfigAsDocumented: docs/configuration.md shows what "stepsd config"
+// prints, whole; it must be what it prints today, with every setting.
+func TestConfigAsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "$ STEPSD_TOKENS=write:ci-secret-123 stepsd config --listen :9090\n"
+	_, shown, ok := strings.Cut(string(doc), cmd)
+	if !ok {
+		t.Fatalf("docs/configuration.md no longer shows %q", cmd)
+	}
+	shown, _, _ = strings.Cut(shown, "```")
+	for _, env := range os.Environ() {
+		if name, _, _ := strings.Cut(env, "="); strings.HasPrefix(name, "STEPSD_") || strings.HasPrefix(name, "OTEL_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	t.Setenv("STEPSD_TOKENS", "write:ci-secret-123")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--listen", ":9090"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if stdout.String() != shown {
+		t.Errorf("docs/configuration.md shows\n%s\nstepsd config prints\n%s", shown, stdout.String())
+	}
+}
+
 func TestTokensAreACommentInConfig(t *testing.T) {
 	var stdout bytes.Buffer
 	if code := run(context.Background(), []string{"config", "--tokens", "write:ci-secret-123456,read:dash-secret-123"}, &stdout, io.Discard); code != 0 {

@@ -1,5 +1,7 @@
 // Package doctest keeps the README and docs/*.md true: its tests compile
-// every Go snippet in them against this module and run every shell example
+// every Go snippet in them against this module, run every shell example
 // that can run locally (curl, stepsctl) against a real stepsd on a temp
-// SQLite file. It has no code of its own beyond the tests.
+// SQLite file, and compare the outputs the docs show for their example
+// histories (readmeHistory, doraHistory) with what the commands print
+// today. It has no code of its own beyond the tests.
 package doctest

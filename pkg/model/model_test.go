@@ -425,3 +425,20 @@ func TestBatchErrorMessage(t *testing.T) {
 		t.Errorf("two rows: %q, want %q", got, want)
 	}
 }
+
+func TestShortRevision(t *testing.T) {
+	for in, want := range map[string]string{
+		"":             "",
+		"9f1c2e7":      "9f1c2e7",
+		"9f1c2e7d4b3a": "9f1c2e7d4b3a",
+		"9F1C2E7D4B3A5C6D7E8F9A0B1C2D3E4F5A6B7C8D": "9F1C2E7D4B3A",
+		"9f1c2e7d4b3a5c6d7e8f9a0b1c2d3e4f5a6b7c8d": "9f1c2e7d4b3a",
+		"v1.2.3":                         "v1.2.3",
+		"release-2026-11-27-build-4711":  "release-2026-11-27-…",
+		"déploiement-numéro-vingt-trois": "déploiement-numéro-…",
+	} {
+		if got := model.ShortRevision(in); got != want {
+			t.Errorf("ShortRevision(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

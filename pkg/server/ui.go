@@ -87,10 +87,11 @@ func mustLoadUI() *uiKit {
 			}
 			return model.HumanDuration(*v)
 		},
-		"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-		"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-		"percent": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" },
-		"ticks":   codeTicks,
+		"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"percent":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" },
+		"ticks":    codeTicks,
+		"shortrev": model.ShortRevision,
 	}).ParseFS(uiFiles, "ui/*.html"))
 	return kit
 }

@@ -581,3 +581,32 @@ func TestDeploymentPageLooksUpOneDeployment(t *testing.T) {
 		}
 	}
 }
+
+// TestDeploymentPageShowsTheRevision: a deployment's timeline names the
+// commit it deployed, cut as stepsctl's tables cut it, with the whole id
+// on hover and when it was committed; a deployment without one has no
+// such figure.
+func TestDeploymentPageShowsTheRevision(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	const sha = "9f1c2e7d4b3a5c6d7e8f9a0b1c2d3e4f5a6b7c8d"
+	committed := t0.Add(-2 * time.Hour)
+	var ins []model.StepInput
+	for i, status := range []string{"build", "finished"} {
+		ins = append(ins,
+			model.StepInput{Component: "api", Version: "1.0", Owner: "ana", Status: status, Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)},
+			model.StepInput{Component: "api", Version: "1.1", Owner: "ana", Status: status, Environment: "production", Time: t0.Add(time.Duration(10+i) * time.Minute), Revision: sha, CommittedAt: committed})
+	}
+	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: func() time.Time { return t0.Add(time.Hour) }}))
+	defer srv.Close()
+	p := getPage(t, nil, srv.URL, "/ui/deployment?component=api&version=1.1&environment=production")
+	want := `<dd id="revision"><code title="` + sha + `">9f1c2e7d4b3a</code> <span class="note">committed ` + committed.UTC().Format("2006-01-02 15:04") + `</span></dd>`
+	if p.status != 200 || !strings.Contains(p.body, want) {
+		t.Errorf("status %d; the timeline lacks %s", p.status, want)
+	}
+	if p := getPage(t, nil, srv.URL, "/ui/deployment?component=api&version=1.0&environment=production"); p.status != 200 || strings.Contains(p.body, "Revision") {
+		t.Errorf("status %d; a deployment without a revision shows one", p.status)
+	}
+}

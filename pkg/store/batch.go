@@ -67,7 +67,9 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 // read their ids back by.
 func (s *Store) rowsKey(clientKey string) string {
 	if clientKey == "" && !s.consecutiveIDs {
-		return internalKeyPrefix + randomHex(16)
+		b := make([]byte, 16)
+		rand.Read(b) //nolint:errcheck // never fails
+		return "~" + hex.EncodeToString(b)
 	}
 	return clientKey
 }
@@ -167,18 +169,8 @@ func (s *Store) setConsecutiveIDs(res sql.Result, steps []model.Step) error {
 	return nil
 }
 
-// internalKeyPrefix starts the keys the store gives batch rows sent
-// without one.
-const internalKeyPrefix = "~"
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) //nolint:errcheck // never fails
-	return hex.EncodeToString(b)
-}
-
 func multiRowInsert(rows int) string {
-	return insertStep[:strings.Index(insertStep, "VALUES")] + "VALUES " + repeated(rows, "("+repeated(insertRowParams, "?", ", ")+")", ", ")
+	return insertStepsInto + repeated(rows, "("+repeated(insertRowParams, "?", ", ")+")", ", ")
 }
 
 // replayBatch returns the steps stored under key, a batch sent again:

@@ -61,10 +61,6 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 		if err != nil {
 			return err
 		}
-		before := map[matchKey]int{}
-		for k, m := range stored {
-			before[k] = len(m)
-		}
 		var at []int
 		skipped, at = takeStored(steps, explicit, stored, out)
 		work = nil
@@ -82,7 +78,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 			return err
 		}
 		if s.kind == KindMySQL {
-			return s.checkNoneStoredMeanwhile(ctx, tx, fresh, freshExplicit, before)
+			return s.checkNoneStoredMeanwhile(ctx, tx, fresh, freshExplicit, stored)
 		}
 		return nil
 	})
@@ -93,11 +89,13 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 // stored step matching one row at most, and returns the indexes of the
 // rows matched and of those left to store.
 func takeStored(steps []model.Step, explicit []bool, stored map[matchKey][]model.Step, out []model.Step) (matched, fresh []int) {
+	taken := map[matchKey]int{}
 	for i, st := range steps {
 		if explicit[i] {
 			k := matchKeyOf(st)
-			if m := stored[k]; len(m) > 0 {
-				out[i], stored[k] = m[0], m[1:]
+			if n := taken[k]; n < len(stored[k]) {
+				out[i] = stored[k][n]
+				taken[k]++
 				matched = append(matched, i)
 				continue
 			}
@@ -118,12 +116,12 @@ func pick[T any](all []T, at []int) []T {
 
 // checkNoneStoredMeanwhile fails with errConflict, to run the transaction
 // again, when another writer stored rows of fresh (those with an explicit
-// time) after this one looked for them and found before of each. A target
+// time) after this one looked for them and found those stored. A target
 // without a row yet had nothing for storedMatches to lock, and numbering may
 // continue from the cache of a write committed meanwhile without a
 // conflict. Numbering has locked the targets by now: a writer ahead of this
 // one has committed, and one behind it will find this one's rows here.
-func (s *Store) checkNoneStoredMeanwhile(ctx context.Context, tx *sql.Tx, fresh []model.Step, explicit []bool, before map[matchKey]int) error {
+func (s *Store) checkNoneStoredMeanwhile(ctx context.Context, tx *sql.Tx, fresh []model.Step, explicit []bool, stored map[matchKey][]model.Step) error {
 	// Every row of fresh counts, a row stamped now too: it may share a
 	// key with one that has its time.
 	want := map[matchKey]int{}
@@ -135,7 +133,7 @@ func (s *Store) checkNoneStoredMeanwhile(ctx context.Context, tx *sql.Tx, fresh 
 		return err
 	}
 	for k, n := range want {
-		if len(now[k]) > before[k]+n {
+		if len(now[k]) > len(stored[k])+n {
 			return errConflict
 		}
 	}
@@ -186,11 +184,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 	}
 	targets := slices.SortedFunc(maps.Keys(times), compareTargets) // the order number locks them in
 	if s.kind == KindMySQL {
-		work := make([]*targetWork, len(targets))
-		for i, t := range targets {
-			work[i] = &targetWork{target: t}
-		}
-		if err := s.lockTargets(ctx, tx, work); err != nil {
+		if err := s.lockTargets(ctx, tx, workFor(targets)); err != nil {
 			return nil, err
 		}
 	}

@@ -47,25 +47,19 @@ func TestCreateStepsDeduped(t *testing.T) {
 					t.Errorf("row %d answered %+v, want the stored %+v", i, steps[i], first[i])
 				}
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 5 {
-				t.Errorf("%d steps stored, want 5", len(got))
-			}
+			wantStored(t, s, 5)
 			// The same again, without a key: nothing new.
 			_, skipped, err = s.CreateStepsDeduped(ctx, export, model.RecordMeta{ReceivedAt: t0.Add(2 * time.Hour)})
 			if err != nil || len(skipped) != 5 {
 				t.Fatalf("third import: skipped %v, %v", skipped, err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 5 {
-				t.Errorf("%d steps stored, want 5", len(got))
-			}
+			wantStored(t, s, 5)
 			// Without dedupe, the same rows are stored again: the
 			// contract of a batch is unchanged.
 			if _, _, err := s.CreateSteps(ctx, export[:1], model.RecordMeta{ReceivedAt: t0}); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 6 {
-				t.Errorf("%d steps stored, want 6", len(got))
-			}
+			wantStored(t, s, 6)
 		})
 
 		t.Run("DistinctStepsAreNeverMerged", func(t *testing.T) {
@@ -88,9 +82,7 @@ func TestCreateStepsDeduped(t *testing.T) {
 			if err != nil || !slices.Equal(skipped, []int{7}) {
 				t.Fatalf("skipped %v, %v; want only row 7", skipped, err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 9 {
-				t.Errorf("%d steps stored, want 9", len(got))
-			}
+			wantStored(t, s, 9)
 			// The same with its revision and commit time is the same step.
 			_, skipped, err = s.CreateStepsDeduped(ctx, other[5:7], model.RecordMeta{ReceivedAt: t0})
 			if err != nil || !slices.Equal(skipped, []int{0, 1}) {
@@ -106,9 +98,7 @@ func TestCreateStepsDeduped(t *testing.T) {
 			if !errors.As(err, &be) || be.Rows[0].Row != 6 {
 				t.Fatalf("err = %v, want row 6 refused", err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 0 {
-				t.Errorf("%d steps stored, want none", len(got))
-			}
+			wantStored(t, s, 0)
 		})
 
 		t.Run("ManyRowsOfOneTarget", func(t *testing.T) {
@@ -123,9 +113,7 @@ func TestCreateStepsDeduped(t *testing.T) {
 			if _, skipped, err := s.CreateStepsDeduped(ctx, many, model.RecordMeta{ReceivedAt: t0}); err != nil || len(skipped) != 700 {
 				t.Fatalf("skipped %d, %v; want the 700 stored", len(skipped), err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 1200 {
-				t.Errorf("%d steps stored, want 1200", len(got))
-			}
+			wantStored(t, s, 1200)
 		})
 
 		t.Run("ImportsAtOnceStoreOnce", func(t *testing.T) {
@@ -148,9 +136,7 @@ func TestCreateStepsDeduped(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != len(big) {
-				t.Errorf("%d steps stored by 3 imports at once, want %d", len(got), len(big))
-			}
+			wantStored(t, s, len(big))
 		})
 	})
 }

@@ -132,29 +132,16 @@ func TestDeployments(t *testing.T) {
 
 		t.Run("PagesInBothOrders", func(t *testing.T) {
 			for _, order := range []string{model.OrderAsc, model.OrderDesc} {
-				var got []string
 				f := model.DeploymentFilter{Filter: model.Filter{Limit: 2, Order: order}}
-				for pages := 0; pages < 10; pages++ {
-					next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
-						got = append(got, fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt))
-						return nil
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if next == nil {
-						break
-					}
-					f.After = next
-				}
+				got := listPages(t, s, f, rules, now, func(d *model.Deployment) string {
+					return fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt)
+				})
 				var expect []string
 				for _, w := range want {
 					expect = append(expect, fmt.Sprintf("%s/%s/%s#%d", w.component, w.version, w.env, w.attempt))
 				}
 				if order == model.OrderDesc {
-					for i, j := 0, len(expect)-1; i < j; i, j = i+1, j-1 {
-						expect[i], expect[j] = expect[j], expect[i]
-					}
+					slices.Reverse(expect)
 				}
 				if fmt.Sprint(got) != fmt.Sprint(expect) {
 					t.Errorf("%s pages: %v\nwant %v", order, got, expect)
@@ -217,14 +204,9 @@ func TestSurroundingSpacesAreOneDeployment(t *testing.T) {
 				t.Errorf("stored %q %q %q, want the values trimmed", st.Component, st.Version, st.Environment)
 			}
 		}
-		var got []string
-		if _, err := s.ListDeployments(context.Background(), model.DeploymentFilter{}, model.DefaultDeploymentRules(), t0.Add(time.Hour),
-			func(d *model.Deployment) error {
-				got = append(got, fmt.Sprintf("%s#%d:%d steps", d.Component, d.Attempt, len(d.Steps)))
-				return nil
-			}); err != nil {
-			t.Fatal(err)
-		}
+		got := listPages(t, s, model.DeploymentFilter{}, model.DefaultDeploymentRules(), t0.Add(time.Hour), func(d *model.Deployment) string {
+			return fmt.Sprintf("%s#%d:%d steps", d.Component, d.Attempt, len(d.Steps))
+		})
 		if fmt.Sprint(got) != "[pad#1:3 steps]" {
 			t.Errorf("deployments %v, want one of three steps", got)
 		}

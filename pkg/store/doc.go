@@ -7,8 +7,9 @@
 //
 //   - store.go, dsn.go, fileflags_*.go: opening, checking and migrating
 //     the database.
-//   - steps.go: a step's columns; recording one step, reading and listing
-//     steps. values.go: distinct values, for shell completion.
+//   - steps.go: a step's columns and stored times; recording one step,
+//     reading and listing steps; the WHERE clauses of lists (conds).
+//     values.go: distinct values, for shell completion.
 //   - group.go: single steps, written together (group commit).
 //   - batch.go, dedupe.go: batches, and imports that skip stored rows.
 //   - number.go, cache.go, rules.go: numbering deployments (below).

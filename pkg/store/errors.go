@@ -18,6 +18,28 @@ import (
 // errDuplicate marks a unique-key violation; callers decide what it means.
 var errDuplicate = errors.New("duplicate key")
 
+// mysqlCode says what a MySQL or MariaDB error number means to the store:
+// the reason it is EUNAVAILABLE ("" if it is not), and whether it is a
+// conflict with another writer, for writeTx to run the transaction again.
+// ER_DUP_ENTRY (1062) is errDuplicate, apart.
+func mysqlCode(n uint16) (unavailable string, retry bool) {
+	switch n {
+	case 1205, 1213: // lock wait timeout; deadlock, also Galera's certification failure
+		return "database", true
+	case 1020, 1180: // record changed since last read; error during commit
+		return "database node not ready", true
+	case 1040, 1053, 2002, 2003, 2006, 2013: // too many connections, shutdown, gone away
+		return "database", false
+	case 1047: // Galera node not ready (joining, out of quorum)
+		return "database node not ready", false
+	case 1049, 1146: // unknown database, no such table: the database was dropped under us
+		return "database or its tables are gone (dropped?)", false
+	case 1290, 1836: // read-only server (--read-only, a replica)
+		return "database is read-only", false
+	}
+	return "", false
+}
+
 // translate maps driver errors to the domain's in one place: a unique
 // violation becomes errDuplicate, a lost or refused connection EUNAVAILABLE.
 // Anything else stays as it is and is reported as internal.
@@ -30,17 +52,11 @@ func translate(err error) error {
 	}
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
-		switch my.Number {
-		case 1062: // ER_DUP_ENTRY
+		if my.Number == 1062 { // ER_DUP_ENTRY
 			return fmt.Errorf("%w: %v", errDuplicate, err)
-		case 1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013: // too many connections, shutdown, lock wait, deadlock, gone away
-			return unavailable("database", err)
-		case 1047, 1020, 1180: // Galera node not ready (joining, out of quorum); record changed; commit failed
-			return unavailable("database node not ready", err)
-		case 1049, 1146: // unknown database, no such table: the database was dropped under us
-			return unavailable("database or its tables are gone (dropped?)", err)
-		case 1290, 1836: // read-only server (--read-only, a replica)
-			return unavailable("database is read-only", err)
+		}
+		if reason, _ := mysqlCode(my.Number); reason != "" {
+			return unavailable(reason, err)
 		}
 		return err
 	}
@@ -49,10 +65,12 @@ func translate(err error) error {
 		switch lite.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %v", errDuplicate, err)
+		}
+		// Primary codes, whatever the extended one: SQLITE_BUSY_SNAPSHOT
+		// is as busy as SQLITE_BUSY, and retryable retries both.
+		switch lite.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return unavailable("database busy", err)
-		}
-		switch lite.Code() & 0xff { // primary codes, whatever the extended one
 		case sqlite3.SQLITE_READONLY:
 			return unavailable("database file is read-only", err)
 		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:

@@ -26,13 +26,7 @@ import (
 // numbering stored by the writes must equal.
 func oracle(t *testing.T, s *store.Store, rules model.DeploymentRules, now time.Time, f model.Filter) []*model.Deployment {
 	t.Helper()
-	var steps []model.Step
-	if _, err := s.ListSteps(context.Background(), model.Filter{}, func(st model.Step) error {
-		steps = append(steps, st)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	steps, _ := mustList(t, s, model.Filter{})
 	slices.SortStableFunc(steps, func(a, b model.Step) int {
 		return cmp.Or(strings.Compare(a.Component, b.Component), strings.Compare(a.Version, b.Version),
 			strings.Compare(a.Environment, b.Environment), a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
@@ -131,27 +125,34 @@ func checkAgainstOracle(t *testing.T, s *store.Store, rules model.DeploymentRule
 		for _, limit := range []int{0, 1, 7} {
 			f := model.DeploymentFilter{Filter: flt}
 			f.Limit = limit
-			var got []string
-			for pages := 0; ; pages++ {
-				if pages > 1000 {
-					t.Fatal("pages do not end")
-				}
-				next, err := s.ListDeployments(ctx, f, rules, now, func(d *model.Deployment) error {
-					got = append(got, describe(d))
-					return nil
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if next == nil {
-					break
-				}
-				f.After = next
-			}
-			if !slices.Equal(got, want) {
+			if got := listPages(t, s, f, rules, now, describe); !slices.Equal(got, want) {
 				t.Errorf("ListDeployments, limit %d, filter %+v:\n%s", limit, flt, diff(got, want))
 			}
 		}
+	}
+}
+
+// listPages lists the deployments of f page after page, each as show
+// tells.
+func listPages(t *testing.T, s *store.Store, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time,
+	show func(*model.Deployment) string) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("pages do not end")
+		}
+		next, err := s.ListDeployments(context.Background(), f, rules, now, func(d *model.Deployment) error {
+			got = append(got, show(d))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next == nil {
+			return got
+		}
+		f.After = next
 	}
 }
 
@@ -407,13 +408,7 @@ func TestReplayedKeyIsTheStoredRow(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			var stored []model.Step
-			if _, err := stores[0].ListSteps(ctx, model.Filter{}, func(st model.Step) error {
-				stored = append(stored, st)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			stored, _ := mustList(t, stores[0], model.Filter{})
 			if len(stored) != round+1 {
 				t.Fatalf("round %d: %d rows stored, want %d", round, len(stored), round+1)
 			}
@@ -562,30 +557,34 @@ func TestTransactionEndedByTheServerIsRetried(t *testing.T) {
 	}
 }
 
-// BenchmarkImportHistory measures storing and numbering a history through
-// batches of store.MaxBatch steps in time order, as stepsctl import and
-// stepsbench's seeding send them: five steps a deploy, five components.
-// STEPS_BENCH_ROWS sets the size (default 100,000):
+// importHistory stores a history of rows steps through batches of
+// store.MaxBatch steps in time order, as stepsctl import and stepsbench's
+// seeding send them: five steps a deploy, five components.
+func importHistory(b *testing.B, s *store.Store, rows int) {
+	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
+	batch := make([]model.StepInput, 0, store.MaxBatch)
+	for i := range rows {
+		batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
+			Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
+		if len(batch) == cap(batch) || i == rows-1 {
+			if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+}
+
+// BenchmarkImportHistory measures storing and numbering a history
+// (importHistory). STEPS_BENCH_ROWS sets the size (default 100,000):
 //
 //	go test ./pkg/store -run '^$' -bench ImportHistory -benchtime 1x
 func BenchmarkImportHistory(b *testing.B) {
 	rows := testdb.BenchRows(b, 100_000)
-	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
 	for name, fresh := range testdb.Benched() {
 		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
 			for b.Loop() {
-				s := testdb.Open(b, fresh(b))
-				batch := make([]model.StepInput, 0, store.MaxBatch)
-				for i := range rows {
-					batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
-						Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
-					if len(batch) == cap(batch) || i == rows-1 {
-						if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
-							b.Fatal(err)
-						}
-						batch = batch[:0]
-					}
-				}
+				importHistory(b, testdb.Open(b, fresh(b)), rows)
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
@@ -629,21 +628,10 @@ func TestReplicasStartTogether(t *testing.T) {
 //	go test ./pkg/store -run '^$' -bench RenumberHistory -benchtime 1x
 func BenchmarkRenumberHistory(b *testing.B) {
 	rows := testdb.BenchRows(b, 100_000)
-	statuses := []string{"build", "tests", "migrate", "rollout", "finished"}
 	for name, fresh := range testdb.Benched() {
 		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
 			s := testdb.Open(b, fresh(b))
-			batch := make([]model.StepInput, 0, store.MaxBatch)
-			for i := range rows {
-				batch = append(batch, model.StepInput{Component: fmt.Sprint("component-", i/5%5), Version: fmt.Sprint("1.", i/25),
-					Owner: "bot", Status: statuses[i%5], Environment: "production", Time: t0.Add(time.Duration(i) * time.Minute)})
-				if len(batch) == cap(batch) || i == rows-1 {
-					if _, _, err := s.CreateSteps(context.Background(), batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
-						b.Fatal(err)
-					}
-					batch = batch[:0]
-				}
-			}
+			importHistory(b, s, rows)
 			rules := []model.DeploymentRules{model.DefaultDeploymentRules(), model.DefaultDeploymentRules()}
 			rules[1].SuccessStatuses = append([]string{"rollout"}, rules[1].SuccessStatuses...)
 			b.ResetTimer()

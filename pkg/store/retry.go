@@ -36,14 +36,8 @@ func retryable(err error) bool {
 	}
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
-		switch my.Number {
-		case 1205, // ER_LOCK_WAIT_TIMEOUT
-			1213, // ER_LOCK_DEADLOCK; also Galera's certification failure
-			1020, // ER_CHECKREAD: record changed since last read
-			1180: // ER_ERROR_DURING_COMMIT
-			return true
-		}
-		return false
+		_, retry := mysqlCode(my.Number)
+		return retry
 	}
 	var lite *sqlite.Error
 	if errors.As(err, &lite) {

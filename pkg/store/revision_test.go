@@ -131,7 +131,7 @@ func TestRevisionAndCommitTime(t *testing.T) {
 
 		// A revision too long is refused, naming the field.
 		long := step("build", 2*time.Hour, strings.Repeat("a", model.MaxRevisionLen+1), time.Time{})
-		if _, _, err := s.CreateStep(ctx, long, model.RecordMeta{ReceivedAt: t0}); model.ErrorCode(err) != model.EINVALID || !contains(err.Error(), "revision") {
+		if _, _, err := s.CreateStep(ctx, long, model.RecordMeta{ReceivedAt: t0}); model.ErrorCode(err) != model.EINVALID || !strings.Contains(err.Error(), "revision") {
 			t.Errorf("a revision of %d characters: %v", len(long.Revision), err)
 		}
 	})

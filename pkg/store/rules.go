@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,11 +96,7 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 			return nil
 		}
 		err = s.writeTx(ctx, func(tx *sql.Tx) error {
-			work := make([]*targetWork, len(targets))
-			for i, t := range targets {
-				work[i] = &targetWork{target: t}
-			}
-			return s.number(ctx, tx, work, true)
+			return s.number(ctx, tx, workFor(targets), true)
 		})
 		if err != nil {
 			return err
@@ -115,6 +110,16 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 	}
 }
 
+// workFor is targets as work without new steps: to lock them, or to
+// number them again from their stored steps.
+func workFor(targets []target) []*targetWork {
+	work := make([]*targetWork, len(targets))
+	for i, t := range targets {
+		work[i] = &targetWork{target: t}
+	}
+	return work
+}
+
 // nextTargets returns up to n targets that have steps, in order, after
 // after (from the first if nil).
 func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target, error) {
@@ -124,7 +129,7 @@ func (s *Store) nextTargets(ctx context.Context, after *target, n int) ([]target
 		c.add(cond, args...)
 	}
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, version, environment FROM steps`+c.sql()+
-		` ORDER BY component, version, environment LIMIT `+strconv.Itoa(n), c.args...)
+		` ORDER BY component, version, environment LIMIT ?`, append(c.args, n)...)
 	if err != nil {
 		return nil, translate(err)
 	}

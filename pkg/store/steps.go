@@ -62,11 +62,13 @@ func digits(b []byte) int64 {
 	return n
 }
 
-const insertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-// insertRowParams is the number of parameters of one row of insertStep.
-const insertRowParams = 11
+// insertStepsInto is the INSERT of steps before its rows (multiRowInsert),
+// each of insertRowParams parameters (insertArgs).
+const (
+	insertStepsInto = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
+VALUES `
+	insertRowParams = 11
+)
 
 const stepColumns = `id, component, version, owner, status, environment, time, received_at, revision, committed_at`
 
@@ -158,14 +160,10 @@ func parseNullTime(b []byte) (*time.Time, error) {
 }
 
 func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step, bool, error) {
-	stmt, err := s.prepared(ctx, `SELECT `+stepColumns+`, fingerprint FROM steps WHERE idempotency_key = ?`)
+	var stored sql.NullString
+	step, err := s.queryStep(ctx, `SELECT `+stepColumns+`, fingerprint FROM steps WHERE idempotency_key = ?`, key, &stored)
 	if err != nil {
 		return model.Step{}, false, err
-	}
-	var stored sql.NullString
-	step, err := queryStep(ctx, stmt, key, &stored)
-	if err != nil {
-		return model.Step{}, false, translate(err)
 	}
 	if stored.String != fingerprint {
 		return model.Step{}, false, errKeyReused("step")
@@ -175,18 +173,11 @@ func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step
 
 // FindStep returns the step with the given id, or ENOTFOUND.
 func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
-	stmt, err := s.prepared(ctx, `SELECT `+stepColumns+` FROM steps WHERE id = ?`)
-	if err != nil {
-		return model.Step{}, err
-	}
-	step, err := queryStep(ctx, stmt, id)
+	step, err := s.queryStep(ctx, `SELECT `+stepColumns+` FROM steps WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Step{}, model.Errorf(model.ENOTFOUND, "step %d not found", id)
 	}
-	if err != nil {
-		return model.Step{}, translate(err)
-	}
-	return step, nil
+	return step, err
 }
 
 // stepScanner reads rows of stepColumns, then any extra columns. Texts
@@ -232,18 +223,23 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 	return st, nil
 }
 
-// queryStep runs stmt for the one step it selects (then extra columns), or
-// sql.ErrNoRows.
-func queryStep(ctx context.Context, stmt *sql.Stmt, arg any, extra ...any) (model.Step, error) {
-	rows, err := stmt.QueryContext(ctx, arg)
+// queryStep runs query, prepared, for the one step it selects (then extra
+// columns), or sql.ErrNoRows.
+func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...any) (model.Step, error) {
+	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return model.Step{}, err
 	}
+	rows, err := stmt.QueryContext(ctx, arg)
+	if err != nil {
+		return model.Step{}, translate(err)
+	}
 	defer rows.Close()
 	if !rows.Next() {
-		return model.Step{}, cmp.Or(rows.Err(), sql.ErrNoRows)
+		return model.Step{}, cmp.Or(translate(rows.Err()), sql.ErrNoRows)
 	}
-	return newStepScanner(extra...).scan(rows)
+	step, err := newStepScanner(extra...).scan(rows)
+	return step, translate(err)
 }
 
 // interner makes strings of raw bytes, the same string each time the same
@@ -308,19 +304,20 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 // value is a parameter.
 func listQuery(f model.Filter) (string, []any) {
 	var c conds
-	for _, e := range []struct{ col, v string }{
-		{"component", f.Component}, {"version", f.Version}, {"owner", f.Owner}, {"status", f.Status}, {"environment", f.Environment},
-	} {
-		c.equal(e.col, e.v)
-	}
+	c.equal("component", f.Component)
+	c.equal("version", f.Version)
+	c.equal("owner", f.Owner)
+	c.equal("status", f.Status)
+	c.equal("environment", f.Environment)
 	c.timeRange("time", f)
 	cmp, dir := direction(f)
 	if f.After != nil {
 		t := dbTime(f.After.Time)
 		// The first condition alone is a range the index seeks to (an
-		// export reads page after page); the second, spelt with OR, is exact.
+		// export reads page after page); the second is exact.
 		c.add("time "+cmp+"= ?", t)
-		c.add("(time "+cmp+" ? OR (time = ? AND id "+cmp+" ?))", t, t, f.After.ID)
+		cond, args := afterCond(cmp, []string{"time", "id"}, []any{t, f.After.ID})
+		c.add(cond, args...)
 	}
 	query := "SELECT " + stepColumns + " FROM steps" + c.sql() + " ORDER BY time " + dir + ", id " + dir
 	if f.Limit > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,24 +40,20 @@ func mustList(t *testing.T, s *store.Store, f model.Filter) ([]model.Step, *mode
 	return got, next
 }
 
+// wantStored fails t unless s holds n steps.
+func wantStored(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	if got, _ := mustList(t, s, model.Filter{}); len(got) != n {
+		t.Errorf("%d steps stored, want %d", len(got), n)
+	}
+}
+
 func ids(steps []model.Step) []int64 {
 	out := make([]int64, len(steps))
 	for i, s := range steps {
 		out[i] = s.ID
 	}
 	return out
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestStore runs the same suite on every database.
@@ -111,9 +108,7 @@ func TestStore(t *testing.T) {
 					t.Errorf("CreateStep(%q) = %v, want EINVALID", in, err)
 				}
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 0 {
-				t.Errorf("stored %d rows, want 0", len(got))
-			}
+			wantStored(t, s, 0)
 		})
 
 		t.Run("LongestValuesFitExactly", func(t *testing.T) {
@@ -179,7 +174,7 @@ func TestStore(t *testing.T) {
 			}
 			for _, tt := range tests {
 				got, next := mustList(t, s, tt.f)
-				if !equalIDs(ids(got), tt.want) || next != nil {
+				if !slices.Equal(ids(got), tt.want) || next != nil {
 					t.Errorf("%s: got %v next %v, want %v", tt.name, ids(got), next, tt.want)
 				}
 			}
@@ -191,7 +186,7 @@ func TestStore(t *testing.T) {
 			early := mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: "early", Time: t0}, t0)
 			tie := mustCreate(t, s, model.StepInput{Component: "c", Version: "1", Owner: "o", Status: "tie", Time: t0}, t0)
 			got, _ := mustList(t, s, model.Filter{})
-			if want := []int64{early.ID, tie.ID, late.ID}; !equalIDs(ids(got), want) {
+			if want := []int64{early.ID, tie.ID, late.ID}; !slices.Equal(ids(got), want) {
 				t.Errorf("order %v, want %v", ids(got), want)
 			}
 		})
@@ -221,14 +216,11 @@ func TestStore(t *testing.T) {
 					}
 					f.After = next
 				}
-				expect := want
+				expect := slices.Clone(want)
 				if order == model.OrderDesc {
-					expect = make([]int64, len(want))
-					for i, id := range want {
-						expect[len(want)-1-i] = id
-					}
+					slices.Reverse(expect)
 				}
-				if !equalIDs(got, expect) {
+				if !slices.Equal(got, expect) {
 					t.Errorf("%s pages gave %v, want %v", order, got, expect)
 				}
 			}
@@ -262,9 +254,7 @@ func TestStore(t *testing.T) {
 			if _, _, err := s.CreateStep(ctx, other, model.RecordMeta{ReceivedAt: t0, IdempotencyKey: "k-1"}); model.ErrorCode(err) != model.EUNPROCESSABLE {
 				t.Errorf("different payload, same key = %v, want EUNPROCESSABLE", err)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 1 {
-				t.Errorf("%d rows stored, want 1", len(got))
-			}
+			wantStored(t, s, 1)
 		})
 
 		t.Run("ConcurrentRetriesWithOneKeyStoreOneRow", func(t *testing.T) {
@@ -288,9 +278,7 @@ func TestStore(t *testing.T) {
 					t.Fatalf("ids %v, want all equal", results)
 				}
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 1 {
-				t.Errorf("%d rows stored, want 1", len(got))
-			}
+			wantStored(t, s, 1)
 		})
 
 		for _, readBack := range []bool{false, true} {
@@ -329,9 +317,7 @@ func TestStore(t *testing.T) {
 						t.Errorf("step %d answered %+v, stored under its id: %+v (%v)", i, st, found, err)
 					}
 				}
-				if all, _ := mustList(t, s, model.Filter{}); len(all) != 183 {
-					t.Errorf("%d rows stored, want 180 + 1 shared + 2 in a batch", len(all))
-				}
+				wantStored(t, s, 183) // 180 + 1 shared + 2 in a batch
 			})
 		}
 
@@ -416,14 +402,14 @@ func TestOpenRejectsBadDSNsWithoutEchoingSecrets(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", dsn)
 			continue
 		}
-		if msg := err.Error(); contains(msg, "hunter2") {
+		if msg := err.Error(); strings.Contains(msg, "hunter2") {
 			t.Errorf("Open(%q) error %q leaks the password", dsn, msg)
 		}
 	}
 }
 
 func TestRedactDSN(t *testing.T) {
-	if got := store.RedactDSN("mysql://steps:hunter2@db:3306/steps"); contains(got, "hunter2") {
+	if got := store.RedactDSN("mysql://steps:hunter2@db:3306/steps"); strings.Contains(got, "hunter2") {
 		t.Errorf("RedactDSN kept the password: %s", got)
 	}
 }
@@ -436,8 +422,6 @@ func TestMySQLUnreachableIsUnavailable(t *testing.T) {
 		t.Errorf("Open on a closed port = %v, want EUNAVAILABLE", err)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func TestCreateSteps(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
@@ -478,9 +462,7 @@ func TestCreateSteps(t *testing.T) {
 			if len(be.Rows) != 2 || be.Rows[0].Row != 2 || be.Rows[0].Field != "status" || be.Rows[1].Row != 4 || be.Rows[1].Field != "component" {
 				t.Errorf("rows %+v", be.Rows)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 0 {
-				t.Errorf("%d rows stored", len(got))
-			}
+			wantStored(t, s, 0)
 		})
 
 		t.Run("IdempotentReplay", func(t *testing.T) {
@@ -506,9 +488,7 @@ func TestCreateSteps(t *testing.T) {
 			if _, replayed, err := s.CreateStep(ctx, ins[0], meta); err != nil || replayed {
 				t.Errorf("single step with a batch's key = %v, replayed %v", err, replayed)
 			}
-			if got, _ := mustList(t, s, model.Filter{}); len(got) != 3 {
-				t.Errorf("%d rows stored, want 3", len(got))
-			}
+			wantStored(t, s, 3)
 		})
 
 		t.Run("LimitsAreExplicit", func(t *testing.T) {

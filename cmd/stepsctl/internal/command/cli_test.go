@@ -52,6 +52,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"version"}, 0, ""},
 		{[]string{"list", "--component", "none"}, 0, ""},
 		{[]string{"recrod"}, 2, `unknown command "recrod"; did you mean "record"?`},
+		{[]string{"export"}, 2, `unknown command "export"; did you mean "list"?`},
+		{[]string{"blame"}, 2, `unknown command "blame"; did you mean "stats"?`},
+		{[]string{"eta"}, 2, `unknown command "eta"; did you mean "watch"?`},
 		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
 		{[]string{"list", "extra"}, 2, `unknown command "extra"`},
 		{[]string{"record", "--component", "api", "--version", "1"}, 2, "--status is required"},
@@ -89,7 +92,7 @@ func TestExitCodes(t *testing.T) {
 				// One line for the error, one that says where the usage
 				// is; not the whole usage.
 				cmd := "stepsctl " + tc.args[0]
-				if tc.args[0] == "recrod" {
+				if len(tc.args) == 1 && strings.HasPrefix(tc.stderr, "unknown command") {
 					cmd = "stepsctl"
 				}
 				want := "Run '" + cmd + " --help' for usage."

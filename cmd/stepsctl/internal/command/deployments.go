@@ -44,7 +44,8 @@ They take a datetime ("YYYY-MM-DD hh:mm:ss" or "YYYY-MM-DD", UTC, or RFC 3339)
 or a span back from now (90m, 36h, 7d, 2w).
 
 In a terminal the output is a table with local times and durations such as
-3m12s; --steps adds the breakdown, "build 1m02s › tests 3m10s › finished"
+3m12s, and a REVISION column (the commit deployed, cut to 12 hex digits;
+"-" for none) when a deployment listed has one; --steps adds the breakdown, "build 1m02s › tests 3m10s › finished"
 (the running step of a deployment in progress ends in "…"). Piped, it is
 tab-separated rows without a header: start (RFC 3339 UTC), component,
 version, environment, attempt, owner, duration in seconds, outcome

@@ -153,3 +153,41 @@ func TestDeploymentsFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestTablesShowTheRevision checks that the tables of deployments and
+// steps show the commit deployed, cut to 12 hex digits, once any row has
+// one, with "-" for the rows without; and that the piped rows, which
+// scripts cut by position, stay as they were.
+func TestTablesShowTheRevision(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	at := time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)
+	h.recordAt("api", "1.0", "production", "build", at)
+	h.recordAt("api", "1.0", "production", "finished", at.Add(time.Minute))
+	const sha = "9f1c2e7d4b3a5c6d7e8f9a0b1c2d3e4f5a6b7c8d"
+	for i, status := range []string{"build", "finished"} {
+		h.mustRun(false, "record", "-q", "--component", "api", "--version", "1.1", "--env", "production", "--status", status,
+			"--time", at.Add(time.Hour+time.Duration(i)*time.Minute).Format(time.RFC3339), "--revision", sha)
+	}
+
+	r := h.mustRun(true, "deployments")
+	want := "" +
+		"STARTED                     COMPONENT  VERSION  REVISION      ENV         ATTEMPT  OWNER  DURATION  OUTCOME\n" +
+		"2026-03-02 07:00:00 +00:00  api        1.0      -             production  1        ana    1m00s     success\n" +
+		"2026-03-02 08:00:00 +00:00  api        1.1      9f1c2e7d4b3a  production  1        ana    1m00s     success\n"
+	if r.stdout != want {
+		t.Errorf("deployments:\n%s\nwant\n%s", r.stdout, want)
+	}
+	r = h.mustRun(true, "list", "--version", "1.1", "--status", "build")
+	if lines := strings.Split(r.stdout, "\n"); len(lines) < 2 ||
+		!strings.Contains(lines[0], "  VERSION  REVISION      ENV") || !strings.Contains(lines[1], "  1.1      9f1c2e7d4b3a  production") {
+		t.Errorf("list:\n%s", r.stdout)
+	}
+	if r := h.mustRun(true, "deployments", "--version", "1.0"); strings.Contains(r.stdout, "REVISION") {
+		t.Errorf("no deployment has a revision, yet the table has the column:\n%s", r.stdout)
+	}
+	r = h.mustRun(false, "deployments", "--version", "1.1")
+	if want := "2026-03-02T08:00:00Z\tapi\t1.1\tproduction\t1\tana\t60\tsuccess\tfalse\n"; r.stdout != want {
+		t.Errorf("piped:\n%q\nwant\n%q", r.stdout, want)
+	}
+}

@@ -27,8 +27,9 @@ match).
 span back from now: 90m, 36h, 7d, 2w. Both bounds are inclusive; a bare date
 as --until means the whole of that day.
 
-In a terminal the output is an aligned table with local times and ages; piped,
-it is tab-separated rows (id, time in RFC 3339 UTC, component, version,
+In a terminal the output is an aligned table with local times and ages, and
+a REVISION column (the commit deployed, cut to 12 hex digits) when a step
+listed has one; piped, it is tab-separated rows (id, time in RFC 3339 UTC, component, version,
 environment, status, owner) for cut and awk. -o csv, json or ndjson give
 every field. Steps are fetched page by page and printed as they arrive, so any
 number of them can be listed.`
@@ -55,10 +56,12 @@ func NewCmdList(f *Factory, runF func(context.Context, *ListOptions) error) *cob
 	cmd := &cobra.Command{
 		Use:     "list [--since T] [--until T] [--component C] [--env E] [--status S] [--limit N] [-o FORMAT] [flags]",
 		Aliases: []string{"ls"},
-		Short:   "List recorded steps",
-		Long:    listLong,
-		Example: listExample,
-		Args:    usageArgs(cobra.NoArgs),
+		// "export" is close to "import" by spelling; the export is list -o csv.
+		SuggestFor: []string{"export"},
+		Short:      "List recorded steps",
+		Long:       listLong,
+		Example:    listExample,
+		Args:       usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkLimit(cmd, opts.Filter.Limit, "step"); err != nil {
 				return err

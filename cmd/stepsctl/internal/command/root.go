@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,8 +113,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 				return nil
 			}
 			msg := fmt.Sprintf("unknown command %q", args[0])
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			if s := suggestion(cmd, args[0]); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			return &UsageError{Err: errors.New(msg)}
 		},
@@ -272,4 +273,20 @@ func requireFlags(flags *pflag.FlagSet, names ...string) error {
 	}
 	last := len(missing) - 1
 	return usageErrorf("%s and %s are required", strings.Join(missing[:last], ", "), missing[last])
+}
+
+// suggestion is the command to propose for an unknown one: first a command
+// that names it in SuggestFor (what a user means by "export" or "eta"),
+// else the closest by spelling, which alone would answer "export" with
+// "import".
+func suggestion(root *cobra.Command, typed string) string {
+	for _, c := range root.Commands() {
+		if slices.Contains(c.SuggestFor, typed) {
+			return c.Name()
+		}
+	}
+	if s := root.SuggestionsFor(typed); len(s) > 0 {
+		return s[0]
+	}
+	return ""
 }

@@ -79,12 +79,13 @@ const statsExample = `  # Are api's deploys getting slower? Two-week sprints sin
 func NewCmdStats(f *Factory, runF func(context.Context, *StatsOptions) error) *cobra.Command {
 	opts := &StatsOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "stats [--component C] [--env E] [--since T] [--until T] [--by day|week|month|sprint] [-o table|json|csv] [flags]",
-		Aliases: []string{"trend"},
-		Short:   "Show deploy durations over time and their growth rate",
-		Long:    statsLong,
-		Example: statsExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Use:        "stats [--component C] [--env E] [--since T] [--until T] [--by day|week|month|sprint] [-o table|json|csv] [flags]",
+		Aliases:    []string{"trend"},
+		SuggestFor: []string{"blame", "growth"},
+		Short:      "Show deploy durations over time and their growth rate",
+		Long:       statsLong,
+		Example:    statsExample,
+		Args:       usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			markZeroSprintDays(cmd, &opts.Stats.SprintDays)
 			if runF != nil {

@@ -76,11 +76,12 @@ const watchExample = `  # Every deploy in progress, refreshed every 2 seconds
 func NewCmdWatch(f *Factory, runF func(context.Context, *WatchOptions) error) *cobra.Command {
 	opts := &WatchOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "watch [--component C] [--env E] [--owner O] [--interval D] [--once] [flags]",
-		Short:   "Watch the deploys in progress, with their ETA",
-		Long:    watchLong,
-		Example: watchExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Use:        "watch [--component C] [--env E] [--owner O] [--interval D] [--once] [flags]",
+		SuggestFor: []string{"eta", "top"},
+		Short:      "Watch the deploys in progress, with their ETA",
+		Long:       watchLong,
+		Example:    watchExample,
+		Args:       usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -23,7 +23,10 @@ type DeploymentWriter struct {
 // each deployment's phases to a table (CSV and JSON always have them).
 func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 	o = defaults(o)
-	header := []string{"STARTED", "COMPONENT", "VERSION", "ENV", "ATTEMPT", "OWNER", "DURATION", "OUTCOME"}
+	// REVISION, the commit deployed, is left out of a table none of
+	// whose deployments has one (tableOptional).
+	header := []string{"STARTED", "COMPONENT", "VERSION", "REVISION", "ENV", "ATTEMPT", "OWNER", "DURATION", "OUTCOME"}
+	const deploymentRevisionColumn = 3
 	if steps {
 		header = append(header, "STEPS")
 	}
@@ -48,12 +51,14 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 			}
 			return row
 		},
-		tableHeader: header,
+		tableHeader:   header,
+		tableOptional: []int{deploymentRevisionColumn},
 		tableRow: func(d model.Deployment) []string {
 			row := []string{
 				d.StartedAt.In(o.Location).Format(model.TerminalTime),
 				d.Component,
 				d.Version,
+				model.ShortRevision(d.Revision),
 				d.Environment,
 				strconv.Itoa(d.Attempt),
 				d.Owner,

@@ -124,6 +124,12 @@ type listLayout[T any] struct {
 	plainRow    func(T) []string // piped table: tab-separated, no header
 	tableHeader []string
 	tableRow    func(T) []string // terminal table
+	// tableOptional are the columns of the terminal table that a block of
+	// rows leaves out when none of its rows has a value there: a column
+	// most histories never fill, such as the revision deployed, would
+	// otherwise widen every table with nothing. Where a block keeps one,
+	// a row without a value shows "-".
+	tableOptional []int
 }
 
 // ListWriter prints records of one kind one at a time, as they arrive.
@@ -257,13 +263,55 @@ func (lw *ListWriter[T]) flushTable() error {
 	if len(lw.rows) == 0 {
 		return nil
 	}
+	header, rows := dropEmptyColumns(lw.layout.tableHeader, lw.rows, lw.layout.tableOptional)
 	var buf bytes.Buffer
-	if err := renderTable(&buf, lw.layout.tableHeader, lw.rows); err != nil {
+	if err := renderTable(&buf, header, rows); err != nil {
 		return err
 	}
 	lw.rows = lw.rows[:0]
 	_, err := lw.w.Write(buf.Bytes())
 	return err
+}
+
+// dropEmptyColumns leaves out of header and rows the optional columns that
+// no row fills, and puts "-" in the empty cells of those it keeps.
+func dropEmptyColumns(header []string, rows [][]string, optional []int) ([]string, [][]string) {
+	drop := map[int]bool{}
+	for _, col := range optional {
+		filled := false
+		for _, row := range rows {
+			if row[col] != "" {
+				filled = true
+				break
+			}
+		}
+		if !filled {
+			drop[col] = true
+			continue
+		}
+		for _, row := range rows {
+			if row[col] == "" {
+				row[col] = "-"
+			}
+		}
+	}
+	if len(drop) == 0 {
+		return header, rows
+	}
+	keep := func(cells []string) []string {
+		out := make([]string, 0, len(cells)-len(drop))
+		for i, c := range cells {
+			if !drop[i] {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	kept := make([][]string, len(rows))
+	for i, row := range rows {
+		kept[i] = keep(row)
+	}
+	return keep(header), kept
 }
 
 // StepWriter prints steps one at a time, as they arrive, in one format.
@@ -277,12 +325,13 @@ type StepWriter struct {
 func NewStepWriter(w io.Writer, o Options) *StepWriter {
 	o = defaults(o)
 	return &StepWriter{&ListWriter[model.Step]{w: w, o: o, layout: listLayout[model.Step]{
-		csvHeader:   model.CSVHeader,
-		csvRow:      model.StepCSVRow,
-		json:        stepJSON,
-		plainRow:    plainRow,
-		tableHeader: tableHeader,
-		tableRow:    func(s model.Step) []string { return stepTableRow(o, s) },
+		csvHeader:     model.CSVHeader,
+		csvRow:        model.StepCSVRow,
+		json:          stepJSON,
+		plainRow:      plainRow,
+		tableHeader:   tableHeader,
+		tableRow:      func(s model.Step) []string { return stepTableRow(o, s) },
+		tableOptional: []int{stepRevisionColumn},
 	}}}
 }
 
@@ -304,7 +353,13 @@ func WriteStep(w io.Writer, o Options, s model.Step) error {
 	return sw.Close()
 }
 
-var tableHeader = []string{"ID", "TIME", "AGE", "COMPONENT", "VERSION", "ENV", "STATUS", "OWNER"}
+// tableHeader is a step's in a table. REVISION, the commit deployed,
+// follows VERSION, and is left out of a table none of whose steps has one
+// (tableOptional).
+var tableHeader = []string{"ID", "TIME", "AGE", "COMPONENT", "VERSION", "REVISION", "ENV", "STATUS", "OWNER"}
+
+// stepRevisionColumn is REVISION's place in the step table.
+const stepRevisionColumn = 5
 
 func stepTableRow(o Options, s model.Step) []string {
 	return []string{
@@ -313,6 +368,7 @@ func stepTableRow(o Options, s model.Step) []string {
 		Age(o.Now, s.Time),
 		s.Component,
 		s.Version,
+		model.ShortRevision(s.Revision),
 		s.Environment,
 		s.Status,
 		s.Owner,
