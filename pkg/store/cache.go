@@ -3,8 +3,8 @@ package store
 import "sync"
 
 // targetCache remembers the state of the targets this store wrote last, so
-// that their next steps (sent alone; on MySQL also in a group or batch
-// whose targets it all knows) skip the locked read of their rows: the
+// that their next steps (alone, or in a group or batch whose targets it
+// all knows) skip the locked read of their rows: the
 // write of each row then checks that no write came between (its count of
 // writes), and a conflict forgets the entries and runs the transaction
 // again with the locked read. Only committed states are remembered.
@@ -18,11 +18,8 @@ const maxCachedTargets = 10_000
 
 // fill sets the states of work's targets from the cache, and says
 // whether it did: only when it knows every target and their steps all
-// come after its last, and for one target unless many is set.
-func (c *targetCache) fill(work []*targetWork, many bool) bool {
-	if len(work) != 1 && !many {
-		return false
-	}
+// come after the last ones it remembers.
+func (c *targetCache) fill(work []*targetWork) bool {
 	states := make([]targetState, len(work))
 	c.mu.Lock()
 	for i, w := range work {

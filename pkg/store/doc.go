@@ -90,18 +90,19 @@
 //     deleteDeployments removes.
 //  3. Numbers in memory (deploymentWrites, add), then upserts the
 //     deployment rows, an extension appending phases (writeDeployments),
-//     and the targets' rows (writeTargets; writeCachedTarget and
-//     writeCachedTargets for states from the cache).
+//     and the targets' rows (writeTargets).
 //
 // Every write of a target updates its row, so two writers of one target
 // conflict on a written row, which InnoDB's locks and Galera's
 // certification both catch, instead of racing on what they read. The
 // loser's transaction is run again whole (writeTx, retry.go). Where no row
-// was read and locked (a new target, or a state from the cache), the write
-// of the row checks that nothing came between: the rows MySQL reports
-// affected, or the count of writes the cache remembered; otherwise the
-// write fails with errConflict. The cache takes a state only once its
-// transaction commits.
+// was read and locked (a new target, or a state from the cache), nothing
+// keeps another writer from coming between: the write of each row
+// (upsertTarget) changes it only if its count of writes is the one
+// numbering started from (none for a target without a row), the rows
+// affected say whether each was written, and otherwise the write fails
+// with errConflict. The cache takes a state only once its transaction
+// commits.
 //
 // The terminal statuses come from the server's configuration (UseRules,
 // rules.go). steps_numbering records those the stored numbering follows;

@@ -64,7 +64,6 @@ type deploymentWrite struct {
 	owner         string
 	steps         int
 	phases        []byte
-	extends       bool // the row exists
 	// The deployment's revision and commit time are each the latest given
 	// on its steps, in the order numbering adds them (time, then id); nil
 	// or "" when none of these steps gives one, which keeps a stored value.
@@ -102,7 +101,7 @@ func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step)
 // deployments and its row. redoAll renumbers every target from scratch.
 func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redoAll bool) error {
 	slices.SortFunc(work, func(a, b *targetWork) int { return compareTargets(a.target, b.target) })
-	if redoAll || !s.targets.fill(work, s.kind == KindMySQL) {
+	if redoAll || !s.targets.fill(work) {
 		if err := s.lockTargets(ctx, tx, work); err != nil {
 			return err
 		}
@@ -166,7 +165,7 @@ func deploymentWrites(work []*targetWork, stored map[target][]model.Step, termin
 			steps = stored[w.target]
 		case !w.ended:
 			// The stored deployment goes on: its row gains these phases.
-			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started, extends: true})
+			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
 		}
 		for _, st := range steps {
 			writes = w.add(writes, st, terminal)
@@ -364,15 +363,6 @@ revision = COALESCE(excluded.revision, revision), committed_at = COALESCE(exclud
 
 // writeDeployments inserts new deployment rows and extends existing ones.
 func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deploymentWrite) error {
-	if len(writes) == 1 && writes[0].extends {
-		// A lone step's commonest write. An UPDATE costs MySQL less than
-		// an INSERT that finds its key taken and updates instead.
-		d := writes[0]
-		return s.exec(ctx, tx, `UPDATE deployments SET last_time = ?, steps = steps + ?, phases = CONCAT(phases, ?),
-revision = COALESCE(?, revision), committed_at = COALESCE(?, committed_at)
-WHERE component = ? AND version = ? AND environment = ? AND attempt = ?`,
-			dbTime(d.last), d.steps, d.phases, nullText(d.revision), nullTime(d.committedAt), d.component, d.version, d.environment, d.attempt)
-	}
 	for run := range runs(s, writes) {
 		args := make([]any, 0, 12*len(run))
 		for _, d := range run {
@@ -388,92 +378,44 @@ WHERE component = ? AND version = ? AND environment = ? AND attempt = ?`,
 	return nil
 }
 
-var upsertTarget = onConflict("component, version, environment", `attempt = excluded.attempt, started_at = excluded.started_at,
-last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`)
-
-// writeTargets stores each target's new state. On MySQL it checks that
-// the targets it found no row for are still new: a writer elsewhere that
-// created one meanwhile (the row was not there to lock) makes this
-// transaction a conflict, to be retried.
-func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
-	if len(work) == 1 && work[0].cached {
-		return s.writeCachedTarget(ctx, tx, work[0])
-	}
-	if work[0].cached {
-		return s.writeCachedTargets(ctx, tx, work)
-	}
-	for run := range runs(s, work) {
-		args := make([]any, 0, 7*len(run))
-		want := int64(0)
-		for _, w := range run {
-			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended)
-			want++ // MySQL counts 1 affected row per insert, 2 per update
-			if w.exists {
-				want++
-			}
-		}
-		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
-			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)", ", ") + upsertTarget.in(s)
-		res, err := s.execResult(ctx, tx, query, args...)
-		if err != nil {
-			return err
-		}
-		if s.kind == KindMySQL {
-			if n, err := res.RowsAffected(); err == nil && n != want {
-				for _, w := range work {
-					s.targets.forget(w.target)
-				}
-				return errConflict
-			}
-		}
-	}
-	return nil
-}
-
-// writeCachedTarget stores the state of a target numbered from the cache,
-// only if its row was not written since: a write elsewhere makes this
-// transaction a conflict, and the retry reads the row.
-func (s *Store) writeCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork) error {
-	res, err := s.execResult(ctx, tx, `UPDATE targets SET attempt = ?, started_at = ?, last_time = ?, ended = ?, writes = writes + 1
-WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
-		w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.component, w.version, w.environment, w.writes)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		s.targets.forget(w.target)
-		return errConflict
-	}
-	return nil
-}
-
-// upsertCachedTarget writes a target's row only if its count of writes is
-// the one before this write's (VALUES(writes) - 1), the check of
-// writeCachedTarget; writes is set last, since MySQL sets the columns in
-// order and the others compare its old value.
-var upsertCachedTarget = ` ON DUPLICATE KEY UPDATE attempt = IF(writes = VALUES(writes) - 1, VALUES(attempt), attempt),
+// upsertTarget writes a target's row only if its count of writes is the
+// one the transaction numbered from (the proposed count less one: 0 for a
+// target that had no row), else leaves it as it was. MySQL sets the
+// columns in order, comparing the old count until writes, set last;
+// SQLite's WHERE skips the update.
+var upsertTarget = upsert{
+	mysql: ` ON DUPLICATE KEY UPDATE attempt = IF(writes = VALUES(writes) - 1, VALUES(attempt), attempt),
 started_at = IF(writes = VALUES(writes) - 1, VALUES(started_at), started_at),
 last_time = IF(writes = VALUES(writes) - 1, VALUES(last_time), last_time),
 ended = IF(writes = VALUES(writes) - 1, VALUES(ended), ended),
-writes = IF(writes = VALUES(writes) - 1, VALUES(writes), writes)`
+writes = IF(writes = VALUES(writes) - 1, VALUES(writes), writes)`,
+	sqlite: ` ON CONFLICT (component, version, environment) DO UPDATE SET attempt = excluded.attempt, started_at = excluded.started_at,
+last_time = excluded.last_time, ended = excluded.ended, writes = excluded.writes WHERE targets.writes = excluded.writes - 1`,
+}
 
-// writeCachedTargets stores the states of several targets numbered from
-// the cache (MySQL only: a group commit's), each only if its row was not
-// written since, in one statement per run instead of a locked read and a
-// write: MySQL counts 2 affected rows for each row it changes, and none
-// for one it leaves as it was.
-func (s *Store) writeCachedTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
+// writeTargets stores each target's new state, only where its row holds
+// the state numbering started from: a row written elsewhere since a state
+// came from the cache, or made since a locked read found none (there was
+// no row to lock), makes this transaction a conflict, and the retry reads
+// the rows again. The rows affected tell: MySQL counts 1 per insert and 2
+// per update, SQLite 1 for either, and both none for a row left as it was.
+func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
 	for run := range runs(s, work) {
 		args := make([]any, 0, 8*len(run))
+		want := int64(0)
 		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.writes+1)
+			want++
+			if w.exists && s.kind == KindMySQL {
+				want++
+			}
 		}
 		res, err := s.execResult(ctx, tx, `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES `+
-			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, ?)", ", ")+upsertCachedTarget, args...)
+			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, ?)", ", ")+upsertTarget.in(s), args...)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 2*int64(len(run)) {
+		if n, err := res.RowsAffected(); err != nil || n != want {
 			for _, w := range work {
 				s.targets.forget(w.target)
 			}

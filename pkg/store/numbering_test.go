@@ -685,9 +685,9 @@ func TestNumberingRulesTableRenamed(t *testing.T) {
 // first one's next steps must start attempt 2, not continue attempt 1
 // from its stale state; and each store's writes must make the other's
 // state stale in turn. Any path that numbers from the cache must write
-// and check every target's row: one that does not (writeCachedTarget or
-// writeCachedTargets without their check; a multi-table UPDATE, tried for
-// issue 13, without its write of the row) fails this test.
+// and check every target's row: one that does not (writeTargets without
+// its check, on either database; a multi-table UPDATE, tried for issue
+// 13, without its write of the row) fails this test.
 func TestStaleCachedTargetIsNotContinued(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
