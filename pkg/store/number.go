@@ -75,22 +75,16 @@ type deploymentWrite struct {
 // that inserted them. Once that transaction commits, pass what it returns
 // to remember.
 func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) ([]*targetWork, error) {
-	byTarget := map[target]*targetWork{}
-	for _, st := range steps {
-		t := targetOf(st)
-		w := byTarget[t]
-		if w == nil {
-			w = &targetWork{target: t}
-			byTarget[t] = w
+	sorted := slices.SortedFunc(slices.Values(steps), func(a, b model.Step) int {
+		return cmp.Or(compareTargets(targetOf(a), targetOf(b)), a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+	})
+	var work []*targetWork
+	for _, st := range sorted {
+		if len(work) == 0 || work[len(work)-1].target != targetOf(st) {
+			work = append(work, &targetWork{target: targetOf(st)})
 		}
+		w := work[len(work)-1]
 		w.steps = append(w.steps, st)
-	}
-	work := make([]*targetWork, 0, len(byTarget))
-	for _, w := range byTarget {
-		slices.SortStableFunc(w.steps, func(a, b model.Step) int {
-			return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
-		})
-		work = append(work, w)
 	}
 	return work, s.number(ctx, tx, work, false)
 }
