@@ -739,3 +739,50 @@ func TestStaleCachedTargetIsNotContinued(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedWriteLeavesNothingOpen: MySQL's write transactions run on
+// connections with autocommit off, begun by their first statement and
+// ended by COMMIT or ROLLBACK. A transaction that fails after a write must
+// roll it back: else the connection goes back to the pool with the write
+// pending, and the next transaction on it commits it.
+func TestFailedWriteLeavesNothingOpen(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	ctx := context.Background()
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE tried (try INT NOT NULL PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for try := range 3 {
+		err := store.WriteTx(ctx, s, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tried VALUES (?)`, try); err != nil {
+				return err
+			}
+			if try < 2 {
+				return boom
+			}
+			return nil
+		})
+		if (try < 2) != errors.Is(err, boom) {
+			t.Fatalf("try %d: WriteTx: %v", try, err)
+		}
+	}
+	var tries []int
+	rows, err := s.DB().QueryContext(ctx, `SELECT try FROM tried ORDER BY try`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var try int
+		if err := rows.Scan(&try); err != nil {
+			t.Fatal(err)
+		}
+		tries = append(tries, try)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tries, []int{2}) {
+		t.Errorf("stored tries %v, want [2]: a failed transaction's write was committed", tries)
+	}
+}
