@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -542,6 +543,10 @@ func (b *bench) measureReads(ctx context.Context, t target, rows int, reads []re
 		if err != nil {
 			return err
 		}
+		if err := b.waitSealed(ctx, sd); err != nil {
+			sd.stop()
+			return err
+		}
 		for run := 1; run <= opts.runs && err == nil; run++ {
 			err = b.read(ctx, sd, rd, rows, run)
 			if err == nil && rd.withClient && t.name() == dbMySQL {
@@ -554,6 +559,67 @@ func (b *bench) measureReads(ctx context.Context, t target, rows int, reads []re
 		}
 	}
 	return nil
+}
+
+// waitSealed waits, on a stepsd that seals deployments into blocks
+// (issue 13; its /metrics has steps_sealing_passes_total), for its first
+// pass of sealing to end: reads are measured over a history sealed as far
+// as it can be, as a stepsd that has run for a while reads it. Sealing a
+// history the first time is timed and logged. A stepsd without sealing
+// (an older --ref) is not waited for.
+func (b *bench) waitSealed(ctx context.Context, sd *server) error {
+	start := time.Now()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+	for {
+		passes, unsealed, ok, err := sealingProgress(ctx, hc, sd.url)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if passes > 0 {
+			b.logf("sealing caught up after %s (%s unsealed deployments left); reads measured from here", time.Since(start).Round(time.Millisecond), unsealed)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// sealingProgress reads stepsd's sealing metrics; ok is false when it has
+// none.
+func sealingProgress(ctx context.Context, hc *http.Client, base string) (passes float64, unsealed string, ok bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, "", false, err
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return 0, "", false, fmt.Errorf("stepsd metrics: %w", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", false, fmt.Errorf("stepsd metrics: %w", err)
+	}
+	for line := range strings.Lines(string(body)) {
+		name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch name {
+		case "steps_sealing_passes_total":
+			ok = true
+			if passes, err = strconv.ParseFloat(value, 64); err != nil {
+				return 0, "", false, fmt.Errorf("stepsd metrics: %s: %w", line, err)
+			}
+		case "steps_unsealed_deployments":
+			unsealed = value
+		}
+	}
+	return passes, unsealed, ok, nil
 }
 
 // read measures one request of kind rd: time, size and stepsd's peak RSS.

@@ -62,7 +62,14 @@ type Main struct {
 	http     *http.Server
 	stopped  chan struct{} // closed when Serve returns
 	serveErr error         // what Serve returned, once stopped is closed
+	// stopSealing ends the sealing goroutine, closing sealed once done.
+	stopSealing context.CancelFunc
+	sealed      chan struct{}
 }
+
+// sealEvery is how often stepsd seals the deployments that ended since
+// (store.SealLoop).
+const sealEvery = time.Minute
 
 // Run opens and migrates the database and starts serving in the
 // background. It returns once the listener is open.
@@ -128,6 +135,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.store.UseRules(ctx, m.Config.Rules, m.Logger); err != nil {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
 	}
+
+	// Ended deployments are sealed into blocks in the background, so
+	// that reads over all history read blocks, not rows (issue 13).
+	sealCtx, stopSealing := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopSealing, m.sealed = stopSealing, make(chan struct{})
+	go func() {
+		defer close(m.sealed)
+		m.store.SealLoop(sealCtx, m.Logger, sealEvery)
+	}()
 
 	if len(tokens) == 0 {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
@@ -263,6 +279,10 @@ func (m *Main) Close() error {
 			m.Logger.Warn("OTLP exporter did not flush", "err", err)
 		}
 		cancel()
+	}
+	if m.stopSealing != nil {
+		m.stopSealing()
+		<-m.sealed
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

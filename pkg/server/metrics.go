@@ -85,6 +85,23 @@ func newMetrics(store Store, version string) *metrics {
 			reg.MustRegister(collectors.NewDBStatsCollector(w, "steps_writes"))
 		}
 	}
+	if sealing, ok := store.(interface{ SealingProgress() (int64, int64) }); ok {
+		// Whether sealing has caught up (stepsbench waits for it before
+		// timing reads): see docs/operations.md.
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "steps_sealing_passes_total",
+			Help: "Passes of sealing deployments into blocks completed by this stepsd.",
+		}, func() float64 {
+			passes, _ := sealing.SealingProgress()
+			return float64(passes)
+		}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "steps_unsealed_deployments",
+			Help: "Deployments not in a sealed block after the latest pass (-1 before the first).",
+		}, func() float64 {
+			_, unsealed := sealing.SealingProgress()
+			return float64(unsealed)
+		}))
+	}
 	return m
 }
 

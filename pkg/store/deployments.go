@@ -168,10 +168,24 @@ func (s *Store) EachDeploymentPassing(ctx context.Context, f model.DeploymentFil
 }
 
 func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
-	c := deploymentConds(f)
-	from, order, err := s.seriesOrder(ctx, f.Filter)
+	index, order, err := s.seriesOrder(ctx, f.Filter)
 	if err != nil {
 		return err
+	}
+	if index == seriesIndex && f.Version == "" && f.Owner == "" && f.Status == "" && !s.noBlocks {
+		// Sealed blocks hand the deployments over in this index's order,
+		// which decides the last digits of sums: a narrow range, read in
+		// start order, and filters on what varies within a series are
+		// read row by row (seal.go).
+		done, err := s.eachSealed(ctx, f, rules, now, reuse, fn)
+		if done || err != nil {
+			return err
+		}
+	}
+	c := deploymentConds(f)
+	from := "deployments INDEXED BY " + index
+	if s.kind == KindMySQL {
+		from = "deployments FORCE INDEX (" + index + ")"
 	}
 	return s.readDeployments(ctx, "SELECT "+s.deploymentColumns()+" FROM "+from+c.sql()+order, c.args, f, rules, now, reuse, fn)
 }
@@ -197,8 +211,8 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 //
 // The index is named: MySQL would sort the whole table (phases and all) in
 // a temporary file, and SQLite without statistics guesses.
-func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order string, err error) {
-	index, order := "deployments_component", " ORDER BY component, environment, started_at"
+func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (index, order string, err error) {
+	index, order = seriesIndex, " ORDER BY component, environment, started_at"
 	switch {
 	case f.Component != "":
 		// deployments_component, a seek to the component.
@@ -213,11 +227,12 @@ func (s *Store) seriesOrder(ctx context.Context, f model.Filter) (from, order st
 			index, order = "deployments_start", " ORDER BY started_at"
 		}
 	}
-	if s.kind == KindMySQL {
-		return "deployments FORCE INDEX (" + index + ")", order, nil
-	}
-	return "deployments INDEXED BY " + index, order, nil
+	return index, order, nil
 }
+
+// seriesIndex is the index that gives every series in start order, one
+// series after the other.
+const seriesIndex = "deployments_component"
 
 // wideRange says whether f's since and until hold over a quarter of the
 // stored deployments' span.
@@ -278,14 +293,36 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 	if err != nil {
 		return err
 	}
+	return pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		var row sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&row); err != nil {
+				return translate(err)
+			}
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		return translate(rows.Err())
+	})
+}
+
+// pipeDeployments is readDeployments' two stages: read runs in a
+// goroutine of its own and passes each row to emit (which copies it),
+// while the caller's goroutine builds the deployments and calls fn. read
+// must stop when emit fails, and has let go of its rows before
+// pipeDeployments returns.
+func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool,
+	fn func(*model.Deployment) error, read func(ctx context.Context, emit func([]byte) error) error) error {
 	// Cancelled when building or fn fails, or fn panics: the reading
 	// goroutine then stops at its next hand-over.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return translate(err)
-	}
 	full := make(chan *rowBlock, handoverDepth)
 	empty := make(chan *rowBlock, handoverDepth+2)
 	var readErr error
@@ -293,8 +330,7 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 		// Closing full last publishes readErr and says the rows are
 		// closed.
 		defer close(full)
-		defer rows.Close()
-		readErr = readRows(ctx, rows, full, empty)
+		readErr = readRows(ctx, read, full, empty)
 	}()
 	dr := newDeploymentReader(f, rules, now)
 	dr.reuse = reuse
@@ -389,10 +425,11 @@ func (b *rowBlock) each(fn func(row []byte) error) error {
 	return nil
 }
 
-// readRows copies the rows into blocks of up to handoverRows, taken from
-// empty or made, and sends them to full, until the rows end, an error, or
-// ctx ends. The rows read before an error are sent before it.
-func readRows(ctx context.Context, rows *sql.Rows, full chan<- *rowBlock, empty <-chan *rowBlock) error {
+// readRows runs read, copying the rows it emits into blocks of up to
+// handoverRows, taken from empty or made, and sends them to full, until
+// read ends, fails, or ctx ends. The rows read before an error are sent
+// before it.
+func readRows(ctx context.Context, read func(ctx context.Context, emit func([]byte) error) error, full chan<- *rowBlock, empty <-chan *rowBlock) error {
 	var b *rowBlock
 	send := func() error {
 		select {
@@ -403,30 +440,22 @@ func readRows(ctx context.Context, rows *sql.Rows, full chan<- *rowBlock, empty 
 			return ctx.Err()
 		}
 	}
-	err := func() error {
-		var row sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&row); err != nil {
-				return translate(err)
-			}
-			if b == nil {
-				select {
-				case b = <-empty:
-					b.data, b.ends = b.data[:0], b.ends[:0]
-				default:
-					b = &rowBlock{ends: make([]int, 0, handoverRows)}
-				}
-			}
-			b.data = append(b.data, row...)
-			b.ends = append(b.ends, len(b.data))
-			if len(b.ends) == handoverRows {
-				if err := send(); err != nil {
-					return err
-				}
+	err := read(ctx, func(row []byte) error {
+		if b == nil {
+			select {
+			case b = <-empty:
+				b.data, b.ends = b.data[:0], b.ends[:0]
+			default:
+				b = &rowBlock{ends: make([]int, 0, handoverRows)}
 			}
 		}
-		return translate(rows.Err())
-	}()
+		b.data = append(b.data, row...)
+		b.ends = append(b.ends, len(b.data))
+		if len(b.ends) == handoverRows {
+			return send()
+		}
+		return nil
+	})
 	if b != nil && ctx.Err() == nil {
 		if sendErr := send(); err == nil {
 			err = sendErr

@@ -295,14 +295,19 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 	return out, nil
 }
 
-// deleteDeployments removes the deployments that renumbering rewrites.
+// deleteDeployments removes the deployments that renumbering rewrites,
+// and first the sealed blocks holding any of them (seal.go).
 func (s *Store) deleteDeployments(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
 	for run := range runs(s, work) {
 		args := make([]any, 0, 4*len(run))
 		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment, w.redo)
 		}
-		if err := s.exec(ctx, tx, `DELETE FROM deployments WHERE `+anyTarget(len(run), " AND attempt >= ?"), args...); err != nil {
+		cond := anyTarget(len(run), " AND attempt >= ?")
+		if err := s.unseal(ctx, tx, cond, args); err != nil {
+			return err
+		}
+		if err := s.exec(ctx, tx, `DELETE FROM deployments WHERE `+cond, args...); err != nil {
 			return err
 		}
 	}

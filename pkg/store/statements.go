@@ -88,9 +88,20 @@ func repeated(n int, item, sep string) string {
 	return strings.TrimSuffix(strings.Repeat(item+sep, n), sep)
 }
 
-// query runs a prepared query in tx.
+// query runs a prepared query in tx, a write transaction (writeTx); a
+// read transaction, begun on the read pool, runs readQuery: database/sql
+// runs in a transaction only the statements of its own pool.
 func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	stmt, err := s.preparedWrite(ctx, query)
+	return queryIn(ctx, tx, s.writeStmts, query, args)
+}
+
+// readQuery runs a prepared query in tx, a read transaction.
+func (s *Store) readQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	return queryIn(ctx, tx, s.stmts, query, args)
+}
+
+func queryIn(ctx context.Context, tx *sql.Tx, stmts *stmtCache, query string, args []any) (*sql.Rows, error) {
+	stmt, err := stmts.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -98,13 +109,14 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any
 	return rows, translate(err)
 }
 
-// exec runs a prepared statement in tx.
+// exec runs a prepared statement in tx, a write transaction.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	_, err := s.execResult(ctx, tx, query, args...)
 	return err
 }
 
-// execResult runs a prepared statement in tx and returns its result.
+// execResult runs a prepared statement in tx, a write transaction, and
+// returns its result.
 func (s *Store) execResult(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	stmt, err := s.preparedWrite(ctx, query)
 	if err != nil {

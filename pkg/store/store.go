@@ -60,6 +60,13 @@ type Store struct {
 	terminal atomic.Pointer[terminalSet]
 	targets  targetCache
 
+	// Sealing (seal.go): see TuneSealing; the progress of SealLoop.
+	sealK       int
+	maxUnsealed int
+	noBlocks    bool
+	sealPasses  atomic.Int64
+	unsealed    atomic.Int64 // unsealed deployments + 1; 0 before a pass
+
 	// path and file are the SQLite database file as opened (nil file on
 	// MySQL): see checkFile.
 	path string

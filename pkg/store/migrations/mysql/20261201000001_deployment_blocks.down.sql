@@ -1,0 +1,3 @@
+ALTER TABLE deployments DROP KEY deployments_sealed, DROP COLUMN sealed
+--bun:split
+DROP TABLE deployment_blocks

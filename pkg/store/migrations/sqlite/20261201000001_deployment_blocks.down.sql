@@ -1,0 +1,5 @@
+DROP INDEX IF EXISTS deployments_sealed
+--bun:split
+ALTER TABLE deployments DROP COLUMN sealed
+--bun:split
+DROP TABLE deployment_blocks
