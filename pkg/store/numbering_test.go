@@ -550,10 +550,10 @@ func TestTransactionEndedByTheServerIsRetried(t *testing.T) {
 	if want := []string{"2a", "2b"}; !slices.Equal(stored, want) {
 		t.Errorf("stored %q, want %q: only the attempt that committed, whole", stored, want)
 	}
-	// The connection went back to the pool in autocommit.
+	// Reads still run in autocommit: write transactions have their own pool.
 	var autocommit int
 	if err := s.DB().QueryRowContext(ctx, `SELECT @@autocommit`).Scan(&autocommit); err != nil || autocommit != 1 {
-		t.Errorf("@@autocommit %d (%v) after a guarded transaction, want 1", autocommit, err)
+		t.Errorf("@@autocommit %d (%v) on the read pool after a guarded transaction, want 1", autocommit, err)
 	}
 }
 
