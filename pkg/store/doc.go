@@ -60,7 +60,7 @@
 //   - Stats, changes, DORA and the page over a component, an environment
 //     or a wide range (deployments_component's order) read sealed blocks
 //     (seal.go): a background packer (SealLoop, started by stepsd every
-//     minute) stores up to 256 consecutive ended deployments of a series,
+//     minute) stores up to 64 consecutive ended deployments of a series,
 //     older than an hour, as one value holding the very bytes the read
 //     decodes; deployments.sealed names a row's block. A read takes, in
 //     one snapshot, the unsealed rows (deployments_sealed, at most 50,000

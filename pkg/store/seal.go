@@ -52,9 +52,13 @@ import (
 // it. On Galera both write the same rows, so certification lets only one
 // of them commit, and the other is run again (writeTx).
 const (
-	// sealCount is the most deployments in a block. 256 deployments of
-	// the benchmark's history are about 60 KB.
-	sealCount = 256
+	// sealCount is the most deployments in a block. 64 deployments of
+	// the benchmark's history are about 12 KB: under 16 KB, SQLite's
+	// allocator (modernc) serves a block's value from its slabs, where a
+	// larger one costs an mmap and a munmap per block read. 64 instead of
+	// 256 took a fifth off the CPU of stats over 10M steps
+	// (docs/benchmarks.md, "Sealed blocks").
+	sealCount = 64
 	// sealBytes ends a block early: a block is one value in one row.
 	sealBytes = 1 << 20
 	// sealHorizon is how long after its last step a deployment waits to
