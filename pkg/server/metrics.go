@@ -79,6 +79,12 @@ func newMetrics(store Store, version string) *metrics {
 	if withDB, ok := store.(interface{ DB() *sql.DB }); ok {
 		reg.MustRegister(collectors.NewDBStatsCollector(withDB.DB(), "steps"))
 	}
+	// MySQL's write transactions have a pool of their own.
+	if withWriter, ok := store.(interface{ WriteDB() *sql.DB }); ok {
+		if w := withWriter.WriteDB(); w != nil {
+			reg.MustRegister(collectors.NewDBStatsCollector(w, "steps_writes"))
+		}
+	}
 	if sealing, ok := store.(interface{ SealingProgress() (int64, int64) }); ok {
 		// Whether sealing has caught up (stepsbench waits for it before
 		// timing reads): see docs/operations.md.

@@ -3,11 +3,11 @@ package store
 import "sync"
 
 // targetCache remembers the state of the targets this store wrote last, so
-// that the next step of one of them, sent alone, skips the locked read of
-// its row: the write of the row then checks that no write came between
-// (its count of writes), and a conflict forgets the entry and runs the
-// transaction again with the locked read. Only committed states are
-// remembered.
+// that their next steps (alone, or in a group or batch whose targets it
+// all knows) skip the locked read of their rows: the
+// write of each row then checks that no write came between (its count of
+// writes), and a conflict forgets the entries and runs the transaction
+// again with the locked read. Only committed states are remembered.
 type targetCache struct {
 	mu sync.Mutex
 	m  map[target]targetState
@@ -16,20 +16,24 @@ type targetCache struct {
 // maxCachedTargets bounds the cache; past it, it starts again empty.
 const maxCachedTargets = 10_000
 
-// fill sets the state of work's target from the cache, and says whether
-// it did: only for work of one target whose steps all come after its last.
+// fill sets the states of work's targets from the cache, and says
+// whether it did: only when it knows every target and their steps all
+// come after the last ones it remembers.
 func (c *targetCache) fill(work []*targetWork) bool {
-	if len(work) != 1 {
-		return false
-	}
-	w := work[0]
+	states := make([]targetState, len(work))
 	c.mu.Lock()
-	e, ok := c.m[w.target]
-	c.mu.Unlock()
-	if !ok || w.steps[0].Time.Before(e.last) {
-		return false
+	for i, w := range work {
+		e, ok := c.m[w.target]
+		if !ok || w.steps[0].Time.Before(e.last) {
+			c.mu.Unlock()
+			return false
+		}
+		states[i] = e
 	}
-	w.targetState, w.exists, w.cached = e, true, true
+	c.mu.Unlock()
+	for i, w := range work {
+		w.targetState, w.exists, w.cached = states[i], true, true
+	}
 	return true
 }
 

@@ -17,7 +17,8 @@
 //   - seal.go: sealed blocks of ended deployments (below), which reads
 //     over all history read instead of the rows.
 //   - retry.go, errors.go: transactions run again on conflicts, guarded on
-//     Galera (guardedTxOnce); driver errors as the model's.
+//     Galera (guarded); driver errors as the model's. writepool.go: MySQL's
+//     write transactions, on connections with autocommit off.
 //   - statements.go: prepared statements and SQL helpers.
 //
 // # bun and database/sql
@@ -59,7 +60,7 @@
 //   - Stats, changes, DORA and the page over a component, an environment
 //     or a wide range (deployments_component's order) read sealed blocks
 //     (seal.go): a background packer (SealLoop, started by stepsd every
-//     minute) stores up to 256 consecutive ended deployments of a series,
+//     minute) stores up to 64 consecutive ended deployments of a series,
 //     older than an hour, as one value holding the very bytes the read
 //     decodes; deployments.sealed names a row's block. A read takes, in
 //     one snapshot, the unsealed rows (deployments_sealed, at most 50,000
@@ -93,9 +94,9 @@
 // number, for the targets of one transaction, in their order:
 //
 //  1. Gets each target's state: from targetCache (cache.go) when the
-//     transaction writes one target, known to the cache, and its steps
-//     all come after the last one the cache remembers; else by reading
-//     the rows, locked on MySQL (lockTargets).
+//     cache knows every target of the transaction (only one on SQLite)
+//     and their steps all come after the last ones it remembers; else by
+//     reading the rows, locked on MySQL (lockTargets).
 //  2. Decides (findRedo): a new target starts at attempt 1; steps at or
 //     after the target's last one continue its latest deployment, or start
 //     the next after a terminal status; a late step (before the last one)
@@ -110,11 +111,13 @@
 // conflict on a written row, which InnoDB's locks and Galera's
 // certification both catch, instead of racing on what they read. The
 // loser's transaction is run again whole (writeTx, retry.go). Where no row
-// was read and locked (a new target, or a state from the cache), the write
-// of the row checks that nothing came between: the rows MySQL reports
-// affected, or the count of writes the cache remembered; otherwise the
-// write fails with errConflict. The cache takes a state only once its
-// transaction commits.
+// was read and locked (a new target, or a state from the cache), nothing
+// keeps another writer from coming between: the write of each row
+// (upsertTarget) changes it only if its count of writes is the one
+// numbering started from (none for a target without a row), the rows
+// affected say whether each was written, and otherwise the write fails
+// with errConflict. The cache takes a state only once its transaction
+// commits.
 //
 // The terminal statuses come from the server's configuration (UseRules,
 // rules.go). steps_numbering records those the stored numbering follows;

@@ -242,7 +242,7 @@ func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int6
 		args = append(args, insertArgs(req.step.step, keys[i], fingerprint)...)
 		steps[i] = req.step.step
 	}
-	stmt, err := s.prepared(ctx, multiRowInsert(len(batch)))
+	stmt, err := s.preparedWrite(ctx, multiRowInsert(len(batch)))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func readIDsByKey(ctx context.Context, tx *sql.Tx, keys []string, steps []model.
 	}
 	if found != len(keys) {
 		// The transaction's own rows are gone: the server rolled it back
-		// unannounced (see guardedTxOnce).
+		// unannounced (see guarded).
 		return fmt.Errorf("%w: read back ids: found %d of %d rows", errConflict, found, len(keys))
 	}
 	return nil

@@ -75,22 +75,16 @@ type deploymentWrite struct {
 // that inserted them. Once that transaction commits, pass what it returns
 // to remember.
 func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step) ([]*targetWork, error) {
-	byTarget := map[target]*targetWork{}
-	for _, st := range steps {
-		t := targetOf(st)
-		w := byTarget[t]
-		if w == nil {
-			w = &targetWork{target: t}
-			byTarget[t] = w
+	sorted := slices.SortedFunc(slices.Values(steps), func(a, b model.Step) int {
+		return cmp.Or(compareTargets(targetOf(a), targetOf(b)), a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+	})
+	var work []*targetWork
+	for _, st := range sorted {
+		if len(work) == 0 || work[len(work)-1].target != targetOf(st) {
+			work = append(work, &targetWork{target: targetOf(st)})
 		}
+		w := work[len(work)-1]
 		w.steps = append(w.steps, st)
-	}
-	work := make([]*targetWork, 0, len(byTarget))
-	for _, w := range byTarget {
-		slices.SortStableFunc(w.steps, func(a, b model.Step) int {
-			return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
-		})
-		work = append(work, w)
 	}
 	return work, s.number(ctx, tx, work, false)
 }
@@ -383,58 +377,49 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 	return nil
 }
 
-var upsertTarget = onConflict("component, version, environment", `attempt = excluded.attempt, started_at = excluded.started_at,
-last_time = excluded.last_time, ended = excluded.ended, writes = writes + 1`)
+// upsertTarget writes a target's row only if its count of writes is the
+// one the transaction numbered from (the proposed count less one: 0 for a
+// target that had no row), else leaves it as it was. MySQL sets the
+// columns in order, comparing the old count until writes, set last;
+// SQLite's WHERE skips the update.
+var upsertTarget = upsert{
+	mysql: ` ON DUPLICATE KEY UPDATE attempt = IF(writes = VALUES(writes) - 1, VALUES(attempt), attempt),
+started_at = IF(writes = VALUES(writes) - 1, VALUES(started_at), started_at),
+last_time = IF(writes = VALUES(writes) - 1, VALUES(last_time), last_time),
+ended = IF(writes = VALUES(writes) - 1, VALUES(ended), ended),
+writes = IF(writes = VALUES(writes) - 1, VALUES(writes), writes)`,
+	sqlite: ` ON CONFLICT (component, version, environment) DO UPDATE SET attempt = excluded.attempt, started_at = excluded.started_at,
+last_time = excluded.last_time, ended = excluded.ended, writes = excluded.writes WHERE targets.writes = excluded.writes - 1`,
+}
 
-// writeTargets stores each target's new state. On MySQL it checks that
-// the targets it found no row for are still new: a writer elsewhere that
-// created one meanwhile (the row was not there to lock) makes this
-// transaction a conflict, to be retried.
+// writeTargets stores each target's new state, only where its row holds
+// the state numbering started from: a row written elsewhere since a state
+// came from the cache, or made since a locked read found none (there was
+// no row to lock), makes this transaction a conflict, and the retry reads
+// the rows again. The rows affected tell: MySQL counts 1 per insert and 2
+// per update, SQLite 1 for either, and both none for a row left as it was.
 func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
-	if len(work) == 1 && work[0].cached {
-		return s.writeCachedTarget(ctx, tx, work[0])
-	}
 	for run := range runs(s, work) {
-		args := make([]any, 0, 7*len(run))
+		args := make([]any, 0, 8*len(run))
 		want := int64(0)
 		for _, w := range run {
-			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended)
-			want++ // MySQL counts 1 affected row per insert, 2 per update
-			if w.exists {
+			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.writes+1)
+			want++
+			if w.exists && s.kind == KindMySQL {
 				want++
 			}
 		}
-		query := `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES ` +
-			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, 1)", ", ") + upsertTarget.in(s)
-		res, err := s.execResult(ctx, tx, query, args...)
+		res, err := s.execResult(ctx, tx, `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES `+
+			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, ?)", ", ")+upsertTarget.in(s), args...)
 		if err != nil {
 			return err
 		}
-		if s.kind == KindMySQL {
-			if n, err := res.RowsAffected(); err == nil && n != want {
-				for _, w := range work {
-					s.targets.forget(w.target)
-				}
-				return errConflict
+		if n, err := res.RowsAffected(); err != nil || n != want {
+			for _, w := range work {
+				s.targets.forget(w.target)
 			}
+			return errConflict
 		}
-	}
-	return nil
-}
-
-// writeCachedTarget stores the state of a target numbered from the cache,
-// only if its row was not written since: a write elsewhere makes this
-// transaction a conflict, and the retry reads the row.
-func (s *Store) writeCachedTarget(ctx context.Context, tx *sql.Tx, w *targetWork) error {
-	res, err := s.execResult(ctx, tx, `UPDATE targets SET attempt = ?, started_at = ?, last_time = ?, ended = ?, writes = writes + 1
-WHERE component = ? AND version = ? AND environment = ? AND writes = ?`,
-		w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.component, w.version, w.environment, w.writes)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		s.targets.forget(w.target)
-		return errConflict
 	}
 	return nil
 }

@@ -550,10 +550,10 @@ func TestTransactionEndedByTheServerIsRetried(t *testing.T) {
 	if want := []string{"2a", "2b"}; !slices.Equal(stored, want) {
 		t.Errorf("stored %q, want %q: only the attempt that committed, whole", stored, want)
 	}
-	// The connection went back to the pool in autocommit.
+	// Reads still run in autocommit: write transactions have their own pool.
 	var autocommit int
 	if err := s.DB().QueryRowContext(ctx, `SELECT @@autocommit`).Scan(&autocommit); err != nil || autocommit != 1 {
-		t.Errorf("@@autocommit %d (%v) after a guarded transaction, want 1", autocommit, err)
+		t.Errorf("@@autocommit %d (%v) on the read pool after a guarded transaction, want 1", autocommit, err)
 	}
 }
 
@@ -675,4 +675,114 @@ func TestNumberingRulesTableRenamed(t *testing.T) {
 			t.Errorf("steps_derived is still there")
 		}
 	})
+}
+
+// TestStaleCachedTargetIsNotContinued: two stores stand for two replicas.
+// Each remembers the state of the targets it wrote last and numbers their
+// next steps from it, lone or in a batch, without reading their rows; the
+// write of each row is checked against the count of writes the store
+// remembers. Here the other store ends the deployments meanwhile, so the
+// first one's next steps must start attempt 2, not continue attempt 1
+// from its stale state; and each store's writes must make the other's
+// state stale in turn. Any path that numbers from the cache must write
+// and check every target's row: one that does not (writeTargets without
+// its check, on either database; a multi-table UPDATE, tried for issue
+// 13, without its write of the row) fails this test.
+func TestStaleCachedTargetIsNotContinued(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		a, b := testdb.Open(t, dsn), testdb.Open(t, dsn)
+		rules := model.DefaultDeploymentRules()
+		for i, w := range []struct {
+			s        *store.Store
+			status   string
+			versions []string // one: a lone step; more: a batch, a step each
+		}{
+			{a, "build", []string{"1.0"}}, {a, "tests", []string{"1.0"}}, {b, "finished", []string{"1.0"}},
+			{a, "rollout", []string{"1.0"}}, {b, "tests", []string{"1.0"}}, {a, "migrate", []string{"1.0"}},
+			{a, "failed", []string{"1.0"}}, {b, "build", []string{"1.0"}},
+			{a, "build", []string{"2.0", "2.1"}}, {a, "tests", []string{"2.0", "2.1"}}, {b, "finished", []string{"2.0", "2.1"}},
+			{a, "rollout", []string{"2.0", "2.1"}}, {b, "tests", []string{"2.0", "2.1"}}, {a, "failed", []string{"2.0", "2.1"}},
+		} {
+			var ins []model.StepInput
+			for _, v := range w.versions {
+				ins = append(ins, model.StepInput{Component: "api", Version: v, Environment: "prod", Owner: "ana", Status: w.status,
+					Time: t0.Add(time.Duration(i) * time.Minute)})
+			}
+			var err error
+			if len(ins) == 1 {
+				_, _, err = w.s.CreateStep(ctx, ins[0], model.RecordMeta{ReceivedAt: t0})
+			} else {
+				_, _, err = w.s.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := t0.Add(time.Hour)
+		var want, got []string
+		for _, d := range oracle(t, a, rules, now, model.Filter{}) {
+			want = append(want, describe(d))
+		}
+		if _, err := a.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+			got = append(got, describe(d))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 7 {
+			t.Fatalf("the oracle finds %d deployments, want 7: the test proves nothing", len(want))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("stored numbering differs from the oracle's:\n%s", diff(got, want))
+		}
+	})
+}
+
+// TestFailedWriteLeavesNothingOpen: MySQL's write transactions run on
+// connections with autocommit off, begun by their first statement and
+// ended by COMMIT or ROLLBACK. A transaction that fails after a write must
+// roll it back: else the connection goes back to the pool with the write
+// pending, and the next transaction on it commits it.
+func TestFailedWriteLeavesNothingOpen(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	ctx := context.Background()
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE tried (try INT NOT NULL PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for try := range 3 {
+		err := store.WriteTx(ctx, s, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tried VALUES (?)`, try); err != nil {
+				return err
+			}
+			if try < 2 {
+				return boom
+			}
+			return nil
+		})
+		if (try < 2) != errors.Is(err, boom) {
+			t.Fatalf("try %d: WriteTx: %v", try, err)
+		}
+	}
+	var tries []int
+	rows, err := s.DB().QueryContext(ctx, `SELECT try FROM tried ORDER BY try`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var try int
+		if err := rows.Scan(&try); err != nil {
+			t.Fatal(err)
+		}
+		tries = append(tries, try)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tries, []int{2}) {
+		t.Errorf("stored tries %v, want [2]: a failed transaction's write was committed", tries)
+	}
 }

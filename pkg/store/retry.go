@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -79,69 +78,15 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	defer release()
-	if s.guardTx {
-		return s.guardedTxOnce(ctx, fn)
-	}
-	tx, err := s.db.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback() //nolint:errcheck // the first error is the one to report
-		return err
-	}
-	return translate(tx.Commit())
-}
-
-// txSavepoint marks a guarded transaction (see guardedTxOnce).
-const txSavepoint = "steps_tx"
-
-// guardedTxOnce runs fn as writeTxOnce does, on a Galera node. A node
-// brute-force aborts a local transaction that a replicated write conflicts
-// with, and MariaDB 10.11 does not always say so: a statement in flight at
-// that moment can succeed though its transaction is rolled back, with no
-// error then or later. In autocommit, each statement after it would commit
-// on its own and COMMIT would succeed with nothing to commit: steps
-// acknowledged that were rolled back, numbering half written. So the
-// transaction runs with autocommit off, where whatever follows such an
-// abort falls into a new transaction, never committed, and it holds a
-// savepoint that only it has: releasing that before COMMIT fails when the
-// transaction is not the one begun, and the attempt is rolled back and run
-// again as a conflict. An abort after the release fails the COMMIT.
-func (s *Store) guardedTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
-	conn, err := s.db.DB.Conn(ctx)
-	if err != nil {
-		return translate(err)
-	}
-	defer func() {
-		// The pool's other users expect autocommit: a connection that
-		// cannot be given it back is closed instead.
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SET autocommit = 1`); err != nil {
-			conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck // the error is the one returned to discard it
-			return
-		}
-		conn.Close() //nolint:errcheck // returns it to the pool
-	}()
-	if _, err := conn.ExecContext(ctx, `SET autocommit = 0`); err != nil {
-		return translate(err)
-	}
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
 	err = func() error {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
-			return translate(err)
+		if !s.guardTx {
+			return fn(tx)
 		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+txSavepoint)
-		var my *mysql.MySQLError
-		if errors.As(err, &my) && my.Number == 1305 { // ER_SP_DOES_NOT_EXIST: it went with the transaction
-			return fmt.Errorf("%w: the server ended the transaction before its commit (a conflicting write on another node)", errConflict)
-		}
-		return translate(err)
+		return guarded(ctx, tx, fn)
 	}()
 	if err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
@@ -150,7 +95,38 @@ func (s *Store) guardedTxOnce(ctx context.Context, fn func(*sql.Tx) error) error
 	return translate(tx.Commit())
 }
 
-// detectGalera sets guardTx on a Galera node (see guardedTxOnce).
+// txSavepoint marks a guarded transaction (see guarded).
+const txSavepoint = "steps_tx"
+
+// guarded runs fn in tx on a Galera node. A node brute-force aborts a
+// local transaction that a replicated write conflicts with, and MariaDB
+// 10.11 does not always say so: a statement in flight at that moment can
+// succeed though its transaction is rolled back, with no error then or
+// later. In autocommit, each statement after it would commit on its own
+// and COMMIT would succeed with nothing to commit: steps acknowledged that
+// were rolled back, numbering half written. Write transactions run with
+// autocommit off (writepool.go), where whatever follows such an abort
+// falls into a new transaction, never committed, and a guarded one holds
+// a savepoint that only it has: releasing that before COMMIT fails when
+// the transaction is not the one begun, and the attempt is rolled back
+// and run again as a conflict. An abort after the release fails the
+// COMMIT.
+func guarded(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
+		return translate(err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT `+txSavepoint)
+	var my *mysql.MySQLError
+	if errors.As(err, &my) && my.Number == 1305 { // ER_SP_DOES_NOT_EXIST: it went with the transaction
+		return fmt.Errorf("%w: the server ended the transaction before its commit (a conflicting write on another node)", errConflict)
+	}
+	return translate(err)
+}
+
+// detectGalera sets guardTx on a Galera node (see guarded).
 func (s *Store) detectGalera(ctx context.Context) {
 	var on sql.NullBool
 	err := s.db.DB.QueryRowContext(ctx, `SELECT @@wsrep_on`).Scan(&on)

@@ -54,9 +54,13 @@ import (
 // it. On Galera both write the same rows, so certification lets only one
 // of them commit, and the other is run again (writeTx).
 const (
-	// sealCount is the most deployments in a block. 256 deployments of
-	// the benchmark's history are about 60 KB.
-	sealCount = 256
+	// sealCount is the most deployments in a block. 64 deployments of
+	// the benchmark's history are about 12 KB: under 16 KB, SQLite's
+	// allocator (modernc) serves a block's value from its slabs, where a
+	// larger one costs an mmap and a munmap per block read. 64 instead of
+	// 256 took a fifth off the CPU of stats over 10M steps
+	// (docs/benchmarks.md, "Sealed blocks").
+	sealCount = 64
 	// sealBytes ends a block early: a block is one value in one row.
 	sealBytes = 1 << 20
 	// sealHorizon is how long after its last step a deployment waits to
@@ -542,7 +546,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		b.add("first_start <= ?", dbTime(f.Until))
 	}
 	bound := cmp.Or(s.maxUnsealed, unsealedMax)
-	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
+	rows, err := s.readQuery(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
 		` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
 	if err != nil {
 		return false, err
@@ -559,7 +563,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		return false, err
 	}
 	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := s.query(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
+		rows, err := s.readQuery(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
 		if err != nil {
 			return err
 		}

@@ -10,22 +10,34 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// stmtCache keeps one prepared statement per SQL text. The texts are
-// constants or built from a small, fixed set of clauses, so it stays small;
-// preparing once saves MySQL a round trip and a parse on every request.
+// stmtCache keeps one prepared statement per SQL text, on one pool. The
+// texts are constants or built from a small, fixed set of clauses, so it
+// stays small; preparing once saves MySQL a round trip and a parse on
+// every request.
 type stmtCache struct {
+	db    *sql.DB
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
+// prepared is query prepared for reads, outside transactions.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	c := &s.stmts
+	return s.stmts.get(ctx, query)
+}
+
+// preparedWrite is query prepared for write transactions (writeTx): on
+// MySQL, on the write pool.
+func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.writeStmts.get(ctx, query)
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st, ok := c.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := s.db.DB.PrepareContext(ctx, query)
+	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -76,9 +88,20 @@ func repeated(n int, item, sep string) string {
 	return strings.TrimSuffix(strings.Repeat(item+sep, n), sep)
 }
 
-// query runs a prepared query in tx.
+// query runs a prepared query in tx, a write transaction (writeTx); a
+// read transaction, begun on the read pool, runs readQuery: database/sql
+// runs in a transaction only the statements of its own pool.
 func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	stmt, err := s.prepared(ctx, query)
+	return queryIn(ctx, tx, s.writeStmts, query, args)
+}
+
+// readQuery runs a prepared query in tx, a read transaction.
+func (s *Store) readQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	return queryIn(ctx, tx, s.stmts, query, args)
+}
+
+func queryIn(ctx context.Context, tx *sql.Tx, stmts *stmtCache, query string, args []any) (*sql.Rows, error) {
+	stmt, err := stmts.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -86,15 +109,16 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any
 	return rows, translate(err)
 }
 
-// exec runs a prepared statement in tx.
+// exec runs a prepared statement in tx, a write transaction.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	_, err := s.execResult(ctx, tx, query, args...)
 	return err
 }
 
-// execResult runs a prepared statement in tx and returns its result.
+// execResult runs a prepared statement in tx, a write transaction, and
+// returns its result.
 func (s *Store) execResult(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.preparedWrite(ctx, query)
 	if err != nil {
 		return nil, err
 	}

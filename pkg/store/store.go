@@ -27,7 +27,7 @@ import (
 // sqliteDriver is the database/sql name modernc.org/sqlite registers.
 const sqliteDriver = "sqlite"
 
-// maxMySQLConns bounds the MySQL connection pool of one stepsd.
+// maxMySQLConns bounds the MySQL connections of one stepsd, both pools.
 const maxMySQLConns = 32
 
 //go:embed migrations
@@ -40,16 +40,21 @@ type Store struct {
 
 	// writeSlot serialises writes on SQLite, which has one writer at a time
 	// anyway: waiting here, in order, is cheaper and fairer than many
-	// connections spinning on the busy timeout. nil on MySQL.
+	// connections spinning on the busy timeout. On MySQL it bounds the
+	// write transactions in flight (see openMySQLWriter).
 	writeSlot chan struct{}
 
-	stmts stmtCache
-	group *groupCommitter
+	// writer runs write transactions (writeTx): on MySQL a pool of its
+	// own, with autocommit off (writepool.go); on SQLite the one pool.
+	writer     *sql.DB
+	stmts      *stmtCache // reads, on db
+	writeStmts *stmtCache // write transactions, on writer
+	group      *groupCommitter
 	// consecutiveIDs says one INSERT's rows get consecutive ids (always on
 	// SQLite, which has one writer; on MySQL, see detectConsecutiveIDs).
 	consecutiveIDs bool
 	// guardTx runs write transactions so that the server cannot end one
-	// unnoticed (see guardedTxOnce): on Galera nodes.
+	// unnoticed (see guarded): on Galera nodes.
 	guardTx bool
 	// terminal are the statuses that end a deployment (see UseRules).
 	terminal atomic.Pointer[terminalSet]
@@ -86,19 +91,27 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, err
 		}
 		s.db = bun.NewDB(sqldb, sqlitedialect.New())
+		s.writer = sqldb
 		s.writeSlot = make(chan struct{}, 1)
 	case KindMySQL:
-		sqldb, err := openMySQL(ctx, src.driverDSN)
+		sqldb, writer, err := openMySQL(ctx, src.driverDSN)
 		if err != nil {
 			return nil, err
 		}
 		s.db = bun.NewDB(sqldb, mysqldialect.New())
+		s.writer = writer
+		s.writeSlot = make(chan struct{}, maxWriteConns-1)
+	}
+	s.stmts = &stmtCache{db: s.db.DB}
+	s.writeStmts = s.stmts
+	if s.writer != s.db.DB {
+		s.writeStmts = &stmtCache{db: s.writer}
 	}
 	if os.Getenv("STEPS_DEBUG_SQL") != "" {
 		s.db = s.db.WithQueryHook(bundebug.NewQueryHook(bundebug.WithVerbose(true)))
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.closeDBs()
 		return nil, connectError(err)
 	}
 	if s.kind == KindSQLite {
@@ -106,7 +119,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// writing to.
 		fi, err := os.Stat(src.path)
 		if err != nil {
-			s.db.Close()
+			s.closeDBs()
 			return nil, fmt.Errorf("sqlite database file: %w", err)
 		}
 		s.path, s.file = src.path, fi
@@ -140,24 +153,25 @@ func openSQLite(path, dsn string) (*sql.DB, error) {
 	return sqldb, nil
 }
 
-// openMySQL opens the MySQL pool with READ COMMITTED sessions. Writes
+// openMySQL opens the MySQL pools, for reads and for writes
+// (openMySQLWriter), with READ COMMITTED sessions. Writes
 // lock their targets' rows (see number.go); under REPEATABLE READ, the
 // default, locking a row not there yet also locks the gap around it, and
 // writers of neighbouring new targets then deadlock on each other's gaps.
 // The variable that sets it is spelt differently by MySQL 8 and MariaDB
 // before 11.1, so the first connection asks which one the server has.
-func openMySQL(ctx context.Context, dsn string) (*sql.DB, error) {
+func openMySQL(ctx context.Context, dsn string) (reads, writes *sql.DB, err error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("mysql DSN: %w", err)
+		return nil, nil, fmt.Errorf("mysql DSN: %w", err)
 	}
 	probe, err := sql.Open("mysql", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, fmt.Errorf("open mysql: %w", err)
 	}
 	defer probe.Close()
 	if err := probe.PingContext(ctx); err != nil {
-		return nil, connectError(err)
+		return nil, nil, connectError(err)
 	}
 	name := "transaction_isolation"
 	var level string
@@ -167,21 +181,27 @@ func openMySQL(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg.Params[name] = "'READ-COMMITTED'"
 	sqldb, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
-		return nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, fmt.Errorf("open mysql: %w", err)
 	}
-	// Bounded well under MySQL's default max_connections (151), so that
-	// a few replicas, a migration and an operator's client all fit.
-	sqldb.SetMaxOpenConns(maxMySQLConns)
-	sqldb.SetMaxIdleConns(maxMySQLConns)
+	// Bounded, with the write pool, well under MySQL's default
+	// max_connections (151), so that a few replicas, a migration and an
+	// operator's client all fit.
+	sqldb.SetMaxOpenConns(maxMySQLConns - maxWriteConns)
+	sqldb.SetMaxIdleConns(maxMySQLConns - maxWriteConns)
 	sqldb.SetConnMaxLifetime(5 * time.Minute)
 	sqldb.SetConnMaxIdleTime(time.Minute)
 	// Ping before bun sees the handle: its MySQL dialect asks for the
 	// server's version at once, and logs outside our logger if it can't.
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
-		return nil, connectError(err)
+		return nil, nil, connectError(err)
 	}
-	return sqldb, nil
+	writer, err := openMySQLWriter(cfg)
+	if err != nil {
+		sqldb.Close()
+		return nil, nil, err
+	}
+	return sqldb, writer, nil
 }
 
 // Kind reports which database the store uses: KindSQLite or KindMySQL.
@@ -192,6 +212,15 @@ func (s *Store) Kind() string {
 // DB returns the underlying database handle, for pool statistics.
 func (s *Store) DB() *sql.DB {
 	return s.db.DB
+}
+
+// WriteDB returns MySQL's pool of write transactions, for pool
+// statistics: nil on SQLite, whose one pool DB returns.
+func (s *Store) WriteDB() *sql.DB {
+	if s.writer == s.db.DB {
+		return nil
+	}
+	return s.writer
 }
 
 // Ping checks that the store can take steps: the database answers, its
@@ -266,7 +295,16 @@ func checkWritable(path string) error {
 func (s *Store) Close() error {
 	s.stopCommitters()
 	s.stmts.close()
-	return s.db.Close()
+	s.writeStmts.close()
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	var err error
+	if s.writer != nil && s.writer != s.db.DB {
+		err = s.writer.Close()
+	}
+	return errors.Join(s.db.Close(), err)
 }
 
 // Migrate applies every migration not yet applied and returns their names.
@@ -336,9 +374,9 @@ func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 	}
 }
 
-// acquireWrite takes the SQLite write slot; it is a no-op on MySQL. Every
-// SQLite write passes here, so here it checks that the file is still the
-// one opened: a step must not be acknowledged into a deleted file.
+// acquireWrite takes a write slot. Every SQLite write passes here, so here
+// it checks that the file is still the one opened: a step must not be
+// acknowledged into a deleted file.
 func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	if s.writeSlot == nil {
 		return func() {}, nil
