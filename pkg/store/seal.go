@@ -479,13 +479,15 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 	if err != nil {
 		return err
 	}
-	var blocks []int64
+	var blocks []int64              // each once, in the order first read
+	seen := map[int64]bool{0: true} // 0: not sealed
 	err = scanAll(rows, func() error {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		if id != 0 && (len(blocks) == 0 || blocks[len(blocks)-1] != id) {
+		if !seen[id] {
+			seen[id] = true
 			blocks = append(blocks, id)
 		}
 		return nil
@@ -493,12 +495,7 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 	if err != nil {
 		return err
 	}
-	done := map[int64]bool{}
 	for _, id := range blocks {
-		if done[id] {
-			continue
-		}
-		done[id] = true
 		if err := s.exec(ctx, tx, `DELETE FROM deployment_blocks WHERE id = ?`, id); err != nil {
 			return err
 		}
