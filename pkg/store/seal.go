@@ -155,6 +155,7 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 			return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
 		}
 		for _, g := range gaps {
+			// Each block starts after the one before: lo only grows.
 			for lo := g.lo; lo != ""; {
 				var sealed bool
 				if sealed, lo, err = s.sealBlock(ctx, se.component, se.environment, lo, g.hi, cutoff, k); err != nil {
@@ -270,7 +271,7 @@ AND t.version = deployments.version AND t.environment = deployments.environment 
 // may not be sealed yet, or "" for nowhere.
 func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff time.Time, k int) (sealed bool, next string, err error) {
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		sealed = false
+		sealed = false // a retry starts over
 		// Every packer writes this row first: packers take turns, each
 		// seeing the blocks of the one before.
 		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
