@@ -373,8 +373,8 @@ type sealKey struct {
 // same time, each group's every row sealable, up to k rows or sealBytes
 // (a group is not split, so a block may end a group past k). The query
 // reads at most 2k rows (MySQL's driver would read the rest of a result
-// to close it): a group that reaches its end is not known whole, and left
-// for the next block. A read then never merges a sealed deployment with
+// to close it): a group that reaches the 2k-th row may go on past it, and
+// is left for the next block. A read then never merges a sealed deployment with
 // an unsealed one of the same start, whose order the row-by-row read sets
 // by rowid (SQLite) or key (InnoDB), except for rows written later (see
 // sealMerger.before). Without a full block, it returns nil keys, and
