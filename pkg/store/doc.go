@@ -68,8 +68,11 @@
 //     deployments_component's order, ties included, so every sum adds in
 //     the same order: the same answers to the last digit. Renumbering
 //     (deleteDeployments) first deletes the blocks of the rows it deletes
-//     and unseals their other rows, in its transaction. 10M steps: ~8,000
-//     blocks instead of 2M rows looked up (docs/benchmarks.md).
+//     and unseals their other rows, in its transaction; an older stepsd
+//     does not, so the Migrate that adds blocks to a database with a
+//     history keeps sealing off for an hour (SealableFrom), the time of a
+//     rolling upgrade. 10M steps: ~31,000 blocks instead of 2M rows looked
+//     up (docs/benchmarks.md).
 //
 // bun's query builder was not measured against these statements; adopting
 // it is a change to measure with stepsbench first.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -77,6 +78,17 @@ const (
 	// sealingKey names the row in steps_numbering that every packer
 	// writes first.
 	sealingKey = "sealing"
+	// sealFromKey names the row in steps_numbering holding the time
+	// before which nothing is sealed (RFC 3339, UTC), written by the
+	// Migrate that adds blocks to a database with a history: a stepsd of
+	// an older version still serving during a rolling upgrade renumbers
+	// a late step's deployments without unsealing them, and would leave
+	// their block stale. sealAfterUpgrade covers a rolling update. A new
+	// database has no such row: no older stepsd ever wrote to it.
+	sealFromKey      = "seal_from"
+	sealAfterUpgrade = time.Hour
+	// blocksMigration is the migration that adds blocks.
+	blocksMigration = "20261201000001"
 )
 
 // errSealLost rolls back a block whose rows changed while it was made.
@@ -87,6 +99,46 @@ var errSealLost = errors.New("store: deployments changed while sealing them")
 // latest pass left (-1 before the first).
 func (s *Store) SealingProgress() (passes, unsealed int64) {
 	return s.sealPasses.Load(), s.unsealed.Load() - 1
+}
+
+// SealableFrom is the time before which Seal seals nothing: an hour after
+// the upgrade that added blocks to a database with a history, so that
+// older replicas are gone first; the zero time for a new database.
+func (s *Store) SealableFrom(ctx context.Context) (time.Time, error) {
+	var from string
+	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, sealFromKey).Scan(&from)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, translate(err)
+	}
+	t, err := time.Parse(time.RFC3339, from)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("steps_numbering %s %q: %w", sealFromKey, from, err)
+	}
+	return t, nil
+}
+
+// fenceSealing, after migrations that added blocks to a database that
+// had its tables before (applied holds names, not the first migration),
+// keeps sealing off for sealAfterUpgrade (SealableFrom).
+func (s *Store) fenceSealing(ctx context.Context, applied []string, now time.Time) error {
+	upgrade := false
+	for _, name := range applied {
+		if strings.HasPrefix(name, blocksMigration) {
+			upgrade = true
+		}
+		if strings.HasPrefix(name, firstMigration) {
+			return nil
+		}
+	}
+	if !upgrade {
+		return nil
+	}
+	_, err := s.db.DB.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
+		sealFromKey, now.Add(sealAfterUpgrade).UTC().Format(time.RFC3339))
+	return translate(err)
 }
 
 // TuneSealing is for tests and benchmarks: blocks of k deployments (0:
@@ -100,9 +152,21 @@ func (s *Store) TuneSealing(k, maxUnsealed int, rowsOnly bool) {
 // interval until ctx ends, logging what a pass sealed. Several replicas
 // may run it at once.
 func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Duration) {
-	first := true
+	first, waitLogged := true, false
 	for {
 		began := time.Now()
+		if from, err := s.SealableFrom(ctx); err == nil && began.Before(from) {
+			if !waitLogged {
+				log.Info("sealing waits for stepsd replicas of older versions to be replaced", "until", from)
+				waitLogged = true
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(min(interval, from.Sub(began))):
+			}
+			continue
+		}
 		blocks, err := s.Seal(ctx, time.Now(), func(blocks int) {
 			if first {
 				log.Info("sealing deployments into blocks", "blocks_so_far", blocks)
@@ -132,6 +196,9 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 // nil, is called every few seconds with the blocks so far. It returns the
 // blocks sealed.
 func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
+	if from, err := s.SealableFrom(ctx); err != nil || now.Before(from) {
+		return 0, err
+	}
 	type series struct{ component, environment string }
 	var all []series
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0`)

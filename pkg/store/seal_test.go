@@ -325,3 +325,55 @@ func TestSealingKeepsGroupsWhole(t *testing.T) {
 		}
 	})
 }
+
+// TestSealingWaitsAfterAnUpgrade: the migration that adds blocks to a
+// database with its tables already there keeps sealing off for an hour, so
+// that an older stepsd still serving during a rolling upgrade cannot leave
+// a block stale; a new database seals at once.
+func TestSealingWaitsAfterAnUpgrade(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		s, err := store.Open(ctx, fresh(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := store.MigrateTo(ctx, s, "20261130190000"); err != nil {
+			t.Fatal(err)
+		}
+		migrated := time.Now()
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UseRules(ctx, model.DefaultDeploymentRules(), slog.Default()); err != nil {
+			t.Fatal(err)
+		}
+		s.TuneSealing(4, 0, false)
+		var batch []model.StepInput
+		for i := range 12 {
+			batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana",
+				Status: "finished", Time: t0.Add(time.Duration(i) * time.Minute)})
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		from, err := s.SealableFrom(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := from.Sub(migrated); d < 59*time.Minute || d > 61*time.Minute {
+			t.Errorf("sealable from %v, %v after the upgrade; want an hour", from, d)
+		}
+		if blocks, err := s.Seal(ctx, time.Now(), nil); err != nil || blocks != 0 {
+			t.Errorf("sealed %d blocks right after the upgrade (%v); want none for an hour", blocks, err)
+		}
+		if blocks, err := s.Seal(ctx, time.Now().Add(61*time.Minute), nil); err != nil || blocks != 3 {
+			t.Errorf("sealed %d blocks an hour after the upgrade (%v); want 3", blocks, err)
+		}
+
+		created := testdb.Open(t, fresh(t))
+		if from, err := created.SealableFrom(ctx); err != nil || !from.IsZero() {
+			t.Errorf("a new database is sealable from %v (%v); want at once", from, err)
+		}
+	})
+}

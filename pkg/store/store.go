@@ -347,8 +347,15 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 	for _, mig := range group.Migrations {
 		names = append(names, mig.Name+"_"+mig.Comment)
 	}
+	if err := s.fenceSealing(ctx, names, time.Now()); err != nil {
+		return names, fmt.Errorf("migrate: %w", err)
+	}
 	return names, nil
 }
+
+// firstMigration is the migration that creates the tables: applied with
+// the others, the database is new.
+const firstMigration = "20261127000001"
 
 func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 	deadline := time.Now().Add(60 * time.Second)
