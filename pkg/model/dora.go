@@ -180,6 +180,50 @@ type doraEnd struct {
 	end    int64 // unix nanoseconds
 	bucket int64 // unix seconds of the bucket's start
 	failed bool
+	// merged counts the failures a pending end stands for beyond itself
+	// (mergeOldest): 0 for one.
+	merged int32
+}
+
+// failures is the number of failures e stands for.
+func (e doraEnd) failures() int { return 1 + int(e.merged) }
+
+// maxPending bounds the failures a series keeps waiting for a success to
+// restore them: a series that only fails would otherwise keep one for
+// each, however many. Up to it, every restore time is exact.
+const maxPending = 4096
+
+// keptExact is how many of the newest pending failures are never merged.
+const keptExact = 256
+
+// mergeOldest about halves pending but its newest keptExact: neighbours
+// of one bucket become one at their weighted mean end, standing for all
+// of them, as long as they stand for at most twice the failures an end
+// stands for on average. The failures an end stands for then stay even,
+// so that a percentile moves by no more than half the time such a run of
+// failures spans. The newest stay as they are: their restore times are
+// the shortest, where a merge would show most.
+func mergeOldest(pending []doraEnd) []doraEnd {
+	old := len(pending) - keptExact
+	total := 0
+	for _, e := range pending[:old] {
+		total += e.failures()
+	}
+	most := max(2, 2*total/old)
+	out := pending[:0]
+	for i := 0; i < old; i++ {
+		a := pending[i]
+		for i+1 < old && pending[i+1].bucket == a.bucket && a.failures()+pending[i+1].failures() <= most {
+			b := pending[i+1]
+			wa, wb := float64(a.failures()), float64(b.failures())
+			a.end += int64(float64(b.end-a.end) * wb / (wa + wb))
+			a.merged += int32(b.failures())
+			i++
+		}
+		out = append(out, a)
+	}
+	// The newest move down over what the merges freed.
+	return append(out, pending[old:]...)
 }
 
 // compareEnds orders ends as restores pair them: by time, and at the same
@@ -293,11 +337,17 @@ func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
 func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	for _, e := range ends {
 		if e.failed {
+			if len(s.pending) >= maxPending {
+				s.pending = mergeOldest(s.pending)
+			}
 			s.pending = append(s.pending, e)
 			continue
 		}
 		for _, f := range s.pending {
-			a.buckets[f.bucket].restores.add(float64(e.end-f.end) / 1e9)
+			restores := &a.buckets[f.bucket].restores
+			for range f.failures() {
+				restores.add(float64(e.end-f.end) / 1e9)
+			}
 		}
 		s.pending = s.pending[:0]
 	}
@@ -419,7 +469,7 @@ func (a *DORAAccumulator) restore() {
 		slices.SortFunc(s.ends, compareEnds)
 		a.pair(s, s.ends)
 		for _, f := range s.pending {
-			a.buckets[f.bucket].unrestored++
+			a.buckets[f.bucket].unrestored += f.failures()
 		}
 		delete(a.series, k)
 	}

@@ -153,3 +153,65 @@ func TestDORASketchedTimesAreClose(t *testing.T) {
 		}
 	}
 }
+
+// TestDORAPendingFailuresStayBounded: a series that fails 30,000 times in
+// a row keeps at most maxPending failures waiting (each merged one standing
+// for several), counts every one unrestored if no success comes, and,
+// when one does, gives the restore times' percentiles within 1 % of the
+// exact ones (computed here from the failures' ends).
+func TestDORAPendingFailuresStayBounded(t *testing.T) {
+	const n = 30_000
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for _, restored := range []bool{false, true} {
+		opts := DORAOptions{Bucket: BucketMonth, Now: start.Add(n*10*time.Minute + 48*time.Hour)}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := NewDORAAccumulator(opts)
+		var ends []time.Time
+		most := 0
+		for i := range n {
+			s := start.Add(time.Duration(i) * 10 * time.Minute)
+			end := s.Add(time.Duration(1+i%7) * time.Minute)
+			ends = append(ends, end)
+			acc.Add(&Deployment{Component: "api", Environment: "prod", Attempt: 1, StartedAt: s, FinishedAt: &end, Outcome: OutcomeFailure})
+			for _, sa := range acc.series {
+				most = max(most, len(sa.pending))
+			}
+		}
+		if most > maxPending+1 {
+			t.Errorf("a series kept %d failures waiting; want at most %d", most, maxPending+1)
+		}
+		var fixed time.Time
+		if restored {
+			s := start.Add(n * 10 * time.Minute)
+			fixed = s.Add(5 * time.Minute)
+			acc.Add(&Deployment{Component: "api", Environment: "prod", Attempt: 1, StartedAt: s, FinishedAt: &fixed, Outcome: OutcomeSuccess})
+		}
+		got := acc.Result().Overall
+		if !restored {
+			if got.UnrestoredFailures != n || got.TimeToRestoreP50Seconds != nil {
+				t.Errorf("all failing: %d unrestored, p50 %v; want %d and none", got.UnrestoredFailures, got.TimeToRestoreP50Seconds, n)
+			}
+			continue
+		}
+		var exact []float64
+		for _, e := range ends {
+			exact = append(exact, fixed.Sub(e).Seconds())
+		}
+		slices.Sort(exact)
+		if got.UnrestoredFailures != 0 || got.TimeToRestoreP50Seconds == nil || got.TimeToRestoreP90Seconds == nil {
+			t.Fatalf("restored: %d unrestored, p50 %v p90 %v", got.UnrestoredFailures, got.TimeToRestoreP50Seconds, got.TimeToRestoreP90Seconds)
+		}
+		for _, c := range []struct {
+			p   float64
+			got float64
+		}{{50, *got.TimeToRestoreP50Seconds}, {90, *got.TimeToRestoreP90Seconds}} {
+			want := Percentile(exact, c.p)
+			t.Logf("p%.0f off by %.3f %%", c.p, 100*math.Abs(c.got-want)/want)
+			if math.Abs(c.got-want)/want > 0.01 {
+				t.Errorf("restore p%.0f %.0f s, exact %.0f s: off by %.2f %%", c.p, c.got, want, 100*math.Abs(c.got-want)/want)
+			}
+		}
+	}
+}
