@@ -310,14 +310,7 @@ func TestUpgradeFromAttemptColumns(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
 		dsn := fresh(t)
-		s, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := store.MigrateTo(ctx, s, "20261127000002"); err != nil {
-			t.Fatal(err)
-		}
+		s := openAt(t, dsn, "20261127000002")
 		// As the old release stored them: some numbered, the rest not yet.
 		rng := rand.New(rand.NewPCG(5, 6))
 		for i := range 300 {
@@ -653,14 +646,7 @@ func BenchmarkRenumberHistory(b *testing.B) {
 func TestNumberingRulesTableRenamed(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
-		s, err := store.Open(ctx, fresh(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := store.MigrateTo(ctx, s, "20261130000001"); err != nil {
-			t.Fatal(err)
-		}
+		s := openAt(t, fresh(t), "20261130000001")
 		if _, err := s.DB().ExecContext(ctx, `INSERT INTO steps_derived (name, value) VALUES ('terminal_statuses', 'kept')`); err != nil {
 			t.Fatal(err)
 		}

@@ -333,14 +333,7 @@ func TestSealingKeepsGroupsWhole(t *testing.T) {
 func TestSealingWaitsAfterAnUpgrade(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
-		s, err := store.Open(ctx, fresh(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if _, err := store.MigrateTo(ctx, s, "20261130190000"); err != nil {
-			t.Fatal(err)
-		}
+		s := openAt(t, fresh(t), "20261130190000")
 		migrated := time.Now()
 		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
@@ -376,4 +369,20 @@ func TestSealingWaitsAfterAnUpgrade(t *testing.T) {
 			t.Errorf("a new database is sealable from %v (%v); want at once", from, err)
 		}
 	})
+}
+
+// openAt opens a store on dsn with the schema of an older release: the
+// migrations up to upTo.
+func openAt(t *testing.T, dsn, upTo string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := store.MigrateTo(ctx, s, upTo); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
