@@ -102,7 +102,7 @@ func (s *Store) SealingProgress() (passes, unsealed int64) {
 }
 
 // SealableFrom is the time before which Seal seals nothing: an hour after
-// the upgrade that added blocks to a database with a history, so that
+// the upgrade that added blocks to a database an older version created, so that
 // older replicas are gone first; the zero time for a new database.
 func (s *Store) SealableFrom(ctx context.Context) (time.Time, error) {
 	var from string
