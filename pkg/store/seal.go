@@ -80,7 +80,7 @@ const (
 	sealingKey = "sealing"
 	// sealFromKey names the row in steps_numbering holding the time
 	// before which nothing is sealed (RFC 3339, UTC), written by the
-	// Migrate that adds blocks to a database with a history: a stepsd of
+	// Migrate that adds blocks to a database an older version created: a stepsd of
 	// an older version still serving during a rolling upgrade renumbers
 	// a late step's deployments without unsealing them, and would leave
 	// their block stale. sealAfterUpgrade covers a rolling update. A new
@@ -102,8 +102,8 @@ func (s *Store) SealingProgress() (passes, unsealed int64) {
 }
 
 // SealableFrom is the time before which Seal seals nothing: an hour after
-// the upgrade that added blocks to a database an older version created, so that
-// older replicas are gone first; the zero time for a new database.
+// the upgrade that added blocks to a database an older version created,
+// so that older replicas are gone first; the zero time for a new database.
 func (s *Store) SealableFrom(ctx context.Context) (time.Time, error) {
 	var from string
 	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, sealFromKey).Scan(&from)
