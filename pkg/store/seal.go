@@ -80,10 +80,10 @@ const (
 	sealingKey = "sealing"
 	// sealFromKey names the row in steps_numbering holding the time
 	// before which nothing is sealed (RFC 3339, UTC), written by the
-	// Migrate that adds blocks to a database an older version created: a stepsd of
-	// an older version still serving during a rolling upgrade renumbers
-	// a late step's deployments without unsealing them, and would leave
-	// their block stale. sealAfterUpgrade covers a rolling update. A new
+	// Migrate that adds blocks to a database an older version created:
+	// a stepsd of that version still serving during a rolling upgrade
+	// renumbers a late step's deployments without unsealing them, and
+	// would leave their block stale. sealAfterUpgrade covers a rolling update. A new
 	// database has no such row: no older stepsd ever wrote to it.
 	sealFromKey      = "seal_from"
 	sealAfterUpgrade = time.Hour
