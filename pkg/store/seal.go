@@ -157,7 +157,7 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 		began := time.Now()
 		if from, err := s.SealableFrom(ctx); err == nil && began.Before(from) {
 			if !waitLogged {
-				log.Info("sealing waits for stepsd replicas of older versions to be replaced", "until", from)
+				log.Info("sealing waits an hour after the upgrade, in case stepsd replicas of the older version still serve (docs/operations.md)", "until", from)
 				waitLogged = true
 			}
 			select {
