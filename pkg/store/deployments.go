@@ -618,12 +618,9 @@ func newDeploymentReader(f model.DeploymentFilter, rules model.DeploymentRules, 
 // matches the filter's status.
 func (dr *deploymentReader) read(row []byte, fn func(*model.Deployment) error) error {
 	fields := &dr.fields
-	if !splitFields(fields[:], row) {
-		return fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
-	}
-	attempt, ok := atoi(fields[3])
-	if !ok {
-		return fmt.Errorf("stored deployment %q: attempt is not a number", row)
+	attempt, err := splitDeployment(fields, row)
+	if err != nil {
+		return err
 	}
 	d := dr.newDeployment()
 	d.Component = dr.texts.intern(fields[0])
@@ -631,7 +628,6 @@ func (dr *deploymentReader) read(row []byte, fn func(*model.Deployment) error) e
 	d.Environment = dr.texts.intern(fields[2])
 	d.Owner = dr.texts.intern(fields[4])
 	d.Attempt = int(attempt)
-	var err error
 	if d.StartedAt, err = dr.startedAt(fields[5]); err != nil {
 		return err
 	}
@@ -722,6 +718,19 @@ func cutInt(b []byte, sep byte) (int64, []byte, bool) {
 	}
 	n, ok := atoi(b[:end])
 	return n, b[end+1:], ok
+}
+
+// splitDeployment splits a deployment row into its fields and reads its
+// attempt, or says what is wrong with the row.
+func splitDeployment(fields *[deploymentFields][]byte, row []byte) (attempt int64, err error) {
+	if !splitFields(fields[:], row) {
+		return 0, fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
+	}
+	attempt, ok := atoi(fields[3])
+	if !ok {
+		return 0, fmt.Errorf("stored deployment %q: attempt is not a number", row)
+	}
+	return attempt, nil
 }
 
 // splitFields splits row at each U+001F into exactly len(fields) fields.

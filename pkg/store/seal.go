@@ -512,12 +512,9 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, envi
 // sealKeyOf is the key and start of a deployment row.
 func sealKeyOf(row []byte) (sealKey, error) {
 	var fields [deploymentFields][]byte
-	if !splitFields(fields[:], row) {
-		return sealKey{}, fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
-	}
-	attempt, ok := atoi(fields[3])
-	if !ok {
-		return sealKey{}, fmt.Errorf("stored deployment %q: attempt is not a number", row)
+	attempt, err := splitDeployment(&fields, row)
+	if err != nil {
+		return sealKey{}, err
 	}
 	started, err := storedTime(fields[5])
 	return sealKey{version: string(fields[1]), attempt: attempt, started: started}, err
