@@ -63,7 +63,7 @@
 //     minute) stores up to 64 consecutive ended deployments of a series,
 //     older than an hour, as one value holding the very bytes the read
 //     decodes; deployments.sealed names a row's block. A read takes, in
-//     one snapshot, the unsealed rows (deployments_sealed, at most 50,000
+//     one snapshot, the unsealed rows (deployments_sealed, at most 50,000 or 50 MB
 //     held; past that, row by row) and then the blocks, and merges them in
 //     deployments_component's order, ties included, so every sum adds in
 //     the same order: the same answers to the last digit. Renumbering

@@ -72,6 +72,9 @@ const (
 	// it (sealing not caught up, after the upgrade) a read goes row by
 	// row, as before blocks.
 	unsealedMax = 50000
+	// unsealedRowBytes bounds their bytes too, on average per row held: a
+	// deployment's row grows with its steps, which clients choose.
+	unsealedRowBytes = 1024
 	// rowSep separates the rows of a block; 0x1E and 0x1F are used
 	// inside a row, and stored text holds no control character.
 	rowSep = 0x1d
@@ -90,6 +93,10 @@ const (
 	// blocksMigration is the migration that adds blocks.
 	blocksMigration = "20261201000001"
 )
+
+// errUnsealedTooLarge stops reading unsealed rows past their bound in
+// bytes: the read then goes row by row.
+var errUnsealedTooLarge = errors.New("store: unsealed rows past their bound")
 
 // errSealLost rolls back a block whose rows changed while it was made.
 var errSealLost = errors.New("store: deployments changed while sealing them")
@@ -613,15 +620,22 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	if err != nil {
 		return false, err
 	}
+	held := 0
 	err = scanAll(rows, func() error {
 		var row sql.RawBytes
 		if err := rows.Scan(&row); err != nil {
 			return err
 		}
+		if held += len(row); held > bound*unsealedRowBytes {
+			return errUnsealedTooLarge
+		}
 		m.add(row)
 		return nil
 	})
-	if err != nil || len(m.unsealed) > bound {
+	if errors.Is(err, errUnsealedTooLarge) || err == nil && len(m.unsealed) > bound {
+		return false, nil
+	}
+	if err != nil {
 		return false, err
 	}
 	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
