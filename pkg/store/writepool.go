@@ -14,10 +14,10 @@ import (
 // The MySQL write pool. Write transactions run on connections of their
 // own whose sessions have autocommit off, so that a transaction begins
 // with its first statement instead of a START TRANSACTION round trip: a
-// step continuing a cached target is then three round trips (its INSERT,
-// the target's and deployment's UPDATE, COMMIT) instead of five, and at
-// c=1 each round trip is two wake-ups of stepsd and of mariadbd
-// (docs/benchmarks.md). Autocommit off is also what a Galera node's guard
+// step continuing a cached target is then four round trips (its INSERT,
+// the deployment's upsert, the target's checked upsert, COMMIT) instead
+// of five, and at c=1 each round trip is two wake-ups of stepsd and of
+// mariadbd (docs/benchmarks.md). Autocommit off is also what a Galera node's guard
 // needs (guarded). Reads stay on the autocommit pool: on this one,
 // a read outside a transaction would leave one open.
 
