@@ -414,7 +414,11 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != want {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return translate(err)
+		}
+		if n != want {
 			for _, w := range work {
 				s.targets.forget(w.target)
 			}
