@@ -349,6 +349,11 @@ func TestDeploymentReadEndsItsReader(t *testing.T) {
 				seen++
 				return fn(seen)
 			})
+			// The reader has let go of its rows before the read returns:
+			// no goroutine is still in readRows, not even for a moment.
+			if n, stacks := readersRunning(); n != 0 {
+				t.Errorf("%d reading goroutines left after a read:\n%s", n, stacks)
+			}
 			return seen, err
 		}
 		// A whole read first: the store's pool and its connections are
@@ -356,7 +361,9 @@ func TestDeploymentReadEndsItsReader(t *testing.T) {
 		if seen, err := list(ctx, func(int) error { return nil }); err != nil || seen != n {
 			t.Fatalf("read %d of %d deployments, %v", seen, n, err)
 		}
-		before := runtime.NumGoroutine()
+		if n, _ := readersRunning(); n != 0 {
+			t.Fatalf("%d reading goroutines after a whole read", n)
+		}
 
 		stop := errors.New("enough")
 		if seen, err := list(ctx, func(i int) error {
@@ -389,34 +396,41 @@ func TestDeploymentReadEndsItsReader(t *testing.T) {
 			t.Errorf("damaged row: stopped after %d with %v, want after 1500 with its error", seen, err)
 		}
 
-		// Every reader has returned: the goroutines are those of before
-		// (a few moments for the exiting ones to be gone).
-		for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if now := runtime.NumGoroutine(); now > before {
-			var stacks strings.Builder
-			pprof.Lookup("goroutine").WriteTo(&stacks, 1)
-			t.Errorf("%d goroutines after the reads, %d before:\n%s", now, before, stacks.String())
-		}
 		// And the connections are back: a page still reads, and a page
 		// (an export reads 100 deployments a query) is read in the
-		// caller's goroutine: no second goroutine while fn runs.
-		var during []int
+		// caller's goroutine, not through the two-goroutine pipe.
+		var during []string
 		if page, err := s.ListDeployments(ctx, model.DeploymentFilter{Filter: model.Filter{Limit: 100, Component: "api"}}, rules, now,
 			func(*model.Deployment) error {
-				during = append(during, runtime.NumGoroutine())
+				stack := make([]byte, 64<<10)
+				during = append(during, string(stack[:runtime.Stack(stack, false)]))
 				return nil
 			}); err != nil || page == nil || len(during) != 100 {
 			t.Errorf("a page after the reads: next %v, %d deployments, %v", page, len(during), err)
 		}
-		for i, g := range during {
-			if g > before {
-				t.Errorf("deployment %d of a page: %d goroutines, %d before the read", i, g, before)
+		for i, stack := range during {
+			if strings.Contains(stack, "store.pipeDeployments(") {
+				t.Errorf("deployment %d of a page was built beside a reading goroutine:\n%s", i, stack)
 				break
 			}
 		}
 	})
+}
+
+// readersRunning counts the goroutines in the store's row reader
+// (readRows), with their stacks for a failure's message.
+func readersRunning() (int, string) {
+	var all strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&all, 2); err != nil {
+		panic(err)
+	}
+	var readers []string
+	for _, g := range strings.Split(all.String(), "\n\n") {
+		if strings.Contains(g, "store.readRows(") {
+			readers = append(readers, g)
+		}
+	}
+	return len(readers), strings.Join(readers, "\n\n")
 }
 
 // A read that reuses its memory (EachDeploymentPassing) gives each
