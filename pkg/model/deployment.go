@@ -26,6 +26,16 @@ var (
 // new step before it is flagged as stuck.
 const DefaultStuckAfter = time.Hour
 
+// MaxDeploymentSteps is the most steps a deployment holds before the step
+// that ends it, which is always taken (so a full deployment can still be
+// ended, and its target deployed again). A deployment is stored and read
+// as one row; at this bound its worst case (statuses of 64 four-byte
+// characters, ids and offsets of 19 digits: under 300 bytes a step) stays
+// under 15 MB, within MariaDB's default max_allowed_packet (16 MiB), past
+// which every read of deployments failed. A step past it is refused
+// (EUNPROCESSABLE) on every database alike.
+const MaxDeploymentSteps = 50_000
+
 // DeploymentRules decide when a deployment ends and how it went.
 //
 // A deployment is the ordered sequence of steps of one component, version

@@ -25,3 +25,7 @@ func WriteTx(ctx context.Context, s *Store, fn func(*sql.Tx) error) error {
 
 // GuardTx makes the store run its writes as on a Galera node.
 func GuardTx(s *Store) { s.guardTx = true }
+
+// SetMaxDeploymentSteps lowers the steps a deployment holds, so that tests
+// reach the bound without writing model.MaxDeploymentSteps steps.
+func SetMaxDeploymentSteps(s *Store, n int) { s.maxDeploymentSteps = n }

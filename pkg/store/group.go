@@ -202,7 +202,7 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 			}
 			return
 		}
-		if !errors.Is(err, errDuplicate) && !retryable(err) {
+		if !errors.Is(err, errDuplicate) && !errors.Is(err, errDeploymentFull) && !retryable(err) {
 			// Rolled back, and not for one member's sake: nothing of the
 			// group was stored, and nothing would be alone.
 			for _, req := range batch {
@@ -210,8 +210,9 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 			}
 			return
 		}
-		// A reused idempotency key spoils the whole statement, and a group
-		// that kept losing conflicts may hold the one step that loses:
+		// A reused idempotency key or a step past its deployment's bound
+		// spoils the whole statement, and a group that kept losing
+		// conflicts may hold the one step that loses:
 		// insert one by one, so that only its request sees the error.
 	}
 	for _, req := range batch {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -36,6 +37,7 @@ type targetState struct {
 	last    time.Time // its last step's time
 	ended   bool      // the latest deployment ended with a terminal status
 	writes  int64     // the row's count of writes
+	count   int       // the steps of its latest deployment (read with the row)
 }
 
 // targetWork is what one transaction does to one target.
@@ -111,7 +113,18 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 	if err := s.deleteDeployments(ctx, tx, redo); err != nil {
 		return err
 	}
-	writes := deploymentWrites(work, stored, *s.terminal.Load())
+	writes, err := deploymentWrites(work, stored, *s.terminal.Load(), s.maxDeploymentSteps)
+	if errors.Is(err, errDeploymentFull) && len(work) > 0 && work[0].cached {
+		// The cached count may be stale (a step that ended the
+		// deployment, written elsewhere): refuse only on a locked read.
+		for _, w := range work {
+			s.targets.forget(w.target)
+		}
+		return errConflict
+	}
+	if err != nil {
+		return err
+	}
 	if err := s.writeDeployments(ctx, tx, writes); err != nil {
 		return err
 	}
@@ -148,24 +161,62 @@ func (s *Store) findRedo(ctx context.Context, tx *sql.Tx, work []*targetWork, re
 // deploymentWrites numbers the steps of each target of work, from the
 // state its row holds: its new steps, which continue the latest
 // deployment or start the next, or, for a target to renumber, its stored
-// steps from attempt w.redo on (the new among them).
-func deploymentWrites(work []*targetWork, stored map[target][]model.Step, terminal terminalSet) []deploymentWrite {
+// steps from attempt w.redo on (the new among them). A new step that
+// would make its deployment hold more than maxSteps before the step that
+// ends it is refused (model.MaxDeploymentSteps).
+func deploymentWrites(work []*targetWork, stored map[target][]model.Step, terminal terminalSet, maxSteps int) ([]deploymentWrite, error) {
 	var writes []deploymentWrite
 	for _, w := range work {
 		steps := w.steps
+		var fresh map[int64]bool // the new steps among stored ones
 		switch {
 		case w.redo > 0:
 			w.attempt, w.ended = w.redo-1, true
 			steps = stored[w.target]
+			fresh = make(map[int64]bool, len(w.steps))
+			for _, st := range w.steps {
+				fresh[st.ID] = true
+			}
 		case !w.ended:
 			// The stored deployment goes on: its row gains these phases.
 			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
 		}
+		// Only a deployment with a new step is refused: one beyond the
+		// bound without (written before it, or merged by new rules) is
+		// renumbered as it is. over: the deployment being numbered is
+		// past the bound; holdsNew: it holds a new step.
+		var over, holdsNew bool
 		for _, st := range steps {
+			if w.ended { // st starts the next deployment
+				over, holdsNew = false, false
+			} else if w.count >= maxSteps && !terminal.ends(st.Status) {
+				over = true
+			}
+			holdsNew = holdsNew || fresh == nil || fresh[st.ID]
+			if over && holdsNew {
+				return nil, w.full(maxSteps)
+			}
 			writes = w.add(writes, st, terminal)
 		}
 	}
-	return writes
+	return writes, nil
+}
+
+// errDeploymentFull marks a step refused because its deployment holds
+// model.MaxDeploymentSteps: a group of steps then commits one by one, so
+// that only that step's request is refused.
+var errDeploymentFull = errors.New("deployment full")
+
+// full is the error for a new step that would go past maxSteps in w's
+// latest deployment.
+func (w *targetWork) full(maxSteps int) error {
+	env := ""
+	if w.environment != "" {
+		env = " in " + w.environment
+	}
+	return fmt.Errorf("%w: %w", errDeploymentFull, &model.Error{Code: model.EUNPROCESSABLE, Field: "status",
+		Message: fmt.Sprintf("deployment %d of %s %s%s already holds %d steps, the most one holds before the step that ends it; "+
+			"record a terminal status (such as finished or failed) to end it", w.attempt, w.component, w.version, env, maxSteps)})
 }
 
 // Statement sizes: a statement over n targets is sent as runs of these
@@ -218,8 +269,13 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment)
 		}
-		rows, err := s.query(ctx, tx, `SELECT component, version, environment, attempt, started_at, last_time, ended, writes FROM targets WHERE `+
-			anyTarget(len(run), "")+` ORDER BY component, version, environment`+lock, args...)
+		// The latest deployment's count of steps comes with the row (and
+		// its lock): only a transaction that holds the row changes it.
+		rows, err := s.query(ctx, tx, `SELECT t.component, t.version, t.environment, t.attempt, t.started_at, t.last_time, t.ended, t.writes,
+COALESCE(d.steps, 0) FROM targets t LEFT JOIN deployments d ON d.component = t.component AND d.version = t.version
+AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
+			repeated(len(run), "(t.component = ? AND t.version = ? AND t.environment = ?)", " OR ")+
+			` ORDER BY t.component, t.version, t.environment`+lock, args...)
 		if err != nil {
 			return err
 		}
@@ -227,7 +283,7 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 			var t target
 			var st targetState
 			var started, last []byte
-			if err := rows.Scan(&t.component, &t.version, &t.environment, &st.attempt, &started, &last, &st.ended, &st.writes); err != nil {
+			if err := rows.Scan(&t.component, &t.version, &t.environment, &st.attempt, &started, &last, &st.ended, &st.writes, &st.count); err != nil {
 				return err
 			}
 			w := index[t]
@@ -320,8 +376,10 @@ func (w *targetWork) add(writes []deploymentWrite, st model.Step, terminal termi
 	if w.ended {
 		w.attempt++
 		w.started = st.Time
+		w.count = 0
 		writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, firstID: st.ID, started: st.Time, owner: st.Owner})
 	}
+	w.count++
 	d := &writes[len(writes)-1]
 	d.phases = appendPhase(d.phases, st.ID, st.Time.Sub(d.started), st.Status)
 	d.steps++

@@ -59,6 +59,8 @@ type Store struct {
 	// terminal are the statuses that end a deployment (see UseRules).
 	terminal atomic.Pointer[terminalSet]
 	targets  targetCache
+	// maxDeploymentSteps is model.MaxDeploymentSteps; tests lower it.
+	maxDeploymentSteps int
 
 	// Sealing (seal.go): see TuneSealing; the progress of SealLoop.
 	sealK       int
@@ -81,7 +83,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind}
+	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps}
 	terminal := newTerminalSet(model.DefaultDeploymentRules())
 	s.terminal.Store(&terminal)
 	switch src.kind {
