@@ -155,3 +155,56 @@ func TestFullDeploymentIsReadable(t *testing.T) {
 		}
 	})
 }
+
+// TestSealingLeavesOversizedGroupsAsRows: deployments that start together
+// are sealed into one block whole, and two large ones made a block past
+// what a MEDIUMBLOB and MariaDB's max_allowed_packet hold. The failed
+// block ended every pass of sealing there, so no series after it was
+// ever sealed. Such a group stays rows; the others are sealed.
+func TestSealingLeavesOversizedGroupsAsRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 64,000 steps")
+	}
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		s := testdb.Open(t, fresh(t))
+		s.TuneSealing(2, 0, false)
+		status := strings.Repeat("😀", 64)
+		meta := model.RecordMeta{ReceivedAt: t0.Add(30 * 24 * time.Hour)}
+		// Component "big": versions a and b start together, 32,000 steps
+		// each (about 8.7 MB a row), then end.
+		for _, version := range []string{"a", "b"} {
+			for b := range 4 {
+				ins := make([]model.StepInput, 8000)
+				for i := range ins {
+					ins[i] = model.StepInput{Component: "big", Version: version, Owner: "ana", Status: status,
+						Time: t0.Add(time.Duration(b*len(ins)+i) * time.Millisecond)}
+				}
+				if _, _, err := s.CreateSteps(ctx, ins, meta); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustCreate(t, s, model.StepInput{Component: "big", Version: version, Owner: "ana", Status: "finished", Time: t0.Add(time.Minute)}, meta.ReceivedAt)
+		}
+		// Component "small", sorted after it: four short deployments.
+		for i := range 4 {
+			for _, status := range []string{"build", "finished"} {
+				mustCreate(t, s, model.StepInput{Component: "small", Version: fmt.Sprint(i), Owner: "ana", Status: status,
+					Time: t0.Add(time.Duration(i) * time.Hour)}, meta.ReceivedAt)
+			}
+		}
+		blocks, err := s.Seal(ctx, t0.Add(60*24*time.Hour), nil)
+		if err != nil {
+			t.Fatalf("Seal: %v", err)
+		}
+		if blocks != 2 {
+			t.Errorf("%d blocks sealed, want 2 (small's four deployments)", blocks)
+		}
+		if got, want := fmt.Sprint(deploymentSteps(t, s, "big")), "[32001 32001]"; got != want {
+			t.Errorf("big's deployments' steps %s, want %s", got, want)
+		}
+		if got, want := fmt.Sprint(deploymentSteps(t, s, "small")), "[2 2 2 2]"; got != want {
+			t.Errorf("small's deployments' steps %s, want %s", got, want)
+		}
+	})
+}

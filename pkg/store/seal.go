@@ -64,6 +64,13 @@ const (
 	sealCount = 64
 	// sealBytes ends a block early: a block is one value in one row.
 	sealBytes = 1 << 20
+	// sealGroupBytes bounds the deployments of one start that a block
+	// takes (a group is not split): past it they stay rows. A block is
+	// then under sealBytes + sealGroupBytes, within a MEDIUMBLOB and
+	// MariaDB's max_allowed_packet (16 MiB), where a group of two large
+	// deployments (model.MaxDeploymentSteps) failed its INSERT, and with
+	// it every pass of sealing from that series on.
+	sealGroupBytes = 8 << 20
 	// sealHorizon is how long after its last step a deployment waits to
 	// be sealed: late steps mostly come sooner, and each one that lands
 	// in a sealed deployment costs unsealing its block.
@@ -445,7 +452,8 @@ type sealKey struct {
 // start < hi in start order, each with whether it may be sealed, and
 // returns the next block: whole groups of deployments that start at the
 // same time, each group's every row sealable, up to k rows or sealBytes
-// (a group is not split, so a block may end a group past k). The query
+// (a group is not split, so a block may end a group past k; a group past
+// sealGroupBytes is not sealable). The query
 // reads at most 2k rows (MySQL's driver would read the rest of a result
 // to close it): a group that reaches the 2k-th row may go on past it, and
 // is left for the next block. A read then never merges a sealed deployment with
@@ -497,8 +505,12 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, envi
 			}
 			group, groupBody, ok = len(keys), len(body), true
 		}
-		ok = ok && may
-		body = appendRow(body, row)
+		// A group too large to share a block stays rows, its bytes
+		// dropped as they come.
+		ok = ok && may && len(body)-groupBody+1+len(row) <= sealGroupBytes
+		if ok {
+			body = appendRow(body, row)
+		}
 		keys = append(keys, key)
 	}
 	if err := rows.Err(); err != nil {
