@@ -228,6 +228,11 @@ func parseTime(field, v string) (time.Time, error) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05.999999999 -0700", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, v); err == nil {
+			if t.IsZero() {
+				// Given, it is not "no time": left zero, the step would be
+				// stamped with its receipt time, as POST /v1/steps refuses to.
+				return time.Time{}, fmt.Errorf("%s %q is the zero time; leave it out if it is not known", field, v)
+			}
 			return t.UTC(), nil
 		}
 	}

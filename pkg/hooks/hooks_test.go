@@ -17,6 +17,13 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) = %v, %v; want %v", v, got, err, want)
 		}
 	}
+	// The zero time is a time given, not none: stored as "no time", the
+	// step took the server's receipt time instead of the one sent.
+	for _, v := range []string{"0001-01-01 00:00:00 UTC", "0001-01-01T00:00:00Z"} {
+		if got, err := parseTime("started_at", v); err == nil {
+			t.Errorf("parseTime(%q) = %v, nil; want an error", v, got)
+		}
+	}
 	if _, err := parseTime("status_changed_at", "yesterday"); err == nil {
 		t.Error("parseTime(yesterday) did not fail")
 	}
