@@ -28,6 +28,10 @@ const (
 // Monday, so two-week sprints line up with ISO weeks.
 var DefaultSprintStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// nearSprintStarts bound the sprint starts taken as given; one further
+// away is moved by whole sprints (Validate).
+var nearSprintStarts = [2]time.Time{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+
 // StatsOptions shape a stats request.
 type StatsOptions struct {
 	Bucket      string    // day, week (default), month or sprint
@@ -58,6 +62,12 @@ func (o *StatsOptions) Validate() error {
 	if o.SprintStart.IsZero() {
 		o.SprintStart = DefaultSprintStart
 	}
+	if o.SprintStart.Before(nearSprintStarts[0]) || !o.SprintStart.Before(nearSprintStarts[1]) {
+		// The same calendar from its sprint nearest DefaultSprintStart:
+		// times are measured from it as a time.Duration (the trend's
+		// weeks), which holds only 292 years.
+		o.SprintStart = StatsOptions{Bucket: BucketSprint, SprintDays: o.SprintDays, SprintStart: o.SprintStart}.bucketStart(DefaultSprintStart)
+	}
 	switch o.Outcome {
 	case "":
 		o.Outcome = OutcomeSuccess
@@ -80,9 +90,19 @@ func (o StatsOptions) bucketStart(t time.Time) time.Time {
 	case BucketMonth:
 		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	}
-	length := time.Duration(o.SprintDays) * 24 * time.Hour
-	n := int64(math.Floor(float64(t.Sub(o.SprintStart)) / float64(length)))
-	return o.SprintStart.Add(time.Duration(n) * length)
+	// In whole seconds and days: a time.Duration holds only 292 years,
+	// and sprint_start may lie centuries away.
+	start := o.SprintStart.UTC()
+	sec := t.Unix() - start.Unix()
+	if t.Nanosecond() < start.Nanosecond() {
+		sec--
+	}
+	length := int64(o.SprintDays) * 24 * 60 * 60
+	n := sec / length
+	if sec%length < 0 {
+		n--
+	}
+	return start.AddDate(0, 0, int(n)*o.SprintDays)
 }
 
 // nextBucket returns the start of the bucket after the one starting at start.

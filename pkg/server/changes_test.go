@@ -327,3 +327,36 @@ func TestPageReadsTheStoreOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFarSprintStartIsTheSameCalendar: sprints repeat from sprint_start
+// both ways, so a start centuries away in the same phase is the same
+// calendar. Measured as a time.Duration from it, a deployment was more
+// than 292 years away: buckets were placed wrong (year 9291 for steps of
+// 2026), the trend lost its x axis, and a start in 9999 answered 500.
+func TestFarSprintStartIsTheSameCalendar(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	postHistory(t, ts, "api", "production", time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), 40, jump)
+	for _, path := range []string{"/v1/stats?bucket=sprint&sprint_days=14&sprint_start=", "/v1/dora?bucket=sprint&sprint_days=14&sprint_start="} {
+		want := ts.do(t, "GET", path+"2024-01-01", nil)
+		if want.status != 200 {
+			t.Fatalf("%s2024-01-01 = %d %.300s", path, want.status, want.body)
+		}
+		// Whole numbers of 14-day sprints from 2024-01-01.
+		for _, start := range []string{"9881-10-17", "0030-10-21", "0001-01-01"} {
+			got := ts.do(t, "GET", path+start, nil)
+			if start == "0001-01-01" { // 0001-01-01 is 13 days off: another calendar, but an answer
+				if got.status != 200 {
+					t.Errorf("%s%s = %d %.300s", path, start, got.status, got.body)
+				}
+				continue
+			}
+			if got.status != 200 || string(got.body) != string(want.body) {
+				t.Errorf("%s%s = %d %.400s\nwant the answer of 2024-01-01: %.400s", path, start, got.status, got.body, want.body)
+			}
+		}
+	}
+}
