@@ -19,17 +19,20 @@ import (
 
 // Config is stepsd's configuration, gathered from flags, env and file.
 type Config struct {
-	Listen          string
-	DB              string
-	Tokens          string
-	TLSCert         string
-	TLSKey          string
-	MaxBodyBytes    int64
-	MaxBatchBytes   int64
-	Rules           model.DeploymentRules
-	MaxFutureSkew   time.Duration
-	RateLimit       float64
-	RateBurst       int
+	Listen        string
+	DB            string
+	Tokens        string
+	TLSCert       string
+	TLSKey        string
+	MaxBodyBytes  int64
+	MaxBatchBytes int64
+	Rules         model.DeploymentRules
+	MaxFutureSkew time.Duration
+	RateLimit     float64
+	RateBurst     int
+	// MaxClientConns bounds the connections one client address holds
+	// open; 0 turns the bound off.
+	MaxClientConns  int
 	ShutdownTimeout time.Duration
 	// SprintStart and SprintDays are the team's sprint calendar, the
 	// default of /v1/stats and the page.
@@ -182,6 +185,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
+	m.listener = server.LimitListener(m.listener, m.Config.MaxClientConns)
 	m.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -277,6 +277,7 @@ var settings = []setting{
 		print: func(o *options) any { return max(0, o.config.RateLimit) },
 	},
 	field("rate-burst", "limits.rate_burst", server.DefaultRateBurst, "requests a client may make at once before the rate applies", func(c *Config) *int { return &c.RateBurst }),
+	field("max-client-conns", "limits.max_client_conns", server.DefaultMaxClientConns, "connections one client address (an IPv6 /64) may hold open; past it a new one is closed at once; 0 turns the bound off", func(c *Config) *int { return &c.MaxClientConns }),
 	field("max-future-skew", "limits.max_future_skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be", func(c *Config) *time.Duration { return &c.MaxFutureSkew }),
 	field("success-statuses", "deployments.success_statuses", model.DefaultSuccessStatuses, "statuses that end a deployment successfully, case-insensitive", func(c *Config) *[]string { return &c.Rules.SuccessStatuses }),
 	field("failure-statuses", "deployments.failure_statuses", model.DefaultFailureStatuses, "statuses that end a deployment in failure, case-insensitive", func(c *Config) *[]string { return &c.Rules.FailureStatuses }),

@@ -472,6 +472,7 @@ func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
 		"max-batch-bytes":  {"4096", "4096"},
 		"rate-limit":       {"7.5", "7.5"},
 		"rate-burst":       {"9", "9"},
+		"max-client-conns": {"64", "64"},
 		"max-future-skew":  {"2m", "2m0s"},
 		"success-statuses": {"ok,shipped", "[ok shipped]"},
 		"failure-statuses": {"boom", "[boom]"},
