@@ -658,7 +658,8 @@ func newHealthcheckCmd(opts *options) *cobra.Command {
 		Long: `Ask the stepsd listening on --listen (on this host) for a probe and exit 0 if
 it answers 200, 1 otherwise: a health check for container images that have no
 shell or curl. With TLS configured it speaks HTTPS (without verifying the
-certificate: it checks liveness, not identity).`,
+certificate: it checks liveness, not identity). It accepts every flag of
+serve too, so it can be given the server's own arguments.`,
 		Example: `  stepsd healthcheck                 # GET /healthz on the --listen port
   stepsd healthcheck --path /readyz  # also checks the database`,
 		Args: cobra.NoArgs,
@@ -684,7 +685,18 @@ certificate: it checks liveness, not identity).`,
 	}
 	cmd.Flags().StringVar(&path, "path", "/healthz", "probe to ask: /healthz (process alive) or /readyz (database reachable)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
+	// It takes every flag serve takes, so a probe can run with the
+	// server's own arguments, but only these say where the probe goes.
 	addServeFlags(cmd.Flags())
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		switch f.Name {
+		case "listen":
+			f.Usage = "address the stepsd to probe listens on (env STEPSD_LISTEN)"
+		case "path", "timeout", "tls-cert", "tls-key", "help":
+		default:
+			f.Hidden = true
+		}
+	})
 	return cmd
 }
 

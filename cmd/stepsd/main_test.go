@@ -398,6 +398,23 @@ func TestHealthcheck(t *testing.T) {
 	if code := run(context.Background(), []string{"healthcheck", "--listen", freeAddr(t), "--timeout", "1s"}, &stdout, &stderr); code != 1 {
 		t.Errorf("healthcheck of nothing = %d, want 1", code)
 	}
+	// Its help teaches what says where the probe goes, not serve's
+	// flags, which it accepts all the same.
+	stdout.Reset()
+	if code := run(context.Background(), []string{"healthcheck", "--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("healthcheck --help = %d", code)
+	}
+	for _, flag := range []string{"--path", "--timeout", "--listen", "--tls-cert", "--config"} {
+		if !strings.Contains(stdout.String(), flag) {
+			t.Errorf("healthcheck --help lacks %s:\n%s", flag, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "--rate-limit") {
+		t.Errorf("healthcheck --help lists serve's --rate-limit:\n%s", stdout.String())
+	}
+	if code := run(context.Background(), []string{"healthcheck", "--listen", m.Addr(), "--rate-limit", "5"}, &stdout, &stderr); code != 0 {
+		t.Errorf("healthcheck with serve's flags = %d: %s", code, stderr.String())
+	}
 }
 
 func TestWaitsForTheDatabaseAtStartUp(t *testing.T) {
