@@ -99,6 +99,22 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// TestParseTimeNamesTheLostPlus: an RFC 3339 time with a positive offset,
+// typed into a URL unescaped, arrives with a space for its "+"; the error
+// says so, while other bad times get the plain list of formats.
+func TestParseTimeNamesTheLostPlus(t *testing.T) {
+	for _, lost := range []string{"2026-03-04T07:06:07 02:00", "2026-03-04T07:06:07.5 02:00", "2026-03-04 14:06:07  09:00"} {
+		if _, _, err := model.ParseTime(lost); err == nil || !strings.Contains(err.Error(), "%2B") || !strings.Contains(err.Error(), "RFC 3339") {
+			t.Errorf("ParseTime(%q) error = %v, want one that says to write + as %%2B", lost, err)
+		}
+	}
+	for _, bad := range []string{"yesterday", "2026-03-04 25:00:00", "2026-03-04T07:06:07 99:00", "2026-03-04 07:06:07"} {
+		if _, _, err := model.ParseTime(bad); err != nil && strings.Contains(err.Error(), "%2B") {
+			t.Errorf("ParseTime(%q) error = %v, which speaks of a lost + it never had", bad, err)
+		}
+	}
+}
+
 func TestParseUntilDateMeansWholeDay(t *testing.T) {
 	got, err := model.ParseUntil("until", "2026-03-04")
 	if err != nil {

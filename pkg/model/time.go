@@ -39,7 +39,28 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 	if t, err := time.ParseInLocation(dateOnly, s, time.UTC); err == nil {
 		return t, true, nil
 	}
+	if lostPlus(s) {
+		// curl 'host/v1/steps?since=2026-11-30T10:00:00+01:00' sends a
+		// "+" that the query string reads as a space: say so, rather than
+		// leave the user to wonder where the offset's sign went.
+		return time.Time{}, false, fmt.Errorf("%q is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", s, AcceptedTimeFormats)
+	}
 	return time.Time{}, false, fmt.Errorf("%q is not a datetime; use %s", s, AcceptedTimeFormats)
+}
+
+// lostPlus reports that s is a datetime with a positive offset whose "+"
+// became a space, as an unescaped "+" does in a query string.
+func lostPlus(s string) bool {
+	i := strings.LastIndexByte(s, ' ')
+	if i < 0 {
+		return false
+	}
+	withPlus := s[:i] + "+" + s[i+1:]
+	if _, err := time.Parse(time.RFC3339Nano, withPlus); err == nil {
+		return true
+	}
+	_, err := time.Parse("2006-01-02 15:04:05.999999999 Z07:00", withPlus)
+	return err == nil
 }
 
 // Bounds of a time range (since, until): years 1000 to 9999, the range of

@@ -31,6 +31,12 @@ func (s *Server) handleGitHubHook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "X-Hub-Signature-256 is missing or does not match the configured secret"))
 		return
 	}
+	// A hook takes no query parameters: one added to the hook's URL
+	// (a hoped-for ?env=prod) would otherwise be ignored without a word.
+	if _, err := queryParams(r, nil); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	event := r.Header.Get("X-GitHub-Event")
 	if event == "ping" {
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"ok": "pong"})

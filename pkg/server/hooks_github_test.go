@@ -267,6 +267,38 @@ func TestHooksWithoutSecretAre404(t *testing.T) {
 	}
 }
 
+// TestHooksRefuseQueryParameters: a hook takes no query parameters, as
+// every API route refuses one it does not take (docs/security.md): a
+// parameter added to the hook's URL is a 400 naming it, and nothing is
+// stored, rather than a delivery stored as if it were not there.
+func TestHooksRefuseQueryParameters(t *testing.T) {
+	ts := newHookServer(t, testdb.SQLite(t), nil)
+	github := fixture(t, "github/workflow_job_in_progress.json")
+	gitlab := fixture(t, "gitlab/pipeline_running.json")
+	deliveries := []struct {
+		name, path string
+		body       []byte
+		headers    []string
+	}{
+		{"github", "/v1/hooks/github", github, []string{"Content-Type", "application/json", "X-GitHub-Event", "workflow_job",
+			"X-Hub-Signature-256", hooks.SignGitHub(testGitHubSecret, github)}},
+		{"gitlab", "/v1/hooks/gitlab", gitlab, []string{"Content-Type", "application/json", "X-Gitlab-Event", "Pipeline Hook",
+			"X-Gitlab-Token", testGitLabToken}},
+	}
+	for _, d := range deliveries {
+		t.Run(d.name, func(t *testing.T) {
+			before := ts.count(t)
+			r := ts.do(t, "POST", d.path+"?env=prod", bytes.NewReader(d.body), d.headers...)
+			refused(t, ts, "POST "+d.path+"?env=prod", before, r, http.StatusBadRequest, "env")
+			// The same delivery without the parameter is stored: the
+			// parameter alone was refused.
+			if r := ts.do(t, "POST", d.path, bytes.NewReader(d.body), d.headers...); r.status != http.StatusCreated {
+				t.Errorf("POST %s = %d %s, want 201", d.path, r.status, r.body)
+			}
+		})
+	}
+}
+
 func TestGitHubHookMappingFile(t *testing.T) {
 	m, err := hooks.ParseMapping([]byte(`
 deploys:

@@ -32,6 +32,12 @@ func (s *Server) handleGitLabHook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, model.Errorf(model.EUNAUTHORIZED, "X-Gitlab-Token is missing or is not the configured token"))
 		return
 	}
+	// As for GitHub: a query parameter added to the hook's URL would
+	// otherwise be ignored without a word.
+	if _, err := queryParams(r, nil); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := model.ValidateIdempotencyKey(r.Header.Get("Idempotency-Key")); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -158,6 +158,12 @@ func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 	if got := doc.Paths["/v1/dora"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(DORACSVHeader, ",") {
 		t.Errorf("GET /v1/dora CSV is documented as %q; its header is %v", got, DORACSVHeader)
 	}
+	if got := doc.Paths["/v1/stats"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(StatsCSVHeader, ",") {
+		t.Errorf("GET /v1/stats CSV is documented as %q; its header is %v", got, StatsCSVHeader)
+	}
+	if got := doc.Paths["/v1/changes"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(ChangesCSVHeader, ",") {
+		t.Errorf("GET /v1/changes CSV is documented as %q; its header is %v", got, ChangesCSVHeader)
+	}
 	batchCSV := doc.Paths["/v1/steps/batch"]["post"].RequestBody.Content["text/csv"].Schema.Description
 	for _, name := range model.CSVImportColumns {
 		if !strings.Contains(batchCSV, name) {

@@ -27,7 +27,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
 		{"GET", "/v1/changes", ScopeRead, http.HandlerFunc(s.handleChanges)},
 		{"GET", "/v1/dora", ScopeRead, http.HandlerFunc(s.handleDORA)},
-		{"GET", "/v1/rules", ScopeRead, http.HandlerFunc(s.handleRules)},
+		{"GET", "/v1/rules", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleRules))},
 		// Webhooks carry no bearer token: the provider's signature or
 		// token authorises them (and without one configured they 404).
 		{"POST", "/v1/hooks/github", "", http.HandlerFunc(s.handleGitHubHook)},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/go-sql-driver/mysql"
@@ -75,6 +76,14 @@ func translate(err error) error {
 			return unavailable("database file is read-only", err)
 		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
 			return unavailable("database file cannot be written", err)
+		case sqlite3.SQLITE_ERROR:
+			// As MySQL's 1146: the migrated tables are gone. With SQLite
+			// that is the file deleted under a running stepsd, and a new
+			// connection opening a new, empty file at its path. SQLite
+			// gives no code of its own for it, only the message.
+			if strings.Contains(lite.Error(), "no such table") {
+				return unavailable("database file was deleted or replaced (no such table)", err)
+			}
 		}
 		return err
 	}
