@@ -220,6 +220,9 @@ func (m *Main) Run(ctx context.Context) error {
 // WaitForDB: a database starting beside stepsd (Compose, Kubernetes) is
 // waited for instead of crash-looping stepsd.
 func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
+	if err := store.CheckDSN(m.Config.DB); err != nil {
+		return nil, usageError{err}
+	}
 	deadline := time.Now().Add(m.Config.WaitForDB)
 	wait := 250 * time.Millisecond
 	for {

@@ -504,6 +504,9 @@ before rolling out new replicas, or to check a DSN.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := opts.logger()
+			if err := store.CheckDSN(opts.config.DB); err != nil {
+				return usageError{err}
+			}
 			s, err := store.Open(cmd.Context(), opts.config.DB)
 			if err != nil {
 				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)

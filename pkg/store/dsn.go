@@ -24,6 +24,13 @@ type dataSource struct {
 
 const dsnHelp = "use sqlite:PATH (e.g. sqlite:steps.db) or mysql://USER:PASS@HOST:PORT/DB"
 
+// CheckDSN says whether dsn is one stepsd can open, without opening it:
+// a mistake in how stepsd was called, not a database that failed.
+func CheckDSN(dsn string) error {
+	_, err := parseDSN(dsn)
+	return err
+}
+
 // parseDSN turns one of our DSNs into the driver's form. Errors never echo
 // the DSN, which may hold a password.
 func parseDSN(dsn string) (dataSource, error) {
