@@ -44,6 +44,13 @@ func TestHelpHasExamples(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	dir := t.TempDir()
+	badYAML, unknownKey := filepath.Join(dir, "bad.yaml"), filepath.Join(dir, "unknown.yaml")
+	for path, text := range map[string]string{badYAML: "server: [\n", unknownKey: "sever: http://localhost:8080\n"} {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -76,6 +83,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--timeout", "0s"}, 2, "timeout"},
 		{[]string{"list", "--server", "localhost:8080"}, 2, "must look like http://host:port"},
 		{[]string{"list", "--config", "/nonexistent/stepsctl.yaml"}, 2, "does not exist"},
+		{[]string{"list", "--config", badYAML}, 2, "config file " + badYAML},
+		{[]string{"list", "--config", unknownKey}, 2, "config file " + unknownKey},
 		{[]string{"completion", "tcsh"}, 2, "invalid argument"},
 		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "stepsctl: cannot reach http://127.0.0.1:1/v1/steps"},
 	} {
@@ -243,7 +252,7 @@ func TestConfigPrecedence(t *testing.T) {
 	write(other, "server: http://x\nsevrer: typo\n")
 	var errOut bytes.Buffer
 	f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
-	if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 1 || !strings.Contains(errOut.String(), `unknown key "sevrer"`) {
+	if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 2 || !strings.Contains(errOut.String(), `unknown key "sevrer"`) {
 		t.Errorf("typo in config: exit %d, stderr %q", code, errOut.String())
 	}
 }

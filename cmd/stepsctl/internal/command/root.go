@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 
 	"github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/client"
@@ -191,11 +192,16 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return usageErrorf("config file %s does not exist", file)
 			}
+			// A file that is not YAML is a mistake in how stepsctl was
+			// set up, as a bad flag is; one that cannot be read is not.
+			if errors.As(err, new(viper.ConfigParseError)) {
+				return usageErrorf("config file %s: %w", file, err)
+			}
 			return fmt.Errorf("config file %s: %w", file, err)
 		}
 		f.Config.File = file
 		if err := checkConfigKeys(v.AllKeys()); err != nil {
-			return fmt.Errorf("config file %s: %w", file, err)
+			return usageErrorf("config file %s: %w", file, err)
 		}
 	}
 
