@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,13 @@ type targetWork struct {
 	redo     int
 	redoFrom time.Time
 	redoID   int64
+	// redoOnly: the new steps end nothing and land inside deployment redo,
+	// an ended one, before its last step: the deployments after it keep
+	// their steps and numbers, and only it is rewritten. A late step into
+	// a version deployed for years then costs one deployment, not the
+	// history after it, in a transaction every write waits for.
+	redoOnly bool
+	redoLast time.Time // with redoOnly, the last step's time of redo
 }
 
 // deploymentWrite is a deployment row to insert, or, when it exists, to
@@ -147,7 +155,7 @@ func (s *Store) findRedo(ctx context.Context, tx *sql.Tx, work []*targetWork, re
 			w.ended = true
 			continue
 		case w.steps[0].Time.Before(w.last):
-			if err := s.lateFrom(ctx, tx, w); err != nil {
+			if err := s.lateFrom(ctx, tx, w, *s.terminal.Load()); err != nil {
 				return nil, err
 			}
 		default:
@@ -168,6 +176,7 @@ func deploymentWrites(work []*targetWork, stored map[target][]model.Step, termin
 	var writes []deploymentWrite
 	for _, w := range work {
 		steps := w.steps
+		latest := w.targetState
 		var fresh map[int64]bool // the new steps among stored ones
 		switch {
 		case w.redo > 0:
@@ -197,6 +206,13 @@ func deploymentWrites(work []*targetWork, stored map[target][]model.Step, termin
 				return nil, w.full(maxSteps)
 			}
 			writes = w.add(writes, st, terminal)
+			if w.redoOnly && w.ended {
+				break // the rest was read only for reading to a time
+			}
+		}
+		if w.redoOnly {
+			// The target's latest deployment stays what it was.
+			w.targetState = latest
 		}
 	}
 	return writes, nil
@@ -305,27 +321,52 @@ AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
 }
 
 // lateFrom finds where a late step lands: the deployment that started at
-// or before it (the target's first, if none).
-func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork) error {
-	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id FROM deployments
+// or before it (the target's first, if none), and whether only that
+// deployment changes (redoOnly).
+func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork, terminal terminalSet) error {
+	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id, last_time FROM deployments
 WHERE component = ? AND version = ? AND environment = ? AND started_at <= ? ORDER BY attempt DESC LIMIT 1`,
 		w.component, w.version, w.environment, dbTime(w.steps[0].Time))
 	if err != nil {
 		return err
 	}
 	w.redo = 1
-	return scanAll(rows, func() error {
-		var started []byte
-		if err := rows.Scan(&w.redo, &started, &w.redoID); err != nil {
+	var last time.Time // of deployment redo
+	err = scanAll(rows, func() error {
+		var started, lastTime []byte
+		if err := rows.Scan(&w.redo, &started, &w.redoID, &lastTime); err != nil {
 			return err
 		}
-		w.redoFrom, err = parseDBTime(started)
-		return err
+		var err1, err2 error
+		w.redoFrom, err1 = parseDBTime(started)
+		last, err2 = parseDBTime(lastTime)
+		return errors.Join(err1, err2)
 	})
+	if err != nil {
+		return err
+	}
+	// A deployment before the latest ended with its last step, the one
+	// terminal status in it; steps that end nothing and come before that
+	// one in time-then-id order (a new step's id is the largest: the same
+	// time comes after) change where no deployment ends.
+	w.redoOnly = w.redo < w.attempt && w.steps[len(w.steps)-1].Time.Before(last) &&
+		!slices.ContainsFunc(w.steps, func(st model.Step) bool { return terminal.ends(st.Status) })
+	w.redoLast = last
+	return nil
+}
+
+// redoRange is the last attempt and the last step time renumbering w
+// rewrites and reads: deployment redo up to its last step, or all after.
+func (w *targetWork) redoRange() (lastAttempt int, lastTime string) {
+	if w.redoOnly {
+		return w.redo, dbTime(w.redoLast)
+	}
+	return math.MaxInt32, startsLast
 }
 
 // readTargetSteps reads the stored steps of each target from its
-// (redoFrom, redoID) on, in time-then-id order (the new steps among them).
+// (redoFrom, redoID) on, to the time of redoRange, in time-then-id order
+// (the new steps among them).
 func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]model.Step, error) {
 	out := make(map[target][]model.Step, len(work))
 	steps := "steps"
@@ -334,13 +375,14 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 		steps = "steps FORCE INDEX (steps_deployment)"
 	}
 	for run := range runs(s, work) {
-		args := make([]any, 0, 6*len(run))
+		args := make([]any, 0, 7*len(run))
 		for _, w := range run {
 			from := dbTime(w.redoFrom)
-			args = append(args, w.component, w.version, w.environment, from, from, w.redoID)
+			_, to := w.redoRange()
+			args = append(args, w.component, w.version, w.environment, from, to, from, w.redoID)
 		}
 		rows, err := s.query(ctx, tx, `SELECT `+stepColumns+` FROM `+steps+` WHERE `+
-			anyTarget(len(run), " AND time >= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
+			anyTarget(len(run), " AND time >= ? AND time <= ? AND (time > ? OR id >= ?)")+` ORDER BY component, version, environment, time, id`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -355,11 +397,12 @@ func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetW
 // and first the sealed blocks holding any of them (seal.go).
 func (s *Store) deleteDeployments(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
 	for run := range runs(s, work) {
-		args := make([]any, 0, 4*len(run))
+		args := make([]any, 0, 5*len(run))
 		for _, w := range run {
-			args = append(args, w.component, w.version, w.environment, w.redo)
+			to, _ := w.redoRange()
+			args = append(args, w.component, w.version, w.environment, w.redo, to)
 		}
-		cond := anyTarget(len(run), " AND attempt >= ?")
+		cond := anyTarget(len(run), " AND attempt >= ? AND attempt <= ?")
 		if err := s.unseal(ctx, tx, cond, args); err != nil {
 			return err
 		}

@@ -772,3 +772,93 @@ func TestFailedWriteLeavesNothingOpen(t *testing.T) {
 		t.Errorf("stored tries %v, want [2]: a failed transaction's write was committed", tries)
 	}
 }
+
+// A late step that ends nothing and lands inside an ended deployment,
+// before its last step, rewrites that deployment only: the ones after it
+// keep their rows (a mark put on them survives), including one that
+// starts at the very instant the deployment ended. A late step that ends
+// a deployment, or lands after one ended, renumbers from there on (the
+// marks go). The numbering equals the oracle's either way.
+func TestLateStepRewritesOnlyItsDeployment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		s := testdb.Open(t, fresh(t))
+		rules := model.DefaultDeploymentRules()
+		now := t0.Add(time.Hour)
+		record := func(status string, at time.Duration) {
+			t.Helper()
+			in := model.StepInput{Component: "api", Version: "main", Environment: "prod", Owner: "ana", Status: status, Time: t0.Add(at)}
+			if _, _, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec := func(query string) {
+			t.Helper()
+			if err := store.WriteTx(ctx, s, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, query)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The marked deployments, after checking against the oracle with
+		// the marks taken off.
+		kept := func() (attempts []int) {
+			t.Helper()
+			var got []string
+			if _, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+				if d.Owner == "mark" {
+					attempts = append(attempts, d.Attempt)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			exec("UPDATE deployments SET owner = 'ana' WHERE owner = 'mark'")
+			if _, err := s.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+				got = append(got, describe(d))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, d := range oracle(t, s, rules, now, model.Filter{}) {
+				want = append(want, describe(d))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("stored deployments:\n%s\nthe oracle's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			return attempts
+		}
+		// #1 0–1m, #2 from 1m (the instant #1 ended) to 2m, #3 3–4m, #4 from 5m, unended.
+		for _, st := range []struct {
+			status string
+			at     time.Duration
+		}{{"build", 0}, {"finished", time.Minute}, {"build", time.Minute}, {"finished", 2 * time.Minute},
+			{"build", 3 * time.Minute}, {"finished", 4 * time.Minute}, {"build", 5 * time.Minute}} {
+			record(st.status, st.at)
+		}
+		if got := kept(); len(got) != 0 {
+			t.Fatalf("marked before marking: %v", got)
+		}
+		for _, tc := range []struct {
+			status string
+			at     time.Duration
+			kept   []int // of the marked deployments, those left as they were
+		}{
+			{"tests", 30 * time.Second, []int{2, 3, 4}},             // inside #1; #2 starts at #1's end
+			{"tests", time.Minute, []int{1, 3, 4}},                  // at #1's end, after it: inside #2
+			{"tests", 3*time.Minute + time.Second, []int{1, 2, 4}},  // inside #3
+			{"tests", 4 * time.Minute, []int{1, 2}},                 // at #3's end, after it: starts #4, which takes in #4
+			{"failed", 5*time.Minute - time.Second, []int{1, 2, 3}}, // ends #4 (the latest): #5 begins
+			{"failed", time.Minute + 30*time.Second, []int{1}},      // ends #2 inside it: renumbering on
+			{"tests", 2*time.Minute + 30*time.Second, []int{1, 2}},  // after #2 ended: a deployment of its own
+		} {
+			exec("UPDATE deployments SET owner = 'mark'")
+			record(tc.status, tc.at)
+			if got := kept(); !slices.Equal(got, tc.kept) {
+				t.Errorf("%s at %s: deployments %v kept, want %v", tc.status, tc.at, got, tc.kept)
+			}
+		}
+	})
+}
