@@ -476,6 +476,39 @@ func TestSprintCalendar(t *testing.T) {
 	}
 }
 
+// A number or duration setting that does not parse, from the environment
+// or the config file, is a usage error naming the flag, not a silent 0: for
+// rate_limit and max_client_conns 0 means "no limit".
+func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ flag, key, value string }{
+		{"rate-limit", "limits.rate_limit", "5O"},
+		{"rate-burst", "limits.rate_burst", "many"},
+		{"max-client-conns", "limits.max_client_conns", "lots"},
+		{"max-body-bytes", "limits.max_body_bytes", "1MB"},
+		{"max-future-skew", "limits.max_future_skew", "five minutes"},
+		{"stuck-after", "deployments.stuck_after", "1 hour"},
+	} {
+		env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(tt.flag, "-", "_"))
+		parent, leaf, _ := strings.Cut(tt.key, ".")
+		file := filepath.Join(t.TempDir(), "stepsd.yaml")
+		if err := os.WriteFile(file, fmt.Appendf(nil, "%s:\n  %s: %s\n", parent, leaf, tt.value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check := func(layer string, args ...string) {
+			t.Helper()
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"config"}, args...), &stdout, &stderr)
+			if want := fmt.Sprintf("--%s: %q", tt.flag, tt.value); code != 2 || !strings.Contains(stderr.String(), want) {
+				t.Errorf("%s %s=%q: exit %d, stderr %q; want 2 and %s", layer, tt.flag, tt.value, code, stderr.String(), want)
+			}
+		}
+		t.Setenv(env, tt.value)
+		check("env")
+		os.Unsetenv(env)
+		check("file", "--config", file)
+	}
+}
+
 // TestEverySettingFromFlagEnvAndFile: each entry of the settings table is
 // a flag, an environment variable and a config-file key, read into the
 // configuration and printed back by "stepsd config" at that key. A new
