@@ -397,6 +397,9 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		if err := v.ReadInConfig(); err != nil {
 			return usageError{fmt.Errorf("config file %s: %w", file, err)}
 		}
+		if err := checkConfigKeys(v); err != nil {
+			return usageError{fmt.Errorf("config file %s: %w", file, err)}
+		}
 	}
 
 	o.config = Config{}
@@ -436,6 +439,31 @@ func sprintStart(start any) (time.Time, error) {
 		}
 		return t, nil
 	}
+}
+
+// checkConfigKeys rejects a key of the config file that is no setting, so
+// that a typo (rate_limt: 10) is not silently ignored, leaving the default
+// in force. Every setting's key is bound, so v.AllKeys is the settings'
+// keys plus the file's own.
+func checkConfigKeys(v *viper.Viper) error {
+	known := map[string]bool{}
+	var names []string
+	for _, s := range settings {
+		known[s.key] = true
+		names = append(names, s.key)
+		// A section whose keys are all commented out ("log:" above
+		// "# level: info", as in configs/stepsd.yaml) is an empty key.
+		for k := s.key; strings.Contains(k, "."); {
+			k = k[:strings.LastIndexByte(k, '.')]
+			known[k] = true
+		}
+	}
+	for _, k := range v.AllKeys() {
+		if !known[k] {
+			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 // badNumber is the usage error of a setting whose value does not parse.
