@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cast"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -220,19 +221,33 @@ func field[T string | int | int64 | float64 | time.Duration | []string](flag, ke
 				fs.StringSlice(name, d, usage)
 			}
 		},
-		load: func(v *viper.Viper, key string, o *options) error {
+		// viper's GetInt and GetDuration read a value they cannot parse
+		// as 0, which for a limit means "no limit": STEPSD_RATE_LIMIT=5O
+		// would turn rate limiting off without a word. So a number or a
+		// duration is parsed here, and a bad one is a usage error naming
+		// the flag, from whichever layer it came.
+		load: func(v *viper.Viper, key string, o *options) (err error) {
 			p := ptr(&o.config)
+			raw := v.Get(key)
 			switch p := any(p).(type) {
 			case *string:
 				*p = v.GetString(key)
 			case *int:
-				*p = v.GetInt(key)
+				if *p, err = cast.ToIntE(raw); err != nil {
+					return badNumber(flag, raw, "a whole number")
+				}
 			case *int64:
-				*p = v.GetInt64(key)
+				if *p, err = cast.ToInt64E(raw); err != nil {
+					return badNumber(flag, raw, "a whole number")
+				}
 			case *float64:
-				*p = v.GetFloat64(key)
+				if *p, err = cast.ToFloat64E(raw); err != nil {
+					return badNumber(flag, raw, "a number")
+				}
 			case *time.Duration:
-				*p = v.GetDuration(key)
+				if *p, err = cast.ToDurationE(raw); err != nil {
+					return badNumber(flag, raw, "a duration such as 90s, 5m or 1h")
+				}
 			case *[]string:
 				*p = stringList(v, key)
 			}
@@ -267,8 +282,11 @@ var settings = []setting{
 		usage:  "requests per second each client (token, or address) may make; 429 beyond; 0 turns the limit off",
 		define: func(fs *pflag.FlagSet, name, usage string) { fs.Float64(name, server.DefaultRateLimit, usage) },
 		// 0 ("off") is the server's negative "off".
-		load: func(v *viper.Viper, key string, o *options) error {
-			o.config.RateLimit = v.GetFloat64(key)
+		load: func(v *viper.Viper, key string, o *options) (err error) {
+			raw := v.Get(key)
+			if o.config.RateLimit, err = cast.ToFloat64E(raw); err != nil {
+				return badNumber("rate-limit", raw, "a number")
+			}
 			if o.config.RateLimit == 0 {
 				o.config.RateLimit = -1
 			}
@@ -379,6 +397,9 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 		if err := v.ReadInConfig(); err != nil {
 			return usageError{fmt.Errorf("config file %s: %w", file, err)}
 		}
+		if err := checkConfigKeys(v); err != nil {
+			return usageError{fmt.Errorf("config file %s: %w", file, err)}
+		}
 	}
 
 	o.config = Config{}
@@ -418,6 +439,36 @@ func sprintStart(start any) (time.Time, error) {
 		}
 		return t, nil
 	}
+}
+
+// checkConfigKeys rejects a key of the config file that is no setting, so
+// that a typo (rate_limt: 10) is not silently ignored, leaving the default
+// in force. Every setting's key is bound, so v.AllKeys is the settings'
+// keys plus the file's own.
+func checkConfigKeys(v *viper.Viper) error {
+	known := map[string]bool{}
+	var names []string
+	for _, s := range settings {
+		known[s.key] = true
+		names = append(names, s.key)
+		// A section whose keys are all commented out ("log:" above
+		// "# level: info", as in configs/stepsd.yaml) is an empty key.
+		for k := s.key; strings.Contains(k, "."); {
+			k = k[:strings.LastIndexByte(k, '.')]
+			known[k] = true
+		}
+	}
+	for _, k := range v.AllKeys() {
+		if !known[k] {
+			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// badNumber is the usage error of a setting whose value does not parse.
+func badNumber(flag string, raw any, want string) error {
+	return fmt.Errorf("--%s: %q is not %s", flag, fmt.Sprint(raw), want)
 }
 
 // sprintDays reads the sprint length; unset is the default. The range is

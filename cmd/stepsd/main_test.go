@@ -476,6 +476,69 @@ func TestSprintCalendar(t *testing.T) {
 	}
 }
 
+// A config-file key that is no setting (a typo) is a usage error naming
+// it, not ignored with the default left in force; the sections of the
+// example file, whose keys are commented out, are not.
+func TestUnknownConfigKeyIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		text string
+		code int
+		out  string
+	}{
+		{"limits:\n  rate_limt: 10\n", 2, `unknown key "limits.rate_limt"`},
+		{"listn: :9090\n", 2, `unknown key "listn"`},
+		{"log:\nhooks:\n  github:\n", 0, "listen: :8080"},
+	} {
+		file := filepath.Join(dir, "stepsd.yaml")
+		if err := os.WriteFile(file, []byte(tt.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr)
+		if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) {
+			t.Errorf("config file %q: exit %d, stdout %q stderr %q; want %d and %q", tt.text, code, stdout.String(), stderr.String(), tt.code, tt.out)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", filepath.Join("..", "..", "configs", "stepsd.yaml")}, &stdout, &stderr); code != 0 {
+		t.Errorf("configs/stepsd.yaml: exit %d: %s", code, stderr.String())
+	}
+}
+
+// A number or duration setting that does not parse, from the environment
+// or the config file, is a usage error naming the flag, not a silent 0: for
+// rate_limit and max_client_conns 0 means "no limit".
+func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ flag, key, value string }{
+		{"rate-limit", "limits.rate_limit", "5O"},
+		{"rate-burst", "limits.rate_burst", "many"},
+		{"max-client-conns", "limits.max_client_conns", "lots"},
+		{"max-body-bytes", "limits.max_body_bytes", "1MB"},
+		{"max-future-skew", "limits.max_future_skew", "five minutes"},
+		{"stuck-after", "deployments.stuck_after", "1 hour"},
+	} {
+		env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(tt.flag, "-", "_"))
+		parent, leaf, _ := strings.Cut(tt.key, ".")
+		file := filepath.Join(t.TempDir(), "stepsd.yaml")
+		if err := os.WriteFile(file, fmt.Appendf(nil, "%s:\n  %s: %s\n", parent, leaf, tt.value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check := func(layer string, args ...string) {
+			t.Helper()
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"config"}, args...), &stdout, &stderr)
+			if want := fmt.Sprintf("--%s: %q", tt.flag, tt.value); code != 2 || !strings.Contains(stderr.String(), want) {
+				t.Errorf("%s %s=%q: exit %d, stderr %q; want 2 and %s", layer, tt.flag, tt.value, code, stderr.String(), want)
+			}
+		}
+		t.Setenv(env, tt.value)
+		check("env")
+		os.Unsetenv(env)
+		check("file", "--config", file)
+	}
+}
+
 // TestEverySettingFromFlagEnvAndFile: each entry of the settings table is
 // a flag, an environment variable and a config-file key, read into the
 // configuration and printed back by "stepsd config" at that key. A new
