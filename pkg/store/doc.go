@@ -105,7 +105,10 @@
 //     the next after a terminal status; a late step (before the last one)
 //     renumbers the target from the deployment it lands in (lateFrom),
 //     whose steps readTargetSteps reads back and whose rows from there on
-//     deleteDeployments removes.
+//     deleteDeployments removes. Late steps that end nothing and land
+//     inside an ended deployment, before its last step, move no
+//     deployment's end: that deployment alone is read back and rewritten
+//     (redoOnly), however long the target's history after it.
 //  3. Numbers in memory (deploymentWrites, add), then upserts the
 //     deployment rows, an extension appending phases (writeDeployments),
 //     and the targets' rows (writeTargets).
