@@ -640,6 +640,49 @@ func BenchmarkRenumberHistory(b *testing.B) {
 	}
 }
 
+// BenchmarkLateStep measures a late step that ends nothing, landing inside
+// an early deployment of one target with a long history (a version such
+// as "main" deployed for years): ten steps a deployment, STEPS_BENCH_ROWS
+// steps in all (default 100,000). Each late step lands in another
+// deployment, so none grows past the bound on its steps:
+//
+//	go test ./pkg/store -run '^$' -bench LateStep -benchtime 200x
+func BenchmarkLateStep(b *testing.B) {
+	rows := testdb.BenchRows(b, 100_000)
+	ctx := context.Background()
+	for name, fresh := range testdb.Benched() {
+		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
+			s := testdb.Open(b, fresh(b))
+			batch := make([]model.StepInput, 0, 10_000)
+			for i := range rows {
+				status := "build"
+				if i%10 == 9 {
+					status = "finished"
+				}
+				batch = append(batch, model.StepInput{Component: "api", Version: "main", Environment: "production", Owner: "bot",
+					Status: status, Time: t0.Add(time.Duration(i) * time.Minute)})
+				if len(batch) == cap(batch) || i == rows-1 {
+					if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			deployments := rows / 10
+			n := 0
+			for b.Loop() {
+				// Inside deployment n (of ten minutes), after its first step.
+				at := t0.Add(time.Duration(n%(deployments-1)*10)*time.Minute + 30*time.Second)
+				n++
+				in := model.StepInput{Component: "api", Version: "main", Environment: "production", Owner: "bot", Status: "tests", Time: at}
+				if _, _, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // TestNumberingRulesTableRenamed: the migration that renames steps_derived
 // keeps the stored terminal statuses, so an upgraded stepsd does not number
 // its history again.
