@@ -245,8 +245,20 @@ func field[T string | int | int64 | float64 | time.Duration | []string](flag, ke
 					return badNumber(flag, raw, "a number")
 				}
 			case *time.Duration:
-				if *p, err = cast.ToDurationE(raw); err != nil {
-					return badNumber(flag, raw, "a duration such as 90s, 5m or 1h")
+				// With its unit, as the flag takes it: cast reads a bare
+				// 30 (STEPSD_SHUTDOWN_TIMEOUT=30, or a YAML number) as 30ns.
+				switch r := raw.(type) {
+				case nil: // a command without the setting
+					*p = 0
+				case time.Duration:
+					*p = r
+				case string:
+					*p, err = time.ParseDuration(strings.TrimSpace(r))
+				default:
+					err = errors.New("no unit")
+				}
+				if err != nil {
+					return badNumber(flag, raw, "a duration with its unit, such as 90s, 5m or 1h")
 				}
 			case *[]string:
 				*p = stringList(v, key)

@@ -517,11 +517,17 @@ func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
 		{"max-body-bytes", "limits.max_body_bytes", "1MB"},
 		{"max-future-skew", "limits.max_future_skew", "five minutes"},
 		{"stuck-after", "deployments.stuck_after", "1 hour"},
+		// A duration without its unit: not 30 nanoseconds.
+		{"shutdown-timeout", "shutdown_timeout", "30"},
+		{"wait-for-db", "wait_for_db", "60"},
 	} {
 		env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(tt.flag, "-", "_"))
-		parent, leaf, _ := strings.Cut(tt.key, ".")
+		text := fmt.Sprintf("%s: %s\n", tt.key, tt.value)
+		if parent, leaf, nested := strings.Cut(tt.key, "."); nested {
+			text = fmt.Sprintf("%s:\n  %s: %s\n", parent, leaf, tt.value)
+		}
 		file := filepath.Join(t.TempDir(), "stepsd.yaml")
-		if err := os.WriteFile(file, fmt.Appendf(nil, "%s:\n  %s: %s\n", parent, leaf, tt.value), 0o600); err != nil {
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		check := func(layer string, args ...string) {
