@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	buildversion "github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
@@ -171,7 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Rules:         m.Config.Rules,
 		RateLimit:     m.Config.RateLimit,
 		RateBurst:     m.Config.RateBurst,
-		Version:       version,
+		Version:       buildversion.Number(version),
 		MaxFutureSkew: m.Config.MaxFutureSkew,
 		Tokens:        tokens,
 		SprintStart:   m.Config.SprintStart,

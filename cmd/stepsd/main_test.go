@@ -631,3 +631,40 @@ func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
 		})
 	}
 }
+
+// The build_info metric names the build as "stepsd version" does, so
+// that operations.md's count by (version) shows the word people see.
+func TestBuildInfoMetricHasTheVersion(t *testing.T) {
+	m := startMain(t, Config{DB: testdb.SQLite(t)})
+	defer m.Close()
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("version: exit %d", code)
+	}
+	words := strings.Fields(stdout.String())
+	if len(words) < 2 {
+		t.Fatalf("version printed %q", stdout.String())
+	}
+	res, err := http.Get("http://" + m.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("version=%q", words[1]); !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, grepLines(string(body), "steps_build_info"))
+	}
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
+}

@@ -18,6 +18,21 @@ func String(name, v string) string {
 	return format(name, v, info, runtime.GOOS+"/"+runtime.GOARCH)
 }
 
+// Number returns the version alone, as String shows it: v, else the
+// module version from the build info, else "(devel)". The build_info
+// metric carries it, so that it names a build as "stepsd version" does.
+func Number(v string) string {
+	if v == "" {
+		if info, ok := debug.ReadBuildInfo(); ok {
+			v = info.Main.Version
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
+}
+
 // format is String with the build info (nil when the binary has none) and
 // the platform given, so that tests can pass their own.
 func format(name, v string, info *debug.BuildInfo, platform string) string {
