@@ -447,7 +447,8 @@ func sprintStart(start any) (time.Time, error) {
 		}
 		t, _, err := model.ParseTime(s)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("--sprint-start: %w", err)
+			// A datetime is taken too, but a date is what is asked for.
+			return time.Time{}, fmt.Errorf("--sprint-start: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", s)
 		}
 		return t, nil
 	}

@@ -461,6 +461,9 @@ func TestSprintCalendar(t *testing.T) {
 			t.Errorf("%v = %d %q, want 2 naming %s", bad, code, out, bad[0])
 		}
 	}
+	if out, _ := config("--sprint-start", "2026-13-01"); !strings.Contains(out, `--sprint-start: "2026-13-01" is not a date; use YYYY-MM-DD`) {
+		t.Errorf("a month 13: %q, want the format of a date", out)
+	}
 
 	m := startMain(t, Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "steps.db"), SprintDays: 10, SprintStart: time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)})
 	defer m.Close()
