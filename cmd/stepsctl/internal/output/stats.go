@@ -204,7 +204,8 @@ func Sparkline(buckets []model.BucketStats) string {
 }
 
 // SparklineOf draws each value as one of ▁▂▃▄▅▆▇█, from the lowest to the
-// highest; a nil value is a space, and equal values are all ▅.
+// highest; a nil value is a space, and equal values are all ▅, or all ▁
+// when they are all 0 (no deployment in any bucket).
 func SparklineOf(values []*float64) string {
 	levels := []rune("▁▂▃▄▅▆▇█")
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -218,6 +219,8 @@ func SparklineOf(values []*float64) string {
 		switch {
 		case v == nil:
 			sb.WriteRune(' ')
+		case hi == lo && hi == 0:
+			sb.WriteRune(levels[0])
 		case hi == lo:
 			sb.WriteRune(levels[len(levels)/2])
 		default:

@@ -42,6 +42,11 @@ func TestSparkline(t *testing.T) {
 	if got := output.Sparkline([]model.BucketStats{b(ptr(5)), b(ptr(5))}); got != "▅▅" {
 		t.Errorf("flat Sparkline = %q", got)
 	}
+	// Nothing at all (no deployment a day) is drawn as the lowest, not as
+	// a flat line of activity.
+	if got := output.SparklineOf([]*float64{ptr(0), ptr(0), nil}); got != "▁▁ " {
+		t.Errorf("zero Sparkline = %q", got)
+	}
 }
 
 func TestPhases(t *testing.T) {
