@@ -169,7 +169,8 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 	first, waitLogged := true, false
 	for {
 		began := time.Now()
-		if from, err := s.SealableFrom(ctx); err == nil && began.Before(from) {
+		from, err := s.SealableFrom(ctx)
+		if err == nil && began.Before(from) {
 			if !waitLogged {
 				log.Info("sealing waits an hour after the upgrade, in case stepsd replicas of the older version still serve (docs/operations.md)", "until", from)
 				waitLogged = true
@@ -181,11 +182,14 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 			}
 			continue
 		}
-		blocks, err := s.Seal(ctx, time.Now(), func(blocks int) {
-			if first {
-				log.Info("sealing deployments into blocks", "blocks_so_far", blocks)
-			}
-		})
+		var blocks int
+		if err == nil {
+			blocks, err = s.seal(ctx, time.Now(), func(blocks int) {
+				if first {
+					log.Info("sealing deployments into blocks", "blocks_so_far", blocks)
+				}
+			})
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -213,6 +217,11 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	if from, err := s.SealableFrom(ctx); err != nil || now.Before(from) {
 		return 0, err
 	}
+	return s.seal(ctx, now, progress)
+}
+
+// seal is Seal once SealableFrom has let it.
+func (s *Store) seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
 	type series struct{ component, environment string }
 	var all []series
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0`)
