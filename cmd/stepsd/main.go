@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/steps-dev/steps/internal/configkeys"
 	buildversion "github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
@@ -454,29 +455,15 @@ func sprintStart(start any) (time.Time, error) {
 	}
 }
 
-// checkConfigKeys rejects a key of the config file that is no setting, so
-// that a typo (rate_limt: 10) is not silently ignored, leaving the default
-// in force. Every setting's key is bound, so v.AllKeys is the settings'
-// keys plus the file's own.
+// checkConfigKeys rejects a key of the config file that is no setting.
+// Every setting's key is bound, so v.AllKeys is the settings' keys plus
+// the file's own.
 func checkConfigKeys(v *viper.Viper) error {
-	known := map[string]bool{}
-	var names []string
-	for _, s := range settings {
-		known[s.key] = true
-		names = append(names, s.key)
-		// A section whose keys are all commented out ("log:" above
-		// "# level: info", as in configs/stepsd.yaml) is an empty key.
-		for k := s.key; strings.Contains(k, "."); {
-			k = k[:strings.LastIndexByte(k, '.')]
-			known[k] = true
-		}
+	keys := make([]string, len(settings))
+	for i, s := range settings {
+		keys[i] = s.key
 	}
-	for _, k := range v.AllKeys() {
-		if !known[k] {
-			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(names, ", "))
-		}
-	}
-	return nil
+	return configkeys.Check(v.AllKeys(), keys)
 }
 
 // badNumber is the usage error of a setting whose value does not parse.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/steps-dev/steps/internal/configkeys"
 	"github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/client"
 )
@@ -249,17 +250,9 @@ func parseDuration(s string) (time.Duration, error) {
 // checkConfigKeys rejects unknown keys, so a typo in the config file is
 // not silently ignored.
 func checkConfigKeys(keys []string) error {
-	known := map[string]bool{"config": true}
-	all := append(append([]string{}, globalKeys...), sprintKeys...)
-	for _, k := range all {
-		known[k] = true
-	}
-	for _, k := range keys {
-		if !known[k] {
-			return fmt.Errorf("unknown key %q (known: %s)", k, strings.Join(all, ", "))
-		}
-	}
-	return nil
+	// --config is bound to the same viper; it is no key of the file.
+	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "config" })
+	return configkeys.Check(keys, append(append([]string{}, globalKeys...), sprintKeys...))
 }
 
 // requireFlags returns a usage error naming every one of names that is
