@@ -22,10 +22,13 @@ func String(name, v string) string {
 // module version from the build info, else "(devel)". The build_info
 // metric carries it, so that it names a build as "stepsd version" does.
 func Number(v string) string {
-	if v == "" {
-		if info, ok := debug.ReadBuildInfo(); ok {
-			v = info.Main.Version
-		}
+	info, _ := debug.ReadBuildInfo() // nil without build info
+	return number(v, info)
+}
+
+func number(v string, info *debug.BuildInfo) string {
+	if v == "" && info != nil {
+		v = info.Main.Version
 	}
 	if v == "" {
 		v = "(devel)"
@@ -38,9 +41,6 @@ func Number(v string) string {
 func format(name, v string, info *debug.BuildInfo, platform string) string {
 	commit, goVersion := "unknown", runtime.Version()
 	if info != nil {
-		if v == "" {
-			v = info.Main.Version
-		}
 		if info.GoVersion != "" {
 			goVersion = info.GoVersion
 		}
@@ -61,8 +61,5 @@ func format(name, v string, info *debug.BuildInfo, platform string) string {
 			}
 		}
 	}
-	if v == "" {
-		v = "(devel)"
-	}
-	return fmt.Sprintf("%s %s (commit %s, %s, %s)", name, v, commit, goVersion, platform)
+	return fmt.Sprintf("%s %s (commit %s, %s, %s)", name, number(v, info), commit, goVersion, platform)
 }
