@@ -340,3 +340,86 @@ func TestSummaryWithoutAnInterval(t *testing.T) {
 		t.Errorf("summary %q: want no clear trend, too few deployments for an interval, and no interval printed", st.Summary)
 	}
 }
+
+// TestJunkFlipsNoFigure: a flat history of 10-minute deploys (tests half
+// of it, rollout a third, build a sixth), then the same with three junk
+// deployments: a build stuck for 9 hours, a deploy of 0 s, and one whose
+// build step was sent with last year's date, so that it lasts a year. The
+// junk is named as outliers; no figure a team reads may move: not the
+// sentence's mean, not the slowest step, not the steps' shares.
+func TestJunkFlipsNoFigure(t *testing.T) {
+	steps := []synth.Step{step("build", 1.0/6, 0), step("tests", 0.5, 0), step("rollout", 1.0/3, 0)}
+	cfg := synth.Config{Seed: 4, Start: accuracyStart, Weeks: 24, PerSeries: 120, Noise: 0.1,
+		Series: []synth.Series{{Component: "api", Environment: "production", BaseSeconds: 600, Steps: steps}}}
+	ds, _ := synth.Generate(cfg)
+	clean := stats(t, ds)
+	names := []string{"build", "tests", "rollout"}
+	late := accuracyStart.AddDate(0, 0, 22*7)
+	junk := append(ds[:len(ds):len(ds)],
+		synth.Deployment("api", "junk-9h", "production", late, names, []float64{9 * 3600, 300, 200}),
+		synth.Deployment("api", "junk-0s", "production", late.AddDate(0, 0, 1), names, []float64{0, 0, 0}),
+		synth.Deployment("api", "junk-year", "production", late.AddDate(-1, 0, 2), names, []float64{365 * 24 * 3600, 300, 200}))
+	st := stats(t, junk)
+
+	if st.Trend.Outliers != 3 || st.Deployments != clean.Deployments+3 {
+		t.Fatalf("%d outliers of %d deployments, want the 3 junk ones of %d", st.Trend.Outliers, st.Deployments, clean.Deployments+3)
+	}
+	if want := clean.Summary + " 3 deployments left out as outliers."; st.Summary != want {
+		t.Errorf("summary\n%q\nwant the clean history's\n%q", st.Summary, want)
+	}
+	for i, ss := range st.Steps {
+		c := clean.Steps[i]
+		if ss.Status != c.Status || math.Abs(ss.SharePercent-c.SharePercent) > 1e-9 || math.Abs(ss.TotalSeconds-c.TotalSeconds) > 1e-6 {
+			t.Errorf("step %d: %s %.1f %% of the time (%.0f s), want %s %.1f %% (%.0f s) as without the junk",
+				i, ss.Status, ss.SharePercent, ss.TotalSeconds, c.Status, c.SharePercent, c.TotalSeconds)
+		}
+	}
+	if strings.Contains(st.Summary, "-0.0") {
+		t.Errorf("summary %q: a rate that rounds to 0 reads +0.0", st.Summary)
+	}
+	if clean.Steps[0].Status != "tests" {
+		t.Errorf("slowest step %s, want tests", clean.Steps[0].Status)
+	}
+
+	opts := model.StatsOptions{SprintStart: accuracyStart}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewStatsAccumulator(opts)
+	for _, d := range junk {
+		acc.Add(d)
+	}
+	if got := acc.SlowestSteps(); got[0] != "tests" || got[1] != "rollout" || got[2] != "build" {
+		t.Errorf("SlowestSteps %v, want the order of the stats: tests, rollout, build", got)
+	}
+}
+
+// TestSummarySaysWhatWasLeftOut: a range with only failed deployments is
+// not "no finished deployments" when the stats measure successful ones.
+func TestSummarySaysWhatWasLeftOut(t *testing.T) {
+	ds := daily("api", span(0, 30), func(int) float64 { return 300 })
+	for _, d := range ds {
+		d.Outcome = model.OutcomeFailure
+	}
+	result := func(outcome string) model.Stats {
+		opts := model.StatsOptions{SprintStart: accuracyStart, Outcome: outcome}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := model.NewStatsAccumulator(opts)
+		for _, d := range ds {
+			acc.Add(d)
+		}
+		return acc.Result()
+	}
+	want := "No successful deployments in this range: 30 deployments failed (outcome failure or all measures them)."
+	if st := result("success"); st.Summary != want {
+		t.Errorf("summary %q, want %q", st.Summary, want)
+	}
+	if st := result("failure"); st.Deployments != 30 || !strings.HasSuffix(st.Summary, "mean 5m00s over 30 deployments.") {
+		t.Errorf("outcome failure: %d deployments, summary %q; want the 30 measured", st.Deployments, st.Summary)
+	}
+	if st := stats(t, nil); st.Summary != "No finished deployments in this range." {
+		t.Errorf("no deployments: summary %q", st.Summary)
+	}
+}
