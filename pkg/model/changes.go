@@ -469,7 +469,9 @@ func (s *seriesHist) growth(h *history, deps []*depRecord, cps []changePoint) se
 			groups = append(groups, g)
 			from = cp.at
 		}
-		if f := fitSen(groups); f.ok {
+		// A slope whose 95 % interval holds 0 is noise: carried over
+		// weeks, it would move a flat series' figures by a few percent.
+		if f := fitSen(groups); f.ok && (f.low > 0 || f.high < 0) {
 			return f.slope
 		}
 		return 0
