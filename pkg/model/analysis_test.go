@@ -76,6 +76,55 @@ func TestOutliers(t *testing.T) {
 	})
 }
 
+// TestOutliersInABurst: someone tries the pipeline out with twelve
+// one-second deploys in an hour, in a history of daily 10-minute ones.
+// Judged by its 10 neighbours on each side alone, a test deploy in the
+// middle of the burst has mostly test deploys for neighbours and passes,
+// and the real deploys after it have them for neighbours and are thrown
+// out: the last week read p50 1 s. Neighbours that are junk by the wider
+// view (32 on each side) do not vote.
+func TestOutliersInABurst(t *testing.T) {
+	ds := daily("api", span(0, 60), func(i int) float64 { return 600 * (1 + 0.05*math.Sin(float64(i))) })
+	at := accuracyStart.AddDate(0, 0, 56).Add(14 * time.Hour)
+	for k := range 12 {
+		ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production", at.Add(time.Duration(k)*5*time.Minute),
+			[]string{"build", "tests"}, []float64{0.4, 0.6}))
+	}
+	st := stats(t, ds)
+	var got []string
+	for _, o := range st.Outliers {
+		got = append(got, o.Version)
+	}
+	if st.Trend.Outliers != 12 || len(got) != 12 || !strings.HasPrefix(got[0], "test-") || !strings.HasPrefix(got[11], "test-") {
+		t.Errorf("%d outliers %v, want the 12 test deploys and no real one", st.Trend.Outliers, got)
+	}
+	last := st.Buckets[len(st.Buckets)-1]
+	if last.P50Seconds == nil || *last.P50Seconds < 550 || last.Outliers != 12 {
+		t.Errorf("last week: p50 %s, %d outliers; want about 600 s with the 12 test deploys left out", seconds(last.P50Seconds), last.Outliers)
+	}
+
+	t.Run("in time order, read in a stream", func(t *testing.T) {
+		// The same verdicts when the history is reduced as it streams
+		// (past seriesRaw deployments): the burst in the 3,000th place.
+		var ds []*model.Deployment
+		for i := range 3000 {
+			s := 600 * (1 + 0.05*math.Sin(float64(i)))
+			ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", accuracyStart.Add(time.Duration(i)*6*time.Hour),
+				[]string{"build", "tests"}, []float64{0.4 * s, 0.6 * s}))
+			if i == 2500 {
+				for k := range 12 {
+					ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production",
+						accuracyStart.Add(time.Duration(i)*6*time.Hour+time.Hour+time.Duration(k)*time.Minute), []string{"build", "tests"}, []float64{0.4, 0.6}))
+				}
+			}
+		}
+		st := stats(t, ds)
+		if st.Trend.Outliers != 12 || !strings.HasPrefix(st.Outliers[0].Version, "test-") || !strings.HasPrefix(st.Outliers[11].Version, "test-") {
+			t.Errorf("%d outliers %+v, want the 12 test deploys", st.Trend.Outliers, st.Outliers)
+		}
+	})
+}
+
 // TestOutliersLeaveTheBuckets: the outliers the trend leaves out are out
 // of the buckets' figures too (the chart and the latest week), yet counted
 // there; the deployments' count keeps them.
@@ -430,4 +479,12 @@ func TestSummarySaysWhatWasLeftOut(t *testing.T) {
 	if st := stats(t, nil); st.Summary != "No finished deployments in this range." {
 		t.Errorf("no deployments: summary %q", st.Summary)
 	}
+}
+
+// seconds prints an optional figure.
+func seconds(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return fmt.Sprintf("%.1f s", *v)
 }
