@@ -398,6 +398,53 @@ func TestSummaryWithoutAnInterval(t *testing.T) {
 	}
 }
 
+// TestSummarySaysWhyNoTrend: when the fit has no slope or no interval, the
+// summary gives the reason that holds. Thirty deployments of one series
+// that all took 10 minutes, or all started in the same second (a client
+// sending times to the second), read "too few deployments per component
+// and environment", which was not the reason.
+func TestSummarySaysWhyNoTrend(t *testing.T) {
+	at := func(n int, start func(i int) time.Time, seconds func(i int) float64) []*model.Deployment {
+		var ds []*model.Deployment
+		for i := range n {
+			ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", start(i), []string{"build"}, []float64{seconds(i)}))
+		}
+		return ds
+	}
+	daily := func(i int) time.Time { return accuracyStart.AddDate(0, 0, i) }
+	oneSecond := func(int) time.Time { return accuracyStart }
+	varied := func(i int) float64 { return 500 + 10*float64(i%7) }
+	for _, tc := range []struct {
+		name string
+		ds   []*model.Deployment
+		want string
+	}{
+		{"every deployment took the same time", at(30, daily, func(int) float64 { return 600 }),
+			"No growth in deploy time: every deployment of each component and environment took the same time; mean 10m00s over 30 deployments."},
+		{"every deployment started in the same second", at(30, oneSecond, varied),
+			"No clear trend in deploy time: the deployments of each component and environment all started at the same time, so there is no time to measure growth over;"},
+		{"most deployments started in the same second", at(30, func(i int) time.Time { return daily(max(0, i-25)) }, varied),
+			"No clear trend in deploy time: too many deployments of the same component and environment started at the same time for a 95 % interval;"},
+		{"too few deployments", at(model.MinTrendPoints-1, daily, varied),
+			"No clear trend in deploy time: too few deployments to tell;"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := stats(t, tc.ds)
+			if !strings.HasPrefix(st.Summary, tc.want) || st.Trend.Direction != model.DirectionFlat {
+				t.Errorf("summary %q, %s\nwant %q…, flat", st.Summary, st.Trend.Direction, tc.want)
+			}
+		})
+	}
+	t.Run("durations that mostly repeat still have an interval", func(t *testing.T) {
+		// Whole seconds, most of them the same: the interval is 0 to 0,
+		// a figure, not a missing one.
+		st := stats(t, at(60, daily, func(i int) float64 { return 600 + float64(i%9/8) }))
+		if want := "No clear trend in deploy time (+0.0 % a week, interval +0.0 to +0.0 %);"; !strings.HasPrefix(st.Summary, want) {
+			t.Errorf("summary %q, want %q…", st.Summary, want)
+		}
+	})
+}
+
 // TestJunkFlipsNoFigure: a flat history of 10-minute deploys (tests half
 // of it, rollout a third, build a sixth), then the same with three junk
 // deployments: a build stuck for 9 hours, a deploy of 0 s, and one whose
