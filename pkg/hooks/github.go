@@ -103,7 +103,7 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 	case "":
 		return Result{}, fmt.Errorf("the X-GitHub-Event header is missing")
 	default:
-		return ignored("event %q is not used (send workflow_job and deployment_status)", event), nil
+		return ignored("event %s is not used (send workflow_job and deployment_status)", model.Quote(event)), nil
 	}
 }
 
@@ -113,20 +113,20 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 	j := &p.Job
 	if p.Action != "in_progress" && p.Action != "completed" {
-		return ignored("workflow_job %q is not used (in_progress and completed are)", p.Action), nil
+		return ignored("workflow_job %s is not used (in_progress and completed are)", model.Quote(p.Action)), nil
 	}
 	if j.ID == 0 {
 		return Result{}, fmt.Errorf("workflow_job.id is missing")
 	}
 	if !matches(m.Deploys.Workflows, j.WorkflowName) {
-		return ignored("workflow %q is not a deploy in the mapping file", j.WorkflowName), nil
+		return ignored("workflow %s is not a deploy in the mapping file", model.Quote(j.WorkflowName)), nil
 	}
 	if !matches(m.Deploys.Jobs, j.Name) {
-		return ignored("job %q is not a deploy in the mapping file", j.Name), nil
+		return ignored("job %s is not a deploy in the mapping file", model.Quote(j.Name)), nil
 	}
 	env := m.environment("", j.WorkflowName)
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	if j.Conclusion == "skipped" {
 		return ignored("job %d was skipped: it ran no steps", j.ID), nil
@@ -200,7 +200,7 @@ func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 	}
 	env = m.environment(env, "")
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	at, err := parseTime("deployment_status.created_at", ds.CreatedAt)
 	if err != nil {

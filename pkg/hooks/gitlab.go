@@ -133,7 +133,7 @@ func GitLab(event string, body []byte, m *Mapping) (Result, error) {
 		}
 		r, err = gitlabDeployment(&p, m)
 	default:
-		return ignored("event %q is not used (send Pipeline, Job and Deployment events)", event), nil
+		return ignored("event %s is not used (send Pipeline, Job and Deployment events)", model.Quote(event)), nil
 	}
 	if err != nil || r.Ignored != "" {
 		return r, err
@@ -182,7 +182,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		return Result{}, fmt.Errorf("object_attributes.id is missing")
 	}
 	if !matches(m.Deploys.Workflows, a.Name) {
-		return ignored("pipeline %q is not a deploy in the mapping file", a.Name), nil
+		return ignored("pipeline %s is not a deploy in the mapping file", model.Quote(a.Name)), nil
 	}
 	env := ""
 	for _, b := range p.Builds {
@@ -193,7 +193,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	}
 	env = m.environment(env, a.Name)
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, ""),
@@ -259,7 +259,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		return Result{}, fmt.Errorf("build_id is missing")
 	}
 	if !matches(m.Deploys.Jobs, p.BuildName) {
-		return ignored("job %q is not a deploy in the mapping file", p.BuildName), nil
+		return ignored("job %s is not a deploy in the mapping file", model.Quote(p.BuildName)), nil
 	}
 	env := ""
 	if p.Environment != nil {
@@ -267,7 +267,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 	}
 	env = m.environment(env, "")
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, path.Base(p.ProjectName)),
@@ -313,7 +313,7 @@ func gitlabDeployment(p *glDeployment, m *Mapping) (Result, error) {
 	}
 	env := m.environment(p.Environment, "")
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	at, err := parseTime("status_changed_at", p.StatusChangedAt)
 	if err != nil {

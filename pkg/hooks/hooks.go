@@ -231,12 +231,12 @@ func parseTime(field, v string) (time.Time, error) {
 			if t.IsZero() {
 				// Given, it is not "no time": left zero, the step would be
 				// stamped with its receipt time, as POST /v1/steps refuses to.
-				return time.Time{}, fmt.Errorf("%s %q is the zero time; leave it out if it is not known", field, v)
+				return time.Time{}, fmt.Errorf("%s %s is the zero time; leave it out if it is not known", field, model.Quote(v))
 			}
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s %q is not a time (want RFC 3339 or \"YYYY-MM-DD hh:mm:ss UTC\")", field, v)
+	return time.Time{}, fmt.Errorf("%s %s is not a time (want RFC 3339 or \"YYYY-MM-DD hh:mm:ss UTC\")", field, model.Quote(v))
 }
 
 // validate checks every record as POST /v1/steps would, so that nothing
@@ -245,10 +245,10 @@ func (r Result) validate() (Result, error) {
 	for i := range r.Records {
 		r.Records[i].Step = r.Records[i].Step.Normalized()
 		if err := r.Records[i].Step.Validate(); err != nil {
-			return Result{}, fmt.Errorf("step %q: %s", r.Records[i].Step.Status, model.ErrorMessage(err))
+			return Result{}, fmt.Errorf("step %s: %s", model.Quote(r.Records[i].Step.Status), model.ErrorMessage(err))
 		}
 		if err := model.ValidateIdempotencyKey(r.Records[i].Key); err != nil {
-			return Result{}, fmt.Errorf("step %q: %s", r.Records[i].Step.Status, model.ErrorMessage(err))
+			return Result{}, fmt.Errorf("step %s: %s", model.Quote(r.Records[i].Step.Status), model.ErrorMessage(err))
 		}
 	}
 	return r, nil

@@ -43,7 +43,7 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	case v == "true":
 		dedupe = true
 	default:
-		s.writeError(w, r, model.Invalid("dedupe", "dedupe must be true or false, not %q", v))
+		s.writeError(w, r, model.Invalid("dedupe", "dedupe must be true or false, not %s", model.Quote(v)))
 		return
 	}
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}

@@ -30,8 +30,8 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 				return
 			}
 			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,
-				"cross-site request refused: a page from another origin may not make a browser write to stepsd (Sec-Fetch-Site %q, Origin %q, Host %q)",
-				r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Host))
+				"cross-site request refused: a page from another origin may not make a browser write to stepsd (Sec-Fetch-Site %s, Origin %s, Host %s)",
+				model.Quote(r.Header.Get("Sec-Fetch-Site")), model.Quote(r.Header.Get("Origin")), model.Quote(r.Host)))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -53,5 +53,5 @@ func unsupportedBody(r *http.Request, accepted string) error {
 	if ct == "" {
 		return model.Errorf(model.EUNSUPPORTED, "the request body has no Content-Type; send %s", accepted)
 	}
-	return model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported; send %s", ct, accepted)
+	return model.Errorf(model.EUNSUPPORTED, "Content-Type %s is not supported; send %s", model.Quote(ct), accepted)
 }

@@ -36,7 +36,7 @@ func identityBody(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			w.Header().Set("Accept-Encoding", "identity")
-			return model.Errorf(model.EUNSUPPORTED, "Content-Encoding %q is not supported: send the body uncompressed, without a Content-Encoding header", coding)
+			return model.Errorf(model.EUNSUPPORTED, "Content-Encoding %s is not supported: send the body uncompressed, without a Content-Encoding header", model.Quote(coding))
 		}
 	}
 	return nil

@@ -69,7 +69,7 @@ func (s *Server) storeHook(w http.ResponseWriter, r *http.Request, provider, eve
 			level = slog.LevelWarn
 		}
 		s.log.LogAttrs(r.Context(), level, "webhook ignored", slog.String("provider", provider),
-			slog.String("event", event), slog.String("reason", res.Ignored))
+			slog.String("event", model.Shorten(event)), slog.String("reason", res.Ignored))
 		s.metrics.hookEvents.WithLabelValues(provider, "ignored").Inc()
 		s.writeJSON(w, r, http.StatusAccepted, hookAnswer{Ignored: res.Ignored})
 		return
