@@ -1,7 +1,6 @@
 package hooks
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -82,8 +81,8 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 	switch event {
 	case "workflow_job":
 		var p ghWorkflowJob
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("workflow_job payload: %w", err)
+		if err := decode("workflow_job", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err := githubJob(&p, m)
 		if err != nil || r.Ignored != "" {
@@ -92,8 +91,8 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 		return r.validate()
 	case "deployment_status":
 		var p ghDeploymentStatus
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("deployment_status payload: %w", err)
+		if err := decode("deployment_status", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err := githubDeploymentStatus(&p, m)
 		if err != nil || r.Ignored != "" {
@@ -146,6 +145,10 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 		// would only add an empty phase.
 		if st.StartedAt == "" || st.Status == "queued" || st.Conclusion == "skipped" {
 			continue
+		}
+		if st.Number <= 0 {
+			// Its key would be every such step's, in every job run.
+			return Result{}, fmt.Errorf("workflow_job.steps.number is missing on step %s", model.Quote(st.Name))
 		}
 		at, err := parseTime("workflow_job.steps.started_at", st.StartedAt)
 		if err != nil {

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"path"
 	"strconv"
@@ -104,8 +103,8 @@ func GitLab(event string, body []byte, m *Mapping) (Result, error) {
 		var p struct {
 			ObjectKind string `json:"object_kind"`
 		}
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("payload: %w", err)
+		if err := decode("GitLab", body, &p); err != nil {
+			return Result{}, err
 		}
 		kind = p.ObjectKind
 	}
@@ -116,20 +115,20 @@ func GitLab(event string, body []byte, m *Mapping) (Result, error) {
 	switch kind {
 	case "pipeline":
 		var p glPipeline
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("Pipeline Hook payload: %w", err)
+		if err := decode("Pipeline Hook", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err = gitlabPipeline(&p, m)
 	case "build":
 		var p glJob
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("Job Hook payload: %w", err)
+		if err := decode("Job Hook", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err = gitlabJob(&p, m)
 	case "deployment":
 		var p glDeployment
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("Deployment Hook payload: %w", err)
+		if err := decode("Deployment Hook", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err = gitlabDeployment(&p, m)
 	default:
@@ -207,6 +206,10 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	for _, b := range p.Builds {
 		if b.StartedAt == "" || !matches(m.Deploys.Jobs, b.Name) {
 			continue
+		}
+		if b.ID <= 0 {
+			// Its key would be every such job's, in every pipeline.
+			return Result{}, fmt.Errorf("builds.id is missing on job %s", model.Quote(b.Name))
 		}
 		at, err := parseTime("builds.started_at", b.StartedAt)
 		if err != nil {

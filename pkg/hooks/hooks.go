@@ -5,17 +5,23 @@
 package hooks
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -240,9 +246,18 @@ func parseTime(field, v string) (time.Time, error) {
 }
 
 // validate checks every record as POST /v1/steps would, so that nothing
-// is stored from a payload one of whose steps would be refused.
+// is stored from a payload one of whose steps would be refused. Two
+// records under one key (two steps of a job with the same number) are
+// refused too: the second would be taken for a replay of the first and
+// dropped, with a 201 for the delivery.
 func (r Result) validate() (Result, error) {
+	keys := make(map[string]string, len(r.Records))
 	for i := range r.Records {
+		key := r.Records[i].Key
+		if other, ok := keys[key]; ok {
+			return Result{}, fmt.Errorf("steps %s and %s have the same id or number (key %s)", model.Quote(other), model.Quote(r.Records[i].Step.Status), model.Quote(key))
+		}
+		keys[key] = r.Records[i].Step.Status
 		r.Records[i].Step = r.Records[i].Step.Normalized()
 		if err := r.Records[i].Step.Validate(); err != nil {
 			return Result{}, fmt.Errorf("step %s: %s", model.Quote(r.Records[i].Step.Status), model.ErrorMessage(err))
@@ -252,4 +267,91 @@ func (r Result) validate() (Result, error) {
 		}
 	}
 	return r, nil
+}
+
+// decode reads a payload (what names it in errors) into v. The body is
+// read with jsontext first, as the API reads JSON: encoding/json alone
+// turns invalid UTF-8 and escaped lone surrogates ("\ud800") into U+FFFD,
+// which a step would then store as if sent, and lets the last of a member
+// given twice win. The errors quote no more of the payload than
+// model.Quote does, since they go back to the provider and into the log.
+func decode(what string, body []byte, v any) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := dec.SkipValue(); err != nil {
+		return fmt.Errorf("%s payload: %s", what, syntaxProblem(err))
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return fmt.Errorf("%s payload: more than one JSON value", what)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return fmt.Errorf("%s payload is %s, not a JSON object", what, jsonKind(te.Value))
+			}
+			return fmt.Errorf("%s payload: %s is %s, not %s", what, model.Quote(te.Field), jsonKind(te.Value), goKind(te.Type))
+		}
+		return fmt.Errorf("%s payload: %s", what, model.Shorten(err.Error()))
+	}
+	return nil
+}
+
+// syntaxProblem says what is wrong with a payload that jsontext refused,
+// and where.
+func syntaxProblem(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "it ends too soon"
+	}
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return model.Shorten(err.Error())
+	}
+	cause := se.Err.Error()
+	if errors.Is(se.Err, jsontext.ErrDuplicateName) {
+		cause = "a member is given twice" // the error's text holds the name, however long
+	}
+	where := ""
+	if se.JSONPointer != "" {
+		where = " in " + model.Quote(string(se.JSONPointer))
+	}
+	return fmt.Sprintf("%s%s (at byte %d)", model.Shorten(cause), where, se.ByteOffset)
+}
+
+// jsonKind names a JSON value as encoding/json's UnmarshalTypeError
+// describes it ("string", "number", "number 1.5", "array", …).
+func jsonKind(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "bool":
+		return "a boolean"
+	case "string", "number":
+		return "a " + kind
+	}
+	return model.Shorten(value)
+}
+
+// goKind names the JSON value a Go type is read from.
+func goKind(t reflect.Type) string {
+	if t == nil {
+		return "what was expected"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
