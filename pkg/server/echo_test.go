@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/hooks"
+	"github.com/steps-dev/steps/pkg/server"
 )
 
 // TestErrorsQuoteAPrefixOfHugeValues: an error quotes what a client sent
@@ -89,4 +93,52 @@ func (ts *testServer) hookDelivery(t *testing.T, provider string, body []byte) r
 	}
 	return ts.do(t, "POST", "/v1/hooks/github", bytes.NewReader(body), "Content-Type", "application/json",
 		"X-GitHub-Event", "workflow_job", "X-Hub-Signature-256", hooks.SignGitHub(testGitHubSecret, body))
+}
+
+// lockedBuffer is a log destination that handlers may write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRequestLogCutsMadeUpPathsAndMethods: any client chooses the path and
+// method it sends, before auth and rate limit, and each request writes a
+// log line: a 60 KiB path made a 60 KiB line and a 60 KiB 404.
+func TestRequestLogCutsMadeUpPathsAndMethods(t *testing.T) {
+	var log lockedBuffer
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st,
+		Logger: slog.New(slog.NewJSONHandler(&log, nil))}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st}
+	for _, tt := range []struct{ method, path string }{
+		{"GET", "/" + strings.Repeat("p", 60<<10)},
+		{"GET", "/v1/steps/" + strings.Repeat("9", 60<<10)},
+		{strings.Repeat("M", 30<<10), "/v1/steps"},
+	} {
+		r := ts.do(t, tt.method, tt.path, nil)
+		if r.status < 400 || len(r.body) > 1<<10 {
+			t.Errorf("%.20s %.20s… = %d, %d bytes: %.200s…", tt.method, tt.path, r.status, len(r.body), r.body)
+		}
+	}
+	for line := range strings.Lines(log.String()) {
+		if len(line) > 1<<10 {
+			t.Errorf("a log line of %d bytes: %.200s…", len(line), line)
+		}
+	}
+	if !strings.Contains(log.String(), `"path":"/pppp`) {
+		t.Errorf("the log does not show the path's start:\n%.500s", log.String())
+	}
 }

@@ -62,7 +62,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Rows, body.MoreRows = be.Rows, be.Omitted
 	}
 	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "method", model.Shorten(r.Method), "path", model.Shorten(r.URL.Path), "status", status, "err", err)
 	}
 	h := w.Header()
 	h.Del("Content-Disposition")
