@@ -339,8 +339,8 @@ var settings = []setting{
 	field("shutdown-timeout", "shutdown_timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	// Webhook secrets, like tokens, are never printed as values: see
 	// configYAML.
-	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
-	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
+	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook, at least 8 characters; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
+	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook, at least 8 characters; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
 	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
 	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (also env OTEL_EXPORTER_OTLP_ENDPOINT)", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
 	{

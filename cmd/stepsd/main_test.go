@@ -129,6 +129,9 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"migrate", "--db", "postgres://x"}, 2, "unsupported database DSN"},
 		{[]string{"--db", "sqlite:"}, 2, "sqlite DSN needs a file path"},
 		{[]string{"--tokens", "admin:xxxxxxxxxx", "--db", db}, 2, "unknown scope"},
+		{[]string{"--github-webhook-secret", "short", "--db", db}, 2, "--github-webhook-secret must be at least 8 characters"},
+		{[]string{"--gitlab-webhook-token", "gl-token-123\n", "--db", db}, 2, "--gitlab-webhook-token has white space around it"},
+		{[]string{"--gitlab-webhook-token", " gl-token-123", "--db", db}, 2, "--gitlab-webhook-token has white space around it"},
 		{[]string{"--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"--config", "/does/not/exist.yaml"}, 2, "config file"},
 	}
