@@ -142,3 +142,23 @@ func TestRequestLogCutsMadeUpPathsAndMethods(t *testing.T) {
 		t.Errorf("the log does not show the path's start:\n%.500s", log.String())
 	}
 }
+
+// TestEveryAnswerSaysNoSniff: lists, errors (which quote what a client
+// sent), probes and metrics carry nosniff as the page does, so a browser
+// never runs or renders one as another type.
+func TestEveryAnswerSaysNoSniff(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.mustPost(t, valid)
+	for _, path := range []string{"/v1/steps", "/v1/steps?format=json", "/v1/steps?format=ndjson", "/v1/steps/1",
+		"/v1/steps/2", "/v1/deployments", "/v1/stats", "/v1/openapi.yaml", "/healthz", "/readyz", "/metrics",
+		"/no/such/path", "/v1/steps?nosuch=1"} {
+		r := ts.do(t, "GET", path, nil)
+		if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s = %d with X-Content-Type-Options %q, want nosniff", path, r.status, got)
+		}
+	}
+	r := ts.do(t, "PUT", "/v1/steps", nil)
+	if got := r.header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("PUT /v1/steps = %d with X-Content-Type-Options %q, want nosniff", r.status, got)
+	}
+}

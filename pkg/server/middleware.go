@@ -73,6 +73,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// noSniff has every answer say X-Content-Type-Options: nosniff, not only
+// the page's: a browser then takes a list, an error quoting what a client
+// sent, or /metrics as the type it is sent as, and never runs one as a
+// script (<script src> of a list on an open stepsd) or shows it as a page.
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // setWriteDeadline sets the connection's write deadline. net/http's own
 // writer has the method; asking it directly spares the allocation of an
 // http.ResponseController, which remains the way through wrappers.

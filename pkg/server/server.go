@@ -192,7 +192,7 @@ func New(cfg Config) *Server {
 	if c, ok := cfg.Observer.(prometheus.Collector); ok {
 		s.metrics.registry.MustRegister(c)
 	}
-	s.handler = s.logRequests(s.recoverPanics(s.limitRate(s.limitQuery(s.routes()))))
+	s.handler = s.logRequests(noSniff(s.recoverPanics(s.limitRate(s.limitQuery(s.routes())))))
 	return s
 }
 
