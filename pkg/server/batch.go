@@ -46,6 +46,10 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, model.Invalid("dedupe", "dedupe must be true or false, not %s", model.Quote(v)))
 		return
 	}
+	if err := declaredTooLarge(r, s.maxBatchBytes); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}
 	b := batchRows{s: s}
 	switch mt := mediaType(r); mt {

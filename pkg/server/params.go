@@ -170,11 +170,26 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if err := declaredTooLarge(r, limit); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return nil, bodyError(err, limit)
 	}
 	return body, nil
+}
+
+// declaredTooLarge is the 413 for a body whose Content-Length is over
+// limit, answered before a byte of it is read: a client that sent
+// Expect: 100-continue (curl does for bodies over 1 MiB) is then never
+// told to go on, and sends nothing, where reading was what made net/http
+// answer 100 Continue, so the client sent up to the limit before its 413.
+func declaredTooLarge(r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
+		return model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", limit)
+	}
+	return nil
 }
 
 // bodyError is the answer to a failed read of a body limited to limit bytes.
