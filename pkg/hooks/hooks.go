@@ -289,7 +289,12 @@ func decode(what string, body []byte, v any) error {
 			if te.Field == "" {
 				return fmt.Errorf("%s payload is %s, not a JSON object", what, jsonKind(te.Value))
 			}
-			return fmt.Errorf("%s payload: %s is %s, not %s", what, model.Quote(te.Field), jsonKind(te.Value), goKind(te.Type))
+			want := goKind(te.Type)
+			if n, ok := strings.CutPrefix(te.Value, "number "); ok && want == "a whole number" {
+				// A number, but a fraction or out of range (an id past int64).
+				return fmt.Errorf("%s payload: %s is %s, not a whole number in range", what, model.Quote(te.Field), model.Shorten(n))
+			}
+			return fmt.Errorf("%s payload: %s is %s, not %s", what, model.Quote(te.Field), jsonKind(te.Value), want)
 		}
 		return fmt.Errorf("%s payload: %s", what, model.Shorten(err.Error()))
 	}
