@@ -37,6 +37,31 @@ type Record struct {
 	Key  string
 }
 
+// keyPrefixes begin the key of every record of a webhook (see GitHub and
+// GitLab): the key space the webhooks own.
+var keyPrefixes = []string{"github:job:", "github:deployment_status:",
+	"gitlab:build:", "gitlab:pipeline:", "gitlab:deployment:"}
+
+// KeyPrefixes returns how the keys of webhook records begin, for messages
+// and docs.
+func KeyPrefixes() []string {
+	return append([]string(nil), keyPrefixes...)
+}
+
+// IsHookKey reports whether key is in the webhooks' key space. An API
+// client must not store a step under such a key: the record the webhook
+// later brings under it would be taken for a replay and dropped (a job's
+// failed end, say, so that its deployment never fails), which anyone who
+// may write, on an open server anyone, could do for ids to come.
+func IsHookKey(key string) bool {
+	for _, p := range keyPrefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // Result is what a payload maps to: records to store, or the reason why
 // there is nothing to store (an event we do not use, a job filtered out by
 // the mapping, a payload missing what a step needs).
@@ -258,6 +283,11 @@ func (r Result) validate() (Result, error) {
 			return Result{}, fmt.Errorf("steps %s and %s have the same id or number (key %s)", model.Quote(other), model.Quote(r.Records[i].Step.Status), model.Quote(key))
 		}
 		keys[key] = r.Records[i].Step.Status
+		if !IsHookKey(key) {
+			// A key outside the reserved space could be taken by an API
+			// client first (see IsHookKey): a mistake of ours.
+			return Result{}, fmt.Errorf("step %s: key %s is not in the webhooks' key space", model.Quote(r.Records[i].Step.Status), model.Quote(key))
+		}
 		r.Records[i].Step = r.Records[i].Step.Normalized()
 		if err := r.Records[i].Step.Validate(); err != nil {
 			return Result{}, fmt.Errorf("step %s: %s", model.Quote(r.Records[i].Step.Status), model.ErrorMessage(err))

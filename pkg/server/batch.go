@@ -32,6 +32,12 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// A batch's rows are stored under "KEY N", which no webhook key is;
+	// its key is refused all the same, so the rule is one for every write.
+	if err := clientIdempotencyKey(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q, err := queryParams(r, []string{"dedupe"})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -14,6 +14,10 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := clientIdempotencyKey(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	p, err := s.stepInputParams(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
