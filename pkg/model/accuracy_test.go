@@ -198,7 +198,7 @@ func TestAccuracyChanges(t *testing.T) {
 	t.Parallel()
 	n := trials(200)
 	found, named, extra := 0, 0, 0
-	var offsets []float64
+	var offsets, sizeErrs, others []float64
 	for i := range n {
 		rng := rand.New(rand.NewPCG(uint64(i), 11))
 		series := growthSeries(2 * rng.Float64())[:1]
@@ -219,6 +219,14 @@ func TestAccuracyChanges(t *testing.T) {
 				if len(c.Steps) > 0 && c.Steps[0].Status == "tests" {
 					named++
 				}
+				// The size of the shift, growth apart: the figure a team
+				// acts on, and the steps that did not jump barely move.
+				sizeErrs = append(sizeErrs, math.Abs(c.ChangePercent-truth.Jumps[0].Percent))
+				for _, sc := range c.Steps {
+					if sc.Status != "tests" {
+						others = append(others, math.Abs(sc.ShareOfChangePercent))
+					}
+				}
 			} else {
 				extra++
 			}
@@ -231,8 +239,21 @@ func TestAccuracyChanges(t *testing.T) {
 	}
 	t.Logf("changes: %d shifts of 20–50 %%, %d %% found within ±3 deployments (mean distance %.2f), %d %% of those naming `tests` first; %d other changes reported",
 		n, found*100/n, mean(offsets), named*100/max(found, 1), extra)
+	t.Logf("changes: size error mean %.1f, p90 %.1f, worst %.1f points; a step that did not jump %.1f %% of the change at p90, worst %.1f %%",
+		mean(sizeErrs), quantile(sizeErrs, 0.9), quantile(sizeErrs, 1), quantile(others, 0.9), quantile(others, 1))
 	if !reaches(found, n, 200, 0.90) {
 		t.Errorf("found %d of %d shifts within ±3 deployments, want ≥ 90 %%", found, n)
+	}
+	// The p90 of fewer histories (-short, -race) is measured too loosely
+	// to hold to the full run's target; their mean is not.
+	if m := mean(sizeErrs); m > 8 {
+		t.Errorf("size of the shifts off by %.1f points on average, want ≤ 8", m)
+	}
+	if p90 := quantile(sizeErrs, 0.9); n == 200 && p90 > 12 {
+		t.Errorf("size of the shifts off by %.1f points at p90, want ≤ 12", p90)
+	}
+	if p90 := quantile(others, 0.9); p90 > 20 {
+		t.Errorf("steps that did not jump make %.1f %% of the change at p90, want ≤ 20", p90)
 	}
 }
 

@@ -76,6 +76,55 @@ func TestOutliers(t *testing.T) {
 	})
 }
 
+// TestOutliersInABurst: someone tries the pipeline out with twelve
+// one-second deploys in an hour, in a history of daily 10-minute ones.
+// Judged by its 10 neighbours on each side alone, a test deploy in the
+// middle of the burst has mostly test deploys for neighbours and passes,
+// and the real deploys after it have them for neighbours and are thrown
+// out: the last week read p50 1 s. Neighbours that are junk by the wider
+// view (32 on each side) do not vote.
+func TestOutliersInABurst(t *testing.T) {
+	ds := daily("api", span(0, 60), func(i int) float64 { return 600 * (1 + 0.05*math.Sin(float64(i))) })
+	at := accuracyStart.AddDate(0, 0, 56).Add(14 * time.Hour)
+	for k := range 12 {
+		ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production", at.Add(time.Duration(k)*5*time.Minute),
+			[]string{"build", "tests"}, []float64{0.4, 0.6}))
+	}
+	st := stats(t, ds)
+	var got []string
+	for _, o := range st.Outliers {
+		got = append(got, o.Version)
+	}
+	if st.Trend.Outliers != 12 || len(got) != 12 || !strings.HasPrefix(got[0], "test-") || !strings.HasPrefix(got[11], "test-") {
+		t.Errorf("%d outliers %v, want the 12 test deploys and no real one", st.Trend.Outliers, got)
+	}
+	last := st.Buckets[len(st.Buckets)-1]
+	if last.P50Seconds == nil || *last.P50Seconds < 550 || last.Outliers != 12 {
+		t.Errorf("last week: p50 %s, %d outliers; want about 600 s with the 12 test deploys left out", seconds(last.P50Seconds), last.Outliers)
+	}
+
+	t.Run("in time order, read in a stream", func(t *testing.T) {
+		// The same verdicts when the history is reduced as it streams
+		// (past seriesRaw deployments): the burst in the 3,000th place.
+		var ds []*model.Deployment
+		for i := range 3000 {
+			s := 600 * (1 + 0.05*math.Sin(float64(i)))
+			ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", accuracyStart.Add(time.Duration(i)*6*time.Hour),
+				[]string{"build", "tests"}, []float64{0.4 * s, 0.6 * s}))
+			if i == 2500 {
+				for k := range 12 {
+					ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production",
+						accuracyStart.Add(time.Duration(i)*6*time.Hour+time.Hour+time.Duration(k)*time.Minute), []string{"build", "tests"}, []float64{0.4, 0.6}))
+				}
+			}
+		}
+		st := stats(t, ds)
+		if st.Trend.Outliers != 12 || !strings.HasPrefix(st.Outliers[0].Version, "test-") || !strings.HasPrefix(st.Outliers[11].Version, "test-") {
+			t.Errorf("%d outliers %+v, want the 12 test deploys", st.Trend.Outliers, st.Outliers)
+		}
+	})
+}
+
 // TestOutliersLeaveTheBuckets: the outliers the trend leaves out are out
 // of the buckets' figures too (the chart and the latest week), yet counted
 // there; the deployments' count keeps them.
@@ -178,6 +227,44 @@ func TestBlame(t *testing.T) {
 	}
 	if !strings.Contains(st.Summary, "`tests` accounts for") {
 		t.Errorf("summary %q does not name tests", st.Summary)
+	}
+}
+
+// TestChangeSizeLeavesGrowthOut: deploys growing 2 % a week for 26 weeks,
+// tests jumping by half in the middle (+25 % on the deployment). The
+// segments' plain medians sit 13 weeks apart and read +62 %, with build
+// and rollout "moved" by their growth alone; the change is the shift. A
+// flat series with 10 % noise keeps its plain medians: a slope of noise
+// carried over 13 weeks would move them.
+func TestChangeSizeLeavesGrowthOut(t *testing.T) {
+	for _, tc := range []struct {
+		growth, noise float64
+	}{{2, 0.05}, {0, 0.1}} {
+		t.Run(fmt.Sprintf("growing %.0f %% a week", tc.growth), func(t *testing.T) {
+			steps := []synth.Step{step("build", 0.3, tc.growth), step("tests", 0.5, tc.growth), step("rollout", 0.2, tc.growth)}
+			ds, truth := synth.Generate(synth.Config{Seed: 7, Start: accuracyStart, Weeks: 26, PerSeries: 130, Noise: tc.noise,
+				Series: []synth.Series{{Component: "api", Environment: "production", BaseSeconds: 600, Steps: steps}},
+				Jumps:  []synth.Jump{{Series: 0, Step: "tests", At: 65, Percent: 50}}})
+			cs := changes(t, ds)
+			if len(cs) != 1 {
+				t.Fatalf("%d changes %+v, want 1", len(cs), cs)
+			}
+			c, want := cs[0], truth.Jumps[0].Percent
+			if c.Version != truth.Jumps[0].Version {
+				t.Errorf("change at %s, want %s", c.Version, truth.Jumps[0].Version)
+			}
+			if math.Abs(c.ChangePercent-want) > 2 {
+				t.Errorf("change %+.1f %% (%.0f s → %.0f s), want %+.1f %% ± 2", c.ChangePercent, c.BeforeP50Seconds, c.AfterP50Seconds, want)
+			}
+			if got := (c.AfterP50Seconds/c.BeforeP50Seconds - 1) * 100; math.Abs(got-c.ChangePercent) > 1e-4 {
+				t.Errorf("before %.3f s and after %.3f s are %+.2f %% apart, change_percent says %+.2f %%", c.BeforeP50Seconds, c.AfterP50Seconds, got, c.ChangePercent)
+			}
+			for _, sc := range c.Steps {
+				if sc.Status != "tests" && math.Abs(sc.ShareOfChangePercent) > 5 {
+					t.Errorf("%s moved %+.1f s, %.0f %% of the change, want under 5 %%: it only grew", sc.Status, sc.ChangeSeconds, sc.ShareOfChangePercent)
+				}
+			}
+		})
 	}
 }
 
@@ -309,4 +396,95 @@ func TestSummaryWithoutAnInterval(t *testing.T) {
 		!strings.Contains(st.Summary, "too few") {
 		t.Errorf("summary %q: want no clear trend, too few deployments for an interval, and no interval printed", st.Summary)
 	}
+}
+
+// TestJunkFlipsNoFigure: a flat history of 10-minute deploys (tests half
+// of it, rollout a third, build a sixth), then the same with three junk
+// deployments: a build stuck for 9 hours, a deploy of 0 s, and one whose
+// build step was sent with last year's date, so that it lasts a year. The
+// junk is named as outliers; no figure a team reads may move: not the
+// sentence's mean, not the slowest step, not the steps' shares.
+func TestJunkFlipsNoFigure(t *testing.T) {
+	steps := []synth.Step{step("build", 1.0/6, 0), step("tests", 0.5, 0), step("rollout", 1.0/3, 0)}
+	cfg := synth.Config{Seed: 4, Start: accuracyStart, Weeks: 24, PerSeries: 120, Noise: 0.1,
+		Series: []synth.Series{{Component: "api", Environment: "production", BaseSeconds: 600, Steps: steps}}}
+	ds, _ := synth.Generate(cfg)
+	clean := stats(t, ds)
+	names := []string{"build", "tests", "rollout"}
+	late := accuracyStart.AddDate(0, 0, 22*7)
+	junk := append(ds[:len(ds):len(ds)],
+		synth.Deployment("api", "junk-9h", "production", late, names, []float64{9 * 3600, 300, 200}),
+		synth.Deployment("api", "junk-0s", "production", late.AddDate(0, 0, 1), names, []float64{0, 0, 0}),
+		synth.Deployment("api", "junk-year", "production", late.AddDate(-1, 0, 2), names, []float64{365 * 24 * 3600, 300, 200}))
+	st := stats(t, junk)
+
+	if st.Trend.Outliers != 3 || st.Deployments != clean.Deployments+3 {
+		t.Fatalf("%d outliers of %d deployments, want the 3 junk ones of %d", st.Trend.Outliers, st.Deployments, clean.Deployments+3)
+	}
+	if want := clean.Summary + " 3 deployments left out as outliers."; st.Summary != want {
+		t.Errorf("summary\n%q\nwant the clean history's\n%q", st.Summary, want)
+	}
+	for i, ss := range st.Steps {
+		c := clean.Steps[i]
+		if ss.Status != c.Status || math.Abs(ss.SharePercent-c.SharePercent) > 1e-9 || math.Abs(ss.TotalSeconds-c.TotalSeconds) > 1e-6 {
+			t.Errorf("step %d: %s %.1f %% of the time (%.0f s), want %s %.1f %% (%.0f s) as without the junk",
+				i, ss.Status, ss.SharePercent, ss.TotalSeconds, c.Status, c.SharePercent, c.TotalSeconds)
+		}
+	}
+	if strings.Contains(st.Summary, "-0.0") {
+		t.Errorf("summary %q: a rate that rounds to 0 reads +0.0", st.Summary)
+	}
+	if clean.Steps[0].Status != "tests" {
+		t.Errorf("slowest step %s, want tests", clean.Steps[0].Status)
+	}
+
+	opts := model.StatsOptions{SprintStart: accuracyStart}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acc := model.NewStatsAccumulator(opts)
+	for _, d := range junk {
+		acc.Add(d)
+	}
+	if got := acc.SlowestSteps(); got[0] != "tests" || got[1] != "rollout" || got[2] != "build" {
+		t.Errorf("SlowestSteps %v, want the order of the stats: tests, rollout, build", got)
+	}
+}
+
+// TestSummarySaysWhatWasLeftOut: a range with only failed deployments is
+// not "no finished deployments" when the stats measure successful ones.
+func TestSummarySaysWhatWasLeftOut(t *testing.T) {
+	ds := daily("api", span(0, 30), func(int) float64 { return 300 })
+	for _, d := range ds {
+		d.Outcome = model.OutcomeFailure
+	}
+	result := func(outcome string) model.Stats {
+		opts := model.StatsOptions{SprintStart: accuracyStart, Outcome: outcome}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		acc := model.NewStatsAccumulator(opts)
+		for _, d := range ds {
+			acc.Add(d)
+		}
+		return acc.Result()
+	}
+	want := "No successful deployments in this range: 30 deployments failed (outcome failure or all measures them)."
+	if st := result("success"); st.Summary != want {
+		t.Errorf("summary %q, want %q", st.Summary, want)
+	}
+	if st := result("failure"); st.Deployments != 30 || !strings.HasSuffix(st.Summary, "mean 5m00s over 30 deployments.") {
+		t.Errorf("outcome failure: %d deployments, summary %q; want the 30 measured", st.Deployments, st.Summary)
+	}
+	if st := stats(t, nil); st.Summary != "No finished deployments in this range." {
+		t.Errorf("no deployments: summary %q", st.Summary)
+	}
+}
+
+// seconds prints an optional figure.
+func seconds(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return fmt.Sprintf("%.1f s", *v)
 }

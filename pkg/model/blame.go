@@ -135,11 +135,24 @@ func (a *StatsAccumulator) robust(st *Stats) {
 // outliers left out.
 func (a *StatsAccumulator) summary(st Stats) string {
 	if st.Deployments == 0 {
-		return "No finished deployments in this range."
+		switch {
+		case a.otherOutcome == 0:
+			return "No finished deployments in this range."
+		case a.opts.Outcome == OutcomeFailure:
+			return fmt.Sprintf("No failed deployments in this range: %s succeeded (outcome success or all measures them).", countDeployments(a.otherOutcome))
+		default:
+			return fmt.Sprintf("No successful deployments in this range: %s failed (outcome failure or all measures them).", countDeployments(a.otherOutcome))
+		}
 	}
 	t := st.Trend
 	var b strings.Builder
+	// The mean of the deployments the fit read, as every figure of the
+	// sentence: with the outliers in, a deploy stuck for 9 hours in a
+	// history of 10-minute ones made it "mean 20m44s".
 	mean := fmt.Sprintf("mean %s over %s", HumanDuration(t.MeanSeconds), countDeployments(st.Deployments))
+	if a.measured > 0 {
+		mean = fmt.Sprintf("mean %s over %s", HumanDuration(a.total/a.measured), countDeployments(int(a.measured)))
+	}
 	switch {
 	case t.Points < MinTrendPoints:
 		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments to tell; %s.", mean)
@@ -150,7 +163,7 @@ func (a *StatsAccumulator) summary(st Stats) string {
 		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments per component and environment for a 95 %% interval; %s.", mean)
 	case t.Direction == DirectionFlat:
 		fmt.Fprintf(&b, "No clear trend in deploy time (%+.1f %% a week, interval %+.1f to %+.1f %%); %s.",
-			t.GrowthPercentPerWeek, t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh, mean)
+			PrintRound(t.GrowthPercentPerWeek, 1), PrintRound(t.GrowthPercentPerWeekLow, 1), PrintRound(t.GrowthPercentPerWeekHigh, 1), mean)
 	default:
 		verb := "grows"
 		lo, hi := t.GrowthPercentPerWeekLow, t.GrowthPercentPerWeekHigh
@@ -158,7 +171,7 @@ func (a *StatsAccumulator) summary(st Stats) string {
 			verb, lo, hi = "shrinks", -hi, -lo
 		}
 		fmt.Fprintf(&b, "Deploy time %s %.1f %% a week (%.1f–%.1f %%), %+.1f %% a sprint of %d days; %s.",
-			verb, math.Abs(t.GrowthPercentPerWeek), lo, hi, t.GrowthPercentPerSprint, st.SprintDays, mean)
+			verb, math.Abs(t.GrowthPercentPerWeek), lo, hi, PrintRound(t.GrowthPercentPerSprint, 1), st.SprintDays, mean)
 	}
 	if len(t.Blame) > 0 {
 		byStatus := map[string]StepStats{}
@@ -171,7 +184,7 @@ func (a *StatsAccumulator) summary(st Stats) string {
 		for i, name := range t.Blame {
 			ss := byStatus[name]
 			names[i] = "`" + name + "`"
-			rates[i] = fmt.Sprintf("%+.1f %%", ss.Trend.GrowthPercentPerWeek)
+			rates[i] = fmt.Sprintf("%+.1f %%", PrintRound(ss.Trend.GrowthPercentPerWeek, 1))
 			share += *ss.ShareOfGrowthPercent
 		}
 		if len(names) == 1 {

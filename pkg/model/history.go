@@ -17,6 +17,11 @@ import (
 const (
 	outlierFactor = 10
 	outlierWindow = 10
+	// outlierWide is the wider view: the neighbours of outlierWindow that
+	// are junk by the median of outlierWide on each side do not vote, so
+	// a burst of test deploys (a dozen in an hour) cannot outvote the
+	// real ones around it.
+	outlierWide = 32
 	// outlierMinNeighbours: with fewer neighbours than this the median
 	// says too little to call anything junk.
 	outlierMinNeighbours = 4
@@ -290,8 +295,9 @@ func (h *history) judge(s *seriesHist, final bool) {
 			h.addToRun(s, d, phases)
 		}
 	}
-	// Keep recs[from:], their phases moved to the front of the arena.
-	from := max(0, end-outlierWindow)
+	// Keep recs[from:], their phases moved to the front of the arena: the
+	// judged ones are the next ones' neighbours.
+	from := max(0, end-outlierWide)
 	n := 0
 	for i := from; i < len(s.recs); i++ {
 		d := s.recs[i]
@@ -476,16 +482,32 @@ func (h *history) finish() {
 // deploy of 0 s deployed nothing worth timing. The median is needed only
 // when the deployment is not within ten times of all its neighbours but
 // the lowest and the highest, which is rare: only then are they sorted.
+//
+// Neighbours that are junk themselves do not vote: those off by ten times
+// from the median of the wider view (outlierWide on each side) are left
+// out of the median, when at least outlierMinNeighbours remain. Without
+// this, a burst of a dozen test deploys in an hour passed (each has mostly
+// test deploys for neighbours) and the real deploys next to it did not.
+// When too few remain (a burst longer than the window, or the first
+// deployments after a lasting shift of ten times), the plain median
+// judges, and a deployment within ten times of the wider median is kept.
 func markOutliers(deps []depRecord) {
-	var buf [2 * outlierWindow]float64
+	var buf [2 * outlierWide]float64
 	// A block's neighbours together hold each one's: their second lowest
 	// and second highest bound each one's, so most deployments are judged
 	// by two comparisons.
 	const block = 64
 	var blockLow, blockHigh float64
+	off := func(v, median float64) bool {
+		return median > 0 && (v < median/outlierFactor || v > median*outlierFactor)
+	}
+	medianOf := func(xs []float64) float64 {
+		slices.Sort(xs)
+		return (xs[(len(xs)-1)/2] + xs[len(xs)/2]) / 2
+	}
 	for i := range deps {
 		d := &deps[i]
-		lo, hi := max(0, i-outlierWindow), min(len(deps), i+outlierWindow+1)
+		lo, hi := window(i, outlierWindow, len(deps))
 		if i%block == 0 {
 			_, blockLow, _, blockHigh = lowHigh(deps[lo:min(len(deps), i+block+outlierWindow)], -1)
 		}
@@ -497,29 +519,66 @@ func markOutliers(deps []depRecord) {
 				continue
 			}
 			// The median of four or more lies between the second lowest
-			// and the second highest: when v is within ten times of both,
-			// so is it of the median, one junk neighbour or not.
+			// and the second highest (of all the neighbours, or of those
+			// that vote): when v is within ten times of both, so is it of
+			// the median, one junk neighbour or not.
 			_, low2, _, high2 := lowHigh(deps[lo:hi], i-lo)
 			if v >= high2/outlierFactor && v <= low2*outlierFactor {
 				d.median, d.outlier = 0, false
 				continue
 			}
 		}
-		median := 0.0
+		median, outlier := 0.0, false
 		if m >= outlierMinNeighbours {
-			others := buf[:0]
-			for j := lo; j < hi; j++ {
+			wide := buf[:0]
+			wlo, whi := window(i, outlierWide, len(deps))
+			for j := wlo; j < whi; j++ {
 				if j != i {
-					others = append(others, deps[j].duration)
+					wide = append(wide, deps[j].duration)
 				}
 			}
-			slices.Sort(others)
-			median = (others[(m-1)/2] + others[m/2]) / 2
+			wideMedian := medianOf(wide)
+			voters := buf[:0]
+			for j := lo; j < hi; j++ {
+				if j != i && !off(deps[j].duration, wideMedian) {
+					voters = append(voters, deps[j].duration)
+				}
+			}
+			if len(voters) >= outlierMinNeighbours {
+				median = medianOf(voters)
+				outlier = off(v, median)
+			} else {
+				others := buf[:0]
+				for j := lo; j < hi; j++ {
+					if j != i {
+						others = append(others, deps[j].duration)
+					}
+				}
+				median = medianOf(others)
+				outlier = off(v, median) && off(v, wideMedian)
+			}
 		}
 		d.median = float32(median)
-		d.outlier = v <= 0 || math.IsNaN(v) ||
-			(median > 0 && (v < median/outlierFactor || v > median*outlierFactor))
+		d.outlier = outlier || v <= 0 || math.IsNaN(v)
 	}
+}
+
+// window returns the neighbours [lo, hi) of deployment i of n: w on each
+// side, or, near an end of the series, as many more on the other side as
+// that end lacks. The last deployments are judged by as many as the others
+// (a burst of test deploys on the last day has real ones before it to be
+// judged by), which the store's start order gives a reduced series too:
+// it keeps outlierWide judged ones, and judges only once seriesSlack newer
+// ones have come.
+func window(i, w, n int) (lo, hi int) {
+	lo, hi = i-w, i+w+1
+	if lo < 0 {
+		hi -= lo
+	}
+	if hi > n {
+		lo -= hi - n
+	}
+	return max(0, lo), min(n, hi)
 }
 
 // lowHigh returns the two lowest and two highest durations of deps but

@@ -55,7 +55,7 @@ func historyStats(t *testing.T, ds []*Deployment) (*StatsAccumulator, Stats) {
 	acc := NewStatsAccumulator(opts)
 	for _, d := range ds {
 		acc.Add(d)
-		if s := acc.hist.series[0]; s.reduced && len(s.recs) > seriesRaw+outlierWindow || len(s.runs) > seriesMaxRuns {
+		if s := acc.hist.series[0]; s.reduced && len(s.recs) > seriesRaw+outlierWide || len(s.runs) > seriesMaxRuns {
 			t.Fatalf("a series holds %d deployments and %d runs", len(s.recs), len(s.runs))
 		}
 	}

@@ -164,8 +164,10 @@ type BucketStats struct {
 type StepStats struct {
 	Status string `json:"status"`
 	Durations
+	// TotalSeconds is this step's time in the deployments that are not
+	// outliers, as its other figures.
 	TotalSeconds float64 `json:"total_seconds"`
-	// SharePercent is this step's part of all deploy time measured.
+	// SharePercent is this step's part of that time over all steps.
 	SharePercent float64 `json:"share_percent"`
 	// Buckets is this step's own trend, bucket by bucket.
 	Buckets []BucketStats `json:"buckets"`
@@ -211,6 +213,10 @@ type StatsAccumulator struct {
 	linear     regression
 	hist       *history
 	n          int
+	// otherOutcome counts the finished deployments (with a duration) that
+	// the outcome option leaves out: "no successful deployments" should
+	// say that thirty failed.
+	otherOutcome int
 	// What the judged deployments add up to (judged): the outliers, and
 	// the time measured in the others.
 	outliers     int
@@ -232,8 +238,6 @@ type StatsAccumulator struct {
 
 type stepAcc struct {
 	name    string
-	count   int // phases, over all buckets
-	total   float64
 	buckets map[time.Time]*samples
 	byIdx   []*samples // by bucket index
 }
@@ -263,7 +267,13 @@ func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 // Add counts a deployment if it matches the options' outcome and has a
 // duration (two steps or more).
 func (a *StatsAccumulator) Add(d *Deployment) {
-	if d.Outcome == OutcomeInProgress || (a.opts.Outcome != "all" && a.opts.Outcome != d.Outcome) {
+	if d.Outcome == OutcomeInProgress {
+		return
+	}
+	if a.opts.Outcome != "all" && a.opts.Outcome != d.Outcome {
+		if len(d.Steps) >= 2 {
+			a.otherOutcome++
+		}
 		return
 	}
 	if len(d.Steps) < 2 {
@@ -302,8 +312,6 @@ func (a *StatsAccumulator) Add(d *Deployment) {
 			a.last.steps = append(a.last.steps[:j], s)
 		}
 		j++
-		s.count++
-		s.total += *p.DurationSeconds
 		if int(bi) >= len(s.byIdx) || s.byIdx[bi] == nil {
 			if int(bi) >= len(s.byIdx) {
 				s.byIdx = append(s.byIdx, make([]*samples, int(bi)+1-len(s.byIdx))...)
@@ -365,16 +373,18 @@ func firstOutliers(refs []OutlierRef) []OutlierRef {
 	return refs[:min(len(refs), MaxOutlierRefs)]
 }
 
-// SlowestSteps names the steps measured so far, slowest first: by total
-// time, then by name. It is the order of Stats.Steps, without the fits
-// that Result makes, for a view that needs only the order.
+// SlowestSteps names the steps measured, slowest first: by their time in
+// the deployments that are not outliers, then by name. It is the order of
+// Stats.Steps, without the fits that Result makes, for a view that needs
+// only the order; call it once every deployment is added.
 func (a *StatsAccumulator) SlowestSteps() []string {
+	a.hist.finish()
 	names := make([]string, 0, len(a.steps))
 	for name := range a.steps {
 		names = append(names, name)
 	}
 	slices.SortFunc(names, func(x, y string) int {
-		if c := cmp.Compare(a.steps[y].total, a.steps[x].total); c != 0 {
+		if c := cmp.Compare(a.stepSeconds(y), a.stepSeconds(x)); c != 0 {
 			return c
 		}
 		return strings.Compare(x, y)
@@ -382,11 +392,23 @@ func (a *StatsAccumulator) SlowestSteps() []string {
 	return names
 }
 
+// stepSeconds is the time measured in step name over the deployments that
+// are not outliers, once they are judged (history.finish). Like every
+// other figure of a step, it leaves the outliers out: a deploy whose first
+// step was sent with last year's date lasts a year, and would otherwise
+// make that step 99.8 % of all deploy time and the slowest.
+func (a *StatsAccumulator) stepSeconds(name string) float64 {
+	if st, ok := a.hist.statusIndex[name]; ok && int(st) < len(a.stepTotal) {
+		return a.stepTotal[st]
+	}
+	return 0
+}
+
 // Result computes the stats. Buckets run from the first deployment's to
 // the last's, empty ones included, so a chart has one point per bucket
 // (beyond MaxStatsBuckets, long runs of empty ones as one: bucketSpans).
-// Their durations, and the steps', leave the outliers out (see
-// BucketStats); the steps' totals and shares count all the time measured.
+// Their durations, and the steps' (totals and shares included), leave the
+// outliers out (see BucketStats).
 func (a *StatsAccumulator) Result() Stats {
 	st := Stats{Bucket: a.opts.Bucket, SprintDays: a.opts.SprintDays, Outcome: a.opts.Outcome, Deployments: a.n,
 		Buckets: []BucketStats{}, Steps: []StepStats{}}
@@ -404,13 +426,14 @@ func (a *StatsAccumulator) Result() Stats {
 	sort.Strings(names)
 	var all float64
 	for _, name := range names {
-		all += a.steps[name].total
+		all += a.stepSeconds(name)
 	}
 	for _, name := range a.SlowestSteps() {
 		s := a.steps[name]
-		ss := StepStats{Status: name, Durations: s.durations(), TotalSeconds: s.total, Buckets: []BucketStats{}}
+		total := a.stepSeconds(name)
+		ss := StepStats{Status: name, Durations: s.durations(), TotalSeconds: total, Buckets: []BucketStats{}}
 		if all > 0 {
-			ss.SharePercent = s.total / all * 100
+			ss.SharePercent = total / all * 100
 		}
 		for _, sp := range spans {
 			ss.Buckets = append(ss.Buckets, a.opts.bucketStats(sp, s.buckets[sp.start]))

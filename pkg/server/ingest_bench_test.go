@@ -25,7 +25,10 @@ import (
 // cmd/stepsbench. req=query sends the fields in the query string, as
 // deploy scripts and stepsbench do; req=json as stepsctl does; auth=token
 // checks a bearer token, as a production server does. The rate limiter is
-// on, with a rate no loop reaches.
+// on, with a rate no loop reaches. On a database the steps are those
+// stepsbench sends: deploys of 8 components, five steps each ending with
+// finished, so that a group commit spans several targets and no
+// deployment grows without end; c=32 is where group commit gathers most.
 //
 //	go test ./pkg/server -run '^$' -bench Ingest -benchmem -count 6
 func BenchmarkIngest(b *testing.B) {
@@ -42,7 +45,8 @@ func BenchmarkIngest(b *testing.B) {
 	dbs := testdb.Benched()
 	for _, db := range []string{"sqlite", "mysql"} {
 		if dbs[db] != nil {
-			cases = append(cases, benchCase{db, "query", false, 1}, benchCase{db, "json", false, 1}, benchCase{db, "query", false, 8})
+			cases = append(cases, benchCase{db, "query", false, 1}, benchCase{db, "json", false, 1}, benchCase{db, "query", false, 8},
+				benchCase{db, "query", false, 32})
 		}
 	}
 	for _, bc := range cases {
@@ -60,27 +64,33 @@ func BenchmarkIngest(b *testing.B) {
 				cfg.Tokens = []server.Token{{Scope: server.ScopeRead, Secret: "read-token-1"}, {Scope: server.ScopeWrite, Secret: "write-token-1"}}
 			}
 			h := server.New(cfg)
+			var deploys *atomic.Int64 // nil: every request the same step
+			if bc.store != "none" {
+				deploys = new(atomic.Int64)
+			}
 			if bc.clients == 1 {
-				benchmarkIngest(b, h, bc.req == "json", bc.token, b.Loop)
+				benchmarkIngest(b, h, bc.req == "json", bc.token, deploys, b.Loop)
 				return
 			}
 			// c clients at once, as stepsbench's loads (GOMAXPROCS x
 			// parallelism goroutines).
 			b.SetParallelism(max(1, bc.clients/runtime.GOMAXPROCS(0)))
 			b.RunParallel(func(pb *testing.PB) {
-				benchmarkIngest(b, h, bc.req == "json", bc.token, pb.Next)
+				benchmarkIngest(b, h, bc.req == "json", bc.token, deploys, pb.Next)
 			})
 		})
 	}
 }
 
-func benchmarkIngest(b *testing.B, h http.Handler, json, token bool, next func() bool) {
+// benchmarkIngest posts steps until next says to stop: with deploys nil,
+// one step again and again, else the next of stepsbench's deploys.
+func benchmarkIngest(b *testing.B, h http.Handler, json, token bool, deploys *atomic.Int64, next func() bool) {
 	const fields = "component=load-1&version=1.2.0&owner=bench&status=build&environment=production"
-	const object = `{"component":"load-1","version":"1.2.0","owner":"bench","status":"build","environment":"production"}`
+	object := []byte(`{"component":"load-1","version":"1.2.0","owner":"bench","status":"build","environment":"production"}`)
 	// One request and one writer serve every operation (nothing on this
 	// path keeps them), so that the figures are the server's alone.
 	r := httptest.NewRequest(http.MethodPost, "/v1/steps?"+fields, nil)
-	body := bytes.NewReader([]byte(object))
+	body := bytes.NewReader(object)
 	if json {
 		r = httptest.NewRequest(http.MethodPost, "/v1/steps", body)
 		r.Header.Set("Content-Type", "application/json")
@@ -90,8 +100,17 @@ func benchmarkIngest(b *testing.B, h http.Handler, json, token bool, next func()
 	}
 	w := &benchWriter{header: http.Header{}}
 	for next() {
+		if deploys != nil {
+			i := deploys.Add(1)
+			component, version, status := fmt.Sprint("load-", i%8), fmt.Sprint("1.", i/40, ".0"), deployStatuses[i%int64(len(deployStatuses))]
+			if json {
+				object = fmt.Appendf(object[:0], `{"component":%q,"version":%q,"owner":"bench","status":%q,"environment":"production"}`, component, version, status)
+			} else {
+				r.URL.RawQuery = "component=" + component + "&version=" + version + "&owner=bench&status=" + status + "&environment=production"
+			}
+		}
 		if json {
-			body.Reset([]byte(object))
+			body.Reset(object)
 			r.Body = io.NopCloser(body)
 		}
 		clear(w.header)
@@ -103,6 +122,10 @@ func benchmarkIngest(b *testing.B, h http.Handler, json, token bool, next func()
 		}
 	}
 }
+
+// deployStatuses are the steps of each deploy stepsbench sends, the last
+// one ending it.
+var deployStatuses = []string{"build", "tests", "migrate", "rollout", "finished"}
 
 // benchWriter is a ResponseWriter that keeps only the status. Like
 // net/http's own, it takes a write deadline.
