@@ -43,9 +43,9 @@ func identityBody(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// clientIdempotencyKey checks the Idempotency-Key of an API write: it must not be in
-// the key space of the webhooks (hooks.IsHookKey), whose records it would
-// otherwise suppress.
+// clientIdempotencyKey checks the Idempotency-Key of an API write: it must
+// not be in the key space of the webhooks (hooks.IsHookKey), whose records
+// it would otherwise suppress.
 func clientIdempotencyKey(r *http.Request) error {
 	key := r.Header.Get("Idempotency-Key")
 	if hooks.IsHookKey(key) {

@@ -187,7 +187,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // answer 100 Continue, so the client sent up to the limit before its 413.
 func declaredTooLarge(r *http.Request, limit int64) error {
 	if r.ContentLength > limit {
-		return model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", limit)
+		return bodyError(&http.MaxBytesError{Limit: limit}, limit)
 	}
 	return nil
 }
