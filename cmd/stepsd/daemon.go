@@ -21,9 +21,12 @@ import (
 
 // Config is stepsd's configuration, gathered from flags, env and file.
 type Config struct {
-	Listen        string
-	DB            string
-	Tokens        string
+	Listen string
+	DB     string
+	Tokens string
+	// AllowedHosts are the host names an open server answers browsers on
+	// besides localhost and IP addresses (server.Config.AllowedHosts).
+	AllowedHosts  []string
 	TLSCert       string
 	TLSKey        string
 	MaxBodyBytes  int64
@@ -104,6 +107,9 @@ func (m *Main) Run(ctx context.Context) error {
 	tokens, err := server.ParseTokens(m.Config.Tokens)
 	if err != nil {
 		return usageError{fmt.Errorf("--tokens: %w", err)}
+	}
+	if err := server.CheckAllowedHosts(m.Config.AllowedHosts); err != nil {
+		return usageError{fmt.Errorf("--allowed-hosts: %w", err)}
 	}
 	defaults := model.DefaultDeploymentRules()
 	if len(m.Config.Rules.SuccessStatuses) == 0 {
@@ -204,6 +210,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Version:       buildversion.Number(version),
 		MaxFutureSkew: m.Config.MaxFutureSkew,
 		Tokens:        tokens,
+		AllowedHosts:  m.Config.AllowedHosts,
 		SprintStart:   m.Config.SprintStart,
 		SprintDays:    m.Config.SprintDays,
 		GitHubSecret:  m.Config.GitHubSecret,

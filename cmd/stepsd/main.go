@@ -283,6 +283,7 @@ func field[T string | int | int64 | float64 | time.Duration | []string](flag, ke
 // (configs/stepsd.yaml) and of "stepsd config".
 var settings = []setting{
 	field("listen", "listen", ":8080", "address to listen on", func(c *Config) *string { return &c.Listen }),
+	field("allowed-hosts", "allowed_hosts", []string{}, "host names besides localhost and IP addresses on which stepsd without tokens answers browsers (steps.corp, .corp for every name under it, * for any); others get 403, against DNS rebinding", func(c *Config) *[]string { return &c.AllowedHosts }),
 	withPrint(everywhere(field("db", "db", "sqlite:steps.db", "database: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB", func(c *Config) *string { return &c.DB })),
 		func(o *options) any { return store.RedactDSN(o.config.DB) }),
 	withPrint(field("tokens", "auth.tokens", "", "bearer tokens, comma-separated SCOPE:TOKEN with scopes read and write, e.g. write:ci-secret,read:dash-secret; none: the API is open", func(c *Config) *string { return &c.Tokens }), nil),
