@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,10 +47,24 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	}
 }
 
+// statusClientClosed is the status the request log and metrics give a
+// request whose client went away before its answer (nginx's 499); no
+// client ever receives it.
+const statusClientClosed = 499
+
 // writeError answers with err's code and message. This is the one place
 // where an error becomes an HTTP status. Internal errors show users only
 // "internal error"; the full error goes to the log.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client closed the connection before its answer: no one
+		// reads one. Logged and counted as 499 (nginx's "client closed
+		// request"), not as a 500 and an error line: a load balancer's
+		// or a client's timeout while the database hangs is not a fault
+		// of stepsd's, and must not look like one on the 5xx alert.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	code := model.ErrorCode(err)
 	status := api.StatusOf(code)
 	body := errorBody{Error: model.ErrorMessage(err), Code: code}

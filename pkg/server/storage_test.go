@@ -3,7 +3,10 @@ package server_test
 import (
 	"context"
 	"database/sql"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -11,11 +14,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
 )
 
 // Readiness and errors must say whether stepsd can keep what it is sent:
@@ -149,4 +154,62 @@ func TestMySQLDatabaseDroppedIsUnavailable(t *testing.T) {
 	wantUnavailable(t, ts, "dropped", "POST", "/v1/steps?"+valid)
 	wantUnavailable(t, ts, "dropped", "GET", "/v1/steps/1")
 	wantUnavailable(t, ts, "dropped", "GET", "/v1/steps?format=json")
+}
+
+// TestClientGoneIsNotAServerError: a client that gives up while the
+// database keeps its request waiting (here a table lock; in production a
+// hung database or a proxy's timeout) is logged and counted as 499, not as
+// a 500 with an error line, so that the 5xx alert of docs/operations.md
+// says what stepsd did, not what its clients did.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	st := testdb.Open(t, dsn)
+	var logs lockedBuffer
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	defer srv.Close()
+	if res, err := http.Post(srv.URL+"/v1/steps?"+valid, "", nil); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %v %v", res, err)
+	}
+
+	ctx := context.Background()
+	admin := testdb.Open(t, dsn)
+	conn, err := admin.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "LOCK TABLES steps WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "UNLOCK TABLES") //nolint:errcheck // the connection closes next anyway
+
+	reqCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(reqCtx, "GET", srv.URL+"/v1/steps/1", nil)
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("GET answered %d while the table was locked", res.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"path":"/v1/steps/1"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `"method":"GET","path":"/v1/steps/1","status":499`) {
+		t.Errorf("the request of a client that went away is not logged as 499:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("a client that went away is logged as an error:\n%s", logs.String())
+	}
+	res, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := `steps_http_requests_total{method="GET",route="GET /v1/steps/{id}",status="499"} 1`; !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+	if strings.Contains(string(body), `route="GET /v1/steps/{id}",status="500"`) {
+		t.Error("/metrics counts the client that went away as a 500")
+	}
 }
