@@ -263,7 +263,7 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	deadline := time.Now().Add(m.Config.WaitForDB)
 	wait := 250 * time.Millisecond
 	for {
-		st, err := store.Open(ctx, m.Config.DB)
+		st, err := store.Open(ctx, m.Config.DB, store.WithLogger(m.Logger))
 		if err == nil || model.ErrorCode(err) != model.EUNAVAILABLE || !time.Now().Before(deadline) {
 			return st, err
 		}

@@ -559,7 +559,7 @@ before rolling out new replicas, or to check a DSN.`,
 			if err := store.CheckDSN(opts.config.DB); err != nil {
 				return usageError{err}
 			}
-			s, err := store.Open(cmd.Context(), opts.config.DB)
+			s, err := store.Open(cmd.Context(), opts.config.DB, store.WithLogger(log))
 			if err != nil {
 				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
 			}

@@ -27,6 +27,9 @@ type proxy struct {
 	mu     sync.Mutex
 	cut    bool
 	conns  map[net.Conn]bool
+	// thawed is closed while bytes flow; freeze replaces it with an open
+	// channel that pipes wait on.
+	thawed chan struct{}
 }
 
 func startProxy(t *testing.T, target string) *proxy {
@@ -35,9 +38,10 @@ func startProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}, thawed: make(chan struct{})}
+	close(p.thawed)
 	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.sever() })
+	t.Cleanup(func() { ln.Close(); p.thaw(); p.sever() })
 	return p
 }
 
@@ -68,7 +72,22 @@ func (p *proxy) serve() {
 }
 
 func (p *proxy) pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			thawed := p.thawed
+			p.mu.Unlock()
+			<-thawed
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	p.mu.Lock()
@@ -84,6 +103,30 @@ func (p *proxy) sever() {
 	p.cut = true
 	for c := range p.conns {
 		c.Close()
+	}
+}
+
+// freeze holds every byte in either direction, connections open, as a
+// database that stops answering (mariadbd under SIGSTOP, a full disk, a
+// network that drops packets): the kernel still takes what stepsd sends.
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.thawed:
+		p.thawed = make(chan struct{})
+	default:
+	}
+}
+
+// thaw lets the held bytes, and those after, through.
+func (p *proxy) thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.thawed:
+	default:
+		close(p.thawed)
 	}
 }
 
@@ -217,4 +260,176 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestDatabaseHangsUnderLoad: the database stops answering with its
+// connections left open (mariadbd under SIGSTOP, a full disk, packets
+// dropped), with no readTimeout in the DSN. Every request is answered
+// within stepsd's own bound, a write or a read that waited on the
+// database with 503 (not 500), /readyz fails, and once the database
+// answers again stepsd goes on by itself; no 201 is lost, none doubled.
+// A list used to wait for ever and a write answered 500 "internal error".
+func TestDatabaseHangsUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 30 s bound on a database that does not answer")
+	}
+	dsn := testdb.MySQL(t)
+	migrate(t, dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, u.Host)
+	u.Host = px.ln.Addr().String()
+	u.RawQuery = "timeout=2s" // no readTimeout: stepsd's default must bound the wait
+	d := startDaemon(t, u.String())
+	base := "http://" + d.addr
+
+	type answer struct {
+		status int
+		id     int64
+		took   time.Duration
+	}
+	hc := &http.Client{Timeout: 100 * time.Second} // longer than any bound of stepsd's
+	var mu sync.Mutex
+	answers := map[string]answer{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status := fmt.Sprintf("w%d-%d", w, i)
+				began := time.Now()
+				res, err := hc.Post(base+"/v1/steps?component=hang&version=1&owner=o&status="+status, "", nil)
+				if err != nil {
+					t.Errorf("POST %s: %v after %v (stepsd must answer)", status, err, time.Since(began))
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				var st model.Step
+				if res.StatusCode == http.StatusCreated {
+					if err := json.Unmarshal(body, &st); err != nil {
+						t.Errorf("201 body %q", body)
+					}
+				}
+				mu.Lock()
+				answers[status] = answer{res.StatusCode, st.ID, time.Since(began)}
+				mu.Unlock()
+				if res.StatusCode != http.StatusCreated {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+	}
+	ready := func() int {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+
+	time.Sleep(time.Second)
+	px.freeze()
+	frozen := time.Now()
+	type read struct {
+		status int
+		err    error
+	}
+	reads := make(chan read, 1)
+	go func() {
+		res, err := hc.Get(base + "/v1/steps?format=json&component=hang&owner=o&limit=3")
+		if err != nil {
+			reads <- read{err: err}
+			return
+		}
+		res.Body.Close()
+		reads <- read{status: res.StatusCode}
+	}()
+	waitFor(t, "/readyz to fail while the database hangs", func() bool { return ready() == http.StatusServiceUnavailable })
+	select {
+	case r := <-reads:
+		if r.err != nil || r.status != http.StatusServiceUnavailable {
+			t.Errorf("a list while the database hangs: %d %v; want 503", r.status, r.err)
+		}
+		t.Logf("the list answered after %v", time.Since(frozen).Round(time.Second))
+	case <-time.After(45 * time.Second):
+		t.Error("a list while the database hangs had no answer after 45 s")
+	}
+	px.thaw()
+	waitFor(t, "/readyz to recover once the database answers", func() bool { return ready() == http.StatusOK })
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+
+	stored := storedStatuses(t, dsn, "hang")
+	counts := map[int]int{}
+	var longest time.Duration
+	for status, a := range answers {
+		counts[a.status]++
+		longest = max(longest, a.took)
+		switch {
+		case stored[status] > 1:
+			t.Errorf("%s stored %d times", status, stored[status])
+		case a.status == http.StatusCreated && stored[status] != 1:
+			t.Errorf("%s answered 201 (id %d) but is not stored", status, a.id)
+		case a.status != http.StatusCreated && a.status != http.StatusServiceUnavailable:
+			t.Errorf("%s answered %d; want 201, or 503 while the database hangs", status, a.status)
+		}
+	}
+	if counts[http.StatusServiceUnavailable] == 0 {
+		t.Error("no write answered 503 while the database hung")
+	}
+	if longest > 75*time.Second {
+		t.Errorf("a write waited %v for its answer; want stepsd's bound (30 s a transaction, one queued behind another)", longest)
+	}
+	t.Logf("answers: %v; longest wait %v", counts, longest.Round(time.Second))
+}
+
+// TestStatementPrepareWaitEndsWithItsContext: while one request prepares
+// a statement on a database that does not answer, another that needs a
+// statement not yet prepared gives up when its own context ends. It
+// waited on a mutex, deaf to its context, until the first gave up.
+func TestStatementPrepareWaitEndsWithItsContext(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	migrate(t, dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, u.Host)
+	u.Host = px.ln.Addr().String()
+	u.RawQuery = "timeout=2s&readTimeout=10s"
+	st, err := store.Open(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	defer px.thaw()
+	px.freeze()
+	first := make(chan error, 1)
+	go func() {
+		_, err := st.ListSteps(context.Background(), model.Filter{Owner: "a"}, func(model.Step) error { return nil })
+		first <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the first is preparing its statement
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err = st.ListSteps(ctx, model.Filter{Status: "b"}, func(model.Step) error { return nil })
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("a list with a 500 ms context returned after %v (%v): it waited for another request's statement", took, err)
+	}
+	if model.ErrorCode(err) != model.EUNAVAILABLE {
+		t.Errorf("a list whose time ran out while the database hangs: %v; want EUNAVAILABLE", err)
+	}
+	px.thaw()
+	<-first
 }

@@ -19,8 +19,23 @@ const (
 type dataSource struct {
 	kind      string
 	driverDSN string
-	path      string // SQLite only
+	path      string        // SQLite only
+	mysql     *mysql.Config // MySQL only: driverDSN parsed
+	// migrations is how migrations connect (MySQL only): as mysql, but
+	// with only the I/O timeouts the DSN itself sets (see ioTimeout).
+	migrations *mysql.Config
 }
+
+// ioTimeout bounds each read and write on a MySQL connection (the
+// driver's readTimeout and writeTimeout) unless the DSN sets its own. A
+// database that stops answering but keeps its connections open (a hung
+// mariadbd, a network that drops packets, a full disk) otherwise holds
+// every request that waits on it for ever: the kernel keeps the TCP
+// connection up, and nothing else times out a read. 30 s is the group
+// commit's bound (groupTimeout) and far above any one round trip of
+// stepsd's statements, whose reads stream row by row. Migrations run
+// without it: an ALTER TABLE of a large table answers only once done.
+const ioTimeout = 30 * time.Second
 
 const dsnHelp = "use sqlite:PATH (e.g. sqlite:steps.db) or mysql://USER:PASS@HOST:PORT/DB"
 
@@ -105,7 +120,14 @@ func parseMySQLDSN(dsn string) (dataSource, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	return dataSource{kind: KindMySQL, driverDSN: cfg.FormatDSN()}, nil
+	migrations := cfg.Clone()
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = ioTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = ioTimeout
+	}
+	return dataSource{kind: KindMySQL, driverDSN: cfg.FormatDSN(), mysql: cfg, migrations: migrations}, nil
 }
 
 // RedactDSN returns dsn with any password replaced, for logs.

@@ -48,7 +48,13 @@ func translate(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The time given to the database ran out (a group commit's
+		// groupTimeout, a probe's): it is unavailable, not a fault of
+		// ours, and a 503 says so where a 500 said "internal error".
+		return unavailable("database did not answer in time", err)
+	}
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	var my *mysql.MySQLError

@@ -65,7 +65,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		// Full jitter: writers that collided do not collide again in step.
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return translate(ctx.Err())
 		case <-time.After(rand.N(wait) + time.Millisecond):
 		}
 		wait = min(2*wait, retryMax)

@@ -16,8 +16,19 @@ import (
 // every request.
 type stmtCache struct {
 	db    *sql.DB
-	mu    sync.Mutex
+	mu    sync.Mutex // guards stmts
 	stmts map[string]*sql.Stmt
+	// preparing is held while a statement is prepared: one at a time (the
+	// MySQL write pool's one spare connection counts on it, writepool.go),
+	// and a caller that waits for it gives up when its context ends. The
+	// mutex held over the prepare made every request for a statement not
+	// yet prepared queue behind one stuck on a database that stopped
+	// answering, deaf to their contexts, each then stuck in turn.
+	preparing chan struct{}
+}
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, preparing: make(chan struct{}, 1)}
 }
 
 // prepared is query prepared for reads, outside transactions.
@@ -31,16 +42,32 @@ func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, err
 	return s.writeStmts.get(ctx, query)
 }
 
-func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+func (c *stmtCache) lookup(query string) (*sql.Stmt, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.stmts[query]; ok {
+	st, ok := c.stmts[query]
+	return st, ok
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.lookup(query); ok {
 		return st, nil
+	}
+	select {
+	case c.preparing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, translate(ctx.Err())
+	}
+	defer func() { <-c.preparing }()
+	if st, ok := c.lookup(query); ok {
+		return st, nil // prepared while this one waited
 	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, translate(err)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.stmts == nil {
 		c.stmts = map[string]*sql.Stmt{}
 	}

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -73,17 +76,37 @@ type Store struct {
 	// MySQL): see checkFile.
 	path string
 	file os.FileInfo
+
+	// log is where the store reports what no caller is told: the MySQL
+	// driver's own messages, a wait for the migration lock.
+	log *slog.Logger
+	// migrations is how migrations connect to MySQL (dataSource), nil on
+	// SQLite, whose one pool migrates.
+	migrations *mysql.Config
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithLogger has the store log to log (slog.Default() otherwise): on
+// MySQL, the driver's own messages (a connection found broken, …), which
+// would otherwise go to stderr in a format of their own.
+func WithLogger(log *slog.Logger) Option {
+	return func(s *Store) { s.log = log }
 }
 
 // Open connects to the database named by dsn (sqlite:PATH or
 // mysql://USER:PASS@HOST:PORT/DB) and checks that it answers. It does not
 // migrate: call Migrate.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	src, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps}
+	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps, log: slog.Default()}
+	for _, opt := range opts {
+		opt(s)
+	}
 	terminal := newTerminalSet(model.DefaultDeploymentRules())
 	s.terminal.Store(&terminal)
 	switch src.kind {
@@ -96,7 +119,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.writer = sqldb
 		s.writeSlot = make(chan struct{}, 1)
 	case KindMySQL:
-		sqldb, writer, err := openMySQL(ctx, src.driverDSN)
+		src.mysql.Logger = driverLogger{s.log}
+		src.migrations.Logger = src.mysql.Logger
+		s.migrations = src.migrations
+		sqldb, writer, err := openMySQL(ctx, src.mysql)
 		if err != nil {
 			return nil, err
 		}
@@ -104,14 +130,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.writer = writer
 		s.writeSlot = make(chan struct{}, maxWriteConns-1)
 	}
-	s.stmts = &stmtCache{db: s.db.DB}
+	s.stmts = newStmtCache(s.db.DB)
 	s.writeStmts = s.stmts
 	if s.writer != s.db.DB {
-		s.writeStmts = &stmtCache{db: s.writer}
+		s.writeStmts = newStmtCache(s.writer)
 	}
-	if os.Getenv("STEPS_DEBUG_SQL") != "" {
-		s.db = s.db.WithQueryHook(bundebug.NewQueryHook(bundebug.WithVerbose(true)))
-	}
+	s.db = debugSQL(s.db)
 	if err := s.db.PingContext(ctx); err != nil {
 		s.closeDBs()
 		return nil, connectError(err)
@@ -155,6 +179,34 @@ func openSQLite(path, dsn string) (*sql.DB, error) {
 	return sqldb, nil
 }
 
+// debugSQL has db log the SQL that goes through bun when STEPS_DEBUG_SQL
+// is set (docs/configuration.md).
+func debugSQL(db *bun.DB) *bun.DB {
+	if os.Getenv("STEPS_DEBUG_SQL") == "" {
+		return db
+	}
+	return db.WithQueryHook(bundebug.NewQueryHook(bundebug.WithVerbose(true)))
+}
+
+// driverLogger takes the MySQL driver's messages into the store's log, as
+// JSON lines like every other, instead of the driver's "[mysql] date
+// file:line" lines on stderr.
+type driverLogger struct{ log *slog.Logger }
+
+func (d driverLogger) Print(v ...any) {
+	d.log.Warn("mysql driver", "detail", strings.TrimSpace(fmt.Sprint(v...)))
+}
+
+// openMySQLConfig opens a pool on cfg, through a connector, so that the
+// settings a DSN cannot carry (the logger) hold.
+func openMySQLConfig(cfg *mysql.Config) (*sql.DB, error) {
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	return sql.OpenDB(connector), nil
+}
+
 // openMySQL opens the MySQL pools, for reads and for writes
 // (openMySQLWriter), with READ COMMITTED sessions. Writes
 // lock their targets' rows (see number.go); under REPEATABLE READ, the
@@ -162,14 +214,11 @@ func openSQLite(path, dsn string) (*sql.DB, error) {
 // writers of neighbouring new targets then deadlock on each other's gaps.
 // The variable that sets it is spelt differently by MySQL 8 and MariaDB
 // before 11.1, so the first connection asks which one the server has.
-func openMySQL(ctx context.Context, dsn string) (reads, writes *sql.DB, err error) {
-	cfg, err := mysql.ParseDSN(dsn)
+func openMySQL(ctx context.Context, cfg *mysql.Config) (reads, writes *sql.DB, err error) {
+	cfg = cfg.Clone()
+	probe, err := openMySQLConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mysql DSN: %w", err)
-	}
-	probe, err := sql.Open("mysql", dsn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, err
 	}
 	defer probe.Close()
 	if err := probe.PingContext(ctx); err != nil {
@@ -181,9 +230,9 @@ func openMySQL(ctx context.Context, dsn string) (reads, writes *sql.DB, err erro
 		name = "tx_isolation" // MariaDB before 11.1
 	}
 	cfg.Params[name] = "'READ-COMMITTED'"
-	sqldb, err := sql.Open("mysql", cfg.FormatDSN())
+	sqldb, err := openMySQLConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open mysql: %w", err)
+		return nil, nil, err
 	}
 	// Bounded, with the write pool, well under MySQL's default
 	// max_connections (151), so that a few replicas, a migration and an
@@ -333,14 +382,22 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 			migrations.Add(mig)
 		}
 	}
-	m := migrate.NewMigrator(s.db, migrations, migrate.WithMarkAppliedOnSuccess(true))
+	db, closeDB, err := s.migrationDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDB()
+	m := migrate.NewMigrator(db, migrations, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("init migrations: %w", translate(err))
 	}
-	if err := lockMigrations(ctx, m); err != nil {
+	if err := s.lockMigrations(ctx, m); err != nil {
 		return nil, err
 	}
 	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // best effort; the lock row is reported if it stays
+	if err := checkNotNewer(ctx, m); err != nil {
+		return nil, err
+	}
 	group, err := m.Migrate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -355,12 +412,68 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 	return names, nil
 }
 
+// migrationDB is the database migrations run on: on MySQL a connection of
+// their own, without the I/O timeout of the store's pools (ioTimeout),
+// since a migration's ALTER TABLE answers only once the table is rebuilt.
+func (s *Store) migrationDB(ctx context.Context) (*bun.DB, func(), error) {
+	if s.migrations == nil {
+		return s.db, func() {}, nil
+	}
+	sqldb, err := openMySQLConfig(s.migrations)
+	if err != nil {
+		return nil, nil, err
+	}
+	sqldb.SetMaxOpenConns(1)
+	// Pinged before bun sees it, as in openMySQL.
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, nil, connectError(err)
+	}
+	return debugSQL(bun.NewDB(sqldb, mysqldialect.New())), func() { sqldb.Close() }, nil
+}
+
+// retiredMigrations were applied by development builds and then removed
+// (20261130000003_record_step: a stored procedure, reverted by b70eb84);
+// a database that has them is not newer than this stepsd.
+var retiredMigrations = map[string]bool{"20261130000003": true}
+
+// ErrNewerSchema says the database was migrated by a newer stepsd.
+var ErrNewerSchema = errors.New("the database was migrated by a newer stepsd")
+
+// checkNotNewer refuses a database that has migrations this stepsd does
+// not know: a newer stepsd applied them, and this one would write without
+// what they added (an older stepsd on an upgraded database acknowledged
+// steps that no list of deployments ever showed). Going back to an older
+// version is restoring the backup taken before the upgrade.
+func checkNotNewer(ctx context.Context, m *migrate.Migrator) error {
+	unknown, err := m.MissingMigrations(ctx)
+	if err != nil {
+		return fmt.Errorf("read applied migrations: %w", translate(err))
+	}
+	var names []string
+	for _, mig := range unknown {
+		if !retiredMigrations[mig.Name] {
+			names = append(names, mig.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return fmt.Errorf("%w (migration %s, which this version does not have): "+
+		"run that version or a newer one; to go back to this one, restore the backup taken before the upgrade (docs/operations.md#upgrades)",
+		ErrNewerSchema, strings.Join(names, ", "))
+}
+
 // firstMigration is the migration that creates the tables: applied with
 // the others, the database is new.
 const firstMigration = "20261127000001"
 
-func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
+// lockMigrations takes the migrations' lock, waiting up to a minute for
+// another stepsd that holds it (several replicas starting at once).
+func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 	deadline := time.Now().Add(60 * time.Second)
+	logged := false
 	for {
 		err := m.Lock(ctx)
 		if err == nil {
@@ -369,11 +482,18 @@ func lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 		// Only a lock row held by another stepsd (a duplicate key) or a
 		// database that may come back is worth waiting for; anything else
 		// (a read-only file, say) is said at once, as it is.
-		if t := translate(err); !errors.Is(t, errDuplicate) && model.ErrorCode(t) != model.EUNAVAILABLE {
+		t := translate(err)
+		if !errors.Is(t, errDuplicate) && model.ErrorCode(t) != model.EUNAVAILABLE {
 			return fmt.Errorf("lock migrations: %w", t)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("migrations are locked by another stepsd for over a minute; if no other stepsd is migrating, delete the row in bun_migration_locks: %w", err)
+			return fmt.Errorf("migrations are locked by another stepsd for over a minute; if no other stepsd is migrating, "+
+				"delete the lock: DELETE FROM bun_migration_locks WHERE table_name = 'bun_migrations' (docs/operations.md#upgrades): %w", err)
+		}
+		if !logged && errors.Is(t, errDuplicate) {
+			// A minute without a word looked like a hang.
+			s.log.Warn("migrations are locked by another stepsd; waiting up to a minute for it to finish", "until", deadline.UTC().Format(time.RFC3339))
+			logged = true
 		}
 		select {
 		case <-ctx.Done():
@@ -397,6 +517,6 @@ func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	case s.writeSlot <- struct{}{}:
 		return func() { <-s.writeSlot }, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, translate(ctx.Err())
 	}
 }

@@ -1,0 +1,178 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// TestRefusesADatabaseMigratedByANewerStepsd: a stepsd whose migrations
+// end before the database's refuses it, naming the migration and what to
+// do, instead of serving on a schema it does not know (an older stepsd on
+// an upgraded database answered 201 to steps that no list of deployments
+// then showed, and 500 to every list). A migration that development builds
+// applied and that was then removed does not count.
+func TestRefusesADatabaseMigratedByANewerStepsd(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+
+		s := testdb.Open(t, fresh(t))
+		if _, err := store.MigrateTo(ctx, s, "20261130000002"); !errors.Is(err, store.ErrNewerSchema) ||
+			!strings.Contains(err.Error(), "20261130190000") || !strings.Contains(err.Error(), "restore the backup") {
+			t.Errorf("an older stepsd migrating a database of this one: %v; want ErrNewerSchema naming 20261130190000 and the backup", err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `INSERT INTO bun_migrations (name, group_id, migrated_at) VALUES ('29990101000000', 99, ?)`,
+			time.Now().UTC().Format("2006-01-02 15:04:05")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Migrate(ctx); !errors.Is(err, store.ErrNewerSchema) || !strings.Contains(err.Error(), "29990101000000") {
+			t.Errorf("Migrate on a database with a migration from the future: %v; want ErrNewerSchema naming it", err)
+		}
+		// The lock is released: once the newer migration is gone (the
+		// backup restored), this stepsd migrates at once.
+		if _, err := s.DB().ExecContext(ctx, `DELETE FROM bun_migrations WHERE name = '29990101000000'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Migrate(ctx); err != nil {
+			t.Errorf("Migrate after the newer migration went: %v", err)
+		}
+
+		retired := testdb.Open(t, fresh(t))
+		if _, err := retired.DB().ExecContext(ctx, `INSERT INTO bun_migrations (name, group_id, migrated_at) VALUES ('20261130000003', 3, ?)`,
+			time.Now().UTC().Format("2006-01-02 15:04:05")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := retired.Migrate(ctx); err != nil {
+			t.Errorf("Migrate on a database with the retired 20261130000003_record_step: %v; want it accepted", err)
+		}
+	})
+}
+
+// TestMigrationLockWaitIsLogged: a stepsd that finds the migrations
+// locked says so at once, instead of a minute of silence before its
+// error.
+func TestMigrationLockWaitIsLogged(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		dsn := fresh(t)
+		testdb.Open(t, dsn) // migrated, tables there
+		var logs syncBuffer
+		s, err := store.Open(context.Background(), dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.DB().Exec(`INSERT INTO bun_migration_locks (table_name) VALUES ('bun_migrations')`); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if _, err := s.Migrate(ctx); err == nil {
+			t.Fatal("Migrate succeeded with the lock held")
+		}
+		if !strings.Contains(logs.String(), `"level":"WARN","msg":"migrations are locked by another stepsd; waiting up to a minute`) {
+			t.Errorf("no warning while waiting for the migration lock; log:\n%s", logs.String())
+		}
+	})
+}
+
+// TestDeadlineIsUnavailable: a store call whose time runs out while the
+// database does not answer is EUNAVAILABLE (503), not an internal error
+// (500). A write holds a MySQL row lock on a target (a transaction left
+// open), so that a step of that target waits for it.
+func TestDeadlineIsUnavailable(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	in := model.StepInput{Component: "api", Version: "1", Owner: "ana", Status: "build", Environment: "prod"}
+	mustCreate(t, s, in, t0)
+	other := testdb.Open(t, dsn)
+	tx, err := other.DB().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT * FROM targets FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	// A batch runs in the caller's context (a lone step has the group
+	// commit's 30 s).
+	_, _, err = s.CreateSteps(ctx, []model.StepInput{in}, model.RecordMeta{ReceivedAt: t0.Add(time.Minute)})
+	if model.ErrorCode(err) != model.EUNAVAILABLE {
+		t.Errorf("a write past its deadline: %v (code %q); want %q", err, model.ErrorCode(err), model.EUNAVAILABLE)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestMySQLDriverLogsThroughTheStoreLogger: the MySQL driver's own
+// messages (here, a connection the server killed while idle) go to the
+// store's logger as JSON, not to stderr as "[mysql] date file:line …",
+// which broke stepsd's one-JSON-object-a-line log.
+func TestMySQLDriverLogsThroughTheStoreLogger(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	testdb.Open(t, dsn)
+	var logs syncBuffer
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := testdb.Open(t, dsn)
+	var db string
+	if err := s.DB().QueryRowContext(ctx, `SELECT DATABASE()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := admin.DB().QueryContext(ctx, `SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()`, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		admin.DB().ExecContext(ctx, `KILL ?`, id) //nolint:errcheck // some are gone already
+	}
+	time.Sleep(100 * time.Millisecond)
+	for range 3 {
+		s.Ping(ctx) //nolint:errcheck // what matters is what the driver logged on the way
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"mysql driver","detail":`) {
+		t.Errorf("the driver's message about a broken connection is not in the store's log:\n%s", logs.String())
+	}
+}
