@@ -307,7 +307,17 @@ func (m *Main) Close() error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if err := m.http.Shutdown(ctx); err != nil {
+		if err := m.http.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+			// The shutdown timeout is the bound asked for, not a failure:
+			// the requests still running (a slow client's export, say) are
+			// cut, their connections closed before the database is, and
+			// stepsd stops as on any SIGTERM. It exited 1 with a bare
+			// "shutdown: context deadline exceeded", leaving them open.
+			m.Logger.Warn("requests still in flight after the shutdown timeout: closing their connections", "shutdown_timeout", timeout.String())
+			if err := m.http.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("shutdown: %w", err))
+			}
+		} else if err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
 		<-m.stopped

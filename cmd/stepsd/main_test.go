@@ -676,3 +676,56 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "")
 }
+
+// TestShutdownTimeoutCutsAndExitsZero: a request still in flight when
+// --shutdown-timeout runs out (a client sending its body slowly) has its
+// connection closed, stepsd says so in a JSON line and exits 0, as on any
+// SIGTERM. It exited 1 with a bare "shutdown: context deadline exceeded"
+// and left the connection open.
+func TestShutdownTimeoutCutsAndExitsZero(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var stdout, stderr bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"--listen", addr, "--db", testdb.SQLite(t), "--shutdown-timeout", "1s"}, &stdout, &stderr)
+	}()
+	waitHealthy(t, "http://"+addr)
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := io.WriteString(slow, "POST /v1/steps HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the request is in flight, its body coming
+	began := time.Now()
+	stop()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Errorf("exit code %d after the shutdown timeout, want 0; stderr:\n%s", c, stderr.String())
+		}
+		if took := time.Since(began); took > 10*time.Second {
+			t.Errorf("stopped %v after the signal; want about the 1 s shutdown timeout", took)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("stepsd did not stop after its shutdown timeout")
+	}
+	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(slow); err != nil {
+		t.Errorf("the request still in flight was not cut: %v", err)
+	}
+	logs := stderr.String()
+	if !strings.Contains(logs, `"level":"WARN","msg":"requests still in flight after the shutdown timeout: closing their connections","shutdown_timeout":"1s"`) {
+		t.Errorf("no warning that requests were cut:\n%s", logs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			t.Errorf("stderr line is not JSON: %q", line)
+		}
+	}
+}
