@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,8 @@ var errClosed = errors.New("store: closed")
 type commitRequest struct {
 	step insertRow
 	done chan commitResult
+	// queued is when the request came (see commitLane.unavailable).
+	queued time.Time
 }
 
 type commitResult struct {
@@ -68,6 +71,16 @@ type commitLane struct {
 	queue chan *commitRequest
 	// busy holds a token while a transaction of the lane is in flight.
 	busy chan struct{}
+	// unavailable is why the lane's latest transaction failed for want
+	// of the database (nil once one commits), and unavailableAt when it
+	// failed; both are used with busy held. A request that came while
+	// that transaction was failing is answered with its error, not tried
+	// again: on a database that stopped answering, each try waits out
+	// groupTimeout, and a step queued behind a stuck transaction then
+	// waited twice that, past the 60 s within which an HTTP answer must
+	// be written, so that its client got its connection closed, not 503.
+	unavailable   error
+	unavailableAt time.Time
 }
 
 func (s *Store) startCommitters() {
@@ -107,7 +120,7 @@ func (s *Store) stopCommitters() {
 // commit writes one row, alone or in a group, and returns its id once its
 // transaction has committed.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
-	req := &commitRequest{step: row, done: make(chan commitResult, 1)}
+	req := &commitRequest{step: row, done: make(chan commitResult, 1), queued: time.Now()}
 	lane := s.group.lanes[0]
 	if n := len(s.group.lanes); n > 1 {
 		h := fnv.New32a()
@@ -123,7 +136,7 @@ func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 			// The lane is idle: commit here. Steps that arrive meanwhile
 			// queue, and its committer takes them together once this one
 			// is done.
-			s.commitGroup([]*commitRequest{req})
+			s.commitGroup(lane, []*commitRequest{req})
 			<-lane.busy
 			res := <-req.done
 			return res.id, res.err
@@ -185,18 +198,37 @@ func (s *Store) commitLoop(lane *commitLane) {
 				break drain
 			}
 		}
-		s.commitGroup(batch)
+		s.commitGroup(lane, batch)
 		<-lane.busy
 	}
 }
 
-// commitGroup writes a group and answers every request in it.
-func (s *Store) commitGroup(batch []*commitRequest) {
+// commitGroup writes a group and answers every request in it. The
+// caller holds lane.busy.
+func (s *Store) commitGroup(lane *commitLane, batch []*commitRequest) {
+	if lane.unavailable != nil {
+		batch = slices.DeleteFunc(batch, func(req *commitRequest) bool {
+			if req.queued.Before(lane.unavailableAt) {
+				req.done <- commitResult{err: lane.unavailable}
+				return true
+			}
+			return false
+		})
+		if len(batch) == 0 {
+			return
+		}
+	}
+	failed := func(err error) {
+		if model.ErrorCode(err) == model.EUNAVAILABLE && !errors.Is(err, errConflict) {
+			lane.unavailable, lane.unavailableAt = err, time.Now()
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	if len(batch) > 1 {
 		ids, err := s.insertGroup(ctx, batch)
 		if err == nil {
+			lane.unavailable = nil
 			for i, req := range batch {
 				req.done <- commitResult{id: ids[i]}
 			}
@@ -205,6 +237,7 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 		if !errors.Is(err, errDuplicate) && !errors.Is(err, errDeploymentFull) && !retryable(err) {
 			// Rolled back, and not for one member's sake: nothing of the
 			// group was stored, and nothing would be alone.
+			failed(err)
 			for _, req := range batch {
 				req.done <- commitResult{err: err}
 			}
@@ -218,9 +251,11 @@ func (s *Store) commitGroup(batch []*commitRequest) {
 	for _, req := range batch {
 		ids, err := s.insertGroup(ctx, []*commitRequest{req})
 		if err != nil {
+			failed(err)
 			req.done <- commitResult{err: err}
 			continue
 		}
+		lane.unavailable = nil
 		req.done <- commitResult{id: ids[0]}
 	}
 }
