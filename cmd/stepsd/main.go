@@ -566,7 +566,7 @@ before rolling out new replicas, or to check a DSN.`,
 			defer s.Close()
 			applied, err := s.Migrate(cmd.Context())
 			if err != nil {
-				return err
+				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
 			}
 			for _, name := range applied {
 				log.Info("applied migration", "migration", name)

@@ -729,3 +729,23 @@ func TestShutdownTimeoutCutsAndExitsZero(t *testing.T) {
 		}
 	}
 }
+
+// TestNewerDatabaseIsRefused: stepsd serve and stepsd migrate on a
+// database that a newer stepsd migrated exit 1, naming the database, the
+// migration and what to do, and start nothing.
+func TestNewerDatabaseIsRefused(t *testing.T) {
+	dsn := testdb.SQLite(t)
+	st := testdb.Open(t, dsn)
+	if _, err := st.DB().Exec(`INSERT INTO bun_migrations (name, group_id) VALUES ('29990101000000', 99)`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, args := range [][]string{{"--listen", "127.0.0.1:0"}, {"migrate"}} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append(args, "--db", dsn), &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "stepsd: database "+dsn+": the database was migrated by a newer stepsd (migration 29990101000000") ||
+			!strings.Contains(stderr.String(), "restore the backup") {
+			t.Errorf("stepsd %v on a newer database = %d\n%s", args, code, stderr.String())
+		}
+	}
+}
