@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -435,4 +437,69 @@ func TestStatementPrepareWaitEndsWithItsContext(t *testing.T) {
 	}
 	px.thaw()
 	<-first
+}
+
+// TestOutageIsLoggedOnceEachWay: when the database goes away the store
+// warns once, however many requests fail, and says when it answers again
+// (there was a 503 line per request, and nothing when it came back).
+func TestOutageIsLoggedOnceEachWay(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	migrate(t, dsn)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, u.Host)
+	u.Host = px.ln.Addr().String()
+	u.RawQuery = "timeout=2s"
+	var logs lockedBuffer
+	ctx := context.Background()
+	st, err := store.Open(ctx, u.String(), store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in := model.StepInput{Component: "outage", Version: "1", Owner: "o", Status: "build"}
+	if _, _, err := st.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	px.sever()
+	for range 3 {
+		if _, _, err := st.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: time.Now()}); model.ErrorCode(err) != model.EUNAVAILABLE {
+			t.Errorf("a write with the database away: %v; want EUNAVAILABLE", err)
+		}
+		if err := st.Ping(ctx); model.ErrorCode(err) != model.EUNAVAILABLE {
+			t.Errorf("a ping with the database away: %v; want EUNAVAILABLE", err)
+		}
+	}
+	px.restore()
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("ping once the database is back: %v", err)
+	}
+	got := logs.String()
+	if n := strings.Count(got, `"msg":"database unavailable: requests that need it are answered 503 until it answers again"`); n != 1 {
+		t.Errorf("%d warnings that the database is unavailable, want 1:\n%s", n, got)
+	}
+	if n := strings.Count(got, `"level":"INFO","msg":"database available again","unavailable_seconds":`); n != 1 {
+		t.Errorf("%d lines that the database is back, want 1:\n%s", n, got)
+	}
+}
+
+// lockedBuffer is a log destination the store's goroutines may write at
+// once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -72,7 +72,8 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
-func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	defer func() { s.observe(err) }()
 	release, err := s.acquireWrite(ctx)
 	if err != nil {
 		return err

@@ -83,6 +83,8 @@ type Store struct {
 	// migrations is how migrations connect to MySQL (dataSource), nil on
 	// SQLite, whose one pool migrates.
 	migrations *mysql.Config
+	// outageSince is when the database stopped answering (observe).
+	outageSince atomic.Int64
 }
 
 // Option configures Open.
@@ -278,17 +280,18 @@ func (s *Store) WriteDB() *sql.DB {
 // steps table is there (a dropped MySQL database still answers a ping on
 // an open connection), and on SQLite the file is still the one opened.
 // Readiness (GET /readyz) is this.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer func() { s.observe(err) }()
 	if err := s.checkFile(); err != nil {
 		return err
 	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, "SELECT id FROM steps LIMIT 1").Scan(&id)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		if model.ErrorCode(translate(err)) == model.EUNAVAILABLE {
-			return translate(err)
+	qerr := s.db.QueryRowContext(ctx, "SELECT id FROM steps LIMIT 1").Scan(&id)
+	if qerr != nil && !errors.Is(qerr, sql.ErrNoRows) {
+		if model.ErrorCode(translate(qerr)) == model.EUNAVAILABLE {
+			return translate(qerr)
 		}
-		return unavailable("query the steps table", err)
+		return unavailable("query the steps table", qerr)
 	}
 	return nil
 }

@@ -1,0 +1,31 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// observe notes, from the outcome of a write transaction or a ping,
+// when the database stops and starts answering, and logs each change
+// once: a 503 line per request said it was away, but nothing said when it
+// was back. outageSince holds the UnixNano of the first failure, 0 while
+// the database answers.
+func (s *Store) observe(err error) {
+	down := err != nil && model.ErrorCode(err) == model.EUNAVAILABLE &&
+		!errors.Is(err, errConflict) && !errors.Is(err, errClosed)
+	switch {
+	case err != nil && !down, errors.Is(err, context.Canceled):
+		return // the database answered, or the caller gave up: no news
+	case down:
+		if s.outageSince.CompareAndSwap(0, time.Now().UnixNano()) {
+			s.log.Warn("database unavailable: requests that need it are answered 503 until it answers again", "err", err)
+		}
+	default:
+		if since := s.outageSince.Load(); since != 0 && s.outageSince.CompareAndSwap(since, 0) {
+			s.log.Info("database available again", "unavailable_seconds", time.Since(time.Unix(0, since)).Seconds())
+		}
+	}
+}
