@@ -337,7 +337,7 @@ var settings = []setting{
 		print: func(o *options) any { return o.config.SprintDays },
 	},
 	field("wait-for-db", "wait_for_db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up", func(c *Config) *time.Duration { return &c.WaitForDB }),
-	field("shutdown-timeout", "shutdown_timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+	field("shutdown-timeout", "shutdown_timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish; those still running then are cut", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	// Webhook secrets, like tokens, are never printed as values: see
 	// configYAML.
 	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook, at least 8 characters; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
