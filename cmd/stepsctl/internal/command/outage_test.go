@@ -345,3 +345,54 @@ func TestTimeoutBoundsTheWholeCommand(t *testing.T) {
 		t.Errorf("spool = %q, %v; want both records", b, err)
 	}
 }
+
+// TestSpooledRecordKeepsTheTimeItWasCalled: the time a spooled record
+// carries is when record was called, not when it got round to its own
+// request after delivering older records: against a tracker that takes
+// long to fail, that delivery used up to half of --timeout, and every step
+// after the first of an outage was late by as much (its phase before it
+// too long, the deploy too long).
+func TestSpooledRecordKeepsTheTimeItWasCalled(t *testing.T) {
+	t.Parallel()
+	var (
+		h    *harness
+		down atomic.Bool
+	)
+	h = newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() && r.Method == http.MethodPost {
+				// Each request to the failing tracker takes 7 s of
+				// stepsctl's clock before it fails.
+				h.cli.Add(7 * time.Second)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, `{"error":"the database is unavailable","code":"unavailable"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	down.Store(true)
+	build := t0
+	h.cli.Set(build)
+	h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	tests := t0.Add(time.Hour)
+	h.cli.Set(tests)
+	r := h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "tests", "-q")
+	if !strings.Contains(r.stderr, "record spooled to") {
+		t.Fatalf("stderr = %q, want the record spooled", r.stderr)
+	}
+	down.Store(false)
+	h.server.Set(h.cli.Now())
+	h.mustRun(false, "flush", "-q")
+
+	steps := h.stored()
+	if len(steps) != 2 {
+		t.Fatalf("stored %d steps, want 2", len(steps))
+	}
+	for i, want := range []time.Time{build, tests} {
+		if got := steps[i].Time; !got.Equal(want) {
+			t.Errorf("%s: time %s, want %s (when record was called)", steps[i].Status, got.Format(time.TimeOnly), want.Format(time.TimeOnly))
+		}
+	}
+}

@@ -106,6 +106,11 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 
 func recordRun(ctx context.Context, opts *RecordOptions) error {
 	f := opts.Factory
+	// The step happens when record is called: a record that has to wait in
+	// the spool keeps this time, not the later one at which delivering
+	// older records (up to half of --timeout against a server that does
+	// not answer) and asking git left off.
+	now := f.Now()
 	format, err := output.ParseFormat(opts.Output)
 	if err != nil {
 		return &UsageError{Err: err}
@@ -117,7 +122,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		}
 	}
 	if opts.Time != "" {
-		if in.Time, err = model.ParseSinceAt("--time", opts.Time, f.Now()); err != nil {
+		if in.Time, err = model.ParseSinceAt("--time", opts.Time, now); err != nil {
 			return &UsageError{Err: err}
 		}
 	}
@@ -138,9 +143,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return err
 	}
 
-	// The step's time is taken now: if it has to wait in the spool, it is
-	// delivered with the time it happened, not the time it arrived.
-	step, stored, err := sendStep(ctx, f, c, in, f.Now(), opts.NoSpool)
+	step, stored, err := sendStep(ctx, f, c, in, now, opts.NoSpool)
 	if err != nil || !stored || opts.Quiet {
 		return err
 	}
