@@ -159,11 +159,13 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		}
 		var apiErr *APIError
 		var netErr *NetError
+		if errors.As(err, &netErr) {
+			netErr.Attempts = attempt
+		}
 		switch {
 		case ctx.Err() != nil:
-			return fmt.Errorf("%s %s: %w", req.method, target, ctx.Err())
-		case errors.As(err, &netErr):
-			netErr.Attempts = attempt
+			return &endedError{method: req.method, url: target, ctxErr: ctx.Err(), last: err}
+		case netErr != nil:
 			if !netErr.retryable {
 				return err
 			}
@@ -191,7 +193,7 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%s %s: %w", req.method, target, ctx.Err())
+			return &endedError{method: req.method, url: target, ctxErr: ctx.Err(), last: err}
 		case <-t.C:
 		}
 	}

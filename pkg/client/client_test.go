@@ -504,6 +504,59 @@ func TestRetries(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a write cut short by the caller's deadline is temporary", func(t *testing.T) {
+		// The deploy bot's pattern: record under its own deadline, keep
+		// what IsTemporary says may go through later (package spool).
+		t.Parallel()
+		srv := startStepsd(t, func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					next.ServeHTTP(httptest.NewRecorder(), r) // stored, but no answer comes
+					<-r.Context().Done()
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		})
+		c := mustClient(t, srv.URL)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want the context's deadline", err)
+		}
+		var netErr *client.NetError
+		if !errors.As(err, &netErr) || netErr.Attempts != 1 {
+			t.Errorf("err = %#v, want it to carry the attempt's *NetError", err)
+		}
+		if !client.IsTemporary(err) {
+			t.Errorf("IsTemporary(%v) = false: a caller keeping temporary failures for later would lose a step that may not be stored", err)
+		}
+		if got, want := err.Error(), "POST "+srv.URL+"/v1/steps: context deadline exceeded"; got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
+	})
+	t.Run("a deadline that ends the wait after a 503 keeps the answer", func(t *testing.T) {
+		t.Parallel()
+		wrap, _ := flaky(503, 503, 503, 503, 503)
+		srv := startStepsd(t, wrap)
+		p := fast
+		p.BaseDelay, p.MaxDelay = 150*time.Millisecond, 150*time.Millisecond
+		c := mustClient(t, srv.URL, client.WithRetry(p))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		var apiErr *client.APIError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
+			t.Fatalf("err = %v, want the cancellation and the last 503", err)
+		}
+		if !client.IsTemporary(err) {
+			t.Errorf("IsTemporary(%v) = false, want true", err)
+		}
+		if !strings.Contains(err.Error(), "context canceled (the server last answered: server answered 503 Service Unavailable (HTTP 503 unavailable))") {
+			t.Errorf("message %q does not give the server's last answer", err)
+		}
+	})
 	t.Run("500 and 4xx are not retried", func(t *testing.T) {
 		t.Parallel()
 		for _, status := range []int{500, 404, 409} {

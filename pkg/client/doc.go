@@ -95,7 +95,11 @@
 //   - *NetError: no response arrived after all attempts (server down,
 //     connection broken, timeout). A write's outcome is unknown; resending it
 //     with the same idempotency key is safe.
-//   - the context's error, when ctx was cancelled or ran out.
+//   - the context's error (errors.Is(err, context.DeadlineExceeded)), when
+//     ctx was cancelled or ran out. It also wraps the last attempt's
+//     *NetError or *APIError, for errors.As: a write cut short by the
+//     caller's deadline may have been stored or not, as after a *NetError,
+//     and IsTemporary says so.
 //
 // IsTemporary tells the failures worth trying again later (no response, or
 // model.Temporary: 408, 429, 5xx) from those that will fail again (other

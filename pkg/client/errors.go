@@ -81,6 +81,30 @@ func (e *NetError) Error() string {
 // Unwrap returns the last attempt's error.
 func (e *NetError) Unwrap() error { return e.Err }
 
+// endedError is a call whose context was cancelled or ran out before the
+// call had its answer. It is the context's error to errors.Is, and the
+// last attempt's (a *NetError or an *APIError) to errors.As and
+// IsTemporary: a write cut short by its caller's deadline may have been
+// stored, or not, exactly as after a *NetError, so a caller that keeps
+// temporary failures to send again later (package spool) keeps it too.
+type endedError struct {
+	method, url string
+	ctxErr      error
+	last        error
+}
+
+func (e *endedError) Error() string {
+	s := fmt.Sprintf("%s %s: %v", e.method, e.url, e.ctxErr)
+	var apiErr *APIError
+	if errors.As(e.last, &apiErr) {
+		s += fmt.Sprintf(" (the server last answered: %v)", apiErr)
+	}
+	return s
+}
+
+// Unwrap returns the context's error and the last attempt's.
+func (e *endedError) Unwrap() []error { return []error{e.ctxErr, e.last} }
+
 // ProtocolError is a 2xx response that does not follow the API, as when a
 // proxy or another service answers in the server's place.
 type ProtocolError struct {
@@ -96,8 +120,9 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // IsTemporary reports whether err may go away if the same request is sent
-// later: no response (*NetError), or an answer whose code says the server
-// is overloaded, out of reach or broken (model.Temporary: 429, 5xx).
+// later: no response (*NetError, also when the call's context ran out or
+// was cancelled while waiting for one), or an answer whose code says the
+// server is overloaded, out of reach or broken (model.Temporary: 429, 5xx).
 // Refusals (other 4xx) are permanent: sending the same request again gets
 // the same answer.
 func IsTemporary(err error) bool {

@@ -14,7 +14,7 @@
 //	key := client.NewIdempotencyKey()
 //	in.Time = time.Now() // the step's own time, kept for a late delivery
 //	if _, err := c.RecordWithKey(ctx, key, in); client.IsTemporary(err) {
-//		err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in})
+//		_, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in})
 //	}
 //	…
 //	res, err := sp.Deliver(ctx, c) // later: on the next run, or from a timer
