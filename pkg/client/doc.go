@@ -100,6 +100,11 @@
 //     *NetError or *APIError, for errors.As: a write cut short by the
 //     caller's deadline may have been stored or not, as after a *NetError,
 //     and IsTemporary says so.
+//   - *model.Error with code model.EINVALID, when the client refuses a
+//     request before sending it: a filter the server would refuse (Until
+//     before Since, a Limit over model.MaxLimit), a malformed idempotency
+//     key, stats options out of range. It names the field, as an *APIError
+//     does; model.ErrorCode(err) reads both alike.
 //
 // IsTemporary tells the failures worth trying again later (no response, or
 // model.Temporary: 408, 429, 5xx) from those that will fail again (other
