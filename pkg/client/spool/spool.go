@@ -201,7 +201,7 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (Resul
 			}
 			res.Rejected = append(res.Rejected, Rejection{Entry: e, Err: err})
 		default:
-			failure = fmt.Errorf("deliver spooled record %s: %w", e.Key, err)
+			failure = fmt.Errorf("spooled record %s: %w", describe(e.Input), err)
 		}
 		if failure != nil {
 			break
@@ -221,6 +221,17 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (Resul
 		}
 	}
 	return res, failure
+}
+
+// describe names a record in a message as a person knows it (the key
+// means nothing to them): "api 1.2.0 build in production at 2026-03-02
+// 08:00:00 UTC".
+func describe(in model.StepInput) string {
+	s := in.Component + " " + in.Version + " " + in.Status
+	if in.Environment != "" {
+		s += " in " + in.Environment
+	}
+	return s + " at " + model.FormatSpreadsheetTime(in.Time) + " UTC"
 }
 
 // keyStored reports whether the server refused a record because its

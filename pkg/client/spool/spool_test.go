@@ -158,6 +158,9 @@ func TestServerDownKeepsEntries(t *testing.T) {
 	if !errors.As(err, &netErr) {
 		t.Fatalf("err = %v, want a *client.NetError", err)
 	}
+	if want := "spooled record api 1.0.0 build at 2026-03-02 09:00:00 UTC: cannot reach "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %q, want it to name the record as %q", err, want)
+	}
 	if res.Delivered != 0 || res.Remaining != 2 {
 		t.Errorf("result %+v, want 2 remaining", res)
 	}
