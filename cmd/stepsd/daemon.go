@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	buildversion "github.com/steps-dev/steps/internal/version"
@@ -20,9 +21,12 @@ import (
 
 // Config is stepsd's configuration, gathered from flags, env and file.
 type Config struct {
-	Listen        string
-	DB            string
-	Tokens        string
+	Listen string
+	DB     string
+	Tokens string
+	// AllowedHosts are the host names an open server answers browsers on
+	// besides localhost and IP addresses (server.Config.AllowedHosts).
+	AllowedHosts  []string
 	TLSCert       string
 	TLSKey        string
 	MaxBodyBytes  int64
@@ -71,6 +75,28 @@ type Main struct {
 	sealed      chan struct{}
 }
 
+// minHookSecret is the shortest webhook secret taken, as for tokens: a
+// hook needs no bearer token, so its secret alone stands between anyone
+// who can reach stepsd and recording steps.
+const minHookSecret = 8
+
+// checkHookSecret refuses a webhook secret that is too short to resist
+// guessing, or that has white space around it: HTTP strips that from
+// header values, so a GitLab token read with a file's newline (a
+// Kubernetes Secret made with --from-file) refused every delivery with
+// 401, as did a GitHub secret whose copy at GitHub has no newline.
+func checkHookSecret(flag, secret string) error {
+	switch {
+	case secret == "":
+		return nil // the route is off
+	case strings.TrimSpace(secret) != secret:
+		return fmt.Errorf("%s has white space around it (a newline from a file?), which no delivery can match: remove it", flag)
+	case len(secret) < minHookSecret:
+		return fmt.Errorf("%s must be at least %d characters long (e.g. openssl rand -hex 32): a short one can be guessed", flag, minHookSecret)
+	}
+	return nil
+}
+
 // sealEvery is how often stepsd seals the deployments that ended since
 // (store.SealLoop).
 const sealEvery = time.Minute
@@ -81,6 +107,9 @@ func (m *Main) Run(ctx context.Context) error {
 	tokens, err := server.ParseTokens(m.Config.Tokens)
 	if err != nil {
 		return usageError{fmt.Errorf("--tokens: %w", err)}
+	}
+	if err := server.CheckAllowedHosts(m.Config.AllowedHosts); err != nil {
+		return usageError{fmt.Errorf("--allowed-hosts: %w", err)}
 	}
 	defaults := model.DefaultDeploymentRules()
 	if len(m.Config.Rules.SuccessStatuses) == 0 {
@@ -94,6 +123,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.Config.Rules.Validate(); err != nil {
 		return usageError{fmt.Errorf("deployment rules: %w", err)}
+	}
+	if err := checkHookSecret("--github-webhook-secret", m.Config.GitHubSecret); err != nil {
+		return usageError{err}
+	}
+	if err := checkHookSecret("--gitlab-webhook-token", m.Config.GitLabToken); err != nil {
+		return usageError{err}
 	}
 	var mapping *hooks.Mapping
 	if m.Config.HooksMapping != "" {
@@ -175,6 +210,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Version:       buildversion.Number(version),
 		MaxFutureSkew: m.Config.MaxFutureSkew,
 		Tokens:        tokens,
+		AllowedHosts:  m.Config.AllowedHosts,
 		SprintStart:   m.Config.SprintStart,
 		SprintDays:    m.Config.SprintDays,
 		GitHubSecret:  m.Config.GitHubSecret,

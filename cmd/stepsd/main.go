@@ -283,6 +283,7 @@ func field[T string | int | int64 | float64 | time.Duration | []string](flag, ke
 // (configs/stepsd.yaml) and of "stepsd config".
 var settings = []setting{
 	field("listen", "listen", ":8080", "address to listen on", func(c *Config) *string { return &c.Listen }),
+	field("allowed-hosts", "allowed_hosts", []string{}, "host names besides localhost and IP addresses on which stepsd without tokens answers browsers (steps.corp, .corp for every name under it, * for any); others get 403, against DNS rebinding", func(c *Config) *[]string { return &c.AllowedHosts }),
 	withPrint(everywhere(field("db", "db", "sqlite:steps.db", "database: sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB", func(c *Config) *string { return &c.DB })),
 		func(o *options) any { return store.RedactDSN(o.config.DB) }),
 	withPrint(field("tokens", "auth.tokens", "", "bearer tokens, comma-separated SCOPE:TOKEN with scopes read and write, e.g. write:ci-secret,read:dash-secret; none: the API is open", func(c *Config) *string { return &c.Tokens }), nil),
@@ -339,8 +340,8 @@ var settings = []setting{
 	field("shutdown-timeout", "shutdown_timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	// Webhook secrets, like tokens, are never printed as values: see
 	// configYAML.
-	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
-	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
+	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook, at least 8 characters; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
+	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook, at least 8 characters; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
 	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
 	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (also env OTEL_EXPORTER_OTLP_ENDPOINT)", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
 	{

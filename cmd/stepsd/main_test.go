@@ -129,6 +129,10 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"migrate", "--db", "postgres://x"}, 2, "unsupported database DSN"},
 		{[]string{"--db", "sqlite:"}, 2, "sqlite DSN needs a file path"},
 		{[]string{"--tokens", "admin:xxxxxxxxxx", "--db", db}, 2, "unknown scope"},
+		{[]string{"--github-webhook-secret", "short", "--db", db}, 2, "--github-webhook-secret must be at least 8 characters"},
+		{[]string{"--gitlab-webhook-token", "gl-token-123\n", "--db", db}, 2, "--gitlab-webhook-token has white space around it"},
+		{[]string{"--gitlab-webhook-token", " gl-token-123", "--db", db}, 2, "--gitlab-webhook-token has white space around it"},
+		{[]string{"--allowed-hosts", "https://steps.corp:8080", "--db", db}, 2, "--allowed-hosts: allowed host \"https://steps.corp:8080\": give a host name"},
 		{[]string{"--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"--config", "/does/not/exist.yaml"}, 2, "config file"},
 	}
@@ -564,6 +568,7 @@ func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
 		"rate-limit":       {"7.5", "7.5"},
 		"rate-burst":       {"9", "9"},
 		"max-client-conns": {"64", "64"},
+		"allowed-hosts":    {"steps.corp,.corp.example", "[steps.corp .corp.example]"},
 		"max-future-skew":  {"2m", "2m0s"},
 		"success-statuses": {"ok,shipped", "[ok shipped]"},
 		"failure-statuses": {"boom", "[boom]"},

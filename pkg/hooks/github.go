@@ -1,7 +1,6 @@
 package hooks
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -82,8 +81,8 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 	switch event {
 	case "workflow_job":
 		var p ghWorkflowJob
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("workflow_job payload: %w", err)
+		if err := decode("workflow_job", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err := githubJob(&p, m)
 		if err != nil || r.Ignored != "" {
@@ -92,8 +91,8 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 		return r.validate()
 	case "deployment_status":
 		var p ghDeploymentStatus
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("deployment_status payload: %w", err)
+		if err := decode("deployment_status", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err := githubDeploymentStatus(&p, m)
 		if err != nil || r.Ignored != "" {
@@ -103,7 +102,7 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 	case "":
 		return Result{}, fmt.Errorf("the X-GitHub-Event header is missing")
 	default:
-		return ignored("event %q is not used (send workflow_job and deployment_status)", event), nil
+		return ignored("event %s is not used (send workflow_job and deployment_status)", model.Quote(event)), nil
 	}
 }
 
@@ -113,20 +112,20 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 	j := &p.Job
 	if p.Action != "in_progress" && p.Action != "completed" {
-		return ignored("workflow_job %q is not used (in_progress and completed are)", p.Action), nil
+		return ignored("workflow_job %s is not used (in_progress and completed are)", model.Quote(p.Action)), nil
 	}
 	if j.ID == 0 {
 		return Result{}, fmt.Errorf("workflow_job.id is missing")
 	}
 	if !matches(m.Deploys.Workflows, j.WorkflowName) {
-		return ignored("workflow %q is not a deploy in the mapping file", j.WorkflowName), nil
+		return ignored("workflow %s is not a deploy in the mapping file", model.Quote(j.WorkflowName)), nil
 	}
 	if !matches(m.Deploys.Jobs, j.Name) {
-		return ignored("job %q is not a deploy in the mapping file", j.Name), nil
+		return ignored("job %s is not a deploy in the mapping file", model.Quote(j.Name)), nil
 	}
 	env := m.environment("", j.WorkflowName)
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	if j.Conclusion == "skipped" {
 		return ignored("job %d was skipped: it ran no steps", j.ID), nil
@@ -146,6 +145,10 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 		// would only add an empty phase.
 		if st.StartedAt == "" || st.Status == "queued" || st.Conclusion == "skipped" {
 			continue
+		}
+		if st.Number <= 0 {
+			// Its key would be every such step's, in every job run.
+			return Result{}, fmt.Errorf("workflow_job.steps.number is missing on step %s", model.Quote(st.Name))
 		}
 		at, err := parseTime("workflow_job.steps.started_at", st.StartedAt)
 		if err != nil {
@@ -200,7 +203,7 @@ func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 	}
 	env = m.environment(env, "")
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	at, err := parseTime("deployment_status.created_at", ds.CreatedAt)
 	if err != nil {

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"path"
 	"strconv"
@@ -104,8 +103,8 @@ func GitLab(event string, body []byte, m *Mapping) (Result, error) {
 		var p struct {
 			ObjectKind string `json:"object_kind"`
 		}
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("payload: %w", err)
+		if err := decode("GitLab", body, &p); err != nil {
+			return Result{}, err
 		}
 		kind = p.ObjectKind
 	}
@@ -116,24 +115,24 @@ func GitLab(event string, body []byte, m *Mapping) (Result, error) {
 	switch kind {
 	case "pipeline":
 		var p glPipeline
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("Pipeline Hook payload: %w", err)
+		if err := decode("Pipeline Hook", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err = gitlabPipeline(&p, m)
 	case "build":
 		var p glJob
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("Job Hook payload: %w", err)
+		if err := decode("Job Hook", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err = gitlabJob(&p, m)
 	case "deployment":
 		var p glDeployment
-		if err := json.Unmarshal(body, &p); err != nil {
-			return Result{}, fmt.Errorf("Deployment Hook payload: %w", err)
+		if err := decode("Deployment Hook", body, &p); err != nil {
+			return Result{}, err
 		}
 		r, err = gitlabDeployment(&p, m)
 	default:
-		return ignored("event %q is not used (send Pipeline, Job and Deployment events)", event), nil
+		return ignored("event %s is not used (send Pipeline, Job and Deployment events)", model.Quote(event)), nil
 	}
 	if err != nil || r.Ignored != "" {
 		return r, err
@@ -182,7 +181,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		return Result{}, fmt.Errorf("object_attributes.id is missing")
 	}
 	if !matches(m.Deploys.Workflows, a.Name) {
-		return ignored("pipeline %q is not a deploy in the mapping file", a.Name), nil
+		return ignored("pipeline %s is not a deploy in the mapping file", model.Quote(a.Name)), nil
 	}
 	env := ""
 	for _, b := range p.Builds {
@@ -193,7 +192,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	}
 	env = m.environment(env, a.Name)
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, ""),
@@ -207,6 +206,10 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	for _, b := range p.Builds {
 		if b.StartedAt == "" || !matches(m.Deploys.Jobs, b.Name) {
 			continue
+		}
+		if b.ID <= 0 {
+			// Its key would be every such job's, in every pipeline.
+			return Result{}, fmt.Errorf("builds.id is missing on job %s", model.Quote(b.Name))
 		}
 		at, err := parseTime("builds.started_at", b.StartedAt)
 		if err != nil {
@@ -259,7 +262,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		return Result{}, fmt.Errorf("build_id is missing")
 	}
 	if !matches(m.Deploys.Jobs, p.BuildName) {
-		return ignored("job %q is not a deploy in the mapping file", p.BuildName), nil
+		return ignored("job %s is not a deploy in the mapping file", model.Quote(p.BuildName)), nil
 	}
 	env := ""
 	if p.Environment != nil {
@@ -267,7 +270,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 	}
 	env = m.environment(env, "")
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, path.Base(p.ProjectName)),
@@ -313,7 +316,7 @@ func gitlabDeployment(p *glDeployment, m *Mapping) (Result, error) {
 	}
 	env := m.environment(p.Environment, "")
 	if !matches(m.Deploys.Environments, env) {
-		return ignored("environment %q is not a deploy in the mapping file", env), nil
+		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	at, err := parseTime("status_changed_at", p.StatusChangedAt)
 	if err != nil {

@@ -5,17 +5,23 @@
 package hooks
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -29,6 +35,31 @@ import (
 type Record struct {
 	Step model.StepInput
 	Key  string
+}
+
+// keyPrefixes begin the key of every record of a webhook (see GitHub and
+// GitLab): the key space the webhooks own.
+var keyPrefixes = []string{"github:job:", "github:deployment_status:",
+	"gitlab:build:", "gitlab:pipeline:", "gitlab:deployment:"}
+
+// KeyPrefixes returns how the keys of webhook records begin, for messages
+// and docs.
+func KeyPrefixes() []string {
+	return append([]string(nil), keyPrefixes...)
+}
+
+// IsHookKey reports whether key is in the webhooks' key space. An API
+// client must not store a step under such a key: the record the webhook
+// later brings under it would be taken for a replay and dropped (a job's
+// failed end, say, so that its deployment never fails), which anyone who
+// may write, on an open server anyone, could do for ids to come.
+func IsHookKey(key string) bool {
+	for _, p := range keyPrefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Result is what a payload maps to: records to store, or the reason why
@@ -231,25 +262,131 @@ func parseTime(field, v string) (time.Time, error) {
 			if t.IsZero() {
 				// Given, it is not "no time": left zero, the step would be
 				// stamped with its receipt time, as POST /v1/steps refuses to.
-				return time.Time{}, fmt.Errorf("%s %q is the zero time; leave it out if it is not known", field, v)
+				return time.Time{}, fmt.Errorf("%s %s is the zero time; leave it out if it is not known", field, model.Quote(v))
 			}
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%s %q is not a time (want RFC 3339 or \"YYYY-MM-DD hh:mm:ss UTC\")", field, v)
+	return time.Time{}, fmt.Errorf("%s %s is not a time (want RFC 3339 or \"YYYY-MM-DD hh:mm:ss UTC\")", field, model.Quote(v))
 }
 
 // validate checks every record as POST /v1/steps would, so that nothing
-// is stored from a payload one of whose steps would be refused.
+// is stored from a payload one of whose steps would be refused. Two
+// records under one key (two steps of a job with the same number) are
+// refused too: the second would be taken for a replay of the first and
+// dropped, with a 201 for the delivery.
 func (r Result) validate() (Result, error) {
+	keys := make(map[string]string, len(r.Records))
 	for i := range r.Records {
+		key := r.Records[i].Key
+		if other, ok := keys[key]; ok {
+			return Result{}, fmt.Errorf("steps %s and %s have the same id or number (key %s)", model.Quote(other), model.Quote(r.Records[i].Step.Status), model.Quote(key))
+		}
+		keys[key] = r.Records[i].Step.Status
+		if !IsHookKey(key) {
+			// A key outside the reserved space could be taken by an API
+			// client first (see IsHookKey): a mistake of ours.
+			return Result{}, fmt.Errorf("step %s: key %s is not in the webhooks' key space", model.Quote(r.Records[i].Step.Status), model.Quote(key))
+		}
 		r.Records[i].Step = r.Records[i].Step.Normalized()
 		if err := r.Records[i].Step.Validate(); err != nil {
-			return Result{}, fmt.Errorf("step %q: %s", r.Records[i].Step.Status, model.ErrorMessage(err))
+			return Result{}, fmt.Errorf("step %s: %s", model.Quote(r.Records[i].Step.Status), model.ErrorMessage(err))
 		}
 		if err := model.ValidateIdempotencyKey(r.Records[i].Key); err != nil {
-			return Result{}, fmt.Errorf("step %q: %s", r.Records[i].Step.Status, model.ErrorMessage(err))
+			return Result{}, fmt.Errorf("step %s: %s", model.Quote(r.Records[i].Step.Status), model.ErrorMessage(err))
 		}
 	}
 	return r, nil
+}
+
+// decode reads a payload (what names it in errors) into v. The body is
+// read with jsontext first, as the API reads JSON: encoding/json alone
+// turns invalid UTF-8 and escaped lone surrogates ("\ud800") into U+FFFD,
+// which a step would then store as if sent, and lets the last of a member
+// given twice win. The errors quote no more of the payload than
+// model.Quote does, since they go back to the provider and into the log.
+func decode(what string, body []byte, v any) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := dec.SkipValue(); err != nil {
+		return fmt.Errorf("%s payload: %s", what, syntaxProblem(err))
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return fmt.Errorf("%s payload: more than one JSON value", what)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return fmt.Errorf("%s payload is %s, not a JSON object", what, jsonKind(te.Value))
+			}
+			want := goKind(te.Type)
+			if n, ok := strings.CutPrefix(te.Value, "number "); ok && want == "a whole number" {
+				// A number, but a fraction or out of range (an id past int64).
+				return fmt.Errorf("%s payload: %s is %s, not a whole number in range", what, model.Quote(te.Field), model.Shorten(n))
+			}
+			return fmt.Errorf("%s payload: %s is %s, not %s", what, model.Quote(te.Field), jsonKind(te.Value), want)
+		}
+		return fmt.Errorf("%s payload: %s", what, model.Shorten(err.Error()))
+	}
+	return nil
+}
+
+// syntaxProblem says what is wrong with a payload that jsontext refused,
+// and where.
+func syntaxProblem(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "it ends too soon"
+	}
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return model.Shorten(err.Error())
+	}
+	cause := se.Err.Error()
+	if errors.Is(se.Err, jsontext.ErrDuplicateName) {
+		cause = "a member is given twice" // the error's text holds the name, however long
+	}
+	where := ""
+	if se.JSONPointer != "" {
+		where = " in " + model.Quote(string(se.JSONPointer))
+	}
+	return fmt.Sprintf("%s%s (at byte %d)", model.Shorten(cause), where, se.ByteOffset)
+}
+
+// jsonKind names a JSON value as encoding/json's UnmarshalTypeError
+// describes it ("string", "number", "number 1.5", "array", …).
+func jsonKind(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "bool":
+		return "a boolean"
+	case "string", "number":
+		return "a " + kind
+	}
+	return model.Shorten(value)
+}
+
+// goKind names the JSON value a Go type is read from.
+func goKind(t reflect.Type) string {
+	if t == nil {
+		return "what was expected"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }

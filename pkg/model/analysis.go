@@ -66,7 +66,7 @@ func (o *ChangesOptions) Validate() error {
 		o.Outcome = OutcomeSuccess
 	case OutcomeSuccess, OutcomeFailure, "all":
 	default:
-		return Invalid("outcome", "outcome must be success, failure or all, not %q", o.Outcome)
+		return Invalid("outcome", "outcome must be success, failure or all, not %s", Quote(o.Outcome))
 	}
 	return nil
 }

@@ -126,7 +126,7 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 	seen := map[string]bool{}
 	for _, name := range clean {
 		if !slices.Contains(CSVImportColumns, name) {
-			return nil, "", Invalid(name, "unknown CSV column %q; the header may name component, version, owner, status, environment, ts (or time), id, received_at, revision and committed_at", name)
+			return nil, "", Invalid(Shorten(name), "unknown CSV column %s; the header may name component, version, owner, status, environment, ts (or time), id, received_at, revision and committed_at", Quote(name))
 		}
 		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
 			return nil, "", Invalid(name, "the CSV column %q is given twice", name)

@@ -417,7 +417,7 @@ func (k DeploymentKey) String() string {
 
 // ParseDeploymentCursor decodes a cursor made by DeploymentKey.String.
 func ParseDeploymentCursor(token string) (*DeploymentKey, error) {
-	bad := Invalid("cursor", "cursor %q is not one this server issued; use the \"next\" value of the previous page", token)
+	bad := Invalid("cursor", "cursor %s is not one this server issued; use the \"next\" value of the previous page", Quote(token))
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
 		return nil, bad

@@ -3,7 +3,9 @@ package model
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. Each one maps to exactly one HTTP status (api.StatusOf, in
@@ -80,6 +82,42 @@ func Errorf(code, format string, args ...any) *Error {
 // Invalid returns an EINVALID error naming field.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// MaxQuoted is how many characters of a value sent by a client an error
+// message quotes. Values that are refused are often the longest ones (a
+// 1 MiB time, a CSV column name as long as the body), and quoted whole
+// they made the error as large as the request: a refused 32 MiB batch
+// answered 32 MiB and held several times that in memory while it was
+// built, and a 1 MiB unknown JSON field came back twice.
+const MaxQuoted = 64
+
+// Quote returns s quoted as %q does, for an error message. A value longer
+// than MaxQuoted characters is cut to its first MaxQuoted, followed by
+// "…" and its length: `"xxxx"… (1000000 characters)`.
+func Quote(s string) string {
+	short := Shorten(s)
+	if len(short) == len(s) {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(short[:len(short)-len("…")]) + "… (" + strconv.Itoa(utf8.RuneCountInString(s)) + " characters)"
+}
+
+// Shorten returns s, or its first MaxQuoted characters followed by "…"
+// when it is longer: what an error's Field holds when it names something
+// a client made up (an unknown parameter, field or CSV column).
+func Shorten(s string) string {
+	if len(s) <= MaxQuoted {
+		return s // at most MaxQuoted bytes, so at most as many characters
+	}
+	n := 0
+	for i := range s {
+		if n == MaxQuoted {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // AdviceIn returns the message with the parameters its advice names

@@ -54,7 +54,7 @@ func (f Filter) Validate() error {
 	switch f.Order {
 	case "", OrderAsc, OrderDesc:
 	default:
-		return Invalid("order", "order must be %q or %q, not %q", OrderAsc, OrderDesc, f.Order)
+		return Invalid("order", "order must be %q or %q, not %s", OrderAsc, OrderDesc, Quote(f.Order))
 	}
 	if f.Limit < 0 || f.Limit > MaxLimit {
 		return Invalid("limit", "limit must be between 1 and %d (omit it to stream every row)", MaxLimit)
@@ -85,7 +85,7 @@ func (c Cursor) String() string {
 
 // ParseCursor decodes a token made by Cursor.String.
 func ParseCursor(token string) (*Cursor, error) {
-	bad := Invalid("cursor", "cursor %q is not one this server issued; use the \"next\" value of the previous page", token)
+	bad := Invalid("cursor", "cursor %s is not one this server issued; use the \"next\" value of the previous page", Quote(token))
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
 		return nil, bad

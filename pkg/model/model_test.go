@@ -458,3 +458,24 @@ func TestShortRevision(t *testing.T) {
 		}
 	}
 }
+
+func TestQuoteCutsLongValues(t *testing.T) {
+	x64 := strings.Repeat("x", model.MaxQuoted)
+	e64 := strings.Repeat("é", model.MaxQuoted)
+	for _, tt := range []struct{ in, quote, short string }{
+		{"soon", `"soon"`, "soon"},
+		{x64, strconv.Quote(x64), x64},
+		{x64 + "y", strconv.Quote(x64) + "… (65 characters)", x64 + "…"},
+		// Characters, not bytes: 64 two-byte ones are kept whole.
+		{e64, strconv.Quote(e64), e64},
+		{e64 + "é", strconv.Quote(e64) + "… (65 characters)", e64 + "…"},
+		{x64 + "\xff", strconv.Quote(x64) + "… (65 characters)", x64 + "…"},
+	} {
+		if got := model.Quote(tt.in); got != tt.quote {
+			t.Errorf("Quote(%.20q…) = %q, want %q", tt.in, got, tt.quote)
+		}
+		if got := model.Shorten(tt.in); got != tt.short {
+			t.Errorf("Shorten(%.20q…) = %q, want %q", tt.in, got, tt.short)
+		}
+	}
+}

@@ -26,7 +26,7 @@ var spanUnits = map[byte]time.Duration{
 // as "1h30m" are accepted too. The span must be positive.
 func ParseSpan(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("%q is not a span; use %s", s, AcceptedSpanFormats)
+	bad := fmt.Errorf("%s is not a span; use %s", Quote(s), AcceptedSpanFormats)
 	if len(s) < 2 {
 		return 0, bad
 	}
@@ -57,7 +57,7 @@ func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
 	}
 	t, _, err := ParseTime(s)
 	if err != nil {
-		return time.Time{}, Invalid(field, "%s: %q is neither a datetime nor a span; use %s, or %s", field, strings.TrimSpace(s), AcceptedTimeFormats, AcceptedSpanFormats)
+		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
 	}
 	return t, CheckBound(field, t)
 }
@@ -71,7 +71,7 @@ func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
 		return t, CheckBound(field, t)
 	}
 	if _, _, err := ParseTime(s); err != nil {
-		return time.Time{}, Invalid(field, "%s: %q is neither a datetime nor a span; use %s, or %s", field, strings.TrimSpace(s), AcceptedTimeFormats, AcceptedSpanFormats)
+		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
 	}
 	return ParseUntil(field, s)
 }

@@ -51,7 +51,7 @@ func (o *StatsOptions) Validate() error {
 	switch o.Bucket {
 	case BucketDay, BucketWeek, BucketMonth, BucketSprint:
 	default:
-		return Invalid("bucket", "bucket must be day, week, month or sprint, not %q", o.Bucket)
+		return Invalid("bucket", "bucket must be day, week, month or sprint, not %s", Quote(o.Bucket))
 	}
 	if o.SprintDays == 0 {
 		o.SprintDays = DefaultSprintDays
@@ -73,7 +73,7 @@ func (o *StatsOptions) Validate() error {
 		o.Outcome = OutcomeSuccess
 	case OutcomeSuccess, OutcomeFailure, "all":
 	default:
-		return Invalid("outcome", "outcome must be success, failure or all, not %q", o.Outcome)
+		return Invalid("outcome", "outcome must be success, failure or all, not %s", Quote(o.Outcome))
 	}
 	return nil
 }

@@ -43,9 +43,9 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 		// curl 'host/v1/steps?since=2026-11-30T10:00:00+01:00' sends a
 		// "+" that the query string reads as a space: say so, rather than
 		// leave the user to wonder where the offset's sign went.
-		return time.Time{}, false, fmt.Errorf("%q is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", s, AcceptedTimeFormats)
+		return time.Time{}, false, fmt.Errorf("%s is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", Quote(s), AcceptedTimeFormats)
 	}
-	return time.Time{}, false, fmt.Errorf("%q is not a datetime; use %s", s, AcceptedTimeFormats)
+	return time.Time{}, false, fmt.Errorf("%s is not a datetime; use %s", Quote(s), AcceptedTimeFormats)
 }
 
 // lostPlus reports that s is a datetime with a positive offset whose "+"

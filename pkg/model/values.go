@@ -30,7 +30,7 @@ func (q *ValuesQuery) Validate() error {
 		return Invalid("field", "field is required: one of %s", strings.Join(ValueFields, ", "))
 	}
 	if !slices.Contains(ValueFields, q.Field) {
-		return Invalid("field", "field must be one of %s, not %q", strings.Join(ValueFields, ", "), q.Field)
+		return Invalid("field", "field must be one of %s, not %s", strings.Join(ValueFields, ", "), Quote(q.Field))
 	}
 	if err := ValidateText("prefix", q.Prefix, MaxComponentLen, false); err != nil {
 		return err

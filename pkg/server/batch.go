@@ -32,6 +32,12 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// A batch's rows are stored under "KEY N", which no webhook key is;
+	// its key is refused all the same, so the rule is one for every write.
+	if err := clientIdempotencyKey(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q, err := queryParams(r, []string{"dedupe"})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -43,7 +49,11 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	case v == "true":
 		dedupe = true
 	default:
-		s.writeError(w, r, model.Invalid("dedupe", "dedupe must be true or false, not %q", v))
+		s.writeError(w, r, model.Invalid("dedupe", "dedupe must be true or false, not %s", model.Quote(v)))
+		return
+	}
+	if err := declaredTooLarge(r, s.maxBatchBytes); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}

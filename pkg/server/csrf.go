@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"net/http"
 	"strings"
 
@@ -21,6 +22,20 @@ import (
 func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 	guard := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.tokens == nil && fromBrowser(r) && !s.hostAllowed(r.Host) {
+			host := hostName(r.Host)
+			if isPagePath(r.URL.Path) {
+				s.renderPage(w, r, http.StatusForbidden, &pageView{Title: "Refused", Content: "none", Query: uiQuery{Since: uiDefaultSince},
+					Error: "This stepsd has no tokens, so it answers browsers only on localhost, IP addresses and the host names it is told. " +
+						"If " + host + " is its name, start stepsd with --allowed-hosts " + host + " (or STEPSD_ALLOWED_HOSTS), or configure tokens."})
+				return
+			}
+			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,
+				"host %s refused: an open stepsd (no tokens) answers browsers only on localhost, IP addresses and --allowed-hosts, "+
+					"so that a page cannot reach it through DNS rebinding; if it is stepsd's name, start stepsd with --allowed-hosts %s, or configure tokens",
+				model.Quote(host), host))
+			return
+		}
 		if err := guard.Check(r); err != nil {
 			if isPagePath(r.URL.Path) {
 				// A browser shows a page's HTML; the API's JSON would be
@@ -30,12 +45,47 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 				return
 			}
 			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,
-				"cross-site request refused: a page from another origin may not make a browser write to stepsd (Sec-Fetch-Site %q, Origin %q, Host %q)",
-				r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin"), r.Host))
+				"cross-site request refused: a page from another origin may not make a browser write to stepsd (Sec-Fetch-Site %s, Origin %s, Host %s)",
+				model.Quote(r.Header.Get("Sec-Fetch-Site")), model.Quote(r.Header.Get("Origin")), model.Quote(r.Host)))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fromBrowser reports whether r comes from a browser: current browsers
+// send Sec-Fetch-Site on every request, and all send Origin on a write.
+// curl, scripts, stepsctl and pkg/client send neither.
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != ""
+}
+
+// hostAllowed reports whether an open stepsd answers a browser that names
+// it host (the Host header). A page that rebinds its own name to stepsd's
+// address sends that name: an attacker's, never an IP address or
+// localhost, which browsers resolve themselves. So those always pass, and
+// other names only when the operator listed them (--allowed-hosts): an
+// entry ".corp.example" takes every name under corp.example, and "*"
+// takes any.
+func (s *Server) hostAllowed(host string) bool {
+	name := strings.ToLower(strings.TrimSuffix(hostName(host), "."))
+	if name == "" || name == "localhost" || strings.HasSuffix(name, ".localhost") || net.ParseIP(strings.Trim(name, "[]")) != nil {
+		return true
+	}
+	for _, allowed := range s.allowedHosts {
+		if allowed == "*" || allowed == name || (strings.HasPrefix(allowed, ".") && (strings.HasSuffix(name, allowed) || name == allowed[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostName is host (a Host header) without its port.
+func hostName(host string) string {
+	if name, _, err := net.SplitHostPort(host); err == nil {
+		return name
+	}
+	return host
 }
 
 // isPagePath reports whether path is the page's (served as HTML) rather
@@ -53,5 +103,32 @@ func unsupportedBody(r *http.Request, accepted string) error {
 	if ct == "" {
 		return model.Errorf(model.EUNSUPPORTED, "the request body has no Content-Type; send %s", accepted)
 	}
-	return model.Errorf(model.EUNSUPPORTED, "Content-Type %q is not supported; send %s", ct, accepted)
+	return model.Errorf(model.EUNSUPPORTED, "Content-Type %s is not supported; send %s", model.Quote(ct), accepted)
+}
+
+// CheckAllowedHosts checks --allowed-hosts: each entry is a host name
+// ("steps.corp"), a domain with a leading dot (".corp", every name under
+// it) or "*"; a scheme, port or path is a mistake worth saying, as the
+// name would never match.
+func CheckAllowedHosts(hosts []string) error {
+	for _, h := range hosts {
+		name := strings.TrimPrefix(strings.TrimSuffix(h, "."), ".")
+		if h == "*" {
+			continue
+		}
+		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" || strings.Contains(name, "..") {
+			return model.Errorf(model.EINVALID, "allowed host %s: give a host name such as steps.corp.example, without scheme, port or path; .corp.example for every name under it; * for any",
+				model.Quote(h))
+		}
+	}
+	return nil
+}
+
+// normalHosts is hosts as hostAllowed compares them.
+func normalHosts(hosts []string) []string {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, strings.ToLower(strings.TrimSuffix(h, ".")))
+	}
+	return out
 }

@@ -127,7 +127,7 @@ func newDeploymentEncoder(format string) (listEncoder[*model.Deployment], error)
 	case formatCSV:
 		return &deploymentCSV{}, nil
 	}
-	return nil, model.Invalid("format", "format must be json, csv or ndjson, not %q", format)
+	return nil, model.Invalid("format", "format must be json, csv or ndjson, not %s", model.Quote(format))
 }
 
 type deploymentCSV struct {
@@ -213,7 +213,7 @@ func deploymentQuery(r *http.Request, names []string) (params, model.Filter, str
 	}
 	format := p["format"]
 	if format != "" && format != formatJSON && format != formatCSV {
-		return nil, model.Filter{}, "", model.Invalid("format", "format must be json or csv, not %q", format)
+		return nil, model.Filter{}, "", model.Invalid("format", "format must be json or csv, not %s", model.Quote(format))
 	}
 	return p, f, format, nil
 }
@@ -232,7 +232,7 @@ func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) 
 	if v, ok := p["sprint_days"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return opts, model.Invalid("sprint_days", "sprint_days must be a whole number of days, not %q", v)
+			return opts, model.Invalid("sprint_days", "sprint_days must be a whole number of days, not %s", model.Quote(v))
 		}
 		opts.SprintDays = n
 		if n == 0 {

@@ -68,7 +68,7 @@ func newStepEncoder(format string) (listEncoder[model.Step], error) {
 	case formatNDJSON:
 		return &jsonListEncoder[model.Step]{lines: true, appendItem: appendStep}, nil
 	}
-	return nil, model.Invalid("format", "format must be csv, json or ndjson, not %q", format)
+	return nil, model.Invalid("format", "format must be csv, json or ndjson, not %s", model.Quote(format))
 }
 
 type csvEncoder struct {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -36,8 +37,20 @@ func identityBody(w http.ResponseWriter, r *http.Request) error {
 				continue
 			}
 			w.Header().Set("Accept-Encoding", "identity")
-			return model.Errorf(model.EUNSUPPORTED, "Content-Encoding %q is not supported: send the body uncompressed, without a Content-Encoding header", coding)
+			return model.Errorf(model.EUNSUPPORTED, "Content-Encoding %s is not supported: send the body uncompressed, without a Content-Encoding header", model.Quote(coding))
 		}
+	}
+	return nil
+}
+
+// clientIdempotencyKey checks the Idempotency-Key of an API write: it must
+// not be in the key space of the webhooks (hooks.IsHookKey), whose records
+// it would otherwise suppress.
+func clientIdempotencyKey(r *http.Request) error {
+	key := r.Header.Get("Idempotency-Key")
+	if hooks.IsHookKey(key) {
+		return model.Invalid("Idempotency-Key", "Idempotency-Key %s is in the webhooks' key space (keys beginning %s are theirs); send another key, e.g. a random UUID",
+			model.Quote(key), strings.Join(hooks.KeyPrefixes(), ", "))
 	}
 	return nil
 }

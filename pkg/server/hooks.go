@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,11 +28,7 @@ const maxHookSteps = 1000
 // readHookBody reads a webhook's raw body, within the body limit: the
 // signature is over these exact bytes.
 func (s *Server) readHookBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBodyBytes))
-	if err != nil {
-		return nil, bodyError(err, s.maxBodyBytes)
-	}
-	return body, nil
+	return readBody(w, r, s.maxBodyBytes)
 }
 
 // storeHook stores what a webhook payload mapped to. A payload that maps
@@ -69,7 +64,7 @@ func (s *Server) storeHook(w http.ResponseWriter, r *http.Request, provider, eve
 			level = slog.LevelWarn
 		}
 		s.log.LogAttrs(r.Context(), level, "webhook ignored", slog.String("provider", provider),
-			slog.String("event", event), slog.String("reason", res.Ignored))
+			slog.String("event", model.Shorten(event)), slog.String("reason", res.Ignored))
 		s.metrics.hookEvents.WithLabelValues(provider, "ignored").Inc()
 		s.writeJSON(w, r, http.StatusAccepted, hookAnswer{Ignored: res.Ignored})
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -408,4 +409,78 @@ func TestBatchBodyErrorsSayWhatIsWrong(t *testing.T) {
 			t.Errorf("an object for an array: %q, want the advice to send NDJSON", msg)
 		}
 	})
+}
+
+// TestRebindingHostsAreRefused: an open server answers a browser only
+// when the Host it names is localhost, an IP address or an allowed name,
+// so that a page that rebinds its own name to stepsd's address reaches
+// nothing; scripts (no browser headers) and servers with tokens are not
+// concerned.
+func TestRebindingHostsAreRefused(t *testing.T) {
+	dsn := testdb.SQLite(t)
+	st := testdb.Open(t, dsn)
+	open := httptest.NewServer(server.New(server.Config{Store: st, AllowedHosts: []string{"steps.corp.example", ".Team.Example."}}))
+	t.Cleanup(open.Close)
+	withTokens := httptest.NewServer(server.New(server.Config{Store: st, Tokens: []server.Token{{Scope: server.ScopeWrite, Secret: "write-secret-1"}}}))
+	t.Cleanup(withTokens.Close)
+
+	const write = "/v1/steps?component=api&version=1&owner=ana&status=build"
+	browser := []string{"Sec-Fetch-Site", "same-origin"}
+	cases := []struct {
+		name, base, method, path, host string
+		headers                        []string
+		want                           int
+	}{
+		{"rebound write", open.URL, "POST", write, "evil.example:8080", append(browser, "Origin", "http://evil.example:8080"), http.StatusForbidden},
+		{"rebound read", open.URL, "GET", "/v1/steps", "evil.example:8080", browser, http.StatusForbidden},
+		{"rebound old browser write", open.URL, "POST", write, "evil.example", []string{"Origin", "http://evil.example"}, http.StatusForbidden},
+		{"rebound page", open.URL, "GET", "/", "evil.example", browser, http.StatusForbidden},
+		{"a name like an allowed one", open.URL, "GET", "/v1/steps", "evilteam.example", browser, http.StatusForbidden},
+		{"localhost", open.URL, "POST", write, "localhost:8080", append(browser, "Origin", "http://localhost:8080"), http.StatusCreated},
+		{"a .localhost name", open.URL, "GET", "/v1/steps", "steps.localhost:8080", browser, http.StatusOK},
+		{"IPv4", open.URL, "GET", "/v1/steps", "10.1.2.3:8080", browser, http.StatusOK},
+		{"IPv6", open.URL, "GET", "/v1/steps", "[::1]:8080", browser, http.StatusOK},
+		{"an allowed name", open.URL, "GET", "/v1/steps", "Steps.Corp.Example:8080", browser, http.StatusOK},
+		{"a name under an allowed domain", open.URL, "GET", "/", "steps.team.example", browser, http.StatusOK},
+		{"the allowed domain itself", open.URL, "GET", "/v1/steps", "team.example.", browser, http.StatusOK},
+		{"a script", open.URL, "POST", write, "evil.example:8080", nil, http.StatusCreated},
+		{"tokens: the token decides", withTokens.URL, "POST", write, "evil.example:8080", append(browser, "Origin", "http://evil.example:8080"), http.StatusUnauthorized},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(c.method, c.base+c.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = c.host
+			for i := 0; i+1 < len(c.headers); i += 2 {
+				req.Header.Set(c.headers[i], c.headers[i+1])
+			}
+			res := send(t, req)
+			if res.status != c.want {
+				t.Fatalf("%s %s with Host %s: %d, want %d: %s", c.method, c.path, c.host, res.status, c.want, res.body)
+			}
+			if c.want != http.StatusForbidden {
+				return
+			}
+			if c.path == "/" {
+				if !strings.Contains(string(res.body), "--allowed-hosts") {
+					t.Errorf("the page's refusal does not say what to do: %s", res.body)
+				}
+				return
+			}
+			if msg, code, _ := res.errorBody(t); code != "forbidden" || !strings.Contains(msg, "--allowed-hosts") || !strings.Contains(msg, "tokens") {
+				t.Errorf("refusal %q (%s) does not say what to do", msg, code)
+			}
+		})
+	}
+
+	for _, bad := range []string{"https://steps.corp", "steps.corp:8080", "steps corp", "", "a..b", "steps.corp/ui"} {
+		if err := server.CheckAllowedHosts([]string{bad}); err == nil {
+			t.Errorf("CheckAllowedHosts(%q) took it", bad)
+		}
+	}
+	if err := server.CheckAllowedHosts([]string{"*", ".corp.example", "steps-1.corp.example."}); err != nil {
+		t.Errorf("CheckAllowedHosts refused good names: %v", err)
+	}
 }

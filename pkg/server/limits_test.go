@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
@@ -105,5 +109,39 @@ func TestAuthMatrix(t *testing.T) {
 				t.Errorf("%s %s: 401 without WWW-Authenticate", rt.method, rt.path)
 			}
 		}
+	}
+}
+
+// TestDeclaredOversizedBodyIsRefusedBeforeContinue: a body whose
+// Content-Length is over the limit is a 413 before any of it is read, so a
+// client that asked Expect: 100-continue (curl, for bodies over 1 MiB) is
+// never told to send it. Reading it first made net/http answer 100
+// Continue, and the client sent a mebibyte or 32 for nothing.
+func TestDeclaredOversizedBodyIsRefusedBeforeContinue(t *testing.T) {
+	srv := httptest.NewServer(server.New(server.Config{Store: testdb.Open(t, testdb.SQLite(t)),
+		GitHubSecret: "github-secret", GitLabToken: "gitlab-token"}))
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct{ path, headers string }{
+		{"/v1/steps", "Content-Type: application/json\r\n"},
+		{"/v1/steps/batch", "Content-Type: text/csv\r\n"},
+		{"/v1/hooks/github", "Content-Type: application/json\r\nX-GitHub-Event: ping\r\n"},
+		{"/v1/hooks/gitlab", "Content-Type: application/json\r\nX-Gitlab-Event: Pipeline Hook\r\nX-Gitlab-Token: gitlab-token\r\n"},
+	} {
+		t.Run(strings.TrimPrefix(tt.path, "/"), func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", tt.path, tt.headers, 64<<20)
+			line, err := bufio.NewReader(conn).ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(line, "HTTP/1.1 413 ") {
+				t.Errorf("first answer %q, want 413 before any 100 Continue", line)
+			}
+		})
 	}
 }

@@ -39,7 +39,10 @@ func (rec *statusRecorder) Unwrap() http.ResponseWriter {
 }
 
 // logRequests writes one JSON line per request. It logs the path, never the
-// query string or headers, which may carry tokens.
+// query string or headers, which may carry tokens. The method and path are
+// cut as errors cut what they quote (model.Shorten): any client, before
+// auth and rate limit, chooses them, and a 60 KiB path made a 60 KiB line,
+// so one client could write 30 MB of log a second within its rate.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -58,8 +61,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				return // at --log-level warn, no attributes built for nothing
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("method", model.Shorten(r.Method)),
+				slog.String("path", model.Shorten(r.URL.Path)),
 				slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes),
 				slog.Float64("duration_ms", float64(took.Microseconds())/1000),
@@ -67,6 +70,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			)
 		}()
 		next.ServeHTTP(rec, r)
+	})
+}
+
+// noSniff has every answer say X-Content-Type-Options: nosniff, not only
+// the page's: a browser then takes a list, an error quoting what a client
+// sent, or /metrics as the type it is sent as, and never runs one as a
+// script (<script src> of a list on an open stepsd) or shows it as a page.
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -101,7 +115,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(v)
 			}
-			s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.log.ErrorContext(r.Context(), "panic serving request", "method", model.Shorten(r.Method), "path", model.Shorten(r.URL.Path), "panic", v)
 			s.writeError(w, r, model.Errorf(model.EINTERNAL, "internal error"))
 		}()
 		next.ServeHTTP(w, r)

@@ -108,9 +108,9 @@ func countParam(raw, name string) int {
 
 func unknownParam(name string, accepted []string) error {
 	if len(accepted) == 0 {
-		return model.Invalid(name, "unknown parameter %q; this endpoint takes no query parameters", name)
+		return model.Invalid(model.Shorten(name), "unknown parameter %s; this endpoint takes no query parameters", model.Quote(name))
 	}
-	return model.Invalid(name, "unknown parameter %q; accepted: %s", name, strings.Join(accepted, ", "))
+	return model.Invalid(model.Shorten(name), "unknown parameter %s; accepted: %s", model.Quote(name), strings.Join(accepted, ", "))
 }
 
 // checkQuery parses a raw query string pair by pair and names the first
@@ -126,13 +126,13 @@ func checkQuery(raw string) error {
 		rawName, rawValue, _ := strings.Cut(pair, "=")
 		name, err := url.QueryUnescape(rawName)
 		if err != nil {
-			return model.Invalid("query", "the query has a parameter name that is not validly escaped (%q): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", rawName)
+			return model.Invalid("query", "the query has a parameter name that is not validly escaped (%s): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", model.Quote(rawName))
 		}
 		if strings.Contains(pair, ";") {
-			return model.Invalid(name, "%s: the query pair %q holds a ';'; separate parameters with an ampersand and escape a ';' in a value as %%3B", name, pair)
+			return model.Invalid(model.Shorten(name), "%s: the query pair %s holds a ';'; separate parameters with an ampersand and escape a ';' in a value as %%3B", model.Shorten(name), model.Quote(pair))
 		}
 		if _, err := url.QueryUnescape(rawValue); err != nil {
-			return model.Invalid(name, "%s is not validly escaped (%q): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", name, rawValue)
+			return model.Invalid(model.Shorten(name), "%s is not validly escaped (%s): use %%XX escapes, e.g. %%20 for a space and %%25 for %%", model.Shorten(name), model.Quote(rawValue))
 		}
 	}
 	return nil
@@ -157,7 +157,7 @@ func (s *Server) rejectQuery(next http.Handler) http.Handler {
 func (p params) merge(other params) error {
 	for name, v := range other {
 		if old, ok := p[name]; ok && old != v {
-			return model.Invalid(name, "%s is given twice with different values (%q and %q)", name, old, v)
+			return model.Invalid(name, "%s is given twice with different values (%s and %s)", name, model.Quote(old), model.Quote(v))
 		}
 		p[name] = v
 	}
@@ -170,11 +170,26 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if err := declaredTooLarge(r, limit); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return nil, bodyError(err, limit)
 	}
 	return body, nil
+}
+
+// declaredTooLarge is the 413 for a body whose Content-Length is over
+// limit, answered before a byte of it is read: a client that sent
+// Expect: 100-continue (curl does for bodies over 1 MiB) is then never
+// told to go on, and sends nothing, where reading was what made net/http
+// answer 100 Continue, so the client sent up to the limit before its 413.
+func declaredTooLarge(r *http.Request, limit int64) error {
+	if r.ContentLength > limit {
+		return bodyError(&http.MaxBytesError{Limit: limit}, limit)
+	}
+	return nil
 }
 
 // bodyError is the answer to a failed read of a body limited to limit bytes.
@@ -322,7 +337,7 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 			continue
 		}
 		if !slices.Contains(accepted, name) {
-			return nil, model.Invalid(name, "unknown field %q; accepted: %s", name, strings.Join(accepted, ", "))
+			return nil, model.Invalid(model.Shorten(name), "unknown field %s; accepted: %s", model.Quote(name), strings.Join(accepted, ", "))
 		}
 		switch dec.PeekKind() {
 		case 'n', '"':
@@ -479,7 +494,7 @@ func listFilter(p params) (model.Filter, error) {
 	if v, ok := p["limit"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > model.MaxLimit {
-			return f, model.Invalid("limit", "limit must be a whole number from 1 to %d (omit it to stream every row), not %q", model.MaxLimit, v)
+			return f, model.Invalid("limit", "limit must be a whole number from 1 to %d (omit it to stream every row), not %s", model.MaxLimit, model.Quote(v))
 		}
 		f.Limit = n
 	}

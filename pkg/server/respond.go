@@ -62,7 +62,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Rows, body.MoreRows = be.Rows, be.Omitted
 	}
 	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "method", model.Shorten(r.Method), "path", model.Shorten(r.URL.Path), "status", status, "err", err)
 	}
 	h := w.Header()
 	h.Del("Content-Disposition")
@@ -81,7 +81,7 @@ func methodNotAllowed(allow string) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		json.NewEncoder(w).Encode(errorBody{ //nolint:errcheck // nothing to do if the client has gone
-			Error: "method " + r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow,
+			Error: "method " + model.Shorten(r.Method) + " is not allowed on " + model.Shorten(r.URL.Path) + "; allowed: " + allow,
 			Code:  model.EMETHOD,
 		})
 	})
@@ -89,5 +89,5 @@ func methodNotAllowed(allow string) http.Handler {
 
 // handleNotFound answers any path the API does not have.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, model.Errorf(model.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	s.writeError(w, r, model.Errorf(model.ENOTFOUND, "no such endpoint: %s %s", model.Shorten(r.Method), model.Shorten(r.URL.Path)))
 }

@@ -76,6 +76,12 @@ type Config struct {
 	Version string
 	// Tokens, when any, are required on the API (see ParseTokens).
 	Tokens []Token
+	// AllowedHosts are the host names, besides localhost and IP
+	// addresses, on which an open server (no Tokens) answers browsers:
+	// "steps.corp", ".corp" for every name under corp, "*" for any. A
+	// browser naming another host gets 403, so that a page cannot reach
+	// the server through DNS rebinding (docs/security.md).
+	AllowedHosts []string
 	// SprintStart and SprintDays are the team's sprint calendar: the
 	// defaults of /v1/stats and the page when a request names no
 	// sprint_start or sprint_days. Zero means model.DefaultSprintStart and
@@ -110,6 +116,7 @@ type Server struct {
 	rules         model.DeploymentRules
 	maxFutureSkew time.Duration
 	tokens        *tokenSet
+	allowedHosts  []string // lower case, without a trailing dot
 	limiter       *rateLimiter
 	maxQueryBytes int
 	listReads     chan struct{} // a slot per list page being read
@@ -135,6 +142,7 @@ func New(cfg Config) *Server {
 		rules:         cfg.Rules,
 		maxFutureSkew: cfg.MaxFutureSkew,
 		tokens:        newTokenSet(cfg.Tokens),
+		allowedHosts:  normalHosts(cfg.AllowedHosts),
 		sprintStart:   cfg.SprintStart,
 		sprintDays:    cfg.SprintDays,
 		githubSecret:  cfg.GitHubSecret,
@@ -192,7 +200,7 @@ func New(cfg Config) *Server {
 	if c, ok := cfg.Observer.(prometheus.Collector); ok {
 		s.metrics.registry.MustRegister(c)
 	}
-	s.handler = s.logRequests(s.recoverPanics(s.limitRate(s.limitQuery(s.routes()))))
+	s.handler = s.logRequests(noSniff(s.recoverPanics(s.limitRate(s.limitQuery(s.routes())))))
 	return s
 }
 

@@ -14,6 +14,10 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := clientIdempotencyKey(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	p, err := s.stepInputParams(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -47,7 +51,7 @@ func (s *Server) handleCreateStep(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleGetStep(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		s.writeError(w, r, model.Invalid("id", "step id must be a whole number from 1 to 9223372036854775807, not %q", r.PathValue("id")))
+		s.writeError(w, r, model.Invalid("id", "step id must be a whole number from 1 to 9223372036854775807, not %s", model.Quote(r.PathValue("id"))))
 		return
 	}
 	step, err := s.store.FindStep(r.Context(), id)

@@ -23,7 +23,7 @@ func (s *Server) handleValues(w http.ResponseWriter, r *http.Request) {
 	q := model.ValuesQuery{Field: p["field"], Prefix: p["prefix"]}
 	if v, ok := p["limit"]; ok {
 		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 1 {
-			s.writeError(w, r, model.Invalid("limit", "limit must be a whole number from 1 to %d, not %q", model.MaxValuesLimit, v))
+			s.writeError(w, r, model.Invalid("limit", "limit must be a whole number from 1 to %d, not %s", model.MaxValuesLimit, model.Quote(v)))
 			return
 		}
 	}
