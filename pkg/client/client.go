@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -39,7 +40,9 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithToken sends token as a bearer token with every request.
+// WithToken sends token as a bearer token with every request. New refuses
+// a token with a control character in it, such as the newline that ends a
+// token read from a file: trim it first (strings.TrimSpace).
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = token }
 }
@@ -100,6 +103,11 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	if c.http == nil {
 		return nil, errors.New("client: WithHTTPClient needs a non-nil *http.Client")
+	}
+	if i := strings.IndexFunc(c.token, unicode.IsControl); i >= 0 {
+		// Sent as it is, the header would be refused by net/http on
+		// every attempt, and read as a server that cannot be reached.
+		return nil, fmt.Errorf("client: the token holds a control character (%U at byte %d): a newline read with it from a file? pass the token alone", []rune(c.token[i:])[0], i)
 	}
 	if c.timeout < 0 {
 		return nil, fmt.Errorf("client: timeout %v is negative", c.timeout)

@@ -136,6 +136,20 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestNewRefusesATokenWithANewline: a token read from a file with its
+// final newline is refused by New, by name, rather than sent and failing
+// every attempt as if the server could not be reached.
+func TestNewRefusesATokenWithANewline(t *testing.T) {
+	t.Parallel()
+	_, err := client.New("http://localhost:8080", client.WithToken("ci-secret-1\n"))
+	if err == nil || !strings.Contains(err.Error(), "the token holds a control character (U+000A at byte 11)") {
+		t.Errorf("New = %v, want the token's newline named", err)
+	}
+	if _, err := client.New("http://localhost:8080", client.WithToken("ci-secret-1")); err != nil {
+		t.Errorf("New with a plain token: %v", err)
+	}
+}
+
 func TestRecordGetList(t *testing.T) {
 	t.Parallel()
 	srv := startStepsd(t)

@@ -261,6 +261,27 @@ func TestRefusedTokenIsSpooled(t *testing.T) {
 	}
 }
 
+// TestTokenFromAFileWithItsNewline: STEPSCTL_TOKEN set from a file or a
+// Kubernetes secret keeps the file's final newline. The step is stored,
+// not spooled as if the server could not be reached (net/http refuses the
+// header) and left there until someone finds the newline.
+func TestTokenFromAFileWithItsNewline(t *testing.T) {
+	h := newHarness(t, withTokens("write:ci-secret-1"))
+	t.Setenv("STEPSCTL_TOKEN", "ci-secret-1\n") // viper reads the process's environment
+	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("exit %d, stderr %q; want 0 and nothing", r.code, r.stderr)
+	}
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+	t.Setenv("STEPSCTL_TOKEN", "ci-sec\x01ret-1")
+	r = h.run(false, "record", "--component", "api", "--version", "1", "--status", "tests", "-q")
+	if r.code != 2 || !strings.Contains(r.stderr, "the token holds a control character (U+0001 at byte 6)") {
+		t.Errorf("a token with a control character inside: exit %d, stderr %q; want 2 and the character named", r.code, r.stderr)
+	}
+}
+
 func TestRefusalsAreNotSpooled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withTokens("write:ci-secret-1"))
