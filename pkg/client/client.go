@@ -256,6 +256,9 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 		if isTransport(err) {
 			return c.netError(req, target, err)
 		}
+		if _, ok := errors.AsType[*ProtocolError](err); !ok {
+			err = &ProtocolError{URL: target, Err: err}
+		}
 		return err
 	}
 	return nil
@@ -305,12 +308,17 @@ func retryAfter(h string, now time.Time) time.Duration {
 }
 
 // decodeJSON decodes a response body into v, requiring a JSON object or
-// array and nothing after it.
+// array and nothing after it. A body that is not JSON (a proxy's or a
+// login portal's page answered in the server's place) is said to be one.
 func decodeJSON(resp *http.Response, v any) error {
 	dec := json.NewDecoder(resp.Body)
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			return io.ErrUnexpectedEOF
+		}
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return fmt.Errorf("%d %s with a body that is not the API's JSON (Content-Type %q): %w",
+				resp.StatusCode, http.StatusText(resp.StatusCode), resp.Header.Get("Content-Type"), err)
 		}
 		return err
 	}

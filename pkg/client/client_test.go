@@ -378,6 +378,44 @@ func TestNetworkErrors(t *testing.T) {
 	}
 }
 
+// loginPage answers every request with a 200 HTML page, as a proxy's
+// login portal or an ingress's default backend does in the server's place.
+func loginPage(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<html><body>Please sign in</body></html>")
+	})
+}
+
+// TestAnswerNotTheAPIs: a 200 that is not the API's JSON is a
+// *ProtocolError naming the URL and what came back, and temporary: the
+// step may not be stored, and sent again (with its key) once the path to
+// the server is fixed, it is.
+func TestAnswerNotTheAPIs(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t, loginPage)
+	c := mustClient(t, srv.URL)
+	_, err := c.Record(context.Background(), input("api", "1", "build"))
+	var protoErr *client.ProtocolError
+	if !errors.As(err, &protoErr) {
+		t.Fatalf("err = %#v, want *client.ProtocolError", err)
+	}
+	want := "unexpected response from " + srv.URL + `/v1/steps: 200 OK with a body that is not the API's JSON (Content-Type "text/html; charset=utf-8"): invalid character '<' looking for beginning of value`
+	if err.Error() != want {
+		t.Errorf("message\n%q, want\n%q", err, want)
+	}
+	if !client.IsTemporary(err) {
+		t.Error("IsTemporary = false: a caller that keeps temporary failures would drop the step")
+	}
+	if n := len(srv.sent("POST /v1/steps")); n != 1 {
+		t.Errorf("sent %d times, want once: a page in the server's place is not retried at once", n)
+	}
+	_, err = c.List(context.Background(), model.Filter{})
+	if !errors.As(err, &protoErr) {
+		t.Errorf("List: err = %#v, want *client.ProtocolError", err)
+	}
+}
+
 // flaky answers with the given statuses in turn, then passes requests on.
 func flaky(statuses ...int) (func(http.Handler) http.Handler, *atomic.Int32) {
 	var n atomic.Int32

@@ -106,7 +106,9 @@ func (e *endedError) Error() string {
 func (e *endedError) Unwrap() []error { return []error{e.ctxErr, e.last} }
 
 // ProtocolError is a 2xx response that does not follow the API, as when a
-// proxy or another service answers in the server's place.
+// proxy or another service answers in the server's place. A write that got
+// one may or may not be stored, as after a *NetError: resend it with the
+// same idempotency key once the path to the server is fixed.
 type ProtocolError struct {
 	URL string
 	Err error
@@ -121,13 +123,15 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // IsTemporary reports whether err may go away if the same request is sent
 // later: no response (*NetError, also when the call's context ran out or
-// was cancelled while waiting for one), or an answer whose code says the
-// server is overloaded, out of reach or broken (model.Temporary: 429, 5xx).
-// Refusals (other 4xx) are permanent: sending the same request again gets
-// the same answer.
+// was cancelled while waiting for one), an answer that is not the API's
+// (*ProtocolError: a proxy or a login page in the server's place, until it
+// is fixed), or an answer whose code says the server is overloaded, out of
+// reach or broken (model.Temporary: 429, 5xx). Refusals (other 4xx) are
+// permanent: sending the same request again gets the same answer.
 func IsTemporary(err error) bool {
 	var netErr *NetError
-	if errors.As(err, &netErr) {
+	var protoErr *ProtocolError
+	if errors.As(err, &netErr) || errors.As(err, &protoErr) {
 		return true
 	}
 	var apiErr *APIError

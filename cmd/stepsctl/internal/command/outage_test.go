@@ -261,6 +261,37 @@ func TestRefusedTokenIsSpooled(t *testing.T) {
 	}
 }
 
+// TestProxyPageInsteadOfTheServer: a proxy that answers 200 with a page of
+// its own (a login portal, an ingress's default backend) stores nothing:
+// record spools, says what came back, and the deploy goes on; once the
+// path is fixed the record is delivered, once.
+func TestProxyPageInsteadOfTheServer(t *testing.T) {
+	t.Parallel()
+	var portal atomic.Bool
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if portal.Load() {
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, "<html><body>Please sign in</body></html>")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	portal.Store(true)
+	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	if r.code != 0 || !strings.Contains(r.stderr, `with a body that is not the API's JSON (Content-Type "text/html")`) || !strings.Contains(r.stderr, "record spooled to") {
+		t.Errorf("exit %d, stderr %q; want 0, what came back, and the record spooled", r.code, r.stderr)
+	}
+	portal.Store(false)
+	if r := h.mustRun(false, "flush"); r.stdout != "Delivered 1 record(s).\n" {
+		t.Errorf("flush printed %q", r.stdout)
+	}
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+}
+
 // TestTokenFromAFileWithItsNewline: STEPSCTL_TOKEN set from a file or a
 // Kubernetes secret keeps the file's final newline. The step is stored,
 // not spooled as if the server could not be reached (net/http refuses the
