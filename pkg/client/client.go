@@ -49,7 +49,10 @@ func WithToken(token string) Option {
 
 // WithHTTPClient sends requests through hc instead of a client of the
 // package's own (for a proxy, custom TLS, or tests). The Client never
-// changes hc; its own time limits come from WithTimeout and WithRetry.
+// changes hc; its own time limits come from WithTimeout and WithRetry. It
+// follows redirects as hc does, except one that would change a write's
+// method (a 301 answered to a POST, which net/http follows with a GET):
+// that write fails with a *ProtocolError naming the URL to use instead.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) { c.http = hc }
 }
@@ -104,6 +107,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if c.http == nil {
 		return nil, errors.New("client: WithHTTPClient needs a non-nil *http.Client")
 	}
+	c.http = keepingMethod(c.http)
 	if i := strings.IndexFunc(c.token, unicode.IsControl); i >= 0 {
 		// Sent as it is, the header would be refused by net/http on
 		// every attempt, and read as a server that cannot be reached.
@@ -241,6 +245,9 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 		hreq.Header.Set("Idempotency-Key", req.idempotencyKey)
 	}
 	resp, err := c.http.Do(hreq)
+	if redirect, ok := errors.AsType[*redirectError](err); ok {
+		return &ProtocolError{URL: target, Err: redirect}
+	}
 	if err != nil {
 		return c.netError(req, target, err)
 	}
@@ -277,6 +284,45 @@ func (c *Client) netError(req request, target string, err error) *NetError {
 		err = fmt.Errorf("no response within the time limit: %w", err)
 	}
 	return &NetError{Method: req.method, URL: target, Err: err, retryable: retryable}
+}
+
+// keepingMethod returns a copy of hc (hc itself is left as it is) that
+// does not follow a redirect that changes the request's method. net/http
+// follows a 301, 302 or 303 answered to a POST with a GET without the
+// body: a server URL that redirects (http to https) would turn every
+// write into a GET of the list, storing nothing.
+func keepingMethod(hc *http.Client) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if first := via[0]; r.Method != first.Method {
+			return &redirectError{method: first.Method, from: first.URL.String(), to: r.URL.String(), status: r.Response.StatusCode}
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
+// redirectError is a write the server redirected in a way that would have
+// dropped it (see keepingMethod).
+type redirectError struct {
+	method, from, to string
+	status           int
+}
+
+func (e *redirectError) Error() string {
+	base := e.to
+	if i := strings.LastIndex(base, "/v1/"); i >= 0 {
+		base = base[:i]
+	}
+	return fmt.Sprintf("it answers %s with a redirect (%d %s) to %s, which would send it again as a GET, without its body; use %s as the server URL",
+		e.method, e.status, http.StatusText(e.status), e.to, base)
 }
 
 // isTransport reports whether an error from reading a response body means

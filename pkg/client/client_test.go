@@ -416,6 +416,47 @@ func TestAnswerNotTheAPIs(t *testing.T) {
 	}
 }
 
+// TestRedirectThatWouldDropAWrite: a server URL that answers with a 301
+// (http to https, say) would have net/http send each write again as a GET
+// without its body, storing nothing. The write fails at once, naming the
+// URL to use; reads follow the redirect as before.
+func TestRedirectThatWouldDropAWrite(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, srv.URL+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(old.Close)
+	for _, hc := range []*http.Client{nil, {Timeout: time.Minute}} {
+		opts := []client.Option{}
+		if hc != nil {
+			opts = append(opts, client.WithHTTPClient(hc))
+		}
+		c := mustClient(t, old.URL, opts...)
+		_, err := c.Record(context.Background(), input("api", "1", "build"))
+		want := "unexpected response from " + old.URL + "/v1/steps: it answers POST with a redirect (301 Moved Permanently) to " + srv.URL +
+			"/v1/steps, which would send it again as a GET, without its body; use " + srv.URL + " as the server URL"
+		if err == nil || err.Error() != want {
+			t.Errorf("Record = %v, want\n%s", err, want)
+		}
+		if client.IsTemporary(err) {
+			t.Error("IsTemporary = true: sent again to the same URL, it is redirected again")
+		}
+		if hc != nil && hc.CheckRedirect != nil {
+			t.Error("the caller's http.Client was changed")
+		}
+		if _, err := c.List(context.Background(), model.Filter{}); err != nil {
+			t.Errorf("List through the redirect: %v", err)
+		}
+	}
+	if n := len(srv.sent("GET /v1/steps")); n != 2 {
+		t.Errorf("the server got %d GETs of the list, want only the 2 Lists' (no write turned into one)", n)
+	}
+	if n := srv.count(t); n != 0 {
+		t.Errorf("stored %d steps, want 0", n)
+	}
+}
+
 // flaky answers with the given statuses in turn, then passes requests on.
 func flaky(statuses ...int) (func(http.Handler) http.Handler, *atomic.Int32) {
 	var n atomic.Int32

@@ -125,14 +125,21 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 // later: no response (*NetError, also when the call's context ran out or
 // was cancelled while waiting for one), an answer that is not the API's
 // (*ProtocolError: a proxy or a login page in the server's place, until it
-// is fixed), or an answer whose code says the server is overloaded, out of
+// is fixed; not a redirect of a write, which the server URL must avoid),
+// or an answer whose code says the server is overloaded, out of
 // reach or broken (model.Temporary: 429, 5xx). Refusals (other 4xx) are
 // permanent: sending the same request again gets the same answer.
 func IsTemporary(err error) bool {
 	var netErr *NetError
-	var protoErr *ProtocolError
-	if errors.As(err, &netErr) || errors.As(err, &protoErr) {
+	if errors.As(err, &netErr) {
 		return true
+	}
+	var protoErr *ProtocolError
+	if errors.As(err, &protoErr) {
+		// A redirect that would drop a write is the server URL's mistake:
+		// sent again to the same URL, it is redirected again.
+		_, redirected := errors.AsType[*redirectError](err)
+		return !redirected
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

@@ -292,6 +292,25 @@ func TestProxyPageInsteadOfTheServer(t *testing.T) {
 	}
 }
 
+// TestServerURLThatRedirects: a --server that redirects (http to https)
+// would have turned each record into a GET of the list; record fails
+// (exit 1) with the URL to use, as for any other wrong --server.
+func TestServerURLThatRedirects(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, h.url+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(old.Close)
+	r := h.runArgs(context.Background(), false, []string{"--server", old.URL, "record", "--component", "api", "--version", "1", "--status", "build", "-q"})
+	if r.code != 1 || !strings.HasSuffix(r.stderr, "use "+h.url+" as the server URL\n") || len(lines(r.stderr)) != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line with the URL to use", r.code, r.stderr)
+	}
+	if _, err := os.Stat(h.spoolPath()); !os.IsNotExist(err) {
+		t.Errorf("the record was spooled for a URL that redirects: %v", err)
+	}
+}
+
 // TestTokenFromAFileWithItsNewline: STEPSCTL_TOKEN set from a file or a
 // Kubernetes secret keeps the file's final newline. The step is stored,
 // not spooled as if the server could not be reached (net/http refuses the
