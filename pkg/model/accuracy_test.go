@@ -100,16 +100,34 @@ func quantile(xs []float64, q float64) float64 {
 func TestAccuracyGrowth(t *testing.T) {
 	t.Parallel()
 	n := trials(100)
-	var errs []float64
-	flipped, changed, covered := 0, 0, 0
+	var errs, half, seriesErrs, seriesHalf []float64
+	flipped, changed, covered, seriesCovered := 0, 0, 0, 0
 	for i := range n {
 		g := -1 + 4*rand.New(rand.NewPCG(uint64(i), 99)).Float64()
 		cfg := synth.Config{Seed: uint64(i), Start: accuracyStart, Weeks: 26, PerSeries: 120, Series: growthSeries(g), Noise: 0.25, JunkRate: 0.05}
 		ds, truth := synth.Generate(cfg)
 		st := stats(t, ds)
 		errs = append(errs, math.Abs(st.Trend.GrowthPercentPerWeek-truth.GrowthPercentPerWeek))
+		half = append(half, (st.Trend.GrowthPercentPerWeekHigh-st.Trend.GrowthPercentPerWeekLow)/2)
 		if st.Trend.GrowthPercentPerWeekLow <= truth.GrowthPercentPerWeek && truth.GrowthPercentPerWeek <= st.Trend.GrowthPercentPerWeekHigh {
 			covered++
+		}
+		// Each series asked alone (component= and environment=), as a
+		// team asks about its own: 120 deployments, not 360. Every step
+		// of every series grows g, so g is each series' truth too.
+		for _, s := range cfg.Series {
+			var one []*model.Deployment
+			for _, d := range ds {
+				if d.Component == s.Component && d.Environment == s.Environment {
+					one = append(one, d)
+				}
+			}
+			tr := stats(t, one).Trend
+			seriesErrs = append(seriesErrs, math.Abs(tr.GrowthPercentPerWeek-truth.GrowthPercentPerWeek))
+			seriesHalf = append(seriesHalf, (tr.GrowthPercentPerWeekHigh-tr.GrowthPercentPerWeekLow)/2)
+			if tr.GrowthPercentPerWeekLow <= truth.GrowthPercentPerWeek && truth.GrowthPercentPerWeek <= tr.GrowthPercentPerWeekHigh {
+				seriesCovered++
+			}
 		}
 		if st.Trend.Outliers < truth.Junk {
 			t.Errorf("trial %d: %d outliers, want the %d junk deployments at least", i, st.Trend.Outliers, truth.Junk)
@@ -131,10 +149,23 @@ func TestAccuracyGrowth(t *testing.T) {
 		mean += e / float64(len(errs))
 	}
 	p90, worst := quantile(errs, 0.9), quantile(errs, 1)
-	t.Logf("growth: %d histories, error mean %.3f, p90 %.3f, max %.3f points a week; 95 %% interval holds the truth in %d %%; direction opposite to the truth %d, changed by junk %d",
-		n, mean, p90, worst, covered*100/n, flipped, changed)
+	t.Logf("growth: %d histories, error mean %.3f, p90 %.3f, max %.3f points a week; 95 %% interval holds the truth in %d %%, ± %.2f points (median half-width); direction opposite to the truth %d, changed by junk %d",
+		n, mean, p90, worst, covered*100/n, quantile(half, 0.5), flipped, changed)
+	seriesMean := 0.0
+	for _, e := range seriesErrs {
+		seriesMean += e / float64(len(seriesErrs))
+	}
+	seriesP90, seriesWorst := quantile(seriesErrs, 0.9), quantile(seriesErrs, 1)
+	t.Logf("growth of one series: %d series of 120 deployments, error mean %.3f, p90 %.3f, max %.3f points a week; 95 %% interval holds the truth in %d %%, ± %.2f points (median half-width)",
+		len(seriesErrs), seriesMean, seriesP90, seriesWorst, seriesCovered*100/len(seriesErrs), quantile(seriesHalf, 0.5))
 	if p90 > 0.3 {
 		t.Errorf("growth error p90 %.3f points a week, want ≤ 0.3", p90)
+	}
+	if seriesP90 > 0.35 {
+		t.Errorf("growth error of one series p90 %.3f points a week, want ≤ 0.35", seriesP90)
+	}
+	if !reaches(seriesCovered, len(seriesErrs), 300, 0.85) {
+		t.Errorf("the 95 %% interval of one series held the truth in %d of %d series", seriesCovered, len(seriesErrs))
 	}
 	if flipped > 0 || changed > 0 {
 		t.Errorf("junk flipped the direction %d times and changed it %d times, want 0", flipped, changed)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +125,133 @@ func TestOutliersInABurst(t *testing.T) {
 			t.Errorf("%d outliers %+v, want the 12 test deploys", st.Trend.Outliers, st.Outliers)
 		}
 	})
+}
+
+// TestOutliersInALongBurst scores the outlier rule on histories whose
+// truth is known, both ways. A burst of 20 or 32 one-second test deploys,
+// three minutes apart, in the middle of 120 real deploys of 10 minutes
+// (growing -1 to +3 % a week, 25 % noise a step) is junk: every test deploy
+// must be left out, and no real one, so the growth and the burst's week
+// read as without the burst. Judged by 10 neighbours on each side, the
+// middle of a burst over 16 long had only test deploys for neighbours and
+// passed: the week's p50 read 1 s. A lasting shift of ten or twenty times,
+// up or down, is no junk: no real deploy may be left out, and /v1/changes
+// must find it. Half the neighbours of the deploys on either side of the
+// shift are at the other level, and they were outvoted (17 of 20 histories
+// of a ×20 shift lost the last deploy before it).
+func TestOutliersInALongBurst(t *testing.T) {
+	history := func(seed uint64, g float64, jumps []synth.Jump) ([]*model.Deployment, synth.Truth) {
+		return synth.Generate(synth.Config{Seed: seed, Start: accuracyStart, Weeks: 26, PerSeries: 120,
+			Series: growthSeries(g)[:1], Noise: 0.25, Jumps: jumps})
+	}
+	weekOf := func(st model.Stats, at time.Time) model.BucketStats {
+		for _, b := range st.Buckets {
+			if !at.Before(b.Start) && at.Before(b.End) {
+				return b
+			}
+		}
+		t.Fatalf("no bucket holds %v", at)
+		return model.BucketStats{}
+	}
+	for _, size := range []int{20, 32} {
+		t.Run(fmt.Sprintf("a burst of %d test deploys is junk", size), func(t *testing.T) {
+			for i := range 10 {
+				g := -1 + 4*rand.New(rand.NewPCG(uint64(i), 99)).Float64()
+				clean, _ := history(uint64(i), g, nil)
+				ds := slices.Clone(clean)
+				at := clean[40+5*i].StartedAt.Add(time.Hour)
+				for k := range size {
+					ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production", at.Add(time.Duration(k)*3*time.Minute),
+						[]string{"build", "tests", "migrate", "rollout"}, []float64{0.3, 0.3, 0.2, 0.2}))
+				}
+				st, want := stats(t, ds), stats(t, clean)
+				junk := 0
+				for _, o := range st.Outliers {
+					if strings.HasPrefix(o.Version, "test-") {
+						junk++
+					}
+				}
+				got, wantWeek := weekOf(st, at), weekOf(want, at)
+				if junk != size || st.Trend.Outliers != size || st.Trend.GrowthPercentPerWeek != want.Trend.GrowthPercentPerWeek ||
+					got.Outliers != size || *got.P50Seconds != *wantWeek.P50Seconds {
+					t.Errorf("history %d: %d of %d test deploys and %d real ones left out; growth %.3f, p50 of the burst's week %s (%d outliers); want all %d, none, %.3f and %s",
+						i, junk, size, st.Trend.Outliers-junk, st.Trend.GrowthPercentPerWeek, seconds(got.P50Seconds), got.Outliers,
+						size, want.Trend.GrowthPercentPerWeek, seconds(wantWeek.P50Seconds))
+				}
+			}
+		})
+	}
+	t.Run("in time order, read in a stream", func(t *testing.T) {
+		// The same verdicts when the history is reduced as it streams
+		// (past seriesRaw deployments) as when it is kept whole (given
+		// shuffled): a burst of 24 in the 2,500th place, and deploy time
+		// twenty times longer for the last 20, a level, not junk.
+		var ds []*model.Deployment
+		for i := range 3000 {
+			s := 600 * (1 + 0.05*math.Sin(float64(i)))
+			if i >= 2980 {
+				s *= 20
+			}
+			ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", accuracyStart.Add(time.Duration(i)*6*time.Hour),
+				[]string{"build", "tests"}, []float64{0.4 * s, 0.6 * s}))
+			if i == 2500 {
+				for k := range 24 {
+					ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production",
+						accuracyStart.Add(time.Duration(i)*6*time.Hour+time.Hour+time.Duration(k)*time.Minute), []string{"build", "tests"}, []float64{0.4, 0.6}))
+				}
+			}
+		}
+		shuffled := slices.Clone(ds)
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		st, exact := stats(t, ds), stats(t, shuffled)
+		if st.Trend.Outliers != 24 || !slices.Equal(st.Outliers, exact.Outliers) || !strings.HasPrefix(st.Outliers[0].Version, "test-") || !strings.HasPrefix(st.Outliers[23].Version, "test-") {
+			t.Errorf("%d outliers (%d kept whole), first %v; want the 24 test deploys, the same either way", st.Trend.Outliers, exact.Trend.Outliers, st.Outliers[:min(3, len(st.Outliers))])
+		}
+	})
+	t.Run("a burst of 17 test deploys last is junk", func(t *testing.T) {
+		// Nothing after it says whether the series comes back: at an end,
+		// a run of 17 or fewer is junk, and 18 or more a new level.
+		for i := range 10 {
+			ds, _ := history(uint64(i), 1, nil)
+			at := ds[len(ds)-1].StartedAt.Add(time.Hour)
+			for k := range 17 {
+				ds = append(ds, synth.Deployment("api", fmt.Sprintf("test-%d", k), "production", at.Add(time.Duration(k)*3*time.Minute),
+					[]string{"build", "tests", "migrate", "rollout"}, []float64{0.3, 0.3, 0.2, 0.2}))
+			}
+			if st := stats(t, ds); st.Trend.Outliers != 17 || !strings.HasPrefix(st.Outliers[0].Version, "test-") {
+				t.Errorf("history %d: %d outliers, first %v; want the 17 test deploys", i, st.Trend.Outliers, st.Outliers[:min(1, len(st.Outliers))])
+			}
+		}
+	})
+	for _, shift := range []struct {
+		factor float64
+		at     int // of 120, in the 20 histories from at to at+19
+	}{{10, 50}, {20, 50}, {0.1, 50}, {0.05, 50}, {20, 101}, {0.05, 101}} {
+		factor := shift.factor
+		name := fmt.Sprintf("a lasting shift of ×%v is kept", factor)
+		if shift.at > 100 {
+			name = fmt.Sprintf("a lasting shift of ×%v in the last 18 or 19 deployments is kept", factor)
+		}
+		t.Run(name, func(t *testing.T) {
+			for i := range 20 {
+				var jumps []synth.Jump
+				for _, s := range []string{"build", "tests", "migrate", "rollout"} {
+					jumps = append(jumps, synth.Jump{Series: 0, Step: s, At: min(shift.at+i, 102), Percent: (factor - 1) * 100})
+				}
+				ds, truth := history(uint64(100+i), 2*rand.New(rand.NewPCG(uint64(i), 98)).Float64(), jumps)
+				st := stats(t, ds)
+				found := false
+				for _, c := range changes(t, ds) {
+					at, ok := realIndex(c.Version)
+					found = found || ok && at >= truth.Jumps[0].Index-3 && at <= truth.Jumps[0].Index+3
+				}
+				if st.Trend.Outliers != 0 || !found {
+					t.Errorf("history %d, shift at %s: %d real deploys left out (%+v), shift found %v; want none left out, and the shift found",
+						i, truth.Jumps[0].Version, st.Trend.Outliers, st.Outliers, found)
+				}
+			}
+		})
+	}
 }
 
 // TestOutliersLeaveTheBuckets: the outliers the trend leaves out are out
@@ -396,6 +525,53 @@ func TestSummaryWithoutAnInterval(t *testing.T) {
 		!strings.Contains(st.Summary, "too few") {
 		t.Errorf("summary %q: want no clear trend, too few deployments for an interval, and no interval printed", st.Summary)
 	}
+}
+
+// TestSummarySaysWhyNoTrend: when the fit has no slope or no interval, the
+// summary gives the reason that holds. Thirty deployments of one series
+// that all took 10 minutes, or all started in the same second (a client
+// sending times to the second), read "too few deployments per component
+// and environment", which was not the reason.
+func TestSummarySaysWhyNoTrend(t *testing.T) {
+	at := func(n int, start func(i int) time.Time, seconds func(i int) float64) []*model.Deployment {
+		var ds []*model.Deployment
+		for i := range n {
+			ds = append(ds, synth.Deployment("api", fmt.Sprintf("1.%d.0", i), "production", start(i), []string{"build"}, []float64{seconds(i)}))
+		}
+		return ds
+	}
+	daily := func(i int) time.Time { return accuracyStart.AddDate(0, 0, i) }
+	oneSecond := func(int) time.Time { return accuracyStart }
+	varied := func(i int) float64 { return 500 + 10*float64(i%7) }
+	for _, tc := range []struct {
+		name string
+		ds   []*model.Deployment
+		want string
+	}{
+		{"every deployment took the same time", at(30, daily, func(int) float64 { return 600 }),
+			"No growth in deploy time: every deployment of each component and environment took the same time; mean 10m00s over 30 deployments."},
+		{"every deployment started in the same second", at(30, oneSecond, varied),
+			"No clear trend in deploy time: the deployments of each component and environment all started at the same time, so there is no time to measure growth over;"},
+		{"most deployments started in the same second", at(30, func(i int) time.Time { return daily(max(0, i-25)) }, varied),
+			"No clear trend in deploy time: too many deployments of the same component and environment started at the same time for a 95 % interval;"},
+		{"too few deployments", at(model.MinTrendPoints-1, daily, varied),
+			"No clear trend in deploy time: too few deployments to tell;"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := stats(t, tc.ds)
+			if !strings.HasPrefix(st.Summary, tc.want) || st.Trend.Direction != model.DirectionFlat {
+				t.Errorf("summary %q, %s\nwant %q…, flat", st.Summary, st.Trend.Direction, tc.want)
+			}
+		})
+	}
+	t.Run("durations that mostly repeat still have an interval", func(t *testing.T) {
+		// Whole seconds, most of them the same: the interval is 0 to 0,
+		// a figure, not a missing one.
+		st := stats(t, at(60, daily, func(i int) float64 { return 600 + float64(i%9/8) }))
+		if want := "No clear trend in deploy time (+0.0 % a week, interval +0.0 to +0.0 %);"; !strings.HasPrefix(st.Summary, want) {
+			t.Errorf("summary %q, want %q…", st.Summary, want)
+		}
+	})
 }
 
 // TestJunkFlipsNoFigure: a flat history of 10-minute deploys (tests half

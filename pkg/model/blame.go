@@ -14,7 +14,9 @@ const blameHalf = 50
 
 // robust fills the robust trend of the deployments and of each step, the
 // steps' shares of growth, the blame and the outliers, from the history's
-// series and what the judged deployments added up to (judged).
+// series and what the judged deployments added up to (judged). It
+// returns why the deployments' fit says nothing of the growth, if it does
+// not, for the summary.
 //
 // Shares are in seconds a week: a deployment growing g a week at a mean
 // of m seconds grows g·m seconds a week, and a step growing g_s at a mean
@@ -22,7 +24,7 @@ const blameHalf = 50
 // is absent) grows g_s·m_s. Since the steps' means add up to the
 // deployment's, so do their growths when the fits agree: the shares of
 // all steps sum to about 100 %. A shrinking step has a negative share.
-func (a *StatsAccumulator) robust(st *Stats) {
+func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	h := a.hist
 	measured, total := a.measured, a.total
 	// groups returns the points of the deployments that are not outliers
@@ -110,7 +112,7 @@ func (a *StatsAccumulator) robust(st *Stats) {
 		}
 	}
 	if !growing {
-		return
+		return depFit.gap
 	}
 	order := make([]*StepStats, 0, len(st.Steps))
 	for i := range st.Steps {
@@ -128,12 +130,14 @@ func (a *StatsAccumulator) robust(st *Stats) {
 			break
 		}
 	}
+	return depFit.gap
 }
 
 // summary is the sentence a retrospective reads: the robust growth with
 // its interval, or "no clear trend", then the steps to blame and the
-// outliers left out.
-func (a *StatsAccumulator) summary(st Stats) string {
+// outliers left out. gap is why the deployments' fit says nothing of the
+// growth, if it does not: the sentence gives that reason, not another.
+func (a *StatsAccumulator) summary(st Stats, gap trendGap) string {
 	if st.Deployments == 0 {
 		switch {
 		case a.otherOutcome == 0:
@@ -154,13 +158,21 @@ func (a *StatsAccumulator) summary(st Stats) string {
 		mean = fmt.Sprintf("mean %s over %s", HumanDuration(a.total/a.measured), countDeployments(int(a.measured)))
 	}
 	switch {
-	case t.Points < MinTrendPoints:
+	case gap == gapFewPoints:
 		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments to tell; %s.", mean)
-	case t.Direction == DirectionFlat && t.GrowthPercentPerWeekLow == t.GrowthPercentPerWeekHigh:
+	case gap == gapFewPerSeries:
 		// Enough deployments for a fit, but spread over series too short
 		// for a 95 % interval: its ends are the growth itself (robust), and
 		// printing them would read as a certain figure.
 		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments per component and environment for a 95 %% interval; %s.", mean)
+	case gap == gapSameStart:
+		// Deployments sent with times to the second (or no finer) that
+		// share one: no time passed between them to grow in.
+		fmt.Fprintf(&b, "No clear trend in deploy time: the deployments of each component and environment all started at the same time, so there is no time to measure growth over; %s.", mean)
+	case gap == gapTiedStarts:
+		fmt.Fprintf(&b, "No clear trend in deploy time: too many deployments of the same component and environment started at the same time for a 95 %% interval; %s.", mean)
+	case gap == gapNoSpread:
+		fmt.Fprintf(&b, "No growth in deploy time: every deployment of each component and environment took the same time; %s.", mean)
 	case t.Direction == DirectionFlat:
 		fmt.Fprintf(&b, "No clear trend in deploy time (%+.1f %% a week, interval %+.1f to %+.1f %%); %s.",
 			PrintRound(t.GrowthPercentPerWeek, 1), PrintRound(t.GrowthPercentPerWeekLow, 1), PrintRound(t.GrowthPercentPerWeekHigh, 1), mean)

@@ -25,6 +25,11 @@ const (
 	// outlierMinNeighbours: with fewer neighbours than this the median
 	// says too little to call anything junk.
 	outlierMinNeighbours = 4
+	// outlierLevelRun: at either end of a series, a run of this many
+	// deployments ten times off the rest is a level, not junk: the first
+	// or latest deployments of a lasting shift. A run of 17 last was junk
+	// by the neighbours alone, and stays junk.
+	outlierLevelRun = 18
 )
 
 // The history's memory is bounded per series when each series' deployments
@@ -488,9 +493,19 @@ func (h *history) finish() {
 // out of the median, when at least outlierMinNeighbours remain. Without
 // this, a burst of a dozen test deploys in an hour passed (each has mostly
 // test deploys for neighbours) and the real deploys next to it did not.
-// When too few remain (a burst longer than the window, or the first
-// deployments after a lasting shift of ten times), the plain median
-// judges, and a deployment within ten times of the wider median is kept.
+// When too few remain (the middle of a burst longer than the window, or
+// the deployments after a lasting shift of ten times), the plain median
+// judges, and a deployment within ten times of the wider median is kept;
+// one ten times off it is junk all the same when the series is back at
+// that median on both sides (comesBack): the middle of a burst of up to
+// outlierWide deployments.
+//
+// A lasting shift is no junk: on its edge, where half the neighbours are
+// at the other level and outvote it, a deployment is kept when one side
+// of it holds its level and none of the other (comesBackAround). At
+// either end of the series, where nothing says whether the series comes
+// back, a run of fewer than outlierLevelRun at a new level is junk, a
+// longer one the series' level.
 func markOutliers(deps []depRecord) {
 	var buf [2 * outlierWide]float64
 	// A block's neighbours together hold each one's: their second lowest
@@ -508,8 +523,18 @@ func markOutliers(deps []depRecord) {
 	for i := range deps {
 		d := &deps[i]
 		lo, hi := window(i, outlierWindow, len(deps))
+		wlo, whi := window(i, outlierWide, len(deps))
 		if i%block == 0 {
-			_, blockLow, _, blockHigh = lowHigh(deps[lo:min(len(deps), i+block+outlierWindow)], -1)
+			// The block's neighbours, and the wider view of its last
+			// deployments when it is the last block: then a wider view
+			// may reach further back than the neighbours. Elsewhere at
+			// most 22 of a wider view are outside, too few to move its
+			// median ten times away (offMost).
+			from := min(lo, max(0, len(deps)-2*outlierWide-1))
+			if i+block+outlierWide < len(deps) {
+				from = lo
+			}
+			_, blockLow, _, blockHigh = lowHigh(deps[from:min(len(deps), i+block+outlierWindow)], -1)
 		}
 		m := hi - lo - 1
 		v := d.duration
@@ -521,9 +546,11 @@ func markOutliers(deps []depRecord) {
 			// The median of four or more lies between the second lowest
 			// and the second highest (of all the neighbours, or of those
 			// that vote): when v is within ten times of both, so is it of
-			// the median, one junk neighbour or not.
+			// the median, one junk neighbour or not. Unless v, with its
+			// neighbours, is ten times off most of the wider view: the
+			// middle of a burst (comesBack below).
 			_, low2, _, high2 := lowHigh(deps[lo:hi], i-lo)
-			if v >= high2/outlierFactor && v <= low2*outlierFactor {
+			if v >= high2/outlierFactor && v <= low2*outlierFactor && !offMost(deps[wlo:whi], i-wlo, v) {
 				d.median, d.outlier = 0, false
 				continue
 			}
@@ -531,7 +558,6 @@ func markOutliers(deps []depRecord) {
 		median, outlier := 0.0, false
 		if m >= outlierMinNeighbours {
 			wide := buf[:0]
-			wlo, whi := window(i, outlierWide, len(deps))
 			for j := wlo; j < whi; j++ {
 				if j != i {
 					wide = append(wide, deps[j].duration)
@@ -547,6 +573,11 @@ func markOutliers(deps []depRecord) {
 			if len(voters) >= outlierMinNeighbours {
 				median = medianOf(voters)
 				outlier = off(v, median)
+				if outlier && !comesBackAround(deps, i, wlo, whi, v, median) {
+					// On the edge of a lasting shift, half the neighbours are
+					// at the other level and outvote v.
+					outlier = false
+				}
 			} else {
 				others := buf[:0]
 				for j := lo; j < hi; j++ {
@@ -556,11 +587,101 @@ func markOutliers(deps []depRecord) {
 				}
 				median = medianOf(others)
 				outlier = off(v, median) && off(v, wideMedian)
+				if !outlier && off(v, wideMedian) && comesBack(deps[wlo:whi], i-wlo, wideMedian) {
+					// Most neighbours are as far off as v, but the series
+					// is back at the wider median on both sides: a burst
+					// of junk, not a lasting shift.
+					median, outlier = wideMedian, true
+				}
 			}
 		}
 		d.median = float32(median)
 		d.outlier = outlier || v <= 0 || math.IsNaN(v)
 	}
+}
+
+// offMost says whether v may be ten times off the median of wide but
+// wide[self]: the median can be only if half of them are.
+func offMost(wide []depRecord, self int, v float64) bool {
+	low, high := 0, 0
+	for j := range wide {
+		if j == self {
+			continue
+		}
+		switch x := wide[j].duration; {
+		case x > v*outlierFactor:
+			high++
+		case x < v/outlierFactor:
+			low++
+		}
+	}
+	return 2*max(low, high) >= len(wide)-1
+}
+
+// comesBack says whether wide has at least outlierMinNeighbours
+// deployments within ten times of median on each side of wide[self]: the
+// series is at that level before and after it.
+func comesBack(wide []depRecord, self int, median float64) bool {
+	return near(wide[:self], median) >= outlierMinNeighbours && near(wide[self+1:], median) >= outlierMinNeighbours
+}
+
+// comesBackAround says whether the series comes back around deps[i] (of
+// duration v) to median, the level v is ten times off, or whether v is on
+// the edge of a lasting shift instead. It does not come back when the
+// deployments on one side of v are at v's level (their median within ten
+// times of v) and none at median's: a side tells when it is a full wider
+// view (outlierWide, from wlo to i or from i to whi), or, for one of the
+// first or last outlierWide deployments of the series, when v's run off
+// median reaches that end (fewer than outlierMinNeighbours back at the
+// level between them) and is outlierLevelRun or more long. A shorter run
+// at an end may as well be a burst of junk.
+func comesBackAround(deps []depRecord, i, wlo, whi int, v, median float64) bool {
+	if i-wlo >= outlierWide && near(deps[wlo:i], median) == 0 && !farFromMedian(deps[wlo:i], v) ||
+		whi-i-1 >= outlierWide && near(deps[i+1:whi], median) == 0 && !farFromMedian(deps[i+1:whi], v) {
+		return false
+	}
+	atStart, atEnd := i < outlierWide, len(deps)-1-i < outlierWide
+	if !atStart && !atEnd {
+		return true
+	}
+	// v's run of deployments off median, as far as the wider view goes.
+	start, end := i, i+1
+	for start > max(0, i-outlierWide) && near(deps[start-1:start], median) == 0 {
+		start--
+	}
+	for end < min(len(deps), i+1+outlierWide) && near(deps[end:end+1], median) == 0 {
+		end++
+	}
+	reaches := atStart && near(deps[:start], median) < outlierMinNeighbours ||
+		atEnd && near(deps[end:], median) < outlierMinNeighbours
+	if !reaches || end-start < outlierLevelRun {
+		return true
+	}
+	var buf [2 * outlierWide]depRecord
+	return farFromMedian(append(append(buf[:0], deps[start:i]...), deps[i+1:end]...), v)
+}
+
+// farFromMedian says whether v is ten times off the median of ds.
+func farFromMedian(ds []depRecord, v float64) bool {
+	var buf [2 * outlierWide]float64
+	xs := buf[:0]
+	for _, d := range ds {
+		xs = append(xs, d.duration)
+	}
+	slices.Sort(xs)
+	m := (xs[(len(xs)-1)/2] + xs[len(xs)/2]) / 2
+	return v < m/outlierFactor || v > m*outlierFactor
+}
+
+// near counts the deployments of ds within ten times of median.
+func near(ds []depRecord, median float64) int {
+	n := 0
+	for _, d := range ds {
+		if d.duration >= median/outlierFactor && d.duration <= median*outlierFactor {
+			n++
+		}
+	}
+	return n
 }
 
 // window returns the neighbours [lo, hi) of deployment i of n: w on each

@@ -448,8 +448,8 @@ func (a *StatsAccumulator) Result() Stats {
 			st.Trend.SlopePercentOfMeanPerWeek = slope / a.linear.meanY * 100
 		}
 	}
-	a.robust(&st)
-	st.Summary = a.summary(st)
+	gap := a.robust(&st)
+	st.Summary = a.summary(st, gap)
 	return st
 }
 

@@ -48,7 +48,33 @@ type sen struct {
 	slope, low, high float64
 	points           int
 	ok               bool
+	// gap says why the fit has no slope or no 95 % interval, or that
+	// there was nothing to fit a slope to (gapNoSpread); gapNone when it
+	// has both.
+	gap trendGap
 }
+
+// trendGap is why a fit says nothing of the growth, so that the summary
+// gives the reason that holds rather than one that reads about right.
+type trendGap int
+
+const (
+	gapNone trendGap = iota
+	// gapFewPoints: fewer than MinTrendPoints in all.
+	gapFewPoints
+	// gapFewPerSeries: enough in all, but spread over series too short
+	// for a slope (a deployment each) or for a 95 % interval.
+	gapFewPerSeries
+	// gapSameStart: the deployments of each series started at the same
+	// time, so there is no time to measure growth over.
+	gapSameStart
+	// gapTiedStarts: enough pairs for a 95 % interval, had not so many
+	// of them started at the same time (a pair at one time has no slope).
+	gapTiedStarts
+	// gapNoSpread: every deployment of each series took the same time:
+	// the growth is 0, exactly, with nothing around it to fit.
+	gapNoSpread
+)
 
 // fitSen fits the blocked Theil–Sen slope to groups of points, each
 // sorted by x.
@@ -60,6 +86,7 @@ func fitSen(groups [][]point) sen {
 	}
 	fit := sen{points: n}
 	if n < MinTrendPoints {
+		fit.gap = gapFewPoints
 		return fit
 	}
 	k := 1
@@ -80,10 +107,12 @@ func fitSen(groups [][]point) sen {
 		pairs += len(g) * (len(g) - 1) / 2
 	}
 	slopes := make([]float64, 0, pairs)
+	spread := false // a series whose durations differ
 	for _, g := range groups {
 		m := float64(len(g))
 		varS += m * (m - 1) * (2*m + 5) / 18
 		for i := range g {
+			spread = spread || g[i].y != g[0].y
 			for j := i + 1; j < len(g); j++ {
 				if dx := g[j].x - g[i].x; dx > 0 {
 					slopes = append(slopes, (g[j].y-g[i].y)/dx)
@@ -93,6 +122,10 @@ func fitSen(groups [][]point) sen {
 	}
 	N := len(slopes)
 	if N < 2 {
+		fit.gap = gapFewPerSeries
+		if pairs >= 2 {
+			fit.gap = gapSameStart
+		}
 		return fit
 	}
 	fit.ok = true
@@ -110,6 +143,16 @@ func fitSen(groups [][]point) sen {
 	}
 	if hi <= N-1 {
 		fit.high = selectNth(slopes, hi)
+	}
+	switch {
+	case lo < 0 || hi > N-1:
+		// Would the pairs have bounded it, had they not started together?
+		fit.gap = gapFewPerSeries
+		if int(math.Floor((float64(pairs)-c)/2))-1 >= 0 {
+			fit.gap = gapTiedStarts
+		}
+	case !spread:
+		fit.gap = gapNoSpread
 	}
 	fit.slope = clampSlope(fit.slope)
 	if !math.IsInf(fit.low, 0) {

@@ -35,7 +35,8 @@ Deployments (see "stepsctl deployments") are grouped by when they started,
 per day, week (ISO weeks, from Monday), month, or sprint (--by sprint, with
 --sprint-days and --sprint-start, the first day of any sprint; sprints repeat
 from it both ways). For each bucket: how many deploys, and the p50, p90,
-maximum and mean of their durations. Then the slowest steps, each with its
+maximum and mean of their durations, outliers left out (an OUTLIERS column
+counts them when a bucket left any out). Then the slowest steps, each with its
 share of all deploy time, its own growth a week and its share of the
 deployment's growth; and the trend: the growth rate of deploy time per week
 and per sprint, from a robust fit that a few junk deployments cannot swing,

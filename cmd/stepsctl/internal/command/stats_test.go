@@ -301,3 +301,61 @@ func TestStatsFromNineteenSeventy(t *testing.T) {
 		t.Errorf("stats --by day: exit %d, stderr %q; want it to say %q", r.code, r.stderr, want)
 	}
 }
+
+// TestStatsTableShowsOutliers: a week that held only a one-second test
+// deploy among weekly 10-minute ones counts 0 deployments (outliers are
+// left out of the figures) and read "0 -" in the table, as if nobody
+// deployed. The table says what each bucket left out; -o json and -o csv
+// stay the server's bytes.
+func TestStatsTableShowsOutliers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var ins []model.StepInput
+	deploy := func(version string, at time.Time, d time.Duration) {
+		ins = append(ins,
+			model.StepInput{Component: "api", Version: version, Owner: "ana", Status: "build", Environment: "production", Time: at},
+			model.StepInput{Component: "api", Version: version, Owner: "ana", Status: "finished", Environment: "production", Time: at.Add(d)})
+	}
+	monday := time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
+	for week := range 12 {
+		at := monday.AddDate(0, 0, 7*week+2).Add(10 * time.Hour)
+		if week == 6 {
+			deploy("0.0.1", at, time.Second)
+			continue
+		}
+		deploy(fmt.Sprintf("1.%d", week), at, 10*time.Minute+time.Duration(week)*time.Second)
+	}
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Stats(context.Background(), model.Filter{}, model.StatsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := st.Buckets[6]; b.Count != 0 || b.Outliers != 1 {
+		t.Fatalf("week 7: %d counted, %d outliers; want the test deploy as the week's only outlier", b.Count, b.Outliers)
+	}
+	for _, terminal := range []bool{true, false} {
+		r := h.mustRun(terminal, "stats")
+		out := lines(r.stdout)
+		if want := "WEEK OF     COUNT  OUTLIERS  P50     P90     MAX     MEAN    P50 CHART"; out[2] != want {
+			t.Errorf("terminal %v: header %q, want %q", terminal, out[2], want)
+		}
+		if want := "2025-10-13  0      1         -       -       -       -"; out[9] != want {
+			t.Errorf("terminal %v: the week of the test deploy %q, want %q", terminal, out[9], want)
+		}
+		if want := "2025-10-06  1      0         10m05s  10m05s  10m05s  10m05s"; !strings.HasPrefix(out[8], want) {
+			t.Errorf("terminal %v: the week before %q, want %q…", terminal, out[8], want)
+		}
+	}
+	for _, format := range []string{"json", "csv"} {
+		r := h.mustRun(true, "stats", "-o", format)
+		if want := h.serverSays(t, "/v1/stats?bucket=week&outcome=success&format="+format); r.stdout != want {
+			t.Errorf("-o %s: stepsctl\n%s\nserver\n%s", format, r.stdout, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -27,7 +28,8 @@ const (
 )
 
 // WriteStats prints stats for a person: a table of the buckets with a bar
-// of each one's p50, the slowest steps with their share of deploy time, and
+// of each one's p50 (and the outliers each left out, when any did), the
+// slowest steps with their share of deploy time, and
 // the trend in one sentence. In a terminal the bars are drawn with Unicode
 // blocks (and a sparkline of the p50 follows); piped, the output is plain
 // ASCII without colours.
@@ -52,19 +54,34 @@ func WriteStats(w io.Writer, o Options, st model.Stats) error {
 			maxP50 = max(maxP50, *b.P50Seconds)
 		}
 	}
+	// COUNT and the figures leave the outliers out: a week that held
+	// only a test deploy of a second read "0 -", as if nobody deployed.
+	// OUTLIERS says what was left out, when anything was.
+	outliers := false
+	for _, b := range st.Buckets {
+		outliers = outliers || b.Outliers > 0
+	}
+	header := []string{bucketHeader(st.Bucket), "COUNT", "P50", "P90", "MAX", "MEAN", "P50 CHART"}
+	if outliers {
+		header = slices.Insert(header, 2, "OUTLIERS")
+	}
 	rows := make([][]string, 0, len(st.Buckets))
 	for _, b := range st.Buckets {
 		bar := ""
 		if b.P50Seconds != nil {
 			bar = Bar(*b.P50Seconds, maxP50, barWidth, o.Terminal)
 		}
-		rows = append(rows, []string{
+		row := []string{
 			bucketLabel(st.Bucket, b), fmt.Sprint(b.Count),
 			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds), bar,
-		})
+		}
+		if outliers {
+			row = slices.Insert(row, 2, fmt.Sprint(b.Outliers))
+		}
+		rows = append(rows, row)
 	}
 	var table bytes.Buffer
-	if err := renderTable(&table, []string{bucketHeader(st.Bucket), "COUNT", "P50", "P90", "MAX", "MEAN", "P50 CHART"}, rows); err != nil {
+	if err := renderTable(&table, header, rows); err != nil {
 		return err
 	}
 	for line := range strings.Lines(table.String()) {
