@@ -296,7 +296,7 @@ func keepingMethod(hc *http.Client) *http.Client {
 	next := hc.CheckRedirect
 	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 		if first := via[0]; r.Method != first.Method {
-			return &redirectError{method: first.Method, from: first.URL.String(), to: r.URL.String(), status: r.Response.StatusCode}
+			return &redirectError{method: first.Method, to: r.URL.String(), status: r.Response.StatusCode}
 		}
 		if next != nil {
 			return next(r, via)
@@ -312,8 +312,8 @@ func keepingMethod(hc *http.Client) *http.Client {
 // redirectError is a write the server redirected in a way that would have
 // dropped it (see keepingMethod).
 type redirectError struct {
-	method, from, to string
-	status           int
+	method, to string
+	status     int
 }
 
 func (e *redirectError) Error() string {
