@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -39,14 +40,19 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithToken sends token as a bearer token with every request.
+// WithToken sends token as a bearer token with every request. New refuses
+// a token with a control character in it, such as the newline that ends a
+// token read from a file: trim it first (strings.TrimSpace).
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = token }
 }
 
 // WithHTTPClient sends requests through hc instead of a client of the
 // package's own (for a proxy, custom TLS, or tests). The Client never
-// changes hc; its own time limits come from WithTimeout and WithRetry.
+// changes hc; its own time limits come from WithTimeout and WithRetry. It
+// follows redirects as hc does, except one that would change a write's
+// method (a 301 answered to a POST, which net/http follows with a GET):
+// that write fails with a *ProtocolError naming the URL to use instead.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) { c.http = hc }
 }
@@ -100,6 +106,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	if c.http == nil {
 		return nil, errors.New("client: WithHTTPClient needs a non-nil *http.Client")
+	}
+	c.http = keepingMethod(c.http)
+	if i := strings.IndexFunc(c.token, unicode.IsControl); i >= 0 {
+		// Sent as it is, the header would be refused by net/http on
+		// every attempt, and read as a server that cannot be reached.
+		return nil, fmt.Errorf("client: the token holds a control character (%U at byte %d): a newline read with it from a file? pass the token alone", []rune(c.token[i:])[0], i)
 	}
 	if c.timeout < 0 {
 		return nil, fmt.Errorf("client: timeout %v is negative", c.timeout)
@@ -159,11 +171,13 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		}
 		var apiErr *APIError
 		var netErr *NetError
+		if errors.As(err, &netErr) {
+			netErr.Attempts = attempt
+		}
 		switch {
 		case ctx.Err() != nil:
-			return fmt.Errorf("%s %s: %w", req.method, target, ctx.Err())
-		case errors.As(err, &netErr):
-			netErr.Attempts = attempt
+			return &endedError{method: req.method, url: target, ctxErr: ctx.Err(), last: err}
+		case netErr != nil:
 			if !netErr.retryable {
 				return err
 			}
@@ -191,7 +205,7 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%s %s: %w", req.method, target, ctx.Err())
+			return &endedError{method: req.method, url: target, ctxErr: ctx.Err(), last: err}
 		case <-t.C:
 		}
 	}
@@ -231,6 +245,9 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 		hreq.Header.Set("Idempotency-Key", req.idempotencyKey)
 	}
 	resp, err := c.http.Do(hreq)
+	if redirect, ok := errors.AsType[*redirectError](err); ok {
+		return &ProtocolError{URL: target, Err: redirect}
+	}
 	if err != nil {
 		return c.netError(req, target, err)
 	}
@@ -245,6 +262,9 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 	if err := handle(resp); err != nil {
 		if isTransport(err) {
 			return c.netError(req, target, err)
+		}
+		if _, ok := errors.AsType[*ProtocolError](err); !ok {
+			err = &ProtocolError{URL: target, Err: err}
 		}
 		return err
 	}
@@ -264,6 +284,45 @@ func (c *Client) netError(req request, target string, err error) *NetError {
 		err = fmt.Errorf("no response within the time limit: %w", err)
 	}
 	return &NetError{Method: req.method, URL: target, Err: err, retryable: retryable}
+}
+
+// keepingMethod returns a copy of hc (hc itself is left as it is) that
+// does not follow a redirect that changes the request's method. net/http
+// follows a 301, 302 or 303 answered to a POST with a GET without the
+// body: a server URL that redirects (http to https) would turn every
+// write into a GET of the list, storing nothing.
+func keepingMethod(hc *http.Client) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if first := via[0]; r.Method != first.Method {
+			return &redirectError{method: first.Method, to: r.URL.String(), status: r.Response.StatusCode}
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
+// redirectError is a write the server redirected in a way that would have
+// dropped it (see keepingMethod).
+type redirectError struct {
+	method, to string
+	status     int
+}
+
+func (e *redirectError) Error() string {
+	base := e.to
+	if i := strings.LastIndex(base, "/v1/"); i >= 0 {
+		base = base[:i]
+	}
+	return fmt.Sprintf("it answers %s with a redirect (%d %s) to %s, which would send it again as a GET, without its body; use %s as the server URL",
+		e.method, e.status, http.StatusText(e.status), e.to, base)
 }
 
 // isTransport reports whether an error from reading a response body means
@@ -295,12 +354,17 @@ func retryAfter(h string, now time.Time) time.Duration {
 }
 
 // decodeJSON decodes a response body into v, requiring a JSON object or
-// array and nothing after it.
+// array and nothing after it. A body that is not JSON (a proxy's or a
+// login portal's page answered in the server's place) is said to be one.
 func decodeJSON(resp *http.Response, v any) error {
 	dec := json.NewDecoder(resp.Body)
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			return io.ErrUnexpectedEOF
+		}
+		if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return fmt.Errorf("%d %s with a body that is not the API's JSON (Content-Type %q): %w",
+				resp.StatusCode, http.StatusText(resp.StatusCode), resp.Header.Get("Content-Type"), err)
 		}
 		return err
 	}

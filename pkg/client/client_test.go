@@ -136,6 +136,20 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestNewRefusesATokenWithANewline: a token read from a file with its
+// final newline is refused by New, by name, rather than sent and failing
+// every attempt as if the server could not be reached.
+func TestNewRefusesATokenWithANewline(t *testing.T) {
+	t.Parallel()
+	_, err := client.New("http://localhost:8080", client.WithToken("ci-secret-1\n"))
+	if err == nil || !strings.Contains(err.Error(), "the token holds a control character (U+000A at byte 11)") {
+		t.Errorf("New = %v, want the token's newline named", err)
+	}
+	if _, err := client.New("http://localhost:8080", client.WithToken("ci-secret-1")); err != nil {
+		t.Errorf("New with a plain token: %v", err)
+	}
+}
+
 func TestRecordGetList(t *testing.T) {
 	t.Parallel()
 	srv := startStepsd(t)
@@ -364,6 +378,85 @@ func TestNetworkErrors(t *testing.T) {
 	}
 }
 
+// loginPage answers every request with a 200 HTML page, as a proxy's
+// login portal or an ingress's default backend does in the server's place.
+func loginPage(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<html><body>Please sign in</body></html>")
+	})
+}
+
+// TestAnswerNotTheAPIs: a 200 that is not the API's JSON is a
+// *ProtocolError naming the URL and what came back, and temporary: the
+// step may not be stored, and sent again (with its key) once the path to
+// the server is fixed, it is.
+func TestAnswerNotTheAPIs(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t, loginPage)
+	c := mustClient(t, srv.URL)
+	_, err := c.Record(context.Background(), input("api", "1", "build"))
+	var protoErr *client.ProtocolError
+	if !errors.As(err, &protoErr) {
+		t.Fatalf("err = %#v, want *client.ProtocolError", err)
+	}
+	want := "unexpected response from " + srv.URL + `/v1/steps: 200 OK with a body that is not the API's JSON (Content-Type "text/html; charset=utf-8"): invalid character '<' looking for beginning of value`
+	if err.Error() != want {
+		t.Errorf("message\n%q, want\n%q", err, want)
+	}
+	if !client.IsTemporary(err) {
+		t.Error("IsTemporary = false: a caller that keeps temporary failures would drop the step")
+	}
+	if n := len(srv.sent("POST /v1/steps")); n != 1 {
+		t.Errorf("sent %d times, want once: a page in the server's place is not retried at once", n)
+	}
+	_, err = c.List(context.Background(), model.Filter{})
+	if !errors.As(err, &protoErr) {
+		t.Errorf("List: err = %#v, want *client.ProtocolError", err)
+	}
+}
+
+// TestRedirectThatWouldDropAWrite: a server URL that answers with a 301
+// (http to https, say) would have net/http send each write again as a GET
+// without its body, storing nothing. The write fails at once, naming the
+// URL to use; reads follow the redirect as before.
+func TestRedirectThatWouldDropAWrite(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, srv.URL+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(old.Close)
+	for _, hc := range []*http.Client{nil, {Timeout: time.Minute}} {
+		opts := []client.Option{}
+		if hc != nil {
+			opts = append(opts, client.WithHTTPClient(hc))
+		}
+		c := mustClient(t, old.URL, opts...)
+		_, err := c.Record(context.Background(), input("api", "1", "build"))
+		want := "unexpected response from " + old.URL + "/v1/steps: it answers POST with a redirect (301 Moved Permanently) to " + srv.URL +
+			"/v1/steps, which would send it again as a GET, without its body; use " + srv.URL + " as the server URL"
+		if err == nil || err.Error() != want {
+			t.Errorf("Record = %v, want\n%s", err, want)
+		}
+		if client.IsTemporary(err) {
+			t.Error("IsTemporary = true: sent again to the same URL, it is redirected again")
+		}
+		if hc != nil && hc.CheckRedirect != nil {
+			t.Error("the caller's http.Client was changed")
+		}
+		if _, err := c.List(context.Background(), model.Filter{}); err != nil {
+			t.Errorf("List through the redirect: %v", err)
+		}
+	}
+	if n := len(srv.sent("GET /v1/steps")); n != 2 {
+		t.Errorf("the server got %d GETs of the list, want only the 2 Lists' (no write turned into one)", n)
+	}
+	if n := srv.count(t); n != 0 {
+		t.Errorf("stored %d steps, want 0", n)
+	}
+}
+
 // flaky answers with the given statuses in turn, then passes requests on.
 func flaky(statuses ...int) (func(http.Handler) http.Handler, *atomic.Int32) {
 	var n atomic.Int32
@@ -502,6 +595,59 @@ func TestRetries(t *testing.T) {
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
 				t.Errorf("err = %v, want the deadline or the last 503", err)
 			}
+		}
+	})
+	t.Run("a write cut short by the caller's deadline is temporary", func(t *testing.T) {
+		// The deploy bot's pattern: record under its own deadline, keep
+		// what IsTemporary says may go through later (package spool).
+		t.Parallel()
+		srv := startStepsd(t, func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPost {
+					next.ServeHTTP(httptest.NewRecorder(), r) // stored, but no answer comes
+					<-r.Context().Done()
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		})
+		c := mustClient(t, srv.URL)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want the context's deadline", err)
+		}
+		var netErr *client.NetError
+		if !errors.As(err, &netErr) || netErr.Attempts != 1 {
+			t.Errorf("err = %#v, want it to carry the attempt's *NetError", err)
+		}
+		if !client.IsTemporary(err) {
+			t.Errorf("IsTemporary(%v) = false: a caller keeping temporary failures for later would lose a step that may not be stored", err)
+		}
+		if got, want := err.Error(), "POST "+srv.URL+"/v1/steps: context deadline exceeded"; got != want {
+			t.Errorf("message %q, want %q", got, want)
+		}
+	})
+	t.Run("a deadline that ends the wait after a 503 keeps the answer", func(t *testing.T) {
+		t.Parallel()
+		wrap, _ := flaky(503, 503, 503, 503, 503)
+		srv := startStepsd(t, wrap)
+		p := fast
+		p.BaseDelay, p.MaxDelay = 150*time.Millisecond, 150*time.Millisecond
+		c := mustClient(t, srv.URL, client.WithRetry(p))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		var apiErr *client.APIError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
+			t.Fatalf("err = %v, want the cancellation and the last 503", err)
+		}
+		if !client.IsTemporary(err) {
+			t.Errorf("IsTemporary(%v) = false, want true", err)
+		}
+		if !strings.Contains(err.Error(), "context canceled (the server last answered: server answered 503 Service Unavailable (HTTP 503 unavailable))") {
+			t.Errorf("message %q does not give the server's last answer", err)
 		}
 	})
 	t.Run("500 and 4xx are not retried", func(t *testing.T) {

@@ -95,10 +95,22 @@
 //   - *NetError: no response arrived after all attempts (server down,
 //     connection broken, timeout). A write's outcome is unknown; resending it
 //     with the same idempotency key is safe.
-//   - the context's error, when ctx was cancelled or ran out.
+//   - *ProtocolError: a 2xx answer that is not the API's (a proxy's or a
+//     login portal's page), so its outcome is unknown as a *NetError's.
+//   - the context's error (errors.Is(err, context.DeadlineExceeded)), when
+//     ctx was cancelled or ran out. It also wraps the last attempt's
+//     *NetError or *APIError, for errors.As: a write cut short by the
+//     caller's deadline may have been stored or not, as after a *NetError,
+//     and IsTemporary says so.
+//   - *model.Error with code model.EINVALID, when the client refuses a
+//     request before sending it: a filter the server would refuse (Until
+//     before Since, a Limit over model.MaxLimit), a malformed idempotency
+//     key, stats options out of range. It names the field, as an *APIError
+//     does; model.ErrorCode(err) reads both alike.
 //
-// IsTemporary tells the failures worth trying again later (no response, or
-// model.Temporary: 408, 429, 5xx) from those that will fail again (other
-// 4xx). The classes (model.Retryable, Temporary, Rejected, AuthRefused) go
-// by the error's code, so the retry, the spool and stepsctl agree.
+// IsTemporary tells the failures worth trying again later (no response,
+// an answer not the API's, or model.Temporary: 408, 429, 5xx) from those
+// that will fail again (other 4xx). The classes (model.Retryable,
+// Temporary, Rejected, AuthRefused) go by the error's code, so the retry,
+// the spool and stepsctl agree.
 package client

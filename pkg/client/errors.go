@@ -81,8 +81,34 @@ func (e *NetError) Error() string {
 // Unwrap returns the last attempt's error.
 func (e *NetError) Unwrap() error { return e.Err }
 
+// endedError is a call whose context was cancelled or ran out before the
+// call had its answer. It is the context's error to errors.Is, and the
+// last attempt's (a *NetError or an *APIError) to errors.As and
+// IsTemporary: a write cut short by its caller's deadline may have been
+// stored, or not, exactly as after a *NetError, so a caller that keeps
+// temporary failures to send again later (package spool) keeps it too.
+type endedError struct {
+	method, url string
+	ctxErr      error
+	last        error
+}
+
+func (e *endedError) Error() string {
+	s := fmt.Sprintf("%s %s: %v", e.method, e.url, e.ctxErr)
+	var apiErr *APIError
+	if errors.As(e.last, &apiErr) {
+		s += fmt.Sprintf(" (the server last answered: %v)", apiErr)
+	}
+	return s
+}
+
+// Unwrap returns the context's error and the last attempt's.
+func (e *endedError) Unwrap() []error { return []error{e.ctxErr, e.last} }
+
 // ProtocolError is a 2xx response that does not follow the API, as when a
-// proxy or another service answers in the server's place.
+// proxy or another service answers in the server's place. A write that got
+// one may or may not be stored, as after a *NetError: resend it with the
+// same idempotency key once the path to the server is fixed.
 type ProtocolError struct {
 	URL string
 	Err error
@@ -96,14 +122,24 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // IsTemporary reports whether err may go away if the same request is sent
-// later: no response (*NetError), or an answer whose code says the server
-// is overloaded, out of reach or broken (model.Temporary: 429, 5xx).
-// Refusals (other 4xx) are permanent: sending the same request again gets
-// the same answer.
+// later: no response (*NetError, also when the call's context ran out or
+// was cancelled while waiting for one), an answer that is not the API's
+// (*ProtocolError: a proxy or a login page in the server's place, until it
+// is fixed; not a redirect of a write, which the server URL must avoid),
+// or an answer whose code says the server is overloaded, out of
+// reach or broken (model.Temporary: 429, 5xx). Refusals (other 4xx) are
+// permanent: sending the same request again gets the same answer.
 func IsTemporary(err error) bool {
 	var netErr *NetError
 	if errors.As(err, &netErr) {
 		return true
+	}
+	var protoErr *ProtocolError
+	if errors.As(err, &protoErr) {
+		// A redirect that would drop a write is the server URL's mistake:
+		// sent again to the same URL, it is redirected again.
+		_, redirected := errors.AsType[*redirectError](err)
+		return !redirected
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

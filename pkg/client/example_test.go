@@ -111,6 +111,12 @@ func ExampleAPIError() {
 // exampleServer starts a stepsd in-process over a temporary SQLite
 // database and returns its URL and a function that stops it.
 func exampleServer() (url string, stop func()) {
+	return exampleServerAt(nil)
+}
+
+// exampleServerAt is exampleServer with the server's clock (nil: the real
+// one), so that receipt times in an example's output stay the same.
+func exampleServerAt(now func() time.Time) (url string, stop func()) {
 	dir, err := os.MkdirTemp("", "steps-example")
 	if err != nil {
 		log.Fatal(err)
@@ -123,7 +129,7 @@ func exampleServer() (url string, stop func()) {
 	if _, err := st.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
-	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: now}))
 	return srv.URL, func() {
 		srv.Close()
 		st.Close()

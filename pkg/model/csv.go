@@ -118,6 +118,11 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 	if len(clean) > 0 {
 		clean[0] = strings.TrimPrefix(clean[0], "\uFEFF")
 	}
+	if len(clean) == 1 && slices.Contains(strings.Split(clean[0], ";"), "component") {
+		// A spreadsheet in a locale whose decimal mark is a comma saves
+		// "CSV" with semicolons between cells.
+		return nil, "", Invalid(clean[0], "the CSV header is one column, %q: its cells are separated by semicolons, as a spreadsheet saves them in some locales; save the file with commas between cells", clean[0])
+	}
 	seen := map[string]bool{}
 	for _, name := range clean {
 		if !slices.Contains(CSVImportColumns, name) {

@@ -28,6 +28,7 @@ func TestCSVImportHeader(t *testing.T) {
 		{"component,version,owner,status,ts,time", "", "time"},
 		{"component,version,owner,owner", "", "owner"},
 		{"component,version,status,ts", "", "owner"},
+		{"component;version;owner;status;ts", "", "component;version;owner;status;ts"}, // a spreadsheet's semicolons
 	} {
 		clean, timeCol, err := model.CSVImportHeader(strings.Split(c.header, ","))
 		field := ""

@@ -108,7 +108,9 @@
 //     deleteDeployments removes. Late steps that end nothing and land
 //     inside an ended deployment, before its last step, move no
 //     deployment's end: that deployment alone is read back and rewritten
-//     (redoOnly), however long the target's history after it.
+//     (redoOnly), however long the target's history after it. So is the
+//     next deployment when they end nothing and land after an ended one's
+//     end (or before the first): they start it, and it takes them in.
 //  3. Numbers in memory (deploymentWrites, add), then upserts the
 //     deployment rows, an extension appending phases (writeDeployments),
 //     and the targets' rows (writeTargets).

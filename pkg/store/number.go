@@ -325,39 +325,71 @@ AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
 	return nil
 }
 
-// lateFrom finds where a late step lands: the deployment that started at
-// or before it (the target's first, if none), and whether only that
-// deployment changes (redoOnly).
+// lateFrom finds where late steps land and what renumbering they need.
+// Inside an ended deployment, before its last step, and ending nothing,
+// they change that deployment alone. After a deployment's end (or before
+// the first), ending nothing, they start the next one, which takes them
+// in and otherwise stays what it was: that one alone changes too, unless
+// it is the latest. Anything else renumbers from where they land on.
 func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork, terminal terminalSet) error {
-	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id, last_time FROM deployments
-WHERE component = ? AND version = ? AND environment = ? AND started_at <= ? ORDER BY attempt DESC LIMIT 1`,
-		w.component, w.version, w.environment, dbTime(w.steps[0].Time))
+	first, lastNew := w.steps[0], w.steps[len(w.steps)-1]
+	endsNone := !slices.ContainsFunc(w.steps, func(st model.Step) bool { return terminal.ends(st.Status) })
+	landed, err := s.deploymentAt(ctx, tx, w, `started_at <= ? ORDER BY attempt DESC`, dbTime(first.Time))
 	if err != nil {
 		return err
 	}
-	w.redo = 1
-	var last time.Time // of deployment redo
+	// A new step's id is the largest, so at the instant of a deployment's
+	// last step it comes after that step: after the deployment's end.
+	if landed.attempt > 0 && first.Time.Before(landed.last) {
+		w.redo, w.redoFrom, w.redoID = landed.attempt, landed.started, landed.firstID
+		// A deployment before the latest ended with its last step, the
+		// one terminal status in it.
+		w.redoOnly = landed.attempt < w.attempt && lastNew.Time.Before(landed.last) && endsNone
+		w.redoLast = landed.last
+		return nil
+	}
+	// After the end of deployment landed.attempt (0: before the first):
+	// the steps from the first new one on are renumbered from the next.
+	w.redo, w.redoFrom, w.redoID = landed.attempt+1, first.Time, first.ID
+	if !endsNone || w.redo >= w.attempt {
+		return nil
+	}
+	next, err := s.deploymentAt(ctx, tx, w, `attempt = ?`, w.redo)
+	if err != nil {
+		return err
+	}
+	w.redoOnly = next.attempt == w.redo && lastNew.Time.Before(next.last)
+	w.redoLast = next.last
+	return nil
+}
+
+// storedDeployment is what numbering reads of a stored deployment.
+type storedDeployment struct {
+	attempt       int // 0: none found
+	started, last time.Time
+	firstID       int64
+}
+
+// deploymentAt reads the first deployment of w's target that where (a
+// condition and order on deployments) finds, or none.
+func (s *Store) deploymentAt(ctx context.Context, tx *sql.Tx, w *targetWork, where string, arg any) (storedDeployment, error) {
+	var d storedDeployment
+	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id, last_time FROM deployments
+WHERE component = ? AND version = ? AND environment = ? AND `+where+` LIMIT 1`, w.component, w.version, w.environment, arg)
+	if err != nil {
+		return d, err
+	}
 	err = scanAll(rows, func() error {
-		var started, lastTime []byte
-		if err := rows.Scan(&w.redo, &started, &w.redoID, &lastTime); err != nil {
+		var started, last []byte
+		if err := rows.Scan(&d.attempt, &started, &d.firstID, &last); err != nil {
 			return err
 		}
 		var err1, err2 error
-		w.redoFrom, err1 = parseDBTime(started)
-		last, err2 = parseDBTime(lastTime)
+		d.started, err1 = parseDBTime(started)
+		d.last, err2 = parseDBTime(last)
 		return errors.Join(err1, err2)
 	})
-	if err != nil {
-		return err
-	}
-	// A deployment before the latest ended with its last step, the one
-	// terminal status in it; steps that end nothing and come before that
-	// one in time-then-id order (a new step's id is the largest: the same
-	// time comes after) change where no deployment ends.
-	w.redoOnly = w.redo < w.attempt && w.steps[len(w.steps)-1].Time.Before(last) &&
-		!slices.ContainsFunc(w.steps, func(st model.Step) bool { return terminal.ends(st.Status) })
-	w.redoLast = last
-	return nil
+	return d, err
 }
 
 // redoRange is the last attempt and the last step time renumbering w

@@ -669,15 +669,23 @@ func BenchmarkLateStep(b *testing.B) {
 				}
 			}
 			deployments := rows / 10
-			n := 0
-			for b.Loop() {
-				// Inside deployment n (of ten minutes), after its first step.
-				at := t0.Add(time.Duration(n%(deployments-1)*10)*time.Minute + 30*time.Second)
-				n++
-				in := model.StepInput{Component: "api", Version: "main", Environment: "production", Owner: "bot", Status: "tests", Time: at}
-				if _, _, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
-					b.Fatal(err)
-				}
+			for _, where := range []struct {
+				name  string
+				after time.Duration // into a deployment of ten minutes
+			}{{"inside", 30 * time.Second}, {"between", 9*time.Minute + 30*time.Second}} {
+				b.Run("late="+where.name, func(b *testing.B) {
+					n := 0
+					for b.Loop() {
+						// Inside deployment n, after its first step; or after
+						// its end, before the next one's start.
+						at := t0.Add(time.Duration(n%(deployments-1)*10)*time.Minute + where.after)
+						n++
+						in := model.StepInput{Component: "api", Version: "main", Environment: "production", Owner: "bot", Status: "tests", Time: at}
+						if _, _, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
 			}
 		})
 	}
@@ -889,13 +897,15 @@ func TestLateStepRewritesOnlyItsDeployment(t *testing.T) {
 			at     time.Duration
 			kept   []int // of the marked deployments, those left as they were
 		}{
-			{"tests", 30 * time.Second, []int{2, 3, 4}},             // inside #1; #2 starts at #1's end
-			{"tests", time.Minute, []int{1, 3, 4}},                  // at #1's end, after it: inside #2
-			{"tests", 3*time.Minute + time.Second, []int{1, 2, 4}},  // inside #3
-			{"tests", 4 * time.Minute, []int{1, 2}},                 // at #3's end, after it: starts #4, which takes in #4
-			{"failed", 5*time.Minute - time.Second, []int{1, 2, 3}}, // ends #4 (the latest): #5 begins
-			{"failed", time.Minute + 30*time.Second, []int{1}},      // ends #2 inside it: renumbering on
-			{"tests", 2*time.Minute + 30*time.Second, []int{1, 2}},  // after #2 ended: a deployment of its own
+			{"tests", 30 * time.Second, []int{2, 3, 4}},                     // inside #1; #2 starts at #1's end
+			{"tests", time.Minute, []int{1, 3, 4}},                          // at #1's end, after it: inside #2
+			{"tests", 3*time.Minute + time.Second, []int{1, 2, 4}},          // inside #3
+			{"tests", 4 * time.Minute, []int{1, 2, 3}},                      // at #3's end, after it: starts #4, which takes in #4
+			{"failed", 5*time.Minute - time.Second, []int{1, 2, 3}},         // ends #4 (the latest): #5 begins
+			{"failed", time.Minute + 30*time.Second, []int{1}},              // ends #2 inside it: renumbering on
+			{"tests", 2*time.Minute + 30*time.Second, []int{1, 2, 3, 5, 6}}, // after #3 ended (#2 split in two): starts #4, which takes it in
+			{"tests", -time.Minute, []int{2, 3, 4, 5, 6}},                   // before the first: starts #1, which takes it in
+			{"failed", -2 * time.Minute, nil},                               // before the first, ending: a deployment of its own, the rest renumbered
 		} {
 			exec("UPDATE deployments SET owner = 'mark'")
 			record(tc.status, tc.at)

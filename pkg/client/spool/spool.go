@@ -14,7 +14,7 @@
 //	key := client.NewIdempotencyKey()
 //	in.Time = time.Now() // the step's own time, kept for a late delivery
 //	if _, err := c.RecordWithKey(ctx, key, in); client.IsTemporary(err) {
-//		err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in})
+//		_, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in})
 //	}
 //	…
 //	res, err := sp.Deliver(ctx, c) // later: on the next run, or from a timer
@@ -136,9 +136,11 @@ type Rejection struct {
 // one once the server has acknowledged it. It waits for a process that
 // holds the spool. It stops at the first entry that fails for a reason that
 // may pass (the server is down, or refuses the token) and returns that
-// error with the entry kept. Entries the server refuses for good (400, 413)
-// are moved to the rejected file and reported in the Result. Entries for
-// other servers stay.
+// error with the entry kept. An entry whose key the server already holds
+// with another payload (422 naming the Idempotency-Key: an attempt before
+// it was spooled was stored) counts as delivered. Entries the server
+// refuses for good (400, 413, any other 422) are moved to the rejected
+// file and reported in the Result. Entries for other servers stay.
 func (s *Spool) Deliver(ctx context.Context, c *client.Client) (Result, error) {
 	return s.deliver(ctx, c, true)
 }
@@ -184,18 +186,22 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (Resul
 		switch {
 		case err == nil:
 			res.Delivered++
-		case apiErr != nil && apiErr.Code == model.EUNPROCESSABLE:
+		case keyStored(apiErr):
 			// The key is already stored with another payload: an attempt
 			// before the record was spooled reached the server (and had no
 			// explicit time). The record is there; do not store it again.
 			res.Delivered++
-		case apiErr != nil && model.Rejected(apiErr.Code), local != nil && model.Rejected(local.Code):
+		case apiErr != nil && (model.Rejected(apiErr.Code) || apiErr.Code == model.EUNPROCESSABLE),
+			local != nil && model.Rejected(local.Code):
+			// Refused for good: invalid, too large, or a 422 other than
+			// the key's (a deployment full of steps), which would refuse
+			// it again on every delivery and hold up the records after it.
 			if err := s.reject(e, err); err != nil {
 				return res, err
 			}
 			res.Rejected = append(res.Rejected, Rejection{Entry: e, Err: err})
 		default:
-			failure = fmt.Errorf("deliver spooled record %s: %w", e.Key, err)
+			failure = fmt.Errorf("spooled record %s: %w", describe(e.Input), err)
 		}
 		if failure != nil {
 			break
@@ -215,6 +221,24 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (Resul
 		}
 	}
 	return res, failure
+}
+
+// describe names a record in a message as a person knows it (the key
+// means nothing to them): "api 1.2.0 build in production at 2026-03-02
+// 08:00:00 UTC".
+func describe(in model.StepInput) string {
+	s := in.Component + " " + in.Version + " " + in.Status
+	if in.Environment != "" {
+		s += " in " + in.Environment
+	}
+	return s + " at " + model.FormatSpreadsheetTime(in.Time) + " UTC"
+}
+
+// keyStored reports whether the server refused a record because its
+// idempotency key is stored with another payload (422 naming the key), as
+// opposed to any other 422, which refuses the record itself.
+func keyStored(apiErr *client.APIError) bool {
+	return apiErr != nil && apiErr.Code == model.EUNPROCESSABLE && apiErr.Field == "Idempotency-Key"
 }
 
 // lock takes the spool's lock, polling until ctx is done when wait is set.

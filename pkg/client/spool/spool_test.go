@@ -158,6 +158,9 @@ func TestServerDownKeepsEntries(t *testing.T) {
 	if !errors.As(err, &netErr) {
 		t.Fatalf("err = %v, want a *client.NetError", err)
 	}
+	if want := "spooled record api 1.0.0 build at 2026-03-02 09:00:00 UTC: cannot reach "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %q, want it to name the record as %q", err, want)
+	}
 	if res.Delivered != 0 || res.Remaining != 2 {
 		t.Errorf("result %+v, want 2 remaining", res)
 	}
@@ -285,6 +288,54 @@ func TestCommittedBeforeSpooling(t *testing.T) {
 	}
 	if got := len(srv.steps(t)); got != 1 {
 		t.Errorf("stored %d steps, want 1", got)
+	}
+}
+
+// TestFullDeploymentIsRejectedNotDelivered: a 422 that is not about the
+// key (a deployment that already holds model.MaxDeploymentSteps steps
+// refuses one more) refuses the record itself. It is moved aside and
+// reported, not counted as delivered and forgotten, and the records after
+// it still go out.
+func TestFullDeploymentIsRejectedNotDelivered(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	ctx := context.Background()
+	// A deployment of api 1.0.0 that polled until it was full.
+	for b := 0; b < model.MaxDeploymentSteps/10000; b++ {
+		ins := make([]model.StepInput, 10000)
+		for i := range ins {
+			ins[i] = model.StepInput{Component: "api", Version: "1.0.0", Owner: "ana", Status: "poll",
+				Time: t0.Add(-2 * time.Hour).Add(time.Duration(b*10000+i) * time.Millisecond)}
+		}
+		if _, _, err := srv.store.CreateSteps(ctx, ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mustClient(t, srv.URL)
+	sp := mustOpen(t, t.TempDir())
+	full := entry(c.BaseURL(), "tests", t0.Add(-time.Hour))
+	mustAppend(t, sp, full)
+	next := entry(c.BaseURL(), "build", t0)
+	next.Input.Version = "1.0.1"
+	mustAppend(t, sp, next)
+
+	res, err := sp.Deliver(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 1 || len(res.Rejected) != 1 || res.Rejected[0].Entry.Key != full.Key || res.Remaining != 0 {
+		t.Fatalf("result %+v, want the refused record rejected and the next one delivered", res)
+	}
+	if model.ErrorCode(res.Rejected[0].Err) != model.EUNPROCESSABLE {
+		t.Errorf("rejection error %v, want unprocessable", res.Rejected[0].Err)
+	}
+	b, err := os.ReadFile(sp.RejectedPath())
+	if err != nil || !strings.Contains(string(b), full.Key) {
+		t.Errorf("rejected file = %q, %v; want the refused entry", b, err)
+	}
+	steps := srv.steps(t)
+	if last := steps[len(steps)-1]; len(steps) != model.MaxDeploymentSteps+1 || last.Version != "1.0.1" {
+		t.Errorf("stored %d steps, the last %+v; want the full deployment and 1.0.1's build", len(steps), last)
 	}
 }
 

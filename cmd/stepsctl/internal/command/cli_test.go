@@ -340,3 +340,28 @@ func TestTokenRuleInBothHelps(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsSayWhatToDo: a refusal's one line on stderr ends with what
+// to change, once.
+func TestRefusalsSayWhatToDo(t *testing.T) {
+	t.Parallel()
+	t.Run("a server URL without stepsd's routes", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		// stepsd is at the root; a script names a path a proxy would add.
+		r := h.runArgs(context.Background(), false, []string{"--server", h.url + "/steps", "record", "--component", "api", "--version", "1", "--status", "build"})
+		want := "stepsctl: no such endpoint: POST /steps/v1/steps (HTTP 404 not_found); check --server (STEPSCTL_SERVER): no stepsd route answers there (or that stepsd is older than this stepsctl)\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr %q; want 1 and\n%q", r.code, r.stderr, want)
+		}
+	})
+	t.Run("a read token used to record", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withTokens("write:ci-secret-1,read:dash-secret-1"))
+		r := h.run(false, "--token", "dash-secret-1", "record", "--no-spool", "--component", "api", "--version", "1", "--status", "build")
+		want := "stepsctl: this token may only read; recording needs a write token (HTTP 403 forbidden)\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr %q; want 1 and\n%q", r.code, r.stderr, want)
+		}
+	})
+}

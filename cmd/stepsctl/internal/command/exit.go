@@ -125,7 +125,7 @@ func message(err error) string {
 			// say it with the flags a stepsctl user types.
 			msg = strings.Replace(msg, apiErr.Message, apiErr.AdviceIn(flagOfParam), 1)
 		}
-		if hint := statusHint(apiErr.StatusCode); hint != "" {
+		if hint := statusHint(apiErr); hint != "" {
 			msg += "; " + hint
 		}
 	}
@@ -144,12 +144,21 @@ func flagOfParam(param string) string {
 	return "--" + strings.ReplaceAll(param, "_", "-")
 }
 
-func statusHint(status int) string {
-	switch status {
+// statusHint says what to do about a refusal, when the server's message
+// does not already say it.
+func statusHint(apiErr *client.APIError) string {
+	switch apiErr.StatusCode {
 	case 401:
 		return "set a token with --token or STEPSCTL_TOKEN"
 	case 403:
+		if strings.Contains(apiErr.Message, "write token") {
+			return "" // stepsd's own message says which token it needs
+		}
 		return "the token lacks the scope for this (writes need a write token)"
+	case 404:
+		// stepsctl calls only routes stepsd has, none by id: the URL is
+		// not stepsd's (a missing or extra path), or stepsd is older.
+		return "check --server (STEPSCTL_SERVER): no stepsd route answers there (or that stepsd is older than this stepsctl)"
 	}
 	return ""
 }

@@ -179,7 +179,8 @@ func TestImportBadLines(t *testing.T) {
 			`[{"component":"api"}]`:                     "the file is a JSON array",
 			`{"steps":[{"component":"api"}],"next":""}`: "the file is a JSON list",
 			"name,age\nana,3\n":                         `line 1: unknown CSV column "name"`,
-			"component,version,owner,status\n":          "the CSV header has no ts column",
+			"component;version;owner;status;ts\napi;1;ana;build;2026-03-01 10:00:00\n": "its cells are separated by semicolons, as a spreadsheet saves them in some locales; save the file with commas between cells",
+			"component,version,owner,status\n":                                         "the CSV header has no ts column",
 		} {
 			r := h.run(false, "import", writeFile(t, "x", content))
 			if r.code != 1 || !strings.Contains(r.stderr, msg) || len(lines(r.stderr)) != 1 {

@@ -261,6 +261,77 @@ func TestRefusedTokenIsSpooled(t *testing.T) {
 	}
 }
 
+// TestProxyPageInsteadOfTheServer: a proxy that answers 200 with a page of
+// its own (a login portal, an ingress's default backend) stores nothing:
+// record spools, says what came back, and the deploy goes on; once the
+// path is fixed the record is delivered, once.
+func TestProxyPageInsteadOfTheServer(t *testing.T) {
+	t.Parallel()
+	var portal atomic.Bool
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if portal.Load() {
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, "<html><body>Please sign in</body></html>")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	portal.Store(true)
+	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	if r.code != 0 || !strings.Contains(r.stderr, `with a body that is not the API's JSON (Content-Type "text/html")`) || !strings.Contains(r.stderr, "record spooled to") {
+		t.Errorf("exit %d, stderr %q; want 0, what came back, and the record spooled", r.code, r.stderr)
+	}
+	portal.Store(false)
+	if r := h.mustRun(false, "flush"); r.stdout != "Delivered 1 record(s).\n" {
+		t.Errorf("flush printed %q", r.stdout)
+	}
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+}
+
+// TestServerURLThatRedirects: a --server that redirects (http to https)
+// would have turned each record into a GET of the list; record fails
+// (exit 1) with the URL to use, as for any other wrong --server.
+func TestServerURLThatRedirects(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, h.url+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(old.Close)
+	r := h.runArgs(context.Background(), false, []string{"--server", old.URL, "record", "--component", "api", "--version", "1", "--status", "build", "-q"})
+	if r.code != 1 || !strings.HasSuffix(r.stderr, "use "+h.url+" as the server URL\n") || len(lines(r.stderr)) != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line with the URL to use", r.code, r.stderr)
+	}
+	if _, err := os.Stat(h.spoolPath()); !os.IsNotExist(err) {
+		t.Errorf("the record was spooled for a URL that redirects: %v", err)
+	}
+}
+
+// TestTokenFromAFileWithItsNewline: STEPSCTL_TOKEN set from a file or a
+// Kubernetes secret keeps the file's final newline. The step is stored,
+// not spooled as if the server could not be reached (net/http refuses the
+// header) and left there until someone finds the newline.
+func TestTokenFromAFileWithItsNewline(t *testing.T) {
+	h := newHarness(t, withTokens("write:ci-secret-1"))
+	t.Setenv("STEPSCTL_TOKEN", "ci-secret-1\n") // viper reads the process's environment
+	r := h.run(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("exit %d, stderr %q; want 0 and nothing", r.code, r.stderr)
+	}
+	if n := len(h.stored()); n != 1 {
+		t.Errorf("stored %d steps, want 1", n)
+	}
+	t.Setenv("STEPSCTL_TOKEN", "ci-sec\x01ret-1")
+	r = h.run(false, "record", "--component", "api", "--version", "1", "--status", "tests", "-q")
+	if r.code != 2 || !strings.Contains(r.stderr, "the token holds a control character (U+0001 at byte 6)") {
+		t.Errorf("a token with a control character inside: exit %d, stderr %q; want 2 and the character named", r.code, r.stderr)
+	}
+}
+
 func TestRefusalsAreNotSpooled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withTokens("write:ci-secret-1"))
@@ -343,5 +414,56 @@ func TestTimeoutBoundsTheWholeCommand(t *testing.T) {
 	b, err := os.ReadFile(h.spoolPath())
 	if err != nil || len(lines(string(b))) != 2 {
 		t.Errorf("spool = %q, %v; want both records", b, err)
+	}
+}
+
+// TestSpooledRecordKeepsTheTimeItWasCalled: the time a spooled record
+// carries is when record was called, not when it got round to its own
+// request after delivering older records: against a tracker that takes
+// long to fail, that delivery used up to half of --timeout, and every step
+// after the first of an outage was late by as much (its phase before it
+// too long, the deploy too long).
+func TestSpooledRecordKeepsTheTimeItWasCalled(t *testing.T) {
+	t.Parallel()
+	var (
+		h    *harness
+		down atomic.Bool
+	)
+	h = newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() && r.Method == http.MethodPost {
+				// Each request to the failing tracker takes 7 s of
+				// stepsctl's clock before it fails.
+				h.cli.Add(7 * time.Second)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, `{"error":"the database is unavailable","code":"unavailable"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	down.Store(true)
+	build := t0
+	h.cli.Set(build)
+	h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	tests := t0.Add(time.Hour)
+	h.cli.Set(tests)
+	r := h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "tests", "-q")
+	if !strings.Contains(r.stderr, "record spooled to") {
+		t.Fatalf("stderr = %q, want the record spooled", r.stderr)
+	}
+	down.Store(false)
+	h.server.Set(h.cli.Now())
+	h.mustRun(false, "flush", "-q")
+
+	steps := h.stored()
+	if len(steps) != 2 {
+		t.Fatalf("stored %d steps, want 2", len(steps))
+	}
+	for i, want := range []time.Time{build, tests} {
+		if got := steps[i].Time; !got.Equal(want) {
+			t.Errorf("%s: time %s, want %s (when record was called)", steps[i].Status, got.Format(time.TimeOnly), want.Format(time.TimeOnly))
+		}
 	}
 }

@@ -32,7 +32,8 @@ The server stamps the step with its own clock unless --time says when it
 happened. --owner defaults to the current user. The stored step is printed
 (nothing with -q).
 
-When the server cannot be reached, or answers 429 or 5xx, after the retries
+When the server cannot be reached, answers 429 or 5xx, or something else
+answers in its place (a proxy's page), after the retries
 allowed by --timeout, the record is kept in the local spool with its time and
 idempotency key, one line on stderr says so, and record exits 0: the deploy
 goes on. The next stepsctl command that reaches the server, or "stepsctl
@@ -106,6 +107,11 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 
 func recordRun(ctx context.Context, opts *RecordOptions) error {
 	f := opts.Factory
+	// The step happens when record is called: a record that has to wait in
+	// the spool keeps this time, not the later one at which delivering
+	// older records (up to half of --timeout against a server that does
+	// not answer) and asking git left off.
+	now := f.Now()
 	format, err := output.ParseFormat(opts.Output)
 	if err != nil {
 		return &UsageError{Err: err}
@@ -117,7 +123,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		}
 	}
 	if opts.Time != "" {
-		if in.Time, err = model.ParseSinceAt("--time", opts.Time, f.Now()); err != nil {
+		if in.Time, err = model.ParseSinceAt("--time", opts.Time, now); err != nil {
 			return &UsageError{Err: err}
 		}
 	}
@@ -138,9 +144,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return err
 	}
 
-	// The step's time is taken now: if it has to wait in the spool, it is
-	// delivered with the time it happened, not the time it arrived.
-	step, stored, err := sendStep(ctx, f, c, in, f.Now(), opts.NoSpool)
+	step, stored, err := sendStep(ctx, f, c, in, now, opts.NoSpool)
 	if err != nil || !stored || opts.Quiet {
 		return err
 	}
@@ -148,7 +152,8 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 }
 
 // sendStep records in with the client's retries. When the server cannot be
-// reached, answers 429 or 5xx, or refuses the token (401, 403), it keeps
+// reached, answers 429 or 5xx, answers with something else than the API
+// (client.ProtocolError), or refuses the token (401, 403), it keeps
 // the record in the spool with the time it happened (now, unless in has a
 // time), says so in one line on stderr, and returns stored false and no
 // error: the caller goes on. A call interrupted (a signal)

@@ -207,7 +207,9 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	}
 
 	f.Config.Server = v.GetString("server")
-	f.Config.Token = v.GetString("token")
+	// A token read from a file or a Kubernetes secret often ends in a
+	// newline; stepsd trims its own tokens, so none has spaces around it.
+	f.Config.Token = strings.TrimSpace(v.GetString("token"))
 	f.Config.SpoolDir = v.GetString("spool-dir")
 	f.Config.SprintStart = configText(v.Get("sprint.start"))
 	f.Config.SprintDays = configText(v.Get("sprint.days"))
@@ -216,7 +218,7 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 		return usageErrorf("timeout %q must be a positive duration such as 10s or 2m", v.GetString("timeout"))
 	}
 	f.Config.Timeout = timeout
-	if _, err := client.New(f.Config.Server); err != nil {
+	if _, err := client.New(f.Config.Server, client.WithToken(f.Config.Token)); err != nil {
 		return &UsageError{Err: errors.New(strings.TrimPrefix(err.Error(), "client: "))}
 	}
 	return nil

@@ -290,8 +290,8 @@ func rulesOf(ctx context.Context, f *Factory, c *client.Client) model.Deployment
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) || err == nil {
 		reason := "it does not say"
-		if err != nil {
-			reason = message(err)
+		if apiErr != nil {
+			reason = apiErr.Error() // not message's advice: the server is there, only older
 		}
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: the server did not give its terminal statuses (%s); assuming the defaults (%s, %s)\n",
 			reason, FinalStatus, DefaultFailStatus)
