@@ -49,8 +49,8 @@ type sen struct {
 	points           int
 	ok               bool
 	// gap says why the fit has no slope or no 95 % interval, or that
-	// there was nothing to fit a slope to (gapNoSpread); gapNone when it
-	// has both.
+	// there was nothing to fit a slope to (gapNoSpread); the zero value
+	// when it has both.
 	gap trendGap
 }
 
@@ -59,7 +59,7 @@ type sen struct {
 type trendGap int
 
 const (
-	gapNone trendGap = iota
+	_ trendGap = iota // the zero value: the fit has a slope and its interval
 	// gapFewPoints: fewer than MinTrendPoints in all.
 	gapFewPoints
 	// gapFewPerSeries: enough in all, but spread over series too short
