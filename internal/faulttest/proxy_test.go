@@ -164,48 +164,13 @@ func TestDatabaseSeveredUnderLoad(t *testing.T) {
 	var mu sync.Mutex
 	answers := map[string]answer{}
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	hc := &http.Client{Timeout: 20 * time.Second}
-	for w := range 16 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				status := fmt.Sprintf("w%d-%d", w, i)
-				ph := phase.Load()
-				res, err := hc.Post(base+"/v1/steps?component=sever&version=1&owner=o&status="+status, "", nil)
-				if err != nil {
-					t.Errorf("POST %s: %v (stepsd must answer even without its database)", status, err)
-					return
-				}
-				var st model.Step
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode == http.StatusCreated {
-					if err := json.Unmarshal(body, &st); err != nil {
-						t.Errorf("201 body %q", body)
-					}
-				}
-				mu.Lock()
-				answers[status] = answer{res.StatusCode, st.ID, ph}
-				mu.Unlock()
-				if res.StatusCode != http.StatusCreated {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-		})
-	}
-	ready := func() int {
-		res, err := http.Get(base + "/readyz")
-		if err != nil {
-			return 0
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
+	wg := postSteps(t, hc, base, "sever", 16, stop, func(status string, code int, id int64, _ time.Time) {
+		mu.Lock()
+		answers[status] = answer{code, id, phase.Load()}
+		mu.Unlock()
+	})
+	ready := func() int { return readyz(base) }
 	time.Sleep(time.Second)
 	phase.Store(1)
 	px.sever()
@@ -252,6 +217,58 @@ func TestDatabaseSeveredUnderLoad(t *testing.T) {
 	t.Logf("answers before/during/after the cut: %v / %v / %v", counts[0], counts[1], counts[2])
 }
 
+// postSteps starts writers goroutines, each posting steps of component
+// (status "wN-I", unique) to base until stop closes, and tells answered
+// of each answer: its status code, the stored id of a 201, and when it
+// was sent. A request that gets no answer at all fails the test: stepsd
+// must answer even without its database. Wait on the result after
+// closing stop.
+func postSteps(t *testing.T, hc *http.Client, base, component string, writers int, stop <-chan struct{},
+	answered func(status string, code int, id int64, began time.Time)) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status := fmt.Sprintf("w%d-%d", w, i)
+				began := time.Now()
+				res, err := hc.Post(base+"/v1/steps?component="+component+"&version=1&owner=o&status="+status, "", nil)
+				if err != nil {
+					t.Errorf("POST %s: %v after %v (stepsd must answer, even without its database)", status, err, time.Since(began))
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				var st model.Step
+				if res.StatusCode == http.StatusCreated {
+					if err := json.Unmarshal(body, &st); err != nil {
+						t.Errorf("201 body %q", body)
+					}
+				}
+				answered(status, res.StatusCode, st.ID, began)
+				if res.StatusCode != http.StatusCreated {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+	}
+	return &wg
+}
+
+// readyz is the status of base's /readyz, 0 without an answer.
+func readyz(base string) int {
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -296,47 +313,12 @@ func TestDatabaseHangsUnderLoad(t *testing.T) {
 	var mu sync.Mutex
 	answers := map[string]answer{}
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				status := fmt.Sprintf("w%d-%d", w, i)
-				began := time.Now()
-				res, err := hc.Post(base+"/v1/steps?component=hang&version=1&owner=o&status="+status, "", nil)
-				if err != nil {
-					t.Errorf("POST %s: %v after %v (stepsd must answer)", status, err, time.Since(began))
-					return
-				}
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				var st model.Step
-				if res.StatusCode == http.StatusCreated {
-					if err := json.Unmarshal(body, &st); err != nil {
-						t.Errorf("201 body %q", body)
-					}
-				}
-				mu.Lock()
-				answers[status] = answer{res.StatusCode, st.ID, time.Since(began)}
-				mu.Unlock()
-				if res.StatusCode != http.StatusCreated {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-		})
-	}
-	ready := func() int {
-		res, err := http.Get(base + "/readyz")
-		if err != nil {
-			return 0
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
+	wg := postSteps(t, hc, base, "hang", 8, stop, func(status string, code int, id int64, began time.Time) {
+		mu.Lock()
+		answers[status] = answer{code, id, time.Since(began)}
+		mu.Unlock()
+	})
+	ready := func() int { return readyz(base) }
 
 	time.Sleep(time.Second)
 	px.freeze()
