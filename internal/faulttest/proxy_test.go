@@ -434,7 +434,7 @@ func TestOutageIsLoggedOnceEachWay(t *testing.T) {
 	px := startProxy(t, u.Host)
 	u.Host = px.ln.Addr().String()
 	u.RawQuery = "timeout=2s"
-	var logs lockedBuffer
+	var logs testdb.LogBuffer
 	ctx := context.Background()
 	st, err := store.Open(ctx, u.String(), store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	if err != nil {
@@ -465,23 +465,4 @@ func TestOutageIsLoggedOnceEachWay(t *testing.T) {
 	if n := strings.Count(got, `"level":"INFO","msg":"database available again","unavailable_seconds":`); n != 1 {
 		t.Errorf("%d lines that the database is back, want 1:\n%s", n, got)
 	}
-}
-
-// lockedBuffer is a log destination the store's goroutines may write at
-// once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -64,7 +64,12 @@ func step(status string, share, growth float64) synth.Step {
 
 func stats(t testing.TB, ds []*model.Deployment) model.Stats {
 	t.Helper()
-	opts := model.StatsOptions{SprintStart: accuracyStart}
+	return statsWith(t, model.StatsOptions{SprintStart: accuracyStart}, ds)
+}
+
+// statsWith is the stats of ds under opts.
+func statsWith(t testing.TB, opts model.StatsOptions, ds []*model.Deployment) model.Stats {
+	t.Helper()
 	if err := opts.Validate(); err != nil {
 		t.Fatal(err)
 	}

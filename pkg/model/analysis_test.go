@@ -635,15 +635,7 @@ func TestSummarySaysWhatWasLeftOut(t *testing.T) {
 		d.Outcome = model.OutcomeFailure
 	}
 	result := func(outcome string) model.Stats {
-		opts := model.StatsOptions{SprintStart: accuracyStart, Outcome: outcome}
-		if err := opts.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		acc := model.NewStatsAccumulator(opts)
-		for _, d := range ds {
-			acc.Add(d)
-		}
-		return acc.Result()
+		return statsWith(t, model.StatsOptions{SprintStart: accuracyStart, Outcome: outcome}, ds)
 	}
 	want := "No successful deployments in this range: 30 deployments failed (outcome failure or all measures them)."
 	if st := result("success"); st.Summary != want {

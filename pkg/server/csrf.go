@@ -112,10 +112,10 @@ func unsupportedBody(r *http.Request, accepted string) error {
 // name would never match.
 func CheckAllowedHosts(hosts []string) error {
 	for _, h := range hosts {
-		name := strings.TrimPrefix(strings.TrimSuffix(h, "."), ".")
 		if h == "*" {
 			continue
 		}
+		name := strings.TrimPrefix(strings.TrimSuffix(h, "."), ".")
 		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" || strings.Contains(name, "..") {
 			return model.Errorf(model.EINVALID, "allowed host %s: give a host name such as steps.corp.example, without scheme, port or path; .corp.example for every name under it; * for any",
 				model.Quote(h))

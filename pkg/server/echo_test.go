@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/steps-dev/steps/internal/testdb"
@@ -95,29 +94,11 @@ func (ts *testServer) hookDelivery(t *testing.T, provider string, body []byte) r
 		"X-GitHub-Event", "workflow_job", "X-Hub-Signature-256", hooks.SignGitHub(testGitHubSecret, body))
 }
 
-// lockedBuffer is a log destination that handlers may write at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestRequestLogCutsMadeUpPathsAndMethods: any client chooses the path and
 // method it sends, before auth and rate limit, and each request writes a
 // log line: a 60 KiB path made a 60 KiB line and a 60 KiB 404.
 func TestRequestLogCutsMadeUpPathsAndMethods(t *testing.T) {
-	var log lockedBuffer
+	var log testdb.LogBuffer
 	st := testdb.Open(t, testdb.SQLite(t))
 	srv := httptest.NewServer(server.New(server.Config{Store: st,
 		Logger: slog.New(slog.NewJSONHandler(&log, nil))}))

@@ -164,7 +164,7 @@ func TestMySQLDatabaseDroppedIsUnavailable(t *testing.T) {
 func TestClientGoneIsNotAServerError(t *testing.T) {
 	dsn := testdb.MySQL(t)
 	st := testdb.Open(t, dsn)
-	var logs lockedBuffer
+	var logs testdb.LogBuffer
 	srv := httptest.NewServer(server.New(server.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
 	defer srv.Close()
 	if res, err := http.Post(srv.URL+"/v1/steps?"+valid, "", nil); err != nil || res.StatusCode != http.StatusCreated {

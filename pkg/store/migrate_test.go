@@ -1,12 +1,10 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -64,7 +62,7 @@ func TestMigrationLockWaitIsLogged(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		dsn := fresh(t)
 		testdb.Open(t, dsn) // migrated, tables there
-		var logs syncBuffer
+		var logs testdb.LogBuffer
 		s, err := store.Open(context.Background(), dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 		if err != nil {
 			t.Fatal(err)
@@ -112,24 +110,6 @@ func TestDeadlineIsUnavailable(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestMySQLDriverLogsThroughTheStoreLogger: the MySQL driver's own
 // messages (here, a connection the server killed while idle) go to the
 // store's logger as JSON, not to stderr as "[mysql] date file:line …",
@@ -137,7 +117,7 @@ func (b *syncBuffer) String() string {
 func TestMySQLDriverLogsThroughTheStoreLogger(t *testing.T) {
 	dsn := testdb.MySQL(t)
 	testdb.Open(t, dsn)
-	var logs syncBuffer
+	var logs testdb.LogBuffer
 	ctx := context.Background()
 	s, err := store.Open(ctx, dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	if err != nil {
