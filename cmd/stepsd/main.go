@@ -168,8 +168,30 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 	addServeFlags(root.Flags())
 
 	root.AddCommand(serve, newMigrateCmd(opts), newConfigCmd(opts), newHealthcheckCmd(opts), newVersionCmd(opts))
+	// cobra's own completion command, made now rather than at Execute so
+	// that its help can show how to install the script.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Example = `  source <(stepsd completion bash)                # this shell
+  stepsd completion bash > /etc/bash_completion.d/stepsd
+  stepsd completion zsh > "${fpath[1]}/_stepsd"   # then start a new shell`
+	}
 	typeUsageErrors(root)
 	return root
+}
+
+// readsSettings says whether cmd runs with stepsd's settings. "stepsd
+// version", "help" and the completion scripts print the same whatever
+// they are, so a broken config file or environment variable, which they
+// are often run to investigate, does not stop them, and they log nothing.
+func readsSettings(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "version", "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return false
+		}
+	}
+	return true
 }
 
 // setting is one stepsd setting, the one place it is declared: its flag
@@ -380,6 +402,9 @@ func addServeFlags(fs *pflag.FlagSet) { addFlags(fs, false) }
 // load merges flags > env > config file > defaults into opts. It runs before
 // every subcommand.
 func (o *options) load(cmd *cobra.Command, _ []string) error {
+	if !readsSettings(cmd) {
+		return nil
+	}
 	v := o.v
 	for _, s := range settings {
 		if f := cmd.Flags().Lookup(s.flag); f != nil {

@@ -177,6 +177,42 @@ func TestVersionFormat(t *testing.T) {
 	}
 }
 
+// "stepsd version" and the completion scripts do not depend on the
+// settings, so a broken config file or environment variable, which an
+// operator often runs "stepsd version" to investigate, neither stops them
+// nor adds a log line to their output; the commands that use the settings
+// still refuse them.
+func TestVersionAndCompletionIgnoreBrokenSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("listen: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STEPSD_CONFIG", file)
+	t.Setenv("STEPSD_RATE_LIMIT", "5O")
+	for _, tt := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"version"}, "stepsd "},
+		{[]string{"completion", "bash"}, "bash completion"},
+		{[]string{"completion", "--help"}, "source <(stepsd completion bash)"},
+		{[]string{"help"}, "Usage:"},
+		{[]string{"__complete", ""}, "healthcheck"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tt.args, &stdout, &stderr)
+		// cobra's __complete ends with its directive on stderr: no error,
+		// no log line.
+		if code != 0 || !strings.Contains(stdout.String(), tt.out) || strings.Contains(stderr.String(), "stepsd:") || strings.Contains(stderr.String(), `"level"`) {
+			t.Errorf("stepsd %v = %d, stdout %.80q, stderr %q; want 0, %q and no error or log line", tt.args, code, stdout.String(), stderr.String(), tt.out)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config"}, &stdout, &stderr); code != 2 {
+		t.Errorf("stepsd config with a broken config file = %d, want 2; stderr %q", code, stderr.String())
+	}
+}
+
 func TestUsageErrorIsOneLineAndAPointer(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
