@@ -39,6 +39,12 @@ const ioTimeout = 30 * time.Second
 
 const dsnHelp = "use sqlite:PATH (e.g. sqlite:steps.db) or mysql://USER:PASS@HOST:PORT/DB"
 
+// mysqlDSNHelp ends the error of a MySQL DSN that does not parse. The
+// usual cause is a password holding a character that ends the URL's
+// user part (/ ? #), which the error cannot show without showing the
+// password.
+const mysqlDSNHelp = "use mysql://USER:PASS@HOST:PORT/DB, with the characters of USER and PASS other than letters, digits and - _ . ~ percent-encoded (pa/ss#1 is pa%2Fss%231)"
+
 // CheckDSN says whether dsn is one stepsd can open, without opening it:
 // a mistake in how stepsd was called, not a database that failed.
 func CheckDSN(dsn string) error {
@@ -88,14 +94,14 @@ func SQLiteDriverDSN(path string) string {
 func parseMySQLDSN(dsn string) (dataSource, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return dataSource{}, fmt.Errorf("mysql DSN is not a valid URL; %s", dsnHelp)
+		return dataSource{}, fmt.Errorf("mysql DSN is not a valid URL; %s", mysqlDSNHelp)
 	}
 	if u.Host == "" {
-		return dataSource{}, fmt.Errorf("mysql DSN has no host; %s", dsnHelp)
+		return dataSource{}, fmt.Errorf("mysql DSN has no host; %s", mysqlDSNHelp)
 	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if db == "" || strings.Contains(db, "/") {
-		return dataSource{}, fmt.Errorf("mysql DSN needs a database name; %s", dsnHelp)
+		return dataSource{}, fmt.Errorf("mysql DSN needs a database name; %s", mysqlDSNHelp)
 	}
 	host := u.Host
 	if u.Port() == "" {

@@ -408,6 +408,28 @@ func TestOpenRejectsBadDSNsWithoutEchoingSecrets(t *testing.T) {
 	}
 }
 
+// A password with a character that ends a URL's user part (/ ? #) makes
+// a DSN that does not parse, or parses into another host or database: the
+// error says to percent-encode, and the encoded DSN is taken.
+func TestBadMySQLDSNSaysToPercentEncode(t *testing.T) {
+	for _, tt := range []struct{ raw, encoded string }{
+		{"mysql://steps:hun/ter2@db:3306/steps", "mysql://steps:hun%2Fter2@db:3306/steps"},
+		{"mysql://steps:12/ter2@db:3306/steps", "mysql://steps:12%2Fter2@db:3306/steps"},
+		{"mysql://steps:hun#ter2@db:3306/steps", "mysql://steps:hun%23ter2@db:3306/steps"},
+		{"mysql://steps:hun?ter2@db:3306/steps", "mysql://steps:hun%3Fter2@db:3306/steps"},
+	} {
+		err := store.CheckDSN(tt.raw)
+		if err == nil || !strings.Contains(err.Error(), "percent-encoded") {
+			t.Errorf("CheckDSN(%q) = %v, want an error that says to percent-encode", tt.raw, err)
+		} else if strings.Contains(err.Error(), "ter2") {
+			t.Errorf("CheckDSN(%q) error %q shows the password", tt.raw, err)
+		}
+		if err := store.CheckDSN(tt.encoded); err != nil {
+			t.Errorf("CheckDSN(%q) = %v, want nil", tt.encoded, err)
+		}
+	}
+}
+
 func TestRedactDSN(t *testing.T) {
 	if got := store.RedactDSN("mysql://steps:hunter2@db:3306/steps"); strings.Contains(got, "hunter2") {
 		t.Errorf("RedactDSN kept the password: %s", got)
