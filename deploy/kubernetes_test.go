@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -806,6 +807,45 @@ func TestKubernetesMySQL(t *testing.T) {
 	}
 	if sc := ct.SecurityContext; sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
 		t.Errorf("StatefulSet mysql: allowPrivilegeEscalation is not false")
+	}
+}
+
+// The bundled MySQL takes as many connections as the HPA's replicas may
+// open at most, with room for a migrate Job and an operator's client:
+// past max_connections a replica's requests fail with "Too many
+// connections" just as the load that scaled it up arrives.
+func TestKubernetesMySQLTakesEveryReplicasConnections(t *testing.T) {
+	c := loadCluster(t)
+	s := c.statefulSets["mysql"]
+	h := c.hpas["stepsd"]
+	if s == nil || h == nil {
+		t.Skip("no bundled MySQL, or no HPA")
+	}
+	src, err := os.ReadFile(storeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`const maxMySQLConns = (\d+)`).FindSubmatch(src)
+	if m == nil {
+		t.Fatalf("%s: no const maxMySQLConns", storeFile)
+	}
+	perReplica, _ := strconv.Atoi(string(m[1]))
+	ct := container(s.Spec.Template.Spec, "mysql")
+	if ct == nil {
+		t.Fatal("StatefulSet mysql: no container named mysql")
+	}
+	maxConns := 151 // MySQL 8's default
+	for _, a := range append(slices.Clone(ct.Command), ct.Args...) {
+		if v, ok := strings.CutPrefix(strings.ReplaceAll(a, "_", "-"), "--max-connections="); ok {
+			if maxConns, err = strconv.Atoi(v); err != nil {
+				t.Fatalf("StatefulSet mysql: %s: %v", a, err)
+			}
+		}
+	}
+	const spare = 10
+	if need := int(h.Spec.MaxReplicas)*perReplica + spare; maxConns < need {
+		t.Errorf("MySQL max_connections %d < %d: the HPA's %d replicas × %d connections each (maxMySQLConns) + %d spare; raise --max-connections or lower maxReplicas",
+			maxConns, need, h.Spec.MaxReplicas, perReplica, spare)
 	}
 }
 

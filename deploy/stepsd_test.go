@@ -29,6 +29,7 @@ const (
 	metricsFile       = "../pkg/server/metrics.go"
 	tracesMetricsFile = "../pkg/traces/traces.go"
 	dockerfile        = "../Dockerfile"
+	storeFile         = "../pkg/store/store.go"
 )
 
 // stepsdFacts is what the stepsd source says about the settings and routes
