@@ -4,17 +4,25 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// The DORA four keys, computed from the deployments in one pass:
+// The DORA four keys, computed from the deployments in one pass. They
+// count changes: a version of a component reaching an environment. A
+// failed attempt followed by another attempt of the same version is a
+// retry, not a deployment; the version failed only if no attempt of it
+// succeeded, from its first failed attempt's end. A success right after a
+// success of the same version is a redeploy, not a deployment. Then:
 //
 //   - deployment frequency: successful deployments per day of the period;
 //   - change failure rate: failed deployments out of finished ones;
 //   - time to restore: from the end of a failed deployment to the end of
 //     the next successful deployment of the same component and environment
 //     (each failure its own restore; a success ending at the same instant
-//     restores it in 0 s). A failure with no later success among the
+//     restores it in 0 s; a success of the failure's own version makes it
+//     a retry instead). A failure with no later success among the
 //     deployments read is unrestored;
 //   - lead time for changes: from committed_at to the end of a successful
 //     deployment carrying a commit time; a commit time after the end is a
@@ -27,9 +35,10 @@ import (
 //
 // Memory: per bucket, counts and the restore and lead times (one float
 // each, for their percentiles, as stats keep durations); per component and
-// environment, the end of each finished deployment and whether it failed
-// (24 bytes). The deployments themselves are not kept, so the order the
-// store reads them in does not matter.
+// environment, the end of each finished deployment, its version, lead
+// time and whether it failed (48 bytes and the version, which the
+// deployment already holds). The deployments themselves are not kept, so
+// the order the store reads them in does not matter.
 
 // DORA performance bands.
 const (
@@ -92,10 +101,16 @@ type DORABands struct {
 // DORAFigures are the four keys over a period. Pointers are nil (JSON
 // null) when the figure cannot be computed.
 type DORAFigures struct {
-	// Deployments counts finished deployments, FailedDeployments the
-	// failed ones among them.
+	// Deployments counts finished deployments of a change (a version),
+	// FailedDeployments the failed ones among them: a version whose
+	// attempts all failed. RetriedFailures counts the failed attempts
+	// another attempt of the same version followed, and Redeployments the
+	// successes of the version that had just succeeded; neither is in
+	// Deployments.
 	Deployments               int      `json:"deployments"`
 	FailedDeployments         int      `json:"failed_deployments"`
+	RetriedFailures           int      `json:"retried_failures"`
+	Redeployments             int      `json:"redeployments"`
 	DeploymentFrequencyPerDay *float64 `json:"deployment_frequency_per_day"`
 	ChangeFailureRatePercent  *float64 `json:"change_failure_rate_percent"`
 	TimeToRestoreP50Seconds   *float64 `json:"time_to_restore_p50_seconds"`
@@ -172,6 +187,7 @@ func (o DORAOptions) calendar() StatsOptions {
 // as stats keep durations: exactly while few, then in a sketch.
 type doraBucketAcc struct {
 	deployments, failed, successes, withCommit, unrestored int
+	retried, redeployed                                    int
 	restores, leads                                        samples
 }
 
@@ -179,7 +195,11 @@ type doraBucketAcc struct {
 type doraEnd struct {
 	end    int64 // unix nanoseconds
 	bucket int64 // unix seconds of the bucket's start
-	failed bool
+	// lead is a success's lead time in seconds, -1 without a usable
+	// commit time.
+	lead    float64
+	version string
+	failed  bool
 	// merged counts the failures a pending end stands for beyond itself
 	// (mergeOldest): 0 for one.
 	merged int32
@@ -227,9 +247,12 @@ func mergeOldest(pending []doraEnd) []doraEnd {
 }
 
 // compareEnds orders ends as restores pair them: by time, and at the same
-// instant the failure first, so that the success restores it.
+// instant the failure first, so that the success restores it. The rest
+// only makes the order total, so that pairing as deployments come and
+// pairing at the end count the same deployment as the redeploy.
 func compareEnds(x, y doraEnd) int {
-	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed))
+	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed),
+		cmp.Compare(x.bucket, y.bucket), cmp.Compare(x.version, y.version), cmp.Compare(x.lead, y.lead))
 }
 
 type doraSeries struct{ component, environment string }
@@ -249,6 +272,10 @@ type doraSeriesAcc struct {
 	disordered bool      // a start came before an earlier one's
 	streaming  bool      // pairing as deployments come
 	pending    []doraEnd // failures paired with no success yet
+	// deployed is the version of the last end paired when it was a
+	// success: the same version succeeding again is a redeploy.
+	deployed    string
+	hasDeployed bool
 }
 
 // DORAAccumulator gathers deployments into the four keys. Deployments may
@@ -285,17 +312,13 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		acc = &doraBucketAcc{}
 		a.buckets[b.Unix()] = acc
 	}
-	acc.deployments++
 	failed := d.Outcome == OutcomeFailure
-	if failed {
-		acc.failed++
-	} else {
-		acc.successes++
-		if c := d.CommittedAt; c != nil && !c.After(*d.FinishedAt) {
-			acc.withCommit++
-			acc.leads.add(d.FinishedAt.Sub(*c).Seconds())
-		}
+	lead := -1.0
+	if c := d.CommittedAt; !failed && c != nil && !c.After(*d.FinishedAt) {
+		lead = d.FinishedAt.Sub(*c).Seconds()
 	}
+	// What the deployment counts as (a change, a retry, a redeploy) needs
+	// the one before it in its series: it is counted when paired.
 	k := doraSeries{d.Component, d.Environment}
 	s := a.series[k]
 	if s == nil {
@@ -307,7 +330,7 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		s.disordered = true
 	}
 	s.maxStart = max(s.maxStart, start)
-	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), failed: failed})
+	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), lead: lead, version: d.Version, failed: failed})
 	switch {
 	case s.streaming && len(s.ends) >= 2*keptEnds:
 		a.pairSettled(s)
@@ -332,24 +355,52 @@ func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
 	s.ends = append(s.ends[:0], s.ends[n:]...)
 }
 
-// pair pairs ends, sorted and following those already paired: each
-// failure with the next success.
+// pair counts ends, sorted and following those already paired, and pairs
+// each failure with the next success. A version is one change: a failed
+// attempt followed by another attempt of the same version is a retry, and
+// the change failed only if no attempt of it succeeded, from its first
+// failed attempt's end; a success right after a success of the same
+// version is a redeploy, not a deployment.
 func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	for _, e := range ends {
+		acc := a.buckets[e.bucket]
 		if e.failed {
+			s.hasDeployed = false
+			if n := len(s.pending); n > 0 && s.pending[n-1].version == e.version {
+				acc.retried++
+				continue
+			}
 			if len(s.pending) >= maxPending {
 				s.pending = mergeOldest(s.pending)
 			}
 			s.pending = append(s.pending, e)
 			continue
 		}
+		if s.hasDeployed && s.deployed == e.version {
+			acc.redeployed++
+			continue
+		}
+		if n := len(s.pending); n > 0 && s.pending[n-1].version == e.version {
+			// The newest never merges (mergeOldest), so it is one attempt.
+			a.buckets[s.pending[n-1].bucket].retried++
+			s.pending = s.pending[:n-1]
+		}
 		for _, f := range s.pending {
-			restores := &a.buckets[f.bucket].restores
+			fa := a.buckets[f.bucket]
+			fa.deployments += f.failures()
+			fa.failed += f.failures()
 			for range f.failures() {
-				restores.add(float64(e.end-f.end) / 1e9)
+				fa.restores.add(float64(e.end-f.end) / 1e9)
 			}
 		}
 		s.pending = s.pending[:0]
+		acc.deployments++
+		acc.successes++
+		if e.lead >= 0 {
+			acc.withCommit++
+			acc.leads.add(e.lead)
+		}
+		s.deployed, s.hasDeployed = e.version, true
 	}
 }
 
@@ -453,6 +504,8 @@ func (a *DORAAccumulator) Result() DORA {
 		all.successes += acc.successes
 		all.withCommit += acc.withCommit
 		all.unrestored += acc.unrestored
+		all.retried += acc.retried
+		all.redeployed += acc.redeployed
 		restores = append(restores, &acc.restores)
 		leads = append(leads, &acc.leads)
 	}
@@ -469,7 +522,10 @@ func (a *DORAAccumulator) restore() {
 		slices.SortFunc(s.ends, compareEnds)
 		a.pair(s, s.ends)
 		for _, f := range s.pending {
-			a.buckets[f.bucket].unrestored += f.failures()
+			fa := a.buckets[f.bucket]
+			fa.deployments += f.failures()
+			fa.failed += f.failures()
+			fa.unrestored += f.failures()
 		}
 		delete(a.series, k)
 	}
@@ -487,7 +543,8 @@ func compareBool(x, y bool) int {
 
 // figures computes the keys of acc over days days (0: no period).
 func figures(acc *doraBucketAcc, days float64) DORAFigures {
-	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored}
+	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored,
+		RetriedFailures: acc.retried, Redeployments: acc.redeployed}
 	ptr := func(v float64) *float64 { return &v }
 	if days > 0 {
 		f.DeploymentFrequencyPerDay = ptr(float64(acc.successes) / days)
@@ -513,6 +570,26 @@ func figures(acc *doraBucketAcc, days float64) DORAFigures {
 		LeadTime:            LeadTimeBand(f.LeadTimeP50Seconds),
 	}
 	return f
+}
+
+// DORANotCounted says what the keys left out of the deployments, for a
+// note under them: "2 failed attempts retried with the same version, 1
+// redeployment of the version just deployed" (either part left out at 0).
+func DORANotCounted(retried, redeployed int) string {
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
+	}
+	var parts []string
+	if retried > 0 {
+		parts = append(parts, plural(retried, "failed attempt", "failed attempts")+" retried with the same version")
+	}
+	if redeployed > 0 {
+		parts = append(parts, plural(redeployed, "redeployment", "redeployments")+" of the version just deployed")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // FrequencyBand is the band of a deployment frequency per day.

@@ -196,7 +196,7 @@ func TestDORANothingToCompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"overall":{"start":null,"end":null,"deployments":0,"failed_deployments":0,"deployment_frequency_per_day":null,` +
+	want := `{"overall":{"start":null,"end":null,"deployments":0,"failed_deployments":0,"retried_failures":0,"redeployments":0,"deployment_frequency_per_day":null,` +
 		`"change_failure_rate_percent":null,"time_to_restore_p50_seconds":null,"time_to_restore_p90_seconds":null,"unrestored_failures":0,` +
 		`"lead_time_p50_seconds":null,"lead_time_p90_seconds":null,"lead_time_coverage_percent":null,` +
 		`"bands":{"deployment_frequency":null,"change_failure_rate":null,"time_to_restore":null,"lead_time":null}},"buckets":[]}`
@@ -352,4 +352,37 @@ func BenchmarkDORA(b *testing.B) {
 	// Shuffled: each series kept whole and sorted at the end.
 	r.Shuffle(n, func(i, j int) { deps[i], deps[j] = deps[j], deps[i] })
 	b.Run("order=shuffled", run)
+}
+
+// TestDORARetriesAndRedeploys: a version is one change. A failed attempt
+// retried with the same version is no change failure if a retry deploys
+// it, and one failure (from its first attempt) if none does; the same
+// version succeeding again right after its success (a terminal step sent
+// twice, a redeploy) is no deployment and adds no lead time.
+func TestDORARetriesAndRedeploys(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(version string, start, end time.Time, outcome string, committed *time.Time) *model.Deployment {
+		d := doraDep("api", start, end, outcome, committed)
+		d.Version = version
+		return d
+	}
+	history := []*model.Deployment{
+		dep("1.0", doraAt(2, 10, 0), doraAt(2, 10, 10), F, nil),                   // flaky: retried
+		dep("1.0", doraAt(2, 10, 15), doraAt(2, 10, 25), S, tp(doraAt(2, 9, 25))), // deploys it, lead 1 h
+		dep("1.0", doraAt(2, 10, 30), doraAt(2, 10, 31), S, tp(doraAt(2, 9, 25))), // sent again: a redeploy
+		dep("1.1", doraAt(2, 12, 0), doraAt(2, 12, 10), F, nil),                   // the change fails…
+		dep("1.1", doraAt(2, 12, 20), doraAt(2, 12, 30), F, nil),                  // …and on its retry
+		dep("1.2", doraAt(2, 14, 0), doraAt(2, 14, 10), S, tp(doraAt(2, 13, 10))), // the fix: 2 h after 1.1's first failure
+		dep("1.3", doraAt(2, 15, 0), doraAt(2, 15, 10), F, nil),                   // fails, retried, never restored
+		dep("1.3", doraAt(2, 15, 20), doraAt(2, 15, 30), F, nil),
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	got := doraResult(t, opts, history).Overall.DORAFigures
+	checkFigures(t, "overall", got, doraWant{deployments: 4, failed: 2, unrestored: 1,
+		freq: f64(2), cfr: f64(50), ttr50: f64(7200), ttr90: f64(7200),
+		lt50: f64(3600), lt90: f64(3600), coverage: f64(100),
+		bands: [4]string{"elite", "low", "high", "elite"}})
+	if got.RetriedFailures != 3 || got.Redeployments != 1 {
+		t.Errorf("retried %d, redeployments %d; want 3 and 1", got.RetriedFailures, got.Redeployments)
+	}
 }

@@ -152,7 +152,7 @@ func TestDORAEndpoint(t *testing.T) {
 			if err != nil || len(rows) != 4 {
 				t.Fatalf("%d rows (%v):\n%s", len(rows), err, r.body)
 			}
-			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite"
+			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0"
 			if got := strings.Join(rows[3], ","); got != want {
 				t.Errorf("overall row\n%s\nwant\n%s", got, want)
 			}

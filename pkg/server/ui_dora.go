@@ -85,6 +85,9 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 	default:
 		notes = append(notes, fmt.Sprintf("%d failures not yet restored", n))
 	}
+	if n := all.RetriedFailures + all.Redeployments; n > 0 {
+		notes = append(notes, "not deployments: "+model.DORANotCounted(all.RetriedFailures, all.Redeployments))
+	}
 	if v := all.LeadTimeCoveragePercent; v != nil {
 		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d successful deployments (those with a commit time)", model.PrintRound(*v, 0), successes))
 	}
