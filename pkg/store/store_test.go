@@ -659,7 +659,7 @@ func TestFindDeployment(t *testing.T) {
 	})
 }
 
-// A server left non-strict (sql_mode ”) would cut a value that does not
+// A server left non-strict (an empty sql_mode) would cut a value that does not
 // fit, with a warning: the store's sessions add strict mode to whatever
 // the server or the DSN sets, on both pools.
 func TestMySQLSessionsAreStrict(t *testing.T) {
@@ -675,7 +675,7 @@ func TestMySQLSessionsAreStrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	if mode != "STRICT_ALL_TABLES" {
-		t.Errorf("read pool sql_mode = %q, want STRICT_ALL_TABLES added to the DSN's ''", mode)
+		t.Errorf("read pool sql_mode = %q, want STRICT_ALL_TABLES added to the DSN's empty mode", mode)
 	}
 	tx, err := s.WriteDB().BeginTx(ctx, nil)
 	if err != nil {
