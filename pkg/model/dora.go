@@ -199,7 +199,11 @@ type doraEnd struct {
 	// commit time.
 	lead    float64
 	version string
-	failed  bool
+	// revision is the deployment's commit, "" when none was given: two
+	// deployments of one version with different commits are two changes
+	// (a moving label such as main).
+	revision string
+	failed   bool
 	// merged counts the failures a pending end stands for beyond itself
 	// (mergeOldest): 0 for one.
 	merged int32
@@ -252,7 +256,14 @@ func mergeOldest(pending []doraEnd) []doraEnd {
 // pairing at the end count the same deployment as the redeploy.
 func compareEnds(x, y doraEnd) int {
 	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed),
-		cmp.Compare(x.bucket, y.bucket), cmp.Compare(x.version, y.version), cmp.Compare(x.lead, y.lead))
+		cmp.Compare(x.bucket, y.bucket), cmp.Compare(x.version, y.version), cmp.Compare(x.revision, y.revision),
+		cmp.Compare(x.lead, y.lead))
+}
+
+// sameChange says whether e and o deploy one change: one version, and one
+// commit where both name theirs.
+func (e doraEnd) sameChange(o doraEnd) bool {
+	return e.version == o.version && (e.revision == "" || o.revision == "" || e.revision == o.revision)
 }
 
 type doraSeries struct{ component, environment string }
@@ -272,9 +283,9 @@ type doraSeriesAcc struct {
 	disordered bool      // a start came before an earlier one's
 	streaming  bool      // pairing as deployments come
 	pending    []doraEnd // failures paired with no success yet
-	// deployed is the version of the last end paired when it was a
-	// success: the same version succeeding again is a redeploy.
-	deployed    string
+	// deployed is the last end paired when it was a success: the same
+	// change succeeding again is a redeploy.
+	deployed    doraEnd
 	hasDeployed bool
 }
 
@@ -330,7 +341,8 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		s.disordered = true
 	}
 	s.maxStart = max(s.maxStart, start)
-	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), lead: lead, version: d.Version, failed: failed})
+	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), lead: lead, version: d.Version,
+		revision: d.Revision, failed: failed})
 	switch {
 	case s.streaming && len(s.ends) >= 2*keptEnds:
 		a.pairSettled(s)
@@ -366,7 +378,7 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 		acc := a.buckets[e.bucket]
 		if e.failed {
 			s.hasDeployed = false
-			if n := len(s.pending); n > 0 && s.pending[n-1].version == e.version {
+			if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
 				acc.retried++
 				continue
 			}
@@ -376,11 +388,11 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 			s.pending = append(s.pending, e)
 			continue
 		}
-		if s.hasDeployed && s.deployed == e.version {
+		if s.hasDeployed && s.deployed.sameChange(e) {
 			acc.redeployed++
 			continue
 		}
-		if n := len(s.pending); n > 0 && s.pending[n-1].version == e.version {
+		if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
 			// The newest never merges (mergeOldest), so it is one attempt.
 			a.buckets[s.pending[n-1].bucket].retried++
 			s.pending = s.pending[:n-1]
@@ -400,7 +412,7 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 			acc.withCommit++
 			acc.leads.add(e.lead)
 		}
-		s.deployed, s.hasDeployed = e.version, true
+		s.deployed, s.hasDeployed = e, true
 	}
 }
 

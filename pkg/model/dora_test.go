@@ -386,3 +386,34 @@ func TestDORARetriesAndRedeploys(t *testing.T) {
 		t.Errorf("retried %d, redeployments %d; want 3 and 1", got.RetriedFailures, got.Redeployments)
 	}
 }
+
+// TestDORAMovingLabelWithRevisions: a version label deployed again and
+// again (main) with the commit given is a new change each time its commit
+// differs: a success is a deployment, not a redeploy, and a failure
+// followed by a fix with another commit is a change failure restored, not
+// a retry. The same commit again is still a redeploy or a retry.
+func TestDORAMovingLabelWithRevisions(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(revision string, start, end time.Time, outcome string) *model.Deployment {
+		d := doraDep("api", start, end, outcome, nil)
+		d.Version, d.Revision = "main", revision
+		return d
+	}
+	history := []*model.Deployment{
+		dep("a1", doraAt(2, 10, 0), doraAt(2, 10, 10), S),
+		dep("b2", doraAt(2, 11, 0), doraAt(2, 11, 10), S),  // a new commit: a deployment
+		dep("b2", doraAt(2, 11, 20), doraAt(2, 11, 21), S), // the same again: a redeploy
+		dep("c3", doraAt(2, 12, 0), doraAt(2, 12, 10), F),  // fails…
+		dep("c3", doraAt(2, 12, 20), doraAt(2, 12, 30), F), // …retried with its commit: a retry
+		dep("d4", doraAt(2, 13, 0), doraAt(2, 13, 10), S),  // the fix, 1 h after c3's first failure
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	got := doraResult(t, opts, history).Overall.DORAFigures
+	if got.Deployments != 4 || got.FailedDeployments != 1 || got.RetriedFailures != 1 || got.Redeployments != 1 {
+		t.Errorf("deployments %d, failed %d, retried %d, redeployments %d; want 4, 1, 1, 1",
+			got.Deployments, got.FailedDeployments, got.RetriedFailures, got.Redeployments)
+	}
+	if got.TimeToRestoreP50Seconds == nil || *got.TimeToRestoreP50Seconds != 3600 {
+		t.Errorf("time to restore p50 = %v, want 3600 s", got.TimeToRestoreP50Seconds)
+	}
+}
