@@ -56,18 +56,18 @@ type ETA struct {
 // the median: ten one-second deploys among the latest twenty put it at a
 // few seconds.
 func ETAPast(history []*Deployment, g ETAGroup) []*Deployment {
-	var ok []*Deployment
+	var succeeded []*Deployment
 	for _, h := range history {
-		if len(ok) == ETAScan {
+		if len(succeeded) == ETAScan {
 			break
 		}
 		if h.Outcome == OutcomeSuccess && h.FinishedAt != nil && h.Component == g.Component && h.Environment == g.Environment {
-			ok = append(ok, h)
+			succeeded = append(succeeded, h)
 		}
 	}
-	junk := etaOutliers(ok)
+	junk := etaOutliers(succeeded)
 	past := make([]*Deployment, 0, ETAHistory)
-	for j, h := range ok {
+	for j, h := range succeeded {
 		if len(past) == ETAHistory {
 			break
 		}
