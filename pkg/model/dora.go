@@ -13,8 +13,11 @@ import (
 // count changes: a version of a component reaching an environment. A
 // failed attempt followed by another attempt of the same version is a
 // retry, not a deployment; the version failed only if no attempt of it
-// succeeded, from its first failed attempt's end. A success right after a
-// success of the same version is a redeploy, not a deployment. Then:
+// succeeded, from its first failed attempt's end. Once a version has
+// succeeded, its further attempts until another version are redeploys,
+// not deployments: a success is a redeployment, a failure retried with the
+// version a retried failure, any other failure a redeployment too (the
+// change had reached production: no change failure). Then:
 //
 //   - deployment frequency: successful deployments per day of the period;
 //   - change failure rate: failed deployments out of finished ones;
@@ -105,8 +108,8 @@ type DORAFigures struct {
 	// FailedDeployments the failed ones among them: a version whose
 	// attempts all failed. RetriedFailures counts the failed attempts
 	// another attempt of the same version followed, and Redeployments the
-	// successes of the version that had just succeeded; neither is in
-	// Deployments.
+	// other attempts of the version that had just succeeded (its
+	// successes, and a failure not retried); neither is in Deployments.
 	Deployments               int      `json:"deployments"`
 	FailedDeployments         int      `json:"failed_deployments"`
 	RetriedFailures           int      `json:"retried_failures"`
@@ -283,10 +286,32 @@ type doraSeriesAcc struct {
 	disordered bool      // a start came before an earlier one's
 	streaming  bool      // pairing as deployments come
 	pending    []doraEnd // failures paired with no success yet
-	// deployed is the last end paired when it was a success: the same
-	// change succeeding again is a redeploy.
+	// deployed is the last change paired that succeeded, until another
+	// change fails or succeeds: the same change succeeding again is a
+	// redeploy.
 	deployed    doraEnd
 	hasDeployed bool
+	// redeployFailed is the latest failed attempt of deployed (a redeploy
+	// that failed), waiting for what comes next: another attempt of the
+	// change makes it a retried failure, anything else a redeployment.
+	// The change had reached production: it is no change failure.
+	redeployFailed    doraEnd
+	hasRedeployFailed bool
+}
+
+// settleRedeployFailed counts the failed redeploy of s still waiting: as
+// a retry when the next attempt, next, is of the same change, else as a
+// redeployment. retry is false when no attempt of the change follows.
+func (a *DORAAccumulator) settleRedeployFailed(s *doraSeriesAcc, retry bool) {
+	if !s.hasRedeployFailed {
+		return
+	}
+	if acc := a.buckets[s.redeployFailed.bucket]; retry {
+		acc.retried++
+	} else {
+		acc.redeployed++
+	}
+	s.hasRedeployFailed = false
 }
 
 // DORAAccumulator gathers deployments into the four keys. Deployments may
@@ -371,11 +396,25 @@ func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
 // each failure with the next success. A version is one change: a failed
 // attempt followed by another attempt of the same version is a retry, and
 // the change failed only if no attempt of it succeeded, from its first
-// failed attempt's end; a success right after a success of the same
-// version is a redeploy, not a deployment.
+// failed attempt's end; once a version has succeeded, its further
+// attempts until another version are redeploys, not deployments
+// (settleRedeployFailed).
 func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	for _, e := range ends {
 		acc := a.buckets[e.bucket]
+		if s.hasDeployed && s.deployed.sameChange(e) {
+			// Another attempt of the change just deployed: not a
+			// deployment, whatever its outcome (a failed one is settled
+			// by what follows it).
+			a.settleRedeployFailed(s, s.redeployFailed.sameChange(e))
+			if e.failed {
+				s.redeployFailed, s.hasRedeployFailed = e, true
+			} else {
+				acc.redeployed++
+			}
+			continue
+		}
+		a.settleRedeployFailed(s, false)
 		if e.failed {
 			s.hasDeployed = false
 			if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
@@ -386,10 +425,6 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 				s.pending = mergeOldest(s.pending)
 			}
 			s.pending = append(s.pending, e)
-			continue
-		}
-		if s.hasDeployed && s.deployed.sameChange(e) {
-			acc.redeployed++
 			continue
 		}
 		if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
@@ -533,6 +568,7 @@ func (a *DORAAccumulator) restore() {
 	for k, s := range a.series {
 		slices.SortFunc(s.ends, compareEnds)
 		a.pair(s, s.ends)
+		a.settleRedeployFailed(s, false)
 		for _, f := range s.pending {
 			fa := a.buckets[f.bucket]
 			fa.deployments += f.failures()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -385,6 +387,67 @@ func TestDORARetriesAndRedeploys(t *testing.T) {
 	if got.RetriedFailures != 3 || got.Redeployments != 1 {
 		t.Errorf("retried %d, redeployments %d; want 3 and 1", got.RetriedFailures, got.Redeployments)
 	}
+}
+
+// TestDORAFailedRedeploys: once a version has deployed, its further
+// attempts until another version are no deployment whatever their
+// outcome. A redeploy that fails and is retried is a retried failure and
+// a redeployment, not a second deployment with its old commit's lead time
+// again; a redeploy that fails and is left so, or is followed by another
+// version, is a redeployment, not a change failure: the change had
+// reached production.
+func TestDORAFailedRedeploys(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(component, version string, start, end time.Time, outcome string, committed *time.Time) *model.Deployment {
+		d := doraDep(component, start, end, outcome, committed)
+		d.Version = version
+		return d
+	}
+	history := []*model.Deployment{
+		dep("jobs", "3.0", doraAt(2, 9, 0), doraAt(2, 9, 10), S, tp(doraAt(2, 8, 10))),    // deploys 3.0, lead 1 h
+		dep("jobs", "3.0", doraAt(2, 10, 0), doraAt(2, 10, 3), F, nil),                    // its redeploy fails…
+		dep("jobs", "3.0", doraAt(2, 10, 5), doraAt(2, 10, 8), F, nil),                    // …and again…
+		dep("jobs", "3.0", doraAt(2, 10, 10), doraAt(2, 10, 20), S, tp(doraAt(2, 8, 10))), // …then works: no deployment
+		dep("jobs", "3.1", doraAt(2, 11, 0), doraAt(2, 11, 10), S, tp(doraAt(2, 10, 10))), // a change, lead 1 h
+		dep("cron", "5.0", doraAt(2, 9, 0), doraAt(2, 9, 10), S, tp(doraAt(2, 8, 10))),
+		dep("cron", "5.0", doraAt(2, 12, 0), doraAt(2, 12, 3), F, nil), // a redeploy fails, left so
+		dep("web", "7.0", doraAt(2, 9, 0), doraAt(2, 9, 10), S, tp(doraAt(2, 8, 10))),
+		dep("web", "7.0", doraAt(2, 12, 0), doraAt(2, 12, 3), F, nil),                    // a redeploy fails…
+		dep("web", "7.1", doraAt(2, 13, 0), doraAt(2, 13, 10), S, tp(doraAt(2, 12, 10))), // …a new version: no restore
+		dep("web", "7.2", doraAt(2, 14, 0), doraAt(2, 14, 10), F, nil),                   // a change that fails,
+		dep("web", "7.3", doraAt(2, 15, 0), doraAt(2, 15, 10), S, tp(doraAt(2, 14, 10))), // restored in 1 h
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	// In start order, as the store hands them over, and reversed: each
+	// series is then kept whole and paired at the end.
+	reversed := slices.Clone(history)
+	slices.Reverse(reversed)
+	for name, deps := range map[string][]*model.Deployment{"start order": history, "reversed": reversed} {
+		got := doraResult(t, opts, deps).Overall.DORAFigures
+		checkFailedRedeploys(t, name, got)
+	}
+}
+
+func checkFailedRedeploys(t *testing.T, name string, got model.DORAFigures) {
+	t.Helper()
+	if got.Deployments != 7 || got.FailedDeployments != 1 || got.RetriedFailures != 2 || got.Redeployments != 3 || got.UnrestoredFailures != 0 {
+		t.Errorf("%s: deployments %d, failed %d, retried %d, redeployments %d, unrestored %d; want 7, 1, 2, 3, 0", name,
+			got.Deployments, got.FailedDeployments, got.RetriedFailures, got.Redeployments, got.UnrestoredFailures)
+	}
+	if v := got.TimeToRestoreP90Seconds; v == nil || *v != 3600 {
+		t.Errorf("%s: time to restore p90 = %s, want 3600 s (7.2's failure alone)", name, ptrString(v))
+	}
+	if v := got.LeadTimeP90Seconds; v == nil || *v != 3600 {
+		t.Errorf("%s: lead time p90 = %s, want 3600 s (3.0's redeploy adds none)", name, ptrString(v))
+	}
+}
+
+// ptrString says a figure: its value, or null.
+func ptrString(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
 }
 
 // TestDORAMovingLabelWithRevisions: a version label deployed again and
