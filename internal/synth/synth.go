@@ -59,6 +59,19 @@ type Config struct {
 	// Junk comes from its own random stream, so the real deployments are
 	// the same with or without it.
 	JunkRate float64
+	// Bursts is how many bursts of BurstSize one-second test deploys (a
+	// minute apart, each successful) the history holds, at random times,
+	// from the junk stream after the JunkRate junk. BurstSize 0 is 10.
+	Bursts, BurstSize int
+	// FailRate is the number of failed deployments per real one: a real
+	// deployment's first steps, then "failed". They come from a stream of
+	// their own.
+	FailRate float64
+	// RetryRate is the share of real deployments that run one of their
+	// steps twice in a row (a retry: the step's status recorded again),
+	// which makes them longer. Retries come from a stream of their own, so
+	// the deployments' other phases and times are the same without them.
+	RetryRate float64
 }
 
 // Truth is what the estimators should find.
@@ -73,8 +86,10 @@ type Truth struct {
 	// averaged over the real deployments.
 	StepGrowthSecondsPerWeek map[string]float64
 	Jumps                    []JumpTruth
-	// Junk counts the junk deployments.
+	// Junk counts the junk deployments, bursts included.
 	Junk int
+	// Failed counts the failed deployments.
+	Failed int
 }
 
 // JumpTruth is a jump as the deployments see it.
@@ -93,6 +108,8 @@ type JumpTruth struct {
 func Generate(cfg Config) ([]*model.Deployment, Truth) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
 	junkRng := rand.New(rand.NewPCG(cfg.Seed, 2))
+	retryRng := rand.New(rand.NewPCG(cfg.Seed, 3))
+	failRng := rand.New(rand.NewPCG(cfg.Seed, 4))
 	week := 7 * 24 * time.Hour
 	truth := Truth{StepGrowthSecondsPerWeek: map[string]float64{}}
 	var out []*model.Deployment
@@ -119,6 +136,12 @@ func Generate(cfg Config) ([]*model.Deployment, Truth) {
 				clean += v
 				cleanNoJump += base
 				truth.StepGrowthSecondsPerWeek[st.Status] += math.Log(1+st.GrowthPercentPerWeek/100) * v
+			}
+			if cfg.RetryRate > 0 && retryRng.Float64() < cfg.RetryRate {
+				k := retryRng.IntN(len(statuses))
+				again := seconds[k] * math.Exp(retryRng.NormFloat64()*cfg.Noise)
+				statuses = slices.Insert(statuses, k+1, statuses[k])
+				seconds = slices.Insert(seconds, k+1, again)
 			}
 			version := fmt.Sprintf("1.%d.0", i)
 			out = append(out, Deployment(s.Component, version, s.Environment, at, statuses, seconds))
@@ -167,6 +190,42 @@ func Generate(cfg Config) ([]*model.Deployment, Truth) {
 			seconds[k] = total / float64(len(s.Steps))
 		}
 		out = append(out, Deployment(s.Component, fmt.Sprintf("test-%d", j), s.Environment, at, statuses, seconds))
+	}
+	size := cfg.BurstSize
+	if size == 0 {
+		size = 10
+	}
+	for b := range cfg.Bursts {
+		s := cfg.Series[junkRng.IntN(len(cfg.Series))]
+		at := cfg.Start.Add(time.Duration(junkRng.Float64() * cfg.Weeks * float64(week)))
+		for k := range size {
+			statuses := make([]string, len(s.Steps))
+			seconds := make([]float64, len(s.Steps))
+			for j, st := range s.Steps {
+				statuses[j] = st.Status
+				seconds[j] = (0.5 + junkRng.Float64()) / float64(len(s.Steps))
+			}
+			out = append(out, Deployment(s.Component, fmt.Sprintf("burst-%d-%d", b, k), s.Environment,
+				at.Add(time.Duration(k)*time.Minute), statuses, seconds))
+			truth.Junk++
+		}
+	}
+	truth.Failed = int(math.Round(cfg.FailRate * float64(real)))
+	for j := range truth.Failed {
+		s := cfg.Series[failRng.IntN(len(cfg.Series))]
+		weeks := failRng.Float64() * cfg.Weeks
+		at := cfg.Start.Add(time.Duration(weeks * float64(week)))
+		n := 1 + failRng.IntN(len(s.Steps))
+		statuses := make([]string, n)
+		seconds := make([]float64, n)
+		for k, st := range s.Steps[:n] {
+			statuses[k] = st.Status
+			seconds[k] = s.BaseSeconds * st.Share * math.Pow(1+st.GrowthPercentPerWeek/100, weeks) * math.Exp(failRng.NormFloat64()*cfg.Noise)
+		}
+		d := Deployment(s.Component, fmt.Sprintf("failed-%d", j), s.Environment, at, statuses, seconds)
+		d.Steps[len(d.Steps)-1].Status = "failed"
+		d.Outcome = model.OutcomeFailure
+		out = append(out, d)
 	}
 	slices.SortStableFunc(out, func(a, b *model.Deployment) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out, truth

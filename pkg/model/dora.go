@@ -4,17 +4,28 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
-// The DORA four keys, computed from the deployments in one pass:
+// The DORA four keys, computed from the deployments in one pass. They
+// count changes: a version of a component reaching an environment. A
+// failed attempt followed by another attempt of the same version is a
+// retry, not a deployment; the version failed only if no attempt of it
+// succeeded, from its first failed attempt's end. Once a version has
+// succeeded, its further attempts until another version are redeploys,
+// not deployments: a success is a redeployment, a failure retried with the
+// version a retried failure, any other failure a redeployment too (the
+// change had reached production: no change failure). Then:
 //
 //   - deployment frequency: successful deployments per day of the period;
 //   - change failure rate: failed deployments out of finished ones;
 //   - time to restore: from the end of a failed deployment to the end of
 //     the next successful deployment of the same component and environment
 //     (each failure its own restore; a success ending at the same instant
-//     restores it in 0 s). A failure with no later success among the
+//     restores it in 0 s; a success of the failure's own version makes it
+//     a retry instead). A failure with no later success among the
 //     deployments read is unrestored;
 //   - lead time for changes: from committed_at to the end of a successful
 //     deployment carrying a commit time; a commit time after the end is a
@@ -27,9 +38,10 @@ import (
 //
 // Memory: per bucket, counts and the restore and lead times (one float
 // each, for their percentiles, as stats keep durations); per component and
-// environment, the end of each finished deployment and whether it failed
-// (24 bytes). The deployments themselves are not kept, so the order the
-// store reads them in does not matter.
+// environment, the end of each finished deployment, its version, lead
+// time and whether it failed (48 bytes and the version, which the
+// deployment already holds). The deployments themselves are not kept, so
+// the order the store reads them in does not matter.
 
 // DORA performance bands.
 const (
@@ -92,10 +104,16 @@ type DORABands struct {
 // DORAFigures are the four keys over a period. Pointers are nil (JSON
 // null) when the figure cannot be computed.
 type DORAFigures struct {
-	// Deployments counts finished deployments, FailedDeployments the
-	// failed ones among them.
+	// Deployments counts finished deployments of a change (a version),
+	// FailedDeployments the failed ones among them: a version whose
+	// attempts all failed. RetriedFailures counts the failed attempts
+	// another attempt of the same version followed, and Redeployments the
+	// other attempts of the version that had just succeeded (its
+	// successes, and a failure not retried); neither is in Deployments.
 	Deployments               int      `json:"deployments"`
 	FailedDeployments         int      `json:"failed_deployments"`
+	RetriedFailures           int      `json:"retried_failures"`
+	Redeployments             int      `json:"redeployments"`
 	DeploymentFrequencyPerDay *float64 `json:"deployment_frequency_per_day"`
 	ChangeFailureRatePercent  *float64 `json:"change_failure_rate_percent"`
 	TimeToRestoreP50Seconds   *float64 `json:"time_to_restore_p50_seconds"`
@@ -172,6 +190,7 @@ func (o DORAOptions) calendar() StatsOptions {
 // as stats keep durations: exactly while few, then in a sketch.
 type doraBucketAcc struct {
 	deployments, failed, successes, withCommit, unrestored int
+	retried, redeployed                                    int
 	restores, leads                                        samples
 }
 
@@ -179,7 +198,15 @@ type doraBucketAcc struct {
 type doraEnd struct {
 	end    int64 // unix nanoseconds
 	bucket int64 // unix seconds of the bucket's start
-	failed bool
+	// lead is a success's lead time in seconds, -1 without a usable
+	// commit time.
+	lead    float64
+	version string
+	// revision is the deployment's commit, "" when none was given: two
+	// deployments of one version with different commits are two changes
+	// (a moving label such as main).
+	revision string
+	failed   bool
 	// merged counts the failures a pending end stands for beyond itself
 	// (mergeOldest): 0 for one.
 	merged int32
@@ -227,9 +254,19 @@ func mergeOldest(pending []doraEnd) []doraEnd {
 }
 
 // compareEnds orders ends as restores pair them: by time, and at the same
-// instant the failure first, so that the success restores it.
+// instant the failure first, so that the success restores it. The rest
+// only makes the order total, so that pairing as deployments come and
+// pairing at the end count the same deployment as the redeploy.
 func compareEnds(x, y doraEnd) int {
-	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed))
+	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed),
+		cmp.Compare(x.bucket, y.bucket), cmp.Compare(x.version, y.version), cmp.Compare(x.revision, y.revision),
+		cmp.Compare(x.lead, y.lead))
+}
+
+// sameChange says whether e and o deploy one change: one version, and one
+// commit where both name theirs.
+func (e doraEnd) sameChange(o doraEnd) bool {
+	return e.version == o.version && (e.revision == "" || o.revision == "" || e.revision == o.revision)
 }
 
 type doraSeries struct{ component, environment string }
@@ -249,6 +286,32 @@ type doraSeriesAcc struct {
 	disordered bool      // a start came before an earlier one's
 	streaming  bool      // pairing as deployments come
 	pending    []doraEnd // failures paired with no success yet
+	// deployed is the last change paired that succeeded, until another
+	// change fails or succeeds: the same change succeeding again is a
+	// redeploy.
+	deployed    doraEnd
+	hasDeployed bool
+	// redeployFailed is the latest failed attempt of deployed (a redeploy
+	// that failed), waiting for what comes next: another attempt of the
+	// change makes it a retried failure, anything else a redeployment.
+	// The change had reached production: it is no change failure.
+	redeployFailed    doraEnd
+	hasRedeployFailed bool
+}
+
+// settleRedeployFailed counts the failed redeploy of s still waiting: as
+// a retry when the next attempt, next, is of the same change, else as a
+// redeployment. retry is false when no attempt of the change follows.
+func (a *DORAAccumulator) settleRedeployFailed(s *doraSeriesAcc, retry bool) {
+	if !s.hasRedeployFailed {
+		return
+	}
+	if acc := a.buckets[s.redeployFailed.bucket]; retry {
+		acc.retried++
+	} else {
+		acc.redeployed++
+	}
+	s.hasRedeployFailed = false
 }
 
 // DORAAccumulator gathers deployments into the four keys. Deployments may
@@ -285,17 +348,13 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		acc = &doraBucketAcc{}
 		a.buckets[b.Unix()] = acc
 	}
-	acc.deployments++
 	failed := d.Outcome == OutcomeFailure
-	if failed {
-		acc.failed++
-	} else {
-		acc.successes++
-		if c := d.CommittedAt; c != nil && !c.After(*d.FinishedAt) {
-			acc.withCommit++
-			acc.leads.add(d.FinishedAt.Sub(*c).Seconds())
-		}
+	lead := -1.0
+	if c := d.CommittedAt; !failed && c != nil && !c.After(*d.FinishedAt) {
+		lead = d.FinishedAt.Sub(*c).Seconds()
 	}
+	// What the deployment counts as (a change, a retry, a redeploy) needs
+	// the one before it in its series: it is counted when paired.
 	k := doraSeries{d.Component, d.Environment}
 	s := a.series[k]
 	if s == nil {
@@ -307,7 +366,8 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		s.disordered = true
 	}
 	s.maxStart = max(s.maxStart, start)
-	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), failed: failed})
+	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), lead: lead, version: d.Version,
+		revision: d.Revision, failed: failed})
 	switch {
 	case s.streaming && len(s.ends) >= 2*keptEnds:
 		a.pairSettled(s)
@@ -332,24 +392,62 @@ func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
 	s.ends = append(s.ends[:0], s.ends[n:]...)
 }
 
-// pair pairs ends, sorted and following those already paired: each
-// failure with the next success.
+// pair counts ends, sorted and following those already paired, and pairs
+// each failure with the next success. A version is one change: a failed
+// attempt followed by another attempt of the same version is a retry, and
+// the change failed only if no attempt of it succeeded, from its first
+// failed attempt's end; once a version has succeeded, its further
+// attempts until another version are redeploys, not deployments
+// (settleRedeployFailed).
 func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	for _, e := range ends {
+		acc := a.buckets[e.bucket]
+		if s.hasDeployed && s.deployed.sameChange(e) {
+			// Another attempt of the change just deployed: not a
+			// deployment, whatever its outcome (a failed one is settled
+			// by what follows it).
+			a.settleRedeployFailed(s, s.redeployFailed.sameChange(e))
+			if e.failed {
+				s.redeployFailed, s.hasRedeployFailed = e, true
+			} else {
+				acc.redeployed++
+			}
+			continue
+		}
+		a.settleRedeployFailed(s, false)
 		if e.failed {
+			s.hasDeployed = false
+			if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
+				acc.retried++
+				continue
+			}
 			if len(s.pending) >= maxPending {
 				s.pending = mergeOldest(s.pending)
 			}
 			s.pending = append(s.pending, e)
 			continue
 		}
+		if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
+			// The newest never merges (mergeOldest), so it is one attempt.
+			a.buckets[s.pending[n-1].bucket].retried++
+			s.pending = s.pending[:n-1]
+		}
 		for _, f := range s.pending {
-			restores := &a.buckets[f.bucket].restores
+			fa := a.buckets[f.bucket]
+			fa.deployments += f.failures()
+			fa.failed += f.failures()
 			for range f.failures() {
-				restores.add(float64(e.end-f.end) / 1e9)
+				fa.restores.add(float64(e.end-f.end) / 1e9)
 			}
 		}
 		s.pending = s.pending[:0]
+		acc.deployments++
+		acc.successes++
+		if e.lead >= 0 {
+			acc.withCommit++
+			acc.leads.add(e.lead)
+		}
+		s.deployed, s.hasDeployed = e, true
 	}
 }
 
@@ -453,6 +551,8 @@ func (a *DORAAccumulator) Result() DORA {
 		all.successes += acc.successes
 		all.withCommit += acc.withCommit
 		all.unrestored += acc.unrestored
+		all.retried += acc.retried
+		all.redeployed += acc.redeployed
 		restores = append(restores, &acc.restores)
 		leads = append(leads, &acc.leads)
 	}
@@ -468,8 +568,12 @@ func (a *DORAAccumulator) restore() {
 	for k, s := range a.series {
 		slices.SortFunc(s.ends, compareEnds)
 		a.pair(s, s.ends)
+		a.settleRedeployFailed(s, false)
 		for _, f := range s.pending {
-			a.buckets[f.bucket].unrestored += f.failures()
+			fa := a.buckets[f.bucket]
+			fa.deployments += f.failures()
+			fa.failed += f.failures()
+			fa.unrestored += f.failures()
 		}
 		delete(a.series, k)
 	}
@@ -487,7 +591,8 @@ func compareBool(x, y bool) int {
 
 // figures computes the keys of acc over days days (0: no period).
 func figures(acc *doraBucketAcc, days float64) DORAFigures {
-	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored}
+	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored,
+		RetriedFailures: acc.retried, Redeployments: acc.redeployed}
 	ptr := func(v float64) *float64 { return &v }
 	if days > 0 {
 		f.DeploymentFrequencyPerDay = ptr(float64(acc.successes) / days)
@@ -513,6 +618,26 @@ func figures(acc *doraBucketAcc, days float64) DORAFigures {
 		LeadTime:            LeadTimeBand(f.LeadTimeP50Seconds),
 	}
 	return f
+}
+
+// DORANotCounted says what the keys left out of the deployments, for a
+// note under them: "2 failed attempts retried with the same version, 1
+// redeployment of the version just deployed" (either part left out at 0).
+func DORANotCounted(retried, redeployed int) string {
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
+	}
+	var parts []string
+	if retried > 0 {
+		parts = append(parts, plural(retried, "failed attempt", "failed attempts")+" retried with the same version")
+	}
+	if redeployed > 0 {
+		parts = append(parts, plural(redeployed, "redeployment", "redeployments")+" of the version just deployed")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // FrequencyBand is the band of a deployment frequency per day.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -27,7 +28,7 @@ func longDORAHistory(n int, seed uint64) []*Deployment {
 			case 1:
 				dur = 0
 			}
-			d := &Deployment{Component: c, Version: "v", Environment: "production", Attempt: 1, StartedAt: s, Outcome: OutcomeSuccess}
+			d := &Deployment{Component: c, Version: strconv.Itoa(i), Environment: "production", Attempt: 1, StartedAt: s, Outcome: OutcomeSuccess}
 			if r.IntN(5) == 0 {
 				d.Outcome = OutcomeFailure
 			}
@@ -108,17 +109,17 @@ func TestDORASketchedTimesAreClose(t *testing.T) {
 	var deps []*Deployment
 	var restores, leads []float64
 	at := start
-	for range 3000 {
+	for i := range 3000 {
 		// A failure, then the success that restores it restore later,
 		// lead after its commit.
 		restore := time.Duration(math.Exp(7+r.NormFloat64()) * float64(time.Second)).Round(time.Microsecond)
 		lead := time.Duration(math.Exp(9+r.NormFloat64()) * float64(time.Second)).Round(time.Microsecond)
 		failEnd := at.Add(time.Minute)
-		fail := &Deployment{Component: "api", Environment: "production", StartedAt: at, Outcome: OutcomeFailure, FinishedAt: &failEnd}
+		fail := &Deployment{Component: "api", Version: strconv.Itoa(2 * i), Environment: "production", StartedAt: at, Outcome: OutcomeFailure, FinishedAt: &failEnd}
 		okStart := failEnd.Add(restore - time.Minute)
 		okEnd := failEnd.Add(restore)
 		committed := okEnd.Add(-lead)
-		ok := &Deployment{Component: "api", Environment: "production", StartedAt: okStart, Outcome: OutcomeSuccess, FinishedAt: &okEnd, CommittedAt: &committed}
+		ok := &Deployment{Component: "api", Version: strconv.Itoa(2*i + 1), Environment: "production", StartedAt: okStart, Outcome: OutcomeSuccess, FinishedAt: &okEnd, CommittedAt: &committed}
 		deps = append(deps, fail, ok)
 		restores = append(restores, restore.Seconds())
 		leads = append(leads, lead.Seconds())
@@ -174,7 +175,7 @@ func TestDORAPendingFailuresStayBounded(t *testing.T) {
 			s := start.Add(time.Duration(i) * 10 * time.Minute)
 			end := s.Add(time.Duration(1+i%7) * time.Minute)
 			ends = append(ends, end)
-			acc.Add(&Deployment{Component: "api", Environment: "prod", Attempt: 1, StartedAt: s, FinishedAt: &end, Outcome: OutcomeFailure})
+			acc.Add(&Deployment{Component: "api", Version: strconv.Itoa(i), Environment: "prod", Attempt: 1, StartedAt: s, FinishedAt: &end, Outcome: OutcomeFailure})
 			for _, sa := range acc.series {
 				most = max(most, len(sa.pending))
 			}
@@ -186,7 +187,7 @@ func TestDORAPendingFailuresStayBounded(t *testing.T) {
 		if restored {
 			s := start.Add(n * 10 * time.Minute)
 			fixed = s.Add(5 * time.Minute)
-			acc.Add(&Deployment{Component: "api", Environment: "prod", Attempt: 1, StartedAt: s, FinishedAt: &fixed, Outcome: OutcomeSuccess})
+			acc.Add(&Deployment{Component: "api", Version: "fix", Environment: "prod", Attempt: 1, StartedAt: s, FinishedAt: &fixed, Outcome: OutcomeSuccess})
 		}
 		got := acc.Result().Overall
 		if !restored {

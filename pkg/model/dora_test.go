@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,7 +198,7 @@ func TestDORANothingToCompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"overall":{"start":null,"end":null,"deployments":0,"failed_deployments":0,"deployment_frequency_per_day":null,` +
+	want := `{"overall":{"start":null,"end":null,"deployments":0,"failed_deployments":0,"retried_failures":0,"redeployments":0,"deployment_frequency_per_day":null,` +
 		`"change_failure_rate_percent":null,"time_to_restore_p50_seconds":null,"time_to_restore_p90_seconds":null,"unrestored_failures":0,` +
 		`"lead_time_p50_seconds":null,"lead_time_p90_seconds":null,"lead_time_coverage_percent":null,` +
 		`"bands":{"deployment_frequency":null,"change_failure_rate":null,"time_to_restore":null,"lead_time":null}},"buckets":[]}`
@@ -352,4 +354,129 @@ func BenchmarkDORA(b *testing.B) {
 	// Shuffled: each series kept whole and sorted at the end.
 	r.Shuffle(n, func(i, j int) { deps[i], deps[j] = deps[j], deps[i] })
 	b.Run("order=shuffled", run)
+}
+
+// TestDORARetriesAndRedeploys: a version is one change. A failed attempt
+// retried with the same version is no change failure if a retry deploys
+// it, and one failure (from its first attempt) if none does; the same
+// version succeeding again right after its success (a terminal step sent
+// twice, a redeploy) is no deployment and adds no lead time.
+func TestDORARetriesAndRedeploys(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(version string, start, end time.Time, outcome string, committed *time.Time) *model.Deployment {
+		d := doraDep("api", start, end, outcome, committed)
+		d.Version = version
+		return d
+	}
+	history := []*model.Deployment{
+		dep("1.0", doraAt(2, 10, 0), doraAt(2, 10, 10), F, nil),                   // flaky: retried
+		dep("1.0", doraAt(2, 10, 15), doraAt(2, 10, 25), S, tp(doraAt(2, 9, 25))), // deploys it, lead 1 h
+		dep("1.0", doraAt(2, 10, 30), doraAt(2, 10, 31), S, tp(doraAt(2, 9, 25))), // sent again: a redeploy
+		dep("1.1", doraAt(2, 12, 0), doraAt(2, 12, 10), F, nil),                   // the change fails…
+		dep("1.1", doraAt(2, 12, 20), doraAt(2, 12, 30), F, nil),                  // …and on its retry
+		dep("1.2", doraAt(2, 14, 0), doraAt(2, 14, 10), S, tp(doraAt(2, 13, 10))), // the fix: 2 h after 1.1's first failure
+		dep("1.3", doraAt(2, 15, 0), doraAt(2, 15, 10), F, nil),                   // fails, retried, never restored
+		dep("1.3", doraAt(2, 15, 20), doraAt(2, 15, 30), F, nil),
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	got := doraResult(t, opts, history).Overall.DORAFigures
+	checkFigures(t, "overall", got, doraWant{deployments: 4, failed: 2, unrestored: 1,
+		freq: f64(2), cfr: f64(50), ttr50: f64(7200), ttr90: f64(7200),
+		lt50: f64(3600), lt90: f64(3600), coverage: f64(100),
+		bands: [4]string{"elite", "low", "high", "elite"}})
+	if got.RetriedFailures != 3 || got.Redeployments != 1 {
+		t.Errorf("retried %d, redeployments %d; want 3 and 1", got.RetriedFailures, got.Redeployments)
+	}
+}
+
+// TestDORAFailedRedeploys: once a version has deployed, its further
+// attempts until another version are no deployment whatever their
+// outcome. A redeploy that fails and is retried is a retried failure and
+// a redeployment, not a second deployment with its old commit's lead time
+// again; a redeploy that fails and is left so, or is followed by another
+// version, is a redeployment, not a change failure: the change had
+// reached production.
+func TestDORAFailedRedeploys(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(component, version string, start, end time.Time, outcome string, committed *time.Time) *model.Deployment {
+		d := doraDep(component, start, end, outcome, committed)
+		d.Version = version
+		return d
+	}
+	history := []*model.Deployment{
+		dep("jobs", "3.0", doraAt(2, 9, 0), doraAt(2, 9, 10), S, tp(doraAt(2, 8, 10))),    // deploys 3.0, lead 1 h
+		dep("jobs", "3.0", doraAt(2, 10, 0), doraAt(2, 10, 3), F, nil),                    // its redeploy fails…
+		dep("jobs", "3.0", doraAt(2, 10, 5), doraAt(2, 10, 8), F, nil),                    // …and again…
+		dep("jobs", "3.0", doraAt(2, 10, 10), doraAt(2, 10, 20), S, tp(doraAt(2, 8, 10))), // …then works: no deployment
+		dep("jobs", "3.1", doraAt(2, 11, 0), doraAt(2, 11, 10), S, tp(doraAt(2, 10, 10))), // a change, lead 1 h
+		dep("cron", "5.0", doraAt(2, 9, 0), doraAt(2, 9, 10), S, tp(doraAt(2, 8, 10))),
+		dep("cron", "5.0", doraAt(2, 12, 0), doraAt(2, 12, 3), F, nil), // a redeploy fails, left so
+		dep("web", "7.0", doraAt(2, 9, 0), doraAt(2, 9, 10), S, tp(doraAt(2, 8, 10))),
+		dep("web", "7.0", doraAt(2, 12, 0), doraAt(2, 12, 3), F, nil),                    // a redeploy fails…
+		dep("web", "7.1", doraAt(2, 13, 0), doraAt(2, 13, 10), S, tp(doraAt(2, 12, 10))), // …a new version: no restore
+		dep("web", "7.2", doraAt(2, 14, 0), doraAt(2, 14, 10), F, nil),                   // a change that fails,
+		dep("web", "7.3", doraAt(2, 15, 0), doraAt(2, 15, 10), S, tp(doraAt(2, 14, 10))), // restored in 1 h
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	// In start order, as the store hands them over, and reversed: each
+	// series is then kept whole and paired at the end.
+	reversed := slices.Clone(history)
+	slices.Reverse(reversed)
+	for name, deps := range map[string][]*model.Deployment{"start order": history, "reversed": reversed} {
+		got := doraResult(t, opts, deps).Overall.DORAFigures
+		checkFailedRedeploys(t, name, got)
+	}
+}
+
+func checkFailedRedeploys(t *testing.T, name string, got model.DORAFigures) {
+	t.Helper()
+	if got.Deployments != 7 || got.FailedDeployments != 1 || got.RetriedFailures != 2 || got.Redeployments != 3 || got.UnrestoredFailures != 0 {
+		t.Errorf("%s: deployments %d, failed %d, retried %d, redeployments %d, unrestored %d; want 7, 1, 2, 3, 0", name,
+			got.Deployments, got.FailedDeployments, got.RetriedFailures, got.Redeployments, got.UnrestoredFailures)
+	}
+	if v := got.TimeToRestoreP90Seconds; v == nil || *v != 3600 {
+		t.Errorf("%s: time to restore p90 = %s, want 3600 s (7.2's failure alone)", name, ptrString(v))
+	}
+	if v := got.LeadTimeP90Seconds; v == nil || *v != 3600 {
+		t.Errorf("%s: lead time p90 = %s, want 3600 s (3.0's redeploy adds none)", name, ptrString(v))
+	}
+}
+
+// ptrString says a figure: its value, or null.
+func ptrString(v *float64) string {
+	if v == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+// TestDORAMovingLabelWithRevisions: a version label deployed again and
+// again (main) with the commit given is a new change each time its commit
+// differs: a success is a deployment, not a redeploy, and a failure
+// followed by a fix with another commit is a change failure restored, not
+// a retry. The same commit again is still a redeploy or a retry.
+func TestDORAMovingLabelWithRevisions(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(revision string, start, end time.Time, outcome string) *model.Deployment {
+		d := doraDep("api", start, end, outcome, nil)
+		d.Version, d.Revision = "main", revision
+		return d
+	}
+	history := []*model.Deployment{
+		dep("a1", doraAt(2, 10, 0), doraAt(2, 10, 10), S),
+		dep("b2", doraAt(2, 11, 0), doraAt(2, 11, 10), S),  // a new commit: a deployment
+		dep("b2", doraAt(2, 11, 20), doraAt(2, 11, 21), S), // the same again: a redeploy
+		dep("c3", doraAt(2, 12, 0), doraAt(2, 12, 10), F),  // fails…
+		dep("c3", doraAt(2, 12, 20), doraAt(2, 12, 30), F), // …retried with its commit: a retry
+		dep("d4", doraAt(2, 13, 0), doraAt(2, 13, 10), S),  // the fix, 1 h after c3's first failure
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	got := doraResult(t, opts, history).Overall.DORAFigures
+	if got.Deployments != 4 || got.FailedDeployments != 1 || got.RetriedFailures != 1 || got.Redeployments != 1 {
+		t.Errorf("deployments %d, failed %d, retried %d, redeployments %d; want 4, 1, 1, 1",
+			got.Deployments, got.FailedDeployments, got.RetriedFailures, got.Redeployments)
+	}
+	if got.TimeToRestoreP50Seconds == nil || *got.TimeToRestoreP50Seconds != 3600 {
+		t.Errorf("time to restore p50 = %v, want 3600 s", got.TimeToRestoreP50Seconds)
+	}
 }

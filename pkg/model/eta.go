@@ -8,10 +8,13 @@ import (
 
 // How much history an ETA is read from: the latest ETAHistory successful
 // deployments of the same component and environment started within
-// ETALookback, of which at least ETAMinHistory went through the step the
-// running deployment is in. Fewer, and a median says little: no ETA. The
-// store reads at most ETAScan deployments to find them, so that a run of
-// failures costs a bounded read too.
+// ETALookback that are not outliers, of which at least ETAMinHistory went
+// through the step the running deployment is in. Fewer, and a median says
+// little: no ETA. The store reads at most ETAScan deployments to find
+// them, so that a run of failures costs a bounded read too; the successes
+// among those are judged by the outlier rule of the stats (markOutliers),
+// so that a burst of test deploys or a deploy stuck for hours is left out
+// rather than taking the place of a real deployment in the median.
 const (
 	ETAHistory    = 20
 	ETAMinHistory = 5
@@ -43,11 +46,43 @@ type ETA struct {
 	Samples int
 }
 
+// ETAPast returns the past deployments an ETA of a deployment of g is
+// read from: of history (newest first; other groups and outcomes are
+// skipped), the first ETAScan successful deployments of g, less those the
+// outlier rule of the stats marks as junk (docs/analysis.md, "Outliers":
+// under a tenth or over ten times the median of their neighbours), at
+// most ETAHistory of them, newest first. A burst of test deploys or a
+// deploy stuck for hours would otherwise take the place of real ones in
+// the median: ten one-second deploys among the latest twenty put it at a
+// few seconds.
+func ETAPast(history []*Deployment, g ETAGroup) []*Deployment {
+	var succeeded []*Deployment
+	for _, h := range history {
+		if len(succeeded) == ETAScan {
+			break
+		}
+		if h.Outcome == OutcomeSuccess && h.FinishedAt != nil && h.Component == g.Component && h.Environment == g.Environment {
+			succeeded = append(succeeded, h)
+		}
+	}
+	junk := etaOutliers(succeeded)
+	past := make([]*Deployment, 0, ETAHistory)
+	for j, h := range succeeded {
+		if len(past) == ETAHistory {
+			break
+		}
+		if !junk[j] {
+			past = append(past, h)
+		}
+	}
+	return past
+}
+
 // EstimateETA estimates when d, in progress, will finish, from history:
 // recent successful deployments of d's component and environment, newest
-// first (others are skipped; only the first ETAHistory that qualify
-// count). ok is false when d is not in progress or fewer than
-// ETAMinHistory of them went through the step d is in now.
+// first, of which ETAPast keeps the ones that count. ok is false when d is
+// not in progress or fewer than ETAMinHistory of them went through the
+// step d is in now.
 //
 // The rule (docs/api.md, "ETA"): d is in the n-th phase with status S
 // (n counts the phases of d with that status, for a step retried in the
@@ -66,6 +101,13 @@ type ETA struct {
 // still has its later steps ahead, so eta stays at their median and the
 // finish moves with the clock.
 func EstimateETA(d *Deployment, history []*Deployment, now time.Time) (ETA, bool) {
+	return EstimateETAFrom(d, ETAPast(history, d.Group()), now)
+}
+
+// EstimateETAFrom is EstimateETA from past as ETAPast returns it for d's
+// group: the judging done once for all the running deployments of a
+// group.
+func EstimateETAFrom(d *Deployment, past []*Deployment, now time.Time) (ETA, bool) {
 	if d.Outcome != OutcomeInProgress || len(d.Steps) == 0 {
 		return ETA{}, false
 	}
@@ -76,17 +118,9 @@ func EstimateETA(d *Deployment, history []*Deployment, now time.Time) (ETA, bool
 			n++
 		}
 	}
-	remaining := make([]float64, 0, ETAHistory)
-	rest := make([]float64, 0, ETAHistory)
-	used := 0
-	for _, h := range history {
-		if used == ETAHistory {
-			break
-		}
-		if h.Outcome != OutcomeSuccess || h.FinishedAt == nil || h.Component != d.Component || h.Environment != d.Environment {
-			continue
-		}
-		used++
+	remaining := make([]float64, 0, len(past))
+	rest := make([]float64, 0, len(past))
+	for _, h := range past {
 		i := nthPhase(h, current.Status, n)
 		if i < 0 || i == len(h.Steps)-1 {
 			continue
@@ -109,6 +143,23 @@ func EstimateETA(d *Deployment, history []*Deployment, now time.Time) (ETA, bool
 	}, true
 }
 
+// etaOutliers says which of past (newest first, one series) are outliers
+// by the stats' rule (markOutliers), judged among past alone: the
+// successes the ETA may read are all the neighbours they have.
+func etaOutliers(past []*Deployment) []bool {
+	recs := make([]depRecord, len(past))
+	for j, h := range past {
+		// markOutliers wants time order: oldest first.
+		recs[len(past)-1-j].duration = Seconds(h.FinishedAt.Sub(h.StartedAt))
+	}
+	markOutliers(recs)
+	junk := make([]bool, len(past))
+	for j := range past {
+		junk[j] = recs[len(past)-1-j].outlier
+	}
+	return junk
+}
+
 // nthPhase returns the index of d's n-th phase (from 1) with status, or -1.
 func nthPhase(d *Deployment, status string, n int) int {
 	for i, p := range d.Steps {
@@ -124,8 +175,14 @@ func nthPhase(d *Deployment, status string, n int) int {
 // SetETA fills d's ETA fields from history (see EstimateETA), or clears
 // them when there is none.
 func (d *Deployment) SetETA(history []*Deployment, now time.Time) {
+	d.SetETAFrom(ETAPast(history, d.Group()), now)
+}
+
+// SetETAFrom is SetETA from past as ETAPast returns it for d's group (see
+// EstimateETAFrom).
+func (d *Deployment) SetETAFrom(past []*Deployment, now time.Time) {
 	d.ExpectedDurationSeconds, d.ExpectedFinishAt, d.ETASeconds = nil, nil, nil
-	e, ok := EstimateETA(d, history, now)
+	e, ok := EstimateETAFrom(d, past, now)
 	if !ok {
 		return
 	}

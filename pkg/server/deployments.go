@@ -84,11 +84,12 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 const etaGroupsPerRequest = 20
 
 // etas sets the ETAs of running deployments, reading the history of each
-// component and environment once per request.
+// component and environment once per request and judging its outliers
+// once (model.ETAPast).
 type etas struct {
 	s       *Server
 	now     time.Time
-	history map[model.ETAGroup][]*model.Deployment
+	history map[model.ETAGroup][]*model.Deployment // model.ETAPast's
 }
 
 func (s *Server) newETAs(now time.Time) *etas {
@@ -107,9 +108,10 @@ func (e *etas) set(ctx context.Context, running []*model.Deployment) error {
 			if h, err = e.s.store.RecentSuccesses(ctx, g, e.s.rules, e.now); err != nil {
 				return err
 			}
+			h = model.ETAPast(h, g)
 			e.history[g] = h
 		}
-		d.SetETA(h, e.now)
+		d.SetETAFrom(h, e.now)
 	}
 	return nil
 }

@@ -66,12 +66,14 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 
 // DORACSVHeader is the header row of the four keys as CSV: the JSON's
 // fields, one row per bucket (kind bucket) and a last row for the whole
-// period (kind overall). Null figures are empty cells.
+// period (kind overall). Null figures are empty cells. Columns added later
+// come last, so that a reader by position keeps working.
 var DORACSVHeader = []string{"kind", "start", "end", "deployments", "failed_deployments",
 	"deployment_frequency_per_day", "change_failure_rate_percent",
 	"time_to_restore_p50_seconds", "time_to_restore_p90_seconds", "unrestored_failures",
 	"lead_time_p50_seconds", "lead_time_p90_seconds", "lead_time_coverage_percent",
-	"band_deployment_frequency", "band_change_failure_rate", "band_time_to_restore", "band_lead_time"}
+	"band_deployment_frequency", "band_change_failure_rate", "band_time_to_restore", "band_lead_time",
+	"retried_failures", "redeployments"}
 
 func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DORA) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -89,7 +91,8 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 			opt(f.DeploymentFrequencyPerDay), opt(f.ChangeFailureRatePercent),
 			opt(f.TimeToRestoreP50Seconds), opt(f.TimeToRestoreP90Seconds), strconv.Itoa(f.UnrestoredFailures),
 			opt(f.LeadTimeP50Seconds), opt(f.LeadTimeP90Seconds), opt(f.LeadTimeCoveragePercent),
-			string(f.Bands.DeploymentFrequency), string(f.Bands.ChangeFailureRate), string(f.Bands.TimeToRestore), string(f.Bands.LeadTime)})
+			string(f.Bands.DeploymentFrequency), string(f.Bands.ChangeFailureRate), string(f.Bands.TimeToRestore), string(f.Bands.LeadTime),
+			strconv.Itoa(f.RetriedFailures), strconv.Itoa(f.Redeployments)})
 	}
 	for _, b := range d.Buckets {
 		row("bucket", model.FormatSpreadsheetTime(b.Start), model.FormatSpreadsheetTime(b.End), b.DORAFigures)

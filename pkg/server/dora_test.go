@@ -152,7 +152,7 @@ func TestDORAEndpoint(t *testing.T) {
 			if err != nil || len(rows) != 4 {
 				t.Fatalf("%d rows (%v):\n%s", len(rows), err, r.body)
 			}
-			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite"
+			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0"
 			if got := strings.Join(rows[3], ","); got != want {
 				t.Errorf("overall row\n%s\nwant\n%s", got, want)
 			}
@@ -281,6 +281,88 @@ func TestDORAFuturePeriod(t *testing.T) {
 			if r.status != 400 || !strings.Contains(string(r.body), `"field":"since"`) || !strings.Contains(string(r.body), "is after now") {
 				t.Errorf("%s: %d %s, want a 400 naming since", q, r.status, r.body)
 			}
+		}
+	})
+}
+
+// TestDORAFailedRedeploysEndToEnd records, one step at a time as a deploy
+// script does, a redeploy that fails twice and then works (jobs 3.0) and
+// one that fails and is left so (cron 5.0), and reads the keys from the
+// JSON, the CSV and the page: the version deployed once is one deployment
+// with one lead time, and a failed redeploy is no change failure.
+func TestDORAFailedRedeploysEndToEnd(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0))
+		post := func(component, version, status string, at time.Time) {
+			t.Helper()
+			q := "component=" + component + "&version=" + version + "&owner=dan&environment=production&status=" + status +
+				"&time=" + at.Format(time.RFC3339) + "&committed_at=" + doraDay(2, 8, 0).Format(time.RFC3339)
+			if r := ts.do(t, "POST", "/v1/steps?"+q, nil); r.status != 201 {
+				t.Fatalf("POST %s: %d %s", q, r.status, r.body)
+			}
+		}
+		post("jobs", "3.0", "build", doraDay(2, 9, 0))
+		post("jobs", "3.0", "finished", doraDay(2, 9, 10)) // deployed: lead 1h10m
+		post("jobs", "3.0", "build", doraDay(9, 9, 0))     // a redeploy a week later…
+		post("jobs", "3.0", "failed", doraDay(9, 9, 3))
+		post("jobs", "3.0", "build", doraDay(9, 9, 5)) // …retried…
+		post("jobs", "3.0", "failed", doraDay(9, 9, 8))
+		post("jobs", "3.0", "build", doraDay(9, 9, 10)) // …until it works
+		post("jobs", "3.0", "finished", doraDay(9, 9, 20))
+		post("cron", "5.0", "build", doraDay(2, 9, 0))
+		post("cron", "5.0", "finished", doraDay(2, 9, 10))
+		post("cron", "5.0", "build", doraDay(9, 12, 0)) // a redeploy that fails, left so
+		post("cron", "5.0", "failed", doraDay(9, 12, 3))
+
+		const query = "/v1/dora?environment=production&since=2026-11-02&until=2026-11-15"
+		r := ts.do(t, "GET", query, nil)
+		var got model.DORA
+		if err := json.Unmarshal([]byte(r.body), &got); r.status != 200 || err != nil {
+			t.Fatalf("GET %s: %d %v %s", query, r.status, err, r.body)
+		}
+		all := got.Overall
+		if all.Deployments != 2 || all.FailedDeployments != 0 || all.RetriedFailures != 2 || all.Redeployments != 2 ||
+			all.UnrestoredFailures != 0 || all.ChangeFailureRatePercent == nil || *all.ChangeFailureRatePercent != 0 {
+			t.Errorf("deployments %d, failed %d, retried %d, redeployments %d, unrestored %d; want 2, 0, 2, 2, 0 (0 %% failing)",
+				all.Deployments, all.FailedDeployments, all.RetriedFailures, all.Redeployments, all.UnrestoredFailures)
+		}
+		if v := all.LeadTimeP90Seconds; v == nil || *v != 4200 {
+			b, _ := json.Marshal(v)
+			t.Errorf("lead time p90 = %s, want 4200 s: the redeploy adds no lead time", b)
+		}
+
+		c := ts.do(t, "GET", query+"&format=csv", nil)
+		rows, err := csv.NewReader(bytes.NewReader(c.body)).ReadAll()
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("csv: %v %s", err, c.body)
+		}
+		head, overall := rows[0], rows[len(rows)-1]
+		cell := func(name string) string {
+			for i, h := range head {
+				if h == name {
+					return overall[i]
+				}
+			}
+			return "?"
+		}
+		if cell("deployments") != "2" || cell("failed_deployments") != "0" || cell("retried_failures") != "2" || cell("redeployments") != "2" {
+			t.Errorf("csv overall row %v, header %v; want 2 deployments, 0 failed, 2 retried, 2 redeployments", overall, head)
+		}
+
+		p := getPage(t, nil, ts.URL, "/?environment=production&since=2026-11-02&until=2026-11-15&bucket=week")
+		for _, want := range []string{
+			`<dd class="value">0 % (0 of 2) <span class="badge band-elite">elite</span></dd>`,
+			`Not deployments: 2 failed attempts retried with the same version, 2 redeployments of the version just deployed; lead time from 100 % of 2 successful deployments`,
+		} {
+			if !strings.Contains(p.body, want) {
+				i := strings.Index(p.body, `id="dora"`)
+				t.Errorf("the page lacks %s:\n%s", want, p.body[i:min(len(p.body), i+2500)])
+			}
+		}
+		one := getPage(t, nil, ts.URL, "/?component=cron&environment=production&since=2026-11-02&until=2026-11-15&bucket=week")
+		if want := `Not deployments: 1 redeployment of the version just deployed; lead time from 100 % of 1 successful deployment (those`; !strings.Contains(one.body, want) {
+			t.Errorf("the cron page lacks %s", want)
 		}
 	})
 }

@@ -184,3 +184,50 @@ func TestETAHistoryIsBoundedPerRequest(t *testing.T) {
 		t.Errorf("%d running deployments, %d with an ETA; want 21 and 20", len(res.Deployments), with)
 	}
 }
+
+// TestETALeavesOutJunk: a burst of ten one-second test deploys as the
+// latest successes, and a deploy stuck for ten hours, do not make the ETA:
+// it is read from the real deployments before them (model.ETAPast), which
+// the store gives beyond the 20 the ETA reads. Without it, half of the
+// latest 20 successes were the burst and the ETA fell from 150 s to 60.5 s.
+func TestETALeavesOutJunk(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(etatest.Now)
+		var steps []model.StepInput
+		add := func(version string, at time.Time, build, tests time.Duration) {
+			steps = append(steps,
+				model.StepInput{Component: "api", Version: version, Owner: "ana", Environment: "prod", Status: "build", Time: at},
+				model.StepInput{Component: "api", Version: version, Owner: "ana", Environment: "prod", Status: "tests", Time: at.Add(build)},
+				model.StepInput{Component: "api", Version: version, Owner: "ana", Environment: "prod", Status: "finished", Time: at.Add(build + tests)})
+		}
+		// 20 real deployments a day apart, build 60 s and tests 120 s.
+		for k := range 20 {
+			add(fmt.Sprintf("1.%d", k), etatest.Now.Add(-time.Duration(20-k)*24*time.Hour), time.Minute, 2*time.Minute)
+		}
+		// Stuck in tests for ten hours, then finished.
+		add("stuck", etatest.Now.Add(-12*time.Hour), time.Minute, 10*time.Hour)
+		for k := range 10 {
+			add(fmt.Sprintf("test-%d", k), etatest.Now.Add(-time.Duration(30-k)*time.Minute), 500*time.Millisecond, 500*time.Millisecond)
+		}
+		steps = append(steps, model.StepInput{Component: "api", Version: "new", Owner: "ana", Environment: "prod", Status: "build",
+			Time: etatest.Now.Add(-30 * time.Second)})
+		body, err := json.Marshal(steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+			t.Fatalf("batch: %d %s", r.status, r.body)
+		}
+		r := ts.do(t, "GET", "/v1/deployments?version=new", nil)
+		var res struct{ Deployments []model.Deployment }
+		if err := json.Unmarshal(r.body, &res); err != nil {
+			t.Fatal(err)
+		}
+		// Remaining from build: 180 s, 30 s of it gone.
+		if len(res.Deployments) != 1 || res.Deployments[0].ETASeconds == nil || *res.Deployments[0].ETASeconds != 150 ||
+			*res.Deployments[0].ExpectedDurationSeconds != 180 {
+			t.Fatalf("running deployment %s, want eta 150 s, 180 s in all", r.body)
+		}
+	})
+}

@@ -73,6 +73,7 @@ func TestOpenAPIIsServed(t *testing.T) {
 func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 	type schema struct {
 		Properties map[string]any `yaml:"properties"`
+		Required   []string       `yaml:"required"`
 	}
 	type content struct {
 		Schema struct {
@@ -134,17 +135,14 @@ func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 	if got, want := keys(doc.Components.Schemas["Step"].Properties), jsonFields(model.Step{}); !slices.Equal(got, want) {
 		t.Errorf("Step documents %v; a step has %v", got, want)
 	}
-	deployment := keys(doc.Components.Schemas["Deployment"].Properties)
-	fields := jsonFields(model.Deployment{})
-	for _, name := range deployment {
-		if !slices.Contains(fields, name) {
-			t.Errorf("Deployment documents %q, which a deployment does not have", name)
-		}
+	// Every field a deployment is shown with is documented (the ETA's
+	// three included), and every one always written (no omitempty) is
+	// required: a client generated from the document finds them all.
+	if got, want := keys(doc.Components.Schemas["Deployment"].Properties), jsonFields(model.Deployment{}); !slices.Equal(got, want) {
+		t.Errorf("Deployment documents %v; a deployment has %v", got, want)
 	}
-	for _, name := range []string{"revision", "committed_at"} {
-		if !slices.Contains(deployment, name) {
-			t.Errorf("Deployment does not document %q", name)
-		}
+	if got, want := slices.Sorted(slices.Values(doc.Components.Schemas["Deployment"].Required)), alwaysWritten(model.Deployment{}); !slices.Equal(got, want) {
+		t.Errorf("Deployment requires %v; a deployment always has %v", got, want)
 	}
 	if got := doc.Paths["/v1/steps"]["get"].Responses["200"].Content["text/csv"].Schema.Description; !strings.Contains(got, strings.Join(model.CSVHeader, ",")+",") {
 		t.Errorf("GET /v1/steps CSV is documented as %q; its header is %v", got, model.CSVHeader)
@@ -154,6 +152,9 @@ func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 	}
 	if got, want := keys(doc.Components.Schemas["DORAFigures"].Properties), jsonFields(model.DORAFigures{}); !slices.Equal(got, want) {
 		t.Errorf("DORAFigures documents %v; the four keys have %v", got, want)
+	}
+	if got, want := slices.Sorted(slices.Values(doc.Components.Schemas["DORAFigures"].Required)), alwaysWritten(model.DORAFigures{}); !slices.Equal(got, want) {
+		t.Errorf("DORAFigures requires %v; the four keys always have %v", got, want)
 	}
 	if got := doc.Paths["/v1/dora"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(DORACSVHeader, ",") {
 		t.Errorf("GET /v1/dora CSV is documented as %q; its header is %v", got, DORACSVHeader)
@@ -170,4 +171,19 @@ func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 			t.Errorf("POST /v1/steps/batch CSV is documented as %q, without the column %s", batchCSV, name)
 		}
 	}
+}
+
+// alwaysWritten is the JSON names of v's fields that are never left out
+// (no omitempty), sorted.
+func alwaysWritten(v any) []string {
+	var out []string
+	typ := reflect.TypeOf(v)
+	for i := range typ.NumField() {
+		name, opts, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" && !strings.Contains(opts, "omitempty") {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -85,8 +85,15 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 	default:
 		notes = append(notes, fmt.Sprintf("%d failures not yet restored", n))
 	}
+	if n := all.RetriedFailures + all.Redeployments; n > 0 {
+		notes = append(notes, "not deployments: "+model.DORANotCounted(all.RetriedFailures, all.Redeployments))
+	}
 	if v := all.LeadTimeCoveragePercent; v != nil {
-		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d successful deployments (those with a commit time)", model.PrintRound(*v, 0), successes))
+		deployments := "successful deployments"
+		if successes == 1 {
+			deployments = "successful deployment"
+		}
+		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d %s (those with a commit time)", model.PrintRound(*v, 0), successes, deployments))
 	}
 	notes = append(notes, "bands by the DORA 2023 State of DevOps thresholds; restore and lead time by their p50")
 	p.Note = strings.ToUpper(notes[0][:1]) + strings.Join(notes, "; ")[1:] + "."

@@ -118,11 +118,13 @@ func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rul
 }
 
 // RecentSuccesses returns the history an ETA is read from (see
-// model.EstimateETA): the latest successful deployments of g's component
-// and environment started in the model.ETALookback before now, newest
-// first, at most model.ETAHistory of them. One query on the
-// deployments_component index reads at most model.ETAScan deployments,
-// however many failed among them. rules decide which succeeded.
+// model.ETAPast): the successful deployments among the latest
+// model.ETAScan of g's component and environment started in the
+// model.ETALookback before now, newest first. One query on the
+// deployments_component index reads them, however many failed among
+// them. All the successes are returned, not only the model.ETAHistory
+// the ETA reads: model.ETAPast judges which are outliers among them.
+// rules decide which succeeded.
 func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error) {
 	from := "deployments"
 	if s.kind == KindMySQL {
@@ -136,7 +138,7 @@ func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules mod
 	args := []any{g.Component, g.Environment, dbTime(now.Add(-model.ETALookback)), dbTime(now)}
 	var out []*model.Deployment
 	err := s.readFewDeployments(ctx, query, args, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
-		if d.Outcome == model.OutcomeSuccess && len(out) < model.ETAHistory {
+		if d.Outcome == model.OutcomeSuccess {
 			out = append(out, d)
 		}
 		return nil

@@ -122,6 +122,16 @@ func parseMySQLDSN(dsn string) (dataSource, error) {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
+	// Strict on top of the server's (or the DSN's) own modes: a server
+	// left non-strict would store a value that does not fit cut short,
+	// or a bad time as zero, with a warning nobody reads. pkg/model
+	// bounds every value first; this keeps a gap between the two from
+	// becoming a silent truncation instead of an error.
+	base := "@@sql_mode"
+	if mode, ok := cfg.Params["sql_mode"]; ok {
+		base = mode
+	}
+	cfg.Params["sql_mode"] = "CONCAT_WS(',',NULLIF(" + base + ",''),'STRICT_ALL_TABLES')"
 	cfg.Collation = "utf8mb4_bin"
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second

@@ -680,3 +680,39 @@ func TestFindDeployment(t *testing.T) {
 		}
 	})
 }
+
+// A server left non-strict (an empty sql_mode) would cut a value that does not
+// fit, with a warning: the store's sessions add strict mode to whatever
+// the server or the DSN sets, on both pools.
+func TestMySQLSessionsAreStrict(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s := testdb.Open(t, dsn+sep+"sql_mode=%27%27")
+	ctx := context.Background()
+	var mode string
+	if err := s.DB().QueryRowContext(ctx, `SELECT @@SESSION.sql_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "STRICT_ALL_TABLES" {
+		t.Errorf("read pool sql_mode = %q, want STRICT_ALL_TABLES added to the DSN's empty mode", mode)
+	}
+	tx, err := s.WriteDB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // nothing to keep
+	if err := tx.QueryRowContext(ctx, `SELECT @@SESSION.sql_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "STRICT_ALL_TABLES" {
+		t.Errorf("write pool sql_mode = %q, want STRICT_ALL_TABLES", mode)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO steps (component, version, owner, status, environment, time, received_at)
+VALUES (?, '1', 'o', 's', '', ?, ?)`, strings.Repeat("c", model.MaxComponentLen+1), t0, t0)
+	if err == nil {
+		t.Error("a component longer than its column was stored (cut short), not refused")
+	}
+}

@@ -39,6 +39,27 @@ deployments:
                           a successful deployment: p50 and p90, over the
                           deployments that carry one (their share is shown)
 
+The keys count changes: a version of a component reaching an environment
+(or a version and its commit, when the steps give --revision: a moving
+label such as main is one change per commit). A version's attempts are one
+change:
+
+  retried failures  a failed attempt followed by another attempt of the
+                    same version (a flaky pipeline run again) is not a
+                    deployment: the version failed only if no attempt of
+                    it succeeded, from its first failed attempt's end
+  redeployments     once a version has succeeded, its further attempts
+                    until another version (a terminal step sent twice, a
+                    redeploy of what runs, one that fails) are not
+                    deployments either: they ship no change, add no lead
+                    time and are no change failure
+
+A note under the keys counts both ("Not deployments: 2 failed attempts
+retried with the same version, 1 redeployment of the version just
+deployed."); -o json and -o csv give them as retried_failures and
+redeployments. A version deployed again after another one (a rollback to
+it) is a deployment.
+
 Deployments are grouped by when they started, per day, week, month or
 sprint (--by, the sprint calendar as in "stepsctl stats"), and a restore
 counts in the bucket of its failure. Deployments in progress are not

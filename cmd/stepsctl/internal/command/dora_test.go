@@ -112,7 +112,8 @@ Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (ste
 	})
 	t.Run("help cites the thresholds", func(t *testing.T) {
 		r := h.mustRun(false, "dora", "--help")
-		for _, want := range []string{"2023 Accelerate State of DevOps Report", "< 1 hour", "stepsctl dora --component api"} {
+		for _, want := range []string{"2023 Accelerate State of DevOps Report", "< 1 hour", "stepsctl dora --component api",
+			"retried failures", "redeployments", "one change per commit", "Not deployments: 2 failed attempts"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("help lacks %q", want)
 			}

@@ -48,10 +48,12 @@ When the server cannot be reached, the first line says so over the last
 rows, and watch keeps trying. Ctrl-C stops watching (exit 0).
 
 The expected duration and the ETA are the server's (GET /v1/deployments):
-the median time left, from the step a deployment is in, of the recent
-successful deployments of the same component and environment. Without
-enough history (5 deployments that went through that step) the bar and the
-ETA are "-".
+the median time left, from the step a deployment is in, of the latest 20
+successful deployments of the same component and environment, outliers
+left out (a test deploy of a second, a deploy stuck for hours: under a
+tenth or over ten times the usual time, as in the stats). Without enough
+history (5 deployments that went through that step) the bar and the ETA
+are "-".
 
 The filters select deployments as for "stepsctl deployments"; --since
 (default 1d) bounds how far back a deployment in progress may have started.

@@ -298,3 +298,15 @@ func TestWatchIntervalTooShort(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 2 and the bound", r.code, r.stderr)
 	}
 }
+
+// TestWatchHelpSaysOutliersAreLeftOut: the help says what the ETA is read
+// from, outliers left out, as the server computes it.
+func TestWatchHelpSaysOutliersAreLeftOut(t *testing.T) {
+	h := newHarness(t)
+	r := h.mustRun(false, "watch", "--help")
+	for _, want := range []string{"latest 20", "outliers\nleft out", "test deploy of a second", "5 deployments that went through that step"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

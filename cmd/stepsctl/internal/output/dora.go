@@ -95,6 +95,9 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 	default:
 		notes = append(notes, fmt.Sprintf("%d failures not yet restored.", n))
 	}
+	if n := all.RetriedFailures + all.Redeployments; n > 0 {
+		notes = append(notes, fmt.Sprintf("Not deployments: %s.", model.DORANotCounted(all.RetriedFailures, all.Redeployments)))
+	}
 	if v := all.LeadTimeCoveragePercent; v != nil {
 		with := int(*v/100*float64(successes) + 0.5)
 		notes = append(notes, fmt.Sprintf("Lead time from %d of %d successful deployments (%.0f %%) carrying a commit time.", with, successes, *v))

@@ -35,3 +35,31 @@ func TestWriteDORASparklineBounded(t *testing.T) {
 		t.Errorf("sparkline of %d cells, want 60: %q", utf8.RuneCountInString(spark), spark)
 	}
 }
+
+// TestWriteDORASaysWhatIsNotCounted checks the note under the keys on the
+// retried attempts and redeployments left out of the deployments, and
+// that there is none when there are none.
+func TestWriteDORASaysWhatIsNotCounted(t *testing.T) {
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 0, 7)
+	for _, c := range []struct {
+		retried, redeployed int
+		want                string
+	}{
+		{0, 0, ""},
+		{3, 1, "Not deployments: 3 failed attempts retried with the same version, 1 redeployment of the version just deployed."},
+		{1, 0, "Not deployments: 1 failed attempt retried with the same version."},
+		{0, 2, "Not deployments: 2 redeployments of the version just deployed."},
+	} {
+		d := model.DORA{Overall: model.DORAOverall{Start: &start, End: &end,
+			DORAFigures: model.DORAFigures{Deployments: 4, RetriedFailures: c.retried, Redeployments: c.redeployed}}}
+		var buf bytes.Buffer
+		if err := output.WriteDORA(&buf, model.BucketWeek, d); err != nil {
+			t.Fatal(err)
+		}
+		got := buf.String()
+		if c.want == "" && strings.Contains(got, "Not deployments") || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("retried %d, redeployed %d:\n%s\nwant %q", c.retried, c.redeployed, got, c.want)
+		}
+	}
+}
