@@ -79,6 +79,20 @@ func TestOTLPEndpointFromTheStandardVariable(t *testing.T) {
 	if !strings.Contains(stdout.String(), "otlp:\n  endpoint: http://collector.monitoring:4318\n") {
 		t.Errorf("config did not take OTEL_EXPORTER_OTLP_ENDPOINT:\n%s", stdout.String())
 	}
+	// STEPSD_OTLP_ENDPOINT wins over the standard variable, as --help says.
+	t.Setenv("STEPSD_OTLP_ENDPOINT", "http://steps-collector:4318")
+	stdout.Reset()
+	if code := run(context.Background(), []string{"config"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "otlp:\n  endpoint: http://steps-collector:4318\n") {
+		t.Errorf("config did not prefer STEPSD_OTLP_ENDPOINT:\n%s", stdout.String())
+	}
+	stdout.Reset()
+	run(context.Background(), []string{"--help"}, &stdout, io.Discard)
+	if !strings.Contains(stdout.String(), "(env STEPSD_OTLP_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT)") {
+		t.Errorf("--help does not say which variable wins:\n%s", grepLines(stdout.String(), "otlp"))
+	}
 	m := &Main{Config: Config{DB: testdb.SQLite(t), OTLPEndpoint: "collector:4318", Listen: "127.0.0.1:0"}, Logger: discard()}
 	defer m.Close()
 	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") {

@@ -365,7 +365,7 @@ var settings = []setting{
 	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook, at least 8 characters; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
 	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook, at least 8 characters; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
 	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
-	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace (also env OTEL_EXPORTER_OTLP_ENDPOINT)", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
 	{
 		flag: "log-level", key: "log.level", everywhere: true,
 		usage:  "log level: debug, info, warn, error",
@@ -392,7 +392,11 @@ func alsoEnv(s setting, env string) setting { s.alsoEnv = env; return s }
 func addFlags(fs *pflag.FlagSet, everywhere bool) {
 	for _, s := range settings {
 		if s.everywhere == everywhere {
-			s.define(fs, s.flag, s.usage+" (env "+s.env()+")")
+			env := s.env()
+			if s.alsoEnv != "" {
+				env += ", else " + s.alsoEnv
+			}
+			s.define(fs, s.flag, s.usage+" (env "+env+")")
 		}
 	}
 }
