@@ -555,6 +555,13 @@ logging its progress, before it serves (docs/operations.md).`,
 			m := &Main{Config: opts.config, Logger: opts.logger()}
 			if err := m.Run(ctx); err != nil {
 				m.Close() //nolint:errcheck // the start-up error is the one to report
+				if ctx.Err() != nil && cmd.Context().Err() == nil {
+					// SIGTERM while waiting for the database or its
+					// migration lock (a rollout, "docker stop"): asked to
+					// stop, stepsd stopped, as cleanly as once serving.
+					m.Logger.Info("stopped before serving: signal during start-up", "cut", err.Error())
+					return nil
+				}
 				return err
 			}
 			select {

@@ -391,6 +391,53 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	}
 }
 
+// SIGTERM while stepsd waits for its database at start-up (a rollout, or
+// "docker stop", before the database came up) stops it as cleanly as once
+// serving: exit 0 and a log line, not exit 1 and "context canceled".
+func TestSIGTERMDuringStartUpExitsZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "stepsd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// Nothing listens on port 1: stepsd waits for the database, up to
+	// --wait-for-db.
+	cmd := exec.Command(bin, "--listen", freeAddr(t), "--db", "mysql://root@127.0.0.1:1/steps", "--wait-for-db", "1m")
+	cmd.Dir = t.TempDir()
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "database unreachable") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("stepsd did not start waiting for the database:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after SIGTERM during start-up: %v, want 0\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("stepsd did not exit after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "stopped before serving") || strings.Contains(logs.String(), "stepsd: ") {
+		t.Errorf("want a log line that it stopped and no error line:\n%s", logs.String())
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
