@@ -640,11 +640,14 @@ func BenchmarkRenumberHistory(b *testing.B) {
 	}
 }
 
-// BenchmarkLateStep measures a late step that ends nothing, landing inside
-// an early deployment of one target with a long history (a version such
-// as "main" deployed for years): ten steps a deployment, STEPS_BENCH_ROWS
-// steps in all (default 100,000). Each late step lands in another
-// deployment, so none grows past the bound on its steps:
+// BenchmarkLateStep measures a late step landing in an early deployment
+// of one target with a long history (a version such as "main" deployed
+// for years): ten steps a deployment, STEPS_BENCH_ROWS steps in all
+// (default 100,000). late=inside and late=between end nothing, inside a
+// deployment or after its end, and rewrite one deployment; late=terminal
+// is a failed status inside one, which splits it and renumbers every
+// later deployment. Each late step lands in another deployment, so none
+// grows past the bound on its steps:
 //
 //	go test ./pkg/store -run '^$' -bench LateStep -benchtime 200x
 func BenchmarkLateStep(b *testing.B) {
@@ -670,9 +673,11 @@ func BenchmarkLateStep(b *testing.B) {
 			}
 			deployments := rows / 10
 			for _, where := range []struct {
-				name  string
-				after time.Duration // into a deployment of ten minutes
-			}{{"inside", 30 * time.Second}, {"between", 9*time.Minute + 30*time.Second}} {
+				name   string
+				after  time.Duration // into a deployment of ten minutes
+				status string
+			}{{"inside", 30 * time.Second, "tests"}, {"between", 9*time.Minute + 30*time.Second, "tests"},
+				{"terminal", 30 * time.Second, "failed"}} {
 				b.Run("late="+where.name, func(b *testing.B) {
 					n := 0
 					for b.Loop() {
@@ -680,7 +685,7 @@ func BenchmarkLateStep(b *testing.B) {
 						// its end, before the next one's start.
 						at := t0.Add(time.Duration(n%(deployments-1)*10)*time.Minute + where.after)
 						n++
-						in := model.StepInput{Component: "api", Version: "main", Environment: "production", Owner: "bot", Status: "tests", Time: at}
+						in := model.StepInput{Component: "api", Version: "main", Environment: "production", Owner: "bot", Status: where.status, Time: at}
 						if _, _, err := s.CreateStep(ctx, in, model.RecordMeta{ReceivedAt: t0}); err != nil {
 							b.Fatal(err)
 						}
