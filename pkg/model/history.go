@@ -516,10 +516,7 @@ func markOutliers(deps []depRecord) {
 	off := func(v, median float64) bool {
 		return median > 0 && (v < median/outlierFactor || v > median*outlierFactor)
 	}
-	medianOf := func(xs []float64) float64 {
-		slices.Sort(xs)
-		return (xs[(len(xs)-1)/2] + xs[len(xs)/2]) / 2
-	}
+	medianOf := selectMedian
 	for i := range deps {
 		d := &deps[i]
 		lo, hi := window(i, outlierWindow, len(deps))
@@ -765,4 +762,63 @@ func firstOfStatus(phases []phaseRecord, i int) bool {
 // weeks returns the weeks from origin to a start in Unix nanoseconds.
 func weeks(start int64, origin time.Time) float64 {
 	return float64(start-origin.UnixNano()) / float64(7*24*time.Hour)
+}
+
+// selectMedian returns the median of xs as sorting them would give it
+// (the mean of the two middle values; NaN first, as slices.Sort puts it),
+// reordering xs: a selection in linear time, as markOutliers takes a
+// median of up to 2*outlierWide values for each deployment it judges the
+// slow way.
+func selectMedian(xs []float64) float64 {
+	n := len(xs)
+	k := (n - 1) / 2
+	lo, hi := 0, n-1
+	for lo < hi {
+		// Median of three as the pivot, then a Hoare partition.
+		m := lo + (hi-lo)/2
+		if cmp.Less(xs[m], xs[lo]) {
+			xs[m], xs[lo] = xs[lo], xs[m]
+		}
+		if cmp.Less(xs[hi], xs[lo]) {
+			xs[hi], xs[lo] = xs[lo], xs[hi]
+		}
+		if cmp.Less(xs[hi], xs[m]) {
+			xs[hi], xs[m] = xs[m], xs[hi]
+		}
+		pivot := xs[m]
+		i, j := lo, hi
+		for i <= j {
+			for cmp.Less(xs[i], pivot) {
+				i++
+			}
+			for cmp.Less(pivot, xs[j]) {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			lo, hi = k, k
+		}
+	}
+	low := xs[k]
+	if n%2 == 1 {
+		return low
+	}
+	// The upper middle is the least of those after k.
+	high := xs[k+1]
+	for _, x := range xs[k+2:] {
+		if cmp.Less(x, high) {
+			high = x
+		}
+	}
+	return (low + high) / 2
 }
