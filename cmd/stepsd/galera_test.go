@@ -203,7 +203,8 @@ var (
 
 // planTarget draws a target's steps and how they are sent. Nine steps, one
 // in three terminal (so most targets are redeployed after a terminal
-// status), ten seconds apart; three rounds of three in time order, each
+// status), ten seconds apart (in a quarter of the targets, two of a round
+// at one instant); three rounds of three in time order, each
 // split into one to three shots (two or three steps make a batch) sent
 // through different nodes at once; in a third of the targets one step is
 // held back a round and arrives late, behind steps that follow it in time.
@@ -217,6 +218,15 @@ func planTarget(rng *mrand.Rand, i int, env string, base time.Time) target {
 		}
 		steps[j] = model.StepInput{Component: tg.component, Version: tg.version, Owner: "galera", Status: status,
 			Environment: env, Time: base.Add(time.Duration(j) * 10 * time.Second)}
+	}
+	if rng.IntN(4) == 0 {
+		// Two steps of one instant, sent through two nodes at once: they
+		// count in id order, and ids do not follow commits on Galera.
+		j := 3*rng.IntN(3) + rng.IntN(2)
+		steps[j+1].Time = steps[j].Time
+		if steps[j+1].Status == steps[j].Status {
+			steps[j+1].Status = "verify" // not the same step twice
+		}
 	}
 	rounds := [][]model.StepInput{steps[0:3:3], steps[3:6:6], steps[6:9:9]}
 	if rng.IntN(3) == 0 {

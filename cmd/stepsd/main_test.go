@@ -406,7 +406,8 @@ func TestSIGTERMDuringStartUpExitsZero(t *testing.T) {
 	// --wait-for-db.
 	cmd := exec.Command(bin, "--listen", freeAddr(t), "--db", "mysql://root@127.0.0.1:1/steps", "--wait-for-db", "1m")
 	cmd.Dir = t.TempDir()
-	var logs bytes.Buffer
+	// Read while stepsd writes: a buffer whose reads and writes are locked.
+	var logs testdb.LogBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -18,13 +18,15 @@ const maxCachedTargets = 10_000
 
 // fill sets the states of work's targets from the cache, and says
 // whether it did: only when it knows every target and their steps all
-// come after the last ones it remembers.
+// come after the last ones it remembers (strictly later in time).
 func (c *targetCache) fill(work []*targetWork) bool {
 	states := make([]targetState, len(work))
 	c.mu.Lock()
 	for i, w := range work {
 		e, ok := c.m[w.target]
-		if !ok || w.steps[0].Time.Before(e.last) {
+		// A step at the instant of the last may come before it (by
+		// id): that is for the locked read and findRedo to decide.
+		if !ok || !w.steps[0].Time.After(e.last) {
 			c.mu.Unlock()
 			return false
 		}

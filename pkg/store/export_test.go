@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // ParseDBTime exposes parseDBTime to the tests.
@@ -29,3 +31,29 @@ func GuardTx(s *Store) { s.guardTx = true }
 // SetMaxDeploymentSteps lowers the steps a deployment holds, so that tests
 // reach the bound without writing model.MaxDeploymentSteps steps.
 func SetMaxDeploymentSteps(s *Store, n int) { s.maxDeploymentSteps = n }
+
+// InsertNumbered stores st under its own id and numbers it, as a write
+// does: what happens when a step's id is smaller than that of a step
+// committed before it (on Galera, each node hands out its own ids; on one
+// node, an INSERT takes its id before the target's row is locked).
+func InsertNumbered(ctx context.Context, s *Store, st model.Step) error {
+	var work []*targetWork
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.exec(ctx, tx, `INSERT INTO steps (id, component, version, owner, status, environment, time, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, st.ID, st.Component, st.Version, st.Owner, st.Status, st.Environment,
+			dbTime(st.Time), dbTime(st.Time)); err != nil {
+			return err
+		}
+		var err error
+		work, err = s.numberSteps(ctx, tx, []model.Step{st})
+		return err
+	})
+	if err == nil {
+		s.targets.remember(work)
+	}
+	return err
+}
+
+// Translate exposes translate, which the store's statements pass their
+// errors through, to the tests.
+var Translate = translate

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -154,9 +155,17 @@ func (s *Store) findRedo(ctx context.Context, tx *sql.Tx, work []*targetWork, re
 			// history after an upgrade.
 			w.ended = true
 			continue
-		case w.steps[0].Time.Before(w.last):
-			if err := s.lateFrom(ctx, tx, w, *s.terminal.Load()); err != nil {
+		case !w.steps[0].Time.After(w.last):
+			// At the instant of the last stored step, the new step may
+			// come before it: ids do not follow commits (each Galera node
+			// hands out its own, and an INSERT takes its id before the
+			// target's row is locked), and ties go by id. lateFrom says.
+			late, err := s.lateFrom(ctx, tx, w, *s.terminal.Load())
+			if err != nil {
 				return nil, err
+			}
+			if !late {
+				continue
 			}
 		default:
 			continue
@@ -325,42 +334,91 @@ AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
 	return nil
 }
 
-// lateFrom finds where late steps land and what renumbering they need.
-// Inside an ended deployment, before its last step, and ending nothing,
-// they change that deployment alone. After a deployment's end (or before
-// the first), ending nothing, they start the next one, which takes them
-// in and otherwise stays what it was: that one alone changes too, unless
-// it is the latest. Anything else renumbers from where they land on.
-func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork, terminal terminalSet) error {
+// lateFrom finds where late steps land and what renumbering they need,
+// or says they are not late: at the instant of the target's last step,
+// after it by id. Inside an ended deployment, before its last step, and
+// ending nothing, they change that deployment alone. After a deployment's
+// end (or before the first), ending nothing, they start the next one,
+// which takes them in and otherwise stays what it was: that one alone
+// changes too, unless it is the latest. Anything else renumbers from where
+// they land on. Positions are (time, id): a new step's id need not be the
+// largest of its instant (a step committed meanwhile through another
+// Galera node, or whose INSERT came later, can have a larger one).
+func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork, terminal terminalSet) (bool, error) {
 	first, lastNew := w.steps[0], w.steps[len(w.steps)-1]
 	endsNone := !slices.ContainsFunc(w.steps, func(st model.Step) bool { return terminal.ends(st.Status) })
-	landed, err := s.deploymentAt(ctx, tx, w, `started_at <= ? ORDER BY attempt DESC`, dbTime(first.Time))
+	at := dbTime(first.Time)
+	landed, err := s.deploymentAt(ctx, tx, w, `(started_at < ? OR started_at = ? AND first_id < ?) ORDER BY attempt DESC`, at, at, first.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
-	// A new step's id is the largest, so at the instant of a deployment's
-	// last step it comes after that step: after the deployment's end.
-	if landed.attempt > 0 && first.Time.Before(landed.last) {
-		w.redo, w.redoFrom, w.redoID = landed.attempt, landed.started, landed.firstID
-		// A deployment before the latest ended with its last step, the
-		// one terminal status in it.
-		w.redoOnly = landed.attempt < w.attempt && lastNew.Time.Before(landed.last) && endsNone
-		w.redoLast = landed.last
-		return nil
+	before := func(st model.Step, d *storedDeployment) (bool, error) {
+		if !st.Time.Equal(d.last) {
+			return st.Time.Before(d.last), nil
+		}
+		id, err := s.lastStepID(ctx, tx, w, d.attempt)
+		return st.ID < id, err
+	}
+	if landed.attempt > 0 {
+		inside, err := before(first, &landed)
+		if err != nil {
+			return false, err
+		}
+		if !inside && landed.attempt == w.attempt {
+			return false, nil // after the latest deployment's last step
+		}
+		if inside {
+			w.redo, w.redoFrom, w.redoID = landed.attempt, landed.started, landed.firstID
+			// A deployment before the latest ended with its last step, the
+			// one terminal status in it.
+			if landed.attempt < w.attempt && endsNone {
+				if w.redoOnly, err = before(lastNew, &landed); err != nil {
+					return false, err
+				}
+			}
+			w.redoLast = landed.last
+			return true, nil
+		}
 	}
 	// After the end of deployment landed.attempt (0: before the first):
 	// the steps from the first new one on are renumbered from the next.
 	w.redo, w.redoFrom, w.redoID = landed.attempt+1, first.Time, first.ID
 	if !endsNone || w.redo >= w.attempt {
-		return nil
+		return true, nil
 	}
 	next, err := s.deploymentAt(ctx, tx, w, `attempt = ?`, w.redo)
 	if err != nil {
-		return err
+		return false, err
 	}
-	w.redoOnly = next.attempt == w.redo && lastNew.Time.Before(next.last)
+	if next.attempt == w.redo {
+		if w.redoOnly, err = before(lastNew, &next); err != nil {
+			return false, err
+		}
+	}
 	w.redoLast = next.last
-	return nil
+	return true, nil
+}
+
+// lastStepID is the id of the last step of w's deployment attempt (0 if
+// there is none), read from its phases: only for a step at the instant of
+// that deployment's end, where ids say which comes first.
+func (s *Store) lastStepID(ctx context.Context, tx *sql.Tx, w *targetWork, attempt int) (int64, error) {
+	var phases []byte
+	err := tx.QueryRowContext(ctx, `SELECT phases FROM deployments WHERE component = ? AND version = ? AND environment = ? AND attempt = ?`,
+		w.component, w.version, w.environment, attempt).Scan(&phases)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, translate(err)
+	}
+	phases = bytes.TrimSuffix(phases, []byte{phaseEnd})
+	last := phases[bytes.LastIndexByte(phases, phaseEnd)+1:]
+	end := bytes.IndexByte(last, ',')
+	if end < 0 {
+		return 0, fmt.Errorf("number deployments: damaged phases of %s attempt %d", w.component, attempt)
+	}
+	return strconv.ParseInt(string(last[:end]), 10, 64)
 }
 
 // storedDeployment is what numbering reads of a stored deployment.
@@ -372,10 +430,10 @@ type storedDeployment struct {
 
 // deploymentAt reads the first deployment of w's target that where (a
 // condition and order on deployments) finds, or none.
-func (s *Store) deploymentAt(ctx context.Context, tx *sql.Tx, w *targetWork, where string, arg any) (storedDeployment, error) {
+func (s *Store) deploymentAt(ctx context.Context, tx *sql.Tx, w *targetWork, where string, args ...any) (storedDeployment, error) {
 	var d storedDeployment
 	rows, err := s.query(ctx, tx, `SELECT attempt, started_at, first_id, last_time FROM deployments
-WHERE component = ? AND version = ? AND environment = ? AND `+where+` LIMIT 1`, w.component, w.version, w.environment, arg)
+WHERE component = ? AND version = ? AND environment = ? AND `+where+` LIMIT 1`, append([]any{w.component, w.version, w.environment}, args...)...)
 	if err != nil {
 		return d, err
 	}

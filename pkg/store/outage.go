@@ -14,8 +14,11 @@ import (
 // was back. outageSince holds the UnixNano of the first failure, 0 while
 // the database answers.
 func (s *Store) observe(err error) {
+	// A conflict (a deadlock, a lock wait timeout, Galera's certification
+	// failure) is the database answering: writeTx runs the transaction
+	// again, and on Galera they come by the hundred under load.
 	down := err != nil && model.ErrorCode(err) == model.EUNAVAILABLE &&
-		!errors.Is(err, errConflict) && !errors.Is(err, errClosed)
+		!retryable(err) && !errors.Is(err, errClosed)
 	switch {
 	case err != nil && !down, errors.Is(err, context.Canceled):
 		return // the database answered, or the caller gave up: no news
