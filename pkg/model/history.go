@@ -772,44 +772,7 @@ func weeks(start int64, origin time.Time) float64 {
 func selectMedian(xs []float64) float64 {
 	n := len(xs)
 	k := (n - 1) / 2
-	lo, hi := 0, n-1
-	for lo < hi {
-		// Median of three as the pivot, then a Hoare partition.
-		m := lo + (hi-lo)/2
-		if cmp.Less(xs[m], xs[lo]) {
-			xs[m], xs[lo] = xs[lo], xs[m]
-		}
-		if cmp.Less(xs[hi], xs[lo]) {
-			xs[hi], xs[lo] = xs[lo], xs[hi]
-		}
-		if cmp.Less(xs[hi], xs[m]) {
-			xs[hi], xs[m] = xs[m], xs[hi]
-		}
-		pivot := xs[m]
-		i, j := lo, hi
-		for i <= j {
-			for cmp.Less(xs[i], pivot) {
-				i++
-			}
-			for cmp.Less(pivot, xs[j]) {
-				j--
-			}
-			if i <= j {
-				xs[i], xs[j] = xs[j], xs[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			lo, hi = k, k
-		}
-	}
-	low := xs[k]
+	low := selectNth(xs, k)
 	if n%2 == 1 {
 		return low
 	}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -229,8 +230,10 @@ func (f sen) robust(sprintDays int, outliers int) RobustTrend {
 	return t
 }
 
-// selectNth returns the k-th smallest of a (0-based), reordering a:
-// quickselect, with a median-of-three pivot and a sort when it degrades.
+// selectNth returns the k-th smallest of a (0-based), reordering a so
+// that none before k is larger and none after it smaller: quickselect,
+// with a median-of-three pivot and a sort when it degrades. NaN orders
+// first, as slices.Sort puts it.
 func selectNth(a []float64, k int) float64 {
 	lo, hi := 0, len(a)-1
 	for rounds := 0; lo < hi; rounds++ {
@@ -239,22 +242,22 @@ func selectNth(a []float64, k int) float64 {
 			return a[k]
 		}
 		mid := lo + (hi-lo)/2
-		if a[mid] < a[lo] {
+		if cmp.Less(a[mid], a[lo]) {
 			a[mid], a[lo] = a[lo], a[mid]
 		}
-		if a[hi] < a[lo] {
+		if cmp.Less(a[hi], a[lo]) {
 			a[hi], a[lo] = a[lo], a[hi]
 		}
-		if a[hi] < a[mid] {
+		if cmp.Less(a[hi], a[mid]) {
 			a[hi], a[mid] = a[mid], a[hi]
 		}
 		pivot := a[mid]
 		i, j := lo, hi
 		for i <= j {
-			for a[i] < pivot {
+			for cmp.Less(a[i], pivot) {
 				i++
 			}
-			for a[j] > pivot {
+			for cmp.Less(pivot, a[j]) {
 				j--
 			}
 			if i <= j {

@@ -159,18 +159,7 @@ func TestETAHistoryIsBoundedPerRequest(t *testing.T) {
 		}
 		steps = append(steps, model.StepInput{Component: component, Version: "new", Owner: "ana", Status: "build", Time: etatest.Now.Add(-10 * time.Second)})
 	}
-	body, err := json.Marshal(steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
-		t.Fatalf("batch: %d %s", r.status, r.body)
-	}
-	r := ts.do(t, "GET", "/v1/deployments?version=new", nil)
-	var res struct{ Deployments []model.Deployment }
-	if err := json.Unmarshal(r.body, &res); err != nil {
-		t.Fatal(err)
-	}
+	res, _ := recordAndListNew(t, ts, steps)
 	with := 0
 	for _, d := range res.Deployments {
 		if d.ETASeconds != nil {
@@ -212,22 +201,30 @@ func TestETALeavesOutJunk(t *testing.T) {
 		}
 		steps = append(steps, model.StepInput{Component: "api", Version: "new", Owner: "ana", Environment: "prod", Status: "build",
 			Time: etatest.Now.Add(-30 * time.Second)})
-		body, err := json.Marshal(steps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
-			t.Fatalf("batch: %d %s", r.status, r.body)
-		}
-		r := ts.do(t, "GET", "/v1/deployments?version=new", nil)
-		var res struct{ Deployments []model.Deployment }
-		if err := json.Unmarshal(r.body, &res); err != nil {
-			t.Fatal(err)
-		}
+		res, raw := recordAndListNew(t, ts, steps)
 		// Remaining from build: 180 s, 30 s of it gone.
 		if len(res.Deployments) != 1 || res.Deployments[0].ETASeconds == nil || *res.Deployments[0].ETASeconds != 150 ||
 			*res.Deployments[0].ExpectedDurationSeconds != 180 {
-			t.Fatalf("running deployment %s, want eta 150 s, 180 s in all", r.body)
+			t.Fatalf("running deployment %s, want eta 150 s, 180 s in all", raw)
 		}
 	})
+}
+
+// recordAndListNew posts steps as one batch and lists the deployments of
+// version "new", the running ones whose ETA a test checks, decoded and as
+// sent.
+func recordAndListNew(t *testing.T, ts *testServer, steps []model.StepInput) (res struct{ Deployments []model.Deployment }, raw []byte) {
+	t.Helper()
+	body, err := json.Marshal(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	r := ts.do(t, "GET", "/v1/deployments?version=new", nil)
+	if err := json.Unmarshal(r.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res, r.body
 }
