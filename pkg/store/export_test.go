@@ -36,16 +36,19 @@ func SetMaxDeploymentSteps(s *Store, n int) { s.maxDeploymentSteps = n }
 // does: what happens when a step's id is smaller than that of a step
 // committed before it (on Galera, each node hands out its own ids; on one
 // node, an INSERT takes its id before the target's row is locked).
-func InsertNumbered(ctx context.Context, s *Store, st model.Step) error {
+// Several steps are stored and numbered in one transaction, as a batch.
+func InsertNumbered(ctx context.Context, s *Store, steps ...model.Step) error {
 	var work []*targetWork
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := s.exec(ctx, tx, `INSERT INTO steps (id, component, version, owner, status, environment, time, received_at)
+		for _, st := range steps {
+			if err := s.exec(ctx, tx, `INSERT INTO steps (id, component, version, owner, status, environment, time, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, st.ID, st.Component, st.Version, st.Owner, st.Status, st.Environment,
-			dbTime(st.Time), dbTime(st.Time)); err != nil {
-			return err
+				dbTime(st.Time), dbTime(st.Time)); err != nil {
+				return err
+			}
 		}
 		var err error
-		work, err = s.numberSteps(ctx, tx, []model.Step{st})
+		work, err = s.numberSteps(ctx, tx, steps)
 		return err
 	})
 	if err == nil {

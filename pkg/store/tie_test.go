@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +98,57 @@ func TestStepsOfOneInstantCountInIDOrderWhateverTheCommitOrder(t *testing.T) {
 				for id, n := range seen {
 					if n != 1 {
 						t.Errorf("step %d is in %d deployments, want 1", id, n)
+					}
+				}
+			})
+		}
+	})
+}
+
+// Steps committed in any order, with ids in no relation to that order and
+// many of one instant, singly and in batches: the stored numbering is the
+// oracle's, which counts steps in (time, id) order.
+func TestTiesInAnyCommitOrderMatchTheOracle(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		for seed := range uint64(40) {
+			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+				s := testdb.Open(t, fresh(t))
+				rules := model.DefaultDeploymentRules()
+				if err := s.UseRules(ctx, rules, slog.Default()); err != nil {
+					t.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(seed, 7))
+				statuses := []string{"build", "tests", "finished", "failed"}
+				ids := rng.Perm(60)
+				for i := 0; i < len(ids); {
+					n := 1
+					if rng.IntN(3) == 0 {
+						n = 1 + rng.IntN(4)
+					}
+					var batch []model.Step
+					for ; n > 0 && i < len(ids); n-- {
+						batch = append(batch, model.Step{ID: int64(ids[i] + 1), Component: "api", Version: "1.0", Owner: "ana",
+							Status: statuses[rng.IntN(len(statuses))], Environment: "prod", Time: t0.Add(time.Duration(rng.IntN(8)) * time.Second)})
+						i++
+					}
+					if err := store.InsertNumbered(ctx, s, batch...); err != nil {
+						t.Fatalf("seed %d: insert: %v", seed, err)
+					}
+					var got, want []string
+					if err := s.EachDeployment(ctx, model.DeploymentFilter{}, rules, t0.Add(time.Hour), func(d *model.Deployment) error {
+						got = append(got, describe(d))
+						return nil
+					}); err != nil {
+						t.Fatal(err)
+					}
+					for _, d := range oracle(t, s, rules, t0.Add(time.Hour), model.Filter{}) {
+						want = append(want, describe(d))
+					}
+					slices.Sort(got)
+					slices.Sort(want)
+					if !slices.Equal(got, want) {
+						t.Fatalf("seed %d, after %d steps (last batch %v):\n%s", seed, i, batch, diff(got, want))
 					}
 				}
 			})
