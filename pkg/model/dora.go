@@ -411,6 +411,12 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 				s.redeployFailed, s.hasRedeployFailed = e, true
 			} else {
 				acc.redeployed++
+				if s.deployed.revision == "" {
+					// Deployed without its commit, it may have been any:
+					// this one says which, so that a later commit is
+					// another change, not a redeploy of every commit.
+					s.deployed.revision = e.revision
+				}
 			}
 			continue
 		}
@@ -419,6 +425,10 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 			s.hasDeployed = false
 			if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
 				acc.retried++
+				if s.pending[n-1].revision == "" {
+					// As for deployed: the retry names the change's commit.
+					s.pending[n-1].revision = e.revision
+				}
 				continue
 			}
 			if len(s.pending) >= maxPending {

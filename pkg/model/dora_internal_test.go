@@ -216,3 +216,48 @@ func TestDORAPendingFailuresStayBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestDORAPairsAsItGoesWithRetriesAndRedeploys: as TestDORAPairsAsItGoes,
+// over series whose versions come again and again, with and without a
+// revision, often at the same end instant: retries and redeploys, counted
+// from the deployment before in end order, come out the same paired as
+// they come and sorted at the end. Some series almost only fail, so that
+// pending failures merge.
+func TestDORAPairsAsItGoesWithRetriesAndRedeploys(t *testing.T) {
+	opts := DORAOptions{Bucket: BucketDay, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		start := time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
+		failing := seed%2 == 1
+		var deps []*Deployment
+		for i := range 12000 {
+			for _, c := range []string{"api", "web"} {
+				s := start.Add(time.Duration(i)*3*time.Minute + time.Duration(r.IntN(3))*time.Minute)
+				dur := time.Duration(r.IntN(4)) * time.Minute
+				if r.IntN(20) == 0 {
+					dur = time.Duration(r.IntN(120)) * time.Minute // ends after later starts
+				}
+				end := s.Add(dur)
+				d := &Deployment{Component: c, Version: strconv.Itoa(i / (1 + r.IntN(4)) % 50), Environment: "production", Attempt: 1,
+					Revision: []string{"", "", "a", "b"}[r.IntN(4)], StartedAt: s, FinishedAt: &end, Outcome: OutcomeSuccess}
+				if (failing && r.IntN(3000) != 0) || (!failing && r.IntN(10) < 3) {
+					d.Outcome = OutcomeFailure
+				}
+				if r.IntN(2) == 0 {
+					committed := s.Add(-time.Duration(r.IntN(100)) * time.Minute)
+					d.CommittedAt = &committed
+				}
+				deps = append(deps, d)
+			}
+		}
+		inOrder, _ := doraJSON(t, opts, deps)
+		shuffled := slices.Clone(deps)
+		rand.New(rand.NewPCG(seed, 9)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		if whole, _ := doraJSON(t, opts, shuffled); inOrder != whole {
+			t.Errorf("seed %d: paired as they came:\n%s\nwant, sorted at the end:\n%s", seed, inOrder, whole)
+		}
+	}
+}

@@ -480,3 +480,35 @@ func TestDORAMovingLabelWithRevisions(t *testing.T) {
 		t.Errorf("time to restore p50 = %v, want 3600 s", got.TimeToRestoreP50Seconds)
 	}
 }
+
+// TestDORAMovingLabelFromBeforeRevisions: a label deployed without its
+// commit (before the pipeline gave revision) and then with one commit
+// after another. An attempt without a commit may be any commit, so the
+// first one given after it is the same change; but the commits after
+// that differ from it, and each is a change, as docs/api.md says: the
+// label deployed once without a commit does not make every later commit
+// a redeploy, nor every later failure a retry.
+func TestDORAMovingLabelFromBeforeRevisions(t *testing.T) {
+	S, F := model.OutcomeSuccess, model.OutcomeFailure
+	dep := func(component, revision string, start, end time.Time, outcome string) *model.Deployment {
+		d := doraDep(component, start, end, outcome, nil)
+		d.Version, d.Revision = "main", revision
+		return d
+	}
+	history := []*model.Deployment{
+		dep("api", "", doraAt(2, 9, 0), doraAt(2, 9, 10), S),     // before revisions were given
+		dep("api", "a1", doraAt(2, 10, 0), doraAt(2, 10, 10), S), // may be what ran: a redeploy
+		dep("api", "b2", doraAt(2, 11, 0), doraAt(2, 11, 10), S), // another commit: a deployment
+		dep("api", "c3", doraAt(2, 12, 0), doraAt(2, 12, 10), S), // and another
+		dep("web", "", doraAt(2, 9, 0), doraAt(2, 9, 10), F),     // fails without its commit…
+		dep("web", "a1", doraAt(2, 10, 0), doraAt(2, 10, 10), F), // …retried: the same change
+		dep("web", "b2", doraAt(2, 11, 0), doraAt(2, 11, 10), F), // another commit, failing too
+		dep("web", "c3", doraAt(2, 12, 0), doraAt(2, 12, 10), S), // the fix of both
+	}
+	opts := model.DORAOptions{Bucket: model.BucketDay, Since: doraAt(2, 0, 0), Until: doraAt(3, 0, 0).Add(-time.Microsecond)}
+	got := doraResult(t, opts, history).Overall.DORAFigures
+	if got.Deployments != 6 || got.FailedDeployments != 2 || got.RetriedFailures != 1 || got.Redeployments != 1 {
+		t.Errorf("deployments %d, failed %d, retried %d, redeployments %d; want 6, 2, 1, 1",
+			got.Deployments, got.FailedDeployments, got.RetriedFailures, got.Redeployments)
+	}
+}
