@@ -111,7 +111,13 @@ func TestStepsOfOneInstantCountInIDOrderWhateverTheCommitOrder(t *testing.T) {
 func TestTiesInAnyCommitOrderMatchTheOracle(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
-		for seed := range uint64(40) {
+		// Under -race (CI's run) 8 seeds: the pre-fix numbering failed
+		// every one of 40, and the race detector slows SQLite tenfold.
+		seeds := uint64(40)
+		if raceEnabled {
+			seeds = 8
+		}
+		for seed := range seeds {
 			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 				s := testdb.Open(t, fresh(t))
 				rules := model.DefaultDeploymentRules()
