@@ -22,6 +22,24 @@ import (
 
 // proxy forwards TCP connections to a target and can cut them all, and
 // refuse new ones, until restored: a network failure between stepsd and
+// proxiedDatabase migrates a fresh MySQL database and returns a proxy in
+// front of it, the database's own DSN (to check what was stored, past the
+// proxy) and its DSN through the proxy, carrying the driver options of
+// query.
+func proxiedDatabase(t *testing.T, query string) (px *proxy, direct, proxied string) {
+	t.Helper()
+	direct = testdb.MySQL(t)
+	migrate(t, direct)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px = startProxy(t, u.Host)
+	u.Host = px.ln.Addr().String()
+	u.RawQuery = query
+	return px, direct, u.String()
+}
+
 // its database, without touching the shared database server.
 type proxy struct {
 	ln     net.Listener
@@ -143,16 +161,8 @@ func (p *proxy) restore() {
 // was not stored, writes fail with 503 meanwhile, /readyz says so, and
 // stepsd recovers by itself, without a restart.
 func TestDatabaseSeveredUnderLoad(t *testing.T) {
-	dsn := testdb.MySQL(t)
-	migrate(t, dsn)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := startProxy(t, u.Host)
-	u.Host = px.ln.Addr().String()
-	u.RawQuery = "timeout=2s&readTimeout=5s&writeTimeout=5s"
-	d := startDaemon(t, u.String())
+	px, direct, proxied := proxiedDatabase(t, "timeout=2s&readTimeout=5s&writeTimeout=5s")
+	d := startDaemon(t, proxied)
 	base := "http://" + d.addr
 
 	type answer struct {
@@ -183,7 +193,7 @@ func TestDatabaseSeveredUnderLoad(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	st, err := store.Open(context.Background(), dsn)
+	st, err := store.Open(context.Background(), direct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,16 +302,8 @@ func TestDatabaseHangsUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out the 30 s bound on a database that does not answer")
 	}
-	dsn := testdb.MySQL(t)
-	migrate(t, dsn)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := startProxy(t, u.Host)
-	u.Host = px.ln.Addr().String()
-	u.RawQuery = "timeout=2s" // no readTimeout: stepsd's default must bound the wait
-	d := startDaemon(t, u.String())
+	px, direct, proxied := proxiedDatabase(t, "timeout=2s") // no readTimeout: stepsd's default must bound the wait
+	d := startDaemon(t, proxied)
 	base := "http://" + d.addr
 
 	type answer struct {
@@ -356,7 +358,7 @@ func TestDatabaseHangsUnderLoad(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	stored := storedStatuses(t, dsn, "hang")
+	stored := storedStatuses(t, direct, "hang")
 	counts := map[int]int{}
 	var longest time.Duration
 	for status, a := range answers {
@@ -385,16 +387,8 @@ func TestDatabaseHangsUnderLoad(t *testing.T) {
 // statement not yet prepared gives up when its own context ends. It
 // waited on a mutex, deaf to its context, until the first gave up.
 func TestStatementPrepareWaitEndsWithItsContext(t *testing.T) {
-	dsn := testdb.MySQL(t)
-	migrate(t, dsn)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := startProxy(t, u.Host)
-	u.Host = px.ln.Addr().String()
-	u.RawQuery = "timeout=2s&readTimeout=10s"
-	st, err := store.Open(context.Background(), u.String())
+	px, _, proxied := proxiedDatabase(t, "timeout=2s&readTimeout=10s")
+	st, err := store.Open(context.Background(), proxied)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,18 +419,10 @@ func TestStatementPrepareWaitEndsWithItsContext(t *testing.T) {
 // warns once, however many requests fail, and says when it answers again
 // (there was a 503 line per request, and nothing when it came back).
 func TestOutageIsLoggedOnceEachWay(t *testing.T) {
-	dsn := testdb.MySQL(t)
-	migrate(t, dsn)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := startProxy(t, u.Host)
-	u.Host = px.ln.Addr().String()
-	u.RawQuery = "timeout=2s"
+	px, _, proxied := proxiedDatabase(t, "timeout=2s")
 	var logs testdb.LogBuffer
 	ctx := context.Background()
-	st, err := store.Open(ctx, u.String(), store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	st, err := store.Open(ctx, proxied, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

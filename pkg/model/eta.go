@@ -172,15 +172,9 @@ func nthPhase(d *Deployment, status string, n int) int {
 	return -1
 }
 
-// SetETA fills d's ETA fields from history (see EstimateETA), or clears
-// them when there is none.
-func (d *Deployment) SetETA(history []*Deployment, now time.Time) {
-	d.SetETAFrom(ETAPast(history, d.Group()), now)
-}
-
-// SetETAFrom is SetETA from past as ETAPast returns it for d's group (see
-// EstimateETAFrom).
-func (d *Deployment) SetETAFrom(past []*Deployment, now time.Time) {
+// SetETA fills d's ETA fields from past as ETAPast returns it for d's
+// group (see EstimateETAFrom), or clears them when there is none.
+func (d *Deployment) SetETA(past []*Deployment, now time.Time) {
 	d.ExpectedDurationSeconds, d.ExpectedFinishAt, d.ETASeconds = nil, nil, nil
 	e, ok := EstimateETAFrom(d, past, now)
 	if !ok {

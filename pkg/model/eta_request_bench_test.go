@@ -71,7 +71,7 @@ func BenchmarkETARequest(b *testing.B) {
 	h := successes(scanned, 0)
 	b.ReportAllocs()
 	for b.Loop() {
-		running.SetETAFrom(model.ETAPast(h, running.Group()), now)
+		running.SetETA(model.ETAPast(h, running.Group()), now)
 		if running.ETASeconds == nil {
 			b.Fatal("no ETA")
 		}

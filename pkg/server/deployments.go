@@ -111,7 +111,7 @@ func (e *etas) set(ctx context.Context, running []*model.Deployment) error {
 			h = model.ETAPast(h, g)
 			e.history[g] = h
 		}
-		d.SetETAFrom(h, e.now)
+		d.SetETA(h, e.now)
 	}
 	return nil
 }

@@ -296,7 +296,7 @@ func TestRecentSuccessesGiveHandComputedETAs(t *testing.T) {
 				}
 				history[d.Group()] = h
 			}
-			d.SetETA(h, now)
+			d.SetETA(model.ETAPast(h, d.Group()), now)
 			if !w.OK {
 				if d.ETASeconds != nil {
 					t.Errorf("%s %s: eta %v, want null", w.Component, w.Version, *d.ETASeconds)

@@ -219,7 +219,7 @@ func (s *Store) commitGroup(lane *commitLane, batch []*commitRequest) {
 		}
 	}
 	failed := func(err error) {
-		if model.ErrorCode(err) == model.EUNAVAILABLE && !errors.Is(err, errConflict) {
+		if databaseAway(err) {
 			lane.unavailable, lane.unavailableAt = err, time.Now()
 		}
 	}

@@ -14,11 +14,7 @@ import (
 // was back. outageSince holds the UnixNano of the first failure, 0 while
 // the database answers.
 func (s *Store) observe(err error) {
-	// A conflict (a deadlock, a lock wait timeout, Galera's certification
-	// failure) is the database answering: writeTx runs the transaction
-	// again, and on Galera they come by the hundred under load.
-	down := err != nil && model.ErrorCode(err) == model.EUNAVAILABLE &&
-		!retryable(err) && !errors.Is(err, errClosed)
+	down := databaseAway(err)
 	switch {
 	case err != nil && !down, errors.Is(err, context.Canceled):
 		return // the database answered, or the caller gave up: no news
@@ -31,4 +27,14 @@ func (s *Store) observe(err error) {
 			s.log.Info("database available again", "unavailable_seconds", time.Since(time.Unix(0, since)).Seconds())
 		}
 	}
+}
+
+// databaseAway says whether err means the database did not answer: for
+// the outage log, and for a commit lane, which answers what queued behind
+// such a failure at once. A conflict (a deadlock, a lock wait timeout,
+// Galera's certification failure) is the database answering: writeTx runs
+// the transaction again, and on Galera they come by the hundred under
+// load.
+func databaseAway(err error) bool {
+	return err != nil && model.ErrorCode(err) == model.EUNAVAILABLE && !retryable(err) && !errors.Is(err, errClosed)
 }
