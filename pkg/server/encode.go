@@ -140,7 +140,15 @@ type pager[T any] func(limit int, after string, emit func(T) error) (next string
 // connection is held while the client reads, so clients that stall (up to
 // writeTimeout, when they are cut off) cannot exhaust the pool, and memory
 // stays one page whatever the length of the list.
+//
+// A client may have Config.ClientLists of them in progress at once (429
+// beyond): each holds its page until the client has read it.
 func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, chunk int, enc listEncoder[T], list pager[T]) {
+	leave, ok := s.enterList(w, r)
+	if !ok {
+		return
+	}
+	defer leave()
 	list = boundReads(s, r, list)
 	if limit > 0 {
 		page := make([]T, 0, limit)
