@@ -17,7 +17,8 @@ import (
 // split is kept and both sides are searched again.
 //
 // Three rules keep noise out: a side has at least ChangeMinSegment
-// deployments, the typical duration moves by at least ChangeMinPercent,
+// deployments besides the changeJunk that favour the change most, the
+// typical duration moves by at least ChangeMinPercent without them too,
 // and the permutation p-value is at most ChangeAlpha. The permutations use
 // a fixed seed, so the same history always gives the same changes.
 //
@@ -38,7 +39,8 @@ import (
 // within its two runs.
 
 const (
-	// ChangeMinSegment is the fewest deployments on each side of a change.
+	// ChangeMinSegment is the fewest deployments on each side of a change
+	// besides the changeJunk that favour it most: 8 on each side in all.
 	ChangeMinSegment = 5
 	// ChangeMinPercent is the smallest move of the typical duration, in
 	// percent, reported as a change.
@@ -47,6 +49,9 @@ const (
 	ChangeAlpha = 0.01
 	// ChangePermutations is the number of shuffles of the test.
 	ChangePermutations = 199
+	// changeJunk is how many deployments of a side a change must hold
+	// without (robustMove): a few junk deploys make no change.
+	changeJunk = 3
 	// changeMaxPoints bounds the points the search works on.
 	changeMaxPoints = 256
 	changeSeed      = 0x57e95
@@ -327,10 +332,7 @@ func eDivisive(z []float64, place func(from, to int) int) []changePoint {
 				to = found[i+1].at
 			}
 			found[i].from, found[i].to = from, to
-			move := math.Abs(math.Expm1(median(z[found[i].at:to]) - median(z[from:found[i].at])))
-			if found[i].at-from < ChangeMinSegment || to-found[i].at < ChangeMinSegment {
-				move = -1
-			}
+			move := robustMove(z[from:found[i].at], z[found[i].at:to])
 			if move*100 < ChangeMinPercent && move < weakestMove {
 				weakest, weakestMove = i, move
 			}
@@ -561,3 +563,36 @@ func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp
 }
 
 func roundMicro(s float64) float64 { return math.Round(s*1e6) / 1e6 }
+
+// robustMove is the move between the typical (median) values of the
+// deployments before and after a change, as a fraction, or -1 when a
+// side is too short to tell.
+//
+// The median of a side of 5 is anything 3 of them say: 3 slow deploys at
+// the end of a flat history made a segment of the last 5 and a change of
+// +300 % at the first of the 2 normal deploys before them (in almost
+// every history, even at 2 times as slow; at the start alike). So the
+// move must hold when the changeJunk deployments of either side that
+// favour it most are left out, and each side keep ChangeMinSegment
+// deployments without them: the smallest of the three moves is the
+// change's.
+func robustMove(before, after []float64) float64 {
+	if len(before)-changeJunk < ChangeMinSegment || len(after)-changeJunk < ChangeMinSegment {
+		return -1
+	}
+	b, a := median(before), median(after)
+	sb, sa := slices.Clone(before), slices.Clone(after)
+	slices.Sort(sb)
+	slices.Sort(sa)
+	up := a > b
+	// A rise is favoured by the lowest before it and the highest after.
+	tb, ta := sb[changeJunk:], sa[:len(sa)-changeJunk]
+	if !up {
+		tb, ta = sb[:len(sb)-changeJunk], sa[changeJunk:]
+	}
+	m1, m2 := Percentile(ta, 50)-b, a-Percentile(tb, 50)
+	if up != (m1 > 0) || up != (m2 > 0) {
+		return 0
+	}
+	return min(math.Abs(math.Expm1(a-b)), math.Abs(math.Expm1(m1)), math.Abs(math.Expm1(m2)))
+}
