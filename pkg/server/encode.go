@@ -2,6 +2,9 @@ package server
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -213,6 +216,11 @@ func boundReads[T any](s *Server, r *http.Request, list pager[T]) pager[T] {
 		select {
 		case s.listReads <- struct{}{}:
 		case <-r.Context().Done():
+			if err := r.Context().Err(); errors.Is(err, context.Canceled) {
+				// Its client went away while the list waited its turn:
+				// writeError counts that as 499, not as stepsd's 503.
+				return "", fmt.Errorf("the list waited for a reader: %w", err)
+			}
 			return "", model.Errorf(model.EUNAVAILABLE, "the list was not read: %v", r.Context().Err())
 		}
 		defer func() { <-s.listReads }()
