@@ -174,8 +174,8 @@ type StepStats struct {
 	// Trend is this step's own growth.
 	Trend RobustTrend `json:"trend"`
 	// ShareOfGrowthPercent is the part of the deployment's growth (in
-	// seconds a week) that this step's growth accounts for; nil when the
-	// deployment is not growing.
+	// seconds a week, from the step's median seconds) that this step's
+	// growth accounts for; nil when the deployment is not growing.
 	ShareOfGrowthPercent *float64 `json:"share_of_growth_percent"`
 }
 
@@ -185,9 +185,10 @@ type StepStats struct {
 // swung by outliers: do not bring them to a retrospective.
 type Trend struct {
 	RobustTrend
-	// Blame lists the statuses, largest share of growth first, that
-	// together account for at least half of the deployment's growth;
-	// empty when the deployment is not growing.
+	// Blame lists the statuses whose own growth holds (their own
+	// direction growing), largest share of growth first, that together
+	// account for at least half of the deployment's growth; empty when
+	// the deployment is not growing or those steps make less than half.
 	Blame []string `json:"blame"`
 	// SlopeSecondsPerWeek is the least-squares slope of deploy duration
 	// over start time.
