@@ -193,6 +193,16 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 		c.Example = `  source <(stepsd completion bash)                # this shell
   stepsd completion bash > /etc/bash_completion.d/stepsd
   stepsd completion zsh > "${fpath[1]}/_stepsd"   # then start a new shell`
+		// cobra's command only has a subcommand per shell: without one, or
+		// with a shell it has not, it printed its help and exited 0.
+		c.Args = cobra.ArbitraryArgs // RunE names what is wrong
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			shells := "bash, zsh, fish or powershell"
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("completion needs the shell to complete for: %s", shells)}
+			}
+			return usageError{fmt.Errorf("completion knows no shell %q; use %s", args[0], shells)}
+		}
 	}
 	typeUsageErrors(root)
 	return root
