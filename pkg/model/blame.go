@@ -82,7 +82,7 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	st.Outliers = append([]OutlierRef{}, a.refs...)
 
 	g, represented := groups(-1)
-	depFit := fitSen(g)
+	depFit := fitTrend(g)
 	depFit.points = represented
 	st.Trend.RobustTrend = depFit.robust(a.opts.SprintDays, a.outliers)
 	st.Trend.Blame = []string{}
@@ -99,7 +99,7 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 			continue
 		}
 		g, represented := groups(sti)
-		fit := fitSen(g)
+		fit := fitTrend(g)
 		fit.points = represented
 		ss.Trend = fit.robust(a.opts.SprintDays, a.stepOutliers[sti])
 		if growing && depGrowth > 0 {

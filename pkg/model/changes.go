@@ -17,7 +17,8 @@ import (
 // split is kept and both sides are searched again.
 //
 // Three rules keep noise out: a side has at least ChangeMinSegment
-// deployments, the typical duration moves by at least ChangeMinPercent,
+// deployments besides the changeJunk that favour the change most, the
+// typical duration moves by at least ChangeMinPercent without them too,
 // and the permutation p-value is at most ChangeAlpha. The permutations use
 // a fixed seed, so the same history always gives the same changes.
 //
@@ -38,7 +39,8 @@ import (
 // within its two runs.
 
 const (
-	// ChangeMinSegment is the fewest deployments on each side of a change.
+	// ChangeMinSegment is the fewest deployments on each side of a change
+	// besides the changeJunk that favour it most: 8 on each side in all.
 	ChangeMinSegment = 5
 	// ChangeMinPercent is the smallest move of the typical duration, in
 	// percent, reported as a change.
@@ -47,6 +49,9 @@ const (
 	ChangeAlpha = 0.01
 	// ChangePermutations is the number of shuffles of the test.
 	ChangePermutations = 199
+	// changeJunk is how many deployments of a side a change must hold
+	// without (robustMove): a few junk deploys make no change.
+	changeJunk = 3
 	// changeMaxPoints bounds the points the search works on.
 	changeMaxPoints = 256
 	changeSeed      = 0x57e95
@@ -96,11 +101,11 @@ func (h *history) changes() Changes {
 				}
 			}
 		}
-		cps := findChanges(deps)
+		cps, slope := findChanges(deps)
 		if len(cps) == 0 {
 			continue
 		}
-		g := s.growth(h, deps, cps)
+		g := s.growth(h, deps, cps, slope)
 		for _, cp := range cps {
 			out.Changes = append(out.Changes, s.change(h, deps, firsts, cp, g))
 		}
@@ -118,11 +123,12 @@ type changePoint struct {
 	p            float64
 }
 
-// findChanges finds the change points of one series in time order.
-func findChanges(deps []*depRecord) []changePoint {
+// findChanges finds the change points of one series in time order, and
+// the growth (log seconds a week) their sizes are read with.
+func findChanges(deps []*depRecord) ([]changePoint, float64) {
 	n := len(deps)
 	if n < 2*ChangeMinSegment {
-		return nil
+		return nil, 0
 	}
 	x := make([]float64, n)
 	y := make([]float64, n)
@@ -136,13 +142,19 @@ func findChanges(deps []*depRecord) []changePoint {
 			r[i] = y[i] - slope*x[i]
 		}
 	}
-	slope, _ := stepAndSlope(x, y, true)
+	// The least-squares fits below read the durations with junk under
+	// ten times damped (hampel): 3 deploys 2 to 5 times as slow in the
+	// middle of a flat history made a step there, whose slope (−1.9 % a
+	// week) left a ramp the search cut, a change of 12–22 % in 11 to 15
+	// of 50 histories.
+	damped := hampel(y)
+	slope, _ := stepAndSlope(x, damped, true)
 	detrend(slope)
 	// A change is placed where a line with one step fits best between its
 	// neighbours: on the log durations, slope free, so that a growth
 	// misread near the step cannot move it.
 	place := func(from, to int) int {
-		_, at := stepAndSlope(x[from:to], y[from:to], false)
+		_, at := stepAndSlope(x[from:to], damped[from:to], false)
 		return at
 	}
 	found := eDivisive(r, place)
@@ -172,14 +184,88 @@ func findChanges(deps []*depRecord) []changePoint {
 			break
 		}
 	}
-	return found
+	// The sizes reported (change) are read with the growth within the
+	// final segments, when it is clear (sizeSlope); the search's last
+	// slope may differ, and a change whose move passed the rule on the
+	// search's values read 4 % or −7 % reported. So the rule is checked
+	// again on the values the sizes are read from, until every change
+	// passes it there: each change reported moves ChangeMinPercent or
+	// more.
+	for len(found) > 0 {
+		slope := sizeSlope(x, y, found)
+		detrend(slope)
+		kept := settle(found, r, place)
+		if len(kept) == len(found) {
+			return kept, slope
+		}
+		found = kept
+	}
+	return nil, 0
+}
+
+// sizeSlope is the growth within the segments that cps cut the points
+// (x, y) into, as log seconds a week: their Theil–Sen slope when its
+// 95 % interval leaves out 0; otherwise 0, as a slope
+// whose interval holds 0 is noise: carried over weeks, it would move a
+// flat series' figures by a few percent.
+func sizeSlope(x, y []float64, cps []changePoint) float64 {
+	var groups [][]point
+	from := 0
+	for _, cp := range append(slices.Clone(cps), changePoint{at: len(x)}) {
+		g := make([]point, 0, cp.at-from)
+		for i := from; i < cp.at; i++ {
+			g = append(g, point{x[i], y[i]})
+		}
+		groups = append(groups, g)
+		from = cp.at
+	}
+	if f := fitSen(groups); f.ok && (f.low > 0 || f.high < 0) {
+		return f.slope
+	}
+	return 0
+}
+
+// Hampel filter (Hampel, 1974) of the durations the least-squares fits
+// read: a log duration more than hampelCut robust standard deviations
+// (1.4826 × the median absolute deviation, over the series) from the
+// median of its hampelWindow neighbours on each side is read as that
+// median. A shift lasting more than hampelWindow deployments is kept
+// whole: past its first one, most of each one's neighbours are at its
+// level.
+const (
+	hampelWindow = 5
+	hampelCut    = 4
+)
+
+// hampel returns y with the values far from their neighbours' median
+// replaced by it.
+func hampel(y []float64) []float64 {
+	n := len(y)
+	med := make([]float64, n)
+	dev := make([]float64, n)
+	buf := make([]float64, 0, 2*hampelWindow+1)
+	for i := range y {
+		lo, hi := window(i, hampelWindow, n)
+		buf = append(buf[:0], y[lo:hi]...)
+		med[i] = selectMedian(buf)
+		dev[i] = math.Abs(y[i] - med[i])
+	}
+	cut := hampelCut * 1.4826 * selectMedian(slices.Clone(dev))
+	out := slices.Clone(y)
+	for i := range out {
+		if dev[i] > cut {
+			out[i] = med[i]
+		}
+	}
+	return out
 }
 
 // stepAndSlope fits log duration as a line with one step, y = a + b·x +
 // δ·[i ≥ τ], by least squares for every τ, and returns the slope b of the
 // best. Unlike a line alone, it does not read a step as growth; and on a
 // steady growth, the step it fits is small and b the growth. The outliers
-// are already out, so least squares on logs is safe here.
+// are out, and the junk under ten times damped (hampel), so least squares
+// on logs is safe here.
 //
 // It also returns where the best step is (-1 if nowhere, each side at least
 // ChangeMinSegment long). When onlyClear, the slope returned is the
@@ -294,6 +380,13 @@ func eDivisive(z []float64, place func(from, to int) int) []changePoint {
 	}
 	split(0, len(w))
 	slices.SortFunc(found, func(a, b changePoint) int { return cmp.Compare(a.at, b.at) })
+	return settle(found, z, place)
+}
+
+// settle places the changes found on z and keeps those that pass the
+// rules of size and length.
+func settle(found []changePoint, z []float64, place func(from, to int) int) []changePoint {
+	n := len(z)
 	// Drop the changes whose final segments are too short or moved too
 	// little, one at a time (the smallest first), until all pass; place
 	// the others where the mean shifts most between their neighbours.
@@ -327,10 +420,7 @@ func eDivisive(z []float64, place func(from, to int) int) []changePoint {
 				to = found[i+1].at
 			}
 			found[i].from, found[i].to = from, to
-			move := math.Abs(math.Expm1(median(z[found[i].at:to]) - median(z[from:found[i].at])))
-			if found[i].at-from < ChangeMinSegment || to-found[i].at < ChangeMinSegment {
-				move = -1
-			}
+			move := robustMove(z[from:found[i].at], z[found[i].at:to])
 			if move*100 < ChangeMinPercent && move < weakestMove {
 				weakest, weakestMove = i, move
 			}
@@ -347,6 +437,19 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return Percentile(s, 50)
+}
+
+// logP50 is the logarithm of the p50 of the seconds whose logarithms are
+// sorted: of an even count, the mean of the two middle ones in seconds,
+// as change reports before_p50_seconds and after_p50_seconds, so that
+// the move checked is the change_percent reported.
+func logP50(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	lo, hi := sorted[n/2-1], sorted[n/2]
+	return lo + math.Log((1+math.Exp(hi-lo))/2)
 }
 
 // energy holds a run of points for the E-Divisive statistic: each point's
@@ -454,8 +557,9 @@ type segmentGrowth struct {
 }
 
 // growth fits the Theil–Sen slope within the segments that cps cut deps
-// into (the growth the search removed), for the deployments and each step.
-func (s *seriesHist) growth(h *history, deps []*depRecord, cps []changePoint) segmentGrowth {
+// into, for each step; the deployments' is the one their sizes were
+// checked with (findChanges).
+func (s *seriesHist) growth(h *history, deps []*depRecord, cps []changePoint, deployment float64) segmentGrowth {
 	fit := func(value func(*depRecord) (float64, bool)) float64 {
 		var groups [][]point
 		from := 0
@@ -469,14 +573,13 @@ func (s *seriesHist) growth(h *history, deps []*depRecord, cps []changePoint) se
 			groups = append(groups, g)
 			from = cp.at
 		}
-		// A slope whose 95 % interval holds 0 is noise: carried over
-		// weeks, it would move a flat series' figures by a few percent.
+		// A slope whose 95 % interval holds 0 is noise (sizeSlope).
 		if f := fitSen(groups); f.ok && (f.low > 0 || f.high < 0) {
 			return f.slope
 		}
 		return 0
 	}
-	g := segmentGrowth{deployment: fit(func(d *depRecord) (float64, bool) { return d.duration, true }), byStatus: map[int32]float64{}}
+	g := segmentGrowth{deployment: deployment, byStatus: map[int32]float64{}}
 	for _, d := range deps {
 		for _, p := range s.pointPhases[d.ph0:d.ph1] {
 			if _, ok := g.byStatus[p.status]; !ok {
@@ -561,3 +664,36 @@ func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp
 }
 
 func roundMicro(s float64) float64 { return math.Round(s*1e6) / 1e6 }
+
+// robustMove is the move between the typical (median) values of the
+// deployments before and after a change, as a fraction, or -1 when a
+// side is too short to tell.
+//
+// The median of a side of 5 is anything 3 of them say: 3 slow deploys at
+// the end of a flat history made a segment of the last 5 and a change of
+// +300 % at the first of the 2 normal deploys before them (in almost
+// every history, even at 2 times as slow; at the start alike). So the
+// move must hold when the changeJunk deployments of either side that
+// favour it most are left out, and each side keep ChangeMinSegment
+// deployments without them: the smallest of the three moves is the
+// change's.
+func robustMove(before, after []float64) float64 {
+	if len(before)-changeJunk < ChangeMinSegment || len(after)-changeJunk < ChangeMinSegment {
+		return -1
+	}
+	sb, sa := slices.Clone(before), slices.Clone(after)
+	slices.Sort(sb)
+	slices.Sort(sa)
+	b, a := logP50(sb), logP50(sa)
+	up := a > b
+	// A rise is favoured by the lowest before it and the highest after.
+	tb, ta := sb[changeJunk:], sa[:len(sa)-changeJunk]
+	if !up {
+		tb, ta = sb[:len(sb)-changeJunk], sa[changeJunk:]
+	}
+	m1, m2 := logP50(ta)-b, a-logP50(tb)
+	if up != (m1 > 0) || up != (m2 > 0) {
+		return 0
+	}
+	return min(math.Abs(math.Expm1(a-b)), math.Abs(math.Expm1(m1)), math.Abs(math.Expm1(m2)))
+}

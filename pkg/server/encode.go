@@ -2,6 +2,9 @@ package server
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -140,7 +143,15 @@ type pager[T any] func(limit int, after string, emit func(T) error) (next string
 // connection is held while the client reads, so clients that stall (up to
 // writeTimeout, when they are cut off) cannot exhaust the pool, and memory
 // stays one page whatever the length of the list.
+//
+// A client may have Config.ClientLists of them in progress at once (429
+// beyond): each holds its page until the client has read it.
 func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, chunk int, enc listEncoder[T], list pager[T]) {
+	leave, ok := s.enterList(w, r)
+	if !ok {
+		return
+	}
+	defer leave()
 	list = boundReads(s, r, list)
 	if limit > 0 {
 		page := make([]T, 0, limit)
@@ -205,6 +216,11 @@ func boundReads[T any](s *Server, r *http.Request, list pager[T]) pager[T] {
 		select {
 		case s.listReads <- struct{}{}:
 		case <-r.Context().Done():
+			if err := r.Context().Err(); errors.Is(err, context.Canceled) {
+				// Its client went away while the list waited its turn:
+				// writeError counts that as 499, not as stepsd's 503.
+				return "", fmt.Errorf("the list waited for a reader: %w", err)
+			}
 			return "", model.Errorf(model.EUNAVAILABLE, "the list was not read: %v", r.Context().Err())
 		}
 		defer func() { <-s.listReads }()

@@ -247,14 +247,16 @@ func TestHostileStalledExports(t *testing.T) {
 		began := time.Now()
 		st := seed(t, fresh(t), rows)
 		seeded := time.Since(began)
-		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st}))
+		const stalled = 40
+		// All from one address: let each export in, past the per-client
+		// bound TestHostileStalledListsPerClient checks.
+		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: stalled}))
 		ts.Listener = smallBuffers{ts.Listener}
 		ts.Start()
 		defer ts.Close()
 		addr := ts.Listener.Addr().String()
 		mem0 := measureMem(t)
 
-		const stalled = 40
 		var conns []net.Conn
 		defer func() {
 			for _, c := range conns {
@@ -322,6 +324,89 @@ func TestHostileStalledExports(t *testing.T) {
 		}
 		if pool.MaxOpenConnections > 0 && pool.InUse >= pool.MaxOpenConnections {
 			t.Errorf("stalled readers hold all %d database connections", pool.InUse)
+		}
+	})
+}
+
+// TestHostileStalledListsPerClient opens, from one client, a hundred
+// lists of a page of 10,000 steps each that it never reads. Each handler
+// holds its page until the client reads it or writeTimeout cuts it off, so
+// before the bound a hundred such lists of long values held over 1 GB.
+// Past Config.ClientLists the client is answered 429 with Retry-After at
+// once, and its slots come back when it closes its connections.
+func TestHostileStalledListsPerClient(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		st := seed(t, fresh(t), 2000)
+		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st}))
+		ts.Listener = smallBuffers{ts.Listener}
+		ts.Start()
+		defer ts.Close()
+		addr := ts.Listener.Addr().String()
+		mem0 := measureMem(t)
+
+		const attempts = 100
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) }) //nolint:errcheck // only speeds the stall up
+		}}
+		for i := range attempts {
+			c, err := dialer.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			path := []string{"/v1/steps?format=json&limit=10000", "/v1/steps?format=csv", "/v1/deployments?format=ndjson"}[i%3]
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", path)
+		}
+		answering := make([]bool, attempts)
+		for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < attempts && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		mem1 := measureMem(t)
+
+		client := &http.Client{Timeout: 15 * time.Second}
+		res, err := client.Get(ts.URL + "/v1/steps?format=json&limit=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "lists in progress") {
+			t.Errorf("a list past %d stalled ones of one client: %d (Retry-After %q) %s, want 429 with Retry-After", attempts, res.StatusCode, res.Header.Get("Retry-After"), body)
+		}
+		// Writes and the probe are not lists: still answered.
+		if res, err := client.Post(ts.URL+"/v1/steps?component=api&version=2.0&owner=ana&status=build", "", nil); err != nil || res.StatusCode != http.StatusCreated {
+			t.Errorf("a write during the stall: %v %v, want 201", res, err)
+		} else {
+			res.Body.Close()
+		}
+		t.Logf("%d stalled lists from one client: %s before, %s during", attempts, mem0, mem1)
+		if grew := mem1.heapMiB - mem0.heapMiB; grew > 32 {
+			t.Errorf("heap grew by %.0f MiB with %d stalled lists from one client", grew, attempts)
+		}
+
+		for _, c := range conns {
+			c.Close()
+		}
+		conns = nil
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			res, err := client.Get(ts.URL + "/v1/steps?format=json&limit=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a list after the stalled ones were closed: %d, want 200", res.StatusCode)
+			}
 		}
 	})
 }

@@ -70,6 +70,11 @@ type Config struct {
 	// once (others wait their turn); 0 means DefaultListReaders. Keep it
 	// well under the database pool (16 on SQLite, 32 on MySQL).
 	ListReaders int
+	// ClientLists bounds the list answers (GET /v1/steps,
+	// GET /v1/deployments) one client, keyed as the rate limit keys it,
+	// may have in progress at once (429 beyond); 0 means
+	// DefaultClientLists.
+	ClientLists int
 	// MaxQueryBytes bounds the query string (400 beyond it).
 	MaxQueryBytes int
 	// Version labels steps_build_info.
@@ -120,6 +125,7 @@ type Server struct {
 	limiter       *rateLimiter
 	maxQueryBytes int
 	listReads     chan struct{} // a slot per list page being read
+	lists         *listGate     // list answers in progress, per client
 	metrics       *metrics
 	handler       http.Handler
 	sprintStart   time.Time
@@ -179,6 +185,7 @@ func New(cfg Config) *Server {
 		readers = DefaultListReaders
 	}
 	s.listReads = make(chan struct{}, readers)
+	s.lists = newListGate(cfg.ClientLists)
 	s.maxQueryBytes = cfg.MaxQueryBytes
 	if s.maxQueryBytes <= 0 {
 		s.maxQueryBytes = DefaultMaxQueryBytes

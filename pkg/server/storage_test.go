@@ -213,3 +213,59 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 		t.Error("/metrics counts the client that went away as a 500")
 	}
 }
+
+// TestClientGoneWaitingForAListReaderIsNotAServerError: a list waits for
+// one of Config.ListReaders while others read; a client that gives up
+// meanwhile went away, like one that gave up on the database (499), and
+// is not stepsd failing (503 and an error line on the 5xx alert).
+func TestClientGoneWaitingForAListReaderIsNotAServerError(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	st := testdb.Open(t, dsn)
+	var logs testdb.LogBuffer
+	srv := httptest.NewServer(server.New(server.Config{Store: st, ListReaders: 1, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	defer srv.Close()
+	if res, err := http.Post(srv.URL+"/v1/steps?"+valid, "", nil); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %v %v", res, err)
+	}
+
+	ctx := context.Background()
+	admin := testdb.Open(t, dsn)
+	conn, err := admin.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "LOCK TABLES steps WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "UNLOCK TABLES") //nolint:errcheck // the connection closes next anyway
+
+	// The one reader waits on the locked table; the second list waits
+	// for the reader, and its client leaves first.
+	get := func(path string, after time.Duration, done chan<- struct{}) {
+		defer close(done)
+		reqCtx, cancel := context.WithTimeout(ctx, after)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(reqCtx, "GET", srv.URL+path, nil)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			t.Errorf("GET %s answered %d while the table was locked", path, res.StatusCode)
+		}
+	}
+	reading, waiting := make(chan struct{}), make(chan struct{})
+	go get("/v1/steps?format=json", 3*time.Second, reading)
+	time.Sleep(300 * time.Millisecond)
+	go get("/v1/steps?format=csv", 300*time.Millisecond, waiting)
+	<-waiting
+	<-reading
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), `"method":"GET","path":"/v1/steps"`) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), `"method":"GET","path":"/v1/steps","status":499`); n != 2 {
+		t.Errorf("%d of the 2 lists whose clients went away logged as 499, want both:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("a client that went away waiting for a list reader is logged as an error:\n%s", logs.String())
+	}
+}

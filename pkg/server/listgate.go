@@ -1,0 +1,65 @@
+package server
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// DefaultClientLists bounds the list answers (GET /v1/steps,
+// GET /v1/deployments) one client may have in progress at once.
+const DefaultClientLists = 16
+
+// listGate counts the list answers in progress per client. Each one holds
+// a page in memory (up to 10,000 steps with a limit, 1,000 or 100
+// deployments when streamed) until its client has read it, and a client
+// that stops reading keeps it for writeTimeout: 100 stalled limit=10000
+// lists of long values took stepsd past 1 GB. The map holds only clients
+// with a list in progress, so it is bounded by the open connections.
+type listGate struct {
+	max  int
+	mu   sync.Mutex
+	open map[string]int
+}
+
+func newListGate(max int) *listGate {
+	if max <= 0 {
+		max = DefaultClientLists
+	}
+	return &listGate{max: max, open: map[string]int{}}
+}
+
+// enter takes a slot for key, or reports false when key has all of its
+// slots in use.
+func (g *listGate) enter(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open[key] >= g.max {
+		return false
+	}
+	g.open[key]++
+	return true
+}
+
+// leave gives back a slot taken by enter.
+func (g *listGate) leave(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open[key]--; g.open[key] <= 0 {
+		delete(g.open, key)
+	}
+}
+
+// enterList takes one of the client's list slots, or answers 429 and
+// reports false. The client is keyed as the rate limiter keys it.
+func (s *Server) enterList(w http.ResponseWriter, r *http.Request) (leave func(), ok bool) {
+	key := s.clientKey(r)
+	if !s.lists.enter(key) {
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, r, model.Errorf(model.ERATELIMITED,
+			"this client already has %d lists in progress, the limit; read them to the end (or close them) before asking for another, or retry after 1 s", s.lists.max))
+		return nil, false
+	}
+	return func() { s.lists.leave(key) }, true
+}
