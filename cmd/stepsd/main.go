@@ -105,6 +105,24 @@ func typeUsageErrors(root *cobra.Command) {
 	walk(root)
 }
 
+// noArgs refuses positional arguments to a subcommand in words a person
+// can act on: cobra.NoArgs says `unknown command "x" for "stepsd serve"`,
+// when the usual cause is a setting given without its flag.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = strconv.Quote(a)
+	}
+	msg := fmt.Sprintf("%s takes no arguments, got %s", cmd.Name(), strings.Join(q, " "))
+	if cmd.Flags().Lookup("db") != nil {
+		msg += ": give each setting after its flag (such as --db DSN), and quote a value that holds spaces"
+	}
+	return errors.New(msg)
+}
+
 // options holds the settings of every subcommand, copied out of viper once
 // flags, env and config file are merged.
 type options struct {
@@ -175,6 +193,16 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 		c.Example = `  source <(stepsd completion bash)                # this shell
   stepsd completion bash > /etc/bash_completion.d/stepsd
   stepsd completion zsh > "${fpath[1]}/_stepsd"   # then start a new shell`
+		// cobra's command only has a subcommand per shell: without one, or
+		// with a shell it has not, it printed its help and exited 0.
+		c.Args = cobra.ArbitraryArgs // RunE names what is wrong
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			shells := "bash, zsh, fish or powershell"
+			if len(args) == 0 {
+				return usageError{fmt.Errorf("completion needs the shell to complete for: %s", shells)}
+			}
+			return usageError{fmt.Errorf("completion knows no shell %q; use %s", args[0], shells)}
+		}
 	}
 	typeUsageErrors(root)
 	return root
@@ -548,7 +576,7 @@ After the upgrade that adds this, or when --success-statuses or
 logging its progress, before it serves (docs/operations.md).`,
 		Example: `  stepsd serve --listen :9090 --db sqlite:/var/lib/steps/steps.db
   stepsd serve --success-statuses finished,deployed --failure-statuses failed,rolled-back`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
@@ -589,7 +617,7 @@ func newMigrateCmd(opts *options) *cobra.Command {
 "stepsd serve" does the same at start-up; run this on its own to upgrade
 before rolling out new replicas, or to check a DSN.`,
 		Example: `  stepsd migrate --db 'mysql://steps:secret@db:3306/steps'`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := opts.logger()
 			if err := store.CheckDSN(opts.config.DB); err != nil {
@@ -621,7 +649,7 @@ func newVersionCmd(opts *options) *cobra.Command {
 release that built it, in the same format as "stepsctl version".`,
 		Example: `  $ stepsd version
   stepsd 1.4.2 (commit 0123456789ab, go1.26.8, linux/amd64)`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(opts.stdout, buildversion.String("stepsd", version))
 		},
@@ -642,7 +670,7 @@ so that a pasted file never holds a placeholder for a secret; a database
 password is shown as "xxxxx", to be put back by hand.`,
 		Example: `  STEPSD_LISTEN=:9090 stepsd config
   stepsd config > /etc/steps/stepsd.yaml   # freeze today's settings`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := configYAML(opts)
 			if err != nil {
@@ -754,7 +782,7 @@ certificate: it checks liveness, not identity). It accepts every flag of
 serve too, so it can be given the server's own arguments.`,
 		Example: `  stepsd healthcheck                 # GET /healthz on the --listen port
   stepsd healthcheck --path /readyz  # also checks the database`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			url, err := probeURL(opts.config, path)
 			if err != nil {

@@ -411,6 +411,25 @@ func TestBatchBodyErrorsSayWhatIsWrong(t *testing.T) {
 	})
 }
 
+// TestStepArrayPointsToBatch: a JSON array sent to the one-step route is a
+// batch sent to the wrong place; the 400 says where it goes, rather than
+// only "it starts with an array", and stores nothing.
+func TestStepArrayPointsToBatch(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	step := `{"component":"a","version":"1","owner":"o","status":"s"}`
+	for _, body := range []string{"[" + step + "]", " \n[" + step + "," + step + "]", "[]"} {
+		r := ts.do(t, "POST", "/v1/steps", strings.NewReader(body), "Content-Type", "application/json")
+		refused(t, ts, "an array to /v1/steps", 0, r, 400, "body")
+		if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "POST /v1/steps/batch") {
+			t.Errorf("array %q: message %q, want it to point to POST /v1/steps/batch", body, msg)
+		}
+	}
+	r := ts.do(t, "POST", "/v1/steps", strings.NewReader(`"a step"`), "Content-Type", "application/json")
+	if msg, _, _ := r.errorBody(t); r.status != 400 || strings.Contains(msg, "batch") {
+		t.Errorf("a JSON string = %d %q, want a 400 without batch advice", r.status, msg)
+	}
+}
+
 // TestRebindingHostsAreRefused: an open server answers a browser only
 // when the Host it names is localhost, an IP address or an allowed name,
 // so that a page that rebinds its own name to stepsd's address reaches

@@ -305,8 +305,12 @@ func (s *Server) jsonStepParams(body []byte) (params, error) {
 	d.body.Reset(body)
 	d.dec.Reset(&d.body)
 	p, err := readStepObject(d.dec, stepParams, nil)
-	if errors.Is(err, errMoreThanOneValue) {
+	switch {
+	case errors.Is(err, errMoreThanOneValue):
 		err = model.Invalid("body", "body holds more than one JSON value (for one step per line, send Content-Type: application/x-ndjson to /v1/steps/batch)")
+	case err != nil && bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")):
+		// An array of steps is a batch sent to the one-step route.
+		err = model.Invalid("body", "body is a JSON array: send one step here as a JSON object, or the array to POST /v1/steps/batch")
 	}
 	d.body.Reset(nil) // the pool keeps no request's body
 	d.dec.Reset(&d.body)

@@ -67,7 +67,7 @@ func NewCmdChanges(f *Factory, runF func(context.Context, *ChangesOptions) error
 		Short:   "Show when deploy time shifted and which step moved",
 		Long:    changesLong,
 		Example: changesExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -63,7 +63,14 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"blame"}, 2, `unknown command "blame"; did you mean "stats"?`},
 		{[]string{"eta"}, 2, `unknown command "eta"; did you mean "watch"?`},
 		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
-		{[]string{"list", "extra"}, 2, `unknown command "extra"`},
+		// An argument to a command without subcommands is a value given
+		// without its flag, or unquoted: say so, not "unknown command".
+		{[]string{"list", "extra"}, 2, `stepsctl: list takes no arguments, got "extra": give each value after its flag (such as --component NAME), and quote a value that holds spaces`},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "tests", "passed"}, 2, `stepsctl: record takes no arguments, got "passed": give each value after its flag`},
+		{[]string{"flush", "now"}, 2, `stepsctl: flush takes no arguments, got "now"`},
+		{[]string{"import"}, 2, "stepsctl: import needs the file to import: stepsctl import FILE"},
+		{[]string{"import", "a.csv", "b.csv"}, 2, `stepsctl: import takes one file, got 2 ("a.csv" "b.csv")`},
+		{[]string{"completion"}, 2, "stepsctl: completion needs the shell to complete for: bash, zsh, fish or powershell"},
 		{[]string{"record", "--component", "api", "--version", "1"}, 2, "--status is required"},
 		{[]string{"record", "--component", "api"}, 2, "stepsctl: --version and --status are required"},
 		{[]string{"record"}, 2, "stepsctl: --component, --version and --status are required"},
@@ -85,7 +92,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--config", "/nonexistent/stepsctl.yaml"}, 2, "does not exist"},
 		{[]string{"list", "--config", badYAML}, 2, "config file " + badYAML},
 		{[]string{"list", "--config", unknownKey}, 2, "config file " + unknownKey},
-		{[]string{"completion", "tcsh"}, 2, "invalid argument"},
+		{[]string{"completion", "tcsh"}, 2, `stepsctl: completion knows no shell "tcsh"; use bash, zsh, fish or powershell`},
 		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "stepsctl: cannot reach http://127.0.0.1:1/v1/steps"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

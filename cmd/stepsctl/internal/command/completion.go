@@ -2,6 +2,8 @@ package command
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +27,22 @@ fish:
 PowerShell:
   stepsctl completion powershell | Out-String | Invoke-Expression`
 
+// completionArgs takes one shell among ValidArgs, and names them when the
+// shell is missing or unknown.
+func completionArgs(cmd *cobra.Command, args []string) error {
+	last := len(cmd.ValidArgs) - 1
+	shells := strings.Join(cmd.ValidArgs[:last], ", ") + " or " + cmd.ValidArgs[last]
+	switch {
+	case len(args) == 0:
+		return usageErrorf("completion needs the shell to complete for: %s", shells)
+	case len(args) > 1:
+		return usageErrorf("completion takes one shell (%s), got %s", shells, quoteAll(args))
+	case !slices.Contains(cmd.ValidArgs, args[0]):
+		return usageErrorf("completion knows no shell %q; use %s", args[0], shells)
+	}
+	return nil
+}
+
 // NewCmdCompletion returns the completion command.
 func NewCmdCompletion(f *Factory) *cobra.Command {
 	return &cobra.Command{
@@ -34,7 +52,7 @@ func NewCmdCompletion(f *Factory) *cobra.Command {
 		Example: `  source <(stepsctl completion bash)
   stepsctl completion zsh > "${fpath[1]}/_stepsctl"`,
 		ValidArgs:   []string{"bash", "zsh", "fish", "powershell"},
-		Args:        usageArgs(cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs)),
+		Args:        completionArgs,
 		Annotations: map[string]string{skipConfig: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, out := cmd.Root(), f.IO.Out

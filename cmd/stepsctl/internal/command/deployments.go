@@ -79,7 +79,7 @@ func NewCmdDeployments(f *Factory, runF func(context.Context, *DeploymentsOption
 		Short:   "List deploys with their durations",
 		Long:    deploymentsLong,
 		Example: deploymentsExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkLimit(cmd, opts.Filter.Limit, "deployment"); err != nil {
 				return err

@@ -104,7 +104,7 @@ func NewCmdDORA(f *Factory, runF func(context.Context, *DORAOptions) error) *cob
 		Short:   "Show the DORA four keys with their bands",
 		Long:    doraLong,
 		Example: doraExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			markZeroSprintDays(cmd, &opts.DORA.SprintDays)
 			if runF != nil {

@@ -62,7 +62,7 @@ func NewCmdFlush(f *Factory, runF func(context.Context, *FlushOptions) error) *c
 		Short:   "Deliver the records kept in the spool",
 		Long:    flushLong,
 		Example: flushExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

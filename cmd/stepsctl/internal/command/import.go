@@ -103,6 +103,19 @@ const importExample = `  # History from the original service
   # In a script: no progress bar, only errors
   stepsctl import -q --batch-size 5000 history.csv`
 
+// importArgs takes the one file to import, and says so in words when it
+// is missing or when several are given (cobra's "accepts 1 arg(s),
+// received 0" names neither the file nor what to do).
+func importArgs(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 1:
+		return nil
+	case 0:
+		return usageErrorf("import needs the file to import: stepsctl import FILE (a CSV or NDJSON export; - reads standard input)")
+	}
+	return usageErrorf("import takes one file, got %d (%s): import them one after the other", len(args), quoteAll(args))
+}
+
 // NewCmdImport returns the import command. runF replaces importRun in
 // tests of flag parsing.
 func NewCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) *cobra.Command {
@@ -112,7 +125,7 @@ func NewCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) 
 		Short:   "Import steps from a CSV or NDJSON export, keeping their times",
 		Long:    importLong,
 		Example: importExample,
-		Args:    usageArgs(cobra.ExactArgs(1)),
+		Args:    importArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			opts.BatchSizeSet = cmd.Flags().Changed("batch-size")

@@ -61,7 +61,7 @@ func NewCmdList(f *Factory, runF func(context.Context, *ListOptions) error) *cob
 		Short:      "List recorded steps",
 		Long:       listLong,
 		Example:    listExample,
-		Args:       usageArgs(cobra.NoArgs),
+		Args:       noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkLimit(cmd, opts.Filter.Limit, "step"); err != nil {
 				return err

@@ -80,7 +80,7 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 		Short:   "Record one step of a deploy",
 		Long:    recordLong,
 		Example: recordExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd.Flags(), "component", "version", "status"); err != nil {
 				return err

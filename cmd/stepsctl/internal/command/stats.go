@@ -86,7 +86,7 @@ func NewCmdStats(f *Factory, runF func(context.Context, *StatsOptions) error) *c
 		Short:      "Show deploy durations over time and their growth rate",
 		Long:       statsLong,
 		Example:    statsExample,
-		Args:       usageArgs(cobra.NoArgs),
+		Args:       noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			markZeroSprintDays(cmd, &opts.Stats.SprintDays)
 			if runF != nil {

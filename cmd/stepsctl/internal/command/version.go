@@ -17,7 +17,7 @@ func NewCmdVersion(f *Factory) *cobra.Command {
 release that built it, in the same format as "stepsd version".`,
 		Example: `  $ stepsctl version
   stepsctl 1.4.2 (commit 0123456789ab, go1.26.8, linux/amd64)`,
-		Args:        usageArgs(cobra.NoArgs),
+		Args:        noArgs,
 		Annotations: map[string]string{skipConfig: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := fmt.Fprintln(f.IO.Out, version.String("stepsctl", f.Version))

@@ -83,7 +83,7 @@ func NewCmdWatch(f *Factory, runF func(context.Context, *WatchOptions) error) *c
 		Short:      "Watch the deploys in progress, with their ETA",
 		Long:       watchLong,
 		Example:    watchExample,
-		Args:       usageArgs(cobra.NoArgs),
+		Args:       noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)
