@@ -16,7 +16,9 @@ import (
 // environment and start (Since, Until, which are also the period the
 // frequency is per day of); opts gives the calendar only (Bucket,
 // SprintDays, SprintStart), its zero fields taking the server's defaults.
-// Figures that cannot be computed are nil.
+// Figures that cannot be computed are nil. The change failure rate comes
+// with its 95 % interval (ChangeFailureRateLowPercent, …HighPercent): the
+// band is the rate's, and with few deployments one more can move it.
 //
 //	d, err := c.DORA(ctx, model.Filter{Component: "api", Environment: "production"}, model.DORAOptions{Bucket: model.BucketMonth})
 //	…

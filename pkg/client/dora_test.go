@@ -46,6 +46,11 @@ func TestDORA(t *testing.T) {
 		all.ChangeFailureRatePercent == nil || *all.ChangeFailureRatePercent != 50 || all.Bands.ChangeFailureRate != model.BandLow {
 		t.Errorf("overall %+v", all.DORAFigures)
 	}
+	// 1 failure in 2: the rate's 95 % interval (Wilson), 9.45–90.55 %.
+	if lo, hi := all.ChangeFailureRateLowPercent, all.ChangeFailureRateHighPercent; lo == nil || hi == nil ||
+		*lo < 9.45 || *lo > 9.46 || *hi < 90.54 || *hi > 90.55 {
+		t.Errorf("change failure rate interval %v–%v, want 9.45–90.55", lo, hi)
+	}
 	q := srv.sent("GET /v1/dora")
 	if got := q[len(q)-1].URL.Query(); got.Get("component") != "api" || got.Get("bucket") != "day" || got.Get("since") == "" || got.Get("until") == "" {
 		t.Errorf("query %v", got)

@@ -20,7 +20,8 @@ import (
 // change had reached production: no change failure). Then:
 //
 //   - deployment frequency: successful deployments per day of the period;
-//   - change failure rate: failed deployments out of finished ones;
+//   - change failure rate: failed deployments out of finished ones, with
+//     its 95 % Wilson interval (FailureRateInterval);
 //   - time to restore: from the end of a failed deployment to the end of
 //     the next successful deployment of the same component and environment
 //     (each failure its own restore; a success ending at the same instant
@@ -116,8 +117,14 @@ type DORAFigures struct {
 	Redeployments             int      `json:"redeployments"`
 	DeploymentFrequencyPerDay *float64 `json:"deployment_frequency_per_day"`
 	ChangeFailureRatePercent  *float64 `json:"change_failure_rate_percent"`
-	TimeToRestoreP50Seconds   *float64 `json:"time_to_restore_p50_seconds"`
-	TimeToRestoreP90Seconds   *float64 `json:"time_to_restore_p90_seconds"`
+	// ChangeFailureRateLowPercent and ChangeFailureRateHighPercent are
+	// the rate's 95 % interval (FailureRateInterval), nil exactly when
+	// the rate is: a rate of few deployments is a wide one, and its band
+	// can move with one deployment. The band stays the rate's.
+	ChangeFailureRateLowPercent  *float64 `json:"change_failure_rate_low_percent"`
+	ChangeFailureRateHighPercent *float64 `json:"change_failure_rate_high_percent"`
+	TimeToRestoreP50Seconds      *float64 `json:"time_to_restore_p50_seconds"`
+	TimeToRestoreP90Seconds      *float64 `json:"time_to_restore_p90_seconds"`
 	// UnrestoredFailures counts the failures with no later success.
 	UnrestoredFailures int      `json:"unrestored_failures"`
 	LeadTimeP50Seconds *float64 `json:"lead_time_p50_seconds"`
@@ -609,6 +616,8 @@ func figures(acc *doraBucketAcc, days float64) DORAFigures {
 	}
 	if acc.deployments > 0 {
 		f.ChangeFailureRatePercent = ptr(float64(acc.failed) / float64(acc.deployments) * 100)
+		lo, hi, _ := FailureRateInterval(acc.failed, acc.deployments)
+		f.ChangeFailureRateLowPercent, f.ChangeFailureRateHighPercent = ptr(lo), ptr(hi)
 	}
 	if acc.restores.count() > 0 {
 		d := acc.restores.durations()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +154,7 @@ func TestDORAEndpoint(t *testing.T) {
 			if err != nil || len(rows) != 4 {
 				t.Fatalf("%d rows (%v):\n%s", len(rows), err, r.body)
 			}
-			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0"
+			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0,18.877851977054565,73.3348708199126"
 			if got := strings.Join(rows[3], ","); got != want {
 				t.Errorf("overall row\n%s\nwant\n%s", got, want)
 			}
@@ -198,7 +200,7 @@ func TestDORAPanel(t *testing.T) {
 		for _, want := range []string{
 			`<h2 id="dora-title">DORA four keys</h2>`,
 			`<div data-key="deployment_frequency"><dt>Deployment frequency</dt><dd class="value">2.5 a week <span class="badge band-high">high</span></dd>`,
-			`<div data-key="change_failure_rate"><dt>Change failure rate</dt><dd class="value">44 % (4 of 9) <span class="badge band-low">low</span></dd>`,
+			`<div data-key="change_failure_rate"><dt>Change failure rate</dt><dd class="value">44 % (19–73; 4 of 9) <span class="badge band-low">low</span></dd>`,
 			`<div data-key="time_to_restore"><dt>Time to restore</dt><dd class="value">p50 1h00m · p90 3d05h <span class="badge band-high">high</span></dd>`,
 			`<div data-key="lead_time"><dt>Lead time for changes</dt><dd class="value">p50 1h30m · p90 19h30m <span class="badge band-elite">elite</span></dd>`,
 			`aria-label="Deployment frequency per week: from 4.0 a week to 1.0 a week"`,
@@ -352,8 +354,9 @@ func TestDORAFailedRedeploysEndToEnd(t *testing.T) {
 
 		p := getPage(t, nil, ts.URL, "/?environment=production&since=2026-11-02&until=2026-11-15&bucket=week")
 		for _, want := range []string{
-			`<dd class="value">0 % (0 of 2) <span class="badge band-elite">elite</span></dd>`,
-			`Not deployments: 2 failed attempts retried with the same version, 2 redeployments of the version just deployed; lead time from 100 % of 2 successful deployments`,
+			`<dd class="value">0 % (0–66; 0 of 2) <span class="badge band-elite">elite</span></dd>`,
+			`Not deployments: 2 failed attempts retried with the same version, 2 redeployments of the version just deployed; ` +
+				`too few deployments to tell the change failure rate&#39;s band: its 95 % interval spans elite to low; lead time from 100 % of 2 successful deployments`,
 		} {
 			if !strings.Contains(p.body, want) {
 				i := strings.Index(p.body, `id="dora"`)
@@ -361,8 +364,119 @@ func TestDORAFailedRedeploysEndToEnd(t *testing.T) {
 			}
 		}
 		one := getPage(t, nil, ts.URL, "/?component=cron&environment=production&since=2026-11-02&until=2026-11-15&bucket=week")
-		if want := `Not deployments: 1 redeployment of the version just deployed; lead time from 100 % of 1 successful deployment (those`; !strings.Contains(one.body, want) {
+		if want := `Not deployments: 1 redeployment of the version just deployed; too few deployments to tell the change failure rate&#39;s band: its 95 % interval spans elite to low; lead time from 100 % of 1 successful deployment (those`; !strings.Contains(one.body, want) {
 			t.Errorf("the cron page lacks %s", want)
+		}
+	})
+}
+
+// TestDORAFailureRateIntervalEndToEnd checks the change failure rate's
+// 95 % interval through HTTP on SQLite and MariaDB, against values worked
+// out by hand from the Wilson formula: per bucket and overall in the JSON
+// (null exactly when the rate is), as the CSV's last two columns, and on
+// the page, which says when the interval spans more than one band. Before
+// it, 1 failure in 2 read "50 %, low" as surely as 100 in 200.
+func TestDORAFailureRateIntervalEndToEnd(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.clock.Set(doraDay(20, 0, 0))
+		postDORAHistory(t, ts)
+
+		r := ts.do(t, "GET", "/v1/dora?since=2026-11-02&until=2026-11-15&bucket=week", nil)
+		var raw struct {
+			Overall map[string]json.RawMessage   `json:"overall"`
+			Buckets []map[string]json.RawMessage `json:"buckets"`
+		}
+		if err := json.Unmarshal(r.body, &raw); r.status != 200 || err != nil || len(raw.Buckets) != 2 {
+			t.Fatalf("GET /v1/dora = %d %v %.500s", r.status, err, r.body)
+		}
+		num := func(m map[string]json.RawMessage, k string) float64 {
+			var v *float64
+			if err := json.Unmarshal(m[k], &v); err != nil || v == nil {
+				t.Fatalf("%s = %s, want a number", k, m[k])
+			}
+			return *v
+		}
+		for _, c := range []struct {
+			name      string
+			m         map[string]json.RawMessage
+			low, high float64
+		}{
+			{"week 1, 3 of 7", raw.Buckets[0], 15.822, 74.954},
+			{"week 2, 1 of 2", raw.Buckets[1], 9.4531, 90.547},
+			{"overall, 4 of 9", raw.Overall, 18.878, 73.335},
+		} {
+			lo, hi := num(c.m, "change_failure_rate_low_percent"), num(c.m, "change_failure_rate_high_percent")
+			if math.Abs(lo-c.low) > 0.001 || math.Abs(hi-c.high) > 0.001 {
+				t.Errorf("%s: interval %.4f–%.4f, want %.4f–%.4f", c.name, lo, hi, c.low, c.high)
+			}
+			if rate := num(c.m, "change_failure_rate_percent"); rate < lo || rate > hi {
+				t.Errorf("%s: rate %.2f outside its interval %.2f–%.2f", c.name, rate, lo, hi)
+			}
+			// The band stays the rate's: low, though the interval reaches
+			// into better ones.
+			if !strings.Contains(string(c.m["bands"]), `"change_failure_rate":"low"`) {
+				t.Errorf("%s: bands %s, want change_failure_rate low", c.name, c.m["bands"])
+			}
+		}
+
+		// A day without deployments has no rate, and so no interval: null,
+		// never 0 or absent.
+		d := ts.do(t, "GET", "/v1/dora?since=2026-11-06&until=2026-11-08&bucket=day", nil)
+		var days struct {
+			Buckets []map[string]json.RawMessage `json:"buckets"`
+		}
+		if err := json.Unmarshal(d.body, &days); d.status != 200 || err != nil || len(days.Buckets) == 0 {
+			t.Fatalf("days: %d %v %.300s", d.status, err, d.body)
+		}
+		for _, b := range days.Buckets {
+			for _, k := range []string{"change_failure_rate_percent", "change_failure_rate_low_percent", "change_failure_rate_high_percent"} {
+				if v, ok := b[k]; !ok || string(v) != "null" {
+					t.Errorf("empty day %s: %s = %s (present %v), want null", b["start"], k, v, ok)
+				}
+			}
+		}
+
+		c := ts.do(t, "GET", "/v1/dora?since=2026-11-02&until=2026-11-15&bucket=week&format=csv", nil)
+		rows, err := csv.NewReader(bytes.NewReader(c.body)).ReadAll()
+		if err != nil || len(rows) != 4 {
+			t.Fatalf("csv: %v %s", err, c.body)
+		}
+		// Appended: the columns before them keep their places.
+		head := strings.Join(rows[0], ",")
+		if want := "kind,start,end,deployments,failed_deployments,deployment_frequency_per_day,change_failure_rate_percent," +
+			"time_to_restore_p50_seconds,time_to_restore_p90_seconds,unrestored_failures,lead_time_p50_seconds,lead_time_p90_seconds," +
+			"lead_time_coverage_percent,band_deployment_frequency,band_change_failure_rate,band_time_to_restore,band_lead_time," +
+			"retried_failures,redeployments,change_failure_rate_low_percent,change_failure_rate_high_percent"; head != want {
+			t.Errorf("csv header\n%s\nwant\n%s", head, want)
+		}
+		for i, want := range [][2]float64{{15.822, 74.954}, {9.4531, 90.547}, {18.878, 73.335}} {
+			row := rows[i+1]
+			lo, err1 := strconv.ParseFloat(row[len(row)-2], 64)
+			hi, err2 := strconv.ParseFloat(row[len(row)-1], 64)
+			if err1 != nil || err2 != nil || math.Abs(lo-want[0]) > 0.001 || math.Abs(hi-want[1]) > 0.001 {
+				t.Errorf("csv row %d %v: interval %q–%q, want %.4f–%.4f", i+1, row, row[len(row)-2], row[len(row)-1], want[0], want[1])
+			}
+		}
+		cd := ts.do(t, "GET", "/v1/dora?since=2026-11-06&until=2026-11-08&bucket=day&format=csv", nil)
+		drows, err := csv.NewReader(bytes.NewReader(cd.body)).ReadAll()
+		if err != nil || len(drows) < 2 {
+			t.Fatalf("days csv: %v %s", err, cd.body)
+		}
+		if row := drows[1]; row[6] != "" || row[len(row)-2] != "" || row[len(row)-1] != "" {
+			t.Errorf("empty day's csv row %v: want empty rate and interval cells", row)
+		}
+
+		p := getPage(t, nil, ts.URL, "/?component=web&since=2026-11-02&until=2026-11-15&bucket=week")
+		for _, want := range []string{
+			`<dd class="value">50 % (9–91; 1 of 2) <span class="badge band-low">low</span></dd>`,
+			`<p class="note">Too few deployments to tell the change failure rate&#39;s band: its 95 % interval spans high to low;`,
+			`the failure rate&#39;s range is its 95 % interval`,
+		} {
+			if !strings.Contains(p.body, want) {
+				i := strings.Index(p.body, `id="dora"`)
+				t.Errorf("the page lacks %s:\n%s", want, p.body[i:min(len(p.body), i+2500)])
+			}
 		}
 	})
 }

@@ -15,7 +15,7 @@ import (
 type doraRow struct {
 	Key   string // deployment_frequency, … as in the API's bands
 	Name  string
-	Value string // "2.5 a week", "44 % (4 of 9)", "p50 1h00m · p90 3d05h", or "–"
+	Value string // "2.5 a week", "44 % (19–73; 4 of 9)", "p50 1h00m · p90 3d05h", or "–"
 	Band  string // elite, high, medium, low, or ""
 	Path  string // the sparkline, in the step sparklines' viewBox
 	Text  string // the sparkline in words, for its title and screen readers
@@ -44,6 +44,12 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 	}
 	if v := all.ChangeFailureRatePercent; v != nil {
 		cfr = fmt.Sprintf("%.0f %% (%d of %d)", model.PrintRound(*v, 0), all.FailedDeployments, all.Deployments)
+		// The interval, so that "17 %, low" of 6 deployments is not read
+		// as the team's band: 3–56 % is any band.
+		if lo, hi := all.ChangeFailureRateLowPercent, all.ChangeFailureRateHighPercent; lo != nil && hi != nil {
+			cfr = fmt.Sprintf("%.0f %% (%.0f–%.0f; %d of %d)", model.PrintRound(*v, 0), model.PrintRound(*lo, 0), model.PrintRound(*hi, 0),
+				all.FailedDeployments, all.Deployments)
+		}
 	}
 	pair := func(p50, p90 *float64) string {
 		if p50 == nil {
@@ -88,6 +94,9 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 	if n := all.RetriedFailures + all.Redeployments; n > 0 {
 		notes = append(notes, "not deployments: "+model.DORANotCounted(all.RetriedFailures, all.Redeployments))
 	}
+	if spread := model.FailureRateBandSpread(all.DORAFigures); spread != "" {
+		notes = append(notes, spread)
+	}
 	if v := all.LeadTimeCoveragePercent; v != nil {
 		deployments := "successful deployments"
 		if successes == 1 {
@@ -96,6 +105,9 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d %s (those with a commit time)", model.PrintRound(*v, 0), successes, deployments))
 	}
 	notes = append(notes, "bands by the DORA 2023 State of DevOps thresholds; restore and lead time by their p50")
+	if all.ChangeFailureRateLowPercent != nil {
+		notes = append(notes, "the failure rate's range is its 95 % interval: its band is the rate's, which one deployment can move when there are few")
+	}
 	p.Note = strings.ToUpper(notes[0][:1]) + strings.Join(notes, "; ")[1:] + "."
 	return p
 }

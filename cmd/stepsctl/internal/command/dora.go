@@ -79,6 +79,15 @@ contiguous as Apache DevLake does:
 Time to restore and lead time are banded by their p50. A key that cannot
 be computed (no deployment, no restore, no commit time) shows "-".
 
+The change failure rate comes with its 95 % interval (Wilson score):
+"16.7 % (3.0–56.4; 1 of 6)" is 1 failure in 6 deployments, and a true rate
+anywhere from 3 % to 56 % could give that. The band is the rate's own,
+but with few deployments one more can move it (0 of 6 is elite, 1 of 6
+low); a note says when the interval spans more than one band. It takes
+about 300 deployments at a 5 % rate, 560 at 10 %, for the interval to be
+narrower than one band (5 points). -o json and -o csv give it as
+change_failure_rate_low_percent and change_failure_rate_high_percent.
+
 -o json and -o csv print the server's JSON and CSV as they are (the CSV
 has a row per bucket and a last overall row).`
 

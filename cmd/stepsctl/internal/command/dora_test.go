@@ -65,17 +65,31 @@ func TestDORA(t *testing.T) {
 		r := h.mustRun(false, "dora", "--since", "2026-11-02", "--until", "2026-11-15")
 		want := `DORA four keys, 2026-11-02 to 2026-11-15: 9 finished deployments
 
-KEY                    VALUE                      BAND   BY WEEK
-deployment frequency   2.5 a week (5 in 14 days)  high   █▁
-change failure rate    44.4 % (4 of 9)            low    ▁█
-time to restore        p50 1h00m, p90 3d05h       high   ▅
-lead time for changes  p50 1h30m, p90 19h30m      elite  ▅
+KEY                    VALUE                       BAND   BY WEEK
+deployment frequency   2.5 a week (5 in 14 days)   high   █▁
+change failure rate    44.4 % (18.9–73.3; 4 of 9)  low    ▁█
+time to restore        p50 1h00m, p90 3d05h        high   ▅
+lead time for changes  p50 1h30m, p90 19h30m       elite  ▅
 
 1 failure not yet restored. Lead time from 3 of 5 successful deployments (60 %) carrying a commit time.
 Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).
+The failure rate's range is its 95 % interval; the band is the rate's, which one deployment can move when there are few.
 `
 		if r.stdout != want {
 			t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+		}
+	})
+	t.Run("a failure rate of few deployments says its band is unsure", func(t *testing.T) {
+		// web: 1 failure in 2 deployments, 50 %, band low; its interval,
+		// 9.5–90.5 %, reaches into the high band.
+		r := h.mustRun(false, "dora", "--component", "web", "--since", "2026-11-02", "--until", "2026-11-15")
+		for _, want := range []string{
+			"50.0 % (9.5–90.5; 1 of 2)",
+			"Too few deployments to tell the change failure rate's band: its 95 % interval spans high to low.",
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+			}
 		}
 	})
 	for _, format := range []string{"json", "csv"} {
@@ -113,7 +127,8 @@ Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (ste
 	t.Run("help cites the thresholds", func(t *testing.T) {
 		r := h.mustRun(false, "dora", "--help")
 		for _, want := range []string{"2023 Accelerate State of DevOps Report", "< 1 hour", "stepsctl dora --component api",
-			"retried failures", "redeployments", "one change per commit", "Not deployments: 2 failed attempts"} {
+			"retried failures", "redeployments", "one change per commit", "Not deployments: 2 failed attempts",
+			"95 % interval (Wilson score)", "change_failure_rate_low_percent"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("help lacks %q", want)
 			}

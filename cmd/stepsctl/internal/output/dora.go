@@ -19,7 +19,7 @@ import (
 //
 //	KEY                    VALUE                  BAND   BY WEEK
 //	deployment frequency   2.5 a week (5 in 14 days)  high   █▁
-//	change failure rate    44.4 % (4 of 9)        low    ▁█
+//	change failure rate    44.4 % (18.9–73.3; 4 of 9)  low    ▁█
 //	time to restore        p50 1h00m, p90 3d05h   high   █
 //	lead time for changes  p50 1h30m, p90 19h30m  elite  █
 func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
@@ -57,7 +57,11 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 	}
 	cfr := "-"
 	if v := all.ChangeFailureRatePercent; v != nil {
+		// The interval first: 1 failure in 6 is 3.0–56.4 %, any band.
 		cfr = fmt.Sprintf("%.1f %% (%d of %d)", *v, all.FailedDeployments, all.Deployments)
+		if lo, hi := all.ChangeFailureRateLowPercent, all.ChangeFailureRateHighPercent; lo != nil && hi != nil {
+			cfr = fmt.Sprintf("%.1f %% (%.1f–%.1f; %d of %d)", *v, *lo, *hi, all.FailedDeployments, all.Deployments)
+		}
 	}
 	pair := func(p50, p90 *float64) string {
 		if p50 == nil {
@@ -98,6 +102,9 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 	if n := all.RetriedFailures + all.Redeployments; n > 0 {
 		notes = append(notes, fmt.Sprintf("Not deployments: %s.", model.DORANotCounted(all.RetriedFailures, all.Redeployments)))
 	}
+	if spread := model.FailureRateBandSpread(all.DORAFigures); spread != "" {
+		notes = append(notes, strings.ToUpper(spread[:1])+spread[1:]+".")
+	}
 	if v := all.LeadTimeCoveragePercent; v != nil {
 		with := int(*v/100*float64(successes) + 0.5)
 		notes = append(notes, fmt.Sprintf("Lead time from %d of %d successful deployments (%.0f %%) carrying a commit time.", with, successes, *v))
@@ -106,6 +113,9 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 		fmt.Fprintln(&buf, strings.Join(notes, " "))
 	}
 	fmt.Fprintln(&buf, "Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).")
+	if all.ChangeFailureRateLowPercent != nil {
+		fmt.Fprintln(&buf, "The failure rate's range is its 95 % interval; the band is the rate's, which one deployment can move when there are few.")
+	}
 	_, err := w.Write(buf.Bytes())
 	return err
 }
