@@ -196,5 +196,5 @@ func ExampleClient_Stats() {
 	// 2025-10 4 9m43s
 	// 2025-11 3 11m10s
 	// growing [tests]
-	// Deploy time grows 4.6 % a week (4.3–5.0 %), +9.4 % a sprint of 14 days; mean 9m18s over 12 deployments. `tests` accounts for 80 % of the growth, +5.0 % a week.
+	// Deploy time grows 4.6 % a week (4.0–5.0 %), +9.4 % a sprint of 14 days; mean 9m18s over 12 deployments. `tests` accounts for 80 % of the growth, +5.0 % a week.
 }

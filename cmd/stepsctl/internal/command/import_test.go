@@ -72,9 +72,11 @@ func TestImportFormats(t *testing.T) {
 		{"csv", []string{"list", "-o", "csv"}, false, "CSV export"},
 		{"ndjson from stdin", []string{"list", "-o", "ndjson"}, true, "NDJSON export"},
 	} {
+		// Exported before the subtests run in parallel: a harness runs
+		// one stepsctl at a time (it keeps the last run's factory).
+		export := src.mustRun(false, tc.export...).stdout
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			export := src.mustRun(false, tc.export...).stdout
 			h := newHarness(t)
 			arg, name := "-", "stdin"
 			if tc.stdin {
