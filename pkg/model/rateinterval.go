@@ -54,5 +54,5 @@ func FailureRateBandSpread(f DORAFigures) string {
 	if best == worst {
 		return ""
 	}
-	return "too few deployments to tell the change failure rate's band: its 95 % interval spans " + string(best) + " to " + string(worst)
+	return "the change failure rate's band is not settled: its 95 % interval spans " + string(best) + " to " + string(worst)
 }

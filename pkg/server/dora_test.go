@@ -356,7 +356,7 @@ func TestDORAFailedRedeploysEndToEnd(t *testing.T) {
 		for _, want := range []string{
 			`<dd class="value">0 % (0–66; 0 of 2) <span class="badge band-elite">elite</span></dd>`,
 			`Not deployments: 2 failed attempts retried with the same version, 2 redeployments of the version just deployed; ` +
-				`too few deployments to tell the change failure rate&#39;s band: its 95 % interval spans elite to low; lead time from 100 % of 2 successful deployments`,
+				`the change failure rate&#39;s band is not settled: its 95 % interval spans elite to low; lead time from 100 % of 2 successful deployments`,
 		} {
 			if !strings.Contains(p.body, want) {
 				i := strings.Index(p.body, `id="dora"`)
@@ -364,7 +364,7 @@ func TestDORAFailedRedeploysEndToEnd(t *testing.T) {
 			}
 		}
 		one := getPage(t, nil, ts.URL, "/?component=cron&environment=production&since=2026-11-02&until=2026-11-15&bucket=week")
-		if want := `Not deployments: 1 redeployment of the version just deployed; too few deployments to tell the change failure rate&#39;s band: its 95 % interval spans elite to low; lead time from 100 % of 1 successful deployment (those`; !strings.Contains(one.body, want) {
+		if want := `Not deployments: 1 redeployment of the version just deployed; the change failure rate&#39;s band is not settled: its 95 % interval spans elite to low; lead time from 100 % of 1 successful deployment (those`; !strings.Contains(one.body, want) {
 			t.Errorf("the cron page lacks %s", want)
 		}
 	})
@@ -470,7 +470,7 @@ func TestDORAFailureRateIntervalEndToEnd(t *testing.T) {
 		p := getPage(t, nil, ts.URL, "/?component=web&since=2026-11-02&until=2026-11-15&bucket=week")
 		for _, want := range []string{
 			`<dd class="value">50 % (9–91; 1 of 2) <span class="badge band-low">low</span></dd>`,
-			`<p class="note">Too few deployments to tell the change failure rate&#39;s band: its 95 % interval spans high to low;`,
+			`<p class="note">The change failure rate&#39;s band is not settled: its 95 % interval spans high to low;`,
 			`the failure rate&#39;s range is its 95 % interval`,
 		} {
 			if !strings.Contains(p.body, want) {

@@ -85,7 +85,7 @@ The failure rate's range is its 95 % interval; the band is the rate's, which one
 		r := h.mustRun(false, "dora", "--component", "web", "--since", "2026-11-02", "--until", "2026-11-15")
 		for _, want := range []string{
 			"50.0 % (9.5–90.5; 1 of 2)",
-			"Too few deployments to tell the change failure rate's band: its 95 % interval spans high to low.",
+			"The change failure rate's band is not settled: its 95 % interval spans high to low.",
 		} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
