@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -136,6 +139,12 @@ type request struct {
 	query          url.Values
 	body           []byte
 	idempotencyKey string
+	// stamp, when set, encodes the body again with an explicit time, at,
+	// for the steps it has without one. do calls it at most once: when the
+	// first attempt failed before reaching the server, so that the retries
+	// carry the time the step was recorded rather than the server's later
+	// receipt time.
+	stamp func(at time.Time) ([]byte, error)
 }
 
 func (c *Client) url(path string, query url.Values) string {
@@ -201,6 +210,21 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
 			return err
 		}
+		if req.stamp != nil {
+			// The time is decided once, before the first attempt that may
+			// reach the server: the Idempotency-Key's fingerprint holds it,
+			// so an attempt stored without a time and a retry with one
+			// would be a 422. Only a first attempt that never left the
+			// client (netErr.unsent) lets the retries carry its time.
+			if netErr != nil && netErr.unsent {
+				body, serr := req.stamp(start)
+				if serr != nil {
+					return serr
+				}
+				req.body = body
+			}
+			req.stamp = nil
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -225,6 +249,8 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 		actx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
+	var dial dialTrace
+	actx = httptrace.WithClientTrace(actx, dial.clientTrace())
 	var body io.Reader
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
@@ -249,7 +275,9 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 		return &ProtocolError{URL: target, Err: redirect}
 	}
 	if err != nil {
-		return c.netError(req, target, err)
+		netErr := c.netError(req, target, err)
+		netErr.unsent = dial.unsent(netErr.Err)
+		return netErr
 	}
 	defer func() {
 		// Drain a little so the connection can be reused, then close.
@@ -284,6 +312,45 @@ func (c *Client) netError(req request, target string, err error) *NetError {
 		err = fmt.Errorf("no response within the time limit: %w", err)
 	}
 	return &NetError{Method: req.method, URL: target, Err: err, retryable: retryable}
+}
+
+// dialTrace watches how one attempt got its connection, to tell an
+// attempt whose request never left the client from one that may have
+// reached the server. The error alone cannot: net/http sends a request
+// with an Idempotency-Key again on a new connection when a reused one
+// breaks before the answer, and returns that dial's error, though the
+// request was written on the first connection (and maybe stored).
+type dialTrace struct {
+	failed    atomic.Bool // a name lookup or a connect failed
+	connected atomic.Bool // a connection was had, new or reused
+}
+
+func (d *dialTrace) clientTrace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		DNSDone: func(info httptrace.DNSDoneInfo) {
+			if info.Err != nil {
+				d.failed.Store(true)
+			}
+		},
+		ConnectDone: func(_, _ string, err error) {
+			if err != nil {
+				d.failed.Store(true)
+			}
+		},
+		GotConn: func(httptrace.GotConnInfo) { d.connected.Store(true) },
+	}
+}
+
+// unsent reports whether err, the error of an attempt traced by d, proves
+// that its request never reached the server: a dial that failed
+// (connection refused, no route, a name that does not resolve) and no
+// connection at all. A timeout proves nothing: it may have struck after
+// the request was written. A transport that does not report to
+// httptrace (a custom RoundTripper) never proves it.
+func (d *dialTrace) unsent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout() &&
+		d.failed.Load() && !d.connected.Load()
 }
 
 // keepingMethod returns a copy of hc (hc itself is left as it is) that

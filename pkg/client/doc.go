@@ -74,8 +74,20 @@
 // bounded by a RetryPolicy (see WithRetry) and by the context. Record sends
 // an Idempotency-Key that stays the same across its retries, so a retry after
 // a response lost on the way back returns the step stored the first time
-// instead of storing it twice. To resend a step later (from a queue, after
-// an outage), keep its key and its time and call RecordWithKey:
+// instead of storing it twice.
+//
+// A step sent without a time takes the server's receipt time. When
+// Record's (or RecordBatch's) first attempt cannot even connect (connection
+// refused, no route, a name that does not resolve: the server is down or
+// restarting), its retries carry that attempt's moment as the step's time,
+// on this machine's clock, so a step that gets through 20 seconds later is
+// not stored 20 seconds late. An attempt that may have reached the server
+// (a timeout, a broken connection, any answer) settles the request: the
+// retries send it as it was, since the key's stored step must match it.
+// RecordWithKey and the batch calls that take a key send their input as
+// given: the caller may send it again under that key. To resend a step
+// later (from a queue, after an outage), keep its key and its time and
+// call RecordWithKey:
 //
 //	key := client.NewIdempotencyKey()
 //	in := model.StepInput{Component: "api", Version: "1.2.0", Owner: "ana", Status: "rollout", Time: time.Now()}

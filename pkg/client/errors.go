@@ -68,6 +68,7 @@ type NetError struct {
 	Err      error  // the last attempt's error
 
 	retryable bool
+	unsent    bool // the request never reached the server (see dialTrace)
 }
 
 func (e *NetError) Error() string {

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,11 +24,20 @@ func NewIdempotencyKey() string {
 }
 
 // Record stores one step and returns it as the server stored it (with its
-// id, time and receipt time). A zero in.Time means "now" on the server's
-// clock. Record sends a fresh random Idempotency-Key and keeps it across
-// its retries, so a retry after a lost response never stores a second row.
+// id, time and receipt time). A zero in.Time means "now": the server's
+// receipt time. When the first attempt cannot even connect (the server is
+// down or restarting: connection refused, no route, a name that does not
+// resolve), the retries carry that attempt's moment as an explicit time,
+// on this machine's clock, so that a step which gets through seconds later
+// is not stamped late. Once an attempt may have reached the server (a
+// timeout, a broken connection, any answer), the retries send exactly what
+// it sent. An explicit in.Time is never changed. Record sends a fresh
+// random Idempotency-Key and keeps it across its retries, so a retry after
+// a lost response never stores a second row.
 func (c *Client) Record(ctx context.Context, in model.StepInput) (model.Step, error) {
-	return c.RecordWithKey(ctx, NewIdempotencyKey(), in)
+	// The key is this call's alone, so no later request can carry it with
+	// the input as the caller gave it and be refused for the time added.
+	return c.record(ctx, NewIdempotencyKey(), in, true)
 }
 
 // RecordWithKey is Record with a key the caller chose: sending the same key
@@ -35,16 +45,37 @@ func (c *Client) Record(ctx context.Context, in model.StepInput) (model.Step, er
 // step stored the first time instead of storing another. The same key with
 // a different input fails with an *APIError of code model.EUNPROCESSABLE.
 // An empty key sends no Idempotency-Key (retries may then duplicate).
+//
+// Unlike Record, RecordWithKey sends an input without a time as it is on
+// every attempt, even when the first could not connect: the server then
+// stamps it when an attempt gets through, up to RetryPolicy.MaxElapsed
+// late. Record's explicit time would make the key's stored input differ
+// from the caller's, and sending that input again under the key a 422.
+// To keep a step's time across an outage, set in.Time.
 func (c *Client) RecordWithKey(ctx context.Context, key string, in model.StepInput) (model.Step, error) {
+	return c.record(ctx, key, in, false)
+}
+
+// record sends in under key. With stamp, an input without a time is given
+// the first attempt's when that attempt never reached the server (see
+// request.stamp).
+func (c *Client) record(ctx context.Context, key string, in model.StepInput, stamp bool) (model.Step, error) {
 	if err := model.ValidateIdempotencyKey(key); err != nil {
 		return model.Step{}, err
 	}
-	body, err := jsonBody(in.Normalized())
+	in = in.Normalized()
+	body, err := jsonBody(in)
 	if err != nil {
 		return model.Step{}, err
 	}
 	var step model.Step
 	req := request{method: http.MethodPost, path: "/v1/steps", body: body, idempotencyKey: key}
+	if stamp && in.Time.IsZero() {
+		req.stamp = func(at time.Time) ([]byte, error) {
+			in.Time = model.TruncateTime(at)
+			return jsonBody(in)
+		}
+	}
 	err = c.do(ctx, req, func(resp *http.Response) error {
 		return decodeJSON(resp, &step)
 	})
@@ -52,15 +83,19 @@ func (c *Client) RecordWithKey(ctx context.Context, key string, in model.StepInp
 }
 
 // RecordBatch stores many steps in one all-or-nothing transaction and
-// returns them in order. Explicit times are kept (imports). It sends a
-// fresh Idempotency-Key for the whole batch, kept across retries. When rows
-// are invalid, nothing is stored and the *APIError lists them in Rows.
+// returns them in order. Explicit times are kept (imports); rows without
+// one take the server's receipt time or, when the first attempt could not
+// connect, that attempt's moment, as with Record. It sends a fresh
+// Idempotency-Key for the whole batch, kept across retries. When rows are
+// invalid, nothing is stored and the *APIError lists them in Rows.
 func (c *Client) RecordBatch(ctx context.Context, ins []model.StepInput) ([]model.Step, error) {
-	return c.RecordBatchWithKey(ctx, NewIdempotencyKey(), ins)
+	res, err := c.sendBatch(ctx, NewIdempotencyKey(), ins, BatchOptions{}, true)
+	return res.Steps, err
 }
 
 // RecordBatchWithKey is RecordBatch with a key the caller chose, as
-// RecordWithKey.
+// RecordWithKey: rows without a time are sent as they are on every
+// attempt.
 func (c *Client) RecordBatchWithKey(ctx context.Context, key string, ins []model.StepInput) ([]model.Step, error) {
 	res, err := c.SendBatch(ctx, key, ins)
 	return res.Steps, err
@@ -96,6 +131,13 @@ func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInpu
 
 // SendBatchWith is SendBatch with options.
 func (c *Client) SendBatchWith(ctx context.Context, key string, ins []model.StepInput, opts BatchOptions) (BatchResult, error) {
+	return c.sendBatch(ctx, key, ins, opts, false)
+}
+
+// sendBatch sends ins under key. With stamp, its rows without a time are
+// given the first attempt's when that attempt never reached the server
+// (see request.stamp).
+func (c *Client) sendBatch(ctx context.Context, key string, ins []model.StepInput, opts BatchOptions, stamp bool) (BatchResult, error) {
 	if err := model.ValidateIdempotencyKey(key); err != nil {
 		return BatchResult{}, err
 	}
@@ -115,6 +157,17 @@ func (c *Client) SendBatchWith(ctx context.Context, key string, ins []model.Step
 	req := request{method: http.MethodPost, path: "/v1/steps/batch", body: body, idempotencyKey: key}
 	if opts.Dedupe {
 		req.query = url.Values{"dedupe": {"true"}}
+	}
+	if stamp && slices.ContainsFunc(norm, func(in model.StepInput) bool { return in.Time.IsZero() }) {
+		req.stamp = func(at time.Time) ([]byte, error) {
+			stamped := slices.Clone(norm)
+			for i := range stamped {
+				if stamped[i].Time.IsZero() {
+					stamped[i].Time = model.TruncateTime(at)
+				}
+			}
+			return jsonBody(stamped)
+		}
 	}
 	err = c.do(ctx, req, func(resp *http.Response) error {
 		out.Steps, out.SkippedRows = nil, nil
