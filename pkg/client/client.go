@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -173,12 +174,22 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 	if p.MaxElapsed > 0 {
 		deadline = start.Add(p.MaxElapsed)
 	}
+	var unstamped []byte // the caller's body, while a stamped one is sent
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, req, target, deadline, handle)
 		if err == nil {
 			return nil
 		}
 		var apiErr *APIError
+		if unstamped != nil && errors.As(err, &apiErr) && refusedTime(apiErr) && attempt < p.MaxAttempts {
+			// The time stamped is this machine's clock, and the server
+			// refused it (say, a clock minutes ahead of the server's): a
+			// 400 stores nothing, and every stamped attempt sent the same
+			// body, so none was stored. Send what the caller gave, as it
+			// was sent before the outage, rather than lose the step.
+			req.body, unstamped = unstamped, nil
+			continue
+		}
 		var netErr *NetError
 		if errors.As(err, &netErr) {
 			netErr.Attempts = attempt
@@ -221,7 +232,7 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 				if serr != nil {
 					return serr
 				}
-				req.body = body
+				req.body, unstamped = body, req.body
 			}
 			req.stamp = nil
 		}
@@ -312,6 +323,15 @@ func (c *Client) netError(req request, target string, err error) *NetError {
 		err = fmt.Errorf("no response within the time limit: %w", err)
 	}
 	return &NetError{Method: req.method, URL: target, Err: err, retryable: retryable}
+}
+
+// refusedTime reports whether the server refused a request for its time
+// (a step's, or a batch row's).
+func refusedTime(e *APIError) bool {
+	if e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	return e.Field == "time" || slices.ContainsFunc(e.Rows, func(r model.RowError) bool { return r.Field == "time" })
 }
 
 // dialTrace watches how one attempt got its connection, to tell an

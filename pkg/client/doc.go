@@ -84,6 +84,8 @@
 // not stored 20 seconds late. An attempt that may have reached the server
 // (a timeout, a broken connection, any answer) settles the request: the
 // retries send it as it was, since the key's stored step must match it.
+// A time the server refuses (this machine's clock minutes ahead of its) is
+// taken back: nothing was stored, and the step is sent as given.
 // RecordWithKey and the batch calls that take a key send their input as
 // given: the caller may send it again under that key. To resend a step
 // later (from a queue, after an outage), keep its key and its time and

@@ -194,6 +194,36 @@ func TestStepRecordedWhileServerIsDownKeepsItsTime(t *testing.T) {
 			t.Errorf("time = %s, want the input's %s", step.Time.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano))
 		}
 	})
+	t.Run("a time the server refuses is taken back", func(t *testing.T) {
+		// This machine's clock may be ahead of the server's (a 400 for a
+		// time in the future): the step is sent as the caller gave it,
+		// stamped on arrival, rather than lost.
+		t.Parallel()
+		o := newOutage(t, func(o *outage, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				if bytes.Contains(b, []byte(`"time":`)) {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusBadRequest)
+					io.WriteString(w, `{"error":"time is in the future","code":"invalid","field":"time"}`) //nolint:errcheck // a test server
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(b))
+				next.ServeHTTP(w, r)
+			})
+		})
+		c := o.client(t, o.upAfter(2))
+		step, err := c.Record(context.Background(), input("api", "1.0.0", "build"))
+		if err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		if !step.Time.Equal(step.ReceivedAt) {
+			t.Errorf("time %s, want the receipt time %s", step.Time.Format(time.RFC3339Nano), step.ReceivedAt.Format(time.RFC3339Nano))
+		}
+		if steps := o.stored(t); len(steps) != 1 {
+			t.Errorf("stored %d steps, want 1", len(steps))
+		}
+	})
 	t.Run("RecordWithKey sends its input as it is", func(t *testing.T) {
 		// The caller owns the key and may send the same input under it
 		// again: a time added here would make that a 422.
