@@ -39,6 +39,8 @@ type Client struct {
 	retry     RetryPolicy
 	pageSize  int
 	userAgent string
+	// keyedStamps: RecordWithKey stamps as Record does (WithKeyedStamps).
+	keyedStamps bool
 }
 
 // Option configures a Client.
@@ -49,6 +51,16 @@ type Option func(*Client)
 // token read from a file: trim it first (strings.TrimSpace).
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = token }
+}
+
+// WithKeyedStamps makes RecordWithKey keep a step's time across an outage
+// as Record does: an input without a time whose first attempt could not
+// connect carries that attempt's moment on its retries. The key's stored
+// step then holds a time the caller's input did not, so sending that input
+// again under the key is a 422 (EUNPROCESSABLE) rather than a replay: use
+// it where such a 422 means "already delivered", as stepsctl's spool does.
+func WithKeyedStamps() Option {
+	return func(c *Client) { c.keyedStamps = true }
 }
 
 // WithHTTPClient sends requests through hc instead of a client of the

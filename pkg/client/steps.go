@@ -51,9 +51,10 @@ func (c *Client) Record(ctx context.Context, in model.StepInput) (model.Step, er
 // stamps it when an attempt gets through, up to RetryPolicy.MaxElapsed
 // late. Record's explicit time would make the key's stored input differ
 // from the caller's, and sending that input again under the key a 422.
-// To keep a step's time across an outage, set in.Time.
+// To keep a step's time across an outage, set in.Time, or make the client
+// WithKeyedStamps when a 422 on the key may count as delivered.
 func (c *Client) RecordWithKey(ctx context.Context, key string, in model.StepInput) (model.Step, error) {
-	return c.record(ctx, key, in, false)
+	return c.record(ctx, key, in, c.keyedStamps)
 }
 
 // record sends in under key. With stamp, an input without a time is given

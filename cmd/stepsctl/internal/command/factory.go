@@ -125,6 +125,10 @@ func (f *Factory) client(server string, p client.RetryPolicy, budget time.Durati
 		client.WithRetry(p),
 		client.WithTimeout(min(attemptTimeout, budget)),
 		client.WithUserAgent("stepsctl/" + f.Version),
+		// A step whose first attempt finds the server down keeps that
+		// moment as its time on the retries that get through: the spool
+		// takes a 422 on its key as delivered (spool.Deliver).
+		client.WithKeyedStamps(),
 	}
 	if f.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(f.HTTPClient))

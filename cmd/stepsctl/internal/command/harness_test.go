@@ -82,6 +82,8 @@ type harness struct {
 	loc *time.Location
 	// notify, when set, replaces signal.Notify for run.
 	notify func(c chan<- os.Signal, sig ...os.Signal)
+	// httpClient, when set, is stepsctl's HTTP client.
+	httpClient *http.Client
 }
 
 type harnessOption func(*harness)
@@ -199,6 +201,8 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 		Retry:   &retry,
 		Viper:   viper.New(),
 		Notify:  h.notify,
+
+		HTTPClient: h.httpClient,
 	}
 	if h.notify != nil {
 		f.StopNotify = func(chan<- os.Signal) {}

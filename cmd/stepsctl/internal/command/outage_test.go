@@ -3,6 +3,7 @@ package command_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -465,5 +466,42 @@ func TestSpooledRecordKeepsTheTimeItWasCalled(t *testing.T) {
 		if got := steps[i].Time; !got.Equal(want) {
 			t.Errorf("%s: time %s, want %s (when record was called)", steps[i].Status, got.Format(time.TimeOnly), want.Format(time.TimeOnly))
 		}
+	}
+}
+
+// TestRecordThroughARestartKeepsItsTime: stepsd, restarting, refuses the
+// first attempt of a record; the retry that gets through stores the step
+// at the moment record first tried, not when stepsd was back (a deploy's
+// phase before it would read long by the restart).
+func TestRecordThroughARestartKeepsItsTime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.stop()
+	// Receipt times a minute after the attempts, on the server's clock.
+	h.server.Set(time.Now().Add(time.Minute))
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	var d net.Dialer
+	var refused atomic.Int32
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil && refused.Add(1) == 1 {
+			h.start() // back for the next attempt
+		}
+		return conn, err
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	h.httpClient = &http.Client{Transport: tr}
+	before := time.Now()
+	r := h.mustRun(false, "record", "--component", "api", "--version", "1", "--status", "build", "-q")
+	if r.stderr != "" {
+		t.Errorf("stderr %q, want nothing (the retry got through)", r.stderr)
+	}
+	steps := h.stored()
+	if len(steps) != 1 {
+		t.Fatalf("stored %d steps, want 1", len(steps))
+	}
+	if got := steps[0].Time; got.Before(before.Add(-time.Millisecond)) || got.After(before.Add(5*time.Second)) {
+		t.Errorf("time %s, want when record first tried (%s), not the receipt %s",
+			got.Format(time.RFC3339Nano), before.Format(time.RFC3339Nano), steps[0].ReceivedAt.Format(time.RFC3339Nano))
 	}
 }
