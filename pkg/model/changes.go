@@ -315,7 +315,12 @@ func stepAndSlope(x, y []float64, onlyClear bool) (float64, int) {
 	// its largest value over all τ on a series without a step (Andrews,
 	// 1993). Measured: 15 misses steps near the ends, 9 lets 0.8 false
 	// changes through per 10 flat series.
-	if onlyClear && (bestRSS <= 0 || (lineRSS-bestRSS)/(bestRSS/float64(n-3)) < stepMinF) {
+	// Residuals within rounding of 0 are a fit without noise (durations
+	// exactly equal within each side, as a scripted pipeline timed to the
+	// second gives): a step that fits so, where a line does not, is as
+	// clear as a step gets, though its F statistic cannot be computed.
+	exact := 1e-12 * syy
+	if onlyClear && (lineRSS <= exact || (bestRSS > exact && (lineRSS-bestRSS)/(bestRSS/float64(n-3)) < stepMinF)) {
 		return line, bestAt
 	}
 	return best, bestAt
