@@ -42,10 +42,10 @@ func wilson(p, n float64) (low, high float64) {
 }
 
 // FailureRateBandSpread says, for a note under the keys, when the change
-// failure rate's 95 % interval reaches into more than one band: "too few
-// deployments to tell the change failure rate's band: its 95 % interval
-// spans elite to low". It is "" when the interval lies within the band
-// of the rate, or there is no rate.
+// failure rate's 95 % interval reaches into more than one band: "the
+// change failure rate's band is not settled: its 95 % interval spans
+// elite to low". It is "" when the interval lies within the band of the
+// rate, or there is no rate.
 func FailureRateBandSpread(f DORAFigures) string {
 	if f.ChangeFailureRateLowPercent == nil || f.ChangeFailureRateHighPercent == nil {
 		return ""
