@@ -13,7 +13,8 @@ import (
 
 // withStepJunk returns ds and 3 deployments like the last (or first)
 // three, an hour apart after the last (or before the first), whose step
-// status lasts factor times as long: the rest of the deployment as usual.
+// status lasts factor times as long (every step, with status ""): the
+// rest of the deployment as usual.
 func withStepJunk(ds []*model.Deployment, atEnd bool, status string, factor float64) []*model.Deployment {
 	out := slices.Clone(ds)
 	for i := range 3 {
@@ -25,7 +26,7 @@ func withStepJunk(ds []*model.Deployment, atEnd bool, status string, factor floa
 		var seconds []float64
 		for _, p := range like.Steps[:len(like.Steps)-1] {
 			v := *p.DurationSeconds
-			if p.Status == status {
+			if status == "" || p.Status == status {
 				v *= factor
 			}
 			statuses = append(statuses, p.Status)

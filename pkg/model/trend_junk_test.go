@@ -2,9 +2,7 @@ package model_test
 
 import (
 	"fmt"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/steps-dev/steps/internal/synth"
 	"github.com/steps-dev/steps/pkg/model"
@@ -14,21 +12,7 @@ import (
 // factor times as long, an hour apart after the last (or before the
 // first): too close to the usual for outliers.
 func withJunk(ds []*model.Deployment, atEnd bool, factor float64) []*model.Deployment {
-	out := slices.Clone(ds)
-	for i := range 3 {
-		like, at := ds[len(ds)-1-i], ds[len(ds)-1].StartedAt.Add(time.Duration(i+1)*time.Hour)
-		if !atEnd {
-			like, at = ds[i], ds[0].StartedAt.Add(-time.Duration(i+1)*time.Hour)
-		}
-		var statuses []string
-		var seconds []float64
-		for _, p := range like.Steps[:len(like.Steps)-1] {
-			statuses = append(statuses, p.Status)
-			seconds = append(seconds, *p.DurationSeconds*factor)
-		}
-		out = append(out, synth.Deployment(like.Component, fmt.Sprintf("junk-%d", i), like.Environment, at, statuses, seconds))
-	}
-	return out
+	return withStepJunk(ds, atEnd, "", factor)
 }
 
 // TestJunkTurnsNoDirection: 3 deployments 3 or 5 times as slow at the end

@@ -253,36 +253,12 @@ func TestHostileStalledExports(t *testing.T) {
 		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: stalled}))
 		ts.Listener = smallBuffers{ts.Listener}
 		ts.Start()
-		defer ts.Close()
+		t.Cleanup(ts.Close) // after stallLists' cleanup closes the stalled connections
 		addr := ts.Listener.Addr().String()
 		mem0 := measureMem(t)
 
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			// A small receive window: the server's writes block sooner.
-			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) }) //nolint:errcheck // only speeds the stall up
-		}}
-		for i := range stalled {
-			c, err := dialer.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns = append(conns, c)
-			path := []string{"/v1/steps?format=csv", "/v1/deployments?format=csv", "/v1/steps?format=ndjson"}[i%3]
-			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", path)
-		}
-		// Let every export reach its stall: the server's writes block. (Before
-		// the fix, exports past the pool's size never started.)
-		answering := make([]bool, stalled)
-		for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < stalled && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
-		time.Sleep(500 * time.Millisecond)
+		// (Before the fix, exports past the pool's size never started.)
+		conns := stallLists(t, addr, stalled, "/v1/steps?format=csv", "/v1/deployments?format=csv", "/v1/steps?format=ndjson")
 		pool := st.DB().Stats()
 
 		client := &http.Client{Timeout: 15 * time.Second}
@@ -315,7 +291,7 @@ func TestHostileStalledExports(t *testing.T) {
 		}
 		mem1 := measureMem(t)
 		t.Logf("(seeded in %v, attack ran %v) %d stalled exports (%d answering) of %d steps: database connections in use %d of %d open (max %d); slowest of 10 writes %v, slowest /readyz %v; %s before, %s during",
-			seeded.Round(time.Millisecond), time.Since(began.Add(seeded)).Round(time.Millisecond), stalled, exportsAnswering(conns, answering), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
+			seeded.Round(time.Millisecond), time.Since(began.Add(seeded)).Round(time.Millisecond), stalled, exportsAnswering(conns, make([]bool, stalled)), rows, pool.InUse, pool.OpenConnections, pool.MaxOpenConnections, slowestWrite.Round(time.Microsecond),
 			slowestReady.Round(time.Microsecond), mem0, mem1)
 		// Each stalled handler holds one page (1,000 steps or 100
 		// deployments, a few hundred KB) and its write buffer, no more.
@@ -340,34 +316,12 @@ func TestHostileStalledListsPerClient(t *testing.T) {
 		ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st}))
 		ts.Listener = smallBuffers{ts.Listener}
 		ts.Start()
-		defer ts.Close()
+		t.Cleanup(ts.Close) // after stallLists' cleanup closes the stalled connections
 		addr := ts.Listener.Addr().String()
 		mem0 := measureMem(t)
 
 		const attempts = 100
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) }) //nolint:errcheck // only speeds the stall up
-		}}
-		for i := range attempts {
-			c, err := dialer.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns = append(conns, c)
-			path := []string{"/v1/steps?format=json&limit=10000", "/v1/steps?format=csv", "/v1/deployments?format=ndjson"}[i%3]
-			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", path)
-		}
-		answering := make([]bool, attempts)
-		for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < attempts && time.Now().Before(deadline); {
-			time.Sleep(50 * time.Millisecond)
-		}
-		time.Sleep(500 * time.Millisecond)
+		conns := stallLists(t, addr, attempts, "/v1/steps?format=json&limit=10000", "/v1/steps?format=csv", "/v1/deployments?format=ndjson")
 		mem1 := measureMem(t)
 
 		client := &http.Client{Timeout: 15 * time.Second}
@@ -394,7 +348,6 @@ func TestHostileStalledListsPerClient(t *testing.T) {
 		for _, c := range conns {
 			c.Close()
 		}
-		conns = nil
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			res, err := client.Get(ts.URL + "/v1/steps?format=json&limit=1")
 			if err != nil {
@@ -409,6 +362,37 @@ func TestHostileStalledListsPerClient(t *testing.T) {
 			}
 		}
 	})
+}
+
+// stallLists opens n connections to addr with a small receive window, asks
+// each for one of paths in turn and never reads: the server's writes
+// block. It returns once every answer has begun (or after 5 s), and closes
+// the connections when the test ends.
+func stallLists(t *testing.T, addr string, n int, paths ...string) []net.Conn {
+	t.Helper()
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	dialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10) }) //nolint:errcheck // only speeds the stall up
+	}}
+	for i := range n {
+		c, err := dialer.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", paths[i%len(paths)])
+	}
+	answering := make([]bool, n)
+	for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < n && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	return conns
 }
 
 // exportsAnswering counts the connections whose answer has begun, marking

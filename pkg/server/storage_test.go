@@ -162,27 +162,8 @@ func TestMySQLDatabaseDroppedIsUnavailable(t *testing.T) {
 // a 500 with an error line, so that the 5xx alert of docs/operations.md
 // says what stepsd did, not what its clients did.
 func TestClientGoneIsNotAServerError(t *testing.T) {
-	dsn := testdb.MySQL(t)
-	st := testdb.Open(t, dsn)
-	var logs testdb.LogBuffer
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
-	defer srv.Close()
-	if res, err := http.Post(srv.URL+"/v1/steps?"+valid, "", nil); err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("POST: %v %v", res, err)
-	}
-
+	srv, logs := serveWithStepsLocked(t, server.Config{})
 	ctx := context.Background()
-	admin := testdb.Open(t, dsn)
-	conn, err := admin.DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "LOCK TABLES steps WRITE"); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(ctx, "UNLOCK TABLES") //nolint:errcheck // the connection closes next anyway
-
 	reqCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(reqCtx, "GET", srv.URL+"/v1/steps/1", nil)
@@ -219,26 +200,8 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 // meanwhile went away, like one that gave up on the database (499), and
 // is not stepsd failing (503 and an error line on the 5xx alert).
 func TestClientGoneWaitingForAListReaderIsNotAServerError(t *testing.T) {
-	dsn := testdb.MySQL(t)
-	st := testdb.Open(t, dsn)
-	var logs testdb.LogBuffer
-	srv := httptest.NewServer(server.New(server.Config{Store: st, ListReaders: 1, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
-	defer srv.Close()
-	if res, err := http.Post(srv.URL+"/v1/steps?"+valid, "", nil); err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("POST: %v %v", res, err)
-	}
-
+	srv, logs := serveWithStepsLocked(t, server.Config{ListReaders: 1})
 	ctx := context.Background()
-	admin := testdb.Open(t, dsn)
-	conn, err := admin.DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "LOCK TABLES steps WRITE"); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.ExecContext(ctx, "UNLOCK TABLES") //nolint:errcheck // the connection closes next anyway
 
 	// The one reader waits on the locked table; the second list waits
 	// for the reader, and its client leaves first.
@@ -268,4 +231,35 @@ func TestClientGoneWaitingForAListReaderIsNotAServerError(t *testing.T) {
 	if strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Errorf("a client that went away waiting for a list reader is logged as an error:\n%s", logs.String())
 	}
+}
+
+// serveWithStepsLocked serves cfg over a MariaDB store holding one step
+// (valid), logging to the buffer it returns, while another session holds
+// the steps table locked for writing until the test ends: a request that
+// reads steps waits, as on a hung database.
+func serveWithStepsLocked(t *testing.T, cfg server.Config) (*httptest.Server, *testdb.LogBuffer) {
+	t.Helper()
+	dsn := testdb.MySQL(t)
+	logs := &testdb.LogBuffer{}
+	cfg.Store, cfg.Logger = testdb.Open(t, dsn), slog.New(slog.NewJSONHandler(logs, nil))
+	srv := httptest.NewServer(server.New(cfg))
+	t.Cleanup(srv.Close)
+	if res, err := http.Post(srv.URL+"/v1/steps?"+valid, "", nil); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %v %v", res, err)
+	}
+	ctx := context.Background()
+	conn, err := testdb.Open(t, dsn).DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "LOCK TABLES steps WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	// Cleanups run last first: the table is unlocked before the server
+	// closes, so that the requests it waits for end.
+	t.Cleanup(func() {
+		conn.ExecContext(ctx, "UNLOCK TABLES") //nolint:errcheck // the connection closes next anyway
+		conn.Close()
+	})
+	return srv, logs
 }
