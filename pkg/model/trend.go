@@ -116,25 +116,7 @@ func fitSenOn(groups [][]point) (sen, [][]point) {
 // few their points.
 func senOf(groups [][]point) sen {
 	var fit sen
-	var varS float64
-	pairs := 0
-	for _, g := range groups {
-		pairs += len(g) * (len(g) - 1) / 2
-	}
-	slopes := make([]float64, 0, pairs)
-	spread := false // a series whose durations differ
-	for _, g := range groups {
-		m := float64(len(g))
-		varS += m * (m - 1) * (2*m + 5) / 18
-		for i := range g {
-			spread = spread || g[i].y != g[0].y
-			for j := i + 1; j < len(g); j++ {
-				if dx := g[j].x - g[i].x; dx > 0 {
-					slopes = append(slopes, (g[j].y-g[i].y)/dx)
-				}
-			}
-		}
-	}
+	slopes, varS, pairs, spread := pairSlopes(groups)
 	N := len(slopes)
 	if N < 2 {
 		fit.gap = gapFewPerSeries
@@ -150,8 +132,7 @@ func senOf(groups [][]point) sen {
 		fit.slope = (selectNth(slopes, N/2-1) + selectNth(slopes, N/2)) / 2
 	}
 	c := z95 * math.Sqrt(varS)
-	lo := int(math.Floor((float64(N)-c)/2)) - 1 // 1-based rank (N−C)/2
-	hi := int(math.Ceil((float64(N) + c) / 2))  // 1-based rank (N+C)/2 + 1
+	lo, hi := intervalRanks(N, c)
 	fit.low, fit.high = math.Inf(-1), math.Inf(1)
 	if lo >= 0 {
 		fit.low = selectNth(slopes, lo)
@@ -177,6 +158,57 @@ func senOf(groups [][]point) sen {
 		fit.high = clampSlope(fit.high)
 	}
 	return fit
+}
+
+// pairSlopes is the slopes of the pairs of points within each group (a
+// pair at one x has none), the variance of the Kendall statistic they
+// make, the number of pairs, and whether any group's values differ.
+func pairSlopes(groups [][]point) (slopes []float64, varS float64, pairs int, spread bool) {
+	for _, g := range groups {
+		pairs += len(g) * (len(g) - 1) / 2
+	}
+	slopes = make([]float64, 0, pairs)
+	for _, g := range groups {
+		m := float64(len(g))
+		varS += m * (m - 1) * (2*m + 5) / 18
+		for i := range g {
+			spread = spread || g[i].y != g[0].y
+			for j := i + 1; j < len(g); j++ {
+				if dx := g[j].x - g[i].x; dx > 0 {
+					slopes = append(slopes, (g[j].y-g[i].y)/dx)
+				}
+			}
+		}
+	}
+	return slopes, varS, pairs, spread
+}
+
+// intervalRanks are the 0-based ranks among n slopes of the 95 % rank
+// interval's ends, for C = z·√Var(S): out of [0, n-1] when the pairs
+// cannot bound that end.
+func intervalRanks(n int, c float64) (lo, hi int) {
+	lo = int(math.Floor((float64(n)-c)/2)) - 1 // 1-based rank (N−C)/2
+	hi = int(math.Ceil((float64(n) + c) / 2))  // 1-based rank (N+C)/2 + 1
+	return lo, hi
+}
+
+// senNear is senOf's interval end nearer 0 for a slope of sign (its low
+// end for a rise, else its high), or false when the pairs bound no
+// interval: all fitTrend's refit needs, at a third of the selections.
+func senNear(groups [][]point, sign float64) (float64, bool) {
+	slopes, varS, _, _ := pairSlopes(groups)
+	n := len(slopes)
+	if n < 2 {
+		return 0, false
+	}
+	lo, hi := intervalRanks(n, z95*math.Sqrt(varS))
+	if lo < 0 || hi > n-1 {
+		return 0, false
+	}
+	if sign > 0 {
+		return clampSlope(selectNth(slopes, lo)), true
+	}
+	return clampSlope(selectNth(slopes, hi)), true
 }
 
 // trendJunk is how many points a trend's direction must hold without:
@@ -244,20 +276,19 @@ func fitTrend(groups [][]point) sen {
 			}
 		}
 	}
-	rest := senOf(without)
 	near := fit.low // the end nearer 0
 	if sign < 0 {
 		near = fit.high
 	}
-	switch {
-	case !rest.ok || math.IsInf(rest.low, 0) || math.IsInf(rest.high, 0):
+	switch rest, ok := senNear(without, sign); {
+	case !ok:
 		// Too few left for an interval: the direction cannot be told.
 		near = math.Inf(-int(sign))
 		fit.gap = gapFewPerSeries
 	case sign > 0:
-		near = min(near, rest.low)
+		near = min(near, rest)
 	default:
-		near = max(near, rest.high)
+		near = max(near, rest)
 	}
 	if sign > 0 {
 		fit.low = near
