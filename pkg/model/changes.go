@@ -204,17 +204,25 @@ func findChanges(deps []*depRecord) ([]changePoint, float64) {
 }
 
 // sizeSlope is the growth within the segments that cps cut the points
-// (x, y) into, as log seconds a week: their Theil–Sen slope when its
-// 95 % interval leaves out 0; otherwise 0, as a slope
-// whose interval holds 0 is noise: carried over weeks, it would move a
-// flat series' figures by a few percent.
+// (x, y) into, as log seconds a week (clearSlope).
 func sizeSlope(x, y []float64, cps []changePoint) float64 {
+	return clearSlope(len(x), cps, func(i int) (point, bool) { return point{x[i], y[i]}, true })
+}
+
+// clearSlope is the Theil–Sen slope of n points cut into segments at cps
+// (pointOf gives point i, or false for none) when its 95 % interval
+// leaves out 0; otherwise 0, as a slope whose interval holds 0 is noise:
+// carried over weeks, it would move a flat series' figures by a few
+// percent.
+func clearSlope(n int, cps []changePoint, pointOf func(i int) (point, bool)) float64 {
 	var groups [][]point
 	from := 0
-	for _, cp := range append(slices.Clone(cps), changePoint{at: len(x)}) {
+	for _, cp := range append(slices.Clone(cps), changePoint{at: n}) {
 		g := make([]point, 0, cp.at-from)
 		for i := from; i < cp.at; i++ {
-			g = append(g, point{x[i], y[i]})
+			if p, ok := pointOf(i); ok {
+				g = append(g, p)
+			}
 		}
 		groups = append(groups, g)
 		from = cp.at
@@ -566,23 +574,14 @@ type segmentGrowth struct {
 // checked with (findChanges).
 func (s *seriesHist) growth(h *history, deps []*depRecord, cps []changePoint, deployment float64) segmentGrowth {
 	fit := func(value func(*depRecord) (float64, bool)) float64 {
-		var groups [][]point
-		from := 0
-		for _, cp := range append(slices.Clone(cps), changePoint{at: len(deps)}) {
-			var g []point
-			for _, d := range deps[from:cp.at] {
-				if v, ok := value(d); ok && v > 0 {
-					g = append(g, point{float64(d.start) / float64(7*24*time.Hour), math.Log(v)})
-				}
+		return clearSlope(len(deps), cps, func(i int) (point, bool) {
+			d := deps[i]
+			v, ok := value(d)
+			if !ok || v <= 0 {
+				return point{}, false
 			}
-			groups = append(groups, g)
-			from = cp.at
-		}
-		// A slope whose 95 % interval holds 0 is noise (sizeSlope).
-		if f := fitSen(groups); f.ok && (f.low > 0 || f.high < 0) {
-			return f.slope
-		}
-		return 0
+			return point{float64(d.start) / float64(7*24*time.Hour), math.Log(v)}, true
+		})
 	}
 	g := segmentGrowth{deployment: deployment, byStatus: map[int32]float64{}}
 	for _, d := range deps {
