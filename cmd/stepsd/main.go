@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/steps-dev/steps/internal/cliargs"
 	"github.com/steps-dev/steps/internal/configkeys"
 	buildversion "github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/model"
@@ -105,22 +106,9 @@ func typeUsageErrors(root *cobra.Command) {
 	walk(root)
 }
 
-// noArgs refuses positional arguments to a subcommand in words a person
-// can act on: cobra.NoArgs says `unknown command "x" for "stepsd serve"`,
-// when the usual cause is a setting given without its flag.
+// noArgs refuses positional arguments to a subcommand (cliargs).
 func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
-	}
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = strconv.Quote(a)
-	}
-	msg := fmt.Sprintf("%s takes no arguments, got %s", cmd.Name(), strings.Join(q, " "))
-	if cmd.Flags().Lookup("db") != nil {
-		msg += ": give each setting after its flag (such as --db DSN), and quote a value that holds spaces"
-	}
-	return errors.New(msg)
+	return cliargs.Refuse(cmd, args, "db", "setting", "DSN")
 }
 
 // options holds the settings of every subcommand, copied out of viper once

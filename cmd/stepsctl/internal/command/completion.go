@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steps-dev/steps/internal/cliargs"
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -36,7 +37,7 @@ func completionArgs(cmd *cobra.Command, args []string) error {
 	case len(args) == 0:
 		return usageErrorf("completion needs the shell to complete for: %s", shells)
 	case len(args) > 1:
-		return usageErrorf("completion takes one shell (%s), got %s", shells, quoteAll(args))
+		return usageErrorf("completion takes one shell (%s), got %s", shells, cliargs.Quoted(args))
 	case !slices.Contains(cmd.ValidArgs, args[0]):
 		return usageErrorf("completion knows no shell %q; use %s", args[0], shells)
 	}

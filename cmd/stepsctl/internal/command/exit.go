@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/steps-dev/steps/internal/cliargs"
 	"github.com/steps-dev/steps/pkg/client"
 )
 
@@ -34,29 +35,12 @@ func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
-// noArgs refuses positional arguments in words a person can act on.
-// cobra.NoArgs says `unknown command "x" for "stepsctl list"`, which sends
-// the reader looking for a subcommand that was never there, when the usual
-// cause is a value given without its flag (stepsctl list api) or a value
-// with a space left unquoted in a script (--status $STATUS).
+// noArgs refuses positional arguments as a usage error (cliargs).
 func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
+	if err := cliargs.Refuse(cmd, args, "component", "value", "NAME"); err != nil {
+		return &UsageError{Err: err}
 	}
-	msg := fmt.Sprintf("%s takes no arguments, got %s", cmd.Name(), quoteAll(args))
-	if cmd.Flags().Lookup("component") != nil {
-		msg += ": give each value after its flag (such as --component NAME), and quote a value that holds spaces"
-	}
-	return &UsageError{Err: errors.New(msg)}
-}
-
-// quoteAll quotes each argument, so that an empty or spaced one shows.
-func quoteAll(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = fmt.Sprintf("%q", a)
-	}
-	return strings.Join(q, " ")
+	return nil
 }
 
 // silentError has already been reported on stderr; it only sets the exit

@@ -18,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/steps-dev/steps/internal/cliargs"
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -113,7 +114,7 @@ func importArgs(cmd *cobra.Command, args []string) error {
 	case 0:
 		return usageErrorf("import needs the file to import: stepsctl import FILE (a CSV or NDJSON export; - reads standard input)")
 	}
-	return usageErrorf("import takes one file, got %d (%s): import them one after the other", len(args), quoteAll(args))
+	return usageErrorf("import takes one file, got %d (%s): import them one after the other", len(args), cliargs.Quoted(args))
 }
 
 // NewCmdImport returns the import command. runF replaces importRun in
