@@ -413,12 +413,11 @@ func (s *Store) lastStepID(ctx context.Context, tx *sql.Tx, w *targetWork, attem
 		return 0, translate(err)
 	}
 	phases = bytes.TrimSuffix(phases, []byte{phaseEnd})
-	last := phases[bytes.LastIndexByte(phases, phaseEnd)+1:]
-	end := bytes.IndexByte(last, ',')
-	if end < 0 {
+	id, _, ok := cutInt(phases[bytes.LastIndexByte(phases, phaseEnd)+1:], ',')
+	if !ok {
 		return 0, fmt.Errorf("number deployments: damaged phases of %s attempt %d", w.component, attempt)
 	}
-	return strconv.ParseInt(string(last[:end]), 10, 64)
+	return id, nil
 }
 
 // storedDeployment is what numbering reads of a stored deployment.
