@@ -163,3 +163,24 @@ func TestStepRowWithTooFewPhases(t *testing.T) {
 		t.Errorf("Growth of a flat step = %q, want \"+0.0 %% (flat)\"", got)
 	}
 }
+
+// TestChangeMarkersNameTheEnvironment: a version that shifted deploy time
+// in staging and then in production is two markers on the chart; each
+// names its environment, as the list under the chart does, or the two
+// read "api 1.20.0" alike.
+func TestChangeMarkersNameTheEnvironment(t *testing.T) {
+	d := analysisDashboard(model.DirectionGrowing)
+	staging := d.changes.Changes[0]
+	staging.Environment = "staging"
+	staging.Time = staging.Time.Add(-2 * time.Hour)
+	d.changes.Changes = []model.Change{staging, d.changes.Changes[0]}
+	html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d&bucket=week"))
+	for _, want := range []string{
+		`<title>Change 1: api 1.20.0 → staging, +38 % (9m02s → 12m28s)</title>`,
+		`<title>Change 2: api 1.20.0 → production, +38 % (9m02s → 12m28s)</title>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
