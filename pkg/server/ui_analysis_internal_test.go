@@ -184,3 +184,22 @@ func TestChangeMarkersNameTheEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestDORAPanelSaysEveryEnvironmentCounts: with no environment picked and
+// deployments to several in range, the DORA panel's note says first that
+// all count, staging too; with one picked, or only one in range, not.
+func TestDORAPanelSaysEveryEnvironmentCounts(t *testing.T) {
+	const note = "Every environment counts here (production, staging): the keys are production's, pick it under Environment;"
+	d := analysisDashboard(model.DirectionGrowing)
+	d.environments = []string{"production", "staging"}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, note) {
+		t.Errorf("page lacks %q", note)
+	}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d&environment=production")); strings.Contains(html, "Every environment counts") {
+		t.Errorf("with environment=production, the page still says every environment counts")
+	}
+	d.environments = []string{"production"}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); strings.Contains(html, "Every environment counts") {
+		t.Errorf("with one environment in range, the page says every environment counts")
+	}
+}

@@ -111,7 +111,11 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
 	}
 	v.Blame = model.BlamePhrase(st)
-	v.DORA = newDORAPanel(d.dora, v.BucketWord)
+	var mixed []string
+	if f.Environment == "" && len(d.environments) > 1 {
+		mixed = d.environments
+	}
+	v.DORA = newDORAPanel(d.dora, v.BucketWord, mixed...)
 
 	outliers := map[model.DeploymentKey]bool{}
 	v.OutlierCount = max(st.Trend.Outliers, len(st.Outliers))
