@@ -203,3 +203,23 @@ func TestDORAPanelSaysEveryEnvironmentCounts(t *testing.T) {
 		t.Errorf("with one environment in range, the page says every environment counts")
 	}
 }
+
+// TestShiftNoteUnderTheSummary: a shift in range reads as growth in the
+// summary ("grows 2.3 % a week") though deploy time jumped once; the page
+// says so under the sentence, in the plural for two, and not without one.
+func TestShiftNoteUnderTheSummary(t *testing.T) {
+	d := analysisDashboard(model.DirectionGrowing)
+	one := "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady."
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, one) {
+		t.Errorf("page lacks %q", one)
+	}
+	d.changes.Changes = append(d.changes.Changes, d.changes.Changes[0])
+	two := "Deploy time shifted at once 2 times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady."
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, two) {
+		t.Errorf("page lacks %q", two)
+	}
+	d.changes.Changes = nil
+	if html := renderDashboard(t, d, "since=30d"); strings.Contains(html, "shift-note") {
+		t.Errorf("page without a shift has the shift note")
+	}
+}
