@@ -200,7 +200,7 @@ func TestDORAPanel(t *testing.T) {
 		for _, want := range []string{
 			`<h2 id="dora-title">DORA four keys</h2>`,
 			`<div data-key="deployment_frequency"><dt>Deployment frequency</dt><dd class="value">2.5 a week <span class="badge band-high">high</span></dd>`,
-			`<div data-key="change_failure_rate"><dt>Change failure rate</dt><dd class="value">44 % (19–73; 4 of 9) <span class="badge band-low">low</span></dd>`,
+			`<div data-key="change_failure_rate"><dt>Change failure rate</dt><dd class="value">44.4 % (18.9–73.3; 4 of 9) <span class="badge band-low">low</span></dd>`,
 			`<div data-key="time_to_restore"><dt>Time to restore</dt><dd class="value">p50 1h00m · p90 3d05h <span class="badge band-high">high</span></dd>`,
 			`<div data-key="lead_time"><dt>Lead time for changes</dt><dd class="value">p50 1h30m · p90 19h30m <span class="badge band-elite">elite</span></dd>`,
 			`aria-label="Deployment frequency per week: from 4.0 a week to 1.0 a week"`,
@@ -354,7 +354,7 @@ func TestDORAFailedRedeploysEndToEnd(t *testing.T) {
 
 		p := getPage(t, nil, ts.URL, "/?environment=production&since=2026-11-02&until=2026-11-15&bucket=week")
 		for _, want := range []string{
-			`<dd class="value">0 % (0–66; 0 of 2) <span class="badge band-elite">elite</span></dd>`,
+			`<dd class="value">0.0 % (0.0–65.8; 0 of 2) <span class="badge band-elite">elite</span></dd>`,
 			`Not deployments: 2 failed attempts retried with the same version, 2 redeployments of the version just deployed; ` +
 				`the change failure rate&#39;s band is not settled: its 95 % interval spans elite to low; lead time from 100 % of 2 successful deployments`,
 		} {
@@ -469,7 +469,7 @@ func TestDORAFailureRateIntervalEndToEnd(t *testing.T) {
 
 		p := getPage(t, nil, ts.URL, "/?component=web&since=2026-11-02&until=2026-11-15&bucket=week")
 		for _, want := range []string{
-			`<dd class="value">50 % (9–91; 1 of 2) <span class="badge band-low">low</span></dd>`,
+			`<dd class="value">50.0 % (9.5–90.5; 1 of 2) <span class="badge band-low">low</span></dd>`,
 			`<p class="note">The change failure rate&#39;s band is not settled: its 95 % interval spans high to low;`,
 			`the failure rate&#39;s range is its 95 % interval`,
 		} {

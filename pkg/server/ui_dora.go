@@ -48,11 +48,13 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 		freq = model.FrequencyPhrase(*v)
 	}
 	if v := all.ChangeFailureRatePercent; v != nil {
-		cfr = fmt.Sprintf("%.0f %% (%d of %d)", model.PrintRound(*v, 0), all.FailedDeployments, all.Deployments)
+		// One decimal, as stepsctl dora: a rate of 5.4 % is not "5 %" in
+		// the band above 5 %.
+		cfr = fmt.Sprintf("%.1f %% (%d of %d)", model.PrintRound(*v, 1), all.FailedDeployments, all.Deployments)
 		// The interval, so that "17 %, low" of 6 deployments is not read
 		// as the team's band: 3–56 % is any band.
 		if lo, hi := all.ChangeFailureRateLowPercent, all.ChangeFailureRateHighPercent; lo != nil && hi != nil {
-			cfr = fmt.Sprintf("%.0f %% (%.0f–%.0f; %d of %d)", model.PrintRound(*v, 0), model.PrintRound(*lo, 0), model.PrintRound(*hi, 0),
+			cfr = fmt.Sprintf("%.1f %% (%.1f–%.1f; %d of %d)", model.PrintRound(*v, 1), model.PrintRound(*lo, 1), model.PrintRound(*hi, 1),
 				all.FailedDeployments, all.Deployments)
 		}
 	}
