@@ -22,18 +22,12 @@ import (
 const deploymentColumns = `concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
 COALESCE(revision, ''), COALESCE(committed_at, ''))`
 
-// sqliteDeploymentColumns are deploymentColumns as a BLOB, for SQLite:
-// its driver copies a BLOB once, a TEXT twice (and looks up its declared
-// type). Joining with || instead of concat_ws was slower: each || copies
-// everything joined so far.
-const sqliteDeploymentColumns = "CAST(" + deploymentColumns + " AS BLOB)"
-
-// deploymentColumns returns deploymentColumns for the store's database.
+// deploymentColumns returns deploymentColumns for the store's database:
+// on SQLite as a BLOB, which its driver copies once, a TEXT twice (and
+// looks up its declared type). Joining with || instead of concat_ws was
+// slower: each || copies everything joined so far.
 func (s *Store) deploymentColumns() string {
-	if s.kind == KindSQLite {
-		return sqliteDeploymentColumns
-	}
-	return deploymentColumns
+	return byKind(s, deploymentColumns, "CAST("+deploymentColumns+" AS BLOB)")
 }
 
 // deploymentFields is the number of fields in deploymentColumns.
@@ -59,12 +53,9 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
 		c.add(cond, args...)
 	}
-	from := "deployments"
-	if s.kind == KindMySQL {
-		// Left to choose, MySQL sorts the whole table (phases and all) in a
-		// temporary file rather than read deployments_start in order.
-		from += " FORCE INDEX (deployments_start)"
-	}
+	// Left to choose, MySQL sorts the whole table (phases and all) in a
+	// temporary file rather than read deployments_start in order.
+	from := "deployments" + byKind(s, " FORCE INDEX (deployments_start)", "")
 	query := "SELECT " + s.deploymentColumns() + " FROM " + from + c.sql() +
 		" ORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir + ", attempt " + dir
 	if f.Limit > 0 && f.Status == "" {
@@ -126,12 +117,9 @@ func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rul
 // the ETA reads: model.ETAPast judges which are outliers among them.
 // rules decide which succeeded.
 func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error) {
-	from := "deployments"
-	if s.kind == KindMySQL {
-		// The primary key also starts with component: keep the optimiser
-		// on the index that is ordered by start as well.
-		from += " FORCE INDEX (deployments_component)"
-	}
+	// The primary key also starts with component: keep MySQL's optimiser
+	// on the index that is ordered by start as well.
+	from := "deployments" + byKind(s, " FORCE INDEX (deployments_component)", "")
 	query := "SELECT " + s.deploymentColumns() + " FROM " + from +
 		" WHERE component = ? AND environment = ? AND started_at >= ? AND started_at <= ?" +
 		" ORDER BY started_at DESC LIMIT " + strconv.Itoa(model.ETAScan)
@@ -191,10 +179,7 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 // indexed is the deployments table read through index, named: see
 // seriesOrder.
 func (s *Store) indexed(index string) string {
-	if s.kind == KindMySQL {
-		return "deployments FORCE INDEX (" + index + ")"
-	}
-	return "deployments INDEXED BY " + index
+	return byKind(s, "deployments FORCE INDEX ("+index+")", "deployments INDEXED BY "+index)
 }
 
 // seriesOrder is the index EachDeployment reads, and the order it gives.

@@ -261,10 +261,7 @@ var (
 // runs cuts items into runs of the store's statement sizes, largest
 // first.
 func runs[T any](s *Store, items []T) iter.Seq[[]T] {
-	sizes := targetSizesMySQL
-	if s.kind == KindSQLite {
-		sizes = targetSizesSQLite
-	}
+	sizes := byKind(s, targetSizesMySQL, targetSizesSQLite)
 	return func(yield func([]T) bool) {
 		rest := items
 		for _, size := range sizes {
@@ -286,10 +283,7 @@ func anyTarget(n int, extra string) string {
 // lockTargets reads the rows of work's targets, locking them on MySQL
 // (SQLite's transaction holds the whole database).
 func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
-	lock := ""
-	if s.kind == KindMySQL {
-		lock = " FOR UPDATE"
-	}
+	lock := byKind(s, " FOR UPDATE", "")
 	index := make(map[target]*targetWork, len(work))
 	for _, w := range work {
 		index[w.target] = w
@@ -463,11 +457,8 @@ func (w *targetWork) redoRange() (lastAttempt int, lastTime string) {
 // (the new steps among them).
 func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]model.Step, error) {
 	out := make(map[target][]model.Step, len(work))
-	steps := "steps"
-	if s.kind == KindMySQL {
-		// Left to choose, MySQL may read "time >= ?" through steps_time.
-		steps = "steps FORCE INDEX (steps_deployment)"
-	}
+	// Left to choose, MySQL may read "time >= ?" through steps_time.
+	steps := byKind(s, "steps FORCE INDEX (steps_deployment)", "steps")
 	for run := range runs(s, work) {
 		args := make([]any, 0, 7*len(run))
 		for _, w := range run {

@@ -564,11 +564,7 @@ func appendRow(body, row []byte) []byte {
 // of them at this moment is waited for, and its block seen, and one that
 // comes later finds them gone.
 func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any) error {
-	lock := ""
-	if s.kind == KindMySQL {
-		lock = " FOR UPDATE"
-	}
-	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE `+cond+lock, args...)
+	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE `+cond+byKind(s, " FOR UPDATE", ""), args...)
 	if err != nil {
 		return err
 	}

@@ -102,11 +102,15 @@ func onConflict(key, sets string) upsert {
 }
 
 // in is u as the store's database spells it.
-func (u upsert) in(s *Store) string {
+func (u upsert) in(s *Store) string { return byKind(s, u.mysql, u.sqlite) }
+
+// byKind is mysql on MySQL and sqlite on SQLite: the store's statement
+// sizes, locks and index hints, each spelt or sized for its database.
+func byKind[T any](s *Store, mysql, sqlite T) T {
 	if s.kind == KindSQLite {
-		return u.sqlite
+		return sqlite
 	}
-	return u.mysql
+	return mysql
 }
 
 // repeated is n items with sep between them: the placeholders, VALUES
