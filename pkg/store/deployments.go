@@ -281,26 +281,8 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 // the memory of the block before.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
-	stmt, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
 	return pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := stmt.QueryContext(ctx, args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		var row sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&row); err != nil {
-				return translate(err)
-			}
-			if err := emit(row); err != nil {
-				return err
-			}
-		}
-		return translate(rows.Err())
+		return s.eachRow(ctx, query, args, emit)
 	})
 }
 
@@ -365,6 +347,14 @@ const fewRows = 1000
 // deployment is built from the driver's bytes of its row, with no copy.
 func (s *Store) readFewDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	dr := newDeploymentReader(f, rules, now)
+	// The deployments built keep none of row's bytes.
+	return s.eachRow(ctx, query, args, func(row []byte) error { return dr.read(row, fn) })
+}
+
+// eachRow runs query, prepared, and calls fn with the one column of each
+// row, bytes the driver reuses at the next row, up to fn's first error.
+func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(row []byte) error) error {
 	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return err
@@ -374,15 +364,12 @@ func (s *Store) readFewDeployments(ctx context.Context, query string, args []any
 		return translate(err)
 	}
 	defer rows.Close()
-	dr := newDeploymentReader(f, rules, now)
-	// The deployments built keep none of row's bytes, which the driver
-	// reuses at the next row.
 	var row sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&row); err != nil {
 			return translate(err)
 		}
-		if err := dr.read(row, fn); err != nil {
+		if err := fn(row); err != nil {
 			return err
 		}
 	}
