@@ -126,9 +126,7 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 	if errors.Is(err, errDeploymentFull) && len(work) > 0 && work[0].cached {
 		// The cached count may be stale (a step that ended the
 		// deployment, written elsewhere): refuse only on a locked read.
-		for _, w := range work {
-			s.targets.forget(w.target)
-		}
+		s.targets.forget(work)
 		return errConflict
 	}
 	if err != nil {
@@ -605,9 +603,7 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 			return translate(err)
 		}
 		if n != want {
-			for _, w := range work {
-				s.targets.forget(w.target)
-			}
+			s.targets.forget(work)
 			return errConflict
 		}
 	}
