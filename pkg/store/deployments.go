@@ -518,21 +518,6 @@ func (dr *deploymentReader) newDeployment() *model.Deployment {
 	return &dr.deps.cut(1, dr.block)[0]
 }
 
-// complete completes d (see model.Deployment.CompleteIn) with its phases'
-// durations and its finish cut from blocks, like its steps.
-func (dr *deploymentReader) complete(d *model.Deployment) {
-	durations := dr.durations.cut(max(0, len(d.Steps)-1), 4*dr.block)
-	finished := &dr.finishes.cut(1, dr.block)[0]
-	d.CompleteIn(dr.outcome, dr.now, dr.rules.StuckAfter, durations, finished)
-}
-
-// newSteps returns an empty slice for n steps, cut from the current block
-// with no room beyond n: an append by a caller cannot reach the next
-// deployment's steps.
-func (dr *deploymentReader) newSteps(n int) []model.Phase {
-	return dr.steps.cut(n, 4*dr.block)[:0]
-}
-
 // rewind, in a read that reuses its memory, makes the deployments after
 // it reuse those before.
 func (dr *deploymentReader) rewind() {
@@ -613,13 +598,17 @@ func (dr *deploymentReader) read(row []byte, fn func(*model.Deployment) error) e
 			return err
 		}
 	}
-	if d.Steps, err = dr.phases.decode(fields[6], d.StartedAt, dr.newSteps(bytes.Count(fields[6], []byte{phaseEnd}))); err != nil {
+	// Cut with no room beyond them: an append by a caller cannot reach
+	// the next deployment's steps.
+	steps := dr.steps.cut(bytes.Count(fields[6], []byte{phaseEnd}), 4*dr.block)[:0]
+	if d.Steps, err = dr.phases.decode(fields[6], d.StartedAt, steps); err != nil {
 		return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)
 	}
 	if dr.f.Status != "" && !d.HasStatus(dr.f.Status) {
 		return nil
 	}
-	dr.complete(d)
+	durations := dr.durations.cut(max(0, len(d.Steps)-1), 4*dr.block)
+	d.CompleteIn(dr.outcome, dr.now, dr.rules.StuckAfter, durations, &dr.finishes.cut(1, dr.block)[0])
 	return fn(d)
 }
 
