@@ -355,7 +355,7 @@ func (s *Store) readFewDeployments(ctx context.Context, query string, args []any
 // eachRow runs query, prepared, and calls fn with the one column of each
 // row, bytes the driver reuses at the next row, up to fn's first error.
 func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(row []byte) error) error {
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return err
 	}

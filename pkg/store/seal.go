@@ -632,7 +632,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		b.add("first_start <= ?", dbTime(f.Until))
 	}
 	bound := cmp.Or(s.maxUnsealed, unsealedMax)
-	rows, err := s.readQuery(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
+	rows, err := s.stmts.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
 		` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
 	if err != nil {
 		return false, err
@@ -656,7 +656,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		return false, err
 	}
 	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := s.readQuery(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
+		rows, err := s.stmts.query(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
 		if err != nil {
 			return err
 		}

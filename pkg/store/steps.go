@@ -226,7 +226,7 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 // queryStep runs query, prepared, for the one step it selects (then extra
 // columns), or sql.ErrNoRows.
 func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...any) (model.Step, error) {
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return model.Step{}, err
 	}
@@ -266,7 +266,7 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 		return nil, err
 	}
 	query, args := listQuery(f)
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
