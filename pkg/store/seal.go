@@ -184,7 +184,7 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 		}
 		var blocks int
 		if err == nil {
-			blocks, err = s.seal(ctx, time.Now(), func(blocks int) {
+			blocks, err = s.Seal(ctx, time.Now(), func(blocks int) {
 				if first {
 					log.Info("sealing deployments into blocks", "blocks_so_far", blocks)
 				}
@@ -217,11 +217,6 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	if from, err := s.SealableFrom(ctx); err != nil || now.Before(from) {
 		return 0, err
 	}
-	return s.seal(ctx, now, progress)
-}
-
-// seal is Seal once SealableFrom has let it.
-func (s *Store) seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
 	type series struct{ component, environment string }
 	var all []series
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0`)
