@@ -39,7 +39,7 @@ type Client struct {
 	retry     RetryPolicy
 	pageSize  int
 	userAgent string
-	// keyedStamps: RecordWithKey stamps as Record does (WithKeyedStamps).
+	// keyedStamps: the calls with a key stamp as Record does (WithKeyedStamps).
 	keyedStamps bool
 }
 
@@ -53,12 +53,14 @@ func WithToken(token string) Option {
 	return func(c *Client) { c.token = token }
 }
 
-// WithKeyedStamps makes RecordWithKey keep a step's time across an outage
-// as Record does: an input without a time whose first attempt could not
-// connect carries that attempt's moment on its retries. The key's stored
-// step then holds a time the caller's input did not, so sending that input
-// again under the key is a 422 (EUNPROCESSABLE) rather than a replay: use
-// it where such a 422 means "already delivered", as stepsctl's spool does.
+// WithKeyedStamps makes RecordWithKey, and the batch calls with a key
+// (RecordBatchWithKey, SendBatch, SendBatchWith), keep a step's time
+// across an outage as Record does: an input without a time whose first
+// attempt could not connect carries that attempt's moment on its retries.
+// The key's stored steps then hold a time the caller's input did not, so
+// sending that input again under the key is a 422 (EUNPROCESSABLE) rather
+// than a replay: use it where such a 422 means "already delivered", as
+// stepsctl's spool does.
 func WithKeyedStamps() Option {
 	return func(c *Client) { c.keyedStamps = true }
 }

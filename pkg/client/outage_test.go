@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -96,7 +97,7 @@ func (o *outage) sent() []string {
 
 // client returns a client of o whose transport (net/http's own, with a
 // real dialer) calls refused after each dial that fails.
-func (o *outage) client(t *testing.T, refused func(n int)) *client.Client {
+func (o *outage) client(t *testing.T, refused func(n int), opts ...client.Option) *client.Client {
 	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	var d net.Dialer
@@ -109,7 +110,7 @@ func (o *outage) client(t *testing.T, refused func(n int)) *client.Client {
 		return conn, err
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	return mustClient(t, o.URL(), client.WithRetry(slow), client.WithHTTPClient(&http.Client{Transport: tr}))
+	return mustClient(t, o.URL(), append([]client.Option{client.WithRetry(slow), client.WithHTTPClient(&http.Client{Transport: tr})}, opts...)...)
 }
 
 // upAfter returns a refused callback that starts o after n refused dials.
@@ -242,6 +243,38 @@ func TestStepRecordedWhileServerIsDownKeepsItsTime(t *testing.T) {
 		again, err := c.RecordWithKey(context.Background(), key, in)
 		if err != nil || again != step {
 			t.Errorf("sent again: %+v, %v; want the stored step", again, err)
+		}
+	})
+	t.Run("WithKeyedStamps, the calls with a key stamp too", func(t *testing.T) {
+		t.Parallel()
+		for _, call := range []struct {
+			name string
+			send func(c *client.Client, key string, in model.StepInput) (model.Step, error)
+		}{
+			{"RecordWithKey", func(c *client.Client, key string, in model.StepInput) (model.Step, error) {
+				return c.RecordWithKey(context.Background(), key, in)
+			}},
+			{"RecordBatchWithKey", func(c *client.Client, key string, in model.StepInput) (model.Step, error) {
+				steps, err := c.RecordBatchWithKey(context.Background(), key, []model.StepInput{in})
+				if err != nil || len(steps) != 1 {
+					return model.Step{}, fmt.Errorf("%d steps: %w", len(steps), err)
+				}
+				return steps[0], nil
+			}},
+		} {
+			t.Run(call.name, func(t *testing.T) {
+				t.Parallel()
+				o := newOutage(t)
+				c := o.client(t, o.upAfter(2), client.WithKeyedStamps())
+				before := time.Now()
+				step, err := call.send(c, client.NewIdempotencyKey(), input("api", "1.0.0", "build"))
+				if err != nil {
+					t.Fatalf("%s: %v", call.name, err)
+				}
+				if d := step.Time.Sub(before); d < -time.Microsecond || d > 40*time.Millisecond {
+					t.Errorf("time = %s, %v after the call began; want the first attempt's", step.Time.Format(time.RFC3339Nano), d)
+				}
+			})
 		}
 	})
 }

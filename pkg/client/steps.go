@@ -96,7 +96,7 @@ func (c *Client) RecordBatch(ctx context.Context, ins []model.StepInput) ([]mode
 
 // RecordBatchWithKey is RecordBatch with a key the caller chose, as
 // RecordWithKey: rows without a time are sent as they are on every
-// attempt.
+// attempt, unless the client is WithKeyedStamps.
 func (c *Client) RecordBatchWithKey(ctx context.Context, key string, ins []model.StepInput) ([]model.Step, error) {
 	res, err := c.SendBatch(ctx, key, ins)
 	return res.Steps, err
@@ -132,7 +132,7 @@ func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInpu
 
 // SendBatchWith is SendBatch with options.
 func (c *Client) SendBatchWith(ctx context.Context, key string, ins []model.StepInput, opts BatchOptions) (BatchResult, error) {
-	return c.sendBatch(ctx, key, ins, opts, false)
+	return c.sendBatch(ctx, key, ins, opts, c.keyedStamps)
 }
 
 // sendBatch sends ins under key. With stamp, its rows without a time are

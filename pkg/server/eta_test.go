@@ -143,6 +143,46 @@ func TestDashboardShowsETA(t *testing.T) {
 	}
 }
 
+// TestDashboardShowsNoETAForAStuckDeployment: a deploy silent in tests
+// for hours is stuck, and its ETA (the API's, the later steps' median:
+// 40 s) is no finish to wait for. The page shows none for it, on the list
+// and on its own page; the API keeps giving it.
+func TestDashboardShowsNoETAForAStuckDeployment(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.clock.Set(etatest.Now)
+	steps := etatest.Steps()
+	for i, status := range []string{"build", "tests"} {
+		steps = append(steps, model.StepInput{Component: "api", Version: "r-stuck", Environment: "prod", Owner: "ana", Status: status,
+			Time: etatest.Now.Add(-3*time.Hour + time.Duration(i)*80*time.Second)})
+	}
+	body, err := json.Marshal(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
+	r := ts.do(t, "GET", "/v1/deployments?component=api&version=r-stuck&format=json", nil)
+	var got struct{ Deployments []model.Deployment }
+	if err := json.Unmarshal([]byte(r.body), &got); err != nil || len(got.Deployments) != 1 {
+		t.Fatalf("deployments: %v %s", err, r.body)
+	}
+	if d := got.Deployments[0]; !d.Stuck || d.ETASeconds == nil || *d.ETASeconds != 40 {
+		t.Fatalf("r-stuck: stuck %v, eta %v; want stuck with the API's ETA of 40 s", d.Stuck, d.ETASeconds)
+	}
+	p := getPage(t, nil, ts.URL, "/")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "r-stuck") {
+		t.Fatalf("GET / = %d, r-stuck listed: %v", p.status, strings.Contains(p.body, "r-stuck"))
+	}
+	if n := p.count(`<span class="eta"`); n != 5 {
+		t.Errorf("%d ETAs on the page, want the 5 of TestDashboardShowsETA (none for r-stuck)", n)
+	}
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-stuck&environment=prod")
+	if p.status != http.StatusOK || strings.Contains(p.body, `id="eta"`) {
+		t.Errorf("deployment page (%d) of stuck r-stuck has an ETA", p.status)
+	}
+}
+
 // One request reads the history of at most 20 components and
 // environments: the running deployments of a 21st get no ETA.
 func TestETAHistoryIsBoundedPerRequest(t *testing.T) {

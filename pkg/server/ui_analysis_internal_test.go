@@ -163,3 +163,63 @@ func TestStepRowWithTooFewPhases(t *testing.T) {
 		t.Errorf("Growth of a flat step = %q, want \"+0.0 %% (flat)\"", got)
 	}
 }
+
+// TestChangeMarkersNameTheEnvironment: a version that shifted deploy time
+// in staging and then in production is two markers on the chart; each
+// names its environment, as the list under the chart does, or the two
+// read "api 1.20.0" alike.
+func TestChangeMarkersNameTheEnvironment(t *testing.T) {
+	d := analysisDashboard(model.DirectionGrowing)
+	staging := d.changes.Changes[0]
+	staging.Environment = "staging"
+	staging.Time = staging.Time.Add(-2 * time.Hour)
+	d.changes.Changes = []model.Change{staging, d.changes.Changes[0]}
+	html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d&bucket=week"))
+	for _, want := range []string{
+		`<title>Change 1: api 1.20.0 → staging, +38 % (9m02s → 12m28s)</title>`,
+		`<title>Change 2: api 1.20.0 → production, +38 % (9m02s → 12m28s)</title>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// TestDORAPanelSaysEveryEnvironmentCounts: with no environment picked and
+// deployments to several in range, the DORA panel's note says first that
+// all count, staging too; with one picked, or only one in range, not.
+func TestDORAPanelSaysEveryEnvironmentCounts(t *testing.T) {
+	const note = "Every environment counts here (production, staging): the keys are production's, pick it under Environment;"
+	d := analysisDashboard(model.DirectionGrowing)
+	d.environments = []string{"production", "staging"}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, note) {
+		t.Errorf("page lacks %q", note)
+	}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d&environment=production")); strings.Contains(html, "Every environment counts") {
+		t.Errorf("with environment=production, the page still says every environment counts")
+	}
+	d.environments = []string{"production"}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); strings.Contains(html, "Every environment counts") {
+		t.Errorf("with one environment in range, the page says every environment counts")
+	}
+}
+
+// TestShiftNoteUnderTheSummary: a shift in range reads as growth in the
+// summary ("grows 2.3 % a week") though deploy time jumped once; the page
+// says so under the sentence, in the plural for two, and not without one.
+func TestShiftNoteUnderTheSummary(t *testing.T) {
+	d := analysisDashboard(model.DirectionGrowing)
+	one := "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady."
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, one) {
+		t.Errorf("page lacks %q", one)
+	}
+	d.changes.Changes = append(d.changes.Changes, d.changes.Changes[0])
+	two := "Deploy time shifted at once 2 times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady."
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, two) {
+		t.Errorf("page lacks %q", two)
+	}
+	d.changes.Changes = nil
+	if html := renderDashboard(t, d, "since=30d"); strings.Contains(html, "shift-note") {
+		t.Errorf("page without a shift has the shift note")
+	}
+}

@@ -111,7 +111,11 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
 	}
 	v.Blame = model.BlamePhrase(st)
-	v.DORA = newDORAPanel(d.dora, v.BucketWord)
+	var mixed []string
+	if f.Environment == "" && len(d.environments) > 1 {
+		mixed = d.environments
+	}
+	v.DORA = newDORAPanel(d.dora, v.BucketWord, mixed...)
 
 	outliers := map[model.DeploymentKey]bool{}
 	v.OutlierCount = max(st.Trend.Outliers, len(st.Outliers))
@@ -263,7 +267,10 @@ func (c *trendChart) marker(buckets []model.BucketStats, r changeRow) (changeMar
 			continue
 		}
 		frac := float64(r.Time.Sub(b.Start)) / float64(b.End.Sub(b.Start))
-		title := fmt.Sprintf("Change %d: %s %s, %s", r.N, r.Component, r.Version, r.Shift)
+		// Named as in the list under the chart, environment included: a
+		// version shifting in staging and then in production made two
+		// markers that read the same but for their percent.
+		title := fmt.Sprintf("Change %d: %s %s → %s, %s", r.N, r.Component, r.Version, r.Environment, r.Shift)
 		return changeMarker{X: pct(trendLeftPct + trendWPct*(float64(i)+frac)/float64(n)), N: r.N, Title: title, Worse: r.Worse}, true
 	}
 	return changeMarker{}, false

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -27,7 +28,11 @@ type doraPanel struct {
 	Note string
 }
 
-func newDORAPanel(d model.DORA, bucket string) doraPanel {
+// mixed lists the environments the range counts together when the view
+// picks none and there are several: the note says so first, since DORA's
+// keys are production's, and staging deploying more often and failing
+// more makes them its own.
+func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 	all := d.Overall
 	series := func(pick func(model.DORAFigures) *float64) []*float64 {
 		vs := make([]*float64, len(d.Buckets))
@@ -84,6 +89,13 @@ func newDORAPanel(d model.DORA, bucket string) doraPanel {
 		p.Rows = append(p.Rows, doraRow{Key: k.key, Name: k.name, Value: k.value, Band: string(k.band), Path: path, Text: text})
 	}
 	var notes []string
+	if len(mixed) > 1 {
+		names := make([]string, len(mixed))
+		for i, e := range mixed {
+			names[i] = cmp.Or(e, "no environment")
+		}
+		notes = append(notes, "every environment counts here ("+strings.Join(names, ", ")+"): the keys are production's, pick it under Environment")
+	}
 	switch n := all.UnrestoredFailures; n {
 	case 0:
 	case 1:

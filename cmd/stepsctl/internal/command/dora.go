@@ -88,20 +88,26 @@ about 300 deployments at a 5 % rate, 560 at 10 %, for the interval to be
 narrower than one band (5 points). -o json and -o csv give it as
 change_failure_rate_low_percent and change_failure_rate_high_percent.
 
+Ask with --env production. Without --env every environment counts,
+staging and test ones included: a staging pipeline deploying three times
+as often and failing more makes the frequency, the failure rate and the
+restore and lead times its own. A note says so when the server records
+several environments.
+
 -o json and -o csv print the server's JSON and CSV as they are (the CSV
 has a row per bucket and a last overall row).`
 
 const doraExample = `  # The four keys of api in production, month by month since January
   stepsctl dora --component api --env production --since 2026-01-01 --by month
 
-  # Every component, the last 90 days, per sprint
-  stepsctl dora --since 90d --by sprint
+  # Every component in production, the last 90 days, per sprint
+  stepsctl dora --env production --since 90d --by sprint
 
   # The bands only, for a dashboard
-  stepsctl dora --since 90d -o json | jq '.overall.bands'
+  stepsctl dora --env production --since 90d -o json | jq '.overall.bands'
 
   # Per week, into a spreadsheet
-  stepsctl dora --since 2026-01-01 -o csv > dora.csv`
+  stepsctl dora --env production --since 2026-01-01 -o csv > dora.csv`
 
 // NewCmdDORA returns the dora command. runF replaces doraRun in tests of
 // flag parsing.
@@ -167,5 +173,14 @@ func doraRun(ctx context.Context, opts *DORAOptions) error {
 	if err != nil {
 		return err
 	}
-	return output.WriteDORA(f.IO.Out, check.Bucket, d)
+	// Without --env every environment counts: name them when there are
+	// several, as the page does. A server without /v1/values (or any
+	// error) just goes without the note.
+	var mixed []string
+	if filter.Environment == "" {
+		if envs, err := c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1); err == nil && len(envs) > 1 {
+			mixed = envs
+		}
+	}
+	return output.WriteDORA(f.IO.Out, check.Bucket, d, mixed...)
 }

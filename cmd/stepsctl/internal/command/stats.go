@@ -42,7 +42,10 @@ deployment's growth; and the trend: the growth rate of deploy time per week
 and per sprint, from a robust fit that a few junk deployments cannot swing,
 with its 95 % interval ("grows 1.5 % a week (1.1–1.9 %)", or "no clear
 trend" when the interval holds 0), the outliers it left out, and the steps
-to blame ("migrate accounts for 70 % of the growth").
+to blame ("migrate accounts for 70 % of the growth"). Last, the shifts of
+deploy time in the same deployments, as "stepsctl changes" lists them: a
+one-time shift reads as growth too (flat at 10 minutes, then 14 from one
+day on, "grows 2 % a week"), a rate not to extrapolate across it.
 
 The sprint calendar: --sprint-start and --sprint-days, else the config keys
 sprint.start and sprint.days (env STEPSCTL_SPRINT_START, STEPSCTL_SPRINT_DAYS),
@@ -143,7 +146,16 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	}
 	o := output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc,
 		Color: output.UseColor(f.IO.IsTerminal, f.Getenv)}
-	return output.WriteStats(f.IO.Out, o, st)
+	// The shifts of the same deployments: a one-time shift reads as growth
+	// in the sentence, and only they tell the two apart. A server without
+	// /v1/changes (or any error) leaves them out.
+	var shifts []model.Change
+	if st.Deployments > 0 {
+		if cs, err := c.Changes(ctx, filter, model.ChangesOptions{Outcome: so.Outcome}); err == nil {
+			shifts = cs.Changes
+		}
+	}
+	return output.WriteStats(f.IO.Out, o, st, shifts...)
 }
 
 // sprintCalendar fills the sprint of so from the flags, else the config

@@ -359,3 +359,59 @@ func TestStatsTableShowsOutliers(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsListsTheShifts: a history flat at 10 minutes that jumps to 14
+// on one day reads "grows … a week" in the server's sentence; stepsctl
+// stats lists the shift under it, as stepsctl changes words it, so that
+// the rate is not taken for a steady growth. A flat history lists none.
+func TestStatsListsTheShifts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.server.Set(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	h.cli.Set(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	monday := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	var ins []model.StepInput
+	for i := range 60 {
+		at := monday.Add(time.Duration(i) * 60 * time.Hour)
+		tests := 300 * (1 + 0.05*math.Sin(float64(i)*1.7))
+		if i >= 30 {
+			tests += 240
+		}
+		build := 240 * (1 + 0.05*math.Cos(float64(i)*2.3))
+		for _, component := range []string{"api", "web"} {
+			jump := tests // web stays flat
+			if component == "web" {
+				jump = 300 * (1 + 0.05*math.Sin(float64(i)*1.7))
+			}
+			version := fmt.Sprintf("1.%d", i)
+			ins = append(ins,
+				model.StepInput{Component: component, Version: version, Owner: "ana", Status: "build", Environment: "production", Time: at},
+				model.StepInput{Component: component, Version: version, Owner: "ana", Status: "tests", Environment: "production", Time: at.Add(time.Duration(build * float64(time.Second)))},
+				model.StepInput{Component: component, Version: version, Owner: "ana", Status: "finished", Environment: "production",
+					Time: at.Add(time.Duration((build + jump) * float64(time.Second)))})
+		}
+	}
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Changes(context.Background(), model.Filter{Component: "api"}, model.ChangesOptions{})
+	if err != nil || len(cs.Changes) != 1 {
+		t.Fatalf("changes of api: %v %+v; want the one shift", err, cs)
+	}
+	r := h.mustRun(false, "stats", "--component", "api")
+	if !strings.Contains(r.stdout, "Deploy time grows") {
+		t.Fatalf("the one shift does not read as growth, the case this is about:\n%s", r.stdout)
+	}
+	want := "\nDeploy time shifted at once; the rate above counts the shift in, as if it were steady (stepsctl changes):\n  " +
+		strings.TrimSpace(h.mustRun(false, "changes", "--component", "api").stdout) + "\n"
+	if !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("stats does not end with the shift:\n%s\nwant the end:\n%s", r.stdout, want)
+	}
+	if r := h.mustRun(false, "stats", "--component", "web"); strings.Contains(r.stdout, "shifted") {
+		t.Errorf("a flat history lists a shift:\n%s", r.stdout)
+	}
+}

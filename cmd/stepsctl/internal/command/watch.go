@@ -53,7 +53,8 @@ successful deployments of the same component and environment, outliers
 left out (a test deploy of a second, a deploy stuck for hours: under a
 tenth or over ten times the usual time, as in the stats). Without enough
 history (5 deployments that went through that step) the bar and the ETA
-are "-".
+are "-", and so they are for a STUCK deployment: the server's ETA of a
+deploy silent for hours is its later steps' median, no finish to wait for.
 
 The filters select deployments as for "stepsctl deployments"; --since
 (default 1d) bounds how far back a deployment in progress may have started.

@@ -75,10 +75,12 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 
 // Outcome says how a deployment went, for a person: "success", "failure",
 // "in progress", or "in progress, stuck"; in progress with an ETA, the
-// time left: "in progress, ETA 1m45s".
+// time left: "in progress, ETA 1m45s". A stuck deployment shows none: the
+// server's ETA of one silent for days is still its later steps' median
+// ("ETA 2m28s"), a finish nobody should wait for.
 func Outcome(d model.Deployment) string {
 	eta := ""
-	if d.ETASeconds != nil && d.Outcome == model.OutcomeInProgress {
+	if d.ETASeconds != nil && d.Outcome == model.OutcomeInProgress && !d.Stuck {
 		eta = ", ETA " + model.HumanDuration(*d.ETASeconds)
 	}
 	switch {

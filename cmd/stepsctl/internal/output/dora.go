@@ -22,7 +22,12 @@ import (
 //	change failure rate    44.4 % (18.9–73.3; 4 of 9)  low    ▁█
 //	time to restore        p50 1h00m, p90 3d05h   high   █
 //	lead time for changes  p50 1h30m, p90 19h30m  elite  █
-func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
+//
+// mixed lists the server's environments when the request named none and
+// there are several: a note then says that all count, since staging
+// deploying more often and failing more makes the keys its own. (They are
+// the server's, not the component's: /v1/values has no filter.)
+func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error {
 	var buf bytes.Buffer
 	all := d.Overall
 	if all.Start == nil || (all.Deployments == 0 && len(d.Buckets) == 0) {
@@ -112,6 +117,9 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA) error {
 	if len(notes) > 0 {
 		fmt.Fprintln(&buf, strings.Join(notes, " "))
 	}
+	if len(mixed) > 1 {
+		fmt.Fprintf(&buf, "No --env: every environment counts (the server has %s); the keys are production's: ask with --env production.\n", EnvironmentList(mixed))
+	}
 	fmt.Fprintln(&buf, "Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).")
 	if all.ChangeFailureRateLowPercent != nil {
 		fmt.Fprintln(&buf, "The failure rate's range is its 95 % interval; the band is the rate's, which one deployment can move when there are few.")
@@ -132,4 +140,17 @@ func dayCount(days float64) string {
 		return fmt.Sprintf("%.0f days", days)
 	}
 	return fmt.Sprintf("%.1f days", days)
+}
+
+// MixedEnvironmentsMax is the most environments a note names; one more
+// asked for says there are others.
+const MixedEnvironmentsMax = 5
+
+// EnvironmentList names environments for a note: "production, staging",
+// and "…" past MixedEnvironmentsMax.
+func EnvironmentList(envs []string) string {
+	if len(envs) > MixedEnvironmentsMax {
+		return strings.Join(envs[:MixedEnvironmentsMax], ", ") + ", …"
+	}
+	return strings.Join(envs, ", ")
 }

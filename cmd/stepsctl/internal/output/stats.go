@@ -33,7 +33,12 @@ const (
 // the trend in one sentence. In a terminal the bars are drawn with Unicode
 // blocks (and a sparkline of the p50 follows); piped, the output is plain
 // ASCII without colours.
-func WriteStats(w io.Writer, o Options, st model.Stats) error {
+//
+// shifts are the changes of the same deployments (GET /v1/changes): listed
+// under the sentence, since a one-time shift reads as growth too ("grows
+// 2.3 % a week" of a history flat but for one jump of 40 %), a rate not to
+// extrapolate, which the sentence alone does not tell.
+func WriteStats(w io.Writer, o Options, st model.Stats, shifts ...model.Change) error {
 	var buf bytes.Buffer
 	style := func(code, s string) string {
 		if o.Color && o.Terminal {
@@ -122,8 +127,30 @@ func WriteStats(w io.Writer, o Options, st model.Stats) error {
 		fmt.Fprintln(&buf, line)
 	}
 	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
+	writeShifts(&buf, o, shifts)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// shiftsShown is the most shifts stats lists; stepsctl changes has all.
+const shiftsShown = 5
+
+// writeShifts lists the shifts of deploy time under the stats' sentence.
+func writeShifts(buf *bytes.Buffer, o Options, shifts []model.Change) {
+	if len(shifts) == 0 {
+		return
+	}
+	head := "Deploy time shifted at once; the rate above counts the shift in, as if it were steady (stepsctl changes):"
+	if len(shifts) > 1 {
+		head = fmt.Sprintf("Deploy time shifted at once %d times; the rate above counts the shifts in, as if they were steady (stepsctl changes):", len(shifts))
+	}
+	fmt.Fprintf(buf, "\n%s\n", head)
+	for _, c := range shifts[:min(len(shifts), shiftsShown)] {
+		fmt.Fprintf(buf, "  %s\n", ChangeLine(o, c))
+	}
+	if n := len(shifts) - shiftsShown; n > 0 {
+		fmt.Fprintf(buf, "  and %d more\n", n)
+	}
 }
 
 // TrendLine says how the trend was fitted and names the deployments it

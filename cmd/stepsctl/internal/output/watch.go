@@ -36,7 +36,9 @@ var WatchHeader = []string{"COMPONENT", "VERSION", "ENV", "OWNER", "STEP", "ELAP
 // WatchCells is the table row of r, for a person: the current step with
 // its time so far, the elapsed time, a bar of the elapsed time against the
 // expected duration, and the time left. Without an ETA the bar and the
-// time left are "-". A finished deployment shows its outcome instead.
+// time left are "-", and so for a stuck deployment: silent for days, it is
+// not 99 % done with minutes left, as the server's ETA (its later steps'
+// median) would draw it. A finished deployment shows its outcome instead.
 func WatchCells(r WatchRow) []string {
 	d := r.Deployment
 	step, elapsed, progress, eta := "-", model.HumanDuration(d.DurationSeconds), "-", "-"
@@ -52,6 +54,7 @@ func WatchCells(r WatchRow) []string {
 		step = d.Outcome + " (" + step + ")"
 		progress = ProgressBar(1, progressWidth)
 		eta = "done"
+	case d.Stuck:
 	case d.ExpectedDurationSeconds != nil && d.ETASeconds != nil:
 		progress = ProgressBar(d.DurationSeconds / *d.ExpectedDurationSeconds, progressWidth)
 		eta = model.HumanDuration(*d.ETASeconds)

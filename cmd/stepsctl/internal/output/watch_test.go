@@ -57,3 +57,25 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 }
+
+// A stuck deployment (silent past the server's threshold) gets no bar and
+// no ETA, in watch and in the deployments' outcome, though the server
+// gives one: 21 days into tests it is not 99 % done with 2m28s left.
+func TestStuckDeploymentShowsNoETA(t *testing.T) {
+	r := running("api", 21*24*3600)
+	expected, eta := 21*24*3600+148.0, 148.0
+	r.Deployment.ExpectedDurationSeconds, r.Deployment.ETASeconds = &expected, &eta
+	if cells := output.WatchCells(r); cells[6] == "-" || cells[7] != "2m28s" {
+		t.Fatalf("not stuck: progress %q, ETA %q; want a bar and 2m28s", cells[6], cells[7])
+	}
+	if got := output.Outcome(r.Deployment); got != "in progress, ETA 2m28s" {
+		t.Fatalf("not stuck: Outcome = %q", got)
+	}
+	r.Deployment.Stuck = true
+	if cells := output.WatchCells(r); cells[4] != "build 21d00h STUCK" || cells[6] != "-" || cells[7] != "-" {
+		t.Errorf("stuck: step %q, progress %q, ETA %q; want STUCK, - and -", cells[4], cells[6], cells[7])
+	}
+	if got := output.Outcome(r.Deployment); got != "in progress, stuck" {
+		t.Errorf("stuck: Outcome = %q, want %q", got, "in progress, stuck")
+	}
+}
