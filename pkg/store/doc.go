@@ -7,19 +7,24 @@
 //
 //   - store.go, dsn.go, fileflags_*.go: opening, checking and migrating
 //     the database.
-//   - steps.go: a step's columns and stored times; recording one step,
+//   - steps.go: a step's columns; recording one step,
 //     reading and listing steps; the WHERE clauses of lists (conds).
 //     values.go: distinct values, for shell completion.
 //   - group.go: single steps, written together (group commit).
 //   - batch.go, dedupe.go: batches, and imports that skip stored rows.
 //   - number.go, cache.go, rules.go: numbering deployments (below).
-//   - deployments.go: reading deployments, for lists, the page and stats.
+//   - deployments.go: reading deployments, for lists, the page and stats:
+//     the queries, and the read on two cores.
 //   - seal.go: sealed blocks of ended deployments (below), which reads
 //     over all history read instead of the rows.
 //   - retry.go, errors.go: transactions run again on conflicts, guarded on
 //     Galera (guarded); driver errors as the model's. writepool.go: MySQL's
 //     write transactions, on connections with autocommit off.
-//   - statements.go: prepared statements and SQL helpers.
+//   - statements.go: prepared statements and SQL helpers (byKind: a
+//     value for each database).
+//   - internal/rowtext: the text of rows, no SQL: stored times, the
+//     phases column, and building deployments from their joined columns
+//     (rowtext.DeploymentReader).
 //
 // # bun and database/sql
 //
@@ -68,7 +73,7 @@
 //     (latest attempt, its start, its last step's time, whether it ended,
 //     and a count of the row's writes).
 //   - deployments: one row per deployment, its phases encoded in one
-//     column (appendPhase), so that lists and stats read deployments, not
+//     column (rowtext.AppendPhase), so that lists and stats read deployments, not
 //     steps.
 //
 // number, for the targets of one transaction, in their order:

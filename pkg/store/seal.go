@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
 // Sealed blocks (issue 13). A read over all history (stats, the page,
@@ -271,7 +272,7 @@ type sealGap struct{ lo, hi string }
 
 // Ends of the starts of a series, as stored times compare.
 var (
-	startsFirst = dbTime(time.Time{})
+	startsFirst = rowtext.FormatTime(time.Time{})
 	startsLast  = "9999-12-31 23:59:59.999999"
 )
 
@@ -336,11 +337,11 @@ ORDER BY started_at`, component, environment)
 	return full, nil
 }
 
-// storedTime is a time column as dbTime writes it (MySQL may give it
+// storedTime is a time column as rowtext.FormatTime writes it (MySQL may give it
 // without trailing zeros), so that stored times compare as strings.
 func storedTime(b []byte) (string, error) {
-	t, err := parseDBTime(b)
-	return dbTime(t), err
+	t, err := rowtext.ParseTime(b)
+	return rowtext.FormatTime(t), err
 }
 
 // sealable holds for a deployment that may be sealed: its last step is
@@ -360,7 +361,7 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 		// Every packer writes this row first: packers take turns, each
 		// seeing the blocks of the one before.
 		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
-			sealingKey, dbTime(time.Now())); err != nil {
+			sealingKey, rowtext.FormatTime(time.Now())); err != nil {
 			return err
 		}
 		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, k)
@@ -416,7 +417,7 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		// must still be the block, and still be ended.
 		rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
 			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
-			id, component, environment, lo, hi, dbTime(cutoff))
+			id, component, environment, lo, hi, rowtext.FormatTime(cutoff))
 		if err != nil {
 			return err
 		}
@@ -474,7 +475,7 @@ func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, component, envir
 	// every unsealed row for each block.
 	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+sealable+` THEN 1 ELSE 0 END FROM `+
 		s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, environment, lo, hi, 2*k)
+AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), component, environment, lo, hi, 2*k)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -534,8 +535,8 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, envi
 
 // sealKeyOf is the key and start of a deployment row.
 func sealKeyOf(row []byte) (sealKey, error) {
-	var fields [deploymentFields][]byte
-	attempt, err := splitDeployment(&fields, row)
+	var fields [rowtext.DeploymentFields][]byte
+	attempt, err := rowtext.SplitDeployment(&fields, row)
 	if err != nil {
 		return sealKey{}, err
 	}
@@ -619,12 +620,12 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	b.equal("environment", f.Environment)
 	m := &sealMerger{byKey: s.kind == KindMySQL}
 	if !f.Since.IsZero() {
-		m.since = []byte(dbTime(f.Since))
-		b.add("last_start >= ?", dbTime(f.Since))
+		m.since = []byte(rowtext.FormatTime(f.Since))
+		b.add("last_start >= ?", rowtext.FormatTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		m.until = []byte(dbTime(f.Until))
-		b.add("first_start <= ?", dbTime(f.Until))
+		m.until = []byte(rowtext.FormatTime(f.Until))
+		b.add("first_start <= ?", rowtext.FormatTime(f.Until))
 	}
 	bound := cmp.Or(s.maxUnsealed, unsealedMax)
 	rows, err := s.stmts.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
@@ -755,8 +756,8 @@ func (m *sealMerger) before(u, b, start []byte) bool {
 	if c := bytes.Compare(field(u, 1), field(b, 1)); c != 0 {
 		return c < 0
 	}
-	ua, _ := atoi(field(u, 3))
-	ba, _ := atoi(field(b, 3))
+	ua, _ := rowtext.Atoi(field(u, 3))
+	ba, _ := rowtext.Atoi(field(b, 3))
 	return ua < ba
 }
 
@@ -788,11 +789,11 @@ func seriesKey(row []byte) []byte {
 
 // compareStarts orders two stored start times.
 func compareStarts(a, b []byte) int {
-	if len(a) == len(dbTimeLayout) && len(b) == len(dbTimeLayout) {
+	if len(a) == len(rowtext.TimeLayout) && len(b) == len(rowtext.TimeLayout) {
 		return bytes.Compare(a, b)
 	}
-	ta, errA := parseDBTime(a)
-	tb, errB := parseDBTime(b)
+	ta, errA := rowtext.ParseTime(a)
+	tb, errB := rowtext.ParseTime(b)
 	if errA != nil || errB != nil {
 		return bytes.Compare(a, b)
 	}
