@@ -73,8 +73,8 @@
 //     (latest attempt, its start, its last step's time, whether it ended,
 //     and a count of the row's writes).
 //   - deployments: one row per deployment, its phases encoded in one
-//     column (rowtext.AppendPhase), so that lists and stats read deployments, not
-//     steps.
+//     column (rowtext.AppendPhase), so that lists and stats read
+//     deployments, not steps.
 //
 // number, for the targets of one transaction, in their order:
 //

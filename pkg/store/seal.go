@@ -337,8 +337,9 @@ ORDER BY started_at`, component, environment)
 	return full, nil
 }
 
-// storedTime is a time column as rowtext.FormatTime writes it (MySQL may give it
-// without trailing zeros), so that stored times compare as strings.
+// storedTime is a time column as rowtext.FormatTime writes it (MySQL may
+// give it without trailing zeros), so that stored times compare as
+// strings.
 func storedTime(b []byte) (string, error) {
 	t, err := rowtext.ParseTime(b)
 	return rowtext.FormatTime(t), err
