@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -196,7 +197,17 @@ func debugSQL(db *bun.DB) *bun.DB {
 type driverLogger struct{ log *slog.Logger }
 
 func (d driverLogger) Print(v ...any) {
-	d.log.Warn("mysql driver", "detail", strings.TrimSpace(fmt.Sprint(v...)))
+	detail := strings.TrimSpace(fmt.Sprint(v...))
+	for _, x := range v {
+		if err, ok := x.(error); ok && errors.Is(err, net.ErrClosed) {
+			// A socket this process closed: a write pool's watch ending a
+			// statement whose context ended (writepool.go), reported as
+			// that context's error.
+			d.log.Debug("mysql driver", "detail", detail)
+			return
+		}
+	}
+	d.log.Warn("mysql driver", "detail", detail)
 }
 
 // openMySQLConfig opens a pool on cfg, through a connector, so that the

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -34,10 +35,35 @@ const maxWriteConns = 8
 // transaction: with autocommit off, it would open one that nobody ends.
 var errOutsideTx = errors.New("store: statement on a write connection outside a transaction")
 
+// A write transaction's context is watched once, for the whole
+// transaction, not by the driver for each statement. The driver hands
+// every statement with a cancellable context to a watcher goroutine and
+// takes it back after: two wake-ups per statement, a fifth of stepsd's
+// CPU per step at c=8 (docs/benchmarks.md). Here, when the transaction's
+// context ends, its connection's socket is closed, which ends the
+// statement in flight as the driver's watcher would, and the statement
+// returns the context's error.
+
+// socketSlot is the context key under which Connect receives the socket
+// its dial made.
+type socketSlot struct{}
+
+// dialWriter dials as the driver does, and leaves the socket where
+// Connect can take it.
+func dialWriter(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, addr)
+	if slot, ok := ctx.Value(socketSlot{}).(*net.Conn); ok && err == nil {
+		*slot = conn
+	}
+	return conn, err
+}
+
 // openMySQLWriter opens the write pool of cfg (the read pool's settings).
 func openMySQLWriter(cfg *mysql.Config) (*sql.DB, error) {
 	cfg = cfg.Clone()
 	cfg.Params["autocommit"] = "0"
+	cfg.DialFunc = dialWriter
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
@@ -55,16 +81,17 @@ func openMySQLWriter(cfg *mysql.Config) (*sql.DB, error) {
 type implicitTxConnector struct{ driver.Connector }
 
 func (c implicitTxConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	var socket net.Conn
+	conn, err := c.Connector.Connect(context.WithValue(ctx, socketSlot{}, &socket))
 	if err != nil {
 		return nil, err
 	}
 	mc, ok := conn.(mysqlConn)
-	if !ok {
+	if !ok || socket == nil {
 		conn.Close()
-		return nil, fmt.Errorf("open mysql: the driver's connection is a %T", conn)
+		return nil, fmt.Errorf("open mysql: the driver's connection is a %T, dialled by another", conn)
 	}
-	return &implicitTxConn{mysqlConn: mc}, nil
+	return &implicitTxConn{mysqlConn: mc, socket: socket}, nil
 }
 
 // mysqlConn is what database/sql uses of the MySQL driver's connection.
@@ -85,8 +112,13 @@ type mysqlConn interface {
 // transaction could not be ended is never reused: database/sql closes it.
 type implicitTxConn struct {
 	mysqlConn
-	inTx bool // a transaction was begun and not yet ended
-	bad  bool // it may hold an open transaction: discard it
+	socket net.Conn // closed to end the statement in flight
+	inTx   bool     // a transaction was begun and not yet ended
+	bad    bool     // it may hold an open transaction: discard it
+	// txCtx is the transaction's context while it is watched, and
+	// unwatch stops the watch (false once it closed the socket).
+	txCtx   context.Context
+	unwatch func() bool
 }
 
 func (c *implicitTxConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -96,8 +128,35 @@ func (c *implicitTxConn) BeginTx(ctx context.Context, opts driver.TxOptions) (dr
 	if opts.ReadOnly || sql.IsolationLevel(opts.Isolation) != sql.LevelDefault {
 		return nil, errors.New("store: write connections take default transactions only")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c.inTx = true
+	if ctx.Done() != nil {
+		c.txCtx = ctx
+		socket := c.socket
+		c.unwatch = context.AfterFunc(ctx, func() { socket.Close() })
+	}
 	return implicitTx{c}, nil
+}
+
+// statementCtx is the context to run a statement of ctx with: none the
+// driver would watch when the transaction's watch covers it.
+func (c *implicitTxConn) statementCtx(ctx context.Context) context.Context {
+	if c.txCtx != nil && ctx == c.txCtx {
+		return context.Background()
+	}
+	return ctx
+}
+
+// cause reports err of a statement of ctx as the context's error when the
+// context ended it, as the driver's own watch does.
+func (c *implicitTxConn) cause(ctx context.Context, err error) error {
+	if err != nil && c.txCtx != nil && ctx == c.txCtx && c.txCtx.Err() != nil {
+		c.bad = true
+		return c.txCtx.Err()
+	}
+	return err
 }
 
 func (c *implicitTxConn) Begin() (driver.Tx, error) {
@@ -108,14 +167,16 @@ func (c *implicitTxConn) ExecContext(ctx context.Context, query string, args []d
 	if !c.inTx {
 		return nil, errOutsideTx
 	}
-	return c.mysqlConn.ExecContext(ctx, query, args)
+	res, err := c.mysqlConn.ExecContext(c.statementCtx(ctx), query, args)
+	return res, c.cause(ctx, err)
 }
 
 func (c *implicitTxConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if !c.inTx {
 		return nil, errOutsideTx
 	}
-	return c.mysqlConn.QueryContext(ctx, query, args)
+	rows, err := c.mysqlConn.QueryContext(c.statementCtx(ctx), query, args)
+	return rows, c.cause(ctx, err)
 }
 
 // PrepareContext prepares query. Outside a transaction it then ends the
@@ -123,16 +184,49 @@ func (c *implicitTxConn) QueryContext(ctx context.Context, query string, args []
 // taken to prepare would otherwise be held by an idle connection, and
 // block a migration's ALTER TABLE until it next commits.
 func (c *implicitTxConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	stmt, err := c.mysqlConn.PrepareContext(ctx, query)
-	if err != nil || c.inTx {
-		return stmt, err
+	prepared, err := c.mysqlConn.PrepareContext(c.statementCtx(ctx), query)
+	if err != nil {
+		return nil, c.cause(ctx, err)
+	}
+	stmt, ok := prepared.(mysqlStmt)
+	if !ok {
+		prepared.Close()
+		return nil, fmt.Errorf("store: the driver's statement is a %T", prepared)
+	}
+	if c.inTx {
+		return implicitTxStmt{stmt, c}, nil
 	}
 	if _, err := c.mysqlConn.ExecContext(ctx, "ROLLBACK", nil); err != nil {
 		stmt.Close()
 		c.bad = true
 		return nil, err
 	}
-	return stmt, nil
+	return implicitTxStmt{stmt, c}, nil
+}
+
+// mysqlStmt is what database/sql uses of the MySQL driver's statement.
+type mysqlStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+	driver.NamedValueChecker
+	driver.ColumnConverter
+}
+
+// implicitTxStmt runs a prepared statement under its transaction's watch.
+type implicitTxStmt struct {
+	mysqlStmt
+	c *implicitTxConn
+}
+
+func (s implicitTxStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	res, err := s.mysqlStmt.ExecContext(s.c.statementCtx(ctx), args)
+	return res, s.c.cause(ctx, err)
+}
+
+func (s implicitTxStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := s.mysqlStmt.QueryContext(s.c.statementCtx(ctx), args)
+	return rows, s.c.cause(ctx, err)
 }
 
 func (c *implicitTxConn) ResetSession(ctx context.Context) error {
@@ -150,8 +244,15 @@ func (c *implicitTxConn) IsValid() bool {
 // that nothing of the transaction stays open on the connection; if that
 // fails too, the connection is marked bad.
 func (c *implicitTxConn) end(statement string) error {
-	ctx := context.Background() // database/sql gives Commit no context; the driver's timeouts bound it
+	ctx := context.Background() // database/sql gives Commit no context; the watch and the driver's timeouts bound it
 	_, err := c.mysqlConn.ExecContext(ctx, statement, nil)
+	if c.unwatch != nil && !c.unwatch() {
+		c.bad = true // the watch closed the socket
+		if c.txCtx.Err() != nil && err != nil {
+			err = c.txCtx.Err()
+		}
+	}
+	c.txCtx, c.unwatch = nil, nil
 	if err != nil && statement == "COMMIT" {
 		if _, rerr := c.mysqlConn.ExecContext(ctx, "ROLLBACK", nil); rerr != nil {
 			c.bad = true

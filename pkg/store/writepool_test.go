@@ -1,0 +1,68 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// TestWriteEndsWithItsContext: the write pool watches a transaction's
+// context once, not each statement (the driver's watch costs two wake-ups
+// a statement). A write whose statement waits on a table another session
+// holds locked still ends when its context does, with the context's
+// error, not when the lock goes or the driver's 30 s read timeout fires;
+// the connection it held is not used again, and the writes after it,
+// through every connection of the pool, succeed.
+func TestWriteEndsWithItsContext(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	ctx := context.Background()
+	in := model.StepInput{Component: "api", Version: "1.0.0", Owner: "ana", Status: "build", Environment: "production"}
+	if _, _, err := s.CreateSteps(ctx, []model.StepInput{in}, model.RecordMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := testdb.Open(t, dsn).DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "LOCK TABLES steps WRITE, deployments WRITE, targets WRITE"); err != nil {
+		t.Fatal(err)
+	}
+	for _, end := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 300*time.Millisecond) }, context.DeadlineExceeded},
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			c, cancel := context.WithCancel(ctx)
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return c, cancel
+		}, context.Canceled},
+	} {
+		wctx, cancel := end.ctx()
+		start := time.Now()
+		_, _, err := s.CreateSteps(wctx, []model.StepInput{in}, model.RecordMeta{})
+		cancel()
+		if took := time.Since(start); !errors.Is(err, end.want) || took > 10*time.Second {
+			t.Errorf("%s: a write waiting on a lock ended after %v with %v; want %v soon after 300ms", end.name, took, err, end.want)
+		}
+	}
+	if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 { // more than the pool's connections
+		if _, _, err := s.CreateSteps(ctx, []model.StepInput{in}, model.RecordMeta{}); err != nil {
+			t.Fatalf("write %d after the lock: %v", i, err)
+		}
+	}
+	var n int
+	if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM steps").Scan(&n); err != nil || n != 13 {
+		t.Errorf("%d steps stored (%v), want 13: the writes that ended stored nothing", n, err)
+	}
+}
