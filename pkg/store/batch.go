@@ -113,10 +113,7 @@ func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, [
 
 // insertSteps inserts steps in multi-row INSERTs and sets their ids.
 func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string) error {
-	chunkRows := insertChunkMySQL
-	if s.kind == KindSQLite {
-		chunkRows = insertChunkSQLite
-	}
+	chunkRows := byKind(s, insertChunkMySQL, insertChunkSQLite)
 	keys := make([]string, len(steps))
 	for start := 0; start < len(steps); start += chunkRows {
 		chunk := steps[start:min(start+chunkRows, len(steps))]

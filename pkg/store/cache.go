@@ -53,11 +53,14 @@ func (c *targetCache) remember(work []*targetWork) {
 	}
 }
 
-// forget drops a target whose row was written elsewhere.
-func (c *targetCache) forget(t target) {
+// forget drops the targets of work, one of whose rows was written
+// elsewhere.
+func (c *targetCache) forget(work []*targetWork) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, t)
+	for _, w := range work {
+		delete(c.m, w.target)
+	}
 }
 
 // clear forgets every target.

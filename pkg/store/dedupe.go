@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
 // A batch sent with dedupe (an import) skips the rows already stored: rows
@@ -180,7 +181,7 @@ func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Ste
 		if times[t] == nil {
 			times[t] = map[string]bool{}
 		}
-		times[t][dbTime(st.Time)] = true
+		times[t][rowtext.FormatTime(st.Time)] = true
 	}
 	targets := slices.SortedFunc(maps.Keys(times), compareTargets) // the order number locks them in
 	if s.kind == KindMySQL {

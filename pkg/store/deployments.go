@@ -1,15 +1,14 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
 // deploymentColumns are what a deployment is read from, joined into one
@@ -22,22 +21,13 @@ import (
 const deploymentColumns = `concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
 COALESCE(revision, ''), COALESCE(committed_at, ''))`
 
-// sqliteDeploymentColumns are deploymentColumns as a BLOB, for SQLite:
-// its driver copies a BLOB once, a TEXT twice (and looks up its declared
-// type). Joining with || instead of concat_ws was slower: each || copies
-// everything joined so far.
-const sqliteDeploymentColumns = "CAST(" + deploymentColumns + " AS BLOB)"
-
-// deploymentColumns returns deploymentColumns for the store's database.
+// deploymentColumns returns deploymentColumns for the store's database:
+// on SQLite as a BLOB, which its driver copies once, a TEXT twice (and
+// looks up its declared type). Joining with || instead of concat_ws was
+// slower: each || copies everything joined so far.
 func (s *Store) deploymentColumns() string {
-	if s.kind == KindSQLite {
-		return sqliteDeploymentColumns
-	}
-	return deploymentColumns
+	return byKind(s, deploymentColumns, "CAST("+deploymentColumns+" AS BLOB)")
 }
-
-// deploymentFields is the number of fields in deploymentColumns.
-const deploymentFields = 9
 
 // ListDeployments calls fn for each deployment matching f, ordered by start
 // time (then component, version, environment, attempt; all reversed with
@@ -54,17 +44,14 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	if k := f.After; k != nil {
 		// The first condition alone is a range on the index; the second
 		// is exact but spelt with OR, which optimisers do not seek on.
-		c.add("started_at "+cmp+"= ?", dbTime(k.StartedAt))
+		c.add("started_at "+cmp+"= ?", rowtext.FormatTime(k.StartedAt))
 		cond, args := afterCond(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
-			[]any{dbTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
+			[]any{rowtext.FormatTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
 		c.add(cond, args...)
 	}
-	from := "deployments"
-	if s.kind == KindMySQL {
-		// Left to choose, MySQL sorts the whole table (phases and all) in a
-		// temporary file rather than read deployments_start in order.
-		from += " FORCE INDEX (deployments_start)"
-	}
+	// Left to choose, MySQL sorts the whole table (phases and all) in a
+	// temporary file rather than read deployments_start in order.
+	from := "deployments" + byKind(s, " FORCE INDEX (deployments_start)", "")
 	query := "SELECT " + s.deploymentColumns() + " FROM " + from + c.sql() +
 		" ORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir + ", attempt " + dir
 	if f.Limit > 0 && f.Status == "" {
@@ -126,16 +113,13 @@ func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rul
 // the ETA reads: model.ETAPast judges which are outliers among them.
 // rules decide which succeeded.
 func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error) {
-	from := "deployments"
-	if s.kind == KindMySQL {
-		// The primary key also starts with component: keep the optimiser
-		// on the index that is ordered by start as well.
-		from += " FORCE INDEX (deployments_component)"
-	}
+	// The primary key also starts with component: keep MySQL's optimiser
+	// on the index that is ordered by start as well.
+	from := "deployments" + byKind(s, " FORCE INDEX (deployments_component)", "")
 	query := "SELECT " + s.deploymentColumns() + " FROM " + from +
 		" WHERE component = ? AND environment = ? AND started_at >= ? AND started_at <= ?" +
 		" ORDER BY started_at DESC LIMIT " + strconv.Itoa(model.ETAScan)
-	args := []any{g.Component, g.Environment, dbTime(now.Add(-model.ETALookback)), dbTime(now)}
+	args := []any{g.Component, g.Environment, rowtext.FormatTime(now.Add(-model.ETALookback)), rowtext.FormatTime(now)}
 	var out []*model.Deployment
 	err := s.readFewDeployments(ctx, query, args, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
 		if d.Outcome == model.OutcomeSuccess {
@@ -191,10 +175,7 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 // indexed is the deployments table read through index, named: see
 // seriesOrder.
 func (s *Store) indexed(index string) string {
-	if s.kind == KindMySQL {
-		return "deployments FORCE INDEX (" + index + ")"
-	}
-	return "deployments INDEXED BY " + index
+	return byKind(s, "deployments FORCE INDEX ("+index+")", "deployments INDEXED BY "+index)
 }
 
 // seriesOrder is the index EachDeployment reads, and the order it gives.
@@ -254,8 +235,8 @@ func (s *Store) wideRange(ctx context.Context, f model.Filter) (bool, error) {
 	if !first.Valid || !last.Valid {
 		return false, nil
 	}
-	from, err1 := parseDBTime([]byte(first.String))
-	to, err2 := parseDBTime([]byte(last.String))
+	from, err1 := rowtext.ParseTime([]byte(first.String))
+	to, err2 := rowtext.ParseTime([]byte(last.String))
 	if err := errors.Join(err1, err2); err != nil {
 		return false, err
 	}
@@ -296,26 +277,8 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 // the memory of the block before.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
-	stmt, err := s.prepared(ctx, query)
-	if err != nil {
-		return err
-	}
 	return pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := stmt.QueryContext(ctx, args...)
-		if err != nil {
-			return translate(err)
-		}
-		defer rows.Close()
-		var row sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&row); err != nil {
-				return translate(err)
-			}
-			if err := emit(row); err != nil {
-				return err
-			}
-		}
-		return translate(rows.Err())
+		return s.eachRow(ctx, query, args, emit)
 	})
 }
 
@@ -339,16 +302,16 @@ func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.
 		defer close(full)
 		readErr = readRows(ctx, read, full, empty)
 	}()
-	dr := newDeploymentReader(f, rules, now)
-	dr.reuse = reuse
-	build := func(row []byte) error { return dr.read(row, fn) }
+	dr := rowtext.NewDeploymentReader(f, rules, now)
+	dr.Reuse = reuse
+	build := func(row []byte) error { return dr.Read(row, fn) }
 	var buildErr error
 	for b := range full {
 		// Once stopped, the blocks still sent are drained unread, until
 		// the reading goroutine has closed its rows.
 		if buildErr == nil {
 			if buildErr = ctx.Err(); buildErr == nil {
-				dr.rewind()
+				dr.Rewind()
 				buildErr = b.each(build)
 			}
 			if buildErr != nil {
@@ -380,7 +343,15 @@ const fewRows = 1000
 // deployment is built from the driver's bytes of its row, with no copy.
 func (s *Store) readFewDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	stmt, err := s.prepared(ctx, query)
+	dr := rowtext.NewDeploymentReader(f, rules, now)
+	// The deployments built keep none of row's bytes.
+	return s.eachRow(ctx, query, args, func(row []byte) error { return dr.Read(row, fn) })
+}
+
+// eachRow runs query, prepared, and calls fn with the one column of each
+// row, bytes the driver reuses at the next row, up to fn's first error.
+func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(row []byte) error) error {
+	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return err
 	}
@@ -389,15 +360,12 @@ func (s *Store) readFewDeployments(ctx context.Context, query string, args []any
 		return translate(err)
 	}
 	defer rows.Close()
-	dr := newDeploymentReader(f, rules, now)
-	// The deployments built keep none of row's bytes, which the driver
-	// reuses at the next row.
 	var row sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&row); err != nil {
 			return translate(err)
 		}
-		if err := dr.read(row, fn); err != nil {
+		if err := fn(row); err != nil {
 			return err
 		}
 	}
@@ -469,299 +437,6 @@ func readRows(ctx context.Context, read func(ctx context.Context, emit func([]by
 		}
 	}
 	return err
-}
-
-// deploymentReader builds deployments from their joined columns (see
-// deploymentColumns).
-type deploymentReader struct {
-	f      model.DeploymentFilter
-	rules  model.DeploymentRules
-	now    time.Time
-	fields [deploymentFields][]byte
-	// Statuses are few and rows many: each status becomes a string once,
-	// and its outcome is decided once.
-	phases   phaseDecoder
-	outcomes map[string]string
-	outcome  func(status string) string
-	// Components, environments and owners repeat from row to row.
-	texts interner
-	// Deployments and their steps are cut from blocks, one allocation
-	// for many deployments rather than two each: the garbage collector's
-	// share of a read over all history was as large as the decoding's. A
-	// deployment kept (the page keeps the newest) keeps its block alive;
-	// blocks start small for reads of a few. A read whose caller keeps no
-	// deployment past fn (reuse) builds each block of rows' deployments
-	// in the memory of the block before.
-	deps      arena[model.Deployment]
-	finishes  arena[time.Time]
-	steps     arena[model.Phase]
-	durations arena[float64]
-	block     int
-	reuse     bool
-	// Deployments are mostly stored as they happen, so read in about the
-	// order they started: many start on the day of the one before, whose
-	// midnight is kept.
-	day      [10]byte
-	midnight time.Time
-}
-
-// startedAt reads a start time as parseDBTime does; one on the day of
-// the deployment before is its midnight plus the clock.
-func (dr *deploymentReader) startedAt(b []byte) (time.Time, error) {
-	if len(b) == len(dbTimeLayout) && !dr.midnight.IsZero() && string(b[:10]) == string(dr.day[:]) {
-		if clock, ok := parseClock(b[10:]); ok {
-			return dr.midnight.Add(clock), nil
-		}
-	}
-	t, err := parseDBTime(b)
-	if err == nil && len(b) == len(dbTimeLayout) {
-		copy(dr.day[:], b)
-		dr.midnight = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	}
-	return t, err
-}
-
-// parseClock reads " hh:mm:ss.ffffff", the end of a time parseFixedTime
-// reads, as the time since midnight.
-func parseClock(b []byte) (time.Duration, bool) {
-	if len(b) != 16 || b[0] != ' ' || b[3] != ':' || b[6] != ':' || b[9] != '.' {
-		return 0, false
-	}
-	h, m, s, us := digits(b[1:3]), digits(b[4:6]), digits(b[7:9]), digits(b[10:16])
-	if min(h, m, s, us) < 0 || h > 23 || m > 59 || s > 59 {
-		return 0, false
-	}
-	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second +
-		time.Duration(us)*time.Microsecond, true
-}
-
-// maxDeploymentBlock is the most deployments in one block.
-const maxDeploymentBlock = 64
-
-// newDeployment returns a zero deployment from the current block.
-func (dr *deploymentReader) newDeployment() *model.Deployment {
-	if len(dr.deps.free) == 0 {
-		dr.block = min(max(2*dr.block, 2), maxDeploymentBlock)
-	}
-	return &dr.deps.cut(1, dr.block)[0]
-}
-
-// complete completes d (see model.Deployment.CompleteIn) with its phases'
-// durations and its finish cut from blocks, like its steps.
-func (dr *deploymentReader) complete(d *model.Deployment) {
-	durations := dr.durations.cut(max(0, len(d.Steps)-1), 4*dr.block)
-	finished := &dr.finishes.cut(1, dr.block)[0]
-	d.CompleteIn(dr.outcome, dr.now, dr.rules.StuckAfter, durations, finished)
-}
-
-// newSteps returns an empty slice for n steps, cut from the current block
-// with no room beyond n: an append by a caller cannot reach the next
-// deployment's steps.
-func (dr *deploymentReader) newSteps(n int) []model.Phase {
-	return dr.steps.cut(n, 4*dr.block)[:0]
-}
-
-// rewind, in a read that reuses its memory, makes the deployments after
-// it reuse those before.
-func (dr *deploymentReader) rewind() {
-	if dr.reuse {
-		dr.deps.rewind()
-		dr.finishes.rewind()
-		dr.steps.rewind()
-		dr.durations.rewind()
-	}
-}
-
-// arena cuts slices from blocks of Ts. Rewound, it cuts them from its
-// latest block again, zeroed, grown to what was cut since the last rewind.
-type arena[T any] struct {
-	block, free []T
-	used        int
-}
-
-// cut returns n zero Ts with no room beyond them, from a new block of at
-// least size when the current one has too few left.
-func (a *arena[T]) cut(n, size int) []T {
-	if n > len(a.free) {
-		a.block = make([]T, max(n, size))
-		a.free = a.block
-	}
-	out := a.free[:n:n]
-	a.free = a.free[n:]
-	a.used += n
-	return out
-}
-
-func (a *arena[T]) rewind() {
-	if a.used > len(a.block) {
-		a.block = make([]T, a.used)
-	} else {
-		clear(a.block)
-	}
-	a.free, a.used = a.block, 0
-}
-
-func newDeploymentReader(f model.DeploymentFilter, rules model.DeploymentRules, now time.Time) *deploymentReader {
-	dr := &deploymentReader{f: f, rules: rules, now: now, outcomes: map[string]string{}, texts: interner{}}
-	dr.outcome = func(status string) string {
-		o, ok := dr.outcomes[status]
-		if !ok {
-			o = rules.Outcome(status)
-			if len(dr.outcomes) < 10000 {
-				dr.outcomes[status] = o
-			}
-		}
-		return o
-	}
-	return dr
-}
-
-// read builds the deployment stored as row and passes it to fn if it
-// matches the filter's status.
-func (dr *deploymentReader) read(row []byte, fn func(*model.Deployment) error) error {
-	fields := &dr.fields
-	attempt, err := splitDeployment(fields, row)
-	if err != nil {
-		return err
-	}
-	d := dr.newDeployment()
-	d.Component = dr.texts.intern(fields[0])
-	d.Version = string(fields[1])
-	d.Environment = dr.texts.intern(fields[2])
-	d.Owner = dr.texts.intern(fields[4])
-	d.Attempt = int(attempt)
-	if d.StartedAt, err = dr.startedAt(fields[5]); err != nil {
-		return err
-	}
-	if len(fields[7]) > 0 {
-		d.Revision = string(fields[7])
-	}
-	if len(fields[8]) > 0 {
-		if d.CommittedAt, err = parseNullTime(fields[8]); err != nil {
-			return err
-		}
-	}
-	if d.Steps, err = dr.phases.decode(fields[6], d.StartedAt, dr.newSteps(bytes.Count(fields[6], []byte{phaseEnd}))); err != nil {
-		return fmt.Errorf("deployment %s %s %s #%d: %w", d.Component, d.Version, d.Environment, d.Attempt, err)
-	}
-	if dr.f.Status != "" && !d.HasStatus(dr.f.Status) {
-		return nil
-	}
-	dr.complete(d)
-	return fn(d)
-}
-
-// phaseDecoder reads the phases column (see appendPhase), one pass over
-// its bytes. Deployments repeat the same steps in the same order: a
-// status is first compared with the one at its place in the deployment
-// before, then looked up.
-type phaseDecoder struct {
-	statuses interner
-	last     []string
-}
-
-// decode appends the phases of b to out, which has room for them, zero
-// (cut from a new block).
-func (pd *phaseDecoder) decode(b []byte, started time.Time, out []model.Phase) ([]model.Phase, error) {
-	if pd.statuses == nil {
-		pd.statuses = interner{}
-	}
-	// Whether every status so far was the one at its place before: then
-	// pd.last stays as it is.
-	same := true
-	for len(b) > 0 {
-		id, rest, ok1 := cutInt(b, ',')
-		offset, rest, ok2 := cutInt(rest, ',')
-		end := bytes.IndexByte(rest, phaseEnd)
-		if !ok1 || !ok2 || end < 0 {
-			return nil, fmt.Errorf("stored phases %q are not id,offset,status items", b)
-		}
-		raw := rest[:end]
-		b = rest[end+1:]
-		k := len(out)
-		var status string
-		if k < len(pd.last) && pd.last[k] == string(raw) {
-			status = pd.last[k]
-		} else {
-			status = pd.statuses.intern(raw)
-			same = false
-		}
-		// Set field by field: appending a whole Phase copies it with the
-		// garbage collector's bulk barrier, a tenth of the decoding.
-		if k < cap(out) {
-			out = out[:k+1]
-		} else {
-			out = append(out, model.Phase{})
-		}
-		p := &out[k]
-		p.ID = id
-		p.Status = status
-		p.Time = started.Add(time.Duration(offset) * time.Microsecond)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no stored phases")
-	}
-	if same && len(out) == len(pd.last) {
-		return out, nil
-	}
-	pd.last = pd.last[:0]
-	for _, p := range out {
-		pd.last = append(pd.last, p.Status)
-	}
-	return out, nil
-}
-
-// cutInt reads a decimal integer (see atoi) up to sep, and returns it
-// with what follows sep.
-func cutInt(b []byte, sep byte) (int64, []byte, bool) {
-	end := bytes.IndexByte(b, sep)
-	if end < 0 {
-		return 0, nil, false
-	}
-	n, ok := atoi(b[:end])
-	return n, b[end+1:], ok
-}
-
-// splitDeployment splits a deployment row into its fields and reads its
-// attempt, or says what is wrong with the row.
-func splitDeployment(fields *[deploymentFields][]byte, row []byte) (attempt int64, err error) {
-	if !splitFields(fields[:], row) {
-		return 0, fmt.Errorf("stored deployment %q does not have %d fields", row, deploymentFields)
-	}
-	attempt, ok := atoi(fields[3])
-	if !ok {
-		return 0, fmt.Errorf("stored deployment %q: attempt is not a number", row)
-	}
-	return attempt, nil
-}
-
-// splitFields splits row at each U+001F into exactly len(fields) fields.
-func splitFields(fields [][]byte, row []byte) bool {
-	for i := range len(fields) - 1 {
-		end := bytes.IndexByte(row, 0x1f)
-		if end < 0 {
-			return false
-		}
-		fields[i], row = row[:end], row[end+1:]
-	}
-	fields[len(fields)-1] = row
-	return bytes.IndexByte(row, 0x1f) < 0
-}
-
-// atoi reads a decimal integer of 1 to 18 digits, optionally negative.
-func atoi(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	n := digits(b)
-	if len(b) == 0 || len(b) > 18 || n < 0 {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }
 
 // afterCond returns the condition "(cols) > (vals)" (or <) in

@@ -7,19 +7,24 @@
 //
 //   - store.go, dsn.go, fileflags_*.go: opening, checking and migrating
 //     the database.
-//   - steps.go: a step's columns and stored times; recording one step,
+//   - steps.go: a step's columns; recording one step,
 //     reading and listing steps; the WHERE clauses of lists (conds).
 //     values.go: distinct values, for shell completion.
 //   - group.go: single steps, written together (group commit).
 //   - batch.go, dedupe.go: batches, and imports that skip stored rows.
 //   - number.go, cache.go, rules.go: numbering deployments (below).
-//   - deployments.go: reading deployments, for lists, the page and stats.
+//   - deployments.go: reading deployments, for lists, the page and stats:
+//     the queries, and the read on two cores.
 //   - seal.go: sealed blocks of ended deployments (below), which reads
 //     over all history read instead of the rows.
 //   - retry.go, errors.go: transactions run again on conflicts, guarded on
 //     Galera (guarded); driver errors as the model's. writepool.go: MySQL's
 //     write transactions, on connections with autocommit off.
-//   - statements.go: prepared statements and SQL helpers.
+//   - statements.go: prepared statements and SQL helpers (byKind: a
+//     value for each database).
+//   - internal/rowtext: the text of rows, no SQL: stored times, the
+//     phases column, and building deployments from their joined columns
+//     (rowtext.DeploymentReader).
 //
 // # bun and database/sql
 //
@@ -38,41 +43,18 @@
 //     (LAST_INSERT_ID, innodb_autoinc_lock_mode).
 //   - Lists, exports and stats stream rows, so memory does not grow with
 //     the table, and read few columns: a deployment is one column.
-//   - Stats, changes, DORA and the page (EachDeployment) read deployments
-//     through an index ordered by start within each series (seriesOrder),
-//     each row looked up in the table, rather than in the table's order
-//     (the primary key's on InnoDB, the insertion's on SQLite, neither a
-//     series' time order): pkg/model keeps a long series in bounded memory
-//     only when it comes in start order. The lookups cost mariadbd CPU;
-//     keeping every deployment cost stepsd memory that grew with the
-//     history.
-//   - Reads of deployments (readDeployments) run on two cores: a goroutine
-//     steps the database and copies rows into blocks of 64, the caller's
-//     goroutine builds the deployments and calls fn, the blocks going
-//     round through two short channels. EachDeploymentPassing, for callers
-//     that keep nothing of a deployment (stats, changes, DORA, the page,
-//     which copies its newest), builds each block's deployments in the
-//     memory of the block before: half the allocation of EachDeployment.
-//     A read bounded by a LIMIT of at most 1,000 (a page, an export's
-//     100-row query, one deployment, an ETA's history) runs in the
-//     caller's goroutine instead (readFewDeployments): too short to
-//     overlap, it paid the second goroutine's start and hand-overs.
-//   - Stats, changes, DORA and the page over a component, an environment
-//     or a wide range (deployments_component's order) read sealed blocks
-//     (seal.go): a background packer (SealLoop, started by stepsd every
-//     minute) stores up to 64 consecutive ended deployments of a series,
-//     older than an hour, as one value holding the very bytes the read
-//     decodes; deployments.sealed names a row's block. A read takes, in
-//     one snapshot, the unsealed rows (deployments_sealed, at most 50,000 or 50 MB
-//     held; past that, row by row) and then the blocks, and merges them in
-//     deployments_component's order, ties included, so every sum adds in
-//     the same order: the same answers to the last digit. Renumbering
-//     (deleteDeployments) first deletes the blocks of the rows it deletes
-//     and unseals their other rows, in its transaction; an older stepsd
-//     does not, so the Migrate that adds blocks to a database with a
-//     history keeps sealing off for an hour (SealableFrom), the time of a
-//     rolling upgrade. 10M steps: ~31,000 blocks instead of 2M rows looked
-//     up (docs/benchmarks.md).
+//   - Stats, changes, DORA and the page (EachDeployment) read each series
+//     in start order, through an index named for it (seriesOrder): pkg/model
+//     keeps a long series in bounded memory only then. The lookups in the
+//     table cost mariadbd CPU; keeping every deployment cost stepsd memory
+//     that grew with the history.
+//   - Long reads of deployments run on two cores (readDeployments), short
+//     ones in the caller's goroutine (readFewDeployments); a caller that
+//     keeps nothing of a deployment reuses its memory
+//     (EachDeploymentPassing).
+//   - Reads over a component, an environment or a wide range read sealed
+//     blocks of ended deployments (seal.go): over 10M steps, ~31,000
+//     blocks instead of 2M rows looked up (docs/benchmarks.md).
 //
 // bun's query builder was not measured against these statements; adopting
 // it is a change to measure with stepsbench first.
@@ -91,8 +73,8 @@
 //     (latest attempt, its start, its last step's time, whether it ended,
 //     and a count of the row's writes).
 //   - deployments: one row per deployment, its phases encoded in one
-//     column (appendPhase), so that lists and stats read deployments, not
-//     steps.
+//     column (rowtext.AppendPhase), so that lists and stats read
+//     deployments, not steps.
 //
 // number, for the targets of one transaction, in their order:
 //

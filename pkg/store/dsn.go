@@ -15,12 +15,11 @@ const (
 	KindMySQL  = "mysql"
 )
 
-// dataSource is a parsed DSN: which database, and the driver's own DSN.
+// dataSource is a parsed DSN: which database, and how to connect to it.
 type dataSource struct {
-	kind      string
-	driverDSN string
-	path      string        // SQLite only
-	mysql     *mysql.Config // MySQL only: driverDSN parsed
+	kind  string
+	path  string        // SQLite only
+	mysql *mysql.Config // MySQL only
 	// migrations is how migrations connect (MySQL only): as mysql, but
 	// with only the I/O timeouts the DSN itself sets (see ioTimeout).
 	migrations *mysql.Config
@@ -71,7 +70,7 @@ func parseSQLiteDSN(path string) (dataSource, error) {
 	if strings.Contains(path, "?") {
 		return dataSource{}, fmt.Errorf("sqlite DSN takes a plain file path, without ?options")
 	}
-	return dataSource{kind: KindSQLite, path: path, driverDSN: SQLiteDriverDSN(path)}, nil
+	return dataSource{kind: KindSQLite, path: path}, nil
 }
 
 // SQLiteDriverDSN is the modernc.org/sqlite data source stepsd opens the
@@ -143,7 +142,7 @@ func parseMySQLDSN(dsn string) (dataSource, error) {
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = ioTimeout
 	}
-	return dataSource{kind: KindMySQL, driverDSN: cfg.FormatDSN(), mysql: cfg, migrations: migrations}, nil
+	return dataSource{kind: KindMySQL, mysql: cfg, migrations: migrations}, nil
 }
 
 // RedactDSN returns dsn with any password replaced, for logs.

@@ -5,10 +5,11 @@ import (
 	"database/sql"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
-// ParseDBTime exposes parseDBTime to the tests.
-var ParseDBTime = parseDBTime
+// ParseDBTime exposes rowtext.ParseTime to the tests.
+var ParseDBTime = rowtext.ParseTime
 
 // ForceReadBackIDs makes the store read inserted ids back by key, as on a
 // database that does not promise consecutive ids.
@@ -43,7 +44,7 @@ func InsertNumbered(ctx context.Context, s *Store, steps ...model.Step) error {
 		for _, st := range steps {
 			if err := s.exec(ctx, tx, `INSERT INTO steps (id, component, version, owner, status, environment, time, received_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, st.ID, st.Component, st.Version, st.Owner, st.Status, st.Environment,
-				dbTime(st.Time), dbTime(st.Time)); err != nil {
+				rowtext.FormatTime(st.Time), rowtext.FormatTime(st.Time)); err != nil {
 				return err
 			}
 		}

@@ -10,11 +10,11 @@ import (
 	"iter"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
 // Numbering deployments: the package documentation (doc.go) explains it.
@@ -126,9 +126,7 @@ func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redo
 	if errors.Is(err, errDeploymentFull) && len(work) > 0 && work[0].cached {
 		// The cached count may be stale (a step that ended the
 		// deployment, written elsewhere): refuse only on a locked read.
-		for _, w := range work {
-			s.targets.forget(w.target)
-		}
+		s.targets.forget(work)
 		return errConflict
 	}
 	if err != nil {
@@ -261,10 +259,7 @@ var (
 // runs cuts items into runs of the store's statement sizes, largest
 // first.
 func runs[T any](s *Store, items []T) iter.Seq[[]T] {
-	sizes := targetSizesMySQL
-	if s.kind == KindSQLite {
-		sizes = targetSizesSQLite
-	}
+	sizes := byKind(s, targetSizesMySQL, targetSizesSQLite)
 	return func(yield func([]T) bool) {
 		rest := items
 		for _, size := range sizes {
@@ -286,10 +281,7 @@ func anyTarget(n int, extra string) string {
 // lockTargets reads the rows of work's targets, locking them on MySQL
 // (SQLite's transaction holds the whole database).
 func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
-	lock := ""
-	if s.kind == KindMySQL {
-		lock = " FOR UPDATE"
-	}
+	lock := byKind(s, " FOR UPDATE", "")
 	index := make(map[target]*targetWork, len(work))
 	for _, w := range work {
 		index[w.target] = w
@@ -320,10 +312,10 @@ AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
 			if w == nil {
 				return fmt.Errorf("number deployments: unexpected target %q", t.component)
 			}
-			if st.started, err = parseDBTime(started); err != nil {
+			if st.started, err = rowtext.ParseTime(started); err != nil {
 				return err
 			}
-			st.last, err = parseDBTime(last)
+			st.last, err = rowtext.ParseTime(last)
 			w.targetState, w.exists = st, true
 			return err
 		})
@@ -347,7 +339,7 @@ AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
 func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork, terminal terminalSet) (bool, error) {
 	first, lastNew := w.steps[0], w.steps[len(w.steps)-1]
 	endsNone := !slices.ContainsFunc(w.steps, func(st model.Step) bool { return terminal.ends(st.Status) })
-	at := dbTime(first.Time)
+	at := rowtext.FormatTime(first.Time)
 	landed, err := s.deploymentAt(ctx, tx, w, `(started_at < ? OR started_at = ? AND first_id < ?) ORDER BY attempt DESC`, at, at, first.ID)
 	if err != nil {
 		return false, err
@@ -412,8 +404,8 @@ func (s *Store) lastStepID(ctx context.Context, tx *sql.Tx, w *targetWork, attem
 	if err != nil {
 		return 0, translate(err)
 	}
-	phases = bytes.TrimSuffix(phases, []byte{phaseEnd})
-	id, _, ok := cutInt(phases[bytes.LastIndexByte(phases, phaseEnd)+1:], ',')
+	phases = bytes.TrimSuffix(phases, []byte{rowtext.PhaseEnd})
+	id, _, ok := rowtext.CutInt(phases[bytes.LastIndexByte(phases, rowtext.PhaseEnd)+1:], ',')
 	if !ok {
 		return 0, fmt.Errorf("number deployments: damaged phases of %s attempt %d", w.component, attempt)
 	}
@@ -442,8 +434,8 @@ WHERE component = ? AND version = ? AND environment = ? AND `+where+` LIMIT 1`, 
 			return err
 		}
 		var err1, err2 error
-		d.started, err1 = parseDBTime(started)
-		d.last, err2 = parseDBTime(last)
+		d.started, err1 = rowtext.ParseTime(started)
+		d.last, err2 = rowtext.ParseTime(last)
 		return errors.Join(err1, err2)
 	})
 	return d, err
@@ -453,7 +445,7 @@ WHERE component = ? AND version = ? AND environment = ? AND `+where+` LIMIT 1`, 
 // rewrites and reads: deployment redo up to its last step, or all after.
 func (w *targetWork) redoRange() (lastAttempt int, lastTime string) {
 	if w.redoOnly {
-		return w.redo, dbTime(w.redoLast)
+		return w.redo, rowtext.FormatTime(w.redoLast)
 	}
 	return math.MaxInt32, startsLast
 }
@@ -463,15 +455,12 @@ func (w *targetWork) redoRange() (lastAttempt int, lastTime string) {
 // (the new steps among them).
 func (s *Store) readTargetSteps(ctx context.Context, tx *sql.Tx, work []*targetWork) (map[target][]model.Step, error) {
 	out := make(map[target][]model.Step, len(work))
-	steps := "steps"
-	if s.kind == KindMySQL {
-		// Left to choose, MySQL may read "time >= ?" through steps_time.
-		steps = "steps FORCE INDEX (steps_deployment)"
-	}
+	// Left to choose, MySQL may read "time >= ?" through steps_time.
+	steps := byKind(s, "steps FORCE INDEX (steps_deployment)", "steps")
 	for run := range runs(s, work) {
 		args := make([]any, 0, 7*len(run))
 		for _, w := range run {
-			from := dbTime(w.redoFrom)
+			from := rowtext.FormatTime(w.redoFrom)
 			_, to := w.redoRange()
 			args = append(args, w.component, w.version, w.environment, from, to, from, w.redoID)
 		}
@@ -518,7 +507,7 @@ func (w *targetWork) add(writes []deploymentWrite, st model.Step, terminal termi
 	}
 	w.count++
 	d := &writes[len(writes)-1]
-	d.phases = appendPhase(d.phases, st.ID, st.Time.Sub(d.started), st.Status)
+	d.phases = rowtext.AppendPhase(d.phases, st.ID, st.Time.Sub(d.started), st.Status)
 	d.steps++
 	d.last = st.Time
 	if st.Revision != "" {
@@ -530,22 +519,6 @@ func (w *targetWork) add(writes []deploymentWrite, st model.Step, terminal termi
 	w.last = st.Time
 	w.ended = terminal.ends(st.Status)
 	return writes
-}
-
-// Phases are stored in one column as "id,offset,status" each followed by
-// a U+001E separator, offset being microseconds since the deployment's
-// start. A status holds no control character (model.ValidateText), so
-// the separator cannot occur in one; a comma may, so the status comes
-// last.
-const phaseEnd = 0x1e
-
-func appendPhase(b []byte, id int64, offset time.Duration, status string) []byte {
-	b = strconv.AppendInt(b, id, 10)
-	b = append(b, ',')
-	b = strconv.AppendInt(b, offset.Microseconds(), 10)
-	b = append(b, ',')
-	b = append(b, status...)
-	return append(b, phaseEnd)
 }
 
 // upsertDeployment extends a stored deployment. An extension's steps come
@@ -560,7 +533,7 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 	for run := range runs(s, writes) {
 		args := make([]any, 0, 12*len(run))
 		for _, d := range run {
-			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, dbTime(d.started), dbTime(d.last), d.owner, d.steps, d.phases,
+			args = append(args, d.component, d.version, d.environment, d.attempt, d.firstID, rowtext.FormatTime(d.started), rowtext.FormatTime(d.last), d.owner, d.steps, d.phases,
 				nullText(d.revision), nullTime(d.committedAt))
 		}
 		query := `INSERT INTO deployments (component, version, environment, attempt, first_id, started_at, last_time, owner, steps, phases, revision, committed_at) VALUES ` +
@@ -598,7 +571,7 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 		args := make([]any, 0, 8*len(run))
 		want := int64(0)
 		for _, w := range run {
-			args = append(args, w.component, w.version, w.environment, w.attempt, dbTime(w.started), dbTime(w.last), w.ended, w.writes+1)
+			args = append(args, w.component, w.version, w.environment, w.attempt, rowtext.FormatTime(w.started), rowtext.FormatTime(w.last), w.ended, w.writes+1)
 			want++
 			if w.exists && s.kind == KindMySQL {
 				want++
@@ -614,9 +587,7 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 			return translate(err)
 		}
 		if n != want {
-			for _, w := range work {
-				s.targets.forget(w.target)
-			}
+			s.targets.forget(work)
 			return errConflict
 		}
 	}

@@ -83,12 +83,11 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err er
 	if err != nil {
 		return translate(err)
 	}
-	err = func() error {
-		if !s.guardTx {
-			return fn(tx)
-		}
-		return guarded(ctx, tx, fn)
-	}()
+	if s.guardTx {
+		err = guarded(ctx, tx, fn)
+	} else {
+		err = fn(tx)
+	}
 	if err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
 		return err

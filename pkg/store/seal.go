@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
 // Sealed blocks (issue 13). A read over all history (stats, the page,
@@ -184,7 +185,7 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 		}
 		var blocks int
 		if err == nil {
-			blocks, err = s.seal(ctx, time.Now(), func(blocks int) {
+			blocks, err = s.Seal(ctx, time.Now(), func(blocks int) {
 				if first {
 					log.Info("sealing deployments into blocks", "blocks_so_far", blocks)
 				}
@@ -217,11 +218,6 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	if from, err := s.SealableFrom(ctx); err != nil || now.Before(from) {
 		return 0, err
 	}
-	return s.seal(ctx, now, progress)
-}
-
-// seal is Seal once SealableFrom has let it.
-func (s *Store) seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
 	type series struct{ component, environment string }
 	var all []series
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT DISTINCT component, environment FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0`)
@@ -276,7 +272,7 @@ type sealGap struct{ lo, hi string }
 
 // Ends of the starts of a series, as stored times compare.
 var (
-	startsFirst = dbTime(time.Time{})
+	startsFirst = rowtext.FormatTime(time.Time{})
 	startsLast  = "9999-12-31 23:59:59.999999"
 )
 
@@ -341,11 +337,12 @@ ORDER BY started_at`, component, environment)
 	return full, nil
 }
 
-// storedTime is a time column as dbTime writes it (MySQL may give it
-// without trailing zeros), so that stored times compare as strings.
+// storedTime is a time column as rowtext.FormatTime writes it (MySQL may
+// give it without trailing zeros), so that stored times compare as
+// strings.
 func storedTime(b []byte) (string, error) {
-	t, err := parseDBTime(b)
-	return dbTime(t), err
+	t, err := rowtext.ParseTime(b)
+	return rowtext.FormatTime(t), err
 }
 
 // sealable holds for a deployment that may be sealed: its last step is
@@ -365,7 +362,7 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 		// Every packer writes this row first: packers take turns, each
 		// seeing the blocks of the one before.
 		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
-			sealingKey, dbTime(time.Now())); err != nil {
+			sealingKey, rowtext.FormatTime(time.Now())); err != nil {
 			return err
 		}
 		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, k)
@@ -421,7 +418,7 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 		// must still be the block, and still be ended.
 		rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
 			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
-			id, component, environment, lo, hi, dbTime(cutoff))
+			id, component, environment, lo, hi, rowtext.FormatTime(cutoff))
 		if err != nil {
 			return err
 		}
@@ -479,7 +476,7 @@ func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, component, envir
 	// every unsealed row for each block.
 	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+sealable+` THEN 1 ELSE 0 END FROM `+
 		s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, environment, lo, hi, 2*k)
+AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), component, environment, lo, hi, 2*k)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -539,8 +536,8 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, dbTime(cutoff), component, envi
 
 // sealKeyOf is the key and start of a deployment row.
 func sealKeyOf(row []byte) (sealKey, error) {
-	var fields [deploymentFields][]byte
-	attempt, err := splitDeployment(&fields, row)
+	var fields [rowtext.DeploymentFields][]byte
+	attempt, err := rowtext.SplitDeployment(&fields, row)
 	if err != nil {
 		return sealKey{}, err
 	}
@@ -564,11 +561,7 @@ func appendRow(body, row []byte) []byte {
 // of them at this moment is waited for, and its block seen, and one that
 // comes later finds them gone.
 func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any) error {
-	lock := ""
-	if s.kind == KindMySQL {
-		lock = " FOR UPDATE"
-	}
-	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE `+cond+lock, args...)
+	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE `+cond+byKind(s, " FOR UPDATE", ""), args...)
 	if err != nil {
 		return err
 	}
@@ -628,15 +621,15 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	b.equal("environment", f.Environment)
 	m := &sealMerger{byKey: s.kind == KindMySQL}
 	if !f.Since.IsZero() {
-		m.since = []byte(dbTime(f.Since))
-		b.add("last_start >= ?", dbTime(f.Since))
+		m.since = []byte(rowtext.FormatTime(f.Since))
+		b.add("last_start >= ?", rowtext.FormatTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		m.until = []byte(dbTime(f.Until))
-		b.add("first_start <= ?", dbTime(f.Until))
+		m.until = []byte(rowtext.FormatTime(f.Until))
+		b.add("first_start <= ?", rowtext.FormatTime(f.Until))
 	}
 	bound := cmp.Or(s.maxUnsealed, unsealedMax)
-	rows, err := s.readQuery(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
+	rows, err := s.stmts.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+c.sql()+
 		` ORDER BY component, environment, started_at LIMIT ?`, append(c.args, bound+1)...)
 	if err != nil {
 		return false, err
@@ -660,7 +653,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		return false, err
 	}
 	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := s.readQuery(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
+		rows, err := s.stmts.query(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
 		if err != nil {
 			return err
 		}
@@ -764,8 +757,8 @@ func (m *sealMerger) before(u, b, start []byte) bool {
 	if c := bytes.Compare(field(u, 1), field(b, 1)); c != 0 {
 		return c < 0
 	}
-	ua, _ := atoi(field(u, 3))
-	ba, _ := atoi(field(b, 3))
+	ua, _ := rowtext.Atoi(field(u, 3))
+	ba, _ := rowtext.Atoi(field(b, 3))
 	return ua < ba
 }
 
@@ -797,11 +790,11 @@ func seriesKey(row []byte) []byte {
 
 // compareStarts orders two stored start times.
 func compareStarts(a, b []byte) int {
-	if len(a) == len(dbTimeLayout) && len(b) == len(dbTimeLayout) {
+	if len(a) == len(rowtext.TimeLayout) && len(b) == len(rowtext.TimeLayout) {
 		return bytes.Compare(a, b)
 	}
-	ta, errA := parseDBTime(a)
-	tb, errB := parseDBTime(b)
+	ta, errA := rowtext.ParseTime(a)
+	tb, errB := rowtext.ParseTime(b)
 	if errA != nil || errB != nil {
 		return bytes.Compare(a, b)
 	}

@@ -31,11 +31,6 @@ func newStmtCache(db *sql.DB) *stmtCache {
 	return &stmtCache{db: db, preparing: make(chan struct{}, 1)}
 }
 
-// prepared is query prepared for reads, outside transactions.
-func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	return s.stmts.get(ctx, query)
-}
-
 // preparedWrite is query prepared for write transactions (writeTx): on
 // MySQL, on the write pool.
 func (s *Store) preparedWrite(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -102,11 +97,15 @@ func onConflict(key, sets string) upsert {
 }
 
 // in is u as the store's database spells it.
-func (u upsert) in(s *Store) string {
+func (u upsert) in(s *Store) string { return byKind(s, u.mysql, u.sqlite) }
+
+// byKind is mysql on MySQL and sqlite on SQLite: the store's statement
+// sizes, locks and index hints, each spelt or sized for its database.
+func byKind[T any](s *Store, mysql, sqlite T) T {
 	if s.kind == KindSQLite {
-		return u.sqlite
+		return sqlite
 	}
-	return u.mysql
+	return mysql
 }
 
 // repeated is n items with sep between them: the placeholders, VALUES
@@ -116,19 +115,15 @@ func repeated(n int, item, sep string) string {
 }
 
 // query runs a prepared query in tx, a write transaction (writeTx); a
-// read transaction, begun on the read pool, runs readQuery: database/sql
+// read transaction, begun on the read pool, runs s.stmts.query: database/sql
 // runs in a transaction only the statements of its own pool.
 func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	return queryIn(ctx, tx, s.writeStmts, query, args)
+	return s.writeStmts.query(ctx, tx, query, args...)
 }
 
-// readQuery runs a prepared query in tx, a read transaction.
-func (s *Store) readQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
-	return queryIn(ctx, tx, s.stmts, query, args)
-}
-
-func queryIn(ctx context.Context, tx *sql.Tx, stmts *stmtCache, query string, args []any) (*sql.Rows, error) {
-	stmt, err := stmts.get(ctx, query)
+// query runs query, prepared on c's pool, in tx, a transaction of that pool.
+func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}

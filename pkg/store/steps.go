@@ -5,62 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
-
-// dbTimeLayout is how times are written to and read from both databases:
-// fixed width, so that on SQLite, where they are text, text order is time
-// order; and exactly the literal form of MySQL's DATETIME(6).
-const dbTimeLayout = "2006-01-02 15:04:05.000000"
-
-func dbTime(t time.Time) string {
-	return t.UTC().Format(dbTimeLayout)
-}
-
-// parseDBTime reads a time column: the text dbTime wrote, which MySQL
-// without parseTime may give without its trailing zeros.
-func parseDBTime(b []byte) (time.Time, error) {
-	if t, ok := parseFixedTime(b); ok {
-		return t, nil
-	}
-	t, err := time.ParseInLocation("2006-01-02 15:04:05.999999", string(b), time.UTC)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("stored time %q: %w", b, err)
-	}
-	return t, nil
-}
-
-// parseFixedTime reads exactly dbTimeLayout, by hand: every row of an
-// export passes here.
-func parseFixedTime(b []byte) (time.Time, bool) {
-	if len(b) != len(dbTimeLayout) || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' || b[19] != '.' {
-		return time.Time{}, false
-	}
-	y, mo, d := digits(b[0:4]), digits(b[5:7]), digits(b[8:10])
-	h, mi, sec, us := digits(b[11:13]), digits(b[14:16]), digits(b[17:19]), digits(b[20:26])
-	if min(y, h, mi, sec, us) < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	return time.Date(int(y), time.Month(mo), int(d), int(h), int(mi), int(sec), int(us)*1000, time.UTC), true
-}
-
-// digits is the number b spells in decimal digits, or -1 if b holds another
-// byte: the one decimal reader under the package's hand-written parsers of
-// rows (times, attempts, phases).
-func digits(b []byte) int64 {
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n
-}
 
 // insertStepsInto is the INSERT of steps before its rows (multiRowInsert),
 // each of insertRowParams parameters (insertArgs).
@@ -128,7 +78,7 @@ func insertArgs(step model.Step, key, fingerprint string) []any {
 		k, f = key, fingerprint
 	}
 	return []any{step.Component, step.Version, step.Owner, step.Status, step.Environment,
-		dbTime(step.Time), dbTime(step.ReceivedAt), k, f, nullText(step.Revision), nullTime(step.CommittedAt)}
+		rowtext.FormatTime(step.Time), rowtext.FormatTime(step.ReceivedAt), k, f, nullText(step.Revision), nullTime(step.CommittedAt)}
 }
 
 // nullText is NULL for "" (not given), else s.
@@ -144,19 +94,7 @@ func nullTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return dbTime(*t)
-}
-
-// parseNullTime reads a nullable time column: nil for NULL.
-func parseNullTime(b []byte) (*time.Time, error) {
-	if b == nil {
-		return nil, nil
-	}
-	t, err := parseDBTime(b)
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return rowtext.FormatTime(*t)
 }
 
 func (s *Store) replay(ctx context.Context, key, fingerprint string) (model.Step, bool, error) {
@@ -191,11 +129,11 @@ type stepScanner struct {
 	// revision and committed_at: nil when NULL (not given).
 	revision, committed sql.RawBytes
 	dest                []any
-	seen                interner
+	seen                rowtext.Interner
 }
 
 func newStepScanner(extra ...any) *stepScanner {
-	sc := &stepScanner{seen: interner{}}
+	sc := &stepScanner{seen: rowtext.Interner{}}
 	sc.dest = append([]any{&sc.id, &sc.texts[0], &sc.texts[1], &sc.texts[2], &sc.texts[3], &sc.texts[4], &sc.t, &sc.recv,
 		&sc.revision, &sc.committed}, extra...)
 	return sc
@@ -205,19 +143,19 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 	if err := rows.Scan(sc.dest...); err != nil {
 		return model.Step{}, err
 	}
-	st := model.Step{ID: sc.id, Component: sc.seen.intern(sc.texts[0]), Version: sc.seen.intern(sc.texts[1]),
-		Owner: sc.seen.intern(sc.texts[2]), Status: sc.seen.intern(sc.texts[3]), Environment: sc.seen.intern(sc.texts[4])}
+	st := model.Step{ID: sc.id, Component: sc.seen.Intern(sc.texts[0]), Version: sc.seen.Intern(sc.texts[1]),
+		Owner: sc.seen.Intern(sc.texts[2]), Status: sc.seen.Intern(sc.texts[3]), Environment: sc.seen.Intern(sc.texts[4])}
 	var err error
-	if st.Time, err = parseDBTime(sc.t); err != nil {
+	if st.Time, err = rowtext.ParseTime(sc.t); err != nil {
 		return model.Step{}, err
 	}
-	if st.ReceivedAt, err = parseDBTime(sc.recv); err != nil {
+	if st.ReceivedAt, err = rowtext.ParseTime(sc.recv); err != nil {
 		return model.Step{}, err
 	}
 	if sc.revision != nil {
 		st.Revision = string(sc.revision) // commits differ: not interned
 	}
-	if st.CommittedAt, err = parseNullTime(sc.committed); err != nil {
+	if st.CommittedAt, err = rowtext.ParseNullTime(sc.committed); err != nil {
 		return model.Step{}, err
 	}
 	return st, nil
@@ -226,7 +164,7 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 // queryStep runs query, prepared, for the one step it selects (then extra
 // columns), or sql.ErrNoRows.
 func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...any) (model.Step, error) {
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return model.Step{}, err
 	}
@@ -242,21 +180,6 @@ func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...a
 	return step, translate(err)
 }
 
-// interner makes strings of raw bytes, the same string each time the same
-// bytes come (up to a bound: versions, for one, may all differ).
-type interner map[string]string
-
-func (in interner) intern(b []byte) string {
-	if s, ok := in[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(in) < 4096 {
-		in[s] = s
-	}
-	return s
-}
-
 // ListSteps calls fn for each step matching f, in order, straight from the
 // database cursor: memory does not grow with the number of rows. With
 // f.Limit, it stops after one page and returns the cursor of the next page,
@@ -266,7 +189,7 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 		return nil, err
 	}
 	query, args := listQuery(f)
-	stmt, err := s.prepared(ctx, query)
+	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +235,7 @@ func listQuery(f model.Filter) (string, []any) {
 	c.timeRange("time", f)
 	cmp, dir := direction(f)
 	if f.After != nil {
-		t := dbTime(f.After.Time)
+		t := rowtext.FormatTime(f.After.Time)
 		// The first condition alone is a range the index seeks to (an
 		// export reads page after page); the second is exact.
 		c.add("time "+cmp+"= ?", t)
@@ -348,10 +271,10 @@ func (c *conds) equal(col, v string) {
 // timeRange bounds col by f's since and until.
 func (c *conds) timeRange(col string, f model.Filter) {
 	if !f.Since.IsZero() {
-		c.add(col+" >= ?", dbTime(f.Since))
+		c.add(col+" >= ?", rowtext.FormatTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		c.add(col+" <= ?", dbTime(f.Until))
+		c.add(col+" <= ?", rowtext.FormatTime(f.Until))
 	}
 }
 

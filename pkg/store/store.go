@@ -114,7 +114,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.terminal.Store(&terminal)
 	switch src.kind {
 	case KindSQLite:
-		sqldb, err := openSQLite(src.path, src.driverDSN)
+		sqldb, err := openSQLite(src.path)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +163,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // openSQLite opens the SQLite file at path, creating its directory, once
 // it has checked that the file can be written.
-func openSQLite(path, dsn string) (*sql.DB, error) {
+func openSQLite(path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create directory for sqlite database: %w", err)
 	}
@@ -173,7 +173,7 @@ func openSQLite(path, dsn string) (*sql.DB, error) {
 	// modernc's driver by name, never a shim that picks cgo's mattn when
 	// cgo is on: errors.go and retry.go translate modernc's error codes
 	// only, and every build, cgo or not, is the same pure Go.
-	sqldb, err := sql.Open(sqliteDriver, dsn)
+	sqldb, err := sql.Open(sqliteDriver, SQLiteDriverDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

@@ -31,11 +31,11 @@ func (s *Store) Values(ctx context.Context, q model.ValuesQuery) ([]string, erro
 		return nil, err
 	}
 	col := valueColumns[q.Field]
-	first, err := s.prepared(ctx, fmt.Sprintf("SELECT %[1]s FROM steps WHERE %[1]s >= ? AND %[1]s <> '' ORDER BY %[1]s LIMIT 1", col))
+	first, err := s.stmts.get(ctx, fmt.Sprintf("SELECT %[1]s FROM steps WHERE %[1]s >= ? AND %[1]s <> '' ORDER BY %[1]s LIMIT 1", col))
 	if err != nil {
 		return nil, err
 	}
-	next, err := s.prepared(ctx, fmt.Sprintf("SELECT %[1]s FROM steps WHERE %[1]s > ? ORDER BY %[1]s LIMIT 1", col))
+	next, err := s.stmts.get(ctx, fmt.Sprintf("SELECT %[1]s FROM steps WHERE %[1]s > ? ORDER BY %[1]s LIMIT 1", col))
 	if err != nil {
 		return nil, err
 	}

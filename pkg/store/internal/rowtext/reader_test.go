@@ -1,4 +1,4 @@
-package store
+package rowtext
 
 import (
 	"fmt"
@@ -9,25 +9,25 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// deploymentRow joins a deployment's columns as deploymentColumns does.
+// deploymentRow joins a deployment's columns as the store's deploymentColumns does.
 func deploymentRow(component string, attempt int, started time.Time, statuses []string) []byte {
 	var phases []byte
 	for i, st := range statuses {
-		phases = appendPhase(phases, int64(1000*attempt+i), time.Duration(i)*time.Minute, st)
+		phases = AppendPhase(phases, int64(1000*attempt+i), time.Duration(i)*time.Minute, st)
 	}
 	return []byte(strings.Join([]string{component, "v" + fmt.Sprint(attempt), "prod", fmt.Sprint(attempt), "ana",
-		dbTime(started), string(phases), "", ""}, "\x1f"))
+		FormatTime(started), string(phases), "", ""}, "\x1f"))
 }
 
 // Deployments kept by the caller stay whole although the reader cuts
 // them and their steps from shared blocks: appending to one's steps
 // leaves the next one's alone. Start times read on the day of the
-// deployment before are those parseDBTime reads, across midnights and
+// deployment before are those ParseTime reads, across midnights and
 // back in time, and a damaged one is still an error.
 func TestDeploymentReaderKeepsEachDeploymentWhole(t *testing.T) {
 	start := time.Date(2026, 3, 1, 22, 0, 0, 123456000, time.UTC)
 	rules := model.DefaultDeploymentRules()
-	dr := newDeploymentReader(model.DeploymentFilter{}, rules, start.Add(1000*time.Hour))
+	dr := NewDeploymentReader(model.DeploymentFilter{}, rules, start.Add(1000*time.Hour))
 	var kept []*model.Deployment
 	var starts []time.Time
 	var wantSteps [][]string
@@ -40,7 +40,7 @@ func TestDeploymentReaderKeepsEachDeploymentWhole(t *testing.T) {
 		statuses := []string{"build", "tests", "rollout", "finished"}[:1+i%4]
 		starts = append(starts, at)
 		wantSteps = append(wantSteps, statuses)
-		if err := dr.read(deploymentRow("api", i, at, statuses), func(d *model.Deployment) error {
+		if err := dr.Read(deploymentRow("api", i, at, statuses), func(d *model.Deployment) error {
 			kept = append(kept, d)
 			return nil
 		}); err != nil {
@@ -83,16 +83,16 @@ func TestDeploymentReaderKeepsEachDeploymentWhole(t *testing.T) {
 			t.Errorf("deployment %d finished at %v, want %v", i, d.FinishedAt, end)
 		}
 	}
-	day := dbTime(start)[:10]
+	day := FormatTime(start)[:10]
 	for _, clock := range []string{" 24:00:00.000000", " 23:60:00.000000", " 23:00:60.000000", " 2x:00:00.000000", "T23:00:00.000000"} {
 		// A good start on that day first, for the bad one to be read
 		// from the day before's midnight.
-		if err := dr.read(deploymentRow("api", 1, start, []string{"build"}), func(*model.Deployment) error { return nil }); err != nil {
+		if err := dr.Read(deploymentRow("api", 1, start, []string{"build"}), func(*model.Deployment) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		row := deploymentRow("api", 1, start, []string{"build"})
-		row = []byte(strings.Replace(string(row), dbTime(start), day+clock, 1))
-		if err := dr.read(row, func(*model.Deployment) error { return nil }); err == nil {
+		row = []byte(strings.Replace(string(row), FormatTime(start), day+clock, 1))
+		if err := dr.Read(row, func(*model.Deployment) error { return nil }); err == nil {
 			t.Errorf("start %q read without an error", day+clock)
 		}
 	}

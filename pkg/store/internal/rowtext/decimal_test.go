@@ -1,4 +1,4 @@
-package store
+package rowtext
 
 import (
 	"testing"
@@ -9,21 +9,21 @@ import (
 // they shared digits: a sign, 1 to 18 digits, a separator, a clock in range.
 func TestDecimalReaders(t *testing.T) {
 	for in, want := range map[string]int64{"0": 0, "42": 42, "-7": -7, "999999999999999999": 999999999999999999} {
-		if n, ok := atoi([]byte(in)); !ok || n != want {
-			t.Errorf("atoi(%q) = %d, %v; want %d", in, n, ok, want)
+		if n, ok := Atoi([]byte(in)); !ok || n != want {
+			t.Errorf("Atoi(%q) = %d, %v; want %d", in, n, ok, want)
 		}
 	}
 	for _, in := range []string{"", "-", "1a", "+1", " 1", "1234567890123456789", "--1"} {
-		if n, ok := atoi([]byte(in)); ok {
-			t.Errorf("atoi(%q) = %d, want none", in, n)
+		if n, ok := Atoi([]byte(in)); ok {
+			t.Errorf("Atoi(%q) = %d, want none", in, n)
 		}
 	}
-	if n, rest, ok := cutInt([]byte("-12,34,"), ','); !ok || n != -12 || string(rest) != "34," {
-		t.Errorf("cutInt = %d, %q, %v", n, rest, ok)
+	if n, rest, ok := CutInt([]byte("-12,34,"), ','); !ok || n != -12 || string(rest) != "34," {
+		t.Errorf("CutInt = %d, %q, %v", n, rest, ok)
 	}
 	for _, in := range []string{"12", ",1", "-,", "1x,", "1234567890123456789,"} {
-		if _, _, ok := cutInt([]byte(in), ','); ok {
-			t.Errorf("cutInt(%q) read a number", in)
+		if _, _, ok := CutInt([]byte(in), ','); ok {
+			t.Errorf("CutInt(%q) read a number", in)
 		}
 	}
 	if d, ok := parseClock([]byte(" 23:59:58.000123")); !ok || d != 23*time.Hour+59*time.Minute+58*time.Second+123*time.Microsecond {

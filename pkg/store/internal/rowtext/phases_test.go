@@ -1,4 +1,4 @@
-package store
+package rowtext
 
 import (
 	"testing"
@@ -22,7 +22,7 @@ func TestPhaseDecoderReadsWhatAppendPhaseWrote(t *testing.T) {
 	for n, statuses := range deploys {
 		var col []byte
 		for i, st := range statuses {
-			col = appendPhase(col, int64(100*n+i), time.Duration(i-1)*1500*time.Millisecond, st)
+			col = AppendPhase(col, int64(100*n+i), time.Duration(i-1)*1500*time.Millisecond, st)
 		}
 		got, err := pd.decode(col, start, make([]model.Phase, 0, len(statuses)))
 		if err != nil {
