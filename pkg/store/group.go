@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -23,11 +22,9 @@ import (
 
 // Group commit limits.
 const (
-	maxGroup         = 128 // steps in one transaction (MySQL)
-	maxGroupSQLite   = 64  // smaller: SQLite's driver binds in quadratic time
-	committersMySQL  = 1   // transactions in flight at once on MySQL: two made groups half as large, each of five or six round trips (docs/benchmarks.md)
-	committersSQLite = 1   // SQLite has one writer anyway
-	groupTimeout     = 30 * time.Second
+	maxGroup       = 128 // steps in one transaction (MySQL)
+	maxGroupSQLite = 64  // smaller: SQLite's driver binds in quadratic time
+	groupTimeout   = 30 * time.Second
 )
 
 // errClosed answers requests that arrive while the store closes.
@@ -53,14 +50,15 @@ type insertRow struct {
 	fingerprint string
 }
 
-// groupCommitter runs the committer goroutines of a store, one per lane.
-// A target's steps always go to the same lane, and a lane has one
-// transaction in flight at a time (its committer's, or that of a request
-// committing alone): steps of one deploy sent at once then share a group
-// or follow each other, instead of waiting on each other's row locks from
-// two transactions of the same process.
+// groupCommitter runs the committer goroutine of a store, with one lane:
+// one transaction in flight at a time (its committer's, or that of a
+// request committing alone). Steps of one deploy sent at once then share a
+// group or follow each other, instead of waiting on each other's row locks
+// from two transactions of the same process; on MySQL, two lanes made
+// groups half as large, each of four or five round trips, and needed the
+// Galera guard (docs/benchmarks.md); SQLite has one writer anyway.
 type groupCommitter struct {
-	lanes    []*commitLane
+	lane     *commitLane
 	quit     chan struct{}
 	stopped  chan struct{} // closed once nothing queued will be answered any more
 	wg       sync.WaitGroup
@@ -84,16 +82,9 @@ type commitLane struct {
 }
 
 func (s *Store) startCommitters() {
-	n := committersMySQL
-	if s.kind == KindSQLite {
-		n = committersSQLite
-	}
-	s.group = &groupCommitter{quit: make(chan struct{}), stopped: make(chan struct{})}
-	for range n {
-		lane := &commitLane{queue: make(chan *commitRequest, 4*maxGroup), busy: make(chan struct{}, 1)}
-		s.group.lanes = append(s.group.lanes, lane)
-		s.group.wg.Go(func() { s.commitLoop(lane) })
-	}
+	lane := &commitLane{queue: make(chan *commitRequest, 4*maxGroup), busy: make(chan struct{}, 1)}
+	s.group = &groupCommitter{lane: lane, quit: make(chan struct{}), stopped: make(chan struct{})}
+	s.group.wg.Go(func() { s.commitLoop(lane) })
 }
 
 func (s *Store) stopCommitters() {
@@ -103,15 +94,14 @@ func (s *Store) stopCommitters() {
 	s.group.stopOnce.Do(func() {
 		close(s.group.quit)
 		s.group.wg.Wait()
-		for _, lane := range s.group.lanes {
-			// Wait for a request committing alone, and keep the token:
-			// later ones queue, and are answered errClosed.
-			lane.busy <- struct{}{}
-			// Answer whatever is still queued: nothing of it was written.
-			for len(lane.queue) > 0 {
-				req := <-lane.queue
-				req.done <- commitResult{err: errClosed}
-			}
+		lane := s.group.lane
+		// Wait for a request committing alone, and keep the token: later
+		// ones queue, and are answered errClosed.
+		lane.busy <- struct{}{}
+		// Answer whatever is still queued: nothing of it was written.
+		for len(lane.queue) > 0 {
+			req := <-lane.queue
+			req.done <- commitResult{err: errClosed}
 		}
 		close(s.group.stopped)
 	})
@@ -121,15 +111,7 @@ func (s *Store) stopCommitters() {
 // transaction has committed.
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1), queued: time.Now()}
-	lane := s.group.lanes[0]
-	if n := len(s.group.lanes); n > 1 {
-		h := fnv.New32a()
-		for _, text := range []string{row.step.Component, row.step.Version, row.step.Environment} {
-			h.Write([]byte(text))
-			h.Write([]byte{0})
-		}
-		lane = s.group.lanes[h.Sum32()%uint32(n)]
-	}
+	lane := s.group.lane
 	if len(lane.queue) == 0 {
 		select {
 		case lane.busy <- struct{}{}:
