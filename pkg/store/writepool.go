@@ -36,7 +36,8 @@ const maxWriteConns = 8
 var errOutsideTx = errors.New("store: statement on a write connection outside a transaction")
 
 // A write transaction's context is watched once, for the whole
-// transaction, not by the driver for each statement. The driver hands
+// transaction up to its COMMIT or ROLLBACK (see end), not by the driver
+// for each statement. The driver hands
 // every statement with a cancellable context to a watcher goroutine and
 // takes it back after: two wake-ups per statement, a fifth of stepsd's
 // CPU per step at c=8 (docs/benchmarks.md). Here, when the transaction's
@@ -243,16 +244,23 @@ func (c *implicitTxConn) IsValid() bool {
 // end sends COMMIT or ROLLBACK. After a failed COMMIT it rolls back, so
 // that nothing of the transaction stays open on the connection; if that
 // fails too, the connection is marked bad.
+//
+// The watch stops before COMMIT is sent, not after: a socket closed under
+// a COMMIT the server has received leaves it unknown whether the
+// transaction committed, and a committed group answered with the
+// context's error is sent again by its clients, and stored twice. Once
+// the watch has closed the socket, the server rolls the transaction back
+// with the session, and nothing is sent.
 func (c *implicitTxConn) end(statement string) error {
-	ctx := context.Background() // database/sql gives Commit no context; the watch and the driver's timeouts bound it
-	_, err := c.mysqlConn.ExecContext(ctx, statement, nil)
-	if c.unwatch != nil && !c.unwatch() {
-		c.bad = true // the watch closed the socket
-		if c.txCtx.Err() != nil && err != nil {
-			err = c.txCtx.Err()
-		}
-	}
+	fired := c.unwatch != nil && !c.unwatch()
+	txCtx := c.txCtx
 	c.txCtx, c.unwatch = nil, nil
+	if fired {
+		c.bad, c.inTx = true, false
+		return txCtx.Err()
+	}
+	ctx := context.Background() // database/sql gives Commit no context; the driver's timeouts bound it
+	_, err := c.mysqlConn.ExecContext(ctx, statement, nil)
 	if err != nil && statement == "COMMIT" {
 		if _, rerr := c.mysqlConn.ExecContext(ctx, "ROLLBACK", nil); rerr != nil {
 			c.bad = true
