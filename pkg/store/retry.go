@@ -90,9 +90,20 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err er
 	}
 	if err != nil {
 		tx.Rollback() //nolint:errcheck // the first error is the one to report
-		return err
+		return endedWith(ctx, err)
 	}
-	return translate(tx.Commit())
+	return endedWith(ctx, translate(tx.Commit()))
+}
+
+// endedWith reports err, of a transaction begun with ctx, as the context's
+// error when ctx ended it: database/sql then rolls the transaction back
+// in a goroutine of its own, and the statement or the Commit that comes
+// after says only sql.ErrTxDone, an internal error (500).
+func endedWith(ctx context.Context, err error) error {
+	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+		return translate(ctx.Err())
+	}
+	return err
 }
 
 // txSavepoint marks a guarded transaction (see guarded).

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -65,4 +67,59 @@ func TestWriteEndsWithItsContext(t *testing.T) {
 	if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM steps").Scan(&n); err != nil || n != 13 {
 		t.Errorf("%d steps stored (%v), want 13: the writes that ended stored nothing", n, err)
 	}
+}
+
+// TestBatchEndedByItsContextIsStoredIffItSucceeded: a batch whose context
+// ends at any moment of its transaction, its COMMIT included, either
+// returns nil and is stored, or returns the context's error and stored
+// nothing. With the database answering, a context's end is no reason for
+// an outcome left unknown: before its COMMIT is sent it rolls the
+// transaction back, after it, the COMMIT's answer counts.
+func TestBatchEndedByItsContextIsStoredIffItSucceeded(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		ctx := context.Background()
+		batch := func(component string) []model.StepInput {
+			ins := make([]model.StepInput, 20)
+			for i := range ins {
+				ins[i] = model.StepInput{Component: component, Version: fmt.Sprintf("1.0.%d", i), Owner: "ana", Status: "build", Environment: "production"}
+			}
+			return ins
+		}
+		start := time.Now()
+		for i := range 3 {
+			if _, _, err := s.CreateSteps(ctx, batch(fmt.Sprintf("warm%d", i)), model.RecordMeta{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		took := time.Since(start) / 3
+		results := map[string]error{}
+		for i := range 150 {
+			component := fmt.Sprintf("b%d", i)
+			// From before the transaction begins to after it ends.
+			wctx, cancel := context.WithCancel(ctx)
+			time.AfterFunc(rand.N(took*3/2)+1, cancel)
+			_, _, err := s.CreateSteps(wctx, batch(component), model.RecordMeta{})
+			cancel()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("batch %d: %v; want nil or context.Canceled", i, err)
+			}
+			results[component] = err
+		}
+		ended := 0
+		for component, err := range results {
+			var n int
+			if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM steps WHERE component = ?", component).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			want := 20
+			if err != nil {
+				want, ended = 0, ended+1
+			}
+			if n != want {
+				t.Errorf("batch %s returned %v and stored %d steps; want %d", component, err, n, want)
+			}
+		}
+		t.Logf("%d of %d batches ended by their context (a batch took %v)", ended, len(results), took)
+	})
 }
