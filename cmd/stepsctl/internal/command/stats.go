@@ -45,7 +45,10 @@ trend" when the interval holds 0), the outliers it left out, and the steps
 to blame ("migrate accounts for 70 % of the growth"). Last, the shifts of
 deploy time in the same deployments, as "stepsctl changes" lists them: a
 one-time shift reads as growth too (flat at 10 minutes, then 14 from one
-day on, "grows 2 % a week"), a rate not to extrapolate across it.
+day on, "grows 2 % a week"), a rate not to extrapolate across it. Without
+--env every environment counts in each bucket's figures, staging beside
+production: a note says so when the server records several; ask with
+--env production.
 
 The sprint calendar: --sprint-start and --sprint-days, else the config keys
 sprint.start and sprint.days (env STEPSCTL_SPRINT_START, STEPSCTL_SPRINT_DAYS),
@@ -149,13 +152,20 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	// The shifts of the same deployments: a one-time shift reads as growth
 	// in the sentence, and only they tell the two apart. A server without
 	// /v1/changes (or any error) leaves them out.
-	var shifts []model.Change
+	var notes output.StatsNotes
 	if st.Deployments > 0 {
 		if cs, err := c.Changes(ctx, filter, model.ChangesOptions{Outcome: so.Outcome}); err == nil {
-			shifts = cs.Changes
+			notes.Shifts = cs.Changes
+		}
+		// Without --env, staging counts in each bucket beside production:
+		// name the environments when there are several, as dora does.
+		if filter.Environment == "" {
+			if envs, err := c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1); err == nil && len(envs) > 1 {
+				notes.Mixed = envs
+			}
 		}
 	}
-	return output.WriteStats(f.IO.Out, o, st, shifts...)
+	return output.WriteStats(f.IO.Out, o, st, notes)
 }
 
 // sprintCalendar fills the sprint of so from the flags, else the config

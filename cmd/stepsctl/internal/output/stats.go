@@ -34,11 +34,8 @@ const (
 // blocks (and a sparkline of the p50 follows); piped, the output is plain
 // ASCII without colours.
 //
-// shifts are the changes of the same deployments (GET /v1/changes): listed
-// under the sentence, since a one-time shift reads as growth too ("grows
-// 2.3 % a week" of a history flat but for one jump of 40 %), a rate not to
-// extrapolate, which the sentence alone does not tell.
-func WriteStats(w io.Writer, o Options, st model.Stats, shifts ...model.Change) error {
+// notes adds what the stats alone do not tell (see StatsNotes).
+func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error {
 	var buf bytes.Buffer
 	style := func(code, s string) string {
 		if o.Color && o.Terminal {
@@ -127,9 +124,35 @@ func WriteStats(w io.Writer, o Options, st model.Stats, shifts ...model.Change) 
 		fmt.Fprintln(&buf, line)
 	}
 	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
-	writeShifts(&buf, o, shifts)
+	writeShifts(&buf, o, notes.Shifts)
+	if len(notes.Mixed) > 1 {
+		fmt.Fprintf(&buf, "\nNo --env: every environment counts in each %s's figures (the server has %s); ask with --env production for production's deploys alone.\n",
+			bucketWord(st.Bucket), EnvironmentList(notes.Mixed))
+	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// StatsNotes are what WriteStats says under the stats' sentence.
+type StatsNotes struct {
+	// Shifts are the changes of the same deployments (GET /v1/changes),
+	// listed since a one-time shift reads as growth too ("grows 2.3 % a
+	// week" of a history flat but for one jump of 40 %), a rate not to
+	// extrapolate, which the sentence alone does not tell.
+	Shifts []model.Change
+	// Mixed lists the server's environments when the request named none
+	// and there are several: a staging deploy then counts in each
+	// bucket's p50 beside production's. (They are the server's, not the
+	// component's: /v1/values has no filter.)
+	Mixed []string
+}
+
+// bucketWord names a bucket in a sentence: "week", "sprint", ….
+func bucketWord(bucket string) string {
+	if bucket == "" {
+		return "bucket"
+	}
+	return bucket
 }
 
 // shiftsShown is the most shifts stats lists; stepsctl changes has all.

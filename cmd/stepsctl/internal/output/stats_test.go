@@ -104,7 +104,7 @@ func TestStepGrowthWithTooFewPhases(t *testing.T) {
 				Trend: model.RobustTrend{Method: "theil-sen", Direction: model.DirectionFlat, Points: 2}},
 		}}
 	var out strings.Builder
-	if err := output.WriteStats(&out, output.Options{Terminal: true}, st); err != nil {
+	if err := output.WriteStats(&out, output.Options{Terminal: true}, st, output.StatsNotes{}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "(flat)") || !strings.Contains(out.String(), "too few") {
