@@ -96,11 +96,13 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err er
 }
 
 // endedWith reports err, of a transaction begun with ctx, as the context's
-// error when ctx ended it: database/sql then rolls the transaction back
+// error when ctx has ended: database/sql then rolls the transaction back
 // in a goroutine of its own, and the statement or the Commit that comes
-// after says only sql.ErrTxDone, an internal error (500).
+// after says only sql.ErrTxDone or, for a statement prepared on the
+// transaction, "sql: statement is closed", internal errors (500). The
+// transaction failed either way, so nothing of it was stored.
 func endedWith(ctx context.Context, err error) error {
-	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return translate(ctx.Err())
 	}
 	return err
