@@ -154,15 +154,13 @@ func TestDORAFlags(t *testing.T) {
 	}
 }
 
-// TestDORASaysEveryEnvironmentCounts: without --env, a server that also
-// records staging gets a note pointing to --env production, whose keys
-// DORA means; with --env, or with one environment only, none.
-func TestDORASaysEveryEnvironmentCounts(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	doraHistory(t, h)
-	const note = "No --env: every environment counts (the server has production, staging); the keys are production's: ask with --env production."
-	if r := h.mustRun(false, "dora", "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
+// wantEnvironmentNote runs command since 2026-11-02 over doraHistory's
+// production deployments: no note with one environment; then, with a
+// staging deploy ended by terminal, note without --env and none with
+// --env production.
+func wantEnvironmentNote(t *testing.T, h *harness, command, terminal, note string) {
+	t.Helper()
+	if r := h.mustRun(false, command, "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
 		t.Errorf("one environment only, yet:\n%s", r.stdout)
 	}
 	c, err := client.New(h.url)
@@ -172,16 +170,27 @@ func TestDORASaysEveryEnvironmentCounts(t *testing.T) {
 	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
 	if _, err := c.RecordBatch(context.Background(), []model.StepInput{
 		{Component: "api", Version: "1.0.1", Owner: "ana", Status: "build", Environment: "staging", Time: at},
-		{Component: "api", Version: "1.0.1", Owner: "ana", Status: "failed", Environment: "staging", Time: at.Add(5 * time.Minute)},
+		{Component: "api", Version: "1.0.1", Owner: "ana", Status: terminal, Environment: "staging", Time: at.Add(5 * time.Minute)},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.mustRun(false, "dora", "--since", "2026-11-02"); !strings.Contains(r.stdout, note) {
+	if r := h.mustRun(false, command, "--since", "2026-11-02"); !strings.Contains(r.stdout, note) {
 		t.Errorf("stdout lacks %q:\n%s", note, r.stdout)
 	}
-	if r := h.mustRun(false, "dora", "--env", "production", "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
+	if r := h.mustRun(false, command, "--env", "production", "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
 		t.Errorf("with --env production:\n%s", r.stdout)
 	}
+}
+
+// TestDORASaysEveryEnvironmentCounts: without --env, a server that also
+// records staging gets a note pointing to --env production, whose keys
+// DORA means; with --env, or with one environment only, none.
+func TestDORASaysEveryEnvironmentCounts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	doraHistory(t, h)
+	wantEnvironmentNote(t, h, "dora", "failed",
+		"No --env: every environment counts (the server has production, staging); the keys are production's: ask with --env production.")
 	if r := h.mustRun(false, "dora", "--help"); !strings.Contains(r.stdout, "Ask with --env production.") {
 		t.Errorf("help does not teach --env production")
 	}

@@ -423,25 +423,6 @@ func TestStatsSaysEveryEnvironmentCounts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	doraHistory(t, h)
-	const note = "No --env: every environment counts in each week's figures (the server has production, staging); ask with --env production for production's deploys alone."
-	if r := h.mustRun(false, "stats", "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
-		t.Errorf("one environment only, yet:\n%s", r.stdout)
-	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
-	if _, err := c.RecordBatch(context.Background(), []model.StepInput{
-		{Component: "api", Version: "1.0.1", Owner: "ana", Status: "build", Environment: "staging", Time: at},
-		{Component: "api", Version: "1.0.1", Owner: "ana", Status: "finished", Environment: "staging", Time: at.Add(5 * time.Minute)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if r := h.mustRun(false, "stats", "--since", "2026-11-02"); !strings.Contains(r.stdout, note) {
-		t.Errorf("stdout lacks %q:\n%s", note, r.stdout)
-	}
-	if r := h.mustRun(false, "stats", "--env", "production", "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
-		t.Errorf("with --env production:\n%s", r.stdout)
-	}
+	wantEnvironmentNote(t, h, "stats", "finished",
+		"No --env: every environment counts in each week's figures (the server has production, staging); ask with --env production for production's deploys alone.")
 }
