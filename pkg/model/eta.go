@@ -172,6 +172,17 @@ func nthPhase(d *Deployment, status string, n int) int {
 	return -1
 }
 
+// ShownETA is the time left to show a person, or nil: only a deployment
+// in progress and not stuck has one. A stuck deployment keeps its ETA
+// fields in the API, but its later steps' median ("ETA 2m28s" after days
+// of silence) is no finish to wait for.
+func (d *Deployment) ShownETA() *float64 {
+	if d.Outcome != OutcomeInProgress || d.Stuck {
+		return nil
+	}
+	return d.ETASeconds
+}
+
 // SetETA fills d's ETA fields from past as ETAPast returns it for d's
 // group (see EstimateETAFrom), or clears them when there is none.
 func (d *Deployment) SetETA(past []*Deployment, now time.Time) {

@@ -75,19 +75,16 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 
 // Outcome says how a deployment went, for a person: "success", "failure",
 // "in progress", or "in progress, stuck"; in progress with an ETA, the
-// time left: "in progress, ETA 1m45s". A stuck deployment shows none: the
-// server's ETA of one silent for days is still its later steps' median
-// ("ETA 2m28s"), a finish nobody should wait for.
+// time left: "in progress, ETA 1m45s" (none when stuck: ShownETA).
 func Outcome(d model.Deployment) string {
-	eta := ""
-	if d.ETASeconds != nil && d.Outcome == model.OutcomeInProgress && !d.Stuck {
-		eta = ", ETA " + model.HumanDuration(*d.ETASeconds)
-	}
 	switch {
 	case d.Outcome == model.OutcomeInProgress && d.Stuck:
-		return "in progress, stuck" + eta
+		return "in progress, stuck"
 	case d.Outcome == model.OutcomeInProgress:
-		return "in progress" + eta
+		if eta := d.ShownETA(); eta != nil {
+			return "in progress, ETA " + model.HumanDuration(*eta)
+		}
+		return "in progress"
 	}
 	return d.Outcome
 }

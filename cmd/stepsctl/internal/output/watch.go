@@ -54,8 +54,7 @@ func WatchCells(r WatchRow) []string {
 		step = d.Outcome + " (" + step + ")"
 		progress = ProgressBar(1, progressWidth)
 		eta = "done"
-	case d.Stuck:
-	case d.ExpectedDurationSeconds != nil && d.ETASeconds != nil:
+	case d.ExpectedDurationSeconds != nil && d.ShownETA() != nil:
 		progress = ProgressBar(d.DurationSeconds / *d.ExpectedDurationSeconds, progressWidth)
 		eta = model.HumanDuration(*d.ETASeconds)
 	}
