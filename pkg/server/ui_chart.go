@@ -63,8 +63,10 @@ type dashboardView struct {
 	Outliers     []outlierLink
 	OutlierCount int
 	MoreOutliers int
-	// Changes are the shifts of deploy time, numbered as on the chart.
-	Changes []changeRow
+	// Changes are the shifts of deploy time, numbered as on the chart;
+	// ShiftNote says under the growth sentence that the rate counts them.
+	Changes   []changeRow
+	ShiftNote string
 	// DORA is the four keys' panel.
 	DORA   doraPanel
 	Recent []recentRow
@@ -74,6 +76,19 @@ type dashboardView struct {
 	// APIPath is the same stats from the API, for scripts.
 	APIPath string
 	Range   string
+}
+
+// shiftNote says that the growth rate counts n shifts of deploy time in,
+// as if steady: a flat history that jumped once reads "grows 2 % a week".
+// It is "" without a shift.
+func shiftNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady."
+	}
+	return fmt.Sprintf("Deploy time shifted at once %d times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady.", n)
 }
 
 // uiOutliersListed is how many outliers the page names; it counts them all.
@@ -134,6 +149,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 			v.Trend.Markers = append(v.Trend.Markers, m)
 		}
 	}
+	v.ShiftNote = shiftNote(len(v.Changes))
 	// Phase bars share one scale, the longest finished deployment listed, so
 	// rows compare; a deployment stuck for hours is cut at the edge.
 	longest := 0.0
