@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
+	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -173,14 +174,20 @@ func doraRun(ctx context.Context, opts *DORAOptions) error {
 	if err != nil {
 		return err
 	}
-	// Without --env every environment counts: name them when there are
-	// several, as the page does. A server without /v1/values (or any
-	// error) just goes without the note.
-	var mixed []string
-	if filter.Environment == "" {
-		if envs, err := c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1); err == nil && len(envs) > 1 {
-			mixed = envs
-		}
+	return output.WriteDORA(f.IO.Out, check.Bucket, d, mixedEnvironments(ctx, c, filter)...)
+}
+
+// mixedEnvironments names the server's environments when filter picks
+// none and there are several: they all count together then, staging
+// beside production, and dora's and stats' notes say so. A server
+// without /v1/values (or any error) just goes without the note.
+func mixedEnvironments(ctx context.Context, c *client.Client, filter model.Filter) []string {
+	if filter.Environment != "" {
+		return nil
 	}
-	return output.WriteDORA(f.IO.Out, check.Bucket, d, mixed...)
+	envs, err := c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1)
+	if err != nil || len(envs) < 2 {
+		return nil
+	}
+	return envs
 }

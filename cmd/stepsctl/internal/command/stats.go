@@ -157,13 +157,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		if cs, err := c.Changes(ctx, filter, model.ChangesOptions{Outcome: so.Outcome}); err == nil {
 			notes.Shifts = cs.Changes
 		}
-		// Without --env, staging counts in each bucket beside production:
-		// name the environments when there are several, as dora does.
-		if filter.Environment == "" {
-			if envs, err := c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1); err == nil && len(envs) > 1 {
-				notes.Mixed = envs
-			}
-		}
+		notes.Mixed = mixedEnvironments(ctx, c, filter)
 	}
 	return output.WriteStats(f.IO.Out, o, st, notes)
 }
