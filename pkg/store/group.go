@@ -113,14 +113,15 @@ func (lane *commitLane) hot(now time.Time) bool {
 	return lane.lastGroup.Load() > 1 && now.UnixNano()-lane.lastEnd.Load() < int64(gatherHot)
 }
 
-// entered counts a request into commit, and returns the func that counts
-// it out.
-func (lane *commitLane) entered() func() {
+// enter counts a request into commit (leave counts it out) and raises
+// peak to the count.
+func (lane *commitLane) enter() {
 	n := lane.inCommit.Add(1)
 	for p := lane.peak.Load(); n > p && !lane.peak.CompareAndSwap(p, n); p = lane.peak.Load() {
 	}
-	return func() { lane.inCommit.Add(-1) }
 }
+
+func (lane *commitLane) leave() { lane.inCommit.Add(-1) }
 
 // runGroup commits batch as one group and notes its size and end; the caller
 // holds lane.busy.
@@ -162,7 +163,8 @@ func (s *Store) stopCommitters() {
 func (s *Store) commit(ctx context.Context, row insertRow) (int64, error) {
 	req := &commitRequest{step: row, done: make(chan commitResult, 1), queued: time.Now()}
 	lane := s.group.lane
-	defer lane.entered()()
+	lane.enter()
+	defer lane.leave()
 	if len(lane.queue) == 0 && !lane.hot(req.queued) {
 		select {
 		case lane.busy <- struct{}{}:
