@@ -24,14 +24,7 @@ func TestQueuedStepEndsWithItsContext(t *testing.T) {
 	if _, _, err := s.CreateStep(ctx, in, model.RecordMeta{}); err != nil { // prepares the statements
 		t.Fatal(err)
 	}
-	lock, err := testdb.Open(t, dsn).DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if _, err := lock.ExecContext(ctx, "LOCK TABLES steps WRITE, deployments WRITE, targets WRITE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockWrites(t, dsn)
 	stuck := make(chan error, 1)
 	go func() {
 		in := in
