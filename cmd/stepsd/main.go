@@ -453,6 +453,10 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 	}
 	if file != "" {
 		v.SetConfigFile(file)
+		// The file is YAML whatever its name: without this, viper guesses
+		// from the extension, and a ConfigMap key or /etc/stepsd.conf (or
+		// a missing file so named) fails with "Unsupported Config Type".
+		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
 			return usageError{fmt.Errorf("config file %s: %w", file, err)}
 		}

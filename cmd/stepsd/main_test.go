@@ -601,6 +601,27 @@ func TestUnknownConfigKeyIsAUsageError(t *testing.T) {
 	}
 }
 
+// The config file is YAML whatever its name ends with, as stepsctl's is: a
+// file named without .yaml is read, and a missing one is reported missing,
+// not as an "Unsupported Config Type".
+func TestConfigFileWithoutYAMLExtension(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stepsd.conf")
+	if err := os.WriteFile(file, []byte("listen: :9191\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "listen: :9191") {
+		t.Errorf("config --config %s: exit %d, stdout %q stderr %q; want 0 and listen :9191", file, code, stdout.String(), stderr.String())
+	}
+	missing := filepath.Join(dir, "config")
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"config", "--config", missing}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "no such file") {
+		t.Errorf("config --config %s: exit %d, stderr %q; want 2 and no such file", missing, code, stderr.String())
+	}
+}
+
 // A number or duration setting that does not parse, from the environment
 // or the config file, is a usage error naming the flag, not a silent 0: for
 // rate_limit and max_client_conns 0 means "no limit".
