@@ -694,6 +694,11 @@ func configYAML(o *options) ([]byte, error) {
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--tokens: %w", err)}
 	}
+	// A DSN serve would refuse is refused here too, rather than printed as
+	// "mysql://(unparseable)" under exit 0 by the command meant to check it.
+	if err := store.CheckDSN(o.config.DB); err != nil {
+		return nil, usageError{err}
+	}
 	doc := &yaml.Node{Kind: yaml.MappingNode}
 	for _, s := range settings {
 		if s.print == nil {

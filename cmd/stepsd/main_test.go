@@ -622,6 +622,22 @@ func TestConfigFileWithoutYAMLExtension(t *testing.T) {
 	}
 }
 
+// stepsd config refuses a --db that serve would refuse, with serve's exit
+// code and advice, and without echoing the password.
+func TestConfigRefusesABadDSN(t *testing.T) {
+	for _, tt := range []struct{ dsn, want string }{
+		{"foo:bar", "unsupported database DSN"},
+		{"mysql://steps:se/cr#t@db:3306/steps", "percent-encoded"},
+		{"sqlite:", "sqlite DSN needs a file path"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--db", tt.dsn}, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), tt.want) || strings.Contains(stdout.String()+stderr.String(), "cr#t") {
+			t.Errorf("config --db %q: exit %d, stdout %q stderr %q; want 2 and %q, no password", tt.dsn, code, stdout.String(), stderr.String(), tt.want)
+		}
+	}
+}
+
 // A number or duration setting that does not parse, from the environment
 // or the config file, is a usage error naming the flag, not a silent 0: for
 // rate_limit and max_client_conns 0 means "no limit".
