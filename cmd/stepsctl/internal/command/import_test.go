@@ -176,6 +176,18 @@ func TestImportBadLines(t *testing.T) {
 			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
 		}
 	})
+	t.Run("several unknown fields", func(t *testing.T) {
+		// A line of "stepsctl deployments -o ndjson", not a step: the
+		// same field is named on every run, not one picked at random.
+		h.stdin = `{"component":"api","version":"1","environment":"","started_at":"2025-11-20T09:00:00Z","finished_at":null,"attempt":1,"owner":"ana","outcome":"success","steps":[],"stuck":false,"duration_seconds":1,"expected_duration_seconds":null}` + "\n"
+		want := "stdin:1: attempt: unknown field \"attempt\"; a step has component, version, owner, status, environment, time, revision and committed_at\n" +
+			"stepsctl: stdin: 1 bad line(s) of 1; nothing was imported\n"
+		for range 20 {
+			if r := h.run(false, "import", "-"); r.code != 1 || r.stderr != want {
+				t.Fatalf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
+			}
+		}
+	})
 	t.Run("not an export", func(t *testing.T) {
 		for content, msg := range map[string]string{
 			`[{"component":"api"}]`:                     "the file is a JSON array",

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -275,7 +276,10 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		return row
 	}
 	values := map[string]string{}
-	for name, v := range raw {
+	// In a fixed order, so that a line with several faults (a deployments
+	// export has eight unknown fields) reports the same one on every run.
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		v := raw[name]
 		if !slices.Contains(ndjsonFields, name) {
 			row.err = &lineError{Line: n.line, Field: name, Message: fmt.Sprintf("unknown field %q; a step has component, version, owner, status, environment, time, revision and committed_at", name)}
 			return row
