@@ -262,6 +262,17 @@ func TestConfigPrecedence(t *testing.T) {
 	if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 2 || !strings.Contains(errOut.String(), `unknown key "sevrer"`) {
 		t.Errorf("typo in config: exit %d, stderr %q", code, errOut.String())
 	}
+
+	// A timeout that is neither a duration nor a number of seconds is a
+	// usage error, not the number it starts with: "1h30" is not 1 second.
+	for _, bad := range []string{"1h30", "5O", "10 minutes", "NaN", "Inf"} {
+		t.Setenv("STEPSCTL_TIMEOUT", bad)
+		errOut.Reset()
+		f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
+		if code := command.Main(context.Background(), f, []string{"flush"}); code != 2 || !strings.Contains(errOut.String(), "timeout") {
+			t.Errorf("STEPSCTL_TIMEOUT=%s: exit %d (timeout %v), stderr %q; want 2", bad, code, f.Config.Timeout, errOut.String())
+		}
+	}
 }
 
 func TestDirectories(t *testing.T) {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -242,9 +244,11 @@ func parseDuration(s string) (time.Duration, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		return d, nil
 	}
-	var secs float64
-	if _, err := fmt.Sscanf(s, "%g", &secs); err != nil {
-		return 0, err
+	// The whole text is the number: a scan of its start would take "1h30"
+	// (a typo for 1h30m) as 1 second.
+	secs, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs > math.MaxInt64/float64(time.Second) {
+		return 0, fmt.Errorf("%q is neither a duration nor a number of seconds", s)
 	}
 	return time.Duration(secs * float64(time.Second)), nil
 }
