@@ -781,6 +781,11 @@ serve too, so it can be given the server's own arguments.`,
   stepsd healthcheck --path /readyz  # also checks the database`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// "readyz" means /readyz: without the slash the URL would read
+			// it as part of the port.
+			if !strings.HasPrefix(path, "/") {
+				path = "/" + path
+			}
 			url, err := probeURL(opts.config, path)
 			if err != nil {
 				return usageError{err}

@@ -489,6 +489,9 @@ func TestHealthcheck(t *testing.T) {
 	if code := run(context.Background(), []string{"healthcheck", "--listen", m.Addr(), "--path", "/readyz"}, &stdout, &stderr); code != 0 {
 		t.Errorf("healthcheck of a running stepsd = %d: %s", code, stderr.String())
 	}
+	if code := run(context.Background(), []string{"healthcheck", "--listen", m.Addr(), "--path", "readyz"}, &stdout, &stderr); code != 0 {
+		t.Errorf("healthcheck --path readyz (no slash) = %d: %s", code, stderr.String())
+	}
 	if code := run(context.Background(), []string{"healthcheck", "--listen", freeAddr(t), "--timeout", "1s"}, &stdout, &stderr); code != 1 {
 		t.Errorf("healthcheck of nothing = %d, want 1", code)
 	}
