@@ -143,7 +143,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// The address and the certificate are checked before the database is
 	// opened: a typo should stop start-up at once, not after a migration.
 	if _, err := net.ResolveTCPAddr("tcp", m.Config.Listen); err != nil {
-		return usageError{fmt.Errorf("--listen %q: %w", m.Config.Listen, err)}
+		return usageError{fmt.Errorf("--listen %q: %w; use HOST:PORT, or :PORT for every interface (e.g. :8080, 127.0.0.1:8080)", m.Config.Listen, err)}
 	}
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {

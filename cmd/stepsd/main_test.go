@@ -164,6 +164,11 @@ func TestBadListenAddressStopsBeforeTheDatabase(t *testing.T) {
 	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the database was created or opened (stat: %v) before the address was checked", err)
 	}
+	// A bare port, the usual slip, is answered with the form to use.
+	stderr.Reset()
+	if code := run(context.Background(), []string{"--listen", "8080", "--db", "sqlite:" + file}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), ":8080") {
+		t.Errorf("--listen 8080: exit %d, stderr %q; want 2 and the advice to write :8080", code, stderr.String())
+	}
 }
 
 func TestVersionFormat(t *testing.T) {
