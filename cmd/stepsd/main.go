@@ -471,6 +471,9 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 			return usageError{err}
 		}
 	}
+	// A DSN from a file or a Secret made with echo ends in a newline, which
+	// would make it "not a valid URL"; tokens are trimmed the same way.
+	o.config.DB = strings.TrimSpace(o.config.DB)
 	cal := model.StatsOptions{SprintStart: o.config.SprintStart, SprintDays: o.config.SprintDays}
 	if err := cal.Validate(); err != nil {
 		return usageError{fmt.Errorf("--sprint-days: %s", model.ErrorMessage(err))}

@@ -646,6 +646,25 @@ func TestConfigRefusesABadDSN(t *testing.T) {
 	}
 }
 
+// A DSN with a newline around it, as a Secret made with echo holds, is
+// taken without it rather than refused as "not a valid URL".
+func TestDSNFromTheEnvironmentIsTrimmed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "steps.db")
+	t.Setenv("STEPSD_DB", "sqlite:"+file+"\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"migrate"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("migrate with STEPSD_DB ending in a newline: exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("the database is not at %s: %v", file, err)
+	}
+	t.Setenv("STEPSD_DB", " mysql://steps:secret@db:3306/steps\n")
+	stdout.Reset()
+	if code := run(context.Background(), []string{"config"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "db: mysql://steps:xxxxx@db:3306/steps\n") {
+		t.Errorf("config with a DSN in spaces: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
+
 // A number or duration setting that does not parse, from the environment
 // or the config file, is a usage error naming the flag, not a silent 0: for
 // rate_limit and max_client_conns 0 means "no limit".
