@@ -128,7 +128,7 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 // (*ProtocolError: a proxy or a login page in the server's place, until it
 // is fixed; not a redirect of a write, which the server URL must avoid),
 // or an answer whose code says the server is overloaded, out of
-// reach or broken (model.Temporary: 429, 5xx). Refusals (other 4xx) are
+// reach or broken (model.Temporary: 408, 429, 5xx). Refusals (other 4xx) are
 // permanent: sending the same request again gets the same answer.
 func IsTemporary(err error) bool {
 	var netErr *NetError
