@@ -504,6 +504,19 @@ func TestRetries(t *testing.T) {
 			t.Errorf("retries used %d idempotency keys, want 1", len(keys))
 		}
 	})
+	t.Run("408 then success", func(t *testing.T) {
+		// A proxy's request timeout is retried too, as the README says.
+		t.Parallel()
+		wrap, n := flaky(408)
+		srv := startStepsd(t, wrap)
+		c := mustClient(t, srv.URL)
+		if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		if got := n.Load(); got != 2 {
+			t.Errorf("attempts = %d, want 2", got)
+		}
+	})
 	t.Run("gives up after MaxAttempts with the proxy's status", func(t *testing.T) {
 		t.Parallel()
 		wrap, n := flaky(502, 502, 502, 502, 502, 502)
