@@ -264,8 +264,16 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	wait := 250 * time.Millisecond
 	for {
 		st, err := store.Open(ctx, m.Config.DB, store.WithLogger(m.Logger))
-		if err == nil || model.ErrorCode(err) != model.EUNAVAILABLE || !time.Now().Before(deadline) {
+		if err == nil || model.ErrorCode(err) != model.EUNAVAILABLE {
 			return st, err
+		}
+		if !time.Now().Before(deadline) {
+			if m.Config.WaitForDB <= 0 {
+				return nil, err
+			}
+			// Said, so that the operator knows the wait was spent and which
+			// setting lengthens it, rather than read "try again shortly".
+			return nil, fmt.Errorf("still unreachable after waiting %s (--wait-for-db): %w", m.Config.WaitForDB, err)
 		}
 		wait = min(wait, time.Until(deadline))
 		m.Logger.Warn("database unreachable; waiting for it", "db", store.RedactDSN(m.Config.DB), "retry_in", wait.String(), "err", err)

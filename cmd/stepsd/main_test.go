@@ -525,8 +525,8 @@ func TestWaitsForTheDatabaseAtStartUp(t *testing.T) {
 	start := time.Now()
 	err := m.Run(t.Context())
 	m.Close()
-	if err == nil || !strings.Contains(err.Error(), "unavailable") {
-		t.Fatalf("Run = %v, want the database unavailable", err)
+	if err == nil || !strings.Contains(err.Error(), "unavailable") || !strings.Contains(err.Error(), "after waiting 1.5s (--wait-for-db)") {
+		t.Fatalf("Run = %v, want the database unavailable after the wait, naming --wait-for-db", err)
 	}
 	if took := time.Since(start); took < time.Second || took > 10*time.Second {
 		t.Errorf("gave up after %v, want about the 1.5 s wait", took)
