@@ -312,8 +312,13 @@ func (im *importer) stopped(err error) error {
 	im.clearBar()
 	todo := "run the same command again to finish it"
 	var refused *refusedError
-	if errors.As(err, &refused) {
+	var apiErr *client.APIError
+	switch {
+	case errors.As(err, &refused):
 		todo = "fix the file and run the command again"
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == 401 || apiErr.StatusCode == 403):
+		// Run again as it is, it is refused again: the token is what to fix.
+		todo = "run the command again with a write token (--token or STEPSCTL_TOKEN) to finish it"
 	}
 	return fmt.Errorf("%s; import stopped after %d step(s) imported and %d already there: %s (the batches already stored are recognised, not stored twice)",
 		message(err), im.imported, im.replayed+im.skipped, todo)

@@ -132,6 +132,23 @@ func TestImportFormats(t *testing.T) {
 	})
 }
 
+// TestImportWithAReadToken: an import the server refuses for its token
+// says to fix the token, not to run the same command again.
+func TestImportWithAReadToken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withTokens("write:ci-secret-1,read:dash-secret-1"))
+	path := writeFile(t, "old.csv", "component,version,owner,status,ts\napi,1.0,ana,build,2025-11-20 09:00:00\n")
+	for _, token := range []string{"dash-secret-1", "wrong-secret"} {
+		r := h.run(false, "--token", token, "import", path)
+		if r.code != 1 || !strings.Contains(r.stderr, "again with a write token (--token or STEPSCTL_TOKEN)") || strings.Contains(r.stderr, "run the same command again") {
+			t.Errorf("import with token %q: exit %d, stderr %q; want 1 and the advice to use a write token", token, r.code, r.stderr)
+		}
+	}
+	if r := h.run(false, "--token", "ci-secret-1", "import", path); r.code != 0 || len(h.stored()) != 1 {
+		t.Errorf("import with the write token: exit %d, stderr %q, %d stored", r.code, r.stderr, len(h.stored()))
+	}
+}
+
 // TestImportBadLines: every bad line is reported with its line number, and
 // nothing is stored.
 func TestImportBadLines(t *testing.T) {
