@@ -133,6 +133,12 @@ type Stats struct {
 	// Outliers names the deployments left out of the trend as junk, at
 	// most MaxOutlierRefs of them; Trend.Outliers counts them all.
 	Outliers []OutlierRef `json:"outliers"`
+	// Environments lists the environments of the deployments measured
+	// (sorted, at most MaxEnvironmentsListed; none for those without
+	// one): with several, each bucket's figures count them together,
+	// staging beside production, and a request with environment= asks
+	// for one.
+	Environments []string `json:"environments"`
 }
 
 // Durations summarises a set of durations. The percentiles interpolate
@@ -468,6 +474,7 @@ func (a *StatsAccumulator) Result() Stats {
 		shifts = a.Changes().Changes
 	}
 	st.Summary = a.summary(st, gap, shifts)
+	st.Environments = environmentsOf(slices.Values(a.hist.series), func(s *seriesHist) string { return s.key.environment })
 	return st
 }
 

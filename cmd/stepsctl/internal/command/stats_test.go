@@ -428,5 +428,5 @@ func TestStatsSaysEveryEnvironmentCounts(t *testing.T) {
 	h := newHarness(t)
 	doraHistory(t, h)
 	wantEnvironmentNote(t, h, "stats", "finished",
-		"No --env: every environment counts in each week's figures (the server has production, staging); ask with --env production for production's deploys alone.")
+		"No --env: every environment counts in each week's figures (these deployments ran in production, staging); ask with --env production for production's deploys alone.")
 }

@@ -126,8 +126,9 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
 	writeShifts(&buf, o, notes.Shifts, st.Trend.GivesRate())
 	if len(notes.Mixed) > 1 {
-		fmt.Fprintf(&buf, "\nNo --env: every environment counts in each %s's figures (the server has %s); ask with --env production for production's deploys alone.\n",
-			bucketWord(st.Bucket), EnvironmentList(notes.Mixed))
+		prod := ProductionOf(notes.Mixed)
+		fmt.Fprintf(&buf, "\nNo --env: every environment counts in each %s's figures (these deployments ran in %s); ask with --env %s for %s's deploys alone.\n",
+			bucketWord(st.Bucket), EnvironmentList(notes.Mixed), prod, prod)
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
@@ -140,10 +141,9 @@ type StatsNotes struct {
 	// week" of a history flat but for one jump of 40 %), a rate not to
 	// extrapolate, which the sentence alone does not tell.
 	Shifts []model.Change
-	// Mixed lists the server's environments when the request named none
-	// and there are several: a staging deploy then counts in each
-	// bucket's p50 beside production's. (They are the server's, not the
-	// component's: /v1/values has no filter.)
+	// Mixed lists the environments of the deployments measured when the
+	// request named none and there are several: a staging deploy then
+	// counts in each bucket's p50 beside production's.
 	Mixed []string
 }
 
