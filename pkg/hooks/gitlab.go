@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -45,34 +46,43 @@ type glPipeline struct {
 	Commit struct {
 		Timestamp string `json:"timestamp"`
 	} `json:"commit"`
-	Builds []struct {
-		ID          int64          `json:"id"`
-		Stage       string         `json:"stage"`
-		Name        string         `json:"name"`
-		Status      string         `json:"status"`
-		StartedAt   string         `json:"started_at"`
-		FinishedAt  string         `json:"finished_at"`
-		Environment *glEnvironment `json:"environment"`
-	} `json:"builds"`
+	Builds []glBuild `json:"builds"`
+}
+
+// glBuild is one job of a Pipeline Hook's builds[].
+type glBuild struct {
+	ID           int64          `json:"id"`
+	Stage        string         `json:"stage"`
+	Name         string         `json:"name"`
+	Status       string         `json:"status"`
+	StartedAt    string         `json:"started_at"`
+	FinishedAt   string         `json:"finished_at"`
+	AllowFailure bool           `json:"allow_failure"`
+	Environment  *glEnvironment `json:"environment"`
 }
 
 // glJob is a Job Hook.
 type glJob struct {
-	ObjectKind   string         `json:"object_kind"`
-	Ref          string         `json:"ref"`
-	Tag          bool           `json:"tag"`
-	SHA          string         `json:"sha"`
-	BuildID      int64          `json:"build_id"`
-	BuildName    string         `json:"build_name"`
-	BuildStatus  string         `json:"build_status"`
-	StartedAt    string         `json:"build_started_at"`
-	FinishedAt   string         `json:"build_finished_at"`
-	AllowFailure bool           `json:"build_allow_failure"`
-	PipelineID   int64          `json:"pipeline_id"`
-	ProjectName  string         `json:"project_name"`
-	User         glUser         `json:"user"`
-	Project      glProject      `json:"project"`
-	Environment  *glEnvironment `json:"environment"`
+	ObjectKind   string `json:"object_kind"`
+	Ref          string `json:"ref"`
+	Tag          bool   `json:"tag"`
+	SHA          string `json:"sha"`
+	BuildID      int64  `json:"build_id"`
+	BuildName    string `json:"build_name"`
+	BuildStatus  string `json:"build_status"`
+	StartedAt    string `json:"build_started_at"`
+	FinishedAt   string `json:"build_finished_at"`
+	AllowFailure bool   `json:"build_allow_failure"`
+	PipelineID   int64  `json:"pipeline_id"`
+	// Commit is, despite its name, the job's pipeline: its name is the
+	// pipeline's (workflow:name), which the Pipeline Hook maps too.
+	Commit struct {
+		Name string `json:"name"`
+	} `json:"commit"`
+	ProjectName string         `json:"project_name"`
+	User        glUser         `json:"user"`
+	Project     glProject      `json:"project"`
+	Environment *glEnvironment `json:"environment"`
 }
 
 // glDeployment is a Deployment Hook. status_changed_at comes as
@@ -243,7 +253,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 			if in.CommittedAt, err = parseTime("commit.timestamp", p.Commit.Timestamp); err != nil {
 				return Result{}, err
 			}
-			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:pipeline:" + strconv.FormatInt(a.ID, 10) + ":" + a.Status})
+			r.Records = append(r.Records, Record{Step: in, Key: glEndKey(a.ID, a.Status, glEndJob(p.Builds, a.Status))})
 		}
 	}
 	if len(r.Records) == 0 {
@@ -252,11 +262,62 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	return r, nil
 }
 
-// gitlabJob maps a Job Hook: a started job becomes a step at its
-// started_at (the same record, under the same key, as in the Pipeline
-// Hook); a failed job that may not fail, or a canceled one, ends the
-// deployment at its finished_at. A job's success does not: the pipeline's
-// end does.
+// glEndKey is the key of a pipeline's end. The job that brought it about
+// is part of it: a pipeline ends again each time one of its jobs is
+// retried or a manual job is played, and under the pipeline's id and
+// status alone that second end would be taken for a replay of the first,
+// its deployment left in progress for good. A Job Hook that ends the
+// deployment when its job fails gives the same key, so the pipeline's end
+// that follows is its replay rather than a second, empty deployment.
+func glEndKey(pipeline int64, status string, job int64) string {
+	key := "gitlab:pipeline:" + strconv.FormatInt(pipeline, 10) + ":" + status
+	if job > 0 {
+		key += ":" + strconv.FormatInt(job, 10)
+	}
+	return key
+}
+
+// glEndJob is the job that ended a pipeline with status: for failed, the
+// last to finish of its failed jobs that may not fail; for canceled, the
+// last to finish of its canceled jobs that had started; else, and when no
+// job fits, the job that started last (the retried or played one). It is
+// 0 when no job started.
+func glEndJob(builds []glBuild, status string) int64 {
+	var (
+		id   int64
+		last time.Time
+	)
+	pick := func(ok func(b *glBuild) bool, at func(b *glBuild) string) {
+		for i := range builds {
+			b := &builds[i]
+			if !ok(b) {
+				continue
+			}
+			t, _ := parseTime("", at(b))
+			if id == 0 || t.After(last) || (t.Equal(last) && b.ID > id) {
+				id, last = b.ID, t
+			}
+		}
+	}
+	finished := func(b *glBuild) string { return b.FinishedAt }
+	switch glEnd(status) {
+	case "failed":
+		pick(func(b *glBuild) bool { return glEnd(b.Status) == "failed" && !b.AllowFailure }, finished)
+	case "cancelled":
+		pick(func(b *glBuild) bool { return glEnd(b.Status) == "cancelled" && b.StartedAt != "" }, finished)
+	}
+	if id == 0 {
+		pick(func(b *glBuild) bool { return b.StartedAt != "" }, func(b *glBuild) string { return b.StartedAt })
+	}
+	return id
+}
+
+// gitlabJob maps a Job Hook of a deploy job (one with an environment): a
+// started job becomes a step at its started_at (the same record, under the
+// same key, as in the Pipeline Hook); a failed job that may not fail, or a
+// canceled one that had started, ends the deployment at its finished_at,
+// under the key of the pipeline's end it brings about. A job's success
+// does not: the pipeline's end does.
 func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 	if p.BuildID == 0 {
 		return Result{}, fmt.Errorf("build_id is missing")
@@ -264,11 +325,14 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 	if !matches(m.Deploys.Jobs, p.BuildName) {
 		return ignored("job %s is not a deploy in the mapping file", model.Quote(p.BuildName)), nil
 	}
-	env := ""
-	if p.Environment != nil {
-		env = p.Environment.Name
+	if p.Environment == nil || p.Environment.Name == "" {
+		// Its environment is its pipeline's, which the Pipeline Hook takes
+		// from the pipeline's deploy job. Recorded here under the same key,
+		// without it, the job's step would stand in another deployment
+		// than its pipeline's, left in progress for good.
+		return ignored("job %s has no environment: it is recorded from its pipeline's Pipeline Hook", model.Quote(p.BuildName)), nil
 	}
-	env = m.environment(env, "")
+	env := m.environment(p.Environment.Name, p.Commit.Name)
 	if !matches(m.Deploys.Environments, env) {
 		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
@@ -290,7 +354,9 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		in.Status, in.Time = p.BuildName, at
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":start"})
 	}
-	if end := glEnd(p.BuildStatus); end != "" && end != "finished" && !p.AllowFailure {
+	// A job canceled before it started is one of a canceled pipeline's
+	// bystanders; the pipeline's end records the cancellation.
+	if end := glEnd(p.BuildStatus); (end == "failed" || end == "cancelled" && p.StartedAt != "") && !p.AllowFailure {
 		at, err := parseTime("build_finished_at", p.FinishedAt)
 		if err != nil {
 			return Result{}, err
@@ -298,7 +364,11 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		if !at.IsZero() {
 			in := base
 			in.Status, in.Time = end, at
-			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":" + p.BuildStatus})
+			key := "gitlab:build:" + id + ":" + p.BuildStatus
+			if p.PipelineID > 0 {
+				key = glEndKey(p.PipelineID, p.BuildStatus, p.BuildID)
+			}
+			r.Records = append(r.Records, Record{Step: in, Key: key})
 		}
 	}
 	if len(r.Records) == 0 {
