@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,6 +198,11 @@ func bodyError(err error, limit int64) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return model.Errorf(model.ETOOLARGE, "request body is larger than %d bytes", limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The connection's error names both ends' addresses and says only
+		// "i/o timeout": the client needs to know which limit it met.
+		return model.Errorf(model.EINVALID, "the request body was still arriving when the server's time to read a request ran out; send it faster, or a batch in smaller parts")
 	}
 	return model.Errorf(model.EINVALID, "read request body: %v", err)
 }
