@@ -298,6 +298,56 @@ func TestHostileWideCSV(t *testing.T) {
 	})
 }
 
+// TestHostileWideJSONRow sends an NDJSON batch of one row whose value is
+// an object of millions of members, under a field the batch ignores (an
+// export's id) and under one it reads. The row is refused at the value,
+// which used to be read through first: jsontext keeps every member name of
+// a skipped object to refuse duplicates, 300 MB and four seconds for one
+// 32 MiB row.
+func TestHostileWideJSONRow(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	limit := int(server.DefaultMaxBatchBytes)
+	if testing.Short() || raceEnabled {
+		limit /= 8
+	}
+	for _, field := range []string{"id", "environment"} {
+		t.Run(field, func(t *testing.T) {
+			var body bytes.Buffer
+			body.Grow(limit)
+			body.WriteString(`{"component":"api","version":"1","owner":"ana","status":"build","` + field + `":{`)
+			for i := 0; body.Len() < limit-32; i++ {
+				fmt.Fprintf(&body, `"k%d":1,`, i)
+			}
+			body.WriteString(`"z":1}}` + "\n")
+			mem0 := measureMem(t)
+			var peak int64
+			stop := sampleHeap(&peak)
+			started := time.Now()
+			res, err := http.Post(srv.URL+"/v1/steps/batch", "application/x-ndjson", bytes.NewReader(body.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(started)
+			stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d bytes: %d in %v; peak live heap %.1f MiB (the test holds the body); %s before", body.Len(), res.StatusCode, took.Round(time.Millisecond), float64(peak)/(1<<20), mem0)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), `"field":"`+field+`"`) {
+				t.Errorf("answer %d %.300s, want 400 naming %s", res.StatusCode, answer, field)
+			}
+			// The line itself is held, and the buffer it grew in.
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*limit)/(1<<20); peakMiB > bound {
+				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
+			}
+		})
+	}
+}
+
 // smallBuffers accepts connections with a small send buffer, so that a
 // client that does not read fills it after a few kilobytes of an export,
 // not a few megabytes: the stall a large history gives, on a small one.
