@@ -18,7 +18,8 @@ type DeploymentPage struct {
 // DeploymentsPage fetches one page of the deployments matching f, ordered
 // by start: at most f.Limit deployments (the client's page size when 0),
 // starting after f.After. Pass the returned Next as f.After to fetch the
-// following page.
+// following page. f.Filter.After, a step cursor, is refused (EINVALID,
+// field "cursor"): it cannot continue a list of deployments.
 //
 // Component, version and environment select deployments; owner is who
 // started one (the owner of its first step); status keeps deployments with
@@ -29,6 +30,11 @@ func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) 
 	}
 	if err := f.Filter.Validate(); err != nil {
 		return DeploymentPage{}, err
+	}
+	if f.Filter.After != nil {
+		// Dropped, it would restart the list: a loop paging this way
+		// would get its first page again on every call.
+		return DeploymentPage{}, model.Invalid("cursor", "a step cursor (DeploymentFilter.Filter.After) cannot continue a list of deployments; pass the previous DeploymentPage's Next as DeploymentFilter.After")
 	}
 	req := request{method: http.MethodGet, path: "/v1/deployments", query: deploymentsQuery(f)}
 	ds, next, err := getPage[model.Deployment](ctx, c, req, "deployments", model.ParseDeploymentCursor)

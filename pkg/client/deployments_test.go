@@ -233,3 +233,43 @@ func TestSendBatch(t *testing.T) {
 		t.Errorf("another batch under the key: %v, want unprocessable", err)
 	}
 }
+
+// A DeploymentFilter embeds a Filter, whose After is a step cursor: set
+// there (a loop over steps' pages reused for deployments), it used to be
+// dropped without a word, and every call returned the first page again.
+func TestDeploymentsRefuseStepCursor(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL, client.WithPageSize(2))
+	ctx := context.Background()
+	deploys(t, c, 5)
+	page, err := c.ListPage(ctx, model.Filter{Component: "api", Limit: 2})
+	if err != nil || page.Next == nil {
+		t.Fatalf("steps page: next %v, err %v", page.Next, err)
+	}
+	f := model.DeploymentFilter{Filter: model.Filter{Component: "api", Limit: 2, After: page.Next}}
+
+	t.Run("DeploymentsPage", func(t *testing.T) {
+		before := len(srv.sent("GET /v1/deployments"))
+		_, err := c.DeploymentsPage(ctx, f)
+		var merr *model.Error
+		if !errors.As(err, &merr) || merr.Code != model.EINVALID || merr.Field != "cursor" {
+			t.Fatalf("got %v, want an invalid error naming cursor", err)
+		}
+		if got := len(srv.sent("GET /v1/deployments")) - before; got != 0 {
+			t.Errorf("sent %d requests, want none", got)
+		}
+	})
+	t.Run("Deployments", func(t *testing.T) {
+		n := 0
+		for _, err := range c.Deployments(ctx, f) {
+			if model.ErrorCode(err) != model.EINVALID {
+				t.Fatalf("got %v, want an invalid error", err)
+			}
+			n++
+		}
+		if n != 1 {
+			t.Errorf("got %d results, want the error alone", n)
+		}
+	})
+}

@@ -118,7 +118,8 @@
 //     and IsTemporary says so.
 //   - *model.Error with code model.EINVALID, when the client refuses a
 //     request before sending it: a filter the server would refuse (Until
-//     before Since, a Limit over model.MaxLimit), a malformed idempotency
+//     before Since, a Limit over model.MaxLimit, a step cursor in a
+//     DeploymentFilter's Filter), a malformed idempotency
 //     key, stats options out of range. It names the field, as an *APIError
 //     does; model.ErrorCode(err) reads both alike.
 //

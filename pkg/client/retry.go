@@ -6,7 +6,7 @@ import (
 )
 
 // RetryPolicy says how often and how long a request is retried after a
-// connection error or a 429, 502, 503 or 504 response. Waits grow
+// connection error or a 408, 429, 502, 503 or 504 response. Waits grow
 // exponentially from BaseDelay, with jitter, up to MaxDelay; a Retry-After
 // header lengthens a wait, never shortens it. Retries stop after
 // MaxAttempts attempts, or when the next one could not start within

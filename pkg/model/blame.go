@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // blameHalf is the part of the growth the blamed steps account for
@@ -186,7 +187,8 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 // its interval, or "no clear trend", then the steps to blame and the
 // outliers left out. gap is why the deployments' fit says nothing of the
 // growth, if it does not: the sentence gives that reason, not another.
-func (a *StatsAccumulator) summary(st Stats, gap trendGap) string {
+// shifts are the one-time shifts the rate counts in (see shiftSentence).
+func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) string {
 	if st.Deployments == 0 {
 		switch {
 		case a.otherOutcome == 0:
@@ -254,6 +256,7 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap) string {
 			fmt.Fprintf(&b, " %s account for %.0f %% of the growth (%s a week).", joinAnd(names), share, joinAnd(rates))
 		}
 	}
+	b.WriteString(shiftSentence(shifts))
 	switch t.Outliers {
 	case 0:
 	case 1:
@@ -262,6 +265,43 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap) string {
 		fmt.Fprintf(&b, " %d deployments left out as outliers.", t.Outliers)
 	}
 	return b.String()
+}
+
+// shiftsNamed is the most shifts the summary names; GET /v1/changes (and
+// stepsctl changes) lists them all.
+const shiftsNamed = 2
+
+// shiftSentence says that the rate counts shifts in, naming them: " Deploy
+// time shifted at once on 2026-10-12 (api in production, +40 %): the rate
+// counts the shift in, as if it were steady." It is "" without a shift.
+func shiftSentence(shifts []Change) string {
+	if len(shifts) == 0 {
+		return ""
+	}
+	name := func(c Change, dated bool) string {
+		s := c.Component
+		if c.Environment != "" {
+			s += " in " + c.Environment
+		}
+		if dated {
+			s += " on " + c.Time.UTC().Format(time.DateOnly)
+		}
+		return fmt.Sprintf("%s, %+.0f %%", s, PrintRound(c.ChangePercent, 0))
+	}
+	if len(shifts) == 1 {
+		c := shifts[0]
+		return fmt.Sprintf(" Deploy time shifted at once on %s (%s): the rate counts the shift in, as if it were steady.",
+			c.Time.UTC().Format(time.DateOnly), name(c, false))
+	}
+	named := make([]string, 0, shiftsNamed+1)
+	for _, c := range shifts[:min(len(shifts), shiftsNamed)] {
+		named = append(named, name(c, true))
+	}
+	if more := len(shifts) - shiftsNamed; more > 0 {
+		named = append(named, fmt.Sprintf("and %d more", more))
+	}
+	return fmt.Sprintf(" Deploy time shifted at once %d times (%s): the rate counts the shifts in, as if they were steady.",
+		len(shifts), strings.Join(named, "; "))
 }
 
 // joinAnd says "a", "a and b", "a, b and c".

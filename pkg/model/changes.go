@@ -84,7 +84,13 @@ func (a *ChangesAccumulator) Result() Changes { return a.hist.changes() }
 // Changes finds the change points of the deployments a stats accumulator
 // measured, as a ChangesAccumulator with the same outcome would: both
 // measure the same deployments. The page shows both, from one history.
-func (a *StatsAccumulator) Changes() Changes { return a.hist.changes() }
+func (a *StatsAccumulator) Changes() Changes {
+	if a.changes == nil {
+		cs := a.hist.changes()
+		a.changes = &cs
+	}
+	return *a.changes
+}
 
 // changes finds the change points, ordered by time.
 func (h *history) changes() Changes {

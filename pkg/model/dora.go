@@ -3,6 +3,7 @@ package model
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,6 +159,11 @@ type DORAOverall struct {
 type DORA struct {
 	Overall DORAOverall  `json:"overall"`
 	Buckets []DORABucket `json:"buckets"`
+	// Environments lists the environments of the deployments counted
+	// (sorted, at most MaxEnvironmentsListed; none for those without
+	// one): the keys mean production's, and with several a request with
+	// environment= asks for one.
+	Environments []string `json:"environments"`
 }
 
 // DORAOptions shape a DORA request.
@@ -330,12 +336,15 @@ type DORAAccumulator struct {
 	buckets     map[int64]*doraBucketAcc // by the start's unix seconds
 	series      map[doraSeries]*doraSeriesAcc
 	first, last time.Time // the earliest and latest start seen
+	// environments are those of the deployments counted (series pair
+	// their ends and go), at most MaxEnvironmentsListed.
+	environments map[string]bool
 }
 
 // NewDORAAccumulator returns an accumulator for validated options.
 func NewDORAAccumulator(opts DORAOptions) *DORAAccumulator {
 	return &DORAAccumulator{opts: opts, cal: opts.calendar(),
-		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries]*doraSeriesAcc{}}
+		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries]*doraSeriesAcc{}, environments: map[string]bool{}}
 }
 
 // Add counts a finished deployment.
@@ -345,6 +354,9 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 	}
 	if a.first.IsZero() || d.StartedAt.Before(a.first) {
 		a.first = d.StartedAt
+	}
+	if len(a.environments) < MaxEnvironmentsListed {
+		a.environments[d.Environment] = true
 	}
 	if d.StartedAt.After(a.last) {
 		a.last = d.StartedAt
@@ -539,7 +551,7 @@ func (a *DORAAccumulator) CheckSize() error {
 // Result computes the four keys per bucket and overall.
 func (a *DORAAccumulator) Result() DORA {
 	a.restore()
-	out := DORA{Buckets: []DORABucket{}}
+	out := DORA{Buckets: []DORABucket{}, Environments: environmentsOf(maps.Keys(a.environments), func(e string) string { return e })}
 	from, to, spans, _, ok := a.spans()
 	if !ok {
 		out.Overall.DORAFigures = figures(&doraBucketAcc{}, 0)

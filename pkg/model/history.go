@@ -2,6 +2,8 @@ package model
 
 import (
 	"cmp"
+	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -82,6 +84,24 @@ type history struct {
 	// they were met once all are in (finish).
 	judged   func(s *seriesHist, d *depRecord, phases []phaseRecord)
 	finished bool
+}
+
+// MaxEnvironmentsListed bounds the environments a stats or DORA answer
+// lists (Stats.Environments, DORA.Environments).
+const MaxEnvironmentsListed = 100
+
+// environmentsOf lists, sorted and without "", the environments of keys,
+// at most MaxEnvironmentsListed of them.
+func environmentsOf[K any](keys iter.Seq[K], env func(K) string) []string {
+	seen := map[string]bool{}
+	for k := range keys {
+		if e := env(k); e != "" {
+			seen[e] = true
+		}
+	}
+	out := slices.AppendSeq([]string{}, maps.Keys(seen)) // [], not null, for none
+	slices.Sort(out)
+	return out[:min(len(out), MaxEnvironmentsListed)]
 }
 
 // seriesKey is a component and environment: the deployments compared with

@@ -133,6 +133,12 @@ type Stats struct {
 	// Outliers names the deployments left out of the trend as junk, at
 	// most MaxOutlierRefs of them; Trend.Outliers counts them all.
 	Outliers []OutlierRef `json:"outliers"`
+	// Environments lists the environments of the deployments measured
+	// (sorted, at most MaxEnvironmentsListed; none for those without
+	// one): with several, each bucket's figures count them together,
+	// staging beside production, and a request with environment= asks
+	// for one.
+	Environments []string `json:"environments"`
 }
 
 // Durations summarises a set of durations. The percentiles interpolate
@@ -199,6 +205,13 @@ type Trend struct {
 	MeanSeconds               float64 `json:"mean_seconds"`
 }
 
+// GivesRate reports whether the trend has a direction, growing or
+// shrinking: the summary then gives a rate, and names the shifts of deploy
+// time (GET /v1/changes) it counts in.
+func (t Trend) GivesRate() bool {
+	return t.Direction == DirectionGrowing || t.Direction == DirectionShrinking
+}
+
 // StatsAccumulator gathers deployments one at a time. A bucket keeps the
 // durations of its deployments and phases that are not outliers, exactly
 // while few and then in a sketch (samples); the robust trend, the outliers
@@ -213,7 +226,10 @@ type StatsAccumulator struct {
 	byStatus   []*stepAcc // by history status
 	linear     regression
 	hist       *history
-	n          int
+	// changes caches the change points once found (Changes): the page
+	// asks for them after Result, which needed them for its sentence.
+	changes *Changes
+	n       int
 	// otherOutcome counts the finished deployments (with a duration) that
 	// the outcome option leaves out: "no successful deployments" should
 	// say that thirty failed.
@@ -450,7 +466,15 @@ func (a *StatsAccumulator) Result() Stats {
 		}
 	}
 	gap := a.robust(&st)
-	st.Summary = a.summary(st, gap)
+	var shifts []Change
+	if st.Trend.GivesRate() {
+		// A one-time shift reads as a rate too ("grows 2.3 % a week" of a
+		// history flat but for one jump of 40 %): where the sentence gives
+		// a rate, it names the shifts it counts in.
+		shifts = a.Changes().Changes
+	}
+	st.Summary = a.summary(st, gap, shifts)
+	st.Environments = environmentsOf(slices.Values(a.hist.series), func(s *seriesHist) string { return s.key.environment })
 	return st
 }
 

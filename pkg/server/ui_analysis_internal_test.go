@@ -205,21 +205,31 @@ func TestDORAPanelSaysEveryEnvironmentCounts(t *testing.T) {
 }
 
 // TestShiftNoteUnderTheSummary: a shift in range reads as growth in the
-// summary ("grows 2.3 % a week") though deploy time jumped once; the page
-// says so under the sentence, in the plural for two, and not without one.
+// summary ("grows 2.3 % a week") though deploy time jumped once. A summary
+// that gives a rate names the shifts itself (the model's), and the note
+// under it points at the chart and the list; under a flat one, the note
+// says the rate counts them in; without a shift there is none.
 func TestShiftNoteUnderTheSummary(t *testing.T) {
-	d := analysisDashboard(model.DirectionGrowing)
-	one := "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady."
-	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, one) {
-		t.Errorf("page lacks %q", one)
-	}
-	d.changes.Changes = append(d.changes.Changes, d.changes.Changes[0])
-	two := "Deploy time shifted at once 2 times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady."
-	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, two) {
-		t.Errorf("page lacks %q", two)
-	}
-	d.changes.Changes = nil
-	if html := renderDashboard(t, d, "since=30d"); strings.Contains(html, "shift-note") {
-		t.Errorf("page without a shift has the shift note")
+	for _, c := range []struct {
+		direction string
+		one, two  string
+	}{
+		{model.DirectionGrowing, "The shift is numbered on the chart and listed below it.",
+			"The 2 shifts are numbered on the chart and listed below it."},
+		{model.DirectionFlat, "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady.",
+			"Deploy time shifted at once 2 times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady."},
+	} {
+		d := analysisDashboard(c.direction)
+		if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, c.one) {
+			t.Errorf("%s: page lacks %q", c.direction, c.one)
+		}
+		d.changes.Changes = append(d.changes.Changes, d.changes.Changes[0])
+		if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, c.two) {
+			t.Errorf("%s: page lacks %q", c.direction, c.two)
+		}
+		d.changes.Changes = nil
+		if html := renderDashboard(t, d, "since=30d"); strings.Contains(html, "shift-note") {
+			t.Errorf("%s: page without a shift has the shift note", c.direction)
+		}
 	}
 }

@@ -80,12 +80,17 @@ type dashboardView struct {
 
 // shiftNote says that the growth rate counts n shifts of deploy time in,
 // as if steady: a flat history that jumped once reads "grows 2 % a week".
-// It is "" without a shift.
-func shiftNote(n int) string {
-	switch n {
-	case 0:
+// A summary that gives a rate says so itself, naming them (named): the
+// note then only points at them. It is "" without a shift.
+func shiftNote(n int, named bool) string {
+	switch {
+	case n == 0:
 		return ""
-	case 1:
+	case named && n == 1:
+		return "The shift is numbered on the chart and listed below it."
+	case named:
+		return fmt.Sprintf("The %d shifts are numbered on the chart and listed below it.", n)
+	case n == 1:
 		return "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady."
 	}
 	return fmt.Sprintf("Deploy time shifted at once %d times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady.", n)
@@ -149,7 +154,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 			v.Trend.Markers = append(v.Trend.Markers, m)
 		}
 	}
-	v.ShiftNote = shiftNote(len(v.Changes))
+	v.ShiftNote = shiftNote(len(v.Changes), st.Trend.GivesRate())
 	// Phase bars share one scale, the longest finished deployment listed, so
 	// rows compare; a deployment stuck for hours is cut at the edge.
 	longest := 0.0

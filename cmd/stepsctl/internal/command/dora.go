@@ -174,19 +174,26 @@ func doraRun(ctx context.Context, opts *DORAOptions) error {
 	if err != nil {
 		return err
 	}
-	return output.WriteDORA(f.IO.Out, check.Bucket, d, mixedEnvironments(ctx, c, filter)...)
+	return output.WriteDORA(f.IO.Out, check.Bucket, d, mixedEnvironments(ctx, c, filter, d.Environments)...)
 }
 
-// mixedEnvironments names the server's environments when filter picks
-// none and there are several: they all count together then, staging
-// beside production, and dora's and stats' notes say so. A server
-// without /v1/values (or any error) just goes without the note.
-func mixedEnvironments(ctx context.Context, c *client.Client, filter model.Filter) []string {
+// mixedEnvironments names the environments of the deployments measured
+// (envs, from the answer) when filter picks none and there are several:
+// they all count together then, staging beside production, and dora's and
+// stats' notes say so. A server whose answer has no environments (older
+// than the field) is asked for its own (/v1/values); any error there just
+// goes without the note.
+func mixedEnvironments(ctx context.Context, c *client.Client, filter model.Filter, envs []string) []string {
 	if filter.Environment != "" {
 		return nil
 	}
-	envs, err := c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1)
-	if err != nil || len(envs) < 2 {
+	if envs == nil {
+		var err error
+		if envs, err = c.Values(ctx, "environment", "", output.MixedEnvironmentsMax+1); err != nil {
+			return nil
+		}
+	}
+	if len(envs) < 2 {
 		return nil
 	}
 	return envs

@@ -190,8 +190,47 @@ func TestDORASaysEveryEnvironmentCounts(t *testing.T) {
 	h := newHarness(t)
 	doraHistory(t, h)
 	wantEnvironmentNote(t, h, "dora", "failed",
-		"No --env: every environment counts (the server has production, staging); the keys are production's: ask with --env production.")
+		"No --env: every environment counts (these deployments ran in production, staging); the keys are production's: ask with --env production.")
 	if r := h.mustRun(false, "dora", "--help"); !strings.Contains(r.stdout, "Ask with --env production.") {
 		t.Errorf("help does not teach --env production")
+	}
+}
+
+// TestEnvironmentNoteReadsTheDeploymentsMeasured: the note that every
+// environment counts names those of the deployments measured, not the
+// server's: a component deployed only to production gets none on a server
+// that also records staging for another, and a history in prod and stage
+// is pointed at --env prod.
+func TestEnvironmentNoteReadsTheDeploymentsMeasured(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	doraHistory(t, h)
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
+	var ins []model.StepInput
+	for i, env := range []string{"staging", "prod", "stage"} {
+		start := at.Add(time.Duration(i) * time.Hour)
+		ins = append(ins,
+			model.StepInput{Component: "web", Version: "3.0." + env, Owner: "ana", Status: "build", Environment: env, Time: start},
+			model.StepInput{Component: "web", Version: "3.0." + env, Owner: "ana", Status: "finished", Environment: env, Time: start.Add(5 * time.Minute)})
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	for _, command := range []string{"dora", "stats"} {
+		if r := h.mustRun(false, command, "--component", "api", "--since", "2026-11-02"); strings.Contains(r.stdout, "No --env") {
+			t.Errorf("%s of api, deployed to production only:\n%s", command, r.stdout)
+		}
+	}
+	want := "No --env: every environment counts (these deployments ran in prod, production, stage, staging); the keys are production's: ask with --env production."
+	if r := h.mustRun(false, "dora", "--since", "2026-11-02"); !strings.Contains(r.stdout, want) {
+		t.Errorf("dora of all lacks %q:\n%s", want, r.stdout)
+	}
+	want = "No --env: every environment counts in each week's figures (these deployments ran in prod, stage, staging); ask with --env prod for prod's deploys alone."
+	if r := h.mustRun(false, "stats", "--component", "web", "--outcome", "all", "--since", "2026-11-03"); !strings.Contains(r.stdout, want) {
+		t.Errorf("stats of web lacks %q:\n%s", want, r.stdout)
 	}
 }

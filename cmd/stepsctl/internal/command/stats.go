@@ -157,7 +157,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		if cs, err := c.Changes(ctx, filter, model.ChangesOptions{Outcome: so.Outcome}); err == nil {
 			notes.Shifts = cs.Changes
 		}
-		notes.Mixed = mixedEnvironments(ctx, c, filter)
+		notes.Mixed = mixedEnvironments(ctx, c, filter, st.Environments)
 	}
 	return output.WriteStats(f.IO.Out, o, st, notes)
 }

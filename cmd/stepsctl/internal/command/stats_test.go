@@ -406,7 +406,11 @@ func TestStatsListsTheShifts(t *testing.T) {
 	if !strings.Contains(r.stdout, "Deploy time grows") {
 		t.Fatalf("the one shift does not read as growth, the case this is about:\n%s", r.stdout)
 	}
-	want := "\nDeploy time shifted at once; the rate above counts the shift in, as if it were steady (stepsctl changes):\n  " +
+	// The sentence, which gives a rate, names the shift; the list follows.
+	if !strings.Contains(r.stdout, "Deploy time shifted at once on ") {
+		t.Errorf("the sentence does not name the shift it counts in:\n%s", r.stdout)
+	}
+	want := "\nShifts of deploy time (stepsctl changes):\n  " +
 		strings.TrimSpace(h.mustRun(false, "changes", "--component", "api").stdout) + "\n"
 	if !strings.HasSuffix(r.stdout, want) {
 		t.Errorf("stats does not end with the shift:\n%s\nwant the end:\n%s", r.stdout, want)
@@ -424,5 +428,5 @@ func TestStatsSaysEveryEnvironmentCounts(t *testing.T) {
 	h := newHarness(t)
 	doraHistory(t, h)
 	wantEnvironmentNote(t, h, "stats", "finished",
-		"No --env: every environment counts in each week's figures (the server has production, staging); ask with --env production for production's deploys alone.")
+		"No --env: every environment counts in each week's figures (these deployments ran in production, staging); ask with --env production for production's deploys alone.")
 }

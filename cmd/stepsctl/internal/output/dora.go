@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,8 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 		fmt.Fprintln(&buf, strings.Join(notes, " "))
 	}
 	if len(mixed) > 1 {
-		fmt.Fprintf(&buf, "No --env: every environment counts (the server has %s); the keys are production's: ask with --env production.\n", EnvironmentList(mixed))
+		fmt.Fprintf(&buf, "No --env: every environment counts (these deployments ran in %s); the keys are production's: ask with --env %s.\n",
+			EnvironmentList(mixed), ProductionOf(mixed))
 	}
 	fmt.Fprintln(&buf, "Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).")
 	if all.ChangeFailureRateLowPercent != nil {
@@ -145,6 +147,17 @@ func dayCount(days float64) string {
 // MixedEnvironmentsMax is the most environments a note names; one more
 // asked for says there are others.
 const MixedEnvironmentsMax = 5
+
+// ProductionOf is the environment a note suggests asking for: production,
+// or prod, when among envs, else the first.
+func ProductionOf(envs []string) string {
+	for _, name := range []string{"production", "prod"} {
+		if slices.Contains(envs, name) {
+			return name
+		}
+	}
+	return envs[0]
+}
 
 // EnvironmentList names environments for a note: "production, staging",
 // and "…" past MixedEnvironmentsMax.

@@ -124,10 +124,11 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		fmt.Fprintln(&buf, line)
 	}
 	fmt.Fprintln(&buf, style(ansiBold, st.Summary))
-	writeShifts(&buf, o, notes.Shifts)
+	writeShifts(&buf, o, notes.Shifts, st.Trend.GivesRate())
 	if len(notes.Mixed) > 1 {
-		fmt.Fprintf(&buf, "\nNo --env: every environment counts in each %s's figures (the server has %s); ask with --env production for production's deploys alone.\n",
-			bucketWord(st.Bucket), EnvironmentList(notes.Mixed))
+		prod := ProductionOf(notes.Mixed)
+		fmt.Fprintf(&buf, "\nNo --env: every environment counts in each %s's figures (these deployments ran in %s); ask with --env %s for %s's deploys alone.\n",
+			bucketWord(st.Bucket), EnvironmentList(notes.Mixed), prod, prod)
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
@@ -140,10 +141,9 @@ type StatsNotes struct {
 	// week" of a history flat but for one jump of 40 %), a rate not to
 	// extrapolate, which the sentence alone does not tell.
 	Shifts []model.Change
-	// Mixed lists the server's environments when the request named none
-	// and there are several: a staging deploy then counts in each
-	// bucket's p50 beside production's. (They are the server's, not the
-	// component's: /v1/values has no filter.)
+	// Mixed lists the environments of the deployments measured when the
+	// request named none and there are several: a staging deploy then
+	// counts in each bucket's p50 beside production's.
 	Mixed []string
 }
 
@@ -158,13 +158,18 @@ func bucketWord(bucket string) string {
 // shiftsShown is the most shifts stats lists; stepsctl changes has all.
 const shiftsShown = 5
 
-// writeShifts lists the shifts of deploy time under the stats' sentence.
-func writeShifts(buf *bytes.Buffer, o Options, shifts []model.Change) {
+// writeShifts lists the shifts of deploy time under the stats' sentence,
+// which, when it gives a rate (named), says itself that the rate counts
+// them in.
+func writeShifts(buf *bytes.Buffer, o Options, shifts []model.Change, named bool) {
 	if len(shifts) == 0 {
 		return
 	}
 	head := "Deploy time shifted at once; the rate above counts the shift in, as if it were steady (stepsctl changes):"
-	if len(shifts) > 1 {
+	switch {
+	case named:
+		head = "Shifts of deploy time (stepsctl changes):"
+	case len(shifts) > 1:
 		head = fmt.Sprintf("Deploy time shifted at once %d times; the rate above counts the shifts in, as if they were steady (stepsctl changes):", len(shifts))
 	}
 	fmt.Fprintf(buf, "\n%s\n", head)
