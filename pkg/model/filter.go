@@ -49,8 +49,26 @@ func (f Filter) Descending() bool {
 	return f.Order == OrderDesc
 }
 
-// Validate checks the filter's order and limit.
+// Validate checks the filter's text values, order and limit.
 func (f Filter) Validate() error {
+	// A value no step can hold (invalid UTF-8, a control character, more
+	// characters than the field stores) would match nothing: an empty
+	// answer that hides the mistake, where the same value written gets a
+	// 400 naming the field.
+	for _, t := range []struct {
+		name, value string
+		max         int
+	}{
+		{"component", f.Component, MaxComponentLen},
+		{"version", f.Version, MaxVersionLen},
+		{"owner", f.Owner, MaxOwnerLen},
+		{"status", f.Status, MaxStatusLen},
+		{"environment", f.Environment, MaxEnvironmentLen},
+	} {
+		if err := ValidateText(t.name, t.value, t.max, false); err != nil {
+			return err
+		}
+	}
 	switch f.Order {
 	case "", OrderAsc, OrderDesc:
 	default:

@@ -220,6 +220,134 @@ func TestHostileBatches(t *testing.T) {
 	})
 }
 
+// TestHostileWideCSV sends CSV batches of one record as wide as the body
+// limit allows: a header of millions of short column names, and a valid
+// header followed by a row of millions of empty fields. encoding/csv
+// keeps a record's every field before returning it, which cost ten times
+// the body; the batch is refused at the first field past the bound
+// instead, and a comma or newline inside quotes is no field.
+func TestHostileWideCSV(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	limit := int(server.DefaultMaxBatchBytes)
+	if testing.Short() || raceEnabled {
+		limit /= 8
+	}
+	var header bytes.Buffer
+	header.Grow(limit)
+	for i := 0; header.Len() < limit-16; i++ {
+		fmt.Fprintf(&header, "x%d,", i)
+	}
+	header.WriteString("x\n")
+	row := []byte("component,version,owner,status\napi,1,ana,build")
+	row = append(row, bytes.Repeat([]byte(","), limit-len(row)-1)...)
+	row = append(row, '\n')
+	for _, tt := range []struct {
+		name string
+		body []byte
+		line string
+	}{{"header", header.Bytes(), "line 1 "}, {"row", row, "line 2 "}} {
+		t.Run(tt.name, func(t *testing.T) {
+			mem0 := measureMem(t)
+			var peak int64
+			stop := sampleHeap(&peak)
+			res, err := http.Post(srv.URL+"/v1/steps/batch", "text/csv", bytes.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d bytes: %d; peak live heap %.1f MiB (the test holds the body); %s before", len(tt.body), res.StatusCode, float64(peak)/(1<<20), mem0)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), tt.line) || !strings.Contains(string(answer), "fields") {
+				t.Errorf("answer %d %.300s, want 400 saying %sholds too many fields", res.StatusCode, answer, tt.line)
+			}
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+32; peakMiB > bound {
+				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
+			}
+		})
+	}
+	t.Run("quoted commas and newlines", func(t *testing.T) {
+		body := "component,version,owner,status\n\"" + strings.Repeat(",", 120) + "\",1,ana,\"bu\"\"ild\"\n" +
+			"\"a\nb\",1,ana,build\n"
+		res, err := http.Post(srv.URL+"/v1/steps/batch", "text/csv", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		// The second row's component holds a newline: refused by its
+		// rule, not by the bound.
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), "control characters") {
+			t.Errorf("answer %d %.300s, want 400 for the newline in row 2's component only", res.StatusCode, answer)
+		}
+		body = "component,version,owner,status\n\"" + strings.Repeat(",", 120) + "\",1,ana,\"bu\"\"ild\"\r\n"
+		res, err = http.Post(srv.URL+"/v1/steps/batch", "text/csv", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated || !strings.Contains(string(answer), `"status":"bu\"ild"`) {
+			t.Errorf("answer %d %.300s, want 201 with the 120 commas in one field", res.StatusCode, answer)
+		}
+	})
+}
+
+// TestHostileWideJSONRow sends an NDJSON batch of one row whose value is
+// an object of millions of members, under a field the batch ignores (an
+// export's id) and under one it reads. The row is refused at the value,
+// which used to be read through first: jsontext keeps every member name of
+// a skipped object to refuse duplicates, 300 MB and four seconds for one
+// 32 MiB row.
+func TestHostileWideJSONRow(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	defer srv.Close()
+	limit := int(server.DefaultMaxBatchBytes)
+	if testing.Short() || raceEnabled {
+		limit /= 8
+	}
+	for _, field := range []string{"id", "environment"} {
+		t.Run(field, func(t *testing.T) {
+			var body bytes.Buffer
+			body.Grow(limit)
+			body.WriteString(`{"component":"api","version":"1","owner":"ana","status":"build","` + field + `":{`)
+			for i := 0; body.Len() < limit-32; i++ {
+				fmt.Fprintf(&body, `"k%d":1,`, i)
+			}
+			body.WriteString(`"z":1}}` + "\n")
+			mem0 := measureMem(t)
+			var peak int64
+			stop := sampleHeap(&peak)
+			started := time.Now()
+			res, err := http.Post(srv.URL+"/v1/steps/batch", "application/x-ndjson", bytes.NewReader(body.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(started)
+			stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d bytes: %d in %v; peak live heap %.1f MiB (the test holds the body); %s before", body.Len(), res.StatusCode, took.Round(time.Millisecond), float64(peak)/(1<<20), mem0)
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), `"field":"`+field+`"`) {
+				t.Errorf("answer %d %.300s, want 400 naming %s", res.StatusCode, answer, field)
+			}
+			// The line itself is held, and the buffer it grew in.
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*limit)/(1<<20); peakMiB > bound {
+				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
+			}
+		})
+	}
+}
+
 // smallBuffers accepts connections with a small send buffer, so that a
 // client that does not read fills it after a few kilobytes of an export,
 // not a few megabytes: the stall a large history gives, on a small one.

@@ -503,3 +503,39 @@ func TestRebindingHostsAreRefused(t *testing.T) {
 		t.Errorf("CheckAllowedHosts refused good names: %v", err)
 	}
 }
+
+// TestFilterNoStepCanHoldIsRefused checks that a filter value a step could
+// never be stored with (invalid UTF-8, a control or bidirectional
+// character, only invisible characters, too long) is a 400 naming the
+// filter on every list and analysis route, as the same value written is,
+// rather than an empty answer that hides the mistake.
+func TestFilterNoStepCanHoldIsRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.mustPost(t, valid)
+		tests := []struct{ query, field string }{
+			{"component=%ff", "component"},
+			{"version=a%00b", "version"},
+			{"owner=%e2%80%aeana", "owner"},
+			{"status=%e2%80%8b", "status"},
+			{"environment=" + strings.Repeat("e", model.MaxEnvironmentLen+1), "environment"},
+			{"component=" + strings.Repeat("%f0%9f%98%80", model.MaxComponentLen+1), "component"},
+		}
+		for _, route := range []string{"/v1/steps", "/v1/deployments", "/v1/stats", "/v1/dora", "/v1/changes"} {
+			for _, tt := range tests {
+				if route == "/v1/changes" && tt.field != "component" && tt.field != "environment" {
+					continue // changes take no other filter
+				}
+				r := ts.doRaw(t, "GET", route, tt.query, nil)
+				if _, _, field := r.errorBody(t); r.status != http.StatusBadRequest || field != tt.field {
+					t.Errorf("GET %s?%.40s = %d %s, want 400 naming %s", route, tt.query, r.status, r.body, tt.field)
+				}
+			}
+		}
+		// The longest value a step holds is still a filter.
+		r := ts.doRaw(t, "GET", "/v1/steps", "format=json&environment="+strings.Repeat("e", model.MaxEnvironmentLen), nil)
+		if r.status != http.StatusOK {
+			t.Errorf("a filter of the longest environment = %d %s, want 200", r.status, r.body)
+		}
+	})
+}

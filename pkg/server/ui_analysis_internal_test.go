@@ -233,3 +233,25 @@ func TestShiftNoteUnderTheSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestTrendSaysEveryEnvironmentCounts: with no environment picked, a
+// component flat in production and growing 3 % a week in staging read
+// "grows 2.5 % a week" on the page with no word that staging made it (the
+// DORA panel said so, the trend did not). The trend's note now says the
+// rate blends the environments it measured; with one picked, or one
+// measured, there is none.
+func TestTrendSaysEveryEnvironmentCounts(t *testing.T) {
+	const note = "Every environment counts in this trend and chart (production, staging): the rate blends theirs"
+	d := analysisDashboard(model.DirectionGrowing)
+	d.stats.Environments = []string{"production", "staging"}
+	if html := stdhtml.UnescapeString(renderDashboard(t, d, "since=30d")); !strings.Contains(html, note) {
+		t.Errorf("page lacks %q", note)
+	}
+	if html := renderDashboard(t, d, "since=30d&environment=production"); strings.Contains(html, "env-note") {
+		t.Errorf("with environment=production, the page still says every environment counts in the trend")
+	}
+	d.stats.Environments = []string{"production"}
+	if html := renderDashboard(t, d, "since=30d"); strings.Contains(html, "env-note") {
+		t.Errorf("with one environment measured, the page says every environment counts in the trend")
+	}
+}

@@ -67,6 +67,9 @@ type dashboardView struct {
 	// ShiftNote says under the growth sentence that the rate counts them.
 	Changes   []changeRow
 	ShiftNote string
+	// EnvNote says, with no environment picked, that the trend blends
+	// the environments it measured.
+	EnvNote string
 	// DORA is the four keys' panel.
 	DORA   doraPanel
 	Recent []recentRow
@@ -94,6 +97,18 @@ func shiftNote(n int, named bool) string {
 		return "Deploy time shifted at once (numbered on the chart, listed below it): the rate counts the shift in, as if it were steady."
 	}
 	return fmt.Sprintf("Deploy time shifted at once %d times (numbered on the chart, listed below it): the rate counts the shifts in, as if they were steady.", n)
+}
+
+// envNote says that the trend and the chart count several environments
+// together: production flat next to staging growing 3 % a week read
+// "grows 2.5 % a week" with no word of it, a rate true of neither. It is
+// "" with one environment or none.
+func envNote(envs []string) string {
+	if len(envs) < 2 {
+		return ""
+	}
+	return "Every environment counts in this trend and chart (" + strings.Join(envs, ", ") +
+		"): the rate blends theirs, and one may grow while another does not; pick one under Environment."
 }
 
 // uiOutliersListed is how many outliers the page names; it counts them all.
@@ -136,6 +151,9 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		mixed = d.environments
 	}
 	v.DORA = newDORAPanel(d.dora, v.BucketWord, mixed...)
+	if f.Environment == "" {
+		v.EnvNote = envNote(st.Environments)
+	}
 
 	outliers := map[model.DeploymentKey]bool{}
 	v.OutlierCount = max(st.Trend.Outliers, len(st.Outliers))

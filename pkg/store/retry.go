@@ -81,7 +81,8 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err er
 	defer release()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		// SQLite's BEGIN, cut by the context, says "interrupted".
+		return endedWith(ctx, translate(err))
 	}
 	if s.guardTx {
 		err = guarded(ctx, tx, fn)
