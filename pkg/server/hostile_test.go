@@ -121,18 +121,25 @@ func metricsBody(t *testing.T, url string) string {
 	return string(b)
 }
 
-// TestHostileBatches sends batches of millions of rows within the body
-// limit: each must be refused at its first row past the row limit, with a
-// short answer, and memory bounded by the body, not by its rows.
-func TestHostileBatches(t *testing.T) {
+// hostileBatchServer serves a store on SQLite for the hostile batch tests,
+// and gives the body they fill: the batch limit, or an eighth of it (4 MiB,
+// still a million rows) under -short and the race detector.
+func hostileBatchServer(t *testing.T) (*httptest.Server, int) {
 	st := testdb.Open(t, testdb.SQLite(t))
 	srv := httptest.NewServer(server.New(server.Config{Store: st}))
-	defer srv.Close()
-	// Under the race detector, a body of 4 MiB: still a million rows.
+	t.Cleanup(srv.Close)
 	limit := int(server.DefaultMaxBatchBytes)
 	if testing.Short() || raceEnabled {
 		limit /= 8
 	}
+	return srv, limit
+}
+
+// TestHostileBatches sends batches of millions of rows within the body
+// limit: each must be refused at its first row past the row limit, with a
+// short answer, and memory bounded by the body, not by its rows.
+func TestHostileBatches(t *testing.T) {
+	srv, limit := hostileBatchServer(t)
 	// An array of {} up to the body limit: about 11 million invalid rows.
 	var empties bytes.Buffer
 	empties.Grow(limit)
@@ -227,13 +234,7 @@ func TestHostileBatches(t *testing.T) {
 // the body; the batch is refused at the first field past the bound
 // instead, and a comma or newline inside quotes is no field.
 func TestHostileWideCSV(t *testing.T) {
-	st := testdb.Open(t, testdb.SQLite(t))
-	srv := httptest.NewServer(server.New(server.Config{Store: st}))
-	defer srv.Close()
-	limit := int(server.DefaultMaxBatchBytes)
-	if testing.Short() || raceEnabled {
-		limit /= 8
-	}
+	srv, limit := hostileBatchServer(t)
 	var header bytes.Buffer
 	header.Grow(limit)
 	for i := 0; header.Len() < limit-16; i++ {
@@ -305,13 +306,7 @@ func TestHostileWideCSV(t *testing.T) {
 // a skipped object to refuse duplicates, 300 MB and four seconds for one
 // 32 MiB row.
 func TestHostileWideJSONRow(t *testing.T) {
-	st := testdb.Open(t, testdb.SQLite(t))
-	srv := httptest.NewServer(server.New(server.Config{Store: st}))
-	defer srv.Close()
-	limit := int(server.DefaultMaxBatchBytes)
-	if testing.Short() || raceEnabled {
-		limit /= 8
-	}
+	srv, limit := hostileBatchServer(t)
 	for _, field := range []string{"id", "environment"} {
 		t.Run(field, func(t *testing.T) {
 			var body bytes.Buffer
