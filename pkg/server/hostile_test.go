@@ -299,20 +299,21 @@ func TestHostileWideCSV(t *testing.T) {
 	})
 }
 
-// TestHostileWideJSONRow sends an NDJSON batch of one row whose value is
-// an object of millions of members, under a field the batch ignores (an
-// export's id) and under one it reads. The row is refused at the value,
-// which used to be read through first: jsontext keeps every member name of
-// a skipped object to refuse duplicates, 300 MB and four seconds for one
-// 32 MiB row.
+// TestHostileWideJSONRow sends an NDJSON batch of one row, as long as a
+// row may be (model.MaxBatchRowBytes), whose value is an object of a
+// hundred thousand members, under a field the batch ignores (an export's
+// id) and under one it reads. The row is refused at the value, which used
+// to be read through first: jsontext keeps every member name of a skipped
+// object to refuse duplicates, 300 MB and four seconds for one 32 MiB row
+// before rows were bounded (TestHostileLongRow).
 func TestHostileWideJSONRow(t *testing.T) {
-	srv, limit := hostileBatchServer(t)
+	srv, _ := hostileBatchServer(t)
 	for _, field := range []string{"id", "environment"} {
 		t.Run(field, func(t *testing.T) {
 			var body bytes.Buffer
-			body.Grow(limit)
+			body.Grow(model.MaxBatchRowBytes)
 			body.WriteString(`{"component":"api","version":"1","owner":"ana","status":"build","` + field + `":{`)
-			for i := 0; body.Len() < limit-32; i++ {
+			for i := 0; body.Len() < model.MaxBatchRowBytes-32; i++ {
 				fmt.Fprintf(&body, `"k%d":1,`, i)
 			}
 			body.WriteString(`"z":1}}` + "\n")
@@ -336,7 +337,7 @@ func TestHostileWideJSONRow(t *testing.T) {
 				t.Errorf("answer %d %.300s, want 400 naming %s", res.StatusCode, answer, field)
 			}
 			// The line itself is held, and the buffer it grew in.
-			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*limit)/(1<<20); peakMiB > bound {
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*model.MaxBatchRowBytes)/(1<<20); peakMiB > bound {
 				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
 			}
 		})
