@@ -405,7 +405,7 @@ const maxCSVFields = 100
 // model.MaxBatchRowBytes. encoding/csv keeps a whole record, each field a
 // string with its offsets, before returning it: a 26 MB header of three
 // million short column names cost 300 MB, and four such batches at once
-// took stepsd to 1.4 GB; one 32 MiB quoted field cost 190 MB. It follows
+// took stepsd to 1.4 GB; one 32 MiB quoted field cost 150–190 MB. It follows
 // RFC 4180's quoting as encoding/csv does, so a comma or newline inside
 // quotes separates nothing.
 type csvFieldBound struct {
