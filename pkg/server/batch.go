@@ -207,7 +207,7 @@ var errRowTooLong = errors.New("row too long")
 // rowBound passes a JSON array's bytes through to its decoder, no further
 // than model.MaxBatchRowBytes past where the current row began (set by
 // start). encoding/json holds an item whole, in a buffer grown as it
-// arrives, before unmarshalling it: a 32 MiB item cost 130–160 MB of heap.
+// arrives, before unmarshalling it: a 32 MiB item cost 130–220 MB of heap.
 // Refused at the bound, one row costs about twice the bound.
 type rowBound struct {
 	r     io.Reader
