@@ -11,6 +11,7 @@
 package traces
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -305,6 +306,11 @@ func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 	if d.Environment != "" {
 		optional = append(optional, attribute.String("deployment.environment.name", d.Environment))
 	}
+	if result != "success" {
+		// Required by the CI/CD conventions for a run that did not
+		// succeed: the class of error, here the status that ended it.
+		optional = append(optional, attribute.String("error.type", cmp.Or(last, result)))
+	}
 	if d.Revision != "" {
 		// The commit deployed, by OpenTelemetry's VCS conventions.
 		optional = append(optional, attribute.String("vcs.ref.head.revision", d.Revision))
@@ -312,9 +318,10 @@ func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 	stubs := []tracetest.SpanStub{{
 		Name:        "deploy " + d.Component,
 		SpanContext: root,
-		SpanKind:    trace.SpanKindInternal,
-		StartTime:   d.StartedAt,
-		EndTime:     end,
+		// A pipeline run is a SERVER span by the CI/CD conventions.
+		SpanKind:  trace.SpanKindServer,
+		StartTime: d.StartedAt,
+		EndTime:   end,
 		Attributes: append([]attribute.KeyValue{
 			attribute.String("cicd.pipeline.name", "deploy "+d.Component),
 			attribute.String("cicd.pipeline.result", result),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -139,7 +140,7 @@ func TestFinishedDeploymentIsExportedAsATrace(t *testing.T) {
 	ra := attrs(root.Attributes)
 	for k, want := range map[string]string{"cicd.pipeline.name": "deploy api", "cicd.pipeline.result": "failure",
 		"cicd.pipeline.run.id": "api/1.2.0/production#1", "deployment.environment.name": "production",
-		"service.name": "api", "service.version": "1.2.0", "vcs.ref.head.revision": "9f1c2e7"} {
+		"service.name": "api", "service.version": "1.2.0", "vcs.ref.head.revision": "9f1c2e7", "error.type": "failed"} {
 		if ra[k] != want {
 			t.Errorf("root %s = %q, want %q", k, ra[k], want)
 		}
@@ -152,6 +153,9 @@ func TestFinishedDeploymentIsExportedAsATrace(t *testing.T) {
 	}
 	if root.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
 		t.Errorf("root status %v", root.Status)
+	}
+	if root.Kind != tracepb.Span_SPAN_KIND_SERVER {
+		t.Errorf("root kind %v, want SERVER (a pipeline run, by the CI/CD conventions)", root.Kind)
 	}
 	type child struct {
 		name, result string
@@ -238,5 +242,23 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	e.StepStored(model.Step{Status: "build"}) // not terminal: not queued
 	if n := testutil.ToFloat64(e.dropped.WithLabelValues("queue")); n != 1 {
 		t.Errorf("queue drops %v, want 1", n)
+	}
+}
+
+// TestSucceededRunHasNoErrorType: error.type is for a run that did not
+// succeed (the CI/CD conventions require it there); a success has none,
+// and its root is still a SERVER span.
+func TestSucceededRunHasNoErrorType(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	d := &model.Deployment{Component: "api", Version: "1.2.0", Environment: "production", Attempt: 1, Outcome: model.OutcomeSuccess,
+		StartedAt: t0, Steps: []model.Phase{{ID: 1, Status: "build", Time: t0}, {ID: 2, Status: "finished", Time: t0.Add(time.Minute)}}}
+	root := Spans(d)[0]
+	for _, kv := range root.Attributes() {
+		if kv.Key == "error.type" {
+			t.Errorf("a success has error.type %q", kv.Value.AsString())
+		}
+	}
+	if root.SpanKind() != oteltrace.SpanKindServer {
+		t.Errorf("root kind %v, want server", root.SpanKind())
 	}
 }
