@@ -9,6 +9,17 @@ import (
 // refused at its first row past the limit, before the rest is parsed.
 const MaxBatchSteps = 10000
 
+// MaxBatchRowBytes bounds one row of a batch: a JSON array's item (with
+// the comma and white space before it), an NDJSON line or a CSV record. A
+// valid row is a few kilobytes at most: its six text fields are 576
+// characters in all, 12 bytes each at worst (a character outside the BMP
+// written as a JSON surrogate pair, \ud83d\ude00), with three times and an
+// id beside them. The bound is the one a single step's body has on POST
+// /v1/steps, so a row that one could send alone is never refused here;
+// past it the row cannot be valid, and it is refused before more of it is
+// held.
+const MaxBatchRowBytes = 1 << 20
+
 // MaxRowErrors is the most invalid rows a BatchError lists; the others are
 // counted in Omitted, so an error report stays small whatever was sent.
 const MaxRowErrors = 100

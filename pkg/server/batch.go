@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,9 +24,10 @@ var exportOnlyFields = []string{"id", "received_at"}
 // transaction, all or none, as a JSON array, NDJSON, or CSV (our export's
 // columns, or the original service's component,version,owner,status,ts).
 // Explicit times are kept. Rows are decoded and validated one at a time:
-// the first row past model.MaxBatchSteps ends the request with 413, and the
+// the first row past model.MaxBatchSteps ends the request with 413, the
+// first longer than model.MaxBatchRowBytes with 400 as it arrives, and the
 // invalid rows are reported (the first model.MaxRowErrors of them), so
-// memory is bounded by the body limit whatever the body holds.
+// memory is bounded by one row's bound whatever the body holds.
 //
 // With dedupe=true (what stepsctl import sends), rows already stored are
 // skipped (store.CreateStepsDeduped) and counted in skipped.
@@ -181,8 +184,57 @@ func (b *batchRows) add(p params, err error) error {
 	return nil
 }
 
+// rowTooLong ends the batch at row, which ran past model.MaxBatchRowBytes
+// (where says at what line or item). It is listed with the rows already
+// found invalid, last, in place of the last of them if the list is full:
+// the rows after it were not read, and it says why.
+func (b *batchRows) rowTooLong(row int, where string) error {
+	re := model.RowError{Row: row, Field: "body", Error: fmt.Sprintf(
+		"the row, at %s, is longer than %d bytes, which no valid step is (its fields make a few kilobytes at most); the batch was read no further",
+		where, model.MaxBatchRowBytes)}
+	if len(b.errs.Rows) == model.MaxRowErrors {
+		b.errs.Rows = b.errs.Rows[:len(b.errs.Rows)-1]
+		b.errs.Omitted++
+	}
+	b.errs.Rows = append(b.errs.Rows, re)
+	return &b.errs
+}
+
+// errRowTooLong is what rowBound and csvFieldBound return once a row has
+// run past model.MaxBatchRowBytes.
+var errRowTooLong = errors.New("row too long")
+
+// rowBound passes a JSON array's bytes through to its decoder, no further
+// than model.MaxBatchRowBytes past where the current row began (set by
+// start). encoding/json holds an item whole, in a buffer grown as it
+// arrives, before unmarshalling it: a 32 MiB item cost 130–220 MB of heap.
+// Refused at the bound, one row costs about twice the bound.
+type rowBound struct {
+	r     io.Reader
+	read  int64 // bytes passed on
+	limit int64 // read never passes it
+}
+
+// start bounds the row that begins after the decoder's first at bytes.
+func (rb *rowBound) start(at int64) { rb.limit = at + model.MaxBatchRowBytes }
+
+func (rb *rowBound) Read(p []byte) (int, error) {
+	room := rb.limit - rb.read
+	if room <= 0 {
+		return 0, errRowTooLong
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := rb.r.Read(p)
+	rb.read += int64(n)
+	return n, err
+}
+
 // parseJSON reads the array item by item: a huge array of tiny items costs
-// one item's memory at a time, not an index of them all.
+// one item's memory at a time, not an index of them all, and a huge item
+// no more than rowBound lets through. An item's bytes are counted from the
+// end of the one before, so the comma and white space between are its own.
 func (b *batchRows) parseJSON(body io.Reader) error {
 	notArray := func(problem string) error {
 		return model.Invalid("body", "body is not a JSON array of steps: %s (for one step per line, send Content-Type: application/x-ndjson)", problem)
@@ -192,30 +244,65 @@ func (b *batchRows) parseJSON(body io.Reader) error {
 	badArray := func(problem string) error {
 		return model.Invalid("body", "the JSON array of steps is broken: %s", problem)
 	}
-	dec := json.NewDecoder(body)
+	bound := &rowBound{r: body}
+	tooLong := func() error {
+		row := len(b.ins) + 1
+		return b.rowTooLong(row, fmt.Sprintf("item %d of the JSON array", row))
+	}
+	dec := json.NewDecoder(bound)
+	bound.start(0) // what comes before the first item is the first row's
 	tok, err := dec.Token()
+	if errors.Is(err, errRowTooLong) {
+		return tooLong()
+	}
 	if err != nil {
 		return notArray(jsonProblem(err))
 	}
 	if tok != json.Delim('[') {
 		return notArray("found " + tokenKind(tok))
 	}
-	for dec.More() {
+	for bound.start(dec.InputOffset()); dec.More(); bound.start(dec.InputOffset()) {
 		var item json.RawMessage
-		if err := dec.Decode(&item); err != nil {
+		if err := dec.Decode(&item); errors.Is(err, errRowTooLong) {
+			return tooLong()
+		} else if err != nil {
 			return badArray(jsonProblem(err))
 		}
 		if err := b.add(jsonStepParams(item, stepParams, exportOnlyFields...)); err != nil {
 			return err
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing bracket
+	// More is false at the bracket, and at an error: a row past the bound
+	// is one.
+	if _, err := dec.Token(); errors.Is(err, errRowTooLong) {
+		return tooLong()
+	} else if err != nil { // the closing bracket
 		return badArray(jsonProblem(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	// After the array only white space may come, read through unbounded:
+	// a decoder's token would hold a long one whole.
+	bound.limit = math.MaxInt64
+	if !onlySpace(io.MultiReader(dec.Buffered(), bound)) {
 		return model.Invalid("body", "body has more after the JSON array; send one array")
 	}
 	return nil
+}
+
+// onlySpace reads r to its end and reports that it held JSON white space
+// only (a read error ends it as well: the caller's bodyReader keeps it).
+func onlySpace(r io.Reader) bool {
+	var buf [4 << 10]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, c := range buf[:n] {
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+		}
+		if err != nil {
+			return true
+		}
+	}
 }
 
 // tokenKind names what a JSON token is, for an error message.
@@ -233,10 +320,18 @@ func tokenKind(tok json.Token) string {
 	return "null"
 }
 
+// maxRowLine bounds a row of NDJSON or CSV with its line end.
+const maxRowLine = model.MaxBatchRowBytes + len("\r\n")
+
+// parseNDJSON reads the batch line by line, each line no longer than
+// model.MaxBatchRowBytes (and its line end): the scanner's buffer grows
+// to the bound, no further.
 func (b *batchRows) parseNDJSON(body io.Reader) error {
 	lines := bufio.NewScanner(body)
-	lines.Buffer(make([]byte, 0, 64<<10), int(b.s.maxBatchBytes))
+	lines.Buffer(make([]byte, 0, 64<<10), maxRowLine)
+	n := 0
 	for lines.Scan() {
+		n++
 		line := bytes.TrimSpace(lines.Bytes())
 		if len(line) == 0 {
 			continue
@@ -245,18 +340,25 @@ func (b *batchRows) parseNDJSON(body io.Reader) error {
 			return err
 		}
 	}
-	if err := lines.Err(); err != nil {
+	if err := lines.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return b.rowTooLong(len(b.ins)+1, fmt.Sprintf("line %d of the NDJSON", n+1))
+	} else if err != nil {
 		return model.Invalid("body", "NDJSON: %v", err)
 	}
 	return nil
 }
 
 func (b *batchRows) parseCSV(body io.Reader) error {
-	cr := csv.NewReader(&csvFieldBound{r: body, line: 1, fields: 1})
+	bound := &csvFieldBound{r: body, line: 1, fields: 1, recordLine: 1}
+	cr := csv.NewReader(bound)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
 		return model.Invalid("body", "the batch is empty")
+	}
+	if errors.Is(err, errRowTooLong) {
+		return model.Invalid("body", "the CSV header (line %d) is longer than %d bytes; a batch's columns are at most %s",
+			bound.recordLine, model.MaxBatchRowBytes, strings.Join(model.CSVImportColumns, ", "))
 	}
 	var me *model.Error
 	if errors.As(err, &me) {
@@ -272,6 +374,9 @@ func (b *batchRows) parseCSV(body io.Reader) error {
 		record, err := cr.Read()
 		if err == io.EOF {
 			break
+		}
+		if errors.Is(err, errRowTooLong) {
+			return b.rowTooLong(len(b.ins)+1, fmt.Sprintf("line %d of the CSV", bound.recordLine))
 		}
 		if errors.As(err, &me) {
 			return err
@@ -296,18 +401,21 @@ func (b *batchRows) parseCSV(body io.Reader) error {
 const maxCSVFields = 100
 
 // csvFieldBound passes a CSV body through to encoding/csv, and ends it
-// with a 400 at a record's field past maxCSVFields. encoding/csv keeps a
-// whole record, each field a string with its offsets, before returning
-// it: a 26 MB header of three million short column names cost 300 MB, and
-// four such batches at once took stepsd to 1.4 GB. It follows RFC 4180's
-// quoting as encoding/csv does, so a comma or newline inside quotes
-// separates nothing.
+// with a 400 at a record's field past maxCSVFields, or at its byte past
+// model.MaxBatchRowBytes. encoding/csv keeps a whole record, each field a
+// string with its offsets, before returning it: a 26 MB header of three
+// million short column names cost 300 MB, and four such batches at once
+// took stepsd to 1.4 GB; one 32 MiB quoted field cost 150–190 MB. It follows
+// RFC 4180's quoting as encoding/csv does, so a comma or newline inside
+// quotes separates nothing.
 type csvFieldBound struct {
-	r      io.Reader
-	state  byte // 0 at a field's start, 'u' in an unquoted field, 'q' in a quoted one, '"' after a quote in one
-	fields int  // fields of the current record so far
-	line   int
-	err    error
+	r          io.Reader
+	state      byte // 0 at a field's start, 'u' in an unquoted field, 'q' in a quoted one, '"' after a quote in one
+	fields     int  // fields of the current record so far
+	bytes      int  // bytes of the current record so far
+	line       int
+	recordLine int // the line the current record began on
+	err        error
 }
 
 func (c *csvFieldBound) Read(p []byte) (int, error) {
@@ -318,6 +426,10 @@ func (c *csvFieldBound) Read(p []byte) (int, error) {
 	for i, ch := range p[:n] {
 		if ch == '\n' {
 			c.line++
+		}
+		if c.bytes++; c.bytes > maxRowLine {
+			c.err = errRowTooLong
+			return i, c.err
 		}
 		switch {
 		case c.state == 'q':
@@ -334,7 +446,7 @@ func (c *csvFieldBound) Read(p []byte) (int, error) {
 				return i, c.err
 			}
 		case ch == '\n':
-			c.state, c.fields = 0, 1
+			c.state, c.fields, c.bytes, c.recordLine = 0, 1, 0, c.line
 		case c.state == 0 && ch == '"':
 			c.state = 'q'
 		default:

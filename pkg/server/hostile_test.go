@@ -299,20 +299,21 @@ func TestHostileWideCSV(t *testing.T) {
 	})
 }
 
-// TestHostileWideJSONRow sends an NDJSON batch of one row whose value is
-// an object of millions of members, under a field the batch ignores (an
-// export's id) and under one it reads. The row is refused at the value,
-// which used to be read through first: jsontext keeps every member name of
-// a skipped object to refuse duplicates, 300 MB and four seconds for one
-// 32 MiB row.
+// TestHostileWideJSONRow sends an NDJSON batch of one row, as long as a
+// row may be (model.MaxBatchRowBytes), whose value is an object of a
+// hundred thousand members, under a field the batch ignores (an export's
+// id) and under one it reads. The row is refused at the value, which used
+// to be read through first: jsontext keeps every member name of a skipped
+// object to refuse duplicates, 300 MB and four seconds for one 32 MiB row
+// before rows were bounded (TestHostileLongRow).
 func TestHostileWideJSONRow(t *testing.T) {
-	srv, limit := hostileBatchServer(t)
+	srv, _ := hostileBatchServer(t)
 	for _, field := range []string{"id", "environment"} {
 		t.Run(field, func(t *testing.T) {
 			var body bytes.Buffer
-			body.Grow(limit)
+			body.Grow(model.MaxBatchRowBytes)
 			body.WriteString(`{"component":"api","version":"1","owner":"ana","status":"build","` + field + `":{`)
-			for i := 0; body.Len() < limit-32; i++ {
+			for i := 0; body.Len() < model.MaxBatchRowBytes-32; i++ {
 				fmt.Fprintf(&body, `"k%d":1,`, i)
 			}
 			body.WriteString(`"z":1}}` + "\n")
@@ -336,11 +337,99 @@ func TestHostileWideJSONRow(t *testing.T) {
 				t.Errorf("answer %d %.300s, want 400 naming %s", res.StatusCode, answer, field)
 			}
 			// The line itself is held, and the buffer it grew in.
-			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*limit)/(1<<20); peakMiB > bound {
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*model.MaxBatchRowBytes)/(1<<20); peakMiB > bound {
 				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
 			}
 		})
 	}
+}
+
+// TestHostileLongRow sends batches whose second row fills the body limit:
+// one long string in a JSON array's item, in an NDJSON line and in a
+// quoted CSV field. Each row was read whole before it was judged, a
+// 32 MiB item costing 130–160 MB of heap; each is refused at
+// model.MaxBatchRowBytes instead, naming the row and the bound, its
+// memory near the bound.
+func TestHostileLongRow(t *testing.T) {
+	srv, limit := hostileBatchServer(t)
+	const valid = `{"component":"api","version":"1","owner":"ana","status":"build"}`
+	for _, tt := range []struct {
+		name, ctype string
+		head, tail  string // around the long string
+		where       string
+	}{
+		{"json item", "application/json", "[" + valid + `,{"component":"api","version":"1","owner":"ana","status":"`, `"}]`, "at item 2 of the JSON array,"},
+		{"ndjson line", "application/x-ndjson", valid + "\n\n" + `{"component":"api","version":"1","owner":"ana","status":"`, "\"}\n", "at line 3 of the NDJSON,"},
+		{"csv quoted field", "text/csv", "component,version,owner,status\napi,1,ana,build\napi,1,ana,\"x\nx,", "\"\n", "at line 3 of the CSV,"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := make([]byte, 0, limit)
+			body = append(body, tt.head...)
+			body = append(body, bytes.Repeat([]byte("x"), limit-len(tt.head)-len(tt.tail))...)
+			body = append(body, tt.tail...)
+			mem0 := measureMem(t)
+			var peak int64
+			stop := sampleHeap(&peak)
+			started := time.Now()
+			res, err := http.Post(srv.URL+"/v1/steps/batch", tt.ctype, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(started)
+			stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d bytes: %d in %v; peak live heap %.1f MiB (the test holds the body); %s before; %.300s",
+				len(body), res.StatusCode, took.Round(time.Millisecond), float64(peak)/(1<<20), mem0, answer)
+			var got struct {
+				Code string           `json:"code"`
+				Rows []model.RowError `json:"rows"`
+			}
+			if err := json.Unmarshal(answer, &got); err != nil {
+				t.Fatalf("answer %d %.300s: %v", res.StatusCode, answer, err)
+			}
+			bound := strconv.Itoa(model.MaxBatchRowBytes)
+			if res.StatusCode != http.StatusBadRequest || len(got.Rows) != 1 || got.Rows[0].Row != 2 ||
+				!strings.Contains(got.Rows[0].Error, bound) || !strings.Contains(got.Rows[0].Error, tt.where) {
+				t.Errorf("answer %d %.300s, want 400 listing row 2 (%s) as longer than %s bytes", res.StatusCode, answer, tt.where, bound)
+			}
+			// One row's bytes in the decoder's buffer, grown by doubling,
+			// and a copy of them: a few MiB, where a 32 MiB row cost over
+			// 100.
+			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+12; peakMiB > bound {
+				t.Errorf("peak heap %.1f MiB, want under %.0f MiB", peakMiB, bound)
+			}
+		})
+	}
+	// The row that ended the batch is listed even past a full report.
+	t.Run("after a full error report", func(t *testing.T) {
+		const invalid = 150
+		body := "[" + strings.Repeat("{},", invalid) + `{"component":"` + strings.Repeat("x", 2*model.MaxBatchRowBytes) + `"}]`
+		res, err := http.Post(srv.URL+"/v1/steps/batch", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var got struct {
+			Rows     []model.RowError `json:"rows"`
+			MoreRows int              `json:"more_rows"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		last := model.RowError{}
+		if len(got.Rows) > 0 {
+			last = got.Rows[len(got.Rows)-1]
+		}
+		if res.StatusCode != 400 || len(got.Rows) != model.MaxRowErrors || got.MoreRows != invalid+1-model.MaxRowErrors ||
+			last.Row != invalid+1 || !strings.Contains(last.Error, "longer than") {
+			t.Errorf("%d invalid rows and a long one: %d, %d listed (the last %+v) and %d more, want 400, %d listed ending with row %d, and %d more",
+				invalid, res.StatusCode, len(got.Rows), last, got.MoreRows, model.MaxRowErrors, invalid+1, invalid+1-model.MaxRowErrors)
+		}
+	})
 }
 
 // smallBuffers accepts connections with a small send buffer, so that a

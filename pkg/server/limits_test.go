@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
@@ -179,4 +181,103 @@ func TestSlowBodyIsToldWhichLimitItMet(t *testing.T) {
 			t.Errorf("%s, body cut by the read timeout = %d %s, want 400 naming the timeout, no addresses", tt.path, resp.StatusCode, body)
 		}
 	}
+}
+
+// TestBatchRowBoundTakesValidRows: the bound on a batch's row
+// (model.MaxBatchRowBytes) refuses nothing valid. A row with every field
+// at its longest, each character one outside the BMP written as a JSON
+// surrogate pair (12 bytes for one character) and every member name and
+// time escaped too, is accepted as a JSON array's item, an NDJSON line and
+// a CSV record; so is a row padded with white space to the bound itself,
+// and one byte more is refused.
+func TestBatchRowBoundTakesValidRows(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		srv := httptest.NewServer(server.New(server.Config{Store: testdb.Open(t, fresh(t))}))
+		t.Cleanup(srv.Close)
+		const rocket = "\U0001F680"
+		long := func(n int) string { return strings.Repeat(rocket, n) }
+		fields := []struct{ name, value string }{
+			{"component", long(model.MaxComponentLen)},
+			{"version", long(model.MaxVersionLen)},
+			{"owner", long(model.MaxOwnerLen)},
+			{"status", long(model.MaxStatusLen)},
+			{"environment", long(model.MaxEnvironmentLen)},
+			{"revision", long(model.MaxRevisionLen)},
+			{"time", "2024-05-06T07:08:09.123456789+01:00"},
+			{"committed_at", "2024-05-06T06:08:09.123456789+01:00"},
+			{"received_at", "2024-05-06T07:08:09.123456789+01:00"},
+			{"id", "-9223372036854775808"},
+		}
+		// escape writes every character of s as \uXXXX, a surrogate pair
+		// past the BMP: the longest JSON a character can take.
+		escape := func(s string) string {
+			var b strings.Builder
+			for _, u := range utf16.Encode([]rune(s)) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+			return b.String()
+		}
+		var row strings.Builder
+		row.WriteByte('{')
+		for i, f := range fields {
+			if i > 0 {
+				row.WriteByte(',')
+			}
+			if f.name == "id" {
+				fmt.Fprintf(&row, `"%s":%s`, escape(f.name), f.value) // a number, as exports write it
+				continue
+			}
+			fmt.Fprintf(&row, `"%s":"%s"`, escape(f.name), escape(f.value))
+		}
+		row.WriteByte('}')
+		var csvHeader, csvRow []string
+		for _, f := range fields {
+			csvHeader = append(csvHeader, f.name)
+			csvRow = append(csvRow, `"`+f.value+`"`)
+		}
+		longest := row.String()
+		t.Logf("the longest valid row: %d bytes of JSON, %d of CSV; the bound %d", len(longest), len(strings.Join(csvRow, ",")), model.MaxBatchRowBytes)
+		// pad fills a row with white space before its closing brace up to
+		// n bytes.
+		pad := func(n int) string { return longest[:len(longest)-1] + strings.Repeat(" ", n-len(longest)) + "}" }
+		for _, tt := range []struct {
+			name, ctype, body string
+			status            int
+		}{
+			{"json", "application/json", "[" + longest + "," + longest + "]", 201},
+			{"ndjson", "application/x-ndjson", longest + "\n" + longest + "\n", 201},
+			{"csv", "text/csv", strings.Join(csvHeader, ",") + "\r\n" + strings.Join(csvRow, ",") + "\r\n" + strings.Join(csvRow, ",") + "\r\n", 201},
+			// Row 1 counts the opening bracket, row 2 the comma before it.
+			{"json padded to the bound", "application/json", "[" + pad(model.MaxBatchRowBytes-1) + "," + pad(model.MaxBatchRowBytes-1) + "]", 201},
+			{"ndjson padded to the bound", "application/x-ndjson", pad(model.MaxBatchRowBytes) + "\r\n" + pad(model.MaxBatchRowBytes) + "\r\n", 201},
+			{"json a byte past the bound", "application/json", "[" + pad(model.MaxBatchRowBytes-1) + "," + pad(model.MaxBatchRowBytes) + "]", 400},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				res, err := http.Post(srv.URL+"/v1/steps/batch", tt.ctype, strings.NewReader(tt.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got struct {
+					Steps []model.Step `json:"steps"`
+				}
+				answer, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != tt.status {
+					t.Fatalf("answer %d %.600s, want %d", res.StatusCode, answer, tt.status)
+				}
+				if tt.status != http.StatusCreated {
+					if !strings.Contains(string(answer), `"row":2`) {
+						t.Errorf("answer %.600s does not list row 2", answer)
+					}
+					return
+				}
+				if err := json.Unmarshal(answer, &got); err != nil {
+					t.Fatal(err)
+				}
+				if len(got.Steps) != 2 || got.Steps[1].Component != fields[0].value || got.Steps[1].Revision != fields[5].value {
+					t.Errorf("stored %d steps, the second %+v, want 2 with the longest values", len(got.Steps), got.Steps)
+				}
+			})
+		}
+	})
 }
