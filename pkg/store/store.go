@@ -34,6 +34,12 @@ const sqliteDriver = "sqlite"
 // maxMySQLConns bounds the MySQL connections of one stepsd, both pools.
 const maxMySQLConns = 32
 
+// migrationFiles are the migrations. SQLite's of more than one statement
+// are named .tx.up.sql, so that bun runs each in one transaction: one cut
+// midway (a kill -9 during a table's rewrite) then leaves nothing behind
+// that the next start would trip on ("no such column"). MySQL commits DDL
+// statement by statement, so its files cannot be made atomic that way.
+//
 //go:embed migrations
 var migrationFiles embed.FS
 
