@@ -257,6 +257,7 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 		}
 	}
 	b.WriteString(shiftSentence(shifts))
+	b.WriteString(alikeSentence(st.Steps))
 	switch t.Outliers {
 	case 0:
 	case 1:
@@ -302,6 +303,36 @@ func shiftSentence(shifts []Change) string {
 	}
 	return fmt.Sprintf(" Deploy time shifted at once %d times (%s): the rate counts the shifts in, as if they were steady.",
 		len(shifts), strings.Join(named, "; "))
+}
+
+// alikeGroupsNamed is the most groups of step names alike but for case
+// the summary names.
+const alikeGroupsNamed = 3
+
+// alikeSentence warns of step names that differ only in ASCII case
+// ("Tests", "tests"): each is a step of its own, so the time of one step
+// is split between them, and the slowest-step table ranks it too low. It
+// is "" when there are none.
+func alikeSentence(steps []StepStats) string {
+	groups := map[string][]string{}
+	var order []string
+	for _, ss := range steps {
+		k := FoldStatus(ss.Status)
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], "`"+ss.Status+"`")
+	}
+	var named []string
+	for _, k := range order {
+		if len(groups[k]) > 1 && len(named) < alikeGroupsNamed {
+			named = append(named, joinAnd(groups[k]))
+		}
+	}
+	if len(named) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Steps named alike but for case are counted apart: %s; a deploy script should send one spelling.", strings.Join(named, "; "))
 }
 
 // joinAnd says "a", "a and b", "a, b and c".
