@@ -38,7 +38,8 @@ const maxMySQLConns = 32
 // are named .tx.up.sql, so that bun runs each in one transaction: one cut
 // midway (a kill -9 during a table's rewrite) then leaves nothing behind
 // that the next start would trip on ("no such column"). MySQL commits DDL
-// statement by statement, so its files cannot be made atomic that way.
+// statement by statement, so its files cannot be made atomic that way:
+// they are run so that running them again finishes the job (rerunnableUp).
 //
 //go:embed migrations
 var migrationFiles embed.FS
@@ -399,6 +400,9 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 	migrations := migrate.NewMigrations()
 	for _, mig := range all.Sorted() {
 		if upTo == "" || mig.Name <= upTo {
+			if s.kind == KindMySQL {
+				mig.Up = rerunnableUp(sub, mig.Name+"_"+mig.Comment+".up.sql")
+			}
 			migrations.Add(mig)
 		}
 	}

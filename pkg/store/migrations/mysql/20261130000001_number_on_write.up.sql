@@ -35,4 +35,5 @@ CREATE TABLE deployments (
   KEY deployments_owner (owner, started_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 --bun:split
+-- Run again after a cut (pkg/store/remigrate.go), this deletes nothing more.
 DELETE FROM steps_derived WHERE name = 'terminal_statuses'
