@@ -259,8 +259,20 @@ func TestAPIErrors(t *testing.T) {
 			t.Fatalf("err = %v, want not_found", err)
 		}
 		var apiErr *client.APIError
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
-			t.Errorf("err = %#v, want a 404 *APIError", err)
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || !apiErr.FromAPI {
+			t.Errorf("err = %#v, want a 404 *APIError from the API", err)
+		}
+	})
+	t.Run("another server's 404 is not the API's", func(t *testing.T) {
+		// A URL that reaches another server (here net/http's text 404):
+		// the same status and code as a missing step, told apart only
+		// by FromAPI.
+		other := httptest.NewServer(http.NotFoundHandler())
+		defer other.Close()
+		_, err := mustClient(t, other.URL).Get(ctx, 1)
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || apiErr.FromAPI {
+			t.Errorf("err = %#v, want a 404 *APIError not from the API", err)
 		}
 	})
 	t.Run("same key, other payload is unprocessable", func(t *testing.T) {

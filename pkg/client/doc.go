@@ -105,7 +105,9 @@
 //   - *APIError: the server answered with an error status. It carries the
 //     status, the code (model.EINVALID, model.ENOTFOUND, …), the message and
 //     the offending field, and unwraps to a *model.Error with the same code,
-//     so model.ErrorCode(err) works on it.
+//     so model.ErrorCode(err) works on it. FromAPI tells the API's own
+//     answer from another server's page at that URL: a 404 without it is a
+//     wrong URL, not a missing step.
 //   - *NetError: no response arrived after all attempts (server down,
 //     connection broken, timeout). A write's outcome is unknown; resending it
 //     with the same idempotency key is safe.

@@ -38,6 +38,11 @@ type APIError struct {
 	// Rows lists the invalid rows when a batch was refused (nothing of it
 	// was stored): the first 100; Message says how many there were in all.
 	Rows []model.RowError
+
+	// FromAPI reports that the answer was the API's own JSON error. A 404
+	// without it is no missing step or deployment but a URL that reaches
+	// something other than stepsd: a proxy's page, another server.
+	FromAPI bool
 }
 
 func (e *APIError) Error() string {
@@ -178,6 +183,7 @@ func readAPIError(resp *http.Response) *APIError {
 		if body.Code != "" {
 			e.Code = body.Code
 		}
+		e.FromAPI = true
 		return e
 	}
 	e.Message = fmt.Sprintf("server answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
