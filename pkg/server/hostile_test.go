@@ -121,6 +121,39 @@ func metricsBody(t *testing.T, url string) string {
 	return string(b)
 }
 
+// postedBatch is a hostile batch's answer and what it cost.
+type postedBatch struct {
+	status  int
+	answer  []byte
+	took    time.Duration
+	mem0    memFigures // before it was sent, after a GC
+	peakMiB float64    // the live heap's peak while it was answered
+}
+
+// postBatch sends body to srv's batch endpoint and samples the live heap
+// while it is answered.
+func postBatch(t *testing.T, srv *httptest.Server, ctype string, body []byte) postedBatch {
+	t.Helper()
+	p := postedBatch{mem0: measureMem(t)}
+	var peak int64
+	stop := sampleHeap(&peak)
+	started := time.Now()
+	res, err := http.Post(srv.URL+"/v1/steps/batch", ctype, bytes.NewReader(body))
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	p.answer, err = io.ReadAll(res.Body)
+	res.Body.Close()
+	p.took = time.Since(started)
+	stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.status, p.peakMiB = res.StatusCode, float64(peak)/(1<<20)
+	return p
+}
+
 // hostileBatchServer serves a store on SQLite for the hostile batch tests,
 // and gives the body they fill: the batch limit, or an eighth of it (4 MiB,
 // still a million rows) under -short and the race detector.
@@ -168,34 +201,20 @@ func TestHostileBatches(t *testing.T) {
 		{"csv of valid rows", "text/csv", rows.Bytes(), bytes.Count(rows.Bytes(), []byte("\n")) - 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			mem0 := measureMem(t)
-			var peak int64
-			stop := sampleHeap(&peak)
-			started := time.Now()
-			res, err := http.Post(srv.URL+"/v1/steps/batch", tt.ctype, bytes.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			answer, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			took := time.Since(started)
-			stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := postBatch(t, srv, tt.ctype, tt.body)
 			mem1 := measureMem(t)
 			t.Logf("%d bytes, %d rows: %d in %v, answer %d bytes; peak live heap %.1f MiB (the test holds both bodies, %.1f MiB each); %s before, %s after",
-				len(tt.body), tt.rows, res.StatusCode, took.Round(time.Millisecond), len(answer), float64(peak)/(1<<20),
-				float64(len(tt.body))/(1<<20), mem0, mem1)
-			if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(answer), strconv.Itoa(model.MaxBatchSteps)) {
-				t.Errorf("answer %d %.200s, want 413 naming the limit of %d steps", res.StatusCode, answer, model.MaxBatchSteps)
+				len(tt.body), tt.rows, p.status, p.took.Round(time.Millisecond), len(p.answer), p.peakMiB,
+				float64(len(tt.body))/(1<<20), p.mem0, mem1)
+			if p.status != http.StatusRequestEntityTooLarge || !strings.Contains(string(p.answer), strconv.Itoa(model.MaxBatchSteps)) {
+				t.Errorf("answer %d %.200s, want 413 naming the limit of %d steps", p.status, p.answer, model.MaxBatchSteps)
 			}
-			if len(answer) > 4<<10 {
-				t.Errorf("answer is %d bytes", len(answer))
+			if len(p.answer) > 4<<10 {
+				t.Errorf("answer is %d bytes", len(p.answer))
 			}
 			// The server decodes the body as it arrives: beyond the bodies
 			// the test holds, a few megabytes of buffers and one page of rows.
-			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+32; peakMiB > bound {
+			if peakMiB, bound := p.peakMiB, p.mem0.heapMiB+32; peakMiB > bound {
 				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
 			}
 		})
@@ -250,24 +269,12 @@ func TestHostileWideCSV(t *testing.T) {
 		line string
 	}{{"header", header.Bytes(), "line 1 "}, {"row", row, "line 2 "}} {
 		t.Run(tt.name, func(t *testing.T) {
-			mem0 := measureMem(t)
-			var peak int64
-			stop := sampleHeap(&peak)
-			res, err := http.Post(srv.URL+"/v1/steps/batch", "text/csv", bytes.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
+			p := postBatch(t, srv, "text/csv", tt.body)
+			t.Logf("%d bytes: %d; peak live heap %.1f MiB (the test holds the body); %s before", len(tt.body), p.status, p.peakMiB, p.mem0)
+			if p.status != http.StatusBadRequest || !strings.Contains(string(p.answer), tt.line) || !strings.Contains(string(p.answer), "fields") {
+				t.Errorf("answer %d %.300s, want 400 saying %sholds too many fields", p.status, p.answer, tt.line)
 			}
-			answer, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			stop()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%d bytes: %d; peak live heap %.1f MiB (the test holds the body); %s before", len(tt.body), res.StatusCode, float64(peak)/(1<<20), mem0)
-			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), tt.line) || !strings.Contains(string(answer), "fields") {
-				t.Errorf("answer %d %.300s, want 400 saying %sholds too many fields", res.StatusCode, answer, tt.line)
-			}
-			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+32; peakMiB > bound {
+			if peakMiB, bound := p.peakMiB, p.mem0.heapMiB+32; peakMiB > bound {
 				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
 			}
 		})
@@ -317,27 +324,13 @@ func TestHostileWideJSONRow(t *testing.T) {
 				fmt.Fprintf(&body, `"k%d":1,`, i)
 			}
 			body.WriteString(`"z":1}}` + "\n")
-			mem0 := measureMem(t)
-			var peak int64
-			stop := sampleHeap(&peak)
-			started := time.Now()
-			res, err := http.Post(srv.URL+"/v1/steps/batch", "application/x-ndjson", bytes.NewReader(body.Bytes()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			answer, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			took := time.Since(started)
-			stop()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%d bytes: %d in %v; peak live heap %.1f MiB (the test holds the body); %s before", body.Len(), res.StatusCode, took.Round(time.Millisecond), float64(peak)/(1<<20), mem0)
-			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(answer), `"field":"`+field+`"`) {
-				t.Errorf("answer %d %.300s, want 400 naming %s", res.StatusCode, answer, field)
+			p := postBatch(t, srv, "application/x-ndjson", body.Bytes())
+			t.Logf("%d bytes: %d in %v; peak live heap %.1f MiB (the test holds the body); %s before", body.Len(), p.status, p.took.Round(time.Millisecond), p.peakMiB, p.mem0)
+			if p.status != http.StatusBadRequest || !strings.Contains(string(p.answer), `"field":"`+field+`"`) {
+				t.Errorf("answer %d %.300s, want 400 naming %s", p.status, p.answer, field)
 			}
 			// The line itself is held, and the buffer it grew in.
-			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+float64(3*model.MaxBatchRowBytes)/(1<<20); peakMiB > bound {
+			if peakMiB, bound := p.peakMiB, p.mem0.heapMiB+float64(3*model.MaxBatchRowBytes)/(1<<20); peakMiB > bound {
 				t.Errorf("peak heap %.0f MiB, want under %.0f MiB", peakMiB, bound)
 			}
 		})
@@ -367,39 +360,25 @@ func TestHostileLongRow(t *testing.T) {
 			body = append(body, tt.head...)
 			body = append(body, bytes.Repeat([]byte("x"), limit-len(tt.head)-len(tt.tail))...)
 			body = append(body, tt.tail...)
-			mem0 := measureMem(t)
-			var peak int64
-			stop := sampleHeap(&peak)
-			started := time.Now()
-			res, err := http.Post(srv.URL+"/v1/steps/batch", tt.ctype, bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			answer, err := io.ReadAll(res.Body)
-			res.Body.Close()
-			took := time.Since(started)
-			stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := postBatch(t, srv, tt.ctype, body)
 			t.Logf("%d bytes: %d in %v; peak live heap %.1f MiB (the test holds the body); %s before; %.300s",
-				len(body), res.StatusCode, took.Round(time.Millisecond), float64(peak)/(1<<20), mem0, answer)
+				len(body), p.status, p.took.Round(time.Millisecond), p.peakMiB, p.mem0, p.answer)
 			var got struct {
 				Code string           `json:"code"`
 				Rows []model.RowError `json:"rows"`
 			}
-			if err := json.Unmarshal(answer, &got); err != nil {
-				t.Fatalf("answer %d %.300s: %v", res.StatusCode, answer, err)
+			if err := json.Unmarshal(p.answer, &got); err != nil {
+				t.Fatalf("answer %d %.300s: %v", p.status, p.answer, err)
 			}
 			bound := strconv.Itoa(model.MaxBatchRowBytes)
-			if res.StatusCode != http.StatusBadRequest || len(got.Rows) != 1 || got.Rows[0].Row != 2 ||
+			if p.status != http.StatusBadRequest || len(got.Rows) != 1 || got.Rows[0].Row != 2 ||
 				!strings.Contains(got.Rows[0].Error, bound) || !strings.Contains(got.Rows[0].Error, tt.where) {
-				t.Errorf("answer %d %.300s, want 400 listing row 2 (%s) as longer than %s bytes", res.StatusCode, answer, tt.where, bound)
+				t.Errorf("answer %d %.300s, want 400 listing row 2 (%s) as longer than %s bytes", p.status, p.answer, tt.where, bound)
 			}
 			// One row's bytes in the decoder's buffer, grown by doubling,
 			// and a copy of them: a few MiB, where a 32 MiB row cost over
 			// 100.
-			if peakMiB, bound := float64(peak)/(1<<20), mem0.heapMiB+12; peakMiB > bound {
+			if peakMiB, bound := p.peakMiB, p.mem0.heapMiB+12; peakMiB > bound {
 				t.Errorf("peak heap %.1f MiB, want under %.0f MiB", peakMiB, bound)
 			}
 		})
