@@ -3,7 +3,6 @@ package model
 import (
 	"cmp"
 	"encoding/json"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,13 +337,13 @@ type DORAAccumulator struct {
 	first, last time.Time // the earliest and latest start seen
 	// environments are those of the deployments counted (series pair
 	// their ends and go), at most MaxEnvironmentsListed.
-	environments map[string]bool
+	environments environmentSet
 }
 
 // NewDORAAccumulator returns an accumulator for validated options.
 func NewDORAAccumulator(opts DORAOptions) *DORAAccumulator {
 	return &DORAAccumulator{opts: opts, cal: opts.calendar(),
-		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries]*doraSeriesAcc{}, environments: map[string]bool{}}
+		buckets: map[int64]*doraBucketAcc{}, series: map[doraSeries]*doraSeriesAcc{}, environments: environmentSet{}}
 }
 
 // Add counts a finished deployment.
@@ -355,9 +354,7 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 	if a.first.IsZero() || d.StartedAt.Before(a.first) {
 		a.first = d.StartedAt
 	}
-	if len(a.environments) < MaxEnvironmentsListed {
-		a.environments[d.Environment] = true
-	}
+	a.environments.add(d.Environment)
 	if d.StartedAt.After(a.last) {
 		a.last = d.StartedAt
 	}
@@ -551,7 +548,7 @@ func (a *DORAAccumulator) CheckSize() error {
 // Result computes the four keys per bucket and overall.
 func (a *DORAAccumulator) Result() DORA {
 	a.restore()
-	out := DORA{Buckets: []DORABucket{}, Environments: environmentsOf(maps.Keys(a.environments), func(e string) string { return e })}
+	out := DORA{Buckets: []DORABucket{}, Environments: a.environments.sorted()}
 	from, to, spans, _, ok := a.spans()
 	if !ok {
 		out.Overall.DORAFigures = figures(&doraBucketAcc{}, 0)

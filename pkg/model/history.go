@@ -2,7 +2,6 @@ package model
 
 import (
 	"cmp"
-	"iter"
 	"maps"
 	"math"
 	"slices"
@@ -90,18 +89,22 @@ type history struct {
 // lists (Stats.Environments, DORA.Environments).
 const MaxEnvironmentsListed = 100
 
-// environmentsOf lists, sorted and without "", the environments of keys,
-// at most MaxEnvironmentsListed of them.
-func environmentsOf[K any](keys iter.Seq[K], env func(K) string) []string {
-	seen := map[string]bool{}
-	for k := range keys {
-		if e := env(k); e != "" {
-			seen[e] = true
-		}
+// environmentSet gathers the environments of deployments for an answer
+// (Stats.Environments, DORA.Environments): those without one add none,
+// and it stops growing at MaxEnvironmentsListed.
+type environmentSet map[string]bool
+
+func (es environmentSet) add(env string) {
+	if env != "" && len(es) < MaxEnvironmentsListed {
+		es[env] = true
 	}
-	out := slices.AppendSeq([]string{}, maps.Keys(seen)) // [], not null, for none
+}
+
+// sorted lists the set's environments in order; [], not null, for none.
+func (es environmentSet) sorted() []string {
+	out := slices.AppendSeq(make([]string, 0, len(es)), maps.Keys(es))
 	slices.Sort(out)
-	return out[:min(len(out), MaxEnvironmentsListed)]
+	return out
 }
 
 // seriesKey is a component and environment: the deployments compared with

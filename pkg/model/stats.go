@@ -474,7 +474,11 @@ func (a *StatsAccumulator) Result() Stats {
 		shifts = a.Changes().Changes
 	}
 	st.Summary = a.summary(st, gap, shifts)
-	st.Environments = environmentsOf(slices.Values(a.hist.series), func(s *seriesHist) string { return s.key.environment })
+	envs := environmentSet{}
+	for _, s := range a.hist.series {
+		envs.add(s.key.environment)
+	}
+	st.Environments = envs.sorted()
 	return st
 }
 
