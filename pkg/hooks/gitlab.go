@@ -293,7 +293,12 @@ func glEndJob(builds []glBuild, status string) int64 {
 			if !ok(b) {
 				continue
 			}
-			t, _ := parseTime("", at(b))
+			t, err := parseTime("", at(b))
+			if err != nil {
+				// The time only orders the candidates: an unreadable
+				// one sorts first, and the job can still be picked.
+				t = time.Time{}
+			}
 			if id == 0 || t.After(last) || (t.Equal(last) && b.ID > id) {
 				id, last = b.ID, t
 			}
