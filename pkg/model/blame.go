@@ -306,7 +306,7 @@ func shiftSentence(shifts []Change) string {
 }
 
 // alikeGroupsNamed is the most groups of step names alike but for case
-// the summary names.
+// the summary names, and the most names of each.
 const alikeGroupsNamed = 3
 
 // alikeSentence warns of step names that differ only in ASCII case
@@ -325,8 +325,12 @@ func alikeSentence(steps []StepStats) string {
 	}
 	var named []string
 	for _, k := range order {
-		if len(groups[k]) > 1 && len(named) < alikeGroupsNamed {
-			named = append(named, joinAnd(groups[k]))
+		if g := groups[k]; len(g) > 1 && len(named) < alikeGroupsNamed {
+			if len(g) > alikeGroupsNamed {
+				// A status of n letters has 2^n spellings.
+				g = append(g[:alikeGroupsNamed:alikeGroupsNamed], fmt.Sprintf("%d more", len(g)-alikeGroupsNamed))
+			}
+			named = append(named, joinAnd(g))
 		}
 	}
 	if len(named) == 0 {

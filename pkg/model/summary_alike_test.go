@@ -29,9 +29,19 @@ func TestSummarySaysStepsAlikeButForCase(t *testing.T) {
 	if st := stats(t, ds); !strings.Contains(st.Summary, want) {
 		t.Errorf("summary lacks %q:\n%s", want, st.Summary)
 	}
+	// Spellings past three are counted, not each named: a status of n
+	// letters has 2^n of them.
+	spellings := []string{"tests", "Tests", "TESTS", "tEsts", "teSts"}
+	for i, d := range ds {
+		d.Steps[1].Status = spellings[i%len(spellings)]
+	}
+	want = "Steps named alike but for case are counted apart: `TESTS`, `Tests`, `tEsts` and 2 more;"
+	if st := stats(t, ds); !strings.Contains(st.Summary, want) {
+		t.Errorf("five spellings: summary lacks %q:\n%s", want, st.Summary)
+	}
 	for _, d := range ds {
 		for i := range d.Steps {
-			if d.Steps[i].Status == "Tests" {
+			if d.Steps[i].Status != "tests" && model.FoldStatus(d.Steps[i].Status) == "tests" {
 				d.Steps[i].Status = "tests"
 			}
 		}
