@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,23 +120,12 @@ VALUES ('api', '1', 'prod', 1, 1, '2026-03-02 09:00:00', '2026-03-02 09:05:00', 
 // not when sealing may start: times that differ from run to run.
 func snapshot(t *testing.T, db *sql.DB) string {
 	t.Helper()
-	var tables []string
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
+	var b strings.Builder
+	for _, quoted := range queryRows(t, db, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`) {
+		table, err := strconv.Unquote(quoted)
+		if err != nil {
 			t.Fatal(err)
 		}
-		tables = append(tables, name)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, table := range tables {
 		var name, create string
 		if err := db.QueryRow("SHOW CREATE TABLE "+table).Scan(&name, &create); err != nil {
 			t.Fatal(err)
