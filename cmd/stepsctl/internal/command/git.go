@@ -30,7 +30,9 @@ made (committed_at), from which the server measures lead time for changes.
 Run inside a git work tree, stepsctl reads them from git: the HEAD commit
 ("git rev-parse HEAD") and its committer time. --revision and
 --committed-at set them by hand (with --revision, git is not asked: its
-commit time is --committed-at's, or none); --no-git turns git off. Outside
+commit time is --committed-at's, or none); --no-git turns git off. A step
+recorded with --time before HEAD's commit time carries neither: HEAD was
+not what was deployed then. Outside
 a work tree, or without git, the step carries neither, and nothing is said
 (STEPSCTL_DEBUG=1 says why on stderr).`
 
@@ -65,6 +67,13 @@ func (c CommitOptions) fill(ctx context.Context, f *Factory, in *model.StepInput
 	rev, at, err := gitHead(ctx, f.Dir)
 	if err != nil {
 		log.Debug("no revision from git", "dir", f.Dir, "err", err)
+		return nil
+	}
+	// A step recorded for an earlier moment (record --time, a backfill)
+	// cannot deploy a commit made after it: today's HEAD is then another
+	// commit than the one deployed, and would be shown as the deploy's.
+	if !in.Time.IsZero() && at.After(in.Time) {
+		log.Debug("HEAD was committed after the step's --time; not sent", "revision", rev, "committed_at", at, "time", in.Time)
 		return nil
 	}
 	in.Revision = rev

@@ -139,6 +139,28 @@ func TestGitCommitTimeInTheFutureIsLeftOut(t *testing.T) {
 	}
 }
 
+// TestBackfillLeavesOutALaterHead: a step recorded with --time before
+// HEAD was committed did not deploy HEAD, so neither its revision nor its
+// time is sent; one recorded after HEAD's commit time carries them.
+func TestBackfillLeavesOutALaterHead(t *testing.T) {
+	t.Parallel()
+	repo, head := gitRepo(t, "2026-03-02T06:00:00Z") // three hours before t0
+	for _, c := range []struct {
+		time, revision, committed string
+	}{
+		{"5h", "", ""},
+		{"2026-03-01 12:00:00", "", ""},
+		{"2h", head, "2026-03-02T06:00:00Z"},
+	} {
+		h := newHarness(t)
+		h.dir = repo
+		h.mustRun(false, "record", "-q", "--component", "api", "--version", "1", "--status", "build", "--time", c.time)
+		if rev, at := commitOf(h.stored()[0]); rev != c.revision || at != c.committed {
+			t.Errorf("--time %s: stored %q %q, want %q %q", c.time, rev, at, c.revision, c.committed)
+		}
+	}
+}
+
 // TestRunFillsTheCommitFromGit: the records of run carry the commit, and
 // so does a record kept in the spool while the server is down.
 func TestRunFillsTheCommitFromGit(t *testing.T) {
