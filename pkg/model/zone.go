@@ -29,6 +29,19 @@ func ZoneName(loc *time.Location) string {
 	return loc.String()
 }
 
+// SameClock returns the first instant at which the clock in loc (nil: UTC)
+// reads the date and time t reads in its own location: a day that
+// ParseTime read (midnight UTC) becomes midnight in loc.
+func SameClock(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return atWallClock(wallClock(t, t.Location()), loc)
+}
+
 // wallClock returns the date and clock time t reads in loc, as a UTC time,
 // where every day has 86,400 seconds and AddDate counts calendar days.
 func wallClock(t time.Time, loc *time.Location) time.Time {
