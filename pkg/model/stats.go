@@ -34,9 +34,12 @@ var nearSprintStarts = [2]time.Time{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
 
 // StatsOptions shape a stats request.
 type StatsOptions struct {
-	Bucket      string    // day, week (default), month or sprint
-	SprintDays  int       // sprint length; also the "per sprint" of the trend
-	SprintStart time.Time // the first day of a sprint; sprints repeat from it both ways
+	Bucket     string // day, week (default), month or sprint
+	SprintDays int    // sprint length; also the "per sprint" of the trend
+	// SprintStart is when a sprint starts, an instant; sprints repeat from
+	// it both ways, at its clock time in Location. SameClock turns a date
+	// (midnight UTC, as ParseTime reads one) into midnight in Location.
+	SprintStart time.Time
 	// Location is the calendar's time zone (nil: UTC): days, weeks,
 	// months and sprints are its calendar days, starting at its midnight.
 	// Rates per week and per sprint stay in elapsed time.
