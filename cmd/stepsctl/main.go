@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// --tz names zones from the binary: a CI image may have no zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
 )

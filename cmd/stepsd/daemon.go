@@ -43,6 +43,8 @@ type Config struct {
 	// default of /v1/stats and the page.
 	SprintStart time.Time
 	SprintDays  int
+	// Location is the calendar's time zone (nil: UTC).
+	Location *time.Location
 	// WaitForDB is how long start-up waits for an unreachable database,
 	// so that stepsd and its database can start together.
 	WaitForDB time.Duration
@@ -213,6 +215,7 @@ func (m *Main) Run(ctx context.Context) error {
 		AllowedHosts:  m.Config.AllowedHosts,
 		SprintStart:   m.Config.SprintStart,
 		SprintDays:    m.Config.SprintDays,
+		Location:      m.Config.Location,
 		GitHubSecret:  m.Config.GitHubSecret,
 		GitLabToken:   m.Config.GitLabToken,
 		HookMapping:   mapping,

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	// Zones from the binary: a minimal image may have no /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/spf13/cast"
 	"github.com/spf13/cobra"
@@ -139,7 +141,9 @@ STEPSD_TOKENS, STEPSD_CONFIG, STEPSD_SPRINT_START, …), then the config file
 
 The team's sprint calendar (--sprint-start, --sprint-days; config keys
 sprint.start and sprint.days) is the default of GET /v1/stats and the page
-when a request names no sprint_start or sprint_days.
+when a request names no sprint_start or sprint_days. Its days, weeks, months
+and sprints start at midnight in --timezone (config key timezone; UTC unless
+set), unless a request names another with tz.
 
 Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 1 failure, 2 usage error.`,
@@ -148,6 +152,9 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 
   # Two-week sprints that start on Wednesday 2026-01-07
   stepsd --sprint-start 2026-01-07 --sprint-days 14
+
+  # Weeks and sprints that start at midnight in Sydney, not UTC
+  stepsd --timezone Australia/Sydney
 
   # Serve on MySQL, with tokens
   STEPSD_DB='mysql://steps:secret@db:3306/steps' \
@@ -374,6 +381,16 @@ var settings = []setting{
 		},
 		print: func(o *options) any { return o.config.SprintDays },
 	},
+	{
+		flag: "timezone", key: "timezone",
+		usage:  "the team's calendar time zone, an IANA name such as Australia/Sydney, or UTC: days, weeks, months and sprints of /v1/stats, /v1/dora and the page start at its midnight",
+		define: func(fs *pflag.FlagSet, name, usage string) { fs.String(name, "UTC", usage) },
+		load: func(v *viper.Viper, key string, o *options) (err error) {
+			o.config.Location, err = timezone(v.GetString(key))
+			return err
+		},
+		print: func(o *options) any { return model.ZoneName(o.config.Location) },
+	},
 	field("wait-for-db", "wait_for_db", time.Minute, "at start-up, how long to wait for an unreachable database before giving up", func(c *Config) *time.Duration { return &c.WaitForDB }),
 	field("shutdown-timeout", "shutdown_timeout", 30*time.Second, "on SIGTERM, how long requests in flight may take to finish; those still running then are cut", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
 	// Webhook secrets, like tokens, are never printed as values: see
@@ -526,6 +543,19 @@ func badNumber(flag string, raw any, want string) error {
 
 // sprintDays reads the sprint length; unset is the default. The range is
 // checked with the start, by the same rule as a request's (load).
+// timezone reads the calendar's time zone; unset (commands that do not
+// serve have no such flag) is UTC.
+func timezone(name string) (*time.Location, error) {
+	if name = strings.TrimSpace(name); name == "" {
+		return time.UTC, nil
+	}
+	loc, err := model.LoadZone("timezone", name)
+	if err != nil {
+		return nil, fmt.Errorf("--timezone: %q is not a time zone; use an IANA name such as Australia/Sydney or America/New_York, or UTC", name)
+	}
+	return loc, nil
+}
+
 func sprintDays(days string) (int, error) {
 	if days = strings.TrimSpace(days); days == "" {
 		return 0, nil

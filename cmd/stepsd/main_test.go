@@ -579,6 +579,42 @@ func TestSprintCalendar(t *testing.T) {
 	}
 }
 
+// TestTimeZone: --timezone is checked at start-up (an unknown zone is a
+// usage error naming the flag, with an example) and reaches the API, whose
+// buckets then start at midnight in it.
+func TestTimeZone(t *testing.T) {
+	config := func(args ...string) (string, int) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"config"}, args...), &stdout, &stderr)
+		return stdout.String() + stderr.String(), code
+	}
+	for _, bad := range []string{"Mars/Olympus", "Local", "+11:00"} {
+		if out, code := config("--timezone", bad); code != 2 || !strings.Contains(out, "--timezone") || !strings.Contains(out, "Australia/Sydney") {
+			t.Errorf("--timezone %s = %d %q; want 2 naming --timezone with an example", bad, code, out)
+		}
+	}
+	if out, code := config(); code != 0 || !strings.Contains(out, "timezone: UTC\n") {
+		t.Errorf("default: %d %q; want timezone: UTC", code, out)
+	}
+
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := startMain(t, Config{DB: "sqlite:" + filepath.Join(t.TempDir(), "steps.db"), Location: syd})
+	defer m.Close()
+	base := "http://" + m.Addr()
+	// Monday 08:00 in Sydney, Sunday 21:00 UTC.
+	for _, q := range []string{"component=api&version=1&owner=o&status=build&time=2026-11-29T21:00:00Z", "component=api&version=1&owner=o&status=finished&time=2026-11-29T21:10:00Z"} {
+		if status, body := httpDo(t, "POST", base+"/v1/steps?"+q); status != 201 {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+	}
+	if status, body := httpDo(t, "GET", base+"/v1/stats?bucket=week"); status != 200 || !strings.Contains(body, `"start":"2026-11-30T00:00:00+11:00"`) {
+		t.Errorf("stats = %d %.400s; want the week of Monday 2026-11-30 in Sydney", status, body)
+	}
+}
+
 // A config-file key that is no setting (a typo) is a usage error naming
 // it, not ignored with the default left in force; the sections of the
 // example file, whose keys are commented out, are not.
@@ -727,6 +763,7 @@ func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
 		"stuck-after":      {"3h", "3h0m0s"},
 		"sprint-start":     {"2026-01-07", "2026-01-07"},
 		"sprint-days":      {"10", "10"},
+		"timezone":         {"Australia/Sydney", "Australia/Sydney"},
 		"wait-for-db":      {"3s", "3s"},
 		"shutdown-timeout": {"5s", "5s"},
 		"log-level":        {"warn", "warn"},

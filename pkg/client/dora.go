@@ -15,7 +15,8 @@ import (
 // performance band (see model.DORA). f selects deployments by component,
 // environment and start (Since, Until, which are also the period the
 // frequency is per day of); opts gives the calendar only (Bucket,
-// SprintDays, SprintStart), its zero fields taking the server's defaults.
+// SprintDays, SprintStart, Location), its zero fields taking the server's
+// defaults (a nil Location: the server's time zone).
 // Figures that cannot be computed are nil. The change failure rate comes
 // with its 95 % interval (ChangeFailureRateLowPercent, …HighPercent): the
 // band is the rate's, and with few deployments one more can move it.
@@ -95,7 +96,10 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 		q.Set("sprint_days", strconv.Itoa(opts.SprintDays))
 	}
 	if !opts.SprintStart.IsZero() {
-		q.Set("sprint_start", opts.SprintStart.UTC().Format(time.RFC3339Nano))
+		q.Set("sprint_start", sprintStartParam(opts.SprintStart))
+	}
+	if opts.Location != nil {
+		q.Set("tz", opts.Location.String())
 	}
 	return q, nil
 }

@@ -21,7 +21,9 @@ import (
 // model.Stats). f selects the deployments by component, version, owner,
 // environment and start (Since, Until); opts shape the answer, and their
 // zero fields take the server's defaults (weekly buckets, 14-day sprints,
-// successful deployments).
+// successful deployments, the server's time zone: a nil Location). The
+// buckets' Start and End carry the offset of the zone they were cut in, so
+// their Format gives the team's dates.
 //
 //	st, err := c.Stats(ctx, model.Filter{Component: "api"}, model.StatsOptions{Bucket: model.BucketSprint})
 //	…
@@ -94,6 +96,17 @@ func (c *Client) writeRendered(ctx context.Context, w io.Writer, req request, fo
 	return err
 }
 
+// sprintStartParam writes a sprint start: 00:00 UTC, what ParseTime makes
+// of a date, as that date, which the server reads at midnight in the
+// calendar's zone (the same instant on a server in UTC); any other time as
+// the instant it is.
+func sprintStartParam(t time.Time) string {
+	if t.Location() == time.UTC && t.Equal(t.Truncate(24*time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
 // statsQuery encodes the query of GET /v1/stats. Options left zero are
 // not sent, so the server's defaults apply.
 func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Values, error) {
@@ -119,7 +132,10 @@ func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Val
 		q.Set("sprint_days", strconv.Itoa(opts.SprintDays))
 	}
 	if !opts.SprintStart.IsZero() {
-		q.Set("sprint_start", opts.SprintStart.UTC().Format(time.RFC3339Nano))
+		q.Set("sprint_start", sprintStartParam(opts.SprintStart))
+	}
+	if opts.Location != nil {
+		q.Set("tz", opts.Location.String())
 	}
 	if opts.Outcome != "" {
 		q.Set("outcome", opts.Outcome)

@@ -167,10 +167,12 @@ type DORA struct {
 
 // DORAOptions shape a DORA request.
 type DORAOptions struct {
-	// Bucket, SprintDays and SprintStart are the calendar, as in stats.
+	// Bucket, SprintDays, SprintStart and Location are the calendar, as
+	// in stats.
 	Bucket      string
 	SprintDays  int
 	SprintStart time.Time
+	Location    *time.Location
 	// Since and Until are the request's range (zero: not given); the
 	// frequency is per day of it. Until is inclusive, to the microsecond.
 	Since, Until time.Time
@@ -195,7 +197,7 @@ func (o *DORAOptions) Validate() error {
 
 // calendar is the options as stats options, whose buckets DORA shares.
 func (o DORAOptions) calendar() StatsOptions {
-	return StatsOptions{Bucket: o.Bucket, SprintDays: o.SprintDays, SprintStart: o.SprintStart, Outcome: "all"}
+	return StatsOptions{Bucket: o.Bucket, SprintDays: o.SprintDays, SprintStart: o.SprintStart, Location: o.Location, Outcome: "all"}
 }
 
 // doraBucketAcc gathers one bucket. Its restore and lead times are kept
@@ -524,7 +526,7 @@ func (a *DORAAccumulator) spans() (from, to time.Time, spans []bucketSpan, total
 	}
 	starts := map[time.Time]*samples{first: nil, last: nil}
 	for b := range a.buckets {
-		starts[time.Unix(b, 0).UTC()] = nil
+		starts[time.Unix(b, 0).In(a.cal.zone())] = nil
 	}
 	spans, total = bucketSpans(a.cal, starts)
 	return from, to, spans, total, true
@@ -540,7 +542,7 @@ func (a *DORAAccumulator) CheckSize() error {
 	}
 	larger, params := a.cal.largerBuckets()
 	e := Invalid("bucket", "the range runs from %s to %s: more than %d %s buckets with deployments, the most DORA figures are computed over; narrow the range with since= and until=%s",
-		from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly), MaxStatsBuckets, a.cal.Bucket, larger)
+		from.In(a.cal.zone()).Format(time.DateOnly), to.In(a.cal.zone()).Format(time.DateOnly), MaxStatsBuckets, a.cal.Bucket, larger)
 	e.Params = append([]string{"since", "until"}, params...)
 	return e
 }
@@ -583,7 +585,8 @@ func (a *DORAAccumulator) Result() DORA {
 		leads = append(leads, &acc.leads)
 	}
 	all.restores, all.leads = mergeSamples(restores), mergeSamples(leads)
-	from, to = from.UTC(), to.UTC()
+	// In the calendar's zone, as the buckets: its dates are the team's.
+	from, to = from.In(a.cal.zone()), to.In(a.cal.zone())
 	out.Overall = DORAOverall{Start: &from, End: &to, DORAFigures: figures(&all, to.Sub(from).Hours()/24)}
 	return out
 }

@@ -34,9 +34,16 @@ var nearSprintStarts = [2]time.Time{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
 
 // StatsOptions shape a stats request.
 type StatsOptions struct {
-	Bucket      string    // day, week (default), month or sprint
-	SprintDays  int       // sprint length; also the "per sprint" of the trend
-	SprintStart time.Time // the first day of a sprint; sprints repeat from it both ways
+	Bucket     string // day, week (default), month or sprint
+	SprintDays int    // sprint length; also the "per sprint" of the trend
+	// SprintStart is when a sprint starts, an instant; sprints repeat from
+	// it both ways, at its clock time in Location. SameClock turns a date
+	// (midnight UTC, as ParseTime reads one) into midnight in Location.
+	SprintStart time.Time
+	// Location is the calendar's time zone (nil: UTC): days, weeks,
+	// months and sprints are its calendar days, starting at its midnight.
+	// Rates per week and per sprint stay in elapsed time.
+	Location *time.Location
 	// Outcome selects the deployments measured: success (default), failure
 	// or all. In-progress deployments are never measured: they have no
 	// duration yet.
@@ -60,13 +67,13 @@ func (o *StatsOptions) Validate() error {
 		return Invalid("sprint_days", "sprint_days must be from 1 to 366")
 	}
 	if o.SprintStart.IsZero() {
-		o.SprintStart = DefaultSprintStart
+		o.SprintStart = atWallClock(DefaultSprintStart, o.zone())
 	}
 	if o.SprintStart.Before(nearSprintStarts[0]) || !o.SprintStart.Before(nearSprintStarts[1]) {
 		// The same calendar from its sprint nearest DefaultSprintStart:
 		// times are measured from it as a time.Duration (the trend's
 		// weeks), which holds only 292 years.
-		o.SprintStart = StatsOptions{Bucket: BucketSprint, SprintDays: o.SprintDays, SprintStart: o.SprintStart}.bucketStart(DefaultSprintStart)
+		o.SprintStart = StatsOptions{Bucket: BucketSprint, SprintDays: o.SprintDays, SprintStart: o.SprintStart, Location: o.Location}.bucketStart(DefaultSprintStart)
 	}
 	switch o.Outcome {
 	case "":
@@ -78,23 +85,55 @@ func (o *StatsOptions) Validate() error {
 	return nil
 }
 
-// bucketStart returns the start of the bucket holding t.
+// zone is the calendar's time zone: nil is UTC.
+func (o StatsOptions) zone() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
+}
+
+// bucketStart returns the start of the bucket holding t: midnight in the
+// calendar's zone (for sprints, SprintStart's clock time there).
 func (o StatsOptions) bucketStart(t time.Time) time.Time {
-	t = t.UTC()
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return atWallClock(o.wallBucketStart(wallClock(t, o.zone())), o.zone())
+}
+
+// nextBucket returns the start of the bucket after the one starting at start.
+// Buckets are calendar days in the zone: a week across a change of clocks
+// lasts 167 or 169 hours.
+func (o StatsOptions) nextBucket(start time.Time) time.Time {
+	b := o.wallBucketStart(wallClock(start, o.zone()))
+	switch o.Bucket {
+	case BucketDay:
+		b = b.AddDate(0, 0, 1)
+	case BucketWeek:
+		b = b.AddDate(0, 0, 7)
+	case BucketMonth:
+		b = b.AddDate(0, 1, 0)
+	default:
+		b = b.AddDate(0, 0, o.SprintDays)
+	}
+	return atWallClock(b, o.zone())
+}
+
+// wallBucketStart returns the start of the bucket holding w, both as the
+// zone's clock reads them (wallClock).
+func (o StatsOptions) wallBucketStart(w time.Time) time.Time {
+	day := time.Date(w.Year(), w.Month(), w.Day(), 0, 0, 0, 0, time.UTC)
 	switch o.Bucket {
 	case BucketDay:
 		return day
 	case BucketWeek:
 		return day.AddDate(0, 0, -((int(day.Weekday()) + 6) % 7)) // back to Monday
 	case BucketMonth:
-		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		return time.Date(w.Year(), w.Month(), 1, 0, 0, 0, 0, time.UTC)
 	}
 	// In whole seconds and days: a time.Duration holds only 292 years,
 	// and sprint_start may lie centuries away.
-	start := o.SprintStart.UTC()
-	sec := t.Unix() - start.Unix()
-	if t.Nanosecond() < start.Nanosecond() {
+	start := wallClock(o.SprintStart, o.zone())
+	sec := w.Unix() - start.Unix()
+	if w.Nanosecond() < start.Nanosecond() {
 		sec--
 	}
 	length := int64(o.SprintDays) * 24 * 60 * 60
@@ -103,19 +142,6 @@ func (o StatsOptions) bucketStart(t time.Time) time.Time {
 		n--
 	}
 	return start.AddDate(0, 0, int(n)*o.SprintDays)
-}
-
-// nextBucket returns the start of the bucket after the one starting at start.
-func (o StatsOptions) nextBucket(start time.Time) time.Time {
-	switch o.Bucket {
-	case BucketDay:
-		return start.AddDate(0, 0, 1)
-	case BucketWeek:
-		return start.AddDate(0, 0, 7)
-	case BucketMonth:
-		return start.AddDate(0, 1, 0)
-	}
-	return start.AddDate(0, 0, o.SprintDays)
 }
 
 // Stats answers the retrospective's questions about deploy durations.
@@ -605,7 +631,10 @@ func bucketSpans(o StatsOptions, buckets map[time.Time]*samples) (spans []bucket
 // start of a later one (to), without walking them: thousands of years of
 // days are three million.
 func (o StatsOptions) bucketsBetween(from, to time.Time) int {
-	days := func() int64 { return (to.Unix() - from.Unix()) / 86400 } // UTC days are 86,400 s
+	// Counted on the zone's clock, where every day has 86,400 s: a week
+	// across a change of clocks is 167 or 169 hours.
+	from, to = o.wallBucketStart(wallClock(from, o.zone())), o.wallBucketStart(wallClock(to, o.zone()))
+	days := func() int64 { return (to.Unix() - from.Unix()) / 86400 }
 	switch o.Bucket {
 	case BucketDay:
 		return int(days())

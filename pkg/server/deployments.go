@@ -153,7 +153,7 @@ func (e *deploymentCSV) end(w *streamWriter, next string) {
 
 // statsParams are the parameters GET /v1/stats accepts.
 var statsParams = []string{"component", "version", "owner", "environment", "since", "start_datetime", "until", "end_datetime",
-	"bucket", "sprint_days", "sprint_start", "outcome", "format"}
+	"bucket", "sprint_days", "sprint_start", "tz", "outcome", "format"}
 
 // handleStats serves GET /v1/stats: deploy durations per bucket and per
 // step, the slowest steps, and the trend, computed in one pass over the
@@ -223,14 +223,24 @@ func deploymentQuery(r *http.Request, names []string) (params, model.Filter, str
 // sprintDefaults are the team's sprint calendar, the server's setting:
 // what a request that names no sprint_start or sprint_days gets.
 func (s *Server) sprintDefaults() model.StatsOptions {
-	return model.StatsOptions{SprintDays: s.sprintDays, SprintStart: s.sprintStart}
+	return model.StatsOptions{SprintDays: s.sprintDays, SprintStart: s.sprintStart, Location: s.location}
 }
 
 // statsOptions reads the bucket, sprint and outcome parameters of a stats
 // request (GET /v1/stats and the retrospective page) and validates them.
-// Sprint parameters not given take def's (the server's calendar).
+// Sprint parameters not given take def's (the server's calendar). A tz
+// names the calendar's zone; the server's sprint start, a day, and a
+// sprint_start given as a date are read at midnight in it.
 func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) {
-	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"], SprintDays: def.SprintDays, SprintStart: def.SprintStart}
+	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"], SprintDays: def.SprintDays, Location: def.Location}
+	if v, ok := p["tz"]; ok {
+		loc, err := model.LoadZone("tz", v)
+		if err != nil {
+			return opts, err
+		}
+		opts.Location = loc
+	}
+	opts.SprintStart = model.SameClock(def.SprintStart, opts.Location)
 	if v, ok := p["sprint_days"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -242,9 +252,12 @@ func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) 
 		}
 	}
 	if v, ok := p["sprint_start"]; ok {
-		t, _, err := model.ParseTime(v)
+		t, dateOnly, err := model.ParseTime(v)
 		if err != nil {
 			return opts, model.Invalid("sprint_start", "sprint_start: %v", err)
+		}
+		if dateOnly {
+			t = model.SameClock(t, opts.Location)
 		}
 		opts.SprintStart = t
 	}

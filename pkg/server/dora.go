@@ -12,7 +12,7 @@ import (
 // are left out on purpose: the four keys describe how a component reaches
 // an environment, and a restore is the next success whoever ran it.
 var doraParams = []string{"component", "environment", "since", "start_datetime", "until", "end_datetime",
-	"bucket", "sprint_days", "sprint_start", "format"}
+	"bucket", "sprint_days", "sprint_start", "tz", "format"}
 
 // handleDORA serves GET /v1/dora: the DORA four keys per bucket and
 // overall, with their bands, in one pass over the deployments.
@@ -29,7 +29,7 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	opts := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart,
+	opts := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart, Location: cal.Location,
 		Since: f.Since, Until: f.Until, Now: model.TruncateTime(s.now())}
 	if err := opts.Validate(); err != nil {
 		s.writeError(w, r, err)

@@ -93,6 +93,11 @@ type Config struct {
 	// model.DefaultSprintDays.
 	SprintStart time.Time
 	SprintDays  int
+	// Location is the sprint calendar's time zone (nil: UTC): buckets of
+	// stats, DORA and the page start at its midnight, unless a request
+	// names another with tz. SprintStart's date and clock time, as it
+	// reads them in its own location, are read in the request's zone.
+	Location *time.Location
 	// GitHubSecret enables POST /v1/hooks/github: the webhook's secret,
 	// which signs each delivery. GitLabToken enables POST /v1/hooks/gitlab:
 	// the webhook's secret token. HookMapping, when set, says which CI
@@ -130,6 +135,7 @@ type Server struct {
 	handler       http.Handler
 	sprintStart   time.Time
 	sprintDays    int
+	location      *time.Location
 	githubSecret  string
 	gitlabToken   string
 	hookMapping   *hooks.Mapping
@@ -155,6 +161,7 @@ func New(cfg Config) *Server {
 		allowedHosts:  normalHosts(cfg.AllowedHosts),
 		sprintStart:   cfg.SprintStart,
 		sprintDays:    cfg.SprintDays,
+		location:      cfg.Location,
 		githubSecret:  cfg.GitHubSecret,
 		gitlabToken:   cfg.GitLabToken,
 		hookMapping:   cfg.HookMapping,
@@ -180,6 +187,9 @@ func New(cfg Config) *Server {
 	}
 	if s.sprintStart.IsZero() {
 		s.sprintStart = model.DefaultSprintStart
+	}
+	if s.location == nil {
+		s.location = time.UTC
 	}
 	if s.maxFutureSkew <= 0 {
 		s.maxFutureSkew = DefaultMaxFutureSkew

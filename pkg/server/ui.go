@@ -87,8 +87,11 @@ func mustLoadUI() *uiKit {
 			}
 			return model.HumanDuration(*v)
 		},
-		"utc":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-		"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		// In the time's own zone: a bucket's start is midnight in the
+		// calendar's zone, and its date there is the team's.
+		"date":     func(t time.Time) string { return t.Format("2006-01-02") },
+		"zone":     model.ZoneName,
 		"percent":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" },
 		"ticks":    codeTicks,
 		"shortrev": model.ShortRevision,
@@ -148,7 +151,7 @@ type pageView struct {
 
 // uiQuery is the dashboard's filters as written in the URL (and the form).
 type uiQuery struct {
-	Component, Environment, Since, Until, Bucket, SprintDays, SprintStart string
+	Component, Environment, Since, Until, Bucket, SprintDays, SprintStart, TZ string
 	// Calendar is the server's sprint calendar, what the sprint fields
 	// mean when left empty; shown as their placeholders.
 	Calendar model.StatsOptions
@@ -159,7 +162,7 @@ type uiQuery struct {
 func (q uiQuery) values() url.Values {
 	v := url.Values{}
 	for _, kv := range [][2]string{{"component", q.Component}, {"environment", q.Environment}, {"until", q.Until},
-		{"bucket", q.Bucket}, {"sprint_days", q.SprintDays}, {"sprint_start", q.SprintStart}} {
+		{"bucket", q.Bucket}, {"sprint_days", q.SprintDays}, {"sprint_start", q.SprintStart}, {"tz", q.TZ}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
@@ -189,6 +192,7 @@ func readUIQuery(values url.Values) uiQuery {
 		Bucket:      strings.TrimSpace(values.Get("bucket")),
 		SprintDays:  strings.TrimSpace(values.Get("sprint_days")),
 		SprintStart: strings.TrimSpace(values.Get("sprint_start")),
+		TZ:          strings.TrimSpace(values.Get("tz")),
 	}
 	if !values.Has("since") {
 		q.Since = uiDefaultSince
@@ -217,7 +221,7 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 		return q, f, model.StatsOptions{}, err
 	}
 	p := params{}
-	for name, v := range map[string]string{"bucket": q.Bucket, "sprint_days": q.SprintDays, "sprint_start": q.SprintStart} {
+	for name, v := range map[string]string{"bucket": q.Bucket, "sprint_days": q.SprintDays, "sprint_start": q.SprintStart, "tz": q.TZ} {
 		if v != "" {
 			p[name] = v
 		}

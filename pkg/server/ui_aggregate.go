@@ -30,7 +30,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	// page reads the store once, and keeps each deployment once.
 	acc := model.NewStatsAccumulator(opts)
 	// And the four keys, over the same range and buckets.
-	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart,
+	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart, Location: opts.Location,
 		Since: f.Since, Until: f.Until, Now: now}
 	if err := dopts.Validate(); err != nil {
 		return dashboard{}, err

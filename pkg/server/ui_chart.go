@@ -199,6 +199,9 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	if q.SprintStart != "" {
 		api.Set("sprint_start", opts.SprintStart.Format("2006-01-02"))
 	}
+	if q.TZ != "" {
+		api.Set("tz", model.ZoneName(opts.Location))
+	}
 	from, to := "the first deployment", "now"
 	if !f.Since.IsZero() {
 		api.Set("since", f.Since.UTC().Format(time.RFC3339))
@@ -433,11 +436,11 @@ func xLabels(buckets []model.BucketStats, opts model.StatsOptions, every int) []
 		b := buckets[i]
 		l := xLabel{X: pct(trendLeftPct + trendWPct*(float64(i)+0.5)/float64(n))}
 		if opts.Bucket == model.BucketMonth {
-			l.Text = b.Start.UTC().Format("Jan")
+			l.Text = b.Start.Format("Jan")
 		} else {
-			l.Text = b.Start.UTC().Format("Jan 2")
+			l.Text = b.Start.Format("Jan 2")
 		}
-		if y := b.Start.UTC().Year(); y != year {
+		if y := b.Start.Year(); y != year {
 			l.Year, year = strconv.Itoa(y), y
 		}
 		out = append(out, l)
@@ -457,7 +460,7 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 		}
 	}
 	word := opts.Bucket // the bucket names are the words: day, week, sprint…
-	s := fmt.Sprintf("Deploy duration per %s, %d %ss from %s: ", word, len(buckets), word, buckets[0].Start.UTC().Format("2006-01-02"))
+	s := fmt.Sprintf("Deploy duration per %s, %d %ss from %s: ", word, len(buckets), word, buckets[0].Start.Format("2006-01-02"))
 	if first == nil {
 		return s + "no finished deployments."
 	}
@@ -468,10 +471,10 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 
 // bucketName names a bucket for people: "Week of 2026-01-05".
 func bucketName(b model.BucketStats, opts model.StatsOptions) string {
-	start := b.Start.UTC()
+	start := b.Start
 	if b.Gap > 0 {
 		// A run of empty buckets given as one column.
-		return fmt.Sprintf("%s to %s (%d %ss)", start.Format("2006-01-02"), b.End.UTC().AddDate(0, 0, -1).Format("2006-01-02"), b.Gap, opts.Bucket)
+		return fmt.Sprintf("%s to %s (%d %ss)", start.Format("2006-01-02"), b.End.AddDate(0, 0, -1).Format("2006-01-02"), b.Gap, opts.Bucket)
 	}
 	switch opts.Bucket {
 	case model.BucketDay:
@@ -481,7 +484,7 @@ func bucketName(b model.BucketStats, opts model.StatsOptions) string {
 	case model.BucketMonth:
 		return start.Format("January 2006")
 	}
-	return "Sprint " + start.Format("2006-01-02") + " to " + b.End.UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	return "Sprint " + start.Format("2006-01-02") + " to " + b.End.AddDate(0, 0, -1).Format("2006-01-02")
 }
 
 // pathBuilder draws a line through points, broken where data is missing.

@@ -19,6 +19,7 @@ type DORAOptions struct {
 	Since       string
 	Until       string
 	SprintStart string
+	TZ          string
 	Output      string
 }
 
@@ -134,7 +135,7 @@ func NewCmdDORA(f *Factory, runF func(context.Context, *DORAOptions) error) *cob
 	fl.StringVar(&opts.Filter.Environment, "env", "", "only this environment")
 	fl.StringVar(&opts.Since, "since", "", "only deployments started at or after: a datetime or a span (90m, 36h, 7d); the period's start")
 	fl.StringVar(&opts.Until, "until", "", "only deployments started at or before: a datetime or a span (90m, 36h, 7d); the period's end (default now)")
-	addCalendarFlags(cmd, &opts.DORA.Bucket, &opts.DORA.SprintDays, &opts.SprintStart, "sprint length in days")
+	addCalendarFlags(cmd, &opts.DORA.Bucket, &opts.DORA.SprintDays, &opts.SprintStart, &opts.TZ, "sprint length in days")
 	output.AddFormatFlagOf(cmd, &opts.Output, doraFormats...)
 	return cmd
 }
@@ -152,10 +153,10 @@ func doraRun(ctx context.Context, opts *DORAOptions) error {
 	// The sprint calendar is the one stats use: flags, else config, else
 	// the server's.
 	cal := model.StatsOptions{Bucket: opts.DORA.Bucket, SprintDays: opts.DORA.SprintDays}
-	if err := sprintCalendar(&cal, opts.SprintStart, f.Config); err != nil {
+	if err := sprintCalendar(&cal, opts.SprintStart, opts.TZ, f.Config); err != nil {
 		return err
 	}
-	do := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart}
+	do := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart, Location: cal.Location}
 	check := do
 	if err := check.Validate(); err != nil {
 		return statsUsageError(err)

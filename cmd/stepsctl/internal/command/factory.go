@@ -61,6 +61,9 @@ type Config struct {
 	// configured (sprint.start, sprint.days), unchecked; "" when unset.
 	SprintStart string
 	SprintDays  string
+	// TimeZone is the calendar's zone as configured (timezone),
+	// unchecked; "" when unset.
+	TimeZone string
 }
 
 // NewFactory returns the factory of the real program.

@@ -42,9 +42,10 @@ Configuration, highest precedence first:
                       STEPSCTL_SPOOL_DIR, STEPSCTL_CONFIG
   config file         $XDG_CONFIG_HOME/stepsctl/config.yaml
                       (~/.config/stepsctl/config.yaml), keys server, token,
-                      timeout, spool-dir, and sprint.start, sprint.days (the
-                      team's sprint calendar, defaults of "stepsctl stats";
-                      env STEPSCTL_SPRINT_START, STEPSCTL_SPRINT_DAYS)
+                      timeout, spool-dir, and sprint.start, sprint.days,
+                      timezone (the team's calendar, defaults of "stepsctl
+                      stats" and "dora"; env STEPSCTL_SPRINT_START,
+                      STEPSCTL_SPRINT_DAYS, STEPSCTL_TIMEZONE)
   defaults            server http://localhost:8080, timeout 30s,
                       spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl)
 
@@ -101,7 +102,7 @@ var globalKeys = []string{"server", "token", "timeout", "spool-dir"}
 // the defaults of stats' --sprint-start and --sprint-days. They are read
 // as given and checked by the commands that use them, so that a mistake
 // there never stops a deploy script's record.
-var sprintKeys = []string{"sprint.start", "sprint.days"}
+var sprintKeys = []string{"sprint.start", "sprint.days", "timezone"}
 
 // NewCmdRoot returns the stepsctl command with all its subcommands.
 func NewCmdRoot(f *Factory) *cobra.Command {
@@ -215,6 +216,7 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	f.Config.SpoolDir = v.GetString("spool-dir")
 	f.Config.SprintStart = configText(v.Get("sprint.start"))
 	f.Config.SprintDays = configText(v.Get("sprint.days"))
+	f.Config.TimeZone = strings.TrimSpace(v.GetString("timezone"))
 	timeout, err := parseDuration(v.GetString("timeout"))
 	if err != nil || timeout <= 0 {
 		return usageErrorf("timeout %q must be a positive duration such as 10s or 2m", v.GetString("timeout"))

@@ -21,6 +21,7 @@ type StatsOptions struct {
 	Since       string
 	Until       string
 	SprintStart string
+	TZ          string
 	Output      string
 }
 
@@ -52,7 +53,10 @@ production: a note says so when the server records several; ask with
 
 The sprint calendar: --sprint-start and --sprint-days, else the config keys
 sprint.start and sprint.days (env STEPSCTL_SPRINT_START, STEPSCTL_SPRINT_DAYS),
-else the server's (stepsd --sprint-start, --sprint-days).
+else the server's (stepsd --sprint-start, --sprint-days). Buckets start at
+midnight in --tz, else the config key timezone (env STEPSCTL_TIMEZONE), else
+the server's zone (stepsd --timezone, UTC unless set); their dates are shown
+in that zone. The growth per week and per sprint is in elapsed time.
 
 Only finished deployments are measured: successful ones by default,
 --outcome failure or all for the others.
@@ -108,7 +112,7 @@ func NewCmdStats(f *Factory, runF func(context.Context, *StatsOptions) error) *c
 	fl.StringVar(&opts.Filter.Environment, "env", "", "only this environment")
 	fl.StringVar(&opts.Since, "since", "", "only deployments started at or after: a datetime or a span (90m, 36h, 7d)")
 	fl.StringVar(&opts.Until, "until", "", "only deployments started at or before: a datetime or a span (90m, 36h, 7d)")
-	addCalendarFlags(cmd, &opts.Stats.Bucket, &opts.Stats.SprintDays, &opts.SprintStart, "sprint length in days; also the \"per sprint\" of the growth rate")
+	addCalendarFlags(cmd, &opts.Stats.Bucket, &opts.Stats.SprintDays, &opts.SprintStart, &opts.TZ, "sprint length in days; also the \"per sprint\" of the growth rate")
 	fl.StringVar(&opts.Stats.Outcome, "outcome", model.OutcomeSuccess, "deployments measured: success, failure or all")
 	output.AddFormatFlagOf(cmd, &opts.Output, statsFormats...)
 	_ = cmd.RegisterFlagCompletionFunc("outcome", cobra.FixedCompletions([]string{model.OutcomeSuccess, model.OutcomeFailure, "all"}, cobra.ShellCompDirectiveNoFileComp))
@@ -126,7 +130,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return err
 	}
 	so := opts.Stats
-	if err := sprintCalendar(&so, opts.SprintStart, f.Config); err != nil {
+	if err := sprintCalendar(&so, opts.SprintStart, opts.TZ, f.Config); err != nil {
 		return err
 	}
 	check := so
@@ -162,10 +166,23 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	return output.WriteStats(f.IO.Out, o, st, notes)
 }
 
-// sprintCalendar fills the sprint of so from the flags, else the config
-// (sprint.start, sprint.days). Left unset, the server's calendar applies.
-func sprintCalendar(so *model.StatsOptions, startFlag string, cfg Config) error {
-	start, from := startFlag, "--sprint-start"
+// sprintCalendar fills the sprint and time zone of so from the flags, else
+// the config (sprint.start, sprint.days, timezone). Left unset, the
+// server's calendar applies.
+func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config) error {
+	tz, from := tzFlag, "--tz"
+	if tz == "" {
+		tz, from = cfg.TimeZone, "config timezone"
+	}
+	if tz != "" {
+		loc, err := model.LoadZone("tz", tz)
+		if err != nil {
+			return usageErrorf("%s: %q is not a time zone; use an IANA name such as Australia/Sydney or America/New_York, or UTC", from, tz)
+		}
+		so.Location = loc
+	}
+	start := startFlag
+	from = "--sprint-start"
 	if start == "" {
 		start, from = cfg.SprintStart, "config sprint.start"
 	}
@@ -203,11 +220,12 @@ func statsUsageError(err error) error {
 // addCalendarFlags adds the bucket and sprint-calendar flags that stats and
 // dora share: --by, --sprint-days (daysHelp says what the length is for)
 // and --sprint-start.
-func addCalendarFlags(cmd *cobra.Command, bucket *string, sprintDays *int, sprintStart *string, daysHelp string) {
+func addCalendarFlags(cmd *cobra.Command, bucket *string, sprintDays *int, sprintStart, tz *string, daysHelp string) {
 	fl := cmd.Flags()
 	fl.StringVar(bucket, "by", model.DefaultBucket, "bucket: day, week, month or sprint")
 	fl.IntVar(sprintDays, "sprint-days", 0, daysHelp+" (default: config sprint.days, else the server's calendar)")
 	fl.StringVar(sprintStart, "sprint-start", "", "first day of any sprint, YYYY-MM-DD (default: config sprint.start, else the server's calendar)")
+	fl.StringVar(tz, "tz", "", "time zone whose midnight starts buckets, an IANA name such as Australia/Sydney, or UTC (default: config timezone, else the server's)")
 	_ = cmd.RegisterFlagCompletionFunc("by", cobra.FixedCompletions([]string{model.BucketDay, model.BucketWeek, model.BucketMonth, model.BucketSprint}, cobra.ShellCompDirectiveNoFileComp))
 }
 

@@ -37,8 +37,8 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 		return err
 	}
 	days := all.End.Sub(*all.Start).Hours() / 24
-	fmt.Fprintf(&buf, "DORA four keys, %s to %s: %s\n\n", all.Start.UTC().Format(time.DateOnly),
-		all.End.Add(-time.Microsecond).UTC().Format(time.DateOnly), countOf(all.Deployments, "finished deployment"))
+	fmt.Fprintf(&buf, "DORA four keys, %s to %s: %s\n\n", all.Start.Format(time.DateOnly),
+		all.End.Add(-time.Microsecond).Format(time.DateOnly), countOf(all.Deployments, "finished deployment"))
 
 	// A sparkline of a thousand days would wrap every line: the latest
 	// doraSparkMax buckets are drawn, and the header says so.

@@ -332,15 +332,15 @@ func bucketHeader(bucket string) string {
 	return "WEEK OF"
 }
 
-// bucketLabel names a bucket by its first day, in UTC as the server cuts
-// buckets.
+// bucketLabel names a bucket by its first day, in the zone the server cut
+// it in: its start and end carry that zone's offset.
 func bucketLabel(bucket string, b model.BucketStats) string {
 	if b.Gap > 0 {
 		// A run of empty buckets given as one row: its first and last day.
-		return b.Start.UTC().Format("2006-01-02") + ".." + b.End.UTC().AddDate(0, 0, -1).Format("2006-01-02")
+		return b.Start.Format("2006-01-02") + ".." + b.End.AddDate(0, 0, -1).Format("2006-01-02")
 	}
 	if bucket == model.BucketMonth {
-		return b.Start.UTC().Format("2006-01")
+		return b.Start.Format("2006-01")
 	}
-	return b.Start.UTC().Format("2006-01-02")
+	return b.Start.Format("2006-01-02")
 }

@@ -1,0 +1,75 @@
+package model
+
+import (
+	"strings"
+	"time"
+)
+
+// LoadZone reads the calendar time zone named by param (a parameter or
+// flag name, for the error): an IANA name such as Australia/Sydney, or UTC.
+// "Local" is refused: it is whatever zone the machine reading it is set to,
+// so the same request would cut other buckets on another server.
+func LoadZone(param, name string) (*time.Location, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || name == "Local" {
+		return nil, Invalid(param, "%s must name a time zone, an IANA name such as Australia/Sydney or UTC, not %s", param, Quote(name))
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Invalid(param, "%s: %s is not a known time zone; use an IANA name such as Australia/Sydney or America/New_York, or UTC", param, Quote(name))
+	}
+	return loc, nil
+}
+
+// ZoneName is the name of loc as LoadZone reads it: nil is UTC.
+func ZoneName(loc *time.Location) string {
+	if loc == nil {
+		return "UTC"
+	}
+	return loc.String()
+}
+
+// SameClock returns the first instant at which the clock in loc (nil: UTC)
+// reads the date and time t reads in its own location: a day that
+// ParseTime read (midnight UTC) becomes midnight in loc.
+func SameClock(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return atWallClock(wallClock(t, t.Location()), loc)
+}
+
+// wallClock returns the date and clock time t reads in loc, as a UTC time,
+// where every day has 86,400 seconds and AddDate counts calendar days.
+func wallClock(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// atWallClock returns the first instant whose clock in loc reads w (a
+// wallClock time), or the first after it when loc skips w.
+func atWallClock(w time.Time, loc *time.Location) time.Time {
+	t := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
+	if wallClock(t, loc).Before(w) {
+		// A clock put forward skips w (midnight, in Santiago or Havana):
+		// time.Date then answers with an instant of the day before, and
+		// the day begins when the clock jumps.
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			t = end
+		}
+	}
+	if start, _ := t.ZoneBounds(); !start.IsZero() {
+		// A clock put back reads w twice; a bucket starts at the first.
+		_, prev := start.Add(-time.Nanosecond).Zone()
+		c := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.FixedZone("", prev))
+		if c.Before(start) {
+			if _, off := c.In(loc).Zone(); off == prev {
+				t = c
+			}
+		}
+	}
+	return t.In(loc)
+}

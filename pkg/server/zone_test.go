@@ -1,0 +1,78 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// A team in Sydney deploys on Monday at 08:00, Sunday 21:00 UTC: its
+// server's zone puts that in Monday's week, and tz asks for another.
+func TestStatsAndDORAInTimeZone(t *testing.T) {
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: syd}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	ts.mustPost(t, "component=api&version=1&owner=o&status=build&time=2026-11-29T21:00:00Z")
+	ts.mustPost(t, "component=api&version=1&owner=o&status=finished&time=2026-11-29T21:05:00Z")
+
+	firstStart := func(t *testing.T, path string) string {
+		t.Helper()
+		r := ts.do(t, "GET", path, nil)
+		var answer struct {
+			Buckets []struct{ Start, End string }
+		}
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil || len(answer.Buckets) == 0 {
+			t.Fatalf("GET %s = %d %.300s", path, r.status, r.body)
+		}
+		return answer.Buckets[0].Start
+	}
+	for _, tt := range []struct{ query, want string }{
+		{"bucket=week", "2026-11-30T00:00:00+11:00"},
+		{"bucket=week&tz=UTC", "2026-11-23T00:00:00Z"},
+		{"bucket=week&tz=America/New_York", "2026-11-23T00:00:00-05:00"},
+		{"bucket=month&tz=Australia/Sydney", "2026-11-01T00:00:00+11:00"},
+		{"bucket=sprint&sprint_days=14&sprint_start=2026-11-16", "2026-11-30T00:00:00+11:00"},
+		{"bucket=sprint&sprint_days=14&sprint_start=2026-11-16&tz=UTC", "2026-11-16T00:00:00Z"},
+		// The server's calendar (sprints from 2024-01-01) read in the zone.
+		{"bucket=sprint", "2026-11-30T00:00:00+11:00"},
+	} {
+		for _, route := range []string{"/v1/stats", "/v1/dora"} {
+			if got := firstStart(t, route+"?format=json&"+tt.query); got != tt.want {
+				t.Errorf("%s?%s: first bucket starts %s; want %s", route, tt.query, got, tt.want)
+			}
+		}
+	}
+	for _, route := range []string{"/v1/stats", "/v1/dora"} {
+		for _, bad := range []string{"Mars/Olympus", "Local", ""} {
+			r := ts.do(t, "GET", route+"?tz="+bad, nil)
+			if msg, _, field := r.errorBody(t); r.status != http.StatusBadRequest || field != "tz" || !strings.Contains(msg, "Australia/Sydney") {
+				t.Errorf("%s?tz=%s = %d %s; want 400 naming tz with an example", route, bad, r.status, r.body)
+			}
+		}
+	}
+	t.Run("the page", func(t *testing.T) {
+		r := ts.do(t, "GET", "/?since=&bucket=week", nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `data-start="2026-11-30"`) || !strings.Contains(string(r.body), `placeholder="Australia/Sydney"`) {
+			t.Errorf("the page = %d; want the week of 2026-11-30 and the server's zone as the field's placeholder:\n%.2000s", r.status, r.body)
+		}
+		r = ts.do(t, "GET", "/?since=&bucket=week&tz=UTC", nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `data-start="2026-11-23"`) || !strings.Contains(string(r.body), "tz=UTC") {
+			t.Errorf("the page with tz=UTC = %d; want the week of 2026-11-23 and tz in the API link", r.status)
+		}
+		if r := ts.do(t, "GET", "/?tz=Mars/Olympus", nil); r.status != http.StatusBadRequest {
+			t.Errorf("the page with an unknown zone = %d; want 400", r.status)
+		}
+	})
+}
