@@ -11,6 +11,10 @@ import (
 // ParseDBTime exposes rowtext.ParseTime to the tests.
 var ParseDBTime = rowtext.ParseTime
 
+// RowByRowReads is how many reads over blocks went row by row, their
+// unsealed rows past the bound.
+func RowByRowReads(s *Store) int64 { return s.tooUnsealed.Load() }
+
 // ForceReadBackIDs makes the store read inserted ids back by key, as on a
 // database that does not promise consecutive ids.
 func ForceReadBackIDs(s *Store) { s.consecutiveIDs = false }

@@ -35,7 +35,11 @@ import (
 //     whole groups of deployments of one start, from a gap between the
 //     series' blocks (after the last, mostly; between two, where a
 //     renumbering unsealed one), so a series' blocks never overlap in
-//     time. Only renumbering (number.go, which deletes the rows it
+//     time. A series that fills no block within sealQuiet has its ended
+//     tail sealed in a shorter block: its unsealed rows are then at most
+//     those of its last sealQuiet, or a read over thousands of quiet
+//     series would hold more than unsealedMax and go row by row. Only
+//     renumbering (number.go, which deletes the rows it
 //     rewrites) changes an ended deployment: an extension (the upsert in
 //     writeDeployments) only ever touches a target's latest unended
 //     deployment.
@@ -76,6 +80,15 @@ const (
 	// be sealed: late steps mostly come sooner, and each one that lands
 	// in a sealed deployment costs unsealing its block.
 	sealHorizon = time.Hour
+	// sealQuiet is how long the oldest sealable deployment of a series'
+	// tail waits for a block to fill before the tail is sealed in a
+	// shorter one. Without it, every series kept up to sealCount-1
+	// deployments unsealed for good: 3,000 series held ~90,000, past
+	// unsealedMax, and every read over all history went row by row
+	// (docs/benchmarks.md, "Many series"). A week keeps the blocks of
+	// series that deploy daily at about 7; a block of one costs a read
+	// about what its row does.
+	sealQuiet = 7 * 24 * time.Hour
 	// unsealedMax bounds the unsealed rows a read holds in memory; past
 	// it (sealing not caught up, after the upgrade) a read goes row by
 	// row, as before blocks.
@@ -233,10 +246,10 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	if err != nil {
 		return 0, err
 	}
-	k, cutoff := cmp.Or(s.sealK, sealCount), now.Add(-sealHorizon)
+	k, cutoff, quiet := cmp.Or(s.sealK, sealCount), now.Add(-sealHorizon), now.Add(-sealQuiet)
 	blocks, lastLog := 0, time.Now()
 	for _, se := range all {
-		gaps, err := s.sealGaps(ctx, se.component, se.environment, k)
+		gaps, err := s.sealGaps(ctx, se.component, se.environment, k, quiet)
 		if err != nil {
 			return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
 		}
@@ -244,7 +257,7 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 			// Each block starts after the one before: lo only grows.
 			for lo := g.lo; lo != ""; {
 				var sealed bool
-				if sealed, lo, err = s.sealBlock(ctx, se.component, se.environment, lo, g.hi, cutoff, k); err != nil {
+				if sealed, lo, err = s.sealBlock(ctx, se.component, se.environment, lo, g.hi, cutoff, quiet, k); err != nil {
 					return blocks, fmt.Errorf("seal %s %s: %w", se.component, se.environment, err)
 				}
 				if sealed {
@@ -277,10 +290,11 @@ var (
 )
 
 // sealGaps returns the gaps between a series' blocks that hold at least k
-// unsealed deployments, whether they may be sealed or not: after the last
-// block, those that ended since, and between blocks, those a renumbering
-// unsealed.
-func (s *Store) sealGaps(ctx context.Context, component, environment string, k int) ([]sealGap, error) {
+// unsealed deployments, whether they may be sealed or not, or one that may
+// be sealed and ended before quiet (a shorter block, see sealCandidates):
+// after the last block, those that ended since, and between blocks, those
+// a renumbering unsealed.
+func (s *Store) sealGaps(ctx context.Context, component, environment string, k int, quiet time.Time) ([]sealGap, error) {
 	gaps := []sealGap{{lo: startsFirst}}
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT first_start, last_start FROM deployment_blocks WHERE component = ? AND environment = ?
 ORDER BY first_start`, component, environment)
@@ -302,15 +316,16 @@ ORDER BY first_start`, component, environment)
 		return nil, err
 	}
 	gaps[len(gaps)-1].hi = startsLast
-	rows, err = s.db.DB.QueryContext(ctx, `SELECT started_at FROM `+s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ?
-ORDER BY started_at`, component, environment)
+	rows, err = s.db.DB.QueryContext(ctx, `SELECT started_at, CASE WHEN `+sealable+` THEN 1 ELSE 0 END FROM `+s.indexed("deployments_sealed")+`
+WHERE sealed = 0 AND component = ? AND environment = ? ORDER BY started_at`, rowtext.FormatTime(quiet), component, environment)
 	if err != nil {
 		return nil, translate(err)
 	}
-	counts, i := make([]int, len(gaps)), 0
+	counts, quiets, i := make([]int, len(gaps)), make([]bool, len(gaps)), 0
 	err = scanAll(rows, func() error {
 		var b []byte
-		if err := rows.Scan(&b); err != nil {
+		var isQuiet bool
+		if err := rows.Scan(&b, &isQuiet); err != nil {
 			return err
 		}
 		start, err := storedTime(b)
@@ -322,6 +337,7 @@ ORDER BY started_at`, component, environment)
 		}
 		if start > gaps[i].lo && start < gaps[i].hi {
 			counts[i]++
+			quiets[i] = quiets[i] || isQuiet
 		}
 		return nil
 	})
@@ -330,7 +346,7 @@ ORDER BY started_at`, component, environment)
 	}
 	full := gaps[:0]
 	for i, g := range gaps {
-		if counts[i] >= k {
+		if counts[i] >= k || quiets[i] {
 			full = append(full, g)
 		}
 	}
@@ -356,7 +372,7 @@ AND t.version = deployments.version AND t.environment = deployments.environment 
 // It says whether it sealed one, and returns where the next block of the
 // gap may start after: this block's last start, or past deployments that
 // may not be sealed yet, or "" for nowhere.
-func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff time.Time, k int) (sealed bool, next string, err error) {
+func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff, quiet time.Time, k int) (sealed bool, next string, err error) {
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		sealed = false // a retry starts over
 		// Every packer writes this row first: packers take turns, each
@@ -365,7 +381,7 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 			sealingKey, rowtext.FormatTime(time.Now())); err != nil {
 			return err
 		}
-		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, k)
+		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, quiet, k)
 		if err != nil || keys == nil {
 			next = skip
 			return err
@@ -465,30 +481,36 @@ type sealKey struct {
 // is left for the next block. A read then never merges a sealed deployment with
 // an unsealed one of the same start, whose order the row-by-row read sets
 // by rowid (SQLite) or key (InnoDB), except for rows written later (see
-// sealMerger.before). Without a full block, it returns nil keys, and
-// after 2k rows, skip: the start of the last group read whole, after
-// which the next block starts.
-func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, component, environment, lo, hi string, cutoff time.Time, k int) (
+// sealMerger.before). Without a full block, it returns the groups that
+// may be sealed as a shorter block if the first of them all ended before
+// quiet (the tail of a series too quiet to fill a block, see sealQuiet),
+// else nil keys, and after 2k rows, skip: the start of the last group
+// read whole, after which the next block starts.
+func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, component, environment, lo, hi string, cutoff, quiet time.Time, k int) (
 	body []byte, keys []sealKey, skip string, err error) {
 	// In the index's order: ties on the start come in its order too
 	// (rowid on SQLite, the primary key on InnoDB), the same in the read
 	// back (sealBlock); sorting them otherwise would sort the series'
 	// every unsealed row for each block.
-	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+sealable+` THEN 1 ELSE 0 END FROM `+
+	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+sealable+` THEN CASE WHEN last_time < ? THEN 2 ELSE 1 END ELSE 0 END FROM `+
 		s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
-AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), component, environment, lo, hi, 2*k)
+AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), rowtext.FormatTime(quiet), component, environment, lo, hi, 2*k)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	defer rows.Close()
 	// The group being read is keys[group:] and body[groupBody:], ok if
-	// all of it may be sealed; lastWhole is the start of the group before.
-	group, groupBody, ok, lastWhole := 0, 0, true, ""
+	// all of it may be sealed, quietGroup if all of it ended before quiet;
+	// lastWhole is the start of the group before. headQuiet: the first
+	// group kept ended before quiet.
+	group, groupBody, ok, quietGroup, headQuiet, lastWhole := 0, 0, true, true, false, ""
 	// endGroup drops the group read unless the LIMIT did not cut it
 	// (whole) and all of it may be sealed, and says if the block is full.
 	endGroup := func(whole bool) bool {
 		if !whole || !ok {
 			body, keys = body[:groupBody], keys[:group]
+		} else if group == 0 {
+			headQuiet = quietGroup
 		}
 		return len(keys) >= k || len(body) >= sealBytes
 	}
@@ -496,7 +518,7 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), com
 	for rows.Next() {
 		read++
 		var row sql.RawBytes
-		var may bool // be sealed
+		var may int // 0: may not be sealed; 1: may; 2: and ended before quiet
 		if err := rows.Scan(&row, &may); err != nil {
 			return nil, nil, "", translate(err)
 		}
@@ -509,11 +531,12 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), com
 			if endGroup(true) {
 				return body, keys, "", nil
 			}
-			group, groupBody, ok = len(keys), len(body), true
+			group, groupBody, ok, quietGroup = len(keys), len(body), true, true
 		}
 		// A group too large to share a block stays rows, its bytes
 		// dropped as they come.
-		ok = ok && may && len(body)-groupBody+1+len(row) <= sealGroupBytes
+		ok = ok && may > 0 && len(body)-groupBody+1+len(row) <= sealGroupBytes
+		quietGroup = quietGroup && may == 2
 		if ok {
 			body = appendRow(body, row)
 		}
@@ -522,7 +545,7 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), com
 	if err := rows.Err(); err != nil {
 		return nil, nil, "", translate(err)
 	}
-	if endGroup(read < 2*k) {
+	if endGroup(read < 2*k) || len(keys) > 0 && headQuiet {
 		return body, keys, "", nil
 	}
 	if read == 2*k {
@@ -647,6 +670,7 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		return nil
 	})
 	if errors.Is(err, errUnsealedTooLarge) || err == nil && len(m.unsealed) > bound {
+		s.tooUnsealed.Add(1)
 		return false, nil
 	}
 	if err != nil {

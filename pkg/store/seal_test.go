@@ -181,7 +181,7 @@ func TestSealedBlocksReadAsTheRows(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sawBlocks, sawUnsealed, sawTies := false, false, false
+		sawBlocks, sawUnsealed, sawTies, sawShort := false, false, false, false
 		for round := range 6 {
 			// Steps arrive while both stores seal.
 			var wg sync.WaitGroup
@@ -244,11 +244,19 @@ AND a.environment = b.environment AND a.started_at = b.started_at AND a.sealed =
 			sawTies = sawTies || ties > 0
 			t.Logf("round %d: %d blocks, %d deployments sealed, %d not, %d unsealed tie with sealed ones", round, blocks, sealed, unsealed, ties)
 			sawBlocks = sawBlocks || blocks > 3
+			var short int
+			if err := rows.DB().QueryRow(`SELECT COUNT(*) FROM deployment_blocks WHERE entries < 4`).Scan(&short); err != nil {
+				t.Fatal(err)
+			}
+			sawShort = sawShort || short > 0
 			sawUnsealed = sawUnsealed || unsealed > 3
 			compare(round)
 		}
 		if !sawTies {
 			t.Error("no unsealed deployment ever tied with a sealed one: the order of ties is not tested")
+		}
+		if !sawShort {
+			t.Error("no block was shorter than the blocks of a full series (a quiet tail): they are not tested")
 		}
 		if !sawBlocks || !sawUnsealed {
 			t.Error("the reads never merged blocks with unsealed rows: the test proves nothing")
@@ -300,7 +308,8 @@ func TestSealingKeepsGroupsWhole(t *testing.T) {
 		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Seal(ctx, t0.Add(1000*time.Hour), nil); err != nil {
+		// Past the horizon, not yet quiet: no shorter block for the tail.
+		if _, err := s.Seal(ctx, t0.Add(2*time.Hour), nil); err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]int{} // version's first letter: its deployments sealed
@@ -322,6 +331,90 @@ func TestSealingKeepsGroupsWhole(t *testing.T) {
 		}
 		if want := map[string]int{"b in a block of 7": 7, "c in a block of 4": 4}; !reflect.DeepEqual(got, want) {
 			t.Errorf("sealed: %v, want %v", got, want)
+		}
+	})
+}
+
+// TestSealingSealsQuietTails: series too quiet to fill a block of 64 have
+// their ended tail sealed in a shorter one once it has waited a week, so
+// that a read over many such series holds few unsealed rows and does not
+// go row by row; a tail younger than a week, and a deployment not ended,
+// stay rows. The read gives what the row-by-row read gives.
+func TestSealingSealsQuietTails(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		dsn := fresh(t)
+		s, rows := testdb.Open(t, dsn), testdb.Open(t, dsn)
+		rules := model.DefaultDeploymentRules()
+		for _, st := range []*store.Store{s, rows} {
+			if err := st.UseRules(ctx, rules, slog.Default()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.TuneSealing(0, 100, false) // blocks of 64; a read holds at most 100 unsealed rows
+		rows.TuneSealing(0, 0, true)
+		now := t0.Add(30 * 24 * time.Hour)
+		var batch []model.StepInput
+		deploy := func(component, environment, version, status string, at time.Time) {
+			for i, st := range []string{"build", "rollout", status} {
+				batch = append(batch, model.StepInput{Component: component, Version: version, Environment: environment, Owner: "ana",
+					Status: st, Time: at.Add(time.Duration(i) * time.Second)})
+			}
+		}
+		for i := range 60 { // 60 quiet series of 5
+			for j := range 5 {
+				deploy(fmt.Sprintf("c%02d", i/2), []string{"prod", "staging"}[i%2], fmt.Sprint("1.", j), []string{"finished", "failed"}[j%4/3],
+					t0.Add(time.Duration(j*60+i)*time.Minute))
+			}
+		}
+		for j := range 100 { // a block of 64 and a tail of 36
+			deploy("busy", "prod", fmt.Sprint("1.", j), "finished", t0.Add(time.Duration(j)*time.Hour))
+		}
+		for j := range 5 { // too recent
+			deploy("fresh", "prod", fmt.Sprint("1.", j), "finished", now.Add(-time.Duration(48+j)*time.Hour))
+		}
+		// Not ended: the series' other deployments are sealed around it.
+		batch = append(batch, model.StepInput{Component: "c00", Version: "open", Environment: "prod", Owner: "ana", Status: "build", Time: t0.Add(90 * time.Minute)})
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Seal(ctx, now, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, unsealed := sealCounts(t, s); unsealed != 6 {
+			t.Errorf("%d deployments unsealed, want 6: the recent tail of 5 and the one not ended", unsealed)
+		}
+		got := map[string]int{} // series: the entries of its blocks
+		q, err := s.DB().Query(`SELECT component, entries FROM deployment_blocks WHERE component IN ('busy', 'fresh', 'c00', 'c29') ORDER BY first_start`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		var blocks []string
+		for q.Next() {
+			var component string
+			var entries int
+			if err := q.Scan(&component, &entries); err != nil {
+				t.Fatal(err)
+			}
+			blocks = append(blocks, fmt.Sprint(component, ":", entries))
+			got[component] += entries
+		}
+		if err := q.Err(); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(blocks)
+		if want := []string{"busy:36", "busy:64", "c00:5", "c00:5", "c29:5", "c29:5"}; !slices.Equal(blocks, want) {
+			t.Errorf("blocks %v, want %v", blocks, want)
+		}
+		f := model.DeploymentFilter{}
+		wantEach, wantPassing := readAll(t, rows, f, rules, now)
+		gotEach, gotPassing := readAll(t, s, f, rules, now)
+		if !reflect.DeepEqual(gotEach, wantEach) || !slices.Equal(gotPassing, wantPassing) {
+			t.Errorf("the read over blocks differs from the rows:\n%s", diff(gotPassing, wantPassing))
+		}
+		if n := store.RowByRowReads(s); n != 0 {
+			t.Errorf("%d reads went row by row: the unsealed tails of quiet series were past the bound", n)
 		}
 	})
 }

@@ -79,6 +79,9 @@ type Store struct {
 	noBlocks    bool
 	sealPasses  atomic.Int64
 	unsealed    atomic.Int64 // unsealed deployments + 1; 0 before a pass
+	// tooUnsealed counts the reads over blocks that went row by row, their
+	// unsealed rows past the bound: tests see the bound reached.
+	tooUnsealed atomic.Int64
 
 	// path and file are the SQLite database file as opened (nil file on
 	// MySQL): see checkFile.
