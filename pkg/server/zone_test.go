@@ -76,3 +76,39 @@ func TestStatsAndDORAInTimeZone(t *testing.T) {
 		}
 	})
 }
+
+// In Santiago the clock skips from 23:59 to 01:00 on 2026-09-06: a sprint
+// that starts that day starts at 01:00, and the sprints after it at
+// midnight, so a deploy at 00:30 on the first day of the next sprint is in
+// that sprint, whether the date comes from the server's calendar or from
+// the request.
+func TestSprintFromSkippedMidnight(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 9, 25, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: santiago,
+		SprintStart: time.Date(2026, 9, 6, 0, 0, 0, 0, time.UTC), SprintDays: 14}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	// Sunday 2026-09-20 at 00:30 in Santiago.
+	ts.mustPost(t, "component=api&version=1&owner=o&status=build&time=2026-09-20T03:30:00Z")
+	ts.mustPost(t, "component=api&version=1&owner=o&status=finished&time=2026-09-20T03:35:00Z")
+
+	for _, query := range []string{"bucket=sprint", "bucket=sprint&sprint_start=2026-09-06&sprint_days=14"} {
+		for _, route := range []string{"/v1/stats", "/v1/dora"} {
+			r := ts.do(t, "GET", route+"?"+query, nil)
+			var answer struct {
+				Buckets []struct{ Start, End string }
+			}
+			if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil || len(answer.Buckets) == 0 {
+				t.Fatalf("GET %s?%s = %d %.300s", route, query, r.status, r.body)
+			}
+			if got, want := answer.Buckets[0].Start, "2026-09-20T00:00:00-03:00"; got != want {
+				t.Errorf("%s?%s: the deploy's sprint starts %s; want %s", route, query, got, want)
+			}
+		}
+	}
+}
