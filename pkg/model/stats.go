@@ -313,8 +313,11 @@ func (o StatsOptions) bucketStats(sp bucketSpan, s *samples) BucketStats {
 // NewStatsAccumulator returns an accumulator for validated options.
 func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 	a := &StatsAccumulator{
-		opts:    opts,
-		origin:  opts.SprintStart,
+		opts: opts,
+		// One instant whatever the calendar: the trend is in elapsed
+		// time, and an origin that moved with the zone or the sprint
+		// start would move its last digits too.
+		origin:  DefaultSprintStart,
 		buckets: map[time.Time]*samples{},
 		steps:   map[string]*stepAcc{},
 		hist:    newHistory(),

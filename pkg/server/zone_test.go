@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,52 @@ func TestSprintFromSkippedMidnight(t *testing.T) {
 			if got, want := answer.Buckets[0].Start, "2026-09-20T00:00:00-03:00"; got != want {
 				t.Errorf("%s?%s: the deploy's sprint starts %s; want %s", route, query, got, want)
 			}
+		}
+	}
+}
+
+// The trend is in elapsed time: the zone and the sprint start move the
+// buckets, never a digit of the growth figures.
+func TestTrendSameInEveryZone(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	// A deploy every Monday morning in Sydney, 4 s slower each week.
+	var batch []map[string]string
+	start := time.Date(2026, 1, 4, 21, 17, 0, 0, time.UTC)
+	for i := range 48 {
+		at := start.AddDate(0, 0, 7*i).Add(time.Duration(i*17%100) * time.Minute)
+		for _, s := range []struct {
+			status string
+			after  time.Duration
+		}{{"build", 0}, {"finished", time.Duration(300+4*i) * time.Second}} {
+			batch = append(batch, map[string]string{"component": "api", "version": strconv.Itoa(i), "owner": "o",
+				"status": s.status, "time": at.Add(s.after).Format(time.RFC3339)})
+		}
+	}
+	body, err := json.Marshal(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch = %d %.300s", r.status, r.body)
+	}
+	trend := func(query string) string {
+		t.Helper()
+		r := ts.do(t, "GET", "/v1/stats?"+query, nil)
+		var answer struct{ Trend json.RawMessage }
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil {
+			t.Fatalf("GET /v1/stats?%s = %d %.300s", query, r.status, r.body)
+		}
+		return string(answer.Trend)
+	}
+	want := trend("bucket=week")
+	for _, query := range []string{"bucket=week&tz=Australia/Sydney", "bucket=week&tz=Pacific/Chatham", "bucket=sprint&tz=Asia/Kathmandu",
+		"bucket=sprint&tz=America/New_York&sprint_start=2025-03-03", "bucket=month&sprint_start=2026-01-07"} {
+		if got := trend(query); got != want {
+			t.Errorf("%s: trend %s\nwant (UTC) %s", query, got, want)
 		}
 	}
 }
