@@ -3,8 +3,11 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,6 +160,45 @@ func TestTrendSameInEveryZone(t *testing.T) {
 		"bucket=sprint&tz=America/New_York&sprint_start=2025-03-03", "bucket=month&sprint_start=2026-01-07"} {
 		if got := trend(query); got != want {
 			t.Errorf("%s: trend %s\nwant (UTC) %s", query, got, want)
+		}
+	}
+}
+
+// The page's link to "the same numbers for scripts" gives the sprints the
+// page shows, however its sprint start was typed: a date, a date and
+// clock time with an offset, or the same instant in UTC.
+func TestPageAPILinkKeepsSprintStart(t *testing.T) {
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: syd}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	// Monday 2026-01-19 at 09:00 in Sydney.
+	ts.mustPost(t, "component=api&version=1&owner=o&status=build&time=2026-01-18T22:00:00Z")
+	ts.mustPost(t, "component=api&version=1&owner=o&status=finished&time=2026-01-18T22:05:00Z")
+
+	link := regexp.MustCompile(`The same numbers for scripts: <code>GET ([^<]+)</code>`)
+	for _, start := range []string{"2026-01-05", "2026-01-04T13:00:00Z", "2026-01-05T08:00:00+11:00", "2026-01-04"} {
+		page := ts.do(t, "GET", "/?since=&bucket=sprint&sprint_start="+url.QueryEscape(start), nil)
+		m := link.FindSubmatch(page.body)
+		if page.status != http.StatusOK || m == nil {
+			t.Fatalf("the page with sprint_start=%s = %d, without the API link", start, page.status)
+		}
+		var answer struct {
+			Buckets []struct{ Start string }
+		}
+		path := html.UnescapeString(string(m[1]))
+		r := ts.do(t, "GET", path, nil)
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil || len(answer.Buckets) != 1 {
+			t.Fatalf("GET %s = %d %.300s", path, r.status, r.body)
+		}
+		want := regexp.MustCompile(`data-start="([^"]+)"`).FindSubmatch(page.body)
+		if want == nil || !strings.HasPrefix(answer.Buckets[0].Start, string(want[1])) {
+			t.Errorf("sprint_start=%s: the page's sprint starts %s, its link's (%s) %s", start, want[1], path, answer.Buckets[0].Start)
 		}
 	}
 }
