@@ -126,7 +126,10 @@ type DORAFigures struct {
 	TimeToRestoreP50Seconds      *float64 `json:"time_to_restore_p50_seconds"`
 	TimeToRestoreP90Seconds      *float64 `json:"time_to_restore_p90_seconds"`
 	// UnrestoredFailures counts the failures with no later success.
-	UnrestoredFailures int      `json:"unrestored_failures"`
+	UnrestoredFailures int `json:"unrestored_failures"`
+	// RestoredFailures counts the restore times the p50 and p90 come
+	// from: under DORAFewSamples, a p90 is about the slowest of them.
+	RestoredFailures   int      `json:"restored_failures"`
 	LeadTimeP50Seconds *float64 `json:"lead_time_p50_seconds"`
 	LeadTimeP90Seconds *float64 `json:"lead_time_p90_seconds"`
 	// LeadTimeCoveragePercent is the share of successful deployments that
@@ -631,7 +634,8 @@ func figures(acc *doraBucketAcc, days float64) DORAFigures {
 		lo, hi, _ := FailureRateInterval(acc.failed, acc.deployments)
 		f.ChangeFailureRateLowPercent, f.ChangeFailureRateHighPercent = ptr(lo), ptr(hi)
 	}
-	if acc.restores.count() > 0 {
+	f.RestoredFailures = acc.restores.count()
+	if f.RestoredFailures > 0 {
 		d := acc.restores.durations()
 		f.TimeToRestoreP50Seconds, f.TimeToRestoreP90Seconds = d.P50Seconds, d.P90Seconds
 	}
@@ -649,6 +653,21 @@ func figures(acc *doraBucketAcc, days float64) DORAFigures {
 		LeadTime:            LeadTimeBand(f.LeadTimeP50Seconds),
 	}
 	return f
+}
+
+// DORAFewSamples is the count of restore or lead times under which the
+// notes say that a p90 is about the slowest of them: with linear
+// interpolation, the p90 of up to 11 lies between the two slowest.
+const DORAFewSamples = 10
+
+// DORAFewNote says, for a note under the keys, that a p90 from n restore
+// or lead times is about the slowest of them: "fewer than 10, so its p90
+// is about the slowest", or "" from none or from DORAFewSamples or more.
+func DORAFewNote(n int) string {
+	if n <= 0 || n >= DORAFewSamples {
+		return ""
+	}
+	return "fewer than " + strconv.Itoa(DORAFewSamples) + ", so its p90 is about the slowest"
 }
 
 // DORANotCounted says what the keys left out of the deployments, for a

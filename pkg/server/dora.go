@@ -73,7 +73,8 @@ var DORACSVHeader = []string{"kind", "start", "end", "deployments", "failed_depl
 	"time_to_restore_p50_seconds", "time_to_restore_p90_seconds", "unrestored_failures",
 	"lead_time_p50_seconds", "lead_time_p90_seconds", "lead_time_coverage_percent",
 	"band_deployment_frequency", "band_change_failure_rate", "band_time_to_restore", "band_lead_time",
-	"retried_failures", "redeployments", "change_failure_rate_low_percent", "change_failure_rate_high_percent"}
+	"retried_failures", "redeployments", "change_failure_rate_low_percent", "change_failure_rate_high_percent",
+	"restored_failures"}
 
 func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DORA) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -93,7 +94,8 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 			opt(f.LeadTimeP50Seconds), opt(f.LeadTimeP90Seconds), opt(f.LeadTimeCoveragePercent),
 			string(f.Bands.DeploymentFrequency), string(f.Bands.ChangeFailureRate), string(f.Bands.TimeToRestore), string(f.Bands.LeadTime),
 			strconv.Itoa(f.RetriedFailures), strconv.Itoa(f.Redeployments),
-			opt(f.ChangeFailureRateLowPercent), opt(f.ChangeFailureRateHighPercent)})
+			opt(f.ChangeFailureRateLowPercent), opt(f.ChangeFailureRateHighPercent),
+			strconv.Itoa(f.RestoredFailures)})
 	}
 	for _, b := range d.Buckets {
 		row("bucket", model.FormatSpreadsheetTime(b.Start), model.FormatSpreadsheetTime(b.End), b.DORAFigures)

@@ -154,7 +154,7 @@ func TestDORAEndpoint(t *testing.T) {
 			if err != nil || len(rows) != 4 {
 				t.Fatalf("%d rows (%v):\n%s", len(rows), err, r.body)
 			}
-			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0,18.877851977054565,73.3348708199126"
+			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0,18.877851977054565,73.3348708199126,3"
 			if got := strings.Join(rows[3], ","); got != want {
 				t.Errorf("overall row\n%s\nwant\n%s", got, want)
 			}
@@ -204,7 +204,8 @@ func TestDORAPanel(t *testing.T) {
 			`<div data-key="time_to_restore"><dt>Time to restore</dt><dd class="value">p50 1h00m · p90 3d05h <span class="badge band-high">high</span></dd>`,
 			`<div data-key="lead_time"><dt>Lead time for changes</dt><dd class="value">p50 1h30m · p90 19h30m <span class="badge band-elite">elite</span></dd>`,
 			`aria-label="Deployment frequency per week: from 4.0 a week to 1.0 a week"`,
-			`1 failure not yet restored; lead time from 60 % of 5 successful deployments (those with a commit time)`,
+			`Time to restore from 3 restored failures (fewer than 10, so its p90 is about the slowest); 1 failure not yet restored; ` +
+				`lead time from 60 % of 5 successful deployments (those with a commit time: 3, fewer than 10, so its p90 is about the slowest)`,
 		} {
 			if !strings.Contains(p.body, want) {
 				t.Errorf("the page lacks %s", want)
@@ -447,15 +448,16 @@ func TestDORAFailureRateIntervalEndToEnd(t *testing.T) {
 		if want := "kind,start,end,deployments,failed_deployments,deployment_frequency_per_day,change_failure_rate_percent," +
 			"time_to_restore_p50_seconds,time_to_restore_p90_seconds,unrestored_failures,lead_time_p50_seconds,lead_time_p90_seconds," +
 			"lead_time_coverage_percent,band_deployment_frequency,band_change_failure_rate,band_time_to_restore,band_lead_time," +
-			"retried_failures,redeployments,change_failure_rate_low_percent,change_failure_rate_high_percent"; head != want {
+			"retried_failures,redeployments,change_failure_rate_low_percent,change_failure_rate_high_percent,restored_failures"; head != want {
 			t.Errorf("csv header\n%s\nwant\n%s", head, want)
 		}
+		const loCol, hiCol = 19, 20 // change_failure_rate_low_percent, …_high_percent
 		for i, want := range [][2]float64{{15.822, 74.954}, {9.4531, 90.547}, {18.878, 73.335}} {
 			row := rows[i+1]
-			lo, err1 := strconv.ParseFloat(row[len(row)-2], 64)
-			hi, err2 := strconv.ParseFloat(row[len(row)-1], 64)
+			lo, err1 := strconv.ParseFloat(row[loCol], 64)
+			hi, err2 := strconv.ParseFloat(row[hiCol], 64)
 			if err1 != nil || err2 != nil || math.Abs(lo-want[0]) > 0.001 || math.Abs(hi-want[1]) > 0.001 {
-				t.Errorf("csv row %d %v: interval %q–%q, want %.4f–%.4f", i+1, row, row[len(row)-2], row[len(row)-1], want[0], want[1])
+				t.Errorf("csv row %d %v: interval %q–%q, want %.4f–%.4f", i+1, row, row[loCol], row[hiCol], want[0], want[1])
 			}
 		}
 		cd := ts.do(t, "GET", "/v1/dora?since=2026-11-06&until=2026-11-08&bucket=day&format=csv", nil)
@@ -463,14 +465,15 @@ func TestDORAFailureRateIntervalEndToEnd(t *testing.T) {
 		if err != nil || len(drows) < 2 {
 			t.Fatalf("days csv: %v %s", err, cd.body)
 		}
-		if row := drows[1]; row[6] != "" || row[len(row)-2] != "" || row[len(row)-1] != "" {
+		if row := drows[1]; row[6] != "" || row[loCol] != "" || row[hiCol] != "" {
 			t.Errorf("empty day's csv row %v: want empty rate and interval cells", row)
 		}
 
 		p := getPage(t, nil, ts.URL, "/?component=web&since=2026-11-02&until=2026-11-15&bucket=week")
 		for _, want := range []string{
 			`<dd class="value">50.0 % (9.5–90.5; 1 of 2) <span class="badge band-low">low</span></dd>`,
-			`<p class="note">The change failure rate&#39;s band is not settled: its 95 % interval spans high to low;`,
+			`<p class="note">Time to restore from 1 restored failure (fewer than 10, so its p90 is about the slowest); ` +
+				`the change failure rate&#39;s band is not settled: its 95 % interval spans high to low;`,
 			`the failure rate&#39;s range is its 95 % interval`,
 		} {
 			if !strings.Contains(p.body, want) {

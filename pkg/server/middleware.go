@@ -49,7 +49,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		// Every response must be written within writeTimeout; streamed
 		// lists extend it write by write.
-		setWriteDeadline(w, start.Add(writeTimeout))
+		setWriteDeadline(w, start.Add(s.writeTimeout))
 		defer func() {
 			status := rec.status
 			if status == 0 {

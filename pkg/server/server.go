@@ -141,11 +141,15 @@ type Server struct {
 	hookMapping   *hooks.Mapping
 	observer      StepObserver
 	jsonDecoders  sync.Pool // of *jsonDecoder
+	// writeTimeout is the time each answer has to be written (the
+	// constant writeTimeout; tests shorten it).
+	writeTimeout time.Duration
 }
 
 // New returns the API as an http.Handler.
 func New(cfg Config) *Server {
 	s := &Server{
+		writeTimeout:  writeTimeout,
 		store:         cfg.Store,
 		log:           cfg.Logger,
 		now:           cfg.Now,

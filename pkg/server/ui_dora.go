@@ -98,6 +98,15 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 		}
 		notes = append(notes, "every environment counts here ("+strings.Join(names, ", ")+"): the keys are production's, pick it under Environment")
 	}
+	// How many restore and lead times the percentiles come from: a p90
+	// of 8 reads as precise, yet is about the slowest of them.
+	if n := all.RestoredFailures; n > 0 {
+		note := "time to restore from " + plural(n, "restored failure")
+		if few := model.DORAFewNote(n); few != "" {
+			note += " (" + few + ")"
+		}
+		notes = append(notes, note)
+	}
 	switch n := all.UnrestoredFailures; n {
 	case 0:
 	case 1:
@@ -116,7 +125,12 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 		if successes == 1 {
 			deployments = "successful deployment"
 		}
-		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d %s (those with a commit time)", model.PrintRound(*v, 0), successes, deployments))
+		with := "those with a commit time"
+		// Counted back from the coverage, as stepsctl dora counts them.
+		if n := int(*v/100*float64(successes) + 0.5); model.DORAFewNote(n) != "" {
+			with += fmt.Sprintf(": %d, %s", n, model.DORAFewNote(n))
+		}
+		notes = append(notes, fmt.Sprintf("lead time from %.0f %% of %d %s (%s)", model.PrintRound(*v, 0), successes, deployments, with))
 	}
 	notes = append(notes, "bands by the DORA 2023 State of DevOps thresholds; restore and lead time by their p50")
 	if all.ChangeFailureRateLowPercent != nil {

@@ -564,6 +564,28 @@ func TestSQLiteDriverIsModernc(t *testing.T) {
 	}
 }
 
+// TestSQLiteLogIsTruncated: every connection of the SQLite file truncates
+// the write-ahead log back to store.SQLiteWALLimit after a checkpoint, so a
+// log grown during a long read does not keep its size for good.
+func TestSQLiteLogIsTruncated(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	ctx := context.Background()
+	for range 3 { // several connections of the pool, each with its pragmas
+		conn, err := st.DB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var limit int64
+		if err := conn.QueryRowContext(ctx, "PRAGMA journal_size_limit").Scan(&limit); err != nil {
+			t.Fatal(err)
+		}
+		if limit != store.SQLiteWALLimit {
+			t.Errorf("journal_size_limit = %d, want %d", limit, store.SQLiteWALLimit)
+		}
+	}
+}
+
 // TestValues: the distinct values of a field by prefix, in byte order,
 // bounded by the limit, without the empty environment, on every database.
 func TestValues(t *testing.T) {

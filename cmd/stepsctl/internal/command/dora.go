@@ -35,11 +35,16 @@ deployments:
   change failure rate     failed deployments out of finished ones
   time to restore         from the end of a failed deployment to the end of
                           the next successful one of the same component and
-                          environment: p50 and p90, and the failures not
-                          yet restored
+                          environment: p50 and p90, the restored failures
+                          they come from, and the failures not yet restored
   lead time for changes   from the commit time (committed_at) to the end of
                           a successful deployment: p50 and p90, over the
                           deployments that carry one (their share is shown)
+
+A note says how many restored failures the time to restore comes from
+(-o json and -o csv give them as restored_failures), and says when a p90
+comes from fewer than 10 restores or lead times: it is then about the
+slowest of them.
 
 The keys count changes: a version of a component reaching an environment
 (or a version and its commit, when the steps give --revision: a moving

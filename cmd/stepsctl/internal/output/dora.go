@@ -97,13 +97,22 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 		buf.WriteString(strings.TrimRight(line, " \n") + "\n")
 	}
 	buf.WriteByte('\n')
-	var notes []string
+	// How many restore and lead times the percentiles come from: a p90
+	// of 8 reads as precise, yet is about the slowest of them.
+	var restore []string
+	if n := all.RestoredFailures; n > 0 {
+		restore = append(restore, "Time to restore from "+countOf(n, "restored failure")+fewNote(n))
+	}
 	switch n := all.UnrestoredFailures; n {
 	case 0:
 	case 1:
-		notes = append(notes, "1 failure not yet restored.")
+		restore = append(restore, "1 failure not yet restored")
 	default:
-		notes = append(notes, fmt.Sprintf("%d failures not yet restored.", n))
+		restore = append(restore, fmt.Sprintf("%d failures not yet restored", n))
+	}
+	var notes []string
+	if len(restore) > 0 {
+		notes = append(notes, strings.Join(restore, "; ")+".")
 	}
 	if n := all.RetriedFailures + all.Redeployments; n > 0 {
 		notes = append(notes, fmt.Sprintf("Not deployments: %s.", model.DORANotCounted(all.RetriedFailures, all.Redeployments)))
@@ -113,7 +122,8 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 	}
 	if v := all.LeadTimeCoveragePercent; v != nil {
 		with := int(*v/100*float64(successes) + 0.5)
-		notes = append(notes, fmt.Sprintf("Lead time from %d of %d successful deployments (%.0f %%) carrying a commit time.", with, successes, *v))
+		notes = append(notes, fmt.Sprintf("Lead time from %d of %d successful deployments (%.0f %%) carrying a commit time%s.",
+			with, successes, *v, fewNote(with)))
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(&buf, strings.Join(notes, " "))
@@ -128,6 +138,14 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// fewNote is model.DORAFewNote in parentheses after a space, or "".
+func fewNote(n int) string {
+	if note := model.DORAFewNote(n); note != "" {
+		return " (" + note + ")"
+	}
+	return ""
 }
 
 // doraSparkMax is the most buckets a sparkline of WriteDORA draws.
