@@ -197,7 +197,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		api.Set("sprint_days", strconv.Itoa(opts.SprintDays))
 	}
 	if q.SprintStart != "" {
-		api.Set("sprint_start", opts.SprintStart.Format("2006-01-02"))
+		api.Set("sprint_start", sprintStartParam(opts))
 	}
 	if q.TZ != "" {
 		api.Set("tz", model.ZoneName(opts.Location))
@@ -214,6 +214,23 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	v.APIPath = "/v1/stats?" + api.Encode()
 	v.Range = from + " to " + to + " UTC"
 	return v
+}
+
+// sprintStartParam writes the sprint start of opts so that the API reads
+// it back as the same instant: a date when it is the start of its day in
+// the calendar's zone, as a date there is read, else the instant itself
+// (a sprint_start typed with a clock time, or as a UTC instant).
+func sprintStartParam(opts model.StatsOptions) string {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := opts.SprintStart.In(loc)
+	day := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC)
+	if model.SameClock(day, loc).Equal(opts.SprintStart) {
+		return s.Format(time.DateOnly)
+	}
+	return s.Format(time.RFC3339Nano)
 }
 
 // headline gives the page's growth figures from the robust trend: the
