@@ -143,7 +143,8 @@ The team's sprint calendar (--sprint-start, --sprint-days; config keys
 sprint.start and sprint.days) is the default of GET /v1/stats and the page
 when a request names no sprint_start or sprint_days. Its days, weeks, months
 and sprints start at midnight in --timezone (config key timezone; UTC unless
-set), unless a request names another with tz.
+set), unless a request names another with tz; so does a date given as
+since or until, on every endpoint and the page.
 
 Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 1 failure, 2 usage error.`,
@@ -383,7 +384,7 @@ var settings = []setting{
 	},
 	{
 		flag: "timezone", key: "timezone",
-		usage:  "the team's calendar time zone, an IANA name such as Australia/Sydney, or UTC: days, weeks, months and sprints of /v1/stats, /v1/dora and the page start at its midnight",
+		usage:  "the team's calendar time zone, an IANA name such as Australia/Sydney, or UTC: days, weeks, months and sprints of /v1/stats, /v1/dora and the page start at its midnight, and so does a since or until given as a date, on every endpoint",
 		define: func(fs *pflag.FlagSet, name, usage string) { fs.String(name, "UTC", usage) },
 		load: func(v *viper.Viper, key string, o *options) (err error) {
 			o.config.Location, err = timezone(v.GetString(key))

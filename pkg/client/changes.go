@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -81,10 +80,10 @@ func changesQuery(f model.Filter, opts model.ChangesOptions, format string) (url
 		q.Set("environment", f.Environment)
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+		q.Set("since", sinceParam(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+		q.Set("until", untilParam(f.Until))
 	}
 	if opts.Outcome != "" {
 		q.Set("outcome", opts.Outcome)

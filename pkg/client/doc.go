@@ -52,6 +52,22 @@
 //	dora, err := c.DORA(ctx, model.Filter{Component: "api"}, model.DORAOptions{Bucket: model.BucketMonth})
 //	fmt.Println(dora.Overall.Bands.DeploymentFrequency, dora.Overall.Bands.LeadTime)
 //
+// # Dates in a filter
+//
+// A Filter's Since at 00:00:00 and Until at 23:59:59.999999, both in
+// time.UTC (what model.ParseSince and model.ParseUntil make of a date such
+// as "2026-04-06"), are sent as that date, as a StatsOptions.SprintStart at
+// 00:00 in time.UTC is: the server reads it as that day in the calendar's
+// time zone (the request's Location, else the server's --timezone), so a
+// date means the team's day, and on a server in UTC the same instants as
+// before. Any other time, and the same instant in another *time.Location
+// (time.FixedZone("UTC", 0), the caller's local zone), is sent as the
+// instant it is; stepsctl sends spans and datetimes so:
+//
+//	day, _, _ := model.ParseTime("2026-04-06")
+//	f := model.Filter{Since: day}                        // Monday 2026-04-06 in the team's zone
+//	f = model.Filter{Since: day.In(time.FixedZone("UTC", 0))} // 00:00 UTC that day, wherever the team is
+//
 // Lead time for changes needs the commit a deploy ships: set Revision and
 // CommittedAt on the StepInput (stepsctl record reads them from git):
 //

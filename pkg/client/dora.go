@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -84,10 +83,10 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 		q.Set("environment", f.Environment)
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+		q.Set("since", sinceParam(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+		q.Set("until", untilParam(f.Until))
 	}
 	if opts.Bucket != "" {
 		q.Set("bucket", opts.Bucket)

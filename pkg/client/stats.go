@@ -107,6 +107,24 @@ func sprintStartParam(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// sinceParam writes a filter's Since as sprintStartParam writes a sprint
+// start: 00:00 in time.UTC, what ParseTime makes of a date, as that date,
+// which the server reads as the day's start in the calendar's zone.
+func sinceParam(t time.Time) string {
+	return sprintStartParam(t)
+}
+
+// untilParam writes a filter's Until: 23:59:59.999999 in time.UTC, what
+// model.ParseUntil makes of a date, as that date, which the server reads
+// as the whole day in the calendar's zone; any other time as the instant
+// it is.
+func untilParam(t time.Time) string {
+	if end := t.Add(time.Microsecond); t.Location() == time.UTC && end.Equal(end.Truncate(24*time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
 // statsQuery encodes the query of GET /v1/stats. Options left zero are
 // not sent, so the server's defaults apply.
 func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Values, error) {

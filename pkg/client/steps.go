@@ -272,10 +272,10 @@ func listQuery(f model.Filter) url.Values {
 		}
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+		q.Set("since", sinceParam(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+		q.Set("until", untilParam(f.Until))
 	}
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))

@@ -51,21 +51,12 @@ const maxSpan = 100 * 365 * 24 * time.Hour
 // ParseSinceAt parses the lower bound of a time range given as a datetime
 // (see ParseSince) or as a span back from now ("7d": the last seven days).
 func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
-	if d, err := ParseSpan(s); err == nil {
-		t := TruncateTime(now.Add(-d))
-		return t, CheckBound(field, t)
-	}
-	t, _, err := ParseTime(s)
-	if err != nil {
-		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
-	}
-	return t, CheckBound(field, t)
+	return ParseSinceAtIn(field, s, now, nil)
 }
 
-// ParseUntilAt parses the inclusive upper bound of a time range given as a
-// datetime (see ParseUntil: a date means the whole day) or as a span back
-// from now ("2h": up to two hours ago).
-func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
+// ParseSinceAtIn is ParseSinceAt with a date read in loc (see
+// ParseSinceIn); a span is elapsed time back from now, whatever the zone.
+func ParseSinceAtIn(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
 	if d, err := ParseSpan(s); err == nil {
 		t := TruncateTime(now.Add(-d))
 		return t, CheckBound(field, t)
@@ -73,5 +64,25 @@ func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
 	if _, _, err := ParseTime(s); err != nil {
 		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
 	}
-	return ParseUntil(field, s)
+	return ParseSinceIn(field, s, loc)
+}
+
+// ParseUntilAt parses the inclusive upper bound of a time range given as a
+// datetime (see ParseUntil: a date means the whole day) or as a span back
+// from now ("2h": up to two hours ago).
+func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
+	return ParseUntilAtIn(field, s, now, nil)
+}
+
+// ParseUntilAtIn is ParseUntilAt with a date read in loc (see
+// ParseUntilIn); a span is elapsed time back from now, whatever the zone.
+func ParseUntilAtIn(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if d, err := ParseSpan(s); err == nil {
+		t := TruncateTime(now.Add(-d))
+		return t, CheckBound(field, t)
+	}
+	if _, _, err := ParseTime(s); err != nil {
+		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
+	}
+	return ParseUntilIn(field, s, loc)
 }

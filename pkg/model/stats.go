@@ -37,7 +37,8 @@ type StatsOptions struct {
 	Bucket     string // day, week (default), month or sprint
 	SprintDays int    // sprint length; also the "per sprint" of the trend
 	// SprintStart is when a sprint starts, an instant; sprints repeat from
-	// it both ways, at its clock time in Location. SameClock turns a date
+	// it both ways, at its clock time in Location (at midnight when it is
+	// the first instant of its day there). SameClock turns a date
 	// (midnight UTC, as ParseTime reads one) into midnight in Location.
 	SprintStart time.Time
 	// Location is the calendar's time zone (nil: UTC): days, weeks,
@@ -131,7 +132,7 @@ func (o StatsOptions) wallBucketStart(w time.Time) time.Time {
 	}
 	// In whole seconds and days: a time.Duration holds only 292 years,
 	// and sprint_start may lie centuries away.
-	start := wallClock(o.SprintStart, o.zone())
+	start := o.sprintWallStart()
 	sec := w.Unix() - start.Unix()
 	if w.Nanosecond() < start.Nanosecond() {
 		sec--
@@ -142,6 +143,21 @@ func (o StatsOptions) wallBucketStart(w time.Time) time.Time {
 		n--
 	}
 	return start.AddDate(0, 0, int(n)*o.SprintDays)
+}
+
+// sprintWallStart is SprintStart as the zone's clock reads it, but for a
+// sprint that starts when its day does: that one repeats at midnight. A
+// date is the first instant of its day, which is 01:00 where the clock
+// skips midnight (Santiago in September); read as a clock time, every
+// later sprint would start at 01:00 and its first hour would fall in the
+// sprint before.
+func (o StatsOptions) sprintWallStart() time.Time {
+	w := wallClock(o.SprintStart, o.zone())
+	day := time.Date(w.Year(), w.Month(), w.Day(), 0, 0, 0, 0, time.UTC)
+	if !w.Equal(day) && atWallClock(day, o.zone()).Equal(o.SprintStart) {
+		return day
+	}
+	return w
 }
 
 // Stats answers the retrospective's questions about deploy durations.
@@ -297,8 +313,11 @@ func (o StatsOptions) bucketStats(sp bucketSpan, s *samples) BucketStats {
 // NewStatsAccumulator returns an accumulator for validated options.
 func NewStatsAccumulator(opts StatsOptions) *StatsAccumulator {
 	a := &StatsAccumulator{
-		opts:    opts,
-		origin:  opts.SprintStart,
+		opts: opts,
+		// One instant whatever the calendar: the trend is in elapsed
+		// time, and an origin that moved with the zone or the sprint
+		// start would move its last digits too.
+		origin:  DefaultSprintStart,
 		buckets: map[time.Time]*samples{},
 		steps:   map[string]*stepAcc{},
 		hist:    newHistory(),

@@ -82,26 +82,60 @@ func CheckBound(field string, t time.Time) error {
 }
 
 // ParseSince parses the lower bound of a time range: a date means the start
-// of that day.
+// of that day, in UTC (ParseSinceIn reads it in a calendar's zone).
 func ParseSince(field, s string) (time.Time, error) {
-	t, _, err := ParseTime(s)
-	if err != nil {
-		return time.Time{}, Invalid(field, "%s: %v", field, err)
-	}
-	return t, CheckBound(field, t)
+	return ParseSinceIn(field, s, nil)
 }
 
-// ParseUntil parses the inclusive upper bound of a time range: a date means
-// the whole of that day, as a person asking "until the 31st" expects.
-func ParseUntil(field, s string) (time.Time, error) {
+// ParseSinceIn parses the lower bound of a time range: a date means the
+// start of that day in loc (nil: UTC), the team's calendar zone, so that a
+// range from a date begins where that date's first bucket does. A
+// datetime is the instant it names (UTC when it has no offset).
+func ParseSinceIn(field, s string, loc *time.Location) (time.Time, error) {
 	t, day, err := ParseTime(s)
 	if err != nil {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}
 	if day {
-		t = t.Add(24*time.Hour - time.Microsecond)
+		t = dayStart(t, loc)
 	}
 	return t, CheckBound(field, t)
+}
+
+// ParseUntil parses the inclusive upper bound of a time range: a date means
+// the whole of that day, as a person asking "until the 31st" expects, in
+// UTC (ParseUntilIn reads it in a calendar's zone).
+func ParseUntil(field, s string) (time.Time, error) {
+	return ParseUntilIn(field, s, nil)
+}
+
+// ParseUntilIn parses the inclusive upper bound of a time range: a date
+// means the whole of that day in loc (nil: UTC), up to the last
+// microsecond before the next day's midnight there, however many hours
+// the day has. A datetime is the instant it names (UTC when it has no
+// offset).
+func ParseUntilIn(field, s string, loc *time.Location) (time.Time, error) {
+	t, day, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}, Invalid(field, "%s: %v", field, err)
+	}
+	if day {
+		t = dayEnd(t, loc)
+	}
+	return t, CheckBound(field, t)
+}
+
+// dayStart is the first instant, in UTC, of the date that day (a date as
+// ParseTime reads it, midnight UTC) names in loc (nil: UTC).
+func dayStart(day time.Time, loc *time.Location) time.Time {
+	return SameClock(day, loc).UTC()
+}
+
+// dayEnd is the last microsecond, in UTC, of the date that day (a date as
+// ParseTime reads it, midnight UTC) names in loc (nil: UTC): an inclusive
+// upper bound that takes in the whole day.
+func dayEnd(day time.Time, loc *time.Location) time.Time {
+	return SameClock(day.AddDate(0, 0, 1), loc).Add(-time.Microsecond).UTC()
 }
 
 // FormatSpreadsheetTime formats t as UTC "YYYY-MM-DD hh:mm:ss", adding

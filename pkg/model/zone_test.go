@@ -230,3 +230,34 @@ func TestLoadZone(t *testing.T) {
 		t.Errorf("LoadZone(UTC) = %v, %v; want time.UTC", loc, err)
 	}
 }
+
+// A date bound is the day of the zone, however long: Sydney's 2026-04-05
+// has 25 hours, New York's 2026-03-08 23, and Santiago's 2026-09-06 starts
+// at 01:00. A datetime is the instant it names, in any zone.
+func TestDateBoundsInZone(t *testing.T) {
+	for _, tt := range []struct {
+		zone, value          string
+		wantSince, wantUntil string
+	}{
+		{"UTC", "2026-04-05", "2026-04-05T00:00:00Z", "2026-04-05T23:59:59.999999Z"},
+		{"Australia/Sydney", "2026-04-05", "2026-04-04T13:00:00Z", "2026-04-05T13:59:59.999999Z"},
+		{"America/New_York", "2026-03-08", "2026-03-08T05:00:00Z", "2026-03-09T03:59:59.999999Z"},
+		{"America/Santiago", "2026-09-06", "2026-09-06T04:00:00Z", "2026-09-07T02:59:59.999999Z"},
+		{"Australia/Sydney", "2026-04-05 08:00:00", "2026-04-05T08:00:00Z", "2026-04-05T08:00:00Z"},
+		{"Australia/Sydney", "2026-04-05T08:00:00+10:00", "2026-04-04T22:00:00Z", "2026-04-04T22:00:00Z"},
+	} {
+		loc := mustZone(t, tt.zone)
+		since, err := model.ParseSinceIn("since", tt.value, loc)
+		if err != nil || since.Format(time.RFC3339Nano) != tt.wantSince {
+			t.Errorf("%s since %s = %s, %v; want %s", tt.zone, tt.value, since.Format(time.RFC3339Nano), err, tt.wantSince)
+		}
+		until, err := model.ParseUntilIn("until", tt.value, loc)
+		if err != nil || until.Format(time.RFC3339Nano) != tt.wantUntil {
+			t.Errorf("%s until %s = %s, %v; want %s", tt.zone, tt.value, until.Format(time.RFC3339Nano), err, tt.wantUntil)
+		}
+		now := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+		if got, err := model.ParseSinceAtIn("since", "7d", now, loc); err != nil || !got.Equal(now.AddDate(0, 0, -7)) {
+			t.Errorf("%s since 7d = %s, %v; want 7×24 hours before now", tt.zone, got, err)
+		}
+	}
+}

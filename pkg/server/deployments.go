@@ -26,7 +26,7 @@ func (s *Server) handleListDeployments(w http.ResponseWriter, r *http.Request) {
 	// The step cursor differs from the deployment cursor: parse it apart.
 	cursor := p["cursor"]
 	delete(p, "cursor")
-	f, err := listFilter(p)
+	f, err := listFilter(p, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -159,7 +159,7 @@ var statsParams = []string{"component", "version", "owner", "environment", "sinc
 // step, the slowest steps, and the trend, computed in one pass over the
 // deployments.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	p, f, format, err := deploymentQuery(r, statsParams)
+	p, f, format, err := deploymentQuery(r, statsParams, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -195,13 +195,20 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 var deploymentFilterParams = []string{"component", "version", "owner", "environment",
 	"since", "start_datetime", "until", "end_datetime"}
 
-// deploymentQuery reads what GET /v1/stats and GET /v1/changes share: the
-// request's parameters (those named, each at most once), the deployment
-// filter among them, and the format, json (the default) or csv.
-func deploymentQuery(r *http.Request, names []string) (params, model.Filter, string, error) {
+// deploymentQuery reads what GET /v1/stats, /v1/dora and /v1/changes
+// share: the request's parameters (those named, each at most once), the
+// deployment filter among them, and the format, json (the default) or
+// csv. Dates in the filter are days of the request's tz where the
+// endpoint takes one, else of loc, the server's zone.
+func deploymentQuery(r *http.Request, names []string, loc *time.Location) (params, model.Filter, string, error) {
 	p, err := queryParams(r, names)
 	if err != nil {
 		return nil, model.Filter{}, "", err
+	}
+	if v, ok := p["tz"]; ok {
+		if loc, err = model.LoadZone("tz", v); err != nil {
+			return nil, model.Filter{}, "", err
+		}
 	}
 	given := params{}
 	for _, name := range deploymentFilterParams {
@@ -209,7 +216,7 @@ func deploymentQuery(r *http.Request, names []string) (params, model.Filter, str
 			given[name] = v
 		}
 	}
-	f, err := listFilter(given)
+	f, err := listFilter(given, loc)
 	if err != nil {
 		return nil, model.Filter{}, "", err
 	}

@@ -17,7 +17,7 @@ var doraParams = []string{"component", "environment", "since", "start_datetime",
 // handleDORA serves GET /v1/dora: the DORA four keys per bucket and
 // overall, with their bands, in one pass over the deployments.
 func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
-	p, f, format, err := deploymentQuery(r, doraParams)
+	p, f, format, err := deploymentQuery(r, doraParams, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -501,7 +501,9 @@ func (s *Server) stepTime(p params, name string) (time.Time, error) {
 }
 
 // listFilter reads the filters, order, limit and cursor of a list request.
-func listFilter(p params) (model.Filter, error) {
+// A since or until given as a date is a day of loc, the calendar's zone:
+// a team's dates are its own on every endpoint, not only in its buckets.
+func listFilter(p params, loc *time.Location) (model.Filter, error) {
 	f := model.Filter{
 		Component:   p["component"],
 		Version:     p["version"],
@@ -519,12 +521,12 @@ func listFilter(p params) (model.Filter, error) {
 		return f, err
 	}
 	if since != "" {
-		if f.Since, err = model.ParseSince(sinceName(p), since); err != nil {
+		if f.Since, err = model.ParseSinceIn(sinceName(p), since, loc); err != nil {
 			return f, err
 		}
 	}
 	if until != "" {
-		if f.Until, err = model.ParseUntil(untilName(p), until); err != nil {
+		if f.Until, err = model.ParseUntilIn(untilName(p), until, loc); err != nil {
 			return f, err
 		}
 	}

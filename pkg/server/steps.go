@@ -90,7 +90,7 @@ func (s *Server) handleListSteps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := listFilter(p)
+	f, err := listFilter(p, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -206,14 +206,22 @@ func readUIQuery(values url.Values) uiQuery {
 func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (uiQuery, model.Filter, model.StatsOptions, error) {
 	q := readUIQuery(values)
 	f := model.Filter{Component: q.Component, Environment: q.Environment}
+	// A date in since or until is a day of the page's zone, as its
+	// buckets are: the range from Monday starts at Monday's bucket.
+	loc := def.Location
 	var err error
+	if q.TZ != "" {
+		if loc, err = model.LoadZone("tz", q.TZ); err != nil {
+			return q, f, model.StatsOptions{}, err
+		}
+	}
 	if q.Since != "" {
-		if f.Since, err = model.ParseSinceAt("since", q.Since, now); err != nil {
+		if f.Since, err = model.ParseSinceAtIn("since", q.Since, now, loc); err != nil {
 			return q, f, model.StatsOptions{}, err
 		}
 	}
 	if q.Until != "" {
-		if f.Until, err = model.ParseUntilAt("until", q.Until, now); err != nil {
+		if f.Until, err = model.ParseUntilAtIn("until", q.Until, now, loc); err != nil {
 			return q, f, model.StatsOptions{}, err
 		}
 	}

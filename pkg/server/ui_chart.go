@@ -197,23 +197,67 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		api.Set("sprint_days", strconv.Itoa(opts.SprintDays))
 	}
 	if q.SprintStart != "" {
-		api.Set("sprint_start", opts.SprintStart.Format("2006-01-02"))
+		api.Set("sprint_start", sprintStartParam(opts))
 	}
 	if q.TZ != "" {
 		api.Set("tz", model.ZoneName(opts.Location))
 	}
+	// The range reads in the calendar's zone, where a date typed in the
+	// form starts and ends; the link carries the instants, which mean the
+	// same whatever tz the API is asked with.
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
 	from, to := "the first deployment", "now"
 	if !f.Since.IsZero() {
-		api.Set("since", f.Since.UTC().Format(time.RFC3339))
-		from = f.Since.UTC().Format("2006-01-02 15:04")
+		api.Set("since", boundParam(f.Since, loc, false))
+		from = f.Since.In(loc).Format("2006-01-02 15:04")
 	}
 	if !f.Until.IsZero() {
-		api.Set("until", f.Until.UTC().Format(time.RFC3339))
-		to = f.Until.UTC().Format("2006-01-02 15:04")
+		api.Set("until", boundParam(f.Until, loc, true))
+		to = f.Until.In(loc).Format("2006-01-02 15:04")
 	}
 	v.APIPath = "/v1/stats?" + api.Encode()
-	v.Range = from + " to " + to + " UTC"
+	v.Range = from + " to " + to + " " + model.ZoneName(opts.Location)
 	return v
+}
+
+// boundParam writes a bound of the page's range so that the API, asked in
+// the same zone loc, reads it back as the same instant: a date when the
+// bound is where a date there starts (since) or ends (until), as a date
+// typed in the form gives, else the instant itself (a span, a clock time).
+func boundParam(t time.Time, loc *time.Location, until bool) string {
+	edge := t
+	if until {
+		edge = t.Add(time.Microsecond)
+	}
+	e := edge.In(loc)
+	day := time.Date(e.Year(), e.Month(), e.Day(), 0, 0, 0, 0, time.UTC)
+	if model.SameClock(day, loc).Equal(edge) {
+		if until {
+			day = day.AddDate(0, 0, -1)
+		}
+		return day.Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// sprintStartParam writes the sprint start of opts so that the API reads
+// it back as the same instant: a date when it is the start of its day in
+// the calendar's zone, as a date there is read, else the instant itself
+// (a sprint_start typed with a clock time, or as a UTC instant).
+func sprintStartParam(opts model.StatsOptions) string {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := opts.SprintStart.In(loc)
+	day := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC)
+	if model.SameClock(day, loc).Equal(opts.SprintStart) {
+		return s.Format(time.DateOnly)
+	}
+	return s.Format(time.RFC3339Nano)
 }
 
 // headline gives the page's growth figures from the robust trend: the

@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +80,125 @@ func TestStatsAndDORAInTimeZone(t *testing.T) {
 			t.Errorf("the page with an unknown zone = %d; want 400", r.status)
 		}
 	})
+}
+
+// In Santiago the clock skips from 23:59 to 01:00 on 2026-09-06: a sprint
+// that starts that day starts at 01:00, and the sprints after it at
+// midnight, so a deploy at 00:30 on the first day of the next sprint is in
+// that sprint, whether the date comes from the server's calendar or from
+// the request.
+func TestSprintFromSkippedMidnight(t *testing.T) {
+	santiago, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 9, 25, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: santiago,
+		SprintStart: time.Date(2026, 9, 6, 0, 0, 0, 0, time.UTC), SprintDays: 14}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	// Sunday 2026-09-20 at 00:30 in Santiago.
+	ts.mustPost(t, "component=api&version=1&owner=o&status=build&time=2026-09-20T03:30:00Z")
+	ts.mustPost(t, "component=api&version=1&owner=o&status=finished&time=2026-09-20T03:35:00Z")
+
+	for _, query := range []string{"bucket=sprint", "bucket=sprint&sprint_start=2026-09-06&sprint_days=14"} {
+		for _, route := range []string{"/v1/stats", "/v1/dora"} {
+			r := ts.do(t, "GET", route+"?"+query, nil)
+			var answer struct {
+				Buckets []struct{ Start, End string }
+			}
+			if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil || len(answer.Buckets) == 0 {
+				t.Fatalf("GET %s?%s = %d %.300s", route, query, r.status, r.body)
+			}
+			if got, want := answer.Buckets[0].Start, "2026-09-20T00:00:00-03:00"; got != want {
+				t.Errorf("%s?%s: the deploy's sprint starts %s; want %s", route, query, got, want)
+			}
+		}
+	}
+}
+
+// The trend is in elapsed time: the zone and the sprint start move the
+// buckets, never a digit of the growth figures.
+func TestTrendSameInEveryZone(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	// A deploy every Monday morning in Sydney, 4 s slower each week.
+	var batch []map[string]string
+	start := time.Date(2026, 1, 4, 21, 17, 0, 0, time.UTC)
+	for i := range 48 {
+		at := start.AddDate(0, 0, 7*i).Add(time.Duration(i*17%100) * time.Minute)
+		for _, s := range []struct {
+			status string
+			after  time.Duration
+		}{{"build", 0}, {"finished", time.Duration(300+4*i) * time.Second}} {
+			batch = append(batch, map[string]string{"component": "api", "version": strconv.Itoa(i), "owner": "o",
+				"status": s.status, "time": at.Add(s.after).Format(time.RFC3339)})
+		}
+	}
+	body, err := json.Marshal(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusCreated {
+		t.Fatalf("batch = %d %.300s", r.status, r.body)
+	}
+	trend := func(query string) string {
+		t.Helper()
+		r := ts.do(t, "GET", "/v1/stats?"+query, nil)
+		var answer struct{ Trend json.RawMessage }
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil {
+			t.Fatalf("GET /v1/stats?%s = %d %.300s", query, r.status, r.body)
+		}
+		return string(answer.Trend)
+	}
+	want := trend("bucket=week")
+	for _, query := range []string{"bucket=week&tz=Australia/Sydney", "bucket=week&tz=Pacific/Chatham", "bucket=sprint&tz=Asia/Kathmandu",
+		"bucket=sprint&tz=America/New_York&sprint_start=2025-03-03", "bucket=month&sprint_start=2026-01-07"} {
+		if got := trend(query); got != want {
+			t.Errorf("%s: trend %s\nwant (UTC) %s", query, got, want)
+		}
+	}
+}
+
+// The page's link to "the same numbers for scripts" gives the sprints the
+// page shows, however its sprint start was typed: a date, a date and
+// clock time with an offset, or the same instant in UTC.
+func TestPageAPILinkKeepsSprintStart(t *testing.T) {
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, testdb.SQLite(t))
+	c := &clock{now: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: syd}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st, clock: c}
+	// Monday 2026-01-19 at 09:00 in Sydney.
+	ts.mustPost(t, "component=api&version=1&owner=o&status=build&time=2026-01-18T22:00:00Z")
+	ts.mustPost(t, "component=api&version=1&owner=o&status=finished&time=2026-01-18T22:05:00Z")
+
+	link := regexp.MustCompile(`The same numbers for scripts: <code>GET ([^<]+)</code>`)
+	for _, start := range []string{"2026-01-05", "2026-01-04T13:00:00Z", "2026-01-05T08:00:00+11:00", "2026-01-04"} {
+		page := ts.do(t, "GET", "/?since=&bucket=sprint&sprint_start="+url.QueryEscape(start), nil)
+		m := link.FindSubmatch(page.body)
+		if page.status != http.StatusOK || m == nil {
+			t.Fatalf("the page with sprint_start=%s = %d, without the API link", start, page.status)
+		}
+		var answer struct {
+			Buckets []struct{ Start string }
+		}
+		path := html.UnescapeString(string(m[1]))
+		r := ts.do(t, "GET", path, nil)
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &answer) != nil || len(answer.Buckets) != 1 {
+			t.Fatalf("GET %s = %d %.300s", path, r.status, r.body)
+		}
+		want := regexp.MustCompile(`data-start="([^"]+)"`).FindSubmatch(page.body)
+		if want == nil || !strings.HasPrefix(answer.Buckets[0].Start, string(want[1])) {
+			t.Errorf("sprint_start=%s: the page's sprint starts %s, its link's (%s) %s", start, want[1], path, answer.Buckets[0].Start)
+		}
+	}
 }

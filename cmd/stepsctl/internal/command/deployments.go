@@ -40,8 +40,10 @@ server's threshold (1h by default).
 The filters select deployments: --component, --version and --env match it,
 --owner is who started it (the owner of its first step), --status keeps
 deployments with a step of that status, --since and --until bound its start.
-They take a datetime ("YYYY-MM-DD hh:mm:ss" or "YYYY-MM-DD", UTC, or RFC 3339)
-or a span back from now (90m, 36h, 7d, 2w).
+They take a datetime ("YYYY-MM-DD hh:mm:ss", UTC, or RFC 3339), a date
+("YYYY-MM-DD", a day of the server's time zone, stepsd --timezone, UTC
+unless set; as --until, the whole day) or a span back from now (90m, 36h,
+7d, 2w).
 
 In a terminal the output is a table with local times and durations such as
 3m12s, and a REVISION column (the commit deployed, cut to 12 hex digits;
@@ -183,18 +185,33 @@ func printList[T any](f *Factory, format output.Format, w *output.ListWriter[T],
 
 // timeFilter sets the bounds of filter from --since and --until, each a
 // datetime or a span back from now. A bad one is named by its flag, as the
-// user typed it.
+// user typed it. A date goes to the server as the date, which reads it as
+// that day in the team's time zone (its --timezone, or --tz); a datetime or
+// a span goes as the instant it names.
 func timeFilter(filter model.Filter, since, until string, now time.Time) (model.Filter, error) {
 	var err error
 	if since != "" {
 		if filter.Since, err = model.ParseSinceAt("--since", since, now); err != nil {
 			return filter, &UsageError{Err: err}
 		}
+		filter.Since = keepInstant(filter.Since, since)
 	}
 	if until != "" {
 		if filter.Until, err = model.ParseUntilAt("--until", until, now); err != nil {
 			return filter, &UsageError{Err: err}
 		}
+		filter.Until = keepInstant(filter.Until, until)
 	}
 	return filter, nil
+}
+
+// keepInstant marks t, the bound typed as typed, as an instant unless it
+// was a date: pkg/client sends a bound in time.UTC at a day's edge as the
+// date, and "2026-04-06T00:00:00Z", or "7d" at midnight, would then read
+// as a day in the team's zone instead of the instant typed.
+func keepInstant(t time.Time, typed string) time.Time {
+	if _, isDate, err := model.ParseTime(typed); err == nil && isDate {
+		return t
+	}
+	return t.In(time.FixedZone("UTC", 0))
 }

@@ -72,7 +72,8 @@ sprint (--by, the sprint calendar as in "stepsctl stats"), and a restore
 counts in the bucket of its failure. Deployments in progress are not
 counted. The period runs from --since (else the first deployment's bucket)
 to --until (else now, and never past now), so quiet days count in the
-frequency and days to come do not.
+frequency and days to come do not; a date given to either is a day of the
+calendar's zone (--tz, else as in "stepsctl stats").
 
 Bands, from the 2023 Accelerate State of DevOps Report (DORA), made
 contiguous as Apache DevLake does:

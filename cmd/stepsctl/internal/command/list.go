@@ -22,10 +22,11 @@ type ListOptions struct {
 const listLong = `List recorded steps, oldest first, filtered by any of the flags (all must
 match).
 
---since and --until take a datetime: "YYYY-MM-DD hh:mm:ss[.ffffff]" or
-"YYYY-MM-DD" (both UTC), or RFC 3339 ("2026-03-01T15:04:05+02:00"); or a
-span back from now: 90m, 36h, 7d, 2w. Both bounds are inclusive; a bare date
-as --until means the whole of that day.
+--since and --until take a datetime: "YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC),
+"YYYY-MM-DD" (a day of the server's time zone, stepsd --timezone, UTC unless
+set), or RFC 3339 ("2026-03-01T15:04:05+02:00"); or a span back from now:
+90m, 36h, 7d, 2w. Both bounds are inclusive; a bare date as --until means
+the whole of that day.
 
 In a terminal the output is an aligned table with local times and ages, and
 a REVISION column (the commit deployed, cut to 12 hex digits) when a step

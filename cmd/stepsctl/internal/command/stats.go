@@ -56,7 +56,8 @@ sprint.start and sprint.days (env STEPSCTL_SPRINT_START, STEPSCTL_SPRINT_DAYS),
 else the server's (stepsd --sprint-start, --sprint-days). Buckets start at
 midnight in --tz, else the config key timezone (env STEPSCTL_TIMEZONE), else
 the server's zone (stepsd --timezone, UTC unless set); their dates are shown
-in that zone. The growth per week and per sprint is in elapsed time.
+in that zone, and a date given to --since or --until is a day of it. The
+growth per week and per sprint is in elapsed time.
 
 Only finished deployments are measured: successful ones by default,
 --outcome failure or all for the others.

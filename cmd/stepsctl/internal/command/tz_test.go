@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 )
 
@@ -87,4 +90,93 @@ func TestStatsAndDORATimeZone(t *testing.T) {
 	}
 	// A mistake in the calendar settings never stops a deploy's record.
 	h.mustRun(false, "record", "--component", "api", "--version", "9", "--status", "build", "-q")
+}
+
+// TestDatesInTimeZone: against a Sydney server, --since and --until given
+// as dates are Sydney's days on every command (the date is sent as the
+// date), --tz moves them with the buckets, and a datetime or a span stays
+// the instant it names, even at midnight UTC.
+func TestDatesInTimeZone(t *testing.T) {
+	t.Parallel()
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, withServerConfig(func(c *server.Config) { c.Location = syd }))
+	now := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
+	h.server.Set(now)
+	h.cli.Set(now)
+	for i, at := range []string{
+		"2026-04-05T22:00:00Z", // 1: Monday 2026-04-06 08:00 in Sydney
+		"2026-04-11T20:00:00Z", // 2: Sunday 2026-04-12 06:00
+		"2026-04-15T02:00:00Z", // 3: Wednesday 2026-04-15 12:00
+		"2026-04-26T21:00:00Z", // 4: Monday 2026-04-27 07:00
+	} {
+		start, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := strconv.Itoa(i + 1)
+		h.mustRun(false, "record", "--component", "api", "--version", v, "--status", "build", "--time", at, "-q")
+		h.mustRun(false, "record", "--component", "api", "--version", v, "--status", "finished", "--time", start.Add(5*time.Minute).Format(time.RFC3339), "-q")
+	}
+	versions := func(args ...string) []string {
+		t.Helper()
+		r := h.mustRun(false, append([]string{"deployments", "-o", "json", "--component", "api"}, args...)...)
+		var got []model.Deployment
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("deployments %v: %v %q", args, err, r.stdout)
+		}
+		var vs []string
+		for _, d := range got {
+			vs = append(vs, d.Version)
+		}
+		steps := decodeNDJSON(t, h.mustRun(false, append([]string{"list", "-o", "ndjson", "--component", "api"}, args...)...).stdout)
+		if len(steps) != 2*len(vs) {
+			t.Errorf("list %v: %d steps; want the %d of deployments %v", args, len(steps), 2*len(vs), vs)
+		}
+		return vs
+	}
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--since", "2026-04-06", "--until", "2026-04-26"}, []string{"1", "2", "3"}},
+		{[]string{"--since", "2026-04-13"}, []string{"3", "4"}},
+		// A datetime, and a span that lands on midnight UTC, are instants.
+		{[]string{"--since", "2026-04-12T00:00:00Z"}, []string{"3", "4"}},
+		{[]string{"--since", "28d"}, []string{"3", "4"}},
+		{[]string{"--until", "2026-04-26 23:59:59.999999"}, []string{"1", "2", "3", "4"}},
+	} {
+		if got := versions(tt.args...); !slices.Equal(got, tt.want) {
+			t.Errorf("deployments %v = %v; want %v", tt.args, got, tt.want)
+		}
+	}
+
+	dora := func(args ...string) (start string, deployments int, first int) {
+		t.Helper()
+		r := h.mustRun(false, append([]string{"dora", "-o", "json", "--component", "api", "--by", "week"}, args...)...)
+		var answer struct {
+			Overall struct {
+				Start       string
+				Deployments int
+			}
+			Buckets []struct{ Deployments int }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &answer); err != nil || len(answer.Buckets) == 0 {
+			t.Fatalf("dora %v: %v %.300s", args, err, r.stdout)
+		}
+		return answer.Overall.Start, answer.Overall.Deployments, answer.Buckets[0].Deployments
+	}
+	if start, n, first := dora("--since", "2026-04-06", "--until", "2026-04-26"); start != "2026-04-06T00:00:00+10:00" || n != 3 || first != 2 {
+		t.Errorf("dora 2026-04-06 to 2026-04-26: from %s, %d deployments, %d in the first week; want from 2026-04-06T00:00:00+10:00, 3, 2", start, n, first)
+	}
+	if start, n, _ := dora("--since", "2026-04-06", "--until", "2026-04-26", "--tz", "UTC"); start != "2026-04-06T00:00:00Z" || n != 3 {
+		t.Errorf("dora --tz UTC: from %s, %d deployments; want from 2026-04-06T00:00:00Z, 3 (the 12th, 15th and 27th in Sydney)", start, n)
+	}
+	r := h.mustRun(false, "stats", "-o", "json", "--component", "api", "--since", "2026-04-06", "--until", "2026-04-26")
+	var st struct{ Deployments int }
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Deployments != 3 {
+		t.Errorf("stats 2026-04-06 to 2026-04-26: %v %.300s; want 3 deployments", err, r.stdout)
+	}
 }

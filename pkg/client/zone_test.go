@@ -1,0 +1,80 @@
+package client_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
+)
+
+// A filter's bounds at a UTC day's edges go as dates, which a Sydney
+// server reads as Sydney's days; the same instants in another Location go
+// as instants. Monday 2026-04-06 08:00 in Sydney is Sunday 22:00 UTC.
+func TestFilterDatesInServerZone(t *testing.T) {
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testdb.Open(t, testdb.SQLite(t))
+	now := func() time.Time { return time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC) }
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: now, Location: syd}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(srv.URL, client.WithRetry(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ins []model.StepInput
+	for i, at := range []time.Time{
+		time.Date(2026, 4, 5, 22, 0, 0, 0, time.UTC),  // Monday 2026-04-06 08:00 in Sydney
+		time.Date(2026, 4, 26, 21, 0, 0, 0, time.UTC), // Monday 2026-04-27 07:00
+	} {
+		v := string(rune('1' + i))
+		ins = append(ins, model.StepInput{Component: "api", Version: v, Owner: "o", Status: "build", Time: at},
+			model.StepInput{Component: "api", Version: v, Owner: "o", Status: "finished", Time: at.Add(5 * time.Minute)})
+	}
+	if _, err := c.RecordBatch(ctx, ins); err != nil {
+		t.Fatal(err)
+	}
+	since, _, err := model.ParseTime("2026-04-06")
+	if err != nil {
+		t.Fatal(err)
+	}
+	until, err := model.ParseUntil("until", "2026-04-26")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utc := time.FixedZone("UTC", 0)
+	for _, tt := range []struct {
+		name string
+		f    model.Filter
+		want []string
+	}{
+		{"dates", model.Filter{Since: since, Until: until}, []string{"1"}},
+		{"instants", model.Filter{Since: since.In(utc), Until: until.In(utc)}, []string{"2"}},
+	} {
+		var got []string
+		for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: tt.f}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, d.Version)
+		}
+		if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+			t.Errorf("%s: deployments %v; want %v", tt.name, got, tt.want)
+		}
+		steps, err := c.List(ctx, tt.f)
+		if err != nil || len(steps) != 2*len(tt.want) {
+			t.Errorf("%s: %d steps, %v; want %d", tt.name, len(steps), err, 2*len(tt.want))
+		}
+		d, err := c.DORA(ctx, model.Filter{Component: "api", Since: tt.f.Since, Until: tt.f.Until}, model.DORAOptions{})
+		if err != nil || d.Overall.Deployments != len(tt.want) {
+			t.Errorf("%s: DORA counts %d deployments, %v; want %d", tt.name, d.Overall.Deployments, err, len(tt.want))
+		}
+	}
+}
