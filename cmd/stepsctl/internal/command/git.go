@@ -3,7 +3,6 @@ package command
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os/exec"
@@ -91,28 +90,23 @@ func (c CommitOptions) fill(ctx context.Context, f *Factory, in *model.StepInput
 	return nil
 }
 
-// gitHead returns the HEAD commit of the work tree at dir ("" the current
-// directory) and its committer time.
+// gitHead returns the HEAD commit of the repository at dir ("" the
+// current directory) and its committer time. One git process asks for
+// both: each costs a deploy script about 10 ms per recorded step, which
+// two processes (rev-parse, then show) had doubled.
 func gitHead(ctx context.Context, dir string) (string, time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, gitTimeout)
 	defer cancel()
-	out, err := git(ctx, dir, "rev-parse", "--is-inside-work-tree", "--verify", "HEAD")
+	out, err := git(ctx, dir, "show", "-s", "--no-show-signature", "--format=%H%n%cI", "HEAD")
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	inside, rev, _ := strings.Cut(out, "\n")
+	rev, when, _ := strings.Cut(out, "\n")
 	rev = strings.TrimSpace(rev)
-	if inside != "true" {
-		return "", time.Time{}, errors.New("not in a work tree")
-	}
 	if rev == "" || len(rev) > model.MaxRevisionLen {
-		return "", time.Time{}, fmt.Errorf("git rev-parse HEAD gave %q", rev)
+		return "", time.Time{}, fmt.Errorf("git show HEAD gave %q", out)
 	}
-	out, err = git(ctx, dir, "show", "-s", "--format=%cI", rev)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	at, err := time.Parse(time.RFC3339, strings.TrimSpace(out))
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(when))
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("commit time of %s: %w", rev, err)
 	}
