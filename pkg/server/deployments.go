@@ -117,8 +117,10 @@ func (e *etas) set(ctx context.Context, running []*model.Deployment) error {
 }
 
 // exportChunkDeployments is how many deployments an unlimited list reads
-// per query (see exportChunkSteps).
-const exportChunkDeployments = 100
+// per query (see exportChunkSteps): at 100, the 200,000 deployments of a
+// million steps on MariaDB took 2.6 s and 1.7 s of stepsd's CPU to list,
+// at 1,000 1.4 s and 1.0 s.
+const exportChunkDeployments = 1000
 
 func newDeploymentEncoder(format string) (listEncoder[*model.Deployment], error) {
 	switch format {

@@ -117,8 +117,12 @@ func (s *Server) handleListSteps(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// exportChunkSteps is how many steps an unlimited list reads per query:
-// enough that the queries cost little beside the rows (an index seek each),
-// few enough that the page a stalled client's handler holds, until the
-// write deadline cuts it off, is small (about 200 KB).
-const exportChunkSteps = 1000
+// exportChunkSteps is how many steps an unlimited list reads per query.
+// A stalled client's handler holds one such page until the write deadline
+// cuts it off, so it stays under model.MaxLimit: no more than one page a
+// client may ask for with limit= (listGate bounds those per client). At
+// 1,000 the queries were a third of stepsd's CPU for an export: a
+// million rows from MariaDB cost 3.25 s of CPU and ran at 0.55× the
+// mariadb client, against 2.03 s and 0.70× at 8,000 (stepsbench, export
+// phase, docs/benchmarks.md).
+const exportChunkSteps = 8000

@@ -42,12 +42,12 @@ func (f failingStore) ListSteps(ctx context.Context, flt model.Filter, fn func(m
 // looks complete, and that one failing before anything was sent is a 503.
 func TestFailureMidStreamCutsTheResponse(t *testing.T) {
 	// Past the first page an export reads, so that part of it is sent.
-	st := seed(t, testdb.SQLite(t), 3000)
+	st := seed(t, testdb.SQLite(t), 10000)
 	for _, tt := range []struct {
 		after      int
 		wantStatus int
 		wantBroken bool
-	}{{0, 503, false}, {2500, 200, true}} {
+	}{{0, 503, false}, {9000, 200, true}} {
 		srv := httptest.NewServer(server.New(server.Config{Store: failingStore{st, tt.after, new(int)}}))
 		res, err := http.Get(srv.URL + "/v1/steps?format=ndjson")
 		if err != nil {
@@ -67,9 +67,9 @@ func TestFailureMidStreamCutsTheResponse(t *testing.T) {
 
 // TestStreamedListsReadInPagesMissNothing checks that a list without limit,
 // read from the database page after page, has every row once, in order, in
-// both directions: steps (1,000 a page) and deployments (100 a page).
+// both directions: steps (8,000 a page) and deployments (1,000 a page).
 func TestStreamedListsReadInPagesMissNothing(t *testing.T) {
-	const rows = 3000 // three pages of steps; 600 deployments, six pages
+	const rows = 17000 // three pages of steps; 3,400 deployments, four pages
 	st := seed(t, testdb.SQLite(t), rows)
 	srv := httptest.NewServer(server.New(server.Config{Store: st}))
 	defer srv.Close()
