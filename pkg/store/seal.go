@@ -21,7 +21,7 @@ import (
 // 10M steps, each looked up in the table through the series index, most
 // of the read's CPU in the database and its driver. Deployments that can
 // no longer change are therefore also kept in blocks (deployment_blocks):
-// up to sealCount consecutive deployments of one series (component,
+// up to sealCount (sealCountSQLite) consecutive deployments of one series (component,
 // environment) in start order, stored as the very bytes the read decodes
 // (deploymentColumns of each row, rows separated by U+001D), so that a
 // block is decoded by the same deploymentReader with the same rules and
@@ -60,13 +60,19 @@ import (
 // it. On Galera both write the same rows, so certification lets only one
 // of them commit, and the other is run again (writeTx).
 const (
-	// sealCount is the most deployments in a block. 64 deployments of
-	// the benchmark's history are about 12 KB: under 16 KB, SQLite's
-	// allocator (modernc) serves a block's value from its slabs, where a
-	// larger one costs an mmap and a munmap per block read. 64 instead of
-	// 256 took a fifth off the CPU of stats over 10M steps
+	// sealCount is the most deployments in a block on MySQL. 64 instead
+	// of 256 took a fifth off the CPU of stats over 10M steps
 	// (docs/benchmarks.md, "Sealed blocks").
 	sealCount = 64
+	// sealCountSQLite is the most on SQLite: 16 deployments of the
+	// benchmark's history are about 3 KB, within a 4 KiB page. A block
+	// of 64 (12 KB) overflows it, and SQLite then assembles the value in
+	// a buffer that modernc's allocator maps and unmaps for each block
+	// read: stats over 1M steps cost 1.38 s of CPU with blocks of 64,
+	// 0.44 s with blocks of 16 (docs/benchmarks.md, "Latest results:
+	// 2026-12-02"). Sealing makes four times the blocks, one transaction
+	// each: the first pass over 1M steps takes 53 s instead of 14.
+	sealCountSQLite = 16
 	// sealBytes ends a block early: a block is one value in one row.
 	sealBytes = 1 << 20
 	// sealGroupBytes bounds the deployments of one start that a block
@@ -170,7 +176,7 @@ func (s *Store) fenceSealing(ctx context.Context, applied []string, now time.Tim
 }
 
 // TuneSealing is for tests and benchmarks: blocks of k deployments (0:
-// sealCount), reads that hold at most maxUnsealed unsealed rows (0:
+// sealCount, sealCountSQLite on SQLite), reads that hold at most maxUnsealed unsealed rows (0:
 // unsealedMax), and, with rowsOnly, reads row by row as before blocks.
 func (s *Store) TuneSealing(k, maxUnsealed int, rowsOnly bool) {
 	s.sealK, s.maxUnsealed, s.noBlocks = k, maxUnsealed, rowsOnly
@@ -246,7 +252,7 @@ func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks in
 	if err != nil {
 		return 0, err
 	}
-	k, cutoff, quiet := cmp.Or(s.sealK, sealCount), now.Add(-sealHorizon), now.Add(-sealQuiet)
+	k, cutoff, quiet := cmp.Or(s.sealK, byKind(s, sealCount, sealCountSQLite)), now.Add(-sealHorizon), now.Add(-sealQuiet)
 	blocks, lastLog := 0, time.Now()
 	for _, se := range all {
 		gaps, err := s.sealGaps(ctx, se.component, se.environment, k, quiet)
