@@ -17,7 +17,7 @@ var changesParams = []string{"component", "environment", "since", "start_datetim
 // time shifted, per component and environment, with the steps that moved;
 // computed in one pass over the deployments, as the stats are.
 func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
-	p, f, format, err := deploymentQuery(r, changesParams, s.location)
+	p, f, format, _, err := deploymentQuery(r, changesParams, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

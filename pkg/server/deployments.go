@@ -161,12 +161,12 @@ var statsParams = []string{"component", "version", "owner", "environment", "sinc
 // step, the slowest steps, and the trend, computed in one pass over the
 // deployments.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	p, f, format, err := deploymentQuery(r, statsParams, s.location)
+	p, f, format, zone, err := deploymentQuery(r, statsParams, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	opts, err := statsOptions(p, s.sprintDefaults())
+	opts, err := statsOptions(p, s.sprintDefaults(zone))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -199,17 +199,17 @@ var deploymentFilterParams = []string{"component", "version", "owner", "environm
 
 // deploymentQuery reads what GET /v1/stats, /v1/dora and /v1/changes
 // share: the request's parameters (those named, each at most once), the
-// deployment filter among them, and the format, json (the default) or
-// csv. Dates in the filter are days of the request's tz where the
-// endpoint takes one, else of loc, the server's zone.
-func deploymentQuery(r *http.Request, names []string, loc *time.Location) (params, model.Filter, string, error) {
+// deployment filter among them, the format, json (the default) or csv,
+// and the calendar's zone: the request's tz where the endpoint takes one,
+// else loc, the server's. Dates in the filter are days of that zone.
+func deploymentQuery(r *http.Request, names []string, loc *time.Location) (params, model.Filter, string, *time.Location, error) {
 	p, err := queryParams(r, names)
 	if err != nil {
-		return nil, model.Filter{}, "", err
+		return nil, model.Filter{}, "", nil, err
 	}
 	if v, ok := p["tz"]; ok {
 		if loc, err = model.LoadZone("tz", v); err != nil {
-			return nil, model.Filter{}, "", err
+			return nil, model.Filter{}, "", nil, err
 		}
 	}
 	given := params{}
@@ -220,36 +220,30 @@ func deploymentQuery(r *http.Request, names []string, loc *time.Location) (param
 	}
 	f, err := listFilter(given, loc)
 	if err != nil {
-		return nil, model.Filter{}, "", err
+		return nil, model.Filter{}, "", nil, err
 	}
 	format := p["format"]
 	if format != "" && format != formatJSON && format != formatCSV {
-		return nil, model.Filter{}, "", model.Invalid("format", "format must be json or csv, not %s", model.Quote(format))
+		return nil, model.Filter{}, "", nil, model.Invalid("format", "format must be json or csv, not %s", model.Quote(format))
 	}
-	return p, f, format, nil
+	return p, f, format, loc, nil
 }
 
-// sprintDefaults are the team's sprint calendar, the server's setting:
-// what a request that names no sprint_start or sprint_days gets.
-func (s *Server) sprintDefaults() model.StatsOptions {
-	return model.StatsOptions{SprintDays: s.sprintDays, SprintStart: s.sprintStart, Location: s.location}
+// sprintDefaults are the team's sprint calendar, the server's setting,
+// in zone, the request's calendar zone (deploymentQuery): what a request
+// that names no sprint_start or sprint_days gets.
+func (s *Server) sprintDefaults(zone *time.Location) model.StatsOptions {
+	return model.StatsOptions{SprintDays: s.sprintDays, SprintStart: s.sprintStart, Location: zone}
 }
 
 // statsOptions reads the bucket, sprint and outcome parameters of a stats
 // request (GET /v1/stats and the retrospective page) and validates them.
-// Sprint parameters not given take def's (the server's calendar). A tz
-// names the calendar's zone; the server's sprint start, a day, and a
-// sprint_start given as a date are read at midnight in it.
+// Sprint parameters not given take def's (the server's calendar, in the
+// request's zone, def.Location); the server's sprint start, a day, and a
+// sprint_start given as a date are read at midnight in that zone.
 func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) {
-	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"], SprintDays: def.SprintDays, Location: def.Location}
-	if v, ok := p["tz"]; ok {
-		loc, err := model.LoadZone("tz", v)
-		if err != nil {
-			return opts, err
-		}
-		opts.Location = loc
-	}
-	opts.SprintStart = model.SameClock(def.SprintStart, opts.Location)
+	opts := model.StatsOptions{Bucket: p["bucket"], Outcome: p["outcome"], SprintDays: def.SprintDays, Location: def.Location,
+		SprintStart: model.SameClock(def.SprintStart, def.Location)}
 	if v, ok := p["sprint_days"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {

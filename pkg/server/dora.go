@@ -17,14 +17,14 @@ var doraParams = []string{"component", "environment", "since", "start_datetime",
 // handleDORA serves GET /v1/dora: the DORA four keys per bucket and
 // overall, with their bands, in one pass over the deployments.
 func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
-	p, f, format, err := deploymentQuery(r, doraParams, s.location)
+	p, f, format, zone, err := deploymentQuery(r, doraParams, s.location)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	// The calendar is read exactly as stats read it: the same buckets,
 	// the same sprints for the same request.
-	cal, err := statsOptions(p, s.sprintDefaults())
+	cal, err := statsOptions(p, s.sprintDefaults(zone))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -229,11 +229,12 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 		return q, f, model.StatsOptions{}, err
 	}
 	p := params{}
-	for name, v := range map[string]string{"bucket": q.Bucket, "sprint_days": q.SprintDays, "sprint_start": q.SprintStart, "tz": q.TZ} {
+	for name, v := range map[string]string{"bucket": q.Bucket, "sprint_days": q.SprintDays, "sprint_start": q.SprintStart} {
 		if v != "" {
 			p[name] = v
 		}
 	}
+	def.Location = loc
 	opts, err := statsOptions(p, def)
 	return q, f, opts, err
 }
@@ -247,8 +248,8 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	q, f, opts, err := dashboardQuery(r.URL.Query(), now, s.sprintDefaults())
-	q.Calendar = s.sprintDefaults()
+	q, f, opts, err := dashboardQuery(r.URL.Query(), now, s.sprintDefaults(s.location))
+	q.Calendar = s.sprintDefaults(s.location)
 	v := &pageView{Title: "Deploy durations", SignedIn: s.tokens != nil, Query: q, Content: "dashboard"}
 	if err != nil {
 		v.Error = model.ErrorMessage(err)

@@ -812,7 +812,7 @@ func backText(view uiQuery) string {
 // from the page to a timeline. It reads the view's deployments as the
 // dashboard does; if that fails, the steps share one colour.
 func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) map[string]string {
-	_, f, opts, err := dashboardQuery(view.values(), now, s.sprintDefaults())
+	_, f, opts, err := dashboardQuery(view.values(), now, s.sprintDefaults(s.location))
 	if err != nil {
 		return nil
 	}

@@ -66,7 +66,7 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		view.Component, view.Environment = found.Component, found.Environment
 	}
-	view.Calendar = s.sprintDefaults()
+	view.Calendar = s.sprintDefaults(s.location)
 	v.Query = view
 	v.Data = newTimelineView(found, s.viewColours(r.Context(), view, now), now, view)
 	s.renderPage(w, r, http.StatusOK, v)
