@@ -83,7 +83,7 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 		q.Set("environment", f.Environment)
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", sinceParam(f.Since))
+		q.Set("since", startParam(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))
@@ -95,7 +95,7 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 		q.Set("sprint_days", strconv.Itoa(opts.SprintDays))
 	}
 	if !opts.SprintStart.IsZero() {
-		q.Set("sprint_start", sprintStartParam(opts.SprintStart))
+		q.Set("sprint_start", startParam(opts.SprintStart))
 	}
 	if opts.Location != nil {
 		q.Set("tz", opts.Location.String())

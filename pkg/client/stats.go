@@ -96,22 +96,15 @@ func (c *Client) writeRendered(ctx context.Context, w io.Writer, req request, fo
 	return err
 }
 
-// sprintStartParam writes a sprint start: 00:00 UTC, what ParseTime makes
-// of a date, as that date, which the server reads at midnight in the
-// calendar's zone (the same instant on a server in UTC); any other time as
-// the instant it is.
-func sprintStartParam(t time.Time) string {
+// startParam writes a sprint start or a filter's Since: 00:00 in
+// time.UTC, what ParseTime makes of a date, as that date, which the server
+// reads at midnight in the calendar's zone (the same instant on a server
+// in UTC); any other time as the instant it is.
+func startParam(t time.Time) string {
 	if t.Location() == time.UTC && t.Equal(t.Truncate(24*time.Hour)) {
 		return t.Format(time.DateOnly)
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// sinceParam writes a filter's Since as sprintStartParam writes a sprint
-// start: 00:00 in time.UTC, what ParseTime makes of a date, as that date,
-// which the server reads as the day's start in the calendar's zone.
-func sinceParam(t time.Time) string {
-	return sprintStartParam(t)
 }
 
 // untilParam writes a filter's Until: 23:59:59.999999 in time.UTC, what
@@ -150,7 +143,7 @@ func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Val
 		q.Set("sprint_days", strconv.Itoa(opts.SprintDays))
 	}
 	if !opts.SprintStart.IsZero() {
-		q.Set("sprint_start", sprintStartParam(opts.SprintStart))
+		q.Set("sprint_start", startParam(opts.SprintStart))
 	}
 	if opts.Location != nil {
 		q.Set("tz", opts.Location.String())

@@ -272,7 +272,7 @@ func listQuery(f model.Filter) url.Values {
 		}
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", sinceParam(f.Since))
+		q.Set("since", startParam(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))
