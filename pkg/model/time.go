@@ -97,7 +97,10 @@ func ParseSinceIn(field, s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}
 	if day {
-		t = dayStart(t, loc)
+		if err := CheckBound(field, t); err != nil {
+			return time.Time{}, err
+		}
+		return clampBound(dayStart(t, loc)), nil
 	}
 	return t, CheckBound(field, t)
 }
@@ -120,9 +123,26 @@ func ParseUntilIn(field, s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}
 	if day {
-		t = dayEnd(t, loc)
+		if err := CheckBound(field, t); err != nil {
+			return time.Time{}, err
+		}
+		return clampBound(dayEnd(t, loc)), nil
 	}
 	return t, CheckBound(field, t)
+}
+
+// clampBound brings the first or last instant of a date within the bounds
+// into them: 1000-01-01 east of UTC begins in year 999 and 9999-12-31 west
+// of it ends in year 10000, and both dates are ones the bounds name. No
+// step lies outside the bounds, so the range keeps the same steps.
+func clampBound(t time.Time) time.Time {
+	switch {
+	case t.Before(earliestBound):
+		return earliestBound
+	case t.After(latestBound):
+		return latestBound
+	}
+	return t
 }
 
 // dayStart is the first instant, in UTC, of the date that day (a date as

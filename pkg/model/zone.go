@@ -14,11 +14,29 @@ func LoadZone(param, name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, Invalid(param, "%s must name a time zone, an IANA name such as Australia/Sydney or UTC, not %s", param, Quote(name))
 	}
+	if hostOnlyZone(name) {
+		return nil, Invalid(param, "%s: %s is a file of this machine's zoneinfo directory, not a time zone of the tz database; use an IANA name such as Australia/Sydney or America/New_York, or UTC", param, Quote(name))
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, Invalid(param, "%s: %s is not a known time zone; use an IANA name such as Australia/Sydney or America/New_York, or UTC", param, Quote(name))
 	}
 	return loc, nil
+}
+
+// hostOnlyZone reports names that time.LoadLocation finds only in some
+// machines' zoneinfo directories, not in the tz database stepsd embeds:
+// "localtime" (Debian's link to /etc/localtime, "Local" by another name),
+// "posixrules", and the "posix/" and "right/" copies of the database, the
+// latter counting leap seconds that Go does not, so their changes of clock
+// fall 27 s late. Each would cut a request's buckets differently from one
+// server to the next, or tell a client the server's own zone.
+func hostOnlyZone(name string) bool {
+	switch strings.ToLower(name) {
+	case "localtime", "posixrules":
+		return true
+	}
+	return strings.HasPrefix(name, "posix/") || strings.HasPrefix(name, "right/")
 }
 
 // ZoneName is the name of loc as LoadZone reads it: nil is UTC.

@@ -219,7 +219,10 @@ func TestZoneKeepsTheTrend(t *testing.T) {
 }
 
 func TestLoadZone(t *testing.T) {
-	for _, name := range []string{"", "Local", "Mars/Olympus", "../etc/passwd"} {
+	// localtime, posixrules, posix/… and right/… are files of some
+	// machines' zoneinfo directories (this one's when Debian's tzdata is
+	// installed), not zones of the tz database.
+	for _, name := range []string{"", "Local", "Mars/Olympus", "../etc/passwd", "localtime", "posixrules", "posix/Europe/Paris", "right/UTC"} {
 		if _, err := model.LoadZone("tz", name); err == nil {
 			t.Errorf("LoadZone(%q) = nil error; want one naming tz", name)
 		} else if e, ok := err.(*model.Error); !ok || e.Field != "tz" {
@@ -258,6 +261,26 @@ func TestDateBoundsInZone(t *testing.T) {
 		now := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 		if got, err := model.ParseSinceAtIn("since", "7d", now, loc); err != nil || !got.Equal(now.AddDate(0, 0, -7)) {
 			t.Errorf("%s since 7d = %s, %v; want 7×24 hours before now", tt.zone, got, err)
+		}
+	}
+}
+
+// The first and last dates of the bounds are dates of every zone: east of
+// UTC 1000-01-01 begins in year 999, west of it 9999-12-31 ends in year
+// 10000, and each reads as the bound itself, which keeps the same steps.
+func TestDateBoundsAtTheEndsInZone(t *testing.T) {
+	for _, zone := range []string{"Asia/Kolkata", "Pacific/Kiritimati", "America/New_York", "Pacific/Pago_Pago", "Africa/Monrovia"} {
+		loc := mustZone(t, zone)
+		since, err := model.ParseSinceIn("since", "1000-01-01", loc)
+		if err != nil || since.Before(time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s since 1000-01-01 = %s, %v; want the first day of the bounds", zone, since.Format(time.RFC3339Nano), err)
+		}
+		until, err := model.ParseUntilIn("until", "9999-12-31", loc)
+		if err != nil || until.Year() != 9999 {
+			t.Errorf("%s until 9999-12-31 = %s, %v; want the last day of the bounds", zone, until.Format(time.RFC3339Nano), err)
+		}
+		if _, err := model.ParseSinceIn("since", "0999-12-31", loc); err == nil {
+			t.Errorf("%s since 0999-12-31: no error; want one naming since", zone)
 		}
 	}
 }

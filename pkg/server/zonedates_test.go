@@ -271,3 +271,45 @@ func TestSpansIgnoreTheZone(t *testing.T) {
 		t.Errorf("GET %s = %d %.300s; want 1 deployment", path, r.status, r.body)
 	}
 }
+
+// The dates that bound every range, 1000-01-01 and 9999-12-31, are dates
+// of every zone: "until=9999-12-31" for no end answered 400 in New York,
+// where that day ends in year 10000, and "since=1000-01-01" east of UTC.
+func TestBoundDatesInEveryZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := zoneServer(t, fresh, ny, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), "2026-03-01T02:00:00Z", "2026-03-09T03:30:00Z")
+		if got := ts.versions(t, "since=1000-01-01&until=9999-12-31"); !slices.Equal(got, []string{"1", "2"}) {
+			t.Errorf("deployments of 1000-01-01 to 9999-12-31 in New York = %v; want [1 2]", got)
+		}
+		for _, q := range []string{"until=9999-12-31", "since=1000-01-01&tz=Asia/Kolkata", "since=1000-01-01&until=9999-12-31&tz=Pacific/Kiritimati"} {
+			got := 0
+			for _, n := range ts.statsCounts(t, q+"&bucket=day") {
+				got += n
+			}
+			if d := ts.dora(t, q); got != 2 || d.Overall.Deployments != 2 {
+				t.Errorf("%s: stats count %d, dora %d deployments; want 2", q, got, d.Overall.Deployments)
+			}
+		}
+		r := ts.do(t, "GET", "/?until=9999-12-31&since=1000-01-01&tz=Asia/Tokyo", nil)
+		if r.status != http.StatusOK {
+			t.Errorf("page from 1000-01-01 to 9999-12-31 in Tokyo = %d; want 200", r.status)
+		}
+	})
+}
+
+// Names the machine's zoneinfo directory holds besides the tz database's
+// are refused on every endpoint that takes tz and on the page: localtime
+// is the server's own zone.
+func TestHostZoneFilesRefused(t *testing.T) {
+	ts := zoneServer(t, testdb.SQLite, nil, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), "2026-03-01T02:00:00Z")
+	for _, path := range []string{"/v1/stats?tz=localtime", "/v1/dora?tz=localtime", "/v1/stats?tz=right/Europe/Paris", "/?tz=posixrules"} {
+		r := ts.do(t, "GET", path, nil)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "tz") {
+			t.Errorf("GET %s = %d %.200s; want 400 naming tz", path, r.status, r.body)
+		}
+	}
+}
