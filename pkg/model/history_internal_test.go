@@ -117,3 +117,20 @@ func TestHistoryReduces(t *testing.T) {
 		t.Errorf("late: reduced %v, %d late, %d deployments; want reduced, 100 late of %d", s.reduced, s.late, st.Deployments, len(ds))
 	}
 }
+
+// mergedAll gives what merged gives, phase by phase, on a deployment long
+// enough to be summed in one pass.
+func TestMergedAllIsMerged(t *testing.T) {
+	var phases []phaseRecord
+	for i := range 3 * shortScan {
+		phases = append(phases, phaseRecord{status: int32(i*7%50 + i%3), seconds: float64(i%11) + 0.1})
+	}
+	d := &depRecord{repeats: true}
+	all := mergedAll(d, phases)
+	for i := range phases {
+		wantV, wantFirst := merged(d, phases, i)
+		if v, first := all(i); v != wantV || first != wantFirst {
+			t.Fatalf("phase %d: mergedAll = %v, %v; merged = %v, %v", i, v, first, wantV, wantFirst)
+		}
+	}
+}

@@ -406,8 +406,9 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 			a.refs = firstOutliers(a.refs)
 		}
 		bucket.junk++
+		merged := mergedAll(d, phases)
 		for i, p := range phases {
-			if _, first := merged(d, phases, i); first {
+			if _, first := merged(i); first {
 				a.stepOutliers[p.status]++
 			}
 			a.byStatus[p.status].byIdx[d.bucket].junk++
@@ -417,8 +418,9 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 	a.measured++
 	a.total += d.duration
 	bucket.add(d.duration)
+	merged := mergedAll(d, phases)
 	for i, p := range phases {
-		if v, first := merged(d, phases, i); first {
+		if v, first := merged(i); first {
 			a.stepTotal[p.status] += v
 		}
 		a.byStatus[p.status].byIdx[d.bucket].add(p.seconds)
