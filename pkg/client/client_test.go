@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -275,6 +276,18 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("err = %#v, want a 404 *APIError not from the API", err)
 		}
 	})
+	t.Run("a path stepsd has no route for is no_such_endpoint", func(t *testing.T) {
+		// A URL with a proxy's prefix reaches stepsd, but none of its
+		// routes: no step is missing, and the code says so.
+		_, err := mustClient(t, srv.URL+"/steps").Get(ctx, 1)
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || !apiErr.FromAPI || apiErr.Code != model.ENOENDPOINT {
+			t.Fatalf("err = %#v, want a 404 *APIError from the API with code no_such_endpoint", err)
+		}
+		if model.ErrorCode(err) == model.ENOTFOUND || client.IsTemporary(err) {
+			t.Errorf("err = %v reads as a missing step, or as temporary", err)
+		}
+	})
 	t.Run("same key, other payload is unprocessable", func(t *testing.T) {
 		key := client.NewIdempotencyKey()
 		if _, err := c.RecordWithKey(ctx, key, input("api", "1", "build")); err != nil {
@@ -495,6 +508,28 @@ func flaky(statuses ...int) (func(http.Handler) http.Handler, *atomic.Int32) {
 	}, &n
 }
 
+// cancelAfterAnswer reads a whole answer, then calls cancel: the client
+// holds the answer before its context ends.
+type cancelAfterAnswer struct {
+	next   http.RoundTripper
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	c.cancel()
+	return resp, nil
+}
+
 func TestRetries(t *testing.T) {
 	t.Parallel()
 	t.Run("502 503 504 then success", func(t *testing.T) {
@@ -660,9 +695,12 @@ func TestRetries(t *testing.T) {
 		srv := startStepsd(t, wrap)
 		p := fast
 		p.BaseDelay, p.MaxDelay = 150*time.Millisecond, 150*time.Millisecond
-		c := mustClient(t, srv.URL, client.WithRetry(p))
+		// The cancel comes once the first 503 is in the client's hands, so
+		// the wait is what it ends however slow the host.
 		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(50*time.Millisecond, cancel)
+		defer cancel()
+		hc := &http.Client{Transport: cancelAfterAnswer{http.DefaultTransport, cancel}}
+		c := mustClient(t, srv.URL, client.WithRetry(p), client.WithHTTPClient(hc))
 		_, err := c.Record(ctx, input("api", "1", "build"))
 		var apiErr *client.APIError
 		if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
