@@ -351,13 +351,9 @@ func (s *Store) readFewDeployments(ctx context.Context, query string, args []any
 // eachRow runs query, prepared, and calls fn with the one column of each
 // row, bytes the driver reuses at the next row, up to fn's first error.
 func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(row []byte) error) error {
-	stmt, err := s.stmts.get(ctx, query)
+	rows, err := s.stmts.query(ctx, nil, query, args...)
 	if err != nil {
 		return err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return translate(err)
 	}
 	defer rows.Close()
 	var row sql.RawBytes

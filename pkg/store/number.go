@@ -577,14 +577,10 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 				want++
 			}
 		}
-		res, err := s.execResult(ctx, tx, `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES `+
+		n, err := s.execCount(ctx, tx, `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES `+
 			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, ?)", ", ")+upsertTarget.in(s), args...)
 		if err != nil {
 			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return translate(err)
 		}
 		if n != want {
 			s.targets.forget(work)

@@ -426,13 +426,9 @@ VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body
 			for _, key := range run {
 				args = append(args, component, key.version, environment, key.attempt)
 			}
-			res, err := s.execResult(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
+			n, err := s.execCount(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
 			if err != nil {
 				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return translate(err)
 			}
 			marked += n
 		}

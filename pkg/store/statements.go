@@ -121,13 +121,17 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any
 	return s.writeStmts.query(ctx, tx, query, args...)
 }
 
-// query runs query, prepared on c's pool, in tx, a transaction of that pool.
+// query runs query, prepared on c's pool, in tx, a transaction of that
+// pool, or outside one with a nil tx.
 func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
 	stmt, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	if tx != nil {
+		stmt = tx.StmtContext(ctx, stmt)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	return rows, translate(err)
 }
 
@@ -135,6 +139,16 @@ func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, query string, args ..
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	_, err := s.execResult(ctx, tx, query, args...)
 	return err
+}
+
+// execCount is exec that returns the rows affected.
+func (s *Store) execCount(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	res, err := s.execResult(ctx, tx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, translate(err)
 }
 
 // execResult runs a prepared statement in tx, a write transaction, and

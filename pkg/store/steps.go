@@ -164,13 +164,9 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 // queryStep runs query, prepared, for the one step it selects (then extra
 // columns), or sql.ErrNoRows.
 func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...any) (model.Step, error) {
-	stmt, err := s.stmts.get(ctx, query)
+	rows, err := s.stmts.query(ctx, nil, query, arg)
 	if err != nil {
 		return model.Step{}, err
-	}
-	rows, err := stmt.QueryContext(ctx, arg)
-	if err != nil {
-		return model.Step{}, translate(err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
@@ -189,13 +185,9 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 		return nil, err
 	}
 	query, args := listQuery(f)
-	stmt, err := s.stmts.get(ctx, query)
+	rows, err := s.stmts.query(ctx, nil, query, args...)
 	if err != nil {
 		return nil, err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, translate(err)
 	}
 	defer rows.Close()
 	n := 0

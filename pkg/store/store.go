@@ -220,56 +220,58 @@ func (d driverLogger) Print(v ...any) {
 	d.log.Warn("mysql driver", "detail", detail)
 }
 
-// openMySQLConfig opens a pool on cfg, through a connector, so that the
-// settings a DSN cannot carry (the logger) hold.
-func openMySQLConfig(cfg *mysql.Config) (*sql.DB, error) {
+// openMySQLPool opens a pool of up to n connections on cfg, through a
+// connector, so that the settings a DSN cannot carry (the logger) hold,
+// and pings it before bun sees it: bun's MySQL dialect asks the server's
+// version at once, and logs outside our logger if it can't.
+func openMySQLPool(ctx context.Context, cfg *mysql.Config, n int) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
 	}
-	return sql.OpenDB(connector), nil
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, connectError(err)
+	}
+	return db, nil
+}
+
+// recycle has a store's pool renew its connections now and then.
+func recycle(db *sql.DB) {
+	db.SetConnMaxLifetime(5 * time.Minute)
+	db.SetConnMaxIdleTime(time.Minute)
 }
 
 // openMySQL opens the MySQL pools, for reads and for writes
-// (openMySQLWriter), with READ COMMITTED sessions. Writes
-// lock their targets' rows (see number.go); under REPEATABLE READ, the
-// default, locking a row not there yet also locks the gap around it, and
-// writers of neighbouring new targets then deadlock on each other's gaps.
-// The variable that sets it is spelt differently by MySQL 8 and MariaDB
-// before 11.1, so the first connection asks which one the server has.
+// (openMySQLWriter), with READ COMMITTED sessions: writes lock their
+// targets' rows (number.go), and under REPEATABLE READ locking a row not
+// there yet also locks the gap around it, where writers of neighbouring
+// new targets deadlock. MySQL 8 and MariaDB before 11.1 spell the
+// variable differently: a first connection asks.
 func openMySQL(ctx context.Context, cfg *mysql.Config) (reads, writes *sql.DB, err error) {
 	cfg = cfg.Clone()
-	probe, err := openMySQLConfig(cfg)
+	probe, err := openMySQLPool(ctx, cfg, 1)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer probe.Close()
-	if err := probe.PingContext(ctx); err != nil {
-		return nil, nil, connectError(err)
-	}
 	name := "transaction_isolation"
 	var level string
 	if probe.QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&level) != nil {
 		name = "tx_isolation" // MariaDB before 11.1
 	}
 	cfg.Params[name] = "'READ-COMMITTED'"
-	sqldb, err := openMySQLConfig(cfg)
+	// Bounded, with the write pool, well under MySQL's default
+	// max_connections (151): a few replicas, a migration and an operator's
+	// client all fit.
+	sqldb, err := openMySQLPool(ctx, cfg, maxMySQLConns-maxWriteConns)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Bounded, with the write pool, well under MySQL's default
-	// max_connections (151), so that a few replicas, a migration and an
-	// operator's client all fit.
-	sqldb.SetMaxOpenConns(maxMySQLConns - maxWriteConns)
-	sqldb.SetMaxIdleConns(maxMySQLConns - maxWriteConns)
-	sqldb.SetConnMaxLifetime(5 * time.Minute)
-	sqldb.SetConnMaxIdleTime(time.Minute)
-	// Ping before bun sees the handle: its MySQL dialect asks for the
-	// server's version at once, and logs outside our logger if it can't.
-	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, nil, connectError(err)
-	}
+	recycle(sqldb)
 	writer, err := openMySQLWriter(cfg)
 	if err != nil {
 		sqldb.Close()
@@ -446,15 +448,9 @@ func (s *Store) migrationDB(ctx context.Context) (*bun.DB, func(), error) {
 	if s.migrations == nil {
 		return s.db, func() {}, nil
 	}
-	sqldb, err := openMySQLConfig(s.migrations)
+	sqldb, err := openMySQLPool(ctx, s.migrations, 1)
 	if err != nil {
 		return nil, nil, err
-	}
-	sqldb.SetMaxOpenConns(1)
-	// Pinged before bun sees it, as in openMySQL.
-	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, nil, connectError(err)
 	}
 	return debugSQL(bun.NewDB(sqldb, mysqldialect.New())), func() { sqldb.Close() }, nil
 }

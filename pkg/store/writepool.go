@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -72,8 +71,7 @@ func openMySQLWriter(cfg *mysql.Config) (*sql.DB, error) {
 	db := sql.OpenDB(implicitTxConnector{connector})
 	db.SetMaxOpenConns(maxWriteConns)
 	db.SetMaxIdleConns(maxWriteConns)
-	db.SetConnMaxLifetime(5 * time.Minute)
-	db.SetConnMaxIdleTime(time.Minute)
+	recycle(db)
 	return db, nil
 }
 
