@@ -19,11 +19,9 @@ type stmtCache struct {
 	mu    sync.Mutex // guards stmts
 	stmts map[string]*sql.Stmt
 	// preparing is held while a statement is prepared: one at a time (the
-	// MySQL write pool's one spare connection counts on it, writepool.go),
-	// and a caller that waits for it gives up when its context ends. The
-	// mutex held over the prepare made every request for a statement not
-	// yet prepared queue behind one stuck on a database that stopped
-	// answering, deaf to their contexts, each then stuck in turn.
+	// MySQL write pool's one spare connection counts on it), and a caller
+	// that waits for it gives up when its context ends, as one waiting for
+	// a mutex could not.
 	preparing chan struct{}
 }
 
