@@ -110,13 +110,9 @@ func (s *Store) SealingProgress() (passes, unsealed int64) {
 // the upgrade that added blocks to a database an older version created,
 // so that older replicas are gone first; the zero time for a new database.
 func (s *Store) SealableFrom(ctx context.Context) (time.Time, error) {
-	var from string
-	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, sealFromKey).Scan(&from)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return time.Time{}, nil
-	case err != nil:
-		return time.Time{}, translate(err)
+	from, err := s.numbering(ctx, sealFromKey)
+	if err != nil || from == "" {
+		return time.Time{}, err
 	}
 	t, err := time.Parse(time.RFC3339, from)
 	if err != nil {
@@ -141,8 +137,7 @@ func (s *Store) fenceSealing(ctx context.Context, applied []string, now time.Tim
 	if !upgrade {
 		return nil
 	}
-	_, err := s.db.DB.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
-		sealFromKey, now.Add(sealAfterUpgrade).UTC().Format(time.RFC3339))
+	_, err := s.db.DB.ExecContext(ctx, s.setNumbering(), sealFromKey, now.Add(sealAfterUpgrade).UTC().Format(time.RFC3339))
 	return translate(err)
 }
 
@@ -348,8 +343,7 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		sealed = false // a retry starts over
 		// Packers take turns, each seeing the blocks of the one before.
-		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
-			sealingKey, rowtext.FormatTime(time.Now())); err != nil {
+		if err := s.exec(ctx, tx, s.setNumbering(), sealingKey, rowtext.FormatTime(time.Now())); err != nil {
 			return err
 		}
 		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, quiet, k)
@@ -357,77 +351,85 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 			next = skip
 			return err
 		}
-		first, last := keys[0].started, keys[len(keys)-1].started
-		next = last
-		// A series' blocks never overlap (a read hands each series over
-		// block after block): the gap must still be one.
-		rows, err := s.query(ctx, tx, `SELECT COUNT(*) FROM (SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
-AND first_start <= ? ORDER BY first_start DESC LIMIT 1) latest WHERE last_start >= ?`, component, environment, last, first)
-		if err != nil {
-			return err
-		}
-		var overlaps int
-		if err := scanAll(rows, func() error { return rows.Scan(&overlaps) }); err != nil {
-			return err
-		}
-		if overlaps > 0 {
-			return errSealLost
-		}
-		res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
-VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body)
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return translate(err)
-		}
-		// "sealed + 0": the rows are found by their keys, where SQLite
-		// would otherwise read every unsealed row of deployments_sealed.
-		var marked int64
-		for run := range runs(s, keys) {
-			args := make([]any, 0, 1+4*len(run))
-			args = append(args, id)
-			for _, key := range run {
-				args = append(args, component, key.version, environment, key.attempt)
-			}
-			n, err := s.execCount(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
-			if err != nil {
-				return err
-			}
-			marked += n
-		}
-		// The rows are now this transaction's to change: read back, they
-		// must still be the block, and still be ended.
-		rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
-			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
-			id, component, environment, lo, hi, rowtext.FormatTime(cutoff))
-		if err != nil {
-			return err
-		}
-		var again []byte
-		err = scanAll(rows, func() error {
-			var row sql.RawBytes
-			if err := rows.Scan(&row); err != nil {
-				return err
-			}
-			again = appendRow(again, row)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if marked != int64(len(keys)) || !bytes.Equal(again, body) {
-			return errSealLost
-		}
-		sealed = true
-		return nil
+		next = keys[len(keys)-1].started
+		err = s.writeBlock(ctx, tx, component, environment, lo, hi, cutoff, body, keys)
+		sealed = err == nil
+		return err
 	})
 	if errors.Is(err, errSealLost) {
 		// A renumbering came first; the next pass seals what it left.
 		return false, "", nil
 	}
 	return sealed, next, err
+}
+
+// writeBlock stores the block of body and keys (sealCandidates) and marks
+// its rows sealed, or fails with errSealLost if a renumbering changed
+// them meanwhile.
+func (s *Store) writeBlock(ctx context.Context, tx *sql.Tx, component, environment, lo, hi string, cutoff time.Time, body []byte, keys []sealKey) error {
+	first, last := keys[0].started, keys[len(keys)-1].started
+	// A series' blocks never overlap (a read hands each series over
+	// block after block): the gap must still be one.
+	rows, err := s.query(ctx, tx, `SELECT COUNT(*) FROM (SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
+AND first_start <= ? ORDER BY first_start DESC LIMIT 1) latest WHERE last_start >= ?`, component, environment, last, first)
+	if err != nil {
+		return err
+	}
+	var overlaps int
+	if err := scanAll(rows, func() error { return rows.Scan(&overlaps) }); err != nil {
+		return err
+	}
+	if overlaps > 0 {
+		return errSealLost
+	}
+	res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
+VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return translate(err)
+	}
+	// "sealed + 0": the rows are found by their keys, where SQLite
+	// would otherwise read every unsealed row of deployments_sealed.
+	var marked int64
+	for run := range runs(s, keys) {
+		args := make([]any, 0, 1+4*len(run))
+		args = append(args, id)
+		for _, key := range run {
+			args = append(args, component, key.version, environment, key.attempt)
+		}
+		n, err := s.execCount(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
+		if err != nil {
+			return err
+		}
+		marked += n
+	}
+	// The rows are now this transaction's to change: read back, they
+	// must still be the block, and still be ended.
+	rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
+		` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
+		id, component, environment, lo, hi, rowtext.FormatTime(cutoff))
+	if err != nil {
+		return err
+	}
+	var again []byte
+	err = scanAll(rows, func() error {
+		var row sql.RawBytes
+		if err := rows.Scan(&row); err != nil {
+			return err
+		}
+		again = appendRow(again, row)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if marked != int64(len(keys)) || !bytes.Equal(again, body) {
+		return errSealLost
+	}
+	return nil
 }
 
 // sealKey is a deployment of a block being sealed.
