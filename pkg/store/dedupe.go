@@ -69,7 +69,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 			return nil
 		}
 		fresh, freshExplicit := pick(steps, at), pick(explicit, at)
-		if err := s.insertSteps(ctx, tx, fresh, key, pick(fingerprints, at)); err != nil {
+		if err := s.insertSteps(ctx, tx, fresh, batchKeys(key, len(fresh)), pick(fingerprints, at), s.insertChunk()); err != nil {
 			return err
 		}
 		for j, i := range at {

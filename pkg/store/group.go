@@ -298,41 +298,31 @@ func (s *Store) commitGroup(lane *commitLane, batch []*commitRequest) {
 }
 
 // insertGroup inserts and numbers the group's steps in one transaction
-// (retried on conflicts) and returns their ids in order.
+// (retried on conflicts), one INSERT of all of them, and returns their ids
+// in order.
 func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int64, error) {
 	groupKey := s.rowsKey("") // none where one INSERT's ids are consecutive
-	readBack := groupKey != ""
-	keys := make([]string, len(batch))
-	args := make([]any, 0, insertRowParams*len(batch))
 	steps := make([]model.Step, len(batch))
+	keys := make([]string, len(batch))
+	fingerprints := make([]string, len(batch))
 	for i, req := range batch {
-		keys[i] = req.step.key
-		fingerprint := req.step.fingerprint
-		if readBack && keys[i] == "" {
+		steps[i], keys[i], fingerprints[i] = req.step.step, req.step.key, req.step.fingerprint
+		if groupKey != "" && keys[i] == "" {
 			// Mark the row so its id can be found (see readIDsByKey).
-			keys[i], fingerprint = batchKey(groupKey, i), ""
+			keys[i], fingerprints[i] = batchKey(groupKey, i), ""
 		}
-		args = append(args, insertArgs(req.step.step, keys[i], fingerprint)...)
-		steps[i] = req.step.step
 	}
-	stmt, err := s.preparedWrite(ctx, multiRowInsert(len(batch)))
-	if err != nil {
+	// Prepared before the transaction, which then needs no second
+	// connection for it.
+	if _, err := s.preparedWrite(ctx, multiRowInsert(len(batch))); err != nil {
 		return nil, err
 	}
 	var work []*targetWork
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		if err != nil {
-			return translate(err)
-		}
-		if readBack {
-			err = readIDsByKey(ctx, tx, keys, steps)
-		} else {
-			err = s.setConsecutiveIDs(res, steps)
-		}
-		if err != nil {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertSteps(ctx, tx, steps, keys, fingerprints, len(steps)); err != nil {
 			return err
 		}
+		var err error
 		work, err = s.numberSteps(ctx, tx, steps)
 		return err
 	})
