@@ -26,8 +26,18 @@ var codeStatus = map[string]int{
 	model.EUNSUPPORTED:   http.StatusUnsupportedMediaType,
 }
 
+// narrower lists the codes that name a case of another code's status:
+// the same status, a more precise code. They stay out of codeStatus so that
+// a bare status maps back to the one general code (CodeOf).
+var narrower = map[string]string{
+	model.ENOENDPOINT: model.ENOTFOUND,
+}
+
 // StatusOf returns the HTTP status for an error code; unknown codes are 500.
 func StatusOf(code string) int {
+	if general, ok := narrower[code]; ok {
+		code = general
+	}
 	if s, ok := codeStatus[code]; ok {
 		return s
 	}

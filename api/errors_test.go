@@ -17,6 +17,19 @@ func TestStatusCodeMapIsOneToOne(t *testing.T) {
 	}
 }
 
+// TestNarrowerCodes: a code that names a case of another's status answers
+// with that status, and a bare status still reads as the general code.
+func TestNarrowerCodes(t *testing.T) {
+	if got := api.StatusOf(model.ENOENDPOINT); got != 404 {
+		t.Errorf("StatusOf(no_such_endpoint) = %d, want 404", got)
+	}
+	for range 20 { // the map's order changes from run to run
+		if got := api.CodeOf(404); got != model.ENOTFOUND {
+			t.Fatalf("CodeOf(404) = %q, want not_found", got)
+		}
+	}
+}
+
 // TestBareStatusesAreClassed: a status without a code of its own (a
 // proxy's page) gets the code whose class (model.Retryable, Temporary,
 // Rejected, AuthRefused) says what to do about it.

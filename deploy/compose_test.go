@@ -148,6 +148,12 @@ func TestComposeStepsd(t *testing.T) {
 	if !s.ReadOnly || !slices.Contains(s.CapDrop, "ALL") || !slices.Contains(s.SecurityOpt, "no-new-privileges:true") {
 		t.Errorf("stepsd: want read_only, cap_drop [ALL] and no-new-privileges")
 	}
+	// A read-only root still needs a writable /tmp, as the Kubernetes
+	// Deployment's emptyDir gives: `stepsctl import -` run in the container
+	// copies its standard input there, and failed with "read-only file system".
+	if !slices.ContainsFunc(s.Tmpfs, func(m string) bool { return strings.SplitN(m, ":", 2)[0] == "/tmp" }) {
+		t.Errorf("stepsd: read_only without a tmpfs on /tmp: `stepsctl import -` in the container cannot write its copy of stdin")
+	}
 	shutdown := 30 * time.Second
 	if v := s.Environment["STEPSD_SHUTDOWN_TIMEOUT"]; v != nil {
 		if shutdown, err = time.ParseDuration(*v); err != nil {

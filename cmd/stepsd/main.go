@@ -144,7 +144,8 @@ sprint.start and sprint.days) is the default of GET /v1/stats and the page
 when a request names no sprint_start or sprint_days. Its days, weeks, months
 and sprints start at midnight in --timezone (config key timezone; UTC unless
 set), unless a request names another with tz; so does a date given as
-since or until, on every endpoint and the page.
+since or until, on every endpoint and the page. The page shows the times
+of deployments and steps in that zone too; the API's JSON and CSV keep UTC.
 
 Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 1 failure, 2 usage error.`,

@@ -275,6 +275,18 @@ func TestAPIErrors(t *testing.T) {
 			t.Errorf("err = %#v, want a 404 *APIError not from the API", err)
 		}
 	})
+	t.Run("a path stepsd has no route for is no_such_endpoint", func(t *testing.T) {
+		// A URL with a proxy's prefix reaches stepsd, but none of its
+		// routes: no step is missing, and the code says so.
+		_, err := mustClient(t, srv.URL+"/steps").Get(ctx, 1)
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound || !apiErr.FromAPI || apiErr.Code != model.ENOENDPOINT {
+			t.Fatalf("err = %#v, want a 404 *APIError from the API with code no_such_endpoint", err)
+		}
+		if model.ErrorCode(err) == model.ENOTFOUND || client.IsTemporary(err) {
+			t.Errorf("err = %v reads as a missing step, or as temporary", err)
+		}
+	})
 	t.Run("same key, other payload is unprocessable", func(t *testing.T) {
 		key := client.NewIdempotencyKey()
 		if _, err := c.RecordWithKey(ctx, key, input("api", "1", "build")); err != nil {

@@ -123,7 +123,9 @@
 //     the offending field, and unwraps to a *model.Error with the same code,
 //     so model.ErrorCode(err) works on it. FromAPI tells the API's own
 //     answer from another server's page at that URL: a 404 without it is a
-//     wrong URL, not a missing step.
+//     wrong URL, not a missing step. A 404 with code model.ENOENDPOINT is
+//     stepsd's own answer to a path it has no route for (a prefix too
+//     many in the URL, or a server older than the call).
 //   - *NetError: no response arrived after all attempts (server down,
 //     connection broken, timeout). A write's outcome is unknown; resending it
 //     with the same idempotency key is safe.

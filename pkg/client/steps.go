@@ -190,7 +190,8 @@ func (c *Client) sendBatch(ctx context.Context, key string, ins []model.StepInpu
 
 // Get returns the step with the given id. A missing step is an *APIError
 // with status 404, code model.ENOTFOUND and FromAPI set (without it, the
-// client's URL reaches something other than stepsd).
+// client's URL reaches something other than stepsd; with code
+// model.ENOENDPOINT, a stepsd with no route at that path).
 func (c *Client) Get(ctx context.Context, id int64) (model.Step, error) {
 	var step model.Step
 	req := request{method: http.MethodGet, path: "/v1/steps/" + strconv.FormatInt(id, 10)}

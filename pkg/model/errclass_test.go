@@ -18,6 +18,7 @@ func TestErrorClasses(t *testing.T) {
 		{model.EUNAUTHORIZED, false, false, false, true},
 		{model.EFORBIDDEN, false, false, false, true},
 		{model.ENOTFOUND, false, false, false, false},
+		{model.ENOENDPOINT, false, false, false, false},
 		{model.ECONFLICT, false, false, false, false},
 		{model.EUNPROCESSABLE, false, false, false, false},
 		{model.ERATELIMITED, true, true, false, false},

@@ -18,6 +18,7 @@ const (
 	EINVALID       = "invalid"                // 400: bad input, named in Error.Field
 	EMETHOD        = "method_not_allowed"     // 405
 	ENOTFOUND      = "not_found"              // 404
+	ENOENDPOINT    = "no_such_endpoint"       // 404: no route at the path (a wrong URL, an older server), not a missing step or deployment
 	ERATELIMITED   = "rate_limited"           // 429
 	ETOOLARGE      = "too_large"              // 413: request body over the limit
 	EUNAUTHORIZED  = "unauthorized"           // 401: no valid token

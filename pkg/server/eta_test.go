@@ -133,7 +133,7 @@ func TestDashboardShowsETA(t *testing.T) {
 	}
 	// The deployment's own page too; none for one without history.
 	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-tests&environment=prod")
-	want = `<dd id="eta">1m45s <span class="note">at 2026-03-02 17:01, 3m55s in all</span></dd>`
+	want = `<dd id="eta">1m45s <span class="note">at <time datetime="2026-03-02T17:01:45Z">2026-03-02 17:01</time>, 3m55s in all</span></dd>`
 	if p.status != http.StatusOK || !strings.Contains(p.body, want) {
 		t.Errorf("deployment page (%d) lacks %s", p.status, want)
 	}

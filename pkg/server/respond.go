@@ -102,7 +102,9 @@ func methodNotAllowed(allow string) http.Handler {
 	})
 }
 
-// handleNotFound answers any path the API does not have.
+// handleNotFound answers any path the API does not have, with its own
+// code: a wrong URL must not read as a missing step to a client.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, model.Errorf(model.ENOTFOUND, "no such endpoint: %s %s", model.Shorten(r.Method), model.Shorten(r.URL.Path)))
+	s.writeError(w, r, model.Errorf(model.ENOENDPOINT, "no such endpoint: %s %s; the API's endpoints are listed at /v1/openapi.yaml",
+		model.Shorten(r.Method), model.Shorten(r.URL.Path)))
 }

@@ -268,7 +268,6 @@ func TestRecordStepRejectsBadInput(t *testing.T) {
 		// A positive whole number past int64 must not be told it is not one.
 		{"id past int64", "GET", "/v1/steps/99999999999999999999", "", nil, 400, "id", "from 1 to 9223372036854775807"},
 		{"missing id", "GET", "/v1/steps/99999", "", nil, 404, "", "not found"},
-		{"unknown path", "GET", "/v2/nothing", "", nil, 404, "", "no such endpoint"},
 		{"wrong method", "DELETE", "/v1/steps", "", nil, 405, "", "not allowed"},
 	}
 	for _, tt := range tests {
@@ -630,5 +629,30 @@ func TestValuesEndpoint(t *testing.T) {
 		if _, _, f := r.errorBody(t); r.status != 400 || f != field {
 			t.Errorf("?%s = %d %s, want 400 naming %s", q, r.status, r.body, field)
 		}
+	}
+}
+
+// TestUnknownEndpoint: a path without a route answers 404 with a code of
+// its own, not a missing step's, and says where the routes are listed.
+func TestUnknownEndpoint(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for _, tt := range []struct{ method, path string }{
+		{"GET", "/v1/nosuch"},
+		{"POST", "/v1/nosuch"},
+		{"DELETE", "/v1/nosuch/1"},
+		{"GET", "/v1/"},
+		{"GET", "/v2/nothing"},
+	} {
+		r := ts.do(t, tt.method, tt.path, nil)
+		msg, code, _ := r.errorBody(t)
+		want := "no such endpoint: " + tt.method + " " + tt.path + "; the API's endpoints are listed at /v1/openapi.yaml"
+		if r.status != http.StatusNotFound || code != model.ENOENDPOINT || msg != want {
+			t.Errorf("%s %s = %d %s; want 404 no_such_endpoint %q", tt.method, tt.path, r.status, r.body, want)
+		}
+	}
+	// A missing step keeps its own code.
+	r := ts.do(t, "GET", "/v1/steps/999", nil)
+	if _, code, _ := r.errorBody(t); r.status != http.StatusNotFound || code != model.ENOTFOUND {
+		t.Errorf("GET /v1/steps/999 = %d %s; want 404 not_found", r.status, r.body)
 	}
 }

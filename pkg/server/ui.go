@@ -87,7 +87,13 @@ func mustLoadUI() *uiKit {
 			}
 			return model.HumanDuration(*v)
 		},
-		"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		// A time of a deployment or step is read in the page's zone, the
+		// one its buckets use, so that a deploy at 08:00 in Sydney reads
+		// 08:00 beside Monday's bucket; iso keeps the instant for
+		// machines, in UTC as the API gives it.
+		"at":    func(loc *time.Location, t time.Time) string { return t.In(zoneOrUTC(loc)).Format("2006-01-02 15:04") },
+		"dayat": func(loc *time.Location, t time.Time) string { return t.In(zoneOrUTC(loc)).Format("2006-01-02") },
+		"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		// In the time's own zone: a bucket's start is midnight in the
 		// calendar's zone, and its date there is the team's.
 		"date":     func(t time.Time) string { return t.Format("2006-01-02") },
@@ -97,6 +103,14 @@ func mustLoadUI() *uiKit {
 		"shortrev": model.ShortRevision,
 	}).ParseFS(uiFiles, "ui/*.html"))
 	return kit
+}
+
+// zoneOrUTC is loc, or UTC for nil (model.ZoneName's reading).
+func zoneOrUTC(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // codeTicks renders text in which `name` marks a step's name (as the
@@ -147,6 +161,9 @@ type pageView struct {
 	// Content names the template of the page's body.
 	Content string
 	Data    any
+	// Zone is the zone the page's times are shown in, named in its
+	// footer; nil is the server's.
+	Zone *time.Location
 }
 
 // uiQuery is the dashboard's filters as written in the URL (and the form).
@@ -256,6 +273,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, r, http.StatusBadRequest, v)
 		return
 	}
+	v.Zone = opts.Location
 	out := s.startPage(w, r, http.StatusOK)
 	defer out.close()
 	if r.Method == http.MethodHead {

@@ -79,6 +79,8 @@ type dashboardView struct {
 	// APIPath is the same stats from the API, for scripts.
 	APIPath string
 	Range   string
+	// Zone is the calendar's zone, in which the deployments' times read.
+	Zone *time.Location
 }
 
 // shiftNote says that the growth rate counts n shifts of deploy time in,
@@ -118,6 +120,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	st := d.stats
 	view := q.values().Encode()
 	v := &dashboardView{
+		Zone:         opts.Location,
 		Stats:        st,
 		Total:        d.total,
 		Running:      d.running,
@@ -161,12 +164,12 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		key := model.DeploymentKey{Component: o.Component, Version: o.Version, Environment: o.Environment, Attempt: o.Attempt}
 		outliers[key] = true
 		if i < uiOutliersListed {
-			v.Outliers = append(v.Outliers, outlierLink{OutlierRef: o, Link: timelineLink(key, view)})
+			v.Outliers = append(v.Outliers, outlierLink{OutlierRef: o, Link: timelineLink(key, view, q.TZ)})
 		}
 	}
 	v.MoreOutliers = v.OutlierCount - len(v.Outliers)
 	for i, c := range d.changes.Changes {
-		row := newChangeRow(i+1, c, view)
+		row := newChangeRow(i+1, c, view, q.TZ)
 		v.Changes = append(v.Changes, row)
 		if m, ok := v.Trend.marker(st.Buckets, row); ok {
 			v.Trend.Markers = append(v.Trend.Markers, m)
@@ -182,7 +185,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		}
 	}
 	for _, dep := range d.recent {
-		row := newRecentRow(dep, colours, longest, now, view)
+		row := newRecentRow(dep, colours, longest, now, view, q.TZ)
 		// Component, version, environment and attempt name a deployment.
 		row.Outlier = outliers[model.DeploymentKey{Component: dep.Component, Version: dep.Version, Environment: dep.Environment, Attempt: dep.Attempt}]
 		v.Recent = append(v.Recent, row)
@@ -322,9 +325,9 @@ type changeRow struct {
 	Worse bool
 }
 
-func newChangeRow(n int, c model.Change, view string) changeRow {
+func newChangeRow(n int, c model.Change, view, tz string) changeRow {
 	r := changeRow{Change: c, N: n, Worse: c.ChangePercent > 0,
-		Link: timelineLink(model.DeploymentKey{Component: c.Component, Version: c.Version, Environment: c.Environment, Attempt: c.Attempt}, view),
+		Link: timelineLink(model.DeploymentKey{Component: c.Component, Version: c.Version, Environment: c.Environment, Attempt: c.Attempt}, view, tz),
 		Shift: fmt.Sprintf("%+.0f %% (%s → %s)", model.PrintRound(c.ChangePercent, 0), model.HumanDuration(c.BeforeP50Seconds),
 			model.HumanDuration(c.AfterP50Seconds))}
 	var moved []string
@@ -720,8 +723,8 @@ type phaseBar struct {
 	Running bool
 }
 
-func newRecentRow(d *model.Deployment, colours map[string]string, longest float64, now time.Time, view string) recentRow {
-	r := recentRow{Deployment: d, Link: timelineLink(d.Key(), view)}
+func newRecentRow(d *model.Deployment, colours map[string]string, longest float64, now time.Time, view, tz string) recentRow {
+	r := recentRow{Deployment: d, Link: timelineLink(d.Key(), view, tz)}
 	if longest <= 0 {
 		longest = 1
 	}
@@ -757,13 +760,19 @@ func newRecentRow(d *model.Deployment, colours map[string]string, longest float6
 
 // timelineLink is the URL of a deployment's timeline. view is the
 // dashboard's query, carried along so that the timeline's back link
-// returns to the same view (filters, bucket and sprint).
-func timelineLink(k model.DeploymentKey, view string) string {
+// returns to the same view (filters, bucket and sprint). tz, the page's
+// zone when the URL names one, is written beside it too, so that the
+// timeline's times read in the zone of the page it came from, and a
+// timeline bookmarked or shared says in which.
+func timelineLink(k model.DeploymentKey, view, tz string) string {
 	v := url.Values{}
 	v.Set("component", k.Component)
 	v.Set("version", k.Version)
 	v.Set("environment", k.Environment)
 	v.Set("attempt", strconv.Itoa(k.Attempt))
+	if tz != "" {
+		v.Set("tz", tz)
+	}
 	if view != "" {
 		v.Set("view", view)
 	}
@@ -777,6 +786,8 @@ type timelineView struct {
 	Back     string
 	BackText string // what Back leads to: the view's filters, not the deployment's
 	Duration float64
+	// Zone is the zone the times read in: the page's, as the link gave it.
+	Zone *time.Location
 }
 
 type timelinePhase struct {
@@ -836,8 +847,8 @@ func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) m
 
 // newTimelineView lays out d's phases; colours are the dashboard's
 // (viewColours), nil for one colour.
-func newTimelineView(d *model.Deployment, colours map[string]string, now time.Time, view uiQuery) *timelineView {
-	v := &timelineView{D: d, Duration: d.DurationSeconds}
+func newTimelineView(d *model.Deployment, colours map[string]string, now time.Time, view uiQuery, zone *time.Location) *timelineView {
+	v := &timelineView{D: d, Duration: d.DurationSeconds, Zone: zone}
 	total := d.DurationSeconds
 	if total <= 0 {
 		total = 1

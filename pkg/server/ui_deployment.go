@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
@@ -33,6 +34,25 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 		}
 		key.Attempt = n
 	}
+	// The page's view, carried in the link, comes back in the filters and
+	// the back link, and its zone is the one the times read in; a tz in
+	// the link's own parameters (a timeline bookmarked in a zone) wins.
+	// It is read before the store: a tz the page cannot show times in is
+	// the request's mistake, whether or not the deployment exists.
+	view, viewed := viewQuery(values.Get("view"))
+	if tz := strings.TrimSpace(values.Get("tz")); tz != "" {
+		view.TZ = tz
+	}
+	zone := s.location
+	if view.TZ != "" {
+		var err error
+		if zone, err = model.LoadZone("tz", view.TZ); err != nil {
+			v.Error = model.ErrorMessage(err)
+			s.renderPage(w, r, http.StatusBadRequest, v)
+			return
+		}
+	}
+	v.Zone = zone
 	if key.Component == "" || key.Version == "" {
 		v.Error = "Name a deployment by component, version, environment and attempt."
 		s.renderPage(w, r, http.StatusBadRequest, v)
@@ -60,14 +80,13 @@ func (s *Server) handleDeploymentPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Title = found.Component + " " + found.Version
-	// The page's view, carried in the link, comes back in the filters and
-	// the back link; without one, the deployment's component.
-	view, ok := viewQuery(values.Get("view"))
-	if !ok {
+	// Without a view, the filters and the back link show the deployment's
+	// component.
+	if !viewed {
 		view.Component, view.Environment = found.Component, found.Environment
 	}
 	view.Calendar = s.sprintDefaults(s.location)
 	v.Query = view
-	v.Data = newTimelineView(found, s.viewColours(r.Context(), view, now), now, view)
+	v.Data = newTimelineView(found, s.viewColours(r.Context(), view, now), now, view, zone)
 	s.renderPage(w, r, http.StatusOK, v)
 }

@@ -58,6 +58,11 @@ func (p *pageWriter) execute(name string, v *pageView) {
 	if p.r.Method == http.MethodHead {
 		return
 	}
+	if v.Zone == nil {
+		// A page without times of its own (sign-in, an error) names the
+		// zone the page would show them in.
+		v.Zone = p.s.location
+	}
 	p.buf.Reset()
 	if err := ui.pages.ExecuteTemplate(&p.buf, name, v); err != nil {
 		p.s.log.ErrorContext(p.r.Context(), "render page", "template", name, "err", err)

@@ -602,7 +602,7 @@ func TestDeploymentPageShowsTheRevision(t *testing.T) {
 	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: func() time.Time { return t0.Add(time.Hour) }}))
 	defer srv.Close()
 	p := getPage(t, nil, srv.URL, "/ui/deployment?component=api&version=1.1&environment=production")
-	want := `<dd id="revision"><code title="` + sha + `">9f1c2e7d4b3a</code> <span class="note">committed ` + committed.UTC().Format("2006-01-02 15:04") + `</span></dd>`
+	want := `<dd id="revision"><code title="` + sha + `">9f1c2e7d4b3a</code> <span class="note">committed <time datetime="` + committed.UTC().Format(time.RFC3339) + `">` + committed.UTC().Format("2006-01-02 15:04") + `</time></span></dd>`
 	if p.status != 200 || !strings.Contains(p.body, want) {
 		t.Errorf("status %d; the timeline lacks %s", p.status, want)
 	}

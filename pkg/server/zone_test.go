@@ -202,3 +202,109 @@ func TestPageAPILinkKeepsSprintStart(t *testing.T) {
 		}
 	}
 }
+
+// A team in Sydney reads its deploys' times in Sydney time, beside the
+// buckets that are its days: a deploy at 23:30 UTC on 1 March started at
+// 10:30 on 2 March there. The page and the timeline show it so, name the
+// zone, keep the instant in UTC for machines, and carry the zone from one
+// to the other; the API keeps UTC.
+func TestPageTimesInTheZone(t *testing.T) {
+	syd, err := time.LoadLocation("Australia/Sydney")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newServer := func(t *testing.T, loc *time.Location) *testServer {
+		st := testdb.Open(t, testdb.SQLite(t))
+		c := &clock{now: time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)}
+		srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: loc}))
+		t.Cleanup(srv.Close)
+		ts := &testServer{Server: srv, store: st, clock: c}
+		ts.mustPost(t, "component=api&version=1&environment=prod&owner=o&status=build&time=2026-03-01T23:30:00Z&revision=9f1c2e7d4b3a&committed_at=2026-03-01T22:05:00Z")
+		ts.mustPost(t, "component=api&version=1&environment=prod&owner=o&status=finished&time=2026-03-01T23:40:00Z")
+		return ts
+	}
+	page := func(t *testing.T, ts *testServer, path string) string {
+		t.Helper()
+		r := ts.do(t, "GET", path, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s = %d %.500s", path, r.status, r.body)
+		}
+		return string(r.body)
+	}
+	mustHave := func(t *testing.T, what, body string, wants ...string) {
+		t.Helper()
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %s", what, want)
+			}
+		}
+	}
+	timelineHref := regexp.MustCompile(`<a href="(/ui/deployment\?[^"]*)">api 1</a>`)
+	follow := func(t *testing.T, ts *testServer, body string) (href, timeline string) {
+		t.Helper()
+		m := timelineHref.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no link to the timeline in %.3000s", body)
+		}
+		href = html.UnescapeString(m[1])
+		return href, page(t, ts, href)
+	}
+	started := `<time datetime="2026-03-01T23:30:00Z">2026-03-02 10:30</time>`
+	inSydney := []string{started, `<th scope="col">started (Australia/Sydney)</th>`, "times in Australia/Sydney"}
+	timelineInSydney := []string{`<dt>Started (Australia/Sydney)</dt><dd id="started">` + started + `</dd>`,
+		`<th scope="col">at (Australia/Sydney)</th>`, `<time datetime="2026-03-01T23:40:00Z">2026-03-02 10:40</time>`,
+		`committed <time datetime="2026-03-01T22:05:00Z">2026-03-02 09:05</time>`, "times in Australia/Sydney"}
+
+	t.Run("tz on a server in UTC", func(t *testing.T) {
+		ts := newServer(t, nil)
+		body := page(t, ts, "/?since=&tz=Australia/Sydney")
+		mustHave(t, "the page", body, inSydney...)
+		if strings.Contains(body, "(UTC)") || strings.Contains(body, "times in UTC") {
+			t.Errorf("the page in Sydney still says UTC")
+		}
+		href, timeline := follow(t, ts, body)
+		u, err := url.Parse(href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.Query().Get("tz"); got != "Australia/Sydney" {
+			t.Errorf("the timeline link %s carries tz=%q; want Australia/Sydney", href, got)
+		}
+		mustHave(t, "the timeline", timeline, timelineInSydney...)
+		// The way back, and the filters, keep the zone.
+		mustHave(t, "the timeline", timeline, `<a href="/?since=&amp;tz=Australia%2FSydney">`, `name="tz" value="Australia/Sydney"`)
+		// A timeline bookmarked with tz alone reads in it too.
+		mustHave(t, "the bookmarked timeline", page(t, ts, "/ui/deployment?component=api&version=1&environment=prod&tz=Australia/Sydney"), timelineInSydney...)
+	})
+	t.Run("the server's zone", func(t *testing.T) {
+		ts := newServer(t, syd)
+		body := page(t, ts, "/?since=")
+		mustHave(t, "the page", body, inSydney...)
+		_, timeline := follow(t, ts, body)
+		mustHave(t, "the timeline", timeline, timelineInSydney...)
+		// tz asks for another, and the link takes it along.
+		body = page(t, ts, "/?since=&tz=UTC")
+		utc := `<time datetime="2026-03-01T23:30:00Z">2026-03-01 23:30</time>`
+		mustHave(t, "the page in UTC", body, utc, `started (UTC)`, "times in UTC")
+		_, timeline = follow(t, ts, body)
+		mustHave(t, "the timeline in UTC", timeline, `<dt>Started (UTC)</dt><dd id="started">`+utc+`</dd>`, "times in UTC")
+	})
+	t.Run("an unknown zone", func(t *testing.T) {
+		ts := newServer(t, nil)
+		for _, path := range []string{
+			"/ui/deployment?component=api&version=1&environment=prod&tz=Mars/Olympus",
+			"/ui/deployment?component=api&version=1&environment=prod&view=" + url.QueryEscape("since=&tz=Mars/Olympus"),
+		} {
+			if r := ts.do(t, "GET", path, nil); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "not a known time zone") {
+				t.Errorf("GET %s = %d; want 400 naming the zone", path, r.status)
+			}
+		}
+	})
+	t.Run("the API stays in UTC", func(t *testing.T) {
+		ts := newServer(t, syd)
+		r := ts.do(t, "GET", "/v1/deployments?format=json", nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"started_at":"2026-03-01T23:30:00Z"`) {
+			t.Errorf("GET /v1/deployments = %d %.500s; want started_at in UTC", r.status, r.body)
+		}
+	})
+}

@@ -368,7 +368,7 @@ func TestRefusalsSayWhatToDo(t *testing.T) {
 		h := newHarness(t)
 		// stepsd is at the root; a script names a path a proxy would add.
 		r := h.runArgs(context.Background(), false, []string{"--server", h.url + "/steps", "record", "--component", "api", "--version", "1", "--status", "build"})
-		want := "stepsctl: no such endpoint: POST /steps/v1/steps (HTTP 404 not_found); check --server (STEPSCTL_SERVER): no stepsd route answers there (or that stepsd is older than this stepsctl)\n"
+		want := "stepsctl: no such endpoint: POST /steps/v1/steps; the API's endpoints are listed at /v1/openapi.yaml (HTTP 404 no_such_endpoint); check --server (STEPSCTL_SERVER): no stepsd route answers there (or that stepsd is older than this stepsctl)\n"
 		if r.code != 1 || r.stderr != want {
 			t.Errorf("exit %d, stderr %q; want 1 and\n%q", r.code, r.stderr, want)
 		}
