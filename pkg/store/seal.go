@@ -462,10 +462,9 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), row
 		return nil, nil, "", err
 	}
 	defer rows.Close()
-	// The group being read is keys[group:] and body[groupBody:], ok if
-	// all of it may be sealed, quietGroup if all of it ended before quiet;
-	// lastWhole is the start of the group before. headQuiet: the first
-	// group kept ended before quiet.
+	// The group being read is keys[group:] and body[groupBody:]; ok: all
+	// of it may be sealed; quietGroup: all of it ended before quiet;
+	// headQuiet: the first group kept did; lastWhole: the group before's start.
 	group, groupBody, ok, quietGroup, headQuiet, lastWhole := 0, 0, true, true, false, ""
 	// endGroup drops the group read unless the LIMIT did not cut it
 	// (whole) and all of it may be sealed, and says if the block is full.

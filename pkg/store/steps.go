@@ -118,10 +118,9 @@ func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
 	return step, err
 }
 
-// stepScanner reads rows of stepColumns, then any extra columns. Texts
-// arrive as raw bytes, and a history repeats a few components, owners,
-// statuses and environments: each distinct value becomes a string once,
-// which over an export of millions of rows is most of the garbage gone.
+// stepScanner reads rows of stepColumns, then any extra columns. A
+// history repeats a few components, owners, statuses and environments:
+// each distinct value becomes a string once.
 type stepScanner struct {
 	id      int64
 	texts   [5]sql.RawBytes // component, version, owner, status, environment
