@@ -25,11 +25,25 @@ const (
 	insertChunkSQLite = 32
 )
 
+func (s *Store) insertChunk() int { return byKind(s, insertChunkMySQL, insertChunkSQLite) }
+
 // batchKey is the idempotency key of row i of a batch sent with key. The
 // space cannot occur in a client's key, so batch rows never collide with
 // single steps, and a batch's rows are one range of the unique index.
 func batchKey(key string, i int) string {
 	return key + " " + strconv.Itoa(i)
+}
+
+// batchKeys are the keys of the rows of a batch of n sent with key (none
+// without one).
+func batchKeys(key string, n int) []string {
+	keys := make([]string, n)
+	if key != "" {
+		for i := range keys {
+			keys[i] = batchKey(key, i)
+		}
+	}
+	return keys
 }
 
 // CreateSteps stores every step of ins in one transaction, or none. Invalid
@@ -44,7 +58,7 @@ func (s *Store) CreateSteps(ctx context.Context, ins []model.StepInput, meta mod
 	key := s.rowsKey(meta.IdempotencyKey)
 	var work []*targetWork
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertSteps(ctx, tx, steps, key, fingerprints); err != nil {
+		if err := s.insertSteps(ctx, tx, steps, batchKeys(key, len(steps)), fingerprints, s.insertChunk()); err != nil {
 			return err
 		}
 		work, err = s.numberSteps(ctx, tx, steps)
@@ -111,34 +125,30 @@ func prepareBatch(ins []model.StepInput, meta model.RecordMeta) ([]model.Step, [
 	return steps, fingerprints, nil
 }
 
-// insertSteps inserts steps in multi-row INSERTs and sets their ids.
-func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, key string, fingerprints []string) error {
-	chunkRows := byKind(s, insertChunkMySQL, insertChunkSQLite)
-	keys := make([]string, len(steps))
+// insertSteps inserts steps, each under its key (or none), in multi-row
+// INSERTs of up to chunkRows, and sets their ids.
+func (s *Store) insertSteps(ctx context.Context, tx *sql.Tx, steps []model.Step, keys, fingerprints []string, chunkRows int) error {
 	for start := 0; start < len(steps); start += chunkRows {
-		chunk := steps[start:min(start+chunkRows, len(steps))]
-		args := make([]any, 0, insertRowParams*len(chunk))
-		for i, st := range chunk {
-			if key != "" {
-				keys[start+i] = batchKey(key, start+i)
-			}
-			args = append(args, insertArgs(st, keys[start+i], fingerprints[start+i])...)
+		end := min(start+chunkRows, len(steps))
+		args := make([]any, 0, insertRowParams*(end-start))
+		for i := start; i < end; i++ {
+			args = append(args, insertArgs(steps[i], keys[i], fingerprints[i])...)
 		}
 		// Full chunks reuse one prepared statement; the last, of any size,
 		// is sent as it is rather than prepared for once.
 		var res sql.Result
 		var err error
-		if len(chunk) == chunkRows {
+		if end-start == chunkRows {
 			res, err = s.execResult(ctx, tx, multiRowInsert(chunkRows), args...)
 		} else {
-			res, err = tx.ExecContext(ctx, multiRowInsert(len(chunk)), args...)
+			res, err = tx.ExecContext(ctx, multiRowInsert(end-start), args...)
 			err = translate(err)
 		}
 		if err != nil {
 			return err
 		}
 		if s.consecutiveIDs {
-			if err := s.setConsecutiveIDs(res, chunk); err != nil {
+			if err := s.setConsecutiveIDs(res, steps[start:end]); err != nil {
 				return err
 			}
 		}

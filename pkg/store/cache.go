@@ -2,12 +2,9 @@ package store
 
 import "sync"
 
-// targetCache remembers the state of the targets this store wrote last, so
-// that their next steps (alone, or in a group or batch whose targets it
-// all knows) skip the locked read of their rows: the
-// write of each row then checks that no write came between (its count of
-// writes), and a conflict forgets the entries and runs the transaction
-// again with the locked read. Only committed states are remembered.
+// targetCache remembers the committed state of the targets this store
+// wrote last, so that their next steps skip the locked read of their rows
+// (see the package notes): a conflict forgets the entries.
 type targetCache struct {
 	mu sync.Mutex
 	m  map[target]targetState

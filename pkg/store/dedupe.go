@@ -69,7 +69,7 @@ func (s *Store) createDeduped(ctx context.Context, steps []model.Step, fingerpri
 			return nil
 		}
 		fresh, freshExplicit := pick(steps, at), pick(explicit, at)
-		if err := s.insertSteps(ctx, tx, fresh, key, pick(fingerprints, at)); err != nil {
+		if err := s.insertSteps(ctx, tx, fresh, batchKeys(key, len(fresh)), pick(fingerprints, at), s.insertChunk()); err != nil {
 			return err
 		}
 		for j, i := range at {
@@ -116,12 +116,10 @@ func pick[T any](all []T, at []int) []T {
 }
 
 // checkNoneStoredMeanwhile fails with errConflict, to run the transaction
-// again, when another writer stored rows of fresh (those with an explicit
-// time) after this one looked for them and found those stored. A target
-// without a row yet had nothing for storedMatches to lock, and numbering may
-// continue from the cache of a write committed meanwhile without a
-// conflict. Numbering has locked the targets by now: a writer ahead of this
-// one has committed, and one behind it will find this one's rows here.
+// again, when another writer stored rows of fresh after this one looked
+// for them: a target without a row had nothing for storedMatches to lock,
+// and numbering from the cache takes no lock. Numbering has locked the
+// targets by now, so a writer ahead of this one has committed.
 func (s *Store) checkNoneStoredMeanwhile(ctx context.Context, tx *sql.Tx, fresh []model.Step, explicit []bool, stored map[matchKey][]model.Step) error {
 	// Every row of fresh counts, a row stamped now too: it may share a
 	// key with one that has its time.
@@ -163,12 +161,10 @@ func matchKeyOf(st model.Step) matchKey {
 //
 // Two imports of the same rows at once must not both find them missing.
 // SQLite runs one write transaction at a time. MySQL, under READ
-// COMMITTED, takes no gap locks, so the read first locks the rows of the
-// targets as numbering does (lockTargets), rows every write updates: the
-// second import waits there until the first commits, then reads its rows.
-// A target without a row has nothing to lock: there checkNoneStoredMeanwhile
-// or the numbering's write of the row finds the conflict, and writeTx runs
-// the transaction again.
+// COMMITTED, takes no gap locks: the read first locks the targets' rows
+// as numbering does (lockTargets), and a second import waits there. A
+// target without a row has nothing to lock: there checkNoneStoredMeanwhile
+// or the numbering's write of the row finds the conflict.
 func (s *Store) storedMatches(ctx context.Context, tx *sql.Tx, steps []model.Step, explicit []bool) (map[matchKey][]model.Step, error) {
 	// The distinct times of each target's rows, as stored: the read asks
 	// for those alone, however many steps the target has.

@@ -12,19 +12,16 @@ import (
 )
 
 // deploymentColumns are what a deployment is read from, joined into one
-// column by U+001F, which no stored text contains (control characters are
-// refused on the way in): SQLite's driver costs about a microsecond per
-// column and row, more than the engine's reading of the row itself.
-// concat_ws skips a NULL, which would shift the fields after it: the
-// optional revision and committed_at are read as empty text instead (neither is
-// ever stored blank).
+// column by U+001F, which no stored text contains: SQLite's driver costs
+// about a microsecond per column and row, more than the engine's read of
+// the row. concat_ws skips a NULL, which would shift the fields after it:
+// the optional revision and committed_at are read as empty text instead
+// (neither is ever stored blank).
 const deploymentColumns = `concat_ws(char(31), component, version, environment, attempt, owner, started_at, phases,
 COALESCE(revision, ''), COALESCE(committed_at, ''))`
 
 // deploymentColumns returns deploymentColumns for the store's database:
-// on SQLite as a BLOB, which its driver copies once, a TEXT twice (and
-// looks up its declared type). Joining with || instead of concat_ws was
-// slower: each || copies everything joined so far.
+// on SQLite as a BLOB, which its driver copies once, a TEXT twice.
 func (s *Store) deploymentColumns() string {
 	return byKind(s, deploymentColumns, "CAST("+deploymentColumns+" AS BLOB)")
 }
@@ -105,13 +102,10 @@ func (s *Store) FindDeployment(ctx context.Context, key model.DeploymentKey, rul
 }
 
 // RecentSuccesses returns the history an ETA is read from (see
-// model.ETAPast): the successful deployments among the latest
+// model.ETAPast): the successful deployments, by rules, among the latest
 // model.ETAScan of g's component and environment started in the
-// model.ETALookback before now, newest first. One query on the
-// deployments_component index reads them, however many failed among
-// them. All the successes are returned, not only the model.ETAHistory
-// the ETA reads: model.ETAPast judges which are outliers among them.
-// rules decide which succeeded.
+// model.ETALookback before now, newest first, in one query on
+// deployments_component. All of them: model.ETAPast judges the outliers.
 func (s *Store) RecentSuccesses(ctx context.Context, g model.ETAGroup, rules model.DeploymentRules, now time.Time) ([]*model.Deployment, error) {
 	// The primary key also starts with component: keep MySQL's optimiser
 	// on the index that is ordered by start as well.
@@ -159,10 +153,8 @@ func (s *Store) eachDeployment(ctx context.Context, f model.DeploymentFilter, ru
 		return err
 	}
 	if index == seriesIndex && f.Version == "" && f.Owner == "" && f.Status == "" && !s.noBlocks {
-		// Sealed blocks hand the deployments over in this index's order,
-		// which decides the last digits of sums: a narrow range, read in
-		// start order, and filters on what varies within a series are
-		// read row by row (seal.go).
+		// Blocks give this index's order, which decides the last digits
+		// of sums; other orders and filters within a series read rows.
 		done, err := s.eachSealed(ctx, f, rules, now, reuse, fn)
 		if done || err != nil {
 			return err
@@ -179,20 +171,14 @@ func (s *Store) indexed(index string) string {
 }
 
 // seriesOrder is the index EachDeployment reads, and the order it gives.
-// The table's own order is not the series' time order: InnoDB's follows
-// the primary key (component, version, environment, attempt), a series in
-// version order ("1.10" before "1.9", commit hashes in no order at all);
-// SQLite's follows the insertion, and a batch inserts its deployments in
-// that same key order, as does the renumbering at start-up after an
-// upgrade (the whole history then), and a backfill comes late. An index
-// ordered by start within a series hands each series over in start order,
-// each row then looked up in the table:
+// The table's own order is not a series' time order (InnoDB's is the
+// primary key's, a series in version order; SQLite's the insertion's, and
+// batches, renumbering and backfills insert out of time order), so an
+// index ordered by start within a series is read:
 //
 //   - deployments_component (component, environment, start) for a
-//     component, and for all deployments or a wide range of them: over a
-//     history recorded as it happened, SQLite reads it for 5-15 % more
-//     than the table (a series' rows lie in insertion order), where
-//     deployments_start costs 20-35 % more; on MariaDB the two cost alike;
+//     component, and for all deployments or a wide range of them: the
+//     cheapest full read on SQLite, as cheap as any on MariaDB;
 //   - deployments_owner for an owner's;
 //   - deployments_start for a narrow range (a quarter of the stored span
 //     or less): a seek, where deployments_component would be read whole.
@@ -265,16 +251,9 @@ func deploymentConds(f model.DeploymentFilter) *conds {
 }
 
 // readDeployments runs query and passes each deployment that matches f's
-// status to fn, in the order of the rows. Two stages on two cores: a
-// goroutine steps the database through the rows (the driver's and the
-// engine's share of a read over all history, about half of it) and copies
-// them into blocks, while the caller's goroutine builds the deployments
-// from the blocks and calls fn. The blocks go round through two short
-// channels, so memory stays that of a few blocks. The reading goroutine
-// stops when fn or a row fails, or ctx ends, and has let go of its rows
-// before readDeployments returns. With reuse, for a caller that keeps no
-// deployment past fn, the deployments of each block of rows are built in
-// the memory of the block before.
+// status to fn, in the order of the rows, on two cores (pipeDeployments).
+// With reuse, for a caller that keeps no deployment past fn, each block
+// of rows' deployments are built in the memory of the block before.
 func (s *Store) readDeployments(ctx context.Context, query string, args []any, f model.DeploymentFilter,
 	rules model.DeploymentRules, now time.Time, reuse bool, fn func(*model.Deployment) error) error {
 	return pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
@@ -283,10 +262,12 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 }
 
 // pipeDeployments is readDeployments' two stages: read runs in a
-// goroutine of its own and passes each row to emit (which copies it),
-// while the caller's goroutine builds the deployments and calls fn. read
-// must stop when emit fails, and has let go of its rows before
-// pipeDeployments returns.
+// goroutine of its own (the driver's and the engine's share, about half
+// of a read over all history) and passes each row to emit, which copies
+// it into blocks, while the caller's goroutine builds the deployments and
+// calls fn. The blocks go round through two short channels, so memory
+// stays that of a few. read must stop when emit fails; it has let go of
+// its rows before pipeDeployments returns.
 func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool,
 	fn func(*model.Deployment) error, read func(ctx context.Context, emit func([]byte) error) error) error {
 	// Cancelled when building or fn fails, or fn panics: the reading
@@ -332,10 +313,8 @@ func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.
 }
 
 // fewRows is the most rows a read bounded by a LIMIT may have to be read
-// by readFewDeployments. An export reads 100 deployments a query: the
-// second goroutine's start, its hand-overs and its fresh blocks cost such
-// a read more than the overlap gives back (1M steps as NDJSON, 2,000
-// queries: 0.3–0.7 s more CPU through readDeployments).
+// by readFewDeployments: for a page, the second goroutine and its
+// hand-overs cost more than the overlap gives back.
 const fewRows = 1000
 
 // readFewDeployments is readDeployments for a read of few rows (a page, one
@@ -351,13 +330,9 @@ func (s *Store) readFewDeployments(ctx context.Context, query string, args []any
 // eachRow runs query, prepared, and calls fn with the one column of each
 // row, bytes the driver reuses at the next row, up to fn's first error.
 func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(row []byte) error) error {
-	stmt, err := s.stmts.get(ctx, query)
+	rows, err := s.stmts.query(ctx, nil, query, args...)
 	if err != nil {
 		return err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return translate(err)
 	}
 	defer rows.Close()
 	var row sql.RawBytes

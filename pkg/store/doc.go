@@ -35,26 +35,18 @@
 // the hot paths measured (docs/benchmarks.md) depend on exact statements:
 //
 //   - Recording a step runs cached prepared statements (stmtCache): at
-//     c=32 on MariaDB, database/sql's Stmt.ExecContext is already a fifth of
-//     stepsd's CPU, and any work above it (building SQL text, reflecting
-//     over a model) shows in CPU per step.
+//     c=32 on MariaDB, Stmt.ExecContext is already a fifth of stepsd's CPU.
 //   - Group commit writes concurrent steps as one multi-row INSERT whose
-//     ids it computes from the first, which depends on each engine
-//     (LAST_INSERT_ID, innodb_autoinc_lock_mode).
+//     ids it computes from the first where the engine allows it.
 //   - Lists, exports and stats stream rows, so memory does not grow with
 //     the table, and read few columns: a deployment is one column.
 //   - Stats, changes, DORA and the page (EachDeployment) read each series
 //     in start order, through an index named for it (seriesOrder): pkg/model
-//     keeps a long series in bounded memory only then. The lookups in the
-//     table cost mariadbd CPU; keeping every deployment cost stepsd memory
-//     that grew with the history.
+//     keeps a long series in bounded memory only then.
 //   - Long reads of deployments run on two cores (readDeployments), short
-//     ones in the caller's goroutine (readFewDeployments); a caller that
-//     keeps nothing of a deployment reuses its memory
-//     (EachDeploymentPassing).
+//     ones in the caller's goroutine (readFewDeployments).
 //   - Reads over a component, an environment or a wide range read sealed
-//     blocks of ended deployments (seal.go): over 10M steps, ~31,000
-//     blocks instead of 2M rows looked up (docs/benchmarks.md).
+//     blocks of ended deployments (seal.go).
 //
 // bun's query builder was not measured against these statements; adopting
 // it is a change to measure with stepsbench first.
@@ -78,21 +70,17 @@
 //
 // number, for the targets of one transaction, in their order:
 //
-//  1. Gets each target's state: from targetCache (cache.go) when the
-//     cache knows every target of the transaction (only one on SQLite)
-//     and their steps all come after the last ones it remembers; else by
-//     reading the rows, locked on MySQL (lockTargets).
-//  2. Decides (findRedo): a new target starts at attempt 1; steps at or
-//     after the target's last one continue its latest deployment, or start
-//     the next after a terminal status; a late step (before the last one)
-//     renumbers the target from the deployment it lands in (lateFrom),
-//     whose steps readTargetSteps reads back and whose rows from there on
-//     deleteDeployments removes. Late steps that end nothing and land
-//     inside an ended deployment, before its last step, move no
-//     deployment's end: that deployment alone is read back and rewritten
-//     (redoOnly), however long the target's history after it. So is the
-//     next deployment when they end nothing and land after an ended one's
-//     end (or before the first): they start it, and it takes them in.
+//  1. Gets each target's state: from targetCache (cache.go) when it knows
+//     every target of the transaction and their steps all come after the
+//     last ones it remembers; else by reading the rows, locked on MySQL
+//     (lockTargets).
+//  2. Decides (findRedo): a new target starts at attempt 1; later steps
+//     continue the latest deployment, or start the next after a terminal
+//     status; a late step renumbers the target from the deployment it
+//     lands in (lateFrom): readTargetSteps reads its steps back, and
+//     deleteDeployments removes the rows from there on. Late steps that
+//     end nothing and move no deployment's end rewrite that deployment
+//     alone (redoOnly), however long the history after it.
 //  3. Numbers in memory (deploymentWrites, add), then upserts the
 //     deployment rows, an extension appending phases (writeDeployments),
 //     and the targets' rows (writeTargets).
@@ -101,13 +89,10 @@
 // conflict on a written row, which InnoDB's locks and Galera's
 // certification both catch, instead of racing on what they read. The
 // loser's transaction is run again whole (writeTx, retry.go). Where no row
-// was read and locked (a new target, or a state from the cache), nothing
-// keeps another writer from coming between: the write of each row
-// (upsertTarget) changes it only if its count of writes is the one
-// numbering started from (none for a target without a row), the rows
-// affected say whether each was written, and otherwise the write fails
-// with errConflict. The cache takes a state only once its transaction
-// commits.
+// was read and locked (a new target, or a state from the cache), the
+// write of each row (upsertTarget) changes it only if its count of writes
+// is the one numbering started from, and otherwise fails with
+// errConflict. The cache takes a state only once its transaction commits.
 //
 // The terminal statuses come from the server's configuration (UseRules,
 // rules.go). steps_numbering records those the stored numbering follows;

@@ -26,14 +26,11 @@ type dataSource struct {
 }
 
 // ioTimeout bounds each read and write on a MySQL connection (the
-// driver's readTimeout and writeTimeout) unless the DSN sets its own. A
+// driver's readTimeout and writeTimeout) unless the DSN sets its own: a
 // database that stops answering but keeps its connections open (a hung
-// mariadbd, a network that drops packets, a full disk) otherwise holds
-// every request that waits on it for ever: the kernel keeps the TCP
-// connection up, and nothing else times out a read. 30 s is the group
-// commit's bound (groupTimeout) and far above any one round trip of
-// stepsd's statements, whose reads stream row by row. Migrations run
-// without it: an ALTER TABLE of a large table answers only once done.
+// mariadbd, a network that drops packets) would otherwise hold every
+// request for ever. 30 s is groupTimeout, far above any one round trip.
+// Migrations run without it: an ALTER TABLE answers only once done.
 const ioTimeout = 30 * time.Second
 
 const dsnHelp = "use sqlite:PATH (e.g. sqlite:steps.db) or mysql://USER:PASS@HOST:PORT/DB"
@@ -77,18 +74,13 @@ func parseSQLiteDSN(path string) (dataSource, error) {
 // write-ahead log after a checkpoint has emptied it.
 const SQLiteWALLimit = 64 << 20
 
-// SQLiteDriverDSN is the modernc.org/sqlite data source stepsd opens the
-// file at path with. Durability and concurrency are not negotiable: WAL so
-// readers never block the writer, FULL sync so an acknowledged step
-// survives a power cut, a busy timeout and IMMEDIATE transactions so
-// concurrent writers wait instead of failing with "database is locked".
-// The write-ahead log grows while long reads (an export to a slow client)
-// keep it from being checkpointed, and SQLite then reuses the file at its
-// largest for good: journal_size_limit truncates it back to 64 MiB once a
-// checkpoint has emptied it (a soak with slow readers left 187 MiB of log
-// beside a 58 MiB database).
-// stepsbench opens its baseline's file with it too, to compare like with
-// like.
+// SQLiteDriverDSN is the modernc.org/sqlite data source stepsd (and
+// stepsbench's baseline) opens the file at path with: WAL so readers never
+// block the writer, FULL sync so an acknowledged step survives a power
+// cut, a busy timeout and IMMEDIATE transactions so concurrent writers
+// wait instead of failing with "database is locked", and a
+// journal_size_limit, since long reads keep the log from being
+// checkpointed and SQLite would reuse it at its largest for good.
 func SQLiteDriverDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -131,11 +123,9 @@ func parseMySQLDSN(dsn string) (dataSource, error) {
 		cfg.Params = map[string]string{}
 	}
 	cfg.Params["time_zone"] = "'+00:00'"
-	// Strict on top of the server's (or the DSN's) own modes: a server
-	// left non-strict would store a value that does not fit cut short,
-	// or a bad time as zero, with a warning nobody reads. pkg/model
-	// bounds every value first; this keeps a gap between the two from
-	// becoming a silent truncation instead of an error.
+	// Strict on top of the server's (or the DSN's) own modes: a
+	// non-strict server would cut a value that does not fit short, with a
+	// warning nobody reads, should pkg/model's bounds ever miss one.
 	base := "@@sql_mode"
 	if mode, ok := cfg.Params["sql_mode"]; ok {
 		base = mode

@@ -14,12 +14,11 @@ import (
 )
 
 // Group commit: single steps recorded at the same moment are gathered into
-// one multi-row INSERT in one transaction, and each is acknowledged only
-// after that transaction commits. Under load this turns many small commits
-// (each a log flush, and on MySQL a round trip) into few. A request that
-// finds its lane idle (no transaction in flight, nothing queued) commits
-// its step itself, in its own goroutine: handing it to the committer and
-// waking up again for the answer cost a lone step a quarter of its CPU.
+// one multi-row INSERT in one transaction, each acknowledged once it
+// commits: many small commits (each a log flush, on MySQL a round trip)
+// become few. A request that finds its lane idle commits its step itself,
+// in its own goroutine: a hand-over to the committer and back cost a lone
+// step a quarter of its CPU.
 
 // Group commit limits.
 const (
@@ -53,11 +52,9 @@ type insertRow struct {
 
 // groupCommitter runs the committer goroutine of a store, with one lane:
 // one transaction in flight at a time (its committer's, or that of a
-// request committing alone). Steps of one deploy sent at once then share a
-// group or follow each other, instead of waiting on each other's row locks
-// from two transactions of the same process; on MySQL, two lanes made
-// groups half as large, each of four or five round trips, and needed the
-// Galera guard (docs/benchmarks.md); SQLite has one writer anyway.
+// request committing alone), so that steps of one deploy share a group or
+// follow each other instead of waiting on each other's row locks. Two
+// lanes made groups half as large on MySQL (docs/benchmarks.md).
 type groupCommitter struct {
 	lane     *commitLane
 	quit     chan struct{}
@@ -71,13 +68,10 @@ type commitLane struct {
 	// busy holds a token while a transaction of the lane is in flight.
 	busy chan struct{}
 	// unavailable is why the lane's latest transaction failed for want
-	// of the database (nil once one commits), and unavailableAt when it
-	// failed; both are used with busy held. A request that came while
-	// that transaction was failing is answered with its error, not tried
-	// again: on a database that stopped answering, each try waits out
-	// groupTimeout, and a step queued behind a stuck transaction then
-	// waited twice that, past the 60 s within which an HTTP answer must
-	// be written, so that its client got its connection closed, not 503.
+	// of the database (nil once one commits), and unavailableAt when; both
+	// are used with busy held. A request that came while it was failing is
+	// answered with its error, not tried again: each try waits out
+	// groupTimeout, and two would pass the 60 s an HTTP answer has.
 	unavailable   error
 	unavailableAt time.Time
 	// lastGroup is the size of the lane's latest transaction, and
@@ -90,18 +84,14 @@ type commitLane struct {
 	peak     atomic.Int32
 }
 
-// Gathering a group under load. Clients send their next step as soon as
-// they are answered, and with one transaction in flight the group that
-// follows it held only those that came meanwhile: eight clients settled
-// into two groups of four, one committing while the other waited, each
-// group costing its four round trips and its log flush. Now, while the
-// latest transaction held several steps and ended less than gatherHot
-// ago, a step queues instead of committing alone, and the committer waits
-// up to gatherWait for as many steps as were in commit at once during
-// that transaction: eight clients make one group of eight (7.1 steps a
-// transaction at c=8 instead of 4.0; docs/benchmarks.md). One client,
-// or a lull, never waits: the latest group then held one step, or ended
-// long ago.
+// Gathering a group under load: clients send their next step once
+// answered, so a group held only the steps that came during the one
+// before, and eight clients settled into two alternating groups of four.
+// While the latest transaction held several steps and ended less than
+// gatherHot ago, a step queues instead of committing alone, and the
+// committer waits up to gatherWait for as many steps as were in commit at
+// once during it (docs/benchmarks.md, "Gathering a group under load"). One
+// client, or a lull, never waits.
 const (
 	gatherWait = 500 * time.Microsecond
 	gatherHot  = 2 * time.Millisecond
@@ -291,10 +281,9 @@ func (s *Store) commitGroup(lane *commitLane, batch []*commitRequest) {
 			}
 			return
 		}
-		// A reused idempotency key or a step past its deployment's bound
-		// spoils the whole statement, and a group that kept losing
-		// conflicts may hold the one step that loses:
-		// insert one by one, so that only its request sees the error.
+		// A reused idempotency key, a step past its deployment's bound, or a
+		// step that keeps losing conflicts spoils the whole group: insert one
+		// by one, so that only its request sees the error.
 	}
 	for _, req := range batch {
 		ids, err := s.insertGroup(ctx, []*commitRequest{req})
@@ -309,41 +298,31 @@ func (s *Store) commitGroup(lane *commitLane, batch []*commitRequest) {
 }
 
 // insertGroup inserts and numbers the group's steps in one transaction
-// (retried on conflicts) and returns their ids in order.
+// (retried on conflicts), one INSERT of all of them, and returns their ids
+// in order.
 func (s *Store) insertGroup(ctx context.Context, batch []*commitRequest) ([]int64, error) {
 	groupKey := s.rowsKey("") // none where one INSERT's ids are consecutive
-	readBack := groupKey != ""
-	keys := make([]string, len(batch))
-	args := make([]any, 0, insertRowParams*len(batch))
 	steps := make([]model.Step, len(batch))
+	keys := make([]string, len(batch))
+	fingerprints := make([]string, len(batch))
 	for i, req := range batch {
-		keys[i] = req.step.key
-		fingerprint := req.step.fingerprint
-		if readBack && keys[i] == "" {
+		steps[i], keys[i], fingerprints[i] = req.step.step, req.step.key, req.step.fingerprint
+		if groupKey != "" && keys[i] == "" {
 			// Mark the row so its id can be found (see readIDsByKey).
-			keys[i], fingerprint = batchKey(groupKey, i), ""
+			keys[i], fingerprints[i] = batchKey(groupKey, i), ""
 		}
-		args = append(args, insertArgs(req.step.step, keys[i], fingerprint)...)
-		steps[i] = req.step.step
 	}
-	stmt, err := s.preparedWrite(ctx, multiRowInsert(len(batch)))
-	if err != nil {
+	// Prepared before the transaction, which then needs no second
+	// connection for it.
+	if _, err := s.preparedWrite(ctx, multiRowInsert(len(batch))); err != nil {
 		return nil, err
 	}
 	var work []*targetWork
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		if err != nil {
-			return translate(err)
-		}
-		if readBack {
-			err = readIDsByKey(ctx, tx, keys, steps)
-		} else {
-			err = s.setConsecutiveIDs(res, steps)
-		}
-		if err != nil {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertSteps(ctx, tx, steps, keys, fingerprints, len(steps)); err != nil {
 			return err
 		}
+		var err error
 		work, err = s.numberSteps(ctx, tx, steps)
 		return err
 	})

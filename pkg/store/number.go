@@ -49,20 +49,16 @@ type targetWork struct {
 	exists      bool // the target has a row
 	cached      bool // the state came from the cache, not a locked read
 	steps       []model.Step
-	// redo, when not 0, renumbers the target from this attempt on: from
-	// its first step (redoFrom, redoID) on, in time-then-id order. Steps
-	// of one time may end one deployment and start the next, so the time
-	// alone does not say where a deployment starts.
+	// redo, when not 0, renumbers the target from this attempt on, from
+	// its first step (redoFrom, redoID) on in time-then-id order: steps of
+	// one time may end one deployment and start the next.
 	redo     int
 	redoFrom time.Time
 	redoID   int64
-	// redoOnly: the new steps end nothing and land inside deployment redo,
-	// an ended one, before its last step: the deployments after it keep
-	// their steps and numbers, and only it is rewritten. A late step into
-	// a version deployed for years then costs one deployment, not the
-	// history after it, in a transaction every write waits for.
+	// redoOnly: only deployment redo is rewritten, up to its last step's
+	// time redoLast; the deployments after it stay (see lateFrom).
 	redoOnly bool
-	redoLast time.Time // with redoOnly, the last step's time of redo
+	redoLast time.Time
 }
 
 // deploymentWrite is a deployment row to insert, or, when it exists, to
@@ -100,10 +96,10 @@ func (s *Store) numberSteps(ctx context.Context, tx *sql.Tx, steps []model.Step)
 	return work, s.number(ctx, tx, work, false)
 }
 
-// number locks the targets of work (in one order, so that writers of the
-// same targets never wait on each other in a circle), decides for each
-// whether its new steps continue it or renumber it, and writes its
-// deployments and its row. redoAll renumbers every target from scratch.
+// number locks the targets of work (in one order, so that writers never
+// wait on each other in a circle), decides for each whether its new steps
+// continue it or renumber it, and writes its deployments and its row.
+// redoAll renumbers every target from scratch.
 func (s *Store) number(ctx context.Context, tx *sql.Tx, work []*targetWork, redoAll bool) error {
 	slices.SortFunc(work, func(a, b *targetWork) int { return compareTargets(a.target, b.target) })
 	if redoAll || !s.targets.fill(work) {
@@ -148,16 +144,12 @@ func (s *Store) findRedo(ctx context.Context, tx *sql.Tx, work []*targetWork, re
 		case redoAll:
 			w.redo = 1
 		case !w.exists:
-			// A target without a row has no stored step before these:
-			// every write makes the row, and UseRules makes those of the
-			// history after an upgrade.
+			// No row: no stored step (every write makes the row).
 			w.ended = true
 			continue
 		case !w.steps[0].Time.After(w.last):
-			// At the instant of the last stored step, the new step may
-			// come before it: ids do not follow commits (each Galera node
-			// hands out its own, and an INSERT takes its id before the
-			// target's row is locked), and ties go by id. lateFrom says.
+			// At the last stored step's instant, ties go by id, and ids do
+			// not follow commits: lateFrom says.
 			late, err := s.lateFrom(ctx, tx, w, *s.terminal.Load())
 			if err != nil {
 				return nil, err
@@ -173,12 +165,11 @@ func (s *Store) findRedo(ctx context.Context, tx *sql.Tx, work []*targetWork, re
 	return redo, nil
 }
 
-// deploymentWrites numbers the steps of each target of work, from the
-// state its row holds: its new steps, which continue the latest
-// deployment or start the next, or, for a target to renumber, its stored
-// steps from attempt w.redo on (the new among them). A new step that
-// would make its deployment hold more than maxSteps before the step that
-// ends it is refused (model.MaxDeploymentSteps).
+// deploymentWrites numbers the steps of each target of work from its
+// state: its new steps, or for a target to renumber, its stored steps from
+// attempt w.redo on (the new among them). A new step that would make its
+// deployment hold more than maxSteps before the step that ends it is
+// refused (model.MaxDeploymentSteps).
 func deploymentWrites(work []*targetWork, stored map[target][]model.Step, terminal terminalSet, maxSteps int) ([]deploymentWrite, error) {
 	var writes []deploymentWrite
 	for _, w := range work {
@@ -197,10 +188,8 @@ func deploymentWrites(work []*targetWork, stored map[target][]model.Step, termin
 			// The stored deployment goes on: its row gains these phases.
 			writes = append(writes, deploymentWrite{target: w.target, attempt: w.attempt, started: w.started})
 		}
-		// Only a deployment with a new step is refused: one beyond the
-		// bound without (written before it, or merged by new rules) is
-		// renumbered as it is. over: the deployment being numbered is
-		// past the bound; holdsNew: it holds a new step.
+		// Only a deployment past the bound (over) that holds a new step is
+		// refused: an older one is renumbered as it is.
 		var over, holdsNew bool
 		for _, st := range steps {
 			if w.ended { // st starts the next deployment
@@ -243,14 +232,10 @@ func (w *targetWork) full(maxSteps int) error {
 }
 
 // Statement sizes: a statement over n targets is sent as runs of these
-// sizes, so that each size's SQL is prepared once per connection and
-// reused, rather than one statement per count. On MySQL every run is a
-// round trip in the transaction all writes queue behind, so the sizes are
-// the powers of two: n targets take as many runs as n has one bits (a
-// group of 7 targets 3, not 4 + 1 + 1 + 1), which took a group commit
-// at c=32 from 10 round trips to 7 (docs/benchmarks.md). SQLite gets
-// smaller runs: its Go driver matches parameters to arguments in
-// quadratic time, and a run there costs no round trip.
+// sizes, each size's SQL prepared once. On MySQL each run is a round trip
+// in the transaction all writes queue behind: with powers of two, n
+// targets take as many runs as n has one bits. SQLite's runs are smaller:
+// its driver binds in quadratic time, and a run costs no round trip.
 var (
 	targetSizesMySQL  = []int{64, 32, 16, 8, 4, 2, 1}
 	targetSizesSQLite = []int{16, 4, 1}
@@ -291,8 +276,7 @@ func (s *Store) lockTargets(ctx context.Context, tx *sql.Tx, work []*targetWork)
 		for _, w := range run {
 			args = append(args, w.component, w.version, w.environment)
 		}
-		// The latest deployment's count of steps comes with the row (and
-		// its lock): only a transaction that holds the row changes it.
+		// The latest deployment's count of steps comes with the row's lock.
 		rows, err := s.query(ctx, tx, `SELECT t.component, t.version, t.environment, t.attempt, t.started_at, t.last_time, t.ended, t.writes,
 COALESCE(d.steps, 0) FROM targets t LEFT JOIN deployments d ON d.component = t.component AND d.version = t.version
 AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
@@ -327,15 +311,14 @@ AND d.environment = t.environment AND d.attempt = t.attempt WHERE `+
 }
 
 // lateFrom finds where late steps land and what renumbering they need,
-// or says they are not late: at the instant of the target's last step,
-// after it by id. Inside an ended deployment, before its last step, and
-// ending nothing, they change that deployment alone. After a deployment's
-// end (or before the first), ending nothing, they start the next one,
-// which takes them in and otherwise stays what it was: that one alone
-// changes too, unless it is the latest. Anything else renumbers from where
-// they land on. Positions are (time, id): a new step's id need not be the
-// largest of its instant (a step committed meanwhile through another
-// Galera node, or whose INSERT came later, can have a larger one).
+// or says they are not late (at the instant of the target's last step,
+// after it by id). Ending nothing, inside an ended deployment before its
+// last step, they change that deployment alone (redoOnly); after a
+// deployment's end (or before the first), they start the next one, which
+// takes them in and alone changes, unless it is the latest. Anything else
+// renumbers from where they land on. Positions are (time, id): a new
+// step's id need not be the largest of its instant (another Galera node,
+// or an INSERT that came later, may have given a larger one).
 func (s *Store) lateFrom(ctx context.Context, tx *sql.Tx, w *targetWork, terminal terminalSet) (bool, error) {
 	first, lastNew := w.steps[0], w.steps[len(w.steps)-1]
 	endsNone := !slices.ContainsFunc(w.steps, func(st model.Step) bool { return terminal.ends(st.Status) })
@@ -546,10 +529,8 @@ func (s *Store) writeDeployments(ctx context.Context, tx *sql.Tx, writes []deplo
 }
 
 // upsertTarget writes a target's row only if its count of writes is the
-// one the transaction numbered from (the proposed count less one: 0 for a
-// target that had no row), else leaves it as it was. MySQL sets the
-// columns in order, comparing the old count until writes, set last;
-// SQLite's WHERE skips the update.
+// one numbering started from (the proposed count less one), else leaves
+// it. MySQL sets the columns in order, so writes is set last.
 var upsertTarget = upsert{
 	mysql: ` ON DUPLICATE KEY UPDATE attempt = IF(writes = VALUES(writes) - 1, VALUES(attempt), attempt),
 started_at = IF(writes = VALUES(writes) - 1, VALUES(started_at), started_at),
@@ -560,12 +541,11 @@ writes = IF(writes = VALUES(writes) - 1, VALUES(writes), writes)`,
 last_time = excluded.last_time, ended = excluded.ended, writes = excluded.writes WHERE targets.writes = excluded.writes - 1`,
 }
 
-// writeTargets stores each target's new state, only where its row holds
-// the state numbering started from: a row written elsewhere since a state
-// came from the cache, or made since a locked read found none (there was
-// no row to lock), makes this transaction a conflict, and the retry reads
-// the rows again. The rows affected tell: MySQL counts 1 per insert and 2
-// per update, SQLite 1 for either, and both none for a row left as it was.
+// writeTargets stores each target's new state where its row holds the
+// state numbering started from; a row written elsewhere meanwhile (after
+// a cached state, or a locked read that found no row) makes a conflict.
+// The rows affected tell: MySQL counts 1 per insert and 2 per update,
+// SQLite 1 for either, and both none for a row left as it was.
 func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork) error {
 	for run := range runs(s, work) {
 		args := make([]any, 0, 8*len(run))
@@ -577,14 +557,10 @@ func (s *Store) writeTargets(ctx context.Context, tx *sql.Tx, work []*targetWork
 				want++
 			}
 		}
-		res, err := s.execResult(ctx, tx, `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES `+
+		n, err := s.execCount(ctx, tx, `INSERT INTO targets (component, version, environment, attempt, started_at, last_time, ended, writes) VALUES `+
 			repeated(len(run), "(?, ?, ?, ?, ?, ?, ?, ?)", ", ")+upsertTarget.in(s), args...)
 		if err != nil {
 			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return translate(err)
 		}
 		if n != want {
 			s.targets.forget(work)

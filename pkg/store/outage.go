@@ -10,9 +10,8 @@ import (
 
 // observe notes, from the outcome of a write transaction or a ping,
 // when the database stops and starts answering, and logs each change
-// once: a 503 line per request said it was away, but nothing said when it
-// was back. outageSince holds the UnixNano of the first failure, 0 while
-// the database answers.
+// once. outageSince holds the UnixNano of the first failure, 0 while the
+// database answers.
 func (s *Store) observe(err error) {
 	down := databaseAway(err)
 	switch {
@@ -31,10 +30,7 @@ func (s *Store) observe(err error) {
 
 // databaseAway says whether err means the database did not answer: for
 // the outage log, and for a commit lane, which answers what queued behind
-// such a failure at once. A conflict (a deadlock, a lock wait timeout,
-// Galera's certification failure) is the database answering: writeTx runs
-// the transaction again, and on Galera they come by the hundred under
-// load.
+// such a failure at once. A conflict is the database answering.
 func databaseAway(err error) bool {
 	return err != nil && model.ErrorCode(err) == model.EUNAVAILABLE && !retryable(err) && !errors.Is(err, errClosed)
 }

@@ -15,14 +15,10 @@ import (
 
 // rerunnableUp runs the MySQL migration file name statement by statement,
 // as bun would, except that a statement whose error says its effect is
-// already there (see alreadyApplied) counts as done. MySQL and MariaDB
-// commit DDL statement by statement, so a migration cut between two of
-// its statements (a kill -9, a lost connection) left the schema half
-// changed, and the next start failed for good on the first statement it
-// had already applied ("Can't DROP INDEX steps_listing"); now it finishes
-// the job. One statement is all or nothing (atomic DDL: MySQL 8, MariaDB
-// 10.6), so only the cuts between statements, and between the last one
-// and bun's marking the migration applied, need this.
+// already there (see alreadyApplied) counts as done: MySQL commits DDL
+// statement by statement, and a migration cut between two (a kill -9, a
+// lost connection) must be finished by the next start. One statement is
+// all or nothing (atomic DDL: MySQL 8, MariaDB 10.6).
 //
 // Every other statement runs again, so each must be right to run twice.
 // Of the files so far: every CREATE TABLE (1050), ALTER TABLE (only ADD

@@ -97,11 +97,8 @@ func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err er
 }
 
 // endedWith reports err, of a transaction begun with ctx, as the context's
-// error when ctx has ended: database/sql then rolls the transaction back
-// in a goroutine of its own, and the statement or the Commit that comes
-// after says only sql.ErrTxDone or, for a statement prepared on the
-// transaction, "sql: statement is closed", internal errors (500). The
-// transaction failed either way, so nothing of it was stored.
+// error when ctx has ended: database/sql then rolls the transaction back,
+// and what comes after says only sql.ErrTxDone or "statement is closed".
 func endedWith(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil {
 		return translate(ctx.Err())
@@ -114,17 +111,12 @@ const txSavepoint = "steps_tx"
 
 // guarded runs fn in tx on a Galera node. A node brute-force aborts a
 // local transaction that a replicated write conflicts with, and MariaDB
-// 10.11 does not always say so: a statement in flight at that moment can
-// succeed though its transaction is rolled back, with no error then or
-// later. In autocommit, each statement after it would commit on its own
-// and COMMIT would succeed with nothing to commit: steps acknowledged that
-// were rolled back, numbering half written. Write transactions run with
-// autocommit off (writepool.go), where whatever follows such an abort
-// falls into a new transaction, never committed, and a guarded one holds
-// a savepoint that only it has: releasing that before COMMIT fails when
-// the transaction is not the one begun, and the attempt is rolled back
-// and run again as a conflict. An abort after the release fails the
-// COMMIT.
+// 10.11 does not always say so: a statement in flight can succeed though
+// its transaction was rolled back. With autocommit off (writepool.go),
+// what follows falls into a new transaction, and the savepoint only the
+// one begun holds is then missing at its release before COMMIT: the
+// attempt is run again as a conflict. An abort after the release fails
+// the COMMIT.
 func guarded(ctx context.Context, tx *sql.Tx, fn func(*sql.Tx) error) error {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT `+txSavepoint); err != nil {
 		return translate(err)

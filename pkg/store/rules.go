@@ -18,7 +18,23 @@ import (
 // numbering follows.
 const rulesKey = "terminal_statuses"
 
-var upsertRules = onConflict("name", "value = excluded.value")
+var upsertNumbering = onConflict("name", "value = excluded.value")
+
+// setNumbering is the statement that sets a row of steps_numbering: name,
+// then value.
+func (s *Store) setNumbering() string {
+	return `INSERT INTO steps_numbering (name, value) VALUES (?, ?)` + upsertNumbering.in(s)
+}
+
+// numbering reads a row of steps_numbering ("" when there is none).
+func (s *Store) numbering(ctx context.Context, name string) (string, error) {
+	var value string
+	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, name).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return value, translate(err)
+}
 
 // terminalSet is the set of folded terminal statuses numbering follows.
 type terminalSet map[string]bool
@@ -45,13 +61,9 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 	terminal := newTerminalSet(rules)
 	s.terminal.Store(&terminal)
 	want := terminal.fingerprint()
-	var have string
-	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, rulesKey).Scan(&have)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return translate(err)
-	}
-	if have == want {
-		return nil
+	have, err := s.numbering(ctx, rulesKey)
+	if err != nil || have == want {
+		return err
 	}
 	var total int64
 	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps`).Scan(&total); err != nil {
@@ -71,7 +83,7 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 	}
 	// Replicas starting together may both get here: the row is upserted.
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s), rulesKey, want)
+		_, err := tx.ExecContext(ctx, s.setNumbering(), rulesKey, want)
 		return translate(err)
 	})
 }

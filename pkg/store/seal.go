@@ -16,91 +16,64 @@ import (
 	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
 )
 
-// Sealed blocks (issue 13). A read over all history (stats, the page,
-// changes, DORA) used to step through every deployment row: 2M rows for
-// 10M steps, each looked up in the table through the series index, most
-// of the read's CPU in the database and its driver. Deployments that can
-// no longer change are therefore also kept in blocks (deployment_blocks):
-// up to sealCount (sealCountSQLite) consecutive deployments of one series (component,
-// environment) in start order, stored as the very bytes the read decodes
-// (deploymentColumns of each row, rows separated by U+001D), so that a
-// block is decoded by the same deploymentReader with the same rules and
-// now as its rows would be: the same deployments by construction. The
-// deployments table stays complete and is the truth; deployments.sealed
-// names the block holding a row (0: none).
+// Sealed blocks. Deployments that can no longer change are also kept in
+// blocks (deployment_blocks), so that a read over all history (stats,
+// the page, changes, DORA) reads a few blocks instead of looking up every
+// row through the series index. A block is up to sealCount consecutive
+// deployments of one series (component, environment) in start order,
+// stored as the very bytes the row-by-row read decodes (deploymentColumns,
+// rows separated by rowSep): the same reader builds the same deployments
+// from it. The deployments table stays complete and is the truth;
+// deployments.sealed names the block holding a row (0: none).
 //
 //   - Sealing (Seal, SealLoop): a deployment may be sealed once it ended
-//     (a later attempt of its target exists, or the target's latest
-//     ended) and its last step is older than sealHorizon. A block takes
-//     whole groups of deployments of one start, from a gap between the
-//     series' blocks (after the last, mostly; between two, where a
-//     renumbering unsealed one), so a series' blocks never overlap in
-//     time. A series that fills no block within sealQuiet has its ended
-//     tail sealed in a shorter block: its unsealed rows are then at most
-//     those of its last sealQuiet, or a read over thousands of quiet
-//     series would hold more than unsealedMax and go row by row. Only
-//     renumbering (number.go, which deletes the rows it
-//     rewrites) changes an ended deployment: an extension (the upsert in
-//     writeDeployments) only ever touches a target's latest unended
-//     deployment.
+//     (its target has a later attempt, or its latest ended) and its last
+//     step is older than sealHorizon. A block takes whole groups of
+//     deployments of one start from a gap between the series' blocks, so
+//     a series' blocks never overlap in time. Only renumbering changes an
+//     ended deployment; an extension (writeDeployments) touches a
+//     target's latest unended one alone.
 //   - Unsealing (unseal): before renumbering deletes rows, the blocks
-//     holding any of them go, in the same transaction, and their other
-//     rows become unsealed again.
+//     holding any of them go, in the same transaction.
 //   - Reading (eachSealed): in one snapshot, the unsealed rows of the
-//     filter, then the blocks, merged in the order the row-by-row read
-//     gives (sealMerger), ties on the start included: sums add up in the
+//     filter, then the blocks, merged in the order of the row-by-row read
+//     (sealMerger), ties on the start included, so that sums add up in the
 //     same order, to the last digit.
 //
-// Packers are serialised by a row they all write (sealingKey): on one
-// server its lock, on Galera its certification, so each packer sees the
-// blocks of the one before. A block's rows are marked with UPDATE ...
-// WHERE sealed = 0, counted, and read back under that write's locks: a
-// renumbering that deleted or rewrote one of them in between makes the
-// block roll back, and one that comes after finds the block and unseals
-// it. On Galera both write the same rows, so certification lets only one
-// of them commit, and the other is run again (writeTx).
+// Packers take turns on a row they all write first (sealingKey): a lock
+// on one server, certification on Galera. A block's rows are marked with
+// UPDATE ... WHERE sealed = 0, counted, and read back under that write's
+// locks: a renumbering in between makes the block roll back, and one that
+// comes after finds the block and unseals it.
 const (
-	// sealCount is the most deployments in a block on MySQL. 64 instead
-	// of 256 took a fifth off the CPU of stats over 10M steps
+	// sealCount is the most deployments in a block on MySQL: 64 took a
+	// fifth off the CPU of stats over 10M steps against 256
 	// (docs/benchmarks.md, "Sealed blocks").
 	sealCount = 64
-	// sealCountSQLite is the most on SQLite: 16 deployments of the
-	// benchmark's history are about 3 KB, within a 4 KiB page. A block
-	// of 64 (12 KB) overflows it, and SQLite then assembles the value in
-	// a buffer that modernc's allocator maps and unmaps for each block
-	// read: stats over 1M steps cost 1.38 s of CPU with blocks of 64,
-	// 0.44 s with blocks of 16 (docs/benchmarks.md, "Latest results:
-	// 2026-12-02"). Sealing makes four times the blocks, one transaction
-	// each: the first pass over 1M steps takes 53 s instead of 14.
+	// sealCountSQLite is the most on SQLite, so that a block fits a 4 KiB
+	// page: an overflowing value is assembled in a buffer that modernc
+	// maps and unmaps on every read, three times the CPU of stats
+	// (docs/benchmarks.md, "Latest results: 2026-12-02").
 	sealCountSQLite = 16
 	// sealBytes ends a block early: a block is one value in one row.
 	sealBytes = 1 << 20
-	// sealGroupBytes bounds the deployments of one start that a block
-	// takes (a group is not split): past it they stay rows. A block is
-	// then under sealBytes + sealGroupBytes, within a MEDIUMBLOB and
-	// MariaDB's max_allowed_packet (16 MiB), where a group of two large
-	// deployments (model.MaxDeploymentSteps) failed its INSERT, and with
-	// it every pass of sealing from that series on.
+	// sealGroupBytes bounds the deployments of one start a block takes (a
+	// group is not split; past it they stay rows), so that a block stays
+	// within a MEDIUMBLOB and MariaDB's max_allowed_packet (16 MiB).
 	sealGroupBytes = 8 << 20
 	// sealHorizon is how long after its last step a deployment waits to
 	// be sealed: late steps mostly come sooner, and each one that lands
-	// in a sealed deployment costs unsealing its block.
+	// in a sealed deployment unseals its block.
 	sealHorizon = time.Hour
-	// sealQuiet is how long the oldest sealable deployment of a series'
-	// tail waits for a block to fill before the tail is sealed in a
-	// shorter one. Without it, every series kept up to sealCount-1
-	// deployments unsealed for good: 3,000 series held ~90,000, past
-	// unsealedMax, and every read over all history went row by row
-	// (docs/benchmarks.md, "Many series"). A week keeps the blocks of
-	// series that deploy daily at about 7; a block of one costs a read
-	// about what its row does.
+	// sealQuiet is how long a series' sealable tail waits to fill a block
+	// before it is sealed in a shorter one: otherwise each series keeps up
+	// to sealCount-1 rows unsealed for good, and thousands of quiet series
+	// pass unsealedMax (docs/benchmarks.md, "Many series").
 	sealQuiet = 7 * 24 * time.Hour
-	// unsealedMax bounds the unsealed rows a read holds in memory; past
-	// it (sealing not caught up, after the upgrade) a read goes row by
-	// row, as before blocks.
-	unsealedMax = 50000
-	// unsealedRowBytes bounds their bytes too, on average per row held: a
-	// deployment's row grows with its steps, which clients choose.
+	// unsealedMax bounds the unsealed rows a read holds in memory, and
+	// unsealedRowBytes their bytes on average (clients choose a row's
+	// size): past either (sealing not caught up), the read goes row by row.
+	unsealedMax      = 50000
 	unsealedRowBytes = 1024
 	// rowSep separates the rows of a block; 0x1E and 0x1F are used
 	// inside a row, and stored text holds no control character.
@@ -108,13 +81,11 @@ const (
 	// sealingKey names the row in steps_numbering that every packer
 	// writes first.
 	sealingKey = "sealing"
-	// sealFromKey names the row in steps_numbering holding the time
-	// before which nothing is sealed (RFC 3339, UTC), written by the
-	// Migrate that adds blocks to a database an older version created:
-	// a stepsd of that version still serving during a rolling upgrade
-	// renumbers a late step's deployments without unsealing them, and
-	// would leave their block stale. sealAfterUpgrade covers a rolling update. A new
-	// database has no such row: no older stepsd ever wrote to it.
+	// sealFromKey names the row in steps_numbering holding the time before
+	// which nothing is sealed (RFC 3339, UTC): sealAfterUpgrade after the
+	// Migrate that added blocks to an older database, since a stepsd of
+	// the older version, still serving during a rolling upgrade,
+	// renumbers without unsealing. A new database has no such row.
 	sealFromKey      = "seal_from"
 	sealAfterUpgrade = time.Hour
 	// blocksMigration is the migration that adds blocks.
@@ -139,13 +110,9 @@ func (s *Store) SealingProgress() (passes, unsealed int64) {
 // the upgrade that added blocks to a database an older version created,
 // so that older replicas are gone first; the zero time for a new database.
 func (s *Store) SealableFrom(ctx context.Context) (time.Time, error) {
-	var from string
-	err := s.db.DB.QueryRowContext(ctx, `SELECT value FROM steps_numbering WHERE name = ?`, sealFromKey).Scan(&from)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return time.Time{}, nil
-	case err != nil:
-		return time.Time{}, translate(err)
+	from, err := s.numbering(ctx, sealFromKey)
+	if err != nil || from == "" {
+		return time.Time{}, err
 	}
 	t, err := time.Parse(time.RFC3339, from)
 	if err != nil {
@@ -170,14 +137,13 @@ func (s *Store) fenceSealing(ctx context.Context, applied []string, now time.Tim
 	if !upgrade {
 		return nil
 	}
-	_, err := s.db.DB.ExecContext(ctx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
-		sealFromKey, now.Add(sealAfterUpgrade).UTC().Format(time.RFC3339))
+	_, err := s.db.DB.ExecContext(ctx, s.setNumbering(), sealFromKey, now.Add(sealAfterUpgrade).UTC().Format(time.RFC3339))
 	return translate(err)
 }
 
 // TuneSealing is for tests and benchmarks: blocks of k deployments (0:
-// sealCount, sealCountSQLite on SQLite), reads that hold at most maxUnsealed unsealed rows (0:
-// unsealedMax), and, with rowsOnly, reads row by row as before blocks.
+// sealCount or sealCountSQLite), reads that hold at most maxUnsealed
+// unsealed rows (0: unsealedMax), and, with rowsOnly, reads row by row.
 func (s *Store) TuneSealing(k, maxUnsealed int, rowsOnly bool) {
 	s.sealK, s.maxUnsealed, s.noBlocks = k, maxUnsealed, rowsOnly
 }
@@ -228,11 +194,10 @@ func (s *Store) SealLoop(ctx context.Context, log *slog.Logger, interval time.Du
 	}
 }
 
-// Seal runs one pass of sealing, as of now: in every series, the oldest
-// unsealed deployments that may be sealed (see the package's notes above)
-// become blocks of sealCount, one transaction a block. progress, if not
-// nil, is called every few seconds with the blocks so far. It returns the
-// blocks sealed.
+// Seal runs one pass of sealing, as of now: in every series, the
+// deployments that may be sealed become blocks, one transaction a block.
+// progress, if not nil, is called every few seconds with the blocks so
+// far. It returns the blocks sealed.
 func (s *Store) Seal(ctx context.Context, now time.Time, progress func(blocks int)) (int, error) {
 	if from, err := s.SealableFrom(ctx); err != nil || now.Before(from) {
 		return 0, err
@@ -295,11 +260,9 @@ var (
 	startsLast  = "9999-12-31 23:59:59.999999"
 )
 
-// sealGaps returns the gaps between a series' blocks that hold at least k
-// unsealed deployments, whether they may be sealed or not, or one that may
-// be sealed and ended before quiet (a shorter block, see sealCandidates):
-// after the last block, those that ended since, and between blocks, those
-// a renumbering unsealed.
+// sealGaps returns the gaps between a series' blocks (after the last, or
+// where a renumbering unsealed one) that hold at least k unsealed
+// deployments, or one that may be sealed and ended before quiet.
 func (s *Store) sealGaps(ctx context.Context, component, environment string, k int, quiet time.Time) ([]sealGap, error) {
 	gaps := []sealGap{{lo: startsFirst}}
 	rows, err := s.db.DB.QueryContext(ctx, `SELECT first_start, last_start FROM deployment_blocks WHERE component = ? AND environment = ?
@@ -373,18 +336,14 @@ func storedTime(b []byte) (string, error) {
 const sealable = `last_time < ? AND EXISTS (SELECT 1 FROM targets t WHERE t.component = deployments.component
 AND t.version = deployments.version AND t.environment = deployments.environment AND (t.attempt > deployments.attempt OR t.ended = 1))`
 
-// sealBlock seals the next block of a series in the gap lo < start < hi,
-// if there is one to seal there (see sealCandidates), in one transaction.
-// It says whether it sealed one, and returns where the next block of the
-// gap may start after: this block's last start, or past deployments that
-// may not be sealed yet, or "" for nowhere.
+// sealBlock seals the next block of a series in the gap lo < start < hi
+// (sealCandidates), in one transaction. It says whether it sealed one, and
+// returns where the gap's next block may start after ("": nowhere).
 func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi string, cutoff, quiet time.Time, k int) (sealed bool, next string, err error) {
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		sealed = false // a retry starts over
-		// Every packer writes this row first: packers take turns, each
-		// seeing the blocks of the one before.
-		if err := s.exec(ctx, tx, `INSERT INTO steps_numbering (name, value) VALUES (?, ?)`+upsertRules.in(s),
-			sealingKey, rowtext.FormatTime(time.Now())); err != nil {
+		// Packers take turns, each seeing the blocks of the one before.
+		if err := s.exec(ctx, tx, s.setNumbering(), sealingKey, rowtext.FormatTime(time.Now())); err != nil {
 			return err
 		}
 		body, keys, skip, err := s.sealCandidates(ctx, tx, component, environment, lo, hi, cutoff, quiet, k)
@@ -392,81 +351,85 @@ func (s *Store) sealBlock(ctx context.Context, component, environment, lo, hi st
 			next = skip
 			return err
 		}
-		first, last := keys[0].started, keys[len(keys)-1].started
-		next = last
-		// A series' blocks never overlap (a read hands each series over
-		// block after block): the gap must still be one.
-		rows, err := s.query(ctx, tx, `SELECT COUNT(*) FROM (SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
-AND first_start <= ? ORDER BY first_start DESC LIMIT 1) latest WHERE last_start >= ?`, component, environment, last, first)
-		if err != nil {
-			return err
-		}
-		var overlaps int
-		if err := scanAll(rows, func() error { return rows.Scan(&overlaps) }); err != nil {
-			return err
-		}
-		if overlaps > 0 {
-			return errSealLost
-		}
-		res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
-VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body)
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return translate(err)
-		}
-		// "sealed + 0": the rows are found by their keys, where SQLite
-		// would otherwise read every unsealed row of deployments_sealed.
-		var marked int64
-		for run := range runs(s, keys) {
-			args := make([]any, 0, 1+4*len(run))
-			args = append(args, id)
-			for _, key := range run {
-				args = append(args, component, key.version, environment, key.attempt)
-			}
-			res, err := s.execResult(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return translate(err)
-			}
-			marked += n
-		}
-		// The rows are now this transaction's to change: read back, they
-		// must still be the block, and still be ended.
-		rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
-			` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
-			id, component, environment, lo, hi, rowtext.FormatTime(cutoff))
-		if err != nil {
-			return err
-		}
-		var again []byte
-		err = scanAll(rows, func() error {
-			var row sql.RawBytes
-			if err := rows.Scan(&row); err != nil {
-				return err
-			}
-			again = appendRow(again, row)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if marked != int64(len(keys)) || !bytes.Equal(again, body) {
-			return errSealLost
-		}
-		sealed = true
-		return nil
+		next = keys[len(keys)-1].started
+		err = s.writeBlock(ctx, tx, component, environment, lo, hi, cutoff, body, keys)
+		sealed = err == nil
+		return err
 	})
 	if errors.Is(err, errSealLost) {
 		// A renumbering came first; the next pass seals what it left.
 		return false, "", nil
 	}
 	return sealed, next, err
+}
+
+// writeBlock stores the block of body and keys (sealCandidates) and marks
+// its rows sealed, or fails with errSealLost if a renumbering changed
+// them meanwhile.
+func (s *Store) writeBlock(ctx context.Context, tx *sql.Tx, component, environment, lo, hi string, cutoff time.Time, body []byte, keys []sealKey) error {
+	first, last := keys[0].started, keys[len(keys)-1].started
+	// A series' blocks never overlap (a read hands each series over
+	// block after block): the gap must still be one.
+	rows, err := s.query(ctx, tx, `SELECT COUNT(*) FROM (SELECT last_start FROM deployment_blocks WHERE component = ? AND environment = ?
+AND first_start <= ? ORDER BY first_start DESC LIMIT 1) latest WHERE last_start >= ?`, component, environment, last, first)
+	if err != nil {
+		return err
+	}
+	var overlaps int
+	if err := scanAll(rows, func() error { return rows.Scan(&overlaps) }); err != nil {
+		return err
+	}
+	if overlaps > 0 {
+		return errSealLost
+	}
+	res, err := s.execResult(ctx, tx, `INSERT INTO deployment_blocks (component, environment, first_start, last_start, entries, body)
+VALUES (?, ?, ?, ?, ?, ?)`, component, environment, first, last, len(keys), body)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return translate(err)
+	}
+	// "sealed + 0": the rows are found by their keys, where SQLite
+	// would otherwise read every unsealed row of deployments_sealed.
+	var marked int64
+	for run := range runs(s, keys) {
+		args := make([]any, 0, 1+4*len(run))
+		args = append(args, id)
+		for _, key := range run {
+			args = append(args, component, key.version, environment, key.attempt)
+		}
+		n, err := s.execCount(ctx, tx, `UPDATE deployments SET sealed = ? WHERE sealed + 0 = 0 AND (`+anyTarget(len(run), " AND attempt = ?")+`)`, args...)
+		if err != nil {
+			return err
+		}
+		marked += n
+	}
+	// The rows are now this transaction's to change: read back, they
+	// must still be the block, and still be ended.
+	rows, err = s.query(ctx, tx, `SELECT `+s.deploymentColumns()+` FROM `+s.indexed("deployments_sealed")+
+		` WHERE sealed = ? AND component = ? AND environment = ? AND started_at > ? AND started_at < ? AND `+sealable+` ORDER BY started_at`,
+		id, component, environment, lo, hi, rowtext.FormatTime(cutoff))
+	if err != nil {
+		return err
+	}
+	var again []byte
+	err = scanAll(rows, func() error {
+		var row sql.RawBytes
+		if err := rows.Scan(&row); err != nil {
+			return err
+		}
+		again = appendRow(again, row)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if marked != int64(len(keys)) || !bytes.Equal(again, body) {
+		return errSealLost
+	}
+	return nil
 }
 
 // sealKey is a deployment of a block being sealed.
@@ -477,27 +440,21 @@ type sealKey struct {
 }
 
 // sealCandidates reads the unsealed rows of a series in the gap lo <
-// start < hi in start order, each with whether it may be sealed, and
-// returns the next block: whole groups of deployments that start at the
-// same time, each group's every row sealable, up to k rows or sealBytes
-// (a group is not split, so a block may end a group past k; a group past
-// sealGroupBytes is not sealable). The query
-// reads at most 2k rows (MySQL's driver would read the rest of a result
-// to close it): a group that reaches the 2k-th row may go on past it, and
-// is left for the next block. A read then never merges a sealed deployment with
-// an unsealed one of the same start, whose order the row-by-row read sets
-// by rowid (SQLite) or key (InnoDB), except for rows written later (see
-// sealMerger.before). Without a full block, it returns the groups that
-// may be sealed as a shorter block if the first of them all ended before
-// quiet (the tail of a series too quiet to fill a block, see sealQuiet),
-// else nil keys, and after 2k rows, skip: the start of the last group
-// read whole, after which the next block starts.
+// start < hi in start order, at most 2k (MySQL's driver reads the rest of
+// a result to close it), and returns the next block: whole groups of
+// deployments of one start whose every row may be sealed, up to k rows or
+// sealBytes. A group is never split, so a read never merges a sealed row
+// with an unsealed one of the same start, whose order the row-by-row read
+// sets by rowid or key (but see sealMerger.before); a group that reaches
+// the 2k-th row waits for the next block, and one past sealGroupBytes
+// stays rows. Without a full block, it returns the groups that may be
+// sealed if the first ended before quiet (a quiet series' tail, see
+// sealQuiet), else nil keys, and after 2k rows, skip: the start of the
+// last group read whole, after which the next block starts.
 func (s *Store) sealCandidates(ctx context.Context, tx *sql.Tx, component, environment, lo, hi string, cutoff, quiet time.Time, k int) (
 	body []byte, keys []sealKey, skip string, err error) {
-	// In the index's order: ties on the start come in its order too
-	// (rowid on SQLite, the primary key on InnoDB), the same in the read
-	// back (sealBlock); sorting them otherwise would sort the series'
-	// every unsealed row for each block.
+	// Ties on the start come in the index's order (rowid, or InnoDB's
+	// primary key), as in sealBlock's read back.
 	rows, err := s.query(ctx, tx, `SELECT `+s.deploymentColumns()+`, CASE WHEN `+sealable+` THEN CASE WHEN last_time < ? THEN 2 ELSE 1 END ELSE 0 END FROM `+
 		s.indexed("deployments_sealed")+` WHERE sealed = 0 AND component = ? AND environment = ? AND started_at > ?
 AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), rowtext.FormatTime(quiet), component, environment, lo, hi, 2*k)
@@ -505,10 +462,9 @@ AND started_at < ? ORDER BY started_at LIMIT ?`, rowtext.FormatTime(cutoff), row
 		return nil, nil, "", err
 	}
 	defer rows.Close()
-	// The group being read is keys[group:] and body[groupBody:], ok if
-	// all of it may be sealed, quietGroup if all of it ended before quiet;
-	// lastWhole is the start of the group before. headQuiet: the first
-	// group kept ended before quiet.
+	// The group being read is keys[group:] and body[groupBody:]; ok: all
+	// of it may be sealed; quietGroup: all of it ended before quiet;
+	// headQuiet: the first group kept did; lastWhole: the group before's start.
 	group, groupBody, ok, quietGroup, headQuiet, lastWhole := 0, 0, true, true, false, ""
 	// endGroup drops the group read unless the LIMIT did not cut it
 	// (whole) and all of it may be sealed, and says if the block is full.
@@ -582,13 +538,11 @@ func appendRow(body, row []byte) []byte {
 	return append(body, row...)
 }
 
-// unseal, in a transaction about to delete the deployments of targets
-// matching cond (anyTarget with args), deletes the blocks holding any of
-// them and unseals those blocks' other rows. On MySQL every row to delete
-// is read locked, sealed or not (under READ COMMITTED, InnoDB keeps the
-// lock only on rows that match the whole condition): a packer sealing one
-// of them at this moment is waited for, and its block seen, and one that
-// comes later finds them gone.
+// unseal, in a transaction about to delete the deployments matching cond
+// (anyTarget with args), deletes the blocks holding any of them and
+// unseals their other rows. On MySQL every row to delete is locked,
+// sealed or not: a packer sealing one of them now is waited for, and its
+// block seen; one that comes later finds them gone.
 func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any) error {
 	rows, err := s.query(ctx, tx, `SELECT sealed FROM deployments WHERE `+cond+byKind(s, " FOR UPDATE", ""), args...)
 	if err != nil {
@@ -701,13 +655,11 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 	})
 }
 
-// sealMerger hands over a read's blocks and unsealed rows in the order of
-// deployments_component, the row-by-row read's: series by series in
-// (component, environment) order, each in start order, the unsealed rows
-// of a series merged by start with its blocks' rows. Both come in that
-// order, the series' keys comparing as bytes as they do in SQL (binary
-// collations; a key joins component and environment by U+001F, below any
-// stored character).
+// sealMerger hands over a read's blocks and unsealed rows in the
+// row-by-row read's order (deployments_component): series by series, each
+// in start order, a series' unsealed rows merged by start with its
+// blocks'. Series keys compare as bytes as in SQL (binary collations; the
+// key's separator U+001F sorts below any stored character).
 type sealMerger struct {
 	since, until []byte // nil: no bound
 	byKey        bool   // ties on the start go by key (InnoDB), else by rowid
@@ -772,14 +724,11 @@ func (m *sealMerger) emitBefore(series, row, start []byte, emit func([]byte) err
 	return nil
 }
 
-// before says whether the unsealed row u comes before the block's row b,
-// of its series, which starts at start, in the row-by-row read
-// (deployments_component). On a tie, that index orders rows by InnoDB's
-// primary key (version, then attempt; component and environment are the
-// series'), or SQLite's rowid: an unsealed row that ties with a sealed one
-// was written after the block was sealed (sealCandidates seals whole
-// groups of one start, with none of them left out), so its rowid is the
-// larger.
+// before says whether the unsealed row u comes before the block's row b
+// (of the same series, starting at start) in the row-by-row read. Ties go
+// by InnoDB's primary key (version, then attempt), or SQLite's rowid: an
+// unsealed row tied with a sealed one was written after the block (whole
+// groups of one start are sealed), so its rowid is the larger.
 func (m *sealMerger) before(u, b, start []byte) bool {
 	if c := compareStarts(field(u, 5), start); c != 0 || !m.byKey {
 		return c < 0

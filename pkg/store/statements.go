@@ -19,11 +19,9 @@ type stmtCache struct {
 	mu    sync.Mutex // guards stmts
 	stmts map[string]*sql.Stmt
 	// preparing is held while a statement is prepared: one at a time (the
-	// MySQL write pool's one spare connection counts on it, writepool.go),
-	// and a caller that waits for it gives up when its context ends. The
-	// mutex held over the prepare made every request for a statement not
-	// yet prepared queue behind one stuck on a database that stopped
-	// answering, deaf to their contexts, each then stuck in turn.
+	// MySQL write pool's one spare connection counts on it), and a caller
+	// that waits for it gives up when its context ends, as one waiting for
+	// a mutex could not.
 	preparing chan struct{}
 }
 
@@ -121,13 +119,17 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any
 	return s.writeStmts.query(ctx, tx, query, args...)
 }
 
-// query runs query, prepared on c's pool, in tx, a transaction of that pool.
+// query runs query, prepared on c's pool, in tx, a transaction of that
+// pool, or outside one with a nil tx.
 func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
 	stmt, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	if tx != nil {
+		stmt = tx.StmtContext(ctx, stmt)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	return rows, translate(err)
 }
 
@@ -135,6 +137,16 @@ func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, query string, args ..
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	_, err := s.execResult(ctx, tx, query, args...)
 	return err
+}
+
+// execCount is exec that returns the rows affected.
+func (s *Store) execCount(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	res, err := s.execResult(ctx, tx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, translate(err)
 }
 
 // execResult runs a prepared statement in tx, a write transaction, and

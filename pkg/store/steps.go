@@ -118,10 +118,9 @@ func (s *Store) FindStep(ctx context.Context, id int64) (model.Step, error) {
 	return step, err
 }
 
-// stepScanner reads rows of stepColumns, then any extra columns. Texts
-// arrive as raw bytes, and a history repeats a few components, owners,
-// statuses and environments: each distinct value becomes a string once,
-// which over an export of millions of rows is most of the garbage gone.
+// stepScanner reads rows of stepColumns, then any extra columns. A
+// history repeats a few components, owners, statuses and environments:
+// each distinct value becomes a string once.
 type stepScanner struct {
 	id      int64
 	texts   [5]sql.RawBytes // component, version, owner, status, environment
@@ -164,13 +163,9 @@ func (sc *stepScanner) scan(rows *sql.Rows) (model.Step, error) {
 // queryStep runs query, prepared, for the one step it selects (then extra
 // columns), or sql.ErrNoRows.
 func (s *Store) queryStep(ctx context.Context, query string, arg any, extra ...any) (model.Step, error) {
-	stmt, err := s.stmts.get(ctx, query)
+	rows, err := s.stmts.query(ctx, nil, query, arg)
 	if err != nil {
 		return model.Step{}, err
-	}
-	rows, err := stmt.QueryContext(ctx, arg)
-	if err != nil {
-		return model.Step{}, translate(err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
@@ -189,13 +184,9 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 		return nil, err
 	}
 	query, args := listQuery(f)
-	stmt, err := s.stmts.get(ctx, query)
+	rows, err := s.stmts.query(ctx, nil, query, args...)
 	if err != nil {
 		return nil, err
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, translate(err)
 	}
 	defer rows.Close()
 	n := 0

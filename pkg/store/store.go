@@ -35,11 +35,9 @@ const sqliteDriver = "sqlite"
 const maxMySQLConns = 32
 
 // migrationFiles are the migrations. SQLite's of more than one statement
-// are named .tx.up.sql, so that bun runs each in one transaction: one cut
-// midway (a kill -9 during a table's rewrite) then leaves nothing behind
-// that the next start would trip on ("no such column"). MySQL commits DDL
-// statement by statement, so its files cannot be made atomic that way:
-// they are run so that running them again finishes the job (rerunnableUp).
+// are named .tx.up.sql, so that bun runs each in one transaction, which a
+// kill -9 cannot cut midway. MySQL commits DDL statement by statement: its
+// files are run so that running them again finishes the job (rerunnableUp).
 //
 //go:embed migrations
 var migrationFiles embed.FS
@@ -49,10 +47,9 @@ type Store struct {
 	db   *bun.DB
 	kind string
 
-	// writeSlot serialises writes on SQLite, which has one writer at a time
-	// anyway: waiting here, in order, is cheaper and fairer than many
-	// connections spinning on the busy timeout. On MySQL it bounds the
-	// write transactions in flight (see openMySQLWriter).
+	// writeSlot serialises writes on SQLite, which has one writer anyway:
+	// waiting here, in order, beats spinning on the busy timeout. On MySQL
+	// it bounds the write transactions in flight (maxWriteConns).
 	writeSlot chan struct{}
 
 	// writer runs write transactions (writeTx): on MySQL a pool of its
@@ -83,17 +80,11 @@ type Store struct {
 	// unsealed rows past the bound: tests see the bound reached.
 	tooUnsealed atomic.Int64
 
-	// path and file are the SQLite database file as opened (nil file on
-	// MySQL): see checkFile.
-	path string
-	file os.FileInfo
+	path string      // the SQLite file (checkFile)
+	file os.FileInfo // as opened; nil on MySQL
 
-	// log is where the store reports what no caller is told: the MySQL
-	// driver's own messages, a wait for the migration lock.
-	log *slog.Logger
-	// migrations is how migrations connect to MySQL (dataSource), nil on
-	// SQLite, whose one pool migrates.
-	migrations *mysql.Config
+	log        *slog.Logger  // what no caller is told (WithLogger)
+	migrations *mysql.Config // how migrations connect to MySQL (dataSource)
 	// outageSince is when the database stopped answering (observe).
 	outageSince atomic.Int64
 }
@@ -101,8 +92,8 @@ type Store struct {
 // Option configures Open.
 type Option func(*Store)
 
-// WithLogger has the store log to log (slog.Default() otherwise): on
-// MySQL, the driver's own messages (a connection found broken, …), which
+// WithLogger has the store log to log (slog.Default() otherwise): a wait
+// for the migration lock, and on MySQL the driver's own messages, which
 // would otherwise go to stderr in a format of their own.
 func WithLogger(log *slog.Logger) Option {
 	return func(s *Store) { s.log = log }
@@ -154,8 +145,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, connectError(err)
 	}
 	if s.kind == KindSQLite {
-		// The ping opened (or created) the file: this is the one to keep
-		// writing to.
+		// The ping opened (or created) the file to keep writing to.
 		fi, err := os.Stat(src.path)
 		if err != nil {
 			s.closeDBs()
@@ -180,9 +170,8 @@ func openSQLite(path string) (*sql.DB, error) {
 	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
-	// modernc's driver by name, never a shim that picks cgo's mattn when
-	// cgo is on: errors.go and retry.go translate modernc's error codes
-	// only, and every build, cgo or not, is the same pure Go.
+	// modernc's driver by name, never a shim that picks cgo's mattn:
+	// errors.go translates modernc's error codes only.
 	sqldb, err := sql.Open(sqliteDriver, SQLiteDriverDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -201,18 +190,15 @@ func debugSQL(db *bun.DB) *bun.DB {
 	return db.WithQueryHook(bundebug.NewQueryHook(bundebug.WithVerbose(true)))
 }
 
-// driverLogger takes the MySQL driver's messages into the store's log, as
-// JSON lines like every other, instead of the driver's "[mysql] date
-// file:line" lines on stderr.
+// driverLogger takes the MySQL driver's messages into the store's log.
 type driverLogger struct{ log *slog.Logger }
 
 func (d driverLogger) Print(v ...any) {
 	detail := strings.TrimSpace(fmt.Sprint(v...))
 	for _, x := range v {
 		if err, ok := x.(error); ok && errors.Is(err, net.ErrClosed) {
-			// A socket this process closed: a write pool's watch ending a
-			// statement whose context ended (writepool.go), reported as
-			// that context's error.
+			// The write pool's watch closed it (writepool.go); the
+			// statement reports its context's error.
 			d.log.Debug("mysql driver", "detail", detail)
 			return
 		}
@@ -220,56 +206,58 @@ func (d driverLogger) Print(v ...any) {
 	d.log.Warn("mysql driver", "detail", detail)
 }
 
-// openMySQLConfig opens a pool on cfg, through a connector, so that the
-// settings a DSN cannot carry (the logger) hold.
-func openMySQLConfig(cfg *mysql.Config) (*sql.DB, error) {
+// openMySQLPool opens a pool of up to n connections on cfg, through a
+// connector, so that the settings a DSN cannot carry (the logger) hold,
+// and pings it before bun sees it: bun's MySQL dialect asks the server's
+// version at once, and logs outside our logger if it can't.
+func openMySQLPool(ctx context.Context, cfg *mysql.Config, n int) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
 	}
-	return sql.OpenDB(connector), nil
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, connectError(err)
+	}
+	return db, nil
+}
+
+// recycle has a store's pool renew its connections now and then.
+func recycle(db *sql.DB) {
+	db.SetConnMaxLifetime(5 * time.Minute)
+	db.SetConnMaxIdleTime(time.Minute)
 }
 
 // openMySQL opens the MySQL pools, for reads and for writes
-// (openMySQLWriter), with READ COMMITTED sessions. Writes
-// lock their targets' rows (see number.go); under REPEATABLE READ, the
-// default, locking a row not there yet also locks the gap around it, and
-// writers of neighbouring new targets then deadlock on each other's gaps.
-// The variable that sets it is spelt differently by MySQL 8 and MariaDB
-// before 11.1, so the first connection asks which one the server has.
+// (openMySQLWriter), with READ COMMITTED sessions: writes lock their
+// targets' rows (number.go), and under REPEATABLE READ locking a row not
+// there yet also locks the gap around it, where writers of neighbouring
+// new targets deadlock. MySQL 8 and MariaDB before 11.1 spell the
+// variable differently: a first connection asks.
 func openMySQL(ctx context.Context, cfg *mysql.Config) (reads, writes *sql.DB, err error) {
 	cfg = cfg.Clone()
-	probe, err := openMySQLConfig(cfg)
+	probe, err := openMySQLPool(ctx, cfg, 1)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer probe.Close()
-	if err := probe.PingContext(ctx); err != nil {
-		return nil, nil, connectError(err)
-	}
 	name := "transaction_isolation"
 	var level string
 	if probe.QueryRowContext(ctx, `SELECT @@transaction_isolation`).Scan(&level) != nil {
 		name = "tx_isolation" // MariaDB before 11.1
 	}
 	cfg.Params[name] = "'READ-COMMITTED'"
-	sqldb, err := openMySQLConfig(cfg)
+	// Bounded, with the write pool, well under MySQL's default
+	// max_connections (151): a few replicas, a migration and an operator's
+	// client all fit.
+	sqldb, err := openMySQLPool(ctx, cfg, maxMySQLConns-maxWriteConns)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Bounded, with the write pool, well under MySQL's default
-	// max_connections (151), so that a few replicas, a migration and an
-	// operator's client all fit.
-	sqldb.SetMaxOpenConns(maxMySQLConns - maxWriteConns)
-	sqldb.SetMaxIdleConns(maxMySQLConns - maxWriteConns)
-	sqldb.SetConnMaxLifetime(5 * time.Minute)
-	sqldb.SetConnMaxIdleTime(time.Minute)
-	// Ping before bun sees the handle: its MySQL dialect asks for the
-	// server's version at once, and logs outside our logger if it can't.
-	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, nil, connectError(err)
-	}
+	recycle(sqldb)
 	writer, err := openMySQLWriter(cfg)
 	if err != nil {
 		sqldb.Close()
@@ -297,10 +285,9 @@ func (s *Store) WriteDB() *sql.DB {
 	return s.writer
 }
 
-// Ping checks that the store can take steps: the database answers, its
-// steps table is there (a dropped MySQL database still answers a ping on
-// an open connection), and on SQLite the file is still the one opened.
-// Readiness (GET /readyz) is this.
+// Ping checks that the store can take steps (GET /readyz): the database
+// answers, its steps table is there (a dropped MySQL database still
+// answers a ping), and on SQLite the file is still the one opened.
 func (s *Store) Ping(ctx context.Context) (err error) {
 	defer func() { s.observe(err) }()
 	if err := s.checkFile(); err != nil {
@@ -318,9 +305,8 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 }
 
 // checkFile reports, as EUNAVAILABLE, that the SQLite database file was
-// deleted or replaced since Open. SQLite keeps writing to the file it has
-// open, so without this check stepsd would acknowledge steps into a file
-// that no longer has a name, and lose them at the next restart.
+// deleted or replaced since Open (SQLite would keep writing to a file
+// that no longer has a name), or made immutable.
 func (s *Store) checkFile() error {
 	if s.file == nil {
 		return nil
@@ -343,9 +329,8 @@ func (s *Store) checkFile() error {
 }
 
 // checkWritable fails fast, saying why, when the SQLite file or its
-// directory cannot be written: SQLite itself would open the file read-only
-// and fail only at the first write (at start-up, the migration lock, a
-// minute later and misleadingly).
+// directory cannot be written: SQLite would open the file read-only and
+// fail only at the first write, misleadingly.
 func checkWritable(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	switch {
@@ -440,21 +425,15 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 }
 
 // migrationDB is the database migrations run on: on MySQL a connection of
-// their own, without the I/O timeout of the store's pools (ioTimeout),
-// since a migration's ALTER TABLE answers only once the table is rebuilt.
+// their own, without the store's ioTimeout (an ALTER TABLE answers only
+// once the table is rebuilt).
 func (s *Store) migrationDB(ctx context.Context) (*bun.DB, func(), error) {
 	if s.migrations == nil {
 		return s.db, func() {}, nil
 	}
-	sqldb, err := openMySQLConfig(s.migrations)
+	sqldb, err := openMySQLPool(ctx, s.migrations, 1)
 	if err != nil {
 		return nil, nil, err
-	}
-	sqldb.SetMaxOpenConns(1)
-	// Pinged before bun sees it, as in openMySQL.
-	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, nil, connectError(err)
 	}
 	return debugSQL(bun.NewDB(sqldb, mysqldialect.New())), func() { sqldb.Close() }, nil
 }
@@ -468,10 +447,8 @@ var retiredMigrations = map[string]bool{"20261130000003": true}
 var ErrNewerSchema = errors.New("the database was migrated by a newer stepsd")
 
 // checkNotNewer refuses a database that has migrations this stepsd does
-// not know: a newer stepsd applied them, and this one would write without
-// what they added (an older stepsd on an upgraded database acknowledged
-// steps that no list of deployments ever showed). Going back to an older
-// version is restoring the backup taken before the upgrade.
+// not know: it would write without what they added (steps that no list of
+// deployments shows). Going back is restoring the pre-upgrade backup.
 func checkNotNewer(ctx context.Context, m *migrate.Migrator) error {
 	unknown, err := m.MissingMigrations(ctx)
 	if err != nil {
@@ -506,9 +483,8 @@ func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 		if err == nil {
 			return nil
 		}
-		// Only a lock row held by another stepsd (a duplicate key) or a
-		// database that may come back is worth waiting for; anything else
-		// (a read-only file, say) is said at once, as it is.
+		// Only a lock held by another stepsd (a duplicate key) or a
+		// database that may come back is worth waiting for.
 		t := translate(err)
 		if !errors.Is(t, errDuplicate) && model.ErrorCode(t) != model.EUNAVAILABLE {
 			return fmt.Errorf("lock migrations: %w", t)
@@ -518,7 +494,6 @@ func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 				"delete the lock: DELETE FROM bun_migration_locks WHERE table_name = 'bun_migrations' (docs/operations.md#upgrades): %w", err)
 		}
 		if !logged && errors.Is(t, errDuplicate) {
-			// A minute without a word looked like a hang.
 			s.log.Warn("migrations are locked by another stepsd; waiting up to a minute for it to finish", "until", deadline.UTC().Format(time.RFC3339))
 			logged = true
 		}
@@ -530,9 +505,8 @@ func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) error {
 	}
 }
 
-// acquireWrite takes a write slot. Every SQLite write passes here, so here
-// it checks that the file is still the one opened: a step must not be
-// acknowledged into a deleted file.
+// acquireWrite takes a write slot. Every SQLite write passes here, and
+// checks that the file is still the one opened.
 func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	if s.writeSlot == nil {
 		return func() {}, nil

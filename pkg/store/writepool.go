@@ -7,43 +7,32 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
 
 // The MySQL write pool. Write transactions run on connections of their
 // own whose sessions have autocommit off, so that a transaction begins
-// with its first statement instead of a START TRANSACTION round trip: a
-// step continuing a cached target is then four round trips (its INSERT,
-// the deployment's upsert, the target's checked upsert, COMMIT) instead
-// of five, and at c=1 each round trip is two wake-ups of stepsd and of
-// mariadbd (docs/benchmarks.md). Autocommit off is also what a Galera node's guard
-// needs (guarded). Reads stay on the autocommit pool: on this one,
-// a read outside a transaction would leave one open.
+// with its first statement instead of a START TRANSACTION round trip (a
+// step continuing a cached target takes four, not five), and a Galera
+// node's guard works (guarded). Reads stay on the autocommit pool: here a
+// read outside a transaction would leave one open.
 
 // maxWriteConns bounds the write pool. The store's writeSlot lets one
-// transaction fewer than that run at once (group commit has one at a
-// time on MySQL, batches and imports a few more): a transaction that
-// prepares a statement (stmtCache) needs a second connection for it, and
-// with every connection in a transaction waiting for one, none would
-// come. stmtCache prepares one statement at a time, so one spare is
-// enough.
+// transaction fewer than that run at once: a transaction that prepares a
+// statement needs a second connection for it, and stmtCache prepares one
+// at a time, so one spare is enough.
 const maxWriteConns = 8
 
 // errOutsideTx refuses a statement on a write connection outside a
 // transaction: with autocommit off, it would open one that nobody ends.
 var errOutsideTx = errors.New("store: statement on a write connection outside a transaction")
 
-// A write transaction's context is watched once, for the whole
-// transaction up to its COMMIT or ROLLBACK (see end), not by the driver
-// for each statement. The driver hands
-// every statement with a cancellable context to a watcher goroutine and
-// takes it back after: two wake-ups per statement, a fifth of stepsd's
-// CPU per step at c=8 (docs/benchmarks.md). Here, when the transaction's
-// context ends, its connection's socket is closed, which ends the
-// statement in flight as the driver's watcher would, and the statement
-// returns the context's error.
+// A write transaction's context is watched once, up to its COMMIT or
+// ROLLBACK (see end), not by the driver for each statement, which cost
+// two wake-ups per statement, a fifth of stepsd's CPU per step at c=8.
+// When the context ends, the connection's socket is closed, which ends
+// the statement in flight, and the statement returns the context's error.
 
 // socketSlot is the context key under which Connect receives the socket
 // its dial made.
@@ -72,8 +61,7 @@ func openMySQLWriter(cfg *mysql.Config) (*sql.DB, error) {
 	db := sql.OpenDB(implicitTxConnector{connector})
 	db.SetMaxOpenConns(maxWriteConns)
 	db.SetMaxIdleConns(maxWriteConns)
-	db.SetConnMaxLifetime(5 * time.Minute)
-	db.SetConnMaxIdleTime(time.Minute)
+	recycle(db)
 	return db, nil
 }
 
