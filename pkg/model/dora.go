@@ -340,6 +340,8 @@ type DORAAccumulator struct {
 	buckets     map[int64]*doraBucketAcc // by the start's unix seconds
 	series      map[doraSeries]*doraSeriesAcc
 	first, last time.Time // the earliest and latest start seen
+	// bucket is the last bucket a deployment fell in, from start up to end.
+	bucket struct{ start, end time.Time }
 	// environments are those of the deployments counted (series pair
 	// their ends and go), at most MaxEnvironmentsListed.
 	environments environmentSet
@@ -363,12 +365,16 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 	if d.StartedAt.After(a.last) {
 		a.last = d.StartedAt
 	}
-	b := a.cal.bucketStart(d.StartedAt)
-	acc := a.buckets[b.Unix()]
-	if acc == nil {
-		acc = &doraBucketAcc{}
-		a.buckets[b.Unix()] = acc
+	// Deployments come a series at a time in start order, so most fall in
+	// the bucket of the one before: the calendar is asked only when not.
+	if d.StartedAt.Before(a.bucket.start) || !d.StartedAt.Before(a.bucket.end) {
+		start := a.cal.bucketStart(d.StartedAt)
+		if a.buckets[start.Unix()] == nil {
+			a.buckets[start.Unix()] = &doraBucketAcc{}
+		}
+		a.bucket.start, a.bucket.end = start, a.cal.nextBucket(start)
 	}
+	b := a.bucket.start
 	failed := d.Outcome == OutcomeFailure
 	lead := -1.0
 	if c := d.CommittedAt; !failed && c != nil && !c.After(*d.FinishedAt) {
