@@ -57,14 +57,31 @@ func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
 // ParseSinceAtIn is ParseSinceAt with a date read in loc (see
 // ParseSinceIn); a span is elapsed time back from now, whatever the zone.
 func ParseSinceAtIn(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
+	return parseSinceAt(field, s, now, loc, false)
+}
+
+// ParseSinceAtZoned is ParseSinceAtIn for a person who reads times in
+// loc (nil: UTC), as the page shows them: a date and time without an
+// offset is read on loc's clock too, and may leave out its seconds
+// (ParseTimeIn). The API keeps ParseSinceAtIn, where such a time is UTC.
+func ParseSinceAtZoned(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
+	return parseSinceAt(field, s, now, loc, true)
+}
+
+func parseSinceAt(field, s string, now time.Time, loc *time.Location, onClock bool) (time.Time, error) {
 	if d, err := ParseSpan(s); err == nil {
 		t := TruncateTime(now.Add(-d))
 		return t, CheckBound(field, t)
 	}
-	if _, _, err := ParseTime(s); err != nil {
-		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
+	formats, parse := AcceptedTimeFormats, ParseTime
+	if onClock {
+		formats = AcceptedClockTimeFormats(ZoneName(loc))
+		parse = func(s string) (time.Time, bool, error) { return ParseTimeIn(s, loc) }
 	}
-	return ParseSinceIn(field, s, loc)
+	if _, _, err := parse(s); err != nil {
+		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), formats, AcceptedSpanFormats)
+	}
+	return parseSince(field, s, loc, onClock)
 }
 
 // ParseUntilAt parses the inclusive upper bound of a time range given as a
@@ -77,12 +94,29 @@ func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
 // ParseUntilAtIn is ParseUntilAt with a date read in loc (see
 // ParseUntilIn); a span is elapsed time back from now, whatever the zone.
 func ParseUntilAtIn(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
+	return parseUntilAt(field, s, now, loc, false)
+}
+
+// ParseUntilAtZoned is ParseUntilAtIn for a person who reads times in
+// loc (nil: UTC), as the page shows them: a date and time without an
+// offset is read on loc's clock too, and may leave out its seconds
+// (ParseTimeIn). The API keeps ParseUntilAtIn, where such a time is UTC.
+func ParseUntilAtZoned(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
+	return parseUntilAt(field, s, now, loc, true)
+}
+
+func parseUntilAt(field, s string, now time.Time, loc *time.Location, onClock bool) (time.Time, error) {
 	if d, err := ParseSpan(s); err == nil {
 		t := TruncateTime(now.Add(-d))
 		return t, CheckBound(field, t)
 	}
-	if _, _, err := ParseTime(s); err != nil {
-		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), AcceptedTimeFormats, AcceptedSpanFormats)
+	formats, parse := AcceptedTimeFormats, ParseTime
+	if onClock {
+		formats = AcceptedClockTimeFormats(ZoneName(loc))
+		parse = func(s string) (time.Time, bool, error) { return ParseTimeIn(s, loc) }
 	}
-	return ParseUntilIn(field, s, loc)
+	if _, _, err := parse(s); err != nil {
+		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), formats, AcceptedSpanFormats)
+	}
+	return parseUntil(field, s, loc, onClock)
 }

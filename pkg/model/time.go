@@ -24,6 +24,32 @@ const (
 // ParseTime parses a datetime in one of AcceptedTimeFormats. Times without a
 // zone are UTC. dateOnly reports that s named a whole day.
 func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
+	return parseTime(s, nil)
+}
+
+// AcceptedClockTimeFormats describes, for error messages and help text,
+// the datetime forms that ParseTimeIn takes, a date and time without an
+// offset being read in the zone named by zone.
+func AcceptedClockTimeFormats(zone string) string {
+	return `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (in ` + zone + `), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
+}
+
+// ParseTimeIn parses a datetime as ParseTime does, except that a date and
+// time without an offset is read on loc's clock (nil: UTC), as a person
+// who reads times in loc types one, and may leave out its seconds
+// ("2026-03-02 10:30", as the page shows times). A time loc's clock skips
+// or reads twice is placed by clockInstant's rule. A date alone is
+// returned as ParseTime returns it, midnight UTC with isDateOnly, for the
+// caller to place in loc (ParseSinceIn, ParseUntilIn).
+func ParseTimeIn(s string, loc *time.Location) (t time.Time, isDateOnly bool, err error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return parseTime(s, loc)
+}
+
+// parseTime is ParseTime, or with a zone ParseTimeIn.
+func parseTime(s string, loc *time.Location) (t time.Time, isDateOnly bool, err error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return TruncateTime(t), false, nil
@@ -31,8 +57,15 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 	if t, err := time.Parse("2006-01-02 15:04:05.999999999 Z07:00", s); err == nil {
 		return TruncateTime(t), false, nil
 	}
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+	layouts := []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"}
+	if loc != nil {
+		layouts = append(layouts, "2006-01-02 15:04", "2006-01-02T15:04")
+	}
+	for _, layout := range layouts {
 		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			if loc != nil {
+				t = clockInstant(t, loc).UTC()
+			}
 			return TruncateTime(t), false, nil
 		}
 	}
@@ -43,9 +76,18 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 		// curl 'host/v1/steps?since=2026-11-30T10:00:00+01:00' sends a
 		// "+" that the query string reads as a space: say so, rather than
 		// leave the user to wonder where the offset's sign went.
-		return time.Time{}, false, fmt.Errorf("%s is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", Quote(s), AcceptedTimeFormats)
+		return time.Time{}, false, fmt.Errorf("%s is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", Quote(s), acceptedTimeFormats(loc))
 	}
-	return time.Time{}, false, fmt.Errorf("%s is not a datetime; use %s", Quote(s), AcceptedTimeFormats)
+	return time.Time{}, false, fmt.Errorf("%s is not a datetime; use %s", Quote(s), acceptedTimeFormats(loc))
+}
+
+// acceptedTimeFormats is AcceptedTimeFormats, or with a zone
+// AcceptedClockTimeFormats.
+func acceptedTimeFormats(loc *time.Location) string {
+	if loc == nil {
+		return AcceptedTimeFormats
+	}
+	return AcceptedClockTimeFormats(ZoneName(loc))
 }
 
 // lostPlus reports that s is a datetime with a positive offset whose "+"
@@ -92,7 +134,16 @@ func ParseSince(field, s string) (time.Time, error) {
 // range from a date begins where that date's first bucket does. A
 // datetime is the instant it names (UTC when it has no offset).
 func ParseSinceIn(field, s string, loc *time.Location) (time.Time, error) {
+	return parseSince(field, s, loc, false)
+}
+
+// parseSince is ParseSinceIn; with onClock, a date and time without an
+// offset is read on loc's clock too (ParseTimeIn).
+func parseSince(field, s string, loc *time.Location, onClock bool) (time.Time, error) {
 	t, day, err := ParseTime(s)
+	if onClock {
+		t, day, err = ParseTimeIn(s, loc)
+	}
 	if err != nil {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}
@@ -118,7 +169,16 @@ func ParseUntil(field, s string) (time.Time, error) {
 // the day has. A datetime is the instant it names (UTC when it has no
 // offset).
 func ParseUntilIn(field, s string, loc *time.Location) (time.Time, error) {
+	return parseUntil(field, s, loc, false)
+}
+
+// parseUntil is ParseUntilIn; with onClock, a date and time without an
+// offset is read on loc's clock too (ParseTimeIn).
+func parseUntil(field, s string, loc *time.Location, onClock bool) (time.Time, error) {
 	t, day, err := ParseTime(s)
+	if onClock {
+		t, day, err = ParseTimeIn(s, loc)
+	}
 	if err != nil {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}

@@ -91,3 +91,39 @@ func atWallClock(w time.Time, loc *time.Location) time.Time {
 	}
 	return t.In(loc)
 }
+
+// clockInstant returns the instant at which loc's clock reads w (a
+// wallClock time). Where loc's clock skips w (a gap, when clocks go
+// forward), w is read with the offset in force before the gap, so it lands
+// as far after the jump as it lies after the gap's start (02:30 on the
+// night Sydney goes from 02:00 to 03:00 is 03:30); where the clock reads w
+// twice (an overlap, when clocks go back), it is the first of the two.
+// This is the rule of RFC 5545 and of java.time and JavaScript's
+// Temporal: time.Date leaves the choice unspecified, and makes it
+// differently in Sydney and in New York.
+func clockInstant(w time.Time, loc *time.Location) time.Time {
+	// The offsets in force a day either side of w: no zone changes its
+	// clock twice within two days.
+	_, before := w.Add(-24 * time.Hour).In(loc).Zone()
+	_, after := w.Add(24 * time.Hour).In(loc).Zone()
+	reads := func(off int) (time.Time, bool) {
+		t := w.Add(-time.Duration(off) * time.Second).In(loc)
+		return t, wallClock(t, loc).Equal(w)
+	}
+	first, okFirst := reads(before)
+	second, okSecond := reads(after)
+	switch {
+	case okFirst && okSecond:
+		if second.Before(first) {
+			return second
+		}
+		return first
+	case okFirst:
+		return first
+	case okSecond:
+		return second
+	case before != after:
+		return first // a gap: the offset before it
+	}
+	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
+}

@@ -3,6 +3,7 @@ package model_test
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,5 +283,83 @@ func TestDateBoundsAtTheEndsInZone(t *testing.T) {
 		if _, err := model.ParseSinceIn("since", "0999-12-31", loc); err == nil {
 			t.Errorf("%s since 0999-12-31: no error; want one naming since", zone)
 		}
+	}
+}
+
+// ParseTimeIn reads a date and time without an offset on the zone's clock,
+// and places a time the clock skips or reads twice by one rule in every
+// zone (RFC 5545's, java.time's): in a gap, with the offset before it; in
+// an overlap, the first. time.Date answers differently in Sydney and in
+// New York.
+func TestParseTimeInZone(t *testing.T) {
+	syd, ny := mustZone(t, "Australia/Sydney"), mustZone(t, "America/New_York")
+	for _, c := range []struct {
+		in   string
+		loc  *time.Location
+		want string
+	}{
+		{"2026-03-02 10:30", syd, "2026-03-01T23:30:00Z"},
+		{"2026-03-02T10:30", syd, "2026-03-01T23:30:00Z"},
+		{"2026-03-02 10:30:15.5", syd, "2026-03-01T23:30:15.5Z"},
+		{"2026-03-02 10:30", nil, "2026-03-02T10:30:00Z"},
+		// An offset or Z is the instant it names, whatever the zone.
+		{"2026-03-02T10:30:00Z", syd, "2026-03-02T10:30:00Z"},
+		{"2026-03-02 10:30:00 +01:00", syd, "2026-03-02T09:30:00Z"},
+		// Sydney skips 02:00–03:00 on 4 October 2026: 02:30 is 03:30 AEDT.
+		{"2026-10-04 02:30", syd, "2026-10-03T16:30:00Z"},
+		// New York skips 02:00–03:00 on 8 March 2026: 02:30 is 03:30 EDT,
+		// where time.Date gives 01:30 EST, before the gap.
+		{"2026-03-08 02:30", ny, "2026-03-08T07:30:00Z"},
+		// Sydney reads 02:00–03:00 twice on 5 April 2026: the first, AEDT,
+		// where time.Date gives the second.
+		{"2026-04-05 02:30", syd, "2026-04-04T15:30:00Z"},
+		{"2026-04-05 03:00", syd, "2026-04-04T17:00:00Z"},
+		// New York reads 01:00–02:00 twice on 1 November 2026: the first.
+		{"2026-11-01 01:30", ny, "2026-11-01T05:30:00Z"},
+	} {
+		got, day, err := model.ParseTimeIn(c.in, c.loc)
+		if err != nil || day || got.UTC().Format(time.RFC3339Nano) != c.want {
+			t.Errorf("ParseTimeIn(%q, %s) = %s, %v, %v; want %s", c.in, model.ZoneName(c.loc), got.UTC().Format(time.RFC3339Nano), day, err, c.want)
+		}
+	}
+	// A date stays a date, for the bound to place in the zone.
+	if got, day, err := model.ParseTimeIn("2026-03-02", syd); err != nil || !day || !got.Equal(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ParseTimeIn(2026-03-02) = %s, %v, %v; want the date", got, day, err)
+	}
+	// ParseTime, the API's, keeps reading such a time as UTC, and wants
+	// its seconds.
+	if got, _, err := model.ParseTime("2026-03-02 10:30:00"); err != nil || !got.Equal(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)) {
+		t.Errorf("ParseTime(2026-03-02 10:30:00) = %s, %v; want 10:30 UTC", got, err)
+	}
+	if _, _, err := model.ParseTime("2026-03-02 10:30"); err == nil {
+		t.Errorf("ParseTime took a time without seconds")
+	}
+}
+
+// The page's bounds: a date and time without an offset in the zone, a
+// date its whole day there, a span back from now; the API's read the same
+// time as UTC.
+func TestBoundsZoned(t *testing.T) {
+	syd := mustZone(t, "Australia/Sydney")
+	now := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		parse    func(string, string, time.Time, *time.Location) (time.Time, error)
+		in, want string
+	}{
+		{model.ParseSinceAtZoned, "2026-03-02 10:30", "2026-03-01T23:30:00Z"},
+		{model.ParseUntilAtZoned, "2026-03-02 10:30", "2026-03-01T23:30:00Z"},
+		{model.ParseSinceAtZoned, "2026-03-02", "2026-03-01T13:00:00Z"},
+		{model.ParseUntilAtZoned, "2026-03-02", "2026-03-02T12:59:59.999999Z"},
+		{model.ParseSinceAtZoned, "2d", "2026-03-03T00:00:00Z"},
+		{model.ParseSinceAtIn, "2026-03-02 10:30:00", "2026-03-02T10:30:00Z"},
+	} {
+		got, err := c.parse("since", c.in, now, syd)
+		if err != nil || got.UTC().Format(time.RFC3339Nano) != c.want {
+			t.Errorf("%q = %s, %v; want %s", c.in, got.UTC().Format(time.RFC3339Nano), err, c.want)
+		}
+	}
+	_, err := model.ParseSinceAtZoned("since", "2026-03-02 25:00", now, syd)
+	if err == nil || !strings.Contains(err.Error(), `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (in Australia/Sydney)`) {
+		t.Errorf("a bad time: %v; want the formats, in the zone", err)
 	}
 }

@@ -79,6 +79,9 @@ func mustLoadUI() *uiKit {
 			return u, nil
 		},
 		"n":        formatCoord,
+		"count":    formatCount,
+		"add":      func(a, b int) int { return a + b },
+		"sub":      func(a, b int) int { return a - b },
 		"addf":     func(a, b float64) float64 { return a + b },
 		"duration": model.HumanDuration,
 		"durp": func(v *float64) string {
@@ -103,6 +106,18 @@ func mustLoadUI() *uiKit {
 		"shortrev": model.ShortRevision,
 	}).ParseFS(uiFiles, "ui/*.html"))
 	return kit
+}
+
+// formatCount writes a count with its thousands grouped: 49,000.
+func formatCount(n int) string {
+	if n < 0 {
+		return "-" + formatCount(-n)
+	}
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // zoneOrUTC is loc, or UTC for nil (model.ZoneName's reading).
@@ -224,7 +239,11 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 	q := readUIQuery(values)
 	f := model.Filter{Component: q.Component, Environment: q.Environment}
 	// A date in since or until is a day of the page's zone, as its
-	// buckets are: the range from Monday starts at Monday's bucket.
+	// buckets are: the range from Monday starts at Monday's bucket. A date
+	// and time without an offset is a time of that zone too, the one the
+	// page shows times in, so a time copied from the page selects what it
+	// named; the API reads such a time as UTC, and the page's links to it
+	// carry instants (boundParam).
 	loc := def.Location
 	var err error
 	if q.TZ != "" {
@@ -233,12 +252,12 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 		}
 	}
 	if q.Since != "" {
-		if f.Since, err = model.ParseSinceAtIn("since", q.Since, now, loc); err != nil {
+		if f.Since, err = model.ParseSinceAtZoned("since", q.Since, now, loc); err != nil {
 			return q, f, model.StatsOptions{}, err
 		}
 	}
 	if q.Until != "" {
-		if f.Until, err = model.ParseUntilAtIn("until", q.Until, now, loc); err != nil {
+		if f.Until, err = model.ParseUntilAtZoned("until", q.Until, now, loc); err != nil {
 			return q, f, model.StatsOptions{}, err
 		}
 	}

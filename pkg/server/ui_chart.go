@@ -788,7 +788,26 @@ type timelineView struct {
 	Duration float64
 	// Zone is the zone the times read in: the page's, as the link gave it.
 	Zone *time.Location
+	// Steps counts all the deployment's steps. With more than
+	// uiTimelineRows, Phases holds the first and last uiTimelineRows/2
+	// and the Hidden ones between them, from HiddenFrom to HiddenTo
+	// (numbered from 1), are not shown: StepsCSV and DeploymentJSON give
+	// them all.
+	Steps                int
+	Hidden               int
+	HiddenFrom, HiddenTo int
+	StepsCSV             string
+	DeploymentJSON       string
 }
+
+// uiTimelineRows is the most rows a timeline shows. A deployment holds up
+// to 50,000 steps, and its every row made a page of 25 MB that cost a
+// second and a half of CPU to render and more to lay out; nobody reads
+// past a few hundred rows, and those of a deployment that long are a
+// script's loop. 1,000 rows keep the page near half a megabyte (50 KB
+// gzipped), like the longest dashboards, and show the first 500 phases
+// (how it started) and the last 500 (how it ended, or where it is now).
+const uiTimelineRows = 1000
 
 type timelinePhase struct {
 	N       int
@@ -855,7 +874,18 @@ func newTimelineView(d *model.Deployment, colours map[string]string, now time.Ti
 	}
 	v.Back = "/?" + view.values().Encode()
 	v.BackText = backText(view)
+	v.Steps = len(d.Steps)
+	head, tail := len(d.Steps), 0
+	if len(d.Steps) > uiTimelineRows {
+		head, tail = uiTimelineRows/2, uiTimelineRows/2
+		v.Hidden = len(d.Steps) - head - tail
+		v.HiddenFrom, v.HiddenTo = head+1, head+v.Hidden
+		v.StepsCSV, v.DeploymentJSON = deploymentLinks(d)
+	}
 	for i, p := range d.Steps {
+		if i >= head && i < len(d.Steps)-tail {
+			continue
+		}
 		tp := timelinePhase{N: i + 1, Status: p.Status, Time: p.Time, Offset: p.Time.Sub(d.StartedAt).Seconds(),
 			Seconds: p.DurationSeconds, Colour: colours[p.Status], Idle: p.Idle}
 		switch {
@@ -881,6 +911,32 @@ func newTimelineView(d *model.Deployment, colours map[string]string, now time.Ti
 		v.Phases = append(v.Phases, tp)
 	}
 	return v
+}
+
+// deploymentLinks gives the API's lists of every step of d: its steps as
+// CSV (GET /v1/steps), and d with each phase's duration as JSON (GET
+// /v1/deployments, whose since and until bound a deployment's start).
+// The bounds are instants in UTC, read the same whatever the API's zone.
+// An environment left empty matches every environment in the API: the
+// instants keep the list to this deployment's time, where another
+// environment's deploy of the same version is rare, and the CSV names
+// each step's environment.
+func deploymentLinks(d *model.Deployment) (stepsCSV, deploymentJSON string) {
+	q := url.Values{}
+	q.Set("component", d.Component)
+	q.Set("version", d.Version)
+	if d.Environment != "" {
+		q.Set("environment", d.Environment)
+	}
+	first, last := d.Steps[0].Time, d.Steps[len(d.Steps)-1].Time
+	q.Set("since", first.UTC().Format(time.RFC3339Nano))
+	q.Set("until", last.UTC().Format(time.RFC3339Nano))
+	q.Set("format", "csv")
+	stepsCSV = "/v1/steps?" + q.Encode()
+	q.Set("until", first.UTC().Format(time.RFC3339Nano))
+	q.Set("format", "json")
+	deploymentJSON = "/v1/deployments?" + q.Encode()
+	return stepsCSV, deploymentJSON
 }
 
 // plural says "1 outlier", "2 outliers".
