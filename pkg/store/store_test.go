@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -584,6 +587,59 @@ func TestSQLiteLogIsTruncated(t *testing.T) {
 			t.Errorf("journal_size_limit = %d, want %d", limit, store.SQLiteWALLimit)
 		}
 	}
+}
+
+// TestSQLitePageSize: a SQLite file stepsd creates has 16 KiB pages,
+// fixed by WAL before the first table; a file made before keeps its own
+// (only VACUUM changes them) and opens as ever.
+func TestSQLitePageSize(t *testing.T) {
+	ctx := context.Background()
+	pageSize := func(t *testing.T, st *store.Store) (size int, mode string) {
+		t.Helper()
+		if err := st.DB().QueryRowContext(ctx, "PRAGMA page_size").Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DB().QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		return size, mode
+	}
+	t.Run("a new file has 16 KiB pages", func(t *testing.T) {
+		dsn := testdb.SQLite(t)
+		st := testdb.Open(t, dsn)
+		mustCreate(t, st, model.StepInput{Component: "api", Version: "1", Owner: "o", Status: "build"}, t0)
+		if size, mode := pageSize(t, st); size != 16384 || mode != "wal" {
+			t.Errorf("page_size, journal_mode = %d, %s; want 16384, wal", size, mode)
+		}
+	})
+	t.Run("an empty file has 16 KiB pages", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "steps.db")
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st := testdb.Open(t, "sqlite:"+path)
+		if size, mode := pageSize(t, st); size != 16384 || mode != "wal" {
+			t.Errorf("page_size, journal_mode = %d, %s; want 16384, wal", size, mode)
+		}
+	})
+	t.Run("a file made before keeps its pages", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "steps.db")
+		old, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.ExecContext(ctx, "CREATE TABLE before_us (x INTEGER)"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st := testdb.Open(t, "sqlite:"+path)
+		mustCreate(t, st, model.StepInput{Component: "api", Version: "1", Owner: "o", Status: "build"}, t0)
+		if size, mode := pageSize(t, st); size != 4096 || mode != "wal" {
+			t.Errorf("page_size, journal_mode = %d, %s; want 4096, wal", size, mode)
+		}
+	})
 }
 
 // TestValues: the distinct values of a field by prefix, in byte order,
