@@ -27,11 +27,12 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 	return parseTime(s, nil, nil)
 }
 
-// acceptedBoundFormats describes the forms of a range's since or until
-// that ParseSinceIn and ParseUntilIn take, as AcceptedTimeFormats does but
-// with a date a day in zone: a team whose server runs in its zone must not
-// read "(UTC)" of a date that is its own day.
-func acceptedBoundFormats(zone string) string {
+// AcceptedBoundFormats describes, for error messages and help text, the
+// forms of a range's since or until that ParseSinceIn and ParseUntilIn
+// take, as AcceptedTimeFormats does but with a date a day in zone: a team
+// whose server runs in its zone must not read "(UTC)" of a date that is
+// its own day.
+func AcceptedBoundFormats(zone string) string {
 	return `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
 }
 
@@ -98,7 +99,7 @@ func acceptedTimeFormats(loc, days *time.Location) string {
 	case loc != nil:
 		return AcceptedClockTimeFormats(ZoneName(loc))
 	case days != nil && ZoneName(days) != "UTC":
-		return acceptedBoundFormats(ZoneName(days))
+		return AcceptedBoundFormats(ZoneName(days))
 	}
 	return AcceptedTimeFormats
 }
