@@ -73,7 +73,7 @@ func parseSinceAt(field, s string, now time.Time, loc *time.Location, onClock bo
 		t := TruncateTime(now.Add(-d))
 		return t, CheckBound(field, t)
 	}
-	formats, parse := AcceptedTimeFormats, ParseTime
+	formats, parse := acceptedTimeFormats(nil, loc), ParseTime
 	if onClock {
 		formats = AcceptedClockTimeFormats(ZoneName(loc))
 		parse = func(s string) (time.Time, bool, error) { return ParseTimeIn(s, loc) }
@@ -110,7 +110,7 @@ func parseUntilAt(field, s string, now time.Time, loc *time.Location, onClock bo
 		t := TruncateTime(now.Add(-d))
 		return t, CheckBound(field, t)
 	}
-	formats, parse := AcceptedTimeFormats, ParseTime
+	formats, parse := acceptedTimeFormats(nil, loc), ParseTime
 	if onClock {
 		formats = AcceptedClockTimeFormats(ZoneName(loc))
 		parse = func(s string) (time.Time, bool, error) { return ParseTimeIn(s, loc) }

@@ -24,7 +24,16 @@ const (
 // ParseTime parses a datetime in one of AcceptedTimeFormats. Times without a
 // zone are UTC. dateOnly reports that s named a whole day.
 func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
-	return parseTime(s, nil)
+	return parseTime(s, nil, nil)
+}
+
+// AcceptedBoundFormats describes, for error messages and help text, the
+// forms of a range's since or until that ParseSinceIn and ParseUntilIn
+// take, as AcceptedTimeFormats does but with a date a day in zone: a team
+// whose server runs in its zone must not read "(UTC)" of a date that is
+// its own day.
+func AcceptedBoundFormats(zone string) string {
+	return `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
 }
 
 // AcceptedClockTimeFormats describes, for error messages and help text,
@@ -45,11 +54,12 @@ func ParseTimeIn(s string, loc *time.Location) (t time.Time, isDateOnly bool, er
 	if loc == nil {
 		loc = time.UTC
 	}
-	return parseTime(s, loc)
+	return parseTime(s, loc, loc)
 }
 
-// parseTime is ParseTime, or with a zone ParseTimeIn.
-func parseTime(s string, loc *time.Location) (t time.Time, isDateOnly bool, err error) {
+// parseTime is ParseTime, or with a zone ParseTimeIn. days is the zone
+// whose day a date will be (nil: UTC), for the error message only.
+func parseTime(s string, loc, days *time.Location) (t time.Time, isDateOnly bool, err error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return TruncateTime(t), false, nil
@@ -76,18 +86,22 @@ func parseTime(s string, loc *time.Location) (t time.Time, isDateOnly bool, err 
 		// curl 'host/v1/steps?since=2026-11-30T10:00:00+01:00' sends a
 		// "+" that the query string reads as a space: say so, rather than
 		// leave the user to wonder where the offset's sign went.
-		return time.Time{}, false, fmt.Errorf("%s is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", Quote(s), acceptedTimeFormats(loc))
+		return time.Time{}, false, fmt.Errorf("%s is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", Quote(s), acceptedTimeFormats(loc, days))
 	}
-	return time.Time{}, false, fmt.Errorf("%s is not a datetime; use %s", Quote(s), acceptedTimeFormats(loc))
+	return time.Time{}, false, fmt.Errorf("%s is not a datetime; use %s", Quote(s), acceptedTimeFormats(loc, days))
 }
 
-// acceptedTimeFormats is AcceptedTimeFormats, or with a zone
-// AcceptedClockTimeFormats.
-func acceptedTimeFormats(loc *time.Location) string {
-	if loc == nil {
-		return AcceptedTimeFormats
+// acceptedTimeFormats is AcceptedTimeFormats, or with a clock zone
+// AcceptedClockTimeFormats, or with a zone of days other than UTC
+// acceptedBoundFormats.
+func acceptedTimeFormats(loc, days *time.Location) string {
+	switch {
+	case loc != nil:
+		return AcceptedClockTimeFormats(ZoneName(loc))
+	case days != nil && ZoneName(days) != "UTC":
+		return AcceptedBoundFormats(ZoneName(days))
 	}
-	return AcceptedClockTimeFormats(ZoneName(loc))
+	return AcceptedTimeFormats
 }
 
 // lostPlus reports that s is a datetime with a positive offset whose "+"
@@ -140,7 +154,7 @@ func ParseSinceIn(field, s string, loc *time.Location) (time.Time, error) {
 // parseSince is ParseSinceIn; with onClock, a date and time without an
 // offset is read on loc's clock too (ParseTimeIn).
 func parseSince(field, s string, loc *time.Location, onClock bool) (time.Time, error) {
-	t, day, err := ParseTime(s)
+	t, day, err := parseTime(s, nil, loc)
 	if onClock {
 		t, day, err = ParseTimeIn(s, loc)
 	}
@@ -175,7 +189,7 @@ func ParseUntilIn(field, s string, loc *time.Location) (time.Time, error) {
 // parseUntil is ParseUntilIn; with onClock, a date and time without an
 // offset is read on loc's clock too (ParseTimeIn).
 func parseUntil(field, s string, loc *time.Location, onClock bool) (time.Time, error) {
-	t, day, err := ParseTime(s)
+	t, day, err := parseTime(s, nil, loc)
 	if onClock {
 		t, day, err = ParseTimeIn(s, loc)
 	}

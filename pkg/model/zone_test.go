@@ -363,3 +363,40 @@ func TestBoundsZoned(t *testing.T) {
 		t.Errorf("a bad time: %v; want the formats, in the zone", err)
 	}
 }
+
+// A bad since or until on a server with a calendar zone lists the forms
+// as that server reads them: a date is a day in its zone, not UTC's, while
+// a date and time without an offset stays UTC, as the original API read it.
+func TestBoundFormatsNameTheDaysZone(t *testing.T) {
+	syd := mustZone(t, "Australia/Sydney")
+	now := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
+	errs := map[string]func() error{
+		"ParseSinceIn": func() error { _, err := model.ParseSinceIn("since", "yesterday", syd); return err },
+		"ParseUntilIn": func() error { _, err := model.ParseUntilIn("until", "yesterday", syd); return err },
+		"ParseSinceAtIn": func() error {
+			_, err := model.ParseSinceAtIn("since", "yesterday", now, syd)
+			return err
+		},
+		"ParseUntilAtIn": func() error {
+			_, err := model.ParseUntilAtIn("until", "yesterday", now, syd)
+			return err
+		},
+	}
+	for name, parse := range errs {
+		err := parse()
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		if msg := err.Error(); !strings.Contains(msg, `"YYYY-MM-DD" (a day in Australia/Sydney)`) ||
+			!strings.Contains(msg, `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC)`) {
+			t.Errorf("%s: %s\nwant a date named a day in Australia/Sydney, a date and time UTC", name, msg)
+		}
+	}
+	// Without a zone, or in UTC, the forms read as they always have.
+	for _, loc := range []*time.Location{nil, time.UTC} {
+		_, err := model.ParseSinceIn("since", "yesterday", loc)
+		if err == nil || !strings.Contains(err.Error(), model.AcceptedTimeFormats) {
+			t.Errorf("%s: %v; want AcceptedTimeFormats", model.ZoneName(loc), err)
+		}
+	}
+}

@@ -268,6 +268,31 @@ func TestHooksWithoutSecretAre404(t *testing.T) {
 	}
 }
 
+// TestHooksWithoutSecretAre404ForAnyMethod: an unconfigured hook has no
+// route for any method, as docs/api.md says of no_such_endpoint; a GET
+// must not answer 405 "allowed: POST" when a POST would be a 404. With its
+// secret configured, the hook's path keeps its 405 and Allow.
+func TestHooksWithoutSecretAre404ForAnyMethod(t *testing.T) {
+	off := newTestServer(t, testdb.SQLite(t))
+	on := newHookServer(t, testdb.SQLite(t), nil)
+	for _, path := range []string{"/v1/hooks/github", "/v1/hooks/gitlab"} {
+		for _, method := range []string{"GET", "HEAD", "PUT", "DELETE"} {
+			r := off.do(t, method, path, nil)
+			if r.status != http.StatusNotFound || r.header.Get("Allow") != "" {
+				t.Errorf("%s %s without a secret = %d, Allow %q; want 404 without Allow", method, path, r.status, r.header.Get("Allow"))
+			}
+			if method != "HEAD" {
+				if _, code, _ := r.errorBody(t); code != model.ENOENDPOINT {
+					t.Errorf("%s %s without a secret: code %s; want %s", method, path, code, model.ENOENDPOINT)
+				}
+			}
+			if r := on.do(t, method, path, nil); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" {
+				t.Errorf("%s %s with a secret = %d, Allow %q; want 405, POST", method, path, r.status, r.header.Get("Allow"))
+			}
+		}
+	}
+}
+
 // TestHooksRefuseQueryParameters: a hook takes no query parameters, as
 // every API route refuses one it does not take (docs/security.md): a
 // parameter added to the hook's URL is a 400 naming it, and nothing is

@@ -57,6 +57,9 @@ func (s *Server) routes() http.Handler {
 	// Paths without a method answer what the method-specific patterns do
 	// not: 405 with Allow for a known path, 404 for any other.
 	for path, methods := range allowed {
+		if s.hookOff(path) {
+			continue // no route for any method: "/" answers no_such_endpoint
+		}
 		if path == "/v1/steps/batch" {
 			// "/v1/steps/batch" and "GET /v1/steps/{id}" would overlap;
 			// a GET of it is the one wrong method worth answering.
@@ -71,6 +74,19 @@ func (s *Server) routes() http.Handler {
 	s.registerUI(mux)
 	mux.HandleFunc("/", s.handleNotFound)
 	return s.refuseCrossSite(mux)
+}
+
+// hookOff reports that path is a webhook whose secret is not configured.
+// Such a route does not exist for any method: a GET answering 405 "allowed:
+// POST" would send a user to a POST that is a 404.
+func (s *Server) hookOff(path string) bool {
+	switch path {
+	case "/v1/hooks/github":
+		return s.githubSecret == ""
+	case "/v1/hooks/gitlab":
+		return s.gitlabToken == ""
+	}
+	return false
 }
 
 func containsGET(methods []string) bool {

@@ -81,6 +81,11 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--committed-at", "noon"}, 2, "stepsctl: --committed-at: \"noon\" is neither a datetime nor a span"},
 		{[]string{"list", "--since", "last week"}, 2, "stepsctl: --since: \"last week\" is neither a datetime nor a span"},
 		{[]string{"dora", "--until", "noon"}, 2, "stepsctl: --until: \"noon\" is neither a datetime nor a span"},
+		// A filter's date goes to the server as a date, a day of its zone
+		// (the help says so); a step's --time date is midnight UTC.
+		{[]string{"list", "--since", "last week"}, 2, `"YYYY-MM-DD" (a day in the server's time zone, UTC unless set)`},
+		{[]string{"stats", "--until", "noon"}, 2, `"YYYY-MM-DD" (a day in the server's time zone, UTC unless set)`},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, `"YYYY-MM-DD" (UTC)`},
 		{[]string{"list", "--since", "1h", "--until", "2h"}, 2, "until"},
 		{[]string{"list", "-o", "yaml"}, 2, `invalid output format "yaml"`},
 		{[]string{"list", "--order", "up"}, 2, "order must be"},

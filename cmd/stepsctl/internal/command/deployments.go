@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -192,17 +193,32 @@ func timeFilter(filter model.Filter, since, until string, now time.Time) (model.
 	var err error
 	if since != "" {
 		if filter.Since, err = model.ParseSinceAt("--since", since, now); err != nil {
-			return filter, &UsageError{Err: err}
+			return filter, &UsageError{Err: boundError("--since", since, err)}
 		}
 		filter.Since = keepInstant(filter.Since, since)
 	}
 	if until != "" {
 		if filter.Until, err = model.ParseUntilAt("--until", until, now); err != nil {
-			return filter, &UsageError{Err: err}
+			return filter, &UsageError{Err: boundError("--until", until, err)}
 		}
 		filter.Until = keepInstant(filter.Until, until)
 	}
 	return filter, nil
+}
+
+// boundError is err, the error of a bound typed as typed, except when
+// typed is neither a datetime nor a span: then the forms are listed as the
+// server reads them, a date a day of its zone (the help says so), where
+// model.ParseSinceAt, which reads a date as UTC, says "(UTC)".
+func boundError(flag, typed string, err error) error {
+	if _, perr := model.ParseSpan(typed); perr == nil {
+		return err
+	}
+	if _, _, perr := model.ParseTime(typed); perr == nil {
+		return err
+	}
+	return model.Invalid(flag, "%s: %s is neither a datetime nor a span; use %s, or %s", flag, model.Quote(strings.TrimSpace(typed)),
+		model.AcceptedBoundFormats("the server's time zone, UTC unless set"), model.AcceptedSpanFormats)
 }
 
 // keepInstant marks t, the bound typed as typed, as an instant unless it

@@ -63,10 +63,10 @@ Only finished deployments are measured: successful ones by default,
 --outcome failure or all for the others.
 
 In a terminal: a table with a bar of each bucket's p50, a sparkline, and the
-sentence. Piped: the same in plain ASCII, without colours. -o json and -o csv
-print the server's JSON and CSV as they are (the CSV is one long table whose
-kind column says bucket, step, step_bucket or trend). Colours follow
-NO_COLOR.`
+sentence. Piped: the same without colours, with # bars and no sparkline.
+-o json and -o csv print the server's JSON and CSV as they are (the CSV is
+one long table whose kind column says bucket, step, step_bucket or trend).
+Colours follow NO_COLOR.`
 
 const statsExample = `  # Are api's deploys getting slower? Two-week sprints since the start of the year
   stepsctl stats --component api --env production --since 2026-01-05 --by sprint --sprint-start 2026-01-05
