@@ -57,7 +57,7 @@ func ParseSinceAt(field, s string, now time.Time) (time.Time, error) {
 // ParseSinceAtIn is ParseSinceAt with a date read in loc (see
 // ParseSinceIn); a span is elapsed time back from now, whatever the zone.
 func ParseSinceAtIn(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
-	return parseSinceAt(field, s, now, loc, false)
+	return parseBoundAt(field, s, now, loc, false, dayStart)
 }
 
 // ParseSinceAtZoned is ParseSinceAtIn for a person who reads times in
@@ -65,23 +65,26 @@ func ParseSinceAtIn(field, s string, now time.Time, loc *time.Location) (time.Ti
 // offset is read on loc's clock too, and may leave out its seconds
 // (ParseTimeIn). The API keeps ParseSinceAtIn, where such a time is UTC.
 func ParseSinceAtZoned(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
-	return parseSinceAt(field, s, now, loc, true)
+	return parseBoundAt(field, s, now, loc, true, dayStart)
 }
 
-func parseSinceAt(field, s string, now time.Time, loc *time.Location, onClock bool) (time.Time, error) {
+// parseBoundAt reads s as ParseSinceAtIn (edge dayStart) or
+// ParseUntilAtIn (edge dayEnd) do: a span back from now, else a bound as
+// parseBound reads it, read once.
+func parseBoundAt(field, s string, now time.Time, loc *time.Location, onClock bool, edge func(time.Time, *time.Location) time.Time) (time.Time, error) {
 	if d, err := ParseSpan(s); err == nil {
 		t := TruncateTime(now.Add(-d))
 		return t, CheckBound(field, t)
 	}
-	formats, parse := acceptedTimeFormats(nil, loc), ParseTime
-	if onClock {
-		formats = AcceptedClockTimeFormats(ZoneName(loc))
-		parse = func(s string) (time.Time, bool, error) { return ParseTimeIn(s, loc) }
-	}
-	if _, _, err := parse(s); err != nil {
+	t, day, err := readBound(s, loc, onClock)
+	if err != nil {
+		formats := acceptedTimeFormats(nil, loc)
+		if onClock {
+			formats = AcceptedClockTimeFormats(ZoneName(loc))
+		}
 		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), formats, AcceptedSpanFormats)
 	}
-	return parseSince(field, s, loc, onClock)
+	return placeBound(field, t, day, loc, edge)
 }
 
 // ParseUntilAt parses the inclusive upper bound of a time range given as a
@@ -94,7 +97,7 @@ func ParseUntilAt(field, s string, now time.Time) (time.Time, error) {
 // ParseUntilAtIn is ParseUntilAt with a date read in loc (see
 // ParseUntilIn); a span is elapsed time back from now, whatever the zone.
 func ParseUntilAtIn(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
-	return parseUntilAt(field, s, now, loc, false)
+	return parseBoundAt(field, s, now, loc, false, dayEnd)
 }
 
 // ParseUntilAtZoned is ParseUntilAtIn for a person who reads times in
@@ -102,21 +105,5 @@ func ParseUntilAtIn(field, s string, now time.Time, loc *time.Location) (time.Ti
 // offset is read on loc's clock too, and may leave out its seconds
 // (ParseTimeIn). The API keeps ParseUntilAtIn, where such a time is UTC.
 func ParseUntilAtZoned(field, s string, now time.Time, loc *time.Location) (time.Time, error) {
-	return parseUntilAt(field, s, now, loc, true)
-}
-
-func parseUntilAt(field, s string, now time.Time, loc *time.Location, onClock bool) (time.Time, error) {
-	if d, err := ParseSpan(s); err == nil {
-		t := TruncateTime(now.Add(-d))
-		return t, CheckBound(field, t)
-	}
-	formats, parse := acceptedTimeFormats(nil, loc), ParseTime
-	if onClock {
-		formats = AcceptedClockTimeFormats(ZoneName(loc))
-		parse = func(s string) (time.Time, bool, error) { return ParseTimeIn(s, loc) }
-	}
-	if _, _, err := parse(s); err != nil {
-		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), formats, AcceptedSpanFormats)
-	}
-	return parseUntil(field, s, loc, onClock)
+	return parseBoundAt(field, s, now, loc, true, dayEnd)
 }

@@ -148,26 +148,40 @@ func ParseSince(field, s string) (time.Time, error) {
 // range from a date begins where that date's first bucket does. A
 // datetime is the instant it names (UTC when it has no offset).
 func ParseSinceIn(field, s string, loc *time.Location) (time.Time, error) {
-	return parseSince(field, s, loc, false)
+	return parseBound(field, s, loc, false, dayStart)
 }
 
-// parseSince is ParseSinceIn; with onClock, a date and time without an
-// offset is read on loc's clock too (ParseTimeIn).
-func parseSince(field, s string, loc *time.Location, onClock bool) (time.Time, error) {
-	t, day, err := parseTime(s, nil, loc)
-	if onClock {
-		t, day, err = ParseTimeIn(s, loc)
-	}
+// parseBound reads s as ParseSinceIn (edge dayStart) or ParseUntilIn
+// (edge dayEnd) do; with onClock, a date and time without an offset is
+// read on loc's clock too (ParseTimeIn).
+func parseBound(field, s string, loc *time.Location, onClock bool, edge func(time.Time, *time.Location) time.Time) (time.Time, error) {
+	t, day, err := readBound(s, loc, onClock)
 	if err != nil {
 		return time.Time{}, Invalid(field, "%s: %v", field, err)
 	}
-	if day {
-		if err := CheckBound(field, t); err != nil {
-			return time.Time{}, err
-		}
-		return clampBound(dayStart(t, loc)), nil
+	return placeBound(field, t, day, loc, edge)
+}
+
+// readBound reads s as a datetime or a date, a date and time without an
+// offset on loc's clock when onClock (ParseTimeIn), else in UTC.
+func readBound(s string, loc *time.Location, onClock bool) (time.Time, bool, error) {
+	if onClock {
+		return ParseTimeIn(s, loc)
 	}
-	return t, CheckBound(field, t)
+	return parseTime(s, nil, loc)
+}
+
+// placeBound checks t against the bounds and, for a date, places it at
+// its edge in loc: the first instant of the day for a since, the last for
+// an until.
+func placeBound(field string, t time.Time, day bool, loc *time.Location, edge func(time.Time, *time.Location) time.Time) (time.Time, error) {
+	if !day {
+		return t, CheckBound(field, t)
+	}
+	if err := CheckBound(field, t); err != nil {
+		return time.Time{}, err
+	}
+	return clampBound(edge(t, loc)), nil
 }
 
 // ParseUntil parses the inclusive upper bound of a time range: a date means
@@ -183,26 +197,7 @@ func ParseUntil(field, s string) (time.Time, error) {
 // the day has. A datetime is the instant it names (UTC when it has no
 // offset).
 func ParseUntilIn(field, s string, loc *time.Location) (time.Time, error) {
-	return parseUntil(field, s, loc, false)
-}
-
-// parseUntil is ParseUntilIn; with onClock, a date and time without an
-// offset is read on loc's clock too (ParseTimeIn).
-func parseUntil(field, s string, loc *time.Location, onClock bool) (time.Time, error) {
-	t, day, err := parseTime(s, nil, loc)
-	if onClock {
-		t, day, err = ParseTimeIn(s, loc)
-	}
-	if err != nil {
-		return time.Time{}, Invalid(field, "%s: %v", field, err)
-	}
-	if day {
-		if err := CheckBound(field, t); err != nil {
-			return time.Time{}, err
-		}
-		return clampBound(dayEnd(t, loc)), nil
-	}
-	return t, CheckBound(field, t)
+	return parseBound(field, s, loc, false, dayEnd)
 }
 
 // clampBound brings the first or last instant of a date within the bounds
