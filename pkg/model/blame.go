@@ -32,60 +32,31 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	measured := a.measured
 	// groups returns the points of the deployments that are not outliers
 	// (or of their runs), by series: their durations (status -1) or one
-	// status' phases. They are built for one fit at a time, exactly sized.
-	// The fit's Points are the deployments or phases, not the runs that
-	// stand for them.
-	weight := func(s *seriesHist, d *depRecord, i int, status int32) int {
-		switch {
-		case s.firsts == nil:
-			return 1
-		case status < 0:
-			return int(s.firsts[i].n)
-		}
-		for _, p := range s.pointPhases[d.ph0:d.ph1] {
-			if p.status == status {
-				return int(p.n)
-			}
-		}
-		return 1
-	}
-	// With many step names, each fit reads its points from an index built
-	// in one pass: scanning every phase of every point for each name cost
-	// names × phases, minutes of CPU for one deployment of 50,000 steps
-	// among a million.
-	var index [][]statusPoint
-	if len(st.Steps) > shortScan {
-		index = h.statusPoints()
-	}
+	// status' phases. They are built for one fit at a time. The fit's
+	// Points are the deployments or phases, not the runs that stand for
+	// them. A status' points come from an index built in one pass:
+	// scanning every phase of every point for each step name cost names ×
+	// phases, minutes of CPU for one deployment of 50,000 steps among a
+	// million.
+	index := h.statusPoints()
 	groups := func(status int32) ([][]point, int) {
-		if index != nil && status >= 0 {
+		if status >= 0 {
 			return indexedGroups(h, index[status], a.origin)
 		}
 		out := make([][]point, len(h.series))
 		represented := 0
 		for si, s := range h.series {
-			n := 0
-			for i := range s.points {
-				if d := &s.points[i]; !d.outlier {
-					if status < 0 {
-						n++
-						represented += weight(s, d, i, status)
-					} else if v, ok := phaseSeconds(s.pointPhases[d.ph0:d.ph1], status); ok && v > 0 {
-						n++
-						represented += weight(s, d, i, status)
-					}
-				}
-			}
-			g := make([]point, 0, n)
+			g := make([]point, 0, len(s.points))
 			for i := range s.points {
 				d := &s.points[i]
 				if d.outlier {
 					continue
 				}
-				if status < 0 {
-					g = append(g, point{weeks(d.start, a.origin), math.Log(d.duration)})
-				} else if v, ok := phaseSeconds(s.pointPhases[d.ph0:d.ph1], status); ok && v > 0 {
-					g = append(g, point{weeks(d.start, a.origin), math.Log(v)})
+				g = append(g, point{weeks(d.start, a.origin), math.Log(d.duration)})
+				if s.firsts == nil {
+					represented++
+				} else {
+					represented += int(s.firsts[i].n)
 				}
 			}
 			out[si] = g
