@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
-	"github.com/steps-dev/steps/pkg/server"
 )
 
 // A deployment of 5,000 steps (of the 50,000 one may hold) gets a timeline
@@ -23,7 +21,7 @@ import (
 // Before, the page had a row per step: 2.5 MB here, 25 MB at 50,000.
 func TestTimelineOfAHugeDeployment(t *testing.T) {
 	const n = 5000
-	st := testdb.Open(t, testdb.SQLite(t))
+	ts := zoneServer(t, testdb.SQLite, nil, t0.Add(3*time.Hour))
 	ins := make([]model.StepInput, n)
 	for i := range ins {
 		status := fmt.Sprintf("step-%d", i%7)
@@ -32,15 +30,10 @@ func TestTimelineOfAHugeDeployment(t *testing.T) {
 		}
 		ins[i] = model.StepInput{Component: "api", Version: "1.0", Owner: "ana", Status: status, Environment: "production", Time: t0.Add(time.Duration(i) * time.Second)}
 	}
-	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
+	if _, _, err := ts.store.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: t0.Add(3 * time.Hour)}
-	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now}))
-	t.Cleanup(srv.Close)
-	ts := &testServer{Server: srv, store: st, clock: c}
-
-	p := getPage(t, nil, srv.URL, "/ui/deployment?component=api&version=1.0&environment=production")
+	p := getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=1.0&environment=production")
 	if p.status != http.StatusOK {
 		t.Fatalf("status %d: %.500s", p.status, p.body)
 	}

@@ -208,10 +208,7 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	// The range reads in the calendar's zone, where a date typed in the
 	// form starts and ends; the link carries the instants, which mean the
 	// same whatever tz the API is asked with.
-	loc := opts.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := zoneOrUTC(opts.Location)
 	from, to := "the first deployment", "now"
 	if !f.Since.IsZero() {
 		api.Set("since", boundParam(f.Since, loc, false))
@@ -251,10 +248,7 @@ func boundParam(t time.Time, loc *time.Location, until bool) string {
 // the calendar's zone, as a date there is read, else the instant itself
 // (a sprint_start typed with a clock time, or as a UTC instant).
 func sprintStartParam(opts model.StatsOptions) string {
-	loc := opts.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := zoneOrUTC(opts.Location)
 	s := opts.SprintStart.In(loc)
 	day := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC)
 	if model.SameClock(day, loc).Equal(opts.SprintStart) {

@@ -214,11 +214,7 @@ func TestPageTimesInTheZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	newServer := func(t *testing.T, loc *time.Location) *testServer {
-		st := testdb.Open(t, testdb.SQLite(t))
-		c := &clock{now: time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)}
-		srv := httptest.NewServer(server.New(server.Config{Store: st, Now: c.Now, Location: loc}))
-		t.Cleanup(srv.Close)
-		ts := &testServer{Server: srv, store: st, clock: c}
+		ts := zoneServer(t, testdb.SQLite, loc, time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))
 		ts.mustPost(t, "component=api&version=1&environment=prod&owner=o&status=build&time=2026-03-01T23:30:00Z&revision=9f1c2e7d4b3a&committed_at=2026-03-01T22:05:00Z")
 		ts.mustPost(t, "component=api&version=1&environment=prod&owner=o&status=finished&time=2026-03-01T23:40:00Z")
 		return ts
