@@ -89,6 +89,13 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--since", "1h", "--until", "2h"}, 2, "until"},
 		{[]string{"list", "-o", "yaml"}, 2, `invalid output format "yaml"`},
 		{[]string{"list", "--order", "up"}, 2, "order must be"},
+		// A filter the model refuses is named by the flag typed, as
+		// record names its own, not by the API's parameter.
+		{[]string{"list", "--env", strings.Repeat("e", 65)}, 2, "stepsctl: --env: environment is 65 characters long"},
+		{[]string{"deployments", "--order", "up"}, 2, `stepsctl: --order: order must be "asc" or "desc"`},
+		{[]string{"stats", "--component", "a\x01"}, 2, "stepsctl: --component: component must not contain control characters"},
+		{[]string{"watch", "--once", "--owner", strings.Repeat("o", 129)}, 2, "stepsctl: --owner: owner is 129 characters long"},
+		{[]string{"dora", "--since", "1h", "--until", "2h"}, 2, "stepsctl: --until: until ("},
 		{[]string{"list", "--limit", "-1"}, 2, "--limit"},
 		{[]string{"list", "--limit", "0"}, 2, "stepsctl: --limit must be at least 1; omit it to list every step"},
 		{[]string{"deployments", "--limit", "0"}, 2, "stepsctl: --limit must be at least 1; omit it to list every deployment"},
