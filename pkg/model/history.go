@@ -379,7 +379,7 @@ func (h *history) addToRun(s *seriesHist, d *depRecord, phases []phaseRecord) {
 	c.ds = append(c.ds, d.duration)
 	merged := mergedAll(d, phases)
 	for i, p := range phases {
-		if v, first := merged(i); first {
+		if v, first := merged.at(i); first {
 			if v > 0 {
 				for int(p.status) >= len(c.byStatus) {
 					c.byStatus = append(c.byStatus, nil)
@@ -430,7 +430,8 @@ func (h *history) closeRun(s *seriesHist) {
 
 func mergeRuns(a, b run) run {
 	n := a.n + b.n
-	r := run{n: n, x: a.x + (b.x-a.x)/2, y: (a.y*float64(a.n) + b.y*float64(b.n)) / float64(n), first: a.first}
+	r := run{n: n, x: a.x + (b.x-a.x)/2, y: (a.y*float64(a.n) + b.y*float64(b.n)) / float64(n), first: a.first,
+		phases: make([]runPhase, 0, max(len(a.phases), len(b.phases)))}
 	i, j := 0, 0
 	for i < len(a.phases) || j < len(b.phases) {
 		switch {
@@ -784,29 +785,46 @@ func merged(d *depRecord, phases []phaseRecord, i int) (float64, bool) {
 // scanning them (merged); beyond, mergedAll sums them once.
 const shortScan = 64
 
+// phaseMerger gives merged for each of a deployment's phases (mergedAll).
+// It is a value, not a closure: a closure escaped to the heap, one
+// allocation for every deployment judged, twice.
+type phaseMerger struct {
+	d       *depRecord
+	phases  []phaseRecord
+	firstAt map[int32]int // nil: merged scans
+	sums    []float32
+}
+
 // mergedAll returns merged for each of d's phases. A deployment of many
 // phases with a repeat has its statuses summed in one pass: merged on each
 // of them scanned them all, quadratic in its length.
-func mergedAll(d *depRecord, phases []phaseRecord) func(i int) (float64, bool) {
+func mergedAll(d *depRecord, phases []phaseRecord) phaseMerger {
+	m := phaseMerger{d: d, phases: phases}
 	if !d.repeats || len(phases) <= shortScan {
-		return func(i int) (float64, bool) { return merged(d, phases, i) }
+		return m
 	}
-	firstAt := make(map[int32]int, len(phases))
-	sums := make([]float32, len(phases))
+	m.firstAt = make(map[int32]int, len(phases))
+	m.sums = make([]float32, len(phases))
 	for i, p := range phases {
-		at, ok := firstAt[p.status]
+		at, ok := m.firstAt[p.status]
 		if !ok {
 			at = i
-			firstAt[p.status] = i
+			m.firstAt[p.status] = i
 		}
-		sums[at] += float32(p.seconds) // in order, as phaseSeconds sums
+		m.sums[at] += float32(p.seconds) // in order, as phaseSeconds sums
 	}
-	return func(i int) (float64, bool) {
-		if firstAt[phases[i].status] != i {
-			return 0, false
-		}
-		return float64(sums[i]), true
+	return m
+}
+
+// at is merged(d, phases, i).
+func (m *phaseMerger) at(i int) (float64, bool) {
+	if m.firstAt == nil {
+		return merged(m.d, m.phases, i)
 	}
+	if m.firstAt[m.phases[i].status] != i {
+		return 0, false
+	}
+	return float64(m.sums[i]), true
 }
 
 // firstOfStatus says whether phases[i] is the first of its status: a

@@ -129,7 +129,7 @@ func TestMergedAllIsMerged(t *testing.T) {
 	all := mergedAll(d, phases)
 	for i := range phases {
 		wantV, wantFirst := merged(d, phases, i)
-		if v, first := all(i); v != wantV || first != wantFirst {
+		if v, first := all.at(i); v != wantV || first != wantFirst {
 			t.Fatalf("phase %d: mergedAll = %v, %v; merged = %v, %v", i, v, first, wantV, wantFirst)
 		}
 	}

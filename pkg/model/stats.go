@@ -408,7 +408,7 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 		bucket.junk++
 		merged := mergedAll(d, phases)
 		for i, p := range phases {
-			if _, first := merged(i); first {
+			if _, first := merged.at(i); first {
 				a.stepOutliers[p.status]++
 			}
 			a.byStatus[p.status].byIdx[d.bucket].junk++
@@ -420,7 +420,7 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 	bucket.add(d.duration)
 	merged := mergedAll(d, phases)
 	for i, p := range phases {
-		if v, first := merged(i); first {
+		if v, first := merged.at(i); first {
 			a.stepTotal[p.status] += v
 		}
 		a.byStatus[p.status].byIdx[d.bucket].add(p.seconds)
