@@ -6,8 +6,11 @@
 // (StepStored, which never blocks); a terminal step queues its deployment
 // in a bounded queue, and one goroutine reads the deployment back, builds
 // its spans and sends them in batches. A full queue or a failed export
-// drops spans and counts them (steps_otlp_dropped_spans_total), never a
-// step.
+// drops spans and counts them (steps_otlp_dropped_total), never a step.
+//
+// A step that arrives after its deployment was exported, with a time before
+// that deployment's end (webhook deliveries come in any order), sends the
+// deployment again: the same trace, now with the step.
 package traces
 
 import (
@@ -46,6 +49,7 @@ const (
 	DefaultBatchDelay  = 2 * time.Second // longest wait before a partial batch goes
 	DefaultTimeout     = 10 * time.Second
 	maxStepsPerTrace   = 1000 // child spans of one deployment
+	maxEnded           = 4096 // deployment ends remembered for late steps
 	instrumentationURI = "github.com/steps-dev/steps/pkg/traces"
 )
 
@@ -77,6 +81,13 @@ type Exporter struct {
 	done     chan struct{}
 	closing  sync.Once
 	log      *slog.Logger
+
+	// ended holds the latest end queued for each component, version and
+	// environment (at most maxEnded, the oldest forgotten first), so that
+	// a step arriving late into an exported deployment can send it again.
+	mu         sync.Mutex
+	ended      map[seriesKey]model.Step
+	endedOrder []seriesKey
 
 	exported prometheus.Counter
 	dropped  *prometheus.CounterVec
@@ -160,17 +171,65 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.dropped.Collect(ch)
 }
 
+// seriesKey is the component, version and environment of a deployment.
+type seriesKey struct{ component, version, environment string }
+
+func keyOf(step model.Step) seriesKey {
+	return seriesKey{step.Component, step.Version, step.Environment}
+}
+
 // StepStored is told of each stored step. A terminal one queues its
-// deployment for export; a full queue drops it. It never blocks.
+// deployment for export; so does one that lands before the end of a
+// deployment already queued (a late webhook delivery: a GitLab pipeline's
+// earlier jobs after its failed deploy job's Job Hook, a GitHub
+// deployment's "queued" after its "success"), which is then exported
+// again, whole. A full queue drops it. It never blocks.
 func (e *Exporter) StepStored(step model.Step) {
 	if e.cfg.Rules.Outcome(step.Status) == model.OutcomeInProgress {
-		return
+		end, ok := e.endAfter(step)
+		if !ok {
+			return
+		}
+		step = end
+	} else {
+		e.remember(step)
 	}
 	select {
 	case e.queue <- step:
 	default:
 		e.dropped.WithLabelValues("queue").Inc()
 	}
+}
+
+// endAfter returns the remembered end of step's series when step comes
+// before it, and so lands in a deployment that was already exported.
+func (e *Exporter) endAfter(step model.Step) (model.Step, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	end, ok := e.ended[keyOf(step)]
+	return end, ok && step.Time.Before(end.Time)
+}
+
+// remember keeps end as its series' latest end.
+func (e *Exporter) remember(end model.Step) {
+	k := keyOf(end)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended == nil {
+		e.ended = make(map[seriesKey]model.Step)
+	}
+	if old, ok := e.ended[k]; ok {
+		if end.Time.After(old.Time) {
+			e.ended[k] = end
+		}
+		return
+	}
+	if len(e.endedOrder) >= maxEnded {
+		delete(e.ended, e.endedOrder[0])
+		e.endedOrder = e.endedOrder[1:]
+	}
+	e.ended[k] = end
+	e.endedOrder = append(e.endedOrder, k)
 }
 
 // Close exports what is queued (within the exporter's timeout) and stops.
@@ -265,14 +324,15 @@ func (e *Exporter) spans(step model.Step) ([]sdktrace.ReadOnlySpan, error) {
 
 // Spans makes the trace of a deployment: a root span for the run, from its
 // first step to its last, and a child span per step, each lasting its
-// phase. IDs are derived from the deployment's identity, so the same
-// deployment exported twice is the same trace.
+// phase. IDs are derived from the deployment's identity and each step's id
+// (not its place, which a late step shifts), so the same deployment
+// exported twice, or again with a late step, is the same trace.
 func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 	runID := fmt.Sprintf("%s/%s/%s#%d", d.Component, d.Version, d.Environment, d.Attempt)
 	sum := sha256.Sum256([]byte(runID))
 	var traceID trace.TraceID
 	copy(traceID[:], sum[:16])
-	spanID := func(i int) trace.SpanID {
+	spanID := func(i int64) trace.SpanID {
 		s := sha256.Sum256(fmt.Appendf(nil, "%s/%d", runID, i))
 		var id trace.SpanID
 		copy(id[:], s[:8])
@@ -353,7 +413,7 @@ func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 		}
 		stubs = append(stubs, tracetest.SpanStub{
 			Name:        p.Status,
-			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID(i), TraceFlags: trace.FlagsSampled}),
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID(p.ID), TraceFlags: trace.FlagsSampled}),
 			Parent:      root,
 			SpanKind:    trace.SpanKindInternal,
 			StartTime:   p.Time,

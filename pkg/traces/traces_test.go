@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/hooks"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 )
@@ -260,5 +262,91 @@ func TestSucceededRunHasNoErrorType(t *testing.T) {
 	}
 	if root.SpanKind() != oteltrace.SpanKindServer {
 		t.Errorf("root kind %v, want server", root.SpanKind())
+	}
+}
+
+// TestLateStepExportsTheDeploymentAgain: webhook deliveries come in any
+// order. A GitHub deployment's "success" delivered before its "queued" and
+// "in_progress" was exported as a trace of the end alone, 0 s long, and
+// never again; the late statuses now send the deployment again, the same
+// trace with every step, each step's span keeping its id.
+func TestLateStepExportsTheDeploymentAgain(t *testing.T) {
+	col := &collector{res: map[string]map[string]string{}}
+	otlp := httptest.NewServer(col)
+	defer otlp.Close()
+	st := testdb.Open(t, testdb.SQLite(t))
+	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "hook-secret-123"
+	api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp, GitHubSecret: secret}))
+	defer api.Close()
+
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	deliver := func(id int, state string, at time.Duration) {
+		t.Helper()
+		body := fmt.Appendf(nil, `{"action":"created","deployment_status":{"id":%d,"state":%q,"created_at":%q},`+
+			`"deployment":{"id":7,"sha":"9f4e2c1a7b3d5e6f8091a2b3c4d5e6f708192a3b","ref":"v2.0.0","environment":"production"},`+
+			`"repository":{"name":"web","full_name":"acme/web"},"sender":{"login":"cy"}}`, id, state, t0.Add(at).Format(time.RFC3339))
+		req, _ := http.NewRequest("POST", api.URL+"/v1/hooks/github", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "deployment_status")
+		req.Header.Set("X-Hub-Signature-256", hooks.SignGitHub(secret, body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("deployment_status %s = %d", state, res.StatusCode)
+		}
+	}
+	deliver(3, "success", 5*time.Minute)
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(exp.exported) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the end alone has gone out
+	}
+	deliver(1, "queued", 0)
+	deliver(2, "in_progress", time.Minute)
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	// The last export of each span id is what a backend shows.
+	last := map[string]*tracepb.Span{}
+	var order []string
+	for _, sp := range col.spans {
+		id := hex.EncodeToString(sp.SpanId)
+		if prev, ok := last[id]; !ok {
+			order = append(order, id)
+		} else if prev.Name != sp.Name {
+			// A span id taken from the step's place would now name
+			// another step: a backend would show queued for finished.
+			t.Errorf("span %s was %s, then %s", id, prev.Name, sp.Name)
+		}
+		last[id] = sp
+	}
+	var root *tracepb.Span
+	var children []string
+	for _, id := range order {
+		sp := last[id]
+		if len(sp.ParentSpanId) == 0 {
+			root = sp
+			continue
+		}
+		children = append(children, fmt.Sprintf("%s@%s", sp.Name, time.Unix(0, int64(sp.StartTimeUnixNano)).Sub(t0)))
+	}
+	if root == nil {
+		t.Fatal("no root span")
+	}
+	if got := time.Duration(root.EndTimeUnixNano - root.StartTimeUnixNano); got != 5*time.Minute {
+		t.Errorf("the deployment's span lasts %v, want 5m0s (queued to finished)", got)
+	}
+	sort.Strings(children)
+	if got, want := strings.Join(children, " "), "finished@5m0s in_progress@1m0s queued@0s"; got != want {
+		t.Errorf("step spans %q, want %q (one span per step, whatever the order of export)", got, want)
 	}
 }
