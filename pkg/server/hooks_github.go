@@ -38,6 +38,13 @@ func (s *Server) handleGitHubHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event := r.Header.Get("X-GitHub-Event")
+	if event == "" {
+		// GitHub always names its event; a sender that does not (a
+		// hand-made curl, a relay that drops headers) made a request
+		// error, not a payload GitHub might fix: 400, not a 202.
+		s.writeError(w, r, model.Invalid("X-GitHub-Event", "the X-GitHub-Event header is missing; GitHub sends the event's name in it (workflow_job, deployment_status, ping)"))
+		return
+	}
 	if event == "ping" {
 		s.writeJSON(w, r, http.StatusOK, map[string]string{"ok": "pong"})
 		return

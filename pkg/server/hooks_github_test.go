@@ -234,6 +234,19 @@ func TestGitHubHook(t *testing.T) {
 			}
 		})
 
+		t.Run("MissingEventIs400NamingTheHeader", func(t *testing.T) {
+			before := ts.count(t)
+			body := fixture(t, "github/workflow_job_completed_success.json")
+			r := ts.do(t, "POST", "/v1/hooks/github", bytes.NewReader(body), "Content-Type", "application/json",
+				"X-Hub-Signature-256", hooks.SignGitHub(testGitHubSecret, body))
+			if _, code, field := r.errorBody(t); r.status != http.StatusBadRequest || code != model.EINVALID || field != "X-GitHub-Event" {
+				t.Errorf("signed delivery without X-GitHub-Event = %d %s; want 400 naming the header", r.status, r.body)
+			}
+			if n := ts.count(t); n != before {
+				t.Errorf("a delivery without its event stored %d steps", n-before)
+			}
+		})
+
 		t.Run("FormEncodedDeliveryIsAccepted", func(t *testing.T) {
 			payload := bytes.Replace(fixture(t, "github/deployment_status_success.json"), []byte("88131"), []byte("88140"), -1)
 			payload = bytes.Replace(payload, []byte(`"v2.3.1"`), []byte(`"v2.3.2"`), 1)
