@@ -89,7 +89,8 @@ func WithRetry(p RetryPolicy) Option {
 }
 
 // WithPageSize sets how many steps Steps and List fetch per request
-// (DefaultPageSize if not set; at most model.MaxLimit).
+// (DefaultPageSize if not set). New fails for a size below 1 or above
+// model.MaxLimit, the most the server gives in one page.
 func WithPageSize(n int) Option {
 	return func(c *Client) { c.pageSize = n }
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -262,52 +263,67 @@ func (s *Store) readDeployments(ctx context.Context, query string, args []any, f
 }
 
 // pipeDeployments is readDeployments' two stages: read runs in a
-// goroutine of its own (the driver's and the engine's share, about half
-// of a read over all history) and passes each row to emit, which copies
-// it into blocks, while the caller's goroutine builds the deployments and
-// calls fn. The blocks go round through two short channels, so memory
-// stays that of a few. read must stop when emit fails; it has let go of
-// its rows before pipeDeployments returns.
+// goroutine of its own and passes each row to emit, while the caller's
+// goroutine calls fn with the deployments of the rows before. Building a
+// deployment from its row goes to whichever stage is the shorter: the
+// reading goroutine builds a block of rows itself when the caller's has
+// blocks waiting (fn is the longer stage: stats, DORA and the page over
+// all history), and copies the rows for the caller's to build when none
+// wait (SQLite's engine is the longer stage). Either way both cores stay
+// busy to the end of a read. The blocks go round through two short
+// channels, each with its own builder, so memory stays that of a few.
+// read must stop when emit fails; it has let go of its rows before
+// pipeDeployments returns.
 func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, reuse bool,
 	fn func(*model.Deployment) error, read func(ctx context.Context, emit func([]byte) error) error) error {
 	// Cancelled when building or fn fails, or fn panics: the reading
 	// goroutine then stops at its next hand-over.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	full := make(chan *rowBlock, handoverDepth)
-	empty := make(chan *rowBlock, handoverDepth+2)
+	full := make(chan *deploymentBlock, handoverDepth)
+	empty := make(chan *deploymentBlock, handoverDepth+2)
+	newReader := func() *rowtext.DeploymentReader {
+		dr := rowtext.NewDeploymentReader(f, rules, now)
+		dr.Reuse = reuse
+		return dr
+	}
 	var readErr error
 	go func() {
 		// Closing full last publishes readErr and says the rows are
 		// closed.
 		defer close(full)
-		readErr = readRows(ctx, read, full, empty)
+		readErr = readRows(ctx, read, newReader, full, empty)
 	}()
-	dr := rowtext.NewDeploymentReader(f, rules, now)
-	dr.Reuse = reuse
-	build := func(row []byte) error { return dr.Read(row, fn) }
-	var buildErr error
+	var err error
 	for b := range full {
 		// Once stopped, the blocks still sent are drained unread, until
 		// the reading goroutine has closed its rows.
-		if buildErr == nil {
-			if buildErr = ctx.Err(); buildErr == nil {
-				dr.Rewind()
-				buildErr = b.each(build)
+		if err == nil {
+			if err = ctx.Err(); err == nil {
+				// The deployments before a row that cannot be built
+				// are passed on first.
+				buildErr := b.build()
+				for i := 0; err == nil && i < len(b.deps); i++ {
+					err = fn(b.deps[i])
+				}
+				err = cmp.Or(err, buildErr)
 			}
-			if buildErr != nil {
+			if err != nil {
 				cancel()
 			}
 		}
-		// The deployments built keep none of the block's bytes.
+		// Past fn, a reused block's deployments may be built over.
+		clear(b.deps)
 		select {
 		case empty <- b:
 		default:
 		}
 	}
-	// The error of a row comes first: the reading had gone past it.
-	if buildErr != nil {
-		return buildErr
+	// The error of a row or of fn comes first: the reading had gone past
+	// it. A row the reading goroutine could not build comes after the
+	// deployments before it.
+	if err != nil {
+		return err
 	}
 	return readErr
 }
@@ -348,26 +364,48 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(r
 }
 
 // handoverRows is the most rows in a block handed from the reading
-// goroutine to the building one, and handoverDepth the most blocks
-// waiting: enough for each stage to run while the other pauses, few enough
-// that memory stays that of a few hundred rows.
+// goroutine to the caller's, and handoverDepth the most blocks waiting:
+// enough for each stage to run while the other pauses, few enough that
+// memory stays that of a few hundred rows. From buildAhead blocks waiting,
+// the reading goroutine builds the next block's deployments itself.
 const (
 	handoverRows  = 64
 	handoverDepth = 4
+	buildAhead    = 2
 )
 
-// rowBlock is rows read, one after the other in data, each ending at its
-// offset in ends.
-type rowBlock struct {
-	data []byte
-	ends []int
+// deploymentBlock is up to handoverRows rows, read one after the other
+// into data, each ending at its offset in ends, or, when the reading
+// goroutine built them (built), their deployments. Each block has its own
+// builder: with reuse, the next rows it takes are built in the memory of
+// its deployments before.
+type deploymentBlock struct {
+	dr    *rowtext.DeploymentReader
+	built bool
+	rows  int
+	data  []byte
+	ends  []int
+	deps  []*model.Deployment
 }
 
-// each calls fn with each row of b, up to its first error.
-func (b *rowBlock) each(fn func(row []byte) error) error {
+// add builds the deployment of row into b (none if the filter's status
+// leaves it out).
+func (b *deploymentBlock) add(row []byte) error {
+	return b.dr.Read(row, func(d *model.Deployment) error {
+		b.deps = append(b.deps, d)
+		return nil
+	})
+}
+
+// build builds the deployments of the rows b holds, unless the reading
+// goroutine did.
+func (b *deploymentBlock) build() error {
+	if b.built {
+		return nil
+	}
 	start := 0
 	for _, end := range b.ends {
-		if err := fn(b.data[start:end:end]); err != nil {
+		if err := b.add(b.data[start:end:end]); err != nil {
 			return err
 		}
 		start = end
@@ -375,12 +413,13 @@ func (b *rowBlock) each(fn func(row []byte) error) error {
 	return nil
 }
 
-// readRows runs read, copying the rows it emits into blocks of up to
-// handoverRows, taken from empty or made, and sends them to full, until
-// read ends, fails, or ctx ends. The rows read before an error are sent
-// before it.
-func readRows(ctx context.Context, read func(ctx context.Context, emit func([]byte) error) error, full chan<- *rowBlock, empty <-chan *rowBlock) error {
-	var b *rowBlock
+// readRows runs read and sends the rows it emits to full in blocks of up
+// to handoverRows, taken from empty or made, until read ends, fails, or
+// ctx ends: copied, or built into deployments when buildAhead blocks or
+// more are waiting. The rows read before an error are sent before it.
+func readRows(ctx context.Context, read func(ctx context.Context, emit func([]byte) error) error,
+	newReader func() *rowtext.DeploymentReader, full chan<- *deploymentBlock, empty <-chan *deploymentBlock) error {
+	var b *deploymentBlock
 	send := func() error {
 		select {
 		case full <- b:
@@ -394,14 +433,23 @@ func readRows(ctx context.Context, read func(ctx context.Context, emit func([]by
 		if b == nil {
 			select {
 			case b = <-empty:
-				b.data, b.ends = b.data[:0], b.ends[:0]
+				b.dr.Rewind()
 			default:
-				b = &rowBlock{ends: make([]int, 0, handoverRows)}
+				b = &deploymentBlock{dr: newReader(), ends: make([]int, 0, handoverRows), deps: make([]*model.Deployment, 0, handoverRows)}
 			}
+			b.built, b.rows = len(full) >= buildAhead, 0
+			b.data, b.ends, b.deps = b.data[:0], b.ends[:0], b.deps[:0]
 		}
-		b.data = append(b.data, row...)
-		b.ends = append(b.ends, len(b.data))
-		if len(b.ends) == handoverRows {
+		if b.built {
+			// From the driver's bytes: a deployment keeps none.
+			if err := b.add(row); err != nil {
+				return err
+			}
+		} else {
+			b.data = append(b.data, row...)
+			b.ends = append(b.ends, len(b.data))
+		}
+		if b.rows++; b.rows == handoverRows {
 			return send()
 		}
 		return nil
