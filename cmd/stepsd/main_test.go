@@ -400,6 +400,45 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	}
 }
 
+// TestGarbageCollectorDefaults runs the real binary: it collects at
+// gcPercent with a soft limit of gcMemoryLimit, unless GOGC or GOMEMLIMIT
+// say otherwise, and /metrics shows what it runs with.
+func TestGarbageCollectorDefaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "stepsd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		env                    []string
+		wantPercent, wantLimit string
+	}{
+		{nil, "400", "2.68435456e+08"},
+		{[]string{"GOGC=150"}, "150", "2.68435456e+08"},
+		{[]string{"GOMEMLIMIT=1GiB"}, "400", "1.073741824e+09"},
+		{[]string{"GOGC=100", "GOMEMLIMIT=off"}, "100", "9.223372036854776e+18"},
+	} {
+		addr := freeAddr(t)
+		cmd := exec.Command(bin, "--listen", addr, "--db", testdb.SQLite(t))
+		cmd.Env = append(os.Environ(), "GOGC=", "GOMEMLIMIT=")
+		cmd.Env = append(cmd.Env, c.env...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitHealthy(t, "http://"+addr)
+		_, metrics := httpDo(t, "GET", "http://"+addr+"/metrics")
+		cmd.Process.Kill()
+		cmd.Wait()
+		for name, want := range map[string]string{"go_gc_gogc_percent": c.wantPercent, "go_gc_gomemlimit_bytes": c.wantLimit} {
+			if !strings.Contains(metrics, "\n"+name+" "+want+"\n") {
+				t.Errorf("env %q: want %s %s in /metrics, got:\n%s", c.env, name, want, grepLines(metrics, name))
+			}
+		}
+	}
+}
+
 // SIGTERM while stepsd waits for its database at start-up (a rollout, or
 // "docker stop", before the database came up) stops it as cleanly as once
 // serving: exit 0 and a log line, not exit 1 and "context canceled".
