@@ -229,7 +229,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 			last = b.FinishedAt
 		}
 		in := base
-		in.Status, in.Time = b.Name, at
+		in.Status, in.Time = stepStatus(b.Name), at
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + strconv.FormatInt(b.ID, 10) + ":start"})
 	}
 	if len(m.Deploys.Jobs) > 0 && len(r.Records) == 0 {
@@ -356,7 +356,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 			return Result{}, err
 		}
 		in := base
-		in.Status, in.Time = p.BuildName, at
+		in.Status, in.Time = stepStatus(p.BuildName), at
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":start"})
 	}
 	// A job canceled before it started is one of a canceled pipeline's
