@@ -40,6 +40,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	unfinished := newestDeployments{max: uiRecent}
 	var d dashboard
 	components, environments := map[string]bool{}, map[string]bool{}
+	var lastComponent, lastEnvironment string
 	// The newest deployments are kept as copies: the store reuses the
 	// memory of those it passes.
 	err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
@@ -55,11 +56,15 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 			unfinished.add(dep)
 		}
 		// Suggestions for the filter form, bounded however many there are.
-		if len(components) < 500 {
+		// The store passes a series' deployments one after the other: a
+		// name like the last one's needs no hashing.
+		if dep.Component != lastComponent && len(components) < 500 {
 			components[dep.Component] = true
+			lastComponent = dep.Component
 		}
-		if len(environments) < 100 {
+		if dep.Environment != lastEnvironment && len(environments) < 100 {
 			environments[dep.Environment] = true
+			lastEnvironment = dep.Environment
 		}
 		return nil
 	})
