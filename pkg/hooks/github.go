@@ -107,7 +107,7 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 }
 
 // githubJob maps workflow_job: each step that has started becomes a step
-// at its started_at, named as in the workflow; a completed job adds its
+// at its started_at, named as in the workflow (see stepStatus); a completed job adds its
 // end at completed_at (finished, failed or cancelled).
 func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 	j := &p.Job
@@ -155,7 +155,7 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 			return Result{}, err
 		}
 		in := base
-		in.Status, in.Time = st.Name, at
+		in.Status, in.Time = stepStatus(st.Name), at
 		r.Records = append(r.Records, Record{Step: in, Key: prefix + ":step:" + strconv.Itoa(st.Number)})
 	}
 	if p.Action == "completed" {

@@ -58,6 +58,8 @@ type glBuild struct {
 	StartedAt    string         `json:"started_at"`
 	FinishedAt   string         `json:"finished_at"`
 	AllowFailure bool           `json:"allow_failure"`
+	When         string         `json:"when"`
+	Manual       bool           `json:"manual"`
 	Environment  *glEnvironment `json:"environment"`
 }
 
@@ -193,14 +195,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	if !matches(m.Deploys.Workflows, a.Name) {
 		return ignored("pipeline %s is not a deploy in the mapping file", model.Quote(a.Name)), nil
 	}
-	env := ""
-	for _, b := range p.Builds {
-		if b.Environment != nil && b.Environment.Name != "" && matches(m.Deploys.Jobs, b.Name) {
-			env = b.Environment.Name
-			break
-		}
-	}
-	env = m.environment(env, a.Name)
+	env := m.environment(glPipelineEnv(p.Builds, m), a.Name)
 	if !matches(m.Deploys.Environments, env) {
 		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
@@ -229,7 +224,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 			last = b.FinishedAt
 		}
 		in := base
-		in.Status, in.Time = b.Name, at
+		in.Status, in.Time = stepStatus(b.Name), at
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + strconv.FormatInt(b.ID, 10) + ":start"})
 	}
 	if len(m.Deploys.Jobs) > 0 && len(r.Records) == 0 {
@@ -260,6 +255,44 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		return ignored("pipeline %d (%s) has no started job yet", a.ID, a.Status), nil
 	}
 	return r, nil
+}
+
+// glPipelineEnv is the environment of a pipeline's steps: that of its
+// deploy jobs (jobs with environment: that deploys.jobs takes), "" when it
+// has none. Of several, it passes over a manual job that has not started
+// (played, it counts once it starts), since such a job may never run and
+// GitLab lists it all the same: GitLab's own example lists a skipped
+// manual production job before the staging job the pipeline deploys. Of
+// the others (started, or to run, or skipped or canceled on their own
+// when the pipeline failed or was canceled: the deploy that failed), it
+// takes the job with the highest id, the one GitLab created last: a later
+// stage's, or a retry. Ids, unlike start times, do not change as the
+// pipeline runs, so every delivery of a pipeline that deploys to staging
+// and then to production gives its steps one environment, production,
+// rather than the first few staging's, left in progress for good; it
+// changes only when a person plays a manual job or retries one, whose
+// steps and end are then a deployment of their own (see glEndKey). When
+// every deploy job is a manual one that has not started, the same rule
+// applies to them all: with one environment in the pipeline, it is that.
+func glPipelineEnv(builds []glBuild, m *Mapping) string {
+	var (
+		best    *glBuild
+		bestRun bool
+	)
+	for i := range builds {
+		b := &builds[i]
+		if b.Environment == nil || b.Environment.Name == "" || !matches(m.Deploys.Jobs, b.Name) {
+			continue
+		}
+		runs := b.StartedAt != "" || !(b.Manual || b.When == "manual" || b.Status == "manual")
+		if best == nil || runs && !bestRun || runs == bestRun && b.ID > best.ID {
+			best, bestRun = b, runs
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Environment.Name
 }
 
 // glEndKey is the key of a pipeline's end. The job that brought it about
@@ -356,7 +389,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 			return Result{}, err
 		}
 		in := base
-		in.Status, in.Time = p.BuildName, at
+		in.Status, in.Time = stepStatus(p.BuildName), at
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":start"})
 	}
 	// A job canceled before it started is one of a canceled pipeline's
