@@ -128,7 +128,9 @@ func (n *newestDeployments) add(d *model.Deployment) {
 	switch {
 	case len(n.list) < n.max:
 		k = &keptDeployment{}
-	case compareDeployments(d, &n.list[len(n.list)-1].Deployment) <= 0:
+	case d.StartedAt.Before(n.list[len(n.list)-1].StartedAt) || compareDeployments(d, &n.list[len(n.list)-1].Deployment) <= 0:
+		// Most are older than the oldest kept: their start says so
+		// without their key.
 		return
 	default:
 		// The oldest kept goes, and its memory holds the new one.

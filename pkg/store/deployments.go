@@ -366,10 +366,14 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(r
 // handoverRows is the most rows in a block handed from the reading
 // goroutine to the caller's, and handoverDepth the most blocks waiting:
 // enough for each stage to run while the other pauses, few enough that
-// memory stays that of a few hundred rows. From buildAhead blocks waiting,
-// the reading goroutine builds the next block's deployments itself.
+// memory stays that of a few thousand rows. Each hand-over may wake a
+// sleeping goroutine, which costs a virtual machine dearly: blocks of 64
+// spent about a tenth of a read over 10M steps in the kernel waking
+// threads; 256 take 0.2–0.3 s of CPU off it for 5 MiB more peak RSS. From
+// buildAhead blocks waiting, the reading goroutine builds the next
+// block's deployments itself.
 const (
-	handoverRows  = 64
+	handoverRows  = 256
 	handoverDepth = 4
 	buildAhead    = 2
 )

@@ -35,11 +35,11 @@ func pipeRows(n, damaged int) [][]byte {
 // builds (the reading goroutine when the caller's falls behind, the
 // caller's when the reading does), with and without reuse.
 func TestPipeDeploymentsInOrderWhoeverBuilds(t *testing.T) {
-	const n = 1000
+	const n = 12 * handoverRows
 	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	for _, slow := range []string{"fn", "read"} {
 		for _, reuse := range []bool{false, true} {
-			for _, damaged := range []int{-1, 700} {
+			for _, damaged := range []int{-1, 8*handoverRows + 60} {
 				t.Run(fmt.Sprintf("slow %s, reuse %v, damaged %d", slow, reuse, damaged), func(t *testing.T) {
 					rows := pipeRows(n, damaged)
 					var seen []string
