@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -292,6 +293,14 @@ func pipeDeployments(ctx context.Context, f model.DeploymentFilter, rules model.
 		// Closing full last publishes readErr and says the rows are
 		// closed.
 		defer close(full)
+		// A panic here, in the driver or in building a row, would end
+		// the process: no handler's recovery reaches this goroutine. It
+		// fails this read instead, as it would have in the caller's.
+		defer func() {
+			if p := recover(); p != nil {
+				readErr = fmt.Errorf("store: reading deployments: panic: %v", p)
+			}
+		}()
 		readErr = readRows(ctx, read, newReader, full, empty)
 	}()
 	var err error

@@ -133,3 +133,33 @@ func TestReadRowsBuildsWhenTheCallerFallsBehind(t *testing.T) {
 		}
 	}
 }
+
+// A panic in the reading goroutine (the driver, or building a row there)
+// fails the read with an error, after the deployments read before it,
+// instead of ending the process.
+func TestPipeDeploymentsPanicInTheReadIsAnError(t *testing.T) {
+	rows := pipeRows(3*handoverRows, -1)
+	seen := 0
+	err := pipeDeployments(context.Background(), model.DeploymentFilter{}, model.DefaultDeploymentRules(), time.Now(), true,
+		func(*model.Deployment) error {
+			seen++
+			return nil
+		},
+		func(ctx context.Context, emit func([]byte) error) error {
+			for i, row := range rows {
+				if i == 2*handoverRows+5 {
+					panic("the driver broke")
+				}
+				if err := emit(row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err == nil || !strings.Contains(err.Error(), "panic: the driver broke") {
+		t.Errorf("err = %v, want the panic as an error", err)
+	}
+	if seen > 2*handoverRows+5 {
+		t.Errorf("%d deployments passed, at most %d were read", seen, 2*handoverRows+5)
+	}
+}
