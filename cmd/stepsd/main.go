@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cmd == nil {
 			cmd = root
 		}
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cliargs.HelpOwner(cmd).CommandPath())
 		return 2
 	}
 	return 1
@@ -228,6 +228,7 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 			return usageError{fmt.Errorf("completion knows no shell %q; use %s", args[0], shells)}
 		}
 	}
+	cliargs.RefuseUnknownHelpTopic(root, func(err error) error { return usageError{err} })
 	typeUsageErrors(root)
 	return root
 }

@@ -121,6 +121,9 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"serve", "extra-arg"}, 2, `serve takes no arguments, got "extra-arg": give each setting after its flag (such as --db DSN)`},
 		{[]string{"no-such-command"}, 2, "unknown command"},
+		{[]string{"help", "no-such-command"}, 2, `unknown help topic "no-such-command"`},
+		{[]string{"help", "migrate"}, 0, "Create or upgrade the database schema"},
+		{[]string{"help", "completion", "bash"}, 0, "autocompletion script for the bash shell"},
 		{[]string{"completion", "tcsh"}, 2, `completion knows no shell "tcsh"; use bash, zsh, fish or powershell`},
 		{[]string{"completion"}, 2, "completion needs the shell to complete for: bash, zsh, fish or powershell"},
 		{[]string{"completion", "bash"}, 0, "bash completion"},
@@ -232,6 +235,7 @@ func TestUsageErrorIsOneLineAndAPointer(t *testing.T) {
 		{[]string{"serve", "extra-arg"}, "stepsd serve"},
 		{[]string{"config", "--log-level", "loud"}, "stepsd config"},
 		{[]string{"healthcheck", "--timeout", "soon"}, "stepsd healthcheck"},
+		{[]string{"help", "migrat"}, "stepsd"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tt.args, &stdout, &stderr); code != 2 {

@@ -37,3 +37,42 @@ func Quoted(args []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// RefuseUnknownHelpTopic makes "help TOPIC" refuse a TOPIC that names no
+// command of root, with the error wrap makes of it (the program's usage
+// error, exit 2), as "root TOPIC" itself is refused. cobra's help command
+// printed the root's help for it and exited 0, so a mistyped command read
+// as an answer, and a script checking "help CMD" learnt nothing.
+func RefuseUnknownHelpTopic(root *cobra.Command, wrap func(error) error) {
+	root.InitDefaultHelpCmd()
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root || help.Run == nil {
+		return
+	}
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		target, rest, err := root.Find(args)
+		if err != nil || target == nil || len(rest) > 0 {
+			msg := "unknown help topic " + strconv.Quote(strings.Join(args, " "))
+			if target == root && len(rest) > 0 {
+				if s := root.SuggestionsFor(rest[0]); len(s) > 0 {
+					msg += fmt.Sprintf("; did you mean %q?", s[0])
+				}
+			}
+			return wrap(errors.New(msg))
+		}
+		show(c, args)
+		return nil
+	}
+}
+
+// HelpOwner is the command whose --help a usage error of cmd points to:
+// cmd, but the root for its help command, whose own help says nothing of
+// the commands.
+func HelpOwner(cmd *cobra.Command) *cobra.Command {
+	if cmd != nil && cmd.HasParent() && cmd.Name() == "help" && cmd.Parent() == cmd.Root() {
+		return cmd.Root()
+	}
+	return cmd
+}

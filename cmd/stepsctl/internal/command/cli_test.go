@@ -21,7 +21,7 @@ import (
 func TestHelpHasExamples(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for _, args := range [][]string{{}, {"record"}, {"list"}, {"flush"}, {"deployments"}, {"stats"}, {"run"}, {"import"}, {"version"}, {"completion"}} {
+	for _, args := range [][]string{{}, {"record"}, {"list"}, {"flush"}, {"deployments"}, {"stats"}, {"run"}, {"import"}, {"version"}, {"completion"}, {"changes"}, {"dora"}, {"watch"}} {
 		name := strings.Join(append([]string{"stepsctl"}, args...), " ")
 		t.Run(name, func(t *testing.T) {
 			r := h.mustRun(false, append(args, "--help")...)
@@ -104,6 +104,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"list", "--config", "/nonexistent/stepsctl.yaml"}, 2, "does not exist"},
 		{[]string{"list", "--config", badYAML}, 2, "config file " + badYAML},
 		{[]string{"list", "--config", unknownKey}, 2, "config file " + unknownKey},
+		{[]string{"help", "lst"}, 2, `stepsctl: unknown help topic "lst"; did you mean "list"?`},
+		{[]string{"help", "record", "extra"}, 2, `stepsctl: unknown help topic "record extra"`},
+		{[]string{"help", "ls"}, 0, ""},
 		{[]string{"completion", "tcsh"}, 2, `stepsctl: completion knows no shell "tcsh"; use bash, zsh, fish or powershell`},
 		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "stepsctl: cannot reach http://127.0.0.1:1/v1/steps"},
 	} {
@@ -120,7 +123,7 @@ func TestExitCodes(t *testing.T) {
 				// One line for the error, one that says where the usage
 				// is; not the whole usage.
 				cmd := "stepsctl " + tc.args[0]
-				if len(tc.args) == 1 && strings.HasPrefix(tc.stderr, "unknown command") {
+				if len(tc.args) == 1 && strings.HasPrefix(tc.stderr, "unknown command") || tc.args[0] == "help" {
 					cmd = "stepsctl"
 				}
 				want := "Run '" + cmd + " --help' for usage."

@@ -107,7 +107,7 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 	fmt.Fprintf(w, "stepsctl: %s\n", message(err))
 	var usage *UsageError
 	if errors.As(err, &usage) && cmd != nil {
-		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cliargs.HelpOwner(cmd).CommandPath())
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/steps-dev/steps/internal/cliargs"
 	"github.com/steps-dev/steps/internal/configkeys"
 	"github.com/steps-dev/steps/internal/version"
 	"github.com/steps-dev/steps/pkg/client"
@@ -166,6 +167,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdCompletion(f),
 	)
 	completeValuesFromServer(f, cmd)
+	cliargs.RefuseUnknownHelpTopic(cmd, func(err error) error { return &UsageError{Err: err} })
 	return cmd
 }
 
