@@ -74,9 +74,9 @@ steps. Run the same command again after an interruption (Ctrl-C, a lost
 connection, a server that went away) and the batches already stored are
 recognised and not stored twice: the summary counts them as "already
 there". Re-run with the same --batch-size; stepsctl remembers the size used
-for a file (in $XDG_STATE_HOME/stepsctl/imports/) and keeps it. A line the
-server refuses all the same is reported as FILE:LINE too, with nothing of
-its batch stored: fix it and run again.
+for a file (in imports/ of the spool directory, --spool-dir) and keeps it.
+A line the server refuses all the same is reported as FILE:LINE too, with
+nothing of its batch stored: fix it and run again.
 
 Rows are recognised one by one too: a row identical to a step the server
 holds (same component, version, environment, owner, status, revision,
@@ -101,7 +101,7 @@ const importExample = `  # History from the original service
   # A newer export that overlaps the first: only the new steps are stored
   stepsctl import history-2.csv
 
-  # In a script: no progress bar, only errors
+  # In a script: no progress bar, only errors and warnings
   stepsctl import -q --batch-size 5000 history.csv`
 
 // importArgs takes the one file to import, and says so in words when it
@@ -139,7 +139,7 @@ func NewCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) 
 	fl := cmd.Flags()
 	fl.IntVar(&opts.BatchSize, "batch-size", DefaultImportBatch, fmt.Sprintf("steps per request, 1 to %d", model.MaxLimit))
 	fl.StringVar(&opts.Format, "format", importAuto, "file format: "+strings.Join(importFormats, "|"))
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar and no summary; only errors")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar and no summary; only errors and warnings")
 	fl.BoolVar(&opts.NoDedupe, "no-dedupe", false, "store every row, even one identical to a step the server holds (same content and time)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(importFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

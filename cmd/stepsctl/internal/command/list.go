@@ -24,7 +24,8 @@ match).
 
 --since and --until take a datetime: "YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC),
 "YYYY-MM-DD" (a day of the server's time zone, stepsd --timezone, UTC unless
-set), or RFC 3339 ("2026-03-01T15:04:05+02:00"); or a span back from now:
+set), a time copied from the table, quoted ("2026-03-02 10:00:00 +01:00"),
+or RFC 3339 ("2026-03-01T15:04:05+02:00"); or a span back from now:
 90m, 36h, 7d, 2w. Both bounds are inclusive; a bare date as --until means
 the whole of that day.
 

@@ -122,7 +122,7 @@ const runExample = `  # A deploy script: each step timed by the command that doe
 func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
 	opts := &RunOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "run --component C --version V --step NAME [--env E] [--owner O] [--final] -- CMD [ARGS…]",
+		Use:     "run --component C --version V --step NAME [--env E] [--owner O] [--final] [flags] [--] CMD [ARGS…]",
 		Short:   "Run a step's command and record its start and how it ended",
 		Long:    runLong,
 		Example: runExample,
