@@ -359,16 +359,24 @@ func TestMySQLPasswordNeverPrinted(t *testing.T) {
 	}
 }
 
+// buildStepsd builds this package's binary into a temporary directory and
+// returns its path, for the tests that run the real process.
+func buildStepsd(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "stepsd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestSIGTERMShutsDownCleanly runs the real binary: SIGTERM must let it
 // finish and exit 0.
 func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "stepsd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildStepsd(t)
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "--listen", addr, "--db", testdb.SQLite(t))
 	var logs bytes.Buffer
@@ -411,10 +419,7 @@ func TestGarbageCollectorDefaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "stepsd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildStepsd(t)
 	for _, c := range []struct {
 		env                    []string
 		wantPercent, wantLimit string
@@ -450,10 +455,7 @@ func TestSIGTERMDuringStartUpExitsZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "stepsd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildStepsd(t)
 	// Nothing listens on port 1: stepsd waits for the database, up to
 	// --wait-for-db.
 	cmd := exec.Command(bin, "--listen", freeAddr(t), "--db", "mysql://root@127.0.0.1:1/steps", "--wait-for-db", "1m")
