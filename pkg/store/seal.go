@@ -637,16 +637,17 @@ func (s *Store) eachSealed(ctx context.Context, f model.DeploymentFilter, rules 
 		return false, err
 	}
 	return true, pipeDeployments(ctx, f, rules, now, reuse, fn, func(ctx context.Context, emit func([]byte) error) error {
-		rows, err := s.stmts.query(ctx, tx, `SELECT body FROM deployment_blocks`+b.sql()+` ORDER BY component, environment, first_start`, b.args...)
+		rows, err := s.stmts.query(ctx, tx, `SELECT first_start, last_start, body FROM deployment_blocks`+b.sql()+
+			` ORDER BY component, environment, first_start`, b.args...)
 		if err != nil {
 			return err
 		}
 		err = scanAll(rows, func() error {
-			var body sql.RawBytes
-			if err := rows.Scan(&body); err != nil {
+			var first, last, body sql.RawBytes
+			if err := rows.Scan(&first, &last, &body); err != nil {
 				return err
 			}
-			return m.block(body, emit)
+			return m.block(first, last, body, emit)
 		})
 		if err != nil {
 			return err
@@ -678,21 +679,25 @@ func (m *sealMerger) add(row []byte) {
 	m.unsealed = append(m.unsealed, unsealedRow{series, bytes.Clone(row)})
 }
 
-// block hands over the rows of a block (all of one series), each after
-// the unsealed rows that come before it.
-func (m *sealMerger) block(body []byte, emit func([]byte) error) error {
+// block hands over the rows of a block (all of one series, starting from
+// firstStart to lastStart), each after the unsealed rows that come before
+// it.
+func (m *sealMerger) block(firstStart, lastStart, body []byte, emit func([]byte) error) error {
 	first, _, _ := bytes.Cut(body, []byte{rowSep})
 	series := seriesKey(first)
 	if err := m.emitBefore(series, nil, nil, emit); err != nil {
 		return err
 	}
+	// Only a block across since or until has rows to leave out: the
+	// others, most of a wide range, need no row's start for it.
+	cut := m.since != nil && compareStarts(firstStart, m.since) < 0 || m.until != nil && compareStarts(lastStart, m.until) > 0
 	for len(body) > 0 {
 		var row []byte
 		row, body, _ = bytes.Cut(body, []byte{rowSep})
 		// A row's start is needed only to cut at since or until, or to
 		// merge the series' unsealed rows: most reads need neither.
 		merge := m.next < len(m.unsealed) && bytes.Equal(m.unsealed[m.next].series, series)
-		if m.since != nil || m.until != nil || merge {
+		if cut || merge {
 			start := field(row, 5)
 			// Compared as the SQL of the row-by-row read compares them.
 			if m.since != nil && compareStarts(start, m.since) < 0 || m.until != nil && compareStarts(start, m.until) > 0 {
