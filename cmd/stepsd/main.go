@@ -58,8 +58,8 @@ func main() {
 // allocates for every deployment it reads and keeps a flat few MiB: at
 // Go's default 100 %, collecting took about a fifth of its CPU. At 400 %
 // the page over 10M steps takes 1.8–2.1 s instead of 2.2–2.3 s, for a
-// peak RSS of 75 MiB instead of 52 (docs/benchmarks.md, "Collecting
-// less often"). The soft limit makes the collector work harder before
+// peak RSS of 75 MiB instead of 52 (docs/benchmarks.md, "Both cores to
+// the end"; docs/operations.md, "Memory"). The soft limit makes the collector work harder before
 // many heavy reads at once take more than it, well inside the 512 MiB
 // the Kubernetes manifest allows.
 const (

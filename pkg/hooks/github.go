@@ -107,8 +107,9 @@ func GitHub(event string, body []byte, m *Mapping) (Result, error) {
 }
 
 // githubJob maps workflow_job: each step that has started becomes a step
-// at its started_at, named as in the workflow (see stepStatus); a completed job adds its
-// end at completed_at (finished, failed or cancelled).
+// at its started_at, named as in the workflow (see stepStatus); a
+// completed job adds its end at completed_at (finished, failed or
+// cancelled).
 func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 	j := &p.Job
 	if p.Action != "in_progress" && p.Action != "completed" {

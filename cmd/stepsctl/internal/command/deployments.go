@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -144,20 +143,9 @@ func listFilter(filter model.Filter, since, until string, now time.Time, noun st
 	check := filter
 	check.Limit = 0 // the total may exceed one page; the client pages
 	if err := check.Validate(); err != nil {
-		return filter, filterUsageError(err)
+		return filter, fieldUsageError(err)
 	}
 	return filter, nil
-}
-
-// filterUsageError names the flag behind a filter the model refuses, as
-// record names its own ("--env: environment is 65 characters long"): the
-// model speaks of API parameters (environment), and the user typed --env.
-func filterUsageError(err error) error {
-	var merr *model.Error
-	if !errors.As(err, &merr) || merr.Field == "" {
-		return &UsageError{Err: err}
-	}
-	return usageErrorf("%s: %s", flagOfParam(merr.Field), merr.Message)
 }
 
 // checkLimit refuses a --limit given as 0 or less. The API reads limit=0

@@ -11,6 +11,7 @@ import (
 
 	"github.com/steps-dev/steps/internal/cliargs"
 	"github.com/steps-dev/steps/pkg/client"
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // Exit codes of stepsctl.
@@ -129,6 +130,17 @@ func message(err error) string {
 		}
 	}
 	return strings.Join(strings.Fields(msg), " ")
+}
+
+// fieldUsageError is a usage error naming the flag behind the field the
+// model refuses ("--env: environment is 65 characters long"): the model
+// speaks of API fields (environment), and the user typed --env.
+func fieldUsageError(err error) error {
+	var merr *model.Error
+	if !errors.As(err, &merr) || merr.Field == "" {
+		return &UsageError{Err: err}
+	}
+	return usageErrorf("%s: %s", flagOfParam(merr.Field), merr.Message)
 }
 
 // flagOfParam is the flag that sets an API parameter: --env for

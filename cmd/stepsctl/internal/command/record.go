@@ -131,11 +131,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		return err
 	}
 	if err := in.Validate(); err != nil {
-		var merr *model.Error
-		if errors.As(err, &merr) && merr.Field != "" {
-			return usageErrorf("--%s: %s", flagOf(merr.Field), merr.Message)
-		}
-		return &UsageError{Err: err}
+		return fieldUsageError(err)
 	}
 
 	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
@@ -220,15 +216,4 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 	}
 	pending, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: f.Now()})
 	return sp.Path(), pending, err
-}
-
-// flagOf maps a model field name to the record flag that sets it.
-func flagOf(field string) string {
-	switch field {
-	case "environment":
-		return "env"
-	case "committed_at":
-		return "committed-at"
-	}
-	return field
 }

@@ -182,11 +182,11 @@ func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
 	if err := rs.start.Validate(); err != nil {
 		var merr *model.Error
 		if errors.As(err, &merr) && merr.Field != "" {
-			flag := flagOf(merr.Field)
+			flag := flagOfParam(merr.Field)
 			if merr.Field == "status" {
-				flag = "step"
+				flag = "--step"
 			}
-			return runSteps{}, usageErrorf("--%s: %s", flag, merr.Message)
+			return runSteps{}, usageErrorf("%s: %s", flag, merr.Message)
 		}
 		return runSteps{}, &UsageError{Err: err}
 	}
