@@ -75,7 +75,6 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	if body.err != nil {
 		// The body broke off or ran over its limit: say that, not what
 		// the decoder made of the cut.
-		answerCutBody(w, body.err)
 		err = bodyError(body.err, s.maxBatchBytes)
 	} else if err != nil {
 		// Read the rest (within the limit, into nothing) so that the

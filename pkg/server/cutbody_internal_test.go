@@ -15,7 +15,7 @@ import (
 )
 
 // TestCutBodyIsAnsweredAtTheRealTimeouts: stepsd reads a request for 60 s
-// (ReadTimeout) and writes its answer within 60 s of the handler's start,
+// (ReadTimeout) and wrote its answer within 60 s of the handler's start,
 // so a body still arriving when the read timeout ends it left its 400 no
 // time to be written: a soak with stalled bodies saw 190 of 204 such
 // connections closed with no answer, while the log said 400. The server

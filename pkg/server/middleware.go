@@ -10,24 +10,36 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
-// statusRecorder remembers what a handler answered, for the request log.
+// statusRecorder remembers what a handler answered, for the request log,
+// and gives the answer its own writeTimeout to be written.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status       int
+	bytes        int64
+	writeTimeout time.Duration
+}
+
+// answering starts the answer's time to be written. Counted from the
+// handler's start, that time was spent by a body arriving slowly (within
+// the 60 s read timeout) or a write queued on the database (a dozen large
+// batches on SQLite took minutes each): the step was committed and logged
+// 201 while its client got no answer, and a retry without an
+// Idempotency-Key stored it twice. A client that stops reading is still
+// cut off writeTimeout after its answer began.
+func (rec *statusRecorder) answering(status int) {
+	if rec.status == 0 {
+		rec.status = status
+		setWriteDeadline(rec.ResponseWriter, time.Now().Add(rec.writeTimeout))
+	}
 }
 
 func (rec *statusRecorder) WriteHeader(status int) {
-	if rec.status == 0 {
-		rec.status = status
-	}
+	rec.answering(status)
 	rec.ResponseWriter.WriteHeader(status)
 }
 
 func (rec *statusRecorder) Write(b []byte) (int, error) {
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
+	rec.answering(http.StatusOK)
 	n, err := rec.ResponseWriter.Write(b)
 	rec.bytes += int64(n)
 	return n, err
@@ -46,9 +58,10 @@ func (rec *statusRecorder) Unwrap() http.ResponseWriter {
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		// Every response must be written within writeTimeout; streamed
-		// lists extend it write by write.
+		rec := &statusRecorder{ResponseWriter: w, writeTimeout: s.writeTimeout}
+		// Every response must be written within writeTimeout of its
+		// start (rec.answering); streamed lists extend it write by write.
+		// Until then, writes such as 100 Continue have it from now.
 		setWriteDeadline(w, start.Add(s.writeTimeout))
 		defer func() {
 			status := rec.status

@@ -176,7 +176,6 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		answerCutBody(w, err)
 		return nil, bodyError(err, limit)
 	}
 	return body, nil
@@ -192,22 +191,6 @@ func declaredTooLarge(r *http.Request, limit int64) error {
 		return bodyError(&http.MaxBytesError{Limit: limit}, limit)
 	}
 	return nil
-}
-
-// cutBodyGrace is the time the answer to a body cut by the server's read
-// timeout has to be written.
-const cutBodyGrace = 5 * time.Second
-
-// answerCutBody gives the 400 for a body that the server's read timeout
-// cut (bodyError) a few seconds of its own to be written. The read timeout
-// (60 s from the request's first byte) and the answer's write deadline (60
-// s from the handler's start) end within a millisecond of each other, so
-// the write deadline had passed when the 400 was flushed: the client only
-// saw its connection close, and the log said 400.
-func answerCutBody(w http.ResponseWriter, err error) {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		setWriteDeadline(w, time.Now().Add(cutBodyGrace))
-	}
 }
 
 // bodyError is the answer to a failed read of a body limited to limit bytes.
