@@ -44,13 +44,17 @@ func TestRefusesADatabaseMigratedByANewerStepsd(t *testing.T) {
 			t.Errorf("Migrate after the newer migration went: %v", err)
 		}
 
-		retired := testdb.Open(t, fresh(t))
-		if _, err := retired.DB().ExecContext(ctx, `INSERT INTO bun_migrations (name, group_id, migrated_at) VALUES ('20261130000003', 3, ?)`,
-			time.Now().UTC().Format("2006-01-02 15:04:05")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := retired.Migrate(ctx); err != nil {
-			t.Errorf("Migrate on a database with the retired 20261130000003_record_step: %v; want it accepted", err)
+		// record_step was on main under two names: 20261130000003 (72e227b)
+		// and 20261130200000 (7c23c69), until b70eb84 removed it.
+		for _, name := range []string{"20261130000003", "20261130200000"} {
+			retired := testdb.Open(t, fresh(t))
+			if _, err := retired.DB().ExecContext(ctx, `INSERT INTO bun_migrations (name, group_id, migrated_at) VALUES (?, 3, ?)`,
+				name, time.Now().UTC().Format("2006-01-02 15:04:05")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := retired.Migrate(ctx); err != nil {
+				t.Errorf("Migrate on a database with the retired %s_record_step: %v; want it accepted", name, err)
+			}
 		}
 	})
 }

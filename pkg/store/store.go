@@ -474,10 +474,11 @@ func (s *Store) migrationDB(ctx context.Context) (*bun.DB, func(), error) {
 	return debugSQL(bun.NewDB(sqldb, mysqldialect.New())), func() { sqldb.Close() }, nil
 }
 
-// retiredMigrations were applied by development builds and then removed
-// (20261130000003_record_step: a stored procedure, reverted by b70eb84);
-// a database that has them is not newer than this stepsd.
-var retiredMigrations = map[string]bool{"20261130000003": true}
+// retiredMigrations were applied by builds of main and then removed: the
+// record_step procedure, 20261130000003 from 72e227b and renamed
+// 20261130200000 by 7c23c69, reverted by b70eb84. A database that has
+// them is not newer than this stepsd.
+var retiredMigrations = map[string]bool{"20261130000003": true, "20261130200000": true}
 
 // ErrNewerSchema says the database was migrated by a newer stepsd.
 var ErrNewerSchema = errors.New("the database was migrated by a newer stepsd")
