@@ -234,3 +234,39 @@ func TestEnvironmentNoteReadsTheDeploymentsMeasured(t *testing.T) {
 		t.Errorf("stats of web lacks %q:\n%s", want, r.stdout)
 	}
 }
+
+// TestDORAFrequencyAcrossAChangeOfClocks deploys once every day at noon
+// in New York for three weeks, across the night the clocks go back, and
+// reads "stepsctl dora --tz America/New_York": "1.0 a day", elite, in 21
+// days. Before, the server counted 24-hour days (0.998 a day, band high)
+// and stepsctl wrote the 505 hours as "21.0 days".
+func TestDORAFrequencyAcrossAChangeOfClocks(t *testing.T) {
+	t.Parallel()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no tz database: %v", err)
+	}
+	h := newHarness(t)
+	var ins []model.StepInput
+	for d := 0; d < 21; d++ {
+		start := time.Date(2026, 10, 19+d, 12, 0, 0, 0, ny)
+		in := model.StepInput{Component: "api", Version: start.Format(time.DateOnly), Owner: "ana", Status: "build",
+			Environment: "production", Time: start}
+		ins = append(ins, in)
+		in.Status, in.Time = "deployed", start.Add(10*time.Minute)
+		ins = append(ins, in)
+	}
+	h.server.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	h.cli.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	r := h.mustRun(false, "dora", "--env", "production", "--tz", "America/New_York", "--since", "2026-10-19", "--until", "2026-11-08")
+	if want := "deployment frequency   1.0 a day (21 in 21 days)  elite"; !strings.Contains(r.stdout, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+	}
+}

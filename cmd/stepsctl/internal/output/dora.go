@@ -36,7 +36,7 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	days := all.End.Sub(*all.Start).Hours() / 24
+	days := periodDays(*all.Start, *all.End)
 	fmt.Fprintf(&buf, "DORA four keys, %s to %s: %s\n\n", all.Start.Format(time.DateOnly),
 		all.End.Add(-time.Microsecond).Format(time.DateOnly), countOf(all.Deployments, "finished deployment"))
 
@@ -150,6 +150,25 @@ func fewNote(n int) string {
 
 // doraSparkMax is the most buckets a sparkline of WriteDORA draws.
 const doraSparkMax = 60
+
+// periodDays is the length of the period from start to end in days of
+// the calendar the server counted the frequency in: a period from
+// midnight to midnight (as the server writes them, with the zone's
+// offset) is its number of dates, so three weeks across a change of
+// clocks are "21 days", as the frequency counts them, not 21.0 of 24
+// hours. A period ending now is measured in 24-hour days.
+func periodDays(start, end time.Time) float64 {
+	date := func(t time.Time) (time.Time, bool) {
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC),
+			t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+	}
+	from, fromMidnight := date(start)
+	to, toMidnight := date(end)
+	if fromMidnight && toMidnight {
+		return math.Round(to.Sub(from).Hours() / 24)
+	}
+	return end.Sub(start).Hours() / 24
+}
 
 // dayCount says a number of days: "14 days", "9.5 days", "1 day".
 func dayCount(days float64) string {
