@@ -162,12 +162,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
 	}
-	applied, err := m.store.Migrate(ctx)
-	if err != nil {
+	// The store logs each migration as it applies it.
+	if _, err := m.store.Migrate(ctx); err != nil {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
-	}
-	for _, name := range applied {
-		m.Logger.Info("applied migration", "migration", name)
 	}
 
 	// Each write numbers its deployment; when the terminal statuses differ

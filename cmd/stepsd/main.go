@@ -683,12 +683,10 @@ before rolling out new replicas, or to check a DSN.`,
 				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
 			}
 			defer s.Close()
+			// The store logs each migration as it applies it.
 			applied, err := s.Migrate(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
-			}
-			for _, name := range applied {
-				log.Info("applied migration", "migration", name)
 			}
 			fmt.Fprintf(opts.stdout, "database %s is up to date (%d migrations applied now)\n", store.RedactDSN(opts.config.DB), len(applied))
 			return nil

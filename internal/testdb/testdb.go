@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -127,7 +128,9 @@ func BenchRows(tb testing.TB, def int) int {
 func Open(t testing.TB, dsn string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, dsn)
+	// Warnings only: every test's store migrates, and logs each migration.
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := store.Open(ctx, dsn, store.WithLogger(quiet))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -177,7 +177,7 @@ func (s *Store) setConsecutiveIDs(res sql.Result, steps []model.Step) error {
 }
 
 func multiRowInsert(rows int) string {
-	return insertStepsInto + repeated(rows, "("+repeated(insertRowParams, "?", ", ")+")", ", ")
+	return insertStepsInto + repeated(rows, "("+repeated(insertRowParams, "?", ", ")+", 1)", ", ")
 }
 
 // replayBatch returns the steps stored under key, a batch sent again:

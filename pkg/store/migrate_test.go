@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +162,44 @@ func TestMySQLDriverLogsThroughTheStoreLogger(t *testing.T) {
 	if !strings.Contains(logs.String(), `"level":"WARN","msg":"mysql driver","detail":`) {
 		t.Errorf("the driver's message about a broken connection is not in the store's log:\n%s", logs.String())
 	}
+}
+
+// TestMigrationsAreLoggedAsTheyRun: each migration logs "applying
+// migration" before it runs and "applied migration" with its duration
+// after, so that the rewrite of a large table is not minutes of silence
+// (all were logged only once every one was done).
+func TestMigrationsAreLoggedAsTheyRun(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		var logs testdb.LogBuffer
+		s, err := store.Open(ctx, fresh(t), store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) < 2 {
+			t.Fatalf("Migrate: %v, applied %v", err, applied)
+		}
+		var got []string
+		for line := range strings.Lines(logs.String()) {
+			var entry struct {
+				Msg, Migration string
+				Seconds        *float64
+			}
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if strings.Contains(entry.Msg, "migration") {
+				got = append(got, fmt.Sprintf("%s %s seconds=%v", entry.Msg, entry.Migration, entry.Seconds != nil))
+			}
+		}
+		var want []string
+		for _, name := range applied {
+			want = append(want, "applying migration "+name+" seconds=false", "applied migration "+name+" seconds=true")
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("migration log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }

@@ -24,7 +24,8 @@ import (
 // Of the files so far: every CREATE TABLE (1050), ALTER TABLE (only ADD
 // COLUMN, ADD KEY, DROP KEY, DROP COLUMN; a column's DEFAULT fills the
 // rows within its ALTER) and the RENAME TABLE of 20261130000002 are
-// recognised when done; the one data statement, the DELETE by key of
+// recognised when done; ALTER COLUMN … SET DEFAULT (20261202000001) sets
+// the same default again; the one data statement, the DELETE by key of
 // 20261130000001, deletes nothing the second time. A later INSERT …
 // SELECT or UPDATE must be written so that a second run changes nothing
 // (TestMySQLMigrationCutBetweenStatements cuts after every statement).

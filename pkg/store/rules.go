@@ -55,15 +55,20 @@ func (t terminalSet) fingerprint() string { return strings.Join(slices.Sorted(ma
 // UseRules sets the terminal statuses the store numbers deployments with.
 // When they differ from those the stored numbering follows (after an
 // upgrade, or a change of configuration), it renumbers every deployment
-// first, logging its progress: call it at start-up, before serving. A
+// first, logging its progress; otherwise it numbers the targets of the
+// steps an older stepsd wrote (numberUnnumbered). Call it at start-up,
+// before serving. A
 // store that is never told numbers with model.DefaultDeploymentRules.
 func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) error {
 	terminal := newTerminalSet(rules)
 	s.terminal.Store(&terminal)
 	want := terminal.fingerprint()
 	have, err := s.numbering(ctx, rulesKey)
-	if err != nil || have == want {
+	if err != nil {
 		return err
+	}
+	if have == want {
+		return s.numberUnnumbered(ctx, log)
 	}
 	var total int64
 	if err := s.db.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM steps`).Scan(&total); err != nil {
@@ -71,6 +76,14 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 	}
 	s.targets.clear()
 	if total > 0 {
+		// Every step is numbered below, those an older stepsd wrote too.
+		// Their marks go first: one such step committed meanwhile is
+		// either unmarked now and numbered below, or stays marked.
+		if err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			return s.exec(ctx, tx, `UPDATE steps SET numbered = 1 WHERE numbered = 0`)
+		}); err != nil {
+			return fmt.Errorf("number deployments: %w", err)
+		}
 		reason := "terminal statuses changed"
 		if have == "" {
 			reason = "first start after the upgrade that stores deployments"
@@ -86,6 +99,57 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 		_, err := tx.ExecContext(ctx, s.setNumbering(), rulesKey, want)
 		return translate(err)
 	})
+}
+
+// numberUnnumbered numbers the targets of the steps that an older stepsd
+// wrote without numbering them (numbered = 0: migration 20261202000001),
+// each target from its first step, as if this stepsd had written them
+// all. Steps at 0 are few or none, and an index holds them alone
+// (steps_unnumbered): a start with none runs one indexed query.
+func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
+	rows, err := s.db.DB.QueryContext(ctx, `SELECT component, version, environment, COUNT(*) FROM steps WHERE numbered = 0
+GROUP BY component, version, environment ORDER BY component, version, environment`)
+	if err != nil {
+		return translate(err)
+	}
+	var targets []target
+	var steps int64
+	err = scanAll(rows, func() error {
+		var t target
+		var n int64
+		err := rows.Scan(&t.component, &t.version, &t.environment, &n)
+		targets, steps = append(targets, t), steps+n
+		return err
+	})
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	began := time.Now()
+	log.Warn("found steps an older stepsd wrote without numbering their deployments; numbering their targets again, stepsd serves once done",
+		"steps", steps, "targets", len(targets))
+	s.targets.clear()
+	for chunk := range slices.Chunk(targets, renumberChunk) {
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			// Marked first: a step an older stepsd commits meanwhile is
+			// either marked here and read by number, or stays at 0 for
+			// the next start.
+			for run := range runs(s, chunk) {
+				args := make([]any, 0, 3*len(run))
+				for _, t := range run {
+					args = append(args, t.component, t.version, t.environment)
+				}
+				if err := s.exec(ctx, tx, `UPDATE steps SET numbered = 1 WHERE numbered = 0 AND (`+anyTarget(len(run), "")+`)`, args...); err != nil {
+					return err
+				}
+			}
+			return s.number(ctx, tx, workFor(chunk), true)
+		})
+		if err != nil {
+			return fmt.Errorf("number the steps an older stepsd wrote: %w", err)
+		}
+	}
+	log.Info("numbered the steps an older stepsd wrote", "steps", steps, "targets", len(targets), "seconds", time.Since(began).Seconds())
+	return nil
 }
 
 // renumberChunk is how many targets one renumbering transaction takes.

@@ -13,9 +13,11 @@ import (
 )
 
 // insertStepsInto is the INSERT of steps before its rows (multiRowInsert),
-// each of insertRowParams parameters (insertArgs).
+// each of insertRowParams parameters (insertArgs) and numbered, 1: the
+// transaction numbers them. A row an older stepsd inserts lacks numbered
+// and is marked 0 (migration 20261202000001), for numberUnnumbered.
 const (
-	insertStepsInto = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at)
+	insertStepsInto = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint, revision, committed_at, numbered)
 VALUES `
 	insertRowParams = 11
 )

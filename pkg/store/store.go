@@ -427,6 +427,7 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 			if s.kind == KindMySQL {
 				mig.Up = rerunnableUp(sub, mig.Name+"_"+mig.Comment+".up.sql")
 			}
+			s.logMigration(&mig)
 			migrations.Add(mig)
 		}
 	}
@@ -458,6 +459,26 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 		return names, fmt.Errorf("migrate: %w", err)
 	}
 	return names, nil
+}
+
+// logMigration has mig log as it runs: "applying migration" before, and
+// "applied migration" with its duration after. A migration that rewrites a
+// large table takes minutes, and bun reports only once all are done.
+func (s *Store) logMigration(mig *migrate.Migration) {
+	up := mig.Up
+	if up == nil {
+		return
+	}
+	name := mig.Name + "_" + mig.Comment
+	mig.Up = func(ctx context.Context, m *migrate.Migrator, applied *migrate.Migration) error {
+		s.log.Info("applying migration", "migration", name)
+		began := time.Now()
+		if err := up(ctx, m, applied); err != nil {
+			return err
+		}
+		s.log.Info("applied migration", "migration", name, "seconds", time.Since(began).Seconds())
+		return nil
+	}
 }
 
 // migrationDB is the database migrations run on: on MySQL a connection of

@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/store"
+)
+
+// oldInsertStep is the INSERT of the release before deployments were
+// numbered on write (c2033f1, pkg/store/steps.go): a stepsd of that
+// release still serving on a database this one migrated writes steps
+// this way, and numbers nothing.
+const oldInsertStep = `INSERT INTO steps (component, version, owner, status, environment, time, received_at, idempotency_key, fingerprint)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// TestStepsAnOlderStepsdWroteAreNumberedAtStart: steps that an older
+// stepsd wrote into a migrated database (a downgrade, or an old replica
+// during a rolling upgrade) were in no deployment, even after this stepsd
+// started again. The next start finds them, says how many, and numbers
+// their targets exactly as if this stepsd had written every step: the
+// same deployments as a database where it did, and as the oracle.
+func TestStepsAnOlderStepsdWroteAreNumberedAtStart(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		rules := model.DefaultDeploymentRules()
+		quiet := slog.New(slog.DiscardHandler)
+		dsn := fresh(t)
+		s := testdb.Open(t, dsn)
+		ref := testdb.Open(t, fresh(t)) // where this stepsd writes every step
+		for _, st := range []*store.Store{s, ref} {
+			if err := st.UseRules(ctx, rules, quiet); err != nil {
+				t.Fatal(err)
+			}
+		}
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		type write struct {
+			old                        bool // by the older stepsd
+			component, version, status string
+			minute                     int
+		}
+		writes := []write{
+			{false, "api", "1", "build", 0},
+			{true, "api", "1", "tests", 1}, // continues a numbered deployment
+			{true, "api", "1", "finished", 2},
+			{false, "api", "1", "build", 10}, // this stepsd, unaware the deployment ended
+			{true, "web", "1.3", "build", 0}, // a target only the older one wrote
+			{true, "web", "1.3", "failed", 5},
+			{false, "db", "2", "build", 0},
+			{false, "db", "2", "finished", 8},
+			{true, "db", "2", "tests", 3},   // late, inside a numbered deployment
+			{true, "db", "2", "rollout", 9}, // after its end: the next attempt
+		}
+		olds := 0
+		for _, w := range writes {
+			in := model.StepInput{Component: w.component, Version: w.version, Owner: "ana", Status: w.status, Environment: "prod", Time: at(w.minute)}
+			mustCreate(t, ref, in, at(60))
+			if !w.old {
+				mustCreate(t, s, in, at(60))
+				continue
+			}
+			olds++
+			stamp := at(w.minute).Format("2006-01-02 15:04:05.000000")
+			if _, err := s.DB().ExecContext(ctx, oldInsertStep, w.component, w.version, "ana", w.status, "prod", stamp,
+				at(60).Format("2006-01-02 15:04:05.000000"), nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := at(120)
+		list := func(st *store.Store) []string {
+			var out []string
+			if _, err := st.ListDeployments(ctx, model.DeploymentFilter{}, rules, now, func(d *model.Deployment) error {
+				out = append(out, describe(d))
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		want := list(ref)
+		if got := list(s); slices.Equal(got, want) {
+			t.Fatal("before the restart the older stepsd's steps are already numbered: the test proves nothing")
+		}
+
+		// This stepsd starts again.
+		var logs testdb.LogBuffer
+		restarted, err := store.Open(ctx, dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer restarted.Close()
+		if _, err := restarted.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := restarted.UseRules(ctx, rules, slog.New(slog.NewJSONHandler(&logs, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), `"msg":"found steps an older stepsd wrote without numbering their deployments`) ||
+			!strings.Contains(logs.String(), fmt.Sprintf(`"steps":%d,"targets":3`, olds)) {
+			t.Errorf("the start did not log the %d steps found in 3 targets:\n%s", olds, logs.String())
+		}
+		if got := list(restarted); !slices.Equal(got, want) {
+			t.Errorf("after the restart:\n%s", diff(got, want))
+		}
+		var oracleSays []string
+		for _, d := range oracle(t, restarted, rules, now, model.Filter{}) {
+			oracleSays = append(oracleSays, describe(d))
+		}
+		if !slices.Equal(want, oracleSays) {
+			t.Errorf("where this stepsd wrote every step, against the oracle:\n%s", diff(want, oracleSays))
+		}
+
+		// The steps are marked numbered: the next start finds none, and
+		// writes go on from the numbering.
+		logs = testdb.LogBuffer{}
+		if err := restarted.UseRules(ctx, rules, slog.New(slog.NewJSONHandler(&logs, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(logs.String(), "older stepsd") {
+			t.Errorf("a second start numbered again:\n%s", logs.String())
+		}
+		in := model.StepInput{Component: "web", Version: "1.3", Owner: "bob", Status: "build", Environment: "prod", Time: at(30)}
+		mustCreate(t, restarted, in, now)
+		mustCreate(t, ref, in, now)
+		if got, want := list(restarted), list(ref); !slices.Equal(got, want) {
+			t.Errorf("a step written after the restart:\n%s", diff(got, want))
+		}
+	})
+}
