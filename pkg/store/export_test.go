@@ -19,6 +19,10 @@ func RowByRowReads(s *Store) int64 { return s.tooUnsealed.Load() }
 // database that does not promise consecutive ids.
 func ForceReadBackIDs(s *Store) { s.consecutiveIDs = false }
 
+// UnnumberedTargets is the start-up query of the steps an older stepsd
+// wrote.
+func UnnumberedTargets(s *Store) string { return s.unnumberedTargets() }
+
 // MigrateTo applies the migrations up to the one named upTo, as an older
 // stepsd would.
 func MigrateTo(ctx context.Context, s *Store, upTo string) ([]string, error) {

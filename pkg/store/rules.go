@@ -107,8 +107,7 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 // all. Steps at 0 are few or none, and an index holds them alone
 // (steps_unnumbered): a start with none runs one indexed query.
 func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
-	rows, err := s.db.DB.QueryContext(ctx, `SELECT component, version, environment, COUNT(*) FROM steps WHERE numbered = 0
-GROUP BY component, version, environment ORDER BY component, version, environment`)
+	rows, err := s.db.DB.QueryContext(ctx, s.unnumberedTargets())
 	if err != nil {
 		return translate(err)
 	}
@@ -150,6 +149,16 @@ GROUP BY component, version, environment ORDER BY component, version, environmen
 	}
 	log.Info("numbered the steps an older stepsd wrote", "steps", steps, "targets", len(targets), "seconds", time.Since(began).Seconds())
 	return nil
+}
+
+// unnumberedTargets is the query of the targets of steps marked 0, with
+// their counts. Left to choose, SQLite scans steps_deployment for the
+// GROUP BY's order (5 s over 1M steps, against under 1 ms through
+// steps_unnumbered); MySQL is held to the index too.
+func (s *Store) unnumberedTargets() string {
+	return `SELECT component, version, environment, COUNT(*) FROM ` +
+		byKind(s, "steps FORCE INDEX (steps_unnumbered)", "steps INDEXED BY steps_unnumbered") +
+		` WHERE numbered = 0 GROUP BY component, version, environment ORDER BY component, version, environment`
 }
 
 // renumberChunk is how many targets one renumbering transaction takes.

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -131,6 +133,54 @@ func TestStepsAnOlderStepsdWroteAreNumberedAtStart(t *testing.T) {
 		mustCreate(t, ref, in, now)
 		if got, want := list(restarted), list(ref); !slices.Equal(got, want) {
 			t.Errorf("a step written after the restart:\n%s", diff(got, want))
+		}
+	})
+}
+
+// TestUnnumberedStepsAreFoundThroughTheirIndex: every start looks for
+// steps an older stepsd wrote, so the query reads steps_unnumbered, which
+// holds those alone (SQLite) or leads with their mark (MySQL), never a
+// whole index of steps: SQLite, left to choose, scanned steps_deployment
+// for the GROUP BY (5 s over 1M steps).
+func TestUnnumberedStepsAreFoundThroughTheirIndex(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		explain := "EXPLAIN "
+		if s.Kind() == store.KindSQLite {
+			explain = "EXPLAIN QUERY PLAN "
+		}
+		rows, err := s.DB().QueryContext(t.Context(), explain+store.UnnumberedTargets(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			cells := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range cells {
+				ptrs[i] = &cells[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range cells {
+				plan = append(plan, cols[i]+"="+c.String)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(plan, " ")
+		want := "USING INDEX steps_unnumbered" // SQLite: SEARCH or SCAN of the partial index
+		if s.Kind() == store.KindMySQL {
+			want = "key=steps_unnumbered"
+		}
+		if !strings.Contains(got, want) || strings.Contains(got, "steps_deployment") {
+			t.Errorf("plan %q, want %q", got, want)
 		}
 	})
 }
