@@ -103,10 +103,12 @@
 //
 // A stepsd of a release before numbering on write (a downgrade, or an old
 // replica still serving during a rolling upgrade) inserts steps and
-// numbers nothing. Its INSERT does not name the column numbered, which
-// this stepsd sets to 1, so its rows are marked 0 (by the column's
-// default on MySQL, a trigger on SQLite; migration 20261202000001) and an
-// index holds them (steps_unnumbered). At start-up, UseRules numbers their
-// targets again from their first step (numberUnnumbered), unmarking them
-// in the same transaction: one indexed query when there are none.
+// numbers nothing. On MySQL its INSERT does not name the column numbered,
+// which this stepsd sets to 1, so its rows take the column's default, 0
+// (migration 20261202000001), and an index leads with the mark
+// (steps_unnumbered). At start-up, UseRules numbers their targets again
+// from their first step (numberUnnumbered), unmarking them in the same
+// transaction: one indexed query when there are none. SQLite marks none:
+// a trigger would cost every insert, and one stepsd serves a SQLite file,
+// so only a downgrade writes such steps there.
 package store
