@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -131,11 +130,10 @@ func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Ha
 		err := s.writes.acquire(ctx, n)
 		cancel()
 		if err != nil {
-			retry := max(1, int(s.writeWait/time.Second))
-			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			// writeError sets Retry-After: 5 on every 503.
 			s.writeError(w, r, model.Errorf(model.EUNAVAILABLE,
-				"the server is busy: the writes in progress hold %d bytes of request bodies, its bound (--max-write-bytes), and this one found no room in %s; nothing was stored: retry after %d s",
-				s.writes.size, s.writeWait, retry))
+				"the server is busy: the writes in progress hold %d bytes of request bodies, its bound (--max-write-bytes), and this one found no room in %s; nothing of it was read or stored: retry after 5 s",
+				s.writes.size, s.writeWait))
 			return
 		}
 		defer s.writes.release(n)
