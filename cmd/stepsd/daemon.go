@@ -31,6 +31,11 @@ type Config struct {
 	TLSKey        string
 	MaxBodyBytes  int64
 	MaxBatchBytes int64
+	// MaxWriteBytes bounds the request bodies held by the writes in
+	// progress (server.Config.MaxWriteBytes); ClientBatches the batches
+	// one client may have in progress.
+	MaxWriteBytes int64
+	ClientBatches int
 	Rules         model.DeploymentRules
 	MaxFutureSkew time.Duration
 	RateLimit     float64
@@ -203,6 +208,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Now:           m.Now,
 		MaxBodyBytes:  m.Config.MaxBodyBytes,
 		MaxBatchBytes: m.Config.MaxBatchBytes,
+		MaxWriteBytes: m.Config.MaxWriteBytes,
+		ClientBatches: m.Config.ClientBatches,
 		Rules:         m.Config.Rules,
 		RateLimit:     m.Config.RateLimit,
 		RateBurst:     m.Config.RateBurst,

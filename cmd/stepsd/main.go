@@ -366,6 +366,8 @@ var settings = []setting{
 	field("tls-key", "tls.key", "", "TLS private key file", func(c *Config) *string { return &c.TLSKey }),
 	field("max-body-bytes", "limits.max_body_bytes", server.DefaultMaxBodyBytes, "largest request body accepted", func(c *Config) *int64 { return &c.MaxBodyBytes }),
 	field("max-batch-bytes", "limits.max_batch_bytes", server.DefaultMaxBatchBytes, "largest POST /v1/steps/batch body accepted", func(c *Config) *int64 { return &c.MaxBatchBytes }),
+	field("max-write-bytes", "limits.max_write_bytes", int64(server.DefaultMaxWriteBytes), "request-body bytes the writes in progress may hold at once, waiting for the database (each counted at its Content-Length); a write that finds no room in 5s gets 503 with Retry-After; never below --max-batch-bytes", func(c *Config) *int64 { return &c.MaxWriteBytes }),
+	field("client-batches", "limits.client_batches", server.DefaultClientBatches, "POST /v1/steps/batch requests one client (token, or address) may have in progress at once; 429 beyond", func(c *Config) *int { return &c.ClientBatches }),
 	{
 		flag: "rate-limit", key: "limits.rate_limit",
 		usage:  "requests per second each client (token, or address) may make; 429 beyond; 0 turns the limit off",

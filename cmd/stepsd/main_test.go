@@ -798,6 +798,8 @@ func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
 		"tls-key":          {"k.pem", "k.pem"},
 		"max-body-bytes":   {"2048", "2048"},
 		"max-batch-bytes":  {"4096", "4096"},
+		"max-write-bytes":  {"8192", "8192"},
+		"client-batches":   {"3", "3"},
 		"rate-limit":       {"7.5", "7.5"},
 		"rate-burst":       {"9", "9"},
 		"max-client-conns": {"64", "64"},

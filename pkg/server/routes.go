@@ -19,9 +19,9 @@ type route struct {
 // describes exactly these (a test holds them together).
 func (s *Server) apiRoutes() []route {
 	return []route{
-		{"POST", "/v1/steps", ScopeWrite, http.HandlerFunc(s.handleCreateStep)},
+		{"POST", "/v1/steps", ScopeWrite, s.holdBodies(s.maxBodyBytes, false, http.HandlerFunc(s.handleCreateStep))},
 		{"GET", "/v1/steps", ScopeRead, http.HandlerFunc(s.handleListSteps)},
-		{"POST", "/v1/steps/batch", ScopeWrite, http.HandlerFunc(s.handleCreateSteps)},
+		{"POST", "/v1/steps/batch", ScopeWrite, s.holdBodies(s.maxBatchBytes, true, http.HandlerFunc(s.handleCreateSteps))},
 		{"GET", "/v1/steps/{id}", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleGetStep))},
 		{"GET", "/v1/deployments", ScopeRead, http.HandlerFunc(s.handleListDeployments)},
 		{"GET", "/v1/stats", ScopeRead, http.HandlerFunc(s.handleStats)},
@@ -30,8 +30,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/v1/rules", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleRules))},
 		// Webhooks carry no bearer token: the provider's signature or
 		// token authorises them (and without one configured they 404).
-		{"POST", "/v1/hooks/github", "", http.HandlerFunc(s.handleGitHubHook)},
-		{"POST", "/v1/hooks/gitlab", "", http.HandlerFunc(s.handleGitLabHook)},
+		{"POST", "/v1/hooks/github", "", s.holdBodies(s.maxBodyBytes, false, http.HandlerFunc(s.handleGitHubHook))},
+		{"POST", "/v1/hooks/gitlab", "", s.holdBodies(s.maxBodyBytes, false, http.HandlerFunc(s.handleGitLabHook))},
 		{"GET", "/v1/values", ScopeRead, http.HandlerFunc(s.handleValues)},
 		// Probes, metrics and the API description stay open: orchestrators
 		// and Prometheus call them without credentials, and they show no

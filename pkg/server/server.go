@@ -75,6 +75,20 @@ type Config struct {
 	// may have in progress at once (429 beyond); 0 means
 	// DefaultClientLists.
 	ClientLists int
+	// MaxWriteBytes bounds the bytes of request bodies held at once by
+	// the writes in progress (each counted at its Content-Length, or at
+	// its route's limit without one); a write that finds no room within
+	// WriteWait gets 503. 0 means DefaultMaxWriteBytes; it is raised to
+	// MaxBatchBytes if below, so that a batch of the largest size always
+	// fits when nothing else is in progress.
+	MaxWriteBytes int64
+	// WriteWait is how long a write waits for room under MaxWriteBytes;
+	// 0 means DefaultWriteWait.
+	WriteWait time.Duration
+	// ClientBatches bounds the POST /v1/steps/batch requests one client,
+	// keyed as the rate limit keys it, may have in progress at once (429
+	// beyond); 0 means DefaultClientBatches.
+	ClientBatches int
 	// MaxQueryBytes bounds the query string (400 beyond it).
 	MaxQueryBytes int
 	// Version labels steps_build_info.
@@ -131,6 +145,9 @@ type Server struct {
 	maxQueryBytes int
 	listReads     chan struct{} // a slot per list page being read
 	lists         *listGate     // list answers in progress, per client
+	batches       *listGate     // batches in progress, per client
+	writes        *byteGate     // bytes of bodies held by writes in progress
+	writeWait     time.Duration // how long a write waits for room in writes
 	metrics       *metrics
 	handler       http.Handler
 	sprintStart   time.Time
@@ -200,6 +217,20 @@ func New(cfg Config) *Server {
 	}
 	s.listReads = make(chan struct{}, readers)
 	s.lists = newListGate(cfg.ClientLists)
+	batches := cfg.ClientBatches
+	if batches <= 0 {
+		batches = DefaultClientBatches
+	}
+	s.batches = newListGate(batches)
+	s.writes = &byteGate{size: cfg.MaxWriteBytes}
+	if s.writes.size <= 0 {
+		s.writes.size = DefaultMaxWriteBytes
+	}
+	s.writes.size = max(s.writes.size, s.maxBatchBytes, s.maxBodyBytes)
+	s.writeWait = cfg.WriteWait
+	if s.writeWait <= 0 {
+		s.writeWait = DefaultWriteWait
+	}
 	s.maxQueryBytes = cfg.MaxQueryBytes
 	if s.maxQueryBytes <= 0 {
 		s.maxQueryBytes = DefaultMaxQueryBytes

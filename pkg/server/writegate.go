@@ -1,0 +1,142 @@
+package server
+
+import (
+	"container/list"
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// Defaults of the bounds on writes waiting for the store.
+const (
+	// DefaultMaxWriteBytes bounds the bytes of request bodies that the
+	// writes in progress (POST /v1/steps, /v1/steps/batch, the webhooks)
+	// hold at once: eight batches of the largest size.
+	DefaultMaxWriteBytes = 8 * DefaultMaxBatchBytes
+	// DefaultClientBatches bounds the POST /v1/steps/batch requests one
+	// client may have in progress at once.
+	DefaultClientBatches = 8
+	// DefaultWriteWait is how long a write waits for room under
+	// MaxWriteBytes before it is refused with 503.
+	DefaultWriteWait = 5 * time.Second
+)
+
+// byteGate is a weighted semaphore over bytes, served in order of arrival:
+// a large body waiting is not overtaken by small ones that keep coming, so
+// a batch of the largest size waits its turn and is never starved.
+type byteGate struct {
+	size    int64
+	mu      sync.Mutex
+	held    int64
+	waiting list.List // of *byteWaiter, first come first
+}
+
+type byteWaiter struct {
+	n     int64
+	ready chan struct{} // closed once n is held for it
+}
+
+// acquire holds n bytes (at most size), waiting in line until they are
+// free or ctx ends.
+func (g *byteGate) acquire(ctx context.Context, n int64) error {
+	g.mu.Lock()
+	if g.waiting.Len() == 0 && g.held+n <= g.size {
+		g.held += n
+		g.mu.Unlock()
+		return nil
+	}
+	wt := &byteWaiter{n: n, ready: make(chan struct{})}
+	e := g.waiting.PushBack(wt)
+	g.mu.Unlock()
+	select {
+	case <-wt.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-wt.ready:
+		// Granted as the wait ended: give the bytes back.
+		g.held -= n
+	default:
+		g.waiting.Remove(e)
+	}
+	// A large waiter leaving the head of the line may let smaller ones
+	// behind it in.
+	g.grant()
+	return ctx.Err()
+}
+
+// release gives back n bytes held by acquire.
+func (g *byteGate) release(n int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held -= n
+	g.grant()
+}
+
+// grant hands free bytes to the waiters at the head of the line.
+func (g *byteGate) grant() {
+	for e := g.waiting.Front(); e != nil; e = g.waiting.Front() {
+		wt := e.Value.(*byteWaiter)
+		if g.held+wt.n > g.size {
+			return
+		}
+		g.held += wt.n
+		g.waiting.Remove(e)
+		close(wt.ready)
+	}
+}
+
+// holdBodies admits a write whose body may be up to limit bytes, holding
+// room for it under Config.MaxWriteBytes until h has answered. A write
+// reads its whole body (a batch into its parsed rows) and keeps it while
+// it waits for the store's single writer: twelve concurrent 20 MB batches
+// took stepsd to 380 MB and waited minutes each, and a burst of them would
+// have run it out of memory. The room taken is the declared Content-Length,
+// or limit for a body that declares none. A write waits its turn up to
+// writeWait, then gets 503 with Retry-After; nothing of it was read or
+// stored. With perClient (batches), a client (keyed as the rate limit
+// keys it) with Config.ClientBatches batches in progress gets 429 at
+// once, as for lists.
+func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if perClient {
+			key := s.clientKey(r)
+			if !s.batches.enter(key) {
+				w.Header().Set("Retry-After", "1")
+				s.writeError(w, r, model.Errorf(model.ERATELIMITED,
+					"this client already has %d batches in progress, the limit; wait for their answers before sending another, or retry after 1 s", s.batches.max))
+				return
+			}
+			defer s.batches.leave(key)
+		}
+		n := r.ContentLength
+		if n < 0 {
+			n = limit
+		}
+		// No body, or one the handler refuses with 413 unread: nothing
+		// to hold.
+		if n == 0 || n > limit {
+			h.ServeHTTP(w, r)
+			return
+		}
+		n = min(n, s.writes.size)
+		ctx, cancel := context.WithTimeout(r.Context(), s.writeWait)
+		err := s.writes.acquire(ctx, n)
+		cancel()
+		if err != nil {
+			// writeError sets Retry-After: 5 on every 503.
+			s.writeError(w, r, model.Errorf(model.EUNAVAILABLE,
+				"the server is busy: the writes in progress hold %d bytes of request bodies, its bound (--max-write-bytes), and this one found no room in %s; nothing of it was read or stored: retry after 5 s",
+				s.writes.size, s.writeWait))
+			return
+		}
+		defer s.writes.release(n)
+		h.ServeHTTP(w, r)
+	})
+}
