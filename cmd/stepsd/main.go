@@ -59,9 +59,9 @@ func main() {
 // Go's default 100 %, collecting took about a fifth of its CPU. At 400 %
 // the page over 10M steps takes 1.8–2.1 s instead of 2.2–2.3 s, for a
 // peak RSS of 75 MiB instead of 52 (docs/benchmarks.md, "Both cores to
-// the end"; docs/operations.md, "Memory"). The soft limit makes the collector work harder before
-// many heavy reads at once take more than it, well inside the 512 MiB
-// the Kubernetes manifest allows.
+// the end"; docs/operations.md, "Memory"). The soft limit makes the
+// collector work harder before many heavy reads at once take more than
+// it, well inside the 512 MiB the Kubernetes manifest allows.
 const (
 	gcPercent     = 400
 	gcMemoryLimit = 256 << 20

@@ -6,37 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/heldstore"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 )
-
-// heldBatches is a real store whose batch writes wait until released, as
-// behind a busy database writer.
-type heldBatches struct {
-	server.Store
-	open    chan struct{}
-	once    sync.Once
-	entered atomic.Int32
-}
-
-func (h *heldBatches) release() { h.once.Do(func() { close(h.open) }) }
-
-func (h *heldBatches) CreateSteps(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) ([]model.Step, bool, error) {
-	h.entered.Add(1)
-	select {
-	case <-h.open:
-	case <-ctx.Done():
-		return nil, false, fmt.Errorf("held batch: %w", ctx.Err())
-	}
-	return h.Store.CreateSteps(ctx, ins, meta)
-}
 
 // A batch refused because the server holds too many writes (503 past
 // --max-write-bytes) or the client too many batches (429 past
@@ -61,7 +40,7 @@ func TestBatchRefusedByWriteBoundsIsRetried(t *testing.T) {
 		{"max-write-bytes", server.Config{WriteWait: 100 * time.Millisecond}, http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			held := &heldBatches{Store: testdb.Open(t, testdb.SQLite(t)), open: make(chan struct{})}
+			held := heldstore.New(testdb.Open(t, testdb.SQLite(t)))
 			tc.cfg.Store = held
 			if tc.cfg.WriteWait > 0 {
 				b, err := json.Marshal(batch("second"))
@@ -82,7 +61,7 @@ func TestBatchRefusedByWriteBoundsIsRetried(t *testing.T) {
 				}
 			}))
 			t.Cleanup(ts.Close)
-			t.Cleanup(held.release)
+			t.Cleanup(held.Release)
 			c, err := client.New(ts.URL, client.WithRetry(client.RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxElapsed: 15 * time.Second}))
 			if err != nil {
 				t.Fatal(err)
@@ -93,12 +72,8 @@ func TestBatchRefusedByWriteBoundsIsRetried(t *testing.T) {
 				_, err := c.RecordBatch(ctx, batch("first"))
 				first <- err
 			}()
-			for deadline := time.Now().Add(10 * time.Second); held.entered.Load() < 1; time.Sleep(10 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the first batch never reached the store")
-				}
-			}
-			time.AfterFunc(500*time.Millisecond, held.release)
+			held.WaitEntered(t, 1)
+			time.AfterFunc(500*time.Millisecond, held.Release)
 			steps, err := c.RecordBatch(ctx, batch("second"))
 			if err != nil {
 				t.Fatalf("second batch: %v, want it stored after retries", err)

@@ -11,13 +11,13 @@ import (
 // GET /v1/deployments) one client may have in progress at once.
 const DefaultClientLists = 16
 
-// listGate counts the list answers (and, as Server.batches, the batches)
-// in progress per client. Each list answer holds
-// a page in memory (up to 10,000 steps with a limit, 1,000 or 100
-// deployments when streamed) until its client has read it, and a client
-// that stops reading keeps it for writeTimeout: 100 stalled limit=10000
-// lists of long values took stepsd past 1 GB. The map holds only clients
-// with a list in progress, so it is bounded by the open connections.
+// listGate counts the list answers (and, as Server.batches, the batches) in
+// progress per client. Each list answer holds a page in memory (up to 10,000
+// steps with a limit, 1,000 or 100 deployments when streamed) until its
+// client has read it, and a client that stops reading keeps it for
+// writeTimeout: 100 stalled limit=10000 lists of long values took stepsd
+// past 1 GB. The map holds only clients with a list in progress, so it is
+// bounded by the open connections.
 type listGate struct {
 	max  int
 	mu   sync.Mutex

@@ -2,73 +2,20 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/heldstore"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 )
-
-// heldStore is a real store whose batch writes wait until open is closed,
-// as they wait behind a busy writer (SQLite's single one), so that tests
-// can have many batches in progress at once.
-type heldStore struct {
-	server.Store
-	open    chan struct{}
-	once    sync.Once
-	entered atomic.Int32
-}
-
-func newHeldStore(st server.Store) *heldStore {
-	return &heldStore{Store: st, open: make(chan struct{})}
-}
-
-// release lets the held batches through (once).
-func (h *heldStore) release() { h.once.Do(func() { close(h.open) }) }
-
-func (h *heldStore) wait(ctx context.Context) error {
-	h.entered.Add(1)
-	select {
-	case <-h.open:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("held batch: %w", ctx.Err())
-	}
-}
-
-func (h *heldStore) CreateSteps(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) ([]model.Step, bool, error) {
-	if err := h.wait(ctx); err != nil {
-		return nil, false, err
-	}
-	return h.Store.CreateSteps(ctx, ins, meta)
-}
-
-func (h *heldStore) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, meta model.RecordMeta) ([]model.Step, []int, error) {
-	if err := h.wait(ctx); err != nil {
-		return nil, nil, err
-	}
-	return h.Store.CreateStepsDeduped(ctx, ins, meta)
-}
-
-// waitEntered waits until n batches are in the store.
-func (h *heldStore) waitEntered(t *testing.T, n int32) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); h.entered.Load() < n; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d batches reached the store, want %d", h.entered.Load(), n)
-		}
-	}
-}
 
 // longBatch is a JSON batch of rows steps of component, each with long
 // values, as an import of a big history sends.
@@ -162,11 +109,11 @@ func TestWritesHeldBytesBounded(t *testing.T) {
 			batches[fmt.Sprintf("big%02d", i)] = b
 			size = max(size, int64(len(b)))
 		}
-		held := newHeldStore(testdb.Open(t, fresh(t)))
+		held := heldstore.New(testdb.Open(t, fresh(t)))
 		ts := httptest.NewServer(server.New(server.Config{Store: held, MaxBatchBytes: size,
 			MaxWriteBytes: fit * size, WriteWait: 300 * time.Millisecond, ClientBatches: sent}))
 		t.Cleanup(ts.Close)
-		t.Cleanup(held.release) // before ts.Close, which waits for the held
+		t.Cleanup(held.Release) // before ts.Close, which waits for the held
 		mem0 := measureMem(t)
 
 		answers := postBatches(t, ts.URL, batches)
@@ -177,10 +124,10 @@ func TestWritesHeldBytesBounded(t *testing.T) {
 				refused = append(refused, a)
 			case <-time.After(20 * time.Second):
 				t.Fatalf("%d of %d batches answered while %d were waiting for the store, want %d refused (the bound holds %d)",
-					len(refused), sent, held.entered.Load(), sent-fit, fit)
+					len(refused), sent, held.Entered(), sent-fit, fit)
 			}
 		}
-		held.waitEntered(t, fit)
+		held.WaitEntered(t, fit)
 		mem1 := measureMem(t)
 		for _, a := range refused {
 			_, code, _ := a.res.errorBody(t)
@@ -190,7 +137,7 @@ func TestWritesHeldBytesBounded(t *testing.T) {
 					a.res.status, a.res.header.Get("Retry-After"), a.res.body)
 			}
 		}
-		if n := held.entered.Load(); n != fit {
+		if n := held.Entered(); n != fit {
 			t.Errorf("%d batches reached the store, want %d", n, fit)
 		}
 		t.Logf("%d batches of %.1f MiB, %d admitted: %s before, %s while held", sent, float64(size)/(1<<20), fit, mem0, mem1)
@@ -200,7 +147,7 @@ func TestWritesHeldBytesBounded(t *testing.T) {
 			t.Errorf("heap grew by %.0f MiB with %d batches of %.1f MiB admitted", grew, fit, float64(size)/(1<<20))
 		}
 
-		held.release()
+		held.Release()
 		for range fit {
 			a := <-answers
 			if a.res.status != http.StatusCreated {
@@ -250,14 +197,14 @@ func TestWritesLargestBatchAlwaysFits(t *testing.T) {
 // Past Config.ClientBatches batches in progress, a client gets 429 with
 // Retry-After at once, as for lists; other clients are still admitted.
 func TestWritesBatchesPerClient(t *testing.T) {
-	held := newHeldStore(testdb.Open(t, testdb.SQLite(t)))
+	held := heldstore.New(testdb.Open(t, testdb.SQLite(t)))
 	tokens := []server.Token{{Scope: server.ScopeWrite, Secret: "ci-one"}, {Scope: server.ScopeWrite, Secret: "ci-two"}}
 	ts := httptest.NewServer(server.New(server.Config{Store: held, ClientBatches: 2, Tokens: tokens}))
 	t.Cleanup(ts.Close)
-	t.Cleanup(held.release) // before ts.Close, which waits for the held
+	t.Cleanup(held.Release) // before ts.Close, which waits for the held
 	answers := postBatches(t, ts.URL, map[string][]byte{"one-a": longBatch(t, "one-a", 10), "one-b": longBatch(t, "one-b", 10)},
 		"Authorization", "Bearer ci-one")
-	held.waitEntered(t, 2)
+	held.WaitEntered(t, 2)
 	third := recv(t, postBatches(t, ts.URL, map[string][]byte{"one-c": longBatch(t, "one-c", 10)}, "Authorization", "Bearer ci-one"))
 	_, code, _ := third.res.errorBody(t)
 	if third.res.status != http.StatusTooManyRequests || third.res.header.Get("Retry-After") == "" || code != model.ERATELIMITED ||
@@ -266,8 +213,8 @@ func TestWritesBatchesPerClient(t *testing.T) {
 			third.res.status, third.res.header.Get("Retry-After"), third.res.body)
 	}
 	other := postBatches(t, ts.URL, map[string][]byte{"two-a": longBatch(t, "two-a", 10)}, "Authorization", "Bearer ci-two")
-	held.waitEntered(t, 3)
-	held.release()
+	held.WaitEntered(t, 3)
+	held.Release()
 	for range 2 {
 		if a := recv(t, answers); a.res.status != http.StatusCreated {
 			t.Errorf("batch %s: %d %s, want 201", a.component, a.res.status, a.res.body)

@@ -57,8 +57,8 @@ func (t terminalSet) fingerprint() string { return strings.Join(slices.Sorted(ma
 // upgrade, or a change of configuration), it renumbers every deployment
 // first, logging its progress; otherwise it numbers the targets of the
 // steps an older stepsd wrote (numberUnnumbered). Call it at start-up,
-// before serving. A
-// store that is never told numbers with model.DefaultDeploymentRules.
+// before serving. A store that is never told numbers with
+// model.DefaultDeploymentRules.
 func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *slog.Logger) error {
 	terminal := newTerminalSet(rules)
 	s.terminal.Store(&terminal)

@@ -139,14 +139,14 @@ type Rejection struct {
 
 // Deliver sends the entries for c's server, oldest first, and removes from
 // the file those the server acknowledged, every quarter second and when it
-// returns (one left by a crash is sent again under its key: a replay). It waits for a process that
-// holds the spool. It stops at the first entry that fails for a reason that
-// may pass (the server is down, or refuses the token) and returns that
-// error with the entry kept. An entry whose key the server already holds
-// with another payload (422 naming the Idempotency-Key: an attempt before
-// it was spooled was stored) counts as delivered. Entries the server
-// refuses for good (400, 413, any other 422) are moved to the rejected
-// file and reported in the Result. Entries for other servers stay.
+// returns (one left by a crash is sent again under its key: a replay). It
+// waits for a process that holds the spool. It stops at the first entry that
+// fails for a reason that may pass (the server is down, or refuses the
+// token) and returns that error with the entry kept. An entry whose key the
+// server already holds with another payload (422 naming the Idempotency-Key:
+// an attempt before it was spooled was stored) counts as delivered. Entries
+// the server refuses for good (400, 413, any other 422) are moved to the
+// rejected file and reported in the Result. Entries for other servers stay.
 func (s *Spool) Deliver(ctx context.Context, c *client.Client) (Result, error) {
 	return s.deliver(ctx, c, true)
 }
