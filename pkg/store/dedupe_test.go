@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -116,6 +117,40 @@ func TestCreateStepsDeduped(t *testing.T) {
 			wantStored(t, s, 1200)
 		})
 
+		t.Run("ManyTargetsAndCopies", func(t *testing.T) {
+			// More instants than one statement reads, over many targets,
+			// each stored twice (a batch without dedupe): an import of three
+			// copies is answered with the two stored, oldest first, and
+			// stores the third.
+			s := testdb.Open(t, fresh(t))
+			var rows []model.StepInput
+			for i := range 150 {
+				rows = append(rows, step(fmt.Sprint(i), "build", t0.Add(time.Duration(i)*time.Second)),
+					step(fmt.Sprint(i), "finished", t0.Add(time.Duration(i)*time.Second+time.Millisecond)))
+			}
+			stored, _, err := s.CreateSteps(ctx, slices.Concat(rows, rows), model.RecordMeta{ReceivedAt: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := slices.Concat(rows, rows, rows)
+			rand.New(rand.NewPCG(1, 2)).Shuffle(len(again), func(i, j int) { again[i], again[j] = again[j], again[i] })
+			steps, skipped, err := s.CreateStepsDeduped(ctx, again, model.RecordMeta{ReceivedAt: t0})
+			if err != nil || len(skipped) != 2*len(rows) {
+				t.Fatalf("skipped %d of %d, %v; want the %d stored", len(skipped), len(again), err, 2*len(rows))
+			}
+			answered := map[model.StepInput][]model.Step{}
+			for _, i := range skipped {
+				answered[again[i]] = append(answered[again[i]], steps[i])
+			}
+			for i, in := range rows {
+				first, second := stored[i], stored[len(rows)+i]
+				if got := answered[in]; len(got) != 2 || got[0] != first || got[1] != second {
+					t.Fatalf("%s %s answered with %+v, want the stored %+v then %+v", in.Version, in.Status, got, first, second)
+				}
+			}
+			wantStored(t, s, 3*len(rows))
+		})
+
 		t.Run("ImportsAtOnceStoreOnce", func(t *testing.T) {
 			s := testdb.Open(t, fresh(t))
 			var big []model.StepInput
@@ -139,4 +174,40 @@ func TestCreateStepsDeduped(t *testing.T) {
 			wantStored(t, s, len(big))
 		})
 	})
+}
+
+// BenchmarkImportDeduped measures an import's batch (CreateStepsDeduped,
+// the default of stepsctl import): 1,000 new rows over 200 targets, on a
+// history of STEPS_BENCH_ROWS steps (default 20,000), none of them found:
+//
+//	go test ./pkg/store -run '^$' -bench ImportDeduped -benchtime 20x
+func BenchmarkImportDeduped(b *testing.B) {
+	rows := testdb.BenchRows(b, 20_000)
+	ctx := context.Background()
+	batch := func(n int) []model.StepInput {
+		ins := make([]model.StepInput, 0, 1000)
+		for i := range 1000 {
+			ins = append(ins, model.StepInput{Component: fmt.Sprint("svc", i%40), Version: fmt.Sprint(n, ".", i%200/40), Owner: "ana",
+				Environment: "production", Status: fmt.Sprint("s", i/200), Time: t0.Add(time.Duration(n*1000+i) * time.Second)})
+		}
+		return ins
+	}
+	for name, fresh := range testdb.Benched() {
+		b.Run(fmt.Sprintf("db=%s/rows=%d", name, rows), func(b *testing.B) {
+			s := testdb.Open(b, fresh(b))
+			n := 0
+			for ; n < rows/1000; n++ {
+				if _, _, err := s.CreateSteps(ctx, batch(n), model.RecordMeta{ReceivedAt: t0}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				n++
+				if _, skipped, err := s.CreateStepsDeduped(ctx, batch(n), model.RecordMeta{ReceivedAt: t0}); err != nil || len(skipped) != 0 {
+					b.Fatalf("skipped %d, %v", len(skipped), err)
+				}
+			}
+			b.ReportMetric(1000*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }
