@@ -334,6 +334,12 @@ func (c *Client) netError(req request, target string, err error) *NetError {
 	var authErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	retryable := !errors.As(err, &certErr) && !errors.As(err, &authErr) && !errors.As(err, &hostErr)
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		// An https:// URL of a server that speaks plain HTTP: every
+		// attempt would get the same answer, so none is sent again.
+		retryable = false
+		err = fmt.Errorf("%w: use http:// in the server URL", err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no response within the time limit: %w", err)
 	}

@@ -920,3 +920,43 @@ func TestRevisionAndCommittedAt(t *testing.T) {
 		}
 	}
 }
+
+// TestWrongScheme: a server URL whose scheme is not the server's fails
+// with a message that names the scheme to use. An https:// URL of a
+// plain-HTTP stepsd is not retried: every attempt gets the same answer.
+func TestWrongScheme(t *testing.T) {
+	t.Parallel()
+	t.Run("https URL of a plain-HTTP server", func(t *testing.T) {
+		srv := startStepsd(t)
+		c := mustClient(t, strings.Replace(srv.URL, "http://", "https://", 1))
+		_, err := c.Record(context.Background(), input("api", "1", "build"))
+		var netErr *client.NetError
+		if !errors.As(err, &netErr) {
+			t.Fatalf("err = %#v, want *client.NetError", err)
+		}
+		if netErr.Attempts != 1 {
+			t.Errorf("attempts = %d, want 1: the same answer comes every time", netErr.Attempts)
+		}
+		if !errors.Is(err, http.ErrSchemeMismatch) || !strings.Contains(err.Error(), "use http:// in the server URL") {
+			t.Errorf("message %q does not say to use http://", err)
+		}
+		if !client.IsTemporary(err) {
+			t.Error("IsTemporary = false: a caller that keeps temporary failures would drop the step")
+		}
+	})
+	t.Run("http URL of a TLS server", func(t *testing.T) {
+		st := testdb.Open(t, testdb.SQLite(t))
+		srv := httptest.NewTLSServer(server.New(server.Config{Store: st}))
+		t.Cleanup(srv.Close)
+		c := mustClient(t, strings.Replace(srv.URL, "https://", "http://", 1))
+		_, err := c.Record(context.Background(), input("api", "1", "build"))
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.FromAPI {
+			t.Fatalf("err = %#v, want an *client.APIError not from the API", err)
+		}
+		want := "server answered 400 Bad Request: Client sent an HTTP request to an HTTPS server. (use https:// in the server URL)"
+		if apiErr.Message != want {
+			t.Errorf("message\n%q, want\n%q", apiErr.Message, want)
+		}
+	})
+}

@@ -138,9 +138,11 @@
 //     and IsTemporary says so.
 //   - *model.Error with code model.EINVALID, when the client refuses a
 //     request before sending it: a filter the server would refuse (Until
-//     before Since, a Limit over model.MaxLimit, a step cursor in a
-//     DeploymentFilter's Filter), a malformed idempotency
-//     key, stats options out of range. It names the field, as an *APIError
+//     before Since, a Limit over model.MaxLimit for one page with ListPage
+//     or DeploymentsPage, a step cursor in a DeploymentFilter's Filter),
+//     a malformed idempotency key, stats options out of range. (List,
+//     Steps and their deployment twins take any Limit as a cap on the
+//     total, and fetch as many pages as it needs.) It names the field, as an *APIError
 //     does; model.ErrorCode(err) reads both alike.
 //
 // IsTemporary tells the failures worth trying again later (no response,

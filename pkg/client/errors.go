@@ -187,8 +187,14 @@ func readAPIError(resp *http.Response) *APIError {
 		return e
 	}
 	e.Message = fmt.Sprintf("server answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-	if snippet := firstLine(raw); snippet != "" && mt == "text/plain" {
+	// Go's servers answer a plain-HTTP request on a TLS port with a
+	// text body and no Content-Type: an http:// URL of a stepsd that
+	// serves HTTPS (--tls-cert).
+	if snippet := firstLine(raw); snippet != "" && (mt == "text/plain" || mt == "") {
 		e.Message += ": " + snippet
+		if resp.StatusCode == http.StatusBadRequest && strings.Contains(snippet, "HTTP request to an HTTPS server") {
+			e.Message += " (use https:// in the server URL)"
+		}
 	}
 	return e
 }

@@ -11,7 +11,9 @@ import (
 // header lengthens a wait, never shortens it. Retries stop after
 // MaxAttempts attempts, or when the next one could not start within
 // MaxElapsed of the first, whichever comes first. The context of the call
-// bounds everything.
+// bounds everything. A connection error that the next attempt would meet
+// again is not retried: a certificate the client does not trust, or an
+// https:// server URL of a server that speaks plain HTTP.
 type RetryPolicy struct {
 	MaxAttempts int           // attempts in all, the first included; 1 disables retries
 	BaseDelay   time.Duration // wait before the first retry
