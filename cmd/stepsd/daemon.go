@@ -163,12 +163,9 @@ func (m *Main) Run(ctx context.Context) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
+	// The store logs each migration as it applies it.
 	m.store, err = m.openStore(ctx)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
-	}
-	// The store logs each migration as it applies it.
-	if _, err := m.store.Migrate(ctx); err != nil {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(m.Config.DB), err)
 	}
 
@@ -260,9 +257,12 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// openStore opens the database, retrying while it is unreachable for up to
-// WaitForDB: a database starting beside stepsd (Compose, Kubernetes) is
-// waited for instead of crash-looping stepsd.
+// openStore opens and migrates the database, retrying while it is
+// unreachable for up to WaitForDB: a database starting beside stepsd
+// (Compose, Kubernetes) is waited for instead of crash-looping stepsd. The
+// migration is inside the wait because a Galera node out of the quorum, or
+// still joining, accepts connections and pings but refuses every query
+// (error 1047): Open succeeds there and the first statement fails.
 func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	if err := store.CheckDSN(m.Config.DB); err != nil {
 		return nil, usageError{err}
@@ -271,8 +271,14 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 	wait := 250 * time.Millisecond
 	for {
 		st, err := store.Open(ctx, m.Config.DB, store.WithLogger(m.Logger))
-		if err == nil || model.ErrorCode(err) != model.EUNAVAILABLE {
-			return st, err
+		if err == nil {
+			if _, err = st.Migrate(ctx); err == nil {
+				return st, nil
+			}
+			st.Close()
+		}
+		if model.ErrorCode(err) != model.EUNAVAILABLE {
+			return nil, err
 		}
 		if !time.Now().Before(deadline) {
 			if m.Config.WaitForDB <= 0 {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/steps-dev/steps/internal/testdb"
+)
+
+// TestGaleraStartWhileNodeOutOfQuorum starts a stepsd on a Galera node cut
+// off from the others. Such a node accepts connections and pings, but
+// refuses every query with error 1047 until it rejoins; stepsd used to open
+// it, fail its first migration statement and exit 1 at once, where
+// --wait-for-db promises a wait. It must wait, and serve once the node is
+// back in the quorum.
+func TestGaleraStartWhileNodeOutOfQuorum(t *testing.T) {
+	dsns := testdb.Galera(t)
+	node := dsns[len(dsns)-1]
+	admin := galeraAdmin(t, node)
+	ctx := t.Context()
+
+	setIsolated := func(on bool) {
+		t.Helper()
+		v := "0"
+		if on {
+			v = "1"
+		}
+		if _, err := admin.ExecContext(context.WithoutCancel(ctx), "SET GLOBAL wsrep_provider_options='gmcast.isolate="+v+"'"); err != nil {
+			t.Fatalf("gmcast.isolate=%s: %v", v, err)
+		}
+	}
+	waitStatus := func(name, want string) {
+		t.Helper()
+		var got string
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			var n string
+			if err := admin.QueryRowContext(context.WithoutCancel(ctx), "SHOW STATUS LIKE '"+name+"'").Scan(&n, &got); err == nil && got == want {
+				return
+			}
+		}
+		t.Fatalf("%s stayed %q, not %q, for 60 s", name, got, want)
+	}
+	setIsolated(true)
+	t.Cleanup(func() {
+		setIsolated(false)
+		waitStatus("wsrep_local_state_comment", "Synced")
+	})
+	waitStatus("wsrep_ready", "OFF")
+
+	var logs syncBuffer
+	m := &Main{
+		Config: Config{DB: node, Listen: "127.0.0.1:0", RateLimit: -1, WaitForDB: time.Minute},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	}
+	t.Cleanup(func() { m.Close() })
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("stepsd gave up at once on a node out of the quorum, rather than wait --wait-for-db: %v", err)
+	case <-time.After(3 * time.Second):
+	}
+	if !strings.Contains(logs.String(), "waiting for it") {
+		t.Errorf("no line says that stepsd waits for its database; logs:\n%s", logs.String())
+	}
+	setIsolated(false)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("stepsd did not start once its node rejoined: %v", err)
+		}
+	case <-time.After(50 * time.Second):
+		t.Fatal("stepsd still not serving 50 s after its node rejoined")
+	}
+}
+
+// galeraAdmin is a connection to the server of dsn (a mysql:// URL), for
+// statements a test sends to the node itself.
+func galeraAdmin(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// syncBuffer is a bytes.Buffer that the logger may write while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
