@@ -149,8 +149,8 @@ func (m *Main) Run(ctx context.Context) error {
 
 	// The address and the certificate are checked before the database is
 	// opened: a typo should stop start-up at once, not after a migration.
-	if _, err := net.ResolveTCPAddr("tcp", m.Config.Listen); err != nil {
-		return usageError{fmt.Errorf("--listen %q: %w; use HOST:PORT, or :PORT for every interface (e.g. :8080, 127.0.0.1:8080)", m.Config.Listen, err)}
+	if err := checkListen(m.Config.Listen); err != nil {
+		return err
 	}
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {
@@ -365,4 +365,13 @@ func (m *Main) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkListen refuses a --listen address serve could not listen on, as a
+// usage error with the forms it takes.
+func checkListen(addr string) error {
+	if _, err := net.ResolveTCPAddr("tcp", addr); err != nil {
+		return usageError{fmt.Errorf("--listen %q: %w; use HOST:PORT, or :PORT for every interface (e.g. :8080, 127.0.0.1:8080)", addr, err)}
+	}
+	return nil
 }

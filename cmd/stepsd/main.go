@@ -762,6 +762,10 @@ func configYAML(o *options) ([]byte, error) {
 	if err := store.CheckDSN(o.config.DB); err != nil {
 		return nil, usageError{err}
 	}
+	// So is a listen address serve could not listen on (a bare port, 8080).
+	if err := checkListen(o.config.Listen); err != nil {
+		return nil, err
+	}
 	doc := &yaml.Node{Kind: yaml.MappingNode}
 	for _, s := range settings {
 		if s.print == nil {

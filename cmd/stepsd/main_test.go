@@ -727,6 +727,16 @@ func TestConfigRefusesABadDSN(t *testing.T) {
 	}
 }
 
+// stepsd config refuses a --listen that serve would refuse (a bare port is
+// the usual slip), rather than printing it under exit 0.
+func TestConfigRefusesABadListenAddress(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"config", "--db", "sqlite:" + filepath.Join(t.TempDir(), "steps.db"), "--listen", "8080"}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "--listen") || !strings.Contains(stderr.String(), ":PORT") {
+		t.Errorf("config --listen 8080: exit %d, stdout %q stderr %q; want 2 and the forms --listen takes", code, stdout.String(), stderr.String())
+	}
+}
+
 // A DSN with a newline around it, as a Secret made with echo holds, is
 // taken without it rather than refused as "not a valid URL".
 func TestDSNFromTheEnvironmentIsTrimmed(t *testing.T) {

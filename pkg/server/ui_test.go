@@ -610,3 +610,16 @@ func TestDeploymentPageShowsTheRevision(t *testing.T) {
 		t.Errorf("status %d; a deployment without a revision shows one", p.status)
 	}
 }
+
+func TestDashboardOnAnEmptyDatabaseSaysHowToRecordSteps(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	p := getPage(t, nil, ts.URL, "/")
+	if p.status != 200 {
+		t.Fatalf("GET / = %d", p.status)
+	}
+	for _, want := range []string{"No deployments in this range.", "<code>stepsctl record --component api", "<code>POST /v1/steps?component=api&amp;version=", "<code>finished</code>"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the empty page lacks %q: a newcomer is not told how deploys get there", want)
+		}
+	}
+}
