@@ -622,4 +622,8 @@ func TestDashboardOnAnEmptyDatabaseSaysHowToRecordSteps(t *testing.T) {
 			t.Errorf("the empty page lacks %q: a newcomer is not told how deploys get there", want)
 		}
 	}
+	// The trend's summary says it; the empty chart does not say it again.
+	if n := strings.Count(p.body, "No finished deployments in this range."); n != 1 {
+		t.Errorf("the empty page says %d times that no deployment finished, want once", n)
+	}
 }
