@@ -69,3 +69,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, st.ID, st.Component, st.Version, st.Owner, st.
 // Translate exposes translate, which the store's statements pass their
 // errors through, to the tests.
 var Translate = translate
+
+// ListQuery is the SELECT (and its arguments) ListSteps runs for f.
+func ListQuery(s *Store, f model.Filter) (string, []any) {
+	return listQuery(f, s.listFrom(f))
+}

@@ -185,7 +185,7 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	query, args := listQuery(f)
+	query, args := listQuery(f, s.listFrom(f))
 	rows, err := s.stmts.query(ctx, nil, query, args...)
 	if err != nil {
 		return nil, err
@@ -216,9 +216,21 @@ func (s *Store) ListSteps(ctx context.Context, f model.Filter, fn func(model.Ste
 	return next, nil
 }
 
-// listQuery builds the SELECT for f. Only fixed clauses are joined; every
-// value is a parameter.
-func listQuery(f model.Filter) (string, []any) {
+// listFrom is the table a list of f reads, with the index it must use when
+// the planner would pick a worse one. Given a component and a version,
+// steps_deployment holds just that version's steps, where steps_component
+// (which SQLite prefers, as it is already in time order) holds every step
+// the component ever had.
+func (s *Store) listFrom(f model.Filter) string {
+	if f.Component != "" && f.Version != "" {
+		return byKind(s, "steps FORCE INDEX (steps_deployment)", "steps INDEXED BY steps_deployment")
+	}
+	return "steps"
+}
+
+// listQuery builds the SELECT for f from the table from (listFrom). Only
+// fixed clauses are joined; every value is a parameter.
+func listQuery(f model.Filter, from string) (string, []any) {
 	var c conds
 	c.equal("component", f.Component)
 	c.equal("version", f.Version)
@@ -235,7 +247,7 @@ func listQuery(f model.Filter) (string, []any) {
 		cond, args := afterCond(cmp, []string{"time", "id"}, []any{t, f.After.ID})
 		c.add(cond, args...)
 	}
-	query := "SELECT " + stepColumns + " FROM steps" + c.sql() + " ORDER BY time " + dir + ", id " + dir
+	query := "SELECT " + stepColumns + " FROM " + from + c.sql() + " ORDER BY time " + dir + ", id " + dir
 	if f.Limit > 0 {
 		query += " LIMIT ?"
 		c.args = append(c.args, f.Limit+1)

@@ -1,0 +1,1 @@
+ALTER TABLE steps DROP KEY steps_component
