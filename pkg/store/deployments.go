@@ -38,34 +38,16 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	c := deploymentConds(f)
-	cmp, dir := direction(f.Filter)
-	if k := f.After; k != nil {
-		// The first condition alone is a range on the index; the second
-		// is exact but spelt with OR, which optimisers do not seek on.
-		c.add("started_at "+cmp+"= ?", rowtext.FormatTime(k.StartedAt))
-		cond, args := afterCond(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
-			[]any{rowtext.FormatTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
-		c.add(cond, args...)
-	}
-	// Left to choose, MySQL sorts the whole table (phases and all) in a
-	// temporary file rather than read deployments_start in order.
-	from := "deployments" + byKind(s, " FORCE INDEX (deployments_start)", "")
-	query := "SELECT " + s.deploymentColumns() + " FROM " + from + c.sql() +
-		" ORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir + ", attempt " + dir
-	if f.Limit > 0 && f.Status == "" {
-		// A status filter is applied to the phases once read: no LIMIT.
-		query += " LIMIT " + strconv.Itoa(f.Limit+1)
-	}
+	query, args := s.listDeploymentsQuery(f)
 	var next *model.DeploymentKey
 	emitted := 0
 	var last model.DeploymentKey
 	errStop := errors.New("page full")
 	read := func(fn func(*model.Deployment) error) error {
 		if f.Limit > 0 && f.Limit <= fewRows && f.Status == "" {
-			return s.readFewDeployments(ctx, query, c.args, f, rules, now, fn)
+			return s.readFewDeployments(ctx, query, args, f, rules, now, fn)
 		}
-		return s.readDeployments(ctx, query, c.args, f, rules, now, false, fn)
+		return s.readDeployments(ctx, query, args, f, rules, now, false, fn)
 	}
 	err := read(func(d *model.Deployment) error {
 		if f.Limit > 0 && emitted == f.Limit {
@@ -80,6 +62,38 @@ func (s *Store) ListDeployments(ctx context.Context, f model.DeploymentFilter, r
 		return next, nil
 	}
 	return nil, err
+}
+
+// listDeploymentsQuery builds the SELECT of ListDeployments for f, and its
+// arguments.
+func (s *Store) listDeploymentsQuery(f model.DeploymentFilter) (string, []any) {
+	c := deploymentConds(f)
+	cmp, dir := direction(f.Filter)
+	if k := f.After; k != nil {
+		// The first condition alone is a range on the index; the second
+		// is exact but spelt with OR, which optimisers do not seek on.
+		c.add("started_at "+cmp+"= ?", rowtext.FormatTime(k.StartedAt))
+		cond, args := afterCond(cmp, []string{"started_at", "component", "version", "environment", "attempt"},
+			[]any{rowtext.FormatTime(k.StartedAt), k.Component, k.Version, k.Environment, k.Attempt})
+		c.add(cond, args...)
+	}
+	// Left to choose, MySQL sorts the whole table (phases and all) in a
+	// temporary file rather than read deployments_start in order. Given a
+	// component and a version, the primary key holds their few deployments,
+	// sorted in memory, where deployments_start would be read from one end
+	// of the history to them (2-3 s over a million steps).
+	index := "deployments_start"
+	if f.Component != "" && f.Version != "" {
+		index = "PRIMARY"
+	}
+	from := "deployments" + byKind(s, " FORCE INDEX ("+index+")", "")
+	query := "SELECT " + s.deploymentColumns() + " FROM " + from + c.sql() +
+		" ORDER BY started_at " + dir + ", component " + dir + ", version " + dir + ", environment " + dir + ", attempt " + dir
+	if f.Limit > 0 && f.Status == "" {
+		// A status filter is applied to the phases once read: no LIMIT.
+		query += " LIMIT " + strconv.Itoa(f.Limit+1)
+	}
+	return query, c.args
 }
 
 // FindDeployment returns the deployment named by key (component, version,

@@ -74,3 +74,9 @@ var Translate = translate
 func ListQuery(s *Store, f model.Filter) (string, []any) {
 	return listQuery(f, s.listFrom(f))
 }
+
+// ListDeploymentsQuery is the SELECT (and its arguments) ListDeployments
+// runs for f.
+func ListDeploymentsQuery(s *Store, f model.DeploymentFilter) (string, []any) {
+	return s.listDeploymentsQuery(f)
+}

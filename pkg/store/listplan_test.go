@@ -81,6 +81,31 @@ func TestListOfAComponentSeeksItsTime(t *testing.T) {
 	})
 }
 
+// TestDeploymentsOfAVersionSeekThem: the deployments of one component and
+// version (stepsctl deployments --component C --version V) are read
+// through the primary key, which leads with both. MySQL was made to read
+// deployments_start, in start order, from one end of the history to them:
+// 2-3 s over a million steps for one deployment.
+func TestDeploymentsOfAVersionSeekThem(t *testing.T) {
+	at := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		s := testdb.Open(t, fresh(t))
+		seedComponents(t, s, 20, 60, at)
+		explain, want := "EXPLAIN QUERY PLAN ", "(component=? AND version=?)"
+		if s.Kind() == store.KindMySQL {
+			explain, want = "EXPLAIN ", "PRIMARY"
+		}
+		for _, order := range []string{"", model.OrderDesc} {
+			f := model.DeploymentFilter{Filter: model.Filter{Component: "c03", Version: "1.7.0", Limit: 20, Order: order}}
+			query, args := store.ListDeploymentsQuery(s, f)
+			plan := strings.Join(queryRowsArgs(t, s, explain+query, args...), " ")
+			if !strings.Contains(plan, want) || strings.Contains(plan, "deployments_start") {
+				t.Errorf("order %q: plan %q, want a seek of %s", order, plan, want)
+			}
+		}
+	})
+}
+
 // queryRowsArgs is queryRows with arguments.
 func queryRowsArgs(t *testing.T, s *store.Store, query string, args ...any) []string {
 	t.Helper()
