@@ -86,6 +86,9 @@ type harness struct {
 	notify func(c chan<- os.Signal, sig ...os.Signal)
 	// httpClient, when set, is stepsctl's HTTP client.
 	httpClient *http.Client
+	// attemptTimeout, when set, bounds one attempt of stepsctl's requests
+	// instead of the real 10 s.
+	attemptTimeout time.Duration
 }
 
 type harnessOption func(*harness)
@@ -208,7 +211,8 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 		Viper:   viper.New(),
 		Notify:  h.notify,
 
-		HTTPClient: h.httpClient,
+		HTTPClient:     h.httpClient,
+		AttemptTimeout: h.attemptTimeout,
 	}
 	if h.notify != nil {
 		f.StopNotify = func(chan<- os.Signal) {}

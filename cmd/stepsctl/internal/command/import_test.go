@@ -538,3 +538,28 @@ func TestImportTimeoutCountsOnlyTheServer(t *testing.T) {
 		t.Errorf("%d steps stored, want 40", got)
 	}
 }
+
+// TestImportBatchSlowerThanAnAttempt: a batch the server takes longer to
+// store than one attempt of a request (10 s; shortened here) is stored
+// within --timeout. Cut at the attempt's limit, each try was rolled back
+// on the server and the import could never finish, whatever --timeout.
+func TestImportBatchSlowerThanAnAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v1/steps/batch" {
+				time.Sleep(300 * time.Millisecond) // a big batch on a busy database
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	h.attemptTimeout = 100 * time.Millisecond
+	path := writeFile(t, "history.csv", originalExport(20))
+	r := h.run(false, "--timeout", "5s", "import", "--batch-size", "10", path)
+	if want := path + " (original service's CSV): 20 step(s) imported, 0 already there.\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 0 and %q", r.code, r.stdout, r.stderr, want)
+	}
+	if got := len(h.stored()); got != 20 {
+		t.Errorf("%d steps stored, want 20", got)
+	}
+}
