@@ -5,6 +5,7 @@
 package command
 
 import (
+	"cmp"
 	"net/http"
 	"os"
 	"os/user"
@@ -34,6 +35,9 @@ type Factory struct {
 	HTTPClient *http.Client
 	// Retry overrides the retry policy derived from --timeout (tests).
 	Retry *client.RetryPolicy
+	// AttemptTimeout overrides attemptTimeout, the bound of one attempt
+	// of a request (tests).
+	AttemptTimeout time.Duration
 
 	// Notify and StopNotify relay the signals that run forwards to its
 	// command: signal.Notify and signal.Stop when nil (tests fake them).
@@ -106,6 +110,18 @@ func (f *Factory) Client() (*client.Client, error) {
 	return f.client(f.Config.Server, p, left)
 }
 
+// BatchClient is Client for import's batches: one attempt may last all
+// that is left of --timeout. A batch of thousands of steps can take the
+// server longer than an attempt of Client (10 s), and an attempt cut
+// short is rolled back on the server: its retries would be cut short
+// too, and the batch could never be stored, whatever --timeout said.
+func (f *Factory) BatchClient() (*client.Client, error) {
+	left := f.remaining()
+	p := f.retryPolicy()
+	p.MaxElapsed = min(p.MaxElapsed, left)
+	return f.clientWithin(f.Config.Server, p, left)
+}
+
 // retryPolicy is the retry policy of a whole --timeout.
 func (f *Factory) retryPolicy() client.RetryPolicy {
 	if f.Retry != nil {
@@ -123,10 +139,16 @@ func (f *Factory) quickClient() (*client.Client, error) {
 // client returns a client of server with the retry policy p; one attempt
 // lasts at most budget.
 func (f *Factory) client(server string, p client.RetryPolicy, budget time.Duration) (*client.Client, error) {
+	return f.clientWithin(server, p, min(cmp.Or(f.AttemptTimeout, attemptTimeout), budget))
+}
+
+// clientWithin returns a client of server with the retry policy p; one
+// attempt lasts at most attempt.
+func (f *Factory) clientWithin(server string, p client.RetryPolicy, attempt time.Duration) (*client.Client, error) {
 	opts := []client.Option{
 		client.WithToken(f.Config.Token),
 		client.WithRetry(p),
-		client.WithTimeout(min(attemptTimeout, budget)),
+		client.WithTimeout(attempt),
 		client.WithUserAgent("stepsctl/" + f.Version),
 		// A step whose first attempt finds the server down keeps that
 		// moment as its time on the retries that get through: the spool

@@ -58,20 +58,22 @@ func (c *clock) Add(d time.Duration) {
 // temporary SQLite database, and a home for stepsctl (config and state
 // directories, a user name) in temporary directories.
 type harness struct {
-	t       *testing.T
-	store   *store.Store
-	srv     *httptest.Server
-	addr    string
-	url     string
-	wrap    func(http.Handler) http.Handler
-	tokens  []server.Token
-	config  func(*server.Config)  // changes the server's config
-	rules   model.DeploymentRules // the server's; zero: the defaults
-	server  *clock                // the server's clock
-	cli     *clock                // stepsctl's clock
-	env     map[string]string
-	stdin   string
-	factory *command.Factory // of the last run
+	t      *testing.T
+	store  *store.Store
+	srv    *httptest.Server
+	addr   string
+	url    string
+	wrap   func(http.Handler) http.Handler
+	tokens []server.Token
+	config func(*server.Config)  // changes the server's config
+	rules  model.DeploymentRules // the server's; zero: the defaults
+	server *clock                // the server's clock
+	cli    *clock                // stepsctl's clock
+	env    map[string]string
+	stdin  string
+	// stdinReader, when set, is stepsctl's standard input instead of stdin.
+	stdinReader io.Reader
+	factory     *command.Factory // of the last run
 	// dir is stepsctl's directory for git: a temporary one, outside any
 	// work tree, unless a test makes it one.
 	dir string
@@ -84,6 +86,9 @@ type harness struct {
 	notify func(c chan<- os.Signal, sig ...os.Signal)
 	// httpClient, when set, is stepsctl's HTTP client.
 	httpClient *http.Client
+	// attemptTimeout, when set, bounds one attempt of stepsctl's requests
+	// instead of the real 10 s.
+	attemptTimeout time.Duration
 }
 
 type harnessOption func(*harness)
@@ -190,9 +195,13 @@ func (h *harness) runContext(ctx context.Context, terminal bool, args ...string)
 func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) result {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
+	var in io.Reader = strings.NewReader(h.stdin)
+	if h.stdinReader != nil {
+		in = h.stdinReader
+	}
 	retry := fastRetry
 	f := &command.Factory{
-		IO:      &output.Streams{In: strings.NewReader(h.stdin), Out: &out, ErrOut: &errOut, IsTerminal: terminal, ErrIsTerminal: h.errTerminal},
+		IO:      &output.Streams{In: in, Out: &out, ErrOut: &errOut, IsTerminal: terminal, ErrIsTerminal: h.errTerminal},
 		Getenv:  func(k string) string { return h.env[k] },
 		Now:     h.cli.Now,
 		Loc:     cmp.Or(h.loc, time.UTC),
@@ -202,7 +211,8 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 		Viper:   viper.New(),
 		Notify:  h.notify,
 
-		HTTPClient: h.httpClient,
+		HTTPClient:     h.httpClient,
+		AttemptTimeout: h.attemptTimeout,
 	}
 	if h.notify != nil {
 		f.StopNotify = func(chan<- os.Signal) {}

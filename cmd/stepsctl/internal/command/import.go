@@ -67,7 +67,10 @@ Every bad line is reported as FILE:LINE: field: message, and nothing is
 sent: fix the file and run the command again. Then the steps are sent in
 batches of --batch-size (1000; at most 10000), each stored whole or not at
 all, with a progress bar on a terminal (none when stderr is piped, or with
--q).
+-q). --timeout bounds each batch's answer, retries included, and counts
+from the end of the check: reading the file or a slow pipe takes none of
+it. One try of a batch may use all of it (other commands cut a try at
+10 s): raise it for big batches on a slow database.
 
 Each batch has an idempotency key made of its line range and a hash of its
 steps. Run the same command again after an interruption (Ctrl-C, a lost
@@ -188,8 +191,12 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	}
 	size := importBatchSize(f, check.sum, name, opts.BatchSize, opts.BatchSizeSet)
 
+	// --timeout is for the server: reading and checking the file (a slow
+	// pipe, a file of millions of lines) took none of it, and left to
+	// count, it cut every batch short before the first was sent.
+	f.startClock()
 	deliverSpool(ctx, f) // first: the client gets what is left of --timeout
-	c, err := f.Client()
+	c, err := f.BatchClient()
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package command_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -496,5 +497,69 @@ func TestImportOwnExportWithRevisions(t *testing.T) {
 		if !strings.HasSuffix(r.stdout, ": 0 step(s) imported, 2 already there.\n") || len(h.stored()) != 2 {
 			t.Errorf("%s export imported back: %q, %d stored", format, r.stdout, len(h.stored()))
 		}
+	}
+}
+
+// slowReader gives its text a line at a time, pausing before each: an
+// export piped from a slow source.
+type slowReader struct {
+	lines []string
+	pause time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if len(r.lines) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	n := copy(p, r.lines[0])
+	r.lines[0] = r.lines[0][n:]
+	if r.lines[0] == "" {
+		r.lines = r.lines[1:]
+	}
+	return n, nil
+}
+
+// TestImportTimeoutCountsOnlyTheServer: --timeout bounds the server's
+// answers, not the reading of the file. A pipe that takes longer than
+// --timeout to give its export (a list of a million steps from another
+// server) is imported whole; the time it took was charged to every batch,
+// which failed at once with "no response within the time limit".
+func TestImportTimeoutCountsOnlyTheServer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	export := originalExport(40)
+	h.stdinReader = &slowReader{lines: strings.SplitAfter(export, "\n"), pause: 40 * time.Millisecond} // about 1.6 s
+	r := h.run(false, "--timeout", "1s", "import", "--batch-size", "10", "-")
+	if want := "stdin (original service's CSV): 40 step(s) imported, 0 already there.\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 0 and %q", r.code, r.stdout, r.stderr, want)
+	}
+	if got := len(h.stored()); got != 40 {
+		t.Errorf("%d steps stored, want 40", got)
+	}
+}
+
+// TestImportBatchSlowerThanAnAttempt: a batch the server takes longer to
+// store than one attempt of a request (10 s; shortened here) is stored
+// within --timeout. Cut at the attempt's limit, each try was rolled back
+// on the server and the import could never finish, whatever --timeout.
+func TestImportBatchSlowerThanAnAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withWrap(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v1/steps/batch" {
+				time.Sleep(300 * time.Millisecond) // a big batch on a busy database
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	h.attemptTimeout = 100 * time.Millisecond
+	path := writeFile(t, "history.csv", originalExport(20))
+	r := h.run(false, "--timeout", "5s", "import", "--batch-size", "10", path)
+	if want := path + " (original service's CSV): 20 step(s) imported, 0 already there.\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 0 and %q", r.code, r.stdout, r.stderr, want)
+	}
+	if got := len(h.stored()); got != 20 {
+		t.Errorf("%d steps stored, want 20", got)
 	}
 }
