@@ -79,12 +79,14 @@ func (s *Store) listDeploymentsQuery(f model.DeploymentFilter) (string, []any) {
 	}
 	// Left to choose, MySQL sorts the whole table (phases and all) in a
 	// temporary file rather than read deployments_start in order. Given a
-	// component and a version, the primary key holds their few deployments,
-	// sorted in memory, where deployments_start would be read from one end
-	// of the history to them (2-3 s over a million steps).
+	// version, deployments_version holds its deployments in the list's
+	// order: deployments_start would be read from one end of the history to
+	// them (2-3 s over a million steps), and the primary key, given a
+	// component too, would sort every deployment of a version deployed for
+	// years (such as "main") for a page. SQLite chooses as well alone.
 	index := "deployments_start"
-	if f.Component != "" && f.Version != "" {
-		index = "PRIMARY"
+	if f.Version != "" {
+		index = "deployments_version"
 	}
 	from := "deployments" + byKind(s, " FORCE INDEX ("+index+")", "")
 	query := "SELECT " + s.deploymentColumns() + " FROM " + from + c.sql() +

@@ -12,8 +12,8 @@ import (
 )
 
 // BenchmarkNarrowLists times the lists whose answer does not grow with the
-// history: a page of one component's steps, and the deployments of one
-// component and version. Run it at two sizes and compare: each op should
+// history: a page of one component's steps, the deployments of one
+// component and version, and of one version alone (20 components). Run it at two sizes and compare: each op should
 // cost the same (STEPS_BENCH_VERSIONS, default 200: 20 components, five
 // steps each, 20,000 steps; 2000 makes 200,000).
 //
@@ -46,6 +46,15 @@ func BenchmarkNarrowLists(b *testing.B) {
 				for b.Loop() {
 					n := 0
 					if _, err := s.ListDeployments(b.Context(), f, model.DefaultDeploymentRules(), at, func(*model.Deployment) error { n++; return nil }); err != nil || n != 1 {
+						b.Fatalf("%d deployments, %v", n, err)
+					}
+				}
+			})
+			b.Run("deployments-of-a-version-alone", func(b *testing.B) {
+				f := model.DeploymentFilter{Filter: model.Filter{Version: version, Limit: 20, Order: model.OrderDesc}}
+				for b.Loop() {
+					n := 0
+					if _, err := s.ListDeployments(b.Context(), f, model.DefaultDeploymentRules(), at, func(*model.Deployment) error { n++; return nil }); err != nil || n != 20 {
 						b.Fatalf("%d deployments, %v", n, err)
 					}
 				}

@@ -81,9 +81,10 @@ func TestListOfAComponentSeeksItsTime(t *testing.T) {
 	})
 }
 
-// TestDeploymentsOfAVersionSeekThem: the deployments of one component and
-// version (stepsctl deployments --component C --version V) are read
-// through the primary key, which leads with both. MySQL was made to read
+// TestDeploymentsOfAVersionSeekThem: the deployments of one version, with
+// its component (stepsctl deployments --component C --version V) or alone
+// (a release of several components), are read through
+// deployments_version, in the list's order. MySQL was made to read
 // deployments_start, in start order, from one end of the history to them:
 // 2-3 s over a million steps for one deployment.
 func TestDeploymentsOfAVersionSeekThem(t *testing.T) {
@@ -91,16 +92,21 @@ func TestDeploymentsOfAVersionSeekThem(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		s := testdb.Open(t, fresh(t))
 		seedComponents(t, s, 20, 60, at)
-		explain, want := "EXPLAIN QUERY PLAN ", "(component=? AND version=?)"
+		explain := "EXPLAIN QUERY PLAN "
 		if s.Kind() == store.KindMySQL {
-			explain, want = "EXPLAIN ", "PRIMARY"
+			explain = "EXPLAIN "
 		}
-		for _, order := range []string{"", model.OrderDesc} {
-			f := model.DeploymentFilter{Filter: model.Filter{Component: "c03", Version: "1.7.0", Limit: 20, Order: order}}
-			query, args := store.ListDeploymentsQuery(s, f)
-			plan := strings.Join(queryRowsArgs(t, s, explain+query, args...), " ")
-			if !strings.Contains(plan, want) || strings.Contains(plan, "deployments_start") {
-				t.Errorf("order %q: plan %q, want a seek of %s", order, plan, want)
+		for _, component := range []string{"c03", ""} {
+			for _, order := range []string{"", model.OrderDesc} {
+				f := model.DeploymentFilter{Filter: model.Filter{Component: component, Version: "1.7.0", Limit: 20, Order: order}}
+				query, args := store.ListDeploymentsQuery(s, f)
+				plan := strings.Join(queryRowsArgs(t, s, explain+query, args...), " ")
+				// SQLite may sort the ties of one start by their last terms
+				// ("FOR LAST 2 TERMS"), as it reads: not a sort of them all.
+				sorted := strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") || strings.Contains(plan, "filesort")
+				if !strings.Contains(plan, "deployments_version") || sorted {
+					t.Errorf("component %q, order %q: plan %q, want deployments_version read in order", component, order, plan)
+				}
 			}
 		}
 	})
