@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +54,7 @@ func TestGaleraStartWhileNodeOutOfQuorum(t *testing.T) {
 	})
 	waitStatus("wsrep_ready", "OFF")
 
-	var logs syncBuffer
+	var logs testdb.LogBuffer
 	m := &Main{
 		Config: Config{DB: node, Listen: "127.0.0.1:0", RateLimit: -1, WaitForDB: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
@@ -103,23 +101,4 @@ func galeraAdmin(t *testing.T, dsn string) *sql.DB {
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// syncBuffer is a bytes.Buffer that the logger may write while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

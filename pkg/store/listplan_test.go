@@ -72,7 +72,7 @@ func TestListOfAComponentSeeksItsTime(t *testing.T) {
 			if s.Kind() == store.KindMySQL {
 				explain = "EXPLAIN "
 			}
-			plan := strings.Join(queryRowsArgs(t, s, explain+query, args...), " ")
+			plan := strings.Join(queryRows(t, s.DB(), explain+query, args...), " ")
 			sorted := strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "filesort")
 			if !strings.Contains(plan, tc.index) || (tc.sort == "" && sorted) {
 				t.Errorf("%s: plan %q, want %s read in time order", tc.name, plan, tc.index)
@@ -100,7 +100,7 @@ func TestDeploymentsOfAVersionSeekThem(t *testing.T) {
 			for _, order := range []string{"", model.OrderDesc} {
 				f := model.DeploymentFilter{Filter: model.Filter{Component: component, Version: "1.7.0", Limit: 20, Order: order}}
 				query, args := store.ListDeploymentsQuery(s, f)
-				plan := strings.Join(queryRowsArgs(t, s, explain+query, args...), " ")
+				plan := strings.Join(queryRows(t, s.DB(), explain+query, args...), " ")
 				// SQLite may sort the ties of one start by their last terms
 				// ("FOR LAST 2 TERMS"), as it reads: not a sort of them all.
 				sorted := strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") || strings.Contains(plan, "filesort")
@@ -110,39 +110,4 @@ func TestDeploymentsOfAVersionSeekThem(t *testing.T) {
 			}
 		}
 	})
-}
-
-// queryRowsArgs is queryRows with arguments.
-func queryRowsArgs(t *testing.T, s *store.Store, query string, args ...any) []string {
-	t.Helper()
-	rows, err := s.DB().QueryContext(t.Context(), query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vals {
-			if b, ok := v.([]byte); ok {
-				v = string(b)
-			}
-			out = append(out, fmt.Sprint(v))
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

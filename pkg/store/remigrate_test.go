@@ -145,10 +145,10 @@ func snapshot(t *testing.T, db *sql.DB) string {
 	return b.String()
 }
 
-// queryRows returns the rows of query as text, sorted.
-func queryRows(t *testing.T, db *sql.DB, query string) []string {
+// queryRows returns the rows of query (with args) as text, sorted.
+func queryRows(t *testing.T, db *sql.DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(query)
+	rows, err := db.QueryContext(t.Context(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
