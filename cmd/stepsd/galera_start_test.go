@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/steps-dev/steps/internal/testdb"
 )
@@ -23,7 +19,7 @@ import (
 func TestGaleraStartWhileNodeOutOfQuorum(t *testing.T) {
 	dsns := testdb.Galera(t)
 	node := dsns[len(dsns)-1]
-	admin := galeraAdmin(t, node)
+	admin := testdb.Admin(t, node)
 	ctx := t.Context()
 
 	setIsolated := func(on bool) {
@@ -79,26 +75,4 @@ func TestGaleraStartWhileNodeOutOfQuorum(t *testing.T) {
 	case <-time.After(50 * time.Second):
 		t.Fatal("stepsd still not serving 50 s after its node rejoined")
 	}
-}
-
-// galeraAdmin is a connection to the server of dsn (a mysql:// URL), for
-// statements a test sends to the node itself.
-func galeraAdmin(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := mysql.NewConfig()
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
 }

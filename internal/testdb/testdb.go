@@ -55,16 +55,7 @@ func freshDatabase(t testing.TB, env, base string) string {
 	if err != nil || !strings.HasPrefix(base, "mysql://") {
 		t.Fatalf("%s must look like mysql://USER:PASS@HOST:PORT/DB", env)
 	}
-	cfg := mysql.NewConfig()
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.Net = "tcp"
-	cfg.Addr = u.Host
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatalf("open mysql: %v", err)
-	}
-	defer admin.Close()
+	admin := Admin(t, base)
 
 	suffix := make([]byte, 6)
 	rand.Read(suffix)
@@ -73,18 +64,35 @@ func freshDatabase(t testing.TB, env, base string) string {
 		t.Fatalf("create test database on %s (is the server running?): %v", u.Redacted(), err)
 	}
 	t.Cleanup(func() {
-		admin, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			t.Errorf("open mysql for cleanup: %v", err)
-			return
-		}
-		defer admin.Close()
 		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Admin opens a connection to the server of dsn (a mysql:// URL), in no
+// database, for statements a test sends to the server itself: creating
+// or dropping a database, a Galera node's settings. It is closed when the
+// test ends, after the cleanups registered later.
+func Admin(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("parse a MySQL DSN: %v", err)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		tb.Fatalf("open mysql: %v", err)
+	}
+	db.SetMaxOpenConns(1)
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 // Each runs fn as one subtest per database: "sqlite" always, "mysql" when
