@@ -275,7 +275,7 @@ func (m *Main) openStore(ctx context.Context) (*store.Store, error) {
 			if _, err = st.Migrate(ctx); err == nil {
 				return st, nil
 			}
-			st.Close()
+			err = errors.Join(err, st.Close())
 		}
 		if model.ErrorCode(err) != model.EUNAVAILABLE {
 			return nil, err

@@ -21,7 +21,7 @@ func ForceReadBackIDs(s *Store) { s.consecutiveIDs = false }
 
 // UnnumberedTargets is the start-up query of the steps an older stepsd
 // wrote.
-func UnnumberedTargets(s *Store) string { return s.unnumberedTargets() }
+const UnnumberedTargets = unnumberedTargets
 
 // MigrateTo applies the migrations up to the one named upTo, as an older
 // stepsd would.

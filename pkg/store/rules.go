@@ -113,7 +113,7 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 		// SQLite marks none (its migration says why).
 		return nil
 	}
-	rows, err := s.db.DB.QueryContext(ctx, s.unnumberedTargets())
+	rows, err := s.db.DB.QueryContext(ctx, unnumberedTargets)
 	if err != nil {
 		return translate(err)
 	}
@@ -159,10 +159,8 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 
 // unnumberedTargets is the query of the targets of steps marked 0, with
 // their counts, held to steps_unnumbered (MySQL).
-func (s *Store) unnumberedTargets() string {
-	return `SELECT component, version, environment, COUNT(*) FROM steps FORCE INDEX (steps_unnumbered)
+const unnumberedTargets = `SELECT component, version, environment, COUNT(*) FROM steps FORCE INDEX (steps_unnumbered)
 WHERE numbered = 0 GROUP BY component, version, environment ORDER BY component, version, environment`
-}
 
 // renumberChunk is how many targets one renumbering transaction takes.
 const renumberChunk = 500

@@ -140,7 +140,7 @@ func TestStepsAnOlderStepsdWroteAreNumberedAtStart(t *testing.T) {
 // which leads with their mark, never a whole index of steps.
 func TestUnnumberedStepsAreFoundThroughTheirIndex(t *testing.T) {
 	s := testdb.Open(t, testdb.MySQL(t))
-	plan := queryRows(t, s.DB(), "EXPLAIN "+store.UnnumberedTargets(s))
+	plan := queryRows(t, s.DB(), "EXPLAIN "+store.UnnumberedTargets)
 	got := strings.Join(plan, " ")
 	if want := `"steps_unnumbered"`; !strings.Contains(got, want) || strings.Contains(got, "steps_deployment") {
 		t.Errorf("plan %q, want %q", got, want)
