@@ -159,6 +159,14 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 		in.Status, in.Time = stepStatus(st.Name), at
 		r.Records = append(r.Records, Record{Step: in, Key: prefix + ":step:" + strconv.Itoa(st.Number)})
 	}
+	if p.Action == "completed" && len(r.Records) == 0 {
+		// A job that ended without starting a step never ran: cancelled
+		// while queued (a concurrency group's superseded run), refused
+		// for a spending limit, never given a runner. Nothing was
+		// deployed; its end alone was a deployment of nothing but
+		// "cancelled" or "failed", counted in the change failure rate.
+		return ignored("job %d completed (%s) without starting a step: it never ran, so nothing was deployed", j.ID, model.Quote(j.Conclusion)), nil
+	}
 	if p.Action == "completed" {
 		end := githubJobEnd(j.Conclusion)
 		at, err := parseTime("workflow_job.completed_at", j.CompletedAt)

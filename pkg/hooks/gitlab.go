@@ -230,6 +230,14 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	if len(m.Deploys.Jobs) > 0 && len(r.Records) == 0 {
 		return ignored("pipeline %d has no job that is a deploy in the mapping file", a.ID), nil
 	}
+	if len(r.Records) == 0 && glEnd(a.Status) != "" {
+		// A pipeline that ended without starting a job never ran one:
+		// canceled while pending (GitLab's auto-cancel of redundant
+		// pipelines), or failed to create its jobs. Nothing was
+		// deployed; its end alone was a deployment of nothing but
+		// "cancelled" or "failed", counted in the change failure rate.
+		return ignored("pipeline %d ended (%s) without starting a job: nothing was deployed", a.ID, a.Status), nil
+	}
 	if end := glEnd(a.Status); end != "" {
 		finished := a.FinishedAt
 		if finished == "" {
