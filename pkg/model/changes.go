@@ -156,7 +156,6 @@ func findChanges(deps []*depRecord) ([]changePoint, float64) {
 	// of 50 histories.
 	damped := hampel(y)
 	slope, _ := stepAndSlope(x, damped, true)
-	detrend(slope)
 	// A change is placed where a line with one step fits best between its
 	// neighbours: on the log durations, slope free, so that a growth
 	// misread near the step cannot move it.
@@ -164,32 +163,51 @@ func findChanges(deps []*depRecord) ([]changePoint, float64) {
 		_, at := stepAndSlope(x[from:to], damped[from:to], false)
 		return at
 	}
-	found := eDivisive(r, place)
-	for round := 0; round < 3 && len(found) > 0; round++ {
-		var groups [][]point
-		from := 0
-		for _, f := range append(found, changePoint{at: n}) {
-			g := make([]point, 0, f.at-from)
-			for i := from; i < f.at; i++ {
-				g = append(g, point{x[i], y[i]})
+	// search alternates between the changes found on the series with a
+	// growth removed and the growth within the segments they cut, from a
+	// first growth, until the cuts stay put.
+	search := func(slope float64) []changePoint {
+		detrend(slope)
+		found := eDivisive(r, place)
+		for round := 0; round < 3 && len(found) > 0; round++ {
+			var groups [][]point
+			from := 0
+			for _, f := range append(found, changePoint{at: n}) {
+				g := make([]point, 0, f.at-from)
+				for i := from; i < f.at; i++ {
+					g = append(g, point{x[i], y[i]})
+				}
+				groups = append(groups, g)
+				from = f.at
 			}
-			groups = append(groups, g)
-			from = f.at
+			fit := fitSen(groups)
+			if !fit.ok {
+				break
+			}
+			detrend(fit.slope)
+			again := eDivisive(r, place)
+			same := len(again) == len(found)
+			for i := 0; same && i < len(again); i++ {
+				same = again[i].at == found[i].at
+			}
+			found = again
+			if same {
+				break
+			}
 		}
-		fit := fitSen(groups)
-		if !fit.ok {
-			break
-		}
-		detrend(fit.slope)
-		again := eDivisive(r, place)
-		same := len(again) == len(found)
-		for i := 0; same && i < len(again); i++ {
-			same = again[i].at == found[i].at
-		}
-		found = again
-		if same {
-			break
-		}
+		return found
+	}
+	found := search(slope)
+	// A line with one step reads a second shift the same way as growth:
+	// two shifts of +25 % a month apart fit as one and a slope, which,
+	// removed, leaves a ramp with no step where the other one was. Both
+	// were found in 11 of 100 such histories. The search from no growth
+	// cuts both, and the growth within its segments is then that of the
+	// series; it is taken when it finds more changes that explain the
+	// series better for what they cost (segmentsBIC): on a steady growth,
+	// its cuts of the ramp do not.
+	if alt := search(0); len(alt) > len(found) && segmentsBIC(x, damped, alt) < segmentsBIC(x, damped, found) {
+		found = alt
 	}
 	// The sizes reported (change) are read with the growth within the
 	// final segments, when it is clear (sizeSlope); the search's last
@@ -209,6 +227,43 @@ func findChanges(deps []*depRecord) ([]changePoint, float64) {
 	}
 	return nil, 0
 }
+
+// segmentsBIC is the Bayesian information criterion of the points (x, y)
+// read as segments cut at cps, each at its own level, on one common
+// slope (least squares): lower is better. Each change costs bicPerChange
+// parameters: its place and its level, and one more for having been
+// searched for among many places.
+func segmentsBIC(x, y []float64, cps []changePoint) float64 {
+	n := len(x)
+	var sxx, sxy, syy float64
+	from := 0
+	for _, cp := range append(slices.Clone(cps), changePoint{at: n}) {
+		m := float64(cp.at - from)
+		var mx, my float64
+		for i := from; i < cp.at; i++ {
+			mx += x[i] / m
+			my += y[i] / m
+		}
+		for i := from; i < cp.at; i++ {
+			sxx += (x[i] - mx) * (x[i] - mx)
+			sxy += (x[i] - mx) * (y[i] - my)
+			syy += (y[i] - my) * (y[i] - my)
+		}
+		from = cp.at
+	}
+	rss := syy
+	if sxx > 0 {
+		rss -= sxy * sxy / sxx
+	}
+	k := bicPerChange*float64(len(cps)) + 2
+	return float64(n)*math.Log(max(rss, 1e-300)/float64(n)) + k*math.Log(float64(n))
+}
+
+// bicPerChange is what a change costs in segmentsBIC. Measured on
+// TestAccuracyNoFalseChanges, 2 let the search from no growth cut
+// growing series without a shift: 0.62 false changes per 10, against
+// 0.17 with 3, as without that search.
+const bicPerChange = 3
 
 // sizeSlope is the growth within the segments that cps cut the points
 // (x, y) into, as log seconds a week (clearSlope).
