@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/client/spool"
@@ -20,8 +18,9 @@ import (
 // fails the command: it says on stderr what it delivered, or why it could
 // not when the command itself will not say so.
 func deliverSpool(ctx context.Context, f *Factory) {
-	if _, err := os.Stat(filepath.Join(f.SpoolDir(), spool.FileName)); err != nil {
-		return // nothing spooled; do not create the directory just to look
+	spools := f.spooled()
+	if len(spools) == 0 {
+		return
 	}
 	share := f.remaining() / 2
 	ctx, cancel := context.WithTimeout(ctx, share)
@@ -30,20 +29,18 @@ func deliverSpool(ctx context.Context, f *Factory) {
 	if err != nil {
 		return
 	}
-	sp, err := f.Spool()
-	if err != nil {
-		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %s\n", message(err))
-		return
-	}
-	res, err := sp.TryDeliver(ctx, c)
-	reportDelivery(f.IO.ErrOut, sp, res)
-	var netErr *client.NetError
-	switch {
-	case err == nil, errors.Is(err, spool.ErrBusy), errors.As(err, &netErr), ctx.Err() != nil:
-		// Busy: another stepsctl is delivering. Unreachable: the command
-		// is about to say so itself.
-	default:
-		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %d spooled record(s) not delivered: %s\n", res.Remaining, message(err))
+	for _, sp := range spools {
+		res, err := sp.TryDeliver(ctx, c)
+		reportDelivery(f.IO.ErrOut, sp, res)
+		var netErr *client.NetError
+		switch {
+		case err == nil, errors.Is(err, spool.ErrBusy):
+			// Busy: another stepsctl is delivering.
+		case errors.As(err, &netErr), ctx.Err() != nil:
+			return // unreachable: the command is about to say so itself
+		default:
+			fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %d spooled record(s) not delivered: %s\n", res.Remaining, message(err))
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ package command
 
 import (
 	"cmp"
+	"fmt"
 	"net/http"
 	"os"
 	"os/user"
@@ -161,8 +162,9 @@ func (f *Factory) clientWithin(server string, p client.RetryPolicy, attempt time
 	return client.New(server, opts...)
 }
 
-// SpoolDir returns the spool directory: the configured one, else
-// $XDG_STATE_HOME/stepsctl, else ~/.local/state/stepsctl.
+// SpoolDir returns the spool directory stepsctl prefers: the configured
+// one, else $XDG_STATE_HOME/stepsctl, else ~/.local/state/stepsctl; "" when
+// there is no home to put it in.
 func (f *Factory) SpoolDir() string {
 	if f.Config.SpoolDir != "" {
 		return f.Config.SpoolDir
@@ -170,31 +172,98 @@ func (f *Factory) SpoolDir() string {
 	if d := f.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "stepsctl")
 	}
-	return filepath.Join(f.home(), ".local", "state", "stepsctl")
+	if h := f.home(); h != "" {
+		return filepath.Join(h, ".local", "state", "stepsctl")
+	}
+	return ""
 }
 
-// Spool opens the spool, creating its directory.
-func (f *Factory) Spool() (*spool.Spool, error) {
-	return spool.Open(f.SpoolDir())
+// spoolDirs returns where records may wait, in the order they are kept:
+// the configured directory alone; else SpoolDir, then a private directory
+// in the system's temporary directory. The second serves a runner whose
+// home cannot be written (a container run under an arbitrary uid has
+// HOME=/, a system account /nonexistent): a tracker outage must not fail
+// its deploy for want of a place to keep the record.
+func (f *Factory) spoolDirs() []spoolDir {
+	if f.Config.SpoolDir != "" {
+		return []spoolDir{{path: f.Config.SpoolDir}}
+	}
+	var dirs []spoolDir
+	if d := f.SpoolDir(); d != "" {
+		dirs = append(dirs, spoolDir{path: d})
+	}
+	name := "stepsctl"
+	if uid := os.Getuid(); uid >= 0 {
+		name = fmt.Sprintf("stepsctl-%d", uid)
+	}
+	tmp := cmp.Or(f.Getenv("TMPDIR"), os.TempDir())
+	return append(dirs, spoolDir{path: filepath.Join(tmp, name), shared: true})
+}
+
+// spoolDir is a place for the spool. A shared one lies in a directory
+// other users can write to, so it is used only once it is known to be the
+// user's own: anyone could have made it first, to read the records kept
+// there or to slip in records that stepsctl would send with the user's
+// token.
+type spoolDir struct {
+	path   string
+	shared bool
+}
+
+// open opens the spool in d, creating its directory.
+func (d spoolDir) open() (*spool.Spool, error) {
+	sp, err := spool.Open(d.path)
+	if err != nil || !d.shared {
+		return sp, err
+	}
+	if err := ownPrivateDir(d.path); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return sp, nil
+}
+
+// spooled returns the spool directories that hold records, opened. A
+// directory that holds some but cannot be opened is reported on stderr and
+// left out.
+func (f *Factory) spooled() []*spool.Spool {
+	var out []*spool.Spool
+	for _, d := range f.spoolDirs() {
+		if _, err := os.Stat(filepath.Join(d.path, spool.FileName)); err != nil {
+			continue // nothing spooled; do not create the directory just to look
+		}
+		sp, err := d.open()
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %s\n", message(err))
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
 }
 
 // DefaultConfigFile returns $XDG_CONFIG_HOME/stepsctl/config.yaml, else
-// ~/.config/stepsctl/config.yaml.
+// ~/.config/stepsctl/config.yaml; "" when there is no home.
 func (f *Factory) DefaultConfigFile() string {
 	if d := f.Getenv("XDG_CONFIG_HOME"); d != "" {
 		return filepath.Join(d, "stepsctl", "config.yaml")
 	}
-	return filepath.Join(f.home(), ".config", "stepsctl", "config.yaml")
+	if h := f.home(); h != "" {
+		return filepath.Join(h, ".config", "stepsctl", "config.yaml")
+	}
+	return ""
 }
 
+// home returns the user's home directory: $HOME, else the account's, else
+// "" (never the current directory, which a deploy script changes between
+// two commands).
 func (f *Factory) home() string {
 	if h := f.Getenv("HOME"); h != "" {
 		return h
 	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return h
+	if u, err := user.Current(); err == nil {
+		return u.HomeDir
 	}
-	return "."
+	return ""
 }
 
 // CurrentUser returns the login name of the user running stepsctl, or "".

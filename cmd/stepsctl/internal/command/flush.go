@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -77,7 +75,8 @@ func NewCmdFlush(f *Factory, runF func(context.Context, *FlushOptions) error) *c
 
 func flushRun(ctx context.Context, opts *FlushOptions) error {
 	f := opts.Factory
-	if _, err := os.Stat(filepath.Join(f.SpoolDir(), spool.FileName)); os.IsNotExist(err) {
+	spools := f.spooled()
+	if len(spools) == 0 {
 		if !opts.Quiet {
 			fmt.Fprintln(f.IO.Out, "Nothing to deliver: the spool is empty.")
 		}
@@ -87,34 +86,23 @@ func flushRun(ctx context.Context, opts *FlushOptions) error {
 	if err != nil {
 		return err
 	}
-	sp, err := f.Spool()
-	if err != nil {
-		return err
-	}
-	res, err := flushServer(ctx, f, sp, c)
-	delivered, refused := res.Delivered, len(res.Rejected)
-	var failures []error
-	if err != nil {
-		failures = append(failures, err)
-	}
-	if opts.All {
-		for _, server := range sortedKeys(res.Others) {
-			oc, err := f.client(server, f.retryPolicy(), f.Config.Timeout)
-			if err == nil {
-				var ores spool.Result
-				ores, err = flushServer(ctx, f, sp, oc)
-				delivered, refused = delivered+ores.Delivered, refused+len(ores.Rejected)
-			}
-			if err != nil {
-				failures = append(failures, fmt.Errorf("%s: %w", server, err))
-			}
-		}
-		entries, err := sp.Entries(ctx)
+	var delivered, refused, remaining int
+	var failures, waiting []error
+	for _, sp := range spools {
+		res, err := flushSpool(ctx, f, sp, c, opts.All)
+		delivered, refused = delivered+res.Delivered, refused+len(res.Rejected)
 		if err != nil {
-			return err
+			failures = append(failures, err)
+			continue
 		}
-		res.Remaining = len(entries)
-		res.Others = nil
+		if len(res.Others) > 0 {
+			var each []string
+			for _, server := range sortedKeys(res.Others) {
+				each = append(each, fmt.Sprintf("%d for %s", res.Others[server], server))
+			}
+			remaining += res.Remaining
+			waiting = append(waiting, fmt.Errorf("%d record(s) for other servers still wait in %s (%s)", res.Remaining, sp.Path(), strings.Join(each, ", ")))
+		}
 	}
 	if len(failures) > 0 {
 		return errors.Join(failures...)
@@ -122,19 +110,44 @@ func flushRun(ctx context.Context, opts *FlushOptions) error {
 	if !opts.Quiet {
 		fmt.Fprintf(f.IO.Out, "Delivered %d record(s).\n", delivered)
 	}
-	if len(res.Others) > 0 {
-		var each []string
-		for _, server := range sortedKeys(res.Others) {
-			each = append(each, fmt.Sprintf("%d for %s", res.Others[server], server))
-		}
-		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %d record(s) for other servers still wait in %s (%s); deliver them with \"stepsctl flush --server URL\" or \"stepsctl flush --all\"\n",
-			res.Remaining, sp.Path(), strings.Join(each, ", "))
-		return &silentError{err: fmt.Errorf("%d record(s) for other servers remain", res.Remaining)}
+	for _, w := range waiting {
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s; deliver them with \"stepsctl flush --server URL\" or \"stepsctl flush --all\"\n", w)
+	}
+	if remaining > 0 {
+		return &silentError{err: fmt.Errorf("%d record(s) for other servers remain", remaining)}
 	}
 	if refused > 0 {
 		return &silentError{err: fmt.Errorf("%d record(s) refused", refused)}
 	}
 	return nil
+}
+
+// flushSpool delivers sp's records for c's server and, with all, those of
+// every other server to its own. The result's Others are what remains for
+// other servers.
+func flushSpool(ctx context.Context, f *Factory, sp *spool.Spool, c *client.Client, all bool) (spool.Result, error) {
+	res, err := flushServer(ctx, f, sp, c)
+	var failures []error
+	if err != nil {
+		failures = append(failures, err)
+	}
+	if !all {
+		return res, errors.Join(failures...)
+	}
+	for _, server := range sortedKeys(res.Others) {
+		oc, err := f.client(server, f.retryPolicy(), f.Config.Timeout)
+		if err == nil {
+			var ores spool.Result
+			ores, err = flushServer(ctx, f, sp, oc)
+			res.Delivered += ores.Delivered
+			res.Rejected = append(res.Rejected, ores.Rejected...)
+		}
+		if err != nil {
+			failures = append(failures, fmt.Errorf("%s: %w", server, err))
+		}
+	}
+	res.Others = nil
+	return res, errors.Join(failures...)
 }
 
 // flushServer delivers the spooled records for c's server, waiting for

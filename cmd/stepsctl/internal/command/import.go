@@ -442,7 +442,11 @@ func openImport(f *Factory, path string) (*os.File, func(), error) {
 // then it is remembered. Keys depend on the batches, so a different size
 // would store everything again.
 func importBatchSize(f *Factory, sum, name string, size int, explicit bool) int {
-	dir := filepath.Join(f.SpoolDir(), "imports")
+	state := f.SpoolDir()
+	if state == "" {
+		return size // no home to remember it in
+	}
+	dir := filepath.Join(state, "imports")
 	path := filepath.Join(dir, sum[:32]+".json")
 	type memo struct {
 		File      string    `json:"file"`

@@ -210,10 +210,23 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 	if in.Time.IsZero() {
 		in.Time = model.TruncateTime(now)
 	}
-	sp, err := f.Spool()
-	if err != nil {
-		return "", 0, err
+	entry := spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: f.Now()}
+	var failed error
+	for _, d := range f.spoolDirs() {
+		sp, err := d.open()
+		if err == nil {
+			if pending, err = sp.Append(ctx, entry); err == nil {
+				return sp.Path(), pending, nil
+			}
+		}
+		if failed == nil {
+			failed = err
+		} else {
+			failed = fmt.Errorf("%w; then %w", failed, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	pending, err = sp.Append(ctx, spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: f.Now()})
-	return sp.Path(), pending, err
+	return "", 0, fmt.Errorf("%w (set --spool-dir or STEPSCTL_SPOOL_DIR to a directory stepsctl can write)", failed)
 }

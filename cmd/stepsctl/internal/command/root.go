@@ -48,7 +48,8 @@ Configuration, highest precedence first:
                       stats" and "dora"; env STEPSCTL_SPRINT_START,
                       STEPSCTL_SPRINT_DAYS, STEPSCTL_TIMEZONE)
   defaults            server http://localhost:8080, timeout 30s,
-                      spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl)
+                      spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl;
+                      $TMPDIR/stepsctl-UID when the home cannot be written)
 
 STEPSCTL_DEBUG=1 prints on stderr what stepsctl does quietly (why a record
 carries no revision from git).
@@ -139,7 +140,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	pf.String("token", "", "bearer token for the server (env STEPSCTL_TOKEN)")
 	pf.String("config", "", "config file (env STEPSCTL_CONFIG; default $XDG_CONFIG_HOME/stepsctl/config.yaml)")
 	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries and the delivery of spooled records included (env STEPSCTL_TIMEOUT)")
-	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl)")
+	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl, else $TMPDIR/stepsctl-UID)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
