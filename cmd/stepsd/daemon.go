@@ -104,6 +104,40 @@ func checkHookSecret(flag, secret string) error {
 	return nil
 }
 
+// withDefaultRules fills in the parts of r left unset with the defaults.
+func withDefaultRules(r model.DeploymentRules) model.DeploymentRules {
+	defaults := model.DefaultDeploymentRules()
+	if len(r.SuccessStatuses) == 0 {
+		r.SuccessStatuses = defaults.SuccessStatuses
+	}
+	if len(r.FailureStatuses) == 0 {
+		r.FailureStatuses = defaults.FailureStatuses
+	}
+	if r.StuckAfter == 0 {
+		r.StuckAfter = defaults.StuckAfter
+	}
+	return r
+}
+
+// checkSettings refuses, as usage errors, the settings serve would refuse
+// that need no file, network or database: "stepsd config" runs it too, so
+// that it never prints with exit 0 what serve then refuses.
+func checkSettings(c Config) error {
+	if err := server.CheckAllowedHosts(c.AllowedHosts); err != nil {
+		return usageError{fmt.Errorf("--allowed-hosts: %w", err)}
+	}
+	if err := withDefaultRules(c.Rules).Validate(); err != nil {
+		return usageError{fmt.Errorf("deployment rules: %w", err)}
+	}
+	if err := checkHookSecret("--github-webhook-secret", c.GitHubSecret); err != nil {
+		return usageError{err}
+	}
+	if err := checkHookSecret("--gitlab-webhook-token", c.GitLabToken); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
 // sealEvery is how often stepsd seals the deployments that ended since
 // (store.SealLoop).
 const sealEvery = time.Minute
@@ -115,27 +149,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--tokens: %w", err)}
 	}
-	if err := server.CheckAllowedHosts(m.Config.AllowedHosts); err != nil {
-		return usageError{fmt.Errorf("--allowed-hosts: %w", err)}
-	}
-	defaults := model.DefaultDeploymentRules()
-	if len(m.Config.Rules.SuccessStatuses) == 0 {
-		m.Config.Rules.SuccessStatuses = defaults.SuccessStatuses
-	}
-	if len(m.Config.Rules.FailureStatuses) == 0 {
-		m.Config.Rules.FailureStatuses = defaults.FailureStatuses
-	}
-	if m.Config.Rules.StuckAfter == 0 {
-		m.Config.Rules.StuckAfter = defaults.StuckAfter
-	}
-	if err := m.Config.Rules.Validate(); err != nil {
-		return usageError{fmt.Errorf("deployment rules: %w", err)}
-	}
-	if err := checkHookSecret("--github-webhook-secret", m.Config.GitHubSecret); err != nil {
-		return usageError{err}
-	}
-	if err := checkHookSecret("--gitlab-webhook-token", m.Config.GitLabToken); err != nil {
-		return usageError{err}
+	m.Config.Rules = withDefaultRules(m.Config.Rules)
+	if err := checkSettings(m.Config); err != nil {
+		return err
 	}
 	var mapping *hooks.Mapping
 	if m.Config.HooksMapping != "" {

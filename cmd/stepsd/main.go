@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -378,6 +379,11 @@ var settings = []setting{
 			if o.config.RateLimit, err = cast.ToFloat64E(raw); err != nil {
 				return badNumber("rate-limit", raw, "a number")
 			}
+			// A negative rate was read as "off" and NaN let every request
+			// through: neither says so.
+			if r := o.config.RateLimit; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+				return badNumber("rate-limit", raw, "a number of requests per second, 0 or more (0 turns the limit off)")
+			}
 			if o.config.RateLimit == 0 {
 				o.config.RateLimit = -1
 			}
@@ -520,6 +526,9 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 			return usageError{err}
 		}
 	}
+	if err := checkBounds(&o.config, func(key string) bool { return v.Get(key) != nil }); err != nil {
+		return usageError{err}
+	}
 	// A DSN from a file or a Secret made with echo ends in a newline, which
 	// would make it "not a valid URL"; tokens are trimmed the same way.
 	o.config.DB = strings.TrimSpace(o.config.DB)
@@ -566,6 +575,38 @@ func checkConfigKeys(v *viper.Viper) error {
 		keys[i] = s.key
 	}
 	return configkeys.Check(v.AllKeys(), keys)
+}
+
+// checkBounds refuses a limit or duration that parses but is out of its
+// range, naming the flag. The server reads 0 or a negative value of these
+// as its default (or, for --max-client-conns, a negative one as no bound),
+// so --max-body-bytes -5 ran with 1 MiB, --max-future-skew 0 with 5 minutes
+// and --shutdown-timeout 0s with 30 s, while "stepsd config" printed what
+// was asked. given says whether the setting at key was read at all (a
+// command without the flag, such as migrate, leaves it at zero).
+func checkBounds(c *Config, given func(key string) bool) error {
+	for _, b := range []struct {
+		flag, key string
+		value     any
+		bad       bool
+		want      string
+	}{
+		{"max-body-bytes", "limits.max_body_bytes", c.MaxBodyBytes, c.MaxBodyBytes < 1, "a number of bytes, 1 or more"},
+		{"max-batch-bytes", "limits.max_batch_bytes", c.MaxBatchBytes, c.MaxBatchBytes < 1, "a number of bytes, 1 or more"},
+		{"max-write-bytes", "limits.max_write_bytes", c.MaxWriteBytes, c.MaxWriteBytes < 1, "a number of bytes, 1 or more"},
+		{"client-batches", "limits.client_batches", c.ClientBatches, c.ClientBatches < 1, "a number of batches, 1 or more"},
+		{"rate-burst", "limits.rate_burst", c.RateBurst, c.RateBurst < 1, "a number of requests, 1 or more"},
+		{"max-client-conns", "limits.max_client_conns", c.MaxClientConns, c.MaxClientConns < 0, "a number of connections, 0 or more (0: no bound)"},
+		{"max-future-skew", "limits.max_future_skew", c.MaxFutureSkew, c.MaxFutureSkew <= 0, "a duration above 0, such as 30s or 5m"},
+		{"stuck-after", "deployments.stuck_after", c.Rules.StuckAfter, c.Rules.StuckAfter <= 0, "a duration above 0, such as 30m or 1h"},
+		{"wait-for-db", "wait_for_db", c.WaitForDB, c.WaitForDB < 0, "a duration, 0 or more, such as 0s (try once) or 1m"},
+		{"shutdown-timeout", "shutdown_timeout", c.ShutdownTimeout, c.ShutdownTimeout <= 0, "a duration above 0, such as 30s"},
+	} {
+		if b.bad && given(b.key) {
+			return badNumber(b.flag, b.value, b.want)
+		}
+	}
+	return nil
 }
 
 // badNumber is the usage error of a setting whose value does not parse.
@@ -764,6 +805,10 @@ func configYAML(o *options) ([]byte, error) {
 	}
 	// So is a listen address serve could not listen on (a bare port, 8080).
 	if err := checkListen(o.config.Listen); err != nil {
+		return nil, err
+	}
+	// And the other settings serve refuses before it opens anything.
+	if err := checkSettings(o.config); err != nil {
 		return nil, err
 	}
 	doc := &yaml.Node{Kind: yaml.MappingNode}

@@ -795,6 +795,92 @@ func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
 	}
 }
 
+// A limit or duration that parses but is out of its range is a usage error
+// naming the flag, from a flag, the environment or the file, for serve and
+// for "stepsd config" alike. The server reads 0 and negative values of these
+// as its defaults: --max-body-bytes -5 served with 1 MiB, --max-future-skew 0
+// with 5 minutes, --rate-limit NaN with no limit, while "stepsd config"
+// printed the value asked for with exit 0.
+func TestOutOfRangeSettingIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ flag, key, value string }{
+		{"max-body-bytes", "limits.max_body_bytes", "-5"},
+		{"max-body-bytes", "limits.max_body_bytes", "0"},
+		{"max-batch-bytes", "limits.max_batch_bytes", "0"},
+		{"max-write-bytes", "limits.max_write_bytes", "-1"},
+		{"client-batches", "limits.client_batches", "0"},
+		{"rate-limit", "limits.rate_limit", "-3"},
+		{"rate-limit", "limits.rate_limit", "NaN"},
+		{"rate-burst", "limits.rate_burst", "-1"},
+		{"max-client-conns", "limits.max_client_conns", "-1"},
+		{"max-future-skew", "limits.max_future_skew", "0s"},
+		{"stuck-after", "deployments.stuck_after", "0s"},
+		{"wait-for-db", "wait_for_db", "-1s"},
+		{"shutdown-timeout", "shutdown_timeout", "0s"},
+	} {
+		t.Run(tt.flag+"="+tt.value, func(t *testing.T) {
+			env := "STEPSD_" + strings.ToUpper(strings.ReplaceAll(tt.flag, "-", "_"))
+			parent, leaf, _ := strings.Cut(tt.key, ".")
+			text := fmt.Sprintf("%s: %q\n", tt.key, tt.value)
+			if leaf != "" {
+				text = fmt.Sprintf("%s:\n  %s: %q\n", parent, leaf, tt.value)
+			}
+			file := filepath.Join(t.TempDir(), "stepsd.yaml")
+			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			db := filepath.Join(t.TempDir(), "untouched.db")
+			check := func(layer string, args ...string) {
+				t.Helper()
+				// Refused, serve returns at once; taken, it would serve
+				// until this context ends.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				var stdout, stderr bytes.Buffer
+				code := run(ctx, args, &stdout, &stderr)
+				if want := "--" + tt.flag + ": "; code != 2 || !strings.Contains(stderr.String(), want) {
+					t.Errorf("%s %v: exit %d, stdout %q, stderr %q; want 2 and %q", layer, args, code, stdout.String(), stderr.String(), want)
+				}
+			}
+			check("flag", "config", "--"+tt.flag+"="+tt.value)
+			check("flag", "serve", "--listen", "127.0.0.1:0", "--db", "sqlite:"+db, "--"+tt.flag+"="+tt.value)
+			t.Setenv(env, tt.value)
+			check("env", "config")
+			os.Unsetenv(env)
+			check("file", "config", "--config", file)
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("serve opened the database (stat: %v) before refusing the setting", err)
+			}
+		})
+	}
+	// The values that mean something at their edge stay taken.
+	for _, args := range [][]string{{"--rate-limit", "0"}, {"--max-client-conns", "0"}, {"--wait-for-db", "0s"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), append([]string{"config"}, args...), &stdout, &stderr); code != 0 {
+			t.Errorf("config %v = %d: %s", args, code, stderr.String())
+		}
+	}
+}
+
+// "stepsd config" refuses what serve refuses before opening anything, rather
+// than print it with exit 0.
+func TestConfigRefusesWhatServeRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"--allowed-hosts", "https://steps.corp:8080"}, "--allowed-hosts"},
+		{[]string{"--success-statuses", "done", "--failure-statuses", "DONE"}, "both a success and a failure status"},
+		{[]string{"--github-webhook-secret", "short"}, "--github-webhook-secret must be at least 8 characters"},
+		{[]string{"--gitlab-webhook-token", "gl-token-123\n"}, "--gitlab-webhook-token has white space around it"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"config"}, tt.args...), &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), tt.out) || stdout.Len() != 0 {
+			t.Errorf("config %q = %d, stdout %q, stderr %q; want 2, nothing printed and %q", tt.args, code, stdout.String(), stderr.String(), tt.out)
+		}
+	}
+}
+
 // TestEverySettingFromFlagEnvAndFile: each entry of the settings table is
 // a flag, an environment variable and a config-file key, read into the
 // configuration and printed back by "stepsd config" at that key. A new
