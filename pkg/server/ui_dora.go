@@ -140,8 +140,10 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 	return p
 }
 
-// doraSpark draws values as a sparkline spanning their own range, a gap
-// where one is nil; first and last are the first and last values drawn.
+// doraSpark draws values (0 or more) as a sparkline from 0 to the highest,
+// a gap where one is nil; first and last are the first and last values
+// drawn. From the lowest instead, 0.74 then 0.69 deployments a day drew
+// as a fall to the floor.
 func doraSpark(values []*float64) (path string, first, last *float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range values {
@@ -156,6 +158,7 @@ func doraSpark(values []*float64) (path string, first, last *float64) {
 	if first == nil {
 		return "", nil, nil
 	}
+	lo = min(lo, 0)
 	if hi-lo < 1e-9 {
 		lo, hi = lo-1, hi+1
 	}

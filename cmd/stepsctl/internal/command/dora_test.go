@@ -66,10 +66,10 @@ func TestDORA(t *testing.T) {
 		want := `DORA four keys, 2026-11-02 to 2026-11-15: 9 finished deployments
 
 KEY                    VALUE                       BAND   BY WEEK
-deployment frequency   2.5 a week (5 in 14 days)   high   █▁
-change failure rate    44.4 % (18.9–73.3; 4 of 9)  low    ▁█
-time to restore        p50 1h00m, p90 3d05h        high   ▅
-lead time for changes  p50 1h30m, p90 19h30m       elite  ▅
+deployment frequency   2.5 a week (5 in 14 days)   high   █▃
+change failure rate    44.4 % (18.9–73.3; 4 of 9)  low    ▇█
+time to restore        p50 1h00m, p90 3d05h        high   █
+lead time for changes  p50 1h30m, p90 19h30m       elite  █
 
 Time to restore from 3 restored failures (fewer than 10, so its p90 is about the slowest); 1 failure not yet restored. Lead time from 3 of 5 successful deployments (60 %) carrying a commit time (fewer than 10, so its p90 is about the slowest).
 Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).

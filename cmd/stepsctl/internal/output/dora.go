@@ -48,7 +48,7 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 		for i, b := range shown {
 			values[i] = pick(b.DORAFigures)
 		}
-		return SparklineOf(values)
+		return sparklineFromZero(values)
 	}
 	band := func(b model.DORABand) string {
 		if b == "" {

@@ -36,6 +36,28 @@ func TestWriteDORASparklineBounded(t *testing.T) {
 	}
 }
 
+// TestWriteDORASparklineStartsAtZero: a line with no figure per bucket
+// beside it is drawn from 0, so that a dip of 7 % does not read as a
+// collapse (from the lowest value it drew █▁).
+func TestWriteDORASparklineStartsAtZero(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 2, 0)
+	d := model.DORA{Overall: model.DORAOverall{Start: &start, End: &end}}
+	for i, v := range []float64{0.74, 0.69} {
+		d.Buckets = append(d.Buckets, model.DORABucket{Start: start.AddDate(0, i, 0), End: start.AddDate(0, i+1, 0),
+			DORAFigures: model.DORAFigures{DeploymentFrequencyPerDay: &v}})
+	}
+	var buf bytes.Buffer
+	if err := output.WriteDORA(&buf, model.BucketMonth, d); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	fields := strings.Fields(lines[3])
+	if spark := fields[len(fields)-1]; spark != "██" {
+		t.Errorf("sparkline %q, want ██ (0.74 and 0.69 from 0)", spark)
+	}
+}
+
 // TestWriteDORASaysWhatIsNotCounted checks the note under the keys on the
 // retried attempts and redeployments left out of the deployments, and
 // that there is none when there are none.

@@ -279,12 +279,27 @@ func Sparkline(buckets []model.BucketStats) string {
 // highest; a nil value is a space, and equal values are all ▅, or all ▁
 // when they are all 0 (no deployment in any bucket).
 func SparklineOf(values []*float64) string {
+	return sparkline(values, false)
+}
+
+// sparklineFromZero draws values of 0 or more as SparklineOf does, from 0
+// to the highest, for a line with no figure per bucket beside it: from the
+// lowest, 0.74 then 0.69 deployments a day drew as █▁, a collapse that
+// was a 7 % dip.
+func sparklineFromZero(values []*float64) string {
+	return sparkline(values, true)
+}
+
+func sparkline(values []*float64, fromZero bool) string {
 	levels := []rune("▁▂▃▄▅▆▇█")
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range values {
 		if v != nil {
 			lo, hi = min(lo, *v), max(hi, *v)
 		}
+	}
+	if fromZero && hi > 0 {
+		lo = min(lo, 0)
 	}
 	var sb strings.Builder
 	for _, v := range values {
