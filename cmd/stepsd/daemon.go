@@ -42,7 +42,10 @@ type Config struct {
 	RateBurst     int
 	// MaxClientConns bounds the connections one client address holds
 	// open; 0 turns the bound off.
-	MaxClientConns  int
+	MaxClientConns int
+	// MaxConns bounds the connections all clients hold open together; 0
+	// turns the bound off.
+	MaxConns        int
 	ShutdownTimeout time.Duration
 	// SprintStart and SprintDays are the team's sprint calendar, the
 	// default of /v1/stats and the page.
@@ -242,7 +245,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
-	m.listener = server.LimitListener(m.listener, m.Config.MaxClientConns)
+	maxConns := server.FitMaxConns(m.Config.MaxConns)
+	if maxConns != m.Config.MaxConns {
+		m.Logger.Warn("fewer connections than asked for: the open-file limit leaves room for no more; raise it (ulimit -n, LimitNOFILE=) to allow more",
+			"max_conns", m.Config.MaxConns, "allowed", maxConns)
+	}
+	m.listener = server.LimitConns(m.listener, m.Config.MaxClientConns, maxConns)
 	m.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
