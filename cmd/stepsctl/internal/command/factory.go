@@ -40,6 +40,10 @@ type Factory struct {
 	// of a request (tests).
 	AttemptTimeout time.Duration
 
+	// LookupUser is user.Current when nil (tests fake an account that
+	// has no entry in the passwd database).
+	LookupUser func() (*user.User, error)
+
 	// Notify and StopNotify relay the signals that run forwards to its
 	// command: signal.Notify and signal.Stop when nil (tests fake them).
 	Notify     func(c chan<- os.Signal, sig ...os.Signal)
@@ -260,10 +264,17 @@ func (f *Factory) home() string {
 	if h := f.Getenv("HOME"); h != "" {
 		return h
 	}
-	if u, err := user.Current(); err == nil {
+	if u, err := f.lookupUser(); err == nil {
 		return u.HomeDir
 	}
 	return ""
+}
+
+func (f *Factory) lookupUser() (*user.User, error) {
+	if f.LookupUser != nil {
+		return f.LookupUser()
+	}
+	return user.Current()
 }
 
 // CurrentUser returns the login name of the user running stepsctl, or "".
@@ -273,8 +284,28 @@ func (f *Factory) CurrentUser() string {
 			return u
 		}
 	}
-	if u, err := user.Current(); err == nil {
+	if u, err := f.lookupUser(); err == nil && u.Username != "" {
 		return filepath.Base(u.Username) // DOMAIN\name on Windows
 	}
 	return ""
+}
+
+// defaultOwner is the owner of a step recorded without --owner: the
+// current user, else, for an account that has no name (a container run
+// under an arbitrary uid has no passwd entry, and often no USER), "uid-N",
+// with a line on stderr that says how to name it. A deploy must not stop
+// for want of a name: the uid still tells one runner's steps from
+// another's. "" only where there is no uid either (Windows, where the
+// account always has a name).
+func (f *Factory) defaultOwner() string {
+	if u := f.CurrentUser(); u != "" {
+		return u
+	}
+	uid := os.Getuid()
+	if uid < 0 {
+		return ""
+	}
+	owner := fmt.Sprintf("uid-%d", uid)
+	fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: uid %d has no user name (no passwd entry, USER and LOGNAME unset); recording owner %q: name who deploys with --owner or USER\n", uid, owner)
+	return owner
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,6 +85,8 @@ type harness struct {
 	loc *time.Location
 	// notify, when set, replaces signal.Notify for run.
 	notify func(c chan<- os.Signal, sig ...os.Signal)
+	// lookupUser, when set, replaces user.Current.
+	lookupUser func() (*user.User, error)
 	// httpClient, when set, is stepsctl's HTTP client.
 	httpClient *http.Client
 	// attemptTimeout, when set, bounds one attempt of stepsctl's requests
@@ -210,6 +213,8 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 		Retry:   &retry,
 		Viper:   viper.New(),
 		Notify:  h.notify,
+
+		LookupUser: h.lookupUser,
 
 		HTTPClient:     h.httpClient,
 		AttemptTimeout: h.attemptTimeout,

@@ -97,7 +97,7 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 	fl.StringVar(&opts.Input.Component, "component", "", "component deployed, e.g. api (required)")
 	fl.StringVar(&opts.Input.Version, "version", "", "version deployed, e.g. 1.4.2 (required)")
 	fl.StringVar(&opts.Input.Status, "status", "", "step reached, e.g. build, tests, rollout, finished, failed (required)")
-	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user)")
+	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user: $USER, else $LOGNAME, else the account's name; uid-N, with a warning, for an account without one)")
 	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
 	fl.StringVar(&opts.Time, "time", "", "when the step happened, if not now: a datetime (YYYY-MM-DD hh:mm:ss is UTC, whatever TZ says; add the offset for local time, +hh:mm or +hhmm: \"$(date '+%F %T %z')\"; Z or an offset in RFC 3339: 2026-03-01T14:05:00+0100) or a span back from now (90m, 2h)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success")
@@ -120,7 +120,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	}
 	in := opts.Input
 	if in.Owner == "" {
-		if in.Owner = f.CurrentUser(); in.Owner == "" {
+		if in.Owner = f.defaultOwner(); in.Owner == "" {
 			return usageErrorf("--owner is required: the current user is unknown")
 		}
 	}

@@ -150,7 +150,7 @@ func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra
 	fl.StringVar(&opts.Input.Component, "component", "", "component deployed, e.g. api (required)")
 	fl.StringVar(&opts.Input.Version, "version", "", "version deployed, e.g. 1.4.2 (required)")
 	fl.StringVar(&opts.Input.Status, "step", "", "the step CMD does, e.g. build, tests, migrate, rollout (required)")
-	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user)")
+	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user: $USER, else $LOGNAME, else the account's name; uid-N, with a warning, for an account without one)")
 	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
 	fl.BoolVar(&opts.Final, "final", false, "the deploy's last step: record \"finished\" when CMD succeeds, ending the deployment")
 	fl.StringVar(&opts.FailStatus, "fail-status", DefaultFailStatus, "status recorded when CMD fails: a failure status that ends the deployment")
@@ -166,7 +166,7 @@ type runSteps struct {
 func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
 	in := opts.Input
 	if in.Owner == "" {
-		if in.Owner = f.CurrentUser(); in.Owner == "" {
+		if in.Owner = f.defaultOwner(); in.Owner == "" {
 			return runSteps{}, usageErrorf("--owner is required: the current user is unknown")
 		}
 	}
