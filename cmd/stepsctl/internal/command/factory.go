@@ -17,7 +17,6 @@ import (
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
 	"github.com/steps-dev/steps/pkg/client"
-	"github.com/steps-dev/steps/pkg/client/spool"
 )
 
 // Factory carries the dependencies of the commands. Config is filled by
@@ -39,6 +38,11 @@ type Factory struct {
 	// AttemptTimeout overrides attemptTimeout, the bound of one attempt
 	// of a request (tests).
 	AttemptTimeout time.Duration
+
+	// TempDir is the temporary directory when TMPDIR is unset or names
+	// no directory: /tmp (os.TempDir's elsewhere) when "" (tests give
+	// their own rather than share the machine's).
+	TempDir string
 
 	// LookupUser is user.Current when nil (tests fake an account that
 	// has no entry in the passwd database).
@@ -180,69 +184,6 @@ func (f *Factory) SpoolDir() string {
 		return filepath.Join(h, ".local", "state", "stepsctl")
 	}
 	return ""
-}
-
-// spoolDirs returns where records may wait, in the order they are kept:
-// the configured directory alone; else SpoolDir, then a private directory
-// in the system's temporary directory. The second serves a runner whose
-// home cannot be written (a container run under an arbitrary uid has
-// HOME=/, a system account /nonexistent): a tracker outage must not fail
-// its deploy for want of a place to keep the record.
-func (f *Factory) spoolDirs() []spoolDir {
-	if f.Config.SpoolDir != "" {
-		return []spoolDir{{path: f.Config.SpoolDir}}
-	}
-	var dirs []spoolDir
-	if d := f.SpoolDir(); d != "" {
-		dirs = append(dirs, spoolDir{path: d})
-	}
-	name := "stepsctl"
-	if uid := os.Getuid(); uid >= 0 {
-		name = fmt.Sprintf("stepsctl-%d", uid)
-	}
-	tmp := cmp.Or(f.Getenv("TMPDIR"), os.TempDir())
-	return append(dirs, spoolDir{path: filepath.Join(tmp, name), shared: true})
-}
-
-// spoolDir is a place for the spool. A shared one lies in a directory
-// other users can write to, so it is used only once it is known to be the
-// user's own: anyone could have made it first, to read the records kept
-// there or to slip in records that stepsctl would send with the user's
-// token.
-type spoolDir struct {
-	path   string
-	shared bool
-}
-
-// open opens the spool in d, creating its directory.
-func (d spoolDir) open() (*spool.Spool, error) {
-	sp, err := spool.Open(d.path)
-	if err != nil || !d.shared {
-		return sp, err
-	}
-	if err := ownPrivateDir(d.path); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	return sp, nil
-}
-
-// spooled returns the spool directories that hold records, opened. A
-// directory that holds some but cannot be opened is reported on stderr and
-// left out.
-func (f *Factory) spooled() []*spool.Spool {
-	var out []*spool.Spool
-	for _, d := range f.spoolDirs() {
-		if _, err := os.Stat(filepath.Join(d.path, spool.FileName)); err != nil {
-			continue // nothing spooled; do not create the directory just to look
-		}
-		sp, err := d.open()
-		if err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %s\n", message(err))
-			continue
-		}
-		out = append(out, sp)
-	}
-	return out
 }
 
 // DefaultConfigFile returns $XDG_CONFIG_HOME/stepsctl/config.yaml, else

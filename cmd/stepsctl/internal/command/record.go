@@ -215,7 +215,7 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 	entry := spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: f.Now()}
 	var failed error
 	for _, d := range f.spoolDirs() {
-		sp, err := d.open()
+		sp, err := d.open(f.IO.ErrOut)
 		if err == nil {
 			if pending, err = sp.Append(ctx, entry); err == nil {
 				return sp.Path(), pending, nil
