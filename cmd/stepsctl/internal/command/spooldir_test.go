@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -135,8 +134,8 @@ func ownSuffixedDir(t *testing.T, dir string) string {
 	if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("%s: %v, %v; want a directory of mode 0700", found[0], fi, err)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		t.Fatalf("%s belongs to uid %d, want %d", found[0], st.Uid, os.Getuid())
+	if uid, ok := fileOwner(fi); ok && uid != os.Getuid() {
+		t.Fatalf("%s belongs to uid %d, want %d", found[0], uid, os.Getuid())
 	}
 	return found[0]
 }
