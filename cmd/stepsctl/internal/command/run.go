@@ -87,10 +87,12 @@ twice. Outside a terminal (standard input not one: CI, cron) CMD runs in a
 process group of its own, to which stepsctl forwards SIGINT, SIGTERM and
 SIGHUP, so that a CI runner signalling the job's whole group reaches CMD
 once, not twice; on Linux CMD is killed if stepsctl itself is killed
-(kill -9), since the runner's group no longer holds it. stepsctl exits with CMD's exit code; when CMD was
-killed by a signal, with 128 + the signal's number, as shells do (SIGTERM:
-143); when CMD cannot be started, with 127 (not found) or 126 (not
-executable), and "failed" is recorded.
+(kill -9), since the runner's group no longer holds it.
+
+stepsctl exits with CMD's exit code; when CMD was killed by a signal, with
+128 + the signal's number, as shells do (SIGTERM: 143); when CMD cannot be
+started, with 127 (not found) or 126 (not executable), and "failed" is
+recorded.
 
 The tracker never changes the result: recording goes the way of "stepsctl
 record" (retries, then the spool when the server cannot be reached, with a
