@@ -479,3 +479,37 @@ func TestQuoteCutsLongValues(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTimeOffsetWithoutColon: an offset written +hhmm or -hhmm, as
+// git (%ci) and date +%z print it, names the same instant as +hh:mm.
+func TestParseTimeOffsetWithoutColon(t *testing.T) {
+	want := time.Date(2026, 11, 30, 4, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-11-30T10:00:00+0530", want},
+		{"2026-11-30T10:00:00+05:30", want},
+		{"2026-11-30T04:30:00Z", want},
+		{"2026-11-29T23:30:00-0500", want},
+		{"2026-11-30T10:00:00.25+0530", want.Add(250 * time.Millisecond)},
+		{"2026-11-30 10:00:00 +0530", want}, // git log --format=%ci
+		{"2026-11-30 10:00:00 +05:30", want},
+		{"2026-11-30 04:30:00 +0000", want},
+		{"2026-11-29 23:30:00 -0500", want},
+	} {
+		got, day, err := model.ParseTime(tt.in)
+		if err != nil || day || !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v, %v; want %v", tt.in, got, day, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"2026-11-30T10:00:00+053", "2026-11-30T10:00:00+05", "2026-11-30T10:00:00+05:3", "2026-11-30T10:00:00+2500", "2026-11-30T10:00:00 0530x"} {
+		if _, _, err := model.ParseTime(bad); err == nil {
+			t.Errorf("ParseTime(%q) took it", bad)
+		}
+	}
+	// Its + lost in a query string is named as the colon form's is.
+	if _, _, err := model.ParseTime("2026-11-30T10:00:00 0530"); err == nil || !strings.Contains(err.Error(), "%2B") {
+		t.Errorf("ParseTime with a lost + before 0530: %v, want the %%2B advice", err)
+	}
+}

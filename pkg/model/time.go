@@ -8,7 +8,7 @@ import (
 
 // AcceptedTimeFormats describes, for error messages and help text, the
 // datetime forms that ParseTime takes.
-const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
+const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00"); an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
 
 const (
 	// SpreadsheetTime is the time layout of CSV exports and of the original
@@ -33,14 +33,14 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 // whose server runs in its zone must not read "(UTC)" of a date that is
 // its own day.
 func AcceptedBoundFormats(zone string) string {
-	return `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
+	return `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00"); an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
 }
 
 // AcceptedClockTimeFormats describes, for error messages and help text,
 // the datetime forms that ParseTimeIn takes, a date and time without an
 // offset being read in the zone named by zone.
 func AcceptedClockTimeFormats(zone string) string {
-	return `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (in ` + zone + `), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")`
+	return `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (in ` + zone + `), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00"); an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
 }
 
 // ParseTimeIn parses a datetime as ParseTime does, except that a date and
@@ -61,10 +61,7 @@ func ParseTimeIn(s string, loc *time.Location) (t time.Time, isDateOnly bool, er
 // whose day a date will be (nil: UTC), for the error message only.
 func parseTime(s string, loc, days *time.Location) (t time.Time, isDateOnly bool, err error) {
 	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return TruncateTime(t), false, nil
-	}
-	if t, err := time.Parse("2006-01-02 15:04:05.999999999 Z07:00", s); err == nil {
+	if t, ok := parseWithOffset(s); ok {
 		return TruncateTime(t), false, nil
 	}
 	layouts := []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"}
@@ -111,12 +108,29 @@ func lostPlus(s string) bool {
 	if i < 0 {
 		return false
 	}
-	withPlus := s[:i] + "+" + s[i+1:]
-	if _, err := time.Parse(time.RFC3339Nano, withPlus); err == nil {
-		return true
+	_, ok := parseWithOffset(s[:i] + "+" + s[i+1:])
+	return ok
+}
+
+// offsetLayouts are the datetimes with an offset (or Z) that parseTime
+// takes: RFC 3339, stepsctl's tables (TerminalTime), and both with the
+// offset written without its colon, +hhmm, as git (%ci, --date=iso) and
+// date +%z print it, so a script can pass their output as it is.
+var offsetLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999 Z07:00",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999 Z0700",
+}
+
+// parseWithOffset parses s in one of offsetLayouts.
+func parseWithOffset(s string) (time.Time, bool) {
+	for _, layout := range offsetLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
 	}
-	_, err := time.Parse("2006-01-02 15:04:05.999999999 Z07:00", withPlus)
-	return err == nil
+	return time.Time{}, false
 }
 
 // Bounds of a time range (since, until): years 1000 to 9999, the range of

@@ -17,7 +17,6 @@ import (
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
 	"github.com/steps-dev/steps/pkg/client"
-	"github.com/steps-dev/steps/pkg/client/spool"
 )
 
 // Factory carries the dependencies of the commands. Config is filled by
@@ -39,6 +38,15 @@ type Factory struct {
 	// AttemptTimeout overrides attemptTimeout, the bound of one attempt
 	// of a request (tests).
 	AttemptTimeout time.Duration
+
+	// TempDir is the temporary directory when TMPDIR is unset or names
+	// no directory: /tmp (os.TempDir's elsewhere) when "" (tests give
+	// their own rather than share the machine's).
+	TempDir string
+
+	// LookupUser is user.Current when nil (tests fake an account that
+	// has no entry in the passwd database).
+	LookupUser func() (*user.User, error)
 
 	// Notify and StopNotify relay the signals that run forwards to its
 	// command: signal.Notify and signal.Stop when nil (tests fake them).
@@ -178,69 +186,6 @@ func (f *Factory) SpoolDir() string {
 	return ""
 }
 
-// spoolDirs returns where records may wait, in the order they are kept:
-// the configured directory alone; else SpoolDir, then a private directory
-// in the system's temporary directory. The second serves a runner whose
-// home cannot be written (a container run under an arbitrary uid has
-// HOME=/, a system account /nonexistent): a tracker outage must not fail
-// its deploy for want of a place to keep the record.
-func (f *Factory) spoolDirs() []spoolDir {
-	if f.Config.SpoolDir != "" {
-		return []spoolDir{{path: f.Config.SpoolDir}}
-	}
-	var dirs []spoolDir
-	if d := f.SpoolDir(); d != "" {
-		dirs = append(dirs, spoolDir{path: d})
-	}
-	name := "stepsctl"
-	if uid := os.Getuid(); uid >= 0 {
-		name = fmt.Sprintf("stepsctl-%d", uid)
-	}
-	tmp := cmp.Or(f.Getenv("TMPDIR"), os.TempDir())
-	return append(dirs, spoolDir{path: filepath.Join(tmp, name), shared: true})
-}
-
-// spoolDir is a place for the spool. A shared one lies in a directory
-// other users can write to, so it is used only once it is known to be the
-// user's own: anyone could have made it first, to read the records kept
-// there or to slip in records that stepsctl would send with the user's
-// token.
-type spoolDir struct {
-	path   string
-	shared bool
-}
-
-// open opens the spool in d, creating its directory.
-func (d spoolDir) open() (*spool.Spool, error) {
-	sp, err := spool.Open(d.path)
-	if err != nil || !d.shared {
-		return sp, err
-	}
-	if err := ownPrivateDir(d.path); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	return sp, nil
-}
-
-// spooled returns the spool directories that hold records, opened. A
-// directory that holds some but cannot be opened is reported on stderr and
-// left out.
-func (f *Factory) spooled() []*spool.Spool {
-	var out []*spool.Spool
-	for _, d := range f.spoolDirs() {
-		if _, err := os.Stat(filepath.Join(d.path, spool.FileName)); err != nil {
-			continue // nothing spooled; do not create the directory just to look
-		}
-		sp, err := d.open()
-		if err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %s\n", message(err))
-			continue
-		}
-		out = append(out, sp)
-	}
-	return out
-}
-
 // DefaultConfigFile returns $XDG_CONFIG_HOME/stepsctl/config.yaml, else
 // ~/.config/stepsctl/config.yaml; "" when there is no home.
 func (f *Factory) DefaultConfigFile() string {
@@ -260,10 +205,17 @@ func (f *Factory) home() string {
 	if h := f.Getenv("HOME"); h != "" {
 		return h
 	}
-	if u, err := user.Current(); err == nil {
+	if u, err := f.lookupUser(); err == nil {
 		return u.HomeDir
 	}
 	return ""
+}
+
+func (f *Factory) lookupUser() (*user.User, error) {
+	if f.LookupUser != nil {
+		return f.LookupUser()
+	}
+	return user.Current()
 }
 
 // CurrentUser returns the login name of the user running stepsctl, or "".
@@ -273,8 +225,28 @@ func (f *Factory) CurrentUser() string {
 			return u
 		}
 	}
-	if u, err := user.Current(); err == nil {
+	if u, err := f.lookupUser(); err == nil && u.Username != "" {
 		return filepath.Base(u.Username) // DOMAIN\name on Windows
 	}
 	return ""
+}
+
+// defaultOwner is the owner of a step recorded without --owner: the
+// current user, else, for an account that has no name (a container run
+// under an arbitrary uid has no passwd entry, and often no USER), "uid-N",
+// with a line on stderr that says how to name it. A deploy must not stop
+// for want of a name: the uid still tells one runner's steps from
+// another's. "" only where there is no uid either (Windows, where the
+// account always has a name).
+func (f *Factory) defaultOwner() string {
+	if u := f.CurrentUser(); u != "" {
+		return u
+	}
+	uid := os.Getuid()
+	if uid < 0 {
+		return ""
+	}
+	owner := fmt.Sprintf("uid-%d", uid)
+	fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: uid %d has no user name (no passwd entry, USER and LOGNAME unset); recording owner %q: name who deploys with --owner or USER\n", uid, owner)
+	return owner
 }

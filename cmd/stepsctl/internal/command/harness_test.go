@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,6 +85,11 @@ type harness struct {
 	loc *time.Location
 	// notify, when set, replaces signal.Notify for run.
 	notify func(c chan<- os.Signal, sig ...os.Signal)
+	// tempDir is stepsctl's temporary directory when TMPDIR names none,
+	// rather than the machine's /tmp.
+	tempDir string
+	// lookupUser, when set, replaces user.Current.
+	lookupUser func() (*user.User, error)
 	// httpClient, when set, is stepsctl's HTTP client.
 	httpClient *http.Client
 	// attemptTimeout, when set, bounds one attempt of stepsctl's requests
@@ -116,11 +122,12 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
 	home := t.TempDir()
 	h := &harness{
-		t:      t,
-		store:  testdb.Open(t, testdb.SQLite(t)),
-		server: &clock{now: t0},
-		cli:    &clock{now: t0},
-		dir:    home,
+		t:       t,
+		store:   testdb.Open(t, testdb.SQLite(t)),
+		server:  &clock{now: t0},
+		cli:     &clock{now: t0},
+		dir:     home,
+		tempDir: t.TempDir(),
 		env: map[string]string{
 			"HOME":            home,
 			"XDG_CONFIG_HOME": filepath.Join(home, "config"),
@@ -210,6 +217,9 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 		Retry:   &retry,
 		Viper:   viper.New(),
 		Notify:  h.notify,
+
+		TempDir:    h.tempDir,
+		LookupUser: h.lookupUser,
 
 		HTTPClient:     h.httpClient,
 		AttemptTimeout: h.attemptTimeout,

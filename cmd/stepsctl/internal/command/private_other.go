@@ -16,7 +16,10 @@ func ownPrivateDir(path string) error {
 		return err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory of its own (a link or a file): not keeping records there", path)
+		return fmt.Errorf("%s is not a directory of its own (a link or a file)", path)
 	}
 	return nil
 }
+
+// systemTempDir is the temporary directory when TMPDIR names none.
+func systemTempDir() string { return os.TempDir() }

@@ -18,11 +18,14 @@ func ownPrivateDir(path string) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case !fi.IsDir():
-		return fmt.Errorf("%s is not a directory of its own (a link or a file): not keeping records there", path)
+		return fmt.Errorf("%s is not a directory of its own (a link or a file)", path)
 	case !ok || int(st.Uid) != os.Getuid():
-		return fmt.Errorf("%s belongs to another user: not keeping records there", path)
+		return fmt.Errorf("%s belongs to another user", path)
 	case fi.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("%s is open to other users (mode %v): not keeping records there", path, fi.Mode().Perm())
+		return fmt.Errorf("%s is open to other users (mode %v)", path, fi.Mode().Perm())
 	}
 	return nil
 }
+
+// systemTempDir is the temporary directory when TMPDIR names none.
+func systemTempDir() string { return "/tmp" }

@@ -60,6 +60,8 @@ const recordExample = `  # In a deploy script, at each step
 
   # Record a step that happened earlier (UTC datetime, RFC 3339, or a span ago)
   stepsctl record --component api --version 1.4.2 --status tests --time "2026-03-01 14:05:00"
+  stepsctl record --component api --version 1.4.2 --status tests --time "$(date '+%F %T %z')"
+  stepsctl record --component api --version 1.4.2 --status tests --time "$(git log -1 --format=%ci)"
   stepsctl record --component api --version 1.4.2 --status tests --time 20m
 
   # Fail instead of spooling when the server is down
@@ -95,9 +97,9 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 	fl.StringVar(&opts.Input.Component, "component", "", "component deployed, e.g. api (required)")
 	fl.StringVar(&opts.Input.Version, "version", "", "version deployed, e.g. 1.4.2 (required)")
 	fl.StringVar(&opts.Input.Status, "status", "", "step reached, e.g. build, tests, rollout, finished, failed (required)")
-	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user)")
+	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user: $USER, else $LOGNAME, else the account's name; uid-N, with a warning, for an account without one)")
 	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
-	fl.StringVar(&opts.Time, "time", "", "when the step happened, if not now: a datetime (YYYY-MM-DD hh:mm:ss is UTC, whatever TZ says; add the offset for local time: \"$(date '+%F %T %:z')\") or a span back from now (90m, 2h)")
+	fl.StringVar(&opts.Time, "time", "", "when the step happened, if not now: a datetime (YYYY-MM-DD hh:mm:ss is UTC, whatever TZ says; add the offset for local time, +hh:mm or +hhmm: \"$(date '+%F %T %z')\"; Z or an offset in RFC 3339: 2026-03-01T14:05:00+0100) or a span back from now (90m, 2h)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success")
 	fl.BoolVar(&opts.NoSpool, "no-spool", false, "fail instead of spooling when the server cannot be reached")
 	addCommitFlags(fl, &opts.Commit)
@@ -118,7 +120,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	}
 	in := opts.Input
 	if in.Owner == "" {
-		if in.Owner = f.CurrentUser(); in.Owner == "" {
+		if in.Owner = f.defaultOwner(); in.Owner == "" {
 			return usageErrorf("--owner is required: the current user is unknown")
 		}
 	}
@@ -213,7 +215,7 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 	entry := spool.Entry{Key: key, Server: c.BaseURL(), Input: in, SpooledAt: f.Now()}
 	var failed error
 	for _, d := range f.spoolDirs() {
-		sp, err := d.open()
+		sp, err := d.open(f.IO.ErrOut)
 		if err == nil {
 			if pending, err = sp.Append(ctx, entry); err == nil {
 				return sp.Path(), pending, nil

@@ -49,7 +49,9 @@ Configuration, highest precedence first:
                       STEPSCTL_SPRINT_DAYS, STEPSCTL_TIMEZONE)
   defaults            server http://localhost:8080, timeout 30s,
                       spool $XDG_STATE_HOME/stepsctl (~/.local/state/stepsctl;
-                      $TMPDIR/stepsctl-UID when the home cannot be written)
+                      $TMPDIR/stepsctl-UID when the home cannot be written,
+                      or a new private stepsctl-UID-* beside it when that
+                      name is not the user's own)
 
 STEPSCTL_DEBUG=1 prints on stderr what stepsctl does quietly (why a record
 carries no revision from git).

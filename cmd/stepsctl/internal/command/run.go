@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
@@ -80,11 +81,18 @@ exactly against the terminal ones).
 
 CMD gets stepsctl's standard input, output and error as they are, and its
 environment. SIGINT and SIGTERM sent to stepsctl are forwarded to CMD, and
-stepsctl waits for it to exit; a Ctrl-C in a terminal reaches CMD directly
-and is not sent twice. stepsctl exits with CMD's exit code; when CMD was
-killed by a signal, with 128 + the signal's number, as shells do (SIGTERM:
-143); when CMD cannot be started, with 127 (not found) or 126 (not
-executable), and "failed" is recorded.
+stepsctl waits for it to exit. In a terminal CMD stays in the terminal's
+foreground process group: a Ctrl-C reaches it directly and is not sent
+twice. Outside a terminal (standard input not one: CI, cron) CMD runs in a
+process group of its own, to which stepsctl forwards SIGINT, SIGTERM and
+SIGHUP, so that a CI runner signalling the job's whole group reaches CMD
+once, not twice; on Linux CMD is killed if stepsctl itself is killed
+(kill -9), since the runner's group no longer holds it.
+
+stepsctl exits with CMD's exit code; when CMD was killed by a signal, with
+128 + the signal's number, as shells do (SIGTERM: 143); when CMD cannot be
+started, with 127 (not found) or 126 (not executable), and "failed" is
+recorded.
 
 The tracker never changes the result: recording goes the way of "stepsctl
 record" (retries, then the spool when the server cannot be reached, with a
@@ -150,7 +158,7 @@ func NewCmdRun(f *Factory, runF func(context.Context, *RunOptions) error) *cobra
 	fl.StringVar(&opts.Input.Component, "component", "", "component deployed, e.g. api (required)")
 	fl.StringVar(&opts.Input.Version, "version", "", "version deployed, e.g. 1.4.2 (required)")
 	fl.StringVar(&opts.Input.Status, "step", "", "the step CMD does, e.g. build, tests, migrate, rollout (required)")
-	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user)")
+	fl.StringVar(&opts.Input.Owner, "owner", "", "who deploys (default: the current user: $USER, else $LOGNAME, else the account's name; uid-N, with a warning, for an account without one)")
 	fl.StringVar(&opts.Input.Environment, "env", "", "environment, e.g. production")
 	fl.BoolVar(&opts.Final, "final", false, "the deploy's last step: record \"finished\" when CMD succeeds, ending the deployment")
 	fl.StringVar(&opts.FailStatus, "fail-status", DefaultFailStatus, "status recorded when CMD fails: a failure status that ends the deployment")
@@ -166,7 +174,7 @@ type runSteps struct {
 func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
 	in := opts.Input
 	if in.Owner == "" {
-		if in.Owner = f.CurrentUser(); in.Owner == "" {
+		if in.Owner = f.defaultOwner(); in.Owner == "" {
 			return runSteps{}, usageErrorf("--owner is required: the current user is unknown")
 		}
 	}
@@ -225,8 +233,16 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	serverRules := make(chan model.DeploymentRules, 1)
 	go func() { serverRules <- rulesOf(ctx, f, quick) }()
 
+	ownGroup := commandGetsOwnGroup(f)
+	relayed := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if ownGroup {
+		// The command no longer shares stepsctl's group, so a hangup
+		// (an ssh session or runner gone) reaches it only through
+		// stepsctl, as SIGINT and SIGTERM do.
+		relayed = append(relayed, syscall.SIGHUP)
+	}
 	signals := make(chan os.Signal, 4)
-	f.notify(signals, os.Interrupt, syscall.SIGTERM)
+	f.notify(signals, relayed...)
 	defer f.stopNotify(signals)
 
 	// The records are made even after a signal: it is forwarded to the
@@ -250,7 +266,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 	}()
 
-	code, failure := runCommand(f, opts.Command, signals)
+	code, failure := runCommand(f, opts.Command, signals, ownGroup)
 	endedAt := f.Now()
 	if code != 0 {
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s failed: %s\n", rs.start.Status, failure)
@@ -340,10 +356,29 @@ func recordOrWarn(ctx context.Context, f *Factory, c *client.Client, in model.St
 	return stored
 }
 
+// commandGetsOwnGroup reports whether run starts its command in a process
+// group of its own: outside a terminal, where a CI runner that cancels a
+// job signals stepsctl's whole group, and the command, in it, would get the
+// signal twice, from the runner and forwarded by stepsctl (many programs
+// take a second SIGTERM or SIGINT as "stop now, skip the clean-up"). In a
+// terminal (standard input one, or stepsctl in the terminal's foreground)
+// the command stays in stepsctl's group, the terminal's foreground one: a
+// Ctrl-C reaches it from the terminal, and it can read the terminal and
+// set its modes, which a background group cannot.
+func commandGetsOwnGroup(f *Factory) bool {
+	if !processGroups {
+		return false
+	}
+	if in, ok := f.IO.In.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		return false
+	}
+	return !keyboardSignalsReachChild()
+}
+
 // runCommand runs args with the factory's streams, forwarding signals to
-// it, and returns its exit code as a shell would and, for a failure, what
-// happened.
-func runCommand(f *Factory, args []string, signals <-chan os.Signal) (code int, failure string) {
+// it (to its process group when ownGroup), and returns its exit code as a
+// shell would and, for a failure, what happened.
+func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bool) (code int, failure string) {
 	name := commandLine(args)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin = f.IO.In
@@ -354,6 +389,10 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal) (code int, 
 			// The command gets the real stderr, a terminal where it is one.
 			cmd.Stderr = file
 		}
+	}
+	if ownGroup {
+		startInOwnGroup(cmd)
+		defer lockThreadForChild()()
 	}
 	if err := cmd.Start(); err != nil {
 		code = ExitCannotExecute
@@ -370,6 +409,10 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal) (code int, 
 		for {
 			select {
 			case sig := <-signals:
+				if ownGroup {
+					_ = signalGroup(cmd.Process, sig)
+					continue
+				}
 				if sig == os.Interrupt && keyboardSignalsReachChild() {
 					continue // the terminal sent it to the command as well
 				}

@@ -4,6 +4,8 @@ package command
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -16,3 +18,13 @@ func keyboardSignalsReachChild() bool { return true }
 func signalName(sig syscall.Signal) string {
 	return fmt.Sprintf("signal %d", int(sig))
 }
+
+// processGroups says that run cannot give its command a process group of
+// its own here: it runs as it always has.
+const processGroups = false
+
+// startInOwnGroup leaves cmd as it is: processGroups is false.
+func startInOwnGroup(*exec.Cmd) {}
+
+// signalGroup sends sig to p alone.
+func signalGroup(p *os.Process, sig os.Signal) error { return p.Signal(sig) }

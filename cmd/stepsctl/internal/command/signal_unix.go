@@ -5,6 +5,7 @@ package command
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -31,4 +32,33 @@ func signalName(sig syscall.Signal) string {
 		return name
 	}
 	return fmt.Sprintf("signal %d", int(sig))
+}
+
+// processGroups says that run can give its command a process group of its
+// own.
+const processGroups = true
+
+// startInOwnGroup makes cmd the leader of a new process group when it
+// starts: a signal sent to stepsctl's group (a CI runner cancelling a job)
+// then reaches the command only as stepsctl forwards it, once. The command
+// no longer dies with that group, so where the system can (Linux) it is
+// killed when stepsctl dies, as a SIGKILL to the group would have killed
+// it.
+func startInOwnGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
+}
+
+// signalGroup sends sig to the process group that p leads, so that what
+// the command started (a pipeline of sh -c) gets it too, as it would from
+// the group stepsctl is in.
+func signalGroup(p *os.Process, sig os.Signal) error {
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return p.Signal(sig)
+	}
+	if err := syscall.Kill(-p.Pid, s); err != nil {
+		return fmt.Errorf("signal process group %d: %w", p.Pid, err)
+	}
+	return nil
 }

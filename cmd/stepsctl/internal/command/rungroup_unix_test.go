@@ -1,0 +1,150 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package command_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
+)
+
+// stepsctlProcess starts stepsctl with args, as a process of its own (this
+// test binary, run as stepsctl by TestStepsctlHelperProcess) against h's
+// server, in a process group of its own as a CI runner starts a job, with
+// standard input not a terminal. Its home is a temporary one.
+func stepsctlProcess(t *testing.T, h *harness, args ...string) (*exec.Cmd, *procOutput) {
+	t.Helper()
+	encoded, err := json.Marshal(append([]string{"--server", h.url}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStepsctlHelperProcess$")
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "STEPSCTL_HELPER_ARGS="+string(encoded), "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_STATE_HOME="+filepath.Join(home, "state"),
+		"TMPDIR="+t.TempDir(), "USER=ana")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A file rather than a pipe: Wait would wait for a pipe's copy to
+	// end, which a command that outlives stepsctl never lets happen.
+	f, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	return cmd, &procOutput{path: f.Name()}
+}
+
+// procOutput is what a stepsctl process wrote on its stdout and stderr.
+type procOutput struct{ path string }
+
+func (o *procOutput) String() string {
+	b, _ := os.ReadFile(o.path)
+	return string(b)
+}
+
+// TestStepsctlHelperProcess is stepsctl as a process of its own, with the
+// signal handling of cmd/stepsctl's main, for the tests that signal it.
+func TestStepsctlHelperProcess(t *testing.T) {
+	encoded := os.Getenv("STEPSCTL_HELPER_ARGS")
+	if encoded == "" {
+		t.Skip("run by the tests that signal stepsctl")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(encoded), &args); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := command.Main(ctx, command.NewFactory("1.0.0-test"), args)
+	stop()
+	os.Exit(code)
+}
+
+// readPid reads the process id that the command under test wrote to path.
+func readPid(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return pid, nil
+}
+
+// waitForFile waits for the command under test to create path.
+func waitForFile(t *testing.T, path string, out *procOutput) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the command never started; stepsctl said %q", out)
+		}
+	}
+}
+
+// TestRunCancelledWithItsProcessGroup: a CI runner cancels a job by
+// sending SIGTERM to its whole process group, stepsctl and the command it
+// runs. Outside a terminal the command has a group of its own, so it gets
+// the signal once, forwarded by stepsctl, not a second time from the
+// runner; it exits as it chooses, and the step is recorded as failed.
+func TestRunCancelledWithItsProcessGroup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	count, ready := filepath.Join(dir, "count"), filepath.Join(dir, "ready")
+	// Counts each SIGTERM; once one came, waits for a second that must not
+	// come, then exits 7. The shell runs a trap between two commands, so
+	// it waits for the first in a loop of builtins: a trap held up by a
+	// sleep would count two signals that came during it as one.
+	script := `trap 'echo TERM >> "$1"' TERM; echo $$ > "$2.new"; mv "$2.new" "$2"; while [ ! -s "$1" ]; do :; done; i=0; while [ $i -lt 50 ]; do sleep 0.01; i=$((i+1)); done; exit 7`
+	cmd, out := stepsctlProcess(t, h, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--", "sh", "-c", script, "sh", count, ready)
+	waitForFile(t, ready, out)
+	// Two signals close together can reach the command as one (a signal
+	// does not queue behind one pending), so the count alone could miss
+	// a second one on a busy machine; its group cannot.
+	if pid, err := readPid(ready); err != nil {
+		t.Error(err)
+	} else if pgid, err := syscall.Getpgid(pid); err != nil || pgid == cmd.Process.Pid {
+		t.Errorf("the command is in process group %d (%v), stepsctl's; want one of its own", pgid, err)
+	}
+
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 {
+		t.Errorf("stepsctl: %v, want exit 7, the command's; it said %q", err, out)
+	}
+	got, err := os.ReadFile(count)
+	if err != nil || string(got) != "TERM\n" {
+		t.Errorf("the command got SIGTERM %d times (%v), want once", strings.Count(string(got), "TERM"), err)
+	}
+	if !strings.Contains(out.String(), "stepsctl: deploy failed: sh -c") {
+		t.Errorf("stepsctl said %q, want the failure on stderr", out)
+	}
+	if got := statuses(h.stored()); !reflect.DeepEqual(got, []string{"deploy", "failed"}) {
+		t.Errorf("recorded %q, want deploy then failed; stepsctl said %q", got, out)
+	}
+}
