@@ -228,9 +228,50 @@ const trendJunk = 3
 // read from the interval, holds without them too. The slope itself is
 // the plain fit's.
 func fitTrend(groups [][]point) sen {
+	fit, _ := fitTrendOn(groups)
+	return fit
+}
+
+// fitTrendSeconds is fitTrend, also returning the Theil–Sen slope of the
+// durations in seconds a week (0 without a fit), on the points the log
+// fit read: the same runs past trendMaxPairs pairs, each the median of
+// its deployments (exp of a median log is the median), so no point is
+// read twice from the history.
+func fitTrendSeconds(groups [][]point) (sen, float64) {
+	fit, fitted := fitTrendOn(groups)
+	if !fit.ok {
+		return fit, 0
+	}
+	return fit, secondsSlope(fitted)
+}
+
+// secondsSlope is the blocked Theil–Sen slope of groups of log durations
+// taken back to seconds: the median of the slopes, in seconds a week,
+// between every two points of a group.
+func secondsSlope(groups [][]point) float64 {
+	secs := make([][]point, len(groups))
+	for gi, g := range groups {
+		secs[gi] = make([]point, len(g))
+		for i, p := range g {
+			secs[gi][i] = point{p.x, math.Exp(p.y)}
+		}
+	}
+	slopes, _, _, _ := pairSlopes(secs)
+	n := len(slopes)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return selectNth(slopes, n/2)
+	}
+	return (selectNth(slopes, n/2-1) + selectNth(slopes, n/2)) / 2
+}
+
+// fitTrendOn is fitTrend, also returning the points it fitted (fitSenOn).
+func fitTrendOn(groups [][]point) (sen, [][]point) {
 	fit, fitted := fitSenOn(groups)
 	if !fit.ok || fit.gap != 0 || fit.slope == 0 {
-		return fit
+		return fit, fitted
 	}
 	sign := 1.0
 	if fit.slope < 0 {
@@ -265,7 +306,7 @@ func fitTrend(groups [][]point) sen {
 		}
 	}
 	if len(top) == 0 {
-		return fit
+		return fit, fitted
 	}
 	without := make([][]point, len(fitted))
 	for gi, g := range fitted {
@@ -295,7 +336,7 @@ func fitTrend(groups [][]point) sen {
 	} else {
 		fit.high = near
 	}
-	return fit
+	return fit, fitted
 }
 
 // maxSlope caps a log slope at ×10,001 a week either way. A burst of
