@@ -31,7 +31,7 @@ const blameHalf = 50
 // deployment's rate times the steps' summed medians: those add up only
 // when every step grows like interest, and a step whose seconds grew by a
 // steady amount (migrate from 60 to 221 s in 12 weeks, the others flat)
-// read 111 %, the shares 110 % together (shareRule).
+// read 107 to 111 % of the growth (shareRule).
 func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	h := a.hist
 	measured := a.measured
@@ -127,7 +127,7 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	if !growing {
 		return depFit.gap
 	}
-	shares, _ := shareRule(growths, depFit.slope, depSeconds)
+	shares := shareRule(growths, depFit.slope, depSeconds)
 	for i, share := range shares {
 		if growths[i].measured {
 			st.Steps[i].ShareOfGrowthPercent = &share
@@ -186,7 +186,6 @@ const contributionShare = 0.25
 // shareRule returns each step's share of the deployment's growth, in
 // percent, given the deployment's log slope a week (growing) and its
 // Theil–Sen slope in seconds a week; nil when there is none to give.
-// contributions reports which rule gave them.
 //
 // A step's contribution is its slope in seconds a week times the part of
 // the deployments it ran in, and its share its contribution over the sum
@@ -202,21 +201,21 @@ const contributionShare = 0.25
 // Those do not sum to 100 % (the waits' growth is no step's, and a step
 // growing by steady seconds has a falling rate), but they stay as small
 // as the steps' growth is, and no step is blamed for the waits.
-func shareRule(steps []stepGrowth, depSlope, depSeconds float64) (shares []float64, contributions bool) {
+func shareRule(steps []stepGrowth, depSlope, depSeconds float64) []float64 {
 	var sum float64
 	for _, s := range steps { // in step order: the same sum to the last digit
 		if s.ok {
 			sum += s.seconds * s.ran
 		}
 	}
-	shares = make([]float64, len(steps))
+	shares := make([]float64, len(steps))
 	if sum > 0 && sum >= contributionShare*depSeconds {
 		for i, s := range steps {
 			if s.ok {
 				shares[i] = s.seconds * s.ran / sum * 100
 			}
 		}
-		return shares, true
+		return shares
 	}
 	var typical float64
 	for _, s := range steps {
@@ -224,14 +223,14 @@ func shareRule(steps []stepGrowth, depSlope, depSeconds float64) (shares []float
 	}
 	depGrowth := (math.Exp(depSlope) - 1) * typical // seconds a week
 	if !(depGrowth > 0) {
-		return nil, false
+		return nil
 	}
 	for i, s := range steps {
 		if s.ok {
 			shares[i] = (math.Exp(s.slope) - 1) * s.typical / depGrowth * 100
 		}
 	}
-	return shares, false
+	return shares
 }
 
 // statusPoint is a point of a series with a phase of one status (its

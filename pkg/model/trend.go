@@ -243,8 +243,8 @@ func fitTrend(groups [][]point) sen {
 // fitTrendSeconds is fitTrend, also returning the Theil–Sen slope of the
 // durations in seconds a week (0 without a fit), on the points the log
 // fit read: the same runs past trendMaxPairs pairs, each the median of
-// its deployments (exp of a median log is the median), so no point is
-// read twice from the history.
+// its deployments (exp of a median log is the median seconds, or between
+// the two middle ones), so no point is read twice from the history.
 func fitTrendSeconds(groups [][]point) (sen, float64) {
 	fit, fitted, buf := fitTrendOn(groups)
 	if !fit.ok {
