@@ -17,7 +17,7 @@ import (
 // shareTrials is how many histories each case of TestAccuracyShares
 // scores: STEPS_ACCURACY_TRIALS when set, else a quick count (fewer under
 // -short and -race).
-func shareTrials(t *testing.T) int {
+func shareTrials() int {
 	if n, err := strconv.Atoi(os.Getenv("STEPS_ACCURACY_TRIALS")); err == nil && n > 0 {
 		return n
 	}
@@ -120,7 +120,7 @@ func mapValues(m map[string]float64) []float64 {
 //	STEPS_ACCURACY_TRIALS=1000 go test ./pkg/model -run TestAccuracyShares -count=1 -v
 func TestAccuracyShares(t *testing.T) {
 	t.Parallel()
-	n := shareTrials(t)
+	n := shareTrials()
 	names := []string{"build", "tests", "migrate", "rollout"}
 	type shape int
 	const (
