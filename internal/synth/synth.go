@@ -21,6 +21,15 @@ type Step struct {
 	Share float64
 	// GrowthPercentPerWeek is the step's own compound growth.
 	GrowthPercentPerWeek float64
+	// SecondsPerWeek is a steady growth on top of it: the step lasts this
+	// many seconds more each week (fewer when negative; the caller keeps
+	// the step longer than 0). A step's seconds need not grow like
+	// interest, and the shares of growth must read either.
+	SecondsPerWeek float64
+	// Runs is the part of the deployments the step runs in, drawn for
+	// each deployment from a stream of its own (the other steps' seconds
+	// are the same whatever it is); 0 is all of them.
+	Runs float64
 }
 
 // Series is a component deployed to an environment.
@@ -83,7 +92,8 @@ type Truth struct {
 	// Blamed is the step growing the most in seconds a week.
 	Blamed string
 	// StepGrowthSecondsPerWeek is each step's growth in seconds a week,
-	// averaged over the real deployments.
+	// averaged over the real deployments (0 in those it did not run in):
+	// its contribution to the deployments' growth.
 	StepGrowthSecondsPerWeek map[string]float64
 	Jumps                    []JumpTruth
 	// Junk counts the junk deployments, bursts included.
@@ -110,6 +120,7 @@ func Generate(cfg Config) ([]*model.Deployment, Truth) {
 	junkRng := rand.New(rand.NewPCG(cfg.Seed, 2))
 	retryRng := rand.New(rand.NewPCG(cfg.Seed, 3))
 	failRng := rand.New(rand.NewPCG(cfg.Seed, 4))
+	runRng := rand.New(rand.NewPCG(cfg.Seed, 5))
 	week := 7 * 24 * time.Hour
 	truth := Truth{StepGrowthSecondsPerWeek: map[string]float64{}}
 	var out []*model.Deployment
@@ -120,22 +131,33 @@ func Generate(cfg Config) ([]*model.Deployment, Truth) {
 		for i := range cfg.PerSeries {
 			weeks := cfg.Weeks * (float64(i) + 0.1 + 0.8*rng.Float64()) / float64(cfg.PerSeries)
 			at := cfg.Start.Add(time.Duration(weeks * float64(week)))
-			statuses := make([]string, len(s.Steps))
-			seconds := make([]float64, len(s.Steps))
+			statuses := make([]string, 0, len(s.Steps))
+			seconds := make([]float64, 0, len(s.Steps))
 			var clean, cleanNoJump float64
-			for k, st := range s.Steps {
-				base := s.BaseSeconds * st.Share * math.Pow(1+st.GrowthPercentPerWeek/100, weeks)
+			for _, st := range s.Steps {
+				compound := s.BaseSeconds * st.Share * math.Pow(1+st.GrowthPercentPerWeek/100, weeks)
+				base := compound + st.SecondsPerWeek*weeks
 				v := base
 				for _, j := range cfg.Jumps {
 					if j.Series == si && j.Step == st.Status && i >= j.At {
 						v *= 1 + j.Percent/100
 					}
 				}
-				statuses[k] = st.Status
-				seconds[k] = v * math.Exp(rng.NormFloat64()*cfg.Noise)
+				// The noise is drawn for a step that does not run too, so
+				// that the others' is the same.
+				noisy := v * math.Exp(rng.NormFloat64()*cfg.Noise)
+				if st.Runs > 0 && st.Runs < 1 && runRng.Float64() >= st.Runs {
+					continue
+				}
+				statuses = append(statuses, st.Status)
+				seconds = append(seconds, noisy)
 				clean += v
 				cleanNoJump += base
-				truth.StepGrowthSecondsPerWeek[st.Status] += math.Log(1+st.GrowthPercentPerWeek/100) * v
+				grows := math.Log(1+st.GrowthPercentPerWeek/100) * v
+				if st.SecondsPerWeek != 0 {
+					grows = (math.Log(1+st.GrowthPercentPerWeek/100)*compound + st.SecondsPerWeek) * v / base
+				}
+				truth.StepGrowthSecondsPerWeek[st.Status] += grows
 			}
 			if cfg.RetryRate > 0 && retryRng.Float64() < cfg.RetryRate {
 				k := retryRng.IntN(len(statuses))
@@ -153,7 +175,7 @@ func Generate(cfg Config) ([]*model.Deployment, Truth) {
 					var share float64
 					for _, st := range s.Steps {
 						if st.Status == j.Step {
-							share = s.BaseSeconds * st.Share * math.Pow(1+st.GrowthPercentPerWeek/100, weeks) / cleanNoJump
+							share = (s.BaseSeconds*st.Share*math.Pow(1+st.GrowthPercentPerWeek/100, weeks) + st.SecondsPerWeek*weeks) / cleanNoJump
 						}
 					}
 					truth.Jumps = append(truth.Jumps, JumpTruth{Component: s.Component, Environment: s.Environment,

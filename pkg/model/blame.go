@@ -21,12 +21,17 @@ const blameHalf = 50
 // returns why the deployments' fit says nothing of the growth, if it does
 // not, for the summary.
 //
-// Shares are in seconds a week: a step growing g_s a week at a typical
-// m_s seconds per deployment (its median where it ran, times the part of
-// the measured deployments it ran in) grows g_s·m_s, and the deployment
-// growing g at m = Σ m_s grows g·m. So their growths add up when the fits
-// agree: the shares of all steps sum to about 100 %. A shrinking step has
-// a negative share.
+// A step's share of growth is its contribution over the sum of all
+// steps' contributions, so the shares sum to 100 % (a shrinking step's is
+// negative). Its contribution is the Theil–Sen slope of its durations in
+// seconds a week, on the deployments that are not outliers, times the
+// part of the measured deployments it ran in: a step that runs in half
+// of them adds half its slope to the deployment's growth. The shares
+// were the step's compound rate times its median seconds, over the
+// deployment's rate times the steps' summed medians: those add up only
+// when every step grows like interest, and a step whose seconds grew by a
+// steady amount (migrate from 60 to 221 s in 12 weeks, the others flat)
+// read 107 to 111 % of the growth (shareRule).
 func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	h := a.hist
 	measured := a.measured
@@ -69,26 +74,19 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	// The fits are independent of each other and most of a stats
 	// request's time (the page at a million steps spends three quarters
 	// of its CPU in them): they run side by side, GOMAXPROCS at a time.
+	// Each also gives its slope in seconds a week, on the points it
+	// fitted, for the shares of growth: no second pass over the history.
 	var (
-		depFit  sen
-		fits    = make([]sen, len(st.Steps))
-		typical = make([]float64, len(st.Steps))
+		depFit     sen
+		depSeconds float64 // the deployments' slope, seconds a week
+		growths    = make([]stepGrowth, len(st.Steps))
 	)
 	var fitting sideBySide
 	fitting.run(func() {
 		g, represented := groups(-1)
-		depFit = fitTrend(g)
+		depFit, depSeconds = fitTrendSeconds(g)
 		depFit.points = represented
 	})
-	// A step's seconds per deployment, for its share of growth, is its
-	// median where it ran times how often it ran, not its mean: 3
-	// deployments whose migrate (a tenth of the deploy) lasted 40 times as
-	// long are no outliers (5 times the deploy) and made migrate's mean 4
-	// times as large in a history of 40, and its share of growth with it:
-	// a step growing 3 % a week at a tenth of the deploy was blamed first,
-	// next to one growing as fast at four tenths, in 13 of 50 histories.
-	// The deployment's seconds are the steps' sum, so the shares of all
-	// steps still sum to about 100 %.
 	for i := range st.Steps {
 		ss := &st.Steps[i]
 		sti, ok := h.statusIndex[ss.Status]
@@ -98,43 +96,42 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 		}
 		fitting.run(func() {
 			g, represented := groups(sti)
-			fit := fitTrend(g)
+			fit, seconds := fitTrendSeconds(g)
 			fit.points = represented
 			ss.Trend = fit.robust(a.opts.SprintDays, a.stepOutliers[sti])
-			fits[i] = fit
+			sg := stepGrowth{measured: true, ok: fit.ok, slope: fit.slope, seconds: seconds}
+			if measured > 0 {
+				sg.ran = float64(represented) / measured
+			}
+			// The old rule's typical seconds (shareRule's fallback) are the
+			// step's median where it ran, not its mean: 3 deployments whose
+			// migrate (a tenth of the deploy) lasted 40 times as long are no
+			// outliers (5 times the deploy) and made migrate's mean 4 times
+			// as large in a history of 40, and its share of growth with it.
 			var ys []float64
 			for _, s := range g {
 				for _, p := range s {
 					ys = append(ys, p.y)
 				}
 			}
-			if len(ys) > 0 && measured > 0 {
-				typical[i] = math.Exp(selectMedian(ys)) * float64(represented) / measured
+			if len(ys) > 0 {
+				sg.typical = math.Exp(selectMedian(ys)) * sg.ran
 			}
+			growths[i] = sg
 		})
 	}
 	fitting.wait()
 	st.Trend.RobustTrend = depFit.robust(a.opts.SprintDays, a.outliers)
 	st.Trend.Blame = []string{}
 	growing := st.Trend.Direction == DirectionGrowing
-	var depSeconds float64
-	for _, t := range typical { // in step order, as the sum always was
-		depSeconds += t
-	}
-	depGrowth := (math.Exp(depFit.slope) - 1) * depSeconds // seconds a week
-	for i := range st.Steps {
-		if _, ok := h.statusIndex[st.Steps[i].Status]; !ok || !growing || depGrowth <= 0 {
-			continue
-		}
-		var g float64
-		if fits[i].ok {
-			g = (math.Exp(fits[i].slope) - 1) * typical[i]
-		}
-		share := g / depGrowth * 100
-		st.Steps[i].ShareOfGrowthPercent = &share
-	}
 	if !growing {
 		return depFit.gap
+	}
+	shares := shareRule(growths, depFit.slope, depSeconds)
+	for i, share := range shares {
+		if growths[i].measured {
+			st.Steps[i].ShareOfGrowthPercent = &share
+		}
 	}
 	// Only a step whose own growth holds is to blame: its own interval
 	// above 0, so that it too holds without the 3 deployments that favour
@@ -163,6 +160,77 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	}
 	st.Trend.Blame = st.Trend.Blame[:0]
 	return depFit.gap
+}
+
+// stepGrowth is what a step's share of growth is computed from.
+type stepGrowth struct {
+	// measured: the step has phases in the deployments that are not
+	// outliers; a step seen only in outliers has no share.
+	measured bool
+	// ok: the step's log durations have a fit; slope is its log slope a
+	// week.
+	ok    bool
+	slope float64
+	// seconds is the Theil–Sen slope of its durations, seconds a week.
+	seconds float64
+	// ran is the part of the measured deployments it ran in; typical is
+	// its median seconds where it ran times ran.
+	ran, typical float64
+}
+
+// contributionShare is the least part of the deployment's own growth, in
+// seconds a week, that the steps' contributions must add up to for the
+// shares to be read from them.
+const contributionShare = 0.25
+
+// shareRule returns each step's share of the deployment's growth, in
+// percent, given the deployment's log slope a week (growing) and its
+// Theil–Sen slope in seconds a week; nil when there is none to give.
+//
+// A step's contribution is its slope in seconds a week times the part of
+// the deployments it ran in, and its share its contribution over the sum
+// of all steps' (see robust): they sum to 100 %. When the steps' growth
+// does not explain the deployment's, that is no share of it: deploys
+// that grow in the waits between steps (idle time is in a deployment's
+// duration and no step's) while every step is flat would have their
+// steps' noise, a few tenths of a second a week, blown up to 100 %. So
+// when the contributions sum to less than a quarter of the deployment's
+// own growth in seconds a week, or shrink while it grows, the shares fall
+// back to the old rule: a step's compound rate times its typical seconds,
+// over the deployment's rate times the steps' typical seconds summed.
+// Those do not sum to 100 % (the waits' growth is no step's, and a step
+// growing by steady seconds has a falling rate), but they stay as small
+// as the steps' growth is, and no step is blamed for the waits.
+func shareRule(steps []stepGrowth, depSlope, depSeconds float64) []float64 {
+	var sum float64
+	for _, s := range steps { // in step order: the same sum to the last digit
+		if s.ok {
+			sum += s.seconds * s.ran
+		}
+	}
+	shares := make([]float64, len(steps))
+	if sum > 0 && sum >= contributionShare*depSeconds {
+		for i, s := range steps {
+			if s.ok {
+				shares[i] = s.seconds * s.ran / sum * 100
+			}
+		}
+		return shares
+	}
+	var typical float64
+	for _, s := range steps {
+		typical += s.typical
+	}
+	depGrowth := (math.Exp(depSlope) - 1) * typical // seconds a week
+	if !(depGrowth > 0) {
+		return nil
+	}
+	for i, s := range steps {
+		if s.ok {
+			shares[i] = (math.Exp(s.slope) - 1) * s.typical / depGrowth * 100
+		}
+	}
+	return shares
 }
 
 // statusPoint is a point of a series with a phase of one status (its

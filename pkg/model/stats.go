@@ -221,9 +221,12 @@ type StepStats struct {
 	Buckets []BucketStats `json:"buckets"`
 	// Trend is this step's own growth.
 	Trend RobustTrend `json:"trend"`
-	// ShareOfGrowthPercent is the part of the deployment's growth (in
-	// seconds a week, from the step's median seconds) that this step's
-	// growth accounts for; nil when the deployment is not growing.
+	// ShareOfGrowthPercent is the part of the deployment's growth, in
+	// seconds a week, that this step's growth accounts for: its Theil–Sen
+	// slope in seconds a week times the part of the deployments it ran
+	// in, over the sum of all steps' (so the shares sum to 100; see
+	// shareRule for when they do not). nil when the deployment is not
+	// growing.
 	ShareOfGrowthPercent *float64 `json:"share_of_growth_percent"`
 }
 

@@ -80,20 +80,21 @@ const (
 // fitSen fits the blocked Theil–Sen slope to groups of points, each
 // sorted by x.
 func fitSen(groups [][]point) sen {
-	fit, _ := fitSenOn(groups)
+	fit, _, _ := fitSenOn(groups, nil)
 	return fit
 }
 
-// fitSenOn is fitSen, also returning the points it fitted: groups, or
-// the medians of their runs.
-func fitSenOn(groups [][]point) (sen, [][]point) {
+// fitSenOn is fitSen, also returning the points it fitted (groups, or
+// the medians of their runs) and the block its slopes were in, for the
+// next fit to reuse: buf, or a larger one.
+func fitSenOn(groups [][]point, buf []float64) (sen, [][]point, []float64) {
 	n, sq := 0, 0.0
 	for _, g := range groups {
 		n += len(g)
 		sq += float64(len(g)) * float64(len(g))
 	}
 	if n < MinTrendPoints {
-		return sen{points: n, gap: gapFewPoints}, groups
+		return sen{points: n, gap: gapFewPoints}, groups, buf
 	}
 	k := 1
 	if sq/2 > trendMaxPairs {
@@ -107,23 +108,23 @@ func fitSenOn(groups [][]point) (sen, [][]point) {
 		}
 		groups = reduced
 	}
-	fit := senOf(groups)
+	fit, buf := senOf(groups, buf)
 	fit.points = n
-	return fit, groups
+	return fit, groups, buf
 }
 
 // senOf is the Theil–Sen slope of groups and its rank interval, however
-// few their points.
-func senOf(groups [][]point) sen {
+// few their points, with the block its slopes were in (see pairSlopes).
+func senOf(groups [][]point, buf []float64) (sen, []float64) {
 	var fit sen
-	slopes, varS, pairs, spread := pairSlopes(groups)
+	slopes, varS, pairs, spread := pairSlopes(groups, buf)
 	N := len(slopes)
 	if N < 2 {
 		fit.gap = gapFewPerSeries
 		if pairs >= 2 {
 			fit.gap = gapSameStart
 		}
-		return fit
+		return fit, slopes
 	}
 	fit.ok = true
 	if N%2 == 1 {
@@ -157,17 +158,23 @@ func senOf(groups [][]point) sen {
 	if !math.IsInf(fit.high, 0) {
 		fit.high = clampSlope(fit.high)
 	}
-	return fit
+	return fit, slopes
 }
 
 // pairSlopes is the slopes of the pairs of points within each group (a
 // pair at one x has none), the variance of the Kendall statistic they
-// make, the number of pairs, and whether any group's values differ.
-func pairSlopes(groups [][]point) (slopes []float64, varS float64, pairs int, spread bool) {
+// make, the number of pairs, and whether any group's values differ. The
+// slopes are written over buf when it holds them: a trend's fits, one
+// after the other, take one block of up to trendMaxPairs slopes (1.6 MB)
+// instead of one each.
+func pairSlopes(groups [][]point, buf []float64) (slopes []float64, varS float64, pairs int, spread bool) {
 	for _, g := range groups {
 		pairs += len(g) * (len(g) - 1) / 2
 	}
-	slopes = make([]float64, 0, pairs)
+	slopes = buf[:0]
+	if cap(buf) < pairs {
+		slopes = make([]float64, 0, pairs)
+	}
 	for _, g := range groups {
 		m := float64(len(g))
 		varS += m * (m - 1) * (2*m + 5) / 18
@@ -195,20 +202,21 @@ func intervalRanks(n int, c float64) (lo, hi int) {
 // senNear is senOf's interval end nearer 0 for a slope of sign (its low
 // end for a rise, else its high), or false when the pairs bound no
 // interval: all fitTrend's refit needs, at a third of the selections.
-func senNear(groups [][]point, sign float64) (float64, bool) {
-	slopes, varS, _, _ := pairSlopes(groups)
+// Its slopes are written over buf (pairSlopes), which it returns.
+func senNear(groups [][]point, sign float64, buf []float64) (float64, bool, []float64) {
+	slopes, varS, _, _ := pairSlopes(groups, buf)
 	n := len(slopes)
 	if n < 2 {
-		return 0, false
+		return 0, false, slopes
 	}
 	lo, hi := intervalRanks(n, z95*math.Sqrt(varS))
 	if lo < 0 || hi > n-1 {
-		return 0, false
+		return 0, false, slopes
 	}
 	if sign > 0 {
-		return clampSlope(selectNth(slopes, lo)), true
+		return clampSlope(selectNth(slopes, lo)), true, slopes
 	}
-	return clampSlope(selectNth(slopes, hi)), true
+	return clampSlope(selectNth(slopes, hi)), true, slopes
 }
 
 // trendJunk is how many points a trend's direction must hold without:
@@ -228,9 +236,51 @@ const trendJunk = 3
 // read from the interval, holds without them too. The slope itself is
 // the plain fit's.
 func fitTrend(groups [][]point) sen {
-	fit, fitted := fitSenOn(groups)
+	fit, _, _ := fitTrendOn(groups)
+	return fit
+}
+
+// fitTrendSeconds is fitTrend, also returning the Theil–Sen slope of the
+// durations in seconds a week (0 without a fit), on the points the log
+// fit read: the same runs past trendMaxPairs pairs, each the median of
+// its deployments (exp of a median log is the median seconds, or between
+// the two middle ones), so no point is read twice from the history.
+func fitTrendSeconds(groups [][]point) (sen, float64) {
+	fit, fitted, buf := fitTrendOn(groups)
+	if !fit.ok {
+		return fit, 0
+	}
+	return fit, secondsSlope(fitted, buf)
+}
+
+// secondsSlope is the blocked Theil–Sen slope of groups of log durations
+// taken back to seconds: the median of the slopes, in seconds a week,
+// between every two points of a group. Its slopes are written over buf.
+func secondsSlope(groups [][]point, buf []float64) float64 {
+	secs := make([][]point, len(groups))
+	for gi, g := range groups {
+		secs[gi] = make([]point, len(g))
+		for i, p := range g {
+			secs[gi][i] = point{p.x, math.Exp(p.y)}
+		}
+	}
+	slopes, _, _, _ := pairSlopes(secs, buf)
+	n := len(slopes)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return selectNth(slopes, n/2)
+	}
+	return (selectNth(slopes, n/2-1) + selectNth(slopes, n/2)) / 2
+}
+
+// fitTrendOn is fitTrend, also returning the points it fitted and the
+// block of its slopes (fitSenOn), for a next fit on them to reuse.
+func fitTrendOn(groups [][]point) (sen, [][]point, []float64) {
+	fit, fitted, buf := fitSenOn(groups, nil)
 	if !fit.ok || fit.gap != 0 || fit.slope == 0 {
-		return fit
+		return fit, fitted, buf
 	}
 	sign := 1.0
 	if fit.slope < 0 {
@@ -265,7 +315,7 @@ func fitTrend(groups [][]point) sen {
 		}
 	}
 	if len(top) == 0 {
-		return fit
+		return fit, fitted, buf
 	}
 	without := make([][]point, len(fitted))
 	for gi, g := range fitted {
@@ -280,7 +330,8 @@ func fitTrend(groups [][]point) sen {
 	if sign < 0 {
 		near = fit.high
 	}
-	switch rest, ok := senNear(without, sign); {
+	rest, ok, buf := senNear(without, sign, buf)
+	switch {
 	case !ok:
 		// Too few left for an interval: the direction cannot be told.
 		near = math.Inf(-int(sign))
@@ -295,7 +346,7 @@ func fitTrend(groups [][]point) sen {
 	} else {
 		fit.high = near
 	}
-	return fit
+	return fit, fitted, buf
 }
 
 // maxSlope caps a log slope at ×10,001 a week either way. A burst of
