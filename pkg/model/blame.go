@@ -77,8 +77,10 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	var fitting sideBySide
 	fitting.run(func() {
 		g, represented := groups(-1)
-		depFit = fitTrend(g)
+		var fitted [][]point
+		depFit, fitted = fitTrendOn(g)
 		depFit.points = represented
+		a.series = a.fitSeries(fitted)
 	})
 	// A step's seconds per deployment, for its share of growth, is its
 	// median where it ran times how often it ran, not its mean: 3
@@ -277,6 +279,7 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 		fmt.Fprintf(&b, "Deploy time %s %.1f %% a week (%.1f–%.1f %%), %+.1f %% a sprint of %d days; %s.",
 			verb, math.Abs(t.GrowthPercentPerWeek), lo, hi, PrintRound(t.GrowthPercentPerSprint, 1), st.SprintDays, mean)
 	}
+	b.WriteString(a.seriesSentence(st))
 	if len(t.Blame) > 0 {
 		byStatus := map[string]StepStats{}
 		for _, ss := range st.Steps {

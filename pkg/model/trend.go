@@ -228,7 +228,22 @@ const trendJunk = 3
 // read from the interval, holds without them too. The slope itself is
 // the plain fit's.
 func fitTrend(groups [][]point) sen {
+	fit, _ := fitTrendOn(groups)
+	return fit
+}
+
+// fitTrendOn is fitTrend, also returning the points it fitted (fitSenOn):
+// each series' own trend is fitted on them (fitSeries), at no more cost
+// than the blend's.
+func fitTrendOn(groups [][]point) (sen, [][]point) {
 	fit, fitted := fitSenOn(groups)
+	return holdWithoutJunk(fit, fitted), fitted
+}
+
+// holdWithoutJunk is fitTrend's guard on fit, the fit of fitted: the end
+// of its interval nearer 0 also holds the interval without the trendJunk
+// points that favour its sign most.
+func holdWithoutJunk(fit sen, fitted [][]point) sen {
 	if !fit.ok || fit.gap != 0 || fit.slope == 0 {
 		return fit
 	}
