@@ -279,7 +279,6 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 		fmt.Fprintf(&b, "Deploy time %s %.1f %% a week (%.1f–%.1f %%), %+.1f %% a sprint of %d days; %s.",
 			verb, math.Abs(t.GrowthPercentPerWeek), lo, hi, PrintRound(t.GrowthPercentPerSprint, 1), st.SprintDays, mean)
 	}
-	b.WriteString(a.seriesSentence(st))
 	if len(t.Blame) > 0 {
 		byStatus := map[string]StepStats{}
 		for _, ss := range st.Steps {
@@ -300,6 +299,7 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 			fmt.Fprintf(&b, " %s account for %.0f %% of the growth (%s a week).", joinAnd(names), share, joinAnd(rates))
 		}
 	}
+	b.WriteString(a.seriesSentence(st))
 	b.WriteString(shiftSentence(shifts))
 	b.WriteString(alikeSentence(st.Steps))
 	switch t.Outliers {
