@@ -139,6 +139,11 @@ func TestStats(t *testing.T) {
 	if len(st.Steps) != 1 || st.Steps[0].Status != "build" || st.Steps[0].SharePercent != 100 {
 		t.Errorf("steps %+v", st.Steps)
 	}
+	// The series the trend blends: here one, whose trend is the trend.
+	if len(st.Series) != 1 || st.Series[0].Component != "api" || st.Series[0].Deployments != 21 ||
+		st.Series[0].Trend != st.Trend.RobustTrend || st.SeriesNotListed != 0 {
+		t.Errorf("series %+v (%d not listed); want api's 21 deployments with the trend %+v", st.Series, st.SeriesNotListed, st.Trend.RobustTrend)
+	}
 
 	t.Run("options reach the server", func(t *testing.T) {
 		st, err := c.Stats(ctx, model.Filter{Since: t0.AddDate(0, 0, -14)}, model.StatsOptions{

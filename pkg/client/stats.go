@@ -28,6 +28,11 @@ import (
 //	st, err := c.Stats(ctx, model.Filter{Component: "api"}, model.StatsOptions{Bucket: model.BucketSprint})
 //	…
 //	fmt.Println(st.Summary) // Deploy time grows 2.0 % a week (+4.0 % a sprint of 14 days); …
+//
+// Without a component or environment in f, the trend blends every
+// series (component and environment) measured; st.Series gives each
+// one's own trend, the largest first (at most model.MaxSeriesListed,
+// st.SeriesNotListed counting the others).
 func (c *Client) Stats(ctx context.Context, f model.Filter, opts model.StatsOptions) (model.Stats, error) {
 	q, err := statsQuery(f, opts, "json")
 	if err != nil {

@@ -84,8 +84,10 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 	var fitting sideBySide
 	fitting.run(func() {
 		g, represented := groups(-1)
-		depFit, depSeconds = fitTrendSeconds(g)
+		var fitted [][]point
+		depFit, depSeconds, fitted = fitTrendSeconds(g)
 		depFit.points = represented
+		a.series = a.fitSeries(fitted)
 	})
 	for i := range st.Steps {
 		ss := &st.Steps[i]
@@ -96,7 +98,7 @@ func (a *StatsAccumulator) robust(st *Stats) trendGap {
 		}
 		fitting.run(func() {
 			g, represented := groups(sti)
-			fit, seconds := fitTrendSeconds(g)
+			fit, seconds, _ := fitTrendSeconds(g)
 			fit.points = represented
 			ss.Trend = fit.robust(a.opts.SprintDays, a.stepOutliers[sti])
 			sg := stepGrowth{measured: true, ok: fit.ok, slope: fit.slope, seconds: seconds}
@@ -365,6 +367,7 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 			fmt.Fprintf(&b, " %s account for %.0f %% of the growth (%s a week).", joinAnd(names), share, joinAnd(rates))
 		}
 	}
+	b.WriteString(a.seriesSentence(st))
 	b.WriteString(shiftSentence(shifts))
 	b.WriteString(alikeSentence(st.Steps))
 	switch t.Outliers {

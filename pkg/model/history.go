@@ -121,6 +121,8 @@ type seriesKey struct{ component, environment string }
 // reduced, runs of the older ones.
 type seriesHist struct {
 	key seriesKey
+	// added counts the deployments added; outliers those judged outliers.
+	added, outliers int
 	// recs[:judged] are judged already, kept as the neighbours of the next
 	// ones; recs[judged:] are waiting, in time order up to the last sort.
 	recs   []depRecord
@@ -237,6 +239,7 @@ func (h *history) add(d *Deployment, bucket int32) {
 	}
 	h.lastSeries = si
 	s := h.series[si]
+	s.added++
 	ph0 := int32(len(s.phases))
 	repeats := false
 	h.added++
@@ -324,6 +327,9 @@ func (h *history) judge(s *seriesHist, final bool) {
 	}
 	for i := s.judged; i < end; i++ {
 		d := &s.recs[i]
+		if d.outlier {
+			s.outliers++
+		}
 		phases := s.phases[d.ph0:d.ph1]
 		if h.judged != nil {
 			h.judged(s, d, phases)
@@ -504,6 +510,11 @@ func (h *history) finish() {
 		}
 		slices.SortFunc(s.recs, func(a, b depRecord) int { return compareRecs(&a, &b) })
 		markOutliers(s.recs)
+		for i := range s.recs {
+			if s.recs[i].outlier {
+				s.outliers++
+			}
+		}
 		if h.judged != nil {
 			for i := range s.recs {
 				d := &s.recs[i]

@@ -181,6 +181,13 @@ type Stats struct {
 	// staging beside production, and a request with environment= asks
 	// for one.
 	Environments []string `json:"environments"`
+	// Series lists the series (component and environment) the trend
+	// blends, each with its own trend: those with the most deployments
+	// first, at most MaxSeriesListed of them.
+	Series []SeriesStats `json:"series"`
+	// SeriesNotListed counts the series beyond MaxSeriesListed that
+	// Series leaves out (their deployments are in every other figure).
+	SeriesNotListed int `json:"series_not_listed"`
 }
 
 // Durations summarises a set of durations. The percentiles interpolate
@@ -271,6 +278,9 @@ type StatsAccumulator struct {
 	byStatus   []*stepAcc // by history status
 	linear     regression
 	hist       *history
+	// series are the fits of the series Stats.Series lists, in its
+	// order (robust, fitSeries).
+	series []seriesFit
 	// changes caches the change points once found (Changes): the page
 	// asks for them after Result, which needed them for its sentence.
 	changes *Changes
@@ -523,6 +533,7 @@ func (a *StatsAccumulator) Result() Stats {
 		// a rate, it names the shifts it counts in.
 		shifts = a.Changes().Changes
 	}
+	a.listSeries(&st)
 	st.Summary = a.summary(st, gap, shifts)
 	envs := environmentSet{}
 	for _, s := range a.hist.series {

@@ -240,17 +240,17 @@ func fitTrend(groups [][]point) sen {
 	return fit
 }
 
-// fitTrendSeconds is fitTrend, also returning the Theil–Sen slope of the
-// durations in seconds a week (0 without a fit), on the points the log
+// fitTrendSeconds is fitTrend, also returning the points it fitted and
+// the Theil–Sen slope of the durations in seconds a week (0 without a fit), on the points the log
 // fit read: the same runs past trendMaxPairs pairs, each the median of
 // its deployments (exp of a median log is the median seconds, or between
 // the two middle ones), so no point is read twice from the history.
-func fitTrendSeconds(groups [][]point) (sen, float64) {
+func fitTrendSeconds(groups [][]point) (sen, float64, [][]point) {
 	fit, fitted, buf := fitTrendOn(groups)
 	if !fit.ok {
-		return fit, 0
+		return fit, 0, fitted
 	}
-	return fit, secondsSlope(fitted, buf)
+	return fit, secondsSlope(fitted, buf), fitted
 }
 
 // secondsSlope is the blocked Theil–Sen slope of groups of log durations
@@ -277,10 +277,21 @@ func secondsSlope(groups [][]point, buf []float64) float64 {
 
 // fitTrendOn is fitTrend, also returning the points it fitted and the
 // block of its slopes (fitSenOn), for a next fit on them to reuse.
+//
+// Each series' own trend is fitted on the same points (fitSeries), at no
+// more cost than the blend's.
 func fitTrendOn(groups [][]point) (sen, [][]point, []float64) {
 	fit, fitted, buf := fitSenOn(groups, nil)
+	fit, buf = holdWithoutJunk(fit, fitted, buf)
+	return fit, fitted, buf
+}
+
+// holdWithoutJunk is fitTrend's guard on fit, the fit of fitted: the end
+// of its interval nearer 0 also holds the interval without the trendJunk
+// points that favour its sign most. Its slopes are written over buf.
+func holdWithoutJunk(fit sen, fitted [][]point, buf []float64) (sen, []float64) {
 	if !fit.ok || fit.gap != 0 || fit.slope == 0 {
-		return fit, fitted, buf
+		return fit, buf
 	}
 	sign := 1.0
 	if fit.slope < 0 {
@@ -315,7 +326,7 @@ func fitTrendOn(groups [][]point) (sen, [][]point, []float64) {
 		}
 	}
 	if len(top) == 0 {
-		return fit, fitted, buf
+		return fit, buf
 	}
 	without := make([][]point, len(fitted))
 	for gi, g := range fitted {
@@ -346,7 +357,7 @@ func fitTrendOn(groups [][]point) (sen, [][]point, []float64) {
 	} else {
 		fit.high = near
 	}
-	return fit, fitted, buf
+	return fit, buf
 }
 
 // maxSlope caps a log slope at ×10,001 a week either way. A burst of

@@ -150,6 +150,9 @@ func TestOpenAPISchemasMatchTheFields(t *testing.T) {
 	if got := doc.Paths["/v1/deployments"]["get"].Responses["200"].Content["text/csv"].Schema.Description; got != strings.Join(model.DeploymentCSVHeader, ",") {
 		t.Errorf("GET /v1/deployments CSV is documented as %q; its header is %v", got, model.DeploymentCSVHeader)
 	}
+	if got, want := keys(doc.Components.Schemas["Stats"].Properties), jsonFields(model.Stats{}); !slices.Equal(got, want) {
+		t.Errorf("Stats documents %v; stats have %v", got, want)
+	}
 	if got, want := keys(doc.Components.Schemas["DORAFigures"].Properties), jsonFields(model.DORAFigures{}); !slices.Equal(got, want) {
 		t.Errorf("DORAFigures documents %v; the four keys have %v", got, want)
 	}

@@ -430,3 +430,55 @@ func TestStatsSaysEveryEnvironmentCounts(t *testing.T) {
 	wantEnvironmentNote(t, h, "stats", "finished",
 		"No --env: every environment counts in each week's figures (these deployments ran in production, staging); ask with --env production for production's deploys alone.")
 }
+
+// TestStatsListsTheSeries: with several series (component and
+// environment), stats lists each one's deployments and own growth under
+// the slowest steps, after the server's figures; with one it lists none.
+func TestStatsListsTheSeries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.server.Set(weekOne.AddDate(0, 6, 0))
+	var ins []model.StepInput
+	for _, c := range []struct {
+		component string
+		rate      float64
+	}{{"api", 4}, {"web", -3}} {
+		for i := range 40 {
+			start := weekOne.AddDate(0, 0, 2*i).Add(10 * time.Hour)
+			f := math.Pow(1+c.rate/100, float64(2*i)/7) * math.Exp(0.05*math.Sin(float64(i)*2.3))
+			d := time.Duration(600 * f * float64(time.Second))
+			version := fmt.Sprintf("1.%d", i)
+			ins = append(ins,
+				model.StepInput{Component: c.component, Version: version, Owner: "ana", Status: "build", Environment: "production", Time: start},
+				model.StepInput{Component: c.component, Version: version, Owner: "ana", Status: "finished", Environment: "production", Time: start.Add(d)})
+		}
+	}
+	c, err := client.New(h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Stats(context.Background(), model.Filter{}, model.StatsOptions{})
+	if err != nil || len(st.Series) != 2 {
+		t.Fatalf("stats: %v, series %+v", err, st.Series)
+	}
+	row := func(s model.SeriesStats) string {
+		return fmt.Sprintf("%s in production  40           %+.1f%%        %+.1f to %+.1f%%", s.Component, s.Trend.GrowthPercentPerWeek,
+			s.Trend.GrowthPercentPerWeekLow, s.Trend.GrowthPercentPerWeekHigh)
+	}
+	want := "\nSERIES             DEPLOYMENTS  GROWTH/WEEK  95% INTERVAL\n" + row(st.Series[0]) + "\n" + row(st.Series[1]) + "\n"
+	for _, terminal := range []bool{true, false} {
+		r := h.mustRun(terminal, "stats")
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("terminal %v: stats lacks\n%s\nin\n%s", terminal, want, r.stdout)
+		}
+		if !strings.Contains(r.stdout, st.Summary) || !strings.Contains(st.Summary, "The trend blends 2 series") {
+			t.Errorf("terminal %v: summary %q", terminal, st.Summary)
+		}
+	}
+	if r := h.mustRun(false, "stats", "--component", "api"); strings.Contains(r.stdout, "SERIES") {
+		t.Errorf("one series listed as a table:\n%s", r.stdout)
+	}
+}

@@ -116,6 +116,10 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		}
 	}
 
+	if err := writeSeries(&buf, st); err != nil {
+		return err
+	}
+
 	buf.WriteByte('\n')
 	if o.Terminal && len(st.Buckets) > 1 {
 		fmt.Fprintf(&buf, "P50 by %s: %s\n", st.Bucket, style(ansiCyan, Sparkline(st.Buckets)))
@@ -132,6 +136,44 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// seriesShown is the most series listed in a table; -o json has them all.
+const seriesShown = 10
+
+// writeSeries lists the series the trend blends, with their own growth,
+// when there are several: the sentence names those that diverge, the table
+// gives each one's figure.
+func writeSeries(buf *bytes.Buffer, st model.Stats) error {
+	if len(st.Series) < 2 {
+		return nil
+	}
+	buf.WriteByte('\n')
+	var rows [][]string
+	for i, s := range st.Series {
+		if i == seriesShown {
+			break
+		}
+		name := s.Component
+		if s.Environment != "" {
+			name += " in " + s.Environment
+		}
+		interval := "-"
+		if s.Trend.Method != "" && s.Trend.Points >= model.MinTrendPoints {
+			interval = fmt.Sprintf("%+.1f to %+.1f%%", model.PrintRound(s.Trend.GrowthPercentPerWeekLow, 1), model.PrintRound(s.Trend.GrowthPercentPerWeekHigh, 1))
+		}
+		rows = append(rows, []string{name, fmt.Sprint(s.Deployments), stepGrowth(s.Trend), interval})
+	}
+	if err := renderTable(buf, []string{"SERIES", "DEPLOYMENTS", "GROWTH/WEEK", "95% INTERVAL"}, rows); err != nil {
+		return err
+	}
+	switch n := len(st.Series) + st.SeriesNotListed - len(rows); {
+	case n > 0 && st.SeriesNotListed > 0:
+		fmt.Fprintf(buf, "… and %d more series; -o json lists the %d with the most deployments.\n", n, len(st.Series))
+	case n > 0:
+		fmt.Fprintf(buf, "… and %d more series; -o json lists them all.\n", n)
+	}
+	return nil
 }
 
 // StatsNotes are what WriteStats says under the stats' sentence.
