@@ -21,8 +21,12 @@ func shareTrials() int {
 	if n, err := strconv.Atoi(os.Getenv("STEPS_ACCURACY_TRIALS")); err == nil && n > 0 {
 		return n
 	}
-	return trials(60)
+	return trials(shareFull)
 }
+
+// shareFull is TestAccuracyShares' count of histories a case without
+// -race or -short: the count its figures are checked on.
+const shareFull = 60
 
 // oldShares is the rule the shares of growth had before they were seconds
 // a week, recomputed from what the stats give: a step's compound rate
@@ -239,14 +243,21 @@ func TestAccuracyShares(t *testing.T) {
 			c.name, growing, n, oldErr, nowErr, quantile(old.errs, 0.9), quantile(now.errs, 0.9),
 			pct(old.right), pct(now.right), pct(old.non), pct(now.non),
 			quantile(old.sums, 0.05), quantile(old.sums, 0.95), quantile(now.sums, 0.05), quantile(now.sums, 0.95), pct(worse), pct(fellBack))
+		if fellBack*50 > growing {
+			t.Errorf("%s: fell back to the old rule in %d of %d growing histories, want 2 %% at most: the steps are all the deployment", c.name, fellBack, growing)
+		}
+		// The figures are checked on the full count only: under -race a
+		// case scores 6 histories, of which as few as one may read growing,
+		// and one history's error or blame is no rate. Fewer histories check
+		// the code (shares sum to 100 %, the fallback stays rare).
+		if n < shareFull {
+			continue
+		}
 		if nowErr > c.maxErr || nowErr > oldErr+0.5 {
 			t.Errorf("%s: mean share error %.1f points (old rule %.1f), want ≤ %.0f and no worse than the old rule", c.name, nowErr, oldErr, c.maxErr)
 		}
 		if !reaches(now.right, growing, n, 0.85) {
 			t.Errorf("%s: the true step blamed first in %d of %d growing histories, want ≥ 85 %%", c.name, now.right, growing)
-		}
-		if fellBack*50 > growing {
-			t.Errorf("%s: fell back to the old rule in %d of %d growing histories, want 2 %% at most: the steps are all the deployment", c.name, fellBack, growing)
 		}
 	}
 }
