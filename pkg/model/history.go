@@ -511,13 +511,11 @@ func (h *history) finish() {
 		slices.SortFunc(s.recs, func(a, b depRecord) int { return compareRecs(&a, &b) })
 		markOutliers(s.recs)
 		for i := range s.recs {
-			if s.recs[i].outlier {
+			d := &s.recs[i]
+			if d.outlier {
 				s.outliers++
 			}
-		}
-		if h.judged != nil {
-			for i := range s.recs {
-				d := &s.recs[i]
+			if h.judged != nil {
 				h.judged(s, d, s.phases[d.ph0:d.ph1])
 			}
 		}

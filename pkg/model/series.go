@@ -105,7 +105,7 @@ func (a *StatsAccumulator) seriesSentence(st Stats) string {
 	head := fmt.Sprintf(" The trend blends %d series (component and environment)", n)
 	var judged []SeriesStats // those with an interval, most deployments first
 	for i, f := range a.series {
-		if f.fit.gap == 0 && f.fit.ok && i < len(st.Series) {
+		if f.fit.gap == 0 && f.fit.ok {
 			judged = append(judged, st.Series[i])
 		}
 	}
@@ -128,7 +128,7 @@ func (a *StatsAccumulator) seriesSentence(st Stats) string {
 		return fmt.Sprintf("shows no clear trend (%+.1f %% a week)", PrintRound(t.GrowthPercentPerWeek, 1))
 	}
 	if g, s := first(DirectionGrowing), first(DirectionShrinking); g != nil && s != nil {
-		return fmt.Sprintf("%s; %s %s while %s %s.", head, seriesName(g), rate(g), seriesName(s), rate(s))
+		return fmt.Sprintf("%s; %s %s while %s %s.", head, g.Name(), rate(g), s.Name(), rate(s))
 	}
 	blend := st.Trend.RobustTrend
 	for i := range judged {
@@ -138,18 +138,18 @@ func (a *StatsAccumulator) seriesSentence(st Stats) string {
 			x.Trend.GrowthPercentPerWeekLow <= blend.GrowthPercentPerWeek && blend.GrowthPercentPerWeek <= x.Trend.GrowthPercentPerWeekHigh {
 			continue
 		}
-		departs := fmt.Sprintf("%s (%.0f %% of the deployments) %s", seriesName(x), math.Floor(share*100), rate(x))
+		departs := fmt.Sprintf("%s (%.0f %% of the deployments) %s", x.Name(), math.Floor(share*100), rate(x))
 		if y := first(blend.Direction); y != nil && blend.Direction != DirectionFlat {
-			return fmt.Sprintf("%s; %s %s while %s.", head, seriesName(y), rate(y), departs)
+			return fmt.Sprintf("%s; %s %s while %s.", head, y.Name(), rate(y), departs)
 		}
 		return fmt.Sprintf("%s; %s.", head, departs)
 	}
 	return head + "."
 }
 
-// seriesName names a series in a sentence: "api in production", or "api"
-// without an environment.
-func seriesName(s *SeriesStats) string {
+// Name names the series as the summary does: "api in production", or
+// "api" without an environment.
+func (s SeriesStats) Name() string {
 	if s.Environment == "" {
 		return s.Component
 	}

@@ -8,7 +8,11 @@ import (
 
 // AcceptedTimeFormats describes, for error messages and help text, the
 // datetime forms that ParseTime takes.
-const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00"); an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
+const AcceptedTimeFormats = `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")` + offsetForms
+
+// offsetForms ends each list of accepted forms: git (%ci) and date +%z
+// write the offset without its colon.
+const offsetForms = `; an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
 
 const (
 	// SpreadsheetTime is the time layout of CSV exports and of the original
@@ -33,14 +37,14 @@ func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {
 // whose server runs in its zone must not read "(UTC)" of a date that is
 // its own day.
 func AcceptedBoundFormats(zone string) string {
-	return `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00"); an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
+	return `"YYYY-MM-DD hh:mm:ss[.ffffff]" (UTC), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm" (as stepsctl tables show), or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")` + offsetForms
 }
 
 // AcceptedClockTimeFormats describes, for error messages and help text,
 // the datetime forms that ParseTimeIn takes, a date and time without an
 // offset being read in the zone named by zone.
 func AcceptedClockTimeFormats(zone string) string {
-	return `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (in ` + zone + `), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00"); an offset may also be written +hhmm ("2026-01-02T17:04:05+0200", as git and date +%z print it)`
+	return `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (in ` + zone + `), "YYYY-MM-DD" (a day in ` + zone + `), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")` + offsetForms
 }
 
 // ParseTimeIn parses a datetime as ParseTime does, except that a date and

@@ -241,10 +241,11 @@ func fitTrend(groups [][]point) sen {
 }
 
 // fitTrendSeconds is fitTrend, also returning the points it fitted and
-// the Theil–Sen slope of the durations in seconds a week (0 without a fit), on the points the log
-// fit read: the same runs past trendMaxPairs pairs, each the median of
-// its deployments (exp of a median log is the median seconds, or between
-// the two middle ones), so no point is read twice from the history.
+// the Theil–Sen slope of the durations in seconds a week (0 without a
+// fit), on the points the log fit read: the same runs past trendMaxPairs
+// pairs, each the median of its deployments (exp of a median log is the
+// median seconds, or between the two middle ones), so no point is read
+// twice from the history.
 func fitTrendSeconds(groups [][]point) (sen, float64, [][]point) {
 	fit, fitted, buf := fitTrendOn(groups)
 	if !fit.ok {
@@ -265,14 +266,10 @@ func secondsSlope(groups [][]point, buf []float64) float64 {
 		}
 	}
 	slopes, _, _, _ := pairSlopes(secs, buf)
-	n := len(slopes)
-	switch {
-	case n == 0:
+	if len(slopes) == 0 {
 		return 0
-	case n%2 == 1:
-		return selectNth(slopes, n/2)
 	}
-	return (selectNth(slopes, n/2-1) + selectNth(slopes, n/2)) / 2
+	return selectMedian(slopes)
 }
 
 // fitTrendOn is fitTrend, also returning the points it fitted and the

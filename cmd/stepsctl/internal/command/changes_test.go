@@ -35,13 +35,7 @@ func shiftedHistory(t *testing.T, h *harness) {
 			at = at.Add(time.Duration(p.seconds * float64(time.Second)))
 		}
 	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	h.recordAll(ins)
 }
 
 func TestChanges(t *testing.T) {

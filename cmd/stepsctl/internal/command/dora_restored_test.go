@@ -1,13 +1,11 @@
 package command_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -45,13 +43,7 @@ func TestDORASaysHowManyRestores(t *testing.T) {
 	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	h.server.Set(now)
 	h.cli.Set(now)
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	h.recordAll(ins)
 
 	for _, tc := range []struct {
 		component string

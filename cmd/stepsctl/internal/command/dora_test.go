@@ -47,13 +47,7 @@ func doraHistory(t *testing.T, h *harness) {
 	}
 	h.server.Set(day(20, 0, 0))
 	h.cli.Set(day(20, 0, 0))
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	h.recordAll(ins)
 }
 
 func TestDORA(t *testing.T) {
@@ -258,13 +252,7 @@ func TestDORAFrequencyAcrossAChangeOfClocks(t *testing.T) {
 	}
 	h.server.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	h.cli.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	h.recordAll(ins)
 	r := h.mustRun(false, "dora", "--env", "production", "--tz", "America/New_York", "--since", "2026-10-19", "--until", "2026-11-08")
 	if want := "deployment frequency   1.0 a day (21 in 21 days)  elite"; !strings.Contains(r.stdout, want) {
 		t.Errorf("stdout lacks %q:\n%s", want, r.stdout)

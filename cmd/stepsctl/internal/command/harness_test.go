@@ -258,6 +258,20 @@ func (h *harness) serverSays(t *testing.T, path string) string {
 	return string(body)
 }
 
+// recordAll records ins through the API in one batch, as a deploy history
+// to ask about, and returns the client that did it.
+func (h *harness) recordAll(ins []model.StepInput) *client.Client {
+	h.t.Helper()
+	c, err := client.New(h.url)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
 // stored returns every stored step, straight from the database.
 func (h *harness) stored() []model.Step {
 	h.t.Helper()

@@ -88,10 +88,8 @@ func privateTempDir(path string, warn io.Writer) (string, error) {
 	if refused == nil {
 		return path, nil
 	}
-	dir := ""
-	if own := ownSuffixedDirs(path); len(own) > 0 {
-		dir = own[0]
-	} else {
+	dir := firstOwnSuffixedDir(path)
+	if dir == "" {
 		var err error
 		if dir, err = os.MkdirTemp(filepath.Dir(path), filepath.Base(path)+"-*"); err != nil {
 			return "", fmt.Errorf("%w, and no private directory could be made beside it: %w", refused, err)
@@ -118,16 +116,15 @@ func suffixedDirs(path string) []string {
 	return out
 }
 
-// ownSuffixedDirs returns the suffixedDirs of path that are the user's
-// own and private.
-func ownSuffixedDirs(path string) []string {
-	var out []string
+// firstOwnSuffixedDir returns the first of the suffixedDirs of path that
+// is the user's own and private, or "".
+func firstOwnSuffixedDir(path string) string {
 	for _, dir := range suffixedDirs(path) {
 		if ownPrivateDir(dir) == nil {
-			out = append(out, dir)
+			return dir
 		}
 	}
-	return out
+	return ""
 }
 
 // spooled returns the spool directories that hold records, opened: the

@@ -42,13 +42,7 @@ func growingHistory(t *testing.T, h *harness) {
 			}
 		}
 	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	h.recordAll(ins)
 }
 
 func TestStats(t *testing.T) {
@@ -274,13 +268,7 @@ func TestStatsFromNineteenSeventy(t *testing.T) {
 	for i := range model.MaxStatsBuckets + 1 {
 		deploy(fmt.Sprintf("1.%d", i), time.Date(2023, 1, 2, 9, 0, 0, 0, time.UTC).AddDate(0, 0, i))
 	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	h.recordAll(ins)
 
 	r := h.mustRun(false, "stats", "-o", "json")
 	var st model.Stats
@@ -325,13 +313,7 @@ func TestStatsTableShowsOutliers(t *testing.T) {
 		}
 		deploy(fmt.Sprintf("1.%d", week), at, 10*time.Minute+time.Duration(week)*time.Second)
 	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	c := h.recordAll(ins)
 	st, err := c.Stats(context.Background(), model.Filter{}, model.StatsOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -391,13 +373,7 @@ func TestStatsListsTheShifts(t *testing.T) {
 					Time: at.Add(time.Duration((build + jump) * float64(time.Second)))})
 		}
 	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	c := h.recordAll(ins)
 	cs, err := c.Changes(context.Background(), model.Filter{Component: "api"}, model.ChangesOptions{})
 	if err != nil || len(cs.Changes) != 1 {
 		t.Fatalf("changes of api: %v %+v; want the one shift", err, cs)
@@ -453,13 +429,7 @@ func TestStatsListsTheSeries(t *testing.T) {
 				model.StepInput{Component: c.component, Version: version, Owner: "ana", Status: "finished", Environment: "production", Time: start.Add(d)})
 		}
 	}
-	c, err := client.New(h.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
-		t.Fatal(err)
-	}
+	c := h.recordAll(ins)
 	st, err := c.Stats(context.Background(), model.Filter{}, model.StatsOptions{})
 	if err != nil || len(st.Series) != 2 {
 		t.Fatalf("stats: %v, series %+v", err, st.Series)

@@ -154,15 +154,11 @@ func writeSeries(buf *bytes.Buffer, st model.Stats) error {
 		if i == seriesShown {
 			break
 		}
-		name := s.Component
-		if s.Environment != "" {
-			name += " in " + s.Environment
-		}
 		interval := "-"
 		if s.Trend.Method != "" && s.Trend.Points >= model.MinTrendPoints {
 			interval = fmt.Sprintf("%+.1f to %+.1f%%", model.PrintRound(s.Trend.GrowthPercentPerWeekLow, 1), model.PrintRound(s.Trend.GrowthPercentPerWeekHigh, 1))
 		}
-		rows = append(rows, []string{name, fmt.Sprint(s.Deployments), stepGrowth(s.Trend), interval})
+		rows = append(rows, []string{s.Name(), fmt.Sprint(s.Deployments), stepGrowth(s.Trend), interval})
 	}
 	if err := renderTable(buf, []string{"SERIES", "DEPLOYMENTS", "GROWTH/WEEK", "95% INTERVAL"}, rows); err != nil {
 		return err
