@@ -259,6 +259,14 @@ func parseTime(field, v string) (time.Time, error) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05.999999999 -0700", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, v); err == nil {
+			if zone, _ := t.Zone(); layout == "2006-01-02 15:04:05 MST" && zone != "UTC" && zone != "GMT" {
+				// time.Parse reads an abbreviation it does not know
+				// ("CEST") as UTC, and one the server's own zone uses
+				// ("EST" under TZ=America/New_York) at that zone's offset:
+				// the same delivery stored hours apart, machine by machine.
+				// GitLab writes "UTC", or a numeric offset; GMT is UTC too.
+				return time.Time{}, fmt.Errorf("%s %s names its zone by the abbreviation %s, which does not say its offset; want RFC 3339, \"YYYY-MM-DD hh:mm:ss UTC\" or \"YYYY-MM-DD hh:mm:ss +hhmm\"", field, model.Quote(v), model.Quote(zone))
+			}
 			if t.IsZero() {
 				// Given, it is not "no time": left zero, the step would be
 				// stamped with its receipt time, as POST /v1/steps refuses to.

@@ -11,7 +11,7 @@ import (
 
 func TestParseTime(t *testing.T) {
 	want := time.Date(2021, 4, 28, 19, 50, 0, 0, time.UTC)
-	for _, v := range []string{"2021-04-28T19:50:00Z", "2021-04-28 19:50:00 UTC", "2021-04-28 21:50:00 +0200", "2021-04-28T21:50:00+02:00"} {
+	for _, v := range []string{"2021-04-28T19:50:00Z", "2021-04-28 19:50:00 UTC", "2021-04-28 21:50:00 +0200", "2021-04-28T21:50:00+02:00", "2021-04-28 19:50:00 GMT"} {
 		got, err := parseTime("t", v)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("parseTime(%q) = %v, %v; want %v", v, got, err, want)
@@ -22,6 +22,13 @@ func TestParseTime(t *testing.T) {
 	for _, v := range []string{"0001-01-01 00:00:00 UTC", "0001-01-01T00:00:00Z"} {
 		if got, err := parseTime("started_at", v); err == nil {
 			t.Errorf("parseTime(%q) = %v, nil; want an error", v, got)
+		}
+	}
+	// A zone abbreviation other than UTC says no offset Go can trust: an
+	// unknown one was read as UTC, a known one by the server's own zone.
+	for _, v := range []string{"2021-04-28 21:50:00 CEST", "2021-04-28 15:50:00 EST", "2021-04-28 12:50:00 PDT"} {
+		if got, err := parseTime("started_at", v); err == nil {
+			t.Errorf("parseTime(%q) = %v, nil; want an error naming the zone", v, got)
 		}
 	}
 	if _, err := parseTime("status_changed_at", "yesterday"); err == nil {
