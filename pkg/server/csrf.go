@@ -1,6 +1,7 @@
 package server
 
 import (
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -102,6 +103,9 @@ func unsupportedBody(r *http.Request, accepted string) error {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		return model.Errorf(model.EUNSUPPORTED, "the request body has no Content-Type; send %s", accepted)
+	}
+	if _, ps, err := mime.ParseMediaType(ct); err == nil && !utf8Charset(ps["charset"]) {
+		return model.Errorf(model.EUNSUPPORTED, "Content-Type %s declares the charset %s; send the body in UTF-8 (charset=utf-8, or no charset)", model.Quote(ct), model.Quote(ps["charset"]))
 	}
 	return model.Errorf(model.EUNSUPPORTED, "Content-Type %s is not supported; send %s", model.Quote(ct), accepted)
 }

@@ -260,16 +260,31 @@ func looksLikeJSON(body []byte) bool {
 	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
 }
 
+// mediaType returns the media type of the request's body, lower case and
+// without parameters. A body declared in a charset other than UTF-8 has
+// none any route takes (its whole Content-Type is returned, which matches
+// no case), so that it is a 415 saying so (see unsupportedBody), not read
+// as UTF-8 into a 400 about a field it garbled.
 func mediaType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" || ct == "application/json" {
 		return ct // the common cases, without ParseMediaType's map
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
+	mt, ps, err := mime.ParseMediaType(ct)
+	if err != nil || !utf8Charset(ps["charset"]) {
 		return ct
 	}
 	return mt
+}
+
+// utf8Charset reports whether a Content-Type's charset parameter (empty
+// when absent) declares UTF-8, or ASCII, which is a part of it.
+func utf8Charset(cs string) bool {
+	switch strings.ToLower(cs) {
+	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		return true
+	}
+	return false
 }
 
 // jsonStepParams reads a JSON object of string fields; null means absent.

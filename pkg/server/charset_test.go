@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/steps-dev/steps/internal/testdb"
+)
+
+// utf16LE encodes s as Windows writes "Unicode" text: UTF-16, little
+// endian, after a byte-order mark.
+func utf16LE(s string) []byte {
+	b := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
+
+// TestBodyInAnotherCharsetIsRefusedAsSuch: a body declared in a charset
+// other than UTF-8 was read as UTF-8 anyway. A spreadsheet's UTF-16 export
+// sent as text/csv; charset=utf-16 got `unknown CSV column
+// "\xff\xfec\x00o\x00m…"`, and a Latin-1 form or JSON body "component must
+// be valid UTF-8": 400s about a field, when what is wrong is the charset
+// the client itself named. It is a 415 that says so; UTF-8, ASCII and no
+// charset are read as before.
+func TestBodyInAnotherCharsetIsRefusedAsSuch(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		for _, tt := range []struct {
+			name, path, contentType string
+			body                    []byte
+		}{
+			{"UTF16CSVBatch", "/v1/steps/batch", "text/csv; charset=utf-16", utf16LE("component,version,owner,status\r\napi,1,ana,build\r\n")},
+			{"Latin1JSON", "/v1/steps", "application/json; charset=iso-8859-1", []byte("{\"component\":\"caf\xe9\",\"version\":\"1\",\"owner\":\"o\",\"status\":\"s\"}")},
+			{"Latin1Form", "/v1/steps", "application/x-www-form-urlencoded; charset=ISO-8859-1", []byte("component=caf%E9&version=1&owner=o&status=s")},
+			{"Latin1NDJSONBatch", "/v1/steps/batch", "application/x-ndjson; charset=latin1", []byte("{\"component\":\"caf\xe9\",\"version\":\"1\",\"owner\":\"o\",\"status\":\"s\"}\n")},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				before := ts.count(t)
+				r := ts.do(t, "POST", tt.path, bytes.NewReader(tt.body), "Content-Type", tt.contentType)
+				refused(t, ts, tt.name, before, r, 415, "")
+				if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "charset") || !strings.Contains(msg, "UTF-8") {
+					t.Errorf("error %q; want it to name the charset and ask for UTF-8", msg)
+				}
+			})
+		}
+		t.Run("UTF8AndASCIIAreRead", func(t *testing.T) {
+			for _, ct := range []string{"application/json; charset=utf-8", "application/json; charset=UTF-8", "application/json;charset=\"utf-8\"", "application/json; charset=us-ascii"} {
+				r := ts.do(t, "POST", "/v1/steps", strings.NewReader(`{"component":"api","version":"1","owner":"o","status":"s"}`), "Content-Type", ct)
+				if r.status != 201 {
+					t.Errorf("%s: = %d %s, want 201", ct, r.status, r.body)
+				}
+			}
+			r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader("component,version,owner,status\napi,1,o,s\n"), "Content-Type", "text/csv; charset=utf-8")
+			if r.status != 201 {
+				t.Errorf("CSV in UTF-8: = %d %s, want 201", r.status, r.body)
+			}
+		})
+	})
+}
