@@ -8,7 +8,8 @@ import (
 )
 
 // DefaultClientLists bounds the list answers (GET /v1/steps,
-// GET /v1/deployments) one client may have in progress at once.
+// GET /v1/deployments), analyses (GET /v1/stats, /v1/dora, /v1/changes)
+// and pages one client may have in progress at once.
 const DefaultClientLists = 16
 
 // listGate counts the list answers (and, as Server.batches, the batches) in
@@ -58,9 +59,49 @@ func (s *Server) enterList(w http.ResponseWriter, r *http.Request) (leave func()
 	key := s.clientKey(r)
 	if !s.lists.enter(key) {
 		w.Header().Set("Retry-After", "1")
-		s.writeError(w, r, model.Errorf(model.ERATELIMITED,
-			"this client already has %d lists in progress, the limit; read them to the end (or close them) before asking for another, or retry after 1 s", s.lists.max))
+		s.writeError(w, r, s.tooManyLists())
 		return nil, false
 	}
 	return func() { s.lists.leave(key) }, true
+}
+
+// tooManyLists is the 429 of a client with every list slot in use.
+func (s *Server) tooManyLists() error {
+	return model.Errorf(model.ERATELIMITED,
+		"this client already has %d lists in progress, the limit (lists, stats, DORA, changes and pages count alike); read them to the end (or close them) before asking for another, or retry after 1 s", s.lists.max)
+}
+
+// gateAnswer holds one of the client's list slots while h answers: the
+// analyses (GET /v1/stats, /v1/dora, /v1/changes) build their whole
+// answer in memory and keep it until their client has read it, as a list
+// keeps its page. A stats answer reaches 8 MB from a hundred steps (1,000
+// day buckets, 49 step names), and 60 stalled ones from one client held
+// 520 MB of stepsd for the minute before writeTimeout cut them off: the
+// rate limit's burst of 1,000 would have held gigabytes.
+func (s *Server) gateAnswer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leave, ok := s.enterList(w, r)
+		if !ok {
+			return
+		}
+		defer leave()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// gatePage is gateAnswer for the page's own routes (the dashboard, a
+// deployment's timeline), each rendered whole before it is sent; its 429
+// is the page's HTML.
+func (s *Server) gatePage(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := s.clientKey(r)
+		if !s.lists.enter(key) {
+			w.Header().Set("Retry-After", "1")
+			s.renderPage(w, r, http.StatusTooManyRequests, &pageView{Title: "Too many requests",
+				Error: model.ErrorMessage(s.tooManyLists()), Content: "none", Query: uiQuery{Since: uiDefaultSince}})
+			return
+		}
+		defer s.lists.leave(key)
+		h(w, r)
+	}
 }

@@ -71,7 +71,8 @@ type Config struct {
 	// well under the database pool (16 on SQLite, 32 on MySQL).
 	ListReaders int
 	// ClientLists bounds the list answers (GET /v1/steps,
-	// GET /v1/deployments) one client, keyed as the rate limit keys it,
+	// GET /v1/deployments), analyses (GET /v1/stats, /v1/dora,
+	// /v1/changes) and pages one client, keyed as the rate limit keys it,
 	// may have in progress at once (429 beyond); 0 means
 	// DefaultClientLists.
 	ClientLists int

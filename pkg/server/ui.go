@@ -151,9 +151,9 @@ func codeTicks(s string) template.HTML {
 // registerUI adds the page's routes. They are not part of the API (nor of
 // api/openapi.yaml): they answer HTML, and sign in with a cookie.
 func (s *Server) registerUI(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.handleDashboard)
-	mux.HandleFunc("GET /ui/{$}", s.handleDashboard)
-	mux.HandleFunc("GET /ui/deployment", s.handleDeploymentPage)
+	mux.HandleFunc("GET /{$}", s.gatePage(s.handleDashboard))
+	mux.HandleFunc("GET /ui/{$}", s.gatePage(s.handleDashboard))
+	mux.HandleFunc("GET /ui/deployment", s.gatePage(s.handleDeploymentPage))
 	mux.HandleFunc("GET /ui/assets/{name}", s.handleUIAsset)
 	// Browsers ask for /favicon.ico on any page, the API's JSON included.
 	mux.HandleFunc("GET /favicon.ico", s.handleFavicon)
