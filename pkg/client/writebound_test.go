@@ -50,6 +50,9 @@ func TestBatchRefusedByWriteBoundsIsRetried(t *testing.T) {
 				tc.cfg.MaxBatchBytes = int64(len(b)) * 3 / 2
 				tc.cfg.MaxWriteBytes = tc.cfg.MaxBatchBytes
 				tc.cfg.MaxBodyBytes = 8 << 10 // the bound is never below it either
+				// Both batches come from this one client: no share of
+				// its own, so that the second waits for room, then 503.
+				tc.cfg.ClientWriteBytes = 4 * tc.cfg.MaxWriteBytes
 			}
 			api := server.New(tc.cfg)
 			var refused atomic.Int32

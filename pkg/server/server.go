@@ -86,6 +86,15 @@ type Config struct {
 	// WriteWait is how long a write waits for room under MaxWriteBytes;
 	// 0 means DefaultWriteWait.
 	WriteWait time.Duration
+	// ClientWriteBytes bounds the bytes of request bodies one client,
+	// keyed as the rate limit keys it, may have held or waiting under
+	// MaxWriteBytes at once (429 beyond), so that one client stalling its
+	// bodies cannot take all the room. The bytes of writes waiting for
+	// room count too, so that the client cannot keep others waiting
+	// behind its own. 0 means half of MaxWriteBytes, and never less than
+	// MaxBatchBytes, so that a batch of the largest size is always
+	// admissible.
+	ClientWriteBytes int64
 	// ClientBatches bounds the POST /v1/steps/batch requests one client,
 	// keyed as the rate limit keys it, may have in progress at once (429
 	// beyond); 0 means DefaultClientBatches.
@@ -148,6 +157,7 @@ type Server struct {
 	lists         *listGate     // list answers in progress, per client
 	batches       *listGate     // batches in progress, per client
 	writes        *byteGate     // bytes of bodies held by writes in progress
+	clientWrites  *clientBytes  // the same, per client
 	writeWait     time.Duration // how long a write waits for room in writes
 	metrics       *metrics
 	handler       http.Handler
@@ -228,6 +238,10 @@ func New(cfg Config) *Server {
 		s.writes.size = DefaultMaxWriteBytes
 	}
 	s.writes.size = max(s.writes.size, s.maxBatchBytes, s.maxBodyBytes)
+	s.clientWrites = &clientBytes{max: cfg.ClientWriteBytes, held: map[string]int64{}}
+	if s.clientWrites.max <= 0 {
+		s.clientWrites.max = max(s.writes.size/2, s.maxBatchBytes)
+	}
 	s.writeWait = cfg.WriteWait
 	if s.writeWait <= 0 {
 		s.writeWait = DefaultWriteWait

@@ -92,6 +92,46 @@ func (g *byteGate) grant() {
 	}
 }
 
+// clientBytes counts, per client, the bytes a client's writes hold or
+// wait for under the byteGate. Without it one client could take all the
+// room with bodies it never sends: 256 POST /v1/steps declaring 1 MiB each
+// and stalled (each may take 60 s to arrive) held all 256 MiB, and every
+// other client's write with a body got 503 after waiting 5 s, for as long
+// as the attacker kept it up. The map holds only clients with a write in
+// progress, so it is bounded by the open connections.
+type clientBytes struct {
+	max  int64
+	mu   sync.Mutex
+	held map[string]int64
+}
+
+// take counts n bytes for key, or reports false when key would pass max.
+func (c *clientBytes) take(key string, n int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held[key]+n > c.max {
+		return false
+	}
+	c.held[key] += n
+	return true
+}
+
+// bytes returns the bytes counted for key.
+func (c *clientBytes) bytes(key string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held[key]
+}
+
+// give gives back n bytes counted by take.
+func (c *clientBytes) give(key string, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.held[key] -= n; c.held[key] <= 0 {
+		delete(c.held, key)
+	}
+}
+
 // holdBodies admits a write whose body may be up to limit bytes, holding
 // room for it under Config.MaxWriteBytes until h has answered. A write
 // reads its whole body (a batch into its parsed rows) and keeps it while
@@ -100,13 +140,14 @@ func (g *byteGate) grant() {
 // have run it out of memory. The room taken is the declared Content-Length,
 // or limit for a body that declares none. A write waits its turn up to
 // writeWait, then gets 503 with Retry-After; nothing of it was read or
-// stored. With perClient (batches), a client (keyed as the rate limit
-// keys it) with Config.ClientBatches batches in progress gets 429 at
-// once, as for lists.
+// stored. A client (keyed as the rate limit keys it) whose writes would
+// hold more than its share (Config.ClientWriteBytes) gets 429 at once, and
+// with perClient (batches), so does one with Config.ClientBatches batches
+// in progress, as for lists.
 func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := s.clientKey(r)
 		if perClient {
-			key := s.clientKey(r)
 			if !s.batches.enter(key) {
 				w.Header().Set("Retry-After", "1")
 				s.writeError(w, r, model.Errorf(model.ERATELIMITED,
@@ -126,6 +167,14 @@ func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Ha
 			return
 		}
 		n = min(n, s.writes.size)
+		if !s.clientWrites.take(key, n) {
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, model.Errorf(model.ERATELIMITED,
+				"this client's writes in progress already hold %d of the %d bytes of request bodies one client may (half of --max-write-bytes, at least --max-batch-bytes), and this one declares %d; wait for their answers before sending more, or retry after 1 s; nothing of it was read or stored",
+				s.clientWrites.bytes(key), s.clientWrites.max, n))
+			return
+		}
+		defer s.clientWrites.give(key, n)
 		ctx, cancel := context.WithTimeout(r.Context(), s.writeWait)
 		err := s.writes.acquire(ctx, n)
 		cancel()

@@ -111,7 +111,10 @@ func TestWritesHeldBytesBounded(t *testing.T) {
 		}
 		held := heldstore.New(testdb.Open(t, fresh(t)))
 		ts := httptest.NewServer(server.New(server.Config{Store: held, MaxBatchBytes: size,
-			MaxWriteBytes: fit * size, WriteWait: 300 * time.Millisecond, ClientBatches: sent}))
+			MaxWriteBytes: fit * size, WriteWait: 300 * time.Millisecond, ClientBatches: sent,
+			// One client sends them all: no bound of its own, to test
+			// the bound on all clients.
+			ClientWriteBytes: sent * size}))
 		t.Cleanup(ts.Close)
 		t.Cleanup(held.Release) // before ts.Close, which waits for the held
 		mem0 := measureMem(t)
