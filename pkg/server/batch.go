@@ -63,12 +63,19 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, s.maxBatchBytes)}
 	b := batchRows{s: s}
 	switch mt := mediaType(r); mt {
-	case "application/json":
-		err = b.parseJSON(body)
-	case "application/x-ndjson", "application/ndjson", "application/jsonl":
-		err = b.parseNDJSON(body)
-	case "text/csv":
-		err = b.parseCSV(body)
+	case "application/json", "application/x-ndjson", "application/ndjson", "application/jsonl", "text/csv":
+		rows := bufio.NewReader(body)
+		if err = skipByteOrderMark(rows); err != nil {
+			break
+		}
+		switch mt {
+		case "application/json":
+			err = b.parseJSON(rows)
+		case "text/csv":
+			err = b.parseCSV(rows)
+		default:
+			err = b.parseNDJSON(rows)
+		}
 	default:
 		err = unsupportedBody(r, "application/json (an array), application/x-ndjson or text/csv")
 	}
@@ -145,6 +152,34 @@ func (s *Server) createDeduped(w http.ResponseWriter, r *http.Request, ins []mod
 
 // bodyReader keeps the error that ended a read of the body, other than its
 // end: a decoder's own message for a cut body would mislead.
+// skipByteOrderMark reads past a UTF-8 byte-order mark at the start of a
+// body, and refuses a UTF-16 or UTF-32 one (see byteOrderMark).
+func skipByteOrderMark(r *bufio.Reader) error {
+	head, _ := r.Peek(4) // a shorter body has no mark but UTF-8's
+	skip, err := byteOrderMark(head)
+	if err == nil {
+		r.Discard(skip) //nolint:errcheck // peeked
+	}
+	return err
+}
+
+// byteOrderMark returns the length of a UTF-8 byte-order mark at the start
+// of a body (Windows editors and PowerShell write one; RFC 8259 lets a
+// JSON reader ignore it), and refuses a UTF-16 or UTF-32 one: such a body
+// was read as UTF-8 into "invalid character 'ÿ'", or an unknown CSV column
+// "\xff\xfec\x00o\x00…", which named no charset.
+func byteOrderMark(head []byte) (int, error) {
+	switch {
+	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
+		return 3, nil
+	case bytes.HasPrefix(head, []byte("\x00\x00\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe\x00\x00")):
+		return 0, model.Invalid("body", "the body is UTF-32 (it starts with a UTF-32 byte-order mark); send it in UTF-8")
+	case bytes.HasPrefix(head, []byte("\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe")):
+		return 0, model.Invalid("body", "the body is UTF-16 (it starts with a UTF-16 byte-order mark, as Windows writes \"Unicode\" text); send it in UTF-8")
+	}
+	return 0, nil
+}
+
 type bodyReader struct {
 	r   io.Reader
 	err error

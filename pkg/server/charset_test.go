@@ -61,3 +61,53 @@ func TestBodyInAnotherCharsetIsRefusedAsSuch(t *testing.T) {
 		})
 	})
 }
+
+// TestBodyWithAByteOrderMark: a body saved by a Windows tool starts with a
+// byte-order mark. In UTF-16 ("Unicode" text, PowerShell's default) it was
+// read as UTF-8 into `invalid character 'ÿ'` (for a JSON batch, with the
+// advice to send NDJSON) or an unknown CSV column "\xff\xfec\x00o…"; it is
+// now a 400 that says the body is UTF-16. A UTF-8 mark, which CSV already
+// skipped, made a JSON body `invalid character '\ufeff'`; RFC 8259 lets a
+// reader ignore it, and JSON, NDJSON and forms now do.
+func TestBodyWithAByteOrderMark(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		step := `{"component":"api","version":"1","owner":"o","status":"s"}`
+		for _, tt := range []struct {
+			name, path, contentType string
+			body                    []byte
+		}{
+			{"UTF16CSVBatch", "/v1/steps/batch", "text/csv", utf16LE("component,version,owner,status\r\napi,1,ana,build\r\n")},
+			{"UTF16JSONBatch", "/v1/steps/batch", "application/json", utf16LE("[" + step + "]")},
+			{"UTF16NDJSONBatch", "/v1/steps/batch", "application/x-ndjson", utf16LE(step + "\n")},
+			{"UTF16JSONStep", "/v1/steps", "application/json", utf16LE(step)},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				before := ts.count(t)
+				r := ts.do(t, "POST", tt.path, bytes.NewReader(tt.body), "Content-Type", tt.contentType)
+				refused(t, ts, tt.name, before, r, 400, "body")
+				if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "UTF-16") {
+					t.Errorf("error %q; want it to say the body is UTF-16", msg)
+				}
+			})
+		}
+		bom := "\xef\xbb\xbf"
+		for _, tt := range []struct {
+			name, path, contentType, body string
+		}{
+			{"UTF8JSONStep", "/v1/steps", "application/json", bom + step},
+			{"UTF8FormStep", "/v1/steps", "application/x-www-form-urlencoded", bom + "component=api&version=1&owner=o&status=s"},
+			{"UTF8JSONBatch", "/v1/steps/batch", "application/json", bom + "[" + step + "]"},
+			{"UTF8NDJSONBatch", "/v1/steps/batch", "application/x-ndjson", bom + step + "\n"},
+			{"UTF8CSVBatch", "/v1/steps/batch", "text/csv", bom + "component,version,owner,status\napi,1,o,s\n"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				before := ts.count(t)
+				r := ts.do(t, "POST", tt.path, strings.NewReader(tt.body), "Content-Type", tt.contentType)
+				if r.status != 201 || ts.count(t) != before+1 {
+					t.Errorf("= %d %s; want 201 and one step", r.status, r.body)
+				}
+			})
+		}
+	})
+}

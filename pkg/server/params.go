@@ -222,7 +222,15 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 		return p, err
 	}
 	var fromBody params
-	switch mediaType(r) {
+	mt := mediaType(r)
+	if mt == "application/json" || mt == "application/x-www-form-urlencoded" {
+		skip, err := byteOrderMark(body)
+		if err != nil {
+			return nil, err
+		}
+		body = body[skip:]
+	}
+	switch mt {
 	case "application/x-www-form-urlencoded":
 		if looksLikeJSON(body) {
 			// curl -d sends this Content-Type unless told otherwise.
