@@ -204,7 +204,12 @@ func bodyError(err error, limit int64) error {
 		// "i/o timeout": the client needs to know which limit it met.
 		return model.Errorf(model.EINVALID, "the request body was still arriving when the server's time to read a request ran out; send it faster, or a batch in smaller parts")
 	}
-	return model.Errorf(model.EINVALID, "read request body: %v", err)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		// net/http's words for a body shorter than its Content-Length
+		// (or a chunked one cut off): say which.
+		return model.Invalid("body", "the request body ended before its end: shorter than its Content-Length, or a chunked body without its last chunk; send it whole")
+	}
+	return model.Invalid("body", "read request body: %v", err)
 }
 
 // stepInputParams gathers the parameters of a step from the query string
