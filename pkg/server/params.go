@@ -207,7 +207,7 @@ func bodyError(err error, limit int64) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		// net/http's words for a body shorter than its Content-Length
 		// (or a chunked one cut off): say which.
-		return model.Invalid("body", "the request body ended before its end: shorter than its Content-Length, or a chunked body without its last chunk; send it whole")
+		return model.Invalid("body", "the request body ended early: it is shorter than its Content-Length, or a chunked body without its last chunk; send it whole")
 	}
 	return model.Invalid("body", "read request body: %v", err)
 }

@@ -93,7 +93,7 @@ type Config struct {
 	// room count too, so that the client cannot keep others waiting
 	// behind its own. 0 means half of MaxWriteBytes, and never less than
 	// MaxBatchBytes, so that a batch of the largest size is always
-	// admissible.
+	// admissible (and a step's body of the largest).
 	ClientWriteBytes int64
 	// ClientBatches bounds the POST /v1/steps/batch requests one client,
 	// keyed as the rate limit keys it, may have in progress at once (429
@@ -240,7 +240,7 @@ func New(cfg Config) *Server {
 	s.writes.size = max(s.writes.size, s.maxBatchBytes, s.maxBodyBytes)
 	s.clientWrites = &clientBytes{max: cfg.ClientWriteBytes, held: map[string]int64{}}
 	if s.clientWrites.max <= 0 {
-		s.clientWrites.max = max(s.writes.size/2, s.maxBatchBytes)
+		s.clientWrites.max = max(s.writes.size/2, s.maxBatchBytes, s.maxBodyBytes)
 	}
 	s.writeWait = cfg.WriteWait
 	if s.writeWait <= 0 {

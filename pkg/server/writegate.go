@@ -146,8 +146,9 @@ func (c *clientBytes) give(key string, n int64) {
 // in progress, as for lists.
 func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := s.clientKey(r)
+		var key string
 		if perClient {
+			key = s.clientKey(r)
 			if !s.batches.enter(key) {
 				w.Header().Set("Retry-After", "1")
 				s.writeError(w, r, model.Errorf(model.ERATELIMITED,
@@ -167,10 +168,13 @@ func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Ha
 			return
 		}
 		n = min(n, s.writes.size)
+		if key == "" {
+			key = s.clientKey(r)
+		}
 		if !s.clientWrites.take(key, n) {
 			w.Header().Set("Retry-After", "1")
 			s.writeError(w, r, model.Errorf(model.ERATELIMITED,
-				"this client's writes in progress already hold %d of the %d bytes of request bodies one client may (half of --max-write-bytes, at least --max-batch-bytes), and this one declares %d; wait for their answers before sending more, or retry after 1 s; nothing of it was read or stored",
+				"this client's writes in progress already hold %d of the %d bytes of request bodies one client may (half of --max-write-bytes, at least --max-batch-bytes and --max-body-bytes), and this one declares %d; wait for their answers before sending more, or retry after 1 s; nothing of it was read or stored",
 				s.clientWrites.bytes(key), s.clientWrites.max, n))
 			return
 		}
