@@ -168,10 +168,18 @@ type Stats struct {
 	Deployments int           `json:"deployments"`
 	Buckets     []BucketStats `json:"buckets"`
 	// Steps lists each step name, slowest first: by its share of the total
-	// deploy time.
-	Steps   []StepStats `json:"steps"`
-	Trend   Trend       `json:"trend"`
-	Summary string      `json:"summary"`
+	// deploy time. Each has its figures per bucket, a point each: past
+	// MaxStatsSeries points in all, only the slowest steps are listed
+	// (see StepsNotListed).
+	Steps []StepStats `json:"steps"`
+	// StepsNotListed counts the step names that Steps leaves out, the
+	// fastest, so that buckets × (listed step names + 1) stay within
+	// MaxStatsSeries (their time is in every other figure, and in the
+	// listed steps' shares). One deployment of thousands of step names
+	// made every request over its time a 400 before.
+	StepsNotListed int    `json:"steps_not_listed"`
+	Trend          Trend  `json:"trend"`
+	Summary        string `json:"summary"`
 	// Outliers names the deployments left out of the trend as junk, at
 	// most MaxOutlierRefs of them; Trend.Outliers counts them all.
 	Outliers []OutlierRef `json:"outliers"`
@@ -505,7 +513,14 @@ func (a *StatsAccumulator) Result() Stats {
 	for _, name := range names {
 		all += a.stepSeconds(name)
 	}
-	for _, name := range a.SlowestSteps() {
+	// Each step's buckets are a point each: the slowest steps are listed
+	// while the answer stays within MaxStatsSeries points.
+	listed := len(a.steps)
+	if len(spans) > 0 {
+		listed = min(listed, MaxStatsSeries/len(spans)-1)
+	}
+	st.StepsNotListed = len(a.steps) - listed
+	for _, name := range a.SlowestSteps()[:listed] {
 		s := a.steps[name]
 		total := a.stepSeconds(name)
 		ss := StepStats{Status: name, Durations: s.durations(), TotalSeconds: total, Buckets: []BucketStats{}}
@@ -764,13 +779,17 @@ const MaxStatsBuckets = 1000
 
 // MaxStatsSeries bounds buckets × (step names + 1), the points of an
 // answer: a thousand buckets for fifty step names, fewer for more names.
+// The fastest step names past it are left out of Stats.Steps (and counted
+// in Stats.StepsNotListed), not refused: one deployment of thousands of
+// step names, which anyone who may write can send, would otherwise make
+// every request over its time a 400, the page's included.
 const MaxStatsSeries = 50000
 
 // CheckSize fails with advice when the answer would have more than
 // MaxStatsBuckets buckets once long runs of empty ones are collapsed (that
 // is, when the buckets with deployments and the runs between them are too
-// many), or more than MaxStatsSeries points with their step names; call it
-// before Result.
+// many); call it before Result. Many step names are not refused: past
+// MaxStatsSeries points the slowest steps alone are listed.
 //
 // The advice names the API's parameters as "name=" and lists them in the
 // error's Params, so that a client with other names for them (stepsctl's
@@ -780,16 +799,10 @@ func (a *StatsAccumulator) CheckSize() error {
 	if len(a.buckets) > 0 {
 		_, n = bucketSpans(a.opts, a.buckets)
 	}
-	if n <= MaxStatsBuckets && n*(len(a.steps)+1) <= MaxStatsSeries {
+	if n <= MaxStatsBuckets {
 		return nil
 	}
 	larger, params := a.opts.largerBuckets()
-	if n <= MaxStatsBuckets {
-		e := Invalid("bucket", "%d %s buckets for each of %d step names make more than %d points, the most stats are computed over; narrow the range with since= and until=, filter by component=%s",
-			n, a.opts.Bucket, len(a.steps), MaxStatsSeries, larger)
-		e.Params = append([]string{"since", "until", "component"}, params...)
-		return e
-	}
 	var first, last time.Time
 	for b := range a.buckets {
 		if first.IsZero() || b.Before(first) {
