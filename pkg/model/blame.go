@@ -377,6 +377,10 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 	default:
 		fmt.Fprintf(&b, " %d deployments left out as outliers.", t.Outliers)
 	}
+	if since := a.opts.FittedSince; !since.IsZero() {
+		fmt.Fprintf(&b, " Deployments before %s are left out: the history holds more than %d %s buckets with deployments, the most stats are computed over, and these are the latest; a range with a since reaches the older ones.",
+			since.In(a.opts.zone()).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket)
+	}
 	return b.String()
 }
 

@@ -166,6 +166,10 @@ type DORA struct {
 	// one): the keys mean production's, and with several a request with
 	// environment= asks for one.
 	Environments []string `json:"environments"`
+	// FittedSince is where the period starts when the server chose it, as
+	// in Stats: a request without since over more than MaxStatsBuckets
+	// buckets with deployments reads the latest that fit. Null otherwise.
+	FittedSince *time.Time `json:"fitted_since"`
 }
 
 // DORAOptions shape a DORA request.
@@ -183,6 +187,9 @@ type DORAOptions struct {
 	// without deployments up to now count in the frequency, days to come
 	// do not. Zero ends it with the last deployment's bucket.
 	Now time.Time
+	// FittedSince, when not zero, says Since is the server's choice
+	// (FittingSince), not the request's: DORA.FittedSince gives it.
+	FittedSince time.Time
 }
 
 // Validate checks the options and fills in the calendar's defaults.
@@ -556,10 +563,26 @@ func (a *DORAAccumulator) CheckSize() error {
 	return e
 }
 
+// FittingSince returns where a request that named no since may start
+// for CheckSize to accept it, as StatsAccumulator.FittingSince does: the
+// start of the oldest of the newest buckets with deployments that fit
+// beside the period's last bucket.
+func (a *DORAAccumulator) FittingSince() time.Time {
+	starts := make([]time.Time, 0, len(a.buckets))
+	for b := range a.buckets {
+		starts = append(starts, time.Unix(b, 0).In(a.cal.zone()))
+	}
+	return fittingSince(a.cal, starts)
+}
+
 // Result computes the four keys per bucket and overall.
 func (a *DORAAccumulator) Result() DORA {
 	a.restore()
 	out := DORA{Buckets: []DORABucket{}, Environments: a.environments.sorted()}
+	if !a.opts.FittedSince.IsZero() {
+		since := a.opts.FittedSince
+		out.FittedSince = &since
+	}
 	from, to, spans, _, ok := a.spans()
 	if !ok {
 		out.Overall.DORAFigures = figures(&doraBucketAcc{}, 0)

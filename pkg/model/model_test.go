@@ -513,3 +513,83 @@ func TestParseTimeOffsetWithoutColon(t *testing.T) {
 		t.Errorf("ParseTime with a lost + before 0530: %v, want the %%2B advice", err)
 	}
 }
+
+// TestFittingSinceKeepsTheLatestThatFit: for histories of too many
+// buckets with deployments (daily, every other day, irregular gaps, a
+// 1970 deployment in front), the start FittingSince gives keeps the newest
+// deployments, is itself a bucket with one, and what starts there passes
+// CheckSize; from the bucket with deployments before it, which the fit
+// left out, at least nearly a bucket's worth more would not fit (two are
+// kept spare for DORA's end).
+func TestFittingSinceKeepsTheLatestThatFit(t *testing.T) {
+	d := 90.0
+	deploy := func(at time.Time) *model.Deployment {
+		return &model.Deployment{Outcome: model.OutcomeSuccess, StartedAt: at, DurationSeconds: d,
+			Steps: []model.Phase{{Status: "build", Time: at, DurationSeconds: &d}, {Status: "finished", Time: at.Add(90 * time.Second)}}}
+	}
+	start := time.Date(2019, 3, 4, 9, 0, 0, 0, time.UTC)
+	var irregular []time.Time
+	for i, day := 0, 0; i < 1800; i++ {
+		irregular = append(irregular, start.AddDate(0, 0, day))
+		day += 1 + (i*7)%5 // gaps of 0 to 4 empty days
+	}
+	every := func(n, days int) []time.Time {
+		var out []time.Time
+		for i := range n {
+			out = append(out, start.AddDate(0, 0, i*days))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name   string
+		bucket string
+		times  []time.Time
+	}{
+		{"daily, 1500 days", model.BucketDay, every(1500, 1)},
+		{"every other day, 1200", model.BucketDay, every(1200, 2)},
+		{"irregular", model.BucketDay, irregular},
+		{"weekly from 1970", model.BucketWeek, append([]time.Time{time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC)}, every(1100, 7)...)},
+	} {
+		opts := model.StatsOptions{Bucket: tt.bucket}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		from := func(since time.Time) (*model.StatsAccumulator, int) {
+			acc := model.NewStatsAccumulator(opts)
+			n := 0
+			for _, at := range tt.times {
+				if !at.Before(since) {
+					acc.Add(deploy(at))
+					n++
+				}
+			}
+			return acc, n
+		}
+		all, _ := from(time.Time{})
+		if all.CheckSize() == nil {
+			t.Fatalf("%s: the whole history fits; the case tests nothing", tt.name)
+		}
+		since := all.FittingSince()
+		kept, n := from(since)
+		if err := kept.CheckSize(); err != nil {
+			t.Errorf("%s: from %s: %v", tt.name, since.Format(time.DateOnly), err)
+		}
+		if !slices.ContainsFunc(tt.times, func(at time.Time) bool { return !at.Before(since) && at.Before(since.AddDate(0, 0, 1)) }) {
+			t.Errorf("%s: %s is no day with a deployment", tt.name, since.Format(time.DateOnly))
+		}
+		// The bucket before it with a deployment, kept too, must be over
+		// the bound but for the two spare buckets.
+		i := slices.IndexFunc(tt.times, func(at time.Time) bool { return !at.Before(since) })
+		if i == 0 {
+			t.Fatalf("%s: everything kept", tt.name)
+		}
+		res := kept.Result()
+		cost := len(res.Buckets)
+		if cost < model.MaxStatsBuckets-3 {
+			t.Errorf("%s: kept %d deployments in %d buckets from %s; want nearly %d buckets", tt.name, n, cost, since.Format(time.DateOnly), model.MaxStatsBuckets)
+		}
+		if res.Buckets[len(res.Buckets)-1].End.Before(tt.times[len(tt.times)-1]) {
+			t.Errorf("%s: the newest deployment is not kept", tt.name)
+		}
+	}
+}

@@ -49,6 +49,11 @@ type StatsOptions struct {
 	// or all. In-progress deployments are never measured: they have no
 	// duration yet.
 	Outcome string
+	// FittedSince, when not zero, is where the range starts because the
+	// request named no since and the history held more buckets with
+	// deployments than MaxStatsBuckets (FittingSince): Stats.FittedSince
+	// and the summary then say what was left out.
+	FittedSince time.Time
 }
 
 // Validate checks the options and fills in defaults.
@@ -196,6 +201,11 @@ type Stats struct {
 	// SeriesNotListed counts the series beyond MaxSeriesListed that
 	// Series leaves out (their deployments are in every other figure).
 	SeriesNotListed int `json:"series_not_listed"`
+	// FittedSince is where the range starts when the server chose it: a
+	// request without since over a history of more than MaxStatsBuckets
+	// buckets with deployments reads the latest that fit (and the summary
+	// says so) instead of being refused. Null otherwise.
+	FittedSince *time.Time `json:"fitted_since"`
 }
 
 // Durations summarises a set of durations. The percentiles interpolate
@@ -497,6 +507,10 @@ func (a *StatsAccumulator) stepSeconds(name string) float64 {
 func (a *StatsAccumulator) Result() Stats {
 	st := Stats{Bucket: a.opts.Bucket, SprintDays: a.opts.SprintDays, Outcome: a.opts.Outcome, Deployments: a.n,
 		Buckets: []BucketStats{}, Steps: []StepStats{}}
+	if !a.opts.FittedSince.IsZero() {
+		since := a.opts.FittedSince
+		st.FittedSince = &since
+	}
 	a.hist.finish()
 	spans, _ := bucketSpans(a.opts, a.buckets)
 	for _, sp := range spans {
@@ -816,6 +830,46 @@ func (a *StatsAccumulator) CheckSize() error {
 		first.Format(time.DateOnly), a.opts.nextBucket(last).Format(time.DateOnly), MaxStatsBuckets, a.opts.Bucket, larger)
 	e.Params = append([]string{"since", "until"}, params...)
 	return e
+}
+
+// FittingSince returns where a request that named no since may start
+// for CheckSize to accept it: the start of the oldest of the newest
+// buckets with deployments that fit. Call it when CheckSize fails. One
+// batch of a thousand deployments a week apart, back-dated, would
+// otherwise make the default request a 400 for every reader, and a team
+// with three years of daily deploys would get advice instead of figures.
+func (a *StatsAccumulator) FittingSince() time.Time {
+	starts := make([]time.Time, 0, len(a.buckets))
+	for b := range a.buckets {
+		starts = append(starts, b)
+	}
+	return fittingSince(a.opts, starts)
+}
+
+// fittingSince returns the start of the oldest bucket that keeps the
+// newest of starts (bucket starts with deployments, in any order) within
+// MaxStatsBuckets once runs of empty buckets are collapsed: each bucket
+// counts one, and so does each run between two, as if collapsed. Two
+// buckets are left spare for the period's end that DORA adds (its bucket
+// of now, and the run before it), so that one start fits stats and the
+// four keys alike.
+func fittingSince(o StatsOptions, starts []time.Time) time.Time {
+	if len(starts) == 0 {
+		return time.Time{}
+	}
+	slices.SortFunc(starts, time.Time.Compare)
+	used := 0
+	for i := len(starts) - 1; i >= 0; i-- {
+		cost := 1
+		if i < len(starts)-1 && o.nextBucket(starts[i]).Before(starts[i+1]) {
+			cost++
+		}
+		if used+cost > MaxStatsBuckets-2 {
+			return starts[i+1]
+		}
+		used += cost
+	}
+	return starts[0]
 }
 
 // largerBuckets is the end of CheckSize's advice: the buckets larger than

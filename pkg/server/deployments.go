@@ -172,15 +172,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	acc := model.NewStatsAccumulator(opts)
-	// The accumulator keeps no deployment.
-	err = s.store.EachDeploymentPassing(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, s.now(), func(d *model.Deployment) error {
-		acc.Add(d)
-		return nil
-	})
-	if err == nil {
-		err = acc.CheckSize()
-	}
+	acc, err := s.statsOf(r.Context(), f, opts, s.now())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -191,6 +183,34 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, stats)
+}
+
+// statsOf reads the deployments f selects into a stats accumulator, one
+// pass (the accumulator keeps no deployment). A request that named no
+// since is not refused for a history of more buckets with deployments
+// than the stats are computed over: it is read again from the latest
+// that fit, and the answer says so (Stats.FittedSince). One back-dated
+// batch would otherwise make the default request a 400 for everyone.
+func (s *Server) statsOf(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (*model.StatsAccumulator, error) {
+	for {
+		acc := model.NewStatsAccumulator(opts)
+		err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(d *model.Deployment) error {
+			acc.Add(d)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = acc.CheckSize()
+		if err == nil || !f.Since.IsZero() {
+			return acc, err
+		}
+		since := acc.FittingSince()
+		if since.IsZero() {
+			return nil, err
+		}
+		f.Since, opts.FittedSince = since, since
+	}
 }
 
 // deploymentFilterParams are the parameters that filter deployments.

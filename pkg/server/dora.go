@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -43,15 +44,7 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 			model.FormatSpreadsheetTime(opts.Since), model.FormatSpreadsheetTime(opts.Now)))
 		return
 	}
-	acc := model.NewDORAAccumulator(opts)
-	// The accumulator keeps no deployment.
-	err = s.store.EachDeploymentPassing(r.Context(), model.DeploymentFilter{Filter: f}, s.rules, opts.Now, func(d *model.Deployment) error {
-		acc.Add(d)
-		return nil
-	})
-	if err == nil {
-		err = acc.CheckSize()
-	}
+	acc, err := s.doraOf(r.Context(), f, opts)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -62,6 +55,32 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, dora)
+}
+
+// doraOf reads the deployments f selects into a DORA accumulator, and,
+// as statsOf does, reads the latest that fit again when a request without
+// since spans too many buckets with deployments (DORA.FittedSince).
+func (s *Server) doraOf(ctx context.Context, f model.Filter, opts model.DORAOptions) (*model.DORAAccumulator, error) {
+	for {
+		acc := model.NewDORAAccumulator(opts)
+		// The accumulator keeps no deployment.
+		err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, opts.Now, func(d *model.Deployment) error {
+			acc.Add(d)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = acc.CheckSize()
+		if err == nil || !f.Since.IsZero() {
+			return acc, err
+		}
+		since := acc.FittingSince()
+		if since.IsZero() {
+			return nil, err
+		}
+		f.Since, opts.Since, opts.FittedSince = since, since, since
+	}
 }
 
 // DORACSVHeader is the header row of the four keys as CSV: the JSON's

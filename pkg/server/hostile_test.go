@@ -707,7 +707,8 @@ func limitedClients(t *testing.T, url string) int {
 // TestHostileStats checks that one back-dated deployment (a 1970 time) with
 // fifty step names cannot make the stats answer hundreds of megabytes: its
 // run of empty buckets is one gap, too many buckets with deployments are
-// refused with advice, and what is answered is bounded.
+// refused with advice when the request named since (and read from the
+// latest that fit when it did not), and what is answered is bounded.
 func TestHostileStats(t *testing.T) {
 	st := testdb.Open(t, testdb.SQLite(t))
 	srv := httptest.NewServer(server.New(server.Config{Store: st}))
@@ -747,9 +748,10 @@ func TestHostileStats(t *testing.T) {
 		query  string
 		status int
 	}{
-		{"bucket=day&outcome=failure", 400}, // the burst's days
-		{"bucket=day", 200},                 // days since 1970: one gap
-		{"", 200},                           // weeks since 1970: one gap
+		{"bucket=day&outcome=failure&since=2019-01-01", 400}, // the burst's days
+		{"bucket=day&outcome=failure", 200},                  // the latest of them
+		{"bucket=day", 200},                                  // days since 1970: one gap
+		{"", 200},                                            // weeks since 1970: one gap
 		{"bucket=month", 200},
 		{"bucket=day&since=2026-01-01", 200},
 	} {
@@ -773,7 +775,11 @@ func TestHostileStats(t *testing.T) {
 		if tt.status == 400 && (!strings.Contains(string(answer), "since") || !strings.Contains(string(answer), `"field":"bucket"`)) {
 			t.Errorf("stats?%s: %s gives no advice", tt.query, answer)
 		}
-		if tt.status == 200 && !strings.Contains(tt.query, "month") && !strings.Contains(string(answer), `"gap":`) && !strings.Contains(tt.query, "since") {
+		fitted := strings.Contains(tt.query, "failure") && tt.status == 200
+		if tt.status == 200 && fitted == strings.Contains(string(answer), `"fitted_since":null`) {
+			t.Errorf("stats?%s: fitted_since in %.300s; want it only where the range was fitted", tt.query, answer)
+		}
+		if tt.status == 200 && !strings.Contains(tt.query, "month") && !fitted && !strings.Contains(string(answer), `"gap":`) && !strings.Contains(tt.query, "since") {
 			t.Errorf("stats?%s: no gap bucket in the answer", tt.query)
 		}
 		if len(answer) > 16<<20 {
@@ -782,5 +788,68 @@ func TestHostileStats(t *testing.T) {
 		if peakMiB := float64(peak) / (1 << 20); peakMiB > mem0.heapMiB+128 {
 			t.Errorf("stats?%s: peak heap %.0f MiB", tt.query, peakMiB)
 		}
+	}
+}
+
+// TestHostileBackDatedWeeksLeaveTheDefaultViews: one batch of 1,001
+// deployments a week apart, back-dated to 2000, which anyone who may
+// write can send, made the default GET /v1/stats and /v1/dora (weeks over
+// all history) and the page over all history a 400 for every reader. They
+// now read the latest weeks that fit, the team's own deploy among them,
+// and say from when; a request that names since still gets the advice.
+func TestHostileBackDatedWeeksLeaveTheDefaultViews(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	var rows []string
+	add := func(component, version string, at time.Time) {
+		for j, status := range []string{"build", "finished"} {
+			rows = append(rows, fmt.Sprintf(`{"component":%q,"version":%q,"owner":"eve","status":%q,"environment":"production","time":%q}`,
+				component, version, status, at.Add(time.Duration(j)*time.Minute).Format(time.RFC3339)))
+		}
+	}
+	for i := range model.MaxStatsBuckets + 1 {
+		add("junk", strconv.Itoa(i), time.Date(2000, 1, 3, 9, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i))
+	}
+	add("api", "2.0", t0.Add(-time.Hour))
+	r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader("["+strings.Join(rows, ",")+"]"), "Content-Type", "application/json")
+	if r.status != 201 {
+		t.Fatalf("batch = %d %s", r.status, r.body)
+	}
+
+	r = ts.do(t, "GET", "/v1/stats", nil)
+	var st model.Stats
+	if r.status != 200 {
+		t.Fatalf("GET /v1/stats = %d %s", r.status, r.body)
+	}
+	if err := json.Unmarshal(r.body, &st); err != nil {
+		t.Fatal(err)
+	}
+	last := st.Buckets[len(st.Buckets)-1]
+	if st.FittedSince == nil || st.FittedSince.Year() < 2000 || last.Count != 1 || !last.End.After(t0.Add(-time.Hour)) ||
+		!strings.Contains(st.Summary, "Deployments before "+st.FittedSince.Format(time.DateOnly)+" are left out") {
+		t.Errorf("stats: fitted_since %v, last bucket %+v, summary %q; want the latest weeks, the api deploy in the last, and a sentence saying from when",
+			st.FittedSince, last, st.Summary)
+	}
+
+	r = ts.do(t, "GET", "/v1/dora", nil)
+	var dora model.DORA
+	if r.status != 200 {
+		t.Fatalf("GET /v1/dora = %d %s", r.status, r.body)
+	}
+	if err := json.Unmarshal(r.body, &dora); err != nil {
+		t.Fatal(err)
+	}
+	if dora.FittedSince == nil || dora.Overall.Start == nil || !dora.Overall.Start.Equal(*dora.FittedSince) {
+		t.Errorf("dora: fitted_since %v, period from %v; want the period to start where it was fitted", dora.FittedSince, dora.Overall.Start)
+	}
+
+	p := getPage(t, nil, ts.URL, "/?since=")
+	if p.status != 200 || !strings.Contains(p.body, "are left out") || strings.Contains(p.body, "narrow the range") {
+		i := strings.Index(p.body, `role="alert"`)
+		t.Errorf("the page over all history: %d %.300s", p.status, p.body[max(i, 0):])
+	}
+
+	r = ts.do(t, "GET", "/v1/stats?since=1999-01-01", nil)
+	if r.status != 400 || !strings.Contains(string(r.body), "narrow the range") {
+		t.Errorf("stats with since: %d %s; want the advice", r.status, r.body)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -31,7 +32,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	acc := model.NewStatsAccumulator(opts)
 	// And the four keys, over the same range and buckets.
 	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart, Location: opts.Location,
-		Since: f.Since, Until: f.Until, Now: now}
+		Since: f.Since, Until: f.Until, Now: now, FittedSince: opts.FittedSince}
 	if err := dopts.Validate(); err != nil {
 		return dashboard{}, err
 	}
@@ -68,14 +69,27 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		}
 		return nil
 	})
-	if err == nil {
-		err = acc.CheckSize()
-	}
-	if err == nil {
-		err = dora.CheckSize()
-	}
 	if err != nil {
 		return d, err
+	}
+	statsErr, doraErr := acc.CheckSize(), dora.CheckSize()
+	if statsErr != nil || doraErr != nil {
+		// A view without since shows the latest history that fits, as
+		// GET /v1/stats does (statsOf), once.
+		var since time.Time
+		if statsErr != nil {
+			since = acc.FittingSince()
+		}
+		if doraErr != nil {
+			if ds := dora.FittingSince(); ds.After(since) {
+				since = ds
+			}
+		}
+		if !f.Since.IsZero() || since.IsZero() {
+			return d, cmp.Or(statsErr, doraErr)
+		}
+		f.Since, opts.FittedSince = since, since
+		return s.loadDashboard(ctx, f, opts, now)
 	}
 	d.stats = acc.Result()
 	d.changes = acc.Changes()

@@ -840,14 +840,7 @@ func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) m
 	if err != nil {
 		return nil
 	}
-	acc := model.NewStatsAccumulator(opts)
-	err = s.store.EachDeployment(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(d *model.Deployment) error {
-		acc.Add(d)
-		return nil
-	})
-	if err == nil {
-		err = acc.CheckSize()
-	}
+	acc, err := s.statsOf(ctx, f, opts, now)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.WarnContext(ctx, "timeline colours left out", "err", err)

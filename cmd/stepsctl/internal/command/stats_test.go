@@ -283,10 +283,15 @@ func TestStatsFromNineteenSeventy(t *testing.T) {
 		t.Errorf("the table does not show the gap as a range of days:\n%s", r.stdout)
 	}
 
-	r = h.run(false, "stats", "--by", "day")
+	// Without --since, the latest days that fit, and the summary says so.
+	r = h.mustRun(false, "stats", "--by", "day")
+	if !strings.Contains(r.stdout, "Deployments before 2023-01-") || !strings.Contains(r.stdout, "are left out") {
+		t.Errorf("stats --by day does not say what it left out:\n%s", r.stdout)
+	}
+	r = h.run(false, "stats", "--by", "day", "--since", "2022-12-01")
 	want := "narrow the range with --since and --until, or use a larger bucket (--by week, --by month or --by sprint)"
 	if r.code != command.ExitFailure || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "since=") {
-		t.Errorf("stats --by day: exit %d, stderr %q; want it to say %q", r.code, r.stderr, want)
+		t.Errorf("stats --by day --since 2022-12-01: exit %d, stderr %q; want it to say %q", r.code, r.stderr, want)
 	}
 }
 
