@@ -3,6 +3,7 @@ package hooks
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -81,7 +82,13 @@ type glJob struct {
 	Commit struct {
 		Name string `json:"name"`
 	} `json:"commit"`
-	ProjectName string         `json:"project_name"`
+	ProjectName string `json:"project_name"`
+	// Repository is the job's project too; homepage is its URL, whose
+	// last segment is the project's path. GitLab sent Job Hooks without
+	// the project object before it added it to them.
+	Repository struct {
+		Homepage string `json:"homepage"`
+	} `json:"repository"`
 	User        glUser         `json:"user"`
 	Project     glProject      `json:"project"`
 	Environment *glEnvironment `json:"environment"`
@@ -383,7 +390,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
-		Component:   m.glComponent(p.Project, path.Base(p.ProjectName)),
+		Component:   m.glComponent(p.Project, glJobProjectSlug(p)),
 		Version:     version(p.Ref, p.Tag, p.SHA, glShortSHA),
 		Owner:       p.User.Username,
 		Environment: env,
@@ -421,6 +428,22 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		return ignored("job %d (%s) has not started", p.BuildID, p.BuildStatus), nil
 	}
 	return r, nil
+}
+
+// glJobProjectSlug is the project's path ("payments") of a Job Hook that
+// has no project object, as GitLab sent them before it added one: the
+// last segment of repository.homepage, the project's URL. Its
+// project_name is the project's full name ("acme / Payments"), whose last
+// part is the display name, not the path the Pipeline Hook's component
+// comes from: the job's step stood in a component of its own, and the
+// pipeline's record of it, under the same key, was dropped as a replay.
+func glJobProjectSlug(p *glJob) string {
+	if u, err := url.Parse(p.Repository.Homepage); err == nil && p.Repository.Homepage != "" {
+		if slug := path.Base(strings.TrimSuffix(u.Path, "/")); slug != "." && slug != "/" && slug != "" {
+			return slug
+		}
+	}
+	return path.Base(p.ProjectName)
 }
 
 // gitlabDeployment maps a Deployment Hook: each status change becomes a
