@@ -21,6 +21,16 @@ type glProject struct {
 
 type glUser struct {
 	Username string `json:"username"`
+	Name     string `json:"name"`
+}
+
+// glOwner is who a GitLab step is recorded for: the user's username, else
+// the user's name, else the commit's author. GitLab's documented Job Hook
+// has a user without a username, and a user GitLab no longer has comes as
+// null; the owner is required, and without one the whole delivery was
+// refused (202) and its steps lost.
+func glOwner(u glUser, author string) string {
+	return cmp.Or(strings.TrimSpace(u.Username), strings.TrimSpace(u.Name), strings.TrimSpace(author))
 }
 
 type glEnvironment struct {
@@ -46,6 +56,9 @@ type glPipeline struct {
 	// Commit is the pipeline's commit; timestamp is when it was made.
 	Commit struct {
 		Timestamp string `json:"timestamp"`
+		Author    struct {
+			Name string `json:"name"`
+		} `json:"author"`
 	} `json:"commit"`
 	Builds []glBuild `json:"builds"`
 }
@@ -80,7 +93,8 @@ type glJob struct {
 	// Commit is, despite its name, the job's pipeline: its name is the
 	// pipeline's (workflow:name), which the Pipeline Hook maps too.
 	Commit struct {
-		Name string `json:"name"`
+		Name       string `json:"name"`
+		AuthorName string `json:"author_name"`
 	} `json:"commit"`
 	ProjectName string `json:"project_name"`
 	// Repository is the job's project too; homepage is its URL, whose
@@ -209,7 +223,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, ""),
 		Version:     version(a.Ref, a.Tag, a.SHA, glShortSHA),
-		Owner:       p.User.Username,
+		Owner:       glOwner(p.User, p.Commit.Author.Name),
 		Environment: env,
 		Revision:    revision(a.SHA),
 	}
@@ -392,7 +406,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, glJobProjectSlug(p)),
 		Version:     version(p.Ref, p.Tag, p.SHA, glShortSHA),
-		Owner:       p.User.Username,
+		Owner:       glOwner(p.User, p.Commit.AuthorName),
 		Environment: env,
 		Revision:    revision(p.SHA),
 	}
@@ -471,7 +485,7 @@ func gitlabDeployment(p *glDeployment, m *Mapping) (Result, error) {
 	in := model.StepInput{
 		Component:   m.glComponent(p.Project, ""),
 		Version:     version(p.Ref, false, p.ShortSHA, glShortSHA),
-		Owner:       p.User.Username,
+		Owner:       glOwner(p.User, ""),
 		Status:      status,
 		Environment: env,
 		Time:        at,

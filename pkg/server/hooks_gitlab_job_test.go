@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
 )
@@ -37,6 +40,39 @@ func TestGitLabJobHookWithoutProject(t *testing.T) {
 		want := []string{"build 2m5s", "test 3m5s", "deploy production end"}
 		if got := phases(ds[0]); !equalStrings(got, want) {
 			t.Errorf("phases\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// TestGitLabHookUserWithoutUsername: GitLab's documented Job Hook (its
+// webhook events page) has a user without a username, and a job or
+// pipeline whose user GitLab no longer has comes with "user": null. The
+// owner is required, so the whole delivery answered 202 "owner is
+// required" and the deploy job's step was lost. The owner falls back to
+// the user's name, then the commit's author.
+func TestGitLabHookUserWithoutUsername(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newHookServer(t, fresh(t), nil)
+		r := ts.gitlab(t, "Job Hook", "job_running_user_without_username.json")
+		a := r.hook(t)
+		if r.status != http.StatusCreated || a.Stored != 1 {
+			t.Fatalf("Job Hook = %d %s", r.status, r.body)
+		}
+		s := a.Steps[0]
+		if s.Owner != "User" || s.Component != "gitlab-test" || s.Environment != "staging" || s.Status != "deploy" || s.Version != "2293ada6" ||
+			!s.Time.Equal(time.Date(2021, 2, 23, 2, 59, 53, 475000000, time.UTC)) {
+			t.Errorf("step %+v", s)
+		}
+		var p map[string]any
+		if err := json.Unmarshal(fixture(t, "gitlab/pipeline_running.json"), &p); err != nil {
+			t.Fatal(err)
+		}
+		p["user"] = nil
+		body, _ := json.Marshal(p)
+		r = ts.do(t, "POST", "/v1/hooks/gitlab", bytes.NewReader(body), "Content-Type", "application/json",
+			"X-Gitlab-Event", "Pipeline Hook", "X-Gitlab-Token", testGitLabToken)
+		if a := r.hook(t); r.status != http.StatusCreated || a.Stored != 2 || a.Steps[0].Owner != "Carol" {
+			t.Errorf("Pipeline Hook with a null user = %d %s, want 2 steps owned by the commit's author", r.status, r.body)
 		}
 	})
 }
