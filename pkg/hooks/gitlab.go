@@ -381,8 +381,8 @@ func glEndJob(builds []glBuild, status string) int64 {
 
 // gitlabJob maps a Job Hook of a deploy job (one with an environment): a
 // started job becomes a step at its started_at (the same record, under the
-// same key, as in the Pipeline Hook); a failed job that may not fail, or a
-// canceled one that had started, ends the deployment at its finished_at,
+// same key, as in the Pipeline Hook); a started job that fails and may not
+// fail, or is canceled, ends the deployment at its finished_at,
 // under the key of the pipeline's end it brings about. A job's success
 // does not: the pipeline's end does.
 func gitlabJob(p *glJob, m *Mapping) (Result, error) {
@@ -422,8 +422,12 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":start"})
 	}
 	// A job canceled before it started is one of a canceled pipeline's
-	// bystanders; the pipeline's end records the cancellation.
-	if end := glEnd(p.BuildStatus); (end == "failed" || end == "cancelled" && p.StartedAt != "") && !p.AllowFailure {
+	// bystanders; the pipeline's end records the cancellation. One that
+	// failed before it started never ran (no runner took it in time, its
+	// deployment was rejected or outdated): its end alone was a failed
+	// deployment of nothing. When other jobs of its pipeline started, the
+	// Pipeline Hook ends their deployment under the same key.
+	if end := glEnd(p.BuildStatus); (end == "failed" || end == "cancelled") && p.StartedAt != "" && !p.AllowFailure {
 		at, err := parseTime("build_finished_at", p.FinishedAt)
 		if err != nil {
 			return Result{}, err
@@ -439,6 +443,9 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		}
 	}
 	if len(r.Records) == 0 {
+		if glEnd(p.BuildStatus) != "" {
+			return ignored("job %d ended (%s) without starting: it never ran, so nothing was deployed", p.BuildID, p.BuildStatus), nil
+		}
 		return ignored("job %d (%s) has not started", p.BuildID, p.BuildStatus), nil
 	}
 	return r, nil

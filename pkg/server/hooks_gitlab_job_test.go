@@ -76,3 +76,32 @@ func TestGitLabHookUserWithoutUsername(t *testing.T) {
 		}
 	})
 }
+
+// TestGitLabDeployJobThatFailedBeforeItStarted: GitLab fails a job that
+// never ran — no runner took it in time (stuck_or_timeout_failure), its
+// deployment was rejected or outdated (deployment_rejected,
+// forward_deployment_failure) — with no build_started_at. Its Job Hook
+// stored its end alone, a failed deployment of nothing, counted in the
+// change failure rate, where the Pipeline Hook of a pipeline that started
+// no job records nothing; and when the pipeline's other jobs did start,
+// the Pipeline Hook brings the same end under the same key.
+func TestGitLabDeployJobThatFailedBeforeItStarted(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newHookServer(t, fresh(t), nil)
+		var p map[string]any
+		if err := json.Unmarshal(fixture(t, "gitlab/job_failed.json"), &p); err != nil {
+			t.Fatal(err)
+		}
+		p["build_started_at"], p["build_started_at_iso"], p["build_duration"] = nil, nil, nil
+		p["build_failure_reason"] = "stuck_or_timeout_failure"
+		body, _ := json.Marshal(p)
+		r := ts.do(t, "POST", "/v1/hooks/gitlab", bytes.NewReader(body), "Content-Type", "application/json",
+			"X-Gitlab-Event", "Job Hook", "X-Gitlab-Token", testGitLabToken)
+		if a := r.hook(t); r.status != http.StatusAccepted || a.Stored != 0 {
+			t.Errorf("Job Hook = %d %s; want 202, the job never ran", r.status, r.body)
+		}
+		if ds := ts.deployments(t, "component=payments"); len(ds) != 0 {
+			t.Errorf("deployments %+v; want none", ds)
+		}
+	})
+}
