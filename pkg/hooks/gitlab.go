@@ -404,7 +404,7 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
-		Component:   m.glComponent(p.Project, glJobProjectSlug(p)),
+		Component:   m.glComponent(glJobProject(p), path.Base(p.ProjectName)),
 		Version:     version(p.Ref, p.Tag, p.SHA, glShortSHA),
 		Owner:       glOwner(p.User, p.Commit.AuthorName),
 		Environment: env,
@@ -451,20 +451,25 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 	return r, nil
 }
 
-// glJobProjectSlug is the project's path ("payments") of a Job Hook that
-// has no project object, as GitLab sent them before it added one: the
-// last segment of repository.homepage, the project's URL. Its
-// project_name is the project's full name ("acme / Payments"), whose last
-// part is the display name, not the path the Pipeline Hook's component
-// comes from: the job's step stood in a component of its own, and the
-// pipeline's record of it, under the same key, was dropped as a replay.
-func glJobProjectSlug(p *glJob) string {
-	if u, err := url.Parse(p.Repository.Homepage); err == nil && p.Repository.Homepage != "" {
-		if slug := path.Base(strings.TrimSuffix(u.Path, "/")); slug != "." && slug != "/" && slug != "" {
-			return slug
-		}
+// glJobProject is the project of a Job Hook. GitLab sent Job Hooks without
+// the project object before it added it to them; the project's path
+// ("acme/payments") is then the path of repository.homepage, the
+// project's URL. Their project_name is the project's full name
+// ("acme / Payments"), whose last part is the display name, not the path
+// the Pipeline Hook's component comes from: the job's step stood in a
+// component of its own, and the pipeline's record of it, under the same
+// key, was dropped as a replay.
+func glJobProject(p *glJob) glProject {
+	if p.Project.PathWithNamespace != "" || p.Repository.Homepage == "" {
+		return p.Project
 	}
-	return path.Base(p.ProjectName)
+	u, err := url.Parse(p.Repository.Homepage)
+	if err != nil {
+		return p.Project
+	}
+	project := p.Project
+	project.PathWithNamespace = strings.Trim(u.Path, "/")
+	return project
 }
 
 // gitlabDeployment maps a Deployment Hook: each status change becomes a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/hooks"
 )
 
 // TestGitLabJobHookWithoutProject: GitLab sent Job Hooks without their
@@ -40,6 +41,17 @@ func TestGitLabJobHookWithoutProject(t *testing.T) {
 		want := []string{"build 2m5s", "test 3m5s", "deploy production end"}
 		if got := phases(ds[0]); !equalStrings(got, want) {
 			t.Errorf("phases\n got %q\nwant %q", got, want)
+		}
+
+		// The mapping file's entry for the project's path applies too.
+		m, err := hooks.ParseMapping([]byte("components:\n  acme/payments: payments-api\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mapped := newHookServer(t, fresh(t), m)
+		r = mapped.gitlab(t, "Job Hook", "job_running_without_project.json")
+		if a := r.hook(t); r.status != http.StatusCreated || a.Steps[0].Component != "payments-api" {
+			t.Errorf("with components acme/payments: payments-api: %d %s", r.status, r.body)
 		}
 	})
 }
