@@ -98,8 +98,7 @@ type glJob struct {
 	} `json:"commit"`
 	ProjectName string `json:"project_name"`
 	// Repository is the job's project too; homepage is its URL, whose
-	// last segment is the project's path. GitLab sent Job Hooks without
-	// the project object before it added it to them.
+	// path is the project's (see glJobProject).
 	Repository struct {
 		Homepage string `json:"homepage"`
 	} `json:"repository"`
