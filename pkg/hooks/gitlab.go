@@ -3,6 +3,7 @@ package hooks
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -20,6 +21,16 @@ type glProject struct {
 
 type glUser struct {
 	Username string `json:"username"`
+	Name     string `json:"name"`
+}
+
+// glOwner is who a GitLab step is recorded for: the user's username, else
+// the user's name, else the commit's author. GitLab's documented Job Hook
+// has a user without a username, and a user GitLab no longer has comes as
+// null; the owner is required, and without one the whole delivery was
+// refused (202) and its steps lost.
+func glOwner(u glUser, author string) string {
+	return cmp.Or(strings.TrimSpace(u.Username), strings.TrimSpace(u.Name), strings.TrimSpace(author))
 }
 
 type glEnvironment struct {
@@ -45,6 +56,9 @@ type glPipeline struct {
 	// Commit is the pipeline's commit; timestamp is when it was made.
 	Commit struct {
 		Timestamp string `json:"timestamp"`
+		Author    struct {
+			Name string `json:"name"`
+		} `json:"author"`
 	} `json:"commit"`
 	Builds []glBuild `json:"builds"`
 }
@@ -79,9 +93,15 @@ type glJob struct {
 	// Commit is, despite its name, the job's pipeline: its name is the
 	// pipeline's (workflow:name), which the Pipeline Hook maps too.
 	Commit struct {
-		Name string `json:"name"`
+		Name       string `json:"name"`
+		AuthorName string `json:"author_name"`
 	} `json:"commit"`
-	ProjectName string         `json:"project_name"`
+	ProjectName string `json:"project_name"`
+	// Repository is the job's project too; homepage is its URL, whose
+	// path is the project's (see glJobProject).
+	Repository struct {
+		Homepage string `json:"homepage"`
+	} `json:"repository"`
 	User        glUser         `json:"user"`
 	Project     glProject      `json:"project"`
 	Environment *glEnvironment `json:"environment"`
@@ -202,7 +222,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 	base := model.StepInput{
 		Component:   m.glComponent(p.Project, ""),
 		Version:     version(a.Ref, a.Tag, a.SHA, glShortSHA),
-		Owner:       p.User.Username,
+		Owner:       glOwner(p.User, p.Commit.Author.Name),
 		Environment: env,
 		Revision:    revision(a.SHA),
 	}
@@ -360,8 +380,8 @@ func glEndJob(builds []glBuild, status string) int64 {
 
 // gitlabJob maps a Job Hook of a deploy job (one with an environment): a
 // started job becomes a step at its started_at (the same record, under the
-// same key, as in the Pipeline Hook); a failed job that may not fail, or a
-// canceled one that had started, ends the deployment at its finished_at,
+// same key, as in the Pipeline Hook); a started job that fails and may not
+// fail, or is canceled, ends the deployment at its finished_at,
 // under the key of the pipeline's end it brings about. A job's success
 // does not: the pipeline's end does.
 func gitlabJob(p *glJob, m *Mapping) (Result, error) {
@@ -383,9 +403,9 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
 	base := model.StepInput{
-		Component:   m.glComponent(p.Project, path.Base(p.ProjectName)),
+		Component:   m.glComponent(glJobProject(p), path.Base(p.ProjectName)),
 		Version:     version(p.Ref, p.Tag, p.SHA, glShortSHA),
-		Owner:       p.User.Username,
+		Owner:       glOwner(p.User, p.Commit.AuthorName),
 		Environment: env,
 		Revision:    revision(p.SHA),
 	}
@@ -401,8 +421,12 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + id + ":start"})
 	}
 	// A job canceled before it started is one of a canceled pipeline's
-	// bystanders; the pipeline's end records the cancellation.
-	if end := glEnd(p.BuildStatus); (end == "failed" || end == "cancelled" && p.StartedAt != "") && !p.AllowFailure {
+	// bystanders; the pipeline's end records the cancellation. One that
+	// failed before it started never ran (no runner took it in time, its
+	// deployment was rejected or outdated): its end alone was a failed
+	// deployment of nothing. When other jobs of its pipeline started, the
+	// Pipeline Hook ends their deployment under the same key.
+	if end := glEnd(p.BuildStatus); (end == "failed" || end == "cancelled") && p.StartedAt != "" && !p.AllowFailure {
 		at, err := parseTime("build_finished_at", p.FinishedAt)
 		if err != nil {
 			return Result{}, err
@@ -418,9 +442,33 @@ func gitlabJob(p *glJob, m *Mapping) (Result, error) {
 		}
 	}
 	if len(r.Records) == 0 {
+		if glEnd(p.BuildStatus) != "" {
+			return ignored("job %d ended (%s) without starting: it never ran, so nothing was deployed", p.BuildID, p.BuildStatus), nil
+		}
 		return ignored("job %d (%s) has not started", p.BuildID, p.BuildStatus), nil
 	}
 	return r, nil
+}
+
+// glJobProject is the project of a Job Hook. GitLab sent Job Hooks without
+// the project object before it added it to them; the project's path
+// ("acme/payments") is then the path of repository.homepage, the
+// project's URL. Their project_name is the project's full name
+// ("acme / Payments"), whose last part is the display name, not the path
+// the Pipeline Hook's component comes from: the job's step stood in a
+// component of its own, and the pipeline's record of it, under the same
+// key, was dropped as a replay.
+func glJobProject(p *glJob) glProject {
+	if p.Project.PathWithNamespace != "" || p.Repository.Homepage == "" {
+		return p.Project
+	}
+	u, err := url.Parse(p.Repository.Homepage)
+	if err != nil {
+		return p.Project
+	}
+	project := p.Project
+	project.PathWithNamespace = strings.Trim(u.Path, "/")
+	return project
 }
 
 // gitlabDeployment maps a Deployment Hook: each status change becomes a
@@ -448,7 +496,7 @@ func gitlabDeployment(p *glDeployment, m *Mapping) (Result, error) {
 	in := model.StepInput{
 		Component:   m.glComponent(p.Project, ""),
 		Version:     version(p.Ref, false, p.ShortSHA, glShortSHA),
-		Owner:       p.User.Username,
+		Owner:       glOwner(p.User, ""),
 		Status:      status,
 		Environment: env,
 		Time:        at,

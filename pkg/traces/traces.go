@@ -399,13 +399,13 @@ func Spans(d *model.Deployment) []sdktrace.ReadOnlySpan {
 		if p.DurationSeconds != nil {
 			stepEnd = p.Time.Add(time.Duration(*p.DurationSeconds * float64(time.Second)))
 		}
-		// The phase before a failing end is the one that failed.
+		// The phase before a failing end is the one that failed, or was
+		// cancelled or timed out: it has the run's result, as its end
+		// has. Given "failure" always, a cancelled rollout showed as a
+		// failed one beside a run whose result was cancellation.
 		taskResult := "success"
-		switch {
-		case i == len(d.Steps)-1:
+		if i == len(d.Steps)-1 || i == len(d.Steps)-2 && d.Outcome == model.OutcomeFailure {
 			taskResult = result
-		case i == len(d.Steps)-2 && d.Outcome == model.OutcomeFailure:
-			taskResult = "failure"
 		}
 		st := sdktrace.Status{}
 		if taskResult == "failure" {

@@ -350,3 +350,30 @@ func TestLateStepExportsTheDeploymentAgain(t *testing.T) {
 		t.Errorf("step spans %q, want %q (one span per step, whatever the order of export)", got, want)
 	}
 }
+
+// TestCancelledRunEndsInACancelledPhase: the phase a deployment ended in
+// has the run's result. A deploy cancelled (a GitHub job's "cancelled", a
+// GitLab pipeline's "canceled") or timed out during its rollout showed
+// that rollout as a failure, with an error status, beside a run and an
+// end step whose result was cancellation or timeout; OpenTelemetry's
+// GitHub receiver gives a cancelled step cancellation too.
+func TestCancelledRunEndsInACancelledPhase(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ end, want string }{{"cancelled", "cancellation"}, {"timed-out", "timeout"}, {"failed", "failure"}} {
+		d := &model.Deployment{Component: "api", Version: "1.2.0", Environment: "production", Attempt: 1, Outcome: model.OutcomeFailure,
+			StartedAt: t0, Steps: []model.Phase{{ID: 1, Status: "build", Time: t0}, {ID: 2, Status: "rollout", Time: t0.Add(time.Minute)},
+				{ID: 3, Status: c.end, Time: t0.Add(3 * time.Minute)}}}
+		got := map[string]string{}
+		for _, sp := range Spans(d) {
+			for _, kv := range sp.Attributes() {
+				if kv.Key == "cicd.pipeline.result" || kv.Key == "cicd.pipeline.task.run.result" {
+					got[sp.Name()] = kv.Value.AsString()
+				}
+			}
+		}
+		want := map[string]string{"deploy api": c.want, "build": "success", "rollout": c.want, c.end: c.want}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("ended %s: results %v, want %v", c.end, got, want)
+		}
+	}
+}
