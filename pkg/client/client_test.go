@@ -960,3 +960,48 @@ func TestWrongScheme(t *testing.T) {
 		}
 	})
 }
+
+// TestInvalidUTF8IsRefusedNotReplaced: a text field that is not valid
+// UTF-8 is refused as the server refuses it, naming the field, and not
+// sent: encoding/json would have sent U+FFFD for the bad byte, and the
+// server stored that in place of the caller's value.
+func TestInvalidUTF8IsRefusedNotReplaced(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	bad := input("api", "1", "build")
+	bad.Environment = "prod\xff"
+
+	t.Run("Record", func(t *testing.T) {
+		_, err := c.Record(ctx, bad)
+		var merr *model.Error
+		if !errors.As(err, &merr) || merr.Code != model.EINVALID || merr.Field != "environment" {
+			t.Fatalf("err = %v, want an EINVALID *model.Error naming environment", err)
+		}
+	})
+	t.Run("RecordWithKey", func(t *testing.T) {
+		in := bad
+		in.Environment, in.Owner = "production", "an\xc3a"
+		_, err := c.RecordWithKey(ctx, client.NewIdempotencyKey(), in)
+		if got := model.ErrorCode(err); got != model.EINVALID {
+			t.Fatalf("err = %v (code %q), want %q", err, got, model.EINVALID)
+		}
+	})
+	t.Run("RecordBatch lists the rows", func(t *testing.T) {
+		_, err := c.RecordBatch(ctx, []model.StepInput{input("api", "1", "build"), bad})
+		var berr *model.BatchError
+		if !errors.As(err, &berr) || len(berr.Rows) != 1 || berr.Rows[0].Row != 2 || berr.Rows[0].Field != "environment" {
+			t.Fatalf("err = %v, want a *model.BatchError naming row 2's environment", err)
+		}
+		if got := model.ErrorCode(err); got != model.EINVALID {
+			t.Errorf("code = %q, want %q", got, model.EINVALID)
+		}
+	})
+	if n := len(srv.sent("POST /v1/steps")) + len(srv.sent("POST /v1/steps/batch")); n != 0 {
+		t.Errorf("sent %d requests, want none", n)
+	}
+	if n := srv.count(t); n != 0 {
+		t.Errorf("stored %d steps, want none", n)
+	}
+}
