@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -290,6 +292,13 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			row.err = &lineError{Line: n.line, Field: name, Message: name + " must be a JSON string"}
+			return row
+		}
+		if !jsontext.Value(v).IsValid() {
+			// encoding/json reads a bad byte, or a lone surrogate
+			// escape, as U+FFFD: the step would be stored altered, where
+			// the server refuses such a line of its own NDJSON batch.
+			row.err = &lineError{Line: n.line, Field: name, Message: name + ` must be valid UTF-8, with no lone surrogate escapes such as \ud800`}
 			return row
 		}
 		values[name] = s
