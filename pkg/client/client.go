@@ -95,7 +95,9 @@ func WithPageSize(n int) Option {
 	return func(c *Client) { c.pageSize = n }
 }
 
-// WithUserAgent sets the User-Agent header, e.g. "deploybot/1.4".
+// WithUserAgent sets the User-Agent header, e.g. "deploybot/1.4". New
+// refuses one that net/http would refuse to send (a control character
+// other than a tab, such as a newline).
 func WithUserAgent(ua string) Option {
 	return func(c *Client) { c.userAgent = ua }
 }
@@ -131,6 +133,11 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		// Sent as it is, the header would be refused by net/http on
 		// every attempt, and read as a server that cannot be reached.
 		return nil, fmt.Errorf("client: the token holds a control character (%U at byte %d): a newline read with it from a file? pass the token alone", []rune(c.token[i:])[0], i)
+	}
+	if i := strings.IndexFunc(c.userAgent, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }); i >= 0 {
+		// net/http refuses such a header on every attempt, which would
+		// read as a server that cannot be reached.
+		return nil, fmt.Errorf("client: the user agent %q holds a control character (%U at byte %d)", c.userAgent, []rune(c.userAgent[i:])[0], i)
 	}
 	if c.timeout < 0 {
 		return nil, fmt.Errorf("client: timeout %v is negative", c.timeout)

@@ -151,6 +151,22 @@ func TestNewRefusesATokenWithANewline(t *testing.T) {
 	}
 }
 
+// TestNewRefusesAUserAgentWithANewline: a user agent net/http would not
+// send is refused by New, rather than failing every attempt of every call
+// as a server that cannot be reached (and a temporary error at that).
+func TestNewRefusesAUserAgentWithANewline(t *testing.T) {
+	t.Parallel()
+	_, err := client.New("http://localhost:8080", client.WithUserAgent("deploybot/1.4\n"))
+	if err == nil || !strings.Contains(err.Error(), "the user agent \"deploybot/1.4\\n\" holds a control character (U+000A at byte 13)") {
+		t.Errorf("New = %v, want the user agent's newline named", err)
+	}
+	for _, ua := range []string{"deploybot/1.4", "deploybot/1.4\t(ci)", "déploiement/1"} {
+		if _, err := client.New("http://localhost:8080", client.WithUserAgent(ua)); err != nil {
+			t.Errorf("New with user agent %q: %v", ua, err)
+		}
+	}
+}
+
 func TestRecordGetList(t *testing.T) {
 	t.Parallel()
 	srv := startStepsd(t)
