@@ -212,6 +212,19 @@ func TestImportBadLines(t *testing.T) {
 			t.Errorf("%d steps stored, want none", n)
 		}
 	})
+	t.Run("ndjson field given twice", func(t *testing.T) {
+		// encoding/json keeps the last; the server refuses such a line.
+		h.stdin = `{"component":"api","version":"1","owner":"ana","status":"build","status":"tests","time":"2025-11-20T09:00:00Z"}` + "\n"
+		r := h.run(false, "import", "-")
+		want := "stdin:1: status: status is given twice in the JSON object; give it once\n" +
+			"stepsctl: stdin: 1 bad line(s) of 1; nothing was imported\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
+		}
+		if n := len(h.stored()); n != 0 {
+			t.Errorf("%d steps stored, want none", n)
+		}
+	})
 	t.Run("several unknown fields", func(t *testing.T) {
 		// A line of "stepsctl deployments -o ndjson", not a step: the
 		// same field is named on every run, not one picked at random.
