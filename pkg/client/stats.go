@@ -21,7 +21,9 @@ import (
 // model.Stats). f selects the deployments by component, version, owner,
 // environment and start (Since, Until); opts shape the answer, and their
 // zero fields take the server's defaults (weekly buckets, 14-day sprints,
-// successful deployments, the server's time zone: a nil Location). The
+// successful deployments, the server's time zone: a nil Location). A
+// Location is sent by its name, for the server to load: one of
+// time.LoadLocation's, not time.Local (refused, EINVALID naming "tz"). The
 // buckets' Start and End carry the offset of the zone they were cut in, so
 // their Format gives the team's dates.
 //
@@ -150,11 +152,26 @@ func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Val
 	if !opts.SprintStart.IsZero() {
 		q.Set("sprint_start", startParam(opts.SprintStart))
 	}
-	if opts.Location != nil {
-		q.Set("tz", opts.Location.String())
+	if err := setZone(q, opts.Location); err != nil {
+		return nil, err
 	}
 	if opts.Outcome != "" {
 		q.Set("outcome", opts.Outcome)
 	}
 	return q, nil
+}
+
+// setZone sends loc, the calendar's zone, by its name, which the server
+// loads from its own copy of the tz database. time.Local is refused
+// before sending: its name, "Local", is whatever zone a machine is set
+// to, which the server refuses as it would cut other buckets elsewhere.
+func setZone(q url.Values, loc *time.Location) error {
+	switch {
+	case loc == nil:
+	case loc.String() == "Local":
+		return model.Invalid("tz", `the Location is time.Local, whose name "Local" the server cannot load; pass a zone loaded by its IANA name (time.LoadLocation("Europe/Paris")), or nil for the server's zone`)
+	default:
+		q.Set("tz", loc.String())
+	}
+	return nil
 }
