@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -234,13 +235,25 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 			return err
 		}
 		wait := p.backoff(attempt)
+		last := deadline // the latest the next attempt may start
+		if d, ok := ctx.Deadline(); ok && (last.IsZero() || d.Before(last)) {
+			last = d
+		}
 		if apiErr != nil && apiErr.RetryAfter > wait {
 			wait = apiErr.RetryAfter
+			// Spread over up to half as long again, within the time
+			// left: clients refused together are told the same whole
+			// seconds, and would all come back at the same instant, to
+			// be refused together again.
+			spread := wait / 2
+			if !last.IsZero() {
+				spread = min(spread, time.Until(last)-wait)
+			}
+			if spread > 0 {
+				wait += rand.N(spread)
+			}
 		}
-		if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
-			return err
-		}
-		if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
+		if !last.IsZero() && time.Now().Add(wait).After(last) {
 			return err
 		}
 		if req.stamp != nil {

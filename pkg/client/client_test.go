@@ -613,6 +613,43 @@ func TestRetries(t *testing.T) {
 			t.Errorf("retried after %v, want at least the 1s of Retry-After", waited)
 		}
 	})
+	t.Run("429s told together come back spread", func(t *testing.T) {
+		// Sixteen clients refused at once are all told "Retry-After: 1":
+		// retried at exactly that, they would come back together and be
+		// refused together again.
+		t.Parallel()
+		const clients = 16
+		wrap, n := flaky(slices.Repeat([]int{http.StatusTooManyRequests}, clients)...)
+		var mu sync.Mutex
+		var retried []time.Time
+		srv := startStepsd(t, wrap, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Load() >= clients {
+					mu.Lock()
+					retried = append(retried, time.Now())
+					mu.Unlock()
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() {
+				c := mustClient(t, srv.URL)
+				if _, err := c.Record(context.Background(), input("api", fmt.Sprint(i), "build")); err != nil {
+					t.Errorf("Record: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(retried) < clients {
+			t.Fatalf("%d retries arrived, want %d", len(retried), clients)
+		}
+		slices.SortFunc(retried, time.Time.Compare)
+		if spread := retried[len(retried)-1].Sub(retried[0]); spread < 150*time.Millisecond {
+			t.Errorf("the retries arrived within %v of each other, want them spread over up to half a second", spread)
+		}
+	})
 	t.Run("429 beyond the time budget is returned at once", func(t *testing.T) {
 		t.Parallel()
 		wrap, _ := flaky(429)
