@@ -1058,3 +1058,50 @@ func TestInvalidUTF8IsRefusedNotReplaced(t *testing.T) {
 		t.Errorf("stored %d steps, want none", n)
 	}
 }
+
+// TestPasswordInServerURLIsNotShown: a server URL with a password (basic
+// auth for a proxy in front of stepsd) is used as given, but no error
+// shows the password: error lines end up in CI logs.
+func TestPasswordInServerURLIsNotShown(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-pass"
+	withPassword := func(raw string) string { return strings.Replace(raw, "http://", "http://ci:"+secret+"@", 1) }
+	srv := startStepsd(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if user, pass, ok := r.BasicAuth(); !ok || user != "ci" || pass != secret {
+				http.Error(w, "proxy authentication required", http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	if _, err := mustClient(t, withPassword(srv.URL)).Record(ctx, input("api", "1", "build")); err != nil {
+		t.Fatalf("Record through basic auth: %v", err)
+	}
+
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	login := startStepsd(t, loginPage)
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere"+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(moved.Close)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so that the server sees the client go
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hung.Close)
+	for name, base := range map[string]string{"down": down.URL, "login page": login.URL, "redirect": moved.URL, "context": hung.URL} {
+		c := mustClient(t, withPassword(base))
+		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		cancel()
+		if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "xxxxx") {
+			t.Errorf("%s: err = %v; want an error showing the password as xxxxx", name, err)
+		}
+	}
+	if _, err := client.New(withPassword("http://host?x=1")); err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("New with a query: %v; want an error without the password", err)
+	}
+}

@@ -68,7 +68,7 @@ func (e *APIError) AdviceIn(flag func(param string) string) string {
 // with the same idempotency key to find out safely.
 type NetError struct {
 	Method   string // e.g. "POST"
-	URL      string // the request URL
+	URL      string // the request URL, a password in it shown as "xxxxx"
 	Attempts int    // how many times the request was sent
 	Err      error  // the last attempt's error
 
@@ -116,7 +116,7 @@ func (e *endedError) Unwrap() []error { return []error{e.ctxErr, e.last} }
 // one may or may not be stored, as after a *NetError: resend it with the
 // same idempotency key once the path to the server is fixed.
 type ProtocolError struct {
-	URL string
+	URL string // the request URL, a password in it shown as "xxxxx"
 	Err error
 }
 

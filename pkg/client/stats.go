@@ -90,9 +90,9 @@ func (c *Client) writeRendered(ctx context.Context, w io.Writer, req request, fo
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 		switch {
 		case format == FormatJSON && !json.Valid(buf.Bytes()):
-			return &ProtocolError{URL: c.url(req.path, req.query), Err: errors.New("the body is not JSON")}
+			return &ProtocolError{URL: c.shownURL(req.path, req.query), Err: errors.New("the body is not JSON")}
 		case format == FormatCSV && mt != "text/csv":
-			return &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("Content-Type %q, want text/csv", mt)}
+			return &ProtocolError{URL: c.shownURL(req.path, req.query), Err: fmt.Errorf("Content-Type %q, want text/csv", mt)}
 		}
 		return nil
 	})

@@ -194,7 +194,7 @@ func (c *Client) sendBatch(ctx context.Context, key string, ins []model.StepInpu
 	res := BatchResult{Steps: out.Steps, Replayed: replayed}
 	for _, row := range out.SkippedRows {
 		if row < 1 || row > len(ins) {
-			return BatchResult{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("skipped row %d of a batch of %d", row, len(ins))}
+			return BatchResult{}, &ProtocolError{URL: c.shownURL(req.path, req.query), Err: fmt.Errorf("skipped row %d of a batch of %d", row, len(ins))}
 		}
 		res.Skipped = append(res.Skipped, row-1)
 	}
