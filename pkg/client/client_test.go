@@ -766,6 +766,26 @@ func TestRetries(t *testing.T) {
 			t.Errorf("message %q does not give the server's last answer", err)
 		}
 	})
+	t.Run("a cancel that ends the wait after a refused connection says so", func(t *testing.T) {
+		// A caller's Ctrl-C while the client waits to try a server that
+		// is down: "context canceled" alone hides that it was down.
+		t.Parallel()
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		p := fast
+		p.BaseDelay, p.MaxDelay, p.MaxElapsed = 4*time.Second, 4*time.Second, 30*time.Second
+		c := mustClient(t, down.URL, client.WithRetry(p))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		time.AfterFunc(200*time.Millisecond, cancel)
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		if !errors.Is(err, context.Canceled) || !client.IsTemporary(err) {
+			t.Fatalf("err = %v, want the cancellation, temporary", err)
+		}
+		if !strings.Contains(err.Error(), "context canceled (the last attempt: dial tcp ") || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("message %q does not give the last attempt's refused connection", err)
+		}
+	})
 	t.Run("500 and 4xx are not retried", func(t *testing.T) {
 		t.Parallel()
 		for _, status := range []int{500, 404, 409} {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,8 +103,14 @@ type endedError struct {
 func (e *endedError) Error() string {
 	s := fmt.Sprintf("%s %s: %v", e.method, e.url, e.ctxErr)
 	var apiErr *APIError
-	if errors.As(e.last, &apiErr) {
+	var netErr *NetError
+	switch {
+	case errors.As(e.last, &apiErr):
 		s += fmt.Sprintf(" (the server last answered: %v)", apiErr)
+	case errors.As(e.last, &netErr) && !errors.Is(netErr.Err, context.Canceled) && !errors.Is(netErr.Err, context.DeadlineExceeded):
+		// Cancelled while waiting to try again: why the last attempt
+		// failed (connection refused: the server is down) is the news.
+		s += fmt.Sprintf(" (the last attempt: %v)", netErr.Err)
 	}
 	return s
 }
