@@ -1125,3 +1125,42 @@ func TestPasswordInServerURLIsNotShown(t *testing.T) {
 		t.Errorf("New with a query: %v; want an error without the password", err)
 	}
 }
+
+// TestSinceBetweenMicroseconds: steps are stored to the microsecond, so a
+// Since between two starts at the later one: Since is inclusive, and a
+// step before it is not listed (a poll from the last step's time plus a
+// nanosecond does not get that step again).
+func TestSinceBetweenMicroseconds(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	first, second := input("api", "1", "build"), input("api", "1", "tests")
+	first.Time, second.Time = t0, t0.Add(time.Microsecond)
+	if _, err := c.RecordBatch(ctx, []model.StepInput{first, second}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    model.Filter
+		want []string
+	}{
+		{"a nanosecond after the first", model.Filter{Since: t0.Add(time.Nanosecond)}, []string{"tests"}},
+		{"between, with an Until", model.Filter{Since: t0.Add(500 * time.Nanosecond), Until: t0.Add(1500 * time.Nanosecond)}, []string{"tests"}},
+		{"on the first", model.Filter{Since: t0}, []string{"build", "tests"}},
+	} {
+		steps, err := c.List(ctx, tc.f)
+		if got := statuses(steps); err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: List = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+		ds, err := c.ListDeployments(ctx, model.DeploymentFilter{Filter: tc.f})
+		if wantN := len(tc.want) / 2; err != nil || len(ds) != wantN {
+			t.Errorf("%s: ListDeployments = %d, %v; want %d (the deployment starts at the first)", tc.name, len(ds), err, wantN)
+		}
+	}
+	// Within one microsecond: rounded up, Since would pass Until, and the
+	// server would refuse the range.
+	if _, err := c.List(ctx, model.Filter{Since: t0.Add(300 * time.Nanosecond), Until: t0.Add(700 * time.Nanosecond)}); err != nil {
+		t.Errorf("Since and Until within one microsecond: %v", err)
+	}
+}

@@ -84,7 +84,7 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 		q.Set("environment", f.Environment)
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", startParam(f.Since))
+		q.Set("since", sinceParam(f.Since, f.Until))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))

@@ -114,6 +114,25 @@ func startParam(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// sinceParam writes a filter's Since as startParam does, rounded up to
+// the microsecond when it falls between two: steps are stored to the
+// microsecond, so the first at or after such an instant is at the later
+// one, where the server, which drops the finer digits, would start at the
+// earlier and return a step before Since (a poll from last.Time.Add(1)
+// would get last again). Left as it is when rounding up would pass Until,
+// which the server would refuse as a range that ends before it starts.
+func sinceParam(since, until time.Time) string {
+	up := since.Truncate(time.Microsecond)
+	if up.Equal(since) {
+		return startParam(since)
+	}
+	up = up.Add(time.Microsecond)
+	if !until.IsZero() && up.After(until.Truncate(time.Microsecond)) {
+		return startParam(since)
+	}
+	return up.UTC().Format(time.RFC3339Nano)
+}
+
 // untilParam writes a filter's Until: 23:59:59.999999 in time.UTC, what
 // model.ParseUntil makes of a date, as that date, which the server reads
 // as the whole day in the calendar's zone; any other time as the instant

@@ -306,7 +306,7 @@ func listQuery(f model.Filter) url.Values {
 		}
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", startParam(f.Since))
+		q.Set("since", sinceParam(f.Since, f.Until))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))
