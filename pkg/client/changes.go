@@ -80,7 +80,7 @@ func changesQuery(f model.Filter, opts model.ChangesOptions, format string) (url
 		q.Set("environment", f.Environment)
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", startParam(f.Since))
+		q.Set("since", sinceParam(f.Since, f.Until))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -95,7 +96,9 @@ func WithPageSize(n int) Option {
 	return func(c *Client) { c.pageSize = n }
 }
 
-// WithUserAgent sets the User-Agent header, e.g. "deploybot/1.4".
+// WithUserAgent sets the User-Agent header, e.g. "deploybot/1.4". New
+// refuses one that net/http would refuse to send (a control character
+// other than a tab, such as a newline).
 func WithUserAgent(ua string) Option {
 	return func(c *Client) { c.userAgent = ua }
 }
@@ -104,11 +107,15 @@ func WithUserAgent(ua string) Option {
 // "http://localhost:8080" or "https://steps.example.com/prefix".
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
+	shown := baseURL
+	if err == nil {
+		shown = u.Redacted()
+	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("client: server URL %q must look like http://host:port or https://host", baseURL)
+		return nil, fmt.Errorf("client: server URL %q must look like http://host:port or https://host", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("client: server URL %q must not have a query or fragment", baseURL)
+		return nil, fmt.Errorf("client: server URL %q must not have a query or fragment", shown)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -131,6 +138,11 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		// Sent as it is, the header would be refused by net/http on
 		// every attempt, and read as a server that cannot be reached.
 		return nil, fmt.Errorf("client: the token holds a control character (%U at byte %d): a newline read with it from a file? pass the token alone", []rune(c.token[i:])[0], i)
+	}
+	if i := strings.IndexFunc(c.userAgent, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }); i >= 0 {
+		// net/http refuses such a header on every attempt, which would
+		// read as a server that cannot be reached.
+		return nil, fmt.Errorf("client: the user agent %q holds a control character (%U at byte %d)", c.userAgent, []rune(c.userAgent[i:])[0], i)
 	}
 	if c.timeout < 0 {
 		return nil, fmt.Errorf("client: timeout %v is negative", c.timeout)
@@ -170,6 +182,16 @@ func (c *Client) url(path string, query url.Values) string {
 	return u.String()
 }
 
+// shownURL is url for messages and errors: a password in the server URL
+// (basic auth for a proxy in front of stepsd) shows as "xxxxx", so that
+// no error line puts it in a CI log.
+func (c *Client) shownURL(path string, query url.Values) string {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	return u.Redacted()
+}
+
 func jsonBody(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -182,7 +204,7 @@ func jsonBody(v any) ([]byte, error) {
 // handle. handle runs while the attempt is still open, so a connection that
 // breaks while the body is read is retried like any other lost response.
 func (c *Client) do(ctx context.Context, req request, handle func(*http.Response) error) error {
-	target := c.url(req.path, req.query)
+	target, shown := c.url(req.path, req.query), c.shownURL(req.path, req.query)
 	p := c.retry
 	start := time.Now()
 	var deadline time.Time
@@ -191,7 +213,7 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 	}
 	var unstamped []byte // the caller's body, while a stamped one is sent
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(ctx, req, target, deadline, handle)
+		err := c.attempt(ctx, req, target, shown, deadline, handle)
 		if err == nil {
 			return nil
 		}
@@ -211,7 +233,7 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		}
 		switch {
 		case ctx.Err() != nil:
-			return &endedError{method: req.method, url: target, ctxErr: ctx.Err(), last: err}
+			return &endedError{method: req.method, url: shown, ctxErr: ctx.Err(), last: err}
 		case netErr != nil:
 			if !netErr.retryable {
 				return err
@@ -227,13 +249,25 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 			return err
 		}
 		wait := p.backoff(attempt)
+		last := deadline // the latest the next attempt may start
+		if d, ok := ctx.Deadline(); ok && (last.IsZero() || d.Before(last)) {
+			last = d
+		}
 		if apiErr != nil && apiErr.RetryAfter > wait {
 			wait = apiErr.RetryAfter
+			// Spread over up to half as long again, within the time
+			// left: clients refused together are told the same whole
+			// seconds, and would all come back at the same instant, to
+			// be refused together again.
+			spread := wait / 2
+			if !last.IsZero() {
+				spread = min(spread, time.Until(last)-wait)
+			}
+			if spread > 0 {
+				wait += rand.N(spread)
+			}
 		}
-		if !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
-			return err
-		}
-		if d, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(d) {
+		if !last.IsZero() && time.Now().Add(wait).After(last) {
 			return err
 		}
 		if req.stamp != nil {
@@ -255,15 +289,16 @@ func (c *Client) do(ctx context.Context, req request, handle func(*http.Response
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return &endedError{method: req.method, url: target, ctxErr: ctx.Err(), last: err}
+			return &endedError{method: req.method, url: shown, ctxErr: ctx.Err(), last: err}
 		case <-t.C:
 		}
 	}
 }
 
-// attempt sends req once. It returns a *NetError when no complete response
-// arrived and an *APIError for a non-2xx status.
-func (c *Client) attempt(ctx context.Context, req request, target string, deadline time.Time, handle func(*http.Response) error) error {
+// attempt sends req once to target, named shown in errors. It returns a
+// *NetError when no complete response arrived and an *APIError for a
+// non-2xx status.
+func (c *Client) attempt(ctx context.Context, req request, target, shown string, deadline time.Time, handle func(*http.Response) error) error {
 	if c.timeout > 0 {
 		if d := time.Now().Add(c.timeout); deadline.IsZero() || d.Before(deadline) {
 			deadline = d
@@ -298,10 +333,10 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 	}
 	resp, err := c.http.Do(hreq)
 	if redirect, ok := errors.AsType[*redirectError](err); ok {
-		return &ProtocolError{URL: target, Err: redirect}
+		return &ProtocolError{URL: shown, Err: redirect}
 	}
 	if err != nil {
-		netErr := c.netError(req, target, err)
+		netErr := c.netError(req, shown, err)
 		netErr.unsent = dial.unsent(netErr.Err)
 		return netErr
 	}
@@ -315,17 +350,17 @@ func (c *Client) attempt(ctx context.Context, req request, target string, deadli
 	}
 	if err := handle(resp); err != nil {
 		if isTransport(err) {
-			return c.netError(req, target, err)
+			return c.netError(req, shown, err)
 		}
 		if _, ok := errors.AsType[*ProtocolError](err); !ok {
-			err = &ProtocolError{URL: target, Err: err}
+			err = &ProtocolError{URL: shown, Err: err}
 		}
 		return err
 	}
 	return nil
 }
 
-func (c *Client) netError(req request, target string, err error) *NetError {
+func (c *Client) netError(req request, shown string, err error) *NetError {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err
@@ -343,7 +378,7 @@ func (c *Client) netError(req request, target string, err error) *NetError {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("no response within the time limit: %w", err)
 	}
-	return &NetError{Method: req.method, URL: target, Err: err, retryable: retryable}
+	return &NetError{Method: req.method, URL: shown, Err: err, retryable: retryable}
 }
 
 // refusedTime reports whether the server refused a request for its time
@@ -404,7 +439,7 @@ func keepingMethod(hc *http.Client) *http.Client {
 	next := hc.CheckRedirect
 	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 		if first := via[0]; r.Method != first.Method {
-			return &redirectError{method: first.Method, to: r.URL.String(), status: r.Response.StatusCode}
+			return &redirectError{method: first.Method, to: r.URL.Redacted(), status: r.Response.StatusCode}
 		}
 		if next != nil {
 			return next(r, via)

@@ -151,6 +151,22 @@ func TestNewRefusesATokenWithANewline(t *testing.T) {
 	}
 }
 
+// TestNewRefusesAUserAgentWithANewline: a user agent net/http would not
+// send is refused by New, rather than failing every attempt of every call
+// as a server that cannot be reached (and a temporary error at that).
+func TestNewRefusesAUserAgentWithANewline(t *testing.T) {
+	t.Parallel()
+	_, err := client.New("http://localhost:8080", client.WithUserAgent("deploybot/1.4\n"))
+	if err == nil || !strings.Contains(err.Error(), "the user agent \"deploybot/1.4\\n\" holds a control character (U+000A at byte 13)") {
+		t.Errorf("New = %v, want the user agent's newline named", err)
+	}
+	for _, ua := range []string{"deploybot/1.4", "deploybot/1.4\t(ci)", "déploiement/1"} {
+		if _, err := client.New("http://localhost:8080", client.WithUserAgent(ua)); err != nil {
+			t.Errorf("New with user agent %q: %v", ua, err)
+		}
+	}
+}
+
 func TestRecordGetList(t *testing.T) {
 	t.Parallel()
 	srv := startStepsd(t)
@@ -597,6 +613,43 @@ func TestRetries(t *testing.T) {
 			t.Errorf("retried after %v, want at least the 1s of Retry-After", waited)
 		}
 	})
+	t.Run("429s told together come back spread", func(t *testing.T) {
+		// Sixteen clients refused at once are all told "Retry-After: 1":
+		// retried at exactly that, they would come back together and be
+		// refused together again.
+		t.Parallel()
+		const clients = 16
+		wrap, n := flaky(slices.Repeat([]int{http.StatusTooManyRequests}, clients)...)
+		var mu sync.Mutex
+		var retried []time.Time
+		srv := startStepsd(t, wrap, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Load() >= clients {
+					mu.Lock()
+					retried = append(retried, time.Now())
+					mu.Unlock()
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
+		var wg sync.WaitGroup
+		for i := range clients {
+			wg.Go(func() {
+				c := mustClient(t, srv.URL)
+				if _, err := c.Record(context.Background(), input("api", fmt.Sprint(i), "build")); err != nil {
+					t.Errorf("Record: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(retried) < clients {
+			t.Fatalf("%d retries arrived, want %d", len(retried), clients)
+		}
+		slices.SortFunc(retried, time.Time.Compare)
+		if spread := retried[len(retried)-1].Sub(retried[0]); spread < 150*time.Millisecond {
+			t.Errorf("the retries arrived within %v of each other, want them spread over up to half a second", spread)
+		}
+	})
 	t.Run("429 beyond the time budget is returned at once", func(t *testing.T) {
 		t.Parallel()
 		wrap, _ := flaky(429)
@@ -711,6 +764,26 @@ func TestRetries(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), "context canceled (the server last answered: server answered 503 Service Unavailable (HTTP 503 unavailable))") {
 			t.Errorf("message %q does not give the server's last answer", err)
+		}
+	})
+	t.Run("a cancel that ends the wait after a refused connection says so", func(t *testing.T) {
+		// A caller's Ctrl-C while the client waits to try a server that
+		// is down: "context canceled" alone hides that it was down.
+		t.Parallel()
+		down := httptest.NewServer(http.NotFoundHandler())
+		down.Close()
+		p := fast
+		p.BaseDelay, p.MaxDelay, p.MaxElapsed = 4*time.Second, 4*time.Second, 30*time.Second
+		c := mustClient(t, down.URL, client.WithRetry(p))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		time.AfterFunc(200*time.Millisecond, cancel)
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		if !errors.Is(err, context.Canceled) || !client.IsTemporary(err) {
+			t.Fatalf("err = %v, want the cancellation, temporary", err)
+		}
+		if !strings.Contains(err.Error(), "context canceled (the last attempt: dial tcp ") || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("message %q does not give the last attempt's refused connection", err)
 		}
 	})
 	t.Run("500 and 4xx are not retried", func(t *testing.T) {
@@ -959,4 +1032,135 @@ func TestWrongScheme(t *testing.T) {
 			t.Errorf("message\n%q, want\n%q", apiErr.Message, want)
 		}
 	})
+}
+
+// TestInvalidUTF8IsRefusedNotReplaced: a text field that is not valid
+// UTF-8 is refused as the server refuses it, naming the field, and not
+// sent: encoding/json would have sent U+FFFD for the bad byte, and the
+// server stored that in place of the caller's value.
+func TestInvalidUTF8IsRefusedNotReplaced(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	bad := input("api", "1", "build")
+	bad.Environment = "prod\xff"
+
+	t.Run("Record", func(t *testing.T) {
+		_, err := c.Record(ctx, bad)
+		var merr *model.Error
+		if !errors.As(err, &merr) || merr.Code != model.EINVALID || merr.Field != "environment" {
+			t.Fatalf("err = %v, want an EINVALID *model.Error naming environment", err)
+		}
+	})
+	t.Run("RecordWithKey", func(t *testing.T) {
+		in := bad
+		in.Environment, in.Owner = "production", "an\xc3a"
+		_, err := c.RecordWithKey(ctx, client.NewIdempotencyKey(), in)
+		if got := model.ErrorCode(err); got != model.EINVALID {
+			t.Fatalf("err = %v (code %q), want %q", err, got, model.EINVALID)
+		}
+	})
+	t.Run("RecordBatch lists the rows", func(t *testing.T) {
+		_, err := c.RecordBatch(ctx, []model.StepInput{input("api", "1", "build"), bad})
+		var berr *model.BatchError
+		if !errors.As(err, &berr) || len(berr.Rows) != 1 || berr.Rows[0].Row != 2 || berr.Rows[0].Field != "environment" {
+			t.Fatalf("err = %v, want a *model.BatchError naming row 2's environment", err)
+		}
+		if got := model.ErrorCode(err); got != model.EINVALID {
+			t.Errorf("code = %q, want %q", got, model.EINVALID)
+		}
+	})
+	if n := len(srv.sent("POST /v1/steps")) + len(srv.sent("POST /v1/steps/batch")); n != 0 {
+		t.Errorf("sent %d requests, want none", n)
+	}
+	if n := srv.count(t); n != 0 {
+		t.Errorf("stored %d steps, want none", n)
+	}
+}
+
+// TestPasswordInServerURLIsNotShown: a server URL with a password (basic
+// auth for a proxy in front of stepsd) is used as given, but no error
+// shows the password: error lines end up in CI logs.
+func TestPasswordInServerURLIsNotShown(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-pass"
+	withPassword := func(raw string) string { return strings.Replace(raw, "http://", "http://ci:"+secret+"@", 1) }
+	srv := startStepsd(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if user, pass, ok := r.BasicAuth(); !ok || user != "ci" || pass != secret {
+				http.Error(w, "proxy authentication required", http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	if _, err := mustClient(t, withPassword(srv.URL)).Record(ctx, input("api", "1", "build")); err != nil {
+		t.Fatalf("Record through basic auth: %v", err)
+	}
+
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	login := startStepsd(t, loginPage)
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere"+r.URL.RequestURI(), http.StatusMovedPermanently)
+	}))
+	t.Cleanup(moved.Close)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so that the server sees the client go
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hung.Close)
+	for name, base := range map[string]string{"down": down.URL, "login page": login.URL, "redirect": moved.URL, "context": hung.URL} {
+		c := mustClient(t, withPassword(base))
+		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, err := c.Record(ctx, input("api", "1", "build"))
+		cancel()
+		if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "xxxxx") {
+			t.Errorf("%s: err = %v; want an error showing the password as xxxxx", name, err)
+		}
+	}
+	if _, err := client.New(withPassword("http://host?x=1")); err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("New with a query: %v; want an error without the password", err)
+	}
+}
+
+// TestSinceBetweenMicroseconds: steps are stored to the microsecond, so a
+// Since between two starts at the later one: Since is inclusive, and a
+// step before it is not listed (a poll from the last step's time plus a
+// nanosecond does not get that step again).
+func TestSinceBetweenMicroseconds(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	first, second := input("api", "1", "build"), input("api", "1", "tests")
+	first.Time, second.Time = t0, t0.Add(time.Microsecond)
+	if _, err := c.RecordBatch(ctx, []model.StepInput{first, second}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    model.Filter
+		want []string
+	}{
+		{"a nanosecond after the first", model.Filter{Since: t0.Add(time.Nanosecond)}, []string{"tests"}},
+		{"between, with an Until", model.Filter{Since: t0.Add(500 * time.Nanosecond), Until: t0.Add(1500 * time.Nanosecond)}, []string{"tests"}},
+		{"on the first", model.Filter{Since: t0}, []string{"build", "tests"}},
+	} {
+		steps, err := c.List(ctx, tc.f)
+		if got := statuses(steps); err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: List = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+		ds, err := c.ListDeployments(ctx, model.DeploymentFilter{Filter: tc.f})
+		if wantN := len(tc.want) / 2; err != nil || len(ds) != wantN {
+			t.Errorf("%s: ListDeployments = %d, %v; want %d (the deployment starts at the first)", tc.name, len(ds), err, wantN)
+		}
+	}
+	// Within one microsecond: rounded up, Since would pass Until, and the
+	// server would refuse the range.
+	if _, err := c.List(ctx, model.Filter{Since: t0.Add(300 * time.Nanosecond), Until: t0.Add(700 * time.Nanosecond)}); err != nil {
+		t.Errorf("Since and Until within one microsecond: %v", err)
+	}
 }

@@ -140,7 +140,12 @@
 //     request before sending it: a filter the server would refuse (Until
 //     before Since, a Limit over model.MaxLimit for one page with ListPage
 //     or DeploymentsPage, a step cursor in a DeploymentFilter's Filter),
-//     a malformed idempotency key, stats options out of range. (List,
+//     a malformed idempotency key, stats options out of range (or a
+//     Location of time.Local, whose name the server cannot load), a step's
+//     text that is not valid UTF-8 (JSON cannot carry it; sent, its bad
+//     bytes would arrive as U+FFFD and be stored so; for a batch, a
+//     *model.BatchError listing the rows, which unwraps to an EINVALID
+//     *model.Error). (List,
 //     Steps and their deployment twins take any Limit as a cap on the
 //     total, and fetch as many pages as it needs.) It names the field, as an *APIError
 //     does; model.ErrorCode(err) reads both alike.

@@ -15,7 +15,8 @@ import (
 // environment and start (Since, Until, which are also the period the
 // frequency is per day of); opts gives the calendar only (Bucket,
 // SprintDays, SprintStart, Location), its zero fields taking the server's
-// defaults (a nil Location: the server's time zone).
+// defaults (a nil Location: the server's time zone; a Location is sent by
+// its name, as for Stats).
 // Figures that cannot be computed are nil. The change failure rate comes
 // with its 95 % interval (ChangeFailureRateLowPercent, …HighPercent): the
 // band is the rate's, and with few deployments one more can move it.
@@ -83,7 +84,7 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 		q.Set("environment", f.Environment)
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", startParam(f.Since))
+		q.Set("since", sinceParam(f.Since, f.Until))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))
@@ -97,8 +98,8 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 	if !opts.SprintStart.IsZero() {
 		q.Set("sprint_start", startParam(opts.SprintStart))
 	}
-	if opts.Location != nil {
-		q.Set("tz", opts.Location.String())
+	if err := setZone(q, opts.Location); err != nil {
+		return nil, err
 	}
 	return q, nil
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func (e *APIError) AdviceIn(flag func(param string) string) string {
 // with the same idempotency key to find out safely.
 type NetError struct {
 	Method   string // e.g. "POST"
-	URL      string // the request URL
+	URL      string // the request URL, a password in it shown as "xxxxx"
 	Attempts int    // how many times the request was sent
 	Err      error  // the last attempt's error
 
@@ -102,8 +103,14 @@ type endedError struct {
 func (e *endedError) Error() string {
 	s := fmt.Sprintf("%s %s: %v", e.method, e.url, e.ctxErr)
 	var apiErr *APIError
-	if errors.As(e.last, &apiErr) {
+	var netErr *NetError
+	switch {
+	case errors.As(e.last, &apiErr):
 		s += fmt.Sprintf(" (the server last answered: %v)", apiErr)
+	case errors.As(e.last, &netErr) && !errors.Is(netErr.Err, context.Canceled) && !errors.Is(netErr.Err, context.DeadlineExceeded):
+		// Cancelled while waiting to try again: why the last attempt
+		// failed (connection refused: the server is down) is the news.
+		s += fmt.Sprintf(" (the last attempt: %v)", netErr.Err)
 	}
 	return s
 }
@@ -116,7 +123,7 @@ func (e *endedError) Unwrap() []error { return []error{e.ctxErr, e.last} }
 // one may or may not be stored, as after a *NetError: resend it with the
 // same idempotency key once the path to the server is fixed.
 type ProtocolError struct {
-	URL string
+	URL string // the request URL, a password in it shown as "xxxxx"
 	Err error
 }
 

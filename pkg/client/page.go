@@ -40,7 +40,7 @@ func getPage[T, C any](ctx context.Context, c *Client, req request, field string
 	}
 	cursor, err := parseCursor(next)
 	if err != nil {
-		return nil, nil, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("next cursor: %w", err)}
+		return nil, nil, &ProtocolError{URL: c.shownURL(req.path, req.query), Err: fmt.Errorf("next cursor: %w", err)}
 	}
 	return items, cursor, nil
 }

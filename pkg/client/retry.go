@@ -8,10 +8,12 @@ import (
 // RetryPolicy says how often and how long a request is retried after a
 // connection error or a 408, 429, 502, 503 or 504 response. Waits grow
 // exponentially from BaseDelay, with jitter, up to MaxDelay; a Retry-After
-// header lengthens a wait, never shortens it. Retries stop after
-// MaxAttempts attempts, or when the next one could not start within
-// MaxElapsed of the first, whichever comes first. The context of the call
-// bounds everything. A connection error that the next attempt would meet
+// header lengthens a wait, never shortens it, and such a wait is spread
+// over up to half as long again (within MaxElapsed and the context), so
+// that clients refused together do not all come back together. Retries
+// stop after MaxAttempts attempts, or when the next one could not start
+// within MaxElapsed of the first, whichever comes first. The context of
+// the call bounds everything. A connection error that the next attempt would meet
 // again is not retried: a certificate the client does not trust, or an
 // https:// server URL of a server that speaks plain HTTP.
 type RetryPolicy struct {

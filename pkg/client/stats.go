@@ -21,7 +21,9 @@ import (
 // model.Stats). f selects the deployments by component, version, owner,
 // environment and start (Since, Until); opts shape the answer, and their
 // zero fields take the server's defaults (weekly buckets, 14-day sprints,
-// successful deployments, the server's time zone: a nil Location). The
+// successful deployments, the server's time zone: a nil Location). A
+// Location is sent by its name, for the server to load: one of
+// time.LoadLocation's, not time.Local (refused, EINVALID naming "tz"). The
 // buckets' Start and End carry the offset of the zone they were cut in, so
 // their Format gives the team's dates.
 //
@@ -88,9 +90,9 @@ func (c *Client) writeRendered(ctx context.Context, w io.Writer, req request, fo
 		mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 		switch {
 		case format == FormatJSON && !json.Valid(buf.Bytes()):
-			return &ProtocolError{URL: c.url(req.path, req.query), Err: errors.New("the body is not JSON")}
+			return &ProtocolError{URL: c.shownURL(req.path, req.query), Err: errors.New("the body is not JSON")}
 		case format == FormatCSV && mt != "text/csv":
-			return &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("Content-Type %q, want text/csv", mt)}
+			return &ProtocolError{URL: c.shownURL(req.path, req.query), Err: fmt.Errorf("Content-Type %q, want text/csv", mt)}
 		}
 		return nil
 	})
@@ -110,6 +112,25 @@ func startParam(t time.Time) string {
 		return t.Format(time.DateOnly)
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// sinceParam writes a filter's Since as startParam does, rounded up to
+// the microsecond when it falls between two: steps are stored to the
+// microsecond, so the first at or after such an instant is at the later
+// one, where the server, which drops the finer digits, would start at the
+// earlier and return a step before Since (a poll from last.Time.Add(1)
+// would get last again). Left as it is when rounding up would pass Until,
+// which the server would refuse as a range that ends before it starts.
+func sinceParam(since, until time.Time) string {
+	up := since.Truncate(time.Microsecond)
+	if up.Equal(since) {
+		return startParam(since)
+	}
+	up = up.Add(time.Microsecond)
+	if !until.IsZero() && up.After(until.Truncate(time.Microsecond)) {
+		return startParam(since)
+	}
+	return up.UTC().Format(time.RFC3339Nano)
 }
 
 // untilParam writes a filter's Until: 23:59:59.999999 in time.UTC, what
@@ -150,11 +171,26 @@ func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Val
 	if !opts.SprintStart.IsZero() {
 		q.Set("sprint_start", startParam(opts.SprintStart))
 	}
-	if opts.Location != nil {
-		q.Set("tz", opts.Location.String())
+	if err := setZone(q, opts.Location); err != nil {
+		return nil, err
 	}
 	if opts.Outcome != "" {
 		q.Set("outcome", opts.Outcome)
 	}
 	return q, nil
+}
+
+// setZone sends loc, the calendar's zone, by its name, which the server
+// loads from its own copy of the tz database. time.Local is refused
+// before sending: its name, "Local", is whatever zone a machine is set
+// to, which the server refuses as it would cut other buckets elsewhere.
+func setZone(q url.Values, loc *time.Location) error {
+	switch {
+	case loc == nil:
+	case loc.String() == "Local":
+		return model.Invalid("tz", `the Location is time.Local, whose name "Local" the server cannot load; pass a zone loaded by its IANA name (time.LoadLocation("Europe/Paris")), or nil for the server's zone`)
+	default:
+		q.Set("tz", loc.String())
+	}
+	return nil
 }

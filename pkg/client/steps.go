@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -62,6 +63,9 @@ func (c *Client) RecordWithKey(ctx context.Context, key string, in model.StepInp
 // request.stamp).
 func (c *Client) record(ctx context.Context, key string, in model.StepInput, stamp bool) (model.Step, error) {
 	if err := model.ValidateIdempotencyKey(key); err != nil {
+		return model.Step{}, err
+	}
+	if err := checkUTF8(in); err != nil {
 		return model.Step{}, err
 	}
 	in = in.Normalized()
@@ -142,6 +146,15 @@ func (c *Client) sendBatch(ctx context.Context, key string, ins []model.StepInpu
 	if err := model.ValidateIdempotencyKey(key); err != nil {
 		return BatchResult{}, err
 	}
+	var invalid model.BatchError
+	for i, in := range ins {
+		if err := checkUTF8(in); err != nil {
+			invalid.AddError(i+1, err)
+		}
+	}
+	if len(invalid.Rows) > 0 {
+		return BatchResult{}, &invalid
+	}
 	norm := make([]model.StepInput, len(ins))
 	for i, in := range ins {
 		norm[i] = in.Normalized()
@@ -181,11 +194,31 @@ func (c *Client) sendBatch(ctx context.Context, key string, ins []model.StepInpu
 	res := BatchResult{Steps: out.Steps, Replayed: replayed}
 	for _, row := range out.SkippedRows {
 		if row < 1 || row > len(ins) {
-			return BatchResult{}, &ProtocolError{URL: c.url(req.path, req.query), Err: fmt.Errorf("skipped row %d of a batch of %d", row, len(ins))}
+			return BatchResult{}, &ProtocolError{URL: c.shownURL(req.path, req.query), Err: fmt.Errorf("skipped row %d of a batch of %d", row, len(ins))}
 		}
 		res.Skipped = append(res.Skipped, row-1)
 	}
 	return res, nil
+}
+
+// checkUTF8 refuses a text field that is not valid UTF-8, as the server
+// does, before it is sent: JSON cannot carry it, and encoding/json would
+// send U+FFFD in place of each bad byte, so that the server stored a value
+// other than the caller's instead of refusing it.
+func checkUTF8(in model.StepInput) error {
+	for _, f := range []struct{ name, value string }{
+		{"component", in.Component},
+		{"version", in.Version},
+		{"owner", in.Owner},
+		{"status", in.Status},
+		{"environment", in.Environment},
+		{"revision", in.Revision},
+	} {
+		if !utf8.ValidString(f.value) {
+			return model.Invalid(f.name, "%s must be valid UTF-8", f.name)
+		}
+	}
+	return nil
 }
 
 // Get returns the step with the given id. A missing step is an *APIError
@@ -273,7 +306,7 @@ func listQuery(f model.Filter) url.Values {
 		}
 	}
 	if !f.Since.IsZero() {
-		q.Set("since", startParam(f.Since))
+		q.Set("since", sinceParam(f.Since, f.Until))
 	}
 	if !f.Until.IsZero() {
 		q.Set("until", untilParam(f.Until))

@@ -2,7 +2,9 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +78,42 @@ func TestFilterDatesInServerZone(t *testing.T) {
 		if err != nil || d.Overall.Deployments != len(tt.want) {
 			t.Errorf("%s: DORA counts %d deployments, %v; want %d", tt.name, d.Overall.Deployments, err, len(tt.want))
 		}
+	}
+}
+
+// TestLocalZoneIsRefusedByName: a Location named "Local" (time.Local on
+// a machine without TZ) means nothing to the server, which would answer
+// a 400 about a "tz" parameter the caller never set: the client refuses
+// it first and says what to pass instead; a zone loaded by name is sent.
+func TestLocalZoneIsRefusedByName(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL)
+	ctx := context.Background()
+	locals := []*time.Location{time.FixedZone("Local", 3600)}
+	if time.Local.String() == "Local" {
+		locals = append(locals, time.Local)
+	}
+	for _, loc := range locals {
+		_, err := c.Stats(ctx, model.Filter{}, model.StatsOptions{Location: loc})
+		var merr *model.Error
+		var apiErr *client.APIError
+		if !errors.As(err, &merr) || errors.As(err, &apiErr) || merr.Field != "tz" || !strings.Contains(err.Error(), "time.LoadLocation") {
+			t.Errorf("Stats with Location %v: %v; want a *model.Error naming tz and time.LoadLocation, before sending", loc, err)
+		}
+		_, err = c.DORA(ctx, model.Filter{}, model.DORAOptions{Location: loc})
+		if !errors.As(err, &merr) || errors.As(err, &apiErr) || merr.Field != "tz" {
+			t.Errorf("DORA with Location %v: %v; want a *model.Error naming tz, before sending", loc, err)
+		}
+	}
+	if n := len(srv.sent("GET /v1/stats")) + len(srv.sent("GET /v1/dora")); n != 0 {
+		t.Errorf("sent %d requests, want none", n)
+	}
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stats(ctx, model.Filter{}, model.StatsOptions{Location: paris}); err != nil {
+		t.Errorf("Stats in Europe/Paris: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -98,7 +99,7 @@ func flushRun(ctx context.Context, opts *FlushOptions) error {
 		if len(res.Others) > 0 {
 			var each []string
 			for _, server := range sortedKeys(res.Others) {
-				each = append(each, fmt.Sprintf("%d for %s", res.Others[server], server))
+				each = append(each, fmt.Sprintf("%d for %s", res.Others[server], shownServer(server)))
 			}
 			remaining += res.Remaining
 			waiting = append(waiting, fmt.Errorf("%d record(s) for other servers still wait in %s (%s)", res.Remaining, sp.Path(), strings.Join(each, ", ")))
@@ -143,7 +144,7 @@ func flushSpool(ctx context.Context, f *Factory, sp *spool.Spool, c *client.Clie
 			res.Rejected = append(res.Rejected, ores.Rejected...)
 		}
 		if err != nil {
-			failures = append(failures, fmt.Errorf("%s: %w", server, err))
+			failures = append(failures, fmt.Errorf("%s: %w", shownServer(server), err))
 		}
 	}
 	res.Others = nil
@@ -165,6 +166,17 @@ func flushServer(ctx context.Context, f *Factory, sp *spool.Spool, c *client.Cli
 		return res, fmt.Errorf("delivered %d, %d still waiting in %s: %w", res.Delivered, res.Remaining, sp.Path(), err)
 	}
 	return res, nil
+}
+
+// shownServer is a spooled record's server URL for a message: a password
+// in it (basic auth for a proxy) shows as "xxxxx", as in the client's
+// errors, since stderr ends up in CI logs.
+func shownServer(server string) string {
+	u, err := url.Parse(server)
+	if err != nil {
+		return server
+	}
+	return u.Redacted()
 }
 
 func sortedKeys(m map[string]int) []string {

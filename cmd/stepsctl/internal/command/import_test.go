@@ -194,6 +194,37 @@ func TestImportBadLines(t *testing.T) {
 			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
 		}
 	})
+	t.Run("ndjson text that is not UTF-8", func(t *testing.T) {
+		// encoding/json reads both as U+FFFD; imported so, the steps
+		// would be stored other than exported, where CSV refuses them.
+		h.stdin = `{"component":"api","version":"1","owner":"ana","status":"build","time":"2025-11-20T09:00:00Z"}` + "\n" +
+			"{\"component\":\"api\",\"version\":\"1\",\"owner\":\"an\xffa\",\"status\":\"build\",\"time\":\"2025-11-20T09:00:00Z\"}\n" +
+			`{"component":"api","version":"1","owner":"ana","status":"build\ud800","time":"2025-11-20T09:00:00Z"}` + "\n"
+		r := h.run(false, "import", "-")
+		want := "" +
+			"stdin:2: owner: owner must be valid UTF-8, with no lone surrogate escapes such as \\ud800\n" +
+			"stdin:3: status: status must be valid UTF-8, with no lone surrogate escapes such as \\ud800\n" +
+			"stepsctl: stdin: 2 bad line(s) of 3; nothing was imported\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
+		}
+		if n := len(h.stored()); n != 0 {
+			t.Errorf("%d steps stored, want none", n)
+		}
+	})
+	t.Run("ndjson field given twice", func(t *testing.T) {
+		// encoding/json keeps the last; the server refuses such a line.
+		h.stdin = `{"component":"api","version":"1","owner":"ana","status":"build","status":"tests","time":"2025-11-20T09:00:00Z"}` + "\n"
+		r := h.run(false, "import", "-")
+		want := "stdin:1: status: status is given twice in the JSON object; give it once\n" +
+			"stepsctl: stdin: 1 bad line(s) of 1; nothing was imported\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
+		}
+		if n := len(h.stored()); n != 0 {
+			t.Errorf("%d steps stored, want none", n)
+		}
+	})
 	t.Run("several unknown fields", func(t *testing.T) {
 		// A line of "stepsctl deployments -o ndjson", not a step: the
 		// same field is named on every run, not one picked at random.

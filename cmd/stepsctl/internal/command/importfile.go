@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -275,6 +277,12 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		row.err = &lineError{Line: n.line, Message: "not a JSON object: " + err.Error()}
 		return row
 	}
+	if name, ok := duplicateName(text); ok {
+		// encoding/json keeps the last of the two: which one the line
+		// meant is anyone's guess, and the server refuses such a line.
+		row.err = &lineError{Line: n.line, Field: name, Message: name + " is given twice in the JSON object; give it once"}
+		return row
+	}
 	values := map[string]string{}
 	// In a fixed order, so that a line with several faults (a deployments
 	// export has eight unknown fields) reports the same one on every run.
@@ -290,6 +298,13 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
 			row.err = &lineError{Line: n.line, Field: name, Message: name + " must be a JSON string"}
+			return row
+		}
+		if !jsontext.Value(v).IsValid() {
+			// encoding/json reads a bad byte, or a lone surrogate
+			// escape, as U+FFFD: the step would be stored altered, where
+			// the server refuses such a line of its own NDJSON batch.
+			row.err = &lineError{Line: n.line, Field: name, Message: name + ` must be valid UTF-8, with no lone surrogate escapes such as \ud800`}
 			return row
 		}
 		values[name] = s
@@ -310,6 +325,21 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		row.err = validateRow(n.line, row.in)
 	}
 	return row
+}
+
+// duplicateName returns the first member name that the JSON object in
+// text gives twice, if any.
+func duplicateName(text []byte) (string, bool) {
+	err := jsontext.NewDecoder(bytes.NewReader(text)).SkipValue()
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) || !errors.Is(se.Err, jsontext.ErrDuplicateName) {
+		return "", false
+	}
+	name := ""
+	for tok := range se.JSONPointer.Tokens() {
+		name = tok
+	}
+	return name, true
 }
 
 // importTime parses the time of a row, which an import requires.

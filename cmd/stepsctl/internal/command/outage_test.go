@@ -161,6 +161,30 @@ func TestFlushNamesOtherServers(t *testing.T) {
 	}
 }
 
+// TestFlushHidesPasswordOfOtherServer: records spooled for a server URL
+// with a password in it (basic auth for a proxy) are named by flush with
+// the password as xxxxx, in the line that lists them and in the one that
+// says they could not be delivered: stderr ends up in CI logs.
+func TestFlushHidesPasswordOfOtherServer(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-pass"
+	h := newHarness(t)
+	other := newHarness(t)
+	other.env = h.env // one user, one spool
+	other.stop()
+	withPassword := strings.Replace(other.url, "http://", "http://ci:"+secret+"@", 1)
+	r := other.runArgs(context.Background(), false, []string{"--server", withPassword, "record", "--component", "api", "--version", "1", "--status", "build", "-q"})
+	if r.code != 0 || strings.Contains(r.stderr, secret) {
+		t.Errorf("record while down: exit %d, stderr %q; want 0 and no password", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"flush"}, {"flush", "--all"}} {
+		r := h.run(false, args...)
+		if r.code != 1 || strings.Contains(r.stderr, secret) || !strings.Contains(r.stderr, "ci:xxxxx@") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and the server named with its password as xxxxx", args, r.code, r.stderr)
+		}
+	}
+}
+
 // TestRecordDeliversSpoolFirst: a record made when the server is back
 // sends the spooled one first.
 func TestRecordDeliversSpoolFirst(t *testing.T) {
