@@ -63,7 +63,7 @@ func changesQuery(f model.Filter, opts model.ChangesOptions, format string) (url
 	case f.Status != "":
 		return nil, model.Invalid("status", "changes do not filter by status")
 	case f.Order != "", f.Limit != 0, f.After != nil:
-		return nil, model.Invalid("limit", "changes take no order, limit or cursor")
+		return nil, model.Invalid(pagingField(f), "changes take no order, limit or cursor")
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func doraQuery(f model.Filter, opts model.DORAOptions, format string) (url.Value
 	case f.Status != "":
 		return nil, model.Invalid("status", "the four keys do not filter by status")
 	case f.Order != "", f.Limit != 0, f.After != nil:
-		return nil, model.Invalid("limit", "the four keys take no order, limit or cursor")
+		return nil, model.Invalid(pagingField(f), "the four keys take no order, limit or cursor")
 	case !opts.Since.IsZero(), !opts.Until.IsZero(), !opts.Now.IsZero():
 		return nil, model.Invalid("since", "give the range in the filter (Since, Until); the server's clock is its own")
 	}

@@ -144,6 +144,18 @@ func untilParam(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// pagingField names the paging parameter f sets (order, limit or cursor),
+// for an answer that is not a page to refuse it by what the caller set.
+func pagingField(f model.Filter) string {
+	switch {
+	case f.Order != "":
+		return "order"
+	case f.After != nil:
+		return "cursor"
+	}
+	return "limit"
+}
+
 // statsQuery encodes the query of GET /v1/stats. Options left zero are
 // not sent, so the server's defaults apply.
 func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Values, error) {
@@ -151,7 +163,7 @@ func statsQuery(f model.Filter, opts model.StatsOptions, format string) (url.Val
 	case f.Status != "":
 		return nil, model.Invalid("status", "stats do not filter by status")
 	case f.Order != "", f.Limit != 0, f.After != nil:
-		return nil, model.Invalid("limit", "stats take no order, limit or cursor")
+		return nil, model.Invalid(pagingField(f), "stats take no order, limit or cursor")
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err

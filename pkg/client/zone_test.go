@@ -117,3 +117,37 @@ func TestLocalZoneIsRefusedByName(t *testing.T) {
 		t.Errorf("Stats in Europe/Paris: %v", err)
 	}
 }
+
+// Stats, changes and the four keys are no pages: a filter that sets order,
+// limit or a cursor is refused before sending, by the field it set (an
+// Order was refused as "limit", a field the caller never touched).
+func TestAnalysesRefusePagingByTheFieldSet(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	srv := httptest.NewServer(server.New(server.Config{Store: st}))
+	t.Cleanup(srv.Close)
+	c, err := client.New(srv.URL, client.WithRetry(fast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		f     model.Filter
+		field string
+	}{
+		{model.Filter{Order: model.OrderDesc}, "order"},
+		{model.Filter{Limit: 10}, "limit"},
+		{model.Filter{After: &model.Cursor{}}, "cursor"},
+	} {
+		calls := map[string]func() error{
+			"Stats":   func() error { _, err := c.Stats(ctx, tt.f, model.StatsOptions{}); return err },
+			"Changes": func() error { _, err := c.Changes(ctx, tt.f, model.ChangesOptions{}); return err },
+			"DORA":    func() error { _, err := c.DORA(ctx, tt.f, model.DORAOptions{}); return err },
+		}
+		for name, call := range calls {
+			var me *model.Error
+			if err := call(); !errors.As(err, &me) || me.Field != tt.field {
+				t.Errorf("%s with %+v: %v; want a refusal naming %s", name, tt.f, err, tt.field)
+			}
+		}
+	}
+}
