@@ -550,7 +550,7 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 func sprintStart(start any) (time.Time, error) {
 	switch v := start.(type) {
 	case time.Time:
-		return v.UTC(), nil
+		return startOfDay(v), nil
 	case nil:
 		return time.Time{}, nil
 	default:
@@ -563,8 +563,21 @@ func sprintStart(start any) (time.Time, error) {
 			// A datetime is taken too, but a date is what is asked for.
 			return time.Time{}, fmt.Errorf("--sprint-start: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", s)
 		}
-		return t, nil
+		// The date as written, not as UTC reads it: "2026-01-07T02:00:00+05:00"
+		// is the 6th in UTC, but the 7th is the day the team typed.
+		if d, err := time.Parse(time.DateOnly, s[:min(len(s), len(time.DateOnly))]); err == nil {
+			return d, nil
+		}
+		return startOfDay(t), nil
 	}
+}
+
+// startOfDay is midnight UTC of the date t reads in its own zone. Sprints
+// start at midnight in the calendar's zone, and "stepsd config" prints the
+// start as a date: a clock time kept here would start every sprint at it,
+// unseen in config and unlike what the docs promise.
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 // checkConfigKeys rejects a key of the config file that is no setting.

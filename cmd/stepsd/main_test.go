@@ -624,6 +624,46 @@ func TestSprintCalendar(t *testing.T) {
 	}
 }
 
+// TestSprintStartGivenAsADatetimeIsItsDay: --sprint-start takes a
+// datetime too, but the calendar is one of days: served, the sprints start
+// at midnight of the day it names, as written, which is what "stepsd
+// config" prints; they started at its clock time (10:00, or 21:00 the day
+// before for an offset east of UTC), which no output showed.
+func TestSprintStartGivenAsADatetimeIsItsDay(t *testing.T) {
+	for _, start := range []string{"2026-01-07 10:00:00", "2026-01-07T02:00:00+05:00"} {
+		t.Run(start, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), []string{"config", "--config", "/dev/null", "--sprint-start", start}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "start: \"2026-01-07\"\n") {
+				t.Errorf("config = %d %s%s, want the start as 2026-01-07", code, stdout.String(), stderr.String())
+			}
+
+			addr := freeAddr(t)
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			code := make(chan int, 1)
+			go func() {
+				code <- run(ctx, []string{"--config", "/dev/null", "--listen", addr, "--db", testdb.SQLite(t), "--log-level", "error",
+					"--sprint-start", start, "--sprint-days", "7"}, &stdout, &stderr)
+			}()
+			base := "http://" + addr
+			waitHealthy(t, base)
+			for _, q := range []string{"component=api&version=1&owner=o&status=build&time=2026-01-15T12:00:00Z", "component=api&version=1&owner=o&status=finished&time=2026-01-15T12:10:00Z"} {
+				if status, body := httpDo(t, "POST", base+"/v1/steps?"+q); status != 201 {
+					t.Fatalf("POST = %d %s", status, body)
+				}
+			}
+			status, body := httpDo(t, "GET", base+"/v1/stats?bucket=sprint")
+			if status != 200 || !strings.Contains(body, `"start":"2026-01-14T00:00:00Z","end":"2026-01-21T00:00:00Z"`) {
+				t.Errorf("stats = %d %.300s, want the sprint of 2026-01-14 from midnight", status, body)
+			}
+			stop()
+			if c := <-code; c != 0 {
+				t.Errorf("exit code %d: %s", c, stderr.String())
+			}
+		})
+	}
+}
+
 // TestTimeZone: --timezone is checked at start-up (an unknown zone is a
 // usage error naming the flag, with an example) and reaches the API, whose
 // buckets then start at midnight in it.
