@@ -190,7 +190,9 @@ func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config
 	if start != "" {
 		t, _, err := model.ParseTime(start)
 		if err != nil {
-			return usageErrorf("%s: %v", from, err)
+			// The server takes a datetime too, but a day is what the flag
+			// asks for: a list of datetime forms would mislead.
+			return usageErrorf("%s: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", from, start)
 		}
 		so.SprintStart = t
 	}
