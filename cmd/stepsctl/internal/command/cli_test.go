@@ -80,6 +80,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, "stepsctl: --time: \"yesterday\" is neither a datetime nor a span"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--committed-at", "noon"}, 2, "stepsctl: --committed-at: \"noon\" is neither a datetime nor a span"},
 		{[]string{"list", "--since", "last week"}, 2, "stepsctl: --since: \"last week\" is neither a datetime nor a span"},
+		// A span longer than the longest is said to be so, not to be no span.
+		{[]string{"list", "--since", "40000d"}, 2, `stepsctl: --since: "40000d" reaches back further than the longest span, 100 years (36500d); give a date instead`},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "99999999999999999999h"}, 2, `stepsctl: --time: "99999999999999999999h" reaches back further than the longest span`},
 		{[]string{"dora", "--until", "noon"}, 2, "stepsctl: --until: \"noon\" is neither a datetime nor a span"},
 		// A filter's date goes to the server as a date, a day of its zone
 		// (the help says so); a step's --time date is midnight UTC.
