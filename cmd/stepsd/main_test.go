@@ -174,6 +174,27 @@ func TestBadListenAddressStopsBeforeTheDatabase(t *testing.T) {
 	}
 }
 
+// TestPortInUseStopsBeforeTheDatabase: a --listen port another process
+// holds stops start-up at once, exit 1 naming it, before the database is
+// opened (it was found only after the migrations, which had made a new
+// steps.db wherever stepsd was started).
+func TestPortInUseStopsBeforeTheDatabase(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	file := filepath.Join(t.TempDir(), "untouched.db")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--config", "/dev/null", "--listen", taken.Addr().String(), "--db", "sqlite:" + file}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "listen on "+taken.Addr().String()) || !strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the address in use", code, stderr.String())
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the database was created or opened (stat: %v) before the port was found taken", err)
+	}
+}
+
 func TestVersionFormat(t *testing.T) {
 	// --version, what people try first, prints the same as version.
 	for _, args := range [][]string{{"version"}, {"--version"}} {
