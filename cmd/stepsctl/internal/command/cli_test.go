@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
 )
 
 func TestHelpHasExamples(t *testing.T) {
@@ -401,4 +403,18 @@ func TestRefusalsSayWhatToDo(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 1 and\n%q", r.code, r.stderr, want)
 		}
 	})
+}
+
+// TestUntrustedCertificateSaysWhatToDo: a stepsd serving HTTPS with a
+// certificate the system does not trust (the team's own CA, a self-signed
+// one) fails with the way to trust it, not only x509's complaint.
+func TestUntrustedCertificateSaysWhatToDo(t *testing.T) {
+	h := newHarness(t)
+	tlsServer := httptest.NewTLSServer(server.New(server.Config{Store: h.store}))
+	defer tlsServer.Close()
+	r := h.runArgs(context.Background(), false, []string{"--server", tlsServer.URL, "--timeout", "5s", "list"})
+	want := "; for a certificate of your own CA, point SSL_CERT_FILE at its PEM file (Linux)"
+	if r.code != 1 || !strings.Contains(r.stderr, "certificate signed by unknown authority") || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+	}
 }

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -125,6 +126,10 @@ func message(err error) string {
 		// Nothing listens there: most often stepsd is not started, or
 		// stepsctl was not told where it is and tried the default.
 		msg += "; is stepsd running there? Give its URL with --server or STEPSCTL_SERVER"
+	case errors.As(err, &netErr) && errors.As(err, new(x509.UnknownAuthorityError)):
+		// stepsd serving TLS itself often has a certificate of the team's
+		// own CA (or a self-signed one), which the system does not trust.
+		msg += "; for a certificate of your own CA, point SSL_CERT_FILE at its PEM file (Linux)"
 	case errors.As(err, &apiErr):
 		if len(apiErr.Params) > 0 {
 			// The server's advice names its parameters (since=, bucket=);
