@@ -857,6 +857,32 @@ func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
 	}
 }
 
+// TestListOrMappingForATextSettingIsAUsageError: a setting that takes one
+// value, given a YAML list or mapping in the config file, stops stepsd
+// with exit 2 naming it. It was read as empty: "tokens: [write:…]" served
+// the API open, "listen: [...]" on a random port, a zone as UTC.
+func TestListOrMappingForATextSettingIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ flag, file string }{
+		{"tokens", "auth:\n  tokens: [write:ci-secret-123, read:dashboard-secret]\n"},
+		{"listen", "listen: [127.0.0.1, 8080]\n"},
+		{"db", "db:\n  sqlite: steps.db\n"},
+		{"timezone", "timezone: [Australia/Sydney]\n"},
+		{"sprint-days", "sprint:\n  days: [14]\n"},
+		{"log-level", "log:\n  level: {debug: true}\n"},
+		{"github-webhook-secret", "hooks:\n  github:\n    secret: [s3cret-hook]\n"},
+	} {
+		file := filepath.Join(t.TempDir(), "stepsd.yaml")
+		if err := os.WriteFile(file, []byte(tt.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr)
+		if want := "--" + tt.flag + ": the config file gives "; code != 2 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.file, code, stderr.String(), want)
+		}
+	}
+}
+
 // A limit or duration that parses but is out of its range is a usage error
 // naming the flag, from a flag, the environment or the file, for serve and
 // for "stepsd config" alike. The server reads 0 and negative values of these
