@@ -284,6 +284,21 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Errorf("typo in config: exit %d, stderr %q", code, errOut.String())
 	}
 
+	// A list or mapping where a key takes one value is a usage error
+	// naming the key; "token: [x]" was read as no token at all.
+	for _, text := range []string{"token: [file-token]\n", "spool-dir: [/tmp/x]\n", "timeout: {seconds: 5}\n", "timezone: [UTC]\n", "sprint:\n  start: [2026-01-05]\n"} {
+		write(other, text)
+		errOut.Reset()
+		f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
+		key, _, _ := strings.Cut(text, ":")
+		if key == "sprint" {
+			key = "sprint.start"
+		}
+		if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 2 || !strings.Contains(errOut.String(), key+" is a list or a mapping; it takes one value") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 naming %s", text, code, errOut.String(), key)
+		}
+	}
+
 	// A timeout that is neither a duration nor a number of seconds is a
 	// usage error, not the number it starts with: "1h30" is not 1 second.
 	for _, bad := range []string{"1h30", "5O", "10 minutes", "NaN", "Inf"} {

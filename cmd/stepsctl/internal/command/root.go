@@ -214,6 +214,15 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 		}
 	}
 
+	// viper's GetString reads a YAML list or mapping as "": "token: [x]"
+	// would send no token, and the 401 would point to a token that the
+	// file seems to set. Every key takes one value.
+	for _, key := range []string{"server", "token", "timeout", "spool-dir", "sprint.start", "sprint.days", "timezone"} {
+		switch v.Get(key).(type) {
+		case []any, map[string]any:
+			return usageErrorf("config file %s: %s is a list or a mapping; it takes one value", f.Config.File, key)
+		}
+	}
 	f.Config.Server = v.GetString("server")
 	// A token read from a file or a Kubernetes secret often ends in a
 	// newline; stepsd trims its own tokens, so none has spaces around it.
@@ -240,7 +249,8 @@ func configText(v any) string {
 	case nil:
 		return ""
 	case time.Time:
-		return v.UTC().Format(time.DateOnly)
+		// The day as written: in UTC, 2026-01-07T02:00:00+05:00 is the 6th.
+		return v.Format(time.DateOnly)
 	}
 	return strings.TrimSpace(fmt.Sprint(v))
 }
