@@ -86,6 +86,14 @@ func TestStatsAndDORATimeZone(t *testing.T) {
 	if got := firstStart("stats", "--tz", "Australia/Sydney"); got != "2026-11-30T00:00:00+11:00" {
 		t.Errorf("--tz over the config: the first week starts %s; want 2026-11-30T00:00:00+11:00", got)
 	}
+	// An unquoted datetime in the file (YAML hands it over as a time) is
+	// the day written, not its day in UTC, the 15th.
+	if err := os.WriteFile(file, []byte("timezone: UTC\nsprint:\n  start: 2026-11-16T02:00:00+05:00\n  days: 14\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstStart("stats", "--by", "sprint"); got != "2026-11-16T00:00:00Z" {
+		t.Errorf("config sprint.start 2026-11-16T02:00:00+05:00: the first sprint starts %s; want 2026-11-16T00:00:00Z", got)
+	}
 	if err := os.WriteFile(file, []byte("timezone: Nowhere/Land\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
