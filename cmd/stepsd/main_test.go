@@ -195,6 +195,23 @@ func TestPortInUseStopsBeforeTheDatabase(t *testing.T) {
 	}
 }
 
+// TestOneTokenUnderTwoScopesIsAUsageError: a token listed as write and as
+// read stops stepsd, naming both places and never the token; it was read
+// as the read token, and every write with it was a 403.
+func TestOneTokenUnderTwoScopesIsAUsageError(t *testing.T) {
+	for _, tokens := range []string{"write:ci-secret-123,read:ci-secret-123", "read:dash-secret-1,write:ci-secret-123,write:dash-secret-1"} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", "/dev/null", "--tokens", tokens}, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "--tokens: token ") || !strings.Contains(stderr.String(), "the same token as token 1, with another scope") || strings.Contains(stderr.String(), "secret-1") {
+			t.Errorf("--tokens %s: exit %d, stderr %q; want 2 naming the two places, not the token", tokens, code, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", "/dev/null", "--tokens", "write:ci-secret-123,write:ci-secret-123"}, &stdout, &stderr); code != 0 {
+		t.Errorf("a token given twice with one scope: exit %d, stderr %q; want 0, it is harmless", code, stderr.String())
+	}
+}
+
 func TestVersionFormat(t *testing.T) {
 	// --version, what people try first, prints the same as version.
 	for _, args := range [][]string{{"version"}, {"--version"}} {
