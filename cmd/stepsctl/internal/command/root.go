@@ -227,11 +227,6 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	// A token read from a file or a Kubernetes secret often ends in a
 	// newline; stepsd trims its own tokens, so none has spaces around it.
 	f.Config.Token = strings.TrimSpace(v.GetString("token"))
-	if t := f.Config.Token; len(t) > len("Bearer ") && strings.EqualFold(t[:len("Bearer ")], "Bearer ") {
-		// Copied with its header's scheme, the token went out as "Bearer
-		// Bearer …" and the server answered only that it is not valid.
-		return usageErrorf("the token begins with %q: give the token alone (--token, STEPSCTL_TOKEN or the config's token); stepsctl sends it as a Bearer token itself", t[:len("Bearer ")])
-	}
 	f.Config.SpoolDir = v.GetString("spool-dir")
 	f.Config.SprintStart = configText(v.Get("sprint.start"))
 	f.Config.SprintDays = configText(v.Get("sprint.days"))
