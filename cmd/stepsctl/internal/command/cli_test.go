@@ -433,3 +433,15 @@ func TestUntrustedCertificateSaysWhatToDo(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
 	}
 }
+
+// TestTokenWithItsBearerPrefix: a token copied with the header's "Bearer "
+// works, with a warning, instead of going out as "Bearer Bearer …" and
+// being refused as not valid (a usage error would stop a deploy's record).
+func TestTokenWithItsBearerPrefix(t *testing.T) {
+	h := newHarness(t, withTokens("read:dashboard-secret"))
+	r := h.run(false, "list", "--token", "Bearer dashboard-secret")
+	want := "stepsctl: warning: the token begins with \"Bearer \", which stepsctl adds itself; sending the token without it\n"
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("exit %d, stderr %q; want 0 and %q", r.code, r.stderr, want)
+	}
+}
