@@ -171,6 +171,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := checkListen(m.Config.Listen); err != nil {
 		return err
 	}
+	// A port already taken (another stepsd, a second "go run") is found
+	// now, not after a wait for the database and a migration of a file
+	// made for nothing. The listener is not kept: held unserved through
+	// a long migration, it would leave clients hanging where a refused
+	// connection tells them, and pkg/client's stamping, that the server
+	// is not there yet.
+	probe, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	probe.Close()
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {
 		// Loaded now, so that a bad certificate stops start-up with a clear

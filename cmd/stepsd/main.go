@@ -308,7 +308,9 @@ func field[T string | int | int64 | float64 | time.Duration | []string](flag, ke
 			raw := v.Get(key)
 			switch p := any(p).(type) {
 			case *string:
-				*p = v.GetString(key)
+				if *p, err = text(v, key, flag); err != nil {
+					return err
+				}
 			case *int:
 				if *p, err = cast.ToIntE(raw); err != nil {
 					return badNumber(flag, raw, "a whole number")
@@ -415,7 +417,11 @@ var settings = []setting{
 		usage:  "the team's sprint calendar: sprint length in days, 1 to 366; the default of /v1/stats and the page",
 		define: func(fs *pflag.FlagSet, name, usage string) { fs.Int(name, model.DefaultSprintDays, usage) },
 		load: func(v *viper.Viper, key string, o *options) (err error) {
-			o.config.SprintDays, err = sprintDays(v.GetString(key))
+			days, err := text(v, key, "sprint-days")
+			if err != nil {
+				return err
+			}
+			o.config.SprintDays, err = sprintDays(days)
 			return err
 		},
 		print: func(o *options) any { return o.config.SprintDays },
@@ -425,7 +431,11 @@ var settings = []setting{
 		usage:  "the team's calendar time zone, an IANA name such as Australia/Sydney, or UTC: days, weeks, months and sprints of /v1/stats, /v1/dora and the page start at its midnight, and so does a since or until given as a date, on every endpoint",
 		define: func(fs *pflag.FlagSet, name, usage string) { fs.String(name, "UTC", usage) },
 		load: func(v *viper.Viper, key string, o *options) (err error) {
-			o.config.Location, err = timezone(v.GetString(key))
+			name, err := text(v, key, "timezone")
+			if err != nil {
+				return err
+			}
+			o.config.Location, err = timezone(name)
 			return err
 		},
 		print: func(o *options) any { return model.ZoneName(o.config.Location) },
@@ -442,8 +452,10 @@ var settings = []setting{
 		flag: "log-level", key: "log.level", everywhere: true,
 		usage:  "log level: debug, info, warn, error",
 		define: func(fs *pflag.FlagSet, name, usage string) { fs.String(name, "info", usage) },
-		load: func(v *viper.Viper, key string, o *options) error {
-			o.logLvl = v.GetString(key)
+		load: func(v *viper.Viper, key string, o *options) (err error) {
+			if o.logLvl, err = text(v, key, "log-level"); err != nil {
+				return err
+			}
 			if err := new(slog.LevelVar).UnmarshalText([]byte(o.logLvl)); err != nil {
 				return fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", o.logLvl)
 			}
@@ -550,7 +562,7 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 func sprintStart(start any) (time.Time, error) {
 	switch v := start.(type) {
 	case time.Time:
-		return v.UTC(), nil
+		return startOfDay(v), nil
 	case nil:
 		return time.Time{}, nil
 	default:
@@ -563,8 +575,21 @@ func sprintStart(start any) (time.Time, error) {
 			// A datetime is taken too, but a date is what is asked for.
 			return time.Time{}, fmt.Errorf("--sprint-start: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", s)
 		}
-		return t, nil
+		// The date as written, not as UTC reads it: "2026-01-07T02:00:00+05:00"
+		// is the 6th in UTC, but the 7th is the day the team typed.
+		if d, err := time.Parse(time.DateOnly, s[:min(len(s), len(time.DateOnly))]); err == nil {
+			return d, nil
+		}
+		return startOfDay(t), nil
 	}
+}
+
+// startOfDay is midnight UTC of the date t reads in its own zone. Sprints
+// start at midnight in the calendar's zone, and "stepsd config" prints the
+// start as a date: a clock time kept here would start every sprint at it,
+// unseen in config and unlike what the docs promise.
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 // checkConfigKeys rejects a key of the config file that is no setting.
@@ -612,6 +637,28 @@ func checkBounds(c *Config, given func(key string) bool) error {
 }
 
 // badNumber is the usage error of a setting whose value does not parse.
+// text reads a setting that is one value. viper's GetString reads a YAML
+// list or mapping as "", which left the tokens unset (the API open, where
+// "tokens: [write:…]" asked for a token), listen on a random port, or the
+// zone UTC, without a word. Only the file can give one: flags and
+// variables are text.
+func text(v *viper.Viper, key, flag string) (string, error) {
+	raw := v.Get(key)
+	s, err := cast.ToStringE(raw)
+	if err != nil {
+		kind := "a mapping"
+		if _, ok := raw.([]any); ok {
+			kind = "a list"
+		}
+		hint := "one value"
+		if key == "auth.tokens" {
+			hint = `one string, its tokens comma-separated: "write:…,read:…"`
+		}
+		return "", fmt.Errorf("--%s: the config file gives %s %s; it takes %s", flag, key, kind, hint)
+	}
+	return s, nil
+}
+
 func badNumber(flag string, raw any, want string) error {
 	return fmt.Errorf("--%s: %q is not %s", flag, fmt.Sprint(raw), want)
 }

@@ -174,6 +174,44 @@ func TestBadListenAddressStopsBeforeTheDatabase(t *testing.T) {
 	}
 }
 
+// TestPortInUseStopsBeforeTheDatabase: a --listen port another process
+// holds stops start-up at once, exit 1 naming it, before the database is
+// opened (it was found only after the migrations, which had made a new
+// steps.db wherever stepsd was started).
+func TestPortInUseStopsBeforeTheDatabase(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	file := filepath.Join(t.TempDir(), "untouched.db")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--config", "/dev/null", "--listen", taken.Addr().String(), "--db", "sqlite:" + file}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "listen on "+taken.Addr().String()) || !strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the address in use", code, stderr.String())
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the database was created or opened (stat: %v) before the port was found taken", err)
+	}
+}
+
+// TestOneTokenUnderTwoScopesIsAUsageError: a token listed as write and as
+// read stops stepsd, naming both places and never the token; it was read
+// as the read token, and every write with it was a 403.
+func TestOneTokenUnderTwoScopesIsAUsageError(t *testing.T) {
+	for _, tokens := range []string{"write:ci-secret-123,read:ci-secret-123", "read:dash-secret-1,write:ci-secret-123,write:dash-secret-1"} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", "/dev/null", "--tokens", tokens}, &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "--tokens: token ") || !strings.Contains(stderr.String(), "the same token as token 1, with another scope") || strings.Contains(stderr.String(), "secret-1") {
+			t.Errorf("--tokens %s: exit %d, stderr %q; want 2 naming the two places, not the token", tokens, code, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", "/dev/null", "--tokens", "write:ci-secret-123,write:ci-secret-123"}, &stdout, &stderr); code != 0 {
+		t.Errorf("a token given twice with one scope: exit %d, stderr %q; want 0, it is harmless", code, stderr.String())
+	}
+}
+
 func TestVersionFormat(t *testing.T) {
 	// --version, what people try first, prints the same as version.
 	for _, args := range [][]string{{"version"}, {"--version"}} {
@@ -624,6 +662,46 @@ func TestSprintCalendar(t *testing.T) {
 	}
 }
 
+// TestSprintStartGivenAsADatetimeIsItsDay: --sprint-start takes a
+// datetime too, but the calendar is one of days: served, the sprints start
+// at midnight of the day it names, as written, which is what "stepsd
+// config" prints; they started at its clock time (10:00, or 21:00 the day
+// before for an offset east of UTC), which no output showed.
+func TestSprintStartGivenAsADatetimeIsItsDay(t *testing.T) {
+	for _, start := range []string{"2026-01-07 10:00:00", "2026-01-07T02:00:00+05:00"} {
+		t.Run(start, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), []string{"config", "--config", "/dev/null", "--sprint-start", start}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "start: \"2026-01-07\"\n") {
+				t.Errorf("config = %d %s%s, want the start as 2026-01-07", code, stdout.String(), stderr.String())
+			}
+
+			addr := freeAddr(t)
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			code := make(chan int, 1)
+			go func() {
+				code <- run(ctx, []string{"--config", "/dev/null", "--listen", addr, "--db", testdb.SQLite(t), "--log-level", "error",
+					"--sprint-start", start, "--sprint-days", "7"}, &stdout, &stderr)
+			}()
+			base := "http://" + addr
+			waitHealthy(t, base)
+			for _, q := range []string{"component=api&version=1&owner=o&status=build&time=2026-01-15T12:00:00Z", "component=api&version=1&owner=o&status=finished&time=2026-01-15T12:10:00Z"} {
+				if status, body := httpDo(t, "POST", base+"/v1/steps?"+q); status != 201 {
+					t.Fatalf("POST = %d %s", status, body)
+				}
+			}
+			status, body := httpDo(t, "GET", base+"/v1/stats?bucket=sprint")
+			if status != 200 || !strings.Contains(body, `"start":"2026-01-14T00:00:00Z","end":"2026-01-21T00:00:00Z"`) {
+				t.Errorf("stats = %d %.300s, want the sprint of 2026-01-14 from midnight", status, body)
+			}
+			stop()
+			if c := <-code; c != 0 {
+				t.Errorf("exit code %d: %s", c, stderr.String())
+			}
+		})
+	}
+}
+
 // TestTimeZone: --timezone is checked at start-up (an unknown zone is a
 // usage error naming the flag, with an example) and reaches the API, whose
 // buckets then start at midnight in it.
@@ -793,6 +871,32 @@ func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
 		check("env")
 		os.Unsetenv(env)
 		check("file", "--config", file)
+	}
+}
+
+// TestListOrMappingForATextSettingIsAUsageError: a setting that takes one
+// value, given a YAML list or mapping in the config file, stops stepsd
+// with exit 2 naming it. It was read as empty: "tokens: [write:…]" served
+// the API open, "listen: [...]" on a random port, a zone as UTC.
+func TestListOrMappingForATextSettingIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ flag, file string }{
+		{"tokens", "auth:\n  tokens: [write:ci-secret-123, read:dashboard-secret]\n"},
+		{"listen", "listen: [127.0.0.1, 8080]\n"},
+		{"db", "db:\n  sqlite: steps.db\n"},
+		{"timezone", "timezone: [Australia/Sydney]\n"},
+		{"sprint-days", "sprint:\n  days: [14]\n"},
+		{"log-level", "log:\n  level: {debug: true}\n"},
+		{"github-webhook-secret", "hooks:\n  github:\n    secret: [s3cret-hook]\n"},
+	} {
+		file := filepath.Join(t.TempDir(), "stepsd.yaml")
+		if err := os.WriteFile(file, []byte(tt.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr)
+		if want := "--" + tt.flag + ": the config file gives "; code != 2 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.file, code, stderr.String(), want)
+		}
 	}
 }
 

@@ -123,6 +123,11 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 		// "CSV" with semicolons between cells.
 		return nil, "", Invalid(clean[0], "the CSV header is one column, %q: its cells are separated by semicolons, as a spreadsheet saves them in some locales; save the file with commas between cells", clean[0])
 	}
+	if slices.Contains(clean, "started_at") && slices.Contains(clean, "attempt") && !slices.Contains(clean, "status") {
+		// The other export a user holds: telling them its columns are
+		// unknown one by one would not say what to export instead.
+		return nil, "", Invalid("attempt", "the CSV is a list of deployments (GET /v1/deployments, stepsctl deployments -o csv), not of steps; import an export of steps: GET /v1/steps?format=csv or stepsctl list -o csv")
+	}
 	seen := map[string]bool{}
 	for _, name := range clean {
 		if !slices.Contains(CSVImportColumns, name) {

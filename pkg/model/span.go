@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,6 +31,9 @@ func ParseSpan(s string) (time.Duration, error) {
 	if len(s) < 2 {
 		return 0, bad
 	}
+	if SpanTooLong(s) {
+		return 0, spanTooLongError(s)
+	}
 	if unit, ok := spanUnits[s[len(s)-1]]; ok {
 		if n, err := strconv.ParseInt(s[:len(s)-1], 10, 64); err == nil {
 			if n <= 0 || n > int64(maxSpan/unit) {
@@ -47,6 +51,27 @@ func ParseSpan(s string) (time.Duration, error) {
 
 // maxSpan keeps now minus a span inside the times a step may carry.
 const maxSpan = 100 * 365 * 24 * time.Hour
+
+// SpanTooLong reports whether s is written as a span (a whole number and
+// a unit, "40000d") but reaches back further than the longest one, 100
+// years. Its error then says so, rather than that s is no span at all,
+// which would send the user looking for a typo that is not there.
+func SpanTooLong(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || s[0] == '-' || s[0] == '+' {
+		return false
+	}
+	unit, ok := spanUnits[s[len(s)-1]]
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
+	return (err == nil && n > int64(maxSpan/unit)) || errors.Is(err, strconv.ErrRange)
+}
+
+func spanTooLongError(s string) error {
+	return fmt.Errorf("%s reaches back further than the longest span, 100 years (36500d); give a date instead", Quote(strings.TrimSpace(s)))
+}
 
 // ParseSinceAt parses the lower bound of a time range given as a datetime
 // (see ParseSince) or as a span back from now ("7d": the last seven days).
@@ -77,6 +102,9 @@ func parseBoundAt(field, s string, now time.Time, loc *time.Location, onClock bo
 		return t, CheckBound(field, t)
 	}
 	t, day, err := readBound(s, loc, onClock)
+	if err != nil && SpanTooLong(s) {
+		return time.Time{}, Invalid(field, "%s: %v", field, spanTooLongError(s))
+	}
 	if err != nil {
 		formats := acceptedTimeFormats(nil, loc)
 		if onClock {

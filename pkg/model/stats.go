@@ -764,11 +764,17 @@ func (r *regression) slope() (float64, bool) {
 	return r.sxy / r.sxx, true
 }
 
-// HumanDuration formats seconds as people read them: 45s, 3m12s, 2h05m,
-// 3d04h.
+// HumanDuration formats seconds as people read them: 32ms, 45s, 3m12s,
+// 2h05m, 3d04h.
 func HumanDuration(seconds float64) string {
 	if seconds < 0 {
 		return "-" + HumanDuration(-seconds)
+	}
+	if seconds > 0 && seconds < 0.1 {
+		// A first try of the tool, steps sent one after the other by hand
+		// or by a script, makes phases of milliseconds: "0.0s" for each
+		// would read as nothing measured.
+		return fmt.Sprintf("%dms", max(1, int64(math.Round(seconds*1000))))
 	}
 	if seconds < 10 {
 		return fmt.Sprintf("%.1fs", seconds)

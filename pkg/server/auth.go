@@ -40,6 +40,13 @@ func ParseTokens(list string) ([]Token, error) {
 		if len(secret) < 8 {
 			return nil, fmt.Errorf("token %d: a token must be at least 8 characters long", len(tokens)+1)
 		}
+		for i, t := range tokens {
+			// One secret under two scopes matched the first listed, so
+			// "write:X,read:X" left X unable to write, with a 403 for it.
+			if t.Secret == secret && t.Scope != scope {
+				return nil, fmt.Errorf("token %d: the same token as token %d, with another scope; give a token once, with one scope (write implies read)", len(tokens)+1, i+1)
+			}
+		}
 		tokens = append(tokens, Token{Scope: scope, Secret: secret})
 	}
 	return tokens, nil

@@ -299,6 +299,12 @@ func TestHooksWithoutSecretAre404ForAnyMethod(t *testing.T) {
 					t.Errorf("%s %s without a secret: code %s; want %s", method, path, code, model.ENOENDPOINT)
 				}
 			}
+			// The message says the hook is off and how to turn it on,
+			// not that the documented path is no endpoint at all.
+			flag := map[string]string{"/v1/hooks/github": "--github-webhook-secret", "/v1/hooks/gitlab": "--gitlab-webhook-token"}[path]
+			if msg, _, _ := off.do(t, "POST", path, nil).errorBody(t); !strings.Contains(msg, "this webhook is off on this server; start stepsd with "+flag) {
+				t.Errorf("POST %s without a secret: %q; want it to say the hook is off and name %s", path, msg, flag)
+			}
 			if r := on.do(t, method, path, nil); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" {
 				t.Errorf("%s %s with a secret = %d, Allow %q; want 405, POST", method, path, r.status, r.header.Get("Allow"))
 			}

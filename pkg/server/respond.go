@@ -105,6 +105,28 @@ func methodNotAllowed(allow string) http.Handler {
 // handleNotFound answers any path the API does not have, with its own
 // code: a wrong URL must not read as a missing step to a client.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	if flag := s.hookFlag(r.URL.Path); flag != "" {
+		// The path is in the docs and in openapi.yaml: pointing there would
+		// send the operator reading for a route that is only switched off.
+		s.writeError(w, r, model.Errorf(model.ENOENDPOINT, "no such endpoint: %s %s: this webhook is off on this server; start stepsd with %s to turn it on",
+			model.Shorten(r.Method), r.URL.Path, flag))
+		return
+	}
 	s.writeError(w, r, model.Errorf(model.ENOENDPOINT, "no such endpoint: %s %s; the API's endpoints are listed at /v1/openapi.yaml",
 		model.Shorten(r.Method), model.Shorten(r.URL.Path)))
+}
+
+// hookFlag names the setting that turns on the webhook at path, when that
+// webhook is off; "" for any other path.
+func (s *Server) hookFlag(path string) string {
+	if !s.hookOff(path) {
+		return ""
+	}
+	switch path {
+	case "/v1/hooks/github":
+		return "--github-webhook-secret (env STEPSD_GITHUB_WEBHOOK_SECRET)"
+	case "/v1/hooks/gitlab":
+		return "--gitlab-webhook-token (env STEPSD_GITLAB_WEBHOOK_TOKEN)"
+	}
+	return ""
 }

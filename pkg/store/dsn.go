@@ -25,6 +25,14 @@ type dataSource struct {
 	migrations *mysql.Config
 }
 
+// dbName is the MySQL database the source names ("" for SQLite).
+func (src dataSource) dbName() string {
+	if src.mysql == nil {
+		return ""
+	}
+	return src.mysql.DBName
+}
+
 // ioTimeout bounds each read and write on a MySQL connection (the
 // driver's readTimeout and writeTimeout) unless the DSN sets its own: a
 // database that stops answering but keeps its connections open (a hung

@@ -120,18 +120,35 @@ func unavailable(what string, cause error) error {
 	}
 }
 
-// connectError explains a failure to connect. A missing database or a
-// refused login will not go away by waiting, so they are not EUNAVAILABLE
-// (which stepsd waits out at start-up) but say what to fix.
-func connectError(err error) error {
+// connectError explains a failure to connect to the database named db.
+// A missing database or a refused login will not go away by waiting, so
+// they are not EUNAVAILABLE (which stepsd waits out at start-up) but say
+// what to fix.
+func connectError(err error, db string) error {
 	var my *mysql.MySQLError
 	if errors.As(err, &my) {
 		switch my.Number {
 		case 1049: // ER_BAD_DB_ERROR
-			return fmt.Errorf("the database does not exist on the server; create it first: CREATE DATABASE name CHARACTER SET utf8mb4 COLLATE utf8mb4_bin (%v)", err)
+			// The statement names the DSN's database, so that it can be run
+			// as it is printed.
+			return fmt.Errorf("the database does not exist on the server; create it first: CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin (%v)", quoteIdent(db), err)
 		case 1044, 1045, 1698: // access denied to the database, or for the user
 			return fmt.Errorf("the server refused the DSN's user and password, or their access to the database (%v)", err)
 		}
 	}
 	return unavailable("connect to database", err)
+}
+
+// quoteIdent writes a database name as SQL takes it: bare when it is
+// letters, digits and underscores only, else between backticks.
+func quoteIdent(name string) string {
+	if name == "" {
+		return "name"
+	}
+	for _, r := range name {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+		}
+	}
+	return name
 }

@@ -143,7 +143,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	s.db = debugSQL(s.db)
 	if err := s.db.PingContext(ctx); err != nil {
 		s.closeDBs()
-		return nil, connectError(err)
+		return nil, connectError(err, src.dbName())
 	}
 	if s.kind == KindSQLite {
 		// The ping opened (or created) the file to keep writing to.
@@ -256,7 +256,7 @@ func openMySQLPool(ctx context.Context, cfg *mysql.Config, n int) (*sql.DB, erro
 	db.SetMaxIdleConns(n)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, connectError(err)
+		return nil, connectError(err, cfg.DBName)
 	}
 	return db, nil
 }

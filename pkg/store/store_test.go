@@ -794,3 +794,26 @@ VALUES (?, '1', 'o', 's', '', ?, ?)`, strings.Repeat("c", model.MaxComponentLen+
 		t.Error("a component longer than its column was stored (cut short), not refused")
 	}
 }
+
+// TestMissingMySQLDatabaseNamesItself: a DSN naming a database the server
+// does not have fails with the statement that creates it, naming that
+// database, so that it can be run as printed (it said "CREATE DATABASE
+// name").
+func TestMissingMySQLDatabaseNamesItself(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	for _, name := range []string{"_missing", "-missing"} {
+		s, err := store.Open(context.Background(), dsn+name)
+		if err == nil {
+			s.Close()
+			t.Fatalf("Open(%s) of a database that does not exist succeeded", dsn+name)
+		}
+		db := dsn[strings.LastIndex(dsn, "/")+1:] + name
+		want := "create it first: CREATE DATABASE " + db + " CHARACTER SET utf8mb4"
+		if name == "-missing" {
+			want = "create it first: CREATE DATABASE `" + db + "` CHARACTER SET utf8mb4"
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Open: %v\nwant it to contain %q", err, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
 	"github.com/steps-dev/steps/pkg/model"
+	"github.com/steps-dev/steps/pkg/server"
 )
 
 func TestHelpHasExamples(t *testing.T) {
@@ -80,6 +82,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, "stepsctl: --time: \"yesterday\" is neither a datetime nor a span"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--committed-at", "noon"}, 2, "stepsctl: --committed-at: \"noon\" is neither a datetime nor a span"},
 		{[]string{"list", "--since", "last week"}, 2, "stepsctl: --since: \"last week\" is neither a datetime nor a span"},
+		// A span longer than the longest is said to be so, not to be no span.
+		{[]string{"list", "--since", "40000d"}, 2, `stepsctl: --since: "40000d" reaches back further than the longest span, 100 years (36500d); give a date instead`},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "99999999999999999999h"}, 2, `stepsctl: --time: "99999999999999999999h" reaches back further than the longest span`},
 		{[]string{"dora", "--until", "noon"}, 2, "stepsctl: --until: \"noon\" is neither a datetime nor a span"},
 		// A filter's date goes to the server as a date, a day of its zone
 		// (the help says so); a step's --time date is midnight UTC.
@@ -109,6 +114,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"help", "ls"}, 0, ""},
 		{[]string{"completion", "tcsh"}, 2, `stepsctl: completion knows no shell "tcsh"; use bash, zsh, fish or powershell`},
 		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "stepsctl: cannot reach http://127.0.0.1:1/v1/steps"},
+		{[]string{"list", "--server", "http://127.0.0.1:1"}, 1, "; is stepsd running there? Give its URL with --server or STEPSCTL_SERVER"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := h.run(false, tc.args...)
@@ -278,6 +284,21 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Errorf("typo in config: exit %d, stderr %q", code, errOut.String())
 	}
 
+	// A list or mapping where a key takes one value is a usage error
+	// naming the key; "token: [x]" was read as no token at all.
+	for _, text := range []string{"token: [file-token]\n", "spool-dir: [/tmp/x]\n", "timeout: {seconds: 5}\n", "timezone: [UTC]\n", "sprint:\n  start: [2026-01-05]\n"} {
+		write(other, text)
+		errOut.Reset()
+		f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
+		key, _, _ := strings.Cut(text, ":")
+		if key == "sprint" {
+			key = "sprint.start"
+		}
+		if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 2 || !strings.Contains(errOut.String(), key+" is a list or a mapping; it takes one value") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 naming %s", text, code, errOut.String(), key)
+		}
+	}
+
 	// A timeout that is neither a duration nor a number of seconds is a
 	// usage error, not the number it starts with: "1h30" is not 1 second.
 	for _, bad := range []string{"1h30", "5O", "10 minutes", "NaN", "Inf"} {
@@ -397,4 +418,30 @@ func TestRefusalsSayWhatToDo(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 1 and\n%q", r.code, r.stderr, want)
 		}
 	})
+}
+
+// TestUntrustedCertificateSaysWhatToDo: a stepsd serving HTTPS with a
+// certificate the system does not trust (the team's own CA, a self-signed
+// one) fails with the way to trust it, not only x509's complaint.
+func TestUntrustedCertificateSaysWhatToDo(t *testing.T) {
+	h := newHarness(t)
+	tlsServer := httptest.NewTLSServer(server.New(server.Config{Store: h.store}))
+	defer tlsServer.Close()
+	r := h.runArgs(context.Background(), false, []string{"--server", tlsServer.URL, "--timeout", "5s", "list"})
+	want := "; for a certificate of your own CA, point SSL_CERT_FILE at its PEM file (Linux)"
+	if r.code != 1 || !strings.Contains(r.stderr, "certificate signed by unknown authority") || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+	}
+}
+
+// TestTokenWithItsBearerPrefix: a token copied with the header's "Bearer "
+// works, with a warning, instead of going out as "Bearer Bearer …" and
+// being refused as not valid (a usage error would stop a deploy's record).
+func TestTokenWithItsBearerPrefix(t *testing.T) {
+	h := newHarness(t, withTokens("read:dashboard-secret"))
+	r := h.run(false, "list", "--token", "Bearer dashboard-secret")
+	want := "stepsctl: warning: the token begins with \"Bearer \", which stepsctl adds itself; sending the token without it\n"
+	if r.code != 0 || r.stderr != want {
+		t.Errorf("exit %d, stderr %q; want 0 and %q", r.code, r.stderr, want)
+	}
 }

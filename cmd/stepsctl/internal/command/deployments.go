@@ -211,7 +211,7 @@ func timeFilter(filter model.Filter, since, until string, now time.Time) (model.
 // server reads them, a date a day of its zone (the help says so), where
 // model.ParseSinceAt, which reads a date as UTC, says "(UTC)".
 func boundError(flag, typed string, err error) error {
-	if _, perr := model.ParseSpan(typed); perr == nil {
+	if _, perr := model.ParseSpan(typed); perr == nil || model.SpanTooLong(typed) {
 		return err
 	}
 	if _, _, perr := model.ParseTime(typed); perr == nil {

@@ -133,6 +133,21 @@ func TestDeployments(t *testing.T) {
 	})
 }
 
+// TestSubSecondPhasesShowMilliseconds: steps a few milliseconds apart (a
+// first try of the tool, steps sent by a script one after the other) show
+// their phases in milliseconds, not as "0.0s" each.
+func TestSubSecondPhasesShowMilliseconds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.recordAt("api", "1.2.0", "production", "build", t0.Add(-time.Minute))
+	h.recordAt("api", "1.2.0", "production", "rollout", t0.Add(-time.Minute+13*time.Millisecond))
+	h.recordAt("api", "1.2.0", "production", "finished", t0.Add(-time.Minute+32*time.Millisecond))
+	r := h.mustRun(true, "deployments", "--steps")
+	if !strings.Contains(r.stdout, " 32ms ") || !strings.Contains(r.stdout, "build 13ms › rollout 19ms › finished") {
+		t.Errorf("want the deployment's 32ms and its phases in milliseconds:\n%s", r.stdout)
+	}
+}
+
 func TestDeploymentsFlags(t *testing.T) {
 	for _, tc := range []struct {
 		cli  string

@@ -2,10 +2,12 @@ package command
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -116,9 +118,18 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 func message(err error) string {
 	msg := err.Error()
 	var apiErr *client.APIError
+	var netErr *client.NetError
 	switch {
 	case errors.Is(err, context.Canceled):
 		msg = "interrupted"
+	case errors.As(err, &netErr) && errors.Is(err, syscall.ECONNREFUSED):
+		// Nothing listens there: most often stepsd is not started, or
+		// stepsctl was not told where it is and tried the default.
+		msg += "; is stepsd running there? Give its URL with --server or STEPSCTL_SERVER"
+	case errors.As(err, &netErr) && errors.As(err, new(x509.UnknownAuthorityError)):
+		// stepsd serving TLS itself often has a certificate of the team's
+		// own CA (or a self-signed one), which the system does not trust.
+		msg += "; for a certificate of your own CA, point SSL_CERT_FILE at its PEM file (Linux)"
 	case errors.As(err, &apiErr):
 		if len(apiErr.Params) > 0 {
 			// The server's advice names its parameters (since=, bucket=);

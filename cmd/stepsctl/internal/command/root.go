@@ -214,10 +214,27 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 		}
 	}
 
+	// viper's GetString reads a YAML list or mapping as "": "token: [x]"
+	// would send no token, and the 401 would point to a token that the
+	// file seems to set. Every key takes one value.
+	for _, key := range []string{"server", "token", "timeout", "spool-dir", "sprint.start", "sprint.days", "timezone"} {
+		switch v.Get(key).(type) {
+		case []any, map[string]any:
+			return usageErrorf("config file %s: %s is a list or a mapping; it takes one value", f.Config.File, key)
+		}
+	}
 	f.Config.Server = v.GetString("server")
 	// A token read from a file or a Kubernetes secret often ends in a
 	// newline; stepsd trims its own tokens, so none has spaces around it.
 	f.Config.Token = strings.TrimSpace(v.GetString("token"))
+	if t := f.Config.Token; len(t) > len("Bearer ") && strings.EqualFold(t[:len("Bearer ")], "Bearer ") {
+		// Copied with its header's scheme, the token went out as "Bearer
+		// Bearer …", and the server said only that it is not valid. Not a
+		// usage error: that would stop record and run, and a token problem
+		// must never stop a deploy.
+		f.Config.Token = strings.TrimSpace(t[len("Bearer "):])
+		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: the token begins with %q, which stepsctl adds itself; sending the token without it\n", t[:len("Bearer ")])
+	}
 	f.Config.SpoolDir = v.GetString("spool-dir")
 	f.Config.SprintStart = configText(v.Get("sprint.start"))
 	f.Config.SprintDays = configText(v.Get("sprint.days"))
@@ -240,7 +257,8 @@ func configText(v any) string {
 	case nil:
 		return ""
 	case time.Time:
-		return v.UTC().Format(time.DateOnly)
+		// The day as written: in UTC, 2026-01-07T02:00:00+05:00 is the 6th.
+		return v.Format(time.DateOnly)
 	}
 	return strings.TrimSpace(fmt.Sprint(v))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -306,7 +307,12 @@ func rulesOf(ctx context.Context, f *Factory, c *client.Client) model.Deployment
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) || err == nil {
 		reason := "it does not say"
-		if apiErr != nil {
+		switch {
+		case apiErr != nil && apiErr.StatusCode == http.StatusNotFound:
+			// An older server's 404 is often a proxy's or Go's text page,
+			// whose quoted body would double the line for nothing.
+			reason = "not found"
+		case apiErr != nil:
 			reason = apiErr.Error() // not message's advice: the server is there, only older
 		}
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: the server did not give its terminal statuses (%s); assuming the defaults (%s, %s)\n",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -188,11 +189,20 @@ func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config
 		start, from = cfg.SprintStart, "config sprint.start"
 	}
 	if start != "" {
-		t, _, err := model.ParseTime(start)
-		if err != nil {
-			return usageErrorf("%s: %v", from, err)
+		start = strings.TrimSpace(start)
+		if _, _, err := model.ParseTime(start); err != nil {
+			// The server takes a datetime too, but a day is what the flag
+			// asks for: a list of datetime forms would mislead.
+			return usageErrorf("%s: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", from, start)
 		}
-		so.SprintStart = t
+		// A datetime counts as the day it names, as written, sent as that
+		// date: sprints start at midnight in the zone, as stepsd's own
+		// --sprint-start does, not at the clock time typed.
+		day, err := time.Parse(time.DateOnly, start[:min(len(start), len(time.DateOnly))])
+		if err != nil {
+			return usageErrorf("%s: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", from, start)
+		}
+		so.SprintStart = day
 	}
 	if so.SprintDays == 0 && cfg.SprintDays != "" {
 		n, err := strconv.Atoi(cfg.SprintDays)

@@ -167,7 +167,7 @@ func TestStats(t *testing.T) {
 			{[]string{"stats", "--by", "year"}, "--by must be day, week, month or sprint"},
 			{[]string{"stats", "--outcome", "won"}, "--outcome must be success, failure or all"},
 			{[]string{"stats", "--sprint-days", "0"}, "--sprint-days must be from 1 to 366"},
-			{[]string{"stats", "--sprint-start", "monday"}, "--sprint-start"},
+			{[]string{"stats", "--sprint-start", "monday"}, `--sprint-start: "monday" is not a date; use YYYY-MM-DD, such as 2026-01-05`},
 			{[]string{"stats", "-o", "ndjson"}, `invalid output format "ndjson": use one of table, json, csv`},
 		} {
 			r := h.run(false, tc.args...)

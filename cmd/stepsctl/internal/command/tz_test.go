@@ -53,6 +53,10 @@ func TestStatsAndDORATimeZone(t *testing.T) {
 			// A date is midnight in the calendar's zone, not 11:00 there.
 			{[]string{"--by", "sprint", "--sprint-days", "14", "--sprint-start", "2026-11-16"}, "2026-11-30T00:00:00+11:00"},
 			{[]string{"--by", "sprint", "--sprint-days", "14", "--sprint-start", "2026-11-16", "--tz", "UTC"}, "2026-11-16T00:00:00Z"},
+			// A datetime is the day it names, as written: sprints start at
+			// midnight, not at 10:00, nor on the 15th as UTC reads +05:00.
+			{[]string{"--by", "sprint", "--sprint-days", "14", "--sprint-start", "2026-11-16 10:00:00"}, "2026-11-30T00:00:00+11:00"},
+			{[]string{"--by", "sprint", "--sprint-days", "14", "--sprint-start", "2026-11-16T02:00:00+05:00", "--tz", "UTC"}, "2026-11-16T00:00:00Z"},
 		} {
 			if got := firstStart(append([]string{cmd}, tt.args...)...); got != tt.want {
 				t.Errorf("%s %v: the first bucket starts %s; want %s", cmd, tt.args, got, tt.want)
@@ -81,6 +85,14 @@ func TestStatsAndDORATimeZone(t *testing.T) {
 	}
 	if got := firstStart("stats", "--tz", "Australia/Sydney"); got != "2026-11-30T00:00:00+11:00" {
 		t.Errorf("--tz over the config: the first week starts %s; want 2026-11-30T00:00:00+11:00", got)
+	}
+	// An unquoted datetime in the file (YAML hands it over as a time) is
+	// the day written, not its day in UTC, the 15th.
+	if err := os.WriteFile(file, []byte("timezone: UTC\nsprint:\n  start: 2026-11-16T02:00:00+05:00\n  days: 14\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstStart("stats", "--by", "sprint"); got != "2026-11-16T00:00:00Z" {
+		t.Errorf("config sprint.start 2026-11-16T02:00:00+05:00: the first sprint starts %s; want 2026-11-16T00:00:00Z", got)
 	}
 	if err := os.WriteFile(file, []byte("timezone: Nowhere/Land\n"), 0o600); err != nil {
 		t.Fatal(err)
