@@ -185,32 +185,49 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, stats)
 }
 
-// statsOf reads the deployments f selects into a stats accumulator, one
-// pass (the accumulator keeps no deployment). A request that named no
-// since is not refused for a history of more buckets with deployments
-// than the stats are computed over: it is read again from the latest
-// that fit, and the answer says so (Stats.FittedSince). One back-dated
-// batch would otherwise make the default request a 400 for everyone.
-func (s *Server) statsOf(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (*model.StatsAccumulator, error) {
+// fittingAccumulator is what readLatestThatFit needs of an accumulator:
+// stats' and the four keys'.
+type fittingAccumulator interface {
+	Add(*model.Deployment)
+	CheckSize() error
+	FittingSince() time.Time
+}
+
+// readLatestThatFit reads the deployments f selects into the accumulator
+// newAcc makes, one pass (the accumulator keeps no deployment). A request
+// that named no since is not refused for a history of more buckets with
+// deployments than the figures are computed over: it is read again, into
+// newAcc(since), from the latest that fit, and the answer says so
+// (fitted_since). One back-dated batch would otherwise make the default
+// request a 400 for every reader.
+func readLatestThatFit[A fittingAccumulator](ctx context.Context, s *Server, f model.Filter, now time.Time, newAcc func(fitted time.Time) A) (A, error) {
+	var fitted time.Time
 	for {
-		acc := model.NewStatsAccumulator(opts)
+		acc := newAcc(fitted)
 		err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(d *model.Deployment) error {
 			acc.Add(d)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return acc, err
 		}
 		err = acc.CheckSize()
 		if err == nil || !f.Since.IsZero() {
 			return acc, err
 		}
-		since := acc.FittingSince()
-		if since.IsZero() {
-			return nil, err
+		if fitted = acc.FittingSince(); fitted.IsZero() {
+			return acc, err
 		}
-		f.Since, opts.FittedSince = since, since
+		f.Since = fitted
 	}
+}
+
+// statsOf reads the stats of f's deployments (readLatestThatFit).
+func (s *Server) statsOf(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (*model.StatsAccumulator, error) {
+	return readLatestThatFit(ctx, s, f, now, func(fitted time.Time) *model.StatsAccumulator {
+		opts.FittedSince = fitted
+		return model.NewStatsAccumulator(opts)
+	})
 }
 
 // deploymentFilterParams are the parameters that filter deployments.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -57,30 +58,14 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, dora)
 }
 
-// doraOf reads the deployments f selects into a DORA accumulator, and,
-// as statsOf does, reads the latest that fit again when a request without
-// since spans too many buckets with deployments (DORA.FittedSince).
+// doraOf reads the four keys of f's deployments (readLatestThatFit).
 func (s *Server) doraOf(ctx context.Context, f model.Filter, opts model.DORAOptions) (*model.DORAAccumulator, error) {
-	for {
-		acc := model.NewDORAAccumulator(opts)
-		// The accumulator keeps no deployment.
-		err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, opts.Now, func(d *model.Deployment) error {
-			acc.Add(d)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+	return readLatestThatFit(ctx, s, f, opts.Now, func(fitted time.Time) *model.DORAAccumulator {
+		if !fitted.IsZero() {
+			opts.Since, opts.FittedSince = fitted, fitted
 		}
-		err = acc.CheckSize()
-		if err == nil || !f.Since.IsZero() {
-			return acc, err
-		}
-		since := acc.FittingSince()
-		if since.IsZero() {
-			return nil, err
-		}
-		f.Since, opts.Since, opts.FittedSince = since, since, since
-	}
+		return model.NewDORAAccumulator(opts)
+	})
 }
 
 // DORACSVHeader is the header row of the four keys as CSV: the JSON's
