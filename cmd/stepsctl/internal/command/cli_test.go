@@ -268,6 +268,10 @@ func TestConfigPrecedence(t *testing.T) {
 	if got.Server != "http://from-flag:8080" || got.Timeout != 9*time.Second {
 		t.Errorf("flag over env: %+v", got)
 	}
+	// Seconds alone, as the env and the file take them.
+	if got = config("--timeout", "9"); got.Timeout != 9*time.Second {
+		t.Errorf("--timeout 9: %+v", got)
+	}
 
 	other := filepath.Join(t.TempDir(), "other.yaml")
 	write(other, "token: other-token\nspool-dir: /var/spool/stepsctl\ntimeout: 12\n")

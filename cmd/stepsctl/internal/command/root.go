@@ -141,7 +141,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	pf.String("server", DefaultServer, "URL of the steps server (env STEPSCTL_SERVER)")
 	pf.String("token", "", "bearer token for the server (env STEPSCTL_TOKEN)")
 	pf.String("config", "", "config file (env STEPSCTL_CONFIG; default $XDG_CONFIG_HOME/stepsctl/config.yaml)")
-	pf.Duration("timeout", DefaultTimeout, "give up on the server after this long, retries and the delivery of spooled records included (env STEPSCTL_TIMEOUT)")
+	timeout := timeoutValue(DefaultTimeout)
+	pf.Var(&timeout, "timeout", "give up on the server after this long (10s, 2m, or seconds: 5), retries and the delivery of spooled records included (env STEPSCTL_TIMEOUT)")
 	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl, else $TMPDIR/stepsctl-UID)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &UsageError{Err: err}
@@ -265,6 +266,23 @@ func configText(v any) string {
 
 // parseDuration reads a duration as viper hands it over: "30s" from a flag
 // or env, or a number of seconds from YAML.
+// timeoutValue is --timeout: a duration, or a number of seconds as
+// STEPSCTL_TIMEOUT and the config file take it (parseDuration), so that
+// "--timeout 5" means what STEPSCTL_TIMEOUT=5 means rather than exit 2.
+type timeoutValue time.Duration
+
+func (t *timeoutValue) String() string { return time.Duration(*t).String() }
+func (t *timeoutValue) Type() string   { return "duration" }
+
+func (t *timeoutValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*t = timeoutValue(d)
+	return nil
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		return d, nil
