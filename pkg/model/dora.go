@@ -149,13 +149,34 @@ type DORABucket struct {
 }
 
 // DORAOverall is the four keys over the whole period, [Start, End): from
-// since (or the first deployment's bucket) to until (or now). Start and
-// End are nil when there is no period: no since and no deployment.
+// since (or the first deployment's bucket, leading deployments isolated
+// from the rest left out: leftOut) to until (or now). Start
+// and End are nil when there is no period: no since and no deployment.
 type DORAOverall struct {
 	Start *time.Time `json:"start"`
 	End   *time.Time `json:"end"`
+	// LeftOutEarlyDeployments counts the finished deployments (attempts)
+	// the period left out without since: the earliest few, isolated from
+	// the rest by a long gap (leftOut). They start before Start and count
+	// in no figure. 0 when none.
+	LeftOutEarlyDeployments int `json:"left_out_early_deployments"`
 	DORAFigures
 }
+
+// The rule for the leading deployments a period without since leaves
+// out: at most leftOutMost of them, and at most one in leftOutShare of
+// the deployments, followed by a gap longer than leftOutMinGap and than
+// leftOutGapFactor times the mean gap between the deployments after it.
+// A back-dated or stray record a year before a team deploying daily is
+// one such; a sparse team's history is not (its mean gap is its usual
+// one, and the gap would need to be 20 times it), nor a team's history
+// before a pause (more than 3 deployments, or 5 % of them).
+const (
+	leftOutMost      = 3
+	leftOutShare     = 20
+	leftOutMinGap    = 30 * 24 * time.Hour
+	leftOutGapFactor = 20
+)
 
 // DORA is the answer of GET /v1/dora.
 type DORA struct {
@@ -347,6 +368,11 @@ type DORAAccumulator struct {
 	buckets     map[int64]*doraBucketAcc // by the start's unix seconds
 	series      map[doraSeries]*doraSeriesAcc
 	first, last time.Time // the earliest and latest start seen
+	// earliest are the leftOutMost+1 earliest starts seen (unix
+	// nanoseconds, sorted), and finished the count of deployments seen:
+	// all leftOut needs.
+	earliest []int64
+	finished int
 	// bucket is the last bucket a deployment fell in, from start up to end.
 	bucket struct{ start, end time.Time }
 	// environments are those of the deployments counted (series pair
@@ -367,6 +393,14 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 	}
 	if a.first.IsZero() || d.StartedAt.Before(a.first) {
 		a.first = d.StartedAt
+	}
+	a.finished++
+	if st := d.StartedAt.UnixNano(); len(a.earliest) <= leftOutMost || st < a.earliest[leftOutMost] {
+		i, _ := slices.BinarySearch(a.earliest, st)
+		a.earliest = slices.Insert(a.earliest, i, st)
+		if len(a.earliest) > leftOutMost+1 {
+			a.earliest = a.earliest[:leftOutMost+1]
+		}
 	}
 	a.environments.add(d.Environment)
 	if d.StartedAt.After(a.last) {
@@ -495,20 +529,54 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	}
 }
 
+// leftOut is how many of the earliest deployments a period without
+// since leaves out, and the start of the first one it keeps (zero when
+// none is left out): the most k, up to leftOutMost and one in
+// leftOutShare of the deployments, such that the gap from the k-th
+// earliest start to the next is longer than leftOutMinGap and than
+// leftOutGapFactor times the mean gap between the deployments from that
+// next one to the latest, and the k-th is in an earlier bucket (one in
+// the same bucket moves no figure's period). The mean is that of the
+// deployments kept: the few left out cannot make it long, and a pause in
+// the history kept only makes it longer, so that it leaves out less.
+func (a *DORAAccumulator) leftOut() (int, time.Time) {
+	if !a.opts.Since.IsZero() {
+		return 0, time.Time{}
+	}
+	for k := min(leftOutMost, a.finished/leftOutShare, len(a.earliest)-1); k >= 1; k-- {
+		prev, next := a.earliest[k-1], a.earliest[k]
+		gap := time.Duration(next - prev)
+		mean := float64(a.last.UnixNano()-next) / float64(a.finished-1-k)
+		if gap <= leftOutMinGap || float64(gap) <= leftOutGapFactor*mean {
+			continue
+		}
+		first := time.Unix(0, next)
+		if a.cal.bucketStart(time.Unix(0, prev)).Equal(a.cal.bucketStart(first)) {
+			continue
+		}
+		return k, first
+	}
+	return 0, time.Time{}
+}
+
 // window is the period of the answer, [from, to), and its first and last
 // buckets; ok is false when there is none (no since and no deployment).
 func (a *DORAAccumulator) window() (from, to, firstB, lastB time.Time, ok bool) {
 	o := a.opts
+	first := a.first
+	if n, kept := a.leftOut(); n > 0 {
+		first = kept
+	}
 	switch {
 	case !o.Since.IsZero():
 		from = o.Since
-	case !a.first.IsZero():
-		from = a.cal.bucketStart(a.first)
+	case !first.IsZero():
+		from = a.cal.bucketStart(first)
 	default:
 		return from, to, firstB, lastB, false
 	}
-	if !a.first.IsZero() && a.first.Before(from) {
-		from = a.cal.bucketStart(a.first)
+	if !first.IsZero() && first.Before(from) {
+		from = a.cal.bucketStart(first)
 	}
 	switch {
 	case !o.Until.IsZero():
@@ -542,7 +610,11 @@ func (a *DORAAccumulator) spans() (from, to time.Time, spans []bucketSpan, total
 	}
 	starts := map[time.Time]*samples{first: nil, last: nil}
 	for b := range a.buckets {
-		starts[time.Unix(b, 0).In(a.cal.zone())] = nil
+		// Those of the deployments left out (leftOut) are not the
+		// period's.
+		if b >= first.Unix() {
+			starts[time.Unix(b, 0).In(a.cal.zone())] = nil
+		}
 	}
 	spans, total = bucketSpans(a.cal, starts)
 	return from, to, spans, total, true
@@ -619,7 +691,9 @@ func (a *DORAAccumulator) Result() DORA {
 	all.restores, all.leads = mergeSamples(restores), mergeSamples(leads)
 	// In the calendar's zone, as the buckets: its dates are the team's.
 	from, to = from.In(a.cal.zone()), to.In(a.cal.zone())
-	out.Overall = DORAOverall{Start: &from, End: &to, DORAFigures: figures(&all, calendarDays(from, to, a.cal.zone()))}
+	leftOut, _ := a.leftOut()
+	out.Overall = DORAOverall{Start: &from, End: &to, LeftOutEarlyDeployments: leftOut,
+		DORAFigures: figures(&all, calendarDays(from, to, a.cal.zone()))}
 	return out
 }
 
