@@ -797,6 +797,20 @@ func DORAFewNote(n int) string {
 	return "fewer than " + strconv.Itoa(DORAFewSamples) + ", so its p90 is about the slowest"
 }
 
+// DORALeftOutNote says, for a note under the keys, that n early
+// deployments were left out of a period without since
+// (DORAOverall.LeftOutEarlyDeployments): "1 early deployment left out,
+// isolated from the rest by a long gap", or "" for none.
+func DORALeftOutNote(n int) string {
+	switch {
+	case n <= 0:
+		return ""
+	case n == 1:
+		return "1 early deployment left out, isolated from the rest by a long gap"
+	}
+	return strconv.Itoa(n) + " early deployments left out, isolated from the rest by a long gap"
+}
+
 // DORANotCounted says what the keys left out of the deployments, for a
 // note under them: "2 failed attempts retried with the same version, 1
 // redeployment of the version just deployed" (either part left out at 0).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // team deploying every day for 3 months with one stray record a year
 // back reads about 1 a day, elite, and says it left the record out
 // (before, the period ran from the stray record's week: 0.25 a day, band
-// high); with since, the request's period counts it.
+// high), on the page too; with since, the request's period counts it.
 func TestDORALeavesOutStrayEarlyDeployment(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ts := newTestServer(t, fresh(t))
@@ -64,6 +65,13 @@ func TestDORALeavesOutStrayEarlyDeployment(t *testing.T) {
 		}
 		if f := o.DeploymentFrequencyPerDay; f == nil || *f < 1 || *f > 1.05 || o.Bands.DeploymentFrequency != model.BandElite || o.Deployments != 93 {
 			t.Errorf("frequency %v a day (%s), %d deployments; want 93/92.5, elite, 93", deref(f), o.Bands.DeploymentFrequency, o.Deployments)
+		}
+
+		// The page's panel over all history (since empty) says so.
+		p := getPage(t, nil, ts.URL, "/?environment=production&since=")
+		if !strings.Contains(p.body, "1 early deployment left out, isolated from the rest by a long gap (set Since to count them)") {
+			i := strings.Index(p.body, `id="dora"`)
+			t.Errorf("the page lacks the note on the deployment left out:\n%s", p.body[i:min(len(p.body), i+4000)])
 		}
 
 		got, raw = get("&since=2025-11-24")

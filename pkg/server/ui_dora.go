@@ -117,6 +117,9 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 	if n := all.RetriedFailures + all.Redeployments; n > 0 {
 		notes = append(notes, "not deployments: "+model.DORANotCounted(all.RetriedFailures, all.Redeployments))
 	}
+	if left := model.DORALeftOutNote(all.LeftOutEarlyDeployments); left != "" {
+		notes = append(notes, left+" (set Since to count them)")
+	}
 	if spread := model.FailureRateBandSpread(all.DORAFigures); spread != "" {
 		notes = append(notes, spread)
 	}

@@ -117,6 +117,9 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 	if n := all.RetriedFailures + all.Redeployments; n > 0 {
 		notes = append(notes, fmt.Sprintf("Not deployments: %s.", model.DORANotCounted(all.RetriedFailures, all.Redeployments)))
 	}
+	if left := model.DORALeftOutNote(all.LeftOutEarlyDeployments); left != "" {
+		notes = append(notes, strings.ToUpper(left[:1])+left[1:]+": ask with --since to count them.")
+	}
 	if spread := model.FailureRateBandSpread(all.DORAFigures); spread != "" {
 		notes = append(notes, strings.ToUpper(spread[:1])+spread[1:]+".")
 	}

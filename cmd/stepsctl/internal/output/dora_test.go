@@ -85,3 +85,29 @@ func TestWriteDORASaysWhatIsNotCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteDORASaysWhatIsLeftOut checks the note on the early deployments
+// a period without since left out, and that there is none when none was.
+func TestWriteDORASaysWhatIsLeftOut(t *testing.T) {
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 0, 7)
+	for _, c := range []struct {
+		n    int
+		want string
+	}{
+		{0, ""},
+		{1, "1 early deployment left out, isolated from the rest by a long gap: ask with --since to count them."},
+		{3, "3 early deployments left out, isolated from the rest by a long gap: ask with --since to count them."},
+	} {
+		d := model.DORA{Overall: model.DORAOverall{Start: &start, End: &end, LeftOutEarlyDeployments: c.n,
+			DORAFigures: model.DORAFigures{Deployments: 5}}}
+		d.Buckets = []model.DORABucket{{Start: start, End: end, DORAFigures: d.Overall.DORAFigures}}
+		var buf bytes.Buffer
+		if err := output.WriteDORA(&buf, model.BucketWeek, d); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); c.want == "" && strings.Contains(got, "left out") || !strings.Contains(got, c.want) {
+			t.Errorf("%d left out: got\n%s\nwant a note %q", c.n, got, c.want)
+		}
+	}
+}
