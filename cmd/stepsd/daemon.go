@@ -36,6 +36,9 @@ type Config struct {
 	// one client may have in progress.
 	MaxWriteBytes int64
 	ClientBatches int
+	// MaxAnalyses bounds the analyses computed at once
+	// (server.Config.MaxAnalyses); 0: half the CPUs.
+	MaxAnalyses   int
 	Rules         model.DeploymentRules
 	MaxFutureSkew time.Duration
 	RateLimit     float64
@@ -237,6 +240,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxBatchBytes: m.Config.MaxBatchBytes,
 		MaxWriteBytes: m.Config.MaxWriteBytes,
 		ClientBatches: m.Config.ClientBatches,
+		MaxAnalyses:   m.Config.MaxAnalyses,
 		Rules:         m.Config.Rules,
 		RateLimit:     m.Config.RateLimit,
 		RateBurst:     m.Config.RateBurst,

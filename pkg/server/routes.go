@@ -24,9 +24,9 @@ func (s *Server) apiRoutes() []route {
 		{"POST", "/v1/steps/batch", ScopeWrite, s.holdBodies(s.maxBatchBytes, true, http.HandlerFunc(s.handleCreateSteps))},
 		{"GET", "/v1/steps/{id}", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleGetStep))},
 		{"GET", "/v1/deployments", ScopeRead, http.HandlerFunc(s.handleListDeployments)},
-		{"GET", "/v1/stats", ScopeRead, s.gateAnswer(http.HandlerFunc(s.handleStats))},
-		{"GET", "/v1/changes", ScopeRead, s.gateAnswer(http.HandlerFunc(s.handleChanges))},
-		{"GET", "/v1/dora", ScopeRead, s.gateAnswer(http.HandlerFunc(s.handleDORA))},
+		{"GET", "/v1/stats", ScopeRead, s.gateAnswer(s.gateAnalysis(http.HandlerFunc(s.handleStats)))},
+		{"GET", "/v1/changes", ScopeRead, s.gateAnswer(s.gateAnalysis(http.HandlerFunc(s.handleChanges)))},
+		{"GET", "/v1/dora", ScopeRead, s.gateAnswer(s.gateAnalysis(http.HandlerFunc(s.handleDORA)))},
 		{"GET", "/v1/rules", ScopeRead, s.rejectQuery(http.HandlerFunc(s.handleRules))},
 		// Webhooks carry no bearer token: the provider's signature or
 		// token authorises them (and without one configured they 404).

@@ -76,6 +76,15 @@ type Config struct {
 	// may have in progress at once (429 beyond); 0 means
 	// DefaultClientLists.
 	ClientLists int
+	// MaxAnalyses bounds the analyses (GET /v1/stats, /v1/dora,
+	// /v1/changes, the page's dashboard and a timeline's colours)
+	// computed at once, across all clients: others wait their turn, first
+	// come first served, for up to AnalysisWait, then get 503. 0 means
+	// DefaultMaxAnalyses(): half of GOMAXPROCS, at least 1.
+	MaxAnalyses int
+	// AnalysisWait is how long an analysis waits for its turn under
+	// MaxAnalyses; 0 means DefaultAnalysisWait.
+	AnalysisWait time.Duration
 	// MaxWriteBytes bounds the bytes of request bodies held at once by
 	// the writes in progress (each counted at its Content-Length, or at
 	// its route's limit without one); a write that finds no room within
@@ -156,6 +165,8 @@ type Server struct {
 	listReads     chan struct{} // a slot per list page being read
 	lists         *listGate     // list answers in progress, per client
 	batches       *listGate     // batches in progress, per client
+	analyses      *byteGate     // a unit per analysis being computed
+	analysisWait  time.Duration // how long an analysis waits for a turn
 	writes        *byteGate     // bytes of bodies held by writes in progress
 	clientWrites  *clientBytes  // the same, per client
 	writeWait     time.Duration // how long a write waits for room in writes
@@ -228,6 +239,14 @@ func New(cfg Config) *Server {
 	}
 	s.listReads = make(chan struct{}, readers)
 	s.lists = newListGate(cfg.ClientLists)
+	s.analyses = &byteGate{size: int64(cfg.MaxAnalyses)}
+	if s.analyses.size <= 0 {
+		s.analyses.size = int64(DefaultMaxAnalyses())
+	}
+	s.analysisWait = cfg.AnalysisWait
+	if s.analysisWait <= 0 {
+		s.analysisWait = DefaultAnalysisWait
+	}
 	batches := cfg.ClientBatches
 	if batches <= 0 {
 		batches = DefaultClientBatches

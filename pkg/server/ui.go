@@ -293,6 +293,21 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Zone = opts.Location
+	// The dashboard is an analysis (enterAnalysis): its turn is waited
+	// for before the page starts, so that a busy server answers 503.
+	leave := func() {}
+	if r.Method != http.MethodHead {
+		if leave, err = s.enterAnalysis(r.Context()); err != nil {
+			if r.Context().Err() != nil {
+				return
+			}
+			v.Title, v.Error, v.Content = "Busy", model.ErrorMessage(err), "none"
+			w.Header().Set("Retry-After", "5")
+			s.renderPage(w, r, http.StatusServiceUnavailable, v)
+			return
+		}
+	}
+	defer leave()
 	out := s.startPage(w, r, http.StatusOK)
 	defer out.close()
 	if r.Method == http.MethodHead {
@@ -302,6 +317,10 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	out.flush()
 
 	d, err := s.loadDashboard(r.Context(), f, opts, now)
+	if err == nil {
+		v.Data = newDashboardView(d, q, f, opts, now)
+	}
+	leave()
 	if err != nil {
 		if ctxErr := r.Context().Err(); ctxErr != nil {
 			return
@@ -318,7 +337,6 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		out.execute("bottom", v)
 		return
 	}
-	v.Data = newDashboardView(d, q, f, opts, now)
 	out.execute("bottom", v)
 }
 

@@ -840,7 +840,14 @@ func (s *Server) viewColours(ctx context.Context, view uiQuery, now time.Time) m
 	if err != nil {
 		return nil
 	}
+	// The same analysis as the dashboard's, under the same bound; a busy
+	// server leaves the colours out rather than keep the timeline waiting.
+	leave, ok := s.tryAnalysis()
+	if !ok {
+		return nil
+	}
 	acc, err := s.statsOf(ctx, f, opts, now)
+	leave()
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.WarnContext(ctx, "timeline colours left out", "err", err)
