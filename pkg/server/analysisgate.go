@@ -21,19 +21,26 @@ func DefaultMaxAnalyses() int {
 	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
-// enterAnalysis waits its turn, first come first served, for one of the
-// slots of the analyses computed at once (Config.MaxAnalyses): each reads
-// every deployment in its range and computes robust trends over them, CPU
-// bound (0.1–0.15 s of CPU for 3,000 deployments of 20 steps), and one
-// client within its rate limit and its 16 list slots kept 16 running on a
-// 2-core host, so that other clients' writes took 150 ms at the median and
-// 850 ms at p99 (2 ms and 8 ms without) and /readyz up to 0.5 s. Past
-// analysisWait, or when ctx ends, it reports an EUNAVAILABLE error (503,
-// Retry-After: 5); else leave gives the slot back (more than once is
-// harmless).
-func (s *Server) enterAnalysis(ctx context.Context) (leave func(), err error) {
+// enterAnalysis waits its turn for one of the slots of the analyses
+// computed at once (Config.MaxAnalyses): each reads every deployment in its
+// range and computes robust trends over them, CPU bound (0.1–0.15 s of CPU
+// for 3,000 deployments of 20 steps), and one client within its rate limit
+// and its 16 list slots kept 16 running on a 2-core host, so that other
+// clients' writes took 150 ms at the median and 850 ms at p99 (2 ms and
+// 8 ms without) and /readyz up to 0.5 s. Turns are fair between clients
+// (fairGate): key is the client as the rate limiter and the list slots key
+// it, and the waiting analyses are granted one client at a time in turn,
+// first come first served within one client. First come first served across
+// clients let one client with 16 analyses queued (1–2 s each over millions
+// of steps) keep every other client's analysis waiting behind all 16, past
+// analysisWait, so that one client denied analyses to all; now another
+// client's analysis waits for those in progress and at most one of each
+// other client with analyses waiting. Past analysisWait, or when ctx ends,
+// it reports an EUNAVAILABLE error (503, Retry-After: 5); else leave gives
+// the slot back (more than once is harmless).
+func (s *Server) enterAnalysis(ctx context.Context, key string) (leave func(), err error) {
 	wctx, cancel := context.WithTimeout(ctx, s.analysisWait)
-	err = s.analyses.acquire(wctx, 1)
+	err = s.analyses.acquire(wctx, key)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -44,27 +51,26 @@ func (s *Server) enterAnalysis(ctx context.Context) (leave func(), err error) {
 			s.analyses.size, s.analysisWait)
 	}
 	var once sync.Once
-	return func() { once.Do(func() { s.analyses.release(1) }) }, nil
+	return func() { once.Do(s.analyses.release) }, nil
 }
 
 // tryAnalysis takes an analysis slot if one is free and no analysis waits
 // for one, without waiting.
 func (s *Server) tryAnalysis() (leave func(), ok bool) {
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	if s.analyses.acquire(done, 1) != nil {
+	if !s.analyses.tryAcquire() {
 		return nil, false
 	}
 	var once sync.Once
-	return func() { once.Do(func() { s.analyses.release(1) }) }, true
+	return func() { once.Do(s.analyses.release) }, true
 }
 
-// gateAnalysis holds one of the analysis slots (enterAnalysis) while h
-// computes its answer, and gives it back when h starts to send it: a
-// client that reads its answer slowly holds no slot, only the answer.
+// gateAnalysis holds one of the analysis slots (enterAnalysis, its client
+// keyed as gateAnswer keys the list slots) while h computes its answer,
+// and gives it back when h starts to send it: a client that reads its
+// answer slowly holds no slot, only the answer.
 func (s *Server) gateAnalysis(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		leave, err := s.enterAnalysis(r.Context())
+		leave, err := s.enterAnalysis(r.Context(), s.clientKey(r))
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -46,7 +46,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func (s *Server) queued() int {
 	s.analyses.mu.Lock()
 	defer s.analyses.mu.Unlock()
-	return s.analyses.waiting.Len()
+	return s.analyses.waiters
 }
 
 type gateAnswer struct {

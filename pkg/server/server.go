@@ -78,9 +78,10 @@ type Config struct {
 	ClientLists int
 	// MaxAnalyses bounds the analyses (GET /v1/stats, /v1/dora,
 	// /v1/changes, the page's dashboard and a timeline's colours)
-	// computed at once, across all clients: others wait their turn, first
-	// come first served, for up to AnalysisWait, then get 503. 0 means
-	// DefaultMaxAnalyses(): half of GOMAXPROCS, at least 1.
+	// computed at once, across all clients: others wait their turn (in
+	// turn by client, first come first served within one) for up to
+	// AnalysisWait, then get 503. 0 means DefaultMaxAnalyses(): half of
+	// GOMAXPROCS, at least 1.
 	MaxAnalyses int
 	// AnalysisWait is how long an analysis waits for its turn under
 	// MaxAnalyses; 0 means DefaultAnalysisWait.
@@ -165,7 +166,7 @@ type Server struct {
 	listReads     chan struct{} // a slot per list page being read
 	lists         *listGate     // list answers in progress, per client
 	batches       *listGate     // batches in progress, per client
-	analyses      *byteGate     // a unit per analysis being computed
+	analyses      *fairGate     // a slot per analysis being computed
 	analysisWait  time.Duration // how long an analysis waits for a turn
 	writes        *byteGate     // bytes of bodies held by writes in progress
 	clientWrites  *clientBytes  // the same, per client
@@ -239,10 +240,11 @@ func New(cfg Config) *Server {
 	}
 	s.listReads = make(chan struct{}, readers)
 	s.lists = newListGate(cfg.ClientLists)
-	s.analyses = &byteGate{size: int64(cfg.MaxAnalyses)}
-	if s.analyses.size <= 0 {
-		s.analyses.size = int64(DefaultMaxAnalyses())
+	maxAnalyses := cfg.MaxAnalyses
+	if maxAnalyses <= 0 {
+		maxAnalyses = DefaultMaxAnalyses()
 	}
+	s.analyses = newFairGate(maxAnalyses)
 	s.analysisWait = cfg.AnalysisWait
 	if s.analysisWait <= 0 {
 		s.analysisWait = DefaultAnalysisWait

@@ -297,7 +297,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	// for before the page starts, so that a busy server answers 503.
 	leave := func() {}
 	if r.Method != http.MethodHead {
-		if leave, err = s.enterAnalysis(r.Context()); err != nil {
+		if leave, err = s.enterAnalysis(r.Context(), s.clientKey(r)); err != nil {
 			if r.Context().Err() != nil {
 				return
 			}
