@@ -638,7 +638,6 @@ func checkBounds(c *Config, given func(key string) bool) error {
 	return nil
 }
 
-// badNumber is the usage error of a setting whose value does not parse.
 // text reads a setting that is one value. viper's GetString reads a YAML
 // list or mapping as "", which left the tokens unset (the API open, where
 // "tokens: [write:…]" asked for a token), listen on a random port, or the
@@ -661,6 +660,7 @@ func text(v *viper.Viper, key, flag string) (string, error) {
 	return s, nil
 }
 
+// badNumber is the usage error of a setting whose value does not parse.
 func badNumber(flag string, raw any, want string) error {
 	return fmt.Errorf("--%s: %q is not %s", flag, fmt.Sprint(raw), want)
 }

@@ -150,8 +150,6 @@ func (s *Server) createDeduped(w http.ResponseWriter, r *http.Request, ins []mod
 		"stored": len(stored), "skipped": len(skipped), "skipped_rows": rows})
 }
 
-// bodyReader keeps the error that ended a read of the body, other than its
-// end: a decoder's own message for a cut body would mislead.
 // skipByteOrderMark reads past a UTF-8 byte-order mark at the start of a
 // body, and refuses a UTF-16 or UTF-32 one (see byteOrderMark).
 func skipByteOrderMark(r *bufio.Reader) error {
@@ -180,6 +178,8 @@ func byteOrderMark(head []byte) (int, error) {
 	return 0, nil
 }
 
+// bodyReader keeps the error that ended a read of the body, other than its
+// end: a decoder's own message for a cut body would mislead.
 type bodyReader struct {
 	r   io.Reader
 	err error

@@ -264,8 +264,6 @@ func configText(v any) string {
 	return strings.TrimSpace(fmt.Sprint(v))
 }
 
-// parseDuration reads a duration as viper hands it over: "30s" from a flag
-// or env, or a number of seconds from YAML.
 // timeoutValue is --timeout: a duration, or a number of seconds as
 // STEPSCTL_TIMEOUT and the config file take it (parseDuration), so that
 // "--timeout 5" means what STEPSCTL_TIMEOUT=5 means rather than exit 2.
@@ -283,6 +281,8 @@ func (t *timeoutValue) Set(s string) error {
 	return nil
 }
 
+// parseDuration reads a duration as viper hands it over: "30s" from a flag
+// or env, or a number of seconds from YAML.
 func parseDuration(s string) (time.Duration, error) {
 	if d, err := time.ParseDuration(s); err == nil {
 		return d, nil
