@@ -140,10 +140,15 @@ func connectError(err error, db string) error {
 }
 
 // quoteIdent writes a database name as SQL takes it: bare when it is
-// letters, digits and underscores only, else between backticks.
+// letters, digits and underscores only and does not start with a digit,
+// else between backticks. MySQL refuses a bare name of digits alone
+// ("123"), and reads one such as "1e5" as a number.
 func quoteIdent(name string) string {
 	if name == "" {
 		return "name"
+	}
+	if name[0] >= '0' && name[0] <= '9' {
+		return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 	}
 	for _, r := range name {
 		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {

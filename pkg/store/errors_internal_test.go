@@ -43,3 +43,21 @@ func TestMySQLErrorsTranslateAndRetry(t *testing.T) {
 		t.Errorf("translate(1062) = %v, want errDuplicate", err)
 	}
 }
+
+// TestQuoteIdentRunsAsPrinted: the database name in the CREATE DATABASE
+// of connectError is one MySQL takes as printed.
+func TestQuoteIdentRunsAsPrinted(t *testing.T) {
+	for name, want := range map[string]string{
+		"steps":     "steps",
+		"steps_2":   "steps_2",
+		"-missing":  "`-missing`",
+		"a`b":       "`a``b`",
+		"123":       "`123`", // digits alone are refused bare
+		"1e5":       "`1e5`", // read as a number bare
+		"2026steps": "`2026steps`",
+	} {
+		if got := quoteIdent(name); got != want {
+			t.Errorf("quoteIdent(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
