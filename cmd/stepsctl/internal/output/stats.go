@@ -111,7 +111,12 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		if err := renderTable(&buf, []string{"SLOWEST STEPS", "SHARE", "COUNT", "P50", "P90", "MEAN", "TOTAL", "GROWTH/WEEK", "OF GROWTH"}, rows); err != nil {
 			return err
 		}
-		if n := len(st.Steps) - stepsShown; n > 0 {
+		// The server lists only the slowest past its points' bound
+		// (steps_not_listed): -o json then does not hold them all.
+		switch n := len(st.Steps) + st.StepsNotListed - len(rows); {
+		case n > 0 && st.StepsNotListed > 0:
+			fmt.Fprintf(&buf, "… and %d more step(s); -o json lists the %d slowest.\n", n, len(st.Steps))
+		case n > 0:
 			fmt.Fprintf(&buf, "… and %d more step(s); -o json lists them all.\n", n)
 		}
 	}

@@ -1,6 +1,7 @@
 package output_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,34 @@ func TestStepGrowthWithTooFewPhases(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "(flat)") || !strings.Contains(out.String(), "too few") {
 		t.Errorf("a step of 2 phases shows a growth:\n%s", out.String())
+	}
+}
+
+// TestStepsNotListedAreCounted: past the server's points bound, stats list
+// the slowest steps only (steps_not_listed); the table counts the others
+// and does not claim that -o json lists them all.
+func TestStepsNotListedAreCounted(t *testing.T) {
+	v := 300.0
+	d := model.Durations{Count: 2, P50Seconds: &v, P90Seconds: &v, MaxSeconds: &v, MeanSeconds: &v}
+	bucket := model.BucketStats{Start: t0, End: t0.Add(7 * 24 * time.Hour), Durations: d}
+	st := model.Stats{Bucket: "week", Outcome: "success", Deployments: 2, Buckets: []model.BucketStats{bucket},
+		StepsNotListed: 1950}
+	for i := range 49 {
+		st.Steps = append(st.Steps, model.StepStats{Status: "step" + strconv.Itoa(i), Durations: d, TotalSeconds: 600})
+	}
+	var out strings.Builder
+	if err := output.WriteStats(&out, output.Options{}, st, output.StatsNotes{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "… and 1989 more step(s); -o json lists the 49 slowest."; !strings.Contains(out.String(), want) {
+		t.Errorf("got:\n%s\nwant it to contain %q", out.String(), want)
+	}
+	st.StepsNotListed = 0
+	out.Reset()
+	if err := output.WriteStats(&out, output.Options{}, st, output.StatsNotes{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "… and 39 more step(s); -o json lists them all."; !strings.Contains(out.String(), want) {
+		t.Errorf("got:\n%s\nwant it to contain %q", out.String(), want)
 	}
 }
