@@ -103,11 +103,32 @@ func WithUserAgent(ua string) Option {
 	return func(c *Client) { c.userAgent = ua }
 }
 
+// redactUnparsed hides the password of a server URL that url.Parse
+// refuses (a bad port, a space in the host), as URL.Redacted hides a
+// parsed one's: the message that quotes the URL goes to CI logs.
+func redactUnparsed(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	colon := strings.Index(authority, ":")
+	if at < 0 || colon < 0 || colon > at {
+		return raw
+	}
+	start := len(raw) - len(rest) + colon + 1
+	return raw[:start] + "xxxxx" + raw[len(raw)-len(rest)+at:]
+}
+
 // New returns a client of the stepsd server at baseURL, such as
 // "http://localhost:8080" or "https://steps.example.com/prefix".
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
-	shown := baseURL
+	shown := redactUnparsed(baseURL)
 	if err == nil {
 		shown = u.Redacted()
 	}

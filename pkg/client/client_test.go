@@ -1124,6 +1124,12 @@ func TestPasswordInServerURLIsNotShown(t *testing.T) {
 	if _, err := client.New(withPassword("http://host?x=1")); err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("New with a query: %v; want an error without the password", err)
 	}
+	// URLs that do not parse at all: a bad port, a space in the host.
+	for _, raw := range []string{"http://host:80x", "http://ho st/prefix", "http://host:80x/a@b"} {
+		if _, err := client.New(withPassword(raw)); err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "xxxxx") {
+			t.Errorf("New(%q with a password): %v; want an error showing it as xxxxx", raw, err)
+		}
+	}
 }
 
 // TestSinceBetweenMicroseconds: steps are stored to the microsecond, so a

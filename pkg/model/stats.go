@@ -531,7 +531,9 @@ func (a *StatsAccumulator) Result() Stats {
 	// while the answer stays within MaxStatsSeries points.
 	listed := len(a.steps)
 	if len(spans) > 0 {
-		listed = min(listed, MaxStatsSeries/len(spans)-1)
+		// At least none: past MaxStatsSeries spans (a Result without
+		// CheckSize) the slice below would otherwise panic.
+		listed = max(0, min(listed, MaxStatsSeries/len(spans)-1))
 	}
 	st.StepsNotListed = len(a.steps) - listed
 	for _, name := range a.SlowestSteps()[:listed] {

@@ -288,6 +288,11 @@ func TestStatsFromNineteenSeventy(t *testing.T) {
 	if !strings.Contains(r.stdout, "Deployments before 2023-01-") || !strings.Contains(r.stdout, "are left out") {
 		t.Errorf("stats --by day does not say what it left out:\n%s", r.stdout)
 	}
+	// And the four keys, which say it in a note of their own.
+	r = h.mustRun(false, "dora", "--by", "day")
+	if !strings.Contains(r.stdout, "The period starts on 2023-01-") || !strings.Contains(r.stdout, "ask with --since to reach older ones") {
+		t.Errorf("dora --by day does not say where the period was made to start:\n%s", r.stdout)
+	}
 	r = h.run(false, "stats", "--by", "day", "--since", "2022-12-01")
 	want := "narrow the range with --since and --until, or use a larger bucket (--by week, --by month or --by sprint)"
 	if r.code != command.ExitFailure || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "since=") {

@@ -117,6 +117,10 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 	if n := all.RetriedFailures + all.Redeployments; n > 0 {
 		notes = append(notes, fmt.Sprintf("Not deployments: %s.", model.DORANotCounted(all.RetriedFailures, all.Redeployments)))
 	}
+	if d.FittedSince != nil {
+		notes = append(notes, fmt.Sprintf("The period starts on %s: the history holds more than %d buckets with deployments, the most the keys are computed over, and these are the latest; ask with --since to reach older ones.",
+			d.FittedSince.Format(time.DateOnly), model.MaxStatsBuckets))
+	}
 	if left := model.DORALeftOutNote(all.LeftOutEarlyDeployments); left != "" {
 		notes = append(notes, strings.ToUpper(left[:1])+left[1:]+": ask with --since to count them.")
 	}
