@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -46,19 +45,7 @@ func (h *turnedAnalyses) reached() []string {
 // fetchFrom is fetchAsync from the loopback address ip, another client.
 func fetchFrom(ip, url string) <-chan gateAnswer {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
-	out := make(chan gateAnswer, 1)
-	go func() {
-		res, err := c.Get(url)
-		if err != nil {
-			out <- gateAnswer{status: -1, body: err.Error()}
-			return
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		out <- gateAnswer{res.StatusCode, res.Header, string(b)}
-	}()
-	return out
+	return fetchWith(&http.Client{Transport: &http.Transport{DialContext: d.DialContext}}, url)
 }
 
 // With first come first served across clients, one client keeping its

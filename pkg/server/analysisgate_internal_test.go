@@ -55,10 +55,14 @@ type gateAnswer struct {
 	body   string
 }
 
-func fetchAsync(url string) <-chan gateAnswer {
+func fetchAsync(url string) <-chan gateAnswer { return fetchWith(http.DefaultClient, url) }
+
+// fetchWith asks c for url in the background; the answer comes on the
+// channel (status -1 when there is none).
+func fetchWith(c *http.Client, url string) <-chan gateAnswer {
 	out := make(chan gateAnswer, 1)
 	go func() {
-		res, err := http.Get(url)
+		res, err := c.Get(url)
 		if err != nil {
 			out <- gateAnswer{status: -1, body: err.Error()}
 			return
