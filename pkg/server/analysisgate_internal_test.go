@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,28 @@ func recordOne(t *testing.T, url, version string) int {
 	return res.StatusCode
 }
 
+// startHeldAnalysis serves a store whose analyses are held (heldAnalyses)
+// with one analysis at once and wait, records a step, and sends a stats
+// request that it waits to see held in the store: the analysis in
+// progress the test queues others behind. release lets the held analyses
+// go (once; the test's cleanup calls it too).
+func startHeldAnalysis(t *testing.T, fresh func(testing.TB) string, wait time.Duration) (s *Server, srv *httptest.Server, held *heldAnalyses, first <-chan gateAnswer, release func()) {
+	t.Helper()
+	held = &heldAnalyses{Store: testdb.Open(t, fresh(t)), release: make(chan struct{})}
+	s = New(Config{Store: held, MaxAnalyses: 1, AnalysisWait: wait})
+	srv = httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	var once sync.Once
+	release = func() { once.Do(func() { close(held.release) }) }
+	t.Cleanup(release)
+	if c := recordOne(t, srv.URL, "1"); c != http.StatusCreated {
+		t.Fatalf("record = %d, want 201", c)
+	}
+	first = fetchAsync(srv.URL + "/v1/stats")
+	waitFor(t, "the first analysis reaching the store", func() bool { return held.entered.Load() == 1 })
+	return s, srv, held, first, release
+}
+
 // One client within its rate limit and its 16 list slots kept 16 analyses
 // computing at once, and on 2 cores every other client's writes and
 // /readyz waited behind them (write p99 8 ms → 850 ms). With
@@ -104,22 +127,7 @@ func recordOne(t *testing.T, url, version string) int {
 // comes.
 func TestAnalysesWaitTheirTurnWhileWritesAreServed(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
-		held := &heldAnalyses{Store: testdb.Open(t, fresh(t)), release: make(chan struct{})}
-		s := New(Config{Store: held, MaxAnalyses: 1, AnalysisWait: time.Minute})
-		srv := httptest.NewServer(s)
-		t.Cleanup(srv.Close)
-		released := false
-		t.Cleanup(func() {
-			if !released {
-				close(held.release)
-			}
-		})
-		if c := recordOne(t, srv.URL, "1"); c != http.StatusCreated {
-			t.Fatalf("record = %d, want 201", c)
-		}
-
-		first := fetchAsync(srv.URL + "/v1/stats")
-		waitFor(t, "the first analysis reaching the store", func() bool { return held.entered.Load() == 1 })
+		s, srv, held, first, release := startHeldAnalysis(t, fresh, time.Minute)
 		var rest []<-chan gateAnswer
 		for i, path := range []string{"/v1/dora", "/v1/changes", "/"} {
 			rest = append(rest, fetchAsync(srv.URL+path))
@@ -144,8 +152,7 @@ func TestAnalysesWaitTheirTurnWhileWritesAreServed(t *testing.T) {
 			t.Fatalf("after the writes: %d analyses in the store and %d queued, want 1 and 3", n, q)
 		}
 
-		close(held.release)
-		released = true
+		release()
 		if a := recvAnswer(t, first); a.status != http.StatusOK {
 			t.Errorf("first analysis = %d %s, want 200", a.status, a.body)
 		}
@@ -169,21 +176,7 @@ func TestAnalysesWaitTheirTurnWhileWritesAreServed(t *testing.T) {
 // wait; and the slots are whole again once the analysis in progress ends.
 func TestAnalysisPastItsWaitIsUnavailable(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
-		held := &heldAnalyses{Store: testdb.Open(t, fresh(t)), release: make(chan struct{})}
-		s := New(Config{Store: held, MaxAnalyses: 1, AnalysisWait: 20 * time.Millisecond})
-		srv := httptest.NewServer(s)
-		t.Cleanup(srv.Close)
-		released := false
-		t.Cleanup(func() {
-			if !released {
-				close(held.release)
-			}
-		})
-		if c := recordOne(t, srv.URL, "1"); c != http.StatusCreated {
-			t.Fatalf("record = %d, want 201", c)
-		}
-		first := fetchAsync(srv.URL + "/v1/stats")
-		waitFor(t, "the first analysis reaching the store", func() bool { return held.entered.Load() == 1 })
+		_, srv, held, first, release := startHeldAnalysis(t, fresh, 20*time.Millisecond)
 
 		for _, path := range []string{"/v1/stats", "/v1/dora", "/v1/changes?format=csv"} {
 			a := recvAnswer(t, fetchAsync(srv.URL+path))
@@ -205,8 +198,7 @@ func TestAnalysisPastItsWaitIsUnavailable(t *testing.T) {
 			t.Errorf("%d analyses reached the store, want 1: those refused must not run", n)
 		}
 
-		close(held.release)
-		released = true
+		release()
 		if a := recvAnswer(t, first); a.status != http.StatusOK {
 			t.Errorf("first analysis = %d %s, want 200", a.status, a.body)
 		}
