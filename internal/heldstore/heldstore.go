@@ -1,7 +1,8 @@
-// Package heldstore holds a real store's batch writes until released, as
-// they wait behind a busy writer (SQLite's single one), so that tests of
-// the server's and the client's handling of writes in progress can have
-// many at once.
+// Package heldstore holds a real store's batch writes (Store) or its reads
+// of deployments for an analysis (Reads) until released, as they wait
+// behind a busy writer (SQLite's single one) or a long analysis over a big
+// history, so that tests of the server's and the client's handling of
+// requests in progress can have many at once.
 package heldstore
 
 import (
@@ -16,33 +17,68 @@ import (
 	"github.com/steps-dev/steps/pkg/server"
 )
 
-// Store is a real store whose batch writes wait until Release.
-type Store struct {
-	server.Store
+// gate holds whoever waits on it until Release, counting them.
+type gate struct {
 	open    chan struct{}
 	once    sync.Once
 	entered atomic.Int32
 }
 
-// New holds the batch writes of st.
-func New(st server.Store) *Store {
-	return &Store{Store: st, open: make(chan struct{})}
-}
+// Release lets the held calls through (once; later calls do nothing).
+func (g *gate) Release() { g.once.Do(func() { close(g.open) }) }
 
-// Release lets the held batches through (once; later calls do nothing).
-func (h *Store) Release() { h.once.Do(func() { close(h.open) }) }
+// Entered is how many calls have reached the store so far.
+func (g *gate) Entered() int32 { return g.entered.Load() }
 
-// Entered is how many batches have reached the store so far.
-func (h *Store) Entered() int32 { return h.entered.Load() }
-
-func (h *Store) wait(ctx context.Context) error {
-	h.entered.Add(1)
+func (g *gate) wait(ctx context.Context) error {
+	g.entered.Add(1)
 	select {
-	case <-h.open:
+	case <-g.open:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("held batch: %w", ctx.Err())
+		return fmt.Errorf("held call: %w", ctx.Err())
 	}
+}
+
+// WaitEntered waits until n calls are in the store, failing t after 20 s.
+func (g *gate) WaitEntered(t testing.TB, n int32) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); g.entered.Load() < n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls reached the store, want %d", g.entered.Load(), n)
+		}
+	}
+}
+
+// Store is a real store whose batch writes wait until Release.
+type Store struct {
+	server.Store
+	gate
+}
+
+// New holds the batch writes of st.
+func New(st server.Store) *Store {
+	return &Store{Store: st, gate: gate{open: make(chan struct{})}}
+}
+
+// Reads is a real store whose reads of deployments for an analysis
+// (stats, DORA, changes) wait until Release.
+type Reads struct {
+	server.Store
+	gate
+}
+
+// NewReads holds the analyses' reads of st.
+func NewReads(st server.Store) *Reads {
+	return &Reads{Store: st, gate: gate{open: make(chan struct{})}}
+}
+
+// EachDeploymentPassing waits for Release, then reads.
+func (h *Reads) EachDeploymentPassing(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
+	if err := h.wait(ctx); err != nil {
+		return err
+	}
+	return h.Store.EachDeploymentPassing(ctx, f, rules, now, fn)
 }
 
 // CreateSteps waits for Release, then writes.
@@ -59,14 +95,4 @@ func (h *Store) CreateStepsDeduped(ctx context.Context, ins []model.StepInput, m
 		return nil, nil, err
 	}
 	return h.Store.CreateStepsDeduped(ctx, ins, meta)
-}
-
-// WaitEntered waits until n batches are in the store, failing t after 20 s.
-func (h *Store) WaitEntered(t testing.TB, n int32) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); h.entered.Load() < n; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d batches reached the store, want %d", h.entered.Load(), n)
-		}
-	}
 }

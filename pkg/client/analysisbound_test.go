@@ -4,43 +4,22 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/heldstore"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
 )
 
-// heldReads is a real store whose reads of deployments for an analysis
-// wait until released.
-type heldReads struct {
-	server.Store
-	entered atomic.Int32
-	open    chan struct{}
-	once    sync.Once
-}
-
-func (h *heldReads) release() { h.once.Do(func() { close(h.open) }) }
-
-func (h *heldReads) EachDeploymentPassing(ctx context.Context, f model.DeploymentFilter, rules model.DeploymentRules, now time.Time, fn func(*model.Deployment) error) error {
-	h.entered.Add(1)
-	select {
-	case <-h.open:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return h.Store.EachDeploymentPassing(ctx, f, rules, now, fn)
-}
-
 // An analysis refused because the server computes its bound of analyses
 // at once (503 past --max-analyses) is retried by the client, after
 // Retry-After, and answered once its turn comes.
 func TestAnalysisRefusedByItsBoundIsRetried(t *testing.T) {
-	held := &heldReads{Store: testdb.Open(t, testdb.SQLite(t)), open: make(chan struct{})}
+	held := heldstore.NewReads(testdb.Open(t, testdb.SQLite(t)))
 	api := server.New(server.Config{Store: held, MaxAnalyses: 1, AnalysisWait: 10 * time.Millisecond})
 	var refused atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,11 +27,11 @@ func TestAnalysisRefusedByItsBoundIsRetried(t *testing.T) {
 		api.ServeHTTP(rec, r)
 		if rec.status == http.StatusServiceUnavailable {
 			refused.Add(1)
-			held.release() // the first analysis ends after a refusal
+			held.Release() // the first analysis ends after a refusal
 		}
 	}))
 	t.Cleanup(ts.Close)
-	t.Cleanup(held.release)
+	t.Cleanup(held.Release)
 	c, err := client.New(ts.URL, client.WithRetry(client.RetryPolicy{MaxAttempts: 10, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxElapsed: 20 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
@@ -63,11 +42,7 @@ func TestAnalysisRefusedByItsBoundIsRetried(t *testing.T) {
 		_, err := c.Stats(ctx, model.Filter{}, model.StatsOptions{})
 		first <- err
 	}()
-	for deadline := time.Now().Add(20 * time.Second); held.entered.Load() < 1; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the first analysis never reached the store")
-		}
-	}
+	held.WaitEntered(t, 1)
 	if _, err := c.DORA(ctx, model.Filter{}, model.DORAOptions{}); err != nil {
 		t.Fatalf("DORA while stats held the one slot: %v, want it answered after retries", err)
 	}
