@@ -186,7 +186,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // fittingAccumulator is what readLatestThatFit needs of an accumulator:
-// stats' and the four keys'.
+// stats', the four keys' and the page's (dashboardPass).
 type fittingAccumulator interface {
 	Add(*model.Deployment)
 	CheckSize() error

@@ -26,78 +26,97 @@ type dashboard struct {
 	environments []string
 }
 
+// dashboardPass gathers, in the page's one pass over the deployments,
+// the stats (and their changes), the four keys over the same range and
+// buckets, the newest deployments and the filter form's suggestions.
+type dashboardPass struct {
+	stats                          *model.StatsAccumulator
+	dora                           *model.DORAAccumulator
+	latest, unfinished             newestDeployments
+	total, running, stuck          int
+	components, environments       map[string]bool
+	lastComponent, lastEnvironment string
+}
+
+func newDashboardPass(opts model.StatsOptions, dopts model.DORAOptions) *dashboardPass {
+	return &dashboardPass{stats: model.NewStatsAccumulator(opts), dora: model.NewDORAAccumulator(dopts),
+		latest: newestDeployments{max: uiRecent}, unfinished: newestDeployments{max: uiRecent},
+		components: map[string]bool{}, environments: map[string]bool{}}
+}
+
+// Add takes one deployment. The newest are kept as copies: the store
+// reuses the memory of those it passes.
+func (p *dashboardPass) Add(dep *model.Deployment) {
+	p.stats.Add(dep)
+	p.dora.Add(dep)
+	p.total++
+	p.latest.add(dep)
+	if dep.Outcome == model.OutcomeInProgress {
+		p.running++
+		if dep.Stuck {
+			p.stuck++
+		}
+		p.unfinished.add(dep)
+	}
+	// Suggestions for the filter form, bounded however many there are.
+	// The store passes a series' deployments one after the other: a name
+	// like the last one's needs no hashing.
+	if dep.Component != p.lastComponent && len(p.components) < 500 {
+		p.components[dep.Component] = true
+		p.lastComponent = dep.Component
+	}
+	if dep.Environment != p.lastEnvironment && len(p.environments) < 100 {
+		p.environments[dep.Environment] = true
+		p.lastEnvironment = dep.Environment
+	}
+}
+
+// CheckSize fails when the stats or the four keys would.
+func (p *dashboardPass) CheckSize() error {
+	return cmp.Or(p.stats.CheckSize(), p.dora.CheckSize())
+}
+
+// FittingSince is the later start of those that fit, of the stats and
+// of the four keys, among those that do not fit as they are.
+func (p *dashboardPass) FittingSince() time.Time {
+	var since time.Time
+	if p.stats.CheckSize() != nil {
+		since = p.stats.FittingSince()
+	}
+	if p.dora.CheckSize() != nil {
+		if ds := p.dora.FittingSince(); ds.After(since) {
+			since = ds
+		}
+	}
+	return since
+}
+
 func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.StatsOptions, now time.Time) (dashboard, error) {
-	// The changes come from the same pass and the same accumulator: the
-	// page reads the store once, and keeps each deployment once.
-	acc := model.NewStatsAccumulator(opts)
-	// And the four keys, over the same range and buckets.
 	dopts := model.DORAOptions{Bucket: opts.Bucket, SprintDays: opts.SprintDays, SprintStart: opts.SprintStart, Location: opts.Location,
-		Since: f.Since, Until: f.Until, Now: now, FittedSince: opts.FittedSince}
+		Since: f.Since, Until: f.Until, Now: now}
 	if err := dopts.Validate(); err != nil {
 		return dashboard{}, err
 	}
-	dora := model.NewDORAAccumulator(dopts)
-	latest := newestDeployments{max: uiRecent}
-	unfinished := newestDeployments{max: uiRecent}
-	var d dashboard
-	components, environments := map[string]bool{}, map[string]bool{}
-	var lastComponent, lastEnvironment string
-	// The newest deployments are kept as copies: the store reuses the
-	// memory of those it passes.
-	err := s.store.EachDeploymentPassing(ctx, model.DeploymentFilter{Filter: f}, s.rules, now, func(dep *model.Deployment) error {
-		acc.Add(dep)
-		dora.Add(dep)
-		d.total++
-		latest.add(dep)
-		if dep.Outcome == model.OutcomeInProgress {
-			d.running++
-			if dep.Stuck {
-				d.stuck++
-			}
-			unfinished.add(dep)
+	// A view without since shows the latest history that fits, as
+	// GET /v1/stats does.
+	p, err := readLatestThatFit(ctx, s, f, now, func(fitted time.Time) *dashboardPass {
+		opts.FittedSince = fitted
+		if !fitted.IsZero() {
+			dopts.Since, dopts.FittedSince = fitted, fitted
 		}
-		// Suggestions for the filter form, bounded however many there are.
-		// The store passes a series' deployments one after the other: a
-		// name like the last one's needs no hashing.
-		if dep.Component != lastComponent && len(components) < 500 {
-			components[dep.Component] = true
-			lastComponent = dep.Component
-		}
-		if dep.Environment != lastEnvironment && len(environments) < 100 {
-			environments[dep.Environment] = true
-			lastEnvironment = dep.Environment
-		}
-		return nil
+		return newDashboardPass(opts, dopts)
 	})
+	d := dashboard{total: p.total, running: p.running, stuck: p.stuck}
 	if err != nil {
 		return d, err
 	}
-	statsErr, doraErr := acc.CheckSize(), dora.CheckSize()
-	if statsErr != nil || doraErr != nil {
-		// A view without since shows the latest history that fits, as
-		// GET /v1/stats does (statsOf), once.
-		var since time.Time
-		if statsErr != nil {
-			since = acc.FittingSince()
-		}
-		if doraErr != nil {
-			if ds := dora.FittingSince(); ds.After(since) {
-				since = ds
-			}
-		}
-		if !f.Since.IsZero() || since.IsZero() {
-			return d, cmp.Or(statsErr, doraErr)
-		}
-		f.Since, opts.FittedSince = since, since
-		return s.loadDashboard(ctx, f, opts, now)
-	}
-	d.stats = acc.Result()
-	d.changes = acc.Changes()
-	d.dora = dora.Result()
+	d.stats = p.stats.Result()
+	d.changes = p.stats.Changes()
+	d.dora = p.dora.Result()
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
-	d.recent = latest.deployments()
-	for _, dep := range unfinished.deployments() {
+	d.recent = p.latest.deployments()
+	for _, dep := range p.unfinished.deployments() {
 		if !slices.ContainsFunc(d.recent, func(r *model.Deployment) bool { return compareDeployments(r, dep) == 0 }) {
 			d.recent = append(d.recent, dep)
 		}
@@ -114,8 +133,8 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	if err := s.newETAs(now).set(ctx, running); err != nil {
 		return d, err
 	}
-	d.components = sortedKeys(components)
-	d.environments = sortedKeys(environments)
+	d.components = sortedKeys(p.components)
+	d.environments = sortedKeys(p.environments)
 	return d, nil
 }
 
