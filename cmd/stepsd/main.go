@@ -571,17 +571,12 @@ func sprintStart(start any) (time.Time, error) {
 		if s == "" {
 			return time.Time{}, nil
 		}
-		t, _, err := model.ParseTime(s)
-		if err != nil {
+		day, ok := model.ParseDay(s)
+		if !ok {
 			// A datetime is taken too, but a date is what is asked for.
 			return time.Time{}, fmt.Errorf("--sprint-start: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", s)
 		}
-		// The date as written, not as UTC reads it: "2026-01-07T02:00:00+05:00"
-		// is the 6th in UTC, but the 7th is the day the team typed.
-		if d, err := time.Parse(time.DateOnly, s[:min(len(s), len(time.DateOnly))]); err == nil {
-			return d, nil
-		}
-		return startOfDay(t), nil
+		return day, nil
 	}
 }
 

@@ -25,6 +25,21 @@ const (
 	dateOnly     = "2006-01-02"
 )
 
+// ParseDay reads s as the day it names, as written, at midnight UTC: a
+// date, or the date of a datetime ParseTime takes, all of which start with
+// it ("2026-01-07T02:00:00+05:00" is the 7th, though the 6th in UTC).
+// Sprints start at midnight in the calendar's zone, and a team that typed
+// a datetime for its sprint start meant that day, not its clock time. ok
+// is false when ParseTime refuses s.
+func ParseDay(s string) (day time.Time, ok bool) {
+	s = strings.TrimSpace(s)
+	if _, _, err := ParseTime(s); err != nil {
+		return time.Time{}, false
+	}
+	day, err := time.Parse(dateOnly, s[:min(len(s), len(dateOnly))])
+	return day, err == nil
+}
+
 // ParseTime parses a datetime in one of AcceptedTimeFormats. Times without a
 // zone are UTC. dateOnly reports that s named a whole day.
 func ParseTime(s string) (t time.Time, isDateOnly bool, err error) {

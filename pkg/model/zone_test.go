@@ -400,3 +400,19 @@ func TestBoundFormatsNameTheDaysZone(t *testing.T) {
 		}
 	}
 }
+
+// ParseDay takes the day as written: an offset east of UTC that puts the
+// instant on the day before in UTC must not move the day.
+func TestParseDay(t *testing.T) {
+	want := time.Date(2026, 1, 7, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{"2026-01-07", " 2026-01-07 ", "2026-01-07 10:00:00", "2026-01-07T02:00:00+05:00", "2026-01-07T23:30:00-08:00", "2026-01-07T02:00:00+0500"} {
+		if day, ok := model.ParseDay(s); !ok || !day.Equal(want) {
+			t.Errorf("ParseDay(%q) = %v, %v; want %v", s, day, ok, want)
+		}
+	}
+	for _, s := range []string{"", "monday", "2026-13-01", "07/01/2026"} {
+		if day, ok := model.ParseDay(s); ok {
+			t.Errorf("ParseDay(%q) = %v; want it refused", s, day)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -189,18 +188,13 @@ func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config
 		start, from = cfg.SprintStart, "config sprint.start"
 	}
 	if start != "" {
-		start = strings.TrimSpace(start)
-		if _, _, err := model.ParseTime(start); err != nil {
-			// The server takes a datetime too, but a day is what the flag
-			// asks for: a list of datetime forms would mislead.
-			return usageErrorf("%s: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", from, start)
-		}
-		// A datetime counts as the day it names, as written, sent as that
-		// date: sprints start at midnight in the zone, as stepsd's own
-		// --sprint-start does, not at the clock time typed.
-		day, err := time.Parse(time.DateOnly, start[:min(len(start), len(time.DateOnly))])
-		if err != nil {
-			return usageErrorf("%s: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", from, start)
+		// A datetime counts as the day it names, sent as that date, as
+		// stepsd's own --sprint-start takes it. The server takes a datetime
+		// too, but a day is what the flag asks for: a list of datetime
+		// forms would mislead.
+		day, ok := model.ParseDay(start)
+		if !ok {
+			return usageErrorf("%s: %q is not a date; use YYYY-MM-DD, such as 2026-01-05", from, strings.TrimSpace(start))
 		}
 		so.SprintStart = day
 	}
