@@ -518,9 +518,9 @@ func TestParseTimeOffsetWithoutColon(t *testing.T) {
 // buckets with deployments (daily, every other day, irregular gaps, a
 // 1970 deployment in front), the start FittingSince gives keeps the newest
 // deployments, is itself a bucket with one, and what starts there passes
-// CheckSize; from the bucket with deployments before it, which the fit
-// left out, at least nearly a bucket's worth more would not fit (two are
-// kept spare for DORA's end).
+// CheckSize while filling all but at most three of the MaxStatsBuckets
+// buckets (two are kept spare for DORA's end): no more history is left
+// out than the bound asks.
 func TestFittingSinceKeepsTheLatestThatFit(t *testing.T) {
 	d := 90.0
 	deploy := func(at time.Time) *model.Deployment {
@@ -577,8 +577,8 @@ func TestFittingSinceKeepsTheLatestThatFit(t *testing.T) {
 		if !slices.ContainsFunc(tt.times, func(at time.Time) bool { return !at.Before(since) && at.Before(since.AddDate(0, 0, 1)) }) {
 			t.Errorf("%s: %s is no day with a deployment", tt.name, since.Format(time.DateOnly))
 		}
-		// The bucket before it with a deployment, kept too, must be over
-		// the bound but for the two spare buckets.
+		// Something was left out, and what was kept fills the bound but
+		// for the spare buckets.
 		i := slices.IndexFunc(tt.times, func(at time.Time) bool { return !at.Before(since) })
 		if i == 0 {
 			t.Fatalf("%s: everything kept", tt.name)
