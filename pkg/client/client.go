@@ -49,9 +49,24 @@ type Option func(*Client)
 
 // WithToken sends token as a bearer token with every request. New refuses
 // a token with a control character in it, such as the newline that ends a
-// token read from a file: trim it first (strings.TrimSpace).
+// token read from a file: trim it first (strings.TrimSpace). A token given
+// with its header's scheme ("Bearer ci-secret", copied from a curl line) is
+// sent without it, as stepsctl does: the client adds the scheme itself.
 func WithToken(token string) Option {
-	return func(c *Client) { c.token = token }
+	return func(c *Client) { c.token = withoutScheme(token) }
+}
+
+// withoutScheme drops a leading "Bearer " (any case) from a token. Sent
+// as it was, the header read "Bearer Bearer …" and the server answered
+// only that the token is not valid, which sent people to check a token
+// that was right. A bearer token holds no space (RFC 6750's b64token), so
+// a real one never begins with the scheme and a space.
+func withoutScheme(token string) string {
+	const scheme = "Bearer "
+	if len(token) > len(scheme) && strings.EqualFold(token[:len(scheme)], scheme) {
+		return strings.TrimLeft(token[len(scheme):], " ")
+	}
+	return token
 }
 
 // WithKeyedStamps makes RecordWithKey, and the batch calls with a key

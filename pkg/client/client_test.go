@@ -1170,3 +1170,25 @@ func TestSinceBetweenMicroseconds(t *testing.T) {
 		t.Errorf("Since and Until within one microsecond: %v", err)
 	}
 }
+
+// TestTokenCopiedWithItsSchemeIsSentOnce: a token given as "Bearer X"
+// (copied from a curl line) goes out as "Bearer X", not "Bearer Bearer
+// X", which the server refused as a token that is not valid.
+func TestTokenCopiedWithItsSchemeIsSentOnce(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	for _, token := range []string{"Bearer ci-secret-1", "bearer ci-secret-1", "BEARER  ci-secret-1", "ci-secret-1"} {
+		c := mustClient(t, srv.URL, client.WithToken(token))
+		if _, err := c.List(context.Background(), model.Filter{Component: token}); err != nil {
+			t.Fatalf("List with token %q: %v", token, err)
+		}
+	}
+	for _, r := range srv.sent("GET /v1/steps") {
+		if got := r.Header.Get("Authorization"); got != "Bearer ci-secret-1" {
+			t.Errorf("Authorization = %q, want %q", got, "Bearer ci-secret-1")
+		}
+	}
+	if n := len(srv.sent("GET /v1/steps")); n != 4 {
+		t.Errorf("%d lists sent, want 4", n)
+	}
+}
