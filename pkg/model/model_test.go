@@ -624,4 +624,10 @@ func TestParseTimeRFC3339Variants(t *testing.T) {
 			t.Errorf("ParseTime(%q) took it", bad)
 		}
 	}
+	// Its "+" lost in a query string is named, as the "T" form's is.
+	for _, lost := range []string{"2026-11-30 10:00:00 05:30", "2026-11-30 10:00:00 0530"} {
+		if _, _, err := model.ParseTime(lost); err == nil || !strings.Contains(err.Error(), "%2B") {
+			t.Errorf("ParseTime(%q): %v, want the %%2B advice", lost, err)
+		}
+	}
 }
