@@ -81,15 +81,42 @@ func optionalSeconds(v *float64) string {
 }
 
 // PhaseList is the steps cell of a deployment's CSV row:
-// "build=62;tests=190;finished".
+// "build=62;tests=190;finished". Statuses are written with EscapeListItem,
+// so that one holding ";" or "=" cannot split or shift the list.
 func PhaseList(d *Deployment) string {
 	parts := make([]string, 0, len(d.Steps))
 	for _, p := range d.Steps {
 		if p.DurationSeconds == nil {
-			parts = append(parts, p.Status)
+			parts = append(parts, EscapeListItem(p.Status))
 			continue
 		}
-		parts = append(parts, p.Status+"="+FormatSeconds(*p.DurationSeconds))
+		parts = append(parts, EscapeListItem(p.Status)+"="+FormatSeconds(*p.DurationSeconds))
+	}
+	return strings.Join(parts, ";")
+}
+
+// listItemEscaper writes a backslash before each character that ends an
+// item or a name in a CSV cell holding a list.
+var listItemEscaper = strings.NewReplacer(`\`, `\\`, ";", `\;`, "=", `\=`)
+
+// EscapeListItem writes s as an item of a CSV cell holding a list
+// ("build=62;tests=190", "tests;build"): a backslash goes before each
+// backslash, ";" and "=" in s, so that a reader splits the cell at the
+// unescaped ones only. A name without them, as nearly every status is, is
+// written as it is.
+func EscapeListItem(s string) string {
+	if !strings.ContainsAny(s, `\;=`) {
+		return s
+	}
+	return listItemEscaper.Replace(s)
+}
+
+// JoinListItems writes items as a CSV cell holding a list, separated by
+// ";", each written with EscapeListItem.
+func JoinListItems(items []string) string {
+	parts := make([]string, len(items))
+	for i, s := range items {
+		parts[i] = EscapeListItem(s)
 	}
 	return strings.Join(parts, ";")
 }

@@ -94,3 +94,23 @@ func TestStepCSVRowNewColumnsLast(t *testing.T) {
 		t.Errorf("CSVHeader starts %q, want the original order %q", model.CSVHeader[:8], want)
 	}
 }
+
+// TestEscapeListItem: a backslash goes before each backslash, ";" and "="
+// of an item of a listed cell; other names are written as they are.
+func TestEscapeListItem(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"build", "build"},
+		{"canary-10%", "canary-10%"},
+		{"migrate;eu", `migrate\;eu`},
+		{"a=b", `a\=b`},
+		{`roll\out`, `roll\\out`},
+		{`\;=`, `\\\;\=`},
+	} {
+		if got := model.EscapeListItem(tt.in); got != tt.want {
+			t.Errorf("EscapeListItem(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got, want := model.JoinListItems([]string{"tests", "a;b"}), `tests;a\;b`; got != want {
+		t.Errorf("JoinListItems = %q, want %q", got, want)
+	}
+}

@@ -593,3 +593,41 @@ func TestFittingSinceKeepsTheLatestThatFit(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTimeRFC3339Variants: RFC 3339 (section 5.6) lets a space stand
+// for the "T" and lets "T" and "Z" be lower case; Python's str() of an
+// aware datetime and PostgreSQL write "2026-11-30 04:30:00+00:00". Each
+// names the instant its "T" form names.
+func TestParseTimeRFC3339Variants(t *testing.T) {
+	want := time.Date(2026, 11, 30, 4, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-11-30 04:30:00+00:00", want},
+		{"2026-11-30 10:00:00+05:30", want},
+		{"2026-11-29 23:30:00-05:00", want},
+		{"2026-11-30 04:30:00.123456+00:00", want.Add(123456 * time.Microsecond)},
+		{"2026-11-30 04:30:00Z", want},
+		{"2026-11-30 10:00:00+0530", want},
+		{"2026-11-30t04:30:00z", want},
+		{"2026-11-30t10:00:00+05:30", want},
+		{"2026-11-30 04:30:00z", want},
+	} {
+		got, day, err := model.ParseTime(tt.in)
+		if err != nil || day || !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v, %v; want %v", tt.in, got, day, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"2026-11-30 04:30:00+05", "2026-11-30 04:30:00+5:30", "2026-11-30 04:30:00x"} {
+		if _, _, err := model.ParseTime(bad); err == nil {
+			t.Errorf("ParseTime(%q) took it", bad)
+		}
+	}
+	// Its "+" lost in a query string is named, as the "T" form's is.
+	for _, lost := range []string{"2026-11-30 10:00:00 05:30", "2026-11-30 10:00:00 0530"} {
+		if _, _, err := model.ParseTime(lost); err == nil || !strings.Contains(err.Error(), "%2B") {
+			t.Errorf("ParseTime(%q): %v, want the %%2B advice", lost, err)
+		}
+	}
+}

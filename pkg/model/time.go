@@ -134,16 +134,27 @@ func lostPlus(s string) bool {
 // offsetLayouts are the datetimes with an offset (or Z) that parseTime
 // takes: RFC 3339, stepsctl's tables (TerminalTime), and both with the
 // offset written without its colon, +hhmm, as git (%ci, --date=iso) and
-// date +%z print it, so a script can pass their output as it is.
+// date +%z print it, so a script can pass their output as it is. RFC 3339
+// (section 5.6) lets a space stand for the "T": Python's str() of an aware
+// datetime, PostgreSQL and SQL clients write "2026-01-02 15:04:05+00:00".
 var offsetLayouts = []string{
 	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999 Z07:00",
 	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z0700",
 	"2006-01-02 15:04:05.999999999 Z0700",
 }
 
-// parseWithOffset parses s in one of offsetLayouts.
+// parseWithOffset parses s in one of offsetLayouts. RFC 3339 lets its "T"
+// and "Z" be written in lower case, which Go's layouts do not take.
 func parseWithOffset(s string) (time.Time, bool) {
+	if len(s) > 10 && s[10] == 't' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if strings.HasSuffix(s, "z") {
+		s = s[:len(s)-1] + "Z"
+	}
 	for _, layout := range offsetLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true

@@ -293,6 +293,18 @@ func (b *batchRows) parseJSON(body io.Reader) error {
 	if err != nil {
 		return notArray(jsonProblem(err))
 	}
+	if tok == json.Delim('{') {
+		// A list's own JSON export, {"steps": […], "next": …}, is the
+		// likeliest object here: the NDJSON advice would not fit it.
+		if key, err := dec.Token(); err == nil {
+			switch key {
+			case "steps":
+				return model.Invalid("body", `body is a list of steps as GET /v1/steps?format=json answers ({"steps": […], "next": …}), not a JSON array of steps: send its array (jq .steps), or the NDJSON or CSV export (format=ndjson, format=csv), which import as they are`)
+			case "deployments":
+				return model.Invalid("body", `body is a list of deployments (GET /v1/deployments), not of steps: import an export of steps (GET /v1/steps?format=ndjson or format=csv)`)
+			}
+		}
+	}
 	if tok != json.Delim('[') {
 		return notArray("found " + tokenKind(tok))
 	}

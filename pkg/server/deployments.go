@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
@@ -365,7 +364,7 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		{"points", strconv.Itoa(t.Points)},
 		{"outliers", strconv.Itoa(t.Outliers)},
 		// Statuses are the users' text: neutralised like every name.
-		{"blame", model.NeutraliseCell(strings.Join(t.Blame, ";"))},
+		{"blame", model.NeutraliseCell(model.JoinListItems(t.Blame))},
 		{"slope_seconds_per_week", model.FormatSeconds(t.SlopeSecondsPerWeek)},
 		{"slope_percent_of_mean_per_week", model.FormatSeconds(t.SlopePercentOfMeanPerWeek)},
 		{"mean_seconds", model.FormatSeconds(t.MeanSeconds)},
