@@ -140,7 +140,9 @@ func redactUnparsed(raw string) string {
 }
 
 // New returns a client of the stepsd server at baseURL, such as
-// "http://localhost:8080" or "https://steps.example.com/prefix".
+// "http://localhost:8080" or "https://steps.example.com/prefix". A URL of
+// the API's root ("http://localhost:8080/v1", as the API's paths read) is
+// taken as the server's: every path the client sends begins with /v1.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	shown := redactUnparsed(baseURL)
@@ -154,6 +156,11 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("client: server URL %q must not have a query or fragment", shown)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
+	// Given the API's root, the client asked for /v1/v1/steps, a 404
+	// that stopped a deploy script's stepsctl record (a 404 is no outage
+	// to spool for). No stepsd route begins /v1/v1, so the server's own
+	// URL is the only reading that answers.
+	u.Path = strings.TrimSuffix(u.Path, "/v1")
 	u.RawPath = ""
 	c := &Client{
 		base:      u,

@@ -110,6 +110,10 @@ func TestNew(t *testing.T) {
 	}{
 		{"http://localhost:8080", "http://localhost:8080"},
 		{"https://steps.example.com/prefix/", "https://steps.example.com/prefix"},
+		{"http://localhost:8080/v1", "http://localhost:8080"},
+		{"http://localhost:8080/v1/", "http://localhost:8080"},
+		{"https://steps.example.com/prefix/v1", "https://steps.example.com/prefix"},
+		{"https://steps.example.com/v10", "https://steps.example.com/v10"},
 		{" http://h:1 ", "http://h:1"},
 		{"localhost:8080", ""},
 		{"ftp://h", ""},
@@ -1190,5 +1194,21 @@ func TestTokenCopiedWithItsSchemeIsSentOnce(t *testing.T) {
 	}
 	if n := len(srv.sent("GET /v1/steps")); n != 4 {
 		t.Errorf("%d lists sent, want 4", n)
+	}
+}
+
+// TestServerURLOfTheAPIRootRecords: a server URL given as the API's root
+// (…/v1, as its paths read) records, where it asked for /v1/v1/steps, a
+// 404 that a deploy script's stepsctl record does not spool.
+func TestServerURLOfTheAPIRootRecords(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	for _, base := range []string{srv.URL + "/v1", srv.URL + "/v1/"} {
+		if _, err := mustClient(t, base).Record(context.Background(), input("api", "1.2.0", "build")); err != nil {
+			t.Errorf("Record through %q: %v", base, err)
+		}
+	}
+	if n := len(srv.sent("POST /v1/steps")); n != 2 {
+		t.Errorf("%d records reached POST /v1/steps, want 2", n)
 	}
 }
