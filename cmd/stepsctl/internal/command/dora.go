@@ -61,11 +61,18 @@ change:
                     deployments either: they ship no change, add no lead
                     time and are no change failure
 
-A note under the keys counts both ("Not deployments: 2 failed attempts
+A deployment cancelled (status cancelled or canceled) because a newer
+change's deployment started before it ended, or within 5 minutes after, as
+a CI concurrency group cancels a superseded run, deployed nothing: it is
+not a deployment, not a change failure and no restore. A cancel followed
+by a rollback to an older commit, or by nothing soon, is a failure.
+
+A note under the keys counts them ("Not deployments: 2 failed attempts
 retried with the same version, 1 redeployment of the version just
-deployed."); -o json and -o csv give them as retried_failures and
-redeployments. A version deployed again after another one (a rollback to
-it) is a deployment.
+deployed, 1 cancelled deployment superseded by a newer change."); -o json
+and -o csv give them as retried_failures, redeployments and
+superseded_deployments. A version deployed again after another one (a
+rollback to it) is a deployment.
 
 Deployments are grouped by when they started, per day, week, month or
 sprint (--by, the sprint calendar as in "stepsctl stats"), and a restore
