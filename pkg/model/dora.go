@@ -19,7 +19,10 @@ import (
 // version a retried failure, any other failure a redeployment too (the
 // change had reached production: no change failure). A deployment
 // cancelled because a newer change's deployment superseded it (supersededBy)
-// deployed nothing: it is no deployment and no failure either. Then:
+// deployed nothing: it is no deployment and no failure either. A success
+// of a change deployed before (one of the latest recentChanges) that
+// restores failures is a rollback: it ends their restore, but ships no
+// change, so it is no deployment and adds no lead time. Then:
 //
 //   - deployment frequency: successful deployments per day of the period;
 //   - change failure rate: failed deployments out of finished ones, with
@@ -43,8 +46,9 @@ import (
 // each, for their percentiles, as stats keep durations); per component and
 // environment, the end of each finished deployment, its start, version,
 // lead and commit times and whether it failed or was cancelled (64 bytes
-// and the version, which the deployment already holds). The deployments themselves are not kept, so
-// the order the store reads them in does not matter.
+// and the version, which the deployment already holds), and its latest
+// recentChanges changes deployed. The deployments themselves are not
+// kept, so the order the store reads them in does not matter.
 
 // DORA performance bands.
 const (
@@ -115,12 +119,15 @@ type DORAFigures struct {
 	// successes, and a failure not retried); neither is in Deployments.
 	// SupersededDeployments counts the deployments cancelled because a
 	// newer change's deployment superseded them (supersededBy): they
-	// deployed nothing, and are in no other count.
+	// deployed nothing, and are in no other count. Rollbacks counts the
+	// successes of a change deployed before that restored failed ones:
+	// their restore times count, but they ship no change.
 	Deployments               int      `json:"deployments"`
 	FailedDeployments         int      `json:"failed_deployments"`
 	RetriedFailures           int      `json:"retried_failures"`
 	Redeployments             int      `json:"redeployments"`
 	SupersededDeployments     int      `json:"superseded_deployments"`
+	Rollbacks                 int      `json:"rollbacks"`
 	DeploymentFrequencyPerDay *float64 `json:"deployment_frequency_per_day"`
 	ChangeFailureRatePercent  *float64 `json:"change_failure_rate_percent"`
 	// ChangeFailureRateLowPercent and ChangeFailureRateHighPercent are
@@ -241,7 +248,7 @@ func (o DORAOptions) calendar() StatsOptions {
 // as stats keep durations: exactly while few, then in a sketch.
 type doraBucketAcc struct {
 	deployments, failed, successes, withCommit, unrestored int
-	retried, redeployed, superseded                        int
+	retried, redeployed, superseded, rollbacks             int
 	restores, leads                                        samples
 }
 
@@ -361,6 +368,32 @@ type doraSeriesAcc struct {
 	// superseded it (supersededBy) or it failed.
 	cancelled    doraEnd
 	hasCancelled bool
+	// recent are the latest changes deployed (successes counted as
+	// deployments), at most recentChanges, oldest first: a success of one
+	// of them that restores failures is a rollback.
+	recent []doraEnd
+}
+
+// recentChanges is how many of a series' latest changes a rollback may
+// return to: a team rolls back to the change before, or a few before.
+const recentChanges = 16
+
+// deployedBefore says whether e deploys one of the recent changes of s.
+func (s *doraSeriesAcc) deployedBefore(e doraEnd) bool {
+	for _, r := range s.recent {
+		if r.sameChange(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// remember adds e, a change just deployed, to the recent ones of s.
+func (s *doraSeriesAcc) remember(e doraEnd) {
+	if len(s.recent) == recentChanges {
+		s.recent = append(s.recent[:0], s.recent[1:]...)
+	}
+	s.recent = append(s.recent, doraEnd{version: e.version, revision: e.revision})
 }
 
 // supersedeWindow is how soon after a cancelled deployment's end the next
@@ -591,6 +624,8 @@ func (a *DORAAccumulator) pairOne(s *doraSeriesAcc, e doraEnd) {
 		a.buckets[s.pending[n-1].bucket].retried++
 		s.pending = s.pending[:n-1]
 	}
+	// A change deployed before, back to restore failures: a rollback.
+	rollback := len(s.pending) > 0 && s.deployedBefore(e)
 	for _, f := range s.pending {
 		fa := a.buckets[f.bucket]
 		fa.deployments += f.failures()
@@ -600,13 +635,18 @@ func (a *DORAAccumulator) pairOne(s *doraSeriesAcc, e doraEnd) {
 		}
 	}
 	s.pending = s.pending[:0]
+	s.deployed, s.hasDeployed = e, true
+	if rollback {
+		acc.rollbacks++
+		return
+	}
 	acc.deployments++
 	acc.successes++
 	if e.lead >= 0 {
 		acc.withCommit++
 		acc.leads.add(e.lead)
 	}
-	s.deployed, s.hasDeployed = e, true
+	s.remember(e)
 }
 
 // leftOut is how many of the earliest deployments a period without
@@ -766,6 +806,7 @@ func (a *DORAAccumulator) Result() DORA {
 		all.retried += acc.retried
 		all.redeployed += acc.redeployed
 		all.superseded += acc.superseded
+		all.rollbacks += acc.rollbacks
 		restores = append(restores, &acc.restores)
 		leads = append(leads, &acc.leads)
 	}
@@ -833,7 +874,8 @@ func compareBool(x, y bool) int {
 // figures computes the keys of acc over days days (0: no period).
 func figures(acc *doraBucketAcc, days float64) DORAFigures {
 	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored,
-		RetriedFailures: acc.retried, Redeployments: acc.redeployed, SupersededDeployments: acc.superseded}
+		RetriedFailures: acc.retried, Redeployments: acc.redeployed, SupersededDeployments: acc.superseded,
+		Rollbacks: acc.rollbacks}
 	ptr := func(v float64) *float64 { return &v }
 	if days > 0 {
 		f.DeploymentFrequencyPerDay = ptr(float64(acc.successes) / days)
@@ -897,13 +939,15 @@ func DORALeftOutNote(n int) string {
 // note under them: "2 failed attempts retried with the same version, 1
 // redeployment of the version just deployed" (either part left out at 0).
 func DORANotCounted(retried, redeployed int) string {
-	return DORANotCountedWith(retried, redeployed, 0)
+	return DORANotCountedOf(DORAFigures{RetriedFailures: retried, Redeployments: redeployed})
 }
 
-// DORANotCountedWith is DORANotCounted with the superseded deployments
-// (DORAFigures.SupersededDeployments) too: "…, 3 cancelled deployments
-// superseded by a newer change".
-func DORANotCountedWith(retried, redeployed, superseded int) string {
+// DORANotCountedOf is DORANotCounted of f's retried failures and
+// redeployments, with its superseded deployments and rollbacks: "…, 3
+// cancelled deployments superseded by a newer change, 1 rollback to a
+// change deployed before" ("" when f has none of them).
+func DORANotCountedOf(f DORAFigures) string {
+	retried, redeployed, superseded := f.RetriedFailures, f.Redeployments, f.SupersededDeployments
 	plural := func(n int, one, many string) string {
 		if n == 1 {
 			return "1 " + one
@@ -919,6 +963,9 @@ func DORANotCountedWith(retried, redeployed, superseded int) string {
 	}
 	if superseded > 0 {
 		parts = append(parts, plural(superseded, "cancelled deployment", "cancelled deployments")+" superseded by a newer change")
+	}
+	if f.Rollbacks > 0 {
+		parts = append(parts, plural(f.Rollbacks, "rollback", "rollbacks")+" to a change deployed before")
 	}
 	return strings.Join(parts, ", ")
 }

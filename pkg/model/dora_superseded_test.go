@@ -195,21 +195,24 @@ func fmtp(v *float64) string {
 }
 
 // TestDORANotCountedSaysSuperseded: the note under the keys names the
-// superseded runs beside the retries and redeployments.
+// superseded runs and the rollbacks beside the retries and redeployments.
 func TestDORANotCountedSaysSuperseded(t *testing.T) {
 	for _, c := range []struct {
-		retried, redeployed, superseded int
-		want                            string
+		f    model.DORAFigures
+		want string
 	}{
-		{2, 1, 0, "2 failed attempts retried with the same version, 1 redeployment of the version just deployed"},
-		{0, 0, 1, "1 cancelled deployment superseded by a newer change"},
-		{1, 0, 3, "1 failed attempt retried with the same version, 3 cancelled deployments superseded by a newer change"},
+		{model.DORAFigures{RetriedFailures: 2, Redeployments: 1}, "2 failed attempts retried with the same version, 1 redeployment of the version just deployed"},
+		{model.DORAFigures{SupersededDeployments: 1}, "1 cancelled deployment superseded by a newer change"},
+		{model.DORAFigures{RetriedFailures: 1, SupersededDeployments: 3, Rollbacks: 2},
+			"1 failed attempt retried with the same version, 3 cancelled deployments superseded by a newer change, 2 rollbacks to a change deployed before"},
+		{model.DORAFigures{Rollbacks: 1}, "1 rollback to a change deployed before"},
+		{model.DORAFigures{}, ""},
 	} {
-		if got := model.DORANotCountedWith(c.retried, c.redeployed, c.superseded); got != c.want {
-			t.Errorf("DORANotCountedWith(%d, %d, %d) = %q, want %q", c.retried, c.redeployed, c.superseded, got, c.want)
+		if got := model.DORANotCountedOf(c.f); got != c.want {
+			t.Errorf("DORANotCountedOf(%+v) = %q, want %q", c.f, got, c.want)
 		}
 	}
-	if got, want := model.DORANotCounted(2, 1), model.DORANotCountedWith(2, 1, 0); got != want {
+	if got, want := model.DORANotCounted(2, 1), model.DORANotCountedOf(model.DORAFigures{RetriedFailures: 2, Redeployments: 1}); got != want {
 		t.Errorf("DORANotCounted(2, 1) = %q, want %q", got, want)
 	}
 }
