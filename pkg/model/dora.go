@@ -368,6 +368,9 @@ type doraSeriesAcc struct {
 	// superseded it (supersededBy) or it failed.
 	cancelled    doraEnd
 	hasCancelled bool
+	// repeats are the cancelled attempts of that change right after it
+	// (its terminal step sent again): they go the way it goes.
+	repeats []doraEnd
 	// recent are the latest changes deployed (successes counted as
 	// deployments), at most recentChanges, oldest first: a success of one
 	// of them that restores failures is a rollback.
@@ -555,12 +558,19 @@ func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
 // (settleRedeployFailed).
 func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	for _, e := range ends {
+		if s.hasCancelled && e.cancelled && s.cancelled.sameChange(e) && len(s.repeats) < maxRepeats {
+			s.repeats = append(s.repeats, e)
+			continue
+		}
 		if s.hasCancelled {
-			s.hasCancelled = false
-			if c := s.cancelled; c.supersededBy(e) {
-				a.buckets[c.bucket].superseded++
+			if s.cancelled.supersededBy(e) {
+				a.buckets[s.cancelled.bucket].superseded++
+				for _, r := range s.repeats {
+					a.buckets[r.bucket].superseded++
+				}
+				s.hasCancelled, s.repeats = false, s.repeats[:0]
 			} else {
-				a.pairOne(s, c)
+				a.settleCancelled(s)
 			}
 		}
 		if e.cancelled && !(s.hasDeployed && s.deployed.sameChange(e)) {
@@ -578,8 +588,16 @@ func (a *DORAAccumulator) settleCancelled(s *doraSeriesAcc) {
 	if s.hasCancelled {
 		s.hasCancelled = false
 		a.pairOne(s, s.cancelled)
+		for _, r := range s.repeats {
+			a.pairOne(s, r)
+		}
+		s.repeats = s.repeats[:0]
 	}
 }
+
+// maxRepeats bounds the cancelled attempts of one change a held cancel
+// gathers (doraSeriesAcc.repeats); past it, the next is judged alone.
+const maxRepeats = 16
 
 // pairOne counts the end e, following those already paired (pair).
 func (a *DORAAccumulator) pairOne(s *doraSeriesAcc, e doraEnd) {
