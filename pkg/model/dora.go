@@ -17,7 +17,12 @@ import (
 // succeeded, its further attempts until another version are redeploys,
 // not deployments: a success is a redeployment, a failure retried with the
 // version a retried failure, any other failure a redeployment too (the
-// change had reached production: no change failure). Then:
+// change had reached production: no change failure). A deployment
+// cancelled because a newer change's deployment superseded it (supersededBy)
+// deployed nothing: it is no deployment and no failure either. A success
+// of a change deployed before (one of the latest recentChanges) that
+// restores failures is a rollback: it ends their restore, but ships no
+// change, so it is no deployment and adds no lead time. Then:
 //
 //   - deployment frequency: successful deployments per day of the period;
 //   - change failure rate: failed deployments out of finished ones, with
@@ -39,10 +44,11 @@ import (
 //
 // Memory: per bucket, counts and the restore and lead times (one float
 // each, for their percentiles, as stats keep durations); per component and
-// environment, the end of each finished deployment, its version, lead
-// time and whether it failed (48 bytes and the version, which the
-// deployment already holds). The deployments themselves are not kept, so
-// the order the store reads them in does not matter.
+// environment, the end of each finished deployment, its start, version,
+// lead and commit times and whether it failed or was cancelled (64 bytes
+// and the version, which the deployment already holds), and its latest
+// recentChanges changes deployed. The deployments themselves are not
+// kept, so the order the store reads them in does not matter.
 
 // DORA performance bands.
 const (
@@ -111,10 +117,17 @@ type DORAFigures struct {
 	// another attempt of the same version followed, and Redeployments the
 	// other attempts of the version that had just succeeded (its
 	// successes, and a failure not retried); neither is in Deployments.
+	// SupersededDeployments counts the deployments cancelled because a
+	// newer change's deployment superseded them (supersededBy): they
+	// deployed nothing, and are in no other count. Rollbacks counts the
+	// successes of a change deployed before that restored failed ones:
+	// their restore times count, but they ship no change.
 	Deployments               int      `json:"deployments"`
 	FailedDeployments         int      `json:"failed_deployments"`
 	RetriedFailures           int      `json:"retried_failures"`
 	Redeployments             int      `json:"redeployments"`
+	SupersededDeployments     int      `json:"superseded_deployments"`
+	Rollbacks                 int      `json:"rollbacks"`
 	DeploymentFrequencyPerDay *float64 `json:"deployment_frequency_per_day"`
 	ChangeFailureRatePercent  *float64 `json:"change_failure_rate_percent"`
 	// ChangeFailureRateLowPercent and ChangeFailureRateHighPercent are
@@ -235,7 +248,7 @@ func (o DORAOptions) calendar() StatsOptions {
 // as stats keep durations: exactly while few, then in a sketch.
 type doraBucketAcc struct {
 	deployments, failed, successes, withCommit, unrestored int
-	retried, redeployed                                    int
+	retried, redeployed, superseded, rollbacks             int
 	restores, leads                                        samples
 }
 
@@ -243,6 +256,10 @@ type doraBucketAcc struct {
 type doraEnd struct {
 	end    int64 // unix nanoseconds
 	bucket int64 // unix seconds of the bucket's start
+	// start is the deployment's start (unix nanoseconds), and committed
+	// its commit time (0 without one): what tells a cancelled deployment
+	// superseded by a newer change from one rolled back (supersededBy).
+	start, committed int64
 	// lead is a success's lead time in seconds, -1 without a usable
 	// commit time.
 	lead    float64
@@ -252,6 +269,9 @@ type doraEnd struct {
 	// (a moving label such as main).
 	revision string
 	failed   bool
+	// cancelled says the deployment ended with a cancel status
+	// (cancelStatus): superseded, it deployed nothing.
+	cancelled bool
 	// merged counts the failures a pending end stands for beyond itself
 	// (mergeOldest): 0 for one.
 	merged int32
@@ -305,7 +325,8 @@ func mergeOldest(pending []doraEnd) []doraEnd {
 func compareEnds(x, y doraEnd) int {
 	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed),
 		cmp.Compare(x.bucket, y.bucket), cmp.Compare(x.version, y.version), cmp.Compare(x.revision, y.revision),
-		cmp.Compare(x.lead, y.lead))
+		cmp.Compare(x.lead, y.lead), cmp.Compare(x.start, y.start), cmp.Compare(x.committed, y.committed),
+		compareBool(x.cancelled, y.cancelled))
 }
 
 // sameChange says whether e and o deploy one change: one version, and one
@@ -342,6 +363,69 @@ type doraSeriesAcc struct {
 	// The change had reached production: it is no change failure.
 	redeployFailed    doraEnd
 	hasRedeployFailed bool
+	// cancelled is a cancelled deployment of a change other than the one
+	// deployed, waiting for the end after it to say whether a newer change
+	// superseded it (supersededBy) or it failed.
+	cancelled    doraEnd
+	hasCancelled bool
+	// repeats are the cancelled attempts of that change right after it
+	// (its terminal step sent again): they go the way it goes.
+	repeats []doraEnd
+	// recent are the latest changes deployed (successes counted as
+	// deployments), at most recentChanges, oldest first: a success of one
+	// of them that restores failures is a rollback.
+	recent []doraEnd
+}
+
+// recentChanges is how many of a series' latest changes a rollback may
+// return to: a team rolls back to the change before, or a few before.
+const recentChanges = 16
+
+// deployedBefore says whether e deploys one of the recent changes of s.
+func (s *doraSeriesAcc) deployedBefore(e doraEnd) bool {
+	for _, r := range s.recent {
+		if r.sameChange(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// remember adds e, a change just deployed, to the recent ones of s.
+func (s *doraSeriesAcc) remember(e doraEnd) {
+	if len(s.recent) == recentChanges {
+		s.recent = append(s.recent[:0], s.recent[1:]...)
+	}
+	s.recent = append(s.recent, doraEnd{version: e.version, revision: e.revision})
+}
+
+// supersedeWindow is how soon after a cancelled deployment's end the next
+// deployment may start and still be the one that superseded it: a CI
+// concurrency group cancels the running deploy and starts the new one
+// once the old has stopped, seconds later, or minutes on busy runners.
+const supersedeWindow = 5 * time.Minute
+
+// cancelStatus reports whether status (folded) cancels a deployment: it
+// ended because it was stopped, not because it failed on its own.
+func cancelStatus(folded string) bool { return folded == "cancelled" || folded == "canceled" }
+
+// supersededBy says whether the cancelled deployment c was superseded by
+// e, the deployment whose end follows c's in its series: e deploys
+// another change and started after c did and before c ended, or within
+// supersedeWindow after, and is not a rollback (when both give a commit
+// time, e's commit is not older than c's). A pipeline that cancels the
+// running deploy of a change when a newer one comes (GitHub Actions'
+// cancel-in-progress, GitLab's interruptible jobs) deployed nothing with
+// it: counted as a failure, each such run was a change failure restored
+// in minutes.
+func (c doraEnd) supersededBy(e doraEnd) bool {
+	switch {
+	case c.sameChange(e), e.start <= c.start, e.start > c.end+int64(supersedeWindow):
+		return false
+	case c.committed != 0 && e.committed != 0 && e.committed < c.committed:
+		return false
+	}
+	return true
 }
 
 // settleRedeployFailed counts the failed redeploy of s still waiting: as
@@ -434,8 +518,13 @@ func (a *DORAAccumulator) Add(d *Deployment) {
 		s.disordered = true
 	}
 	s.maxStart = max(s.maxStart, start)
-	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), lead: lead, version: d.Version,
-		revision: d.Revision, failed: failed})
+	var committed int64
+	if d.CommittedAt != nil {
+		committed = d.CommittedAt.UnixNano()
+	}
+	cancelled := failed && len(d.Steps) > 0 && cancelStatus(FoldStatus(d.Steps[len(d.Steps)-1].Status))
+	s.ends = append(s.ends, doraEnd{end: d.FinishedAt.UnixNano(), bucket: b.Unix(), start: start, committed: committed,
+		lead: lead, version: d.Version, revision: d.Revision, failed: failed, cancelled: cancelled})
 	switch {
 	case s.streaming && len(s.ends) >= 2*keptEnds:
 		a.pairSettled(s)
@@ -469,64 +558,113 @@ func (a *DORAAccumulator) pairSettled(s *doraSeriesAcc) {
 // (settleRedeployFailed).
 func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 	for _, e := range ends {
-		acc := a.buckets[e.bucket]
-		if s.hasDeployed && s.deployed.sameChange(e) {
-			// Another attempt of the change just deployed: not a
-			// deployment, whatever its outcome (a failed one is settled
-			// by what follows it).
-			a.settleRedeployFailed(s, s.redeployFailed.sameChange(e))
-			if e.failed {
-				s.redeployFailed, s.hasRedeployFailed = e, true
+		if s.hasCancelled && e.cancelled && s.cancelled.sameChange(e) && len(s.repeats) < maxRepeats {
+			s.repeats = append(s.repeats, e)
+			continue
+		}
+		if s.hasCancelled {
+			if s.cancelled.supersededBy(e) {
+				a.buckets[s.cancelled.bucket].superseded++
+				for _, r := range s.repeats {
+					a.buckets[r.bucket].superseded++
+				}
+				s.hasCancelled, s.repeats = false, s.repeats[:0]
 			} else {
-				acc.redeployed++
-				if s.deployed.revision == "" {
-					// Deployed without its commit, it may have been any:
-					// this one says which, so that a later commit is
-					// another change, not a redeploy of every commit.
-					s.deployed.revision = e.revision
-				}
+				a.settleCancelled(s)
 			}
+		}
+		if e.cancelled && !(s.hasDeployed && s.deployed.sameChange(e)) {
+			// Superseded or failed: the end after it says (supersededBy).
+			s.cancelled, s.hasCancelled = e, true
 			continue
 		}
-		a.settleRedeployFailed(s, false)
-		if e.failed {
-			s.hasDeployed = false
-			if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
-				acc.retried++
-				if s.pending[n-1].revision == "" {
-					// As for deployed: the retry names the change's commit.
-					s.pending[n-1].revision = e.revision
-				}
-				continue
-			}
-			if len(s.pending) >= maxPending {
-				s.pending = mergeOldest(s.pending)
-			}
-			s.pending = append(s.pending, e)
-			continue
-		}
-		if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
-			// The newest never merges (mergeOldest), so it is one attempt.
-			a.buckets[s.pending[n-1].bucket].retried++
-			s.pending = s.pending[:n-1]
-		}
-		for _, f := range s.pending {
-			fa := a.buckets[f.bucket]
-			fa.deployments += f.failures()
-			fa.failed += f.failures()
-			for range f.failures() {
-				fa.restores.add(float64(e.end-f.end) / 1e9)
-			}
-		}
-		s.pending = s.pending[:0]
-		acc.deployments++
-		acc.successes++
-		if e.lead >= 0 {
-			acc.withCommit++
-			acc.leads.add(e.lead)
-		}
-		s.deployed, s.hasDeployed = e, true
+		a.pairOne(s, e)
 	}
+}
+
+// settleCancelled counts the cancelled deployment of s still waiting for
+// an end after it: none came, so nothing superseded it, and it failed.
+func (a *DORAAccumulator) settleCancelled(s *doraSeriesAcc) {
+	if s.hasCancelled {
+		s.hasCancelled = false
+		a.pairOne(s, s.cancelled)
+		for _, r := range s.repeats {
+			a.pairOne(s, r)
+		}
+		s.repeats = s.repeats[:0]
+	}
+}
+
+// maxRepeats bounds the cancelled attempts of one change a held cancel
+// gathers (doraSeriesAcc.repeats); past it, the next is judged alone.
+const maxRepeats = 16
+
+// pairOne counts the end e, following those already paired (pair).
+func (a *DORAAccumulator) pairOne(s *doraSeriesAcc, e doraEnd) {
+	acc := a.buckets[e.bucket]
+	if s.hasDeployed && s.deployed.sameChange(e) {
+		// Another attempt of the change just deployed: not a
+		// deployment, whatever its outcome (a failed one is settled
+		// by what follows it).
+		a.settleRedeployFailed(s, s.redeployFailed.sameChange(e))
+		if e.failed {
+			s.redeployFailed, s.hasRedeployFailed = e, true
+		} else {
+			acc.redeployed++
+			if s.deployed.revision == "" {
+				// Deployed without its commit, it may have been any:
+				// this one says which, so that a later commit is
+				// another change, not a redeploy of every commit.
+				s.deployed.revision = e.revision
+			}
+		}
+		return
+	}
+	a.settleRedeployFailed(s, false)
+	if e.failed {
+		s.hasDeployed = false
+		if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
+			acc.retried++
+			if s.pending[n-1].revision == "" {
+				// As for deployed: the retry names the change's commit.
+				s.pending[n-1].revision = e.revision
+			}
+			return
+		}
+		if len(s.pending) >= maxPending {
+			s.pending = mergeOldest(s.pending)
+		}
+		s.pending = append(s.pending, e)
+		return
+	}
+	if n := len(s.pending); n > 0 && s.pending[n-1].sameChange(e) {
+		// The newest never merges (mergeOldest), so it is one attempt.
+		a.buckets[s.pending[n-1].bucket].retried++
+		s.pending = s.pending[:n-1]
+	}
+	// A change deployed before, back to restore failures: a rollback.
+	rollback := len(s.pending) > 0 && s.deployedBefore(e)
+	for _, f := range s.pending {
+		fa := a.buckets[f.bucket]
+		fa.deployments += f.failures()
+		fa.failed += f.failures()
+		for range f.failures() {
+			fa.restores.add(float64(e.end-f.end) / 1e9)
+		}
+	}
+	s.pending = s.pending[:0]
+	s.deployed, s.hasDeployed = e, true
+	if rollback {
+		acc.rollbacks++
+		return
+	}
+	acc.deployments++
+	acc.successes++
+	if e.lead >= 0 {
+		acc.withCommit++
+		acc.leads.add(e.lead)
+	}
+	s.remember(e)
 }
 
 // leftOut is how many of the earliest deployments a period without
@@ -685,6 +823,8 @@ func (a *DORAAccumulator) Result() DORA {
 		all.unrestored += acc.unrestored
 		all.retried += acc.retried
 		all.redeployed += acc.redeployed
+		all.superseded += acc.superseded
+		all.rollbacks += acc.rollbacks
 		restores = append(restores, &acc.restores)
 		leads = append(leads, &acc.leads)
 	}
@@ -727,6 +867,7 @@ func (a *DORAAccumulator) restore() {
 	for k, s := range a.series {
 		slices.SortFunc(s.ends, compareEnds)
 		a.pair(s, s.ends)
+		a.settleCancelled(s)
 		a.settleRedeployFailed(s, false)
 		for _, f := range s.pending {
 			fa := a.buckets[f.bucket]
@@ -751,7 +892,8 @@ func compareBool(x, y bool) int {
 // figures computes the keys of acc over days days (0: no period).
 func figures(acc *doraBucketAcc, days float64) DORAFigures {
 	f := DORAFigures{Deployments: acc.deployments, FailedDeployments: acc.failed, UnrestoredFailures: acc.unrestored,
-		RetriedFailures: acc.retried, Redeployments: acc.redeployed}
+		RetriedFailures: acc.retried, Redeployments: acc.redeployed, SupersededDeployments: acc.superseded,
+		Rollbacks: acc.rollbacks}
 	ptr := func(v float64) *float64 { return &v }
 	if days > 0 {
 		f.DeploymentFrequencyPerDay = ptr(float64(acc.successes) / days)
@@ -815,6 +957,15 @@ func DORALeftOutNote(n int) string {
 // note under them: "2 failed attempts retried with the same version, 1
 // redeployment of the version just deployed" (either part left out at 0).
 func DORANotCounted(retried, redeployed int) string {
+	return DORANotCountedOf(DORAFigures{RetriedFailures: retried, Redeployments: redeployed})
+}
+
+// DORANotCountedOf is DORANotCounted of f's retried failures and
+// redeployments, with its superseded deployments and rollbacks: "…, 3
+// cancelled deployments superseded by a newer change, 1 rollback to a
+// change deployed before" ("" when f has none of them).
+func DORANotCountedOf(f DORAFigures) string {
+	retried, redeployed, superseded := f.RetriedFailures, f.Redeployments, f.SupersededDeployments
 	plural := func(n int, one, many string) string {
 		if n == 1 {
 			return "1 " + one
@@ -827,6 +978,12 @@ func DORANotCounted(retried, redeployed int) string {
 	}
 	if redeployed > 0 {
 		parts = append(parts, plural(redeployed, "redeployment", "redeployments")+" of the version just deployed")
+	}
+	if superseded > 0 {
+		parts = append(parts, plural(superseded, "cancelled deployment", "cancelled deployments")+" superseded by a newer change")
+	}
+	if f.Rollbacks > 0 {
+		parts = append(parts, plural(f.Rollbacks, "rollback", "rollbacks")+" to a change deployed before")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -245,6 +245,11 @@ func TestDORAPairsAsItGoesWithRetriesAndRedeploys(t *testing.T) {
 					Revision: []string{"", "", "a", "b"}[r.IntN(4)], StartedAt: s, FinishedAt: &end, Outcome: OutcomeSuccess}
 				if (failing && r.IntN(3000) != 0) || (!failing && r.IntN(10) < 3) {
 					d.Outcome = OutcomeFailure
+					if r.IntN(3) == 0 {
+						// Cancelled: superseded by what starts before its
+						// end, or a failure (supersededBy).
+						d.Steps = []Phase{{Status: "cancelled", Time: end}}
+					}
 				}
 				if r.IntN(2) == 0 {
 					committed := s.Add(-time.Duration(r.IntN(100)) * time.Minute)

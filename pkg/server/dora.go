@@ -78,7 +78,7 @@ var DORACSVHeader = []string{"kind", "start", "end", "deployments", "failed_depl
 	"lead_time_p50_seconds", "lead_time_p90_seconds", "lead_time_coverage_percent",
 	"band_deployment_frequency", "band_change_failure_rate", "band_time_to_restore", "band_lead_time",
 	"retried_failures", "redeployments", "change_failure_rate_low_percent", "change_failure_rate_high_percent",
-	"restored_failures"}
+	"restored_failures", "superseded_deployments", "rollbacks"}
 
 func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DORA) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -99,7 +99,7 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 			string(f.Bands.DeploymentFrequency), string(f.Bands.ChangeFailureRate), string(f.Bands.TimeToRestore), string(f.Bands.LeadTime),
 			strconv.Itoa(f.RetriedFailures), strconv.Itoa(f.Redeployments),
 			opt(f.ChangeFailureRateLowPercent), opt(f.ChangeFailureRateHighPercent),
-			strconv.Itoa(f.RestoredFailures)})
+			strconv.Itoa(f.RestoredFailures), strconv.Itoa(f.SupersededDeployments), strconv.Itoa(f.Rollbacks)})
 	}
 	for _, b := range d.Buckets {
 		row("bucket", model.FormatSpreadsheetTime(b.Start), model.FormatSpreadsheetTime(b.End), b.DORAFigures)

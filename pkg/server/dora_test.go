@@ -154,7 +154,7 @@ func TestDORAEndpoint(t *testing.T) {
 			if err != nil || len(rows) != 4 {
 				t.Fatalf("%d rows (%v):\n%s", len(rows), err, r.body)
 			}
-			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0,18.877851977054565,73.3348708199126,3"
+			want := "overall,2026-11-02 00:00:00,2026-11-16 00:00:00,9,4,0.35714285714285715,44.44444444444444,3600,277200,1,5400,70200,60,high,low,high,elite,0,0,18.877851977054565,73.3348708199126,3,0,0"
 			if got := strings.Join(rows[3], ","); got != want {
 				t.Errorf("overall row\n%s\nwant\n%s", got, want)
 			}
@@ -448,7 +448,8 @@ func TestDORAFailureRateIntervalEndToEnd(t *testing.T) {
 		if want := "kind,start,end,deployments,failed_deployments,deployment_frequency_per_day,change_failure_rate_percent," +
 			"time_to_restore_p50_seconds,time_to_restore_p90_seconds,unrestored_failures,lead_time_p50_seconds,lead_time_p90_seconds," +
 			"lead_time_coverage_percent,band_deployment_frequency,band_change_failure_rate,band_time_to_restore,band_lead_time," +
-			"retried_failures,redeployments,change_failure_rate_low_percent,change_failure_rate_high_percent,restored_failures"; head != want {
+			"retried_failures,redeployments,change_failure_rate_low_percent,change_failure_rate_high_percent,restored_failures," +
+			"superseded_deployments,rollbacks"; head != want {
 			t.Errorf("csv header\n%s\nwant\n%s", head, want)
 		}
 		const loCol, hiCol = 19, 20 // change_failure_rate_low_percent, …_high_percent

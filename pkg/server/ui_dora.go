@@ -114,8 +114,8 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 	default:
 		notes = append(notes, fmt.Sprintf("%d failures not yet restored", n))
 	}
-	if n := all.RetriedFailures + all.Redeployments; n > 0 {
-		notes = append(notes, "not deployments: "+model.DORANotCounted(all.RetriedFailures, all.Redeployments))
+	if not := model.DORANotCountedOf(all.DORAFigures); not != "" {
+		notes = append(notes, "not deployments: "+not)
 	}
 	if left := model.DORALeftOutNote(all.LeftOutEarlyDeployments); left != "" {
 		notes = append(notes, left+" (set Since to count them)")

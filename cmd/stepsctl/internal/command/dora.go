@@ -61,11 +61,23 @@ change:
                     deployments either: they ship no change, add no lead
                     time and are no change failure
 
-A note under the keys counts both ("Not deployments: 2 failed attempts
+A deployment cancelled (status cancelled or canceled) because a newer
+change's deployment started before it ended, or within 5 minutes after, as
+a CI concurrency group cancels a superseded run, deployed nothing: it is
+not a deployment, not a change failure and no restore. A cancel followed
+by a rollback to an older commit, or by nothing soon, is a failure.
+
+A success of one of the latest 16 changes deployed, after failed
+deployments (a failing deploy ended rolled-back, then the change before it
+deployed again), is a rollback: it restores them but ships no change, so
+it is not a deployment and adds no lead time.
+
+A note under the keys counts them ("Not deployments: 2 failed attempts
 retried with the same version, 1 redeployment of the version just
-deployed."); -o json and -o csv give them as retried_failures and
-redeployments. A version deployed again after another one (a rollback to
-it) is a deployment.
+deployed, 1 cancelled deployment superseded by a newer change, 1 rollback
+to a change deployed before."); -o json and -o csv give them as
+retried_failures, redeployments, superseded_deployments and rollbacks.
+Any other version deployed again after another one is a deployment.
 
 Deployments are grouped by when they started, per day, week, month or
 sprint (--by, the sprint calendar as in "stepsctl stats"), and a restore

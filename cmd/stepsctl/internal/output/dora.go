@@ -114,8 +114,8 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 	if len(restore) > 0 {
 		notes = append(notes, strings.Join(restore, "; ")+".")
 	}
-	if n := all.RetriedFailures + all.Redeployments; n > 0 {
-		notes = append(notes, fmt.Sprintf("Not deployments: %s.", model.DORANotCounted(all.RetriedFailures, all.Redeployments)))
+	if not := model.DORANotCountedOf(all.DORAFigures); not != "" {
+		notes = append(notes, fmt.Sprintf("Not deployments: %s.", not))
 	}
 	if d.FittedSince != nil {
 		notes = append(notes, fmt.Sprintf("The period starts on %s: the history holds more than %d buckets with deployments, the most the keys are computed over, and these are the latest; ask with --since to reach older ones.",
