@@ -1,0 +1,45 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/steps-dev/steps/internal/testdb"
+)
+
+// TestPageSaysInHTMLWhatIsWrongWithItsAddress sends the page addresses
+// refused before any handler reads them: a value of 10,000 characters
+// typed in a filter, a bad %-escape. A browser must get the page's own
+// 400 saying what is wrong, not the API's JSON telling it to send a
+// step's fields in a body.
+func TestPageSaysInHTMLWhatIsWrongWithItsAddress(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	long := strings.Repeat("a", 10000)
+	for _, c := range []struct{ path, want string }{
+		{"/?component=" + long, "The address&#39;s filters are 10,010 bytes long; stepsd reads at most 8,192."},
+		{"/ui/deployment?component=api&version=" + long, "The address&#39;s filters are 10,022 bytes long"},
+		{"/?component=%zz", "component is not validly escaped"},
+	} {
+		p := getPage(t, nil, ts.URL, c.path)
+		if p.status != 400 {
+			t.Errorf("%.40s: status %d, want 400", c.path, p.status)
+		}
+		if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("%.40s: Content-Type %q, want the page's HTML", c.path, ct)
+		}
+		if p.header.Get("Content-Security-Policy") != wantCSP {
+			t.Errorf("%.40s: no page policy", c.path)
+		}
+		if !strings.Contains(p.body, c.want) || strings.Contains(p.body, "JSON body") {
+			t.Errorf("%.40s: the page does not say %q:\n%.2000s", c.path, c.want, p.body)
+		}
+		if strings.Contains(p.body, long[:200]) {
+			t.Errorf("%.40s: the page echoes the long value", c.path)
+		}
+	}
+	// The API keeps its JSON.
+	r := ts.do(t, "GET", "/v1/steps?component="+long, nil)
+	if _, code, field := r.errorBody(t); r.status != 400 || code != "invalid" || field != "query" {
+		t.Errorf("API: %d %s", r.status, r.body)
+	}
+}
