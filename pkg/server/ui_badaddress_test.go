@@ -43,3 +43,32 @@ func TestPageSaysInHTMLWhatIsWrongWithItsAddress(t *testing.T) {
 		t.Errorf("API: %d %s", r.status, r.body)
 	}
 }
+
+// TestPageSaysUntilBeforeSinceInItsZone types Since and Until as days of
+// the page's time zone, the wrong way round: the 400 names them as they
+// were typed, in that zone, not as UTC instants without a zone
+// ("until (2026-11-01 12:59:59.999999) is before since (2026-11-30
+// 13:00:00)" for days typed in Sydney).
+func TestPageSaysUntilBeforeSinceInItsZone(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for _, c := range []struct{ query, want string }{
+		{"since=2026-12-01&until=2026-11-01&tz=Australia/Sydney",
+			"Until (2026-11-01 23:59:59 Australia/Sydney) is before Since (2026-12-01 00:00:00 Australia/Sydney)"},
+		{"since=2026-02-01%2009:30&until=2026-01-31",
+			"Until (2026-01-31 23:59:59 UTC) is before Since (2026-02-01 09:30:00 UTC)"},
+	} {
+		p := getPage(t, nil, ts.URL, "/?"+c.query)
+		if p.status != 400 || !strings.Contains(p.body, c.want) {
+			t.Errorf("%s: %d, want 400 saying %q:\n%s", c.query, p.status, c.want, errorOf(p.body))
+		}
+	}
+}
+
+// errorOf is the page's error message, or the whole page without one.
+func errorOf(body string) string {
+	if _, after, ok := strings.Cut(body, `<p class="error" role="alert">`); ok {
+		msg, _, _ := strings.Cut(after, "</p>")
+		return msg
+	}
+	return body
+}
