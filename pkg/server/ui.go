@@ -267,6 +267,14 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
 		return q, f, model.StatsOptions{}, model.Invalid("until", "Until (%s) is before Since (%s)", pageInstant(f.Until, loc), pageInstant(f.Since, loc))
 	}
+	// A range that starts later than now holds nothing, and the four
+	// keys, over a period that ends now at the latest, have no day to
+	// count in (GET /v1/dora refuses it): the empty page read "deployment
+	// frequency: none, low" and told how to record a first deploy.
+	if f.Since.After(now) {
+		return q, f, model.StatsOptions{}, model.Invalid("since", "Since (%s) is after now (%s): nothing has started in that range yet",
+			pageInstant(f.Since, loc), pageInstant(now, loc))
+	}
 	if err := f.Validate(); err != nil {
 		return q, f, model.StatsOptions{}, err
 	}

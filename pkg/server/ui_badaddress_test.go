@@ -3,6 +3,7 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
 )
@@ -47,13 +48,13 @@ func TestPageSaysInHTMLWhatIsWrongWithItsAddress(t *testing.T) {
 // TestPageSaysUntilBeforeSinceInItsZone types Since and Until as days of
 // the page's time zone, the wrong way round: the 400 names them as they
 // were typed, in that zone, not as UTC instants without a zone
-// ("until (2026-11-01 12:59:59.999999) is before since (2026-11-30
+// ("until (2026-01-01 12:59:59.999999) is before since (2026-01-31
 // 13:00:00)" for days typed in Sydney).
 func TestPageSaysUntilBeforeSinceInItsZone(t *testing.T) {
 	ts := newTestServer(t, testdb.SQLite(t))
 	for _, c := range []struct{ query, want string }{
-		{"since=2026-12-01&until=2026-11-01&tz=Australia/Sydney",
-			"Until (2026-11-01 23:59:59 Australia/Sydney) is before Since (2026-12-01 00:00:00 Australia/Sydney)"},
+		{"since=2026-02-01&until=2026-01-01&tz=Australia/Sydney",
+			"Until (2026-01-01 23:59:59 Australia/Sydney) is before Since (2026-02-01 00:00:00 Australia/Sydney)"},
 		{"since=2026-02-01%2009:30&until=2026-01-31",
 			"Until (2026-01-31 23:59:59 UTC) is before Since (2026-02-01 09:30:00 UTC)"},
 	} {
@@ -71,4 +72,39 @@ func errorOf(body string) string {
 		return msg
 	}
 	return body
+}
+
+// TestPageRefusesASinceAfterNow asks for a range that starts in the
+// future. GET /v1/dora refuses it (its period ends now at the latest);
+// the page showed its DORA panel anyway, "Deployment frequency none" in
+// the low band, over a server full of deployments, and told how to
+// record a first deploy. It says what is wrong instead, as for any
+// value it cannot use.
+func TestPageRefusesASinceAfterNow(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for i, s := range []string{"build", "finished"} {
+		ts.clock.Set(t0.Add(time.Duration(i) * time.Minute))
+		ts.mustPost(t, "component=api&version=1&owner=o&environment=production&status="+s)
+	}
+	ts.clock.Set(t0.Add(time.Hour)) // 2026-03-02 10:00 UTC
+	if r := ts.do(t, "GET", "/v1/dora?since=2099-01-01", nil); r.status != 400 {
+		t.Fatalf("GET /v1/dora?since=2099-01-01 = %d, want the API's 400", r.status)
+	}
+	for _, c := range []struct{ query, want string }{
+		{"since=2099-01-01", "Since (2099-01-01 00:00:00 UTC) is after now (2026-03-02 10:00:00 UTC)"},
+		{"since=2026-03-03&tz=Australia/Sydney", "Since (2026-03-03 00:00:00 Australia/Sydney) is after now (2026-03-02 21:00:00 Australia/Sydney)"},
+		{"since=2099-01-01&until=2099-02-01", "Since (2099-01-01 00:00:00 UTC) is after now"},
+	} {
+		p := getPage(t, nil, ts.URL, "/?"+c.query)
+		if p.status != 400 || !strings.Contains(p.body, c.want) {
+			t.Errorf("%s: %d, want 400 saying %q:\n%s", c.query, p.status, c.want, errorOf(p.body))
+		}
+		if strings.Contains(p.body, "Deployment frequency") {
+			t.Errorf("%s: the page shows the four keys of a range that has not begun", c.query)
+		}
+	}
+	// Today, in a zone already past midnight, still shows the page.
+	if p := getPage(t, nil, ts.URL, "/?since=2026-03-02&tz=Australia/Sydney"); p.status != 200 {
+		t.Errorf("since today in Sydney: %d %s", p.status, errorOf(p.body))
+	}
 }
