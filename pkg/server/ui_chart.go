@@ -451,7 +451,7 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 			tb.P50Y, tb.P90Y = y(*b.P50Seconds), y(*b.P90Seconds)
 			p50.to(cx, tb.P50Y)
 			p90.to(cx, tb.P90Y)
-			tb.Title = fmt.Sprintf("%s: %d deployments, p50 %s, p90 %s", tb.Name, b.Count,
+			tb.Title = fmt.Sprintf("%s: %s, p50 %s, p90 %s", tb.Name, plural(b.Count, "deployment"),
 				model.HumanDuration(*b.P50Seconds), model.HumanDuration(*b.P90Seconds))
 			if b.Outliers > 0 {
 				tb.Title += fmt.Sprintf(" (and %s left out)", plural(b.Outliers, "outlier"))
@@ -501,7 +501,7 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 		}
 	}
 	word := opts.Bucket // the bucket names are the words: day, week, sprint…
-	s := fmt.Sprintf("Deploy duration per %s, %d %ss from %s: ", word, len(buckets), word, buckets[0].Start.Format("2006-01-02"))
+	s := fmt.Sprintf("Deploy duration per %s, %s from %s: ", word, plural(len(buckets), word), buckets[0].Start.Format("2006-01-02"))
 	if first == nil {
 		return s + "no finished deployments."
 	}
