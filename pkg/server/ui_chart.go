@@ -49,6 +49,10 @@ type dashboardView struct {
 	Stuck      int
 	BucketWord string // "week", "sprint", …
 	Latest     *model.BucketStats
+	// LatestName names Latest when it is not the bucket the range ends
+	// in ("Week of 2026-11-23"): "Latest week" above a figure of weeks
+	// ago read as this week's.
+	LatestName string
 	Growth     string // "+1.9 %", signed, or "no clear trend"
 	GrowthNote string // the 95 % interval, in words
 	Sprint     string
@@ -136,6 +140,13 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	for i := len(st.Buckets) - 1; i >= 0; i-- {
 		if st.Buckets[i].Count > 0 {
 			v.Latest = &st.Buckets[i]
+			end := now
+			if !f.Until.IsZero() && f.Until.Before(now) {
+				end = f.Until
+			}
+			if !end.Before(v.Latest.End) {
+				v.LatestName = bucketName(*v.Latest, opts)
+			}
 			break
 		}
 	}

@@ -8,6 +8,36 @@ import (
 	"github.com/steps-dev/steps/internal/testdb"
 )
 
+// TestPageNamesTheLatestBucketWhenItIsNotTheCurrentOne records one
+// deployment and reads the page weeks later: the figure beside the growth
+// is that deployment's week, and it must say which week, not "Latest
+// week" as if it were this one's.
+func TestPageNamesTheLatestBucketWhenItIsNotTheCurrentOne(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for i, s := range []string{"build", "finished"} {
+		ts.clock.Set(t0.Add(time.Duration(i) * 10 * time.Minute)) // Monday 2026-03-02
+		ts.mustPost(t, "component=api&version=1&owner=o&environment=production&status="+s)
+	}
+	for _, c := range []struct {
+		now         time.Time
+		query, want string
+	}{
+		{t0.Add(2 * time.Hour), "/", "<dt>Latest week: p50 / p90</dt><dd>10m00s / 10m00s</dd>"},
+		{t0.AddDate(0, 0, 21), "/", "<dt>Week of 2026-03-02: p50 / p90</dt><dd>10m00s / 10m00s</dd>"},
+		{t0.AddDate(0, 0, 21), "/?bucket=month", "<dt>Latest month: p50 / p90</dt>"},
+		{t0.AddDate(0, 2, 0), "/?bucket=month", "<dt>March 2026: p50 / p90</dt>"},
+		{t0.AddDate(0, 0, 21), "/?until=2026-03-04", "<dt>Latest week: p50 / p90</dt>"},
+		{t0.AddDate(0, 0, 21), "/?bucket=day", "<dt>Mon 2026-03-02: p50 / p90</dt>"},
+	} {
+		ts.clock.Set(c.now)
+		p := getPage(t, nil, ts.URL, c.query)
+		if p.status != 200 || !strings.Contains(p.body, c.want) {
+			i := strings.Index(p.body, "p50 / p90")
+			t.Errorf("%s on %s: %d, want %q; the page has %q", c.query, c.now.Format("2006-01-02"), p.status, c.want, p.body[max(i-80, 0):max(i+40, 0)])
+		}
+	}
+}
+
 // TestPageChartOfOneDeploymentSaysOne reads the chart's words of a range
 // with one deployment in one week: "1 week", "1 deployment", not "1
 // weeks" and "1 deployments" in what a screen reader says.
