@@ -224,6 +224,11 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	if !f.Since.IsZero() {
 		api.Set("since", boundParam(f.Since, loc, false))
 		from = f.Since.In(loc).Format("2006-01-02 15:04")
+	} else if st.FittedSince != nil {
+		// The history did not fit and its latest part is shown (the
+		// summary says so): "the first deployment" would claim it all.
+		// The API, asked without since, fits the same.
+		from = st.FittedSince.In(loc).Format("2006-01-02 15:04")
 	}
 	if !f.Until.IsZero() {
 		api.Set("until", boundParam(f.Until, loc, true))

@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/steps-dev/steps/internal/testdb"
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 // TestPageNamesTheLatestBucketWhenItIsNotTheCurrentOne records one
@@ -58,5 +61,39 @@ func TestPageChartOfOneDeploymentSaysOne(t *testing.T) {
 		if strings.Contains(p.body, bad) {
 			t.Errorf("the chart says %q", bad)
 		}
+	}
+}
+
+// TestPageRangeStartsWhereTheHistoryWasFitted reads all history when it
+// holds more weeks than stats are computed over: the page shows the
+// latest that fit, as GET /v1/stats does, and its range line must start
+// where they start, not at "the first deployment" years before.
+func TestPageRangeStartsWhereTheHistoryWasFitted(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	var rows []string
+	for i := range model.MaxStatsBuckets + 1 {
+		at := time.Date(2000, 1, 3, 9, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i)
+		for j, status := range []string{"build", "finished"} {
+			rows = append(rows, fmt.Sprintf(`{"component":"old","version":"%d","owner":"o","status":%q,"time":%q}`,
+				i, status, at.Add(time.Duration(j)*time.Minute).Format(time.RFC3339)))
+		}
+	}
+	if r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader("["+strings.Join(rows, ",")+"]"), "Content-Type", "application/json"); r.status != 201 {
+		t.Fatalf("batch = %d %s", r.status, r.body)
+	}
+	r := ts.do(t, "GET", "/v1/stats", nil)
+	var st model.Stats
+	if err := json.Unmarshal(r.body, &st); err != nil || st.FittedSince == nil {
+		t.Fatalf("GET /v1/stats = %d %s, want a fitted since", r.status, r.body)
+	}
+	want := `<p class="range">` + st.FittedSince.UTC().Format("2006-01-02 15:04") + ` to now UTC</p>`
+	p := getPage(t, nil, ts.URL, "/?since=")
+	if !strings.Contains(p.body, want) {
+		i := strings.Index(p.body, `class="range"`)
+		t.Errorf("the page over all history: want %q, got %.80s", want, p.body[max(i, 0):])
+	}
+	// A range that fits keeps its words.
+	if p := getPage(t, nil, ts.URL, "/?since=&bucket=month"); !strings.Contains(p.body, `<p class="range">the first deployment to now UTC</p>`) {
+		t.Error("the page over all history in months does not start at the first deployment")
 	}
 }
