@@ -59,6 +59,9 @@ type dashboardView struct {
 	TrendClass string // worse (growing), better (shrinking) or "" (flat)
 	Trend      trendChart
 	Steps      []stepRow
+	// StepsNote says how many step names the table leaves out, past the
+	// first uiStepRows, and how much of deploy time they take.
+	StepsNote string
 	// Blame says which steps account for the growth; BlameNote that they
 	// lead the table.
 	Blame string
@@ -156,9 +159,12 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		slowest[i] = s.Status
 	}
 	colours := stepColours(slowest)
-	for _, s := range blamedFirst(st) {
+	rows := blamedFirst(st)
+	shown := min(len(rows), max(uiStepRows, len(st.Trend.Blame)))
+	for _, s := range rows[:shown] {
 		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
 	}
+	v.StepsNote = stepsNote(rows[shown:], st.StepsNotListed)
 	v.Blame = model.BlamePhrase(st)
 	var mixed []string
 	if f.Environment == "" && len(d.environments) > 1 {
@@ -297,6 +303,52 @@ func headline(t model.Trend) (growth, note, sprint, class string) {
 		return growth, "", sprint, "worse"
 	}
 	return growth, "", sprint, "better"
+}
+
+// uiStepRows is how many step names the slowest-steps table lists (and
+// more when more are blamed). A pipeline that names a step after each
+// run (job-4711) has as many names as deployments: 3,000 rows, each with
+// its sparkline, made a 2.8 MB page that took a browser 15 s to show.
+const uiStepRows = 20
+
+// stepsNote says what the slowest-steps table leaves out: the steps past
+// its rows, slowest first, and those GET /v1/stats does not list either
+// (notListed); "" when it leaves out none.
+func stepsNote(rest []model.StepStats, notListed int) string {
+	if len(rest) == 0 && notListed == 0 {
+		return ""
+	}
+	n := len(rest) + notListed
+	note := formatCount(n) + " more step " + pluralWord(n, "name is", "names are") + " not listed here"
+	if len(rest) == 0 {
+		return note + ", nor by GET /v1/stats (steps_not_listed)."
+	}
+	var share, most float64
+	for _, s := range rest {
+		share += s.SharePercent
+		most = max(most, s.SharePercent)
+	}
+	each := "none more than " + onePlace(most)
+	if model.PrintRound(most, 1) == 0 {
+		each = "each under 0.1 %"
+	}
+	if notListed == 0 {
+		return note + ", " + onePlace(share) + " of deploy time together (" + each + "); GET /v1/stats lists every one."
+	}
+	return note + ": " + formatCount(len(rest)) + " of them take " + onePlace(share) + " of deploy time together (" + each +
+		"), and GET /v1/stats leaves out the other " + formatCount(notListed) + " too."
+}
+
+// onePlace writes a percentage to one decimal place: "66.6 %".
+func onePlace(v float64) string {
+	return strconv.FormatFloat(model.PrintRound(v, 1), 'f', 1, 64) + " %"
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // blamedFirst orders the steps for the table: the blamed ones first, in
