@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"html"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,27 @@ func TestPageRefusesASinceAfterNow(t *testing.T) {
 	// Today, in a zone already past midnight, still shows the page.
 	if p := getPage(t, nil, ts.URL, "/?since=2026-03-02&tz=Australia/Sydney"); p.status != 200 {
 		t.Errorf("since today in Sydney: %d %s", p.status, errorOf(p.body))
+	}
+}
+
+// TestBadSprintStartSaysADateIsADayOfTheZone gives a sprint start that
+// does not parse under a time zone: the message must say that a date is
+// a day of that zone, as a sprint start given as a date is read, not
+// "(UTC)", on the page and in GET /v1/stats alike.
+func TestBadSprintStartSaysADateIsADayOfTheZone(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	want := `"YYYY-MM-DD" (a day in Australia/Sydney)`
+	p := getPage(t, nil, ts.URL, "/?bucket=sprint&sprint_start=2026-13-01&tz=Australia/Sydney")
+	if msg := html.UnescapeString(errorOf(p.body)); p.status != 400 || !strings.Contains(msg, want) || strings.Contains(msg, `"YYYY-MM-DD" (UTC)`) {
+		t.Errorf("page: %d %s; want a 400 saying %s", p.status, msg, want)
+	}
+	r := ts.do(t, "GET", "/v1/stats?bucket=sprint&sprint_start=2026-13-01&tz=Australia/Sydney", nil)
+	if msg, _, field := r.errorBody(t); r.status != 400 || field != "sprint_start" || !strings.Contains(msg, want) {
+		t.Errorf("stats: %d %s; want a 400 on sprint_start saying %s", r.status, r.body, want)
+	}
+	// In UTC a date is a day in UTC, as before.
+	r = ts.do(t, "GET", "/v1/stats?bucket=sprint&sprint_start=2026-13-01", nil)
+	if msg, _, _ := r.errorBody(t); r.status != 400 || !strings.Contains(msg, `"YYYY-MM-DD" (UTC)`) {
+		t.Errorf("stats in UTC: %d %s", r.status, r.body)
 	}
 }
