@@ -97,3 +97,27 @@ func TestPageRangeStartsWhereTheHistoryWasFitted(t *testing.T) {
 		t.Error("the page over all history in months does not start at the first deployment")
 	}
 }
+
+// TestPageSaysTheStuckAreAmongThoseInProgress: a stuck deployment is one
+// in progress that has not moved for an hour. "(3 in progress, 2 stuck)"
+// read as five unfinished deployments; it says "2 of them".
+func TestPageSaysTheStuckAreAmongThoseInProgress(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	ts.clock.Set(t0.Add(-3 * time.Hour))
+	ts.mustPost(t, "component=api&version=1&owner=o&environment=production&status=build")
+	ts.mustPost(t, "component=web&version=1&owner=o&environment=production&status=build")
+	ts.clock.Set(t0.Add(-time.Minute))
+	ts.mustPost(t, "component=db&version=1&owner=o&environment=production&status=build")
+	ts.clock.Set(t0)
+	for _, c := range []struct{ query, want string }{
+		{"/", `(3 in progress, <strong class="stuck-text">2 of them stuck</strong>)`},
+		{"/?component=api", `(1 in progress, <strong class="stuck-text">stuck</strong>)`},
+		{"/?component=db", `(1 in progress)`},
+	} {
+		p := getPage(t, nil, ts.URL, c.query)
+		if !strings.Contains(p.body, c.want) {
+			i := strings.Index(p.body, `id="deploy-count"`)
+			t.Errorf("%s: want %q, got %.160s", c.query, c.want, p.body[max(i, 0):])
+		}
+	}
+}
