@@ -293,6 +293,12 @@ func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) 
 	if v, ok := p["sprint_start"]; ok {
 		t, dateOnly, err := model.ParseTime(v)
 		if err != nil {
+			// ParseSinceIn refuses the same values, saying that a date is
+			// a day of the calendar's zone, as it is read below: ParseTime
+			// said "(UTC)" under tz=Australia/Sydney.
+			if _, err := model.ParseSinceIn("sprint_start", v, opts.Location); err != nil {
+				return opts, err
+			}
 			return opts, model.Invalid("sprint_start", "sprint_start: %v", err)
 		}
 		if dateOnly {

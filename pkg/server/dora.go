@@ -38,8 +38,7 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The period ends now at the latest, so one that starts later has no
-	// day to count deployments per. (The page, which shares its range with
-	// the stats, shows an empty panel instead.)
+	// day to count deployments per. (The page refuses it too.)
 	if opts.Since.After(opts.Now) {
 		s.writeError(w, r, model.Invalid("since", "since (%s) is after now (%s): the four keys are over a period that ends now at the latest",
 			model.FormatSpreadsheetTime(opts.Since), model.FormatSpreadsheetTime(opts.Now)))

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -143,13 +144,32 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) limitQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.RawQuery) > s.maxQueryBytes {
+			if isPagePath(r.URL.Path) {
+				// A browser shows the page's HTML; the API's JSON, with
+				// its advice to send a step in a body, would be a wall
+				// of text about something the page never does.
+				s.renderQueryError(w, r, fmt.Sprintf("The address's filters are %s bytes long; stepsd reads at most %s. "+
+					"A component or version is at most 128 characters, an environment 64: shorten the values in the form.",
+					formatCount(len(r.URL.RawQuery)), formatCount(s.maxQueryBytes)))
+				return
+			}
 			s.writeError(w, r, model.Invalid("query", "the query string is %d bytes long; the limit is %d (send a step's fields in a JSON body instead)", len(r.URL.RawQuery), s.maxQueryBytes))
 			return
 		}
 		if err := checkQuery(r.URL.RawQuery); err != nil {
+			if isPagePath(r.URL.Path) {
+				s.renderQueryError(w, r, model.ErrorMessage(err))
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// renderQueryError answers a page's address that cannot be read as the
+// page's own 400, with the form empty: none of its values can be trusted.
+func (s *Server) renderQueryError(w http.ResponseWriter, r *http.Request, msg string) {
+	s.renderPage(w, r, http.StatusBadRequest, &pageView{Title: "Bad address", Content: "none", Query: uiQuery{Since: uiDefaultSince}, Error: msg})
 }

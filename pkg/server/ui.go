@@ -261,6 +261,20 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 			return q, f, model.StatsOptions{}, err
 		}
 	}
+	// Said in the page's zone, the one the fields were typed in: the
+	// filter's own message gives UTC instants, and "until (2026-11-01
+	// 12:59:59.999999)" for a day typed in Sydney reads as a misreading.
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return q, f, model.StatsOptions{}, model.Invalid("until", "Until (%s) is before Since (%s)", pageInstant(f.Until, loc), pageInstant(f.Since, loc))
+	}
+	// A range that starts later than now holds nothing, and the four
+	// keys, over a period that ends now at the latest, have no day to
+	// count in (GET /v1/dora refuses it): the empty page read "deployment
+	// frequency: none, low" and told how to record a first deploy.
+	if f.Since.After(now) {
+		return q, f, model.StatsOptions{}, model.Invalid("since", "Since (%s) is after now (%s): nothing has started in that range yet",
+			pageInstant(f.Since, loc), pageInstant(now, loc))
+	}
 	if err := f.Validate(); err != nil {
 		return q, f, model.StatsOptions{}, err
 	}
@@ -273,6 +287,12 @@ func dashboardQuery(values url.Values, now time.Time, def model.StatsOptions) (u
 	def.Location = loc
 	opts, err := statsOptions(p, def)
 	return q, f, opts, err
+}
+
+// pageInstant writes t as a form's field reads it, to the second, in loc
+// (nil: UTC), named.
+func pageInstant(t time.Time, loc *time.Location) string {
+	return t.In(zoneOrUTC(loc)).Format("2006-01-02 15:04:05") + " " + model.ZoneName(loc)
 }
 
 // handleDashboard serves GET / and GET /ui/: the retrospective page.

@@ -49,12 +49,19 @@ type dashboardView struct {
 	Stuck      int
 	BucketWord string // "week", "sprint", …
 	Latest     *model.BucketStats
+	// LatestName names Latest when it is not the bucket the range ends
+	// in ("Week of 2026-11-23"): "Latest week" above a figure of weeks
+	// ago read as this week's.
+	LatestName string
 	Growth     string // "+1.9 %", signed, or "no clear trend"
 	GrowthNote string // the 95 % interval, in words
 	Sprint     string
 	TrendClass string // worse (growing), better (shrinking) or "" (flat)
 	Trend      trendChart
 	Steps      []stepRow
+	// StepsNote says how many step names the table leaves out, past the
+	// first uiStepRows, and how much of deploy time they take.
+	StepsNote string
 	// Blame says which steps account for the growth; BlameNote that they
 	// lead the table.
 	Blame string
@@ -136,6 +143,13 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	for i := len(st.Buckets) - 1; i >= 0; i-- {
 		if st.Buckets[i].Count > 0 {
 			v.Latest = &st.Buckets[i]
+			end := now
+			if !f.Until.IsZero() && f.Until.Before(now) {
+				end = f.Until
+			}
+			if !end.Before(v.Latest.End) {
+				v.LatestName = bucketName(*v.Latest, opts)
+			}
 			break
 		}
 	}
@@ -145,9 +159,12 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 		slowest[i] = s.Status
 	}
 	colours := stepColours(slowest)
-	for _, s := range blamedFirst(st) {
+	rows := blamedFirst(st)
+	shown := min(len(rows), max(uiStepRows, len(st.Trend.Blame)))
+	for _, s := range rows[:shown] {
 		v.Steps = append(v.Steps, newStepRow(s, colours[s.Status], opts, slices.Contains(st.Trend.Blame, s.Status)))
 	}
+	v.StepsNote = stepsNote(rows[shown:], st.StepsNotListed)
 	v.Blame = model.BlamePhrase(st)
 	var mixed []string
 	if f.Environment == "" && len(d.environments) > 1 {
@@ -213,6 +230,11 @@ func newDashboardView(d dashboard, q uiQuery, f model.Filter, opts model.StatsOp
 	if !f.Since.IsZero() {
 		api.Set("since", boundParam(f.Since, loc, false))
 		from = f.Since.In(loc).Format("2006-01-02 15:04")
+	} else if st.FittedSince != nil {
+		// The history did not fit and its latest part is shown (the
+		// summary says so): "the first deployment" would claim it all.
+		// The API, asked without since, fits the same.
+		from = st.FittedSince.In(loc).Format("2006-01-02 15:04")
 	}
 	if !f.Until.IsZero() {
 		api.Set("until", boundParam(f.Until, loc, true))
@@ -281,6 +303,52 @@ func headline(t model.Trend) (growth, note, sprint, class string) {
 		return growth, "", sprint, "worse"
 	}
 	return growth, "", sprint, "better"
+}
+
+// uiStepRows is how many step names the slowest-steps table lists (and
+// more when more are blamed). A pipeline that names a step after each
+// run (job-4711) has as many names as deployments: 3,000 rows, each with
+// its sparkline, made a 2.8 MB page that took a browser 15 s to show.
+const uiStepRows = 20
+
+// stepsNote says what the slowest-steps table leaves out: the steps past
+// its rows, slowest first, and those GET /v1/stats does not list either
+// (notListed); "" when it leaves out none.
+func stepsNote(rest []model.StepStats, notListed int) string {
+	if len(rest) == 0 && notListed == 0 {
+		return ""
+	}
+	n := len(rest) + notListed
+	note := formatCount(n) + " more step " + pluralWord(n, "name is", "names are") + " not listed here"
+	if len(rest) == 0 {
+		return note + ", nor by GET /v1/stats (steps_not_listed)."
+	}
+	var share, most float64
+	for _, s := range rest {
+		share += s.SharePercent
+		most = max(most, s.SharePercent)
+	}
+	each := "none more than " + onePlace(most)
+	if model.PrintRound(most, 1) == 0 {
+		each = "each under 0.1 %"
+	}
+	if notListed == 0 {
+		return note + ", " + onePlace(share) + " of deploy time together (" + each + "); GET /v1/stats lists every one."
+	}
+	return note + ": " + formatCount(len(rest)) + " of them take " + onePlace(share) + " of deploy time together (" + each +
+		"), and GET /v1/stats leaves out the other " + formatCount(notListed) + " too."
+}
+
+// onePlace writes a percentage to one decimal place: "66.6 %".
+func onePlace(v float64) string {
+	return strconv.FormatFloat(model.PrintRound(v, 1), 'f', 1, 64) + " %"
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // blamedFirst orders the steps for the table: the blamed ones first, in
@@ -451,7 +519,7 @@ func newTrendChart(buckets []model.BucketStats, opts model.StatsOptions) trendCh
 			tb.P50Y, tb.P90Y = y(*b.P50Seconds), y(*b.P90Seconds)
 			p50.to(cx, tb.P50Y)
 			p90.to(cx, tb.P90Y)
-			tb.Title = fmt.Sprintf("%s: %d deployments, p50 %s, p90 %s", tb.Name, b.Count,
+			tb.Title = fmt.Sprintf("%s: %s, p50 %s, p90 %s", tb.Name, plural(b.Count, "deployment"),
 				model.HumanDuration(*b.P50Seconds), model.HumanDuration(*b.P90Seconds))
 			if b.Outliers > 0 {
 				tb.Title += fmt.Sprintf(" (and %s left out)", plural(b.Outliers, "outlier"))
@@ -501,7 +569,7 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 		}
 	}
 	word := opts.Bucket // the bucket names are the words: day, week, sprint…
-	s := fmt.Sprintf("Deploy duration per %s, %d %ss from %s: ", word, len(buckets), word, buckets[0].Start.Format("2006-01-02"))
+	s := fmt.Sprintf("Deploy duration per %s, %s from %s: ", word, plural(len(buckets), word), buckets[0].Start.Format("2006-01-02"))
 	if first == nil {
 		return s + "no finished deployments."
 	}
