@@ -381,10 +381,13 @@ type doraSeriesAcc struct {
 // return to: a team rolls back to the change before, or a few before.
 const recentChanges = 16
 
-// deployedBefore says whether e deploys one of the recent changes of s.
+// deployedBefore says whether e deploys one of the recent changes of s:
+// the same change, and the same commit time where both give one. A label
+// deployed in turn (blue, green) without a revision names a new commit
+// each time; its commit time tells a fix of it from a rollback to it.
 func (s *doraSeriesAcc) deployedBefore(e doraEnd) bool {
 	for _, r := range s.recent {
-		if r.sameChange(e) {
+		if r.sameChange(e) && (r.committed == 0 || e.committed == 0 || r.committed == e.committed) {
 			return true
 		}
 	}
@@ -396,7 +399,7 @@ func (s *doraSeriesAcc) remember(e doraEnd) {
 	if len(s.recent) == recentChanges {
 		s.recent = append(s.recent[:0], s.recent[1:]...)
 	}
-	s.recent = append(s.recent, doraEnd{version: e.version, revision: e.revision})
+	s.recent = append(s.recent, doraEnd{version: e.version, revision: e.revision, committed: e.committed})
 }
 
 // supersedeWindow is how soon after a cancelled deployment's end the next

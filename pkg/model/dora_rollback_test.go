@@ -78,4 +78,28 @@ func TestDORARollbacksAreNoChanges(t *testing.T) {
 			t.Errorf("%s; want 42 deployments, 1 failed and restored, no rollback", show(got.DORAFigures))
 		}
 	})
+
+	t.Run("a label with a newer commit is a fix", func(t *testing.T) {
+		// Blue/green labels as versions, with no revision but their commit
+		// times: the green deploy after a failed blue one ships a newer
+		// commit than any green before it, so it is a deployment that
+		// restores the failure, not a rollback to green.
+		var steps []model.StepInput
+		for d := 2; d <= 5; d++ {
+			steps = append(steps, supersededSteps("api", []string{"blue", "green"}[d%2], day(d, 10, 0), day(d, 10, 10), "deployed", day(d, 9, 0))...)
+		}
+		steps = append(steps, supersededSteps("api", "blue", day(6, 10, 0), day(6, 10, 10), "failed", day(6, 9, 0))...)
+		steps = append(steps, supersededSteps("api", "green", day(6, 11, 0), day(6, 11, 10), "deployed", day(6, 10, 30))...)
+		got := doraResult(t, opts, deploymentsOf(t, steps, now)).Overall
+		if got.Rollbacks != 0 || got.Deployments != 6 || got.FailedDeployments != 1 || got.RestoredFailures != 1 {
+			t.Errorf("%s; want 6 deployments, 1 failed and restored, no rollback", show(got.DORAFigures))
+		}
+		// The same green deployed again, its commit the one of 5 days
+		// before: a rollback.
+		steps[len(steps)-3].CommittedAt, steps[len(steps)-2].CommittedAt, steps[len(steps)-1].CommittedAt = day(5, 9, 0), day(5, 9, 0), day(5, 9, 0)
+		got = doraResult(t, opts, deploymentsOf(t, steps, now)).Overall
+		if got.Rollbacks != 1 || got.Deployments != 5 || got.FailedDeployments != 1 || got.RestoredFailures != 1 {
+			t.Errorf("green's own commit again: %s; want 5 deployments, 1 failed and restored, 1 rollback", show(got.DORAFigures))
+		}
+	})
 }
