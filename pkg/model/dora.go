@@ -416,7 +416,8 @@ func cancelStatus(folded string) bool { return folded == "cancelled" || folded =
 // e, the deployment whose end follows c's in its series: e deploys
 // another change and started after c did and before c ended, or within
 // supersedeWindow after, and is not a rollback (when both give a commit
-// time, e's commit is not older than c's). A pipeline that cancels the
+// time, e's commit is not older than c's; pair also refuses a change
+// deployed before). A pipeline that cancels the
 // running deploy of a change when a newer one comes (GitHub Actions'
 // cancel-in-progress, GitLab's interruptible jobs) deployed nothing with
 // it: counted as a failure, each such run was a change failure restored
@@ -566,7 +567,9 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 			continue
 		}
 		if s.hasCancelled {
-			if s.cancelled.supersededBy(e) {
+			// A change deployed before is a rollback, no newer change: the
+			// cancel was a failure it restores, even without commit times.
+			if s.cancelled.supersededBy(e) && !s.deployedBefore(e) {
 				a.buckets[s.cancelled.bucket].superseded++
 				for _, r := range s.repeats {
 					a.buckets[r.bucket].superseded++
