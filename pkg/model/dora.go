@@ -620,8 +620,12 @@ func (a *DORAAccumulator) pairOne(s *doraSeriesAcc, e doraEnd) {
 			if s.deployed.revision == "" {
 				// Deployed without its commit, it may have been any:
 				// this one says which, so that a later commit is
-				// another change, not a redeploy of every commit.
+				// another change, not a redeploy of every commit (nor,
+				// in recent, a rollback to every commit).
 				s.deployed.revision = e.revision
+				if n := len(s.recent); n > 0 && s.recent[n-1].version == e.version && s.recent[n-1].revision == "" {
+					s.recent[n-1].revision = e.revision
+				}
 			}
 		}
 		return

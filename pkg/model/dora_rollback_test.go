@@ -79,6 +79,26 @@ func TestDORARollbacksAreNoChanges(t *testing.T) {
 		}
 	})
 
+	t.Run("a label's fix after its commit was named", func(t *testing.T) {
+		// main deployed without its revision, then again naming it (a
+		// redeploy that says which commit it was); a later commit fails
+		// and the next one fixes it: a deployment, not a rollback to
+		// main's first deploy, which could have been any commit.
+		var ds []*model.Deployment
+		for i, c := range []struct{ revision, outcome string }{
+			{"", model.OutcomeSuccess}, {"a1", model.OutcomeSuccess}, {"b2", model.OutcomeFailure}, {"c3", model.OutcomeSuccess},
+		} {
+			start := day(3+i, 10, 0)
+			end := start.Add(10 * time.Minute)
+			ds = append(ds, &model.Deployment{Component: "api", Version: "main", Environment: "production", Revision: c.revision,
+				StartedAt: start, FinishedAt: &end, Outcome: c.outcome, Steps: []model.Phase{{Status: "finished", Time: end}}})
+		}
+		got := doraResult(t, opts, ds).Overall
+		if got.Rollbacks != 0 || got.Deployments != 3 || got.FailedDeployments != 1 || got.Redeployments != 1 || got.RestoredFailures != 1 {
+			t.Errorf("%s, redeployments %d; want 3 deployments, 1 redeployment, 1 failed and restored, no rollback", show(got.DORAFigures), got.Redeployments)
+		}
+	})
+
 	t.Run("a label with a newer commit is a fix", func(t *testing.T) {
 		// Blue/green labels as versions, with no revision but their commit
 		// times: the green deploy after a failed blue one ships a newer
