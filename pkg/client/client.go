@@ -51,7 +51,8 @@ type Option func(*Client)
 // a token with a control character in it, such as the newline that ends a
 // token read from a file: trim it first (strings.TrimSpace). A token given
 // with its header's scheme ("Bearer ci-secret", copied from a curl line) is
-// sent without it, as stepsctl does: the client adds the scheme itself.
+// sent without it: the client adds the scheme itself (stepsctl, built on
+// it, warns of it).
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = withoutScheme(token) }
 }

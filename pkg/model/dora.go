@@ -381,10 +381,13 @@ type doraSeriesAcc struct {
 // return to: a team rolls back to the change before, or a few before.
 const recentChanges = 16
 
-// deployedBefore says whether e deploys one of the recent changes of s.
+// deployedBefore says whether e deploys one of the recent changes of s:
+// the same change, and the same commit time where both give one. A label
+// deployed in turn (blue, green) without a revision names a new commit
+// each time; its commit time tells a fix of it from a rollback to it.
 func (s *doraSeriesAcc) deployedBefore(e doraEnd) bool {
 	for _, r := range s.recent {
-		if r.sameChange(e) {
+		if r.sameChange(e) && (r.committed == 0 || e.committed == 0 || r.committed == e.committed) {
 			return true
 		}
 	}
@@ -396,7 +399,7 @@ func (s *doraSeriesAcc) remember(e doraEnd) {
 	if len(s.recent) == recentChanges {
 		s.recent = append(s.recent[:0], s.recent[1:]...)
 	}
-	s.recent = append(s.recent, doraEnd{version: e.version, revision: e.revision})
+	s.recent = append(s.recent, doraEnd{version: e.version, revision: e.revision, committed: e.committed})
 }
 
 // supersedeWindow is how soon after a cancelled deployment's end the next
@@ -413,7 +416,8 @@ func cancelStatus(folded string) bool { return folded == "cancelled" || folded =
 // e, the deployment whose end follows c's in its series: e deploys
 // another change and started after c did and before c ended, or within
 // supersedeWindow after, and is not a rollback (when both give a commit
-// time, e's commit is not older than c's). A pipeline that cancels the
+// time, e's commit is not older than c's; pair also refuses a change
+// deployed before). A pipeline that cancels the
 // running deploy of a change when a newer one comes (GitHub Actions'
 // cancel-in-progress, GitLab's interruptible jobs) deployed nothing with
 // it: counted as a failure, each such run was a change failure restored
@@ -563,7 +567,9 @@ func (a *DORAAccumulator) pair(s *doraSeriesAcc, ends []doraEnd) {
 			continue
 		}
 		if s.hasCancelled {
-			if s.cancelled.supersededBy(e) {
+			// A change deployed before is a rollback, no newer change: the
+			// cancel was a failure it restores, even without commit times.
+			if s.cancelled.supersededBy(e) && !s.deployedBefore(e) {
 				a.buckets[s.cancelled.bucket].superseded++
 				for _, r := range s.repeats {
 					a.buckets[r.bucket].superseded++
@@ -614,8 +620,12 @@ func (a *DORAAccumulator) pairOne(s *doraSeriesAcc, e doraEnd) {
 			if s.deployed.revision == "" {
 				// Deployed without its commit, it may have been any:
 				// this one says which, so that a later commit is
-				// another change, not a redeploy of every commit.
+				// another change, not a redeploy of every commit (nor,
+				// in recent, a rollback to every commit).
 				s.deployed.revision = e.revision
+				if n := len(s.recent); n > 0 && s.recent[n-1].version == e.version && s.recent[n-1].revision == "" {
+					s.recent[n-1].revision = e.revision
+				}
 			}
 		}
 		return

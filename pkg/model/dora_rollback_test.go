@@ -78,4 +78,48 @@ func TestDORARollbacksAreNoChanges(t *testing.T) {
 			t.Errorf("%s; want 42 deployments, 1 failed and restored, no rollback", show(got.DORAFigures))
 		}
 	})
+
+	t.Run("a label's fix after its commit was named", func(t *testing.T) {
+		// main deployed without its revision, then again naming it (a
+		// redeploy that says which commit it was); a later commit fails
+		// and the next one fixes it: a deployment, not a rollback to
+		// main's first deploy, which could have been any commit.
+		var ds []*model.Deployment
+		for i, c := range []struct{ revision, outcome string }{
+			{"", model.OutcomeSuccess}, {"a1", model.OutcomeSuccess}, {"b2", model.OutcomeFailure}, {"c3", model.OutcomeSuccess},
+		} {
+			start := day(3+i, 10, 0)
+			end := start.Add(10 * time.Minute)
+			ds = append(ds, &model.Deployment{Component: "api", Version: "main", Environment: "production", Revision: c.revision,
+				StartedAt: start, FinishedAt: &end, Outcome: c.outcome, Steps: []model.Phase{{Status: "finished", Time: end}}})
+		}
+		got := doraResult(t, opts, ds).Overall
+		if got.Rollbacks != 0 || got.Deployments != 3 || got.FailedDeployments != 1 || got.Redeployments != 1 || got.RestoredFailures != 1 {
+			t.Errorf("%s, redeployments %d; want 3 deployments, 1 redeployment, 1 failed and restored, no rollback", show(got.DORAFigures), got.Redeployments)
+		}
+	})
+
+	t.Run("a label with a newer commit is a fix", func(t *testing.T) {
+		// Blue/green labels as versions, with no revision but their commit
+		// times: the green deploy after a failed blue one ships a newer
+		// commit than any green before it, so it is a deployment that
+		// restores the failure, not a rollback to green.
+		var steps []model.StepInput
+		for d := 2; d <= 5; d++ {
+			steps = append(steps, supersededSteps("api", []string{"blue", "green"}[d%2], day(d, 10, 0), day(d, 10, 10), "deployed", day(d, 9, 0))...)
+		}
+		steps = append(steps, supersededSteps("api", "blue", day(6, 10, 0), day(6, 10, 10), "failed", day(6, 9, 0))...)
+		steps = append(steps, supersededSteps("api", "green", day(6, 11, 0), day(6, 11, 10), "deployed", day(6, 10, 30))...)
+		got := doraResult(t, opts, deploymentsOf(t, steps, now)).Overall
+		if got.Rollbacks != 0 || got.Deployments != 6 || got.FailedDeployments != 1 || got.RestoredFailures != 1 {
+			t.Errorf("%s; want 6 deployments, 1 failed and restored, no rollback", show(got.DORAFigures))
+		}
+		// The same green deployed again, its commit the one of 5 days
+		// before: a rollback.
+		steps[len(steps)-3].CommittedAt, steps[len(steps)-2].CommittedAt, steps[len(steps)-1].CommittedAt = day(5, 9, 0), day(5, 9, 0), day(5, 9, 0)
+		got = doraResult(t, opts, deploymentsOf(t, steps, now)).Overall
+		if got.Rollbacks != 1 || got.Deployments != 5 || got.FailedDeployments != 1 || got.RestoredFailures != 1 {
+			t.Errorf("green's own commit again: %s; want 5 deployments, 1 failed and restored, 1 rollback", show(got.DORAFigures))
+		}
+	})
 }

@@ -130,6 +130,7 @@ func TestDORASupersededCancelsAreNoChangeFailures(t *testing.T) {
 			restore                    float64 // seconds, 0: none
 		}{
 			{"rolled back to the older commit a minute later", supersededSteps("api", "1.0-rollback", day(3, 10, 6), day(3, 10, 10), "deployed", day(2, 9, 0)), 1, 0, 0, 300},
+			{"the version before deployed again a minute later, without its commit time", supersededSteps("api", "1.0", day(3, 10, 6), day(3, 10, 10), "deployed", time.Time{}), 1, 0, 0, 300},
 			{"nothing after", nil, 1, 1, 0, 0},
 			{"a fix half an hour later", supersededSteps("api", "2.1", day(3, 10, 35), day(3, 10, 45), "deployed", day(3, 10, 20)), 1, 0, 0, 2400},
 			{"retried with the same version", supersededSteps("api", "2.0", day(3, 10, 6), day(3, 10, 16), "deployed", day(3, 9, 0)), 0, 0, 0, 0},

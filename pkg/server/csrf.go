@@ -26,9 +26,9 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 		if s.tokens == nil && fromBrowser(r) && !s.hostAllowed(r.Host) {
 			host := hostName(r.Host)
 			if isPagePath(r.URL.Path) {
-				s.renderPage(w, r, http.StatusForbidden, &pageView{Title: "Refused", Content: "none", Query: uiQuery{Since: uiDefaultSince},
-					Error: "This stepsd has no tokens, so it answers browsers only on localhost, IP addresses and the host names it is told. " +
-						"If " + host + " is its name, start stepsd with --allowed-hosts " + host + " (or STEPSD_ALLOWED_HOSTS), or configure tokens."})
+				s.renderPageError(w, r, http.StatusForbidden, "Refused",
+					"This stepsd has no tokens, so it answers browsers only on localhost, IP addresses and the host names it is told. "+
+						"If "+host+" is its name, start stepsd with --allowed-hosts "+host+" (or STEPSD_ALLOWED_HOSTS), or configure tokens.")
 				return
 			}
 			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,
@@ -39,10 +39,8 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 		}
 		if err := guard.Check(r); err != nil {
 			if isPagePath(r.URL.Path) {
-				// A browser shows a page's HTML; the API's JSON would be
-				// a wall of text.
-				s.renderPage(w, r, http.StatusForbidden, &pageView{Title: "Refused", Content: "none", Query: uiQuery{Since: uiDefaultSince},
-					Error: "This form was sent from another site, so stepsd refused it. Open stepsd's own page and send it from there."})
+				s.renderPageError(w, r, http.StatusForbidden, "Refused",
+					"This form was sent from another site, so stepsd refused it. Open stepsd's own page and send it from there.")
 				return
 			}
 			s.writeError(w, r, model.Errorf(model.EFORBIDDEN,

@@ -97,8 +97,7 @@ func (s *Server) gatePage(h http.HandlerFunc) http.HandlerFunc {
 		key := s.clientKey(r)
 		if !s.lists.enter(key) {
 			w.Header().Set("Retry-After", "1")
-			s.renderPage(w, r, http.StatusTooManyRequests, &pageView{Title: "Too many requests",
-				Error: model.ErrorMessage(s.tooManyLists()), Content: "none", Query: uiQuery{Since: uiDefaultSince}})
+			s.renderPageError(w, r, http.StatusTooManyRequests, "Too many requests", model.ErrorMessage(s.tooManyLists()))
 			return
 		}
 		defer s.lists.leave(key)

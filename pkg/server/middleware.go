@@ -171,5 +171,5 @@ func (s *Server) limitQuery(next http.Handler) http.Handler {
 // renderQueryError answers a page's address that cannot be read as the
 // page's own 400, with the form empty: none of its values can be trusted.
 func (s *Server) renderQueryError(w http.ResponseWriter, r *http.Request, msg string) {
-	s.renderPage(w, r, http.StatusBadRequest, &pageView{Title: "Bad address", Content: "none", Query: uiQuery{Since: uiDefaultSince}, Error: msg})
+	s.renderPageError(w, r, http.StatusBadRequest, "Bad address", msg)
 }

@@ -367,6 +367,12 @@ func formLabel(param string) string {
 
 // handleUINotFound answers a /ui/ path the page does not have.
 func (s *Server) handleUINotFound(w http.ResponseWriter, r *http.Request) {
-	s.renderPage(w, r, http.StatusNotFound, &pageView{Title: "Not found", SignedIn: false,
-		Error: "There is no such page.", Content: "none", Query: uiQuery{Since: uiDefaultSince}})
+	s.renderPageError(w, r, http.StatusNotFound, "Not found", "There is no such page.")
+}
+
+// renderPageError answers a page request refused before the page could
+// be made, in the page's HTML (a browser shows it; the API's JSON would
+// be a wall of text), with msg and the form at its defaults.
+func (s *Server) renderPageError(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	s.renderPage(w, r, status, &pageView{Title: title, Error: msg, Content: "none", Query: uiQuery{Since: uiDefaultSince}})
 }

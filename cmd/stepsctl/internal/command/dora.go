@@ -65,7 +65,8 @@ A deployment cancelled (status cancelled or canceled) because a newer
 change's deployment started before it ended, or within 5 minutes after, as
 a CI concurrency group cancels a superseded run, deployed nothing: it is
 not a deployment, not a change failure and no restore. A cancel followed
-by a rollback to an older commit, or by nothing soon, is a failure.
+by a rollback (to an older commit, or to a change deployed before), or by
+nothing soon, is a failure.
 
 A success of one of the latest 16 changes deployed, after failed
 deployments (a failing deploy ended rolled-back, then the change before it

@@ -229,11 +229,10 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	// newline; stepsd trims its own tokens, so none has spaces around it.
 	f.Config.Token = strings.TrimSpace(v.GetString("token"))
 	if t := f.Config.Token; len(t) > len("Bearer ") && strings.EqualFold(t[:len("Bearer ")], "Bearer ") {
-		// Copied with its header's scheme, the token went out as "Bearer
-		// Bearer …", and the server said only that it is not valid. Not a
-		// usage error: that would stop record and run, and a token problem
-		// must never stop a deploy.
-		f.Config.Token = strings.TrimSpace(t[len("Bearer "):])
+		// pkg/client sends it without its scheme (WithToken); stepsctl
+		// says so, since the user may paste it elsewhere. Not a usage
+		// error: that would stop record and run, and a token problem must
+		// never stop a deploy.
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: the token begins with %q, which stepsctl adds itself; sending the token without it\n", t[:len("Bearer ")])
 	}
 	f.Config.SpoolDir = v.GetString("spool-dir")
