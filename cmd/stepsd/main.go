@@ -596,7 +596,7 @@ func checkConfigKeys(v *viper.Viper) error {
 	for i, s := range settings {
 		keys[i] = s.key
 	}
-	return configkeys.Check(v.AllKeys(), keys)
+	return configkeys.Check(v.AllKeys(), keys, v.Get)
 }
 
 // checkBounds refuses a limit or duration that parses but is out of its

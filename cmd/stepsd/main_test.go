@@ -900,6 +900,54 @@ func TestListOrMappingForATextSettingIsAUsageError(t *testing.T) {
 	}
 }
 
+// A section of the config file given a value of its own, where its settings
+// belong indented under it, is a usage error naming it, for serve as for
+// "stepsd config". viper read every setting under it as unset: "auth:
+// write:…" served an open API, "limits: 5" served with every limit at 0
+// (no rate limit, no connection bound), "otlp: URL" exported nothing, all
+// with exit 0. The value is not shown: under auth or hooks it is a secret.
+func TestSectionGivenAValueIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ file, key string }{
+		{"auth: write:ci-secret-123\n", "auth"},
+		{"limits: 5\n", "limits"},
+		{"limits: [1, 2]\n", "limits"},
+		{"otlp: http://collector:4318\n", "otlp"},
+		{"log: debug\n", "log"},
+		{"deployments: finished\n", "deployments"},
+		{"hooks:\n  github: s3cret-hook-123\n", "hooks.github"},
+	} {
+		file := filepath.Join(t.TempDir(), "stepsd.yaml")
+		if err := os.WriteFile(file, []byte(tt.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"config", "--config", file},
+			{"serve", "--config", file, "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, args, &stdout, &stderr)
+			cancel()
+			want := fmt.Sprintf("key %q has a value, but it is a section", tt.key)
+			if code != 2 || !strings.Contains(stderr.String(), want) {
+				t.Errorf("stepsd %s with %q: exit %d, stderr %q; want 2 and %q", args[0], tt.file, code, stderr.String(), want)
+			}
+			if strings.Contains(stderr.String(), "secret-123") || strings.Contains(stderr.String(), "s3cret") {
+				t.Errorf("stepsd %s with %q shows the secret: %q", args[0], tt.file, stderr.String())
+			}
+		}
+	}
+	// A section left empty, its settings commented out, is no error.
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("auth:\nlimits: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr); code != 0 {
+		t.Errorf("empty sections: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
 // A limit or duration that parses but is out of its range is a usage error
 // naming the flag, from a flag, the environment or the file, for serve and
 // for "stepsd config" alike. The server reads 0 and negative values of these
