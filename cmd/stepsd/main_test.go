@@ -392,6 +392,19 @@ func TestMySQLPasswordNeverPrinted(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	run(context.Background(), []string{"config", "--db", "mysql://steps:hunter2@db:3306/steps"}, &stdout, &stderr)
 	run(context.Background(), []string{"migrate", "--db", "mysql://steps:hunter2@127.0.0.1:1/steps?timeout=1s"}, &stdout, &stderr)
+	// A DSN stepsd refuses is shown in the error that says so: the
+	// go-sql-driver form, as its README writes it, or another scheme.
+	for _, dsn := range []string{"steps:hunter2@tcp(127.0.0.1:1)/steps", "mariadb://steps:hunter2@127.0.0.1:1/steps"} {
+		for _, cmd := range []string{"serve", "migrate", "config"} {
+			stderr.Reset()
+			if code := run(context.Background(), []string{cmd, "--db", dsn, "--log-level", "debug"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "unsupported database DSN") {
+				t.Errorf("stepsd %s --db %s: exit %d, stderr %q; want 2, unsupported", cmd, dsn, code, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "hunter2") {
+				t.Errorf("stepsd %s --db %s shows the password: %s", cmd, dsn, stderr.String())
+			}
+		}
+	}
 	if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") {
 		t.Errorf("output shows the password: %s", out)
 	}
