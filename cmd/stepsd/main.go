@@ -554,7 +554,43 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 	if file != "" {
 		o.logger().Info("read config file", "file", file)
 	}
+	for _, name := range unknownEnv(os.Environ()) {
+		o.logger().Warn("environment variable "+name+" is no setting of stepsd and is ignored; check its spelling",
+			"variable", name, "known", strings.Join(knownEnv(), ", "))
+	}
 	return nil
+}
+
+// knownEnv are the environment variables stepsd reads its settings from.
+func knownEnv() []string {
+	names := []string{"STEPSD_CONFIG"}
+	for _, s := range settings {
+		names = append(names, s.env())
+	}
+	return names
+}
+
+// unknownEnv returns the names of environ's STEPSD_ variables that no
+// setting reads: a typo (STEPSD_TOKEN for STEPSD_TOKENS) would otherwise
+// leave the default in force, the API open, without a word. Those
+// Kubernetes sets for a Service named stepsd (STEPSD_PORT…,
+// STEPSD_SERVICE_…) are not stepsd's and are left alone. The value is
+// never shown: it may be a secret.
+func unknownEnv(environ []string) []string {
+	known := map[string]bool{}
+	for _, name := range knownEnv() {
+		known[name] = true
+	}
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "STEPSD_") || known[name] ||
+			name == "STEPSD_PORT" || strings.HasPrefix(name, "STEPSD_PORT_") || strings.HasPrefix(name, "STEPSD_SERVICE_") {
+			continue
+		}
+		unknown = append(unknown, name)
+	}
+	return unknown
 }
 
 // sprintStart reads the first day of the sprint calendar; unset (commands

@@ -961,6 +961,44 @@ func TestSectionGivenAValueIsAUsageError(t *testing.T) {
 	}
 }
 
+// An environment variable named like stepsd's settings that no setting
+// reads is a warning naming it: STEPSD_TOKEN (for STEPSD_TOKENS) served an
+// open API, STEPSD_RATE_LIMT the default rate, without a word. The
+// variables Kubernetes sets for a Service named stepsd are not warned of,
+// and no value is shown.
+func TestUnknownEnvironmentVariableIsAWarning(t *testing.T) {
+	t.Setenv("STEPSD_TOKEN", "write:ci-secret-123")
+	t.Setenv("STEPSD_RATE_LIMT", "10")
+	t.Setenv("STEPSD_PORT", "tcp://10.0.0.7:8080")
+	t.Setenv("STEPSD_PORT_8080_TCP_ADDR", "10.0.0.7")
+	t.Setenv("STEPSD_SERVICE_HOST", "10.0.0.7")
+	t.Setenv("STEPSD_LISTEN", ":9090")
+	for _, args := range [][]string{
+		{"config"},
+		{"serve", "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"},
+	} {
+		// Cancelled: serve reads its settings, then stops before serving.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var stdout, stderr bytes.Buffer
+		run(ctx, args, &stdout, &stderr)
+		out := stderr.String()
+		for _, name := range []string{"STEPSD_TOKEN", "STEPSD_RATE_LIMT"} {
+			if !strings.Contains(out, `"msg":"environment variable `+name+` is no setting of stepsd and is ignored; check its spelling"`) {
+				t.Errorf("stepsd %s: no warning of %s: %s", args[0], name, out)
+			}
+		}
+		for _, name := range []string{"variable STEPSD_PORT ", "STEPSD_PORT_8080", "STEPSD_SERVICE_HOST", "variable STEPSD_LISTEN "} {
+			if strings.Contains(out, name) {
+				t.Errorf("stepsd %s warns of %s: %s", args[0], name, out)
+			}
+		}
+		if strings.Contains(out, "ci-secret-123") {
+			t.Errorf("stepsd %s shows the value of STEPSD_TOKEN: %s", args[0], out)
+		}
+	}
+}
+
 // A limit or duration that parses but is out of its range is a usage error
 // naming the flag, from a flag, the environment or the file, for serve and
 // for "stepsd config" alike. The server reads 0 and negative values of these
