@@ -191,7 +191,19 @@ func (m *Main) Run(ctx context.Context) error {
 		// error instead of failing every handshake.
 		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
 		if err != nil {
-			return fmt.Errorf("TLS certificate: %w", err)
+			// Both files named: the error of a missing key file read
+			// "TLS certificate: open …key".
+			return fmt.Errorf("--tls-cert %s, --tls-key %s: %w (want a PEM certificate, its chain after it, and the PEM private key that goes with it)",
+				m.Config.TLSCert, m.Config.TLSKey, err)
+		}
+		// Served all the same (a renewal may be on its way, and a
+		// liveness probe does not verify), but said: every client that
+		// verifies fails its handshake.
+		if leaf := cert.Leaf; leaf != nil {
+			if now := time.Now(); now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
+				m.Logger.Warn("the TLS certificate is not valid now: clients that verify it will refuse every connection; renew it and restart stepsd",
+					"file", m.Config.TLSCert, "not_before", leaf.NotBefore.UTC(), "not_after", leaf.NotAfter.UTC())
+			}
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
