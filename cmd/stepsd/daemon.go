@@ -241,7 +241,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return usageError{fmt.Errorf("--otlp-endpoint: %w", err)}
 		}
 		observer = m.traces
-		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", m.Config.OTLPEndpoint)
+		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", redactURL(m.Config.OTLPEndpoint))
 	}
 
 	handler := server.New(server.Config{

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -448,7 +449,8 @@ var settings = []setting{
 	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook, at least 8 characters; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
 	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook, at least 8 characters; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
 	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
-	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+	withPrint(alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+		func(o *options) any { return redactURL(o.config.OTLPEndpoint) }),
 	{
 		flag: "log-level", key: "log.level", everywhere: true,
 		usage:  "log level: debug, info, warn, error",
@@ -559,6 +561,16 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 			"variable", name, "known", strings.Join(knownEnv(), ", "))
 	}
 	return nil
+}
+
+// redactURL returns u with the password of its user information, if any,
+// replaced by xxxxx, as a MySQL DSN's is: a collector's URL may carry one
+// (http://user:pass@collector:4318), and it is logged and printed.
+func redactURL(u string) string {
+	if parsed, err := url.Parse(u); err == nil && parsed.User != nil {
+		return parsed.Redacted()
+	}
+	return u
 }
 
 // knownEnv are the environment variables stepsd reads its settings from.

@@ -441,6 +441,31 @@ func TestMySQLPasswordNeverPrinted(t *testing.T) {
 	}
 }
 
+// A collector URL with a password (http://user:pass@collector:4318) is
+// printed by "stepsd config", logged at start-up and quoted when refused:
+// each showed the password whole, where a MySQL DSN's is hidden.
+func TestOTLPEndpointPasswordNeverShown(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	run(context.Background(), []string{"config", "--config", "/dev/null", "--otlp-endpoint", "http://otel:hunter2@127.0.0.1:1"}, &stdout, &stderr)
+	if !strings.Contains(stdout.String(), "endpoint: http://otel:xxxxx@127.0.0.1:1") {
+		t.Errorf("stepsd config: %s", stdout.String())
+	}
+	for _, endpoint := range []string{"http://otel:hunter2@127.0.0.1:1", "ftp://otel:hunter2@127.0.0.1:1", "http://otel:hunter2@127.0.0.1:port"} {
+		m := &Main{Config: Config{DB: testdb.SQLite(t), Listen: "127.0.0.1:0", OTLPEndpoint: endpoint}, Logger: slog.New(slog.NewJSONHandler(&stderr, nil))}
+		err := m.Run(t.Context())
+		m.Close()
+		if err != nil {
+			fmt.Fprintln(&stderr, err)
+		}
+	}
+	if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") {
+		t.Errorf("output shows the collector's password: %s", out)
+	}
+	if !strings.Contains(stderr.String(), `"otlp_endpoint":"http://otel:xxxxx@127.0.0.1:1"`) {
+		t.Errorf("no start-up line naming the collector: %s", stderr.String())
+	}
+}
+
 // buildStepsd builds this package's binary into a temporary directory and
 // returns its path, for the tests that run the real process.
 func buildStepsd(t *testing.T) string {
