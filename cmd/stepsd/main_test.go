@@ -198,33 +198,36 @@ func TestPortInUseStopsBeforeTheDatabase(t *testing.T) {
 // TestOneTokenUnderTwoScopesIsAUsageError: a token listed as write and as
 // read stops stepsd, naming both places and never the token; it was read
 // as the read token, and every write with it was a 403.
-// The example tokens of the Kubernetes Secret, marked CHANGE-ME, stop
-// stepsd: applied unedited they protected the API with tokens published in
-// the repository, and stepsd did not even warn that it was as good as open.
+// The example tokens of the Kubernetes Secret and of the Compose file's
+// .env.example, marked CHANGE-ME, stop stepsd: applied unedited they
+// protected the API with tokens published in the repository, and stepsd
+// did not even warn that it was as good as open.
 func TestExampleTokensOfTheManifestsAreRefused(t *testing.T) {
-	secret, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", "stepsd-secret.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^\s*STEPSD_TOKENS:\s*(\S+)\s*$`).FindSubmatch(secret)
-	if m == nil {
-		t.Fatal("no STEPSD_TOKENS in deploy/kubernetes/stepsd-secret.yaml")
-	}
-	tokens := string(m[1])
-	if !strings.Contains(tokens, "CHANGE-ME") {
-		t.Fatalf("the example STEPSD_TOKENS %q is not marked CHANGE-ME", tokens)
-	}
-	t.Setenv("STEPSD_TOKENS", tokens)
-	for _, cmd := range []string{"config", "serve"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		var stdout, stderr bytes.Buffer
-		code := run(ctx, []string{cmd, "--config", "/dev/null", "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"}, &stdout, &stderr)
-		cancel()
-		if code != 2 || !strings.Contains(stderr.String(), "--tokens: token 1: is an example value (it says CHANGE-ME)") {
-			t.Errorf("stepsd %s with the example tokens: exit %d, stderr %q; want 2 and the token refused", cmd, code, stderr.String())
+	for _, file := range []string{"kubernetes/stepsd-secret.yaml", ".env.example"} {
+		text, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if strings.Contains(stderr.String(), "ci-token") {
-			t.Errorf("stepsd %s shows the token: %s", cmd, stderr.String())
+		m := regexp.MustCompile(`(?m)^\s*STEPSD_TOKENS[:=]\s*(\S+)\s*$`).FindSubmatch(text)
+		if m == nil {
+			t.Fatalf("no STEPSD_TOKENS in deploy/%s", file)
+		}
+		tokens := string(m[1])
+		if !strings.Contains(strings.ToUpper(tokens), "CHANGE-ME") {
+			t.Fatalf("the example STEPSD_TOKENS %q of deploy/%s is not marked CHANGE-ME", tokens, file)
+		}
+		t.Setenv("STEPSD_TOKENS", tokens)
+		for _, cmd := range []string{"config", "serve"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, []string{cmd, "--config", "/dev/null", "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"}, &stdout, &stderr)
+			cancel()
+			if code != 2 || !strings.Contains(stderr.String(), "--tokens: token 1: is an example value (it says CHANGE-ME)") {
+				t.Errorf("stepsd %s with the example tokens of deploy/%s: exit %d, stderr %q; want 2 and the token refused", cmd, file, code, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "ci-token") {
+				t.Errorf("stepsd %s shows the token: %s", cmd, stderr.String())
+			}
 		}
 	}
 }
