@@ -106,6 +106,10 @@ func checkHookSecret(flag, secret string) error {
 		return fmt.Errorf("%s has white space around it (a newline from a file?), which no delivery can match: remove it", flag)
 	case len(secret) < minHookSecret:
 		return fmt.Errorf("%s must be at least %d characters long (e.g. openssl rand -hex 32): a short one can be guessed", flag, minHookSecret)
+	case strings.Contains(strings.ToUpper(secret), "CHANGE-ME"):
+		// configs/stepsd.yaml's example, uncommented as it is: a secret
+		// anyone can read there lets anyone record steps.
+		return fmt.Errorf("%s is an example value (it says change-me), published with steps: set a secret of your own (e.g. openssl rand -hex 32)", flag)
 	}
 	return nil
 }

@@ -232,6 +232,27 @@ func TestExampleTokensOfTheManifestsAreRefused(t *testing.T) {
 	}
 }
 
+// The webhook secrets of configs/stepsd.yaml, "change-me", stop stepsd
+// when uncommented as they are: long enough to pass, they let anyone who
+// read the example record steps.
+func TestExampleWebhookSecretsAreRefused(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "configs", "stepsd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ key, flag string }{{"secret", "github-webhook-secret"}, {"token", "gitlab-webhook-token"}} {
+		m := regexp.MustCompile(`(?m)^\s*#\s*` + tt.key + `:\s*"([^"]+)"`).FindSubmatch(text)
+		if m == nil {
+			t.Fatalf("no example %s in configs/stepsd.yaml", tt.key)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", "/dev/null", "--" + tt.flag, string(m[1])}, &stdout, &stderr)
+		if want := "--" + tt.flag + " is an example value (it says change-me)"; code != 2 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("--%s %s: exit %d, stderr %q; want 2 and %q", tt.flag, m[1], code, stderr.String(), want)
+		}
+	}
+}
+
 func TestOneTokenUnderTwoScopesIsAUsageError(t *testing.T) {
 	for _, tokens := range []string{"write:ci-secret-123,read:ci-secret-123", "read:dash-secret-1,write:ci-secret-123,write:dash-secret-1"} {
 		var stdout, stderr bytes.Buffer
