@@ -106,6 +106,10 @@ func checkHookSecret(flag, secret string) error {
 		return fmt.Errorf("%s has white space around it (a newline from a file?), which no delivery can match: remove it", flag)
 	case len(secret) < minHookSecret:
 		return fmt.Errorf("%s must be at least %d characters long (e.g. openssl rand -hex 32): a short one can be guessed", flag, minHookSecret)
+	case strings.Contains(strings.ToUpper(secret), "CHANGE-ME"):
+		// configs/stepsd.yaml's example, uncommented as it is: a secret
+		// anyone can read there lets anyone record steps.
+		return fmt.Errorf("%s is an example value (it says change-me), published with steps: set a secret of your own (e.g. openssl rand -hex 32)", flag)
 	}
 	return nil
 }
@@ -191,7 +195,19 @@ func (m *Main) Run(ctx context.Context) error {
 		// error instead of failing every handshake.
 		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
 		if err != nil {
-			return fmt.Errorf("TLS certificate: %w", err)
+			// Both files named: the error of a missing key file read
+			// "TLS certificate: open …key".
+			return fmt.Errorf("--tls-cert %s, --tls-key %s: %w (want a PEM certificate, its chain after it, and the PEM private key that goes with it)",
+				m.Config.TLSCert, m.Config.TLSKey, err)
+		}
+		// Served all the same (a renewal may be on its way, and a
+		// liveness probe does not verify), but said: every client that
+		// verifies fails its handshake.
+		if leaf := cert.Leaf; leaf != nil {
+			if now := time.Now(); now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
+				m.Logger.Warn("the TLS certificate is not valid now: clients that verify it will refuse every connection; renew it and restart stepsd",
+					"file", m.Config.TLSCert, "not_before", leaf.NotBefore.UTC(), "not_after", leaf.NotAfter.UTC())
+			}
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
@@ -229,7 +245,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return usageError{fmt.Errorf("--otlp-endpoint: %w", err)}
 		}
 		observer = m.traces
-		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", m.Config.OTLPEndpoint)
+		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", redactURL(m.Config.OTLPEndpoint))
 	}
 
 	handler := server.New(server.Config{

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -448,7 +449,8 @@ var settings = []setting{
 	withPrint(field("github-webhook-secret", "hooks.github.secret", "", "secret of the GitHub webhook, at least 8 characters; enables POST /v1/hooks/github", func(c *Config) *string { return &c.GitHubSecret }), nil),
 	withPrint(field("gitlab-webhook-token", "hooks.gitlab.token", "", "secret token of the GitLab webhook, at least 8 characters; enables POST /v1/hooks/gitlab", func(c *Config) *string { return &c.GitLabToken }), nil),
 	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
-	alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+	withPrint(alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+		func(o *options) any { return redactURL(o.config.OTLPEndpoint) }),
 	{
 		flag: "log-level", key: "log.level", everywhere: true,
 		usage:  "log level: debug, info, warn, error",
@@ -554,7 +556,53 @@ func (o *options) load(cmd *cobra.Command, _ []string) error {
 	if file != "" {
 		o.logger().Info("read config file", "file", file)
 	}
+	for _, name := range unknownEnv(os.Environ()) {
+		o.logger().Warn("environment variable "+name+" is no setting of stepsd and is ignored; check its spelling",
+			"variable", name, "known", strings.Join(knownEnv(), ", "))
+	}
 	return nil
+}
+
+// redactURL returns u with the password of its user information, if any,
+// replaced by xxxxx, as a MySQL DSN's is: a collector's URL may carry one
+// (http://user:pass@collector:4318), and it is logged and printed.
+func redactURL(u string) string {
+	if parsed, err := url.Parse(u); err == nil && parsed.User != nil {
+		return parsed.Redacted()
+	}
+	return u
+}
+
+// knownEnv are the environment variables stepsd reads its settings from.
+func knownEnv() []string {
+	names := []string{"STEPSD_CONFIG"}
+	for _, s := range settings {
+		names = append(names, s.env())
+	}
+	return names
+}
+
+// unknownEnv returns the names of environ's STEPSD_ variables that no
+// setting reads: a typo (STEPSD_TOKEN for STEPSD_TOKENS) would otherwise
+// leave the default in force, the API open, without a word. Those
+// Kubernetes sets for a Service named stepsd (STEPSD_PORT…,
+// STEPSD_SERVICE_…) are not stepsd's and are left alone. The value is
+// never shown: it may be a secret.
+func unknownEnv(environ []string) []string {
+	known := map[string]bool{}
+	for _, name := range knownEnv() {
+		known[name] = true
+	}
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "STEPSD_") || known[name] ||
+			name == "STEPSD_PORT" || strings.HasPrefix(name, "STEPSD_PORT_") || strings.HasPrefix(name, "STEPSD_SERVICE_") {
+			continue
+		}
+		unknown = append(unknown, name)
+	}
+	return unknown
 }
 
 // sprintStart reads the first day of the sprint calendar; unset (commands
@@ -596,7 +644,7 @@ func checkConfigKeys(v *viper.Viper) error {
 	for i, s := range settings {
 		keys[i] = s.key
 	}
-	return configkeys.Check(v.AllKeys(), keys)
+	return configkeys.Check(v.AllKeys(), keys, v.Get)
 }
 
 // checkBounds refuses a limit or duration that parses but is out of its

@@ -198,6 +198,61 @@ func TestPortInUseStopsBeforeTheDatabase(t *testing.T) {
 // TestOneTokenUnderTwoScopesIsAUsageError: a token listed as write and as
 // read stops stepsd, naming both places and never the token; it was read
 // as the read token, and every write with it was a 403.
+// The example tokens of the Kubernetes Secret and of the Compose file's
+// .env.example, marked CHANGE-ME, stop stepsd: applied unedited they
+// protected the API with tokens published in the repository, and stepsd
+// did not even warn that it was as good as open.
+func TestExampleTokensOfTheManifestsAreRefused(t *testing.T) {
+	for _, file := range []string{"kubernetes/stepsd-secret.yaml", ".env.example"} {
+		text, err := os.ReadFile(filepath.Join("..", "..", "deploy", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`(?m)^\s*STEPSD_TOKENS[:=]\s*(\S+)\s*$`).FindSubmatch(text)
+		if m == nil {
+			t.Fatalf("no STEPSD_TOKENS in deploy/%s", file)
+		}
+		tokens := string(m[1])
+		if !strings.Contains(strings.ToUpper(tokens), "CHANGE-ME") {
+			t.Fatalf("the example STEPSD_TOKENS %q of deploy/%s is not marked CHANGE-ME", tokens, file)
+		}
+		t.Setenv("STEPSD_TOKENS", tokens)
+		for _, cmd := range []string{"config", "serve"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, []string{cmd, "--config", "/dev/null", "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"}, &stdout, &stderr)
+			cancel()
+			if code != 2 || !strings.Contains(stderr.String(), "--tokens: token 1: is an example value (it says CHANGE-ME)") {
+				t.Errorf("stepsd %s with the example tokens of deploy/%s: exit %d, stderr %q; want 2 and the token refused", cmd, file, code, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "ci-token") {
+				t.Errorf("stepsd %s shows the token: %s", cmd, stderr.String())
+			}
+		}
+	}
+}
+
+// The webhook secrets of configs/stepsd.yaml, "change-me", stop stepsd
+// when uncommented as they are: long enough to pass, they let anyone who
+// read the example record steps.
+func TestExampleWebhookSecretsAreRefused(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "configs", "stepsd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ key, flag string }{{"secret", "github-webhook-secret"}, {"token", "gitlab-webhook-token"}} {
+		m := regexp.MustCompile(`(?m)^\s*#\s*` + tt.key + `:\s*"([^"]+)"`).FindSubmatch(text)
+		if m == nil {
+			t.Fatalf("no example %s in configs/stepsd.yaml", tt.key)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"config", "--config", "/dev/null", "--" + tt.flag, string(m[1])}, &stdout, &stderr)
+		if want := "--" + tt.flag + " is an example value (it says change-me)"; code != 2 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("--%s %s: exit %d, stderr %q; want 2 and %q", tt.flag, m[1], code, stderr.String(), want)
+		}
+	}
+}
+
 func TestOneTokenUnderTwoScopesIsAUsageError(t *testing.T) {
 	for _, tokens := range []string{"write:ci-secret-123,read:ci-secret-123", "read:dash-secret-1,write:ci-secret-123,write:dash-secret-1"} {
 		var stdout, stderr bytes.Buffer
@@ -392,8 +447,46 @@ func TestMySQLPasswordNeverPrinted(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	run(context.Background(), []string{"config", "--db", "mysql://steps:hunter2@db:3306/steps"}, &stdout, &stderr)
 	run(context.Background(), []string{"migrate", "--db", "mysql://steps:hunter2@127.0.0.1:1/steps?timeout=1s"}, &stdout, &stderr)
+	// A DSN stepsd refuses is shown in the error that says so: the
+	// go-sql-driver form, as its README writes it, or another scheme.
+	for _, dsn := range []string{"steps:hunter2@tcp(127.0.0.1:1)/steps", "mariadb://steps:hunter2@127.0.0.1:1/steps"} {
+		for _, cmd := range []string{"serve", "migrate", "config"} {
+			stderr.Reset()
+			if code := run(context.Background(), []string{cmd, "--db", dsn, "--log-level", "debug"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "unsupported database DSN") {
+				t.Errorf("stepsd %s --db %s: exit %d, stderr %q; want 2, unsupported", cmd, dsn, code, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "hunter2") {
+				t.Errorf("stepsd %s --db %s shows the password: %s", cmd, dsn, stderr.String())
+			}
+		}
+	}
 	if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") {
 		t.Errorf("output shows the password: %s", out)
+	}
+}
+
+// A collector URL with a password (http://user:pass@collector:4318) is
+// printed by "stepsd config", logged at start-up and quoted when refused:
+// each showed the password whole, where a MySQL DSN's is hidden.
+func TestOTLPEndpointPasswordNeverShown(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	run(context.Background(), []string{"config", "--config", "/dev/null", "--otlp-endpoint", "http://otel:hunter2@127.0.0.1:1"}, &stdout, &stderr)
+	if !strings.Contains(stdout.String(), "endpoint: http://otel:xxxxx@127.0.0.1:1") {
+		t.Errorf("stepsd config: %s", stdout.String())
+	}
+	for _, endpoint := range []string{"http://otel:hunter2@127.0.0.1:1", "ftp://otel:hunter2@127.0.0.1:1", "http://otel:hunter2@127.0.0.1:port"} {
+		m := &Main{Config: Config{DB: testdb.SQLite(t), Listen: "127.0.0.1:0", OTLPEndpoint: endpoint}, Logger: slog.New(slog.NewJSONHandler(&stderr, nil))}
+		err := m.Run(t.Context())
+		m.Close()
+		if err != nil {
+			fmt.Fprintln(&stderr, err)
+		}
+	}
+	if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") {
+		t.Errorf("output shows the collector's password: %s", out)
+	}
+	if !strings.Contains(stderr.String(), `"otlp_endpoint":"http://otel:xxxxx@127.0.0.1:1"`) {
+		t.Errorf("no start-up line naming the collector: %s", stderr.String())
 	}
 }
 
@@ -896,6 +989,92 @@ func TestListOrMappingForATextSettingIsAUsageError(t *testing.T) {
 		code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr)
 		if want := "--" + tt.flag + ": the config file gives "; code != 2 || !strings.Contains(stderr.String(), want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.file, code, stderr.String(), want)
+		}
+	}
+}
+
+// A section of the config file given a value of its own, where its settings
+// belong indented under it, is a usage error naming it, for serve as for
+// "stepsd config". viper read every setting under it as unset: "auth:
+// write:…" served an open API, "limits: 5" served with every limit at 0
+// (no rate limit, no connection bound), "otlp: URL" exported nothing, all
+// with exit 0. The value is not shown: under auth or hooks it is a secret.
+func TestSectionGivenAValueIsAUsageError(t *testing.T) {
+	for _, tt := range []struct{ file, key string }{
+		{"auth: write:ci-secret-123\n", "auth"},
+		{"limits: 5\n", "limits"},
+		{"limits: [1, 2]\n", "limits"},
+		{"otlp: http://collector:4318\n", "otlp"},
+		{"log: debug\n", "log"},
+		{"deployments: finished\n", "deployments"},
+		{"hooks:\n  github: s3cret-hook-123\n", "hooks.github"},
+	} {
+		file := filepath.Join(t.TempDir(), "stepsd.yaml")
+		if err := os.WriteFile(file, []byte(tt.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"config", "--config", file},
+			{"serve", "--config", file, "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"},
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, args, &stdout, &stderr)
+			cancel()
+			want := fmt.Sprintf("key %q has a value, but it is a section", tt.key)
+			if code != 2 || !strings.Contains(stderr.String(), want) {
+				t.Errorf("stepsd %s with %q: exit %d, stderr %q; want 2 and %q", args[0], tt.file, code, stderr.String(), want)
+			}
+			if strings.Contains(stderr.String(), "secret-123") || strings.Contains(stderr.String(), "s3cret") {
+				t.Errorf("stepsd %s with %q shows the secret: %q", args[0], tt.file, stderr.String())
+			}
+		}
+	}
+	// A section left empty, its settings commented out, is no error.
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("auth:\nlimits: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "--config", file}, &stdout, &stderr); code != 0 {
+		t.Errorf("empty sections: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// An environment variable named like stepsd's settings that no setting
+// reads is a warning naming it: STEPSD_TOKEN (for STEPSD_TOKENS) served an
+// open API, STEPSD_RATE_LIMT the default rate, without a word. The
+// variables Kubernetes sets for a Service named stepsd are not warned of,
+// and no value is shown.
+func TestUnknownEnvironmentVariableIsAWarning(t *testing.T) {
+	t.Setenv("STEPSD_TOKEN", "write:ci-secret-123")
+	t.Setenv("STEPSD_RATE_LIMT", "10")
+	t.Setenv("STEPSD_PORT", "tcp://10.0.0.7:8080")
+	t.Setenv("STEPSD_PORT_8080_TCP_ADDR", "10.0.0.7")
+	t.Setenv("STEPSD_SERVICE_HOST", "10.0.0.7")
+	t.Setenv("STEPSD_LISTEN", ":9090")
+	for _, args := range [][]string{
+		{"config"},
+		{"serve", "--db", "sqlite:" + filepath.Join(t.TempDir(), "s.db"), "--listen", "127.0.0.1:0"},
+	} {
+		// Cancelled: serve reads its settings, then stops before serving.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var stdout, stderr bytes.Buffer
+		run(ctx, args, &stdout, &stderr)
+		out := stderr.String()
+		for _, name := range []string{"STEPSD_TOKEN", "STEPSD_RATE_LIMT"} {
+			if !strings.Contains(out, `"msg":"environment variable `+name+` is no setting of stepsd and is ignored; check its spelling"`) {
+				t.Errorf("stepsd %s: no warning of %s: %s", args[0], name, out)
+			}
+		}
+		for _, name := range []string{"variable STEPSD_PORT ", "STEPSD_PORT_8080", "STEPSD_SERVICE_HOST", "variable STEPSD_LISTEN "} {
+			if strings.Contains(out, name) {
+				t.Errorf("stepsd %s warns of %s: %s", args[0], name, out)
+			}
+		}
+		if strings.Contains(out, "ci-secret-123") {
+			t.Errorf("stepsd %s shows the value of STEPSD_TOKEN: %s", args[0], out)
 		}
 	}
 }

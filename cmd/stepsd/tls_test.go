@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,11 +9,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +61,41 @@ func TestTLSFilesAreCheckedAtStart(t *testing.T) {
 	}
 }
 
+// A TLS file that stepsd cannot use stops it with both files named: a
+// missing key was reported as "TLS certificate: open …key". An expired
+// certificate is served, with a warning: clients that verify it fail.
+func TestTLSErrorsNameTheFiles(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _, _ := selfSignedCert(t, dir)
+	missing := filepath.Join(dir, "missing.key")
+	m := &Main{Config: Config{DB: testdb.SQLite(t), Listen: "127.0.0.1:0", TLSCert: certFile, TLSKey: missing}, Logger: discard()}
+	err := m.Run(t.Context())
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "--tls-key "+missing+": open "+missing) {
+		t.Errorf("a missing key file: %v; want --tls-key and its path", err)
+	}
+
+	old := t.TempDir()
+	certFile, keyFile, _ := certValid(t, old, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	var logs bytes.Buffer
+	m = &Main{Config: Config{DB: testdb.SQLite(t), Listen: "127.0.0.1:0", TLSCert: certFile, TLSKey: keyFile}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatalf("an expired certificate: %v; want served, with a warning", err)
+	}
+	m.Close()
+	if !strings.Contains(logs.String(), `"msg":"the TLS certificate is not valid now`) || !strings.Contains(logs.String(), `"file":"`+certFile+`"`) {
+		t.Errorf("an expired certificate was served without a warning: %s", logs.String())
+	}
+}
+
 func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	return certValid(t, dir, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+// certValid writes a self-signed certificate valid from notBefore to
+// notAfter, and its key, into dir.
+func certValid(t *testing.T, dir string, notBefore, notAfter time.Time) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -67,8 +104,8 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "stepsd test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},

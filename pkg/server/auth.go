@@ -40,6 +40,13 @@ func ParseTokens(list string) ([]Token, error) {
 		if len(secret) < 8 {
 			return nil, fmt.Errorf("token %d: a token must be at least 8 characters long", len(tokens)+1)
 		}
+		// The example tokens of deploy/kubernetes/stepsd-secret.yaml and
+		// configs/stepsd.yaml say CHANGE-ME; applied unedited, stepsd
+		// served with tokens anyone can read in the repository, without
+		// the warning an open stepsd gives.
+		if strings.Contains(strings.ToUpper(secret), "CHANGE-ME") {
+			return nil, fmt.Errorf("token %d: is an example value (it says CHANGE-ME), published with steps: set a token of your own, such as the output of openssl rand -hex 24", len(tokens)+1)
+		}
 		for i, t := range tokens {
 			// One secret under two scopes matched the first listed, so
 			// "write:X,read:X" left X unable to write, with a 403 for it.

@@ -116,8 +116,11 @@ func goVersion() string {
 // any client, before auth and rate limit, picks what it sends: route is the
 // ServeMux pattern that matched, never the raw path; the method is one of
 // the standard ones or "other"; the status a three-digit code or "other".
+// A request that matched no route, answered by the catch-all patterns "/"
+// and "/ui/" (404) or by a middleware before the mux, counts as
+// "unmatched", as the docs say: "/" read as the page's route.
 func (m *metrics) observe(route, method string, status int, took time.Duration) {
-	if route == "" {
+	if route == "" || route == notFoundPattern || route == uiNotFoundPattern {
 		route = "unmatched"
 	}
 	labels := requestLabels{route: route, method: methodLabel(method), status: status}

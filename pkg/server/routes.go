@@ -43,6 +43,13 @@ func (s *Server) apiRoutes() []route {
 	}
 }
 
+// notFoundPattern and uiNotFoundPattern are the catch-all patterns that
+// answer 404 to a path no route has; metrics count them as "unmatched".
+const (
+	notFoundPattern   = "/"
+	uiNotFoundPattern = "/ui/"
+)
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -72,7 +79,7 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(path, methodNotAllowed(strings.Join(methods, ", ")))
 	}
 	s.registerUI(mux)
-	mux.HandleFunc("/", s.handleNotFound)
+	mux.HandleFunc(notFoundPattern, s.handleNotFound)
 	return s.refuseCrossSite(mux)
 }
 

@@ -162,7 +162,7 @@ func (s *Server) registerUI(mux *http.ServeMux) {
 	csrf := http.NewCrossOriginProtection()
 	mux.Handle("POST /ui/login", csrf.Handler(http.HandlerFunc(s.handleLogin)))
 	mux.Handle("POST /ui/logout", csrf.Handler(http.HandlerFunc(s.handleLogout)))
-	mux.HandleFunc("/ui/", s.handleUINotFound)
+	mux.HandleFunc(uiNotFoundPattern, s.handleUINotFound)
 }
 
 // pageView is what every page template gets.

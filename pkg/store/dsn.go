@@ -153,13 +153,25 @@ func parseMySQLDSN(dsn string) (dataSource, error) {
 	return dataSource{kind: KindMySQL, mysql: cfg, migrations: migrations}, nil
 }
 
-// RedactDSN returns dsn with any password replaced, for logs.
+// RedactDSN returns dsn with any password replaced, for logs. A DSN that
+// stepsd refuses is redacted too, since it is shown in the error: the
+// go-sql-driver form (user:pass@tcp(host:3306)/db), mariadb://user:pass@…
+// or MYSQL://… carry a password as well.
 func RedactDSN(dsn string) string {
+	if strings.HasPrefix(dsn, "sqlite:") {
+		return dsn
+	}
 	if strings.HasPrefix(dsn, "mysql://") {
 		if u, err := url.Parse(dsn); err == nil {
 			return u.Redacted()
 		}
 		return "mysql://(unparseable)"
+	}
+	if u, err := url.Parse(dsn); err == nil && u.Opaque == "" && u.User != nil {
+		return u.Redacted()
+	}
+	if at := strings.LastIndexByte(dsn, '@'); at >= 0 {
+		return "xxxxx" + dsn[at:]
 	}
 	return dsn
 }

@@ -434,8 +434,19 @@ func TestBadMySQLDSNSaysToPercentEncode(t *testing.T) {
 }
 
 func TestRedactDSN(t *testing.T) {
-	if got := store.RedactDSN("mysql://steps:hunter2@db:3306/steps"); strings.Contains(got, "hunter2") {
-		t.Errorf("RedactDSN kept the password: %s", got)
+	for dsn, want := range map[string]string{
+		"mysql://steps:hunter2@db:3306/steps": "mysql://steps:xxxxx@db:3306/steps",
+		// DSNs stepsd refuses, shown in the error that says so.
+		"steps:hunter2@tcp(db:3306)/steps":       "xxxxx@tcp(db:3306)/steps",
+		"mysql:steps:hunter2@tcp(db:3306)/steps": "xxxxx@tcp(db:3306)/steps",
+		"mariadb://steps:hunter2@db:3306/steps":  "mariadb://steps:xxxxx@db:3306/steps",
+		"MYSQL://steps:hunter2@db:3306/steps":    "mysql://steps:xxxxx@db:3306/steps",
+		"sqlite:/var/lib/steps/steps.db":         "sqlite:/var/lib/steps/steps.db",
+		"postgres://db/steps":                    "postgres://db/steps",
+	} {
+		if got := store.RedactDSN(dsn); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", dsn, got, want)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,8 +116,13 @@ func New(cfg Config) (*Exporter, error) {
 		var opts []otlptracehttp.Option
 		if cfg.Endpoint != "" {
 			u, err := url.Parse(cfg.Endpoint)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", cfg.Endpoint)
+			if err != nil {
+				// Not quoted: what does not parse cannot be redacted,
+				// and it may hold a password.
+				return nil, fmt.Errorf("OTLP endpoint is not a URL (%s); want a URL such as http://collector:4318", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(cfg.Endpoint)+": "))
+			}
+			if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", u.Redacted())
 			}
 			if u.Path == "" || u.Path == "/" {
 				u.Path = "/v1/traces"

@@ -303,6 +303,17 @@ func TestConfigPrecedence(t *testing.T) {
 		}
 	}
 
+	// A section given a value, where its settings belong under it, is a
+	// usage error: "sprint: 3" was read as no sprint calendar at all.
+	for _, text := range []string{"sprint: 3\n", "sprint: [2026-01-05]\n"} {
+		write(other, text)
+		errOut.Reset()
+		f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
+		if code := command.Main(context.Background(), f, []string{"--config", other, "flush"}); code != 2 || !strings.Contains(errOut.String(), `key "sprint" has a value, but it is a section`) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 naming the section sprint", text, code, errOut.String())
+		}
+	}
+
 	// A timeout that is neither a duration nor a number of seconds is a
 	// usage error, not the number it starts with: "1h30" is not 1 second.
 	for _, bad := range []string{"1h30", "5O", "10 minutes", "NaN", "Inf"} {

@@ -210,7 +210,7 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 			return fmt.Errorf("config file %s: %w", file, err)
 		}
 		f.Config.File = file
-		if err := checkConfigKeys(v.AllKeys()); err != nil {
+		if err := checkConfigKeys(v.AllKeys(), v.Get); err != nil {
 			return usageErrorf("config file %s: %w", file, err)
 		}
 	}
@@ -297,10 +297,10 @@ func parseDuration(s string) (time.Duration, error) {
 
 // checkConfigKeys rejects unknown keys, so a typo in the config file is
 // not silently ignored.
-func checkConfigKeys(keys []string) error {
+func checkConfigKeys(keys []string, get func(string) any) error {
 	// --config is bound to the same viper; it is no key of the file.
 	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "config" })
-	return configkeys.Check(keys, append(append([]string{}, globalKeys...), sprintKeys...))
+	return configkeys.Check(keys, append(append([]string{}, globalKeys...), sprintKeys...), get)
 }
 
 // requireFlags returns a usage error naming every one of names that is
