@@ -87,8 +87,9 @@ foreground process group: a Ctrl-C reaches it directly and is not sent
 twice. Outside a terminal (standard input not one: CI, cron) CMD runs in a
 process group of its own, to which stepsctl forwards SIGINT, SIGTERM and
 SIGHUP, so that a CI runner signalling the job's whole group reaches CMD
-once, not twice; on Linux CMD is killed if stepsctl itself is killed
-(kill -9), since the runner's group no longer holds it.
+once, not twice; if stepsctl itself is killed (kill -9) before CMD ends,
+CMD's whole group is killed (by a guard, /bin/sh, stepsctl starts beside
+it), since the runner's group no longer holds it.
 
 stepsctl exits with CMD's exit code; when CMD was killed by a signal, with
 128 + the signal's number, as shells do (SIGTERM: 143); when CMD cannot be
@@ -407,6 +408,10 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bo
 		}
 		return code, fmt.Sprintf("cannot run %s: %v (exit %d)", name, unwrapExec(err), code)
 	}
+	var guard *groupGuard
+	if ownGroup {
+		guard = startGroupGuard(cmd.Process.Pid)
+	}
 
 	done := make(chan struct{})
 	forwarded := make(chan struct{})
@@ -429,6 +434,7 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bo
 		}
 	}()
 	err := cmd.Wait()
+	guard.release()
 	close(done)
 	<-forwarded
 

@@ -148,3 +148,55 @@ func TestRunCancelledWithItsProcessGroup(t *testing.T) {
 		t.Errorf("recorded %q, want deploy then failed; stepsctl said %q", got, out)
 	}
 }
+
+// TestRunCommandGroupDiesWithStepsctl: what the command started (make's
+// compilers, a script's kubectl, the sleep of sh -c) is in the command's
+// process group, not the runner's, so a runner's SIGKILL to the job's group
+// once missed it: stepsctl died, the kernel killed the command alone, and
+// its children ran on after the job was cancelled. stepsctl's guard kills
+// the command's whole group when stepsctl dies.
+func TestRunCommandGroupDiesWithStepsctl(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd, out := stepsctlProcess(t, h, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--",
+		"sh", "-c", `trap '' INT TERM HUP; sleep 1000 & echo $! > "$1.new"; mv "$1.new" "$1"; wait`, "sh", ready)
+	waitForFile(t, ready, out)
+	pid, err := readPid(ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil { // the runner's last word
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the command's child (pid %d) still runs after stepsctl was killed; stepsctl said %q", pid, out)
+		}
+	}
+}
+
+// TestRunLeavesWhatTheCommandLeft: a command that ends and leaves a process
+// behind on purpose (a daemon it started) keeps it when stepsctl exits.
+func TestRunLeavesWhatTheCommandLeft(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd, out := stepsctlProcess(t, h, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--",
+		"sh", "-c", `sleep 1000 >/dev/null 2>&1 & echo $! > "$1.new"; mv "$1.new" "$1"`, "sh", ready)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stepsctl: %v; it said %q", err, out)
+	}
+	pid, err := readPid(ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	time.Sleep(200 * time.Millisecond)
+	if !alive(pid) {
+		t.Errorf("the process the command left (pid %d) was killed when stepsctl exited", pid)
+	}
+}

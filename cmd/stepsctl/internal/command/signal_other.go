@@ -28,3 +28,10 @@ func startInOwnGroup(*exec.Cmd) {}
 
 // signalGroup sends sig to p alone.
 func signalGroup(p *os.Process, sig os.Signal) error { return p.Signal(sig) }
+
+// groupGuard does nothing: the command has no group of its own here.
+type groupGuard struct{}
+
+func startGroupGuard(int) *groupGuard { return nil }
+
+func (*groupGuard) release() {}

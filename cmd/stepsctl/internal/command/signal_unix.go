@@ -4,8 +4,10 @@ package command
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -43,7 +45,7 @@ const processGroups = true
 // then reaches the command only as stepsctl forwards it, once. The command
 // no longer dies with that group, so where the system can (Linux) it is
 // killed when stepsctl dies, as a SIGKILL to the group would have killed
-// it.
+// it, and its group with it by startGroupGuard's guard.
 func startInOwnGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	dieWithParent(cmd.SysProcAttr)
@@ -61,4 +63,52 @@ func signalGroup(p *os.Process, sig os.Signal) error {
 		return fmt.Errorf("signal process group %d: %w", p.Pid, err)
 	}
 	return nil
+}
+
+// groupGuardScript reads a line from stepsctl; at end of input without one
+// (stepsctl died: the kernel closed its end of the pipe) it kills the
+// command's process group, $1.
+const groupGuardScript = `read -r done; [ "$done" = ok ] || kill -s KILL -- "-$1"`
+
+// groupGuard kills the command's process group when stepsctl dies, even by
+// SIGKILL, before the command has ended: a runner's SIGKILL to the job's
+// group, which no longer holds the command's, would otherwise leave what
+// the command started (make's compilers, a script's kubectl) running after
+// the job. The parent-death signal of Linux kills the command alone, and
+// other systems have none.
+type groupGuard struct {
+	cmd *exec.Cmd
+	w   io.WriteCloser
+}
+
+// startGroupGuard starts the guard of process group pgid: a shell in a
+// group of its own (so the runner's signals to stepsctl's group do not
+// reach it), which waits on a pipe only stepsctl holds. Without a shell,
+// there is no guard: nil.
+func startGroupGuard(pgid int) *groupGuard {
+	sh, err := exec.LookPath("/bin/sh")
+	if err != nil {
+		return nil
+	}
+	g := &groupGuard{cmd: exec.Command(sh, "-c", groupGuardScript, "sh", strconv.Itoa(pgid))}
+	g.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if g.w, err = g.cmd.StdinPipe(); err != nil {
+		return nil
+	}
+	if err := g.cmd.Start(); err != nil {
+		_ = g.w.Close()
+		return nil
+	}
+	return g
+}
+
+// release tells the guard that the command has ended, so that what it
+// left running on purpose (a daemon) is left alone, and reaps it.
+func (g *groupGuard) release() {
+	if g == nil {
+		return
+	}
+	_, _ = io.WriteString(g.w, "ok\n")
+	_ = g.w.Close()
+	_ = g.cmd.Wait()
 }
