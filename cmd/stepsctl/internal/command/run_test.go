@@ -47,6 +47,10 @@ func TestRunExitCodes(t *testing.T) {
 		{"not found", []string{"--", "no-such-command-here"}, 127, []string{"build", "failed"},
 			"stepsctl: build failed: cannot run no-such-command-here: executable file not found in $PATH (exit 127)\n"},
 		{"no --", []string{"sh", "-c", "exit 0"}, 0, []string{"build", "build-done"}, ""},
+		// A script of several lines, as a CI file passes it: the message
+		// stays one line.
+		{"script of several lines", []string{"--", "sh", "-c", "echo 'one'\n\texit 4\n"}, 4, []string{"build", "failed"},
+			"stepsctl: build failed: sh -c $'echo \\'one\\'\\n\\texit 4\\n' exited with code 4\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
