@@ -82,7 +82,8 @@ that every tracker counts the deployment as a failure (a status is matched
 exactly against the terminal ones).
 
 CMD gets stepsctl's standard input, output and error as they are, and its
-environment. SIGINT and SIGTERM sent to stepsctl are forwarded to CMD, and
+environment; when nobody reads them any more (2>&1 | head), stepsctl's own
+messages are lost but the end is still recorded. SIGINT and SIGTERM sent to stepsctl are forwarded to CMD, and
 stepsctl waits for it to exit. In a terminal CMD stays in the terminal's
 foreground process group: a Ctrl-C reaches it directly and is not sent
 twice. Outside a terminal (standard input not one: CI, cron) CMD runs in a
@@ -211,6 +212,7 @@ func (opts *RunOptions) steps(f *Factory) (runSteps, error) {
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
+	defer surviveBrokenPipe()()
 	// Before CMD runs, which may move HEAD (a checkout).
 	if err := opts.Commit.fill(ctx, opts.Factory, &opts.Input); err != nil {
 		return err

@@ -200,3 +200,37 @@ func TestRunLeavesWhatTheCommandLeft(t *testing.T) {
 		t.Errorf("the process the command left (pid %d) was killed when stepsctl exited", pid)
 	}
 }
+
+// TestRunRecordsTheEndWhenItsStderrIsGone: stepsctl run … 2>&1 | head, or
+// a CI log whose reader went away: the failure message on a broken pipe
+// once killed stepsctl by SIGPIPE before it recorded the end, leaving the
+// deployment in progress. The message is lost, the record is not, and the
+// exit code is the command's.
+func TestRunRecordsTheEndWhenItsStderrIsGone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	encoded, err := json.Marshal([]string{"--server", h.url, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--", "sh", "-c", "exit 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStepsctlHelperProcess$")
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "STEPSCTL_HELPER_ARGS="+string(encoded), "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_STATE_HOME="+filepath.Join(home, "state"),
+		"TMPDIR="+t.TempDir(), "USER=ana")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone: a write gets SIGPIPE
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Run()
+	w.Close()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("stepsctl: %v, want exit 3, the command's", err)
+	}
+	if got := statuses(h.stored()); !reflect.DeepEqual(got, []string{"deploy", "failed"}) {
+		t.Errorf("recorded %q, want deploy then failed", got)
+	}
+}

@@ -35,3 +35,6 @@ type groupGuard struct{}
 func startGroupGuard(int) *groupGuard { return nil }
 
 func (*groupGuard) release() {}
+
+// surviveBrokenPipe does nothing: there is no SIGPIPE here.
+func surviveBrokenPipe() (stop func()) { return func() {} }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"syscall"
 
@@ -111,4 +112,17 @@ func (g *groupGuard) release() {
 	_, _ = io.WriteString(g.w, "ok\n")
 	_ = g.w.Close()
 	_ = g.cmd.Wait()
+}
+
+// surviveBrokenPipe keeps stepsctl alive when its standard output or error
+// is a pipe nobody reads any more (stepsctl run … 2>&1 | head, a CI log
+// gone): a write there then fails, and the message is lost, where it would
+// kill stepsctl by SIGPIPE before it recorded how the command ended. The
+// command is not affected: a caught signal is reset to its default in a
+// child, so it still dies of SIGPIPE as it would without stepsctl. It
+// returns the undo.
+func surviveBrokenPipe() (stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGPIPE)
+	return func() { signal.Stop(c) }
 }
