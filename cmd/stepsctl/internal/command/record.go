@@ -108,6 +108,12 @@ func NewCmdRecord(f *Factory, runF func(context.Context, *RecordOptions) error) 
 }
 
 func recordRun(ctx context.Context, opts *RecordOptions) error {
+	// A message on a stderr nobody reads (2>&1 | head, a CI log gone)
+	// must not kill record before its step is sent or spooled; the step
+	// printed on a stdout nobody reads then ends it by SIGPIPE, as any
+	// command's output does.
+	stopSurviving := surviveBrokenPipe()
+	defer stopSurviving()
 	f := opts.Factory
 	// The step happens when record is called: a record that has to wait in
 	// the spool keeps this time, not the later one at which delivering
@@ -143,6 +149,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 	}
 
 	step, stored, err := sendStep(ctx, f, c, in, now, opts.NoSpool)
+	stopSurviving()
 	if err != nil || !stored || opts.Quiet {
 		return err
 	}

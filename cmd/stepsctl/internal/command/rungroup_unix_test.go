@@ -201,6 +201,29 @@ func TestRunLeavesWhatTheCommandLeft(t *testing.T) {
 	}
 }
 
+// stepsctlToBrokenPipe runs stepsctl with args as a process of its own
+// (as stepsctlProcess does) whose standard output and error are a pipe
+// nobody reads, and returns how it ended. Its spool is h's.
+func stepsctlToBrokenPipe(t *testing.T, h *harness, args ...string) error {
+	t.Helper()
+	encoded, err := json.Marshal(append([]string{"--server", h.url, "--spool-dir", filepath.Dir(h.spoolPath())}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStepsctlHelperProcess$")
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "STEPSCTL_HELPER_ARGS="+string(encoded), "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "TMPDIR="+t.TempDir(), "USER=ana")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone: a write gets SIGPIPE
+	defer w.Close()
+	cmd.Stdout, cmd.Stderr = w, w
+	return cmd.Run()
+}
+
 // TestRunRecordsTheEndWhenItsStderrIsGone: stepsctl run … 2>&1 | head, or
 // a CI log whose reader went away: the failure message on a broken pipe
 // once killed stepsctl by SIGPIPE before it recorded the end, leaving the
@@ -209,28 +232,29 @@ func TestRunLeavesWhatTheCommandLeft(t *testing.T) {
 func TestRunRecordsTheEndWhenItsStderrIsGone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	encoded, err := json.Marshal([]string{"--server", h.url, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--", "sh", "-c", "exit 3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStepsctlHelperProcess$")
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "STEPSCTL_HELPER_ARGS="+string(encoded), "HOME="+home,
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_STATE_HOME="+filepath.Join(home, "state"),
-		"TMPDIR="+t.TempDir(), "USER=ana")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Close() // the reader is gone: a write gets SIGPIPE
-	cmd.Stdout, cmd.Stderr = w, w
-	err = cmd.Run()
-	w.Close()
+	err := stepsctlToBrokenPipe(t, h, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--", "sh", "-c", "exit 3")
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
 		t.Errorf("stepsctl: %v, want exit 3, the command's", err)
 	}
 	if got := statuses(h.stored()); !reflect.DeepEqual(got, []string{"deploy", "failed"}) {
 		t.Errorf("recorded %q, want deploy then failed", got)
+	}
+}
+
+// TestRecordWhenItsStderrIsGone: record -q … 2>&1 | head after an outage
+// delivered the spool, then died of SIGPIPE saying so, before it sent its
+// own record: lost, and the deploy script stopped with 141.
+func TestRecordWhenItsStderrIsGone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.stop()
+	h.run(false, "record", "--component", "api", "--version", "1", "--status", "build", "--no-git") // spooled
+	h.start()
+	if err := stepsctlToBrokenPipe(t, h, "record", "-q", "--component", "api", "--version", "1", "--status", "tests", "--no-git"); err != nil {
+		t.Errorf("stepsctl: %v, want exit 0", err)
+	}
+	if got := statuses(h.stored()); !reflect.DeepEqual(got, []string{"build", "tests"}) {
+		t.Errorf("recorded %q, want build (spooled) then tests", got)
 	}
 }
