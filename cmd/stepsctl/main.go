@@ -18,7 +18,8 @@ var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := command.Main(ctx, command.NewFactory(version), os.Args[1:])
+	f := command.NewFactory(version)
+	code := command.Main(ctx, f, os.Args[1:])
 	stop()
-	os.Exit(code)
+	f.Exit(code)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"syscall"
 
@@ -54,8 +55,12 @@ func (e *silentError) Error() string { return e.err.Error() }
 func (e *silentError) Unwrap() error { return e.err }
 
 // exitStatus is the exit code of a command that run ran and that failed:
-// stepsctl exits with it. The failure was reported on stderr.
-type exitStatus struct{ code int }
+// stepsctl exits with it. The failure was reported on stderr. signal is
+// the one that killed the command, if one did.
+type exitStatus struct {
+	code   int
+	signal syscall.Signal
+}
 
 func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
@@ -95,7 +100,25 @@ func Main(ctx context.Context, f *Factory, args []string) (code int) {
 	if err != nil {
 		printError(f.IO.ErrOut, cmd, err)
 	}
+	var status *exitStatus
+	if errors.As(err, &status) {
+		f.commandSignal = status.signal
+	}
 	return ExitCode(err)
+}
+
+// Exit ends stepsctl with code, Main's. When run's command was killed by
+// SIGINT, SIGTERM or SIGHUP, stepsctl dies of the same signal instead,
+// its end recorded: a shell that waits for a command during a SIGINT
+// (a Ctrl-C, a CI runner cancelling the job) stops its script only if the
+// command died of it, and goes on when it exited, even with 130. To the
+// shell, $? is 128 + the signal's number either way.
+func (f *Factory) Exit(code int) {
+	switch f.commandSignal {
+	case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP:
+		dieOf(f.commandSignal)
+	}
+	os.Exit(code)
 }
 
 // printError prints err as one line on w. After a usage error it points to

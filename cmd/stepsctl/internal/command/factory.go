@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/viper"
@@ -52,6 +53,9 @@ type Factory struct {
 	// command: signal.Notify and signal.Stop when nil (tests fake them).
 	Notify     func(c chan<- os.Signal, sig ...os.Signal)
 	StopNotify func(c chan<- os.Signal)
+
+	// commandSignal killed run's command: Exit dies of it (Main sets it).
+	commandSignal syscall.Signal
 
 	// Viper is the program's one configuration registry, bound to the
 	// flags in the root command's PersistentPreRunE.

@@ -96,7 +96,9 @@ it), since the runner's group no longer holds it.
 stepsctl exits with CMD's exit code; when CMD was killed by a signal, with
 128 + the signal's number, as shells do (SIGTERM: 143); when CMD cannot be
 started, with 127 (not found) or 126 (not executable), and "failed" is
-recorded.
+recorded. When SIGINT, SIGTERM or SIGHUP killed CMD, stepsctl dies of it
+too once the end is recorded ($? is still 130, 143 or 129), so that a
+script cancelled by a Ctrl-C stops there, as it would without stepsctl.
 
 The tracker never changes the result: recording goes the way of "stepsctl
 record" (retries, then the spool when the server cannot be reached, with a
@@ -271,7 +273,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 	}()
 
-	code, failure := runCommand(f, opts.Command, signals, ownGroup)
+	code, sig, failure := runCommand(f, opts.Command, signals, ownGroup)
 	endedAt := f.Now()
 	if code != 0 {
 		fmt.Fprintf(f.IO.ErrOut, "stepsctl: %s failed: %s\n", rs.start.Status, failure)
@@ -294,7 +296,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	<-delivered
 
 	if code != 0 {
-		return &exitStatus{code: code}
+		return &exitStatus{code: code, signal: sig}
 	}
 	return nil
 }
@@ -387,8 +389,9 @@ func commandGetsOwnGroup(f *Factory) bool {
 
 // runCommand runs args with the factory's streams, forwarding signals to
 // it (to its process group when ownGroup), and returns its exit code as a
-// shell would and, for a failure, what happened.
-func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bool) (code int, failure string) {
+// shell would, the signal that killed it if one did, and, for a failure,
+// what happened.
+func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bool) (code int, sig syscall.Signal, failure string) {
 	name := commandLine(args)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin = f.IO.In
@@ -409,7 +412,7 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bo
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			code = ExitNotFound
 		}
-		return code, fmt.Sprintf("cannot run %s: %v (exit %d)", name, unwrapExec(err), code)
+		return code, 0, fmt.Sprintf("cannot run %s: %v (exit %d)", name, unwrapExec(err), code)
 	}
 	var guard *groupGuard
 	if ownGroup {
@@ -443,14 +446,14 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bo
 
 	ps := cmd.ProcessState
 	if ps == nil {
-		return ExitCannotExecute, fmt.Sprintf("%s: %v", name, err)
+		return ExitCannotExecute, 0, fmt.Sprintf("%s: %v", name, err)
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal())
-		return code, fmt.Sprintf("%s was killed by %s (exit %d)", name, signalName(ws.Signal()), code)
+		return code, ws.Signal(), fmt.Sprintf("%s was killed by %s (exit %d)", name, signalName(ws.Signal()), code)
 	}
 	code = ps.ExitCode()
-	return code, fmt.Sprintf("%s exited with code %d", name, code)
+	return code, 0, fmt.Sprintf("%s exited with code %d", name, code)
 }
 
 // commandLine writes a command for a message as a shell would take it:

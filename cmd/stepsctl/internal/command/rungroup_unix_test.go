@@ -72,9 +72,10 @@ func TestStepsctlHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := command.Main(ctx, command.NewFactory("1.0.0-test"), args)
+	f := command.NewFactory("1.0.0-test")
+	code := command.Main(ctx, f, args)
 	stop()
-	os.Exit(code)
+	f.Exit(code)
 }
 
 // readPid reads the process id that the command under test wrote to path.
@@ -258,3 +259,35 @@ func TestRecordWhenItsStderrIsGone(t *testing.T) {
 		t.Errorf("recorded %q, want build (spooled) then tests", got)
 	}
 }
+
+// TestRunDiesOfTheCommandsSignal: a command killed by SIGINT (a Ctrl-C, a
+// CI runner's cancel) makes stepsctl, once the end is recorded, die of
+// SIGINT too, not exit 130: a shell that waits for a command during a
+// SIGINT goes on with its script when the command exits (it handled the
+// signal), and stops only when it died of it. With exit 130,
+// "stepsctl run … || echo failed" let a cancelled deploy go on to its
+// next step; the shell's $? is 130 either way.
+func TestRunDiesOfTheCommandsSignal(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(signalNameForTest(sig), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			cmd, out := stepsctlProcess(t, h, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--",
+				"sh", "-c", "kill -"+strconv.Itoa(int(sig))+" $$")
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("stepsctl: %v; it said %q", err, out)
+			}
+			if ws := exit.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != sig {
+				t.Errorf("stepsctl ended with %v, want killed by %v; it said %q", exit, sig, out)
+			}
+			if got := statuses(h.stored()); !reflect.DeepEqual(got, []string{"deploy", "failed"}) {
+				t.Errorf("recorded %q, want deploy then failed; stepsctl said %q", got, out)
+			}
+		})
+	}
+}
+
+func signalNameForTest(sig syscall.Signal) string { return strings.ReplaceAll(sig.String(), " ", "-") }

@@ -38,3 +38,6 @@ func (*groupGuard) release() {}
 
 // surviveBrokenPipe does nothing: there is no SIGPIPE here.
 func surviveBrokenPipe() (stop func()) { return func() {} }
+
+// dieOf does nothing: Exit then exits with the code.
+func dieOf(syscall.Signal) {}

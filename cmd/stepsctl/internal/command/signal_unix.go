@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -125,4 +126,13 @@ func surviveBrokenPipe() (stop func()) {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGPIPE)
 	return func() { signal.Stop(c) }
+}
+
+// dieOf ends stepsctl by sig, with the system's default action for it,
+// as the command it ran ended; it returns only if that failed.
+func dieOf(sig syscall.Signal) {
+	signal.Reset(sig)
+	if syscall.Kill(syscall.Getpid(), sig) == nil {
+		time.Sleep(time.Second) // the signal is on its way
+	}
 }
