@@ -141,11 +141,25 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		return &ndjsonRows{sc: sc, now: now}, nil
 	}
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(skipBOM(r))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	rows := &csvRows{cr: cr, now: now, unguard: format == importCSV}
 	return rows, rows.readHeader()
+}
+
+// skipBOM returns r without the UTF-8 byte-order mark a spreadsheet puts
+// at the start of a file it saves: left in, it stands before a quoted
+// header's first quote, which encoding/csv refuses as a bare quote.
+func skipBOM(r io.Reader) io.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\uFEFF")) {
+		_, _ = br.Discard(3)
+	}
+	return br
 }
 
 // csvRows reads our CSV export or the original service's.

@@ -1,0 +1,43 @@
+package command_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// spreadsheetWant is what the original service's two-row export below
+// stores, however a spreadsheet re-saved it.
+func spreadsheetWant() []model.Step {
+	return []model.Step{
+		{Component: "api", Version: "1.0", Owner: "ana", Status: "build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)},
+		{Component: "api", Version: "1.0", Owner: "ana", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 0, 0, time.UTC)},
+	}
+}
+
+// TestImportSpreadsheetSaved imports the original service's CSV as a
+// spreadsheet saves it again: every step stored once, at its time.
+func TestImportSpreadsheetSaved(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		content string
+	}{
+		{"byte-order mark before a quoted header", "\uFEFF\"component\",\"version\",\"owner\",\"status\",\"ts\"\r\n" +
+			"\"api\",\"1.0\",\"ana\",\"build\",\"2025-11-20 09:00:00\"\r\n" +
+			"\"api\",\"1.0\",\"ana\",\"finished\",\"2025-11-20 09:07:00\"\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			path := writeFile(t, "history.csv", tc.content)
+			r := h.run(false, "import", path)
+			if r.code != 0 || !strings.Contains(r.stdout, "2 step(s) imported") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and 2 steps imported", r.code, r.stdout, r.stderr)
+			}
+			sameSteps(t, h.stored(), spreadsheetWant())
+		})
+	}
+}
