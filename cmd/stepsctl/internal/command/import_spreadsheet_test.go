@@ -28,6 +28,9 @@ func TestImportSpreadsheetSaved(t *testing.T) {
 		{"byte-order mark before a quoted header", "\uFEFF\"component\",\"version\",\"owner\",\"status\",\"ts\"\r\n" +
 			"\"api\",\"1.0\",\"ana\",\"build\",\"2025-11-20 09:00:00\"\r\n" +
 			"\"api\",\"1.0\",\"ana\",\"finished\",\"2025-11-20 09:07:00\"\r\n\r\n"},
+		{"times without seconds", "component,version,owner,status,ts\n" +
+			"api,1.0,ana,build,2025-11-20 09:00\n" +
+			"api,1.0,ana,finished,2025-11-20 09:07\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -356,12 +356,19 @@ func duplicateName(text []byte) (string, bool) {
 	return name, true
 }
 
+// parseImportTime reads a time of an import file, in UTC unless it says
+// otherwise. A spreadsheet that saves the file again writes its times
+// without the seconds ("2025-11-20 09:00"): those are read too, at :00.
+func parseImportTime(v string) (time.Time, bool, error) {
+	return model.ParseTimeIn(v, time.UTC)
+}
+
 // importTime parses the time of a row, which an import requires.
 func importTime(line int, field, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: "the time is missing; an import keeps each step's time, so every row needs one"}
 	}
-	t, _, err := model.ParseTime(v)
+	t, _, err := parseImportTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: err.Error()}
 	}
@@ -377,7 +384,7 @@ func committedTime(line int, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, nil
 	}
-	t, _, err := model.ParseTime(v)
+	t, _, err := parseImportTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: err.Error()}
 	}
