@@ -31,6 +31,13 @@ func TestImportSpreadsheetSaved(t *testing.T) {
 		{"times without seconds", "component,version,owner,status,ts\n" +
 			"api,1.0,ana,build,2025-11-20 09:00\n" +
 			"api,1.0,ana,finished,2025-11-20 09:07\n"},
+		{"empty rows in the middle", "component,version,owner,status,ts\r\n" +
+			"api,1.0,ana,build,2025-11-20 09:00:00\r\n" +
+			",,,,\r\n" +
+			"\r\n" +
+			"\"\",\"\",\"\",\"\",\"\"\r\n" +
+			"api,1.0,ana,finished,2025-11-20 09:07:00\r\n" +
+			",,,,\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

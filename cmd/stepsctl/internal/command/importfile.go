@@ -195,6 +195,11 @@ func (c *csvRows) next() (importRow, error) {
 		return importRow{}, io.EOF
 	}
 	record, err := c.cr.Read()
+	for err == nil && blankRecord(record) {
+		// A spreadsheet saves an empty row as ",,,,": no step, nothing
+		// to store or to report, as an empty line is not.
+		record, err = c.cr.Read()
+	}
 	if err == io.EOF {
 		return importRow{}, io.EOF
 	}
@@ -250,6 +255,16 @@ func (c *csvRows) next() (importRow, error) {
 		row.err = validateRow(line, row.in)
 	}
 	return row, nil
+}
+
+// blankRecord reports that every cell of record is empty or spaces.
+func blankRecord(record []string) bool {
+	for _, v := range record {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // ndjsonRows reads our NDJSON export: one step object per line.
