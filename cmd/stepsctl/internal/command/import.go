@@ -62,7 +62,7 @@ FILE is one of, told apart by its content (or named with --format):
 the server numbers the steps anew and stamps them with the time of the
 import; each step keeps its own time (ts), in UTC unless it has an offset,
 its seconds optional ("2026-11-20 09:00", as a spreadsheet re-saves it).
-Every row needs a time.
+Every row needs a time, and a date alone is not one.
 
 First the whole file is checked, row by row, with the rules of the server.
 Every bad line is reported as FILE:LINE: field: message, and nothing is

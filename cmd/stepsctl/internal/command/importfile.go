@@ -374,8 +374,18 @@ func duplicateName(text []byte) (string, bool) {
 // parseImportTime reads a time of an import file, in UTC unless it says
 // otherwise. A spreadsheet that saves the file again writes its times
 // without the seconds ("2025-11-20 09:00"): those are read too, at :00.
-func parseImportTime(v string) (time.Time, bool, error) {
-	return model.ParseTimeIn(v, time.UTC)
+//
+// A date alone is refused: it names no time of day, and a spreadsheet that
+// shows a column as dates saves it so, each step of the day at midnight.
+func parseImportTime(v string) (time.Time, error) {
+	t, day, err := model.ParseTimeIn(v, time.UTC)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if day {
+		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", model.Quote(strings.TrimSpace(v)))
+	}
+	return t, nil
 }
 
 // importTime parses the time of a row, which an import requires.
@@ -383,7 +393,7 @@ func importTime(line int, field, v string, now time.Time) (time.Time, *lineError
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: "the time is missing; an import keeps each step's time, so every row needs one"}
 	}
-	t, _, err := parseImportTime(v)
+	t, err := parseImportTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: err.Error()}
 	}
@@ -399,7 +409,7 @@ func committedTime(line int, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, nil
 	}
-	t, _, err := parseImportTime(v)
+	t, err := parseImportTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: err.Error()}
 	}
