@@ -52,17 +52,20 @@ func TestImportSpreadsheetSaved(t *testing.T) {
 	}
 }
 
-// TestImportSpreadsheetDates: a time a spreadsheet rewrote as a date alone
-// is refused, line by line, with what to do; nothing is stored at midnight.
+// TestImportSpreadsheetDates: a time a spreadsheet rewrote as a date alone,
+// or in its locale's order, is refused, line by line, with what to do;
+// nothing is stored at midnight.
 func TestImportSpreadsheetDates(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	path := writeFile(t, "history.csv", "component,version,owner,status,ts\n"+
 		"api,1.0,ana,build,2025-11-20 09:00:00\n"+
-		"api,1.0,ana,finished,2025-11-20\n")
+		"api,1.0,ana,finished,2025-11-20\n"+
+		"api,1.0,ana,finished,20/11/2025 09:07\n")
 	r := h.run(false, "import", path)
 	want := path + `:3: ts: "2025-11-20" is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as "YYYY-MM-DD hh:mm:ss" (in a spreadsheet, format the column so before saving)` + "\n" +
-		"stepsctl: " + path + ": 1 bad line(s) of 2; nothing was imported\n"
+		path + `:4: ts: "20/11/2025 09:07" is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as "YYYY-MM-DD hh:mm:ss" in the spreadsheet before saving, or import the export as it was downloaded` + "\n" +
+		"stepsctl: " + path + ": 2 bad line(s) of 3; nothing was imported\n"
 	if r.code != 1 || r.stderr != want {
 		t.Errorf("exit %d, stderr\n%s\nwant 1 and\n%s", r.code, r.stderr, want)
 	}

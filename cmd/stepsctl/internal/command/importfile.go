@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -371,6 +372,10 @@ func duplicateName(text []byte) (string, bool) {
 	return name, true
 }
 
+// localDate matches a date written in a locale's order, as a spreadsheet
+// rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
+var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
+
 // parseImportTime reads a time of an import file, in UTC unless it says
 // otherwise. A spreadsheet that saves the file again writes its times
 // without the seconds ("2025-11-20 09:00"): those are read too, at :00.
@@ -379,6 +384,9 @@ func duplicateName(text []byte) (string, bool) {
 // shows a column as dates saves it so, each step of the day at midnight.
 func parseImportTime(v string) (time.Time, error) {
 	t, day, err := model.ParseTimeIn(v, time.UTC)
+	if err != nil && localDate.MatchString(strings.TrimSpace(v)) {
+		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", model.Quote(strings.TrimSpace(v)))
+	}
 	if err != nil {
 		return time.Time{}, err
 	}
