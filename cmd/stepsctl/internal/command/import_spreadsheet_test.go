@@ -38,6 +38,9 @@ func TestImportSpreadsheetSaved(t *testing.T) {
 			"\"\",\"\",\"\",\"\",\"\"\r\n" +
 			"api,1.0,ana,finished,2025-11-20 09:07:00\r\n" +
 			",,,,\r\n"},
+		{"semicolons between cells", "\uFEFF\"component\";\"version\";\"owner\";\"status\";\"ts\"\r\n" +
+			"api;1.0;ana;build;2025-11-20 09:00:00\r\n" +
+			"api;1.0;ana;finished;2025-11-20 09:07\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -98,7 +98,9 @@ func detectFormat(br *bufio.Reader) (string, error) {
 		return "", errors.New("the file is a JSON array; import takes NDJSON, one step per line (stepsctl list -o ndjson, or jq -c '.[]')")
 	}
 	first, _, _ := bytes.Cut(trimmed, []byte("\n"))
-	header, err := csv.NewReader(bytes.NewReader(first)).Read()
+	cr := csv.NewReader(bytes.NewReader(first))
+	cr.Comma = csvSeparator(first)
+	header, err := cr.Read()
 	if err != nil {
 		return "", fmt.Errorf("the first line is neither a JSON object (NDJSON) nor a CSV header: %v", err)
 	}
@@ -142,7 +144,11 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		return &ndjsonRows{sc: sc, now: now}, nil
 	}
-	cr := csv.NewReader(skipBOM(r))
+	br := skipBOM(r)
+	first, _ := br.Peek(64 << 10)
+	first, _, _ = bytes.Cut(first, []byte("\n"))
+	cr := csv.NewReader(br)
+	cr.Comma = csvSeparator(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	rows := &csvRows{cr: cr, now: now, unguard: format == importCSV}
@@ -152,7 +158,7 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 // skipBOM returns r without the UTF-8 byte-order mark a spreadsheet puts
 // at the start of a file it saves: left in, it stands before a quoted
 // header's first quote, which encoding/csv refuses as a bare quote.
-func skipBOM(r io.Reader) io.Reader {
+func skipBOM(r io.Reader) *bufio.Reader {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReader(r)
@@ -161,6 +167,27 @@ func skipBOM(r io.Reader) io.Reader {
 		_, _ = br.Discard(3)
 	}
 	return br
+}
+
+// csvSeparator returns the separator of a CSV whose header is first: a
+// semicolon when the header is one column of step columns joined by
+// semicolons, as a spreadsheet saves "CSV" in a locale whose decimal mark
+// is a comma; a comma otherwise.
+func csvSeparator(first []byte) rune {
+	first = bytes.TrimPrefix(first, []byte("\uFEFF"))
+	if !bytes.Contains(first, []byte(";")) {
+		return ','
+	}
+	if header, err := csv.NewReader(bytes.NewReader(first)).Read(); err == nil && len(header) > 1 {
+		return ','
+	}
+	cr := csv.NewReader(bytes.NewReader(first))
+	cr.Comma = ';'
+	header, err := cr.Read()
+	if err != nil || !slices.Contains(header, "component") {
+		return ','
+	}
+	return ';'
 }
 
 // csvRows reads our CSV export or the original service's.
