@@ -76,3 +76,19 @@ func TestImportSpreadsheetDates(t *testing.T) {
 		t.Errorf("%d steps stored, want none", n)
 	}
 }
+
+// TestImportSpreadsheetColumnAdded: a column added by hand is refused, as
+// its cells have nowhere to go, and the message says to remove it.
+func TestImportSpreadsheetColumnAdded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := writeFile(t, "history.csv", "component,version,owner,status,ts,notes\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00,slow runner\n")
+	r := h.run(false, "import", path)
+	if r.code != 1 || !strings.Contains(r.stderr, `unknown CSV column "notes"`) || !strings.Contains(r.stderr, "remove that column") {
+		t.Errorf("exit %d, stderr %q; want 1, naming notes and saying to remove it", r.code, r.stderr)
+	}
+	if n := len(h.stored()); n != 0 {
+		t.Errorf("%d steps stored, want none", n)
+	}
+}
