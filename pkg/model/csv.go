@@ -158,7 +158,7 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 	seen := map[string]bool{}
 	for _, name := range clean {
 		if !slices.Contains(CSVImportColumns, name) {
-			return nil, "", Invalid(Shorten(name), "unknown CSV column %s; the header may name component, version, owner, status, environment, ts (or time), id, received_at, revision and committed_at", Quote(name))
+			return nil, "", Invalid(Shorten(name), "unknown CSV column %s; the header may name component, version, owner, status, environment, ts (or time), id, received_at, revision and committed_at: a step has no field for it, so remove that column (a column added by hand, such as notes) and try again", Quote(name))
 		}
 		if seen[name] || (name == "ts" && seen["time"]) || (name == "time" && seen["ts"]) {
 			return nil, "", Invalid(name, "the CSV column %q is given twice", name)

@@ -60,7 +60,11 @@ FILE is one of, told apart by its content (or named with --format):
 
 "-" reads standard input. id and received_at are the server's and ignored:
 the server numbers the steps anew and stamps them with the time of the
-import; each step keeps its own time (ts). Every row needs a time.
+import; each step keeps its own time (ts), in UTC unless it has an offset,
+its seconds optional ("2026-11-20 09:00", as a spreadsheet re-saves it).
+Every row needs a time, and a date alone is not one. A CSV saved again by a
+spreadsheet imports as it is (a byte-order mark, CRLF, quoted cells, empty
+rows, or semicolons between cells, as some locales save it).
 
 First the whole file is checked, row by row, with the rules of the server.
 Every bad line is reported as FILE:LINE: field: message, and nothing is

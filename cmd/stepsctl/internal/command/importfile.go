@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -97,7 +98,9 @@ func detectFormat(br *bufio.Reader) (string, error) {
 		return "", errors.New("the file is a JSON array; import takes NDJSON, one step per line (stepsctl list -o ndjson, or jq -c '.[]')")
 	}
 	first, _, _ := bytes.Cut(trimmed, []byte("\n"))
-	header, err := csv.NewReader(bytes.NewReader(first)).Read()
+	cr := csv.NewReader(bytes.NewReader(first))
+	cr.Comma = csvSeparator(first)
+	header, err := cr.Read()
 	if err != nil {
 		return "", fmt.Errorf("the first line is neither a JSON object (NDJSON) nor a CSV header: %v", err)
 	}
@@ -141,11 +144,50 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		return &ndjsonRows{sc: sc, now: now}, nil
 	}
-	cr := csv.NewReader(r)
+	br := skipBOM(r)
+	first, _ := br.Peek(64 << 10)
+	first, _, _ = bytes.Cut(first, []byte("\n"))
+	cr := csv.NewReader(br)
+	cr.Comma = csvSeparator(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	rows := &csvRows{cr: cr, now: now, unguard: format == importCSV}
 	return rows, rows.readHeader()
+}
+
+// skipBOM returns r without the UTF-8 byte-order mark a spreadsheet puts
+// at the start of a file it saves: left in, it stands before a quoted
+// header's first quote, which encoding/csv refuses as a bare quote.
+func skipBOM(r io.Reader) *bufio.Reader {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\uFEFF")) {
+		_, _ = br.Discard(3)
+	}
+	return br
+}
+
+// csvSeparator returns the separator of a CSV whose header is first: a
+// semicolon when the header is one column of step columns joined by
+// semicolons, as a spreadsheet saves "CSV" in a locale whose decimal mark
+// is a comma; a comma otherwise.
+func csvSeparator(first []byte) rune {
+	first = bytes.TrimPrefix(first, []byte("\uFEFF"))
+	if !bytes.Contains(first, []byte(";")) {
+		return ','
+	}
+	if header, err := csv.NewReader(bytes.NewReader(first)).Read(); err == nil && len(header) > 1 {
+		return ','
+	}
+	cr := csv.NewReader(bytes.NewReader(first))
+	cr.Comma = ';'
+	header, err := cr.Read()
+	if err != nil || !slices.Contains(header, "component") {
+		return ','
+	}
+	return ';'
 }
 
 // csvRows reads our CSV export or the original service's.
@@ -181,6 +223,11 @@ func (c *csvRows) next() (importRow, error) {
 		return importRow{}, io.EOF
 	}
 	record, err := c.cr.Read()
+	for err == nil && blankRecord(record) {
+		// A spreadsheet saves an empty row as ",,,,": no step, nothing
+		// to store or to report, as an empty line is not.
+		record, err = c.cr.Read()
+	}
 	if err == io.EOF {
 		return importRow{}, io.EOF
 	}
@@ -236,6 +283,16 @@ func (c *csvRows) next() (importRow, error) {
 		row.err = validateRow(line, row.in)
 	}
 	return row, nil
+}
+
+// blankRecord reports that every cell of record is empty or spaces.
+func blankRecord(record []string) bool {
+	for _, v := range record {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // ndjsonRows reads our NDJSON export: one step object per line.
@@ -342,12 +399,36 @@ func duplicateName(text []byte) (string, bool) {
 	return name, true
 }
 
+// localDate matches a date written in a locale's order, as a spreadsheet
+// rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
+var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
+
+// parseImportTime reads a time of an import file, in UTC unless it says
+// otherwise. A spreadsheet that saves the file again writes its times
+// without the seconds ("2025-11-20 09:00"): those are read too, at :00.
+//
+// A date alone is refused: it names no time of day, and a spreadsheet that
+// shows a column as dates saves it so, each step of the day at midnight.
+func parseImportTime(v string) (time.Time, error) {
+	t, day, err := model.ParseTimeIn(v, time.UTC)
+	if err != nil && localDate.MatchString(strings.TrimSpace(v)) {
+		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", model.Quote(strings.TrimSpace(v)))
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	if day {
+		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", model.Quote(strings.TrimSpace(v)))
+	}
+	return t, nil
+}
+
 // importTime parses the time of a row, which an import requires.
 func importTime(line int, field, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: "the time is missing; an import keeps each step's time, so every row needs one"}
 	}
-	t, _, err := model.ParseTime(v)
+	t, err := parseImportTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: err.Error()}
 	}
@@ -363,7 +444,7 @@ func committedTime(line int, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, nil
 	}
-	t, _, err := model.ParseTime(v)
+	t, err := parseImportTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: err.Error()}
 	}
