@@ -86,7 +86,9 @@ environment; when nobody reads them any more (2>&1 | head), stepsctl's own
 messages are lost but the end is still recorded. SIGINT and SIGTERM sent to stepsctl are forwarded to CMD, and
 stepsctl waits for it to exit. In a terminal CMD stays in the terminal's
 foreground process group: a Ctrl-C reaches it directly and is not sent
-twice. Outside a terminal (standard input not one: CI, cron) CMD runs in a
+twice, and a hangup (the terminal or ssh session gone), which reaches CMD
+from the terminal, no longer kills stepsctl before CMD's end is recorded.
+Outside a terminal (standard input not one: CI, cron) CMD runs in a
 process group of its own, to which stepsctl forwards SIGINT, SIGTERM and
 SIGHUP, so that a CI runner signalling the job's whole group reaches CMD
 once, not twice; if stepsctl itself is killed (kill -9) before CMD ends,
@@ -241,13 +243,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	go func() { serverRules <- rulesOf(ctx, f, quick) }()
 
 	ownGroup := commandGetsOwnGroup(f)
-	relayed := []os.Signal{os.Interrupt, syscall.SIGTERM}
-	if ownGroup {
-		// The command no longer shares stepsctl's group, so a hangup
-		// (an ssh session or runner gone) reaches it only through
-		// stepsctl, as SIGINT and SIGTERM do.
-		relayed = append(relayed, syscall.SIGHUP)
-	}
+	// A hangup (an ssh session or a runner gone) is caught in a terminal
+	// too: by default it killed stepsctl before the command's end was
+	// recorded, leaving the deployment in progress for good. Outside one,
+	// the command no longer shares stepsctl's group, so the hangup
+	// reaches it only through stepsctl, as SIGINT and SIGTERM do.
+	relayed := []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 	signals := make(chan os.Signal, 4)
 	f.notify(signals, relayed...)
 	defer f.stopNotify(signals)
@@ -433,6 +434,10 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bo
 				if sig == os.Interrupt && keyboardSignalsReachChild() {
 					continue // the terminal sent it to the command as well
 				}
+				// A hangup is forwarded: the kernel sends it to the
+				// session's leader alone (a login shell passes it on to
+				// its jobs, and the foreground group gets one more as the
+				// leader exits), and stepsctl may be that leader.
 				_ = cmd.Process.Signal(sig)
 			case <-done:
 				return
