@@ -27,6 +27,17 @@ import (
 // standard input not a terminal. Its home is a temporary one.
 func stepsctlProcess(t *testing.T, h *harness, args ...string) (*exec.Cmd, *procOutput) {
 	t.Helper()
+	cmd, out := stepsctlCommand(t, h, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	startStepsctl(t, cmd)
+	return cmd, out
+}
+
+// stepsctlCommand prepares stepsctl with args as stepsctlProcess runs it,
+// its standard output and error going to a file, for the caller to give
+// its standard input and process attributes and to start (startStepsctl).
+func stepsctlCommand(t *testing.T, h *harness, args ...string) (*exec.Cmd, *procOutput) {
+	t.Helper()
 	encoded, err := json.Marshal(append([]string{"--server", h.url}, args...))
 	if err != nil {
 		t.Fatal(err)
@@ -36,20 +47,25 @@ func stepsctlProcess(t *testing.T, h *harness, args ...string) (*exec.Cmd, *proc
 	cmd.Env = append(os.Environ(), "STEPSCTL_HELPER_ARGS="+string(encoded), "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_STATE_HOME="+filepath.Join(home, "state"),
 		"TMPDIR="+t.TempDir(), "USER=ana")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A file rather than a pipe: Wait would wait for a pipe's copy to
 	// end, which a command that outlives stepsctl never lets happen.
 	f, err := os.Create(filepath.Join(t.TempDir(), "output"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	cmd.Stdout, cmd.Stderr = f, f
+	return cmd, &procOutput{path: f.Name()}
+}
+
+// startStepsctl starts cmd, made by stepsctlCommand, and kills its process
+// group when the test ends.
+func startStepsctl(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	return cmd, &procOutput{path: f.Name()}
 }
 
 // procOutput is what a stepsctl process wrote on its stdout and stderr.

@@ -1,9 +1,7 @@
 package command_test
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -47,31 +45,14 @@ func TestRunRecordsTheEndWhenItsTerminalHangsUp(t *testing.T) {
 	h := newHarness(t)
 	master, slave := openPTY(t)
 	ready := filepath.Join(t.TempDir(), "ready")
-	encoded, err := json.Marshal([]string{"--server", h.url, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--",
-		"sh", "-c", `echo $$ > "$1.new"; mv "$1.new" "$1"; sleep 1000`, "sh", ready})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStepsctlHelperProcess$")
-	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "STEPSCTL_HELPER_ARGS="+string(encoded), "HOME="+home,
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_STATE_HOME="+filepath.Join(home, "state"),
-		"TMPDIR="+t.TempDir(), "USER=ana")
-	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
+	cmd, said := stepsctlCommand(t, h, "run", "--component", "api", "--version", "1", "--step", "deploy", "--no-git", "--",
+		"sh", "-c", `echo $$ > "$1.new"; mv "$1.new" "$1"; sleep 1000`, "sh", ready)
 	// The terminal is stepsctl's standard input and controlling terminal,
 	// as a login shell's is: stepsctl leads the session it hangs up.
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, out, out
+	cmd.Stdin = slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	startStepsctl(t, cmd)
 	slave.Close()
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	said := &procOutput{path: out.Name()}
 	waitForFile(t, ready, said)
 	pid, err := readPid(ready)
 	if err != nil {
