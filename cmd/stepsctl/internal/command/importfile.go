@@ -172,9 +172,9 @@ func skipBOM(r io.Reader) *bufio.Reader {
 // csvSeparator returns the separator of a CSV whose header is first: a
 // semicolon when the header is one column of step columns joined by
 // semicolons, as a spreadsheet saves "CSV" in a locale whose decimal mark
-// is a comma; a comma otherwise.
+// is a comma; a comma otherwise. first comes without a byte-order mark
+// (detectFormat and skipBOM take it off).
 func csvSeparator(first []byte) rune {
-	first = bytes.TrimPrefix(first, []byte("\uFEFF"))
 	if !bytes.Contains(first, []byte(";")) {
 		return ','
 	}
