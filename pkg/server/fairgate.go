@@ -40,6 +40,12 @@ func newFairGate(size int) *fairGate {
 func (g *fairGate) tryAcquire() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.takeFree()
+}
+
+// takeFree takes a slot if one is free and nobody waits for one (a
+// newcomer never passes a waiter). g.mu must be held.
+func (g *fairGate) takeFree() bool {
 	if g.waiters == 0 && g.held < g.size {
 		g.held++
 		return true
@@ -51,8 +57,7 @@ func (g *fairGate) tryAcquire() bool {
 // is granted or ctx ends.
 func (g *fairGate) acquire(ctx context.Context, key string) error {
 	g.mu.Lock()
-	if g.waiters == 0 && g.held < g.size {
-		g.held++
+	if g.takeFree() {
 		g.mu.Unlock()
 		return nil
 	}
