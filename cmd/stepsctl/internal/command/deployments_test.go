@@ -206,3 +206,38 @@ func TestTablesShowTheRevision(t *testing.T) {
 		t.Errorf("piped:\n%q\nwant\n%q", r.stdout, want)
 	}
 }
+
+// TestAbandonedDeployEndedLate follows docs/api.md's "A deploy that never
+// ended": a run that stopped without a terminal step and its rerun the next
+// day are one day-long deployment until an aborted step, sent late at the
+// run's own time, ends the first and makes the rerun attempt 2.
+func TestAbandonedDeployEndedLate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	at := func(s string) time.Time {
+		ts, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	h.recordAt("api", "1.4.0", "production", "build", at("2026-02-28T10:00:00Z"))
+	h.recordAt("api", "1.4.0", "production", "rollout", at("2026-02-28T10:05:00Z"))
+	h.recordAt("api", "1.4.0", "production", "build", at("2026-03-01T09:00:00Z"))
+	h.recordAt("api", "1.4.0", "production", "finished", at("2026-03-01T09:06:00Z"))
+	list := func() string {
+		t.Helper()
+		return h.mustRun(true, "deployments", "--component", "api").stdout
+	}
+	if got := list(); !strings.Contains(got, " 1        ana    23h06m    success\n") || strings.Count(got, "\n") != 2 {
+		t.Fatalf("before the aborted step, want one deployment of 23h06m:\n%s", got)
+	}
+	h.recordAt("api", "1.4.0", "production", "aborted", at("2026-02-28T10:05:01Z"))
+	want := "" +
+		"STARTED                     COMPONENT  VERSION  ENV         ATTEMPT  OWNER  DURATION  OUTCOME\n" +
+		"2026-02-28 10:00:00 +00:00  api        1.4.0    production  1        ana    5m01s     failure\n" +
+		"2026-03-01 09:00:00 +00:00  api        1.4.0    production  2        ana    6m00s     success\n"
+	if got := list(); got != want {
+		t.Errorf("after the aborted step:\n%s\nwant\n%s", got, want)
+	}
+}
