@@ -200,7 +200,8 @@ func githubJobEnd(conclusion string) string {
 
 // githubDeploymentStatus maps deployment_status: the state becomes a step
 // at the status's created_at, success → finished, failure and error →
-// failed, the others (queued, in_progress, pending, inactive) by name.
+// failed, the others (queued, in_progress, pending, waiting) by name;
+// inactive records nothing.
 func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 	ds := &p.DeploymentStatus
 	if ds.ID == 0 || ds.State == "" {
@@ -222,6 +223,14 @@ func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 		return Result{}, fmt.Errorf("deployment_status.created_at is missing")
 	}
 	status := strings.ToLower(ds.State)
+	if status == "inactive" {
+		// Inactive is set after a deployment ended, when a newer one
+		// superseded it or its environment went away: not a phase of a
+		// deploy. Stored, it followed the old deployment's end as a
+		// deployment of its own, nothing but "inactive", in progress for
+		// good.
+		return ignored("deployment_status %d is inactive: it marks deployment %d superseded after it ended, not a step of a deploy", ds.ID, p.Deployment.ID), nil
+	}
 	switch status {
 	case "success":
 		status = "finished"
