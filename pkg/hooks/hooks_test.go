@@ -159,3 +159,22 @@ func TestRevision(t *testing.T) {
 		}
 	}
 }
+
+func TestMatrixEnvironment(t *testing.T) {
+	long := "Deploy to every region of the platform, one leg per region (eu-west-1, canary)"
+	for _, c := range []struct{ env, job, want string }{
+		{"Deploy", "deploy", "Deploy"},
+		{"Deploy", "deploy (eu-west-1)", "Deploy (eu-west-1)"},
+		{"CI", "test (ubuntu-latest, 18)", "CI (ubuntu-latest, 18)"},
+		{"production", "deploy (eu-west-1) / rollout", "production (eu-west-1)"},
+		{"Deploy", "deploy(eu)", "Deploy"}, // GitHub puts a space before the values
+		{"", "deploy (eu-west-1)", "(eu-west-1)"},
+		{"Deploy", long, stepStatus("Deploy (eu-west-1, canary)")},
+		{long, "deploy (eu-west-1)", stepStatus(long + " (eu-west-1)")},
+	} {
+		got := matrixEnvironment(c.env, c.job)
+		if got != c.want || len([]rune(got)) > model.MaxEnvironmentLen {
+			t.Errorf("matrixEnvironment(%q, %q) = %q, want %q (at most %d characters)", c.env, c.job, got, c.want, model.MaxEnvironmentLen)
+		}
+	}
+}
