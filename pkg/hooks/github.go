@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -128,6 +129,7 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 	if !matches(m.Deploys.Environments, env) {
 		return ignored("environment %s is not a deploy in the mapping file", model.Quote(env)), nil
 	}
+	env = matrixEnvironment(env, j.Name)
 	if j.Conclusion == "skipped" {
 		return ignored("job %d was skipped: it ran no steps", j.ID), nil
 	}
@@ -186,6 +188,33 @@ func githubJob(p *ghWorkflowJob, m *Mapping) (Result, error) {
 	return r, nil
 }
 
+// matrixValues matches the values GitHub adds to the name of a matrix
+// job's leg ("deploy (eu-west-1)", "test (ubuntu-latest, 18)"), also
+// before the job of a reusable workflow it calls ("deploy (eu-west-1) /
+// rollout").
+var matrixValues = regexp.MustCompile(` \(([^()]+)\)`)
+
+// matrixEnvironment is the environment of a job named name in a workflow
+// whose environment is env: env, and for a matrix leg env with the leg's
+// values ("Deploy (eu-west-1)"). A matrix's legs run at once in one run,
+// and with one environment their steps interleaved in one deployment,
+// which the first leg's end closed; the mapping file's deploys.jobs
+// cannot tell them apart, as they share the job's name. The deploys
+// filter has taken or left out the leg by env already. Past the 64
+// characters an environment may have, it is shortened as a long job name
+// is (see stepStatus).
+func matrixEnvironment(env, name string) string {
+	found := matrixValues.FindAllStringSubmatch(name, -1)
+	if len(found) == 0 {
+		return env
+	}
+	values := make([]string, len(found))
+	for i, f := range found {
+		values[i] = f[1]
+	}
+	return stepStatus(strings.TrimSpace(env + " (" + strings.Join(values, ", ") + ")"))
+}
+
 // githubJobEnd is the terminal status of a completed job's conclusion.
 func githubJobEnd(conclusion string) string {
 	switch conclusion {
@@ -200,7 +229,8 @@ func githubJobEnd(conclusion string) string {
 
 // githubDeploymentStatus maps deployment_status: the state becomes a step
 // at the status's created_at, success → finished, failure and error →
-// failed, the others (queued, in_progress, pending, inactive) by name.
+// failed, the others (queued, in_progress, pending, waiting) by name;
+// inactive records nothing.
 func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 	ds := &p.DeploymentStatus
 	if ds.ID == 0 || ds.State == "" {
@@ -222,6 +252,14 @@ func githubDeploymentStatus(p *ghDeploymentStatus, m *Mapping) (Result, error) {
 		return Result{}, fmt.Errorf("deployment_status.created_at is missing")
 	}
 	status := strings.ToLower(ds.State)
+	if status == "inactive" {
+		// Inactive is set after a deployment ended, when a newer one
+		// superseded it or its environment went away: not a phase of a
+		// deploy. Stored, it followed the old deployment's end as a
+		// deployment of its own, nothing but "inactive", in progress for
+		// good.
+		return ignored("deployment_status %d is inactive: it marks deployment %d superseded after it ended, not a step of a deploy", ds.ID, p.Deployment.ID), nil
+	}
 	switch status {
 	case "success":
 		status = "finished"

@@ -247,6 +247,21 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		in.Status, in.Time = stepStatus(b.Name), at
 		r.Records = append(r.Records, Record{Step: in, Key: "gitlab:build:" + strconv.FormatInt(b.ID, 10) + ":start"})
 	}
+	if a.Status == "manual" && len(r.Records) > 0 && last != "" {
+		// The pipeline waits for a person to play a manual job. Without a
+		// step of its own, the wait (hours, at times) was the phase of
+		// the job that ran last: a test of 3 minutes stood as one of 5 h,
+		// and the step blame named it.
+		if job := glBlockingJob(p.Builds); job > 0 {
+			at, err := parseTime("builds.finished_at", last)
+			if err != nil {
+				return Result{}, err
+			}
+			in := base
+			in.Status, in.Time = "manual", at
+			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:pipeline:" + strconv.FormatInt(a.ID, 10) + ":manual:" + strconv.FormatInt(job, 10)})
+		}
+	}
 	if len(m.Deploys.Jobs) > 0 && len(r.Records) == 0 {
 		return ignored("pipeline %d has no job that is a deploy in the mapping file", a.ID), nil
 	}
@@ -321,6 +336,20 @@ func glPipelineEnv(builds []glBuild, m *Mapping) string {
 		return ""
 	}
 	return best.Environment.Name
+}
+
+// glBlockingJob is the manual job a pipeline in status manual waits for:
+// of its manual jobs that have not started and may not fail (those that
+// may are passed over, and do not hold the pipeline), the one GitLab
+// created first, in the earliest stage. It is 0 when there is none.
+func glBlockingJob(builds []glBuild) int64 {
+	var id int64
+	for _, b := range builds {
+		if b.Status == "manual" && b.StartedAt == "" && !b.AllowFailure && b.ID > 0 && (id == 0 || b.ID < id) {
+			id = b.ID
+		}
+	}
+	return id
 }
 
 // glEndKey is the key of a pipeline's end. The job that brought it about

@@ -188,13 +188,19 @@ func (m *Mapping) environment(env, workflow string) string {
 }
 
 // versionLike matches refs that name a release: v1, 1.2.3, v2.0.0-rc.1.
-var versionLike = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)*([-+.][0-9A-Za-z.-]+)?$`)
+// A number alone, or followed by words, is not one: GitHub names the
+// branch it makes for an issue after the issue ("123-fix-login"), and a
+// branch's deploys would all have taken its name for their version.
+var versionLike = regexp.MustCompile(`^(v[0-9]+|v?[0-9]+(\.[0-9]+)+([-+.][0-9A-Za-z.-]+)?)$`)
 
 // version is the tag when the run is of one, else the short commit.
 // GitHub's job and deployment payloads do not say whether their ref is a
-// tag, so a ref that looks like a version (v1.2.3, 2.0) counts as one.
+// tag (but for a deployment's refs/tags/…), so a ref that looks like a
+// version (v1.2.3, 2.0) counts as one.
 func version(ref string, isTag bool, sha string, short int) string {
-	ref = strings.TrimPrefix(ref, "refs/tags/")
+	if tag, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		ref, isTag = tag, true
+	}
 	if ref != "" && (isTag || versionLike.MatchString(ref)) {
 		return ref
 	}

@@ -50,6 +50,17 @@ func TestVersion(t *testing.T) {
 		{"release-candidate", true, "9f4e2c1a7b3d", 8, "release-candidate"},
 		{"feature/v1", false, "9f4e2c1a7b3d", 8, "9f4e2c1a"},
 		{"", false, "abc", 8, "abc"},
+		{"v1", false, "9f4e2c1a7b3d", 7, "v1"},
+		{"v2.0.0-rc.1", false, "9f4e2c1a7b3d", 7, "v2.0.0-rc.1"},
+		{"1.2.3.RELEASE", false, "9f4e2c1a7b3d", 7, "1.2.3.RELEASE"},
+		// GitHub's branch for issue 123, and other branches that begin
+		// with a number, are not versions: each commit is its own.
+		{"123-fix-login-bug", false, "9f4e2c1a7b3d", 7, "9f4e2c1"},
+		{"2024", false, "9f4e2c1a7b3d", 7, "9f4e2c1"},
+		{"v2-redesign", false, "9f4e2c1a7b3d", 7, "9f4e2c1"},
+		// A deployment of refs/tags/… is of a tag, whatever its name.
+		{"refs/tags/release-candidate", false, "9f4e2c1a7b3d", 7, "release-candidate"},
+		{"refs/heads/1.2", false, "9f4e2c1a7b3d", 7, "9f4e2c1"},
 	} {
 		if got := version(c.ref, c.tag, c.sha, c.short); got != c.want {
 			t.Errorf("version(%q, %v, %q) = %q, want %q", c.ref, c.tag, c.sha, got, c.want)
@@ -156,6 +167,25 @@ func TestRevision(t *testing.T) {
 	} {
 		if got := revision(c.sha); got != c.want {
 			t.Errorf("revision(%q) = %q, want %q", c.sha, got, c.want)
+		}
+	}
+}
+
+func TestMatrixEnvironment(t *testing.T) {
+	long := "Deploy to every region of the platform, one leg per region (eu-west-1, canary)"
+	for _, c := range []struct{ env, job, want string }{
+		{"Deploy", "deploy", "Deploy"},
+		{"Deploy", "deploy (eu-west-1)", "Deploy (eu-west-1)"},
+		{"CI", "test (ubuntu-latest, 18)", "CI (ubuntu-latest, 18)"},
+		{"production", "deploy (eu-west-1) / rollout", "production (eu-west-1)"},
+		{"Deploy", "deploy(eu)", "Deploy"}, // GitHub puts a space before the values
+		{"", "deploy (eu-west-1)", "(eu-west-1)"},
+		{"Deploy", long, stepStatus("Deploy (eu-west-1, canary)")},
+		{long, "deploy (eu-west-1)", stepStatus(long + " (eu-west-1)")},
+	} {
+		got := matrixEnvironment(c.env, c.job)
+		if got != c.want || len([]rune(got)) > model.MaxEnvironmentLen {
+			t.Errorf("matrixEnvironment(%q, %q) = %q, want %q (at most %d characters)", c.env, c.job, got, c.want, model.MaxEnvironmentLen)
 		}
 	}
 }
