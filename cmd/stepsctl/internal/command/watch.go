@@ -45,7 +45,9 @@ until the expected finish. Deployments that are stuck (no step for longer
 than the server's threshold) are shown in red and marked STUCK. A
 deployment that finishes stays on the screen for a moment with its outcome.
 When the server cannot be reached, the first line says so over the last
-rows, and watch keeps trying. Ctrl-C stops watching (exit 0).
+rows, and watch keeps trying. Ctrl-C stops watching (exit 0). In a
+terminal narrower than the table, the bar shortens to its percentage, then
+the owner, environment and progress columns go, so that the ETA stays.
 
 The expected duration and the ETA are the server's (GET /v1/deployments):
 the median time left, from the step a deployment is in, of the latest 20

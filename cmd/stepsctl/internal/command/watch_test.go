@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/mattn/go-runewidth"
 	"github.com/spf13/viper"
 	"golang.org/x/term"
 
@@ -232,6 +233,57 @@ func TestWatchRefreshesInAPseudoTerminal(t *testing.T) {
 	<-out.done // the reader has read all: the master reads EIO once the terminal is closed
 	if s := out.String(); !strings.HasSuffix(s, "\x1b[?25h") {
 		t.Errorf("cursor not shown again at exit: %q", s[max(0, len(s)-40):])
+	}
+}
+
+// In a terminal 60 cells wide, watch keeps the ETA and the elapsed time
+// on screen: the bar shrinks to its percentage, then the owner, the
+// environment and the progress go. Cut at the end as they were, the lines lost ELAPSED,
+// PROGRESS and ETA to the bar's 20 cells.
+func TestWatchInANarrowTerminalKeepsTheETA(t *testing.T) {
+	h := etaHarness(t)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 60}); err != nil {
+		t.Fatal(err)
+	}
+	out := readPTY(ptmx)
+	f := &command.Factory{
+		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
+		Getenv:  func(k string) string { return h.env[k] },
+		Now:     h.cli.Now,
+		Loc:     time.UTC,
+		Version: "1.0.0-test",
+		Retry:   &fastRetry,
+		Viper:   viper.New(),
+	}
+	if code := command.Main(context.Background(), f, []string{"--server", h.url, "watch", "--once", "--component", "api"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	tty.Close()
+	<-out.done
+	var rows []string
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\r\n"), "\r\n") {
+		if n := runewidth.StringWidth(line); n > 60 {
+			t.Errorf("line of %d cells: %q", n, line)
+		}
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	want := []string{
+		"Every 2s: 6 in progress, 2026-03-02 17:00:00 +00:00",
+		"COMPONENT VERSION STEP ELAPSED ETA",
+		"api r-tests-overrun tests 6m40s 8m00s 40s",
+		"api r-deploy-overrun deploy 1m40s 5m00s 0.0s",
+		"api r-deploy deploy 10s 3m30s 30s",
+		"api r-tests tests 50s 2m10s 1m45s",
+		"api r-canary canary 30s 1m00s -",
+		"api r-build build 30s 30s 3m30s",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("table:\n%s\nwant (spaces collapsed):\n%s", out.String(), strings.Join(want, "\n"))
 	}
 }
 
