@@ -35,6 +35,10 @@ const (
 	watchLinger  = 10 * time.Second
 	watchDefault = 2 * time.Second
 	watchSince   = "1d"
+	// watchPatience is how long a refresh may take before the first line
+	// says the server does not answer: a large history on a busy server
+	// may take a few seconds, which is no outage to flash on every tick.
+	watchPatience = 5 * time.Second
 )
 
 const watchLong = `Watch the deploys in progress, refreshed in place like watch(1) or
@@ -45,7 +49,8 @@ until the expected finish. Deployments that are stuck (no step for longer
 than the server's threshold) are shown in red and marked STUCK. A
 deployment that finishes stays on the screen for a moment with its outcome.
 When the server cannot be reached, the first line says so over the last
-rows, and watch keeps trying. Ctrl-C stops watching (exit 0). In a
+rows, and watch keeps trying; while it does not answer, the first line
+says for how long. Ctrl-C stops watching (exit 0). In a
 terminal narrower than the table, the bar shortens to its percentage, then
 the owner, environment and progress columns go, so that the ETA stays.
 
@@ -245,7 +250,12 @@ const (
 )
 
 // loop redraws the screen every --interval until ctx ends (Ctrl-C), then
-// leaves the last frame and the cursor as they were: exit 0.
+// leaves the last frame and the cursor as they were: exit 0. A refresh
+// runs beside the loop, so that one the server does not answer (hung, or
+// its host gone: the client's retries hold it up to --timeout) leaves the
+// screen ticking: past watchPatience, each tick says for how long.
+// Waited for in the loop, it froze the last frame, clock included, for
+// 30 s with nothing to tell it from a live one.
 func (w *watcher) loop(ctx context.Context) error {
 	out := w.opts.Factory.IO.Out
 	if _, err := io.WriteString(out, hideCursor+cursorHome+"\x1b[2J"); err != nil {
@@ -255,35 +265,60 @@ func (w *watcher) loop(ctx context.Context) error {
 	defer io.WriteString(out, "\r\n"+showCursor) //nolint:errcheck // nothing to do about a closed terminal
 	ticker := time.NewTicker(w.opts.Interval)
 	defer ticker.Stop()
+	type refreshed struct {
+		rows []output.WatchRow
+		err  error
+	}
+	// One refresh at a time: it alone touches the watcher's maps.
+	done := make(chan refreshed, 1)
+	var since time.Time // when the refresh in flight began; zero: none
+	refresh := func() {
+		since = time.Now()
+		go func() {
+			rows, err := w.refresh(ctx)
+			done <- refreshed{rows, err}
+		}()
+	}
+	refresh()
 	for {
-		rows, err := w.refresh(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err == nil {
-			w.last = rows
-		}
-		if err := w.draw(w.last, err); err != nil {
-			return err
-		}
+		var title string
 		select {
 		case <-ctx.Done():
 			return nil
+		case r := <-done:
+			since = time.Time{}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if r.err == nil {
+				w.last = r.rows
+				title = w.title(r.rows)
+			} else {
+				// First what happens, since the line is cut to the terminal.
+				title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(r.err), "\n", " "))
+			}
 		case <-ticker.C:
+			if since.IsZero() {
+				refresh()
+				continue
+			}
+			if time.Since(since) < max(watchPatience, w.opts.Interval) {
+				continue
+			}
+			title = fmt.Sprintf("No answer from the server for %s, still waiting; the rows are from before", time.Since(since).Round(time.Second))
+		}
+		if err := w.draw(w.last, title); err != nil {
+			return err
 		}
 	}
 }
 
-// draw writes one frame in place; a failed refresh shows its error above
-// the frame and the watch goes on (a server restarting comes back).
-func (w *watcher) draw(rows []output.WatchRow, refreshErr error) error {
+// draw writes one frame in place, under title: after a failed refresh,
+// its error over the last rows, and the watch goes on (a server
+// restarting comes back).
+func (w *watcher) draw(rows []output.WatchRow, title string) error {
 	f := w.opts.Factory
 	width, height := w.size()
-	title := w.title(rows)
-	if refreshErr != nil {
-		// First what happens, since the line is cut to the terminal.
-		title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(refreshErr), "\n", " "))
-	}
 	var buf bytes.Buffer
 	buf.WriteString(cursorHome)
 	lines := output.WatchFrame(title, rows, width, height, output.UseColor(true, f.Getenv))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -22,6 +23,7 @@ import (
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/output"
 	"github.com/steps-dev/steps/internal/etatest"
+	"github.com/steps-dev/steps/pkg/client"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -285,6 +287,76 @@ func TestWatchInANarrowTerminalKeepsTheETA(t *testing.T) {
 	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 		t.Errorf("table:\n%s\nwant (spaces collapsed):\n%s", out.String(), strings.Join(want, "\n"))
 	}
+}
+
+// A server that stops answering (hung, its host gone) does not freeze the
+// screen: while a refresh waits, each tick says for how long, over the
+// last rows, and the watch takes up again when the server answers. Before,
+// the loop waited for the refresh, and the last frame, its clock
+// included, stayed as it was for the client's whole --timeout.
+func TestWatchSaysWhenTheServerDoesNotAnswer(t *testing.T) {
+	var mu sync.Mutex
+	var hung chan struct{} // closed to release the requests held; nil: answer
+	h := etaHarness(t)
+	h.wrap = func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			gate := hung
+			mu.Unlock()
+			if gate != nil {
+				select {
+				case <-gate:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	h.stop()
+	h.start()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 110}); err != nil {
+		t.Fatal(err)
+	}
+	out := readPTY(ptmx)
+	retry := client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 30 * time.Second}
+	f := &command.Factory{
+		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
+		Getenv:  func(k string) string { return h.env[k] },
+		Now:     h.cli.Now,
+		Loc:     time.UTC,
+		Version: "1.0.0-test",
+		Retry:   &retry,
+		Viper:   viper.New(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- command.Main(ctx, f, []string{"--server", h.url, "watch", "--interval", "500ms"}) }()
+	out.waitFrame(t, "with r-tests", func(f string) bool { return strings.Contains(f, "r-tests ") })
+
+	mu.Lock()
+	hung = make(chan struct{})
+	mu.Unlock()
+	out.waitFrame(t, "saying the server does not answer, over the last rows", func(f string) bool {
+		return strings.HasPrefix(f, "No answer from the server for ") && strings.Contains(f, "r-tests ")
+	})
+	mu.Lock()
+	close(hung)
+	hung = nil
+	mu.Unlock()
+	out.waitFrame(t, "after the server answers again", func(f string) bool { return strings.HasPrefix(f, "Every 500ms") })
+	cancel()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d after cancel, want 0", c)
+	}
+	tty.Close()
+	<-out.done
 }
 
 // TestWatchCtrlC types Ctrl-C into the pseudo-terminal of a real stepsctl
