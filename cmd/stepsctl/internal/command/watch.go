@@ -3,8 +3,10 @@ package command
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -295,7 +297,7 @@ func (w *watcher) loop(ctx context.Context) error {
 				title = w.title(r.rows)
 			} else {
 				// First what happens, since the line is cut to the terminal.
-				title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(r.err), "\n", " "))
+				title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(shortNetError(r.err)), "\n", " "))
 			}
 		case <-ticker.C:
 			if since.IsZero() {
@@ -311,6 +313,26 @@ func (w *watcher) loop(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// shortNetError is err for a line cut to the terminal: a request that got
+// no answer names the server alone, not the whole request URL with its
+// query, and the connection's own error without its addresses. Whole, the
+// URL of a refresh (130 characters) pushed why it failed (connection
+// refused, no response in time) off any terminal.
+func shortNetError(err error) error {
+	var netErr *client.NetError
+	if !errors.As(err, &netErr) {
+		return err
+	}
+	short := *netErr
+	if i := strings.LastIndex(netErr.URL, "/v1/"); i >= 0 {
+		short.URL = netErr.URL[:i] // the server's, a prefix and all
+	}
+	if op, ok := errors.AsType[*net.OpError](netErr.Err); ok && op.Err != nil {
+		short.Err = op.Err
+	}
+	return &short
 }
 
 // draw writes one frame in place, under title: after a failed refresh,

@@ -221,9 +221,14 @@ func TestWatchRefreshesInAPseudoTerminal(t *testing.T) {
 	// The server goes away: the last rows stay under the error, and the
 	// watch goes on until it is back.
 	h.stop()
-	out.waitFrame(t, "with the error and the last rows", func(f string) bool {
+	down := out.waitFrame(t, "with the error and the last rows", func(f string) bool {
 		return strings.HasPrefix(f, "Retrying every 500ms: cannot reach") && strings.Contains(f, "r-tests-overrun")
 	})
+	// Why, on the first line of 110 cells: the server's URL, not the
+	// refresh's with its query, which left no room for the reason.
+	if line, _, _ := strings.Cut(down, "\r\n"); !strings.Contains(line, "cannot reach "+h.url+": connect: connection refused") {
+		t.Errorf("first line: %q", line)
+	}
 	h.start()
 	out.waitFrame(t, "after the server is back", func(f string) bool { return strings.HasPrefix(f, "Every 500ms") })
 
