@@ -154,7 +154,7 @@ type watcher struct {
 	seen  map[model.DeploymentKey]bool
 	ended map[model.DeploymentKey]*endedDeployment
 	// last is what the last good refresh showed, kept while a refresh
-	// fails.
+	// fails; nil until one has got through.
 	last []output.WatchRow
 }
 
@@ -344,6 +344,12 @@ func (w *watcher) draw(rows []output.WatchRow, title string) error {
 	var buf bytes.Buffer
 	buf.WriteString(cursorHome)
 	lines := output.WatchFrame(title, rows, width, height, output.UseColor(true, f.Getenv))
+	if rows == nil {
+		// No refresh has got through yet: nothing is known of the
+		// deployments, and "No deployment in progress." under the error
+		// told a user who started watch during an outage that none was.
+		lines = lines[:1]
+	}
 	for i, line := range lines {
 		buf.WriteString(line + clearLine)
 		if i < len(lines)-1 {

@@ -364,6 +364,50 @@ func TestWatchSaysWhenTheServerDoesNotAnswer(t *testing.T) {
 	<-out.done
 }
 
+// Started while the server is down, watch says so and nothing else: no
+// refresh has told it what is deploying, so it does not claim that
+// nothing is.
+func TestWatchStartedDuringAnOutage(t *testing.T) {
+	h := etaHarness(t)
+	h.stop()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 110}); err != nil {
+		t.Fatal(err)
+	}
+	out := readPTY(ptmx)
+	f := &command.Factory{
+		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
+		Getenv:  func(k string) string { return h.env[k] },
+		Now:     h.cli.Now,
+		Loc:     time.UTC,
+		Version: "1.0.0-test",
+		Retry:   &fastRetry,
+		Viper:   viper.New(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- command.Main(ctx, f, []string{"--server", h.url, "watch", "--interval", "500ms"}) }()
+	down := out.waitFrame(t, "with the error", func(f string) bool { return strings.HasPrefix(f, "Retrying every 500ms: cannot reach") })
+	if strings.Contains(down, "No deployment in progress") {
+		t.Errorf("frame during the outage claims nothing is deploying: %q", down)
+	}
+	h.start()
+	out.waitFrame(t, "after the server is up", func(f string) bool {
+		return strings.HasPrefix(f, "Every 500ms") && strings.Contains(f, "r-tests ")
+	})
+	cancel()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d after cancel, want 0", c)
+	}
+	tty.Close()
+	<-out.done
+}
+
 // TestWatchCtrlC types Ctrl-C into the pseudo-terminal of a real stepsctl
 // process (this test binary, run as stepsctl by TestWatchHelperProcess):
 // the terminal sends SIGINT, watch exits 0 and shows the cursor again.
