@@ -105,9 +105,11 @@ func WithRetry(p RetryPolicy) Option {
 	return func(c *Client) { c.retry = p.withDefaults() }
 }
 
-// WithPageSize sets how many steps Steps and List fetch per request
-// (DefaultPageSize if not set). New fails for a size below 1 or above
-// model.MaxLimit, the most the server gives in one page.
+// WithPageSize sets how many steps Steps and List, and how many
+// deployments Deployments and ListDeployments, fetch per request, and the
+// page of ListPage and DeploymentsPage without a Limit (DefaultPageSize if
+// not set). New fails for a size below 1 or above model.MaxLimit, the most
+// the server gives in one page.
 func WithPageSize(n int) Option {
 	return func(c *Client) { c.pageSize = n }
 }
