@@ -166,8 +166,13 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/v1")
 	u.RawPath = ""
 	c := &Client{
-		base:      u,
-		http:      http.DefaultClient,
+		base: u,
+		// A client of its own, over http.DefaultTransport (proxies from
+		// the environment): http.DefaultClient is the program's, and a
+		// Timeout, Jar or CheckRedirect set on it for the program's own
+		// calls cut the long answers WithTimeout allowed, or sent its
+		// cookies to stepsd.
+		http:      &http.Client{},
 		timeout:   DefaultTimeout,
 		retry:     DefaultRetryPolicy,
 		pageSize:  DefaultPageSize,

@@ -144,6 +144,28 @@ func TestNew(t *testing.T) {
 // TestNewRefusesATokenWithANewline: a token read from a file with its
 // final newline is refused by New, by name, rather than sent and failing
 // every attempt as if the server could not be reached.
+// The program's http.DefaultClient is its own business: a Timeout set on
+// it for the program's other calls does not cut an answer WithTimeout
+// allows. Not parallel: it changes the process's http.DefaultClient.
+func TestDefaultClientOfTheProgramIsNotUsed(t *testing.T) {
+	saved := *http.DefaultClient
+	t.Cleanup(func() { *http.DefaultClient = saved })
+	http.DefaultClient.Timeout = 50 * time.Millisecond
+	srv := startStepsd(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(300 * time.Millisecond) // a long stats or export
+			h.ServeHTTP(w, r)
+		})
+	})
+	c, err := client.New(srv.URL, client.WithTimeout(10*time.Second), client.WithRetry(client.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+		t.Fatalf("Record within WithTimeout's 10s: %v", err)
+	}
+}
+
 func TestNewRefusesATokenWithANewline(t *testing.T) {
 	t.Parallel()
 	_, err := client.New("http://localhost:8080", client.WithToken("ci-secret-1\n"))
