@@ -67,6 +67,9 @@ deploy silent for hours is its later steps' median, no finish to wait for.
 
 The filters select deployments as for "stepsctl deployments"; --since
 (default 1d) bounds how far back a deployment in progress may have started.
+A refresh reads the latest 2000 deployments that match: past them, one in
+progress that started earlier is not listed, and the title (piped: stderr)
+says so; narrow with --component, --env or a shorter --since.
 
 When stdout is not a terminal, watch prints one snapshot and exits, as
 --once does in a terminal: tab-separated rows without a header, start
@@ -153,6 +156,9 @@ type watcher struct {
 	// those of them that have finished since, while they stay on screen.
 	seen  map[model.DeploymentKey]bool
 	ended map[model.DeploymentKey]*endedDeployment
+	// bounded reports that the last refresh read watchScan deployments,
+	// so that running ones started before them may be left out.
+	bounded bool
 	// last is what the last good refresh showed, kept while a refresh
 	// fails; nil until one has got through.
 	last []output.WatchRow
@@ -171,10 +177,12 @@ func (w *watcher) refresh(ctx context.Context) ([]output.WatchRow, error) {
 	filter.Order, filter.Limit = model.OrderDesc, watchScan
 	var running []model.Deployment
 	seen := map[model.DeploymentKey]bool{}
+	read := 0
 	for d, err := range w.client.Deployments(ctx, model.DeploymentFilter{Filter: filter}) {
 		if err != nil {
 			return nil, err
 		}
+		read++
 		k := d.Key()
 		switch {
 		case d.Outcome == model.OutcomeInProgress:
@@ -184,7 +192,7 @@ func (w *watcher) refresh(ctx context.Context) ([]output.WatchRow, error) {
 			w.ended[k] = &endedDeployment{d: d, until: now.Add(max(watchLinger, 2*w.opts.Interval))}
 		}
 	}
-	w.seen = seen
+	w.seen, w.bounded = seen, read >= watchScan
 	slices.SortFunc(running, func(a, b model.Deployment) int { return a.Key().Compare(b.Key()) })
 	rows := make([]output.WatchRow, 0, len(running)+len(w.ended))
 	for _, d := range running {
@@ -215,6 +223,9 @@ func (w *watcher) snapshot(rows []output.WatchRow) error {
 		for _, r := range rows {
 			buf.WriteString(output.WatchPlainRow(r.Deployment) + "\n")
 		}
+		if w.bounded {
+			fmt.Fprintf(f.IO.ErrOut, "stepsctl: only the latest %d deployments since --since %s were read: one in progress that started before them is not listed; narrow with --component, --env or a shorter --since\n", watchScan, w.opts.Since)
+		}
 	}
 	_, err := f.IO.Out.Write(buf.Bytes())
 	return err
@@ -228,7 +239,12 @@ func (w *watcher) title(rows []output.WatchRow) string {
 			n++
 		}
 	}
-	return fmt.Sprintf("Every %s: %d in progress, %s", w.opts.Interval, n, f.Now().In(f.Loc).Format(model.TerminalTime))
+	bound := ""
+	if w.bounded {
+		// Said before the time, which a narrow terminal cuts first.
+		bound = fmt.Sprintf(" in the latest %d deployments only", watchScan)
+	}
+	return fmt.Sprintf("Every %s: %d in progress%s, %s", w.opts.Interval, n, bound, f.Now().In(f.Loc).Format(model.TerminalTime))
 }
 
 // size is the terminal's, or 0 (no limit) when it cannot be read.

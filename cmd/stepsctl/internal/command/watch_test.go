@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -406,6 +407,35 @@ func TestWatchStartedDuringAnOutage(t *testing.T) {
 	}
 	tty.Close()
 	<-out.done
+}
+
+// A refresh reads the latest 2000 deployments: past them, a deployment
+// in progress that started earlier is not listed, and watch says so, in
+// the title and, piped, on stderr. Before, it was left out silently.
+func TestWatchSaysItsScanWasBounded(t *testing.T) {
+	h := newHarness(t)
+	start := t0.Add(-20 * time.Hour)
+	h.server.Set(t0)
+	h.cli.Set(t0)
+	h.record(t, model.StepInput{Component: "db", Version: "7", Environment: "prod", Owner: "li", Status: "migrate", Time: start})
+	for i := range 2000 {
+		h.record(t, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana", Status: "finished",
+			Time: start.Add(time.Duration(i+1) * 30 * time.Second)})
+	}
+	h.record(t, model.StepInput{Component: "web", Version: "3", Environment: "prod", Owner: "bo", Status: "build", Time: t0.Add(-time.Minute)})
+	r := h.mustRun(true, "watch", "--once")
+	if !strings.HasPrefix(r.stdout, "Every 2s: 1 in progress in the latest 2000 deployments only, ") {
+		t.Errorf("title:\n%s", r.stdout)
+	}
+	r = h.mustRun(false, "watch")
+	if !strings.Contains(r.stdout, "\tweb\t3\t") || !strings.Contains(r.stderr, "only the latest 2000 deployments since --since 1d were read") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	// Narrowed, the scan is whole: db is there, and nothing is said.
+	r = h.mustRun(false, "watch", "--component", "db")
+	if !strings.Contains(r.stdout, "\tdb\t7\t") || r.stderr != "" {
+		t.Errorf("--component db: stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
 }
 
 // TestWatchCtrlC types Ctrl-C into the pseudo-terminal of a real stepsctl
