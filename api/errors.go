@@ -44,6 +44,15 @@ func StatusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
+// Known reports whether code is one of the contract's error codes (a
+// general one or a narrower one). A code a client does not know comes
+// from a newer server, or from something else in its place.
+func Known(code string) bool {
+	_, general := codeStatus[code]
+	_, narrow := narrower[code]
+	return general || narrow
+}
+
 // CodeOf returns the error code for an HTTP status, for responses that carry
 // no code of their own (a proxy's 502, say).
 func CodeOf(status int) string {

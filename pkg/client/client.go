@@ -105,9 +105,11 @@ func WithRetry(p RetryPolicy) Option {
 	return func(c *Client) { c.retry = p.withDefaults() }
 }
 
-// WithPageSize sets how many steps Steps and List fetch per request
-// (DefaultPageSize if not set). New fails for a size below 1 or above
-// model.MaxLimit, the most the server gives in one page.
+// WithPageSize sets how many steps Steps and List, and how many
+// deployments Deployments and ListDeployments, fetch per request, and the
+// page of ListPage and DeploymentsPage without a Limit (DefaultPageSize if
+// not set). New fails for a size below 1 or above model.MaxLimit, the most
+// the server gives in one page.
 func WithPageSize(n int) Option {
 	return func(c *Client) { c.pageSize = n }
 }
@@ -164,8 +166,13 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/v1")
 	u.RawPath = ""
 	c := &Client{
-		base:      u,
-		http:      http.DefaultClient,
+		base: u,
+		// A client of its own, over http.DefaultTransport (proxies from
+		// the environment): http.DefaultClient is the program's, and a
+		// Timeout, Jar or CheckRedirect set on it for the program's own
+		// calls cut the long answers WithTimeout allowed, or sent its
+		// cookies to stepsd.
+		http:      &http.Client{},
 		timeout:   DefaultTimeout,
 		retry:     DefaultRetryPolicy,
 		pageSize:  DefaultPageSize,

@@ -144,6 +144,28 @@ func TestNew(t *testing.T) {
 // TestNewRefusesATokenWithANewline: a token read from a file with its
 // final newline is refused by New, by name, rather than sent and failing
 // every attempt as if the server could not be reached.
+// The program's http.DefaultClient is its own business: a Timeout set on
+// it for the program's other calls does not cut an answer WithTimeout
+// allows. Not parallel: it changes the process's http.DefaultClient.
+func TestDefaultClientOfTheProgramIsNotUsed(t *testing.T) {
+	saved := *http.DefaultClient
+	t.Cleanup(func() { *http.DefaultClient = saved })
+	http.DefaultClient.Timeout = 50 * time.Millisecond
+	srv := startStepsd(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(300 * time.Millisecond) // a long stats or export
+			h.ServeHTTP(w, r)
+		})
+	})
+	c, err := client.New(srv.URL, client.WithTimeout(10*time.Second), client.WithRetry(client.NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+		t.Fatalf("Record within WithTimeout's 10s: %v", err)
+	}
+}
+
 func TestNewRefusesATokenWithANewline(t *testing.T) {
 	t.Parallel()
 	_, err := client.New("http://localhost:8080", client.WithToken("ci-secret-1\n"))
@@ -602,6 +624,41 @@ func TestRetries(t *testing.T) {
 		}
 		if !client.IsTemporary(err) {
 			t.Error("502 is not temporary")
+		}
+	})
+	t.Run("503 with a code this client does not know", func(t *testing.T) {
+		// A newer stepsd may name a narrower case of 503 (as
+		// no_such_endpoint is of 404): read by its code alone, it was
+		// neither retried nor temporary, so stepsctl record failed the
+		// deploy and kept no record.
+		t.Parallel()
+		var n atomic.Int32
+		srv := startStepsd(t, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) <= 2 {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					io.WriteString(w, `{"error":"stepsd is draining for a restart","code":"draining"}`)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
+		c := mustClient(t, srv.URL)
+		if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		if got := n.Load(); got != 3 {
+			t.Errorf("attempts = %d, want 3", got)
+		}
+		n.Store(-100) // every answer from now on is the unknown 503
+		_, err := mustClient(t, srv.URL, client.WithRetry(client.NoRetry())).Get(context.Background(), 1)
+		var apiErr *client.APIError
+		if !errors.As(err, &apiErr) || apiErr.Code != model.EUNAVAILABLE || apiErr.Message != "stepsd is draining for a restart" || !apiErr.FromAPI {
+			t.Fatalf("err = %#v, want the server's message with code %q", err, model.EUNAVAILABLE)
+		}
+		if !client.IsTemporary(err) {
+			t.Error("a 503 with an unknown code is not temporary")
 		}
 	})
 	t.Run("429 waits for Retry-After", func(t *testing.T) {

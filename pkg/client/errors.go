@@ -24,10 +24,13 @@ import (
 //	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound { … }
 //	if model.ErrorCode(err) == model.EINVALID { … }
 type APIError struct {
-	StatusCode int    // HTTP status, e.g. 400
-	Code       string // one of the model.E* codes, e.g. model.EINVALID
-	Message    string // the server's message, safe to show to a user
-	Field      string // the offending parameter, when the server names one
+	StatusCode int // HTTP status, e.g. 400
+	// Code is one of the model.E* codes, e.g. model.EINVALID: the
+	// server's, or its status's (api.CodeOf) when the answer carries
+	// none, or one this client does not know (a newer server's).
+	Code    string
+	Message string // the server's message, safe to show to a user
+	Field   string // the offending parameter, when the server names one
 	// Params lists the parameters that Message's advice names, each
 	// written "name=" or "name=value" in it (see AdviceIn).
 	Params []string
@@ -187,7 +190,12 @@ func readAPIError(resp *http.Response) *APIError {
 		e.Field = body.Field
 		e.Params = body.Params
 		e.Rows = body.Rows
-		if body.Code != "" {
+		if api.Known(body.Code) {
+			// A code this client does not know (a newer server's, such as
+			// a narrower case of 503) is read as its status's: kept, the
+			// retries, IsTemporary and the spool, which go by the code,
+			// took a 503 for a refusal, and stepsctl record failed the
+			// deploy instead of waiting or spooling.
 			e.Code = body.Code
 		}
 		e.FromAPI = true

@@ -3,8 +3,10 @@ package command
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -35,6 +37,10 @@ const (
 	watchLinger  = 10 * time.Second
 	watchDefault = 2 * time.Second
 	watchSince   = "1d"
+	// watchPatience is how long a refresh may take before the first line
+	// says the server does not answer: a large history on a busy server
+	// may take a few seconds, which is no outage to flash on every tick.
+	watchPatience = 5 * time.Second
 )
 
 const watchLong = `Watch the deploys in progress, refreshed in place like watch(1) or
@@ -45,7 +51,10 @@ until the expected finish. Deployments that are stuck (no step for longer
 than the server's threshold) are shown in red and marked STUCK. A
 deployment that finishes stays on the screen for a moment with its outcome.
 When the server cannot be reached, the first line says so over the last
-rows, and watch keeps trying. Ctrl-C stops watching (exit 0).
+rows, and watch keeps trying; while it does not answer, the first line
+says for how long. Ctrl-C stops watching (exit 0). In a
+terminal narrower than the table, the bar shortens to its percentage, then
+the owner, environment and progress columns go, so that the ETA stays.
 
 The expected duration and the ETA are the server's (GET /v1/deployments):
 the median time left, from the step a deployment is in, of the latest 20
@@ -58,6 +67,9 @@ deploy silent for hours is its later steps' median, no finish to wait for.
 
 The filters select deployments as for "stepsctl deployments"; --since
 (default 1d) bounds how far back a deployment in progress may have started.
+A refresh reads the latest 2000 deployments that match: past them, one in
+progress that started earlier is not listed, and the title (piped: stderr)
+says so; narrow with --component, --env or a shorter --since.
 
 When stdout is not a terminal, watch prints one snapshot and exits, as
 --once does in a terminal: tab-separated rows without a header, start
@@ -144,8 +156,11 @@ type watcher struct {
 	// those of them that have finished since, while they stay on screen.
 	seen  map[model.DeploymentKey]bool
 	ended map[model.DeploymentKey]*endedDeployment
+	// bounded reports that the last refresh read watchScan deployments,
+	// so that running ones started before them may be left out.
+	bounded bool
 	// last is what the last good refresh showed, kept while a refresh
-	// fails.
+	// fails; nil until one has got through.
 	last []output.WatchRow
 }
 
@@ -162,10 +177,12 @@ func (w *watcher) refresh(ctx context.Context) ([]output.WatchRow, error) {
 	filter.Order, filter.Limit = model.OrderDesc, watchScan
 	var running []model.Deployment
 	seen := map[model.DeploymentKey]bool{}
+	read := 0
 	for d, err := range w.client.Deployments(ctx, model.DeploymentFilter{Filter: filter}) {
 		if err != nil {
 			return nil, err
 		}
+		read++
 		k := d.Key()
 		switch {
 		case d.Outcome == model.OutcomeInProgress:
@@ -175,7 +192,7 @@ func (w *watcher) refresh(ctx context.Context) ([]output.WatchRow, error) {
 			w.ended[k] = &endedDeployment{d: d, until: now.Add(max(watchLinger, 2*w.opts.Interval))}
 		}
 	}
-	w.seen = seen
+	w.seen, w.bounded = seen, read >= watchScan
 	slices.SortFunc(running, func(a, b model.Deployment) int { return a.Key().Compare(b.Key()) })
 	rows := make([]output.WatchRow, 0, len(running)+len(w.ended))
 	for _, d := range running {
@@ -206,6 +223,9 @@ func (w *watcher) snapshot(rows []output.WatchRow) error {
 		for _, r := range rows {
 			buf.WriteString(output.WatchPlainRow(r.Deployment) + "\n")
 		}
+		if w.bounded {
+			fmt.Fprintf(f.IO.ErrOut, "stepsctl: only the latest %d deployments since --since %s were read: one in progress that started before them is not listed; narrow with --component, --env or a shorter --since\n", watchScan, w.opts.Since)
+		}
 	}
 	_, err := f.IO.Out.Write(buf.Bytes())
 	return err
@@ -219,7 +239,12 @@ func (w *watcher) title(rows []output.WatchRow) string {
 			n++
 		}
 	}
-	return fmt.Sprintf("Every %s: %d in progress, %s", w.opts.Interval, n, f.Now().In(f.Loc).Format(model.TerminalTime))
+	bound := ""
+	if w.bounded {
+		// Said before the time, which a narrow terminal cuts first.
+		bound = fmt.Sprintf(" in the latest %d deployments only", watchScan)
+	}
+	return fmt.Sprintf("Every %s: %d in progress%s, %s", w.opts.Interval, n, bound, f.Now().In(f.Loc).Format(model.TerminalTime))
 }
 
 // size is the terminal's, or 0 (no limit) when it cannot be read.
@@ -243,7 +268,12 @@ const (
 )
 
 // loop redraws the screen every --interval until ctx ends (Ctrl-C), then
-// leaves the last frame and the cursor as they were: exit 0.
+// leaves the last frame and the cursor as they were: exit 0. A refresh
+// runs beside the loop, so that one the server does not answer (hung, or
+// its host gone: the client's retries hold it up to --timeout) leaves the
+// screen ticking: past watchPatience, each tick says for how long.
+// Waited for in the loop, it froze the last frame, clock included, for
+// 30 s with nothing to tell it from a live one.
 func (w *watcher) loop(ctx context.Context) error {
 	out := w.opts.Factory.IO.Out
 	if _, err := io.WriteString(out, hideCursor+cursorHome+"\x1b[2J"); err != nil {
@@ -253,38 +283,89 @@ func (w *watcher) loop(ctx context.Context) error {
 	defer io.WriteString(out, "\r\n"+showCursor) //nolint:errcheck // nothing to do about a closed terminal
 	ticker := time.NewTicker(w.opts.Interval)
 	defer ticker.Stop()
+	type refreshed struct {
+		rows []output.WatchRow
+		err  error
+	}
+	// One refresh at a time: it alone touches the watcher's maps.
+	done := make(chan refreshed, 1)
+	var since time.Time // when the refresh in flight began; zero: none
+	refresh := func() {
+		since = time.Now()
+		go func() {
+			rows, err := w.refresh(ctx)
+			done <- refreshed{rows, err}
+		}()
+	}
+	refresh()
 	for {
-		rows, err := w.refresh(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err == nil {
-			w.last = rows
-		}
-		if err := w.draw(w.last, err); err != nil {
-			return err
-		}
+		var title string
 		select {
 		case <-ctx.Done():
 			return nil
+		case r := <-done:
+			since = time.Time{}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if r.err == nil {
+				w.last = r.rows
+				title = w.title(r.rows)
+			} else {
+				// First what happens, since the line is cut to the terminal.
+				title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(shortNetError(r.err)), "\n", " "))
+			}
 		case <-ticker.C:
+			if since.IsZero() {
+				refresh()
+				continue
+			}
+			if time.Since(since) < max(watchPatience, w.opts.Interval) {
+				continue
+			}
+			title = fmt.Sprintf("No answer from the server for %s, still waiting; the rows are from before", time.Since(since).Round(time.Second))
+		}
+		if err := w.draw(w.last, title); err != nil {
+			return err
 		}
 	}
 }
 
-// draw writes one frame in place; a failed refresh shows its error above
-// the frame and the watch goes on (a server restarting comes back).
-func (w *watcher) draw(rows []output.WatchRow, refreshErr error) error {
+// shortNetError is err for a line cut to the terminal: a request that got
+// no answer names the server alone, not the whole request URL with its
+// query, and the connection's own error without its addresses. Whole, the
+// URL of a refresh (130 characters) pushed why it failed (connection
+// refused, no response in time) off any terminal.
+func shortNetError(err error) error {
+	var netErr *client.NetError
+	if !errors.As(err, &netErr) {
+		return err
+	}
+	short := *netErr
+	if i := strings.LastIndex(netErr.URL, "/v1/"); i >= 0 {
+		short.URL = netErr.URL[:i] // the server's, a prefix and all
+	}
+	if op, ok := errors.AsType[*net.OpError](netErr.Err); ok && op.Err != nil {
+		short.Err = op.Err
+	}
+	return &short
+}
+
+// draw writes one frame in place, under title: after a failed refresh,
+// its error over the last rows, and the watch goes on (a server
+// restarting comes back).
+func (w *watcher) draw(rows []output.WatchRow, title string) error {
 	f := w.opts.Factory
 	width, height := w.size()
-	title := w.title(rows)
-	if refreshErr != nil {
-		// First what happens, since the line is cut to the terminal.
-		title = fmt.Sprintf("Retrying every %s: %s", w.opts.Interval, strings.ReplaceAll(message(refreshErr), "\n", " "))
-	}
 	var buf bytes.Buffer
 	buf.WriteString(cursorHome)
 	lines := output.WatchFrame(title, rows, width, height, output.UseColor(true, f.Getenv))
+	if rows == nil {
+		// No refresh has got through yet: nothing is known of the
+		// deployments, and "No deployment in progress." under the error
+		// told a user who started watch during an outage that none was.
+		lines = lines[:1]
+	}
 	for i, line := range lines {
 		buf.WriteString(line + clearLine)
 		if i < len(lines)-1 {

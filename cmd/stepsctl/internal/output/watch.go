@@ -2,6 +2,7 @@ package output
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,12 @@ var WatchHeader = []string{"COMPONENT", "VERSION", "ENV", "OWNER", "STEP", "ELAP
 // not 99 % done with minutes left, as the server's ETA (its later steps'
 // median) would draw it. A finished deployment shows its outcome instead.
 func WatchCells(r WatchRow) []string {
+	return watchCells(r, progressWidth)
+}
+
+// watchCells is WatchCells with a progress bar of bar cells (0: its
+// percentage alone).
+func watchCells(r WatchRow, bar int) []string {
 	d := r.Deployment
 	step, elapsed, progress, eta := "-", model.HumanDuration(d.DurationSeconds), "-", "-"
 	if n := len(d.Steps); n > 0 {
@@ -52,10 +59,10 @@ func WatchCells(r WatchRow) []string {
 	switch {
 	case r.Finished || d.Outcome != model.OutcomeInProgress:
 		step = d.Outcome + " (" + step + ")"
-		progress = ProgressBar(1, progressWidth)
+		progress = ProgressBar(1, bar)
 		eta = "done"
 	case d.ExpectedDurationSeconds != nil && d.ShownETA() != nil:
-		progress = ProgressBar(d.DurationSeconds / *d.ExpectedDurationSeconds, progressWidth)
+		progress = ProgressBar(d.DurationSeconds / *d.ExpectedDurationSeconds, bar)
 		eta = model.HumanDuration(*d.ETASeconds)
 	}
 	if d.Stuck && d.Outcome == model.OutcomeInProgress {
@@ -77,14 +84,18 @@ func screenText(s string) string {
 }
 
 // ProgressBar draws fraction (0 to 1, clamped) as width cells and a
-// percentage: "█████░░░░░  50%".
+// percentage: "█████░░░░░  50%"; width 0 gives the percentage alone.
 func ProgressBar(fraction float64, width int) string {
 	if math.IsNaN(fraction) {
 		fraction = 0
 	}
 	fraction = min(1, max(0, fraction))
+	percent := padLeft(strconv.Itoa(int(math.Floor(fraction*100)))+"%", 4)
+	if width <= 0 {
+		return percent
+	}
 	full := int(math.Round(fraction * float64(width)))
-	return strings.Repeat("█", full) + strings.Repeat("░", width-full) + " " + padLeft(strconv.Itoa(int(math.Floor(fraction*100)))+"%", 4)
+	return strings.Repeat("█", full) + strings.Repeat("░", width-full) + " " + percent
 }
 
 func padLeft(s string, n int) string {
@@ -99,16 +110,7 @@ func padLeft(s string, n int) string {
 // (the rest counted in a last line). colour paints stuck deployments red
 // and outcomes green or red.
 func WatchFrame(title string, rows []WatchRow, width, height int, colour bool) []string {
-	cells := [][]string{WatchHeader}
-	for _, r := range rows {
-		cells = append(cells, WatchCells(r))
-	}
-	widths := make([]int, len(WatchHeader))
-	for _, row := range cells {
-		for i, c := range row {
-			widths[i] = max(widths[i], runewidth.StringWidth(c))
-		}
-	}
+	cells, widths := watchTable(rows, width)
 	lines := []string{cut(title, width)}
 	if len(rows) == 0 {
 		lines = append(lines, "", "No deployment in progress.")
@@ -138,6 +140,65 @@ func WatchFrame(title string, rows []WatchRow, width, height int, colour bool) [
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// Columns of the table that a narrow terminal goes without, in order:
+// the owner, the environment, then the progress.
+const (
+	ownerColumn    = 3
+	envColumn      = 2
+	progressColumn = 6
+)
+
+// watchTable returns the header and rows of the table and its column
+// widths, fitted to width cells (0: no limit): a shorter progress bar
+// first, down to its percentage alone, then no owner, no environment, no
+// progress. Cut at the end as they were, the lines of a terminal 60
+// cells wide lost the elapsed time, the progress and the ETA, the figures
+// watch is for, to the bar's 20 cells. A table that still does not fit is
+// cut by WatchFrame.
+func watchTable(rows []WatchRow, width int) ([][]string, []int) {
+	type layout struct {
+		bar  int   // cells of the progress bar
+		drop []int // columns left out
+	}
+	var layouts []layout
+	for bar := progressWidth; bar >= 0; bar-- {
+		layouts = append(layouts, layout{bar: bar})
+	}
+	layouts = append(layouts, layout{0, []int{ownerColumn}}, layout{0, []int{ownerColumn, envColumn}},
+		layout{0, []int{ownerColumn, envColumn, progressColumn}})
+	var cells [][]string
+	var widths []int
+	for _, l := range layouts {
+		keep := func(row []string) []string {
+			out := make([]string, 0, len(row))
+			for i, c := range row {
+				if !slices.Contains(l.drop, i) {
+					out = append(out, c)
+				}
+			}
+			return out
+		}
+		cells = [][]string{keep(WatchHeader)}
+		for _, r := range rows {
+			cells = append(cells, keep(watchCells(r, l.bar)))
+		}
+		widths = make([]int, len(cells[0]))
+		for _, row := range cells {
+			for i, c := range row {
+				widths[i] = max(widths[i], runewidth.StringWidth(c))
+			}
+		}
+		total := 2 * (len(widths) - 1)
+		for _, w := range widths {
+			total += w
+		}
+		if width <= 0 || total <= width {
+			break
+		}
+	}
+	return cells, widths
 }
 
 func paint(r WatchRow, line string) string {

@@ -33,6 +33,19 @@ func TestWatchFrameFitsTheTerminal(t *testing.T) {
 	}
 }
 
+// A terminal a little too narrow for the table gets a shorter bar, every
+// column kept; the ETA ends each line rather than being cut off.
+func TestWatchFrameShortensTheBarFirst(t *testing.T) {
+	r := running("api", 30)
+	expected, eta := 130.0, 100.0
+	r.Deployment.ExpectedDurationSeconds, r.Deployment.ETASeconds = &expected, &eta
+	full := output.WatchFrame("title", []output.WatchRow{r}, 0, 0, false)
+	lines := output.WatchFrame("title", []output.WatchRow{r}, len([]rune(full[2]))-8, 0, false)
+	if got, want := strings.Join(strings.Fields(lines[2]), " "), "api 1 prod ana build 30s 30s ███░░░░░░░░░ 23% 1m40s"; got != want {
+		t.Errorf("row = %q, want %q", got, want)
+	}
+}
+
 // No recorded value can send the terminal a control sequence.
 func TestWatchFrameNeutralisesControlCharacters(t *testing.T) {
 	lines := output.WatchFrame("title", []output.WatchRow{running("evil\x1b[2Jname\r", 5)}, 0, 0, false)
