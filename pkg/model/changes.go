@@ -947,8 +947,15 @@ func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp
 		}
 		c.Steps = append(c.Steps, sc)
 	}
+	// The largest move the change's way first: at a speed-up, the step
+	// that shrank most. By change_seconds alone it came last, and the
+	// words of stepsctl and the page named a step that barely moved.
+	way := 1.0
+	if after < before {
+		way = -1
+	}
 	slices.SortFunc(c.Steps, func(x, y StepChange) int {
-		return cmp.Or(cmp.Compare(y.ChangeSeconds, x.ChangeSeconds), cmp.Compare(x.Status, y.Status))
+		return cmp.Or(cmp.Compare(way*y.ChangeSeconds, way*x.ChangeSeconds), cmp.Compare(x.Status, y.Status))
 	})
 	return c
 }
