@@ -949,7 +949,7 @@ func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp
 			// them after it). Taken whole, rollout named after the host
 			// it ran on, a third of the deploys each, read 88 to 103 %
 			// of the change three times over.
-			moved := sa*float64(na)/float64(cp.to-cp.at) - sb*float64(nb)/float64(cp.at-cp.from)
+			moved := sa*s.ranIn(deps, firsts, cp.at, cp.to, st) - sb*s.ranIn(deps, firsts, cp.from, cp.at, st)
 			sc.ShareOfChangePercent = moved / (after - before) * 100
 		}
 		c.Steps = append(c.Steps, sc)
@@ -962,6 +962,34 @@ func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp
 		return cmp.Or(cmp.Compare(y.ShareOfChangePercent, x.ShareOfChangePercent), cmp.Compare(x.Status, y.Status))
 	})
 	return c
+}
+
+// ranIn returns the part of the deployments of deps[from:to) that status
+// st ran in. On a reduced series deps are runs, of firsts[i].n
+// deployments each, and a run's phase counts those of them it ran in: a
+// step in a third of the deploys is in nearly every run.
+func (s *seriesHist) ranIn(deps []*depRecord, firsts []runFirst, from, to int, st int32) float64 {
+	var in, all float64
+	for i := from; i < to; i++ {
+		n := 1.0
+		if firsts != nil {
+			n = float64(firsts[i].n)
+		}
+		all += n
+		for _, p := range s.pointPhases[deps[i].ph0:deps[i].ph1] {
+			if p.status == st {
+				if firsts != nil {
+					n = float64(p.n)
+				}
+				in += n
+				break
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return in / all
 }
 
 func roundMicro(s float64) float64 { return math.Round(s*1e6) / 1e6 }

@@ -20,7 +20,18 @@ import (
 func TestChangeSharesOfPartTimeSteps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 7))
 	noise := func(s float64) float64 { return s * (1 + 0.05*rng.NormFloat64()) }
-	var hosts, scan []*model.Deployment
+	var hosts, scan, many []*model.Deployment
+	// 6,000 deploys a few hours apart, in time order: past 2,048 a series
+	// is kept as runs of deployments, a host in nearly every run.
+	for i := range 6000 {
+		rollout := 150.0
+		if i >= 3000 {
+			rollout += 240
+		}
+		many = append(many, synth.Deployment("hosty", fmt.Sprintf("4.%d.0", i), "production",
+			accuracyStart.Add(time.Duration(i)*3*time.Hour), []string{"build", "test", fmt.Sprintf("rollout-host%d", 1+i%3)},
+			[]float64{noise(200), noise(250), noise(rollout)}))
+	}
 	for i := range 80 {
 		at := accuracyStart.AddDate(0, 0, 2*i).Add(9 * time.Hour)
 		v := fmt.Sprintf("3.%d.0", i)
@@ -40,16 +51,18 @@ func TestChangeSharesOfPartTimeSteps(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		ds     []*model.Deployment
+		at     string
 		moved  []string // the steps that carry the change, each its part of it
 		shares []float64
 	}{
-		{"hosts", hosts, []string{"rollout-host1", "rollout-host2", "rollout-host3"}, []float64{100.0 / 3, 100.0 / 3, 100.0 / 3}},
-		{"new step", scan, []string{"scan"}, []float64{100}},
+		{"hosts", hosts, "3.40.0", []string{"rollout-host1", "rollout-host2", "rollout-host3"}, []float64{100.0 / 3, 100.0 / 3, 100.0 / 3}},
+		{"hosts, a long history", many, "4.3000.0", []string{"rollout-host1", "rollout-host2", "rollout-host3"}, []float64{100.0 / 3, 100.0 / 3, 100.0 / 3}},
+		{"new step", scan, "3.40.0", []string{"scan"}, []float64{100}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cs := changes(t, c.ds)
-			if len(cs) != 1 || cs[0].Version != "3.40.0" {
-				t.Fatalf("changes %+v, want one at 3.40.0", cs)
+			if len(cs) != 1 || cs[0].Version != c.at {
+				t.Fatalf("changes %+v, want one at %s", cs, c.at)
 			}
 			sum := 0.0
 			for _, s := range cs[0].Steps {
