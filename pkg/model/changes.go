@@ -943,14 +943,53 @@ func (s *seriesHist) change(h *history, deps []*depRecord, firsts []runFirst, cp
 		sb, sa = roundMicro(sb), roundMicro(sa)
 		sc := StepChange{Status: h.statuses[st], BeforeP50Seconds: sb, AfterP50Seconds: sa, ChangeSeconds: roundMicro(sa - sb)}
 		if after != before {
-			sc.ShareOfChangePercent = sc.ChangeSeconds / (after - before) * 100
+			// A step adds to a deployment's time only where it runs: its
+			// seconds on each side count for the part of that side's
+			// deployments it ran in (a step new at the change, all of
+			// them after it). Taken whole, rollout named after the host
+			// it ran on, a third of the deploys each, read 88 to 103 %
+			// of the change three times over.
+			moved := sa*s.ranIn(deps, firsts, cp.at, cp.to, st) - sb*s.ranIn(deps, firsts, cp.from, cp.at, st)
+			sc.ShareOfChangePercent = moved / (after - before) * 100
 		}
 		c.Steps = append(c.Steps, sc)
 	}
+	// The largest share of the change first: at a speed-up, the step that
+	// shrank most (by change_seconds it came last, and the words of
+	// stepsctl and the page named a step that barely moved), and a step
+	// that ran in every deployment before one that moved as much in few.
 	slices.SortFunc(c.Steps, func(x, y StepChange) int {
-		return cmp.Or(cmp.Compare(y.ChangeSeconds, x.ChangeSeconds), cmp.Compare(x.Status, y.Status))
+		return cmp.Or(cmp.Compare(y.ShareOfChangePercent, x.ShareOfChangePercent), cmp.Compare(x.Status, y.Status))
 	})
 	return c
+}
+
+// ranIn returns the part of the deployments of deps[from:to) that status
+// st ran in. On a reduced series deps are runs, of firsts[i].n
+// deployments each, and a run's phase counts those of them it ran in: a
+// step in a third of the deploys is in nearly every run.
+func (s *seriesHist) ranIn(deps []*depRecord, firsts []runFirst, from, to int, st int32) float64 {
+	var in, all float64
+	for i := from; i < to; i++ {
+		n := 1.0
+		if firsts != nil {
+			n = float64(firsts[i].n)
+		}
+		all += n
+		for _, p := range s.pointPhases[deps[i].ph0:deps[i].ph1] {
+			if p.status == st {
+				if firsts != nil {
+					n = float64(p.n)
+				}
+				in += n
+				break
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return in / all
 }
 
 func roundMicro(s float64) float64 { return math.Round(s*1e6) / 1e6 }

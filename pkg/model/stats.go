@@ -441,8 +441,8 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 		for i, p := range phases {
 			if _, first := merged.at(i); first {
 				a.stepOutliers[p.status]++
+				a.byStatus[p.status].byIdx[d.bucket].junk++
 			}
-			a.byStatus[p.status].byIdx[d.bucket].junk++
 		}
 		return
 	}
@@ -450,11 +450,30 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 	a.total += d.duration
 	bucket.add(d.duration)
 	merged := mergedAll(d, phases)
-	for i, p := range phases {
-		if v, first := merged.at(i); first {
-			a.stepTotal[p.status] += v
+	// A step met twice in a deployment (a retried job, an import sent
+	// twice: a phase of 0 s then the real one) is one sample of its
+	// figures, its seconds summed, as its trend, total and changes read
+	// it: per phase, its p50 halved and its count passed the deployments'.
+	// The sum is kept in float64 here, so that figures stay to the
+	// microsecond; the history's float32 is for the fits.
+	var sums map[int32]float64
+	if d.repeats {
+		sums = make(map[int32]float64, len(phases))
+		for _, p := range phases {
+			sums[p.status] += p.seconds
 		}
-		a.byStatus[p.status].byIdx[d.bucket].add(p.seconds)
+	}
+	for i, p := range phases {
+		v, first := merged.at(i)
+		if !first {
+			continue
+		}
+		a.stepTotal[p.status] += v
+		seconds := p.seconds
+		if sums != nil {
+			seconds = sums[p.status]
+		}
+		a.byStatus[p.status].byIdx[d.bucket].add(seconds)
 	}
 }
 
