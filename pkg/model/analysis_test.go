@@ -483,26 +483,41 @@ func TestChanges(t *testing.T) {
 	})
 }
 
-// TestTrendOfABurst: a new component deployed eight times in an hour has
-// slopes of thousands per week; the figures must stay finite for JSON.
+// TestTrendOfABurst: a new component deployed twelve times in an hour
+// (or a team trying stepsd out, twelve deploys in a second) has pairwise
+// slopes of thousands per week, capped; with its interval at the cap the
+// figures of a week are extrapolations of minutes, so none is given and
+// the summary says why, and they stay finite for JSON.
 func TestTrendOfABurst(t *testing.T) {
-	var ds []*model.Deployment
-	for i := range 12 {
-		s := 10.0
-		if i%2 == 1 {
-			s = 40
+	for _, every := range []time.Duration{5 * time.Minute, 50 * time.Millisecond} {
+		var ds []*model.Deployment
+		for i := range 12 {
+			s := 10.0
+			if i%2 == 1 {
+				s = 40
+			}
+			if i > 8 {
+				s = 90
+			}
+			if every < time.Second {
+				s /= 1000
+			}
+			ds = append(ds, synth.Deployment("new", fmt.Sprint(i), "", accuracyStart.Add(time.Duration(i)*every), []string{"deploy"}, []float64{s}))
 		}
-		if i > 8 {
-			s = 90
+		st := stats(t, ds)
+		if _, err := json.Marshal(st); err != nil {
+			t.Fatalf("stats of a burst do not encode: %v (%+v)", err, st.Trend)
 		}
-		ds = append(ds, synth.Deployment("new", fmt.Sprint(i), "", accuracyStart.Add(time.Duration(i)*5*time.Minute), []string{"deploy"}, []float64{s}))
-	}
-	st := stats(t, ds)
-	if _, err := json.Marshal(st); err != nil {
-		t.Fatalf("stats of a burst do not encode: %v (%+v)", err, st.Trend)
-	}
-	if g := st.Trend.GrowthPercentPerWeek; g <= 0 || g > 1.0001e6 {
-		t.Errorf("trend %+v, want a growth capped at 10^6 %% a week", st.Trend.RobustTrend)
+		tr := st.Trend.RobustTrend
+		if tr.Direction != model.DirectionFlat || tr.GrowthPercentPerWeek != 0 || tr.GrowthPercentPerWeekLow != 0 || tr.GrowthPercentPerWeekHigh != 0 {
+			t.Errorf("deploys %s apart: trend %+v, want flat with no rate", every, tr)
+		}
+		if want := "came too close together in time to give a rate a week"; !strings.Contains(st.Summary, want) || strings.Contains(st.Summary, "%") {
+			t.Errorf("deploys %s apart: summary %q, want one saying it %s, with no rate", every, st.Summary, want)
+		}
+		if step := st.Steps[0].Trend; step.GrowthPercentPerWeekHigh != 0 || step.Direction != model.DirectionFlat {
+			t.Errorf("deploys %s apart: step trend %+v, want flat with no rate", every, step)
+		}
 	}
 }
 

@@ -333,6 +333,8 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 		fmt.Fprintf(&b, "No clear trend in deploy time: the deployments of each component and environment all started at the same time, so there is no time to measure growth over; %s.", mean)
 	case gap == gapTiedStarts:
 		fmt.Fprintf(&b, "No clear trend in deploy time: too many deployments of the same component and environment started at the same time for a 95 %% interval; %s.", mean)
+	case gap == gapCloseStarts:
+		fmt.Fprintf(&b, "No clear trend in deploy time: the deployments of each component and environment came too close together in time to give a rate a week; %s.", mean)
 	case gap == gapNoSpread:
 		fmt.Fprintf(&b, "No growth in deploy time: every deployment of each component and environment took the same time; %s.", mean)
 	case t.Direction == DirectionFlat:

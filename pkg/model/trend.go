@@ -75,6 +75,10 @@ const (
 	// gapNoSpread: every deployment of each series took the same time:
 	// the growth is 0, exactly, with nothing around it to fit.
 	gapNoSpread
+	// gapCloseStarts: the interval reaches the cap on slopes (maxSlope):
+	// the deployments came so close together in time that a rate a week
+	// is an extrapolation of a few minutes or hours.
+	gapCloseStarts
 )
 
 // fitSen fits the blocked Theil–Sen slope to groups of points, each
@@ -157,6 +161,12 @@ func senOf(groups [][]point, buf []float64) (sen, []float64) {
 	}
 	if !math.IsInf(fit.high, 0) {
 		fit.high = clampSlope(fit.high)
+	}
+	if fit.gap == 0 && (fit.low <= -maxSlope || fit.high >= maxSlope) {
+		// Twelve deploys tried out within a second read "-100.0 % a week,
+		// interval -100.0 to +1000000.0 %": figures of a week drawn from
+		// pairs seconds apart. With an end at the cap, no rate is given.
+		return sen{gap: gapCloseStarts}, slopes
 	}
 	return fit, slopes
 }
