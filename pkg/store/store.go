@@ -323,8 +323,20 @@ func (s *Store) WriteDB() *sql.DB {
 
 // Ping checks that the store can take steps (GET /readyz): the database
 // answers, its steps table is there (a dropped MySQL database still
-// answers a ping), and on SQLite the file is still the one opened.
-func (s *Store) Ping(ctx context.Context) (err error) {
+// answers a ping), on SQLite the file is still the one opened, and a
+// Galera node is Synced (see galeraSynced).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return err
+	}
+	if s.guardTx {
+		return s.galeraSynced(ctx)
+	}
+	return nil
+}
+
+// ping is Ping up to the Galera state: whether the database answers.
+func (s *Store) ping(ctx context.Context) (err error) {
 	defer func() { s.observe(err) }()
 	if err := s.checkFile(); err != nil {
 		return err
@@ -336,6 +348,28 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 			return translate(qerr)
 		}
 		return unavailable("query the steps table", qerr)
+	}
+	return nil
+}
+
+// galeraSynced reports, as EUNAVAILABLE, a Galera node that answers
+// queries but is not Synced: a donor or a node desynced by hand
+// (wsrep_desync, FLUSH TABLES WITH READ LOCK, a backup) stops applying
+// the others' writes, so its reads fall behind and its writes can wait
+// for as long as it stays so; a joined node is still catching up. Its
+// replica should get no traffic meanwhile. The node answers, so this is
+// not an outage for the log (observe), only for readiness.
+func (s *Store) galeraSynced(ctx context.Context) error {
+	var name, state string
+	err := s.db.QueryRowContext(ctx, "SHOW STATUS LIKE 'wsrep_local_state_comment'").Scan(&name, &state)
+	if err != nil {
+		if model.ErrorCode(translate(err)) == model.EUNAVAILABLE {
+			return translate(err)
+		}
+		return unavailable("read the Galera node's state", err)
+	}
+	if state != "Synced" {
+		return unavailable("galera node not synced", fmt.Errorf("wsrep_local_state_comment is %s, not Synced", state))
 	}
 	return nil
 }
