@@ -323,7 +323,12 @@ func (w *watcher) loop(ctx context.Context) error {
 			if time.Since(since) < max(watchPatience, w.opts.Interval) {
 				continue
 			}
-			title = fmt.Sprintf("No answer from the server for %s, still waiting; the rows are from before", time.Since(since).Round(time.Second))
+			title = fmt.Sprintf("No answer from the server for %s, still waiting", time.Since(since).Round(time.Second))
+			if w.last != nil {
+				// Started against a hung server, there are no rows to be
+				// from before.
+				title += "; the rows are from before"
+			}
 		}
 		if err := w.draw(w.last, title); err != nil {
 			return err

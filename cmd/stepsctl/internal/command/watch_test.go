@@ -365,6 +365,61 @@ func TestWatchSaysWhenTheServerDoesNotAnswer(t *testing.T) {
 	<-out.done
 }
 
+// Started against a server that does not answer, watch says so and no
+// more: it said "the rows are from before" over a screen that had never
+// shown one.
+func TestWatchStartedAgainstAHungServer(t *testing.T) {
+	hung := make(chan struct{})
+	defer close(hung)
+	h := etaHarness(t)
+	h.wrap = func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hung:
+			case <-r.Context().Done():
+			}
+		})
+	}
+	h.stop()
+	h.start()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 110}); err != nil {
+		t.Fatal(err)
+	}
+	out := readPTY(ptmx)
+	// Retried for longer than watchPatience, as a hung server is.
+	retry := client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 30 * time.Second}
+	f := &command.Factory{
+		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
+		Getenv:  func(k string) string { return h.env[k] },
+		Now:     h.cli.Now,
+		Loc:     time.UTC,
+		Version: "1.0.0-test",
+		Retry:   &retry,
+		Viper:   viper.New(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- command.Main(ctx, f, []string{"--server", h.url, "watch", "--interval", "500ms"}) }()
+	frame := out.waitFrame(t, "saying the server does not answer", func(f string) bool {
+		return strings.HasPrefix(f, "No answer from the server for ")
+	})
+	if strings.Contains(frame, "rows are from before") {
+		t.Errorf("frame before any answer speaks of rows from before: %q", frame)
+	}
+	cancel()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d after cancel, want 0", c)
+	}
+	tty.Close()
+	<-out.done
+}
+
 // Started while the server is down, watch says so and nothing else: no
 // refresh has told it what is deploying, so it does not claim that
 // nothing is.
