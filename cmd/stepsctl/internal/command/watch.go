@@ -54,7 +54,9 @@ When the server cannot be reached, the first line says so over the last
 rows, and watch keeps trying; while it does not answer, the first line
 says for how long. Ctrl-C stops watching (exit 0). In a
 terminal narrower than the table, the bar shortens to its percentage, then
-the owner, environment and progress columns go, so that the ETA stays.
+the owner, environment and progress columns go, so that the ETA stays
+where the rest leaves room (about 46 columns with short names); what
+still does not fit is cut at the end of the line, the ETA first.
 
 The expected duration and the ETA are the server's (GET /v1/deployments):
 the median time left, from the step a deployment is in, of the latest 20
