@@ -227,7 +227,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		Revision:    revision(a.SHA),
 	}
 	var r Result
-	last := ""
+	last, lastJob := "", int64(0) // the latest end of a job that ran, and that job
 	for _, b := range p.Builds {
 		if b.StartedAt == "" || !matches(m.Deploys.Jobs, b.Name) {
 			continue
@@ -240,8 +240,8 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if b.FinishedAt > last {
-			last = b.FinishedAt
+		if b.FinishedAt > last || (b.FinishedAt == last && b.FinishedAt != "" && b.ID > lastJob) {
+			last, lastJob = b.FinishedAt, b.ID
 		}
 		in := base
 		in.Status, in.Time = stepStatus(b.Name), at
@@ -251,15 +251,18 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		// The pipeline waits for a person to play a manual job. Without a
 		// step of its own, the wait (hours, at times) was the phase of
 		// the job that ran last: a test of 3 minutes stood as one of 5 h,
-		// and the step blame named it.
-		if job := glBlockingJob(p.Builds); job > 0 {
+		// and the step blame named it. The wait is keyed by the job whose
+		// end began it: by the job it waits for, a second wait for that
+		// job (another manual job played first, then back to manual) was
+		// a replay of the first, and stood as the played job's phase.
+		if glBlockingJob(p.Builds) > 0 {
 			at, err := parseTime("builds.finished_at", last)
 			if err != nil {
 				return Result{}, err
 			}
 			in := base
 			in.Status, in.Time = "manual", at
-			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:pipeline:" + strconv.FormatInt(a.ID, 10) + ":manual:" + strconv.FormatInt(job, 10)})
+			r.Records = append(r.Records, Record{Step: in, Key: "gitlab:pipeline:" + strconv.FormatInt(a.ID, 10) + ":manual:" + strconv.FormatInt(lastJob, 10)})
 		}
 	}
 	if len(m.Deploys.Jobs) > 0 && len(r.Records) == 0 {

@@ -59,3 +59,58 @@ func TestGitLabWaitForAManualJobIsAPhaseOfItsOwn(t *testing.T) {
 		}
 	})
 }
+
+// TestGitLabSecondWaitForAManualJobIsAPhaseOfItsOwn: a pipeline blocked
+// on two manual jobs (deploy eu and deploy us, both allow_failure: false)
+// waits twice when a person plays one, then, later, the other. Keyed by
+// the job it waits for, the second wait (for deploy eu, still unplayed,
+// both times) was a replay of the first and stood as deploy us's phase:
+// 20m0s for a job of 3 minutes. Each wait is keyed by the job whose end
+// began it.
+func TestGitLabSecondWaitForAManualJobIsAPhaseOfItsOwn(t *testing.T) {
+	const prod = "production"
+	env := map[string]any{"name": prod, "action": "start"}
+	at := func(status, finished string, eu, us map[string]any) []byte {
+		return edited(t, "pipeline_success.json", func(p map[string]any) {
+			a := p["object_attributes"].(map[string]any)
+			a["status"], a["finished_at"] = status, nil
+			if finished != "" {
+				a["finished_at"] = finished
+			}
+			p["builds"] = []any{
+				build(5001, "build", "build", "success", "2026-03-02 08:10:00 UTC", "2026-03-02 08:12:00 UTC", nil),
+				build(5002, "test", "test", "success", "2026-03-02 08:12:05 UTC", "2026-03-02 08:15:05 UTC", nil),
+				eu, us,
+			}
+		})
+	}
+	manual := func(id int, name string) map[string]any {
+		b := build(id, name, "deploy", "manual", "", "", env)
+		b["when"], b["manual"] = "manual", true
+		return b
+	}
+	const us0, us1 = "2026-03-02 08:25:00 UTC", "2026-03-02 08:28:00 UTC"
+	const eu0, eu1 = "2026-03-02 08:45:00 UTC", "2026-03-02 08:48:00 UTC"
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newHookServer(t, fresh(t), nil)
+		for i, body := range [][]byte{
+			at("manual", "", manual(5003, "deploy eu"), manual(5005, "deploy us")),
+			at("running", "", manual(5003, "deploy eu"), build(5005, "deploy us", "deploy", "running", us0, "", env)),
+			at("manual", "", manual(5003, "deploy eu"), build(5005, "deploy us", "deploy", "success", us0, us1, env)),
+			at("running", "", build(5003, "deploy eu", "deploy", "running", eu0, "", env), build(5005, "deploy us", "deploy", "success", us0, us1, env)),
+			at("success", eu1, build(5003, "deploy eu", "deploy", "success", eu0, eu1, env), build(5005, "deploy us", "deploy", "success", us0, us1, env)),
+		} {
+			if r := ts.gitlabBody(t, "Pipeline Hook", body); r.status != http.StatusCreated && r.status != http.StatusOK {
+				t.Fatalf("event %d: %d %s", i+1, r.status, r.body)
+			}
+		}
+		ds := ts.deployments(t, "component=payments")
+		want := []string{"build 2m5s", "test 3m0s", "manual 9m55s", "deploy us 3m0s", "manual 17m0s", "deploy eu 3m0s", "finished end"}
+		if len(ds) != 1 || ds[0].Environment != prod || ds[0].Outcome != model.OutcomeSuccess || !equalStrings(phases(ds[0]), want) {
+			for _, d := range ds {
+				t.Logf("%s #%d %s %vs %q", d.Environment, d.Attempt, d.Outcome, d.DurationSeconds, phases(d))
+			}
+			t.Fatalf("want one production deployment, success, phases %q", want)
+		}
+	})
+}

@@ -54,7 +54,9 @@ When the server cannot be reached, the first line says so over the last
 rows, and watch keeps trying; while it does not answer, the first line
 says for how long. Ctrl-C stops watching (exit 0). In a
 terminal narrower than the table, the bar shortens to its percentage, then
-the owner, environment and progress columns go, so that the ETA stays.
+the owner, environment and progress columns go, so that the ETA stays
+where the rest leaves room (about 46 columns with short names); what
+still does not fit is cut at the end of the line, the ETA first.
 
 The expected duration and the ETA are the server's (GET /v1/deployments):
 the median time left, from the step a deployment is in, of the latest 20
@@ -326,7 +328,12 @@ func (w *watcher) loop(ctx context.Context) error {
 			if time.Since(since) < max(watchPatience, w.opts.Interval) {
 				continue
 			}
-			title = fmt.Sprintf("No answer from the server for %s, still waiting; the rows are from before", time.Since(since).Round(time.Second))
+			title = fmt.Sprintf("No answer from the server for %s, still waiting", time.Since(since).Round(time.Second))
+			if w.last != nil {
+				// Started against a hung server, there are no rows to be
+				// from before.
+				title += "; the rows are from before"
+			}
 		}
 		if err := w.draw(w.last, title); err != nil {
 			return err

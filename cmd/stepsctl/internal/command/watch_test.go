@@ -161,30 +161,39 @@ func (o *ptyOutput) waitFrame(t *testing.T, what string, ok func(frame string) b
 	return ""
 }
 
-// In a terminal (a pseudo-terminal here), watch redraws in place: a
-// deployment that finishes stays with its outcome, then goes; a stuck one
-// is red; cancelling (what Ctrl-C does, see TestWatchCtrlC) exits 0 with
-// the cursor shown again.
-func TestWatchRefreshesInAPseudoTerminal(t *testing.T) {
-	h := etaHarness(t)
+// watchTerminal is a pseudo-terminal of cols columns and 30 rows, with a
+// Factory that writes to it as stepsctl does in a terminal, against h:
+// the Factory, the terminal's side (closed by the test when done) and
+// what the terminal shows.
+func watchTerminal(t *testing.T, h *harness, cols uint16, retry *client.RetryPolicy) (*command.Factory, *os.File, *ptyOutput) {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 110}); err != nil {
+	t.Cleanup(func() { ptmx.Close() })
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: cols}); err != nil {
 		t.Fatal(err)
 	}
-	out := readPTY(ptmx)
 	f := &command.Factory{
 		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: term.IsTerminal(int(tty.Fd()))},
 		Getenv:  func(k string) string { return h.env[k] },
 		Now:     h.cli.Now,
 		Loc:     time.UTC,
 		Version: "1.0.0-test",
-		Retry:   &fastRetry,
+		Retry:   retry,
 		Viper:   viper.New(),
 	}
+	return f, tty, readPTY(ptmx)
+}
+
+// In a terminal (a pseudo-terminal here), watch redraws in place: a
+// deployment that finishes stays with its outcome, then goes; a stuck one
+// is red; cancelling (what Ctrl-C does, see TestWatchCtrlC) exits 0 with
+// the cursor shown again.
+func TestWatchRefreshesInAPseudoTerminal(t *testing.T) {
+	h := etaHarness(t)
+	f, tty, out := watchTerminal(t, h, 110, &fastRetry)
 	if !f.IO.IsTerminal {
 		t.Fatal("the pseudo-terminal is not a terminal")
 	}
@@ -250,24 +259,7 @@ func TestWatchRefreshesInAPseudoTerminal(t *testing.T) {
 // PROGRESS and ETA to the bar's 20 cells.
 func TestWatchInANarrowTerminalKeepsTheETA(t *testing.T) {
 	h := etaHarness(t)
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 60}); err != nil {
-		t.Fatal(err)
-	}
-	out := readPTY(ptmx)
-	f := &command.Factory{
-		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
-		Getenv:  func(k string) string { return h.env[k] },
-		Now:     h.cli.Now,
-		Loc:     time.UTC,
-		Version: "1.0.0-test",
-		Retry:   &fastRetry,
-		Viper:   viper.New(),
-	}
+	f, tty, out := watchTerminal(t, h, 60, &fastRetry)
 	if code := command.Main(context.Background(), f, []string{"--server", h.url, "watch", "--once", "--component", "api"}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -321,25 +313,8 @@ func TestWatchSaysWhenTheServerDoesNotAnswer(t *testing.T) {
 	}
 	h.stop()
 	h.start()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 110}); err != nil {
-		t.Fatal(err)
-	}
-	out := readPTY(ptmx)
 	retry := client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 30 * time.Second}
-	f := &command.Factory{
-		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
-		Getenv:  func(k string) string { return h.env[k] },
-		Now:     h.cli.Now,
-		Loc:     time.UTC,
-		Version: "1.0.0-test",
-		Retry:   &retry,
-		Viper:   viper.New(),
-	}
+	f, tty, out := watchTerminal(t, h, 110, &retry)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
@@ -365,30 +340,51 @@ func TestWatchSaysWhenTheServerDoesNotAnswer(t *testing.T) {
 	<-out.done
 }
 
+// Started against a server that does not answer, watch says so and no
+// more: it said "the rows are from before" over a screen that had never
+// shown one.
+func TestWatchStartedAgainstAHungServer(t *testing.T) {
+	hung := make(chan struct{})
+	defer close(hung)
+	h := etaHarness(t)
+	h.wrap = func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hung:
+			case <-r.Context().Done():
+			}
+		})
+	}
+	h.stop()
+	h.start()
+	// Retried for longer than watchPatience, as a hung server is.
+	retry := client.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxElapsed: 30 * time.Second}
+	f, tty, out := watchTerminal(t, h, 110, &retry)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() { code <- command.Main(ctx, f, []string{"--server", h.url, "watch", "--interval", "500ms"}) }()
+	frame := out.waitFrame(t, "saying the server does not answer", func(f string) bool {
+		return strings.HasPrefix(f, "No answer from the server for ")
+	})
+	if strings.Contains(frame, "rows are from before") {
+		t.Errorf("frame before any answer speaks of rows from before: %q", frame)
+	}
+	cancel()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d after cancel, want 0", c)
+	}
+	tty.Close()
+	<-out.done
+}
+
 // Started while the server is down, watch says so and nothing else: no
 // refresh has told it what is deploying, so it does not claim that
 // nothing is.
 func TestWatchStartedDuringAnOutage(t *testing.T) {
 	h := etaHarness(t)
 	h.stop()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 30, Cols: 110}); err != nil {
-		t.Fatal(err)
-	}
-	out := readPTY(ptmx)
-	f := &command.Factory{
-		IO:      &output.Streams{In: strings.NewReader(""), Out: tty, ErrOut: io.Discard, IsTerminal: true},
-		Getenv:  func(k string) string { return h.env[k] },
-		Now:     h.cli.Now,
-		Loc:     time.UTC,
-		Version: "1.0.0-test",
-		Retry:   &fastRetry,
-		Viper:   viper.New(),
-	}
+	f, tty, out := watchTerminal(t, h, 110, &fastRetry)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
