@@ -150,7 +150,7 @@ func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Ha
 		var key string
 		if perClient {
 			key = s.clientKey(r)
-			if !s.batches.enter(key) {
+			if ok, _ := s.batches.enter(key); !ok {
 				w.Header().Set("Retry-After", "1")
 				s.writeError(w, r, model.Errorf(model.ERATELIMITED,
 					"this client already has %d batches in progress, the limit; wait for their answers before sending another, or retry after 1 s", s.batches.max))
