@@ -52,11 +52,18 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 	})
 }
 
-// fromBrowser reports whether r comes from a browser: current browsers
-// send Sec-Fetch-Site on every request, and all send Origin on a write.
-// curl, scripts, stepsctl and pkg/client send neither.
+// fromBrowser reports whether r comes from a browser. Sec-Fetch-Site and
+// Origin are not enough: browsers send Sec-Fetch-Site only to HTTPS and
+// localhost, and Origin only on writes and cross-origin reads, so over
+// plain HTTP (an open stepsd's usual setting) a rebound page's own fetch()
+// of a list, and its navigation to the page, carry neither. Every browser
+// also sends Accept-Language on every request, which a page's script can
+// change but not remove, and a User-Agent starting "Mozilla/". curl,
+// scripts, stepsctl and pkg/client send none of these.
 func fromBrowser(r *http.Request) bool {
-	return r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != ""
+	_, language := r.Header["Accept-Language"]
+	return r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" || language ||
+		strings.HasPrefix(r.Header.Get("User-Agent"), "Mozilla/")
 }
 
 // hostAllowed reports whether an open stepsd answers a browser that names

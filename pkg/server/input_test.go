@@ -444,6 +444,10 @@ func TestRebindingHostsAreRefused(t *testing.T) {
 
 	const write = "/v1/steps?component=api&version=1&owner=ana&status=build"
 	browser := []string{"Sec-Fetch-Site", "same-origin"}
+	plainHTTPBrowser := []string{
+		"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36",
+		"Accept", "*/*", "Accept-Language", "en-US,en;q=0.9", "Referer", "http://evil.example:8080/",
+	}
 	cases := []struct {
 		name, base, method, path, host string
 		headers                        []string
@@ -453,6 +457,14 @@ func TestRebindingHostsAreRefused(t *testing.T) {
 		{"rebound read", open.URL, "GET", "/v1/steps", "evil.example:8080", browser, http.StatusForbidden},
 		{"rebound old browser write", open.URL, "POST", write, "evil.example", []string{"Origin", "http://evil.example"}, http.StatusForbidden},
 		{"rebound page", open.URL, "GET", "/", "evil.example", browser, http.StatusForbidden},
+		// Over plain HTTP, Chromium 156 sends no Sec-Fetch-Site and, on a
+		// same-origin GET, no Origin: these are the headers of a rebound
+		// page's fetch() of a list, and of a navigation to the page.
+		{"rebound read over HTTP", open.URL, "GET", "/v1/steps", "evil.example:8080", plainHTTPBrowser, http.StatusForbidden},
+		{"rebound page over HTTP", open.URL, "GET", "/", "evil.example:8080", append(plainHTTPBrowser, "Upgrade-Insecure-Requests", "1"), http.StatusForbidden},
+		{"rebound read, User-Agent replaced", open.URL, "GET", "/v1/steps", "evil.example:8080", []string{"User-Agent", "x", "Accept-Language", ""}, http.StatusForbidden},
+		{"a browser over HTTP on an IP address", open.URL, "GET", "/v1/steps", "10.1.2.3:8080", plainHTTPBrowser, http.StatusOK},
+		{"a script with its own User-Agent", open.URL, "GET", "/v1/steps", "evil.example:8080", []string{"User-Agent", "deploybot/1.4"}, http.StatusOK},
 		{"a name like an allowed one", open.URL, "GET", "/v1/steps", "evilteam.example", browser, http.StatusForbidden},
 		{"localhost", open.URL, "POST", write, "localhost:8080", append(browser, "Origin", "http://localhost:8080"), http.StatusCreated},
 		{"a .localhost name", open.URL, "GET", "/v1/steps", "steps.localhost:8080", browser, http.StatusOK},

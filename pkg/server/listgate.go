@@ -12,17 +12,23 @@ import (
 // and pages one client may have in progress at once.
 const DefaultClientLists = 16
 
+// DefaultMaxLists bounds the list answers, analyses and pages in progress
+// across all clients (see Config.MaxLists).
+const DefaultMaxLists = 128
+
 // listGate counts the list answers (and, as Server.batches, the batches) in
-// progress per client. Each list answer holds a page in memory (up to 10,000
+// progress per client, and with total > 0 across all clients. Each list answer holds a page in memory (up to 10,000
 // steps with a limit, 1,000 or 100 deployments when streamed) until its
 // client has read it, and a client that stops reading keeps it for
 // writeTimeout: 100 stalled limit=10000 lists of long values took stepsd
 // past 1 GB. The map holds only clients with a list in progress, so it is
 // bounded by the open connections.
 type listGate struct {
-	max  int
-	mu   sync.Mutex
-	open map[string]int
+	max   int
+	total int // across all clients; 0: no bound
+	mu    sync.Mutex
+	open  map[string]int
+	all   int
 }
 
 func newListGate(max int) *listGate {
@@ -33,21 +39,26 @@ func newListGate(max int) *listGate {
 }
 
 // enter takes a slot for key, or reports false when key has all of its
-// slots in use.
-func (g *listGate) enter(key string) bool {
+// slots in use; full says that all clients together have every slot.
+func (g *listGate) enter(key string) (ok, full bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.open[key] >= g.max {
-		return false
+		return false, false
+	}
+	if g.total > 0 && g.all >= g.total {
+		return false, true
 	}
 	g.open[key]++
-	return true
+	g.all++
+	return true, false
 }
 
 // leave gives back a slot taken by enter.
 func (g *listGate) leave(key string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.all--
 	if g.open[key]--; g.open[key] <= 0 {
 		delete(g.open, key)
 	}
@@ -57,16 +68,27 @@ func (g *listGate) leave(key string) {
 // reports false. The client is keyed as the rate limiter keys it.
 func (s *Server) enterList(w http.ResponseWriter, r *http.Request) (leave func(), ok bool) {
 	key := s.clientKey(r)
-	if !s.lists.enter(key) {
-		w.Header().Set("Retry-After", "1")
-		s.writeError(w, r, s.tooManyLists())
+	if ok, full := s.lists.enter(key); !ok {
+		if !full {
+			w.Header().Set("Retry-After", "1")
+		}
+		s.writeError(w, r, s.tooManyLists(full))
 		return nil, false
 	}
 	return func() { s.lists.leave(key) }, true
 }
 
-// tooManyLists is the 429 of a client with every list slot in use.
-func (s *Server) tooManyLists() error {
+// tooManyLists is the 429 of a client with every list slot in use, or with
+// full the 503 (Retry-After: 5) of a server with every slot of all clients
+// in use. Each slot holds up to a page of a list in memory for as long as
+// its client takes to read it: 664 stalled exports of GET /v1/steps from
+// 100 addresses, each within its 16, took stepsd from 50 MB to 1.1 GB (a
+// page of 8,000 steps each), where its Kubernetes manifest gives it 512 MiB.
+func (s *Server) tooManyLists(full bool) error {
+	if full {
+		return model.Errorf(model.EUNAVAILABLE,
+			"the server already has %d lists in progress, its limit (lists, stats, DORA, changes and pages count alike); retry after 5 s", s.lists.total)
+	}
 	return model.Errorf(model.ERATELIMITED,
 		"this client already has %d lists in progress, the limit (lists, stats, DORA, changes and pages count alike); read them to the end (or close them) before asking for another, or retry after 1 s", s.lists.max)
 }
@@ -95,9 +117,15 @@ func (s *Server) gateAnswer(h http.Handler) http.Handler {
 func (s *Server) gatePage(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := s.clientKey(r)
-		if !s.lists.enter(key) {
-			w.Header().Set("Retry-After", "1")
-			s.renderPageError(w, r, http.StatusTooManyRequests, "Too many requests", model.ErrorMessage(s.tooManyLists()))
+		if ok, full := s.lists.enter(key); !ok {
+			status := http.StatusTooManyRequests
+			if full {
+				status = http.StatusServiceUnavailable
+				w.Header().Set("Retry-After", "5")
+			} else {
+				w.Header().Set("Retry-After", "1")
+			}
+			s.renderPageError(w, r, status, "Too many requests", model.ErrorMessage(s.tooManyLists(full)))
 			return
 		}
 		defer s.lists.leave(key)

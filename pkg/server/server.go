@@ -76,6 +76,11 @@ type Config struct {
 	// may have in progress at once (429 beyond); 0 means
 	// DefaultClientLists.
 	ClientLists int
+	// MaxLists bounds the same answers across all clients (503 beyond):
+	// each holds up to a page in memory while its client reads, and
+	// clients from many addresses, each within ClientLists, took stepsd
+	// past a gigabyte. 0 means DefaultMaxLists.
+	MaxLists int
 	// MaxAnalyses bounds the analyses (GET /v1/stats, /v1/dora,
 	// /v1/changes, the page's dashboard and a timeline's colours)
 	// computed at once, across all clients: others wait their turn (in
@@ -240,6 +245,10 @@ func New(cfg Config) *Server {
 	}
 	s.listReads = make(chan struct{}, readers)
 	s.lists = newListGate(cfg.ClientLists)
+	s.lists.total = cfg.MaxLists
+	if s.lists.total <= 0 {
+		s.lists.total = DefaultMaxLists
+	}
 	maxAnalyses := cfg.MaxAnalyses
 	if maxAnalyses <= 0 {
 		maxAnalyses = DefaultMaxAnalyses()

@@ -91,3 +91,65 @@ func TestHostileStalledBodiesLeaveRoomForOthers(t *testing.T) {
 		}
 	})
 }
+
+// TestHostileStalledBodiesFromTwoClients: each client may hold half of the
+// room under --max-write-bytes, so two clients stalling their bodies held
+// all of it, and every other client's write with a body waited 5 s for a
+// 503, for as long as they kept it up (two addresses, each with 128
+// POST /v1/steps declaring 1 MiB and sending a byte every 5 s, against the
+// default 256 MiB). A body now has 2 s for its first bytes and must then
+// keep arriving, so a stalled one gives its room back before another
+// write's wait is over.
+func TestHostileStalledBodiesFromTwoClients(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		st := testdb.Open(t, fresh(t))
+		const body, room = 1 << 10, 16 << 10
+		ts := httptest.NewServer(server.New(server.Config{Store: st, MaxBodyBytes: body, MaxBatchBytes: 4 << 10, MaxWriteBytes: room}))
+		t.Cleanup(ts.Close)
+		addr := ts.Listener.Addr().String()
+
+		var conns []net.Conn
+		t.Cleanup(func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		})
+		for _, ip := range []string{"127.0.0.1", "127.0.0.3"} {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+			for range room / 2 / body {
+				c, err := d.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				fmt.Fprintf(c, "POST /v1/steps HTTP/1.1\r\nHost: stepsd\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", body)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // all admitted
+
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+		victim := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+		req, err := http.NewRequest("POST", ts.URL+"/v1/steps", strings.NewReader(`{"component":"victim","version":"1","owner":"o","status":"build"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		started := time.Now()
+		res, err := victim.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Errorf("another client's write while two stall their bodies: %d %s after %v, want 201", res.StatusCode, b, time.Since(started).Round(time.Millisecond))
+		}
+
+		// The stalled body is told why it was cut.
+		conns[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+		answer, _ := io.ReadAll(conns[0])
+		if !strings.HasPrefix(string(answer), "HTTP/1.1 400") || !strings.Contains(string(answer), "time to read a request ran out") {
+			t.Errorf("a stalled body's answer: %.300q, want a 400 saying its time ran out", answer)
+		}
+	})
+}

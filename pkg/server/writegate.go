@@ -3,6 +3,7 @@ package server
 import (
 	"container/list"
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -149,7 +150,7 @@ func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Ha
 		var key string
 		if perClient {
 			key = s.clientKey(r)
-			if !s.batches.enter(key) {
+			if ok, _ := s.batches.enter(key); !ok {
 				w.Header().Set("Retry-After", "1")
 				s.writeError(w, r, model.Errorf(model.ERATELIMITED,
 					"this client already has %d batches in progress, the limit; wait for their answers before sending another, or retry after 1 s", s.batches.max))
@@ -190,6 +191,69 @@ func (s *Server) holdBodies(limit int64, perClient bool, h http.Handler) http.Ha
 			return
 		}
 		defer s.writes.release(n)
+		r.Body = pace(w, r, time.Now())
 		h.ServeHTTP(w, r)
 	})
+}
+
+// A body that holds room under the byteGate must keep arriving: bodyGrace
+// for its first bytes, then at least minBodyRate bytes a second, within
+// the time any body has (the http.Server's ReadTimeout, 60 s in stepsd;
+// bodyTime without one). The room is
+// counted at the declared Content-Length before a byte arrives, so a
+// stalled body cost its client nothing while it held the room for 60 s:
+// two clients, each sending its half of 256 MiB as 128 POST /v1/steps
+// declaring 1 MiB and then a byte every 5 s, held it all, and every other
+// client's write with a body got 503 after 5 s, for as long as they kept it
+// up. Cut after bodyGrace, a stalled body holds the room for less than a
+// write waits for it (WriteWait, 5 s), and holding it longer costs the
+// client bandwidth.
+const (
+	bodyGrace   = 2 * time.Second
+	minBodyRate = 16 << 10
+	bodyTime    = 60 * time.Second
+)
+
+// pacedBody moves the connection's read deadline on as the body arrives:
+// start+bodyGrace, plus a second for every minBodyRate bytes read.
+type pacedBody struct {
+	io.ReadCloser
+	rc         *http.ResponseController
+	start, end time.Time
+	got        int64
+}
+
+// pace wraps body so that it must arrive as pacedBody says, from start.
+func pace(w http.ResponseWriter, r *http.Request, start time.Time) io.ReadCloser {
+	body := r.Body
+	end := start.Add(bodyTime)
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
+		end = start.Add(srv.ReadTimeout)
+	}
+	b := &pacedBody{ReadCloser: body, rc: http.NewResponseController(w), start: start, end: end}
+	b.rc.SetReadDeadline(b.deadline()) //nolint:errcheck // a connection without deadlines keeps the server's
+	return b
+}
+
+func (b *pacedBody) deadline() time.Time {
+	d := b.start.Add(bodyGrace + time.Duration(b.got)*time.Second/minBodyRate)
+	if d.After(b.end) {
+		return b.end
+	}
+	return d
+}
+
+func (b *pacedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.got += int64(n)
+	if err == io.EOF {
+		// Read whole: the connection's own bound applies again while
+		// the write waits for the store (net/http reads on after the
+		// body's end to notice a client gone, and a deadline passing
+		// there would cancel the write).
+		b.rc.SetReadDeadline(b.end) //nolint:errcheck // as in pace
+	} else if n > 0 {
+		b.rc.SetReadDeadline(b.deadline()) //nolint:errcheck // as in pace
+	}
+	return n, err
 }
