@@ -114,8 +114,8 @@ func oneLine(err error) string {
 // Args check reports an unknown subcommand on its own, untyped: it gets
 // cobra.NoArgs, which says the same.
 func typeUsageErrors(root *cobra.Command) {
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageError{err}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{cliargs.SuggestFlag(c, err)}
 	})
 	if root.Args == nil {
 		root.Args = cobra.NoArgs

@@ -132,6 +132,8 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"--listen"}, 2, "flag needs an argument"},
 		{[]string{"--rate-burst", "many"}, 2, "invalid argument"},
 		{[]string{"migrate", "-x"}, 2, "unknown shorthand flag"},
+		{[]string{"--lisen", ":9090"}, 2, "unknown flag: --lisen; did you mean --listen?"},
+		{[]string{"migrate", "--dsn", "sqlite:steps.db"}, 2, "unknown flag: --dsn; did you mean --db?"},
 		{[]string{"--db", "postgres://x"}, 2, "unsupported database DSN"},
 		{[]string{"migrate", "--db", "postgres://x"}, 2, "unsupported database DSN"},
 		{[]string{"--db", "sqlite:"}, 2, "sqlite DSN needs a file path"},

@@ -65,6 +65,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"blame"}, 2, `unknown command "blame"; did you mean "stats"?`},
 		{[]string{"eta"}, 2, `unknown command "eta"; did you mean "watch"?`},
 		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
+		// A mistyped flag, or the API's name for one, gets the flag meant.
+		{[]string{"record", "--componnet", "api"}, 2, "stepsctl: unknown flag: --componnet; did you mean --component?"},
+		{[]string{"record", "--component", "api", "--environment", "production"}, 2, "stepsctl: unknown flag: --environment; did you mean --env?"},
+		{[]string{"list", "--format=csv"}, 2, "stepsctl: unknown flag: --format; did you mean --output?"},
 		// An argument to a command without subcommands is a value given
 		// without its flag, or unquoted: say so, not "unknown command".
 		{[]string{"list", "extra"}, 2, `stepsctl: list takes no arguments, got "extra": give each value after its flag (such as --component NAME), and quote a value that holds spaces`},
