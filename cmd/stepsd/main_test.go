@@ -118,6 +118,9 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"version"}, 0, "stepsd "},
 		{[]string{"migrate", "--db", db}, 0, "up to date"},
 		{[]string{"--help"}, 0, "Exit codes"},
+		// The commands scripts and Jobs run say their own.
+		{[]string{"migrate", "--help"}, 0, "Exit codes: 0 the schema is up to date"},
+		{[]string{"config", "--help"}, 0, "Exit codes: 0 printed; 2"},
 		{[]string{"--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"serve", "extra-arg"}, 2, `serve takes no arguments, got "extra-arg": give each setting after its flag (such as --db DSN)`},
 		{[]string{"no-such-command"}, 2, "unknown command"},
