@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -1372,5 +1373,33 @@ func TestNewerDatabaseIsRefused(t *testing.T) {
 			!strings.Contains(stderr.String(), "restore the backup") {
 			t.Errorf("stepsd %v on a newer database = %d\n%s", args, code, stderr.String())
 		}
+	}
+}
+
+// The start-up line names the SQLite file by its absolute path: the
+// default sqlite:steps.db is relative to where stepsd started, and a new
+// user who starts it from another directory finds an empty database
+// without knowing which file either one is.
+func TestListeningLogNamesTheSQLiteFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var logs bytes.Buffer
+	m := &Main{Config: Config{DB: "sqlite:steps.db", Listen: "127.0.0.1:0"}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	defer m.Close()
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Msg, DB, File string
+	}
+	for l := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"stepsd listening"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if want := filepath.Join(dir, "steps.db"); line.File != want || line.DB != "sqlite:steps.db" {
+		t.Errorf("stepsd listening: db %q, file %q; want db sqlite:steps.db, file %q\n%s", line.DB, line.File, want, logs.String())
 	}
 }
