@@ -92,9 +92,14 @@ var flagSynonyms = map[string][]string{
 	"database":    {"db"},
 	"token":       {"tokens"},
 	"url":         {"server"},
-	"host":        {"server"},
+	"host":        {"server", "listen"},
+	"bind":        {"listen"},
 	"endpoint":    {"server"},
 	"format":      {"output"},
+	"json":        {"output"},
+	"csv":         {"output"},
+	"debug":       {"log-level"},
+	"verbose":     {"log-level"},
 }
 
 // SuggestFlag adds to pflag's "unknown flag: --NAME" the flag of cmd that

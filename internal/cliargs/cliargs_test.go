@@ -20,6 +20,7 @@ func TestSuggestFlag(t *testing.T) {
 		{[]string{"--comp", "api"}, "unknown flag: --comp; did you mean --component?"},
 		{[]string{"--environment=production"}, "unknown flag: --environment; did you mean --env?"},
 		{[]string{"--lsiten", ":8080"}, "unknown flag: --lsiten; did you mean --listen?"},
+		{[]string{"--port", "8080"}, "unknown flag: --port; did you mean --listen?"},
 		{[]string{"--xyzzy"}, "unknown flag: --xyzzy"},
 		{[]string{"--env"}, "flag needs an argument: --env"},
 	} {
