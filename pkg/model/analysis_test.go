@@ -571,10 +571,14 @@ func TestSummarySaysWhyNoTrend(t *testing.T) {
 			"No clear trend in deploy time: too many deployments of the same component and environment started at the same time for a 95 % interval;"},
 		{"too few deployments", at(model.MinTrendPoints-1, daily, varied),
 			"No clear trend in deploy time: too few deployments to tell (a trend takes at least 8); mean 8m50s over 7 deployments."},
+		// Not "…; mean 0.0s over 12 deployments. 12 deployments left out
+		// as outliers.": nothing was measured.
+		{"every deployment lasted 0 s", at(12, daily, func(int) float64 { return 0 }),
+			"No deploy time to measure: all 12 deployments were left out as outliers (a deployment of 0 s always is one, as when its steps are sent with times to the second)."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := stats(t, tc.ds)
-			if !strings.HasPrefix(st.Summary, tc.want) || st.Trend.Direction != model.DirectionFlat {
+			if !strings.HasPrefix(st.Summary, tc.want) || st.Trend.Direction != model.DirectionFlat || strings.Count(st.Summary, "outlier") > 1 {
 				t.Errorf("summary %q, %s\nwant %q…, flat", st.Summary, st.Trend.Direction, tc.want)
 			}
 		})

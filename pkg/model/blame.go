@@ -319,7 +319,16 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 	if a.measured > 0 {
 		mean = fmt.Sprintf("mean %s over %s", HumanDuration(a.total/a.measured), countDeployments(int(a.measured)))
 	}
+	allOut := a.measured == 0 && t.Outliers > 0
 	switch {
+	case allOut:
+		// Not "mean 0.0s over 12 deployments. 12 deployments left out":
+		// no deployment was measured, and the sentence says why.
+		which := fmt.Sprintf("all %d deployments were", t.Outliers)
+		if t.Outliers == 1 {
+			which = "the deployment was"
+		}
+		fmt.Fprintf(&b, "No deploy time to measure: %s left out as outliers (a deployment of 0 s always is one, as when its steps are sent with times to the second).", which)
 	case gap == gapFewPoints:
 		// The figure it takes, so that a team trying the tool out with a
 		// handful of deploys knows when to come back.
@@ -374,9 +383,9 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 	b.WriteString(a.seriesSentence(st))
 	b.WriteString(shiftSentence(shifts))
 	b.WriteString(alikeSentence(st.Steps))
-	switch t.Outliers {
-	case 0:
-	case 1:
+	switch {
+	case t.Outliers == 0 || allOut:
+	case t.Outliers == 1:
 		b.WriteString(" 1 deployment left out as an outlier.")
 	default:
 		fmt.Fprintf(&b, " %d deployments left out as outliers.", t.Outliers)

@@ -4,6 +4,7 @@ package command_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestOwnerOfARealAccountWithoutAName is TestOwnerOfAnAccountWithoutAName
@@ -48,16 +50,27 @@ func TestOwnerOfARealAccountWithoutAName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "-test.run=^TestStepsctlHelperProcess$")
+	var env []string
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); k != "USER" && k != "LOGNAME" && k != "USERNAME" && k != "HOME" && !strings.HasPrefix(k, "XDG_") && !strings.HasPrefix(k, "STEPSCTL_") {
-			cmd.Env = append(cmd.Env, kv)
+			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "STEPSCTL_HELPER_ARGS="+string(args), "HOME=/nonexistent")
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
-	out, err := cmd.CombinedOutput()
+	env = append(env, "STEPSCTL_HELPER_ARGS="+string(args), "HOME=/nonexistent")
+	var out []byte
+	// A process another parallel test forked while the copy was open for
+	// writing holds it open until it execs: running the copy then fails
+	// with ETXTBSY ("text file busy"), for a moment.
+	for try := 0; ; try++ {
+		cmd := exec.Command(binary, "-test.run=^TestStepsctlHelperProcess$")
+		cmd.Env, cmd.Dir = env, dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+		out, err = cmd.CombinedOutput()
+		if !errors.Is(err, syscall.ETXTBSY) || try == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("stepsctl record as uid %d: %v; it said %q", uid, err, out)
 	}

@@ -64,6 +64,9 @@ tenth or over ten times the usual time, as in the stats). Without enough
 history (5 deployments that went through that step) the bar and the ETA
 are "-", and so they are for a STUCK deployment: the server's ETA of a
 deploy silent for hours is its later steps' median, no finish to wait for.
+A deployment whose last phase has run past its usual length shows
+"overdue" (the server's ETA is 0 then; it never puts the finish in the
+past).
 
 The filters select deployments as for "stepsctl deployments"; --since
 (default 1d) bounds how far back a deployment in progress may have started.

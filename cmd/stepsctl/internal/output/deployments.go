@@ -82,11 +82,22 @@ func Outcome(d model.Deployment) string {
 		return "in progress, stuck"
 	case d.Outcome == model.OutcomeInProgress:
 		if eta := d.ShownETA(); eta != nil {
-			return "in progress, ETA " + model.HumanDuration(*eta)
+			return "in progress, " + etaText(*eta)
 		}
 		return "in progress"
 	}
 	return d.Outcome
+}
+
+// etaText is an ETA for a person: "ETA 1m45s", or "overdue" for the 0 the
+// server gives once the last phase has run past its usual length (the
+// finish is never put in the past). "ETA 0.0s" read as done any moment
+// for a deploy half an hour late.
+func etaText(eta float64) string {
+	if eta <= 0 {
+		return "overdue"
+	}
+	return "ETA " + model.HumanDuration(eta)
 }
 
 // Phases is a deployment's breakdown for a person:
