@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -398,6 +399,23 @@ func TestVersionFormat(t *testing.T) {
 		if !want.MatchString(r.stdout) {
 			t.Errorf("%s printed %q, want it to match %s", arg, r.stdout, want)
 		}
+	}
+}
+
+// TestRecordHelpNamesTheTerminalStatuses: a new user recording a last
+// step of "deploy" or "released" sees a deploy in progress for ever; the
+// help of record lists the statuses that end one, the server's defaults.
+func TestRecordHelpNamesTheTerminalStatuses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	help := strings.Join(strings.Fields(h.mustRun(false, "record", "--help").stdout), " ")
+	for _, st := range append(slices.Clone(model.DefaultSuccessStatuses), model.DefaultFailureStatuses...) {
+		if !strings.Contains(help, " "+st+",") && !strings.Contains(help, " "+st+" ") {
+			t.Errorf("record --help does not name the terminal status %q", st)
+		}
+	}
+	if !strings.Contains(help, "GET /v1/rules") {
+		t.Errorf("record --help does not say where a server's own terminal statuses are listed")
 	}
 }
 
