@@ -307,8 +307,14 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 	page, _ := probeURL(Config{Listen: m.listener.Addr().String(), TLSCert: m.Config.TLSCert}, "/")
-	m.Logger.Info("stepsd listening", "addr", m.listener.Addr().String(), "page", page, "db", store.RedactDSN(m.Config.DB),
-		"database", m.store.Kind(), "tls", m.Config.TLSCert != "")
+	attrs := []any{"addr", m.listener.Addr().String(), "page", page, "db", store.RedactDSN(m.Config.DB),
+		"database", m.store.Kind(), "tls", m.Config.TLSCert != ""}
+	if file := m.store.SQLiteFile(); file != "" {
+		// sqlite:steps.db is relative to where stepsd started: a start
+		// from another directory serves a new, empty file.
+		attrs = append(attrs, "file", file)
+	}
+	m.Logger.Info("stepsd listening", attrs...)
 	return nil
 }
 

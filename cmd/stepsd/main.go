@@ -114,8 +114,8 @@ func oneLine(err error) string {
 // Args check reports an unknown subcommand on its own, untyped: it gets
 // cobra.NoArgs, which says the same.
 func typeUsageErrors(root *cobra.Command) {
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageError{err}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{cliargs.SuggestFlag(c, err)}
 	})
 	if root.Args == nil {
 		root.Args = cobra.NoArgs
@@ -807,7 +807,14 @@ func newMigrateCmd(opts *options) *cobra.Command {
 		Short: "Apply database migrations and exit",
 		Long: `Create or upgrade the database schema to this version of stepsd, then exit.
 "stepsd serve" does the same at start-up; run this on its own to upgrade
-before rolling out new replicas, or to check a DSN.`,
+before rolling out new replicas, or to check a DSN.
+
+It tries the database once: serve's --wait-for-db does not apply, so run it
+once the database is up, or from a Job or script that retries.
+
+Exit codes: 0 the schema is up to date (it says how many migrations it
+applied now), 1 the database cannot be reached or migrated (or a newer
+stepsd migrated it), 2 usage error (a --db stepsd cannot take).`,
 		Example: `  stepsd migrate --db 'mysql://steps:secret@db:3306/steps'`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -857,7 +864,11 @@ Use it to check what a deployment's environment really sets.
 The output is the YAML of the config file (configs/stepsd.yaml): it can be
 pasted back into it. Tokens are not: they are shown hidden, in a comment,
 so that a pasted file never holds a placeholder for a secret; a database
-password is shown as "xxxxx", to be put back by hand.`,
+password is shown as "xxxxx", to be put back by hand.
+
+Exit codes: 0 printed; 2 a flag, environment variable or config file that
+"stepsd serve" would refuse (nothing printed on stdout, the reason on
+stderr).`,
 		Example: `  STEPSD_LISTEN=:9090 stepsd config
   stepsd config > /etc/steps/stepsd.yaml   # freeze today's settings`,
 		Args: noArgs,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,6 +119,9 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"version"}, 0, "stepsd "},
 		{[]string{"migrate", "--db", db}, 0, "up to date"},
 		{[]string{"--help"}, 0, "Exit codes"},
+		// The commands scripts and Jobs run say their own.
+		{[]string{"migrate", "--help"}, 0, "Exit codes: 0 the schema is up to date"},
+		{[]string{"config", "--help"}, 0, "Exit codes: 0 printed; 2"},
 		{[]string{"--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"serve", "extra-arg"}, 2, `serve takes no arguments, got "extra-arg": give each setting after its flag (such as --db DSN)`},
 		{[]string{"no-such-command"}, 2, "unknown command"},
@@ -132,6 +136,8 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"--listen"}, 2, "flag needs an argument"},
 		{[]string{"--rate-burst", "many"}, 2, "invalid argument"},
 		{[]string{"migrate", "-x"}, 2, "unknown shorthand flag"},
+		{[]string{"--lisen", ":9090"}, 2, "unknown flag: --lisen; did you mean --listen?"},
+		{[]string{"migrate", "--dsn", "sqlite:steps.db"}, 2, "unknown flag: --dsn; did you mean --db?"},
 		{[]string{"--db", "postgres://x"}, 2, "unsupported database DSN"},
 		{[]string{"migrate", "--db", "postgres://x"}, 2, "unsupported database DSN"},
 		{[]string{"--db", "sqlite:"}, 2, "sqlite DSN needs a file path"},
@@ -1367,5 +1373,33 @@ func TestNewerDatabaseIsRefused(t *testing.T) {
 			!strings.Contains(stderr.String(), "restore the backup") {
 			t.Errorf("stepsd %v on a newer database = %d\n%s", args, code, stderr.String())
 		}
+	}
+}
+
+// The start-up line names the SQLite file by its absolute path: the
+// default sqlite:steps.db is relative to where stepsd started, and a new
+// user who starts it from another directory finds an empty database
+// without knowing which file either one is.
+func TestListeningLogNamesTheSQLiteFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var logs bytes.Buffer
+	m := &Main{Config: Config{DB: "sqlite:steps.db", Listen: "127.0.0.1:0"}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	defer m.Close()
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Msg, DB, File string
+	}
+	for l := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(l, `"msg":"stepsd listening"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if want := filepath.Join(dir, "steps.db"); line.File != want || line.DB != "sqlite:steps.db" {
+		t.Errorf("stepsd listening: db %q, file %q; want db sqlite:steps.db, file %q\n%s", line.DB, line.File, want, logs.String())
 	}
 }

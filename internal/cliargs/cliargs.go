@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Refuse returns nil without args, else an error naming them; when cmd
@@ -75,4 +76,89 @@ func HelpOwner(cmd *cobra.Command) *cobra.Command {
 		return cmd.Root()
 	}
 	return cmd
+}
+
+// flagSynonyms are names a new user types for a flag that has another
+// name here, from the API's parameters or from other tools: the curl
+// examples say environment=, other servers take --port or --dsn.
+var flagSynonyms = map[string][]string{
+	"environment": {"env"},
+	"step":        {"status"},
+	"status":      {"step"},
+	"port":        {"listen"},
+	"addr":        {"listen"},
+	"address":     {"listen"},
+	"dsn":         {"db"},
+	"database":    {"db"},
+	"token":       {"tokens"},
+	"url":         {"server"},
+	"host":        {"server", "listen"},
+	"bind":        {"listen"},
+	"endpoint":    {"server"},
+	"format":      {"output"},
+	"json":        {"output"},
+	"csv":         {"output"},
+	"debug":       {"log-level"},
+	"verbose":     {"log-level"},
+}
+
+// SuggestFlag adds to pflag's "unknown flag: --NAME" the flag of cmd that
+// was most likely meant ("did you mean --component?"), by spelling or by
+// synonym; cobra suggests commands but never flags, so a typo such as
+// --componnet or the API's --environment got no hint. Any other error is
+// returned as it is.
+func SuggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok || cmd == nil {
+		return err
+	}
+	name, _, _ = strings.Cut(name, "=")
+	for _, s := range flagSynonyms[name] {
+		if cmd.Flags().Lookup(s) != nil {
+			return fmt.Errorf("%w; did you mean --%s?", err, s)
+		}
+	}
+	best, bestDist := "", 3 // at most 2 edits, as cobra's command suggestions
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		d := editDistance(name, f.Name)
+		if len(name) >= 3 && strings.HasPrefix(f.Name, name) {
+			d = min(d, 1)
+		}
+		if d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	})
+	if best == "" {
+		return err
+	}
+	return fmt.Errorf("%w; did you mean --%s?", err, best)
+}
+
+// editDistance is the Levenshtein distance between a and b, counting an
+// exchange of two neighbouring letters (componnet, lsiten) as one edit.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

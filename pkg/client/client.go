@@ -144,8 +144,10 @@ func redactUnparsed(raw string) string {
 
 // New returns a client of the stepsd server at baseURL, such as
 // "http://localhost:8080" or "https://steps.example.com/prefix". A URL of
-// the API's root ("http://localhost:8080/v1", as the API's paths read) is
-// taken as the server's: every path the client sends begins with /v1.
+// the API's root ("http://localhost:8080/v1", as the API's paths read), or
+// of its list of steps ("http://localhost:8080/v1/steps", as curl examples
+// read), is taken as the server's: every path the client sends begins
+// with /v1.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	shown := redactUnparsed(baseURL)
@@ -163,6 +165,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	// that stopped a deploy script's stepsctl record (a 404 is no outage
 	// to spool for). No stepsd route begins /v1/v1, so the server's own
 	// URL is the only reading that answers.
+	// So is the URL of the steps list that every curl example of the docs
+	// writes (localhost:8080/v1/steps): copied as the server, it asked for
+	// /v1/steps/v1/steps. No stepsd route begins /v1/steps/v1 either.
+	u.Path = strings.TrimSuffix(u.Path, "/v1/steps")
 	u.Path = strings.TrimSuffix(u.Path, "/v1")
 	u.RawPath = ""
 	c := &Client{

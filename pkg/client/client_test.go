@@ -114,6 +114,10 @@ func TestNew(t *testing.T) {
 		{"http://localhost:8080/v1/", "http://localhost:8080"},
 		{"https://steps.example.com/prefix/v1", "https://steps.example.com/prefix"},
 		{"https://steps.example.com/v10", "https://steps.example.com/v10"},
+		{"http://localhost:8080/v1/steps", "http://localhost:8080"},
+		{"http://localhost:8080/v1/steps/", "http://localhost:8080"},
+		{"https://steps.example.com/prefix/v1/steps", "https://steps.example.com/prefix"},
+		{"https://steps.example.com/steps", "https://steps.example.com/steps"},
 		{" http://h:1 ", "http://h:1"},
 		{"localhost:8080", ""},
 		{"ftp://h", ""},
@@ -1260,12 +1264,14 @@ func TestTokenCopiedWithItsSchemeIsSentOnce(t *testing.T) {
 func TestServerURLOfTheAPIRootRecords(t *testing.T) {
 	t.Parallel()
 	srv := startStepsd(t)
-	for _, base := range []string{srv.URL + "/v1", srv.URL + "/v1/"} {
+	// …/v1/steps is the URL the docs' curl examples use.
+	bases := []string{srv.URL + "/v1", srv.URL + "/v1/", srv.URL + "/v1/steps"}
+	for _, base := range bases {
 		if _, err := mustClient(t, base).Record(context.Background(), input("api", "1.2.0", "build")); err != nil {
 			t.Errorf("Record through %q: %v", base, err)
 		}
 	}
-	if n := len(srv.sent("POST /v1/steps")); n != 2 {
-		t.Errorf("%d records reached POST /v1/steps, want 2", n)
+	if n := len(srv.sent("POST /v1/steps")); n != len(bases) {
+		t.Errorf("%d records reached POST /v1/steps, want %d", n, len(bases))
 	}
 }

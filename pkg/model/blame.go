@@ -330,7 +330,9 @@ func (a *StatsAccumulator) summary(st Stats, gap trendGap, shifts []Change) stri
 		}
 		fmt.Fprintf(&b, "No deploy time to measure: %s left out as outliers (a deployment of 0 s always is one, as when its steps are sent with times to the second).", which)
 	case gap == gapFewPoints:
-		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments to tell; %s.", mean)
+		// The figure it takes, so that a team trying the tool out with a
+		// handful of deploys knows when to come back.
+		fmt.Fprintf(&b, "No clear trend in deploy time: too few deployments to tell (a trend takes at least %d); %s.", MinTrendPoints, mean)
 	case gap == gapFewPerSeries:
 		// Enough deployments for a fit, but spread over series too short
 		// for a 95 % interval: its ends are the growth itself (robust), and

@@ -65,7 +65,64 @@ func parseDSN(dsn string) (dataSource, error) {
 	case strings.HasPrefix(dsn, "mysql://"):
 		return parseMySQLDSN(dsn)
 	}
+	if hint := dsnHint(dsn); hint != "" {
+		return dataSource{}, fmt.Errorf("unsupported database DSN; %s; %s", dsnHelp, hint)
+	}
 	return dataSource{}, fmt.Errorf("unsupported database DSN; %s", dsnHelp)
+}
+
+// dsnHint rewrites a DSN copied from another tool into ours, for the error
+// that refuses it: the forms a new user most often brings (the Go MySQL
+// driver's user:pass@tcp(host:port)/db, mariadb:// or jdbc:mysql://, a
+// bare SQLite file) are unambiguous, so the error can give the exact line
+// to use rather than only the two patterns. A password is never copied
+// into it: it reads PASS, to be put back by hand. "" when the DSN is none
+// of these.
+func dsnHint(dsn string) string {
+	lower := strings.ToLower(dsn)
+	for _, prefix := range []string{"sqlite3:", "file:"} {
+		if strings.HasPrefix(lower, prefix) {
+			path, _, _ := strings.Cut(strings.TrimPrefix(dsn[len(prefix):], "//"), "?")
+			if path == "" || strings.Contains(path, ":memory:") {
+				return ""
+			}
+			return "write it as sqlite:" + path
+		}
+	}
+	if i := strings.Index(lower, "://"); i >= 0 {
+		switch lower[:i] {
+		case "mysql", "mariadb", "jdbc:mysql", "jdbc:mariadb":
+			// The query is left out: JDBC carries user and password there.
+			u, err := url.Parse("mysql://" + dsn[i+len("://"):])
+			if err != nil || u.Host == "" {
+				return ""
+			}
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "PASS")
+			}
+			u.RawQuery, u.ForceQuery = "", false
+			return "write it as " + u.String()
+		}
+		return ""
+	}
+	if strings.Contains(dsn, "@tcp(") || strings.HasPrefix(dsn, "tcp(") {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil || cfg.DBName == "" {
+			return ""
+		}
+		user := url.PathEscape(cfg.User)
+		if cfg.Passwd != "" {
+			user += ":PASS"
+		}
+		if user != "" {
+			user += "@"
+		}
+		return "write it as mysql://" + user + cfg.Addr + "/" + cfg.DBName
+	}
+	if dsn != "" && !strings.Contains(dsn, ":") {
+		return "for a SQLite file, write it as sqlite:" + dsn
+	}
+	return ""
 }
 
 func parseSQLiteDSN(path string) (dataSource, error) {

@@ -307,6 +307,20 @@ func (s *Store) Kind() string {
 	return s.kind
 }
 
+// SQLiteFile is the absolute path of the SQLite file the store uses, ""
+// on MySQL: a DSN such as sqlite:steps.db is relative to the directory
+// stepsd was started in, and an operator looking for the data (or for
+// why it seems gone after a start from another directory) needs the file.
+func (s *Store) SQLiteFile() string {
+	if s.kind != KindSQLite {
+		return ""
+	}
+	if abs, err := filepath.Abs(s.path); err == nil {
+		return abs
+	}
+	return s.path
+}
+
 // DB returns the underlying database handle, for pool statistics.
 func (s *Store) DB() *sql.DB {
 	return s.db.DB

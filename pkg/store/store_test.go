@@ -828,3 +828,36 @@ func TestMissingMySQLDatabaseNamesItself(t *testing.T) {
 		}
 	}
 }
+
+// A DSN copied from another tool is refused with the line to use instead,
+// written out, so that a new user need not translate it from the pattern;
+// the password never appears in it.
+func TestUnsupportedDSNSaysHowToWriteIt(t *testing.T) {
+	for _, tt := range []struct{ dsn, want string }{
+		{"root@tcp(127.0.0.1:3306)/steps", "mysql://root@127.0.0.1:3306/steps"},
+		{"steps:hunter2@tcp(db.internal:3306)/steps?parseTime=true", "mysql://steps:PASS@db.internal:3306/steps"},
+		{"mariadb://steps:hunter2@db:3306/steps", "write it as mysql://steps:PASS@db:3306/steps"},
+		{"jdbc:mysql://db:3306/steps?user=steps&password=hunter2", "write it as mysql://db:3306/steps"},
+		{"MYSQL://root@127.0.0.1/steps", "write it as mysql://root@127.0.0.1/steps"},
+		{"steps.db", "write it as sqlite:steps.db"},
+		{"file:/var/lib/steps/steps.db?cache=shared", "write it as sqlite:/var/lib/steps/steps.db"},
+		{"sqlite3://steps.db", "write it as sqlite:steps.db"},
+	} {
+		err := store.CheckDSN(tt.dsn)
+		if err == nil {
+			t.Errorf("CheckDSN(%q) = nil, want unsupported", tt.dsn)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "unsupported database DSN") || !strings.Contains(msg, tt.want) {
+			t.Errorf("CheckDSN(%q) error:\n%s\nwant it to say %q", tt.dsn, msg, tt.want)
+		}
+		if strings.Contains(msg, "hunter2") {
+			t.Errorf("CheckDSN(%q) error %q shows the password", tt.dsn, msg)
+		}
+	}
+	// A scheme stepsd has no driver for gets no rewrite: there is none.
+	if err := store.CheckDSN("postgres://u@h/db"); err == nil || strings.Contains(err.Error(), "write it as") {
+		t.Errorf("CheckDSN(postgres://…) = %v, want unsupported without a rewrite", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"blame"}, 2, `unknown command "blame"; did you mean "stats"?`},
 		{[]string{"eta"}, 2, `unknown command "eta"; did you mean "watch"?`},
 		{[]string{"list", "--bogus"}, 2, "unknown flag: --bogus"},
+		// A mistyped flag, or the API's name for one, gets the flag meant.
+		{[]string{"record", "--componnet", "api"}, 2, "stepsctl: unknown flag: --componnet; did you mean --component?"},
+		{[]string{"record", "--component", "api", "--environment", "production"}, 2, "stepsctl: unknown flag: --environment; did you mean --env?"},
+		{[]string{"list", "--format=csv"}, 2, "stepsctl: unknown flag: --format; did you mean --output?"},
 		// An argument to a command without subcommands is a value given
 		// without its flag, or unquoted: say so, not "unknown command".
 		{[]string{"list", "extra"}, 2, `stepsctl: list takes no arguments, got "extra": give each value after its flag (such as --component NAME), and quote a value that holds spaces`},
@@ -394,6 +399,23 @@ func TestVersionFormat(t *testing.T) {
 		if !want.MatchString(r.stdout) {
 			t.Errorf("%s printed %q, want it to match %s", arg, r.stdout, want)
 		}
+	}
+}
+
+// TestRecordHelpNamesTheTerminalStatuses: a new user recording a last
+// step of "deploy" or "released" sees a deploy in progress for ever; the
+// help of record lists the statuses that end one, the server's defaults.
+func TestRecordHelpNamesTheTerminalStatuses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	help := strings.Join(strings.Fields(h.mustRun(false, "record", "--help").stdout), " ")
+	for _, st := range append(slices.Clone(model.DefaultSuccessStatuses), model.DefaultFailureStatuses...) {
+		if !strings.Contains(help, " "+st+",") && !strings.Contains(help, " "+st+" ") {
+			t.Errorf("record --help does not name the terminal status %q", st)
+		}
+	}
+	if !strings.Contains(help, "GET /v1/rules") {
+		t.Errorf("record --help does not say where a server's own terminal statuses are listed")
 	}
 }
 

@@ -32,6 +32,15 @@ The server stamps the step with its own clock unless --time says when it
 happened. --owner defaults to the current user. The stored step is printed
 (nothing with -q).
 
+A deploy lasts until a terminal status, which gives it its duration and
+outcome; until then it is in progress (and stuck after the server's
+--stuck-after, 1h by default, without a step). With stepsd's defaults, in
+any case: finished, success, succeeded, successful, done, deployed,
+complete or completed end it as a success; failed, failure, error,
+errored, aborted, cancelled, canceled, rolled-back, rolledback, rollback,
+timeout or timed-out as a failure. A server may set others (stepsd
+--success-statuses, --failure-statuses; GET /v1/rules lists them).
+
 When the server cannot be reached, answers 429 or 5xx, or something else
 answers in its place (a proxy's page), after the retries
 allowed by --timeout, the record is kept in the local spool with its time and

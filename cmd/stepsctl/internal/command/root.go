@@ -144,8 +144,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	timeout := timeoutValue(DefaultTimeout)
 	pf.Var(&timeout, "timeout", "give up on the server after this long (10s, 2m, or seconds: 5), retries and the delivery of spooled records included (env STEPSCTL_TIMEOUT)")
 	pf.String("spool-dir", "", "where undelivered records wait (env STEPSCTL_SPOOL_DIR; default $XDG_STATE_HOME/stepsctl, else $TMPDIR/stepsctl-UID)")
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{Err: err}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &UsageError{Err: cliargs.SuggestFlag(c, err)}
 	})
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	cmd.SuggestionsMinimumDistance = 2
