@@ -58,3 +58,32 @@ func TestStepSentTwiceCountsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestStepSentTwiceLongDeployment: in a deployment of more phases than
+// are scanned for repeats (mergedAll sums them once), a step met twice is
+// still one sample of its seconds summed, to the microsecond.
+func TestStepSentTwiceLongDeployment(t *testing.T) {
+	var names []string
+	for i := range 70 {
+		names = append(names, fmt.Sprintf("host%02d", i))
+	}
+	var clean, twice []*model.Deployment
+	for i := range 30 {
+		at := accuracyStart.AddDate(0, 0, i).Add(9 * time.Hour)
+		secs := make([]float64, len(names))
+		for k := range secs {
+			secs[k] = 10 + float64((i+k)%7) + 0.000001*float64(k)
+		}
+		v := fmt.Sprintf("3.%d.0", i)
+		clean = append(clean, synth.Deployment("api", v, "production", at, append([]string{"tests"}, names...), append([]float64{100.123457}, secs...)))
+		twice = append(twice, synth.Deployment("api", v, "production", at, append([]string{"tests", "tests"}, names...), append([]float64{0.000001, 100.123456}, secs...)))
+	}
+	want, got := stats(t, clean), stats(t, twice)
+	for i, c := range want.Steps {
+		g := got.Steps[i]
+		if g.Status != c.Status || g.Count != c.Count || math.Abs(*g.P50Seconds-*c.P50Seconds) > 1e-6 || math.Abs(*g.MeanSeconds-*c.MeanSeconds) > 1e-6 {
+			t.Errorf("step %s: count %d, p50 %.6f s, mean %.6f s; want %s: %d, %.6f s, %.6f s",
+				g.Status, g.Count, *g.P50Seconds, *g.MeanSeconds, c.Status, c.Count, *c.P50Seconds, *c.MeanSeconds)
+		}
+	}
+}

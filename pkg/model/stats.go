@@ -455,25 +455,14 @@ func (a *StatsAccumulator) judged(s *seriesHist, d *depRecord, phases []phaseRec
 	// figures, its seconds summed, as its trend, total and changes read
 	// it: per phase, its p50 halved and its count passed the deployments'.
 	// The sum is kept in float64 here, so that figures stay to the
-	// microsecond; the history's float32 is for the fits.
-	var sums map[int32]float64
-	if d.repeats {
-		sums = make(map[int32]float64, len(phases))
-		for _, p := range phases {
-			sums[p.status] += p.seconds
-		}
-	}
+	// microsecond; the history's float32 is for the fits (merged.seconds).
 	for i, p := range phases {
 		v, first := merged.at(i)
 		if !first {
 			continue
 		}
 		a.stepTotal[p.status] += v
-		seconds := p.seconds
-		if sums != nil {
-			seconds = sums[p.status]
-		}
-		a.byStatus[p.status].byIdx[d.bucket].add(seconds)
+		a.byStatus[p.status].byIdx[d.bucket].add(merged.seconds(i))
 	}
 }
 
