@@ -58,12 +58,12 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 // plain HTTP (an open stepsd's usual setting) a rebound page's own fetch()
 // of a list, and its navigation to the page, carry neither. Every browser
 // also sends Accept-Language on every request, which a page's script can
-// change but not remove, and a User-Agent starting "Mozilla/". curl,
-// scripts, stepsctl and pkg/client send none of these.
+// change but not remove. curl, scripts, stepsctl and pkg/client send none
+// of these. The User-Agent tells nothing: PowerShell's Invoke-RestMethod,
+// in Windows deploy scripts, sends one starting "Mozilla/5.0".
 func fromBrowser(r *http.Request) bool {
 	_, language := r.Header["Accept-Language"]
-	return r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" || language ||
-		strings.HasPrefix(r.Header.Get("User-Agent"), "Mozilla/")
+	return r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" || language
 }
 
 // hostAllowed reports whether an open stepsd answers a browser that names

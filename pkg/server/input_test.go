@@ -465,6 +465,9 @@ func TestRebindingHostsAreRefused(t *testing.T) {
 		{"rebound read, User-Agent replaced", open.URL, "GET", "/v1/steps", "evil.example:8080", []string{"User-Agent", "x", "Accept-Language", ""}, http.StatusForbidden},
 		{"a browser over HTTP on an IP address", open.URL, "GET", "/v1/steps", "10.1.2.3:8080", plainHTTPBrowser, http.StatusOK},
 		{"a script with its own User-Agent", open.URL, "GET", "/v1/steps", "evil.example:8080", []string{"User-Agent", "deploybot/1.4"}, http.StatusOK},
+		// A Windows deploy script: PowerShell's User-Agent starts as a browser's.
+		{"PowerShell's Invoke-RestMethod", open.URL, "POST", write, "stepsd.example:8080",
+			[]string{"User-Agent", "Mozilla/5.0 (Windows NT 10.0; Microsoft Windows 10.0.19045; en-US) PowerShell/7.4.6"}, http.StatusCreated},
 		{"a name like an allowed one", open.URL, "GET", "/v1/steps", "evilteam.example", browser, http.StatusForbidden},
 		{"localhost", open.URL, "POST", write, "localhost:8080", append(browser, "Origin", "http://localhost:8080"), http.StatusCreated},
 		{"a .localhost name", open.URL, "GET", "/v1/steps", "steps.localhost:8080", browser, http.StatusOK},
