@@ -536,22 +536,7 @@ func TestHostileStalledListsPerClient(t *testing.T) {
 			t.Errorf("heap grew by %.0f MiB with %d stalled lists from one client", grew, attempts)
 		}
 
-		for _, c := range conns {
-			c.Close()
-		}
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			res, err := client.Get(ts.URL + "/v1/steps?format=json&limit=1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("a list after the stalled ones were closed: %d, want 200", res.StatusCode)
-			}
-		}
+		closeAndWaitForLists(t, conns, client, ts.URL+"/v1/steps?format=json&limit=1")
 	})
 }
 

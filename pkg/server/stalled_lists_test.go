@@ -78,21 +78,29 @@ func TestHostileStalledListsFromManyClients(t *testing.T) {
 			res.Body.Close()
 		}
 
-		for _, c := range conns {
-			c.Close()
-		}
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			res, err := client.Get(ts.URL + "/v1/steps?format=json&limit=1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("a list after the stalled ones were closed: %d, want 200", res.StatusCode)
-			}
-		}
+		closeAndWaitForLists(t, conns, client, ts.URL+"/v1/steps?format=json&limit=1")
 	})
+}
+
+// closeAndWaitForLists closes the stalled connections, then waits until a
+// list (url) is answered 200 again: their slots are given back as the
+// server notices them gone.
+func closeAndWaitForLists(t *testing.T, conns []net.Conn, client *http.Client, url string) {
+	t.Helper()
+	for _, c := range conns {
+		c.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		res, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a list after the stalled ones were closed: %d, want 200", res.StatusCode)
+		}
+	}
 }
