@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -64,15 +65,25 @@ func (g *listGate) leave(key string) {
 	}
 }
 
-// enterList takes one of the client's list slots, or answers 429 and
-// reports false. The client is keyed as the rate limiter keys it.
+// enterList takes one of the client's list slots, or answers the API's
+// JSON error (see takeList) and reports false.
 func (s *Server) enterList(w http.ResponseWriter, r *http.Request) (leave func(), ok bool) {
+	return s.takeList(w, r, func(err error) { s.writeError(w, r, err) })
+}
+
+// takeList takes one of the client's list slots, or sets Retry-After,
+// answers tooManyLists with refuse (the API's JSON error, or the page's
+// HTML) and reports false. The client is keyed as the rate limiter keys
+// it.
+func (s *Server) takeList(w http.ResponseWriter, r *http.Request, refuse func(error)) (leave func(), ok bool) {
 	key := s.clientKey(r)
 	if ok, full := s.lists.enter(key); !ok {
-		if !full {
-			w.Header().Set("Retry-After", "1")
+		retry := "1"
+		if full {
+			retry = "5"
 		}
-		s.writeError(w, r, s.tooManyLists(full))
+		w.Header().Set("Retry-After", retry)
+		refuse(s.tooManyLists(full))
 		return nil, false
 	}
 	return func() { s.lists.leave(key) }, true
@@ -116,19 +127,13 @@ func (s *Server) gateAnswer(h http.Handler) http.Handler {
 // is the page's HTML.
 func (s *Server) gatePage(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := s.clientKey(r)
-		if ok, full := s.lists.enter(key); !ok {
-			status := http.StatusTooManyRequests
-			if full {
-				status = http.StatusServiceUnavailable
-				w.Header().Set("Retry-After", "5")
-			} else {
-				w.Header().Set("Retry-After", "1")
-			}
-			s.renderPageError(w, r, status, "Too many requests", model.ErrorMessage(s.tooManyLists(full)))
+		leave, ok := s.takeList(w, r, func(err error) {
+			s.renderPageError(w, r, api.StatusOf(model.ErrorCode(err)), "Too many requests", model.ErrorMessage(err))
+		})
+		if !ok {
 			return
 		}
-		defer s.lists.leave(key)
+		defer leave()
 		h(w, r)
 	}
 }
