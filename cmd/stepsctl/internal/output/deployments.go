@@ -82,22 +82,28 @@ func Outcome(d model.Deployment) string {
 		return "in progress, stuck"
 	case d.Outcome == model.OutcomeInProgress:
 		if eta := d.ShownETA(); eta != nil {
-			return "in progress, " + etaText(*eta)
+			if cell := etaCell(*eta); cell != overdue {
+				return "in progress, ETA " + cell
+			}
+			return "in progress, " + overdue
 		}
 		return "in progress"
 	}
 	return d.Outcome
 }
 
-// etaText is an ETA for a person: "ETA 1m45s", or "overdue" for the 0 the
-// server gives once the last phase has run past its usual length (the
-// finish is never put in the past). "ETA 0.0s" read as done any moment
-// for a deploy half an hour late.
-func etaText(eta float64) string {
+// overdue stands for the ETA of 0 the server gives once a deployment's
+// last phase has run past its usual length (it never puts the finish in
+// the past): "ETA 0.0s" read as done any moment for a deploy half an hour
+// late.
+const overdue = "overdue"
+
+// etaCell is an ETA for a person: the time left, or overdue.
+func etaCell(eta float64) string {
 	if eta <= 0 {
-		return "overdue"
+		return overdue
 	}
-	return "ETA " + model.HumanDuration(eta)
+	return model.HumanDuration(eta)
 }
 
 // Phases is a deployment's breakdown for a person:

@@ -63,7 +63,7 @@ func watchCells(r WatchRow, bar int) []string {
 		eta = "done"
 	case d.ExpectedDurationSeconds != nil && d.ShownETA() != nil:
 		progress = ProgressBar(d.DurationSeconds / *d.ExpectedDurationSeconds, bar)
-		eta = strings.TrimPrefix(etaText(*d.ETASeconds), "ETA ")
+		eta = etaCell(*d.ETASeconds)
 	}
 	if d.Stuck && d.Outcome == model.OutcomeInProgress {
 		step += " STUCK"
