@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -255,7 +256,7 @@ func gitlabPipeline(p *glPipeline, m *Mapping) (Result, error) {
 		// end began it: by the job it waits for, a second wait for that
 		// job (another manual job played first, then back to manual) was
 		// a replay of the first, and stood as the played job's phase.
-		if glBlockingJob(p.Builds) > 0 {
+		if glWaitsForManualJob(p.Builds) {
 			at, err := parseTime("builds.finished_at", last)
 			if err != nil {
 				return Result{}, err
@@ -341,18 +342,13 @@ func glPipelineEnv(builds []glBuild, m *Mapping) string {
 	return best.Environment.Name
 }
 
-// glBlockingJob is the manual job a pipeline in status manual waits for:
-// of its manual jobs that have not started and may not fail (those that
-// may are passed over, and do not hold the pipeline), the one GitLab
-// created first, in the earliest stage. It is 0 when there is none.
-func glBlockingJob(builds []glBuild) int64 {
-	var id int64
-	for _, b := range builds {
-		if b.Status == "manual" && b.StartedAt == "" && !b.AllowFailure && b.ID > 0 && (id == 0 || b.ID < id) {
-			id = b.ID
-		}
-	}
-	return id
+// glWaitsForManualJob reports whether a pipeline in status manual waits
+// for one of its manual jobs: one that has not started and may not fail
+// (those that may are passed over, and do not hold the pipeline).
+func glWaitsForManualJob(builds []glBuild) bool {
+	return slices.ContainsFunc(builds, func(b glBuild) bool {
+		return b.Status == "manual" && b.StartedAt == "" && !b.AllowFailure && b.ID > 0
+	})
 }
 
 // glEndKey is the key of a pipeline's end. The job that brought it about
