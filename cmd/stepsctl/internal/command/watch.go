@@ -68,7 +68,9 @@ are "-", and so they are for a STUCK deployment: the server's ETA of a
 deploy silent for hours is its later steps' median, no finish to wait for.
 A deployment whose last phase has run past its usual length shows
 "overdue" (the server's ETA is 0 then; it never puts the finish in the
-past).
+past). A deployment waiting for a person (a GitLab manual job, status
+manual; a GitHub environment's reviewers, waiting) has the ETA of the past
+waits that lasted at least as long, and "-" once fewer than 5 did.
 
 The filters select deployments as for "stepsctl deployments"; --since
 (default 1d) bounds how far back a deployment in progress may have started.
