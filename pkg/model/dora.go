@@ -200,6 +200,14 @@ type DORA struct {
 	// one): the keys mean production's, and with several a request with
 	// environment= asks for one.
 	Environments []string `json:"environments"`
+	// LegEnvironments are the matrix legs of the environment asked for
+	// (LegOf: "production (eu-west-1)" of production) that hold
+	// deployments of the component asked for, sorted, at most
+	// MaxLegsListed; empty without an environment. Each leg is an
+	// environment of its own, which the keys of the environment do not
+	// count: a component deployed only by a matrix job read 0 deployments
+	// a day, band low, without a word.
+	LegEnvironments []string `json:"leg_environments"`
 	// FittedSince is where the period starts when the server chose it, as
 	// in Stats: a request without since over more than MaxStatsBuckets
 	// buckets with deployments reads the latest that fit. Null otherwise.
@@ -798,7 +806,7 @@ func (a *DORAAccumulator) FittingSince() time.Time {
 // Result computes the four keys per bucket and overall.
 func (a *DORAAccumulator) Result() DORA {
 	a.restore()
-	out := DORA{Buckets: []DORABucket{}, Environments: a.environments.sorted()}
+	out := DORA{Buckets: []DORABucket{}, Environments: a.environments.sorted(), LegEnvironments: []string{}}
 	if !a.opts.FittedSince.IsZero() {
 		since := a.opts.FittedSince
 		out.FittedSince = &since
@@ -947,6 +955,27 @@ func DORAFewNote(n int) string {
 		return ""
 	}
 	return "fewer than " + strconv.Itoa(DORAFewSamples) + ", so its p90 is about the slowest"
+}
+
+// MaxLegsListed is how many matrix legs DORA.LegEnvironments names.
+const MaxLegsListed = 20
+
+// LegOf says whether env is a matrix leg of base: base, a space, then the
+// leg's values in brackets, as the GitHub hook names the environment of a
+// matrix job's leg ("production (eu-west-1)" of production).
+func LegOf(env, base string) bool {
+	return base != "" && len(env) > len(base)+3 && strings.HasPrefix(env, base+" (") && strings.HasSuffix(env, ")")
+}
+
+// DORALegsNote says, for a note under the keys, that the matrix legs of
+// the environment asked for (DORA.LegEnvironments) are not counted and
+// how to ask for them, or "" for none.
+func DORALegsNote(legs []string) string {
+	if len(legs) == 0 {
+		return ""
+	}
+	return "matrix legs of this environment are environments of their own, which these keys do not count: " +
+		strings.Join(legs, ", ") + "; ask for each by its name"
 }
 
 // DORALeftOutNote says, for a note under the keys, that n early

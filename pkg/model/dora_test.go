@@ -201,7 +201,7 @@ func TestDORANothingToCompute(t *testing.T) {
 	want := `{"overall":{"start":null,"end":null,"left_out_early_deployments":0,"deployments":0,"failed_deployments":0,"retried_failures":0,"redeployments":0,"superseded_deployments":0,"rollbacks":0,"deployment_frequency_per_day":null,` +
 		`"change_failure_rate_percent":null,"change_failure_rate_low_percent":null,"change_failure_rate_high_percent":null,"time_to_restore_p50_seconds":null,"time_to_restore_p90_seconds":null,"unrestored_failures":0,"restored_failures":0,` +
 		`"lead_time_p50_seconds":null,"lead_time_p90_seconds":null,"lead_time_coverage_percent":null,` +
-		`"bands":{"deployment_frequency":null,"change_failure_rate":null,"time_to_restore":null,"lead_time":null}},"buckets":[],"environments":[],"fitted_since":null}`
+		`"bands":{"deployment_frequency":null,"change_failure_rate":null,"time_to_restore":null,"lead_time":null}},"buckets":[],"environments":[],"leg_environments":[],"fitted_since":null}`
 	if string(b) != want {
 		t.Errorf("got\n%s\nwant\n%s", b, want)
 	}

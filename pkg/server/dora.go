@@ -50,6 +50,10 @@ func (s *Server) handleDORA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dora := acc.Result()
+	if dora.LegEnvironments, err = s.legsOf(r.Context(), f); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if format == formatCSV {
 		s.writeDORACSV(w, r, dora)
 		return
@@ -65,6 +69,41 @@ func (s *Server) doraOf(ctx context.Context, f model.Filter, opts model.DORAOpti
 		}
 		return model.NewDORAAccumulator(opts)
 	})
+}
+
+// legsOf lists the matrix legs of f's environment (model.LegOf) that
+// hold deployments of f's component, for DORA.LegEnvironments: each is a
+// seek for the names (Values) and, with a component, a page of one
+// deployment a leg.
+func (s *Server) legsOf(ctx context.Context, f model.Filter) ([]string, error) {
+	legs := []string{}
+	if f.Environment == "" {
+		return legs, nil
+	}
+	names, err := s.store.Values(ctx, model.ValuesQuery{Field: "environment", Prefix: f.Environment + " (", Limit: model.MaxLegsListed})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if !model.LegOf(name, f.Environment) {
+			continue
+		}
+		if f.Component != "" {
+			found := false
+			one := model.DeploymentFilter{Filter: model.Filter{Component: f.Component, Environment: name, Limit: 1}}
+			if _, err := s.store.ListDeployments(ctx, one, s.rules, s.now(), func(*model.Deployment) error {
+				found = true
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			if !found {
+				continue
+			}
+		}
+		legs = append(legs, name)
+	}
+	return legs, nil
 }
 
 // DORACSVHeader is the header row of the four keys as CSV: the JSON's

@@ -33,6 +33,7 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 	all := d.Overall
 	if all.Start == nil || (all.Deployments == 0 && len(d.Buckets) == 0) {
 		fmt.Fprintln(&buf, "No finished deployments in this range.")
+		writeLegsNote(&buf, d)
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
@@ -139,12 +140,26 @@ func WriteDORA(w io.Writer, bucket string, d model.DORA, mixed ...string) error 
 		fmt.Fprintf(&buf, "No --env: every environment counts (these deployments ran in %s); the keys are production's: ask with --env %s.\n",
 			EnvironmentList(mixed), ProductionOf(mixed))
 	}
+	writeLegsNote(&buf, d)
 	fmt.Fprintln(&buf, "Bands: elite, high, medium, low by the DORA 2023 State of DevOps thresholds (stepsctl dora --help).")
 	if all.ChangeFailureRateLowPercent != nil {
 		fmt.Fprintln(&buf, "The failure rate's range is its 95 % interval; the band is the rate's, which one deployment can move when there are few.")
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// writeLegsNote writes model.DORALegsNote of d's matrix legs as a line,
+// with the flag to ask for one: a component deployed by a matrix job
+// records its deployments in the legs alone, and its environment's keys
+// count none of them.
+func writeLegsNote(buf *bytes.Buffer, d model.DORA) {
+	legs := d.LegEnvironments
+	if len(legs) == 0 {
+		return
+	}
+	note := model.DORALegsNote(legs)
+	fmt.Fprintf(buf, "%s%s (--env '%s').\n", strings.ToUpper(note[:1]), note[1:], strings.ReplaceAll(legs[0], "'", `'\''`))
 }
 
 // fewNote is model.DORAFewNote in parentheses after a space, or "".

@@ -111,3 +111,27 @@ func TestWriteDORASaysWhatIsLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// A component deployed by a matrix job has its deployments in the legs
+// alone: its environment's keys, none, say where they are, with or
+// without deployments of their own.
+func TestWriteDORANamesTheMatrixLegs(t *testing.T) {
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 0, 7)
+	want := "Matrix legs of this environment are environments of their own, which these keys do not count: " +
+		"production (eu-west-1), production (us-east-1); ask for each by its name (--env 'production (eu-west-1)')."
+	for _, n := range []int{0, 5} {
+		d := model.DORA{Overall: model.DORAOverall{Start: &start, End: &end, DORAFigures: model.DORAFigures{Deployments: n}},
+			LegEnvironments: []string{"production (eu-west-1)", "production (us-east-1)"}}
+		if n > 0 {
+			d.Buckets = []model.DORABucket{{Start: start, End: end, DORAFigures: d.Overall.DORAFigures}}
+		}
+		var buf bytes.Buffer
+		if err := output.WriteDORA(&buf, model.BucketWeek, d); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); !strings.Contains(got, want) {
+			t.Errorf("%d deployments: got\n%s\nwant a note %q", n, got, want)
+		}
+	}
+}
