@@ -327,13 +327,19 @@ func mergeOldest(pending []doraEnd) []doraEnd {
 }
 
 // compareEnds orders ends as restores pair them: by time, and at the same
-// instant the failure first, so that the success restores it. The rest
-// only makes the order total, so that pairing as deployments come and
-// pairing at the end count the same deployment as the redeploy.
+// instant the failure first, so that the success restores it, then the
+// attempt that started first. A terminal step sent again with its time
+// (a batch imported twice) is an attempt of that step alone, ending at the
+// same instant as the deployment it repeats, without its commit: ordered
+// by version and revision first, the bare repeat (revision "") was the
+// deployment and the real one its redeployment, and the lead time of an
+// import sent twice was null. The rest only makes the order total, so
+// that pairing as deployments come and pairing at the end count the same
+// deployment as the redeploy.
 func compareEnds(x, y doraEnd) int {
-	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed),
+	return cmp.Or(cmp.Compare(x.end, y.end), -compareBool(x.failed, y.failed), cmp.Compare(x.start, y.start),
 		cmp.Compare(x.bucket, y.bucket), cmp.Compare(x.version, y.version), cmp.Compare(x.revision, y.revision),
-		cmp.Compare(x.lead, y.lead), cmp.Compare(x.start, y.start), cmp.Compare(x.committed, y.committed),
+		cmp.Compare(x.lead, y.lead), cmp.Compare(x.committed, y.committed),
 		compareBool(x.cancelled, y.cancelled))
 }
 
