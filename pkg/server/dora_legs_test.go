@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,12 @@ func TestDORANamesTheMatrixLegsItDoesNotCount(t *testing.T) {
 			if got := get(q); len(got.LegEnvironments) != 0 {
 				t.Errorf("%s: legs %q, want none", q, got.LegEnvironments)
 			}
+		}
+		// The page's panel says so too.
+		p := getPage(t, nil, ts.URL, "/?component=api&environment=production&since=2026-11-02&until=2026-11-15")
+		if !strings.Contains(p.body, "Matrix legs of this environment are environments of their own, which these keys do not count: production (eu-west-1), production (us-east-1)") {
+			i := strings.Index(p.body, `id="dora"`)
+			t.Errorf("the page lacks the note on the legs:\n%s", p.body[i:min(len(p.body), i+3000)])
 		}
 		// Each leg by its name: the eu leg's truth is 14 changes, 1 failed
 		// (7.1 %), restored a day later, 13 successes in 14 days.

@@ -113,6 +113,9 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 	d.stats = p.stats.Result()
 	d.changes = p.stats.Changes()
 	d.dora = p.dora.Result()
+	if d.dora.LegEnvironments, err = s.legsOf(ctx, f); err != nil {
+		return d, err
+	}
 	// Deployments still running are listed even when newer ones have
 	// pushed them out of the latest: those are the ones to look at.
 	d.recent = p.latest.deployments()

@@ -117,6 +117,9 @@ func newDORAPanel(d model.DORA, bucket string, mixed ...string) doraPanel {
 	if not := model.DORANotCountedOf(all.DORAFigures); not != "" {
 		notes = append(notes, "not deployments: "+not)
 	}
+	if legs := model.DORALegsNote(d.LegEnvironments); legs != "" {
+		notes = append(notes, legs)
+	}
 	if left := model.DORALeftOutNote(all.LeftOutEarlyDeployments); left != "" {
 		notes = append(notes, left+" (set Since to count them)")
 	}
