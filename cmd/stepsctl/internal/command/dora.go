@@ -113,7 +113,10 @@ Ask with --env production. Without --env every environment counts,
 staging and test ones included: a staging pipeline deploying three times
 as often and failing more makes the frequency, the failure rate and the
 restore and lead times its own. A note says so when the server records
-several environments.
+several environments. A GitHub matrix job records each leg in an
+environment of its own ("production (eu-west-1)"), which --env production
+does not count: a note names the legs (-o json: leg_environments), and
+--env 'production (eu-west-1)' gives a leg's keys.
 
 -o json and -o csv print the server's JSON and CSV as they are (the CSV
 has a row per bucket and a last overall row).`
