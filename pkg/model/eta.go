@@ -207,6 +207,28 @@ func (d *Deployment) ShownETA() *float64 {
 	return d.ETASeconds
 }
 
+// ETAOverdue is how an ETA of 0 is shown to a person: the server gives 0
+// once a deployment's last phase has run past its usual length (it never
+// puts the finish in the past), and "ETA 0.0s" read as done any moment
+// for a deploy half an hour late.
+const ETAOverdue = "overdue"
+
+// ETAWords is the time left for a person, "1m45s", or ETAOverdue.
+func ETAWords(eta float64) string {
+	if eta <= 0 {
+		return ETAOverdue
+	}
+	return HumanDuration(eta)
+}
+
+// ETAPhrase is ETAWords in a sentence: "ETA 1m45s", or "overdue".
+func ETAPhrase(eta float64) string {
+	if eta <= 0 {
+		return ETAOverdue
+	}
+	return "ETA " + HumanDuration(eta)
+}
+
 // SetETA fills d's ETA fields from past as ETAPast returns it for d's
 // group (see EstimateETAFrom), or clears them when there is none.
 func (d *Deployment) SetETA(past []*Deployment, now time.Time) {

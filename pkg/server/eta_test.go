@@ -141,6 +141,17 @@ func TestDashboardShowsETA(t *testing.T) {
 	if p.status != http.StatusOK || strings.Contains(p.body, `id="eta"`) {
 		t.Errorf("deployment page (%d) of r-canary has an ETA", p.status)
 	}
+	// r-deploy-overrun is 100 s into its last phase, which lasts 40 s at
+	// the median: the server's ETA is 0, which the page read as "ETA
+	// 0.0s", done any moment; stepsctl says overdue, and so does the page.
+	p = getPage(t, nil, ts.URL, "/")
+	if want := `in all">overdue</span>`; !strings.Contains(p.body, want) || strings.Contains(p.body, "ETA 0.0s") {
+		t.Errorf("page lacks %s, or shows ETA 0.0s", want)
+	}
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-deploy-overrun&environment=prod")
+	if want := `<dd id="eta">overdue <span`; p.status != http.StatusOK || !strings.Contains(p.body, want) {
+		t.Errorf("deployment page (%d) of r-deploy-overrun lacks %s", p.status, want)
+	}
 }
 
 // TestDashboardShowsNoETAForAStuckDeployment: a deploy silent in tests

@@ -90,6 +90,20 @@ func mustLoadUI() *uiKit {
 			}
 			return model.HumanDuration(*v)
 		},
+		// An ETA of 0 is a deploy past its usual end: overdue, as
+		// stepsctl says, not "ETA 0.0s", done any moment.
+		"etaphrase": func(v *float64) string {
+			if v == nil {
+				return "–"
+			}
+			return model.ETAPhrase(*v)
+		},
+		"etawords": func(v *float64) string {
+			if v == nil {
+				return "–"
+			}
+			return model.ETAWords(*v)
+		},
 		// A time of a deployment or step is read in the page's zone, the
 		// one its buckets use, so that a deploy at 08:00 in Sydney reads
 		// 08:00 beside Monday's bucket; iso keeps the instant for

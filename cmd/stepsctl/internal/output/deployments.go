@@ -82,29 +82,15 @@ func Outcome(d model.Deployment) string {
 		return "in progress, stuck"
 	case d.Outcome == model.OutcomeInProgress:
 		if eta := d.ShownETA(); eta != nil {
-			if cell := etaCell(*eta); cell != overdue {
-				return "in progress, ETA " + cell
-			}
-			return "in progress, " + overdue
+			return "in progress, " + model.ETAPhrase(*eta)
 		}
 		return "in progress"
 	}
 	return d.Outcome
 }
 
-// overdue stands for the ETA of 0 the server gives once a deployment's
-// last phase has run past its usual length (it never puts the finish in
-// the past): "ETA 0.0s" read as done any moment for a deploy half an hour
-// late.
-const overdue = "overdue"
-
 // etaCell is an ETA for a person: the time left, or overdue.
-func etaCell(eta float64) string {
-	if eta <= 0 {
-		return overdue
-	}
-	return model.HumanDuration(eta)
-}
+func etaCell(eta float64) string { return model.ETAWords(eta) }
 
 // Phases is a deployment's breakdown for a person:
 // "build 1m02s › tests 3m10s › rollout 45s › finished". The last step of a
