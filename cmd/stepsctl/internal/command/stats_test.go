@@ -7,9 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
 	"github.com/steps-dev/steps/pkg/client"
@@ -460,5 +463,55 @@ func TestStatsListsTheSeries(t *testing.T) {
 	}
 	if r := h.mustRun(false, "stats", "--component", "api"); strings.Contains(r.stdout, "SERIES") {
 		t.Errorf("one series listed as a table:\n%s", r.stdout)
+	}
+}
+
+// TestStatsFitsTheTerminal: in an 80-column terminal, a year of daily
+// deploys drew a sparkline of 365 cells, which the terminal broke into
+// five lines, and sprints of 12-minute deploys made table rows of 84
+// cells, each broken in two. The chart is fitted to the terminal: the
+// bars are shorter and the sparkline shows the latest buckets that fit,
+// saying so.
+func TestStatsFitsTheTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var ins []model.StepInput
+	first := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 365 {
+		at := first.AddDate(0, 0, i)
+		v := fmt.Sprintf("1.%d", i)
+		took := time.Duration(600+i%7*20) * time.Second
+		ins = append(ins,
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "production", Time: at},
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "production", Time: at.Add(took)})
+	}
+	h.recordAll(ins)
+	h.env["NO_COLOR"] = "1"
+	h.width = 80
+	for _, by := range []string{"day", "sprint"} {
+		r := h.mustRun(true, "stats", "--by", by)
+		out := lines(r.stdout)
+		// The buckets' table, to its blank line, and the sparkline: the
+		// sentences are prose, which a terminal wraps well enough.
+		chart := out[2 : 2+slices.Index(out[2:], "")]
+		for _, line := range out {
+			if strings.HasPrefix(line, "P50 by ") {
+				chart = append(chart, line)
+			}
+		}
+		for _, line := range chart {
+			if w := runewidth.StringWidth(line); w >= h.width {
+				t.Errorf("--by %s: a line of %d cells in a terminal of %d:\n%s", by, w, h.width, line)
+			}
+		}
+		if by == "day" && !strings.Contains(r.stdout, "P50 by day, the latest ") {
+			t.Errorf("--by day: the sparkline does not say it shows the latest days:\n%s", r.stdout)
+		}
+	}
+	// Width unknown (0): the chart as before, 30 cells at the longest.
+	h.width = 0
+	r := h.mustRun(true, "stats", "--by", "sprint")
+	if !strings.Contains(r.stdout, strings.Repeat("█", 30)) {
+		t.Errorf("without a width, the longest bar is not 30 cells:\n%s", r.stdout)
 	}
 }

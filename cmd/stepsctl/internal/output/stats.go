@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mattn/go-runewidth"
+
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -69,18 +71,22 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 	}
 	rows := make([][]string, 0, len(st.Buckets))
 	for _, b := range st.Buckets {
-		bar := ""
-		if b.P50Seconds != nil {
-			bar = Bar(*b.P50Seconds, maxP50, barWidth, o.Terminal)
-		}
 		row := []string{
 			bucketLabel(st.Bucket, b), fmt.Sprint(b.Count),
-			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds), bar,
+			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds),
 		}
 		if outliers {
 			row = slices.Insert(row, 2, fmt.Sprint(b.Outliers))
 		}
 		rows = append(rows, row)
+	}
+	width := chartWidth(o.Width, header, rows)
+	for i, b := range st.Buckets {
+		bar := ""
+		if b.P50Seconds != nil {
+			bar = Bar(*b.P50Seconds, maxP50, width, o.Terminal)
+		}
+		rows[i] = append(rows[i], bar)
 	}
 	var table bytes.Buffer
 	if err := renderTable(&table, header, rows); err != nil {
@@ -127,7 +133,8 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 
 	buf.WriteByte('\n')
 	if o.Terminal && len(st.Buckets) > 1 {
-		fmt.Fprintf(&buf, "P50 by %s: %s\n", st.Bucket, style(ansiCyan, Sparkline(st.Buckets)))
+		label, buckets := sparklineFitted(st.Bucket, st.Buckets, o.Width)
+		fmt.Fprintf(&buf, "%s%s\n", label, style(ansiCyan, Sparkline(buckets)))
 	}
 	if line := TrendLine(st); line != "" {
 		fmt.Fprintln(&buf, line)
@@ -141,6 +148,45 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// minBarWidth is the shortest P50 CHART a narrow terminal gets: shorter,
+// the bars could not tell a bucket 10 % slower from another.
+const minBarWidth = 10
+
+// chartWidth is the length of the longest bar of the buckets' table: 30
+// cells, fewer when the terminal (width cells; 0 when unknown) would
+// otherwise wrap every row, but never under minBarWidth. A sprint of 10m
+// deploys made rows of 87 cells, which an 80-column terminal broke in two.
+func chartWidth(width int, header []string, rows [][]string) int {
+	if width <= 0 {
+		return barWidth
+	}
+	// renderTable pads each column but the last with two spaces.
+	used := 0
+	for j, h := range header[:len(header)-1] {
+		w := runewidth.StringWidth(h)
+		for _, r := range rows {
+			w = max(w, runewidth.StringWidth(r[j]))
+		}
+		used += w + 2
+	}
+	return min(barWidth, max(minBarWidth, width-1-used))
+}
+
+// sparklineFitted is the label and the buckets of the sparkline: all of
+// them when they fit on one line of width cells (0: unknown, no limit),
+// else the latest that do, which the label says. 712 daily buckets drew a
+// line of 712 cells that an 80-column terminal broke into nine.
+func sparklineFitted(bucket string, buckets []model.BucketStats, width int) (string, []model.BucketStats) {
+	label := fmt.Sprintf("P50 by %s: ", bucket)
+	if width <= 0 || runewidth.StringWidth(label)+len(buckets) < width {
+		return label, buckets
+	}
+	label = fmt.Sprintf("P50 by %s, the latest %%d of %d: ", bucket, len(buckets))
+	n := max(1, width-1-runewidth.StringWidth(fmt.Sprintf(label, len(buckets))))
+	n = min(n, len(buckets))
+	return fmt.Sprintf(label, n), buckets[len(buckets)-n:]
 }
 
 // seriesShown is the most series listed in a table; -o json has them all.
