@@ -171,12 +171,14 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	acc, err := s.statsOf(r.Context(), f, opts, s.now())
+	now := s.now()
+	acc, err := s.statsOf(r.Context(), f, opts, now)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	stats := acc.Result()
+	stats.MarkPartial(f.Since, f.Until, now)
 	if format == formatCSV {
 		s.writeStatsCSV(w, r, stats)
 		return

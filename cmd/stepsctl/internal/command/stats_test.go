@@ -475,17 +475,7 @@ func TestStatsListsTheSeries(t *testing.T) {
 func TestStatsFitsTheTerminal(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	var ins []model.StepInput
-	first := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
-	for i := range 365 {
-		at := first.AddDate(0, 0, i)
-		v := fmt.Sprintf("1.%d", i)
-		took := time.Duration(600+i%7*20) * time.Second
-		ins = append(ins,
-			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "production", Time: at},
-			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "production", Time: at.Add(took)})
-	}
-	h.recordAll(ins)
+	dailyHistory(h)
 	h.env["NO_COLOR"] = "1"
 	h.width = 80
 	for _, by := range []string{"day", "sprint"} {
@@ -513,5 +503,40 @@ func TestStatsFitsTheTerminal(t *testing.T) {
 	r := h.mustRun(true, "stats", "--by", "sprint")
 	if !strings.Contains(r.stdout, strings.Repeat("█", 30)) {
 		t.Errorf("without a width, the longest bar is not 30 cells:\n%s", r.stdout)
+	}
+}
+
+// dailyHistory records a deploy of api in production each day of 2025,
+// of 10 to 12 minutes.
+func dailyHistory(h *harness) {
+	var ins []model.StepInput
+	first := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 365 {
+		at := first.AddDate(0, 0, i)
+		v := fmt.Sprintf("1.%d", i)
+		took := time.Duration(600+i%7*20) * time.Second
+		ins = append(ins,
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "production", Time: at},
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "production", Time: at.Add(took)})
+	}
+	h.recordAll(ins)
+}
+
+// TestStatsMarksPartialBuckets: --since and --until in the middle of
+// sprints showed their first and last sprints with 2 and 6 deployments
+// beside sprints of 14, as if the team had hardly deployed. The table
+// marks them and says why.
+func TestStatsMarksPartialBuckets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dailyHistory(h)
+	// Sprints of 14 days from 2024-01-01: 2025-03-10, 03-24, 04-07.
+	r := h.mustRun(false, "stats", "--by", "sprint", "--since", "2025-03-15", "--until", "2025-04-19")
+	out := lines(r.stdout)
+	for i, want := range []string{"2025-03-10*  9 ", "2025-03-24   14 ", "2025-04-07*  13 ",
+		"* part of a sprint only: the range (--since, --until) or today cuts it"} {
+		if !strings.HasPrefix(out[3+i], want) {
+			t.Errorf("line %d %q, want it to start %q", 3+i, out[3+i], want)
+		}
 	}
 }

@@ -70,9 +70,15 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		header = slices.Insert(header, 2, "OUTLIERS")
 	}
 	rows := make([][]string, 0, len(st.Buckets))
+	partial := false
 	for _, b := range st.Buckets {
+		label := bucketLabel(st.Bucket, b)
+		if b.Partial {
+			label += "*"
+			partial = true
+		}
 		row := []string{
-			bucketLabel(st.Bucket, b), fmt.Sprint(b.Count),
+			label, fmt.Sprint(b.Count),
 			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds),
 		}
 		if outliers {
@@ -99,6 +105,10 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 			line = line[:i] + ansiCyan + strings.TrimSuffix(line[i:], "\n") + ansiReset + "\n"
 		}
 		buf.WriteString(line)
+	}
+	if partial {
+		fmt.Fprintf(&buf, "* part of a %s only: the range (--since, --until) or today cuts it, so its count is no whole %s's.\n",
+			bucketWord(st.Bucket), bucketWord(st.Bucket))
 	}
 
 	if len(st.Steps) > 0 {
