@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +55,21 @@ func TestStatsMarksPartialBuckets(t *testing.T) {
 			if len(got) != len(tc.partial) || len(got) > 0 && (got[0] != tc.partial[0] || got[len(got)-1] != tc.partial[len(tc.partial)-1]) {
 				t.Errorf("%s: partial weeks %v, want %v", tc.query, got, tc.partial)
 			}
+		}
+		// The CSV says so in its last column, of buckets and steps' buckets.
+		r := ts.do(t, "GET", "/v1/stats?bucket=week&since=2026-02-25&format=csv", nil)
+		rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
+		if err != nil || r.status != http.StatusOK || rows[0][len(rows[0])-1] != "partial" {
+			t.Fatalf("CSV = %d %v, header %v", r.status, err, rows[0])
+		}
+		var cut []string
+		for _, row := range rows[1:] {
+			if row[len(row)-1] == "true" {
+				cut = append(cut, row[0]+" "+row[2][:10])
+			}
+		}
+		if want := []string{"bucket 2026-02-23", "bucket 2026-03-16", "step_bucket 2026-02-23", "step_bucket 2026-03-16"}; !slices.Equal(cut, want) {
+			t.Errorf("CSV partial rows %v, want %v", cut, want)
 		}
 		// The page names them so in its chart and its table.
 		if p := getPage(t, nil, ts.URL, "/?since=2026-02-25"); !strings.Contains(p.body, "Week of 2026-02-23 (partial): 1 deployment") {
