@@ -540,3 +540,45 @@ func TestStatsMarksPartialBuckets(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsSeriesFitTheTerminal: series of long component names in
+// environments such as perf-eu-west-1 made rows of the series table wider
+// than an 80-column terminal, each broken in two. Their names are cut
+// there, in their middle (the start and end of a name tell it from its
+// neighbours); piped (no width), they are whole.
+func TestStatsSeriesFitTheTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	long := "payments-reconciliation-service-backend-worker"
+	var ins []model.StepInput
+	for _, env := range []string{"perf-eu-west-1", "production"} {
+		for i := range 12 {
+			at := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i)
+			v := fmt.Sprintf("1.%d", i)
+			ins = append(ins,
+				model.StepInput{Component: long, Version: v, Owner: "ana", Status: "build", Environment: env, Time: at},
+				model.StepInput{Component: long, Version: v, Owner: "ana", Status: "finished", Environment: env, Time: at.Add(10 * time.Minute)})
+		}
+	}
+	h.recordAll(ins)
+	h.env["NO_COLOR"] = "1"
+	h.width = 80
+	r := h.mustRun(true, "stats")
+	out := lines(r.stdout)
+	i := slices.IndexFunc(out, func(l string) bool { return strings.HasPrefix(l, "SERIES ") })
+	if i < 0 || i+2 >= len(out) {
+		t.Fatalf("no series table:\n%s", r.stdout)
+	}
+	for _, line := range out[i : i+3] {
+		if w := runewidth.StringWidth(line); w >= h.width {
+			t.Errorf("a series line of %d cells in a terminal of %d:\n%s", w, h.width, line)
+		}
+		if line != out[i] && (!strings.HasPrefix(line, "payments-") || !strings.Contains(line, "…") || !strings.Contains(line, "-worker in ")) {
+			t.Errorf("series row %q, want the middle of the component cut with …", line)
+		}
+	}
+	h.width = 0
+	if r := h.mustRun(true, "stats"); !strings.Contains(r.stdout, long+" in perf-eu-west-1") {
+		t.Errorf("without a width, the series' names are cut:\n%s", r.stdout)
+	}
+}

@@ -137,7 +137,7 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		}
 	}
 
-	if err := writeSeries(&buf, st); err != nil {
+	if err := writeSeries(&buf, st, o.Width); err != nil {
 		return err
 	}
 
@@ -184,6 +184,66 @@ func chartWidth(width int, header []string, rows [][]string) int {
 	return min(barWidth, max(minBarWidth, width-1-used))
 }
 
+// minNameWidth is the narrowest a name column is cut to: a narrower
+// terminal wraps the rows rather than leave names that say nothing.
+const minNameWidth = 24
+
+// nameRoom is the width rows' first column may take for the table to fit
+// a terminal of width cells, not under minNameWidth; 0 when width is 0
+// (unknown: no cut).
+func nameRoom(header []string, rows [][]string, width int) int {
+	if width <= 0 {
+		return 0
+	}
+	// renderTable pads each column but the last with two spaces.
+	others := 0
+	for j := 1; j < len(header); j++ {
+		w := runewidth.StringWidth(header[j])
+		for _, r := range rows {
+			w = max(w, runewidth.StringWidth(r[j]))
+		}
+		others += w + 2
+	}
+	return max(minNameWidth, width-1-others)
+}
+
+// seriesName names s in room cells (0: no limit), cutting the middle of
+// its component, then of its environment: cut at the end, api-worker-01
+// and api-worker-02 in perf-eu-west-1 and perf-us-east-1 all read
+// "api-worker-… in perf-…".
+func seriesName(s model.SeriesStats, room int) string {
+	name := s.Name()
+	if room <= 0 || runewidth.StringWidth(name) <= room {
+		return name
+	}
+	if s.Environment == "" {
+		return cutMiddle(name, room)
+	}
+	const in = " in "
+	env := cutMiddle(s.Environment, max((room-len(in))/2, room-len(in)-runewidth.StringWidth(s.Component)))
+	return cutMiddle(s.Component, room-len(in)-runewidth.StringWidth(env)) + in + env
+}
+
+// cutMiddle fits s in width cells, putting "…" for its middle: the start
+// and the end of a name are what tell it from its neighbours.
+func cutMiddle(s string, width int) string {
+	if runewidth.StringWidth(s) <= width {
+		return s
+	}
+	if width < 3 {
+		return runewidth.Truncate(s, width, "…")
+	}
+	head := runewidth.Truncate(s, (width-1)/2, "")
+	tail := []rune(s)
+	w := 0
+	i := len(tail)
+	for i > 0 && w+runewidth.RuneWidth(tail[i-1]) <= width-1-runewidth.StringWidth(head) {
+		i--
+		w += runewidth.RuneWidth(tail[i])
+	}
+	return head + "…" + string(tail[i:])
+}
+
 // sparklineFitted is the label and the buckets of the sparkline: all of
 // them when they fit on one line of width cells (0: unknown, no limit),
 // else the latest that do, which the label says. 712 daily buckets drew a
@@ -204,8 +264,9 @@ const seriesShown = 10
 
 // writeSeries lists the series the trend blends, with their own growth,
 // when there are several: the sentence names those that diverge, the table
-// gives each one's figure.
-func writeSeries(buf *bytes.Buffer, st model.Stats) error {
+// gives each one's figure. In a terminal of width cells (0: unknown) long
+// names are cut to fit it (seriesName).
+func writeSeries(buf *bytes.Buffer, st model.Stats, width int) error {
 	if len(st.Series) < 2 {
 		return nil
 	}
@@ -221,7 +282,13 @@ func writeSeries(buf *bytes.Buffer, st model.Stats) error {
 		}
 		rows = append(rows, []string{s.Name(), fmt.Sprint(s.Deployments), stepGrowth(s.Trend), interval})
 	}
-	if err := renderTable(buf, []string{"SERIES", "DEPLOYMENTS", "GROWTH/WEEK", "95% INTERVAL"}, rows); err != nil {
+	header := []string{"SERIES", "DEPLOYMENTS", "GROWTH/WEEK", "95% INTERVAL"}
+	if room := nameRoom(header, rows, width); room > 0 {
+		for i := range rows {
+			rows[i][0] = seriesName(st.Series[i], room)
+		}
+	}
+	if err := renderTable(buf, header, rows); err != nil {
 		return err
 	}
 	switch n := len(st.Series) + st.SeriesNotListed - len(rows); {
