@@ -231,6 +231,31 @@ type BucketStats struct {
 	// one: a range longer than MaxStatsBuckets buckets (a deployment
 	// back-dated to 1970) has its longest runs of empty buckets collapsed.
 	Gap int `json:"gap,omitempty"`
+	// Partial says the range measured holds only part of [Start, End):
+	// since is after Start, or until, or the time of the answer (the
+	// bucket in progress), before End (MarkPartial). Its count is not a
+	// whole bucket's: a sprint cut to its last day by since read 1
+	// deployment beside sprints of 15, with nothing to say why.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// MarkPartial marks the buckets, the deployments' and the steps', that
+// the range [since, until] (each zero when open, until inclusive to the
+// microsecond) or now, when the answer was computed (zero: not known),
+// cuts (BucketStats.Partial). A run of empty buckets (Gap) is never one.
+func (st *Stats) MarkPartial(since, until, now time.Time) {
+	mark := func(bs []BucketStats) {
+		for i := range bs {
+			b := &bs[i]
+			b.Partial = b.Gap == 0 && (since.After(b.Start) ||
+				!until.IsZero() && until.Add(time.Microsecond).Before(b.End) ||
+				!now.IsZero() && now.Before(b.End))
+		}
+	}
+	mark(st.Buckets)
+	for i := range st.Steps {
+		mark(st.Steps[i].Buckets)
+	}
 }
 
 // StepStats are the durations of one step name across deployments.

@@ -171,12 +171,14 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	acc, err := s.statsOf(r.Context(), f, opts, s.now())
+	now := s.now()
+	acc, err := s.statsOf(r.Context(), f, opts, now)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	stats := acc.Result()
+	stats.MarkPartial(f.Since, f.Until, now)
 	if format == formatCSV {
 		s.writeStatsCSV(w, r, stats)
 		return
@@ -315,11 +317,12 @@ func statsOptions(p params, def model.StatsOptions) (model.StatsOptions, error) 
 // step_bucket (a step name per bucket) or trend (name and value: the
 // robust growth with its interval, direction, method, outliers and blame,
 // then the least-squares fields kept for continuity). outliers, last as it
-// came last, counts those a bucket's figures leave out.
+// came last, counts those a bucket's figures leave out; partial, after it,
+// is true of a bucket the range or now cuts (BucketStats.Partial).
 var StatsCSVHeader = []string{"kind", "name", "start", "end", "count", "p50_seconds", "p90_seconds", "max_seconds",
 	"mean_seconds", "share_percent", "value",
 	"growth_percent_per_week", "growth_percent_per_week_low", "growth_percent_per_week_high", "direction", "share_of_growth_percent",
-	"outliers"}
+	"outliers", "partial"}
 
 func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.Stats) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -342,9 +345,14 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		cw.Write(rec) //nolint:errcheck // checked at Flush
 	}
 	cw.Write(StatsCSVHeader) //nolint:errcheck // checked at Flush
-	// Bucket rows leave the growth columns empty and end with outliers.
+	// Bucket rows leave the growth columns empty and end with outliers
+	// and partial (true, or empty).
 	bucketRow := func(kind, name string, b model.BucketStats) {
-		row(kind, name, day(b.Start), day(b.End), b.Durations, "", "", "", "", "", "", "", strconv.Itoa(b.Outliers))
+		partial := ""
+		if b.Partial {
+			partial = "true"
+		}
+		row(kind, name, day(b.Start), day(b.End), b.Durations, "", "", "", "", "", "", "", strconv.Itoa(b.Outliers), partial)
 	}
 	for _, b := range st.Buckets {
 		bucketRow("bucket", "", b)

@@ -111,6 +111,7 @@ func (s *Server) loadDashboard(ctx context.Context, f model.Filter, opts model.S
 		return d, err
 	}
 	d.stats = p.stats.Result()
+	d.stats.MarkPartial(f.Since, f.Until, now)
 	d.changes = p.stats.Changes()
 	d.dora = p.dora.Result()
 	if d.dora.LegEnvironments, err = s.legsOf(ctx, f); err != nil {

@@ -578,8 +578,14 @@ func trendSummary(buckets []model.BucketStats, opts model.StatsOptions) string {
 		model.HumanDuration(*first.P90Seconds), model.HumanDuration(*last.P90Seconds))
 }
 
-// bucketName names a bucket for people: "Week of 2026-01-05".
+// bucketName names a bucket for people: "Week of 2026-01-05", and
+// "Week of 2026-01-05 (partial)" when the range or now cuts it (its count
+// is no whole week's).
 func bucketName(b model.BucketStats, opts model.StatsOptions) string {
+	if b.Partial {
+		b.Partial = false
+		return bucketName(b, opts) + " (partial)"
+	}
 	start := b.Start
 	if b.Gap > 0 {
 		// A run of empty buckets given as one column.

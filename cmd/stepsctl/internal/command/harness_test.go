@@ -75,6 +75,9 @@ type harness struct {
 	// stdinReader, when set, is stepsctl's standard input instead of stdin.
 	stdinReader io.Reader
 	factory     *command.Factory // of the last run
+	// width is the width of the terminal stdout is, when it is one (0:
+	// unknown).
+	width int
 	// dir is stepsctl's directory for git: a temporary one, outside any
 	// work tree, unless a test makes it one.
 	dir string
@@ -208,7 +211,7 @@ func (h *harness) runArgs(ctx context.Context, terminal bool, args []string) res
 	}
 	retry := fastRetry
 	f := &command.Factory{
-		IO:      &output.Streams{In: in, Out: &out, ErrOut: &errOut, IsTerminal: terminal, ErrIsTerminal: h.errTerminal},
+		IO:      &output.Streams{In: in, Out: &out, ErrOut: &errOut, IsTerminal: terminal, ErrIsTerminal: h.errTerminal, Width: h.width},
 		Getenv:  func(k string) string { return h.env[k] },
 		Now:     h.cli.Now,
 		Loc:     cmp.Or(h.loc, time.UTC),

@@ -63,7 +63,8 @@ Only finished deployments are measured: successful ones by default,
 --outcome failure or all for the others.
 
 In a terminal: a table with a bar of each bucket's p50, a sparkline, and the
-sentence. Piped: the same without colours, with # bars and no sparkline.
+sentence, the bars and the sparkline fitted to the terminal's width (the
+sparkline then draws the latest buckets that fit, and says so). Piped: the same without colours, with # bars and no sparkline.
 -o json and -o csv print the server's JSON and CSV as they are (the CSV is
 one long table whose kind column says bucket, step, step_bucket or trend).
 Colours follow NO_COLOR.`
@@ -153,7 +154,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return err
 	}
 	o := output.Options{Format: format, Terminal: f.IO.IsTerminal, Now: f.Now(), Location: f.Loc,
-		Color: output.UseColor(f.IO.IsTerminal, f.Getenv)}
+		Color: output.UseColor(f.IO.IsTerminal, f.Getenv), Width: f.IO.Width}
 	// The shifts of the same deployments: a one-time shift reads as growth
 	// in the sentence, and only they tell the two apart. A server without
 	// /v1/changes (or any error) leaves them out.

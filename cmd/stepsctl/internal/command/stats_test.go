@@ -7,9 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mattn/go-runewidth"
 
 	"github.com/steps-dev/steps/cmd/stepsctl/internal/command"
 	"github.com/steps-dev/steps/pkg/client"
@@ -460,5 +463,122 @@ func TestStatsListsTheSeries(t *testing.T) {
 	}
 	if r := h.mustRun(false, "stats", "--component", "api"); strings.Contains(r.stdout, "SERIES") {
 		t.Errorf("one series listed as a table:\n%s", r.stdout)
+	}
+}
+
+// TestStatsFitsTheTerminal: in an 80-column terminal, a year of daily
+// deploys drew a sparkline of 365 cells, which the terminal broke into
+// five lines, and sprints of 12-minute deploys made table rows of 84
+// cells, each broken in two. The chart is fitted to the terminal: the
+// bars are shorter and the sparkline shows the latest buckets that fit,
+// saying so.
+func TestStatsFitsTheTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dailyHistory(h)
+	h.env["NO_COLOR"] = "1"
+	h.width = 80
+	for _, by := range []string{"day", "sprint"} {
+		r := h.mustRun(true, "stats", "--by", by)
+		out := lines(r.stdout)
+		// The buckets' table, to its blank line, and the sparkline: the
+		// sentences are prose, which a terminal wraps well enough.
+		chart := out[2 : 2+slices.Index(out[2:], "")]
+		for _, line := range out {
+			if strings.HasPrefix(line, "P50 by ") {
+				chart = append(chart, line)
+			}
+		}
+		for _, line := range chart {
+			if w := runewidth.StringWidth(line); w >= h.width {
+				t.Errorf("--by %s: a line of %d cells in a terminal of %d:\n%s", by, w, h.width, line)
+			}
+		}
+		if by == "day" && !strings.Contains(r.stdout, "P50 by day, the latest ") {
+			t.Errorf("--by day: the sparkline does not say it shows the latest days:\n%s", r.stdout)
+		}
+	}
+	// Width unknown (0): the chart as before, 30 cells at the longest.
+	h.width = 0
+	r := h.mustRun(true, "stats", "--by", "sprint")
+	if !strings.Contains(r.stdout, strings.Repeat("█", 30)) {
+		t.Errorf("without a width, the longest bar is not 30 cells:\n%s", r.stdout)
+	}
+}
+
+// dailyHistory records a deploy of api in production each day of 2025,
+// of 10 to 12 minutes.
+func dailyHistory(h *harness) {
+	var ins []model.StepInput
+	first := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 365 {
+		at := first.AddDate(0, 0, i)
+		v := fmt.Sprintf("1.%d", i)
+		took := time.Duration(600+i%7*20) * time.Second
+		ins = append(ins,
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "build", Environment: "production", Time: at},
+			model.StepInput{Component: "api", Version: v, Owner: "ana", Status: "finished", Environment: "production", Time: at.Add(took)})
+	}
+	h.recordAll(ins)
+}
+
+// TestStatsMarksPartialBuckets: --since and --until in the middle of
+// sprints showed their first and last sprints with 2 and 6 deployments
+// beside sprints of 14, as if the team had hardly deployed. The table
+// marks them and says why.
+func TestStatsMarksPartialBuckets(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dailyHistory(h)
+	// Sprints of 14 days from 2024-01-01: 2025-03-10, 03-24, 04-07.
+	r := h.mustRun(false, "stats", "--by", "sprint", "--since", "2025-03-15", "--until", "2025-04-19")
+	out := lines(r.stdout)
+	for i, want := range []string{"2025-03-10*  9 ", "2025-03-24   14 ", "2025-04-07*  13 ",
+		"* part of a sprint only: the range (--since, --until) or today cuts it"} {
+		if !strings.HasPrefix(out[3+i], want) {
+			t.Errorf("line %d %q, want it to start %q", 3+i, out[3+i], want)
+		}
+	}
+}
+
+// TestStatsSeriesFitTheTerminal: series of long component names in
+// environments such as perf-eu-west-1 made rows of the series table wider
+// than an 80-column terminal, each broken in two. Their names are cut
+// there, in their middle (the start and end of a name tell it from its
+// neighbours); piped (no width), they are whole.
+func TestStatsSeriesFitTheTerminal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	long := "payments-reconciliation-service-backend-worker"
+	var ins []model.StepInput
+	for _, env := range []string{"perf-eu-west-1", "production"} {
+		for i := range 12 {
+			at := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i)
+			v := fmt.Sprintf("1.%d", i)
+			ins = append(ins,
+				model.StepInput{Component: long, Version: v, Owner: "ana", Status: "build", Environment: env, Time: at},
+				model.StepInput{Component: long, Version: v, Owner: "ana", Status: "finished", Environment: env, Time: at.Add(10 * time.Minute)})
+		}
+	}
+	h.recordAll(ins)
+	h.env["NO_COLOR"] = "1"
+	h.width = 80
+	r := h.mustRun(true, "stats")
+	out := lines(r.stdout)
+	i := slices.IndexFunc(out, func(l string) bool { return strings.HasPrefix(l, "SERIES ") })
+	if i < 0 || i+2 >= len(out) {
+		t.Fatalf("no series table:\n%s", r.stdout)
+	}
+	for _, line := range out[i : i+3] {
+		if w := runewidth.StringWidth(line); w >= h.width {
+			t.Errorf("a series line of %d cells in a terminal of %d:\n%s", w, h.width, line)
+		}
+		if line != out[i] && (!strings.HasPrefix(line, "payments-") || !strings.Contains(line, "…") || !strings.Contains(line, "-worker in ")) {
+			t.Errorf("series row %q, want the middle of the component cut with …", line)
+		}
+	}
+	h.width = 0
+	if r := h.mustRun(true, "stats"); !strings.Contains(r.stdout, long+" in perf-eu-west-1") {
+		t.Errorf("without a width, the series' names are cut:\n%s", r.stdout)
 	}
 }

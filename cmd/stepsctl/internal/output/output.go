@@ -36,6 +36,9 @@ type Streams struct {
 	// ErrIsTerminal reports that ErrOut is a terminal: progress bars are
 	// drawn there, and nowhere else.
 	ErrIsTerminal bool
+	// Width is the width of the terminal Out is, in cells; 0 when it is
+	// none or cannot be read. Charts are fitted to it.
+	Width int
 }
 
 // System returns the process's standard streams.
@@ -46,7 +49,16 @@ func System() *Streams {
 		ErrOut:        os.Stderr,
 		IsTerminal:    term.IsTerminal(int(os.Stdout.Fd())),
 		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		Width:         terminalWidth(os.Stdout),
 	}
+}
+
+// terminalWidth is the width of the terminal f is, or 0.
+func terminalWidth(f *os.File) int {
+	if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+		return w
+	}
+	return 0
 }
 
 // Format is an output format.
@@ -102,6 +114,8 @@ type Options struct {
 	// Color allows ANSI colours in a terminal (not with NO_COLOR or
 	// TERM=dumb; see UseColor).
 	Color bool
+	// Width is the terminal's width in cells (Streams.Width); 0: no limit.
+	Width int
 }
 
 // UseColor reports whether output to a terminal may be coloured, given the

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mattn/go-runewidth"
+
 	"github.com/steps-dev/steps/pkg/model"
 )
 
@@ -68,19 +70,29 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		header = slices.Insert(header, 2, "OUTLIERS")
 	}
 	rows := make([][]string, 0, len(st.Buckets))
+	partial := false
 	for _, b := range st.Buckets {
-		bar := ""
-		if b.P50Seconds != nil {
-			bar = Bar(*b.P50Seconds, maxP50, barWidth, o.Terminal)
+		label := bucketLabel(st.Bucket, b)
+		if b.Partial {
+			label += "*"
+			partial = true
 		}
 		row := []string{
-			bucketLabel(st.Bucket, b), fmt.Sprint(b.Count),
-			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds), bar,
+			label, fmt.Sprint(b.Count),
+			seconds(b.P50Seconds), seconds(b.P90Seconds), seconds(b.MaxSeconds), seconds(b.MeanSeconds),
 		}
 		if outliers {
 			row = slices.Insert(row, 2, fmt.Sprint(b.Outliers))
 		}
 		rows = append(rows, row)
+	}
+	width := chartWidth(o.Width, header, rows)
+	for i, b := range st.Buckets {
+		bar := ""
+		if b.P50Seconds != nil {
+			bar = Bar(*b.P50Seconds, maxP50, width, o.Terminal)
+		}
+		rows[i] = append(rows[i], bar)
 	}
 	var table bytes.Buffer
 	if err := renderTable(&table, header, rows); err != nil {
@@ -93,6 +105,10 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 			line = line[:i] + ansiCyan + strings.TrimSuffix(line[i:], "\n") + ansiReset + "\n"
 		}
 		buf.WriteString(line)
+	}
+	if partial {
+		fmt.Fprintf(&buf, "* part of a %s only: the range (--since, --until) or today cuts it, so its count is no whole %s's.\n",
+			bucketWord(st.Bucket), bucketWord(st.Bucket))
 	}
 
 	if len(st.Steps) > 0 {
@@ -121,13 +137,14 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 		}
 	}
 
-	if err := writeSeries(&buf, st); err != nil {
+	if err := writeSeries(&buf, st, o.Width); err != nil {
 		return err
 	}
 
 	buf.WriteByte('\n')
 	if o.Terminal && len(st.Buckets) > 1 {
-		fmt.Fprintf(&buf, "P50 by %s: %s\n", st.Bucket, style(ansiCyan, Sparkline(st.Buckets)))
+		label, buckets := sparklineFitted(st.Bucket, st.Buckets, o.Width)
+		fmt.Fprintf(&buf, "%s%s\n", label, style(ansiCyan, Sparkline(buckets)))
 	}
 	if line := TrendLine(st); line != "" {
 		fmt.Fprintln(&buf, line)
@@ -143,13 +160,113 @@ func WriteStats(w io.Writer, o Options, st model.Stats, notes StatsNotes) error 
 	return err
 }
 
+// minBarWidth is the shortest P50 CHART a narrow terminal gets: shorter,
+// the bars could not tell a bucket 10 % slower from another.
+const minBarWidth = 10
+
+// chartWidth is the length of the longest bar of the buckets' table: 30
+// cells, fewer when the terminal (width cells; 0 when unknown) would
+// otherwise wrap every row, but never under minBarWidth. A sprint of 10m
+// deploys made rows of 87 cells, which an 80-column terminal broke in two.
+func chartWidth(width int, header []string, rows [][]string) int {
+	if width <= 0 {
+		return barWidth
+	}
+	// renderTable pads each column but the last with two spaces.
+	used := 0
+	for j, h := range header[:len(header)-1] {
+		w := runewidth.StringWidth(h)
+		for _, r := range rows {
+			w = max(w, runewidth.StringWidth(r[j]))
+		}
+		used += w + 2
+	}
+	return min(barWidth, max(minBarWidth, width-1-used))
+}
+
+// minNameWidth is the narrowest a name column is cut to: a narrower
+// terminal wraps the rows rather than leave names that say nothing.
+const minNameWidth = 24
+
+// nameRoom is the width rows' first column may take for the table to fit
+// a terminal of width cells, not under minNameWidth; 0 when width is 0
+// (unknown: no cut).
+func nameRoom(header []string, rows [][]string, width int) int {
+	if width <= 0 {
+		return 0
+	}
+	// renderTable pads each column but the last with two spaces.
+	others := 0
+	for j := 1; j < len(header); j++ {
+		w := runewidth.StringWidth(header[j])
+		for _, r := range rows {
+			w = max(w, runewidth.StringWidth(r[j]))
+		}
+		others += w + 2
+	}
+	return max(minNameWidth, width-1-others)
+}
+
+// seriesName names s in room cells (0: no limit), cutting the middle of
+// its component, then of its environment: cut at the end, api-worker-01
+// and api-worker-02 in perf-eu-west-1 and perf-us-east-1 all read
+// "api-worker-… in perf-…".
+func seriesName(s model.SeriesStats, room int) string {
+	name := s.Name()
+	if room <= 0 || runewidth.StringWidth(name) <= room {
+		return name
+	}
+	if s.Environment == "" {
+		return cutMiddle(name, room)
+	}
+	const in = " in "
+	env := cutMiddle(s.Environment, max((room-len(in))/2, room-len(in)-runewidth.StringWidth(s.Component)))
+	return cutMiddle(s.Component, room-len(in)-runewidth.StringWidth(env)) + in + env
+}
+
+// cutMiddle fits s in width cells, putting "…" for its middle: the start
+// and the end of a name are what tell it from its neighbours.
+func cutMiddle(s string, width int) string {
+	if runewidth.StringWidth(s) <= width {
+		return s
+	}
+	if width < 3 {
+		return runewidth.Truncate(s, width, "…")
+	}
+	head := runewidth.Truncate(s, (width-1)/2, "")
+	tail := []rune(s)
+	w := 0
+	i := len(tail)
+	for i > 0 && w+runewidth.RuneWidth(tail[i-1]) <= width-1-runewidth.StringWidth(head) {
+		i--
+		w += runewidth.RuneWidth(tail[i])
+	}
+	return head + "…" + string(tail[i:])
+}
+
+// sparklineFitted is the label and the buckets of the sparkline: all of
+// them when they fit on one line of width cells (0: unknown, no limit),
+// else the latest that do, which the label says. 712 daily buckets drew a
+// line of 712 cells that an 80-column terminal broke into nine.
+func sparklineFitted(bucket string, buckets []model.BucketStats, width int) (string, []model.BucketStats) {
+	label := fmt.Sprintf("P50 by %s: ", bucket)
+	if width <= 0 || runewidth.StringWidth(label)+len(buckets) < width {
+		return label, buckets
+	}
+	label = fmt.Sprintf("P50 by %s, the latest %%d of %d: ", bucket, len(buckets))
+	n := max(1, width-1-runewidth.StringWidth(fmt.Sprintf(label, len(buckets))))
+	n = min(n, len(buckets))
+	return fmt.Sprintf(label, n), buckets[len(buckets)-n:]
+}
+
 // seriesShown is the most series listed in a table; -o json has them all.
 const seriesShown = 10
 
 // writeSeries lists the series the trend blends, with their own growth,
 // when there are several: the sentence names those that diverge, the table
-// gives each one's figure.
-func writeSeries(buf *bytes.Buffer, st model.Stats) error {
+// gives each one's figure. In a terminal of width cells (0: unknown) long
+// names are cut to fit it (seriesName).
+func writeSeries(buf *bytes.Buffer, st model.Stats, width int) error {
 	if len(st.Series) < 2 {
 		return nil
 	}
@@ -165,7 +282,13 @@ func writeSeries(buf *bytes.Buffer, st model.Stats) error {
 		}
 		rows = append(rows, []string{s.Name(), fmt.Sprint(s.Deployments), stepGrowth(s.Trend), interval})
 	}
-	if err := renderTable(buf, []string{"SERIES", "DEPLOYMENTS", "GROWTH/WEEK", "95% INTERVAL"}, rows); err != nil {
+	header := []string{"SERIES", "DEPLOYMENTS", "GROWTH/WEEK", "95% INTERVAL"}
+	if room := nameRoom(header, rows, width); room > 0 {
+		for i := range rows {
+			rows[i][0] = seriesName(st.Series[i], room)
+		}
+	}
+	if err := renderTable(buf, header, rows); err != nil {
 		return err
 	}
 	switch n := len(st.Series) + st.SeriesNotListed - len(rows); {
