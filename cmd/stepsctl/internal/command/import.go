@@ -52,11 +52,15 @@ FILE is one of, told apart by its content (or named with --format):
              a header naming component, version, owner, status, ts and
              optionally environment, id, received_at, revision,
              committed_at, in any order (an export from before revision
-             and committed_at existed imports too); the export's formula
-             guard (a ' before =, +, -, @) is undone
+             and committed_at existed imports too)
   ndjson     our NDJSON export (stepsctl list -o ndjson): one step per line
   original   the original service's CSV: component,version,owner,status,ts
-             with ts as "YYYY-MM-DD hh:mm:ss" in UTC; cells taken as they are
+             with ts as "YYYY-MM-DD hh:mm:ss" in UTC
+
+In either CSV the export's formula guard is undone, as POST /v1/steps/batch
+undoes it: a cell that starts with ' and then =, +, -, @, a tab, a CR or
+another ' loses its first ' ('-api is imported as -api). To keep such a
+value as it is, import NDJSON.
 
 "-" reads standard input. id and received_at are the server's and ignored:
 the server numbers the steps anew and stamps them with the time of the

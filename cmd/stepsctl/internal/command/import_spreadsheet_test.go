@@ -1,6 +1,7 @@
 package command_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +92,34 @@ func TestImportSpreadsheetColumnAdded(t *testing.T) {
 	if n := len(h.stored()); n != 0 {
 		t.Errorf("%d steps stored, want none", n)
 	}
+}
+
+// TestImportFiveColumnsAsTheServer: our CSV export cut down to the original
+// service's five columns (a spreadsheet's deleted columns) gives back the
+// values it was exported from, -api and not '-api, and the same steps as
+// POST /v1/steps/batch stores from the same file.
+func TestImportFiveColumnsAsTheServer(t *testing.T) {
+	t.Parallel()
+	content := "component,version,owner,status,ts\n" +
+		"'-api,'=1+1,'@ana,'+build,2025-11-20 09:00:00\n" +
+		"''tick,1.0,'bo,finished,2025-11-20 09:07:00\n"
+	want := []model.Step{
+		{Component: "-api", Version: "=1+1", Owner: "@ana", Status: "+build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)},
+		{Component: "'tick", Version: "1.0", Owner: "'bo", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 0, 0, time.UTC)},
+	}
+
+	h := newHarness(t)
+	h.mustRun(false, "import", writeFile(t, "cut.csv", content))
+	sameSteps(t, h.stored(), want)
+
+	batch := newHarness(t)
+	resp, err := http.Post(batch.url+"/v1/steps/batch", "text/csv", strings.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v1/steps/batch: %s", resp.Status)
+	}
+	sameSteps(t, batch.stored(), h.stored())
 }

@@ -22,7 +22,7 @@ import (
 // Formats of an import file.
 const (
 	importAuto     = "auto"
-	importCSV      = "csv"      // our CSV export: its formula guard is undone
+	importCSV      = "csv"      // our CSV export
 	importNDJSON   = "ndjson"   // our NDJSON export
 	importOriginal = "original" // the original service's CSV: component,version,owner,status,ts
 )
@@ -151,7 +151,7 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 	cr.Comma = csvSeparator(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	rows := &csvRows{cr: cr, now: now, unguard: format == importCSV}
+	rows := &csvRows{cr: cr, now: now}
 	return rows, rows.readHeader()
 }
 
@@ -190,11 +190,14 @@ func csvSeparator(first []byte) rune {
 	return ';'
 }
 
-// csvRows reads our CSV export or the original service's.
+// csvRows reads our CSV export or the original service's. Both have the
+// export's formula guard undone, as POST /v1/steps/batch undoes it in any
+// CSV: the same file stores the same steps through either, and our export
+// cut down to the original's five columns (a spreadsheet's deleted
+// columns) still gives back -api, not '-api.
 type csvRows struct {
 	cr      *csv.Reader
 	now     time.Time
-	unguard bool // undo the export's formula guard
 	header  []string
 	timeCol string
 }
@@ -257,9 +260,7 @@ func (c *csvRows) next() (importRow, error) {
 			committed = v
 			continue
 		}
-		if c.unguard {
-			v = model.UnneutraliseCell(v)
-		}
+		v = model.UnneutraliseCell(v)
 		switch name {
 		case "component":
 			row.in.Component = v
