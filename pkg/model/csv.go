@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,6 +151,19 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 		// "CSV" with semicolons between cells.
 		return nil, "", Invalid(clean[0], "the CSV header is one column, %q: its cells are separated by semicolons, as a spreadsheet saves them in some locales; save the file with commas between cells", clean[0])
 	}
+	if len(clean) == 1 && slices.Contains(strings.Split(clean[0], "\t"), "component") {
+		// A spreadsheet's "Text (Tab delimited)" or "Unicode Text": told
+		// apart here, as "remove that column" would be the wrong advice.
+		return nil, "", Invalid(Shorten(clean[0]), "the CSV header is one column, %s: its cells are separated by tabs, as a spreadsheet saves \"Text (Tab delimited)\"; save the file as CSV, with commas between cells", Quote(clean[0]))
+	}
+	for _, name := range clean {
+		if strings.Contains(name, "\r") {
+			// Lines ended by a carriage return alone ("CSV (Macintosh)")
+			// are one line to a CSV reader: the header runs on into the
+			// rows.
+			return nil, "", Invalid(Shorten(name), "the CSV header runs on past its line end, %s: the file's lines end with a carriage return alone, as old Mac spreadsheets save \"CSV (Macintosh)\"; save it as CSV with CRLF or LF line ends", Quote(name))
+		}
+	}
 	if slices.Contains(clean, "started_at") && slices.Contains(clean, "attempt") && !slices.Contains(clean, "status") {
 		// The other export a user holds: telling them its columns are
 		// unknown one by one would not say what to export instead.
@@ -196,4 +210,23 @@ func UnneutraliseCell(v string) string {
 		return v[1:]
 	}
 	return v
+}
+
+// ByteOrderMark reads the byte-order mark that head, the start of a body
+// or file, begins with: skip is the length of a UTF-8 one (Windows editors,
+// PowerShell and spreadsheets write it), to be read past; encoding names
+// UTF-16 or UTF-32 when head begins with theirs (Windows "Unicode" text, as
+// a spreadsheet saves "Unicode Text"), which a reader of UTF-8 would take
+// for garbage such as an unknown column "\xff\xfec\x00o\x00…". Head needs
+// its first 4 bytes at most.
+func ByteOrderMark(head []byte) (skip int, encoding string) {
+	switch {
+	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
+		return 3, ""
+	case bytes.HasPrefix(head, []byte("\x00\x00\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe\x00\x00")):
+		return 0, "UTF-32"
+	case bytes.HasPrefix(head, []byte("\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe")):
+		return 0, "UTF-16"
+	}
+	return 0, ""
 }

@@ -28,7 +28,9 @@ func TestCSVImportHeader(t *testing.T) {
 		{"component,version,owner,status,ts,time", "", "time"},
 		{"component,version,owner,owner", "", "owner"},
 		{"component,version,status,ts", "", "owner"},
-		{"component;version;owner;status;ts", "", "component;version;owner;status;ts"}, // a spreadsheet's semicolons
+		{"component;version;owner;status;ts", "", "component;version;owner;status;ts"},         // a spreadsheet's semicolons
+		{"component\tversion\towner\tstatus\tts", "", "component\tversion\towner\tstatus\tts"}, // "Text (Tab delimited)"
+		{"component,version,owner,status,ts\rapi", "", "ts\rapi"},                              // "CSV (Macintosh)": CR alone ends lines
 	} {
 		clean, timeCol, err := model.CSVImportHeader(strings.Split(c.header, ","))
 		field := ""
@@ -43,6 +45,21 @@ func TestCSVImportHeader(t *testing.T) {
 			t.Errorf("%q: error %v naming %q, want one naming %q", c.header, err, field, c.errField)
 		case c.errField == "" && (timeCol != c.timeCol || clean[0] != "component"):
 			t.Errorf("%q: time column %q, first %q; want %q and component", c.header, timeCol, clean[0], c.timeCol)
+		}
+	}
+}
+
+// TestCSVImportHeaderSaysHowSaved: a header a spreadsheet saved with tabs,
+// or with carriage returns alone ending lines, says so rather than asking
+// to remove a column that is not one.
+func TestCSVImportHeaderSaysHowSaved(t *testing.T) {
+	for header, want := range map[string]string{
+		"component\tversion\towner\tstatus\tts":  "separated by tabs",
+		"component,version,owner,status,ts\rapi": "carriage return alone",
+	} {
+		_, _, err := model.CSVImportHeader(strings.Split(header, ","))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "remove that column") {
+			t.Errorf("%q: %v; want an error saying %q", header, err, want)
 		}
 	}
 }

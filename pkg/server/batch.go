@@ -162,20 +162,17 @@ func skipByteOrderMark(r *bufio.Reader) error {
 }
 
 // byteOrderMark returns the length of a UTF-8 byte-order mark at the start
-// of a body (Windows editors and PowerShell write one; RFC 8259 lets a
-// JSON reader ignore it), and refuses a UTF-16 or UTF-32 one: such a body
-// was read as UTF-8 into "invalid character 'ÿ'", or an unknown CSV column
-// "\xff\xfec\x00o\x00…", which named no charset.
+// of a body (RFC 8259 lets a JSON reader ignore it), and refuses a UTF-16
+// or UTF-32 one with a message that names the charset (model.ByteOrderMark).
 func byteOrderMark(head []byte) (int, error) {
-	switch {
-	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
-		return 3, nil
-	case bytes.HasPrefix(head, []byte("\x00\x00\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe\x00\x00")):
+	skip, encoding := model.ByteOrderMark(head)
+	switch encoding {
+	case "UTF-32":
 		return 0, model.Invalid("body", "the body is UTF-32 (it starts with a UTF-32 byte-order mark); send it in UTF-8")
-	case bytes.HasPrefix(head, []byte("\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe")):
+	case "UTF-16":
 		return 0, model.Invalid("body", "the body is UTF-16 (it starts with a UTF-16 byte-order mark, as Windows writes \"Unicode\" text); send it in UTF-8")
 	}
-	return 0, nil
+	return skip, nil
 }
 
 // bodyReader keeps the error that ended a read of the body, other than its

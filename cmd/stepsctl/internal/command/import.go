@@ -68,7 +68,9 @@ import; each step keeps its own time (ts), in UTC unless it has an offset,
 its seconds optional ("2026-11-20 09:00", as a spreadsheet re-saves it).
 Every row needs a time, and a date alone is not one. A CSV saved again by a
 spreadsheet imports as it is (a byte-order mark, CRLF, quoted cells, empty
-rows, or semicolons between cells, as some locales save it).
+rows, or semicolons between cells, as some locales save it); one saved as
+"Unicode Text" (UTF-16), "Text (Tab delimited)" or "CSV (Macintosh)" is
+refused, saying so.
 
 First the whole file is checked, row by row, with the rules of the server.
 Every bad line is reported as FILE:LINE: field: message, and nothing is
@@ -374,6 +376,9 @@ func checkImport(src io.Reader, format string, now time.Time) (importCheck, erro
 	h := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(src, h), 64<<10)
 	var check importCheck
+	if err := utf8File(br); err != nil {
+		return check, err
+	}
 	if format == importAuto {
 		detected, err := detectFormat(br)
 		if err != nil {

@@ -123,3 +123,34 @@ func TestImportFiveColumnsAsTheServer(t *testing.T) {
 	}
 	sameSteps(t, batch.stored(), h.stored())
 }
+
+// TestImportSpreadsheetOtherSaves: a file a spreadsheet saved as something
+// other than CSV is refused with what it is and how to save it, not as a
+// column to remove; nothing is stored.
+func TestImportSpreadsheetOtherSaves(t *testing.T) {
+	t.Parallel()
+	tsv := "component\tversion\towner\tstatus\tts\r\napi\t1.0\tana\tbuild\t2025-11-20 09:00:00\r\n"
+	utf16 := []byte{0xff, 0xfe} // "Unicode Text": UTF-16LE with its mark, tabs between cells
+	for _, r := range tsv {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"unicode text", string(utf16), `the file is UTF-16 (it starts with a UTF-16 byte-order mark, as a spreadsheet saves "Unicode Text"); import takes UTF-8`},
+		{"tab delimited", tsv, `its cells are separated by tabs, as a spreadsheet saves "Text (Tab delimited)"; save the file as CSV`},
+		{"carriage returns alone", "component,version,owner,status,ts\rapi,1.0,ana,build,2025-11-20 09:00:00\r", `the file's lines end with a carriage return alone, as old Mac spreadsheets save "CSV (Macintosh)"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			r := h.run(false, "import", writeFile(t, "history.csv", tc.content))
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "remove that column") {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tc.want)
+			}
+			if n := len(h.stored()); n != 0 {
+				t.Errorf("%d steps stored, want none", n)
+			}
+		})
+	}
+}

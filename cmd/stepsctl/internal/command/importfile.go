@@ -155,6 +155,17 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 	return rows, rows.readHeader()
 }
 
+// utf8File refuses a file in UTF-16 or UTF-32, as a spreadsheet saves
+// "Unicode Text": read as UTF-8 its header would be an unknown column
+// "\xff\xfec\x00o\x00…", which names neither the charset nor the fix.
+func utf8File(br *bufio.Reader) error {
+	head, _ := br.Peek(4)
+	if _, encoding := model.ByteOrderMark(head); encoding != "" {
+		return fmt.Errorf("the file is %s (it starts with a %s byte-order mark, as a spreadsheet saves \"Unicode Text\"); import takes UTF-8: save it as \"CSV UTF-8\", or convert it with iconv -f %s -t UTF-8", encoding, encoding, encoding)
+	}
+	return nil
+}
+
 // skipBOM returns r without the UTF-8 byte-order mark a spreadsheet puts
 // at the start of a file it saves: left in, it stands before a quoted
 // header's first quote, which encoding/csv refuses as a bare quote.
@@ -163,8 +174,9 @@ func skipBOM(r io.Reader) *bufio.Reader {
 	if !ok {
 		br = bufio.NewReader(r)
 	}
-	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\uFEFF")) {
-		_, _ = br.Discard(3)
+	head, _ := br.Peek(3)
+	if skip, _ := model.ByteOrderMark(head); skip > 0 {
+		_, _ = br.Discard(skip)
 	}
 	return br
 }
