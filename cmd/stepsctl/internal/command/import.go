@@ -72,6 +72,12 @@ rows, or semicolons between cells, as some locales save it); one saved as
 "Unicode Text" (UTF-16), "Text (Tab delimited)" or "CSV (Macintosh)" is
 refused, saying so.
 
+Steps of one deployment at the same instant are numbered in the order they
+are stored, so the file must list them oldest first, as an export does by
+default: a step with a lower id than the line before it and the same
+component, version, environment and time (an export made newest first,
+order=desc) is a bad line.
+
 First the whole file is checked, row by row, with the rules of the server.
 Every bad line is reported as FILE:LINE: field: message, and nothing is
 sent: fix the file and run the command again. Then the steps are sent in
@@ -391,6 +397,7 @@ func checkImport(src io.Reader, format string, now time.Time) (importCheck, erro
 	if err != nil {
 		return check, err
 	}
+	var prev importRow
 	for {
 		row, err := rows.next()
 		if err == io.EOF {
@@ -405,6 +412,11 @@ func checkImport(src io.Reader, format string, now time.Time) (importCheck, erro
 		}
 		if err != nil {
 			return check, err
+		}
+		tie := reversedTie(prev, row)
+		prev = row
+		if row.err == nil {
+			row.err = tie
 		}
 		if row.err != nil {
 			check.bad = append(check.bad, row.err)

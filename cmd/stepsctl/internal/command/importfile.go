@@ -11,6 +11,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,7 +52,26 @@ const maxFutureSkew = 5 * time.Minute
 type importRow struct {
 	line int // of the file, from 1
 	in   model.StepInput
+	id   int64 // the id an export gave the step, 0 without one
 	err  *lineError
+}
+
+// reversedTie says why row cannot follow prev: both are of one deployment's
+// target at the same instant, and row came before prev where they were
+// exported (its id is lower). Steps of one instant are numbered in the
+// order they are stored (docs/api.md, "A second deploy of the same
+// version"), so stored in the file's order they would swap: a rollout and
+// a finished at one microsecond would leave the deployment in progress and
+// open another. It is nil for any other pair, and for rows without ids.
+func reversedTie(prev, row importRow) *lineError {
+	if prev.err != nil || row.err != nil || prev.id == 0 || row.id == 0 || row.id >= prev.id ||
+		!row.in.Time.Equal(prev.in.Time) || row.in.Component != prev.in.Component ||
+		row.in.Version != prev.in.Version || row.in.Environment != prev.in.Environment {
+		return nil
+	}
+	return &lineError{Line: row.line, Field: "id", Message: fmt.Sprintf(
+		"this step has the time of the line before it and came before it (id %d, then %d): the file lists steps newest first (order=desc, or sorted again), and steps of one instant are stored in the order sent, which decides their deployments; export in the default order (oldest first) and import that",
+		prev.id, row.id)}
 }
 
 // lineError is what is wrong with one line of an import file.
@@ -263,7 +283,10 @@ func (c *csvRows) next() (importRow, error) {
 	for i, name := range c.header {
 		v := record[i]
 		switch name {
-		case "id", "received_at":
+		case "id":
+			row.id = exportedID(v)
+			continue
+		case "received_at":
 			continue
 		case "ts", "time":
 			when = v
@@ -362,7 +385,11 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 			row.err = &lineError{Line: n.line, Field: name, Message: fmt.Sprintf("unknown field %q; a step has component, version, owner, status, environment, time, revision and committed_at", name)}
 			return row
 		}
-		if name == "id" || name == "received_at" || string(v) == "null" {
+		if name == "id" {
+			row.id = exportedID(strings.Trim(string(v), `"`))
+			continue
+		}
+		if name == "received_at" || string(v) == "null" {
 			continue
 		}
 		var s string
@@ -395,6 +422,16 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		row.err = validateRow(n.line, row.in)
 	}
 	return row
+}
+
+// exportedID reads the id an export gave a step: 0 when v is not one, as
+// the id is otherwise ignored.
+func exportedID(v string) int64 {
+	id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || id < 0 {
+		return 0
+	}
+	return id
 }
 
 // duplicateName returns the first member name that the JSON object in
