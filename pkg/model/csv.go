@@ -2,6 +2,8 @@ package model
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,4 +231,32 @@ func ByteOrderMark(head []byte) (skip int, encoding string) {
 		return 0, "UTF-16"
 	}
 	return 0, ""
+}
+
+// localDate matches a date written in a locale's order, as a spreadsheet
+// rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
+var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
+
+// ParseCSVTime reads a time cell of a CSV of steps to import (ts, time,
+// committed_at), for stepsctl import and POST /v1/steps/batch alike: in
+// UTC unless it says otherwise. A spreadsheet that saves the file again
+// writes its times without the seconds ("2025-11-20 09:00"): those are read
+// too, at :00.
+//
+// A date alone is refused: it names no time of day, and a spreadsheet that
+// shows a column as dates saves it so, each step of the day at midnight.
+// So is a date in a locale's order, whose day and month the file does not
+// tell apart.
+func ParseCSVTime(v string) (time.Time, error) {
+	t, day, err := ParseTimeIn(v, time.UTC)
+	if err != nil && localDate.MatchString(strings.TrimSpace(v)) {
+		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", Quote(strings.TrimSpace(v)))
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	if day {
+		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", Quote(strings.TrimSpace(v)))
+	}
+	return t, nil
 }

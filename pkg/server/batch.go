@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -508,14 +509,40 @@ func csvRow(header, record []string) (params, error) {
 	for i, name := range header {
 		switch {
 		case slices.Contains(exportOnlyFields, name):
+		case record[i] == "":
 		case name == "ts" || name == "time":
-			if record[i] != "" {
-				p["time"] = record[i]
+			v, err := csvTime("time", record[i])
+			if err != nil {
+				return nil, err
 			}
-		case record[i] != "":
+			p["time"] = v
+		case name == "committed_at":
+			v, err := csvTime(name, record[i])
+			if err != nil {
+				return nil, err
+			}
+			p[name] = v
+		default:
 			// Undo the export's formula guard, so values round-trip exactly.
 			p[name] = model.UnneutraliseCell(record[i])
 		}
 	}
 	return p, nil
+}
+
+// csvTime reads a time cell of a CSV batch by the rule stepsctl import
+// checks it with (model.ParseCSVTime), so that a file stores the same steps
+// through either: a date alone, as a spreadsheet saves a column it shows as
+// dates, is refused rather than stored at midnight, and a time whose
+// seconds a spreadsheet dropped is read at :00. A cell the step's own rule
+// reads is passed on as it is, so that its messages quote it.
+func csvTime(field, cell string) (string, error) {
+	t, err := model.ParseCSVTime(cell)
+	if err != nil {
+		return "", model.Invalid(field, "%s: %v", field, err)
+	}
+	if _, _, err := model.ParseTime(cell); err == nil {
+		return cell, nil
+	}
+	return t.Format(time.RFC3339Nano), nil
 }

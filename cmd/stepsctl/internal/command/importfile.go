@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -449,36 +448,12 @@ func duplicateName(text []byte) (string, bool) {
 	return name, true
 }
 
-// localDate matches a date written in a locale's order, as a spreadsheet
-// rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
-var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
-
-// parseImportTime reads a time of an import file, in UTC unless it says
-// otherwise. A spreadsheet that saves the file again writes its times
-// without the seconds ("2025-11-20 09:00"): those are read too, at :00.
-//
-// A date alone is refused: it names no time of day, and a spreadsheet that
-// shows a column as dates saves it so, each step of the day at midnight.
-func parseImportTime(v string) (time.Time, error) {
-	t, day, err := model.ParseTimeIn(v, time.UTC)
-	if err != nil && localDate.MatchString(strings.TrimSpace(v)) {
-		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", model.Quote(strings.TrimSpace(v)))
-	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	if day {
-		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", model.Quote(strings.TrimSpace(v)))
-	}
-	return t, nil
-}
-
 // importTime parses the time of a row, which an import requires.
 func importTime(line int, field, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: "the time is missing; an import keeps each step's time, so every row needs one"}
 	}
-	t, err := parseImportTime(v)
+	t, err := model.ParseCSVTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: err.Error()}
 	}
@@ -494,7 +469,7 @@ func committedTime(line int, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, nil
 	}
-	t, err := parseImportTime(v)
+	t, err := model.ParseCSVTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: err.Error()}
 	}
