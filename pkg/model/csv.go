@@ -237,6 +237,9 @@ func ByteOrderMark(head []byte) (skip int, encoding string) {
 // rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
 var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
 
+// csvTimeFormats describes the forms ParseCSVTime takes, for its errors.
+const csvTimeFormats = `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")` + offsetForms
+
 // ParseCSVTime reads a time cell of a CSV of steps to import (ts, time,
 // committed_at), for stepsctl import and POST /v1/steps/batch alike: in
 // UTC unless it says otherwise. A spreadsheet that saves the file again
@@ -253,7 +256,8 @@ func ParseCSVTime(v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", Quote(strings.TrimSpace(v)))
 	}
 	if err != nil {
-		return time.Time{}, err
+		// Not ParseTimeIn's list of forms, which offers a date alone.
+		return time.Time{}, fmt.Errorf("%s is not a datetime; use %s", Quote(strings.TrimSpace(v)), csvTimeFormats)
 	}
 	if day {
 		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", Quote(strings.TrimSpace(v)))

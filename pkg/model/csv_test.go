@@ -131,3 +131,20 @@ func TestEscapeListItem(t *testing.T) {
 		t.Errorf("JoinListItems = %q, want %q", got, want)
 	}
 }
+
+// TestParseCSVTimeForms: a time cell that is no datetime is told the forms
+// a CSV time takes, which are not those of a since or until: a date alone
+// is not among them, as it is refused.
+func TestParseCSVTimeForms(t *testing.T) {
+	_, err := model.ParseCSVTime("ts")
+	if err == nil || !strings.Contains(err.Error(), `"ts" is not a datetime; use "YYYY-MM-DD hh:mm[:ss[.ffffff]]" (UTC)`) || strings.Contains(err.Error(), `"YYYY-MM-DD" (`) {
+		t.Errorf("ParseCSVTime(\"ts\"): %v; want the forms of a CSV time, without a date alone", err)
+	}
+	if _, err := model.ParseCSVTime("2026-11-20"); err == nil || !strings.Contains(err.Error(), "a date without its time of day") {
+		t.Errorf("ParseCSVTime(\"2026-11-20\"): %v; want a date without its time of day", err)
+	}
+	got, err := model.ParseCSVTime("2026-11-20 09:05")
+	if want := time.Date(2026, 11, 20, 9, 5, 0, 0, time.UTC); err != nil || !got.Equal(want) {
+		t.Errorf("ParseCSVTime(\"2026-11-20 09:05\") = %v, %v; want %v", got, err, want)
+	}
+}

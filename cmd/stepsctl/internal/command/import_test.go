@@ -166,7 +166,7 @@ func TestImportBadLines(t *testing.T) {
 	r := h.run(false, "import", path)
 	want := "" +
 		path + ":3: version: version is required\n" +
-		path + ":5: ts: \"yesterday\" is not a datetime; use " + model.AcceptedClockTimeFormats("UTC") + "\n" +
+		path + ":5: ts: \"yesterday\" is not a datetime; use \"YYYY-MM-DD hh:mm[:ss[.ffffff]]\" (UTC), \"YYYY-MM-DD hh:mm:ss +hh:mm\", or RFC 3339 (\"2026-01-02T15:04:05Z\", \"2026-01-02T17:04:05+02:00\"); an offset may also be written +hhmm (\"2026-01-02T17:04:05+0200\", as git and date +%z print it)\n" +
 		path + ":6: the row has 3 fields; the header has 5\n" +
 		path + ":7: ts: 2030-01-01 00:00:00 is in the future\n" +
 		"stepsctl: " + path + ": 4 bad line(s) of 6; nothing was imported\n"
