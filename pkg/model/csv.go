@@ -264,3 +264,22 @@ func ParseCSVTime(v string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// CSVHeaderAgain refuses a record of a CSV of steps to import that repeats
+// its header (as CSVImportHeader returned it): two exports joined with cat,
+// the second's header among the rows, where each cell alone would be
+// refused for a reason that does not say why ("ts" is not a datetime).
+func CSVHeaderAgain(record, header []string) error {
+	if len(record) != len(header) || len(record) == 0 {
+		return nil
+	}
+	for i, v := range record {
+		if i == 0 {
+			v = strings.TrimPrefix(v, "\uFEFF") // a spreadsheet's file joined after
+		}
+		if v != header[i] {
+			return nil
+		}
+	}
+	return Invalid("body", "the CSV header again, among the rows: files joined with cat? remove this line (join exports with tail -n +2 second.csv >> first.csv)")
+}

@@ -505,6 +505,9 @@ func csvRow(header, record []string) (params, error) {
 	if len(record) != len(header) {
 		return nil, model.Invalid("body", "the row has %d fields; the header has %d", len(record), len(header))
 	}
+	if err := model.CSVHeaderAgain(record, header); err != nil {
+		return nil, err
+	}
 	p := params{}
 	for i, name := range header {
 		switch {

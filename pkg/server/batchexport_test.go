@@ -65,3 +65,19 @@ func TestBatchCSVTimesAsStepsctlImport(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchCSVHeaderAgain: a CSV batch of two exports joined with cat is
+// refused at the second header, named as such, and nothing is stored.
+func TestBatchCSVHeaderAgain(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		body := "component,version,owner,status,ts\napi,1,ana,build,2026-02-27 09:00:00\ncomponent,version,owner,status,ts\napi,1,ana,finished,2026-02-27 09:05:00\n"
+		r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(body), "Content-Type", "text/csv")
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `{"row":2,"field":"body","error":"the CSV header again, among the rows`) {
+			t.Errorf("%d %s; want 400 naming row 2 as the header again", r.status, r.body)
+		}
+		if n := ts.count(t); n != 0 {
+			t.Errorf("%d steps stored, want none", n)
+		}
+	})
+}

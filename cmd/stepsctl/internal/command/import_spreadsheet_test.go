@@ -154,3 +154,23 @@ func TestImportSpreadsheetOtherSaves(t *testing.T) {
 		})
 	}
 }
+
+// TestImportJoinedExports: two exports joined with cat carry the second's
+// header among the rows; its line is named as the header again, with how
+// to join them, rather than as a row whose ts "ts" is not a datetime.
+func TestImportJoinedExports(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := writeFile(t, "joined.csv", "component,version,owner,status,ts\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00\n"+
+		"\uFEFFcomponent,version,owner,status,ts\n"+
+		"api,1.0,ana,finished,2025-11-20 09:07:00\n")
+	r := h.run(false, "import", path)
+	want := path + ":3: the CSV header again, among the rows: files joined with cat? remove this line"
+	if r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+	}
+	if n := len(h.stored()); n != 0 {
+		t.Errorf("%d steps stored, want none", n)
+	}
+}

@@ -278,6 +278,10 @@ func (c *csvRows) next() (importRow, error) {
 		row.err = &lineError{Line: line, Message: fmt.Sprintf("the row has %d fields; the header has %d", len(record), len(c.header))}
 		return row, nil
 	}
+	if err := model.CSVHeaderAgain(record, c.header); err != nil {
+		row.err = &lineError{Line: line, Message: model.ErrorMessage(err)}
+		return row, nil
+	}
 	var when, committed string
 	for i, name := range c.header {
 		v := record[i]
