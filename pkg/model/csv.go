@@ -1,6 +1,9 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,6 +153,19 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 		// "CSV" with semicolons between cells.
 		return nil, "", Invalid(clean[0], "the CSV header is one column, %q: its cells are separated by semicolons, as a spreadsheet saves them in some locales; save the file with commas between cells", clean[0])
 	}
+	if len(clean) == 1 && slices.Contains(strings.Split(clean[0], "\t"), "component") {
+		// A spreadsheet's "Text (Tab delimited)" or "Unicode Text": told
+		// apart here, as "remove that column" would be the wrong advice.
+		return nil, "", Invalid(Shorten(clean[0]), "the CSV header is one column, %s: its cells are separated by tabs, as a spreadsheet saves \"Text (Tab delimited)\"; save the file as CSV, with commas between cells", Quote(clean[0]))
+	}
+	for _, name := range clean {
+		if strings.Contains(name, "\r") {
+			// Lines ended by a carriage return alone ("CSV (Macintosh)")
+			// are one line to a CSV reader: the header runs on into the
+			// rows.
+			return nil, "", Invalid(Shorten(name), "the CSV header runs on past its line end, %s: the file's lines end with a carriage return alone, as old Mac spreadsheets save \"CSV (Macintosh)\"; save it as CSV with CRLF or LF line ends", Quote(name))
+		}
+	}
 	if slices.Contains(clean, "started_at") && slices.Contains(clean, "attempt") && !slices.Contains(clean, "status") {
 		// The other export a user holds: telling them its columns are
 		// unknown one by one would not say what to export instead.
@@ -196,4 +212,74 @@ func UnneutraliseCell(v string) string {
 		return v[1:]
 	}
 	return v
+}
+
+// ByteOrderMark reads the byte-order mark that head, the start of a body
+// or file, begins with: skip is the length of a UTF-8 one (Windows editors,
+// PowerShell and spreadsheets write it), to be read past; encoding names
+// UTF-16 or UTF-32 when head begins with theirs (Windows "Unicode" text, as
+// a spreadsheet saves "Unicode Text"), which a reader of UTF-8 would take
+// for garbage such as an unknown column "\xff\xfec\x00o\x00…". Head needs
+// its first 4 bytes at most.
+func ByteOrderMark(head []byte) (skip int, encoding string) {
+	switch {
+	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
+		return 3, ""
+	case bytes.HasPrefix(head, []byte("\x00\x00\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe\x00\x00")):
+		return 0, "UTF-32"
+	case bytes.HasPrefix(head, []byte("\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe")):
+		return 0, "UTF-16"
+	}
+	return 0, ""
+}
+
+// localDate matches a date written in a locale's order, as a spreadsheet
+// rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
+var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
+
+// csvTimeFormats describes the forms ParseCSVTime takes, for its errors.
+const csvTimeFormats = `"YYYY-MM-DD hh:mm[:ss[.ffffff]]" (UTC), "YYYY-MM-DD hh:mm:ss +hh:mm", or RFC 3339 ("2026-01-02T15:04:05Z", "2026-01-02T17:04:05+02:00")` + offsetForms
+
+// ParseCSVTime reads a time cell of a CSV of steps to import (ts, time,
+// committed_at), for stepsctl import and POST /v1/steps/batch alike: in
+// UTC unless it says otherwise. A spreadsheet that saves the file again
+// writes its times without the seconds ("2025-11-20 09:00"): those are read
+// too, at :00.
+//
+// A date alone is refused: it names no time of day, and a spreadsheet that
+// shows a column as dates saves it so, each step of the day at midnight.
+// So is a date in a locale's order, whose day and month the file does not
+// tell apart.
+func ParseCSVTime(v string) (time.Time, error) {
+	t, day, err := ParseTimeIn(v, time.UTC)
+	if err != nil && localDate.MatchString(strings.TrimSpace(v)) {
+		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", Quote(strings.TrimSpace(v)))
+	}
+	if err != nil {
+		// Not ParseTimeIn's list of forms, which offers a date alone.
+		return time.Time{}, fmt.Errorf("%s is not a datetime; use %s", Quote(strings.TrimSpace(v)), csvTimeFormats)
+	}
+	if day {
+		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", Quote(strings.TrimSpace(v)))
+	}
+	return t, nil
+}
+
+// CSVHeaderAgain refuses a record of a CSV of steps to import that repeats
+// its header (as CSVImportHeader returned it): two exports joined with cat,
+// the second's header among the rows, where each cell alone would be
+// refused for a reason that does not say why ("ts" is not a datetime).
+func CSVHeaderAgain(record, header []string) error {
+	if len(record) != len(header) || len(record) == 0 {
+		return nil
+	}
+	for i, v := range record {
+		if i == 0 {
+			v = strings.TrimPrefix(v, "\uFEFF") // a spreadsheet's file joined after
+		}
+		if v != header[i] {
+			return nil
+		}
+	}
+	return Invalid("body", "the CSV header again, among the rows: files joined with cat? remove this line (join exports with tail -n +2 second.csv >> first.csv)")
 }

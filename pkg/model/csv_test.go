@@ -28,7 +28,9 @@ func TestCSVImportHeader(t *testing.T) {
 		{"component,version,owner,status,ts,time", "", "time"},
 		{"component,version,owner,owner", "", "owner"},
 		{"component,version,status,ts", "", "owner"},
-		{"component;version;owner;status;ts", "", "component;version;owner;status;ts"}, // a spreadsheet's semicolons
+		{"component;version;owner;status;ts", "", "component;version;owner;status;ts"},         // a spreadsheet's semicolons
+		{"component\tversion\towner\tstatus\tts", "", "component\tversion\towner\tstatus\tts"}, // "Text (Tab delimited)"
+		{"component,version,owner,status,ts\rapi", "", "ts\rapi"},                              // "CSV (Macintosh)": CR alone ends lines
 	} {
 		clean, timeCol, err := model.CSVImportHeader(strings.Split(c.header, ","))
 		field := ""
@@ -43,6 +45,21 @@ func TestCSVImportHeader(t *testing.T) {
 			t.Errorf("%q: error %v naming %q, want one naming %q", c.header, err, field, c.errField)
 		case c.errField == "" && (timeCol != c.timeCol || clean[0] != "component"):
 			t.Errorf("%q: time column %q, first %q; want %q and component", c.header, timeCol, clean[0], c.timeCol)
+		}
+	}
+}
+
+// TestCSVImportHeaderSaysHowSaved: a header a spreadsheet saved with tabs,
+// or with carriage returns alone ending lines, says so rather than asking
+// to remove a column that is not one.
+func TestCSVImportHeaderSaysHowSaved(t *testing.T) {
+	for header, want := range map[string]string{
+		"component\tversion\towner\tstatus\tts":  "separated by tabs",
+		"component,version,owner,status,ts\rapi": "carriage return alone",
+	} {
+		_, _, err := model.CSVImportHeader(strings.Split(header, ","))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "remove that column") {
+			t.Errorf("%q: %v; want an error saying %q", header, err, want)
 		}
 	}
 }
@@ -112,5 +129,22 @@ func TestEscapeListItem(t *testing.T) {
 	}
 	if got, want := model.JoinListItems([]string{"tests", "a;b"}), `tests;a\;b`; got != want {
 		t.Errorf("JoinListItems = %q, want %q", got, want)
+	}
+}
+
+// TestParseCSVTimeForms: a time cell that is no datetime is told the forms
+// a CSV time takes, which are not those of a since or until: a date alone
+// is not among them, as it is refused.
+func TestParseCSVTimeForms(t *testing.T) {
+	_, err := model.ParseCSVTime("ts")
+	if err == nil || !strings.Contains(err.Error(), `"ts" is not a datetime; use "YYYY-MM-DD hh:mm[:ss[.ffffff]]" (UTC)`) || strings.Contains(err.Error(), `"YYYY-MM-DD" (`) {
+		t.Errorf("ParseCSVTime(\"ts\"): %v; want the forms of a CSV time, without a date alone", err)
+	}
+	if _, err := model.ParseCSVTime("2026-11-20"); err == nil || !strings.Contains(err.Error(), "a date without its time of day") {
+		t.Errorf("ParseCSVTime(\"2026-11-20\"): %v; want a date without its time of day", err)
+	}
+	got, err := model.ParseCSVTime("2026-11-20 09:05")
+	if want := time.Date(2026, 11, 20, 9, 5, 0, 0, time.UTC); err != nil || !got.Equal(want) {
+		t.Errorf("ParseCSVTime(\"2026-11-20 09:05\") = %v, %v; want %v", got, err, want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -162,20 +163,17 @@ func skipByteOrderMark(r *bufio.Reader) error {
 }
 
 // byteOrderMark returns the length of a UTF-8 byte-order mark at the start
-// of a body (Windows editors and PowerShell write one; RFC 8259 lets a
-// JSON reader ignore it), and refuses a UTF-16 or UTF-32 one: such a body
-// was read as UTF-8 into "invalid character 'ÿ'", or an unknown CSV column
-// "\xff\xfec\x00o\x00…", which named no charset.
+// of a body (RFC 8259 lets a JSON reader ignore it), and refuses a UTF-16
+// or UTF-32 one with a message that names the charset (model.ByteOrderMark).
 func byteOrderMark(head []byte) (int, error) {
-	switch {
-	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
-		return 3, nil
-	case bytes.HasPrefix(head, []byte("\x00\x00\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe\x00\x00")):
+	skip, encoding := model.ByteOrderMark(head)
+	switch encoding {
+	case "UTF-32":
 		return 0, model.Invalid("body", "the body is UTF-32 (it starts with a UTF-32 byte-order mark); send it in UTF-8")
-	case bytes.HasPrefix(head, []byte("\xfe\xff")), bytes.HasPrefix(head, []byte("\xff\xfe")):
+	case "UTF-16":
 		return 0, model.Invalid("body", "the body is UTF-16 (it starts with a UTF-16 byte-order mark, as Windows writes \"Unicode\" text); send it in UTF-8")
 	}
-	return 0, nil
+	return skip, nil
 }
 
 // bodyReader keeps the error that ended a read of the body, other than its
@@ -507,18 +505,47 @@ func csvRow(header, record []string) (params, error) {
 	if len(record) != len(header) {
 		return nil, model.Invalid("body", "the row has %d fields; the header has %d", len(record), len(header))
 	}
+	if err := model.CSVHeaderAgain(record, header); err != nil {
+		return nil, err
+	}
 	p := params{}
 	for i, name := range header {
 		switch {
 		case slices.Contains(exportOnlyFields, name):
+		case record[i] == "":
 		case name == "ts" || name == "time":
-			if record[i] != "" {
-				p["time"] = record[i]
+			v, err := csvTime("time", record[i])
+			if err != nil {
+				return nil, err
 			}
-		case record[i] != "":
+			p["time"] = v
+		case name == "committed_at":
+			v, err := csvTime(name, record[i])
+			if err != nil {
+				return nil, err
+			}
+			p[name] = v
+		default:
 			// Undo the export's formula guard, so values round-trip exactly.
 			p[name] = model.UnneutraliseCell(record[i])
 		}
 	}
 	return p, nil
+}
+
+// csvTime reads a time cell of a CSV batch by the rule stepsctl import
+// checks it with (model.ParseCSVTime), so that a file stores the same steps
+// through either: a date alone, as a spreadsheet saves a column it shows as
+// dates, is refused rather than stored at midnight, and a time whose
+// seconds a spreadsheet dropped is read at :00. A cell the step's own rule
+// reads is passed on as it is, so that its messages quote it.
+func csvTime(field, cell string) (string, error) {
+	t, err := model.ParseCSVTime(cell)
+	if err != nil {
+		return "", model.Invalid(field, "%s: %v", field, err)
+	}
+	if _, _, err := model.ParseTime(cell); err == nil {
+		return cell, nil
+	}
+	return t.Format(time.RFC3339Nano), nil
 }

@@ -52,11 +52,15 @@ FILE is one of, told apart by its content (or named with --format):
              a header naming component, version, owner, status, ts and
              optionally environment, id, received_at, revision,
              committed_at, in any order (an export from before revision
-             and committed_at existed imports too); the export's formula
-             guard (a ' before =, +, -, @) is undone
+             and committed_at existed imports too)
   ndjson     our NDJSON export (stepsctl list -o ndjson): one step per line
   original   the original service's CSV: component,version,owner,status,ts
-             with ts as "YYYY-MM-DD hh:mm:ss" in UTC; cells taken as they are
+             with ts as "YYYY-MM-DD hh:mm:ss" in UTC
+
+In either CSV the export's formula guard is undone, as POST /v1/steps/batch
+undoes it: a cell that starts with ' and then =, +, -, @, a tab, a CR or
+another ' loses its first ' ('-api is imported as -api). To keep such a
+value as it is, import NDJSON.
 
 "-" reads standard input. id and received_at are the server's and ignored:
 the server numbers the steps anew and stamps them with the time of the
@@ -64,7 +68,15 @@ import; each step keeps its own time (ts), in UTC unless it has an offset,
 its seconds optional ("2026-11-20 09:00", as a spreadsheet re-saves it).
 Every row needs a time, and a date alone is not one. A CSV saved again by a
 spreadsheet imports as it is (a byte-order mark, CRLF, quoted cells, empty
-rows, or semicolons between cells, as some locales save it).
+rows, or semicolons between cells, as some locales save it); one saved as
+"Unicode Text" (UTF-16), "Text (Tab delimited)" or "CSV (Macintosh)" is
+refused, saying so.
+
+Steps of one deployment at the same instant are numbered in the order they
+are stored, so the file must list them oldest first, as an export does by
+default: a step with a lower id than the line before it and the same
+component, version, environment and time (an export made newest first,
+order=desc) is a bad line.
 
 First the whole file is checked, row by row, with the rules of the server.
 Every bad line is reported as FILE:LINE: field: message, and nothing is
@@ -370,6 +382,9 @@ func checkImport(src io.Reader, format string, now time.Time) (importCheck, erro
 	h := sha256.New()
 	br := bufio.NewReaderSize(io.TeeReader(src, h), 64<<10)
 	var check importCheck
+	if err := utf8File(br); err != nil {
+		return check, err
+	}
 	if format == importAuto {
 		detected, err := detectFormat(br)
 		if err != nil {
@@ -382,6 +397,7 @@ func checkImport(src io.Reader, format string, now time.Time) (importCheck, erro
 	if err != nil {
 		return check, err
 	}
+	var prev importRow
 	for {
 		row, err := rows.next()
 		if err == io.EOF {
@@ -396,6 +412,11 @@ func checkImport(src io.Reader, format string, now time.Time) (importCheck, erro
 		}
 		if err != nil {
 			return check, err
+		}
+		tie := reversedTie(prev, row)
+		prev = row
+		if row.err == nil {
+			row.err = tie
 		}
 		if row.err != nil {
 			check.bad = append(check.bad, row.err)

@@ -1,6 +1,7 @@
 package command_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,87 @@ func TestImportSpreadsheetColumnAdded(t *testing.T) {
 	r := h.run(false, "import", path)
 	if r.code != 1 || !strings.Contains(r.stderr, `unknown CSV column "notes"`) || !strings.Contains(r.stderr, "remove that column") {
 		t.Errorf("exit %d, stderr %q; want 1, naming notes and saying to remove it", r.code, r.stderr)
+	}
+	if n := len(h.stored()); n != 0 {
+		t.Errorf("%d steps stored, want none", n)
+	}
+}
+
+// TestImportFiveColumnsAsTheServer: our CSV export cut down to the original
+// service's five columns (a spreadsheet's deleted columns) gives back the
+// values it was exported from, -api and not '-api, and the same steps as
+// POST /v1/steps/batch stores from the same file.
+func TestImportFiveColumnsAsTheServer(t *testing.T) {
+	t.Parallel()
+	content := "component,version,owner,status,ts\n" +
+		"'-api,'=1+1,'@ana,'+build,2025-11-20 09:00:00\n" +
+		"''tick,1.0,'bo,finished,2025-11-20 09:07:00\n"
+	want := []model.Step{
+		{Component: "-api", Version: "=1+1", Owner: "@ana", Status: "+build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)},
+		{Component: "'tick", Version: "1.0", Owner: "'bo", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 0, 0, time.UTC)},
+	}
+
+	h := newHarness(t)
+	h.mustRun(false, "import", writeFile(t, "cut.csv", content))
+	sameSteps(t, h.stored(), want)
+
+	batch := newHarness(t)
+	resp, err := http.Post(batch.url+"/v1/steps/batch", "text/csv", strings.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v1/steps/batch: %s", resp.Status)
+	}
+	sameSteps(t, batch.stored(), h.stored())
+}
+
+// TestImportSpreadsheetOtherSaves: a file a spreadsheet saved as something
+// other than CSV is refused with what it is and how to save it, not as a
+// column to remove; nothing is stored.
+func TestImportSpreadsheetOtherSaves(t *testing.T) {
+	t.Parallel()
+	tsv := "component\tversion\towner\tstatus\tts\r\napi\t1.0\tana\tbuild\t2025-11-20 09:00:00\r\n"
+	utf16 := []byte{0xff, 0xfe} // "Unicode Text": UTF-16LE with its mark, tabs between cells
+	for _, r := range tsv {
+		utf16 = append(utf16, byte(r), 0)
+	}
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"unicode text", string(utf16), `the file is UTF-16 (it starts with a UTF-16 byte-order mark, as a spreadsheet saves "Unicode Text"); import takes UTF-8`},
+		{"tab delimited", tsv, `its cells are separated by tabs, as a spreadsheet saves "Text (Tab delimited)"; save the file as CSV`},
+		{"carriage returns alone", "component,version,owner,status,ts\rapi,1.0,ana,build,2025-11-20 09:00:00\r", `the file's lines end with a carriage return alone, as old Mac spreadsheets save "CSV (Macintosh)"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			r := h.run(false, "import", writeFile(t, "history.csv", tc.content))
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "remove that column") {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tc.want)
+			}
+			if n := len(h.stored()); n != 0 {
+				t.Errorf("%d steps stored, want none", n)
+			}
+		})
+	}
+}
+
+// TestImportJoinedExports: two exports joined with cat carry the second's
+// header among the rows; its line is named as the header again, with how
+// to join them, rather than as a row whose ts "ts" is not a datetime.
+func TestImportJoinedExports(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	path := writeFile(t, "joined.csv", "component,version,owner,status,ts\n"+
+		"api,1.0,ana,build,2025-11-20 09:00:00\n"+
+		"\uFEFFcomponent,version,owner,status,ts\n"+
+		"api,1.0,ana,finished,2025-11-20 09:07:00\n")
+	r := h.run(false, "import", path)
+	want := path + ":3: the CSV header again, among the rows: files joined with cat? remove this line"
+	if r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
 	}
 	if n := len(h.stored()); n != 0 {
 		t.Errorf("%d steps stored, want none", n)

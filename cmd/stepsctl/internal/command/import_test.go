@@ -106,7 +106,8 @@ func TestImportFormats(t *testing.T) {
 	t.Run("the original service's CSV", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		// Its cells are taken as they are: it had no formula guard.
+		// A guard ('=1) is undone here too, as POST /v1/steps/batch
+		// undoes it (TestImportFiveColumnsAsTheServer).
 		path := writeFile(t, "old.csv", "component,version,owner,status,ts\r\n"+
 			"api,1.0,ana,build,2025-11-20 09:00:00\r\n"+
 			"api,1.0,ana,finished,2025-11-20 09:07:30\r\n"+
@@ -120,7 +121,7 @@ func TestImportFormats(t *testing.T) {
 		wantSteps := []model.Step{
 			{Component: "api", Version: "1.0", Owner: "ana", Status: "build", Time: time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)},
 			{Component: "api", Version: "1.0", Owner: "ana", Status: "finished", Time: time.Date(2025, 11, 20, 9, 7, 30, 0, time.UTC)},
-			{Component: "api", Version: "'=1", Owner: "bo", Status: "build", Time: time.Date(2025, 11, 21, 10, 0, 0, 0, time.UTC)},
+			{Component: "api", Version: "=1", Owner: "bo", Status: "build", Time: time.Date(2025, 11, 21, 10, 0, 0, 0, time.UTC)},
 		}
 		sameSteps(t, steps, wantSteps)
 		r = h.mustRun(false, "deployments")
@@ -165,7 +166,7 @@ func TestImportBadLines(t *testing.T) {
 	r := h.run(false, "import", path)
 	want := "" +
 		path + ":3: version: version is required\n" +
-		path + ":5: ts: \"yesterday\" is not a datetime; use " + model.AcceptedClockTimeFormats("UTC") + "\n" +
+		path + ":5: ts: \"yesterday\" is not a datetime; use \"YYYY-MM-DD hh:mm[:ss[.ffffff]]\" (UTC), \"YYYY-MM-DD hh:mm:ss +hh:mm\", or RFC 3339 (\"2026-01-02T15:04:05Z\", \"2026-01-02T17:04:05+02:00\"); an offset may also be written +hhmm (\"2026-01-02T17:04:05+0200\", as git and date +%z print it)\n" +
 		path + ":6: the row has 3 fields; the header has 5\n" +
 		path + ":7: ts: 2030-01-01 00:00:00 is in the future\n" +
 		"stepsctl: " + path + ": 4 bad line(s) of 6; nothing was imported\n"

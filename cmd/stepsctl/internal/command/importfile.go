@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +22,7 @@ import (
 // Formats of an import file.
 const (
 	importAuto     = "auto"
-	importCSV      = "csv"      // our CSV export: its formula guard is undone
+	importCSV      = "csv"      // our CSV export
 	importNDJSON   = "ndjson"   // our NDJSON export
 	importOriginal = "original" // the original service's CSV: component,version,owner,status,ts
 )
@@ -51,7 +51,26 @@ const maxFutureSkew = 5 * time.Minute
 type importRow struct {
 	line int // of the file, from 1
 	in   model.StepInput
+	id   int64 // the id an export gave the step, 0 without one
 	err  *lineError
+}
+
+// reversedTie says why row cannot follow prev: both are of one deployment's
+// target at the same instant, and row came before prev where they were
+// exported (its id is lower). Steps of one instant are numbered in the
+// order they are stored (docs/api.md, "A second deploy of the same
+// version"), so stored in the file's order they would swap: a rollout and
+// a finished at one microsecond would leave the deployment in progress and
+// open another. It is nil for any other pair, and for rows without ids.
+func reversedTie(prev, row importRow) *lineError {
+	if prev.err != nil || row.err != nil || prev.id == 0 || row.id == 0 || row.id >= prev.id ||
+		!row.in.Time.Equal(prev.in.Time) || row.in.Component != prev.in.Component ||
+		row.in.Version != prev.in.Version || row.in.Environment != prev.in.Environment {
+		return nil
+	}
+	return &lineError{Line: row.line, Field: "id", Message: fmt.Sprintf(
+		"this step has the time of the line before it and came before it (id %d, then %d): the file lists steps newest first (order=desc, or sorted again), and steps of one instant are stored in the order sent, which decides their deployments; export in the default order (oldest first) and import that",
+		prev.id, row.id)}
 }
 
 // lineError is what is wrong with one line of an import file.
@@ -151,8 +170,19 @@ func newRowReader(r io.Reader, format string, now time.Time) (rowReader, error) 
 	cr.Comma = csvSeparator(first)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	rows := &csvRows{cr: cr, now: now, unguard: format == importCSV}
+	rows := &csvRows{cr: cr, now: now}
 	return rows, rows.readHeader()
+}
+
+// utf8File refuses a file in UTF-16 or UTF-32, as a spreadsheet saves
+// "Unicode Text": read as UTF-8 its header would be an unknown column
+// "\xff\xfec\x00o\x00…", which names neither the charset nor the fix.
+func utf8File(br *bufio.Reader) error {
+	head, _ := br.Peek(4)
+	if _, encoding := model.ByteOrderMark(head); encoding != "" {
+		return fmt.Errorf("the file is %s (it starts with a %s byte-order mark, as a spreadsheet saves \"Unicode Text\"); import takes UTF-8: save it as \"CSV UTF-8\", or convert it with iconv -f %s -t UTF-8", encoding, encoding, encoding)
+	}
+	return nil
 }
 
 // skipBOM returns r without the UTF-8 byte-order mark a spreadsheet puts
@@ -163,8 +193,9 @@ func skipBOM(r io.Reader) *bufio.Reader {
 	if !ok {
 		br = bufio.NewReader(r)
 	}
-	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\uFEFF")) {
-		_, _ = br.Discard(3)
+	head, _ := br.Peek(3)
+	if skip, _ := model.ByteOrderMark(head); skip > 0 {
+		_, _ = br.Discard(skip)
 	}
 	return br
 }
@@ -190,11 +221,14 @@ func csvSeparator(first []byte) rune {
 	return ';'
 }
 
-// csvRows reads our CSV export or the original service's.
+// csvRows reads our CSV export or the original service's. Both have the
+// export's formula guard undone, as POST /v1/steps/batch undoes it in any
+// CSV: the same file stores the same steps through either, and our export
+// cut down to the original's five columns (a spreadsheet's deleted
+// columns) still gives back -api, not '-api.
 type csvRows struct {
 	cr      *csv.Reader
 	now     time.Time
-	unguard bool // undo the export's formula guard
 	header  []string
 	timeCol string
 }
@@ -244,11 +278,18 @@ func (c *csvRows) next() (importRow, error) {
 		row.err = &lineError{Line: line, Message: fmt.Sprintf("the row has %d fields; the header has %d", len(record), len(c.header))}
 		return row, nil
 	}
+	if err := model.CSVHeaderAgain(record, c.header); err != nil {
+		row.err = &lineError{Line: line, Message: model.ErrorMessage(err)}
+		return row, nil
+	}
 	var when, committed string
 	for i, name := range c.header {
 		v := record[i]
 		switch name {
-		case "id", "received_at":
+		case "id":
+			row.id = exportedID(v)
+			continue
+		case "received_at":
 			continue
 		case "ts", "time":
 			when = v
@@ -257,9 +298,7 @@ func (c *csvRows) next() (importRow, error) {
 			committed = v
 			continue
 		}
-		if c.unguard {
-			v = model.UnneutraliseCell(v)
-		}
+		v = model.UnneutraliseCell(v)
 		switch name {
 		case "component":
 			row.in.Component = v
@@ -349,7 +388,11 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 			row.err = &lineError{Line: n.line, Field: name, Message: fmt.Sprintf("unknown field %q; a step has component, version, owner, status, environment, time, revision and committed_at", name)}
 			return row
 		}
-		if name == "id" || name == "received_at" || string(v) == "null" {
+		if name == "id" {
+			row.id = exportedID(strings.Trim(string(v), `"`))
+			continue
+		}
+		if name == "received_at" || string(v) == "null" {
 			continue
 		}
 		var s string
@@ -384,6 +427,16 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 	return row
 }
 
+// exportedID reads the id an export gave a step: 0 when v is not one, as
+// the id is otherwise ignored.
+func exportedID(v string) int64 {
+	id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || id < 0 {
+		return 0
+	}
+	return id
+}
+
 // duplicateName returns the first member name that the JSON object in
 // text gives twice, if any.
 func duplicateName(text []byte) (string, bool) {
@@ -399,36 +452,12 @@ func duplicateName(text []byte) (string, bool) {
 	return name, true
 }
 
-// localDate matches a date written in a locale's order, as a spreadsheet
-// rewrites times: 20/11/2026 09:00, 11/20/26, 20.11.2026.
-var localDate = regexp.MustCompile(`^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b`)
-
-// parseImportTime reads a time of an import file, in UTC unless it says
-// otherwise. A spreadsheet that saves the file again writes its times
-// without the seconds ("2025-11-20 09:00"): those are read too, at :00.
-//
-// A date alone is refused: it names no time of day, and a spreadsheet that
-// shows a column as dates saves it so, each step of the day at midnight.
-func parseImportTime(v string) (time.Time, error) {
-	t, day, err := model.ParseTimeIn(v, time.UTC)
-	if err != nil && localDate.MatchString(strings.TrimSpace(v)) {
-		return time.Time{}, fmt.Errorf("%s is a date as a spreadsheet writes it in its locale, day and month in an order the file does not say; format the column as \"YYYY-MM-DD hh:mm:ss\" in the spreadsheet before saving, or import the export as it was downloaded", model.Quote(strings.TrimSpace(v)))
-	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	if day {
-		return time.Time{}, fmt.Errorf("%s is a date without its time of day: stored, every step of that day would be at midnight; write the time too, as \"YYYY-MM-DD hh:mm:ss\" (in a spreadsheet, format the column so before saving)", model.Quote(strings.TrimSpace(v)))
-	}
-	return t, nil
-}
-
 // importTime parses the time of a row, which an import requires.
 func importTime(line int, field, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: "the time is missing; an import keeps each step's time, so every row needs one"}
 	}
-	t, err := parseImportTime(v)
+	t, err := model.ParseCSVTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: field, Message: err.Error()}
 	}
@@ -444,7 +473,7 @@ func committedTime(line int, v string, now time.Time) (time.Time, *lineError) {
 	if strings.TrimSpace(v) == "" {
 		return time.Time{}, nil
 	}
-	t, err := parseImportTime(v)
+	t, err := model.ParseCSVTime(v)
 	if err != nil {
 		return time.Time{}, &lineError{Line: line, Field: "committed_at", Message: err.Error()}
 	}
