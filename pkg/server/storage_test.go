@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -76,6 +77,50 @@ func TestSQLiteFileDeletedIsUnavailable(t *testing.T) {
 		wantUnavailable(t, ts, "replaced", "POST", "/v1/steps?"+valid)
 		wantUnavailable(t, ts, "replaced", "GET", "/readyz")
 	})
+}
+
+// TestSQLiteLogDeletedIsUnavailable: the -wal and -shm files deleted under
+// a running stepsd (an rm of steps.db-*, a clean-up of "temporary"
+// files). SQLite went on writing to the deleted log, answering 201, while
+// the database file held none of the steps since its last checkpoint: a
+// kill -9 then lost every one of them (40 of 40 in the walk). Now writes
+// and /readyz answer 503, and what the deleted log holds is checkpointed
+// into the database file, which a copy of that file alone shows.
+func TestSQLiteLogDeletedIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steps.db")
+	ts := newTestServer(t, "sqlite:"+path)
+	const acked = 20
+	for i := range acked {
+		ts.mustPost(t, fmt.Sprintf("component=api&version=%d&owner=o&status=build", i))
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantUnavailable(t, ts, "log deleted", "POST", "/v1/steps?"+valid)
+	wantUnavailable(t, ts, "log deleted", "GET", "/readyz")
+	body := `[{"component":"a","version":"1","owner":"o","status":"s"}]`
+	if r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusServiceUnavailable {
+		t.Errorf("batch with the log deleted = %d %s, want 503", r.status, r.body)
+	}
+
+	// The database file alone, as a crash would leave it.
+	copied := filepath.Join(t.TempDir(), "steps.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copied, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	if _, err := testdb.Open(t, "sqlite:"+copied).ListSteps(t.Context(), model.Filter{}, func(model.Step) error { stored++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if stored != acked {
+		t.Errorf("the database file holds %d steps of the %d acknowledged; want all, saved from the deleted log", stored, acked)
+	}
 }
 
 // chattr sets or clears inode flags; the test is skipped where it cannot
