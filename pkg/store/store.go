@@ -442,6 +442,9 @@ func checkWritable(path string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("open database file: %w", err)
 	}
+	if err := checkLogWritable(path); err != nil {
+		return err
+	}
 	// SQLite creates the -wal and -shm files beside the database.
 	dir := filepath.Dir(path)
 	probe, err := os.CreateTemp(dir, ".stepsd-write-check-*")
@@ -450,6 +453,27 @@ func checkWritable(path string) error {
 	}
 	probe.Close()
 	return os.Remove(probe.Name())
+}
+
+// checkLogWritable fails fast, saying which, when a -wal or -shm file left
+// beside the database cannot be written: one left by another user (sqlite3
+// run as root, a restore copied as root) made SQLite answer "unable to open
+// database file", which stepsd took for an outage and waited out for a
+// minute before it exited 1.
+func checkLogWritable(path string) error {
+	for _, suffix := range logSuffixes {
+		f, err := os.OpenFile(path+suffix, os.O_RDWR, 0)
+		switch {
+		case err == nil:
+			f.Close()
+		case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+			return fmt.Errorf("database file is read-only: %s (SQLite writes it beside %s; give it to the user stepsd runs as, e.g. chown 65532:65532 in the image, as the database file): %w",
+				path+suffix, filepath.Base(path), err)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("open database file: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
