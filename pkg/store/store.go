@@ -95,8 +95,10 @@ type Store struct {
 
 	log        *slog.Logger  // what no caller is told (WithLogger)
 	migrations *mysql.Config // how migrations connect to MySQL (dataSource)
-	// outageSince is when the database stopped answering (observe).
-	outageSince atomic.Int64
+	// outageSince is when the database stopped answering (observe);
+	// outageByWrite says a write saw it first.
+	outageSince   atomic.Int64
+	outageByWrite atomic.Bool
 }
 
 // Option configures Open.
@@ -365,7 +367,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // ping is Ping up to the Galera state: whether the database answers.
 func (s *Store) ping(ctx context.Context) (err error) {
-	defer func() { s.observe(err) }()
+	defer func() { s.observe(err, false) }()
 	if err := s.checkFile(ctx); err != nil {
 		return err
 	}
