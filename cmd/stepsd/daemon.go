@@ -79,6 +79,7 @@ type Main struct {
 
 	store    *store.Store
 	traces   *traces.Exporter
+	certs    *server.CertFiles // nil without TLS
 	listener net.Listener
 	http     *http.Server
 	stopped  chan struct{} // closed when Serve returns
@@ -192,24 +193,13 @@ func (m *Main) Run(ctx context.Context) error {
 	var tlsConfig *tls.Config
 	if m.Config.TLSCert != "" {
 		// Loaded now, so that a bad certificate stops start-up with a clear
-		// error instead of failing every handshake.
-		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
+		// error instead of failing every handshake; read again when its
+		// files change (a renewal), without a restart.
+		m.certs, err = server.NewCertFiles(m.Config.TLSCert, m.Config.TLSKey, m.Logger)
 		if err != nil {
-			// Both files named: the error of a missing key file read
-			// "TLS certificate: open …key".
-			return fmt.Errorf("--tls-cert %s, --tls-key %s: %w (want a PEM certificate, its chain after it, and the PEM private key that goes with it)",
-				m.Config.TLSCert, m.Config.TLSKey, err)
+			return err
 		}
-		// Served all the same (a renewal may be on its way, and a
-		// liveness probe does not verify), but said: every client that
-		// verifies fails its handshake.
-		if leaf := cert.Leaf; leaf != nil {
-			if now := time.Now(); now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
-				m.Logger.Warn("the TLS certificate is not valid now: clients that verify it will refuse every connection; renew it and restart stepsd",
-					"file", m.Config.TLSCert, "not_before", leaf.NotBefore.UTC(), "not_after", leaf.NotAfter.UTC())
-			}
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		tlsConfig = &tls.Config{GetCertificate: m.certs.GetCertificate, MinVersion: tls.VersionTLS12}
 	}
 
 	// The store logs each migration as it applies it.
@@ -376,6 +366,20 @@ func (m *Main) Done() <-chan struct{} {
 // Err is the serving error after Done is closed (nil after Close).
 func (m *Main) Err() error {
 	return m.serveErr
+}
+
+// Reload is SIGHUP: it reads the TLS certificate and key again (which
+// stepsd also does by itself when their files change). Every other setting
+// (tokens, database, limits) is read at start-up only and needs a restart;
+// SIGHUP used to be Go's default, which killed stepsd at once, cutting the
+// requests in flight.
+func (m *Main) Reload() {
+	if m.certs == nil {
+		m.Logger.Info("SIGHUP: nothing to read again without TLS; restart stepsd to change its settings")
+		return
+	}
+	m.Logger.Info("SIGHUP: reading the TLS certificate and key again; restart stepsd to change other settings")
+	m.certs.Reload()
 }
 
 // Close stops accepting connections, lets requests in flight finish (up to

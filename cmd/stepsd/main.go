@@ -760,7 +760,9 @@ func newServeCmd(opts *options) *cobra.Command {
 		Short: "Serve the API (the default command)",
 		Long: `Serve the steps API. Migrations are applied first. On SIGTERM or SIGINT stepsd
 stops accepting connections, lets requests in flight finish, closes the
-database and exits 0.
+database and exits 0. On SIGHUP it reads --tls-cert and --tls-key again (it
+also does when their files change) and goes on serving; other settings need
+a restart.
 
 Each step is numbered into its deployment in the transaction that writes it.
 After the upgrade that adds this, or when --success-statuses or
@@ -772,6 +774,11 @@ logging its progress, before it serves (docs/operations.md).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			// Caught from the start: a SIGHUP during a long migration
+			// would otherwise kill stepsd midway.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			m := &Main{Config: opts.config, Logger: opts.logger()}
 			if err := m.Run(ctx); err != nil {
 				m.Close() //nolint:errcheck // the start-up error is the one to report
@@ -784,12 +791,7 @@ logging its progress, before it serves (docs/operations.md).`,
 				}
 				return err
 			}
-			select {
-			case <-ctx.Done():
-				m.Logger.Info("shutting down: finishing requests in flight")
-			case <-m.Done():
-				m.Logger.Error("server stopped", "err", m.Err())
-			}
+			serveUntilStopped(ctx, m, hup)
 			if err := m.Close(); err != nil {
 				return err
 			}
@@ -799,6 +801,23 @@ logging its progress, before it serves (docs/operations.md).`,
 	}
 	addServeFlags(cmd.Flags())
 	return cmd
+}
+
+// serveUntilStopped waits for a stop signal or the server's end, and reads
+// the TLS files again on each SIGHUP in between.
+func serveUntilStopped(ctx context.Context, m *Main, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			m.Logger.Info("shutting down: finishing requests in flight")
+			return
+		case <-m.Done():
+			m.Logger.Error("server stopped", "err", m.Err())
+			return
+		case <-hup:
+			m.Reload()
+		}
+	}
 }
 
 func newMigrateCmd(opts *options) *cobra.Command {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/server"
+	"github.com/steps-dev/steps/pkg/store"
 )
 
 // Readiness and errors must say whether stepsd can keep what it is sent:
@@ -76,6 +78,114 @@ func TestSQLiteFileDeletedIsUnavailable(t *testing.T) {
 		wantUnavailable(t, ts, "replaced", "POST", "/v1/steps?"+valid)
 		wantUnavailable(t, ts, "replaced", "GET", "/readyz")
 	})
+}
+
+// TestSQLiteLogDeletedIsUnavailable: the -wal and -shm files deleted under
+// a running stepsd (an rm of steps.db-*, a clean-up of "temporary"
+// files). SQLite went on writing to the deleted log, answering 201, while
+// the database file held none of the steps since its last checkpoint: a
+// kill -9 then lost every one of them (40 of 40 in the walk). Now writes
+// and /readyz answer 503, and what the deleted log holds is checkpointed
+// into the database file, which a copy of that file alone shows.
+func TestSQLiteLogDeletedIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steps.db")
+	ts := newTestServer(t, "sqlite:"+path)
+	const acked = 20
+	for i := range acked {
+		ts.mustPost(t, fmt.Sprintf("component=api&version=%d&owner=o&status=build", i))
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantUnavailable(t, ts, "log deleted", "POST", "/v1/steps?"+valid)
+	wantUnavailable(t, ts, "log deleted", "GET", "/readyz")
+	body := `[{"component":"a","version":"1","owner":"o","status":"s"}]`
+	if r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(body), "Content-Type", "application/json"); r.status != http.StatusServiceUnavailable {
+		t.Errorf("batch with the log deleted = %d %s, want 503", r.status, r.body)
+	}
+
+	// The database file alone, as a crash would leave it.
+	copied := filepath.Join(t.TempDir(), "steps.db")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copied, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	if _, err := testdb.Open(t, "sqlite:"+copied).ListSteps(t.Context(), model.Filter{}, func(model.Step) error { stored++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if stored != acked {
+		t.Errorf("the database file holds %d steps of the %d acknowledged; want all, saved from the deleted log", stored, acked)
+	}
+}
+
+// TestSQLiteDiskFullIsUnavailable fills a small tmpfs (root only; skipped
+// elsewhere): every 201 is stored, every refusal a 503, reads and /readyz
+// go on answering, and once space is freed the next write succeeds without
+// a restart. The outage is logged once: each /readyz that answered logged
+// "database available again" while every write still failed, and the next
+// write "database unavailable" again.
+func TestSQLiteDiskFullIsUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() }) //nolint:errcheck // best effort
+	var logs testdb.LogBuffer
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(dir, "steps.db"), store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{Server: httptest.NewServer(server.New(server.Config{Store: st})), store: st}
+	t.Cleanup(ts.Close)
+
+	acked := 0
+	for i := 0; ; i++ {
+		r := ts.do(t, "POST", fmt.Sprintf("/v1/steps?component=api&version=%d&owner=%s&status=build", i, strings.Repeat("o", 100)), nil)
+		if r.status == http.StatusCreated {
+			acked++
+			continue
+		}
+		if r.status != http.StatusServiceUnavailable {
+			t.Fatalf("POST on a full disk = %d %s, want 503", r.status, r.body)
+		}
+		break
+	}
+	t.Logf("%d steps acknowledged before the disk was full", acked)
+	for range 3 {
+		if r := ts.do(t, "GET", "/readyz", nil); r.status != http.StatusOK {
+			t.Errorf("/readyz on a full disk = %d %s, want 200: reads are served", r.status, r.body)
+		}
+		wantUnavailable(t, ts, "disk full", "POST", "/v1/steps?"+valid)
+	}
+	if n := strings.Count(logs.String(), `"msg":"database unavailable`); n != 1 {
+		t.Errorf("%d lines \"database unavailable\" while the disk stayed full, want 1:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), `"msg":"database available again"`) {
+		t.Errorf("\"database available again\" logged while every write failed:\n%s", logs.String())
+	}
+
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v %s", err, out)
+	}
+	ts.mustPost(t, valid)
+	acked++
+	if !strings.Contains(logs.String(), `"msg":"database available again"`) {
+		t.Errorf("no \"database available again\" once a write succeeded:\n%s", logs.String())
+	}
+	steps, _ := ts.listJSON(t, "")
+	if len(steps) != acked {
+		t.Errorf("%d steps listed, %d acknowledged", len(steps), acked)
+	}
 }
 
 // chattr sets or clears inode flags; the test is skipped where it cannot

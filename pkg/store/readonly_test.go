@@ -58,6 +58,27 @@ func TestReadOnlyDatabaseFailsFast(t *testing.T) {
 		}
 	})
 
+	// A -wal or -shm file another user left: SQLite could not open the
+	// database, and stepsd waited for a minute as if it were an outage.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		t.Run("Log"+suffix, func(t *testing.T) {
+			log := path + suffix
+			if err := os.WriteFile(log, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(log) })
+			readOnly(t, log, 0o400)
+			start := time.Now()
+			_, err := store.Open(ctx, "sqlite:"+path)
+			if err == nil || !strings.Contains(err.Error(), "database file is read-only: "+log) {
+				t.Fatalf("Open beside a read-only %s: %v, want \"database file is read-only: %s\"", suffix, err, log)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %v to fail", took)
+			}
+		})
+	}
+
 	t.Run("Directory", func(t *testing.T) {
 		readOnly(t, dir, 0o555)
 		_, err := store.Open(ctx, "sqlite:"+path)

@@ -73,7 +73,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *Store) writeTxOnce(ctx context.Context, fn func(*sql.Tx) error) (err error) {
-	defer func() { s.observe(err) }()
+	defer func() { s.observe(err, true) }()
 	release, err := s.acquireWrite(ctx)
 	if err != nil {
 		return err

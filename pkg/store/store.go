@@ -83,11 +83,22 @@ type Store struct {
 
 	path string      // the SQLite file (checkFile)
 	file os.FileInfo // as opened; nil on MySQL
+	// logFiles are the -wal and -shm files as opened, kept open by pin
+	// (pinLog), nil where SQLite made none; logSaved is set once their
+	// content, deleted under stepsd, is checkpointed into file (saveLog).
+	logFiles [2]os.FileInfo
+	pin      *sql.Conn
+	logSaved atomic.Bool
+	// logClosed is set as pin is closed: the files are SQLite's to
+	// delete from then on.
+	logClosed atomic.Bool
 
 	log        *slog.Logger  // what no caller is told (WithLogger)
 	migrations *mysql.Config // how migrations connect to MySQL (dataSource)
-	// outageSince is when the database stopped answering (observe).
-	outageSince atomic.Int64
+	// outageSince is when the database stopped answering (observe);
+	// outageByWrite says a write saw it first.
+	outageSince   atomic.Int64
+	outageByWrite atomic.Bool
 }
 
 // Option configures Open.
@@ -154,6 +165,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		}
 		s.path, s.file = src.path, fi
 		s.consecutiveIDs = true
+		if err := s.pinLog(ctx); err != nil {
+			s.closeDBs()
+			return nil, err
+		}
 	} else {
 		s.detectConsecutiveIDs(ctx)
 		s.detectGalera(ctx)
@@ -180,8 +195,9 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	sqldb.SetMaxOpenConns(16)
-	sqldb.SetMaxIdleConns(16)
+	// 16 for requests, and the one pinLog holds.
+	sqldb.SetMaxOpenConns(17)
+	sqldb.SetMaxIdleConns(17)
 	return sqldb, nil
 }
 
@@ -351,8 +367,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // ping is Ping up to the Galera state: whether the database answers.
 func (s *Store) ping(ctx context.Context) (err error) {
-	defer func() { s.observe(err) }()
-	if err := s.checkFile(); err != nil {
+	defer func() { s.observe(err, false) }()
+	if err := s.checkFile(ctx); err != nil {
 		return err
 	}
 	var id int64
@@ -391,7 +407,7 @@ func (s *Store) galeraSynced(ctx context.Context) error {
 // checkFile reports, as EUNAVAILABLE, that the SQLite database file was
 // deleted or replaced since Open (SQLite would keep writing to a file
 // that no longer has a name), or made immutable.
-func (s *Store) checkFile() error {
+func (s *Store) checkFile(ctx context.Context) error {
 	if s.file == nil {
 		return nil
 	}
@@ -402,6 +418,9 @@ func (s *Store) checkFile() error {
 		}
 		return unavailable("sqlite database file "+s.path+" was deleted or replaced while stepsd runs; "+
 			"nothing written now would survive a restart: restore the file from a backup if need be, then restart stepsd", err)
+	}
+	if err := s.checkLogFiles(ctx); err != nil {
+		return err
 	}
 	for _, name := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
 		if frozen(name) {
@@ -425,6 +444,9 @@ func checkWritable(path string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("open database file: %w", err)
 	}
+	if err := checkLogWritable(path); err != nil {
+		return err
+	}
 	// SQLite creates the -wal and -shm files beside the database.
 	dir := filepath.Dir(path)
 	probe, err := os.CreateTemp(dir, ".stepsd-write-check-*")
@@ -433,6 +455,27 @@ func checkWritable(path string) error {
 	}
 	probe.Close()
 	return os.Remove(probe.Name())
+}
+
+// checkLogWritable fails fast, saying which, when a -wal or -shm file left
+// beside the database cannot be written: one left by another user (sqlite3
+// run as root, a restore copied as root) made SQLite answer "unable to open
+// database file", which stepsd took for an outage and waited out for a
+// minute before it exited 1.
+func checkLogWritable(path string) error {
+	for _, suffix := range logSuffixes {
+		f, err := os.OpenFile(path+suffix, os.O_RDWR, 0)
+		switch {
+		case err == nil:
+			f.Close()
+		case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+			return fmt.Errorf("database file is read-only: %s (SQLite writes it beside %s; give it to the user stepsd runs as, e.g. chown 65532:65532 in the image, as the database file): %w",
+				path+suffix, filepath.Base(path), err)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("open database file: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -445,8 +488,14 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var err error
+	if s.pin != nil {
+		// Back to the pool first, so that closing the pool closes the
+		// last connection, which folds the -wal file into the database.
+		s.logClosed.Store(true)
+		err = s.pin.Close()
+	}
 	if s.writer != nil && s.writer != s.db.DB {
-		err = s.writer.Close()
+		err = errors.Join(err, s.writer.Close())
 	}
 	return errors.Join(s.db.Close(), err)
 }
@@ -617,7 +666,7 @@ func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	if s.writeSlot == nil {
 		return func() {}, nil
 	}
-	if err := s.checkFile(); err != nil {
+	if err := s.checkFile(ctx); err != nil {
 		return nil, err
 	}
 	select {
@@ -626,4 +675,79 @@ func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, translate(ctx.Err())
 	}
+}
+
+// logSuffixes name SQLite's write-ahead log and its index beside the
+// database file, in the order of Store.logFiles.
+var logSuffixes = [2]string{"-wal", "-shm"}
+
+// pinLog keeps one connection open for the store's life, having read
+// through it: SQLite deletes the -wal and -shm files when its last
+// connection closes, so with this one open they stay while stepsd runs,
+// and one that is gone, or is another file, was deleted under stepsd
+// (checkLogFiles).
+func (s *Store) pinLog(ctx context.Context) error {
+	conn, err := s.writer.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: hold a connection: %w", err)
+	}
+	var n int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		return errors.Join(fmt.Errorf("sqlite: read through the held connection: %w", err), conn.Close())
+	}
+	s.pin = conn
+	for i, suffix := range logSuffixes {
+		if fi, err := os.Stat(s.path + suffix); err == nil {
+			s.logFiles[i] = fi
+		}
+	}
+	return nil
+}
+
+// checkLogFiles reports, as EUNAVAILABLE, that the -wal or -shm file was
+// deleted or replaced while stepsd runs (a clean-up of "temporary" files,
+// an rm of steps.db-*). SQLite goes on writing to the deleted files, and
+// the steps written since the last checkpoint live only there: a crash or
+// a kill -9 lost every one of them, after 201s. So writes are refused, and
+// what the log holds is saved into the database file once (saveLog).
+func (s *Store) checkLogFiles(ctx context.Context) error {
+	if s.logClosed.Load() {
+		return nil // closed: the query that follows says so
+	}
+	for i, suffix := range logSuffixes {
+		if s.logFiles[i] == nil {
+			continue
+		}
+		name := s.path + suffix
+		fi, err := os.Stat(name)
+		if err == nil && os.SameFile(s.logFiles[i], fi) {
+			continue
+		}
+		if err == nil {
+			err = errors.New("another file now has its name")
+		}
+		s.saveLog(ctx, name)
+		return unavailable("sqlite file "+name+" was deleted or replaced while stepsd runs; "+
+			"nothing is written until stepsd restarts: stop it cleanly (SIGTERM), then start it again", err)
+	}
+	return nil
+}
+
+// saveLog checkpoints the deleted write-ahead log into the database file,
+// which still has its name, so that what was acknowledged survives even a
+// crash; once it has fully succeeded it is not done again.
+func (s *Store) saveLog(ctx context.Context, name string) {
+	if s.logSaved.Load() {
+		return
+	}
+	var busy, frames, done int64
+	err := s.pin.QueryRowContext(ctx, "PRAGMA wal_checkpoint(FULL)").Scan(&busy, &frames, &done)
+	if err != nil || busy != 0 || done < frames {
+		s.log.Error("sqlite: a file of the database was deleted while stepsd runs, and the steps in it could not all be saved into the database file yet; do not kill stepsd: stop it with SIGTERM",
+			"file", name, "err", err, "frames", frames, "saved_frames", done)
+		return
+	}
+	s.logSaved.Store(true)
+	s.log.Error("sqlite: a file of the database was deleted while stepsd runs; the steps it held are saved into the database file, and writes are refused until stepsd restarts",
+		"file", name, "database", s.path, "saved_frames", done)
 }
