@@ -133,8 +133,17 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 	log.Warn("found steps an older stepsd wrote without numbering their deployments; numbering their targets again, stepsd serves once done",
 		"steps", steps, "targets", len(targets))
 	s.targets.clear()
+	stale := 0
 	for chunk := range slices.Chunk(targets, renumberChunk) {
+		var unsealed int
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			// The older stepsd may have rewritten sealed deployments
+			// without unsealing them: their blocks go before the
+			// numbering, which finds their rows unsealed.
+			var err error
+			if unsealed, err = s.unsealStale(ctx, tx, chunk); err != nil {
+				return err
+			}
 			// Marked first: a step an older stepsd commits meanwhile is
 			// either marked here and read by number, or stays at 0 for
 			// the next start.
@@ -152,8 +161,10 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("number the steps an older stepsd wrote: %w", err)
 		}
+		stale += unsealed
 	}
-	log.Info("numbered the steps an older stepsd wrote", "steps", steps, "targets", len(targets), "seconds", time.Since(began).Seconds())
+	log.Info("numbered the steps an older stepsd wrote", "steps", steps, "targets", len(targets), "stale_blocks_unsealed", stale,
+		"seconds", time.Since(began).Seconds())
 	return nil
 }
 

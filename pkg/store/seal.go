@@ -34,7 +34,9 @@ import (
 //     ended deployment; an extension (writeDeployments) touches a
 //     target's latest unended one alone.
 //   - Unsealing (unseal): before renumbering deletes rows, the blocks
-//     holding any of them go, in the same transaction.
+//     holding any of them go, in the same transaction. An older stepsd
+//     does not do this; the start that numbers its steps drops the blocks
+//     it left stale (unsealStale).
 //   - Reading (eachSealed): in one snapshot, the unsealed rows of the
 //     filter, then the blocks, merged in the order of the row-by-row read
 //     (sealMerger), ties on the start included, so that sums add up in the
@@ -564,7 +566,12 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 	if err != nil {
 		return err
 	}
-	for _, id := range blocks {
+	return s.dropBlocks(ctx, tx, blocks)
+}
+
+// dropBlocks deletes the blocks ids and unseals their rows.
+func (s *Store) dropBlocks(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	for _, id := range ids {
 		if err := s.exec(ctx, tx, `DELETE FROM deployment_blocks WHERE id = ?`, id); err != nil {
 			return err
 		}
@@ -573,6 +580,39 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 		}
 	}
 	return nil
+}
+
+// unsealStale unseals the blocks of the series of targets whose rows no
+// longer all name them, and returns how many. Only an older stepsd leaves
+// such a block: one from before blocks, or c0edbd5, which never unsealed,
+// rewrote a sealed deployment's row unsealed and left the block with its
+// old copy, which reads then counted besides the row. The targets are
+// those of the steps it wrote (numberUnnumbered), so the series to look
+// at are known; a block's rows are found by its id (deployments_sealed).
+func (s *Store) unsealStale(ctx context.Context, tx *sql.Tx, targets []target) (int, error) {
+	var stale []int64
+	seen := map[[2]string]bool{}
+	for _, t := range targets {
+		series := [2]string{t.component, t.environment}
+		if seen[series] {
+			continue
+		}
+		seen[series] = true
+		rows, err := s.query(ctx, tx, `SELECT b.id FROM deployment_blocks b WHERE b.component = ? AND b.environment = ?
+AND b.entries <> (SELECT COUNT(*) FROM deployments d WHERE d.sealed = b.id)`+byKind(s, " FOR UPDATE", ""), t.component, t.environment)
+		if err != nil {
+			return 0, err
+		}
+		if err := scanAll(rows, func() error {
+			var id int64
+			err := rows.Scan(&id)
+			stale = append(stale, id)
+			return err
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return len(stale), s.dropBlocks(ctx, tx, stale)
 }
 
 // eachSealed is eachDeployment over blocks and unsealed rows, for a
