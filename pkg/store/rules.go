@@ -86,6 +86,19 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 				return fmt.Errorf("number deployments: %w", err)
 			}
 		}
+		// Renumbering finds blocks through the rows that name them: a
+		// block an older stepsd left without any (it rewrote them all)
+		// would be read for good beside the renumbered rows.
+		var stale int
+		if err := s.writeTx(ctx, func(tx *sql.Tx) (err error) {
+			stale, err = s.dropStale(ctx, tx, "")
+			return err
+		}); err != nil {
+			return fmt.Errorf("number deployments: %w", err)
+		}
+		if stale > 0 {
+			log.Warn("dropped sealed blocks an older stepsd left stale; they are sealed again later", "blocks", stale)
+		}
 		reason := "terminal statuses changed"
 		if have == "" {
 			reason = "first start after the upgrade that stores deployments"

@@ -588,9 +588,9 @@ func (s *Store) dropBlocks(ctx context.Context, tx *sql.Tx, ids []int64) error {
 // rewrote a sealed deployment's row unsealed and left the block with its
 // old copy, which reads then counted besides the row. The targets are
 // those of the steps it wrote (numberUnnumbered), so the series to look
-// at are known; a block's rows are found by its id (deployments_sealed).
+// at are known.
 func (s *Store) unsealStale(ctx context.Context, tx *sql.Tx, targets []target) (int, error) {
-	var stale []int64
+	stale := 0
 	seen := map[[2]string]bool{}
 	for _, t := range targets {
 		series := [2]string{t.component, t.environment}
@@ -598,19 +598,33 @@ func (s *Store) unsealStale(ctx context.Context, tx *sql.Tx, targets []target) (
 			continue
 		}
 		seen[series] = true
-		rows, err := s.query(ctx, tx, `SELECT b.id FROM deployment_blocks b WHERE b.component = ? AND b.environment = ?
-AND b.entries <> (SELECT COUNT(*) FROM deployments d WHERE d.sealed = b.id)`+byKind(s, " FOR UPDATE", ""), t.component, t.environment)
+		n, err := s.dropStale(ctx, tx, "b.component = ? AND b.environment = ? AND ", t.component, t.environment)
 		if err != nil {
 			return 0, err
 		}
-		if err := scanAll(rows, func() error {
-			var id int64
-			err := rows.Scan(&id)
-			stale = append(stale, id)
-			return err
-		}); err != nil {
-			return 0, err
-		}
+		stale += n
+	}
+	return stale, nil
+}
+
+// dropStale drops the blocks matching where (a condition on b ending in
+// AND, or "" for all) that do not hold all their rows, unsealing the rows
+// that still name them, and returns how many. A block's rows are found by
+// its id (deployments_sealed); a sound block's rows all name it.
+func (s *Store) dropStale(ctx context.Context, tx *sql.Tx, where string, args ...any) (int, error) {
+	rows, err := s.query(ctx, tx, `SELECT b.id FROM deployment_blocks b WHERE `+where+
+		`b.entries <> (SELECT COUNT(*) FROM deployments d WHERE d.sealed = b.id)`+byKind(s, " FOR UPDATE", ""), args...)
+	if err != nil {
+		return 0, err
+	}
+	var stale []int64
+	if err := scanAll(rows, func() error {
+		var id int64
+		err := rows.Scan(&id)
+		stale = append(stale, id)
+		return err
+	}); err != nil {
+		return 0, err
 	}
 	return len(stale), s.dropBlocks(ctx, tx, stale)
 }
