@@ -490,6 +490,16 @@ func addFlags(fs *pflag.FlagSet, everywhere bool) {
 
 func addServeFlags(fs *pflag.FlagSet) { addFlags(fs, false) }
 
+// addRulesFlags declares the settings of the deployment rules on fs:
+// "stepsd migrate" numbers the history with them, as serve does.
+func addRulesFlags(fs *pflag.FlagSet) {
+	for _, s := range settings {
+		if strings.HasPrefix(s.key, "deployments.") {
+			s.define(fs, s.flag, s.usage+" (env "+s.env()+")")
+		}
+	}
+}
+
 // load merges flags > env > config file > defaults into opts. It runs before
 // every subcommand.
 func (o *options) load(cmd *cobra.Command, _ []string) error {
@@ -821,12 +831,18 @@ func serveUntilStopped(ctx context.Context, m *Main, hup <-chan os.Signal) {
 }
 
 func newMigrateCmd(opts *options) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply database migrations and exit",
 		Long: `Create or upgrade the database schema to this version of stepsd, then exit.
 "stepsd serve" does the same at start-up; run this on its own to upgrade
 before rolling out new replicas, or to check a DSN.
+
+It also numbers the deployments, as serve does before it serves: the whole
+history after the upgrade that stores deployments or when the terminal
+statuses change (give it the --success-statuses and --failure-statuses that
+serve runs with), and the steps an older stepsd wrote. Replicas started
+after it then serve at once.
 
 It tries the database once: serve's --wait-for-db does not apply, so run it
 once the database is up, or from a Job or script that retries.
@@ -834,12 +850,17 @@ once the database is up, or from a Job or script that retries.
 Exit codes: 0 the schema is up to date (it says how many migrations it
 applied now), 1 the database cannot be reached or migrated (or a newer
 stepsd migrated it), 2 usage error (a --db stepsd cannot take).`,
-		Example: `  stepsd migrate --db 'mysql://steps:secret@db:3306/steps'`,
-		Args:    noArgs,
+		Example: `  stepsd migrate --db 'mysql://steps:secret@db:3306/steps'
+  stepsd migrate --success-statuses finished,deployed --failure-statuses failed,rolled-back`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := opts.logger()
 			if err := store.CheckDSN(opts.config.DB); err != nil {
 				return usageError{err}
+			}
+			rules := withDefaultRules(opts.config.Rules)
+			if err := rules.Validate(); err != nil {
+				return usageError{fmt.Errorf("deployment rules: %w", err)}
 			}
 			s, err := store.Open(cmd.Context(), opts.config.DB, store.WithLogger(log))
 			if err != nil {
@@ -851,10 +872,19 @@ stepsd migrated it), 2 usage error (a --db stepsd cannot take).`,
 			if err != nil {
 				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
 			}
+			// The numbering is the long part of an upgrade (18 s against
+			// 1.5 s of migrations at 100,000 steps on MariaDB): done here,
+			// by the Job that runs before a rollout, not by the first
+			// replica, under its startup probe.
+			if err := s.UseRules(cmd.Context(), rules, log); err != nil {
+				return fmt.Errorf("database %s: %w", store.RedactDSN(opts.config.DB), err)
+			}
 			fmt.Fprintf(opts.stdout, "database %s is up to date (%d migrations applied now)\n", store.RedactDSN(opts.config.DB), len(applied))
 			return nil
 		},
 	}
+	addRulesFlags(cmd.Flags())
+	return cmd
 }
 
 func newVersionCmd(opts *options) *cobra.Command {

@@ -1403,3 +1403,69 @@ func TestListeningLogNamesTheSQLiteFile(t *testing.T) {
 		t.Errorf("stepsd listening: db %q, file %q; want db sqlite:steps.db, file %q\n%s", line.DB, line.File, want, logs.String())
 	}
 }
+
+// TestMigrateNumbersBeforeTheRollout: "stepsd migrate", run on its own
+// before new replicas roll out (the Kubernetes Job), also numbers the
+// history when the stored numbering is missing or follows other terminal
+// statuses, so that serve then starts at once. It used to leave that to
+// the first serve: at 100,000 steps on MariaDB migrate took 1.5 s and said
+// "up to date", and the next start numbered for 18 s before it served.
+func TestMigrateNumbersBeforeTheRollout(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		dsn := fresh(t)
+		m := startMain(t, Config{DB: dsn})
+		for _, s := range []string{"build", "shipped"} {
+			if status, body := httpDo(t, "POST", "http://"+m.Addr()+"/v1/steps?component=api&version=1&owner=ana&status="+s); status != http.StatusCreated {
+				t.Fatalf("POST %s = %d %s", s, status, body)
+			}
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name string
+			// prepare makes the stored numbering stale, as an upgrade does.
+			prepare func(t *testing.T)
+			args    []string
+			rules   model.DeploymentRules
+			outcome string
+		}{
+			{"AfterTheUpgradeThatStoresDeployments", func(t *testing.T) {
+				// What the upgrade leaves, and what operations.md has an
+				// operator do to number everything again.
+				st := testdb.Open(t, dsn)
+				defer st.Close()
+				if _, err := st.DB().Exec(`DELETE FROM steps_numbering WHERE name = 'terminal_statuses'`); err != nil {
+					t.Fatal(err)
+				}
+			}, nil, model.DeploymentRules{}, model.OutcomeInProgress},
+			{"AfterTheTerminalStatusesChanged", func(*testing.T) {},
+				[]string{"--success-statuses", "finished,shipped"}, model.DeploymentRules{SuccessStatuses: []string{"finished", "shipped"}}, model.OutcomeSuccess},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				c.prepare(t)
+				var stdout, stderr bytes.Buffer
+				if code := run(t.Context(), append([]string{"migrate", "--db", dsn}, c.args...), &stdout, &stderr); code != 0 {
+					t.Fatalf("migrate = %d\n%s", code, stderr.String())
+				}
+				if !strings.Contains(stderr.String(), "numbered every deployment") {
+					t.Errorf("migrate did not number the history:\n%s", stderr.String())
+				}
+				var logs bytes.Buffer
+				m := &Main{Config: Config{DB: dsn, Listen: "127.0.0.1:0", Rules: c.rules}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+				defer m.Close()
+				if err := m.Run(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(logs.String(), "numbering every deployment") {
+					t.Errorf("serve numbered the history again after migrate:\n%s", grepLines(logs.String(), "numbering"))
+				}
+				status, body := httpDo(t, "GET", "http://"+m.Addr()+"/v1/deployments?format=json&component=api")
+				var got struct{ Deployments []model.Deployment }
+				if err := json.Unmarshal([]byte(body), &got); status != 200 || err != nil || len(got.Deployments) != 1 || got.Deployments[0].Outcome != c.outcome {
+					t.Errorf("GET /v1/deployments = %d %s; want one deployment, %s", status, body, c.outcome)
+				}
+			})
+		}
+	})
+}

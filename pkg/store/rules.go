@@ -86,6 +86,19 @@ func (s *Store) UseRules(ctx context.Context, rules model.DeploymentRules, log *
 				return fmt.Errorf("number deployments: %w", err)
 			}
 		}
+		// Renumbering finds blocks through the rows that name them: a
+		// block an older stepsd left without any (it rewrote them all)
+		// would be read for good beside the renumbered rows.
+		var stale int
+		if err := s.writeTx(ctx, func(tx *sql.Tx) (err error) {
+			stale, err = s.dropStale(ctx, tx, "")
+			return err
+		}); err != nil {
+			return fmt.Errorf("number deployments: %w", err)
+		}
+		if stale > 0 {
+			log.Warn("dropped sealed blocks an older stepsd left stale; they are sealed again later", "blocks", stale)
+		}
 		reason := "terminal statuses changed"
 		if have == "" {
 			reason = "first start after the upgrade that stores deployments"
@@ -133,8 +146,17 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 	log.Warn("found steps an older stepsd wrote without numbering their deployments; numbering their targets again, stepsd serves once done",
 		"steps", steps, "targets", len(targets))
 	s.targets.clear()
+	stale := 0
 	for chunk := range slices.Chunk(targets, renumberChunk) {
+		var unsealed int
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			// The older stepsd may have rewritten sealed deployments
+			// without unsealing them: their blocks go before the
+			// numbering, which finds their rows unsealed.
+			var err error
+			if unsealed, err = s.unsealStale(ctx, tx, chunk); err != nil {
+				return err
+			}
 			// Marked first: a step an older stepsd commits meanwhile is
 			// either marked here and read by number, or stays at 0 for
 			// the next start.
@@ -152,8 +174,10 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("number the steps an older stepsd wrote: %w", err)
 		}
+		stale += unsealed
 	}
-	log.Info("numbered the steps an older stepsd wrote", "steps", steps, "targets", len(targets), "seconds", time.Since(began).Seconds())
+	log.Info("numbered the steps an older stepsd wrote", "steps", steps, "targets", len(targets), "stale_blocks_unsealed", stale,
+		"seconds", time.Since(began).Seconds())
 	return nil
 }
 

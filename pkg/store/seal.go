@@ -34,7 +34,9 @@ import (
 //     ended deployment; an extension (writeDeployments) touches a
 //     target's latest unended one alone.
 //   - Unsealing (unseal): before renumbering deletes rows, the blocks
-//     holding any of them go, in the same transaction.
+//     holding any of them go, in the same transaction. An older stepsd
+//     does not do this; the start that numbers its steps drops the blocks
+//     it left stale (unsealStale).
 //   - Reading (eachSealed): in one snapshot, the unsealed rows of the
 //     filter, then the blocks, merged in the order of the row-by-row read
 //     (sealMerger), ties on the start included, so that sums add up in the
@@ -564,7 +566,12 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 	if err != nil {
 		return err
 	}
-	for _, id := range blocks {
+	return s.dropBlocks(ctx, tx, blocks)
+}
+
+// dropBlocks deletes the blocks ids and unseals their rows.
+func (s *Store) dropBlocks(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	for _, id := range ids {
 		if err := s.exec(ctx, tx, `DELETE FROM deployment_blocks WHERE id = ?`, id); err != nil {
 			return err
 		}
@@ -573,6 +580,53 @@ func (s *Store) unseal(ctx context.Context, tx *sql.Tx, cond string, args []any)
 		}
 	}
 	return nil
+}
+
+// unsealStale unseals the blocks of the series of targets whose rows no
+// longer all name them, and returns how many. Only an older stepsd leaves
+// such a block: one from before blocks, or c0edbd5, which never unsealed,
+// rewrote a sealed deployment's row unsealed and left the block with its
+// old copy, which reads then counted besides the row. The targets are
+// those of the steps it wrote (numberUnnumbered), so the series to look
+// at are known.
+func (s *Store) unsealStale(ctx context.Context, tx *sql.Tx, targets []target) (int, error) {
+	stale := 0
+	seen := map[[2]string]bool{}
+	for _, t := range targets {
+		series := [2]string{t.component, t.environment}
+		if seen[series] {
+			continue
+		}
+		seen[series] = true
+		n, err := s.dropStale(ctx, tx, "b.component = ? AND b.environment = ? AND ", t.component, t.environment)
+		if err != nil {
+			return 0, err
+		}
+		stale += n
+	}
+	return stale, nil
+}
+
+// dropStale drops the blocks matching where (a condition on b ending in
+// AND, or "" for all) that do not hold all their rows, unsealing the rows
+// that still name them, and returns how many. A block's rows are found by
+// its id (deployments_sealed); a sound block's rows all name it.
+func (s *Store) dropStale(ctx context.Context, tx *sql.Tx, where string, args ...any) (int, error) {
+	rows, err := s.query(ctx, tx, `SELECT b.id FROM deployment_blocks b WHERE `+where+
+		`b.entries <> (SELECT COUNT(*) FROM deployments d WHERE d.sealed = b.id)`+byKind(s, " FOR UPDATE", ""), args...)
+	if err != nil {
+		return 0, err
+	}
+	var stale []int64
+	if err := scanAll(rows, func() error {
+		var id int64
+		err := rows.Scan(&id)
+		stale = append(stale, id)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	return len(stale), s.dropBlocks(ctx, tx, stale)
 }
 
 // eachSealed is eachDeployment over blocks and unsealed rows, for a

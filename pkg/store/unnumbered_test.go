@@ -146,3 +146,135 @@ func TestUnnumberedStepsAreFoundThroughTheirIndex(t *testing.T) {
 		t.Errorf("plan %q, want %q", got, want)
 	}
 }
+
+// TestBlockAnOlderStepsdLeftStaleIsUnsealedAtStart: an older stepsd that
+// renumbers without unsealing (c0edbd5, which has blocks but never called
+// unseal; or one from before blocks, after the hour the upgrade waits)
+// rewrote a sealed deployment's row, unsealed, while its block still held
+// the old copy: stats, changes, DORA and the page counted that deployment
+// twice, for good (a rolling update from c0edbd5 on MariaDB: 96
+// deployments in stats where a fresh import of the same steps had 95). The
+// next start, which numbers the older stepsd's steps, unseals the blocks
+// of their series whose rows no longer all name them.
+func TestBlockAnOlderStepsdLeftStaleIsUnsealedAtStart(t *testing.T) {
+	ctx := context.Background()
+	rules := model.DefaultDeploymentRules()
+	quiet := slog.New(slog.DiscardHandler)
+	dsn := testdb.MySQL(t)
+	s := testdb.Open(t, dsn)
+	if err := s.UseRules(ctx, rules, quiet); err != nil {
+		t.Fatal(err)
+	}
+	s.TuneSealing(4, 0, false)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	var batch []model.StepInput
+	for i := range 12 {
+		for j, status := range []string{"build", "finished"} {
+			batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana",
+				Status: status, Time: at(10*i + 5*j)})
+		}
+	}
+	if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: at(200)}); err != nil {
+		t.Fatal(err)
+	}
+	if blocks, err := s.Seal(ctx, time.Now(), nil); err != nil || blocks != 3 {
+		t.Fatalf("sealed %d blocks (%v); want 3", blocks, err)
+	}
+	// The older stepsd records a late step of version 1 and renumbers its
+	// target: the step is marked unnumbered (it sets no numbered), and the
+	// deployment's row is written again, unsealed, its block left alone.
+	if _, err := s.DB().ExecContext(ctx, oldInsertStep, "api", "1", "ana", "tests", "prod",
+		at(12).Format("2006-01-02 15:04:05.000000"), at(200).Format("2006-01-02 15:04:05.000000"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `UPDATE deployments SET sealed = 0 WHERE component = 'api' AND version = '1'`); err != nil {
+		t.Fatal(err)
+	}
+
+	restarted := testdb.Open(t, dsn)
+	if err := restarted.UseRules(ctx, rules, quiet); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := restarted.EachDeployment(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api", Environment: "prod"}}, rules, at(300),
+		func(d *model.Deployment) error {
+			got = append(got, fmt.Sprintf("%s %d steps", d.Version, len(d.Steps)))
+			return nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 12 {
+		n := 2
+		if i == 1 {
+			n = 3
+		}
+		want = append(want, fmt.Sprintf("%d %d steps", i, n))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("deployments read through blocks after the restart:\n%s", diff(got, want))
+	}
+}
+
+// TestNumberingEverythingAgainDropsStaleBlocks: the renumbering
+// operations.md has an operator run after a downgrade (delete the record
+// of the terminal statuses, start again) found blocks through the rows
+// naming them, so a block none of whose rows named it any more (an older
+// stepsd rewrote them all, or the one row of a short block) stayed, and
+// its deployments were read twice. It drops every block that does not
+// hold all its rows first.
+func TestNumberingEverythingAgainDropsStaleBlocks(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ctx := context.Background()
+		rules := model.DefaultDeploymentRules()
+		quiet := slog.New(slog.DiscardHandler)
+		dsn := fresh(t)
+		s := testdb.Open(t, dsn)
+		if err := s.UseRules(ctx, rules, quiet); err != nil {
+			t.Fatal(err)
+		}
+		s.TuneSealing(4, 0, false)
+		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+		var batch []model.StepInput
+		for i := range 12 {
+			for j, status := range []string{"build", "finished"} {
+				batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana",
+					Status: status, Time: at(10*i + 5*j)})
+			}
+		}
+		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: at(200)}); err != nil {
+			t.Fatal(err)
+		}
+		if blocks, err := s.Seal(ctx, time.Now(), nil); err != nil || blocks != 3 {
+			t.Fatalf("sealed %d blocks (%v); want 3", blocks, err)
+		}
+		// An older stepsd rewrote every deployment of the first block
+		// unsealed; the operator then has the history numbered again.
+		for _, q := range []string{
+			`UPDATE deployments SET sealed = 0 WHERE sealed = (SELECT MIN(id) FROM deployment_blocks)`,
+			`DELETE FROM steps_numbering WHERE name = 'terminal_statuses'`,
+		} {
+			if _, err := s.DB().ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		restarted := testdb.Open(t, dsn)
+		if err := restarted.UseRules(ctx, rules, quiet); err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		if err := restarted.EachDeployment(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api", Environment: "prod"}}, rules, at(300),
+			func(d *model.Deployment) error {
+				got = append(got, d.Version)
+				return nil
+			}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 12 {
+			want = append(want, fmt.Sprint(i))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("deployments read through blocks after numbering everything again: %q; want %q", got, want)
+		}
+	})
+}

@@ -342,6 +342,10 @@ func (im *importer) stopped(err error) error {
 	case errors.As(err, &apiErr) && (apiErr.StatusCode == 401 || apiErr.StatusCode == 403):
 		// Run again as it is, it is refused again: the token is what to fix.
 		todo = "run the command again with a write token (--token or STEPSCTL_TOKEN) to finish it"
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == 404 || apiErr.StatusCode == 405):
+		// Every stepsd since batches takes POST /v1/steps/batch: the
+		// first release answered it with 405 (its GET /v1/steps/{id}).
+		todo = "this stepsd takes no batches: it is older than this stepsctl (upgrade it), or --server is not stepsd's URL; then run the same command again to finish it"
 	}
 	return fmt.Errorf("%s; import stopped after %d step(s) imported and %d already there: %s (the batches already stored are recognised, not stored twice)",
 		message(err), im.imported, im.replayed+im.skipped, todo)

@@ -595,3 +595,27 @@ func TestImportBatchSlowerThanAnAttempt(t *testing.T) {
 		t.Errorf("%d steps stored, want 20", got)
 	}
 }
+
+// TestImportIntoAStepsdWithoutBatches: the first stepsd release had no
+// POST /v1/steps/batch, and answered it as its GET /v1/steps/{id} route
+// does (405, GET and HEAD allowed; below, its answer as it was sent).
+// import said "run the same command again to finish it", which is refused
+// the same way every time; it says that this stepsd is older than
+// stepsctl, or not the stepsd meant.
+func TestImportIntoAStepsdWithoutBatches(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	first := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		io.WriteString(w, `{"error":"method POST is not allowed on /v1/steps/batch; allowed: GET, HEAD","code":"method_not_allowed"}`+"\n")
+	}))
+	t.Cleanup(first.Close)
+	path := writeFile(t, "steps.csv", "component,version,owner,status,ts\napi,1,ana,build,2026-03-01 09:00:00\n")
+	r := h.runArgs(context.Background(), false, []string{"--server", first.URL, "import", path})
+	if r.code != 1 || strings.Contains(r.stderr, "there: run the same command again") ||
+		!strings.Contains(r.stderr, "this stepsd takes no batches: it is older than this stepsctl (upgrade it), or --server is not stepsd's URL") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

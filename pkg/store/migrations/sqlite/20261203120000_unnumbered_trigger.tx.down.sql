@@ -1,0 +1,2 @@
+-- Nothing to restore: the trigger and index belonged to development builds.
+SELECT 1
