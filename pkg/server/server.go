@@ -177,6 +177,7 @@ type Server struct {
 	clientWrites  *clientBytes  // the same, per client
 	writeWait     time.Duration // how long a write waits for room in writes
 	metrics       *metrics
+	refusals      refusalLog // the 503s, logged once in a while
 	handler       http.Handler
 	sprintStart   time.Time
 	sprintDays    int
