@@ -36,6 +36,9 @@ type Config struct {
 	// one client may have in progress.
 	MaxWriteBytes int64
 	ClientBatches int
+	// MaxAnswerBytes bounds the answers of analyses and pages held while
+	// their clients read them (server.Config.MaxAnswerBytes).
+	MaxAnswerBytes int64
 	// MaxAnalyses bounds the analyses computed at once
 	// (server.Config.MaxAnalyses); 0: half the CPUs.
 	MaxAnalyses   int
@@ -249,28 +252,29 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	handler := server.New(server.Config{
-		Store:         m.store,
-		Logger:        m.Logger,
-		Now:           m.Now,
-		MaxBodyBytes:  m.Config.MaxBodyBytes,
-		MaxBatchBytes: m.Config.MaxBatchBytes,
-		MaxWriteBytes: m.Config.MaxWriteBytes,
-		ClientBatches: m.Config.ClientBatches,
-		MaxAnalyses:   m.Config.MaxAnalyses,
-		Rules:         m.Config.Rules,
-		RateLimit:     m.Config.RateLimit,
-		RateBurst:     m.Config.RateBurst,
-		Version:       buildversion.Number(version),
-		MaxFutureSkew: m.Config.MaxFutureSkew,
-		Tokens:        tokens,
-		AllowedHosts:  m.Config.AllowedHosts,
-		SprintStart:   m.Config.SprintStart,
-		SprintDays:    m.Config.SprintDays,
-		Location:      m.Config.Location,
-		GitHubSecret:  m.Config.GitHubSecret,
-		GitLabToken:   m.Config.GitLabToken,
-		HookMapping:   mapping,
-		Observer:      observer,
+		Store:          m.store,
+		Logger:         m.Logger,
+		Now:            m.Now,
+		MaxBodyBytes:   m.Config.MaxBodyBytes,
+		MaxBatchBytes:  m.Config.MaxBatchBytes,
+		MaxWriteBytes:  m.Config.MaxWriteBytes,
+		ClientBatches:  m.Config.ClientBatches,
+		MaxAnswerBytes: m.Config.MaxAnswerBytes,
+		MaxAnalyses:    m.Config.MaxAnalyses,
+		Rules:          m.Config.Rules,
+		RateLimit:      m.Config.RateLimit,
+		RateBurst:      m.Config.RateBurst,
+		Version:        buildversion.Number(version),
+		MaxFutureSkew:  m.Config.MaxFutureSkew,
+		Tokens:         tokens,
+		AllowedHosts:   m.Config.AllowedHosts,
+		SprintStart:    m.Config.SprintStart,
+		SprintDays:     m.Config.SprintDays,
+		Location:       m.Config.Location,
+		GitHubSecret:   m.Config.GitHubSecret,
+		GitLabToken:    m.Config.GitLabToken,
+		HookMapping:    mapping,
+		Observer:       observer,
 	})
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
