@@ -81,9 +81,9 @@ type Config struct {
 	// clients from many addresses, each within ClientLists, took stepsd
 	// past a gigabyte. 0 means DefaultMaxLists.
 	MaxLists int
-	// MaxAnswerBytes bounds the bytes of the answers of analyses and
-	// pages (each built whole before it is sent) held at once while their
-	// clients read them, across all clients: MaxLists bounds how many, not
+	// MaxAnswerBytes bounds the bytes of the answers of analyses, pages
+	// and the lists' pages asked with limit (each built whole before it is
+	// sent) held at once while their clients read them, across all clients: MaxLists bounds how many, not
 	// their size, and 128 stalled stats answers held over a gigabyte. An
 	// answer that finds no room within AnswerWait gets 503. 0 means
 	// DefaultMaxAnswerBytes.

@@ -87,3 +87,65 @@ func TestHostileStalledAnswersBoundedInBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileStalledPagesBoundedInBytes: a page of a list (limit=) is
+// gathered whole before it is sent, and a client that stops reading held
+// it until writeTimeout: 128 stalled pages of 10,000 long steps, each
+// client within its lists, held about 1.3 GB. A page is now held under
+// MaxAnswerBytes as an analysis is: past it, 503 with Retry-After.
+func TestHostileStalledPagesBoundedInBytes(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	long := func(p string, n int) string { return (p + strings.Repeat("x", n))[:n] }
+	var ins []model.StepInput
+	for i := range 3000 {
+		ins = append(ins, model.StepInput{Component: long(fmt.Sprint("c", i%7, "-"), 128), Version: long(fmt.Sprint("v", i/6, "-"), 128),
+			Owner: long("o-", 128), Status: long(fmt.Sprint("s", i%6, "-"), 64), Environment: long("e-", 64),
+			Time: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)})
+	}
+	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 3 << 20
+	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64, MaxAnswerBytes: budget, AnswerWait: time.Second}))
+	ts.Listener = smallBuffers{ts.Listener}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	const page = "/v1/steps?format=json&limit=3000"
+	client := &http.Client{Timeout: 15 * time.Second}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		res, err := client.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	res, body := get(page)
+	if res.StatusCode != http.StatusOK || len(body) < budget/2 {
+		t.Fatalf("page = %d, %d bytes; want 200 with over half of %d bytes", res.StatusCode, len(body), budget)
+	}
+	const stalled = 6 // three times the bound
+	conns := stallLists(t, ts.Listener.Addr().String(), stalled, page)
+
+	res, body = get(page)
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || res.Header.Get("X-Next-Cursor") != "" || !strings.Contains(body, "answers") {
+		t.Errorf("a page past %d stalled pages of %d bytes = %d %.300q (Retry-After %q, X-Next-Cursor %q); want 503 naming the bound on answers held",
+			stalled, len(body), res.StatusCode, body, res.Header.Get("Retry-After"), res.Header.Get("X-Next-Cursor"))
+	}
+	if res, body := get("/v1/steps?format=json&limit=10"); res.StatusCode != http.StatusOK || res.Header.Get("X-Next-Cursor") == "" {
+		t.Errorf("a small page during the stall = %d %.200s, want 200 with its cursor", res.StatusCode, body)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if res, _ := get(page); res.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page after the stalled ones were closed: still refused, want 200")
+		}
+	}
+}
