@@ -77,10 +77,7 @@ func (w *answerWriter) Write(b []byte) (int, error) {
 		w.sendStatus()
 		return w.ResponseWriter.Write(b)
 	}
-	n := min(int64(len(b)), w.s.answers.size)
-	ctx, cancel := context.WithTimeout(w.r.Context(), w.s.answerWait)
-	err := w.s.answers.acquire(ctx, n)
-	cancel()
+	release, err := w.s.holdBytes(w.r, len(b))
 	if err != nil {
 		if w.sent {
 			// Part of the answer is out: cut the connection so that the
@@ -88,17 +85,31 @@ func (w *answerWriter) Write(b []byte) (int, error) {
 			panic(http.ErrAbortHandler)
 		}
 		w.refused = true
-		if w.r.Context().Err() != nil {
-			w.refuse(w.r.Context().Err())
-		} else {
+		if model.ErrorCode(err) == model.EUNAVAILABLE {
 			w.Header().Set("Retry-After", "5")
-			w.refuse(w.s.tooManyAnswerBytes(len(b)))
 		}
+		w.refuse(err)
 		return 0, errAnswerRefused
 	}
-	defer w.s.answers.release(n)
+	defer release()
 	w.sendStatus()
 	return w.ResponseWriter.Write(b)
+}
+
+// holdBytes takes room for an answer of size bytes under MaxAnswerBytes,
+// waiting up to AnswerWait, and returns what gives it back. Its error is
+// the 503 naming the bound, or the request's own end.
+func (s *Server) holdBytes(r *http.Request, size int) (release func(), err error) {
+	n := min(int64(size), s.answers.size)
+	ctx, cancel := context.WithTimeout(r.Context(), s.answerWait)
+	defer cancel()
+	if err := s.answers.acquire(ctx, n); err != nil {
+		if r.Context().Err() != nil {
+			return nil, r.Context().Err()
+		}
+		return nil, s.tooManyAnswerBytes(size)
+	}
+	return func() { s.answers.release(n) }, nil
 }
 
 // FlushError sends the status first, which http.ResponseController would

@@ -118,7 +118,7 @@ func (s *Server) gateAnswer(h http.Handler) http.Handler {
 			return
 		}
 		defer leave()
-		s.holdAnswer(w, r, func(err error) { s.writeError(w, r, err) }, h.ServeHTTP)
+		h.ServeHTTP(w, r)
 	})
 }
 
