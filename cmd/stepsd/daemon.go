@@ -117,6 +117,27 @@ func checkHookSecret(flag, secret string) error {
 	return nil
 }
 
+// warnHookEnds warns, when a webhook is on, of the statuses its records
+// end deployments with that the deployment rules do not count as
+// terminal: a server given its own --failure-statuses without cancelled
+// or timed-out kept such deployments in progress (and stuck) for good.
+func (m *Main) warnHookEnds() {
+	if m.Config.GitHubSecret == "" && m.Config.GitLabToken == "" {
+		return
+	}
+	rules := withDefaultRules(m.Config.Rules)
+	var open []string
+	for _, s := range hooks.EndStatuses() {
+		if rules.Outcome(s) == model.OutcomeInProgress {
+			open = append(open, s)
+		}
+	}
+	if len(open) > 0 {
+		m.Logger.Warn("webhook records end deployments with statuses the deployment rules do not count as terminal: such deployments stay in progress; add them to --success-statuses or --failure-statuses",
+			"statuses", strings.Join(open, ","))
+	}
+}
+
 // withDefaultRules fills in the parts of r left unset with the defaults.
 func withDefaultRules(r model.DeploymentRules) model.DeploymentRules {
 	defaults := model.DefaultDeploymentRules()
@@ -237,6 +258,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.store.SealLoop(sealCtx, m.Logger, sealEvery)
 	}()
 
+	m.warnHookEnds()
 	if len(tokens) == 0 {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
 	}
