@@ -36,6 +36,9 @@ type Config struct {
 	// one client may have in progress.
 	MaxWriteBytes int64
 	ClientBatches int
+	// MaxAnswerBytes bounds the answers of analyses and pages held while
+	// their clients read them (server.Config.MaxAnswerBytes).
+	MaxAnswerBytes int64
 	// MaxAnalyses bounds the analyses computed at once
 	// (server.Config.MaxAnalyses); 0: half the CPUs.
 	MaxAnalyses   int
@@ -113,6 +116,27 @@ func checkHookSecret(flag, secret string) error {
 		return fmt.Errorf("%s is an example value (it says change-me), published with steps: set a secret of your own (e.g. openssl rand -hex 32)", flag)
 	}
 	return nil
+}
+
+// warnHookEnds warns, when a webhook is on, of the statuses its records
+// end deployments with that the deployment rules do not count as
+// terminal: a server given its own --failure-statuses without cancelled
+// or timed-out kept such deployments in progress (and stuck) for good.
+func (m *Main) warnHookEnds() {
+	if m.Config.GitHubSecret == "" && m.Config.GitLabToken == "" {
+		return
+	}
+	rules := withDefaultRules(m.Config.Rules)
+	var open []string
+	for _, s := range hooks.EndStatuses() {
+		if rules.Outcome(s) == model.OutcomeInProgress {
+			open = append(open, s)
+		}
+	}
+	if len(open) > 0 {
+		m.Logger.Warn("webhook records end deployments with statuses the deployment rules do not count as terminal: such deployments stay in progress; add them to --success-statuses or --failure-statuses",
+			"statuses", strings.Join(open, ","))
+	}
 }
 
 // withDefaultRules fills in the parts of r left unset with the defaults.
@@ -224,6 +248,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.store.SealLoop(sealCtx, m.Logger, sealEvery)
 	}()
 
+	m.warnHookEnds()
 	if len(tokens) == 0 {
 		m.Logger.Warn("NO TOKENS CONFIGURED: the API is open to anyone who can reach it; set --tokens or STEPSD_TOKENS (e.g. write:CI_SECRET,read:DASHBOARD_SECRET)")
 	}
@@ -239,28 +264,29 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	handler := server.New(server.Config{
-		Store:         m.store,
-		Logger:        m.Logger,
-		Now:           m.Now,
-		MaxBodyBytes:  m.Config.MaxBodyBytes,
-		MaxBatchBytes: m.Config.MaxBatchBytes,
-		MaxWriteBytes: m.Config.MaxWriteBytes,
-		ClientBatches: m.Config.ClientBatches,
-		MaxAnalyses:   m.Config.MaxAnalyses,
-		Rules:         m.Config.Rules,
-		RateLimit:     m.Config.RateLimit,
-		RateBurst:     m.Config.RateBurst,
-		Version:       buildversion.Number(version),
-		MaxFutureSkew: m.Config.MaxFutureSkew,
-		Tokens:        tokens,
-		AllowedHosts:  m.Config.AllowedHosts,
-		SprintStart:   m.Config.SprintStart,
-		SprintDays:    m.Config.SprintDays,
-		Location:      m.Config.Location,
-		GitHubSecret:  m.Config.GitHubSecret,
-		GitLabToken:   m.Config.GitLabToken,
-		HookMapping:   mapping,
-		Observer:      observer,
+		Store:          m.store,
+		Logger:         m.Logger,
+		Now:            m.Now,
+		MaxBodyBytes:   m.Config.MaxBodyBytes,
+		MaxBatchBytes:  m.Config.MaxBatchBytes,
+		MaxWriteBytes:  m.Config.MaxWriteBytes,
+		ClientBatches:  m.Config.ClientBatches,
+		MaxAnswerBytes: m.Config.MaxAnswerBytes,
+		MaxAnalyses:    m.Config.MaxAnalyses,
+		Rules:          m.Config.Rules,
+		RateLimit:      m.Config.RateLimit,
+		RateBurst:      m.Config.RateBurst,
+		Version:        buildversion.Number(version),
+		MaxFutureSkew:  m.Config.MaxFutureSkew,
+		Tokens:         tokens,
+		AllowedHosts:   m.Config.AllowedHosts,
+		SprintStart:    m.Config.SprintStart,
+		SprintDays:     m.Config.SprintDays,
+		Location:       m.Config.Location,
+		GitHubSecret:   m.Config.GitHubSecret,
+		GitLabToken:    m.Config.GitLabToken,
+		HookMapping:    mapping,
+		Observer:       observer,
 	})
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/hooks"
+	"github.com/steps-dev/steps/pkg/model"
 )
 
 func TestWebhookSecretsAreHiddenInConfig(t *testing.T) {
@@ -97,5 +99,39 @@ func TestOTLPEndpointFromTheStandardVariable(t *testing.T) {
 	defer m.Close()
 	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") {
 		t.Errorf("an endpoint without a scheme: Run = %v, want an error naming --otlp-endpoint", err)
+	}
+}
+
+// TestHookEndsNotTerminalWarn: with a webhook on, stepsd warns at start-up
+// of the statuses its records end deployments with (cancelled, timed-out)
+// that the configured rules do not count as terminal; such deployments
+// would stay in progress for good. The defaults count them all.
+func TestHookEndsNotTerminalWarn(t *testing.T) {
+	const msg = `"msg":"webhook records end deployments with statuses the deployment rules do not count as terminal`
+	for _, tt := range []struct {
+		name    string
+		rules   model.DeploymentRules
+		warning string
+	}{
+		{"Defaults", model.DeploymentRules{}, ""},
+		{"OwnFailures", model.DeploymentRules{FailureStatuses: []string{"failed", "rolled-back"}}, `"statuses":"cancelled,timed-out"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs testdb.LogBuffer
+			m := &Main{Config: Config{Listen: "127.0.0.1:0", DB: testdb.SQLite(t), GitHubSecret: "daemon-secret", Rules: tt.rules},
+				Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			if err := m.Run(t.Context()); err != nil {
+				m.Close()
+				t.Fatalf("Run: %v", err)
+			}
+			m.Close()
+			got := logs.String()
+			switch {
+			case tt.warning == "" && strings.Contains(got, msg):
+				t.Errorf("a warning with the default rules:\n%s", got)
+			case tt.warning != "" && (!strings.Contains(got, msg) || !strings.Contains(got, tt.warning)):
+				t.Errorf("no warning naming %s:\n%s", tt.warning, got)
+			}
+		})
 	}
 }

@@ -371,6 +371,7 @@ var settings = []setting{
 	field("max-body-bytes", "limits.max_body_bytes", server.DefaultMaxBodyBytes, "largest request body accepted", func(c *Config) *int64 { return &c.MaxBodyBytes }),
 	field("max-batch-bytes", "limits.max_batch_bytes", server.DefaultMaxBatchBytes, "largest POST /v1/steps/batch body accepted", func(c *Config) *int64 { return &c.MaxBatchBytes }),
 	field("max-write-bytes", "limits.max_write_bytes", int64(server.DefaultMaxWriteBytes), "request-body bytes the writes in progress may hold at once, waiting for the database (each counted at its Content-Length); a write that finds no room in 5s gets 503 with Retry-After; never below --max-batch-bytes", func(c *Config) *int64 { return &c.MaxWriteBytes }),
+	field("max-answer-bytes", "limits.max_answer_bytes", int64(server.DefaultMaxAnswerBytes), "bytes of the answers of analyses, pages and list pages asked with limit (each built whole before it is sent) held at once while their clients read them, across all clients; an answer that finds no room in 5s gets 503 with Retry-After", func(c *Config) *int64 { return &c.MaxAnswerBytes }),
 	field("client-batches", "limits.client_batches", server.DefaultClientBatches, "POST /v1/steps/batch requests one client (token, or address) may have in progress at once; 429 beyond", func(c *Config) *int { return &c.ClientBatches }),
 	field("max-analyses", "limits.max_analyses", 0, "analyses (GET /v1/stats, /v1/dora, /v1/changes, the page) computed at once across all clients, CPU-bound, so that writes and probes keep the rest of the CPU; others wait their turn up to 10s, then get 503 with Retry-After; 0: half the CPUs (GOMAXPROCS), at least 1", func(c *Config) *int { return &c.MaxAnalyses }),
 	{
@@ -674,6 +675,7 @@ func checkBounds(c *Config, given func(key string) bool) error {
 		{"max-body-bytes", "limits.max_body_bytes", c.MaxBodyBytes, c.MaxBodyBytes < 1, "a number of bytes, 1 or more"},
 		{"max-batch-bytes", "limits.max_batch_bytes", c.MaxBatchBytes, c.MaxBatchBytes < 1, "a number of bytes, 1 or more"},
 		{"max-write-bytes", "limits.max_write_bytes", c.MaxWriteBytes, c.MaxWriteBytes < 1, "a number of bytes, 1 or more"},
+		{"max-answer-bytes", "limits.max_answer_bytes", c.MaxAnswerBytes, c.MaxAnswerBytes < 1, "a number of bytes, 1 or more"},
 		{"client-batches", "limits.client_batches", c.ClientBatches, c.ClientBatches < 1, "a number of batches, 1 or more"},
 		{"max-analyses", "limits.max_analyses", c.MaxAnalyses, c.MaxAnalyses < 0, "a number of analyses, 0 or more (0: half the CPUs, at least 1)"},
 		{"rate-burst", "limits.rate_burst", c.RateBurst, c.RateBurst < 1, "a number of requests, 1 or more"},

@@ -216,13 +216,19 @@ func matrixEnvironment(env, name string) string {
 }
 
 // githubJobEnd is the terminal status of a completed job's conclusion.
+// A job stopped by its timeout-minutes ends timed-out, a failure by the
+// default rules, rather than failed: its duration is the timeout, not the
+// work's, and the traces' result says timeout (a hung rollout is not a
+// failed test).
 func githubJobEnd(conclusion string) string {
 	switch conclusion {
 	case "success", "neutral":
 		return "finished"
 	case "cancelled":
 		return "cancelled"
-	default: // failure, timed_out, action_required, startup_failure, stale
+	case "timed_out":
+		return "timed-out"
+	default: // failure, action_required, startup_failure, stale
 		return "failed"
 	}
 }

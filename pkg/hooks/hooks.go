@@ -62,6 +62,13 @@ func IsHookKey(key string) bool {
 	return false
 }
 
+// EndStatuses returns the statuses a webhook's record ends a deployment
+// with (a job's or pipeline's end): each must be terminal under the
+// server's deployment rules, else such deployments stay in progress.
+func EndStatuses() []string {
+	return []string{"finished", "failed", "cancelled", "timed-out"}
+}
+
 // Result is what a payload maps to: records to store, or the reason why
 // there is nothing to store (an event we do not use, a job filtered out by
 // the mapping, a payload missing what a step needs).

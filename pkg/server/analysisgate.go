@@ -76,7 +76,11 @@ func (s *Server) gateAnalysis(h http.Handler) http.Handler {
 			return
 		}
 		defer leave()
-		h.ServeHTTP(&leavingWriter{ResponseWriter: w, leave: leave}, r)
+		// The answer waits for room under MaxAnswerBytes before it leaves
+		// the slot: the answers built and waiting are thus as few as the
+		// slots, where they were as many as the lists (128 of 8 MB).
+		lw := &leavingWriter{ResponseWriter: w, leave: leave}
+		s.holdAnswer(lw, r, func(err error) { s.writeError(lw, r, err) }, h.ServeHTTP)
 	})
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -152,29 +153,11 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, 
 		return
 	}
 	defer leave()
-	list = boundReads(s, r, list)
 	if limit > 0 {
-		page := make([]T, 0, limit)
-		next, err := list(limit, "", func(v T) error {
-			page = append(page, v)
-			return nil
-		})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if next != "" {
-			w.Header().Set("X-Next-Cursor", next)
-		}
-		out := newStreamWriter(w)
-		enc.begin(w.Header(), out)
-		for _, v := range page {
-			enc.item(out, v)
-		}
-		enc.end(out, next)
-		s.finishStream(w, r, out, out.Flush())
+		writePage(s, w, r, limit, enc, list)
 		return
 	}
+	list = boundReads(s, r, list)
 	out := newStreamWriter(w)
 	enc.begin(w.Header(), out)
 	page := make([]T, 0, chunk)
@@ -208,23 +191,89 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, limit, 
 	s.finishStream(w, r, out, err)
 }
 
+// writePage answers one page of a list (a request with limit): read and
+// encoded whole first, so that its bytes are known, then sent in one write
+// held under the bound on answers (Config.MaxAnswerBytes), as an
+// analysis's answer is. A client that stops reading held its page, 10,000
+// steps of long values, until writeTimeout: 128 of them, each client
+// within its lists, held about 1.3 GB. The page waits for room in its
+// reader's slot (Config.ListReaders), so that the pages read and waiting
+// are as few as the readers.
+func writePage[T any](s *Server, w http.ResponseWriter, r *http.Request, limit int, enc listEncoder[T], list pager[T]) {
+	leaveReader, err := s.takeReader(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, next, err := encodePage(w.Header(), limit, enc, list)
+	var release func()
+	if err == nil {
+		release, err = s.holdBytes(r, len(body))
+	}
+	leaveReader()
+	if err != nil {
+		if model.ErrorCode(err) == model.EUNAVAILABLE {
+			w.Header().Set("Retry-After", "5")
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	defer release()
+	if next != "" {
+		w.Header().Set("X-Next-Cursor", next)
+	}
+	out := newStreamWriter(w)
+	out.Write(body) //nolint:errcheck // kept in out.err
+	s.finishStream(w, r, out, out.Flush())
+}
+
+// encodePage reads one page of at most limit items and encodes it; the
+// items are garbage once it returns.
+func encodePage[T any](h http.Header, limit int, enc listEncoder[T], list pager[T]) (body []byte, next string, err error) {
+	page := make([]T, 0, limit)
+	if next, err = list(limit, "", func(v T) error {
+		page = append(page, v)
+		return nil
+	}); err != nil {
+		return nil, "", err
+	}
+	var b bytes.Buffer
+	buf := &streamWriter{Writer: bufio.NewWriterSize(&b, 32<<10)}
+	enc.begin(h, buf)
+	for _, v := range page {
+		enc.item(buf, v)
+	}
+	enc.end(buf, next)
+	buf.Flush() //nolint:errcheck // a bytes.Buffer does not fail
+	return b.Bytes(), next, nil
+}
+
 // boundReads lets list read while fewer than Config.ListReaders pages are
 // being read, else waits its turn: a burst of exports queues here instead
 // of taking every pooled connection, so writes and /readyz keep theirs.
 func boundReads[T any](s *Server, r *http.Request, list pager[T]) pager[T] {
 	return func(limit int, after string, emit func(T) error) (string, error) {
-		select {
-		case s.listReads <- struct{}{}:
-		case <-r.Context().Done():
-			if err := r.Context().Err(); errors.Is(err, context.Canceled) {
-				// Its client went away while the list waited its turn:
-				// writeError counts that as 499, not as stepsd's 503.
-				return "", fmt.Errorf("the list waited for a reader: %w", err)
-			}
-			return "", model.Errorf(model.EUNAVAILABLE, "the list was not read: %v", r.Context().Err())
+		leave, err := s.takeReader(r)
+		if err != nil {
+			return "", err
 		}
-		defer func() { <-s.listReads }()
+		defer leave()
 		return list(limit, after, emit)
+	}
+}
+
+// takeReader waits for one of the Config.ListReaders slots.
+func (s *Server) takeReader(r *http.Request) (leave func(), err error) {
+	select {
+	case s.listReads <- struct{}{}:
+		return func() { <-s.listReads }, nil
+	case <-r.Context().Done():
+		if err := r.Context().Err(); errors.Is(err, context.Canceled) {
+			// Its client went away while the list waited its turn:
+			// writeError counts that as 499, not as stepsd's 503.
+			return nil, fmt.Errorf("the list waited for a reader: %w", err)
+		}
+		return nil, model.Errorf(model.EUNAVAILABLE, "the list was not read: %v", r.Context().Err())
 	}
 }
 

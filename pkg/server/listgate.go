@@ -127,13 +127,14 @@ func (s *Server) gateAnswer(h http.Handler) http.Handler {
 // is the page's HTML.
 func (s *Server) gatePage(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		leave, ok := s.takeList(w, r, func(err error) {
+		refuse := func(err error) {
 			s.renderPageError(w, r, api.StatusOf(model.ErrorCode(err)), "Too many requests", model.ErrorMessage(err))
-		})
+		}
+		leave, ok := s.takeList(w, r, refuse)
 		if !ok {
 			return
 		}
 		defer leave()
-		h(w, r)
+		s.holdAnswer(w, r, refuse, h)
 	}
 }

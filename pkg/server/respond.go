@@ -76,7 +76,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &be) {
 		body.Rows, body.MoreRows = be.Rows, be.Omitted
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		s.refusals.note(r.Context(), s.log, model.Shorten(r.URL.Path), err)
+	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", "method", model.Shorten(r.Method), "path", model.Shorten(r.URL.Path), "status", status, "err", err)
 	}
 	h := w.Header()

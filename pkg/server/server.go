@@ -81,6 +81,16 @@ type Config struct {
 	// clients from many addresses, each within ClientLists, took stepsd
 	// past a gigabyte. 0 means DefaultMaxLists.
 	MaxLists int
+	// MaxAnswerBytes bounds the bytes of the answers of analyses, pages
+	// and the lists' pages asked with limit (each built whole before it is
+	// sent) held at once while their clients read them, across all clients: MaxLists bounds how many, not
+	// their size, and 128 stalled stats answers held over a gigabyte. An
+	// answer that finds no room within AnswerWait gets 503. 0 means
+	// DefaultMaxAnswerBytes.
+	MaxAnswerBytes int64
+	// AnswerWait is how long an answer waits for room under
+	// MaxAnswerBytes; 0 means DefaultAnswerWait.
+	AnswerWait time.Duration
 	// MaxAnalyses bounds the analyses (GET /v1/stats, /v1/dora,
 	// /v1/changes, the page's dashboard and a timeline's colours)
 	// computed at once, across all clients: others wait their turn (in
@@ -176,7 +186,10 @@ type Server struct {
 	writes        *byteGate     // bytes of bodies held by writes in progress
 	clientWrites  *clientBytes  // the same, per client
 	writeWait     time.Duration // how long a write waits for room in writes
+	answers       *byteGate     // bytes of answers held while their clients read
+	answerWait    time.Duration // how long an answer waits for room in answers
 	metrics       *metrics
+	refusals      refusalLog // the 503s, logged once in a while
 	handler       http.Handler
 	sprintStart   time.Time
 	sprintDays    int
@@ -275,6 +288,14 @@ func New(cfg Config) *Server {
 	s.writeWait = cfg.WriteWait
 	if s.writeWait <= 0 {
 		s.writeWait = DefaultWriteWait
+	}
+	s.answers = &byteGate{size: cfg.MaxAnswerBytes}
+	if s.answers.size <= 0 {
+		s.answers.size = DefaultMaxAnswerBytes
+	}
+	s.answerWait = cfg.AnswerWait
+	if s.answerWait <= 0 {
+		s.answerWait = DefaultAnswerWait
 	}
 	s.maxQueryBytes = cfg.MaxQueryBytes
 	if s.maxQueryBytes <= 0 {

@@ -362,3 +362,37 @@ func serveWithStepsLocked(t *testing.T, cfg server.Config) (*httptest.Server, *t
 	})
 	return srv, logs
 }
+
+// TestUnavailableIsLoggedOnceInAWhile: each 503 was an ERROR line of its
+// own, a flood at the level pagers watch for an outage the store
+// announces once; they are summed up at WARN, a line per 10 s, while the
+// request log still has a line per request.
+func TestUnavailableIsLoggedOnceInAWhile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steps.db")
+	var logs testdb.LogBuffer
+	st := testdb.Open(t, "sqlite:"+path)
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	t.Cleanup(srv.Close)
+	ts := &testServer{Server: srv, store: st}
+	ts.mustPost(t, valid)
+	files, _ := filepath.Glob(path + "*")
+	for _, f := range files {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 20
+	for range n {
+		wantUnavailable(t, ts, "deleted", "POST", "/v1/steps?"+valid)
+	}
+	got := logs.String()
+	if c := strings.Count(got, `"level":"ERROR"`); c != 0 {
+		t.Errorf("%d ERROR lines for %d 503s, want none:\n%s", c, n, got)
+	}
+	if c := strings.Count(got, `"level":"WARN","msg":"requests answered 503"`); c != 1 {
+		t.Errorf("%d WARN lines summing up %d 503s in well under 10 s, want 1:\n%s", c, n, got)
+	}
+	if c := strings.Count(got, `"status":503`); c != n {
+		t.Errorf("%d request lines with status 503, want %d", c, n)
+	}
+}

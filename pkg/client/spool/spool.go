@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,7 +58,7 @@ const rewriteEvery = 250 * time.Millisecond
 // Entry is one record waiting for delivery.
 type Entry struct {
 	Key       string          `json:"key"`    // the Idempotency-Key of every attempt
-	Server    string          `json:"server"` // the base URL it is for (client.BaseURL)
+	Server    string          `json:"server"` // the base URL it is for (client.BaseURL), kept without user or password
 	Input     model.StepInput `json:"input"`  // with the step's own time set
 	SpooledAt time.Time       `json:"spooled_at"`
 }
@@ -85,7 +86,8 @@ func (s *Spool) RejectedPath() string { return filepath.Join(s.dir, RejectedFile
 
 // Append adds e at the end of the spool and returns once it is on disk. It
 // returns the number of entries now in the spool. It fills e.SpooledAt when
-// zero; e.Key, e.Server and e.Input.Time must be set.
+// zero; e.Key, e.Server and e.Input.Time must be set. A user and password
+// in e.Server (basic auth for a proxy) are not written: see serverKey.
 func (s *Spool) Append(ctx context.Context, e Entry) (pending int, err error) {
 	if e.Key == "" || e.Server == "" || e.Input.Time.IsZero() {
 		return 0, errors.New("spool: an entry needs a key, a server and a time")
@@ -93,6 +95,7 @@ func (s *Spool) Append(ctx context.Context, e Entry) (pending int, err error) {
 	if e.SpooledAt.IsZero() {
 		e.SpooledAt = time.Now().UTC()
 	}
+	e.Server = serverKey(e.Server)
 	line, err := json.Marshal(e)
 	if err != nil {
 		return 0, fmt.Errorf("spool: %w", err)
@@ -200,10 +203,11 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (res R
 			err = rerr
 		}
 	}()
+	server := serverKey(c.BaseURL())
 	for i < len(entries) {
 		e := entries[i]
 		rejected := false
-		if e.Server != c.BaseURL() {
+		if e.Server != server {
 			kept = append(kept, e)
 			i++
 			continue
@@ -252,7 +256,7 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (res R
 	left := remaining()
 	res.Remaining = len(left)
 	for _, e := range left {
-		if e.Server != c.BaseURL() {
+		if e.Server != server {
 			if res.Others == nil {
 				res.Others = map[string]int{}
 			}
@@ -260,6 +264,21 @@ func (s *Spool) deliver(ctx context.Context, c *client.Client, wait bool) (res R
 		}
 	}
 	return res, failure
+}
+
+// serverKey is a server's base URL as the spool keeps it and matches it:
+// without the user and password of basic auth. The spool is a file at
+// rest, outlives the deploy that wrote it and is copied with home
+// directories and CI caches; a record is delivered with the credentials of
+// the call that delivers it (stepsctl flush --server URL), as the token
+// is, which is never written either.
+func serverKey(server string) string {
+	u, err := url.Parse(server)
+	if err != nil || u.User == nil {
+		return server
+	}
+	u.User = nil
+	return u.String()
 }
 
 // describe names a record in a message as a person knows it (the key
@@ -331,6 +350,9 @@ func (s *Spool) read() (entries []Entry, dropped int, err error) {
 			dropped++
 			continue
 		}
+		// A spool written before serverKey kept the password: the next
+		// rewrite leaves it out.
+		e.Server = serverKey(e.Server)
 		entries = append(entries, e)
 	}
 	return entries, dropped, nil

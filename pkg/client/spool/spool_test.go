@@ -465,3 +465,38 @@ func TestSpoolKeepsRevisionAndCommittedAt(t *testing.T) {
 		t.Errorf("delivered %+v", steps)
 	}
 }
+
+// A server URL with basic auth (for a proxy in front of stepsd) keeps its
+// password out of the spool file, a file at rest; the record is delivered
+// with the credentials of the call that delivers it.
+func TestSpoolKeepsNoPassword(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	withAuth := strings.Replace(srv.URL, "http://", "http://ana:s3cret@", 1)
+	dir := t.TempDir()
+	sp := mustOpen(t, dir)
+	mustAppend(t, sp, entry(mustClient(t, withAuth).BaseURL(), "build", t0.Add(-time.Hour)))
+	mustAppend(t, sp, entry("http://bo:hunter2@elsewhere:8080", "build", t0))
+
+	data, err := os.ReadFile(sp.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s3cret", "hunter2"} {
+		if strings.Contains(string(data), secret) {
+			t.Errorf("the spool file holds the password %q:\n%s", secret, data)
+		}
+	}
+
+	other := strings.Replace(srv.URL, "http://", "http://ana:rotated@", 1)
+	res, err := sp.Deliver(context.Background(), mustClient(t, other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 1 || len(srv.steps(t)) != 1 {
+		t.Errorf("result %+v and %d stored steps, want the record delivered under the deliverer's credentials", res, len(srv.steps(t)))
+	}
+	if want := map[string]int{"http://elsewhere:8080": 1}; !reflect.DeepEqual(res.Others, want) {
+		t.Errorf("others %v, want %v (no password)", res.Others, want)
+	}
+}

@@ -37,7 +37,9 @@ other servers than --server stay in the spool: flush names those servers
 and exits 1. Deliver them with --server URL (and that server's --token),
 or with --all, which delivers every server's records, each to its own
 server, all with the configured token; --timeout then applies to each
-server.`
+server. The spool keeps no password: a record for https://user:pass@host
+is kept for https://host and matched by it, and delivered with the
+credentials of the --server URL that delivers it.`
 
 const flushExample = `  # After an outage
   stepsctl flush
