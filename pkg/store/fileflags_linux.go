@@ -1,6 +1,11 @@
 package store
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // frozen reports whether the file at path is immutable or append-only
 // (chattr +i, +a). SQLite maps the WAL index (the -shm file) into memory;
@@ -14,4 +19,24 @@ func frozen(path string) bool {
 		return false
 	}
 	return st.Attributes&(unix.STATX_ATTR_IMMUTABLE|unix.STATX_ATTR_APPEND) != 0
+}
+
+// lockExclusive takes an exclusive flock on the file at path, held for as
+// long as the returned file stays open, without waiting: held is false
+// when another open file holds it. flock locks are apart from the fcntl
+// locks SQLite takes on the same file, and the kernel drops them when
+// their holder dies, kill -9 included.
+func lockExclusive(path string) (f *os.File, held bool, err error) {
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return f, true, nil
 }

@@ -537,9 +537,11 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("init migrations: %w", translate(err))
 	}
-	if err := s.lockMigrations(ctx, m); err != nil {
+	release, err := s.lockMigrations(ctx, m)
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	defer m.Unlock(context.WithoutCancel(ctx)) //nolint:errcheck // best effort; the lock row is reported if it stays
 	if err := checkNotNewer(ctx, m); err != nil {
 		return nil, err
@@ -629,35 +631,93 @@ func checkNotNewer(ctx context.Context, m *migrate.Migrator) error {
 const firstMigration = "20261127000001"
 
 // lockMigrations takes the migrations' lock, waiting up to a minute for
-// another stepsd that holds it (several replicas starting at once).
-func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) error {
+// another stepsd that holds it (several replicas starting at once), and
+// returns what releases it after m.Unlock.
+//
+// On SQLite the lock row is taken under an flock of the database file,
+// which the kernel drops when its holder dies: a row found by a stepsd
+// holding the flock was left by one killed while migrating (a kill -9, a
+// liveness probe's restart) and is cleared, where on MySQL it would wait a
+// minute and fail on every start until an operator deleted it by hand.
+func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) (release func(), err error) {
 	deadline := time.Now().Add(60 * time.Second)
 	logged := false
 	for {
-		err := m.Lock(ctx)
-		if err == nil {
-			return nil
+		held, err := s.tryLockMigrations(ctx, m)
+		if err == nil && held != nil {
+			return held, nil
 		}
-		// Only a lock held by another stepsd (a duplicate key) or a
-		// database that may come back is worth waiting for.
+		// Only a lock held by another stepsd (a duplicate key, a file
+		// held) or a database that may come back is worth waiting for.
 		t := translate(err)
-		if !errors.Is(t, errDuplicate) && model.ErrorCode(t) != model.EUNAVAILABLE {
-			return fmt.Errorf("lock migrations: %w", t)
+		busy := err == nil || errors.Is(t, errDuplicate)
+		if !busy && model.ErrorCode(t) != model.EUNAVAILABLE {
+			return nil, fmt.Errorf("lock migrations: %w", t)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("migrations are locked by another stepsd for over a minute; if no other stepsd is migrating, "+
+			if err == nil {
+				return nil, fmt.Errorf("sqlite database file %s: another stepsd has been migrating it for over a minute; "+
+					"let it finish, or stop it and start again", s.path)
+			}
+			return nil, fmt.Errorf("migrations are locked by another stepsd for over a minute; if no other stepsd is migrating, "+
 				"delete the lock: DELETE FROM bun_migration_locks WHERE table_name = 'bun_migrations' (docs/operations.md#upgrades): %w", err)
 		}
-		if !logged && errors.Is(t, errDuplicate) {
+		if !logged && busy {
 			s.log.Warn("migrations are locked by another stepsd; waiting up to a minute for it to finish", "until", deadline.UTC().Format(time.RFC3339))
 			logged = true
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// tryLockMigrations takes the migrations' lock once: a release func, or
+// nil with no error when another stepsd holds the SQLite file's flock.
+func (s *Store) tryLockMigrations(ctx context.Context, m *migrate.Migrator) (release func(), err error) {
+	if s.kind != KindSQLite {
+		if err := m.Lock(ctx); err != nil {
+			return nil, err
+		}
+		return func() {}, nil
+	}
+	file, held, err := lockExclusive(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("lock sqlite database file %s for migrations: %w", s.path, err)
+	}
+	if !held {
+		return nil, nil
+	}
+	release = func() {
+		if file != nil {
+			file.Close() //nolint:errcheck // a read-only descriptor; closing drops the flock
+		}
+	}
+	err = m.Lock(ctx)
+	// Without a file (no flock on this system) the row may be live.
+	if err != nil && file != nil && errors.Is(translate(err), errDuplicate) {
+		if err = s.clearStaleMigrationLock(ctx); err == nil {
+			err = m.Lock(ctx)
+		}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// clearStaleMigrationLock deletes the lock row of migrations that a stepsd
+// killed while migrating left; only a store holding the SQLite file's
+// flock may call it.
+func (s *Store) clearStaleMigrationLock(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM bun_migration_locks WHERE table_name = 'bun_migrations'`); err != nil {
+		return err
+	}
+	s.log.Warn("cleared the migrations' lock that a stepsd stopped while migrating left; migrating now", "file", s.path)
+	return nil
 }
 
 // acquireWrite takes a write slot. Every SQLite write passes here, and
