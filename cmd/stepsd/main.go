@@ -740,8 +740,8 @@ func sprintDays(days string) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(days)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("--sprint-days: %q is not a whole number of days from 1 to 366", days)
+	if err != nil || n < 1 || n > model.MaxSprintDays {
+		return 0, fmt.Errorf("--sprint-days: %q is not a whole number of days from 1 to %d", days, model.MaxSprintDays)
 	}
 	return n, nil
 }

@@ -743,6 +743,10 @@ func TestSprintCalendar(t *testing.T) {
 			t.Errorf("%v = %d %q, want 2 naming %s", bad, code, out, bad[0])
 		}
 	}
+	// The flag's words, not the API parameter's (sprint_days must be …).
+	if out, _ := config("--sprint-days", "400"); !strings.Contains(out, `--sprint-days: "400" is not a whole number of days from 1 to 366`) {
+		t.Errorf("400 days: %q, want the flag's range", out)
+	}
 	if out, _ := config("--sprint-start", "2026-13-01"); !strings.Contains(out, `--sprint-start: "2026-13-01" is not a date; use YYYY-MM-DD`) {
 		t.Errorf("a month 13: %q, want the format of a date", out)
 	}

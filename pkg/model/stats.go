@@ -56,6 +56,9 @@ type StatsOptions struct {
 	FittedSince time.Time
 }
 
+// MaxSprintDays is the longest sprint: a year, leap or not.
+const MaxSprintDays = 366
+
 // Validate checks the options and fills in defaults.
 func (o *StatsOptions) Validate() error {
 	if o.Bucket == "" {
@@ -69,8 +72,8 @@ func (o *StatsOptions) Validate() error {
 	if o.SprintDays == 0 {
 		o.SprintDays = DefaultSprintDays
 	}
-	if o.SprintDays < 1 || o.SprintDays > 366 {
-		return Invalid("sprint_days", "sprint_days must be from 1 to 366")
+	if o.SprintDays < 1 || o.SprintDays > MaxSprintDays {
+		return Invalid("sprint_days", "sprint_days must be from 1 to %d", MaxSprintDays)
 	}
 	if o.SprintStart.IsZero() {
 		o.SprintStart = atWallClock(DefaultSprintStart, o.zone())
