@@ -563,8 +563,11 @@ func stallLists(t *testing.T, addr string, n int, paths ...string) []net.Conn {
 		conns = append(conns, c)
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: stepsd\r\n\r\n", paths[i%len(paths)])
 	}
+	// Long enough for answers built under -race on a busy host (sixteen
+	// stats answers of 8 MB took over 5 s in CI): the loop ends as soon as
+	// every answer has begun.
 	answering := make([]bool, n)
-	for deadline := time.Now().Add(5 * time.Second); exportsAnswering(conns, answering) < n && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); exportsAnswering(conns, answering) < n && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)

@@ -34,9 +34,13 @@ func TestHostileStalledAnswersBoundedInBytes(t *testing.T) {
 	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
-	// Slots enough for every stalled answer: the bound in bytes, not the
-	// one in slots, must refuse them.
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64, AnswerWait: time.Second}))
+	// Slots enough for every stalled answer, and time enough for each to
+	// be built however slow the host (one analysis at a time on two cores
+	// under -race let most time out waiting their turn, so that too few
+	// were held to reach the bound): the bound in bytes, not the one in
+	// slots or turns, must refuse them.
+	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64, AnswerWait: time.Second,
+		MaxAnalyses: 32, AnalysisWait: 2 * time.Minute}))
 	ts.Listener = smallBuffers{ts.Listener}
 	ts.Start()
 	t.Cleanup(ts.Close)
