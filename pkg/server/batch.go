@@ -198,6 +198,9 @@ type batchRows struct {
 	s    *Server
 	ins  []model.StepInput
 	errs model.BatchError
+	// prevID is the id an export gave the last row's step, 0 without
+	// one or when the row is invalid (model.ExportedOutOfOrder).
+	prevID int64
 }
 
 // add validates the next row, given as parameters or as the error that
@@ -209,6 +212,16 @@ func (b *batchRows) add(p params, err error) error {
 	var in model.StepInput
 	if err == nil {
 		in, err = b.s.stepInput(p)
+	}
+	prevID := b.prevID
+	b.prevID = 0
+	if err == nil {
+		// The next row is compared with this one, whether or not this one
+		// follows the one before it, as stepsctl import compares its lines.
+		b.prevID = model.ExportedID(p["id"])
+		if prevID != 0 {
+			err = model.ExportedOutOfOrder(b.ins[len(b.ins)-1], prevID, in, b.prevID, "row")
+		}
 	}
 	if err != nil {
 		b.errs.AddError(len(b.ins)+1, err)
@@ -511,6 +524,8 @@ func csvRow(header, record []string) (params, error) {
 	p := params{}
 	for i, name := range header {
 		switch {
+		case name == "id":
+			p[name] = record[i] // the export's order (model.ExportedOutOfOrder)
 		case slices.Contains(exportOnlyFields, name):
 		case record[i] == "":
 		case name == "ts" || name == "time":

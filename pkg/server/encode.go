@@ -212,10 +212,7 @@ func writePage[T any](s *Server, w http.ResponseWriter, r *http.Request, limit i
 	}
 	leaveReader()
 	if err != nil {
-		if model.ErrorCode(err) == model.EUNAVAILABLE {
-			w.Header().Set("Retry-After", "5")
-		}
-		s.writeError(w, r, err)
+		s.writeError(w, r, err) // a 503 with its Retry-After
 		return
 	}
 	defer release()

@@ -377,9 +377,13 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 			case '{', '[', 't', 'f':
 				return nil, model.Invalid(name, "%s must be a JSON string or number, as an export writes it", name)
 			}
-			if err := dec.SkipValue(); err != nil {
+			// Kept as text, not a step's field: a batch reads an export's
+			// id for its order (model.ExportedOutOfOrder).
+			v, err := dec.ReadValue()
+			if err != nil {
 				return nil, jsonTextError(err, known)
 			}
+			p[name] = strings.Trim(string(v), `"`)
 			continue
 		}
 		if !slices.Contains(accepted, name) {

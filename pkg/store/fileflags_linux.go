@@ -21,22 +21,31 @@ func frozen(path string) bool {
 	return st.Attributes&(unix.STATX_ATTR_IMMUTABLE|unix.STATX_ATTR_APPEND) != 0
 }
 
-// lockExclusive takes an exclusive flock on the file at path, held for as
-// long as the returned file stays open, without waiting: held is false
-// when another open file holds it. flock locks are apart from the fcntl
-// locks SQLite takes on the same file, and the kernel drops them when
+// openLockFile opens the file at path for lockExclusive. Its descriptor
+// must stay open while SQLite has the file open in this process: closing
+// any descriptor of a file drops every fcntl lock the process holds on it,
+// SQLite's SHARED lock included, and without that lock a sqlite3 closing
+// its last connection takes itself for the last one and deletes the -wal
+// and -shm files under stepsd.
+func openLockFile(path string) (*os.File, error) {
+	return os.Open(path)
+}
+
+// lockExclusive takes an exclusive flock on f without waiting: held is
+// false when another open file holds it. flock locks are apart from the
+// fcntl locks SQLite takes on the same file, and the kernel drops them when
 // their holder dies, kill -9 included.
-func lockExclusive(path string) (f *os.File, held bool, err error) {
-	f, err = os.Open(path)
-	if err != nil {
-		return nil, false, err
-	}
+func lockExclusive(f *os.File) (held bool, err error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, false, nil
+			return false, nil
 		}
-		return nil, false, err
+		return false, err
 	}
-	return f, true, nil
+	return true, nil
+}
+
+// unlock drops f's flock, keeping f open (see openLockFile).
+func unlock(f *os.File) error {
+	return unix.Flock(int(f.Fd()), unix.LOCK_UN)
 }

@@ -10,8 +10,18 @@ func frozen(path string) bool {
 	return false
 }
 
-// lockExclusive takes no lock where flock is not asked (see
-// fileflags_linux.go): held, with no file to close.
-func lockExclusive(path string) (f *os.File, held bool, err error) {
-	return nil, true, nil
+// openLockFile opens no file where flock is not asked (see
+// fileflags_linux.go): lockExclusive and unlock take none.
+func openLockFile(path string) (*os.File, error) {
+	return nil, nil
+}
+
+// lockExclusive takes no lock where flock is not asked: held.
+func lockExclusive(f *os.File) (held bool, err error) {
+	return true, nil
+}
+
+// unlock has no lock to drop.
+func unlock(f *os.File) error {
+	return nil
 }

@@ -92,6 +92,10 @@ type Store struct {
 	// logClosed is set as pin is closed: the files are SQLite's to
 	// delete from then on.
 	logClosed atomic.Bool
+	// lockFile is the SQLite file opened for the migrations' flock
+	// (tryLockMigrations), kept open until the pools are closed
+	// (openLockFile says why); nil until then, and on MySQL.
+	lockFile *os.File
 
 	log        *slog.Logger  // what no caller is told (WithLogger)
 	migrations *mysql.Config // how migrations connect to MySQL (dataSource)
@@ -497,7 +501,12 @@ func (s *Store) closeDBs() error {
 	if s.writer != nil && s.writer != s.db.DB {
 		err = errors.Join(err, s.writer.Close())
 	}
-	return errors.Join(s.db.Close(), err)
+	err = errors.Join(s.db.Close(), err)
+	if s.lockFile != nil {
+		// Last: closing it drops SQLite's fcntl locks on the file too.
+		err = errors.Join(err, s.lockFile.Close())
+	}
+	return err
 }
 
 // Migrate applies every migration not yet applied and returns their names.
@@ -683,7 +692,12 @@ func (s *Store) tryLockMigrations(ctx context.Context, m *migrate.Migrator) (rel
 		}
 		return func() {}, nil
 	}
-	file, held, err := lockExclusive(s.path)
+	if s.lockFile == nil {
+		if s.lockFile, err = openLockFile(s.path); err != nil {
+			return nil, fmt.Errorf("open sqlite database file %s to lock it for migrations: %w", s.path, err)
+		}
+	}
+	held, err := lockExclusive(s.lockFile)
 	if err != nil {
 		return nil, fmt.Errorf("lock sqlite database file %s for migrations: %w", s.path, err)
 	}
@@ -691,13 +705,14 @@ func (s *Store) tryLockMigrations(ctx context.Context, m *migrate.Migrator) (rel
 		return nil, nil
 	}
 	release = func() {
-		if file != nil {
-			file.Close() //nolint:errcheck // a read-only descriptor; closing drops the flock
+		if err := unlock(s.lockFile); err != nil {
+			// Held until the store closes: other stepsds wait a minute.
+			s.log.Warn("sqlite: could not drop the migrations' flock", "file", s.path, "err", err)
 		}
 	}
 	err = m.Lock(ctx)
 	// Without a file (no flock on this system) the row may be live.
-	if err != nil && file != nil && errors.Is(translate(err), errDuplicate) {
+	if err != nil && s.lockFile != nil && errors.Is(translate(err), errDuplicate) {
 		if err = s.clearStaleMigrationLock(ctx); err == nil {
 			err = m.Lock(ctx)
 		}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -55,22 +54,17 @@ type importRow struct {
 	err  *lineError
 }
 
-// reversedTie says why row cannot follow prev: both are of one deployment's
-// target at the same instant, and row came before prev where they were
-// exported (its id is lower). Steps of one instant are numbered in the
-// order they are stored (docs/api.md, "A second deploy of the same
-// version"), so stored in the file's order they would swap: a rollout and
-// a finished at one microsecond would leave the deployment in progress and
-// open another. It is nil for any other pair, and for rows without ids.
+// reversedTie says why row cannot follow prev (model.ExportedOutOfOrder):
+// nil for any pair but two steps of one deployment at one instant that the
+// file lists newest first.
 func reversedTie(prev, row importRow) *lineError {
-	if prev.err != nil || row.err != nil || prev.id == 0 || row.id == 0 || row.id >= prev.id ||
-		!row.in.Time.Equal(prev.in.Time) || row.in.Component != prev.in.Component ||
-		row.in.Version != prev.in.Version || row.in.Environment != prev.in.Environment {
+	if prev.err != nil || row.err != nil {
 		return nil
 	}
-	return &lineError{Line: row.line, Field: "id", Message: fmt.Sprintf(
-		"this step has the time of the line before it and came before it (id %d, then %d): the file lists steps newest first (order=desc, or sorted again), and steps of one instant are stored in the order sent, which decides their deployments; export in the default order (oldest first) and import that",
-		prev.id, row.id)}
+	if err := model.ExportedOutOfOrder(prev.in, prev.id, row.in, row.id, "line"); err != nil {
+		return &lineError{Line: row.line, Field: "id", Message: model.ErrorMessage(err)}
+	}
+	return nil
 }
 
 // lineError is what is wrong with one line of an import file.
@@ -287,7 +281,7 @@ func (c *csvRows) next() (importRow, error) {
 		v := record[i]
 		switch name {
 		case "id":
-			row.id = exportedID(v)
+			row.id = model.ExportedID(v)
 			continue
 		case "received_at":
 			continue
@@ -389,7 +383,7 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 			return row
 		}
 		if name == "id" {
-			row.id = exportedID(strings.Trim(string(v), `"`))
+			row.id = model.ExportedID(strings.Trim(string(v), `"`))
 			continue
 		}
 		if name == "received_at" || string(v) == "null" {
@@ -425,16 +419,6 @@ func (n *ndjsonRows) parse(text []byte) importRow {
 		row.err = validateRow(n.line, row.in)
 	}
 	return row
-}
-
-// exportedID reads the id an export gave a step: 0 when v is not one, as
-// the id is otherwise ignored.
-func exportedID(v string) int64 {
-	id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || id < 0 {
-		return 0
-	}
-	return id
 }
 
 // duplicateName returns the first member name that the JSON object in

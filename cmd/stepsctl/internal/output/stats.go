@@ -172,15 +172,7 @@ func chartWidth(width int, header []string, rows [][]string) int {
 	if width <= 0 {
 		return barWidth
 	}
-	// renderTable pads each column but the last with two spaces.
-	used := 0
-	for j, h := range header[:len(header)-1] {
-		w := runewidth.StringWidth(h)
-		for _, r := range rows {
-			w = max(w, runewidth.StringWidth(r[j]))
-		}
-		used += w + 2
-	}
+	used := columnsWidth(header, rows, 0, len(header)-1)
 	return min(barWidth, max(minBarWidth, width-1-used))
 }
 
@@ -195,16 +187,23 @@ func nameRoom(header []string, rows [][]string, width int) int {
 	if width <= 0 {
 		return 0
 	}
-	// renderTable pads each column but the last with two spaces.
-	others := 0
-	for j := 1; j < len(header); j++ {
+	others := columnsWidth(header, rows, 1, len(header))
+	return max(minNameWidth, width-1-others)
+}
+
+// columnsWidth is the width, in cells, that renderTable gives the columns
+// from to to (not included) of a table: each its widest cell, header
+// included, and the two spaces that pad it.
+func columnsWidth(header []string, rows [][]string, from, to int) int {
+	total := 0
+	for j := from; j < to; j++ {
 		w := runewidth.StringWidth(header[j])
 		for _, r := range rows {
 			w = max(w, runewidth.StringWidth(r[j]))
 		}
-		others += w + 2
+		total += w + 2
 	}
-	return max(minNameWidth, width-1-others)
+	return total
 }
 
 // seriesName names s in room cells (0: no limit), cutting the middle of

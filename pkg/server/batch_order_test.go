@@ -1,0 +1,60 @@
+package server_test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/steps-dev/steps/internal/testdb"
+)
+
+// TestBatchNewestFirst: steps of one deployment at the same instant are
+// numbered in the order stored, so an export listed newest first
+// (order=desc) sent to POST /v1/steps/batch swapped them: a redeploy whose
+// build and finished came 10 minutes after a rollout and a finished of one
+// instant read rollout=3300;build=600;finished, 3,900 s, where the source
+// has 600 s. Such a batch is refused naming the row, as stepsctl import
+// refuses the file, in CSV, NDJSON and JSON; oldest first (the default
+// order) it gives back the same deployments.
+func TestBatchNewestFirst(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		src := newTestServer(t, fresh(t))
+		body := `{"component":"api","version":"1","owner":"o","status":"build","time":"2024-11-01T10:00:00Z"}
+{"component":"api","version":"1","owner":"o","status":"rollout","time":"2024-11-01T10:05:00Z"}
+{"component":"api","version":"1","owner":"o","status":"finished","time":"2024-11-01T10:05:00Z"}
+{"component":"api","version":"1","owner":"o","status":"build","time":"2024-11-01T11:00:00Z"}
+{"component":"api","version":"1","owner":"o","status":"finished","time":"2024-11-01T11:10:00Z"}
+`
+		if r := src.do(t, "POST", "/v1/steps/batch", strings.NewReader(body), "Content-Type", "application/x-ndjson"); r.status != http.StatusCreated {
+			t.Fatalf("source batch: %d %s", r.status, r.body)
+		}
+		want := src.do(t, "GET", "/v1/deployments?format=csv", nil).body
+
+		for _, tt := range []struct{ format, contentType, list string }{
+			{"csv", "text/csv", "/v1/steps?format=csv"},
+			{"ndjson", "application/x-ndjson", "/v1/steps?format=ndjson"},
+		} {
+			t.Run(tt.format, func(t *testing.T) {
+				ts := newTestServer(t, fresh(t))
+				desc := src.do(t, "GET", tt.list+"&order=desc", nil).body
+				r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(desc), "Content-Type", tt.contentType)
+				if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"row":4,"field":"id"`) ||
+					!strings.Contains(string(r.body), "came before it (id 3, then 2)") {
+					t.Errorf("newest first: %d %s; want 400 naming row 4's id, which came before row 3's", r.status, r.body)
+				}
+				if n := ts.count(t); n != 0 {
+					t.Fatalf("newest first: %d steps stored, want none; their deployments\n%s\nwhere the source has\n%s",
+						n, ts.do(t, "GET", "/v1/deployments?format=csv", nil).body, want)
+				}
+				asc := src.do(t, "GET", tt.list, nil).body
+				if r := ts.do(t, "POST", "/v1/steps/batch", bytes.NewReader(asc), "Content-Type", tt.contentType); r.status != http.StatusCreated {
+					t.Fatalf("oldest first: %d %s", r.status, r.body)
+				}
+				if got := ts.do(t, "GET", "/v1/deployments?format=csv", nil).body; !bytes.Equal(got, want) {
+					t.Errorf("deployments after the batch\n%s\nwant\n%s", got, want)
+				}
+			})
+		}
+	})
+}
