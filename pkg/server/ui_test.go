@@ -627,3 +627,29 @@ func TestDashboardOnAnEmptyDatabaseSaysHowToRecordSteps(t *testing.T) {
 		t.Errorf("the empty page says %d times that no deployment finished, want once", n)
 	}
 }
+
+// TestPagesHaveOneMainHeading: a screen reader's list of headings starts
+// with what the page is. The dashboard and its error pages had none (the
+// sections' h2 only); the timeline and the sign-in form had theirs.
+func TestPagesHaveOneMainHeading(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	if _, _, err := ts.store.CreateSteps(t.Context(), []model.StepInput{
+		{Component: "api", Version: "1.0.0", Owner: "ana", Status: "build", Environment: "production"},
+		{Component: "api", Version: "1.0.0", Owner: "ana", Status: "finished", Environment: "production"},
+	}, model.RecordMeta{ReceivedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/":                 "Deploy durations",
+		"/?since=nonsense":  "Deploy durations",
+		"/ui/no-such-page":  "Not found",
+		"/?component=empty": "Deploy durations",
+		"/ui/deployment?component=api&version=1.0.0&environment=production&attempt=1": "api 1.0.0",
+	} {
+		p := getPage(t, nil, ts.URL, path)
+		h1 := regexp.MustCompile(`<h1[^>]*>(.*?)</h1>`).FindAllStringSubmatch(p.body, -1)
+		if len(h1) != 1 || !strings.HasPrefix(h1[0][1], want) {
+			t.Errorf("GET %s (%d): main headings %q, want one that starts %q", path, p.status, h1, want)
+		}
+	}
+}
