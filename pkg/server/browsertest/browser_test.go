@@ -592,9 +592,11 @@ func TestBrowserLongNames(t *testing.T) {
 		steps = append(steps, model.StepInput{Component: long, Version: strings.Repeat("v", 128), Owner: strings.Repeat("o", 128),
 			Status: status, Environment: strings.Repeat("e", 64), Time: now.Add(time.Duration(i-60) * time.Minute)})
 		// A name of 21 characters, which must stay on one line.
-		steps = append(steps, model.StepInput{Component: "api", Version: "2.0.0-rc.1+b.4711", Owner: "ana",
+		steps = append(steps, model.StepInput{Component: "api", Version: "2.0.0-rc.1+b.4711", Owner: "github-actions",
 			Status: status, Environment: "production (eu-west-1)", Time: now.Add(time.Duration(i-30) * time.Minute)})
 	}
+	// A deployment in progress, whose outcome cell carries its ETA.
+	steps = append(steps, model.StepInput{Component: "api", Version: "2.1.0", Owner: "ana", Status: "build", Environment: "production", Time: now.Add(-time.Minute)})
 	if _, _, err := st.CreateSteps(t.Context(), steps, model.RecordMeta{ReceivedAt: now}); err != nil {
 		t.Fatal(err)
 	}
