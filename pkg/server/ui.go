@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steps-dev/steps/pkg/model"
 )
@@ -118,8 +119,24 @@ func mustLoadUI() *uiKit {
 		"percent":  func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " %" },
 		"ticks":    codeTicks,
 		"shortrev": model.ShortRevision,
+		"wrap":     wrapName,
 	}).ParseFS(uiFiles, "ui/*.html"))
 	return kit
+}
+
+// wrapAbove is the length past which a name in a table cell may wrap.
+const wrapAbove = 24
+
+// wrapName says whether a cell holding the names must be let wrap: a
+// name may be 128 characters without a space, and on one line it pushes
+// the table's figures out of sight. Shorter ones stay on one line, as a
+// cell that may wrap is squeezed first when the table lays out.
+func wrapName(names ...string) bool {
+	n := len(names) - 1
+	for _, s := range names {
+		n += utf8.RuneCountInString(s)
+	}
+	return n > wrapAbove
 }
 
 // formatCount writes a count with its thousands grouped: 49,000.

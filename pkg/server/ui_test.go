@@ -627,3 +627,47 @@ func TestDashboardOnAnEmptyDatabaseSaysHowToRecordSteps(t *testing.T) {
 		t.Errorf("the empty page says %d times that no deployment finished, want once", n)
 	}
 }
+
+// TestPagesHaveOneMainHeading: a screen reader's list of headings starts
+// with what the page is. The dashboard and its error pages had none (the
+// sections' h2 only); the timeline and the sign-in form had theirs.
+func TestPagesHaveOneMainHeading(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	if _, _, err := ts.store.CreateSteps(t.Context(), []model.StepInput{
+		{Component: "api", Version: "1.0.0", Owner: "ana", Status: "build", Environment: "production"},
+		{Component: "api", Version: "1.0.0", Owner: "ana", Status: "finished", Environment: "production"},
+	}, model.RecordMeta{ReceivedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/":                 "Deploy durations",
+		"/?since=nonsense":  "Deploy durations",
+		"/ui/no-such-page":  "Not found",
+		"/?component=empty": "Deploy durations",
+		"/ui/deployment?component=api&version=1.0.0&environment=production&attempt=1": "api 1.0.0",
+	} {
+		p := getPage(t, nil, ts.URL, path)
+		h1 := regexp.MustCompile(`<h1[^>]*>(.*?)</h1>`).FindAllStringSubmatch(p.body, -1)
+		if len(h1) != 1 || !strings.HasPrefix(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(h1[0][1], ""), want) {
+			t.Errorf("GET %s (%d): main headings %q, want one that starts %q", path, p.status, h1, want)
+		}
+	}
+}
+
+// TestTimelineIsolatesRightToLeftNames: a component, version and
+// environment written right to left (Arabic, Hebrew) are each isolated
+// (<bdi>), so the heading reads component, version → environment from
+// left to right. Without, the browser's bidi rules ran the three into one
+// right-to-left run, and the arrow pointed from the environment to the
+// component.
+func TestTimelineIsolatesRightToLeftNames(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for _, s := range []string{"بناء", "finished"} {
+		ts.mustPost(t, "component=%D8%AE%D8%AF%D9%85%D8%A9&version=%D8%A5%D8%B5%D8%AF%D8%A7%D8%B1-1&owner=o&environment=%D8%A7%D9%84%D8%A5%D9%86%D8%AA%D8%A7%D8%AC&status="+url.QueryEscape(s))
+	}
+	p := getPage(t, nil, ts.URL, "/ui/deployment?component=%D8%AE%D8%AF%D9%85%D8%A9&version=%D8%A5%D8%B5%D8%AF%D8%A7%D8%B1-1&environment=%D8%A7%D9%84%D8%A5%D9%86%D8%AA%D8%A7%D8%AC&attempt=1")
+	if want := `<h1 id="timeline-title"><bdi>خدمة</bdi> <bdi>إصدار-1</bdi> → <bdi>الإنتاج</bdi></h1>`; p.status != 200 || !strings.Contains(p.body, want) {
+		i := strings.Index(p.body, "<h1")
+		t.Errorf("GET timeline = %d, heading %q; want %q", p.status, p.body[max(i, 0):min(max(i, 0)+200, len(p.body))], want)
+	}
+}

@@ -572,3 +572,58 @@ func TestBrowserPageWeight(t *testing.T) {
 		b.noConsoleErrors(t)
 	}
 }
+
+// TestBrowserLongNames: names as long as a step may hold (a component,
+// version and owner of 128 characters, an environment and a status of 64,
+// none with a space) wrap on the page and the timeline: no table hides its
+// outcome and durations past a sideways scroll on a wide screen, and no
+// page is wider than a phone. Each pushed the recent deployments' outcome
+// 3,000 px to the right at 1440 px, and made the page 588 px wide on a
+// 390 px phone.
+func TestBrowserLongNames(t *testing.T) {
+	chromium(t)
+	st := testdb.Open(t, testdb.SQLite(t))
+	now := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(server.New(server.Config{Store: st, Now: func() time.Time { return now }}))
+	t.Cleanup(srv.Close)
+	long := strings.Repeat("c", 100) + "-component-" + strings.Repeat("z", 17)
+	steps := history.Daily("api", "production", now.AddDate(0, 0, -20), 10, history.Jump)
+	for i, status := range []string{strings.Repeat("s", 64), "finished"} {
+		steps = append(steps, model.StepInput{Component: long, Version: strings.Repeat("v", 128), Owner: strings.Repeat("o", 128),
+			Status: status, Environment: strings.Repeat("e", 64), Time: now.Add(time.Duration(i-60) * time.Minute)})
+		// A name of 21 characters, which must stay on one line.
+		steps = append(steps, model.StepInput{Component: "api", Version: "2.0.0-rc.1+b.4711", Owner: "github-actions",
+			Status: status, Environment: "production (eu-west-1)", Time: now.Add(time.Duration(i-30) * time.Minute)})
+	}
+	// A deployment in progress, whose outcome cell carries its ETA.
+	steps = append(steps, model.StepInput{Component: "api", Version: "2.1.0", Owner: "ana", Status: "build", Environment: "production", Time: now.Add(-time.Minute)})
+	if _, _, err := st.CreateSteps(t.Context(), steps, model.RecordMeta{ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	const overflow = `[...document.querySelectorAll('.scroll')].filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.closest('section').id + ' ' + s.scrollWidth + ' > ' + s.clientWidth)`
+	for _, width := range []int{1440, 1024, 390} {
+		b := newBrowser(t, width, 900)
+		b.navigate(t, chromedp.Navigate(srv.URL+"/?since="))
+		timeline := eval[string](t, b, `document.querySelector('#recent tbody tr td:nth-child(2) a').href`)
+		for _, page := range []string{srv.URL + "/?since=", timeline} {
+			b.navigate(t, chromedp.Navigate(page))
+			if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > width {
+				t.Errorf("%d px: %s is %d px wide", width, page, w)
+			}
+			// On a phone the wide tables scroll sideways by design.
+			if width >= 1024 {
+				if wide := eval[[]string](t, b, overflow); len(wide) > 0 {
+					t.Errorf("%d px: %s: tables wider than their card: %q", width, page, wide)
+				}
+			}
+		}
+		// Short names stay on one line: only the long ones wrap.
+		b.navigate(t, chromedp.Navigate(srv.URL+"/?since="))
+		if width >= 1024 {
+			if wrapped := eval[[]string](t, b, `[...document.querySelectorAll('#recent tbody td a')].filter(a => a.textContent.startsWith('api ') && a.getClientRects().length > 1).map(a => a.textContent)`); len(wrapped) > 0 {
+				t.Errorf("%d px: short names wrapped: %q", width, wrapped)
+			}
+		}
+		b.noConsoleErrors(t)
+	}
+}
