@@ -260,7 +260,7 @@ func goBuild(ctx context.Context, root, pkg, out string) error {
 // rate limit off (all load comes from one address) and quiet logs.
 func (b *bench) startStepsd(ctx context.Context, t target, role string) (*server, error) {
 	return startServer(ctx, "stepsd ("+t.name()+")", b.stepsd, b.stepsdArgs(ctx),
-		childEnv("STEPSD_DB="+t.stepsdDSN(role)), b.work)
+		childEnv("STEPSD_DB="+t.stepsdDSN(role)), b.work, b.opts.portRange())
 }
 
 // stepsdArgs are the arguments of "stepsd serve" before --listen. A stepsd
@@ -302,7 +302,7 @@ func (b *bench) ingestPhase(ctx context.Context, t target) error {
 		}
 		driver, dsn := t.baselineDSN(roleBaseline)
 		base, err = startServer(ctx, "baseline ("+t.name()+")", b.self, []string{"baseline-server", "--driver", driver, "--max-conns", strconv.Itoa(opts.baseConns)},
-			childEnv(envBaselineDSN+"="+dsn), b.work)
+			childEnv(envBaselineDSN+"="+dsn), b.work, opts.portRange())
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -103,6 +104,9 @@ type options struct {
 	timeout     time.Duration
 	loadTimeout time.Duration
 	baseConns   int
+	ports       string
+	portLo      int // first port of --ports; 0: any free port
+	portHi      int
 
 	stdout, stderr io.Writer
 }
@@ -203,6 +207,7 @@ reported, not a failure.`,
 	fl.BoolVar(&opts.keep, "keep", false, "keep the temporary work directory and the MariaDB databases")
 	fl.DurationVar(&opts.timeout, "timeout", 30*time.Minute, "give up the whole run after this long (quick: 3m)")
 	fl.IntVar(&opts.baseConns, "baseline-conns", 0, "database connections of the baseline server (default: 64 on MySQL, one per client up to c=64; 1 on SQLite, its one writer)")
+	fl.StringVar(&opts.ports, "ports", "", "loopback ports FROM-TO the servers may listen on, for a host shared with others who keep to their own ranges (default: any free port)")
 	fl.DurationVar(&opts.loadTimeout, "load-timeout", 3*time.Minute, "give up one load (one ingest load, one seeding, one export) after this long")
 
 	cmd.AddCommand(newBaselineCmd())
@@ -258,11 +263,30 @@ func (o *options) finish(cmd *cobra.Command) error {
 	if o.quick && o.has(phaseHistory) {
 		return fmt.Errorf("--phases %s seeds %d steps: not with --quick", phaseHistory, o.historyRows)
 	}
+	if o.ports != "" {
+		if err := o.parsePorts(); err != nil {
+			return err
+		}
+	}
 	if o.historyRows < 5 {
 		return fmt.Errorf("--history-rows must be at least 5 (one deploy)")
 	}
 	return nil
 }
+
+// parsePorts reads --ports FROM-TO into portLo and portHi.
+func (o *options) parsePorts() error {
+	from, to, ok := strings.Cut(o.ports, "-")
+	lo, err1 := strconv.Atoi(from)
+	hi, err2 := strconv.Atoi(to)
+	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi {
+		return fmt.Errorf("--ports %q: give FROM-TO, two ports from 1 to 65535, e.g. 9450-9499", o.ports)
+	}
+	o.portLo, o.portHi = lo, hi
+	return nil
+}
+
+func (o *options) portRange() portRange { return portRange{o.portLo, o.portHi} }
 
 func (o *options) has(phase string) bool {
 	return slices.Contains(o.phases, phase)

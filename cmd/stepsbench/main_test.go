@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,11 +119,37 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--dbs", "postgres"}, {"--phases", "everything"}, {"--runs", "0"}, {"--rows-small", "2000000"},
 		{"--db-name", "x; DROP DATABASE mysql"}, {"--concurrency", "0"}, {"extra"},
+		{"--ports", "9499-9450"}, {"--ports", "9450"}, {"--ports", "0-10"},
 	} {
 		code := run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
 		if code != 2 {
 			t.Errorf("stepsbench %q: exit %d, want 2", args, code)
 		}
+	}
+}
+
+// TestPortsKeepServersInTheirRange: on a host shared with others who each
+// keep to a range of ports, every server the bench starts listens in its
+// range, the first free port of it.
+func TestPortsKeepServersInTheirRange(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	if port == 65535 {
+		t.Skip("the kernel gave the last port; no range after it")
+	}
+	addr, err := freeLoopbackAddr(portRange{port, port + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)); addr != want {
+		t.Errorf("port %d busy: the bench picked %s, want %s, the next of the range", port, addr, want)
+	}
+	if _, err := freeLoopbackAddr(portRange{port, port}); err == nil {
+		t.Errorf("a range of one busy port gave a port, want an error")
 	}
 }
 

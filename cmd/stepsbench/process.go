@@ -33,10 +33,10 @@ type server struct {
 // start (stepsd migrates first).
 const startTimeout = 60 * time.Second
 
-// startServer runs bin with args plus --listen on a free loopback port, in
-// dir, and waits until it answers GET /healthz.
-func startServer(ctx context.Context, name, bin string, args, env []string, dir string) (*server, error) {
-	addr, err := freeLoopbackAddr()
+// startServer runs bin with args plus --listen on a free loopback port (one
+// of ports when it is set), in dir, and waits until it answers GET /healthz.
+func startServer(ctx context.Context, name, bin string, args, env []string, dir string, ports portRange) (*server, error) {
+	addr, err := freeLoopbackAddr(ports)
 	if err != nil {
 		return nil, err
 	}
@@ -264,15 +264,33 @@ func procMemory(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, nil
 }
 
-// freeLoopbackAddr returns 127.0.0.1:PORT with a port free a moment ago.
-func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// portRange is the ports a server may listen on, from lo to hi; the zero
+// value lets the kernel pick any free one.
+type portRange struct{ lo, hi int }
+
+// freeLoopbackAddr returns 127.0.0.1:PORT with a port free a moment ago,
+// the first free one of ports when it is set.
+func freeLoopbackAddr(ports portRange) (string, error) {
+	if ports.lo == 0 {
+		return listenOnce("127.0.0.1:0")
+	}
+	for p := ports.lo; p <= ports.hi; p++ {
+		if addr, err := listenOnce(net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("find a free port: none of %d-%d is free", ports.lo, ports.hi)
+}
+
+// listenOnce listens on addr and closes at once, to learn that it is free.
+func listenOnce(addr string) (string, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	addr := l.Addr().String()
+	free := l.Addr().String()
 	l.Close()
-	return addr, nil
+	return free, nil
 }
 
 // tailBuffer keeps the last max bytes written: a server's log, for the

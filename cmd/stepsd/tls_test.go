@@ -97,7 +97,7 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x
 
 // certValid writes a self-signed certificate valid from notBefore to
 // notAfter, and its key, into dir.
-func certValid(t *testing.T, dir string, notBefore, notAfter time.Time) (certFile, keyFile string, pool *x509.CertPool) {
+func certValid(t testing.TB, dir string, notBefore, notAfter time.Time) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
