@@ -1389,7 +1389,7 @@ func TestNewerDatabaseIsRefused(t *testing.T) {
 func TestListeningLogNamesTheSQLiteFile(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	var logs bytes.Buffer
+	var logs testdb.LogBuffer // the sealing loop logs while the test reads
 	m := &Main{Config: Config{DB: "sqlite:steps.db", Listen: "127.0.0.1:0"}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	defer m.Close()
 	if err := m.Run(t.Context()); err != nil {
@@ -1457,7 +1457,7 @@ func TestMigrateNumbersBeforeTheRollout(t *testing.T) {
 				if !strings.Contains(stderr.String(), "numbered every deployment") {
 					t.Errorf("migrate did not number the history:\n%s", stderr.String())
 				}
-				var logs bytes.Buffer
+				var logs testdb.LogBuffer // the sealing loop logs while the test reads
 				m := &Main{Config: Config{DB: dsn, Listen: "127.0.0.1:0", Rules: c.rules}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 				defer m.Close()
 				if err := m.Run(t.Context()); err != nil {
