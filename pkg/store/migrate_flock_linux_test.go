@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/steps-dev/steps/internal/testdb"
-	"github.com/steps-dev/steps/pkg/store"
 )
 
 // TestStaleMigrationLockOnSQLite: a stepsd killed while it migrated a
@@ -23,15 +21,7 @@ import (
 func TestStaleMigrationLockOnSQLite(t *testing.T) {
 	dsn := testdb.SQLite(t)
 	testdb.Open(t, dsn)
-	var logs testdb.LogBuffer
-	s, err := store.Open(context.Background(), dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.DB().Exec(`INSERT INTO bun_migration_locks (table_name) VALUES ('bun_migrations')`); err != nil {
-		t.Fatal(err)
-	}
+	s, logs := openWithLockRow(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := s.Migrate(ctx); err != nil {

@@ -73,15 +73,7 @@ func TestMigrationLockWaitIsLogged(t *testing.T) {
 		if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
 			holdFlock(t, path)
 		}
-		var logs testdb.LogBuffer
-		s, err := store.Open(context.Background(), dsn, store.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, err := s.DB().Exec(`INSERT INTO bun_migration_locks (table_name) VALUES ('bun_migrations')`); err != nil {
-			t.Fatal(err)
-		}
+		s, logs := openWithLockRow(t, dsn)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if _, err := s.Migrate(ctx); err == nil {
@@ -255,4 +247,21 @@ END`,
 			}
 		})
 	}
+}
+
+// openWithLockRow opens a second store on the migrated database at dsn,
+// logging into the returned buffer, and leaves the migrations' lock row
+// that a stepsd migrating (or killed while migrating) holds.
+func openWithLockRow(t *testing.T, dsn string) (*store.Store, *testdb.LogBuffer) {
+	t.Helper()
+	logs := new(testdb.LogBuffer)
+	s, err := store.Open(context.Background(), dsn, store.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.DB().Exec(`INSERT INTO bun_migration_locks (table_name) VALUES ('bun_migrations')`); err != nil {
+		t.Fatal(err)
+	}
+	return s, logs
 }
