@@ -424,6 +424,31 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 	return c, err
 }
 
+// stallableServer serves cfg on smallBuffers, closed when the test ends.
+func stallableServer(t *testing.T, cfg server.Config) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(server.New(cfg))
+	ts.Listener = smallBuffers{ts.Listener}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// getWhole GETs url with client and reads the answer whole.
+func getWhole(t *testing.T, client *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	res, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(body)
+}
+
 // TestHostileStalledExports opens forty exports that never read their
 // answer, and checks that meanwhile a writer and the readiness probe are
 // answered promptly: no stalled reader holds a database connection.

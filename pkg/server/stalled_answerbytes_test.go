@@ -3,9 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -39,22 +37,13 @@ func TestHostileStalledAnswersBoundedInBytes(t *testing.T) {
 	// under -race let most time out waiting their turn, so that too few
 	// were held to reach the bound): the bound in bytes, not the one in
 	// slots or turns, must refuse them.
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64, AnswerWait: time.Second,
-		MaxAnalyses: 32, AnalysisWait: 2 * time.Minute}))
-	ts.Listener = smallBuffers{ts.Listener}
-	ts.Start()
-	t.Cleanup(ts.Close)
+	ts := stallableServer(t, server.Config{Store: st, ClientLists: 64, AnswerWait: time.Second,
+		MaxAnalyses: 32, AnalysisWait: 2 * time.Minute})
 	const stats = "/v1/stats?component=big&bucket=day&since=2024-01-01&until=2026-09-26"
 	client := &http.Client{Timeout: 15 * time.Second}
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
-		res, err := client.Get(ts.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res, string(body)
+		return getWhole(t, client, ts.URL+path)
 	}
 	res, body := get(stats)
 	if res.StatusCode != http.StatusOK || len(body) < 4<<20 {
@@ -110,21 +99,12 @@ func TestHostileStalledPagesBoundedInBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	const budget = 3 << 20
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64, MaxAnswerBytes: budget, AnswerWait: time.Second}))
-	ts.Listener = smallBuffers{ts.Listener}
-	ts.Start()
-	t.Cleanup(ts.Close)
+	ts := stallableServer(t, server.Config{Store: st, ClientLists: 64, MaxAnswerBytes: budget, AnswerWait: time.Second})
 	const page = "/v1/steps?format=json&limit=3000"
 	client := &http.Client{Timeout: 15 * time.Second}
 	get := func(path string) (*http.Response, string) {
 		t.Helper()
-		res, err := client.Get(ts.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res, string(body)
+		return getWhole(t, client, ts.URL+path)
 	}
 	res, body := get(page)
 	if res.StatusCode != http.StatusOK || len(body) < budget/2 {

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -42,10 +41,7 @@ func TestStalledDeploymentExportsHoldAChunkOfSteps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64}))
-	ts.Listener = smallBuffers{ts.Listener}
-	ts.Start()
-	t.Cleanup(ts.Close)
+	ts := stallableServer(t, server.Config{Store: st, ClientLists: 64})
 	const export = "/v1/deployments?format=ndjson&component=wide"
 
 	res, err := http.Get(ts.URL + export)
@@ -104,10 +100,7 @@ func TestStalledStepExportsHoldAChunkOfBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: st, ClientLists: 64}))
-	ts.Listener = smallBuffers{ts.Listener}
-	ts.Start()
-	t.Cleanup(ts.Close)
+	ts := stallableServer(t, server.Config{Store: st, ClientLists: 64})
 	const export = "/v1/steps?format=csv"
 
 	res, err := http.Get(ts.URL + export)
