@@ -161,25 +161,7 @@ func TestBlockAnOlderStepsdLeftStaleIsUnsealedAtStart(t *testing.T) {
 	rules := model.DefaultDeploymentRules()
 	quiet := slog.New(slog.DiscardHandler)
 	dsn := testdb.MySQL(t)
-	s := testdb.Open(t, dsn)
-	if err := s.UseRules(ctx, rules, quiet); err != nil {
-		t.Fatal(err)
-	}
-	s.TuneSealing(4, 0, false)
-	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
-	var batch []model.StepInput
-	for i := range 12 {
-		for j, status := range []string{"build", "finished"} {
-			batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana",
-				Status: status, Time: at(10*i + 5*j)})
-		}
-	}
-	if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: at(200)}); err != nil {
-		t.Fatal(err)
-	}
-	if blocks, err := s.Seal(ctx, time.Now(), nil); err != nil || blocks != 3 {
-		t.Fatalf("sealed %d blocks (%v); want 3", blocks, err)
-	}
+	s, at := sealedTwelveDeployments(t, dsn, rules)
 	// The older stepsd records a late step of version 1 and renumbers its
 	// target: the step is marked unnumbered (it sets no numbered), and the
 	// deployment's row is written again, unsealed, its block left alone.
@@ -229,25 +211,7 @@ func TestNumberingEverythingAgainDropsStaleBlocks(t *testing.T) {
 		rules := model.DefaultDeploymentRules()
 		quiet := slog.New(slog.DiscardHandler)
 		dsn := fresh(t)
-		s := testdb.Open(t, dsn)
-		if err := s.UseRules(ctx, rules, quiet); err != nil {
-			t.Fatal(err)
-		}
-		s.TuneSealing(4, 0, false)
-		at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
-		var batch []model.StepInput
-		for i := range 12 {
-			for j, status := range []string{"build", "finished"} {
-				batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana",
-					Status: status, Time: at(10*i + 5*j)})
-			}
-		}
-		if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: at(200)}); err != nil {
-			t.Fatal(err)
-		}
-		if blocks, err := s.Seal(ctx, time.Now(), nil); err != nil || blocks != 3 {
-			t.Fatalf("sealed %d blocks (%v); want 3", blocks, err)
-		}
+		s, at := sealedTwelveDeployments(t, dsn, rules)
 		// An older stepsd rewrote every deployment of the first block
 		// unsealed; the operator then has the history numbered again.
 		for _, q := range []string{
@@ -277,4 +241,33 @@ func TestNumberingEverythingAgainDropsStaleBlocks(t *testing.T) {
 			t.Errorf("deployments read through blocks after numbering everything again: %q; want %q", got, want)
 		}
 	})
+}
+
+// sealedTwelveDeployments opens the database at dsn under rules with
+// blocks of 4, and stores and seals twelve two-step deployments of api in
+// prod, ten minutes apart from t0 (at gives t0 plus m minutes): three
+// blocks for an older stepsd to leave stale.
+func sealedTwelveDeployments(t *testing.T, dsn string, rules model.DeploymentRules) (s *store.Store, at func(m int) time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	s = testdb.Open(t, dsn)
+	if err := s.UseRules(ctx, rules, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	s.TuneSealing(4, 0, false)
+	at = func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	var batch []model.StepInput
+	for i := range 12 {
+		for j, status := range []string{"build", "finished"} {
+			batch = append(batch, model.StepInput{Component: "api", Version: fmt.Sprint(i), Environment: "prod", Owner: "ana",
+				Status: status, Time: at(10*i + 5*j)})
+		}
+	}
+	if _, _, err := s.CreateSteps(ctx, batch, model.RecordMeta{ReceivedAt: at(200)}); err != nil {
+		t.Fatal(err)
+	}
+	if blocks, err := s.Seal(ctx, time.Now(), nil); err != nil || blocks != 3 {
+		t.Fatalf("sealed %d blocks (%v); want 3", blocks, err)
+	}
+	return s, at
 }
