@@ -89,6 +89,10 @@ type Exporter struct {
 	mu         sync.Mutex
 	ended      map[seriesKey]model.Step
 	endedOrder []seriesKey
+	// queued holds the ids of the steps waiting in the queue: a late
+	// step whose deployment's end waits there already is read with it,
+	// and does not take a second place in the queue.
+	queued map[int64]struct{}
 
 	exported prometheus.Counter
 	dropped  *prometheus.CounterVec
@@ -200,11 +204,40 @@ func (e *Exporter) StepStored(step model.Step) {
 	} else {
 		e.remember(step)
 	}
+	if !e.markQueued(step.ID) {
+		// Its deployment is read back after this step was stored.
+		return
+	}
 	select {
 	case e.queue <- step:
 	default:
+		e.unmarkQueued(step.ID)
 		e.dropped.WithLabelValues("queue").Inc()
 	}
+}
+
+// markQueued records that step id is about to be queued; false when it
+// waits in the queue already.
+func (e *Exporter) markQueued(id int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.queued[id]; ok {
+		return false
+	}
+	if e.queued == nil {
+		e.queued = make(map[int64]struct{})
+	}
+	e.queued[id] = struct{}{}
+	return true
+}
+
+// unmarkQueued records that step id has left the queue. The run loop
+// calls it before reading the deployment back, so that a step stored
+// after that read queues the deployment again.
+func (e *Exporter) unmarkQueued(id int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.queued, id)
 }
 
 // endAfter returns the remembered end of step's series when step comes
@@ -250,15 +283,26 @@ func (e *Exporter) Close(ctx context.Context) error {
 }
 
 // run builds the spans of each queued deployment and sends them in
-// batches: when a batch is full, or BatchDelay after its first span.
+// batches: when a batch is full, or BatchDelay after its first span. A
+// deployment read again before its batch went (late steps, each of which
+// queued it) replaces its earlier spans in the batch: the last read holds
+// every step, and the collector gets the trace once, not once per step.
 func (e *Exporter) run() {
 	defer close(e.done)
-	var batch []sdktrace.ReadOnlySpan
+	var (
+		traces  [][]sdktrace.ReadOnlySpan // the batch, a deployment each
+		indexOf = map[trace.TraceID]int{} // a deployment's place in traces
+		spans   int                       // in the batch
+	)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
-		if len(batch) == 0 {
+		if spans == 0 {
 			return
+		}
+		batch := make([]sdktrace.ReadOnlySpan, 0, spans)
+		for _, t := range traces {
+			batch = append(batch, t...)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
 		err := e.exporter.ExportSpans(ctx, batch)
@@ -269,7 +313,8 @@ func (e *Exporter) run() {
 		} else {
 			e.exported.Add(float64(len(batch)))
 		}
-		batch = batch[:0]
+		traces, spans = traces[:0], 0
+		clear(indexOf)
 	}
 	for {
 		select {
@@ -278,17 +323,26 @@ func (e *Exporter) run() {
 				flush()
 				return
 			}
-			spans, err := e.spans(step)
+			e.unmarkQueued(step.ID)
+			read, err := e.spans(step)
 			if err != nil {
 				e.dropped.WithLabelValues("read").Inc()
 				e.log.Warn("OTLP export: deployment not read", "step", step.ID, "err", err)
 				continue
 			}
-			if len(batch) == 0 {
+			if spans == 0 {
 				timer.Reset(e.cfg.BatchDelay)
 			}
-			batch = append(batch, spans...)
-			if len(batch) >= e.cfg.BatchSpans {
+			id := read[0].SpanContext().TraceID()
+			if i, ok := indexOf[id]; ok {
+				spans -= len(traces[i])
+				traces[i] = read
+			} else {
+				indexOf[id] = len(traces)
+				traces = append(traces, read)
+			}
+			spans += len(read)
+			if spans >= e.cfg.BatchSpans {
 				timer.Stop()
 				flush()
 			}

@@ -235,15 +235,25 @@ func TestUnreachableCollectorCostsSpansNotSteps(t *testing.T) {
 	}
 }
 
+// TestFullQueueDropsAndCounts: a deployment that meets a full queue is
+// dropped and counted; a late step whose deployment waits in the queue
+// already takes no place of its own (it used to take one per step, and a
+// delivery of late steps filled the queue with copies of one deployment).
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	blocked := make(chan struct{})
 	e := &Exporter{cfg: Config{Rules: model.DefaultDeploymentRules()}, queue: make(chan model.Step, 1), done: blocked}
 	e.dropped = newDropped()
-	e.StepStored(model.Step{Status: "finished"})
-	e.StepStored(model.Step{Status: "finished"})
-	e.StepStored(model.Step{Status: "build"}) // not terminal: not queued
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	e.StepStored(model.Step{ID: 3, Component: "api", Version: "1", Status: "finished", Time: t0.Add(time.Minute)})
+	e.StepStored(model.Step{ID: 1, Component: "api", Version: "1", Status: "build", Time: t0})                 // late: read with its end
+	e.StepStored(model.Step{ID: 2, Component: "api", Version: "1", Status: "test", Time: t0.Add(time.Second)}) // late too
+	e.StepStored(model.Step{ID: 4, Component: "web", Version: "1", Status: "finished", Time: t0})
+	e.StepStored(model.Step{ID: 5, Component: "web", Version: "2", Status: "build", Time: t0}) // not terminal: not queued
 	if n := testutil.ToFloat64(e.dropped.WithLabelValues("queue")); n != 1 {
-		t.Errorf("queue drops %v, want 1", n)
+		t.Errorf("queue drops %v, want 1 (web's deployment)", n)
+	}
+	if got := <-e.queue; got.ID != 3 {
+		t.Errorf("queued step %d, want 3", got.ID)
 	}
 }
 
@@ -375,5 +385,75 @@ func TestCancelledRunEndsInACancelledPhase(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("ended %s: results %v, want %v", c.end, got, want)
 		}
+	}
+}
+
+// TestLateStepsOfOneDeliveryExportTheDeploymentOnce: a GitLab deploy job's
+// failed Job Hook ends its deployment before the Pipeline Hook brings the
+// jobs that ran before it. Each of those late jobs sent the whole
+// deployment again: five jobs, five more copies of the trace (6 exports
+// of its root where 2 do), duplicates a backend shows and that filled the
+// export queue. The deployment read after the last of them is sent once.
+func TestLateStepsOfOneDeliveryExportTheDeploymentOnce(t *testing.T) {
+	col := &collector{res: map[string]map[string]string{}}
+	otlp := httptest.NewServer(col)
+	defer otlp.Close()
+	st := testdb.Open(t, testdb.SQLite(t))
+	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "gl-hook-token-123"
+	api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp, GitLabToken: token}))
+	defer api.Close()
+	deliver := func(event, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", api.URL+"/v1/hooks/gitlab", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Gitlab-Event", event)
+		req.Header.Set("X-Gitlab-Token", token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("%s = %d", event, res.StatusCode)
+		}
+	}
+	const common = `"project":{"name":"payments","path_with_namespace":"acme/payments"},"user":{"username":"carol"}`
+	deliver("Job Hook", `{"object_kind":"build","build_id":506,"build_name":"deploy","build_status":"failed",`+
+		`"build_started_at":"2026-03-02 08:25:00 UTC","build_finished_at":"2026-03-02 08:27:30 UTC","pipeline_id":12,`+
+		`"ref":"main","sha":"c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00","environment":{"name":"staging"},`+common+`}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(exp.exported) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the job and its end have gone out
+	}
+	var builds []string
+	for i, name := range []string{"build", "test", "lint", "scan", "migrate"} {
+		builds = append(builds, fmt.Sprintf(`{"id":%d,"name":%q,"status":"success","started_at":"2026-03-02 08:2%d:00 UTC","finished_at":"2026-03-02 08:2%d:00 UTC"}`, 501+i, name, i, i+1))
+	}
+	builds = append(builds, `{"id":506,"name":"deploy","status":"failed","started_at":"2026-03-02 08:25:00 UTC","finished_at":"2026-03-02 08:27:30 UTC","environment":{"name":"staging"}}`)
+	deliver("Pipeline Hook", `{"object_kind":"pipeline","object_attributes":{"id":12,"status":"failed","ref":"main",`+
+		`"sha":"c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00","finished_at":"2026-03-02 08:27:30 UTC"},"builds":[`+strings.Join(builds, ",")+`],`+common+`}`)
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	roots, children := 0, map[string]bool{}
+	for _, sp := range col.spans {
+		if len(sp.ParentSpanId) == 0 {
+			roots++
+		} else {
+			children[sp.Name] = true
+		}
+	}
+	if roots != 2 {
+		t.Errorf("the deployment was exported %d times, want 2 (its end, then once with the late jobs)", roots)
+	}
+	if len(children) != 7 {
+		t.Errorf("step spans %v, want the 6 jobs and failed", children)
 	}
 }
