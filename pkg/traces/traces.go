@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +52,8 @@ const (
 	DefaultBatchDelay  = 2 * time.Second // longest wait before a partial batch goes
 	DefaultTimeout     = 10 * time.Second
 	maxStepsPerTrace   = 1000 // child spans of one deployment
-	maxEnded           = 4096 // deployment ends remembered for late steps
+	maxEnded           = 4096 // series whose ends are remembered for late steps
+	maxEndsPerSeries   = 16   // ends remembered of each
 	instrumentationURI = "github.com/steps-dev/steps/pkg/traces"
 )
 
@@ -83,11 +86,14 @@ type Exporter struct {
 	closing  sync.Once
 	log      *slog.Logger
 
-	// ended holds the latest end queued for each component, version and
-	// environment (at most maxEnded, the oldest forgotten first), so that
-	// a step arriving late into an exported deployment can send it again.
+	// ended holds the latest ends queued of each component, version and
+	// environment (at most maxEndsPerSeries each, in time order; at most
+	// maxEnded series, the oldest forgotten first), so that a step
+	// arriving late into an exported deployment can send it again: the
+	// one of the first end after the step, which is not always the
+	// latest (jobs that run at once, a re-run, share the series).
 	mu         sync.Mutex
-	ended      map[seriesKey]model.Step
+	ended      map[seriesKey][]model.Step
 	endedOrder []seriesKey
 	// queued holds the ids of the steps waiting in the queue: a late
 	// step whose deployment's end waits there already is read with it,
@@ -240,35 +246,43 @@ func (e *Exporter) unmarkQueued(id int64) {
 	delete(e.queued, id)
 }
 
-// endAfter returns the remembered end of step's series when step comes
-// before it, and so lands in a deployment that was already exported.
+// endAfter returns the remembered end of the deployment step lands in
+// when that deployment was queued already: the first end of step's series
+// after step.
 func (e *Exporter) endAfter(step model.Step) (model.Step, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	end, ok := e.ended[keyOf(step)]
-	return end, ok && step.Time.Before(end.Time)
+	for _, end := range e.ended[keyOf(step)] {
+		if step.Time.Before(end.Time) {
+			return end, true
+		}
+	}
+	return model.Step{}, false
 }
 
-// remember keeps end as its series' latest end.
+// remember keeps end among its series' ends, in time order, forgetting
+// the earliest beyond maxEndsPerSeries.
 func (e *Exporter) remember(end model.Step) {
 	k := keyOf(end)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ended == nil {
-		e.ended = make(map[seriesKey]model.Step)
+		e.ended = make(map[seriesKey][]model.Step)
 	}
-	if old, ok := e.ended[k]; ok {
-		if end.Time.After(old.Time) {
-			e.ended[k] = end
+	ends, ok := e.ended[k]
+	if !ok {
+		if len(e.endedOrder) >= maxEnded {
+			delete(e.ended, e.endedOrder[0])
+			e.endedOrder = e.endedOrder[1:]
 		}
-		return
+		e.endedOrder = append(e.endedOrder, k)
 	}
-	if len(e.endedOrder) >= maxEnded {
-		delete(e.ended, e.endedOrder[0])
-		e.endedOrder = e.endedOrder[1:]
+	i := sort.Search(len(ends), func(i int) bool { return end.Time.Before(ends[i].Time) })
+	ends = slices.Insert(ends, i, end)
+	if len(ends) > maxEndsPerSeries {
+		ends = slices.Delete(ends, 0, len(ends)-maxEndsPerSeries)
 	}
-	e.ended[k] = end
-	e.endedOrder = append(e.endedOrder, k)
+	e.ended[k] = ends
 }
 
 // Close exports what is queued (within the exporter's timeout) and stops.

@@ -457,3 +457,64 @@ func TestLateStepsOfOneDeliveryExportTheDeploymentOnce(t *testing.T) {
 		t.Errorf("step spans %v, want the 6 jobs and failed", children)
 	}
 }
+
+// TestLateStepSendsItsOwnDeploymentAgain: a late step lands in the
+// deployment whose end comes first after it, which is not always the
+// latest end of its component, version and environment: jobs of one
+// commit that run at once (lint and test without needs:) share them, and
+// the first to end closes its deployment. A step of the slower job stored
+// after a later deployment had ended sent that later deployment again, and
+// the trace of its own never showed it.
+func TestLateStepSendsItsOwnDeploymentAgain(t *testing.T) {
+	col := &collector{res: map[string]map[string]string{}}
+	otlp := httptest.NewServer(col)
+	defer otlp.Close()
+	st := testdb.Open(t, testdb.SQLite(t))
+	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp}))
+	defer api.Close()
+
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	record := func(status string, at time.Duration) {
+		t.Helper()
+		post(t, api.URL, "component=api&version=1.2.0&owner=ana&environment=production&status="+status+"&time="+t0.Add(at).Format(time.RFC3339))
+	}
+	exported := func(n float64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for testutil.ToFloat64(exp.exported) < n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	record("build", 0)
+	record("finished", 2*time.Minute) // attempt 1 ends
+	exported(3)
+	record("test", 150*time.Second)
+	record("finished", 4*time.Minute) // attempt 2 ends
+	exported(6)
+	record("lint", time.Minute) // late, into attempt 1
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	runOf := map[string]string{} // root span id → its run id
+	for _, sp := range col.spans {
+		if len(sp.ParentSpanId) == 0 {
+			runOf[hex.EncodeToString(sp.SpanId)] = attrs(sp.Attributes)["cicd.pipeline.run.id"]
+		}
+	}
+	var got []string
+	for _, sp := range col.spans {
+		if sp.Name == "lint" {
+			got = append(got, runOf[hex.EncodeToString(sp.ParentSpanId)])
+		}
+	}
+	if fmt.Sprint(got) != "[api/1.2.0/production#1]" {
+		t.Errorf("lint was sent in the traces of %v, want [api/1.2.0/production#1]", got)
+	}
+}
