@@ -134,8 +134,15 @@ func New(cfg Config) (*Exporter, error) {
 			if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return nil, fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", u.Redacted())
 			}
-			if u.Path == "" || u.Path == "/" {
-				u.Path = "/v1/traces"
+			// A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is: the traces
+			// go to its /v1/traces, below any path it has (Grafana
+			// Cloud's gateway is https://otlp-gateway-….grafana.net/otlp).
+			// Its path alone was taken for the traces' URL, and each
+			// export got 404. A URL that names /v1/traces already is
+			// kept, as it always worked.
+			if !strings.HasSuffix(u.Path, "/v1/traces") {
+				u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+				u.RawPath = ""
 			}
 			opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 		}

@@ -518,3 +518,39 @@ func TestLateStepSendsItsOwnDeploymentAgain(t *testing.T) {
 		t.Errorf("lint was sent in the traces of %v, want [api/1.2.0/production#1]", got)
 	}
 }
+
+// TestEndpointWithAPathIsABaseURL: OTEL_EXPORTER_OTLP_ENDPOINT is a base
+// URL, and the traces go to its /v1/traces, below the path it may have
+// (Grafana Cloud's OTLP gateway ends in /otlp). Its path was taken for the
+// traces' URL: every export went to /otlp, and got 404. A URL that names
+// /v1/traces itself keeps working.
+func TestEndpointWithAPathIsABaseURL(t *testing.T) {
+	for _, c := range []struct{ endpoint, prefix string }{
+		{"/otlp", "/otlp"},
+		{"/otlp/", "/otlp"},
+		{"/otlp/v1/traces", "/otlp"},
+		{"", ""},
+		{"/v1/traces", ""},
+	} {
+		col := &collector{res: map[string]map[string]string{}}
+		otlp := httptest.NewServer(http.StripPrefix(c.prefix, col))
+		st := testdb.Open(t, testdb.SQLite(t))
+		exp, err := New(Config{Endpoint: otlp.URL + c.endpoint, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp}))
+		post(t, api.URL, "component=api&version=1&owner=ana&status=build")
+		post(t, api.URL, "component=api&version=1&owner=ana&status=finished")
+		if err := exp.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		api.Close()
+		otlp.Close()
+		col.mu.Lock()
+		if len(col.spans) != 3 {
+			t.Errorf("endpoint %q: the collector got %d spans, want 3", c.endpoint, len(col.spans))
+		}
+		col.mu.Unlock()
+	}
+}
