@@ -267,8 +267,8 @@ func (e *Exporter) endAfter(step model.Step) (model.Step, bool) {
 	return model.Step{}, false
 }
 
-// remember keeps end among its series' ends, in time order, forgetting
-// the earliest beyond maxEndsPerSeries.
+// remember keeps end among its series' ends, in time order, one per
+// time, forgetting the earliest beyond maxEndsPerSeries.
 func (e *Exporter) remember(end model.Step) {
 	k := keyOf(end)
 	e.mu.Lock()
@@ -284,7 +284,18 @@ func (e *Exporter) remember(end model.Step) {
 		}
 		e.endedOrder = append(e.endedOrder, k)
 	}
-	i := sort.Search(len(ends), func(i int) bool { return end.Time.Before(ends[i].Time) })
+	i := sort.Search(len(ends), func(i int) bool { return !ends[i].Time.Before(end.Time) })
+	if i < len(ends) && ends[i].Time.Equal(end.Time) {
+		// Of ends at one time only the first by id can be the first
+		// after a step (ties are broken by id): the others would take
+		// the places of earlier ends, which runs that end together (a
+		// matrix, parallel jobs) filled.
+		if end.ID < ends[i].ID {
+			ends[i] = end
+		}
+		e.ended[k] = ends
+		return
+	}
 	ends = slices.Insert(ends, i, end)
 	if len(ends) > maxEndsPerSeries {
 		ends = slices.Delete(ends, 0, len(ends)-maxEndsPerSeries)

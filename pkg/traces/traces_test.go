@@ -554,3 +554,24 @@ func TestEndpointWithAPathIsABaseURL(t *testing.T) {
 		col.mu.Unlock()
 	}
 }
+
+// TestEndsAtOneTimeKeepTheFirst: a late step lands in the deployment of
+// the first end after it, and of ends at one time, that is the first by
+// id. Runs of one version that end at once (40 jobs ending in the same
+// second) each took a place among the 16 ends remembered, pushing out the
+// first, and late steps then sent a deployment of a later end alone: 216
+// of 400 spans reached the collector.
+func TestEndsAtOneTimeKeepTheFirst(t *testing.T) {
+	e := &Exporter{}
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for id := int64(40); id >= 1; id-- {
+		e.remember(model.Step{ID: 100 + id, Component: "api", Version: "1", Status: "finished", Time: t0.Add(time.Minute)})
+	}
+	for id := int64(1); id <= 40; id++ {
+		e.remember(model.Step{ID: 200 + id, Component: "api", Version: "1", Status: "finished", Time: t0.Add(time.Minute)})
+	}
+	end, ok := e.endAfter(model.Step{ID: 300, Component: "api", Version: "1", Status: "build", Time: t0})
+	if !ok || end.ID != 101 {
+		t.Errorf("the end after a late step is %d (%v), want 101, the first by id at its time", end.ID, ok)
+	}
+}
