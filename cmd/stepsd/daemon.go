@@ -70,6 +70,10 @@ type Config struct {
 	// OTLPEndpoint, when set, exports finished deployments as traces to
 	// this OTLP/HTTP collector (see pkg/traces).
 	OTLPEndpoint string
+	// OTLPTracesEndpoint, when set, is the URL traces are posted to as it
+	// is (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT's meaning); it wins over
+	// OTLPEndpoint, as the OpenTelemetry convention has it.
+	OTLPTracesEndpoint string
 }
 
 // Main is the daemon: open the store, migrate, serve; Close stops it. Tests
@@ -254,13 +258,18 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	var observer server.StepObserver
-	if m.Config.OTLPEndpoint != "" {
-		m.traces, err = traces.New(traces.Config{Endpoint: m.Config.OTLPEndpoint, Store: m.store, Rules: m.Config.Rules, Logger: m.Logger})
+	if m.Config.OTLPEndpoint != "" || m.Config.OTLPTracesEndpoint != "" {
+		flag := "--otlp-endpoint"
+		if m.Config.OTLPTracesEndpoint != "" {
+			flag = "--otlp-traces-endpoint"
+		}
+		m.traces, err = traces.New(traces.Config{Endpoint: m.Config.OTLPEndpoint, TracesEndpoint: m.Config.OTLPTracesEndpoint,
+			Store: m.store, Rules: m.Config.Rules, Logger: m.Logger})
 		if err != nil {
-			return usageError{fmt.Errorf("--otlp-endpoint: %w", err)}
+			return usageError{fmt.Errorf("%s: %w", flag, err)}
 		}
 		observer = m.traces
-		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", redactURL(m.Config.OTLPEndpoint))
+		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", redactURL(m.traces.URL()))
 	}
 
 	handler := server.New(server.Config{

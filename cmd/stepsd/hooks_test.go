@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/steps-dev/steps/internal/testdb"
@@ -99,6 +101,51 @@ func TestOTLPEndpointFromTheStandardVariable(t *testing.T) {
 	defer m.Close()
 	if err := m.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "--otlp-endpoint") {
 		t.Errorf("an endpoint without a scheme: Run = %v, want an error naming --otlp-endpoint", err)
+	}
+}
+
+// TestOTLPTracesEndpointFromTheStandardVariable: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// is read, alone or beside OTEL_EXPORTER_OTLP_ENDPOINT, and a stepsd with
+// only it set exports to it as it is. Set alone, it exported nothing.
+func TestOTLPTracesEndpointFromTheStandardVariable(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.monitoring:4318")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://tempo.monitoring:4318/v1/traces")
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"config"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "traces_endpoint: http://tempo.monitoring:4318/v1/traces\n") {
+		t.Errorf("config did not take OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:\n%s", stdout.String())
+	}
+
+	var got atomic.Int64
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/tempo/traces" {
+			got.Add(1)
+		}
+	}))
+	defer otlp.Close()
+	var logs testdb.LogBuffer
+	m := &Main{Config: Config{DB: testdb.SQLite(t), Listen: "127.0.0.1:0", OTLPTracesEndpoint: otlp.URL + "/tempo/traces"},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	if err := m.Run(t.Context()); err != nil {
+		m.Close()
+		t.Fatalf("Run: %v", err)
+	}
+	for _, status := range []string{"build", "finished"} {
+		res, err := http.Post("http://"+m.Addr()+"/v1/steps?component=api&version=1&owner=ana&status="+status, "", nil)
+		if err != nil {
+			m.Close()
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	m.Close()
+	if got.Load() == 0 {
+		t.Errorf("nothing was posted to the traces endpoint; logs:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"otlp_endpoint":"`+otlp.URL+`/tempo/traces"`) {
+		t.Errorf("the start-up log does not name the traces endpoint:\n%s", logs.String())
 	}
 }
 

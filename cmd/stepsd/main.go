@@ -452,6 +452,11 @@ var settings = []setting{
 	field("hooks-mapping", "hooks.mapping", "", "YAML file saying which CI runs are deploys and how they are named, see docs/integrations.md", func(c *Config) *string { return &c.HooksMapping }),
 	withPrint(alsoEnv(field("otlp-endpoint", "otlp.endpoint", "", "OTLP/HTTP collector base URL, e.g. http://collector:4318: export each finished deployment as a trace", func(c *Config) *string { return &c.OTLPEndpoint }), "OTEL_EXPORTER_OTLP_ENDPOINT"),
 		func(o *options) any { return redactURL(o.config.OTLPEndpoint) }),
+	// Set on its own, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT exported nothing
+	// without a word, and beside OTEL_EXPORTER_OTLP_ENDPOINT it lost to it:
+	// the opposite of what the OpenTelemetry convention says.
+	withPrint(alsoEnv(field("otlp-traces-endpoint", "otlp.traces_endpoint", "", "OTLP/HTTP URL the traces are posted to as it is, e.g. http://collector:4318/v1/traces; wins over --otlp-endpoint", func(c *Config) *string { return &c.OTLPTracesEndpoint }), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+		func(o *options) any { return redactURL(o.config.OTLPTracesEndpoint) }),
 	{
 		flag: "log-level", key: "log.level", everywhere: true,
 		usage:  "log level: debug, info, warn, error",

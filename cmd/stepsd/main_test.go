@@ -491,7 +491,7 @@ func TestOTLPEndpointPasswordNeverShown(t *testing.T) {
 	if out := stdout.String() + stderr.String(); strings.Contains(out, "hunter2") {
 		t.Errorf("output shows the collector's password: %s", out)
 	}
-	if !strings.Contains(stderr.String(), `"otlp_endpoint":"http://otel:xxxxx@127.0.0.1:1"`) {
+	if !strings.Contains(stderr.String(), `"otlp_endpoint":"http://otel:xxxxx@127.0.0.1:1/v1/traces"`) {
 		t.Errorf("no start-up line naming the collector: %s", stderr.String())
 	}
 }
@@ -1215,6 +1215,7 @@ func TestEverySettingFromFlagEnvAndFile(t *testing.T) {
 		"gitlab-webhook-token":  {"gl-token-123", `#     token: "***"`},
 		"hooks-mapping":         {"hooks.yaml", "hooks.yaml"},
 		"otlp-endpoint":         {"http://collector:4318", "http://collector:4318"},
+		"otlp-traces-endpoint":  {"http://collector:4318/v1/traces", "http://collector:4318/v1/traces"},
 	}
 	for _, s := range settings {
 		ex, ok := examples[s.flag]

@@ -64,14 +64,18 @@ type Config struct {
 	// "http://collector:4318"); traces go to its /v1/traces. Empty means
 	// the exporter's own reading of the OTEL_EXPORTER_OTLP_* variables.
 	// OTEL_EXPORTER_OTLP_HEADERS adds headers either way.
-	Endpoint   string
-	Store      Deployments
-	Rules      model.DeploymentRules
-	Logger     *slog.Logger
-	Queue      int
-	BatchSpans int
-	BatchDelay time.Duration
-	Timeout    time.Duration
+	Endpoint string
+	// TracesEndpoint is the URL the traces are posted to as it is (as
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces");
+	// it wins over Endpoint, as the OpenTelemetry convention has it.
+	TracesEndpoint string
+	Store          Deployments
+	Rules          model.DeploymentRules
+	Logger         *slog.Logger
+	Queue          int
+	BatchSpans     int
+	BatchDelay     time.Duration
+	Timeout        time.Duration
 	// Exporter replaces the OTLP/HTTP exporter (tests).
 	Exporter sdktrace.SpanExporter
 }
@@ -80,6 +84,7 @@ type Config struct {
 // it stored steps with StepStored, and Close it to flush.
 type Exporter struct {
 	cfg      Config
+	url      string
 	exporter sdktrace.SpanExporter
 	queue    chan model.Step
 	done     chan struct{}
@@ -104,6 +109,41 @@ type Exporter struct {
 	dropped  *prometheus.CounterVec
 }
 
+// tracesURL is where cfg says the traces go: TracesEndpoint as it is, else
+// Endpoint's /v1/traces; empty when neither is set.
+func tracesURL(cfg Config) (string, error) {
+	raw, asItIs := cfg.Endpoint, false
+	if cfg.TracesEndpoint != "" {
+		raw, asItIs = cfg.TracesEndpoint, true
+	}
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// Not quoted: what does not parse cannot be redacted, and it may
+		// hold a password.
+		return "", fmt.Errorf("OTLP endpoint is not a URL (%s); want a URL such as http://collector:4318", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(raw)+": "))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", u.Redacted())
+	}
+	// A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is: the traces go to its
+	// /v1/traces, below any path it has (Grafana Cloud's gateway is
+	// https://otlp-gateway-….grafana.net/otlp). Its path alone was taken
+	// for the traces' URL, and each export got 404. A URL that names
+	// /v1/traces already is kept, as it always worked.
+	if !asItIs && !strings.HasSuffix(u.Path, "/v1/traces") {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+		u.RawPath = ""
+	}
+	return u.String(), nil
+}
+
+// URL is where the traces are posted; empty when the exporter reads the
+// OTEL_EXPORTER_OTLP_* variables itself.
+func (e *Exporter) URL() string { return e.url }
+
 // New starts an exporter.
 func New(cfg Config) (*Exporter, error) {
 	if cfg.Logger == nil {
@@ -121,42 +161,27 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	target, err := tracesURL(cfg)
+	if err != nil {
+		return nil, err
+	}
 	exp := cfg.Exporter
 	if exp == nil {
 		var opts []otlptracehttp.Option
-		if cfg.Endpoint != "" {
-			u, err := url.Parse(cfg.Endpoint)
-			if err != nil {
-				// Not quoted: what does not parse cannot be redacted,
-				// and it may hold a password.
-				return nil, fmt.Errorf("OTLP endpoint is not a URL (%s); want a URL such as http://collector:4318", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(cfg.Endpoint)+": "))
-			}
-			if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", u.Redacted())
-			}
-			// A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is: the traces
-			// go to its /v1/traces, below any path it has (Grafana
-			// Cloud's gateway is https://otlp-gateway-….grafana.net/otlp).
-			// Its path alone was taken for the traces' URL, and each
-			// export got 404. A URL that names /v1/traces already is
-			// kept, as it always worked.
-			if !strings.HasSuffix(u.Path, "/v1/traces") {
-				u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
-				u.RawPath = ""
-			}
-			opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
+		if target != "" {
+			opts = append(opts, otlptracehttp.WithEndpointURL(target))
 		}
 		opts = append(opts, otlptracehttp.WithTimeout(cfg.Timeout),
 			// We retry by dropping: a collector down for minutes must not
 			// hold the batches behind it.
 			otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
-		var err error
 		if exp, err = otlptracehttp.New(context.Background(), opts...); err != nil {
 			return nil, fmt.Errorf("OTLP exporter: %w", err)
 		}
 	}
 	e := &Exporter{
 		cfg:      cfg,
+		url:      target,
 		exporter: exp,
 		queue:    make(chan model.Step, cfg.Queue),
 		done:     make(chan struct{}),

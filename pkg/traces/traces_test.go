@@ -555,6 +555,49 @@ func TestEndpointWithAPathIsABaseURL(t *testing.T) {
 	}
 }
 
+// TestTracesEndpointIsUsedAsItIs: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the
+// traces' own URL, posted to as it is (no /v1/traces added), and it wins
+// over the base URL beside it, as the OpenTelemetry convention says. It was
+// not read at all: set alone, nothing was exported, and without a word.
+func TestTracesEndpointIsUsedAsItIs(t *testing.T) {
+	col := &collector{res: map[string]map[string]string{}}
+	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/gateway/traces" {
+			http.Error(w, "want /gateway/traces", http.StatusNotFound)
+			return
+		}
+		r.URL.Path = "/v1/traces"
+		col.ServeHTTP(w, r)
+	}))
+	defer otlp.Close()
+	st := testdb.Open(t, testdb.SQLite(t))
+	// The base URL names a port nothing listens on: were it used, no span
+	// would arrive.
+	exp, err := New(Config{Endpoint: "http://127.0.0.1:1", TracesEndpoint: otlp.URL + "/gateway/traces", Store: st,
+		Rules: model.DefaultDeploymentRules(), BatchDelay: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.URL() != otlp.URL+"/gateway/traces" {
+		t.Errorf("URL() = %q, want the traces endpoint as it is", exp.URL())
+	}
+	api := httptest.NewServer(server.New(server.Config{Store: st, Observer: exp}))
+	defer api.Close()
+	post(t, api.URL, "component=api&version=1&owner=ana&status=build")
+	post(t, api.URL, "component=api&version=1&owner=ana&status=finished")
+	if err := exp.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.spans) != 3 {
+		t.Errorf("the collector got %d spans at the traces endpoint, want 3", len(col.spans))
+	}
+	if _, err := New(Config{TracesEndpoint: "collector:4318/v1/traces", Store: st, Rules: model.DefaultDeploymentRules()}); err == nil {
+		t.Error("a traces endpoint without a scheme was taken")
+	}
+}
+
 // TestEndsAtOneTimeKeepTheFirst: a late step lands in the deployment of
 // the first end after it, and of ends at one time, that is the first by
 // id. Runs of one version that end at once (40 jobs ending in the same
