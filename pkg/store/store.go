@@ -465,12 +465,20 @@ func checkWritable(path string) error {
 }
 
 // checkLogWritable fails fast, saying which, when a -wal or -shm file left
-// beside the database cannot be written: one left by another user (sqlite3
-// run as root, a restore copied as root) made SQLite answer "unable to open
-// database file", which stepsd took for an outage and waited out for a
-// minute before it exited 1.
+// beside the database cannot be written, or is a symbolic link: one left by
+// another user (sqlite3 run as root, a restore copied as root) made SQLite
+// answer "unable to open database file", which stepsd took for an outage
+// and waited out for a minute before it exited 1.
 func checkLogWritable(path string) error {
 	for _, suffix := range logSuffixes {
+		if fi, err := os.Lstat(path + suffix); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			// SQLite opens its files with O_NOFOLLOW: through a link it
+			// answered "unable to open database file", waited out as an
+			// outage.
+			target, _ := os.Readlink(path + suffix) //nolint:errcheck // only named in the message
+			return fmt.Errorf("database file is a symbolic link: %s -> %s (SQLite opens none of its files through a link; if the file linked to holds this database's log, move it in place of the link, else remove the link)",
+				path+suffix, target)
+		}
 		f, err := os.OpenFile(path+suffix, os.O_RDWR, 0)
 		switch {
 		case err == nil:
