@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strconv"
 
@@ -60,26 +59,23 @@ var ChangesCSVHeader = []string{"component", "environment", "time", "version", "
 func (s *Server) writeChangesCSV(w http.ResponseWriter, r *http.Request, cs model.Changes) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
-	cw := csv.NewWriter(w)
-	cw.Write(ChangesCSVHeader) //nolint:errcheck // checked at Flush
+	cw, answer := newAnswerCSV()
+	cw.Write(ChangesCSVHeader) //nolint:errcheck // into memory: cannot fail
 	for _, c := range cs.Changes {
 		head := []string{model.NeutraliseCell(c.Component), model.NeutraliseCell(c.Environment),
 			model.FormatSpreadsheetTime(c.Time), model.NeutraliseCell(c.Version), strconv.Itoa(c.Attempt),
 			model.FormatSeconds(c.BeforeP50Seconds), model.FormatSeconds(c.AfterP50Seconds), model.FormatSeconds(c.ChangePercent),
 			model.FormatSeconds(c.PValue)}
 		if len(c.Steps) == 0 {
-			cw.Write(append(head, "", "", "", "", "")) //nolint:errcheck // checked at Flush
+			cw.Write(append(head, "", "", "", "", "")) //nolint:errcheck // into memory: cannot fail
 			continue
 		}
 		for _, st := range c.Steps {
 			rec := append(head[:len(head):len(head)], model.NeutraliseCell(st.Status),
 				model.FormatSeconds(st.BeforeP50Seconds), model.FormatSeconds(st.AfterP50Seconds),
 				model.FormatSeconds(st.ChangeSeconds), model.FormatSeconds(st.ShareOfChangePercent))
-			cw.Write(rec) //nolint:errcheck // checked at Flush
+			cw.Write(rec) //nolint:errcheck // into memory: cannot fail
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		s.log.DebugContext(r.Context(), "write changes", "err", err)
-	}
+	s.sendAnswerCSV(w, r, cw, answer)
 }

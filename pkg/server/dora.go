@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/csv"
 	"net/http"
 	"strconv"
 	"time"
@@ -121,8 +120,8 @@ var DORACSVHeader = []string{"kind", "start", "end", "deployments", "failed_depl
 func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DORA) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="dora.csv"`)
-	cw := csv.NewWriter(w)
-	cw.Write(DORACSVHeader) //nolint:errcheck // checked at Flush
+	cw, answer := newAnswerCSV()
+	cw.Write(DORACSVHeader) //nolint:errcheck // into memory: cannot fail
 	row := func(kind, start, end string, f model.DORAFigures) {
 		opt := func(v *float64) string {
 			if v == nil {
@@ -130,7 +129,7 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 			}
 			return model.FormatSeconds(*v)
 		}
-		cw.Write([]string{kind, start, end, strconv.Itoa(f.Deployments), strconv.Itoa(f.FailedDeployments), //nolint:errcheck // checked at Flush
+		cw.Write([]string{kind, start, end, strconv.Itoa(f.Deployments), strconv.Itoa(f.FailedDeployments), //nolint:errcheck // into memory: cannot fail
 			opt(f.DeploymentFrequencyPerDay), opt(f.ChangeFailureRatePercent),
 			opt(f.TimeToRestoreP50Seconds), opt(f.TimeToRestoreP90Seconds), strconv.Itoa(f.UnrestoredFailures),
 			opt(f.LeadTimeP50Seconds), opt(f.LeadTimeP90Seconds), opt(f.LeadTimeCoveragePercent),
@@ -147,8 +146,5 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 		start, end = model.FormatSpreadsheetTime(*d.Overall.Start), model.FormatSpreadsheetTime(*d.Overall.End)
 	}
 	row("overall", start, end, d.Overall.DORAFigures)
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		s.log.DebugContext(r.Context(), "write dora", "err", err)
-	}
+	s.sendAnswerCSV(w, r, cw, answer)
 }

@@ -133,3 +133,65 @@ func TestHostileStalledPagesBoundedInBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileStalledCSVAnswersBoundedInBytes: the CSV of an analysis was
+// written to the connection in pieces of 4 KiB, each below the size from
+// which an answer is held under MaxAnswerBytes, so a client that stopped
+// reading held the analysis outside the bound: 128 stalled stats CSVs
+// from 8 addresses took stepsd to 743 MB, where their JSON was held to 8
+// answers and 272 MB. The CSV is now held as the JSON is: past the bound,
+// 503 with Retry-After.
+func TestHostileStalledCSVAnswersBoundedInBytes(t *testing.T) {
+	st := testdb.Open(t, testdb.SQLite(t))
+	var ins []model.StepInput
+	for d, day := range []time.Time{time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC)} {
+		for i := range 49 {
+			ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o",
+				Status: fmt.Sprintf("step %02d %s", i, strings.Repeat("x", 50)), Time: day.Add(time.Duration(i) * time.Minute)})
+		}
+		ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o", Status: "finished", Time: day.Add(time.Hour)})
+	}
+	// A deployment a day for DORA's buckets, which leave out runs of
+	// empty days.
+	for d := range 1000 {
+		day := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d)
+		ins = append(ins, model.StepInput{Component: "daily", Version: fmt.Sprint("v", d), Owner: "o", Status: "build", Time: day},
+			model.StepInput{Component: "daily", Version: fmt.Sprint("v", d), Owner: "o", Status: "finished", Time: day.Add(time.Minute)})
+	}
+	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 1 << 20
+	ts := stallableServer(t, server.Config{Store: st, ClientLists: 64, MaxAnswerBytes: budget, AnswerWait: time.Second,
+		MaxAnalyses: 8, AnalysisWait: 2 * time.Minute})
+	client := &http.Client{Timeout: 15 * time.Second}
+	for _, path := range []string{
+		"/v1/stats?component=big&bucket=day&since=2024-01-01&until=2024-04-11&format=csv",
+		"/v1/dora?component=daily&bucket=day&since=2021-01-01&until=2023-06-01&format=csv",
+	} {
+		t.Run(path[:strings.Index(path, "?")], func(t *testing.T) {
+			res, body := getWhole(t, client, ts.URL+path)
+			if res.StatusCode != http.StatusOK || len(body) < 64<<10 {
+				t.Fatalf("%s = %d, %d bytes; want 200 with over 64 KiB, the size from which answers are held", path, res.StatusCode, len(body))
+			}
+			stalled := budget/len(body) + 2
+			conns := stallLists(t, ts.Listener.Addr().String(), stalled, path)
+			res, body = getWhole(t, client, ts.URL+path)
+			if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" || !strings.Contains(body, "answers") {
+				t.Errorf("%s past %d stalled answers = %d %.300q (Retry-After %q); want 503 naming the bound on answers held",
+					path, stalled, res.StatusCode, body, res.Header.Get("Retry-After"))
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				if res, _ := getWhole(t, client, ts.URL+path); res.StatusCode == http.StatusOK {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s after the stalled answers were closed: still refused, want 200", path)
+				}
+			}
+		})
+	}
+}

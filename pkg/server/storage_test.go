@@ -87,9 +87,31 @@ func TestSQLiteFileDeletedIsUnavailable(t *testing.T) {
 // kill -9 then lost every one of them (40 of 40 in the walk). Now writes
 // and /readyz answer 503, and what the deleted log holds is checkpointed
 // into the database file, which a copy of that file alone shows.
+//
+// Through a link: stepsd given a symbolic link to the database (a path
+// that names a file on a volume) looked for the log beside the link, where
+// SQLite never puts it (it resolves the link first), so deleting the real
+// -wal and -shm went unseen: 41 steps of 41 answered 201 and /readyz 200,
+// and a kill -9 then lost them all.
 func TestSQLiteLogDeletedIsUnavailable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "steps.db")
-	ts := newTestServer(t, "sqlite:"+path)
+	t.Run("Path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "steps.db")
+		logDeletedIsUnavailable(t, path, path)
+	})
+	t.Run("Link", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "data.db")
+		link := filepath.Join(t.TempDir(), "steps.db")
+		if err := os.Symlink(path, link); err != nil {
+			t.Skipf("symlink: %v", err)
+		}
+		logDeletedIsUnavailable(t, link, path)
+	})
+}
+
+// logDeletedIsUnavailable serves the database named by dsnPath, whose file
+// is path, and deletes the -wal and -shm files beside path under it.
+func logDeletedIsUnavailable(t *testing.T, dsnPath, path string) {
+	ts := newTestServer(t, "sqlite:"+dsnPath)
 	const acked = 20
 	for i := range acked {
 		ts.mustPost(t, fmt.Sprintf("component=api&version=%d&owner=o&status=build", i))

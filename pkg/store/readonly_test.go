@@ -79,6 +79,28 @@ func TestReadOnlyDatabaseFailsFast(t *testing.T) {
 		})
 	}
 
+	// A -wal or -shm file that is a symbolic link (moved to another disk,
+	// or planted in a shared directory): SQLite opens neither through a
+	// link, and stepsd waited a minute on "unable to open database file"
+	// as if it were an outage, then exited 1.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		t.Run("LogLink"+suffix, func(t *testing.T) {
+			log := path + suffix
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.WriteFile(target, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, log); err != nil {
+				t.Skipf("symlink: %v", err)
+			}
+			t.Cleanup(func() { os.Remove(log) })
+			_, err := store.Open(ctx, "sqlite:"+path)
+			if err == nil || !strings.Contains(err.Error(), "database file is a symbolic link: "+log) {
+				t.Fatalf("Open beside a %s that is a link: %v, want \"database file is a symbolic link: %s\"", suffix, err, log)
+			}
+		})
+	}
+
 	t.Run("Directory", func(t *testing.T) {
 		readOnly(t, dir, 0o555)
 		_, err := store.Open(ctx, "sqlite:"+path)

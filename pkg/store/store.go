@@ -83,6 +83,9 @@ type Store struct {
 
 	path string      // the SQLite file (checkFile)
 	file os.FileInfo // as opened; nil on MySQL
+	// logBase is what SQLite names the -wal and -shm files after
+	// (sqliteLogBase): path, its symbolic links resolved.
+	logBase string
 	// logFiles are the -wal and -shm files as opened, kept open by pin
 	// (pinLog), nil where SQLite made none; logSaved is set once their
 	// content, deleted under stepsd, is checkpointed into file (saveLog).
@@ -167,7 +170,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 			s.closeDBs()
 			return nil, fmt.Errorf("sqlite database file: %w", err)
 		}
-		s.path, s.file = src.path, fi
+		s.path, s.file, s.logBase = src.path, fi, sqliteLogBase(src.path)
 		s.consecutiveIDs = true
 		if err := s.pinLog(ctx); err != nil {
 			s.closeDBs()
@@ -426,7 +429,7 @@ func (s *Store) checkFile(ctx context.Context) error {
 	if err := s.checkLogFiles(ctx); err != nil {
 		return err
 	}
-	for _, name := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+	for _, name := range []string{s.path, s.logBase + "-wal", s.logBase + "-shm"} {
 		if frozen(name) {
 			return unavailable("sqlite database file "+name+" is immutable or append-only (chattr +i or +a)",
 				errors.New("SQLite cannot write it; clear the flag with chattr -i -a"))
@@ -448,7 +451,7 @@ func checkWritable(path string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("open database file: %w", err)
 	}
-	if err := checkLogWritable(path); err != nil {
+	if err := checkLogWritable(sqliteLogBase(path)); err != nil {
 		return err
 	}
 	// SQLite creates the -wal and -shm files beside the database.
@@ -462,12 +465,20 @@ func checkWritable(path string) error {
 }
 
 // checkLogWritable fails fast, saying which, when a -wal or -shm file left
-// beside the database cannot be written: one left by another user (sqlite3
-// run as root, a restore copied as root) made SQLite answer "unable to open
-// database file", which stepsd took for an outage and waited out for a
-// minute before it exited 1.
+// beside the database cannot be written, or is a symbolic link: one left by
+// another user (sqlite3 run as root, a restore copied as root) made SQLite
+// answer "unable to open database file", which stepsd took for an outage
+// and waited out for a minute before it exited 1.
 func checkLogWritable(path string) error {
 	for _, suffix := range logSuffixes {
+		if fi, err := os.Lstat(path + suffix); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			// SQLite opens its files with O_NOFOLLOW: through a link it
+			// answered "unable to open database file", waited out as an
+			// outage.
+			target, _ := os.Readlink(path + suffix) //nolint:errcheck // only named in the message
+			return fmt.Errorf("database file is a symbolic link: %s -> %s (SQLite opens none of its files through a link; if the file linked to holds this database's log, move it in place of the link, else remove the link)",
+				path+suffix, target)
+		}
 		f, err := os.OpenFile(path+suffix, os.O_RDWR, 0)
 		switch {
 		case err == nil:
@@ -752,6 +763,21 @@ func (s *Store) acquireWrite(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// sqliteLogBase returns the path SQLite names the database's -wal and -shm
+// files after: path with its symbolic links resolved, as SQLite resolves
+// them before it opens the file. A database reached through a link
+// (sqlite:/var/lib/steps.db naming a file on a volume) has its log beside
+// the file linked to, not beside the link: looked for beside the link, it
+// was never found, so deleting it under stepsd went unseen (every write
+// 201, /readyz ok, and a kill -9 lost them all). path itself when it
+// cannot be resolved (not created yet).
+func sqliteLogBase(path string) string {
+	if resolved, err := filepath.EvalSymlinks(path); err == nil {
+		return resolved
+	}
+	return path
+}
+
 // logSuffixes name SQLite's write-ahead log and its index beside the
 // database file, in the order of Store.logFiles.
 var logSuffixes = [2]string{"-wal", "-shm"}
@@ -772,7 +798,7 @@ func (s *Store) pinLog(ctx context.Context) error {
 	}
 	s.pin = conn
 	for i, suffix := range logSuffixes {
-		if fi, err := os.Stat(s.path + suffix); err == nil {
+		if fi, err := os.Stat(s.logBase + suffix); err == nil {
 			s.logFiles[i] = fi
 		}
 	}
@@ -793,7 +819,7 @@ func (s *Store) checkLogFiles(ctx context.Context) error {
 		if s.logFiles[i] == nil {
 			continue
 		}
-		name := s.path + suffix
+		name := s.logBase + suffix
 		fi, err := os.Stat(name)
 		if err == nil && os.SameFile(s.logFiles[i], fi) {
 			continue
