@@ -23,6 +23,9 @@ type Want struct {
 	OK                              bool
 	ETASeconds                      float64
 	ExpectedDurationSeconds         float64
+	// Overdue: the current phase has run past its usual length
+	// (median(remaining) − median(rest)), in any phase.
+	Overdue bool
 }
 
 // ExpectedFinishAt is when w expects its deployment to finish.
@@ -92,19 +95,21 @@ func Steps() []model.StepInput {
 //	r-build           build 30 s:  eta max(240−30, 155) = 210, duration 30+210
 //	r-tests           tests 50 s:  eta max(155−50, 40) = 105, duration 130+105
 //	r-deploy          deploy 10 s: eta max(40−10, 0) = 30, duration 210+30
-//	r-tests-overrun   tests 400 s: eta max(155−400, 40) = 40, duration 480+40
-//	r-deploy-overrun  deploy 100 s: eta max(40−100, 0) = 0, duration 300
+//	r-tests-overrun   tests 400 s: eta max(155−400, 40) = 40, duration 480+40;
+//	                  overdue: tests usually last 155−40 = 115 s
+//	r-deploy-overrun  deploy 100 s: eta max(40−100, 0) = 0, duration 300;
+//	                  overdue: deploy usually lasts 40 s
 //	r-canary          no past deployment went through canary: null
 //	web r-build       four past deployments only: null
 func Wants() []Want {
 	return []Want{
-		{"api", "r-build", "prod", true, 210, 240},
-		{"api", "r-tests", "prod", true, 105, 235},
-		{"api", "r-deploy", "prod", true, 30, 240},
-		{"api", "r-tests-overrun", "prod", true, 40, 520},
-		{"api", "r-deploy-overrun", "prod", true, 0, 300},
-		{"api", "r-canary", "prod", false, 0, 0},
-		{"web", "r-build", "prod", false, 0, 0},
+		{"api", "r-build", "prod", true, 210, 240, false},
+		{"api", "r-tests", "prod", true, 105, 235, false},
+		{"api", "r-deploy", "prod", true, 30, 240, false},
+		{"api", "r-tests-overrun", "prod", true, 40, 520, true},
+		{"api", "r-deploy-overrun", "prod", true, 0, 300, true},
+		{"api", "r-canary", "prod", false, 0, 0, false},
+		{"web", "r-build", "prod", false, 0, 0, false},
 	}
 }
 

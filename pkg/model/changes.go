@@ -19,7 +19,9 @@ import (
 // Three rules keep noise out: a side has at least ChangeMinSegment
 // deployments besides the changeJunk that favour the change most, the
 // typical duration moves by at least ChangeMinPercent without them too,
-// and the permutation p-value is at most ChangeAlpha. The permutations use
+// and the permutation p-value is at most ChangeAlpha (or at most
+// changeLookAlpha for a cut looked past, one of whose sides then splits
+// at changeLookSideAlpha: a slowdown undone later). The permutations use
 // a fixed seed, so the same history always gives the same changes.
 //
 // A steady growth is not a change: a series growing 1.5 % a week differs
@@ -54,7 +56,13 @@ const (
 	changeJunk = 3
 	// changeMaxPoints bounds the points the search works on.
 	changeMaxPoints = 256
-	changeSeed      = 0x57e95
+	// changeLookAlpha is the p-value up to which a cut that fails the
+	// test is looked past (eDivisive), and changeLookSideAlpha the level
+	// its sides must then reach: the smallest p-value the shuffles give,
+	// none of them splitting as well.
+	changeLookAlpha     = 0.05
+	changeLookSideAlpha = 1.0 / (ChangePermutations + 1)
+	changeSeed          = 0x57e95
 )
 
 // ChangesAccumulator gathers deployments, in any order, and finds change
@@ -213,10 +221,13 @@ func findChanges(deps []*depRecord, stepJumps func(from, at, to int) bool) ([]ch
 	// removed, leaves a ramp with no step where the other one was. Both
 	// were found in 11 of 100 such histories. The search from no growth
 	// cuts both, and the growth within its segments is then that of the
-	// series; it is taken when it finds more changes that explain the
-	// series better for what they cost (segmentsBIC): on a steady growth,
-	// its cuts of the ramp do not.
-	if alt := search(0); len(alt) > len(found) && segmentsBIC(x, damped, alt) < segmentsBIC(x, damped, found) {
+	// series; it is taken when it finds as many changes or more that
+	// explain the series better for what they cost (segmentsBIC): on a
+	// steady growth, its cuts of the ramp do not. As many: a cut looked
+	// past (eDivisive) may give the first search a second change where
+	// the growth it removed hid the other shift, and the one that fits
+	// the series better is the one to keep.
+	if alt := search(0); len(alt) >= len(found) && len(alt) > 0 && segmentsBIC(x, damped, alt) < segmentsBIC(x, damped, found) {
 		found = alt
 	}
 	// The sizes reported (change) are read with the growth within the
@@ -575,39 +586,59 @@ func eDivisive(z []float64, place func(from, to int) int) []changePoint {
 		starts = append(starts, n)
 		minSeg = max(3, int(math.Ceil(float64(ChangeMinSegment)/float64(k))))
 	}
+	// place1 is the deployment a cut at w[at] is placed to: within the
+	// two runs around it, when the search works on runs.
+	place1 := func(at int) int {
+		if k == 1 {
+			return at
+		}
+		a, b := starts[at-1], starts[min(at+1, len(starts)-1)]
+		if t, _ := newEnergy(z[a:b]).best(1); t > 0 {
+			return a + t
+		}
+		return starts[at]
+	}
 	var found []changePoint
-	var split func(lo, hi int)
-	split = func(lo, hi int) {
+	var split func(lo, hi int, alpha float64) bool
+	split = func(lo, hi int, alpha float64) bool {
 		if hi-lo < 2*minSeg {
-			return
+			return false
 		}
 		seg := newEnergy(w[lo:hi])
 		tau, q := seg.best(minSeg)
 		if tau < 0 {
-			return
+			return false
 		}
-		p := seg.pValue(q, minSeg, rand.New(rand.NewPCG(changeSeed, uint64(lo)<<32|uint64(hi))))
-		if p > ChangeAlpha {
-			return
+		bound := alpha
+		if alpha >= ChangeAlpha {
+			bound = changeLookAlpha
 		}
+		p := seg.pValue(q, minSeg, bound, rand.New(rand.NewPCG(changeSeed, uint64(lo)<<32|uint64(hi))))
 		at := lo + tau
-		if k > 1 {
-			// Place the change at the deployment within the two runs
-			// around it.
-			a, b := starts[at-1], starts[min(at+1, len(starts)-1)]
-			local := newEnergy(z[a:b])
-			if t, _ := local.best(1); t > 0 {
-				found = append(found, changePoint{at: a + t, p: p})
-			} else {
-				found = append(found, changePoint{at: starts[at], p: p})
+		if p > alpha {
+			// A slowdown undone some deploys later splits the run weakly
+			// at any one place (each side of the best cut holds both
+			// levels), though each side, searched alone, splits clearly
+			// at the block's edges. So a cut that nearly passes is
+			// looked past: its sides are searched at the strictest level
+			// (no shuffle splitting as well), and if either splits, the
+			// cut is kept too, with its own p; settle and dropBends then
+			// judge it as any other.
+			if p > changeLookAlpha || alpha < ChangeAlpha {
+				return false
 			}
-		} else {
-			found = append(found, changePoint{at: at, p: p})
+			if !split(lo, at, changeLookSideAlpha) && !split(at, hi, changeLookSideAlpha) {
+				return false
+			}
+			found = append(found, changePoint{at: place1(at), p: p})
+			return true
 		}
-		split(lo, at)
-		split(at, hi)
+		found = append(found, changePoint{at: place1(at), p: p})
+		split(lo, at, ChangeAlpha)
+		split(at, hi, ChangeAlpha)
+		return true
 	}
-	split(0, len(w))
+	split(0, len(w), ChangeAlpha)
 	slices.SortFunc(found, func(a, b changePoint) int { return cmp.Compare(a.at, b.at) })
 	return settle(found, z, place)
 }
@@ -759,9 +790,8 @@ func (e *energy) best(minSeg int) (int, float64) {
 
 // pValue is the share of shuffles of the points whose best split is at
 // least as strong as q, counting the unshuffled order. It stops as soon
-// as the answer is above ChangeAlpha: only significant p-values are
-// reported.
-func (e *energy) pValue(q float64, minSeg int, rng *rand.Rand) float64 {
+// as the answer is above bound: past it, how far past says nothing.
+func (e *energy) pValue(q float64, minSeg int, bound float64, rng *rand.Rand) float64 {
 	saved := slices.Clone(e.items)
 	defer copy(e.items, saved)
 	atLeast := 1
@@ -769,7 +799,7 @@ func (e *energy) pValue(q float64, minSeg int, rng *rand.Rand) float64 {
 		rng.Shuffle(len(e.items), func(i, j int) { e.items[i], e.items[j] = e.items[j], e.items[i] })
 		if _, qp := e.best(minSeg); qp >= q {
 			atLeast++
-			if float64(atLeast)/(ChangePermutations+1) > ChangeAlpha {
+			if float64(atLeast)/(ChangePermutations+1) > bound {
 				break
 			}
 		}

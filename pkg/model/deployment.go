@@ -146,6 +146,10 @@ type Deployment struct {
 	ExpectedDurationSeconds *float64   `json:"expected_duration_seconds"`
 	ExpectedFinishAt        *time.Time `json:"expected_finish_at"`
 	ETASeconds              *float64   `json:"eta_seconds"`
+	// Overdue says a deployment in progress has run past its usual length
+	// in the phase it is in (ETA.Overdue), in any phase, not only the
+	// last, where ETASeconds is then 0. Left out of JSON when false.
+	Overdue bool `json:"overdue,omitempty"`
 }
 
 // Phase is one step of a deployment. It lasts until the next step;

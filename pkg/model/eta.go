@@ -44,6 +44,12 @@ type ETA struct {
 	Seconds float64
 	// Samples is how many past deployments the estimate is the median of.
 	Samples int
+	// Overdue says the current phase has run past its usual length
+	// (median(remaining) − median(rest)): the deploy is late, whichever
+	// phase it is in. In the last phase Seconds is then 0; before it,
+	// Seconds is the later steps' median, and the finish moves with the
+	// clock.
+	Overdue bool
 }
 
 // ETAPast returns the past deployments an ETA of a deployment of g is
@@ -142,13 +148,15 @@ func EstimateETAFrom(d *Deployment, past []*Deployment, now time.Time) (ETA, boo
 	if len(remaining) < ETAMinHistory {
 		return ETA{}, false
 	}
-	eta := roundMicro(max(median(remaining)-inPhase, median(rest), 0))
+	left, after := median(remaining)-inPhase, median(rest)
+	eta := roundMicro(max(left, after, 0))
 	elapsed := max(0, Seconds(now.Sub(d.StartedAt)))
 	return ETA{
 		ExpectedDurationSeconds: roundMicro(elapsed + eta),
 		ExpectedFinishAt:        TruncateTime(now).Add(time.Duration(math.Round(eta*1e6)) * time.Microsecond),
 		Seconds:                 eta,
 		Samples:                 len(remaining),
+		Overdue:                 eta <= 0 || left < after,
 	}, true
 }
 
@@ -207,10 +215,10 @@ func (d *Deployment) ShownETA() *float64 {
 	return d.ETASeconds
 }
 
-// ETAOverdue is how an ETA of 0 is shown to a person: the server gives 0
-// once a deployment's last phase has run past its usual length (it never
-// puts the finish in the past), and "ETA 0.0s" read as done any moment
-// for a deploy half an hour late.
+// ETAOverdue is how a late deployment's ETA is shown to a person: the
+// server gives 0 once a deployment's last phase has run past its usual
+// length (it never puts the finish in the past), and "ETA 0.0s" read as
+// done any moment for a deploy half an hour late.
 const ETAOverdue = "overdue"
 
 // ETAWords is the time left for a person, "1m45s", or ETAOverdue.
@@ -229,14 +237,35 @@ func ETAPhrase(eta float64) string {
 	return "ETA " + HumanDuration(eta)
 }
 
+// ETAWordsLate is ETAWords of a deployment that may be overdue before its
+// last phase: "overdue, 40s" (its later steps' median still ahead).
+// Shown as "40s" alone, a deploy 5 minutes into a step that takes 2 read
+// as nearly done and on time.
+func ETAWordsLate(eta float64, overdue bool) string {
+	if overdue && eta > 0 {
+		return ETAOverdue + ", " + HumanDuration(eta)
+	}
+	return ETAWords(eta)
+}
+
+// ETAPhraseLate is ETAPhrase of a deployment that may be overdue before
+// its last phase: "overdue, ETA 40s".
+func ETAPhraseLate(eta float64, overdue bool) string {
+	if overdue && eta > 0 {
+		return ETAOverdue + ", ETA " + HumanDuration(eta)
+	}
+	return ETAPhrase(eta)
+}
+
 // SetETA fills d's ETA fields from past as ETAPast returns it for d's
 // group (see EstimateETAFrom), or clears them when there is none.
 func (d *Deployment) SetETA(past []*Deployment, now time.Time) {
-	d.ExpectedDurationSeconds, d.ExpectedFinishAt, d.ETASeconds = nil, nil, nil
+	d.ExpectedDurationSeconds, d.ExpectedFinishAt, d.ETASeconds, d.Overdue = nil, nil, nil, false
 	e, ok := EstimateETAFrom(d, past, now)
 	if !ok {
 		return
 	}
+	d.Overdue = e.Overdue
 	d.ExpectedDurationSeconds = &e.ExpectedDurationSeconds
 	d.ExpectedFinishAt = &e.ExpectedFinishAt
 	d.ETASeconds = &e.Seconds

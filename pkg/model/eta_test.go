@@ -53,6 +53,12 @@ func checkETA(t *testing.T, d *model.Deployment, w etatest.Want) {
 		t.Errorf("%s %s: eta %v s, expected duration %v s, finish %v; want %v s, %v s, %v", d.Component, d.Version,
 			*d.ETASeconds, *d.ExpectedDurationSeconds, d.ExpectedFinishAt, w.ETASeconds, w.ExpectedDurationSeconds, w.ExpectedFinishAt())
 	}
+	// A deploy 400 s into tests that take 115 s is late though its later
+	// steps are still ahead (eta 40 s): it said nothing of it, and a
+	// person read "40s", on time and nearly done.
+	if d.Overdue != w.Overdue {
+		t.Errorf("%s %s: overdue %v, want %v", d.Component, d.Version, d.Overdue, w.Overdue)
+	}
 }
 
 func TestEstimateETAInEachStep(t *testing.T) {

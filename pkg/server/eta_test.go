@@ -53,6 +53,8 @@ func TestDeploymentETAs(t *testing.T) {
 					!d.ExpectedFinishAt.Equal(w.ExpectedFinishAt())):
 					t.Errorf("%s: %s %s: eta %v, expected %v, finish %v; want %+v", format, w.Component, w.Version,
 						*d.ETASeconds, *d.ExpectedDurationSeconds, *d.ExpectedFinishAt, w)
+				case d.Overdue != w.Overdue:
+					t.Errorf("%s: %s %s: overdue %v, want %v", format, w.Component, w.Version, d.Overdue, w.Overdue)
 				}
 			}
 			for _, d := range ds {
@@ -151,6 +153,17 @@ func TestDashboardShowsETA(t *testing.T) {
 	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-deploy-overrun&environment=prod")
 	if want := `<dd id="eta">overdue <span`; p.status != http.StatusOK || !strings.Contains(p.body, want) {
 		t.Errorf("deployment page (%d) of r-deploy-overrun lacks %s", p.status, want)
+	}
+	// r-tests-overrun is 400 s into tests that take 115 s at the median,
+	// with deploy (40 s) still ahead: late as well, though its ETA is not
+	// 0. The page read "ETA 40s", on time and nearly done.
+	p = getPage(t, nil, ts.URL, "/")
+	if want := `in all">overdue, ETA 40s</span>`; !strings.Contains(p.body, want) {
+		t.Errorf("page lacks %s", want)
+	}
+	p = getPage(t, nil, ts.URL, "/ui/deployment?component=api&version=r-tests-overrun&environment=prod")
+	if want := `<dd id="eta">overdue, 40s <span`; p.status != http.StatusOK || !strings.Contains(p.body, want) {
+		t.Errorf("deployment page (%d) of r-tests-overrun lacks %s", p.status, want)
 	}
 }
 

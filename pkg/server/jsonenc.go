@@ -184,6 +184,9 @@ func appendDeployment(b []byte, d *model.Deployment) []byte {
 	}
 	b = append(b, `,"eta_seconds":`...)
 	b = appendJSONFloatPtr(b, d.ETASeconds)
+	if d.Overdue {
+		b = append(b, `,"overdue":true`...)
+	}
 	return append(b, '}')
 }
 

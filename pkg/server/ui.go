@@ -92,18 +92,20 @@ func mustLoadUI() *uiKit {
 			return model.HumanDuration(*v)
 		},
 		// An ETA of 0 is a deploy past its usual end: overdue, as
-		// stepsctl says, not "ETA 0.0s", done any moment.
-		"etaphrase": func(v *float64) string {
+		// stepsctl says, not "ETA 0.0s", done any moment; one past its
+		// usual length in an earlier phase is overdue too, with its later
+		// steps still ahead ("overdue, ETA 40s").
+		"etaphrase": func(v *float64, overdue bool) string {
 			if v == nil {
 				return "–"
 			}
-			return model.ETAPhrase(*v)
+			return model.ETAPhraseLate(*v, overdue)
 		},
-		"etawords": func(v *float64) string {
+		"etawords": func(v *float64, overdue bool) string {
 			if v == nil {
 				return "–"
 			}
-			return model.ETAWords(*v)
+			return model.ETAWordsLate(*v, overdue)
 		},
 		// A time of a deployment or step is read in the page's zone, the
 		// one its buckets use, so that a deploy at 08:00 in Sydney reads

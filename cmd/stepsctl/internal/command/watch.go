@@ -66,9 +66,9 @@ tenth or over ten times the usual time, as in the stats). Without enough
 history (5 deployments that went through that step) the bar and the ETA
 are "-", and so they are for a STUCK deployment: the server's ETA of a
 deploy silent for hours is its later steps' median, no finish to wait for.
-A deployment whose last phase has run past its usual length shows
-"overdue" (the server's ETA is 0 then; it never puts the finish in the
-past). A deployment waiting for a person (a GitLab manual job, status
+A deployment whose current phase has run past its usual length shows
+"overdue", in any phase (in the last, the server's ETA is 0 then; it never
+puts the finish in the past). A deployment waiting for a person (a GitLab manual job, status
 manual; a GitHub environment's reviewers, waiting) has the ETA of the past
 waits that lasted at least as long, and "-" once fewer than 5 did.
 

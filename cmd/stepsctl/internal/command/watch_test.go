@@ -88,7 +88,7 @@ func TestWatchOnceInATerminal(t *testing.T) {
 	want := []string{
 		"Every 2s: 6 in progress, 2026-03-02 17:00:00 +00:00",
 		"COMPONENT VERSION ENV OWNER STEP ELAPSED PROGRESS ETA",
-		"api r-tests-overrun prod ana tests 6m40s 8m00s ██████████████████░░ 92% 40s",
+		"api r-tests-overrun prod ana tests 6m40s 8m00s ██████████████████░░ 92% overdue",
 		"api r-deploy-overrun prod ana deploy 1m40s 5m00s ████████████████████ 100% overdue",
 		"api r-deploy prod ana deploy 10s 3m30s ██████████████████░░ 87% 30s",
 		"api r-tests prod ana tests 50s 2m10s ███████████░░░░░░░░░ 55% 1m45s",
@@ -275,7 +275,7 @@ func TestWatchInANarrowTerminalKeepsTheETA(t *testing.T) {
 	want := []string{
 		"Every 2s: 6 in progress, 2026-03-02 17:00:00 +00:00",
 		"COMPONENT VERSION STEP ELAPSED ETA",
-		"api r-tests-overrun tests 6m40s 8m00s 40s",
+		"api r-tests-overrun tests 6m40s 8m00s overdue",
 		"api r-deploy-overrun deploy 1m40s 5m00s overdue",
 		"api r-deploy deploy 10s 3m30s 30s",
 		"api r-tests tests 50s 2m10s 1m45s",
@@ -488,6 +488,16 @@ func TestDeploymentsShowETA(t *testing.T) {
 	r = h.mustRun(false, "deployments", "--component", "api", "--version", "r-tests", "-o", "ndjson")
 	if !strings.Contains(r.stdout, `"expected_duration_seconds":235,"expected_finish_at":"2026-03-02T17:01:45Z","eta_seconds":105`) {
 		t.Errorf("ndjson:\n%s", r.stdout)
+	}
+	// 400 s into tests that take 115 s, deploy still ahead: late, which
+	// "in progress, ETA 40s" did not say.
+	r = h.mustRun(true, "deployments", "--component", "api", "--version", "r-tests-overrun")
+	if !strings.Contains(r.stdout, "in progress, overdue, ETA 40s") {
+		t.Errorf("table:\n%s", r.stdout)
+	}
+	r = h.mustRun(false, "deployments", "--component", "api", "--version", "r-tests-overrun", "-o", "json")
+	if !strings.Contains(r.stdout, `"eta_seconds":40`) || !strings.Contains(r.stdout, `"overdue":true`) {
+		t.Errorf("json:\n%s", r.stdout)
 	}
 }
 

@@ -82,15 +82,12 @@ func Outcome(d model.Deployment) string {
 		return "in progress, stuck"
 	case d.Outcome == model.OutcomeInProgress:
 		if eta := d.ShownETA(); eta != nil {
-			return "in progress, " + model.ETAPhrase(*eta)
+			return "in progress, " + model.ETAPhraseLate(*eta, d.Overdue)
 		}
 		return "in progress"
 	}
 	return d.Outcome
 }
-
-// etaCell is an ETA for a person: the time left, or overdue.
-func etaCell(eta float64) string { return model.ETAWords(eta) }
 
 // Phases is a deployment's breakdown for a person:
 // "build 1m02s › tests 3m10s › rollout 45s › finished". The last step of a

@@ -63,7 +63,15 @@ func watchCells(r WatchRow, bar int) []string {
 		eta = "done"
 	case d.ExpectedDurationSeconds != nil && d.ShownETA() != nil:
 		progress = ProgressBar(d.DurationSeconds / *d.ExpectedDurationSeconds, bar)
-		eta = etaCell(*d.ETASeconds)
+		// Late in any phase is overdue, as in the last one: "40s", the
+		// later steps' median, read as on time and nearly done for a
+		// deploy five minutes into a two-minute step. The cell stays
+		// short (a terminal 60 cells wide keeps it whole); stepsctl
+		// deployments and the page add the time still ahead.
+		eta = model.ETAWords(*d.ETASeconds)
+		if d.Overdue {
+			eta = model.ETAOverdue
+		}
 	}
 	if d.Stuck && d.Outcome == model.OutcomeInProgress {
 		step += " STUCK"
