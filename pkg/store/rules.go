@@ -219,6 +219,10 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 	}
 }
 
+// splitAfterTries is how many times writeSplitting runs a transaction of
+// several targets before it splits it.
+const splitAfterTries = 3
+
 // writeSplitting runs fn over targets in one write transaction and returns
 // what fn counted. A transaction that still loses its conflicts after
 // writeTx's tries is split in two halves, each run on its own, down to one
@@ -230,8 +234,15 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 // replicas exited so). Each half is numbered as a whole, so the numbering
 // is the same.
 func (s *Store) writeSplitting(ctx context.Context, targets []target, fn func(tx *sql.Tx, chunk []target) (int, error)) (int, error) {
+	// A chunk of several targets is split after a few tries rather than
+	// ten: each try it loses costs its whole transaction, and the halves
+	// conflict less.
+	tries := maxTries
+	if len(targets) > 1 {
+		tries = splitAfterTries
+	}
 	var n int
-	err := s.writeTx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.writeTxTries(ctx, tries, func(tx *sql.Tx) (err error) {
 		n, err = fn(tx, targets)
 		return err
 	})
