@@ -53,10 +53,15 @@ func retryable(err error) bool {
 // and runs it again from the start on a conflict. fn must not keep
 // anything of a failed attempt.
 func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.writeTxTries(ctx, maxTries, fn)
+}
+
+// writeTxTries is writeTx with at most tries runs of fn.
+func (s *Store) writeTxTries(ctx context.Context, tries int, fn func(*sql.Tx) error) error {
 	wait := retryFirst
 	for try := 1; ; try++ {
 		err := s.writeTxOnce(ctx, fn)
-		if err == nil || try == maxTries || !retryable(err) {
+		if err == nil || try >= tries || !retryable(err) {
 			if errors.Is(err, errConflict) {
 				return unavailable("database", err)
 			}

@@ -148,14 +148,13 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 	s.targets.clear()
 	stale := 0
 	for chunk := range slices.Chunk(targets, renumberChunk) {
-		var unsealed int
-		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		unsealed, err := s.writeSplitting(ctx, chunk, func(tx *sql.Tx, chunk []target) (int, error) {
 			// The older stepsd may have rewritten sealed deployments
 			// without unsealing them: their blocks go before the
 			// numbering, which finds their rows unsealed.
-			var err error
-			if unsealed, err = s.unsealStale(ctx, tx, chunk); err != nil {
-				return err
+			unsealed, err := s.unsealStale(ctx, tx, chunk)
+			if err != nil {
+				return 0, err
 			}
 			// Marked first: a step an older stepsd commits meanwhile is
 			// either marked here and read by number, or stays at 0 for
@@ -166,10 +165,10 @@ func (s *Store) numberUnnumbered(ctx context.Context, log *slog.Logger) error {
 					args = append(args, t.component, t.version, t.environment)
 				}
 				if err := s.exec(ctx, tx, `UPDATE steps SET numbered = 1 WHERE numbered = 0 AND (`+anyTarget(len(run), "")+`)`, args...); err != nil {
-					return err
+					return 0, err
 				}
 			}
-			return s.number(ctx, tx, workFor(chunk), true)
+			return unsealed, s.number(ctx, tx, workFor(chunk), true)
 		})
 		if err != nil {
 			return fmt.Errorf("number the steps an older stepsd wrote: %w", err)
@@ -205,8 +204,8 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 			log.Info("numbered every deployment", "targets", done, "seconds", time.Since(began).Seconds())
 			return nil
 		}
-		err = s.writeTx(ctx, func(tx *sql.Tx) error {
-			return s.number(ctx, tx, workFor(targets), true)
+		_, err = s.writeSplitting(ctx, targets, func(tx *sql.Tx, chunk []target) (int, error) {
+			return 0, s.number(ctx, tx, workFor(chunk), true)
 		})
 		if err != nil {
 			return err
@@ -218,6 +217,45 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 			log.Info("numbering deployments", "targets_done", done, "up_to_component", after.component, "steps", total)
 		}
 	}
+}
+
+// splitAfterTries is how many times writeSplitting runs a transaction of
+// several targets before it splits it.
+const splitAfterTries = 3
+
+// writeSplitting runs fn over targets in one write transaction and returns
+// what fn counted. A transaction that still loses its conflicts after
+// writeTx's tries is split in two halves, each run on its own, down to one
+// target: on Galera a write through another node to any one of hundreds of
+// targets fails the whole transaction's certification, so a start (or
+// stepsd migrate) numbering them while replicas kept writing exited with
+// error 1213, and its restarts did the same for as long as the writes went
+// on (a rolling update from c0edbd5 on three nodes: two of three new
+// replicas exited so). Each half is numbered as a whole, so the numbering
+// is the same.
+func (s *Store) writeSplitting(ctx context.Context, targets []target, fn func(tx *sql.Tx, chunk []target) (int, error)) (int, error) {
+	// A chunk of several targets is split after a few tries rather than
+	// ten: each try it loses costs its whole transaction, and the halves
+	// conflict less.
+	tries := maxTries
+	if len(targets) > 1 {
+		tries = splitAfterTries
+	}
+	var n int
+	err := s.writeTxTries(ctx, tries, func(tx *sql.Tx) (err error) {
+		n, err = fn(tx, targets)
+		return err
+	})
+	if err == nil || len(targets) == 1 || !retryable(err) || ctx.Err() != nil {
+		return n, err
+	}
+	half := len(targets) / 2
+	first, err := s.writeSplitting(ctx, targets[:half], fn)
+	if err != nil {
+		return first, err
+	}
+	second, err := s.writeSplitting(ctx, targets[half:], fn)
+	return first + second, err
 }
 
 // workFor is targets as work without new steps: to lock them, or to
