@@ -145,6 +145,42 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestNilOptionAndZeroClient: a nil Option (one a program left unset when
+// a setting was absent) is skipped by New, and a zero Client's calls fail
+// with an error saying to use New; both panicked on a nil pointer.
+func TestNilOptionAndZeroClient(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	var unset client.Option
+	c, err := client.New(srv.URL, unset, client.WithRetry(fast), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+		t.Fatalf("Record on a client made with nil options: %v", err)
+	}
+
+	var zero client.Client
+	if got := zero.BaseURL(); got != "" {
+		t.Errorf("zero Client's BaseURL() = %q, want \"\"", got)
+	}
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"Record": func() error { _, err := zero.Record(ctx, input("api", "1", "build")); return err },
+		"List":   func() error { _, err := zero.List(ctx, model.Filter{}); return err },
+		"Deployments": func() error {
+			_, err := zero.ListDeployments(ctx, model.DeploymentFilter{})
+			return err
+		},
+		"Stats": func() error { _, err := zero.Stats(ctx, model.Filter{}, model.StatsOptions{}); return err },
+	}
+	for name, call := range calls {
+		if err := call(); err == nil || !strings.Contains(err.Error(), "client.New") {
+			t.Errorf("zero Client's %s = %v, want an error saying to use client.New", name, err)
+		}
+	}
+}
+
 // TestNewRefusesATokenWithANewline: a token read from a file with its
 // final newline is refused by New, by name, rather than sent and failing
 // every attempt as if the server could not be reached.
