@@ -1001,6 +1001,61 @@ func TestPaging(t *testing.T) {
 	})
 }
 
+// TestIterationStopsWhenCancelled: cancelling the context in the middle
+// of a page ends Steps and Deployments at the next item with the
+// context's error; they went on yielding the rest of the page in hand.
+func TestIterationStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL, client.WithPageSize(10))
+	var ins []model.StepInput
+	for i := range 10 {
+		in := input("api", fmt.Sprint(i), "finished")
+		in.Time = t0.Add(-time.Duration(i) * time.Minute)
+		ins = append(ins, in)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, each func(ctx context.Context, yield func(error) bool)) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		items := 0
+		var last error
+		each(ctx, func(err error) bool {
+			if err != nil {
+				last = err
+				return false
+			}
+			if items++; items == 3 {
+				cancel()
+			}
+			return true
+		})
+		if items != 3 || !errors.Is(last, context.Canceled) {
+			t.Errorf("after cancelling at item 3: %d items, then %v; want 3 items, then context.Canceled", items, last)
+		}
+	}
+	t.Run("Steps", func(t *testing.T) {
+		check(t, func(ctx context.Context, yield func(error) bool) {
+			for _, err := range c.Steps(ctx, model.Filter{}) {
+				if !yield(err) {
+					return
+				}
+			}
+		})
+	})
+	t.Run("Deployments", func(t *testing.T) {
+		check(t, func(ctx context.Context, yield func(error) bool) {
+			for _, err := range c.Deployments(ctx, model.DeploymentFilter{}) {
+				if !yield(err) {
+					return
+				}
+			}
+		})
+	})
+}
+
 func TestRecordBatch(t *testing.T) {
 	t.Parallel()
 	srv := startStepsd(t, dropFirstResponse)
