@@ -135,7 +135,10 @@
 //     ctx was cancelled or ran out. It also wraps the last attempt's
 //     *NetError or *APIError, for errors.As: a write cut short by the
 //     caller's deadline may have been stored or not, as after a *NetError,
-//     and IsTemporary says so.
+//     and IsTemporary says so. Steps and Deployments check ctx before each
+//     item too: stopped between two items of a page in hand, they end
+//     with the context's error alone (no attempt failed; IsTemporary is
+//     false).
 //   - *model.Error with code model.EINVALID, when the client refuses a
 //     request before sending it: a filter the server would refuse (Until
 //     before Since, a Limit over model.MaxLimit for one page with ListPage
