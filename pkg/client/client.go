@@ -62,6 +62,13 @@ type Option func(*Client)
 // with its header's scheme ("Bearer ci-secret", copied from a curl line) is
 // sent without it: the client adds the scheme itself (stepsctl, built on
 // it, warns of it).
+//
+// The token takes the request's one Authorization header: a user and
+// password in the server URL (basic auth for a proxy in front of stepsd)
+// are then not sent, and such a proxy answers 401. A proxy that needs
+// credentials of its own while stepsd needs a token must take them some
+// other way (a header set by a WithHTTPClient transport, a client
+// certificate).
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = withoutScheme(token) }
 }
