@@ -31,7 +31,9 @@ const DefaultPageSize = 1000
 // the whole response).
 const DefaultTimeout = 15 * time.Second
 
-// Client is a client of the stepsd HTTP API. It is safe for concurrent use.
+// Client is a client of the stepsd HTTP API, made by New. It is safe for
+// concurrent use: make one and share it. A zero Client is not one; its
+// calls fail with an error that says to use New.
 type Client struct {
 	base      *url.URL
 	http      *http.Client
@@ -44,7 +46,14 @@ type Client struct {
 	keyedStamps bool
 }
 
-// Option configures a Client.
+// Option configures a Client. New skips a nil Option, so options chosen
+// at run time can be passed as they are:
+//
+//	var auth client.Option
+//	if tok := os.Getenv("STEPS_TOKEN"); tok != "" {
+//		auth = client.WithToken(tok)
+//	}
+//	c, err := client.New(url, auth)
 type Option func(*Client)
 
 // WithToken sends token as a bearer token with every request. New refuses
@@ -53,6 +62,13 @@ type Option func(*Client)
 // with its header's scheme ("Bearer ci-secret", copied from a curl line) is
 // sent without it: the client adds the scheme itself (stepsctl, built on
 // it, warns of it).
+//
+// The token takes the request's one Authorization header: a user and
+// password in the server URL (basic auth for a proxy in front of stepsd)
+// are then not sent, and such a proxy answers 401. A proxy that needs
+// credentials of its own while stepsd needs a token must take them some
+// other way (a header set by a WithHTTPClient transport, a client
+// certificate).
 func WithToken(token string) Option {
 	return func(c *Client) { c.token = withoutScheme(token) }
 }
@@ -185,7 +201,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		userAgent: "steps-client-go",
 	}
 	for _, opt := range opts {
-		opt(c)
+		// A nil Option is one the caller chose not to set (an Option
+		// variable left unset when a setting is absent): called, it
+		// panicked inside New.
+		if opt != nil {
+			opt(c)
+		}
 	}
 	if c.http == nil {
 		return nil, errors.New("client: WithHTTPClient needs a non-nil *http.Client")
@@ -211,10 +232,16 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 }
 
 // BaseURL returns the server URL the client was made with, without a
-// trailing slash.
+// trailing slash ("" for a Client not made by New).
 func (c *Client) BaseURL() string {
+	if c.base == nil {
+		return ""
+	}
 	return c.base.String()
 }
+
+// errNotMade is the error of every call on a Client not made by New.
+var errNotMade = errors.New("client: the Client was not made by client.New (a zero Client); make it with client.New(serverURL, …)")
 
 // request is one API call; its body is encoded once and sent again as is
 // on every attempt, so that retries are byte-for-byte the same request.
@@ -261,6 +288,11 @@ func jsonBody(v any) ([]byte, error) {
 // handle. handle runs while the attempt is still open, so a connection that
 // breaks while the body is read is retried like any other lost response.
 func (c *Client) do(ctx context.Context, req request, handle func(*http.Response) error) error {
+	if c == nil || c.base == nil {
+		// A zero Client (a struct field never set, var c client.Client)
+		// has no server: its calls panicked on a nil pointer.
+		return errNotMade
+	}
 	target, shown := c.url(req.path, req.query), c.shownURL(req.path, req.query)
 	p := c.retry
 	start := time.Now()

@@ -145,6 +145,42 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestNilOptionAndZeroClient: a nil Option (one a program left unset when
+// a setting was absent) is skipped by New, and a zero Client's calls fail
+// with an error saying to use New; both panicked on a nil pointer.
+func TestNilOptionAndZeroClient(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	var unset client.Option
+	c, err := client.New(srv.URL, unset, client.WithRetry(fast), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	if _, err := c.Record(context.Background(), input("api", "1", "build")); err != nil {
+		t.Fatalf("Record on a client made with nil options: %v", err)
+	}
+
+	var zero client.Client
+	if got := zero.BaseURL(); got != "" {
+		t.Errorf("zero Client's BaseURL() = %q, want \"\"", got)
+	}
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"Record": func() error { _, err := zero.Record(ctx, input("api", "1", "build")); return err },
+		"List":   func() error { _, err := zero.List(ctx, model.Filter{}); return err },
+		"Deployments": func() error {
+			_, err := zero.ListDeployments(ctx, model.DeploymentFilter{})
+			return err
+		},
+		"Stats": func() error { _, err := zero.Stats(ctx, model.Filter{}, model.StatsOptions{}); return err },
+	}
+	for name, call := range calls {
+		if err := call(); err == nil || !strings.Contains(err.Error(), "client.New") {
+			t.Errorf("zero Client's %s = %v, want an error saying to use client.New", name, err)
+		}
+	}
+}
+
 // TestNewRefusesATokenWithANewline: a token read from a file with its
 // final newline is refused by New, by name, rather than sent and failing
 // every attempt as if the server could not be reached.
@@ -962,6 +998,61 @@ func TestPaging(t *testing.T) {
 		if model.ErrorCode(err) != model.EINVALID {
 			t.Errorf("err = %v, want invalid", err)
 		}
+	})
+}
+
+// TestIterationStopsWhenCancelled: cancelling the context in the middle
+// of a page ends Steps and Deployments at the next item with the
+// context's error; they went on yielding the rest of the page in hand.
+func TestIterationStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
+	srv := startStepsd(t)
+	c := mustClient(t, srv.URL, client.WithPageSize(10))
+	var ins []model.StepInput
+	for i := range 10 {
+		in := input("api", fmt.Sprint(i), "finished")
+		in.Time = t0.Add(-time.Duration(i) * time.Minute)
+		ins = append(ins, in)
+	}
+	if _, err := c.RecordBatch(context.Background(), ins); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, each func(ctx context.Context, yield func(error) bool)) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		items := 0
+		var last error
+		each(ctx, func(err error) bool {
+			if err != nil {
+				last = err
+				return false
+			}
+			if items++; items == 3 {
+				cancel()
+			}
+			return true
+		})
+		if items != 3 || !errors.Is(last, context.Canceled) {
+			t.Errorf("after cancelling at item 3: %d items, then %v; want 3 items, then context.Canceled", items, last)
+		}
+	}
+	t.Run("Steps", func(t *testing.T) {
+		check(t, func(ctx context.Context, yield func(error) bool) {
+			for _, err := range c.Steps(ctx, model.Filter{}) {
+				if !yield(err) {
+					return
+				}
+			}
+		})
+	})
+	t.Run("Deployments", func(t *testing.T) {
+		check(t, func(ctx context.Context, yield func(error) bool) {
+			for _, err := range c.Deployments(ctx, model.DeploymentFilter{}) {
+				if !yield(err) {
+					return
+				}
+			}
+		})
 	})
 }
 

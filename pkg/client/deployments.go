@@ -45,7 +45,7 @@ func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) 
 // DeploymentsPage), fetching one page at a time as the loop goes on, so
 // memory does not grow with the number of deployments. f.Limit caps the
 // total (0: all). An error ends the iteration with a zero deployment and
-// the error:
+// the error; so does ctx once it is done, even in the middle of a page:
 //
 //	for d, err := range c.Deployments(ctx, model.DeploymentFilter{Filter: model.Filter{Component: "api"}}) {
 //		if err != nil {
@@ -54,7 +54,7 @@ func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) 
 //		fmt.Println(d.Version, d.Outcome, model.HumanDuration(d.DurationSeconds))
 //	}
 func (c *Client) Deployments(ctx context.Context, f model.DeploymentFilter) iter.Seq2[model.Deployment, error] {
-	return paginate(f.Limit, c.pageSize, f.After, func(limit int, after *model.DeploymentKey) ([]model.Deployment, *model.DeploymentKey, error) {
+	return paginate(ctx, f.Limit, c.pageSize, f.After, func(limit int, after *model.DeploymentKey) ([]model.Deployment, *model.DeploymentKey, error) {
 		page := f
 		page.Limit, page.After = limit, after
 		p, err := c.DeploymentsPage(ctx, page)

@@ -27,6 +27,32 @@
 //		fmt.Println(step.Component, step.Version, step.Status, step.Time)
 //	}
 //
+// # Following new steps
+//
+// Lists are ordered by the steps' times, not by when they were stored. A
+// step's time is its receipt time (or the time it carries), taken before
+// its write commits, so under concurrent writes a step can be stored just
+// after a later one has been listed; and a step delivered late (from a
+// spool, after an outage) carries its own, earlier time. A poller that
+// asks only for what comes after the last step it saw
+// (Filter.After = model.CursorAfter(last)) misses such steps: 1 in about
+// 4,000 with 16 writers on SQLite. Poll with an overlap instead, and
+// drop the ids already seen:
+//
+//	for step, err := range c.Steps(ctx, model.Filter{Since: last.Time.Add(-time.Minute)}) {
+//		if err != nil {
+//			return err
+//		}
+//		if seen[step.ID] {
+//			continue
+//		}
+//		seen[step.ID], last = true, step
+//		…
+//	}
+//
+// A step delivered more than the overlap late is found only by a later
+// full listing (an export) of its time range.
+//
 // # Deploys and their trend
 //
 // The server groups steps into deployments (see model.Deployment) and
@@ -135,7 +161,10 @@
 //     ctx was cancelled or ran out. It also wraps the last attempt's
 //     *NetError or *APIError, for errors.As: a write cut short by the
 //     caller's deadline may have been stored or not, as after a *NetError,
-//     and IsTemporary says so.
+//     and IsTemporary says so. Steps and Deployments check ctx before each
+//     item too: stopped between two items of a page in hand, they end
+//     with the context's error alone (no attempt failed; IsTemporary is
+//     false).
 //   - *model.Error with code model.EINVALID, when the client refuses a
 //     request before sending it: a filter the server would refuse (Until
 //     before Since, a Limit over model.MaxLimit for one page with ListPage

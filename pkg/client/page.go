@@ -46,8 +46,9 @@ func getPage[T, C any](ctx context.Context, c *Client, req request, field string
 }
 
 // paginate iterates over every item of a paged list, fetching a page at a
-// time from after; limit caps the total (0: all).
-func paginate[T, C any](limit, pageSize int, after *C, fetch func(limit int, after *C) ([]T, *C, error)) iter.Seq2[T, error] {
+// time from after; limit caps the total (0: all). Once ctx is done it
+// yields ctx's error and stops, also in the middle of a page.
+func paginate[T, C any](ctx context.Context, limit, pageSize int, after *C, fetch func(limit int, after *C) ([]T, *C, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		remaining := limit
@@ -66,6 +67,13 @@ func paginate[T, C any](limit, pageSize int, after *C, fetch func(limit int, aft
 				return
 			}
 			for _, item := range items {
+				// The page is in hand, but a caller that cancelled (a
+				// Ctrl-C, a deadline met) got up to a page more of
+				// steps (a thousand by default) before the error.
+				if err := ctx.Err(); err != nil {
+					yield(zero, fmt.Errorf("client: listing stopped: %w", err))
+					return
+				}
 				if !yield(item, nil) {
 					return
 				}

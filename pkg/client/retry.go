@@ -24,7 +24,11 @@ type RetryPolicy struct {
 }
 
 // DefaultRetryPolicy is the policy of a Client made without WithRetry: up to
-// 5 attempts within 30 seconds.
+// 5 attempts within 30 seconds. The attempts run out first: the four waits
+// between them (about 0.25, 0.5, 1 and 2 s, each less up to half its
+// jitter) add up to 2–4 s, which a restart of stepsd can outlast (2.2 s
+// unreachable on a loaded host). A program that must ride out restarts
+// raises MaxAttempts: 8 waits 9–18 s in all.
 var DefaultRetryPolicy = RetryPolicy{
 	MaxAttempts: 5,
 	BaseDelay:   250 * time.Millisecond,

@@ -48,7 +48,10 @@ func (c *Client) Stats(ctx context.Context, f model.Filter, opts model.StatsOpti
 	return st, err
 }
 
-// Stats formats WriteStats can write.
+// FormatJSON and FormatCSV are the formats WriteStats, WriteChanges and
+// WriteDORA write the server's answer in: its JSON document, or its CSV
+// table, as GET /v1/stats, /v1/changes and /v1/dora return them with
+// format=json or format=csv.
 const (
 	FormatJSON = "json"
 	FormatCSV  = "csv"

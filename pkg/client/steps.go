@@ -258,7 +258,8 @@ func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
 // Steps returns an iterator over the steps matching f, fetching one page at
 // a time as the loop goes on, so memory does not grow with the number of
 // steps. f.Limit caps the total number of steps (0: all). An error ends the
-// iteration with a zero step and the error:
+// iteration with a zero step and the error; so does ctx once it is done
+// (errors.Is(err, context.Canceled)), even in the middle of a page:
 //
 //	for step, err := range c.Steps(ctx, f) {
 //		if err != nil {
@@ -267,7 +268,7 @@ func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
 //		…
 //	}
 func (c *Client) Steps(ctx context.Context, f model.Filter) iter.Seq2[model.Step, error] {
-	return paginate(f.Limit, c.pageSize, f.After, func(limit int, after *model.Cursor) ([]model.Step, *model.Cursor, error) {
+	return paginate(ctx, f.Limit, c.pageSize, f.After, func(limit int, after *model.Cursor) ([]model.Step, *model.Cursor, error) {
 		page := f
 		page.Limit, page.After = limit, after
 		p, err := c.ListPage(ctx, page)
