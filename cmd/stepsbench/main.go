@@ -186,7 +186,10 @@ reported, not a failure.`,
 	fl.BoolVar(&opts.quick, "quick", false, "small counts and one run, for CI: checks that everything works, in well under a minute")
 	fl.IntVar(&opts.runs, "runs", 3, "runs of every measurement; figures are medians (quick: 1)")
 	fl.IntVar(&opts.requests, "requests", 5000, "POST /v1/steps requests per ingest load (quick: 300)")
-	fl.IntVar(&opts.warmup, "warmup", -1, "unmeasured requests before each ingest load, to open connections (default: a tenth of --requests, at most 500)")
+	// Its default depends on --requests, so it is applied in finish when
+	// the flag is not given: a sentinel default (-1) showed in --help as
+	// "(default -1)" after the real one.
+	fl.IntVar(&opts.warmup, "warmup", 0, "unmeasured requests before each ingest load, to open connections; 0 for none (default: a tenth of --requests, at most 500)")
 	fl.IntSliceVar(&opts.concurrency, "concurrency", []int{1, 8, 32, 64}, "concurrent clients of the ingest loads")
 	fl.IntVar(&opts.rows, "rows", 1_000_000, "rows seeded for export, deployments and stats (quick: 20000)")
 	fl.IntVar(&opts.rowsSmall, "rows-small", 100_000, "export is measured first at this many rows, to show memory flat in the row count; 0 skips (quick: 2000)")
@@ -228,10 +231,12 @@ func (o *options) finish(cmd *cobra.Command) error {
 			}
 		}
 	}
-	if o.warmup < 0 {
+	if !cmd.Flags().Changed("warmup") {
 		o.warmup = min(o.requests/10, 500)
 	}
 	switch {
+	case o.warmup < 0:
+		return fmt.Errorf("--warmup must be 0 or more")
 	case o.runs < 1:
 		return fmt.Errorf("--runs must be at least 1")
 	case o.requests < 1:

@@ -98,6 +98,7 @@ func TestQuickSetsSmallDefaultsButKeepsExplicitFlags(t *testing.T) {
 		{nil, 3, 5000, 500, 1_000_000, 9},
 		{[]string{"--quick"}, 1, 300, 30, 20_000, 3},
 		{[]string{"--quick", "--requests", "77", "--runs", "2"}, 2, 77, 7, 20_000, 3},
+		{[]string{"--warmup", "0"}, 3, 5000, 0, 1_000_000, 9},
 	} {
 		var o *options
 		cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{}, func(_ context.Context, got *options) error {
@@ -112,6 +113,32 @@ func TestQuickSetsSmallDefaultsButKeepsExplicitFlags(t *testing.T) {
 			t.Errorf("%q: runs=%d requests=%d warmup=%d rows=%d cli-runs=%d, want %d %d %d %d %d", tc.args,
 				o.runs, o.requests, o.warmup, o.rows, o.cliRuns, tc.runs, tc.requests, tc.warmup, tc.rows, tc.cl)
 		}
+	}
+}
+
+// TestHelpShowsEachDefaultOnce: a flag whose default is computed from
+// others says so in its help, and --help adds no "(default …)" of a
+// sentinel after it (--warmup read "(default: a tenth of --requests, at
+// most 500) (default -1)").
+func TestHelpShowsEachDefaultOnce(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "(default:") && strings.Contains(line, ") (default ") {
+			t.Errorf("a flag with two defaults: %s", strings.TrimSpace(line))
+		}
+	}
+	// The sentinel is gone: a negative warmup is refused, not read as
+	// "the default", and nothing is measured.
+	cmd := newRootCmd(&bytes.Buffer{}, &bytes.Buffer{}, func(context.Context, *options) error {
+		t.Error("--warmup -1 ran the benchmark")
+		return nil
+	})
+	cmd.SetArgs([]string{"--warmup", "-1"})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--warmup") {
+		t.Errorf("--warmup -1: %v, want an error naming --warmup", err)
 	}
 }
 

@@ -83,15 +83,20 @@ func tuneGC(getenv func(string) string) {
 // run executes stepsd with args and returns the exit code: 0 success,
 // 1 failure, 2 usage error. This is the one place exit codes are chosen.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdout, stderr)
+	root, opts := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "stepsd: "+oneLine(err))
 	var usage usageError
-	if errors.As(err, &usage) {
+	isUsage := errors.As(err, &usage)
+	msg := oneLine(err)
+	if isUsage {
+		msg += opts.setBy(cmd, msg)
+	}
+	fmt.Fprintln(stderr, "stepsd: "+msg)
+	if isUsage {
 		// One line that says where the usage is, not the whole usage
 		// burying the error.
 		if cmd == nil {
@@ -153,6 +158,12 @@ type options struct {
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root, _ := newRoot(stdout, stderr)
+	return root
+}
+
+// newRoot returns the root command and the options its commands read.
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, *options) {
 	opts := &options{v: viper.New(), stdout: stdout, stderr: stderr}
 	serve := newServeCmd(opts)
 	root := &cobra.Command{
@@ -232,7 +243,45 @@ Exit codes: 0 success (including a clean shutdown on SIGTERM/SIGINT),
 	}
 	cliargs.RefuseUnknownHelpTopic(root, func(err error) error { return usageError{err} })
 	typeUsageErrors(root)
-	return root
+	return root, opts
+}
+
+// setBy says where the value a usage error refuses came from, when that is
+// not the flag it names ("--tokens: …", "--github-webhook-secret must …"): an operator who set
+// STEPSD_TOKENS in a Secret, or auth.tokens in a file, never typed
+// --tokens, and would look for it in vain. It returns "" for a message
+// that names no setting, or a value given as the flag or left at its
+// default.
+func (o *options) setBy(cmd *cobra.Command, msg string) string {
+	rest, ok := strings.CutPrefix(msg, "--")
+	end := strings.IndexAny(rest, ": ")
+	if !ok || end < 0 {
+		return ""
+	}
+	name := rest[:end]
+	for _, s := range settings {
+		if s.flag != name {
+			continue
+		}
+		if cmd != nil {
+			if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+				return ""
+			}
+		}
+		for _, env := range []string{s.env(), s.alsoEnv} {
+			if env == "" {
+				continue
+			}
+			if v, set := os.LookupEnv(env); set && v != "" {
+				return " (set by " + env + ")"
+			}
+		}
+		if file := o.v.ConfigFileUsed(); file != "" && o.v.InConfig(s.key) {
+			return " (set by " + s.key + " in " + file + ")"
+		}
+		return ""
+	}
+	return ""
 }
 
 // readsSettings says whether cmd runs with stepsd's settings. "stepsd

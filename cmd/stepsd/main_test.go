@@ -977,6 +977,58 @@ func TestBadNumberInEnvOrFileIsAUsageError(t *testing.T) {
 	}
 }
 
+// TestUsageErrorSaysWhereTheValueCameFrom: a refused setting is named by
+// its flag, which an operator who set it in the environment (a Kubernetes
+// Secret, a Compose file) or in the config file never typed: the message
+// also names the variable or the file's key, so that they know what to
+// fix. Given as the flag, the message stays as it was.
+func TestUsageErrorSaysWhereTheValueCameFrom(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "stepsd.yaml")
+	if err := os.WriteFile(file, []byte("auth:\n  tokens: write:short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env, value string
+		args       []string
+		want       string
+	}{
+		{"STEPSD_TOKENS", "write:CHANGE-ME-ci-token", nil, "(set by STEPSD_TOKENS)"},
+		{"STEPSD_RATE_LIMIT", "5O", nil, "(set by STEPSD_RATE_LIMIT)"},
+		{"STEPSD_TIMEZONE", "Mars/Olympus", nil, "(set by STEPSD_TIMEZONE)"},
+		{"STEPSD_GITHUB_WEBHOOK_SECRET", "short", nil, "(set by STEPSD_GITHUB_WEBHOOK_SECRET)"},
+		{"", "", []string{"--config", file}, "(set by auth.tokens in " + file + ")"},
+		{"", "", []string{"--tokens", "write:short"}, ""},
+	} {
+		if tt.env != "" {
+			t.Setenv(tt.env, tt.value)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"config"}, tt.args...), &stdout, &stderr)
+		var line string
+		for l := range strings.Lines(stderr.String()) {
+			if strings.HasPrefix(l, "stepsd: ") {
+				line = strings.TrimSuffix(l, "\n")
+			}
+		}
+		if tt.env != "" {
+			os.Unsetenv(tt.env)
+		}
+		if code != 2 {
+			t.Errorf("%s=%q %v: exit %d, want 2; stderr %q", tt.env, tt.value, tt.args, code, stderr.String())
+			continue
+		}
+		if tt.want == "" {
+			if strings.Contains(line, "set by") {
+				t.Errorf("%v: %q names a source; the flag was typed", tt.args, line)
+			}
+			continue
+		}
+		if !strings.HasSuffix(line, tt.want) {
+			t.Errorf("%s=%q %v: %q; want it to end with %q", tt.env, tt.value, tt.args, line, tt.want)
+		}
+	}
+}
+
 // TestListOrMappingForATextSettingIsAUsageError: a setting that takes one
 // value, given a YAML list or mapping in the config file, stops stepsd
 // with exit 2 naming it. It was read as empty: "tokens: [write:…]" served

@@ -175,7 +175,7 @@ func doraRun(ctx context.Context, opts *DORAOptions) error {
 	// The sprint calendar is the one stats use: flags, else config, else
 	// the server's.
 	cal := model.StatsOptions{Bucket: opts.DORA.Bucket, SprintDays: opts.DORA.SprintDays}
-	if err := sprintCalendar(&cal, opts.SprintStart, opts.TZ, f.Config); err != nil {
+	if err := sprintCalendar(&cal, opts.SprintStart, opts.TZ, f.Config, f.Getenv); err != nil {
 		return err
 	}
 	do := model.DORAOptions{Bucket: cal.Bucket, SprintDays: cal.SprintDays, SprintStart: cal.SprintStart, Location: cal.Location}

@@ -132,7 +132,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return err
 	}
 	so := opts.Stats
-	if err := sprintCalendar(&so, opts.SprintStart, opts.TZ, f.Config); err != nil {
+	if err := sprintCalendar(&so, opts.SprintStart, opts.TZ, f.Config, f.Getenv); err != nil {
 		return err
 	}
 	check := so
@@ -169,12 +169,22 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 }
 
 // sprintCalendar fills the sprint and time zone of so from the flags, else
-// the config (sprint.start, sprint.days, timezone). Left unset, the
-// server's calendar applies.
-func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config) error {
+// the config (sprint.start, sprint.days, timezone, or their STEPSCTL_
+// variables, which getenv reads to name the one a mistake came from).
+// Left unset, the server's calendar applies.
+func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config, getenv func(string) string) error {
+	// configured names where a configured value came from: its variable
+	// (which wins over the file) when set, else the config file's key. A
+	// user who exported STEPSCTL_TIMEZONE has no config file to look in.
+	configured := func(key, env string) string {
+		if strings.TrimSpace(getenv(env)) != "" {
+			return env
+		}
+		return "config " + key
+	}
 	tz, from := tzFlag, "--tz"
 	if tz == "" {
-		tz, from = cfg.TimeZone, "config timezone"
+		tz, from = cfg.TimeZone, configured("timezone", "STEPSCTL_TIMEZONE")
 	}
 	if tz != "" {
 		loc, err := model.LoadZone("tz", tz)
@@ -186,7 +196,7 @@ func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config
 	start := startFlag
 	from = "--sprint-start"
 	if start == "" {
-		start, from = cfg.SprintStart, "config sprint.start"
+		start, from = cfg.SprintStart, configured("sprint.start", "STEPSCTL_SPRINT_START")
 	}
 	if start != "" {
 		// A datetime counts as the day it names, sent as that date, as
@@ -202,7 +212,7 @@ func sprintCalendar(so *model.StatsOptions, startFlag, tzFlag string, cfg Config
 	if so.SprintDays == 0 && cfg.SprintDays != "" {
 		n, err := strconv.Atoi(cfg.SprintDays)
 		if err != nil || n < 1 || n > 366 {
-			return usageErrorf("config sprint.days must be a whole number of days from 1 to 366, not %q", cfg.SprintDays)
+			return usageErrorf("%s must be a whole number of days from 1 to 366, not %q", configured("sprint.days", "STEPSCTL_SPRINT_DAYS"), cfg.SprintDays)
 		}
 		so.SprintDays = n
 	}

@@ -104,6 +104,30 @@ func TestStatsAndDORATimeZone(t *testing.T) {
 	h.mustRun(false, "record", "--component", "api", "--version", "9", "--status", "build", "-q")
 }
 
+// TestCalendarVariableMistakeNamesTheVariable: a bad STEPSCTL_TIMEZONE,
+// STEPSCTL_SPRINT_START or STEPSCTL_SPRINT_DAYS stops stats and dora
+// with a message naming the variable, not "config timezone": a user who
+// exported it may have no config file to look in. Not parallel: viper
+// reads the process's environment.
+func TestCalendarVariableMistakeNamesTheVariable(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct{ env, value string }{
+		{"STEPSCTL_TIMEZONE", "Mars/Olympus"},
+		{"STEPSCTL_SPRINT_START", "tomorrow"},
+		{"STEPSCTL_SPRINT_DAYS", "0"},
+	} {
+		t.Setenv(tt.env, tt.value)
+		h.env[tt.env] = tt.value
+		for _, cmd := range []string{"stats", "dora"} {
+			if r := h.run(false, cmd); r.code != 2 || !strings.Contains(r.stderr, "stepsctl: "+tt.env) {
+				t.Errorf("%s=%s %s: exit %d %q; want 2 naming %s", tt.env, tt.value, cmd, r.code, r.stderr, tt.env)
+			}
+		}
+		os.Unsetenv(tt.env)
+		delete(h.env, tt.env)
+	}
+}
+
 // TestDatesInTimeZone: against a Sydney server, --since and --until given
 // as dates are Sydney's days on every command (the date is sent as the
 // date), --tz moves them with the buckets, and a datetime or a span stays
