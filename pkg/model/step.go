@@ -149,7 +149,7 @@ func ValidateText(name, value string, max int, required bool) error {
 			continue
 		}
 		if unicode.IsControl(r) {
-			return Invalid(name, "%s must not contain control characters (found %U)", name, r)
+			return Invalid(name, "%s must not contain control characters (found %U%s)", name, r, controlHint(r))
 		}
 		if unicode.Is(unicode.Bidi_Control, r) {
 			return Invalid(name, "%s must not contain bidirectional control characters, which change how text is shown (found %U)", name, r)
@@ -166,6 +166,22 @@ func ValidateText(name, value string, max int, required bool) error {
 		return Invalid(name, "%s is %d characters long; the limit is %d", name, n, max)
 	}
 	return nil
+}
+
+// controlHint names the control characters a script sends without
+// meaning to, and where they come from. A carriage return is the usual
+// one: a script or file saved on Windows ends its lines with CR LF, and
+// the shell keeps the CR in the value of the line's last word.
+func controlHint(r rune) string {
+	switch r {
+	case '\r':
+		return ", a carriage return: a Windows line ending (CR LF) from the script or the file the value was read from; convert it with dos2unix, or strip it: ${VAR%$'\\r'}"
+	case '\n':
+		return ", a line break: the value holds more than one line"
+	case '\t':
+		return ", a tab"
+	}
+	return ""
 }
 
 // invisible reports whether r shows nothing: white space, or a
@@ -194,6 +210,15 @@ func ValidateIdempotencyKey(key string) error {
 	return nil
 }
 
+// TrimText trims what surrounds a value by accident: white space, and
+// byte-order marks (U+FEFF). Windows' Notepad and PowerShell 5.1's
+// Set-Content -Encoding UTF8 start a file with one, so a script's
+// VERSION=$(cat VERSION) reads "\uFEFF1.2.3": kept, it shows as 1.2.3
+// but is another version, and the deploy splits into two deployments.
+func TrimText(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r == '\uFEFF' || unicode.IsSpace(r) })
+}
+
 // Normalized returns the input with its time in UTC at the stored
 // precision (microseconds), so equal inputs compare and hash equal.
 func (in StepInput) Normalized() StepInput {
@@ -201,7 +226,7 @@ func (in StepInput) Normalized() StepInput {
 	// collations ignore trailing ones where SQLite does not: trimmed, the
 	// same deploy is the same on both.
 	for _, f := range []*string{&in.Component, &in.Version, &in.Owner, &in.Status, &in.Environment, &in.Revision} {
-		*f = strings.TrimSpace(*f)
+		*f = TrimText(*f)
 	}
 	if !in.Time.IsZero() {
 		in.Time = TruncateTime(in.Time)

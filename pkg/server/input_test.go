@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/internal/testdb"
@@ -342,6 +343,56 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 		if r := ts.do(t, "POST", "/v1/steps?"+valid, nil, "Authorization", h); r.status != 401 {
 			t.Errorf("Authorization: %q = %d %s, want 401", h, r.status, r.body)
 		}
+	}
+}
+
+// TestByteOrderMarkAroundAValueIsTrimmed: a script on Windows reads its
+// version from a file that Notepad or PowerShell 5.1 saved with a
+// byte-order mark (VERSION=$(cat VERSION) is "\uFEFF1.2.3"). Stored as
+// sent, the mark made a second version that looks the same: the build
+// stayed in progress for good in one deployment, and the finish made a
+// deployment of its own.
+func TestByteOrderMarkAroundAValueIsTrimmed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.mustPost(t, "component=api&version=%EF%BB%BF1.2.3&owner=ana&status=build")
+		ts.clock.Set(t0.Add(time.Minute))
+		body := "{\"component\":\"api\",\"version\":\"\uFEFF1.2.3\uFEFF\",\"owner\":\"ana\",\"status\":\"tests\"}"
+		if r := ts.do(t, "POST", "/v1/steps", strings.NewReader(body), "Content-Type", "application/json"); r.status != 201 || r.step(t).Version != "1.2.3" {
+			t.Fatalf("JSON step = %d %s, want 201 with version 1.2.3", r.status, r.body)
+		}
+		ts.clock.Set(t0.Add(2 * time.Minute))
+		ts.mustPost(t, "component=api&version=1.2.3&owner=ana&status=finished")
+
+		steps, _ := ts.listJSON(t, "component=api")
+		for _, st := range steps {
+			if st.Version != "1.2.3" {
+				t.Errorf("step %d stored version %q, want \"1.2.3\"", st.ID, st.Version)
+			}
+		}
+		if got, _ := ts.listJSON(t, "version=%EF%BB%BF1.2.3"); len(got) != 3 {
+			t.Errorf("?version=<BOM>1.2.3: %d steps, want 3", len(got))
+		}
+		r := ts.do(t, "GET", "/v1/deployments?format=json&component=api", nil)
+		var page struct{ Deployments []model.Deployment }
+		if err := json.Unmarshal(r.body, &page); err != nil || r.status != 200 {
+			t.Fatalf("deployments = %d %s (%v)", r.status, r.body, err)
+		}
+		if len(page.Deployments) != 1 || page.Deployments[0].Outcome != model.OutcomeSuccess || len(page.Deployments[0].Steps) != 3 {
+			t.Errorf("deployments %s: want one successful deployment of 3 steps", r.body)
+		}
+	})
+}
+
+// TestCarriageReturnErrorSaysWhereItComesFrom: a script saved with CRLF
+// line endings sends its last word with a CR (-d status=build\r). "found
+// U+000D" alone did not tell a Windows author what to fix.
+func TestCarriageReturnErrorSaysWhereItComesFrom(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	r := ts.do(t, "POST", "/v1/steps", strings.NewReader("component=api&version=1&owner=ana&status=build\r"), "Content-Type", "application/x-www-form-urlencoded")
+	refused(t, ts, "status with a CR", 0, r, 400, "status")
+	if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "U+000D, a carriage return") || !strings.Contains(msg, "dos2unix") {
+		t.Errorf("message %q: want it to name the carriage return and how to remove it", msg)
 	}
 }
 
