@@ -396,6 +396,34 @@ func TestCarriageReturnErrorSaysWhereItComesFrom(t *testing.T) {
 	}
 }
 
+// TestUnixTimeIsAnsweredWithTheDatetimeItMeans: a script sends the time
+// as $(date +%s), Python's time.time() or JavaScript's Date.now(). The
+// 400 said "time must be a JSON string", then, quoted, listed the forms
+// taken: neither said how to get from the number to one of them.
+func TestUnixTimeIsAnsweredWithTheDatetimeItMeans(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	step := `{"component":"api","version":"1","owner":"ana","status":"build",`
+	for _, tc := range []struct{ name, body, field, want string }{
+		{"seconds as a JSON number", step + `"time":1764756000}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"seconds as a string", step + `"time":"1764756000"}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"seconds with a fraction", step + `"time":1764756000.25}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"milliseconds", step + `"time":"1764756000123"}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"commit time", step + `"committed_at":1764756000}`, "committed_at", `"2025-12-03T10:00:00Z"`},
+		{"a number that is no time", step + `"time":42}`, "time", `a datetime, such as "2026-01-02T15:04:05Z"`},
+		{"version as a number", `{"component":"api","version":1.10,"owner":"ana","status":"build"}`, "version", `quote it ("1.10")`},
+	} {
+		r := ts.do(t, "POST", "/v1/steps", strings.NewReader(tc.body), "Content-Type", "application/json")
+		refused(t, ts, tc.name, 0, r, 400, tc.field)
+		if msg, _, _ := r.errorBody(t); r.status == 400 && !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: message %q lacks %q", tc.name, msg, tc.want)
+		}
+	}
+	r := ts.do(t, "POST", "/v1/steps?component=api&version=1&owner=ana&status=build&time=1764756000", nil)
+	if msg, _, _ := r.errorBody(t); r.status != 400 || !strings.Contains(msg, "looks like unix time") {
+		t.Errorf("time=1764756000 in the query = %d %s, want a 400 that says it looks like unix time", r.status, r.body)
+	}
+}
+
 func TestBidiAndInvisibleTextIsRefused(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ts := newTestServer(t, fresh(t))

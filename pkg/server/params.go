@@ -398,7 +398,9 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 			if v.Kind() == '"' {
 				p[name] = v.String()
 			}
-		case '{', '[', 't', 'f', '0':
+		case '0':
+			return nil, numberNotString(dec, name)
+		case '{', '[', 't', 'f':
 			return nil, model.Invalid(name, "%s must be a JSON string", name)
 		default: // no value: the syntax error says what is wrong
 			if err := dec.SkipValue(); err != nil {
@@ -414,6 +416,25 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 		return nil, errMoreThanOneValue
 	}
 	return p, nil
+}
+
+// numberNotString refuses a number sent for a field that takes a string,
+// with what the script meant to send: a time as unix seconds
+// ("time": $(date +%s)) said only "must be a JSON string", and the string
+// of it was then refused with a list of forms that names no way from the
+// number to one of them.
+func numberNotString(dec *jsontext.Decoder, name string) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return model.Invalid(name, "%s must be a JSON string", name)
+	}
+	if name == "time" || name == "committed_at" {
+		if hint := model.UnixTimeHint(string(v)); hint != "" {
+			return model.Invalid(name, "%s must be a JSON string holding a datetime: %s", name, hint)
+		}
+		return model.Invalid(name, "%s must be a JSON string holding a datetime, such as \"2026-01-02T15:04:05Z\"", name)
+	}
+	return model.Invalid(name, "%s must be a JSON string: quote it (%s), as a number loses how it was written (1.10 reads as 1.1)", name, model.Quote(string(v)))
 }
 
 // jsonTextError turns a jsontext error into a 400 that names the field it
