@@ -6,6 +6,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -133,7 +134,7 @@ func ValidateText(name, value string, max int, required bool) error {
 		return nil
 	}
 	if !utf8.ValidString(value) {
-		return Invalid(name, "%s must be valid UTF-8", name)
+		return Invalid(name, "%s must be valid UTF-8%s", name, encodingHint(value))
 	}
 	n := 0
 	blank := true
@@ -167,6 +168,28 @@ func ValidateText(name, value string, max int, required bool) error {
 	}
 	return nil
 }
+
+// encodingHint says where text that is not UTF-8 comes from: mostly a
+// Windows script's, in Latin-1 or Windows-1252, which Windows PowerShell
+// 5.1 sends a string -Body in unless -ContentType names charset=utf-8.
+// "owner must be valid UTF-8" alone left its author to find that out.
+func encodingHint(value string) string {
+	i := 0
+	for i < len(value) {
+		r, size := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		i += size
+	}
+	if i >= len(value) {
+		return ""
+	}
+	return fmt.Sprintf(" (byte 0x%02X at byte %d is not: %s)", value[i], i+1, NotUTF8Advice)
+}
+
+// NotUTF8Advice ends the message of a text refused for not being UTF-8.
+const NotUTF8Advice = "text in another encoding, such as Latin-1 or Windows-1252? Windows PowerShell 5.1 sends a string -Body so unless -ContentType names charset=utf-8"
 
 // controlHint names the control characters a script sends without
 // meaning to, and where they come from. A carriage return is the usual

@@ -424,6 +424,24 @@ func TestUnixTimeIsAnsweredWithTheDatetimeItMeans(t *testing.T) {
 	}
 }
 
+// TestLatin1TextSaysWhatToFix: Windows PowerShell 5.1 sends a string body
+// in ISO-8859-1 unless its Content-Type names charset=utf-8, so an owner
+// "José" arrives as "Jos\xe9". The 400 said "must be valid UTF-8" and no
+// more; it now names the byte and the PowerShell setting.
+func TestLatin1TextSaysWhatToFix(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for name, r := range map[string]response{
+		"form":  ts.do(t, "POST", "/v1/steps", strings.NewReader("component=api&version=1&owner=Jos\xe9&status=build"), "Content-Type", "application/x-www-form-urlencoded"),
+		"query": ts.doRaw(t, "POST", "/v1/steps", "component=api&version=1&owner=Jos%E9&status=build", nil),
+		"JSON":  ts.do(t, "POST", "/v1/steps", strings.NewReader(`{"component":"api","version":"1","owner":"Jos`+"\xe9"+`","status":"build"}`), "Content-Type", "application/json"),
+	} {
+		refused(t, ts, name, 0, r, 400, "owner")
+		if msg, _, _ := r.errorBody(t); (name != "JSON" && !strings.Contains(msg, "byte 0xE9 at byte 4")) || !strings.Contains(msg, "charset=utf-8") {
+			t.Errorf("%s: message %q: want the byte named and the PowerShell setting", name, msg)
+		}
+	}
+}
+
 func TestBidiAndInvisibleTextIsRefused(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ts := newTestServer(t, fresh(t))

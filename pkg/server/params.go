@@ -460,6 +460,9 @@ func jsonTextError(err error, known func(string) bool) error {
 	if field == "body" {
 		return model.Invalid("body", "body is not a JSON object: %v at byte %d", se.Err, se.ByteOffset)
 	}
+	if strings.Contains(se.Err.Error(), "invalid UTF-8") {
+		return model.Invalid(field, "%s is not a valid JSON string: %v (%s)", field, se.Err, model.NotUTF8Advice)
+	}
 	return model.Invalid(field, "%s is not a valid JSON string: %v (text must be valid UTF-8, with no lone surrogate escapes such as \\ud800)", field, se.Err)
 }
 
