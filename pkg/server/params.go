@@ -236,10 +236,17 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 		body = body[skip:]
 	}
 	switch mt {
+	case "text/plain":
+		if looksLikeJSON(body) {
+			// fetch() in Node and browsers sends a string body so.
+			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (fetch's default for a string body); send the header Content-Type: application/json", model.Quote(r.Header.Get("Content-Type")))
+		}
+		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
 	case "application/x-www-form-urlencoded":
 		if looksLikeJSON(body) {
-			// curl -d sends this Content-Type unless told otherwise.
-			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's default); send the header Content-Type: application/json", mediaType(r))
+			// curl -d and Python's urllib send this Content-Type unless
+			// told otherwise.
+			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's and Python urllib's default); send the header Content-Type: application/json", mediaType(r))
 		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
