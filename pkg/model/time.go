@@ -167,7 +167,8 @@ func lostPlus(s string) bool {
 // offset written without its colon, +hhmm, as git (%ci, --date=iso) and
 // date +%z print it, so a script can pass their output as it is. RFC 3339
 // (section 5.6) lets a space stand for the "T": Python's str() of an aware
-// datetime, PostgreSQL and SQL clients write "2026-01-02 15:04:05+00:00".
+// datetime writes "2026-01-02 15:04:05+00:00". An offset of hours alone
+// (PostgreSQL's "+00") is not RFC 3339, and is refused.
 var offsetLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02 15:04:05.999999999Z07:00",
