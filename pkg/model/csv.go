@@ -148,6 +148,12 @@ func CSVImportHeader(header []string) (clean []string, timeColumn string, err er
 	if len(clean) > 0 {
 		clean[0] = strings.TrimPrefix(clean[0], "\uFEFF")
 	}
+	if len(clean) > 0 && strings.HasPrefix(clean[0], "#TYPE ") {
+		// Windows PowerShell 5.1's Export-Csv and ConvertTo-Csv write the
+		// objects' type on a line of its own before the header, unless
+		// told not to.
+		return nil, "", Invalid(Shorten(clean[0]), "the first line, %s, is the type line Windows PowerShell's Export-Csv and ConvertTo-Csv write before the header: export with -NoTypeInformation, or delete that line", Quote(clean[0]))
+	}
 	if len(clean) == 1 && slices.Contains(strings.Split(clean[0], ";"), "component") {
 		// A spreadsheet in a locale whose decimal mark is a comma saves
 		// "CSV" with semicolons between cells.

@@ -56,6 +56,8 @@ func TestCSVImportHeaderSaysHowSaved(t *testing.T) {
 	for header, want := range map[string]string{
 		"component\tversion\towner\tstatus\tts":  "separated by tabs",
 		"component,version,owner,status,ts\rapi": "carriage return alone",
+		// Windows PowerShell 5.1's Export-Csv without -NoTypeInformation.
+		"#TYPE System.Management.Automation.PSCustomObject": "export with -NoTypeInformation",
 	} {
 		_, _, err := model.CSVImportHeader(strings.Split(header, ","))
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "remove that column") {

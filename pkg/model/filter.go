@@ -34,12 +34,13 @@ type Filter struct {
 }
 
 // Normalized returns the filter with its text values trimmed of
-// surrounding spaces, as StepInput.Normalized trims the values it stores:
+// surrounding spaces and byte-order marks (TrimText), as
+// StepInput.Normalized trims the values it stores:
 // "api " then finds what was stored as "api" on SQLite as on MySQL, whose
 // PAD SPACE collations ignore trailing spaces where SQLite does not.
 func (f Filter) Normalized() Filter {
 	for _, v := range []*string{&f.Component, &f.Version, &f.Owner, &f.Status, &f.Environment} {
-		*v = strings.TrimSpace(*v)
+		*v = TrimText(*v)
 	}
 	return f
 }

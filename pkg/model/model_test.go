@@ -596,8 +596,9 @@ func TestFittingSinceKeepsTheLatestThatFit(t *testing.T) {
 
 // TestParseTimeRFC3339Variants: RFC 3339 (section 5.6) lets a space stand
 // for the "T" and lets "T" and "Z" be lower case; Python's str() of an
-// aware datetime and PostgreSQL write "2026-11-30 04:30:00+00:00". Each
-// names the instant its "T" form names.
+// aware datetime writes "2026-11-30 04:30:00+00:00". Each names the
+// instant its "T" form names. An offset of hours alone (PostgreSQL's
+// "+00") is no RFC 3339, and stays refused.
 func TestParseTimeRFC3339Variants(t *testing.T) {
 	want := time.Date(2026, 11, 30, 4, 30, 0, 0, time.UTC)
 	for _, tt := range []struct {

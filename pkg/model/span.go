@@ -110,6 +110,9 @@ func parseBoundAt(field, s string, now time.Time, loc *time.Location, onClock bo
 		if onClock {
 			formats = AcceptedClockTimeFormats(ZoneName(loc))
 		}
+		if hint := UnixTimeHint(s); hint != "" {
+			return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span: %s; or use %s, or %s", field, Quote(strings.TrimSpace(s)), hint, formats, AcceptedSpanFormats)
+		}
 		return time.Time{}, Invalid(field, "%s: %s is neither a datetime nor a span; use %s, or %s", field, Quote(strings.TrimSpace(s)), formats, AcceptedSpanFormats)
 	}
 	return placeBound(field, t, day, loc, edge)

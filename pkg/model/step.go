@@ -6,6 +6,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -133,7 +134,7 @@ func ValidateText(name, value string, max int, required bool) error {
 		return nil
 	}
 	if !utf8.ValidString(value) {
-		return Invalid(name, "%s must be valid UTF-8", name)
+		return Invalid(name, "%s must be valid UTF-8%s", name, encodingHint(value))
 	}
 	n := 0
 	blank := true
@@ -149,7 +150,7 @@ func ValidateText(name, value string, max int, required bool) error {
 			continue
 		}
 		if unicode.IsControl(r) {
-			return Invalid(name, "%s must not contain control characters (found %U)", name, r)
+			return Invalid(name, "%s must not contain control characters (found %U%s)", name, r, controlHint(r))
 		}
 		if unicode.Is(unicode.Bidi_Control, r) {
 			return Invalid(name, "%s must not contain bidirectional control characters, which change how text is shown (found %U)", name, r)
@@ -166,6 +167,44 @@ func ValidateText(name, value string, max int, required bool) error {
 		return Invalid(name, "%s is %d characters long; the limit is %d", name, n, max)
 	}
 	return nil
+}
+
+// encodingHint says where text that is not UTF-8 comes from: mostly a
+// Windows script's, in Latin-1 or Windows-1252, which Windows PowerShell
+// 5.1 sends a string -Body in unless -ContentType names charset=utf-8.
+// "owner must be valid UTF-8" alone left its author to find that out.
+func encodingHint(value string) string {
+	i := 0
+	for i < len(value) {
+		r, size := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		i += size
+	}
+	if i >= len(value) {
+		return ""
+	}
+	return fmt.Sprintf(" (byte 0x%02X at byte %d is not: %s)", value[i], i+1, NotUTF8Advice)
+}
+
+// NotUTF8Advice ends the message of a text refused for not being UTF-8.
+const NotUTF8Advice = "text in another encoding, such as Latin-1 or Windows-1252? Windows PowerShell 5.1 sends a string -Body so unless -ContentType names charset=utf-8"
+
+// controlHint names the control characters a script sends without
+// meaning to, and where they come from. A carriage return is the usual
+// one: a script or file saved on Windows ends its lines with CR LF, and
+// the shell keeps the CR in the value of the line's last word.
+func controlHint(r rune) string {
+	switch r {
+	case '\r':
+		return ", a carriage return: a Windows line ending (CR LF) from the script or the file the value was read from; convert it with dos2unix, or strip it: ${VAR%$'\\r'}"
+	case '\n':
+		return ", a line break: the value holds more than one line"
+	case '\t':
+		return ", a tab"
+	}
+	return ""
 }
 
 // invisible reports whether r shows nothing: white space, or a
@@ -194,6 +233,15 @@ func ValidateIdempotencyKey(key string) error {
 	return nil
 }
 
+// TrimText trims what surrounds a value by accident: white space, and
+// byte-order marks (U+FEFF). Windows' Notepad and PowerShell 5.1's
+// Set-Content -Encoding UTF8 start a file with one, so a script's
+// VERSION=$(cat VERSION) reads "\uFEFF1.2.3": kept, it shows as 1.2.3
+// but is another version, and the deploy splits into two deployments.
+func TrimText(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r == '\uFEFF' || unicode.IsSpace(r) })
+}
+
 // Normalized returns the input with its time in UTC at the stored
 // precision (microseconds), so equal inputs compare and hash equal.
 func (in StepInput) Normalized() StepInput {
@@ -201,7 +249,7 @@ func (in StepInput) Normalized() StepInput {
 	// collations ignore trailing ones where SQLite does not: trimmed, the
 	// same deploy is the same on both.
 	for _, f := range []*string{&in.Component, &in.Version, &in.Owner, &in.Status, &in.Environment, &in.Revision} {
-		*f = strings.TrimSpace(*f)
+		*f = TrimText(*f)
 	}
 	if !in.Time.IsZero() {
 		in.Time = TruncateTime(in.Time)

@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -104,7 +106,36 @@ func parseTime(s string, loc, days *time.Location) (t time.Time, isDateOnly bool
 		// leave the user to wonder where the offset's sign went.
 		return time.Time{}, false, fmt.Errorf("%s is not a datetime: a \"+\" in a URL's query string reads as a space; write it as %%2B, or use %s", Quote(s), acceptedTimeFormats(loc, days))
 	}
+	if hint := UnixTimeHint(s); hint != "" {
+		return time.Time{}, false, fmt.Errorf("%s is not a datetime: %s; or use %s", Quote(s), hint, acceptedTimeFormats(loc, days))
+	}
 	return time.Time{}, false, fmt.Errorf("%s is not a datetime; use %s", Quote(s), acceptedTimeFormats(loc, days))
+}
+
+// unixTime matches what scripts send as unix time: seconds (date +%s,
+// Python's time.time(), with its fraction) or milliseconds (JavaScript's
+// Date.now()) of the years 2001 to 2286.
+var unixTime = regexp.MustCompile(`^(\d{10})(\.\d+)?$|^(\d{13})$`)
+
+// UnixTimeHint returns, for s that looks like unix time, which no
+// accepted form takes, the datetime it stands for and how to write it,
+// else "". A script's $(date +%s) or Date.now() was refused with the list
+// of forms alone, which names no way from the number to one of them.
+func UnixTimeHint(s string) string {
+	m := unixTime.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return ""
+	}
+	var t time.Time
+	if m[3] != "" {
+		ms, _ := strconv.ParseInt(m[3], 10, 64) // 13 digits always fit
+		t = time.UnixMilli(ms)
+	} else {
+		sec, _ := strconv.ParseInt(m[1], 10, 64) // 10 digits always fit
+		t = time.Unix(sec, 0)
+	}
+	return fmt.Sprintf("it looks like unix time, which is not taken; send it as a datetime, %s (date -u -d @%d +%%FT%%TZ)",
+		Quote(t.UTC().Format(time.RFC3339)), t.Unix())
 }
 
 // acceptedTimeFormats is AcceptedTimeFormats, or with a clock zone
@@ -136,7 +167,8 @@ func lostPlus(s string) bool {
 // offset written without its colon, +hhmm, as git (%ci, --date=iso) and
 // date +%z print it, so a script can pass their output as it is. RFC 3339
 // (section 5.6) lets a space stand for the "T": Python's str() of an aware
-// datetime, PostgreSQL and SQL clients write "2026-01-02 15:04:05+00:00".
+// datetime writes "2026-01-02 15:04:05+00:00". An offset of hours alone
+// (PostgreSQL's "+00") is not RFC 3339, and is refused.
 var offsetLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02 15:04:05.999999999Z07:00",

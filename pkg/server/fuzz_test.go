@@ -145,7 +145,7 @@ func FuzzJSONStep(f *testing.F) {
 		for name, got := range map[string]string{"component": st.Component, "version": st.Version, "owner": st.Owner, "status": st.Status, "environment": st.Environment} {
 			want := ""
 			if v := sent[name]; v != nil {
-				want = strings.TrimSpace(*v)
+				want = model.TrimText(*v)
 			}
 			if got != want {
 				t.Fatalf("%s stored as %q, sent %q", name, got, want)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steps-dev/steps/api"
 	"github.com/steps-dev/steps/internal/testdb"
@@ -341,6 +342,102 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	for _, h := range []string{"Basic write-secret", "Bearerwrite-secret", "Bearer", "Token write-secret"} {
 		if r := ts.do(t, "POST", "/v1/steps?"+valid, nil, "Authorization", h); r.status != 401 {
 			t.Errorf("Authorization: %q = %d %s, want 401", h, r.status, r.body)
+		}
+	}
+}
+
+// TestByteOrderMarkAroundAValueIsTrimmed: a script on Windows reads its
+// version from a file that Notepad or PowerShell 5.1 saved with a
+// byte-order mark (VERSION=$(cat VERSION) is "\uFEFF1.2.3"). Stored as
+// sent, the mark made a second version that looks the same: the build
+// stayed in progress for good in one deployment, and the finish made a
+// deployment of its own.
+func TestByteOrderMarkAroundAValueIsTrimmed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
+		ts := newTestServer(t, fresh(t))
+		ts.mustPost(t, "component=api&version=%EF%BB%BF1.2.3&owner=ana&status=build")
+		ts.clock.Set(t0.Add(time.Minute))
+		body := "{\"component\":\"api\",\"version\":\"\uFEFF1.2.3\uFEFF\",\"owner\":\"ana\",\"status\":\"tests\"}"
+		if r := ts.do(t, "POST", "/v1/steps", strings.NewReader(body), "Content-Type", "application/json"); r.status != 201 || r.step(t).Version != "1.2.3" {
+			t.Fatalf("JSON step = %d %s, want 201 with version 1.2.3", r.status, r.body)
+		}
+		ts.clock.Set(t0.Add(2 * time.Minute))
+		ts.mustPost(t, "component=api&version=1.2.3&owner=ana&status=finished")
+
+		steps, _ := ts.listJSON(t, "component=api")
+		for _, st := range steps {
+			if st.Version != "1.2.3" {
+				t.Errorf("step %d stored version %q, want \"1.2.3\"", st.ID, st.Version)
+			}
+		}
+		if got, _ := ts.listJSON(t, "version=%EF%BB%BF1.2.3"); len(got) != 3 {
+			t.Errorf("?version=<BOM>1.2.3: %d steps, want 3", len(got))
+		}
+		r := ts.do(t, "GET", "/v1/deployments?format=json&component=api", nil)
+		var page struct{ Deployments []model.Deployment }
+		if err := json.Unmarshal(r.body, &page); err != nil || r.status != 200 {
+			t.Fatalf("deployments = %d %s (%v)", r.status, r.body, err)
+		}
+		if len(page.Deployments) != 1 || page.Deployments[0].Outcome != model.OutcomeSuccess || len(page.Deployments[0].Steps) != 3 {
+			t.Errorf("deployments %s: want one successful deployment of 3 steps", r.body)
+		}
+	})
+}
+
+// TestCarriageReturnErrorSaysWhereItComesFrom: a script saved with CRLF
+// line endings sends its last word with a CR (-d status=build\r). "found
+// U+000D" alone did not tell a Windows author what to fix.
+func TestCarriageReturnErrorSaysWhereItComesFrom(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	r := ts.do(t, "POST", "/v1/steps", strings.NewReader("component=api&version=1&owner=ana&status=build\r"), "Content-Type", "application/x-www-form-urlencoded")
+	refused(t, ts, "status with a CR", 0, r, 400, "status")
+	if msg, _, _ := r.errorBody(t); !strings.Contains(msg, "U+000D, a carriage return") || !strings.Contains(msg, "dos2unix") {
+		t.Errorf("message %q: want it to name the carriage return and how to remove it", msg)
+	}
+}
+
+// TestUnixTimeIsAnsweredWithTheDatetimeItMeans: a script sends the time
+// as $(date +%s), Python's time.time() or JavaScript's Date.now(). The
+// 400 said "time must be a JSON string", then, quoted, listed the forms
+// taken: neither said how to get from the number to one of them.
+func TestUnixTimeIsAnsweredWithTheDatetimeItMeans(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	step := `{"component":"api","version":"1","owner":"ana","status":"build",`
+	for _, tc := range []struct{ name, body, field, want string }{
+		{"seconds as a JSON number", step + `"time":1764756000}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"seconds as a string", step + `"time":"1764756000"}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"seconds with a fraction", step + `"time":1764756000.25}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"milliseconds", step + `"time":"1764756000123"}`, "time", `"2025-12-03T10:00:00Z"`},
+		{"commit time", step + `"committed_at":1764756000}`, "committed_at", `"2025-12-03T10:00:00Z"`},
+		{"a number that is no time", step + `"time":42}`, "time", `a datetime, such as "2026-01-02T15:04:05Z"`},
+		{"version as a number", `{"component":"api","version":1.10,"owner":"ana","status":"build"}`, "version", `quote it ("1.10")`},
+	} {
+		r := ts.do(t, "POST", "/v1/steps", strings.NewReader(tc.body), "Content-Type", "application/json")
+		refused(t, ts, tc.name, 0, r, 400, tc.field)
+		if msg, _, _ := r.errorBody(t); r.status == 400 && !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: message %q lacks %q", tc.name, msg, tc.want)
+		}
+	}
+	r := ts.do(t, "POST", "/v1/steps?component=api&version=1&owner=ana&status=build&time=1764756000", nil)
+	if msg, _, _ := r.errorBody(t); r.status != 400 || !strings.Contains(msg, "looks like unix time") {
+		t.Errorf("time=1764756000 in the query = %d %s, want a 400 that says it looks like unix time", r.status, r.body)
+	}
+}
+
+// TestLatin1TextSaysWhatToFix: Windows PowerShell 5.1 sends a string body
+// in ISO-8859-1 unless its Content-Type names charset=utf-8, so an owner
+// "José" arrives as "Jos\xe9". The 400 said "must be valid UTF-8" and no
+// more; it now names the byte and the PowerShell setting.
+func TestLatin1TextSaysWhatToFix(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	for name, r := range map[string]response{
+		"form":  ts.do(t, "POST", "/v1/steps", strings.NewReader("component=api&version=1&owner=Jos\xe9&status=build"), "Content-Type", "application/x-www-form-urlencoded"),
+		"query": ts.doRaw(t, "POST", "/v1/steps", "component=api&version=1&owner=Jos%E9&status=build", nil),
+		"JSON":  ts.do(t, "POST", "/v1/steps", strings.NewReader(`{"component":"api","version":"1","owner":"Jos`+"\xe9"+`","status":"build"}`), "Content-Type", "application/json"),
+	} {
+		refused(t, ts, name, 0, r, 400, "owner")
+		if msg, _, _ := r.errorBody(t); (name != "JSON" && !strings.Contains(msg, "byte 0xE9 at byte 4")) || !strings.Contains(msg, "charset=utf-8") {
+			t.Errorf("%s: message %q: want the byte named and the PowerShell setting", name, msg)
 		}
 	}
 }

@@ -236,10 +236,17 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 		body = body[skip:]
 	}
 	switch mt {
+	case "text/plain":
+		if looksLikeJSON(body) {
+			// fetch() in Node and browsers sends a string body so.
+			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (fetch's default for a string body); send the header Content-Type: application/json", model.Quote(r.Header.Get("Content-Type")))
+		}
+		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
 	case "application/x-www-form-urlencoded":
 		if looksLikeJSON(body) {
-			// curl -d sends this Content-Type unless told otherwise.
-			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's default); send the header Content-Type: application/json", mediaType(r))
+			// curl -d and Python's urllib send this Content-Type unless
+			// told otherwise.
+			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's and Python urllib's default); send the header Content-Type: application/json", mediaType(r))
 		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
@@ -398,7 +405,9 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 			if v.Kind() == '"' {
 				p[name] = v.String()
 			}
-		case '{', '[', 't', 'f', '0':
+		case '0':
+			return nil, numberNotString(dec, name)
+		case '{', '[', 't', 'f':
 			return nil, model.Invalid(name, "%s must be a JSON string", name)
 		default: // no value: the syntax error says what is wrong
 			if err := dec.SkipValue(); err != nil {
@@ -414,6 +423,25 @@ func readStepObject(dec *jsontext.Decoder, accepted, ignored []string) (params, 
 		return nil, errMoreThanOneValue
 	}
 	return p, nil
+}
+
+// numberNotString refuses a number sent for a field that takes a string,
+// with what the script meant to send: a time as unix seconds
+// ("time": $(date +%s)) said only "must be a JSON string", and the string
+// of it was then refused with a list of forms that names no way from the
+// number to one of them.
+func numberNotString(dec *jsontext.Decoder, name string) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return model.Invalid(name, "%s must be a JSON string", name)
+	}
+	if name == "time" || name == "committed_at" {
+		if hint := model.UnixTimeHint(string(v)); hint != "" {
+			return model.Invalid(name, "%s must be a JSON string holding a datetime: %s", name, hint)
+		}
+		return model.Invalid(name, "%s must be a JSON string holding a datetime, such as \"2026-01-02T15:04:05Z\"", name)
+	}
+	return model.Invalid(name, "%s must be a JSON string: quote it (%s), as a number loses how it was written (1.10 reads as 1.1)", name, model.Quote(string(v)))
 }
 
 // jsonTextError turns a jsontext error into a 400 that names the field it
@@ -438,6 +466,9 @@ func jsonTextError(err error, known func(string) bool) error {
 	}
 	if field == "body" {
 		return model.Invalid("body", "body is not a JSON object: %v at byte %d", se.Err, se.ByteOffset)
+	}
+	if strings.Contains(se.Err.Error(), "invalid UTF-8") {
+		return model.Invalid(field, "%s is not a valid JSON string: %v (%s)", field, se.Err, model.NotUTF8Advice)
 	}
 	return model.Invalid(field, "%s is not a valid JSON string: %v (text must be valid UTF-8, with no lone surrogate escapes such as \\ud800)", field, se.Err)
 }

@@ -261,6 +261,8 @@ func TestRecordStepRejectsBadInput(t *testing.T) {
 		// curl -d sends a form's Content-Type: JSON sent that way must say so,
 		// not call the whole object an unknown parameter.
 		{"JSON sent as a form", "POST", "/v1/steps", `{"component":"c","version":"1","owner":"o","status":"s"}`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "", "Content-Type: application/json"},
+		// fetch() sends a string body as text/plain;charset=UTF-8.
+		{"JSON sent as fetch's text", "POST", "/v1/steps", `{"component":"c","version":"1","owner":"o","status":"s"}`, []string{"Content-Type", "text/plain;charset=UTF-8"}, 415, "", "the body is JSON but its Content-Type is \"text/plain;charset=UTF-8\" (fetch's default for a string body); send the header Content-Type: application/json"},
 		{"unsupported content type", "POST", "/v1/steps", "<step/>", []string{"Content-Type", "application/xml"}, 415, "", "Content-Type"},
 		{"body too large", "POST", "/v1/steps", `{"component":"` + strings.Repeat("a", 2<<20) + `"}`, []string{"Content-Type", "application/json"}, 413, "", "larger than"},
 		{"bad idempotency key", "POST", "/v1/steps?" + valid, "", []string{"Idempotency-Key", "has space"}, 400, "Idempotency-Key", "printable"},

@@ -87,6 +87,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "yesterday"}, 2, "stepsctl: --time: \"yesterday\" is neither a datetime nor a span"},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--committed-at", "noon"}, 2, "stepsctl: --committed-at: \"noon\" is neither a datetime nor a span"},
 		{[]string{"list", "--since", "last week"}, 2, "stepsctl: --since: \"last week\" is neither a datetime nor a span"},
+		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "1764756000"}, 2, `stepsctl: --time: "1764756000" is neither a datetime nor a span: it looks like unix time, which is not taken; send it as a datetime, "2025-12-03T10:00:00Z"`},
 		// A span longer than the longest is said to be so, not to be no span.
 		{[]string{"list", "--since", "40000d"}, 2, `stepsctl: --since: "40000d" reaches back further than the longest span, 100 years (36500d); give a date instead`},
 		{[]string{"record", "--component", "api", "--version", "1", "--status", "s", "--time", "99999999999999999999h"}, 2, `stepsctl: --time: "99999999999999999999h" reaches back further than the longest span`},

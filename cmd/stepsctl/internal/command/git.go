@@ -56,6 +56,7 @@ func (c CommitOptions) fill(ctx context.Context, f *Factory, in *model.StepInput
 		if t.After(f.Now().Add(maxFutureSkew)) {
 			return usageErrorf("--committed-at: %s is in the future; a commit is made before it is deployed", c.CommittedAt)
 		}
+		f.warnReadAsUTC("--committed-at", c.CommittedAt, t)
 		in.CommittedAt = t
 	}
 	if c.Revision != "" || c.NoGit {

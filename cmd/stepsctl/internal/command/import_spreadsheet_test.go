@@ -140,6 +140,8 @@ func TestImportSpreadsheetOtherSaves(t *testing.T) {
 		{"unicode text", string(utf16), `the file is UTF-16 (it starts with a UTF-16 byte-order mark, as a spreadsheet saves "Unicode Text"); import takes UTF-8`},
 		{"tab delimited", tsv, `its cells are separated by tabs, as a spreadsheet saves "Text (Tab delimited)"; save the file as CSV`},
 		{"carriage returns alone", "component,version,owner,status,ts\rapi,1.0,ana,build,2025-11-20 09:00:00\r", `the file's lines end with a carriage return alone, as old Mac spreadsheets save "CSV (Macintosh)"`},
+		{"PowerShell's type line", "#TYPE System.Management.Automation.PSCustomObject\r\n\"component\",\"version\",\"owner\",\"status\",\"ts\"\r\n\"api\",\"1.0\",\"ana\",\"build\",\"2025-11-20 09:00:00\"\r\n",
+			`is the type line Windows PowerShell's Export-Csv and ConvertTo-Csv write before the header: export with -NoTypeInformation, or delete that line`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

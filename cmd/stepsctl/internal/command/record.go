@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -143,6 +144,7 @@ func recordRun(ctx context.Context, opts *RecordOptions) error {
 		if in.Time, err = model.ParseSinceAt("--time", opts.Time, now); err != nil {
 			return &UsageError{Err: err}
 		}
+		f.warnReadAsUTC("--time", opts.Time, in.Time)
 	}
 	if err := opts.Commit.fill(ctx, f, &in); err != nil {
 		return err
@@ -247,4 +249,22 @@ func spoolRecord(ctx context.Context, f *Factory, c *client.Client, key string, 
 		}
 	}
 	return "", 0, fmt.Errorf("%w (set --spool-dir or STEPSCTL_SPOOL_DIR to a directory stepsctl can write)", failed)
+}
+
+// warnReadAsUTC says on stderr when a datetime given without an offset,
+// which stepsctl reads as UTC (as the API does), names another instant on
+// this machine's clock: a script's --time "$(date '+%F %T')" on a laptop
+// in New York was stored five hours early without a word. at is the
+// instant read from s. Nothing is said where the two agree: a span, a
+// time with its offset, or a machine on UTC, as CI runners mostly are.
+func (f *Factory) warnReadAsUTC(flag, s string, at time.Time) {
+	if f.Loc == nil {
+		return
+	}
+	local, _, err := model.ParseTimeIn(s, f.Loc)
+	if err != nil || local.Equal(at) {
+		return
+	}
+	fmt.Fprintf(f.IO.ErrOut, "stepsctl: warning: %s %s has no offset, so it is read as UTC, %s here; if it is this machine's time, give its offset: %s (date '+%%F %%T %%z')\n",
+		flag, model.Quote(strings.TrimSpace(s)), at.In(f.Loc).Format(model.TerminalTime), model.Quote(local.In(f.Loc).Format(model.TerminalTime)))
 }

@@ -413,7 +413,18 @@ func runCommand(f *Factory, args []string, signals <-chan os.Signal, ownGroup bo
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			code = ExitNotFound
 		}
-		return code, 0, fmt.Sprintf("cannot run %s: %v (exit %d)", name, unwrapExec(err), code)
+		failure = fmt.Sprintf("cannot run %s: %v (exit %d)", name, unwrapExec(err), code)
+		if code == ExitNotFound && !strings.ContainsAny(args[0], `/\`) {
+			// step build -- build_app, where build_app is a function of
+			// the deploy script: the shell knows it, exec does not.
+			script := strings.Join(args, " ")
+			if r := []rune(script); len(r) > 80 {
+				script = string(r[:80]) + "…"
+			}
+			failure += fmt.Sprintf("; a shell function, alias or builtin is not a program: run it through the shell, -- bash -c %s (after export -f %s, for a function)",
+				shellQuote(script), shellQuote(args[0]))
+		}
+		return code, 0, failure
 	}
 	var guard *groupGuard
 	if ownGroup {

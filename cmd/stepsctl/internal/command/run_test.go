@@ -45,7 +45,13 @@ func TestRunExitCodes(t *testing.T) {
 		{"fail status", []string{"--fail-status", "aborted", "--", "false"}, 1, []string{"build", "aborted"},
 			"stepsctl: build failed: false exited with code 1\n"},
 		{"not found", []string{"--", "no-such-command-here"}, 127, []string{"build", "failed"},
-			"stepsctl: build failed: cannot run no-such-command-here: executable file not found in $PATH (exit 127)\n"},
+			"stepsctl: build failed: cannot run no-such-command-here: executable file not found in $PATH (exit 127); a shell function, alias or builtin is not a program: run it through the shell, -- bash -c no-such-command-here (after export -f no-such-command-here, for a function)\n"},
+		// A function of the deploy script (step build -- build_app) is
+		// no program: the message says how to run it.
+		{"shell function", []string{"--", "build_app", "--fast"}, 127, []string{"build", "failed"},
+			"stepsctl: build failed: cannot run build_app --fast: executable file not found in $PATH (exit 127); a shell function, alias or builtin is not a program: run it through the shell, -- bash -c 'build_app --fast' (after export -f build_app, for a function)\n"},
+		{"no such file", []string{"--", "./no-such-script.sh"}, 127, []string{"build", "failed"},
+			"stepsctl: build failed: cannot run ./no-such-script.sh: no such file or directory (exit 127)\n"},
 		{"no --", []string{"sh", "-c", "exit 0"}, 0, []string{"build", "build-done"}, ""},
 		// A script of several lines, as a CI file passes it: the message
 		// stays one line.

@@ -51,3 +51,41 @@ func TestRecordTimeWithOffsetWithoutColon(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordTimeWithoutOffsetWarnsOffUTC: a --time without an offset is
+// UTC, as the API reads it. On a machine whose clock is not on UTC, a
+// script's --time "$(date '+%F %T')" named its local time, and the step
+// was stored hours away from it without a word; stepsctl now says how it
+// read the time, and stays silent where the reading is the same.
+func TestRecordTimeWithoutOffsetWarnsOffUTC(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.loc = time.FixedZone("EST", -5*3600)
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	h.server.Set(now)
+	h.cli.Set(now)
+
+	r := h.mustRun(false, "record", "-q", "--component", "api", "--version", "1", "--status", "build",
+		"--time", "2026-11-30 07:00:00", "--committed-at", "2026-11-30 06:00:00")
+	for _, want := range []string{
+		`stepsctl: warning: --time "2026-11-30 07:00:00" has no offset, so it is read as UTC, 2026-11-30 02:00:00 -05:00 here; if it is this machine's time, give its offset: "2026-11-30 07:00:00 -05:00"`,
+		`stepsctl: warning: --committed-at "2026-11-30 06:00:00" has no offset, so it is read as UTC, 2026-11-30 01:00:00 -05:00 here`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr %q lacks %q", r.stderr, want)
+		}
+	}
+	if steps := h.stored(); len(steps) != 1 || !steps[0].Time.Equal(time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("stored %+v: want one step at 07:00 UTC, as documented", steps)
+	}
+
+	for _, at := range []string{"2026-11-30 07:00:00 -05:00", "2026-11-30T12:00:00Z", "20m"} {
+		if r := h.mustRun(false, "record", "-q", "--component", "api", "--version", "1", "--status", "tests", "--time", at); r.stderr != "" {
+			t.Errorf("--time %q: stderr %q, want nothing: the time is the same instant in any zone", at, r.stderr)
+		}
+	}
+	h.loc = time.UTC
+	if r := h.mustRun(false, "record", "-q", "--component", "api", "--version", "1", "--status", "rollout", "--time", "2026-11-30 11:00:00"); r.stderr != "" {
+		t.Errorf("on UTC: stderr %q, want nothing", r.stderr)
+	}
+}
