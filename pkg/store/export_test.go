@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/steps-dev/steps/pkg/model"
 	"github.com/steps-dev/steps/pkg/store/internal/rowtext"
@@ -80,3 +81,7 @@ func ListQuery(s *Store, f model.Filter) (string, []any) {
 func ListDeploymentsQuery(s *Store, f model.DeploymentFilter) (string, []any) {
 	return s.listDeploymentsQuery(f)
 }
+
+// SetDeadMigrationLockAfter shortens how long a MySQL migrations' lock row
+// nobody holds must stand to be cleared.
+func SetDeadMigrationLockAfter(s *Store, d time.Duration) { s.deadLockAfter = d }

@@ -249,6 +249,63 @@ END`,
 	}
 }
 
+// TestDeadMigrationLockOnMySQL: a stepsd killed while it migrated MySQL
+// (a liveness probe's restart of a slow upgrade), or cut off from its
+// database midway (a Galera node killed a quarter of a second into a
+// start), left the migrations' lock row, and every later start waited a
+// minute and exited 1 until an operator deleted it by hand. A migrating
+// stepsd holds a session lock as long as the row, and the session lock
+// goes with its session: a row that stands while nobody holds it is
+// cleared, with a warning.
+func TestDeadMigrationLockOnMySQL(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	testdb.Open(t, dsn)
+	s, logs := openWithLockRow(t, dsn)
+	store.SetDeadMigrationLockAfter(s, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate with a lock row no stepsd holds: %v; want the row cleared", err)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"cleared the migrations' lock that a stepsd stopped while migrating`) {
+		t.Errorf("the dead lock was cleared without a word; log:\n%s", logs.String())
+	}
+	var rows int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM bun_migration_locks`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("lock rows after Migrate: %d (%v); want 0", rows, err)
+	}
+}
+
+// TestLiveMigrationLockOnMySQLIsKept: the row of a stepsd that is
+// migrating (it holds the session lock) is waited for, never cleared.
+func TestLiveMigrationLockOnMySQLIsKept(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	holder := testdb.Open(t, dsn)
+	conn, err := holder.DB().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var got int
+	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(LEFT(CONCAT('steps_migrations.', DATABASE()), 64), 0)`).Scan(&got); err != nil || got != 1 {
+		t.Fatalf("GET_LOCK = %d, %v", got, err)
+	}
+	s, logs := openWithLockRow(t, dsn)
+	store.SetDeadMigrationLockAfter(s, 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := s.Migrate(ctx); err == nil {
+		t.Fatal("Migrate took the lock of a stepsd that holds its session lock")
+	}
+	if strings.Contains(logs.String(), "cleared the migrations' lock") {
+		t.Errorf("a live lock was cleared; log:\n%s", logs.String())
+	}
+	var rows int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM bun_migration_locks`).Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("lock rows: %d (%v); want the live one", rows, err)
+	}
+}
+
 // openWithLockRow opens a second store on the migrated database at dsn,
 // logging into the returned buffer, and leaves the migrations' lock row
 // that a stepsd migrating (or killed while migrating) holds.

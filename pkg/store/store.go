@@ -99,6 +99,14 @@ type Store struct {
 	// (tryLockMigrations), kept open until the pools are closed
 	// (openLockFile says why); nil until then, and on MySQL.
 	lockFile *os.File
+	// deadLock is the MySQL migrations' lock row seen standing while no
+	// session held migrationSessionLock, and since when (clearDeadLock);
+	// deadLockAfter is how long it must stand to be cleared.
+	deadLock struct {
+		id    int64
+		since time.Time
+	}
+	deadLockAfter time.Duration
 
 	log        *slog.Logger  // what no caller is told (WithLogger)
 	migrations *mysql.Config // how migrations connect to MySQL (dataSource)
@@ -126,7 +134,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps, log: slog.Default()}
+	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps, log: slog.Default(), deadLockAfter: deadMigrationLockAfter}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -557,7 +565,7 @@ func (s *Store) migrate(ctx context.Context, upTo string) ([]string, error) {
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("init migrations: %w", translate(err))
 	}
-	release, err := s.lockMigrations(ctx, m)
+	release, err := s.lockMigrations(ctx, m, db)
 	if err != nil {
 		return nil, err
 	}
@@ -607,7 +615,9 @@ func (s *Store) migrationDB(ctx context.Context) (*bun.DB, func(), error) {
 	if s.migrations == nil {
 		return s.db, func() {}, nil
 	}
-	sqldb, err := openMySQLPool(ctx, s.migrations, 1)
+	// Two connections: one holds the session lock (migrationSessionLock)
+	// while the other migrates.
+	sqldb, err := openMySQLPool(ctx, s.migrations, 2)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -659,11 +669,11 @@ const firstMigration = "20261127000001"
 // holding the flock was left by one killed while migrating (a kill -9, a
 // liveness probe's restart) and is cleared, where on MySQL it would wait a
 // minute and fail on every start until an operator deleted it by hand.
-func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) (release func(), err error) {
+func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator, db *bun.DB) (release func(), err error) {
 	deadline := time.Now().Add(60 * time.Second)
 	logged := false
 	for {
-		held, err := s.tryLockMigrations(ctx, m)
+		held, err := s.tryLockMigrations(ctx, m, db)
 		if err == nil && held != nil {
 			return held, nil
 		}
@@ -696,12 +706,9 @@ func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator) (releas
 
 // tryLockMigrations takes the migrations' lock once: a release func, or
 // nil with no error when another stepsd holds the SQLite file's flock.
-func (s *Store) tryLockMigrations(ctx context.Context, m *migrate.Migrator) (release func(), err error) {
+func (s *Store) tryLockMigrations(ctx context.Context, m *migrate.Migrator, db *bun.DB) (release func(), err error) {
 	if s.kind != KindSQLite {
-		if err := m.Lock(ctx); err != nil {
-			return nil, err
-		}
-		return func() {}, nil
+		return s.tryLockMigrationsMySQL(ctx, m, db)
 	}
 	if s.lockFile == nil {
 		if s.lockFile, err = openLockFile(s.path); err != nil {
@@ -733,6 +740,125 @@ func (s *Store) tryLockMigrations(ctx context.Context, m *migrate.Migrator) (rel
 		return nil, err
 	}
 	return release, nil
+}
+
+// deadMigrationLockAfter is how long a MySQL migrations' lock row must
+// stand, while no session holds migrationSessionLock, to be cleared: a
+// stepsd of this version holds that lock as long as its row, so such a row
+// is a dead one's, unless a stepsd older than the session lock is
+// migrating (a rolling update), which this much time leaves to finish.
+const deadMigrationLockAfter = 15 * time.Second
+
+// tryLockMigrationsMySQL takes the migrations' lock row under a session
+// lock of the database's name. A stepsd killed while it migrated (a kill
+// -9, a liveness probe's restart of a slow upgrade), or whose database
+// went away midway, left the row, and every later start waited a minute
+// and exited 1 until an operator deleted it by hand. The session lock
+// goes with the session that held it, so a row that stands while this
+// store holds the session lock is nobody's, and is cleared
+// (clearDeadMigrationLock). On Galera a session lock is one node's only,
+// and two stepsds on two nodes would each hold one: there the row is
+// waited for, as before.
+func (s *Store) tryLockMigrationsMySQL(ctx context.Context, m *migrate.Migrator, db *bun.DB) (release func(), err error) {
+	session, err := migrationSessionLock(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if session == nil {
+		if err = m.Lock(ctx); err != nil {
+			return nil, err
+		}
+		return func() {}, nil
+	}
+	if !session.held {
+		session.release()
+		return nil, fmt.Errorf("another stepsd is migrating: %w", errDuplicate)
+	}
+	err = m.Lock(ctx)
+	if err != nil && errors.Is(translate(err), errDuplicate) {
+		var cleared bool
+		if cleared, err = s.clearDeadMigrationLock(ctx, db); err == nil {
+			err = fmt.Errorf("another stepsd is migrating: %w", errDuplicate)
+			if cleared {
+				err = m.Lock(ctx)
+			}
+		}
+	}
+	if err != nil {
+		session.release()
+		return nil, err
+	}
+	return session.release, nil
+}
+
+// sessionLock is a MySQL session lock on a connection of its own.
+type sessionLock struct {
+	conn *sql.Conn
+	held bool
+}
+
+// release gives the session lock back and returns its connection; a
+// RELEASE_LOCK that fails leaves the lock to the connection's end, when
+// the migrations' pool closes.
+func (l *sessionLock) release() {
+	if l.held {
+		l.conn.ExecContext(context.Background(), `DO RELEASE_LOCK(`+sessionLockName+`)`) //nolint:errcheck // see above
+	}
+	l.conn.Close()
+}
+
+// sessionLockName names the migrations' session lock of this database:
+// session lock names are the server's, and other databases on it (other
+// teams' stepsds, CI's) must not wait on each other.
+const sessionLockName = `LEFT(CONCAT('steps_migrations.', DATABASE()), 64)`
+
+// migrationSessionLock tries the migrations' session lock on a connection
+// of db's; nil on a Galera node (see tryLockMigrationsMySQL).
+func migrationSessionLock(ctx context.Context, db *bun.DB) (*sessionLock, error) {
+	conn, err := db.DB.Conn(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var galera sql.NullBool
+	// MySQL has no wsrep_on: an error is no Galera.
+	if err := conn.QueryRowContext(ctx, `SELECT @@wsrep_on`).Scan(&galera); err == nil && galera.Valid && galera.Bool {
+		conn.Close()
+		return nil, nil
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(`+sessionLockName+`, 0)`).Scan(&got); err != nil {
+		conn.Close()
+		return nil, translate(err)
+	}
+	return &sessionLock{conn: conn, held: got.Valid && got.Int64 == 1}, nil
+}
+
+// clearDeadMigrationLock deletes the MySQL migrations' lock row once it
+// has stood deadLockAfter while this store held the session lock on each
+// look, and reports whether it is gone. Deleted by its id, so that a row
+// another stepsd took since is kept.
+func (s *Store) clearDeadMigrationLock(ctx context.Context, db *bun.DB) (gone bool, err error) {
+	var id int64
+	err = db.QueryRowContext(ctx, `SELECT id FROM bun_migration_locks WHERE table_name = 'bun_migrations'`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	if err != nil {
+		return false, translate(err)
+	}
+	if s.deadLock.id != id {
+		s.deadLock.id, s.deadLock.since = id, time.Now()
+		return false, nil
+	}
+	if time.Since(s.deadLock.since) < s.deadLockAfter {
+		return false, nil
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM bun_migration_locks WHERE table_name = 'bun_migrations' AND id = ?`, id); err != nil {
+		return false, translate(err)
+	}
+	s.log.Warn("cleared the migrations' lock that a stepsd stopped while migrating (or cut off from the database) left; migrating now",
+		"stood_seconds", time.Since(s.deadLock.since).Seconds())
+	return true, nil
 }
 
 // clearStaleMigrationLock deletes the lock row of migrations that a stepsd
