@@ -101,6 +101,41 @@ func TestReadOnlyDatabaseFailsFast(t *testing.T) {
 		})
 	}
 
+	// A database named through a symbolic link has its -wal and -shm
+	// beside the file linked to, so that file's directory is the one
+	// SQLite must write: the link's was probed instead, which refused a
+	// link kept in a read-only directory (a mounted ConfigMap's) to a
+	// writable volume, and let through a link to a read-only directory,
+	// where stepsd then waited out "unable to open database file".
+	t.Run("LinkFromReadOnlyDirectory", func(t *testing.T) {
+		links := t.TempDir()
+		link := filepath.Join(links, "steps.db")
+		if err := os.Symlink(path, link); err != nil {
+			t.Skipf("symlink: %v", err)
+		}
+		readOnly(t, links, 0o555)
+		s, err := store.Open(ctx, "sqlite:"+link)
+		if err != nil {
+			t.Fatalf("Open through a link in a read-only directory to a writable one: %v", err)
+		}
+		s.Close()
+	})
+	t.Run("LinkToReadOnlyDirectory", func(t *testing.T) {
+		link := filepath.Join(t.TempDir(), "steps.db")
+		if err := os.Symlink(path, link); err != nil {
+			t.Skipf("symlink: %v", err)
+		}
+		readOnly(t, dir, 0o555)
+		start := time.Now()
+		_, err := store.Open(ctx, "sqlite:"+link)
+		if err == nil || !strings.Contains(err.Error(), "database directory is read-only: "+dir) {
+			t.Fatalf("Open through a link to a read-only directory: %v, want \"database directory is read-only: %s\"", err, dir)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("took %v to fail", took)
+		}
+	})
+
 	t.Run("Directory", func(t *testing.T) {
 		readOnly(t, dir, 0o555)
 		_, err := store.Open(ctx, "sqlite:"+path)

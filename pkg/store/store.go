@@ -459,11 +459,15 @@ func checkWritable(path string) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("open database file: %w", err)
 	}
-	if err := checkLogWritable(sqliteLogBase(path)); err != nil {
+	base := sqliteLogBase(path)
+	if err := checkLogWritable(base); err != nil {
 		return err
 	}
-	// SQLite creates the -wal and -shm files beside the database.
-	dir := filepath.Dir(path)
+	// SQLite creates the -wal and -shm files beside the database, the
+	// file a symbolic link names: the link's own directory was probed,
+	// which refused a link kept in a read-only one and let a link into a
+	// read-only one wait out "unable to open database file".
+	dir := filepath.Dir(base)
 	probe, err := os.CreateTemp(dir, ".stepsd-write-check-*")
 	if err != nil {
 		return fmt.Errorf("database directory is read-only: %s (SQLite creates its -wal and -shm files there): %w", dir, err)
