@@ -32,8 +32,8 @@ const DefaultPageSize = 1000
 const DefaultTimeout = 15 * time.Second
 
 // Client is a client of the stepsd HTTP API, made by New. It is safe for
-// concurrent use: make one and share it. A zero Client is not one; its
-// calls fail with an error that says to use New.
+// concurrent use: make one and share it. A zero Client is not one, nor a
+// nil *Client; their calls fail with an error that says to use New.
 type Client struct {
 	base      *url.URL
 	http      *http.Client
@@ -232,16 +232,30 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 }
 
 // BaseURL returns the server URL the client was made with, without a
-// trailing slash ("" for a Client not made by New).
+// trailing slash ("" for a Client not made by New, or nil).
 func (c *Client) BaseURL() string {
-	if c.base == nil {
+	if c == nil || c.base == nil {
 		return ""
 	}
 	return c.base.String()
 }
 
+// pages is the client's page size, and stampsKeyed its WithKeyedStamps.
+// A nil *Client (a struct's field never set) has neither, and its calls
+// end in do's errNotMade, as a zero Client's do: read before that, they
+// panicked Steps, Deployments, RecordWithKey and SendBatch on the nil
+// pointer.
+func (c *Client) pages() int {
+	if c == nil {
+		return 0
+	}
+	return c.pageSize
+}
+
+func (c *Client) stampsKeyed() bool { return c != nil && c.keyedStamps }
+
 // errNotMade is the error of every call on a Client not made by New.
-var errNotMade = errors.New("client: the Client was not made by client.New (a zero Client); make it with client.New(serverURL, …)")
+var errNotMade = errors.New("client: the Client was not made by client.New (a zero or nil Client); make it with client.New(serverURL, …)")
 
 // request is one API call; its body is encoded once and sent again as is
 // on every attempt, so that retries are byte-for-byte the same request.

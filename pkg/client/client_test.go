@@ -179,6 +179,57 @@ func TestNilOptionAndZeroClient(t *testing.T) {
 			t.Errorf("zero Client's %s = %v, want an error saying to use client.New", name, err)
 		}
 	}
+
+	// A *Client field never set is nil, not zero: Record said to use New
+	// while Steps, Deployments, RecordWithKey, SendBatch and BaseURL
+	// panicked on it.
+	var none *client.Client
+	if got := none.BaseURL(); got != "" {
+		t.Errorf("nil Client's BaseURL() = %q, want \"\"", got)
+	}
+	first := func(seq func(func(struct{}, error) bool)) (err error) {
+		seq(func(_ struct{}, e error) bool { err = e; return false })
+		return err
+	}
+	nilCalls := map[string]func() error{
+		"Record": func() error { _, err := none.Record(ctx, input("api", "1", "build")); return err },
+		"Steps": func() error {
+			return first(func(yield func(struct{}, error) bool) {
+				for _, err := range none.Steps(ctx, model.Filter{}) {
+					if !yield(struct{}{}, err) {
+						return
+					}
+				}
+			})
+		},
+		"Deployments": func() error {
+			return first(func(yield func(struct{}, error) bool) {
+				for _, err := range none.Deployments(ctx, model.DeploymentFilter{}) {
+					if !yield(struct{}{}, err) {
+						return
+					}
+				}
+			})
+		},
+		"ListDeployments": func() error { _, err := none.ListDeployments(ctx, model.DeploymentFilter{}); return err },
+		"RecordWithKey":   func() error { _, err := none.RecordWithKey(ctx, "k", input("api", "1", "build")); return err },
+		"SendBatch": func() error {
+			_, err := none.SendBatch(ctx, "k", []model.StepInput{input("api", "1", "build")})
+			return err
+		},
+	}
+	for name, call := range nilCalls {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("nil Client's %s panicked: %v", name, r)
+				}
+			}()
+			if err := call(); err == nil || !strings.Contains(err.Error(), "client.New") {
+				t.Errorf("nil Client's %s = %v, want an error saying to use client.New", name, err)
+			}
+		}()
+	}
 }
 
 // TestNewRefusesATokenWithANewline: a token read from a file with its

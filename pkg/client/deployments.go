@@ -26,7 +26,7 @@ type DeploymentPage struct {
 // a step of that status; since and until bound its start.
 func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) (DeploymentPage, error) {
 	if f.Limit == 0 {
-		f.Limit = c.pageSize
+		f.Limit = c.pages()
 	}
 	if err := f.Filter.Validate(); err != nil {
 		return DeploymentPage{}, err
@@ -54,7 +54,7 @@ func (c *Client) DeploymentsPage(ctx context.Context, f model.DeploymentFilter) 
 //		fmt.Println(d.Version, d.Outcome, model.HumanDuration(d.DurationSeconds))
 //	}
 func (c *Client) Deployments(ctx context.Context, f model.DeploymentFilter) iter.Seq2[model.Deployment, error] {
-	return paginate(ctx, f.Limit, c.pageSize, f.After, func(limit int, after *model.DeploymentKey) ([]model.Deployment, *model.DeploymentKey, error) {
+	return paginate(ctx, f.Limit, c.pages(), f.After, func(limit int, after *model.DeploymentKey) ([]model.Deployment, *model.DeploymentKey, error) {
 		page := f
 		page.Limit, page.After = limit, after
 		p, err := c.DeploymentsPage(ctx, page)

@@ -55,7 +55,7 @@ func (c *Client) Record(ctx context.Context, in model.StepInput) (model.Step, er
 // To keep a step's time across an outage, set in.Time, or make the client
 // WithKeyedStamps when a 422 on the key may count as delivered.
 func (c *Client) RecordWithKey(ctx context.Context, key string, in model.StepInput) (model.Step, error) {
-	return c.record(ctx, key, in, c.keyedStamps)
+	return c.record(ctx, key, in, c.stampsKeyed())
 }
 
 // record sends in under key. With stamp, an input without a time is given
@@ -136,7 +136,7 @@ func (c *Client) SendBatch(ctx context.Context, key string, ins []model.StepInpu
 
 // SendBatchWith is SendBatch with options.
 func (c *Client) SendBatchWith(ctx context.Context, key string, ins []model.StepInput, opts BatchOptions) (BatchResult, error) {
-	return c.sendBatch(ctx, key, ins, opts, c.keyedStamps)
+	return c.sendBatch(ctx, key, ins, opts, c.stampsKeyed())
 }
 
 // sendBatch sends ins under key. With stamp, its rows without a time are
@@ -245,7 +245,7 @@ type Page struct {
 // returned Next as f.After to fetch the following page.
 func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
 	if f.Limit == 0 {
-		f.Limit = c.pageSize
+		f.Limit = c.pages()
 	}
 	if err := f.Validate(); err != nil {
 		return Page{}, err
@@ -268,7 +268,7 @@ func (c *Client) ListPage(ctx context.Context, f model.Filter) (Page, error) {
 //		…
 //	}
 func (c *Client) Steps(ctx context.Context, f model.Filter) iter.Seq2[model.Step, error] {
-	return paginate(ctx, f.Limit, c.pageSize, f.After, func(limit int, after *model.Cursor) ([]model.Step, *model.Cursor, error) {
+	return paginate(ctx, f.Limit, c.pages(), f.After, func(limit int, after *model.Cursor) ([]model.Step, *model.Cursor, error) {
 		page := f
 		page.Limit, page.After = limit, after
 		p, err := c.ListPage(ctx, page)
