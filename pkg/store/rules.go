@@ -224,9 +224,9 @@ func (s *Store) renumberAll(ctx context.Context, total int64, log *slog.Logger) 
 const splitAfterTries = 3
 
 // writeSplitting runs fn over targets in one write transaction and returns
-// what fn counted. A transaction that still loses its conflicts after
-// writeTx's tries is split in two halves, each run on its own, down to one
-// target: on Galera a write through another node to any one of hundreds of
+// what fn counted. A transaction of several targets that still loses its
+// conflicts after splitAfterTries tries is split in two halves, each run
+// on its own, down to one target, which gets writeTx's tries: on Galera a write through another node to any one of hundreds of
 // targets fails the whole transaction's certification, so a start (or
 // stepsd migrate) numbering them while replicas kept writing exited with
 // error 1213, and its restarts did the same for as long as the writes went
