@@ -36,20 +36,36 @@
 // spool, after an outage) carries its own, earlier time. A poller that
 // asks only for what comes after the last step it saw
 // (Filter.After = model.CursorAfter(last)) misses such steps: 1 in about
-// 4,000 with 16 writers on SQLite. Poll with an overlap instead, and
-// drop the ids already seen:
+// 4,000 with 16 writers on SQLite. Poll with an overlap instead, drop
+// the ids already seen, and forget those older than the overlap, which no
+// later poll lists again (kept, they grew without end):
 //
-//	for step, err := range c.Steps(ctx, model.Filter{Since: last.Time.Add(-time.Minute)}) {
-//		if err != nil {
-//			return err
+//	const overlap = time.Minute
+//	newest := time.Now() // or where the last run stopped; not a zero time, which the server refuses
+//	seen := map[int64]time.Time{}
+//	for {
+//		for step, err := range c.Steps(ctx, model.Filter{Since: newest.Add(-overlap)}) {
+//			if err != nil {
+//				return err
+//			}
+//			if _, ok := seen[step.ID]; ok {
+//				continue
+//			}
+//			seen[step.ID] = step.Time
+//			if step.Time.After(newest) {
+//				newest = step.Time
+//			}
+//			…
 //		}
-//		if seen[step.ID] {
-//			continue
+//		for id, at := range seen {
+//			if at.Before(newest.Add(-overlap)) {
+//				delete(seen, id)
+//			}
 //		}
-//		seen[step.ID], last = true, step
-//		…
+//		time.Sleep(10 * time.Second)
 //	}
 //
+// (ExampleClient_Steps_follow runs it.)
 // A step delivered more than the overlap late is found only by a later
 // full listing (an export) of its time range.
 //

@@ -255,3 +255,59 @@ func ExampleClient_Values() {
 	// [api api-gateway]
 	// success failure in_progress
 }
+
+// Following new steps (see "Following new steps" in the package's
+// documentation): each poll asks again for the last minute, so a step
+// stored late with an earlier time is found, and the ids seen keep it
+// from being handled twice; ids older than the overlap are forgotten, as
+// no later poll lists them again.
+func ExampleClient_Steps_follow() {
+	serverURL, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	c, err := client.New(serverURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	const overlap = time.Minute
+	newest := time.Now().Add(-time.Hour)
+	seen := map[int64]time.Time{}
+	poll := func() {
+		for step, err := range c.Steps(ctx, model.Filter{Since: newest.Add(-overlap)}) {
+			if err != nil {
+				log.Fatal(err)
+			}
+			if _, ok := seen[step.ID]; ok {
+				continue
+			}
+			seen[step.ID] = step.Time
+			if step.Time.After(newest) {
+				newest = step.Time
+			}
+			fmt.Println("new:", step.Version, step.Status)
+		}
+		for id, at := range seen {
+			if at.Before(newest.Add(-overlap)) {
+				delete(seen, id)
+			}
+		}
+	}
+	record := func(version, status string, at time.Time) {
+		if _, err := c.Record(ctx, model.StepInput{Component: "api", Version: version, Owner: "ana", Status: status, Time: at}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	now := time.Now()
+	record("1.0", "build", now.Add(-50*time.Minute))
+	record("1.1", "build", now.Add(-2*time.Second))
+	poll()
+	// Delivered late from a spool: its time is before the newest seen.
+	record("1.0", "finished", now.Add(-20*time.Second))
+	poll()
+	fmt.Println("remembered:", len(seen))
+	// Output:
+	// new: 1.0 build
+	// new: 1.1 build
+	// new: 1.0 finished
+	// remembered: 2
+}
