@@ -112,9 +112,11 @@ type Exporter struct {
 // tracesURL is where cfg says the traces go: TracesEndpoint as it is, else
 // Endpoint's /v1/traces; empty when neither is set.
 func tracesURL(cfg Config) (string, error) {
-	raw, asItIs := cfg.Endpoint, false
+	raw, asItIs, like := cfg.Endpoint, false, "http://collector:4318"
 	if cfg.TracesEndpoint != "" {
-		raw, asItIs = cfg.TracesEndpoint, true
+		// Posted to as it is: the base URL's example, given here, sent
+		// every export to / and got 404.
+		raw, asItIs, like = cfg.TracesEndpoint, true, "http://collector:4318/v1/traces"
 	}
 	if raw == "" {
 		return "", nil
@@ -123,10 +125,10 @@ func tracesURL(cfg Config) (string, error) {
 	if err != nil {
 		// Not quoted: what does not parse cannot be redacted, and it may
 		// hold a password.
-		return "", fmt.Errorf("OTLP endpoint is not a URL (%s); want a URL such as http://collector:4318", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(raw)+": "))
+		return "", fmt.Errorf("OTLP endpoint is not a URL (%s); want a URL such as %s", strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(raw)+": "), like)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("OTLP endpoint %q: want a URL such as http://collector:4318", u.Redacted())
+		return "", fmt.Errorf("OTLP endpoint %q: want a URL such as %s", u.Redacted(), like)
 	}
 	// A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT is: the traces go to its
 	// /v1/traces, below any path it has (Grafana Cloud's gateway is

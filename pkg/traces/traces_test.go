@@ -593,8 +593,12 @@ func TestTracesEndpointIsUsedAsItIs(t *testing.T) {
 	if len(col.spans) != 3 {
 		t.Errorf("the collector got %d spans at the traces endpoint, want 3", len(col.spans))
 	}
+	// The example it gives is a traces URL: the base URL's, followed,
+	// posted every export to / (404).
 	if _, err := New(Config{TracesEndpoint: "collector:4318/v1/traces", Store: st, Rules: model.DefaultDeploymentRules()}); err == nil {
 		t.Error("a traces endpoint without a scheme was taken")
+	} else if !strings.Contains(err.Error(), "such as http://collector:4318/v1/traces") {
+		t.Errorf("traces endpoint without a scheme: %v; want an example traces URL, with its /v1/traces", err)
 	}
 }
 
