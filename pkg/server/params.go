@@ -212,6 +212,9 @@ func bodyError(err error, limit int64) error {
 	return model.Invalid("body", "read request body: %v", err)
 }
 
+// stepBodyTypes are the bodies POST /v1/steps takes, as a 415 lists them.
+const stepBodyTypes = "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body"
+
 // stepInputParams gathers the parameters of a step from the query string
 // (as the original API) and from a form or JSON body.
 func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params, error) {
@@ -241,7 +244,7 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 			// fetch() in Node and browsers sends a string body so.
 			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (fetch's default for a string body); send the header Content-Type: application/json", model.Quote(r.Header.Get("Content-Type")))
 		}
-		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
+		return nil, unsupportedBody(r, stepBodyTypes)
 	case "application/x-www-form-urlencoded":
 		if looksLikeJSON(body) {
 			// curl -d and Python's urllib send this Content-Type unless
@@ -262,7 +265,7 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 			return nil, err
 		}
 	default:
-		return nil, unsupportedBody(r, "application/json, application/x-www-form-urlencoded, or the parameters in the query string with no body")
+		return nil, unsupportedBody(r, stepBodyTypes)
 	}
 	if len(p) == 0 {
 		return fromBody, nil // all in the body, as stepsctl sends
