@@ -792,7 +792,44 @@ func (s *Store) tryLockMigrationsMySQL(ctx context.Context, m *migrate.Migrator,
 		session.release()
 		return nil, err
 	}
-	return session.release, nil
+	return s.keepSessionLock(session, sessionLockKeepAlive), nil
+}
+
+// sessionLockKeepAlive is how often a migrating stepsd says a word on its
+// session lock's connection. That connection is idle while the other one
+// migrates, and a proxy's idle timeout, or the server's wait_timeout,
+// would end it: the session lock gone, another stepsd would take the row
+// for dead after deadMigrationLockAfter and migrate at the same time.
+const sessionLockKeepAlive = 5 * time.Second
+
+// keepSessionLock keeps l's connection busy every interval until the
+// returned release, which gives l back.
+func (s *Store) keepSessionLock(l *sessionLock, interval time.Duration) (release func()) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				ctx, cancel := context.WithTimeout(context.Background(), interval)
+				_, err := l.conn.ExecContext(ctx, `DO 1`)
+				cancel()
+				if err != nil {
+					s.log.Warn("lost the connection that holds the migrations' session lock; another stepsd may take the lock for dead in 15 s", "err", err)
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		l.release()
+	}
 }
 
 // sessionLock is a MySQL session lock on a connection of its own.

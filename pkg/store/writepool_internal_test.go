@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
 )
 
 // TestCommitOutlivesItsContext: a transaction's context that ends while
@@ -173,3 +176,36 @@ func startHoldProxy(t *testing.T, target string) *holdProxy {
 
 func (p *holdProxy) hold()    { p.gate.Lock() }
 func (p *holdProxy) release() { p.gate.Unlock() }
+
+// TestSessionLockOutlivesAnIdleTimeout: the connection that holds the
+// migrations' session lock is idle while another migrates, and a server's
+// wait_timeout (or a proxy's idle timeout) ended it, dropping the lock: a
+// second stepsd would then take the row of a live migration for dead.
+// Kept busy, the session lock stays held.
+func TestSessionLockOutlivesAnIdleTimeout(t *testing.T) {
+	cfg, direct := freshMySQL(t)
+	pool, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db := bun.NewDB(pool, mysqldialect.New())
+	l, err := migrationSessionLock(context.Background(), db)
+	if err != nil || l == nil || !l.held {
+		t.Fatalf("migrationSessionLock = %+v, %v; want it held", l, err)
+	}
+	if _, err := l.conn.ExecContext(context.Background(), `SET SESSION wait_timeout = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{log: slog.New(slog.DiscardHandler)}
+	release := s.keepSessionLock(l, 300*time.Millisecond)
+	defer release()
+	time.Sleep(2500 * time.Millisecond)
+	var holder sql.NullInt64
+	if err := direct.QueryRow(`SELECT IS_USED_LOCK(` + sessionLockName + `)`).Scan(&holder); err != nil {
+		t.Fatal(err)
+	}
+	if !holder.Valid {
+		t.Error("the migrations' session lock was dropped with its idle connection")
+	}
+}
