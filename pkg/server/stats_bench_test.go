@@ -23,7 +23,7 @@ func BenchmarkDeploymentsAndStats(b *testing.B) {
 	for name, fresh := range dbs {
 		st := seed(b, fresh(b), rows)
 		srv := httptest.NewServer(server.New(server.Config{Store: st}))
-		for _, path := range []string{"/v1/stats?bucket=week", "/v1/deployments?format=ndjson", "/v1/deployments?limit=20&order=desc"} {
+		for _, path := range []string{"/v1/stats?bucket=week", "/v1/stats?bucket=week&format=csv", "/v1/deployments?format=ndjson", "/v1/deployments?limit=20&order=desc"} {
 			b.Run(fmt.Sprintf("db=%s/rows=%d/%s", name, rows, path), func(b *testing.B) {
 				var peak int64
 				for b.Loop() {

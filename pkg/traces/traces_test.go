@@ -622,3 +622,36 @@ func TestEndsAtOneTimeKeepTheFirst(t *testing.T) {
 		t.Errorf("the end after a late step is %d (%v), want 101, the first by id at its time", end.ID, ok)
 	}
 }
+
+// TestRememberedEndsStayWithinTheBound: a series that ends more often
+// than maxEndsPerSeries keeps its latest ends in a slice no larger than
+// the bound, holding only what reading a deployment back needs. Inserted
+// before the earliest was cut, each full series grew to twice the bound,
+// and with the owner and revision of each end 4096 series held 29 MiB
+// (BenchmarkRememberedEnds), where one end each held 1.9 MiB.
+func TestRememberedEndsStayWithinTheBound(t *testing.T) {
+	e := &Exporter{}
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for i := range 4 * maxEndsPerSeries {
+		e.remember(model.Step{ID: int64(1 + i), Component: "api", Version: "1", Owner: "deployer", Status: "finished",
+			Revision: "0123456789abcdef0123456789abcdef01234567", Time: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	// An end earlier than every one kept is forgotten at once.
+	e.remember(model.Step{ID: 1000, Component: "api", Version: "1", Status: "finished", Time: t0.Add(-time.Hour)})
+	ends := e.ended[seriesKey{"api", "1", ""}]
+	if len(ends) != maxEndsPerSeries || cap(ends) > maxEndsPerSeries {
+		t.Fatalf("a series holds %d ends in room for %d, want %d in at most %d", len(ends), cap(ends), maxEndsPerSeries, maxEndsPerSeries)
+	}
+	for i, end := range ends {
+		if want := int64(3*maxEndsPerSeries + 1 + i); end.ID != want {
+			t.Errorf("end %d is step %d, want %d: the latest, in time order", i, end.ID, want)
+		}
+		if end.Owner != "" || end.Revision != "" {
+			t.Errorf("end %d keeps owner %q and revision %q, which reading its deployment back does not use", i, end.Owner, end.Revision)
+		}
+	}
+	end, ok := e.endAfter(model.Step{ID: 2000, Component: "api", Version: "1", Status: "build", Time: t0.Add(50*time.Minute + time.Second)})
+	if !ok || end.ID != 52 || !end.Time.Equal(t0.Add(51*time.Minute)) {
+		t.Errorf("the end after a late step is %d at %s (%v), want 52 at %s", end.ID, end.Time, ok, t0.Add(51*time.Minute))
+	}
+}
