@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -616,5 +617,41 @@ func TestEndsAtOneTimeKeepTheFirst(t *testing.T) {
 	end, ok := e.endAfter(model.Step{ID: 300, Component: "api", Version: "1", Status: "build", Time: t0})
 	if !ok || end.ID != 101 {
 		t.Errorf("the end after a late step is %d (%v), want 101, the first by id at its time", end.ID, ok)
+	}
+}
+
+// TestOtherProtocolIsWarnedOf: OTEL_EXPORTER_OTLP_PROTOCOL=grpc, with an
+// endpoint on a collector's gRPC port, was ignored without a word; stepsd
+// now says at start-up that it speaks http/protobuf only, and the traces'
+// own variable wins over the base one as it does for the endpoint.
+func TestOtherProtocolIsWarnedOf(t *testing.T) {
+	for _, c := range []struct {
+		base, traces string
+		warned       string
+	}{
+		{"grpc", "", "OTEL_EXPORTER_OTLP_PROTOCOL is not spoken"},
+		{"", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is not spoken"},
+		{"grpc", "http/protobuf", ""},
+		{"http/protobuf", "", ""},
+		{"", "", ""},
+	} {
+		t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", c.base)
+		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", c.traces)
+		logs := new(testdb.LogBuffer)
+		exp, err := New(Config{Endpoint: "http://127.0.0.1:4317", Store: testdb.Open(t, testdb.SQLite(t)),
+			Rules: model.DefaultDeploymentRules(), Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := logs.String()
+		if c.warned == "" && strings.Contains(got, "not spoken") {
+			t.Errorf("protocol %q, traces protocol %q: warned %s", c.base, c.traces, got)
+		}
+		if c.warned != "" && (!strings.Contains(got, c.warned) || !strings.Contains(got, "4318")) {
+			t.Errorf("protocol %q, traces protocol %q: log %q; want %q and the OTLP/HTTP port", c.base, c.traces, got, c.warned)
+		}
 	}
 }
