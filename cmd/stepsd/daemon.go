@@ -272,6 +272,13 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Info("exporting finished deployments as traces", "otlp_endpoint", redactURL(m.traces.URL()))
 	}
 
+	// Requests in progress per client address are bounded as its
+	// connections are, so that an HTTP/2 client's streams (250 on each
+	// connection) hold no more than an HTTP/1 client's connections.
+	clientRequests := m.Config.MaxClientConns
+	if clientRequests == 0 {
+		clientRequests = -1 // --max-client-conns 0: both bounds off
+	}
 	handler := server.New(server.Config{
 		Store:          m.store,
 		Logger:         m.Logger,
@@ -296,6 +303,8 @@ func (m *Main) Run(ctx context.Context) error {
 		GitLabToken:    m.Config.GitLabToken,
 		HookMapping:    mapping,
 		Observer:       observer,
+
+		MaxClientRequests: clientRequests,
 	})
 	m.listener, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {

@@ -446,7 +446,7 @@ var settings = []setting{
 		print: func(o *options) any { return max(0, o.config.RateLimit) },
 	},
 	field("rate-burst", "limits.rate_burst", server.DefaultRateBurst, "requests a client may make at once before the rate applies", func(c *Config) *int { return &c.RateBurst }),
-	field("max-client-conns", "limits.max_client_conns", server.DefaultMaxClientConns, "connections one client address (an IPv6 /64) may hold open; past it a new one is closed at once; 0 turns the bound off", func(c *Config) *int { return &c.MaxClientConns }),
+	field("max-client-conns", "limits.max_client_conns", server.DefaultMaxClientConns, "connections one client address (an IPv6 /64) may hold open, and requests it may have in progress over them (HTTP/2 streams included); past it a new connection is closed at once, a new request gets 429; 0 turns both bounds off", func(c *Config) *int { return &c.MaxClientConns }),
 	field("max-conns", "limits.max_conns", server.DefaultMaxConns, "connections all clients together may hold open, lowered to what the open-file limit allows; past it a newcomer takes the place of the oldest connection of the client holding the most, or is closed at once; 0 turns the bound off", func(c *Config) *int { return &c.MaxConns }),
 	field("max-future-skew", "limits.max_future_skew", server.DefaultMaxFutureSkew, "how far ahead of the server's clock an explicit step time may be", func(c *Config) *time.Duration { return &c.MaxFutureSkew }),
 	field("success-statuses", "deployments.success_statuses", model.DefaultSuccessStatuses, "statuses that end a deployment successfully, case-insensitive", func(c *Config) *[]string { return &c.Rules.SuccessStatuses }),

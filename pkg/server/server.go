@@ -2,6 +2,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -76,6 +77,12 @@ type Config struct {
 	// may have in progress at once (429 beyond); 0 means
 	// DefaultClientLists.
 	ClientLists int
+	// MaxClientRequests bounds the requests one client address (an IPv6
+	// /64) has in progress at once over all its connections and HTTP/2
+	// streams (429 beyond); 0 means DefaultMaxClientConns, negative turns
+	// the bound off. Keep it at the connections' bound: HTTP/1 clients
+	// then never meet it, and HTTP/2 clients get what HTTP/1 ones have.
+	MaxClientRequests int
 	// MaxLists bounds the same answers across all clients (503 beyond):
 	// each holds up to a page in memory while its client reads, and
 	// clients from many addresses, each within ClientLists, took stepsd
@@ -180,6 +187,7 @@ type Server struct {
 	maxQueryBytes int
 	listReads     chan struct{} // a slot per list page being read
 	lists         *listGate     // list answers in progress, per client
+	requests      *listGate     // requests in progress, per client address; nil: no bound
 	batches       *listGate     // batches in progress, per client
 	analyses      *fairGate     // a slot per analysis being computed
 	analysisWait  time.Duration // how long an analysis waits for a turn
@@ -258,6 +266,9 @@ func New(cfg Config) *Server {
 	}
 	s.listReads = make(chan struct{}, readers)
 	s.lists = newListGate(cfg.ClientLists)
+	if cfg.MaxClientRequests >= 0 {
+		s.requests = newListGate(cmp.Or(cfg.MaxClientRequests, DefaultMaxClientConns))
+	}
 	s.lists.total = cfg.MaxLists
 	if s.lists.total <= 0 {
 		s.lists.total = DefaultMaxLists
@@ -318,7 +329,7 @@ func New(cfg Config) *Server {
 	if c, ok := cfg.Observer.(prometheus.Collector); ok {
 		s.metrics.registry.MustRegister(c)
 	}
-	s.handler = s.logRequests(noSniff(s.recoverPanics(s.limitRate(s.limitQuery(s.routes())))))
+	s.handler = s.logRequests(noSniff(s.recoverPanics(s.limitRequests(s.limitRate(s.limitQuery(s.routes()))))))
 	return s
 }
 

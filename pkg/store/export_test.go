@@ -85,3 +85,7 @@ func ListDeploymentsQuery(s *Store, f model.DeploymentFilter) (string, []any) {
 // SetDeadMigrationLockAfter shortens how long a MySQL migrations' lock row
 // nobody holds must stand to be cleared.
 func SetDeadMigrationLockAfter(s *Store, d time.Duration) { s.deadLockAfter = d }
+
+// SetMigrationLockWait shortens how long Migrate waits for a migrations'
+// lock another holds.
+func SetMigrationLockWait(s *Store, d time.Duration) { s.migrationLockWait = d }

@@ -322,3 +322,36 @@ func openWithLockRow(t *testing.T, dsn string) (*store.Store, *testdb.LogBuffer)
 	}
 	return s, logs
 }
+
+// TestForeignSessionLockOnMySQLIsNamed: any session of any user of the
+// MySQL server may take the migrations' session lock by its name. Held
+// with no lock row standing, it made every start of stepsd wait a minute
+// and exit 1 advising to delete a lock row that did not exist; the error
+// now names the connection that holds it and how to end it.
+func TestForeignSessionLockOnMySQLIsNamed(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	other := testdb.Open(t, dsn)
+	conn, err := other.DB().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var got, id int64
+	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(LEFT(CONCAT('steps_migrations.', DATABASE()), 64), 0), CONNECTION_ID()`).Scan(&got, &id); err != nil || got != 1 {
+		t.Fatalf("GET_LOCK = %d, %v", got, err)
+	}
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	store.SetMigrationLockWait(s, time.Second)
+	_, err = s.Migrate(context.Background())
+	if err == nil {
+		t.Fatal("Migrate took the migrations' lock while another session held it")
+	}
+	want := fmt.Sprintf("held by MySQL connection %d", id)
+	if msg := err.Error(); !strings.Contains(msg, want) || !strings.Contains(msg, fmt.Sprintf("KILL %d", id)) || strings.Contains(msg, "DELETE FROM bun_migration_locks") {
+		t.Errorf("Migrate = %v; want it to say %q and how to end it, not to delete a row that does not exist", err, want)
+	}
+}

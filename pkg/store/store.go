@@ -107,6 +107,9 @@ type Store struct {
 		since time.Time
 	}
 	deadLockAfter time.Duration
+	// migrationLockWait is how long Migrate waits for a migrations' lock
+	// another holds (a minute).
+	migrationLockWait time.Duration
 
 	log        *slog.Logger  // what no caller is told (WithLogger)
 	migrations *mysql.Config // how migrations connect to MySQL (dataSource)
@@ -134,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps, log: slog.Default(), deadLockAfter: deadMigrationLockAfter}
+	s := &Store{kind: src.kind, maxDeploymentSteps: model.MaxDeploymentSteps, log: slog.Default(), deadLockAfter: deadMigrationLockAfter, migrationLockWait: time.Minute}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -674,7 +677,7 @@ const firstMigration = "20261127000001"
 // liveness probe's restart) and is cleared, where on MySQL it would wait a
 // minute and fail on every start until an operator deleted it by hand.
 func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator, db *bun.DB) (release func(), err error) {
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(s.migrationLockWait)
 	logged := false
 	for {
 		held, err := s.tryLockMigrations(ctx, m, db)
@@ -692,6 +695,10 @@ func (s *Store) lockMigrations(ctx context.Context, m *migrate.Migrator, db *bun
 			if err == nil {
 				return nil, fmt.Errorf("sqlite database file %s: another stepsd has been migrating it for over a minute; "+
 					"let it finish, or stop it and start again", s.path)
+			}
+			var foreign foreignSessionLock
+			if errors.As(err, &foreign) {
+				return nil, fmt.Errorf("lock migrations: %w", foreign)
 			}
 			return nil, fmt.Errorf("migrations are locked by another stepsd for over a minute; if no other stepsd is migrating, "+
 				"delete the lock: DELETE FROM bun_migration_locks WHERE table_name = 'bun_migrations' (docs/operations.md#upgrades): %w", err)
@@ -776,7 +783,7 @@ func (s *Store) tryLockMigrationsMySQL(ctx context.Context, m *migrate.Migrator,
 	}
 	if !session.held {
 		session.release()
-		return nil, fmt.Errorf("another stepsd is migrating: %w", errDuplicate)
+		return nil, s.sessionLockHolder(ctx, db)
 	}
 	err = m.Lock(ctx)
 	if err != nil && errors.Is(translate(err), errDuplicate) {
@@ -830,6 +837,43 @@ func (s *Store) keepSessionLock(l *sessionLock, interval time.Duration) (release
 		<-done
 		l.release()
 	}
+}
+
+// foreignSessionLock is the migrations' session lock held by a MySQL
+// connection while no lock row stands: not a stepsd of this version
+// migrating, which takes its row within moments of the session lock. Any
+// session of any user of the MySQL server may take a lock of any name,
+// and one that held it made every start of stepsd wait a minute and exit
+// 1, advising to delete a lock row that did not exist.
+type foreignSessionLock struct {
+	name string
+	conn int64
+}
+
+func (e foreignSessionLock) Error() string {
+	return fmt.Sprintf("the migrations' session lock (GET_LOCK %q) is held by MySQL connection %d, "+
+		"and no lock row stands in bun_migration_locks, so it is not a stepsd migrating: a session of any user of this MySQL server may take it; "+
+		"find it with SELECT * FROM information_schema.PROCESSLIST WHERE ID = %d, and end it with KILL %d",
+		e.name, e.conn, e.conn, e.conn)
+}
+
+func (e foreignSessionLock) Unwrap() error { return errDuplicate }
+
+// sessionLockHolder says who holds the migrations' session lock: another
+// stepsd migrating (its lock row stands), or foreignSessionLock.
+func (s *Store) sessionLockHolder(ctx context.Context, db *bun.DB) error {
+	busy := fmt.Errorf("another stepsd is migrating: %w", errDuplicate)
+	var name string
+	var holder sql.NullInt64
+	var rows int
+	err := db.QueryRowContext(ctx, `SELECT `+sessionLockName+`, IS_USED_LOCK(`+sessionLockName+`), (SELECT count(*) FROM bun_migration_locks WHERE table_name = 'bun_migrations')`).Scan(&name, &holder, &rows)
+	if err != nil {
+		return errors.Join(busy, translate(err))
+	}
+	if !holder.Valid || rows > 0 {
+		return busy // released since, or a stepsd's row
+	}
+	return foreignSessionLock{name: name, conn: holder.Int64}
 }
 
 // sessionLock is a MySQL session lock on a connection of its own.

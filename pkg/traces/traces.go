@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -142,6 +143,27 @@ func tracesURL(cfg Config) (string, error) {
 	return u.String(), nil
 }
 
+// warnProtocol says at start-up that an OTLP protocol asked for in the
+// environment other than http/protobuf is not spoken. Set to grpc (the
+// SDKs' default in some languages) beside an endpoint on the collector's
+// gRPC port (4317), it was ignored without a word: stepsd started, said
+// it exported, and each export then failed with an error that named
+// neither the protocol nor the port.
+func warnProtocol(log *slog.Logger) {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			continue
+		}
+		if v != "http/protobuf" {
+			log.Warn(name+" is not spoken: stepsd exports traces over OTLP/HTTP with protobuf (http/protobuf) only; "+
+				"point the endpoint at the collector's OTLP/HTTP port (4318), not its gRPC one (4317)",
+				"protocol", model.Shorten(v))
+		}
+		return // the traces' own variable wins over the base one
+	}
+}
+
 // URL is where the traces are posted; empty when the exporter reads the
 // OTEL_EXPORTER_OTLP_* variables itself.
 func (e *Exporter) URL() string { return e.url }
@@ -167,6 +189,7 @@ func New(cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnProtocol(cfg.Logger)
 	exp := cfg.Exporter
 	if exp == nil {
 		var opts []otlptracehttp.Option

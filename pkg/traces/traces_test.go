@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -653,5 +654,41 @@ func TestRememberedEndsStayWithinTheBound(t *testing.T) {
 	end, ok := e.endAfter(model.Step{ID: 2000, Component: "api", Version: "1", Status: "build", Time: t0.Add(50*time.Minute + time.Second)})
 	if !ok || end.ID != 52 || !end.Time.Equal(t0.Add(51*time.Minute)) {
 		t.Errorf("the end after a late step is %d at %s (%v), want 52 at %s", end.ID, end.Time, ok, t0.Add(51*time.Minute))
+	}
+}
+
+// TestOtherProtocolIsWarnedOf: OTEL_EXPORTER_OTLP_PROTOCOL=grpc, with an
+// endpoint on a collector's gRPC port, was ignored without a word; stepsd
+// now says at start-up that it speaks http/protobuf only, and the traces'
+// own variable wins over the base one as it does for the endpoint.
+func TestOtherProtocolIsWarnedOf(t *testing.T) {
+	for _, c := range []struct {
+		base, traces string
+		warned       string
+	}{
+		{"grpc", "", "OTEL_EXPORTER_OTLP_PROTOCOL is not spoken"},
+		{"", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is not spoken"},
+		{"grpc", "http/protobuf", ""},
+		{"http/protobuf", "", ""},
+		{"", "", ""},
+	} {
+		t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", c.base)
+		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", c.traces)
+		logs := new(testdb.LogBuffer)
+		exp, err := New(Config{Endpoint: "http://127.0.0.1:4317", Store: testdb.Open(t, testdb.SQLite(t)),
+			Rules: model.DefaultDeploymentRules(), Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exp.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := logs.String()
+		if c.warned == "" && strings.Contains(got, "not spoken") {
+			t.Errorf("protocol %q, traces protocol %q: warned %s", c.base, c.traces, got)
+		}
+		if c.warned != "" && (!strings.Contains(got, c.warned) || !strings.Contains(got, "4318")) {
+			t.Errorf("protocol %q, traces protocol %q: log %q; want %q and the OTLP/HTTP port", c.base, c.traces, got, c.warned)
+		}
 	}
 }

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/steps-dev/steps/pkg/model"
+)
+
+// limitRequests bounds the requests one client address (an IPv6 /64, as
+// the connections are keyed) has in progress at once, over all its
+// connections and HTTP/2 streams. Over HTTP/1 a request holds a
+// connection, so MaxClientConns already bounds them; over HTTP/2 (served
+// with --tls-cert) each connection carries up to 250 streams, and 40
+// connections of 250 streams asking for /metrics with a flow-control
+// window of 0, so never reading an answer, held 16,600 goroutines and took
+// stepsd from 30 MB to 536 MB in 4 s; 1,024 connections would have held
+// 256,000 answers for the minute each may take.
+//
+// A request is counted until its answer is written out: over HTTP/2 the
+// answer is flushed here, since what the handler leaves buffered is
+// written after it returns, and an answer that waits for a window the
+// client never opens would otherwise hold its goroutine uncounted.
+func (s *Server) limitRequests(next http.Handler) http.Handler {
+	if s.requests == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := clientAddr(r.RemoteAddr)
+		if ok, _ := s.requests.enter(key); !ok {
+			w.Header().Set("Retry-After", "1")
+			if r.ProtoMajor >= 2 {
+				// No body: a body waits for the client's flow-control
+				// window, which a client that stalls its streams never
+				// opens, and the refusal would hold what it refuses. The
+				// status and headers are not flow-controlled.
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			s.writeError(w, r, model.Errorf(model.ERATELIMITED,
+				"this client address already has %d requests in progress, the limit (--max-client-conns); wait for their answers before sending more, or retry after 1 s", s.requests.max))
+			return
+		}
+		defer s.requests.leave(key)
+		next.ServeHTTP(w, r)
+		if r.ProtoMajor >= 2 {
+			// Over HTTP/1 a flush would turn every answer chunked; there
+			// the connection holds the request until it is written.
+			http.NewResponseController(w).Flush() //nolint:errcheck // a client gone or cut off: nothing left to write
+		}
+	})
+}
