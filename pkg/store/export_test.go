@@ -89,3 +89,7 @@ func SetDeadMigrationLockAfter(s *Store, d time.Duration) { s.deadLockAfter = d 
 // SetMigrationLockWait shortens how long Migrate waits for a migrations'
 // lock another holds.
 func SetMigrationLockWait(s *Store, d time.Duration) { s.migrationLockWait = d }
+
+// SessionLockName is the SQL expression of the migrations' session lock's
+// name.
+const SessionLockName = sessionLockName

@@ -287,7 +287,7 @@ func TestLiveMigrationLockOnMySQLIsKept(t *testing.T) {
 	}
 	defer conn.Close()
 	var got int
-	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(LEFT(CONCAT('steps_migrations.', DATABASE()), 64), 0)`).Scan(&got); err != nil || got != 1 {
+	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(`+store.SessionLockName+`, 0)`).Scan(&got); err != nil || got != 1 {
 		t.Fatalf("GET_LOCK = %d, %v", got, err)
 	}
 	s, logs := openWithLockRow(t, dsn)
@@ -303,6 +303,33 @@ func TestLiveMigrationLockOnMySQLIsKept(t *testing.T) {
 	var rows int
 	if err := s.DB().QueryRow(`SELECT count(*) FROM bun_migration_locks`).Scan(&rows); err != nil || rows != 1 {
 		t.Errorf("lock rows: %d (%v); want the live one", rows, err)
+	}
+}
+
+// TestSessionLockNameIsNotGuessable: any user of the MySQL server may take
+// any session lock name. A session that took steps_migrations.<database>,
+// the name a stepsd used, blocked every start; the name is now one only
+// users of the database can compute, and the guess blocks nothing.
+func TestSessionLockNameIsNotGuessable(t *testing.T) {
+	dsn := testdb.MySQL(t)
+	other := testdb.Open(t, dsn)
+	conn, err := other.DB().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var got int
+	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(LEFT(CONCAT('steps_migrations.', DATABASE()), 64), 0)`).Scan(&got); err != nil || got != 1 {
+		t.Fatalf("GET_LOCK = %d, %v", got, err)
+	}
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	store.SetMigrationLockWait(s, time.Second)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Errorf("Migrate while another session holds the lock name a stepsd once used: %v", err)
 	}
 }
 
@@ -337,7 +364,7 @@ func TestForeignSessionLockOnMySQLIsNamed(t *testing.T) {
 	}
 	defer conn.Close()
 	var got, id int64
-	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(LEFT(CONCAT('steps_migrations.', DATABASE()), 64), 0), CONNECTION_ID()`).Scan(&got, &id); err != nil || got != 1 {
+	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(`+store.SessionLockName+`, 0), CONNECTION_ID()`).Scan(&got, &id); err != nil || got != 1 {
 		t.Fatalf("GET_LOCK = %d, %v", got, err)
 	}
 	s, err := store.Open(context.Background(), dsn)

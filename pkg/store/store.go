@@ -892,10 +892,16 @@ func (l *sessionLock) release() {
 	l.conn.Close()
 }
 
-// sessionLockName names the migrations' session lock of this database:
-// session lock names are the server's, and other databases on it (other
-// teams' stepsds, CI's) must not wait on each other.
-const sessionLockName = `LEFT(CONCAT('steps_migrations.', DATABASE()), 64)`
+// sessionLockName names the migrations' session lock of this database.
+// Session lock names are the server's: other databases on it (other
+// teams' stepsds, CI's) must not wait on each other, and any user of the
+// server may take any name without a privilege, which blocked every start
+// of stepsd while they held it (foreignSessionLock). So the name is a hash
+// of the database's name and of when its bun_migrations table was made,
+// which information_schema shows only to users of the database; hashed,
+// it also fits GET_LOCK's 64 characters whatever the database's name.
+const sessionLockName = `CONCAT('steps_migrations.', LEFT(SHA2(CONCAT(DATABASE(), '/', COALESCE((` +
+	`SELECT CREATE_TIME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'bun_migrations'), '')), 256), 47))`
 
 // migrationSessionLock tries the migrations' session lock on a connection
 // of db's; nil on a Galera node (see tryLockMigrationsMySQL).
