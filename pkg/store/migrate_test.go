@@ -280,16 +280,7 @@ func TestDeadMigrationLockOnMySQL(t *testing.T) {
 // migrating (it holds the session lock) is waited for, never cleared.
 func TestLiveMigrationLockOnMySQLIsKept(t *testing.T) {
 	dsn := testdb.MySQL(t)
-	holder := testdb.Open(t, dsn)
-	conn, err := holder.DB().Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var got int
-	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(`+store.SessionLockName+`, 0)`).Scan(&got); err != nil || got != 1 {
-		t.Fatalf("GET_LOCK = %d, %v", got, err)
-	}
+	holdSessionLock(t, dsn, store.SessionLockName)
 	s, logs := openWithLockRow(t, dsn)
 	store.SetDeadMigrationLockAfter(s, 500*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -312,16 +303,7 @@ func TestLiveMigrationLockOnMySQLIsKept(t *testing.T) {
 // users of the database can compute, and the guess blocks nothing.
 func TestSessionLockNameIsNotGuessable(t *testing.T) {
 	dsn := testdb.MySQL(t)
-	other := testdb.Open(t, dsn)
-	conn, err := other.DB().Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var got int
-	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(LEFT(CONCAT('steps_migrations.', DATABASE()), 64), 0)`).Scan(&got); err != nil || got != 1 {
-		t.Fatalf("GET_LOCK = %d, %v", got, err)
-	}
+	holdSessionLock(t, dsn, `LEFT(CONCAT('steps_migrations.', DATABASE()), 64)`)
 	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -331,6 +313,23 @@ func TestSessionLockNameIsNotGuessable(t *testing.T) {
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Errorf("Migrate while another session holds the lock name a stepsd once used: %v", err)
 	}
+}
+
+// holdSessionLock takes the session lock named by the SQL expression name
+// on a connection of another store of the database at dsn, as another
+// session would, until the test ends, and returns that connection's id.
+func holdSessionLock(t *testing.T, dsn, name string) (connID int64) {
+	t.Helper()
+	conn, err := testdb.Open(t, dsn).DB().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var got int
+	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(`+name+`, 0), CONNECTION_ID()`).Scan(&got, &connID); err != nil || got != 1 {
+		t.Fatalf("GET_LOCK = %d, %v", got, err)
+	}
+	return connID
 }
 
 // openWithLockRow opens a second store on the migrated database at dsn,
@@ -357,16 +356,7 @@ func openWithLockRow(t *testing.T, dsn string) (*store.Store, *testdb.LogBuffer)
 // now names the connection that holds it and how to end it.
 func TestForeignSessionLockOnMySQLIsNamed(t *testing.T) {
 	dsn := testdb.MySQL(t)
-	other := testdb.Open(t, dsn)
-	conn, err := other.DB().Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var got, id int64
-	if err := conn.QueryRowContext(context.Background(), `SELECT GET_LOCK(`+store.SessionLockName+`, 0), CONNECTION_ID()`).Scan(&got, &id); err != nil || got != 1 {
-		t.Fatalf("GET_LOCK = %d, %v", got, err)
-	}
+	id := holdSessionLock(t, dsn, store.SessionLockName)
 	s, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
