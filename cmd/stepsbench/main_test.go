@@ -159,15 +159,29 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 // keep to a range of ports, every server the bench starts listens in its
 // range, the first free port of it.
 func TestPortsKeepServersInTheirRange(t *testing.T) {
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A busy port whose next one is free: both held until the check, so
+	// that other tests' ephemeral ports (the kernel hands out neighbours)
+	// do not take the next one first, as one did in CI.
+	var busy, next net.Listener
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := l.Addr().(*net.TCPAddr).Port; p < 65535 {
+			if n, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+1))); err == nil {
+				busy, next = l, n
+				break
+			}
+		}
+		l.Close()
+	}
+	if busy == nil {
+		t.Skip("found no free port next to a busy one in 50 tries")
 	}
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
-	if port == 65535 {
-		t.Skip("the kernel gave the last port; no range after it")
-	}
+	next.Close()
 	addr, err := freeLoopbackAddr(portRange{port, port + 1})
 	if err != nil {
 		t.Fatal(err)
