@@ -21,14 +21,7 @@ import (
 // Retry-After, and the room comes back when the stalled clients go.
 func TestHostileStalledAnswersBoundedInBytes(t *testing.T) {
 	st := testdb.Open(t, testdb.SQLite(t))
-	var ins []model.StepInput
-	for d, day := range []time.Time{time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 9, 20, 0, 0, 0, 0, time.UTC)} {
-		for i := range 49 {
-			ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o",
-				Status: fmt.Sprintf("step %02d %s", i, strings.Repeat("x", 50)), Time: day.Add(time.Duration(i) * time.Minute)})
-		}
-		ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o", Status: "finished", Time: day.Add(time.Hour)})
-	}
+	ins := bigDeployments(time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 9, 20, 0, 0, 0, 0, time.UTC))
 	if _, _, err := st.CreateSteps(t.Context(), ins, model.RecordMeta{ReceivedAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
@@ -143,14 +136,7 @@ func TestHostileStalledPagesBoundedInBytes(t *testing.T) {
 // 503 with Retry-After.
 func TestHostileStalledCSVAnswersBoundedInBytes(t *testing.T) {
 	st := testdb.Open(t, testdb.SQLite(t))
-	var ins []model.StepInput
-	for d, day := range []time.Time{time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC)} {
-		for i := range 49 {
-			ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o",
-				Status: fmt.Sprintf("step %02d %s", i, strings.Repeat("x", 50)), Time: day.Add(time.Duration(i) * time.Minute)})
-		}
-		ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o", Status: "finished", Time: day.Add(time.Hour)})
-	}
+	ins := bigDeployments(time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC))
 	// A deployment a day for DORA's buckets, which leave out runs of
 	// empty days.
 	for d := range 1000 {
@@ -194,4 +180,19 @@ func TestHostileStalledCSVAnswersBoundedInBytes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bigDeployments is a deployment of component "big" on each day, of 49
+// steps with long names and a finish: each step name is a row of every
+// stats bucket, which makes the answers large.
+func bigDeployments(days ...time.Time) []model.StepInput {
+	var ins []model.StepInput
+	for d, day := range days {
+		for i := range 49 {
+			ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o",
+				Status: fmt.Sprintf("step %02d %s", i, strings.Repeat("x", 50)), Time: day.Add(time.Duration(i) * time.Minute)})
+		}
+		ins = append(ins, model.StepInput{Component: "big", Version: fmt.Sprint("v", d), Owner: "o", Status: "finished", Time: day.Add(time.Hour)})
+	}
+	return ins
 }

@@ -64,6 +64,15 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(b) //nolint:errcheck // test receiver
 }
 
+// startCollector serves a collector, closed when the test ends.
+func startCollector(t *testing.T) (*collector, *httptest.Server) {
+	t.Helper()
+	col := &collector{res: map[string]map[string]string{}}
+	otlp := httptest.NewServer(col)
+	t.Cleanup(otlp.Close)
+	return col, otlp
+}
+
 func attrs(kvs []*commonpb.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
@@ -98,9 +107,7 @@ func post(t *testing.T, url, query string) {
 }
 
 func TestFinishedDeploymentIsExportedAsATrace(t *testing.T) {
-	col := &collector{res: map[string]map[string]string{}}
-	otlp := httptest.NewServer(col)
-	defer otlp.Close()
+	col, otlp := startCollector(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=payments")
 
 	st := testdb.Open(t, testdb.SQLite(t))
@@ -282,9 +289,7 @@ func TestSucceededRunHasNoErrorType(t *testing.T) {
 // never again; the late statuses now send the deployment again, the same
 // trace with every step, each step's span keeping its id.
 func TestLateStepExportsTheDeploymentAgain(t *testing.T) {
-	col := &collector{res: map[string]map[string]string{}}
-	otlp := httptest.NewServer(col)
-	defer otlp.Close()
+	col, otlp := startCollector(t)
 	st := testdb.Open(t, testdb.SQLite(t))
 	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 20 * time.Millisecond})
 	if err != nil {
@@ -396,9 +401,7 @@ func TestCancelledRunEndsInACancelledPhase(t *testing.T) {
 // of its root where 2 do), duplicates a backend shows and that filled the
 // export queue. The deployment read after the last of them is sent once.
 func TestLateStepsOfOneDeliveryExportTheDeploymentOnce(t *testing.T) {
-	col := &collector{res: map[string]map[string]string{}}
-	otlp := httptest.NewServer(col)
-	defer otlp.Close()
+	col, otlp := startCollector(t)
 	st := testdb.Open(t, testdb.SQLite(t))
 	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 500 * time.Millisecond})
 	if err != nil {
@@ -467,9 +470,7 @@ func TestLateStepsOfOneDeliveryExportTheDeploymentOnce(t *testing.T) {
 // after a later deployment had ended sent that later deployment again, and
 // the trace of its own never showed it.
 func TestLateStepSendsItsOwnDeploymentAgain(t *testing.T) {
-	col := &collector{res: map[string]map[string]string{}}
-	otlp := httptest.NewServer(col)
-	defer otlp.Close()
+	col, otlp := startCollector(t)
 	st := testdb.Open(t, testdb.SQLite(t))
 	exp, err := New(Config{Endpoint: otlp.URL, Store: st, Rules: model.DefaultDeploymentRules(), BatchDelay: 20 * time.Millisecond})
 	if err != nil {
