@@ -121,8 +121,8 @@ func TestDeploymentStepsAreBounded(t *testing.T) {
 // MariaDB, the row outgrew max_allowed_packet (16 MiB): its writes failed
 // and every read of deployments with it.
 func TestFullDeploymentIsReadable(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 50,000 steps")
+	if testing.Short() || raceEnabled {
+		t.Skip("writes 50,000 steps, one batch at a time: not under -short or -race (.ci/run runs it without -race)")
 	}
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
@@ -162,8 +162,8 @@ func TestFullDeploymentIsReadable(t *testing.T) {
 // block ended every pass of sealing there, so no series after it was
 // ever sealed. Such a group stays rows; the others are sealed.
 func TestSealingLeavesOversizedGroupsAsRows(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 64,000 steps")
+	if testing.Short() || raceEnabled {
+		t.Skip("writes 64,000 steps, one batch at a time: not under -short or -race (.ci/run runs it without -race)")
 	}
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
