@@ -78,7 +78,12 @@ func (s *Server) handleCreateSteps(w http.ResponseWriter, r *http.Request) {
 			err = b.parseNDJSON(rows)
 		}
 	default:
-		err = unsupportedBody(r, "application/json (an array), application/x-ndjson or text/csv")
+		// Only the start is read, to tell JSON sent with a client's
+		// default type; a read error is body.err's, below.
+		head, _ := bufio.NewReaderSize(body, 512).Peek(512) //nolint:errcheck // see above
+		if err = jsonUnderAnotherType(r, mt, head); err == nil {
+			err = unsupportedBody(r, "application/json (an array), application/x-ndjson or text/csv")
+		}
 	}
 	if body.err != nil {
 		// The body broke off or ran over its limit: say that, not what

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,4 +58,32 @@ func TestBatchNewestFirst(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestBatchJSONUnderAClientsDefaultTypeSaysSo: a batch sent by fetch with a
+// string body (text/plain) or by curl -d (a form's type) got the bare
+// "Content-Type … is not supported", where the single-step endpoint names
+// the client's default and the header to send.
+func TestBatchJSONUnderAClientsDefaultTypeSaysSo(t *testing.T) {
+	ts := newTestServer(t, testdb.SQLite(t))
+	array := `[{"component":"api","version":"1","owner":"ana","status":"build"}]`
+	tests := []struct {
+		name, contentType, body, want string
+	}{
+		{"fetch", "text/plain;charset=UTF-8", array, `the body is JSON but its Content-Type is "text/plain;charset=UTF-8" (fetch's default for a string body); send the header Content-Type: application/json`},
+		{"curl -d", "application/x-www-form-urlencoded", "\n " + array, "the body is JSON but its Content-Type is application/x-www-form-urlencoded (curl -d's and Python urllib's default); send the header Content-Type: application/json"},
+		{"CSV as text", "text/plain", "component,version,owner,status\napi,1,ana,build\n", `Content-Type "text/plain" is not supported; send application/json (an array), application/x-ndjson or text/csv`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, "POST", "/v1/steps/batch", strings.NewReader(tt.body), "Content-Type", tt.contentType)
+			var e struct{ Error string }
+			if err := json.Unmarshal(r.body, &e); err != nil || r.status != http.StatusUnsupportedMediaType || e.Error != tt.want {
+				t.Errorf("got %d %s\nwant 415 %q", r.status, r.body, tt.want)
+			}
+		})
+	}
+	if got, _ := ts.listJSON(t, ""); len(got) != 0 {
+		t.Errorf("refused batches stored %d steps", len(got))
+	}
 }

@@ -238,19 +238,13 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 		}
 		body = body[skip:]
 	}
+	if err := jsonUnderAnotherType(r, mt, body); err != nil {
+		return nil, err
+	}
 	switch mt {
 	case "text/plain":
-		if looksLikeJSON(body) {
-			// fetch() in Node and browsers sends a string body so.
-			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (fetch's default for a string body); send the header Content-Type: application/json", model.Quote(r.Header.Get("Content-Type")))
-		}
 		return nil, unsupportedBody(r, stepBodyTypes)
 	case "application/x-www-form-urlencoded":
-		if looksLikeJSON(body) {
-			// curl -d and Python's urllib send this Content-Type unless
-			// told otherwise.
-			return nil, model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's and Python urllib's default); send the header Content-Type: application/json", mediaType(r))
-		}
 		values, err := url.ParseQuery(string(body))
 		if err != nil {
 			return nil, model.Invalid("body", "form body is not valid: %v", err)
@@ -278,6 +272,26 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 
 // looksLikeJSON tells a JSON object or array from a form body: no form
 // parameter name starts with a brace or a bracket.
+// jsonUnderAnotherType is the 415 for JSON sent with the Content-Type a
+// client sends unless told otherwise, naming that client, so that the fix
+// (one header) is plain; nil when head (the body's start) is not JSON or
+// the type is another.
+func jsonUnderAnotherType(r *http.Request, mt string, head []byte) error {
+	if !looksLikeJSON(head) {
+		return nil
+	}
+	switch mt {
+	case "text/plain":
+		// fetch() in Node and browsers sends a string body so.
+		return model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (fetch's default for a string body); send the header Content-Type: application/json", model.Quote(r.Header.Get("Content-Type")))
+	case "application/x-www-form-urlencoded":
+		// curl -d and Python's urllib send this Content-Type unless
+		// told otherwise.
+		return model.Errorf(model.EUNSUPPORTED, "the body is JSON but its Content-Type is %s (curl -d's and Python urllib's default); send the header Content-Type: application/json", mt)
+	}
+	return nil
+}
+
 func looksLikeJSON(body []byte) bool {
 	b := bytes.TrimLeft(body, " \t\r\n")
 	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
