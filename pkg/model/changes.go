@@ -627,7 +627,11 @@ func eDivisive(z []float64, place func(from, to int) int) []changePoint {
 			if p > changeLookAlpha || alpha < ChangeAlpha {
 				return false
 			}
-			if !split(lo, at, changeLookSideAlpha) && !split(at, hi, changeLookSideAlpha) {
+			// Both sides are searched, whether or not the left splits:
+			// a second slowdown to the right of the first was missed.
+			left := split(lo, at, changeLookSideAlpha)
+			right := split(at, hi, changeLookSideAlpha)
+			if !left && !right {
 				return false
 			}
 			found = append(found, changePoint{at: place1(at), p: p})

@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -128,6 +129,33 @@ func JoinListItems(items []string) string {
 // decimal that reads back exactly.
 func FormatSeconds(s float64) string {
 	return strconv.FormatFloat(s, 'f', -1, 64)
+}
+
+// FormatPercent writes a percentage for CSV, to the hundredth of a point.
+// Such a figure is an estimate: a growth a week is known to ±0.2 to ±0.4
+// points (its 95 % interval), a share or a failure rate to whole points;
+// its 17 digits said otherwise to whoever read the CSV in a spreadsheet
+// or a report. The JSON keeps the full value.
+func FormatPercent(v float64) string {
+	return strconv.FormatFloat(PrintRound(v, 2), 'f', -1, 64)
+}
+
+// FormatPerDay writes a rate a day (deploys a day) for CSV: to the
+// hundredth, or to 3 significant digits below 1 a day, so that a deploy a
+// month (0.0333) does not read 0.03 or 0.
+func FormatPerDay(v float64) string {
+	decimals := 2
+	if a := math.Abs(v); a > 0 && a < 1 {
+		decimals = 2 - int(math.Floor(math.Log10(a)))
+	}
+	return strconv.FormatFloat(PrintRound(v, decimals), 'f', -1, 64)
+}
+
+// FormatEstimateSeconds writes a computed figure in seconds (a mean, a
+// slope) for CSV, to the microsecond, the precision of the times it is
+// computed from.
+func FormatEstimateSeconds(s float64) string {
+	return strconv.FormatFloat(PrintRound(s, 6), 'f', -1, 64)
 }
 
 // CSVImportColumns are the columns a CSV of steps to import may have: our

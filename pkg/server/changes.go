@@ -64,7 +64,7 @@ func (s *Server) writeChangesCSV(w http.ResponseWriter, r *http.Request, cs mode
 	for _, c := range cs.Changes {
 		head := []string{model.NeutraliseCell(c.Component), model.NeutraliseCell(c.Environment),
 			model.FormatSpreadsheetTime(c.Time), model.NeutraliseCell(c.Version), strconv.Itoa(c.Attempt),
-			model.FormatSeconds(c.BeforeP50Seconds), model.FormatSeconds(c.AfterP50Seconds), model.FormatSeconds(c.ChangePercent),
+			model.FormatSeconds(c.BeforeP50Seconds), model.FormatSeconds(c.AfterP50Seconds), model.FormatPercent(c.ChangePercent),
 			model.FormatSeconds(c.PValue)}
 		if len(c.Steps) == 0 {
 			cw.Write(append(head, "", "", "", "", "")) //nolint:errcheck // into memory: cannot fail
@@ -73,7 +73,7 @@ func (s *Server) writeChangesCSV(w http.ResponseWriter, r *http.Request, cs mode
 		for _, st := range c.Steps {
 			rec := append(head[:len(head):len(head)], model.NeutraliseCell(st.Status),
 				model.FormatSeconds(st.BeforeP50Seconds), model.FormatSeconds(st.AfterP50Seconds),
-				model.FormatSeconds(st.ChangeSeconds), model.FormatSeconds(st.ShareOfChangePercent))
+				model.FormatSeconds(st.ChangeSeconds), model.FormatPercent(st.ShareOfChangePercent))
 			cw.Write(rec) //nolint:errcheck // into memory: cannot fail
 		}
 	}

@@ -379,9 +379,13 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		bucketRow("bucket", "", b)
 	}
 	for _, step := range st.Steps {
-		row("step", step.Status, "", "", step.Durations, model.FormatSeconds(step.SharePercent), "",
-			model.FormatSeconds(step.Trend.GrowthPercentPerWeek), model.FormatSeconds(step.Trend.GrowthPercentPerWeekLow),
-			model.FormatSeconds(step.Trend.GrowthPercentPerWeekHigh), step.Trend.Direction, opt(step.ShareOfGrowthPercent))
+		share := ""
+		if step.ShareOfGrowthPercent != nil {
+			share = model.FormatPercent(*step.ShareOfGrowthPercent)
+		}
+		row("step", step.Status, "", "", step.Durations, model.FormatPercent(step.SharePercent), "",
+			model.FormatPercent(step.Trend.GrowthPercentPerWeek), model.FormatPercent(step.Trend.GrowthPercentPerWeekLow),
+			model.FormatPercent(step.Trend.GrowthPercentPerWeekHigh), step.Trend.Direction, share)
 	}
 	for _, step := range st.Steps {
 		for _, b := range step.Buckets {
@@ -390,19 +394,19 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 	}
 	t := st.Trend
 	for _, kv := range [][2]string{
-		{"growth_percent_per_week", model.FormatSeconds(t.GrowthPercentPerWeek)},
-		{"growth_percent_per_week_low", model.FormatSeconds(t.GrowthPercentPerWeekLow)},
-		{"growth_percent_per_week_high", model.FormatSeconds(t.GrowthPercentPerWeekHigh)},
-		{"growth_percent_per_sprint", model.FormatSeconds(t.GrowthPercentPerSprint)},
+		{"growth_percent_per_week", model.FormatPercent(t.GrowthPercentPerWeek)},
+		{"growth_percent_per_week_low", model.FormatPercent(t.GrowthPercentPerWeekLow)},
+		{"growth_percent_per_week_high", model.FormatPercent(t.GrowthPercentPerWeekHigh)},
+		{"growth_percent_per_sprint", model.FormatPercent(t.GrowthPercentPerSprint)},
 		{"direction", t.Direction},
 		{"method", t.Method},
 		{"points", strconv.Itoa(t.Points)},
 		{"outliers", strconv.Itoa(t.Outliers)},
 		// Statuses are the users' text: neutralised like every name.
 		{"blame", model.NeutraliseCell(model.JoinListItems(t.Blame))},
-		{"slope_seconds_per_week", model.FormatSeconds(t.SlopeSecondsPerWeek)},
-		{"slope_percent_of_mean_per_week", model.FormatSeconds(t.SlopePercentOfMeanPerWeek)},
-		{"mean_seconds", model.FormatSeconds(t.MeanSeconds)},
+		{"slope_seconds_per_week", model.FormatEstimateSeconds(t.SlopeSecondsPerWeek)},
+		{"slope_percent_of_mean_per_week", model.FormatPercent(t.SlopePercentOfMeanPerWeek)},
+		{"mean_seconds", model.FormatEstimateSeconds(t.MeanSeconds)},
 	} {
 		row("trend", kv[0], "", "", model.Durations{Count: st.Deployments}, "", kv[1])
 	}

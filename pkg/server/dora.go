@@ -129,13 +129,25 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 			}
 			return model.FormatSeconds(*v)
 		}
+		perDay := func(v *float64) string {
+			if v == nil {
+				return ""
+			}
+			return model.FormatPerDay(*v)
+		}
+		percent := func(v *float64) string {
+			if v == nil {
+				return ""
+			}
+			return model.FormatPercent(*v)
+		}
 		cw.Write([]string{kind, start, end, strconv.Itoa(f.Deployments), strconv.Itoa(f.FailedDeployments), //nolint:errcheck // into memory: cannot fail
-			opt(f.DeploymentFrequencyPerDay), opt(f.ChangeFailureRatePercent),
+			perDay(f.DeploymentFrequencyPerDay), percent(f.ChangeFailureRatePercent),
 			opt(f.TimeToRestoreP50Seconds), opt(f.TimeToRestoreP90Seconds), strconv.Itoa(f.UnrestoredFailures),
-			opt(f.LeadTimeP50Seconds), opt(f.LeadTimeP90Seconds), opt(f.LeadTimeCoveragePercent),
+			opt(f.LeadTimeP50Seconds), opt(f.LeadTimeP90Seconds), percent(f.LeadTimeCoveragePercent),
 			string(f.Bands.DeploymentFrequency), string(f.Bands.ChangeFailureRate), string(f.Bands.TimeToRestore), string(f.Bands.LeadTime),
 			strconv.Itoa(f.RetriedFailures), strconv.Itoa(f.Redeployments),
-			opt(f.ChangeFailureRateLowPercent), opt(f.ChangeFailureRateHighPercent),
+			percent(f.ChangeFailureRateLowPercent), percent(f.ChangeFailureRateHighPercent),
 			strconv.Itoa(f.RestoredFailures), strconv.Itoa(f.SupersededDeployments), strconv.Itoa(f.Rollbacks)})
 	}
 	for _, b := range d.Buckets {
