@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -509,5 +511,24 @@ func TestTokenWithItsBearerPrefix(t *testing.T) {
 	want := "stepsctl: warning: the token begins with \"Bearer \", which stepsctl adds itself; sending the token without it\n"
 	if r.code != 0 || r.stderr != want {
 		t.Errorf("exit %d, stderr %q; want 0 and %q", r.code, r.stderr, want)
+	}
+}
+
+// A server name that does not resolve says to check it, as a refused
+// connection says to start stepsd: "no such host" alone left a mistyped
+// STEPSCTL_SERVER for the user to find. The resolver answers through the
+// HTTP client's dialer, as no test can rely on the machine's DNS.
+func TestUnknownHostSaysToCheckTheName(t *testing.T) {
+	h := newHarness(t)
+	h.httpClient = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, _ := net.SplitHostPort(addr)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+		},
+	}}
+	r := h.runArgs(context.Background(), false, []string{"list", "--server", "http://steps.exmaple.com:8080", "--timeout", "2s"})
+	want := "; check the host name in --server or STEPSCTL_SERVER"
+	if r.code != 1 || !strings.Contains(r.stderr, "no such host") || !strings.Contains(r.stderr, want) || len(lines(r.stderr)) != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", r.code, r.stderr, want)
 	}
 }
