@@ -45,10 +45,11 @@ func formatOptionalTime(t *time.Time) string {
 
 // DeploymentCSVHeader is the header row of deployments as CSV. steps lists
 // the phases as status=seconds, separated by semicolons; the last step has
-// no duration.
+// no duration. Columns added later come last (overdue after the ETA's), so
+// that scripts reading columns by position keep working.
 var DeploymentCSVHeader = []string{"component", "version", "environment", "attempt", "owner", "started_at", "finished_at",
 	"duration_seconds", "outcome", "stuck", "steps", "revision", "committed_at",
-	"expected_duration_seconds", "expected_finish_at", "eta_seconds"}
+	"expected_duration_seconds", "expected_finish_at", "eta_seconds", "overdue"}
 
 // DeploymentCSVRow is d as a row of DeploymentCSVHeader's columns.
 func DeploymentCSVRow(d *Deployment) []string {
@@ -73,6 +74,10 @@ func DeploymentCSVRow(d *Deployment) []string {
 		optionalSeconds(d.ExpectedDurationSeconds),
 		formatOptionalTime(d.ExpectedFinishAt),
 		optionalSeconds(d.ETASeconds),
+		// Always true or false, as stuck: a sheet filtered on it needs
+		// no third value, and an ETA alone reads "nearly done" when the
+		// deploy is late.
+		strconv.FormatBool(d.Overdue),
 	}
 }
 

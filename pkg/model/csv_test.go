@@ -75,7 +75,7 @@ func TestDeploymentCSVRow(t *testing.T) {
 	sec := 62.5
 	d.Steps = []model.Phase{{Status: "build", Time: t0, DurationSeconds: &sec}, {Status: "tests", Time: t0}}
 	got := model.DeploymentCSVRow(d)
-	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests", "", "", "", "", ""}
+	want := []string{"'=api", "1", "prod", "2", "ana", "2026-03-02 09:00:00", "", "62.5", "in_progress", "false", "build=62.5;tests", "", "", "", "", "", "false"}
 	if !slices.Equal(got, want) || len(got) != len(model.DeploymentCSVHeader) {
 		t.Errorf("DeploymentCSVRow\n got %q\nwant %q", got, want)
 	}
@@ -90,8 +90,13 @@ func TestDeploymentCSVRow(t *testing.T) {
 	expected, eta, finish := 300.25, 237.75, t0.Add(300*time.Second)
 	d.ExpectedDurationSeconds, d.ETASeconds, d.ExpectedFinishAt = &expected, &eta, &finish
 	got = model.DeploymentCSVRow(d)
-	if want := []string{"300.25", "2026-03-02 09:05:00", "237.75"}; !slices.Equal(got[len(got)-3:], want) {
-		t.Errorf("DeploymentCSVRow ends %q, want %q", got[len(got)-3:], want)
+	if want := []string{"300.25", "2026-03-02 09:05:00", "237.75", "false"}; !slices.Equal(got[len(got)-4:], want) {
+		t.Errorf("DeploymentCSVRow ends %q, want %q", got[len(got)-4:], want)
+	}
+	// Late in its phase: overdue, the last column, as in JSON.
+	d.Overdue = true
+	if got := model.DeploymentCSVRow(d); got[len(got)-1] != "true" || model.DeploymentCSVHeader[len(got)-1] != "overdue" {
+		t.Errorf("DeploymentCSVRow of an overdue deployment ends %q under %q, want true under overdue", got[len(got)-1], model.DeploymentCSVHeader[len(got)-1])
 	}
 }
 

@@ -166,7 +166,7 @@ func TestDeploymentsEndpoint(t *testing.T) {
 		if err != nil || len(rows) != 2 {
 			t.Fatalf("CSV %q: %v", csvRes.body, err)
 		}
-		if got := strings.Join(rows[1], ","); got != "api,1,prod,1,ana,2026-03-02 09:00:00,2026-03-02 09:05:00,300,success,false,build=192;rollout=108;finished,,,,," {
+		if got := strings.Join(rows[1], ","); got != "api,1,prod,1,ana,2026-03-02 09:00:00,2026-03-02 09:05:00,300,success,false,build=192;rollout=108;finished,,,,,,false" {
 			t.Errorf("CSV row %q", got)
 		}
 

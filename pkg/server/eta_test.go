@@ -100,11 +100,21 @@ func TestDeploymentETAs(t *testing.T) {
 			t.Fatalf("CSV %q: %v", c.body, err)
 		}
 		n := len(model.DeploymentCSVHeader)
-		if got := strings.Join(rows[0][n-3:], ","); got != "expected_duration_seconds,expected_finish_at,eta_seconds" {
+		if got := strings.Join(rows[0][n-4:], ","); got != "expected_duration_seconds,expected_finish_at,eta_seconds,overdue" {
 			t.Errorf("CSV header ends %q", got)
 		}
-		if got := strings.Join(rows[1][n-3:], ","); got != "235,2026-03-02 17:01:45,105" {
-			t.Errorf("CSV ETA cells %q, want 235,2026-03-02 17:01:45,105", got)
+		if got := strings.Join(rows[1][n-4:], ","); got != "235,2026-03-02 17:01:45,105,false" {
+			t.Errorf("CSV ETA cells %q, want 235,2026-03-02 17:01:45,105,false", got)
+		}
+		// One late in its phase says so in CSV too, not only in JSON:
+		// its ETA alone (40 s) reads as nearly done.
+		c = ts.do(t, "GET", "/v1/deployments?format=csv&component=api&environment=prod&version=r-tests-overrun", nil)
+		rows, err = csv.NewReader(bytes.NewReader(c.body)).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("CSV %q: %v", c.body, err)
+		}
+		if got := strings.Join(rows[1][n-2:], ","); got != "40,true" {
+			t.Errorf("CSV of r-tests-overrun ends %q, want 40,true (eta_seconds, overdue)", got)
 		}
 	})
 }

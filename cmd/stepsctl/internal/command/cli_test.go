@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -326,8 +328,36 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Setenv("STEPSCTL_TIMEOUT", bad)
 		errOut.Reset()
 		f := &command.Factory{IO: &output.Streams{Out: &bytes.Buffer{}, ErrOut: &errOut}, Getenv: func(k string) string { return h.env[k] }, Now: h.cli.Now, Viper: viper.New()}
-		if code := command.Main(context.Background(), f, []string{"flush"}); code != 2 || !strings.Contains(errOut.String(), "timeout") {
+		if code := command.Main(context.Background(), f, []string{"flush"}); code != 2 || !strings.Contains(errOut.String(), "STEPSCTL_TIMEOUT: ") {
 			t.Errorf("STEPSCTL_TIMEOUT=%s: exit %d (timeout %v), stderr %q; want 2", bad, code, f.Config.Timeout, errOut.String())
+		}
+	}
+}
+
+// A bad timeout names where it came from, as a bad sprint calendar does:
+// a user who typed no --timeout has a variable exported in a CI file, or a
+// config file, to look in, and "timeout "0s"" named neither.
+func TestBadTimeoutNamesItsSource(t *testing.T) {
+	h := newHarness(t)
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte("timeout: 5 minutes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"-1s", []string{"list"}, `stepsctl: STEPSCTL_TIMEOUT: "-1s" is not a positive duration`},
+		{"", []string{"--config", file, "list"}, `stepsctl: config file ` + file + `: timeout: "5 minutes" is not a positive duration`},
+		{"", []string{"list", "--timeout", "0"}, `stepsctl: --timeout: "0s" is not a positive duration`},
+		// The flag wins over the variable, and is the one named.
+		{"10s", []string{"list", "--timeout", "0"}, `stepsctl: --timeout: "0s" is not a positive duration`},
+	} {
+		t.Setenv("STEPSCTL_TIMEOUT", tc.env)
+		r := h.run(false, tc.args...)
+		if r.code != 2 || !strings.HasPrefix(r.stderr, tc.want) {
+			t.Errorf("STEPSCTL_TIMEOUT=%q stepsctl %v: exit %d, stderr %q; want 2 and %q", tc.env, tc.args, r.code, r.stderr, tc.want)
 		}
 	}
 }
@@ -481,5 +511,24 @@ func TestTokenWithItsBearerPrefix(t *testing.T) {
 	want := "stepsctl: warning: the token begins with \"Bearer \", which stepsctl adds itself; sending the token without it\n"
 	if r.code != 0 || r.stderr != want {
 		t.Errorf("exit %d, stderr %q; want 0 and %q", r.code, r.stderr, want)
+	}
+}
+
+// A server name that does not resolve says to check it, as a refused
+// connection says to start stepsd: "no such host" alone left a mistyped
+// STEPSCTL_SERVER for the user to find. The resolver answers through the
+// HTTP client's dialer, as no test can rely on the machine's DNS.
+func TestUnknownHostSaysToCheckTheName(t *testing.T) {
+	h := newHarness(t)
+	h.httpClient = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, _ := net.SplitHostPort(addr)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+		},
+	}}
+	r := h.runArgs(context.Background(), false, []string{"list", "--server", "http://steps.exmaple.com:8080", "--timeout", "2s"})
+	want := "; check the host name in --server or STEPSCTL_SERVER"
+	if r.code != 1 || !strings.Contains(r.stderr, "no such host") || !strings.Contains(r.stderr, want) || len(lines(r.stderr)) != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line saying %q", r.code, r.stderr, want)
 	}
 }

@@ -52,8 +52,10 @@ In a terminal the output is a table with local times and durations such as
 (the running step of a deployment in progress ends in "…"). Piped, it is
 tab-separated rows without a header: start (RFC 3339 UTC), component,
 version, environment, attempt, owner, duration in seconds, outcome
-(success, failure, in_progress), stuck (true/false), and with --steps the
-phases as status=seconds;… . -o csv gives the server's CSV columns, -o json
+(success, failure, in_progress), stuck (true/false), with --steps the
+phases as status=seconds;…, and last overdue (true/false: in progress and
+past its usual length in the phase it is in, the table's "overdue"). -o csv
+gives the server's CSV columns (overdue last there too), -o json
 and ndjson the server's objects, always with their steps. Deployments are
 fetched page by page and printed as they arrive.`
 

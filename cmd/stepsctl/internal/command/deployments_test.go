@@ -86,9 +86,9 @@ func TestDeployments(t *testing.T) {
 	t.Run("plain rows when piped", func(t *testing.T) {
 		r := h.mustRun(false, "deployments", "--steps", "--status", "build", "--since", "2026-03-02 07:00:00", "--until", "2026-03-02 07:59:59")
 		want := "" +
-			"2026-03-02T07:00:00Z\tapi\t1.2.0\tproduction\t1\tana\t750\tsuccess\tfalse\tbuild=192;tests=408;rollout=150;finished\n" +
-			"2026-03-02T07:30:00Z\tapi\t1.2.1\tproduction\t1\tana\t305\tfailure\tfalse\tbuild=305;failed\n" +
-			"2026-03-02T07:40:00Z\tapi\t1.2.1\tproduction\t2\tana\t600\tsuccess\tfalse\tbuild=600;finished\n"
+			"2026-03-02T07:00:00Z\tapi\t1.2.0\tproduction\t1\tana\t750\tsuccess\tfalse\tbuild=192;tests=408;rollout=150;finished\tfalse\n" +
+			"2026-03-02T07:30:00Z\tapi\t1.2.1\tproduction\t1\tana\t305\tfailure\tfalse\tbuild=305;failed\tfalse\n" +
+			"2026-03-02T07:40:00Z\tapi\t1.2.1\tproduction\t2\tana\t600\tsuccess\tfalse\tbuild=600;finished\tfalse\n"
 		if r.stdout != want {
 			t.Errorf("got\n%q\nwant\n%q", r.stdout, want)
 		}
@@ -202,7 +202,7 @@ func TestTablesShowTheRevision(t *testing.T) {
 		t.Errorf("no deployment has a revision, yet the table has the column:\n%s", r.stdout)
 	}
 	r = h.mustRun(false, "deployments", "--version", "1.1")
-	if want := "2026-03-02T08:00:00Z\tapi\t1.1\tproduction\t1\tana\t60\tsuccess\tfalse\n"; r.stdout != want {
+	if want := "2026-03-02T08:00:00Z\tapi\t1.1\tproduction\t1\tana\t60\tsuccess\tfalse\tfalse\n"; r.stdout != want {
 		t.Errorf("piped:\n%q\nwant\n%q", r.stdout, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -142,6 +143,7 @@ func message(err error) string {
 	msg := err.Error()
 	var apiErr *client.APIError
 	var netErr *client.NetError
+	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, context.Canceled):
 		msg = "interrupted"
@@ -149,6 +151,10 @@ func message(err error) string {
 		// Nothing listens there: most often stepsd is not started, or
 		// stepsctl was not told where it is and tried the default.
 		msg += "; is stepsd running there? Give its URL with --server or STEPSCTL_SERVER"
+	case errors.As(err, &netErr) && errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		// A host name mistyped, or one only a VPN or the cluster's DNS
+		// knows: nothing to start, unlike a refused connection.
+		msg += "; check the host name in --server or STEPSCTL_SERVER (a name only a VPN or a cluster's DNS knows resolves only there)"
 	case errors.As(err, &netErr) && errors.As(err, new(x509.UnknownAuthorityError)):
 		// stepsd serving TLS itself often has a certificate of the team's
 		// own CA (or a self-signed one), which the system does not trust.

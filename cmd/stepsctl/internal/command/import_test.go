@@ -125,7 +125,7 @@ func TestImportFormats(t *testing.T) {
 		}
 		sameSteps(t, steps, wantSteps)
 		r = h.mustRun(false, "deployments")
-		if !strings.HasPrefix(r.stdout, "2025-11-20T09:00:00Z\tapi\t1.0\t\t1\tana\t450\tsuccess\tfalse\n") {
+		if !strings.HasPrefix(r.stdout, "2025-11-20T09:00:00Z\tapi\t1.0\t\t1\tana\t450\tsuccess\tfalse\tfalse\n") {
 			t.Errorf("deployments of the import: %q", r.stdout)
 		}
 		if r := h.mustRun(false, "import", "-q", path); r.stdout != "" || len(h.stored()) != 3 {
@@ -243,7 +243,7 @@ func TestImportBadLines(t *testing.T) {
 			`[{"component":"api"}]`:                     "the file is a JSON array",
 			`{"steps":[{"component":"api"}],"next":""}`: "the file is a JSON list",
 			"name,age\nana,3\n":                         `line 1: unknown CSV column "name"`,
-			strings.Join(model.DeploymentCSVHeader, ",") + "\napi,1,,1,ana,2026-03-01 10:00:00,,60,success,false,build=60;finished,,,,,\n": "line 1: the CSV is a list of deployments (GET /v1/deployments, stepsctl deployments -o csv), not of steps; import an export of steps",
+			strings.Join(model.DeploymentCSVHeader, ",") + "\napi,1,,1,ana,2026-03-01 10:00:00,,60,success,false,build=60;finished,,,,,,false\n": "line 1: the CSV is a list of deployments (GET /v1/deployments, stepsctl deployments -o csv), not of steps; import an export of steps",
 			"component,version,owner,status\n": "the CSV header has no ts column",
 		} {
 			r := h.run(false, "import", writeFile(t, "x", content))

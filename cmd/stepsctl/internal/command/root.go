@@ -241,13 +241,29 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	f.Config.TimeZone = strings.TrimSpace(v.GetString("timezone"))
 	timeout, err := parseDuration(v.GetString("timeout"))
 	if err != nil || timeout <= 0 {
-		return usageErrorf("timeout %q must be a positive duration such as 10s or 2m", v.GetString("timeout"))
+		return usageErrorf("%s: %q is not a positive duration; use one such as 10s or 2m, or seconds alone (5)", timeoutSource(cmd, f.Config.File), v.GetString("timeout"))
 	}
 	f.Config.Timeout = timeout
 	if _, err := client.New(f.Config.Server, client.WithToken(f.Config.Token)); err != nil {
 		return &UsageError{Err: errors.New(strings.TrimPrefix(err.Error(), "client: "))}
 	}
 	return nil
+}
+
+// timeoutSource names where the timeout came from, for its error: a
+// STEPSCTL_TIMEOUT exported in a CI file, or a config file's key, is not
+// where a user who typed no --timeout would look. viper reads the variable
+// from the process's environment, and so does this.
+func timeoutSource(cmd *cobra.Command, file string) string {
+	switch {
+	case cmd.Flags().Changed("timeout"):
+		return "--timeout"
+	case os.Getenv("STEPSCTL_TIMEOUT") != "":
+		return "STEPSCTL_TIMEOUT"
+	case file != "":
+		return "config file " + file + ": timeout"
+	}
+	return "timeout"
 }
 
 // configText reads a setting as text. YAML hands an unquoted date over

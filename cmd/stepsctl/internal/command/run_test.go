@@ -91,7 +91,7 @@ func TestRunTimesTheStep(t *testing.T) {
 	h.server.Add(90 * time.Second)
 	h.run(false, "run", "--component", "api", "--version", "1", "--step", "rollout", "--final", "--", "true")
 	r := h.mustRun(false, "deployments", "--steps")
-	if want := "2026-03-02T09:00:00Z\tapi\t1\t\t1\tana\t90\tsuccess\tfalse\tbuild=0;build-done=90;rollout=0;finished\n"; r.stdout != want {
+	if want := "2026-03-02T09:00:00Z\tapi\t1\t\t1\tana\t90\tsuccess\tfalse\tbuild=0;build-done=90;rollout=0;finished\tfalse\n"; r.stdout != want {
 		t.Errorf("deployments:\n%q\nwant\n%q", r.stdout, want)
 	}
 }

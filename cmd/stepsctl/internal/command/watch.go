@@ -82,9 +82,11 @@ When stdout is not a terminal, watch prints one snapshot and exits, as
 --once does in a terminal: tab-separated rows without a header, start
 (RFC 3339 UTC), component, version, environment, owner, current step,
 elapsed seconds, expected duration seconds, ETA seconds, expected finish
-(RFC 3339 UTC; the three empty when unknown), stuck (true/false). These
-are the server's figures as they are: a stuck deployment's row keeps the
-server's ETA, which the table shows as "-"; read the stuck column first.`
+(RFC 3339 UTC; the three empty when unknown), stuck (true/false),
+overdue (true/false: its phase has run past its usual length, which the
+table shows as "overdue"). These are the server's figures as they are: a
+stuck deployment's row keeps the server's ETA, which the table shows as
+"-"; read the stuck column first.`
 
 const watchExample = `  # Every deploy in progress, refreshed every 2 seconds
   stepsctl watch

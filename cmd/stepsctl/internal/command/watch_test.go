@@ -3,6 +3,7 @@ package command_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -58,14 +59,14 @@ func TestWatchPipedPrintsOneSnapshot(t *testing.T) {
 	r := h.mustRun(false, "watch")
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	// The running deployments, oldest first: 7 of etatest and queue.
-	if len(lines) != 8 || !strings.Contains(lines[0], "\tqueue\t5\tprod\tbo\trollout\t7200\t\t\t\ttrue") {
+	if len(lines) != 8 || !strings.Contains(lines[0], "\tqueue\t5\tprod\tbo\trollout\t7200\t\t\t\ttrue\tfalse") {
 		t.Fatalf("snapshot:\n%s", r.stdout)
 	}
-	want := "2026-03-02T16:57:50Z\tapi\tr-tests\tprod\tana\ttests\t130\t235\t105\t2026-03-02T17:01:45Z\tfalse"
+	want := "2026-03-02T16:57:50Z\tapi\tr-tests\tprod\tana\ttests\t130\t235\t105\t2026-03-02T17:01:45Z\tfalse\tfalse"
 	if !strings.Contains(r.stdout, want+"\n") {
 		t.Errorf("snapshot lacks %q:\n%s", want, r.stdout)
 	}
-	if !strings.Contains(r.stdout, "\tweb\tr-build\tprod\tana\tbuild\t30\t\t\t\tfalse\n") {
+	if !strings.Contains(r.stdout, "\tweb\tr-build\tprod\tana\tbuild\t30\t\t\t\tfalse\tfalse\n") {
 		t.Errorf("web r-build should have no ETA:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout, "\x1b") {
@@ -517,5 +518,33 @@ func TestWatchHelpSaysOutliersAreLeftOut(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// A deployment late in its phase is overdue in every format a script
+// reads, not only in JSON and the tables: piped rows and CSV end with an
+// overdue column, where its ETA alone (40 s) read as nearly done.
+func TestOverdueInPipedRowsAndCSV(t *testing.T) {
+	h := etaHarness(t)
+	filter := []string{"--component", "api", "--version", "r-tests-overrun"}
+	r := h.mustRun(false, append([]string{"deployments"}, filter...)...)
+	if want := "\tin_progress\tfalse\ttrue\n"; !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("deployments piped: %q, want it to end %q (stuck, overdue)", r.stdout, want)
+	}
+	r = h.mustRun(false, append([]string{"deployments", "--steps"}, filter...)...)
+	if want := "\tbuild=80;tests\ttrue\n"; !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("deployments --steps piped: %q, want it to end %q (steps, overdue)", r.stdout, want)
+	}
+	r = h.mustRun(false, append([]string{"deployments", "-o", "csv"}, filter...)...)
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("deployments -o csv: %v\n%s", err, r.stdout)
+	}
+	if h, c := rows[0][len(rows[0])-1], rows[1][len(rows[1])-1]; h != "overdue" || c != "true" {
+		t.Errorf("deployments -o csv ends %s=%s, want overdue=true", h, c)
+	}
+	r = h.mustRun(false, append([]string{"watch"}, filter...)...)
+	if want := "\ttests\t480\t520\t40\t2026-03-02T17:00:40Z\tfalse\ttrue\n"; !strings.HasSuffix(r.stdout, want) {
+		t.Errorf("watch piped: %q, want it to end %q (stuck, overdue)", r.stdout, want)
 	}
 }

@@ -49,7 +49,9 @@ func NewDeploymentWriter(w io.Writer, o Options, steps bool) *DeploymentWriter {
 			if steps {
 				row = append(row, model.PhaseList(&d))
 			}
-			return row
+			// Last, after the steps too, so that a script reading the
+			// columns by position before overdue existed keeps working.
+			return append(row, strconv.FormatBool(d.Overdue))
 		},
 		tableHeader:   header,
 		tableOptional: []int{deploymentRevisionColumn},

@@ -232,7 +232,8 @@ func cut(s string, width int) string {
 // program, tab-separated: start (RFC 3339 UTC), component, version,
 // environment, owner, current step, elapsed seconds, expected duration
 // seconds, ETA seconds, expected finish (RFC 3339 UTC; the last three
-// empty when unknown), stuck.
+// empty when unknown), stuck, overdue (added last, so that scripts reading
+// the columns by position keep working).
 func WatchPlainRow(d model.Deployment) string {
 	step := ""
 	if n := len(d.Steps); n > 0 {
@@ -250,7 +251,8 @@ func WatchPlainRow(d model.Deployment) string {
 	}
 	return strings.Join([]string{d.StartedAt.UTC().Format(time.RFC3339Nano), tsvCell(d.Component), tsvCell(d.Version),
 		tsvCell(d.Environment), tsvCell(d.Owner), tsvCell(step), model.FormatSeconds(d.DurationSeconds),
-		opt(d.ExpectedDurationSeconds), opt(d.ETASeconds), finish, strconv.FormatBool(d.Stuck)}, "\t")
+		opt(d.ExpectedDurationSeconds), opt(d.ETASeconds), finish, strconv.FormatBool(d.Stuck),
+		strconv.FormatBool(d.Overdue)}, "\t")
 }
 
 // tsvCell keeps a user's text on its line and in its column.
