@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -94,6 +95,10 @@ type Main struct {
 	// stopSealing ends the sealing goroutine, closing sealed once done.
 	stopSealing context.CancelFunc
 	sealed      chan struct{}
+	// writeByteTimeout is how long an HTTP/2 connection may take no byte
+	// of what stepsd writes before it is closed; zero means
+	// server.WriteTimeout. Tests shorten it.
+	writeByteTimeout time.Duration
 }
 
 // minHookSecret is the shortest webhook secret taken, as for tokens: a
@@ -325,7 +330,16 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 		TLSConfig:      tlsConfig,
-		ErrorLog:       slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		// Over HTTP/2 (TLS) a handler cut off by its write deadline waits
+		// for its stream's reset to be written, and nothing is written to a
+		// client that has stopped reading at the TCP level: 128 such
+		// connections asking for an export held every list slot, and their
+		// goroutines and pages, for as long as they stayed connected (past
+		// the 60 s of a write and the 120 s idle), so every other client's
+		// lists got 503. A connection that takes no byte for as long as a
+		// write may take is closed, which ends its streams.
+		HTTP2:    &http.HTTP2Config{WriteByteTimeout: cmp.Or(m.writeByteTimeout, server.WriteTimeout)},
+		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.stopped = make(chan struct{})
 	go func() {

@@ -39,6 +39,14 @@ type startWriter struct {
 // minutes, but a client that stops reading is cut off.
 const writeTimeout = 60 * time.Second
 
+// WriteTimeout is how long a client may take to read each part of an
+// answer before it is cut off. A server serving HTTP/2 gives its
+// connections the same time to take any byte (http.HTTP2Config's
+// WriteByteTimeout): the handler's own deadline frees the handler only
+// once the stream's reset is written, which a connection whose client has
+// stopped reading at the TCP level never writes.
+const WriteTimeout = writeTimeout
+
 func (s startWriter) Write(b []byte) (int, error) {
 	s.sw.started = true
 	s.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) //nolint:errcheck // unsupported by test recorders only

@@ -6,6 +6,14 @@ import (
 	"github.com/steps-dev/steps/pkg/model"
 )
 
+// DefaultMaxRequests bounds the requests in progress across all clients
+// (Config.MaxRequests). Over HTTP/2 each stalled stream holds a goroutine
+// and its answer: 30 loopback addresses, each within its 1,024, held
+// 30,000 streams of /metrics with a flow-control window of 0 and took
+// stepsd to 1.7 GB, where no probe was answered within 20 s. At this
+// bound such requests hold about 250 MB (about 55 KB each).
+const DefaultMaxRequests = 4096
+
 // limitRequests bounds the requests one client address (an IPv6 /64, as
 // the connections are keyed) has in progress at once, over all its
 // connections and HTTP/2 streams. Over HTTP/1 a request holds a
@@ -26,18 +34,30 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := clientAddr(r.RemoteAddr)
-		if ok, _ := s.requests.enter(key); !ok {
+		if ok, full := s.requests.enter(key); !ok {
+			if full && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
+				// A probe holds nothing for long: a replica whose slots
+				// are taken by stalled clients still says it is alive and
+				// ready, rather than be restarted or taken out of service.
+				next.ServeHTTP(w, r)
+				return
+			}
 			w.Header().Set("Retry-After", "1")
+			status, err := http.StatusTooManyRequests, model.Errorf(model.ERATELIMITED,
+				"this client address already has %d requests in progress, the limit (--max-client-conns); wait for their answers before sending more, or retry after 1 s", s.requests.max)
+			if full {
+				status, err = http.StatusServiceUnavailable, model.Errorf(model.EUNAVAILABLE,
+					"the server already has %d requests in progress from all clients, its limit; retry after 1 s", s.requests.total)
+			}
 			if r.ProtoMajor >= 2 {
 				// No body: a body waits for the client's flow-control
 				// window, which a client that stalls its streams never
 				// opens, and the refusal would hold what it refuses. The
 				// status and headers are not flow-controlled.
-				w.WriteHeader(http.StatusTooManyRequests)
+				w.WriteHeader(status)
 				return
 			}
-			s.writeError(w, r, model.Errorf(model.ERATELIMITED,
-				"this client address already has %d requests in progress, the limit (--max-client-conns); wait for their answers before sending more, or retry after 1 s", s.requests.max))
+			s.writeError(w, r, err)
 			return
 		}
 		defer s.requests.leave(key)

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -83,6 +84,11 @@ type Config struct {
 	// the bound off. Keep it at the connections' bound: HTTP/1 clients
 	// then never meet it, and HTTP/2 clients get what HTTP/1 ones have.
 	MaxClientRequests int
+	// MaxRequests bounds the requests in progress across all clients (503
+	// beyond, /healthz and /readyz excepted): the bound per address
+	// multiplies by the addresses a client has. 0 means
+	// DefaultMaxRequests, negative turns the bound off.
+	MaxRequests int
 	// MaxLists bounds the same answers across all clients (503 beyond):
 	// each holds up to a page in memory while its client reads, and
 	// clients from many addresses, each within ClientLists, took stepsd
@@ -266,8 +272,14 @@ func New(cfg Config) *Server {
 	}
 	s.listReads = make(chan struct{}, readers)
 	s.lists = newListGate(cfg.ClientLists)
-	if cfg.MaxClientRequests >= 0 {
-		s.requests = newListGate(cmp.Or(cfg.MaxClientRequests, DefaultMaxClientConns))
+	if cfg.MaxClientRequests >= 0 || cfg.MaxRequests >= 0 {
+		s.requests = newListGate(math.MaxInt)
+		if cfg.MaxClientRequests >= 0 {
+			s.requests.max = cmp.Or(cfg.MaxClientRequests, DefaultMaxClientConns)
+		}
+		if cfg.MaxRequests >= 0 {
+			s.requests.total = cmp.Or(cfg.MaxRequests, DefaultMaxRequests)
+		}
 	}
 	s.lists.total = cfg.MaxLists
 	if s.lists.total <= 0 {

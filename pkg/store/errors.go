@@ -62,6 +62,9 @@ func translate(err error) error {
 		if my.Number == 1062 { // ER_DUP_ENTRY
 			return fmt.Errorf("%w: %v", errDuplicate, err)
 		}
+		if my.Number == 1021 || my.Number == 1114 { // ER_DISK_FULL, ER_RECORD_FILE_FULL
+			return diskFull(err)
+		}
 		if reason, _ := mysqlCode(my.Number); reason != "" {
 			return unavailable(reason, err)
 		}
@@ -80,7 +83,9 @@ func translate(err error) error {
 			return unavailable("database busy", err)
 		case sqlite3.SQLITE_READONLY:
 			return unavailable("database file is read-only", err)
-		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+		case sqlite3.SQLITE_FULL:
+			return diskFull(err)
+		case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
 			return unavailable("database file cannot be written", err)
 		case sqlite3.SQLITE_ERROR:
 			// As MySQL's 1146: the migrated tables are gone. With SQLite
@@ -117,6 +122,17 @@ func unavailable(what string, cause error) error {
 	return &unavailableError{
 		model: model.Errorf(model.EUNAVAILABLE, "the database is unavailable; try again shortly"),
 		cause: fmt.Errorf("%s: %w", what, cause),
+	}
+}
+
+// diskFull is the EUNAVAILABLE error of a write the database refused for
+// want of space, and of a readiness probe that finds none: clients were
+// told "the database is unavailable; try again shortly", which sent their
+// operators looking for an outage when a disk needed room.
+func diskFull(cause error) error {
+	return &unavailableError{
+		model: model.Errorf(model.EUNAVAILABLE, "the database's disk is full: nothing can be stored until space is freed on it; try again later"),
+		cause: fmt.Errorf("database disk full: %w", cause),
 	}
 }
 
