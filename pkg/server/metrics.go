@@ -2,6 +2,7 @@ package server
 
 import (
 	"database/sql"
+	"fmt"
 	"maps"
 	"net/http"
 	"runtime/debug"
@@ -184,13 +185,15 @@ func (s *Server) handleMetrics() http.Handler {
 }
 
 // watchLimiter exports how many clients the rate limiter remembers: a
-// bounded number (RateClients), which an operator can watch stay so.
+// bounded number (RateClients), which an operator can watch stay so. The
+// help states the bound as a number: it is no flag of stepsd, so naming a
+// setting sent operators looking for one.
 func (m *metrics) watchLimiter(l *rateLimiter) {
 	if l == nil {
 		return
 	}
 	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "steps_rate_limited_clients",
-		Help: "Clients the rate limiter currently remembers (bounded by the rate-clients setting).",
+		Help: fmt.Sprintf("Clients the rate limiter currently remembers; at most %d, the least recent forgotten first.", l.maxClients),
 	}, func() float64 { return float64(l.len()) }))
 }
