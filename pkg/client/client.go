@@ -101,9 +101,10 @@ func WithKeyedStamps() Option {
 
 // WithHTTPClient sends requests through hc instead of a client of the
 // package's own (for a proxy, custom TLS, or tests). The package's own
-// goes through a copy of http.DefaultTransport taken at the first New,
-// shared by every Client, that keeps up to 64 idle connections to a
-// server for the next call (Go's default keeps 2). The Client never
+// goes through a copy of http.DefaultTransport, shared by every Client,
+// that keeps up to 64 idle connections to a server for the next call
+// (Go's default keeps 2); once the program sets DefaultTransport to
+// another RoundTripper, through that one, as net/http's clients do. The Client never
 // changes hc; its own time limits come from WithTimeout and WithRetry. It
 // follows redirects as hc does, except one that would change a write's
 // method (a 301 answered to a POST, which net/http follows with a GET):
@@ -166,25 +167,40 @@ func redactUnparsed(raw string) string {
 // default transport of a Client keeps for the next call.
 const idleConnsPerHost = 64
 
-// sharedTransport is http.DefaultTransport as the program has it at the
-// first New (proxies from the environment, its TLS settings), keeping
-// idleConnsPerHost idle connections a host rather than Go's 2: a program
-// calling from 16 goroutines that pause between calls closed a connection
-// after almost every call and dialled the next (320 calls, 155
-// connections, as many sockets left in TIME_WAIT). One transport for
-// every Client, as DefaultTransport is, so that a program making a Client
-// per call does not keep a pool of idle connections for each. A program
-// that replaced DefaultTransport with a RoundTripper of its own
-// (instrumentation, say) has it used as it is.
-var sharedTransport = sync.OnceValue(func() http.RoundTripper {
-	t, ok := http.DefaultTransport.(*http.Transport)
+// startTransport is http.DefaultTransport as the program starts with it.
+var startTransport = http.DefaultTransport
+
+// pooledTransport is a copy of startTransport keeping idleConnsPerHost idle
+// connections a host rather than Go's 2: a program calling from 16
+// goroutines that pause between calls closed a connection after almost
+// every call and dialled the next (320 calls, 155 connections, as many
+// sockets left in TIME_WAIT). One copy for every Client, as
+// DefaultTransport is one, so that a program making a Client per call
+// does not keep a pool of idle connections for each.
+var pooledTransport = sync.OnceValue(func() http.RoundTripper {
+	t, ok := startTransport.(*http.Transport)
 	if !ok {
-		return http.DefaultTransport
+		return startTransport
 	}
 	t = t.Clone()
 	t.MaxIdleConnsPerHost = idleConnsPerHost
 	return t
 })
+
+// sharedTransport is the transport of a Client's own http.Client: the
+// pooled copy while http.DefaultTransport is the one the program started
+// with, else DefaultTransport as it is at each call, as net/http's own
+// clients use it. A program that sets DefaultTransport to instrumentation,
+// or a test to a mock (httpmock.Activate), after a Client was made (by a
+// package-level variable, say) had every call of it sent past theirs.
+type sharedTransport struct{}
+
+func (sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if rt := http.DefaultTransport; rt != startTransport {
+		return rt.RoundTrip(r)
+	}
+	return pooledTransport().RoundTrip(r)
+}
 
 // New returns a client of the stepsd server at baseURL, such as
 // "http://localhost:8080" or "https://steps.example.com/prefix". A URL of
@@ -221,7 +237,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		// Timeout, Jar or CheckRedirect set on it for the program's own
 		// calls cut the long answers WithTimeout allowed, or sent its
 		// cookies to stepsd.
-		http:      &http.Client{Transport: sharedTransport()},
+		http:      &http.Client{Transport: sharedTransport{}},
 		timeout:   DefaultTimeout,
 		retry:     DefaultRetryPolicy,
 		pageSize:  DefaultPageSize,

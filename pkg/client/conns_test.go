@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -47,4 +48,38 @@ func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
 		t.Errorf("%d calls from %d goroutines opened %d connections, want at most %d", goroutines*calls, goroutines, len(conns), 2*goroutines)
 	}
 	t.Logf("%d calls from %d goroutines opened %d connections", goroutines*calls, goroutines, len(conns))
+}
+
+// countingTransport counts the requests it carries to next.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// TestReplacedDefaultTransportIsUsed: a program that sets
+// http.DefaultTransport to a RoundTripper of its own (instrumentation, or
+// a test's mock such as httpmock.Activate) after a Client was first made,
+// say by a package-level variable, had it used by every Client, as
+// net/http's own clients do; the pooled copy taken at the first New then
+// sent every call past it, to the network.
+func TestReplacedDefaultTransportIsUsed(t *testing.T) {
+	srv := startStepsd(t)
+	before := mustClient(t, srv.URL)
+	mustRecord(t, before, input("api", "1", "build"))
+
+	counting := &countingTransport{next: http.DefaultTransport}
+	saved := http.DefaultTransport
+	http.DefaultTransport = counting
+	t.Cleanup(func() { http.DefaultTransport = saved })
+
+	mustRecord(t, before, input("api", "1", "tests"))
+	mustRecord(t, mustClient(t, srv.URL), input("api", "1", "finished"))
+	if n := counting.n.Load(); n != 2 {
+		t.Errorf("the program's DefaultTransport carried %d of 2 calls, want 2", n)
+	}
 }

@@ -175,3 +175,83 @@ func TestHTTP2StreamsStalledAreBoundedOverAllClients(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2ProbesPastTheBoundAreBounded: /healthz and /readyz are answered
+// past the bound on requests in progress across all clients, and were not
+// counted there: once stalled streams of one client had filled it, another
+// address's 500 stalled streams of /healthz (window 0) each held a
+// goroutine and its answer, as many as it cared to open, the growth the
+// bound is there to stop. Probes past it are now bounded too (a few per
+// address, a few dozen in all), and another client's probes still get 200.
+func TestHTTP2ProbesPastTheBoundAreBounded(t *testing.T) {
+	const total, conns, streams = 100, 2, 250
+	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: testdb.Open(t, testdb.SQLite(t)), MaxRequests: total}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	addr := ts.Listener.Addr().String()
+	before := runtime.NumGoroutine()
+
+	// stall opens conns connections from ip, each with streams GETs of path
+	// whose answers are never taken (SETTINGS_INITIAL_WINDOW_SIZE = 0).
+	stall := func(ip net.IP, conns, streams int, path string) {
+		var headers []byte
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", path}} {
+			headers = append(headers, hpackLiteral(f[0], f[1])...)
+		}
+		from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+		for range conns {
+			c, err := tls.DialWithDialer(from, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			go io.Copy(io.Discard, c) //nolint:errcheck // read, so that only the windows hold the answers
+			out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
+			for s := range streams {
+				out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*s+1), headers)...)
+			}
+			if _, err := c.Write(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	settle := func() int {
+		held := -1
+		for range 20 {
+			time.Sleep(300 * time.Millisecond)
+			now := runtime.NumGoroutine() - before
+			if now == held {
+				break
+			}
+			held = now
+		}
+		t.Logf("%d goroutines", held)
+		return held
+	}
+
+	stall(net.IPv4(127, 0, 0, 21), 1, total, "/v1/openapi.yaml")
+	settle()
+	stall(net.IPv4(127, 0, 0, 22), conns, streams, "/healthz")
+	// Counted from the start, so that stalled exports still arriving on a
+	// loaded host are within the figure: the bound, a few probes and
+	// the connections' own goroutines.
+	if held, limit := settle(), total+10*(1+conns)+50; held > limit {
+		t.Errorf("%d stalled /healthz streams from one address past the bound of %d held %d goroutines, want at most %d",
+			conns*streams, total, held, limit)
+	}
+
+	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	d := &http.Transport{DialContext: from.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	defer d.CloseIdleConnections()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		res, err := (&http.Client{Transport: d, Timeout: 5 * time.Second}).Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("another client's GET %s beside the stalled probes = %d, want 200", path, res.StatusCode)
+		}
+	}
+}

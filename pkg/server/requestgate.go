@@ -14,6 +14,18 @@ import (
 // bound such requests hold about 250 MB (about 55 KB each).
 const DefaultMaxRequests = 4096
 
+// Probes (/healthz, /readyz) are answered past DefaultMaxRequests, so that
+// a replica whose slots stalled clients hold is not restarted or taken
+// out of service for it, but within bounds of their own: uncounted, one
+// address's 500 stalled streams of /healthz held 500 goroutines and
+// answers, as many as it cared to open, the growth the bound is there to
+// stop. A kubelet or a load balancer has one or two probes in progress at
+// a time.
+const (
+	probesPastBound       = 64
+	clientProbesPastBound = 4
+)
+
 // limitRequests bounds the requests one client address (an IPv6 /64, as
 // the connections are keyed) has in progress at once, over all its
 // connections and HTTP/2 streams. Over HTTP/1 a request holds a
@@ -36,11 +48,11 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 		key := clientAddr(r.RemoteAddr)
 		if ok, full := s.requests.enter(key); !ok {
 			if full && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
-				// A probe holds nothing for long: a replica whose slots
-				// are taken by stalled clients still says it is alive and
-				// ready, rather than be restarted or taken out of service.
-				next.ServeHTTP(w, r)
-				return
+				if ok, _ := s.probes.enter(key); ok {
+					defer s.probes.leave(key)
+					serveCounted(next, w, r)
+					return
+				}
 			}
 			w.Header().Set("Retry-After", "1")
 			status, err := http.StatusTooManyRequests, model.Errorf(model.ERATELIMITED,
@@ -61,11 +73,17 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 			return
 		}
 		defer s.requests.leave(key)
-		next.ServeHTTP(w, r)
-		if r.ProtoMajor >= 2 {
-			// Over HTTP/1 a flush would turn every answer chunked; there
-			// the connection holds the request until it is written.
-			http.NewResponseController(w).Flush() //nolint:errcheck // a client gone or cut off: nothing left to write
-		}
+		serveCounted(next, w, r)
 	})
+}
+
+// serveCounted answers r with next, over HTTP/2 writing the answer out
+// before returning, so that the slot it is counted in is held until then.
+func serveCounted(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	next.ServeHTTP(w, r)
+	if r.ProtoMajor >= 2 {
+		// Over HTTP/1 a flush would turn every answer chunked; there
+		// the connection holds the request until it is written.
+		http.NewResponseController(w).Flush() //nolint:errcheck // a client gone or cut off: nothing left to write
+	}
 }

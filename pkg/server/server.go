@@ -85,9 +85,9 @@ type Config struct {
 	// then never meet it, and HTTP/2 clients get what HTTP/1 ones have.
 	MaxClientRequests int
 	// MaxRequests bounds the requests in progress across all clients (503
-	// beyond, /healthz and /readyz excepted): the bound per address
-	// multiplies by the addresses a client has. 0 means
-	// DefaultMaxRequests, negative turns the bound off.
+	// beyond, /healthz and /readyz excepted up to 64 more, 4 per
+	// address): the bound per address multiplies by the addresses a
+	// client has. 0 means DefaultMaxRequests, negative turns the bound off.
 	MaxRequests int
 	// MaxLists bounds the same answers across all clients (503 beyond):
 	// each holds up to a page in memory while its client reads, and
@@ -194,6 +194,7 @@ type Server struct {
 	listReads     chan struct{} // a slot per list page being read
 	lists         *listGate     // list answers in progress, per client
 	requests      *listGate     // requests in progress, per client address; nil: no bound
+	probes        *listGate     // probes answered past requests' total; nil when it has none
 	batches       *listGate     // batches in progress, per client
 	analyses      *fairGate     // a slot per analysis being computed
 	analysisWait  time.Duration // how long an analysis waits for a turn
@@ -279,6 +280,8 @@ func New(cfg Config) *Server {
 		}
 		if cfg.MaxRequests >= 0 {
 			s.requests.total = cmp.Or(cfg.MaxRequests, DefaultMaxRequests)
+			s.probes = newListGate(clientProbesPastBound)
+			s.probes.total = probesPastBound
 		}
 	}
 	s.lists.total = cfg.MaxLists
