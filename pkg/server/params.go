@@ -270,8 +270,6 @@ func (s *Server) stepInputParams(w http.ResponseWriter, r *http.Request) (params
 	return p, nil
 }
 
-// looksLikeJSON tells a JSON object or array from a form body: no form
-// parameter name starts with a brace or a bracket.
 // jsonUnderAnotherType is the 415 for JSON sent with the Content-Type a
 // client sends unless told otherwise, naming that client, so that the fix
 // (one header) is plain; nil when head (the body's start) is not JSON or
@@ -292,6 +290,8 @@ func jsonUnderAnotherType(r *http.Request, mt string, head []byte) error {
 	return nil
 }
 
+// looksLikeJSON tells a JSON object or array from a form body: no form
+// parameter name starts with a brace or a bracket.
 func looksLikeJSON(body []byte) bool {
 	b := bytes.TrimLeft(body, " \t\r\n")
 	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
