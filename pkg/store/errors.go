@@ -126,7 +126,7 @@ func unavailable(what string, cause error) error {
 }
 
 // diskFull is the EUNAVAILABLE error of a write the database refused for
-// want of space, and of a readiness probe that finds none: clients were
+// want of space (/readyz stays ready: reads still work): clients were
 // told "the database is unavailable; try again shortly", which sent their
 // operators looking for an outage when a disk needed room.
 func diskFull(cause error) error {
