@@ -35,6 +35,91 @@ func hpackLiteral(name, value string) []byte {
 	return append(b, value...)
 }
 
+// h2Server is a stepsd over TLS with HTTP/2, on SQLite.
+func h2Server(t *testing.T, cfg server.Config) *httptest.Server {
+	cfg.Store = testdb.Open(t, testdb.SQLite(t))
+	ts := httptest.NewUnstartedServer(server.New(cfg))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// h2Stall opens conns HTTP/2 connections to ts from ip (any loopback
+// address when nil), each with streams GETs of path whose answers are
+// never taken: SETTINGS_INITIAL_WINDOW_SIZE (4) = 0. The frames the
+// server sends are read, so that only the windows hold the answers.
+func h2Stall(t *testing.T, ts *httptest.Server, ip net.IP, conns, streams int, path string) {
+	t.Helper()
+	addr := ts.Listener.Addr().String()
+	var headers []byte
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", path}} {
+		headers = append(headers, hpackLiteral(f[0], f[1])...)
+	}
+	from := &net.Dialer{}
+	if ip != nil {
+		from.LocalAddr = &net.TCPAddr{IP: ip}
+	}
+	for range conns {
+		c, err := tls.DialWithDialer(from, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+			t.Fatalf("protocol %q, want h2", p)
+		}
+		go io.Copy(io.Discard, c) //nolint:errcheck // see above
+		out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
+		for s := range streams {
+			out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*s+1), headers)...) // END_HEADERS|END_STREAM
+		}
+		if _, err := c.Write(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// settledGoroutines waits until the goroutines past before stop changing
+// (each stalled answer holds one until its 60 s are up; refused ones end
+// at once) and returns how many there are.
+func settledGoroutines(t *testing.T, before int) int {
+	t.Helper()
+	held := -1
+	for range 20 {
+		time.Sleep(300 * time.Millisecond)
+		now := runtime.NumGoroutine() - before
+		if now == held {
+			break
+		}
+		held = now
+	}
+	t.Logf("%d goroutines", held)
+	return held
+}
+
+// getFromAnotherClient asks ts for each path from 127.0.0.2, an address
+// no stalling client uses, and checks the status each answers.
+func getFromAnotherClient(t *testing.T, ts *httptest.Server, beside string, want map[string]int) {
+	t.Helper()
+	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	d := &http.Transport{DialContext: from.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	defer d.CloseIdleConnections()
+	for path, status := range want {
+		res, err := (&http.Client{Transport: d, Timeout: 5 * time.Second}).Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != status {
+			t.Errorf("another client's GET %s beside %s = %d, want %d", path, beside, res.StatusCode, status)
+		}
+		if status == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "" {
+			t.Errorf("GET %s = 503 without Retry-After", path)
+		}
+	}
+}
+
 // TestHTTP2StreamsStalledAreBoundedPerClient: a client over HTTP/2 opens
 // 250 streams on each of its connections, with a flow-control window of 0
 // so that it never takes an answer. Over HTTP/1 each request held a
@@ -43,67 +128,14 @@ func hpackLiteral(name, value string) []byte {
 // bounded per client address across its streams: past the bound a stream
 // gets a 429 at once, which holds nothing.
 func TestHTTP2StreamsStalledAreBoundedPerClient(t *testing.T) {
-	const bound = 50
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: testdb.Open(t, testdb.SQLite(t)), MaxClientRequests: bound}))
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
+	const bound, conns, streams = 50, 4, 250
+	ts := h2Server(t, server.Config{MaxClientRequests: bound})
 	before := runtime.NumGoroutine()
-
-	var headers []byte
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", "/healthz"}} {
-		headers = append(headers, hpackLiteral(f[0], f[1])...)
-	}
-	const conns, streams = 4, 250
-	for range conns {
-		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
-			t.Fatalf("protocol %q, want h2", p)
-		}
-		go io.Copy(io.Discard, c) //nolint:errcheck // frames are read only so that the server's writes never block on TCP
-		// SETTINGS_INITIAL_WINDOW_SIZE (4) = 0: no answer's body is taken.
-		out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
-		for i := range streams {
-			out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*i+1), headers)...) // END_HEADERS|END_STREAM
-		}
-		if _, err := c.Write(out); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// Each stalled answer holds a goroutine until its 60 s are up; the
-	// refused ones end at once, so the count settles within a second or two.
-	held := -1
-	for range 10 {
-		time.Sleep(300 * time.Millisecond)
-		now := runtime.NumGoroutine() - before
-		t.Logf("%d goroutines", now)
-		if now == held {
-			break
-		}
-		held = now
-	}
-	if limit := bound + 10*conns + 50; held > limit {
+	h2Stall(t, ts, nil, conns, streams, "/healthz")
+	if held, limit := settledGoroutines(t, before), bound+10*conns+50; held > limit {
 		t.Errorf("%d stalled streams from one client held %d goroutines, want at most %d (%d requests in progress and the connections')", conns*streams, held, limit, bound)
 	}
-
-	// Another client is served beside them.
-	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-	d := &http.Transport{DialContext: from.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	defer d.CloseIdleConnections()
-	res, err := (&http.Client{Transport: d, Timeout: 5 * time.Second}).Get(ts.URL + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Errorf("another client's GET /healthz = %d, want 200", res.StatusCode)
-	}
+	getFromAnotherClient(t, ts, "the stalled streams", map[string]int{"/healthz": http.StatusOK})
 }
 
 // TestHTTP2StreamsStalledAreBoundedOverAllClients: the bound per address
@@ -114,66 +146,17 @@ func TestHTTP2StreamsStalledAreBoundedPerClient(t *testing.T) {
 // stream gets a 503 at once, and probes are still answered.
 func TestHTTP2StreamsStalledAreBoundedOverAllClients(t *testing.T) {
 	const perClient, total, addrs, streams = 100, 150, 4, 100
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: testdb.Open(t, testdb.SQLite(t)),
-		MaxClientRequests: perClient, MaxRequests: total}))
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
+	ts := h2Server(t, server.Config{MaxClientRequests: perClient, MaxRequests: total})
 	before := runtime.NumGoroutine()
-
-	var headers []byte
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", "/v1/openapi.yaml"}} {
-		headers = append(headers, hpackLiteral(f[0], f[1])...)
-	}
 	for i := range addrs {
-		from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(11+i))}}
-		c, err := tls.DialWithDialer(from, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		go io.Copy(io.Discard, c) //nolint:errcheck // read, so that only the windows hold the answers
-		out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
-		for s := range streams {
-			out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*s+1), headers)...)
-		}
-		if _, err := c.Write(out); err != nil {
-			t.Fatal(err)
-		}
+		h2Stall(t, ts, net.IPv4(127, 0, 0, byte(11+i)), 1, streams, "/v1/openapi.yaml")
 	}
-
-	held := -1
-	for range 10 {
-		time.Sleep(300 * time.Millisecond)
-		now := runtime.NumGoroutine() - before
-		t.Logf("%d goroutines", now)
-		if now == held {
-			break
-		}
-		held = now
-	}
-	if limit := total + 10*addrs + 50; held > limit {
+	if held, limit := settledGoroutines(t, before), total+10*addrs+50; held > limit {
 		t.Errorf("%d stalled streams from %d addresses, each within its %d, held %d goroutines, want at most %d (%d requests in progress across all clients and the connections')",
 			addrs*streams, addrs, perClient, held, limit, total)
 	}
-
-	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-	d := &http.Transport{DialContext: from.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	defer d.CloseIdleConnections()
-	for path, want := range map[string]int{"/readyz": http.StatusOK, "/healthz": http.StatusOK, "/v1/openapi.yaml": http.StatusServiceUnavailable} {
-		res, err := (&http.Client{Transport: d, Timeout: 5 * time.Second}).Get(ts.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != want {
-			t.Errorf("another client's GET %s beside the stalled streams = %d, want %d", path, res.StatusCode, want)
-		}
-		if want == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "" {
-			t.Errorf("GET %s = 503 without Retry-After", path)
-		}
-	}
+	getFromAnotherClient(t, ts, "the stalled streams", map[string]int{
+		"/readyz": http.StatusOK, "/healthz": http.StatusOK, "/v1/openapi.yaml": http.StatusServiceUnavailable})
 }
 
 // TestHTTP2ProbesPastTheBoundAreBounded: /healthz and /readyz are answered
@@ -185,73 +168,17 @@ func TestHTTP2StreamsStalledAreBoundedOverAllClients(t *testing.T) {
 // address, a few dozen in all), and another client's probes still get 200.
 func TestHTTP2ProbesPastTheBoundAreBounded(t *testing.T) {
 	const total, conns, streams = 100, 2, 250
-	ts := httptest.NewUnstartedServer(server.New(server.Config{Store: testdb.Open(t, testdb.SQLite(t)), MaxRequests: total}))
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
+	ts := h2Server(t, server.Config{MaxRequests: total})
 	before := runtime.NumGoroutine()
-
-	// stall opens conns connections from ip, each with streams GETs of path
-	// whose answers are never taken (SETTINGS_INITIAL_WINDOW_SIZE = 0).
-	stall := func(ip net.IP, conns, streams int, path string) {
-		var headers []byte
-		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", path}} {
-			headers = append(headers, hpackLiteral(f[0], f[1])...)
-		}
-		from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
-		for range conns {
-			c, err := tls.DialWithDialer(from, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			go io.Copy(io.Discard, c) //nolint:errcheck // read, so that only the windows hold the answers
-			out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
-			for s := range streams {
-				out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*s+1), headers)...)
-			}
-			if _, err := c.Write(out); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	settle := func() int {
-		held := -1
-		for range 20 {
-			time.Sleep(300 * time.Millisecond)
-			now := runtime.NumGoroutine() - before
-			if now == held {
-				break
-			}
-			held = now
-		}
-		t.Logf("%d goroutines", held)
-		return held
-	}
-
-	stall(net.IPv4(127, 0, 0, 21), 1, total, "/v1/openapi.yaml")
-	settle()
-	stall(net.IPv4(127, 0, 0, 22), conns, streams, "/healthz")
+	h2Stall(t, ts, net.IPv4(127, 0, 0, 21), 1, total, "/v1/openapi.yaml")
+	settledGoroutines(t, before)
+	h2Stall(t, ts, net.IPv4(127, 0, 0, 22), conns, streams, "/healthz")
 	// Counted from the start, so that stalled exports still arriving on a
 	// loaded host are within the figure: the bound, a few probes and
 	// the connections' own goroutines.
-	if held, limit := settle(), total+10*(1+conns)+50; held > limit {
+	if held, limit := settledGoroutines(t, before), total+10*(1+conns)+50; held > limit {
 		t.Errorf("%d stalled /healthz streams from one address past the bound of %d held %d goroutines, want at most %d",
 			conns*streams, total, held, limit)
 	}
-
-	from := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-	d := &http.Transport{DialContext: from.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	defer d.CloseIdleConnections()
-	for _, path := range []string{"/healthz", "/readyz"} {
-		res, err := (&http.Client{Transport: d, Timeout: 5 * time.Second}).Get(ts.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Errorf("another client's GET %s beside the stalled probes = %d, want 200", path, res.StatusCode)
-		}
-	}
+	getFromAnotherClient(t, ts, "the stalled probes", map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK})
 }
