@@ -11,18 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/h2raw"
 	"github.com/steps-dev/steps/internal/testdb"
 )
-
-// h2Frame is one HTTP/2 frame (RFC 9113 §4.1), written by hand: the test
-// plays a client that no library lets misbehave.
-func h2Frame(typ, flags byte, stream uint32, payload []byte) []byte {
-	b := make([]byte, 9, 9+len(payload))
-	b[0], b[1], b[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
-	b[3], b[4] = typ, flags
-	binary.BigEndian.PutUint32(b[5:], stream)
-	return append(b, payload...)
-}
 
 // TestHTTP2ConnectionStalledAtTCPIsClosed: a client over HTTP/2 opens its
 // windows wide, asks for more than the TCP buffers hold, and stops reading
@@ -69,18 +60,9 @@ func TestHTTP2ConnectionStalledAtTCPIsClosed(t *testing.T) {
 	// SETTINGS_INITIAL_WINDOW_SIZE (4) and the connection's window at
 	// their largest: the server may send all it has. 200 streams of the
 	// API description (53 KB each) are 10 MB, more than TCP buffers hold.
-	out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0x7f, 0xff, 0xff, 0xff})...)
-	out = append(out, h2Frame(0x8, 0, 0, binary.BigEndian.AppendUint32(nil, 0x7fffffff-65535))...)
-	var headers []byte
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", m.Addr()}, {":path", "/v1/openapi.yaml"}} {
-		headers = append(headers, 0, byte(len(f[0])))
-		headers = append(headers, f[0]...)
-		headers = append(headers, byte(len(f[1])))
-		headers = append(headers, f[1]...)
-	}
-	for i := range 200 {
-		out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*i+1), headers)...) // END_HEADERS|END_STREAM
-	}
+	out := append([]byte(h2raw.Preface), h2raw.InitialWindow(0x7fffffff)...)
+	out = append(out, h2raw.Frame(h2raw.TypeWindowUpdate, 0, 0, binary.BigEndian.AppendUint32(nil, 0x7fffffff-65535))...)
+	out = append(out, h2raw.Requests(m.Addr(), "/v1/openapi.yaml", 200)...)
 	if _, err := c.Write(out); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -11,29 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steps-dev/steps/internal/h2raw"
 	"github.com/steps-dev/steps/internal/testdb"
 	"github.com/steps-dev/steps/pkg/server"
 )
-
-// h2Frame is one HTTP/2 frame (RFC 9113 §4.1), written by hand: the test
-// plays a client that no library lets misbehave.
-func h2Frame(typ, flags byte, stream uint32, payload []byte) []byte {
-	b := make([]byte, 9, 9+len(payload))
-	b[0], b[1], b[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
-	b[3], b[4] = typ, flags
-	binary.BigEndian.PutUint32(b[5:], stream)
-	return append(b, payload...)
-}
-
-// hpackLiteral is a header field as an HPACK literal without indexing and
-// without Huffman coding (RFC 7541 §6.2.2), for names and values under 127
-// bytes.
-func hpackLiteral(name, value string) []byte {
-	b := []byte{0, byte(len(name))}
-	b = append(b, name...)
-	b = append(b, byte(len(value)))
-	return append(b, value...)
-}
 
 // h2Server is a stepsd over TLS with HTTP/2, on SQLite.
 func h2Server(t *testing.T, cfg server.Config) *httptest.Server {
@@ -52,10 +32,6 @@ func h2Server(t *testing.T, cfg server.Config) *httptest.Server {
 func h2Stall(t *testing.T, ts *httptest.Server, ip net.IP, conns, streams int, path string) {
 	t.Helper()
 	addr := ts.Listener.Addr().String()
-	var headers []byte
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", addr}, {":path", path}} {
-		headers = append(headers, hpackLiteral(f[0], f[1])...)
-	}
 	from := &net.Dialer{}
 	if ip != nil {
 		from.LocalAddr = &net.TCPAddr{IP: ip}
@@ -70,10 +46,7 @@ func h2Stall(t *testing.T, ts *httptest.Server, ip net.IP, conns, streams int, p
 			t.Fatalf("protocol %q, want h2", p)
 		}
 		go io.Copy(io.Discard, c) //nolint:errcheck // see above
-		out := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
-		for s := range streams {
-			out = append(out, h2Frame(0x1, 0x4|0x1, uint32(2*s+1), headers)...) // END_HEADERS|END_STREAM
-		}
+		out := append(append([]byte(h2raw.Preface), h2raw.InitialWindow(0)...), h2raw.Requests(addr, path, streams)...)
 		if _, err := c.Write(out); err != nil {
 			t.Fatal(err)
 		}
