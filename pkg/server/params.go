@@ -27,23 +27,35 @@ var stepParams = []string{"component", "version", "owner", "status", "environmen
 var listParams = []string{"component", "version", "owner", "status", "environment",
 	"since", "start_datetime", "until", "end_datetime", "format", "order", "limit", "cursor"}
 
-// params is a flat set of request parameters: each given at most once.
+// params is a flat set of request parameters: each with one value.
 type params map[string]string
 
-// singleValues flattens url.Values, rejecting unknown names and repeats:
-// a misspelt filter silently ignored would return rows nobody asked for.
+// singleValues flattens url.Values, rejecting unknown names and repeats
+// with different values: a misspelt filter silently ignored would return
+// rows nobody asked for, and of two values either would be a guess. A
+// repeat with the same value is taken, as a query and a body that agree
+// are (merge): a script that appends a parameter its URL already holds
+// (URL="$URL&environment=$ENV") must not lose its step over it.
 func singleValues(values url.Values, accepted []string) (params, error) {
 	p := params{}
 	for name, vs := range values {
 		if !slices.Contains(accepted, name) {
 			return nil, unknownParam(name, accepted)
 		}
-		if len(vs) > 1 {
-			return nil, model.Invalid(name, "%s is given %d times; give it once", name, len(vs))
+		for _, v := range vs[1:] {
+			if v != vs[0] {
+				return nil, repeatedParam(name, len(vs), vs[0], v)
+			}
 		}
 		p[name] = vs[0]
 	}
 	return p, nil
+}
+
+// repeatedParam is the error for a parameter given count times, first
+// and other among its values.
+func repeatedParam(name string, count int, first, other string) error {
+	return model.Invalid(name, "%s is given %d times with different values (%s and %s); give it once", name, count, model.Quote(first), model.Quote(other))
 }
 
 // queryParams reads a request's query string with the rules of
@@ -68,8 +80,11 @@ func queryParams(r *http.Request, accepted []string) (params, error) {
 		if !slices.Contains(accepted, name) {
 			return nil, unknownParam(name, accepted)
 		}
-		if _, ok := p[name]; ok {
-			return nil, model.Invalid(name, "%s is given %d times; give it once", name, countParam(raw, name))
+		if first, ok := p[name]; ok {
+			if value == first {
+				continue
+			}
+			return nil, repeatedParam(name, countParam(raw, name), first, value)
 		}
 		p[name] = value
 	}
