@@ -100,7 +100,7 @@ func TestBatchDedupe(t *testing.T) {
 	if r := ts.do(t, "GET", "/v1/steps?component=api&format=json", nil); strings.Count(string(r.body), `"id"`) != 4 {
 		t.Errorf("stored: %s", r.body)
 	}
-	for _, q := range []string{"?dedupe=yes", "?dedupe=true&dedupe=true", "?other=1"} {
+	for _, q := range []string{"?dedupe=yes", "?dedupe=true&dedupe=false", "?other=1"} {
 		r := ts.do(t, "POST", "/v1/steps/batch"+q, strings.NewReader(rows), "Content-Type", "application/json")
 		if r.status != 400 {
 			t.Errorf("%s: %d %s", q, r.status, r.body)
