@@ -349,12 +349,7 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="stats.csv"`)
 	cw, answer := newAnswerCSV()
-	opt := func(v *float64) string {
-		if v == nil {
-			return ""
-		}
-		return model.FormatSeconds(*v)
-	}
+	opt := func(v *float64) string { return formatOptional(v, model.FormatSeconds) }
 	day := func(t time.Time) string { return model.FormatSpreadsheetTime(t) }
 	row := func(kind, name string, start, end string, d model.Durations, share, value string, growth ...string) {
 		rec := []string{kind, model.NeutraliseCell(name), start, end, strconv.Itoa(d.Count), opt(d.P50Seconds),
@@ -379,10 +374,7 @@ func (s *Server) writeStatsCSV(w http.ResponseWriter, r *http.Request, st model.
 		bucketRow("bucket", "", b)
 	}
 	for _, step := range st.Steps {
-		share := ""
-		if step.ShareOfGrowthPercent != nil {
-			share = model.FormatPercent(*step.ShareOfGrowthPercent)
-		}
+		share := formatOptional(step.ShareOfGrowthPercent, model.FormatPercent)
 		row("step", step.Status, "", "", step.Durations, model.FormatPercent(step.SharePercent), "",
 			model.FormatPercent(step.Trend.GrowthPercentPerWeek), model.FormatPercent(step.Trend.GrowthPercentPerWeekLow),
 			model.FormatPercent(step.Trend.GrowthPercentPerWeekHigh), step.Trend.Direction, share)

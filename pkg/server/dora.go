@@ -123,24 +123,9 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 	cw, answer := newAnswerCSV()
 	cw.Write(DORACSVHeader) //nolint:errcheck // into memory: cannot fail
 	row := func(kind, start, end string, f model.DORAFigures) {
-		opt := func(v *float64) string {
-			if v == nil {
-				return ""
-			}
-			return model.FormatSeconds(*v)
-		}
-		perDay := func(v *float64) string {
-			if v == nil {
-				return ""
-			}
-			return model.FormatPerDay(*v)
-		}
-		percent := func(v *float64) string {
-			if v == nil {
-				return ""
-			}
-			return model.FormatPercent(*v)
-		}
+		opt := func(v *float64) string { return formatOptional(v, model.FormatSeconds) }
+		perDay := func(v *float64) string { return formatOptional(v, model.FormatPerDay) }
+		percent := func(v *float64) string { return formatOptional(v, model.FormatPercent) }
 		cw.Write([]string{kind, start, end, strconv.Itoa(f.Deployments), strconv.Itoa(f.FailedDeployments), //nolint:errcheck // into memory: cannot fail
 			perDay(f.DeploymentFrequencyPerDay), percent(f.ChangeFailureRatePercent),
 			opt(f.TimeToRestoreP50Seconds), opt(f.TimeToRestoreP90Seconds), strconv.Itoa(f.UnrestoredFailures),
@@ -159,4 +144,13 @@ func (s *Server) writeDORACSV(w http.ResponseWriter, r *http.Request, d model.DO
 	}
 	row("overall", start, end, d.Overall.DORAFigures)
 	s.sendAnswerCSV(w, r, cw, answer)
+}
+
+// formatOptional is a CSV cell of a figure that may be absent (nil): empty
+// then, else v written by format.
+func formatOptional(v *float64, format func(float64) string) string {
+	if v == nil {
+		return ""
+	}
+	return format(*v)
 }
