@@ -194,9 +194,7 @@ func TestDeploymentsEndpoint(t *testing.T) {
 // components whose duration grows 2 % a week, with noise, and checks that
 // the stats find that rate.
 func TestStatsRecoverGrowthRate(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("posts 18,250 steps of two years: not under -short or -race (.ci/run runs it without -race)")
-	}
+	skipVolumeUnderRace(t, "posts 18,250 steps of two years")
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ts := newTestServer(t, fresh(t))
 		start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)

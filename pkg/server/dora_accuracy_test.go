@@ -25,9 +25,7 @@ import (
 // stuck deploy and staging count nowhere; the burst of test deploys
 // counts as the successful deployments it is recorded as.
 func TestDORAAccuracyEndToEnd(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("posts eight weeks of deploys, one request at a time: not under -short or -race (.ci/run runs it without -race)")
-	}
+	skipVolumeUnderRace(t, "posts eight weeks of deploys, one request at a time")
 	cfg := synth.DORAConfig{Seed: 7, Start: time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC), Weeks: 8,
 		Components: []string{"api", "web"}, PerWeek: 10, FailureRate: 0.15,
 		RestoreMin: 20 * time.Minute, RestoreMax: 6 * time.Hour, Junk: true, TestBurst: 12}

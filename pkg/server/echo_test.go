@@ -21,9 +21,7 @@ import (
 // to 1.6 GB of memory, against 270 MB for batches as large whose long
 // values were not quoted.
 func TestErrorsQuoteAPrefixOfHugeValues(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("sends values of 1 MiB and a 10 MB batch, one at a time: not under -short or -race (.ci/run runs it without -race)")
-	}
+	skipVolumeUnderRace(t, "sends values of 1 MiB and a 10 MB batch, one at a time")
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ts := newTestServer(t, fresh(t))
 		huge := strings.Repeat("x", 1<<20-200)

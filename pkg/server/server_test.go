@@ -578,9 +578,7 @@ func TestProbes(t *testing.T) {
 // deployment at once (it once answered 503 while a background pass caught
 // up).
 func TestDeploymentsAreListedOnceWritten(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("writes 20,000 steps, one batch at a time: not under -short or -race (.ci/run runs it without -race)")
-	}
+	skipVolumeUnderRace(t, "writes 20,000 steps, one batch at a time")
 	ts := newTestServer(t, testdb.SQLite(t))
 	var batch []model.StepInput
 	for i := range 20_000 {

@@ -121,9 +121,7 @@ func TestDeploymentStepsAreBounded(t *testing.T) {
 // MariaDB, the row outgrew max_allowed_packet (16 MiB): its writes failed
 // and every read of deployments with it.
 func TestFullDeploymentIsReadable(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("writes 50,000 steps, one batch at a time: not under -short or -race (.ci/run runs it without -race)")
-	}
+	skipVolumeUnderRace(t, "writes 50,000 steps, one batch at a time")
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
 		s := testdb.Open(t, fresh(t))
@@ -162,9 +160,7 @@ func TestFullDeploymentIsReadable(t *testing.T) {
 // block ended every pass of sealing there, so no series after it was
 // ever sealed. Such a group stays rows; the others are sealed.
 func TestSealingLeavesOversizedGroupsAsRows(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("writes 64,000 steps, one batch at a time: not under -short or -race (.ci/run runs it without -race)")
-	}
+	skipVolumeUnderRace(t, "writes 64,000 steps, one batch at a time")
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		ctx := context.Background()
 		s := testdb.Open(t, fresh(t))

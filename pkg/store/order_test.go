@@ -101,9 +101,7 @@ func TestEachDeploymentGivesEachSeriesInStartOrder(t *testing.T) {
 // to a bounded summary; handed over in another order (as the table's key
 // gives them), it keeps every deployment, three times as much here.
 func TestStatsOverALongSeriesStayBounded(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("seeds 40,000 steps: not under -short or -race")
-	}
+	skipVolumeUnderRace(t, "seeds 40,000 steps")
 	testdb.Each(t, func(t *testing.T, fresh func(testing.TB) string) {
 		s := testdb.Open(t, fresh(t))
 		ctx := context.Background()
